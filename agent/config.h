@@ -1,0 +1,112 @@
+// The agent's configuration (/etc/cronitor/agent.yaml): types, parsing and validation.
+// Key names follow Cronitor's monitor API where one exists.
+#pragma once
+
+#include <chrono>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/assertion.h"
+#include "common/error.h"
+
+namespace cronitor::agent {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/cronitor/agent.yaml";
+
+/// One destination of an alert: "slack:URL", "webhook:URL", "discord:URL", "teams:URL",
+/// "pagerduty:ROUTING_KEY", "email:ADDRESS".
+struct NotifyTarget {
+  enum class Kind { kSlack, kWebhook, kDiscord, kTeams, kPagerDuty, kEmail };
+  Kind kind = Kind::kSlack;
+  std::string address;
+
+  [[nodiscard]] static Result<NotifyTarget> parse(std::string_view text);
+  std::string text() const;  // back to "kind:address"
+  friend bool operator==(const NotifyTarget&, const NotifyTarget&) = default;
+};
+
+/// Settings a monitor entry or a crontab comment may set; unset ones fall back to the defaults.
+struct MonitorOverrides {
+  std::optional<std::string> name, schedule, type, timezone, environment;
+  std::optional<std::chrono::seconds> grace, realert_interval;
+  std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold,
+      recovery_threshold;
+  std::optional<std::vector<Assertion>> assertions;
+  std::optional<std::vector<std::string>> notify;
+  std::optional<bool> paused;
+
+  /// Fields set in `other` win over ours.
+  void merge(const MonitorOverrides& other);
+};
+
+/// An entry of `monitors:`: an extra monitor, or overrides for a discovered job with that key.
+struct MonitorEntry {
+  std::string key;
+  MonitorOverrides settings;
+  int line = 0;  // 1-based line in the config file
+};
+
+struct Defaults {
+  std::chrono::seconds grace{60};
+  int failure_tolerance = 0;
+  int schedule_tolerance = 0;
+  int consecutive_alert_threshold = 10;
+  std::chrono::seconds realert_interval{8 * 3600};
+  std::vector<std::string> notify{"default"};
+  int recovery_threshold = 1;
+};
+
+struct Config {
+  std::string source = "<built-in>";  // the file it came from
+  std::string mode = "standalone";    // standalone | upstream
+  std::string state_dir = "/var/lib/cronitor-agent";
+  std::string socket = "/run/cronitor-agent/agent.sock";
+  std::string spool_dir = "/var/spool/cronitor-agent";
+  std::string hostname;  // empty: gethostname()
+  struct Discovery {
+    std::string root = "/";
+    bool crontabs = true;
+    bool systemd = true;
+    bool auto_wrap = true;
+  } discovery;
+  Defaults defaults;
+  std::map<std::string, std::vector<NotifyTarget>> notify;
+  std::vector<MonitorEntry> monitors;
+  struct Retention {
+    int runs = 1000;  // per job
+    int days = 90;
+  } retention;
+
+  /// The targets behind notify names: list names, or inline targets ("slack:URL").
+  [[nodiscard]] Result<std::vector<NotifyTarget>> targets(const std::vector<std::string>& names) const;
+};
+
+/// A problem in a config file, pointing at the key.
+struct ConfigError {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  std::string key;
+  std::string message;
+  std::string text() const;  // "FILE:LINE: KEY: MESSAGE"
+};
+using ConfigErrors = std::vector<ConfigError>;
+std::string format_errors(const ConfigErrors& errors);
+
+/// Parses and validates YAML text; `file` names it in errors. Every error is collected.
+[[nodiscard]] std::expected<Config, ConfigErrors> parse_config(std::string_view yaml,
+                                                               std::string_view file);
+/// Reads `path`; when `path` is the default path and it does not exist, the built-in default.
+[[nodiscard]] std::expected<Config, ConfigErrors> load_config(const std::string& path);
+/// The default agent.yaml compiled into the binary (etc/agent.yaml at build time).
+std::string_view embedded_default_config();
+
+/// Parses the per-job comment "# cronitor: grace=10m failure_tolerance=2 notify=oncall"
+/// (with or without the leading "#" and "cronitor:"). Returns nullopt-equivalent empty
+/// overrides for comments that are not cronitor settings.
+[[nodiscard]] Result<MonitorOverrides> parse_job_comment(std::string_view comment);
+
+}  // namespace cronitor::agent

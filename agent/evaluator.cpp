@@ -1,0 +1,422 @@
+#include "agent/evaluator.h"
+
+#include <algorithm>
+
+#include "agent/duration.h"
+#include "schedule/iso8601.h"
+
+namespace cronitor::agent {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+/// Runs left open this long (wrapper killed before it could report) are forgotten silently.
+constexpr auto kStaleRun = std::chrono::hours(24);
+/// Misses counted one by one after a long downtime before skipping to the present.
+constexpr int kMaxMissLoop = 1000;
+
+std::string display(const MonitorConfig& c) { return c.name.empty() ? c.key : c.name; }
+
+std::string iso(Instant t, const schedule::Zone& z) {
+  return schedule::format_iso8601(std::chrono::floor<seconds>(t), z);
+}
+
+Alert make_alert(const MonitorConfig& c, Alert::Kind kind, Instant at) {
+  Alert a;
+  a.kind = kind;
+  a.key = c.key;
+  a.name = display(c);
+  a.at = at;
+  if (c.schedule) a.schedule = c.schedule->text();
+  a.timezone = c.zone.name();
+  a.environment = c.environment;
+  a.source = c.source();
+  return a;
+}
+
+bool paused_at(const MonitorConfig& c, const MonitorState& s, Instant t) {
+  return c.paused || (s.paused_until && t < *s.paused_until);
+}
+
+/// Routes a fault into the incident: opens one, or updates the open one (surge protection).
+void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
+  if (paused_at(c, s, a.at)) return;
+  if (!s.incident) {
+    s.incident = Incident{a.at, kind_name(a.kind), 1, a.at, a.summary};
+    a.incident_opened = a.at;
+    out.push_back(Action{Action::Type::kOpen, std::move(a)});
+    return;
+  }
+  Incident& inc = *s.incident;
+  a.update = true;
+  a.incident_opened = inc.opened;
+  inc.reason = a.summary;
+  if (inc.alerts_sent >= c.consecutive_alert_threshold) {
+    out.push_back(Action{Action::Type::kSuppressed, std::move(a)});
+    return;
+  }
+  ++inc.alerts_sent;
+  inc.last_alert = a.at;
+  out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+}
+
+void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out) {
+  s.consecutive_failures = 0;
+  s.consecutive_misses = 0;
+  ++s.consecutive_good;
+  if (!s.incident || s.consecutive_good < c.recovery_threshold) return;
+  const Incident inc = *s.incident;
+  s.incident.reset();
+  Alert a = make_alert(c, Alert::Kind::kRecovered, at);
+  auto down = duration_cast<seconds>(at - inc.opened);
+  a.down_for = down;
+  a.update = true;
+  a.incident_opened = inc.opened;
+  a.summary = display(c) + " recovered after " + format_duration(down) + " down";
+  a.detail = "It was " + inc.kind + " since " + iso(inc.opened, c.zone) + "; last problem: " + inc.reason;
+  out.push_back(Action{Action::Type::kResolve, std::move(a)});
+}
+
+/// A run that started at `t` covers the slot the monitor waits for (a little early counts too).
+void cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
+  if (!c.schedule || !s.expected) return;
+  const auto early = std::min<seconds>(c.grace, seconds(60));
+  if (t + early < *s.expected) return;  // a run well before its slot (by hand): not this slot's
+  s.consecutive_misses = 0;
+  auto next = c.schedule->next(std::max(*s.expected, t), c.zone);
+  s.expected = next;
+}
+
+std::string failure_reason(const RunEvent& ev) {
+  std::string r;
+  if (ev.oom) {
+    r = "killed by the OOM killer";
+    if (ev.exit_code) r += " (exit code " + std::to_string(*ev.exit_code) + ")";
+  } else if (ev.timeout) {
+    r = "timed out";
+    if (!ev.signal.empty()) r += " (killed with " + ev.signal + ")";
+  } else if (!ev.signal.empty()) {
+    r = "killed by signal " + ev.signal;
+    if (ev.exit_code) r += " (exit code " + std::to_string(*ev.exit_code) + ")";
+  } else if (ev.exit_code) {
+    r = "exit code " + std::to_string(*ev.exit_code);
+  } else {
+    r = "reported a failure";
+  }
+  if (!ev.message.empty()) r += ": " + ev.message;
+  return r;
+}
+
+void fill_run(Alert& a, const RunEvent& ev, milliseconds duration) {
+  a.exit_code = ev.exit_code;
+  a.signal = ev.signal;
+  a.oom = ev.oom;
+  a.duration_ms = duration.count();
+  a.output_tail = ev.output_tail;
+  if (!ev.environment.empty()) a.environment = ev.environment;
+}
+
+void resolve_cron(HostState& host, Instant at, const std::string& hostname, const std::string& why,
+                  Actions& out) {
+  if (!host.cron_incident) return;
+  Alert a;
+  a.kind = Alert::Kind::kCronUp;
+  a.key = "host:cron";
+  a.name = "cron daemon";
+  a.at = at;
+  auto down = duration_cast<seconds>(at - host.cron_incident->opened);
+  a.down_for = down;
+  a.update = true;
+  a.incident_opened = host.cron_incident->opened;
+  a.summary = "The cron daemon" + (hostname.empty() ? std::string() : " on " + hostname) +
+              " is running again after " + format_duration(down) + " down";
+  a.detail = why + "; " + std::to_string(host.suppressed_misses) +
+             " missed cron job runs were folded into this incident";
+  host.cron_incident.reset();
+  host.suppressed_misses = 0;
+  out.push_back(Action{Action::Type::kResolve, std::move(a)});
+}
+
+void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& host, Actions& out) {
+  if (s.removed) return;
+  if (s.paused_until && now >= *s.paused_until) {  // a timed pause ran out
+    Instant until = *s.paused_until;
+    s.paused_until.reset();
+    if (c.schedule) s.expected = c.schedule->next(until, c.zone);
+  }
+  if (paused_at(c, s, now)) return;
+  // Hung runs: open past the max runtime of a `metric.duration <` assertion.
+  if (auto max = c.max_runtime()) {
+    for (auto& r : s.open_runs) {
+      if (r.hung_alerted || now < r.started + *max) continue;
+      r.hung_alerted = true;
+      s.consecutive_good = 0;
+      Alert a = make_alert(c, Alert::Kind::kHung, r.started + *max);
+      a.duration_ms = max->count();
+      a.summary = display(c) + " is hung: still running after " + format_duration(duration_cast<seconds>(*max));
+      a.detail = "Run " + r.run_id + " started at " + iso(r.started, c.zone) +
+                 " and has not finished (max runtime from the duration assertion)";
+      fault(c, s, std::move(a), out);
+    }
+  }
+  std::erase_if(s.open_runs, [&](const OpenRun& r) {
+    return now - r.started > kStaleRun + c.max_runtime().value_or(milliseconds(0));
+  });
+  // Missed slots.
+  if (c.schedule && s.expected) {
+    int missed = 0;
+    Instant last{};
+    while (s.expected && now >= *s.expected + c.grace) {
+      ++missed;
+      last = *s.expected;
+      if (missed >= kMaxMissLoop) {
+        s.expected = c.schedule->next(now - c.grace, c.zone);
+        break;
+      }
+      s.expected = c.schedule->next(*s.expected, c.zone);
+    }
+    if (missed > 0) {
+      s.consecutive_misses += missed;
+      s.consecutive_good = 0;
+      s.last_status = "missed";
+      if (s.consecutive_misses > c.schedule_tolerance) {
+        if (c.from_cron && host.cron_incident) {
+          host.suppressed_misses += missed;
+        } else {
+          Alert a = make_alert(c, Alert::Kind::kMissed, last + c.grace);
+          a.expected = last;
+          a.summary = display(c) + " missed its run at " + iso(last, c.zone);
+          if (missed > 1) a.summary += " (and " + std::to_string(missed - 1) + " before it)";
+          a.detail = "No run started by " + iso(last + c.grace, c.zone) + " (grace " +
+                     format_duration(c.grace) + "); " + std::to_string(s.consecutive_misses) +
+                     " consecutive missed run(s)";
+          a.exit_code = s.last_exit_code;
+          a.duration_ms = s.last_duration_ms;
+          fault(c, s, std::move(a), out);
+        }
+      }
+    }
+  }
+  // Re-alert an incident that stays open.
+  if (s.incident && c.realert_interval.count() > 0 &&
+      s.incident->alerts_sent < c.consecutive_alert_threshold &&
+      now >= s.incident->last_alert + c.realert_interval) {
+    Incident& inc = *s.incident;
+    Alert a = make_alert(c, Alert::Kind::kRealert, inc.last_alert + c.realert_interval);
+    a.update = true;
+    a.incident_opened = inc.opened;
+    a.summary = display(c) + " is still " + inc.kind + " (since " + iso(inc.opened, c.zone) + ")";
+    a.detail = "Last problem: " + inc.reason;
+    ++inc.alerts_sent;
+    inc.last_alert = a.at;
+    out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+  }
+}
+
+void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostState& host,
+              Actions& out) {
+  if (s.removed) return;
+  if (c.from_cron && host.cron_incident && ev.state == RunEvent::State::kRun)
+    resolve_cron(host, ev.ts, ev.host, "cron job " + c.key + " ran at " + iso(ev.ts, c.zone), out);
+  auto it = std::find_if(s.open_runs.begin(), s.open_runs.end(),
+                         [&](const OpenRun& r) { return r.run_id == ev.run_id; });
+  if (ev.state == RunEvent::State::kRun) {
+    if (it != s.open_runs.end()) return;  // the same run reported twice
+    std::erase_if(s.open_runs, [&](const OpenRun& r) {
+      return ev.ts - r.started > kStaleRun + c.max_runtime().value_or(milliseconds(0));
+    });
+    const OpenRun* other = nullptr;
+    for (const auto& r : s.open_runs)
+      if (r.started <= ev.ts) other = &r;
+    std::optional<Alert> overlap;
+    if (other) {
+      overlap = make_alert(c, Alert::Kind::kOverlap, ev.ts);
+      overlap->summary = display(c) + " overlapped: a new run started while another was still running";
+      overlap->detail = "Run " + ev.run_id + " started at " + iso(ev.ts, c.zone) + " while run " +
+                        other->run_id + " (started " + iso(other->started, c.zone) + ") was open";
+    }
+    cover_slot(c, s, ev.ts);
+    s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false});
+    if (s.open_runs.size() > kMaxOpenRuns) s.open_runs.erase(s.open_runs.begin());
+    s.last_start = ev.ts;
+    s.last_status = "running";
+    if (overlap) {
+      s.consecutive_good = 0;
+      fault(c, s, std::move(*overlap), out);
+    }
+    return;
+  }
+  // complete or fail
+  Instant started;
+  bool hung_alerted = false;
+  if (it != s.open_runs.end()) {
+    started = it->started;
+    hung_alerted = it->hung_alerted;
+    s.open_runs.erase(it);
+  } else {
+    // Its `run` was lost: the run still counts, at the time it started.
+    started = ev.ts - milliseconds(ev.duration_ms.value_or(0));
+    cover_slot(c, s, started);
+  }
+  auto duration = ev.duration_ms ? milliseconds(*ev.duration_ms)
+                                 : duration_cast<milliseconds>(ev.ts - started);
+  s.last_start = started;
+  s.last_end = ev.ts;
+  s.last_exit_code = ev.exit_code;
+  s.last_duration_ms = duration.count();
+  if (ev.state == RunEvent::State::kFail) {
+    ++s.consecutive_failures;
+    s.consecutive_good = 0;
+    s.last_status = "failed";
+    if (hung_alerted || s.consecutive_failures <= c.failure_tolerance) return;
+    Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
+    fill_run(a, ev, duration);
+    a.summary = display(c) + " failed: " + failure_reason(ev);
+    a.detail = "Run " + ev.run_id + " started at " + iso(started, c.zone) + " ended after " +
+               format_duration(duration_cast<seconds>(duration));
+    if (c.failure_tolerance > 0)
+      a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
+    fault(c, s, std::move(a), out);
+    return;
+  }
+  for (const auto& as : c.assertions) {
+    auto value = metric_value(as, duration, ev.metrics);
+    if (!value || as.holds(*value)) continue;
+    ++s.consecutive_failures;
+    s.consecutive_good = 0;
+    s.last_status = "failed";
+    if (hung_alerted || s.consecutive_failures <= c.failure_tolerance) return;
+    Alert a = make_alert(c, Alert::Kind::kAssertion, ev.ts);
+    fill_run(a, ev, duration);
+    std::string was = as.metric == "duration" ? format_duration(duration_cast<seconds>(duration))
+                                              : std::to_string(*value);
+    if (as.metric != "duration" && *value == static_cast<double>(static_cast<int64_t>(*value)))
+      was = std::to_string(static_cast<int64_t>(*value));
+    a.summary = display(c) + " failed an assertion: " + as.text + " (was " + was + ")";
+    a.detail = "Run " + ev.run_id + " exited 0 but did not meet " + as.text;
+    fault(c, s, std::move(a), out);
+    return;
+  }
+  s.last_status = "ok";
+  good_run(c, s, ev.ts, out);
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> MonitorConfig::max_runtime() const {
+  std::optional<milliseconds> best;
+  for (const auto& a : assertions)
+    if (auto m = a.max_runtime(); m && (!best || *m < *best)) best = m;
+  return best;
+}
+
+std::string MonitorConfig::source() const {
+  if (source_file.empty()) return {};
+  return source_line > 0 ? source_file + ":" + std::to_string(source_line) : source_file;
+}
+
+MonitorState initial_state(const MonitorConfig& config, Instant now) {
+  MonitorState s;
+  if (config.schedule) s.expected = config.schedule->next(now, config.zone);
+  return s;
+}
+
+Actions evaluate(const MonitorConfig& c, MonitorState& s, const Input& input, HostState& host) {
+  Actions out;
+  if (auto* t = std::get_if<TimeInput>(&input)) {
+    on_time(c, s, t->now, host, out);
+  } else if (auto* e = std::get_if<const RunEvent*>(&input)) {
+    on_event(c, s, **e, host, out);
+  } else if (auto* r = std::get_if<RemovedInput>(&input)) {
+    if (s.removed) return out;
+    s.removed = true;
+    s.open_runs.clear();
+    if (r->by_unwrap) return out;
+    Alert a = make_alert(c, Alert::Kind::kRemoved, r->now);
+    a.summary = display(c) + " was removed from " + r->file +
+                (r->line > 0 ? " line " + std::to_string(r->line) : std::string());
+    a.detail = "The job is no longer defined, so it will not run again; its monitor stops here";
+    s.incident.reset();
+    out.push_back(Action{Action::Type::kNotice, std::move(a)});
+  } else if (auto* p = std::get_if<PauseInput>(&input)) {
+    if (p->until) {
+      s.paused_until = *p->until;
+    } else {
+      s.paused_until.reset();
+      s.consecutive_misses = 0;
+      if (c.schedule) s.expected = c.schedule->next(p->now, c.zone);
+    }
+  }
+  return out;
+}
+
+Actions evaluate_cron(HostState& host, const CronObservation& obs) {
+  Actions out;
+  if (obs.running) {
+    resolve_cron(host, obs.now, obs.host, "a cron daemon process is alive", out);
+    return out;
+  }
+  if (host.cron_incident) return out;
+  host.cron_incident = Incident{obs.now, "cron-down", 1, obs.now, obs.cause};
+  Alert a;
+  a.kind = Alert::Kind::kCronDown;
+  a.key = "host:cron";
+  a.name = "cron daemon";
+  a.at = obs.now;
+  a.incident_opened = obs.now;
+  a.summary = "The cron daemon" + (obs.host.empty() ? std::string() : " on " + obs.host) +
+              " is not running: every cron job will be missed";
+  a.detail = obs.cause;
+  out.push_back(Action{Action::Type::kOpen, std::move(a)});
+  return out;
+}
+
+std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState& s) {
+  if (s.removed || c.paused) return std::nullopt;
+  std::optional<Instant> best;
+  auto take = [&](Instant t) {
+    if (!best || t < *best) best = t;
+  };
+  if (s.paused_until) {
+    if (*s.paused_until != Instant::max()) take(*s.paused_until);
+    return best;
+  }
+  if (c.schedule && s.expected) take(*s.expected + c.grace);
+  if (auto max = c.max_runtime())
+    for (const auto& r : s.open_runs)
+      if (!r.hung_alerted) take(r.started + *max);
+  if (s.incident && c.realert_interval.count() > 0 &&
+      s.incident->alerts_sent < c.consecutive_alert_threshold)
+    take(s.incident->last_alert + c.realert_interval);
+  return best;
+}
+
+const char* kind_name(Alert::Kind k) {
+  switch (k) {
+    case Alert::Kind::kMissed: return "missed";
+    case Alert::Kind::kFailed: return "failed";
+    case Alert::Kind::kHung: return "hung";
+    case Alert::Kind::kOverlap: return "overlapped";
+    case Alert::Kind::kAssertion: return "assertion-failed";
+    case Alert::Kind::kRemoved: return "removed";
+    case Alert::Kind::kRecovered: return "recovered";
+    case Alert::Kind::kRealert: return "still-failing";
+    case Alert::Kind::kCronDown: return "cron-down";
+    case Alert::Kind::kCronUp: return "cron-up";
+    case Alert::Kind::kTest: return "test";
+  }
+  return "unknown";
+}
+
+const char* state_name(RunEvent::State s) {
+  switch (s) {
+    case RunEvent::State::kRun: return "run";
+    case RunEvent::State::kComplete: return "complete";
+    case RunEvent::State::kFail: return "fail";
+  }
+  return "?";
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,22 @@
+// cronitor-agent: the daemon and its command-line tools. Subcommands live in cmd_*.cpp.
+#include <CLI/CLI.hpp>
+
+#include "agent/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"cronitor-agent: watches the cron jobs and systemd timers of this host"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("cronitor-agent ") + CRONITOR_VERSION);
+  int exit_code = cronitor::cli::kExitOk;
+  cronitor::cli::register_schedule(app, exit_code);
+  cronitor::cli::register_discovery(app, exit_code);
+  cronitor::cli::register_daemon(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    // Help and version are successes; every other usage error is a bad-input error.
+    return rc == 0 ? 0 : cronitor::cli::kExitUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,87 @@
+// A monitor as the evaluator sees it: its resolved settings, and the state it carries between inputs.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/assertion.h"
+#include "agent/config.h"
+#include "schedule/schedule.h"
+#include "schedule/zone.h"
+
+namespace cronitor::agent {
+
+using schedule::Instant;
+
+/// Settings of one monitor after defaults, config entries and crontab comments were applied.
+struct MonitorConfig {
+  std::string key;
+  std::string name;
+  std::optional<schedule::Schedule> schedule;  // none: no deadlines (e.g. @reboot)
+  schedule::Zone zone = schedule::Zone::utc();
+  std::chrono::seconds grace{60};
+  int failure_tolerance = 0;
+  int schedule_tolerance = 0;
+  int consecutive_alert_threshold = 10;
+  int recovery_threshold = 1;
+  std::chrono::seconds realert_interval{8 * 3600};
+  std::vector<Assertion> assertions;
+  std::vector<std::string> notify;  // list names or inline targets
+  std::string environment;
+  bool paused = false;
+  bool from_cron = false;   // run by the cron daemon: its misses are the daemon's while it is down
+  std::string source_file;  // where the job is defined
+  int source_line = 0;
+  std::string user;         // runs as this user (empty: root / unknown)
+  int64_t uid = -1;         // -1: any
+
+  /// The longest a run may stay open (from a `metric.duration <` assertion).
+  std::optional<std::chrono::milliseconds> max_runtime() const;
+  std::string source() const;  // "file:line" or ""
+};
+
+/// One run that started and has not ended yet.
+struct OpenRun {
+  std::string run_id;
+  Instant started{};
+  bool hung_alerted = false;
+};
+
+/// An open incident: opened when a rule fired, holding the alerts sent for it.
+struct Incident {
+  Instant opened{};
+  std::string kind;  // the first fault: "missed", "failed", ...
+  int alerts_sent = 0;
+  Instant last_alert{};
+  std::string reason;  // the latest fault, for re-alerts
+};
+
+/// What the evaluator remembers about a monitor between inputs. Persisted in state.db.
+struct MonitorState {
+  std::optional<Instant> expected;  // the slot the monitor waits for
+  int consecutive_misses = 0;
+  int consecutive_failures = 0;
+  int consecutive_good = 0;
+  std::vector<OpenRun> open_runs;  // bounded by kMaxOpenRuns
+  std::optional<Incident> incident;
+  std::optional<Instant> paused_until;  // Instant::max(): until resumed
+  bool removed = false;
+  // The latest run, for status and alerts.
+  std::optional<Instant> last_start;
+  std::optional<Instant> last_end;
+  std::optional<int> last_exit_code;
+  std::optional<int64_t> last_duration_ms;
+  std::string last_status;  // "ok", "failed", "running", "missed", or empty
+};
+
+/// The host-wide part: the cron daemon's incident.
+struct HostState {
+  std::optional<Incident> cron_incident;
+  int suppressed_misses = 0;  // misses of cron jobs while cron was down
+};
+
+inline constexpr size_t kMaxOpenRuns = 64;
+
+}  // namespace cronitor::agent

@@ -1,0 +1,156 @@
+#include "agent/state_json.h"
+
+namespace cronitor::agent {
+namespace {
+
+using nlohmann::json;
+
+json incident_json(const Incident& i) {
+  return {{"opened", to_us(i.opened)}, {"kind", i.kind}, {"alerts_sent", i.alerts_sent},
+          {"last_alert", to_us(i.last_alert)}, {"reason", i.reason}};
+}
+Incident incident_from(const json& j) {
+  Incident i;
+  i.opened = from_us(j.at("opened").get<int64_t>());
+  i.kind = j.at("kind").get<std::string>();
+  i.alerts_sent = j.at("alerts_sent").get<int>();
+  i.last_alert = from_us(j.at("last_alert").get<int64_t>());
+  i.reason = j.value("reason", "");
+  return i;
+}
+template <typename T>
+void put_opt(json& j, const char* name, const std::optional<T>& v) {
+  if (v) j[name] = *v;
+}
+void put_opt(json& j, const char* name, const std::optional<Instant>& v) {
+  if (v) j[name] = to_us(*v);
+}
+std::optional<Instant> opt_instant(const json& j, const char* name) {
+  if (!j.contains(name) || j[name].is_null()) return std::nullopt;
+  return from_us(j[name].get<int64_t>());
+}
+template <typename T>
+std::optional<T> opt(const json& j, const char* name) {
+  if (!j.contains(name) || j[name].is_null()) return std::nullopt;
+  return j[name].get<T>();
+}
+
+}  // namespace
+
+int64_t to_us(Instant t) { return t.time_since_epoch().count(); }
+Instant from_us(int64_t us) { return Instant(std::chrono::microseconds(us)); }
+int64_t to_ms(Instant t) { return t.time_since_epoch().count() / 1000; }
+Instant from_ms(int64_t ms) { return Instant(std::chrono::microseconds(ms * 1000)); }
+
+json to_json(const MonitorState& s) {
+  json j = json::object();
+  put_opt(j, "expected", s.expected);
+  j["misses"] = s.consecutive_misses;
+  j["failures"] = s.consecutive_failures;
+  j["good"] = s.consecutive_good;
+  if (!s.open_runs.empty()) {
+    json runs = json::array();
+    for (const auto& r : s.open_runs)
+      runs.push_back({{"id", r.run_id}, {"started", to_us(r.started)}, {"hung", r.hung_alerted}});
+    j["open_runs"] = std::move(runs);
+  }
+  if (s.incident) j["incident"] = incident_json(*s.incident);
+  put_opt(j, "paused_until", s.paused_until);
+  if (s.removed) j["removed"] = true;
+  put_opt(j, "last_start", s.last_start);
+  put_opt(j, "last_end", s.last_end);
+  put_opt(j, "last_exit_code", s.last_exit_code);
+  put_opt(j, "last_duration_ms", s.last_duration_ms);
+  if (!s.last_status.empty()) j["last_status"] = s.last_status;
+  return j;
+}
+
+Result<MonitorState> monitor_state_from_json(const json& j) {
+  try {
+    MonitorState s;
+    s.expected = opt_instant(j, "expected");
+    s.consecutive_misses = j.value("misses", 0);
+    s.consecutive_failures = j.value("failures", 0);
+    s.consecutive_good = j.value("good", 0);
+    if (j.contains("open_runs"))
+      for (const auto& r : j["open_runs"])
+        s.open_runs.push_back(OpenRun{r.at("id").get<std::string>(),
+                                      from_us(r.at("started").get<int64_t>()), r.value("hung", false)});
+    if (j.contains("incident")) s.incident = incident_from(j["incident"]);
+    s.paused_until = opt_instant(j, "paused_until");
+    s.removed = j.value("removed", false);
+    s.last_start = opt_instant(j, "last_start");
+    s.last_end = opt_instant(j, "last_end");
+    s.last_exit_code = opt<int>(j, "last_exit_code");
+    s.last_duration_ms = opt<int64_t>(j, "last_duration_ms");
+    s.last_status = j.value("last_status", "");
+    return s;
+  } catch (const json::exception& e) {
+    return fail(std::string("monitor state: ") + e.what());
+  }
+}
+
+json to_json(const HostState& s) {
+  json j = json::object();
+  if (s.cron_incident) j["cron_incident"] = incident_json(*s.cron_incident);
+  j["suppressed_misses"] = s.suppressed_misses;
+  return j;
+}
+
+Result<HostState> host_state_from_json(const json& j) {
+  try {
+    HostState s;
+    if (j.contains("cron_incident")) s.cron_incident = incident_from(j["cron_incident"]);
+    s.suppressed_misses = j.value("suppressed_misses", 0);
+    return s;
+  } catch (const json::exception& e) {
+    return fail(std::string("host state: ") + e.what());
+  }
+}
+
+json to_json(const Alert& a) {
+  json j = {{"kind", kind_name(a.kind)},     {"kind_id", static_cast<int>(a.kind)},
+            {"key", a.key},                  {"name", a.name},
+            {"at", to_us(a.at)},             {"summary", a.summary},
+            {"detail", a.detail},            {"update", a.update},
+            {"incident_opened", to_us(a.incident_opened)},
+            {"schedule", a.schedule},        {"timezone", a.timezone},
+            {"environment", a.environment},  {"source", a.source},
+            {"signal", a.signal},            {"oom", a.oom},
+            {"output_tail", a.output_tail}};
+  put_opt(j, "exit_code", a.exit_code);
+  put_opt(j, "duration_ms", a.duration_ms);
+  put_opt(j, "expected", a.expected);
+  if (a.down_for) j["down_for_s"] = a.down_for->count();
+  return j;
+}
+
+Result<Alert> alert_from_json(const json& j) {
+  try {
+    Alert a;
+    a.kind = static_cast<Alert::Kind>(j.at("kind_id").get<int>());
+    a.key = j.at("key").get<std::string>();
+    a.name = j.value("name", a.key);
+    a.at = from_us(j.at("at").get<int64_t>());
+    a.summary = j.value("summary", "");
+    a.detail = j.value("detail", "");
+    a.update = j.value("update", false);
+    a.incident_opened = from_us(j.value("incident_opened", int64_t{0}));
+    a.schedule = j.value("schedule", "");
+    a.timezone = j.value("timezone", "");
+    a.environment = j.value("environment", "");
+    a.source = j.value("source", "");
+    a.signal = j.value("signal", "");
+    a.oom = j.value("oom", false);
+    a.output_tail = j.value("output_tail", "");
+    a.exit_code = opt<int>(j, "exit_code");
+    a.duration_ms = opt<int64_t>(j, "duration_ms");
+    a.expected = opt_instant(j, "expected");
+    if (auto d = opt<int64_t>(j, "down_for_s")) a.down_for = std::chrono::seconds(*d);
+    return a;
+  } catch (const json::exception& e) {
+    return fail(std::string("alert: ") + e.what());
+  }
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,98 @@
+// state.db: jobs and their evaluator state, run history, incidents, alerts and the alert outbox.
+// SQLite in WAL mode; the caller groups writes in transactions (one per batch of events) and
+// acknowledges events only after commit() returned, which syncs (synchronous=FULL).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/alert.h"
+#include "agent/evaluator.h"
+#include "agent/monitor.h"
+#include "agent/run_event.h"
+#include "agent/sqlite.h"
+
+namespace cronitor::agent {
+
+inline constexpr int kSchemaVersion = 2;
+
+/// One run as the history shows it.
+struct RunRow {
+  std::string key;
+  std::string run_id;
+  std::string status;  // running, ok, failed
+  std::optional<int64_t> started_ms, ended_ms, duration_ms;
+  std::optional<int> exit_code;
+  std::string signal;
+  bool oom = false;
+  std::string output_tail;
+  std::string metrics_json;
+  std::string host;
+};
+
+/// A job row: what status shows when the daemon is down.
+struct JobRow {
+  std::string key, name, schedule, timezone, source;
+  MonitorState state;
+};
+
+/// One pending send: an alert for one target.
+struct OutboxItem {
+  int64_t id = 0;
+  int64_t alert_id = 0;
+  std::string target;  // "slack:URL"
+  int attempts = 0;
+  std::string alert_json;
+};
+
+class StateStore {
+ public:
+  /// Opens or creates `path`; a corrupt or future-version file is moved aside (reported in
+  /// `warnings`) and a new one created.
+  [[nodiscard]] static Result<StateStore> open(const std::string& path, std::vector<std::string>* warnings);
+  /// Opens an existing file read-only (for status while the daemon is down).
+  [[nodiscard]] static Result<StateStore> open_readonly(const std::string& path);
+
+  [[nodiscard]] Result<void> begin();
+  [[nodiscard]] Result<void> commit();
+  void rollback();
+
+  /// Stores one event; false when it was already stored (same run_id and state).
+  [[nodiscard]] Result<bool> record_event(const RunEvent& ev, Instant received);
+  /// Merges a metric event into its run (metric events are idempotent).
+  [[nodiscard]] Result<void> record_metrics(const std::string& key, const std::string& run_id,
+                                            const std::map<std::string, double>& metrics,
+                                            const std::string& host, int64_t uid, Instant received);
+  /// The metrics merged into a run so far (metric events and the end event).
+  [[nodiscard]] Result<std::map<std::string, double>> run_metrics(const std::string& run_id);
+  [[nodiscard]] Result<void> save_job(const MonitorConfig& c, const MonitorState& s);
+  [[nodiscard]] Result<std::vector<JobRow>> jobs();
+  [[nodiscard]] Result<void> save_host(const HostState& h);
+  [[nodiscard]] Result<HostState> host();
+  /// Records the incident change and the alert; queues one outbox row per target unless suppressed.
+  [[nodiscard]] Result<int64_t> record_action(const Action& a, const std::vector<std::string>& targets,
+                                              Instant now);
+  [[nodiscard]] Result<std::vector<OutboxItem>> due_outbox(Instant now, int limit);
+  [[nodiscard]] Result<std::optional<Instant>> next_outbox_time();
+  [[nodiscard]] Result<void> outbox_sent(int64_t id);
+  [[nodiscard]] Result<void> outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up);
+  [[nodiscard]] Result<std::vector<RunRow>> history(const std::string& key, int limit);
+  /// Deletes runs beyond `keep_runs` per job or older than `keep_days`; sent outbox rows too.
+  [[nodiscard]] Result<int64_t> prune(int keep_runs, int keep_days, Instant now);
+  /// Incidents, newest first: key, kind, opened, resolved.
+  [[nodiscard]] Result<std::vector<std::map<std::string, std::string>>> incidents(const std::string& key, int limit);
+
+  const std::string& path() const { return db_.path(); }
+
+ private:
+  [[nodiscard]] Result<void> migrate();
+  [[nodiscard]] Result<void> prepare_all();
+
+  sql::Db db_;
+  sql::Stmt ins_run_, upd_end_, upd_metric_, get_metrics_, save_job_, ins_alert_, ins_outbox_,
+      open_inc_, upd_inc_, resolve_inc_, find_inc_;
+};
+
+}  // namespace cronitor::agent

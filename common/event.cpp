@@ -1,0 +1,170 @@
+// Decoding half of the run event format (common/event.h): parse with nlohmann_json (no
+// exceptions), then check every field against the limits of the wire format.
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "common/event.h"
+
+namespace cronitor {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int64_t kMaxDurationMs = int64_t{1} << 53;
+constexpr int64_t kMaxPid = 2147483647;
+constexpr int64_t kMaxUid = 4294967294;  // (uid_t)-1 means "no uid"
+
+bool valid_utf8_no_nul(const std::string& s) {
+  // nlohmann validates UTF-8 while parsing; only NUL from "\u0000" can still sneak in.
+  return s.find('\0') == std::string::npos;
+}
+
+class Reader {
+ public:
+  explicit Reader(const json& obj) : obj_(obj) {}
+
+  Result<const json*> field(const char* name, bool required) const {
+    auto it = obj_.find(name);
+    if (it == obj_.end()) {
+      if (required) return fail(std::string("missing field \"") + name + "\"");
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  Result<std::string> str(const char* name, size_t max, bool allow_empty = false) const {
+    auto f = field(name, true);
+    if (!f) return std::unexpected(f.error());
+    if (!(*f)->is_string()) return fail(std::string("field \"") + name + "\" is not a string");
+    const auto& s = (*f)->get_ref<const std::string&>();
+    if (s.size() > max)
+      return fail(std::string("field \"") + name + "\" is longer than " + std::to_string(max) +
+                  " bytes");
+    if (s.empty() && !allow_empty) return fail(std::string("field \"") + name + "\" is empty");
+    if (!valid_utf8_no_nul(s)) return fail(std::string("field \"") + name + "\" holds a NUL");
+    return s;
+  }
+
+  Result<std::optional<std::string>> opt_str(const char* name, size_t max, bool required) const {
+    auto f = field(name, required);
+    if (!f) return std::unexpected(f.error());
+    if (*f == nullptr || (*f)->is_null()) return std::optional<std::string>{};
+    auto s = str(name, max, true);
+    if (!s) return std::unexpected(s.error());
+    return std::optional<std::string>(std::move(*s));
+  }
+
+  Result<int64_t> integer(const char* name, int64_t lo, int64_t hi) const {
+    auto f = field(name, true);
+    if (!f) return std::unexpected(f.error());
+    const json& j = **f;
+    if (!j.is_number_integer())
+      return fail(std::string("field \"") + name + "\" is not an integer");
+    if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(hi))
+      return fail(std::string("field \"") + name + "\" is out of range");
+    int64_t v = j.get<int64_t>();
+    if (v < lo || v > hi) return fail(std::string("field \"") + name + "\" is out of range");
+    return v;
+  }
+
+  Result<bool> boolean(const char* name) const {
+    auto f = field(name, true);
+    if (!f) return std::unexpected(f.error());
+    if (!(*f)->is_boolean()) return fail(std::string("field \"") + name + "\" is not a boolean");
+    return (*f)->get<bool>();
+  }
+
+ private:
+  const json& obj_;
+};
+
+Result<std::map<std::string, double>> read_metrics(const json& j) {
+  if (!j.is_object()) return fail("field \"metrics\" is not an object");
+  if (j.size() > kMaxMetrics)
+    return fail("field \"metrics\" has more than " + std::to_string(kMaxMetrics) + " entries");
+  std::map<std::string, double> out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!valid_metric_name(it.key()))
+      return fail("metric name is invalid (1..64 of [A-Za-z0-9_.-], starting with a letter)");
+    if (!it.value().is_number()) return fail("metric \"" + it.key() + "\" is not a number");
+    double v = it.value().get<double>();
+    if (!std::isfinite(v)) return fail("metric \"" + it.key() + "\" is not finite");
+    out[it.key()] = v;
+  }
+  return out;
+}
+
+#define TRY_ASSIGN(lhs, expr)                          \
+  do {                                                 \
+    auto tmp_ = (expr);                                \
+    if (!tmp_) return std::unexpected(tmp_.error());   \
+    lhs = std::move(*tmp_);                            \
+  } while (0)
+
+}  // namespace
+
+Result<RunEvent> decode(std::string_view line) {
+  if (line.size() > kMaxLineBytes)
+    return fail("event line is longer than " + std::to_string(kMaxLineBytes) + " bytes");
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (line.find('\n') != std::string_view::npos) return fail("event holds more than one line");
+  // Depth is capped by the callback so a hostile line cannot build deep trees.
+  json::parser_callback_t depth_cap = [](int depth, json::parse_event_t, json&) {
+    return depth <= 3;
+  };
+  json j = json::parse(line.begin(), line.end(), depth_cap, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return fail("event is not valid JSON");
+  if (!j.is_object()) return fail("event is not a JSON object");
+  Reader r(j);
+  RunEvent e;
+  int64_t v = 0;
+  TRY_ASSIGN(v, r.integer("v", 0, 1000));
+  if (v != kEventVersion) return fail("unsupported event version " + std::to_string(v));
+  TRY_ASSIGN(e.key, r.str("key", kMaxKeyBytes));
+  if (!valid_key(e.key)) return fail("field \"key\" holds control characters");
+  TRY_ASSIGN(e.run_id, r.str("run_id", 36));
+  if (!valid_run_id(e.run_id)) return fail("field \"run_id\" is not a lowercase UUID");
+  std::string state;
+  TRY_ASSIGN(state, r.str("state", 16));
+  if (state == "run") e.state = RunState::kRun;
+  else if (state == "complete") e.state = RunState::kComplete;
+  else if (state == "fail") e.state = RunState::kFail;
+  else if (state == "metric") e.state = RunState::kMetric;
+  else return fail("field \"state\" is not run, complete, fail or metric");
+  TRY_ASSIGN(e.ts, r.str("ts", 24));
+  if (!valid_timestamp(e.ts)) return fail("field \"ts\" is not YYYY-MM-DDTHH:MM:SS.mmmZ");
+  TRY_ASSIGN(e.host, r.str("host", kMaxHostBytes));
+  TRY_ASSIGN(e.pid, r.integer("pid", 1, kMaxPid));
+  TRY_ASSIGN(e.uid, r.integer("uid", 0, kMaxUid));
+  TRY_ASSIGN(e.env, r.opt_str("env", kMaxEnvBytes, false));
+  if (is_terminal(e.state)) {
+    int64_t code = 0;
+    TRY_ASSIGN(code, r.integer("exit_code", 0, 255));
+    e.exit_code = static_cast<int>(code);
+    TRY_ASSIGN(e.signal, r.opt_str("signal", 16, true));
+    if (e.signal && (e.signal->size() < 4 || e.signal->compare(0, 3, "SIG") != 0))
+      return fail("field \"signal\" is not a signal name");
+    TRY_ASSIGN(e.oom, r.boolean("oom"));
+    TRY_ASSIGN(e.timeout, r.boolean("timeout"));
+    TRY_ASSIGN(e.duration_ms, r.integer("duration_ms", 0, kMaxDurationMs));
+    TRY_ASSIGN(e.output_tail, r.str("output_tail", kMaxOutputTailBytes, true));
+    TRY_ASSIGN(e.error, r.opt_str("error", kMaxErrorBytes, true));
+    const json* peak = nullptr;
+    TRY_ASSIGN(peak, r.field("peak_memory_bytes", true));
+    if (!peak->is_null()) {
+      int64_t p = 0;
+      TRY_ASSIGN(p, r.integer("peak_memory_bytes", 0, kMaxDurationMs));
+      e.peak_memory_bytes = p;
+    }
+  }
+  if (is_terminal(e.state) || e.state == RunState::kMetric) {
+    const json* m = nullptr;
+    TRY_ASSIGN(m, r.field("metrics", true));
+    TRY_ASSIGN(e.metrics, read_metrics(*m));
+    if (e.state == RunState::kMetric && e.metrics.empty())
+      return fail("metric event without metrics");
+  }
+  return e;
+}
+
+}  // namespace cronitor

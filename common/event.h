@@ -1,0 +1,134 @@
+// The run event: what cronitor-exec reports to the agent, on the socket and in the spool.
+//
+// WIRE FORMAT (version 1). One event is one JSON object on one line, terminated by "\n", UTF-8,
+// at most kMaxLineBytes including the newline. Fields (unknown fields are ignored by decode):
+//   v                  int     1
+//   key                string  monitor key, 1..200 bytes, valid UTF-8, no control characters
+//   run_id             string  UUID v4, lowercase, 36 chars; ties run/complete/fail/metric together
+//   state              string  "run" | "complete" | "fail" | "metric"
+//   ts                 string  RFC 3339 UTC with milliseconds: "2026-11-21T09:35:39.123Z"
+//   host               string  1..255 bytes, hostname of the wrapper
+//   pid                int     pid of the job (= its process group id), or of the wrapper for
+//                              "metric" events and jobs that could not start; 1..2^31-1
+//   uid                int     real uid of the wrapper, 0..2^32-2 (the agent checks it: see below)
+//   env                string? optional environment label ("--env"), <= 64 bytes
+// on "complete" and "fail" (all required; decode rejects a terminal event without them):
+//   exit_code          int     0..255, what the wrapper exits with (128+N after a signal N)
+//   signal             string|null   "SIGKILL", "SIGTERM", ... when the job died of a signal
+//   oom                bool    the kernel OOM killer killed the job (cgroup counter went up)
+//   timeout            bool    the wrapper killed the job after --timeout
+//   duration_ms        int     0..2^53
+//   output_tail        string  last bytes of stdout+stderr, <= 8192 bytes of UTF-8 (invalid
+//                              bytes were replaced with U+FFFD by encode, then cut at the front)
+//   metrics            object  name -> finite number, <= 32 entries (names: see valid_metric_name)
+//   error              string|null  why the command could not start (exit 126/127), <= 512 bytes
+//   peak_memory_bytes  int|null     largest RSS of the job's processes (wait4 rusage)
+// on "metric": metrics (object, 1..32 entries) is required; the agent merges it into the metrics
+//   of the run with the same run_id (and the same uid); later values of a name win.
+//
+// SOCKET PROTOCOL (CRONITOR_SOCKET, default /run/cronitor-agent/agent.sock, SOCK_STREAM):
+//   The wrapper connects, writes exactly one event line, and reads the reply. The agent replies
+//   "ok\n" once the event is durably stored (or recognised as a duplicate), or "err REASON\n" if it
+//   rejects the event; then either side closes. One connection carries one event. The wrapper
+//   waits at most 5 ms (CRONITOR_ACK_TIMEOUT_MS, 1..1000) for connect + write + reply; on timeout,
+//   refusal, "err" or any error it writes the event to the spool instead. So the agent may see an
+//   event twice (late ack, then spooled): (run_id, state) is the idempotency key for run,
+//   complete and fail; metric events are idempotent by nature (a name=value set).
+//   The agent takes the sender's uid from SO_PEERCRED and rejects events whose uid differs (root
+//   may send any uid). Readers should cap the line at kMaxLineBytes and the whole exchange in time.
+//
+// SPOOL (CRONITOR_SPOOL, default /var/spool/cronitor-agent; owned by root, mode 1733 so any user
+//   can create files but nobody can list, rename or delete someone else's): see wrapper/README.md.
+//   - "<run_id>.jsonl": one file per run, created O_CREAT|O_EXCL|O_NOFOLLOW mode 0600, holding the
+//     spooled events of that run in order, each line written whole then fdatasync'ed. Once a run
+//     has spooled an event, its later events go to the same file. The file is finished when its last
+//     line is a "complete" or "fail" event; the agent may delete it then. A file without one is a
+//     run still going (or whose wrapper was killed): read its complete lines, keep it until it is
+//     older than the run could be, then drop it.
+//   - "<run_id>.m<16 hex>.jsonl": one "metric" event, written to ".tmp..." then renamed (complete
+//     on sight).
+//   - names starting with "." are being written: ignore them.
+//   The agent trusts the file OWNER (fstat st_uid, opened O_NOFOLLOW, regular file, st_nlink == 1)
+//   and rejects events whose uid differs from it (root-owned files may carry any uid).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace cronitor {
+
+inline constexpr int kEventVersion = 1;
+inline constexpr size_t kMaxLineBytes = 64 * 1024;
+inline constexpr size_t kMaxKeyBytes = 200;
+inline constexpr size_t kMaxOutputTailBytes = 8 * 1024;
+inline constexpr size_t kMaxMetrics = 32;
+inline constexpr size_t kMaxMetricNameBytes = 64;
+inline constexpr size_t kMaxHostBytes = 255;
+inline constexpr size_t kMaxEnvBytes = 64;
+inline constexpr size_t kMaxErrorBytes = 512;
+
+/// The phase of a run an event reports.
+enum class RunState { kRun, kComplete, kFail, kMetric };
+
+/// "run", "complete", "fail" or "metric".
+std::string_view to_string(RunState s);
+
+/// One run event; see the wire format above. Fields not used by a state keep their defaults.
+struct RunEvent {
+  int v = kEventVersion;
+  std::string key;
+  std::string run_id;
+  RunState state = RunState::kRun;
+  std::string ts;  ///< RFC 3339 UTC, milliseconds, 'Z'
+  std::string host;
+  int64_t pid = 0;
+  int64_t uid = 0;
+  std::optional<std::string> env;
+  // complete / fail
+  int exit_code = 0;
+  std::optional<std::string> signal;  ///< "SIGKILL" etc.
+  bool oom = false;
+  bool timeout = false;
+  int64_t duration_ms = 0;
+  std::string output_tail;
+  std::map<std::string, double> metrics;  ///< also the payload of a metric event
+  std::optional<std::string> error;
+  std::optional<int64_t> peak_memory_bytes;
+
+  bool operator==(const RunEvent&) const = default;
+};
+
+/// True when the state ends a run (complete or fail).
+inline bool is_terminal(RunState s) { return s == RunState::kComplete || s == RunState::kFail; }
+
+/// One JSON line ending in "\n", never longer than kMaxLineBytes. Invalid UTF-8 is replaced with
+/// U+FFFD, over-long strings are cut at a UTF-8 boundary (output_tail keeps its END), invalid
+/// metrics (bad name, not finite, beyond 32) are dropped. The line decodes whenever key, run_id,
+/// ts, host, pid, uid and exit_code are valid. Needs no JSON library (cheap for the wrapper).
+std::string encode(const RunEvent& e);
+
+/// Parses and validates one event line (a trailing "\n" is allowed). Errors say which field
+/// is wrong and why; every limit above is enforced.
+Result<RunEvent> decode(std::string_view line);
+
+/// Metric names: 1..64 bytes of [A-Za-z0-9_.-], starting with a letter or '_'.
+bool valid_metric_name(std::string_view name);
+
+/// Keys: 1..200 bytes, valid UTF-8, no control characters (C0, DEL).
+bool valid_key(std::string_view key);
+
+/// A lowercase UUID (8-4-4-4-12 hex).
+bool valid_run_id(std::string_view id);
+
+/// "YYYY-MM-DDTHH:MM:SS.mmmZ" with fields in range.
+bool valid_timestamp(std::string_view ts);
+
+/// Formats milliseconds since the Unix epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::string format_timestamp_ms(int64_t unix_ms);
+
+}  // namespace cronitor

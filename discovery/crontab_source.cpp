@@ -1,0 +1,236 @@
+#include "discovery/crontab_source.h"
+
+#include "discovery/cron_command.h"
+#include "discovery/job_identity.h"
+
+namespace cronitor::discovery {
+
+namespace {
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+std::string_view parent_of(std::string_view p) {
+  const auto slash = p.rfind('/');
+  return slash == std::string_view::npos || slash == 0 ? std::string_view("/") : p.substr(0, slash);
+}
+
+std::string_view base_of(std::string_view p) {
+  const auto slash = p.rfind('/');
+  return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+
+// The uid of `user` in ROOT/etc/passwd, or nullopt when the user is not there.
+std::optional<uid_t> lookup_uid(const FsRoot& root, std::string_view user) {
+  auto passwd = root.read_file("/etc/passwd", 4 << 20);
+  if (!passwd) return std::nullopt;
+  std::string_view s = *passwd;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    std::size_t eol = s.find('\n', pos);
+    if (eol == std::string_view::npos) eol = s.size();
+    const std::string_view line = s.substr(pos, eol - pos);
+    pos = eol + 1;
+    const auto c1 = line.find(':');
+    if (c1 == std::string_view::npos || line.substr(0, c1) != user) continue;
+    const auto c2 = line.find(':', c1 + 1);
+    const auto c3 = c2 == std::string_view::npos ? c2 : line.find(':', c2 + 1);
+    if (c3 == std::string_view::npos) return std::nullopt;
+    uid_t uid = 0;
+    for (char c : line.substr(c2 + 1, c3 - c2 - 1)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      uid = uid * 10 + static_cast<uid_t>(c - '0');
+    }
+    return uid;
+  }
+  return std::nullopt;
+}
+
+FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOrigin origin) {
+  FileScan out;
+  out.path = std::string(path);
+  const auto info = ctx.root.stat(path);
+  if (!info || info->directory()) return out;
+  std::string refusal;
+  std::string file_user;
+  if (origin == JobOrigin::kSystemCrontab) {
+    if (parent_of(path) == kCronDir) refusal = cron_d_name_problem(base_of(path));
+    if (refusal.empty() && !info->regular()) refusal = "cron reads only regular files";
+    if (refusal.empty() && (info->mode & 022) != 0) {
+      refusal = "cron refuses this file: it is group- or other-writable (INSECURE MODE)";
+    }
+    if (refusal.empty() && info->uid != 0) {
+      refusal = "cron refuses this file: it is not owned by root (WRONG FILE OWNER)";
+    }
+  } else {
+    file_user = std::string(base_of(path));
+    if (file_user.starts_with("tmp.") || file_user.starts_with(".")) return out;  // crontab(1) temp files
+    if (!info->regular()) {
+      refusal = "cron reads only regular files";
+    } else if ((info->mode & 022) != 0) {
+      refusal = "cron refuses this file: it is group- or other-writable (INSECURE MODE)";
+    } else if (auto uid = lookup_uid(ctx.root, file_user); !uid) {
+      if (ctx.root.stat("/etc/passwd")) refusal = "cron skips this crontab: no user \"" + file_user + "\" (ORPHAN)";
+    } else if (*uid != info->uid) {
+      refusal = "cron refuses this file: it is not owned by " + file_user + " (WRONG FILE OWNER)";
+    }
+  }
+  auto text = ctx.root.read_file(path, ctx.limits.max_file_bytes);
+  if (!text) {
+    out.warnings.push_back(Warning{out.path, 0, text.error().message + ", ignoring"});
+    return out;
+  }
+  const auto format = origin == JobOrigin::kSystemCrontab ? CrontabFormat::kSystem : CrontabFormat::kUser;
+  ParsedCrontab parsed = parse_crontab(*text, format, path, ctx.limits);
+  out.jobs = crontab_jobs(parsed, path, origin, file_user, ctx.host_zone, refusal);
+  out.warnings = std::move(parsed.warnings);
+  for (const CrontabEntry& e : parsed.entries) {
+    if (e.env.cron_tz && !e.disabled) {
+      out.warnings.push_back(Warning{out.path, e.line,
+                                     "CRON_TZ is not supported by Debian's cron: the job runs on the "
+                                     "host's time zone (" + ctx.host_zone + ")"});
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string cron_d_name_problem(std::string_view name) {
+  if (name.empty()) return "empty name";
+  if (name.ends_with(".dpkg-old") || name.ends_with(".dpkg-dist") || name.ends_with(".dpkg-new") ||
+      name.ends_with(".dpkg-tmp") || name.ends_with(".dpkg-bak") || name.ends_with(".ucf-old") ||
+      name.ends_with(".ucf-dist") || name.ends_with(".ucf-new")) {
+    return "cron does not read this file: it is a copy left by the package manager";
+  }
+  if (name.ends_with("~")) return "cron does not read this file: it is an editor backup (ends with ~)";
+  if (name.front() == '.') return "cron does not read hidden files (name starts with a dot)";
+  for (char c : name) {
+    if (!name_char(c)) {
+      return std::string("cron does not read this file: its name has \"") + c +
+             "\" (only letters, digits, '_' and '-' are read)";
+    }
+  }
+  return {};
+}
+
+std::string run_parts_name_problem(std::string_view name) {
+  if (name.empty()) return "empty name";
+  for (char c : name) {
+    if (!name_char(c)) {
+      return std::string("run-parts skips this file: its name has \"") + c +
+             "\" (only letters, digits, '_' and '-' are run)";
+    }
+  }
+  return {};
+}
+
+std::string run_parts_dir_of(std::string_view command) {
+  const auto at = command.find("run-parts");
+  if (at == std::string_view::npos) return {};
+  std::size_t pos = at + 9;
+  std::string dir;
+  while (pos < command.size()) {
+    while (pos < command.size() && (command[pos] == ' ' || command[pos] == '\t')) ++pos;
+    const std::size_t begin = pos;
+    while (pos < command.size() && command[pos] != ' ' && command[pos] != '\t' && command[pos] != ';' &&
+           command[pos] != '}' && command[pos] != '&' && command[pos] != '|' && command[pos] != ')') {
+      ++pos;
+    }
+    const std::string_view w = command.substr(begin, pos - begin);
+    if (w.empty()) break;
+    if (!w.starts_with("-")) {
+      dir = std::string(w);
+      break;
+    }
+  }
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir.starts_with("/") ? dir : std::string();
+}
+
+std::vector<Job> crontab_jobs(const ParsedCrontab& parsed, std::string_view file, JobOrigin origin,
+                              std::string_view file_user, std::string_view zone,
+                              const std::string& refusal) {
+  std::vector<Job> jobs;
+  jobs.reserve(parsed.entries.size());
+  for (const CrontabEntry& e : parsed.entries) {
+    Job j;
+    j.source = JobSource::kCrontab;
+    j.origin = origin;
+    j.file = std::string(file);
+    j.line = e.line;
+    j.user = origin == JobOrigin::kSystemCrontab ? e.user : std::string(file_user);
+    j.schedule = e.schedule;
+    j.timezone = std::string(zone);
+    j.command = e.command;
+    j.env = e.env;
+    j.no_log = e.no_log;
+    j.run_parts_dir = run_parts_dir_of(e.command);
+    if (auto w = parse_wrapped(e.command)) {
+      j.wrapped = true;
+      j.key = w->key;
+    } else {
+      j.key = derive_key(to_string(origin), j.user, j.schedule, j.command);
+    }
+    j.name = e.name ? *e.name : derive_name(e.command);
+    if (!refusal.empty()) {
+      j.disabled = true;
+      j.reason = refusal;
+    } else if (e.disabled) {
+      j.disabled = true;
+      j.reason = "commented out";
+    } else if (e.ignored) {
+      j.disabled = true;
+      j.reason = "skipped by a \"# cronitor: ignore\" comment";
+    }
+    jobs.push_back(std::move(j));
+  }
+  return jobs;
+}
+
+std::vector<std::string> CrontabSource::watch_dirs() const {
+  return {"/etc", std::string(kCronDir), std::string(kSpoolDir)};
+}
+
+std::vector<FileScan> CrontabSource::scan_all(const ScanContext& ctx) {
+  std::vector<FileScan> out;
+  out.push_back(scan_crontab_file(ctx, kSystemCrontab, JobOrigin::kSystemCrontab));
+  auto scan_dir = [&](std::string_view dir, JobOrigin origin) {
+    if (!ctx.root.stat(dir)) return;
+    auto entries = ctx.root.list_dir(dir, ctx.limits.max_files_per_dir);
+    if (!entries) {
+      FileScan w;
+      w.path = std::string(dir);
+      w.warnings.push_back(Warning{w.path, 0, entries.error().message + ", ignoring the folder"});
+      out.push_back(std::move(w));
+      return;
+    }
+    for (const DirEntry& d : *entries) {
+      if (d.directory) continue;
+      out.push_back(scan_crontab_file(ctx, std::string(dir) + "/" + d.name, origin));
+    }
+  };
+  scan_dir(kCronDir, JobOrigin::kSystemCrontab);
+  scan_dir(kSpoolDir, JobOrigin::kUserCrontab);
+  return out;
+}
+
+JobSource::Scope CrontabSource::scope_of(std::string_view p) const {
+  if (p == kSystemCrontab) return Scope::kFile;
+  if (p == kCronDir || p == kSpoolDir || p == "/etc/cron.d/" || p == "/var/spool/cron") return Scope::kAll;
+  const std::string_view parent = parent_of(p);
+  if (parent == kCronDir || parent == kSpoolDir) return Scope::kFile;
+  return Scope::kNone;
+}
+
+std::optional<FileScan> CrontabSource::scan_file(const ScanContext& ctx, std::string_view p) {
+  const JobOrigin origin = parent_of(p) == kSpoolDir ? JobOrigin::kUserCrontab : JobOrigin::kSystemCrontab;
+  FileScan scan = scan_crontab_file(ctx, p, origin);
+  if (scan.jobs.empty() && scan.warnings.empty() && !ctx.root.stat(p)) return std::nullopt;
+  return scan;
+}
+
+}  // namespace cronitor::discovery

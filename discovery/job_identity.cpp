@@ -1,0 +1,254 @@
+#include "discovery/job_identity.h"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "discovery/cron_command.h"
+
+namespace cronitor::discovery {
+
+namespace {
+
+bool blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+uint64_t fnv1a(uint64_t h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+template <std::size_t N>
+bool one_of(std::string_view w, const std::array<std::string_view, N>& set) {
+  for (std::string_view s : set) {
+    if (w == s) return true;
+  }
+  return false;
+}
+
+constexpr std::array<std::string_view, 17> kKeywords = {
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for",
+    "!", "{", "}", "(", ")", "case", "esac"};
+constexpr std::array<std::string_view, 19> kGuards = {
+    "test", "[", "[[", "command", "true", "false", "sleep", "cd", "exit", ":", "type", "which",
+    "pgrep", "echo", "printf", "date", "export", "set", "umask"};
+constexpr std::array<std::string_view, 11> kWrappers = {
+    "nice", "ionice", "env", "sudo", "exec", "nohup", "chronic", "run-one", "time", "setsid", "su"};
+constexpr std::array<std::string_view, 3> kWrappersWithArg = {"flock", "timeout", "cronic"};
+constexpr std::array<std::string_view, 11> kInterpreters = {
+    "sh", "bash", "dash", "perl", "python", "python3", "php", "ruby", "node", "zsh", "ksh"};
+
+struct Token {
+  std::string text;
+  bool op = false;
+};
+
+// A rough shell tokenizer: enough to find the programs a command line runs.
+std::vector<Token> tokenize(std::string_view s) {
+  std::vector<Token> out;
+  std::string cur;
+  bool in_word = false;
+  auto flush = [&] {
+    if (in_word) out.push_back(Token{std::move(cur), false});
+    cur.clear();
+    in_word = false;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (blank(c)) {
+      flush();
+    } else if (c == '\'' || c == '"') {
+      const auto close = s.find(c, i + 1);
+      const std::size_t end = close == std::string_view::npos ? s.size() : close;
+      cur.append(s.substr(i + 1, end - i - 1));
+      in_word = true;
+      i = end;
+    } else if (c == '\\' && i + 1 < s.size()) {
+      cur += s[++i];
+      in_word = true;
+    } else if (c == '$' && i + 1 < s.size() && s[i + 1] == '(') {
+      int depth = 0;
+      std::size_t j = i + 1;
+      for (; j < s.size(); ++j) {
+        if (s[j] == '(') ++depth;
+        if (s[j] == ')' && --depth == 0) break;
+      }
+      cur.append(s.substr(i, j - i + 1));
+      in_word = true;
+      i = j;
+    } else if (c == ';' || c == '|' || c == '&' || c == '(' || c == ')') {
+      flush();
+      std::string op(1, c);
+      if (i + 1 < s.size() && (s[i + 1] == c) && c != '(' && c != ')') op += s[++i];
+      out.push_back(Token{std::move(op), true});
+    } else if (c == '>' || c == '<') {
+      // A redirection: drop it and its target ("2>&1", "> /dev/null").
+      if (in_word && !cur.empty() && cur.find_first_not_of("0123456789") == std::string::npos) {
+        cur.clear();
+        in_word = false;
+      }
+      flush();
+      while (i + 1 < s.size() && (s[i + 1] == '>' || s[i + 1] == '<' || s[i + 1] == '&')) ++i;
+      std::size_t j = i + 1;
+      while (j < s.size() && blank(s[j])) ++j;
+      while (j < s.size() && !blank(s[j]) && s[j] != ';' && s[j] != '|' && s[j] != '&') ++j;
+      i = j - 1;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  flush();
+  return out;
+}
+
+bool assignment(std::string_view w) {
+  const auto eq = w.find('=');
+  if (eq == std::string_view::npos || eq == 0) return false;
+  for (std::size_t i = 0; i < eq; ++i) {
+    const char c = w[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view base_name(std::string_view p) {
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  const auto slash = p.rfind('/');
+  return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+
+std::string program_name(std::string_view word) {
+  std::string_view b = base_name(word);
+  for (std::string_view ext : {".sh", ".py", ".pl", ".rb", ".php", ".bash", ".js"}) {
+    if (b.size() > ext.size() && b.ends_with(ext)) {
+      b.remove_suffix(ext.size());
+      break;
+    }
+  }
+  return slugify(b);
+}
+
+// The name of one simple command, or empty when it is a guard or noise.
+std::string name_of_simple(const std::vector<std::string_view>& words) {
+  std::size_t i = 0;
+  for (;;) {
+    while (i < words.size() && (assignment(words[i]) || one_of(words[i], kKeywords))) ++i;
+    if (i >= words.size()) return {};
+    const std::string_view prog = base_name(words[i]);
+    if (one_of(prog, kGuards) || prog.starts_with("$(")) return {};
+    if (one_of(prog, kWrappers) || one_of(prog, kWrappersWithArg)) {
+      ++i;
+      while (i < words.size() && words[i].starts_with("-")) ++i;
+      if (one_of(prog, kWrappersWithArg) && i < words.size()) ++i;
+      continue;
+    }
+    if (one_of(prog, kInterpreters)) {
+      for (std::size_t j = i + 1; j < words.size(); ++j) {
+        if (words[j] == "-c" || words[j] == "-e" || words[j] == "-r") return {};
+        if (!words[j].starts_with("-")) return program_name(words[j]);
+      }
+      return {};
+    }
+    if (prog == "run-parts") {
+      for (std::size_t j = words.size(); j > i + 1; --j) {
+        if (!words[j - 1].starts_with("-")) return slugify(base_name(words[j - 1]));
+      }
+    }
+    return program_name(words[i]);
+  }
+}
+
+}  // namespace
+
+std::string normalize_blanks(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool pending = false;
+  for (char c : s) {
+    if (c == ' ' || c == '\t') {
+      pending = !out.empty();
+      continue;
+    }
+    if (pending) out += ' ';
+    pending = false;
+    out += c;
+  }
+  return out;
+}
+
+std::string derive_key(std::string_view kind, std::string_view user, std::string_view schedule,
+                       std::string_view command) {
+  uint64_t h = 14695981039346656037ULL;
+  h = fnv1a(h, kind);
+  h = fnv1a(h, std::string_view("\x1f", 1));
+  h = fnv1a(h, user);
+  h = fnv1a(h, std::string_view("\x1f", 1));
+  h = fnv1a(h, normalize_blanks(schedule));
+  h = fnv1a(h, std::string_view("\x1f", 1));
+  h = fnv1a(h, normalize_blanks(command));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(12, '0');
+  for (int i = 11; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = kHex[h & 0xf];
+    h >>= 4;
+  }
+  return out;
+}
+
+std::string slugify(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (ok) {
+      out += c;
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+    if (out.size() >= 64) break;
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+std::string derive_name(std::string_view command) {
+  std::string inner;
+  if (auto w = parse_wrapped(command)) {
+    inner = shell_command(w->inner);
+  } else {
+    inner = shell_command(command);
+  }
+  const std::vector<Token> tokens = tokenize(inner);
+  std::vector<std::string_view> words;
+  std::string fallback;
+  auto flush = [&]() -> std::string {
+    if (words.empty()) return {};
+    if (fallback.empty()) {
+      for (std::string_view w : words) {
+        if (!assignment(w) && !one_of(w, kKeywords)) {
+          fallback = program_name(w);
+          break;
+        }
+      }
+    }
+    std::string n = name_of_simple(words);
+    words.clear();
+    return n;
+  };
+  for (const Token& t : tokens) {
+    if (t.op) {
+      if (std::string n = flush(); !n.empty()) return n;
+      continue;
+    }
+    words.push_back(t.text);
+  }
+  if (std::string n = flush(); !n.empty()) return n;
+  return fallback.empty() ? "job" : fallback;
+}
+
+}  // namespace cronitor::discovery

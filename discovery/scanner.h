@@ -1,0 +1,83 @@
+// The job inventory of a host: sources read, results cached per file, keys made unique, twins
+// linked. A change to one file re-reads that file only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "discovery/fs_root.h"
+#include "discovery/job.h"
+#include "discovery/job_source.h"
+#include "discovery/warning.h"
+
+namespace cronitor::discovery {
+
+/// What a scan changed, by job key.
+struct Changes {
+  std::vector<Job> added;
+  std::vector<Job> changed;  // the new definition
+  std::vector<Job> removed;  // the last definition
+  bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
+};
+
+class Scanner {
+ public:
+  struct Options {
+    Limits limits;
+    std::optional<std::string> host_zone;  // default: read from the root's /etc/timezone
+  };
+
+  /// A scanner over `root` with the file sources: crontabs, run-parts folders and anacron,
+  /// systemd unit files. `root` must outlive the scanner.
+  explicit Scanner(const FsRoot& root);
+  Scanner(const FsRoot& root, Options options);
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  /// Adds a source (e.g. the live systemd manager) before the first scan.
+  void add_source(std::unique_ptr<JobSource> source);
+
+  /// Reads everything again.
+  Changes scan();
+  /// Re-reads what changes at these host paths (files, or watched folders) can affect.
+  Changes rescan(const std::vector<std::string>& paths);
+
+  /// True when a change at host path `p` matters to some source.
+  bool relevant(std::string_view p) const;
+  /// Host folders to watch (the sources' union, without duplicates).
+  std::vector<std::string> watch_dirs() const;
+
+  /// Every job, in source, file and line order.
+  std::vector<const Job*> jobs() const;
+  std::size_t job_count() const;
+  const Job* find(std::string_view key) const;
+  std::vector<Warning> warnings() const;
+  const FsRoot& root() const { return root_; }
+
+ private:
+  struct Entry {
+    FileScan scan;
+    std::vector<std::string> base_keys;  // the keys the source derived, before disambiguation
+    bool dirty = false;                   // re-read by the current scan
+  };
+  using EntryKey = std::pair<std::size_t, std::string>;  // source index, host path
+
+  ScanContext context() const;
+  void replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs);
+  void finish(Changes& changes, std::vector<Job> old_jobs);
+  void assign_keys(Changes& changes);
+  void link_twins(Changes& changes);
+
+  const FsRoot& root_;
+  Options options_;
+  std::vector<std::unique_ptr<JobSource>> sources_;
+  std::map<EntryKey, Entry> entries_;
+  bool systemd_running_ = false;
+};
+
+}  // namespace cronitor::discovery

@@ -1,0 +1,33 @@
+// A problem found while reading job definitions: reported with file:line, the rest still read.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace cronitor::discovery {
+
+struct Warning {
+  std::string file;  // as on the host (without the --root prefix)
+  int line = 0;      // 0: the whole file
+  std::string message;
+
+  /// "file:line: message" (or "file: message").
+  std::string to_string() const {
+    std::string s = file;
+    if (line > 0) s += ":" + std::to_string(line);
+    s += ": ";
+    s += message;
+    return s;
+  }
+  bool operator==(const Warning&) const = default;
+};
+
+/// Caps on what an outsider controls; a definition past a cap is skipped with a warning.
+struct Limits {
+  std::size_t max_file_bytes = 1 << 20;     // one crontab or unit file
+  std::size_t max_line_bytes = 8192;        // one line
+  std::size_t max_files_per_dir = 10000;    // entries read from one folder
+  std::size_t max_jobs = 200000;            // jobs in one scan
+};
+
+}  // namespace cronitor::discovery

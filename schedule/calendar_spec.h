@@ -1,0 +1,40 @@
+// systemd OnCalendar= expressions (systemd.time(7)), evaluated the way systemd computes them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "schedule/zone.h"
+
+namespace cronitor::schedule {
+
+struct CalendarSpec {
+  /// One item of a component list: `start`, `start..stop`, `start/repeat`, `start..stop/repeat`.
+  struct Item {
+    int64_t start;
+    int64_t stop = -1;  // -1: open (with repeat) or a single value (without)
+    int64_t repeat = 0;
+  };
+  using Component = std::vector<Item>;  // empty: '*' (any value)
+
+  uint8_t weekdays = 0;  // bit w: weekday w (0 = Sunday); 0: any
+  bool end_of_month = false;  // the day component counts back from the month's end ('~')
+  bool utc = false;           // trailing " UTC"
+  std::string timezone;       // trailing IANA zone, or empty
+  Component year, month, day, hour, minute;
+  Component usec;  // seconds, in microseconds
+
+  /// Parses an OnCalendar= expression; errors say which part is wrong and why.
+  [[nodiscard]] static Result<CalendarSpec> parse(std::string_view expr);
+  /// The normalised form, as `systemd-analyze calendar` prints it.
+  std::string normalized() const;
+  /// The first elapse strictly after `after` (microseconds since the epoch) in `zone`, unless the
+  /// expression names its own zone; nullopt when it never elapses again (systemd stops at 2199).
+  std::optional<int64_t> next_usec(int64_t after, const Zone& zone) const;
+};
+
+}  // namespace cronitor::schedule

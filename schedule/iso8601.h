@@ -1,0 +1,18 @@
+// ISO 8601 timestamps for people and scripts: parsing --from, printing fire times.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "schedule/zone.h"
+
+namespace cronitor::schedule {
+
+/// "2026-03-29T03:00:00+02:00" (with ".ffffff" only when the instant has a fraction).
+std::string format_iso8601(Instant t, const Zone& zone);
+/// "2026-03-29T01:00:00Z", "...+01:00", "2026-03-29 01:00[:00[.fff]]" (wall time in `zone`;
+/// the first one when repeated, an error when skipped), or "@UNIX_SECONDS".
+[[nodiscard]] Result<Instant> parse_iso8601(std::string_view text, const Zone& zone);
+
+}  // namespace cronitor::schedule

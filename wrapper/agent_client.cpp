@@ -1,0 +1,107 @@
+#include "wrapper/agent_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace cronitor::wrapper {
+namespace {
+
+int64_t now_ns() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Waits for `events` on fd until the deadline; false on timeout.
+bool wait_for(int fd, short events, int64_t deadline_ns) {
+  for (;;) {
+    int64_t left = deadline_ns - now_ns();
+    if (left <= 0) return false;
+    struct timespec ts {static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+    struct pollfd p {fd, events, 0};
+    int r = ::ppoll(&p, 1, &ts, nullptr);
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+Result<void> send_to_agent(const std::string& socket_path, std::string_view line,
+                           long timeout_us) {
+  const std::string peer = "agent socket \"" + socket_path + "\"";
+  int64_t deadline = now_ns() + int64_t{timeout_us} * 1000;
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path)
+    return fail(peer + ": path too long for a Unix socket");
+  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return std::unexpected(Error::from_errno("socket", peer));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    // EAGAIN: the agent's backlog is full; it is too busy for us now.
+    if (errno != EINPROGRESS) return std::unexpected(Error::from_errno("connect", peer));
+    if (!wait_for(fd.get(), POLLOUT, deadline)) return fail(peer + ": connect timed out");
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return std::unexpected(Error::from_errno("connect", peer, err));
+  }
+  size_t sent = 0;
+  while (sent < line.size()) {
+    ssize_t n = ::send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      if (!wait_for(fd.get(), POLLOUT, deadline)) return fail(peer + ": send timed out");
+    } else {
+      return std::unexpected(Error::from_errno("send", peer));
+    }
+  }
+  char reply[256];
+  size_t got = 0;
+  while (got < sizeof reply) {
+    ssize_t n = ::recv(fd.get(), reply + got, sizeof reply - got, 0);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+      if (std::memchr(reply, '\n', got) != nullptr) break;
+    } else if (n == 0) {
+      return fail(peer + ": closed without a reply");
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN) {
+      if (!wait_for(fd.get(), POLLIN, deadline)) return fail(peer + ": no reply within the timeout");
+    } else {
+      return std::unexpected(Error::from_errno("recv", peer));
+    }
+  }
+  std::string_view r(reply, got);
+  r = r.substr(0, r.find('\n'));
+  if (r == "ok") return {};
+  if (r.starts_with("err")) return fail(peer + " rejected the event: " + std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
+  return fail(peer + ": unexpected reply");
+}
+
+}  // namespace cronitor::wrapper

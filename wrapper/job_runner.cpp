@@ -1,0 +1,173 @@
+#include "wrapper/job_runner.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "wrapper/child.h"
+#include "wrapper/oom_probe.h"
+
+namespace cronitor::wrapper {
+namespace {
+
+std::string shell_path() {
+  const char* s = std::getenv("SHELL");
+  return s != nullptr && *s != '\0' ? s : "/bin/sh";
+}
+
+std::string host_name() {
+  struct utsname u {};
+  if (uname(&u) != 0 || u.nodename[0] == '\0') return "localhost";
+  return u.nodename;
+}
+
+RunEvent base_event(const Options& o, const std::string& run_id, RunState state) {
+  RunEvent e;
+  e.key = o.key;
+  e.run_id = run_id;
+  e.state = state;
+  e.ts = format_timestamp_ms(unix_ms_now());
+  e.host = host_name();
+  e.uid = static_cast<int64_t>(getuid());
+  e.env = o.env;
+  return e;
+}
+
+void print_line(const std::string& s) {
+  if (s.empty()) return;
+  std::string line = s + "\n";
+  ssize_t ignored = ::write(2, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace
+
+int64_t unix_ms_now() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+std::string new_run_id() {
+  unsigned char b[16] = {};
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // cannot happen on Linux >= 3.17; the pid/time below still vary
+    got += static_cast<size_t>(n);
+  }
+  if (got < sizeof b) {
+    uint64_t mix = static_cast<uint64_t>(getpid()) * 0x9E3779B97F4A7C15ull ^
+                   static_cast<uint64_t>(unix_ms_now());
+    std::memcpy(b, &mix, sizeof mix);
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += kHex[b[i] >> 4];
+    s += kHex[b[i] & 15];
+  }
+  return s;
+}
+
+int exec_unmonitored(const std::string& command) {
+  std::string shell = shell_path();
+  execl(shell.c_str(), shell.c_str(), "-c", command.c_str(), static_cast<char*>(nullptr));
+  int e = errno;
+  print_line("cronitor-exec: cannot execute " + shell + ": " + std::strerror(e));
+  return e == ENOENT ? 127 : 126;
+}
+
+int run_job(const Options& o, const ReportConfig& config) {
+  const std::string run_id = new_run_id();
+  const int64_t started = monotonic_ms();
+  ::setenv("CRONITOR_KEY", o.key.c_str(), 1);
+  ::setenv("CRONITOR_RUN_ID", run_id.c_str(), 1);
+  Reporter reporter(config);
+  OomProbe probe = OomProbe::locate();
+  std::optional<uint64_t> kills_before = probe.kills();
+
+  ChildSpec spec;
+  spec.shell = shell_path();
+  spec.command = o.command;
+  spec.capture = !o.no_output;
+  spec.timeout_ms = o.timeout_ms;
+  auto child = Child::start(spec);
+  if (!child) {
+    // The wrapper itself could not set up (no pipes, no fork): the job did not start.
+    print_line("cronitor-exec: cannot start the job: " + child.error().message);
+    RunEvent e = base_event(o, run_id, RunState::kFail);
+    e.pid = getpid();
+    e.exit_code = 126;
+    e.error = "cannot start the job: " + child.error().message;
+    reporter.report(e);
+    print_line(reporter.lost_summary(o.key, run_id));
+    return 126;
+  }
+  // The run event travels while the job is already running.
+  RunEvent run = base_event(o, run_id, RunState::kRun);
+  run.pid = child->pid();
+  // start() waited for the exec, so a job that could not start sends no run event.
+  if (!child->start_error()) reporter.report(run);
+  ChildOutcome out = child->wait();
+  if (out.start_error) print_line("cronitor-exec: " + *out.start_error);
+
+  RunEvent end = base_event(o, run_id, RunState::kComplete);
+  end.pid = child->pid();
+  end.exit_code = out.exit_code;
+  end.duration_ms = monotonic_ms() - started;
+  end.timeout = out.timed_out;
+  if (out.term_signal != 0) end.signal = signal_name(out.term_signal);
+  if ((out.term_signal == SIGKILL || out.exit_code == 128 + SIGKILL) && kills_before) {
+    auto kills_after = probe.kills();
+    end.oom = kills_after && *kills_after > *kills_before;
+  }
+  end.peak_memory_bytes = out.peak_rss_bytes;
+  if (end.oom && probe.cgroup_scoped()) {
+    if (auto peak = probe.cgroup_peak_bytes(); peak && *peak > out.peak_rss_bytes)
+      end.peak_memory_bytes = *peak;
+  }
+  if (!o.no_output) end.output_tail = std::move(out.tail);
+  if (out.start_error) end.error = *out.start_error;
+  else if (out.exit_code == 127 && out.term_signal == 0) end.error = "exit 127: the shell could not find the command";
+  else if (out.exit_code == 126 && out.term_signal == 0) end.error = "exit 126: the command could not be executed (permission or format)";
+  if (out.exit_code != 0 || out.timed_out) end.state = RunState::kFail;
+  reporter.report(end);
+  print_line(reporter.lost_summary(o.key, run_id));
+  return out.exit_code;
+}
+
+int send_metrics(const Options& o, const ReportConfig& config) {
+  const char* run_id = std::getenv("CRONITOR_RUN_ID");
+  const char* key = std::getenv("CRONITOR_KEY");
+  if (run_id == nullptr || !valid_run_id(run_id) || key == nullptr || !valid_key(key)) {
+    print_line("cronitor-exec --metric: not inside a cronitor-exec job (CRONITOR_RUN_ID and "
+               "CRONITOR_KEY are unset or invalid)");
+    return 2;
+  }
+  Options with_key = o;
+  with_key.key = key;
+  RunEvent e = base_event(with_key, run_id, RunState::kMetric);
+  e.env.reset();
+  e.pid = getpid();
+  for (const auto& [name, value] : o.metrics) e.metrics[name] = value;
+  Reporter reporter(config);
+  reporter.report(e);
+  std::string lost = reporter.lost_summary(key, run_id);
+  print_line(lost);
+  return lost.empty() ? 0 : 1;
+}
+
+}  // namespace cronitor::wrapper

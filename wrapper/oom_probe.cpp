@@ -1,0 +1,130 @@
+#include "wrapper/oom_probe.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <string_view>
+
+namespace cronitor::wrapper {
+namespace {
+
+// Reads a small /proc or /sys file whole (at most 16 KiB: these files are tiny, vmstat ~5 KiB).
+std::optional<std::string> slurp(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string data(16384, '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  data.resize(got);
+  return data;
+}
+
+// The number after "name " at the start of a line of `text`.
+std::optional<uint64_t> field(std::string_view text, std::string_view name) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (line.size() > name.size() && line.starts_with(name) && line[name.size()] == ' ') {
+      uint64_t v = 0;
+      auto num = line.substr(name.size() + 1);
+      auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
+      if (ec == std::errc()) return v;
+      return std::nullopt;
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> first_number(const std::string& path) {
+  auto text = slurp(path);
+  if (!text) return std::nullopt;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+OomProbe OomProbe::locate(const std::string& root) {
+  OomProbe p;
+  auto text = slurp("/proc/self/cgroup");
+  if (!text) return p;
+  std::string v1_path, v2_path;
+  bool have_v2 = false;
+  std::string_view t = *text;
+  size_t pos = 0;
+  while (pos < t.size()) {
+    size_t end = t.find('\n', pos);
+    if (end == std::string_view::npos) end = t.size();
+    std::string_view line = t.substr(pos, end - pos);
+    pos = end + 1;
+    size_t c1 = line.find(':');
+    size_t c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) continue;
+    std::string_view ctrls = line.substr(c1 + 1, c2 - c1 - 1);
+    std::string_view path = line.substr(c2 + 1);
+    if (line.substr(0, c1) == "0" && ctrls.empty()) {
+      have_v2 = true;
+      v2_path = path;
+      continue;
+    }
+    // v1: the controller list is comma separated ("memory" alone on Debian).
+    size_t s = 0;
+    while (s <= ctrls.size()) {
+      size_t e = ctrls.find(',', s);
+      if (e == std::string_view::npos) e = ctrls.size();
+      if (ctrls.substr(s, e - s) == "memory") v1_path = path;
+      s = e + 1;
+    }
+  }
+  auto usable = [](const std::string& file) {
+    auto text = slurp(file);
+    return text && field(*text, "oom_kill").has_value();
+  };
+  if (!v1_path.empty()) {
+    std::string dir = root + "/memory" + (v1_path == "/" ? "" : v1_path);
+    if (usable(dir + "/memory.oom_control")) {
+      p.kind_ = Kind::kV1;
+      p.dir_ = dir;
+      p.counter_file_ = dir + "/memory.oom_control";
+      return p;
+    }
+  }
+  if (have_v2) {
+    std::string dir = root + (v2_path == "/" ? "" : v2_path);
+    if (usable(dir + "/memory.events")) {
+      p.kind_ = Kind::kV2;
+      p.dir_ = dir;
+      p.counter_file_ = dir + "/memory.events";
+      return p;
+    }
+  }
+  return p;
+}
+
+std::optional<uint64_t> OomProbe::kills() const {
+  auto text = slurp(counter_file_);
+  if (!text) return std::nullopt;
+  return field(*text, "oom_kill");
+}
+
+std::optional<int64_t> OomProbe::cgroup_peak_bytes() const {
+  std::optional<uint64_t> v;
+  if (kind_ == Kind::kV1) v = first_number(dir_ + "/memory.max_usage_in_bytes");
+  else if (kind_ == Kind::kV2) v = first_number(dir_ + "/memory.peak");
+  if (!v) return std::nullopt;
+  return static_cast<int64_t>(*v);
+}
+
+}  // namespace cronitor::wrapper

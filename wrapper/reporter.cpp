@@ -1,0 +1,55 @@
+#include "wrapper/reporter.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+#include "wrapper/agent_client.h"
+
+namespace cronitor::wrapper {
+
+ReportConfig ReportConfig::from_env() {
+  ReportConfig c;
+  if (const char* s = std::getenv("CRONITOR_SOCKET"); s != nullptr && *s != '\0') c.socket_path = s;
+  if (const char* s = std::getenv("CRONITOR_SPOOL"); s != nullptr && *s != '\0') c.spool_dir = s;
+  if (const char* s = std::getenv("CRONITOR_ACK_TIMEOUT_MS"); s != nullptr) {
+    long ms = 0;
+    auto [p, ec] = std::from_chars(s, s + std::strlen(s), ms);
+    if (ec == std::errc() && ms >= 1 && ms <= 1000) c.ack_timeout_us = ms * 1000;
+  }
+  return c;
+}
+
+void Reporter::report(const RunEvent& e) {
+  std::string line = encode(e);
+  if (!spool_.used()) {
+    auto sent = send_to_agent(config_.socket_path, line, config_.ack_timeout_us);
+    if (sent) {
+      last_route_ = "agent";
+      return;
+    }
+  }
+  Result<void> spooled = e.state == RunState::kMetric ? spool_.write_metric(e.run_id, line)
+                                                      : spool_.append(e.run_id, line);
+  if (spooled) {
+    last_route_ = "spool";
+    return;
+  }
+  last_route_ = "lost";
+  lost_states_.emplace_back(to_string(e.state));
+  lost_reason_ = spooled.error().message;
+}
+
+std::string Reporter::lost_summary(const std::string& key, const std::string& run_id) const {
+  if (lost_states_.empty()) return "";
+  std::string s = "cronitor-exec: could not record the ";
+  for (size_t i = 0; i < lost_states_.size(); ++i) {
+    if (i > 0) s += i + 1 == lost_states_.size() ? " and " : ", ";
+    s += lost_states_[i];
+  }
+  s += lost_states_.size() == 1 ? " event" : " events";
+  s += " of \"" + key + "\" (run " + run_id + "): agent unreachable and spool failed: " + lost_reason_;
+  return s;
+}
+
+}  // namespace cronitor::wrapper

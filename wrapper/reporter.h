@@ -1,0 +1,46 @@
+// Delivers a run's events: to the agent socket when it answers within the ack timeout, else to
+// the spool; remembers what could not be recorded at all for one line on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/event.h"
+#include "wrapper/spool.h"
+
+namespace cronitor::wrapper {
+
+/// Where events go, from CRONITOR_SOCKET, CRONITOR_SPOOL and CRONITOR_ACK_TIMEOUT_MS.
+struct ReportConfig {
+  std::string socket_path = "/run/cronitor-agent/agent.sock";
+  std::string spool_dir = "/var/spool/cronitor-agent";
+  long ack_timeout_us = 5000;
+
+  /// Reads the environment, falling back to the defaults above.
+  static ReportConfig from_env();
+};
+
+/// Reports the events of one run (or one metric call).
+class Reporter {
+ public:
+  explicit Reporter(ReportConfig config) : config_(std::move(config)), spool_(config_.spool_dir) {}
+
+  /// Socket first, spool second; once a run has spooled, its later events go to the spool too so
+  /// that the run's file ends with its terminal event.
+  void report(const RunEvent& e);
+
+  /// One line (no newline) naming the events that were lost and why, or "" when none was.
+  std::string lost_summary(const std::string& key, const std::string& run_id) const;
+
+  /// How the last event went: "agent", "spool" or "lost" (for tests and benchmarks).
+  const std::string& last_route() const { return last_route_; }
+
+ private:
+  ReportConfig config_;
+  Spool spool_;
+  std::vector<std::string> lost_states_;
+  std::string lost_reason_;
+  std::string last_route_;
+};
+
+}  // namespace cronitor::wrapper
