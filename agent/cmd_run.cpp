@@ -1,6 +1,67 @@
-// run, status, history, check-config, test-alert, ping: arrive with the daemon issue.
+// run, check-config; and the registration of the daemon's other subcommands.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "agent/cmd_daemon.h"
 #include "agent/commands.h"
+#include "agent/config.h"
+#include "agent/daemon.h"
 
 namespace cronitor::cli {
-void register_daemon(CLI::App&, int&) {}
+namespace {
+
+void setup_logging(bool verbose) {
+  auto logger = spdlog::stderr_logger_mt("cronitor-agent");
+  // journald adds time and program; a <N> prefix gives it the priority.
+  if (std::getenv("JOURNAL_STREAM"))
+    logger->set_pattern("%v");
+  else
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l: %v");
+  logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+void register_daemon(CLI::App& app, int& exit_code) {
+  auto* run = app.add_subcommand("run", "Run the agent daemon in the foreground (systemd Type=notify)");
+  auto config = std::make_shared<std::string>(agent::kDefaultConfigPath);
+  auto verbose = std::make_shared<bool>(false);
+  run->add_option("--config", *config, "Configuration file")->capture_default_str();
+  run->add_flag("--verbose,-v", *verbose, "Log debug messages");
+  run->callback([&exit_code, config, verbose] {
+    setup_logging(*verbose);
+    auto d = agent::Daemon::create(agent::Daemon::Options{*config});
+    if (!d) {
+      spdlog::critical("{}", d.error().message);
+      exit_code = kExitFailure;
+      return;
+    }
+    exit_code = (*d)->run();
+  });
+
+  auto* check = app.add_subcommand("check-config", "Validate a configuration file; errors name file, line and key");
+  auto file = std::make_shared<std::string>(agent::kDefaultConfigPath);
+  check->add_option("FILE", *file, "Configuration file")->capture_default_str();
+  check->callback([&exit_code, file] {
+    auto c = agent::load_config(*file);
+    if (!c) {
+      std::cerr << agent::format_errors(c.error());
+      exit_code = kExitUsage;
+      return;
+    }
+    size_t targets = 0;
+    for (const auto& [name, list] : c->notify) targets += list.size();
+    std::cout << c->source << ": OK (" << c->monitors.size() << " monitors, " << c->notify.size()
+              << " notify lists, " << targets << " targets)\n";
+    exit_code = kExitOk;
+  });
+
+  register_state_commands(app, exit_code);
+  register_alert_commands(app, exit_code);
+}
+
 }  // namespace cronitor::cli

@@ -82,6 +82,11 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
 /// A run that started at `t` covers the slot the monitor waits for (a little early counts too).
 void cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
   if (!c.schedule || !s.expected) return;
+  if (auto period = c.schedule->interval()) {  // a heartbeat: the next run is due a period later
+    s.consecutive_misses = 0;
+    s.expected = std::max(*s.expected, t + *period);
+    return;
+  }
   const auto early = std::min<seconds>(c.grace, seconds(60));
   if (t + early < *s.expected) return;  // a run well before its slot (by hand): not this slot's
   s.consecutive_misses = 0;
@@ -168,11 +173,13 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   if (c.schedule && s.expected) {
     int missed = 0;
     Instant last{};
+    bool skipped = false;
     while (s.expected && now >= *s.expected + c.grace) {
       ++missed;
       last = *s.expected;
       if (missed >= kMaxMissLoop) {
         s.expected = c.schedule->next(now - c.grace, c.zone);
+        skipped = true;
         break;
       }
       s.expected = c.schedule->next(*s.expected, c.zone);
@@ -185,10 +192,11 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
         if (c.from_cron && host.cron_incident) {
           host.suppressed_misses += missed;
         } else {
-          Alert a = make_alert(c, Alert::Kind::kMissed, last + c.grace);
+          Alert a = make_alert(c, Alert::Kind::kMissed, skipped ? now : last + c.grace);
           a.expected = last;
           a.summary = display(c) + " missed its run at " + iso(last, c.zone);
-          if (missed > 1) a.summary += " (and " + std::to_string(missed - 1) + " before it)";
+          if (missed > 1)
+            a.summary += " (and " + std::string(skipped ? "more than " : "") + std::to_string(missed - 1) + " before it)";
           a.detail = "No run started by " + iso(last + c.grace, c.zone) + " (grace " +
                      format_duration(c.grace) + "); " + std::to_string(s.consecutive_misses) +
                      " consecutive missed run(s)";

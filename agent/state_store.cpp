@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "agent/state_json.h"
@@ -89,11 +90,13 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
     StateStore s;
     s.db_ = std::move(*db);
     std::string problem;
-    auto check = s.db_.prepare("PRAGMA quick_check");
-    if (!check) {
-      problem = check.error().message;
-    } else if (auto row = check->step(); !row || !*row || check->text(0) != "ok") {
-      problem = row ? (*row ? check->text(0) : "quick_check returned nothing") : row.error().message;
+    {
+      auto check = s.db_.prepare("PRAGMA quick_check");
+      if (!check) {
+        problem = check.error().message;
+      } else if (auto row = check->step(); !row || !*row || check->text(0) != "ok") {
+        problem = row ? (*row ? check->text(0) : "quick_check returned nothing") : row.error().message;
+      }
     }
     std::string why = "corrupt";
     if (problem.empty()) {
@@ -107,7 +110,14 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
       }
     }
     if (problem.empty()) {
-      if (auto r = s.db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !r)
+      // WAL + NORMAL: a commit is in the WAL file (the page cache) before it returns, so an
+      // acknowledged event survives the agent being killed; CRONITOR_STATE_SYNC=full also
+      // fsyncs every commit, for power loss.
+      const char* sync = std::getenv("CRONITOR_STATE_SYNC");
+      const bool full = sync && std::string_view(sync) == "full";
+      if (auto r = s.db_.exec(full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+          !r)
         return std::unexpected(r.error());
       if (auto r = s.migrate(); !r) return std::unexpected(r.error());
       if (auto r = s.prepare_all(); !r) return std::unexpected(r.error());
@@ -398,6 +408,30 @@ Result<void> StateStore::outbox_sent(int64_t id) {
   st->bind(1, id);
   if (auto r = st->step(); !r) return std::unexpected(r.error());
   return {};
+}
+
+Result<void> StateStore::outbox_release_all(Instant now) {
+  auto st = db_.prepare("UPDATE outbox SET next_us = ?1 WHERE state = 'pending' AND next_us > ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, to_us(now));
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> StateStore::outbox_lease(int64_t id, Instant until) {
+  auto st = db_.prepare("UPDATE outbox SET next_us = ?2 WHERE id = ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, id).bind(2, to_us(until));
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<bool> StateStore::save_job_state(const std::string& key, const MonitorState& s) {
+  auto st = db_.prepare("UPDATE jobs SET state = ?2 WHERE key = ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, key).bind(2, to_json(s).dump());
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return db_.changes() > 0;
 }
 
 Result<void> StateStore::outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up) {

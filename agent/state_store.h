@@ -1,6 +1,7 @@
 // state.db: jobs and their evaluator state, run history, incidents, alerts and the alert outbox.
 // SQLite in WAL mode; the caller groups writes in transactions (one per batch of events) and
-// acknowledges events only after commit() returned, which syncs (synchronous=FULL).
+// acknowledges events only after commit() returned (WAL, synchronous=NORMAL: survives kill -9;
+// CRONITOR_STATE_SYNC=full for power loss too).
 #pragma once
 
 #include <map>
@@ -77,6 +78,12 @@ class StateStore {
   [[nodiscard]] Result<std::vector<OutboxItem>> due_outbox(Instant now, int limit);
   [[nodiscard]] Result<std::optional<Instant>> next_outbox_time();
   [[nodiscard]] Result<void> outbox_sent(int64_t id);
+  /// At start nothing is being sent: pending rows are due at once.
+  [[nodiscard]] Result<void> outbox_release_all(Instant now);
+  /// Holds a pending row back until `until` while it is being sent.
+  [[nodiscard]] Result<void> outbox_lease(int64_t id, Instant until);
+  /// Replaces the state of an existing job row (pause/resume while the daemon is down).
+  [[nodiscard]] Result<bool> save_job_state(const std::string& key, const MonitorState& s);
   [[nodiscard]] Result<void> outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up);
   [[nodiscard]] Result<std::vector<RunRow>> history(const std::string& key, int limit);
   /// Deletes runs beyond `keep_runs` per job or older than `keep_days`; sent outbox rows too.

@@ -32,7 +32,8 @@ class Reader {
     return &*it;
   }
 
-  Result<std::string> str(const char* name, size_t max, bool allow_empty = false) const {
+  Result<std::string> str(const char* name, size_t max, bool allow_empty = false,
+                          bool allow_nul = false) const {
     auto f = field(name, true);
     if (!f) return std::unexpected(f.error());
     if (!(*f)->is_string()) return fail(std::string("field \"") + name + "\" is not a string");
@@ -41,7 +42,7 @@ class Reader {
       return fail(std::string("field \"") + name + "\" is longer than " + std::to_string(max) +
                   " bytes");
     if (s.empty() && !allow_empty) return fail(std::string("field \"") + name + "\" is empty");
-    if (!valid_utf8_no_nul(s)) return fail(std::string("field \"") + name + "\" holds a NUL");
+    if (!allow_nul && !valid_utf8_no_nul(s)) return fail(std::string("field \"") + name + "\" holds a NUL");
     return s;
   }
 
@@ -147,7 +148,7 @@ Result<RunEvent> decode(std::string_view line) {
     TRY_ASSIGN(e.oom, r.boolean("oom"));
     TRY_ASSIGN(e.timeout, r.boolean("timeout"));
     TRY_ASSIGN(e.duration_ms, r.integer("duration_ms", 0, kMaxDurationMs));
-    TRY_ASSIGN(e.output_tail, r.str("output_tail", kMaxOutputTailBytes, true));
+    TRY_ASSIGN(e.output_tail, r.str("output_tail", kMaxOutputTailBytes, true, /*allow_nul=*/true));
     TRY_ASSIGN(e.error, r.opt_str("error", kMaxErrorBytes, true));
     const json* peak = nullptr;
     TRY_ASSIGN(peak, r.field("peak_memory_bytes", true));

@@ -18,8 +18,9 @@
 //   oom                bool    the kernel OOM killer killed the job (cgroup counter went up)
 //   timeout            bool    the wrapper killed the job after --timeout
 //   duration_ms        int     0..2^53
-//   output_tail        string  last bytes of stdout+stderr, <= 8192 bytes of UTF-8 (invalid
-//                              bytes were replaced with U+FFFD by encode, then cut at the front)
+//   output_tail        string  last bytes of stdout+stderr, <= 8192 bytes of UTF-8 (encode
+//                              replaces invalid bytes with U+FFFD, then cuts at the front); it may
+//                              hold NUL ("\u0000": binary output), no other string field may
 //   metrics            object  name -> finite number, <= 32 entries (names: see valid_metric_name)
 //   error              string|null  why the command could not start (exit 126/127), <= 512 bytes
 //   peak_memory_bytes  int|null     largest RSS of the job's processes (wait4 rusage)

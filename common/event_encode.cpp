@@ -37,13 +37,13 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
-// Valid UTF-8 copy of s: each invalid byte becomes U+FFFD.
-std::string sanitize_utf8(std::string_view s) {
+// Valid UTF-8 copy of s: each invalid byte (and NUL unless keep_nul) becomes U+FFFD.
+std::string sanitize_utf8(std::string_view s, bool keep_nul = false) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     size_t n = utf8_seq_len(s, i);
-    if (n == 0) {
+    if (n == 0 || (s[i] == '\0' && !keep_nul)) {
       out += kReplacement;
       ++i;
     } else {
@@ -70,7 +70,7 @@ std::string head_utf8(std::string_view s, size_t max) {
 std::string tail_utf8(std::string_view s, size_t max) {
   // Sanitising can triple the size, so look at no more than 3*max raw bytes from the end first.
   if (s.size() > 3 * max + 3) s.remove_prefix(s.size() - (3 * max + 3));
-  std::string v = sanitize_utf8(s);
+  std::string v = sanitize_utf8(s, /*keep_nul=*/true);  // output is binary: keep its NULs
   size_t start = 0;
   // A cut raw prefix may have left stray continuation bytes, now each a U+FFFD: harmless.
   if (v.size() > max) {

@@ -158,7 +158,7 @@ std::vector<Job> crontab_jobs(const ParsedCrontab& parsed, std::string_view file
   jobs.reserve(parsed.entries.size());
   for (const CrontabEntry& e : parsed.entries) {
     Job j;
-    j.source = JobSource::kCrontab;
+    j.source = SourceKind::kCrontab;
     j.origin = origin;
     j.file = std::string(file);
     j.line = e.line;

@@ -19,7 +19,7 @@ std::string Job::identity() const {
   return s;
 }
 
-const char* to_string(JobSource s) { return s == JobSource::kSystemd ? "systemd" : "crontab"; }
+const char* to_string(SourceKind s) { return s == SourceKind::kSystemd ? "systemd" : "crontab"; }
 
 const char* to_string(JobOrigin o) {
   switch (o) {
@@ -52,7 +52,7 @@ nlohmann::json to_json(const Job& job) {
   j["user"] = job.user;
   j["schedule"] = job.schedule;
   j["timezone"] = job.timezone;
-  j["command"] = job.source == JobSource::kCrontab ? nlohmann::json(job.command)
+  j["command"] = job.source == SourceKind::kCrontab ? nlohmann::json(job.command)
                                                    : nlohmann::json(nullptr);
   j["unit"] = str_or_null(job.unit);
   j["wrapped"] = job.wrapped;

@@ -10,7 +10,7 @@
 
 namespace cronitor::discovery {
 
-enum class JobSource { kCrontab, kSystemd };
+enum class SourceKind { kCrontab, kSystemd };
 
 /// What kind of definition produced the job (finer than JobSource, which is what users see).
 enum class JobOrigin {
@@ -29,6 +29,7 @@ struct JobEnv {
   std::optional<std::string> tz;       // TZ=
   std::optional<std::string> cron_tz;  // CRON_TZ=
   bool mailto_set = false;
+  bool operator==(const JobEnv&) const = default;
 };
 
 struct AnacronInfo {
@@ -36,6 +37,7 @@ struct AnacronInfo {
   int period_days = 0;
   int delay_minutes = 0;
   std::string id;
+  bool operator==(const AnacronInfo&) const = default;
 };
 
 struct TimerInfo {
@@ -49,12 +51,13 @@ struct TimerInfo {
   bool persistent = false;
   std::string randomized_delay;
   std::string accuracy;
+  bool operator==(const TimerInfo&) const = default;
 };
 
 struct Job {
   std::string key;
   std::string name;
-  JobSource source = JobSource::kCrontab;
+  SourceKind source = SourceKind::kCrontab;
   JobOrigin origin = JobOrigin::kSystemCrontab;
   std::string file;  // the path as on the host (without the --root prefix)
   int line = 0;      // 1-based; 0 for jobs that are not a line (scripts, units)
@@ -79,7 +82,7 @@ struct Job {
   bool operator==(const Job&) const = default;
 };
 
-const char* to_string(JobSource s);
+const char* to_string(SourceKind s);
 const char* to_string(JobOrigin o);
 
 /// The JSON object of `discover --json` (DESIGN.md): key, name, source, file, line, user,

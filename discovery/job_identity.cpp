@@ -20,6 +20,26 @@ uint64_t fnv1a(uint64_t h, std::string_view s) {
   return h;
 }
 
+// fnv1a over normalize_blanks(s), without building the string.
+uint64_t fnv1a_normalized(uint64_t h, std::string_view s) {
+  bool pending = false, any = false;
+  for (unsigned char c : s) {
+    if (c == ' ' || c == '\t') {
+      pending = any;
+      continue;
+    }
+    if (pending) {
+      h ^= ' ';
+      h *= 1099511628211ULL;
+    }
+    pending = false;
+    any = true;
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
 template <std::size_t N>
 bool one_of(std::string_view w, const std::array<std::string_view, N>& set) {
   for (std::string_view s : set) {
@@ -143,7 +163,11 @@ std::string name_of_simple(const std::vector<std::string_view>& words) {
     if (one_of(prog, kGuards) || prog.starts_with("$(")) return {};
     if (one_of(prog, kWrappers) || one_of(prog, kWrappersWithArg)) {
       ++i;
-      while (i < words.size() && words[i].starts_with("-")) ++i;
+      while (i < words.size() && words[i].starts_with("-")) {
+        // Short options that take a value: "nice -n 10", "sudo -u app", "timeout -s KILL".
+        const std::string_view opt = words[i++];
+        if (opt.size() == 2 && std::string_view("ncskwEug").find(opt[1]) != std::string_view::npos) ++i;
+      }
       if (one_of(prog, kWrappersWithArg) && i < words.size()) ++i;
       continue;
     }
@@ -153,6 +177,18 @@ std::string name_of_simple(const std::vector<std::string_view>& words) {
         if (!words[j].starts_with("-")) return program_name(words[j]);
       }
       return {};
+    }
+    if (prog == "invoke-rc.d" || prog == "service" || prog == "systemctl") {
+      // The service it starts is the name ("systemctl start foo.service" -> "foo").
+      for (std::size_t j = i + 1; j < words.size(); ++j) {
+        if (words[j].starts_with("-")) continue;
+        if (prog == "systemctl" && j == i + 1 && words.size() > j + 1) continue;  // the verb
+        std::string_view unit = words[j];
+        if (const auto dot = unit.rfind('.'); dot != std::string_view::npos && prog == "systemctl") {
+          unit = unit.substr(0, dot);
+        }
+        return slugify(unit);
+      }
     }
     if (prog == "run-parts") {
       for (std::size_t j = words.size(); j > i + 1; --j) {
@@ -188,9 +224,9 @@ std::string derive_key(std::string_view kind, std::string_view user, std::string
   h = fnv1a(h, std::string_view("\x1f", 1));
   h = fnv1a(h, user);
   h = fnv1a(h, std::string_view("\x1f", 1));
-  h = fnv1a(h, normalize_blanks(schedule));
+  h = fnv1a_normalized(h, schedule);
   h = fnv1a(h, std::string_view("\x1f", 1));
-  h = fnv1a(h, normalize_blanks(command));
+  h = fnv1a_normalized(h, command);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(12, '0');
   for (int i = 11; i >= 0; --i) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -17,11 +18,12 @@
 
 namespace cronitor::discovery {
 
-/// What a scan changed, by job key.
+/// What a scan changed, by job key. `added` and `changed` point into the Scanner's inventory and
+/// stay valid until its next scan or rescan; `removed` holds the last definitions themselves.
 struct Changes {
-  std::vector<Job> added;
-  std::vector<Job> changed;  // the new definition
-  std::vector<Job> removed;  // the last definition
+  std::vector<const Job*> added;
+  std::vector<const Job*> changed;  // the new definition
+  std::vector<Job> removed;         // the last definition
   bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
 };
 
@@ -64,6 +66,7 @@ class Scanner {
     FileScan scan;
     std::vector<std::string> base_keys;  // the keys the source derived, before disambiguation
     bool dirty = false;                   // re-read by the current scan
+    std::vector<std::size_t> twin_candidates;  // timers, and cron lines with a systemd guard
   };
   using EntryKey = std::pair<std::size_t, std::string>;  // source index, host path
 
@@ -78,6 +81,12 @@ class Scanner {
   std::vector<std::unique_ptr<JobSource>> sources_;
   std::map<EntryKey, Entry> entries_;
   bool systemd_running_ = false;
+  // How many jobs claim each key (a wrapped job's key, another job's derived key): while no key
+  // is claimed twice, no key needs a suffix and the disambiguation pass is skipped.
+  std::unordered_map<std::string, int> claims_;
+  std::size_t contested_ = 0;     // keys claimed more than once
+  bool suffixes_given_ = false;   // the last pass gave some job a "-N" key
+  void claim(const std::string& key, int delta);
 };
 
 }  // namespace cronitor::discovery

@@ -148,7 +148,7 @@ std::vector<FileScan> SystemdUnitSource::scan_all(const ScanContext& ctx) {
     bool masked = false;
     if (!load_unit(ctx, idx, unit, uf, fragment, masked, scan.warnings)) continue;
     Job j;
-    j.source = JobSource::kSystemd;
+    j.source = SourceKind::kSystemd;
     j.origin = JobOrigin::kTimer;
     j.file = fragment;
     j.unit = unit;

@@ -85,9 +85,9 @@ class Parser {
     if (p_.empty()) return false;
     if (p_[0] == '@') {
       p_.remove_prefix(1);
-      auto v = number(false, "timestamp");
+      auto v = number(false, "timestamp", 100'000'000'000);
       if (!v) return std::unexpected(v.error());
-      const CivilTime t = CivilTime::from_linear(*v / kUsecPerSec);
+      const CivilTime t = CivilTime::from_linear(*v);
       c.utc = true;
       c.year = {{t.year}};
       c.month = {{t.month}};
@@ -157,11 +157,11 @@ class Parser {
     while (!p_.empty() && p_[0] == ' ') p_.remove_prefix(1);
   }
 
-  Result<int64_t> number(bool usec, std::string_view what) {
+  Result<int64_t> number(bool usec, std::string_view what, int64_t max = 100'000'000) {
     size_t n = 0;
     int64_t v = 0;
     while (n < p_.size() && std::isdigit(static_cast<unsigned char>(p_[n]))) {
-      if (v > 100'000'000) return fail(std::string(what) + " value too large in " + quote(text_));
+      if (v > max) return fail(std::string(what) + " value too large in " + quote(text_));
       v = v * 10 + (p_[n++] - '0');
     }
     if (n == 0) return fail("expected a number for the " + std::string(what) + " at " + quote(p_.empty() ? "end" : p_));

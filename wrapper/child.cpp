@@ -158,10 +158,12 @@ Result<Child> Child::start(const ChildSpec& spec) {
   const char* argv[] = {spec.shell.c_str(), "-c", spec.command.c_str(), nullptr};
   pid_t parent = getpid();
   c.started_ms_ = monotonic_ms();
-  pid_t pid = fork();
-  if (pid < 0) return std::unexpected(Error::from_errno("fork", ""));
+  // vfork: no page-table copy, and the parent resumes once exec is done or failed. The child
+  // shares our memory, so it only makes system calls on values prepared above.
+  pid_t pid = vfork();
+  if (pid < 0) return std::unexpected(Error::from_errno("vfork", ""));
   if (pid == 0) {
-    // Child: async-signal-safe calls only.
+    // Child: async-signal-safe calls only, no writes to shared memory.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(143);  // the wrapper died before we got here
     if (c.own_group_) setpgid(0, 0);

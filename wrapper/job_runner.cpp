@@ -104,6 +104,11 @@ int run_job(const Options& o, const ReportConfig& config) {
   spec.command = o.command;
   spec.capture = !o.no_output;
   spec.timeout_ms = o.timeout_ms;
+  // Tests shorten the TERM-to-KILL grace after a timeout; not a user option.
+  if (const char* g = std::getenv("CRONITOR_KILL_GRACE_MS"); g != nullptr) {
+    long ms = std::strtol(g, nullptr, 10);
+    if (ms >= 1 && ms <= 600000) spec.kill_grace_ms = ms;
+  }
   auto child = Child::start(spec);
   if (!child) {
     // The wrapper itself could not set up (no pipes, no fork): the job did not start.
@@ -113,6 +118,7 @@ int run_job(const Options& o, const ReportConfig& config) {
     e.exit_code = 126;
     e.error = "cannot start the job: " + child.error().message;
     reporter.report(e);
+    reporter.finish();
     print_line(reporter.lost_summary(o.key, run_id));
     return 126;
   }
@@ -145,6 +151,7 @@ int run_job(const Options& o, const ReportConfig& config) {
   else if (out.exit_code == 126 && out.term_signal == 0) end.error = "exit 126: the command could not be executed (permission or format)";
   if (out.exit_code != 0 || out.timed_out) end.state = RunState::kFail;
   reporter.report(end);
+  reporter.finish();
   print_line(reporter.lost_summary(o.key, run_id));
   return out.exit_code;
 }

@@ -17,6 +17,8 @@ ReportConfig ReportConfig::from_env() {
     auto [p, ec] = std::from_chars(s, s + std::strlen(s), ms);
     if (ec == std::errc() && ms >= 1 && ms <= 1000) c.ack_timeout_us = ms * 1000;
   }
+  if (const char* s = std::getenv("CRONITOR_SPOOL_SYNC"); s != nullptr && std::strcmp(s, "inline") == 0)
+    c.spool_sync = SyncMode::kInline;
   return c;
 }
 

@@ -15,6 +15,7 @@ struct ReportConfig {
   std::string socket_path = "/run/cronitor-agent/agent.sock";
   std::string spool_dir = "/var/spool/cronitor-agent";
   long ack_timeout_us = 5000;
+  SyncMode spool_sync = SyncMode::kBackground;  ///< CRONITOR_SPOOL_SYNC=inline for kInline
 
   /// Reads the environment, falling back to the defaults above.
   static ReportConfig from_env();
@@ -23,11 +24,15 @@ struct ReportConfig {
 /// Reports the events of one run (or one metric call).
 class Reporter {
  public:
-  explicit Reporter(ReportConfig config) : config_(std::move(config)), spool_(config_.spool_dir) {}
+  explicit Reporter(ReportConfig config)
+      : config_(std::move(config)), spool_(config_.spool_dir, config_.spool_sync) {}
 
   /// Socket first, spool second; once a run has spooled, its later events go to the spool too so
   /// that the run's file ends with its terminal event.
   void report(const RunEvent& e);
+
+  /// Makes the spooled events durable (see SyncMode); call once after the last report().
+  void finish() { spool_.finish(); }
 
   /// One line (no newline) naming the events that were lost and why, or "" when none was.
   std::string lost_summary(const std::string& key, const std::string& run_id) const;

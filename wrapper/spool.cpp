@@ -2,25 +2,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/types.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+
 namespace cronitor::wrapper {
 namespace {
-
-Result<void> write_line(int fd, std::string_view line, const std::string& path) {
-  size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(Error::from_errno("write", "\"" + path + "\""));
-    if (n == 0) return fail("\"" + path + "\": write: wrote nothing");
-    done += static_cast<size_t>(n);
-  }
-  if (::fdatasync(fd) != 0) return std::unexpected(Error::from_errno("fdatasync", "\"" + path + "\""));
-  return {};
-}
 
 // Makes the new directory entry durable. Only the owner (root) can open a 1733 folder for
 // reading; others rely on the file system committing the entry with the file's fdatasync
@@ -46,6 +38,68 @@ std::string random_hex16() {
     s += kHex[c & 15];
   }
   return s;
+}
+
+Result<void> Spool::write_line(int fd, std::string_view line, const std::string& path) {
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(Error::from_errno("write", "\"" + path + "\""));
+    if (n == 0) return fail("\"" + path + "\": write: wrote nothing");
+    done += static_cast<size_t>(n);
+  }
+  if (mode_ == SyncMode::kInline) {
+    if (::fdatasync(fd) != 0)
+      return std::unexpected(Error::from_errno("fdatasync", "\"" + path + "\""));
+  } else {
+    // Start writeback now without waiting for it; finish() waits (in the background).
+    ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
+  return {};
+}
+
+namespace {
+
+struct SyncJob {
+  int fd;
+  bool sync_dir;
+  char dir[4096];  // a copy: the wrapper frees its strings while the syncer may still run
+};
+
+alignas(64) char g_sync_stack[16 * 1024];
+SyncJob g_sync_job;
+
+// Runs in the detached syncer: system calls only (it shares the wrapper's memory).
+int sync_job(void* arg) {
+  auto* job = static_cast<SyncJob*>(arg);
+  // Hold no descriptor but the spool file: a reader of our stdout would wait for us.
+  if (job->fd > 0) ::close_range(0, static_cast<unsigned>(job->fd) - 1, 0);
+  ::close_range(static_cast<unsigned>(job->fd) + 1, ~0U, 0);
+  ::setsid();
+  ::fdatasync(job->fd);
+  if (job->sync_dir) {
+    int d = ::open(job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d >= 0) ::fsync(d);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void Spool::finish() {
+  if (fd_ < 0 || !dirty_ || mode_ == SyncMode::kInline) return;
+  dirty_ = false;
+  // A process sharing our memory (no page-table copy: much cheaper than fork), with its own
+  // descriptor table. It outlives us; the memory it reads stays mapped while it runs.
+  g_sync_job.fd = fd_;
+  g_sync_job.sync_dir = new_entry_ && dir_.size() < sizeof g_sync_job.dir;
+  if (g_sync_job.sync_dir) std::memcpy(g_sync_job.dir, dir_.c_str(), dir_.size() + 1);
+  pid_t pid = ::clone(sync_job, g_sync_stack + sizeof g_sync_stack, CLONE_VM | SIGCHLD, &g_sync_job);
+  if (pid < 0) {  // no process to spare: do it here
+    ::fdatasync(fd_);
+    if (new_entry_) sync_dir(dir_);
+  }
 }
 
 Spool::~Spool() {
@@ -89,7 +143,11 @@ Result<void> Spool::append(std::string_view run_id, std::string_view line) {
     return r;
   }
   size_ += static_cast<long long>(line.size());
-  if (created) sync_dir(dir_);
+  dirty_ = true;
+  if (created) {
+    new_entry_ = true;
+    if (mode_ == SyncMode::kInline) sync_dir(dir_);
+  }
   return {};
 }
 
@@ -100,7 +158,12 @@ Result<void> Spool::write_metric(std::string_view run_id, std::string_view line)
   std::string final_path = dir_ + "/" + std::string(run_id) + ".m" + rnd + ".jsonl";
   auto fd = create(tmp_name);
   if (!fd) return std::unexpected(fd.error());
+  // Metric files are synced before the rename, always: the job waits for this call anyway,
+  // and a renamed file must never be seen empty after a crash.
+  SyncMode saved = mode_;
+  mode_ = SyncMode::kInline;
   auto r = write_line(*fd, line, tmp);
+  mode_ = saved;
   ::close(*fd);
   if (r && ::rename(tmp.c_str(), final_path.c_str()) != 0)
     r = std::unexpected(Error::from_errno("rename", "\"" + tmp + "\""));

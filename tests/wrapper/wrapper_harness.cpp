@@ -146,7 +146,11 @@ WrapperRun run_wrapper(const TempDir& dir, std::vector<std::string> args,
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = {"CRONITOR_SOCKET=" + (dir / "agent.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
               "SHELL=/bin/sh"};
-  spec.env.insert(spec.env.end(), env.begin(), env.end());
+  for (const auto& kv : env) {  // later settings replace the defaults above
+    std::string name = kv.substr(0, kv.find('=') + 1);
+    std::erase_if(spec.env, [&](const std::string& s) { return s.starts_with(name); });
+    spec.env.push_back(kv);
+  }
   if (!stdin_data.empty()) {
     write_file(dir / "stdin", stdin_data);
     spec.stdin_path = dir / "stdin";

@@ -17,6 +17,14 @@ MODE says how croniter was asked, because croniter decides OR-vs-AND on the *exp
               matches; croniter would AND: RESULT uses both day fields as '*'.
 RESULT and PLAIN (plain croniter, only for 'and'/'everyday', else '-') are space-separated Unix
 seconds, or "never" when croniter finds no date, or "error:<message>" when croniter rejects it.
+A fourth column counts the answers the month-end workaround below corrected.
+
+croniter 1.3.5 bug worked around here (UTC only): with a day-of-month value larger than the current
+month's length in the set (31 in February, say), the search steps to that nonexistent day, lands
+a few days into the next month and skips its first days: "0 0 */5 * *" after 2026-02-27 gives
+2026-03-06 instead of 2026-03-01. When an answer falls in a later month than the search start, the
+search is repeated from the last second of the start month, where croniter starts in the next
+month. No fire is lost by that: croniter found none before the end of the start month.
 """
 import datetime
 import sys
@@ -25,17 +33,44 @@ import zoneinfo
 from croniter import croniter, CroniterBadDateError
 
 
+UTC = datetime.timezone.utc
+corrected = 0
+
+
+def month_end(t):
+    """The last second of the UTC month of Unix time t."""
+    d = datetime.datetime.fromtimestamp(t, UTC)
+    first_next = datetime.datetime(d.year + d.month // 12, d.month % 12 + 1, 1, tzinfo=UTC)
+    return int(first_next.timestamp()) - 1
+
+
+def next_after(it, t, tz):
+    global corrected
+    answer = it.get_next(float, datetime.datetime.fromtimestamp(t, tz))
+    while tz is UTC:
+        end = month_end(t) if month_end(t) > t else month_end(t + 1)
+        if answer <= end:
+            break
+        if datetime.datetime.fromtimestamp(end, UTC).day < 31:  # only short months trigger the bug
+            retry = it.get_next(float, datetime.datetime.fromtimestamp(end, tz))
+            if retry < answer:
+                corrected += 1
+                answer = retry
+        t = end
+    return int(answer)
+
+
 def run(expr, base, count, zone, day_or=True):
-    tz = datetime.timezone.utc if zone == "UTC" else zoneinfo.ZoneInfo(zone)
-    start = datetime.datetime.fromtimestamp(base, tz)
+    tz = UTC if zone == "UTC" else zoneinfo.ZoneInfo(zone)
     try:
-        it = croniter(expr, start, day_or=day_or)
+        it = croniter(expr, datetime.datetime.fromtimestamp(base, tz), day_or=day_or)
     except Exception as e:  # croniter raises several types for bad syntax
         return "error:" + type(e).__name__
-    out = []
+    out, t = [], base
     try:
         for _ in range(count):
-            out.append(str(int(it.get_next(float))))
+            t = next_after(it, t, tz)
+            out.append(str(t))
     except (CroniterBadDateError, ValueError, OverflowError):
         # No match within croniter's search window (or past year 9999).
         if not out:
@@ -49,25 +84,29 @@ def croniter_ors(expr):
 
 
 def main():
+    global corrected
     with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w", encoding="utf-8") as out:
         for line in f:
+            corrected = 0
             expr, base, count, vixie_or, zone = line.rstrip("\n").split("\t")
             base, count, vixie_or = int(base), int(count), vixie_or == "1"
             try:
                 cron_or = croniter_ors(expr)
             except Exception as e:
-                out.write("same\terror:%s\t-\n" % type(e).__name__)
+                out.write("same\terror:%s\t-\t0\n" % type(e).__name__)
                 continue
             if cron_or == vixie_or:
-                out.write("same\t%s\t-\n" % run(expr, base, count, zone))
+                out.write("same\t%s\t-\t%d\n" % (run(expr, base, count, zone), corrected))
                 continue
             plain = run(expr, base, count, zone)
             if not vixie_or:
-                out.write("and\t%s\t%s\n" % (run(expr, base, count, zone, day_or=False), plain))
+                result = run(expr, base, count, zone, day_or=False)
+                out.write("and\t%s\t%s\t%d\n" % (result, plain, corrected))
             else:
                 f5 = expr.split()
                 everyday = " ".join(f5[:2] + ["*", f5[3], "*"])
-                out.write("everyday\t%s\t%s\n" % (run(everyday, base, count, zone), plain))
+                result = run(everyday, base, count, zone)
+                out.write("everyday\t%s\t%s\t%d\n" % (result, plain, corrected))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+// Delivers one formatted alert: HTTP POST through libcurl (timeouts, no redirects to other
+// schemes), or email through the local sendmail. Blocking; the daemon calls it from its sender thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "agent/alert_format.h"
+
+namespace cronitor::agent {
+
+struct SendResult {
+  bool ok = false;
+  bool retry = false;  // a temporary failure (network, 429, 5xx): try again later
+  std::string error;
+};
+
+class AlertSender {
+ public:
+  explicit AlertSender(std::string host, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~AlertSender();
+  AlertSender(const AlertSender&) = delete;
+  AlertSender& operator=(const AlertSender&) = delete;
+
+  SendResult send(const Alert& alert, const NotifyTarget& target);
+  SendResult post(const OutgoingMessage& m);
+  SendResult mail(const OutgoingMessage& m);
+  const std::string& host() const { return host_; }
+
+ private:
+  struct Curl;
+  std::string host_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<Curl> curl_;
+};
+
+/// The back-off before attempt `attempts + 1`: 5 s doubling, at most 1 hour.
+std::chrono::seconds retry_delay(int attempts);
+inline constexpr int kMaxSendAttempts = 20;
+
+}  // namespace cronitor::agent

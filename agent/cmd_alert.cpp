@@ -1,0 +1,156 @@
+// test-alert [LIST]: send a test message to a notify list; ping KEY --state: report a run by hand.
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "agent/alert_sender.h"
+#include "agent/cmd_daemon.h"
+#include "agent/commands.h"
+#include "agent/config.h"
+#include "common/event.h"
+#include "wrapper/agent_client.h"
+#include "wrapper/spool.h"
+
+namespace cronitor::cli {
+namespace {
+
+std::string uuid4() {
+  unsigned char b[16];
+  if (::getrandom(b, sizeof b, 0) != sizeof b)
+    for (auto& x : b) x = static_cast<unsigned char>(std::rand());
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+void test_alert(const std::string& config_path, const std::string& list, int& exit_code) {
+  auto c = agent::load_config(config_path);
+  if (!c) {
+    std::cerr << agent::format_errors(c.error());
+    exit_code = kExitUsage;
+    return;
+  }
+  std::vector<std::string> names = list.empty() ? c->defaults.notify : std::vector<std::string>{list};
+  auto targets = c->targets(names);
+  if (!targets) {
+    std::cerr << "cronitor-agent: " << targets.error().message << "\n";
+    exit_code = kExitUsage;
+    return;
+  }
+  if (targets->empty()) {
+    std::cerr << "cronitor-agent: the notify list is empty: nothing to send\n";
+    exit_code = kExitUsage;
+    return;
+  }
+  const std::string host = c->hostname.empty() ? hostname() : c->hostname;
+  agent::Alert a;
+  a.kind = agent::Alert::Kind::kTest;
+  a.key = "test-alert";
+  a.name = "test-alert";
+  a.at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  a.summary = "Test alert from cronitor-agent on " + host;
+  a.detail = "If you can read this, alerts from this host reach you.";
+  agent::AlertSender sender(host);
+  exit_code = kExitOk;
+  for (const auto& t : *targets) {
+    auto r = sender.send(a, t);
+    std::string shown = t.text();
+    if (t.kind != agent::NotifyTarget::Kind::kEmail) shown = shown.substr(0, shown.find('/', shown.find("//") + 2));
+    if (r.ok) {
+      std::cout << shown << ": sent\n";
+    } else {
+      std::cout << shown << ": FAILED: " << r.error << "\n";
+      exit_code = kExitFailure;
+    }
+  }
+}
+
+void ping(const std::string& config_path, const std::string& key, const std::string& state, int exit_status,
+          const std::string& message, std::string run_id, int& exit_code) {
+  auto c = agent::load_config(config_path);
+  agent::Config cfg = c ? *c : agent::Config{};
+  cronitor::RunEvent e;
+  e.key = key;
+  if (run_id.empty())
+    if (const char* env = std::getenv("CRONITOR_RUN_ID")) run_id = env;
+  if (!run_id.empty() && !valid_run_id(run_id)) {
+    std::cerr << "cronitor-agent: --run-id must be a lowercase UUID\n";
+    exit_code = kExitUsage;
+    return;
+  }
+  e.run_id = run_id.empty() ? uuid4() : run_id;
+  e.state = state == "run" ? RunState::kRun : state == "complete" ? RunState::kComplete : RunState::kFail;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  e.ts = format_timestamp_ms(ms.count());
+  e.host = cfg.hostname.empty() ? hostname() : cfg.hostname;
+  e.pid = ::getpid();
+  e.uid = ::getuid();
+  if (is_terminal(e.state)) {
+    e.exit_code = e.state == RunState::kFail && exit_status == 0 ? 1 : exit_status;
+    if (!message.empty()) e.output_tail = message;
+  }
+  const std::string line = encode(e);
+  if (!valid_key(key)) {
+    std::cerr << "cronitor-agent: bad key \"" << key << "\"\n";
+    exit_code = kExitUsage;
+    return;
+  }
+  if (auto r = wrapper::send_to_agent(cfg.socket, line, 2000000); r) {
+    std::cout << key << ": " << state << " recorded (run " << e.run_id << ")\n";
+    exit_code = kExitOk;
+    return;
+  } else {
+    wrapper::Spool spool(cfg.spool_dir, wrapper::SyncMode::kInline);
+    if (auto s = spool.append(e.run_id, line); !s) {
+      std::cerr << "cronitor-agent: the agent did not take the ping (" << r.error().message
+                << ") and the spool failed: " << s.error().message << "\n";
+      exit_code = kExitFailure;
+      return;
+    }
+    spool.finish();
+    std::cout << key << ": " << state << " spooled (the agent is not running: " << r.error().message << ")\n";
+    exit_code = kExitOk;
+  }
+}
+
+}  // namespace
+
+void register_alert_commands(CLI::App& app, int& exit_code) {
+  auto config = std::make_shared<std::string>(agent::kDefaultConfigPath);
+  auto list = std::make_shared<std::string>();
+  auto* ta = app.add_subcommand("test-alert", "Send a test message to a notify list (default: defaults.notify)");
+  ta->add_option("LIST", *list, "A notify list name or a target such as slack:URL");
+  ta->add_option("--config", *config, "Configuration file");
+  ta->callback([&exit_code, config, list] { test_alert(*config, *list, exit_code); });
+
+  auto pconfig = std::make_shared<std::string>(agent::kDefaultConfigPath);
+  auto key = std::make_shared<std::string>();
+  auto state = std::make_shared<std::string>();
+  auto status = std::make_shared<int>(0);
+  auto msg = std::make_shared<std::string>();
+  auto rid = std::make_shared<std::string>();
+  auto* p = app.add_subcommand("ping", "Report a run, completion or failure of a monitor by hand");
+  p->add_option("KEY", *key, "Monitor key")->required();
+  p->add_option("--state", *state, "run, complete or fail")->required()->check(CLI::IsMember({"run", "complete", "fail"}));
+  p->add_option("--exit-code", *status, "Exit code to report with complete/fail")->check(CLI::Range(0, 255));
+  p->add_option("--message", *msg, "Text kept as the output tail");
+  p->add_option("--run-id", *rid, "Ties run and complete/fail together (default: $CRONITOR_RUN_ID, else new)");
+  p->add_option("--config", *pconfig, "Configuration file");
+  p->callback([&exit_code, pconfig, key, state, status, msg, rid] {
+    ping(*pconfig, *key, *state, *status, *msg, *rid, exit_code);
+  });
+}
+
+}  // namespace cronitor::cli

@@ -1,0 +1,551 @@
+#include "agent/daemon.h"
+
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "agent/cron_check.h"
+#include "agent/discovery_adapter.h"
+#include "discovery/fs_root.h"
+#include "discovery/scanner.h"
+#include "discovery/watcher.h"
+
+namespace cronitor::agent {
+namespace {
+
+constexpr uint64_t kPruneEveryUsec = 24ull * 3600 * 1000000;
+
+uint64_t to_realtime_usec(Instant t) {
+  auto us = t.time_since_epoch().count();
+  return us <= 0 ? 1 : static_cast<uint64_t>(us);
+}
+
+uint64_t mono_usec(sd_event* ev) {
+  uint64_t t = 0;
+  sd_event_now(ev, CLOCK_MONOTONIC, &t);
+  return t;
+}
+
+std::string hostname_of(const Config& c) {
+  if (!c.hostname.empty()) return c.hostname;
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+Result<void> make_dir(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return fail("\"" + path + "\": mkdir: " + ec.message());
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) != mode && st.st_uid == ::geteuid())
+    ::chmod(path.c_str(), mode);
+  return {};
+}
+
+}  // namespace
+
+Daemon::Daemon(Options options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() {
+  for (auto& [fd, c] : conns_) {
+    sd_event_source_disable_unref(c->src);
+    ::close(fd);
+  }
+  for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
+                             sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_})
+    sd_event_source_disable_unref(s);
+  for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    ::unlink(config_.socket.c_str());
+  }
+  if (spool_fd_ >= 0) ::close(spool_fd_);
+  if (clock_fd_ >= 0) ::close(clock_fd_);
+  sender_.reset();
+  sd_event_unref(ev_);
+}
+
+Instant Daemon::now() const {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options) {
+  std::unique_ptr<Daemon> d(new Daemon(options));
+  if (auto r = d->init(); !r) return std::unexpected(r.error());
+  return d;
+}
+
+Result<void> Daemon::init() {
+  auto cfg = load_config(options_.config_path);
+  if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
+  config_ = std::move(*cfg);
+  host_ = hostname_of(config_);
+  if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
+  std::vector<std::string> warnings;
+  auto store = StateStore::open(config_.state_dir + "/state.db", &warnings);
+  if (!store) return std::unexpected(store.error());
+  store_ = std::move(*store);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (auto h = store_.host()) host_state_ = *h;
+  if (config_.discovery.crontabs || config_.discovery.systemd) {
+    root_ = std::make_unique<discovery::DiskRoot>(config_.discovery.root);
+    scanner_ = std::make_unique<discovery::Scanner>(*root_);
+    scanner_->scan();
+    for (const auto& w : scanner_->warnings()) spdlog::info("discovery: {}", w.to_string());
+  }
+  rebuild_monitors(now());
+  if (auto r = setup_loop(); !r) return r;
+  return {};
+}
+
+void Daemon::rebuild_monitors(Instant t) {
+  std::vector<std::string> warnings;
+  discovered_.clear();
+  if (scanner_) {
+    std::vector<const discovery::Job*> jobs;
+    for (const discovery::Job* j : scanner_->jobs()) {
+      bool cron = j->source == discovery::SourceKind::kCrontab;
+      if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
+    }
+    discovered_ = discovered_jobs(jobs, *root_, warnings);
+  }
+  auto built = build_monitors(config_, discovered_, zones_, warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  // Keep the state of monitors we already had; load the rest from state.db.
+  std::unordered_map<std::string, MonitorState> old;
+  for (size_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_[i].key, std::move(states_[i]));
+  if (monitors_.empty())
+    if (auto rows = store_.jobs())
+      for (auto& r : *rows) old.emplace(r.key, std::move(r.state));
+  monitors_.clear();
+  states_.clear();
+  index_.clear();
+  deadline_of_.clear();
+  deadlines_.clear();
+  dirty_flag_.clear();
+  dirty_.clear();
+  adhoc_count_ = 0;
+  for (auto& m : built) {
+    MonitorState s;
+    if (auto it = old.find(m.key); it != old.end() && !it->second.removed) {
+      s = std::move(it->second);
+      if (m.schedule && !s.expected) s.expected = m.schedule->next(t, m.zone);
+      if (!m.schedule) s.expected.reset();
+    } else {
+      s = initial_state(m, t);
+    }
+    add_monitor(std::move(m), std::move(s));
+  }
+  spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
+}
+
+uint32_t Daemon::add_monitor(MonitorConfig c, MonitorState s) {
+  const auto i = static_cast<uint32_t>(monitors_.size());
+  index_[c.key] = i;
+  monitors_.push_back(std::move(c));
+  states_.push_back(std::move(s));
+  deadline_of_.emplace_back();
+  dirty_flag_.push_back(0);
+  touch(i);
+  return i;
+}
+
+void Daemon::touch(uint32_t i) {
+  auto d = next_deadline(monitors_[i], states_[i]);
+  if (deadline_of_[i] != d) {
+    if (deadline_of_[i]) deadlines_.erase({*deadline_of_[i], i});
+    if (d) deadlines_.insert({*d, i});
+    deadline_of_[i] = d;
+  }
+  if (!dirty_flag_[i]) {
+    dirty_flag_[i] = 1;
+    dirty_.push_back(i);
+  }
+}
+
+Result<void> Daemon::flush_dirty() {
+  for (uint32_t i : dirty_) {
+    dirty_flag_[i] = 0;
+    if (auto r = store_.save_job(monitors_[i], states_[i]); !r) return r;
+  }
+  dirty_.clear();
+  if (host_dirty_) {
+    host_dirty_ = false;
+    if (auto r = store_.save_host(host_state_); !r) return r;
+  }
+  return {};
+}
+
+void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Instant t) {
+  for (const auto& a : actions) {
+    std::vector<std::string> targets;
+    auto resolved = config_.targets(m ? m->notify : config_.defaults.notify);
+    if (!resolved)
+      spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
+    else
+      for (const auto& tg : *resolved) targets.push_back(tg.text());
+    if (a.type == Action::Type::kSuppressed)
+      spdlog::info("alert (suppressed by consecutive_alert_threshold): {}", a.alert.summary);
+    else
+      spdlog::warn("alert: {}", a.alert.summary);
+    if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
+  }
+}
+
+void Daemon::on_deadline(Instant t) {
+  std::vector<uint32_t> due;
+  bool cron_due = false;
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= t; ++it) {
+    due.push_back(it->second);
+    cron_due |= monitors_[it->second].from_cron;
+  }
+  if (due.empty() && !host_state_.cron_incident) return;
+  if (auto r = store_.begin(); !r) {
+    spdlog::error("{}", r.error().message);
+    return;
+  }
+  if (cron_due && config_.discovery.crontabs) {
+    auto actions = evaluate_cron(host_state_, observe_cron(config_.discovery.root, t, host_));
+    if (!actions.empty()) host_dirty_ = true;
+    record_actions(actions, nullptr, t);
+  }
+  for (uint32_t i : due) {
+    auto actions = evaluate(monitors_[i], states_[i], TimeInput{t}, host_state_);
+    record_actions(actions, &monitors_[i], t);
+    touch(i);
+  }
+  host_dirty_ = true;
+  if (auto r = flush_dirty(); !r) {
+    spdlog::error("saving state: {}", r.error().message);
+    store_.rollback();
+    return;
+  }
+  if (auto r = store_.commit(); !r) spdlog::error("{}", r.error().message);
+  pump_outbox();
+  notify_status();
+}
+
+void Daemon::rearm_deadline_timer() {
+  if (!deadline_src_) return;
+  if (deadlines_.empty()) {
+    sd_event_source_set_enabled(deadline_src_, SD_EVENT_OFF);
+    return;
+  }
+  sd_event_source_set_time(deadline_src_, to_realtime_usec(deadlines_.begin()->first));
+  sd_event_source_set_enabled(deadline_src_, SD_EVENT_ONESHOT);
+}
+
+void Daemon::realign_after_clock_jump(Instant t) {
+  int moved = 0;
+  for (uint32_t i = 0; i < monitors_.size(); ++i) {
+    auto& m = monitors_[i];
+    auto& s = states_[i];
+    if (!m.schedule || !s.expected || s.removed) continue;
+    // Slots the jump swallowed are not missed runs (cron treats big jumps as corrections).
+    if (*s.expected + m.grace <= t) {
+      s.expected = m.schedule->next(t - m.grace, m.zone);
+      ++moved;
+      touch(i);
+    }
+  }
+  spdlog::warn("the wall clock changed; {} deadlines recomputed", moved);
+  if (store_.begin()) {
+    if (flush_dirty()) (void)store_.commit();
+    else store_.rollback();
+  }
+  rearm_deadline_timer();
+}
+
+void Daemon::pump_outbox() {
+  if (!sender_) return;
+  const Instant t = now();
+  auto due = store_.due_outbox(t, 64);
+  if (due && !due->empty()) {
+    std::vector<OutboxItem> fresh;
+    for (auto& item : *due)
+      if (in_flight_.insert(item.id).second) {
+        (void)store_.outbox_lease(item.id, t + std::chrono::minutes(2));
+        fresh.push_back(std::move(item));
+      }
+    sender_->submit(std::move(fresh));
+  }
+  auto next = store_.next_outbox_time();
+  if (next && *next && outbox_src_) {
+    sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
+    sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
+  }
+}
+
+void Daemon::on_sent() {
+  const Instant t = now();
+  auto outcomes = sender_->take();
+  if (outcomes.empty()) return;
+  if (!store_.begin()) return;
+  for (auto& o : outcomes) {
+    in_flight_.erase(o.item.id);
+    if (o.result.ok) {
+      (void)store_.outbox_sent(o.item.id);
+      continue;
+    }
+    const bool give_up = !o.result.retry || o.item.attempts + 1 >= kMaxSendAttempts;
+    spdlog::warn("sending alert to {}: {}{}", o.item.target.substr(0, o.item.target.find(':')), o.result.error,
+                 give_up ? ", giving up" : ", will retry");
+    (void)store_.outbox_retry(o.item.id, t + retry_delay(o.item.attempts), o.result.error, give_up);
+  }
+  (void)store_.commit();
+  pump_outbox();
+}
+
+void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
+  std::vector<std::string> warnings;
+  if (!store_.begin()) return;
+  for (const auto& jr : ch.removed) {
+    const discovery::Job& j = job_ref(jr);
+    auto it = index_.find(j.key);
+    if (it == index_.end()) continue;
+    bool by_unwrap = false;
+    if (j.wrapped)
+      for (const auto& ar : ch.added) {
+        const discovery::Job& a = job_ref(ar);
+        if (a.file == j.file && a.line == j.line && !a.wrapped) by_unwrap = true;
+      }
+    auto actions = evaluate(monitors_[it->second], states_[it->second], RemovedInput{t, j.file, j.line, by_unwrap}, host_state_);
+    record_actions(actions, &monitors_[it->second], t);
+    touch(it->second);
+  }
+  std::vector<const discovery::Job*> upd;
+  for (const auto& j : ch.added) upd.push_back(&job_ref(j));
+  for (const auto& j : ch.changed) upd.push_back(&job_ref(j));
+  auto jobs = discovered_jobs(upd, *root_, warnings);
+  for (auto& dj : jobs) {
+    const MonitorEntry* entry = nullptr;
+    for (const auto& e : config_.monitors)
+      if (e.key == dj.key) entry = &e;
+    auto m = resolve_monitor(config_, &dj, entry, zones_);
+    if (!m) {
+      warnings.push_back(m.error().message);
+      continue;
+    }
+    if (auto it = index_.find(dj.key); it != index_.end()) {
+      uint32_t i = it->second;
+      monitors_[i] = std::move(*m);
+      if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
+      touch(i);
+    } else {
+      MonitorState s = initial_state(*m, t);
+      add_monitor(std::move(*m), std::move(s));
+    }
+  }
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (flush_dirty()) (void)store_.commit();
+  else store_.rollback();
+  rearm_deadline_timer();
+  pump_outbox();
+  spdlog::info("discovery: {} added, {} changed, {} removed", ch.added.size(), ch.changed.size(), ch.removed.size());
+}
+
+void Daemon::reload() {
+  auto cfg = load_config(options_.config_path);
+  if (!cfg) {
+    spdlog::error("reload failed, keeping the old config:\n{}", format_errors(cfg.error()));
+    sd_notifyf(0, "STATUS=reload failed, running with the old config: %s", cfg.error()[0].text().c_str());
+    return;
+  }
+  if (cfg->socket != config_.socket || cfg->state_dir != config_.state_dir || cfg->spool_dir != config_.spool_dir)
+    spdlog::warn("socket, state_dir and spool_dir changes take effect at the next start");
+  cfg->socket = config_.socket;
+  cfg->state_dir = config_.state_dir;
+  cfg->spool_dir = config_.spool_dir;
+  config_ = std::move(*cfg);
+  host_ = hostname_of(config_);
+  commit_pending();
+  rebuild_monitors(now());
+  if (store_.begin()) {
+    if (flush_dirty()) (void)store_.commit();
+    else store_.rollback();
+  }
+  rearm_deadline_timer();
+  spdlog::info("config reloaded from \"{}\"", config_.source);
+  notify_status();
+}
+
+void Daemon::notify_status() {
+  size_t incidents = 0;
+  for (const auto& s : states_) incidents += s.incident.has_value();
+  sd_notifyf(0, "STATUS=%zu monitors, %zu open incidents%s, %llu events stored", monitors_.size(), incidents,
+             host_state_.cron_incident ? ", cron daemon down" : "", static_cast<unsigned long long>(events_stored_));
+}
+
+Result<void> Daemon::setup_loop() {
+  if (int r = sd_event_default(&ev_); r < 0) return std::unexpected(Error::from_errno("sd_event_default", "", -r));
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    sd_event_source* s = nullptr;
+    sd_event_add_signal(ev_, &s, sig, on_signal_cb, this);
+    signal_srcs_.push_back(s);
+  }
+  sd_event_set_watchdog(ev_, true);
+  if (auto r = bind_socket(); !r) return r;
+  sd_event_add_io(ev_, &listen_src_, listen_fd_, EPOLLIN, on_listen_cb, this);
+  sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
+  sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
+  // The spool folder: drained now, and whenever a wrapper writes into it.
+  if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
+  spool_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (spool_fd_ < 0 || ::inotify_add_watch(spool_fd_, config_.spool_dir.c_str(),
+                                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY) < 0)
+    spdlog::warn("watching the spool \"{}\": {}; it is drained at start and on SIGHUP only", config_.spool_dir,
+                 std::strerror(errno));
+  else
+    sd_event_add_io(ev_, &spool_src_, spool_fd_, EPOLLIN, on_spool_cb, this);
+  sd_event_add_defer(ev_, &spool_drain_src_, on_spool_drain_cb, this);
+  sd_event_source_set_priority(spool_drain_src_, SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_OFF);
+  sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
+  sd_event_add_time(ev_, &outbox_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_outbox_cb, this);
+  sd_event_add_time(ev_, &sweep_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_sweep_cb, this);
+  sd_event_source_set_enabled(sweep_src_, SD_EVENT_OFF);
+  sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
+  sender_ = std::make_unique<SenderThread>(host_);
+  sd_event_add_io(ev_, &sent_src_, sender_->fd(), EPOLLIN, on_sent_cb, this);
+  // A wall-clock jump cancels this timer: deadlines are then recomputed.
+  clock_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (clock_fd_ >= 0) {
+    itimerspec far{};
+    far.it_value.tv_sec = INT32_MAX;
+    ::timerfd_settime(clock_fd_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
+    sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
+  }
+  if (scanner_) {
+    discovery::Watcher::Options wo;
+    wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };
+    auto w = discovery::Watcher::create(*scanner_, *root_, wo);
+    if (!w) {
+      spdlog::warn("discovery watcher: {}; jobs are read at start and on SIGHUP only", w.error().message);
+    } else {
+      watcher_ = std::move(*w);
+      sd_event_add_io(ev_, &watch_src_, watcher_->fd(), EPOLLIN, on_watch_cb, this);
+      sd_event_add_time(ev_, &settle_src_, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_settle_cb, this);
+      sd_event_source_set_enabled(settle_src_, SD_EVENT_OFF);
+    }
+  }
+  return {};
+}
+
+int Daemon::run() {
+  const Instant t = now();
+  drain_spool();  // late events first, at their own times, then the clock
+  on_deadline(t);
+  if (store_.begin()) {
+    if (auto n = store_.prune(config_.retention.runs, config_.retention.days, t); n && *n > 0)
+      spdlog::info("retention: {} old runs deleted", *n);
+    (void)store_.outbox_release_all(t);
+    (void)store_.commit();
+  }
+  rearm_deadline_timer();
+  pump_outbox();
+  spdlog::info("listening on \"{}\", {} monitors", config_.socket, monitors_.size());
+  sd_notify(0, "READY=1");
+  notify_status();
+  int r = sd_event_loop(ev_);
+  sd_notify(0, "STOPPING=1");
+  commit_pending();
+  if (r < 0) {
+    spdlog::error("event loop: {}", std::strerror(-r));
+    return 1;
+  }
+  return exit_code_;
+}
+
+int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  if (si->ssi_signo == SIGHUP) {
+    d->reload();
+    d->drain_spool();
+    return 0;
+  }
+  spdlog::info("signal {}: stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+  sd_event_exit(d->ev_, 0);
+  return 0;
+}
+
+int Daemon::on_deadline_cb(sd_event_source*, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  d->commit_pending();
+  d->on_deadline(d->now());
+  d->rearm_deadline_timer();
+  return 0;
+}
+
+int Daemon::on_outbox_cb(sd_event_source*, uint64_t, void* ud) {
+  static_cast<Daemon*>(ud)->pump_outbox();
+  return 0;
+}
+
+int Daemon::on_sent_cb(sd_event_source*, int, uint32_t, void* ud) {
+  static_cast<Daemon*>(ud)->on_sent();
+  return 0;
+}
+
+int Daemon::on_clock_cb(sd_event_source*, int fd, uint32_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  uint64_t v;
+  if (::read(fd, &v, sizeof v) < 0 && errno == ECANCELED) {
+    itimerspec far{};
+    far.it_value.tv_sec = INT32_MAX;
+    ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
+    d->realign_after_clock_jump(d->now());
+  }
+  return 0;
+}
+
+int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  d->watcher_->on_readable();
+  if (auto when = d->watcher_->settle_deadline()) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
+    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+  }
+  return 0;
+}
+
+int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  auto changes = d->watcher_->poll(discovery::Watcher::Clock::now().time_since_epoch());
+  if (!changes.empty()) d->apply_discovery(changes, d->now());
+  if (auto when = d->watcher_->settle_deadline()) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
+    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+  }
+  return 0;
+}
+
+int Daemon::on_prune_cb(sd_event_source* s, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  if (d->store_.begin()) {
+    (void)d->store_.prune(d->config_.retention.runs, d->config_.retention.days, d->now());
+    (void)d->store_.commit();
+  }
+  sd_event_source_set_time(s, mono_usec(d->ev_) + kPruneEveryUsec);
+  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+  return 0;
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,169 @@
+// `cronitor-agent run`: one sd-event loop around the evaluator. Sources: the wrapper socket, the
+// spool folder (inotify), discovery's watcher, one timer at the nearest deadline, the outbox
+// timer and sender thread, SIGHUP/SIGTERM, the watchdog and a wall-clock-jump watch.
+#pragma once
+
+#include <systemd/sd-event.h>
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/config.h"
+#include "agent/evaluator.h"
+#include "agent/monitor_set.h"
+#include "agent/sender_thread.h"
+#include "agent/state_store.h"
+#include "common/event.h"
+
+namespace cronitor::discovery {
+class DiskRoot;
+class Scanner;
+class Watcher;
+struct Changes;
+}  // namespace cronitor::discovery
+
+namespace cronitor::agent {
+
+class Daemon {
+ public:
+  struct Options {
+    std::string config_path = std::string(kDefaultConfigPath);
+  };
+
+  /// Loads the config (refusing a broken one), opens state.db, discovers jobs, binds the socket.
+  [[nodiscard]] static Result<std::unique_ptr<Daemon>> create(const Options& options);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  /// Runs until SIGTERM/SIGINT; returns the process exit code.
+  int run();
+
+ private:
+  struct Conn {
+    int fd = -1;
+    uid_t uid = 0;
+    pid_t pid = 0;
+    std::string in;
+    std::string out;
+    uint64_t opened_usec = 0;  // CLOCK_MONOTONIC
+    sd_event_source* src = nullptr;
+    bool closing = false;
+  };
+  struct Pending {
+    cronitor::RunEvent ev;
+    int conn_fd = -1;  // -1: from the spool
+  };
+  struct Bucket {
+    double tokens = 0;
+    uint64_t at_usec = 0;
+  };
+
+  explicit Daemon(Options options);
+  [[nodiscard]] Result<void> init();
+  [[nodiscard]] Result<void> setup_loop();
+  [[nodiscard]] Result<void> bind_socket();
+  void rebuild_monitors(Instant now);
+  void apply_discovery(const discovery::Changes& changes, Instant now);
+  void reload();
+
+  // Monitors and deadlines.
+  uint32_t add_monitor(MonitorConfig c, MonitorState s);
+  void touch(uint32_t i);  // state changed: persist and recompute its deadline
+  void rearm_deadline_timer();
+  void on_deadline(Instant now);
+  void realign_after_clock_jump(Instant now);
+  void record_actions(const Actions& actions, const MonitorConfig* m, Instant now);
+  [[nodiscard]] Result<void> flush_dirty();
+
+  // Ingest (daemon_ingest.cpp).
+  void on_accept();
+  void on_conn_io(Conn& c, uint32_t revents);
+  void handle_line(Conn& c, std::string_view line);
+  void reply(Conn& c, std::string text);
+  void close_conn(int fd);
+  void sweep_conns();
+  void commit_pending();
+  void ingest(const cronitor::RunEvent& ev, Instant now);
+  void drain_spool();
+  bool allow_rate(uid_t uid);
+  std::string handle_control(const Conn& c, std::string_view line);
+
+  // Outbox.
+  void pump_outbox();
+  void on_sent();
+
+  void notify_status();
+  Instant now() const;
+
+  static int on_listen_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_conn_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_commit_cb(sd_event_source*, void*);
+  static int on_spool_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_spool_drain_cb(sd_event_source*, void*);
+  static int on_deadline_cb(sd_event_source*, uint64_t, void*);
+  static int on_outbox_cb(sd_event_source*, uint64_t, void*);
+  static int on_sent_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_sweep_cb(sd_event_source*, uint64_t, void*);
+  static int on_signal_cb(sd_event_source*, const struct signalfd_siginfo*, void*);
+  static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_settle_cb(sd_event_source*, uint64_t, void*);
+  static int on_prune_cb(sd_event_source*, uint64_t, void*);
+
+  Options options_;
+  Config config_;
+  std::string host_;
+  ZoneCache zones_;
+  StateStore store_;
+
+  std::vector<MonitorConfig> monitors_;
+  std::vector<MonitorState> states_;
+  std::unordered_map<std::string, uint32_t> index_;
+  std::vector<std::optional<Instant>> deadline_of_;
+  std::set<std::pair<Instant, uint32_t>> deadlines_;
+  std::vector<uint8_t> dirty_flag_;
+  std::vector<uint32_t> dirty_;
+  HostState host_state_;
+  bool host_dirty_ = false;
+  size_t adhoc_count_ = 0;
+
+  std::unique_ptr<discovery::DiskRoot> root_;
+  std::unique_ptr<discovery::Scanner> scanner_;
+  std::unique_ptr<discovery::Watcher> watcher_;
+  std::vector<DiscoveredJob> discovered_;
+
+  sd_event* ev_ = nullptr;
+  sd_event_source* listen_src_ = nullptr;
+  sd_event_source* commit_src_ = nullptr;
+  sd_event_source* spool_src_ = nullptr;
+  sd_event_source* spool_drain_src_ = nullptr;
+  sd_event_source* deadline_src_ = nullptr;
+  sd_event_source* outbox_src_ = nullptr;
+  sd_event_source* sent_src_ = nullptr;
+  sd_event_source* sweep_src_ = nullptr;
+  sd_event_source* clock_src_ = nullptr;
+  sd_event_source* watch_src_ = nullptr;
+  sd_event_source* settle_src_ = nullptr;
+  sd_event_source* prune_src_ = nullptr;
+  std::vector<sd_event_source*> signal_srcs_;
+  int listen_fd_ = -1;
+  int spool_fd_ = -1;
+  int clock_fd_ = -1;
+
+  std::map<int, std::unique_ptr<Conn>> conns_;
+  std::vector<Pending> pending_;
+  std::unordered_map<uid_t, Bucket> buckets_;
+  std::unique_ptr<SenderThread> sender_;
+  std::set<int64_t> in_flight_;
+  uint64_t events_stored_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace cronitor::agent

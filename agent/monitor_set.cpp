@@ -1,0 +1,121 @@
+#include "agent/monitor_set.h"
+
+#include <pwd.h>
+
+#include "agent/monitor_schedule.h"
+
+namespace cronitor::agent {
+
+Result<schedule::Zone> ZoneCache::get(const std::string& name) {
+  if (name.empty()) {
+    auto it = zones_.find("");
+    if (it == zones_.end()) it = zones_.emplace("", schedule::Zone::local()).first;
+    return it->second;
+  }
+  if (auto it = zones_.find(name); it != zones_.end()) return it->second;
+  auto z = schedule::Zone::load(name);
+  if (!z) return std::unexpected(z.error());
+  zones_.emplace(name, *z);
+  return *z;
+}
+
+Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob* job, const MonitorEntry* entry,
+                                      ZoneCache& zones) {
+  MonitorConfig m;
+  const Defaults& d = config.defaults;
+  m.grace = d.grace;
+  m.failure_tolerance = d.failure_tolerance;
+  m.schedule_tolerance = d.schedule_tolerance;
+  m.consecutive_alert_threshold = d.consecutive_alert_threshold;
+  m.realert_interval = d.realert_interval;
+  m.recovery_threshold = d.recovery_threshold;
+  m.notify = d.notify;
+  MonitorOverrides o;
+  std::string schedule_text, zone_name;
+  bool calendar = false;
+  if (job) {
+    m.key = job->key;
+    m.name = job->name;
+    schedule_text = job->schedule;
+    calendar = job->systemd_calendar;
+    zone_name = job->timezone;
+    m.from_cron = job->from_cron;
+    m.source_file = job->file;
+    m.source_line = job->line;
+    m.user = job->user;
+    m.uid = job->uid;
+    if (job->comment) o.merge(*job->comment);
+  }
+  if (entry) {
+    m.key = entry->key;
+    o.merge(entry->settings);
+    if (!job) {
+      m.source_file = config.source;
+      m.source_line = entry->line;
+      m.from_cron = false;
+    }
+  }
+  if (o.name) m.name = *o.name;
+  if (o.schedule) {
+    schedule_text = *o.schedule;
+    calendar = false;
+  }
+  if (o.timezone) zone_name = *o.timezone;
+  if (o.grace) m.grace = *o.grace;
+  if (o.failure_tolerance) m.failure_tolerance = *o.failure_tolerance;
+  if (o.schedule_tolerance) m.schedule_tolerance = *o.schedule_tolerance;
+  if (o.consecutive_alert_threshold) m.consecutive_alert_threshold = *o.consecutive_alert_threshold;
+  if (o.realert_interval) m.realert_interval = *o.realert_interval;
+  if (o.recovery_threshold) m.recovery_threshold = *o.recovery_threshold;
+  if (o.assertions) m.assertions = *o.assertions;
+  if (o.notify) m.notify = *o.notify;
+  if (o.environment) m.environment = *o.environment;
+  if (o.paused) m.paused = *o.paused;
+  if (m.name.empty()) m.name = m.key;
+  auto zone = zones.get(zone_name);
+  if (!zone) return fail("monitor \"" + m.key + "\": time zone \"" + zone_name + "\": " + zone.error().message);
+  m.zone = *zone;
+  if (!schedule_text.empty()) {
+    auto s = calendar ? schedule::Schedule::parse(schedule_text, schedule::Kind::kSystemd)
+                      : (job && !o.schedule ? schedule::Schedule::parse(schedule_text, schedule::Kind::kCron,
+                                                                        schedule::CronDialect::kDebian)
+                                            : parse_monitor_schedule(schedule_text));
+    if (!s) return fail("monitor \"" + m.key + "\": " + s.error().message);
+    if (!s->at_reboot()) m.schedule = std::move(*s);
+  }
+  if (m.uid < 0 && !m.user.empty()) {
+    if (struct passwd* pw = ::getpwnam(m.user.c_str())) m.uid = pw->pw_uid;
+  }
+  return m;
+}
+
+std::vector<MonitorConfig> build_monitors(const Config& config, const std::vector<DiscoveredJob>& jobs,
+                                          ZoneCache& zones, std::vector<std::string>& warnings) {
+  std::map<std::string, const MonitorEntry*> entries;
+  for (const auto& e : config.monitors) entries[e.key] = &e;
+  std::vector<MonitorConfig> out;
+  out.reserve(jobs.size() + config.monitors.size());
+  for (const auto& j : jobs) {
+    auto it = entries.find(j.key);
+    const MonitorEntry* entry = it == entries.end() ? nullptr : it->second;
+    if (entry) entries.erase(it);
+    auto m = resolve_monitor(config, &j, entry, zones);
+    if (!m) {
+      warnings.push_back(m.error().message + " (" + j.file + ":" + std::to_string(j.line) + "), not monitored");
+      continue;
+    }
+    out.push_back(std::move(*m));
+  }
+  for (const auto& e : config.monitors) {
+    if (!entries.count(e.key)) continue;
+    auto m = resolve_monitor(config, nullptr, &e, zones);
+    if (!m) {
+      warnings.push_back(m.error().message + ", not monitored");
+      continue;
+    }
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+}  // namespace cronitor::agent

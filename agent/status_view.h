@@ -1,0 +1,26 @@
+// What `status` and `history` show, from the daemon's memory or from state.db: JSON and tables.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "agent/monitor.h"
+#include "agent/state_store.h"
+
+namespace cronitor::agent {
+
+/// One monitor's status object: key, name, state, schedule, timezone, source, last_run,
+/// next_expected, incident.
+nlohmann::json status_json(const std::string& key, const std::string& name, const std::string& schedule,
+                           const std::string& timezone, const std::string& source, const MonitorState& s,
+                           bool paused_by_config = false);
+/// The monitor's one-word state: ok, failing, missed, running, paused, removed, waiting.
+std::string state_word(const MonitorState& s, bool paused_by_config);
+/// A table of status objects, one per line.
+std::string status_table(const nlohmann::json& monitors);
+
+nlohmann::json run_json(const RunRow& r);
+std::string history_table(const nlohmann::json& runs);
+
+}  // namespace cronitor::agent

@@ -1,0 +1,85 @@
+#include "discovery/auto_wrapper.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "discovery/crontab_rewriter.h"
+#include "discovery/crontab_source.h"
+#include "discovery/crontab_writer.h"
+#include "discovery/scanner.h"
+
+namespace cronitor::discovery {
+
+namespace {
+
+// "ROOT/etc/cron.d/x" or "/etc/cron.d/x" -> "/etc/cron.d/x".
+std::string to_host_path(const DiskRoot& root, const std::string& p) {
+  if (!root.root().empty() && p.starts_with(root.root() + "/")) return p.substr(root.root().size());
+  return p;
+}
+
+}  // namespace
+
+WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
+  WrapReport report;
+  Scanner scanner(root);
+  scanner.scan();
+
+  // Per crontab file: the lines to wrap with their keys, and whether anything is wrapped.
+  struct FileJobs {
+    JobOrigin origin = JobOrigin::kSystemCrontab;
+    std::map<int, std::string> keys;
+    bool any_wrapped = false;
+  };
+  std::map<std::string, FileJobs> files;
+  for (const Job* j : scanner.jobs()) {
+    if (j->origin != JobOrigin::kSystemCrontab && j->origin != JobOrigin::kUserCrontab) continue;
+    FileJobs& f = files[j->file];
+    f.origin = j->origin;
+    if (j->wrapped) f.any_wrapped = true;
+    if (!j->wrapped && !j->disabled && !j->reason) f.keys.emplace(j->line, j->key);
+  }
+  std::set<std::string> wanted;
+  for (const std::string& f : options.files) {
+    const std::string host = to_host_path(root, f);
+    if (!files.contains(host)) {
+      report.warnings.push_back(Warning{host, 0, "no crontab job lines found in this file, ignoring it"});
+      continue;
+    }
+    wanted.insert(host);
+  }
+  if (!options.files.empty() && wanted.empty()) return report;
+
+  const CrontabWriter writer(root, options.backup_dir);
+  for (const auto& [path, f] : files) {
+    if (!wanted.empty() && !wanted.contains(path)) continue;
+    if (options.unwrap ? !f.any_wrapped : f.keys.empty()) continue;
+    auto text = root.read_file(path, Limits{}.max_file_bytes);
+    if (!text) {
+      report.warnings.push_back(Warning{path, 0, text.error().message + ", skipping"});
+      continue;
+    }
+    const auto format = f.origin == JobOrigin::kUserCrontab ? CrontabFormat::kUser : CrontabFormat::kSystem;
+    Rewrite rw = options.unwrap ? unwrap_crontab(*text, format, path)
+                                : wrap_crontab(*text, format, path, f.keys, options.exec_path);
+    report.warnings.insert(report.warnings.end(), rw.skipped.begin(), rw.skipped.end());
+    if (!rw.changed()) continue;
+    if (options.dry_run) {
+      report.diff += unified_diff(*text, rw.text, path);
+      report.lines += static_cast<int>(rw.changes.size());
+      continue;
+    }
+    auto saved = writer.replace(path, *text, rw.text);
+    if (!saved) {
+      report.warnings.push_back(Warning{path, 0, saved.error().message + ", file left as it was"});
+      continue;
+    }
+    report.written.push_back(path);
+    report.backups.push_back(*saved);
+    report.lines += static_cast<int>(rw.changes.size());
+  }
+  return report;
+}
+
+}  // namespace cronitor::discovery

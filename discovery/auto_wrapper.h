@@ -1,0 +1,33 @@
+// `wrap` and `unwrap` over a host: which crontab files to touch, with which keys, and how.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "discovery/fs_root.h"
+#include "discovery/warning.h"
+
+namespace cronitor::discovery {
+
+struct WrapOptions {
+  bool unwrap = false;
+  bool dry_run = false;
+  std::string exec_path = "/usr/bin/cronitor-exec";
+  std::string backup_dir;           // real path; where originals are saved before a rewrite
+  std::vector<std::string> files;  // host paths to limit to; empty: every crontab
+};
+
+struct WrapReport {
+  std::string diff;                  // --dry-run: the unified diff of every file
+  std::vector<std::string> written;  // host paths rewritten
+  std::vector<std::string> backups;  // real paths of the backups
+  int lines = 0;                     // job lines wrapped or unwrapped
+  std::vector<Warning> warnings;     // lines or files left alone, with why
+};
+
+/// Wraps (or unwraps) the crontab lines of the host under `root`. Keys are those `discover`
+/// shows. Files that fail to be written are reported in warnings; the others are still done.
+WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options);
+
+}  // namespace cronitor::discovery

@@ -1,0 +1,31 @@
+// Replaces crontab files the safe way: a backup first, then a temp file in the same folder,
+// fsync and rename, owner, group and mode kept, and no symlink followed. User crontabs end up as
+// crontab(1) leaves them, with the spool folder's mtime bumped so cron reloads.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "discovery/fs_root.h"
+
+namespace cronitor::discovery {
+
+class CrontabWriter {
+ public:
+  /// `backup_dir` is a real path (already resolved against any --root).
+  CrontabWriter(const DiskRoot& root, std::string backup_dir);
+
+  /// Writes `content` over host file `path`, which must still hold `expected` (else it changed
+  /// under us and nothing is written). Returns the real path of the backup of `expected`.
+  [[nodiscard]] Result<std::string> replace(std::string_view path, std::string_view expected,
+                                            std::string_view content) const;
+
+ private:
+  Result<std::string> backup(std::string_view path, std::string_view bytes) const;
+
+  const DiskRoot& root_;
+  std::string backup_dir_;
+};
+
+}  // namespace cronitor::discovery

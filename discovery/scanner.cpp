@@ -1,0 +1,368 @@
+#include "discovery/scanner.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "discovery/crontab_source.h"
+#include "discovery/periodic_source.h"
+#include "discovery/systemd_unit_source.h"
+
+namespace cronitor::discovery {
+
+namespace {
+
+constexpr std::string_view kSystemdGuard = "/run/systemd/system";
+
+std::string read_host_zone(const FsRoot& root) {
+  if (auto tz = root.read_file("/etc/timezone", 4096)) {
+    std::string_view s = *tz;
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+    if (!s.empty()) return std::string(s);
+  }
+  if (auto link = root.read_link("/etc/localtime")) {
+    const auto at = link->find("zoneinfo/");
+    if (at != std::string::npos) return link->substr(at + 9);
+  }
+  return "UTC";
+}
+
+std::string_view base_of(std::string_view p) {
+  const auto slash = p.rfind('/');
+  return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+
+std::string_view first_word(std::string_view s) {
+  const auto end = s.find_first_of(" \t");
+  return s.substr(0, end);
+}
+
+}  // namespace
+
+Scanner::Scanner(const FsRoot& root) : Scanner(root, Options{}) {}
+
+Scanner::Scanner(const FsRoot& root, Options options) : root_(root), options_(std::move(options)) {
+  sources_.push_back(std::make_unique<CrontabSource>());
+  sources_.push_back(std::make_unique<PeriodicSource>());
+  sources_.push_back(std::make_unique<SystemdUnitSource>());
+}
+
+void Scanner::add_source(std::unique_ptr<JobSource> source) { sources_.push_back(std::move(source)); }
+
+ScanContext Scanner::context() const {
+  ScanContext ctx{root_, options_.limits, options_.host_zone ? *options_.host_zone : read_host_zone(root_)};
+  const auto run = root_.stat(kSystemdGuard);
+  ctx.systemd_running = run && run->directory();
+  ctx.anacron_installed = root_.stat("/usr/sbin/anacron").has_value();
+  return ctx;
+}
+
+void Scanner::claim(const std::string& key, int delta) {
+  int& n = claims_[key];
+  if (delta > 0 && ++n == 2) ++contested_;
+  if (delta < 0 && n-- == 2) --contested_;
+  if (n <= 0) claims_.erase(key);
+}
+
+void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs) {
+  if (auto it = entries_.find(k); it != entries_.end()) {
+    Entry& old = it->second;
+    for (std::size_t i = 0; i < old.scan.jobs.size(); ++i) {
+      claim(old.scan.jobs[i].wrapped ? old.scan.jobs[i].key : old.base_keys[i], -1);
+      old_jobs.push_back(std::move(old.scan.jobs[i]));
+    }
+    entries_.erase(it);
+  }
+  if (!scan) return;
+  Entry e;
+  e.scan = std::move(*scan);
+  e.base_keys.reserve(e.scan.jobs.size());
+  for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
+    const Job& j = e.scan.jobs[i];
+    e.base_keys.push_back(j.key);
+    claim(j.key, +1);
+    const bool timer = j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked;
+    const bool guarded = j.source == SourceKind::kCrontab && j.origin != JobOrigin::kRunParts &&
+                         j.command.find(kSystemdGuard) != std::string::npos;
+    if (timer || guarded) e.twin_candidates.push_back(i);
+  }
+  e.dirty = true;
+  entries_.emplace(k, std::move(e));
+}
+
+Changes Scanner::scan() {
+  Changes changes;
+  const ScanContext ctx = context();
+  systemd_running_ = ctx.systemd_running;
+  std::vector<Job> old_jobs;
+  for (auto& [k, e] : entries_) {
+    for (Job& j : e.scan.jobs) old_jobs.push_back(std::move(j));
+  }
+  entries_.clear();
+  claims_.clear();
+  contested_ = 0;
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    for (FileScan& f : sources_[i]->scan_all(ctx)) {
+      EntryKey k{i, f.path};
+      replace(k, std::move(f), old_jobs);
+    }
+  }
+  finish(changes, std::move(old_jobs));
+  return changes;
+}
+
+Changes Scanner::rescan(const std::vector<std::string>& paths) {
+  std::vector<bool> full(sources_.size(), false);
+  std::vector<std::pair<std::size_t, std::string>> files;
+  for (const std::string& p : paths) {
+    for (std::size_t i = 0; i < sources_.size(); ++i) {
+      switch (sources_[i]->scope_of(p)) {
+        case JobSource::Scope::kAll: full[i] = true; break;
+        case JobSource::Scope::kFile: files.emplace_back(i, p); break;
+        case JobSource::Scope::kNone: break;
+      }
+    }
+  }
+  const ScanContext ctx = context();
+  // The systemd marker decides twins everywhere: when it comes or goes, read everything.
+  if (ctx.systemd_running != systemd_running_) return scan();
+  std::vector<Job> old_jobs;
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    if (!full[i]) continue;
+    std::vector<EntryKey> gone;
+    for (const auto& [k, e] : entries_) {
+      if (k.first == i) gone.push_back(k);
+    }
+    for (const EntryKey& k : gone) replace(k, std::nullopt, old_jobs);
+    for (FileScan& f : sources_[i]->scan_all(ctx)) {
+      EntryKey k{i, f.path};
+      replace(k, std::move(f), old_jobs);
+    }
+  }
+  for (const auto& [i, p] : files) {
+    if (full[i]) continue;
+    replace(EntryKey{i, p}, sources_[i]->scan_file(ctx, p), old_jobs);
+  }
+  Changes changes;
+  finish(changes, std::move(old_jobs));
+  return changes;
+}
+
+void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
+  // Cap the inventory: an outsider could drop a million lines into /etc/cron.d.
+  std::size_t total = 0;
+  for (auto& [k, e] : entries_) {
+    if (total + e.scan.jobs.size() > options_.limits.max_jobs) {
+      const std::size_t keep = options_.limits.max_jobs - std::min(total, options_.limits.max_jobs);
+      if (keep < e.scan.jobs.size()) {
+        e.scan.warnings.push_back(Warning{e.scan.path, 0,
+                                          "more than " + std::to_string(options_.limits.max_jobs) +
+                                              " jobs on this host, ignoring the rest"});
+        for (std::size_t i = keep; i < e.scan.jobs.size(); ++i) claim(e.base_keys[i], -1);
+        e.scan.jobs.resize(keep);
+        e.base_keys.resize(keep);
+        std::erase_if(e.twin_candidates, [keep](std::size_t i) { return i >= keep; });
+      }
+    }
+    total += e.scan.jobs.size();
+  }
+  assign_keys(changes);
+  link_twins(changes);
+  std::unordered_map<std::string_view, const Job*> before;
+  before.reserve(old_jobs.size());
+  for (const Job& j : old_jobs) before.emplace(j.key, &j);
+  for (auto& [k, e] : entries_) {
+    if (!e.dirty) continue;
+    e.dirty = false;
+    for (const Job& j : e.scan.jobs) {
+      auto it = before.find(j.key);
+      if (it == before.end()) {
+        changes.added.push_back(&j);
+      } else {
+        if (!(*it->second == j)) changes.changed.push_back(&j);
+        before.erase(it);
+      }
+    }
+  }
+  for (Job& j : old_jobs) {
+    if (auto it = before.find(j.key); it != before.end() && it->second == &j) changes.removed.push_back(std::move(j));
+  }
+  // A job both re-keyed and re-linked is reported once, as added.
+  if (!changes.changed.empty() && !changes.added.empty()) {
+    std::unordered_set<const Job*> added(changes.added.begin(), changes.added.end());
+    std::erase_if(changes.changed, [&](const Job* j) { return added.contains(j); });
+  }
+}
+
+void Scanner::assign_keys(Changes& changes) {
+  // Sources set every key to its derived value: with no contested key, those are final.
+  if (contested_ == 0 && !suffixes_given_) return;
+  suffixes_given_ = contested_ > 0;
+  // Views into keys that stay put during this pass (jobs are not moved here).
+  std::unordered_set<std::string_view> used;
+  std::size_t total = 0;
+  for (const auto& [k, e] : entries_) total += e.scan.jobs.size();
+  used.reserve(total);
+  for (const auto& [k, e] : entries_) {
+    for (const Job& j : e.scan.jobs) {
+      if (j.wrapped) used.insert(j.key);
+    }
+  }
+  for (auto& [k, e] : entries_) {
+    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
+      Job& j = e.scan.jobs[i];
+      if (j.wrapped) continue;
+      const std::string& base = e.base_keys[i];
+      if (!used.contains(base)) {
+        used.insert(base);
+        if (j.key != base) {
+          if (!e.dirty) changes.removed.push_back(j);
+          j.key = base;
+          if (!e.dirty) changes.added.push_back(&j);
+        }
+        continue;
+      }
+      std::string key = base;
+      for (int n = 2; used.contains(key); ++n) key = base + "-" + std::to_string(n);
+      if (key == j.key) {
+        used.insert(j.key);
+        continue;
+      }
+      if (!e.dirty) changes.removed.push_back(j);
+      j.key = std::move(key);
+      used.insert(j.key);
+      if (!e.dirty) changes.added.push_back(&j);
+    }
+  }
+}
+
+void Scanner::link_twins(Changes& changes) {
+  struct TimerRef {
+    Job* job;
+    std::string stem;
+    std::string program;
+    bool dirty;
+  };
+  std::vector<TimerRef> timers;
+  std::vector<std::pair<Job*, bool>> guarded;
+  for (auto& [k, e] : entries_) {
+    for (std::size_t i : e.twin_candidates) {
+      Job& j = e.scan.jobs[i];
+      if (j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked) {
+        timers.push_back(TimerRef{&j, j.unit.substr(0, j.unit.size() - 6),
+                                  std::string(first_word(j.timer->exec_start)), e.dirty});
+      } else if (j.source == SourceKind::kCrontab && j.origin != JobOrigin::kRunParts &&
+                 j.command.find(kSystemdGuard) != std::string::npos) {
+        guarded.emplace_back(&j, e.dirty);
+      }
+    }
+  }
+  auto update = [&](Job& j, bool dirty, auto&& fn) {
+    if (dirty) {
+      fn();
+      return;
+    }
+    Job before = j;
+    fn();
+    if (!(before == j)) changes.changed.push_back(&j);
+  };
+  for (TimerRef& t : timers) {
+    update(*t.job, t.dirty, [&] {
+      if (t.job->twin_of) {
+        t.job->twin_of.reset();
+        t.job->reason.reset();
+        if (!t.job->disabled && !systemd_running_) {
+          t.job->reason = "systemd is not running on this host (no /run/systemd/system)";
+        }
+      }
+    });
+  }
+  for (auto& [job, dirty] : guarded) {
+    Job& j = *job;
+    const std::string_view file_base = base_of(j.file);
+    TimerRef* match = nullptr;
+    for (TimerRef& t : timers) {
+      if (!t.program.empty() && t.program.size() > 1 && j.command.find(t.program) != std::string::npos) {
+        match = &t;
+        break;
+      }
+    }
+    for (std::size_t pass = 0; match == nullptr && pass < 2; ++pass) {
+      for (TimerRef& t : timers) {
+        const bool hit = pass == 0 ? t.stem == file_base
+                                   : (t.stem.starts_with(file_base) && t.stem.size() > file_base.size() &&
+                                      (t.stem[file_base.size()] == '-' || t.stem[file_base.size()] == '_'));
+        if (hit) {
+          match = &t;
+          break;
+        }
+      }
+    }
+    update(j, dirty, [&] {
+      const bool twin_reason = j.twin_of.has_value();
+      j.twin_of.reset();
+      if (twin_reason) j.reason.reset();
+      if (match == nullptr || j.disabled) return;
+      if (systemd_running_ && match->job->timer->enabled) {
+        j.twin_of = match->job->key;
+        j.reason = "a no-op while systemd runs: " + match->job->unit + " does this work";
+      }
+    });
+    if (match != nullptr && !j.disabled && !systemd_running_ && !match->job->disabled) {
+      update(*match->job, match->dirty, [&] {
+        match->job->twin_of = j.key;
+        match->job->reason = "systemd is not running on this host: " + j.file + ":" +
+                             std::to_string(j.line) + " does this work";
+      });
+    }
+  }
+}
+
+bool Scanner::relevant(std::string_view p) const {
+  for (const auto& s : sources_) {
+    if (s->scope_of(p) != JobSource::Scope::kNone) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Scanner::watch_dirs() const {
+  std::vector<std::string> out;
+  for (const auto& s : sources_) {
+    for (std::string& d : s->watch_dirs()) {
+      if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+std::vector<const Job*> Scanner::jobs() const {
+  std::vector<const Job*> out;
+  out.reserve(job_count());
+  for (const auto& [k, e] : entries_) {
+    for (const Job& j : e.scan.jobs) out.push_back(&j);
+  }
+  return out;
+}
+
+std::size_t Scanner::job_count() const {
+  std::size_t n = 0;
+  for (const auto& [k, e] : entries_) n += e.scan.jobs.size();
+  return n;
+}
+
+const Job* Scanner::find(std::string_view key) const {
+  for (const auto& [k, e] : entries_) {
+    for (const Job& j : e.scan.jobs) {
+      if (j.key == key) return &j;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<Warning> Scanner::warnings() const {
+  std::vector<Warning> out;
+  for (const auto& [k, e] : entries_) out.insert(out.end(), e.scan.warnings.begin(), e.scan.warnings.end());
+  return out;
+}
+
+}  // namespace cronitor::discovery

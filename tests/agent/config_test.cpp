@@ -1,0 +1,148 @@
+#include "agent/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace cronitor::agent {
+namespace {
+
+constexpr const char* kIssueExample = R"(mode: standalone
+state_dir: /var/lib/cronitor-agent
+socket: /run/cronitor-agent/agent.sock
+spool_dir: /var/spool/cronitor-agent
+discovery: {root: /, crontabs: true, systemd: true, auto_wrap: true}
+defaults:
+  grace_seconds: 60
+  failure_tolerance: 0
+  schedule_tolerance: 0
+  consecutive_alert_threshold: 10
+  realert_interval: 8 hours
+  notify: [default]
+notify:
+  default: ["slack:https://hooks.slack.com/services/T/B/X", "webhook:https://example.com/hook"]
+  oncall: ["pagerduty:abc123", "email:ops@example.com", "discord:https://discord.com/api/webhooks/1/x", "teams:https://example.webhook.office.com/x"]
+monitors:
+  - key: nightly-billing
+    schedule: "0 2 * * *"
+    timezone: Europe/Berlin
+    grace_seconds: 300
+    assertions: ["metric.duration < 30 minutes", "metric.duration > 5 seconds", "metric.count > 0"]
+    notify: [default]
+    environment: production
+)";
+
+TEST(Config, ParsesTheIssueExample) {
+  auto c = parse_config(kIssueExample, "agent.yaml");
+  ASSERT_TRUE(c.has_value()) << format_errors(c.error());
+  EXPECT_EQ(c->mode, "standalone");
+  EXPECT_EQ(c->defaults.realert_interval, std::chrono::hours(8));
+  EXPECT_EQ(c->notify.at("default").size(), 2u);
+  EXPECT_EQ(c->notify.at("default")[0].kind, NotifyTarget::Kind::kSlack);
+  EXPECT_EQ(c->notify.at("oncall")[0].kind, NotifyTarget::Kind::kPagerDuty);
+  ASSERT_EQ(c->monitors.size(), 1u);
+  const auto& m = c->monitors[0];
+  EXPECT_EQ(m.key, "nightly-billing");
+  EXPECT_EQ(m.line, 17);
+  EXPECT_EQ(m.settings.grace, std::chrono::seconds(300));
+  EXPECT_EQ(m.settings.assertions->size(), 3u);
+  EXPECT_EQ(m.settings.environment, "production");
+}
+
+TEST(Config, ErrorsNameFileLineAndKey) {
+  const char* text = R"(mode: standalone
+defaults:
+  grace_secs: 60
+  failure_tolerance: lots
+monitors:
+  - key: a
+    schedule: "61 * * * *"
+    timezone: Mars/Olympus
+    notify: [nowhere]
+  - name: no-key
+color: blue
+)";
+  auto c = parse_config(text, "/etc/cronitor/agent.yaml");
+  ASSERT_FALSE(c.has_value());
+  std::string all = format_errors(c.error());
+  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:3: defaults.grace_secs: unknown key"), std::string::npos) << all;
+  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:4: defaults.failure_tolerance: expected a whole number"), std::string::npos) << all;
+  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:7: monitors[0].schedule: bad schedule"), std::string::npos) << all;
+  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:8: monitors[0].timezone: unknown time zone"), std::string::npos) << all;
+  EXPECT_NE(all.find("monitors[0].notify: no notify list named \"nowhere\""), std::string::npos) << all;
+  EXPECT_NE(all.find("monitors[1].key: missing"), std::string::npos) << all;
+  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:11: color: unknown key"), std::string::npos) << all;
+}
+
+TEST(Config, SyntaxErrorHasLine) {
+  auto c = parse_config("mode: standalone\nnotify: [unclosed\n", "x.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error()[0].file, "x.yaml");
+  EXPECT_GT(c.error()[0].line, 0);
+}
+
+TEST(Config, BadNotifyTargets) {
+  auto c = parse_config("notify:\n  default: [\"slack:ftp://x\", \"sms:123\", \"email:not-an-address\"]\n", "n.yaml");
+  ASSERT_FALSE(c.has_value());
+  ASSERT_EQ(c.error().size(), 3u);
+  EXPECT_EQ(c.error()[0].line, 2);
+}
+
+TEST(Config, EmbeddedDefaultIsValid) {
+  auto c = parse_config(embedded_default_config(), "<built-in>");
+  ASSERT_TRUE(c.has_value()) << format_errors(c.error());
+  EXPECT_EQ(c->state_dir, "/var/lib/cronitor-agent");
+  EXPECT_EQ(c->retention.runs, 1000);
+  EXPECT_EQ(c->retention.days, 90);
+}
+
+TEST(Config, ShippedFileMatchesEmbedded) {
+  std::ifstream in(CRONITOR_SOURCE_DIR "/etc/agent.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, embedded_default_config());
+}
+
+TEST(Config, MissingFileIsAnError) {
+  auto c = load_config("/nonexistent/agent.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error()[0].text().find("/nonexistent/agent.yaml"), std::string::npos);
+}
+
+TEST(JobComment, ParsesSettings) {
+  auto o = parse_job_comment("# cronitor: grace=10m failure_tolerance=2 notify=oncall,default");
+  ASSERT_TRUE(o.has_value()) << o.error().message;
+  EXPECT_EQ(o->grace, std::chrono::seconds(600));
+  EXPECT_EQ(o->failure_tolerance, 2);
+  EXPECT_EQ(o->notify, (std::vector<std::string>{"oncall", "default"}));
+  auto q = parse_job_comment("#cronitor: assertion=\"metric.duration < 5 minutes\" schedule_tolerance=1");
+  ASSERT_TRUE(q.has_value()) << q.error().message;
+  EXPECT_EQ(q->assertions->size(), 1u);
+  EXPECT_EQ(q->schedule_tolerance, 1);
+}
+
+TEST(JobComment, OtherCommentsAreNotSettings) {
+  auto o = parse_job_comment("# nightly backup of the billing db");
+  ASSERT_TRUE(o.has_value());
+  EXPECT_FALSE(o->grace);
+}
+
+TEST(JobComment, ErrorsSayWhat) {
+  auto o = parse_job_comment("# cronitor: grace=soon");
+  ASSERT_FALSE(o.has_value());
+  EXPECT_NE(o.error().message.find("grace"), std::string::npos);
+  EXPECT_FALSE(parse_job_comment("# cronitor: colour=blue"));
+  EXPECT_FALSE(parse_job_comment("# cronitor: failure_tolerance=x"));
+}
+
+TEST(MonitorOverrides, MergeLaterWins) {
+  MonitorOverrides a, b;
+  a.grace = std::chrono::seconds(5);
+  a.failure_tolerance = 1;
+  b.grace = std::chrono::seconds(9);
+  a.merge(b);
+  EXPECT_EQ(a.grace, std::chrono::seconds(9));
+  EXPECT_EQ(a.failure_tolerance, 1);
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -1,0 +1,209 @@
+#include "agent/state_store.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/state_json.h"
+#include "eval_helpers.h"
+
+namespace cronitor::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::at;
+using testing::event;
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("agent-state-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "state.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(StateStoreTest, EventsAreIdempotentByRunIdAndState) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->begin());
+  auto run = event("k", "r1", RunEvent::State::kRun, at("2026-01-01T00:00:00Z"));
+  EXPECT_EQ(s->record_event(run, run.ts), true);
+  EXPECT_EQ(s->record_event(run, run.ts), false);
+  auto end = event("k", "r1", RunEvent::State::kFail, at("2026-01-01T00:00:05Z"), 3, 5000);
+  end.output_tail = "boom";
+  ASSERT_TRUE(s->record_metrics("k", "r1", {{"count", 4}}, "h", 0, run.ts));
+  EXPECT_EQ(s->record_event(end, end.ts), true);
+  EXPECT_EQ(s->record_event(end, end.ts), false);
+  // A run event arriving after its end is stored but not evaluated again.
+  auto late_end = event("k", "r2", RunEvent::State::kComplete, at("2026-01-01T01:00:05Z"), 0, 5000);
+  EXPECT_EQ(s->record_event(late_end, late_end.ts), true);
+  EXPECT_EQ(s->record_event(event("k", "r2", RunEvent::State::kRun, at("2026-01-01T01:00:00Z")), late_end.ts), false);
+  ASSERT_TRUE(s->commit());
+  auto m = s->run_metrics("r1");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->at("count"), 4);
+  auto h = s->history("k", 10);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[1].status, "failed");
+  EXPECT_EQ((*h)[1].exit_code, 3);
+  EXPECT_EQ((*h)[1].output_tail, "boom");
+}
+
+TEST_F(StateStoreTest, JobStateRoundTrips) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s);
+  auto c = testing::monitor("job", "0 * * * *");
+  MonitorState st;
+  st.expected = at("2026-01-01T01:00:00Z");
+  st.open_runs.push_back({"r", at("2026-01-01T00:00:00Z"), true});
+  st.incident = Incident{at("2026-01-01T00:01:00Z"), "failed", 2, at("2026-01-01T00:05:00Z"), "x"};
+  st.last_exit_code = 2;
+  ASSERT_TRUE(s->save_job(c, st));
+  auto jobs = s->jobs();
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  const auto& back = (*jobs)[0].state;
+  EXPECT_EQ(back.expected, st.expected);
+  EXPECT_EQ(back.open_runs[0].run_id, "r");
+  EXPECT_TRUE(back.open_runs[0].hung_alerted);
+  EXPECT_EQ(back.incident->alerts_sent, 2);
+  EXPECT_EQ(back.last_exit_code, 2);
+}
+
+TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s);
+  Alert a;
+  a.kind = Alert::Kind::kFailed;
+  a.key = "k";
+  a.summary = "k failed: exit code 1";
+  a.at = at("2026-01-01T00:00:00Z");
+  a.incident_opened = a.at;
+  auto id = s->record_action(Action{Action::Type::kOpen, a}, {"slack:http://127.0.0.1:1/x", "webhook:http://127.0.0.1:1/y"}, a.at);
+  ASSERT_TRUE(id) << id.error().message;
+  Alert r = a;
+  r.kind = Alert::Kind::kRecovered;
+  r.at = at("2026-01-01T01:00:00Z");
+  ASSERT_TRUE(s->record_action(Action{Action::Type::kResolve, r}, {"slack:http://127.0.0.1:1/x"}, r.at));
+  auto due = s->due_outbox(at("2026-01-01T00:00:00Z"), 10);
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 2u);
+  auto back = alert_from_json(nlohmann::json::parse((*due)[0].alert_json));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->summary, a.summary);
+  ASSERT_TRUE(s->outbox_sent((*due)[0].id));
+  ASSERT_TRUE(s->outbox_retry((*due)[1].id, at("2026-01-01T00:00:30Z"), "timeout", false));
+  EXPECT_EQ(s->next_outbox_time()->value(), at("2026-01-01T00:00:30Z"));
+  auto inc = s->incidents("k", 5);
+  ASSERT_TRUE(inc);
+  ASSERT_EQ(inc->size(), 1u);
+  EXPECT_NE((*inc)[0]["resolved_us"], "");
+}
+
+TEST_F(StateStoreTest, CorruptFileIsMovedAside) {
+  { std::ofstream(path_) << std::string(8192, 'x'); }
+  std::vector<std::string> warnings;
+  auto s = StateStore::open(path_, &warnings);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("moved aside"), std::string::npos);
+  int aside = 0;
+  for (auto& e : fs::directory_iterator(dir_)) aside += e.path().filename().string().starts_with("state.db.corrupt-");
+  EXPECT_EQ(aside, 1);
+}
+
+TEST_F(StateStoreTest, FutureVersionIsMovedAside) {
+  {
+    auto db = sql::Db::open(path_, true);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("CREATE TABLE x(a); PRAGMA user_version=99;"));
+  }
+  std::vector<std::string> warnings;
+  auto s = StateStore::open(path_, &warnings);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("newer"), std::string::npos);
+}
+
+TEST_F(StateStoreTest, MigratesVersionOneFile) {
+  {
+    auto db = sql::Db::open(path_, true);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec(
+        "CREATE TABLE jobs(key TEXT PRIMARY KEY, name TEXT, schedule TEXT, timezone TEXT, source TEXT, state TEXT NOT NULL, updated_us INTEGER);"
+        "CREATE TABLE runs(id INTEGER PRIMARY KEY, key TEXT NOT NULL, run_id TEXT NOT NULL UNIQUE, status TEXT, started_ms INTEGER, ended_ms INTEGER, duration_ms INTEGER, exit_code INTEGER, signal TEXT, oom INTEGER, output_tail TEXT, metrics TEXT, host TEXT, uid INTEGER, received_ms INTEGER, has_run INTEGER NOT NULL DEFAULT 0, has_end INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE host(id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);"
+        "INSERT INTO runs(key, run_id, status) VALUES('old', 'r0', 'ok');"
+        "PRAGMA user_version=1;"));
+  }
+  std::vector<std::string> warnings;
+  auto s = StateStore::open(path_, &warnings);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(s->history("old", 5)->size(), 1u);
+  EXPECT_TRUE(s->due_outbox(at("2026-01-01T00:00:00Z"), 5));
+}
+
+TEST_F(StateStoreTest, RetentionKeepsLastNAndRecent) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->begin());
+  Instant base = at("2026-01-01T00:00:00Z");
+  for (int i = 0; i < 50; ++i) {
+    auto e = event("a", "a" + std::to_string(i), RunEvent::State::kComplete, base + std::chrono::hours(i));
+    ASSERT_TRUE(s->record_event(e, e.ts));
+  }
+  auto old = event("b", "old", RunEvent::State::kComplete, base - std::chrono::days(100));
+  ASSERT_TRUE(s->record_event(old, old.ts));
+  ASSERT_TRUE(s->commit());
+  auto n = s->prune(20, 90, base + std::chrono::days(3));
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 31);
+  EXPECT_EQ(s->history("a", 100)->size(), 20u);
+  EXPECT_EQ(s->history("b", 100)->size(), 0u);
+}
+
+// An event committed before the process is killed with SIGKILL is there after reopening.
+TEST_F(StateStoreTest, CommittedEventSurvivesKill9) {
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    auto s = StateStore::open(path_, nullptr);
+    if (!s || !s->begin()) ::_exit(2);
+    for (int i = 0; i < 100; ++i) {
+      auto e = event("k", "r" + std::to_string(i), RunEvent::State::kRun, at("2026-01-01T00:00:00Z"));
+      if (!s->record_event(e, e.ts)) ::_exit(3);
+    }
+    if (!s->commit()) ::_exit(4);
+    (void)!::write(pipefd[1], "c", 1);  // "acked"
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  char c;
+  ASSERT_EQ(::read(pipefd[0], &c, 1), 1);
+  ::kill(pid, SIGKILL);
+  int status;
+  ::waitpid(pid, &status, 0);
+  ::close(pipefd[0]);
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->history("k", 1000)->size(), 100u);
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -1,0 +1,230 @@
+// The real daemon on loopback: a heartbeat monitor ("every 10 seconds", grace 2 s) whose Slack
+// notify list points at a local HTTP receiver; runs go through the real cronitor-exec. The
+// missed, failed and recovered messages arrive as Slack would receive them, and after kill -9
+// and a restart the history is intact.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/support/http_recorder.h"
+#include "tests/support/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using cronitor::testing::HttpRecorder;
+using cronitor::testing::run_command;
+
+const std::string kAgent = CRONITOR_AGENT_BIN;
+const std::string kExec = CRONITOR_EXEC_BIN;
+const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+
+class AgentDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("agent-e2e-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    socket_ = (dir_ / "agent.sock").string();
+    spool_ = (dir_ / "spool").string();
+    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
+    ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
+    ::setenv("CRONITOR_ACK_TIMEOUT_MS", "1000", 1);
+  }
+  void TearDown() override {
+    stop(SIGTERM);
+    fs::remove_all(dir_);
+  }
+  void write_config(const std::string& slack_url, const std::string& extra = "") {
+    std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\n"
+                                       << "socket: " << socket_ << "\n"
+                                       << "spool_dir: " << spool_ << "\n"
+                                       << "hostname: e2e-host\n"
+                                       << "discovery: {crontabs: false, systemd: false}\n"
+                                       << "notify:\n  ops: [\"slack:" << slack_url << "\"]\n"
+                                       << "defaults:\n  notify: [ops]\n"
+                                       << "monitors:\n"
+                                       << "  - key: heartbeat\n"
+                                       << "    schedule: every 10 seconds\n"
+                                       << "    grace_seconds: 2\n"
+                                       << extra;
+  }
+  std::string config() const { return (dir_ / "agent.yaml").string(); }
+  void start() {
+    fs::remove(socket_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::string log = (dir_ / "daemon.log").string();
+      FILE* f = std::freopen(log.c_str(), "a", stderr);
+      (void)f;
+      ::execl(kAgent.c_str(), kAgent.c_str(), "run", "--config", config().c_str(), nullptr);
+      ::_exit(127);
+    }
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (!fs::exists(socket_) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(socket_)) << log();
+  }
+  void stop(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int status;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  std::string log() const {
+    std::ifstream in(dir_ / "daemon.log");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  int exec(const std::string& command) {
+    return run_command({kExec, "heartbeat", "--", command}).exit_code;
+  }
+  static bool slack_says(const json& r, const std::string& what) {
+    auto body = json::parse(r["body"].get<std::string>(), nullptr, false);
+    return body.is_object() && body["text"].is_string() &&
+           body["text"].get<std::string>().find(what) != std::string::npos;
+  }
+
+  fs::path dir_;
+  std::string socket_, spool_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(AgentDaemon, MissedFailedRecoveredAndKill9KeepsHistory) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  ASSERT_GT(slack.port(), 0);
+  write_config(slack.url("/services/T/B/X"));
+  start();
+  ASSERT_EQ(exec("true"), 0);
+  // A failure: the message names the job and the exit code, with the output tail in a block.
+  ASSERT_EQ(exec("echo disk full >&2; exit 3"), 3);
+  auto failed = slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 3"); }, 10s);
+  ASSERT_FALSE(failed.is_null()) << log();
+  EXPECT_EQ(failed["path"], "/services/T/B/X");
+  auto body = json::parse(failed["body"].get<std::string>());
+  std::string blocks = body["blocks"].dump();
+  EXPECT_NE(blocks.find("e2e-host"), std::string::npos) << blocks;
+  EXPECT_NE(blocks.find("every 10 seconds"), std::string::npos);
+  EXPECT_NE(blocks.find("disk full"), std::string::npos);
+  EXPECT_NE(blocks.find("*Last exit code*\\n3"), std::string::npos) << blocks;
+  EXPECT_NE(blocks.find("agent.yaml:"), std::string::npos);
+  // Recovery.
+  ASSERT_EQ(exec("true"), 0);
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "heartbeat recovered after"); }, 10s).is_null());
+  // No run for 10 + 2 s: missed, alerted at the deadline.
+  const auto last_run = std::chrono::system_clock::now();
+  auto missed = slack.wait_for([](const json& r) { return slack_says(r, "heartbeat missed its run"); }, 20s);
+  ASSERT_FALSE(missed.is_null()) << log();
+  const double late = missed["t"].get<double>() -
+                      std::chrono::duration<double>(last_run.time_since_epoch()).count() - 12.0;
+  EXPECT_LT(late, 1.0) << "missed alert came " << late << " s after the deadline";
+  ASSERT_EQ(exec("true"), 0);
+  auto recovered = slack.wait_for(
+      [](const json& r) {
+        return slack_says(r, "heartbeat recovered after") && r["body"].get<std::string>().find("missed") != std::string::npos;
+      },
+      10s);
+  ASSERT_FALSE(recovered.is_null());
+  // kill -9 at once after an acknowledged run, then restart: every run is there.
+  ASSERT_EQ(exec("exit 0"), 0);
+  stop(SIGKILL);
+  auto offline = run_command({kAgent, "history", "heartbeat", "--json", "--config", config()});
+  ASSERT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_EQ(json::parse(offline.out).size(), 5u) << offline.out;
+  start();
+  auto online = run_command({kAgent, "history", "heartbeat", "--json", "--config", config()});
+  ASSERT_EQ(online.exit_code, 0) << online.err;
+  auto runs = json::parse(online.out);
+  ASSERT_EQ(runs.size(), 5u);
+  int failed_runs = 0;
+  for (const auto& r : runs) failed_runs += r["exit_code"] == 3;
+  EXPECT_EQ(failed_runs, 1);
+  auto st = run_command({kAgent, "status", "--json", "--config", config()});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  auto status = json::parse(st.out);
+  EXPECT_EQ(status["daemon"], "running");
+  EXPECT_EQ(status["monitors"][0]["key"], "heartbeat");
+  EXPECT_EQ(status["monitors"][0]["state"], "ok");
+}
+
+TEST_F(AgentDaemon, SpooledEventsAreStoredAndFilesRemoved) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));
+  // The agent is down: the wrapper spools.
+  ASSERT_EQ(exec("exit 4"), 4);
+  ASSERT_FALSE(fs::is_empty(spool_));
+  start();
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 4"); }, 10s).is_null())
+      << log();
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (!fs::is_empty(spool_) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(fs::is_empty(spool_));
+  // While it runs, a file dropped in the spool is picked up through inotify.
+  stop(SIGTERM);
+  ASSERT_EQ(exec("true"), 0);
+  start();
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "recovered"); }, 10s).is_null()) << log();
+}
+
+TEST_F(AgentDaemon, AlertRetriedAfterServerErrorAndSurvivesRestart) {
+  HttpRecorder slack(kRecorder, dir_.string(), /*fail_first=*/1);
+  write_config(slack.url("/s"));
+  start();
+  ASSERT_EQ(exec("exit 5"), 5);
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return r["status"] == 500; }, 10s).is_null()) << log();
+  stop(SIGKILL);  // the alert is still in the outbox
+  start();
+  auto ok = slack.wait_for([](const json& r) { return r["status"] == 200 && slack_says(r, "exit code 5"); }, 15s);
+  ASSERT_FALSE(ok.is_null()) << log();
+}
+
+TEST_F(AgentDaemon, BrokenConfigRefusedAndReloadKeepsOldOne) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
+                                     << "\nbogus: 1\n";
+  auto r = run_command({kAgent, "run", "--config", config()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("agent.yaml:3: bogus: unknown key"), std::string::npos) << r.err;
+  auto cc = run_command({kAgent, "check-config", config()});
+  EXPECT_EQ(cc.exit_code, 2);
+  write_config(slack.url("/s"));
+  start();
+  std::ofstream(dir_ / "agent.yaml", std::ios::app) << "    grace_seconds: soon\n";
+  ::kill(pid_, SIGHUP);
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (log().find("keeping the old config") == std::string::npos && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_NE(log().find("keeping the old config"), std::string::npos) << log();
+  ASSERT_EQ(exec("exit 6"), 6);
+  EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "exit code 6"); }, 10s).is_null());
+}
+
+TEST_F(AgentDaemon, PauseAndResumeWithDaemonUpAndDown) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));
+  start();
+  auto p = run_command({kAgent, "pause", "heartbeat", "--for", "2h", "--config", config()});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_NE(p.out.find("paused"), std::string::npos);
+  ASSERT_EQ(exec("exit 7"), 7);  // paused: no alert
+  stop(SIGTERM);
+  auto r = run_command({kAgent, "resume", "heartbeat", "--config", config()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto st = run_command({kAgent, "status", "--json", "--config", config()});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(json::parse(st.out)["daemon"], "stopped");
+  start();
+  ASSERT_EQ(exec("exit 8"), 8);
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "exit code 8"); }, 10s).is_null()) << log();
+  for (const auto& req : slack.requests()) EXPECT_FALSE(slack_says(req, "exit code 7"));
+}
+
+}  // namespace
