@@ -1,5 +1,6 @@
 #include "agent/daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -105,6 +106,7 @@ Result<void> Daemon::init() {
   }
   rebuild_monitors(now());
   if (auto r = setup_loop(); !r) return r;
+  ::malloc_trim(0);  // parsing the config and the first scan left freed memory behind
   return {};
 }
 
@@ -199,6 +201,7 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
     else
       spdlog::warn("alert: {}", a.alert.summary);
     if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
+    outbox_dirty_ = true;
   }
 }
 
@@ -267,6 +270,7 @@ void Daemon::realign_after_clock_jump(Instant t) {
 }
 
 void Daemon::pump_outbox() {
+  outbox_dirty_ = false;
   if (!sender_) return;
   const Instant t = now();
   auto due = store_.due_outbox(t, 64);
@@ -375,6 +379,7 @@ void Daemon::reload() {
     else store_.rollback();
   }
   rearm_deadline_timer();
+  ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   notify_status();
 }

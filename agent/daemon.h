@@ -163,6 +163,7 @@ class Daemon {
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;
   uint64_t events_stored_ = 0;
+  bool outbox_dirty_ = false;  // alerts were queued since the last pump
   int exit_code_ = 0;
 };
 

@@ -304,7 +304,7 @@ void Daemon::commit_pending() {
     if (it != conns_.end()) reply(*it->second, ok ? "ok\n" : "err storage unavailable\n");
   }
   rearm_deadline_timer();
-  pump_outbox();
+  if (outbox_dirty_) pump_outbox();
 }
 
 void Daemon::drain_spool() {

@@ -1,5 +1,7 @@
 #include "agent/state_json.h"
 
+#include <cstdio>
+
 namespace cronitor::agent {
 namespace {
 
@@ -41,6 +43,81 @@ int64_t to_us(Instant t) { return t.time_since_epoch().count(); }
 Instant from_us(int64_t us) { return Instant(std::chrono::microseconds(us)); }
 int64_t to_ms(Instant t) { return t.time_since_epoch().count() / 1000; }
 Instant from_ms(int64_t ms) { return Instant(std::chrono::microseconds(ms * 1000)); }
+
+namespace {
+
+void append_string(std::string& out, std::string_view v) {
+  out += '"';
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string state_text(const MonitorState& s) {
+  // Written for every changed monitor at every commit: built by hand, without a json tree.
+  // Strings other than run ids and incident texts are fixed words; invalid UTF-8 is not expected
+  // here (run ids are validated UUIDs, reasons are our own text plus keys that passed valid_key).
+  std::string out;
+  out.reserve(160);
+  out += '{';
+  auto num = [&](const char* name, int64_t v) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += name;
+    out += "\":";
+    out += std::to_string(v);
+  };
+  if (s.expected) num("expected", to_us(*s.expected));
+  num("misses", s.consecutive_misses);
+  num("failures", s.consecutive_failures);
+  num("good", s.consecutive_good);
+  if (!s.open_runs.empty()) {
+    out += ",\"open_runs\":[";
+    for (size_t i = 0; i < s.open_runs.size(); ++i) {
+      const auto& r = s.open_runs[i];
+      if (i) out += ',';
+      out += "{\"id\":";
+      append_string(out, r.run_id);
+      out += ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false") + "}";
+    }
+    out += ']';
+  }
+  if (s.incident) {
+    out += ",\"incident\":{\"opened\":" + std::to_string(to_us(s.incident->opened)) + ",\"kind\":";
+    append_string(out, s.incident->kind);
+    out += ",\"alerts_sent\":" + std::to_string(s.incident->alerts_sent) +
+           ",\"last_alert\":" + std::to_string(to_us(s.incident->last_alert)) + ",\"reason\":";
+    append_string(out, s.incident->reason);
+    out += '}';
+  }
+  if (s.paused_until) num("paused_until", to_us(*s.paused_until));
+  if (s.removed) out += ",\"removed\":true";
+  if (s.last_start) num("last_start", to_us(*s.last_start));
+  if (s.last_end) num("last_end", to_us(*s.last_end));
+  if (s.last_exit_code) num("last_exit_code", *s.last_exit_code);
+  if (s.last_duration_ms) num("last_duration_ms", *s.last_duration_ms);
+  if (!s.last_status.empty()) {
+    out += ",\"last_status\":";
+    append_string(out, s.last_status);
+  }
+  out += '}';
+  return out;
+}
 
 json to_json(const MonitorState& s) {
   json j = json::object();

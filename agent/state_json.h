@@ -10,6 +10,8 @@
 namespace cronitor::agent {
 
 nlohmann::json to_json(const MonitorState& s);
+/// The same JSON text as to_json(s).dump(), built faster (it is written at every commit).
+std::string state_text(const MonitorState& s);
 [[nodiscard]] Result<MonitorState> monitor_state_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const HostState& s);
 [[nodiscard]] Result<HostState> host_state_from_json(const nlohmann::json& j);

@@ -115,8 +115,8 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
       // fsyncs every commit, for power loss.
       const char* sync = std::getenv("CRONITOR_STATE_SYNC");
       const bool full = sync && std::string_view(sync) == "full";
-      if (auto r = s.db_.exec(full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+      if (auto r = s.db_.exec(full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-1024;"
+                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-1024;");
           !r)
         return std::unexpected(r.error());
       if (auto r = s.migrate(); !r) return std::unexpected(r.error());
@@ -282,7 +282,7 @@ Result<void> StateStore::save_job(const MonitorConfig& c, const MonitorState& s)
       .bind(3, c.schedule ? c.schedule->text() : std::string())
       .bind(4, c.zone.name())
       .bind(5, c.source())
-      .bind(6, to_json(s).dump())
+      .bind(6, state_text(s))
       .bind(7, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
   auto r = save_job_.step();
   save_job_.reset();

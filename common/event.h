@@ -50,7 +50,14 @@
 //     on sight).
 //   - names starting with "." are being written: ignore them.
 //   The agent trusts the file OWNER (fstat st_uid, opened O_NOFOLLOW, regular file, st_nlink == 1)
-//   and rejects events whose uid differs from it (root-owned files may carry any uid).
+//   and rejects events whose uid differs from it (root-owned files may carry any uid). Any user
+//   can drop files here, so the agent caps what it reads: a run file holds at most a few events
+//   (run, fail/complete: cap it at e.g. 4 lines / 256 KiB), a metric file one line; larger files,
+//   lines over kMaxLineBytes are skipped (and reported once); a last line without its "\n" is
+//   still being written: read it later.
+// ORDER: a run's events may reach the agent out of order (run spooled and then replayed after
+//   the complete came over the socket; a metric event before its run event). The agent orders
+//   by ts and keys runs by run_id.
 #pragma once
 
 #include <cstdint>

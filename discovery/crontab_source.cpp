@@ -84,7 +84,6 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
   }
   const auto format = origin == JobOrigin::kSystemCrontab ? CrontabFormat::kSystem : CrontabFormat::kUser;
   ParsedCrontab parsed = parse_crontab(*text, format, path, ctx.limits);
-  out.jobs = crontab_jobs(parsed, path, origin, file_user, ctx.host_zone, refusal);
   out.warnings = std::move(parsed.warnings);
   for (const CrontabEntry& e : parsed.entries) {
     if (e.env.cron_tz && !e.disabled) {
@@ -94,6 +93,7 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
       break;
     }
   }
+  out.jobs = crontab_jobs(std::move(parsed), path, origin, file_user, ctx.host_zone, refusal);
   return out;
 }
 
@@ -151,31 +151,31 @@ std::string run_parts_dir_of(std::string_view command) {
   return dir.starts_with("/") ? dir : std::string();
 }
 
-std::vector<Job> crontab_jobs(const ParsedCrontab& parsed, std::string_view file, JobOrigin origin,
+std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, JobOrigin origin,
                               std::string_view file_user, std::string_view zone,
                               const std::string& refusal) {
   std::vector<Job> jobs;
   jobs.reserve(parsed.entries.size());
-  for (const CrontabEntry& e : parsed.entries) {
+  for (CrontabEntry& e : parsed.entries) {
     Job j;
     j.source = SourceKind::kCrontab;
     j.origin = origin;
     j.file = std::string(file);
     j.line = e.line;
-    j.user = origin == JobOrigin::kSystemCrontab ? e.user : std::string(file_user);
-    j.schedule = e.schedule;
+    j.user = origin == JobOrigin::kSystemCrontab ? std::move(e.user) : std::string(file_user);
+    j.schedule = std::move(e.schedule);
     j.timezone = std::string(zone);
-    j.command = e.command;
-    j.env = e.env;
+    j.command = std::move(e.command);
+    j.env = std::move(e.env);
     j.no_log = e.no_log;
-    j.run_parts_dir = run_parts_dir_of(e.command);
-    if (auto w = parse_wrapped(e.command)) {
+    j.run_parts_dir = run_parts_dir_of(j.command);
+    if (auto w = parse_wrapped(j.command)) {
       j.wrapped = true;
       j.key = w->key;
     } else {
       j.key = derive_key(to_string(origin), j.user, j.schedule, j.command);
     }
-    j.name = e.name ? *e.name : derive_name(e.command);
+    j.name = e.name ? std::move(*e.name) : derive_name(j.command);
     if (!refusal.empty()) {
       j.disabled = true;
       j.reason = refusal;

@@ -95,6 +95,7 @@ Changes Scanner::scan() {
   const ScanContext ctx = context();
   systemd_running_ = ctx.systemd_running;
   std::vector<Job> old_jobs;
+  old_jobs.reserve(job_count());
   for (auto& [k, e] : entries_) {
     for (Job& j : e.scan.jobs) old_jobs.push_back(std::move(j));
   }

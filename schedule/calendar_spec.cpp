@@ -173,7 +173,10 @@ class Parser {
       int64_t scale = kUsecPerSec / 10;
       size_t k = 0;
       while (k < p_.size() && std::isdigit(static_cast<unsigned char>(p_[k]))) {
-        v += (p_[k] - '0') * scale;  // digits past the sixth are dropped, as systemd does
+        // Six digits count; the seventh rounds (as systemd's parse_fractional_part_u()); the rest
+        // are ignored. The rounded value is what gets range-checked (59.9999996 is 60: too large).
+        if (k < 6) v += (p_[k] - '0') * scale;
+        if (k == 6 && p_[k] >= '5') v += 1;
         scale /= 10;
         ++k;
       }

@@ -18,20 +18,6 @@ int64_t now_ns() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Waits for `events` on fd until the deadline; false on timeout.
 bool wait_for(int fd, short events, int64_t deadline_ns) {
   for (;;) {
@@ -47,61 +33,91 @@ bool wait_for(int fd, short events, int64_t deadline_ns) {
 
 }  // namespace
 
-Result<void> send_to_agent(const std::string& socket_path, std::string_view line,
-                           long timeout_us) {
-  const std::string peer = "agent socket \"" + socket_path + "\"";
+AgentSend::~AgentSend() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<AgentSend> AgentSend::start(const std::string& socket_path, std::string_view line,
+                                   long timeout_us) {
+  std::string peer = "agent socket \"" + socket_path + "\"";
   int64_t deadline = now_ns() + int64_t{timeout_us} * 1000;
   struct sockaddr_un addr {};
   addr.sun_family = AF_UNIX;
   if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path)
     return fail(peer + ": path too long for a Unix socket");
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return std::unexpected(Error::from_errno("socket", peer));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  int raw = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (raw < 0) return std::unexpected(Error::from_errno("socket", peer));
+  AgentSend s(raw, deadline, std::move(peer));
+  const std::string& p = s.peer_;
+  if (::connect(raw, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     // EAGAIN: the agent's backlog is full; it is too busy for us now.
-    if (errno != EINPROGRESS) return std::unexpected(Error::from_errno("connect", peer));
-    if (!wait_for(fd.get(), POLLOUT, deadline)) return fail(peer + ": connect timed out");
+    if (errno != EINPROGRESS) return std::unexpected(Error::from_errno("connect", p));
+    if (!wait_for(raw, POLLOUT, deadline)) return fail(p + ": connect timed out");
     int err = 0;
     socklen_t len = sizeof err;
-    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return std::unexpected(Error::from_errno("connect", peer, err));
+    ::getsockopt(raw, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return std::unexpected(Error::from_errno("connect", p, err));
   }
   size_t sent = 0;
   while (sent < line.size()) {
-    ssize_t n = ::send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(raw, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && errno == EAGAIN) {
-      if (!wait_for(fd.get(), POLLOUT, deadline)) return fail(peer + ": send timed out");
+      if (!wait_for(raw, POLLOUT, deadline)) return fail(p + ": send timed out");
     } else {
-      return std::unexpected(Error::from_errno("send", peer));
+      return std::unexpected(Error::from_errno("send", p));
     }
   }
+  return s;
+}
+
+Result<void> AgentSend::finish() {
+  if (fd_ < 0) return fail(peer_ + ": already finished");
   char reply[256];
   size_t got = 0;
+  Result<void> result = fail(peer_ + ": reply too long");
   while (got < sizeof reply) {
-    ssize_t n = ::recv(fd.get(), reply + got, sizeof reply - got, 0);
+    ssize_t n = ::recv(fd_, reply + got, sizeof reply - got, 0);
     if (n > 0) {
       got += static_cast<size_t>(n);
-      if (std::memchr(reply, '\n', got) != nullptr) break;
+      if (std::memchr(reply, '\n', got) == nullptr) continue;
+      std::string_view r(reply, got);
+      r = r.substr(0, r.find('\n'));
+      if (r == "ok") result = {};
+      else if (r.starts_with("err"))
+        result = fail(peer_ + " rejected the event: " +
+                      std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
+      else result = fail(peer_ + ": unexpected reply");
+      break;
     } else if (n == 0) {
-      return fail(peer + ": closed without a reply");
+      result = fail(peer_ + ": closed without a reply");
+      break;
     } else if (errno == EINTR) {
       continue;
     } else if (errno == EAGAIN) {
-      if (!wait_for(fd.get(), POLLIN, deadline)) return fail(peer + ": no reply within the timeout");
+      if (!wait_for(fd_, POLLIN, deadline_ns_)) {
+        result = fail(peer_ + ": no reply within the timeout");
+        break;
+      }
     } else {
-      return std::unexpected(Error::from_errno("recv", peer));
+      result = std::unexpected(Error::from_errno("recv", peer_));
+      break;
     }
   }
-  std::string_view r(reply, got);
-  r = r.substr(0, r.find('\n'));
-  if (r == "ok") return {};
-  if (r.starts_with("err")) return fail(peer + " rejected the event: " + std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
-  return fail(peer + ": unexpected reply");
+  ::close(fd_);
+  fd_ = -1;
+  return result;
+}
+
+Result<void> send_to_agent(const std::string& socket_path, std::string_view line,
+                           long timeout_us) {
+  auto s = AgentSend::start(socket_path, line, timeout_us);
+  if (!s) return std::unexpected(s.error());
+  return s->finish();
 }
 
 }  // namespace cronitor::wrapper

@@ -2,6 +2,7 @@
 // an "ok\n" reply, all within a few milliseconds or not at all.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -9,8 +10,39 @@
 
 namespace cronitor::wrapper {
 
-/// Sends one encoded event line to the agent listening on `socket_path` and waits for its
-/// acknowledgement, giving up after `timeout_us` microseconds in all. Never blocks longer.
+/// One event on its way to the agent: started (connected, line written), then finished (reply
+/// read). Between the two the caller may do other work, e.g. pass the job's output through.
+class AgentSend {
+ public:
+  AgentSend(const AgentSend&) = delete;
+  AgentSend& operator=(const AgentSend&) = delete;
+  AgentSend(AgentSend&& o) noexcept : fd_(o.fd_), deadline_ns_(o.deadline_ns_), peer_(std::move(o.peer_)) {
+    o.fd_ = -1;
+  }
+  ~AgentSend();
+
+  /// Connects to `socket_path` and writes `line`, within `timeout_us` from now.
+  static Result<AgentSend> start(const std::string& socket_path, std::string_view line,
+                                 long timeout_us);
+
+  /// Waits (until the deadline set by start) for the agent's reply; ok only for "ok\n".
+  Result<void> finish();
+
+  /// The socket, readable when the reply is there (for an outside poll loop).
+  int fd() const { return fd_; }
+
+  /// The deadline, CLOCK_MONOTONIC nanoseconds.
+  int64_t deadline_ns() const { return deadline_ns_; }
+
+ private:
+  AgentSend(int fd, int64_t deadline, std::string peer)
+      : fd_(fd), deadline_ns_(deadline), peer_(std::move(peer)) {}
+  int fd_;
+  int64_t deadline_ns_;
+  std::string peer_;
+};
+
+/// Both steps at once.
 Result<void> send_to_agent(const std::string& socket_path, std::string_view line,
                            long timeout_us);
 

@@ -223,7 +223,7 @@ bool Child::pump(int k) {
   return true;
 }
 
-ChildOutcome Child::wait() {
+ChildOutcome Child::wait(Watch* watch) {
   ChildOutcome out;
   int64_t deadline = spec_.timeout_ms ? started_ms_ + *spec_.timeout_ms : -1;
   int64_t kill_at = -1;
@@ -232,12 +232,17 @@ ChildOutcome Child::wait() {
   int status = 0;
   struct rusage ru {};
   while (!reaped || ((out_fd_[0] >= 0 || out_fd_[1] >= 0) && monotonic_ms() < drain_until)) {
-    struct pollfd fds[3];
-    int idx[3];
+    struct pollfd fds[4];
+    int idx[4];  // 0/1: output stream, -1: signals, -2: the watch
     nfds_t nf = 0;
     if (!reaped) {
       fds[nf] = {sig_fd_, POLLIN, 0};
       idx[nf++] = -1;
+    }
+    bool watching = watch != nullptr && watch->fire;
+    if (watching && watch->fd >= 0) {
+      fds[nf] = {watch->fd, POLLIN, 0};
+      idx[nf++] = -2;
     }
     for (int k = 0; k < 2; ++k)
       if (out_fd_[k] >= 0) {
@@ -252,10 +257,22 @@ ChildOutcome Child::wait() {
     } else {
       wake = drain_until;
     }
+    if (watching && watch->deadline_ms >= 0 && (wake < 0 || watch->deadline_ms < wake))
+      wake = watch->deadline_ms;
     int timeout = wake < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, wake - now));
     int r = ::poll(fds, nf, timeout);
     if (r < 0 && errno != EINTR) break;
     now = monotonic_ms();
+    if (watching) {
+      bool ready = false;
+      for (nfds_t i = 0; r > 0 && i < nf; ++i)
+        if (idx[i] == -2 && fds[i].revents != 0) ready = true;
+      if (ready || (watch->deadline_ms >= 0 && now >= watch->deadline_ms)) {
+        auto fire = std::move(watch->fire);
+        watch->fire = nullptr;
+        fire();
+      }
+    }
     if (!reaped && deadline >= 0 && !out.timed_out && now >= deadline) {
       out.timed_out = true;
       forward(SIGTERM);
@@ -265,7 +282,7 @@ ChildOutcome Child::wait() {
       kill_at = -1;
     }
     for (nfds_t i = 0; r > 0 && i < nf; ++i) {
-      if (fds[i].revents == 0) continue;
+      if (fds[i].revents == 0 || idx[i] == -2) continue;
       if (idx[i] >= 0) {
         pump(idx[i]);
         continue;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -33,6 +34,14 @@ struct ChildOutcome {
   std::string tail;                        ///< last bytes of stdout+stderr (if captured)
 };
 
+/// Something else the wait loop looks after while the job runs: `fire` is called once, when
+/// `fd` turns readable or at `deadline_ms` (CLOCK_MONOTONIC), whichever comes first.
+struct Watch {
+  int fd = -1;
+  int64_t deadline_ms = -1;
+  std::function<void()> fire;
+};
+
 /// One running job. Signals the wrapper forwards are blocked (and read from a signalfd) from
 /// construction on; the child gets the original mask and dispositions back before exec.
 class Child {
@@ -53,8 +62,9 @@ class Child {
   const std::optional<std::string>& start_error() const { return start_error_; }
 
   /// Pumps output, forwards signals, enforces the timeout until the job is reaped and its
-  /// output pipes are drained (or held open by leftovers for more than a second).
-  ChildOutcome wait();
+  /// output pipes are drained (or held open by leftovers for more than a second). A watch
+  /// that has not fired by then is left to the caller.
+  ChildOutcome wait(Watch* watch = nullptr);
 
  private:
   Child() = default;

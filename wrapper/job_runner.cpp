@@ -125,9 +125,18 @@ int run_job(const Options& o, const ReportConfig& config) {
   // The run event travels while the job is already running.
   RunEvent run = base_event(o, run_id, RunState::kRun);
   run.pid = child->pid();
-  // start() waited for the exec, so a job that could not start sends no run event.
-  if (!child->start_error()) reporter.report(run);
-  ChildOutcome out = child->wait();
+  // start() waited for the exec, so a job that could not start sends no run event. The run
+  // event's acknowledgement is awaited inside the job's wait loop, overlapping the job.
+  Watch ack;
+  if (!child->start_error()) {
+    reporter.report_async(run);
+    if (reporter.pending_fd() >= 0) {
+      ack.fd = reporter.pending_fd();
+      ack.deadline_ms = reporter.pending_deadline_ms();
+      ack.fire = [&reporter] { reporter.settle(); };
+    }
+  }
+  ChildOutcome out = child->wait(&ack);
   if (out.start_error) print_line("cronitor-exec: " + *out.start_error);
 
   RunEvent end = base_event(o, run_id, RunState::kComplete);

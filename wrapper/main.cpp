@@ -18,7 +18,8 @@ void say(const std::string& s) {
   (void)ignored;
 }
 
-// The words after "--" joined, or "" when there are none.
+// The words after "--" joined, or "" when there are none (without "--" we cannot tell where
+// a broken line's command starts, so it is not run).
 std::string command_after_dashes(int argc, char** argv) {
   std::string cmd;
   for (int i = 1; i < argc; ++i) {

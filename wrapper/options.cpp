@@ -110,7 +110,7 @@ Result<Options> parse_options(int argc, char** argv) {
       o.key = a;
       have_key = true;
     } else {
-      return fail("unexpected \"" + std::string(a) + "\" before \"--\"");
+      break;  // `cronitor-exec KEY cmd args` (cronitor-cli's form): the command starts here
     }
   }
   if (o.mode == Options::Mode::kMetric) {
@@ -118,7 +118,7 @@ Result<Options> parse_options(int argc, char** argv) {
     return o;
   }
   if (!have_key) return fail("missing KEY");
-  if (i >= argc) return fail("missing \"-- COMMAND\"");
+  if (i >= argc) return fail("missing COMMAND (after \"--\")");
   for (int k = i; k < argc; ++k) {
     if (k > i) o.command += ' ';
     o.command += argv[k];

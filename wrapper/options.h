@@ -24,6 +24,7 @@ struct Options {
 };
 
 /// Parses argv. `cronitor-exec KEY [--no-output] [--env NAME] [--timeout DURATION] -- COMMAND...`
+/// (the "--" may be left out: the first word after KEY that is not an option starts COMMAND)
 /// or `cronitor-exec --metric NAME=VALUE [--metric ...]`.
 Result<Options> parse_options(int argc, char** argv);
 

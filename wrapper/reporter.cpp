@@ -23,6 +23,7 @@ ReportConfig ReportConfig::from_env() {
 }
 
 void Reporter::report(const RunEvent& e) {
+  settle();  // keep the order of a run's events
   std::string line = encode(e);
   if (!spool_.used()) {
     auto sent = send_to_agent(config_.socket_path, line, config_.ack_timeout_us);
@@ -31,6 +32,34 @@ void Reporter::report(const RunEvent& e) {
       return;
     }
   }
+  spool(e, line);
+}
+
+void Reporter::report_async(const RunEvent& e) {
+  settle();
+  std::string line = encode(e);
+  if (!spool_.used()) {
+    auto started = AgentSend::start(config_.socket_path, line, config_.ack_timeout_us);
+    if (started) {
+      pending_.emplace(Pending{e, std::move(line), std::move(*started)});
+      return;
+    }
+  }
+  spool(e, line);
+}
+
+void Reporter::settle() {
+  if (!pending_) return;
+  Pending p = std::move(*pending_);
+  pending_.reset();
+  if (p.send.finish()) {
+    last_route_ = "agent";
+    return;
+  }
+  spool(p.event, p.line);
+}
+
+void Reporter::spool(const RunEvent& e, const std::string& line) {
   Result<void> spooled = e.state == RunState::kMetric ? spool_.write_metric(e.run_id, line)
                                                       : spool_.append(e.run_id, line);
   if (spooled) {

@@ -2,10 +2,12 @@
 // the spool; remembers what could not be recorded at all for one line on stderr.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/event.h"
+#include "wrapper/agent_client.h"
 #include "wrapper/spool.h"
 
 namespace cronitor::wrapper {
@@ -31,8 +33,26 @@ class Reporter {
   /// that the run's file ends with its terminal event.
   void report(const RunEvent& e);
 
+  /// Like report(), but only connects and writes: the reply is read by settle(), so its wait
+  /// overlaps other work. A failure to connect spools at once.
+  void report_async(const RunEvent& e);
+
+  /// The socket a pending report_async() waits on (-1 when none), and its deadline
+  /// (CLOCK_MONOTONIC ms), for an outside poll loop.
+  int pending_fd() const { return pending_ ? pending_->send.fd() : -1; }
+  int64_t pending_deadline_ms() const {
+    return pending_ ? pending_->send.deadline_ns() / 1000000 + 1 : -1;
+  }
+
+  /// Completes a pending report_async(): reads the reply (waiting until its deadline at most),
+  /// spooling the event if it was not acknowledged. Does nothing when none is pending.
+  void settle();
+
   /// Makes the spooled events durable (see SyncMode); call once after the last report().
-  void finish() { spool_.finish(); }
+  void finish() {
+    settle();
+    spool_.finish();
+  }
 
   /// One line (no newline) naming the events that were lost and why, or "" when none was.
   std::string lost_summary(const std::string& key, const std::string& run_id) const;
@@ -41,8 +61,16 @@ class Reporter {
   const std::string& last_route() const { return last_route_; }
 
  private:
+  void spool(const RunEvent& e, const std::string& line);
+
+  struct Pending {
+    RunEvent event;
+    std::string line;
+    AgentSend send;
+  };
   ReportConfig config_;
   Spool spool_;
+  std::optional<Pending> pending_;
   std::vector<std::string> lost_states_;
   std::string lost_reason_;
   std::string last_route_;

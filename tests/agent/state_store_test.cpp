@@ -70,6 +70,9 @@ TEST_F(StateStoreTest, JobStateRoundTrips) {
   st.incident = Incident{at("2026-01-01T00:01:00Z"), "failed", 2, at("2026-01-01T00:05:00Z"), "x"};
   st.last_exit_code = 2;
   ASSERT_TRUE(s->save_job(c, st));
+  st.incident->reason = "quote \" backslash \\ newline \n tab \t";
+  EXPECT_EQ(nlohmann::json::parse(state_text(st)), to_json(st));
+  ASSERT_TRUE(s->save_job(c, st));
   auto jobs = s->jobs();
   ASSERT_TRUE(jobs);
   ASSERT_EQ(jobs->size(), 1u);

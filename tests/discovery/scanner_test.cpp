@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "memory_root.h"
 #include "test_util.h"
 
 namespace cronitor::discovery {
@@ -306,6 +307,28 @@ TEST(Scanner, JobLimit) {
   s.scan();
   EXPECT_EQ(s.job_count(), 20u);
   EXPECT_FALSE(s.warnings().empty());
+}
+
+TEST(Scanner, InMemoryRootLimitsAndModes) {
+  testing::MemoryRoot mem;
+  for (int i = 0; i < 30; ++i) mem.add("/etc/cron.d/f" + std::to_string(i), "0 0 * * * root echo " + std::to_string(i) + "\n");
+  mem.add("/etc/crontab", "0 1 * * * root echo ok\n", 0666);  // other-writable: cron refuses it
+  mem.add("/etc/systemd/system/x.timer", "", 0777);
+  mem.link("/etc/systemd/system/x.timer", "/dev/null");
+  Scanner::Options o;
+  o.limits.max_files_per_dir = 10;
+  Scanner s(mem, o);
+  s.scan();
+  EXPECT_TRUE(in_file(s, "/etc/cron.d/f1").empty());  // the folder was over the cap
+  bool capped = false;
+  for (const auto& w : s.warnings()) capped |= w.file == "/etc/cron.d" && w.message.find("more than 10") != std::string::npos;
+  EXPECT_TRUE(capped);
+  ASSERT_EQ(in_file(s, "/etc/crontab").size(), 1u);
+  EXPECT_NE(in_file(s, "/etc/crontab")[0]->reason->find("INSECURE"), std::string::npos);
+  Scanner::Options big;
+  Scanner s2(mem, big);
+  s2.scan();
+  EXPECT_EQ(in_file(s2, "/etc/cron.d/f29").size(), 1u);
 }
 
 }  // namespace

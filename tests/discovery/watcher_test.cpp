@@ -202,3 +202,47 @@ TEST(Watcher, TimersAndWantsLinks) {
 
 }  // namespace
 }  // namespace cronitor::discovery
+
+namespace cronitor::discovery {
+namespace {
+
+// crontab(1) on the real spool: it writes a temp file there and renames it over the old one.
+TEST(Watcher, CrontabCommandOnTheRealSpool) {
+  if (::geteuid() != 0 || !std::filesystem::exists("/usr/bin/crontab")) GTEST_SKIP() << "needs root and crontab(1)";
+  if (!std::filesystem::exists("/var/spool/cron/crontabs")) GTEST_SKIP() << "no cron spool";
+  ASSERT_FALSE(std::filesystem::exists("/var/spool/cron/crontabs/daemon")) << "daemon has a crontab; not touching it";
+  struct Cleanup {
+    ~Cleanup() { [[maybe_unused]] int rc = std::system("crontab -u daemon -r >/dev/null 2>&1"); }
+  } cleanup;
+  const DiskRoot root("");
+  Scanner scanner(root);
+  scanner.scan();
+  auto w = Watcher::create(scanner, root, Watcher::Options{});
+  ASSERT_TRUE(w);
+  // Other tests may touch /etc/cron.d meanwhile: keep daemon's jobs only.
+  auto settle = [&] {
+    (*w)->on_readable(D(std::chrono::seconds(1)));
+    const auto deadline = (*w)->settle_deadline();
+    Changes c = deadline ? (*w)->poll(*deadline) : Changes{};
+    std::erase_if(c.added, [](const Job* j) { return j->user != "daemon"; });
+    std::erase_if(c.changed, [](const Job* j) { return j->user != "daemon"; });
+    std::erase_if(c.removed, [](const Job& j) { return j.user != "daemon"; });
+    return c;
+  };
+  ASSERT_EQ(std::system("echo '*/5 * * * * /bin/true cronitor-watch-test' | crontab -u daemon -"), 0);
+  Changes c = settle();
+  ASSERT_EQ(c.added.size(), 1u);
+  EXPECT_EQ(c.added[0]->user, "daemon");
+  EXPECT_EQ(c.added[0]->command, "/bin/true cronitor-watch-test");
+  EXPECT_FALSE(c.added[0]->reason);  // owned by daemon, mode 0600: cron reads it
+  ASSERT_EQ(std::system("echo '*/10 * * * * /bin/true cronitor-watch-test' | crontab -u daemon -"), 0);
+  c = settle();
+  EXPECT_EQ(c.added.size(), 1u);
+  EXPECT_EQ(c.removed.size(), 1u);
+  ASSERT_EQ(std::system("crontab -u daemon -r"), 0);
+  c = settle();
+  EXPECT_EQ(c.removed.size(), 1u);
+}
+
+}  // namespace
+}  // namespace cronitor::discovery

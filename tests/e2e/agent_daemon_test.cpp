@@ -8,10 +8,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "common/event.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 
@@ -225,6 +230,61 @@ TEST_F(AgentDaemon, PauseAndResumeWithDaemonUpAndDown) {
   ASSERT_EQ(exec("exit 8"), 8);
   ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "exit code 8"); }, 10s).is_null()) << log();
   for (const auto& req : slack.requests()) EXPECT_FALSE(slack_says(req, "exit code 7"));
+}
+
+TEST_F(AgentDaemon, SpoolFileWrittenWhileRunningIsPickedUpByInotify) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));
+  start();
+  cronitor::RunEvent e;
+  e.key = "heartbeat";
+  e.run_id = "5a5a5a5a-5a5a-4a5a-8a5a-5a5a5a5a5a5a";
+  e.state = cronitor::RunState::kFail;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  e.ts = cronitor::format_timestamp_ms(ms.count());
+  e.host = "h";
+  e.pid = 7;
+  e.uid = 0;
+  e.exit_code = 9;
+  const fs::path file = fs::path(spool_) / (e.run_id + ".jsonl");
+  std::ofstream(fs::path(spool_) / ".partial") << cronitor::encode(e);
+  fs::rename(fs::path(spool_) / ".partial", file);
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 9"); }, 5s).is_null())
+      << log();
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (fs::exists(file) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(fs::exists(file));
+}
+
+TEST_F(AgentDaemon, TellsSystemdReadyStatusAndWatchdog) {
+  const std::string notify = (dir_ / "notify.sock").string();
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, notify.c_str(), notify.size());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "400000", 1);
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));
+  start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  std::string all;
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until &&
+         (all.find("READY=1") == std::string::npos || all.find("WATCHDOG=1") == std::string::npos ||
+          all.find("STATUS=") == std::string::npos)) {
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) all.append(buf, static_cast<size_t>(n)).append("\n");
+  }
+  ::close(fd);
+  EXPECT_NE(all.find("READY=1"), std::string::npos) << all;
+  EXPECT_NE(all.find("STATUS=1 monitors, 0 open incidents"), std::string::npos) << all;
+  EXPECT_NE(all.find("WATCHDOG=1"), std::string::npos) << all;
 }
 
 }  // namespace

@@ -26,8 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int i = 0; i < cronitor::fuzz::kSteps; ++i) {
         const auto next = spec->next_fire(t, zone);
         if (!next) break;
-        FUZZ_CHECK(*next > t, "next_fire(%lld) = %lld in %s", static_cast<long long>(t),
-                   static_cast<long long>(*next), zone.name().c_str());
+        FUZZ_CHECK(*next > t, "next_fire(%lld) = %lld in %s", static_cast<long long>(t), static_cast<long long>(*next),
+                   zone.name().c_str());
         t = *next;
       }
     }

@@ -10,6 +10,7 @@
 #include "tests/fuzz/fuzz_support.h"
 
 using cronitor::schedule::format_iso8601;
+using cronitor::schedule::Instant;
 using cronitor::schedule::parse_iso8601;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -19,6 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto t = parse_iso8601(text, zone);
     if (!t) {
       FUZZ_CHECK(!t.error().message.empty(), "an error without a message");
+      continue;
+    }
+    // Printing covers the years 0000-9999: the round trip is checked a day inside that range
+    // (a zone's offset may move the local date across its edge).
+    if (*t < Instant{std::chrono::seconds(-62167219200 + 86400)} ||
+        *t >= Instant{std::chrono::seconds(253402300800 - 86400)}) {
       continue;
     }
     const std::string printed = format_iso8601(*t, zone);

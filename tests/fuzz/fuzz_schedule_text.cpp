@@ -35,14 +35,16 @@ void exercise(const Schedule& s, std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > cronitor::fuzz::kMaxInput) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  for (auto [kind, dialect] : {std::pair{Kind::kCron, CronDialect::kExtended}, std::pair{Kind::kCron, CronDialect::kDebian},
-                               std::pair{Kind::kSystemd, CronDialect::kExtended}}) {
+  for (auto [kind, dialect] :
+       {std::pair{Kind::kCron, CronDialect::kExtended}, std::pair{Kind::kCron, CronDialect::kDebian},
+        std::pair{Kind::kSystemd, CronDialect::kExtended}}) {
     auto s = Schedule::parse(text, kind, dialect);
     if (!s) {
       FUZZ_CHECK(!s.error().message.empty(), "an error without a message");
       continue;
     }
-    if (const auto period = s->interval()) FUZZ_CHECK(period->count() > 0, "a period of %lld s", static_cast<long long>(period->count()));
+    if (const auto period = s->interval())
+      FUZZ_CHECK(period->count() > 0, "a period of %lld s", static_cast<long long>(period->count()));
     exercise(*s, text);
   }
   return 0;

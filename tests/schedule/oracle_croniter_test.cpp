@@ -44,7 +44,7 @@ struct Job {
 };
 
 struct OracleAnswer {
-  std::string mode;   // same | and | everyday (see croniter_batch.py)
+  std::string mode;    // same | and | everyday (see croniter_batch.py)
   std::string result;  // Unix seconds, "never", or "error:..."
   std::string plain;   // plain croniter for and/everyday, else "-"
   int corrected = 0;   // answers fixed by the script's month-end workaround (a croniter bug)
@@ -63,7 +63,8 @@ std::vector<OracleAnswer> ask_croniter(const std::vector<Job>& jobs) {
       f << j.expr << '\t' << j.base << '\t' << j.count << '\t' << (j.vixie_or ? 1 : 0) << '\t' << j.zone << '\n';
     }
   }
-  const std::string cmd = std::string(kPython) + " '" + script_path() + "' '" + in.string() + "' '" + out.string() + "'";
+  const std::string cmd =
+      std::string(kPython) + " '" + script_path() + "' '" + in.string() + "' '" + out.string() + "'";
   const int rc = std::system(cmd.c_str());
   std::vector<OracleAnswer> answers;
   std::ifstream f(out);
@@ -141,9 +142,13 @@ class ExprGen {
   std::string name(const char* n) {
     std::string s = n;
     switch (uni(0, 2)) {
-      case 0: break;
-      case 1: for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c))); break;
-      default: s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+      case 0:
+        break;
+      case 1:
+        for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        break;
+      default:
+        s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
     }
     return s;
   }
@@ -182,7 +187,7 @@ class ExprGen {
 
   std::string dom() {
     if (chance(45)) return "*";
-    if (chance(4)) return "1-31";         // every day, but not '*': Vixie ORs with the weekday field
+    if (chance(4)) return "1-31";  // every day, but not '*': Vixie ORs with the weekday field
     if (chance(4)) return "*/2," + std::to_string(uni(1, 31));  // starts with '*': Vixie ANDs
     return list(1, 31, nullptr, 0, -1, chance(85) ? 28 : 31);
   }
@@ -195,12 +200,18 @@ class ExprGen {
   std::string dow() {
     if (chance(45)) return "*";
     switch (uni(0, 19)) {
-      case 0: return "0-6";
-      case 1: return "1-7";
-      case 2: return name("sun") + '-' + name("sat");
-      case 3: return "*/2," + std::to_string(uni(0, 7));
-      case 4: return std::to_string(uni(0, 1) * 7);  // Sunday as 0 or 7
-      default: return list(0, 7, kDays, 0, 6, 7);
+      case 0:
+        return "0-6";
+      case 1:
+        return "1-7";
+      case 2:
+        return name("sun") + '-' + name("sat");
+      case 3:
+        return "*/2," + std::to_string(uni(0, 7));
+      case 4:
+        return std::to_string(uni(0, 1) * 7);  // Sunday as 0 or 7
+      default:
+        return list(0, 7, kDays, 0, 6, 7);
     }
   }
 
@@ -253,24 +264,25 @@ TEST(OracleCroniter, GeneratedExpressionsMatchInUtc) {
 // them); croniter reads them as "5-max/15", as our extended dialect does.
 TEST(OracleCroniter, ExtendedStepFromValueMatches) {
   std::vector<Job> jobs;
-  for (const char* e : {"5/15 * * * *", "0 3/4 * * *", "0 0 10/7 * *", "0 0 * 2/5 *", "0 12 * * 1/2",
-                        "7/20 9/6 * * *", "0 0 3/10 * 1/3"}) {
+  for (const char* e : {"5/15 * * * *", "0 3/4 * * *", "0 0 10/7 * *", "0 0 * 2/5 *", "0 12 * * 1/2", "7/20 9/6 * * *",
+                        "0 0 3/10 * 1/3"}) {
     jobs.push_back(Job{e, kBases[0], kFires, vixie_or(e)});
   }
   const auto answers = ask_croniter(jobs);
   ASSERT_EQ(answers.size(), jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     EXPECT_EQ(ours(jobs[i], CronDialect::kExtended), answers[i].result) << jobs[i].expr;
-    EXPECT_TRUE(ours(jobs[i], CronDialect::kDebian).starts_with("error:")) << jobs[i].expr << " is not Debian cron syntax";
+    EXPECT_TRUE(ours(jobs[i], CronDialect::kDebian).starts_with("error:"))
+        << jobs[i].expr << " is not Debian cron syntax";
   }
 }
 
 // Expressions croniter rejects are rejected by us too (Debian dialect).
 TEST(OracleCroniter, RejectedByBoth) {
   std::vector<Job> jobs;
-  for (const char* e : {"60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 13 *", "* * * 0 *",
-                        "* * * * 8", "* * * foo *", "* * * * funday", "*/0 * * * *", "* * * *", "* * * * * * *",
-                        "-1 * * * *", "1-x * * * *", "5-2 * * * *", "* * * jan-xyz *", "a * * * *"}) {
+  for (const char* e : {"60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 13 *", "* * * 0 *", "* * * * 8",
+                        "* * * foo *", "* * * * funday", "*/0 * * * *", "* * * *", "* * * * * * *", "-1 * * * *",
+                        "1-x * * * *", "5-2 * * * *", "* * * jan-xyz *", "a * * * *"}) {
     jobs.push_back(Job{e, kBases[0], 1, false});
   }
   const auto answers = ask_croniter(jobs);
@@ -298,7 +310,9 @@ TEST(OracleCroniter, DayFieldsCombineAsVixieCron) {
       {"0 0 *,5 * tue", {"2026-01-06", "2026-01-13", "2026-01-20"}, false},
       // Neither starts with '*': OR. The 13th or a Friday.
       {"0 0 13 * fri", {"2026-01-02", "2026-01-09", "2026-01-13", "2026-01-16", "2026-01-23", "2026-01-30"}, false},
-      {"0 0 1,15 * sat,sun", {"2026-01-03", "2026-01-04", "2026-01-10", "2026-01-11", "2026-01-15", "2026-01-17"}, false},
+      {"0 0 1,15 * sat,sun",
+       {"2026-01-03", "2026-01-04", "2026-01-10", "2026-01-11", "2026-01-15", "2026-01-17"},
+       false},
       // OR with a field that covers every day: every day (croniter reads 1-31 / 0-6 as '*' and ANDs).
       {"0 0 1-31 * 1", {"2026-01-02", "2026-01-03", "2026-01-04"}, true},
       {"0 0 13 * 0-6", {"2026-01-02", "2026-01-03", "2026-01-04"}, true},
@@ -337,24 +351,37 @@ TEST(OracleCroniter, DstFollowsDebianCronNotCroniter) {
   };
   const Case cases[] = {
       // Berlin spring forward 2026-03-29 02:00 CET -> 03:00 CEST. croniter: 03:30 CEST.
-      {"30 2 * * *", "Europe/Berlin", 1774699200,  // 2026-03-28T12:00Z
+      {"30 2 * * *",
+       "Europe/Berlin",
+       1774699200,  // 2026-03-28T12:00Z
        {"2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00", "2026-03-31T02:30:00+02:00"}},
       // Berlin fall back 2026-10-25 03:00 CEST -> 02:00 CET: once, at the first 02:30.
       // croniter: 02:30 CEST, then 03:30 CET the next day.
-      {"30 2 * * *", "Europe/Berlin", 1792843200,  // 2026-10-24T12:00Z
+      {"30 2 * * *",
+       "Europe/Berlin",
+       1792843200,  // 2026-10-24T12:00Z
        {"2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00", "2026-10-27T02:30:00+01:00"}},
       // A wildcard job runs in both copies of the repeated hour. croniter drops the second copy.
-      {"*/30 * * * *", "Europe/Berlin", 1792886400,  // 2026-10-25T00:00Z = 02:00 CEST
+      {"*/30 * * * *",
+       "Europe/Berlin",
+       1792886400,  // 2026-10-25T00:00Z = 02:00 CEST
        {"2026-10-25T02:30:00+02:00", "2026-10-25T02:00:00+01:00", "2026-10-25T02:30:00+01:00",
         "2026-10-25T03:00:00+01:00"}},
       // New York spring forward 2026-03-08 02:00 EST -> 03:00 EDT. croniter: 03:30 EDT.
-      {"30 2 * * *", "America/New_York", 1772928000,  // 2026-03-08T00:00Z
+      {"30 2 * * *",
+       "America/New_York",
+       1772928000,  // 2026-03-08T00:00Z
        {"2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00", "2026-03-10T02:30:00-04:00"}},
       // New York fall back 2026-11-01 02:00 EDT -> 01:00 EST: 01:30 once. croniter: 02:30 EST next day.
-      {"30 1 * * *", "America/New_York", 1793509200,  // 2026-11-01T05:00Z = 01:00 EDT
+      {"30 1 * * *",
+       "America/New_York",
+       1793509200,  // 2026-11-01T05:00Z = 01:00 EDT
        {"2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00", "2026-11-03T01:30:00-05:00"}},
       // Lord Howe ends DST 2026-04-05 02:00 +11 -> 01:30 +10:30 (a 30-minute repeat): 01:45 once.
-      {"45 1 * * *", "Australia/Lord_Howe", 1775224800,  // 2026-04-03T14:00Z
+      // croniter: 02:15 +10:30 on the day after.
+      {"45 1 * * *",
+       "Australia/Lord_Howe",
+       1775224800,  // 2026-04-03T14:00Z
        {"2026-04-04T01:45:00+11:00", "2026-04-05T01:45:00+11:00", "2026-04-06T01:45:00+10:30"}},
   };
   std::vector<Job> jobs;

@@ -10,9 +10,9 @@
 #include <ctime>
 #include <fstream>
 #include <map>
-#include <set>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,7 +26,7 @@ namespace {
 
 constexpr int kIterations = 10;
 int gave_up_count = 0;  // expressions systemd parsed but could not iterate (reported, not compared)
-constexpr const char* kZones[] = {"UTC",        "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+constexpr const char* kZones[] = {"UTC",          "Europe/Berlin",  "America/New_York", "Australia/Lord_Howe",
                                   "Asia/Kolkata", "Pacific/Chatham"};
 
 // What systemd-analyze printed for one expression it accepted.
@@ -132,10 +132,32 @@ std::string show(const std::vector<int64_t>& v, const Zone& zone) {
   return out.empty() ? " (never)" : out;
 }
 
+// Known, deliberate differences from systemd, skipped by compare() and pinned by
+// KnownDifferenceLocalZoneAbbreviation below: when the trailing word of an expression is an
+// abbreviation of the *local* zone (TZ's tzname[0] or [1], "EST" under America/New_York),
+// systemd reads it as "local time, only while standard (or daylight) time is in effect" and its
+// elapses stop at the next DST change. We read a trailing word as an IANA zone name only (the
+// "EST" and "CET" tz files), as systemd itself does when TZ is another zone.
+struct KnownDifference {
+  const char* expr;
+  const char* local_zone;
+};
+constexpr KnownDifference kKnownDifferences[] = {
+    {"*-*-* 9:00 EST", "America/New_York"},
+    {"*-*-* 00:00 CET", "Europe/Berlin"},
+};
+
+bool known_difference(const std::string& expr, const std::string& zone) {
+  for (const auto& k : kKnownDifferences) {
+    if (expr == k.expr && zone == k.local_zone) return true;
+  }
+  return false;
+}
+
 // Compares acceptance, normalised form and elapses; returns the number of mismatching expressions
 // and appends the first ones to `report`.
-int compare(const std::vector<std::string>& exprs, const std::string& zone_name, int64_t base,
-            std::string& report, int iterations = kIterations) {
+int compare(const std::vector<std::string>& exprs, const std::string& zone_name, int64_t base, std::string& report,
+            int iterations = kIterations) {
   const auto oracle = analyze(exprs, zone_name, base, iterations);
   auto zone = Zone::load(zone_name);
   if (!zone) {
@@ -151,7 +173,8 @@ int compare(const std::vector<std::string>& exprs, const std::string& zone_name,
     auto spec = CalendarSpec::parse(exprs[i]);
     if (!oracle[i]) {
       if (spec) {
-        note(where + ": systemd rejects it (alone: " + (analyze({exprs[i]}, zone_name, base, 1)[0] ? "accepts" : "rejects") +
+        note(where +
+             ": systemd rejects it (alone: " + (analyze({exprs[i]}, zone_name, base, 1)[0] ? "accepts" : "rejects") +
              "), we accept it as '" + spec->normalized() + "'");
       }
       continue;
@@ -160,6 +183,7 @@ int compare(const std::vector<std::string>& exprs, const std::string& zone_name,
       note(where + ": systemd accepts it as '" + oracle[i]->normalized + "', we reject it: " + spec.error().message);
       continue;
     }
+    if (known_difference(exprs[i], zone_name)) continue;
     if (oracle[i]->gave_up) {
       ++gave_up_count;
       continue;
@@ -197,40 +221,43 @@ std::vector<int64_t> bases_for(const Zone& zone) {
 }
 
 // The syntax of systemd.time(7), one feature or corner per line.
+// clang-format off
 const std::vector<std::string> kHandWritten = {
-    "minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly", "semiannually",
-    "Daily", "HOURLY UTC", "weekly Europe/Berlin", "monthly Asia/Kolkata",
-    "*-*-* *:*:*", "*:*", "*:0/15", "*:00/15", "*:5/20:10", "*-*-* 02:30", "*-*-* 2:30:00", "02:30",
-    "*-*-* 01:30", "*-*-* 03:00", "*-*-* 00:30", "*-*-* 02:00,02:30,03:00,03:30", "*-*-* 1..4:0/30",
-    "*-*-* 02:15 Europe/Berlin", "*-*-* 02:15 America/New_York", "*-*-* 01:45 Australia/Lord_Howe",
-    "*-*-* 02:45 Pacific/Chatham", "*-*-* 03:45 Pacific/Chatham", "*-*-* 02:10 Australia/Lord_Howe",
-    "*-*-* 12:00 UTC", "*-*-* 12:00 utc", "*-*-* 23:59:59 Asia/Kolkata", "*-*-* 00:00 CET", "*-*-* 9:00 EST",
-    "Mon *-*-* 00:00", "mon", "Mon-Fri", "Mon..Fri 09:00", "monday,FRIDAY 12:00", "Sat,Sun 10:00",
-    "Mon..Wed,Fri..Sun 1:2", "Tue,Thu..Sat *-*-1..7 18:00", "Sun *-*-* 02:30 Europe/Berlin",
-    "Wednesday 17:30", "Fri *-*-13 00:00",
-    "*-*-01 00:00", "*-*-1", "*-*-31", "*-*-30,31", "*-02-29", "*-02-28,29", "2028-02-29", "*-2~1", "*-*~1",
-    "*-*~01..03", "*-*~7/2", "*-02~03", "*-*~5/2 06:00", "Mon *-*~1..7", "*-*-1..5/2", "*-*-01/7 09..17:30",
-    "*-12-24..26/1", "*-1/3-1", "*-01,04,07,10-01", "2026-*-* 1,2,3:4,5", "2026..2028-02-29", "2026/2-1-1",
-    "2026-03-29 02:30", "2026-3-29 2:30", "26-03-29", "27-10-31 02:30:00", "99-1-1", "0-1-1", "2026-02-30",
-    "2027-03-28 02:00..03:00", "2199-12-31 23:59:59", "2200-01-01",
-    "*-*-* 1:2:3.000001", "*-*-* 00:00:00.5", "*-*-* *:*:0.5", "*-*-* 00:00:59.999999", "*:*:7.5/2.25",
-    "*:0/15:7.5/2.25", "*-*-* 00:00:5/10.5", "*-*-* 00:00:00.5..1.5", "*-*-* 1:2:3.5/0.5",
-    "*-*-* 00:00:00.1234567", "*-*-* *:*:00/0.25",
-    "@1774738800", "@1893456000",
+    "minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly", "semiannually", "Daily",
+    "HOURLY UTC", "weekly Europe/Berlin", "monthly Asia/Kolkata", "*-*-* *:*:*", "*:*", "*:0/15", "*:00/15",
+    "*:5/20:10", "*-*-* 02:30", "*-*-* 2:30:00", "02:30", "*-*-* 01:30", "*-*-* 03:00", "*-*-* 00:30",
+    "*-*-* 02:00,02:30,03:00,03:30", "*-*-* 1..4:0/30", "*-*-* 02:15 Europe/Berlin", "*-*-* 02:15 America/New_York",
+    "*-*-* 01:45 Australia/Lord_Howe", "*-*-* 02:45 Pacific/Chatham", "*-*-* 03:45 Pacific/Chatham",
+    "*-*-* 02:10 Australia/Lord_Howe", "*-*-* 12:00 UTC", "*-*-* 12:00 utc", "*-*-* 23:59:59 Asia/Kolkata",
+    "*-*-* 00:00 CET", "*-*-* 9:00 EST", "Mon *-*-* 00:00", "mon", "Mon-Fri", "Mon..Fri 09:00",
+    "monday,FRIDAY 12:00", "Sat,Sun 10:00", "Mon..Wed,Fri..Sun 1:2", "Tue,Thu..Sat *-*-1..7 18:00",
+    "Sun *-*-* 02:30 Europe/Berlin", "Wednesday 17:30", "Fri *-*-13 00:00", "*-*-01 00:00", "*-*-1", "*-*-31",
+    "*-*-30,31", "*-02-29", "*-02-28,29", "2028-02-29", "*-2~1", "*-*~1", "*-*~01..03", "*-*~7/2", "*-02~03",
+    "*-*~5/2 06:00", "Mon *-*~1..7", "*-*-1..5/2", "*-*-01/7 09..17:30", "*-12-24..26/1", "*-1/3-1",
+    "*-01,04,07,10-01", "2026-*-* 1,2,3:4,5", "2026..2028-02-29", "2026/2-1-1", "2026-03-29 02:30",
+    "2026-3-29 2:30", "26-03-29", "27-10-31 02:30:00", "99-1-1", "0-1-1", "2026-02-30", "2027-03-28 02:00..03:00",
+    "2199-12-31 23:59:59", "2200-01-01", "*-*-* 1:2:3.000001", "*-*-* 00:00:00.5", "*-*-* *:*:0.5",
+    "*-*-* 00:00:59.999999", "*:*:7.5/2.25", "*:0/15:7.5/2.25", "*-*-* 00:00:5/10.5", "*-*-* 00:00:00.5..1.5",
+    "*-*-* 1:2:3.5/0.5", "*-*-* 00:00:00.1234567", "*-*-* 00:00:00.1234565", "*-*-* 00:00:00.9999996",
+    "*-*-* *:*:00/0.25", "@1774738800", "@1893456000",
 };
+// clang-format on
 
 // Expressions systemd rejects.
+// clang-format off
 const std::vector<std::string> kRejected = {
     "", "today", "Wed..Mon", "fri..mon", "Funday", "*-*-* 24:00", "*-*-* 23:60", "*-*-* *:*:60", "*-13-01",
     "*-00-01", "*-*-32", "*-*-0", "*-*-31..1", "*-*~3..1", "*-*-~1", "*-*/3-1", "*/2-1-1", "*:*/15", "*-*-*/2",
-    "*-*-* 0/0:0", "*-*-1,,2", "*-*-* 1:2 Europe/Nowhere", "12:00 +01:00", "*-*-* 5:",
-    "*-*-* 1", "2027", "5:", "Mon..", "..Fri", "*-*-* 1..", "*-*-* 1:2:3:4", "Mon Mon", "*--1", "*-*-* -1:00",
-    "1:2 3:4", "daily weekly", "*-*-* 00:00 UTC UTC", "@", "@x", "*-*-* 00:00:00.", "*-*-* 00:00:59.9999996",
+    "*-*-* 0/0:0", "*-*-1,,2", "*-*-* 1:2 Europe/Nowhere", "12:00 +01:00", "*-*-* 5:", "*-*-* 1", "2027", "5:",
+    "Mon..", "..Fri", "*-*-* 1..", "*-*-* 1:2:3:4", "Mon Mon", "*--1", "*-*-* -1:00", "1:2 3:4", "daily weekly",
+    "*-*-* 00:00 UTC UTC", "@", "@x", "*-*-* 00:00:00.", "*-*-* 00:00:59.9999996",
 };
+// clang-format on
 // Not listed: leading and trailing blanks (" daily"), which systemd-analyze rejects but a unit
 // file's parser strips before systemd reads the value; Schedule::parse trims them the same way.
 
 TEST(OracleSystemd, HandWrittenExpressionsInEveryZone) {
+  gave_up_count = 0;
   std::string report;
   int bad = 0, runs = 0;
   for (const char* z : kZones) {
@@ -242,6 +269,24 @@ TEST(OracleSystemd, HandWrittenExpressionsInEveryZone) {
   EXPECT_GE(runs, 20) << "expected four DST transitions in 2026-2027 for most zones";
   EXPECT_EQ(bad, 0) << bad << " mismatches against systemd-analyze; first ones:" << report;
   std::printf("systemd-analyze gave up on %d (expression, zone, base) runs\n", gave_up_count);
+}
+
+TEST(OracleSystemd, KnownDifferenceLocalZoneAbbreviation) {
+  // From winter, systemd stops at the switch to daylight time; we go on in the fixed EST zone.
+  const std::vector<std::string> exprs = {"*-*-* 9:00 EST"};
+  const int64_t base = 1772229600;  // 2026-02-27T22:00Z
+  const auto oracle = analyze(exprs, "America/New_York", base);
+  ASSERT_TRUE(oracle[0].has_value());
+  EXPECT_EQ(oracle[0]->elapses.size(), 8u) << "systemd now goes on past 2026-03-08: revisit kKnownDifferences";
+  auto spec = CalendarSpec::parse(exprs[0]);
+  ASSERT_TRUE(spec.has_value());
+  EXPECT_EQ(spec->timezone, "EST");
+  auto t = spec->next_usec(1773100800LL * 1'000'000, *Zone::load("America/New_York"));  // 2026-03-10T00:00Z
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(*t, 1773151200LL * 1'000'000) << "09:00 EST = 14:00Z on 2026-03-10";
+  // With TZ=UTC, "EST" is the tz file for systemd too, and we agree.
+  std::string report;
+  EXPECT_EQ(compare(exprs, "UTC", base, report), 0) << report;
 }
 
 TEST(OracleSystemd, RejectsWhatSystemdRejects) {
@@ -272,27 +317,36 @@ class CalendarGen {
     static const std::string kChars = "0123456789-:.,/~*. aZ";
     const size_t at = static_cast<size_t>(uni(0, static_cast<int>(s.size())));
     switch (uni(0, 3)) {
-      case 0: if (at < s.size()) s.erase(at, 1); break;
-      case 1: s.insert(at, 1, kChars[static_cast<size_t>(uni(0, static_cast<int>(kChars.size()) - 1))]); break;
-      case 2: if (at < s.size()) s[at] = kChars[static_cast<size_t>(uni(0, static_cast<int>(kChars.size()) - 1))]; break;
-      default: s.insert(at, std::to_string(uni(0, 99)));
+      case 0:
+        if (at < s.size()) s.erase(at, 1);
+        break;
+      case 1:
+        s.insert(at, 1, kChars[static_cast<size_t>(uni(0, static_cast<int>(kChars.size()) - 1))]);
+        break;
+      case 2:
+        if (at < s.size()) s[at] = kChars[static_cast<size_t>(uni(0, static_cast<int>(kChars.size()) - 1))];
+        break;
+      default:
+        s.insert(at, std::to_string(uni(0, 99)));
     }
     return s;
   }
 
  private:
-  static constexpr const char* kShortcuts[] = {"minutely", "hourly",  "daily",     "weekly",      "monthly",
+  static constexpr const char* kShortcuts[] = {"minutely", "hourly",   "daily",     "weekly",      "monthly",
                                                "yearly",   "annually", "quarterly", "semiannually"};
   static constexpr const char* kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-  static constexpr const char* kLongDays[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+  static constexpr const char* kLongDays[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                               "Friday", "Saturday", "Sunday"};
 
   int uni(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
   bool chance(int pct) { return uni(1, 100) <= pct; }
 
   std::string cased(std::string s) {
-    if (chance(20)) for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    else if (chance(20)) for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (chance(20))
+      for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    else if (chance(20))
+      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   }
 
@@ -355,8 +409,8 @@ class CalendarGen {
 
   std::string zone() {
     if (!chance(15)) return "";
-    static const char* kNames[] = {"UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
-                                   "Pacific/Chatham"};
+    static const char* kNames[] = {"UTC",          "Europe/Berlin",       "America/New_York",
+                                   "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham"};
     return std::string(" ") + kNames[uni(0, 5)];
   }
 
@@ -364,6 +418,7 @@ class CalendarGen {
 };
 
 TEST(OracleSystemd, GeneratedExpressionsAcrossDstInSeveralZones) {
+  gave_up_count = 0;
   CalendarGen gen(20261025);
   std::vector<std::string> exprs;
   for (int i = 0; i < 600; ++i) exprs.push_back(gen.next());
@@ -374,8 +429,10 @@ TEST(OracleSystemd, GeneratedExpressionsAcrossDstInSeveralZones) {
   std::map<std::string, std::vector<std::string>> by_zone;
   for (const auto& e : exprs) {
     auto spec = CalendarSpec::parse(e);
-    if (spec && !spec->timezone.empty()) by_zone[spec->timezone].push_back(e);
-    else local.push_back(e);
+    if (spec && !spec->timezone.empty())
+      by_zone[spec->timezone].push_back(e);
+    else
+      local.push_back(e);
   }
   std::string report;
   int bad = 0;

@@ -49,6 +49,28 @@ TEST(Report, AgentUpGetsBothEventsAndNothingIsSpooled) {
   EXPECT_TRUE(spool_events(dir / "spool").empty());
 }
 
+TEST(Report, RunEventArrivesWhileTheJobRuns) {
+  TempDir dir;
+  EventServer server(dir / "agent.sock", EventServer::Mode::kAck);
+  ProcSpec spec;
+  // The job waits for a file the test creates only once the run event has arrived.
+  spec.argv = {exec_path(), "long", "--",
+               "while [ ! -e " + (dir / "go") + " ]; do sleep 0.01; done; echo done"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "agent.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
+              "SHELL=/bin/sh", "CRONITOR_ACK_TIMEOUT_MS=1000"};
+  spec.stdout_path = dir / "stdout";
+  pid_t pid = spawn(spec);
+  bool arrived = server.wait_for_lines(1, std::chrono::seconds(10));
+  write_file(dir / "go", "");
+  auto r = wait_for(pid);
+  ASSERT_TRUE(arrived);
+  EXPECT_EQ(r.exit_code, 0);
+  ASSERT_TRUE(server.wait_for_lines(2, std::chrono::seconds(5)));
+  auto events = decode_all(server.lines());
+  expect_run_then_end(events, 0);
+  EXPECT_TRUE(spool_events(dir / "spool").empty());
+}
+
 TEST(Report, SocketAbsentSpools) {
   TempDir dir;
   auto r = run_wrapper(dir, {"absent", "--", "exit 0"});

@@ -1,0 +1,290 @@
+// Benchmarks of the agent daemon, as whole processes (the real cronitor-agent binary):
+//   events   wrapper events per second stored durably (acknowledged "ok" = committed to state.db)
+//   rss      resident memory of the daemon with 100 and 10,000 monitors
+//   deadline how long after a missed deadline its alert reaches an HTTP receiver
+// usage: agent_bench [events|rss|deadline|all] (AGENT_BENCH_SECONDS, default 5)
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/event.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::string kAgent = CRONITOR_AGENT_BIN;
+
+struct Daemon {
+  pid_t pid = -1;
+  std::string socket;
+  ~Daemon() { stop(); }
+  void stop() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+  }
+};
+
+void start(Daemon& d, const fs::path& dir, const std::string& config_text, const char* sync = nullptr) {
+  fs::create_directories(dir);
+  d.socket = (dir / "agent.sock").string();
+  std::ofstream(dir / "agent.yaml") << "state_dir: " << (dir / "state").string() << "\nsocket: " << d.socket
+                                    << "\nspool_dir: " << (dir / "spool").string()
+                                    << "\ndiscovery: {crontabs: false, systemd: false}\n"
+                                    << config_text;
+  fs::remove(d.socket);
+  d.pid = ::fork();
+  if (d.pid == 0) {
+    if (sync) ::setenv("CRONITOR_STATE_SYNC", sync, 1);
+    std::string log = (dir / "daemon.log").string();
+    (void)!std::freopen(log.c_str(), "w", stderr);
+    std::string cfg = (dir / "agent.yaml").string();
+    ::execl(kAgent.c_str(), kAgent.c_str(), "run", "--config", cfg.c_str(), nullptr);
+    ::_exit(127);
+  }
+  auto until = Clock::now() + 60s;
+  while (!fs::exists(d.socket) && Clock::now() < until) std::this_thread::sleep_for(5ms);
+}
+
+std::string uuid(uint64_t a, uint64_t b) {
+  char out[40];
+  std::snprintf(out, sizeof out, "%08llx-%04llx-4%03llx-8%03llx-%012llx", (unsigned long long)(a & 0xffffffff),
+                (unsigned long long)((a >> 32) & 0xffff), (unsigned long long)(b & 0xfff),
+                (unsigned long long)((b >> 12) & 0xfff), (unsigned long long)((b >> 24) & 0xffffffffffffull));
+  return out;
+}
+
+std::string now_ts() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return cronitor::format_timestamp_ms(ms.count());
+}
+
+/// One wrapper exchange: connect, one line, wait for "ok\n".
+bool send_event(const std::string& socket, const std::string& line) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket.c_str(), socket.size());
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    char buf[64];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ok = n >= 3 && std::memcmp(buf, "ok\n", 3) == 0;
+  }
+  ::close(fd);
+  return ok;
+}
+
+/// CPU seconds (user + system) the process has used.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f;
+  std::string cur;
+  for (char c : text.substr(close + 2)) {
+    if (c == ' ') {
+      f.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (f.size() < 13) return 0;
+  return static_cast<double>(std::stoll(f[11]) + std::stoll(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  return -1;
+}
+
+std::string monitors_yaml(int n) {
+  static const char* kSchedules[] = {"* * * * *", "*/5 * * * *", "0 * * * *", "30 2 * * *", "0 4 * * 0",
+                                     "0 5 1 * *", "every 10 minutes", "*-*-* 04:00:00"};
+  static const char* kZones[] = {"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"};
+  std::string out = "monitors:\n";
+  for (int i = 0; i < n; ++i) {
+    out += "  - key: job-" + std::to_string(i) + "\n    schedule: \"" + kSchedules[i % 8] + "\"\n    timezone: " +
+           kZones[i % 4] + "\n";
+    if (i % 3 == 0) out += "    assertions: [\"metric.duration < 30 minutes\"]\n";
+  }
+  return out;
+}
+
+void bench_events(const fs::path& base, int seconds, const char* sync) {
+  Daemon d;
+  start(d, base / (std::string("events-") + (sync ? sync : "normal")), monitors_yaml(100), sync);
+  const int threads = 32;
+  std::atomic<uint64_t> acked{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      uint64_t i = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        cronitor::RunEvent e;
+        e.key = "job-" + std::to_string(((i / 2) * threads + t) % 100);
+        e.run_id = uuid(static_cast<uint64_t>(t) << 40 | i, i * 7919 + t);
+        e.state = i % 2 == 0 ? cronitor::RunState::kRun : cronitor::RunState::kComplete;
+        if (i % 2 == 1) e.run_id = uuid(static_cast<uint64_t>(t) << 40 | (i - 1), (i - 1) * 7919 + t);
+        e.ts = now_ts();
+        e.host = "bench";
+        e.pid = 1000 + t;
+        e.uid = static_cast<int64_t>(::getuid());
+        e.duration_ms = 12;
+        e.output_tail = "done\n";
+        (send_event(d.socket, cronitor::encode(e)) ? acked : failed)++;
+        ++i;
+      }
+    });
+  auto t0 = Clock::now();
+  const double cpu0 = cpu_seconds(d.pid);
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const double cpu = cpu_seconds(d.pid) - cpu0;
+  stop = true;
+  for (auto& th : pool) th.join();
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("events: %.0f events/s acknowledged after commit (synchronous=%s), %d client threads, %llu failed; "
+              "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s",
+              static_cast<double>(acked.load()) / secs, sync ? sync : "normal", threads,
+              static_cast<unsigned long long>(failed.load()), cpu, static_cast<double>(acked.load()) / std::max(cpu, 1e-3),
+              rss_kib(d.pid), [] {
+                static std::string l;
+                std::ifstream("/proc/loadavg") >> l;
+                l += "\n";
+                return l.c_str();
+              }());
+}
+
+void bench_rss(const fs::path& base) {
+  for (int n : {100, 10000}) {
+    Daemon d;
+    start(d, base / ("rss-" + std::to_string(n)), monitors_yaml(n));
+    std::this_thread::sleep_for(300ms);
+    std::printf("rss: %d monitors: %ld KiB resident\n", n, rss_kib(d.pid));
+  }
+}
+
+/// A tiny HTTP receiver: accepts POSTs, notes the arrival time of each.
+struct Receiver {
+  int fd = -1;
+  int port = 0;
+  std::vector<double> arrivals;  // seconds since the epoch
+  std::thread th;
+  std::atomic<bool> stop{false};
+  Receiver() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    ::listen(fd, 64);
+    th = std::thread([this] {
+      while (!stop) {
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) continue;
+        double t = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        char buf[65536];
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        if (req.starts_with("POST")) arrivals.push_back(t);
+        const char* ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        (void)!::send(c, ok, std::strlen(ok), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~Receiver() {
+    stop = true;
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    th.join();
+  }
+};
+
+void bench_deadline(const fs::path& base) {
+  Receiver rx;
+  const int n = 10;
+  std::string yaml = "defaults:\n  notify: [\"webhook:http://127.0.0.1:" + std::to_string(rx.port) + "/hook\"]\nmonitors:\n";
+  for (int i = 0; i < n; ++i) yaml += "  - key: hb-" + std::to_string(i) + "\n    schedule: every 2 seconds\n    grace_seconds: 1\n";
+  Daemon d;
+  start(d, base / "deadline", yaml);
+  std::vector<double> deadlines;
+  for (int i = 0; i < n; ++i) {
+    cronitor::RunEvent e;
+    e.key = "hb-" + std::to_string(i);
+    e.run_id = uuid(0xdead0000 + i, i);
+    e.state = cronitor::RunState::kComplete;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    e.ts = cronitor::format_timestamp_ms(ms);
+    e.host = "bench";
+    e.pid = 1;
+    e.uid = static_cast<int64_t>(::getuid());
+    send_event(d.socket, cronitor::encode(e));
+    deadlines.push_back(static_cast<double>(ms) / 1000.0 + 3.0);  // run + period 2 s + grace 1 s
+    std::this_thread::sleep_for(137ms);
+  }
+  auto until = Clock::now() + 10s;
+  while (rx.arrivals.size() < static_cast<size_t>(n) && Clock::now() < until) std::this_thread::sleep_for(20ms);
+  std::vector<double> late;
+  auto arrivals = rx.arrivals;
+  std::sort(arrivals.begin(), arrivals.end());
+  for (size_t i = 0; i < std::min(arrivals.size(), deadlines.size()); ++i) late.push_back((arrivals[i] - deadlines[i]) * 1000);
+  std::sort(late.begin(), late.end());
+  if (late.empty()) {
+    std::printf("deadline: no alert arrived\n");
+    return;
+  }
+  std::printf("deadline: %zu missed deadlines, alert received after the deadline: median %.1f ms, max %.1f ms\n",
+              late.size(), late[late.size() / 2], late.back());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string what = argc > 1 ? argv[1] : "all";
+  int seconds = 5;
+  if (const char* s = std::getenv("AGENT_BENCH_SECONDS")) seconds = std::max(1, std::atoi(s));
+  fs::path base = fs::temp_directory_path() / ("agent-bench-" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  if (what == "events" || what == "all") {
+    bench_events(base, seconds, nullptr);
+    bench_events(base, seconds, "full");
+  }
+  if (what == "rss" || what == "all") bench_rss(base);
+  if (what == "deadline" || what == "all") bench_deadline(base);
+  fs::remove_all(base);
+  return 0;
+}

@@ -1,0 +1,91 @@
+#include "agent/monitor_set.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/discovery_adapter.h"
+#include "discovery/fs_root.h"
+#include "discovery/scanner.h"
+
+namespace cronitor::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+TEST(MonitorSet, DefaultsThenCommentThenConfigEntry) {
+  auto cfg = parse_config(R"(
+defaults: {grace_seconds: 60, failure_tolerance: 0, notify: [ops]}
+notify: {ops: ["webhook:http://127.0.0.1:1/x"], oncall: ["pagerduty:k"]}
+monitors:
+  - key: billing
+    failure_tolerance: 5
+  - key: extra
+    schedule: "every 5 minutes"
+)", "agent.yaml");
+  ASSERT_TRUE(cfg) << format_errors(cfg.error());
+  DiscoveredJob j;
+  j.key = "billing";
+  j.name = "billing-run";
+  j.schedule = "0 2 * * *";
+  j.timezone = "Europe/Berlin";
+  j.file = "/etc/cron.d/billing";
+  j.line = 4;
+  j.user = "root";
+  j.comment = *parse_job_comment("# cronitor: grace=10m failure_tolerance=2 notify=oncall");
+  ZoneCache zones;
+  std::vector<std::string> warnings;
+  auto monitors = build_monitors(*cfg, {j}, zones, warnings);
+  ASSERT_EQ(monitors.size(), 2u);
+  const auto& b = monitors[0];
+  EXPECT_EQ(b.key, "billing");
+  EXPECT_EQ(b.grace, seconds(600));        // from the comment
+  EXPECT_EQ(b.failure_tolerance, 5);       // the config entry wins over the comment
+  EXPECT_EQ(b.notify, std::vector<std::string>{"oncall"});
+  EXPECT_EQ(b.zone.name(), "Europe/Berlin");
+  EXPECT_TRUE(b.from_cron);
+  EXPECT_EQ(b.uid, 0);
+  EXPECT_EQ(b.source(), "/etc/cron.d/billing:4");
+  const auto& e = monitors[1];
+  EXPECT_EQ(e.key, "extra");
+  EXPECT_EQ(e.grace, seconds(60));
+  EXPECT_FALSE(e.from_cron);
+  EXPECT_EQ(e.schedule->interval(), seconds(300));
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST(MonitorSet, DiscoveredJobsReadTheCommentAbove) {
+  fs::path root = fs::temp_directory_path() / ("agent-ms-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "etc/cron.d");
+  std::ofstream(root / "etc/cron.d/jobs") << "# cronitor: grace=10m failure_tolerance=2\n"
+                                             "*/5 * * * * root /usr/local/bin/backup-db\n"
+                                             "# cronitor: grace=whenever\n"
+                                             "0 3 * * * root /usr/local/bin/rotate\n"
+                                             "@reboot root /usr/local/bin/warm-cache\n";
+  fs::permissions(root / "etc/cron.d/jobs", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                                fs::perms::others_read);
+  discovery::DiskRoot disk(root.string());
+  discovery::Scanner scanner(disk);
+  scanner.scan();
+  std::vector<std::string> warnings;
+  auto jobs = discovered_jobs(scanner.jobs(), disk, warnings);
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0].comment->grace, seconds(600));
+  EXPECT_EQ(jobs[0].comment->failure_tolerance, 2);
+  EXPECT_FALSE(jobs[1].comment);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("/etc/cron.d/jobs:3: grace"), std::string::npos) << warnings[0];
+  ZoneCache zones;
+  Config cfg;
+  auto monitors = build_monitors(cfg, jobs, zones, warnings);
+  ASSERT_EQ(monitors.size(), 3u);
+  EXPECT_FALSE(monitors[2].schedule);  // @reboot: no clock deadline
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -1,0 +1,101 @@
+#include "agent/spool_reader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/event_adapter.h"
+
+namespace cronitor::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+cronitor::RunEvent wire(const std::string& run_id, RunState state, int64_t uid, const std::string& ts) {
+  cronitor::RunEvent e;
+  e.key = "job";
+  e.run_id = run_id;
+  e.state = state;
+  e.ts = ts;
+  e.host = "h";
+  e.pid = 42;
+  e.uid = uid;
+  if (state == RunState::kMetric) e.metrics["count"] = 3;
+  return e;
+}
+
+constexpr const char* kId1 = "11111111-1111-4111-8111-111111111111";
+constexpr const char* kId2 = "22222222-2222-4222-8222-222222222222";
+constexpr const char* kId3 = "33333333-3333-4333-8333-333333333333";
+
+class SpoolReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("agent-spool-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void write(const std::string& name, const std::string& text, uid_t owner = 0) {
+    std::ofstream(dir_ / name) << text;
+    if (owner) ASSERT_EQ(::chown((dir_ / name).c_str(), owner, owner), 0);
+  }
+  fs::path dir_;
+};
+
+TEST_F(SpoolReaderTest, FinishedUnfinishedAndPartialLines) {
+  write(std::string(kId1) + ".jsonl", encode(wire(kId1, RunState::kRun, 0, "2026-01-01T00:00:00.000Z")) +
+                                         encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
+  write(std::string(kId2) + ".jsonl", encode(wire(kId2, RunState::kRun, 0, "2026-01-01T00:01:00.000Z")) + "{\"v\":1,\"key\"");
+  write(".tmp-being-written", "x");
+  auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
+  ASSERT_EQ(scan.files.size(), 2u);
+  for (const auto& f : scan.files) {
+    if (f.path.find(kId1) != std::string::npos) {
+      EXPECT_TRUE(f.finished);
+      EXPECT_EQ(f.events.size(), 2u);
+    } else {
+      EXPECT_FALSE(f.finished);
+      EXPECT_EQ(f.events.size(), 1u);
+    }
+  }
+}
+
+TEST_F(SpoolReaderTest, OwnerMustMatchTheEventUid) {
+  write(std::string(kId1) + ".jsonl", encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")), 65534);
+  write(std::string(kId2) + ".jsonl", encode(wire(kId2, RunState::kComplete, 65534, "2026-01-01T00:00:05.000Z")), 65534);
+  auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
+  size_t events = 0;
+  for (const auto& f : scan.files) events += f.events.size();
+  EXPECT_EQ(events, 1u);
+  ASSERT_EQ(scan.warnings.size(), 1u);
+  EXPECT_NE(scan.warnings[0].find("owned by uid 65534"), std::string::npos);
+}
+
+TEST_F(SpoolReaderTest, SymlinksAndHardLinksAreDropped) {
+  write("target", encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
+  fs::create_symlink(dir_ / "target", dir_ / (std::string(kId1) + ".jsonl"));
+  fs::create_hard_link(dir_ / "target", dir_ / (std::string(kId2) + ".jsonl"));
+  write(std::string(kId3) + ".m0123456789abcdef.jsonl", encode(wire(kId3, RunState::kMetric, 0, "2026-01-01T00:00:01.000Z")));
+  auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
+  int dropped = 0, metric = 0;
+  for (const auto& f : scan.files) {
+    dropped += f.drop;
+    if (f.path.find(".m0123") != std::string::npos) metric += f.finished && f.events.size() == 1;
+  }
+  EXPECT_EQ(dropped, 2);
+  EXPECT_EQ(metric, 1);
+}
+
+TEST(WireTimestamp, Parses) {
+  auto t = parse_wire_timestamp("2026-03-29T01:02:03.456Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->time_since_epoch().count(), int64_t{1774746123456000});
+  EXPECT_FALSE(parse_wire_timestamp("2026-02-30T01:02:03.456Z"));
+  EXPECT_FALSE(parse_wire_timestamp("2026-03-29 01:02:03.456Z"));
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -1,0 +1,168 @@
+// The daemon with discovery on a --root copy of a host: discovered crontab jobs become monitors
+// (with their "# cronitor:" comment), a deleted job alerts once as removed, and the socket only
+// lets a user report on jobs that run as that user (SO_PEERCRED).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/event.h"
+#include "tests/support/http_recorder.h"
+#include "tests/support/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using cronitor::testing::HttpRecorder;
+using cronitor::testing::run_command;
+
+const std::string kAgent = CRONITOR_AGENT_BIN;
+const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+
+class AgentDiscovery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("agent-disc-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "root/etc/cron.d");
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    socket_ = (dir_ / "agent.sock").string();
+    std::ofstream(dir_ / "root/etc/cron.d/backup")
+        << "SHELL=/bin/sh\n# cronitor: grace=10m failure_tolerance=2\n*/5 * * * * root /usr/local/bin/backup-db --all\n";
+    fs::permissions(dir_ / "root/etc/cron.d/backup", fs::perms::owner_read | fs::perms::owner_write |
+                                                         fs::perms::group_read | fs::perms::others_read);
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+  void start(const std::string& slack_url) {
+    std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
+                                       << "\nspool_dir: " << (dir_ / "spool").string()
+                                       << "\nhostname: disc-host\ndiscovery: {root: " << (dir_ / "root").string()
+                                       << ", crontabs: true, systemd: false}\n"
+                                       << "defaults:\n  notify: [\"slack:" << slack_url << "\"]\n";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::string log = (dir_ / "daemon.log").string();
+      (void)!std::freopen(log.c_str(), "a", stderr);
+      std::string cfg = (dir_ / "agent.yaml").string();
+      ::execl(kAgent.c_str(), kAgent.c_str(), "run", "--config", cfg.c_str(), nullptr);
+      ::_exit(127);
+    }
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (!fs::exists(socket_) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(socket_));
+  }
+  json status() {
+    auto r = run_command({kAgent, "status", "--json", "--config", (dir_ / "agent.yaml").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+  std::string log() const {
+    std::ifstream in(dir_ / "daemon.log");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  /// Sends one event as `uid` (a child process that setuid()s) and returns the agent's reply.
+  std::string send_as(uid_t uid, const std::string& key, int64_t claimed_uid) {
+    int p[2];
+    EXPECT_EQ(::pipe(p), 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::close(p[0]);
+      if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(2);
+      cronitor::RunEvent e;
+      e.key = key;
+      e.run_id = "0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e";
+      e.state = cronitor::RunState::kRun;
+      e.ts = cronitor::format_timestamp_ms(1795255382000);
+      e.host = "h";
+      e.pid = ::getpid();
+      e.uid = claimed_uid;
+      std::string line = cronitor::encode(e);
+      int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un a{};
+      a.sun_family = AF_UNIX;
+      std::memcpy(a.sun_path, socket_.c_str(), socket_.size());
+      std::string reply = "connect failed";
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        (void)!::write(fd, line.data(), line.size());
+        char buf[512];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        reply.assign(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      }
+      (void)!::write(p[1], reply.data(), reply.size());
+      ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string reply;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
+    ::close(p[0]);
+    ::waitpid(child, nullptr, 0);
+    return reply;
+  }
+
+  fs::path dir_;
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  start(slack.url("/s"));
+  auto st = status();
+  ASSERT_TRUE(st.is_object());
+  json job;
+  for (const auto& m : st["monitors"])
+    if (m["name"] == "backup-db") job = m;
+  ASSERT_TRUE(job.is_object()) << st.dump(2);
+  EXPECT_EQ(job["source"], "/etc/cron.d/backup:3");
+  EXPECT_EQ(job["schedule"], "*/5 * * * *");
+  fs::remove(dir_ / "root/etc/cron.d/backup");
+  auto removed = slack.wait_for(
+      [](const json& r) {
+        return r["body"].get<std::string>().find("backup-db was removed from /etc/cron.d/backup line 3") != std::string::npos;
+      },
+      10s);
+  ASSERT_FALSE(removed.is_null()) << log();
+  std::this_thread::sleep_for(500ms);  // a second removal alert would have arrived by now
+  int count = 0;
+  for (const auto& r : slack.requests()) count += r["body"].get<std::string>().find("was removed") != std::string::npos;
+  EXPECT_EQ(count, 1);
+}
+
+TEST_F(AgentDiscovery, PeerCredentialsDecideWhoMayReport) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  start(slack.url("/s"));
+  std::string key;
+  const json st = status();
+  for (const auto& m : st["monitors"])
+    if (m["name"] == "backup-db") key = m["key"];
+  ASSERT_FALSE(key.empty());
+  // nobody (65534) claiming to be root.
+  EXPECT_EQ(send_as(65534, "anything", 0).rfind("err uid 0 does not match the sender's uid 65534", 0), 0u);
+  // nobody reporting a job that runs as root.
+  EXPECT_EQ(send_as(65534, key, 65534).rfind("err job", 0), 0u);
+  // nobody reporting its own (unknown) key, and root reporting the root job: accepted.
+  EXPECT_EQ(send_as(65534, "nobodys-job", 65534), "ok\n");
+  EXPECT_EQ(send_as(0, key, 0), "ok\n");
+}
+
+}  // namespace
