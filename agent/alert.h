@@ -13,13 +13,22 @@ using schedule::Instant;
 
 struct Alert {
   enum class Kind {
-    kMissed, kFailed, kHung, kOverlap, kAssertion, kRemoved, kRecovered, kRealert, kCronDown,
-    kCronUp, kTest,
+    kMissed,
+    kFailed,
+    kHung,
+    kOverlap,
+    kAssertion,
+    kRemoved,
+    kRecovered,
+    kRealert,
+    kCronDown,
+    kCronUp,
+    kTest,
   };
   Kind kind = Kind::kFailed;
-  std::string key;   // the monitor's key, or "host:cron" for the cron daemon
-  std::string name;  // the monitor's name for people
-  Instant at{};      // when the rule fired (evaluator time)
+  std::string key;      // the monitor's key, or "host:cron" for the cron daemon
+  std::string name;     // the monitor's name for people
+  Instant at{};         // when the rule fired (evaluator time)
   std::string summary;  // one line that names the job and says what happened
   std::string detail;   // why: exit code, signal, OOM, the assertion, the missed slot
   bool update = false;  // part of an incident that was already open

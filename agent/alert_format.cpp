@@ -77,41 +77,46 @@ std::string slack_body(const Alert& a, const std::string& host) {
     blocks.push_back({{"type", "section"}, {"text", {{"type", "plain_text"}, {"text", a.detail}}}});
   blocks.push_back({{"type", "section"}, {"fields", fields}});
   if (!a.output_tail.empty())
-    blocks.push_back({{"type", "section"},
-                      {"text", {{"type", "mrkdwn"}, {"text", "*Output (tail)*\n```" + tail(a.output_tail, kTailInMessage) + "```"}}}});
-  blocks.push_back({{"type", "context"},
-                    {"elements", json::array({{{"type", "mrkdwn"},
-                                               {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " + iso(a.at)}}})}});
+    blocks.push_back(
+        {{"type", "section"},
+         {"text",
+          {{"type", "mrkdwn"}, {"text", "*Output (tail)*\n```" + tail(a.output_tail, kTailInMessage) + "```"}}}});
+  blocks.push_back(
+      {{"type", "context"},
+       {"elements",
+        json::array({{{"type", "mrkdwn"},
+                      {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " + iso(a.at)}}})}});
   json body = {{"text", a.summary + " on " + host}, {"blocks", blocks}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string webhook_body(const Alert& a, const std::string& host) {
   const char* incident = a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kTest ? "none"
-                         : is_recovery(a.kind)                                      ? "resolved"
-                         : a.update                                                 ? "updated"
-                                                                                    : "opened";
-  json j = {{"version", 1},
-            {"event", kind_name(a.kind)},
-            {"incident", incident},
-            {"key", a.key},
-            {"name", a.name},
-            {"host", host},
-            {"summary", a.summary},
-            {"detail", a.detail},
-            {"at", iso(a.at)},
-            {"incident_opened_at", a.incident_opened.time_since_epoch().count() ? json(iso(a.incident_opened)) : json()},
-            {"schedule", a.schedule},
-            {"timezone", a.timezone},
-            {"environment", a.environment},
-            {"source", a.source},
-            {"exit_code", a.exit_code ? json(*a.exit_code) : json()},
-            {"signal", a.signal.empty() ? json() : json(a.signal)},
-            {"oom", a.oom},
-            {"duration_ms", a.duration_ms ? json(*a.duration_ms) : json()},
-            {"output_tail", a.output_tail},
-            {"expected_at", a.expected ? json(iso(*a.expected)) : json()},
-            {"down_for_seconds", a.down_for ? json(a.down_for->count()) : json()}};
+                         : is_recovery(a.kind)                                           ? "resolved"
+                         : a.update                                                      ? "updated"
+                                                                                         : "opened";
+  json j = {
+      {"version", 1},
+      {"event", kind_name(a.kind)},
+      {"incident", incident},
+      {"key", a.key},
+      {"name", a.name},
+      {"host", host},
+      {"summary", a.summary},
+      {"detail", a.detail},
+      {"at", iso(a.at)},
+      {"incident_opened_at", a.incident_opened.time_since_epoch().count() ? json(iso(a.incident_opened)) : json()},
+      {"schedule", a.schedule},
+      {"timezone", a.timezone},
+      {"environment", a.environment},
+      {"source", a.source},
+      {"exit_code", a.exit_code ? json(*a.exit_code) : json()},
+      {"signal", a.signal.empty() ? json() : json(a.signal)},
+      {"oom", a.oom},
+      {"duration_ms", a.duration_ms ? json(*a.duration_ms) : json()},
+      {"output_tail", a.output_tail},
+      {"expected_at", a.expected ? json(iso(*a.expected)) : json()},
+      {"down_for_seconds", a.down_for ? json(a.down_for->count()) : json()}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -129,9 +134,11 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
     case NotifyTarget::Kind::kDiscord: {
       m.url = t.address;
       json fields = json::array();
-      for (const auto& [name, value] : facts(a, host)) fields.push_back({{"name", name}, {"value", value}, {"inline", true}});
+      for (const auto& [name, value] : facts(a, host))
+        fields.push_back({{"name", name}, {"value", value}, {"inline", true}});
       if (!a.output_tail.empty())
-        fields.push_back({{"name", "Output (tail)"}, {"value", "```" + tail(a.output_tail, 900) + "```"}, {"inline", false}});
+        fields.push_back(
+            {{"name", "Output (tail)"}, {"value", "```" + tail(a.output_tail, 900) + "```"}, {"inline", false}});
       json embed = {{"title", title(a).substr(0, 250)},
                     {"description", a.detail.substr(0, 2000)},
                     {"color", good(a) ? 0x2EB67D : 0xE01E5A},
@@ -146,7 +153,9 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       json f = json::array();
       for (const auto& [name, value] : facts(a, host)) f.push_back({{"name", name}, {"value", value}});
       json sections = json::array({{{"activityTitle", a.name}, {"activitySubtitle", a.detail}, {"facts", f}}});
-      if (!a.output_tail.empty()) sections.push_back({{"title", "Output (tail)"}, {"text", "<pre>" + tail(a.output_tail, kTailInMessage) + "</pre>"}});
+      if (!a.output_tail.empty())
+        sections.push_back(
+            {{"title", "Output (tail)"}, {"text", "<pre>" + tail(a.output_tail, kTailInMessage) + "</pre>"}});
       m.body = json({{"@type", "MessageCard"},
                      {"@context", "http://schema.org/extensions"},
                      {"summary", a.summary},

@@ -128,7 +128,8 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   api.easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
   api.easy_setopt(c, CURLOPT_WRITEDATA, &response);
   CURLcode rc = api.easy_perform(c);
-  if (rc != CURLE_OK) return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + api.easy_strerror(rc)};
+  if (rc != CURLE_OK)
+    return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + api.easy_strerror(rc)};
   long status = 0;
   api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300) return {true, false, {}};
@@ -163,9 +164,12 @@ SendResult AlertSender::mail(const OutgoingMessage& m) {
   }
   ::close(in[1]);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, false, {}};
-  return {false, true, "\"" + sendmail + "\" exited with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))};
+  return {false, true,
+          "\"" + sendmail + "\" exited with status " +
+              std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))};
 }
 
 }  // namespace cronitor::agent

@@ -25,8 +25,7 @@ Result<Assertion> Assertion::parse(std::string_view text) {
     return fail("assertion \"" + a.text + "\": must start with \"metric.\" (e.g. \"metric.duration < 5 minutes\")");
   s.remove_prefix(kPrefix.size());
   size_t i = 0;
-  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == '-'))
-    ++i;
+  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == '-')) ++i;
   if (i == 0 || i > 64) return fail("assertion \"" + a.text + "\": missing or too long metric name");
   a.metric = std::string(s.substr(0, i));
   s = trim(s.substr(i));
@@ -68,12 +67,18 @@ std::optional<std::chrono::milliseconds> Assertion::max_runtime() const {
 
 bool Assertion::holds(double actual) const {
   switch (op) {
-    case Op::kLt: return actual < value;
-    case Op::kLe: return actual <= value;
-    case Op::kGt: return actual > value;
-    case Op::kGe: return actual >= value;
-    case Op::kEq: return actual == value;
-    case Op::kNe: return actual != value;
+    case Op::kLt:
+      return actual < value;
+    case Op::kLe:
+      return actual <= value;
+    case Op::kGt:
+      return actual > value;
+    case Op::kGe:
+      return actual >= value;
+    case Op::kEq:
+      return actual == value;
+    case Op::kNe:
+      return actual != value;
   }
   return false;
 }

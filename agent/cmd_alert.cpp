@@ -119,7 +119,6 @@ void ping(const std::string& config_path, const std::string& key, const std::str
       exit_code = kExitFailure;
       return;
     }
-    spool.finish();
     std::cout << key << ": " << state << " spooled (the agent is not running: " << r.error().message << ")\n";
     exit_code = kExitOk;
   }
@@ -143,7 +142,9 @@ void register_alert_commands(CLI::App& app, int& exit_code) {
   auto rid = std::make_shared<std::string>();
   auto* p = app.add_subcommand("ping", "Report a run, completion or failure of a monitor by hand");
   p->add_option("KEY", *key, "Monitor key")->required();
-  p->add_option("--state", *state, "run, complete or fail")->required()->check(CLI::IsMember({"run", "complete", "fail"}));
+  p->add_option("--state", *state, "run, complete or fail")
+      ->required()
+      ->check(CLI::IsMember({"run", "complete", "fail"}));
   p->add_option("--exit-code", *status, "Exit code to report with complete/fail")->check(CLI::Range(0, 255));
   p->add_option("--message", *msg, "Text kept as the output tail");
   p->add_option("--run-id", *rid, "Ties run and complete/fail together (default: $CRONITOR_RUN_ID, else new)");

@@ -7,10 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/commands.h"
 #include "discovery/auto_wrapper.h"
@@ -104,7 +103,9 @@ void print_changes(const Changes& c, bool json) {
 
 int run_watch(Scanner& scanner, const DiskRoot& root, bool json) {
   discovery::Watcher::Options wo;
-  wo.log = [](std::string_view msg) { std::fprintf(stderr, "cronitor-agent: %.*s\n", static_cast<int>(msg.size()), msg.data()); };
+  wo.log = [](std::string_view msg) {
+    std::fprintf(stderr, "cronitor-agent: %.*s\n", static_cast<int>(msg.size()), msg.data());
+  };
   auto watcher = discovery::Watcher::create(scanner, root, std::move(wo));
   if (!watcher) {
     std::fprintf(stderr, "cronitor-agent: %s\n", watcher.error().message.c_str());
@@ -115,7 +116,8 @@ int run_watch(Scanner& scanner, const DiskRoot& root, bool json) {
     int timeout = -1;
     if (auto d = (*watcher)->settle_deadline()) {
       const auto left = *d - Clock::now().time_since_epoch();
-      timeout = static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1));
+      timeout =
+          static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1));
     }
     pollfd p{(*watcher)->fd(), POLLIN, 0};
     const int n = ::poll(&p, 1, timeout);

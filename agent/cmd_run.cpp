@@ -55,8 +55,8 @@ void register_daemon(CLI::App& app, int& exit_code) {
     }
     size_t targets = 0;
     for (const auto& [name, list] : c->notify) targets += list.size();
-    std::cout << c->source << ": OK (" << c->monitors.size() << " monitors, " << c->notify.size()
-              << " notify lists, " << targets << " targets)\n";
+    std::cout << c->source << ": OK (" << c->monitors.size() << " monitors, " << c->notify.size() << " notify lists, "
+              << targets << " targets)\n";
     exit_code = kExitOk;
   });
 

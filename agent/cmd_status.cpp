@@ -76,7 +76,8 @@ void status(const Common& o, int& exit_code) {
       return;
     }
     json list = json::array();
-    for (const auto& j : *jobs) list.push_back(agent::status_json(j.key, j.name, j.schedule, j.timezone, j.source, j.state));
+    for (const auto& j : *jobs)
+      list.push_back(agent::status_json(j.key, j.name, j.schedule, j.timezone, j.source, j.state));
     json cron = nullptr;
     if (auto h = store->host(); h && h->cron_incident)
       cron = {{"opened", agent::to_us(h->cron_incident->opened)}, {"reason", h->cron_incident->reason}};
@@ -155,7 +156,8 @@ void pause_resume(const Common& o, const std::string& key, const std::string& fo
       exit_code = kExitFailure;
       return;
     }
-    std::cout << key << ": " << (pause ? "paused" : "resumed") << " (the daemon is not running; it applies this at start)\n";
+    std::cout << key << ": " << (pause ? "paused" : "resumed")
+              << " (the daemon is not running; it applies this at start)\n";
     exit_code = kExitOk;
     return;
   }

@@ -1,11 +1,11 @@
 #include "agent/config.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "agent/duration.h"
 #include "agent/monitor_schedule.h"
@@ -323,8 +323,7 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
         for (size_t i = 0; i < items->size(); ++i) {
           auto t = NotifyTarget::parse((*items)[i]);
           if (!t)
-            w.error(list.second.IsSequence() ? list.second[i] : list.second, "notify." + name,
-                    t.error().message);
+            w.error(list.second.IsSequence() ? list.second[i] : list.second, "notify." + name, t.error().message);
           else
             targets.push_back(*t);
         }
@@ -365,8 +364,8 @@ std::expected<Config, ConfigErrors> load_config(const std::string& path) {
     return parse_config(embedded_default_config(), "<built-in default>");
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return std::unexpected(ConfigErrors{
-        ConfigError{path, 0, "", Error::from_errno("open", "", errno).message.substr(2)}});
+    return std::unexpected(
+        ConfigErrors{ConfigError{path, 0, "", Error::from_errno("open", "", errno).message.substr(2)}});
   std::ostringstream buf;
   buf << in.rdbuf();
   return parse_config(buf.str(), path);

@@ -33,8 +33,7 @@ struct NotifyTarget {
 struct MonitorOverrides {
   std::optional<std::string> name, schedule, type, timezone, environment;
   std::optional<std::chrono::seconds> grace, realert_interval;
-  std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold,
-      recovery_threshold;
+  std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold, recovery_threshold;
   std::optional<std::vector<Assertion>> assertions;
   std::optional<std::vector<std::string>> notify;
   std::optional<bool> paused;
@@ -97,8 +96,7 @@ using ConfigErrors = std::vector<ConfigError>;
 std::string format_errors(const ConfigErrors& errors);
 
 /// Parses and validates YAML text; `file` names it in errors. Every error is collected.
-[[nodiscard]] std::expected<Config, ConfigErrors> parse_config(std::string_view yaml,
-                                                               std::string_view file);
+[[nodiscard]] std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::string_view file);
 /// Reads `path`; when `path` is the default path and it does not exist, the built-in default.
 [[nodiscard]] std::expected<Config, ConfigErrors> load_config(const std::string& path);
 /// The default agent.yaml compiled into the binary (etc/agent.yaml at build time).

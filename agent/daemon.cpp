@@ -2,13 +2,12 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,6 +15,7 @@
 
 #include "agent/cron_check.h"
 #include "agent/discovery_adapter.h"
+#include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
 #include "discovery/watcher.h"
@@ -91,6 +91,8 @@ Result<void> Daemon::init() {
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
+  if (config_.mode == "upstream")
+    spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
   std::vector<std::string> warnings;
   auto store = StateStore::open(config_.state_dir + "/state.db", &warnings);
@@ -104,7 +106,16 @@ Result<void> Daemon::init() {
     scanner_->scan();
     for (const auto& w : scanner_->warnings()) spdlog::info("discovery: {}", w.to_string());
   }
+  std::set<std::string> known;
+  if (auto rows = store_.jobs())
+    for (const auto& r : *rows) known.insert(r.key);
   rebuild_monitors(now());
+  if (scanner_) {
+    std::set<std::string> files;
+    for (const auto& j : discovered_)
+      if (j.from_cron && !j.wrapped && !known.count(j.key) && j.line > 0) files.insert(j.file);
+    auto_wrap({files.begin(), files.end()});
+  }
   if (auto r = setup_loop(); !r) return r;
   ::malloc_trim(0);  // parsing the config and the first scan left freed memory behind
   return {};
@@ -135,6 +146,7 @@ void Daemon::rebuild_monitors(Instant t) {
   deadline_of_.clear();
   deadlines_.clear();
   dirty_flag_.clear();
+  row_saved_.clear();
   dirty_.clear();
   adhoc_count_ = 0;
   for (auto& m : built) {
@@ -158,6 +170,7 @@ uint32_t Daemon::add_monitor(MonitorConfig c, MonitorState s) {
   states_.push_back(std::move(s));
   deadline_of_.emplace_back();
   dirty_flag_.push_back(0);
+  row_saved_.push_back(0);
   touch(i);
   return i;
 }
@@ -178,7 +191,13 @@ void Daemon::touch(uint32_t i) {
 Result<void> Daemon::flush_dirty() {
   for (uint32_t i : dirty_) {
     dirty_flag_[i] = 0;
+    if (row_saved_[i]) {  // only the state changed: the cheap update
+      auto r = store_.save_job_state(monitors_[i].key, states_[i]);
+      if (!r) return std::unexpected(r.error());
+      if (*r) continue;
+    }
     if (auto r = store_.save_job(monitors_[i], states_[i]); !r) return r;
+    row_saved_[i] = 1;
   }
   dirty_.clear();
   if (host_dirty_) {
@@ -251,20 +270,17 @@ void Daemon::rearm_deadline_timer() {
 void Daemon::realign_after_clock_jump(Instant t) {
   int moved = 0;
   for (uint32_t i = 0; i < monitors_.size(); ++i) {
-    auto& m = monitors_[i];
-    auto& s = states_[i];
-    if (!m.schedule || !s.expected || s.removed) continue;
-    // Slots the jump swallowed are not missed runs (cron treats big jumps as corrections).
-    if (*s.expected + m.grace <= t) {
-      s.expected = m.schedule->next(t - m.grace, m.zone);
+    if (agent::realign_after_clock_jump(monitors_[i], states_[i], t)) {
       ++moved;
       touch(i);
     }
   }
   spdlog::warn("the wall clock changed; {} deadlines recomputed", moved);
   if (store_.begin()) {
-    if (flush_dirty()) (void)store_.commit();
-    else store_.rollback();
+    if (flush_dirty())
+      (void)store_.commit();
+    else
+      store_.rollback();
   }
   rearm_deadline_timer();
 }
@@ -310,54 +326,6 @@ void Daemon::on_sent() {
   pump_outbox();
 }
 
-void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
-  std::vector<std::string> warnings;
-  if (!store_.begin()) return;
-  for (const auto& jr : ch.removed) {
-    const discovery::Job& j = job_ref(jr);
-    auto it = index_.find(j.key);
-    if (it == index_.end()) continue;
-    bool by_unwrap = false;
-    if (j.wrapped)
-      for (const auto& ar : ch.added) {
-        const discovery::Job& a = job_ref(ar);
-        if (a.file == j.file && a.line == j.line && !a.wrapped) by_unwrap = true;
-      }
-    auto actions = evaluate(monitors_[it->second], states_[it->second], RemovedInput{t, j.file, j.line, by_unwrap}, host_state_);
-    record_actions(actions, &monitors_[it->second], t);
-    touch(it->second);
-  }
-  std::vector<const discovery::Job*> upd;
-  for (const auto& j : ch.added) upd.push_back(&job_ref(j));
-  for (const auto& j : ch.changed) upd.push_back(&job_ref(j));
-  auto jobs = discovered_jobs(upd, *root_, warnings);
-  for (auto& dj : jobs) {
-    const MonitorEntry* entry = nullptr;
-    for (const auto& e : config_.monitors)
-      if (e.key == dj.key) entry = &e;
-    auto m = resolve_monitor(config_, &dj, entry, zones_);
-    if (!m) {
-      warnings.push_back(m.error().message);
-      continue;
-    }
-    if (auto it = index_.find(dj.key); it != index_.end()) {
-      uint32_t i = it->second;
-      monitors_[i] = std::move(*m);
-      if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
-      touch(i);
-    } else {
-      MonitorState s = initial_state(*m, t);
-      add_monitor(std::move(*m), std::move(s));
-    }
-  }
-  for (const auto& w : warnings) spdlog::warn("{}", w);
-  if (flush_dirty()) (void)store_.commit();
-  else store_.rollback();
-  rearm_deadline_timer();
-  pump_outbox();
-  spdlog::info("discovery: {} added, {} changed, {} removed", ch.added.size(), ch.changed.size(), ch.removed.size());
-}
-
 void Daemon::reload() {
   auto cfg = load_config(options_.config_path);
   if (!cfg) {
@@ -375,8 +343,10 @@ void Daemon::reload() {
   commit_pending();
   rebuild_monitors(now());
   if (store_.begin()) {
-    if (flush_dirty()) (void)store_.commit();
-    else store_.rollback();
+    if (flush_dirty())
+      (void)store_.commit();
+    else
+      store_.rollback();
   }
   rearm_deadline_timer();
   ::malloc_trim(0);
@@ -412,8 +382,8 @@ Result<void> Daemon::setup_loop() {
   // The spool folder: drained now, and whenever a wrapper writes into it.
   if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
   spool_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (spool_fd_ < 0 || ::inotify_add_watch(spool_fd_, config_.spool_dir.c_str(),
-                                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY) < 0)
+  if (spool_fd_ < 0 ||
+      ::inotify_add_watch(spool_fd_, config_.spool_dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY) < 0)
     spdlog::warn("watching the spool \"{}\": {}; it is drained at start and on SIGHUP only", config_.spool_dir,
                  std::strerror(errno));
   else
@@ -515,29 +485,6 @@ int Daemon::on_clock_cb(sd_event_source*, int fd, uint32_t, void* ud) {
     far.it_value.tv_sec = INT32_MAX;
     ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
     d->realign_after_clock_jump(d->now());
-  }
-  return 0;
-}
-
-int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  d->watcher_->on_readable();
-  if (auto when = d->watcher_->settle_deadline()) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
-  }
-  return 0;
-}
-
-int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  auto changes = d->watcher_->poll(discovery::Watcher::Clock::now().time_since_epoch());
-  if (!changes.empty()) d->apply_discovery(changes, d->now());
-  if (auto when = d->watcher_->settle_deadline()) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
   }
   return 0;
 }

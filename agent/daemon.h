@@ -3,8 +3,8 @@
 // timer and sender thread, SIGHUP/SIGTERM, the watchdog and a wall-clock-jump watch.
 #pragma once
 
-#include <systemd/sd-event.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include <map>
 #include <memory>
@@ -72,6 +72,8 @@ class Daemon {
   void rebuild_monitors(Instant now);
   void apply_discovery(const discovery::Changes& changes, Instant now);
   void reload();
+  /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
+  void auto_wrap(const std::vector<std::string>& files);
 
   // Monitors and deadlines.
   uint32_t add_monitor(MonitorConfig c, MonitorState s);
@@ -129,6 +131,7 @@ class Daemon {
   std::vector<std::optional<Instant>> deadline_of_;
   std::set<std::pair<Instant, uint32_t>> deadlines_;
   std::vector<uint8_t> dirty_flag_;
+  std::vector<uint8_t> row_saved_;  // the jobs row holds this monitor's current config
   std::vector<uint32_t> dirty_;
   HostState host_state_;
   bool host_dirty_ = false;

@@ -1,11 +1,10 @@
 // The daemon's inputs: the wrapper socket (SO_PEERCRED, bounded size and rate), the spool
 // folder, and the batch commit that makes events durable before they are acknowledged.
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -20,9 +19,9 @@ namespace cronitor::agent {
 namespace {
 
 constexpr size_t kMaxConns = 4096;
-constexpr size_t kBatch = 512;             // events per commit at most
+constexpr size_t kBatch = 512;                  // events per commit at most
 constexpr uint64_t kConnTimeoutUsec = 2000000;  // a client has 2 s to send its line
-constexpr double kUserRate = 200;          // events per second for a non-root uid
+constexpr double kUserRate = 200;               // events per second for a non-root uid
 constexpr double kUserBurst = 2000;
 constexpr size_t kMaxAdhocMonitors = 1000;  // keys reported that no config or discovery knows
 constexpr size_t kSpoolFilesPerDrain = 5000;
@@ -250,7 +249,8 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
     spdlog::warn("event for {}: {}", w.key, ev.error().message);
     return;
   }
-  auto stored = store_.record_event(*ev, t);
+  std::map<std::string, double> merged;
+  auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {
     spdlog::error("storing an event of {}: {}", w.key, stored.error().message);
     return;
@@ -276,10 +276,8 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
     ++adhoc_count_;
     i = add_monitor(std::move(m), MonitorState{});
   }
-  if (ev->state == RunEvent::State::kComplete) {
-    if (auto merged = store_.run_metrics(ev->run_id))
-      for (auto& [k, v] : *merged) ev->metrics.emplace(k, v);
-  }
+  if (ev->state == RunEvent::State::kComplete)
+    for (auto& [k, v] : merged) ev->metrics.emplace(k, v);
   auto actions = evaluate(monitors_[i], states_[i], &*ev, host_state_);
   if (!actions.empty()) host_dirty_ = true;
   record_actions(actions, &monitors_[i], t);

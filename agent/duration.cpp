@@ -8,11 +8,10 @@ namespace cronitor::agent {
 namespace {
 
 constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-    {"s", 1},          {"sec", 1},         {"secs", 1},     {"second", 1},      {"seconds", 1},
-    {"m", 60},         {"min", 60},        {"mins", 60},    {"minute", 60},     {"minutes", 60},
-    {"h", 3600},       {"hr", 3600},       {"hrs", 3600},   {"hour", 3600},     {"hours", 3600},
-    {"d", 86400},      {"day", 86400},     {"days", 86400}, {"w", 604800},      {"week", 604800},
-    {"weeks", 604800}, {"ms", 0},
+    {"s", 1},      {"sec", 1},       {"secs", 1},       {"second", 1},   {"seconds", 1}, {"m", 60},
+    {"min", 60},   {"mins", 60},     {"minute", 60},    {"minutes", 60}, {"h", 3600},    {"hr", 3600},
+    {"hrs", 3600}, {"hour", 3600},   {"hours", 3600},   {"d", 86400},    {"day", 86400}, {"days", 86400},
+    {"w", 604800}, {"week", 604800}, {"weeks", 604800}, {"ms", 0},
 };
 
 }  // namespace
@@ -29,11 +28,10 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
   if (i == text.size()) return fail("empty duration");
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-      ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
     if (start == i)
-      return fail("duration \"" + std::string(text) + "\": expected a number at \"" +
-                  std::string(text.substr(start)) + "\"");
+      return fail("duration \"" + std::string(text) + "\": expected a number at \"" + std::string(text.substr(start)) +
+                  "\"");
     std::string number(text.substr(start, i - start));
     char* end = nullptr;
     double value = std::strtod(number.c_str(), &end);

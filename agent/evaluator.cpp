@@ -123,8 +123,7 @@ void fill_run(Alert& a, const RunEvent& ev, milliseconds duration) {
   if (!ev.environment.empty()) a.environment = ev.environment;
 }
 
-void resolve_cron(HostState& host, Instant at, const std::string& hostname, const std::string& why,
-                  Actions& out) {
+void resolve_cron(HostState& host, Instant at, const std::string& hostname, const std::string& why, Actions& out) {
   if (!host.cron_incident) return;
   Alert a;
   a.kind = Alert::Kind::kCronUp;
@@ -135,10 +134,12 @@ void resolve_cron(HostState& host, Instant at, const std::string& hostname, cons
   a.down_for = down;
   a.update = true;
   a.incident_opened = host.cron_incident->opened;
-  a.summary = "The cron daemon" + (hostname.empty() ? std::string() : " on " + hostname) +
-              " is running again after " + format_duration(down) + " down";
-  a.detail = why + "; " + std::to_string(host.suppressed_misses) +
-             " missed cron job runs were folded into this incident";
+  a.summary = "The cron daemon" + (hostname.empty() ? std::string() : " on " + hostname) + " is running again after " +
+              format_duration(down) + " down";
+  a.detail =
+      why + "; " + std::to_string(host.suppressed_misses) + " missed cron job runs were folded into this incident";
+  host.last_outage_start = host.cron_incident->opened;
+  host.last_outage_end = at;
   host.cron_incident.reset();
   host.suppressed_misses = 0;
   out.push_back(Action{Action::Type::kResolve, std::move(a)});
@@ -189,17 +190,19 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
       s.consecutive_good = 0;
       s.last_status = "missed";
       if (s.consecutive_misses > c.schedule_tolerance) {
-        if (c.from_cron && host.cron_incident) {
+        const bool in_outage =
+            host.last_outage_end && last <= *host.last_outage_end && last + c.grace >= *host.last_outage_start;
+        if (c.from_cron && (host.cron_incident || in_outage)) {
           host.suppressed_misses += missed;
         } else {
           Alert a = make_alert(c, Alert::Kind::kMissed, skipped ? now : last + c.grace);
           a.expected = last;
           a.summary = display(c) + " missed its run at " + iso(last, c.zone);
           if (missed > 1)
-            a.summary += " (and " + std::string(skipped ? "more than " : "") + std::to_string(missed - 1) + " before it)";
-          a.detail = "No run started by " + iso(last + c.grace, c.zone) + " (grace " +
-                     format_duration(c.grace) + "); " + std::to_string(s.consecutive_misses) +
-                     " consecutive missed run(s)";
+            a.summary +=
+                " (and " + std::string(skipped ? "more than " : "") + std::to_string(missed - 1) + " before it)";
+          a.detail = "No run started by " + iso(last + c.grace, c.zone) + " (grace " + format_duration(c.grace) +
+                     "); " + std::to_string(s.consecutive_misses) + " consecutive missed run(s)";
           a.exit_code = s.last_exit_code;
           a.duration_ms = s.last_duration_ms;
           fault(c, s, std::move(a), out);
@@ -208,8 +211,7 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
     }
   }
   // Re-alert an incident that stays open.
-  if (s.incident && c.realert_interval.count() > 0 &&
-      s.incident->alerts_sent < c.consecutive_alert_threshold &&
+  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold &&
       now >= s.incident->last_alert + c.realert_interval) {
     Incident& inc = *s.incident;
     Alert a = make_alert(c, Alert::Kind::kRealert, inc.last_alert + c.realert_interval);
@@ -223,13 +225,12 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   }
 }
 
-void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostState& host,
-              Actions& out) {
+void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostState& host, Actions& out) {
   if (s.removed) return;
   if (c.from_cron && host.cron_incident && ev.state == RunEvent::State::kRun)
     resolve_cron(host, ev.ts, ev.host, "cron job " + c.key + " ran at " + iso(ev.ts, c.zone), out);
-  auto it = std::find_if(s.open_runs.begin(), s.open_runs.end(),
-                         [&](const OpenRun& r) { return r.run_id == ev.run_id; });
+  auto it =
+      std::find_if(s.open_runs.begin(), s.open_runs.end(), [&](const OpenRun& r) { return r.run_id == ev.run_id; });
   if (ev.state == RunEvent::State::kRun) {
     if (it != s.open_runs.end()) return;  // the same run reported twice
     std::erase_if(s.open_runs, [&](const OpenRun& r) {
@@ -242,8 +243,8 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     if (other) {
       overlap = make_alert(c, Alert::Kind::kOverlap, ev.ts);
       overlap->summary = display(c) + " overlapped: a new run started while another was still running";
-      overlap->detail = "Run " + ev.run_id + " started at " + iso(ev.ts, c.zone) + " while run " +
-                        other->run_id + " (started " + iso(other->started, c.zone) + ") was open";
+      overlap->detail = "Run " + ev.run_id + " started at " + iso(ev.ts, c.zone) + " while run " + other->run_id +
+                        " (started " + iso(other->started, c.zone) + ") was open";
     }
     cover_slot(c, s, ev.ts);
     s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false});
@@ -268,8 +269,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     started = ev.ts - milliseconds(ev.duration_ms.value_or(0));
     cover_slot(c, s, started);
   }
-  auto duration = ev.duration_ms ? milliseconds(*ev.duration_ms)
-                                 : duration_cast<milliseconds>(ev.ts - started);
+  auto duration = ev.duration_ms ? milliseconds(*ev.duration_ms) : duration_cast<milliseconds>(ev.ts - started);
   s.last_start = started;
   s.last_end = ev.ts;
   s.last_exit_code = ev.exit_code;
@@ -284,8 +284,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     a.summary = display(c) + " failed: " + failure_reason(ev);
     a.detail = "Run " + ev.run_id + " started at " + iso(started, c.zone) + " ended after " +
                format_duration(duration_cast<seconds>(duration));
-    if (c.failure_tolerance > 0)
-      a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
+    if (c.failure_tolerance > 0) a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
     fault(c, s, std::move(a), out);
     return;
   }
@@ -298,8 +297,8 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     if (hung_alerted || s.consecutive_failures <= c.failure_tolerance) return;
     Alert a = make_alert(c, Alert::Kind::kAssertion, ev.ts);
     fill_run(a, ev, duration);
-    std::string was = as.metric == "duration" ? format_duration(duration_cast<seconds>(duration))
-                                              : std::to_string(*value);
+    std::string was =
+        as.metric == "duration" ? format_duration(duration_cast<seconds>(duration)) : std::to_string(*value);
     if (as.metric != "duration" && *value == static_cast<double>(static_cast<int64_t>(*value)))
       was = std::to_string(static_cast<int64_t>(*value));
     a.summary = display(c) + " failed an assertion: " + as.text + " (was " + was + ")";
@@ -381,6 +380,12 @@ Actions evaluate_cron(HostState& host, const CronObservation& obs) {
   return out;
 }
 
+bool realign_after_clock_jump(const MonitorConfig& c, MonitorState& s, Instant now) {
+  if (!c.schedule || !s.expected || s.removed || *s.expected + c.grace > now) return false;
+  s.expected = c.schedule->next(now - c.grace, c.zone);
+  return true;
+}
+
 std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState& s) {
   if (s.removed || c.paused) return std::nullopt;
   std::optional<Instant> best;
@@ -395,34 +400,47 @@ std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState&
   if (auto max = c.max_runtime())
     for (const auto& r : s.open_runs)
       if (!r.hung_alerted) take(r.started + *max);
-  if (s.incident && c.realert_interval.count() > 0 &&
-      s.incident->alerts_sent < c.consecutive_alert_threshold)
+  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold)
     take(s.incident->last_alert + c.realert_interval);
   return best;
 }
 
 const char* kind_name(Alert::Kind k) {
   switch (k) {
-    case Alert::Kind::kMissed: return "missed";
-    case Alert::Kind::kFailed: return "failed";
-    case Alert::Kind::kHung: return "hung";
-    case Alert::Kind::kOverlap: return "overlapped";
-    case Alert::Kind::kAssertion: return "assertion-failed";
-    case Alert::Kind::kRemoved: return "removed";
-    case Alert::Kind::kRecovered: return "recovered";
-    case Alert::Kind::kRealert: return "still-failing";
-    case Alert::Kind::kCronDown: return "cron-down";
-    case Alert::Kind::kCronUp: return "cron-up";
-    case Alert::Kind::kTest: return "test";
+    case Alert::Kind::kMissed:
+      return "missed";
+    case Alert::Kind::kFailed:
+      return "failed";
+    case Alert::Kind::kHung:
+      return "hung";
+    case Alert::Kind::kOverlap:
+      return "overlapped";
+    case Alert::Kind::kAssertion:
+      return "assertion-failed";
+    case Alert::Kind::kRemoved:
+      return "removed";
+    case Alert::Kind::kRecovered:
+      return "recovered";
+    case Alert::Kind::kRealert:
+      return "still-failing";
+    case Alert::Kind::kCronDown:
+      return "cron-down";
+    case Alert::Kind::kCronUp:
+      return "cron-up";
+    case Alert::Kind::kTest:
+      return "test";
   }
   return "unknown";
 }
 
 const char* state_name(RunEvent::State s) {
   switch (s) {
-    case RunEvent::State::kRun: return "run";
-    case RunEvent::State::kComplete: return "complete";
-    case RunEvent::State::kFail: return "fail";
+    case RunEvent::State::kRun:
+      return "run";
+    case RunEvent::State::kComplete:
+      return "complete";
+    case RunEvent::State::kFail:
+      return "fail";
   }
   return "?";
 }

@@ -63,6 +63,10 @@ Actions evaluate(const MonitorConfig& config, MonitorState& state, const Input& 
 /// Applies a cron daemon observation: opens or resolves the one host-level incident.
 Actions evaluate_cron(HostState& host, const CronObservation& obs);
 
+/// After the wall clock jumped to `now`: slots whose deadline the jump swallowed are skipped
+/// rather than reported as missed (cron treats such jumps as corrections). True if it changed.
+bool realign_after_clock_jump(const MonitorConfig& config, MonitorState& state, Instant now);
+
 /// The single nearest instant at which evaluate(TimeInput) would do something, if any.
 std::optional<Instant> next_deadline(const MonitorConfig& config, const MonitorState& state);
 

@@ -22,22 +22,28 @@ Result<Instant> parse_wire_timestamp(std::string_view ts) {
   int y, mo, d, h, mi, s, ms;
   if (ts.size() != 24 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' || ts[13] != ':' || ts[16] != ':' ||
       ts[19] != '.' || ts[23] != 'Z' || !digits(ts, 0, 4, y) || !digits(ts, 5, 2, mo) || !digits(ts, 8, 2, d) ||
-      !digits(ts, 11, 2, h) || !digits(ts, 14, 2, mi) || !digits(ts, 17, 2, s) || !digits(ts, 20, 3, ms) ||
-      mo < 1 || mo > 12 || d < 1 || d > static_cast<int>(schedule::days_in_month(y, mo)) || h > 23 || mi > 59 ||
-      s > 60)
+      !digits(ts, 11, 2, h) || !digits(ts, 14, 2, mi) || !digits(ts, 17, 2, s) || !digits(ts, 20, 3, ms) || mo < 1 ||
+      mo > 12 || d < 1 || d > static_cast<int>(schedule::days_in_month(y, mo)) || h > 23 || mi > 59 || s > 60)
     return fail("bad timestamp \"" + std::string(ts.substr(0, 40)) + "\"");
-  int64_t secs = schedule::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                 h * 3600 + mi * 60 + s;
+  int64_t secs = schedule::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+                 mi * 60 + s;
   return Instant(std::chrono::microseconds(secs * 1000000 + int64_t{ms} * 1000));
 }
 
 Result<RunEvent> from_wire(const cronitor::RunEvent& w) {
   RunEvent e;
   switch (w.state) {
-    case RunState::kRun: e.state = RunEvent::State::kRun; break;
-    case RunState::kComplete: e.state = RunEvent::State::kComplete; break;
-    case RunState::kFail: e.state = RunEvent::State::kFail; break;
-    case RunState::kMetric: return fail("metric events are not runs");
+    case RunState::kRun:
+      e.state = RunEvent::State::kRun;
+      break;
+    case RunState::kComplete:
+      e.state = RunEvent::State::kComplete;
+      break;
+    case RunState::kFail:
+      e.state = RunEvent::State::kFail;
+      break;
+    case RunState::kMetric:
+      return fail("metric events are not runs");
   }
   auto ts = parse_wire_timestamp(w.ts);
   if (!ts) return std::unexpected(ts.error());

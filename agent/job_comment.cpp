@@ -100,8 +100,8 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       auto d = parse_duration(value);
       if (!d) return fail(std::string(key) + ": " + d.error().message);
       out.realert_interval = *d;
-    } else if (key == "failure_tolerance" || key == "schedule_tolerance" ||
-               key == "consecutive_alert_threshold" || key == "recovery_threshold") {
+    } else if (key == "failure_tolerance" || key == "schedule_tolerance" || key == "consecutive_alert_threshold" ||
+               key == "recovery_threshold") {
       auto n = small_int(key, value, 1000);
       if (!n) return std::unexpected(n.error());
       if (key == "failure_tolerance") out.failure_tolerance = *n;

@@ -34,8 +34,8 @@ struct MonitorConfig {
   bool from_cron = false;   // run by the cron daemon: its misses are the daemon's while it is down
   std::string source_file;  // where the job is defined
   int source_line = 0;
-  std::string user;         // runs as this user (empty: root / unknown)
-  int64_t uid = -1;         // -1: any
+  std::string user;  // runs as this user (empty: root / unknown)
+  int64_t uid = -1;  // -1: any
 
   /// The longest a run may stay open (from a `metric.duration <` assertion).
   std::optional<std::chrono::milliseconds> max_runtime() const;
@@ -80,6 +80,8 @@ struct MonitorState {
 struct HostState {
   std::optional<Incident> cron_incident;
   int suppressed_misses = 0;  // misses of cron jobs while cron was down
+  // The last outage, once resolved: misses of slots inside it belong to it, not to the jobs.
+  std::optional<Instant> last_outage_start, last_outage_end;
 };
 
 inline constexpr size_t kMaxOpenRuns = 64;

@@ -17,7 +17,7 @@ namespace cronitor::agent {
 struct DiscoveredJob {
   std::string key;
   std::string name;
-  std::string schedule;  // as written; empty: no clock schedule (e.g. @reboot, monotonic timers)
+  std::string schedule;           // as written; empty: no clock schedule (e.g. @reboot, monotonic timers)
   bool systemd_calendar = false;  // OnCalendar= syntax, not cron
   std::string timezone;
   bool from_cron = true;

@@ -8,8 +8,8 @@ struct KindName {
   NotifyTarget::Kind kind;
 };
 constexpr KindName kKinds[] = {
-    {"slack", NotifyTarget::Kind::kSlack},     {"webhook", NotifyTarget::Kind::kWebhook},
-    {"discord", NotifyTarget::Kind::kDiscord}, {"teams", NotifyTarget::Kind::kTeams},
+    {"slack", NotifyTarget::Kind::kSlack},         {"webhook", NotifyTarget::Kind::kWebhook},
+    {"discord", NotifyTarget::Kind::kDiscord},     {"teams", NotifyTarget::Kind::kTeams},
     {"pagerduty", NotifyTarget::Kind::kPagerDuty}, {"email", NotifyTarget::Kind::kEmail},
 };
 
@@ -31,8 +31,7 @@ Result<NotifyTarget> NotifyTarget::parse(std::string_view text) {
       return fail("notify target \"" + std::string(text) + "\": " + std::string(name) +
                   " needs an http:// or https:// URL");
     if (k == Kind::kEmail &&
-        (address.find('@') == std::string_view::npos || address.find_first_of(" \n\r\t<>") !=
-                                                             std::string_view::npos))
+        (address.find('@') == std::string_view::npos || address.find_first_of(" \n\r\t<>") != std::string_view::npos))
       return fail("notify target \"" + std::string(text) + "\": not an email address");
     return NotifyTarget{k, std::string(address)};
   }

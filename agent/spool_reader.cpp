@@ -85,9 +85,8 @@ SpoolScan read_spool(const std::string& dir, size_t max_files, std::chrono::seco
         continue;
       }
       if (st.st_uid != 0 && static_cast<int64_t>(st.st_uid) != ev->uid) {
-        scan.warnings.push_back(f.path + ":" + std::to_string(lineno) + ": event for uid " +
-                                std::to_string(ev->uid) + " in a file owned by uid " + std::to_string(st.st_uid) +
-                                ", rejecting");
+        scan.warnings.push_back(f.path + ":" + std::to_string(lineno) + ": event for uid " + std::to_string(ev->uid) +
+                                " in a file owned by uid " + std::to_string(st.st_uid) + ", rejecting");
         continue;
       }
       terminal = is_terminal(ev->state) || (metric_file && ev->state == RunState::kMetric);
@@ -95,8 +94,7 @@ SpoolScan read_spool(const std::string& dir, size_t max_files, std::chrono::seco
     }
     f.finished = terminal;
     if (!f.finished && now - st.st_mtime > stale_after.count()) {
-      if (f.events.empty())
-        scan.warnings.push_back("spool file \"" + f.path + "\": stale and unfinished, dropping");
+      if (f.events.empty()) scan.warnings.push_back("spool file \"" + f.path + "\": stale and unfinished, dropping");
       f.finished = true;  // store what it has, then delete it
     }
     scan.files.push_back(std::move(f));

@@ -14,8 +14,8 @@ namespace cronitor::agent {
 struct SpoolFile {
   std::string path;
   std::vector<cronitor::RunEvent> events;  // valid, trusted events, in file order
-  bool finished = false;  // ends with complete/fail (or a metric file): delete once stored
-  bool drop = false;      // unusable (bad owner, too big, stale unfinished): delete, nothing to store
+  bool finished = false;                   // ends with complete/fail (or a metric file): delete once stored
+  bool drop = false;                       // unusable (bad owner, too big, stale unfinished): delete, nothing to store
 };
 
 struct SpoolScan {

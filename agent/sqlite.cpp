@@ -42,8 +42,8 @@ Result<void> Db::exec(std::string_view sql) {
 
 Result<Stmt> Db::prepare(std::string_view sql) {
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                         &s, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
+      SQLITE_OK)
     return fail("\"" + path_ + "\": sqlite prepare: " + errmsg());
   return Stmt(s);
 }

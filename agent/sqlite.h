@@ -26,16 +26,28 @@ class Stmt {
   Stmt() = default;
   explicit Stmt(sqlite3_stmt* s) : s_(s) {}
 
-  Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(s_.get(), i, v); return *this; }
-  Stmt& bind(int i, int v) { sqlite3_bind_int64(s_.get(), i, v); return *this; }
-  Stmt& bind(int i, double v) { sqlite3_bind_double(s_.get(), i, v); return *this; }
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_.get(), i, v);
+    return *this;
+  }
+  Stmt& bind(int i, int v) {
+    sqlite3_bind_int64(s_.get(), i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(s_.get(), i, v);
+    return *this;
+  }
   Stmt& bind(int i, std::string_view v) {
     sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
-  Stmt& bind_null(int i) { sqlite3_bind_null(s_.get(), i); return *this; }
+  Stmt& bind_null(int i) {
+    sqlite3_bind_null(s_.get(), i);
+    return *this;
+  }
   template <typename T>
   Stmt& bind(int i, const std::optional<T>& v) {
     if (v) return bind(i, *v);
@@ -44,7 +56,10 @@ class Stmt {
 
   /// SQLITE_ROW or SQLITE_DONE; anything else is an error naming the statement.
   [[nodiscard]] Result<bool> step();  // true: a row is ready
-  void reset() { sqlite3_reset(s_.get()); sqlite3_clear_bindings(s_.get()); }
+  void reset() {
+    sqlite3_reset(s_.get());
+    sqlite3_clear_bindings(s_.get());
+  }
 
   bool is_null(int col) const { return sqlite3_column_type(s_.get(), col) == SQLITE_NULL; }
   int64_t i64(int col) const { return sqlite3_column_int64(s_.get(), col); }

@@ -8,8 +8,11 @@ namespace {
 using nlohmann::json;
 
 json incident_json(const Incident& i) {
-  return {{"opened", to_us(i.opened)}, {"kind", i.kind}, {"alerts_sent", i.alerts_sent},
-          {"last_alert", to_us(i.last_alert)}, {"reason", i.reason}};
+  return {{"opened", to_us(i.opened)},
+          {"kind", i.kind},
+          {"alerts_sent", i.alerts_sent},
+          {"last_alert", to_us(i.last_alert)},
+          {"reason", i.reason}};
 }
 Incident incident_from(const json& j) {
   Incident i;
@@ -50,9 +53,15 @@ void append_string(std::string& out, std::string_view v) {
   out += '"';
   for (unsigned char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -93,7 +102,8 @@ std::string state_text(const MonitorState& s) {
       if (i) out += ',';
       out += "{\"id\":";
       append_string(out, r.run_id);
-      out += ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false") + "}";
+      out +=
+          ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false") + "}";
     }
     out += ']';
   }
@@ -151,8 +161,8 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.consecutive_good = j.value("good", 0);
     if (j.contains("open_runs"))
       for (const auto& r : j["open_runs"])
-        s.open_runs.push_back(OpenRun{r.at("id").get<std::string>(),
-                                      from_us(r.at("started").get<int64_t>()), r.value("hung", false)});
+        s.open_runs.push_back(
+            OpenRun{r.at("id").get<std::string>(), from_us(r.at("started").get<int64_t>()), r.value("hung", false)});
     if (j.contains("incident")) s.incident = incident_from(j["incident"]);
     s.paused_until = opt_instant(j, "paused_until");
     s.removed = j.value("removed", false);
@@ -171,6 +181,8 @@ json to_json(const HostState& s) {
   json j = json::object();
   if (s.cron_incident) j["cron_incident"] = incident_json(*s.cron_incident);
   j["suppressed_misses"] = s.suppressed_misses;
+  put_opt(j, "last_outage_start", s.last_outage_start);
+  put_opt(j, "last_outage_end", s.last_outage_end);
   return j;
 }
 
@@ -179,6 +191,8 @@ Result<HostState> host_state_from_json(const json& j) {
     HostState s;
     if (j.contains("cron_incident")) s.cron_incident = incident_from(j["cron_incident"]);
     s.suppressed_misses = j.value("suppressed_misses", 0);
+    s.last_outage_start = opt_instant(j, "last_outage_start");
+    s.last_outage_end = opt_instant(j, "last_outage_end");
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("host state: ") + e.what());
@@ -186,14 +200,21 @@ Result<HostState> host_state_from_json(const json& j) {
 }
 
 json to_json(const Alert& a) {
-  json j = {{"kind", kind_name(a.kind)},     {"kind_id", static_cast<int>(a.kind)},
-            {"key", a.key},                  {"name", a.name},
-            {"at", to_us(a.at)},             {"summary", a.summary},
-            {"detail", a.detail},            {"update", a.update},
+  json j = {{"kind", kind_name(a.kind)},
+            {"kind_id", static_cast<int>(a.kind)},
+            {"key", a.key},
+            {"name", a.name},
+            {"at", to_us(a.at)},
+            {"summary", a.summary},
+            {"detail", a.detail},
+            {"update", a.update},
             {"incident_opened", to_us(a.incident_opened)},
-            {"schedule", a.schedule},        {"timezone", a.timezone},
-            {"environment", a.environment},  {"source", a.source},
-            {"signal", a.signal},            {"oom", a.oom},
+            {"schedule", a.schedule},
+            {"timezone", a.timezone},
+            {"environment", a.environment},
+            {"source", a.source},
+            {"signal", a.signal},
+            {"oom", a.oom},
             {"output_tail", a.output_tail}};
   put_opt(j, "exit_code", a.exit_code);
   put_opt(j, "duration_ms", a.duration_ms);

@@ -66,11 +66,16 @@ Result<std::string> move_aside(const std::string& path, const std::string& why) 
 
 const char* action_name(Action::Type t) {
   switch (t) {
-    case Action::Type::kOpen: return "open";
-    case Action::Type::kUpdate: return "update";
-    case Action::Type::kSuppressed: return "suppressed";
-    case Action::Type::kResolve: return "resolve";
-    case Action::Type::kNotice: return "notice";
+    case Action::Type::kOpen:
+      return "open";
+    case Action::Type::kUpdate:
+      return "update";
+    case Action::Type::kSuppressed:
+      return "suppressed";
+    case Action::Type::kResolve:
+      return "resolve";
+    case Action::Type::kNotice:
+      return "notice";
   }
   return "?";
 }
@@ -128,8 +133,8 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
     auto moved = move_aside(path, why);
     if (!moved) return std::unexpected(moved.error());
     if (warnings)
-      warnings->push_back("state file \"" + path + "\" unusable (" + problem + "), moved aside to \"" +
-                          *moved + "\"; starting with an empty state");
+      warnings->push_back("state file \"" + path + "\" unusable (" + problem + "), moved aside to \"" + *moved +
+                          "\"; starting with an empty state");
   }
   return fail("unreachable");
 }
@@ -159,8 +164,7 @@ Result<void> StateStore::migrate() {
     if (r) r = db_.exec("PRAGMA user_version=" + std::to_string(v + 1));
     if (!r) {
       (void)db_.exec("ROLLBACK");
-      return fail("migrating \"" + db_.path() + "\" to version " + std::to_string(v + 1) + ": " +
-                  r.error().message);
+      return fail("migrating \"" + db_.path() + "\" to version " + std::to_string(v + 1) + ": " + r.error().message);
     }
     if (auto c = db_.exec("COMMIT"); !c) return c;
   }
@@ -186,7 +190,7 @@ Result<void> StateStore::prepare_all() {
        "duration_ms = excluded.duration_ms, exit_code = excluded.exit_code, signal = excluded.signal, "
        "oom = excluded.oom, output_tail = excluded.output_tail, "
        "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics), has_end = 1 "
-       "WHERE runs.has_end = 0"},
+       "WHERE runs.has_end = 0 RETURNING metrics"},
       {&upd_metric_,
        "INSERT INTO runs(key, run_id, status, metrics, host, uid, received_ms) "
        "VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6) ON CONFLICT(run_id) DO UPDATE SET "
@@ -197,6 +201,7 @@ Result<void> StateStore::prepare_all() {
        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(key) DO UPDATE SET name = excluded.name, "
        "schedule = excluded.schedule, timezone = excluded.timezone, source = excluded.source, "
        "state = excluded.state, updated_us = excluded.updated_us"},
+      {&save_state_, "UPDATE jobs SET state = ?2, updated_us = ?3 WHERE key = ?1"},
       {&ins_alert_,
        "INSERT INTO alerts(incident_id, key, kind, action, at_us, summary, detail, suppressed, body) "
        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
@@ -220,7 +225,8 @@ Result<void> StateStore::begin() { return db_.exec("BEGIN IMMEDIATE"); }
 Result<void> StateStore::commit() { return db_.exec("COMMIT"); }
 void StateStore::rollback() { (void)db_.exec("ROLLBACK"); }
 
-Result<bool> StateStore::record_event(const RunEvent& ev, Instant received) {
+Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
+                                      std::map<std::string, double>* merged_metrics) {
   const int64_t ts = to_ms(ev.ts);
   sql::Stmt* st;
   if (ev.state == RunEvent::State::kRun) {
@@ -245,16 +251,36 @@ Result<bool> StateStore::record_event(const RunEvent& ev, Instant received) {
         .bind(14, to_ms(received));
   }
   auto r = st->step();
+  if (!r) {
+    st->reset();
+    return std::unexpected(r.error());
+  }
+  if (st == &upd_end_) {
+    // RETURNING gives the run's metrics merged with earlier metric events, in the same step.
+    const bool stored = *r;
+    if (stored && merged_metrics) {
+      auto j = json::parse(st->text(0), nullptr, false);
+      if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it)
+          if (it.value().is_number()) (*merged_metrics)[it.key()] = it.value().get<double>();
+    }
+    while (*r) r = st->step();  // finish the statement
+    st->reset();
+    return stored;
+  }
   st->reset();
-  if (!r) return std::unexpected(r.error());
   return db_.changes() > 0;
 }
 
 Result<void> StateStore::record_metrics(const std::string& key, const std::string& run_id,
-                                        const std::map<std::string, double>& metrics,
-                                        const std::string& host, int64_t uid, Instant received) {
-  upd_metric_.bind(1, key).bind(2, run_id).bind(3, metrics_json(metrics)).bind(4, host).bind(5, uid).bind(
-      6, to_ms(received));
+                                        const std::map<std::string, double>& metrics, const std::string& host,
+                                        int64_t uid, Instant received) {
+  upd_metric_.bind(1, key)
+      .bind(2, run_id)
+      .bind(3, metrics_json(metrics))
+      .bind(4, host)
+      .bind(5, uid)
+      .bind(6, to_ms(received));
   auto r = upd_metric_.step();
   upd_metric_.reset();
   if (!r) return std::unexpected(r.error());
@@ -324,8 +350,7 @@ Result<HostState> StateStore::host() {
   return host_state_from_json(json::parse(st->text(0), nullptr, false));
 }
 
-Result<int64_t> StateStore::record_action(const Action& a, const std::vector<std::string>& targets,
-                                          Instant now) {
+Result<int64_t> StateStore::record_action(const Action& a, const std::vector<std::string>& targets, Instant now) {
   std::optional<int64_t> incident;
   const Alert& al = a.alert;
   if (a.type == Action::Type::kOpen) {
@@ -427,16 +452,18 @@ Result<void> StateStore::outbox_lease(int64_t id, Instant until) {
 }
 
 Result<bool> StateStore::save_job_state(const std::string& key, const MonitorState& s) {
-  auto st = db_.prepare("UPDATE jobs SET state = ?2 WHERE key = ?1");
-  if (!st) return std::unexpected(st.error());
-  st->bind(1, key).bind(2, to_json(s).dump());
-  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  save_state_.bind(1, key)
+      .bind(2, state_text(s))
+      .bind(3, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
+  auto r = save_state_.step();
+  save_state_.reset();
+  if (!r) return std::unexpected(r.error());
   return db_.changes() > 0;
 }
 
 Result<void> StateStore::outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up) {
-  auto st = db_.prepare(
-      "UPDATE outbox SET attempts = attempts + 1, next_us = ?2, last_error = ?3, state = ?4 WHERE id = ?1");
+  auto st =
+      db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_us = ?2, last_error = ?3, state = ?4 WHERE id = ?1");
   if (!st) return std::unexpected(st.error());
   st->bind(1, id).bind(2, to_us(next)).bind(3, error).bind(4, give_up ? "failed" : "pending");
   if (auto r = st->step(); !r) return std::unexpected(r.error());

@@ -61,11 +61,14 @@ class StateStore {
   void rollback();
 
   /// Stores one event; false when it was already stored (same run_id and state).
-  [[nodiscard]] Result<bool> record_event(const RunEvent& ev, Instant received);
+  /// For a complete/fail, `merged_metrics` receives the run's metrics merged with earlier
+  /// metric events.
+  [[nodiscard]] Result<bool> record_event(const RunEvent& ev, Instant received,
+                                          std::map<std::string, double>* merged_metrics = nullptr);
   /// Merges a metric event into its run (metric events are idempotent).
   [[nodiscard]] Result<void> record_metrics(const std::string& key, const std::string& run_id,
-                                            const std::map<std::string, double>& metrics,
-                                            const std::string& host, int64_t uid, Instant received);
+                                            const std::map<std::string, double>& metrics, const std::string& host,
+                                            int64_t uid, Instant received);
   /// The metrics merged into a run so far (metric events and the end event).
   [[nodiscard]] Result<std::map<std::string, double>> run_metrics(const std::string& run_id);
   [[nodiscard]] Result<void> save_job(const MonitorConfig& c, const MonitorState& s);
@@ -73,8 +76,7 @@ class StateStore {
   [[nodiscard]] Result<void> save_host(const HostState& h);
   [[nodiscard]] Result<HostState> host();
   /// Records the incident change and the alert; queues one outbox row per target unless suppressed.
-  [[nodiscard]] Result<int64_t> record_action(const Action& a, const std::vector<std::string>& targets,
-                                              Instant now);
+  [[nodiscard]] Result<int64_t> record_action(const Action& a, const std::vector<std::string>& targets, Instant now);
   [[nodiscard]] Result<std::vector<OutboxItem>> due_outbox(Instant now, int limit);
   [[nodiscard]] Result<std::optional<Instant>> next_outbox_time();
   [[nodiscard]] Result<void> outbox_sent(int64_t id);
@@ -98,8 +100,8 @@ class StateStore {
   [[nodiscard]] Result<void> prepare_all();
 
   sql::Db db_;
-  sql::Stmt ins_run_, upd_end_, upd_metric_, get_metrics_, save_job_, ins_alert_, ins_outbox_,
-      open_inc_, upd_inc_, resolve_inc_, find_inc_;
+  sql::Stmt ins_run_, upd_end_, upd_metric_, get_metrics_, save_job_, save_state_, ins_alert_, ins_outbox_, open_inc_,
+      upd_inc_, resolve_inc_, find_inc_;
 };
 
 }  // namespace cronitor::agent

@@ -71,8 +71,7 @@ json status_json(const std::string& key, const std::string& name, const std::str
                 {"alerts", s.incident->alerts_sent},
                 {"reason", s.incident->reason}};
   json paused_until = nullptr;
-  if (s.paused_until)
-    paused_until = *s.paused_until == Instant::max() ? json("resume") : iso_or_null(s.paused_until);
+  if (s.paused_until) paused_until = *s.paused_until == Instant::max() ? json("resume") : iso_or_null(s.paused_until);
   return {{"key", key},
           {"name", name},
           {"state", state_word(s, paused)},
@@ -95,8 +94,10 @@ std::string status_table(const json& monitors) {
     std::string dur = "-";
     if (!last.is_null() && last["duration_ms"].is_number())
       dur = format_duration(std::chrono::seconds(last["duration_ms"].get<int64_t>() / 1000));
-    std::string inc = m["incident"].is_null() ? "-" : cell(m["incident"]["kind"]) + " since " + cell(m["incident"]["opened"]);
-    rows.push_back({cell(m["key"]), cell(m["state"]), cell(m["schedule"]), started, exit, dur, cell(m["next_expected"]), inc});
+    std::string inc =
+        m["incident"].is_null() ? "-" : cell(m["incident"]["kind"]) + " since " + cell(m["incident"]["opened"]);
+    rows.push_back(
+        {cell(m["key"]), cell(m["state"]), cell(m["schedule"]), started, exit, dur, cell(m["next_expected"]), inc});
   }
   return render(rows);
 }

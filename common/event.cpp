@@ -1,9 +1,9 @@
 // Decoding half of the run event format (common/event.h): parse with nlohmann_json (no
 // exceptions), then check every field against the limits of the wire format.
+#include "common/event.h"
+
 #include <cmath>
 #include <nlohmann/json.hpp>
-
-#include "common/event.h"
 
 namespace cronitor {
 namespace {
@@ -32,15 +32,13 @@ class Reader {
     return &*it;
   }
 
-  Result<std::string> str(const char* name, size_t max, bool allow_empty = false,
-                          bool allow_nul = false) const {
+  Result<std::string> str(const char* name, size_t max, bool allow_empty = false, bool allow_nul = false) const {
     auto f = field(name, true);
     if (!f) return std::unexpected(f.error());
     if (!(*f)->is_string()) return fail(std::string("field \"") + name + "\" is not a string");
     const auto& s = (*f)->get_ref<const std::string&>();
     if (s.size() > max)
-      return fail(std::string("field \"") + name + "\" is longer than " + std::to_string(max) +
-                  " bytes");
+      return fail(std::string("field \"") + name + "\" is longer than " + std::to_string(max) + " bytes");
     if (s.empty() && !allow_empty) return fail(std::string("field \"") + name + "\" is empty");
     if (!allow_nul && !valid_utf8_no_nul(s)) return fail(std::string("field \"") + name + "\" holds a NUL");
     return s;
@@ -59,8 +57,7 @@ class Reader {
     auto f = field(name, true);
     if (!f) return std::unexpected(f.error());
     const json& j = **f;
-    if (!j.is_number_integer())
-      return fail(std::string("field \"") + name + "\" is not an integer");
+    if (!j.is_number_integer()) return fail(std::string("field \"") + name + "\" is not an integer");
     if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(hi))
       return fail(std::string("field \"") + name + "\" is out of range");
     int64_t v = j.get<int64_t>();
@@ -95,24 +92,21 @@ Result<std::map<std::string, double>> read_metrics(const json& j) {
   return out;
 }
 
-#define TRY_ASSIGN(lhs, expr)                          \
-  do {                                                 \
-    auto tmp_ = (expr);                                \
-    if (!tmp_) return std::unexpected(tmp_.error());   \
-    lhs = std::move(*tmp_);                            \
+#define TRY_ASSIGN(lhs, expr)                        \
+  do {                                               \
+    auto tmp_ = (expr);                              \
+    if (!tmp_) return std::unexpected(tmp_.error()); \
+    lhs = std::move(*tmp_);                          \
   } while (0)
 
 }  // namespace
 
 Result<RunEvent> decode(std::string_view line) {
-  if (line.size() > kMaxLineBytes)
-    return fail("event line is longer than " + std::to_string(kMaxLineBytes) + " bytes");
+  if (line.size() > kMaxLineBytes) return fail("event line is longer than " + std::to_string(kMaxLineBytes) + " bytes");
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   if (line.find('\n') != std::string_view::npos) return fail("event holds more than one line");
   // Depth is capped by the callback so a hostile line cannot build deep trees.
-  json::parser_callback_t depth_cap = [](int depth, json::parse_event_t, json&) {
-    return depth <= 3;
-  };
+  json::parser_callback_t depth_cap = [](int depth, json::parse_event_t, json&) { return depth <= 3; };
   json j = json::parse(line.begin(), line.end(), depth_cap, /*allow_exceptions=*/false);
   if (j.is_discarded()) return fail("event is not valid JSON");
   if (!j.is_object()) return fail("event is not a JSON object");
@@ -127,11 +121,16 @@ Result<RunEvent> decode(std::string_view line) {
   if (!valid_run_id(e.run_id)) return fail("field \"run_id\" is not a lowercase UUID");
   std::string state;
   TRY_ASSIGN(state, r.str("state", 16));
-  if (state == "run") e.state = RunState::kRun;
-  else if (state == "complete") e.state = RunState::kComplete;
-  else if (state == "fail") e.state = RunState::kFail;
-  else if (state == "metric") e.state = RunState::kMetric;
-  else return fail("field \"state\" is not run, complete, fail or metric");
+  if (state == "run")
+    e.state = RunState::kRun;
+  else if (state == "complete")
+    e.state = RunState::kComplete;
+  else if (state == "fail")
+    e.state = RunState::kFail;
+  else if (state == "metric")
+    e.state = RunState::kMetric;
+  else
+    return fail("field \"state\" is not run, complete, fail or metric");
   TRY_ASSIGN(e.ts, r.str("ts", 24));
   if (!valid_timestamp(e.ts)) return fail("field \"ts\" is not YYYY-MM-DDTHH:MM:SS.mmmZ");
   TRY_ASSIGN(e.host, r.str("host", kMaxHostBytes));
@@ -162,8 +161,7 @@ Result<RunEvent> decode(std::string_view line) {
     const json* m = nullptr;
     TRY_ASSIGN(m, r.field("metrics", true));
     TRY_ASSIGN(e.metrics, read_metrics(*m));
-    if (e.state == RunState::kMetric && e.metrics.empty())
-      return fail("metric event without metrics");
+    if (e.state == RunState::kMetric && e.metrics.empty()) return fail("metric event without metrics");
   }
   return e;
 }

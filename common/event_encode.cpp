@@ -86,13 +86,27 @@ void put_string(std::string& out, std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           out += "\\u00";
@@ -125,21 +139,26 @@ void put_field(std::string& out, std::string_view name) {
   out += "\":";
 }
 
-void put_opt_string(std::string& out, std::string_view name, const std::optional<std::string>& v,
-                    size_t max) {
+void put_opt_string(std::string& out, std::string_view name, const std::optional<std::string>& v, size_t max) {
   put_field(out, name);
-  if (v) put_string(out, head_utf8(*v, max));
-  else out += "null";
+  if (v)
+    put_string(out, head_utf8(*v, max));
+  else
+    out += "null";
 }
 
 }  // namespace
 
 std::string_view to_string(RunState s) {
   switch (s) {
-    case RunState::kRun: return "run";
-    case RunState::kComplete: return "complete";
-    case RunState::kFail: return "fail";
-    case RunState::kMetric: return "metric";
+    case RunState::kRun:
+      return "run";
+    case RunState::kComplete:
+      return "complete";
+    case RunState::kFail:
+      return "fail";
+    case RunState::kMetric:
+      return "metric";
   }
   return "run";
 }
@@ -209,9 +228,8 @@ std::string format_timestamp_ms(int64_t unix_ms) {
   struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unix_ms % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
   return buf;
 }
 
@@ -253,8 +271,10 @@ std::string encode(const RunEvent& e) {
     put_string(out, tail_utf8(e.output_tail, kMaxOutputTailBytes));
     put_opt_string(out, "error", e.error, kMaxErrorBytes);
     put_field(out, "peak_memory_bytes");
-    if (e.peak_memory_bytes && *e.peak_memory_bytes >= 0) put_int(out, *e.peak_memory_bytes);
-    else out += "null";
+    if (e.peak_memory_bytes && *e.peak_memory_bytes >= 0)
+      put_int(out, *e.peak_memory_bytes);
+    else
+      out += "null";
   }
   if (is_terminal(e.state) || e.state == RunState::kMetric) {
     put_field(out, "metrics");

@@ -14,7 +14,7 @@ struct WrapOptions {
   bool unwrap = false;
   bool dry_run = false;
   std::string exec_path = "/usr/bin/cronitor-exec";
-  std::string backup_dir;           // real path; where originals are saved before a rewrite
+  std::string backup_dir;          // real path; where originals are saved before a rewrite
   std::vector<std::string> files;  // host paths to limit to; empty: every crontab
 };
 

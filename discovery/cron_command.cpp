@@ -14,8 +14,8 @@ std::string_view basename_of(std::string_view word) {
 }
 
 bool key_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == '.' || c == ':';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+         c == '.' || c == ':';
 }
 
 bool plain_word(std::string_view w) {
@@ -134,8 +134,8 @@ std::string shell_single_quote(std::string_view s) {
 }
 
 bool posix_shell(std::string_view shell) {
-  static constexpr std::array<std::string_view, 8> kShells = {"sh",  "bash", "dash", "ksh",
-                                                              "mksh", "zsh", "ash",  "busybox"};
+  static constexpr std::array<std::string_view, 8> kShells = {"sh",   "bash", "dash", "ksh",
+                                                              "mksh", "zsh",  "ash",  "busybox"};
   const std::string_view base = basename_of(shell);
   for (std::string_view s : kShells) {
     if (base == s) return true;
@@ -195,8 +195,7 @@ std::optional<WrappedCommand> parse_wrapped(std::string_view command) {
       if (t == tail.size() || tail[t] == '%') {
         w.inner = std::move(*inner);
         w.rest = std::string(tail);
-        w.canonical = canonical_prefix &&
-                      command.substr(body, p - body) == shell_single_quote(w.inner) &&
+        w.canonical = canonical_prefix && command.substr(body, p - body) == shell_single_quote(w.inner) &&
                       (tail.empty() || tail[0] == '%' || blank(tail[0]));
         return w;
       }
@@ -214,8 +213,7 @@ std::optional<WrappedCommand> parse_wrapped(std::string_view command) {
   return w;
 }
 
-Result<std::string> wrap_command(std::string_view command, std::string_view key,
-                                 std::string_view exec_path) {
+Result<std::string> wrap_command(std::string_view command, std::string_view key, std::string_view exec_path) {
   std::size_t split = find_stdin_split(command);
   std::string_view head = command.substr(0, split);
   std::string_view tail = split == std::string_view::npos ? std::string_view() : command.substr(split);
@@ -233,8 +231,8 @@ Result<std::string> wrap_command(std::string_view command, std::string_view key,
   out += blanks;
   out += tail;
   if (out.size() > kCronMaxCommand) {
-    return fail("the wrapped command would be " + std::to_string(out.size()) +
-                " bytes, over cron's limit of " + std::to_string(kCronMaxCommand));
+    return fail("the wrapped command would be " + std::to_string(out.size()) + " bytes, over cron's limit of " +
+                std::to_string(kCronMaxCommand));
   }
   return out;
 }

@@ -26,8 +26,8 @@ std::string stdin_text(std::string_view command);
 /// A command recognised as running through cronitor's wrapper.
 struct WrappedCommand {
   std::string key;
-  std::string inner;  // the original command (the part before the stdin split)
-  std::string rest;   // what follows the wrapped part: the '%' stdin text, trailing blanks
+  std::string inner;       // the original command (the part before the stdin split)
+  std::string rest;        // what follows the wrapped part: the '%' stdin text, trailing blanks
   bool canonical = false;  // our recommended form, which unwrap reverses byte for byte
 };
 
@@ -40,8 +40,7 @@ std::string shell_single_quote(std::string_view s);
 
 /// The recommended wrapped form: `EXEC KEY -- 'ORIGINAL'%stdin` with trailing blanks kept outside.
 /// Fails when the result would exceed cron's command length limit.
-Result<std::string> wrap_command(std::string_view command, std::string_view key,
-                                 std::string_view exec_path);
+Result<std::string> wrap_command(std::string_view command, std::string_view key, std::string_view exec_path);
 
 /// The original command of a wrapped one (exact bytes for the canonical form).
 std::string unwrap_command(const WrappedCommand& w);

@@ -87,8 +87,7 @@ Result<JobLine> parse_job_line(std::string_view text, CrontabFormat format) {
     const std::string_view alias = word(text, pos, begin);
     out.schedule = std::string(alias);
   } else {
-    static constexpr std::array<const char*, 5> kNames = {"minute", "hour", "day-of-month", "month",
-                                                          "day-of-week"};
+    static constexpr std::array<const char*, 5> kNames = {"minute", "hour", "day-of-month", "month", "day-of-week"};
     for (int f = 0; f < 5; ++f) {
       const std::string_view w = word(text, pos, begin);
       if (w.empty()) return fail(std::string("missing the ") + kNames[f] + " field");
@@ -114,8 +113,7 @@ Result<JobLine> parse_job_line(std::string_view text, CrontabFormat format) {
 
 // Lines that look like jobs in comments but document the format (Debian's /etc/crontab).
 bool documentation_line(const JobLine& j) {
-  return j.user == "user-name" || trim(j.command) == "command" ||
-         trim(j.command) == "command to be executed";
+  return j.user == "user-name" || trim(j.command) == "command" || trim(j.command) == "command to be executed";
 }
 
 }  // namespace
@@ -142,8 +140,7 @@ bool parse_env_line(std::string_view line, std::string& name, std::string& value
   return true;
 }
 
-ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::string_view file,
-                            const Limits& limits) {
+ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::string_view file, const Limits& limits) {
   ParsedCrontab out;
   JobEnv env = default_env();
   std::optional<std::string> pending_name;
@@ -229,8 +226,7 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
   return out;
 }
 
-ParsedAnacrontab parse_anacrontab(std::string_view text, std::string_view file,
-                                  const Limits& limits) {
+ParsedAnacrontab parse_anacrontab(std::string_view text, std::string_view file, const Limits& limits) {
   ParsedAnacrontab out;
   JobEnv env = default_env();
   std::size_t pos = 0;
@@ -291,8 +287,7 @@ ParsedAnacrontab parse_anacrontab(std::string_view text, std::string_view file,
       if (delay_ok) delay_min = delay_min * 10 + (c - '0');
     }
     if (!delay_ok || id.empty() || command.empty()) {
-      out.warnings.push_back({std::string(file), line_no,
-                              "expected PERIOD DELAY JOB-ID COMMAND, ignoring line"});
+      out.warnings.push_back({std::string(file), line_no, "expected PERIOD DELAY JOB-ID COMMAND, ignoring line"});
       continue;
     }
     e.info.delay_minutes = delay_min;

@@ -19,17 +19,17 @@ enum class CrontabFormat {
 
 /// One job line (or commented-out job line) of a crontab, with where its command sits in the text.
 struct CrontabEntry {
-  int line = 0;                 // 1-based
+  int line = 0;                   // 1-based
   std::size_t command_begin = 0;  // byte offsets of the command in the file text
   std::size_t command_end = 0;
-  std::string schedule;  // the schedule fields joined by one space ("@daily" for aliases)
-  std::string user;      // empty for the user format
-  std::string command;   // verbatim
-  bool no_log = false;   // '-' before the minute field
-  bool disabled = false;  // a commented-out job line
-  bool ignored = false;   // "# cronitor: ignore" on the line before
+  std::string schedule;             // the schedule fields joined by one space ("@daily" for aliases)
+  std::string user;                 // empty for the user format
+  std::string command;              // verbatim
+  bool no_log = false;              // '-' before the minute field
+  bool disabled = false;            // a commented-out job line
+  bool ignored = false;             // "# cronitor: ignore" on the line before
   std::optional<std::string> name;  // "# Name: X" on the line before
-  JobEnv env;             // environment in force at this line
+  JobEnv env;                       // environment in force at this line
 };
 
 struct ParsedCrontab {
@@ -55,8 +55,7 @@ struct ParsedAnacrontab {
   std::vector<Warning> warnings;
 };
 
-ParsedAnacrontab parse_anacrontab(std::string_view text, std::string_view file,
-                                  const Limits& limits = {});
+ParsedAnacrontab parse_anacrontab(std::string_view text, std::string_view file, const Limits& limits = {});
 
 /// If `line` is an environment assignment as cron reads it (NAME = VALUE, the value optionally
 /// quoted), stores name and value and returns true.

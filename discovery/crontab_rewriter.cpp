@@ -71,7 +71,8 @@ Rewrite wrap_crontab(std::string_view text, CrontabFormat format, std::string_vi
     }
     auto wrapped = wrap_command(e.command, key->second, exec_path);
     if (!wrapped) {
-      out.skipped.push_back(Warning{std::string(file), e.line, wrapped.error().message + ", leaving the line as it is"});
+      out.skipped.push_back(
+          Warning{std::string(file), e.line, wrapped.error().message + ", leaving the line as it is"});
       continue;
     }
     splices.push_back(Splice{e.command_begin, e.command_end, std::move(*wrapped)});
@@ -113,8 +114,8 @@ std::string unified_diff(std::string_view before, std::string_view after, std::s
     while (j + 1 < changed.size() && changed[j + 1] - changed[j] <= 2 * kContext) ++j;
     const std::size_t first = changed[i] >= kContext ? changed[i] - kContext : 0;
     const std::size_t last = std::min(n, changed[j] + kContext + 1);
-    out += "@@ -" + std::to_string(first + 1) + "," + std::to_string(last - first) + " +" +
-           std::to_string(first + 1) + "," + std::to_string(last - first) + " @@\n";
+    out += "@@ -" + std::to_string(first + 1) + "," + std::to_string(last - first) + " +" + std::to_string(first + 1) +
+           "," + std::to_string(last - first) + " @@\n";
     std::size_t k = i;
     for (std::size_t line = first; line < last;) {
       if (k <= j && changed[k] == line) {

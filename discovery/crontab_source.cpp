@@ -8,8 +8,7 @@ namespace cronitor::discovery {
 namespace {
 
 bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 std::string_view parent_of(std::string_view p) {
@@ -89,7 +88,8 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     if (e.env.cron_tz && !e.disabled) {
       out.warnings.push_back(Warning{out.path, e.line,
                                      "CRON_TZ is not supported by Debian's cron: the job runs on the "
-                                     "host's time zone (" + ctx.host_zone + ")"});
+                                     "host's time zone (" +
+                                         ctx.host_zone + ")"});
       break;
     }
   }
@@ -152,8 +152,7 @@ std::string run_parts_dir_of(std::string_view command) {
 }
 
 std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, JobOrigin origin,
-                              std::string_view file_user, std::string_view zone,
-                              const std::string& refusal) {
+                              std::string_view file_user, std::string_view zone, const std::string& refusal) {
   std::vector<Job> jobs;
   jobs.reserve(parsed.entries.size());
   for (CrontabEntry& e : parsed.entries) {

@@ -24,8 +24,7 @@ std::string run_parts_dir_of(std::string_view command);
 /// Turns parsed crontab entries into jobs (keys derived or read from wrapped lines, names,
 /// disabled reasons). `refusal` is set when cron does not read the file at all.
 std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, JobOrigin origin,
-                              std::string_view file_user, std::string_view zone,
-                              const std::string& refusal);
+                              std::string_view file_user, std::string_view zone, const std::string& refusal);
 
 class CrontabSource final : public JobSource {
  public:

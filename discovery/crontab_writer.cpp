@@ -97,7 +97,7 @@ Result<std::string> CrontabWriter::backup(std::string_view path, std::string_vie
   if (auto ok = make_dirs(dir); !ok) return std::unexpected(ok.error());
   char stamp[32];
   const std::time_t now = std::time(nullptr);
-  std::tm tm {};
+  std::tm tm{};
   ::gmtime_r(&now, &tm);
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
   for (int attempt = 0; attempt < 100; ++attempt) {

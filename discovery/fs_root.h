@@ -40,8 +40,7 @@ class FsRoot {
   /// The file's bytes; fails past `max_bytes`.
   [[nodiscard]] virtual Result<std::string> read_file(std::string_view p, std::size_t max_bytes) const = 0;
   /// The entries of a folder (no "." or ".."), sorted by name; fails past `max_entries`.
-  [[nodiscard]] virtual Result<std::vector<DirEntry>> list_dir(std::string_view p,
-                                                               std::size_t max_entries) const = 0;
+  [[nodiscard]] virtual Result<std::vector<DirEntry>> list_dir(std::string_view p, std::size_t max_entries) const = 0;
   /// stat(2) (following links), with `symlink` from lstat(2); nullopt when it does not exist.
   virtual std::optional<FileInfo> stat(std::string_view p) const = 0;
   /// readlink(2); nullopt when not a link.

@@ -23,22 +23,23 @@ const char* to_string(SourceKind s) { return s == SourceKind::kSystemd ? "system
 
 const char* to_string(JobOrigin o) {
   switch (o) {
-    case JobOrigin::kSystemCrontab: return "system-crontab";
-    case JobOrigin::kUserCrontab: return "user-crontab";
-    case JobOrigin::kRunParts: return "run-parts";
-    case JobOrigin::kAnacron: return "anacron";
-    case JobOrigin::kTimer: return "timer";
+    case JobOrigin::kSystemCrontab:
+      return "system-crontab";
+    case JobOrigin::kUserCrontab:
+      return "user-crontab";
+    case JobOrigin::kRunParts:
+      return "run-parts";
+    case JobOrigin::kAnacron:
+      return "anacron";
+    case JobOrigin::kTimer:
+      return "timer";
   }
   return "unknown";
 }
 
 namespace {
-nlohmann::json opt(const std::optional<std::string>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-nlohmann::json str_or_null(const std::string& v) {
-  return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
-}
+nlohmann::json opt(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json str_or_null(const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); }
 }  // namespace
 
 nlohmann::json to_json(const Job& job) {
@@ -52,8 +53,7 @@ nlohmann::json to_json(const Job& job) {
   j["user"] = job.user;
   j["schedule"] = job.schedule;
   j["timezone"] = job.timezone;
-  j["command"] = job.source == SourceKind::kCrontab ? nlohmann::json(job.command)
-                                                   : nlohmann::json(nullptr);
+  j["command"] = job.source == SourceKind::kCrontab ? nlohmann::json(job.command) : nlohmann::json(nullptr);
   j["unit"] = str_or_null(job.unit);
   j["wrapped"] = job.wrapped;
   j["disabled"] = job.disabled;
@@ -76,10 +76,14 @@ nlohmann::json to_json(const Job& job) {
   }
   if (job.timer) {
     const TimerInfo& t = *job.timer;
-    j["timer"] = {{"on_calendar", t.on_calendar}, {"monotonic", t.monotonic},
-                  {"service", t.service},         {"exec_start", str_or_null(t.exec_start)},
-                  {"fragment", t.fragment},       {"enabled", t.enabled},
-                  {"masked", t.masked},           {"persistent", t.persistent},
+    j["timer"] = {{"on_calendar", t.on_calendar},
+                  {"monotonic", t.monotonic},
+                  {"service", t.service},
+                  {"exec_start", str_or_null(t.exec_start)},
+                  {"fragment", t.fragment},
+                  {"enabled", t.enabled},
+                  {"masked", t.masked},
+                  {"persistent", t.persistent},
                   {"randomized_delay", str_or_null(t.randomized_delay)},
                   {"accuracy", str_or_null(t.accuracy)}};
   }

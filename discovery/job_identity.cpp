@@ -49,16 +49,15 @@ bool one_of(std::string_view w, const std::array<std::string_view, N>& set) {
 }
 
 constexpr std::array<std::string_view, 17> kKeywords = {
-    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for",
-    "!", "{", "}", "(", ")", "case", "esac"};
-constexpr std::array<std::string_view, 19> kGuards = {
-    "test", "[", "[[", "command", "true", "false", "sleep", "cd", "exit", ":", "type", "which",
-    "pgrep", "echo", "printf", "date", "export", "set", "umask"};
-constexpr std::array<std::string_view, 11> kWrappers = {
-    "nice", "ionice", "env", "sudo", "exec", "nohup", "chronic", "run-one", "time", "setsid", "su"};
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "!", "{", "}", "(", ")", "case", "esac"};
+constexpr std::array<std::string_view, 19> kGuards = {"test",   "[",    "[[",     "command", "true",  "false", "sleep",
+                                                      "cd",     "exit", ":",      "type",    "which", "pgrep", "echo",
+                                                      "printf", "date", "export", "set",     "umask"};
+constexpr std::array<std::string_view, 11> kWrappers = {"nice",    "ionice",  "env",  "sudo",   "exec", "nohup",
+                                                        "chronic", "run-one", "time", "setsid", "su"};
 constexpr std::array<std::string_view, 3> kWrappersWithArg = {"flock", "timeout", "cronic"};
-constexpr std::array<std::string_view, 11> kInterpreters = {
-    "sh", "bash", "dash", "perl", "python", "python3", "php", "ruby", "node", "zsh", "ksh"};
+constexpr std::array<std::string_view, 11> kInterpreters = {"sh",  "bash", "dash", "perl", "python", "python3",
+                                                            "php", "ruby", "node", "zsh",  "ksh"};
 
 struct Token {
   std::string text;

@@ -17,14 +17,14 @@ namespace cronitor::discovery {
 struct ScanContext {
   const FsRoot& root;
   Limits limits;
-  std::string host_zone;        // the zone cron and systemd run in ("Europe/Berlin", "UTC")
-  bool systemd_running = false;  // /run/systemd/system exists under the root
+  std::string host_zone;           // the zone cron and systemd run in ("Europe/Berlin", "UTC")
+  bool systemd_running = false;    // /run/systemd/system exists under the root
   bool anacron_installed = false;  // /usr/sbin/anacron exists under the root
 };
 
 /// The jobs one definition file yields (a file cron does not read yields a not-a-job entry).
 struct FileScan {
-  std::string path;  // host path; the unit of caching and change reports
+  std::string path;       // host path; the unit of caching and change reports
   std::vector<Job> jobs;  // Job::key holds the derived (not yet disambiguated) key
   std::vector<Warning> warnings;
 };

@@ -10,8 +10,8 @@ namespace cronitor::discovery {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kPeriodicDirs = {
-    "/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly", "/etc/cron.yearly"};
+constexpr std::array<std::string_view, 5> kPeriodicDirs = {"/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly",
+                                                           "/etc/cron.monthly", "/etc/cron.yearly"};
 
 // How a periodic folder is run: by a crontab line, by anacron, or by nothing.
 struct Runner {

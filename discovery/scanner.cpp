@@ -118,9 +118,14 @@ Changes Scanner::rescan(const std::vector<std::string>& paths) {
   for (const std::string& p : paths) {
     for (std::size_t i = 0; i < sources_.size(); ++i) {
       switch (sources_[i]->scope_of(p)) {
-        case JobSource::Scope::kAll: full[i] = true; break;
-        case JobSource::Scope::kFile: files.emplace_back(i, p); break;
-        case JobSource::Scope::kNone: break;
+        case JobSource::Scope::kAll:
+          full[i] = true;
+          break;
+        case JobSource::Scope::kFile:
+          files.emplace_back(i, p);
+          break;
+        case JobSource::Scope::kNone:
+          break;
       }
     }
   }
@@ -156,9 +161,9 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
     if (total + e.scan.jobs.size() > options_.limits.max_jobs) {
       const std::size_t keep = options_.limits.max_jobs - std::min(total, options_.limits.max_jobs);
       if (keep < e.scan.jobs.size()) {
-        e.scan.warnings.push_back(Warning{e.scan.path, 0,
-                                          "more than " + std::to_string(options_.limits.max_jobs) +
-                                              " jobs on this host, ignoring the rest"});
+        e.scan.warnings.push_back(
+            Warning{e.scan.path, 0,
+                    "more than " + std::to_string(options_.limits.max_jobs) + " jobs on this host, ignoring the rest"});
         for (std::size_t i = keep; i < e.scan.jobs.size(); ++i) claim(e.base_keys[i], -1);
         e.scan.jobs.resize(keep);
         e.base_keys.resize(keep);
@@ -250,8 +255,8 @@ void Scanner::link_twins(Changes& changes) {
     for (std::size_t i : e.twin_candidates) {
       Job& j = e.scan.jobs[i];
       if (j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked) {
-        timers.push_back(TimerRef{&j, j.unit.substr(0, j.unit.size() - 6),
-                                  std::string(first_word(j.timer->exec_start)), e.dirty});
+        timers.push_back(
+            TimerRef{&j, j.unit.substr(0, j.unit.size() - 6), std::string(first_word(j.timer->exec_start)), e.dirty});
       } else if (j.source == SourceKind::kCrontab && j.origin != JobOrigin::kRunParts &&
                  j.command.find(kSystemdGuard) != std::string::npos) {
         guarded.emplace_back(&j, e.dirty);
@@ -312,8 +317,8 @@ void Scanner::link_twins(Changes& changes) {
     if (match != nullptr && !j.disabled && !systemd_running_ && !match->job->disabled) {
       update(*match->job, match->dirty, [&] {
         match->job->twin_of = j.key;
-        match->job->reason = "systemd is not running on this host: " + j.file + ":" +
-                             std::to_string(j.line) + " does this work";
+        match->job->reason =
+            "systemd is not running on this host: " + j.file + ":" + std::to_string(j.line) + " does this work";
       });
     }
   }

@@ -64,8 +64,8 @@ class Scanner {
  private:
   struct Entry {
     FileScan scan;
-    std::vector<std::string> base_keys;  // the keys the source derived, before disambiguation
-    bool dirty = false;                   // re-read by the current scan
+    std::vector<std::string> base_keys;        // the keys the source derived, before disambiguation
+    bool dirty = false;                        // re-read by the current scan
     std::vector<std::size_t> twin_candidates;  // timers, and cron lines with a systemd guard
   };
   using EntryKey = std::pair<std::size_t, std::string>;  // source index, host path
@@ -84,8 +84,8 @@ class Scanner {
   // How many jobs claim each key (a wrapped job's key, another job's derived key): while no key
   // is claimed twice, no key needs a suffix and the disambiguation pass is skipped.
   std::unordered_map<std::string, int> claims_;
-  std::size_t contested_ = 0;     // keys claimed more than once
-  bool suffixes_given_ = false;   // the last pass gave some job a "-N" key
+  std::size_t contested_ = 0;    // keys claimed more than once
+  bool suffixes_given_ = false;  // the last pass gave some job a "-N" key
   void claim(const std::string& key, int delta);
 };
 

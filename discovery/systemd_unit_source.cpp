@@ -17,9 +17,9 @@ bool ends_with(std::string_view s, std::string_view suffix) { return s.ends_with
 
 // Where a unit's files are: the fragment (first folder wins) and drop-ins by file name.
 struct UnitIndex {
-  std::map<std::string, std::string> fragments;                // unit name -> host path
+  std::map<std::string, std::string> fragments;                       // unit name -> host path
   std::map<std::string, std::map<std::string, std::string>> dropins;  // unit -> conf name -> path
-  std::set<std::string> wanted;                                 // names linked from *.wants/*.requires
+  std::set<std::string> wanted;                                       // names linked from *.wants/*.requires
   std::vector<std::string> subdirs;
 };
 
@@ -102,8 +102,8 @@ bool load_unit(const ScanContext& ctx, const UnitIndex& idx, const std::string& 
 }
 
 std::string strip_exec_prefix(std::string_view v) {
-  while (!v.empty() && (v.front() == '-' || v.front() == '@' || v.front() == ':' || v.front() == '+' ||
-                        v.front() == '!')) {
+  while (!v.empty() &&
+         (v.front() == '-' || v.front() == '@' || v.front() == ':' || v.front() == '+' || v.front() == '!')) {
     v.remove_prefix(1);
   }
   return std::string(v);
@@ -112,8 +112,8 @@ std::string strip_exec_prefix(std::string_view v) {
 }  // namespace
 
 const std::vector<std::string>& SystemdUnitSource::unit_dirs() {
-  static const std::vector<std::string> kDirs = {"/etc/systemd/system", "/run/systemd/system",
-                                                 "/lib/systemd/system", "/usr/lib/systemd/system"};
+  static const std::vector<std::string> kDirs = {"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system",
+                                                 "/usr/lib/systemd/system"};
   return kDirs;
 }
 
@@ -160,8 +160,8 @@ std::vector<FileScan> SystemdUnitSource::scan_all(const ScanContext& ctx) {
     t.enabled = idx.wanted.contains(unit);
     for (const UnitSetting* s : uf.list("Timer", "OnCalendar")) {
       if (auto parsed = schedule::Schedule::parse(s->value, schedule::Kind::kSystemd); !parsed) {
-        scan.warnings.push_back(Warning{s->file, s->line, "OnCalendar=" + s->value + ": " +
-                                                              parsed.error().message + ", ignoring"});
+        scan.warnings.push_back(
+            Warning{s->file, s->line, "OnCalendar=" + s->value + ": " + parsed.error().message + ", ignoring"});
         continue;
       }
       t.on_calendar.push_back(s->value);

@@ -24,10 +24,10 @@ struct Warning {
 
 /// Caps on what an outsider controls; a definition past a cap is skipped with a warning.
 struct Limits {
-  std::size_t max_file_bytes = 1 << 20;     // one crontab or unit file
-  std::size_t max_line_bytes = 8192;        // one line
-  std::size_t max_files_per_dir = 10000;    // entries read from one folder
-  std::size_t max_jobs = 200000;            // jobs in one scan
+  std::size_t max_file_bytes = 1 << 20;   // one crontab or unit file
+  std::size_t max_line_bytes = 8192;      // one line
+  std::size_t max_files_per_dir = 10000;  // entries read from one folder
+  std::size_t max_jobs = 200000;          // jobs in one scan
 };
 
 }  // namespace cronitor::discovery

@@ -34,8 +34,7 @@ class Watcher {
   };
 
   /// Watches the folders of `scanner`'s sources under `root`; scanner.scan() must have run.
-  [[nodiscard]] static Result<std::unique_ptr<Watcher>> create(Scanner& scanner, const DiskRoot& root,
-                                                               Options options);
+  [[nodiscard]] static Result<std::unique_ptr<Watcher>> create(Scanner& scanner, const DiskRoot& root, Options options);
 
   /// The inotify descriptor (non-blocking); readable when events wait.
   int fd() const { return fd_.get(); }
@@ -62,9 +61,9 @@ class Watcher {
   const DiskRoot& root_;
   Options options_;
   UniqueFd fd_;
-  std::unordered_map<int, std::string> by_wd_;     // watch -> host folder
-  std::unordered_map<std::string, int> by_dir_;    // host folder -> watch
-  std::vector<std::string> missing_;               // wanted folders that do not exist yet
+  std::unordered_map<int, std::string> by_wd_;   // watch -> host folder
+  std::unordered_map<std::string, int> by_dir_;  // host folder -> watch
+  std::vector<std::string> missing_;             // wanted folders that do not exist yet
   std::unordered_set<std::string> pending_;
   bool full_pending_ = false;
   bool refresh_pending_ = false;

@@ -23,8 +23,12 @@ bool wait_for(int fd, short events, int64_t deadline_ns) {
   for (;;) {
     int64_t left = deadline_ns - now_ns();
     if (left <= 0) return false;
-    struct timespec ts {static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
-    struct pollfd p {fd, events, 0};
+    struct timespec ts {
+      static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)
+    };
+    struct pollfd p {
+      fd, events, 0
+    };
     int r = ::ppoll(&p, 1, &ts, nullptr);
     if (r > 0) return true;
     if (r < 0 && errno != EINTR) return false;
@@ -37,8 +41,7 @@ AgentSend::~AgentSend() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<AgentSend> AgentSend::start(const std::string& socket_path, std::string_view line,
-                                   long timeout_us) {
+Result<AgentSend> AgentSend::start(const std::string& socket_path, std::string_view line, long timeout_us) {
   std::string peer = "agent socket \"" + socket_path + "\"";
   int64_t deadline = now_ns() + int64_t{timeout_us} * 1000;
   struct sockaddr_un addr {};
@@ -87,11 +90,13 @@ Result<void> AgentSend::finish() {
       if (std::memchr(reply, '\n', got) == nullptr) continue;
       std::string_view r(reply, got);
       r = r.substr(0, r.find('\n'));
-      if (r == "ok") result = {};
+      if (r == "ok")
+        result = {};
       else if (r.starts_with("err"))
-        result = fail(peer_ + " rejected the event: " +
-                      std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
-      else result = fail(peer_ + ": unexpected reply");
+        result =
+            fail(peer_ + " rejected the event: " + std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
+      else
+        result = fail(peer_ + ": unexpected reply");
       break;
     } else if (n == 0) {
       result = fail(peer_ + ": closed without a reply");
@@ -113,8 +118,7 @@ Result<void> AgentSend::finish() {
   return result;
 }
 
-Result<void> send_to_agent(const std::string& socket_path, std::string_view line,
-                           long timeout_us) {
+Result<void> send_to_agent(const std::string& socket_path, std::string_view line, long timeout_us) {
   auto s = AgentSend::start(socket_path, line, timeout_us);
   if (!s) return std::unexpected(s.error());
   return s->finish();

@@ -22,8 +22,7 @@ class AgentSend {
   ~AgentSend();
 
   /// Connects to `socket_path` and writes `line`, within `timeout_us` from now.
-  static Result<AgentSend> start(const std::string& socket_path, std::string_view line,
-                                 long timeout_us);
+  static Result<AgentSend> start(const std::string& socket_path, std::string_view line, long timeout_us);
 
   /// Waits (until the deadline set by start) for the agent's reply; ok only for "ok\n".
   Result<void> finish();
@@ -35,15 +34,13 @@ class AgentSend {
   int64_t deadline_ns() const { return deadline_ns_; }
 
  private:
-  AgentSend(int fd, int64_t deadline, std::string peer)
-      : fd_(fd), deadline_ns_(deadline), peer_(std::move(peer)) {}
+  AgentSend(int fd, int64_t deadline, std::string peer) : fd_(fd), deadline_ns_(deadline), peer_(std::move(peer)) {}
   int fd_;
   int64_t deadline_ns_;
   std::string peer_;
 };
 
 /// Both steps at once.
-Result<void> send_to_agent(const std::string& socket_path, std::string_view line,
-                           long timeout_us);
+Result<void> send_to_agent(const std::string& socket_path, std::string_view line, long timeout_us);
 
 }  // namespace cronitor::wrapper

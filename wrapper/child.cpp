@@ -35,10 +35,10 @@ bool same_description(int a, int b) {
   if (r == 0) return true;
   if (r > 0) return false;
 #endif
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (fstat(a, &sa) != 0 || fstat(b, &sb) != 0) return false;
-  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino &&
-         (S_ISFIFO(sa.st_mode) || S_ISSOCK(sa.st_mode));
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && (S_ISFIFO(sa.st_mode) || S_ISSOCK(sa.st_mode));
 }
 
 bool fd_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
@@ -53,7 +53,9 @@ bool write_all(int fd, const char* data, size_t n) {
     } else if (w < 0 && errno == EINTR) {
       continue;
     } else if (w < 0 && errno == EAGAIN) {
-      struct pollfd p {fd, POLLOUT, 0};
+      struct pollfd p {
+        fd, POLLOUT, 0
+      };
       ::poll(&p, 1, -1);
     } else {
       return false;
@@ -125,15 +127,15 @@ Result<Child> Child::start(const ChildSpec& spec) {
   for (int s : kForwarded) sigaddset(&block, s);
   sigaddset(&block, SIGCHLD);
   sigaddset(&block, SIGPIPE);  // a broken stdout shows as EPIPE, never kills the wrapper
-  if (sigprocmask(SIG_BLOCK, &block, &c.old_mask_) != 0)
-    return std::unexpected(Error::from_errno("sigprocmask", ""));
+  if (sigprocmask(SIG_BLOCK, &block, &c.old_mask_) != 0) return std::unexpected(Error::from_errno("sigprocmask", ""));
   sigset_t watch = block;
   sigdelset(&watch, SIGPIPE);
   c.sig_fd_ = signalfd(-1, &watch, SFD_CLOEXEC | SFD_NONBLOCK);
   if (c.sig_fd_ < 0) return std::unexpected(Error::from_errno("signalfd", ""));
   // An inherited SIGCHLD=SIG_IGN would make the kernel reap the job before we can; the job
   // gets the inherited disposition back.
-  struct sigaction old_chld {}, dfl {};
+  struct sigaction old_chld {
+  }, dfl{};
   dfl.sa_handler = SIG_DFL;
   sigaction(SIGCHLD, &dfl, &old_chld);
 
@@ -257,8 +259,7 @@ ChildOutcome Child::wait(Watch* watch) {
     } else {
       wake = drain_until;
     }
-    if (watching && watch->deadline_ms >= 0 && (wake < 0 || watch->deadline_ms < wake))
-      wake = watch->deadline_ms;
+    if (watching && watch->deadline_ms >= 0 && (wake < 0 || watch->deadline_ms < wake)) wake = watch->deadline_ms;
     int timeout = wake < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, wake - now));
     int r = ::poll(fds, nf, timeout);
     if (r < 0 && errno != EINTR) break;
@@ -270,7 +271,7 @@ ChildOutcome Child::wait(Watch* watch) {
       if (ready || (watch->deadline_ms >= 0 && now >= watch->deadline_ms)) {
         auto fire = std::move(watch->fire);
         watch->fire = nullptr;
-        fire();
+        fire();  // may arm the watch again
       }
     }
     if (!reaped && deadline >= 0 && !out.timed_out && now >= deadline) {
@@ -292,8 +293,7 @@ ChildOutcome Child::wait(Watch* watch) {
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) continue;
         // A terminal's own INT/QUIT already reached a job that shares our group.
-        if (!own_group_ && si.ssi_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT))
-          continue;
+        if (!own_group_ && si.ssi_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT)) continue;
         forward(sig);
       }
       pid_t w;

@@ -17,7 +17,7 @@ namespace cronitor::wrapper {
 
 /// What to run and how.
 struct ChildSpec {
-  std::string shell;    ///< absolute path, run as `shell -c command`
+  std::string shell;  ///< absolute path, run as `shell -c command`
   std::string command;
   bool capture = true;  ///< pipe stdout/stderr through the wrapper to keep the tail
   std::optional<int64_t> timeout_ms;
@@ -35,7 +35,8 @@ struct ChildOutcome {
 };
 
 /// Something else the wait loop looks after while the job runs: `fire` is called once, when
-/// `fd` turns readable or at `deadline_ms` (CLOCK_MONOTONIC), whichever comes first.
+/// `fd` (if >= 0) turns readable or at `deadline_ms` (CLOCK_MONOTONIC), whichever comes first;
+/// it may set fd, deadline_ms and fire again to be called again.
 struct Watch {
   int fd = -1;
   int64_t deadline_ms = -1;
@@ -75,8 +76,8 @@ class Child {
   pid_t pid_ = -1;
   bool own_group_ = true;
   int sig_fd_ = -1;
-  int out_fd_[2] = {-1, -1};   // read ends: [0] child's stdout (or both), [1] child's stderr
-  int dest_fd_[2] = {1, 2};    // where each read end's bytes go
+  int out_fd_[2] = {-1, -1};  // read ends: [0] child's stdout (or both), [1] child's stderr
+  int dest_fd_[2] = {1, 2};   // where each read end's bytes go
   std::optional<std::string> start_error_;
   int start_errno_ = 0;
   int64_t started_ms_ = 0;

@@ -17,6 +17,8 @@
 namespace cronitor::wrapper {
 namespace {
 
+constexpr int64_t kSyncRunEventAfterMs = 50;
+
 std::string shell_path() {
   const char* s = std::getenv("SHELL");
   return s != nullptr && *s != '\0' ? s : "/bin/sh";
@@ -47,6 +49,34 @@ void print_line(const std::string& s) {
   (void)ignored;
 }
 
+// The complete/fail event for a job that ended as `out` says.
+RunEvent end_event(const Options& o, const std::string& run_id, ChildOutcome& out, const OomProbe& probe,
+                   std::optional<uint64_t> kills_before) {
+  RunEvent end = base_event(o, run_id, RunState::kComplete);
+  end.exit_code = out.exit_code;
+  end.timeout = out.timed_out;
+  if (out.term_signal != 0) end.signal = signal_name(out.term_signal);
+  // SIGKILL, or 137 from a shell whose child got it: did the OOM killer count one more kill?
+  if ((out.term_signal == SIGKILL || out.exit_code == 128 + SIGKILL) && kills_before) {
+    auto kills_after = probe.kills();
+    end.oom = kills_after && *kills_after > *kills_before;
+  }
+  end.peak_memory_bytes = out.peak_rss_bytes;
+  if (end.oom && probe.cgroup_scoped()) {
+    if (auto peak = probe.cgroup_peak_bytes(); peak && *peak > out.peak_rss_bytes) end.peak_memory_bytes = *peak;
+  }
+  if (!o.no_output) end.output_tail = std::move(out.tail);
+  if (out.start_error) {
+    end.error = *out.start_error;
+  } else if (out.term_signal == 0 && out.exit_code == 127) {
+    end.error = "exit 127: the shell could not find the command";
+  } else if (out.term_signal == 0 && out.exit_code == 126) {
+    end.error = "exit 126: the command could not be executed (permission or format)";
+  }
+  if (out.exit_code != 0 || out.timed_out) end.state = RunState::kFail;
+  return end;
+}
+
 }  // namespace
 
 int64_t unix_ms_now() {
@@ -65,8 +95,7 @@ std::string new_run_id() {
     got += static_cast<size_t>(n);
   }
   if (got < sizeof b) {
-    uint64_t mix = static_cast<uint64_t>(getpid()) * 0x9E3779B97F4A7C15ull ^
-                   static_cast<uint64_t>(unix_ms_now());
+    uint64_t mix = static_cast<uint64_t>(getpid()) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(unix_ms_now());
     std::memcpy(b, &mix, sizeof mix);
   }
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
@@ -127,38 +156,34 @@ int run_job(const Options& o, const ReportConfig& config) {
   run.pid = child->pid();
   // start() waited for the exec, so a job that could not start sends no run event. The run
   // event's acknowledgement is awaited inside the job's wait loop, overlapping the job.
-  Watch ack;
+  // If the run event lands in the spool, a job still running kSyncRunEventAfterMs after its
+  // start gets it synced then; shorter jobs get one sync for both events at the end.
+  Watch watch;
+  auto arm_sync = [&] {
+    if (!reporter.spool_dirty()) return;
+    watch.fd = -1;
+    watch.deadline_ms = started + kSyncRunEventAfterMs;
+    watch.fire = [&reporter] { reporter.sync_spool(); };
+  };
   if (!child->start_error()) {
     reporter.report_async(run);
     if (reporter.pending_fd() >= 0) {
-      ack.fd = reporter.pending_fd();
-      ack.deadline_ms = reporter.pending_deadline_ms();
-      ack.fire = [&reporter] { reporter.settle(); };
+      watch.fd = reporter.pending_fd();
+      watch.deadline_ms = reporter.pending_deadline_ms();
+      watch.fire = [&] {
+        reporter.settle();
+        arm_sync();
+      };
+    } else {
+      arm_sync();
     }
   }
-  ChildOutcome out = child->wait(&ack);
+  ChildOutcome out = child->wait(&watch);
   if (out.start_error) print_line("cronitor-exec: " + *out.start_error);
 
-  RunEvent end = base_event(o, run_id, RunState::kComplete);
+  RunEvent end = end_event(o, run_id, out, probe, kills_before);
   end.pid = child->pid();
-  end.exit_code = out.exit_code;
   end.duration_ms = monotonic_ms() - started;
-  end.timeout = out.timed_out;
-  if (out.term_signal != 0) end.signal = signal_name(out.term_signal);
-  if ((out.term_signal == SIGKILL || out.exit_code == 128 + SIGKILL) && kills_before) {
-    auto kills_after = probe.kills();
-    end.oom = kills_after && *kills_after > *kills_before;
-  }
-  end.peak_memory_bytes = out.peak_rss_bytes;
-  if (end.oom && probe.cgroup_scoped()) {
-    if (auto peak = probe.cgroup_peak_bytes(); peak && *peak > out.peak_rss_bytes)
-      end.peak_memory_bytes = *peak;
-  }
-  if (!o.no_output) end.output_tail = std::move(out.tail);
-  if (out.start_error) end.error = *out.start_error;
-  else if (out.exit_code == 127 && out.term_signal == 0) end.error = "exit 127: the shell could not find the command";
-  else if (out.exit_code == 126 && out.term_signal == 0) end.error = "exit 126: the command could not be executed (permission or format)";
-  if (out.exit_code != 0 || out.timed_out) end.state = RunState::kFail;
   reporter.report(end);
   reporter.finish();
   print_line(reporter.lost_summary(o.key, run_id));
@@ -169,8 +194,9 @@ int send_metrics(const Options& o, const ReportConfig& config) {
   const char* run_id = std::getenv("CRONITOR_RUN_ID");
   const char* key = std::getenv("CRONITOR_KEY");
   if (run_id == nullptr || !valid_run_id(run_id) || key == nullptr || !valid_key(key)) {
-    print_line("cronitor-exec --metric: not inside a cronitor-exec job (CRONITOR_RUN_ID and "
-               "CRONITOR_KEY are unset or invalid)");
+    print_line(
+        "cronitor-exec --metric: not inside a cronitor-exec job (CRONITOR_RUN_ID and "
+        "CRONITOR_KEY are unset or invalid)");
     return 2;
   }
   Options with_key = o;

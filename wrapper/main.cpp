@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::string problem;
-  if (!options) problem = options.error().message;
+  if (!options)
+    problem = options.error().message;
   else if (options->mode == Options::Mode::kRun && !cronitor::valid_key(options->key))
     problem = "invalid KEY (1..200 bytes of UTF-8 without control characters)";
   if (!problem.empty()) {

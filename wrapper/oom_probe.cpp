@@ -121,8 +121,10 @@ std::optional<uint64_t> OomProbe::kills() const {
 
 std::optional<int64_t> OomProbe::cgroup_peak_bytes() const {
   std::optional<uint64_t> v;
-  if (kind_ == Kind::kV1) v = first_number(dir_ + "/memory.max_usage_in_bytes");
-  else if (kind_ == Kind::kV2) v = first_number(dir_ + "/memory.peak");
+  if (kind_ == Kind::kV1)
+    v = first_number(dir_ + "/memory.max_usage_in_bytes");
+  else if (kind_ == Kind::kV2)
+    v = first_number(dir_ + "/memory.peak");
   if (!v) return std::nullopt;
   return static_cast<int64_t>(*v);
 }

@@ -18,12 +18,18 @@ Result<int64_t> parse_duration_ms(std::string_view text) {
   if (ec != std::errc() || ptr == text.data()) return fail("bad duration \"" + std::string(text) + "\"");
   std::string_view unit(ptr, text.data() + text.size() - ptr);
   double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m" || unit == "min") scale = 60e3;
-  else if (unit == "h") scale = 3600e3;
-  else if (unit == "d") scale = 86400e3;
-  else return fail("bad duration unit in \"" + std::string(text) + "\" (use ms, s, m, h, d)");
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m" || unit == "min")
+    scale = 60e3;
+  else if (unit == "h")
+    scale = 3600e3;
+  else if (unit == "d")
+    scale = 86400e3;
+  else
+    return fail("bad duration unit in \"" + std::string(text) + "\" (use ms, s, m, h, d)");
   double ms = value * scale;
   if (!std::isfinite(ms) || ms < 1 || ms > 30 * 86400e3)
     return fail("duration \"" + std::string(text) + "\" is out of range (1ms..30d)");

@@ -60,8 +60,8 @@ void Reporter::settle() {
 }
 
 void Reporter::spool(const RunEvent& e, const std::string& line) {
-  Result<void> spooled = e.state == RunState::kMetric ? spool_.write_metric(e.run_id, line)
-                                                      : spool_.append(e.run_id, line);
+  Result<void> spooled =
+      e.state == RunState::kMetric ? spool_.write_metric(e.run_id, line) : spool_.append(e.run_id, line);
   if (spooled) {
     last_route_ = "spool";
     return;

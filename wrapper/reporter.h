@@ -26,8 +26,7 @@ struct ReportConfig {
 /// Reports the events of one run (or one metric call).
 class Reporter {
  public:
-  explicit Reporter(ReportConfig config)
-      : config_(std::move(config)), spool_(config_.spool_dir, config_.spool_sync) {}
+  explicit Reporter(ReportConfig config) : config_(std::move(config)), spool_(config_.spool_dir, config_.spool_sync) {}
 
   /// Socket first, spool second; once a run has spooled, its later events go to the spool too so
   /// that the run's file ends with its terminal event.
@@ -40,19 +39,23 @@ class Reporter {
   /// The socket a pending report_async() waits on (-1 when none), and its deadline
   /// (CLOCK_MONOTONIC ms), for an outside poll loop.
   int pending_fd() const { return pending_ ? pending_->send.fd() : -1; }
-  int64_t pending_deadline_ms() const {
-    return pending_ ? pending_->send.deadline_ns() / 1000000 + 1 : -1;
-  }
+  int64_t pending_deadline_ms() const { return pending_ ? pending_->send.deadline_ns() / 1000000 + 1 : -1; }
 
   /// Completes a pending report_async(): reads the reply (waiting until its deadline at most),
   /// spooling the event if it was not acknowledged. Does nothing when none is pending.
   void settle();
 
-  /// Makes the spooled events durable (see SyncMode); call once after the last report().
+  /// Makes the spooled events durable (see SyncMode); call after the last report().
   void finish() {
     settle();
-    spool_.finish();
+    spool_.sync_in_background();
   }
+
+  /// Starts syncing what was spooled so far (for a long job's run event).
+  void sync_spool() { spool_.sync_in_background(); }
+
+  /// True when spooled lines wait for a sync.
+  bool spool_dirty() const { return spool_.dirty(); }
 
   /// One line (no newline) naming the events that were lost and why, or "" when none was.
   std::string lost_summary(const std::string& key, const std::string& run_id) const;

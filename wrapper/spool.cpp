@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/types.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -50,12 +50,9 @@ Result<void> Spool::write_line(int fd, std::string_view line, const std::string&
     done += static_cast<size_t>(n);
   }
   if (mode_ == SyncMode::kInline) {
-    if (::fdatasync(fd) != 0)
-      return std::unexpected(Error::from_errno("fdatasync", "\"" + path + "\""));
-  } else {
-    // Start writeback now without waiting for it; finish() waits (in the background).
-    ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    if (::fdatasync(fd) != 0) return std::unexpected(Error::from_errno("fdatasync", "\"" + path + "\""));
   }
+  // kBackground: sync_in_background() makes it durable later, off the job's critical path.
   return {};
 }
 
@@ -67,8 +64,12 @@ struct SyncJob {
   char dir[4096];  // a copy: the wrapper frees its strings while the syncer may still run
 };
 
-alignas(64) char g_sync_stack[16 * 1024];
-SyncJob g_sync_job;
+// At most two syncers per wrapper (one early for a long job's run event, one at the end), each
+// with its own stack and job, which the wrapper never touches again once it is started.
+constexpr int kSyncers = 2;
+alignas(64) char g_sync_stack[kSyncers][16 * 1024];
+SyncJob g_sync_job[kSyncers];
+int g_syncers_started = 0;
 
 // Runs in the detached syncer: system calls only (it shares the wrapper's memory).
 int sync_job(void* arg) {
@@ -87,18 +88,25 @@ int sync_job(void* arg) {
 
 }  // namespace
 
-void Spool::finish() {
+void Spool::sync_in_background() {
   if (fd_ < 0 || !dirty_ || mode_ == SyncMode::kInline) return;
   dirty_ = false;
-  // A process sharing our memory (no page-table copy: much cheaper than fork), with its own
-  // descriptor table. It outlives us; the memory it reads stays mapped while it runs.
-  g_sync_job.fd = fd_;
-  g_sync_job.sync_dir = new_entry_ && dir_.size() < sizeof g_sync_job.dir;
-  if (g_sync_job.sync_dir) std::memcpy(g_sync_job.dir, dir_.c_str(), dir_.size() + 1);
-  pid_t pid = ::clone(sync_job, g_sync_stack + sizeof g_sync_stack, CLONE_VM | SIGCHLD, &g_sync_job);
+  bool with_dir = new_entry_;
+  new_entry_ = false;
+  pid_t pid = -1;
+  if (g_syncers_started < kSyncers) {
+    // A process sharing our memory (no page-table copy: much cheaper than fork), with its own
+    // descriptor table. It may outlive us; the memory it reads stays mapped while it runs.
+    int slot = g_syncers_started++;
+    SyncJob& job = g_sync_job[slot];
+    job.fd = fd_;
+    job.sync_dir = with_dir && dir_.size() < sizeof job.dir;
+    if (job.sync_dir) std::memcpy(job.dir, dir_.c_str(), dir_.size() + 1);
+    pid = ::clone(sync_job, g_sync_stack[slot] + sizeof g_sync_stack[slot], CLONE_VM | SIGCHLD, &job);
+  }
   if (pid < 0) {  // no process to spare: do it here
     ::fdatasync(fd_);
-    if (new_entry_) sync_dir(dir_);
+    if (with_dir) sync_dir(dir_);
   }
 }
 
@@ -109,13 +117,12 @@ Spool::~Spool() {
 Result<int> Spool::create(const std::string& name) {
   std::string path = dir_ + "/" + name;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
-                    0600);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) return fd;
-    if (errno != ENOENT || attempt > 0)
-      return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
+    if (errno != ENOENT || attempt > 0) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
     // No spool folder yet (agent never ran): create it with the shared mode.
-    if (::mkdir(dir_.c_str(), 01733) == 0) ::chmod(dir_.c_str(), 01733);
+    if (::mkdir(dir_.c_str(), 01733) == 0)
+      ::chmod(dir_.c_str(), 01733);
     else if (errno != EEXIST)
       return std::unexpected(Error::from_errno("mkdir", "\"" + dir_ + "\""));
   }

@@ -12,9 +12,9 @@ namespace cronitor::wrapper {
 /// When spooled lines reach the disk.
 enum class SyncMode {
   /// write() puts the line in the page cache at once (the agent sees it, it survives the
-  /// wrapper and the agent dying); writeback is started at once, and a detached process
-  /// fdatasyncs the file (and the folder) when the wrapper finishes, so the job's exit is not
-  /// held up by the disk (about 4 ms per fdatasync on the CI disk).
+  /// wrapper and the agent dying); a detached process started by sync_in_background()
+  /// fdatasyncs the file (and the folder) soon after, so the job's exit is not held up by the
+  /// disk (an fdatasync takes about 4 ms on the CI disk).
   kBackground,
   /// fdatasync before returning from each append (CRONITOR_SPOOL_SYNC=inline).
   kInline,
@@ -23,8 +23,7 @@ enum class SyncMode {
 /// Writes the spooled events of one run, plus one-shot metric files.
 class Spool {
  public:
-  explicit Spool(std::string dir, SyncMode mode = SyncMode::kBackground)
-      : dir_(std::move(dir)), mode_(mode) {}
+  explicit Spool(std::string dir, SyncMode mode = SyncMode::kBackground) : dir_(std::move(dir)), mode_(mode) {}
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
   ~Spool();
@@ -36,9 +35,12 @@ class Spool {
   /// Writes "<dir>/<run_id>.m<16 hex>.jsonl" holding `line`, via a dot-file and rename.
   Result<void> write_metric(std::string_view run_id, std::string_view line);
 
-  /// Makes what was written durable: inline, or by a detached process (see SyncMode).
-  /// Call once, last.
-  void finish();
+  /// In kBackground mode, starts a detached process that fdatasyncs what was written so far
+  /// (and fsyncs the folder after a new file). Nothing to do when nothing is pending.
+  void sync_in_background();
+
+  /// True when lines were written that no sync covers yet.
+  bool dirty() const { return dirty_; }
 
   /// True once this run has an event in the spool (its later events must follow it there).
   bool used() const { return fd_ >= 0; }

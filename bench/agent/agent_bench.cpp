@@ -124,13 +124,13 @@ long rss_kib(pid_t pid) {
 }
 
 std::string monitors_yaml(int n) {
-  static const char* kSchedules[] = {"* * * * *", "*/5 * * * *", "0 * * * *", "30 2 * * *", "0 4 * * 0",
-                                     "0 5 1 * *", "every 10 minutes", "*-*-* 04:00:00"};
+  static const char* kSchedules[] = {"* * * * *", "*/5 * * * *", "0 * * * *",        "30 2 * * *",
+                                     "0 4 * * 0", "0 5 1 * *",   "every 10 minutes", "*-*-* 04:00:00"};
   static const char* kZones[] = {"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"};
   std::string out = "monitors:\n";
   for (int i = 0; i < n; ++i) {
-    out += "  - key: job-" + std::to_string(i) + "\n    schedule: \"" + kSchedules[i % 8] + "\"\n    timezone: " +
-           kZones[i % 4] + "\n";
+    out += "  - key: job-" + std::to_string(i) + "\n    schedule: \"" + kSchedules[i % 8] +
+           "\"\n    timezone: " + kZones[i % 4] + "\n";
     if (i % 3 == 0) out += "    assertions: [\"metric.duration < 30 minutes\"]\n";
   }
   return out;
@@ -139,7 +139,7 @@ std::string monitors_yaml(int n) {
 void bench_events(const fs::path& base, int seconds, const char* sync) {
   Daemon d;
   start(d, base / (std::string("events-") + (sync ? sync : "normal")), monitors_yaml(100), sync);
-  const int threads = 32;
+  const int threads = std::getenv("AGENT_BENCH_CLIENTS") ? std::atoi(std::getenv("AGENT_BENCH_CLIENTS")) : 32;
   std::atomic<uint64_t> acked{0}, failed{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> pool;
@@ -169,16 +169,17 @@ void bench_events(const fs::path& base, int seconds, const char* sync) {
   stop = true;
   for (auto& th : pool) th.join();
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::printf("events: %.0f events/s acknowledged after commit (synchronous=%s), %d client threads, %llu failed; "
-              "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s",
-              static_cast<double>(acked.load()) / secs, sync ? sync : "normal", threads,
-              static_cast<unsigned long long>(failed.load()), cpu, static_cast<double>(acked.load()) / std::max(cpu, 1e-3),
-              rss_kib(d.pid), [] {
-                static std::string l;
-                std::ifstream("/proc/loadavg") >> l;
-                l += "\n";
-                return l.c_str();
-              }());
+  std::printf(
+      "events: %.0f events/s acknowledged after commit (synchronous=%s), %d client threads, %llu failed; "
+      "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s",
+      static_cast<double>(acked.load()) / secs, sync ? sync : "normal", threads,
+      static_cast<unsigned long long>(failed.load()), cpu, static_cast<double>(acked.load()) / std::max(cpu, 1e-3),
+      rss_kib(d.pid), [] {
+        static std::string l;
+        std::ifstream("/proc/loadavg") >> l;
+        l += "\n";
+        return l.c_str();
+      }());
 }
 
 void bench_rss(const fs::path& base) {
@@ -237,8 +238,10 @@ struct Receiver {
 void bench_deadline(const fs::path& base) {
   Receiver rx;
   const int n = 10;
-  std::string yaml = "defaults:\n  notify: [\"webhook:http://127.0.0.1:" + std::to_string(rx.port) + "/hook\"]\nmonitors:\n";
-  for (int i = 0; i < n; ++i) yaml += "  - key: hb-" + std::to_string(i) + "\n    schedule: every 2 seconds\n    grace_seconds: 1\n";
+  std::string yaml =
+      "defaults:\n  notify: [\"webhook:http://127.0.0.1:" + std::to_string(rx.port) + "/hook\"]\nmonitors:\n";
+  for (int i = 0; i < n; ++i)
+    yaml += "  - key: hb-" + std::to_string(i) + "\n    schedule: every 2 seconds\n    grace_seconds: 1\n";
   Daemon d;
   start(d, base / "deadline", yaml);
   std::vector<double> deadlines;
@@ -247,7 +250,8 @@ void bench_deadline(const fs::path& base) {
     e.key = "hb-" + std::to_string(i);
     e.run_id = uuid(0xdead0000 + i, i);
     e.state = cronitor::RunState::kComplete;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
     e.ts = cronitor::format_timestamp_ms(ms);
     e.host = "bench";
     e.pid = 1;
@@ -261,7 +265,8 @@ void bench_deadline(const fs::path& base) {
   std::vector<double> late;
   auto arrivals = rx.arrivals;
   std::sort(arrivals.begin(), arrivals.end());
-  for (size_t i = 0; i < std::min(arrivals.size(), deadlines.size()); ++i) late.push_back((arrivals[i] - deadlines[i]) * 1000);
+  for (size_t i = 0; i < std::min(arrivals.size(), deadlines.size()); ++i)
+    late.push_back((arrivals[i] - deadlines[i]) * 1000);
   std::sort(late.begin(), late.end());
   if (late.empty()) {
     std::printf("deadline: no alert arrived\n");

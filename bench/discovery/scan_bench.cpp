@@ -23,9 +23,9 @@ constexpr int kLinesPerFile = 10;
 std::string file_text(int file, int version) {
   std::string s = "# package " + std::to_string(file) + "\nSHELL=/bin/sh\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n\n";
   for (int l = 0; l < kLinesPerFile; ++l) {
-    s += std::to_string((file + l + version) % 60) + " " + std::to_string(l % 24) + " * * " +
-         (l % 2 ? "1-5" : "*") + " root test -x /usr/lib/pkg" + std::to_string(file) + "/job" + std::to_string(l) +
-         " && /usr/lib/pkg" + std::to_string(file) + "/job" + std::to_string(l) + " --quiet > /dev/null 2>&1\n";
+    s += std::to_string((file + l + version) % 60) + " " + std::to_string(l % 24) + " * * " + (l % 2 ? "1-5" : "*") +
+         " root test -x /usr/lib/pkg" + std::to_string(file) + "/job" + std::to_string(l) + " && /usr/lib/pkg" +
+         std::to_string(file) + "/job" + std::to_string(l) + " --quiet > /dev/null 2>&1\n";
   }
   return s;
 }
@@ -81,9 +81,7 @@ void BM_OneChangedFile(benchmark::State& state) {
   for (auto _ : state) {
     ++version;
     const int f = version % kFiles;
-    {
-      std::ofstream(host().root + "/etc/cron.d/pkg" + std::to_string(f)) << file_text(f, version);
-    }
+    { std::ofstream(host().root + "/etc/cron.d/pkg" + std::to_string(f)) << file_text(f, version); }
     const auto start = std::chrono::steady_clock::now();
     (*watcher)->on_readable(start.time_since_epoch());
     const auto c = (*watcher)->poll(std::chrono::steady_clock::now().time_since_epoch());
@@ -98,7 +96,8 @@ BENCHMARK(BM_OneChangedFile)->UseManualTime()->Unit(benchmark::kMillisecond)->Mi
 void BM_ParseCrontabFile(benchmark::State& state) {
   const std::string text = file_text(7, 0);
   for (auto _ : state) {
-    auto parsed = cronitor::discovery::parse_crontab(text, cronitor::discovery::CrontabFormat::kSystem, "/etc/cron.d/x");
+    auto parsed =
+        cronitor::discovery::parse_crontab(text, cronitor::discovery::CrontabFormat::kSystem, "/etc/cron.d/x");
     benchmark::DoNotOptimize(parsed);
   }
   state.SetItemsProcessed(state.iterations() * kLinesPerFile);

@@ -2,7 +2,7 @@
 // `sh -c true`, with the agent socket up (a test server that acks) and down (the wrapper spools
 // with fdatasync), and the peak RSS the wrapper's process tree reached.
 //
-//   wrapper_exec_bench [--runs N] [--exec PATH] [--spool DIR]
+//   wrapper_exec_bench [--runs N] [--exec PATH] [--spool DIR] [--agent-socket PATH]
 // The spool defaults to a folder under /var/tmp (a real disk, so fdatasync costs what it costs).
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -68,8 +68,7 @@ Sample run_once(const std::vector<std::string>& args, const std::vector<std::str
     std::fprintf(stderr, "%s exited with status %d\n", args[0].c_str(), status);
     std::exit(1);
   }
-  double cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-               (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+  double cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
   return {static_cast<double>(t1 - t0) / 1e6, cpu, ru.ru_maxrss};
 }
 
@@ -89,10 +88,16 @@ int main(int argc, char** argv) {
   int runs = 300;
   std::string exec = CRONITOR_EXEC_PATH;
   std::string base = "/var/tmp/cronitor-exec-bench." + std::to_string(getpid());
+  std::string agent_socket;  // a real agent's socket instead of the built-in test server
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--runs") == 0) runs = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--exec") == 0) exec = argv[i + 1];
-    else if (std::strcmp(argv[i], "--spool") == 0) base = argv[i + 1];
+    if (std::strcmp(argv[i], "--runs") == 0)
+      runs = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--exec") == 0)
+      exec = argv[i + 1];
+    else if (std::strcmp(argv[i], "--spool") == 0)
+      base = argv[i + 1];
+    else if (std::strcmp(argv[i], "--agent-socket") == 0)
+      agent_socket = argv[i + 1];
   }
   std::filesystem::create_directories(base);
   std::string spool = base + "/spool";
@@ -100,16 +105,14 @@ int main(int argc, char** argv) {
   chmod(spool.c_str(), 01733);
   std::vector<std::string> env_common;
   for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "CRONITOR_", 9) != 0 && std::strncmp(*e, "SHELL=", 6) != 0)
-      env_common.emplace_back(*e);
+    if (std::strncmp(*e, "CRONITOR_", 9) != 0 && std::strncmp(*e, "SHELL=", 6) != 0) env_common.emplace_back(*e);
   env_common.push_back("SHELL=/bin/sh");
   auto env_down = env_common, env_up = env_common;
   env_down.push_back("CRONITOR_SOCKET=" + base + "/absent.sock");
   env_down.push_back("CRONITOR_SPOOL=" + spool);
-  env_up.push_back("CRONITOR_SOCKET=" + base + "/agent.sock");
+  env_up.push_back("CRONITOR_SOCKET=" + (agent_socket.empty() ? base + "/agent.sock" : agent_socket));
   env_up.push_back("CRONITOR_SPOOL=" + spool);
-  cronitor::testing::EventServer server(base + "/agent.sock",
-                                        cronitor::testing::EventServer::Mode::kAck);
+  cronitor::testing::EventServer server(base + "/agent.sock", cronitor::testing::EventServer::Mode::kAck);
 
   std::vector<std::string> sh = {"/bin/sh", "-c", "true"};
   std::vector<std::string> wrapped = {exec, "bench-key", "--", "true"};
@@ -140,16 +143,17 @@ int main(int argc, char** argv) {
   }
   double m_sh = median(t_sh), m_down = median(t_down), m_up = median(t_up);
   std::printf("runs per mode: %d (interleaved, after 20 warm-up rounds)\n", runs);
-  std::printf("sh -c true                        median %.3f ms  p90 %.3f ms\n", m_sh,
-              percentile(t_sh, 0.9));
-  std::printf("cronitor-exec, agent up (acks)    median %.3f ms  p90 %.3f ms  added %.3f ms\n",
-              m_up, percentile(t_up, 0.9), m_up - m_sh);
-  std::printf("cronitor-exec, agent down (spool) median %.3f ms  p90 %.3f ms  added %.3f ms\n",
-              m_down, percentile(t_down, 0.9), m_down - m_sh);
-  std::printf("CPU time (user+sys) medians: sh %.3f ms, agent up %.3f ms, agent down %.3f ms\n",
-              median(c_sh), median(c_up), median(c_down));
-  std::printf("peak RSS of the process trees (floor: the bench's own forked copy): wrapper %ld "
-              "KiB, sh %ld KiB\n", rss_wrapper, rss_sh);
+  std::printf("sh -c true                        median %.3f ms  p90 %.3f ms\n", m_sh, percentile(t_sh, 0.9));
+  std::printf("cronitor-exec, agent up (acks)    median %.3f ms  p90 %.3f ms  added %.3f ms\n", m_up,
+              percentile(t_up, 0.9), m_up - m_sh);
+  std::printf("cronitor-exec, agent down (spool) median %.3f ms  p90 %.3f ms  added %.3f ms\n", m_down,
+              percentile(t_down, 0.9), m_down - m_sh);
+  std::printf("CPU time (user+sys) medians: sh %.3f ms, agent up %.3f ms, agent down %.3f ms\n", median(c_sh),
+              median(c_up), median(c_down));
+  std::printf(
+      "peak RSS of the process trees (floor: the bench's own forked copy): wrapper %ld "
+      "KiB, sh %ld KiB\n",
+      rss_wrapper, rss_sh);
   // The wrapper's own peak: run it from /usr/bin/time (a small parent), with a job smaller than
   // the wrapper (SHELL=/bin/true), so the largest process of the tree is the wrapper.
   long rss_own = -1;
@@ -166,12 +170,10 @@ int main(int argc, char** argv) {
         std::fclose(f);
       }
     }
-    std::printf("peak RSS of cronitor-exec itself (/usr/bin/time, job /bin/true): %ld KiB\n",
-                rss_own);
+    std::printf("peak RSS of cronitor-exec itself (/usr/bin/time, job /bin/true): %ld KiB\n", rss_own);
   }
   if (rss_own > 0) rss_wrapper = rss_own;
-  std::printf("events acked by the test agent: %zu, spool files: %zu\n", server.lines().size(),
-              spooled);
+  std::printf("events acked by the test agent: %zu, spool files: %zu\n", server.lines().size(), spooled);
   std::error_code ec;
   std::filesystem::remove_all(base, ec);
   bool ok = m_up - m_sh <= 1.0 && m_down - m_sh <= 1.0 && rss_wrapper <= 4096;

@@ -51,8 +51,9 @@ TEST_F(AlertTest, SlackMessageHasFallbackTextAndBlocks) {
   auto body = json::parse(slack_body(failed_alert(), "db1"));
   EXPECT_EQ(body["text"], "nightly-billing failed: killed by the OOM killer (exit code 137) on db1");
   std::string blocks = body["blocks"].dump();
-  for (const char* want : {"*Host*\\ndb1", "*Schedule*\\n0 2 * * * (Europe/Berlin)", "*Last exit code*\\n137 (SIGKILL), OOM-killed",
-                           "*Duration*\\n5s", "*Source*\\n/etc/cron.d/billing:4", "MemoryError"})
+  for (const char* want :
+       {"*Host*\\ndb1", "*Schedule*\\n0 2 * * * (Europe/Berlin)", "*Last exit code*\\n137 (SIGKILL), OOM-killed",
+        "*Duration*\\n5s", "*Source*\\n/etc/cron.d/billing:4", "MemoryError"})
     EXPECT_NE(blocks.find(want), std::string::npos) << want << " in " << blocks;
 }
 

@@ -66,7 +66,9 @@ color: blue
   ASSERT_FALSE(c.has_value());
   std::string all = format_errors(c.error());
   EXPECT_NE(all.find("/etc/cronitor/agent.yaml:3: defaults.grace_secs: unknown key"), std::string::npos) << all;
-  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:4: defaults.failure_tolerance: expected a whole number"), std::string::npos) << all;
+  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:4: defaults.failure_tolerance: expected a whole number"),
+            std::string::npos)
+      << all;
   EXPECT_NE(all.find("/etc/cronitor/agent.yaml:7: monitors[0].schedule: bad schedule"), std::string::npos) << all;
   EXPECT_NE(all.find("/etc/cronitor/agent.yaml:8: monitors[0].timezone: unknown time zone"), std::string::npos) << all;
   EXPECT_NE(all.find("monitors[0].notify: no notify list named \"nowhere\""), std::string::npos) << all;

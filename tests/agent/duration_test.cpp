@@ -13,9 +13,18 @@ TEST(Duration, ParsesTheFormsUsersWrite) {
   struct Case {
     const char* text;
     int64_t secs;
-  } cases[] = {{"8 hours", 8 * 3600}, {"30 minutes", 1800}, {"10m", 600}, {"2h", 7200},
-               {"1h30m", 5400},      {"90", 90},           {"45s", 45},  {"1.5h", 5400},
-               {"2 days", 172800},   {"1w", 604800},       {"1 hour, 5 minutes", 3900}, {" 5 min ", 300}};
+  } cases[] = {{"8 hours", 8 * 3600},
+               {"30 minutes", 1800},
+               {"10m", 600},
+               {"2h", 7200},
+               {"1h30m", 5400},
+               {"90", 90},
+               {"45s", 45},
+               {"1.5h", 5400},
+               {"2 days", 172800},
+               {"1w", 604800},
+               {"1 hour, 5 minutes", 3900},
+               {" 5 min ", 300}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
     ASSERT_TRUE(d.has_value()) << c.text << ": " << d.error().message;
@@ -51,7 +60,8 @@ TEST(Assertion, ParsesAndEvaluates) {
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->max_runtime());
   EXPECT_TRUE(b->holds(0));
-  for (const char* op : {"<", "<=", ">", ">=", "==", "!="}) EXPECT_TRUE(Assertion::parse(std::string("metric.count ") + op + " 3"));
+  for (const char* op : {"<", "<=", ">", ">=", "==", "!="})
+    EXPECT_TRUE(Assertion::parse(std::string("metric.count ") + op + " 3"));
   EXPECT_FALSE(Assertion::parse("duration < 5m"));
   EXPECT_FALSE(Assertion::parse("metric.count ~ 5"));
   EXPECT_FALSE(Assertion::parse("metric.count > lots"));

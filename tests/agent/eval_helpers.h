@@ -19,8 +19,7 @@ inline Instant at(std::string_view iso, std::string_view zone = "UTC") {
   return t ? *t : Instant{};
 }
 
-inline MonitorConfig monitor(std::string key, std::string sched, std::string zone = "UTC",
-                             int grace_s = 60) {
+inline MonitorConfig monitor(std::string key, std::string sched, std::string zone = "UTC", int grace_s = 60) {
   MonitorConfig c;
   c.key = std::move(key);
   auto s = parse_monitor_schedule(sched);
@@ -33,8 +32,8 @@ inline MonitorConfig monitor(std::string key, std::string sched, std::string zon
   return c;
 }
 
-inline RunEvent event(std::string key, std::string run_id, RunEvent::State state, Instant ts,
-                      int exit_code = 0, int64_t duration_ms = 1000) {
+inline RunEvent event(std::string key, std::string run_id, RunEvent::State state, Instant ts, int exit_code = 0,
+                      int64_t duration_ms = 1000) {
   RunEvent e;
   e.key = std::move(key);
   e.run_id = std::move(run_id);

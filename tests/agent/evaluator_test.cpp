@@ -204,7 +204,8 @@ TEST(Evaluator, RealertWhileIncidentStaysOpen) {
 
 TEST(Evaluator, RemovedAlertsOnceUnlessUnwrapped) {
   Sim s(monitor("b", "0 2 * * *"), at("2026-01-01T00:00:00Z"));
-  auto a = s.take(evaluate(s.config, s.state, RemovedInput{at("2026-01-01T01:00:00Z"), "/etc/cron.d/billing", 4}, s.host));
+  auto a =
+      s.take(evaluate(s.config, s.state, RemovedInput{at("2026-01-01T01:00:00Z"), "/etc/cron.d/billing", 4}, s.host));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].alert.summary, "b was removed from /etc/cron.d/billing line 4");
   EXPECT_TRUE(evaluate(s.config, s.state, RemovedInput{at("2026-01-01T01:00:01Z"), "x", 4}, s.host).empty());
@@ -221,7 +222,8 @@ TEST(Evaluator, CronDownIsOneHostIncident) {
     c.from_cron = true;
     jobs.emplace_back(c, at("2026-01-01T00:00:30Z"));
   }
-  auto down = evaluate_cron(host, CronObservation{at("2026-01-01T00:11:00Z"), false, "no live process behind /run/crond.pid", "h1"});
+  auto down = evaluate_cron(
+      host, CronObservation{at("2026-01-01T00:11:00Z"), false, "no live process behind /run/crond.pid", "h1"});
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0].alert.kind, K::kCronDown);
   EXPECT_NE(down[0].alert.detail.find("/run/crond.pid"), std::string::npos);
@@ -234,6 +236,23 @@ TEST(Evaluator, CronDownIsOneHostIncident) {
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].alert.kind, K::kCronUp);
   EXPECT_FALSE(host.cron_incident);
+}
+
+TEST(Evaluator, MissOfASlotInsideTheCronOutageIsNotAlertedAfterCronReturns) {
+  HostState host;
+  auto c = monitor("m", "* * * * *");
+  c.from_cron = true;
+  MonitorState st = initial_state(c, at("2026-01-01T00:00:30Z"));
+  // Cron found down at the 00:01 slot's deadline, back at 00:05:00.
+  evaluate_cron(host, CronObservation{at("2026-01-01T00:02:00Z"), false, "down", "h"});
+  EXPECT_TRUE(evaluate(c, st, TimeInput{at("2026-01-01T00:04:00Z")}, host).empty());
+  ASSERT_EQ(evaluate_cron(host, CronObservation{at("2026-01-01T00:05:00Z"), true, "", "h"}).size(), 1u);
+  // The 00:04 slot (deadline 00:05:00) was inside the outage: folded into it.
+  EXPECT_TRUE(evaluate(c, st, TimeInput{at("2026-01-01T00:05:00Z")}, host).empty());
+  // A later miss is the job's own.
+  auto e = event("m", "r", RunEvent::State::kRun, at("2026-01-01T00:05:01Z"));
+  evaluate(c, st, &e, host);
+  EXPECT_EQ(evaluate(c, st, TimeInput{at("2026-01-01T00:08:00Z")}, host).size(), 1u);
 }
 
 TEST(Evaluator, PauseAndResume) {
@@ -255,6 +274,18 @@ TEST(Evaluator, LongDowntimeGivesOneMissAlert) {
   auto a = s.tick(at("2026-01-10T00:00:00Z"));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_GT(next_deadline(s.config, s.state), at("2026-01-10T00:00:00Z"));
+}
+
+TEST(Evaluator, ClockJumpForwardSkipsSwallowedSlots) {
+  Sim s(monitor("h", "0 * * * *", "UTC", 60), at("2026-01-01T00:30:00Z"));
+  // The clock jumps from 00:30 to 05:10: the 01:00..05:00 slots were never lived through.
+  EXPECT_TRUE(realign_after_clock_jump(s.config, s.state, at("2026-01-01T05:10:00Z")));
+  EXPECT_EQ(s.state.expected, at("2026-01-01T06:00:00Z"));
+  EXPECT_TRUE(s.tick(at("2026-01-01T05:10:00Z")).empty());
+  // Within grace of a slot, the slot still counts.
+  Sim g(monitor("h", "0 * * * *", "UTC", 600), at("2026-01-01T00:30:00Z"));
+  EXPECT_FALSE(realign_after_clock_jump(g.config, g.state, at("2026-01-01T01:05:00Z")));
+  EXPECT_EQ(g.state.expected, at("2026-01-01T01:00:00Z"));
 }
 
 TEST(Evaluator, IntervalSchedule) {

@@ -25,7 +25,8 @@ monitors:
     failure_tolerance: 5
   - key: extra
     schedule: "every 5 minutes"
-)", "agent.yaml");
+)",
+                          "agent.yaml");
   ASSERT_TRUE(cfg) << format_errors(cfg.error());
   DiscoveredJob j;
   j.key = "billing";
@@ -42,8 +43,8 @@ monitors:
   ASSERT_EQ(monitors.size(), 2u);
   const auto& b = monitors[0];
   EXPECT_EQ(b.key, "billing");
-  EXPECT_EQ(b.grace, seconds(600));        // from the comment
-  EXPECT_EQ(b.failure_tolerance, 5);       // the config entry wins over the comment
+  EXPECT_EQ(b.grace, seconds(600));   // from the comment
+  EXPECT_EQ(b.failure_tolerance, 5);  // the config entry wins over the comment
   EXPECT_EQ(b.notify, std::vector<std::string>{"oncall"});
   EXPECT_EQ(b.zone.name(), "Europe/Berlin");
   EXPECT_TRUE(b.from_cron);
@@ -66,8 +67,8 @@ TEST(MonitorSet, DiscoveredJobsReadTheCommentAbove) {
                                              "# cronitor: grace=whenever\n"
                                              "0 3 * * * root /usr/local/bin/rotate\n"
                                              "@reboot root /usr/local/bin/warm-cache\n";
-  fs::permissions(root / "etc/cron.d/jobs", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                                fs::perms::others_read);
+  fs::permissions(root / "etc/cron.d/jobs",
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   discovery::DiskRoot disk(root.string());
   discovery::Scanner scanner(disk);
   scanner.scan();

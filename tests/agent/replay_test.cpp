@@ -25,7 +25,7 @@ struct JobSpec {
   const char* schedule;
   const char* zone;
   int grace_s;
-  bool cron;           // run by the cron daemon
+  bool cron;              // run by the cron daemon
   const char* assertion;  // or nullptr
 };
 
@@ -171,7 +171,8 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
         if (deadline[i] && *deadline[i] <= now && cfg[i].from_cron) cron_due = true;
       if (cron_due) {
         if (!cron_up && now < first_cron_deadline_after_stop) first_cron_deadline_after_stop = now;
-        on_actions(evaluate_cron(host, CronObservation{now, cron_up, "no live process behind /run/crond.pid", "sim"}), now);
+        on_actions(evaluate_cron(host, CronObservation{now, cron_up, "no live process behind /run/crond.pid", "sim"}),
+                   now);
       }
       for (size_t i = 0; i < cfg.size(); ++i) {
         if (!deadline[i] || *deadline[i] > now) continue;
@@ -184,8 +185,12 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
     q.pop();
     const int i = it.job;
     switch (it.type) {
-      case Item::kCronStop: cron_up = false; break;
-      case Item::kCronStart: cron_up = true; break;
+      case Item::kCronStop:
+        cron_up = false;
+        break;
+      case Item::kCronStart:
+        cron_up = true;
+        break;
       case Item::kRemove: {
         removed[i] = true;
         expected.push_back({i, K::kRemoved, it.t, 0});
@@ -194,7 +199,9 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
         refresh(i);
         break;
       }
-      case Item::kEnd: feed(i, it.ev); break;
+      case Item::kEnd:
+        feed(i, it.ev);
+        break;
       case Item::kFire: {
         if (removed[i]) break;
         const Instant slot = it.t;
@@ -207,11 +214,15 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
         // Pick a fault now and then, far from other faults of this job.
         Fault f = Fault::kNone;
         if (slot >= busy_until[i] && !(cfg[i].from_cron && in_outage_zone) && slot > start + 24h &&
-            std::uniform_real_distribution<>(0, 1)(rng) < std::min(0.3, 8.0 * static_cast<double>(period.count()) / 31536000)) {
+            std::uniform_real_distribution<>(0, 1)(rng) <
+                std::min(0.3, 8.0 * static_cast<double>(period.count()) / 31536000)) {
           std::vector<Fault> options = {Fault::kMissed, Fault::kFailed, Fault::kOom};
-          if (cfg[i].max_runtime()) options.push_back(Fault::kHung);
-          else if (cfg[i].from_cron && period <= 6h) options.push_back(Fault::kOverlap);
-          if (kJobs[i].assertion && std::string_view(kJobs[i].assertion) == "metric.count > 0") options.push_back(Fault::kNothing);
+          if (cfg[i].max_runtime())
+            options.push_back(Fault::kHung);
+          else if (cfg[i].from_cron && period <= 6h)
+            options.push_back(Fault::kOverlap);
+          if (kJobs[i].assertion && std::string_view(kJobs[i].assertion) == "metric.count > 0")
+            options.push_back(Fault::kNothing);
           f = options[std::uniform_int_distribution<size_t>(0, options.size() - 1)(rng)];
           busy_until[i] = slot + std::max<seconds>(period * 4, 2h);
         }
@@ -227,7 +238,8 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
           break;
         }
         feed(i, testing::event(kJobs[i].key, id, RunEvent::State::kRun, t0));
-        int dur = std::uniform_int_distribution<int>(2, static_cast<int>(std::clamp<int64_t>(period.count() / 4, 2, 40)))(rng);
+        int dur = std::uniform_int_distribution<int>(
+            2, static_cast<int>(std::clamp<int64_t>(period.count() / 4, 2, 40)))(rng);
         RunEvent done = testing::event(kJobs[i].key, id, RunEvent::State::kComplete, t0 + seconds(dur), 0, dur * 1000);
         done.metrics["count"] = 5;
         switch (f) {
@@ -267,7 +279,9 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
             ++faults_by_kind[K::kOverlap];
             break;
           }
-          default: ++healthy_runs; break;
+          default:
+            ++healthy_runs;
+            break;
         }
         q.push(Item{done.ts, seq++, i, Item::kEnd, done});
         break;
@@ -283,13 +297,13 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
   for (const auto& e : expected)
     if (!e.matched) {
       ++unmatched;
-      ADD_FAILURE() << "fault not alerted: " << (e.job < 0 ? "host" : kJobs[e.job].key) << " " << kind_name(e.kind) << " at "
-                    << schedule::format_iso8601(e.fault_at, schedule::Zone::utc());
+      ADD_FAILURE() << "fault not alerted: " << (e.job < 0 ? "host" : kJobs[e.job].key) << " " << kind_name(e.kind)
+                    << " at " << schedule::format_iso8601(e.fault_at, schedule::Zone::utc());
     }
   int total_faults = 0;
   for (auto& [k, n] : faults_by_kind) total_faults += n;
-  std::printf("replay: 30 jobs, 1 simulated year, %d runs (%d healthy), %zu faults injected + 1 cron outage\n",
-              runs, healthy_runs, expected.size());
+  std::printf("replay: 30 jobs, 1 simulated year, %d runs (%d healthy), %zu faults injected + 1 cron outage\n", runs,
+              healthy_runs, expected.size());
   for (auto& [k, n] : faults_by_kind)
     std::printf("  %-17s injected %4d  alerted %4d\n", kind_name(k), n, alerts_by_kind[k] - (k == K::kFailed ? 0 : 0));
   std::printf("  %-17s injected %4d  alerted %4d\n", "cron-down", 1, cron_alerts);

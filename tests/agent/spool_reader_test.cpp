@@ -47,8 +47,9 @@ class SpoolReaderTest : public ::testing::Test {
 
 TEST_F(SpoolReaderTest, FinishedUnfinishedAndPartialLines) {
   write(std::string(kId1) + ".jsonl", encode(wire(kId1, RunState::kRun, 0, "2026-01-01T00:00:00.000Z")) +
-                                         encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
-  write(std::string(kId2) + ".jsonl", encode(wire(kId2, RunState::kRun, 0, "2026-01-01T00:01:00.000Z")) + "{\"v\":1,\"key\"");
+                                          encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
+  write(std::string(kId2) + ".jsonl",
+        encode(wire(kId2, RunState::kRun, 0, "2026-01-01T00:01:00.000Z")) + "{\"v\":1,\"key\"");
   write(".tmp-being-written", "x");
   auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
   ASSERT_EQ(scan.files.size(), 2u);
@@ -65,7 +66,8 @@ TEST_F(SpoolReaderTest, FinishedUnfinishedAndPartialLines) {
 
 TEST_F(SpoolReaderTest, OwnerMustMatchTheEventUid) {
   write(std::string(kId1) + ".jsonl", encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")), 65534);
-  write(std::string(kId2) + ".jsonl", encode(wire(kId2, RunState::kComplete, 65534, "2026-01-01T00:00:05.000Z")), 65534);
+  write(std::string(kId2) + ".jsonl", encode(wire(kId2, RunState::kComplete, 65534, "2026-01-01T00:00:05.000Z")),
+        65534);
   auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
   size_t events = 0;
   for (const auto& f : scan.files) events += f.events.size();
@@ -78,7 +80,8 @@ TEST_F(SpoolReaderTest, SymlinksAndHardLinksAreDropped) {
   write("target", encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
   fs::create_symlink(dir_ / "target", dir_ / (std::string(kId1) + ".jsonl"));
   fs::create_hard_link(dir_ / "target", dir_ / (std::string(kId2) + ".jsonl"));
-  write(std::string(kId3) + ".m0123456789abcdef.jsonl", encode(wire(kId3, RunState::kMetric, 0, "2026-01-01T00:00:01.000Z")));
+  write(std::string(kId3) + ".m0123456789abcdef.jsonl",
+        encode(wire(kId3, RunState::kMetric, 0, "2026-01-01T00:00:01.000Z")));
   auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
   int dropped = 0, metric = 0;
   for (const auto& f : scan.files) {

@@ -42,7 +42,10 @@ TEST_F(StateStoreTest, EventsAreIdempotentByRunIdAndState) {
   auto end = event("k", "r1", RunEvent::State::kFail, at("2026-01-01T00:00:05Z"), 3, 5000);
   end.output_tail = "boom";
   ASSERT_TRUE(s->record_metrics("k", "r1", {{"count", 4}}, "h", 0, run.ts));
-  EXPECT_EQ(s->record_event(end, end.ts), true);
+  end.metrics["error_count"] = 1;
+  std::map<std::string, double> merged;
+  EXPECT_EQ(s->record_event(end, end.ts, &merged), true);
+  EXPECT_EQ(merged, (std::map<std::string, double>{{"count", 4}, {"error_count", 1}}));
   EXPECT_EQ(s->record_event(end, end.ts), false);
   // A run event arriving after its end is stored but not evaluated again.
   auto late_end = event("k", "r2", RunEvent::State::kComplete, at("2026-01-01T01:00:05Z"), 0, 5000);
@@ -93,7 +96,8 @@ TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {
   a.summary = "k failed: exit code 1";
   a.at = at("2026-01-01T00:00:00Z");
   a.incident_opened = a.at;
-  auto id = s->record_action(Action{Action::Type::kOpen, a}, {"slack:http://127.0.0.1:1/x", "webhook:http://127.0.0.1:1/y"}, a.at);
+  auto id = s->record_action(Action{Action::Type::kOpen, a},
+                             {"slack:http://127.0.0.1:1/x", "webhook:http://127.0.0.1:1/y"}, a.at);
   ASSERT_TRUE(id) << id.error().message;
   Alert r = a;
   r.kind = Alert::Kind::kRecovered;
@@ -143,12 +147,16 @@ TEST_F(StateStoreTest, MigratesVersionOneFile) {
   {
     auto db = sql::Db::open(path_, true);
     ASSERT_TRUE(db);
-    ASSERT_TRUE(db->exec(
-        "CREATE TABLE jobs(key TEXT PRIMARY KEY, name TEXT, schedule TEXT, timezone TEXT, source TEXT, state TEXT NOT NULL, updated_us INTEGER);"
-        "CREATE TABLE runs(id INTEGER PRIMARY KEY, key TEXT NOT NULL, run_id TEXT NOT NULL UNIQUE, status TEXT, started_ms INTEGER, ended_ms INTEGER, duration_ms INTEGER, exit_code INTEGER, signal TEXT, oom INTEGER, output_tail TEXT, metrics TEXT, host TEXT, uid INTEGER, received_ms INTEGER, has_run INTEGER NOT NULL DEFAULT 0, has_end INTEGER NOT NULL DEFAULT 0);"
-        "CREATE TABLE host(id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);"
-        "INSERT INTO runs(key, run_id, status) VALUES('old', 'r0', 'ok');"
-        "PRAGMA user_version=1;"));
+    ASSERT_TRUE(
+        db->exec("CREATE TABLE jobs(key TEXT PRIMARY KEY, name TEXT, schedule TEXT, timezone TEXT, source TEXT, state "
+                 "TEXT NOT NULL, updated_us INTEGER);"
+                 "CREATE TABLE runs(id INTEGER PRIMARY KEY, key TEXT NOT NULL, run_id TEXT NOT NULL UNIQUE, status "
+                 "TEXT, started_ms INTEGER, ended_ms INTEGER, duration_ms INTEGER, exit_code INTEGER, signal TEXT, oom "
+                 "INTEGER, output_tail TEXT, metrics TEXT, host TEXT, uid INTEGER, received_ms INTEGER, has_run "
+                 "INTEGER NOT NULL DEFAULT 0, has_end INTEGER NOT NULL DEFAULT 0);"
+                 "CREATE TABLE host(id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);"
+                 "INSERT INTO runs(key, run_id, status) VALUES('old', 'r0', 'ok');"
+                 "PRAGMA user_version=1;"));
   }
   std::vector<std::string> warnings;
   auto s = StateStore::open(path_, &warnings);

@@ -18,8 +18,8 @@
 namespace cronitor::discovery {
 namespace {
 
-using testing::TempTree;
 using testing::read_file;
+using testing::TempTree;
 
 std::map<std::string, std::string> snapshot(const std::string& root) {
   std::map<std::string, std::string> out;

@@ -9,7 +9,7 @@ TEST(CronCommand, StdinSplitFollowsCronsEscapeRule) {
   EXPECT_EQ(find_stdin_split("echo hi"), std::string_view::npos);
   EXPECT_EQ(find_stdin_split("cat%abc"), 3u);
   EXPECT_EQ(find_stdin_split("date +\\%Y"), std::string_view::npos);
-  EXPECT_EQ(find_stdin_split("a\\\\%b"), 3u);  // "\\" is a pair, the % after it splits
+  EXPECT_EQ(find_stdin_split("a\\\\%b"), 3u);      // "\\" is a pair, the % after it splits
   EXPECT_EQ(find_stdin_split("printf '%s'"), 8u);  // quotes do not protect % from cron
 }
 

@@ -134,11 +134,13 @@ TEST(JobIdentity, KeysIgnoreBlanksAndDifferByContent) {
 
 TEST(JobIdentity, ReadableNames) {
   EXPECT_EQ(derive_name("cd /srv && /usr/local/bin/backup-db.sh --full > /dev/null 2>&1"), "backup-db");
-  EXPECT_EQ(derive_name("test -x /usr/bin/certbot -a \\! -d /run/systemd/system && perl -e 'sleep int(rand(43200))' && certbot -q renew"),
+  EXPECT_EQ(derive_name("test -x /usr/bin/certbot -a \\! -d /run/systemd/system && perl -e 'sleep int(rand(43200))' && "
+                        "certbot -q renew"),
             "certbot");
   EXPECT_EQ(derive_name("command -v debian-sa1 > /dev/null && debian-sa1 1 1"), "debian-sa1");
   EXPECT_EQ(derive_name("if [ -x /usr/bin/munin-cron ]; then /usr/bin/munin-cron; fi"), "munin-cron");
-  EXPECT_EQ(derive_name("[ -x /etc/init.d/anacron ] && if [ ! -d /run/systemd/system ]; then /usr/sbin/invoke-rc.d anacron start >/dev/null; fi"),
+  EXPECT_EQ(derive_name("[ -x /etc/init.d/anacron ] && if [ ! -d /run/systemd/system ]; then /usr/sbin/invoke-rc.d "
+                        "anacron start >/dev/null; fi"),
             "anacron");
   EXPECT_EQ(derive_name("test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }"), "cron-daily");
   EXPECT_EQ(derive_name("FOO=1 nice -n 10 flock -n /tmp/l python3 /opt/sync_photos.py"), "sync-photos");

@@ -18,7 +18,10 @@ class MemoryRoot final : public FsRoot {
     files_[path] = File{std::move(bytes), mode, uid};
     for (std::string dir = parent(path); dirs_.insert(dir).second && dir != "/";) dir = parent(dir);
   }
-  void link(const std::string& path, std::string target) { links_[path] = std::move(target); add(path, "", 0777); }
+  void link(const std::string& path, std::string target) {
+    links_[path] = std::move(target);
+    add(path, "", 0777);
+  }
 
   std::string real_path(std::string_view p) const override { return "mem:" + std::string(p); }
   Result<std::string> read_file(std::string_view p, std::size_t max_bytes) const override {

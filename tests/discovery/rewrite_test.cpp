@@ -1,11 +1,10 @@
 // Wrapping over the whole corpus: byte-identical round trips, idempotence, and each wrapped
 // command run the way cron runs it, compared with the original.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
@@ -116,7 +115,8 @@ TEST(Rewrite, UnifiedDiff) {
             "@@ -1,5 +1,5 @@\n 1\n-2\n+two\n 3\n 4\n 5\n"
             "@@ -8,5 +8,5 @@\n 8\n 9\n 10\n-11\n+eleven\n 12\n");
   EXPECT_EQ(unified_diff(a, a, "x"), "");
-  EXPECT_EQ(unified_diff("x", "y", "/f"), "--- a/f\n+++ b/f\n@@ -1,1 +1,1 @@\n-x\n\\ No newline at end of file\n+y\n\\ No newline at end of file\n");
+  EXPECT_EQ(unified_diff("x", "y", "/f"),
+            "--- a/f\n+++ b/f\n@@ -1,1 +1,1 @@\n-x\n\\ No newline at end of file\n+y\n\\ No newline at end of file\n");
 }
 
 struct RunResult {

@@ -16,8 +16,8 @@
 namespace cronitor::discovery {
 namespace {
 
-using testing::TempTree;
 using testing::read_file;
+using testing::TempTree;
 using testing::write_file;
 
 const Job* at(const Scanner& s, const std::string& file, int line) {
@@ -44,7 +44,8 @@ std::vector<const Job*> in_file(const Scanner& s, const std::string& file) {
 
 void enable(const TempTree& t, const std::string& timer) {
   std::filesystem::create_directories(t / "etc/systemd/system/timers.target.wants");
-  std::filesystem::create_symlink("/lib/systemd/system/" + timer, t / ("etc/systemd/system/timers.target.wants/" + timer));
+  std::filesystem::create_symlink("/lib/systemd/system/" + timer,
+                                  t / ("etc/systemd/system/timers.target.wants/" + timer));
 }
 
 TEST(Scanner, DebianCorpusCronLines) {
@@ -125,13 +126,13 @@ TEST(Scanner, TimersAndTwinsOnASystemdHost) {
   EXPECT_TRUE(timer->timer->persistent);
   EXPECT_EQ(timer->timer->randomized_delay, "43200");
   EXPECT_FALSE(timer->reason);
-  for (auto [file, line, twin] : std::vector<std::tuple<std::string, int, std::string>>{
-           {"/etc/cron.d/certbot", 17, "certbot.timer"},
-           {"/etc/cron.d/e2scrub_all", 1, "e2scrub_all.timer"},
-           {"/etc/cron.d/e2scrub_all", 2, "e2scrub_all.timer"},
-           {"/etc/cron.d/php", 14, "phpsessionclean.timer"},
-           {"/etc/cron.d/anacron", 6, "anacron.timer"},
-           {"/etc/cron.d/ntpsec", 1, "ntpsec-rotate-stats.timer"}}) {
+  for (auto [file, line, twin] :
+       std::vector<std::tuple<std::string, int, std::string>>{{"/etc/cron.d/certbot", 17, "certbot.timer"},
+                                                              {"/etc/cron.d/e2scrub_all", 1, "e2scrub_all.timer"},
+                                                              {"/etc/cron.d/e2scrub_all", 2, "e2scrub_all.timer"},
+                                                              {"/etc/cron.d/php", 14, "phpsessionclean.timer"},
+                                                              {"/etc/cron.d/anacron", 6, "anacron.timer"},
+                                                              {"/etc/cron.d/ntpsec", 1, "ntpsec-rotate-stats.timer"}}) {
     const Job* j = at(s, file, line);
     ASSERT_NE(j, nullptr) << file;
     ASSERT_TRUE(j->twin_of) << file << ":" << line;
@@ -283,8 +284,8 @@ TEST(Scanner, JsonHasTheFieldsOfDesign) {
   s.scan();
   for (const Job* j : s.jobs()) {
     const nlohmann::json o = to_json(*j);
-    for (const char* f : {"key", "name", "source", "file", "line", "user", "schedule", "timezone", "command",
-                          "unit", "wrapped", "disabled", "reason"}) {
+    for (const char* f : {"key", "name", "source", "file", "line", "user", "schedule", "timezone", "command", "unit",
+                          "wrapped", "disabled", "reason"}) {
       EXPECT_TRUE(o.contains(f)) << f;
     }
     EXPECT_TRUE(o["source"] == "crontab" || o["source"] == "systemd");
@@ -311,7 +312,8 @@ TEST(Scanner, JobLimit) {
 
 TEST(Scanner, InMemoryRootLimitsAndModes) {
   testing::MemoryRoot mem;
-  for (int i = 0; i < 30; ++i) mem.add("/etc/cron.d/f" + std::to_string(i), "0 0 * * * root echo " + std::to_string(i) + "\n");
+  for (int i = 0; i < 30; ++i)
+    mem.add("/etc/cron.d/f" + std::to_string(i), "0 0 * * * root echo " + std::to_string(i) + "\n");
   mem.add("/etc/crontab", "0 1 * * * root echo ok\n", 0666);  // other-writable: cron refuses it
   mem.add("/etc/systemd/system/x.timer", "", 0777);
   mem.link("/etc/systemd/system/x.timer", "/dev/null");
@@ -321,7 +323,8 @@ TEST(Scanner, InMemoryRootLimitsAndModes) {
   s.scan();
   EXPECT_TRUE(in_file(s, "/etc/cron.d/f1").empty());  // the folder was over the cap
   bool capped = false;
-  for (const auto& w : s.warnings()) capped |= w.file == "/etc/cron.d" && w.message.find("more than 10") != std::string::npos;
+  for (const auto& w : s.warnings())
+    capped |= w.file == "/etc/cron.d" && w.message.find("more than 10") != std::string::npos;
   EXPECT_TRUE(capped);
   ASSERT_EQ(in_file(s, "/etc/crontab").size(), 1u);
   EXPECT_NE(in_file(s, "/etc/crontab")[0]->reason->find("INSECURE"), std::string::npos);

@@ -28,7 +28,8 @@ class TempTree {
                           std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
     // git keeps no owner: a checkout owned by someone else would make cron refuse every file.
     for (const auto& e : std::filesystem::recursive_directory_iterator(path_)) {
-      if (!e.is_symlink()) [[maybe_unused]] int rc = ::lchown(e.path().c_str(), 0, 0);
+      if (!e.is_symlink()) [[maybe_unused]]
+        int rc = ::lchown(e.path().c_str(), 0, 0);
     }
   }
   TempTree(const TempTree&) = delete;

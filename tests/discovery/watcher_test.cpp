@@ -93,8 +93,8 @@ TEST(Watcher, ChmodThatCronRefusesIsAChange) {
 TEST(Watcher, BurstOfFiftyFilesIsOneRescan) {
   Host h;
   for (int i = 0; i < 50; ++i) {
-    write_file(h.tree / ("etc/cron.d/pkg" + std::to_string(i)), std::to_string(i) + " * * * * root /usr/bin/job" +
-                                                                     std::to_string(i) + "\n");
+    write_file(h.tree / ("etc/cron.d/pkg" + std::to_string(i)),
+               std::to_string(i) + " * * * * root /usr/bin/job" + std::to_string(i) + "\n");
     h.watcher->on_readable(h.now);  // events arrive while the burst goes on
     h.now += 10ms;
     EXPECT_TRUE(h.watcher->poll(h.now).empty());
@@ -194,7 +194,8 @@ TEST(Watcher, TimersAndWantsLinks) {
   ASSERT_EQ(c.added.size(), 1u);
   EXPECT_TRUE(c.added[0]->disabled);
   std::filesystem::create_directories(h.tree / "etc/systemd/system/timers.target.wants");
-  std::filesystem::create_symlink("/lib/systemd/system/t.timer", h.tree / "etc/systemd/system/timers.target.wants/t.timer");
+  std::filesystem::create_symlink("/lib/systemd/system/t.timer",
+                                  h.tree / "etc/systemd/system/timers.target.wants/t.timer");
   c = h.settle();
   ASSERT_EQ(c.changed.size(), 1u);
   EXPECT_TRUE(c.changed[0]->timer->enabled);

@@ -4,6 +4,8 @@
 // and a restart the history is intact.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,9 +15,6 @@
 #include <fstream>
 #include <thread>
 
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include "common/event.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
@@ -24,9 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using nlohmann::json;
 using cronitor::testing::HttpRecorder;
 using cronitor::testing::run_command;
+using nlohmann::json;
 
 const std::string kAgent = CRONITOR_AGENT_BIN;
 const std::string kExec = CRONITOR_EXEC_BIN;
@@ -89,9 +88,7 @@ class AgentDaemon : public ::testing::Test {
     std::ifstream in(dir_ / "daemon.log");
     return std::string((std::istreambuf_iterator<char>(in)), {});
   }
-  int exec(const std::string& command) {
-    return run_command({kExec, "heartbeat", "--", command}).exit_code;
-  }
+  int exec(const std::string& command) { return run_command({kExec, "heartbeat", "--", command}).exit_code; }
   static bool slack_says(const json& r, const std::string& what) {
     auto body = json::parse(r["body"].get<std::string>(), nullptr, false);
     return body.is_object() && body["text"].is_string() &&
@@ -128,13 +125,14 @@ TEST_F(AgentDaemon, MissedFailedRecoveredAndKill9KeepsHistory) {
   const auto last_run = std::chrono::system_clock::now();
   auto missed = slack.wait_for([](const json& r) { return slack_says(r, "heartbeat missed its run"); }, 20s);
   ASSERT_FALSE(missed.is_null()) << log();
-  const double late = missed["t"].get<double>() -
-                      std::chrono::duration<double>(last_run.time_since_epoch()).count() - 12.0;
+  const double late =
+      missed["t"].get<double>() - std::chrono::duration<double>(last_run.time_since_epoch()).count() - 12.0;
   EXPECT_LT(late, 1.0) << "missed alert came " << late << " s after the deadline";
   ASSERT_EQ(exec("true"), 0);
   auto recovered = slack.wait_for(
       [](const json& r) {
-        return slack_says(r, "heartbeat recovered after") && r["body"].get<std::string>().find("missed") != std::string::npos;
+        return slack_says(r, "heartbeat recovered after") &&
+               r["body"].get<std::string>().find("missed") != std::string::npos;
       },
       10s);
   ASSERT_FALSE(recovered.is_null());
@@ -167,7 +165,8 @@ TEST_F(AgentDaemon, SpooledEventsAreStoredAndFilesRemoved) {
   ASSERT_EQ(exec("exit 4"), 4);
   ASSERT_FALSE(fs::is_empty(spool_));
   start();
-  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 4"); }, 10s).is_null())
+  ASSERT_FALSE(
+      slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 4"); }, 10s).is_null())
       << log();
   auto until = std::chrono::steady_clock::now() + 5s;
   while (!fs::is_empty(spool_) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
@@ -249,7 +248,8 @@ TEST_F(AgentDaemon, SpoolFileWrittenWhileRunningIsPickedUpByInotify) {
   const fs::path file = fs::path(spool_) / (e.run_id + ".jsonl");
   std::ofstream(fs::path(spool_) / ".partial") << cronitor::encode(e);
   fs::rename(fs::path(spool_) / ".partial", file);
-  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 9"); }, 5s).is_null())
+  ASSERT_FALSE(
+      slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 9"); }, 5s).is_null())
       << log();
   auto until = std::chrono::steady_clock::now() + 5s;
   while (fs::exists(file) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);

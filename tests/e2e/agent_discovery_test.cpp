@@ -22,9 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using nlohmann::json;
 using cronitor::testing::HttpRecorder;
 using cronitor::testing::run_command;
+using nlohmann::json;
 
 const std::string kAgent = CRONITOR_AGENT_BIN;
 const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
@@ -39,10 +39,10 @@ class AgentDiscovery : public ::testing::Test {
     fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
     socket_ = (dir_ / "agent.sock").string();
-    std::ofstream(dir_ / "root/etc/cron.d/backup")
-        << "SHELL=/bin/sh\n# cronitor: grace=10m failure_tolerance=2\n*/5 * * * * root /usr/local/bin/backup-db --all\n";
-    fs::permissions(dir_ / "root/etc/cron.d/backup", fs::perms::owner_read | fs::perms::owner_write |
-                                                         fs::perms::group_read | fs::perms::others_read);
+    std::ofstream(dir_ / "root/etc/cron.d/backup") << "SHELL=/bin/sh\n# cronitor: grace=10m failure_tolerance=2\n*/5 * "
+                                                      "* * * root /usr/local/bin/backup-db --all\n";
+    fs::permissions(dir_ / "root/etc/cron.d/backup",
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   }
   void TearDown() override {
     if (pid_ > 0) {
@@ -135,10 +135,17 @@ TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
   ASSERT_TRUE(job.is_object()) << st.dump(2);
   EXPECT_EQ(job["source"], "/etc/cron.d/backup:3");
   EXPECT_EQ(job["schedule"], "*/5 * * * *");
+  // auto_wrap: the job, new to the agent, now runs through cronitor-exec with its key; the
+  // original is backed up.
+  std::ifstream in(dir_ / "root/etc/cron.d/backup");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("cronitor-exec " + job["key"].get<std::string>() + " -- "), std::string::npos) << text;
+  EXPECT_FALSE(fs::is_empty(dir_ / "state/crontab-backups"));
   fs::remove(dir_ / "root/etc/cron.d/backup");
   auto removed = slack.wait_for(
       [](const json& r) {
-        return r["body"].get<std::string>().find("backup-db was removed from /etc/cron.d/backup line 3") != std::string::npos;
+        return r["body"].get<std::string>().find("backup-db was removed from /etc/cron.d/backup line 3") !=
+               std::string::npos;
       },
       10s);
   ASSERT_FALSE(removed.is_null()) << log();
@@ -149,6 +156,7 @@ TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
 }
 
 TEST_F(AgentDiscovery, PeerCredentialsDecideWhoMayReport) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to send as another user";
   HttpRecorder slack(kRecorder, dir_.string());
   start(slack.url("/s"));
   std::string key;

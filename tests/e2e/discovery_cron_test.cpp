@@ -2,14 +2,13 @@
 // and one in a user crontab (nobody's) go through cronitor-exec and give the same output as
 // the same command unwrapped, run in the same minute. Needs root and /usr/sbin/cron; ~1-2 min.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>

@@ -18,8 +18,7 @@ constexpr size_t kMaxLine = 64 * 1024;
 sockaddr_un address(const std::string& path) {
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
-  if (path.size() >= sizeof a.sun_path)
-    throw std::system_error(ENAMETOOLONG, std::generic_category(), path);
+  if (path.size() >= sizeof a.sun_path) throw std::system_error(ENAMETOOLONG, std::generic_category(), path);
   std::memcpy(a.sun_path, path.data(), path.size());
   return a;
 }
@@ -33,8 +32,7 @@ EventServer::EventServer(std::string path, Mode mode) : path_(std::move(path)), 
   if (listen_fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
     throw std::system_error(errno, std::generic_category(), "bind " + path_);
-  if (::listen(listen_fd_, 64) != 0)
-    throw std::system_error(errno, std::generic_category(), "listen");
+  if (::listen(listen_fd_, 64) != 0) throw std::system_error(errno, std::generic_category(), "listen");
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
   thread_ = std::thread([this] { loop(); });
 }

@@ -1,13 +1,13 @@
 // The run event wire format: round trips, every limit, and hostile values (property tests).
 #include "common/event.h"
 
+#include <gtest/gtest.h>
+
 #include <bit>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <random>
-
-#include <gtest/gtest.h>
 
 namespace cronitor {
 namespace {
@@ -67,9 +67,8 @@ TEST(Event, RejectsMissingAndWrongFields) {
     j.erase(p, comma - p + 1);
     return j;
   };
-  for (const char* f : {"v", "key", "run_id", "state", "ts", "host", "pid", "uid", "exit_code",
-                        "signal", "oom", "timeout", "duration_ms", "output_tail", "error",
-                        "peak_memory_bytes"}) {
+  for (const char* f : {"v", "key", "run_id", "state", "ts", "host", "pid", "uid", "exit_code", "signal", "oom",
+                        "timeout", "duration_ms", "output_tail", "error", "peak_memory_bytes"}) {
     auto d = decode(without(f));
     ASSERT_FALSE(d) << f;
     EXPECT_NE(d.error().message.find(f), std::string::npos) << d.error().message;
@@ -169,8 +168,7 @@ TEST(Event, WorstCaseLineFitsTheLimit) {
   e.output_tail = std::string(kMaxOutputTailBytes * 4, '\x1f');
   e.signal = std::string(16, '\x03');
   for (size_t i = 0; i < kMaxMetrics; ++i)
-    e.metrics[std::string(kMaxMetricNameBytes - 3, 'm') + std::to_string(100 + i)] =
-        -1.2345678901234567e-300;
+    e.metrics[std::string(kMaxMetricNameBytes - 3, 'm') + std::to_string(100 + i)] = -1.2345678901234567e-300;
   std::string line = encode(e);
   EXPECT_LE(line.size(), kMaxLineBytes);
 }
@@ -195,8 +193,7 @@ TEST(Event, RandomHostileValuesProperty) {
       e.output_tail = bytes(20000);
       if (rng() % 2) e.error = bytes(1000);
       e.metrics.clear();
-      for (int m = rng() % 40; m > 0; --m)
-        e.metrics[bytes(8)] = std::bit_cast<double>(static_cast<uint64_t>(rng()));
+      for (int m = rng() % 40; m > 0; --m) e.metrics[bytes(8)] = std::bit_cast<double>(static_cast<uint64_t>(rng()));
     }
     std::string line = encode(e);
     ASSERT_LE(line.size(), kMaxLineBytes);
@@ -222,9 +219,15 @@ TEST(Event, MutatedLinesProperty) {
     for (int k = rng() % 4 + 1; k > 0; --k) {
       size_t p = rng() % s.size();
       switch (rng() % 3) {
-        case 0: s[p] = static_cast<char>(rng()); break;
-        case 1: s.erase(p, rng() % 8); break;
-        default: s.insert(p, s.substr(p, rng() % 16)); break;
+        case 0:
+          s[p] = static_cast<char>(rng());
+          break;
+        case 1:
+          s.erase(p, rng() % 8);
+          break;
+        default:
+          s.insert(p, s.substr(p, rng() % 16));
+          break;
       }
       if (s.empty()) s = "{";
     }

@@ -1,17 +1,16 @@
 // cronitor-exec as a real process: exit codes, signal deaths, byte-identical output, stdin,
 // signal forwarding, timeouts, commands that cannot start, metrics. The agent is down in these
 // tests, so the events are read back from the spool.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "tests/wrapper/wrapper_harness.h"
 
@@ -49,8 +48,10 @@ TEST(Exec, ExitCodesPassThrough) {
 }
 
 TEST(Exec, SignalDeathsMapTo128PlusN) {
-  struct Case { const char* name; int sig; } cases[] = {
-      {"TERM", SIGTERM}, {"INT", SIGINT}, {"KILL", SIGKILL}, {"SEGV", SIGSEGV}};
+  struct Case {
+    const char* name;
+    int sig;
+  } cases[] = {{"TERM", SIGTERM}, {"INT", SIGINT}, {"KILL", SIGKILL}, {"SEGV", SIGSEGV}};
   for (auto c : cases) {
     TempDir dir;
     // exec so that the signalled process is the shell itself (no core dump: ulimit -c 0).
@@ -102,8 +103,8 @@ TEST(Exec, FiftyMegabytesOfBinaryOutputIdentical) {
   }
   write_file(data / "blob", blob);
   TempDir dir;
-  auto r = run_wrapper(dir, {"big", "--", "cat " + (data / "blob") + "; cat " + (data / "blob") +
-                                               " | head -c 1000000 >&2"});
+  auto r =
+      run_wrapper(dir, {"big", "--", "cat " + (data / "blob") + "; cat " + (data / "blob") + " | head -c 1000000 >&2"});
   EXPECT_EQ(r.result.exit_code, 0);
   ASSERT_EQ(r.out.size(), blob.size());
   EXPECT_TRUE(r.out == blob) << "stdout differs";
@@ -122,10 +123,8 @@ TEST(Exec, StdinPassesThrough) {
 TEST(Exec, MergedStreamsKeepTheirOrderAndTail) {
   TempDir dir;
   ProcSpec spec;
-  spec.argv = {exec_path(), "order", "--",
-               "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done; printf tail"};
-  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-              "SHELL=/bin/sh"};
+  spec.argv = {exec_path(), "order", "--", "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done; printf tail"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh"};
   spec.stdout_path = dir / "both";  // stderr_path empty: 2>&1, one open file
   auto r = wait_for(spawn(spec));
   EXPECT_EQ(r.exit_code, 0);
@@ -170,15 +169,12 @@ TEST(Exec, ForwardsSignalsToTheJob) {
     std::string name = sigabbrev_np(sig);
     // The job traps the signal, says so and exits 7; its child `sleep` is in the same group.
     spec.argv = {exec_path(), "fwd", "--",
-                 "trap 'echo got " + name + "; exit 7' " + name +
-                     "; echo ready; while :; do sleep 0.01; done"};
-    spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-                "SHELL=/bin/sh"};
+                 "trap 'echo got " + name + "; exit 7' " + name + "; echo ready; while :; do sleep 0.01; done"};
+    spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh"};
     spec.stdout_path = dir / "stdout";
     pid_t pid = spawn(spec);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (slurp(dir / "stdout").find("ready") == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline)
+    while (slurp(dir / "stdout").find("ready") == std::string::npos && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling with a deadline
     ASSERT_NE(slurp(dir / "stdout").find("ready"), std::string::npos);
     kill(pid, sig);
@@ -192,15 +188,12 @@ TEST(Exec, ForwardedSignalsReachTheWholeProcessGroup) {
   TempDir dir;
   ProcSpec spec;
   // A background grandchild: forwarding to the shell alone would leave it running.
-  spec.argv = {exec_path(), "group", "--",
-               "sleep 60 & echo $! > " + (dir / "bg") + "; echo ready; wait"};
-  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-              "SHELL=/bin/sh"};
+  spec.argv = {exec_path(), "group", "--", "sleep 60 & echo $! > " + (dir / "bg") + "; echo ready; wait"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh"};
   spec.stdout_path = dir / "stdout";
   pid_t pid = spawn(spec);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (slurp(dir / "stdout").find("ready") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline)
+  while (slurp(dir / "stdout").find("ready") == std::string::npos && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling with a deadline
   pid_t bg = std::atoi(slurp(dir / "bg").c_str());
   ASSERT_GT(bg, 0);
@@ -220,15 +213,14 @@ TEST(Exec, KilledWrapperDoesNotLeaveTheJobRunning) {
   ProcSpec spec;
   // The job notes the SIGTERM the kernel sends it when the wrapper dies (PR_SET_PDEATHSIG).
   spec.argv = {exec_path(), "orphan", "--",
-               "trap 'echo term > " + (dir / "term") + "; exit 1' TERM; echo ready; "
-               "while :; do sleep 0.01; done"};
-  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-              "SHELL=/bin/sh"};
+               "trap 'echo term > " + (dir / "term") +
+                   "; exit 1' TERM; echo ready; "
+                   "while :; do sleep 0.01; done"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh"};
   spec.stdout_path = dir / "stdout";
   pid_t pid = spawn(spec);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (slurp(dir / "stdout").find("ready") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline)
+  while (slurp(dir / "stdout").find("ready") == std::string::npos && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling with a deadline
   kill(pid, SIGKILL);
   wait_for(pid);
@@ -263,8 +255,7 @@ TEST(Exec, TimeoutKillsTheJobAndSaysSo) {
 
 TEST(Exec, TimeoutEscalatesToKillWhenTermIsIgnored) {
   TempDir dir;
-  auto r = run_wrapper(dir, {"stubborn", "--timeout", "100ms", "--",
-                             "trap '' TERM; while :; do :; done"},
+  auto r = run_wrapper(dir, {"stubborn", "--timeout", "100ms", "--", "trap '' TERM; while :; do :; done"},
                        {"CRONITOR_KILL_GRACE_MS=300"});
   EXPECT_EQ(r.result.exit_code, 128 + SIGKILL);
   RunEvent e = terminal_event(dir);
@@ -300,8 +291,9 @@ TEST(Exec, CommandNotFoundIsReportedWithItsReason) {
 
 TEST(Exec, MetricsFromTheJobReachTheRun) {
   TempDir dir;
-  auto r = run_wrapper(dir, {"metrics", "--", exec_path() + " --metric count=42 --metric "
-                                                            "error_count=1.5 && echo sent"});
+  auto r = run_wrapper(dir, {"metrics", "--",
+                             exec_path() + " --metric count=42 --metric "
+                                           "error_count=1.5 && echo sent"});
   EXPECT_EQ(r.result.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "sent\n");
   std::string run_id;

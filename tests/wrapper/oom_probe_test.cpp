@@ -2,10 +2,10 @@
 // /proc/self/cgroup says (v1 memory, else v2 memory.events, else /proc/vmstat).
 #include "wrapper/oom_probe.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/wrapper/wrapper_harness.h"
 

@@ -1,6 +1,7 @@
 // A real OOM kill in a v1 memory cgroup (../shared/REAL-COMPONENTS.md recipe): the job limited
 // to 64 MiB allocating 256 MiB is reported oom:true with exit 137; a kill -9 control is not.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <fstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "tests/wrapper/wrapper_harness.h"
 
@@ -40,16 +39,14 @@ class MemoryCgroup {
     if (!write("memory.limit_in_bytes", "64M")) return;
     // With swap, the job could swap instead of being killed: limit memory+swap too if present.
     struct stat st {};
-    if (::stat((path_ + "/memory.memsw.limit_in_bytes").c_str(), &st) == 0)
-      write("memory.memsw.limit_in_bytes", "64M");
+    if (::stat((path_ + "/memory.memsw.limit_in_bytes").c_str(), &st) == 0) write("memory.memsw.limit_in_bytes", "64M");
     ok_ = true;
   }
   ~MemoryCgroup() {
     if (path_.empty()) return;
     // The cgroup can be removed once its last process is gone; poll with a deadline.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (::rmdir(path_.c_str()) != 0 && errno == EBUSY &&
-           std::chrono::steady_clock::now() < deadline)
+    while (::rmdir(path_.c_str()) != 0 && errno == EBUSY && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   bool ok() const { return ok_; }
@@ -82,8 +79,7 @@ RunEvent run_in_cgroup(const MemoryCgroup& cg, const std::string& command, int* 
   TempDir dir;
   ProcSpec spec;
   spec.argv = {exec_path(), "oom-job", "--", command};
-  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-              "SHELL=/bin/sh"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh"};
   spec.stdout_path = dir / "out";
   std::string procs = cg.path() + "/cgroup.procs";
   spec.in_child = [procs] {
@@ -103,8 +99,7 @@ TEST(Oom, RealOomKillIsReported) {
   MemoryCgroup cg;
   if (!cg.ok()) GTEST_SKIP() << "cannot create a v1 memory cgroup: " << cg.error();
   int code = 0;
-  RunEvent e = run_in_cgroup(
-      cg, "exec /usr/bin/python3 -c 'b = bytearray(256 * 1024 * 1024); print(len(b))'", &code);
+  RunEvent e = run_in_cgroup(cg, "exec /usr/bin/python3 -c 'b = bytearray(256 * 1024 * 1024); print(len(b))'", &code);
   EXPECT_EQ(code, 137);
   EXPECT_EQ(e.exit_code, 137);
   ASSERT_TRUE(e.signal.has_value());
@@ -119,8 +114,7 @@ TEST(Oom, OomKillOfAChildOfTheShellIsReported) {
   if (!cg.ok()) GTEST_SKIP() << "cannot create a v1 memory cgroup: " << cg.error();
   int code = 0;
   // The shell survives and exits 137 itself: the counter still tells.
-  RunEvent e = run_in_cgroup(
-      cg, "/usr/bin/python3 -c 'b = bytearray(256 * 1024 * 1024)'; exit $?", &code);
+  RunEvent e = run_in_cgroup(cg, "/usr/bin/python3 -c 'b = bytearray(256 * 1024 * 1024)'; exit $?", &code);
   EXPECT_EQ(code, 137);
   EXPECT_TRUE(e.oom);
 }

@@ -14,8 +14,7 @@ Result<Options> parse(std::vector<std::string> args) {
 }
 
 TEST(Options, FullForm) {
-  auto o = parse({"--env", "prod", "backup", "--no-output", "--timeout=90s", "--", "tar", "-c",
-                  "'/var/x y'"});
+  auto o = parse({"--env", "prod", "backup", "--no-output", "--timeout=90s", "--", "tar", "-c", "'/var/x y'"});
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->mode, Options::Mode::kRun);
   EXPECT_EQ(o->key, "backup");

@@ -1,5 +1,6 @@
 // Where events go: the agent socket when it answers, the spool when it is absent, refusing,
 // hanging or rejecting, and one stderr line when even the spool fails (full, read-only).
+#include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/event_server.h"
 #include "tests/wrapper/wrapper_harness.h"
@@ -54,10 +53,9 @@ TEST(Report, RunEventArrivesWhileTheJobRuns) {
   EventServer server(dir / "agent.sock", EventServer::Mode::kAck);
   ProcSpec spec;
   // The job waits for a file the test creates only once the run event has arrived.
-  spec.argv = {exec_path(), "long", "--",
-               "while [ ! -e " + (dir / "go") + " ]; do sleep 0.01; done; echo done"};
-  spec.env = {"CRONITOR_SOCKET=" + (dir / "agent.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-              "SHELL=/bin/sh", "CRONITOR_ACK_TIMEOUT_MS=1000"};
+  spec.argv = {exec_path(), "long", "--", "while [ ! -e " + (dir / "go") + " ]; do sleep 0.01; done; echo done"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "agent.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh",
+              "CRONITOR_ACK_TIMEOUT_MS=1000"};
   spec.stdout_path = dir / "stdout";
   pid_t pid = spawn(spec);
   bool arrived = server.wait_for_lines(1, std::chrono::seconds(10));
@@ -130,8 +128,7 @@ TEST(Report, SpoolFilesBelongToTheUserWhoRanTheJob) {
   ASSERT_EQ(chmod((dir / "spool").c_str(), 01733), 0);
   ProcSpec spec;
   spec.argv = {exec_path(), "nobody-job", "--", "id -u"};
-  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-              "SHELL=/bin/sh"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "none.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh"};
   spec.stdout_path = dir / "stdout";
   spec.in_child = [] {
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(252);
@@ -152,11 +149,12 @@ TEST(Report, SpoolFilesBelongToTheUserWhoRanTheJob) {
 // A small tmpfs mounted for one test and unmounted at the end.
 class TmpfsMount {
  public:
-  TmpfsMount(const std::string& path, const std::string& options, unsigned long flags = 0)
-      : path_(path) {
+  TmpfsMount(const std::string& path, const std::string& options, unsigned long flags = 0) : path_(path) {
     ::mkdir(path.c_str(), 0755);
-    if (::mount("tmpfs", path.c_str(), "tmpfs", flags, options.c_str()) == 0) mounted_ = true;
-    else error_ = std::strerror(errno);
+    if (::mount("tmpfs", path.c_str(), "tmpfs", flags, options.c_str()) == 0)
+      mounted_ = true;
+    else
+      error_ = std::strerror(errno);
   }
   ~TmpfsMount() {
     if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
@@ -172,9 +170,7 @@ class TmpfsMount {
 
 void expect_one_lost_line(const WrapperRun& r) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find("cronitor-exec: could not record the run and fail events"),
-            std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("cronitor-exec: could not record the run and fail events"), std::string::npos) << r.err;
 }
 
 TEST(Report, FullSpoolStillRunsTheJobAndSaysWhatWasLost) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -14,8 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -55,9 +54,7 @@ pid_t spawn(const ProcSpec& spec) {
   if (pid == 0) {
     int in = open(spec.stdin_path.c_str(), O_RDONLY);
     int out = open(spec.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = spec.stderr_path.empty()
-                  ? dup(out)
-                  : open(spec.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = spec.stderr_path.empty() ? dup(out) : open(spec.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (in < 0 || out < 0 || err < 0) _exit(250);
     dup2(in, 0);
     dup2(out, 1);
@@ -85,7 +82,9 @@ ProcResult wait_for(pid_t pid, std::chrono::milliseconds timeout) {
       ADD_FAILURE() << "process " << pid << " did not end within " << timeout.count() << " ms";
       return r;
     }
-    struct timespec ts {0, 2000000};
+    struct timespec ts {
+      0, 2000000
+    };
     nanosleep(&ts, nullptr);  // polling a child's state with a deadline
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -112,8 +111,7 @@ void write_file(const std::string& path, const std::string& data) {
 std::vector<std::string> dir_entries(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    names.push_back(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -131,21 +129,22 @@ std::vector<RunEvent> spool_events(const std::string& dir) {
         break;
       }
       auto e = decode(std::string_view(text).substr(pos, nl + 1 - pos));
-      if (!e) ADD_FAILURE() << name << ": " << e.error().message;
-      else events.push_back(*e);
+      if (!e)
+        ADD_FAILURE() << name << ": " << e.error().message;
+      else
+        events.push_back(*e);
       pos = nl + 1;
     }
   }
   return events;
 }
 
-WrapperRun run_wrapper(const TempDir& dir, std::vector<std::string> args,
-                       std::vector<std::string> env, const std::string& stdin_data) {
+WrapperRun run_wrapper(const TempDir& dir, std::vector<std::string> args, std::vector<std::string> env,
+                       const std::string& stdin_data) {
   ProcSpec spec;
   spec.argv = {exec_path()};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = {"CRONITOR_SOCKET=" + (dir / "agent.sock"), "CRONITOR_SPOOL=" + (dir / "spool"),
-              "SHELL=/bin/sh"};
+  spec.env = {"CRONITOR_SOCKET=" + (dir / "agent.sock"), "CRONITOR_SPOOL=" + (dir / "spool"), "SHELL=/bin/sh"};
   for (const auto& kv : env) {  // later settings replace the defaults above
     std::string name = kv.substr(0, kv.find('=') + 1);
     std::erase_if(spec.env, [&](const std::string& s) { return s.starts_with(name); });

@@ -30,11 +30,11 @@ class TempDir {
 /// How to start one process.
 struct ProcSpec {
   std::vector<std::string> argv;
-  std::vector<std::string> env;   ///< NAME=VALUE set on top of the test's environment
+  std::vector<std::string> env;  ///< NAME=VALUE set on top of the test's environment
   std::string stdin_path = "/dev/null";
-  std::string stdout_path;        ///< required
-  std::string stderr_path;        ///< empty: same open file as stdout (2>&1)
-  std::function<void()> in_child; ///< runs in the child before exec (cgroup moves, setuid)
+  std::string stdout_path;         ///< required
+  std::string stderr_path;         ///< empty: same open file as stdout (2>&1)
+  std::function<void()> in_child;  ///< runs in the child before exec (cgroup moves, setuid)
 };
 
 /// How it ended.
@@ -72,7 +72,7 @@ struct WrapperRun {
   ProcResult result;
   std::string out, err;
 };
-WrapperRun run_wrapper(const TempDir& dir, std::vector<std::string> args,
-                       std::vector<std::string> env = {}, const std::string& stdin_data = "");
+WrapperRun run_wrapper(const TempDir& dir, std::vector<std::string> args, std::vector<std::string> env = {},
+                       const std::string& stdin_data = "");
 
 }  // namespace cronitor::testing

@@ -3,6 +3,7 @@
 
 Input (argv[1]), one job per line, tab-separated:
     EXPR <TAB> BASE_UNIX_SECONDS <TAB> COUNT <TAB> VIXIE_OR <TAB> ZONE
+EXPR has 5 fields, or 6 with seconds last (croniter's order).
 VIXIE_OR is 1 when Vixie/Debian cron combines day-of-month and day-of-week with OR (neither field
 starts with '*'), else 0. ZONE is an IANA name ("UTC" for the bulk comparison).
 
@@ -104,7 +105,7 @@ def main():
                 out.write("and\t%s\t%s\t%d\n" % (result, plain, corrected))
             else:
                 f5 = expr.split()
-                everyday = " ".join(f5[:2] + ["*", f5[3], "*"])
+                everyday = " ".join(f5[:2] + ["*", f5[3], "*"] + f5[5:])  # keeps a seconds field
                 result = run(everyday, base, count, zone)
                 out.write("everyday\t%s\t%s\t%d\n" % (result, plain, corrected))
 

@@ -1,0 +1,117 @@
+// The daemon and discovery: jobs added, changed and removed while it runs, and auto_wrap.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <set>
+
+#include "agent/daemon.h"
+#include "agent/discovery_adapter.h"
+#include "discovery/auto_wrapper.h"
+#include "discovery/fs_root.h"
+#include "discovery/scanner.h"
+#include "discovery/watcher.h"
+
+namespace cronitor::agent {
+
+void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
+  std::vector<std::string> warnings;
+  if (!store_.begin()) return;
+  for (const auto& jr : ch.removed) {
+    const discovery::Job& j = job_ref(jr);
+    auto it = index_.find(j.key);
+    if (it == index_.end()) continue;
+    bool by_unwrap = false;
+    if (j.wrapped)
+      for (const auto& ar : ch.added) {
+        const discovery::Job& a = job_ref(ar);
+        if (a.file == j.file && a.line == j.line && !a.wrapped) by_unwrap = true;
+      }
+    auto actions =
+        evaluate(monitors_[it->second], states_[it->second], RemovedInput{t, j.file, j.line, by_unwrap}, host_state_);
+    record_actions(actions, &monitors_[it->second], t);
+    touch(it->second);
+  }
+  std::vector<const discovery::Job*> upd;
+  for (const auto& j : ch.added) upd.push_back(&job_ref(j));
+  for (const auto& j : ch.changed) upd.push_back(&job_ref(j));
+  auto jobs = discovered_jobs(upd, *root_, warnings);
+  for (auto& dj : jobs) {
+    const MonitorEntry* entry = nullptr;
+    for (const auto& e : config_.monitors)
+      if (e.key == dj.key) entry = &e;
+    auto m = resolve_monitor(config_, &dj, entry, zones_);
+    if (!m) {
+      warnings.push_back(m.error().message);
+      continue;
+    }
+    if (auto it = index_.find(dj.key); it != index_.end()) {
+      uint32_t i = it->second;
+      monitors_[i] = std::move(*m);
+      row_saved_[i] = 0;
+      if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
+      touch(i);
+    } else {
+      MonitorState s = initial_state(*m, t);
+      add_monitor(std::move(*m), std::move(s));
+    }
+  }
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (flush_dirty())
+    (void)store_.commit();
+  else
+    store_.rollback();
+  rearm_deadline_timer();
+  pump_outbox();
+  spdlog::info("discovery: {} added, {} changed, {} removed", ch.added.size(), ch.changed.size(), ch.removed.size());
+  // Jobs that appeared are wrapped; a job that lost its wrapper (unwrap) is "changed": left alone.
+  std::set<std::string> files;
+  for (const auto& a : ch.added) {
+    const discovery::Job& j = job_ref(a);
+    if (j.source == discovery::SourceKind::kCrontab && !j.wrapped && j.line > 0 && monitorable(j)) files.insert(j.file);
+  }
+  auto_wrap({files.begin(), files.end()});
+}
+
+void Daemon::auto_wrap(const std::vector<std::string>& files) {
+  if (!config_.discovery.auto_wrap || !config_.discovery.crontabs || !root_ || files.empty()) return;
+  discovery::WrapOptions o;
+  // The wrapper installed next to this binary (/usr/bin in the package, build/bin in a tree).
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  auto beside = self.parent_path() / "cronitor-exec";
+  o.exec_path = !ec && std::filesystem::exists(beside) ? beside.string() : "/usr/bin/cronitor-exec";
+  o.backup_dir = config_.state_dir + "/crontab-backups";
+  o.files = files;
+  std::filesystem::create_directories(o.backup_dir, ec);
+  std::filesystem::permissions(o.backup_dir, std::filesystem::perms::owner_all, ec);
+  auto report = discovery::run_wrap(*root_, o);
+  for (const auto& w : report.warnings) spdlog::warn("auto_wrap: {}", w.to_string());
+  if (report.lines > 0)
+    spdlog::info("auto_wrap: {} job lines now run through {} ({} files)", report.lines, o.exec_path,
+                 report.written.size());
+}
+
+int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  d->watcher_->on_readable();
+  if (auto when = d->watcher_->settle_deadline()) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
+    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+  }
+  return 0;
+}
+
+int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  auto changes = d->watcher_->poll(discovery::Watcher::Clock::now().time_since_epoch());
+  if (!changes.empty()) d->apply_discovery(changes, d->now());
+  if (auto when = d->watcher_->settle_deadline()) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
+    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+  }
+  return 0;
+}
+
+}  // namespace cronitor::agent
