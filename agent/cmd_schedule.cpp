@@ -52,8 +52,10 @@ int run_next(const ScheduleOptions& o) {
   }
   // An OnCalendar expression that names its own zone is printed in that zone.
   if (const auto* cal = std::get_if<schedule::CalendarSpec>(&sched->spec())) {
-    if (cal->utc) zone = Zone::utc();
-    else if (!cal->timezone.empty()) zone = *Zone::load(cal->timezone);
+    if (cal->utc)
+      zone = Zone::utc();
+    else if (!cal->timezone.empty())
+      zone = *Zone::load(cal->timezone);
   }
   Instant from = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   if (!o.from.empty()) {
@@ -112,7 +114,8 @@ void register_schedule(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"cron", "systemd"}));
   next->add_option("--tz", opts->tz, "IANA time zone (default: this host's zone)");
   next->add_option("--from", opts->from, "Start after this time (ISO 8601 or @UNIX; default: now)");
-  next->add_option("--count", opts->count, "How many fire times to print (default 1)")->check(CLI::Range(1L, 10'000'000L));
+  next->add_option("--count", opts->count, "How many fire times to print (default 1)")
+      ->check(CLI::Range(1L, 10'000'000L));
   next->callback([opts, &exit_code] { exit_code = run_next(*opts); });
 
   auto* explain = sched->add_subcommand("explain", "Describe a schedule in plain English");

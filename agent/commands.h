@@ -11,7 +11,7 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;  // bad input: a bad expression, option or file
 
 /// Each register_* adds one subcommand to `app`; its callback stores the exit code in `exit_code`.
-void register_schedule(CLI::App& app, int& exit_code);  // cmd_schedule.cpp
+void register_schedule(CLI::App& app, int& exit_code);   // cmd_schedule.cpp
 void register_discovery(CLI::App& app, int& exit_code);  // cmd_discover.cpp: discover, wrap, unwrap
 void register_daemon(CLI::App& app, int& exit_code);     // cmd_run.cpp: run, status, history, ...
 

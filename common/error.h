@@ -29,8 +29,6 @@ template <typename T>
 using Result = std::expected<T, Error>;
 
 /// Shorthand for returning an error from a function that returns Result<T>.
-inline std::unexpected<Error> fail(std::string message) {
-  return std::unexpected(Error{std::move(message), 0});
-}
+inline std::unexpected<Error> fail(std::string message) { return std::unexpected(Error{std::move(message), 0}); }
 
 }  // namespace cronitor

@@ -12,14 +12,15 @@ namespace {
 constexpr int64_t kUsecPerSec = 1'000'000;
 constexpr int64_t kMinYear = 1970;
 constexpr int64_t kMaxYear = 2199;  // systemd's bound: nothing elapses after it
-constexpr size_t kMaxItems = 240;     // systemd's CALENDARSPEC_COMPONENTS_MAX
+constexpr size_t kMaxItems = 240;   // systemd's CALENDARSPEC_COMPONENTS_MAX
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
   }
   return true;
 }
@@ -32,14 +33,27 @@ class Parser {
   Result<void> weekdays(CalendarSpec& c) {
     // systemd numbers weekdays from Monday; we store bit 0 = Sunday.
     static constexpr std::array<std::pair<std::string_view, int>, 14> kDays = {{
-        {"Monday", 1}, {"Mon", 1}, {"Tuesday", 2}, {"Tue", 2}, {"Wednesday", 3}, {"Wed", 3}, {"Thursday", 4},
-        {"Thu", 4}, {"Friday", 5}, {"Fri", 5}, {"Saturday", 6}, {"Sat", 6}, {"Sunday", 0}, {"Sun", 0},
+        {"Monday", 1},
+        {"Mon", 1},
+        {"Tuesday", 2},
+        {"Tue", 2},
+        {"Wednesday", 3},
+        {"Wed", 3},
+        {"Thursday", 4},
+        {"Thu", 4},
+        {"Friday", 5},
+        {"Fri", 5},
+        {"Saturday", 6},
+        {"Sat", 6},
+        {"Sunday", 0},
+        {"Sun", 0},
     }};
     auto order = [](int wd) { return wd == 0 ? 6 : wd - 1; };  // Monday-first position
     int range_from = -1;
     bool first = true;
     while (true) {
-      const auto* hit = std::find_if(kDays.begin(), kDays.end(), [&](const auto& d) { return istarts_with(p_, d.first); });
+      const auto* hit =
+          std::find_if(kDays.begin(), kDays.end(), [&](const auto& d) { return istarts_with(p_, d.first); });
       if (hit == kDays.end()) {
         if (first) return {};
         return fail("expected a weekday name at " + quote(p_));
@@ -50,7 +64,8 @@ class Parser {
       }
       c.weekdays |= 1u << hit->second;
       if (range_from >= 0) {
-        if (order(range_from) > order(hit->second)) return fail("weekday range ends before it starts in " + quote(text_));
+        if (order(range_from) > order(hit->second))
+          return fail("weekday range ends before it starts in " + quote(text_));
         for (int k = order(range_from) + 1; k < order(hit->second); ++k) c.weekdays |= 1u << ((k + 1) % 7);
       }
       p_ = rest;
@@ -104,8 +119,10 @@ class Parser {
       p_ = save;  // it was a time
       return false;
     }
-    if (p_[0] == '~') c.end_of_month = true;
-    else if (p_[0] != '-') return fail("unexpected " + quote(p_.substr(0, 1)) + " in the date of " + quote(text_));
+    if (p_[0] == '~')
+      c.end_of_month = true;
+    else if (p_[0] != '-')
+      return fail("unexpected " + quote(p_.substr(0, 1)) + " in the date of " + quote(text_));
     p_.remove_prefix(1);
     if (auto r = chain(false, "date", second); !r) return std::unexpected(r.error());
     if (p_.empty() || p_[0] == ' ') {
@@ -115,8 +132,10 @@ class Parser {
       return false;
     }
     if (c.end_of_month) return fail("'~' must come between month and day in " + quote(text_));
-    if (p_[0] == '~') c.end_of_month = true;
-    else if (p_[0] != '-') return fail("unexpected " + quote(p_.substr(0, 1)) + " in the date of " + quote(text_));
+    if (p_[0] == '~')
+      c.end_of_month = true;
+    else if (p_[0] != '-')
+      return fail("unexpected " + quote(p_.substr(0, 1)) + " in the date of " + quote(text_));
     p_.remove_prefix(1);
     if (auto r = chain(false, "day", third); !r) return std::unexpected(r.error());
     if (!p_.empty() && p_[0] != ' ') return fail("unexpected " + quote(p_) + " after the date in " + quote(text_));
@@ -250,15 +269,18 @@ Result<void> check_chain(const CalendarSpec::Component& c, std::string_view what
   for (const auto& i : c) {
     const std::string range = show(from) + "-" + show(to);
     if (i.start < from || i.start > to) {
-      return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " " + show(i.start) +
-                  " is out of range " + range);
+      return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " " + show(i.start) + " is out of range " +
+                  range);
     }
-    if (i.repeat > to - from) return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " repetition is too large");
+    if (i.repeat > to - from)
+      return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " repetition is too large");
     if (i.stop >= 0) {
       if (i.stop < from || i.stop > to) {
-        return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " " + show(i.stop) + " is out of range " + range);
+        return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " " + show(i.stop) + " is out of range " +
+                    range);
       }
-      if (i.start + i.repeat > i.stop) return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " range is empty");
+      if (i.start + i.repeat > i.stop)
+        return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " range is empty");
     } else if (end_of_month ? i.start - i.repeat < from : i.start + i.repeat > to) {
       return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " repetition never fires");
     }
@@ -278,9 +300,10 @@ Result<CalendarSpec> CalendarSpec::parse(std::string_view expr) {
     expr.remove_suffix(4);
   } else if (const size_t sp = expr.rfind(' '); sp != std::string_view::npos) {
     const std::string_view word = expr.substr(sp + 1);
-    const bool zone_like = !word.empty() && std::isalpha(static_cast<unsigned char>(word[0])) &&
-                           word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") ==
-                               std::string_view::npos;
+    const bool zone_like =
+        !word.empty() && std::isalpha(static_cast<unsigned char>(word[0])) &&
+        word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") ==
+            std::string_view::npos;
     if (zone_like && Zone::load(word)) {
       c.timezone = std::string(word);
       expr = expr.substr(0, sp);
@@ -296,19 +319,27 @@ Result<CalendarSpec> CalendarSpec::parse(std::string_view expr) {
     if (minute) c.minute = {{0}};
     c.usec = {{0}};
   };
-  if (iequals(expr, "minutely")) shortcut({}, 0, false, false);
-  else if (iequals(expr, "hourly")) shortcut({}, 0, false, true);
-  else if (iequals(expr, "daily")) shortcut({}, 0, true, true);
-  else if (iequals(expr, "monthly")) shortcut({}, 1, true, true);
-  else if (iequals(expr, "weekly")) c.weekdays = 1u << 1, shortcut({}, 0, true, true);
-  else if (iequals(expr, "yearly") || iequals(expr, "annually") || iequals(expr, "anually")) shortcut({1}, 1, true, true);
-  else if (iequals(expr, "quarterly")) shortcut({1, 4, 7, 10}, 1, true, true);
+  if (iequals(expr, "minutely"))
+    shortcut({}, 0, false, false);
+  else if (iequals(expr, "hourly"))
+    shortcut({}, 0, false, true);
+  else if (iequals(expr, "daily"))
+    shortcut({}, 0, true, true);
+  else if (iequals(expr, "monthly"))
+    shortcut({}, 1, true, true);
+  else if (iequals(expr, "weekly"))
+    c.weekdays = 1u << 1, shortcut({}, 0, true, true);
+  else if (iequals(expr, "yearly") || iequals(expr, "annually") || iequals(expr, "anually"))
+    shortcut({1}, 1, true, true);
+  else if (iequals(expr, "quarterly"))
+    shortcut({1, 4, 7, 10}, 1, true, true);
   else if (iequals(expr, "semiannually") || iequals(expr, "semi-annually") || iequals(expr, "biannually") ||
            iequals(expr, "bi-annually")) {
     shortcut({1, 7}, 1, true, true);
   } else {
     Parser p(expr);
-    if (auto r = p.weekdays(c); !r) return std::unexpected(Error{"OnCalendar " + quote(expr) + ": " + r.error().message});
+    if (auto r = p.weekdays(c); !r)
+      return std::unexpected(Error{"OnCalendar " + quote(expr) + ": " + r.error().message});
     auto at = p.date(c);
     if (!at) return std::unexpected(at.error());
     if (!*at) {
@@ -322,17 +353,18 @@ Result<CalendarSpec> CalendarSpec::parse(std::string_view expr) {
   if (c.end_of_month && c.day.empty()) c.end_of_month = false;
   for (auto& i : c.year) {
     for (int64_t* v : {&i.start, &i.stop}) {
-      if (*v >= 0 && *v < 70) *v += 2000;
-      else if (*v >= 70 && *v < 100) *v += 1900;
+      if (*v >= 0 && *v < 70)
+        *v += 2000;
+      else if (*v >= 70 && *v < 100)
+        *v += 1900;
     }
   }
   for (auto* comp : {&c.year, &c.month, &c.day, &c.hour, &c.minute, &c.usec}) normalize_chain(*comp);
-  for (auto r : {check_chain(c.year, "year", kMinYear, kMaxYear, false, expr),
-                 check_chain(c.month, "month", 1, 12, false, expr),
-                 check_chain(c.day, "day", 1, 31, c.end_of_month, expr),
-                 check_chain(c.hour, "hour", 0, 23, false, expr),
-                 check_chain(c.minute, "minute", 0, 59, false, expr),
-                 check_chain(c.usec, "second", 0, 60 * kUsecPerSec - 1, false, expr, kUsecPerSec)}) {
+  for (auto r :
+       {check_chain(c.year, "year", kMinYear, kMaxYear, false, expr), check_chain(c.month, "month", 1, 12, false, expr),
+        check_chain(c.day, "day", 1, 31, c.end_of_month, expr), check_chain(c.hour, "hour", 0, 23, false, expr),
+        check_chain(c.minute, "minute", 0, 59, false, expr),
+        check_chain(c.usec, "second", 0, 60 * kUsecPerSec - 1, false, expr, kUsecPerSec)}) {
     if (!r) return std::unexpected(r.error());
   }
   return c;

@@ -21,7 +21,7 @@ struct CalendarSpec {
   };
   using Component = std::vector<Item>;  // empty: '*' (any value)
 
-  uint8_t weekdays = 0;  // bit w: weekday w (0 = Sunday); 0: any
+  uint8_t weekdays = 0;       // bit w: weekday w (0 = Sunday); 0: any
   bool end_of_month = false;  // the day component counts back from the month's end ('~')
   bool utc = false;           // trailing " UTC"
   std::string timezone;       // trailing IANA zone, or empty

@@ -46,12 +46,18 @@ class Search {
     if (tm.year > kMaxYear) return -1;
     Tm t = normalize(tm);
     int cmp;
-    if ((cmp = compare(t.year, tm.year)) != 0) t.mon = 1;
-    else if ((cmp = compare(t.mon, tm.mon)) != 0) t.mday = 1;
-    else if ((cmp = compare(t.mday, tm.mday)) != 0) t.hour = 0;
-    else if ((cmp = compare(t.hour, tm.hour)) != 0) t.min = 0;
-    else if ((cmp = compare(t.min, tm.min)) != 0) t.sec = 0;
-    else cmp = compare(t.sec, tm.sec);
+    if ((cmp = compare(t.year, tm.year)) != 0)
+      t.mon = 1;
+    else if ((cmp = compare(t.mon, tm.mon)) != 0)
+      t.mday = 1;
+    else if ((cmp = compare(t.mday, tm.mday)) != 0)
+      t.hour = 0;
+    else if ((cmp = compare(t.hour, tm.hour)) != 0)
+      t.min = 0;
+    else if ((cmp = compare(t.min, tm.min)) != 0)
+      t.sec = 0;
+    else
+      cmp = compare(t.sec, tm.sec);
     if (cmp < 0) return -1;
     if (cmp > 0) tm = t;
     return cmp == 0 ? 1 : 0;
@@ -90,7 +96,8 @@ class Search {
 
   bool weekday_ok(const Tm& t) const {
     if (spec_.weekdays == 0) return true;
-    const unsigned wd = weekday_from_days(days_from_civil(t.year, static_cast<unsigned>(t.mon), static_cast<unsigned>(t.mday)));
+    const unsigned wd =
+        weekday_from_days(days_from_civil(t.year, static_cast<unsigned>(t.mon), static_cast<unsigned>(t.mday)));
     return (spec_.weekdays >> wd) & 1;
   }
 
@@ -159,8 +166,12 @@ class Search {
   }
 
   static CivilTime to_civil(const Tm& t) {
-    return CivilTime{t.year, static_cast<unsigned>(t.mon), static_cast<unsigned>(t.mday),
-                     static_cast<unsigned>(t.hour), static_cast<unsigned>(t.min), static_cast<unsigned>(t.sec)};
+    return CivilTime{t.year,
+                     static_cast<unsigned>(t.mon),
+                     static_cast<unsigned>(t.mday),
+                     static_cast<unsigned>(t.hour),
+                     static_cast<unsigned>(t.min),
+                     static_cast<unsigned>(t.sec)};
   }
   static Tm from_civil(const CivilTime& c) { return Tm{c.year, c.month, c.day, c.hour, c.minute, c.second}; }
 
@@ -210,7 +221,8 @@ void format_chain(std::string& out, const CalendarSpec::Component& c, int width,
 
 std::optional<int64_t> CalendarSpec::next_usec(int64_t after, const Zone& zone) const {
   std::optional<Zone> own;
-  if (utc) own = Zone::utc();
+  if (utc)
+    own = Zone::utc();
   else if (!timezone.empty()) {
     auto z = Zone::load(timezone);
     if (!z) return std::nullopt;
@@ -263,8 +275,10 @@ std::string CalendarSpec::normalized() const {
   format_chain(out, minute, 2, false);
   out += ':';
   format_chain(out, usec, 2, true);
-  if (utc) out += " UTC";
-  else if (!timezone.empty()) out += " " + timezone;
+  if (utc)
+    out += " UTC";
+  else if (!timezone.empty())
+    out += " " + timezone;
   return out;
 }
 

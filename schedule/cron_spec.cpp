@@ -54,7 +54,8 @@ bool all_digits(std::string_view s) {
 Result<unsigned> parse_value(FieldId f, std::string_view v, std::string_view token) {
   const FieldInfo& fi = kFields[f];
   if (all_digits(v)) {
-    if (v.size() > 4) return fail(field_error(f, token, "is out of range " + std::to_string(fi.low) + "-" + std::to_string(fi.high)));
+    if (v.size() > 4)
+      return fail(field_error(f, token, "is out of range " + std::to_string(fi.low) + "-" + std::to_string(fi.high)));
     unsigned n = 0;
     for (char c : v) n = n * 10 + static_cast<unsigned>(c - '0');
     if (n < fi.low || n > fi.high) {
@@ -268,8 +269,8 @@ Result<CronSpec> CronSpec::parse(std::string_view expr, CronDialect dialect) {
   const bool extended = dialect == CronDialect::kExtended;
   if (words.size() != 5 && !(extended && words.size() == 6)) {
     return fail(std::string("expected 5 fields (minute hour day-of-month month day-of-week)") +
-                (extended ? " or 6 with seconds first" : "") + ", found " + std::to_string(words.size()) +
-                " in " + quote(expr));
+                (extended ? " or 6 with seconds first" : "") + ", found " + std::to_string(words.size()) + " in " +
+                quote(expr));
   }
   const size_t base = words.size() == 6 ? 1 : 0;
   CronSpec s;
@@ -337,8 +338,10 @@ uint32_t CronSpec::day_mask(int64_t year, unsigned month) const {
   for (uint32_t b = dom_nearest & valid; b != 0; b &= b - 1) {
     unsigned d = static_cast<unsigned>(std::countr_zero(b));
     const unsigned w = weekday_of(d);
-    if (w == 6) d = d > 1 ? d - 1 : d + 2;
-    else if (w == 0) d = d < dim ? d + 1 : d - 2;
+    if (w == 6)
+      d = d > 1 ? d - 1 : d + 2;
+    else if (w == 0)
+      d = d < dim ? d + 1 : d - 2;
     dom_hit |= 1u << d;
   }
 

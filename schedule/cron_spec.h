@@ -28,16 +28,16 @@ struct CronSpec {
     kNever = 1 << 6,        // no date ever matches (e.g. "0 0 30 2 *")
   };
 
-  uint64_t seconds = 1;       // bit s: second s (bit 0 only for 5-field expressions)
-  uint64_t minutes = 0;       // bit m
-  uint32_t hours = 0;         // bit h
-  uint32_t dom = 0;           // bit d: day d of the month (1..31)
-  uint32_t dom_last = 0;      // bit k: k days before the last day of the month (L = bit 0)
-  uint32_t dom_nearest = 0;   // bit d: the weekday (Mon-Fri) nearest day d (dW)
-  uint16_t months = 0;        // bit m: month m (1..12)
-  uint8_t dow = 0;            // bit w: weekday w (0 = Sunday)
-  uint8_t dow_last = 0;       // bit w: the last weekday w of the month (wL)
-  uint8_t dow_nth[5] = {};    // dow_nth[k] bit w: the (k+1)-th weekday w of the month (w#k+1)
+  uint64_t seconds = 1;      // bit s: second s (bit 0 only for 5-field expressions)
+  uint64_t minutes = 0;      // bit m
+  uint32_t hours = 0;        // bit h
+  uint32_t dom = 0;          // bit d: day d of the month (1..31)
+  uint32_t dom_last = 0;     // bit k: k days before the last day of the month (L = bit 0)
+  uint32_t dom_nearest = 0;  // bit d: the weekday (Mon-Fri) nearest day d (dW)
+  uint16_t months = 0;       // bit m: month m (1..12)
+  uint8_t dow = 0;           // bit w: weekday w (0 = Sunday)
+  uint8_t dow_last = 0;      // bit w: the last weekday w of the month (wL)
+  uint8_t dow_nth[5] = {};   // dow_nth[k] bit w: the (k+1)-th weekday w of the month (w#k+1)
   uint8_t flags = 0;
 
   /// Parses a cron expression; errors name the field, the token and what is allowed.

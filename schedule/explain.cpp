@@ -12,8 +12,10 @@ namespace {
 
 constexpr const char* kMonths[] = {"January", "February", "March",     "April",   "May",      "June",
                                    "July",    "August",   "September", "October", "November", "December"};
-constexpr const char* kDays[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
-constexpr const char* kMonthAbbr[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+constexpr const char* kDays[] = {"Sunday",   "Monday", "Tuesday",  "Wednesday",
+                                 "Thursday", "Friday", "Saturday", "Sunday"};
+constexpr const char* kMonthAbbr[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                      "jul", "aug", "sep", "oct", "nov", "dec"};
 constexpr const char* kDayAbbr[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -84,13 +86,16 @@ std::string item_text(const std::string& item, int field) {
     if (auto hash = l.find('#'); hash != std::string::npos) {
       return "the " + ordinal(std::stoi(l.substr(hash + 1))) + " " + value_name(l.substr(0, hash), 4) + " of the month";
     }
-    if (l.size() > 1 && l.back() == 'l') return "the last " + value_name(l.substr(0, l.size() - 1), 4) + " of the month";
+    if (l.size() > 1 && l.back() == 'l')
+      return "the last " + value_name(l.substr(0, l.size() - 1), 4) + " of the month";
   }
   std::string base = item, step;
-  if (auto slash = item.find('/'); slash != std::string::npos) base = item.substr(0, slash), step = item.substr(slash + 1);
+  if (auto slash = item.find('/'); slash != std::string::npos)
+    base = item.substr(0, slash), step = item.substr(slash + 1);
   std::string out;
   if (base == "*" || base == "?") {
-    out = step.empty() ? std::string("every ") + kUnits[field] : "every " + ordinal(std::stoi(step)) + " " + kUnits[field];
+    out = step.empty() ? std::string("every ") + kUnits[field]
+                       : "every " + ordinal(std::stoi(step)) + " " + kUnits[field];
     return out;
   }
   if (auto dash = base.find('-', 1); dash != std::string::npos) {
@@ -142,15 +147,22 @@ std::string explain_cron(const std::string& text) {
     for (const auto& h : split(hour, ',')) times.push_back(two(h) + ":" + two(min));
     out = "At " + join(times);
   } else {
-    std::string s = w.size() == 6 && sec != "0" ? (sec == "*" ? "Every second" : "At second " + field_text(sec, 5)) : "";
+    std::string s =
+        w.size() == 6 && sec != "0" ? (sec == "*" ? "Every second" : "At second " + field_text(sec, 5)) : "";
     std::string m;
-    if (min == "*") m = "every minute";
-    else if (min.starts_with("*/")) m = "every " + min.substr(2) + " minutes";
-    else m = "at minute " + field_text(min, 0);
+    if (min == "*")
+      m = "every minute";
+    else if (min.starts_with("*/"))
+      m = "every " + min.substr(2) + " minutes";
+    else
+      m = "at minute " + field_text(min, 0);
     std::string h;
-    if (hour == "*") h = "";
-    else if (hour.starts_with("*/")) h = " past every " + ordinal(std::stoi(hour.substr(2))) + " hour";
-    else h = " past hour " + field_text(hour, 1);
+    if (hour == "*")
+      h = "";
+    else if (hour.starts_with("*/"))
+      h = " past every " + ordinal(std::stoi(hour.substr(2))) + " hour";
+    else
+      h = " past hour " + field_text(hour, 1);
     out = s.empty() ? m + h : s + ", " + m + h;
     out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
   }
@@ -198,14 +210,19 @@ std::string explain_calendar(const CalendarSpec& c) {
   } else if (c.weekdays == 0) {
     out += " every day";
   }
-  if (c.utc) out += " (UTC)";
-  else if (!c.timezone.empty()) out += " (" + c.timezone + ")";
+  if (c.utc)
+    out += " (UTC)";
+  else if (!c.timezone.empty())
+    out += " (" + c.timezone + ")";
   return out;
 }
 
 std::string explain_interval(const IntervalSpec& i) {
   int64_t s = i.period.count();
-  struct Unit { int64_t secs; const char* name; };
+  struct Unit {
+    int64_t secs;
+    const char* name;
+  };
   for (Unit u : {Unit{604800, "week"}, Unit{86400, "day"}, Unit{3600, "hour"}, Unit{60, "minute"}, Unit{1, "second"}}) {
     if (s % u.secs == 0) {
       const int64_t n = s / u.secs;

@@ -68,9 +68,11 @@ Result<Instant> parse_iso8601(std::string_view s, const Zone& zone) {
     }
     return Instant(microseconds(v * 1'000'000));
   }
-  const std::string expected = ": expected ISO 8601 such as 2026-03-29T01:30:00+01:00, 2026-03-29T00:30:00Z or @1774747800";
+  const std::string expected =
+      ": expected ISO 8601 such as 2026-03-29T01:30:00+01:00, 2026-03-29T00:30:00Z or @1774747800";
   int64_t y, mo, d, h = 0, mi = 0, sec = 0, frac = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d)) {
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d)) {
     return fail("bad timestamp " + shown + expected);
   }
   size_t p = 10;
@@ -97,8 +99,12 @@ Result<Instant> parse_iso8601(std::string_view s, const Zone& zone) {
   if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 || mi > 59 || sec > 59) {
     return fail("bad timestamp " + shown + ": a field is out of range");
   }
-  const CivilTime c{y, static_cast<unsigned>(mo), static_cast<unsigned>(d), static_cast<unsigned>(h),
-                    static_cast<unsigned>(mi), static_cast<unsigned>(sec)};
+  const CivilTime c{y,
+                    static_cast<unsigned>(mo),
+                    static_cast<unsigned>(d),
+                    static_cast<unsigned>(h),
+                    static_cast<unsigned>(mi),
+                    static_cast<unsigned>(sec)};
   int64_t t;
   const std::string_view zone_part = s.substr(p);
   if (zone_part.empty()) {

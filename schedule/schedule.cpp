@@ -49,12 +49,18 @@ Result<IntervalSpec> parse_every(const std::string& expr, const std::vector<std:
   std::string unit = w[unit_at];
   if (unit.size() > 1 && unit.back() == 's') unit.pop_back();
   int64_t secs = 0;
-  if (unit == "second" || unit == "sec") secs = 1;
-  else if (unit == "minute" || unit == "min") secs = 60;
-  else if (unit == "hour") secs = 3600;
-  else if (unit == "day") secs = 86400;
-  else if (unit == "week") secs = 7 * 86400;
-  else return fail("\"" + expr + "\": unknown unit \"" + w[unit_at] + "\" (seconds, minutes, hours, days or weeks)");
+  if (unit == "second" || unit == "sec")
+    secs = 1;
+  else if (unit == "minute" || unit == "min")
+    secs = 60;
+  else if (unit == "hour")
+    secs = 3600;
+  else if (unit == "day")
+    secs = 86400;
+  else if (unit == "week")
+    secs = 7 * 86400;
+  else
+    return fail("\"" + expr + "\": unknown unit \"" + w[unit_at] + "\" (seconds, minutes, hours, days or weeks)");
   return IntervalSpec{std::chrono::seconds(n * secs)};
 }
 

@@ -27,31 +27,27 @@ TEST_P(CalendarNormalized, MatchesSystemdAnalyze) {
 // Normalised forms as printed by `systemd-analyze calendar` (systemd 252).
 INSTANTIATE_TEST_SUITE_P(
     Syntax, CalendarNormalized,
-    ::testing::Values(NormCase{"minutely", "*-*-* *:*:00"}, NormCase{"hourly", "*-*-* *:00:00"},
-                      NormCase{"daily", "*-*-* 00:00:00"}, NormCase{"weekly", "Mon *-*-* 00:00:00"},
-                      NormCase{"monthly", "*-*-01 00:00:00"}, NormCase{"yearly", "*-01-01 00:00:00"},
-                      NormCase{"annually", "*-01-01 00:00:00"}, NormCase{"quarterly", "*-01,04,07,10-01 00:00:00"},
-                      NormCase{"semiannually", "*-01,07-01 00:00:00"},
-                      NormCase{"Mon..Fri 9:00", "Mon..Fri *-*-* 09:00:00"},
-                      NormCase{"Mon-Fri *-*-* 00:00:00", "Mon..Fri *-*-* 00:00:00"},
-                      NormCase{"monday..fri 1:0", "Mon..Fri *-*-* 01:00:00"},
-                      NormCase{"Sat,Sun 10:00", "Sat,Sun *-*-* 10:00:00"},
-                      NormCase{"Mon,Tue,Wed,Fri 3:00", "Mon..Wed,Fri *-*-* 03:00:00"},
-                      NormCase{"mon,wed *-*~1 3:4", "Mon,Wed *-*~01 03:04:00"},
-                      NormCase{"2026-*-* 1:2:3.5", "2026-*-* 01:02:03.500000"},
-                      NormCase{"*:*:0/7.5", "*-*-* *:*:00/7.500000"},
-                      NormCase{"*:0/15", "*-*-* *:00/15:00"},
-                      NormCase{"12..14:10,20,30", "*-*-* 12..14:10,20,30:00"},
-                      NormCase{"26-1-1", "2026-01-01 00:00:00"}, NormCase{"99-1-1", "1999-01-01 00:00:00"},
-                      NormCase{"*-02~03", "*-02~03 00:00:00"},
-                      NormCase{"Sat,Sun 10:00 Europe/Berlin", "Sat,Sun *-*-* 10:00:00 Europe/Berlin"},
-                      NormCase{"*-*-* 06:00 UTC", "*-*-* 06:00:00 UTC"},
-                      NormCase{"@1700000000", "2023-11-14 22:13:20 UTC"}));
+    ::testing::Values(
+        NormCase{"minutely", "*-*-* *:*:00"}, NormCase{"hourly", "*-*-* *:00:00"}, NormCase{"daily", "*-*-* 00:00:00"},
+        NormCase{"weekly", "Mon *-*-* 00:00:00"}, NormCase{"monthly", "*-*-01 00:00:00"},
+        NormCase{"yearly", "*-01-01 00:00:00"}, NormCase{"annually", "*-01-01 00:00:00"},
+        NormCase{"quarterly", "*-01,04,07,10-01 00:00:00"}, NormCase{"semiannually", "*-01,07-01 00:00:00"},
+        NormCase{"Mon..Fri 9:00", "Mon..Fri *-*-* 09:00:00"},
+        NormCase{"Mon-Fri *-*-* 00:00:00", "Mon..Fri *-*-* 00:00:00"},
+        NormCase{"monday..fri 1:0", "Mon..Fri *-*-* 01:00:00"}, NormCase{"Sat,Sun 10:00", "Sat,Sun *-*-* 10:00:00"},
+        NormCase{"Mon,Tue,Wed,Fri 3:00", "Mon..Wed,Fri *-*-* 03:00:00"},
+        NormCase{"mon,wed *-*~1 3:4", "Mon,Wed *-*~01 03:04:00"},
+        NormCase{"2026-*-* 1:2:3.5", "2026-*-* 01:02:03.500000"}, NormCase{"*:*:0/7.5", "*-*-* *:*:00/7.500000"},
+        NormCase{"*:0/15", "*-*-* *:00/15:00"}, NormCase{"12..14:10,20,30", "*-*-* 12..14:10,20,30:00"},
+        NormCase{"26-1-1", "2026-01-01 00:00:00"}, NormCase{"99-1-1", "1999-01-01 00:00:00"},
+        NormCase{"*-02~03", "*-02~03 00:00:00"},
+        NormCase{"Sat,Sun 10:00 Europe/Berlin", "Sat,Sun *-*-* 10:00:00 Europe/Berlin"},
+        NormCase{"*-*-* 06:00 UTC", "*-*-* 06:00:00 UTC"}, NormCase{"@1700000000", "2023-11-14 22:13:20 UTC"}));
 
 TEST(CalendarSpec, RejectsWhatSystemdRejects) {
-  for (const char* e : {"", "*:*/2:00", "*-*-* */2:00", "fri..mon 1:0", "*-*-* 24:00", "*-13-01", "*-*-32",
-                        "*:60", "*:*:60", "Mon..", "Funday 10:00", "1969-01-01", "2200-01-01", "*-*~29",
-                        "*-*-* 1:2:3:4", "*:0/0", "10:00 Mars/Olympus", "*-*-* 1:2 extra"}) {
+  for (const char* e : {"", "*:*/2:00", "*-*-* */2:00", "fri..mon 1:0", "*-*-* 24:00", "*-13-01", "*-*-32", "*:60",
+                        "*:*:60", "Mon..", "Funday 10:00", "1969-01-01", "2200-01-01", "*-*~29", "*-*-* 1:2:3:4",
+                        "*:0/0", "10:00 Mars/Olympus", "*-*-* 1:2 extra"}) {
     EXPECT_FALSE(CalendarSpec::parse(e).has_value()) << "should reject: " << e;
   }
 }
@@ -79,14 +75,20 @@ TEST_P(CalendarNext, Elapses) {
 INSTANTIATE_TEST_SUITE_P(
     Table, CalendarNext,
     ::testing::Values(
-        NextCase{"Mon..Fri 9:00", "Europe/Berlin", "2026-01-01T00:00:00Z",
+        NextCase{"Mon..Fri 9:00",
+                 "Europe/Berlin",
+                 "2026-01-01T00:00:00Z",
                  {"2026-01-01T09:00:00+01:00", "2026-01-02T09:00:00+01:00", "2026-01-05T09:00:00+01:00"}},
         NextCase{"mon,wed *-*~1 3:4", "UTC", "2026-01-01T00:00:00Z", {"2026-08-31T03:04:00+00:00"}},
         NextCase{"*-*~03", "UTC", "2026-02-01T00:00:00Z", {"2026-02-26T00:00:00+00:00", "2026-03-29T00:00:00+00:00"}},
-        NextCase{"*-05~07/2", "UTC", "2026-01-01T00:00:00Z",
+        NextCase{"*-05~07/2",
+                 "UTC",
+                 "2026-01-01T00:00:00Z",
                  {"2026-05-25T00:00:00+00:00", "2026-05-27T00:00:00+00:00", "2026-05-29T00:00:00+00:00",
                   "2026-05-31T00:00:00+00:00", "2027-05-25T00:00:00+00:00"}},
-        NextCase{"*:*:0/7.5", "UTC", "2026-01-01T00:00:00Z",
+        NextCase{"*:*:0/7.5",
+                 "UTC",
+                 "2026-01-01T00:00:00Z",
                  {"2026-01-01T00:00:07.500000+00:00", "2026-01-01T00:00:15+00:00"}},
         NextCase{"Sat,Sun 10:00 Europe/Berlin", "UTC", "2026-01-01T00:00:00Z", {"2026-01-03T09:00:00+00:00"}},
         NextCase{"*-02-29 12:00", "UTC", "2026-01-01T00:00:00Z", {"2028-02-29T12:00:00+00:00"}},

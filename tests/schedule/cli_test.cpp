@@ -14,8 +14,8 @@ std::vector<std::string> agent(std::initializer_list<std::string> args) {
 }
 
 TEST(ScheduleCli, PrintsNextFireTimesWithTheZoneOffset) {
-  auto r = run_command(agent({"schedule", "next", "30 2 * * *", "--tz", "Europe/Berlin", "--from",
-                              "2026-03-28T12:00:00Z", "--count", "3"}));
+  auto r = run_command(agent(
+      {"schedule", "next", "30 2 * * *", "--tz", "Europe/Berlin", "--from", "2026-03-28T12:00:00Z", "--count", "3"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "2026-03-29T03:00:00+02:00\n2026-03-30T02:30:00+02:00\n2026-03-31T02:30:00+02:00\n");
   EXPECT_EQ(r.err, "");
@@ -33,12 +33,12 @@ TEST(ScheduleCli, BadInputExitsTwoNamingFieldAndToken) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "cronitor-agent: minute field: \"61\" is out of range 0-59\n");
-  for (auto args : {agent({"schedule", "next", "* * * * *", "--tz", "Nowhere/City"}),
-                    agent({"schedule", "next", "* * * * *", "--from", "tomorrow"}),
-                    agent({"schedule", "next", "* * * * *", "--count", "0"}),
-                    agent({"schedule", "next", "* * * * *", "--kind", "anacron"}),
-                    agent({"schedule", "next", "25:00", "--kind", "systemd"}),
-                    agent({"schedule", "explain", "every blue moon"})}) {
+  for (auto args :
+       {agent({"schedule", "next", "* * * * *", "--tz", "Nowhere/City"}),
+        agent({"schedule", "next", "* * * * *", "--from", "tomorrow"}),
+        agent({"schedule", "next", "* * * * *", "--count", "0"}),
+        agent({"schedule", "next", "* * * * *", "--kind", "anacron"}),
+        agent({"schedule", "next", "25:00", "--kind", "systemd"}), agent({"schedule", "explain", "every blue moon"})}) {
     auto bad = run_command(args);
     EXPECT_EQ(bad.exit_code, 2) << args[2] << " " << args[3];
     EXPECT_NE(bad.err, "");
@@ -62,8 +62,8 @@ TEST(ScheduleCli, Explains) {
 }
 
 TEST(ScheduleCli, PrintsAHundredThousandLines) {
-  auto r = run_command(agent({"schedule", "next", "*/5 * * * *", "--tz", "UTC", "--from", "2026-01-01T00:00:00Z",
-                              "--count", "100000"}));
+  auto r = run_command(
+      agent({"schedule", "next", "*/5 * * * *", "--tz", "UTC", "--from", "2026-01-01T00:00:00Z", "--count", "100000"}));
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 100000);
   EXPECT_TRUE(r.out.ends_with("2026-12-14T05:20:00+00:00\n"));

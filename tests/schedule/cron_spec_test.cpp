@@ -30,18 +30,21 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"*/5 * * * *", "2026-01-01T00:03:00Z", {"2026-01-01T00:05:00+00:00", "2026-01-01T00:10:00+00:00"}},
         Case{"0 0 * * *", "2026-01-01T00:00:00Z", {"2026-01-02T00:00:00+00:00"}},  // strictly after
         Case{"1,2,3 4 * * *", "2026-01-01T04:02:00Z", {"2026-01-01T04:03:00+00:00", "2026-01-02T04:01:00+00:00"}},
-        Case{"10-20/5 * * * *", "2026-01-01T00:00:00Z",
+        Case{"10-20/5 * * * *",
+             "2026-01-01T00:00:00Z",
              {"2026-01-01T00:10:00+00:00", "2026-01-01T00:15:00+00:00", "2026-01-01T00:20:00+00:00",
               "2026-01-01T01:10:00+00:00"}},
         Case{"0 12 * jan-mar/2 *", "2026-01-31T13:00:00Z", {"2026-03-01T12:00:00+00:00"}},
         Case{"0 9 * * MON-fri", "2026-01-02T10:00:00Z", {"2026-01-05T09:00:00+00:00"}},  // Fri -> Mon
         Case{"0 9 * * 7", "2026-01-01T00:00:00Z", {"2026-01-04T09:00:00+00:00"}},        // Sunday as 7
         Case{"0 9 * * 0", "2026-01-01T00:00:00Z", {"2026-01-04T09:00:00+00:00"}},        // and as 0
-        Case{"0 9 * * 5-7", "2026-01-01T00:00:00Z",
+        Case{"0 9 * * 5-7",
+             "2026-01-01T00:00:00Z",
              {"2026-01-02T09:00:00+00:00", "2026-01-03T09:00:00+00:00", "2026-01-04T09:00:00+00:00",
               "2026-01-09T09:00:00+00:00"}},
         // Neither day field starts with '*': either may match (Vixie cron).
-        Case{"0 0 13 * 5", "2026-02-01T00:00:00Z",
+        Case{"0 0 13 * 5",
+             "2026-02-01T00:00:00Z",
              {"2026-02-06T00:00:00+00:00", "2026-02-13T00:00:00+00:00", "2026-02-20T00:00:00+00:00"}},
         // A day field starting with '*' (even "*/2"): both must match.
         Case{"0 0 */2 * 1", "2026-02-01T00:00:00Z", {"2026-02-09T00:00:00+00:00", "2026-02-23T00:00:00+00:00"}},
@@ -55,7 +58,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"@yearly", "2026-01-01T00:30:00Z", {"2027-01-01T00:00:00+00:00"}},
         Case{"@annually", "2026-01-01T00:30:00Z", {"2027-01-01T00:00:00+00:00"}},
         // Extended forms (monitor definitions).
-        Case{"*/20 * * * * *", "2026-01-01T00:00:00Z",
+        Case{"*/20 * * * * *",
+             "2026-01-01T00:00:00Z",
              {"2026-01-01T00:00:20+00:00", "2026-01-01T00:00:40+00:00", "2026-01-01T00:01:00+00:00"}},
         Case{"0 0 L * *", "2026-01-15T00:00:00Z", {"2026-01-31T00:00:00+00:00", "2026-02-28T00:00:00+00:00"}},
         Case{"0 0 L-2 * *", "2026-02-01T00:00:00Z", {"2026-02-26T00:00:00+00:00", "2026-03-29T00:00:00+00:00"}},
@@ -66,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"0 18 ? * FRIL", "2026-01-01T00:00:00Z", {"2026-01-30T18:00:00+00:00"}},
         Case{"0 9 ? * MON#2", "2026-01-01T00:00:00Z", {"2026-01-12T09:00:00+00:00", "2026-02-09T09:00:00+00:00"}},
         Case{"0 9 * * 1#5", "2026-01-01T00:00:00Z", {"2026-03-30T09:00:00+00:00", "2026-06-29T09:00:00+00:00"}},
-        Case{"5/15 * * * *", "2026-01-01T00:00:00Z",
+        Case{"5/15 * * * *",
+             "2026-01-01T00:00:00Z",
              {"2026-01-01T00:05:00+00:00", "2026-01-01T00:20:00+00:00", "2026-01-01T00:35:00+00:00"}},
         Case{"every 30 seconds", "2026-01-01T00:00:00Z", {"2026-01-01T00:00:30+00:00", "2026-01-01T00:01:00+00:00"}},
         Case{"every 2 hours", "2026-01-01T00:10:00Z", {"2026-01-01T02:10:00+00:00"}},
@@ -99,8 +104,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"* * * 13 *", CronDialect::kDebian, "month field: \"13\" is out of range 1-12"},
         BadCase{"* * * * 8", CronDialect::kDebian, "day-of-week field: \"8\" is out of range 0-7"},
         BadCase{"* * * foo *", CronDialect::kDebian, "month field: \"foo\" is not a number or a month name (jan-dec)"},
-        BadCase{"* * * * fir", CronDialect::kDebian, "day-of-week field: \"fir\" is not a number or a day name (sun-sat)"},
-        BadCase{"*/0 * * * *", CronDialect::kDebian, "minute field: \"*/0\" has a step of 0 (a step must be 1 or more)"},
+        BadCase{"* * * * fir", CronDialect::kDebian,
+                "day-of-week field: \"fir\" is not a number or a day name (sun-sat)"},
+        BadCase{"*/0 * * * *", CronDialect::kDebian,
+                "minute field: \"*/0\" has a step of 0 (a step must be 1 or more)"},
         BadCase{"5-1 * * * *", CronDialect::kDebian, "minute field: \"5-1\" is a range that goes backwards"},
         BadCase{"1,,2 * * * *", CronDialect::kDebian, "minute field: \"1,,2\" has an empty list item"},
         BadCase{"5/10 * * * *", CronDialect::kDebian,
