@@ -188,6 +188,15 @@ void Daemon::touch(uint32_t i) {
   }
 }
 
+// Saves every changed monitor in a transaction of its own; on failure it writes nothing.
+void Daemon::save_dirty() {
+  if (!store_.begin()) return;
+  if (flush_dirty())
+    (void)store_.commit();
+  else
+    store_.rollback();
+}
+
 Result<void> Daemon::flush_dirty() {
   for (uint32_t i : dirty_) {
     dirty_flag_[i] = 0;
@@ -276,12 +285,7 @@ void Daemon::realign_after_clock_jump(Instant t) {
     }
   }
   spdlog::warn("the wall clock changed; {} deadlines recomputed", moved);
-  if (store_.begin()) {
-    if (flush_dirty())
-      (void)store_.commit();
-    else
-      store_.rollback();
-  }
+  save_dirty();
   rearm_deadline_timer();
 }
 
@@ -342,12 +346,7 @@ void Daemon::reload() {
   host_ = hostname_of(config_);
   commit_pending();
   rebuild_monitors(now());
-  if (store_.begin()) {
-    if (flush_dirty())
-      (void)store_.commit();
-    else
-      store_.rollback();
-  }
+  save_dirty();
   rearm_deadline_timer();
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);

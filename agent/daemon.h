@@ -83,6 +83,7 @@ class Daemon {
   void realign_after_clock_jump(Instant now);
   void record_actions(const Actions& actions, const MonitorConfig* m, Instant now);
   [[nodiscard]] Result<void> flush_dirty();
+  void save_dirty();
 
   // Ingest (daemon_ingest.cpp).
   void on_accept();

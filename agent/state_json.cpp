@@ -1,6 +1,6 @@
 #include "agent/state_json.h"
 
-#include <cstdio>
+#include "common/json_text.h"
 
 namespace cronitor::agent {
 namespace {
@@ -47,36 +47,6 @@ Instant from_us(int64_t us) { return Instant(std::chrono::microseconds(us)); }
 int64_t to_ms(Instant t) { return t.time_since_epoch().count() / 1000; }
 Instant from_ms(int64_t ms) { return Instant(std::chrono::microseconds(ms * 1000)); }
 
-namespace {
-
-void append_string(std::string& out, std::string_view v) {
-  out += '"';
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
-
 std::string state_text(const MonitorState& s) {
   // Written for every changed monitor at every commit: built by hand, without a json tree.
   // Strings other than run ids and incident texts are fixed words; invalid UTF-8 is not expected
@@ -101,7 +71,7 @@ std::string state_text(const MonitorState& s) {
       const auto& r = s.open_runs[i];
       if (i) out += ',';
       out += "{\"id\":";
-      append_string(out, r.run_id);
+      append_json_string(out, r.run_id);
       out +=
           ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false") + "}";
     }
@@ -109,10 +79,10 @@ std::string state_text(const MonitorState& s) {
   }
   if (s.incident) {
     out += ",\"incident\":{\"opened\":" + std::to_string(to_us(s.incident->opened)) + ",\"kind\":";
-    append_string(out, s.incident->kind);
+    append_json_string(out, s.incident->kind);
     out += ",\"alerts_sent\":" + std::to_string(s.incident->alerts_sent) +
            ",\"last_alert\":" + std::to_string(to_us(s.incident->last_alert)) + ",\"reason\":";
-    append_string(out, s.incident->reason);
+    append_json_string(out, s.incident->reason);
     out += '}';
   }
   if (s.paused_until) num("paused_until", to_us(*s.paused_until));
@@ -123,7 +93,7 @@ std::string state_text(const MonitorState& s) {
   if (s.last_duration_ms) num("last_duration_ms", *s.last_duration_ms);
   if (!s.last_status.empty()) {
     out += ",\"last_status\":";
-    append_string(out, s.last_status);
+    append_json_string(out, s.last_status);
   }
   out += '}';
   return out;

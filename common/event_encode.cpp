@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "common/event.h"
+#include "common/json_text.h"
 
 namespace cronitor {
 namespace {
@@ -80,46 +81,6 @@ std::string tail_utf8(std::string_view s, size_t max) {
   return v.substr(start);
 }
 
-void put_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
 void put_int(std::string& out, int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -142,7 +103,7 @@ void put_field(std::string& out, std::string_view name) {
 void put_opt_string(std::string& out, std::string_view name, const std::optional<std::string>& v, size_t max) {
   put_field(out, name);
   if (v)
-    put_string(out, head_utf8(*v, max));
+    append_json_string(out, head_utf8(*v, max));
   else
     out += "null";
 }
@@ -240,22 +201,22 @@ std::string encode(const RunEvent& e) {
   put_field(out, "v");
   put_int(out, e.v);
   put_field(out, "key");
-  put_string(out, head_utf8(e.key, kMaxKeyBytes));
+  append_json_string(out, head_utf8(e.key, kMaxKeyBytes));
   put_field(out, "run_id");
-  put_string(out, head_utf8(e.run_id, 36));
+  append_json_string(out, head_utf8(e.run_id, 36));
   put_field(out, "state");
-  put_string(out, to_string(e.state));
+  append_json_string(out, to_string(e.state));
   put_field(out, "ts");
-  put_string(out, head_utf8(e.ts, 24));
+  append_json_string(out, head_utf8(e.ts, 24));
   put_field(out, "host");
-  put_string(out, head_utf8(e.host, kMaxHostBytes));
+  append_json_string(out, head_utf8(e.host, kMaxHostBytes));
   put_field(out, "pid");
   put_int(out, e.pid);
   put_field(out, "uid");
   put_int(out, e.uid);
   if (e.env) {
     put_field(out, "env");
-    put_string(out, head_utf8(*e.env, kMaxEnvBytes));
+    append_json_string(out, head_utf8(*e.env, kMaxEnvBytes));
   }
   if (is_terminal(e.state)) {
     put_field(out, "exit_code");
@@ -268,7 +229,7 @@ std::string encode(const RunEvent& e) {
     put_field(out, "duration_ms");
     put_int(out, e.duration_ms < 0 ? 0 : e.duration_ms);
     put_field(out, "output_tail");
-    put_string(out, tail_utf8(e.output_tail, kMaxOutputTailBytes));
+    append_json_string(out, tail_utf8(e.output_tail, kMaxOutputTailBytes));
     put_opt_string(out, "error", e.error, kMaxErrorBytes);
     put_field(out, "peak_memory_bytes");
     if (e.peak_memory_bytes && *e.peak_memory_bytes >= 0)
@@ -284,7 +245,7 @@ std::string encode(const RunEvent& e) {
       if (n == kMaxMetrics) break;
       if (!valid_metric_name(name) || !std::isfinite(value)) continue;
       if (n++ > 0) out += ',';
-      put_string(out, name);
+      append_json_string(out, name);
       out += ':';
       put_double(out, value);
     }

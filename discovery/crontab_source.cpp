@@ -1,6 +1,7 @@
 #include "discovery/crontab_source.h"
 
 #include "discovery/cron_command.h"
+#include "discovery/fs_root.h"
 #include "discovery/job_identity.h"
 
 namespace cronitor::discovery {
@@ -9,16 +10,6 @@ namespace {
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-std::string_view parent_of(std::string_view p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string_view::npos || slash == 0 ? std::string_view("/") : p.substr(0, slash);
-}
-
-std::string_view base_of(std::string_view p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string_view::npos ? p : p.substr(slash + 1);
 }
 
 // The uid of `user` in ROOT/etc/passwd, or nullopt when the user is not there.

@@ -10,21 +10,12 @@
 #include <ctime>
 
 #include "discovery/crontab_source.h"
+#include "discovery/fs_root.h"
 #include "discovery/unique_fd.h"
 
 namespace cronitor::discovery {
 
 namespace {
-
-std::string_view parent_of(std::string_view p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string_view::npos || slash == 0 ? std::string_view("/") : p.substr(0, slash);
-}
-
-std::string_view base_of(std::string_view p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string_view::npos ? p : p.substr(slash + 1);
-}
 
 std::string real(const std::string& p) {
   char buf[PATH_MAX];

@@ -62,4 +62,16 @@ class DiskRoot final : public FsRoot {
   std::string root_;  // no trailing slash; empty for "/"
 };
 
+/// The folder of a host path ("/etc/cron.d/x" -> "/etc/cron.d"; "/x" -> "/").
+inline std::string_view parent_of(std::string_view p) {
+  const auto slash = p.rfind('/');
+  return slash == std::string_view::npos || slash == 0 ? std::string_view("/") : p.substr(0, slash);
+}
+
+/// The last component of a host path ("/etc/cron.d/x" -> "x").
+inline std::string_view base_of(std::string_view p) {
+  const auto slash = p.rfind('/');
+  return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+
 }  // namespace cronitor::discovery

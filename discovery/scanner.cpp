@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "discovery/crontab_source.h"
+#include "discovery/fs_root.h"
 #include "discovery/periodic_source.h"
 #include "discovery/systemd_unit_source.h"
 
@@ -25,11 +26,6 @@ std::string read_host_zone(const FsRoot& root) {
     if (at != std::string::npos) return link->substr(at + 9);
   }
   return "UTC";
-}
-
-std::string_view base_of(std::string_view p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string_view::npos ? p : p.substr(slash + 1);
 }
 
 std::string_view first_word(std::string_view s) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "discovery/fs_root.h"
+
 namespace cronitor::discovery {
 
 namespace {
@@ -13,11 +15,6 @@ constexpr uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELE
                               IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR | IN_EXCL_UNLINK;
 // On the parent of a folder that does not exist yet: only its appearance matters.
 constexpr uint32_t kParentMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD;
-
-std::string parent_of(const std::string& p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string::npos || slash == 0 ? std::string("/") : p.substr(0, slash);
-}
 
 bool within(const std::string& path, const std::string& dir) {
   return path == dir || (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
@@ -58,7 +55,7 @@ void Watcher::refresh_watches() {
     }
     // Watch the nearest existing ancestor to see the folder appear.
     missing_.push_back(dir);
-    for (std::string up = parent_of(dir);; up = parent_of(up)) {
+    for (std::string up(parent_of(dir));; up = std::string(parent_of(up))) {
       if (by_dir_.contains(up)) break;
       const std::string real_up = root_.real_path(up);
       const int pwd = ::inotify_add_watch(fd_.get(), real_up.c_str(), kParentMask);
