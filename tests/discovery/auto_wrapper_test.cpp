@@ -42,6 +42,9 @@ struct HandHost {
   TempTree state;
   HandHost() {
     const std::string spool = tree / "var/spool/cron/crontabs";
+    // As crontab(1) leaves them; git keeps only 0644 and 0755, so the fixture sets the rest.
+    EXPECT_EQ(::chmod((spool + "/alice").c_str(), 0600), 0);
+    EXPECT_EQ(::chmod((spool + "/bob").c_str(), 0600), 0);
     EXPECT_EQ(::chown((spool + "/alice").c_str(), 1000, 105), 0);
     EXPECT_EQ(::chown((spool + "/bob").c_str(), 1001, 105), 0);
     EXPECT_EQ(::chown(spool.c_str(), 0, 105), 0);
