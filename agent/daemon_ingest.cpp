@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <unordered_set>
 
 #include "agent/daemon.h"
 #include "agent/event_adapter.h"
+#include "agent/monitor_set.h"
 #include "agent/spool_reader.h"
 
 namespace cronitor::agent {
@@ -220,12 +222,12 @@ void Daemon::close_conn(int fd) {
 void Daemon::sweep_conns() {
   uint64_t t = 0;
   sd_event_now(ev_, CLOCK_MONOTONIC, &t);
+  std::unordered_set<int> waiting;  // connections whose event awaits its commit
+  for (const auto& p : pending_) waiting.insert(p.conn_fd);
   std::vector<int> old;
   uint64_t oldest = UINT64_MAX;
   for (auto& [fd, c] : conns_) {
-    bool waiting = false;
-    for (const auto& p : pending_) waiting |= p.conn_fd == fd;
-    if (waiting) continue;
+    if (waiting.contains(fd)) continue;
     if (t - c->opened_usec >= kConnTimeoutUsec)
       old.push_back(fd);
     else
@@ -263,15 +265,9 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
     i = it->second;
   } else {
     if (adhoc_count_ >= kMaxAdhocMonitors) return;
-    MonitorConfig m;
+    MonitorConfig m = monitor_from_defaults(config_.defaults);
     m.key = ev->key;
     m.name = ev->key;
-    m.grace = config_.defaults.grace;
-    m.failure_tolerance = config_.defaults.failure_tolerance;
-    m.consecutive_alert_threshold = config_.defaults.consecutive_alert_threshold;
-    m.realert_interval = config_.defaults.realert_interval;
-    m.recovery_threshold = config_.defaults.recovery_threshold;
-    m.notify = config_.defaults.notify;
     m.uid = ev->uid;  // the first reporter owns an unknown key
     ++adhoc_count_;
     i = add_monitor(std::move(m), MonitorState{});

@@ -19,10 +19,8 @@ Result<schedule::Zone> ZoneCache::get(const std::string& name) {
   return *z;
 }
 
-Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob* job, const MonitorEntry* entry,
-                                      ZoneCache& zones) {
+MonitorConfig monitor_from_defaults(const Defaults& d) {
   MonitorConfig m;
-  const Defaults& d = config.defaults;
   m.grace = d.grace;
   m.failure_tolerance = d.failure_tolerance;
   m.schedule_tolerance = d.schedule_tolerance;
@@ -30,6 +28,12 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   m.realert_interval = d.realert_interval;
   m.recovery_threshold = d.recovery_threshold;
   m.notify = d.notify;
+  return m;
+}
+
+Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob* job, const MonitorEntry* entry,
+                                      ZoneCache& zones) {
+  MonitorConfig m = monitor_from_defaults(config.defaults);
   MonitorOverrides o;
   std::string schedule_text, zone_name;
   bool calendar = false;

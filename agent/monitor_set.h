@@ -39,6 +39,9 @@ class ZoneCache {
 };
 
 /// Resolves one monitor. `job` and `entry` may each be null (not both).
+/// A monitor with every setting taken from `defaults` (no key, schedule or source yet).
+MonitorConfig monitor_from_defaults(const Defaults& defaults);
+
 [[nodiscard]] Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob* job,
                                                     const MonitorEntry* entry, ZoneCache& zones);
 
