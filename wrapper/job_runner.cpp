@@ -126,7 +126,7 @@ int run_job(const Options& o, const ReportConfig& config) {
   ::setenv("CRONITOR_RUN_ID", run_id.c_str(), 1);
   Reporter reporter(config);
   OomProbe probe = OomProbe::locate();
-  std::optional<uint64_t> kills_before = probe.kills();
+  std::optional<uint64_t> kills_before = probe.kills_at_locate();
 
   ChildSpec spec;
   spec.shell = shell_path();

@@ -59,7 +59,10 @@ std::optional<uint64_t> first_number(const std::string& path) {
 OomProbe OomProbe::locate(const std::string& root) {
   OomProbe p;
   auto text = slurp("/proc/self/cgroup");
-  if (!text) return p;
+  if (!text) {
+    p.kills_at_locate_ = p.kills();
+    return p;
+  }
   std::string v1_path, v2_path;
   bool have_v2 = false;
   std::string_view t = *text;
@@ -88,28 +91,31 @@ OomProbe OomProbe::locate(const std::string& root) {
       s = e + 1;
     }
   }
-  auto usable = [](const std::string& file) {
+  auto count_in = [](const std::string& file) -> std::optional<uint64_t> {
     auto text = slurp(file);
-    return text && field(*text, "oom_kill").has_value();
+    return text ? field(*text, "oom_kill") : std::nullopt;
   };
   if (!v1_path.empty()) {
     std::string dir = root + "/memory" + (v1_path == "/" ? "" : v1_path);
-    if (usable(dir + "/memory.oom_control")) {
+    if (auto n = count_in(dir + "/memory.oom_control")) {
       p.kind_ = Kind::kV1;
       p.dir_ = dir;
       p.counter_file_ = dir + "/memory.oom_control";
+      p.kills_at_locate_ = n;
       return p;
     }
   }
   if (have_v2) {
     std::string dir = root + (v2_path == "/" ? "" : v2_path);
-    if (usable(dir + "/memory.events")) {
+    if (auto n = count_in(dir + "/memory.events")) {
       p.kind_ = Kind::kV2;
       p.dir_ = dir;
       p.counter_file_ = dir + "/memory.events";
+      p.kills_at_locate_ = n;
       return p;
     }
   }
+  p.kills_at_locate_ = p.kills();
   return p;
 }
 

@@ -17,6 +17,9 @@ class OomProbe {
   /// The current count of OOM kills, or nothing when no counter can be read.
   std::optional<uint64_t> kills() const;
 
+  /// The count read by locate(): the "before" value, without reading the file a second time.
+  std::optional<uint64_t> kills_at_locate() const { return kills_at_locate_; }
+
   /// Peak memory of the cgroup (v1 memory.max_usage_in_bytes, v2 memory.peak), if any.
   std::optional<int64_t> cgroup_peak_bytes() const;
 
@@ -31,6 +34,7 @@ class OomProbe {
   Kind kind_ = Kind::kVmstat;
   std::string dir_;
   std::string counter_file_ = "/proc/vmstat";
+  std::optional<uint64_t> kills_at_locate_;
 };
 
 }  // namespace cronitor::wrapper
