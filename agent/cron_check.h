@@ -1,6 +1,8 @@
-// Is the cron daemon alive? A live pid behind /run/crond.pid (under the discovery root), or any
-// process named cron or crond.
+// Is the cron daemon alive? A live pid behind /run/crond.pid (under the discovery root), or, on
+// the host itself (root "/"), any process named cron or crond.
 #pragma once
+
+#include <sys/types.h>
 
 #include <string>
 
@@ -8,7 +10,8 @@
 
 namespace cronitor::agent {
 
-/// Looks at `root`/run/crond.pid and /proc; `host` names this machine in the observation.
-CronObservation observe_cron(const std::string& root, Instant now, const std::string& host);
+/// Looks at `root`/run/crond.pid and, for root "/", at /proc; `host` names this machine in the
+/// observation. When cron runs, `*pid` (if given) is its pid, else 0.
+CronObservation observe_cron(const std::string& root, Instant now, const std::string& host, pid_t* pid = nullptr);
 
 }  // namespace cronitor::agent

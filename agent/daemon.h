@@ -70,6 +70,7 @@ class Daemon {
   [[nodiscard]] Result<void> setup_loop();
   [[nodiscard]] Result<void> bind_socket();
   void rebuild_monitors(Instant now);
+  void alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant now);
   void apply_discovery(const discovery::Changes& changes, Instant now);
   void reload();
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
@@ -80,6 +81,10 @@ class Daemon {
   void touch(uint32_t i);  // state changed: persist and recompute its deadline
   void rearm_deadline_timer();
   void on_deadline(Instant now);
+  /// Looks at the cron daemon (when cron jobs are monitored) and watches its pid, so that its
+  /// death is seen at once; returns what evaluate_cron decided, for the caller to record.
+  Actions observe_cron_daemon(Instant now);
+  void check_cron_daemon();  // observe_cron_daemon in a transaction of its own
   void realign_after_clock_jump(Instant now);
   void record_actions(const Actions& actions, const MonitorConfig* m, Instant now);
   [[nodiscard]] Result<void> flush_dirty();
@@ -95,6 +100,7 @@ class Daemon {
   void commit_pending();
   void ingest(const cronitor::RunEvent& ev, Instant now);
   void drain_spool();
+  bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
   bool allow_rate(uid_t uid);
   std::string handle_control(const Conn& c, std::string_view line);
 
@@ -119,6 +125,8 @@ class Daemon {
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
   static int on_prune_cb(sd_event_source*, uint64_t, void*);
+  static int on_cron_timer_cb(sd_event_source*, uint64_t, void*);
+  static int on_cron_exit_cb(sd_event_source*, int, uint32_t, void*);
 
   Options options_;
   Config config_;
@@ -156,10 +164,14 @@ class Daemon {
   sd_event_source* watch_src_ = nullptr;
   sd_event_source* settle_src_ = nullptr;
   sd_event_source* prune_src_ = nullptr;
+  sd_event_source* cron_timer_src_ = nullptr;
+  sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
+  pid_t cron_pid_ = 0;
   std::vector<sd_event_source*> signal_srcs_;
   int listen_fd_ = -1;
   int spool_fd_ = -1;
   int clock_fd_ = -1;
+  bool spool_ready_ = false;  // the spool changed since the last drain
 
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::vector<Pending> pending_;

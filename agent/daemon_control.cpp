@@ -26,7 +26,7 @@ std::string Daemon::handle_control(const Conn& c, std::string_view line) {
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_[i];
       list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
-                                 states_[i], m.paused));
+                                 states_[i], m.paused, m.awaits_first_run));
     }
     json cron = nullptr;
     if (host_state_.cron_incident)

@@ -63,6 +63,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   rearm_deadline_timer();
   pump_outbox();
   spdlog::info("discovery: {} added, {} changed, {} removed", ch.added.size(), ch.changed.size(), ch.removed.size());
+  if (!ch.added.empty() || !ch.removed.empty()) check_cron_daemon();  // the first or the last cron job
   // Jobs that appeared are wrapped; a job that lost its wrapper (unwrap) is "changed": left alone.
   std::set<std::string> files;
   for (const auto& a : ch.added) {

@@ -70,13 +70,16 @@ int Daemon::on_sweep_cb(sd_event_source*, uint64_t, void* ud) {
   return 0;
 }
 
-int Daemon::on_spool_cb(sd_event_source*, int fd, uint32_t, void* ud) {
+int Daemon::on_spool_cb(sd_event_source*, int, uint32_t, void* ud) {
   auto* d = static_cast<Daemon*>(ud);
-  char buf[8192];
-  while (::read(fd, buf, sizeof buf) > 0) {
-  }
-  sd_event_source_set_enabled(d->spool_drain_src_, SD_EVENT_ONESHOT);
+  if (d->take_spool_events()) sd_event_source_set_enabled(d->spool_drain_src_, SD_EVENT_ONESHOT);
   return 0;
+}
+
+bool Daemon::take_spool_events() {
+  char buf[8192];
+  while (spool_fd_ >= 0 && ::read(spool_fd_, buf, sizeof buf) > 0) spool_ready_ = true;
+  return spool_ready_;
 }
 
 int Daemon::on_spool_drain_cb(sd_event_source*, void* ud) {
@@ -282,6 +285,9 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
 
 void Daemon::commit_pending() {
   if (pending_.empty()) return;
+  // A wrapper that once missed its ack spools the rest of that run: a run's end may sit in the
+  // spool while the next run arrives on the socket. Older events first, so that is no overlap.
+  if (take_spool_events()) drain_spool();
   std::vector<Pending> batch;
   batch.swap(pending_);
   const Instant t = now();
@@ -301,11 +307,13 @@ void Daemon::commit_pending() {
   if (outbox_dirty_) pump_outbox();
 }
 
+// Spooled events are older than those waiting on the socket: they go first (commit_pending
+// calls this before its batch).
 void Daemon::drain_spool() {
+  spool_ready_ = false;
   auto scan = read_spool(config_.spool_dir, kSpoolFilesPerDrain, std::chrono::hours(48));
   for (const auto& w : scan.warnings) spdlog::warn("{}", w);
   if (scan.files.empty()) return;
-  commit_pending();
   std::vector<const cronitor::RunEvent*> events;
   for (const auto& f : scan.files)
     for (const auto& e : f.events) events.push_back(&e);

@@ -16,8 +16,8 @@ namespace cronitor::agent {
 std::vector<DiscoveredJob> discovered_jobs(const std::vector<const discovery::Job*>& jobs,
                                            const discovery::FsRoot& root, std::vector<std::string>& warnings);
 
-/// One job (no comment lookup).
-DiscoveredJob to_discovered(const discovery::Job& job);
+/// One job (no comment lookup). Timer settings that are not time spans go to `warnings` if given.
+DiscoveredJob to_discovered(const discovery::Job& job, std::vector<std::string>* warnings = nullptr);
 
 /// Discovery's change lists hold jobs or pointers to them; either reads the same here.
 inline const discovery::Job& job_ref(const discovery::Job& j) { return j; }

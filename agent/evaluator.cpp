@@ -14,6 +14,9 @@ using std::chrono::seconds;
 
 /// Runs left open this long (wrapper killed before it could report) are forgotten silently.
 constexpr auto kStaleRun = std::chrono::hours(24);
+
+/// No run of this monitor has reached the agent, and nothing is known to report them.
+bool unfed(const MonitorConfig& c, const MonitorState& s) { return c.awaits_first_run && !s.last_start && !s.last_end; }
 /// Misses counted one by one after a long downtime before skipping to the present.
 constexpr int kMaxMissLoop = 1000;
 
@@ -29,7 +32,10 @@ Alert make_alert(const MonitorConfig& c, Alert::Kind kind, Instant at) {
   a.key = c.key;
   a.name = display(c);
   a.at = at;
-  if (c.schedule) a.schedule = c.schedule->text();
+  if (c.heartbeat)
+    a.schedule = c.heartbeat->what;
+  else if (c.schedule)
+    a.schedule = c.schedule->text();
   a.timezone = c.zone.name();
   a.environment = c.environment;
   a.source = c.source();
@@ -92,6 +98,35 @@ void cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
   s.consecutive_misses = 0;
   auto next = c.schedule->next(std::max(*s.expected, t), c.zone);
   s.expected = next;
+}
+
+/// A heartbeat run ended at `end`: OnUnitInactiveSec= counts the period from here; a run that outlasted
+/// its period (systemd let the elapse pass while the unit was still active) is due at the first
+/// period boundary after it ended.
+void end_heartbeat_run(const MonitorConfig& c, MonitorState& s, Instant started, Instant end) {
+  if (!c.heartbeat || !s.expected || c.heartbeat->period.count() <= 0) return;
+  const auto period = duration_cast<Instant::duration>(c.heartbeat->period);
+  if (c.heartbeat->anchor == Heartbeat::Anchor::kEnd) {
+    s.expected = std::max(*s.expected, end + period);
+  } else if (*s.expected < end && started <= end) {
+    s.expected = started + period * ((end - started) / period + 1);
+  }
+}
+
+/// The missed-run text of a heartbeat: what was expected, measured from which run.
+void heartbeat_missed_text(const MonitorConfig& c, const MonitorState& s, Instant last, Alert& a) {
+  const Heartbeat& h = *c.heartbeat;
+  const bool by_end = h.anchor == Heartbeat::Anchor::kEnd;
+  const std::optional<Instant>& anchor = by_end ? s.last_end : s.last_start;
+  if (anchor && *anchor < last) {
+    a.summary = display(c) + " missed its run: no run within " +
+                format_duration(duration_cast<seconds>(last - *anchor)) + " of the " +
+                (by_end ? "end of the previous one" : "previous one") + " at " + iso(*anchor, c.zone) + " (" + h.what +
+                ")";
+  } else {
+    a.summary = display(c) + " missed its run: no run by " + iso(last, c.zone) + " (" + h.what +
+                (!s.last_start && !s.last_end ? "; no run seen since the agent began watching it" : "") + ")";
+  }
 }
 
 std::string failure_reason(const RunEvent& ev) {
@@ -171,7 +206,13 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
     return now - r.started > kStaleRun + c.max_runtime().value_or(milliseconds(0));
   });
   // Missed slots.
-  if (c.schedule && s.expected) {
+  if (unfed(c, s)) {  // nobody reports its runs yet: the slot moves on, silently
+    if (c.schedule && s.expected && now >= *s.expected + c.grace) s.expected = c.schedule->next(now - c.grace, c.zone);
+    return;
+  }
+  // A heartbeat run still open is not late: systemd does not start the unit again while it runs.
+  const bool held = c.heartbeat && !s.open_runs.empty();
+  if (c.schedule && s.expected && !held) {
     int missed = 0;
     Instant last{};
     bool skipped = false;
@@ -197,10 +238,14 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
         } else {
           Alert a = make_alert(c, Alert::Kind::kMissed, skipped ? now : last + c.grace);
           a.expected = last;
-          a.summary = display(c) + " missed its run at " + iso(last, c.zone);
-          if (missed > 1)
-            a.summary +=
-                " (and " + std::string(skipped ? "more than " : "") + std::to_string(missed - 1) + " before it)";
+          if (c.heartbeat) {
+            heartbeat_missed_text(c, s, last, a);
+          } else {
+            a.summary = display(c) + " missed its run at " + iso(last, c.zone);
+            if (missed > 1)
+              a.summary +=
+                  " (and " + std::string(skipped ? "more than " : "") + std::to_string(missed - 1) + " before it)";
+          }
           a.detail = "No run started by " + iso(last + c.grace, c.zone) + " (grace " + format_duration(c.grace) +
                      "); " + std::to_string(s.consecutive_misses) + " consecutive missed run(s)";
           a.exit_code = s.last_exit_code;
@@ -270,6 +315,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     cover_slot(c, s, started);
   }
   auto duration = ev.duration_ms ? milliseconds(*ev.duration_ms) : duration_cast<milliseconds>(ev.ts - started);
+  end_heartbeat_run(c, s, started, ev.ts);
   s.last_start = started;
   s.last_end = ev.ts;
   s.last_exit_code = ev.exit_code;
@@ -396,7 +442,15 @@ std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState&
     if (*s.paused_until != Instant::max()) take(*s.paused_until);
     return best;
   }
-  if (c.schedule && s.expected) take(*s.expected + c.grace);
+  if (c.schedule && s.expected && !unfed(c, s)) {
+    if (c.heartbeat && !s.open_runs.empty()) {
+      // Held while a run is open (see on_time); wake when the oldest open run would be forgotten.
+      const auto stale = kStaleRun + c.max_runtime().value_or(milliseconds(0)) + std::chrono::microseconds(1);
+      for (const auto& r : s.open_runs) take(std::max(*s.expected + c.grace, r.started + stale));
+    } else {
+      take(*s.expected + c.grace);
+    }
+  }
   if (auto max = c.max_runtime())
     for (const auto& r : s.open_runs)
       if (!r.hung_alerted) take(r.started + *max);

@@ -15,11 +15,27 @@ namespace cronitor::agent {
 
 using schedule::Instant;
 
+/// A deadline counted from the previous run instead of a clock: anacron periods and systemd
+/// OnUnitActiveSec=/OnUnitInactiveSec= timers. The monitor's `schedule` then holds the same period
+/// as an interval, so code that only reads `schedule` sees a heartbeat.
+struct Heartbeat {
+  /// What the period counts from: the previous run's start, or its end (OnUnitInactiveSec=).
+  enum class Anchor { kStart, kEnd };
+  std::chrono::seconds period{0};
+  Anchor anchor = Anchor::kStart;
+  std::string what;  // for alerts and status: "anacron period 1 day", "OnUnitActiveSec=1h"
+};
+
 /// Settings of one monitor after defaults, config entries and crontab comments were applied.
 struct MonitorConfig {
   std::string key;
   std::string name;
   std::optional<schedule::Schedule> schedule;  // none: no deadlines (e.g. @reboot)
+  std::optional<Heartbeat> heartbeat;          // set: `schedule` is its period, counted from the last run
+  /// Nothing reports this job's runs yet (a timer, an anacron job or a run-parts script: not
+  /// wrapped, no live systemd watch): no deadline until a first run arrives, so that a monitor
+  /// nobody feeds does not cry wolf. Wrapped lines and monitors of the config are live at once.
+  bool awaits_first_run = false;
   schedule::Zone zone = schedule::Zone::utc();
   std::chrono::seconds grace{60};
   int failure_tolerance = 0;

@@ -49,8 +49,11 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
     m.user = job->user;
     m.uid = job->uid;
     if (job->comment) o.merge(*job->comment);
+    // Its runs reach the agent once its line goes through cronitor-exec.
+    m.awaits_first_run = !job->wrapped && !(job->wrappable && config.discovery.auto_wrap);
   }
   if (entry) {
+    m.awaits_first_run = false;  // named in the config: the user says its runs are reported
     m.key = entry->key;
     o.merge(entry->settings);
     if (!job) {
@@ -86,6 +89,14 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
                                             : parse_monitor_schedule(schedule_text));
     if (!s) return fail("monitor \"" + m.key + "\": " + s.error().message);
     if (!s->at_reboot()) m.schedule = std::move(*s);
+  } else if (job && job->heartbeat && !o.schedule) {
+    // No clock schedule: the deadline counts from the previous run (agent/README.md, "Heartbeats").
+    auto s = interval_schedule(job->heartbeat->period);
+    if (!s) return fail("monitor \"" + m.key + "\": " + s.error().message);
+    m.schedule = std::move(*s);
+    m.heartbeat = job->heartbeat;
+    if (job->min_grace > m.grace && !o.grace) m.grace = job->min_grace;
+    m.grace += job->extra_grace;
   }
   if (m.uid < 0 && !m.user.empty()) {
     if (struct passwd* pw = ::getpwnam(m.user.c_str())) m.uid = pw->pw_uid;

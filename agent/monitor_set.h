@@ -27,6 +27,11 @@ struct DiscoveredJob {
   int64_t uid = -1;
   std::optional<MonitorOverrides> comment;  // from "# cronitor: ..." above the line
   bool wrapped = false;
+  bool wrappable = false;  // a line of /etc/crontab, cron.d or a user crontab: auto_wrap can wrap it
+  // anacron jobs and monotonic timers: the deadline counts from the previous run (see agent/README.md).
+  std::optional<Heartbeat> heartbeat;
+  std::chrono::seconds min_grace{0};    // anacron's own slack: the grace is at least this unless set explicitly
+  std::chrono::seconds extra_grace{0};  // timers: RandomizedDelaySec= + AccuracySec=, added to the grace
 };
 
 /// Zones are loaded once per name.

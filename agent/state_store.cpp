@@ -81,6 +81,7 @@ const char* action_name(Action::Type t) {
 }
 
 std::string metrics_json(const std::map<std::string, double>& m) {
+  if (m.empty()) return "{}";  // most runs: no JSON library round trip
   json j = json::object();
   for (const auto& [k, v] : m) j[k] = v;
   return j.dump();
@@ -120,10 +121,10 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
       // fsyncs every commit, for power loss.
       const char* sync = std::getenv("CRONITOR_STATE_SYNC");
       const bool full = sync && std::string_view(sync) == "full";
-      if (auto r = s.db_.exec(full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-1024;"
-                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-1024;");
-          !r)
-        return std::unexpected(r.error());
+      const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                                  (full ? "FULL" : "NORMAL") +
+                                  "; PRAGMA cache_size=-1024; PRAGMA journal_size_limit=67108864;";
+      if (auto r = s.db_.exec(pragmas); !r) return std::unexpected(r.error());
       if (auto r = s.migrate(); !r) return std::unexpected(r.error());
       if (auto r = s.prepare_all(); !r) return std::unexpected(r.error());
       return s;
@@ -221,6 +222,14 @@ Result<void> StateStore::prepare_all() {
   return {};
 }
 
+Result<void> StateStore::checkpoint_in_background() {
+  if (checkpointer_) return {};
+  auto c = Checkpointer::start(db_.get(), db_.path());
+  if (!c) return std::unexpected(c.error());
+  checkpointer_ = std::move(*c);
+  return {};
+}
+
 Result<void> StateStore::begin() { return db_.exec("BEGIN IMMEDIATE"); }
 Result<void> StateStore::commit() { return db_.exec("COMMIT"); }
 void StateStore::rollback() { (void)db_.exec("ROLLBACK"); }
@@ -258,7 +267,7 @@ Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
   if (st == &upd_end_) {
     // RETURNING gives the run's metrics merged with earlier metric events, in the same step.
     const bool stored = *r;
-    if (stored && merged_metrics) {
+    if (stored && merged_metrics && sqlite3_column_bytes(st->get(), 0) > 2) {  // more than "{}"
       auto j = json::parse(st->text(0), nullptr, false);
       if (j.is_object())
         for (auto it = j.begin(); it != j.end(); ++it)

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/alert.h"
+#include "agent/checkpointer.h"
 #include "agent/evaluator.h"
 #include "agent/monitor.h"
 #include "agent/run_event.h"
@@ -95,6 +97,10 @@ class StateStore {
 
   const std::string& path() const { return db_.path(); }
 
+  /// From now on the log is checkpointed on a thread of its own (the daemon: commits then never
+  /// wait for a checkpoint's fsyncs). Without it, SQLite checkpoints inside commits.
+  [[nodiscard]] Result<void> checkpoint_in_background();
+
  private:
   [[nodiscard]] Result<void> migrate();
   [[nodiscard]] Result<void> prepare_all();
@@ -102,6 +108,7 @@ class StateStore {
   sql::Db db_;
   sql::Stmt ins_run_, upd_end_, upd_metric_, get_metrics_, save_job_, save_state_, ins_alert_, ins_outbox_, open_inc_,
       upd_inc_, resolve_inc_, find_inc_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // declared last: stops before the statements and db_ close
 };
 
 }  // namespace cronitor::agent

@@ -45,17 +45,18 @@ std::string render(const std::vector<std::vector<std::string>>& rows) {
 
 }  // namespace
 
-std::string state_word(const MonitorState& s, bool paused_by_config) {
+std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits_first_run) {
   if (s.removed) return "removed";
   if (paused_by_config || s.paused_until) return "paused";
   if (s.incident) return s.incident->kind == "missed" ? "missed" : "failing";
   if (!s.open_runs.empty()) return "running";
-  if (s.last_status.empty()) return "waiting";
+  if (s.last_status.empty()) return awaits_first_run && !s.last_start && !s.last_end ? "unreported" : "waiting";
   return s.last_status == "ok" ? "ok" : s.last_status;
 }
 
 json status_json(const std::string& key, const std::string& name, const std::string& schedule,
-                 const std::string& timezone, const std::string& source, const MonitorState& s, bool paused) {
+                 const std::string& timezone, const std::string& source, const MonitorState& s, bool paused,
+                 bool awaits_first_run) {
   json last = nullptr;
   if (s.last_start || s.last_end) {
     last = {{"started", iso_or_null(s.last_start)},
@@ -74,7 +75,7 @@ json status_json(const std::string& key, const std::string& name, const std::str
   if (s.paused_until) paused_until = *s.paused_until == Instant::max() ? json("resume") : iso_or_null(s.paused_until);
   return {{"key", key},
           {"name", name},
-          {"state", state_word(s, paused)},
+          {"state", state_word(s, paused, awaits_first_run)},
           {"schedule", schedule},
           {"timezone", timezone},
           {"source", source},

@@ -14,9 +14,10 @@ namespace cronitor::agent {
 /// next_expected, incident.
 nlohmann::json status_json(const std::string& key, const std::string& name, const std::string& schedule,
                            const std::string& timezone, const std::string& source, const MonitorState& s,
-                           bool paused_by_config = false);
-/// The monitor's one-word state: ok, failing, missed, running, paused, removed, waiting.
-std::string state_word(const MonitorState& s, bool paused_by_config);
+                           bool paused_by_config = false, bool awaits_first_run = false);
+/// The monitor's one-word state: ok, failing, missed, running, paused, removed, waiting, or
+/// unreported (nothing reports its runs yet: no deadline until one arrives).
+std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits_first_run = false);
 /// A table of status objects, one per line.
 std::string status_table(const nlohmann::json& monitors);
 

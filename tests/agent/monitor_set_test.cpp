@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "agent/discovery_adapter.h"
+#include "agent/evaluator.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
 
@@ -15,6 +16,44 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::seconds;
+
+TEST(MonitorSet, OnlyJobsWhoseRunsAreReportedGetDeadlinesAtOnce) {
+  auto with_auto_wrap = [](bool on) {
+    auto cfg = parse_config(std::string("discovery: {auto_wrap: ") + (on ? "true" : "false") + "}\n", "agent.yaml");
+    EXPECT_TRUE(cfg);
+    return *cfg;
+  };
+  DiscoveredJob line;  // a cron.d line
+  line.key = "k1";
+  line.schedule = "*/5 * * * *";
+  line.file = "/etc/cron.d/x";
+  line.line = 2;
+  line.wrappable = true;
+  DiscoveredJob script = line;  // a run-parts script: nothing wraps it
+  script.key = "k2";
+  script.file = "/etc/cron.hourly/y";
+  script.line = 0;
+  script.wrappable = false;
+  ZoneCache zones;
+  std::vector<std::string> warnings;
+  auto on = build_monitors(with_auto_wrap(true), {line, script}, zones, warnings);
+  ASSERT_EQ(on.size(), 2u);
+  EXPECT_FALSE(on[0].awaits_first_run);  // auto_wrap makes it report
+  EXPECT_TRUE(on[1].awaits_first_run);
+  auto off = build_monitors(with_auto_wrap(false), {line, script}, zones, warnings);
+  EXPECT_TRUE(off[0].awaits_first_run);  // nobody wraps it
+  line.wrapped = true;
+  script.wrapped = true;
+  auto wrapped = build_monitors(with_auto_wrap(false), {line, script}, zones, warnings);
+  EXPECT_FALSE(wrapped[0].awaits_first_run);
+  EXPECT_FALSE(wrapped[1].awaits_first_run);
+  // Unreported: no deadline until a first run; then the next slot.
+  const Instant now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 21} + std::chrono::hours(12);
+  MonitorState s = initial_state(off[0], now);
+  EXPECT_FALSE(next_deadline(off[0], s));
+  EXPECT_TRUE(next_deadline(on[0], initial_state(on[0], now)));
+  EXPECT_TRUE(warnings.empty());
+}
 
 TEST(MonitorSet, DefaultsThenCommentThenConfigEntry) {
   auto cfg = parse_config(R"(

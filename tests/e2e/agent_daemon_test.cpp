@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include "common/event.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
+#include "wrapper/agent_client.h"
 
 namespace {
 
@@ -254,6 +257,72 @@ TEST_F(AgentDaemon, SpoolFileWrittenWhileRunningIsPickedUpByInotify) {
   auto until = std::chrono::steady_clock::now() + 5s;
   while (fs::exists(file) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
   EXPECT_FALSE(fs::exists(file));
+}
+
+TEST_F(AgentDaemon, RunEndWaitingInTheSpoolIsTakenBeforeTheNextRunNoFalseOverlap) {
+  // A wrapper that missed its ack spools the rest of its run; the next run of the job then
+  // arrives on the socket while the end of the previous one sits in the spool.
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"), "  - key: batch\n    schedule: every 1 hour\n");
+  start();
+  auto event = [](const char* run_id, cronitor::RunState state, int64_t ms) {
+    cronitor::RunEvent e;
+    e.key = "batch";
+    e.run_id = run_id;
+    e.state = state;
+    e.ts = cronitor::format_timestamp_ms(ms);
+    e.host = "h";
+    e.pid = 11;
+    e.uid = 0;
+    e.duration_ms = 50;
+    if (state == cronitor::RunState::kFail) e.exit_code = 3;
+    return cronitor::encode(e);
+  };
+  const int64_t t1 =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const char* first = "1b1b1b1b-1b1b-4b1b-8b1b-1b1b1b1b1b1b";
+  const char* second = "2c2c2c2c-2c2c-4c2c-8c2c-2c2c2c2c2c2c";
+  ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event(first, cronitor::RunState::kRun, t1), 2000000));
+  // Both reach the agent while it is stopped, so it sees them at once when it goes on.
+  ASSERT_EQ(::kill(pid_, SIGSTOP), 0);
+  std::ofstream(fs::path(spool_) / ".partial") << event(first, cronitor::RunState::kComplete, t1 + 50);
+  fs::rename(fs::path(spool_) / ".partial", fs::path(spool_) / (std::string(first) + ".jsonl"));
+  auto next = cronitor::wrapper::AgentSend::start(socket_, event(second, cronitor::RunState::kRun, t1 + 100), 5000000);
+  ::kill(pid_, SIGCONT);
+  ASSERT_TRUE(next) << next.error().message;
+  ASSERT_TRUE(next->finish());
+  ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event(second, cronitor::RunState::kFail, t1 + 150), 2000000));
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "batch failed: exit code 3"); }, 10s).is_null())
+      << log();
+  // The incident opened with the failure: no overlap came before it.
+  auto st = json::parse(run_command({kAgent, "status", "--json", "--config", config()}).out, nullptr, false);
+  ASSERT_TRUE(st.is_object());
+  json batch;
+  for (const auto& m : st["monitors"])
+    if (m["key"] == "batch") batch = m;
+  ASSERT_TRUE(batch.is_object()) << st.dump();
+  EXPECT_EQ(batch["incident"]["kind"], "failed") << st.dump(2);
+  for (const auto& req : slack.requests()) EXPECT_FALSE(slack_says(req, "overlapped")) << req.dump();
+}
+
+TEST_F(AgentDaemon, WallClockSetIsSeenAndDeadlinesRecomputed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "setting the clock needs root";
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));
+  start();
+  ASSERT_EQ(exec("true"), 0);
+  // Setting the clock to the time it already shows is a jump of a few microseconds for the
+  // machine, but the kernel reports it like any other (TFD_TIMER_CANCEL_ON_SET).
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  ASSERT_EQ(::clock_settime(CLOCK_REALTIME, &ts), 0) << std::strerror(errno);
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (log().find("the wall clock changed") == std::string::npos && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_NE(log().find("the wall clock changed"), std::string::npos) << log();
+  // The loop goes on: the next deadline still alerts (every 10 s + 2 s grace after the run).
+  ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "heartbeat missed"); }, 20s).is_null()) << log();
 }
 
 TEST_F(AgentDaemon, TellsSystemdReadyStatusAndWatchdog) {

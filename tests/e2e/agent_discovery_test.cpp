@@ -43,13 +43,51 @@ class AgentDiscovery : public ::testing::Test {
                                                       "* * * root /usr/local/bin/backup-db --all\n";
     fs::permissions(dir_ / "root/etc/cron.d/backup",
                     fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+    start_cron();
   }
   void TearDown() override {
+    stop();
+    stop_cron();
+    fs::remove_all(dir_);
+  }
+  /// A stand-in for the cron daemon of the --root host: a process named "cron" (a copy of
+  /// sleep) whose pid is in root/run/crond.pid, as Debian's cron writes it.
+  void start_cron() {
+    fs::create_directories(dir_ / "root/run");
+    fs::copy_file("/bin/sleep", dir_ / "cron", fs::copy_options::overwrite_existing);
+    cron_pid_ = ::fork();
+    if (cron_pid_ == 0) {
+      std::string bin = (dir_ / "cron").string();
+      ::execl(bin.c_str(), "cron", "600", nullptr);
+      ::_exit(127);
+    }
+    std::ofstream(dir_ / "root/run/crond.pid") << cron_pid_ << "\n";
+  }
+  void stop_cron() {
+    if (cron_pid_ > 0) {
+      ::kill(cron_pid_, SIGKILL);
+      ::waitpid(cron_pid_, nullptr, 0);
+      cron_pid_ = -1;
+    }
+  }
+  void stop() {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
     }
-    fs::remove_all(dir_);
+  }
+  /// How many requests so far hold `text`.
+  int count(HttpRecorder& r, const std::string& text) {
+    int n = 0;
+    for (const auto& q : r.requests()) n += q["body"].get<std::string>().find(text) != std::string::npos;
+    return n;
+  }
+  std::string backup_key() {
+    const json st = status();
+    for (const auto& m : st["monitors"])
+      if (m["name"] == "backup-db") return m["key"];
+    return {};
   }
   void start(const std::string& slack_url) {
     std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
@@ -122,6 +160,7 @@ class AgentDiscovery : public ::testing::Test {
   fs::path dir_;
   std::string socket_;
   pid_t pid_ = -1;
+  pid_t cron_pid_ = -1;
 };
 
 TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
@@ -171,6 +210,67 @@ TEST_F(AgentDiscovery, PeerCredentialsDecideWhoMayReport) {
   // nobody reporting its own (unknown) key, and root reporting the root job: accepted.
   EXPECT_EQ(send_as(65534, "nobodys-job", 65534), "ok\n");
   EXPECT_EQ(send_as(0, key, 0), "ok\n");
+}
+
+TEST_F(AgentDiscovery, JobRemovedWhileTheAgentWasStoppedAlertsOnceAtStart) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  start(slack.url("/s"));
+  ASSERT_FALSE(backup_key().empty());
+  stop();
+  fs::remove(dir_ / "root/etc/cron.d/backup");
+  start(slack.url("/s"));
+  auto removed = slack.wait_for(
+      [](const json& r) {
+        const auto body = r["body"].get<std::string>();
+        return body.find("backup-db was removed from /etc/cron.d/backup line 3") != std::string::npos &&
+               body.find("while the agent was not running") != std::string::npos;
+      },
+      10s);
+  ASSERT_FALSE(removed.is_null()) << log();
+  // Known now: another restart says nothing more.
+  stop();
+  start(slack.url("/s"));
+  EXPECT_TRUE(backup_key().empty()) << status().dump();
+  std::this_thread::sleep_for(500ms);  // a second removal alert would have arrived by now
+  EXPECT_EQ(count(slack, "was removed"), 1) << log();
+}
+
+TEST_F(AgentDiscovery, JobStillThereAfterRestartIsNotReportedRemoved) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  start(slack.url("/s"));
+  ASSERT_FALSE(backup_key().empty());
+  stop();
+  start(slack.url("/s"));
+  ASSERT_FALSE(backup_key().empty());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(count(slack, "was removed"), 0) << log();
+}
+
+TEST_F(AgentDiscovery, CronDaemonDeathIsSeenAtOnceAndItsReturnWithinSeconds) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  start(slack.url("/s"));
+  ASSERT_FALSE(backup_key().empty());
+  ASSERT_EQ(count(slack, "cron daemon"), 0) << log();
+  stop_cron();
+  const auto killed = std::chrono::steady_clock::now();
+  // The agent holds a pidfd of cron: no job needs to be due, and its fallback timer is 60 s.
+  auto down = slack.wait_for(
+      [](const json& r) {
+        return r["body"].get<std::string>().find("The cron daemon on disc-host is not running") != std::string::npos;
+      },
+      5s);
+  ASSERT_FALSE(down.is_null()) << log();
+  std::printf("cron daemon killed -> alert received: %.0f ms\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed).count());
+  EXPECT_NE(down["body"].get<std::string>().find("no live cron process behind"), std::string::npos) << down.dump();
+  start_cron();
+  auto up = slack.wait_for(
+      [](const json& r) {
+        return r["body"].get<std::string>().find("The cron daemon on disc-host is running again") != std::string::npos;
+      },
+      15s);
+  ASSERT_FALSE(up.is_null()) << log();
+  EXPECT_EQ(count(slack, "is not running"), 1);
 }
 
 }  // namespace
