@@ -25,7 +25,7 @@ namespace cronitor::agent {
 namespace {
 
 constexpr uint64_t kPruneEveryUsec = 24ull * 3600 * 1000000;
-constexpr uint64_t kCronCheckUpUsec = 60ull * 1000000;   // a new cron pid, or no pidfd support
+constexpr uint64_t kCronCheckUpUsec = 60ull * 1000000;   // cron up but no pidfd of it
 constexpr uint64_t kCronCheckDownUsec = 5ull * 1000000;  // while it is down: its return
 
 uint64_t to_realtime_usec(Instant t) {
@@ -335,7 +335,8 @@ Actions Daemon::observe_cron_daemon(Instant t) {
   }
   pid_t pid = 0;
   const CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
-  // Its exit wakes us at once (a pidfd); the timer finds a new daemon, and is the fallback.
+  // Its exit wakes us at once (a pidfd); a timer looks again only while cron is down (for its
+  // return) or when no pidfd could be had.
   if (pid != cron_pid_ || !cron_exit_src_) {
     cron_exit_src_ = sd_event_source_disable_unref(cron_exit_src_);
     cron_pid_ = pid;
@@ -345,10 +346,13 @@ Actions Daemon::observe_cron_daemon(Instant t) {
     else if (fd >= 0)
       ::close(fd);
   }
-  if (cron_timer_src_) {
+  // Idle means no wakeups: while the pidfd watches cron, no timer runs.
+  if (cron_timer_src_ && !(obs.running && cron_exit_src_)) {
     const uint64_t every = obs.running ? kCronCheckUpUsec : kCronCheckDownUsec;
     sd_event_source_set_time(cron_timer_src_, mono_usec(ev_) + every);
     sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_ONESHOT);
+  } else if (cron_timer_src_) {
+    sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
   }
   return evaluate_cron(host_state_, obs);
 }

@@ -14,6 +14,13 @@ Result<bool> Stmt::step() {
 }
 
 Result<Db> Db::open(const std::string& path, bool create, bool readonly) {
+  // Before SQLite's first use: no global memory statistics (a mutex around every allocation;
+  // nobody reads them here).
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   sqlite3* raw = nullptr;
   int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (create && !readonly) flags |= SQLITE_OPEN_CREATE;
@@ -25,6 +32,8 @@ Result<Db> Db::open(const std::string& path, bool create, bool readonly) {
   if (rc != SQLITE_OK)
     return fail("\"" + path + "\": sqlite open: " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   sqlite3_busy_timeout(raw, 2000);
+  // Small allocations (statement and row bookkeeping) from a per-connection pool: 64 KiB.
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_LOOKASIDE, nullptr, 256, 256);
   sqlite3_extended_result_codes(raw, 1);
   return db;
 }
