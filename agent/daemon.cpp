@@ -205,6 +205,8 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
     const bool cron = file.starts_with("/etc/cron") || file.starts_with("/var/spool/cron/") ||
                       file == "/etc/anacrontab" || file == "/etc/crontab";
     if (file == config_.source || !(unit ? config_.discovery.systemd : cron && config_.discovery.crontabs)) continue;
+    const std::string real = root_->real_path(file);
+    if (::access(real.c_str(), F_OK) == 0 && ::access(real.c_str(), R_OK) != 0) continue;  // unreadable, not gone
     if (!began && !(began = static_cast<bool>(store_.begin()))) return;
     MonitorConfig m = monitor_from_defaults(config_.defaults);
     m.key = row.key;

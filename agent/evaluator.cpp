@@ -14,11 +14,11 @@ using std::chrono::seconds;
 
 /// Runs left open this long (wrapper killed before it could report) are forgotten silently.
 constexpr auto kStaleRun = std::chrono::hours(24);
+/// Misses counted one by one after a long downtime before skipping to the present.
+constexpr int kMaxMissLoop = 1000;
 
 /// No run of this monitor has reached the agent, and nothing is known to report them.
 bool unfed(const MonitorConfig& c, const MonitorState& s) { return c.awaits_first_run && !s.last_start && !s.last_end; }
-/// Misses counted one by one after a long downtime before skipping to the present.
-constexpr int kMaxMissLoop = 1000;
 
 std::string display(const MonitorConfig& c) { return c.name.empty() ? c.key : c.name; }
 
