@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -14,7 +13,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "agent/cron_check.h"
 #include "agent/discovery_adapter.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
@@ -25,8 +23,6 @@ namespace cronitor::agent {
 namespace {
 
 constexpr uint64_t kPruneEveryUsec = 24ull * 3600 * 1000000;
-constexpr uint64_t kCronCheckUpUsec = 60ull * 1000000;   // cron up but no pidfd of it
-constexpr uint64_t kCronCheckDownUsec = 5ull * 1000000;  // while it is down: its return
 
 uint64_t to_realtime_usec(Instant t) {
   auto us = t.time_since_epoch().count();
@@ -65,10 +61,11 @@ Daemon::~Daemon() {
     sd_event_source_disable_unref(c->src);
     ::close(fd);
   }
-  for (sd_event_source* s :
-       {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_, sent_src_, sweep_src_,
-        clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_, cron_exit_src_})
+  for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
+                             sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
+                             cron_exit_src_, config_src_, config_settle_src_})
     sd_event_source_disable_unref(s);
+  if (config_fd_ >= 0) ::close(config_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
@@ -183,45 +180,6 @@ void Daemon::rebuild_monitors(Instant t) {
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
 }
 
-// A discovered job that was in state.db but is gone from its crontab or unit now was removed
-// while the agent was not running: it alerts once, as a removal seen live does.
-void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant t) {
-  if (!scanner_ || stored.empty()) return;
-  std::set<std::string> found;  // discovered now, monitored or not (a schedule may have broken)
-  for (const auto& j : discovered_) found.insert(j.key);
-  bool began = false;
-  for (const auto& row : stored) {
-    if (index_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
-    auto colon = row.source.rfind(':');
-    std::string file = row.source;
-    int line = 0;
-    if (colon != std::string::npos && colon + 1 < row.source.size() &&
-        row.source.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-      file = row.source.substr(0, colon);
-      line = std::atoi(row.source.c_str() + colon + 1);
-    }
-    // Only jobs of the places discovery reads (a monitor taken out of the config is the user's doing).
-    const bool unit = file.ends_with(".timer") || file.find("/systemd/") != std::string::npos;
-    const bool cron = file.starts_with("/etc/cron") || file.starts_with("/var/spool/cron/") ||
-                      file == "/etc/anacrontab" || file == "/etc/crontab";
-    if (file == config_.source || !(unit ? config_.discovery.systemd : cron && config_.discovery.crontabs)) continue;
-    const std::string real = root_->real_path(file);
-    if (::access(real.c_str(), F_OK) == 0 && ::access(real.c_str(), R_OK) != 0) continue;  // unreadable, not gone
-    if (!began && !(began = static_cast<bool>(store_.begin()))) return;
-    MonitorConfig m = monitor_from_defaults(config_.defaults);
-    m.key = row.key;
-    m.name = row.name.empty() ? row.key : row.name;
-    m.source_file = file;
-    m.source_line = line;
-    MonitorState s = row.state;
-    auto actions = evaluate(m, s, RemovedInput{t, file, line, false}, host_state_);
-    for (auto& a : actions) a.alert.detail += " (it was removed while the agent was not running)";
-    record_actions(actions, &m, t);
-    if (auto r = store_.save_job_state(row.key, s); !r) spdlog::error("{}", r.error().message);
-  }
-  if (began && !store_.commit()) store_.rollback();
-}
-
 uint32_t Daemon::add_monitor(MonitorConfig c, MonitorState s) {
   const auto i = static_cast<uint32_t>(monitors_.size());
   index_[c.key] = i;
@@ -323,66 +281,6 @@ void Daemon::on_deadline(Instant t) {
   if (auto r = store_.commit(); !r) spdlog::error("{}", r.error().message);
   pump_outbox();
   notify_status();
-}
-
-Actions Daemon::observe_cron_daemon(Instant t) {
-  bool cron_jobs = false;
-  if (config_.discovery.crontabs)
-    for (const auto& m : monitors_) cron_jobs |= m.from_cron;
-  if (!cron_jobs) {
-    sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
-    cron_exit_src_ = sd_event_source_disable_unref(cron_exit_src_);
-    cron_pid_ = 0;
-    return {};
-  }
-  pid_t pid = 0;
-  const CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
-  // Its exit wakes us at once (a pidfd); a timer looks again only while cron is down (for its
-  // return) or when no pidfd could be had.
-  if (pid != cron_pid_ || !cron_exit_src_) {
-    cron_exit_src_ = sd_event_source_disable_unref(cron_exit_src_);
-    cron_pid_ = pid;
-    int fd = pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1;
-    if (fd >= 0 && ev_ && sd_event_add_io(ev_, &cron_exit_src_, fd, EPOLLIN, on_cron_exit_cb, this) >= 0)
-      sd_event_source_set_io_fd_own(cron_exit_src_, 1);
-    else if (fd >= 0)
-      ::close(fd);
-  }
-  // Idle means no wakeups: while the pidfd watches cron, no timer runs.
-  if (cron_timer_src_ && !(obs.running && cron_exit_src_)) {
-    const uint64_t every = obs.running ? kCronCheckUpUsec : kCronCheckDownUsec;
-    sd_event_source_set_time(cron_timer_src_, mono_usec(ev_) + every);
-    sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_ONESHOT);
-  } else if (cron_timer_src_) {
-    sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
-  }
-  return evaluate_cron(host_state_, obs);
-}
-
-void Daemon::check_cron_daemon() {
-  commit_pending();
-  const Instant t = now();
-  auto actions = observe_cron_daemon(t);
-  if (actions.empty()) return;
-  if (!store_.begin()) return;
-  host_dirty_ = true;
-  record_actions(actions, nullptr, t);
-  if (!flush_dirty() || !store_.commit()) store_.rollback();
-  pump_outbox();
-  notify_status();
-}
-
-int Daemon::on_cron_timer_cb(sd_event_source*, uint64_t, void* ud) {
-  static_cast<Daemon*>(ud)->check_cron_daemon();
-  return 0;
-}
-
-int Daemon::on_cron_exit_cb(sd_event_source*, int, uint32_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  d->cron_exit_src_ = sd_event_source_disable_unref(d->cron_exit_src_);  // closes the pidfd
-  d->cron_pid_ = 0;
-  d->check_cron_daemon();
-  return 0;
 }
 
 void Daemon::rearm_deadline_timer() {
@@ -522,6 +420,7 @@ Result<void> Daemon::setup_loop() {
     ::timerfd_settime(clock_fd_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
     sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
   }
+  watch_config();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };

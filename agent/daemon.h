@@ -126,6 +126,9 @@ class Daemon {
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
   static int on_prune_cb(sd_event_source*, uint64_t, void*);
   static int on_cron_timer_cb(sd_event_source*, uint64_t, void*);
+  static int on_config_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_config_settle_cb(sd_event_source*, uint64_t, void*);
+  void watch_config();  // reload when the config file is written (after a short settle)
   static int on_cron_exit_cb(sd_event_source*, int, uint32_t, void*);
 
   Options options_;
@@ -165,6 +168,9 @@ class Daemon {
   sd_event_source* settle_src_ = nullptr;
   sd_event_source* prune_src_ = nullptr;
   sd_event_source* cron_timer_src_ = nullptr;
+  sd_event_source* config_src_ = nullptr;         // inotify on the config file's folder
+  sd_event_source* config_settle_src_ = nullptr;  // the reload, once writes settled
+  int config_fd_ = -1;
   sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
   pid_t cron_pid_ = 0;
   std::vector<sd_event_source*> signal_srcs_;

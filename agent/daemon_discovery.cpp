@@ -1,5 +1,7 @@
-// The daemon and discovery: jobs added, changed and removed while it runs, and auto_wrap.
+// The daemon and discovery: jobs added, changed and removed while it runs (or while it was
+// stopped), and auto_wrap.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -71,6 +73,45 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     if (j.source == discovery::SourceKind::kCrontab && !j.wrapped && j.line > 0 && monitorable(j)) files.insert(j.file);
   }
   auto_wrap({files.begin(), files.end()});
+}
+
+// A discovered job that was in state.db but is gone from its crontab or unit now was removed
+// while the agent was not running: it alerts once, as a removal seen live does.
+void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant t) {
+  if (!scanner_ || stored.empty()) return;
+  std::set<std::string> found;  // discovered now, monitored or not (a schedule may have broken)
+  for (const auto& j : discovered_) found.insert(j.key);
+  bool began = false;
+  for (const auto& row : stored) {
+    if (index_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
+    auto colon = row.source.rfind(':');
+    std::string file = row.source;
+    int line = 0;
+    if (colon != std::string::npos && colon + 1 < row.source.size() &&
+        row.source.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+      file = row.source.substr(0, colon);
+      line = std::atoi(row.source.c_str() + colon + 1);
+    }
+    // Only jobs of the places discovery reads (a monitor taken out of the config is the user's doing).
+    const bool unit = file.ends_with(".timer") || file.find("/systemd/") != std::string::npos;
+    const bool cron = file.starts_with("/etc/cron") || file.starts_with("/var/spool/cron/") ||
+                      file == "/etc/anacrontab" || file == "/etc/crontab";
+    if (file == config_.source || !(unit ? config_.discovery.systemd : cron && config_.discovery.crontabs)) continue;
+    const std::string real = root_->real_path(file);
+    if (::access(real.c_str(), F_OK) == 0 && ::access(real.c_str(), R_OK) != 0) continue;  // unreadable, not gone
+    if (!began && !(began = static_cast<bool>(store_.begin()))) return;
+    MonitorConfig m = monitor_from_defaults(config_.defaults);
+    m.key = row.key;
+    m.name = row.name.empty() ? row.key : row.name;
+    m.source_file = file;
+    m.source_line = line;
+    MonitorState s = row.state;
+    auto actions = evaluate(m, s, RemovedInput{t, file, line, false}, host_state_);
+    for (auto& a : actions) a.alert.detail += " (it was removed while the agent was not running)";
+    record_actions(actions, &m, t);
+    if (auto r = store_.save_job_state(row.key, s); !r) spdlog::error("{}", r.error().message);
+  }
+  if (began && !store_.commit()) store_.rollback();
 }
 
 void Daemon::auto_wrap(const std::vector<std::string>& files) {

@@ -51,19 +51,19 @@ class AgentDaemon : public ::testing::Test {
     stop(SIGTERM);
     fs::remove_all(dir_);
   }
-  void write_config(const std::string& slack_url, const std::string& extra = "") {
-    std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\n"
-                                       << "socket: " << socket_ << "\n"
-                                       << "spool_dir: " << spool_ << "\n"
-                                       << "hostname: e2e-host\n"
-                                       << "discovery: {crontabs: false, systemd: false}\n"
-                                       << "notify:\n  ops: [\"slack:" << slack_url << "\"]\n"
-                                       << "defaults:\n  notify: [ops]\n"
-                                       << "monitors:\n"
-                                       << "  - key: heartbeat\n"
-                                       << "    schedule: every 10 seconds\n"
-                                       << "    grace_seconds: 2\n"
-                                       << extra;
+  void write_config(const std::string& slack_url, const std::string& extra = "", const char* name = "agent.yaml") {
+    std::ofstream(dir_ / name) << "state_dir: " << (dir_ / "state").string() << "\n"
+                               << "socket: " << socket_ << "\n"
+                               << "spool_dir: " << spool_ << "\n"
+                               << "hostname: e2e-host\n"
+                               << "discovery: {crontabs: false, systemd: false}\n"
+                               << "notify:\n  ops: [\"slack:" << slack_url << "\"]\n"
+                               << "defaults:\n  notify: [ops]\n"
+                               << "monitors:\n"
+                               << "  - key: heartbeat\n"
+                               << "    schedule: every 10 seconds\n"
+                               << "    grace_seconds: 2\n"
+                               << extra;
   }
   std::string config() const { return (dir_ / "agent.yaml").string(); }
   void start() {
@@ -212,6 +212,32 @@ TEST_F(AgentDaemon, BrokenConfigRefusedAndReloadKeepsOldOne) {
   EXPECT_NE(log().find("keeping the old config"), std::string::npos) << log();
   ASSERT_EQ(exec("exit 6"), 6);
   EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "exit code 6"); }, 10s).is_null());
+}
+
+TEST_F(AgentDaemon, ConfigFileWrittenIsReloadedWithoutASignal) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));
+  start();
+  auto wait_log = [&](const std::string& text) {
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (log().find(text) == std::string::npos && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(20ms);
+    return log().find(text) != std::string::npos;
+  };
+  // Written in place and broken: the old config stays, and the log says why.
+  std::ofstream(dir_ / "agent.yaml", std::ios::app) << "    grace_seconds: soon\n";
+  ASSERT_TRUE(wait_log("keeping the old config")) << log();
+  EXPECT_NE(log().find("grace_seconds"), std::string::npos);
+  // Replaced as editors do (a new file renamed over it), with one more monitor: it is used.
+  write_config(slack.url("/s"), "  - key: added-later\n    schedule: every 5 minutes\n", "new.yaml");
+  fs::rename(dir_ / "new.yaml", dir_ / "agent.yaml");
+  ASSERT_TRUE(wait_log("config reloaded")) << log();
+  auto st = json::parse(run_command({kAgent, "status", "--json", "--config", config()}).out, nullptr, false);
+  ASSERT_TRUE(st.is_object());
+  bool found = false;
+  for (const auto& m : st["monitors"]) found |= m["key"] == "added-later";
+  EXPECT_TRUE(found) << st.dump(2);
+  EXPECT_EQ(st["daemon"], "running");
 }
 
 TEST_F(AgentDaemon, PauseAndResumeWithDaemonUpAndDown) {
