@@ -66,8 +66,7 @@ void test_alert(const std::string& config_path, const std::string& list, int& ex
   exit_code = kExitOk;
   for (const auto& t : *targets) {
     auto r = sender.send(a, t);
-    std::string shown = t.text();
-    if (t.kind != agent::NotifyTarget::Kind::kEmail) shown = shown.substr(0, shown.find('/', shown.find("//") + 2));
+    const std::string shown = t.redacted();
     if (r.ok) {
       std::cout << shown << ": sent\n";
     } else {

@@ -53,6 +53,7 @@ void register_daemon(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
+    for (const auto& w : c->warnings) std::cerr << "warning: " << w << "\n";
     size_t targets = 0;
     for (const auto& [name, list] : c->notify) targets += list.size();
     std::cout << c->source << ": OK (" << c->monitors.size() << " monitors, " << c->notify.size() << " notify lists, "

@@ -368,7 +368,30 @@ std::expected<Config, ConfigErrors> load_config(const std::string& path) {
         ConfigErrors{ConfigError{path, 0, "", Error::from_errno("open", "", errno).message.substr(2)}});
   std::ostringstream buf;
   buf << in.rdbuf();
-  return parse_config(buf.str(), path);
+  auto config = parse_config(buf.str(), path);
+  if (config && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0 && config->holds_secrets()) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    config->warnings.push_back(path + ": holds webhook URLs or keys but other users may read it (mode " + mode +
+                               "): chmod 600 " + path);
+  }
+  return config;
+}
+
+bool Config::holds_secrets() const {
+  auto secret = [](const NotifyTarget& t) { return t.kind != NotifyTarget::Kind::kEmail; };
+  for (const auto& [name, list] : notify)
+    for (const auto& t : list)
+      if (secret(t)) return true;
+  auto inline_secret = [&](const std::vector<std::string>& names) {
+    for (const auto& n : names)
+      if (auto t = NotifyTarget::parse(n); t && secret(*t)) return true;
+    return false;
+  };
+  if (inline_secret(defaults.notify)) return true;
+  for (const auto& m : monitors)
+    if (m.settings.notify && inline_secret(*m.settings.notify)) return true;
+  return false;
 }
 
 Result<std::vector<NotifyTarget>> Config::targets(const std::vector<std::string>& names) const {

@@ -25,7 +25,8 @@ struct NotifyTarget {
   std::string address;
 
   [[nodiscard]] static Result<NotifyTarget> parse(std::string_view text);
-  std::string text() const;  // back to "kind:address"
+  std::string text() const;      // back to "kind:address"
+  std::string redacted() const;  // what output and logs may show: "slack:https://hooks.slack.com/..."
   friend bool operator==(const NotifyTarget&, const NotifyTarget&) = default;
 };
 
@@ -79,6 +80,12 @@ struct Config {
     int runs = 1000;  // per job
     int days = 90;
   } retention;
+  /// Not errors, but worth saying (check-config prints them, the daemon logs them): a file
+  /// holding webhook URLs or keys that others may read.
+  std::vector<std::string> warnings;
+
+  /// True when a notify target holds a secret (every kind but email: a webhook URL is its token).
+  bool holds_secrets() const;
 
   /// The targets behind notify names: list names, or inline targets ("slack:URL").
   [[nodiscard]] Result<std::vector<NotifyTarget>> targets(const std::vector<std::string>& names) const;

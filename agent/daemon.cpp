@@ -104,6 +104,7 @@ Result<void> Daemon::init() {
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
+  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (config_.mode == "upstream")
     spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
@@ -361,6 +362,7 @@ void Daemon::reload() {
   cfg->spool_dir = config_.spool_dir;
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
+  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   commit_pending();
   rebuild_monitors(now());
   save_dirty();

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "agent/config.h"
 
 namespace cronitor::agent {
@@ -13,31 +15,49 @@ constexpr KindName kKinds[] = {
     {"pagerduty", NotifyTarget::Kind::kPagerDuty}, {"email", NotifyTarget::Kind::kEmail},
 };
 
+/// What an error may show of a target: its kind and, for a URL, scheme and host; never the path
+/// or a key, which are the secret (a Slack webhook URL is its own token).
+std::string shown(std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return "...";  // no kind: the whole text may be the secret
+  const std::string kind(text.substr(0, std::min<size_t>(colon, 16)));
+  const std::string_view address = text.substr(colon + 1);
+  if (address.find('@') != std::string_view::npos && address.find('/') == std::string_view::npos &&
+      address.size() < 256)
+    return kind + ":" + std::string(address);  // an email address is no secret
+  const auto slashes = address.find("//");
+  if (slashes == std::string_view::npos || slashes > 6) return kind + ":...";
+  const auto host_end = address.find('/', slashes + 2);
+  return kind + ":" + std::string(address.substr(0, std::min(host_end, slashes + 2 + 80))) +
+         (host_end != std::string_view::npos ? "/..." : "");
+}
+
 }  // namespace
 
 Result<NotifyTarget> NotifyTarget::parse(std::string_view text) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos)
-    return fail("notify target \"" + std::string(text) +
+    return fail("notify target \"" + shown(text) +
                 "\": expected KIND:ADDRESS (slack, webhook, discord, teams, pagerduty, email)");
   std::string_view kind = text.substr(0, colon);
   std::string_view address = text.substr(colon + 1);
   if (address.empty() || address.size() > 2048)
-    return fail("notify target \"" + std::string(text) + "\": empty or too long address");
+    return fail("notify target \"" + shown(text) + "\": empty or too long address");
   for (auto [name, k] : kKinds) {
     if (name != kind) continue;
     bool url = k == Kind::kSlack || k == Kind::kWebhook || k == Kind::kDiscord || k == Kind::kTeams;
     if (url && !address.starts_with("https://") && !address.starts_with("http://"))
-      return fail("notify target \"" + std::string(text) + "\": " + std::string(name) +
-                  " needs an http:// or https:// URL");
+      return fail("notify target \"" + shown(text) + "\": " + std::string(name) + " needs an http:// or https:// URL");
     if (k == Kind::kEmail &&
         (address.find('@') == std::string_view::npos || address.find_first_of(" \n\r\t<>") != std::string_view::npos))
-      return fail("notify target \"" + std::string(text) + "\": not an email address");
+      return fail("notify target \"" + shown(text) + "\": not an email address");
     return NotifyTarget{k, std::string(address)};
   }
-  return fail("notify target \"" + std::string(text) + "\": unknown kind \"" + std::string(kind) +
+  return fail("notify target \"" + shown(text) + "\": unknown kind \"" + std::string(kind.substr(0, 16)) +
               "\" (slack, webhook, discord, teams, pagerduty, email)");
 }
+
+std::string NotifyTarget::redacted() const { return shown(text()); }
 
 std::string NotifyTarget::text() const {
   for (auto [name, k] : kKinds)

@@ -1,7 +1,9 @@
 #include "agent/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 
 namespace cronitor::agent {
@@ -88,6 +90,41 @@ TEST(Config, BadNotifyTargets) {
   ASSERT_FALSE(c.has_value());
   ASSERT_EQ(c.error().size(), 3u);
   EXPECT_EQ(c.error()[0].line, 2);
+}
+
+TEST(Config, ErrorsNeverShowAWebhookPathOrKey) {
+  // A Slack URL is its own token, a PagerDuty routing key is one: errors end up in the journal.
+  auto c = parse_config(
+      "notify:\n  default: [\"slack:hooks.slack.com/services/T0/B0/SECRETTOKEN\", "
+      "\"https://hooks.slack.com/services/T1/B1/SECRETTOKEN\", \"pager:SECRETKEY\", \"SECRETALONE\"]\n",
+      "n.yaml");
+  ASSERT_FALSE(c.has_value());
+  ASSERT_EQ(c.error().size(), 4u);
+  const std::string text = format_errors(c.error());
+  EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"https://hooks.slack.com/...\""), std::string::npos) << text;  // enough to find it
+  EXPECT_NE(text.find("n.yaml:2"), std::string::npos) << text;
+}
+
+TEST(Config, ReadableConfigWithSecretsIsWarnedAbout) {
+  const std::string path = ::testing::TempDir() + "/secret-agent.yaml";
+  auto write = [&](const std::string& text, mode_t mode) {
+    std::ofstream(path) << text;
+    ::chmod(path.c_str(), mode);
+  };
+  write("notify:\n  default: [\"slack:https://hooks.slack.com/services/T/B/X\"]\n", 0644);
+  auto loose = load_config(path);
+  ASSERT_TRUE(loose) << format_errors(loose.error());
+  ASSERT_EQ(loose->warnings.size(), 1u);
+  EXPECT_NE(loose->warnings[0].find("mode 0644): chmod 600 " + path), std::string::npos) << loose->warnings[0];
+  ::chmod(path.c_str(), 0600);
+  EXPECT_TRUE(load_config(path)->warnings.empty());
+  // Inline targets in a monitor count too; email addresses alone are no secret.
+  write("monitors:\n  - key: a\n    notify: [\"pagerduty:k\"]\n", 0640);
+  EXPECT_EQ(load_config(path)->warnings.size(), 1u);
+  write("notify:\n  default: [\"email:ops@example.com\"]\n", 0644);
+  EXPECT_TRUE(load_config(path)->warnings.empty());
+  std::remove(path.c_str());
 }
 
 TEST(Config, EmbeddedDefaultIsValid) {

@@ -240,6 +240,25 @@ TEST_F(AgentDaemon, ConfigFileWrittenIsReloadedWithoutASignal) {
   EXPECT_EQ(st["daemon"], "running");
 }
 
+TEST_F(AgentDaemon, TestAlertReachesEachTargetAndShowsNoSecret) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  // A Slack incoming-webhook URL is its own token: output shows scheme and host only.
+  write_config(slack.url("/services/T0/B0/SECRETTOKEN"));
+  auto ok = run_command({kAgent, "test-alert", "ops", "--config", config()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("slack:http://127.0.0.1:"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(": sent"), std::string::npos) << ok.out;
+  EXPECT_EQ(ok.out.find("SECRETTOKEN"), std::string::npos) << ok.out;
+  ASSERT_FALSE(
+      slack.wait_for([](const json& r) { return slack_says(r, "Test alert from cronitor-agent"); }, 5s).is_null());
+  // A target that does not answer: FAILED and a non-zero exit, still without the secret.
+  auto bad =
+      run_command({kAgent, "test-alert", "slack:http://127.0.0.1:9/services/T/B/SECRETTOKEN", "--config", config()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("FAILED"), std::string::npos) << bad.out;
+  EXPECT_EQ((bad.out + bad.err).find("SECRETTOKEN"), std::string::npos) << bad.out << bad.err;
+}
+
 TEST_F(AgentDaemon, PauseAndResumeWithDaemonUpAndDown) {
   HttpRecorder slack(kRecorder, dir_.string());
   write_config(slack.url("/s"));
