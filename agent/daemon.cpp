@@ -409,7 +409,7 @@ Result<void> Daemon::setup_loop() {
   sd_event_add_time(ev_, &outbox_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_outbox_cb, this);
   sd_event_add_time(ev_, &sweep_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_sweep_cb, this);
   sd_event_source_set_enabled(sweep_src_, SD_EVENT_OFF);
-  sd_event_add_time(ev_, &cron_timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 1000000, on_cron_timer_cb, this);
+  sd_event_add_time(ev_, &cron_timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_cron_timer_cb, this);
   sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
   sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
   sender_ = std::make_unique<SenderThread>(host_);

@@ -173,6 +173,7 @@ class Daemon {
   int config_fd_ = -1;
   sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
   pid_t cron_pid_ = 0;
+  pid_t cron_gone_ = 0;  // the pid of a cron that exited, until we looked again
   std::vector<sd_event_source*> signal_srcs_;
   int listen_fd_ = -1;
   int spool_fd_ = -1;

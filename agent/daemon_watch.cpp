@@ -15,9 +15,10 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr uint64_t kCronCheckUpUsec = 60ull * 1000000;   // cron up but no pidfd of it
-constexpr uint64_t kCronCheckDownUsec = 5ull * 1000000;  // while it is down: its return
-constexpr uint64_t kConfigSettleUsec = 200000;           // writes of the config settle this long
+constexpr uint64_t kCronCheckUpUsec = 60ull * 1000000;      // cron up but no pidfd of it
+constexpr uint64_t kCronCheckDownUsec = 5ull * 1000000;     // while it is down: its return
+constexpr uint64_t kCronGoneConfirmUsec = 10ull * 1000000;  // a restart of cron is no outage
+constexpr uint64_t kConfigSettleUsec = 200000;              // writes of the config settle this long
 
 uint64_t mono_usec(sd_event* ev) {
   uint64_t t = 0;
@@ -39,6 +40,8 @@ Actions Daemon::observe_cron_daemon(Instant t) {
   }
   pid_t pid = 0;
   const CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
+  if (cron_gone_ != 0 && obs.running) spdlog::info("the cron daemon runs again, as pid {}", pid);
+  cron_gone_ = 0;
   // Its exit wakes us at once (a pidfd); a timer looks again only while cron is down (for its
   // return) or when no pidfd could be had.
   if (pid != cron_pid_ || !cron_exit_src_) {
@@ -79,11 +82,16 @@ int Daemon::on_cron_timer_cb(sd_event_source*, uint64_t, void* ud) {
   return 0;
 }
 
+// cron exited: seen at once, judged a little later, so that a restart (stop, then start) does
+// not open an incident. A cron job due meanwhile looks at once (on_deadline).
 int Daemon::on_cron_exit_cb(sd_event_source*, int, uint32_t, void* ud) {
   auto* d = static_cast<Daemon*>(ud);
   d->cron_exit_src_ = sd_event_source_disable_unref(d->cron_exit_src_);  // closes the pidfd
+  spdlog::info("the cron daemon (pid {}) exited; looking again in {} s", d->cron_pid_, kCronGoneConfirmUsec / 1000000);
+  d->cron_gone_ = d->cron_pid_;
   d->cron_pid_ = 0;
-  d->check_cron_daemon();
+  sd_event_source_set_time(d->cron_timer_src_, mono_usec(d->ev_) + kCronGoneConfirmUsec);
+  sd_event_source_set_enabled(d->cron_timer_src_, SD_EVENT_ONESHOT);
   return 0;
 }
 
