@@ -9,6 +9,14 @@ namespace cronitor::agent {
 Result<std::unique_ptr<Checkpointer>> Checkpointer::start(sqlite3* writer, const std::string& path, int frames) {
   auto db = sql::Db::open(path, false);
   if (!db) return std::unexpected(db.error());
+  // A connection learns the journal mode when it first reads the file; until then a checkpoint
+  // through it is a silent no-op ("not in WAL mode").
+  auto mode = db->prepare("PRAGMA journal_mode");
+  if (!mode) return std::unexpected(mode.error());
+  auto row = mode->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row || mode->text(0) != "wal")
+    return fail("\"" + path + "\": not in WAL mode (" + (*row ? mode->text(0) : "?") + "), no checkpoint thread");
   std::unique_ptr<Checkpointer> c(new Checkpointer(writer, std::move(*db), frames));
   // The thread takes no signals (SIGTERM and friends belong to the event loop): it starts with
   // all of them blocked, whatever this thread's mask is now.
@@ -35,9 +43,16 @@ Checkpointer::~Checkpointer() {
   thread_.join();
 }
 
-// Runs on the writer's thread after each commit: only wakes the checkpoint thread.
-int Checkpointer::on_commit(void* self, sqlite3*, const char*, int frames) {
+// Runs on the writer's thread after each commit: wakes the checkpoint thread. The log starts
+// over only when a checkpoint caught up between two commits; should the thread fall far behind
+// under a long burst, the writer checkpoints itself, as SQLite does by default, so the log stays
+// bounded.
+int Checkpointer::on_commit(void* self, sqlite3* writer, const char*, int frames) {
   auto* c = static_cast<Checkpointer*>(self);
+  if (frames >= kWriterTakesOver * c->frames_) {
+    sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
   if (frames >= c->frames_ && !c->requested_.exchange(true)) {
     std::lock_guard lock(c->mu_);
     c->cv_.notify_one();
@@ -57,7 +72,8 @@ void Checkpointer::loop() {
     int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       spdlog::warn("\"{}\": checkpoint: {}", db_.path(), sqlite3_errmsg(db_.get()));
-    done_.fetch_add(1);
+    else if (rc == SQLITE_OK && log >= 0)
+      done_.fetch_add(1);
     requested_.store(false);
     lock.lock();
   }

@@ -28,10 +28,12 @@ class Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
-  /// Checkpoints done so far (for tests and status).
+  /// Checkpoints that ran on the log so far (for tests).
   uint64_t done() const { return done_.load(); }
 
  private:
+  static constexpr int kWriterTakesOver = 4;  // x frames: the writer checkpoints itself
+
   Checkpointer(sqlite3* writer, sql::Db reader, int frames);
   static int on_commit(void* self, sqlite3*, const char*, int frames);
   void loop();

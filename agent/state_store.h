@@ -100,6 +100,8 @@ class StateStore {
   /// From now on the log is checkpointed on a thread of its own (the daemon: commits then never
   /// wait for a checkpoint's fsyncs). Without it, SQLite checkpoints inside commits.
   [[nodiscard]] Result<void> checkpoint_in_background();
+  /// Checkpoints the background thread has run (0 without one).
+  uint64_t background_checkpoints() const { return checkpointer_ ? checkpointer_->done() : 0; }
 
  private:
   [[nodiscard]] Result<void> migrate();

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <thread>
 
 #include "agent/state_json.h"
 #include "eval_helpers.h"
@@ -61,6 +63,53 @@ TEST_F(StateStoreTest, EventsAreIdempotentByRunIdAndState) {
   EXPECT_EQ((*h)[1].status, "failed");
   EXPECT_EQ((*h)[1].exit_code, 3);
   EXPECT_EQ((*h)[1].output_tail, "boom");
+}
+
+TEST_F(StateStoreTest, CheckpointsRunOnTheirOwnThreadAndTheLogStartsOver) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->checkpoint_in_background());
+  const std::string wal = path_ + "-wal";
+  int n = 0;
+  // One commit per event, as when events come one by one; each about 2 WAL pages.
+  auto burst = [&](int count) {
+    for (int i = 0; i < count; ++i, ++n) {
+      ASSERT_TRUE(s->begin());
+      const std::string id = std::to_string(n);
+      auto end = event("k", "00000000-0000-4000-8000-" + std::string(12 - id.size(), '0') + id,
+                       RunEvent::State::kComplete, at("2026-01-01T00:00:00Z") + std::chrono::seconds(n), 0, 10);
+      end.output_tail = std::string(3000, 'x');
+      ASSERT_EQ(s->record_event(end, end.ts), true);
+      ASSERT_TRUE(s->commit());
+    }
+  };
+  auto wait_for = [](const std::function<bool()>& done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return done();
+  };
+  burst(1500);  // past the 1,000-page mark: the thread copies the log into the database file
+  ASSERT_TRUE(wait_for([&] { return s->background_checkpoints() > 0; }));
+  EXPECT_TRUE(wait_for([&] { return fs::file_size(path_) > (4u << 20); })) << fs::file_size(path_);
+  // The log starts over once a checkpoint caught up, and bursts too fast for the thread make
+  // the writer checkpoint itself: the log stays bounded.
+  const uint64_t checkpoints = s->background_checkpoints();
+  burst(1);
+  ASSERT_TRUE(wait_for([&] { return s->background_checkpoints() >= checkpoints; }));
+  const auto wal_after_first = fs::file_size(wal);
+  for (int round = 0; round < 3; ++round) {
+    const uint64_t before = s->background_checkpoints();
+    burst(1500);
+    ASSERT_TRUE(wait_for([&] { return s->background_checkpoints() > before; }));
+  }
+  // 7,500 commits of about 2 pages each would make a log of some 60 MiB; it stays near the
+  // writer's own limit (4,000 pages of 4 KiB, plus what arrives while that checkpoint runs).
+  EXPECT_LE(fs::file_size(wal), 24u << 20) << "the log grew: " << fs::file_size(wal);
+  EXPECT_GT(wal_after_first, 0u);
+  auto h = s->history("k", 10000);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->size(), static_cast<size_t>(n));
 }
 
 TEST_F(StateStoreTest, JobStateRoundTrips) {
