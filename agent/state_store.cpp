@@ -123,7 +123,7 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
       const bool full = sync && std::string_view(sync) == "full";
       const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                                   (full ? "FULL" : "NORMAL") +
-                                  "; PRAGMA cache_size=-1024; PRAGMA journal_size_limit=67108864;";
+                                  "; PRAGMA cache_size=-4096; PRAGMA journal_size_limit=67108864;";
       if (auto r = s.db_.exec(pragmas); !r) return std::unexpected(r.error());
       if (auto r = s.migrate(); !r) return std::unexpected(r.error());
       if (auto r = s.prepare_all(); !r) return std::unexpected(r.error());
