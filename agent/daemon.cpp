@@ -29,12 +29,6 @@ uint64_t to_realtime_usec(Instant t) {
   return us <= 0 ? 1 : static_cast<uint64_t>(us);
 }
 
-uint64_t mono_usec(sd_event* ev) {
-  uint64_t t = 0;
-  sd_event_now(ev, CLOCK_MONOTONIC, &t);
-  return t;
-}
-
 std::string hostname_of(const Config& c) {
   if (!c.hostname.empty()) return c.hostname;
   char buf[256] = {};
@@ -79,6 +73,12 @@ Daemon::~Daemon() {
 
 Instant Daemon::now() const {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+uint64_t Daemon::mono_usec() const {
+  uint64_t t = 0;
+  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
+  return t;
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options) {
@@ -515,7 +515,7 @@ int Daemon::on_prune_cb(sd_event_source* s, uint64_t, void* ud) {
     (void)d->store_.prune(d->config_.retention.runs, d->config_.retention.days, d->now());
     (void)d->store_.commit();
   }
-  sd_event_source_set_time(s, mono_usec(d->ev_) + kPruneEveryUsec);
+  sd_event_source_set_time(s, d->mono_usec() + kPruneEveryUsec);
   sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
   return 0;
 }

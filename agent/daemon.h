@@ -110,6 +110,7 @@ class Daemon {
 
   void notify_status();
   Instant now() const;
+  uint64_t mono_usec() const;  // the loop's CLOCK_MONOTONIC time, for relative timers
 
   static int on_listen_cb(sd_event_source*, int, uint32_t, void*);
   static int on_conn_cb(sd_event_source*, int, uint32_t, void*);

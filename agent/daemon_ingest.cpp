@@ -101,7 +101,7 @@ void Daemon::on_accept() {
     c->fd = fd;
     c->uid = cred.uid;
     c->pid = cred.pid;
-    sd_event_now(ev_, CLOCK_MONOTONIC, &c->opened_usec);
+    c->opened_usec = mono_usec();
     Conn& ref = *c;
     conns_.emplace(fd, std::move(c));
     on_conn_io(ref, EPOLLIN);  // the line is usually there already
@@ -182,8 +182,7 @@ void Daemon::handle_line(Conn& c, std::string_view line) {
 }
 
 bool Daemon::allow_rate(uid_t uid) {
-  uint64_t t = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
+  const uint64_t t = mono_usec();
   Bucket& b = buckets_[uid];
   if (b.at_usec == 0) b.tokens = kUserBurst;
   b.tokens = std::min(kUserBurst, b.tokens + static_cast<double>(t - b.at_usec) / 1e6 * kUserRate);
@@ -223,8 +222,7 @@ void Daemon::close_conn(int fd) {
 }
 
 void Daemon::sweep_conns() {
-  uint64_t t = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
+  const uint64_t t = mono_usec();
   std::unordered_set<int> waiting;  // connections whose event awaits its commit
   for (const auto& p : pending_) waiting.insert(p.conn_fd);
   std::vector<int> old;

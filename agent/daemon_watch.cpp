@@ -20,12 +20,6 @@ constexpr uint64_t kCronCheckDownUsec = 5ull * 1000000;     // while it is down:
 constexpr uint64_t kCronGoneConfirmUsec = 10ull * 1000000;  // a restart of cron is no outage
 constexpr uint64_t kConfigSettleUsec = 200000;              // writes of the config settle this long
 
-uint64_t mono_usec(sd_event* ev) {
-  uint64_t t = 0;
-  sd_event_now(ev, CLOCK_MONOTONIC, &t);
-  return t;
-}
-
 }  // namespace
 
 Actions Daemon::observe_cron_daemon(Instant t) {
@@ -56,7 +50,7 @@ Actions Daemon::observe_cron_daemon(Instant t) {
   // Idle means no wakeups: while the pidfd watches cron, no timer runs.
   if (cron_timer_src_ && !(obs.running && cron_exit_src_)) {
     const uint64_t every = obs.running ? kCronCheckUpUsec : kCronCheckDownUsec;
-    sd_event_source_set_time(cron_timer_src_, mono_usec(ev_) + every);
+    sd_event_source_set_time(cron_timer_src_, mono_usec() + every);
     sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_ONESHOT);
   } else if (cron_timer_src_) {
     sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
@@ -90,7 +84,7 @@ int Daemon::on_cron_exit_cb(sd_event_source*, int, uint32_t, void* ud) {
   spdlog::info("the cron daemon (pid {}) exited; looking again in {} s", d->cron_pid_, kCronGoneConfirmUsec / 1000000);
   d->cron_gone_ = d->cron_pid_;
   d->cron_pid_ = 0;
-  sd_event_source_set_time(d->cron_timer_src_, mono_usec(d->ev_) + kCronGoneConfirmUsec);
+  sd_event_source_set_time(d->cron_timer_src_, d->mono_usec() + kCronGoneConfirmUsec);
   sd_event_source_set_enabled(d->cron_timer_src_, SD_EVENT_ONESHOT);
   return 0;
 }
@@ -126,7 +120,7 @@ int Daemon::on_config_cb(sd_event_source*, int fd, uint32_t, void* ud) {
       p += sizeof(inotify_event) + e->len;
     }
   if (ours) {
-    sd_event_source_set_time(d->config_settle_src_, mono_usec(d->ev_) + kConfigSettleUsec);
+    sd_event_source_set_time(d->config_settle_src_, d->mono_usec() + kConfigSettleUsec);
     sd_event_source_set_enabled(d->config_settle_src_, SD_EVENT_ONESHOT);
   }
   return 0;

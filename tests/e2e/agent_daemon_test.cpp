@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/event.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 #include "wrapper/agent_client.h"
@@ -26,8 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using cronitor::testing::AgentProcess;
 using cronitor::testing::HttpRecorder;
 using cronitor::testing::run_command;
+using cronitor::testing::wait_until;
 using nlohmann::json;
 
 const std::string kAgent = CRONITOR_AGENT_BIN;
@@ -37,8 +40,6 @@ const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.
 class AgentDaemon : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("agent-e2e-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     socket_ = (dir_ / "agent.sock").string();
@@ -66,31 +67,9 @@ class AgentDaemon : public ::testing::Test {
                                << extra;
   }
   std::string config() const { return (dir_ / "agent.yaml").string(); }
-  void start() {
-    fs::remove(socket_);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::string log = (dir_ / "daemon.log").string();
-      FILE* f = std::freopen(log.c_str(), "a", stderr);
-      (void)f;
-      ::execl(kAgent.c_str(), kAgent.c_str(), "run", "--config", config().c_str(), nullptr);
-      ::_exit(127);
-    }
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (!fs::exists(socket_) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
-    ASSERT_TRUE(fs::exists(socket_)) << log();
-  }
-  void stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string log() const {
-    std::ifstream in(dir_ / "daemon.log");
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  void start() { ASSERT_TRUE(agent_.start(config(), socket_)) << log(); }
+  void stop(int sig) { agent_.stop(sig); }
+  std::string log() const { return agent_.log(); }
   int exec(const std::string& command) { return run_command({kExec, "heartbeat", "--", command}).exit_code; }
   static bool slack_says(const json& r, const std::string& what) {
     auto body = json::parse(r["body"].get<std::string>(), nullptr, false);
@@ -98,9 +77,10 @@ class AgentDaemon : public ::testing::Test {
            body["text"].get<std::string>().find(what) != std::string::npos;
   }
 
-  fs::path dir_;
+  fs::path dir_ = fs::temp_directory_path() / ("agent-e2e-" + std::to_string(::getpid()) + "-" +
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::string socket_, spool_;
-  pid_t pid_ = -1;
+  AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
 };
 
 TEST_F(AgentDaemon, MissedFailedRecoveredAndKill9KeepsHistory) {
@@ -171,8 +151,7 @@ TEST_F(AgentDaemon, SpooledEventsAreStoredAndFilesRemoved) {
   ASSERT_FALSE(
       slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 4"); }, 10s).is_null())
       << log();
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (!fs::is_empty(spool_) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+  wait_until([&] { return fs::is_empty(spool_); }, 5s);
   EXPECT_TRUE(fs::is_empty(spool_));
   // While it runs, a file dropped in the spool is picked up through inotify.
   stop(SIGTERM);
@@ -205,10 +184,8 @@ TEST_F(AgentDaemon, BrokenConfigRefusedAndReloadKeepsOldOne) {
   write_config(slack.url("/s"));
   start();
   std::ofstream(dir_ / "agent.yaml", std::ios::app) << "    grace_seconds: soon\n";
-  ::kill(pid_, SIGHUP);
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (log().find("keeping the old config") == std::string::npos && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(20ms);
+  ::kill(agent_.pid(), SIGHUP);
+  agent_.wait_for_log("keeping the old config");
   EXPECT_NE(log().find("keeping the old config"), std::string::npos) << log();
   ASSERT_EQ(exec("exit 6"), 6);
   EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "exit code 6"); }, 10s).is_null());
@@ -218,20 +195,14 @@ TEST_F(AgentDaemon, ConfigFileWrittenIsReloadedWithoutASignal) {
   HttpRecorder slack(kRecorder, dir_.string());
   write_config(slack.url("/s"));
   start();
-  auto wait_log = [&](const std::string& text) {
-    auto until = std::chrono::steady_clock::now() + 5s;
-    while (log().find(text) == std::string::npos && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(20ms);
-    return log().find(text) != std::string::npos;
-  };
   // Written in place and broken: the old config stays, and the log says why.
   std::ofstream(dir_ / "agent.yaml", std::ios::app) << "    grace_seconds: soon\n";
-  ASSERT_TRUE(wait_log("keeping the old config")) << log();
+  ASSERT_TRUE(agent_.wait_for_log("keeping the old config")) << log();
   EXPECT_NE(log().find("grace_seconds"), std::string::npos);
   // Replaced as editors do (a new file renamed over it), with one more monitor: it is used.
   write_config(slack.url("/s"), "  - key: added-later\n    schedule: every 5 minutes\n", "new.yaml");
   fs::rename(dir_ / "new.yaml", dir_ / "agent.yaml");
-  ASSERT_TRUE(wait_log("config reloaded")) << log();
+  ASSERT_TRUE(agent_.wait_for_log("config reloaded")) << log();
   auto st = json::parse(run_command({kAgent, "status", "--json", "--config", config()}).out, nullptr, false);
   ASSERT_TRUE(st.is_object());
   bool found = false;
@@ -299,8 +270,7 @@ TEST_F(AgentDaemon, SpoolFileWrittenWhileRunningIsPickedUpByInotify) {
   ASSERT_FALSE(
       slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 9"); }, 5s).is_null())
       << log();
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (fs::exists(file) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+  wait_until([&] { return !fs::exists(file); }, 5s);
   EXPECT_FALSE(fs::exists(file));
 }
 
@@ -330,11 +300,11 @@ TEST_F(AgentDaemon, RunEndWaitingInTheSpoolIsTakenBeforeTheNextRunNoFalseOverlap
   const char* second = "2c2c2c2c-2c2c-4c2c-8c2c-2c2c2c2c2c2c";
   ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event(first, cronitor::RunState::kRun, t1), 2000000));
   // Both reach the agent while it is stopped, so it sees them at once when it goes on.
-  ASSERT_EQ(::kill(pid_, SIGSTOP), 0);
+  ASSERT_EQ(::kill(agent_.pid(), SIGSTOP), 0);
   std::ofstream(fs::path(spool_) / ".partial") << event(first, cronitor::RunState::kComplete, t1 + 50);
   fs::rename(fs::path(spool_) / ".partial", fs::path(spool_) / (std::string(first) + ".jsonl"));
   auto next = cronitor::wrapper::AgentSend::start(socket_, event(second, cronitor::RunState::kRun, t1 + 100), 5000000);
-  ::kill(pid_, SIGCONT);
+  ::kill(agent_.pid(), SIGCONT);
   ASSERT_TRUE(next) << next.error().message;
   ASSERT_TRUE(next->finish());
   ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event(second, cronitor::RunState::kFail, t1 + 150), 2000000));
@@ -362,9 +332,7 @@ TEST_F(AgentDaemon, WallClockSetIsSeenAndDeadlinesRecomputed) {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
   ASSERT_EQ(::clock_settime(CLOCK_REALTIME, &ts), 0) << std::strerror(errno);
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (log().find("the wall clock changed") == std::string::npos && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(20ms);
+  agent_.wait_for_log("the wall clock changed");
   EXPECT_NE(log().find("the wall clock changed"), std::string::npos) << log();
   // The loop goes on: the next deadline still alerts (every 10 s + 2 s grace after the run).
   ASSERT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "heartbeat missed"); }, 20s).is_null()) << log();

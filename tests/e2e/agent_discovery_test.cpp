@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/event.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 
@@ -22,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using cronitor::testing::AgentProcess;
 using cronitor::testing::HttpRecorder;
 using cronitor::testing::run_command;
 using nlohmann::json;
@@ -32,8 +34,6 @@ const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.
 class AgentDiscovery : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("agent-disc-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "root/etc/cron.d");
     fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
@@ -70,13 +70,7 @@ class AgentDiscovery : public ::testing::Test {
       cron_pid_ = -1;
     }
   }
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
+  void stop() { agent_.stop(SIGTERM); }
   /// How many requests so far hold `text`.
   int count(HttpRecorder& r, const std::string& text) {
     int n = 0;
@@ -95,27 +89,14 @@ class AgentDiscovery : public ::testing::Test {
                                        << "\nhostname: disc-host\ndiscovery: {root: " << (dir_ / "root").string()
                                        << ", crontabs: true, systemd: false}\n"
                                        << "defaults:\n  notify: [\"slack:" << slack_url << "\"]\n";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::string log = (dir_ / "daemon.log").string();
-      (void)!std::freopen(log.c_str(), "a", stderr);
-      std::string cfg = (dir_ / "agent.yaml").string();
-      ::execl(kAgent.c_str(), kAgent.c_str(), "run", "--config", cfg.c_str(), nullptr);
-      ::_exit(127);
-    }
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (!fs::exists(socket_) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
-    ASSERT_TRUE(fs::exists(socket_));
+    ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << log();
   }
   json status() {
     auto r = run_command({kAgent, "status", "--json", "--config", (dir_ / "agent.yaml").string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out, nullptr, false);
   }
-  std::string log() const {
-    std::ifstream in(dir_ / "daemon.log");
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
+  std::string log() const { return agent_.log(); }
   /// Sends one event as `uid` (a child process that setuid()s) and returns the agent's reply.
   std::string send_as(uid_t uid, const std::string& key, int64_t claimed_uid) {
     int p[2];
@@ -157,9 +138,10 @@ class AgentDiscovery : public ::testing::Test {
     return reply;
   }
 
-  fs::path dir_;
+  fs::path dir_ = fs::temp_directory_path() / ("agent-disc-" + std::to_string(::getpid()) + "-" +
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::string socket_;
-  pid_t pid_ = -1;
+  AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
   pid_t cron_pid_ = -1;
 };
 
@@ -250,17 +232,11 @@ TEST_F(AgentDiscovery, CronRestartIsNoOutageButCronGoneIsAlertedAndItsReturn) {
   HttpRecorder slack(kRecorder, dir_.string());
   start(slack.url("/s"));
   ASSERT_FALSE(backup_key().empty());
-  auto wait_log = [&](const std::string& text, std::chrono::seconds limit) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (log().find(text) == std::string::npos && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(20ms);
-    return log().find(text) != std::string::npos;
-  };
   // A restart (stop, then a new daemon at once): the agent sees the exit through its pidfd,
   // looks again 10 s later, finds the new cron: no incident.
   stop_cron();
   start_cron();
-  ASSERT_TRUE(wait_log("the cron daemon runs again, as pid " + std::to_string(cron_pid_), 15s)) << log();
+  ASSERT_TRUE(agent_.wait_for_log("the cron daemon runs again, as pid " + std::to_string(cron_pid_), 15s)) << log();
   EXPECT_EQ(count(slack, "cron daemon"), 0) << log();
   // Gone for good: alerted once it stays gone 10 s, with no cron job due (they are every 5 min).
   stop_cron();

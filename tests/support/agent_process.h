@@ -1,0 +1,67 @@
+// The real `cronitor-agent run` as a child of an end-to-end test: started with a config file,
+// its stderr in a log file, ended by its pid.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <thread>
+
+namespace cronitor::testing {
+
+/// Polls `done` every 20 ms until it holds or `limit` passed; returns its last answer.
+inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return done();
+}
+
+class AgentProcess {
+ public:
+  AgentProcess(std::string binary, std::string log_path) : binary_(std::move(binary)), log_(std::move(log_path)) {}
+  ~AgentProcess() { stop(SIGTERM); }
+  AgentProcess(const AgentProcess&) = delete;
+  AgentProcess& operator=(const AgentProcess&) = delete;
+
+  /// Starts the daemon on `config` and waits (10 s at most) for `socket` to appear; false if not.
+  bool start(const std::string& config, const std::string& socket) {
+    std::filesystem::remove(socket);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      (void)!std::freopen(log_.c_str(), "a", stderr);
+      ::execl(binary_.c_str(), binary_.c_str(), "run", "--config", config.c_str(), nullptr);
+      ::_exit(127);
+    }
+    return wait_until([&] { return std::filesystem::exists(socket); }, std::chrono::seconds(10));
+  }
+  void stop(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  pid_t pid() const { return pid_; }
+  std::string log() const {
+    std::ifstream in(log_);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  /// Waits until the log holds `text`.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit = std::chrono::seconds(5)) const {
+    return wait_until([&] { return log().find(text) != std::string::npos; }, limit);
+  }
+
+ private:
+  std::string binary_, log_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace cronitor::testing
