@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "agent/discovery_adapter.h"
+#include "agent/systemd_watch.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
@@ -51,6 +52,7 @@ Result<void> make_dir(const std::string& path, mode_t mode) {
 Daemon::Daemon(Options options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
+  systemd_.reset();
   for (auto& [fd, c] : conns_) {
     sd_event_source_disable_unref(c->src);
     ::close(fd);
@@ -178,6 +180,7 @@ void Daemon::rebuild_monitors(Instant t) {
     add_monitor(std::move(m), std::move(s));
   }
   alert_removed_while_stopped(stored, t);
+  if (systemd_) apply_live_timers();
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
 }
 
@@ -450,6 +453,7 @@ int Daemon::run() {
     (void)store_.outbox_release_all(t);
     (void)store_.commit();
   }
+  start_systemd_watch();
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();

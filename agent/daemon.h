@@ -30,6 +30,9 @@ struct Changes;
 
 namespace cronitor::agent {
 
+class SystemdWatch;
+struct LiveTimer;
+
 class Daemon {
  public:
   struct Options {
@@ -104,6 +107,11 @@ class Daemon {
   bool allow_rate(uid_t uid);
   std::string handle_control(const Conn& c, std::string_view line);
 
+  // systemd timers over D-Bus (daemon_timers.cpp).
+  void start_systemd_watch();
+  void apply_live_timers();  // timers a manager reports are live: deadlines from now on
+  void on_timer_state(const LiveTimer& t, const std::string& what);
+
   // Outbox.
   void pump_outbox();
   void on_sent();
@@ -154,6 +162,7 @@ class Daemon {
   std::unique_ptr<discovery::Scanner> scanner_;
   std::unique_ptr<discovery::Watcher> watcher_;
   std::vector<DiscoveredJob> discovered_;
+  std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
 
   sd_event* ev_ = nullptr;
   sd_event_source* listen_src_ = nullptr;

@@ -388,8 +388,9 @@ Actions evaluate(const MonitorConfig& c, MonitorState& s, const Input& input, Ho
     s.open_runs.clear();
     if (r->by_unwrap) return out;
     Alert a = make_alert(c, Alert::Kind::kRemoved, r->now);
-    a.summary = display(c) + " was removed from " + r->file +
-                (r->line > 0 ? " line " + std::to_string(r->line) : std::string());
+    a.summary = !r->why.empty() ? display(c) + " " + r->why
+                                : display(c) + " was removed from " + r->file +
+                                      (r->line > 0 ? " line " + std::to_string(r->line) : std::string());
     a.detail = "The job is no longer defined, so it will not run again; its monitor stops here";
     s.incident.reset();
     out.push_back(Action{Action::Type::kNotice, std::move(a)});
