@@ -210,6 +210,8 @@ bool SystemdWatch::resync() {
   {
     Reply rep;
     int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "Subscribe", &rep.err, &rep.m, "");
+    // A resync after a reload: the manager still has us (a reexec keeps its subscribers too).
+    if (r < 0 && sd_bus_error_has_name(&rep.err, "org.freedesktop.systemd1.AlreadySubscribed")) r = 0;
     if (r < 0) {
       const bool gone = !sd_bus_is_open(bus_);
       const std::string why = "no systemd manager answers on the system bus (Subscribe: " + rep.why(r) + ")";
@@ -316,6 +318,11 @@ bool SystemdWatch::add_timer(const std::string& unit, const std::string& path, s
   }
   timers_[path] = t;
   if (!read_service(svc)) return false;
+  if (fresh) {
+    auto k = vmstat_oom_kills();
+    svc.oom_known = k.has_value() && !run_ended(svc.snap);  // a run that ended before: unknown
+    svc.oom_kills_at_start = k.value_or(0);
+  }
   if (svc.timer_path == path) evaluate(svc, out);
   return true;
 }
@@ -343,20 +350,23 @@ void SystemdWatch::evaluate(Service& svc, std::vector<cronitor::RunEvent>& out) 
   TrackContext ctx;
   ctx.host = host_;
   ctx.now_usec = realtime_usec();
-  if (run_going(s) && !tracker_.running(svc.unit)) {
+  const bool fresh = tracker_.fresh(svc.unit, s);
+  if (fresh && run_going(s)) {  // the baseline for this run
     auto k = vmstat_oom_kills();
     svc.oom_known = k.has_value();
     svc.oom_kills_at_start = k.value_or(0);
   }
-  if (run_ended(s)) {
-    if (svc.oom_known) {
-      auto k = vmstat_oom_kills();
-      ctx.oom_counter_rose = k && *k > svc.oom_kills_at_start;
-    }
+  const bool ends = tracker_.end_pending(svc.unit, s);
+  if (ends) {
+    // First seen ended: the baseline is the count at the previous run's end (or at listing).
+    auto k = vmstat_oom_kills();
+    ctx.oom_counter_rose = svc.oom_known && k && *k > svc.oom_kills_at_start;
+    svc.oom_known = k.has_value();
+    svc.oom_kills_at_start = k.value_or(0);
     ctx.output_tail = journal_tail(s.invocation_id);
   }
+  if (!fresh && !ends) return;
   auto events = tracker_.observe(t->second.key, svc.unit, s, ctx);
-  if (run_ended(s)) svc.oom_known = false;
   for (auto& e : events) out.push_back(std::move(e));
 }
 
@@ -484,7 +494,7 @@ void SystemdWatch::on_job_removed(sd_bus_message* m) {
   auto p = by_unit_.find(unit);
   if (p == by_unit_.end()) return;
   auto s = services_.find(p->second);
-  if (s == services_.end() || !read_service(s->second)) return;
+  if (s == services_.end()) return;
   std::vector<cronitor::RunEvent> out;
   evaluate(s->second, out);
   deliver(std::move(out));

@@ -52,6 +52,18 @@ std::string result_words(const std::string& r) {
   return "systemd result \"" + r + "\"";
 }
 
+bool TimerRunTracker::fresh(const std::string& service, const ServiceSnapshot& s) const {
+  if (invocation_run_id(s.invocation_id).empty() || (!run_going(s) && !run_ended(s))) return false;
+  auto it = seen_.find(service);
+  return it == seen_.end() || it->second.invocation_id != s.invocation_id || !it->second.run_sent;
+}
+
+bool TimerRunTracker::end_pending(const std::string& service, const ServiceSnapshot& s) const {
+  if (invocation_run_id(s.invocation_id).empty() || !run_ended(s)) return false;
+  auto it = seen_.find(service);
+  return it == seen_.end() || it->second.invocation_id != s.invocation_id || !it->second.end_sent;
+}
+
 bool TimerRunTracker::running(const std::string& service) const {
   auto it = seen_.find(service);
   return it != seen_.end() && it->second.run_sent && !it->second.end_sent;

@@ -50,7 +50,11 @@ class TimerRunTracker {
   /// already reported for that invocation. `service` names the unit (one memory per service).
   std::vector<cronitor::RunEvent> observe(const std::string& key, const std::string& service, const ServiceSnapshot& s,
                                           const TrackContext& ctx);
-  /// The run of `service` that is going and was reported, if any (its invocation id).
+  /// True when `s` shows a run going or ended that observe() has not reported yet.
+  bool fresh(const std::string& service, const ServiceSnapshot& s) const;
+  /// True when `s` shows a run ended whose end observe() has not reported yet.
+  bool end_pending(const std::string& service, const ServiceSnapshot& s) const;
+  /// True when a run of `service` was reported and its end was not.
   bool running(const std::string& service) const;
   void forget(const std::string& service) { seen_.erase(service); }
   size_t size() const { return seen_.size(); }
