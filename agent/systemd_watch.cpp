@@ -254,11 +254,9 @@ bool SystemdWatch::resync() {
   std::map<std::string, LiveTimer> before;
   before.swap(timers_);
   std::vector<cronitor::RunEvent> out;
-  for (const auto& [name, path] : units) {
-    if (!add_timer(name, path, out)) {
-      disconnect("reading " + name + " failed");
-      return false;
-    }
+  if (!add_timers(units, out)) {
+    disconnect("reading the timers failed: " + batch_error_);
+    return false;
   }
   last_listing_usec_ = monotonic_usec() - t0;
   backoff_usec_ = 0;
@@ -275,72 +273,151 @@ bool SystemdWatch::resync() {
   return true;
 }
 
-bool SystemdWatch::add_timer(const std::string& unit, const std::string& path, std::vector<cronitor::RunEvent>& out) {
-  LiveTimer t;
-  t.unit = unit;
-  t.key = discovery::derive_key("timer", "", "", unit);
-  {
-    Reply rep;
-    int r = sd_bus_call_method(bus_, kDest, path.c_str(), kProps, "GetAll", &rep.err, &rep.m, "s", kTimerIface);
-    if (r < 0) return false;
-    r = read_dict(rep.m, [&](const char* name) -> int {
-      if (!std::strcmp(name, "Unit")) {
-        const char* s = nullptr;
-        int q = sd_bus_message_read(rep.m, "v", "s", &s);
-        if (q >= 0 && s) t.service = s;
-        return q;
+/// One property read of a batch.
+struct BusCall {
+  std::string path;
+  const char* iface;
+  const char* prop;
+  std::function<int(sd_bus_message*)> apply;  // reads the reply's "v"
+  sd_bus_slot* slot = nullptr;
+  struct BusBatch* st = nullptr;
+};
+struct BusBatch {
+  size_t inflight = 0;
+  std::string error;  // the first transport error (timeout, disconnect)
+};
+
+namespace {
+
+int get_cb(sd_bus_message* m, void* ud, sd_bus_error*) {
+  auto* c = static_cast<BusCall*>(ud);
+  --c->st->inflight;
+  if (sd_bus_message_is_method_error(m, nullptr)) {
+    const sd_bus_error* e = sd_bus_message_get_error(m);
+    // A property this manager does not have is skipped; no answer at all ends the batch.
+    const bool transport = sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT,
+                                                  SD_BUS_ERROR_DISCONNECTED, SD_BUS_ERROR_LIMITS_EXCEEDED);
+    if (transport && c->st->error.empty()) c->st->error = e->message ? e->message : e->name;
+    return 0;
+  }
+  if (c->apply(m) < 0 && c->st->error.empty()) c->st->error = std::string("malformed ") + c->prop;
+  return 0;
+}
+
+}  // namespace
+
+// Property reads go out pipelined, a bounded number in flight (dbus-daemon caps the replies a
+// connection awaits); replies are applied in the order the manager sent them, interleaved with
+// its signals, so the snapshots never go back in time.
+bool SystemdWatch::run_batch(std::vector<BusCall>& calls) {
+  constexpr size_t kWindow = 64;
+  BusBatch st;
+  size_t next = 0;
+  const uint64_t deadline = monotonic_usec() + options_.call_timeout_usec * 2;
+  bool ok = true;
+  while (ok && (next < calls.size() || st.inflight > 0)) {
+    while (next < calls.size() && st.inflight < kWindow) {
+      BusCall& c = calls[next++];
+      c.st = &st;
+      if (sd_bus_call_method_async(bus_, &c.slot, kDest, c.path.c_str(), kProps, "Get", get_cb, &c, "ss", c.iface,
+                                   c.prop) < 0) {
+        st.error = "sd_bus_call_method_async failed";
+        ok = false;
+        break;
       }
-      if (!std::strcmp(name, "NextElapseUSecRealtime"))
-        return sd_bus_message_read(rep.m, "v", "t", &t.next_elapse_realtime_usec);
-      if (!std::strcmp(name, "NextElapseUSecMonotonic"))
-        return sd_bus_message_read(rep.m, "v", "t", &t.next_elapse_monotonic_usec);
-      return sd_bus_message_skip(rep.m, "v");
-    });
-    if (r < 0) return false;
+      ++st.inflight;
+    }
+    if (!ok) break;
+    int r = sd_bus_process(bus_, nullptr);
+    if (r < 0) {
+      st.error = std::string("sd_bus_process: ") + std::strerror(-r);
+      break;
+    }
+    if (!st.error.empty()) break;
+    if (r > 0) continue;
+    const uint64_t t = monotonic_usec();
+    if (t >= deadline) {
+      st.error = "timed out";
+      break;
+    }
+    (void)sd_bus_wait(bus_, deadline - t);
   }
-  {
-    Reply rep;
-    char* s = nullptr;
-    int r = sd_bus_get_property_string(bus_, kDest, path.c_str(), kUnitIface, "ActiveState", &rep.err, &s);
-    if (r < 0) return false;
-    t.active_state = s;
-    free(s);
+  for (BusCall& c : calls) c.slot = sd_bus_slot_unref(c.slot);  // cancels what is still pending
+  batch_error_ = st.error;
+  return st.error.empty();
+}
+
+bool SystemdWatch::add_timers(const std::vector<std::pair<std::string, std::string>>& units,
+                              std::vector<cronitor::RunEvent>& out) {
+  auto str = [](std::string& into) {
+    return [&into](sd_bus_message* m) {
+      const char* v = nullptr;
+      int r = sd_bus_message_read(m, "v", "s", &v);
+      if (r >= 0) into = v ? v : "";
+      return r;
+    };
+  };
+  auto u64 = [](uint64_t& into) {
+    return [&into](sd_bus_message* m) { return sd_bus_message_read(m, "v", "t", &into); };
+  };
+  std::map<std::string, LiveTimer> found;  // path -> timer
+  std::vector<BusCall> calls;
+  for (const auto& [unit, path] : units) {
+    LiveTimer& t = found[path];
+    t.unit = unit;
+    t.key = discovery::derive_key("timer", "", "", unit);
+    calls.push_back({path, kTimerIface, "Unit", str(t.service)});
+    calls.push_back({path, kTimerIface, "NextElapseUSecRealtime", u64(t.next_elapse_realtime_usec)});
+    calls.push_back({path, kTimerIface, "NextElapseUSecMonotonic", u64(t.next_elapse_monotonic_usec)});
+    calls.push_back({path, kUnitIface, "ActiveState", str(t.active_state)});
   }
-  if (t.service.empty()) return true;
-  const std::string spath = unit_path(t.service);
-  if (spath.empty()) return true;
-  auto [it, fresh] = services_.try_emplace(spath);
-  Service& svc = it->second;
-  if (fresh || svc.timer_path.empty()) {
-    svc.unit = t.service;
-    svc.timer_path = path;
-    by_unit_[t.service] = spath;
+  if (!run_batch(calls)) return false;
+  std::vector<std::string> fill;  // service paths to read
+  for (auto& [path, t] : found) {
+    if (t.service.empty()) continue;
+    const std::string spath = unit_path(t.service);
+    if (spath.empty()) continue;
+    auto [it, fresh] = services_.try_emplace(spath);
+    if (fresh || it->second.timer_path.empty() || !timers_.contains(it->second.timer_path)) {
+      it->second.unit = t.service;
+      it->second.timer_path = path;
+      by_unit_[t.service] = spath;
+    }
+    fill.push_back(spath);
   }
-  timers_[path] = t;
-  if (!read_service(svc)) return false;
-  if (fresh) {
-    auto k = vmstat_oom_kills();
-    svc.oom_known = k.has_value() && !run_ended(svc.snap);  // a run that ended before: unknown
-    svc.oom_kills_at_start = k.value_or(0);
-  }
-  if (svc.timer_path == path) evaluate(svc, out);
+  for (auto& [path, t] : found) timers_[path] = t;
+  std::vector<Service*> svcs;
+  for (const auto& spath : fill) svcs.push_back(&services_[spath]);
+  if (!read_services(svcs)) return false;
+  for (Service* svc : svcs) evaluate(*svc, out);
   return true;
 }
 
-bool SystemdWatch::read_service(Service& svc) {
-  const std::string spath = by_unit_[svc.unit];
-  Reply rep;
-  int r = sd_bus_call_method(bus_, kDest, spath.c_str(), kProps, "GetAll", &rep.err, &rep.m, "s", kServiceIface);
-  if (r < 0) return false;
-  ServiceSnapshot s;
-  if (read_dict(rep.m, [&](const char* name) { return read_service_property(rep.m, name, s); }) < 0) return false;
-  for (const char* name : {"ActiveState", "InvocationID"}) {
-    Reply one;
-    r = sd_bus_call_method(bus_, kDest, spath.c_str(), kProps, "Get", &one.err, &one.m, "ss", kUnitIface, name);
-    if (r < 0 || read_service_property(one.m, name, s) < 0) return false;
+bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
+  std::vector<BusCall> calls;
+  for (Service* svc : svcs) {
+    svc->filling = true;
+    const std::string& spath = by_unit_[svc->unit];
+    // systemd's own order: the Service interface, then the Unit's (ActiveState, InvocationID).
+    for (const char* prop :
+         {"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainCode", "ExecMainStatus", "ExecMainPID", "Result"})
+      calls.push_back({spath, kServiceIface, prop,
+                       [svc, prop](sd_bus_message* m) { return read_service_property(m, prop, svc->snap); }});
+    for (const char* prop : {"ActiveState", "InvocationID"})
+      calls.push_back({spath, kUnitIface, prop,
+                       [svc, prop](sd_bus_message* m) { return read_service_property(m, prop, svc->snap); }});
   }
-  svc.snap = std::move(s);
-  return true;
+  const bool ok = run_batch(calls);
+  for (Service* svc : svcs) {
+    svc->filling = false;
+    if (!svc->baseline_read) {  // first read: the OOM baseline (a run that already ended: unknown)
+      auto k = vmstat_oom_kills();
+      svc->oom_known = k.has_value() && !run_ended(svc->snap);
+      svc->oom_kills_at_start = k.value_or(0);
+      svc->baseline_read = true;
+    }
+  }
+  return ok;
 }
 
 void SystemdWatch::evaluate(Service& svc, std::vector<cronitor::RunEvent>& out) {
@@ -457,7 +534,8 @@ void SystemdWatch::on_properties_changed(sd_bus_message* m) {
     const char* name = nullptr;
     while (sd_bus_message_read(m, "s", &name) > 0) invalidated = true;
   }
-  if (invalidated && !read_service(svc)) return;
+  if (svc.filling) return;  // the batch that reads it evaluates it
+  if (invalidated && !read_services({&svc})) return;
   // systemd sends the Service interface's changes before the Unit interface's (ActiveState,
   // InvocationID): the snapshot is whole once the latter arrived.
   if (!state_changed && !invalidated) return;
@@ -471,7 +549,7 @@ void SystemdWatch::on_unit_new(sd_bus_message* m) {
   if (sd_bus_message_read(m, "so", &id, &path) < 0 || !std::string_view(id).ends_with(".timer")) return;
   if (timers_.contains(path) || timers_.size() >= options_.max_timers || reloading_) return;
   std::vector<cronitor::RunEvent> out;
-  if (!add_timer(id, path, out)) return;
+  if (!add_timers({{id, path}}, out)) return;
   if (auto t = timers_.find(path); t != timers_.end() && handler_.on_timer_state && t->second.active_state == "active")
     handler_.on_timer_state(t->second, "");
   deliver(std::move(out));

@@ -22,6 +22,8 @@
 
 namespace cronitor::agent {
 
+struct BusCall;
+
 /// One timer unit the manager has loaded.
 struct LiveTimer {
   std::string unit;     ///< "backup.timer"
@@ -72,14 +74,19 @@ class SystemdWatch {
     ServiceSnapshot snap;
     uint64_t oom_kills_at_start = 0;  // /proc/vmstat oom_kill when its run was first seen going
     bool oom_known = false;
+    bool baseline_read = false;
+    bool filling = false;  // a batch is reading it: signals merge, the batch evaluates
   };
 
   void connect();
   void disconnect(const std::string& why);
   void schedule_reconnect();
   [[nodiscard]] bool resync();  // Subscribe, list every timer, read every service; false: lost
-  [[nodiscard]] bool add_timer(const std::string& unit, const std::string& path, std::vector<cronitor::RunEvent>& out);
-  [[nodiscard]] bool read_service(Service& svc);
+  /// Reads timers (unit, object path) and their services; false: the manager stopped answering.
+  [[nodiscard]] bool add_timers(const std::vector<std::pair<std::string, std::string>>& units,
+                                std::vector<cronitor::RunEvent>& out);
+  [[nodiscard]] bool read_services(const std::vector<Service*>& svcs);
+  [[nodiscard]] bool run_batch(std::vector<BusCall>& calls);
   void evaluate(Service& svc, std::vector<cronitor::RunEvent>& out);
   void deliver(std::vector<cronitor::RunEvent> events);
   std::string journal_tail(const std::string& invocation_id) const;
@@ -112,6 +119,7 @@ class SystemdWatch {
   bool live_ = false;
   bool reloading_ = false;
   std::string why_not_ = "not connected yet";
+  std::string batch_error_;
   uint64_t last_listing_usec_ = 0;
   std::map<std::string, LiveTimer> timers_;               // object path -> timer
   std::unordered_map<std::string, Service> services_;     // object path -> service
