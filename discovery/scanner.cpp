@@ -1,6 +1,7 @@
 #include "discovery/scanner.h"
 
 #include <algorithm>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -32,6 +33,36 @@ std::string_view first_word(std::string_view s) {
   const auto end = s.find_first_of(" \t");
   return s.substr(0, end);
 }
+
+/// Words separated by single spaces.
+std::string squeeze(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const bool space = c == ' ' || c == '\t';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+/// What a guarded line runs when systemd does not: "test -e /run/systemd/system || SERVICE_MODE=1
+/// /sbin/e2scrub_all -A -r" -> "/sbin/e2scrub_all -A -r" (assignments dropped); empty when the line
+/// is not of the "guard || command" form.
+std::string guarded_command(std::string_view cmd) {
+  const auto bar = cmd.find("||");
+  if (bar == std::string_view::npos || cmd.substr(0, bar).find(kSystemdGuard) == std::string_view::npos) return {};
+  std::string rest = squeeze(cmd.substr(bar + 2));
+  while (true) {
+    const std::string_view w = first_word(rest);
+    const auto eq = w.find('=');
+    if (eq == std::string_view::npos || eq == 0 || w.find('/') < eq) break;
+    rest.erase(0, std::min(rest.size(), w.size() + 1));
+  }
+  return rest;
+}
+
+constexpr std::string_view kNoOp = "a no-op while systemd runs";
 
 }  // namespace
 
@@ -244,6 +275,7 @@ void Scanner::link_twins(Changes& changes) {
     std::string stem;
     std::string program;
     bool dirty;
+    std::string exec;  // the service's ExecStart=, spaces squeezed
   };
   std::vector<TimerRef> timers;
   std::vector<std::pair<Job*, bool>> guarded;
@@ -251,8 +283,8 @@ void Scanner::link_twins(Changes& changes) {
     for (std::size_t i : e.twin_candidates) {
       Job& j = e.scan.jobs[i];
       if (j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked) {
-        timers.push_back(
-            TimerRef{&j, j.unit.substr(0, j.unit.size() - 6), std::string(first_word(j.timer->exec_start)), e.dirty});
+        timers.push_back(TimerRef{&j, j.unit.substr(0, j.unit.size() - 6), std::string(first_word(j.timer->exec_start)),
+                                  e.dirty, squeeze(j.timer->exec_start)});
       } else if (j.source == SourceKind::kCrontab && j.origin != JobOrigin::kRunParts &&
                  j.command.find(kSystemdGuard) != std::string::npos) {
         guarded.emplace_back(&j, e.dirty);
@@ -282,32 +314,57 @@ void Scanner::link_twins(Changes& changes) {
   for (auto& [job, dirty] : guarded) {
     Job& j = *job;
     const std::string_view file_base = base_of(j.file);
+    // Matched on what they run: the same command line first. A timer whose service runs the same
+    // program with other arguments does other work (e2scrub_all.timer runs `e2scrub_all`, the
+    // daily line `e2scrub_all -A -r` is e2scrub_reap's): no name rule pairs them.
+    const std::string run = guarded_command(j.command);
+    const std::string run_prog(first_word(run));
+    const std::string_view run_base = base_of(run_prog);
     TimerRef* match = nullptr;
+    std::set<const TimerRef*> other_work;
     for (TimerRef& t : timers) {
-      if (!t.program.empty() && t.program.size() > 1 && j.command.find(t.program) != std::string::npos) {
+      if (!run.empty() && !t.exec.empty() && run == t.exec) {
         match = &t;
         break;
       }
+      if (!run.empty() && !t.program.empty() && first_word(run) == t.program) other_work.insert(&t);
     }
-    for (std::size_t pass = 0; match == nullptr && pass < 2; ++pass) {
-      for (TimerRef& t : timers) {
-        const bool hit = pass == 0 ? t.stem == file_base
-                                   : (t.stem.starts_with(file_base) && t.stem.size() > file_base.size() &&
-                                      (t.stem[file_base.size()] == '-' || t.stem[file_base.size()] == '_'));
-        if (hit) {
-          match = &t;
-          break;
+    for (TimerRef& t : timers) {
+      if (match != nullptr) break;
+      if (!other_work.contains(&t) && t.program.size() > 1 && j.command.find(t.program) != std::string::npos)
+        match = &t;
+    }
+    // Then by name: the program's own name (e2scrub_all_cron), then the file's.
+    for (std::string_view name : {run_base, file_base}) {
+      for (std::size_t pass = 0; match == nullptr && !name.empty() && pass < 2; ++pass) {
+        for (TimerRef& t : timers) {
+          if (other_work.contains(&t)) continue;
+          // pass 0: the same name; pass 1: one name is the other plus "-..." or "_...".
+          const bool hit = pass == 0 ? t.stem == name
+                                     : ((t.stem.starts_with(name) && t.stem.size() > name.size() &&
+                                         (t.stem[name.size()] == '-' || t.stem[name.size()] == '_')) ||
+                                        (name.starts_with(t.stem) && name.size() > t.stem.size() &&
+                                         (name[t.stem.size()] == '-' || name[t.stem.size()] == '_')));
+          if (hit) {
+            match = &t;
+            break;
+          }
         }
       }
     }
     update(j, dirty, [&] {
-      const bool twin_reason = j.twin_of.has_value();
+      const bool twin_reason = j.twin_of.has_value() || (j.reason && j.reason->starts_with(kNoOp));
       j.twin_of.reset();
       if (twin_reason) j.reason.reset();
-      if (match == nullptr || j.disabled) return;
-      if (systemd_running_ && match->job->timer->enabled) {
+      if (j.disabled || !systemd_running_) return;
+      // The guard makes the line a no-op whenever systemd runs, whatever the timer's state.
+      if (match != nullptr && match->job->timer->enabled) {
         j.twin_of = match->job->key;
-        j.reason = "a no-op while systemd runs: " + match->job->unit + " does this work";
+        j.reason = std::string(kNoOp) + ": " + match->job->unit + " does this work";
+      } else if (match != nullptr) {
+        j.reason = std::string(kNoOp) + ", and " + match->job->unit + " is not enabled: nothing does this work";
+      } else if (!run.empty()) {
+        j.reason = std::string(kNoOp) + " (guarded by " + std::string(kSystemdGuard) + "), and no timer does this work";
       }
     });
     if (match != nullptr && !j.disabled && !systemd_running_ && !match->job->disabled) {
