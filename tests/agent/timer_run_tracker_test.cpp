@@ -124,6 +124,21 @@ TEST(TimerRunTracker, NeverStartedOrMalformedGivesNothing) {
   EXPECT_TRUE(t.observe("k", "a.service", s, ctx()).empty());
 }
 
+TEST(TimerRunTracker, FreshAndEndPendingTellWhatObserveWouldAdd) {
+  TimerRunTracker t;
+  EXPECT_TRUE(t.fresh("a.service", going()));
+  EXPECT_FALSE(t.end_pending("a.service", going()));
+  (void)t.observe("k", "a.service", going(), ctx());
+  EXPECT_FALSE(t.fresh("a.service", going()));
+  const auto done = ended("inactive", "success", 1, 0);
+  EXPECT_TRUE(t.end_pending("a.service", done));  // the caller reads the journal only then
+  (void)t.observe("k", "a.service", done, ctx());
+  EXPECT_FALSE(t.end_pending("a.service", done));
+  EXPECT_TRUE(t.fresh("a.service", going(kId2)));
+  t.forget("a.service");
+  EXPECT_TRUE(t.end_pending("a.service", done));
+}
+
 TEST(TimerRunTracker, ResultWords) {
   EXPECT_EQ(result_words("success"), "");
   EXPECT_EQ(result_words("exit-code"), "");

@@ -5,6 +5,7 @@
 // failures and the recovery and nothing about the healthy timer, a stopped timer alerts, and
 // daemon-reload and daemon-reexec lose no run. Needs root (cgroups, mount namespace); about 40 s.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,6 +32,12 @@ using nlohmann::json;
 const std::string kAgent = CRONITOR_AGENT_BIN;
 const std::string kHarness = CRONITOR_SOURCE_DIR "/tests/support/user_systemd.sh";
 const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
 
 std::string key_of(const std::string& timer) { return cronitor::discovery::derive_key("timer", "", "", timer); }
 
@@ -169,12 +176,7 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
 
   // daemon-reexec: the manager leaves the bus and comes back; runs in between are not lost.
   const size_t before = history("t-ok").size();
-  auto resyncs = [&] {
-    size_t n = 0;
-    const std::string text = log();
-    for (size_t p = text.find("(resync)"); p != std::string::npos; p = text.find("(resync)", p + 1)) ++n;
-    return n;
-  };
+  auto resyncs = [&] { return count(log(), "(resync)"); };
   const size_t resyncs_before = resyncs();
   auto reexec = manager("Reexecute");
   EXPECT_TRUE(reexec.exit_code == 0 || reexec.err.find("NoReply") != std::string::npos ||
@@ -182,6 +184,18 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
       << reexec.err;
   ASSERT_TRUE(wait_until([&] { return resyncs() > resyncs_before; }, 15s)) << log();
   ASSERT_TRUE(wait_until([&] { return history("t-ok").size() >= before + 2; }, 15s)) << log();
+
+  // The bus itself goes away (dbus-daemon ends; the manager's socket unit starts it again): the
+  // agent reconnects and keeps counting runs.
+  auto bus_pid = run_command({"/usr/bin/busctl", "--user", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                              "org.freedesktop.DBus", "GetConnectionUnixProcessID", "s", "org.freedesktop.DBus"});
+  ASSERT_EQ(bus_pid.exit_code, 0) << bus_pid.err;
+  const pid_t dbus = std::stoi(bus_pid.out.substr(2));  // "u 1234"
+  const size_t listed_before = count(log(), "timers listed");
+  const size_t runs_before = history("t-ok").size();
+  ASSERT_EQ(::kill(dbus, SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return count(log(), "timers listed") > listed_before; }, 20s)) << log();
+  EXPECT_TRUE(wait_until([&] { return history("t-ok").size() > runs_before + 1; }, 15s)) << log();
 
   // Stopping a monitored timer alerts.
   auto stop = manager("StopUnit", {"ss", "t-stop.timer", "replace"});
