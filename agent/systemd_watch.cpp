@@ -319,8 +319,13 @@ bool SystemdWatch::run_batch(std::vector<BusCall>& calls) {
     while (next < calls.size() && st.inflight < kWindow) {
       BusCall& c = calls[next++];
       c.st = &st;
-      if (sd_bus_call_method_async(bus_, &c.slot, kDest, c.path.c_str(), kProps, "Get", get_cb, &c, "ss", c.iface,
-                                   c.prop) < 0) {
+      // prop "*": the interface's every property (GetAll), for small interfaces only.
+      const bool all = !std::strcmp(c.prop, "*");
+      const int q = all ? sd_bus_call_method_async(bus_, &c.slot, kDest, c.path.c_str(), kProps, "GetAll", get_cb, &c,
+                                                   "s", c.iface)
+                        : sd_bus_call_method_async(bus_, &c.slot, kDest, c.path.c_str(), kProps, "Get", get_cb, &c,
+                                                   "ss", c.iface, c.prop);
+      if (q < 0) {
         st.error = "sd_bus_call_method_async failed";
         ok = false;
         break;
@@ -366,9 +371,14 @@ bool SystemdWatch::add_timers(const std::vector<std::pair<std::string, std::stri
     LiveTimer& t = found[path];
     t.unit = unit;
     t.key = discovery::derive_key("timer", "", "", unit);
-    calls.push_back({path, kTimerIface, "Unit", str(t.service)});
-    calls.push_back({path, kTimerIface, "NextElapseUSecRealtime", u64(t.next_elapse_realtime_usec)});
-    calls.push_back({path, kTimerIface, "NextElapseUSecMonotonic", u64(t.next_elapse_monotonic_usec)});
+    calls.push_back({path, kTimerIface, "*", [&t, str, u64](sd_bus_message* m) {
+                       return read_dict(m, [&](const char* name) -> int {
+                         if (!std::strcmp(name, "Unit")) return str(t.service)(m);
+                         if (!std::strcmp(name, "NextElapseUSecRealtime")) return u64(t.next_elapse_realtime_usec)(m);
+                         if (!std::strcmp(name, "NextElapseUSecMonotonic")) return u64(t.next_elapse_monotonic_usec)(m);
+                         return sd_bus_message_skip(m, "v");
+                       });
+                     }});
     calls.push_back({path, kUnitIface, "ActiveState", str(t.active_state)});
   }
   if (!run_batch(calls)) return false;
