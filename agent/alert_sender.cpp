@@ -30,6 +30,15 @@ struct CurlApi {
   const char* (*easy_strerror)(CURLcode);
   curl_slist* (*slist_append)(curl_slist*, const char*);
   void (*slist_free_all)(curl_slist*);
+  // The multi interface, so that a send in progress can be woken and abandoned at shutdown.
+  CURLM* (*multi_init)();
+  CURLMcode (*multi_cleanup)(CURLM*);
+  CURLMcode (*multi_add_handle)(CURLM*, CURL*);
+  CURLMcode (*multi_remove_handle)(CURLM*, CURL*);
+  CURLMcode (*multi_perform)(CURLM*, int*);
+  CURLMcode (*multi_poll)(CURLM*, curl_waitfd*, unsigned, int, int*);
+  CURLMcode (*multi_wakeup)(CURLM*);
+  CURLMsg* (*multi_info_read)(CURLM*, int*);
   std::string error;
 };
 
@@ -56,6 +65,14 @@ const CurlApi& curl_api() {
     sym(a.easy_strerror, "curl_easy_strerror");
     sym(a.slist_append, "curl_slist_append");
     sym(a.slist_free_all, "curl_slist_free_all");
+    sym(a.multi_init, "curl_multi_init");
+    sym(a.multi_cleanup, "curl_multi_cleanup");
+    sym(a.multi_add_handle, "curl_multi_add_handle");
+    sym(a.multi_remove_handle, "curl_multi_remove_handle");
+    sym(a.multi_perform, "curl_multi_perform");
+    sym(a.multi_poll, "curl_multi_poll");
+    sym(a.multi_wakeup, "curl_multi_wakeup");
+    sym(a.multi_info_read, "curl_multi_info_read");
     if (a.error.empty()) a.global_init(CURL_GLOBAL_DEFAULT);
     return a;
   }();
@@ -68,7 +85,12 @@ struct AlertSender::Curl {
   struct Cleanup {
     void operator()(CURL* c) const { curl_api().easy_cleanup(c); }
   };
+  struct MultiCleanup {
+    void operator()(CURLM* m) const { curl_api().multi_cleanup(m); }
+  };
   std::unique_ptr<CURL, Cleanup> handle;
+  std::unique_ptr<CURLM, MultiCleanup> multi;
+  std::mutex mu;  // guards `multi` against cancel() from another thread
 };
 
 namespace {
@@ -127,7 +149,8 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   api.easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
   api.easy_setopt(c, CURLOPT_WRITEDATA, &response);
-  CURLcode rc = api.easy_perform(c);
+  auto rc = static_cast<CURLcode>(perform(c));
+  if (cancelled_.load()) return {false, true, "cancelled: the agent is stopping"};
   if (rc != CURLE_OK)
     return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + api.easy_strerror(rc)};
   long status = 0;
@@ -135,6 +158,45 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   if (status >= 200 && status < 300) return {true, false, {}};
   bool retry = status == 429 || status >= 500 || status == 408;
   return {false, retry, "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response)};
+}
+
+// curl_easy_perform would hold a stopping agent for up to the whole timeout (a receiver that
+// accepts and never answers: 10 s); a multi handle's poll is woken by cancel() at once.
+int AlertSender::perform(void* easy) {
+  CURL* c = easy;
+  const CurlApi& api = curl_api();
+  {
+    std::lock_guard lock(curl_->mu);
+    if (!curl_->multi) curl_->multi.reset(api.multi_init());
+  }
+  CURLM* m = curl_->multi.get();
+  if (!m) return CURLE_OUT_OF_MEMORY;
+  if (api.multi_add_handle(m, c) != CURLM_OK) return CURLE_FAILED_INIT;
+  CURLcode rc = CURLE_OK;
+  bool done = false;
+  while (!done && !cancelled_.load()) {
+    int running = 0;
+    if (api.multi_perform(m, &running) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+    int left = 0;
+    while (CURLMsg* msg = api.multi_info_read(m, &left))
+      if (msg->msg == CURLMSG_DONE) {
+        rc = msg->data.result;
+        done = true;
+      }
+    if (!done && running == 0) break;
+    if (!done) api.multi_poll(m, nullptr, 0, 1000, nullptr);
+  }
+  api.multi_remove_handle(m, c);
+  return rc;
+}
+
+void AlertSender::cancel() {
+  cancelled_.store(true);
+  std::lock_guard lock(curl_->mu);
+  if (curl_->multi) curl_api().multi_wakeup(curl_->multi.get());
 }
 
 SendResult AlertSender::mail(const OutgoingMessage& m) {

@@ -1,8 +1,10 @@
 #include "agent/daemon.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -69,6 +71,7 @@ Daemon::~Daemon() {
   if (clock_fd_ >= 0) ::close(clock_fd_);
   sender_.reset();
   sd_event_unref(ev_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // last: another agent may take the state from here
 }
 
 Instant Daemon::now() const {
@@ -79,6 +82,28 @@ uint64_t Daemon::mono_usec() const {
   uint64_t t = 0;
   sd_event_now(ev_, CLOCK_MONOTONIC, &t);
   return t;
+}
+
+// One agent per state folder: two would share state.db, delete each other's socket and send
+// every alert twice. The lock is a flock on "agent.lock", dropped by the kernel when we die.
+Result<void> Daemon::lock_state_dir() {
+  const std::string path = config_.state_dir + "/agent.lock";
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd_ < 0) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return std::unexpected(Error::from_errno("flock", "\"" + path + "\""));
+    char buf[32] = {};
+    ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return fail("another cronitor-agent" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                " already runs on the state folder \"" + config_.state_dir + "\" (it holds \"" + path +
+                "\"); not starting a second one");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0)
+    spdlog::warn("\"{}\": writing our pid: {}", path, std::strerror(errno));
+  return {};
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options) {
@@ -108,6 +133,7 @@ Result<void> Daemon::init() {
   if (config_.mode == "upstream")
     spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
+  if (auto r = lock_state_dir(); !r) return r;  // before state.db, crontabs and the socket
   std::vector<std::string> warnings;
   auto store = StateStore::open(config_.state_dir + "/state.db", &warnings);
   if (!store) return std::unexpected(store.error());

@@ -67,6 +67,7 @@ class Daemon {
 
   explicit Daemon(Options options);
   [[nodiscard]] Result<void> init();
+  [[nodiscard]] Result<void> lock_state_dir();  // flock on state_dir/agent.lock, or a clear error
   [[nodiscard]] Result<void> setup_loop();
   [[nodiscard]] Result<void> bind_socket();
   void rebuild_monitors(Instant now);
@@ -189,6 +190,7 @@ class Daemon {
   uint64_t events_stored_ = 0;
   bool outbox_dirty_ = false;  // alerts were queued since the last pump
   int exit_code_ = 0;
+  int lock_fd_ = -1;  // holds the flock on state_dir/agent.lock for the daemon's life
 };
 
 }  // namespace cronitor::agent
