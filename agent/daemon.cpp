@@ -63,6 +63,7 @@ Daemon::~Daemon() {
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
+  for (auto& [id, f] : follows_) sd_event_source_disable_unref(f->src);
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(config_.socket.c_str());
@@ -468,6 +469,7 @@ Result<void> Daemon::setup_loop() {
 int Daemon::run() {
   const Instant t = now();
   drain_spool();  // late events first, at their own times, then the clock
+  follow_open_runs();
   on_deadline(t);
   save_dirty();  // every monitor has its row from the start (status, and removals seen at the next start)
   if (store_.begin()) {

@@ -105,6 +105,27 @@ class Daemon {
   bool allow_rate(uid_t uid);
   std::string handle_control(const Conn& c, std::string_view line);
 
+  // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
+  // followed with pidfds; the run is closed as lost once both are gone.
+  struct Follow {
+    enum class Phase { kWrapper, kSettle, kGroup };
+    std::string key, run_id;
+    int64_t pgid = 0;
+    Phase phase = Phase::kWrapper;
+    pid_t watched = 0;  // the process the pidfd belongs to
+    sd_event_source* src = nullptr;
+    Daemon* owner = nullptr;
+  };
+  void note_run_event(uint32_t i, const RunEvent& ev);  // from ingest: start or stop following
+  void follow_open_runs();                              // at start: the open runs of state.db
+  void follow_run(uint32_t i, OpenRun& run);
+  void follow_group(Follow& f);
+  void close_lost_run(const std::string& run_id);
+  void unfollow(const std::string& run_id);
+  OpenRun* open_run(const std::string& key, const std::string& run_id);
+  static int on_follow_exit_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_follow_settle_cb(sd_event_source*, uint64_t, void*);
+
   // Outbox.
   void pump_outbox();
   void on_sent();
@@ -182,6 +203,7 @@ class Daemon {
   int clock_fd_ = -1;
   bool spool_ready_ = false;  // the spool changed since the last drain
 
+  std::map<std::string, std::unique_ptr<Follow>> follows_;  // by run_id
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::vector<Pending> pending_;
   std::unordered_map<uid_t, Bucket> buckets_;

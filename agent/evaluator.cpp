@@ -142,6 +142,8 @@ std::string failure_reason(const RunEvent& ev) {
     if (ev.exit_code) r += " (exit code " + std::to_string(*ev.exit_code) + ")";
   } else if (ev.exit_code) {
     r = "exit code " + std::to_string(*ev.exit_code);
+  } else if (!ev.message.empty()) {
+    return ev.message;  // e.g. "wrapper lost (killed); job ended at T, exit unknown"
   } else {
     r = "reported a failure";
   }
@@ -292,7 +294,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
                         " (started " + iso(other->started, c.zone) + ") was open";
     }
     cover_slot(c, s, ev.ts);
-    s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false});
+    s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false, ev.pid, ev.wrapper_pid});
     if (s.open_runs.size() > kMaxOpenRuns) s.open_runs.erase(s.open_runs.begin());
     s.last_start = ev.ts;
     s.last_status = "running";

@@ -63,6 +63,9 @@ struct OpenRun {
   std::string run_id;
   Instant started{};
   bool hung_alerted = false;
+  int64_t pgid = 0;            // the job's process group (the run event's pid)
+  int64_t wrapper_pid = 0;     // its cronitor-exec, followed with a pidfd (0: not followed)
+  uint64_t wrapper_start = 0;  // the wrapper's start time (/proc stat field 22): no pid reuse across restarts
 };
 
 /// An open incident: opened when a rule fired, holding the alerts sent for it.

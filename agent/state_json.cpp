@@ -72,8 +72,11 @@ std::string state_text(const MonitorState& s) {
       if (i) out += ',';
       out += "{\"id\":";
       append_json_string(out, r.run_id);
-      out +=
-          ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false") + "}";
+      out += ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false");
+      if (r.wrapper_pid > 0)
+        out += ",\"pgid\":" + std::to_string(r.pgid) + ",\"wpid\":" + std::to_string(r.wrapper_pid) +
+               ",\"wstart\":" + std::to_string(r.wrapper_start);
+      out += '}';
     }
     out += ']';
   }
@@ -107,8 +110,14 @@ json to_json(const MonitorState& s) {
   j["good"] = s.consecutive_good;
   if (!s.open_runs.empty()) {
     json runs = json::array();
-    for (const auto& r : s.open_runs)
+    for (const auto& r : s.open_runs) {
       runs.push_back({{"id", r.run_id}, {"started", to_us(r.started)}, {"hung", r.hung_alerted}});
+      if (r.wrapper_pid > 0) {
+        runs.back()["pgid"] = r.pgid;
+        runs.back()["wpid"] = r.wrapper_pid;
+        runs.back()["wstart"] = r.wrapper_start;
+      }
+    }
     j["open_runs"] = std::move(runs);
   }
   if (s.incident) j["incident"] = incident_json(*s.incident);
@@ -131,8 +140,9 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.consecutive_good = j.value("good", 0);
     if (j.contains("open_runs"))
       for (const auto& r : j["open_runs"])
-        s.open_runs.push_back(
-            OpenRun{r.at("id").get<std::string>(), from_us(r.at("started").get<int64_t>()), r.value("hung", false)});
+        s.open_runs.push_back(OpenRun{r.at("id").get<std::string>(), from_us(r.at("started").get<int64_t>()),
+                                      r.value("hung", false), r.value("pgid", int64_t{0}), r.value("wpid", int64_t{0}),
+                                      r.value("wstart", uint64_t{0})});
     if (j.contains("incident")) s.incident = incident_from(j["incident"]);
     s.paused_until = opt_instant(j, "paused_until");
     s.removed = j.value("removed", false);
