@@ -158,6 +158,11 @@ Result<void> Daemon::init() {
     for (const auto& j : discovered_)
       if (j.from_cron && !j.wrapped && !known.count(j.key) && j.line > 0) files.insert(j.file);
     auto_wrap({files.begin(), files.end()});
+    if (!files.empty()) {  // the inventory must hold the lines as they are now, wrapped (else an unwrap looks like no
+                           // change)
+      (void)scanner_->scan();
+      rebuild_monitors(now());
+    }
   }
   if (auto r = setup_loop(); !r) return r;
   ::malloc_trim(0);  // parsing the config and the first scan left freed memory behind
@@ -177,6 +182,7 @@ void Daemon::rebuild_monitors(Instant t) {
   }
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
+  mark_unwrapped(built);
   // Keep the state of monitors we already had; load the rest from state.db.
   std::unordered_map<std::string, MonitorState> old;
   for (size_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_[i].key, std::move(states_[i]));

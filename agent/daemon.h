@@ -74,6 +74,8 @@ class Daemon {
   void alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant now);
   void apply_discovery(const discovery::Changes& changes, Instant now);
   void reload();
+  /// Known crontab lines left unwrapped (auto_wrap only wraps new ones) await their first run.
+  void mark_unwrapped(std::vector<MonitorConfig>& built);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
 

@@ -248,3 +248,47 @@ TEST_F(Lifecycle, SigtermIsPromptWhileAnAlertSendHangs) {
 }
 
 }  // namespace
+
+namespace {
+
+// Item 11: `unwrap FILE` while the daemon runs: the job's line no longer reports its runs, so it
+// becomes unreported (no deadline), never "missed".
+TEST_F(Lifecycle, UnwrapWhileRunningMakesTheJobUnreportedNotMissed) {
+  const fs::path root = dir_ / "root";
+  fs::create_directories(root / "etc/cron.d");
+  const fs::path file = root / "etc/cron.d/lifecycle";
+  std::ofstream(file) << "* * * * * root echo hello\n";
+  fs::permissions(file,
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
+                          << "\nspool_dir: " << spool_ << "\ndiscovery: {root: " << root.string()
+                          << ", crontabs: true, systemd: false, auto_wrap: true}\n";
+  start();
+  auto read = [&] {
+    std::ifstream in(file);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  auto job = [&]() -> json {
+    auto r = run_command({kAgent, "status", "--json", "--config", config()});
+    auto j = json::parse(r.out, nullptr, false);
+    if (j.is_object() && j["monitors"].is_array())
+      for (const auto& m : j["monitors"])
+        if (m.value("source", "").find("/etc/cron.d/lifecycle") != std::string::npos) return m;
+    return json();
+  };
+  ASSERT_TRUE(wait_until([&] { return read().find("cronitor-exec") != std::string::npos; }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return job().is_object() && job()["state"] == "waiting"; }, 5s)) << job().dump();
+  EXPECT_FALSE(job()["next_expected"].is_null()) << job().dump();
+  auto un = run_command(
+      {kAgent, "unwrap", "--root", root.string(), "--state-dir", (dir_ / "state").string(), "/etc/cron.d/lifecycle"});
+  ASSERT_EQ(un.exit_code, 0) << un.err;
+  ASSERT_EQ(read(), "* * * * * root echo hello\n");
+  ASSERT_TRUE(wait_until([&] { return job()["state"] == "unreported"; }, 5s)) << job().dump() << agent_.log();
+  // A restart keeps it so (auto_wrap does not wrap a line the agent knew).
+  agent_.stop(SIGTERM);
+  start();
+  EXPECT_EQ(job()["state"], "unreported") << job().dump();
+  EXPECT_EQ(read(), "* * * * * root echo hello\n");
+}
+
+}  // namespace
