@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "agent/discovery_adapter.h"
+#include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
@@ -487,6 +489,11 @@ int Daemon::run() {
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
+  // Wrapped lines carry no paths: the host's agent (the default config, or where
+  // CRONITOR_ENDPOINT_FILE says) tells wrappers where it listens. See wrapper/README.md.
+  if (options_.config_path == kDefaultConfigPath || std::getenv("CRONITOR_ENDPOINT_FILE"))
+    if (auto r = write_endpoint_file(endpoint_file_path(), {config_.socket, config_.spool_dir}); !r)
+      spdlog::warn("{}; wrapped jobs report to the default socket and spool", r.error().message);
   spdlog::info("listening on \"{}\", {} monitors", config_.socket, monitors_.size());
   sd_notify(0, "READY=1");
   notify_status();
