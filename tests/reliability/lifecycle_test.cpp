@@ -4,8 +4,10 @@
 // per state folder; SIGTERM is prompt even while an alert is being sent.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/endpoint_file.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/subprocess.h"
 
@@ -289,6 +292,52 @@ TEST_F(Lifecycle, UnwrapWhileRunningMakesTheJobUnreportedNotMissed) {
   start();
   EXPECT_EQ(job()["state"], "unreported") << job().dump();
   EXPECT_EQ(read(), "* * * * * root echo hello\n");
+}
+
+}  // namespace
+
+namespace {
+
+// Item 10, without cron: a config with its own socket and spool; the wrapper has neither in its
+// environment (as under cron) and finds them in the agent's endpoint file.
+TEST_F(Lifecycle, WrapperWithoutPathsFindsTheAgentThroughItsEndpointFile) {
+  write_config();
+  const std::string endpoint = (dir_ / "endpoint").string();
+  ::setenv("CRONITOR_ENDPOINT_FILE", endpoint.c_str(), 1);
+  start();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(endpoint); }, 5s)) << agent_.log();
+  struct stat st {};
+  ASSERT_EQ(::stat(endpoint.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  ::unsetenv("CRONITOR_SOCKET");
+  ::unsetenv("CRONITOR_SPOOL");
+  const int rc = run_command({kExec, "job", "--", "exit 4"}).exit_code;
+  ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
+  ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
+  ::unsetenv("CRONITOR_ENDPOINT_FILE");
+  EXPECT_EQ(rc, 4);
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 5s)) << agent_.log();
+  EXPECT_EQ(history()[0]["exit_code"], 4);
+}
+
+// The endpoint file redirects every user's events: one that root does not own, or that others
+// may write, is ignored.
+TEST_F(Lifecycle, EndpointFileNotOwnedByRootIsIgnored) {
+  const std::string endpoint = (dir_ / "endpoint").string();
+  ASSERT_TRUE(cronitor::write_endpoint_file(endpoint, {"/tmp/x.sock", "/tmp/x-spool"}));
+  auto ok = cronitor::read_endpoint_file(endpoint);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->socket, "/tmp/x.sock");
+  EXPECT_EQ(ok->spool, "/tmp/x-spool");
+  ASSERT_EQ(::chown(endpoint.c_str(), 65534, 65534), 0);
+  EXPECT_FALSE(cronitor::read_endpoint_file(endpoint));
+  ASSERT_EQ(::chown(endpoint.c_str(), 0, 0), 0);
+  ASSERT_EQ(::chmod(endpoint.c_str(), 0666), 0);
+  EXPECT_FALSE(cronitor::read_endpoint_file(endpoint));
+  ASSERT_EQ(::chmod(endpoint.c_str(), 0644), 0);
+  fs::remove(endpoint);
+  fs::create_symlink(dir_ / "elsewhere", endpoint);
+  EXPECT_FALSE(cronitor::read_endpoint_file(endpoint));
 }
 
 }  // namespace
