@@ -60,7 +60,7 @@ CronObservation observe_cron(const std::string& root, Instant now, const std::st
       return obs;
     }
     // The pid file names the daemon: a cron process left is a job's child, not the daemon.
-    obs.cause = "no live cron daemon behind " + pidfile + " (pid " + std::to_string(pid) + ")";
+    obs.cause = "no live cron process behind " + pidfile + " (pid " + std::to_string(pid) + ")";
     obs.running = false;
     return obs;
   } else {
