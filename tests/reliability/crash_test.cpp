@@ -34,7 +34,7 @@ const std::string kExec = CRONITOR_EXEC_BIN;
 constexpr int kRuns = 3000;
 constexpr int kWorkers = 4;
 
-TEST(Crash, ThousandRunsUnderRandomKill9sLoseAndDuplicateNothing) {
+TEST(Crash, RunsUnderRandomKill9sAreNeitherLostNorDuplicated) {
   const fs::path dir = fs::temp_directory_path() / ("crash-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
