@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/alert_throttle.h"
 #include "agent/config.h"
 #include "agent/evaluator.h"
 #include "agent/monitor_set.h"
@@ -188,6 +189,7 @@ class Daemon {
   std::set<int64_t> in_flight_;
   uint64_t events_stored_ = 0;
   bool outbox_dirty_ = false;  // alerts were queued since the last pump
+  AlertThrottle throttle_;     // per-target rate limit; its digests are queued by pump_outbox
   int exit_code_ = 0;
 };
 
