@@ -57,7 +57,7 @@ Daemon::~Daemon() {
   }
   for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
                              sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
-                             cron_exit_src_, config_src_, config_settle_src_})
+                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_})
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
@@ -280,12 +280,15 @@ void Daemon::on_deadline(Instant t) {
     touch(i);
   }
   host_dirty_ = true;
-  if (auto r = flush_dirty(); !r) {
-    spdlog::error("saving state: {}", r.error().message);
+  Result<void> r = flush_dirty();
+  if (r) r = store_.commit();
+  if (!r) {
+    const bool full = store_.out_of_space();
+    if (!full) spdlog::error("saving state: {}", r.error().message);
     store_.rollback();
+    on_store_failure(full, 0);
     return;
   }
-  if (auto r = store_.commit(); !r) spdlog::error("{}", r.error().message);
   pump_outbox();
   notify_status();
 }
