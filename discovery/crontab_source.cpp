@@ -1,5 +1,8 @@
 #include "discovery/crontab_source.h"
 
+#include <cstdio>
+#include <memory>
+
 #include "discovery/cron_command.h"
 #include "discovery/fs_root.h"
 #include "discovery/job_identity.h"
@@ -7,6 +10,11 @@
 namespace cronitor::discovery {
 
 namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -36,6 +44,45 @@ std::optional<uid_t> lookup_uid(const FsRoot& root, std::string_view user) {
     return uid;
   }
   return std::nullopt;
+}
+
+/// A crontab larger than Limits::max_file_bytes is still read by cron: it is read here line by
+/// line, so that only its oversized lines are skipped (the parser reports each with its line
+/// number; they stay in place as placeholders one byte over the line limit). Lines past this many
+/// kept bytes are not read at all.
+constexpr std::size_t kMaxCrontabBytes = 64u << 20;
+
+Result<std::string> read_large_crontab(const std::string& real, const Limits& limits, bool& truncated) {
+  UniqueFile f(std::fopen(real.c_str(), "re"));
+  if (!f) return std::unexpected(Error::from_errno("fopen", real));
+  std::string out, line;
+  char buf[65536];
+  bool oversized = false;
+  auto end_line = [&] {
+    if (oversized) line.assign(limits.max_line_bytes + 1, '#');  // the parser's "line longer than" warning
+    out += line;
+    out += '\n';
+    line.clear();
+    oversized = false;
+  };
+  std::size_t n;
+  while (!truncated && (n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') {
+        end_line();
+        if (out.size() > kMaxCrontabBytes) {
+          truncated = true;
+          break;
+        }
+      } else if (!oversized) {
+        line += buf[i];
+        if (line.size() > limits.max_line_bytes) oversized = true;
+      }
+    }
+  }
+  if (std::ferror(f.get())) return std::unexpected(Error::from_errno("fread", real));
+  if (!truncated && (!line.empty() || oversized)) end_line();
+  return out;
 }
 
 FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOrigin origin) {
@@ -68,10 +115,17 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     }
   }
   auto text = ctx.root.read_file(path, ctx.limits.max_file_bytes);
+  bool truncated = false;
+  if (!text && static_cast<std::size_t>(info->size) > ctx.limits.max_file_bytes && info->regular())
+    text = read_large_crontab(ctx.root.real_path(path), ctx.limits, truncated);
   if (!text) {
     out.warnings.push_back(Warning{out.path, 0, text.error().message + ", ignoring"});
     return out;
   }
+  if (truncated)
+    out.warnings.push_back(Warning{out.path, 0,
+                                   "larger than " + std::to_string(kMaxCrontabBytes) +
+                                       " bytes of lines: the rest of the file is not read, ignoring it"});
   const auto format = origin == JobOrigin::kSystemCrontab ? CrontabFormat::kSystem : CrontabFormat::kUser;
   ParsedCrontab parsed = parse_crontab(*text, format, path, ctx.limits);
   out.warnings = std::move(parsed.warnings);
