@@ -1,6 +1,9 @@
 #include "discovery/crontab_source.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "discovery/cron_command.h"
@@ -85,6 +88,33 @@ Result<std::string> read_large_crontab(const std::string& real, const Limits& li
   return out;
 }
 
+/// The jobs of a cron.d symlink are the lines of its target, which may be read as a crontab of its
+/// own (/etc/crontab): their keys are derived with the link's path, so the two never share one.
+/// A wrapped line reports its runs under the key written in it, the target's: the copy seen
+/// through the link is listed (under its own key) but not monitored, and the file is warned about.
+void distinct_linked_keys(FileScan& out, std::string_view path, const std::string& target) {
+  const std::string via = "symlink " + std::string(path);
+  int wrapped = 0;
+  for (Job& j : out.jobs) {
+    if (!j.wrapped) {
+      j.key = derive_key(via, j.user, j.schedule, j.command);
+      continue;
+    }
+    const std::string reported = j.key;
+    j.key = derive_key(via, j.user, j.schedule, j.command);
+    ++wrapped;
+    if (j.disabled) continue;
+    j.disabled = true;
+    j.reason = "the same line as in \"" + target + "\" (this file is a symbolic link to it): cron runs it a " +
+               "second time, and those runs report under key " + reported;
+  }
+  if (wrapped > 0)
+    out.warnings.push_back(Warning{out.path, 0,
+                                   "a symbolic link to \"" + target + "\": cron runs its " + std::to_string(wrapped) +
+                                       " wrapped line(s) a second time under the same keys; remove the link "
+                                       "if that is not meant"});
+}
+
 FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOrigin origin) {
   FileScan out;
   out.path = std::string(path);
@@ -126,6 +156,18 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     out.warnings.push_back(Warning{out.path, 0,
                                    "larger than " + std::to_string(kMaxCrontabBytes) +
                                        " bytes of lines: the rest of the file is not read, ignoring it"});
+  // Debian's cron reads a symbolic link in /etc/cron.d when both the link and its target are owned
+  // by root (cron(8)): its lines run a second time when the target is a crontab too.
+  const bool linked = origin == JobOrigin::kSystemCrontab && info->symlink && parent_of(path) == kCronDir;
+  std::string target;
+  if (linked) {
+    struct stat lst {};
+    if (refusal.empty() && ::lstat(ctx.root.real_path(path).c_str(), &lst) == 0 && lst.st_uid != 0)
+      refusal = "cron refuses this symbolic link: it is not owned by root (WRONG FILE OWNER)";
+    target = ctx.root.read_link(path).value_or("");
+    if (!target.empty() && target.front() != '/') target = std::string(parent_of(path)) + "/" + target;
+    target = std::filesystem::path(target).lexically_normal().string();
+  }
   const auto format = origin == JobOrigin::kSystemCrontab ? CrontabFormat::kSystem : CrontabFormat::kUser;
   ParsedCrontab parsed = parse_crontab(*text, format, path, ctx.limits);
   out.warnings = std::move(parsed.warnings);
@@ -139,6 +181,7 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     }
   }
   out.jobs = crontab_jobs(std::move(parsed), path, origin, file_user, ctx.host_zone, refusal);
+  if (linked) distinct_linked_keys(out, path, target);
   return out;
 }
 
