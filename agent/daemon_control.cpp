@@ -41,7 +41,8 @@ std::string Daemon::handle_control(const Conn& c, std::string_view line) {
                    {"daemon", "running"},
                    {"monitors", list},
                    {"cron_incident", cron},
-                   {"disk_full", disk}});
+                   {"disk_full", disk},
+                   {"alerts_held", throttle_.held_total()}});
   }
   if (!owner) return error("permission denied: uid " + std::to_string(c.uid) + " does not own \"" + key + "\"");
   if (what == "history") {

@@ -15,6 +15,7 @@
 #include "common/event.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/http_recorder.h"
+#include "tests/support/subprocess.h"
 #include "wrapper/agent_client.h"
 
 namespace {
@@ -153,6 +154,9 @@ TEST_F(AlertFlood, RateLimitHoldsBackAndSendsOneDigest) {
   for (const auto& r : hook.requests()) others += event_of(r) != "digest";
   EXPECT_EQ(others, 3);
   EXPECT_NE(agent_.log().find("rate limit reached"), std::string::npos);
+  // status says how many were held back.
+  auto st = cronitor::testing::run_command({kAgent, "status", "--config", (dir_ / "agent.yaml").string()});
+  EXPECT_NE(st.out.find("37 alert message(s) held back by alert_rate_limit"), std::string::npos) << st.out;
   // A new window: the next alert goes out at once.
   ASSERT_TRUE(run(100, true));
   EXPECT_TRUE(wait_until([&] { return hook.requests().size() >= 5; }, 10s)) << hook.requests().size();
