@@ -61,6 +61,14 @@ struct Defaults {
   std::chrono::seconds realert_interval{8 * 3600};
   std::vector<std::string> notify{"default"};
   int recovery_threshold = 1;
+  /// Flapping: this many changes between failing and healthy within the window make one
+  /// "flapping" incident (0: off).
+  int flapping_threshold = 5;
+  std::chrono::seconds flapping_window{3600};
+  /// Per notify target: at most this many messages per window; the rest are recorded and
+  /// summed up in one digest message when the window ends (0: no limit).
+  int alert_rate_limit = 20;
+  std::chrono::seconds alert_rate_window{600};
 };
 
 struct Config {

@@ -61,7 +61,7 @@ Daemon::~Daemon() {
   }
   for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
                              sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
-                             cron_exit_src_, config_src_, config_settle_src_})
+                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_})
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
@@ -132,6 +132,7 @@ Result<void> Daemon::init() {
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
+  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (config_.mode == "upstream")
     spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
@@ -276,9 +277,14 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
     if (!resolved)
       spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
     else
-      for (const auto& tg : *resolved) targets.push_back(tg.text());
+      for (const auto& tg : *resolved)
+        if (a.type == Action::Type::kSuppressed || throttle_.admit(tg.text(), a.alert.key, t))
+          targets.push_back(tg.text());
     if (a.type == Action::Type::kSuppressed)
-      spdlog::info("alert (suppressed by consecutive_alert_threshold): {}", a.alert.summary);
+      spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
+    else if (resolved && targets.size() < resolved->size())
+      spdlog::info("alert (rate limit reached for {} of {} targets: recorded, in the next digest): {}",
+                   resolved->size() - targets.size(), resolved->size(), a.alert.summary);
     else
       spdlog::warn("alert: {}", a.alert.summary);
     if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
@@ -309,12 +315,15 @@ void Daemon::on_deadline(Instant t) {
     touch(i);
   }
   host_dirty_ = true;
-  if (auto r = flush_dirty(); !r) {
-    spdlog::error("saving state: {}", r.error().message);
+  Result<void> r = flush_dirty();
+  if (r) r = store_.commit();
+  if (!r) {
+    const bool full = store_.out_of_space();
+    if (!full) spdlog::error("saving state: {}", r.error().message);
     store_.rollback();
+    on_store_failure(full, 0);
     return;
   }
-  if (auto r = store_.commit(); !r) spdlog::error("{}", r.error().message);
   pump_outbox();
   notify_status();
 }
@@ -346,6 +355,14 @@ void Daemon::pump_outbox() {
   outbox_dirty_ = false;
   if (!sender_) return;
   const Instant t = now();
+  if (auto digests = throttle_.take_due(t); !digests.empty() && store_.begin()) {
+    for (const auto& d : digests) {
+      spdlog::warn("alert digest for {}: {}", d.target.substr(0, d.target.find(':')), d.alert.summary);
+      if (auto r = store_.record_action(Action{Action::Type::kNotice, d.alert}, {d.target}, t); !r)
+        spdlog::error("recording an alert digest: {}", r.error().message);
+    }
+    if (!store_.commit()) store_.rollback();
+  }
   auto due = store_.due_outbox(t, 64);
   if (due && !due->empty()) {
     std::vector<OutboxItem> fresh;
@@ -357,6 +374,7 @@ void Daemon::pump_outbox() {
     sender_->submit(std::move(fresh));
   }
   auto next = store_.next_outbox_time();
+  if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
   if (next && *next && outbox_src_) {
     sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
     sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
@@ -397,6 +415,7 @@ void Daemon::reload() {
   cfg->spool_dir = config_.spool_dir;
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
+  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   commit_pending();
   rebuild_monitors(now());

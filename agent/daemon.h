@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/alert_throttle.h"
 #include "agent/config.h"
 #include "agent/evaluator.h"
 #include "agent/monitor_set.h"
@@ -128,6 +129,12 @@ class Daemon {
   static int on_follow_exit_cb(sd_event_source*, int, uint32_t, void*);
   static int on_follow_settle_cb(sd_event_source*, uint64_t, void*);
 
+  // A full disk under state.db (daemon_disk.cpp): said once, retried, recovered from.
+  void on_store_failure(bool out_of_space, size_t events);
+  void on_store_ok();
+  void reload_states();  // after a rollback: the in-memory state as state.db has it
+  static int on_disk_retry_cb(sd_event_source*, uint64_t, void*);
+
   // Outbox.
   void pump_outbox();
   void on_sent();
@@ -212,7 +219,11 @@ class Daemon {
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;
   uint64_t events_stored_ = 0;
-  bool outbox_dirty_ = false;  // alerts were queued since the last pump
+  bool outbox_dirty_ = false;                  // alerts were queued since the last pump
+  AlertThrottle throttle_;                     // per-target rate limit; its digests are queued by pump_outbox
+  std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
+  uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
+  sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
   int exit_code_ = 0;
   int lock_fd_ = -1;  // holds the flock on state_dir/agent.lock for the daemon's life
 };

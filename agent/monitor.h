@@ -47,6 +47,10 @@ struct MonitorConfig {
   int consecutive_alert_threshold = 10;
   int recovery_threshold = 1;
   std::chrono::seconds realert_interval{8 * 3600};
+  /// Flapping: this many changes between failing and healthy within `flapping_window` make one
+  /// "flapping" incident, quiet until the job keeps one state for a whole window (0: off).
+  int flapping_threshold = 5;
+  std::chrono::seconds flapping_window{3600};
   std::vector<Assertion> assertions;
   std::vector<std::string> notify;  // list names or inline targets
   std::string environment;
@@ -99,6 +103,11 @@ struct MonitorState {
   std::optional<int> last_exit_code;
   std::optional<int64_t> last_duration_ms;
   std::string last_status;  // "ok", "failed", "running", "missed", or empty
+  // Flapping detection: whether the last alert-worthy outcome was a fault, the recent changes
+  // between fault and health (at most flapping_threshold), and whether the job flaps now.
+  bool faulty = false;
+  bool flapping = false;
+  std::vector<Instant> flips;
 };
 
 /// The host-wide part: the cron daemon's incident.

@@ -100,6 +100,13 @@ std::string state_text(const MonitorState& s) {
     out += ",\"last_status\":";
     append_json_string(out, s.last_status);
   }
+  if (s.faulty) out += ",\"faulty\":true";
+  if (s.flapping) out += ",\"flapping\":true";
+  if (!s.flips.empty()) {
+    out += ",\"flips\":[";
+    for (size_t i = 0; i < s.flips.size(); ++i) out += (i ? "," : "") + std::to_string(to_us(s.flips[i]));
+    out += ']';
+  }
   out += '}';
   return out;
 }
@@ -132,6 +139,13 @@ json to_json(const MonitorState& s) {
   put_opt(j, "last_exit_code", s.last_exit_code);
   put_opt(j, "last_duration_ms", s.last_duration_ms);
   if (!s.last_status.empty()) j["last_status"] = s.last_status;
+  if (s.faulty) j["faulty"] = true;
+  if (s.flapping) j["flapping"] = true;
+  if (!s.flips.empty()) {
+    json flips = json::array();
+    for (Instant f : s.flips) flips.push_back(to_us(f));
+    j["flips"] = std::move(flips);
+  }
   return j;
 }
 
@@ -157,6 +171,10 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.last_exit_code = opt<int>(j, "last_exit_code");
     s.last_duration_ms = opt<int64_t>(j, "last_duration_ms");
     s.last_status = j.value("last_status", "");
+    s.faulty = j.value("faulty", false);
+    s.flapping = j.value("flapping", false);
+    if (j.contains("flips"))
+      for (const auto& f : j["flips"]) s.flips.push_back(from_us(f.get<int64_t>()));
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("monitor state: ") + e.what());
