@@ -62,9 +62,10 @@ RUNTIME_PKGS=cron,libcurl4,libyaml-cpp0.7,libspdlog1.10,libfmt9,libsqlite3-0,lib
 if [ ! -f "$ROOT_TAR" ]; then
   step "creating the Debian 12 root (cached in $ROOT_TAR)"
   mkdir -p "$CACHE"
-  mmdebstrap --quiet --variant=minbase --include="$RUNTIME_PKGS" bookworm "$ROOT_TAR.tmp" \
+  # (mmdebstrap picks the output format from the name's ending: keep it .tar)
+  mmdebstrap --quiet --variant=minbase --include="$RUNTIME_PKGS" bookworm "$CACHE/new-root.tar" \
     "deb http://deb.debian.org/debian bookworm main" || fail "mmdebstrap"
-  mv "$ROOT_TAR.tmp" "$ROOT_TAR"
+  mv "$CACHE/new-root.tar" "$ROOT_TAR"
 fi
 mkdir -p "$R"
 tar -C "$R" -xf "$ROOT_TAR"
