@@ -46,7 +46,7 @@ bool stderr_is_journal(std::optional<std::string_view> journal_stream, int stder
   const auto i = std::from_chars(v.data() + colon + 1, v.data() + v.size(), ino);
   if (d.ec != std::errc{} || d.ptr != v.data() + colon || i.ec != std::errc{} || i.ptr != v.data() + v.size())
     return false;
-  struct stat st{};
+  struct stat st {};
   if (::fstat(stderr_fd, &st) != 0) return false;
   return st.st_dev == dev && st.st_ino == ino;
 }

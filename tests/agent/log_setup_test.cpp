@@ -51,7 +51,7 @@ TEST(LogSetup, JournalStreamMustNameTheFileStderrIs) {
   const int fd = ::mkstemp(path);
   ASSERT_GE(fd, 0);
   ::unlink(path);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::fstat(fd, &st), 0);
   const std::string same = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
   const std::string other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
