@@ -143,7 +143,7 @@ cmd=$(grep cronitor-exec "$R/etc/cron.d/backup" | sed -E 's/^([^ ]+ +){6}//')
 in_root env SHELL=/bin/sh sh -c "$cmd" || fail "wrapped line exited $?"
 [ "$(cat "$R/tmp/backup.out")" = backup-ran ] || fail "the wrapped job did not run"
 key=$(printf '%s' "$cmd" | awk '{print $2}')
-wait_for 10 sh -c "chroot '$R' /usr/bin/cronitor-agent history '$key' 2>/dev/null | grep -qi complete" \
+wait_for 10 sh -c "chroot '$R' /usr/bin/cronitor-agent history '$key' --json 2>/dev/null | grep -q '\"status\": \"ok\"'" \
   || { chroot "$R" /usr/bin/cronitor-agent history "$key" || true; fail "the agent has no completed run of $key"; }
 
 # 7. Remove: prerm stops the agent and unwraps; cronitor-exec stays.
