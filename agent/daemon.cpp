@@ -105,6 +105,7 @@ Result<void> Daemon::init() {
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   if (config_.mode == "upstream")
     spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
@@ -244,6 +245,8 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
       for (const auto& tg : *resolved) targets.push_back(tg.text());
     if (a.type == Action::Type::kSuppressed)
       spdlog::info("alert (suppressed by consecutive_alert_threshold): {}", a.alert.summary);
+    else if (targets.empty())
+      spdlog::warn("alert (not sent: no target): {}", a.alert.summary);
     else
       spdlog::warn("alert: {}", a.alert.summary);
     if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
@@ -363,6 +366,7 @@ void Daemon::reload() {
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   commit_pending();
   rebuild_monitors(now());
   save_dirty();
