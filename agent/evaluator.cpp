@@ -243,7 +243,7 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
       if (!folded) s.consecutive_misses += missed;
       s.consecutive_good = 0;
       s.last_status = "missed";
-      if (s.consecutive_misses > c.schedule_tolerance) {
+      if (s.consecutive_misses + (folded ? missed : 0) > c.schedule_tolerance) {
         const bool in_outage =
             host.last_outage_end && last <= *host.last_outage_end && last + c.grace >= *host.last_outage_start;
         if (c.from_cron && (host.cron_incident || in_outage)) {

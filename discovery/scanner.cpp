@@ -56,10 +56,16 @@ bool only_moved(const Job& before, const Job& after) {
 
 // What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
 // the folder of a script ("logrotate-cron-daily").
-std::string where_suffix(const Job& j) {
-  if (j.line > 0) return slugify(base_of(j.file)) + "-" + std::to_string(j.line);
-  return slugify(base_of(parent_of(j.file)));
+std::string where_suffix(const Job& j, const std::string& name) {
+  if (j.line == 0) return slugify(base_of(parent_of(j.file)));
+  const std::string file = slugify(base_of(j.file));
+  if (name.starts_with(file)) return std::to_string(j.line);  // "certbot-17", not "certbot-certbot-17"
+  return file + "-" + std::to_string(j.line);
 }
+
+// Names are told apart within a source kind: a timer and the cron line it replaces (twins) may
+// share a name; two cron lines may not.
+std::string name_claim(const Job& j, const std::string& base) { return to_string(j.source) + ("\x1f" + base); }
 
 }  // namespace
 
@@ -90,10 +96,10 @@ void Scanner::claim(const std::string& key, int delta) {
 
 void Scanner::claim_name(const Job& j, const std::string& base, int delta) {
   if (j.named) return;
-  int& n = name_claims_[base];
+  int& n = name_claims_[name_claim(j, base)];
   if (delta > 0 && ++n == 2) ++names_contested_;
   if (delta < 0 && n-- == 2) --names_contested_;
-  if (n <= 0) name_claims_.erase(base);
+  if (n <= 0) name_claims_.erase(name_claim(j, base));
 }
 
 void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs) {
@@ -253,18 +259,22 @@ void Scanner::assign_names(Changes& changes) {
   std::unordered_map<std::string, int> final_count;
   auto wanted = [&](const Job& j, const std::string& base) {
     if (j.named) return j.name;
-    auto it = name_claims_.find(base);
-    return it != name_claims_.end() && it->second > 1 ? base + "-" + where_suffix(j) : base;
+    auto it = name_claims_.find(name_claim(j, base));
+    return it != name_claims_.end() && it->second > 1 ? base + "-" + where_suffix(j, base) : base;
   };
   for (const auto& [k, e] : entries_) {
-    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) ++final_count[wanted(e.scan.jobs[i], e.base_names[i])];
+    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
+      const Job& j = e.scan.jobs[i];
+      ++final_count[name_claim(j, wanted(j, e.base_names[i]))];
+    }
   }
   for (auto& [k, e] : entries_) {
     for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
       Job& j = e.scan.jobs[i];
       if (j.named) continue;
       std::string name = wanted(j, e.base_names[i]);
-      if (final_count[name] > 1 && name != e.base_names[i]) name += "-" + j.key;  // same file name, same line
+      if (final_count[name_claim(j, name)] > 1 && name != e.base_names[i])
+        name += "-" + j.key;  // same file name and line
       if (name == j.name) continue;
       j.name = std::move(name);
       if (!e.dirty) changes.changed.push_back(&j);
