@@ -218,6 +218,23 @@ TEST_F(Cli, PingAndTestAlertSpeakJson) {
   EXPECT_FALSE(hook.wait_for([](const json& r) { return r["path"] == "/hook"; }, 5s).is_null());
 }
 
+TEST_F(Cli, DaemonLogsOnlyRealChangesOfACrontab) {
+  write("root/etc/cron.d/app", "0 1 * * * root /opt/app/report\n*/5 * * * * root /opt/app/poll\n",
+        fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket()
+                          << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: cli-host\n"
+                          << "discovery: {root: " << (dir_ / "root").string()
+                          << ", systemd: false, auto_wrap: false}\n";
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  ASSERT_TRUE(daemon_.wait_for_log("listening on")) << daemon_.log();  // the watches are set
+  // One edit: a comment on top moves both lines, and a line is added. Before, this logged
+  // "1 added, 2 changed" for two jobs nobody touched.
+  std::ofstream(dir_ / "root/etc/cron.d/app")
+      << "# billing\n\n0 1 * * * root /opt/app/report\n*/5 * * * * root /opt/app/poll\n0 3 * * * root /opt/app/x\n";
+  EXPECT_TRUE(daemon_.wait_for_log("discovery: 1 added, 0 changed, 0 removed")) << daemon_.log();
+  EXPECT_FALSE(std::regex_search(daemon_.log(), std::regex("discovery: [0-9]+ added, [1-9]"))) << daemon_.log();
+}
+
 TEST_F(Cli, DiscoverListsWhatRunsAndNamesThatTellJobsApart) {
   const auto exec = fs::perms::owner_all;
   write("root/etc/crontab", "17 * * * * root cd / && run-parts --report /etc/cron.hourly\n");
