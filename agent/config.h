@@ -35,6 +35,8 @@ struct MonitorOverrides {
   std::optional<std::string> name, schedule, type, timezone, environment;
   std::optional<std::chrono::seconds> grace, realert_interval;
   std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold, recovery_threshold;
+  std::optional<int> failure_window, warning_tolerance;  // failure_window: N of failure_tolerance "K of N"
+  std::optional<std::vector<int>> success_codes, warning_codes;
   std::optional<std::vector<Assertion>> assertions;
   std::optional<std::vector<std::string>> notify;
   std::optional<bool> paused;
@@ -53,6 +55,7 @@ struct MonitorEntry {
 struct Defaults {
   std::chrono::seconds grace{60};
   int failure_tolerance = 0;
+  int failure_window = 0;  // failure_tolerance: "K of N" sets N here and K above
   int schedule_tolerance = 0;
   int consecutive_alert_threshold = 10;
   std::chrono::seconds realert_interval{8 * 3600};

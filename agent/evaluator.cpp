@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/duration.h"
+#include "agent/run_outcome.h"
 #include "schedule/iso8601.h"
 
 namespace cronitor::agent {
@@ -66,6 +67,19 @@ void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
   ++inc.alerts_sent;
   inc.last_alert = a.at;
   out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+}
+
+/// Whether a failure alerts: past failure_tolerance consecutive failures, or with a window
+/// ("K of N") once K of the last N runs failed.
+bool failure_alerts(const MonitorConfig& c, const MonitorState& s, int failures_in_window) {
+  if (c.failure_window > 0) return failures_in_window >= c.failure_tolerance;
+  return s.consecutive_failures > c.failure_tolerance;
+}
+
+std::string join_codes(const std::vector<int>& codes) {
+  std::string out;
+  for (int code : codes) out += (out.empty() ? "" : ", ") + std::to_string(code);
+  return out;
 }
 
 void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out) {
@@ -333,18 +347,42 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
   s.last_end = ev.ts;
   s.last_exit_code = ev.exit_code;
   s.last_duration_ms = duration.count();
-  if (ev.state == RunEvent::State::kFail) {
+  const Outcome outcome = classify(c, ev);
+  if (outcome == Outcome::kFailure) {
     ++s.consecutive_failures;
     s.consecutive_good = 0;
+    s.consecutive_warnings = 0;
     s.last_status = "failed";
-    if (hung_alerted || s.consecutive_failures <= c.failure_tolerance) return;
+    const int in_window = remember_outcome(c, s, true);
+    if (hung_alerted || !failure_alerts(c, s, in_window)) return;
     Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
     fill_run(a, ev, duration);
     a.summary = display(c) + " failed: " + failure_reason(ev);
     a.detail = "Run " + ev.run_id + " started at " + iso(started, c.zone) + " ended after " +
                (duration < seconds(1) ? std::to_string(duration.count()) + " ms"
                                       : format_duration(duration_cast<seconds>(duration)));
-    if (c.failure_tolerance > 0) a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
+    if (c.failure_window > 0)
+      a.detail +=
+          "; " + std::to_string(in_window) + " of the last " + std::to_string(c.failure_window) + " runs failed";
+    else if (c.failure_tolerance > 0)
+      a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
+    fault(c, s, std::move(a), out);
+    return;
+  }
+  if (outcome == Outcome::kWarning) {
+    // Recorded and shown, but not a failure: it alerts only past its own tolerance.
+    remember_outcome(c, s, false);
+    ++s.consecutive_warnings;
+    s.consecutive_failures = 0;
+    s.consecutive_good = 0;
+    s.last_status = "warning";
+    if (hung_alerted || s.consecutive_warnings <= c.warning_tolerance) return;
+    Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
+    fill_run(a, ev, duration);
+    a.summary = display(c) + " warned: exit code " + std::to_string(*ev.exit_code) + " (" +
+                std::to_string(s.consecutive_warnings) + " warnings in a row)";
+    a.detail = "Exit codes " + join_codes(c.warning_codes) + " are warnings for this job; " +
+               std::to_string(c.warning_tolerance) + " in a row are tolerated";
     fault(c, s, std::move(a), out);
     return;
   }
@@ -353,8 +391,10 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     if (!value || as.holds(*value)) continue;
     ++s.consecutive_failures;
     s.consecutive_good = 0;
+    s.consecutive_warnings = 0;
     s.last_status = "failed";
-    if (hung_alerted || s.consecutive_failures <= c.failure_tolerance) return;
+    const int in_window = remember_outcome(c, s, true);
+    if (hung_alerted || !failure_alerts(c, s, in_window)) return;
     Alert a = make_alert(c, Alert::Kind::kAssertion, ev.ts);
     fill_run(a, ev, duration);
     std::string was =
@@ -366,6 +406,8 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     fault(c, s, std::move(a), out);
     return;
   }
+  remember_outcome(c, s, false);
+  s.consecutive_warnings = 0;
   s.last_status = "ok";
   good_run(c, s, ev.ts, out);
 }

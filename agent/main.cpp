@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   cronitor::cli::register_schedule(app, exit_code);
   cronitor::cli::register_discovery(app, exit_code);
   cronitor::cli::register_daemon(app, exit_code);
+  cronitor::cli::register_suggest(app, exit_code);
   // CLI11 reports a mistyped command as "A subcommand is required": name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string_view word = argv[1];

@@ -38,7 +38,11 @@ struct MonitorConfig {
   bool awaits_first_run = false;
   schedule::Zone zone = schedule::Zone::utc();
   std::chrono::seconds grace{60};
-  int failure_tolerance = 0;
+  int failure_tolerance = 0;       // consecutive failures allowed; with failure_window: K of "K of N"
+  int failure_window = 0;          // N of "K of N": alert when K of the last N runs failed (0: consecutive)
+  std::vector<int> success_codes;  // exit codes that count as success (empty: 0 only)
+  std::vector<int> warning_codes;  // exit codes recorded as warnings
+  int warning_tolerance = 2;       // consecutive warnings allowed before alerting
   int schedule_tolerance = 0;
   int consecutive_alert_threshold = 10;
   int recovery_threshold = 1;
@@ -80,6 +84,8 @@ struct MonitorState {
   int consecutive_misses = 0;
   int consecutive_failures = 0;
   int consecutive_good = 0;
+  int consecutive_warnings = 0;
+  uint64_t recent_outcomes = 0;    // bit 0: the latest finished run failed; for failure windows
   std::vector<OpenRun> open_runs;  // bounded by kMaxOpenRuns
   std::optional<Incident> incident;
   std::optional<Instant> paused_until;  // Instant::max(): until resumed

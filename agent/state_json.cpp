@@ -65,6 +65,8 @@ std::string state_text(const MonitorState& s) {
   num("misses", s.consecutive_misses);
   num("failures", s.consecutive_failures);
   num("good", s.consecutive_good);
+  if (s.consecutive_warnings) num("warnings", s.consecutive_warnings);
+  if (s.recent_outcomes) num("recent", static_cast<int64_t>(s.recent_outcomes));
   if (!s.open_runs.empty()) {
     out += ",\"open_runs\":[";
     for (size_t i = 0; i < s.open_runs.size(); ++i) {
@@ -105,6 +107,8 @@ json to_json(const MonitorState& s) {
   j["misses"] = s.consecutive_misses;
   j["failures"] = s.consecutive_failures;
   j["good"] = s.consecutive_good;
+  if (s.consecutive_warnings) j["warnings"] = s.consecutive_warnings;
+  if (s.recent_outcomes) j["recent"] = static_cast<int64_t>(s.recent_outcomes);
   if (!s.open_runs.empty()) {
     json runs = json::array();
     for (const auto& r : s.open_runs)
@@ -129,6 +133,8 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.consecutive_misses = j.value("misses", 0);
     s.consecutive_failures = j.value("failures", 0);
     s.consecutive_good = j.value("good", 0);
+    s.consecutive_warnings = j.value("warnings", 0);
+    s.recent_outcomes = static_cast<uint64_t>(j.value("recent", int64_t{0}));
     if (j.contains("open_runs"))
       for (const auto& r : j["open_runs"])
         s.open_runs.push_back(
