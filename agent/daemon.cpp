@@ -134,6 +134,7 @@ Result<void> Daemon::init() {
   host_ = hostname_of(config_);
   throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   if (config_.mode == "upstream")
     spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
@@ -282,7 +283,9 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
           targets.push_back(tg.text());
     if (a.type == Action::Type::kSuppressed)
       spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
-    else if (resolved && targets.size() < resolved->size())
+    else if (!resolved || resolved->empty())
+      spdlog::warn("alert (not sent: no target): {}", a.alert.summary);
+    else if (targets.size() < resolved->size())
       spdlog::info("alert (rate limit reached for {} of {} targets: recorded, in the next digest): {}",
                    resolved->size() - targets.size(), resolved->size(), a.alert.summary);
     else
@@ -417,6 +420,7 @@ void Daemon::reload() {
   host_ = hostname_of(config_);
   throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   commit_pending();
   rebuild_monitors(now());
   save_dirty();
