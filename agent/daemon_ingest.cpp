@@ -159,6 +159,7 @@ void Daemon::handle_line(Conn& c, std::string_view line) {
     reply(c, "err " + ev.error().message.substr(0, 200) + "\n");
     return;
   }
+  if (ev->wrapper_pid) ev->wrapper_pid = c.pid;  // the wrapper is the peer (SO_PEERCRED), whatever it says
   if (c.uid != 0 && ev->uid != static_cast<int64_t>(c.uid)) {
     reply(c, "err uid " + std::to_string(ev->uid) + " does not match the sender's uid " + std::to_string(c.uid) + "\n");
     return;
@@ -279,6 +280,7 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
   if (!actions.empty()) host_dirty_ = true;
   record_actions(actions, &monitors_[i], t);
   touch(i);
+  note_run_event(i, *ev);
 }
 
 void Daemon::commit_pending() {

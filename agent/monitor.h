@@ -71,6 +71,9 @@ struct OpenRun {
   std::string run_id;
   Instant started{};
   bool hung_alerted = false;
+  int64_t pgid = 0;            // the job's process group (the run event's pid)
+  int64_t wrapper_pid = 0;     // its cronitor-exec, followed with a pidfd (0: not followed)
+  uint64_t wrapper_start = 0;  // the wrapper's start time (/proc stat field 22): no pid reuse across restarts
 };
 
 /// An open incident: opened when a rule fired, holding the alerts sent for it.
@@ -113,6 +116,9 @@ struct HostState {
   int suppressed_misses = 0;  // misses of cron jobs while cron was down
   // The last outage, once resolved: misses of slots inside it belong to it, not to the jobs.
   std::optional<Instant> last_outage_start, last_outage_end;
+  // The agent has seen cron alive (a process, or a cron job's run); until then a "down" cron
+  // never ran here, and its start is no "return after N down".
+  bool cron_seen_running = false;
 };
 
 inline constexpr size_t kMaxOpenRuns = 64;

@@ -74,8 +74,11 @@ std::string state_text(const MonitorState& s) {
       if (i) out += ',';
       out += "{\"id\":";
       append_json_string(out, r.run_id);
-      out +=
-          ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false") + "}";
+      out += ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false");
+      if (r.wrapper_pid > 0)
+        out += ",\"pgid\":" + std::to_string(r.pgid) + ",\"wpid\":" + std::to_string(r.wrapper_pid) +
+               ",\"wstart\":" + std::to_string(r.wrapper_start);
+      out += '}';
     }
     out += ']';
   }
@@ -118,8 +121,14 @@ json to_json(const MonitorState& s) {
   if (s.recent_outcomes) j["recent"] = static_cast<int64_t>(s.recent_outcomes);
   if (!s.open_runs.empty()) {
     json runs = json::array();
-    for (const auto& r : s.open_runs)
+    for (const auto& r : s.open_runs) {
       runs.push_back({{"id", r.run_id}, {"started", to_us(r.started)}, {"hung", r.hung_alerted}});
+      if (r.wrapper_pid > 0) {
+        runs.back()["pgid"] = r.pgid;
+        runs.back()["wpid"] = r.wrapper_pid;
+        runs.back()["wstart"] = r.wrapper_start;
+      }
+    }
     j["open_runs"] = std::move(runs);
   }
   if (s.incident) j["incident"] = incident_json(*s.incident);
@@ -151,8 +160,9 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.recent_outcomes = static_cast<uint64_t>(j.value("recent", int64_t{0}));
     if (j.contains("open_runs"))
       for (const auto& r : j["open_runs"])
-        s.open_runs.push_back(
-            OpenRun{r.at("id").get<std::string>(), from_us(r.at("started").get<int64_t>()), r.value("hung", false)});
+        s.open_runs.push_back(OpenRun{r.at("id").get<std::string>(), from_us(r.at("started").get<int64_t>()),
+                                      r.value("hung", false), r.value("pgid", int64_t{0}), r.value("wpid", int64_t{0}),
+                                      r.value("wstart", uint64_t{0})});
     if (j.contains("incident")) s.incident = incident_from(j["incident"]);
     s.paused_until = opt_instant(j, "paused_until");
     s.removed = j.value("removed", false);
@@ -177,6 +187,7 @@ json to_json(const HostState& s) {
   j["suppressed_misses"] = s.suppressed_misses;
   put_opt(j, "last_outage_start", s.last_outage_start);
   put_opt(j, "last_outage_end", s.last_outage_end);
+  j["cron_seen_running"] = s.cron_seen_running;
   return j;
 }
 
@@ -187,6 +198,7 @@ Result<HostState> host_state_from_json(const json& j) {
     s.suppressed_misses = j.value("suppressed_misses", 0);
     s.last_outage_start = opt_instant(j, "last_outage_start");
     s.last_outage_end = opt_instant(j, "last_outage_end");
+    s.cron_seen_running = j.value("cron_seen_running", true);  // states from before the field: it was
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("host state: ") + e.what());
