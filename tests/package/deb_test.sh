@@ -99,7 +99,7 @@ sha_of "$PKG_FILES" >"$WORK/pkg.sha"
 # 4. Install, as the README's script does.
 step "apt-get install ./cronitor-agent_*.deb ./cronitor-exec_*.deb"
 cp "$AGENT_DEB" "$EXEC_DEB" "$R/tmp/"
-in_root env DEBIAN_FRONTEND=noninteractive sh -c "cd /tmp && apt-get install -y -qq --no-download \
+in_root env DEBIAN_FRONTEND=noninteractive sh -c "cd /tmp && apt-get install -y -qq \
   ./$(basename "$AGENT_DEB") ./$(basename "$EXEC_DEB")" >"$WORK/install.log" 2>&1 \
   || { cat "$WORK/install.log"; fail "apt-get install"; }
 [ -x "$R/usr/bin/cronitor-exec" ] || fail "no /usr/bin/cronitor-exec"
@@ -131,7 +131,7 @@ wrapped() { grep -q '/usr/bin/cronitor-exec' "$R/$1"; }
 wait_for 30 wrapped etc/cron.d/backup || { cat "$WORK/agent.log"; fail "admin's cron.d line not wrapped"; }
 wait_for 10 wrapped var/spool/cron/crontabs/alice || { cat "$WORK/agent.log"; fail "user crontab not wrapped"; }
 grep -q '%first line%second line' "$R/var/spool/cron/crontabs/alice" || fail "the user's % stdin was changed"
-[ "$(stat -c '%U:%G %a' "$R/var/spool/cron/crontabs/alice")" = "alice:crontab 600" ] || fail "user crontab owner/mode"
+m=$(stat -c "%U:%G %a" "$R/var/spool/cron/crontabs/alice"); [ "$m" = "alice:crontab 600" ] || fail "user crontab owner/mode: $m"
 if grep -q wrap_package_files "$SRC/agent/config.cpp"; then
   (cd "$R" && sha256sum -c --quiet "$WORK/pkg.sha") || fail "a package-owned file was rewritten"
   echo "package-owned files untouched: $PKG_FILES"
