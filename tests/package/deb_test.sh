@@ -131,7 +131,9 @@ wrapped() { grep -q '/usr/bin/cronitor-exec' "$R/$1"; }
 wait_for 30 wrapped etc/cron.d/backup || { cat "$WORK/agent.log"; fail "admin's cron.d line not wrapped"; }
 wait_for 10 wrapped var/spool/cron/crontabs/alice || { cat "$WORK/agent.log"; fail "user crontab not wrapped"; }
 grep -q '%first line%second line' "$R/var/spool/cron/crontabs/alice" || fail "the user's % stdin was changed"
-m=$(stat -c "%U:%G %a" "$R/var/spool/cron/crontabs/alice"); [ "$m" = "alice:crontab 600" ] || fail "user crontab owner/mode: $m"
+# (names from the root's own passwd)
+m=$(in_root stat -c "%U:%G %a" /var/spool/cron/crontabs/alice)
+[ "$m" = "alice:crontab 600" ] || fail "user crontab owner/mode: $m"
 if grep -q wrap_package_files "$SRC/agent/config.cpp"; then
   (cd "$R" && sha256sum -c --quiet "$WORK/pkg.sha") || fail "a package-owned file was rewritten"
   echo "package-owned files untouched: $PKG_FILES"
