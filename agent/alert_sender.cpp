@@ -28,7 +28,12 @@ struct AlertSender::Curl {
   struct Cleanup {
     void operator()(CURL* c) const { curl_easy_cleanup(c); }
   };
+  struct MultiCleanup {
+    void operator()(CURLM* m) const { curl_multi_cleanup(m); }
+  };
   std::unique_ptr<CURL, Cleanup> handle;
+  std::unique_ptr<CURLM, MultiCleanup> multi;
+  std::mutex mu;  // guards `multi` against cancel() from another thread
 };
 
 namespace {
@@ -86,7 +91,8 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-  CURLcode rc = curl_easy_perform(c);
+  auto rc = static_cast<CURLcode>(perform(c));
+  if (cancelled_.load()) return {false, true, "cancelled: the agent is stopping"};
   if (rc != CURLE_OK)
     return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + curl_easy_strerror(rc)};
   long status = 0;
@@ -94,6 +100,44 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   if (status >= 200 && status < 300) return {true, false, {}};
   bool retry = status == 429 || status >= 500 || status == 408;
   return {false, retry, "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response)};
+}
+
+// curl_easy_perform would hold a stopping agent for up to the whole timeout (a receiver that
+// accepts and never answers: 10 s); a multi handle's poll is woken by cancel() at once.
+int AlertSender::perform(void* easy) {
+  CURL* c = easy;
+  {
+    std::lock_guard lock(curl_->mu);
+    if (!curl_->multi) curl_->multi.reset(curl_multi_init());
+  }
+  CURLM* m = curl_->multi.get();
+  if (!m) return CURLE_OUT_OF_MEMORY;
+  if (curl_multi_add_handle(m, c) != CURLM_OK) return CURLE_FAILED_INIT;
+  CURLcode rc = CURLE_OK;
+  bool done = false;
+  while (!done && !cancelled_.load()) {
+    int running = 0;
+    if (curl_multi_perform(m, &running) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m, &left))
+      if (msg->msg == CURLMSG_DONE) {
+        rc = msg->data.result;
+        done = true;
+      }
+    if (!done && running == 0) break;
+    if (!done) curl_multi_poll(m, nullptr, 0, 1000, nullptr);
+  }
+  curl_multi_remove_handle(m, c);
+  return rc;
+}
+
+void AlertSender::cancel() {
+  cancelled_.store(true);
+  std::lock_guard lock(curl_->mu);
+  if (curl_->multi) curl_multi_wakeup(curl_->multi.get());
 }
 
 SendResult AlertSender::mail(const OutgoingMessage& m) {

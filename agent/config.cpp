@@ -165,10 +165,19 @@ void parse_defaults(Walker& w, const YAML::Node& n, Defaults& d) {
       if (auto x = w.strings(v, key)) d.notify = *x;
     } else if (k == "recovery_threshold") {
       if (auto x = w.integer(v, key, 1, 720)) d.recovery_threshold = *x;
+    } else if (k == "flapping_threshold") {
+      if (auto x = w.integer(v, key, 0, 1000)) d.flapping_threshold = *x;
+    } else if (k == "flapping_window") {
+      if (auto x = w.duration(v, key)) d.flapping_window = *x;
+    } else if (k == "alert_rate_limit") {
+      if (auto x = w.integer(v, key, 0, 100000)) d.alert_rate_limit = *x;
+    } else if (k == "alert_rate_window") {
+      if (auto x = w.duration(v, key)) d.alert_rate_window = *x;
     } else {
       w.error(kv.first, key,
               "unknown key (known: grace_seconds, failure_tolerance, schedule_tolerance, "
-              "consecutive_alert_threshold, realert_interval, notify, recovery_threshold)");
+              "consecutive_alert_threshold, realert_interval, notify, recovery_threshold, flapping_threshold, "
+              "flapping_window, alert_rate_limit, alert_rate_window)");
     }
   }
 }
@@ -403,9 +412,10 @@ std::expected<Config, ConfigErrors> load_config(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 && errno == ENOENT && path == kDefaultConfigPath)
     return parse_config(embedded_default_config(), "<built-in default>");
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return std::unexpected(
-        ConfigErrors{ConfigError{path, 0, "", Error::from_errno("open", "", errno).message.substr(2)}});
+  if (!in) {
+    const int err = errno;
+    return std::unexpected(ConfigErrors{ConfigError{path, 0, "", Error::from_errno("open", "", err).message}});
+  }
   std::ostringstream buf;
   buf << in.rdbuf();
   auto config = parse_config(buf.str(), path);

@@ -61,6 +61,14 @@ struct Defaults {
   std::chrono::seconds realert_interval{8 * 3600};
   std::vector<std::string> notify{"default"};
   int recovery_threshold = 1;
+  /// Flapping: this many changes between failing and healthy within the window make one
+  /// "flapping" incident (0: off).
+  int flapping_threshold = 5;
+  std::chrono::seconds flapping_window{3600};
+  /// Per notify target: at most this many messages per window; the rest are recorded and
+  /// summed up in one digest message when the window ends (0: no limit).
+  int alert_rate_limit = 20;
+  std::chrono::seconds alert_rate_window{600};
 };
 
 struct Config {
@@ -93,6 +101,10 @@ struct Config {
   /// The targets behind notify names: list names, or inline targets ("slack:URL").
   [[nodiscard]] Result<std::vector<NotifyTarget>> targets(const std::vector<std::string>& names) const;
 };
+
+/// Set when alerts would go nowhere: the default notify list has no target (check-config, status
+/// and the daemon's start say so); says what to add. Empty when every alert has somewhere to go.
+std::string no_target_warning(const Config& config);
 
 /// A problem in a config file, pointing at the key.
 struct ConfigError {

@@ -28,6 +28,8 @@ MonitorConfig monitor_from_defaults(const Defaults& d) {
   m.consecutive_alert_threshold = d.consecutive_alert_threshold;
   m.realert_interval = d.realert_interval;
   m.recovery_threshold = d.recovery_threshold;
+  m.flapping_threshold = d.flapping_threshold;
+  m.flapping_window = d.flapping_window;
   m.notify = d.notify;
   return m;
 }
