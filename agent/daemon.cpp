@@ -67,6 +67,7 @@ Daemon::~Daemon() {
   }
   if (spool_fd_ >= 0) ::close(spool_fd_);
   if (clock_fd_ >= 0) ::close(clock_fd_);
+  deliverer_.reset();
   sender_.reset();
   sd_event_unref(ev_);
 }
@@ -105,8 +106,8 @@ Result<void> Daemon::init() {
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
-  if (config_.mode == "upstream")
-    spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
+  if (config_.mode != "standalone" && !config_.uplink.any())
+    spdlog::warn("mode: {} without an upstream under uplink:; alerting locally as in standalone mode", config_.mode);
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
   std::vector<std::string> warnings;
   auto store = StateStore::open(config_.state_dir + "/state.db", &warnings);
@@ -242,6 +243,9 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
       spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
     else
       for (const auto& tg : *resolved) targets.push_back(tg.text());
+    // upstream: the upstream evaluates and alerts; only the uplink's own failure is told here.
+    if (config_.mode == "upstream" && config_.uplink.any() && !a.alert.key.starts_with("uplink:")) targets.clear();
+    forward_fault(a, m);
     if (a.type == Action::Type::kSuppressed)
       spdlog::info("alert (suppressed by consecutive_alert_threshold): {}", a.alert.summary);
     else
@@ -367,6 +371,8 @@ void Daemon::reload() {
   rebuild_monitors(now());
   save_dirty();
   rearm_deadline_timer();
+  start_uplink();  // new keys and URLs; a stopped upstream gets another chance
+  sync_upstream_monitors();
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   check_cron_daemon();  // cron jobs may have come or gone
@@ -423,6 +429,7 @@ Result<void> Daemon::setup_loop() {
     sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
   }
   watch_config();
+  start_uplink();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };
@@ -453,6 +460,7 @@ int Daemon::run() {
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
+  sync_upstream_monitors();
   spdlog::info("listening on \"{}\", {} monitors", config_.socket, monitors_.size());
   sd_notify(0, "READY=1");
   notify_status();

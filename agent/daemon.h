@@ -20,6 +20,7 @@
 #include "agent/sender_thread.h"
 #include "agent/state_store.h"
 #include "common/event.h"
+#include "uplink/delivery.h"
 
 namespace cronitor::discovery {
 class DiskRoot;
@@ -103,6 +104,13 @@ class Daemon {
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
   bool allow_rate(uid_t uid);
   std::string handle_control(const Conn& c, std::string_view line);
+
+  // Uplink (agent/uplink_hooks.cpp): upstreams fed from state.db's uplink_outbox.
+  void start_uplink();
+  void forward(const RunEvent& ev, uint32_t i);
+  void forward_fault(const Action& a, const MonitorConfig* m);
+  void sync_upstream_monitors();
+  void on_uplink_stopped(const std::string& upstream, long status, const std::string& url);
 
   // Outbox.
   void pump_outbox();
@@ -189,6 +197,9 @@ class Daemon {
   uint64_t events_stored_ = 0;
   bool outbox_dirty_ = false;  // alerts were queued since the last pump
   int exit_code_ = 0;
+  std::unique_ptr<uplink::Outbox> uplink_outbox_;
+  std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
+  size_t synced_hash_ = 0;                        // the monitors last queued for upsert
 };
 
 }  // namespace cronitor::agent

@@ -279,6 +279,7 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
   if (!actions.empty()) host_dirty_ = true;
   record_actions(actions, &monitors_[i], t);
   touch(i);
+  forward(*ev, i);  // queued for the upstreams in this transaction: durable before the ack
 }
 
 void Daemon::commit_pending() {
@@ -303,6 +304,7 @@ void Daemon::commit_pending() {
   }
   rearm_deadline_timer();
   if (outbox_dirty_) pump_outbox();
+  if (ok && deliverer_) deliverer_->kick();
 }
 
 // Spooled events are older than those waiting on the socket: they go first (commit_pending
@@ -333,6 +335,7 @@ void Daemon::drain_spool() {
   if (scan.more) sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
   rearm_deadline_timer();
   pump_outbox();
+  if (deliverer_) deliverer_->kick();
 }
 
 }  // namespace cronitor::agent
