@@ -1,6 +1,8 @@
 #include "uplink/delivery.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -51,6 +53,8 @@ struct Deliverer::Impl {
   Log log;
   std::vector<std::unique_ptr<Lane>> lanes;
   CURLM* multi = nullptr;
+  int epfd = -1;                          // curl's sockets
+  sd_event_source* epoll_src = nullptr;   // epfd in the loop
   sd_event_source* curl_timer = nullptr;  // curl's own timeouts
   sd_event_source* wake = nullptr;        // the end of a back-off or rate-limit wait
   sd_event_source* pump_src = nullptr;    // a defer: remove delivered rows, start more
@@ -67,7 +71,8 @@ struct Deliverer::Impl {
       curl_multi_cleanup(multi);
     }
     for (CURL* e : spare) curl_easy_cleanup(e);
-    for (sd_event_source* s : {curl_timer, wake, pump_src}) sd_event_source_disable_unref(s);
+    for (sd_event_source* s : {epoll_src, curl_timer, wake, pump_src}) sd_event_source_disable_unref(s);
+    if (epfd >= 0) ::close(epfd);
     if (!done_ids.empty()) (void)outbox->remove(done_ids);
   }
 
@@ -82,29 +87,33 @@ struct Deliverer::Impl {
   }
 
   // ---- curl <-> sd-event ----
-  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
+  // curl's sockets live in an epoll set of our own, itself one io source of the loop: curl may
+  // close a socket and get the same number back before it says so, which a per-socket sd-event
+  // source would not survive; epoll_ctl errors here are harmless and handled.
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
     auto* self = static_cast<Impl*>(userp);
-    auto* src = static_cast<sd_event_source*>(socketp);
     if (what == CURL_POLL_REMOVE) {
-      if (src) sd_event_source_disable_unref(src);
-      curl_multi_assign(self->multi, fd, nullptr);
+      ::epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, nullptr);
       return 0;
     }
-    uint32_t events = (what & CURL_POLL_IN ? uint32_t{EPOLLIN} : 0u) | (what & CURL_POLL_OUT ? uint32_t{EPOLLOUT} : 0u);
-    if (src) {
-      sd_event_source_set_io_events(src, events);
-      sd_event_source_set_enabled(src, SD_EVENT_ON);
-    } else if (sd_event_add_io(self->ev, &src, fd, events, on_io, self) >= 0) {
-      curl_multi_assign(self->multi, fd, src);
-    }
+    epoll_event e{};
+    e.events = (what & CURL_POLL_IN ? uint32_t{EPOLLIN} : 0u) | (what & CURL_POLL_OUT ? uint32_t{EPOLLOUT} : 0u);
+    e.data.fd = fd;
+    if (::epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &e) != 0 && errno == ENOENT)
+      ::epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &e);
     return 0;
   }
-  static int on_io(sd_event_source*, int fd, uint32_t revents, void* ud) {
+  static int on_io(sd_event_source*, int, uint32_t, void* ud) {
     auto* self = static_cast<Impl*>(ud);
-    int flags = (revents & EPOLLIN ? CURL_CSELECT_IN : 0) | (revents & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                (revents & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-    int running = 0;
-    curl_multi_socket_action(self->multi, fd, flags, &running);
+    epoll_event events[64];
+    int n = ::epoll_wait(self->epfd, events, 64, 0);
+    for (int i = 0; i < n; ++i) {
+      const uint32_t r = events[i].events;
+      int flags = (r & EPOLLIN ? CURL_CSELECT_IN : 0) | (r & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                  (r & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      int running = 0;
+      curl_multi_socket_action(self->multi, events[i].data.fd, flags, &running);
+    }
     self->reap();
     return 0;
   }
@@ -379,7 +388,10 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(sd_event* ev, Outbox& outbo
   curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
   curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, Impl::on_curl_timer_cfg);
   curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
-  int r = sd_event_add_time(ev, &p->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, Impl::on_curl_timer, p);
+  p->epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (p->epfd < 0) return std::unexpected(Error::from_errno("epoll_create1", "uplink"));
+  int r = sd_event_add_io(ev, &p->epoll_src, p->epfd, EPOLLIN, Impl::on_io, p);
+  if (r >= 0) r = sd_event_add_time(ev, &p->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, Impl::on_curl_timer, p);
   if (r >= 0) r = sd_event_add_time(ev, &p->wake, CLOCK_MONOTONIC, UINT64_MAX, 10000, Impl::on_wake, p);
   if (r >= 0) r = sd_event_add_defer(ev, &p->pump_src, Impl::on_pump, p);
   if (r < 0) return std::unexpected(Error::from_errno("sd_event_add", "uplink", -r));
