@@ -68,6 +68,7 @@ Daemon::~Daemon() {
   if (spool_fd_ >= 0) ::close(spool_fd_);
   if (clock_fd_ >= 0) ::close(clock_fd_);
   deliverer_.reset();
+  sd_event_source_disable_unref(metrics_src_);
   sender_.reset();
   sd_event_unref(ev_);
 }
@@ -430,6 +431,7 @@ Result<void> Daemon::setup_loop() {
   }
   watch_config();
   start_uplink();
+  start_metrics();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };

@@ -111,6 +111,10 @@ class Daemon {
   void forward_fault(const Action& a, const MonitorConfig* m);
   void sync_upstream_monitors();
   void on_uplink_stopped(const std::string& upstream, long status, const std::string& url);
+  // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s.
+  void start_metrics();
+  void write_metrics();
+  static int on_metrics_cb(sd_event_source*, uint64_t, void*);
 
   // Outbox.
   void pump_outbox();
@@ -200,6 +204,9 @@ class Daemon {
   std::unique_ptr<uplink::Outbox> uplink_outbox_;
   std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
   size_t synced_hash_ = 0;                        // the monitors last queued for upsert
+  sd_event_source* metrics_src_ = nullptr;
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
+  uint64_t rescans_ = 0;
 };
 
 }  // namespace cronitor::agent

@@ -149,6 +149,7 @@ int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
   auto changes = d->watcher_->poll(discovery::Watcher::Clock::now().time_since_epoch());
   if (!changes.empty()) {
     d->apply_discovery(changes, d->now());
+    ++d->rescans_;
     d->sync_upstream_monitors();  // a new or changed job appears upstream before it runs
   }
   if (auto when = d->watcher_->settle_deadline()) {

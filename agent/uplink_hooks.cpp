@@ -84,6 +84,13 @@ void Daemon::start_uplink() {
 }
 
 void Daemon::forward(const RunEvent& ev, uint32_t i) {
+  if (ev.state == RunEvent::State::kComplete) ++run_counts_[ev.key].first;
+  if (ev.state == RunEvent::State::kFail) ++run_counts_[ev.key].second;
+  if (metrics_src_) {  // a run changed the series: the textfile follows within a second
+    uint64_t at = 0;
+    sd_event_source_get_time(metrics_src_, &at);
+    if (at > mono_usec() + 1'000'000) sd_event_source_set_time(metrics_src_, mono_usec() + 1'000'000);
+  }
   if (!deliverer_ || ev.key.empty()) return;
   uplink::Telemetry t;
   t.key = ev.key;

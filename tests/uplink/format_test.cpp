@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "uplink/alertmanager.h"
+#include "uplink/prometheus.h"
 #include "uplink/upstream.h"
 
 namespace cronitor::uplink {
@@ -216,6 +217,40 @@ TEST(UplinkCommon, ClassifyMaskAndSlug) {
   EXPECT_EQ(slugify("Nightly Backup: /usr/bin/x"), "nightly-backup-usr-bin-x");
   EXPECT_EQ(slugify("***"), "job");
   EXPECT_EQ(utf8_tail("aé", 1), "");  // never half a character
+}
+
+TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
+  JobMetrics fresh;
+  fresh.key = "new";
+  fresh.name = "A \"quoted\" name";
+  fresh.source = "/etc/cron.d/x:2";
+  fresh.user = "root";
+  fresh.next_deadline_s = 1764460800;
+  JobMetrics ran = fresh;
+  ran.key = "old";
+  ran.last_start_s = 1764460000.5;
+  ran.last_exit_code = 137;
+  ran.last_duration_s = 2.5;
+  ran.runs_failure = 3;
+  ran.incident_open = true;
+  AgentMetrics a;
+  a.events_received = 9;
+  a.upstreams.push_back({"cronitor", 4, 10, 2, 0, 1, false});
+  const std::string text = render_metrics({fresh, ran}, a);
+  const std::string l = R"(key="new",name="A \"quoted\" name",source="/etc/cron.d/x:2",user="root")";
+  for (const std::string& line :
+       {"cronitor_job_last_start_timestamp_seconds{" + l + "} NaN", "cronitor_job_last_exit_code{" + l + "} NaN",
+        "cronitor_job_runs_total{" + l + ",outcome=\"success\"} 0",
+        "cronitor_job_next_deadline_timestamp_seconds{" + l + "} 1764460800",
+        "cronitor_job_incident_open{" + l + "} 0"})
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
+  EXPECT_NE(text.find(R"(cronitor_job_last_exit_code{key="old")"), std::string::npos);
+  EXPECT_NE(text.find("} 137\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(outcome="failure"} 3)"), std::string::npos);
+  EXPECT_NE(text.find("cronitor_agent_events_received_total 9\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(cronitor_agent_outbox_depth{upstream="cronitor"} 4)"), std::string::npos);
+  EXPECT_NE(text.find(R"(cronitor_agent_delivery_failures_total{upstream="cronitor"} 2)"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE cronitor_job_runs_total counter\n"), std::string::npos);
 }
 
 }  // namespace

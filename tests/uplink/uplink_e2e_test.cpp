@@ -89,8 +89,21 @@ class UplinkE2E : public ::testing::Test {
 
 TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
   HttpRecorder rec(kRecorder, dir_.string());
-  write_config(rec, "monitors:\n  - key: nightly\n    name: Nightly report\n    schedule: \"30 2 * * *\"\n");
+  const std::string prom = (dir_ / "cronitor.prom").string();
+  write_config(rec,
+               "monitors:\n  - key: nightly\n    name: Nightly report\n    schedule: \"30 2 * * *\"\n"
+               "prometheus: {textfile: " +
+                   prom + "}\n");
   start();
+  auto read = [&] {
+    std::ifstream in(prom);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  // The job's series exist from discovery on, before its first run.
+  ASSERT_TRUE(
+      wait_until([&] { return read().find(R"(cronitor_job_last_exit_code{key="nightly")") != std::string::npos; },
+                 std::chrono::seconds(5)))
+      << read() << agent_.log();
   // Upserted at start, before it ever ran.
   auto put = rec.wait_for([](const json& r) { return r["method"] == "PUT"; }, std::chrono::seconds(10));
   ASSERT_FALSE(put.is_null()) << agent_.log();
@@ -113,6 +126,10 @@ TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
   for (const char* part : {"&host=e2e-host", "&status_code=137", "&duration=1.200", "OOM", "&stamp="})
     EXPECT_NE(p.find(part), std::string::npos) << part << " in " << p;
   EXPECT_EQ(agent_.log().find("SECRETKEY42"), std::string::npos) << "the key never reaches the log";
+  ASSERT_TRUE(
+      wait_until([&] { return read().find(R"(,outcome="failure"} 1)") != std::string::npos; }, std::chrono::seconds(5)))
+      << read();
+  EXPECT_NE(read().find("} 137\n"), std::string::npos) << read();
 }
 
 TEST_F(UplinkE2E, KillNineDuringTheDrainLosesNothingAndKeepsEachRunInOrder) {
