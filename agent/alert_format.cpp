@@ -53,11 +53,18 @@ std::vector<std::pair<std::string, std::string>> facts(const Alert& a, const std
   return f;
 }
 
+/// The summary with the host named once: some summaries already say "on HOST".
+std::string on_host(const Alert& a, const std::string& host) {
+  if (host.empty() || a.summary.find(" on " + host) != std::string::npos) return a.summary;
+  return a.summary + " on " + host;
+}
+
 bool good(const Alert& a) { return is_recovery(a.kind) || a.kind == Alert::Kind::kTest; }
 
 std::string title(const Alert& a) {
   std::string prefix = good(a) ? "✅ " : "🚨 ";
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
+  if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
   return prefix + a.summary;
 }
 
@@ -87,15 +94,16 @@ std::string slack_body(const Alert& a, const std::string& host) {
        {"elements",
         json::array({{{"type", "mrkdwn"},
                       {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " + iso(a.at)}}})}});
-  json body = {{"text", a.summary + " on " + host}, {"blocks", blocks}};
+  json body = {{"text", on_host(a, host)}, {"blocks", blocks}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string webhook_body(const Alert& a, const std::string& host) {
-  const char* incident = a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kTest ? "none"
-                         : is_recovery(a.kind)                                           ? "resolved"
-                         : a.update                                                      ? "updated"
-                                                                                         : "opened";
+  const char* incident =
+      a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kDigest ? "none"
+      : is_recovery(a.kind)                                                                             ? "resolved"
+      : a.update                                                                                        ? "updated"
+                                                                                                        : "opened";
   json j = {
       {"version", 1},
       {"event", kind_name(a.kind)},
@@ -178,7 +186,9 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       if (!resolve)
         body["payload"] = {{"summary", a.summary.substr(0, 1000)},
                            {"source", host},
-                           {"severity", a.kind == Alert::Kind::kTest ? "info" : "error"},
+                           {"severity", a.kind == Alert::Kind::kTest     ? "info"
+                                        : a.kind == Alert::Kind::kDigest ? "warning"
+                                                                         : "error"},
                            {"component", a.key},
                            {"class", kind_name(a.kind)},
                            {"timestamp", iso(a.at)},
@@ -206,7 +216,7 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       am.starts_ms = ms(is_recovery(a.kind) ? opened : std::min(opened, a.at));
       if (is_recovery(a.kind))
         am.ends_ms = ms(a.at);
-      else if (a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved)
+      else if (a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest)
         am.ends_ms = ms(a.at) + 5 * 60 * 1000;  // nothing will resolve these: let them expire
       m.url = uplink::alertmanager_url(t.address);
       m.body = uplink::alertmanager_body(am);
@@ -215,10 +225,10 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
     case NotifyTarget::Kind::kEmail: {
       m.mail_to = t.address;
       m.content_type = "text/plain; charset=utf-8";
-      std::string subject = a.summary;
+      std::string subject = on_host(a, host);
       for (char& c : subject)
         if (c == '\n' || c == '\r') c = ' ';
-      std::string text = "To: " + t.address + "\nSubject: [cronitor-agent] " + subject + " on " + host +
+      std::string text = "To: " + t.address + "\nSubject: [cronitor-agent] " + subject +
                          "\nContent-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\n" + a.summary + "\n\n";
       if (!a.detail.empty()) text += a.detail + "\n\n";
       for (const auto& [name, value] : facts(a, host)) text += name + ": " + value + "\n";

@@ -98,6 +98,8 @@ class StateStore {
   const std::string& path() const { return db_.path(); }
   /// The connection, for tables with a logic of their own (agent/uplink_outbox.cpp).
   sql::Db& db() { return db_; }
+  /// True right after a statement or commit failed because the disk (or its quota) is full.
+  bool out_of_space() const;
 
   /// From now on the log is checkpointed on a thread of its own (the daemon: commits then never
   /// wait for a checkpoint's fsyncs). Without it, SQLite checkpoints inside commits.

@@ -67,7 +67,8 @@ TEST(Scanner, DebianCorpusCronLines) {
   EXPECT_EQ(certbot->env.shell, "/bin/sh");
   EXPECT_EQ(certbot->env.path, "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin");
   EXPECT_FALSE(certbot->wrapped);
-  EXPECT_EQ(at(s, "/etc/cron.d/sysstat", 6)->name, "debian-sa1");
+  // Two sysstat lines run debian-sa1: their names tell them apart (issue 13 item 15).
+  EXPECT_EQ(at(s, "/etc/cron.d/sysstat", 6)->name, "debian-sa1-sysstat-6");
   EXPECT_EQ(at(s, "/etc/cron.d/php", 14)->schedule, "09,39 * * * *");
   EXPECT_EQ(at(s, "/etc/cron.d/anacron", 6)->name, "anacron");
   EXPECT_EQ(at(s, "/etc/cron.d/munin", 7)->user, "munin");
