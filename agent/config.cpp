@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "agent/config_uplink.h"
 #include "agent/duration.h"
 #include "agent/monitor_schedule.h"
 #include "agent/run_outcome.h"
@@ -325,10 +326,10 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
     const YAML::Node& v = kv.second;
     if (k == "mode") {
       if (auto x = w.str(v, k)) {
-        if (*x == "standalone" || *x == "upstream")
+        if (*x == "standalone" || *x == "upstream" || *x == "both")
           c.mode = *x;
         else
-          w.error(v, k, "must be standalone or upstream, not \"" + *x + "\"");
+          w.error(v, k, "must be standalone, upstream or both, not \"" + *x + "\"");
       }
     } else if (k == "state_dir" || k == "socket" || k == "spool_dir") {
       if (auto x = w.str(v, k)) {
@@ -396,10 +397,14 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
           w.error(v[i]["key"], "monitors[" + std::to_string(i) + "].key",
                   "duplicate key \"" + c.monitors.back().key + "\"");
       }
+    } else if (k == "uplink") {
+      parse_uplink(v, std::string(file), c.uplink, w.errors());
+    } else if (k == "prometheus") {
+      parse_prometheus(v, std::string(file), c.prometheus, w.errors());
     } else {
       w.error(kv.first, k,
               "unknown key (known: mode, state_dir, socket, spool_dir, hostname, discovery, "
-              "defaults, notify, monitors, retention)");
+              "defaults, notify, monitors, retention, uplink, prometheus)");
     }
   }
   check_notify_names(w, c, root);
@@ -429,6 +434,7 @@ std::expected<Config, ConfigErrors> load_config(const std::string& path) {
 }
 
 bool Config::holds_secrets() const {
+  if (uplink.any()) return true;  // API keys, ping keys, DSNs
   auto secret = [](const NotifyTarget& t) { return t.kind != NotifyTarget::Kind::kEmail; };
   for (const auto& [name, list] : notify)
     for (const auto& t : list)

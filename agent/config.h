@@ -12,15 +12,16 @@
 
 #include "agent/assertion.h"
 #include "common/error.h"
+#include "uplink/settings.h"
 
 namespace cronitor::agent {
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/cronitor/agent.yaml";
 
 /// One destination of an alert: "slack:URL", "webhook:URL", "discord:URL", "teams:URL",
-/// "pagerduty:ROUTING_KEY", "email:ADDRESS".
+/// "pagerduty:ROUTING_KEY", "email:ADDRESS", "alertmanager:URL".
 struct NotifyTarget {
-  enum class Kind { kSlack, kWebhook, kDiscord, kTeams, kPagerDuty, kEmail };
+  enum class Kind { kSlack, kWebhook, kDiscord, kTeams, kPagerDuty, kEmail, kAlertmanager };
   Kind kind = Kind::kSlack;
   std::string address;
 
@@ -73,7 +74,7 @@ struct Defaults {
 
 struct Config {
   std::string source = "<built-in>";  // the file it came from
-  std::string mode = "standalone";    // standalone | upstream
+  std::string mode = "standalone";    // standalone | upstream | both
   std::string state_dir = "/var/lib/cronitor-agent";
   std::string socket = "/run/cronitor-agent/agent.sock";
   std::string spool_dir = "/var/spool/cronitor-agent";
@@ -91,6 +92,8 @@ struct Config {
     int runs = 1000;  // per job
     int days = 90;
   } retention;
+  uplink::UplinkSettings uplink;          // upstreams fed from the outbox (agent/config_uplink.cpp)
+  uplink::PrometheusSettings prometheus;  // /metrics or a node_exporter textfile
   /// Not errors, but worth saying (check-config prints them, the daemon logs them): a file
   /// holding webhook URLs or keys that others may read.
   std::vector<std::string> warnings;

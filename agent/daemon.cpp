@@ -74,6 +74,8 @@ Daemon::~Daemon() {
   }
   if (spool_fd_ >= 0) ::close(spool_fd_);
   if (clock_fd_ >= 0) ::close(clock_fd_);
+  deliverer_.reset();
+  sd_event_source_disable_unref(metrics_src_);
   sender_.reset();
   sd_event_unref(ev_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // last: another agent may take the state from here
@@ -137,8 +139,8 @@ Result<void> Daemon::init() {
   throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
-  if (config_.mode == "upstream")
-    spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
+  if (config_.mode != "standalone" && !config_.uplink.any())
+    spdlog::warn("mode: {} without an upstream under uplink:; alerting locally as in standalone mode", config_.mode);
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
   if (auto r = lock_state_dir(); !r) return r;  // before state.db, crontabs and the socket
   std::vector<std::string> warnings;
@@ -284,7 +286,14 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
       for (const auto& tg : *resolved)
         if (a.type == Action::Type::kSuppressed || throttle_.admit(tg.text(), a.alert.key, t))
           targets.push_back(tg.text());
-    if (a.type == Action::Type::kSuppressed)
+    // upstream: the upstream evaluates and alerts; only the uplink's own failure is told here.
+    const bool upstream_only =
+        config_.mode == "upstream" && config_.uplink.any() && !a.alert.key.starts_with("uplink:");
+    if (upstream_only) targets.clear();
+    forward_fault(a, m);
+    if (upstream_only)
+      spdlog::info("alert (mode upstream: the upstream alerts): {}", a.alert.summary);
+    else if (a.type == Action::Type::kSuppressed)
       spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
     else if (!resolved || resolved->empty())
       spdlog::warn("alert (not sent: no target): {}", a.alert.summary);
@@ -428,6 +437,8 @@ void Daemon::reload() {
   rebuild_monitors(now());
   save_dirty();
   rearm_deadline_timer();
+  start_uplink();  // new keys and URLs; a stopped upstream gets another chance
+  sync_upstream_monitors();
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   check_cron_daemon();  // cron jobs may have come or gone
@@ -484,6 +495,8 @@ Result<void> Daemon::setup_loop() {
     sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
   }
   watch_config();
+  start_uplink();
+  start_metrics();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };
@@ -516,6 +529,7 @@ int Daemon::run() {
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
+  sync_upstream_monitors();
   // Wrapped lines carry no paths: the host's agent (the default config, or where
   // CRONITOR_ENDPOINT_FILE says) tells wrappers where it listens. See wrapper/README.md.
   if (options_.config_path == kDefaultConfigPath || std::getenv("CRONITOR_ENDPOINT_FILE"))

@@ -21,6 +21,7 @@
 #include "agent/sender_thread.h"
 #include "agent/state_store.h"
 #include "common/event.h"
+#include "uplink/delivery.h"
 
 namespace cronitor::discovery {
 class DiskRoot;
@@ -115,6 +116,17 @@ class Daemon {
   void start_systemd_watch();
   void apply_live_timers();  // timers a manager reports are live: deadlines from now on
   void on_timer_state(const LiveTimer& t, const std::string& what);
+  // Uplink (agent/uplink_hooks.cpp): upstreams fed from state.db's uplink_outbox.
+  void start_uplink();
+  void forward(const RunEvent& ev, uint32_t i);
+  void forward_fault(const Action& a, const MonitorConfig* m);
+  void sync_upstream_monitors();
+  void on_uplink_stopped(const std::string& upstream, long status, const std::string& url);
+  // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s.
+  void start_metrics();
+  void write_metrics();
+  static int on_metrics_cb(sd_event_source*, uint64_t, void*);
+
   // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
   // followed with pidfds; the run is closed as lost once both are gone.
   struct Follow {
@@ -233,6 +245,12 @@ class Daemon {
   uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
   sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
   int exit_code_ = 0;
+  std::unique_ptr<uplink::Outbox> uplink_outbox_;
+  std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
+  size_t synced_hash_ = 0;                        // the monitors last queued for upsert
+  sd_event_source* metrics_src_ = nullptr;
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
+  uint64_t rescans_ = 0;
   int lock_fd_ = -1;  // holds the flock on state_dir/agent.lock for the daemon's life
 };
 

@@ -158,7 +158,11 @@ int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
 int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
   auto* d = static_cast<Daemon*>(ud);
   auto changes = d->watcher_->poll(discovery::Watcher::Clock::now().time_since_epoch());
-  if (!changes.empty()) d->apply_discovery(changes, d->now());
+  if (!changes.empty()) {
+    d->apply_discovery(changes, d->now());
+    ++d->rescans_;
+    d->sync_upstream_monitors();  // a new or changed job appears upstream before it runs
+  }
   if (auto when = d->watcher_->settle_deadline()) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
     sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));

@@ -281,6 +281,7 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
   record_actions(actions, &monitors_[i], t);
   touch(i);
   note_run_event(i, *ev);
+  forward(*ev, i);  // queued for the upstreams in this transaction: durable before the ack
 }
 
 void Daemon::commit_pending() {
@@ -310,6 +311,7 @@ void Daemon::commit_pending() {
   }
   rearm_deadline_timer();
   if (outbox_dirty_) pump_outbox();
+  if (ok && deliverer_) deliverer_->kick();
 }
 
 // Spooled events are older than those waiting on the socket: they go first (commit_pending
@@ -343,6 +345,7 @@ void Daemon::drain_spool() {
   if (scan.more) sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
   rearm_deadline_timer();
   pump_outbox();
+  if (deliverer_) deliverer_->kick();
 }
 
 }  // namespace cronitor::agent

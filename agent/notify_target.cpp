@@ -10,9 +10,13 @@ struct KindName {
   NotifyTarget::Kind kind;
 };
 constexpr KindName kKinds[] = {
-    {"slack", NotifyTarget::Kind::kSlack},         {"webhook", NotifyTarget::Kind::kWebhook},
-    {"discord", NotifyTarget::Kind::kDiscord},     {"teams", NotifyTarget::Kind::kTeams},
-    {"pagerduty", NotifyTarget::Kind::kPagerDuty}, {"email", NotifyTarget::Kind::kEmail},
+    {"slack", NotifyTarget::Kind::kSlack},
+    {"webhook", NotifyTarget::Kind::kWebhook},
+    {"discord", NotifyTarget::Kind::kDiscord},
+    {"teams", NotifyTarget::Kind::kTeams},
+    {"pagerduty", NotifyTarget::Kind::kPagerDuty},
+    {"email", NotifyTarget::Kind::kEmail},
+    {"alertmanager", NotifyTarget::Kind::kAlertmanager},
 };
 
 /// What an error may show of a target: its kind and, for a URL, scheme and host; never the path
@@ -38,14 +42,15 @@ Result<NotifyTarget> NotifyTarget::parse(std::string_view text) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos)
     return fail("notify target \"" + shown(text) +
-                "\": expected KIND:ADDRESS (slack, webhook, discord, teams, pagerduty, email)");
+                "\": expected KIND:ADDRESS (slack, webhook, discord, teams, pagerduty, email, alertmanager)");
   std::string_view kind = text.substr(0, colon);
   std::string_view address = text.substr(colon + 1);
   if (address.empty() || address.size() > 2048)
     return fail("notify target \"" + shown(text) + "\": empty or too long address");
   for (auto [name, k] : kKinds) {
     if (name != kind) continue;
-    bool url = k == Kind::kSlack || k == Kind::kWebhook || k == Kind::kDiscord || k == Kind::kTeams;
+    bool url = k == Kind::kSlack || k == Kind::kWebhook || k == Kind::kDiscord || k == Kind::kTeams ||
+               k == Kind::kAlertmanager;
     if (url && !address.starts_with("https://") && !address.starts_with("http://"))
       return fail("notify target \"" + shown(text) + "\": " + std::string(name) + " needs an http:// or https:// URL");
     if (k == Kind::kEmail &&
@@ -54,7 +59,7 @@ Result<NotifyTarget> NotifyTarget::parse(std::string_view text) {
     return NotifyTarget{k, std::string(address)};
   }
   return fail("notify target \"" + shown(text) + "\": unknown kind \"" + std::string(kind.substr(0, 16)) +
-              "\" (slack, webhook, discord, teams, pagerduty, email)");
+              "\" (slack, webhook, discord, teams, pagerduty, email, alertmanager)");
 }
 
 std::string NotifyTarget::redacted() const { return shown(text()); }

@@ -41,6 +41,12 @@ CREATE TABLE outbox(id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, target TE
                     state TEXT NOT NULL DEFAULT 'pending');
 CREATE INDEX outbox_due ON outbox(state, next_us);
 )sql",
+    // 2 -> 3: the upstream outbox (agent/uplink_outbox.cpp): one row per event and upstream.
+    R"sql(
+CREATE TABLE uplink_outbox(id INTEGER PRIMARY KEY, upstream TEXT NOT NULL, job TEXT NOT NULL, kind TEXT NOT NULL,
+                           created_us INTEGER NOT NULL, payload TEXT NOT NULL);
+CREATE INDEX uplink_outbox_upstream ON uplink_outbox(upstream, id);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -20,13 +20,15 @@ class HttpRecorder {
  public:
   /// `script` is the path of http_recorder.py; `dir` a scratch folder for its files.
   HttpRecorder(const std::string& script, const std::string& dir, int fail_first = 0)
-      : portfile_(dir + "/recorder.port"), out_(dir + "/recorder.jsonl") {
+      : portfile_(dir + "/recorder.port"), out_(dir + "/recorder.jsonl"), mode_(dir + "/recorder.mode") {
+    std::filesystem::remove(mode_);
     std::filesystem::remove(portfile_);
     std::filesystem::remove(out_);
     pid_ = ::fork();
     if (pid_ == 0) {
       std::string n = std::to_string(fail_first);
-      ::execl("/usr/bin/python3", "python3", script.c_str(), portfile_.c_str(), out_.c_str(), n.c_str(), nullptr);
+      ::execl("/usr/bin/python3", "python3", script.c_str(), portfile_.c_str(), out_.c_str(), n.c_str(), mode_.c_str(),
+              nullptr);
       ::_exit(127);
     }
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -43,6 +45,11 @@ class HttpRecorder {
     }
   }
   int port() const { return port_; }
+  /// How later requests are answered: "ok", "500", "401", "429 N" (Retry-After: N), "hang".
+  void set_mode(const std::string& mode) const {
+    std::ofstream(mode_ + ".tmp") << mode;
+    std::filesystem::rename(mode_ + ".tmp", mode_);
+  }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
 
   std::vector<nlohmann::json> requests() const {
@@ -68,7 +75,7 @@ class HttpRecorder {
   }
 
  private:
-  std::string portfile_, out_;
+  std::string portfile_, out_, mode_;
   pid_t pid_ = -1;
   int port_ = 0;
 };

@@ -1,36 +1,74 @@
 #!/usr/bin/python3
-# A real HTTP server on 127.0.0.1 standing in for Slack, webhooks, PagerDuty, ...: records each
-# POST as one JSON line {"t", "path", "headers", "body"}.
-# usage: http_recorder.py PORTFILE OUTFILE [FAIL_FIRST_N]
+# A real HTTP server on 127.0.0.1 standing in for Slack, webhooks, PagerDuty, Cronitor,
+# Healthchecks.io, Sentry, Alertmanager: records each request as one JSON line
+# {"t", "method", "path", "headers", "body", "status"}.
+# usage: http_recorder.py PORTFILE OUTFILE [FAIL_FIRST_N [MODEFILE]]
 #   binds an ephemeral port and writes it to PORTFILE; answers 500 to the first FAIL_FIRST_N
-#   POSTs (to test retries), then 200 "ok" (what Slack answers).
-import http.server, json, sys, threading, time
+#   requests (to test retries), then what MODEFILE says, read at each request:
+#     "ok" or missing: 200 "ok" (what Slack answers); "500", "401", ...: that status;
+#     "429 N": 429 with Retry-After: N; "hang": never answers (the client must time out).
+#   Requests that are not answered 2xx are recorded too, with their status.
+import http.server, json, os, sys, threading, time
 
 portfile, out = sys.argv[1], sys.argv[2]
 fail_first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+modefile = sys.argv[4] if len(sys.argv) > 4 else None
 lock = threading.Lock()
 count = [0]
 
+def mode():
+    if not modefile:
+        return "ok"
+    try:
+        with open(modefile) as f:
+            return f.read().strip() or "ok"
+    except OSError:
+        return "ok"
+
 class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real services
+
+    def handle_any(self):
         n = int(self.headers.get("Content-Length", 0))
-        body = self.rfile.read(n)
+        body = self.rfile.read(n) if n else b""
+        m = mode()
         with lock:
             count[0] += 1
-            failing = count[0] <= fail_first
+            status, retry_after = 200, None
+            if count[0] <= fail_first:
+                status = 500
+            elif m == "hang":
+                status = 0
+            elif m != "ok":
+                parts = m.split()
+                status = int(parts[0])
+                if len(parts) > 1:
+                    retry_after = parts[1]
             with open(out, "a") as f:
-                f.write(json.dumps({"t": time.time(), "path": self.path, "headers": dict(self.headers),
-                                    "body": body.decode("utf-8", "replace"), "status": 500 if failing else 200}) + "\n")
-        self.send_response(500 if failing else 200)
+                f.write(json.dumps({"t": time.time(), "method": self.command, "path": self.path,
+                                    "headers": dict(self.headers), "body": body.decode("utf-8", "replace"),
+                                    "status": status}) + "\n")
+        if status == 0:
+            time.sleep(120)
+            return
+        self.send_response(status)
+        if retry_after:
+            self.send_header("Retry-After", retry_after)
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"ok")
+
+    do_GET = do_POST = do_PUT = handle_any
+
     def log_message(self, *a):
         pass
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512
+
+srv = Server(("127.0.0.1", 0), H)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
-import os
 os.rename(portfile + ".tmp", portfile)
 srv.serve_forever()

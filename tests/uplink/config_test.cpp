@@ -1,0 +1,61 @@
+// The `mode:`, `uplink:` and `prometheus:` keys of agent.yaml: parsed, checked, errors at file:line.
+#include "agent/config.h"
+
+#include <gtest/gtest.h>
+
+namespace cronitor::agent {
+namespace {
+
+TEST(UplinkConfig, TheIssuesExampleParses) {
+  auto c = parse_config(R"(mode: both
+uplink:
+  cronitor:    {api_key: KEY, telemetry_url: "http://127.0.0.1:9/", api_url: "http://127.0.0.1:9/api",
+                sync_monitors: true, environment: production}
+  healthchecks: {ping_key: PKEY, ping_url: "https://hc-ping.com"}
+  sentry:      {dsn: "https://PUBLIC_KEY@o1.ingest.sentry.io/123", environment: production}
+  timeout: 5
+  max_events: 1000
+prometheus: {textfile: /var/lib/prometheus/node-exporter/cronitor.prom}
+notify:
+  am: [alertmanager:http://127.0.0.1:9093]
+)",
+                        "agent.yaml");
+  ASSERT_TRUE(c) << format_errors(c.error());
+  EXPECT_EQ(c->mode, "both");
+  ASSERT_TRUE(c->uplink.cronitor);
+  EXPECT_EQ(c->uplink.cronitor->api_key, "KEY");
+  EXPECT_EQ(c->uplink.cronitor->telemetry_url, "http://127.0.0.1:9/");
+  EXPECT_EQ(c->uplink.cronitor->environment, "production");
+  ASSERT_TRUE(c->uplink.healthchecks);
+  EXPECT_EQ(c->uplink.healthchecks->ping_key, "PKEY");
+  ASSERT_TRUE(c->uplink.sentry);
+  EXPECT_EQ(c->uplink.delivery.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->uplink.delivery.max_events, 1000);
+  EXPECT_EQ(c->prometheus.textfile, "/var/lib/prometheus/node-exporter/cronitor.prom");
+  EXPECT_EQ(c->notify["am"][0].kind, NotifyTarget::Kind::kAlertmanager);
+  EXPECT_TRUE(c->holds_secrets());
+}
+
+TEST(UplinkConfig, MistakesAreNamedWithFileAndLine) {
+  auto c = parse_config(R"(mode: sideways
+uplink:
+  cronitor: {telemetry_url: ftp://x}
+  sentry: {dsn: "https://o1.ingest.sentry.io/123"}
+  datadog: {}
+prometheus: {listen: "127.0.0.1", textfile: relative.prom}
+)",
+                        "agent.yaml");
+  ASSERT_FALSE(c);
+  const std::string text = format_errors(c.error());
+  for (const char* e :
+       {"agent.yaml:1: mode: must be standalone, upstream or both",
+        "agent.yaml:3: uplink.cronitor.telemetry_url: needs an http:// or https:// URL",
+        "uplink.cronitor.api_key: missing",
+        "agent.yaml:4: uplink.sentry.dsn:", "agent.yaml:5: uplink.datadog: unknown key",
+        "agent.yaml:6: prometheus.listen: expected HOST:PORT", "prometheus.textfile: must be an absolute path"})
+    EXPECT_NE(text.find(e), std::string::npos) << e << "\n" << text;
+  EXPECT_EQ(text.find("o1.ingest"), std::string::npos) << "no DSN in errors? (it holds the key)";
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -1,0 +1,257 @@
+// The upstream formats as each service documents them: Cronitor telemetry and monitor PUT,
+// Healthchecks slug pings, Sentry check-ins from the DSN, Alertmanager alerts.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "uplink/alertmanager.h"
+#include "uplink/prometheus.h"
+#include "uplink/upstream.h"
+
+namespace cronitor::uplink {
+namespace {
+
+using nlohmann::json;
+
+Telemetry oom_failure() {
+  Telemetry t;
+  t.key = "nightly backup";
+  t.run_id = "0c5a1b8e-2f7d-4b1e-9a51-7d6c1f0e9a42";
+  t.state = Telemetry::State::kFail;
+  t.ts_ms = 1764460800123;  // 2025-11-30T00:00:00.123Z
+  t.host = "db1";
+  t.exit_code = 137;
+  t.signal = "SIGKILL";
+  t.oom = true;
+  t.duration_ms = 61500;
+  t.output_tail = "copying...\n";
+  t.metrics = {{"count", 12}, {"error_count", 1}};
+  return t;
+}
+
+MonitorInfo backup_monitor() {
+  MonitorInfo m;
+  m.key = "nightly backup";
+  m.name = "Nightly backup";
+  m.schedule = "30 2 * * *";
+  m.timezone = "Europe/Berlin";
+  m.grace_seconds = 90;
+  m.failure_tolerance = 2;
+  m.recovery_threshold = 3;
+  m.max_runtime_seconds = 3600;
+  m.assertions = {"metric.duration < 1h"};
+  m.notify = {"oncall"};
+  m.note = "cronitor-agent on db1, defined in /etc/cron.d/backup:3";
+  return m;
+}
+
+TEST(CronitorFormat, TelemetryGetCarriesEveryDocumentedParameter) {
+  CronitorSettings s;
+  s.api_key = "KEY123456";
+  s.telemetry_url = "http://127.0.0.1:1/";
+  s.environment = "production";
+  auto up = make_cronitor(s);
+  auto r = up->telemetry(oom_failure(), nullptr);
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_TRUE(r.url.starts_with("http://127.0.0.1:1/p/KEY123456/nightly%20backup?state=fail&")) << r.url;
+  for (const char* part :
+       {"&series=0c5a1b8e-2f7d-4b1e-9a51-7d6c1f0e9a42", "&host=db1", "&env=production", "&status_code=137",
+        "&duration=61.500", "&metric=count%3A12", "&metric=error_count%3A1", "&stamp=1764460800.123", "OOM"})
+    EXPECT_NE(r.url.find(part), std::string::npos) << part << " in " << r.url;
+  // The message is bounded: a huge output keeps its end only.
+  Telemetry big = oom_failure();
+  big.output_tail = std::string(5000, 'x') + "END";
+  auto r2 = up->telemetry(big, nullptr);
+  const auto msg = r2.url.substr(r2.url.find("&message=") + 9);
+  EXPECT_LE(msg.size(), 1000u * 3);
+  EXPECT_NE(msg.find("END"), std::string::npos);
+}
+
+TEST(CronitorFormat, RunStartHasNoExitCodeAndTheSameSeries) {
+  CronitorSettings s;
+  s.api_key = "KEY123456";
+  auto up = make_cronitor(s);
+  Telemetry t = oom_failure();
+  t.state = Telemetry::State::kRun;
+  t.exit_code.reset();
+  t.duration_ms.reset();
+  t.signal.clear();
+  t.oom = false;
+  t.metrics.clear();
+  auto r = up->telemetry(t, nullptr);
+  EXPECT_TRUE(r.url.starts_with("https://cronitor.link/p/KEY123456/nightly%20backup?state=run&series=0c5a1b8e"));
+  EXPECT_EQ(r.url.find("status_code"), std::string::npos);
+}
+
+TEST(CronitorFormat, MonitorSyncIsAPutOfAJobArrayWithBasicAuth) {
+  CronitorSettings s;
+  s.api_key = "KEY123456";
+  s.api_url = "http://127.0.0.1:1/api";
+  auto r = make_cronitor(s)->sync({backup_monitor()});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->method, "PUT");
+  EXPECT_EQ(r->url, "http://127.0.0.1:1/api/monitors");
+  EXPECT_EQ(r->userpwd, "KEY123456:");
+  auto j = json::parse(r->body);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["key"], "nightly backup");
+  EXPECT_EQ(j[0]["type"], "job");
+  EXPECT_EQ(j[0]["schedule"], "30 2 * * *");
+  EXPECT_EQ(j[0]["timezone"], "Europe/Berlin");
+  EXPECT_EQ(j[0]["grace_seconds"], 90);
+  EXPECT_EQ(j[0]["failure_tolerance"], 2);
+  EXPECT_EQ(j[0]["assertions"][0], "metric.duration < 1h");
+  EXPECT_EQ(j[0]["notify"][0], "oncall");
+  EXPECT_NE(j[0]["note"].get<std::string>().find("/etc/cron.d/backup:3"), std::string::npos);
+}
+
+TEST(HealthchecksFormat, SlugPingsWithRunIdExitCodeAndBody) {
+  HealthchecksSettings s;
+  s.ping_key = "pk_abc";
+  s.ping_url = "http://127.0.0.1:1";
+  s.body_limit = 20;
+  auto up = make_healthchecks(s);
+  Telemetry start = oom_failure();
+  start.state = Telemetry::State::kRun;
+  auto r = up->telemetry(start, nullptr);
+  EXPECT_EQ(r.url, "http://127.0.0.1:1/pk_abc/nightly-backup/start?rid=0c5a1b8e-2f7d-4b1e-9a51-7d6c1f0e9a42&create=1");
+  auto f = up->telemetry(oom_failure(), nullptr);
+  EXPECT_EQ(f.method, "POST");
+  EXPECT_EQ(f.url, "http://127.0.0.1:1/pk_abc/nightly-backup/137?rid=0c5a1b8e-2f7d-4b1e-9a51-7d6c1f0e9a42&create=1");
+  EXPECT_EQ(f.body.size(), 20u);  // the tail, bounded like runitor's
+  EXPECT_TRUE(f.body.ends_with("copying...\n"));
+  Telemetry ok = oom_failure();
+  ok.state = Telemetry::State::kComplete;
+  ok.exit_code = 0;
+  EXPECT_NE(up->telemetry(ok, nullptr).url.find("/nightly-backup/0?"), std::string::npos);
+  Telemetry fault;  // a host-side fault: no exit code, no run
+  fault.key = "nightly backup";
+  fault.state = Telemetry::State::kFail;
+  fault.message = "cron daemon is down";
+  auto ff = up->telemetry(fault, nullptr);
+  EXPECT_EQ(ff.url, "http://127.0.0.1:1/pk_abc/nightly-backup/fail?create=1");
+  MonitorInfo m = backup_monitor();
+  m.slug = "backup-db1";
+  EXPECT_NE(up->telemetry(ok, &m).url.find("/pk_abc/backup-db1/0?"), std::string::npos);
+}
+
+TEST(SentryFormat, DsnGivesTheCronEndpoint) {
+  auto d = parse_sentry_dsn("https://abc123@o1.ingest.sentry.io/4505");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->public_key, "abc123");
+  EXPECT_EQ(d->host, "o1.ingest.sentry.io");
+  EXPECT_EQ(d->project_id, "4505");
+  EXPECT_FALSE(parse_sentry_dsn("https://o1.ingest.sentry.io/4505"));
+  EXPECT_FALSE(parse_sentry_dsn("abc@host/1"));
+  EXPECT_FALSE(parse_sentry_dsn("https://k@host/notanumber"));
+}
+
+TEST(SentryFormat, CheckInsInProgressThenErrorWithOneIdAndMonitorConfigFirst) {
+  SentrySettings s;
+  s.dsn = "http://pubkey@127.0.0.1:1/42";
+  auto up = make_sentry(s);
+  ASSERT_TRUE(up);
+  EXPECT_EQ((*up)->per_job_per_minute(), 6);
+  Telemetry start = oom_failure();
+  start.state = Telemetry::State::kRun;
+  MonitorInfo m = backup_monitor();
+  auto a = (*up)->telemetry(start, &m);
+  EXPECT_EQ(a.method, "POST");
+  EXPECT_EQ(a.url, "http://127.0.0.1:1/api/42/cron/nightly-backup/pubkey/");
+  auto ja = json::parse(a.body);
+  EXPECT_EQ(ja["status"], "in_progress");
+  EXPECT_EQ(ja["check_in_id"], "0c5a1b8e2f7d4b1e9a517d6c1f0e9a42");
+  EXPECT_EQ(ja["environment"], "production");
+  EXPECT_EQ(ja["monitor_config"]["schedule"]["type"], "crontab");
+  EXPECT_EQ(ja["monitor_config"]["schedule"]["value"], "30 2 * * *");
+  EXPECT_EQ(ja["monitor_config"]["checkin_margin"], 2);  // 90 s, rounded up to minutes
+  EXPECT_EQ(ja["monitor_config"]["max_runtime"], 60);
+  EXPECT_EQ(ja["monitor_config"]["timezone"], "Europe/Berlin");
+  EXPECT_EQ(ja["monitor_config"]["failure_issue_threshold"], 3);
+  EXPECT_EQ(ja["monitor_config"]["recovery_threshold"], 3);
+  auto jb = json::parse((*up)->telemetry(oom_failure(), &m).body);
+  EXPECT_EQ(jb["status"], "error");
+  EXPECT_EQ(jb["check_in_id"], ja["check_in_id"]);
+  EXPECT_DOUBLE_EQ(jb["duration"].get<double>(), 61.5);
+  EXPECT_FALSE(jb.contains("monitor_config"));
+  m.schedule = "every 300 seconds";
+  auto jc = json::parse((*up)->telemetry(start, &m).body);
+  EXPECT_EQ(jc["monitor_config"]["schedule"], json({{"type", "interval"}, {"value", 5}, {"unit", "minute"}}));
+}
+
+TEST(AlertmanagerFormat, FiringAndResolvedAlerts) {
+  EXPECT_EQ(alertmanager_url("http://127.0.0.1:9093/"), "http://127.0.0.1:9093/api/v2/alerts");
+  AlertmanagerAlert a;
+  a.alertname = "CronitorJobProblem";
+  a.key = "backup";
+  a.job = "Nightly backup";
+  a.host = "db1";
+  a.summary = "Nightly backup failed";
+  a.starts_ms = 1764460800123;
+  auto j = json::parse(alertmanager_body(a));
+  ASSERT_TRUE(j.is_array());
+  EXPECT_EQ(j[0]["labels"], json({{"alertname", "CronitorJobProblem"},
+                                  {"key", "backup"},
+                                  {"job", "Nightly backup"},
+                                  {"host", "db1"},
+                                  {"severity", "critical"}}));
+  EXPECT_EQ(j[0]["startsAt"], "2025-11-30T00:00:00.123Z");
+  EXPECT_FALSE(j[0].contains("endsAt"));
+  a.ends_ms = a.starts_ms + 60000;
+  EXPECT_EQ(json::parse(alertmanager_body(a))[0]["endsAt"], "2025-11-30T00:01:00.123Z");
+}
+
+TEST(UplinkCommon, ClassifyMaskAndSlug) {
+  EXPECT_EQ(classify(200), Verdict::kDone);
+  EXPECT_EQ(classify(202), Verdict::kDone);
+  EXPECT_EQ(classify(0), Verdict::kRetry);
+  EXPECT_EQ(classify(500), Verdict::kRetry);
+  EXPECT_EQ(classify(429), Verdict::kRetry);
+  EXPECT_EQ(classify(401), Verdict::kPermanent);
+  EXPECT_EQ(classify(403), Verdict::kPermanent);
+  EXPECT_EQ(classify(404), Verdict::kPermanent);
+  EXPECT_EQ(classify(400), Verdict::kReject);
+  EXPECT_EQ(classify(413), Verdict::kReject);
+  EXPECT_EQ(mask("GET https://cronitor.link/p/SECRETKEY/x", {"SECRETKEY"}), "GET https://cronitor.link/p/SECR…/x");
+  EXPECT_EQ(slugify("Nightly Backup: /usr/bin/x"), "nightly-backup-usr-bin-x");
+  EXPECT_EQ(slugify("***"), "job");
+  EXPECT_EQ(utf8_tail("aé", 1), "");  // never half a character
+}
+
+TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
+  JobMetrics fresh;
+  fresh.key = "new";
+  fresh.name = "A \"quoted\" name";
+  fresh.source = "/etc/cron.d/x:2";
+  fresh.user = "root";
+  fresh.next_deadline_s = 1764460800;
+  JobMetrics ran = fresh;
+  ran.key = "old";
+  ran.last_start_s = 1764460000.5;
+  ran.last_exit_code = 137;
+  ran.last_duration_s = 2.5;
+  ran.runs_failure = 3;
+  ran.incident_open = true;
+  AgentMetrics a;
+  a.events_received = 9;
+  a.upstreams.push_back({"cronitor", 4, 10, 2, 0, 1, false});
+  const std::string text = render_metrics({fresh, ran}, a);
+  const std::string l = R"(key="new",name="A \"quoted\" name",source="/etc/cron.d/x:2",user="root")";
+  for (const std::string& line :
+       {"cronitor_job_last_start_timestamp_seconds{" + l + "} NaN", "cronitor_job_last_exit_code{" + l + "} NaN",
+        "cronitor_job_runs_total{" + l + ",outcome=\"success\"} 0",
+        "cronitor_job_next_deadline_timestamp_seconds{" + l + "} 1764460800",
+        "cronitor_job_incident_open{" + l + "} 0"})
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
+  EXPECT_NE(text.find(R"(cronitor_job_last_exit_code{key="old")"), std::string::npos);
+  EXPECT_NE(text.find("} 137\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(outcome="failure"} 3)"), std::string::npos);
+  EXPECT_NE(text.find("cronitor_agent_events_received_total 9\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(cronitor_agent_outbox_depth{upstream="cronitor"} 4)"), std::string::npos);
+  EXPECT_NE(text.find(R"(cronitor_agent_delivery_failures_total{upstream="cronitor"} 2)"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE cronitor_job_runs_total counter\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cronitor::uplink

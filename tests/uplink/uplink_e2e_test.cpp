@@ -1,0 +1,199 @@
+// The real daemon forwarding to a real HTTP receiver on 127.0.0.1: a job's monitor upsert and an
+// OOM failure in Cronitor's format, and a drain interrupted by kill -9 that loses nothing.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/event.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/http_recorder.h"
+#include "wrapper/agent_client.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using cronitor::testing::AgentProcess;
+using cronitor::testing::HttpRecorder;
+using cronitor::testing::wait_until;
+using nlohmann::json;
+
+constexpr const char* kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+
+class UplinkE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("uplink-e2e-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    socket_ = (dir_ / "agent.sock").string();
+    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
+    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
+  }
+  void TearDown() override {
+    agent_.stop(SIGTERM);
+    fs::remove_all(dir_);
+  }
+  void write_config(const HttpRecorder& rec, const std::string& extra = "") {
+    std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
+                                       << "\nspool_dir: " << (dir_ / "spool").string()
+                                       << "\nhostname: e2e-host\nmode: upstream\n"
+                                          "discovery: {crontabs: false, systemd: false}\n"
+                                          "uplink:\n  retry_min: 1\n  retry_max: 2\n  cronitor:\n"
+                                          "    api_key: SECRETKEY42\n    telemetry_url: "
+                                       << rec.url("") << "\n    api_url: " << rec.url("/api") << "\n"
+                                       << extra;
+    fs::permissions(dir_ / "agent.yaml", fs::perms::owner_read | fs::perms::owner_write);
+  }
+  void start() { ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << agent_.log(); }
+  static std::string event(const std::string& key, const std::string& run, cronitor::RunState st, int64_t ms) {
+    cronitor::RunEvent e;
+    e.key = key;
+    e.run_id = run;
+    e.state = st;
+    e.ts = cronitor::format_timestamp_ms(ms);
+    e.host = "e2e-host";
+    e.pid = 11;
+    e.uid = 0;
+    e.duration_ms = 1200;
+    if (st == cronitor::RunState::kFail) {
+      e.exit_code = 137;
+      e.signal = "SIGKILL";
+      e.oom = true;
+      e.output_tail = "Killed\n";
+    }
+    return cronitor::encode(e);
+  }
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  static std::string run_id(int i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08x-0000-4000-8000-%012x", i, i);
+    return buf;
+  }
+
+  fs::path dir_;
+  std::string socket_;
+  AgentProcess agent_{
+      CRONITOR_AGENT_BIN,
+      (fs::temp_directory_path() / ("uplink-e2e-agent-" + std::to_string(::getpid()) + ".log")).string()};
+};
+
+TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  const std::string prom = (dir_ / "cronitor.prom").string();
+  write_config(rec,
+               "monitors:\n  - key: nightly\n    name: Nightly report\n    schedule: \"30 2 * * *\"\n"
+               "prometheus: {textfile: " +
+                   prom + "}\n");
+  start();
+  auto read = [&] {
+    std::ifstream in(prom);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  // The job's series exist from discovery on, before its first run.
+  ASSERT_TRUE(
+      wait_until([&] { return read().find(R"(cronitor_job_last_exit_code{key="nightly")") != std::string::npos; },
+                 std::chrono::seconds(5)))
+      << read() << agent_.log();
+  // Upserted at start, before it ever ran.
+  auto put = rec.wait_for([](const json& r) { return r["method"] == "PUT"; }, std::chrono::seconds(10));
+  ASSERT_FALSE(put.is_null()) << agent_.log();
+  EXPECT_EQ(put["path"], "/api/monitors");
+  auto monitors = json::parse(put["body"].get<std::string>());
+  ASSERT_EQ(monitors.size(), 1u);
+  EXPECT_EQ(monitors[0]["key"], "nightly");
+  EXPECT_EQ(monitors[0]["schedule"], "30 2 * * *");
+  const std::string run = run_id(1);
+  const int64_t t = now_ms();
+  ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event("nightly", run, cronitor::RunState::kRun, t), 2000000));
+  ASSERT_TRUE(
+      cronitor::wrapper::send_to_agent(socket_, event("nightly", run, cronitor::RunState::kFail, t + 1200), 2000000));
+  auto fail =
+      rec.wait_for([](const json& r) { return r["path"].get<std::string>().find("state=fail") != std::string::npos; },
+                   std::chrono::seconds(10));
+  ASSERT_FALSE(fail.is_null()) << agent_.log();
+  const std::string p = fail["path"];
+  EXPECT_TRUE(p.starts_with("/p/SECRETKEY42/nightly?state=fail&series=" + run)) << p;
+  for (const char* part : {"&host=e2e-host", "&status_code=137", "&duration=1.200", "OOM", "&stamp="})
+    EXPECT_NE(p.find(part), std::string::npos) << part << " in " << p;
+  EXPECT_EQ(agent_.log().find("SECRETKEY42"), std::string::npos) << "the key never reaches the log";
+  ASSERT_TRUE(
+      wait_until([&] { return read().find(R"(,outcome="failure"} 1)") != std::string::npos; }, std::chrono::seconds(5)))
+      << read();
+  EXPECT_NE(read().find("} 137\n"), std::string::npos) << read();
+}
+
+TEST_F(UplinkE2E, KillNineDuringTheDrainLosesNothingAndKeepsEachRunInOrder) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  write_config(rec);
+  rec.set_mode("500");  // the upstream is down while the runs happen: a backlog builds
+  start();
+  constexpr int kRuns = 600;
+  const int64_t t = now_ms();
+  for (int i = 0; i < kRuns; ++i) {
+    const std::string key = "job" + std::to_string(i % 50);
+    ASSERT_TRUE(
+        cronitor::wrapper::send_to_agent(socket_, event(key, run_id(i), cronitor::RunState::kRun, t + i), 2000000));
+    ASSERT_TRUE(cronitor::wrapper::send_to_agent(
+        socket_, event(key, run_id(i), cronitor::RunState::kComplete, t + i + 1), 2000000));
+  }
+  auto ok_count = [&] {
+    size_t n = 0;
+    for (auto& r : rec.requests()) n += r["status"] == 200 && r["method"] == "GET";
+    return n;
+  };
+  rec.set_mode("ok");
+  ASSERT_TRUE(wait_until([&] { return ok_count() >= kRuns / 2; }, std::chrono::seconds(30))) << agent_.log();
+  agent_.stop(SIGKILL);  // mid-drain
+  const size_t before = ok_count();
+  start();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::set<std::string> seen;
+        for (auto& r : rec.requests())
+          if (r["status"] == 200 && r["method"] == "GET") seen.insert(r["path"].get<std::string>());
+        return seen.size() >= 2 * kRuns;
+      },
+      std::chrono::seconds(60)))
+      << agent_.log();
+  // Count per (run, state); check that no run's end arrived before its start.
+  std::map<std::string, int> copies;
+  std::map<std::string, double> first_end, last_start;
+  for (auto& r : rec.requests()) {
+    if (r["status"] != 200 || r["method"] != "GET") continue;
+    const std::string p = r["path"];
+    const auto s = p.find("series=");
+    ASSERT_NE(s, std::string::npos) << p;
+    const std::string run = p.substr(s + 7, 36);
+    const bool start_event = p.find("state=run") != std::string::npos;
+    ++copies[run + (start_event ? "/run" : "/end")];
+    const double at = r["t"];
+    if (start_event)
+      last_start[run] = std::max(last_start[run], at);
+    else if (!first_end.count(run) || at < first_end[run])
+      first_end[run] = at;
+  }
+  int duplicated = 0;
+  for (auto& [k, n] : copies) duplicated += n - 1;
+  const int received = static_cast<int>(copies.size());
+  const int lost = 2 * kRuns - received;
+  std::printf("uplink kill -9 drain: sent %d received %d duplicated %d lost %d (%zu delivered before the kill)\n",
+              2 * kRuns, received, duplicated, lost, before);
+  EXPECT_EQ(lost, 0);
+  EXPECT_LE(duplicated, 64) << "at most the requests in flight at the kill";
+  for (auto& [run, end_at] : first_end) {
+    ASSERT_TRUE(last_start.count(run)) << run;
+    EXPECT_LE(last_start[run], end_at) << "run " << run << ": its end arrived before its start";
+  }
+}
+
+}  // namespace

@@ -1,0 +1,92 @@
+// Cronitor: telemetry as GET {telemetry_url}/p/{api_key}/{key}?state=...; monitors upserted with
+// PUT {api_url}/monitors (a JSON array, HTTP basic auth with the key as user).
+#include <nlohmann/json.hpp>
+
+#include "uplink/upstream.h"
+
+namespace cronitor::uplink {
+namespace {
+
+constexpr size_t kMessageBytes = 1000;  // what cronitor-cli sends of a run's output
+
+std::string trim_slash(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+std::string seconds_text(int64_t ms) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+std::string number_text(double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+class Cronitor final : public Upstream {
+ public:
+  explicit Cronitor(CronitorSettings s) : s_(std::move(s)) {}
+  const std::string& name() const override { return name_; }
+  std::vector<std::string> secrets() const override { return {s_.api_key}; }
+
+  HttpRequest telemetry(const Telemetry& t, const MonitorInfo*) const override {
+    HttpRequest r;
+    r.url = trim_slash(s_.telemetry_url) + "/p/" + url_encode(s_.api_key) + "/" + url_encode(t.key) +
+            "?state=" + state_name(t.state);
+    auto add = [&r](const char* k, const std::string& v) { r.url += std::string("&") + k + "=" + url_encode(v); };
+    if (!t.run_id.empty()) add("series", t.run_id);
+    if (!t.host.empty()) add("host", t.host);
+    const std::string& env = t.environment.empty() ? s_.environment : t.environment;
+    if (!env.empty()) add("env", env);
+    if (t.exit_code) add("status_code", std::to_string(*t.exit_code));
+    if (t.duration_ms) add("duration", seconds_text(*t.duration_ms));
+    for (const auto& [name, value] : t.metrics) add("metric", name + ":" + number_text(value));
+    std::string message = outcome_line(t);
+    if (t.state != Telemetry::State::kRun && !t.output_tail.empty()) {
+      if (!message.empty()) message += "\n";
+      message += t.output_tail;
+    }
+    if (!message.empty()) add("message", utf8_tail(message, kMessageBytes));
+    if (t.ts_ms > 0) add("stamp", seconds_text(t.ts_ms));
+    return r;
+  }
+
+  std::optional<HttpRequest> sync(const std::vector<MonitorInfo>& monitors) const override {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& m : monitors) {
+      nlohmann::json j = {{"key", m.key},
+                          {"name", m.name},
+                          {"type", m.type},
+                          {"grace_seconds", m.grace_seconds},
+                          {"failure_tolerance", m.failure_tolerance},
+                          {"schedule_tolerance", m.schedule_tolerance},
+                          {"consecutive_alert_threshold", m.consecutive_alert_threshold},
+                          {"assertions", m.assertions},
+                          {"notify", m.notify},
+                          {"note", m.note}};
+      if (!m.schedule.empty()) j["schedule"] = m.schedule;
+      if (!m.timezone.empty()) j["timezone"] = m.timezone;
+      list.push_back(std::move(j));
+    }
+    HttpRequest r;
+    r.method = "PUT";
+    r.url = trim_slash(s_.api_url) + "/monitors";
+    r.userpwd = s_.api_key + ":";
+    r.headers = {"Content-Type: application/json"};
+    r.body = list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return r;
+  }
+
+ private:
+  CronitorSettings s_;
+  std::string name_ = "cronitor";
+};
+
+}  // namespace
+
+std::unique_ptr<Upstream> make_cronitor(const CronitorSettings& s) { return std::make_unique<Cronitor>(s); }
+
+}  // namespace cronitor::uplink

@@ -1,0 +1,447 @@
+#include "uplink/delivery.h"
+
+#include <curl/curl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace cronitor::uplink {
+namespace {
+
+constexpr int kHeadRows = 1024;     // rows looked at per pump and upstream
+constexpr size_t kSyncChunk = 500;  // monitors per PUT
+constexpr uint64_t kTrimEveryUsec = 10'000'000;
+constexpr uint64_t kMaxRetryAfterUsec = 3600ull * 1'000'000;
+
+size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+}  // namespace
+
+struct Deliverer::Impl {
+  struct Lane {
+    std::unique_ptr<Upstream> up;
+    std::unordered_set<std::string> busy;  // jobs with a request in flight
+    size_t in_flight = 0;
+    int failures = 0;         // consecutive; > 0: half-open after the back-off, one probe at a time
+    uint64_t open_until = 0;  // CLOCK_MONOTONIC usec: the circuit is open (nothing sent) until then
+    std::unordered_map<std::string, std::deque<uint64_t>> recent;  // per-job send times (rate limit)
+    uint64_t next_trim = 0;
+    UpstreamStats stats;
+  };
+  struct Transfer {
+    Lane* lane = nullptr;
+    int64_t id = 0;
+    std::string job;
+    std::string shown_url;  // masked
+    HttpRequest req;
+    curl_slist* headers = nullptr;
+    char error[CURL_ERROR_SIZE] = {};
+  };
+
+  sd_event* ev = nullptr;
+  Outbox* outbox = nullptr;
+  DeliverySettings settings;
+  StopHandler on_stop;
+  Log log;
+  std::vector<std::unique_ptr<Lane>> lanes;
+  CURLM* multi = nullptr;
+  int epfd = -1;                          // curl's sockets
+  sd_event_source* epoll_src = nullptr;   // epfd in the loop
+  sd_event_source* curl_timer = nullptr;  // curl's own timeouts
+  sd_event_source* wake = nullptr;        // the end of a back-off or rate-limit wait
+  sd_event_source* pump_src = nullptr;    // a defer: remove delivered rows, start more
+  std::vector<int64_t> done_ids;
+  std::vector<CURL*> spare;
+  std::unordered_set<CURL*> active;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  ~Impl() {
+    if (multi) {
+      // Still-running transfers: their rows stay queued and go out after the next start.
+      std::vector<CURL*> handles(active.begin(), active.end());
+      for (CURL* e : handles) finish(e, false);
+      curl_multi_cleanup(multi);
+    }
+    for (CURL* e : spare) curl_easy_cleanup(e);
+    for (sd_event_source* s : {epoll_src, curl_timer, wake, pump_src}) sd_event_source_disable_unref(s);
+    if (epfd >= 0) ::close(epfd);
+    if (!done_ids.empty()) (void)outbox->remove(done_ids);
+  }
+
+  uint64_t mono() const {
+    uint64_t t = 0;
+    sd_event_now(ev, CLOCK_MONOTONIC, &t);
+    return t;
+  }
+
+  void say(int level, const std::string& m) const {
+    if (log) log(level, m);
+  }
+
+  // ---- curl <-> sd-event ----
+  // curl's sockets live in an epoll set of our own, itself one io source of the loop: curl may
+  // close a socket and get the same number back before it says so, which a per-socket sd-event
+  // source would not survive; epoll_ctl errors here are harmless and handled.
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
+    auto* self = static_cast<Impl*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      ::epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    epoll_event e{};
+    e.events = (what & CURL_POLL_IN ? uint32_t{EPOLLIN} : 0u) | (what & CURL_POLL_OUT ? uint32_t{EPOLLOUT} : 0u);
+    e.data.fd = fd;
+    if (::epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &e) != 0 && errno == ENOENT)
+      ::epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &e);
+    return 0;
+  }
+  static int on_io(sd_event_source*, int, uint32_t, void* ud) {
+    auto* self = static_cast<Impl*>(ud);
+    epoll_event events[64];
+    int n = ::epoll_wait(self->epfd, events, 64, 0);
+    for (int i = 0; i < n; ++i) {
+      const uint32_t r = events[i].events;
+      int flags = (r & EPOLLIN ? CURL_CSELECT_IN : 0) | (r & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                  (r & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      int running = 0;
+      curl_multi_socket_action(self->multi, events[i].data.fd, flags, &running);
+    }
+    self->reap();
+    return 0;
+  }
+  static int on_curl_timer_cfg(CURLM*, long timeout_ms, void* userp) {
+    auto* self = static_cast<Impl*>(userp);
+    if (timeout_ms < 0) return sd_event_source_set_enabled(self->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+    sd_event_source_set_time(self->curl_timer, self->mono() + static_cast<uint64_t>(timeout_ms) * 1000);
+    sd_event_source_set_enabled(self->curl_timer, SD_EVENT_ONESHOT);
+    return 0;
+  }
+  static int on_curl_timer(sd_event_source*, uint64_t, void* ud) {
+    auto* self = static_cast<Impl*>(ud);
+    int running = 0;
+    curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    self->reap();
+    return 0;
+  }
+  static int on_wake(sd_event_source*, uint64_t, void* ud) {
+    static_cast<Impl*>(ud)->pump();
+    return 0;
+  }
+  static int on_pump(sd_event_source*, void* ud) {
+    static_cast<Impl*>(ud)->pump();
+    return 0;
+  }
+  void schedule_pump() { sd_event_source_set_enabled(pump_src, SD_EVENT_ONESHOT); }
+
+  // ---- completions ----
+  void reap() {
+    int left = 0;
+    bool any = false;
+    while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+      if (m->msg != CURLMSG_DONE) continue;
+      CURL* e = m->easy_handle;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(e, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+      long status = 0;
+      if (m->data.result == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+      curl_off_t retry_after = 0;
+      curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after);
+      outcome(*t, m->data.result, status, retry_after);
+      finish(e, true);
+      any = true;
+    }
+    if (any) schedule_pump();
+  }
+
+  void finish(CURL* e, bool reuse) {
+    Transfer* t = nullptr;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+    curl_multi_remove_handle(multi, e);
+    active.erase(e);
+    if (t) {
+      t->lane->busy.erase(t->job);
+      --t->lane->in_flight;
+      curl_slist_free_all(t->headers);
+      delete t;
+    }
+    if (reuse && spare.size() < 256) {
+      curl_easy_reset(e);
+      spare.push_back(e);
+    } else {
+      curl_easy_cleanup(e);
+    }
+  }
+
+  void outcome(Transfer& t, CURLcode result, long status, curl_off_t retry_after) {
+    Lane& l = *t.lane;
+    const std::string& name = l.up->name();
+    switch (classify(status)) {
+      case Verdict::kDone:
+        if (l.failures > 0)
+          say(0, "uplink " + name + ": delivering again after " + std::to_string(l.failures) + " failed attempts");
+        l.failures = 0;
+        ++l.stats.delivered;
+        done_ids.push_back(t.id);
+        return;
+      case Verdict::kReject:
+        ++l.stats.rejected;
+        done_ids.push_back(t.id);
+        say(1, "uplink " + name + ": " + t.shown_url + " answered " + std::to_string(status) +
+                   "; this event is dropped (" + std::to_string(l.stats.rejected) + " rejected so far)");
+        return;
+      case Verdict::kPermanent:
+        if (!l.stats.stopped) {
+          l.stats.stopped = true;
+          l.stats.stop_status = status;
+          say(2, "uplink " + name + ": " + t.shown_url + " answered " + std::to_string(status) +
+                     "; stopping this upstream until the config is fixed and reloaded (events stay queued)");
+          if (on_stop) on_stop(name, status, t.shown_url);
+        }
+        return;
+      case Verdict::kRetry:
+        break;
+    }
+    ++l.stats.failures;
+    ++l.failures;
+    uint64_t delay;
+    if (retry_after > 0) {
+      delay = std::min<uint64_t>(static_cast<uint64_t>(retry_after) * 1'000'000, kMaxRetryAfterUsec);
+    } else {
+      const uint64_t base = static_cast<uint64_t>(settings.backoff_base.count()) * 1000;
+      const uint64_t cap = static_cast<uint64_t>(settings.backoff_max.count()) * 1000;
+      uint64_t d = base << std::min(l.failures - 1, 20);
+      d = std::min(d, cap);
+      // Full jitter over the upper half: hosts that failed together do not retry together.
+      delay = d / 2 + std::uniform_int_distribution<uint64_t>(0, d / 2)(rng);
+    }
+    l.open_until = std::max(l.open_until, mono() + delay);
+    const std::string why = status ? "HTTP " + std::to_string(status) : std::string(curl_easy_strerror(result));
+    if (l.failures == 1 || l.failures % 20 == 0)
+      say(1, "uplink " + name + ": " + t.shown_url + ": " + why + "; retrying in " + std::to_string(delay / 1000) +
+                 " ms (" + std::to_string(l.failures) + " failures in a row)");
+  }
+
+  // ---- sending ----
+  void start(Lane& l, QueuedRow& row) {
+    auto j = nlohmann::json::parse(row.payload, nullptr, false);
+    HttpRequest req;
+    bool ok = false;
+    if (!j.is_discarded() && row.kind == "sync" && j.is_array()) {
+      std::vector<MonitorInfo> ms;
+      for (const auto& x : j)
+        if (auto m = monitor_from_json(x)) ms.push_back(std::move(*m));
+      if (auto r = l.up->sync(ms)) req = std::move(*r), ok = true;
+    } else if (!j.is_discarded() && j.contains("t")) {
+      if (auto t = telemetry_from_json(j["t"])) {
+        std::optional<MonitorInfo> m;
+        if (j.contains("m")) m = monitor_from_json(j["m"]);
+        req = l.up->telemetry(*t, m ? &*m : nullptr);
+        ok = true;
+      }
+    }
+    if (!ok) {  // unreadable: never deliverable
+      ++l.stats.rejected;
+      done_ids.push_back(row.id);
+      return;
+    }
+    CURL* e = spare.empty() ? curl_easy_init() : spare.back();
+    if (!spare.empty()) spare.pop_back();
+    if (!e) return;
+    auto* t = new Transfer;
+    t->lane = &l;
+    t->id = row.id;
+    t->job = row.job;
+    t->req = std::move(req);
+    t->shown_url = mask(t->req.method + " " + t->req.url, l.up->secrets());
+    for (const auto& h : t->req.headers) t->headers = curl_slist_append(t->headers, h.c_str());
+    t->headers = curl_slist_append(t->headers, "Expect:");
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_URL, t->req.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.timeout.count()));
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "cronitor-agent");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    if (!t->req.userpwd.empty()) {
+      curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+      curl_easy_setopt(e, CURLOPT_USERPWD, t->req.userpwd.c_str());
+    }
+    if (t->req.method == "GET") {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body.data());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->req.body.size()));
+      if (t->req.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method.c_str());
+    }
+    l.busy.insert(row.job);
+    ++l.in_flight;
+    active.insert(e);
+    curl_multi_add_handle(multi, e);
+  }
+
+  void pump() {
+    if (!done_ids.empty()) {
+      if (auto r = outbox->remove(done_ids); !r)
+        say(2, "uplink: removing delivered rows: " + r.error().message);  // resent after a restart
+      done_ids.clear();
+    }
+    const uint64_t now = mono();
+    uint64_t next_wake = UINT64_MAX;
+    for (auto& lp : lanes) {
+      Lane& l = *lp;
+      if (l.stats.stopped) continue;
+      if (now >= l.next_trim) trim(l, now);
+      if (now < l.open_until) {
+        next_wake = std::min(next_wake, l.open_until);
+        continue;
+      }
+      // After a failure the circuit is half-open: one probe, and more only once it succeeded.
+      const size_t limit = l.failures > 0 ? 1 : static_cast<size_t>(std::max(1, settings.concurrency));
+      if (l.in_flight >= limit) continue;
+      auto rows = outbox->head(l.up->name(), kHeadRows);
+      if (!rows) {
+        say(2, "uplink " + l.up->name() + ": reading the outbox: " + rows.error().message);
+        continue;
+      }
+      std::unordered_set<std::string> seen;
+      const int per_minute = l.up->per_job_per_minute();
+      for (auto& row : *rows) {
+        if (l.in_flight >= limit) break;
+        if (!seen.insert(row.job).second || l.busy.contains(row.job)) continue;  // order per job
+        if (per_minute > 0) {
+          auto& times = l.recent[row.job];
+          while (!times.empty() && times.front() + 60'000'000 <= now) times.pop_front();
+          if (times.size() >= static_cast<size_t>(per_minute)) {
+            next_wake = std::min(next_wake, times.front() + 60'000'000);
+            continue;
+          }
+          times.push_back(now);
+        }
+        start(l, row);
+      }
+      if (per_minute > 0 && l.recent.size() > 10000)
+        std::erase_if(l.recent,
+                      [&](const auto& kv) { return kv.second.empty() || kv.second.back() + 60'000'000 <= now; });
+    }
+    if (!done_ids.empty()) schedule_pump();  // unreadable rows were dropped: remove them
+    if (next_wake != UINT64_MAX) {
+      sd_event_source_set_time(wake, next_wake);
+      sd_event_source_set_enabled(wake, SD_EVENT_ONESHOT);
+    }
+    int running = 0;
+    curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);  // start what was added
+    reap();
+  }
+
+  void trim(Lane& l, uint64_t now) {
+    l.next_trim = now + kTrimEveryUsec;
+    const int64_t wall_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    auto n = outbox->trim(l.up->name(), settings.max_events, wall_us - settings.max_age.count() * 1'000'000);
+    if (!n) {
+      say(2, "uplink " + l.up->name() + ": trimming the outbox: " + n.error().message);
+    } else if (*n > 0) {
+      l.stats.dropped += static_cast<uint64_t>(*n);
+      say(1, "uplink " + l.up->name() + ": dropped " + std::to_string(*n) + " queued events older than " +
+                 std::to_string(settings.max_age.count()) + " s or beyond " + std::to_string(settings.max_events) +
+                 " queued; " + std::to_string(l.stats.dropped) + " dropped since start");
+    }
+  }
+};
+
+Deliverer::Deliverer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Deliverer::~Deliverer() = default;
+
+Result<std::unique_ptr<Deliverer>> Deliverer::create(sd_event* ev, Outbox& outbox,
+                                                     std::vector<std::unique_ptr<Upstream>> upstreams,
+                                                     DeliverySettings settings, StopHandler on_stop, Log log) {
+  static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (global != CURLE_OK) return fail(std::string("curl_global_init: ") + curl_easy_strerror(global));
+  auto impl = std::make_unique<Impl>();
+  impl->ev = ev;
+  impl->outbox = &outbox;
+  impl->settings = settings;
+  impl->on_stop = std::move(on_stop);
+  impl->log = std::move(log);
+  for (auto& u : upstreams) {
+    auto lane = std::make_unique<Impl::Lane>();
+    lane->stats.name = u->name();
+    lane->up = std::move(u);
+    impl->lanes.push_back(std::move(lane));
+  }
+  impl->multi = curl_multi_init();
+  if (!impl->multi) return fail("curl_multi_init failed");
+  Impl* p = impl.get();
+  curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, Impl::on_socket);
+  curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+  curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, Impl::on_curl_timer_cfg);
+  curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+  p->epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (p->epfd < 0) return std::unexpected(Error::from_errno("epoll_create1", "uplink"));
+  int r = sd_event_add_io(ev, &p->epoll_src, p->epfd, EPOLLIN, Impl::on_io, p);
+  if (r >= 0) r = sd_event_add_time(ev, &p->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, Impl::on_curl_timer, p);
+  if (r >= 0) r = sd_event_add_time(ev, &p->wake, CLOCK_MONOTONIC, UINT64_MAX, 10000, Impl::on_wake, p);
+  if (r >= 0) r = sd_event_add_defer(ev, &p->pump_src, Impl::on_pump, p);
+  if (r < 0) return std::unexpected(Error::from_errno("sd_event_add", "uplink", -r));
+  sd_event_source_set_enabled(p->curl_timer, SD_EVENT_OFF);
+  sd_event_source_set_enabled(p->wake, SD_EVENT_OFF);
+  sd_event_source_set_enabled(p->pump_src, SD_EVENT_ONESHOT);  // what a previous run left queued
+  return std::unique_ptr<Deliverer>(new Deliverer(std::move(impl)));
+}
+
+Result<void> Deliverer::enqueue(const Telemetry& t, const MonitorInfo* monitor, int64_t now_us) {
+  nlohmann::json j = {{"t", to_json(t)}};
+  if (monitor) j["m"] = to_json(*monitor);
+  QueuedRow row;
+  row.job = t.key;
+  row.kind = "run";
+  row.created_us = now_us;
+  row.payload = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  for (auto& l : impl_->lanes) {
+    row.upstream = l->up->name();
+    if (auto r = impl_->outbox->push(row); !r) return r;
+  }
+  return {};
+}
+
+Result<void> Deliverer::enqueue_sync(const std::vector<MonitorInfo>& monitors, int64_t now_us) {
+  for (auto& l : impl_->lanes) {
+    if (!l->up->sync({})) continue;
+    for (size_t i = 0; i < monitors.size(); i += kSyncChunk) {
+      nlohmann::json list = nlohmann::json::array();
+      for (size_t k = i; k < std::min(monitors.size(), i + kSyncChunk); ++k) list.push_back(to_json(monitors[k]));
+      QueuedRow row{0,      l->up->name(), "#monitors",
+                    "sync", now_us,        list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+      if (auto r = impl_->outbox->push(row); !r) return r;
+    }
+  }
+  return {};
+}
+
+void Deliverer::kick() { impl_->schedule_pump(); }
+
+std::vector<UpstreamStats> Deliverer::stats() const {
+  std::vector<UpstreamStats> out;
+  for (const auto& l : impl_->lanes) out.push_back(l->stats);
+  return out;
+}
+
+bool Deliverer::idle() const {
+  for (const auto& l : impl_->lanes)
+    if (l->in_flight) return false;
+  return true;
+}
+
+}  // namespace cronitor::uplink

@@ -1,0 +1,64 @@
+// Sends the outbox's rows to the upstreams with libcurl's multi interface, driven by the caller's
+// sd-event loop (curl_multi_socket_action from io and timer sources: no thread, no blocking).
+// Per upstream: a bounded number of requests in flight, exponential back-off with jitter after a
+// failure (Retry-After wins), one probe request while the circuit is half-open, a permanent
+// refusal (401/403/404) stops it and is reported. Per job: one request at a time, in queue order,
+// so that a run's end never overtakes its start. The queue is bounded in size and age per
+// upstream; what is dropped is counted and logged.
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "uplink/outbox.h"
+#include "uplink/settings.h"
+#include "uplink/upstream.h"
+
+namespace cronitor::uplink {
+
+struct UpstreamStats {
+  std::string name;
+  uint64_t delivered = 0;  // rows accepted by the upstream
+  uint64_t failures = 0;   // attempts that will be retried (network, 5xx, 429, timeout)
+  uint64_t rejected = 0;   // rows the upstream will never take (400, 413, 422): dropped
+  uint64_t dropped = 0;    // rows dropped for the size and age bounds
+  bool stopped = false;    // refused with a permanent status
+  long stop_status = 0;
+};
+
+class Deliverer {
+ public:
+  /// Called once when an upstream answers with a permanent refusal: its name, the status and
+  /// the request's URL with secrets masked.
+  using StopHandler = std::function<void(const std::string& upstream, long status, const std::string& url)>;
+  using Log = std::function<void(int level, const std::string& message)>;  // 0 info, 1 warn, 2 error
+
+  [[nodiscard]] static Result<std::unique_ptr<Deliverer>> create(sd_event* ev, Outbox& outbox,
+                                                                 std::vector<std::unique_ptr<Upstream>> upstreams,
+                                                                 DeliverySettings settings, StopHandler on_stop,
+                                                                 Log log);
+  ~Deliverer();
+  Deliverer(const Deliverer&) = delete;
+  Deliverer& operator=(const Deliverer&) = delete;
+
+  /// Queues one run event for every upstream; inside the caller's transaction.
+  [[nodiscard]] Result<void> enqueue(const Telemetry& t, const MonitorInfo* monitor, int64_t now_us);
+  /// Queues a monitor upsert for the upstreams that have one (Cronitor), in chunks.
+  [[nodiscard]] Result<void> enqueue_sync(const std::vector<MonitorInfo>& monitors, int64_t now_us);
+  /// Rows were committed: look for work on the next loop iteration.
+  void kick();
+  std::vector<UpstreamStats> stats() const;
+  bool idle() const;  // nothing in flight
+
+  struct Impl;
+
+ private:
+  explicit Deliverer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cronitor::uplink

@@ -1,0 +1,52 @@
+// Healthchecks.io slug URLs: {ping_url}/{ping_key}/{slug}/start, /{slug}/{exit_code}, /{slug}/fail,
+// with ?rid= tying a run's start and end and ?create=1 provisioning unknown slugs. The end
+// ping carries the output tail as its body, cut to the last body_limit bytes as runitor does.
+#include "uplink/upstream.h"
+
+namespace cronitor::uplink {
+namespace {
+
+class Healthchecks final : public Upstream {
+ public:
+  explicit Healthchecks(HealthchecksSettings s) : s_(std::move(s)) {
+    while (!s_.ping_url.empty() && s_.ping_url.back() == '/') s_.ping_url.pop_back();
+  }
+  const std::string& name() const override { return name_; }
+  std::vector<std::string> secrets() const override { return {s_.ping_key}; }
+
+  HttpRequest telemetry(const Telemetry& t, const MonitorInfo* m) const override {
+    HttpRequest r;
+    const std::string slug = m && !m->slug.empty() ? m->slug : slugify(t.key);
+    r.url = s_.ping_url + "/" + url_encode(s_.ping_key) + "/" + url_encode(slug);
+    if (t.state == Telemetry::State::kRun)
+      r.url += "/start";
+    else if (t.exit_code && t.state == Telemetry::State::kComplete)
+      r.url += "/" + std::to_string(*t.exit_code);  // 0: success
+    else if (t.exit_code && *t.exit_code > 0 && *t.exit_code <= 255)
+      r.url += "/" + std::to_string(*t.exit_code);
+    else
+      r.url += "/fail";  // a failure without an exit code: a host-side fault
+    std::string query;
+    if (!t.run_id.empty()) query += "rid=" + url_encode(t.run_id);
+    if (s_.create) query += std::string(query.empty() ? "" : "&") + "create=1";
+    if (!query.empty()) r.url += "?" + query;
+    if (t.state != Telemetry::State::kRun) {
+      std::string body = outcome_line(t);
+      if (!t.output_tail.empty()) body += (body.empty() ? "" : "\n") + t.output_tail;
+      r.method = "POST";
+      r.body = utf8_tail(body, s_.body_limit);
+      r.headers = {"Content-Type: text/plain; charset=utf-8"};
+    }
+    return r;
+  }
+
+ private:
+  HealthchecksSettings s_;
+  std::string name_ = "healthchecks";
+};
+
+}  // namespace
+
+std::unique_ptr<Upstream> make_healthchecks(const HealthchecksSettings& s) { return std::make_unique<Healthchecks>(s); }
+
+}  // namespace cronitor::uplink

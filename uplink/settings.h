@@ -1,0 +1,59 @@
+// The `uplink:` and `prometheus:` settings of agent.yaml, as plain data (agent/config parses them).
+// Every URL is configurable so that tests point them at 127.0.0.1.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cronitor::uplink {
+
+struct CronitorSettings {
+  std::string api_key;
+  std::string telemetry_url = "https://cronitor.link";
+  std::string api_url = "https://cronitor.io/api";
+  bool sync_monitors = true;
+  std::string environment;
+};
+
+struct HealthchecksSettings {
+  std::string ping_key;
+  std::string ping_url = "https://hc-ping.com";
+  bool create = true;         // ?create=1: unknown slugs are provisioned on their first ping
+  size_t body_limit = 10000;  // the output tail sent as the body, last N bytes (runitor's default)
+};
+
+struct SentrySettings {
+  std::string dsn;
+  std::string environment = "production";
+};
+
+/// How every upstream is fed from the outbox.
+struct DeliverySettings {
+  std::chrono::milliseconds timeout{10000};  // per request, connect included
+  int64_t max_events = 100000;               // queued per upstream; the oldest go first
+  std::chrono::seconds max_age{7 * 24 * 3600};
+  int concurrency = 32;  // requests in flight per upstream
+  std::chrono::milliseconds backoff_base{1000}, backoff_max{300000};
+};
+
+struct UplinkSettings {
+  std::optional<CronitorSettings> cronitor;
+  std::optional<HealthchecksSettings> healthchecks;
+  std::optional<SentrySettings> sentry;
+  DeliverySettings delivery;
+  bool any() const { return cronitor || healthchecks || sentry; }
+};
+
+struct PrometheusSettings {
+  std::string listen;    // "127.0.0.1:9321": /metrics over HTTP
+  std::string textfile;  // or a node_exporter textfile, rewritten atomically
+  bool enabled() const { return !listen.empty() || !textfile.empty(); }
+};
+
+/// `text` with every non-empty secret replaced by its first 4 characters and "…": what logs show.
+std::string mask(std::string text, const std::vector<std::string>& secrets);
+
+}  // namespace cronitor::uplink

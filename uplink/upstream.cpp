@@ -1,0 +1,77 @@
+// What the upstreams share: answer classification, URL encoding, slugs, masking, the factory.
+#include "uplink/upstream.h"
+
+namespace cronitor::uplink {
+
+Verdict classify(long status) {
+  if (status >= 200 && status < 300) return Verdict::kDone;
+  if (status == 0 || status >= 500 || status == 408 || status == 425 || status == 429) return Verdict::kRetry;
+  // A bad key or a project that is gone will not heal by itself: stop instead of losing
+  // telemetry silently for weeks (a local alert names the upstream).
+  if (status == 401 || status == 403 || status == 404 || status == 410) return Verdict::kPermanent;
+  if (status >= 400) return Verdict::kReject;
+  return Verdict::kRetry;  // 1xx/3xx: not expected from these APIs; keep the row
+}
+
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string slugify(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (ok)
+      out += c;
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  if (out.size() > 50) out.resize(50);  // Sentry's slug limit; Healthchecks takes any length
+  return out.empty() ? "job" : out;
+}
+
+std::string utf8_tail(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t from = s.size() - max;
+  while (from < s.size() && (static_cast<unsigned char>(s[from]) & 0xC0) == 0x80) ++from;
+  return std::string(s.substr(from));
+}
+
+std::string mask(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    if (secret.size() < 4) continue;
+    const std::string shown = secret.substr(0, 4) + "…";
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + shown.size()))
+      text.replace(at, secret.size(), shown);
+  }
+  return text;
+}
+
+Result<std::vector<std::unique_ptr<Upstream>>> make_upstreams(const UplinkSettings& s) {
+  std::vector<std::unique_ptr<Upstream>> out;
+  if (s.cronitor) out.push_back(make_cronitor(*s.cronitor));
+  if (s.healthchecks) out.push_back(make_healthchecks(*s.healthchecks));
+  if (s.sentry) {
+    auto u = make_sentry(*s.sentry);
+    if (!u) return std::unexpected(u.error());
+    out.push_back(std::move(*u));
+  }
+  return out;
+}
+
+}  // namespace cronitor::uplink

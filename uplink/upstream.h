@@ -1,0 +1,68 @@
+// One upstream (Cronitor, Healthchecks.io, Sentry Crons): turns queued telemetry into HTTP
+// requests in that service's documented format and says what an answer means. Pure: no I/O.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "uplink/settings.h"
+#include "uplink/telemetry.h"
+
+namespace cronitor::uplink {
+
+struct HttpRequest {
+  std::string method = "GET";  // GET, POST, PUT
+  std::string url;
+  std::string body;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string userpwd;               // HTTP basic auth "user:password", or empty
+};
+
+/// What an HTTP answer means for the queued row.
+enum class Verdict {
+  kDone,       // delivered
+  kRetry,      // try again later (network, 5xx, 408, 429)
+  kReject,     // this row will never be accepted (400, 413, 422...): drop it, count it
+  kPermanent,  // the upstream refuses us (401, 403, 404): stop it and raise a local alert
+};
+/// status 0: no HTTP answer (refused, timeout).
+Verdict classify(long status);
+
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  /// "cronitor", "healthchecks", "sentry": the outbox's upstream column and the log's name.
+  virtual const std::string& name() const = 0;
+  /// The request for one run event; `monitor` when the job is known (Sentry's monitor_config).
+  virtual HttpRequest telemetry(const Telemetry& t, const MonitorInfo* monitor) const = 0;
+  /// A batch upsert of monitors, for upstreams that have one (Cronitor's PUT /monitors).
+  virtual std::optional<HttpRequest> sync(const std::vector<MonitorInfo>&) const { return std::nullopt; }
+  /// Events one job may send per minute; 0: no limit (Sentry: 6 per monitor environment).
+  virtual int per_job_per_minute() const { return 0; }
+  /// The secrets in this upstream's URLs, for log masking.
+  virtual std::vector<std::string> secrets() const = 0;
+};
+
+[[nodiscard]] std::unique_ptr<Upstream> make_cronitor(const CronitorSettings& s);
+[[nodiscard]] std::unique_ptr<Upstream> make_healthchecks(const HealthchecksSettings& s);
+[[nodiscard]] Result<std::unique_ptr<Upstream>> make_sentry(const SentrySettings& s);
+/// Every upstream the settings name (a bad Sentry DSN is an error naming the key).
+[[nodiscard]] Result<std::vector<std::unique_ptr<Upstream>>> make_upstreams(const UplinkSettings& s);
+
+/// Sentry's DSN "https://PUBLIC_KEY@HOST/PROJECT_ID" taken apart.
+struct SentryDsn {
+  std::string scheme, public_key, host, project_id;
+};
+[[nodiscard]] Result<SentryDsn> parse_sentry_dsn(std::string_view dsn);
+
+/// `s` percent-encoded for a URL query value or path segment (RFC 3986 unreserved kept).
+std::string url_encode(std::string_view s);
+/// A slug from a monitor key: a-z, 0-9, '-' and '_' (what Healthchecks and Sentry accept).
+std::string slugify(std::string_view key);
+/// The last `max` bytes of `s`, not splitting a UTF-8 character.
+std::string utf8_tail(std::string_view s, size_t max);
+
+}  // namespace cronitor::uplink
