@@ -1,4 +1,5 @@
 #include "agent/alert_sender.h"
+#include "agent/url_text.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -129,7 +130,7 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   api.easy_setopt(c, CURLOPT_WRITEDATA, &response);
   CURLcode rc = api.easy_perform(c);
   if (rc != CURLE_OK)
-    return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + api.easy_strerror(rc)};
+    return {false, true, "POST " + redact_url(m.url) + ": " + api.easy_strerror(rc)};
   long status = 0;
   api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300) return {true, false, {}};

@@ -1,0 +1,168 @@
+// Issue 9 on the agent socket, as a local user would attack it: broken control lines, forged
+// runs of root's job, a forged host name against the cron incident, other users' status and
+// history, and 1,000 idle connections while another user's jobs report.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "tests/reliability/attack_fixture.h"
+
+namespace cronitor::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class SocketAttack : public AttackFixture {};
+
+TEST_F(SocketAttack, NoControlLineEndsTheDaemon) {
+  start();
+  const std::vector<std::string> lines = {
+      R"({"control":"status","key":5})",
+      R"({"control":"history","key":"mallory-sync","limit":"x"})",
+      R"({"control":"history","key":5})",
+      R"({"control":"history","key":"mallory-sync","limit":1e300})",
+      R"({"control":"history","key":"mallory-sync","limit":-99999999999999999999})",
+      R"({"control":"history","key":"mallory-sync","limit":18446744073709551615})",
+      R"({"control":"pause","key":"mallory-sync","until_us":"tomorrow"})",
+      R"({"control":"pause","key":"mallory-sync","until_us":9223372036854775807})",
+      R"({"control":"pause","key":["mallory-sync"]})",
+      R"({"control":5})",
+      R"({"control":null})",
+      R"({"control":"status")",
+      R"({"control":"resume","key":{"a":1}})",
+      R"({"key":"x","control":{"nested":[1,2,3]}})",
+      R"(["control","status"])",
+      "{\"control\":\"history\",\"key\":\"\xff\xfe\"}",
+  };
+  for (const auto& l : lines) {
+    const std::string reply = send_line_as(mallory_.get(), socket_, l + "\n");
+    auto j = json::parse(reply, nullptr, false);
+    EXPECT_TRUE(j.is_object() && j["ok"] == false && j["error"].is_string()) << l << " -> " << reply;
+    ASSERT_TRUE(agent_alive()) << "the daemon died of: " << l << "\n" << agent_.log();
+  }
+  // Still serving, the right way.
+  auto status = json::parse(send_line_as(nullptr, socket_, R"({"control":"status"})"
+                                                           "\n"),
+                            nullptr, false);
+  ASSERT_TRUE(status.is_object()) << agent_.log();
+  EXPECT_EQ(status["ok"], true);
+  EXPECT_EQ(status["monitors"].size(), 3u);
+}
+
+TEST_F(SocketAttack, StatusAndHistoryShowAUserOnlyTheirOwnJobs) {
+  start();
+  auto keys = [](const json& status) {
+    std::vector<std::string> out;
+    for (const auto& m : status["monitors"]) out.push_back(m["key"]);
+    return out;
+  };
+  auto mine = json::parse(send_line_as(mallory_.get(), socket_, "{\"control\":\"status\"}\n"), nullptr, false);
+  ASSERT_TRUE(mine.is_object());
+  EXPECT_EQ(keys(mine), std::vector<std::string>{"mallory-sync"});
+  auto all = json::parse(send_line_as(nullptr, socket_, "{\"control\":\"status\"}\n"), nullptr, false);
+  EXPECT_EQ(all["monitors"].size(), 3u);
+  auto theirs = json::parse(
+      send_line_as(mallory_.get(), socket_, "{\"control\":\"history\",\"key\":\"root-backup\"}\n"), nullptr, false);
+  EXPECT_EQ(theirs["ok"], false) << theirs.dump();
+  auto own = json::parse(send_line_as(mallory_.get(), socket_, "{\"control\":\"history\",\"key\":\"mallory-sync\"}\n"),
+                         nullptr, false);
+  EXPECT_EQ(own["ok"], true) << own.dump();
+}
+
+TEST_F(SocketAttack, ForgedRunsOfRootsJobAreRefusedAndNotSpooled) {
+  start();
+  // The real wrapper, as mallory, claiming root's job: refused on the socket, and not spooled.
+  std::string err;
+  const int rc = run_as(mallory_.get(), {exec_bin_, "root-backup", "--", "echo pwned; exit 3"}, wrapper_env(), &err,
+                        dir_ + "/mallory.err");
+  EXPECT_EQ(rc, 3) << "the job's exit code is the job's";
+  EXPECT_NE(err.find("refused"), std::string::npos) << err;
+  // A forged event straight on the socket: refused too.
+  const std::string reply =
+      send_line_as(mallory_.get(), socket_, cronitor::encode(event("root-backup", cronitor::RunState::kFail,
+                                                                   mallory_->uid())));
+  EXPECT_EQ(reply.rfind("err job \"root-backup\"", 0), 0u) << reply;
+  // Mallory's own job is hers to report.
+  EXPECT_EQ(run_as(mallory_.get(), {exec_bin_, "mallory-sync", "--", "exit 4"}, wrapper_env()), 4);
+  ASSERT_FALSE(slack_->wait_for([](const json& r) {
+                       return r["body"].get<std::string>().find("mallory-sync failed") != std::string::npos;
+                     },
+                     10s)
+                   .is_null())
+      << agent_.log();
+  std::this_thread::sleep_for(500ms);  // the spool drains at once; a root-backup alert would be in
+  EXPECT_EQ(slack_count("root-backup"), 0u) << agent_.log();
+  EXPECT_EQ(spool_files(spool_), 0u);
+  auto history = json::parse(
+      send_line_as(nullptr, socket_, "{\"control\":\"history\",\"key\":\"root-backup\"}\n"), nullptr, false);
+  EXPECT_EQ(history["runs"].size(), 0u) << history.dump();
+}
+
+TEST_F(SocketAttack, AKeyFirstLearntFromARunKeepsItsOwnerAcrossRestarts) {
+  start();
+  EXPECT_EQ(run_as(bob_.get(), {exec_bin_, "bob-adhoc", "--", "true"}, wrapper_env()), 0);
+  agent_.stop(SIGTERM);
+  ASSERT_TRUE(agent_.start(dir_ + "/agent.yaml", socket_)) << agent_.log();
+  const std::string reply = send_line_as(
+      mallory_.get(), socket_, cronitor::encode(event("bob-adhoc", cronitor::RunState::kFail, mallory_->uid())));
+  EXPECT_EQ(reply.rfind("err job \"bob-adhoc\"", 0), 0u) << reply;
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/state/state.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "state.db holds the notify URLs";
+}
+
+TEST_F(SocketAttack, IdleConnectionsOfOneUserDoNotStarveOthers) {
+  start("", false);
+  // Mallory holds 1,000 connections that never send a line, reopening each one the agent closes.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t attacker = ::fork();
+  if (attacker == 0) {
+    ::close(ready[0]);
+    mallory_->become();
+    std::vector<pollfd> fds(1000);
+    auto open_one = [&](pollfd& p) {
+      p.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      sockaddr_un a{};
+      a.sun_family = AF_UNIX;
+      std::memcpy(a.sun_path, socket_.c_str(), socket_.size());
+      (void)::connect(p.fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      p.events = POLLIN;
+    };
+    for (auto& p : fds) open_one(p);
+    (void)!::write(ready[1], "x", 1);
+    for (;;) {
+      if (::poll(fds.data(), fds.size(), 1000) < 0) continue;
+      for (auto& p : fds)
+        if (p.revents != 0) {
+          ::close(p.fd);
+          open_one(p);
+          p.revents = 0;
+        }
+    }
+  }
+  ::close(ready[1]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  // Bob's 500 runs of the real wrapper. Their spool is not the agent's: a run file there is a
+  // run whose events were not acknowledged in time (200 ms here, not 5: this machine is shared).
+  const std::string bob_spool = dir_ + "/bob-spool";
+  const auto t0 = std::chrono::steady_clock::now();
+  constexpr int kRuns = 500;
+  for (int i = 0; i < kRuns; ++i) ASSERT_EQ(run_as(bob_.get(), {exec_bin_, "bob-job", "--", "true"}, wrapper_env(bob_spool, 200)), 0);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ::kill(attacker, SIGKILL);
+  ::waitpid(attacker, nullptr, 0);
+  const size_t spooled = spool_files(bob_spool);
+  const size_t acked = kRuns - spooled;
+  std::printf("idle-connection attack (1000 connections of one user): %zu of %d runs acknowledged, %.1f s\n", acked,
+              kRuns, secs);
+  EXPECT_GE(acked, 495u) << agent_.log().substr(0, 4000);
+  EXPECT_TRUE(agent_alive());
+}
+
+}  // namespace
+}  // namespace cronitor::testing
