@@ -54,7 +54,7 @@ class Daemon {
     pid_t pid = 0;
     std::string in;
     std::string out;
-    uint64_t opened_usec = 0;  // CLOCK_MONOTONIC
+    uint64_t opened_usec = 0;  // CLOCK_MONOTONIC; its read deadline counts from here
     sd_event_source* src = nullptr;
     bool closing = false;
     bool counted = false;  // in conns_of_uid_: waits for its line

@@ -1,6 +1,7 @@
 // The daemon's inputs: the wrapper socket (SO_PEERCRED, bounded size and rate), the spool
 // folder, and the batch commit that makes events durable before they are acknowledged.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,10 +23,25 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr size_t kMaxConns = 4096;
-constexpr size_t kMaxWaitingConnsPerUid = 32;   // connections of one uid that have not sent their line
-constexpr size_t kBatch = 512;                  // events per commit at most
-constexpr uint64_t kConnTimeoutUsec = 1000000;  // a client has 1 s to send its line (wrappers wait 1 s at most)
+// Connections that have not sent their line yet, per uid: one user can hold a quarter of the
+// table at most, so it takes four to crowd out the rest. Closing more of them sooner would
+// only make an attacker reconnect in a loop, which costs everyone CPU.
+constexpr size_t kMaxWaitingConnsPerUid = 1024;
+constexpr size_t kBatch = 512;  // events per commit at most
+// A client has 1 to 2 s to send its line (wrappers wait 1 s at most). The spread keeps idle
+// connections from expiring, and their owner reconnecting, all in one burst.
+constexpr uint64_t kConnTimeoutUsec = 2000000;
+constexpr uint64_t kConnTimeoutSpreadUsec = 1000000;
+
+// The connection table's size: 4 x kMaxWaitingConnsPerUid, within the descriptor limit.
+size_t max_conns() {
+  static const size_t n = [] {
+    struct rlimit rl {};
+    size_t limit = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? static_cast<size_t>(rl.rlim_cur) : 1024;
+    return std::clamp<size_t>(limit > 256 ? limit - 256 : 64, 64, 4 * kMaxWaitingConnsPerUid);
+  }();
+  return n;
+}
 constexpr uint64_t kSpoolRetryMinUsec = 200000;  // a uid out of budget: its files are looked at again after this
 constexpr size_t kMaxAdhocMonitors = 1000;  // keys reported that no config or discovery knows
 constexpr size_t kSpoolFilesPerDrain = 5000;
@@ -108,7 +124,7 @@ void Daemon::on_accept() {
 void Daemon::accept_one(int fd) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (conns_.size() >= kMaxConns || ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+  if (conns_.size() >= max_conns() || ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
     ::close(fd);  // the wrapper spools instead
     return;
   }
@@ -116,7 +132,8 @@ void Daemon::accept_one(int fd) {
   c->fd = fd;
   c->uid = cred.uid;
   c->pid = cred.pid;
-  c->opened_usec = mono_usec();
+  static uint32_t seq = 0;
+  c->opened_usec = mono_usec() - (++seq * 2654435761u) % kConnTimeoutSpreadUsec;
   Conn& ref = *c;
   conns_.emplace(fd, std::move(c));
   on_conn_io(ref, EPOLLIN);  // the line is usually there already
@@ -336,7 +353,7 @@ void Daemon::drain_spool() {
   o.want = [&](const std::string& path, uid_t owner, off_t size, time_t mtime) {
     if (auto it = spool_seen_.find(path); it != spool_seen_.end() && it->second == size && mtime >= stale)
       return false;  // stored already, unchanged since
-    if (rate_.available(owner, mono)) return true;
+    if (rate_.take(owner, mono)) return true;  // one event's token now; the file's others below
     waiting.insert(owner);
     return false;
   };
@@ -345,7 +362,7 @@ void Daemon::drain_spool() {
   std::vector<std::pair<const cronitor::RunEvent*, uid_t>> events;
   std::set<std::string> refused_files;
   for (const auto& f : scan.files) {
-    rate_.charge(f.owner, mono, static_cast<double>(f.events.size()));
+    if (f.events.size() > 1) rate_.charge(f.owner, mono, static_cast<double>(f.events.size() - 1));
     // The socket's rule: the owner of the file (the sender) must own the job.
     std::optional<std::string> why;
     for (const auto& e : f.events)

@@ -26,6 +26,7 @@ std::string shown(std::string_view text) {
   if (address.find('@') != std::string_view::npos && address.find('/') == std::string_view::npos &&
       address.size() < 256)
     return kind + ":" + std::string(address);  // an email address is no secret
+  if (text.starts_with("http://") || text.starts_with("https://")) return redact_url(text);  // a URL without its kind
   if (!address.starts_with("http://") && !address.starts_with("https://")) return kind + ":...";
   return kind + ":" + redact_url(address);  // no credentials, path or query: those are the secret
 }

@@ -105,8 +105,8 @@ TEST_F(SpoolAttack, FloodsObeyThePerUserRateLimit) {
   plant_many(*mallory_, "mallory-flood", 0, 4000);
   const double planted = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::this_thread::sleep_for(1s);  // what one second of flooding gets in (a bound, not a timing)
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const size_t first = runs_of("mallory-flood");
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Meanwhile bob's run goes through the spool (the agent's socket unreachable for his wrapper).
   auto env = wrapper_env();
   env[0] = "CRONITOR_SOCKET=" + dir_ + "/nowhere.sock";
