@@ -1,5 +1,4 @@
 #include "agent/alert_sender.h"
-#include "agent/url_text.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -11,6 +10,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <type_traits>
+
+#include "agent/url_text.h"
 
 extern char** environ;
 
@@ -129,8 +130,7 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   api.easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
   api.easy_setopt(c, CURLOPT_WRITEDATA, &response);
   CURLcode rc = api.easy_perform(c);
-  if (rc != CURLE_OK)
-    return {false, true, "POST " + redact_url(m.url) + ": " + api.easy_strerror(rc)};
+  if (rc != CURLE_OK) return {false, true, "POST " + redact_url(m.url) + ": " + api.easy_strerror(rc)};
   long status = 0;
   api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300) return {true, false, {}};

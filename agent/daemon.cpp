@@ -1,9 +1,9 @@
 #include "agent/daemon.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -129,8 +129,8 @@ Result<void> Daemon::init() {
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
   if (auto h = store_.host()) host_state_ = *h;
   if (auto o = store_.owners()) owners_ = std::move(*o);
-  handler_ = std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_,
-                                              ::geteuid());
+  handler_ =
+      std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
   raise_fd_limit();
   if (config_.discovery.crontabs || config_.discovery.systemd) {
     root_ = std::make_unique<discovery::DiskRoot>(config_.discovery.root);

@@ -191,11 +191,11 @@ class Daemon {
   std::vector<Pending> pending_;
   RateLimiter rate_;
   std::unique_ptr<RequestHandler> handler_;
-  std::unordered_map<uid_t, size_t> conns_of_uid_;          // open connections per peer uid
-  std::unordered_map<std::string, int64_t> owners_;         // keys learnt from runs -> owner uid (state.db)
-  std::unordered_map<std::string, int64_t> spool_seen_;     // spool file -> size already stored
-  std::set<uid_t> spool_waiting_;                           // uids whose spool files wait for the rate limit
-  sd_event_source* spool_retry_src_ = nullptr;              // drains again once those uids have tokens
+  std::unordered_map<uid_t, size_t> conns_of_uid_;       // open connections per peer uid
+  std::unordered_map<std::string, int64_t> owners_;      // keys learnt from runs -> owner uid (state.db)
+  std::unordered_map<std::string, int64_t> spool_seen_;  // spool file -> size already stored
+  std::set<uid_t> spool_waiting_;                        // uids whose spool files wait for the rate limit
+  sd_event_source* spool_retry_src_ = nullptr;           // drains again once those uids have tokens
   int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;

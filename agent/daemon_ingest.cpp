@@ -1,17 +1,17 @@
 // The daemon's inputs: the wrapper socket (SO_PEERCRED, bounded size and rate), the spool
 // folder, and the batch commit that makes events durable before they are acknowledged.
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <unordered_set>
 
@@ -43,7 +43,7 @@ size_t max_conns() {
   return n;
 }
 constexpr uint64_t kSpoolRetryMinUsec = 200000;  // a uid out of budget: its files are looked at again after this
-constexpr size_t kMaxAdhocMonitors = 1000;  // keys reported that no config or discovery knows
+constexpr size_t kMaxAdhocMonitors = 1000;       // keys reported that no config or discovery knows
 constexpr size_t kSpoolFilesPerDrain = 5000;
 
 }  // namespace
@@ -332,9 +332,7 @@ void Daemon::commit_pending() {
     if (p.conn_fd < 0) continue;
     auto it = conns_.find(p.conn_fd);
     if (it == conns_.end()) continue;
-    reply(*it->second, !ok          ? "busy storage unavailable\n"
-                       : refused[k] ? "err " + *refused[k] + "\n"
-                                    : "ok\n");
+    reply(*it->second, !ok ? "busy storage unavailable\n" : refused[k] ? "err " + *refused[k] + "\n" : "ok\n");
   }
   rearm_deadline_timer();
   if (outbox_dirty_) pump_outbox();
@@ -352,7 +350,7 @@ void Daemon::drain_spool() {
   const time_t stale = ::time(nullptr) - std::chrono::duration_cast<std::chrono::seconds>(o.stale_after).count();
   o.want = [&](const std::string& path, uid_t owner, off_t size, time_t mtime) {
     if (auto it = spool_seen_.find(path); it != spool_seen_.end() && it->second == size && mtime >= stale)
-      return false;  // stored already, unchanged since
+      return false;                            // stored already, unchanged since
     if (rate_.take(owner, mono)) return true;  // one event's token now; the file's others below
     waiting.insert(owner);
     return false;
@@ -385,7 +383,8 @@ void Daemon::drain_spool() {
   }
   if (scan.files.empty()) return;
   // Late events take their place in time: oldest first (the timestamps sort as text).
-  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first->ts < b.first->ts; });
+  std::stable_sort(events.begin(), events.end(),
+                   [](const auto& a, const auto& b) { return a.first->ts < b.first->ts; });
   const Instant t = now();
   if (!store_.begin()) return;
   for (const auto& [e, owner] : events)

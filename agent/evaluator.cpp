@@ -270,7 +270,8 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   }
 }
 
-void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostState& /*host: only cron's own process resolves its incident*/, Actions& out) {
+void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
+              HostState& /*host: only cron's own process resolves its incident*/, Actions& out) {
   if (s.removed) return;
   // A run event never resolves the host's cron incident: any local user can send one (with any
   // host name). Cron's return is judged from cron's own process (evaluate_cron).

@@ -48,7 +48,8 @@ Result<NotifyTarget> NotifyTarget::parse(std::string_view text) {
     if (url && !address.starts_with("https://") && !address.starts_with("http://"))
       return fail("notify target \"" + shown(text) + "\": " + std::string(name) + " needs an http:// or https:// URL");
     if (url)
-      if (auto ok = check_url(address); !ok) return fail("notify target \"" + shown(text) + "\": " + ok.error().message);
+      if (auto ok = check_url(address); !ok)
+        return fail("notify target \"" + shown(text) + "\": " + ok.error().message);
     if (k == Kind::kEmail &&
         (address.find('@') == std::string_view::npos || address.find_first_of(" \n\r\t<>") != std::string_view::npos))
       return fail("notify target \"" + shown(text) + "\": not an email address");

@@ -16,9 +16,7 @@ class RateLimiter {
   explicit RateLimiter(double rate = 200, double burst = 2000) : rate_(rate), burst_(burst) {}
 
   /// True when `uid` has at least one token at `mono_usec` (CLOCK_MONOTONIC).
-  [[nodiscard]] bool available(uid_t uid, uint64_t mono_usec) {
-    return uid == 0 || refill(uid, mono_usec).tokens >= 1;
-  }
+  [[nodiscard]] bool available(uid_t uid, uint64_t mono_usec) { return uid == 0 || refill(uid, mono_usec).tokens >= 1; }
 
   /// Takes one token; false (and nothing taken) when there is none.
   [[nodiscard]] bool take(uid_t uid, uint64_t mono_usec) {

@@ -79,7 +79,8 @@ Request RequestHandler::control(std::string_view line, const Peer& peer) {
   auto req = json::parse(line, nullptr, false);
   if (!req.is_object()) return reply(control_error("bad request: not a JSON object"));
   auto field = req.find("control");
-  if (field == req.end() || !field->is_string()) return reply(control_error("bad request: \"control\" must be a string"));
+  if (field == req.end() || !field->is_string())
+    return reply(control_error("bad request: \"control\" must be a string"));
   const std::string what = field->get<std::string>();
   const bool admin = peer.uid == 0 || peer.uid == admin_uid_;
   Request r;
@@ -97,8 +98,8 @@ Request RequestHandler::control(std::string_view line, const Peer& peer) {
   if (!admin) {
     auto owner = owner_of_(r.key);
     if (!owner || !may_report(*owner, peer.uid))
-      return reply(control_error("permission denied: uid " + std::to_string(peer.uid) + " does not own \"" + r.key +
-                                 "\""));
+      return reply(
+          control_error("permission denied: uid " + std::to_string(peer.uid) + " does not own \"" + r.key + "\""));
   }
   if (what == "history") {
     r.kind = Request::Kind::kHistory;

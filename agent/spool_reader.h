@@ -37,8 +37,8 @@ struct SpoolScan {
 };
 
 struct SpoolOptions {
-  size_t max_files = 5000;    // files read per call
-  size_t max_names = 100000;  // names looked at per call
+  size_t max_files = 5000;                      // files read per call
+  size_t max_names = 100000;                    // names looked at per call
   std::chrono::seconds stale_after{48 * 3600};  // unfinished files older than this are dropped
   /// Asked after fstat, before reading: false leaves the file for a later call (its owner is out
   /// of budget, or nothing changed since it was read). Unset: every file.

@@ -5,16 +5,18 @@
 namespace cronitor::agent {
 namespace {
 
-bool unreserved(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~'; }
+bool unreserved(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~';
+}
 bool sub_delim(char c) { return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos; }
 bool hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
 struct Parts {
-  std::string_view scheme;     // "http://"
-  std::string_view userinfo;   // without the '@'; empty when none
+  std::string_view scheme;    // "http://"
+  std::string_view userinfo;  // without the '@'; empty when none
   bool has_userinfo = false;
-  std::string_view hostport;   // host[:port]
-  std::string_view rest;       // path, query, fragment
+  std::string_view hostport;  // host[:port]
+  std::string_view rest;      // path, query, fragment
 };
 
 bool split(std::string_view url, Parts& p) {
@@ -46,9 +48,10 @@ Result<void> check_url(std::string_view url) {
     }
     if (c == ' ' || c == '\t') return fail("bad URL: it holds a space (write it as %20)");
     if (!unreserved(c) && !sub_delim(c) && std::string_view(":/?#[]@").find(c) == std::string_view::npos)
-      return fail("bad URL: character " + (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f
-                                               ? std::string("with code ") + std::to_string(static_cast<unsigned char>(c))
-                                               : "'" + std::string(1, c) + "'") +
+      return fail("bad URL: character " +
+                  (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f
+                       ? std::string("with code ") + std::to_string(static_cast<unsigned char>(c))
+                       : "'" + std::string(1, c) + "'") +
                   " is not allowed in a URL");
   }
   Parts p;
@@ -66,7 +69,8 @@ Result<void> check_url(std::string_view url) {
     if (!tail.empty()) port = tail.substr(1);
     host = host.substr(0, close + 1);
   } else {
-    if (host.find_first_of("[]") != std::string_view::npos) return fail("bad URL: \"[\" or \"]\" outside an IPv6 address");
+    if (host.find_first_of("[]") != std::string_view::npos)
+      return fail("bad URL: \"[\" or \"]\" outside an IPv6 address");
     if (auto colon = host.find(':'); colon != std::string_view::npos) {
       port = host.substr(colon + 1);
       host = host.substr(0, colon);

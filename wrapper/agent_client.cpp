@@ -94,8 +94,7 @@ Result<void> AgentSend::finish() {
         result = {};
       else if (r.starts_with("err")) {
         refused_ = true;
-        result =
-            fail(peer_ + " refused the event: " + std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
+        result = fail(peer_ + " refused the event: " + std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
       } else if (r.starts_with("busy"))
         result = fail(peer_ + " is busy: " + std::string(r.substr(r.size() > 4 && r[4] == ' ' ? 5 : 4, 200)));
       else

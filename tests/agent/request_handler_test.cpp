@@ -37,11 +37,11 @@ class Handler : public ::testing::Test {
 };
 
 TEST_F(Handler, WrongTypesGetAJsonErrorNotACrash) {
-  for (const char* line : {R"({"control":"status","key":5})", R"({"control":"history","key":"alice-job","limit":"x"})",
-                           R"({"control":"history","key":5})", R"({"control":"pause","key":"alice-job","until_us":"x"})",
-                           R"({"control":"pause","key":"alice-job","until_us":-5})", R"({"control":7})",
-                           R"({"control":"frobnicate"})", R"({"control":"history"})", R"({ "control" : [] })",
-                           R"({"key":"alice-job","control":3})"}) {
+  for (const char* line :
+       {R"({"control":"status","key":5})", R"({"control":"history","key":"alice-job","limit":"x"})",
+        R"({"control":"history","key":5})", R"({"control":"pause","key":"alice-job","until_us":"x"})",
+        R"({"control":"pause","key":"alice-job","until_us":-5})", R"({"control":7})", R"({"control":"frobnicate"})",
+        R"({"control":"history"})", R"({ "control" : [] })", R"({"key":"alice-job","control":3})"}) {
     Request r = as(1000, line);
     if (r.kind == Request::Kind::kStatus) continue;  // status ignores unknown fields
     ASSERT_EQ(r.kind, Request::Kind::kReply) << line;

@@ -19,9 +19,9 @@ TEST(UrlText, CredentialsPathAndQueryAreNeverShown) {
 }
 
 TEST(UrlText, BrokenUrlsAreRefusedWithoutTheirSecret) {
-  for (const char* bad : {"http://[::1/x", "http://exa mple.com/x", "https://example.com/a b", "http://:80/x",
-                          "http://host:99999/", "http://host:x/", "http://[zz]/", "https://ex\"ample.com/",
-                          "http://host/%zz"}) {
+  for (const char* bad :
+       {"http://[::1/x", "http://exa mple.com/x", "https://example.com/a b", "http://:80/x", "http://host:99999/",
+        "http://host:x/", "http://[zz]/", "https://ex\"ample.com/", "http://host/%zz"}) {
     EXPECT_FALSE(check_url(bad)) << bad;
     auto t = NotifyTarget::parse(std::string("slack:") + bad);
     EXPECT_FALSE(t) << bad;
@@ -41,8 +41,8 @@ TEST(UrlText, CheckConfigNamesTheLineOfABadUrl) {
 }
 
 TEST(MonitorUser, ConfigMonitorsBelongToRootUnlessUserIsSet) {
-  auto c = parse_config("monitors:\n  - key: a\n  - key: b\n    user: \"4321\"\n  - key: c\n    user: \"no such\"\n",
-                        "f");
+  auto c =
+      parse_config("monitors:\n  - key: a\n  - key: b\n    user: \"4321\"\n  - key: c\n    user: \"no such\"\n", "f");
   ASSERT_FALSE(c) << "a user name with a space is refused";
   c = parse_config("monitors:\n  - key: a\n  - key: b\n    user: \"4321\"\n  - key: c\n    user: root\n", "f");
   ASSERT_TRUE(c) << format_errors(c.error());

@@ -134,21 +134,20 @@ class AttackFixture : public ::testing::Test {
   /// `extra` lines; starts the agent.
   void start(const std::string& extra = "", bool owners = true) {
     if (!slack_) slack_ = std::make_unique<HttpRecorder>(kRecorder, dir_);
-    std::ofstream(dir_ + "/agent.yaml") << "state_dir: " << dir_ << "/state\n"
-                                        << "socket: " << socket_ << "\n"
-                                        << "spool_dir: " << spool_ << "\n"
-                                        << "hostname: attack-host\n"
-                                        << "discovery: {crontabs: false, systemd: false}\n"
-                                        << "notify:\n  ops: [\"slack:" << slack_->url("/hook") << "\"]\n"
-                                        << "defaults:\n  notify: [ops]\n"
-                                        << "monitors:\n"
-                                        << "  - key: root-backup\n    schedule: every 1 hour\n"
-                                        << (owners ? "  - key: mallory-sync\n    schedule: every 1 hour\n    user: " +
-                                                         mallory_->name() +
-                                                         "\n  - key: bob-report\n    schedule: every 1 hour\n    user: " +
-                                                         bob_->name() + "\n"
-                                                   : std::string())
-                                        << extra;
+    std::ofstream(dir_ + "/agent.yaml")
+        << "state_dir: " << dir_ << "/state\n"
+        << "socket: " << socket_ << "\n"
+        << "spool_dir: " << spool_ << "\n"
+        << "hostname: attack-host\n"
+        << "discovery: {crontabs: false, systemd: false}\n"
+        << "notify:\n  ops: [\"slack:" << slack_->url("/hook") << "\"]\n"
+        << "defaults:\n  notify: [ops]\n"
+        << "monitors:\n"
+        << "  - key: root-backup\n    schedule: every 1 hour\n"
+        << (owners ? "  - key: mallory-sync\n    schedule: every 1 hour\n    user: " + mallory_->name() +
+                         "\n  - key: bob-report\n    schedule: every 1 hour\n    user: " + bob_->name() + "\n"
+                   : std::string())
+        << extra;
     ASSERT_TRUE(agent_.start(dir_ + "/agent.yaml", socket_)) << agent_.log();
   }
   bool agent_alive() const { return agent_.pid() > 0 && ::waitpid(agent_.pid(), nullptr, WNOHANG) == 0; }
@@ -186,10 +185,10 @@ class AttackFixture : public ::testing::Test {
   static constexpr const char* kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
   const std::string agent_bin_ = binary("CRONITOR_TEST_AGENT_BIN", CRONITOR_AGENT_BIN);
   const std::string exec_bin_ = binary("CRONITOR_TEST_EXEC_BIN", CRONITOR_EXEC_BIN);
-  std::string dir_ = (std::filesystem::temp_directory_path() /
-                      ("cronitor-attack-" + std::to_string(::getpid()) + "-" +
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-                         .string();
+  std::string dir_ =
+      (std::filesystem::temp_directory_path() / ("cronitor-attack-" + std::to_string(::getpid()) + "-" +
+                                                 ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+          .string();
   std::string socket_, spool_;
   std::unique_ptr<TempUser> mallory_, bob_;
   std::unique_ptr<HttpRecorder> slack_;

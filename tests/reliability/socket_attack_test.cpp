@@ -2,7 +2,6 @@
 // runs of root's job, a forged host name against the cron incident, other users' status and
 // history, and 2,000 idle connections while another user's jobs report.
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -53,8 +52,9 @@ TEST_F(SocketAttack, NoControlLineEndsTheDaemon) {
     }
   }
   // Still serving, the right way.
-  auto status = json::parse(send_line_as(nullptr, socket_, R"({"control":"status"})"
-                                                           "\n"),
+  auto status = json::parse(send_line_as(nullptr, socket_,
+                                         R"({"control":"status"})"
+                                         "\n"),
                             nullptr, false);
   ASSERT_TRUE(status.is_object()) << agent_.log();
   EXPECT_EQ(status["ok"], true);
@@ -90,23 +90,24 @@ TEST_F(SocketAttack, ForgedRunsOfRootsJobAreRefusedAndNotSpooled) {
   EXPECT_EQ(rc, 3) << "the job's exit code is the job's";
   EXPECT_NE(err.find("refused"), std::string::npos) << err;
   // A forged event straight on the socket: refused too.
-  const std::string reply =
-      send_line_as(mallory_.get(), socket_, cronitor::encode(event("root-backup", cronitor::RunState::kFail,
-                                                                   mallory_->uid())));
+  const std::string reply = send_line_as(
+      mallory_.get(), socket_, cronitor::encode(event("root-backup", cronitor::RunState::kFail, mallory_->uid())));
   EXPECT_EQ(reply.rfind("err job \"root-backup\"", 0), 0u) << reply;
   // Mallory's own job is hers to report.
   EXPECT_EQ(run_as(mallory_.get(), {exec_bin_, "mallory-sync", "--", "exit 4"}, wrapper_env()), 4);
-  ASSERT_FALSE(slack_->wait_for([](const json& r) {
-                       return r["body"].get<std::string>().find("mallory-sync failed") != std::string::npos;
-                     },
-                     10s)
+  ASSERT_FALSE(slack_
+                   ->wait_for(
+                       [](const json& r) {
+                         return r["body"].get<std::string>().find("mallory-sync failed") != std::string::npos;
+                       },
+                       10s)
                    .is_null())
       << agent_.log();
   std::this_thread::sleep_for(500ms);  // the spool drains at once; a root-backup alert would be in
   EXPECT_EQ(slack_count("root-backup"), 0u) << agent_.log();
   EXPECT_EQ(spool_files(spool_), 0u);
-  auto history = json::parse(
-      send_line_as(nullptr, socket_, "{\"control\":\"history\",\"key\":\"root-backup\"}\n"), nullptr, false);
+  auto history = json::parse(send_line_as(nullptr, socket_, "{\"control\":\"history\",\"key\":\"root-backup\"}\n"),
+                             nullptr, false);
   EXPECT_EQ(history["runs"].size(), 0u) << history.dump();
 }
 
@@ -178,15 +179,17 @@ TEST_F(SocketAttack, IdleConnectionsOfOneUserDoNotStarveOthers) {
   const int ack_ms = ack_env ? std::atoi(ack_env) : 200;
   const auto t0 = std::chrono::steady_clock::now();
   constexpr int kRuns = 500;
-  for (int i = 0; i < kRuns; ++i) ASSERT_EQ(run_as(bob_.get(), {exec_bin_, "bob-job", "--", "true"}, wrapper_env(bob_spool, ack_ms)), 0);
+  for (int i = 0; i < kRuns; ++i)
+    ASSERT_EQ(run_as(bob_.get(), {exec_bin_, "bob-job", "--", "true"}, wrapper_env(bob_spool, ack_ms)), 0);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ::kill(attacker, SIGKILL);
   ::waitpid(attacker, nullptr, 0);
   ASSERT_EQ(::chmod(bob_spool.c_str(), 0755), 0);  // root counts them
   const size_t spooled = spool_files(bob_spool);
   const size_t acked = kRuns - spooled;
-  std::printf("idle-connection attack (%zu connections of one user): %zu of %d runs acknowledged within %d ms, %.1f s\n",
-              kIdle, acked, kRuns, ack_ms, secs);
+  std::printf(
+      "idle-connection attack (%zu connections of one user): %zu of %d runs acknowledged within %d ms, %.1f s\n", kIdle,
+      acked, kRuns, ack_ms, secs);
   EXPECT_GE(acked, 495u) << agent_.log().substr(0, 4000);
   EXPECT_TRUE(agent_alive());
 }

@@ -77,10 +77,12 @@ TEST_F(SpoolAttack, PlantedRunsOfRootsJobAreRefused) {
   // Mallory's own job, the same way: stored and alerted (so a root-backup alert would be in by now).
   auto own = event("mallory-sync", cronitor::RunState::kFail, mallory_->uid(), 2);
   plant(*mallory_, own.run_id + ".jsonl", cronitor::encode(own));
-  ASSERT_FALSE(slack_->wait_for([](const json& r) {
-                       return r["body"].get<std::string>().find("mallory-sync failed") != std::string::npos;
-                     },
-                     10s)
+  ASSERT_FALSE(slack_
+                   ->wait_for(
+                       [](const json& r) {
+                         return r["body"].get<std::string>().find("mallory-sync failed") != std::string::npos;
+                       },
+                       10s)
                    .is_null())
       << agent_.log();
   EXPECT_EQ(slack_count("root-backup"), 0u) << agent_.log();
@@ -92,8 +94,8 @@ TEST_F(SpoolAttack, FloodsObeyThePerUserRateLimit) {
   start();
   // One file of 3,001 events: a run file holds a run's few events, so it is refused whole.
   std::string flood;
-  for (int i = 0; i < 3001; ++i) flood += cronitor::encode(event("mallory-flood", cronitor::RunState::kComplete,
-                                                                mallory_->uid(), 100000 + i));
+  for (int i = 0; i < 3001; ++i)
+    flood += cronitor::encode(event("mallory-flood", cronitor::RunState::kComplete, mallory_->uid(), 100000 + i));
   plant(*mallory_, "00000000-0000-4000-8000-0000000f100d.jsonl", flood);
   ASSERT_TRUE(wait_until([&] { return spool_files(spool_) == 0; }, 10s)) << agent_.log();
   const size_t from_file = runs_of("mallory-flood");
@@ -111,11 +113,12 @@ TEST_F(SpoolAttack, FloodsObeyThePerUserRateLimit) {
   auto env = wrapper_env();
   env[0] = "CRONITOR_SOCKET=" + dir_ + "/nowhere.sock";
   ASSERT_EQ(run_as(bob_.get(), {exec_bin_, "bob-report", "--", "exit 5"}, env), 5);
-  ASSERT_FALSE(slack_->wait_for([](const json& r) {
-                       return r["body"].get<std::string>().find("bob-report failed") != std::string::npos;
-                     },
-                     5s)
-                   .is_null())
+  ASSERT_FALSE(
+      slack_
+          ->wait_for(
+              [](const json& r) { return r["body"].get<std::string>().find("bob-report failed") != std::string::npos; },
+              5s)
+          .is_null())
       << "bob waited behind mallory's flood\n"
       << agent_.log();
   std::printf("4000 one-event spool files of one user: %zu stored after %.1f s (planted in %.1f s)\n", first, elapsed,

@@ -121,8 +121,7 @@ TEST(Report, RefusedEventsAreNotSpooled) {
   EXPECT_EQ(r.result.exit_code, 7);
   EXPECT_EQ(r.out, "out\n");
   EXPECT_TRUE(spool_events(dir / "spool").empty());
-  EXPECT_NE(r.err.find("the agent did not record the run and fail events of \"rejected\""), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("the agent did not record the run and fail events of \"rejected\""), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("test rejects"), std::string::npos) << r.err;
 }
 
