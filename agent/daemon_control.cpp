@@ -32,7 +32,18 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
     json cron = nullptr;
     if (host_state_.cron_incident)
       cron = {{"opened", to_us(host_state_.cron_incident->opened)}, {"reason", host_state_.cron_incident->reason}};
-    return answer({{"ok", true}, {"host", host_}, {"daemon", "running"}, {"monitors", list}, {"cron_incident", cron}});
+    json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
+    if (disk_full_since_)
+      disk = {{"since", to_us(*disk_full_since_)},
+              {"state_dir", config_.state_dir},
+              {"failed_transactions", disk_full_failures_}};
+    return answer({{"ok", true},
+                   {"host", host_},
+                   {"daemon", "running"},
+                   {"monitors", list},
+                   {"cron_incident", cron},
+                   {"disk_full", disk},
+                   {"alerts_held", throttle_.held_total()}});
   }
   if (req.kind == Request::Kind::kHistory) {
     auto runs = store_.history(key, req.limit);

@@ -197,6 +197,8 @@ void Daemon::handle_line(Conn& c, std::string_view line) {
       reply(c, std::move(r.reply));
       return;
     case Request::Kind::kEvent:
+      // The wrapper is the peer (SO_PEERCRED), whatever it says.
+      if (r.event.wrapper_pid) r.event.wrapper_pid = c.pid;
       pending_.push_back(Pending{std::move(r.event), c.fd, c.uid});
       if (pending_.size() >= kBatch)
         commit_pending();
@@ -282,7 +284,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {
-    spdlog::error("storing an event of {}: {}", w.key, stored.error().message);
+    if (!store_.out_of_space()) spdlog::error("storing an event of {}: {}", w.key, stored.error().message);
     return std::nullopt;
   }
   if (!*stored) return std::nullopt;  // seen before (a late ack, then spooled): already evaluated
@@ -308,6 +310,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   if (!actions.empty()) host_dirty_ = true;
   record_actions(actions, &monitors_[i], t);
   touch(i);
+  note_run_event(i, *ev);
   return std::nullopt;
 }
 
@@ -321,12 +324,17 @@ void Daemon::commit_pending() {
   const Instant t = now();
   std::vector<std::optional<std::string>> refused(batch.size());
   bool ok = static_cast<bool>(store_.begin());
+  bool full = false;
   if (ok) {
     for (size_t k = 0; k < batch.size(); ++k) refused[k] = ingest(batch[k].ev, batch[k].sender, t);
     ok = flush_dirty() && store_.commit();
+    full = !ok && store_.out_of_space();
     if (!ok) store_.rollback();
   }
-  if (!ok) spdlog::error("storing {} events failed; their senders will spool them", batch.size());
+  if (!ok)
+    on_store_failure(full, batch.size());
+  else
+    on_store_ok();
   for (size_t k = 0; k < batch.size(); ++k) {
     const auto& p = batch[k];
     if (p.conn_fd < 0) continue;
@@ -391,10 +399,13 @@ void Daemon::drain_spool() {
     if (auto why = ingest(*e, owner, t))  // a key first reported earlier in this batch
       spdlog::warn("spooled {} event of \"{}\" (uid {}): {}, ignoring", to_string(e->state), e->key, owner, *why);
   if (!flush_dirty() || !store_.commit()) {
+    const bool full = store_.out_of_space();
     store_.rollback();
-    spdlog::error("storing spooled events failed; the spool files stay");
+    if (!full) spdlog::error("storing spooled events failed; the spool files stay");
+    on_store_failure(full, 0);
     return;
   }
+  on_store_ok();
   size_t removed = 0;
   for (const auto& f : scan.files) {
     if (f.finished || f.drop || refused_files.contains(f.path)) {
