@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "agent/url_text.h"
+
 extern char** environ;
 
 namespace cronitor::agent {
@@ -93,8 +95,7 @@ SendResult AlertSender::post(const OutgoingMessage& m) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
   auto rc = static_cast<CURLcode>(perform(c));
   if (cancelled_.load()) return {false, true, "cancelled: the agent is stopping"};
-  if (rc != CURLE_OK)
-    return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + curl_easy_strerror(rc)};
+  if (rc != CURLE_OK) return {false, true, "POST " + redact_url(m.url) + ": " + curl_easy_strerror(rc)};
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300) return {true, false, {}};

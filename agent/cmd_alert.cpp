@@ -130,9 +130,14 @@ void ping(const std::string& config_path, const std::string& key, const std::str
     exit_code = kExitUsage;
     return;
   }
-  if (auto r = wrapper::send_to_agent(cfg.socket, line, 2000000); r) {
+  bool refused = false;
+  if (auto r = wrapper::send_to_agent(cfg.socket, line, 2000000, &refused); r) {
     report_ping(json_out, key, state, e.run_id, "agent", "");
     exit_code = kExitOk;
+    return;
+  } else if (refused) {  // not ours to report: the spool would refuse it too
+    std::cerr << "cronitor-agent: " << r.error().message << "\n";
+    exit_code = kExitFailure;
     return;
   } else {
     wrapper::Spool spool(cfg.spool_dir, wrapper::SyncMode::kInline);

@@ -259,12 +259,19 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
       s.environment = w.str(v, key);
     } else if (k == "paused") {
       s.paused = w.boolean(v, key);
+    } else if (k == "user") {
+      if (auto x = w.str(v, key)) {
+        if (x->empty() || x->size() > 64 || x->find_first_of(" \t\n:/") != std::string::npos)
+          w.error(v, key, "must be a user name or uid");
+        else
+          m.user = *x;
+      }
     } else {
       w.error(kv.first, key,
               "unknown key (known: key, name, schedule, type, timezone, grace_seconds, "
               "failure_tolerance, schedule_tolerance, consecutive_alert_threshold, "
               "recovery_threshold, realert_interval, assertions, notify, environment, paused, "
-              "success_codes, warning_codes, warning_tolerance)");
+              "success_codes, warning_codes, warning_tolerance, user)");
     }
   }
   if (m.key.empty() && !n["key"]) w.error(n, base + ".key", "missing: every monitor needs a key");

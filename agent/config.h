@@ -51,6 +51,9 @@ struct MonitorEntry {
   std::string key;
   MonitorOverrides settings;
   int line = 0;  // 1-based line in the config file
+  /// Who may report its runs (besides root): `user:` (a name or a uid); unset: the job's own
+  /// user for a discovered job, root for a monitor of the config alone.
+  std::optional<std::string> user;
 };
 
 struct Defaults {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
@@ -51,6 +52,15 @@ Result<void> make_dir(const std::string& path, mode_t mode) {
   return {};
 }
 
+// Every local user may hold a few connections: the default soft limit of 1,024 descriptors
+// would run out before the connection caps do. sd-event uses epoll, so more is harmless.
+void raise_fd_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= 65536 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 }  // namespace
 
 Daemon::Daemon(Options options) : options_(std::move(options)) {}
@@ -63,7 +73,7 @@ Daemon::~Daemon() {
   }
   for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
                              sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
-                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_})
+                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_, spool_retry_src_})
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
@@ -76,6 +86,7 @@ Daemon::~Daemon() {
   if (clock_fd_ >= 0) ::close(clock_fd_);
   deliverer_.reset();
   sd_event_source_disable_unref(metrics_src_);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
   sender_.reset();
   sd_event_unref(ev_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // last: another agent may take the state from here
@@ -151,6 +162,10 @@ Result<void> Daemon::init() {
   if (auto r = store_.checkpoint_in_background(); !r)
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
   if (auto h = store_.host()) host_state_ = *h;
+  if (auto o = store_.owners()) owners_ = std::move(*o);
+  handler_ =
+      std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
+  raise_fd_limit();
   if (config_.discovery.crontabs || config_.discovery.systemd) {
     root_ = std::make_unique<discovery::DiskRoot>(config_.discovery.root);
     scanner_ = std::make_unique<discovery::Scanner>(*root_);
@@ -475,6 +490,9 @@ Result<void> Daemon::setup_loop() {
   else
     sd_event_add_io(ev_, &spool_src_, spool_fd_, EPOLLIN, on_spool_cb, this);
   sd_event_add_defer(ev_, &spool_drain_src_, on_spool_drain_cb, this);
+  sd_event_add_time(ev_, &spool_retry_src_, CLOCK_MONOTONIC, UINT64_MAX, 50000, on_spool_retry_cb, this);
+  sd_event_source_set_enabled(spool_retry_src_, SD_EVENT_OFF);
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   sd_event_source_set_priority(spool_drain_src_, SD_EVENT_PRIORITY_IDLE);
   sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_OFF);
   sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);

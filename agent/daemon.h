@@ -18,6 +18,8 @@
 #include "agent/config.h"
 #include "agent/evaluator.h"
 #include "agent/monitor_set.h"
+#include "agent/rate_limiter.h"
+#include "agent/request_handler.h"
 #include "agent/sender_thread.h"
 #include "agent/state_store.h"
 #include "common/event.h"
@@ -57,17 +59,15 @@ class Daemon {
     pid_t pid = 0;
     std::string in;
     std::string out;
-    uint64_t opened_usec = 0;  // CLOCK_MONOTONIC
+    uint64_t opened_usec = 0;  // CLOCK_MONOTONIC; its read deadline counts from here
     sd_event_source* src = nullptr;
     bool closing = false;
+    bool counted = false;  // in conns_of_uid_: waits for its line
   };
   struct Pending {
     cronitor::RunEvent ev;
     int conn_fd = -1;  // -1: from the spool
-  };
-  struct Bucket {
-    double tokens = 0;
-    uint64_t at_usec = 0;
+    uid_t sender = 0;  // SO_PEERCRED uid, or the spool file's owner
   };
 
   explicit Daemon(Options options);
@@ -104,13 +104,18 @@ class Daemon {
   void handle_line(Conn& c, std::string_view line);
   void reply(Conn& c, std::string text);
   void close_conn(int fd);
+  void uncount(Conn& c);
   void sweep_conns();
   void commit_pending();
-  void ingest(const cronitor::RunEvent& ev, Instant now);
+  /// Stores and evaluates one event; an error when `sender` may not report it (checked again
+  /// here: a key first reported in this batch has an owner now).
+  [[nodiscard]] std::optional<std::string> ingest(const cronitor::RunEvent& ev, uid_t sender, Instant now);
+  /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
+  std::optional<int64_t> owner_of(std::string_view key) const;
   void drain_spool();
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
-  bool allow_rate(uid_t uid);
-  std::string handle_control(const Conn& c, std::string_view line);
+  std::string run_control(const Conn& c, const Request& r);
+  void accept_one(int fd);
 
   // systemd timers over D-Bus (daemon_timers.cpp).
   void start_systemd_watch();
@@ -167,6 +172,7 @@ class Daemon {
   static int on_commit_cb(sd_event_source*, void*);
   static int on_spool_cb(sd_event_source*, int, uint32_t, void*);
   static int on_spool_drain_cb(sd_event_source*, void*);
+  static int on_spool_retry_cb(sd_event_source*, uint64_t, void*);
   static int on_deadline_cb(sd_event_source*, uint64_t, void*);
   static int on_outbox_cb(sd_event_source*, uint64_t, void*);
   static int on_sent_cb(sd_event_source*, int, uint32_t, void*);
@@ -235,7 +241,14 @@ class Daemon {
   std::map<std::string, std::unique_ptr<Follow>> follows_;  // by run_id
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::vector<Pending> pending_;
-  std::unordered_map<uid_t, Bucket> buckets_;
+  RateLimiter rate_;
+  std::unique_ptr<RequestHandler> handler_;
+  std::unordered_map<uid_t, size_t> conns_of_uid_;       // open connections per peer uid
+  std::unordered_map<std::string, int64_t> owners_;      // keys learnt from runs -> owner uid (state.db)
+  std::unordered_map<std::string, int64_t> spool_seen_;  // spool file -> size already stored
+  std::set<uid_t> spool_waiting_;                        // uids whose spool files wait for the rate limit
+  sd_event_source* spool_retry_src_ = nullptr;           // drains again once those uids have tokens
+  int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;
   uint64_t events_stored_ = 0;

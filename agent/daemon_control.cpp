@@ -1,5 +1,5 @@
-// Requests from the command-line tools on the agent socket: status, history, pause, resume.
-// A request is one JSON line {"control": "...", ...}; the reply is one JSON line.
+// Requests from the command-line tools on the agent socket: status, history, pause, resume,
+// already type-checked and authorised by RequestHandler. The reply is one JSON line.
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -10,21 +10,22 @@
 
 namespace cronitor::agent {
 
-std::string Daemon::handle_control(const Conn& c, std::string_view line) {
+std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
+  if (auto it = index_.find(std::string(key)); it != index_.end()) return monitors_[it->second].uid;
+  if (auto it = owners_.find(std::string(key)); it != owners_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::string Daemon::run_control(const Conn& c, const Request& req) {
   using nlohmann::json;
-  auto req = json::parse(line, nullptr, false);
   auto answer = [](json j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
-  auto error = [&](const std::string& why) { return answer({{"ok", false}, {"error", why}}); };
-  if (!req.is_object() || !req["control"].is_string()) return error("bad request");
-  const std::string what = req["control"].get<std::string>();
-  const std::string key = req.value("key", "");
-  auto it = index_.find(key);
-  const bool owner = c.uid == 0 || c.uid == ::geteuid() ||
-                     (it != index_.end() && monitors_[it->second].uid == static_cast<int64_t>(c.uid));
-  if (what == "status") {
+  auto error = [](const std::string& why) { return RequestHandler::control_error(why); };
+  const std::string& key = req.key;
+  if (req.kind == Request::Kind::kStatus) {
     json list = json::array();
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_[i];
+      if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
       list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
                                  states_[i], m.paused, m.awaits_first_run));
     }
@@ -41,36 +42,29 @@ std::string Daemon::handle_control(const Conn& c, std::string_view line) {
                    {"disk_full", disk},
                    {"alerts_held", throttle_.held_total()}});
   }
-  if (!owner) return error("permission denied: uid " + std::to_string(c.uid) + " does not own \"" + key + "\"");
-  if (what == "history") {
-    int limit = std::clamp(req.value("limit", 20), 1, 10000);
-    auto runs = store_.history(key, limit);
+  if (req.kind == Request::Kind::kHistory) {
+    auto runs = store_.history(key, req.limit);
     if (!runs) return error(runs.error().message);
     json list = json::array();
     for (const auto& r : *runs) list.push_back(run_json(r));
     return answer({{"ok", true}, {"key", key}, {"runs", list}});
   }
-  if (what == "pause" || what == "resume") {
-    if (it == index_.end()) return error("no monitor with key \"" + key + "\"");
-    const uint32_t i = it->second;
-    std::optional<Instant> until;
-    if (what == "pause") {
-      until = Instant::max();
-      if (req.contains("until_us") && req["until_us"].is_number_integer())
-        until = from_us(req["until_us"].get<int64_t>());
-    }
-    (void)evaluate(monitors_[i], states_[i], PauseInput{now(), until}, host_state_);
-    touch(i);
-    if (!store_.begin()) return error("state.db is busy");
-    if (auto r = flush_dirty(); !r || !store_.commit()) {
-      store_.rollback();
-      return error("saving the state failed");
-    }
-    rearm_deadline_timer();
-    spdlog::info("{} {} by uid {}", key, what == "pause" ? "paused" : "resumed", c.uid);
-    return answer({{"ok", true}, {"key", key}, {"state", state_word(states_[i], monitors_[i].paused)}});
+  auto it = index_.find(key);
+  if (it == index_.end()) return error("no monitor with key \"" + key + "\"");
+  const uint32_t i = it->second;
+  std::optional<Instant> until;
+  const bool pause = req.kind == Request::Kind::kPause;
+  if (pause) until = req.until_us ? from_us(*req.until_us) : Instant::max();
+  (void)evaluate(monitors_[i], states_[i], PauseInput{now(), until}, host_state_);
+  touch(i);
+  if (!store_.begin()) return error("state.db is busy");
+  if (auto r = flush_dirty(); !r || !store_.commit()) {
+    store_.rollback();
+    return error("saving the state failed");
   }
-  return error("unknown request \"" + what + "\"");
+  rearm_deadline_timer();
+  spdlog::info("{} {} by uid {}", key, pause ? "paused" : "resumed", c.uid);
+  return answer({{"ok", true}, {"key", key}, {"state", state_word(states_[i], monitors_[i].paused)}});
 }
 
 }  // namespace cronitor::agent

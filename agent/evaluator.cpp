@@ -377,10 +377,11 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   }
 }
 
-void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostState& host, Actions& out) {
+void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
+              HostState& /*host: only cron's own process resolves its incident*/, Actions& out) {
   if (s.removed) return;
-  if (c.from_cron && host.cron_incident && ev.state == RunEvent::State::kRun)
-    resolve_cron(host, ev.ts, ev.host, "cron job " + c.key + " ran at " + iso(ev.ts, c.zone), out);
+  // A run event never resolves the host's cron incident: any local user can send one (with any
+  // host name). Cron's return is judged from cron's own process (evaluate_cron).
   settle(c, s, ev.ts, out);
   if (c.from_cron && ev.state == RunEvent::State::kRun) host.cron_seen_running = true;
   auto it =

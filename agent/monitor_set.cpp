@@ -2,6 +2,8 @@
 
 #include <pwd.h>
 
+#include <charconv>
+
 #include "agent/monitor_schedule.h"
 
 namespace cronitor::agent {
@@ -63,6 +65,17 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
       m.source_file = config.source;
       m.source_line = entry->line;
       m.from_cron = false;
+      m.user = "root";  // a monitor of the config alone: root's unless `user:` says otherwise
+      m.uid = 0;
+    }
+    if (entry->user) {
+      m.user = *entry->user;
+      m.uid = -1;
+      int64_t uid = -1;
+      const auto& u = *entry->user;
+      if (auto [p, ec] = std::from_chars(u.data(), u.data() + u.size(), uid);
+          ec == std::errc() && p == u.data() + u.size() && uid >= 0 && uid < 4294967295)
+        m.uid = uid;
     }
   }
   if (o.name) m.name = *o.name;
@@ -108,6 +121,8 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   if (m.uid < 0 && !m.user.empty()) {
     if (struct passwd* pw = ::getpwnam(m.user.c_str())) m.uid = pw->pw_uid;
   }
+  if (m.uid < 0 && m.user.empty()) m.uid = 0;  // no user: the job runs as root (systemd's default)
+  // Still -1: a user that does not resolve; only root may report it (see may_report).
   return m;
 }
 

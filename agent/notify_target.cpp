@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "agent/config.h"
+#include "agent/url_text.h"
 
 namespace cronitor::agent {
 namespace {
@@ -29,11 +30,9 @@ std::string shown(std::string_view text) {
   if (address.find('@') != std::string_view::npos && address.find('/') == std::string_view::npos &&
       address.size() < 256)
     return kind + ":" + std::string(address);  // an email address is no secret
-  const auto slashes = address.find("//");
-  if (slashes == std::string_view::npos || slashes > 6) return kind + ":...";
-  const auto host_end = address.find('/', slashes + 2);
-  return kind + ":" + std::string(address.substr(0, std::min(host_end, slashes + 2 + 80))) +
-         (host_end != std::string_view::npos ? "/..." : "");
+  if (text.starts_with("http://") || text.starts_with("https://")) return redact_url(text);  // a URL without its kind
+  if (!address.starts_with("http://") && !address.starts_with("https://")) return kind + ":...";
+  return kind + ":" + redact_url(address);  // no credentials, path or query: those are the secret
 }
 
 }  // namespace
@@ -53,6 +52,9 @@ Result<NotifyTarget> NotifyTarget::parse(std::string_view text) {
                k == Kind::kAlertmanager;
     if (url && !address.starts_with("https://") && !address.starts_with("http://"))
       return fail("notify target \"" + shown(text) + "\": " + std::string(name) + " needs an http:// or https:// URL");
+    if (url)
+      if (auto ok = check_url(address); !ok)
+        return fail("notify target \"" + shown(text) + "\": " + ok.error().message);
     if (k == Kind::kEmail &&
         (address.find('@') == std::string_view::npos || address.find_first_of(" \n\r\t<>") != std::string_view::npos))
       return fail("notify target \"" + shown(text) + "\": not an email address");

@@ -11,8 +11,6 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr off_t kMaxSpoolFileBytes = 1 << 20;
-
 struct Fd {
   int fd;
   ~Fd() {
@@ -20,9 +18,45 @@ struct Fd {
   }
 };
 
+// The reason a file is refused whole, or "" when its complete lines are all valid.
+std::string check_lines(SpoolFile& f, const std::string& text, bool metric_file, const struct stat& st) {
+  size_t pos = 0;
+  size_t lineno = 0;
+  const size_t max_lines = metric_file ? 1 : kMaxSpoolRunLines;
+  bool terminal = false;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;  // a line still being written
+    if (++lineno > max_lines)
+      return "more than " + std::to_string(max_lines) + (max_lines == 1 ? " line" : " lines") + " (a run has " +
+             (metric_file ? "one metric event" : "a run and an end event") + ")";
+    std::string_view line(text.data() + pos, nl - pos + 1);
+    pos = nl + 1;
+    auto ev = cronitor::decode(line);
+    if (!ev) return "line " + std::to_string(lineno) + ": " + ev.error().message.substr(0, 200);
+    if (st.st_uid != 0 && static_cast<int64_t>(st.st_uid) != ev->uid)
+      return "line " + std::to_string(lineno) + ": event for uid " + std::to_string(ev->uid) +
+             " in a file owned by uid " + std::to_string(st.st_uid);
+    if (metric_file != (ev->state == RunState::kMetric))
+      return "line " + std::to_string(lineno) + ": a " + std::string(to_string(ev->state)) + " event in a " +
+             (metric_file ? "metric" : "run") + " file";
+    terminal = is_terminal(ev->state) || metric_file;
+    f.events.push_back(std::move(*ev));
+  }
+  f.finished = terminal;
+  return "";
+}
+
 }  // namespace
 
 SpoolScan read_spool(const std::string& dir, size_t max_files, std::chrono::seconds stale_after) {
+  SpoolOptions o;
+  o.max_files = max_files;
+  o.stale_after = stale_after;
+  return read_spool(dir, o);
+}
+
+SpoolScan read_spool(const std::string& dir, const SpoolOptions& options) {
   SpoolScan scan;
   DIR* d = ::opendir(dir.c_str());
   if (!d) {
@@ -33,7 +67,7 @@ SpoolScan read_spool(const std::string& dir, size_t max_files, std::chrono::seco
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
     if (n.empty() || n[0] == '.' || !n.ends_with(".jsonl")) continue;
-    if (names.size() >= max_files) {
+    if (names.size() >= options.max_names) {
       scan.more = true;
       break;
     }
@@ -41,6 +75,7 @@ SpoolScan read_spool(const std::string& dir, size_t max_files, std::chrono::seco
   }
   ::closedir(d);
   const time_t now = ::time(nullptr);
+  size_t read = 0;
   for (const auto& name : names) {
     SpoolFile f;
     f.path = dir + "/" + name;
@@ -48,19 +83,27 @@ SpoolScan read_spool(const std::string& dir, size_t max_files, std::chrono::seco
     Fd fd{::open(f.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
     if (fd.fd < 0) {
       if (errno != ENOENT) {
-        scan.warnings.push_back("spool file \"" + f.path + "\": open: " + std::strerror(errno) + ", ignoring");
-        f.drop = errno == ELOOP;
-        if (f.drop) scan.files.push_back(std::move(f));
+        scan.warnings.push_back("spool file \"" + f.path + "\": open: " + std::strerror(errno) + ", dropping");
+        f.drop = true;
+        scan.files.push_back(std::move(f));
       }
       continue;
     }
     struct stat st;
     if (::fstat(fd.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_size > kMaxSpoolFileBytes) {
-      scan.warnings.push_back("spool file \"" + f.path + "\": not a single-link regular file under 1 MiB, dropping");
+      scan.warnings.push_back("spool file \"" + f.path + "\": not a single-link regular file under " +
+                              std::to_string(kMaxSpoolFileBytes >> 10) + " KiB, dropping");
       f.drop = true;
       scan.files.push_back(std::move(f));
       continue;
     }
+    f.owner = st.st_uid;
+    if (options.want && !options.want(f.path, st.st_uid, st.st_size, st.st_mtime)) continue;
+    if (read >= options.max_files) {
+      scan.more = true;
+      break;
+    }
+    ++read;
     std::string text(static_cast<size_t>(st.st_size), '\0');
     size_t off = 0;
     while (off < text.size()) {
@@ -70,30 +113,16 @@ SpoolScan read_spool(const std::string& dir, size_t max_files, std::chrono::seco
       off += static_cast<size_t>(n);
     }
     text.resize(off);
-    size_t pos = 0;
-    int lineno = 0;
-    bool terminal = false;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) break;  // a line still being written
-      ++lineno;
-      std::string_view line(text.data() + pos, nl - pos + 1);
-      pos = nl + 1;
-      auto ev = cronitor::decode(line);
-      if (!ev) {
-        scan.warnings.push_back(f.path + ":" + std::to_string(lineno) + ": " + ev.error().message + ", skipping");
-        continue;
-      }
-      if (st.st_uid != 0 && static_cast<int64_t>(st.st_uid) != ev->uid) {
-        scan.warnings.push_back(f.path + ":" + std::to_string(lineno) + ": event for uid " + std::to_string(ev->uid) +
-                                " in a file owned by uid " + std::to_string(st.st_uid) + ", rejecting");
-        continue;
-      }
-      terminal = is_terminal(ev->state) || (metric_file && ev->state == RunState::kMetric);
-      f.events.push_back(std::move(*ev));
+    f.size = static_cast<off_t>(off);
+    if (auto why = check_lines(f, text, metric_file, st); !why.empty()) {
+      scan.warnings.push_back("spool file \"" + f.path + "\" (uid " + std::to_string(st.st_uid) + "): " + why +
+                              ", refusing the file");
+      f.events.clear();
+      f.drop = true;
+      scan.files.push_back(std::move(f));
+      continue;
     }
-    f.finished = terminal;
-    if (!f.finished && now - st.st_mtime > stale_after.count()) {
+    if (!f.finished && now - st.st_mtime > options.stale_after.count()) {
       if (f.events.empty()) scan.warnings.push_back("spool file \"" + f.path + "\": stale and unfinished, dropping");
       f.finished = true;  // store what it has, then delete it
     }

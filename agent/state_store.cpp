@@ -1,6 +1,8 @@
 #include "agent/state_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -41,7 +43,12 @@ CREATE TABLE outbox(id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, target TE
                     state TEXT NOT NULL DEFAULT 'pending');
 CREATE INDEX outbox_due ON outbox(state, next_us);
 )sql",
-    // 2 -> 3: the upstream outbox (agent/uplink_outbox.cpp): one row per event and upstream.
+    // 2 -> 3: the uid that owns a job (may report its runs), so that a key first learnt from a
+    // run keeps its owner across restarts.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN uid INTEGER;
+)sql",
+    // 3 -> 4: the upstream outbox (agent/uplink_outbox.cpp): one row per event and upstream.
     R"sql(
 CREATE TABLE uplink_outbox(id INTEGER PRIMARY KEY, upstream TEXT NOT NULL, job TEXT NOT NULL, kind TEXT NOT NULL,
                            created_us INTEGER NOT NULL, payload TEXT NOT NULL);
@@ -102,6 +109,14 @@ std::string metrics_json(const std::map<std::string, double>& m) {
 
 Result<StateStore> StateStore::open(const std::string& path, std::vector<std::string>* warnings) {
   for (int attempt = 0; attempt < 2; ++attempt) {
+    // It holds the notify URLs (their tokens) and every job's output: root's alone. SQLite gives
+    // its -wal and -shm files the mode of the database file.
+    if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600); fd >= 0) {
+      struct stat st;
+      if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, 0600);
+      ::close(fd);
+    }
+    for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
     auto db = sql::Db::open(path, true);
     if (!db) return std::unexpected(db.error());
     StateStore s;
@@ -193,7 +208,7 @@ Result<void> StateStore::prepare_all() {
        "INSERT INTO runs(key, run_id, status, started_ms, host, uid, received_ms, has_run) "
        "VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6, 1) ON CONFLICT(run_id) DO UPDATE SET has_run = 1, "
        "started_ms = coalesce(runs.started_ms, excluded.started_ms) "
-       "WHERE runs.has_run = 0 AND runs.has_end = 0"},
+       "WHERE runs.has_run = 0 AND runs.has_end = 0 AND runs.key = excluded.key"},
       {&upd_end_,
        "INSERT INTO runs(key, run_id, status, started_ms, ended_ms, duration_ms, exit_code, signal, "
        "oom, output_tail, metrics, host, uid, received_ms, has_end) "
@@ -202,17 +217,17 @@ Result<void> StateStore::prepare_all() {
        "duration_ms = excluded.duration_ms, exit_code = excluded.exit_code, signal = excluded.signal, "
        "oom = excluded.oom, output_tail = excluded.output_tail, "
        "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics), has_end = 1 "
-       "WHERE runs.has_end = 0 RETURNING metrics"},
+       "WHERE runs.has_end = 0 AND runs.key = excluded.key RETURNING metrics"},
       {&upd_metric_,
        "INSERT INTO runs(key, run_id, status, metrics, host, uid, received_ms) "
        "VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6) ON CONFLICT(run_id) DO UPDATE SET "
-       "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics)"},
+       "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics) WHERE runs.key = excluded.key"},
       {&get_metrics_, "SELECT metrics FROM runs WHERE run_id = ?1"},
       {&save_job_,
-       "INSERT INTO jobs(key, name, schedule, timezone, source, state, updated_us) "
-       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(key) DO UPDATE SET name = excluded.name, "
+       "INSERT INTO jobs(key, name, schedule, timezone, source, state, updated_us, uid) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(key) DO UPDATE SET name = excluded.name, "
        "schedule = excluded.schedule, timezone = excluded.timezone, source = excluded.source, "
-       "state = excluded.state, updated_us = excluded.updated_us"},
+       "state = excluded.state, updated_us = excluded.updated_us, uid = excluded.uid"},
       {&save_state_, "UPDATE jobs SET state = ?2, updated_us = ?3 WHERE key = ?1"},
       {&ins_alert_,
        "INSERT INTO alerts(incident_id, key, kind, action, at_us, summary, detail, suppressed, body) "
@@ -331,7 +346,8 @@ Result<void> StateStore::save_job(const MonitorConfig& c, const MonitorState& s)
       .bind(4, c.zone.name())
       .bind(5, c.source())
       .bind(6, state_text(s))
-      .bind(7, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
+      .bind(7, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())))
+      .bind(8, c.uid);
   auto r = save_job_.step();
   save_job_.reset();
   if (!r) return std::unexpected(r.error());
@@ -350,6 +366,19 @@ Result<std::vector<JobRow>> StateStore::jobs() {
     auto parsed = json::parse(st->text(5), nullptr, false);
     if (auto s = monitor_state_from_json(parsed)) j.state = std::move(*s);
     out.push_back(std::move(j));
+  }
+  return out;
+}
+
+Result<std::unordered_map<std::string, int64_t>> StateStore::owners() {
+  auto st = db_.prepare("SELECT key, uid FROM jobs WHERE uid IS NOT NULL");
+  if (!st) return std::unexpected(st.error());
+  std::unordered_map<std::string, int64_t> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.emplace(st->text(0), st->i64(1));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/alert.h"
@@ -19,7 +20,7 @@
 
 namespace cronitor::agent {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 /// One run as the history shows it.
 struct RunRow {
@@ -75,6 +76,8 @@ class StateStore {
   [[nodiscard]] Result<std::map<std::string, double>> run_metrics(const std::string& run_id);
   [[nodiscard]] Result<void> save_job(const MonitorConfig& c, const MonitorState& s);
   [[nodiscard]] Result<std::vector<JobRow>> jobs();
+  /// Every stored job's owner uid (the keys first learnt from runs among them).
+  [[nodiscard]] Result<std::unordered_map<std::string, int64_t>> owners();
   [[nodiscard]] Result<void> save_host(const HostState& h);
   [[nodiscard]] Result<HostState> host();
   /// Records the incident change and the alert; queues one outbox row per target unless suppressed.

@@ -33,14 +33,19 @@
 //
 // SOCKET PROTOCOL (CRONITOR_SOCKET, default /run/cronitor-agent/agent.sock, SOCK_STREAM):
 //   The wrapper connects, writes exactly one event line, and reads the reply. The agent replies
-//   "ok\n" once the event is durably stored (or recognised as a duplicate), or "err REASON\n" if it
-//   rejects the event; then either side closes. One connection carries one event. The wrapper
-//   waits at most 5 ms (CRONITOR_ACK_TIMEOUT_MS, 1..1000) for connect + write + reply; on timeout,
-//   refusal, "err" or any error it writes the event to the spool instead. So the agent may see an
+//   "ok\n" once the event is durably stored (or recognised as a duplicate), "err REASON\n" if it
+//   refuses the event for good (invalid, or not the sender's job: the wrapper then does NOT spool
+//   it, the spool would refuse it too), or "busy REASON\n" when it cannot take it now (the
+//   sender's rate limit, storage); then either side closes. One connection carries one event. The
+//   wrapper waits at most 5 ms (CRONITOR_ACK_TIMEOUT_MS, 1..1000) for connect + write + reply; on
+//   timeout, "busy" or any other error it writes the event to the spool instead. So the agent may see an
 //   event twice (late ack, then spooled): (run_id, state) is the idempotency key for run,
 //   complete and fail; metric events are idempotent by nature (a name=value set).
 //   The agent takes the sender's uid from SO_PEERCRED and rejects events whose uid differs (root
-//   may send any uid). Readers should cap the line at kMaxLineBytes and the whole exchange in time.
+//   may send any uid), and events of a job another uid owns (the monitor's `user`, or the first
+//   reporter of a key no config or discovery knows; root may report any job). Readers should cap
+//   the line at kMaxLineBytes and the whole exchange in time; the agent gives a connection 1 s to
+//   send its line and lets each uid keep only a few connections waiting.
 //
 // SPOOL (CRONITOR_SPOOL, default /var/spool/cronitor-agent; owned by root, mode 1733 so any user
 //   can create files but nobody can list, rename or delete someone else's): see wrapper/README.md.
@@ -58,7 +63,10 @@
 //   can drop files here, so the agent caps what it reads: a run file holds at most a few events
 //   (run, fail/complete: cap it at e.g. 4 lines / 256 KiB), a metric file one line; larger files,
 //   lines over kMaxLineBytes are skipped (and reported once); a last line without its "\n" is
-//   still being written: read it later.
+//   still being written: read it later. The agent refuses a file whole (one log line, then deletes
+//   it) when any complete line is invalid, carries another uid, or reports a job the owner may not
+//   report (the socket's rule); spooled events count against the same per-uid rate as the socket:
+//   the files of a uid over it wait, unread, until it has budget again.
 // ORDER: a run's events may reach the agent out of order (run spooled and then replayed after
 //   the complete came over the socket; a metric event before its run event). The agent orders
 //   by ts and keys runs by run_id.

@@ -92,9 +92,11 @@ Result<void> AgentSend::finish() {
       r = r.substr(0, r.find('\n'));
       if (r == "ok")
         result = {};
-      else if (r.starts_with("err"))
-        result =
-            fail(peer_ + " rejected the event: " + std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
+      else if (r.starts_with("err")) {
+        refused_ = true;
+        result = fail(peer_ + " refused the event: " + std::string(r.substr(r.size() > 3 && r[3] == ' ' ? 4 : 3, 200)));
+      } else if (r.starts_with("busy"))
+        result = fail(peer_ + " is busy: " + std::string(r.substr(r.size() > 4 && r[4] == ' ' ? 5 : 4, 200)));
       else
         result = fail(peer_ + ": unexpected reply");
       break;
@@ -118,10 +120,13 @@ Result<void> AgentSend::finish() {
   return result;
 }
 
-Result<void> send_to_agent(const std::string& socket_path, std::string_view line, long timeout_us) {
+Result<void> send_to_agent(const std::string& socket_path, std::string_view line, long timeout_us, bool* refused) {
+  if (refused) *refused = false;
   auto s = AgentSend::start(socket_path, line, timeout_us);
   if (!s) return std::unexpected(s.error());
-  return s->finish();
+  auto r = s->finish();
+  if (refused) *refused = s->refused();
+  return r;
 }
 
 }  // namespace cronitor::wrapper

@@ -16,7 +16,8 @@ class AgentSend {
  public:
   AgentSend(const AgentSend&) = delete;
   AgentSend& operator=(const AgentSend&) = delete;
-  AgentSend(AgentSend&& o) noexcept : fd_(o.fd_), deadline_ns_(o.deadline_ns_), peer_(std::move(o.peer_)) {
+  AgentSend(AgentSend&& o) noexcept
+      : fd_(o.fd_), deadline_ns_(o.deadline_ns_), peer_(std::move(o.peer_)), refused_(o.refused_) {
     o.fd_ = -1;
   }
   ~AgentSend();
@@ -26,6 +27,11 @@ class AgentSend {
 
   /// Waits (until the deadline set by start) for the agent's reply; ok only for "ok\n".
   Result<void> finish();
+
+  /// After a failed finish(): the agent answered "err", a refusal for good (the event is not the
+  /// sender's to report, or not valid). Spooling it would only be refused again. A "busy" reply
+  /// (rate limit, storage) or no reply is not a refusal.
+  bool refused() const { return refused_; }
 
   /// The socket, readable when the reply is there (for an outside poll loop).
   int fd() const { return fd_; }
@@ -38,9 +44,11 @@ class AgentSend {
   int fd_;
   int64_t deadline_ns_;
   std::string peer_;
+  bool refused_ = false;
 };
 
-/// Both steps at once.
-Result<void> send_to_agent(const std::string& socket_path, std::string_view line, long timeout_us);
+/// Both steps at once; `refused` (when given) tells an "err" reply from other failures.
+Result<void> send_to_agent(const std::string& socket_path, std::string_view line, long timeout_us,
+                           bool* refused = nullptr);
 
 }  // namespace cronitor::wrapper

@@ -36,11 +36,13 @@ void Reporter::report(const RunEvent& e) {
   settle();  // keep the order of a run's events
   std::string line = encode(e);
   if (!spool_.used()) {
-    auto sent = send_to_agent(config_.socket_path, line, config_.ack_timeout_us);
+    bool refused = false;
+    auto sent = send_to_agent(config_.socket_path, line, config_.ack_timeout_us, &refused);
     if (sent) {
       last_route_ = "agent";
       return;
     }
+    if (refused) return refuse(e, sent.error().message);
   }
   spool(e, line);
 }
@@ -62,11 +64,19 @@ void Reporter::settle() {
   if (!pending_) return;
   Pending p = std::move(*pending_);
   pending_.reset();
-  if (p.send.finish()) {
+  auto sent = p.send.finish();
+  if (sent) {
     last_route_ = "agent";
     return;
   }
+  if (p.send.refused()) return refuse(p.event, sent.error().message);
   spool(p.event, p.line);
+}
+
+void Reporter::refuse(const RunEvent& e, const std::string& why) {
+  last_route_ = "refused";
+  refused_states_.emplace_back(to_string(e.state));
+  refused_reason_ = why;
 }
 
 void Reporter::spool(const RunEvent& e, const std::string& line) {
@@ -82,7 +92,16 @@ void Reporter::spool(const RunEvent& e, const std::string& line) {
 }
 
 std::string Reporter::lost_summary(const std::string& key, const std::string& run_id) const {
-  if (lost_states_.empty()) return "";
+  if (lost_states_.empty() && refused_states_.empty()) return "";
+  if (lost_states_.empty()) {
+    std::string s = "cronitor-exec: the agent did not record the ";
+    for (size_t i = 0; i < refused_states_.size(); ++i) {
+      if (i > 0) s += i + 1 == refused_states_.size() ? " and " : ", ";
+      s += refused_states_[i];
+    }
+    s += refused_states_.size() == 1 ? " event" : " events";
+    return s + " of \"" + key + "\" (run " + run_id + "): " + refused_reason_;
+  }
   std::string s = "cronitor-exec: could not record the ";
   for (size_t i = 0; i < lost_states_.size(); ++i) {
     if (i > 0) s += i + 1 == lost_states_.size() ? " and " : ", ";

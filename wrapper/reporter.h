@@ -57,14 +57,16 @@ class Reporter {
   /// True when spooled lines wait for a sync.
   bool spool_dirty() const { return spool_.dirty(); }
 
-  /// One line (no newline) naming the events that were lost and why, or "" when none was.
+  /// One line (no newline) naming the events that were lost or refused by the agent (never
+  /// spooled: they are not this user's to report) and why, or "" when none was.
   std::string lost_summary(const std::string& key, const std::string& run_id) const;
 
-  /// How the last event went: "agent", "spool" or "lost" (for tests and benchmarks).
+  /// How the last event went: "agent", "spool", "refused" or "lost" (for tests and benchmarks).
   const std::string& last_route() const { return last_route_; }
 
  private:
   void spool(const RunEvent& e, const std::string& line);
+  void refuse(const RunEvent& e, const std::string& why);
 
   struct Pending {
     RunEvent event;
@@ -76,6 +78,8 @@ class Reporter {
   std::optional<Pending> pending_;
   std::vector<std::string> lost_states_;
   std::string lost_reason_;
+  std::vector<std::string> refused_states_;
+  std::string refused_reason_;
   std::string last_route_;
 };
 

@@ -230,11 +230,15 @@ TEST(Evaluator, CronDownIsOneHostIncident) {
   for (auto& j : jobs) EXPECT_TRUE(evaluate(j.config, j.state, TimeInput{at("2026-01-01T00:11:00Z")}, host).empty());
   EXPECT_TRUE(evaluate_cron(host, CronObservation{at("2026-01-01T00:21:00Z"), false, "x", "h1"}).empty());
   EXPECT_EQ(host.suppressed_misses, 5);
-  // A cron job runs again: the host incident resolves.
+  // A run event (anyone can send one) does not resolve it; only cron's own process does.
   auto e = event("job0", "r", RunEvent::State::kRun, at("2026-01-01T00:30:00Z"));
-  auto a = evaluate(jobs[0].config, jobs[0].state, &e, host);
+  e.host = "evil";
+  for (const auto& x : evaluate(jobs[0].config, jobs[0].state, &e, host)) EXPECT_NE(x.alert.kind, K::kCronUp);
+  EXPECT_TRUE(host.cron_incident);
+  auto a = evaluate_cron(host, CronObservation{at("2026-01-01T00:31:00Z"), true, "", "h1"});
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].alert.kind, K::kCronUp);
+  EXPECT_NE(a[0].alert.summary.find("on h1"), std::string::npos);
   EXPECT_FALSE(host.cron_incident);
 }
 

@@ -199,6 +199,9 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
         break;
       case Item::kCronStart:
         cron_up = true;
+        // The daemon sees cron's return from cron's own process (its pidfile and a pidfd), not
+        // from a run event (anyone can send one): within seconds of the start.
+        on_actions(evaluate_cron(host, CronObservation{it.t, true, "", "sim"}), it.t);
         break;
       case Item::kRemove: {
         removed[i] = true;

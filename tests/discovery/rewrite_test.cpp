@@ -126,7 +126,10 @@ struct RunResult {
 
 // Runs `command` (a crontab command part) the way cron does: the part before the first unescaped
 // '%' through `$SHELL -c` with "\%" as '%', the rest as stdin, stdout and stderr together.
-RunResult run_like_cron(const std::string& command, const JobEnv& env, const std::string& cwd) {
+// `report` is where a wrapped command's cronitor-exec reports: a socket nobody listens on and a
+// spool folder of the test's own, never the host's agent.
+RunResult run_like_cron(const std::string& command, const JobEnv& env, const std::string& cwd,
+                        const std::string& report) {
   const std::string shell_cmd = shell_command(command);
   const std::string input = stdin_text(command);
   int in[2], out[2];
@@ -134,13 +137,16 @@ RunResult run_like_cron(const std::string& command, const JobEnv& env, const std
   const std::string shell_env = "SHELL=" + env.shell;
   const std::string path_env = "PATH=" + env.path;
   const std::string home_env = "HOME=" + cwd;
+  const std::string socket_env = "CRONITOR_SOCKET=" + report + "/none.sock";
+  const std::string spool_env = "CRONITOR_SPOOL=" + report + "/spool";
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(out[1], 2);
     if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    const char* envp[] = {shell_env.c_str(), path_env.c_str(), home_env.c_str(), "LOGNAME=root", nullptr};
+    const char* envp[] = {shell_env.c_str(),  path_env.c_str(),  home_env.c_str(), "LOGNAME=root",
+                          socket_env.c_str(), spool_env.c_str(), nullptr};
     ::execle(env.shell.c_str(), env.shell.c_str(), "-c", shell_cmd.c_str(), static_cast<char*>(nullptr), envp);
     ::_exit(127);
   }
@@ -160,7 +166,7 @@ RunResult run_like_cron(const std::string& command, const JobEnv& env, const std
 
 TEST(Rewrite, WrappedCommandsBehaveLikeTheOriginalsUnderCron) {
   ::signal(SIGPIPE, SIG_IGN);
-  testing::TempTree cwd;
+  testing::TempTree cwd, report;
   int ran = 0;
   for (const char* tree : {"debian", "hand"}) {
     for (const CorpusFile& f : corpus_crontabs(tree)) {
@@ -175,8 +181,8 @@ TEST(Rewrite, WrappedCommandsBehaveLikeTheOriginalsUnderCron) {
         }
         auto wrapped = wrap_command(e.command, "k" + std::to_string(e.line), CRONITOR_EXEC_PATH);
         ASSERT_TRUE(wrapped) << f.path << ":" << e.line;
-        const RunResult a = run_like_cron(e.command, e.env, cwd.path());
-        const RunResult b = run_like_cron(*wrapped, e.env, cwd.path());
+        const RunResult a = run_like_cron(e.command, e.env, cwd.path(), report.path());
+        const RunResult b = run_like_cron(*wrapped, e.env, cwd.path(), report.path());
         EXPECT_EQ(a.status, b.status) << f.path << ":" << e.line << ": " << e.command;
         EXPECT_EQ(a.output, b.output) << f.path << ":" << e.line << ": " << e.command;
         ++ran;
@@ -184,6 +190,11 @@ TEST(Rewrite, WrappedCommandsBehaveLikeTheOriginalsUnderCron) {
     }
   }
   EXPECT_GE(ran, 45);
+  // Every wrapped run reported into the test's own spool (one file per run), none to the host's.
+  int spooled = 0;
+  for (const auto& f : std::filesystem::directory_iterator(report.path() + "/spool"))
+    spooled += f.path().extension() == ".jsonl";
+  EXPECT_EQ(spooled, ran);
 }
 
 }  // namespace

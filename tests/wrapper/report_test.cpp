@@ -112,12 +112,17 @@ TEST(Report, AgentThatNeverAcceptsIsNotWaitedFor) {
   expect_run_then_end(spool_events(dir / "spool"), 0);
 }
 
-TEST(Report, RejectedEventsAreSpooled) {
+// "err": the agent refuses the event for good (not this user's job, or invalid). The spool would
+// refuse it too, so it is not written there; one stderr line says so. The job is unchanged.
+TEST(Report, RefusedEventsAreNotSpooled) {
   TempDir dir;
   EventServer server(dir / "agent.sock", EventServer::Mode::kReject);
-  auto r = run_wrapper(dir, {"rejected", "--", "true"}, {"CRONITOR_ACK_TIMEOUT_MS=1000"});
-  EXPECT_EQ(r.result.exit_code, 0);
-  expect_run_then_end(spool_events(dir / "spool"), 0);
+  auto r = run_wrapper(dir, {"rejected", "--", "echo out; exit 7"}, {"CRONITOR_ACK_TIMEOUT_MS=1000"});
+  EXPECT_EQ(r.result.exit_code, 7);
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_TRUE(spool_events(dir / "spool").empty());
+  EXPECT_NE(r.err.find("the agent did not record the run and fail events of \"rejected\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("test rejects"), std::string::npos) << r.err;
 }
 
 TEST(Report, SpoolFilesBelongToTheUserWhoRanTheJob) {
