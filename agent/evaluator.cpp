@@ -383,7 +383,6 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
   // A run event never resolves the host's cron incident: any local user can send one (with any
   // host name). Cron's return is judged from cron's own process (evaluate_cron).
   settle(c, s, ev.ts, out);
-  if (c.from_cron && ev.state == RunEvent::State::kRun) host.cron_seen_running = true;
   auto it =
       std::find_if(s.open_runs.begin(), s.open_runs.end(), [&](const OpenRun& r) { return r.run_id == ev.run_id; });
   if (ev.state == RunEvent::State::kRun) {
