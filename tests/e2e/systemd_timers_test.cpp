@@ -82,9 +82,9 @@ class SystemdTimers : public ::testing::Test {
     fs::create_symlink("../" + name + ".timer", units_ / "timers.target.wants" / (name + ".timer"));
   }
   void start_manager() {
+    manager_up_ = true;  // a manager that came up late is still stopped by TearDown
     auto r = run_command({kHarness, "start", dir_.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    manager_up_ = true;
   }
   cronitor::testing::Output manager(const std::string& method, const std::vector<std::string>& args = {}) {
     std::vector<std::string> argv = {"/usr/bin/busctl",
