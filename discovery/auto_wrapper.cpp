@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "discovery/crontab_rewriter.h"
 #include "discovery/crontab_source.h"
 #include "discovery/crontab_writer.h"
+#include "discovery/package_files.h"
 #include "discovery/scanner.h"
 
 namespace cronitor::discovery {
@@ -52,9 +54,18 @@ WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
   if (!options.files.empty() && wanted.empty()) return report;
 
   const CrontabWriter writer(root, options.backup_dir);
+  std::optional<PackageFiles> packages;
   for (const auto& [path, f] : files) {
     if (!wanted.empty() && !wanted.contains(path)) continue;
     if (options.unwrap ? !f.any_wrapped : f.keys.empty()) continue;
+    // Unwrap always restores (a package file wrapped with wrap_package_files goes back too).
+    if (!options.unwrap && !options.wrap_package_files && f.origin == JobOrigin::kSystemCrontab) {
+      if (!packages) packages = PackageFiles::load(root);
+      if (auto owner = packages->owner(path)) {
+        report.package_files.emplace_back(path, *owner);
+        continue;
+      }
+    }
     auto text = root.read_file(path, Limits{}.max_file_bytes);
     if (!text) {
       report.warnings.push_back(Warning{path, 0, text.error().message + ", skipping"});

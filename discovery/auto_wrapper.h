@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -16,6 +17,8 @@ struct WrapOptions {
   std::string exec_path = "/usr/bin/cronitor-exec";
   std::string backup_dir;          // real path; where originals are saved before a rewrite
   std::vector<std::string> files;  // host paths to limit to; empty: every crontab
+  /// Also wrap files a package owns (dpkg); by default they are left alone (`package_files`).
+  bool wrap_package_files = false;
 };
 
 struct WrapReport {
@@ -24,6 +27,8 @@ struct WrapReport {
   std::vector<std::string> backups;  // real paths of the backups
   int lines = 0;                     // job lines wrapped or unwrapped
   std::vector<Warning> warnings;     // lines or files left alone, with why
+  /// Files with lines to wrap that were left alone because a package owns them: path, package.
+  std::vector<std::pair<std::string, std::string>> package_files;
 };
 
 /// Wraps (or unwraps) the crontab lines of the host under `root`. Keys are those `discover`
