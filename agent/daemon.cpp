@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "agent/cron_log_watch.h"
 #include "agent/discovery_adapter.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
@@ -51,6 +52,7 @@ Result<void> make_dir(const std::string& path, mode_t mode) {
 Daemon::Daemon(Options options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
+  cron_log_.reset();
   for (auto& [fd, c] : conns_) {
     sd_event_source_disable_unref(c->src);
     ::close(fd);
@@ -147,6 +149,8 @@ void Daemon::rebuild_monitors(Instant t) {
       if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
     }
     discovered_ = discovered_jobs(jobs, *root_, warnings);
+    wrap_policy_ = WrapPolicy::load(config_, *root_);
+    wrap_policy_.apply(discovered_);
   }
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
@@ -178,6 +182,7 @@ void Daemon::rebuild_monitors(Instant t) {
     add_monitor(std::move(m), std::move(s));
   }
   alert_removed_while_stopped(stored, t);
+  observe_from_cron_log(discovered_);
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
 }
 
@@ -423,6 +428,7 @@ Result<void> Daemon::setup_loop() {
     sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
   }
   watch_config();
+  open_cron_log();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };

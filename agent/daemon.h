@@ -19,6 +19,7 @@
 #include "agent/monitor_set.h"
 #include "agent/sender_thread.h"
 #include "agent/state_store.h"
+#include "agent/wrap_policy.h"
 #include "common/event.h"
 
 namespace cronitor::discovery {
@@ -29,6 +30,8 @@ struct Changes;
 }  // namespace cronitor::discovery
 
 namespace cronitor::agent {
+
+class CronLogWatch;
 
 class Daemon {
  public:
@@ -75,6 +78,9 @@ class Daemon {
   void reload();
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
+  /// Jobs of package files: their runs come from cron's log (agent/cron_log_watch.h).
+  void open_cron_log();
+  void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
 
   // Monitors and deadlines.
   uint32_t add_monitor(MonitorConfig c, MonitorState s);
@@ -154,6 +160,9 @@ class Daemon {
   std::unique_ptr<discovery::Scanner> scanner_;
   std::unique_ptr<discovery::Watcher> watcher_;
   std::vector<DiscoveredJob> discovered_;
+  WrapPolicy wrap_policy_;
+  std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
+  std::unique_ptr<CronLogWatch> cron_log_;
 
   sd_event* ev_ = nullptr;
   sd_event_source* listen_src_ = nullptr;

@@ -27,11 +27,14 @@ std::string Daemon::handle_control(const Conn& c, std::string_view line) {
       const auto& m = monitors_[i];
       list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
                                  states_[i], m.paused, m.awaits_first_run));
+      list.back()["reported_by"] = m.reported_by.empty() ? json() : json(m.reported_by);
     }
     json cron = nullptr;
     if (host_state_.cron_incident)
       cron = {{"opened", to_us(host_state_.cron_incident->opened)}, {"reason", host_state_.cron_incident->reason}};
-    return answer({{"ok", true}, {"host", host_}, {"daemon", "running"}, {"monitors", list}, {"cron_incident", cron}});
+    json reply = {{"ok", true}, {"host", host_}, {"daemon", "running"}, {"monitors", list}, {"cron_incident", cron}};
+    reply["wrap_refused"] = wrap_policy_.refused ? json(*wrap_policy_.refused) : json();
+    return answer(reply);
   }
   if (!owner) return error("permission denied: uid " + std::to_string(c.uid) + " does not own \"" + key + "\"");
   if (what == "history") {

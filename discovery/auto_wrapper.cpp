@@ -1,6 +1,7 @@
 #include "discovery/auto_wrapper.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
@@ -22,6 +23,31 @@ std::string to_host_path(const DiskRoot& root, const std::string& p) {
 }
 
 }  // namespace
+
+void migrate_backups(const std::string& old_dir, const std::string& new_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(old_dir, ec))) return;
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(old_dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) files.push_back(it->path());
+  }
+  for (const fs::path& f : files) {
+    const fs::path to = fs::path(new_dir) / fs::relative(f, old_dir, ec);
+    if (ec || fs::exists(fs::symlink_status(to, ec))) continue;
+    fs::create_directories(to.parent_path(), ec);
+    fs::rename(f, to, ec);
+  }
+  // Empty folders go; anything left (a name taken twice) stays for the admin to see.
+  std::vector<fs::path> dirs;
+  for (auto it = fs::recursive_directory_iterator(old_dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
+  }
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) fs::remove(*d, ec);  // only if empty
+  fs::remove(old_dir, ec);
+}
 
 WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
   WrapReport report;

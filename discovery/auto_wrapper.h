@@ -31,6 +31,10 @@ struct WrapReport {
   std::vector<std::pair<std::string, std::string>> package_files;
 };
 
+/// Moves the backups of an older folder (the daemon's "crontab-backups") into `new_dir`, keeping
+/// their relative paths; a name already taken stays where it was. Backups live in one folder.
+void migrate_backups(const std::string& old_dir, const std::string& new_dir);
+
 /// Wraps (or unwraps) the crontab lines of the host under `root`. Keys are those `discover`
 /// shows. Files that fail to be written are reported in warnings; the others are still done.
 WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options);
