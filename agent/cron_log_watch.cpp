@@ -232,7 +232,7 @@ Result<std::unique_ptr<CronLogWatch>> CronLogWatch::open(const std::string& sett
   if (setting == "journal" || (setting == "auto" && has_journal))
     source = CronLogSource::journal();
   else
-    source = CronLogSource::syslog_file(root + (setting == "auto" ? "/var/log/syslog" : setting));
+    source = CronLogSource::syslog_file(setting == "auto" ? root + "/var/log/syslog" : setting);
   if (!source) return std::unexpected(source.error());
   return std::unique_ptr<CronLogWatch>(new CronLogWatch(std::move(*source), std::move(host), std::move(sink), root));
 }

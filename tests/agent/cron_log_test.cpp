@@ -2,6 +2,7 @@
 // -L 15 and with its default -L 1) into run events for the jobs observed that way.
 #include <gtest/gtest.h>
 
+#include "agent/config.h"
 #include "agent/cron_log_line.h"
 #include "agent/cron_log_watch.h"
 #include "agent/cron_run_tracker.h"
@@ -140,6 +141,33 @@ TEST(CronRunTracker, RunsWhoseEndNeverCameAreForgotten) {
   EXPECT_EQ(t.tracker.open_runs(), 1u);
   t.tracker.forget_before(1000 + 25 * 3600 * 1000);
   EXPECT_EQ(t.tracker.open_runs(), 0u);
+}
+
+}  // namespace
+}  // namespace cronitor::agent
+
+namespace cronitor::agent {
+namespace {
+
+TEST(CronLogConfig, WrapAndCronLogKeysAreCheckedWithTheirLine) {
+  auto c = parse_config(
+      "discovery:\n  wrapper_path: /opt/cronitor/bin/cronitor-exec\n  wrap_package_files: true\n"
+      "  cron_log: /var/log/cron.log\n",
+      "a.yaml");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->discovery.wrapper_path, "/opt/cronitor/bin/cronitor-exec");
+  EXPECT_TRUE(c->discovery.wrap_package_files);
+  EXPECT_EQ(c->discovery.cron_log, "/var/log/cron.log");
+  auto d = parse_config("discovery: {}\n", "a.yaml");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->discovery.wrapper_path, "/usr/bin/cronitor-exec");
+  EXPECT_FALSE(d->discovery.wrap_package_files);
+  EXPECT_EQ(d->discovery.cron_log, "auto");
+  auto bad = parse_config("discovery:\n  wrapper_path: build/bin/cronitor-exec\n  cron_log: syslog\n", "a.yaml");
+  ASSERT_FALSE(bad);
+  ASSERT_EQ(bad.error().size(), 2u);
+  EXPECT_EQ(bad.error()[0].text(), "a.yaml:2: discovery.wrapper_path: must be an absolute path");
+  EXPECT_EQ(bad.error()[1].line, 3);
 }
 
 }  // namespace
