@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "discovery/auto_wrapper.h"
@@ -155,6 +156,35 @@ TEST(PackageFiles, PackageFilesAreLeftAloneUnlessAsked) {
   }());
   EXPECT_EQ(read_file(h.tree / "etc/crontab"), crontab);
   EXPECT_EQ(read_file(h.tree / "etc/cron.d/e2scrub_all"), e2scrub);
+}
+
+TEST(PackageFiles, DiscoverSaysWhichJobsAreObservedFromCronsLog) {
+  PackagedHost h;
+  const std::string cmd = std::string(CRONITOR_AGENT_PATH) + " discover --json --root " + h.tree.path() + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  // The note about the missing wrapper comes first (stderr), then the array.
+  const std::size_t note = out.find("note: /usr: lstat: No such file or directory: lines are not wrapped");
+  EXPECT_NE(note, std::string::npos) << out;
+  const auto jobs = nlohmann::json::parse(out.substr(out.find('[')), nullptr, false);
+  ASSERT_TRUE(jobs.is_array()) << out;
+  int seen = 0;
+  for (const auto& j : jobs) {
+    if (j["file"] == "/etc/cron.d/e2scrub_all") {
+      EXPECT_EQ(j["reported_by"], "cron log");
+      EXPECT_EQ(j["package"], "e2fsprogs");
+      ++seen;
+    } else if (j["file"] == "/etc/cron.d/backup") {
+      EXPECT_TRUE(j["reported_by"].is_null());
+      EXPECT_TRUE(j["package"].is_null());
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 2);
 }
 
 std::size_t files_in(const std::string& dir) {
