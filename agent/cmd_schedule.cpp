@@ -1,7 +1,10 @@
 // `cronitor-agent schedule next|explain`: the schedule engine for people and scripts.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/commands.h"
@@ -30,9 +33,26 @@ std::string joined(const std::vector<std::string>& words) {
   return out;
 }
 
+// systemd-analyze refuses an expression that starts or ends with whitespace or holds any
+// whitespace but spaces (a unit file's parser strips around the value before it gets there).
+Result<void> check_systemd_whitespace(std::string_view text) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  if (!text.empty() && (space(text.front()) || space(text.back())))
+    return fail("\"" + std::string(text) + "\": leading or trailing whitespace (systemd refuses whitespace there)");
+  for (char c : text) {
+    if (c != ' ' && space(c))
+      return fail("\"" + std::string(text) + "\": a tab or newline (systemd refuses whitespace there)");
+  }
+  return {};
+}
+
 Result<Schedule> parse_expr(const ScheduleOptions& o) {
   const Kind kind = o.kind == "systemd" ? Kind::kSystemd : Kind::kCron;
-  return Schedule::parse(joined(o.expr), kind, schedule::CronDialect::kExtended);
+  const std::string text = joined(o.expr);
+  if (kind == Kind::kSystemd) {
+    if (auto ok = check_systemd_whitespace(text); !ok) return std::unexpected(ok.error());
+  }
+  return Schedule::parse(text, kind, schedule::CronDialect::kExtended);
 }
 
 int run_next(const ScheduleOptions& o) {
@@ -68,14 +88,35 @@ int run_next(const ScheduleOptions& o) {
   }
   std::string out;
   out.reserve(static_cast<size_t>(std::min(o.count, 100000L)) * 26);
-  long printed = 0;
-  for (Instant t = from; printed < o.count; ++printed) {
-    auto n = sched->next(t, zone);
-    if (!n) break;
-    out += schedule::format_iso8601(*n, zone);
-    out += '\n';
+  auto flush_if_full = [&] {
     if (out.size() > (1u << 20)) std::fwrite(out.data(), 1, out.size(), stdout), out.clear();
-    t = *n;
+  };
+  long printed = 0;
+  const auto* cron = std::get_if<schedule::CronSpec>(&sched->spec());
+  if (cron != nullptr && zone.fixed() && !cron->has(schedule::CronSpec::kReboot) &&
+      !cron->has(schedule::CronSpec::kNever)) {
+    // A zone without transitions: walk wall times directly (what next_fire does per call, without
+    // converting to instants and back for each line). Instants of whole seconds, as next_fire's.
+    const int64_t from_us = from.time_since_epoch().count();
+    const int64_t from_s = from_us >= 0 ? from_us / 1'000'000 : -((-from_us + 999'999) / 1'000'000);
+    const int off = zone.offset_at(from_s);
+    std::optional<schedule::CivilTime> wall = schedule::CivilTime::from_linear(from_s + off);
+    char line[schedule::kIso8601Max + 1];
+    for (; printed < o.count && (wall = cron->next_civil(*wall)); ++printed) {
+      char* end = schedule::format_iso8601(line, *wall, 0, off);
+      *end++ = '\n';
+      out.append(line, end);
+      flush_if_full();
+    }
+  } else {
+    for (Instant t = from; printed < o.count; ++printed) {
+      auto n = sched->next(t, zone);
+      if (!n) break;
+      out += schedule::format_iso8601(*n, zone);
+      out += '\n';
+      flush_if_full();
+      t = *n;
+    }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   if (printed < o.count) {

@@ -14,5 +14,6 @@ inline constexpr int kExitUsage = 2;  // bad input: a bad expression, option or 
 void register_schedule(CLI::App& app, int& exit_code);   // cmd_schedule.cpp
 void register_discovery(CLI::App& app, int& exit_code);  // cmd_discover.cpp: discover, wrap, unwrap
 void register_daemon(CLI::App& app, int& exit_code);     // cmd_run.cpp: run, status, history, ...
+void register_suggest(CLI::App& app, int& exit_code);    // cmd_suggest.cpp: tolerances from history
 
 }  // namespace cronitor::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   cronitor::cli::register_schedule(app, exit_code);
   cronitor::cli::register_discovery(app, exit_code);
   cronitor::cli::register_daemon(app, exit_code);
+  cronitor::cli::register_suggest(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -278,6 +278,7 @@ Result<CronSpec> CronSpec::parse(std::string_view expr, CronDialect dialect) {
     auto sec = parse_field(kSecond, words[0], dialect);
     if (!sec) return std::unexpected(sec.error());
     s.seconds = sec->bits;
+    s.flags |= kSeconds;
   }
   FieldBits f[5];
   for (int i = 0; i < 5; ++i) {
@@ -321,6 +322,10 @@ Result<CronSpec> CronSpec::daily_at(std::string_view hhmm) {
 uint32_t CronSpec::day_mask(int64_t year, unsigned month) const {
   const unsigned dim = days_in_month(year, month);
   const uint32_t valid = static_cast<uint32_t>(((uint64_t{1} << dim) - 1) << 1);
+  // Every day (the common "* *" pair): no weekday arithmetic needed.
+  if ((dom | 1u) == 0xffffffffu && (dow & 0x7f) == 0x7f && dom_last == 0 && dom_nearest == 0 && dow_last == 0 &&
+      !(flags & kLastWeekday) && std::all_of(std::begin(dow_nth), std::end(dow_nth), [](uint8_t b) { return b == 0; }))
+    return valid;
   const unsigned w1 = weekday_from_days(days_from_civil(year, month, 1));
   auto weekday_of = [&](unsigned d) { return (w1 + d - 1) % 7; };
 
@@ -413,7 +418,8 @@ std::optional<int64_t> CronSpec::next_fire(int64_t after, const Zone& zone) cons
   constexpr int64_t kCorrection = 3 * 3600;
   constexpr int64_t kLateWakeup = 5 * 60;
   constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
-  const bool wild = wildcard();
+  const bool elapsed = has(kSeconds);
+  const bool wild = wildcard() || elapsed;
   int64_t t = after;
   int64_t off = zone.offset_at(t);
   int64_t wall = t + off;
@@ -431,7 +437,7 @@ std::optional<int64_t> CronSpec::next_fire(int64_t after, const Zone& zone) cons
     const int64_t cl = c->linear();
     if (!tr || cl < tr->from) return cl - off;
     const int64_t jump = tr->to - tr->from;
-    if (jump > 0 && cl < tr->to && jump < kCorrection && (!wild || jump < kLateWakeup)) return tr->at;
+    if (!elapsed && jump > 0 && cl < tr->to && jump < kCorrection && (!wild || jump < kLateWakeup)) return tr->at;
     fixed_skip_until = (jump < 0 && !wild && -jump <= kCorrection) ? tr->from : kNone;
     t = tr->at;
     off = tr->to - tr->at;

@@ -26,6 +26,7 @@ struct CronSpec {
     kLastWeekday = 1 << 4,  // LW: the last Monday-to-Friday of the month
     kReboot = 1 << 5,       // @reboot: no clock times at all
     kNever = 1 << 6,        // no date ever matches (e.g. "0 0 30 2 *")
+    kSeconds = 1 << 7,      // 6 fields: no cron daemon runs it, so it follows elapsed time across DST
   };
 
   uint64_t seconds = 1;      // bit s: second s (bit 0 only for 5-field expressions)
@@ -56,7 +57,9 @@ struct CronSpec {
   std::optional<CivilTime> next_civil(const CivilTime& after) const;
   /// The first fire time strictly after `after` (Unix seconds) in `zone`, with Debian cron's DST
   /// rules: skipped fixed-time jobs run right after a forward jump, repeated wall times run fixed
-  /// jobs once and wildcard jobs twice, jumps of 3 hours or more are clock corrections.
+  /// jobs once and wildcard jobs twice, jumps of 3 hours or more are clock corrections. A 6-field
+  /// expression (kSeconds) is not one Debian cron runs: it follows elapsed time (skipped wall
+  /// times do not fire, repeated ones fire in both copies), as cronsim computes it.
   std::optional<int64_t> next_fire(int64_t after, const Zone& zone) const;
 };
 

@@ -1,7 +1,10 @@
 // Schedule::explain(): plain English for people ("At 02:30 on Monday through Friday").
 // It works from the expression's text (the bitmasks have lost "every 2nd" and ranges).
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -181,22 +184,124 @@ std::string explain_cron(const std::string& text) {
   return out;
 }
 
+// OnCalendar components, named in full: every time, weekday and date it fires at.
+constexpr int64_t kUsec = 1'000'000;
+
+bool single(const CalendarSpec::Item& i) { return i.repeat == 0 && (i.stop < 0 || i.stop == i.start); }
+
+// The values a time component stands for, in order, or nullopt when there are more than `cap`.
+std::optional<std::vector<int64_t>> expand(const CalendarSpec::Component& c, int64_t max, int64_t unit, size_t cap) {
+  std::vector<int64_t> v;
+  if (c.empty()) {
+    for (int64_t x = 0; x <= max; x += unit) v.push_back(x);
+  }
+  for (const auto& i : c) {
+    const int64_t stop = i.stop >= 0 ? i.stop : (i.repeat > 0 ? max : i.start);
+    const int64_t step = i.repeat > 0 ? i.repeat : unit;
+    for (int64_t x = i.start; x <= stop && x <= max; x += step) {
+      v.push_back(x);
+      if (v.size() > cap) return std::nullopt;
+    }
+  }
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  if (v.size() > cap) return std::nullopt;
+  return v;
+}
+
+std::string seconds_text(int64_t usec) {
+  char buf[32];
+  if (usec % kUsec == 0) {
+    std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(usec / kUsec));
+  } else {
+    std::snprintf(buf, sizeof buf, "%02lld.%06lld", static_cast<long long>(usec / kUsec),
+                  static_cast<long long>(usec % kUsec));
+  }
+  return buf;
+}
+
+std::string number_text(int64_t v, int64_t unit) { return unit == kUsec ? seconds_text(v) : std::to_string(v); }
+
+// A seconds value for prose: "5", "0.5".
+std::string seconds_name(int64_t usec) {
+  std::string out = std::to_string(usec / kUsec);
+  if (usec % kUsec) {
+    std::string f = seconds_text(usec).substr(3);
+    while (f.back() == '0') f.pop_back();
+    out += "." + f;
+  }
+  return out;
+}
+
+// One item of a component: "5", "5 through 9", "every 3 minutes from minute 2".
+// The parser keeps a range as a repeat of one unit with a stop ("8..17" is 8..17/1).
+std::string calendar_item(const CalendarSpec::Item& i, const char* unit, int64_t scale,
+                          const std::function<std::string(int64_t)>& name) {
+  if (single(i)) return name(i.start);
+  if (i.repeat == scale && i.stop >= 0) return name(i.start) + " through " + name(i.stop);
+  if (i.repeat == 0) return name(i.start) + " through " + name(i.stop);
+  const int64_t r = i.repeat / scale;
+  const std::string every = i.repeat % scale ? seconds_name(i.repeat) + " " + unit + "s"
+                            : r == 1         ? std::string(unit)
+                                             : std::to_string(r) + " " + unit + "s";
+  std::string out = "every " + every;
+  if (i.start != 0 || i.stop >= 0) out += std::string(" from ") + unit + " " + name(i.start);
+  if (i.stop >= 0) out += " through " + name(i.stop);
+  return out;
+}
+
+// A whole component: "minute 10, 20 and 30", "every 3 minutes from minute 2", "every minute".
+std::string calendar_component(const CalendarSpec::Component& c, const char* unit, int64_t scale,
+                               const std::function<std::string(int64_t)>& name) {
+  if (c.empty()) return std::string("every ") + unit;
+  std::vector<std::string> plain, repeats;
+  for (const auto& i : c) {
+    const bool repeat = i.repeat > 0 && !(i.repeat == scale && i.stop >= 0);
+    (repeat ? repeats : plain).push_back(calendar_item(i, unit, scale, name));
+  }
+  std::string out;
+  if (!plain.empty()) out = std::string(unit) + " " + join(plain);
+  for (const auto& r : repeats) out += (out.empty() ? "" : " and ") + r;
+  return out;
+}
+
+std::string two_digits(int64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(v));
+  return buf;
+}
+
+std::string calendar_time(const CalendarSpec& c) {
+  // Few enough times to name each one: "At 01:23 and 02:23".
+  const auto hours = expand(c.hour, 23, 1, 24), minutes = expand(c.minute, 59, 1, 60);
+  const auto secs = expand(c.usec, 60 * kUsec - 1, kUsec, 60);
+  if (hours && minutes && secs && hours->size() * minutes->size() * secs->size() <= 12) {
+    const bool show_secs = secs->size() != 1 || (*secs)[0] != 0;
+    std::vector<std::string> times;
+    for (int64_t h : *hours)
+      for (int64_t m : *minutes)
+        for (int64_t s : *secs)
+          times.push_back(two_digits(h) + ":" + two_digits(m) + (show_secs ? ":" + seconds_text(s) : ""));
+    return "At " + join(times);
+  }
+  auto num = [](int64_t v) { return std::to_string(v); };
+  const bool sec_zero = secs && secs->size() == 1 && (*secs)[0] == 0;
+  const std::string sec = calendar_component(c.usec, "second", kUsec, seconds_name);
+  const std::string min = calendar_component(c.minute, "minute", 1, num);
+  const std::string hour = calendar_component(c.hour, "hour", 1, num);
+  // "of every hour" adds nothing after a phrase that already repeats ("every 3 minutes ...").
+  std::string out = min;
+  if (!(c.hour.empty() && min.starts_with("every"))) out += " of " + hour;
+  if (!sec_zero) out = sec.starts_with("every") && out == "every minute" ? sec : sec + " of " + out;
+  if (out.starts_with("second") || out.starts_with("minute")) out = "at " + out;
+  if (sec_zero && c.minute.empty() && c.hour.empty()) out = "every minute";
+  out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+  return out;
+}
+
 std::string explain_calendar(const CalendarSpec& c) {
   static const char* kLong[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
-  std::string out;
-  const bool plain_time = c.hour.size() == 1 && c.hour[0].repeat == 0 && c.minute.size() == 1 &&
-                          c.minute[0].repeat == 0 && c.usec.size() == 1 && c.usec[0].repeat == 0;
-  const std::string norm = c.normalized();
-  const std::string time_part = norm.substr(norm.find(':') - 2);
-  if (plain_time) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "At %02lld:%02lld", static_cast<long long>(c.hour[0].start),
-                  static_cast<long long>(c.minute[0].start));
-    out = buf;
-    if (c.usec[0].start != 0) out += ":" + time_part.substr(6, time_part.find(' ') - 6);
-  } else {
-    out = "At times matching " + time_part.substr(0, time_part.find(' '));
-  }
+  std::string out = calendar_time(c);
   if (c.weekdays != 0) {
     std::vector<std::string> days;
     for (int k = 1; k <= 7; ++k) {
@@ -204,12 +309,49 @@ std::string explain_calendar(const CalendarSpec& c) {
     }
     out += " on " + join(days);
   }
-  if (!c.year.empty() || !c.month.empty() || !c.day.empty()) {
-    const size_t date_start = c.weekdays != 0 ? norm.find(' ') + 1 : 0;
-    out += " on dates matching " + norm.substr(date_start, norm.find(' ', date_start) - date_start);
-  } else if (c.weekdays == 0) {
-    out += " every day";
+  auto num = [](int64_t v) { return std::to_string(v); };
+  auto month_name = [](int64_t v) { return v >= 1 && v <= 12 ? std::string(kMonths[v - 1]) : std::to_string(v); };
+  const std::string months = c.month.empty() ? "" : calendar_component(c.month, "month", 1, month_name);
+  // "month January and July" reads as "January and July".
+  const std::string month_names = months.starts_with("month ") ? months.substr(6) : months;
+  if (!c.day.empty()) {
+    std::string day;
+    if (c.end_of_month) {
+      std::vector<std::string> parts;
+      for (const auto& i : c.day) {
+        auto back = [](int64_t v) { return v == 1 ? std::string("last") : ordinal(static_cast<int>(v)) + " last"; };
+        if (single(i))
+          parts.push_back("the " + back(i.start) + " day");
+        else if (i.repeat == 1 && i.stop < 0)  // "~07/1": from the 7th last day to the end
+          parts.push_back("one of the last " + std::to_string(i.start) + " days");
+        else
+          parts.push_back("the " + back(i.start) + " through " + back(i.stop > 0 ? i.stop : 1) + " day");
+      }
+      day = join(parts) + " of " + (months.empty() ? "the month" : month_names);
+    } else {
+      std::vector<std::string> parts;
+      for (const auto& i : c.day) {
+        if (i.repeat > 1) {  // "1/2": every 2nd day of the month from day 1
+          parts.push_back("every " + ordinal(static_cast<int>(i.repeat)) + " day of " +
+                          (months.empty() ? "the month" : month_names) + " from day " + num(i.start) +
+                          (i.stop >= 0 ? " through " + num(i.stop) : ""));
+        } else {
+          parts.push_back("day " + calendar_item(i, "day", 1, num) + " of " +
+                          (months.empty() ? "the month" : month_names));
+        }
+      }
+      day = join(parts);
+    }
+    out += (c.weekdays != 0 ? " when that is " : " on ") + day;
+  } else if (!months.empty()) {
+    out += " in " + month_names;
   }
+  if (!c.year.empty()) {
+    const std::string years = calendar_component(c.year, "year", 1, num);
+    out += " in " + (years.starts_with("year ") ? years.substr(5) : years);
+  }
+  if (c.weekdays == 0 && c.day.empty() && c.month.empty() && c.year.empty())
+    out += out.starts_with("At ") && out.find(" of ") == std::string::npos ? " every day" : ", every day";
   if (c.utc)
     out += " (UTC)";
   else if (!c.timezone.empty())

@@ -24,15 +24,8 @@ static char* put_digits(char* p, int64_t v, int width) {
   return p + width;
 }
 
-std::string format_iso8601(Instant t, const Zone& zone) {
-  const int64_t us = t.time_since_epoch().count();
-  int64_t secs = us / 1'000'000, frac = us % 1'000'000;
-  if (frac < 0) frac += 1'000'000, --secs;
-  const CivilTime c = zone.to_civil(secs);
-  const int off = zone.offset_at(secs);
+char* format_iso8601(char* p, const CivilTime& c, int64_t frac, int off) {
   const int aoff = off < 0 ? -off : off;
-  char buf[48];
-  char* p = buf;
   if (c.year < 0 || c.year > 9999) {
     p += std::snprintf(p, 24, "%lld", static_cast<long long>(c.year));
   } else {
@@ -54,7 +47,15 @@ std::string format_iso8601(Instant t, const Zone& zone) {
   *p++ = ':';
   p = put_digits(p, aoff / 60 % 60, 2);
   if (aoff % 60 != 0) *p++ = ':', p = put_digits(p, aoff % 60, 2);
-  return std::string(buf, p);
+  return p;
+}
+
+std::string format_iso8601(Instant t, const Zone& zone) {
+  const int64_t us = t.time_since_epoch().count();
+  int64_t secs = us / 1'000'000, frac = us % 1'000'000;
+  if (frac < 0) frac += 1'000'000, --secs;
+  char buf[kIso8601Max];
+  return std::string(buf, format_iso8601(buf, zone.to_civil(secs), frac, zone.offset_at(secs)));
 }
 
 Result<Instant> parse_iso8601(std::string_view s, const Zone& zone) {

@@ -70,3 +70,24 @@ TEST(ScheduleCli, PrintsAHundredThousandLines) {
 }
 
 }  // namespace
+
+namespace {
+
+using cronitor::testing::run_command;
+
+// systemd-analyze calendar refuses these (its own test suite refuses the last one); we say why.
+TEST(ScheduleCli, SystemdKindRefusesWhitespaceAsSystemdAnalyzeDoes) {
+  for (std::string bad : {"daily ", " daily", "daily\t", "\ndaily", "*-*-* 00:00 ", "*:4,30:*\n", "Mon\t*-*-*"}) {
+    auto r = run_command(
+        {CRONITOR_AGENT_BIN, "schedule", "next", bad, "--kind", "systemd", "--from", "2026-01-01T00:00:00Z"});
+    EXPECT_EQ(r.exit_code, 2) << "[" << bad << "]";
+    EXPECT_NE(r.err.find("whitespace"), std::string::npos) << r.err;
+  }
+  // Inner runs of spaces are fine for systemd, and a crontab line's kind is not affected.
+  auto ok = run_command({CRONITOR_AGENT_BIN, "schedule", "next", "Mon  *-*-*  00:00", "--kind", "systemd", "--tz",
+                         "UTC", "--from", "2026-01-01T00:00:00Z"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "2026-01-05T00:00:00+00:00\n");
+}
+
+}  // namespace

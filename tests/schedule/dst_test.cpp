@@ -234,3 +234,25 @@ TEST(DstNight, AWholeYearOfDailyRunsHasOneRunPerDay) {
 
 }  // namespace
 }  // namespace cronitor::schedule
+
+namespace cronitor::schedule {
+namespace {
+
+// A 6-field expression is no Debian cron line: it follows elapsed time, as cronsim does. Riga
+// 2021-03-28: 03:00 EET -> 04:00 EEST, so 03:30 does not exist and is not caught up at 04:00.
+TEST(DstNightSeconds, ASkippedTimeIsNotCaughtUp) {
+  EXPECT_EQ(fires("0 30 1-10 * * *", "Europe/Riga", "2021-03-28T01:31:00+02:00", 3),
+            (V{"2021-03-28T02:30:00+02:00", "2021-03-28T04:30:00+03:00", "2021-03-28T05:30:00+03:00"}));
+  // The same job written with 5 fields is Debian cron's: the skipped 03:30 runs at 04:00.
+  EXPECT_EQ(fires("30 1-10 * * *", "Europe/Riga", "2021-03-28T01:31:00+02:00", 3),
+            (V{"2021-03-28T02:30:00+02:00", "2021-03-28T04:00:00+03:00", "2021-03-28T04:30:00+03:00"}));
+}
+
+TEST(DstNightSeconds, ARepeatedTimeFiresInBothCopies) {
+  // Riga 2021-10-31: 04:00 EEST -> 03:00 EET; 03:30 happens twice.
+  EXPECT_EQ(fires("0 30 3 * * *", "Europe/Riga", "2021-10-30T12:00:00Z", 3),
+            (V{"2021-10-31T03:30:00+03:00", "2021-10-31T03:30:00+02:00", "2021-11-01T03:30:00+02:00"}));
+}
+
+}  // namespace
+}  // namespace cronitor::schedule

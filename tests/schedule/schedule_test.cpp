@@ -69,6 +69,35 @@ INSTANTIATE_TEST_SUITE_P(
                                   "At 02:30 on Monday, Tuesday, Wednesday, Thursday and Friday"},
                       ExplainCase{"daily", Kind::kSystemd, "At 00:00 every day"}));
 
+// OnCalendar= in the forms of systemd.time(7): every time, weekday and date it fires at is named.
+INSTANTIATE_TEST_SUITE_P(
+    Systemd, Explain,
+    ::testing::Values(
+        ExplainCase{"Mon,Sun 12-*-* 2,1:23", Kind::kSystemd, "At 01:23 and 02:23 on Monday and Sunday in 2012"},
+        ExplainCase{"12,14,13,12:20,10,30", Kind::kSystemd,
+                    "At 12:10, 12:20, 12:30, 13:10, 13:20, 13:30, 14:10, 14:20 and 14:30 every day"},
+        ExplainCase{"*:2/3", Kind::kSystemd, "Every 3 minutes from minute 2, every day"},
+        ExplainCase{"minutely", Kind::kSystemd, "Every minute, every day"},
+        ExplainCase{"hourly", Kind::kSystemd, "At minute 0 of every hour, every day"},
+        ExplainCase{"weekly", Kind::kSystemd, "At 00:00 on Monday"},
+        ExplainCase{"monthly", Kind::kSystemd, "At 00:00 on day 1 of the month"},
+        ExplainCase{"quarterly", Kind::kSystemd, "At 00:00 on day 1 of January, April, July and October"},
+        ExplainCase{"semiannually", Kind::kSystemd, "At 00:00 on day 1 of January and July"},
+        ExplainCase{"yearly", Kind::kSystemd, "At 00:00 on day 1 of January"},
+        ExplainCase{"*-*-* *:*:*", Kind::kSystemd, "Every second, every day"},
+        ExplainCase{"*:0/10:30", Kind::kSystemd, "At second 30 of every 10 minutes, every day"},
+        ExplainCase{"*:*:0.5", Kind::kSystemd, "At second 0.5 of every minute, every day"},
+        ExplainCase{"Fri *-*-13 12:00", Kind::kSystemd, "At 12:00 on Friday when that is day 13 of the month"},
+        ExplainCase{"*-02~03", Kind::kSystemd, "At 00:00 on the 3rd last day of February"},
+        ExplainCase{"Mon *-05~07/1", Kind::kSystemd, "At 00:00 on Monday when that is one of the last 7 days of May"},
+        ExplainCase{"*-*-1/2 06:00", Kind::kSystemd, "At 06:00 on every 2nd day of the month from day 1"},
+        ExplainCase{"*-*-1..5 00:00", Kind::kSystemd, "At 00:00 on day 1 through 5 of the month"},
+        ExplainCase{"*-*-* 8..17/2:00", Kind::kSystemd, "At 08:00, 10:00, 12:00, 14:00 and 16:00 every day"},
+        ExplainCase{"2026..2028-01-01 00:00 UTC", Kind::kSystemd,
+                    "At 00:00 on day 1 of January in 2026 through 2028 (UTC)"},
+        ExplainCase{"Sat,Sun 10:00 America/New_York", Kind::kSystemd,
+                    "At 10:00 on Saturday and Sunday (America/New_York)"}));
+
 TEST(Iso8601, FormatsWithTheZoneOffset) {
   const Zone berlin = *Zone::load("Europe/Berlin");
   const Zone kolkata = *Zone::load("Asia/Kolkata");
