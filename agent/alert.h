@@ -24,6 +24,8 @@ struct Alert {
     kCronDown,
     kCronUp,
     kTest,
+    kFlapping,  // state changed too often: one incident instead of one per change
+    kDigest,    // alerts a target's rate limit held back (key "host:alerts")
   };
   Kind kind = Kind::kFailed;
   std::string key;      // the monitor's key, or "host:cron" for the cron daemon

@@ -57,6 +57,7 @@ bool good(const Alert& a) { return is_recovery(a.kind) || a.kind == Alert::Kind:
 std::string title(const Alert& a) {
   std::string prefix = good(a) ? "✅ " : "🚨 ";
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
+  if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
   return prefix + a.summary;
 }
 
@@ -91,10 +92,11 @@ std::string slack_body(const Alert& a, const std::string& host) {
 }
 
 std::string webhook_body(const Alert& a, const std::string& host) {
-  const char* incident = a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kTest ? "none"
-                         : is_recovery(a.kind)                                           ? "resolved"
-                         : a.update                                                      ? "updated"
-                                                                                         : "opened";
+  const char* incident =
+      a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kDigest ? "none"
+      : is_recovery(a.kind)                                                                             ? "resolved"
+      : a.update                                                                                        ? "updated"
+                                                                                                        : "opened";
   json j = {
       {"version", 1},
       {"event", kind_name(a.kind)},
@@ -177,7 +179,9 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       if (!resolve)
         body["payload"] = {{"summary", a.summary.substr(0, 1000)},
                            {"source", host},
-                           {"severity", a.kind == Alert::Kind::kTest ? "info" : "error"},
+                           {"severity", a.kind == Alert::Kind::kTest     ? "info"
+                                        : a.kind == Alert::Kind::kDigest ? "warning"
+                                                                         : "error"},
                            {"component", a.key},
                            {"class", kind_name(a.kind)},
                            {"timestamp", iso(a.at)},

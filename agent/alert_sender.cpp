@@ -1,7 +1,6 @@
 #include "agent/alert_sender.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -9,7 +8,6 @@
 
 #include <cstdlib>
 #include <mutex>
-#include <type_traits>
 
 extern char** environ;
 
@@ -17,58 +15,25 @@ namespace cronitor::agent {
 
 namespace {
 
-/// libcurl, loaded with dlopen on the first send: with its TLS, LDAP and Kerberos libraries it
-/// would double the resident size of an agent that never alerts.
-struct CurlApi {
-  CURLcode (*global_init)(long);
-  CURL* (*easy_init)();
-  void (*easy_cleanup)(CURL*);
-  void (*easy_reset)(CURL*);
-  CURLcode (*easy_setopt)(CURL*, CURLoption, ...);
-  CURLcode (*easy_perform)(CURL*);
-  CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...);
-  const char* (*easy_strerror)(CURLcode);
-  curl_slist* (*slist_append)(curl_slist*, const char*);
-  void (*slist_free_all)(curl_slist*);
-  std::string error;
-};
-
-const CurlApi& curl_api() {
-  static const CurlApi api = [] {
-    CurlApi a{};
-    void* h = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!h) h = ::dlopen("libcurl-gnutls.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-      a.error = std::string("loading libcurl: ") + ::dlerror();
-      return a;
-    }
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(h, name));
-      if (!fn && a.error.empty()) a.error = std::string("libcurl has no ") + name;
-    };
-    sym(a.global_init, "curl_global_init");
-    sym(a.easy_init, "curl_easy_init");
-    sym(a.easy_cleanup, "curl_easy_cleanup");
-    sym(a.easy_reset, "curl_easy_reset");
-    sym(a.easy_setopt, "curl_easy_setopt");
-    sym(a.easy_perform, "curl_easy_perform");
-    sym(a.easy_getinfo, "curl_easy_getinfo");
-    sym(a.easy_strerror, "curl_easy_strerror");
-    sym(a.slist_append, "curl_slist_append");
-    sym(a.slist_free_all, "curl_slist_free_all");
-    if (a.error.empty()) a.global_init(CURL_GLOBAL_DEFAULT);
-    return a;
-  }();
-  return api;
+/// curl_global_init once, before the first handle; a function-local static makes concurrent
+/// first sends (sender thread, test-alert) safe.
+void curl_init_once() {
+  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  (void)rc;
 }
 
 }  // namespace
 
 struct AlertSender::Curl {
   struct Cleanup {
-    void operator()(CURL* c) const { curl_api().easy_cleanup(c); }
+    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  };
+  struct MultiCleanup {
+    void operator()(CURLM* m) const { curl_multi_cleanup(m); }
   };
   std::unique_ptr<CURL, Cleanup> handle;
+  std::unique_ptr<CURLM, MultiCleanup> multi;
+  std::mutex mu;  // guards `multi` against cancel() from another thread
 };
 
 namespace {
@@ -80,7 +45,7 @@ size_t keep_some(char* data, size_t size, size_t n, void* userdata) {
 }
 
 struct SlistFree {
-  void operator()(curl_slist* l) const { curl_api().slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
 }  // namespace
@@ -102,39 +67,77 @@ SendResult AlertSender::send(const Alert& alert, const NotifyTarget& target) {
 }
 
 SendResult AlertSender::post(const OutgoingMessage& m) {
-  const CurlApi& api = curl_api();
-  if (!api.error.empty()) return {false, true, api.error};
-  if (!curl_->handle) curl_->handle.reset(api.easy_init());
+  curl_init_once();
+  if (!curl_->handle) curl_->handle.reset(curl_easy_init());
   CURL* c = curl_->handle.get();
   if (!c) return {false, true, "curl_easy_init failed"};
-  api.easy_reset(c);
+  curl_easy_reset(c);
   std::unique_ptr<curl_slist, SlistFree> headers;
   curl_slist* raw = nullptr;
-  for (const auto& h : m.headers) raw = api.slist_append(raw, h.c_str());
-  raw = api.slist_append(raw, "Expect:");
+  for (const auto& h : m.headers) raw = curl_slist_append(raw, h.c_str());
+  raw = curl_slist_append(raw, "Expect:");
   headers.reset(raw);
   std::string response;
-  api.easy_setopt(c, CURLOPT_URL, m.url.c_str());
-  api.easy_setopt(c, CURLOPT_POST, 1L);
-  api.easy_setopt(c, CURLOPT_POSTFIELDS, m.body.data());
-  api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(m.body.size()));
-  api.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  api.easy_setopt(c, CURLOPT_USERAGENT, "cronitor-agent");
-  api.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 5000)));
-  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
-  api.easy_setopt(c, CURLOPT_WRITEDATA, &response);
-  CURLcode rc = api.easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_URL, m.url.c_str());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, m.body.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(m.body.size()));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "cronitor-agent");
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 5000)));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+  auto rc = static_cast<CURLcode>(perform(c));
+  if (cancelled_.load()) return {false, true, "cancelled: the agent is stopping"};
   if (rc != CURLE_OK)
-    return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + api.easy_strerror(rc)};
+    return {false, true, std::string("POST ") + m.url.substr(0, m.url.find('/', 8)) + ": " + curl_easy_strerror(rc)};
   long status = 0;
-  api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300) return {true, false, {}};
   bool retry = status == 429 || status >= 500 || status == 408;
   return {false, retry, "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response)};
+}
+
+// curl_easy_perform would hold a stopping agent for up to the whole timeout (a receiver that
+// accepts and never answers: 10 s); a multi handle's poll is woken by cancel() at once.
+int AlertSender::perform(void* easy) {
+  CURL* c = easy;
+  {
+    std::lock_guard lock(curl_->mu);
+    if (!curl_->multi) curl_->multi.reset(curl_multi_init());
+  }
+  CURLM* m = curl_->multi.get();
+  if (!m) return CURLE_OUT_OF_MEMORY;
+  if (curl_multi_add_handle(m, c) != CURLM_OK) return CURLE_FAILED_INIT;
+  CURLcode rc = CURLE_OK;
+  bool done = false;
+  while (!done && !cancelled_.load()) {
+    int running = 0;
+    if (curl_multi_perform(m, &running) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m, &left))
+      if (msg->msg == CURLMSG_DONE) {
+        rc = msg->data.result;
+        done = true;
+      }
+    if (!done && running == 0) break;
+    if (!done) curl_multi_poll(m, nullptr, 0, 1000, nullptr);
+  }
+  curl_multi_remove_handle(m, c);
+  return rc;
+}
+
+void AlertSender::cancel() {
+  cancelled_.store(true);
+  std::lock_guard lock(curl_->mu);
+  if (curl_->multi) curl_multi_wakeup(curl_->multi.get());
 }
 
 SendResult AlertSender::mail(const OutgoingMessage& m) {

@@ -2,6 +2,7 @@
 // schemes), or email through the local sendmail. Blocking; the daemon calls it from its sender thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -27,12 +28,17 @@ class AlertSender {
   SendResult post(const OutgoingMessage& m);
   SendResult mail(const OutgoingMessage& m);
   const std::string& host() const { return host_; }
+  /// From any thread: a send in progress returns at once (a retryable failure), and so do
+  /// later ones. For a prompt shutdown.
+  void cancel();
 
  private:
+  int perform(void* easy);  // CURLcode of the transfer, woken early by cancel()
   struct Curl;
   std::string host_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<Curl> curl_;
+  std::atomic<bool> cancelled_{false};
 };
 
 /// The back-off before attempt `attempts + 1`: 5 s doubling, at most 1 hour.

@@ -8,6 +8,7 @@
 #include "agent/commands.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
+#include "agent/log_setup.h"
 
 namespace cronitor::cli {
 namespace {
@@ -15,10 +16,9 @@ namespace {
 void setup_logging(bool verbose) {
   auto logger = spdlog::stderr_logger_mt("cronitor-agent");
   // journald adds time and program; a <N> prefix gives it the priority.
-  if (std::getenv("JOURNAL_STREAM"))
-    logger->set_pattern("%v");
-  else
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l: %v");
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  logger->set_formatter(agent::make_log_formatter(
+      agent::stderr_is_journal(stream ? std::optional<std::string_view>(stream) : std::nullopt)));
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);

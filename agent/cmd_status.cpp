@@ -101,6 +101,13 @@ void status(const Common& o, int& exit_code) {
     if (out["daemon"] == "stopped") std::cout << "(the daemon is not running: state as last saved)\n";
     if (out["cron_incident"].is_object())
       std::cout << "CRON DAEMON DOWN: " << out["cron_incident"].value("reason", "") << "\n";
+    if (out.contains("disk_full") && out["disk_full"].is_object())
+      std::cout << "DISK FULL under " << out["disk_full"].value("state_dir", "")
+                << ": runs wait in the spool until space returns\n";
+    if (out.value("alerts_held", 0) > 0)
+      std::cout << out["alerts_held"].get<uint64_t>()
+                << " alert message(s) held back by alert_rate_limit since the agent started (recorded; see "
+                   "`history KEY`)\n";
     std::cout << agent::status_table(out["monitors"]);
     print_reporting_notes(out);
   }

@@ -9,6 +9,7 @@
 
 #include "agent/duration.h"
 #include "agent/monitor_schedule.h"
+#include "agent/run_outcome.h"
 #include "schedule/zone.h"
 
 namespace cronitor::agent {
@@ -67,6 +68,38 @@ class Walker {
       return std::nullopt;
     }
     return *d;
+  }
+  /// failure_tolerance: a number of consecutive failures, or "K of N" (a window of N runs).
+  std::optional<FailureWindow> failure_rule(const YAML::Node& n, const std::string& key) {
+    int v;
+    if (n.IsScalar() && YAML::convert<int>::decode(n, v)) {
+      if (auto x = integer(n, key, 0, 1000)) return FailureWindow{*x, 0};
+      return std::nullopt;
+    }
+    if (!n.IsScalar()) {
+      error(n, key, "expected a number or \"K of N\"");
+      return std::nullopt;
+    }
+    auto w = parse_failure_window(n.Scalar());
+    if (!w) {
+      error(n, key, w.error().message);
+      return std::nullopt;
+    }
+    return *w;
+  }
+  /// A list of exit codes 0..255.
+  std::optional<std::vector<int>> exit_codes(const YAML::Node& n, const std::string& key) {
+    std::vector<int> out;
+    if (!n.IsSequence()) {
+      error(n, key, "expected a list of exit codes, e.g. [0, 3]");
+      return std::nullopt;
+    }
+    for (const auto& item : n) {
+      auto x = integer(item, key, 0, 255);
+      if (!x) return std::nullopt;
+      out.push_back(*x);
+    }
+    return out;
   }
   std::optional<std::vector<std::string>> strings(const YAML::Node& n, const std::string& key) {
     std::vector<std::string> out;
@@ -138,7 +171,7 @@ void parse_defaults(Walker& w, const YAML::Node& n, Defaults& d) {
     if (k == "grace_seconds") {
       if (auto x = w.duration(v, key)) d.grace = *x;
     } else if (k == "failure_tolerance") {
-      if (auto x = w.integer(v, key, 0, 1000)) d.failure_tolerance = *x;
+      if (auto x = w.failure_rule(v, key)) d.failure_tolerance = x->failures, d.failure_window = x->runs;
     } else if (k == "schedule_tolerance") {
       if (auto x = w.integer(v, key, 0, 1000)) d.schedule_tolerance = *x;
     } else if (k == "consecutive_alert_threshold") {
@@ -149,10 +182,19 @@ void parse_defaults(Walker& w, const YAML::Node& n, Defaults& d) {
       if (auto x = w.strings(v, key)) d.notify = *x;
     } else if (k == "recovery_threshold") {
       if (auto x = w.integer(v, key, 1, 720)) d.recovery_threshold = *x;
+    } else if (k == "flapping_threshold") {
+      if (auto x = w.integer(v, key, 0, 1000)) d.flapping_threshold = *x;
+    } else if (k == "flapping_window") {
+      if (auto x = w.duration(v, key)) d.flapping_window = *x;
+    } else if (k == "alert_rate_limit") {
+      if (auto x = w.integer(v, key, 0, 100000)) d.alert_rate_limit = *x;
+    } else if (k == "alert_rate_window") {
+      if (auto x = w.duration(v, key)) d.alert_rate_window = *x;
     } else {
       w.error(kv.first, key,
               "unknown key (known: grace_seconds, failure_tolerance, schedule_tolerance, "
-              "consecutive_alert_threshold, realert_interval, notify, recovery_threshold)");
+              "consecutive_alert_threshold, realert_interval, notify, recovery_threshold, flapping_threshold, "
+              "flapping_window, alert_rate_limit, alert_rate_window)");
     }
   }
 }
@@ -200,7 +242,13 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
     } else if (k == "grace_seconds") {
       s.grace = w.duration(v, key);
     } else if (k == "failure_tolerance") {
-      s.failure_tolerance = w.integer(v, key, 0, 1000);
+      if (auto x = w.failure_rule(v, key)) s.failure_tolerance = x->failures, s.failure_window = x->runs;
+    } else if (k == "success_codes") {
+      s.success_codes = w.exit_codes(v, key);
+    } else if (k == "warning_codes") {
+      s.warning_codes = w.exit_codes(v, key);
+    } else if (k == "warning_tolerance") {
+      s.warning_tolerance = w.integer(v, key, 0, 1000);
     } else if (k == "schedule_tolerance") {
       s.schedule_tolerance = w.integer(v, key, 0, 1000);
     } else if (k == "consecutive_alert_threshold") {
@@ -231,7 +279,8 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
       w.error(kv.first, key,
               "unknown key (known: key, name, schedule, type, timezone, grace_seconds, "
               "failure_tolerance, schedule_tolerance, consecutive_alert_threshold, "
-              "recovery_threshold, realert_interval, assertions, notify, environment, paused)");
+              "recovery_threshold, realert_interval, assertions, notify, environment, paused, "
+              "success_codes, warning_codes, warning_tolerance)");
     }
   }
   if (m.key.empty() && !n["key"]) w.error(n, base + ".key", "missing: every monitor needs a key");

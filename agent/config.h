@@ -35,6 +35,8 @@ struct MonitorOverrides {
   std::optional<std::string> name, schedule, type, timezone, environment;
   std::optional<std::chrono::seconds> grace, realert_interval;
   std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold, recovery_threshold;
+  std::optional<int> failure_window, warning_tolerance;  // failure_window: N of failure_tolerance "K of N"
+  std::optional<std::vector<int>> success_codes, warning_codes;
   std::optional<std::vector<Assertion>> assertions;
   std::optional<std::vector<std::string>> notify;
   std::optional<bool> paused;
@@ -53,11 +55,20 @@ struct MonitorEntry {
 struct Defaults {
   std::chrono::seconds grace{60};
   int failure_tolerance = 0;
+  int failure_window = 0;  // failure_tolerance: "K of N" sets N here and K above
   int schedule_tolerance = 0;
   int consecutive_alert_threshold = 10;
   std::chrono::seconds realert_interval{8 * 3600};
   std::vector<std::string> notify{"default"};
   int recovery_threshold = 1;
+  /// Flapping: this many changes between failing and healthy within the window make one
+  /// "flapping" incident (0: off).
+  int flapping_threshold = 5;
+  std::chrono::seconds flapping_window{3600};
+  /// Per notify target: at most this many messages per window; the rest are recorded and
+  /// summed up in one digest message when the window ends (0: no limit).
+  int alert_rate_limit = 20;
+  std::chrono::seconds alert_rate_window{600};
 };
 
 struct Config {

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 
 namespace cronitor::agent {
@@ -18,6 +19,31 @@ std::string comm_of(long pid) {
 
 bool is_cron_name(const std::string& n) { return n == "cron" || n == "crond"; }
 
+long ppid_of(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(in, text);
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  char state = 0;
+  long ppid = 0;
+  return std::sscanf(text.c_str() + close + 1, " %c %ld", &state, &ppid) == 2 ? ppid : 0;
+}
+
+// The cron daemon itself, not one of its per-job children: those share its name (comm "cron")
+// and, under Debian's cron.service (KillMode=process), outlive it, reparented to PID 1. A child
+// renames itself (argv[0] "/usr/sbin/CRON") or still has a cron process as its parent.
+bool is_cron_daemon(long pid) {
+  if (!is_cron_name(comm_of(pid))) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string argv0;
+  std::getline(in, argv0, '\0');
+  const std::string base = argv0.substr(argv0.rfind('/') == std::string::npos ? 0 : argv0.rfind('/') + 1);
+  if (base == "CRON") return false;
+  const long parent = ppid_of(pid);
+  return parent <= 1 || !is_cron_name(comm_of(parent));
+}
+
 }  // namespace
 
 CronObservation observe_cron(const std::string& root, Instant now, const std::string& host, pid_t* found) {
@@ -29,11 +55,14 @@ CronObservation observe_cron(const std::string& root, Instant now, const std::st
   std::ifstream in(pidfile);
   long pid = 0;
   if (in >> pid && pid > 0 && pid <= 4194304) {
-    if ((::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) && is_cron_name(comm_of(pid))) {
+    if ((::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) && is_cron_daemon(pid)) {
       if (found) *found = static_cast<pid_t>(pid);
       return obs;
     }
+    // The pid file names the daemon: a cron process left is a job's child, not the daemon.
     obs.cause = "no live cron process behind " + pidfile + " (pid " + std::to_string(pid) + ")";
+    obs.running = false;
+    return obs;
   } else {
     obs.cause = pidfile + " does not exist";
   }
@@ -45,7 +74,7 @@ CronObservation observe_cron(const std::string& root, Instant now, const std::st
         char* end = nullptr;
         long p = std::strtol(e->d_name, &end, 10);
         if (p <= 0 || *end) continue;
-        if (is_cron_name(comm_of(p))) {
+        if (is_cron_daemon(p)) {
           ::closedir(d);
           if (found) *found = static_cast<pid_t>(p);
           return obs;
@@ -53,7 +82,7 @@ CronObservation observe_cron(const std::string& root, Instant now, const std::st
       }
       ::closedir(d);
     }
-    obs.cause += ", and no process named cron or crond is running";
+    obs.cause += ", and no cron daemon process is running (only per-job children, if any)";
   }
   obs.running = false;
   return obs;

@@ -1,5 +1,6 @@
-// Is the cron daemon alive? A live pid behind /run/crond.pid (under the discovery root), or, on
-// the host itself (root "/"), any process named cron or crond.
+// Is the cron daemon alive? The live pid behind /run/crond.pid (under the discovery root) when
+// that file exists; without it, on the host itself (root "/"), a process named cron or crond
+// that is not a per-job child of the daemon (argv[0] "CRON", or a cron parent).
 #pragma once
 
 #include <sys/types.h>

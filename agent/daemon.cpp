@@ -1,8 +1,10 @@
 #include "agent/daemon.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -10,11 +12,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "agent/cron_log_watch.h"
 #include "agent/discovery_adapter.h"
+#include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
@@ -59,10 +63,11 @@ Daemon::~Daemon() {
   }
   for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
                              sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
-                             cron_exit_src_, config_src_, config_settle_src_})
+                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_})
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
+  for (auto& [id, f] : follows_) sd_event_source_disable_unref(f->src);
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(config_.socket.c_str());
@@ -71,6 +76,7 @@ Daemon::~Daemon() {
   if (clock_fd_ >= 0) ::close(clock_fd_);
   sender_.reset();
   sd_event_unref(ev_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // last: another agent may take the state from here
 }
 
 Instant Daemon::now() const {
@@ -81,6 +87,28 @@ uint64_t Daemon::mono_usec() const {
   uint64_t t = 0;
   sd_event_now(ev_, CLOCK_MONOTONIC, &t);
   return t;
+}
+
+// One agent per state folder: two would share state.db, delete each other's socket and send
+// every alert twice. The lock is a flock on "agent.lock", dropped by the kernel when we die.
+Result<void> Daemon::lock_state_dir() {
+  const std::string path = config_.state_dir + "/agent.lock";
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd_ < 0) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return std::unexpected(Error::from_errno("flock", "\"" + path + "\""));
+    char buf[32] = {};
+    ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return fail("another cronitor-agent" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                " already runs on the state folder \"" + config_.state_dir + "\" (it holds \"" + path +
+                "\"); not starting a second one");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0)
+    spdlog::warn("\"{}\": writing our pid: {}", path, std::strerror(errno));
+  return {};
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options) {
@@ -106,10 +134,12 @@ Result<void> Daemon::init() {
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
+  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (config_.mode == "upstream")
     spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
+  if (auto r = lock_state_dir(); !r) return r;  // before state.db, crontabs and the socket
   std::vector<std::string> warnings;
   auto store = StateStore::open(config_.state_dir + "/state.db", &warnings);
   if (!store) return std::unexpected(store.error());
@@ -133,6 +163,11 @@ Result<void> Daemon::init() {
     for (const auto& j : discovered_)
       if (j.from_cron && !j.wrapped && !known.count(j.key) && j.line > 0) files.insert(j.file);
     auto_wrap({files.begin(), files.end()});
+    if (!files.empty()) {  // the inventory must hold the lines as they are now, wrapped (else an unwrap looks like no
+                           // change)
+      (void)scanner_->scan();
+      rebuild_monitors(now());
+    }
   }
   if (auto r = setup_loop(); !r) return r;
   ::malloc_trim(0);  // parsing the config and the first scan left freed memory behind
@@ -154,6 +189,7 @@ void Daemon::rebuild_monitors(Instant t) {
   }
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
+  mark_unwrapped(built);
   // Keep the state of monitors we already had; load the rest from state.db.
   std::unordered_map<std::string, MonitorState> old;
   for (size_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_[i].key, std::move(states_[i]));
@@ -246,9 +282,14 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
     if (!resolved)
       spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
     else
-      for (const auto& tg : *resolved) targets.push_back(tg.text());
+      for (const auto& tg : *resolved)
+        if (a.type == Action::Type::kSuppressed || throttle_.admit(tg.text(), a.alert.key, t))
+          targets.push_back(tg.text());
     if (a.type == Action::Type::kSuppressed)
-      spdlog::info("alert (suppressed by consecutive_alert_threshold): {}", a.alert.summary);
+      spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
+    else if (resolved && targets.size() < resolved->size())
+      spdlog::info("alert (rate limit reached for {} of {} targets: recorded, in the next digest): {}",
+                   resolved->size() - targets.size(), resolved->size(), a.alert.summary);
     else
       spdlog::warn("alert: {}", a.alert.summary);
     if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
@@ -279,12 +320,15 @@ void Daemon::on_deadline(Instant t) {
     touch(i);
   }
   host_dirty_ = true;
-  if (auto r = flush_dirty(); !r) {
-    spdlog::error("saving state: {}", r.error().message);
+  Result<void> r = flush_dirty();
+  if (r) r = store_.commit();
+  if (!r) {
+    const bool full = store_.out_of_space();
+    if (!full) spdlog::error("saving state: {}", r.error().message);
     store_.rollback();
+    on_store_failure(full, 0);
     return;
   }
-  if (auto r = store_.commit(); !r) spdlog::error("{}", r.error().message);
   pump_outbox();
   notify_status();
 }
@@ -316,6 +360,14 @@ void Daemon::pump_outbox() {
   outbox_dirty_ = false;
   if (!sender_) return;
   const Instant t = now();
+  if (auto digests = throttle_.take_due(t); !digests.empty() && store_.begin()) {
+    for (const auto& d : digests) {
+      spdlog::warn("alert digest for {}: {}", d.target.substr(0, d.target.find(':')), d.alert.summary);
+      if (auto r = store_.record_action(Action{Action::Type::kNotice, d.alert}, {d.target}, t); !r)
+        spdlog::error("recording an alert digest: {}", r.error().message);
+    }
+    if (!store_.commit()) store_.rollback();
+  }
   auto due = store_.due_outbox(t, 64);
   if (due && !due->empty()) {
     std::vector<OutboxItem> fresh;
@@ -327,6 +379,7 @@ void Daemon::pump_outbox() {
     sender_->submit(std::move(fresh));
   }
   auto next = store_.next_outbox_time();
+  if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
   if (next && *next && outbox_src_) {
     sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
     sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
@@ -367,6 +420,7 @@ void Daemon::reload() {
   cfg->spool_dir = config_.spool_dir;
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
+  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   commit_pending();
   rebuild_monitors(now());
@@ -448,6 +502,7 @@ Result<void> Daemon::setup_loop() {
 int Daemon::run() {
   const Instant t = now();
   drain_spool();  // late events first, at their own times, then the clock
+  follow_open_runs();
   on_deadline(t);
   save_dirty();  // every monitor has its row from the start (status, and removals seen at the next start)
   if (store_.begin()) {
@@ -459,6 +514,11 @@ int Daemon::run() {
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
+  // Wrapped lines carry no paths: the host's agent (the default config, or where
+  // CRONITOR_ENDPOINT_FILE says) tells wrappers where it listens. See wrapper/README.md.
+  if (options_.config_path == kDefaultConfigPath || std::getenv("CRONITOR_ENDPOINT_FILE"))
+    if (auto r = write_endpoint_file(endpoint_file_path(), {config_.socket, config_.spool_dir}); !r)
+      spdlog::warn("{}; wrapped jobs report to the default socket and spool", r.error().message);
   spdlog::info("listening on \"{}\", {} monitors", config_.socket, monitors_.size());
   sd_notify(0, "READY=1");
   notify_status();

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/alert_throttle.h"
 #include "agent/config.h"
 #include "agent/evaluator.h"
 #include "agent/monitor_set.h"
@@ -70,12 +71,15 @@ class Daemon {
 
   explicit Daemon(Options options);
   [[nodiscard]] Result<void> init();
+  [[nodiscard]] Result<void> lock_state_dir();  // flock on state_dir/agent.lock, or a clear error
   [[nodiscard]] Result<void> setup_loop();
   [[nodiscard]] Result<void> bind_socket();
   void rebuild_monitors(Instant now);
   void alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant now);
   void apply_discovery(const discovery::Changes& changes, Instant now);
   void reload();
+  /// Known crontab lines left unwrapped (auto_wrap only wraps new ones) await their first run.
+  void mark_unwrapped(std::vector<MonitorConfig>& built);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
   /// Jobs of package files: their runs come from cron's log (agent/cron_log_watch.h).
@@ -109,6 +113,33 @@ class Daemon {
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
   bool allow_rate(uid_t uid);
   std::string handle_control(const Conn& c, std::string_view line);
+
+  // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
+  // followed with pidfds; the run is closed as lost once both are gone.
+  struct Follow {
+    enum class Phase { kWrapper, kSettle, kGroup };
+    std::string key, run_id;
+    int64_t pgid = 0;
+    Phase phase = Phase::kWrapper;
+    pid_t watched = 0;  // the process the pidfd belongs to
+    sd_event_source* src = nullptr;
+    Daemon* owner = nullptr;
+  };
+  void note_run_event(uint32_t i, const RunEvent& ev);  // from ingest: start or stop following
+  void follow_open_runs();                              // at start: the open runs of state.db
+  void follow_run(uint32_t i, OpenRun& run);
+  void follow_group(Follow& f);
+  void close_lost_run(const std::string& run_id);
+  void unfollow(const std::string& run_id);
+  OpenRun* open_run(const std::string& key, const std::string& run_id);
+  static int on_follow_exit_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_follow_settle_cb(sd_event_source*, uint64_t, void*);
+
+  // A full disk under state.db (daemon_disk.cpp): said once, retried, recovered from.
+  void on_store_failure(bool out_of_space, size_t events);
+  void on_store_ok();
+  void reload_states();  // after a rollback: the in-memory state as state.db has it
+  static int on_disk_retry_cb(sd_event_source*, uint64_t, void*);
 
   // Outbox.
   void pump_outbox();
@@ -190,14 +221,20 @@ class Daemon {
   int clock_fd_ = -1;
   bool spool_ready_ = false;  // the spool changed since the last drain
 
+  std::map<std::string, std::unique_ptr<Follow>> follows_;  // by run_id
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::vector<Pending> pending_;
   std::unordered_map<uid_t, Bucket> buckets_;
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;
   uint64_t events_stored_ = 0;
-  bool outbox_dirty_ = false;  // alerts were queued since the last pump
+  bool outbox_dirty_ = false;                  // alerts were queued since the last pump
+  AlertThrottle throttle_;                     // per-target rate limit; its digests are queued by pump_outbox
+  std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
+  uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
+  sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
   int exit_code_ = 0;
+  int lock_fd_ = -1;  // holds the flock on state_dir/agent.lock for the daemon's life
 };
 
 }  // namespace cronitor::agent

@@ -32,9 +32,19 @@ std::string Daemon::handle_control(const Conn& c, std::string_view line) {
     json cron = nullptr;
     if (host_state_.cron_incident)
       cron = {{"opened", to_us(host_state_.cron_incident->opened)}, {"reason", host_state_.cron_incident->reason}};
-    json reply = {{"ok", true}, {"host", host_}, {"daemon", "running"}, {"monitors", list}, {"cron_incident", cron}};
-    reply["wrap_refused"] = wrap_policy_.refused ? json(*wrap_policy_.refused) : json();
-    return answer(reply);
+    json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
+    if (disk_full_since_)
+      disk = {{"since", to_us(*disk_full_since_)},
+              {"state_dir", config_.state_dir},
+              {"failed_transactions", disk_full_failures_}};
+    return answer({{"ok", true},
+                   {"host", host_},
+                   {"daemon", "running"},
+                   {"monitors", list},
+                   {"cron_incident", cron},
+                   {"disk_full", disk},
+                   {"alerts_held", throttle_.held_total()},
+                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()}});
   }
   if (!owner) return error("permission denied: uid " + std::to_string(c.uid) + " does not own \"" + key + "\"");
   if (what == "history") {

@@ -53,6 +53,12 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     }
     if (auto it = index_.find(dj.key); it != index_.end()) {
       uint32_t i = it->second;
+      // A known line that lost its wrapper (`unwrap`): auto_wrap leaves it so, and nothing reports
+      // its runs any more. It becomes unreported (no deadline) until a run arrives, never missed.
+      if (!entry && dj.wrappable && !dj.wrapped) {
+        m->awaits_first_run = true;
+        if (!monitors_[i].awaits_first_run) states_[i] = initial_state(*m, t);
+      }
       monitors_[i] = std::move(*m);
       row_saved_[i] = 0;
       if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
@@ -202,6 +208,28 @@ int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
     sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
   }
   return 0;
+}
+
+}  // namespace cronitor::agent
+
+namespace cronitor::agent {
+
+// auto_wrap wraps only lines new to the agent: a line it knew and that is unwrapped now was
+// unwrapped on purpose (`unwrap`), so nothing reports its runs; it waits for a first run, as
+// unreported jobs do, instead of being missed at every slot.
+void Daemon::mark_unwrapped(std::vector<MonitorConfig>& built) {
+  std::set<std::string> known;
+  for (const auto& m : monitors_) known.insert(m.key);
+  if (monitors_.empty())
+    if (auto rows = store_.jobs())
+      for (const auto& r : *rows) known.insert(r.key);
+  std::set<std::string> configured;
+  for (const auto& e : config_.monitors) configured.insert(e.key);
+  std::set<std::string> unwrapped;
+  for (const auto& j : discovered_)
+    if (j.wrappable && !j.wrapped && known.contains(j.key) && !configured.contains(j.key)) unwrapped.insert(j.key);
+  for (auto& m : built)
+    if (unwrapped.contains(m.key)) m.awaits_first_run = true;
 }
 
 }  // namespace cronitor::agent

@@ -159,6 +159,7 @@ void Daemon::handle_line(Conn& c, std::string_view line) {
     reply(c, "err " + ev.error().message.substr(0, 200) + "\n");
     return;
   }
+  if (ev->wrapper_pid) ev->wrapper_pid = c.pid;  // the wrapper is the peer (SO_PEERCRED), whatever it says
   if (c.uid != 0 && ev->uid != static_cast<int64_t>(c.uid)) {
     reply(c, "err uid " + std::to_string(ev->uid) + " does not match the sender's uid " + std::to_string(c.uid) + "\n");
     return;
@@ -255,7 +256,7 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {
-    spdlog::error("storing an event of {}: {}", w.key, stored.error().message);
+    if (!store_.out_of_space()) spdlog::error("storing an event of {}: {}", w.key, stored.error().message);
     return;
   }
   if (!*stored) return;  // seen before (a late ack, then spooled): already evaluated
@@ -279,6 +280,7 @@ void Daemon::ingest(const cronitor::RunEvent& w, Instant t) {
   if (!actions.empty()) host_dirty_ = true;
   record_actions(actions, &monitors_[i], t);
   touch(i);
+  note_run_event(i, *ev);
 }
 
 void Daemon::commit_pending() {
@@ -290,12 +292,17 @@ void Daemon::commit_pending() {
   batch.swap(pending_);
   const Instant t = now();
   bool ok = static_cast<bool>(store_.begin());
+  bool full = false;
   if (ok) {
     for (const auto& p : batch) ingest(p.ev, t);
     ok = flush_dirty() && store_.commit();
+    full = !ok && store_.out_of_space();
     if (!ok) store_.rollback();
   }
-  if (!ok) spdlog::error("storing {} events failed; their senders will spool them", batch.size());
+  if (!ok)
+    on_store_failure(full, batch.size());
+  else
+    on_store_ok();
   for (const auto& p : batch) {
     if (p.conn_fd < 0) continue;
     auto it = conns_.find(p.conn_fd);
@@ -322,10 +329,13 @@ void Daemon::drain_spool() {
   if (!store_.begin()) return;
   for (const auto* e : events) ingest(*e, t);
   if (!flush_dirty() || !store_.commit()) {
+    const bool full = store_.out_of_space();
     store_.rollback();
-    spdlog::error("storing spooled events failed; the spool files stay");
+    if (!full) spdlog::error("storing spooled events failed; the spool files stay");
+    on_store_failure(full, 0);
     return;
   }
+  on_store_ok();
   size_t removed = 0;
   for (const auto& f : scan.files)
     if (f.finished || f.drop) removed += ::unlink(f.path.c_str()) == 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/duration.h"
+#include "agent/run_outcome.h"
 #include "schedule/iso8601.h"
 
 namespace cronitor::agent {
@@ -46,9 +47,85 @@ bool paused_at(const MonitorConfig& c, const MonitorState& s, Instant t) {
   return c.paused || (s.paused_until && t < *s.paused_until);
 }
 
+/// Notes an alert-worthy outcome (a fault, or a healthy run) for flapping detection. True when
+/// the job flaps: the caller then records the outcome without sending anything.
+bool flap(const MonitorConfig& c, MonitorState& s, bool faulty, Instant at, const std::string& reason, Actions& out) {
+  const bool changed = faulty != s.faulty;
+  s.faulty = faulty;
+  if (c.flapping_threshold <= 0) return false;
+  if (changed) {
+    s.flips.push_back(at);
+    std::erase_if(s.flips, [&](Instant f) { return f + c.flapping_window < at; });
+    if (s.flips.size() > static_cast<size_t>(c.flapping_threshold)) s.flips.erase(s.flips.begin());
+  }
+  if (s.flapping) return true;
+  if (s.flips.size() < static_cast<size_t>(c.flapping_threshold)) return false;
+  s.flapping = true;
+  Alert a = make_alert(c, Alert::Kind::kFlapping, at);
+  a.summary = display(c) + " is flapping: " + std::to_string(s.flips.size()) +
+              " changes between failing and healthy within " + format_duration(c.flapping_window);
+  a.detail = "Latest: " + reason + ". No more alerts for this job until it keeps one state for " +
+             format_duration(c.flapping_window) + " (flapping_window)";
+  if (!s.incident) {
+    s.incident = Incident{at, "flapping", 1, at, a.summary};
+    a.incident_opened = at;
+    out.push_back(Action{Action::Type::kOpen, std::move(a)});
+    return true;
+  }
+  Incident& inc = *s.incident;
+  inc.kind = "flapping";
+  inc.reason = a.summary;
+  ++inc.alerts_sent;
+  inc.last_alert = at;
+  a.update = true;
+  a.incident_opened = inc.opened;
+  out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+  return true;
+}
+
+/// A flapping job that kept one state for a whole window is stable again: resolve its incident,
+/// or, when it keeps failing, say so once and let the incident go on as a plain one.
+void settle(const MonitorConfig& c, MonitorState& s, Instant now, Actions& out) {
+  if (!s.flapping || (!s.flips.empty() && now < s.flips.back() + c.flapping_window)) return;
+  const Instant since = s.flips.empty() ? now : s.flips.back();
+  s.flapping = false;
+  s.flips.clear();
+  if (!s.incident) return;
+  Incident& inc = *s.incident;
+  if (!s.faulty) {
+    Alert a = make_alert(c, Alert::Kind::kRecovered, since + c.flapping_window);
+    auto down = duration_cast<seconds>(a.at - inc.opened);
+    a.down_for = down;
+    a.update = true;
+    a.incident_opened = inc.opened;
+    a.summary = display(c) + " is stable again: healthy since " + iso(since, c.zone);
+    a.detail = "It was " + inc.kind + " since " + iso(inc.opened, c.zone) + "; last problem: " + inc.reason;
+    s.incident.reset();
+    out.push_back(Action{Action::Type::kResolve, std::move(a)});
+    return;
+  }
+  Alert a = make_alert(c, Alert::Kind::kRealert, since + c.flapping_window);
+  a.update = true;
+  a.incident_opened = inc.opened;
+  a.summary = display(c) + " stopped flapping and keeps failing (since " + iso(since, c.zone) + ")";
+  a.detail = "Last problem: " + inc.reason;
+  inc.kind = "failed";
+  ++inc.alerts_sent;
+  inc.last_alert = a.at;
+  out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+}
+
 /// Routes a fault into the incident: opens one, or updates the open one (surge protection).
 void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
   if (paused_at(c, s, a.at)) return;
+  if (flap(c, s, true, a.at, a.summary, out)) {
+    if (!s.incident) return;
+    a.update = true;
+    a.incident_opened = s.incident->opened;
+    s.incident->reason = a.summary;
+    out.push_back(Action{Action::Type::kSuppressed, std::move(a)});
+    return;
+  }
   if (!s.incident) {
     s.incident = Incident{a.at, kind_name(a.kind), 1, a.at, a.summary};
     a.incident_opened = a.at;
@@ -68,10 +145,24 @@ void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
   out.push_back(Action{Action::Type::kUpdate, std::move(a)});
 }
 
+/// Whether a failure alerts: past failure_tolerance consecutive failures, or with a window
+/// ("K of N") once K of the last N runs failed.
+bool failure_alerts(const MonitorConfig& c, const MonitorState& s, int failures_in_window) {
+  if (c.failure_window > 0) return failures_in_window >= c.failure_tolerance;
+  return s.consecutive_failures > c.failure_tolerance;
+}
+
+std::string join_codes(const std::vector<int>& codes) {
+  std::string out;
+  for (int code : codes) out += (out.empty() ? "" : ", ") + std::to_string(code);
+  return out;
+}
+
 void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out) {
   s.consecutive_failures = 0;
   s.consecutive_misses = 0;
   ++s.consecutive_good;
+  if (flap(c, s, false, at, "a healthy run", out)) return;
   if (!s.incident || s.consecutive_good < c.recovery_threshold) return;
   const Incident inc = *s.incident;
   s.incident.reset();
@@ -142,6 +233,8 @@ std::string failure_reason(const RunEvent& ev) {
     if (ev.exit_code) r += " (exit code " + std::to_string(*ev.exit_code) + ")";
   } else if (ev.exit_code) {
     r = "exit code " + std::to_string(*ev.exit_code);
+  } else if (!ev.message.empty()) {
+    return ev.message;  // e.g. "wrapper lost (killed); job ended at T, exit unknown"
   } else {
     r = "reported a failure";
   }
@@ -188,6 +281,7 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
     if (c.schedule) s.expected = c.schedule->next(until, c.zone);
   }
   if (paused_at(c, s, now)) return;
+  settle(c, s, now, out);
   // Hung runs: open past the max runtime of a `metric.duration <` assertion.
   if (auto max = c.max_runtime()) {
     for (auto& r : s.open_runs) {
@@ -274,6 +368,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
   if (s.removed) return;
   if (c.from_cron && host.cron_incident && ev.state == RunEvent::State::kRun)
     resolve_cron(host, ev.ts, ev.host, "cron job " + c.key + " ran at " + iso(ev.ts, c.zone), out);
+  settle(c, s, ev.ts, out);
   auto it =
       std::find_if(s.open_runs.begin(), s.open_runs.end(), [&](const OpenRun& r) { return r.run_id == ev.run_id; });
   if (ev.state == RunEvent::State::kRun) {
@@ -292,7 +387,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
                         " (started " + iso(other->started, c.zone) + ") was open";
     }
     cover_slot(c, s, ev.ts);
-    s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false});
+    s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false, ev.pid, ev.wrapper_pid});
     if (s.open_runs.size() > kMaxOpenRuns) s.open_runs.erase(s.open_runs.begin());
     s.last_start = ev.ts;
     s.last_status = "running";
@@ -320,17 +415,41 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
   s.last_end = ev.ts;
   s.last_exit_code = ev.exit_code;
   s.last_duration_ms = duration.count();
-  if (ev.state == RunEvent::State::kFail) {
+  const Outcome outcome = classify(c, ev);
+  if (outcome == Outcome::kFailure) {
     ++s.consecutive_failures;
     s.consecutive_good = 0;
+    s.consecutive_warnings = 0;
     s.last_status = "failed";
-    if (hung_alerted || s.consecutive_failures <= c.failure_tolerance) return;
+    const int in_window = remember_outcome(c, s, true);
+    if (hung_alerted || !failure_alerts(c, s, in_window)) return;
     Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
     fill_run(a, ev, duration);
     a.summary = display(c) + " failed: " + failure_reason(ev);
     a.detail = "Run " + ev.run_id + " started at " + iso(started, c.zone) + " ended after " +
                format_duration(duration_cast<seconds>(duration));
-    if (c.failure_tolerance > 0) a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
+    if (c.failure_window > 0)
+      a.detail +=
+          "; " + std::to_string(in_window) + " of the last " + std::to_string(c.failure_window) + " runs failed";
+    else if (c.failure_tolerance > 0)
+      a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
+    fault(c, s, std::move(a), out);
+    return;
+  }
+  if (outcome == Outcome::kWarning) {
+    // Recorded and shown, but not a failure: it alerts only past its own tolerance.
+    remember_outcome(c, s, false);
+    ++s.consecutive_warnings;
+    s.consecutive_failures = 0;
+    s.consecutive_good = 0;
+    s.last_status = "warning";
+    if (hung_alerted || s.consecutive_warnings <= c.warning_tolerance) return;
+    Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
+    fill_run(a, ev, duration);
+    a.summary = display(c) + " warned: exit code " + std::to_string(*ev.exit_code) + " (" +
+                std::to_string(s.consecutive_warnings) + " warnings in a row)";
+    a.detail = "Exit codes " + join_codes(c.warning_codes) + " are warnings for this job; " +
+               std::to_string(c.warning_tolerance) + " in a row are tolerated";
     fault(c, s, std::move(a), out);
     return;
   }
@@ -339,8 +458,10 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     if (!value || as.holds(*value)) continue;
     ++s.consecutive_failures;
     s.consecutive_good = 0;
+    s.consecutive_warnings = 0;
     s.last_status = "failed";
-    if (hung_alerted || s.consecutive_failures <= c.failure_tolerance) return;
+    const int in_window = remember_outcome(c, s, true);
+    if (hung_alerted || !failure_alerts(c, s, in_window)) return;
     Alert a = make_alert(c, Alert::Kind::kAssertion, ev.ts);
     fill_run(a, ev, duration);
     std::string was =
@@ -352,6 +473,8 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     fault(c, s, std::move(a), out);
     return;
   }
+  remember_outcome(c, s, false);
+  s.consecutive_warnings = 0;
   s.last_status = "ok";
   good_run(c, s, ev.ts, out);
 }
@@ -456,6 +579,7 @@ std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState&
       if (!r.hung_alerted) take(r.started + *max);
   if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold)
     take(s.incident->last_alert + c.realert_interval);
+  if (s.flapping && !s.flips.empty()) take(s.flips.back() + c.flapping_window);
   return best;
 }
 
@@ -483,6 +607,10 @@ const char* kind_name(Alert::Kind k) {
       return "cron-up";
     case Alert::Kind::kTest:
       return "test";
+    case Alert::Kind::kFlapping:
+      return "flapping";
+    case Alert::Kind::kDigest:
+      return "digest";
   }
   return "unknown";
 }

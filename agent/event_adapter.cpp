@@ -53,6 +53,7 @@ Result<RunEvent> from_wire(const cronitor::RunEvent& w) {
   e.host = w.host;
   e.pid = w.pid;
   e.uid = w.uid;
+  e.wrapper_pid = w.wrapper_pid.value_or(0);
   e.environment = w.env.value_or("");
   if (is_terminal(w.state)) {
     e.exit_code = w.exit_code;

@@ -5,6 +5,7 @@
 #include "agent/config.h"
 #include "agent/duration.h"
 #include "agent/monitor_schedule.h"
+#include "agent/run_outcome.h"
 
 namespace cronitor::agent {
 namespace {
@@ -53,6 +54,10 @@ void MonitorOverrides::merge(const MonitorOverrides& o) {
   take(grace, o.grace);
   take(realert_interval, o.realert_interval);
   take(failure_tolerance, o.failure_tolerance);
+  take(failure_window, o.failure_window);
+  take(success_codes, o.success_codes);
+  take(warning_codes, o.warning_codes);
+  take(warning_tolerance, o.warning_tolerance);
   take(schedule_tolerance, o.schedule_tolerance);
   take(consecutive_alert_threshold, o.consecutive_alert_threshold);
   take(recovery_threshold, o.recovery_threshold);
@@ -100,11 +105,21 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       auto d = parse_duration(value);
       if (!d) return fail(std::string(key) + ": " + d.error().message);
       out.realert_interval = *d;
+    } else if (key == "failure_tolerance" && value.find(" of ") != std::string_view::npos) {
+      auto w = parse_failure_window(value);
+      if (!w) return fail(std::string(key) + ": " + w.error().message);
+      out.failure_tolerance = w->failures;
+      out.failure_window = w->runs;
+    } else if (key == "success_codes" || key == "warning_codes") {
+      auto codes = parse_exit_codes(value);
+      if (!codes) return fail(std::string(key) + ": " + codes.error().message);
+      (key == "success_codes" ? out.success_codes : out.warning_codes) = *codes;
     } else if (key == "failure_tolerance" || key == "schedule_tolerance" || key == "consecutive_alert_threshold" ||
-               key == "recovery_threshold") {
+               key == "recovery_threshold" || key == "warning_tolerance") {
       auto n = small_int(key, value, 1000);
       if (!n) return std::unexpected(n.error());
-      if (key == "failure_tolerance") out.failure_tolerance = *n;
+      if (key == "failure_tolerance") out.failure_tolerance = *n, out.failure_window = 0;
+      if (key == "warning_tolerance") out.warning_tolerance = *n;
       if (key == "schedule_tolerance") out.schedule_tolerance = *n;
       if (key == "consecutive_alert_threshold") out.consecutive_alert_threshold = *n;
       if (key == "recovery_threshold") out.recovery_threshold = *n;
@@ -133,7 +148,7 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       return fail("unknown setting \"" + std::string(key) +
                   "\" (grace, failure_tolerance, schedule_tolerance, notify, name, environment, "
                   "timezone, paused, assertion, realert_interval, recovery_threshold, "
-                  "consecutive_alert_threshold)");
+                  "consecutive_alert_threshold, success_codes, warning_codes, warning_tolerance)");
     }
   }
   return out;

@@ -39,11 +39,19 @@ struct MonitorConfig {
   std::string reported_by;  // what reports its runs: "wrapper", "cron log", or empty (agent/wrap_policy.h)
   schedule::Zone zone = schedule::Zone::utc();
   std::chrono::seconds grace{60};
-  int failure_tolerance = 0;
+  int failure_tolerance = 0;       // consecutive failures allowed; with failure_window: K of "K of N"
+  int failure_window = 0;          // N of "K of N": alert when K of the last N runs failed (0: consecutive)
+  std::vector<int> success_codes;  // exit codes that count as success (empty: 0 only)
+  std::vector<int> warning_codes;  // exit codes recorded as warnings
+  int warning_tolerance = 2;       // consecutive warnings allowed before alerting
   int schedule_tolerance = 0;
   int consecutive_alert_threshold = 10;
   int recovery_threshold = 1;
   std::chrono::seconds realert_interval{8 * 3600};
+  /// Flapping: this many changes between failing and healthy within `flapping_window` make one
+  /// "flapping" incident, quiet until the job keeps one state for a whole window (0: off).
+  int flapping_threshold = 5;
+  std::chrono::seconds flapping_window{3600};
   std::vector<Assertion> assertions;
   std::vector<std::string> notify;  // list names or inline targets
   std::string environment;
@@ -64,6 +72,9 @@ struct OpenRun {
   std::string run_id;
   Instant started{};
   bool hung_alerted = false;
+  int64_t pgid = 0;            // the job's process group (the run event's pid)
+  int64_t wrapper_pid = 0;     // its cronitor-exec, followed with a pidfd (0: not followed)
+  uint64_t wrapper_start = 0;  // the wrapper's start time (/proc stat field 22): no pid reuse across restarts
 };
 
 /// An open incident: opened when a rule fired, holding the alerts sent for it.
@@ -81,6 +92,8 @@ struct MonitorState {
   int consecutive_misses = 0;
   int consecutive_failures = 0;
   int consecutive_good = 0;
+  int consecutive_warnings = 0;
+  uint64_t recent_outcomes = 0;    // bit 0: the latest finished run failed; for failure windows
   std::vector<OpenRun> open_runs;  // bounded by kMaxOpenRuns
   std::optional<Incident> incident;
   std::optional<Instant> paused_until;  // Instant::max(): until resumed
@@ -91,6 +104,11 @@ struct MonitorState {
   std::optional<int> last_exit_code;
   std::optional<int64_t> last_duration_ms;
   std::string last_status;  // "ok", "failed", "running", "missed", or empty
+  // Flapping detection: whether the last alert-worthy outcome was a fault, the recent changes
+  // between fault and health (at most flapping_threshold), and whether the job flaps now.
+  bool faulty = false;
+  bool flapping = false;
+  std::vector<Instant> flips;
 };
 
 /// The host-wide part: the cron daemon's incident.

@@ -23,10 +23,13 @@ MonitorConfig monitor_from_defaults(const Defaults& d) {
   MonitorConfig m;
   m.grace = d.grace;
   m.failure_tolerance = d.failure_tolerance;
+  m.failure_window = d.failure_window;
   m.schedule_tolerance = d.schedule_tolerance;
   m.consecutive_alert_threshold = d.consecutive_alert_threshold;
   m.realert_interval = d.realert_interval;
   m.recovery_threshold = d.recovery_threshold;
+  m.flapping_threshold = d.flapping_threshold;
+  m.flapping_window = d.flapping_window;
   m.notify = d.notify;
   return m;
 }
@@ -70,7 +73,10 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   }
   if (o.timezone) zone_name = *o.timezone;
   if (o.grace) m.grace = *o.grace;
-  if (o.failure_tolerance) m.failure_tolerance = *o.failure_tolerance;
+  if (o.failure_tolerance) m.failure_tolerance = *o.failure_tolerance, m.failure_window = o.failure_window.value_or(0);
+  if (o.success_codes) m.success_codes = *o.success_codes;
+  if (o.warning_codes) m.warning_codes = *o.warning_codes;
+  if (o.warning_tolerance) m.warning_tolerance = *o.warning_tolerance;
   if (o.schedule_tolerance) m.schedule_tolerance = *o.schedule_tolerance;
   if (o.consecutive_alert_threshold) m.consecutive_alert_threshold = *o.consecutive_alert_threshold;
   if (o.realert_interval) m.realert_interval = *o.realert_interval;

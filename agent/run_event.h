@@ -22,6 +22,7 @@ struct RunEvent {
   std::string host;
   int64_t pid = 0;
   int64_t uid = -1;
+  int64_t wrapper_pid = 0;  // run events of cronitor-exec: its pid (SO_PEERCRED over the socket)
   std::optional<int> exit_code;
   std::string signal;  // "SIGKILL", or empty
   bool oom = false;

@@ -17,6 +17,7 @@ SenderThread::~SenderThread() {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
+  sender_.cancel();  // a send in progress must not hold the agent's exit (it is retried at the next start)
   cv_.notify_all();
   thread_.join();
   if (efd_ >= 0) ::close(efd_);

@@ -65,6 +65,8 @@ std::string state_text(const MonitorState& s) {
   num("misses", s.consecutive_misses);
   num("failures", s.consecutive_failures);
   num("good", s.consecutive_good);
+  if (s.consecutive_warnings) num("warnings", s.consecutive_warnings);
+  if (s.recent_outcomes) num("recent", static_cast<int64_t>(s.recent_outcomes));
   if (!s.open_runs.empty()) {
     out += ",\"open_runs\":[";
     for (size_t i = 0; i < s.open_runs.size(); ++i) {
@@ -72,8 +74,11 @@ std::string state_text(const MonitorState& s) {
       if (i) out += ',';
       out += "{\"id\":";
       append_json_string(out, r.run_id);
-      out +=
-          ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false") + "}";
+      out += ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false");
+      if (r.wrapper_pid > 0)
+        out += ",\"pgid\":" + std::to_string(r.pgid) + ",\"wpid\":" + std::to_string(r.wrapper_pid) +
+               ",\"wstart\":" + std::to_string(r.wrapper_start);
+      out += '}';
     }
     out += ']';
   }
@@ -95,6 +100,13 @@ std::string state_text(const MonitorState& s) {
     out += ",\"last_status\":";
     append_json_string(out, s.last_status);
   }
+  if (s.faulty) out += ",\"faulty\":true";
+  if (s.flapping) out += ",\"flapping\":true";
+  if (!s.flips.empty()) {
+    out += ",\"flips\":[";
+    for (size_t i = 0; i < s.flips.size(); ++i) out += (i ? "," : "") + std::to_string(to_us(s.flips[i]));
+    out += ']';
+  }
   out += '}';
   return out;
 }
@@ -105,10 +117,18 @@ json to_json(const MonitorState& s) {
   j["misses"] = s.consecutive_misses;
   j["failures"] = s.consecutive_failures;
   j["good"] = s.consecutive_good;
+  if (s.consecutive_warnings) j["warnings"] = s.consecutive_warnings;
+  if (s.recent_outcomes) j["recent"] = static_cast<int64_t>(s.recent_outcomes);
   if (!s.open_runs.empty()) {
     json runs = json::array();
-    for (const auto& r : s.open_runs)
+    for (const auto& r : s.open_runs) {
       runs.push_back({{"id", r.run_id}, {"started", to_us(r.started)}, {"hung", r.hung_alerted}});
+      if (r.wrapper_pid > 0) {
+        runs.back()["pgid"] = r.pgid;
+        runs.back()["wpid"] = r.wrapper_pid;
+        runs.back()["wstart"] = r.wrapper_start;
+      }
+    }
     j["open_runs"] = std::move(runs);
   }
   if (s.incident) j["incident"] = incident_json(*s.incident);
@@ -119,6 +139,13 @@ json to_json(const MonitorState& s) {
   put_opt(j, "last_exit_code", s.last_exit_code);
   put_opt(j, "last_duration_ms", s.last_duration_ms);
   if (!s.last_status.empty()) j["last_status"] = s.last_status;
+  if (s.faulty) j["faulty"] = true;
+  if (s.flapping) j["flapping"] = true;
+  if (!s.flips.empty()) {
+    json flips = json::array();
+    for (Instant f : s.flips) flips.push_back(to_us(f));
+    j["flips"] = std::move(flips);
+  }
   return j;
 }
 
@@ -129,10 +156,13 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.consecutive_misses = j.value("misses", 0);
     s.consecutive_failures = j.value("failures", 0);
     s.consecutive_good = j.value("good", 0);
+    s.consecutive_warnings = j.value("warnings", 0);
+    s.recent_outcomes = static_cast<uint64_t>(j.value("recent", int64_t{0}));
     if (j.contains("open_runs"))
       for (const auto& r : j["open_runs"])
-        s.open_runs.push_back(
-            OpenRun{r.at("id").get<std::string>(), from_us(r.at("started").get<int64_t>()), r.value("hung", false)});
+        s.open_runs.push_back(OpenRun{r.at("id").get<std::string>(), from_us(r.at("started").get<int64_t>()),
+                                      r.value("hung", false), r.value("pgid", int64_t{0}), r.value("wpid", int64_t{0}),
+                                      r.value("wstart", uint64_t{0})});
     if (j.contains("incident")) s.incident = incident_from(j["incident"]);
     s.paused_until = opt_instant(j, "paused_until");
     s.removed = j.value("removed", false);
@@ -141,6 +171,10 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.last_exit_code = opt<int>(j, "last_exit_code");
     s.last_duration_ms = opt<int64_t>(j, "last_duration_ms");
     s.last_status = j.value("last_status", "");
+    s.faulty = j.value("faulty", false);
+    s.flapping = j.value("flapping", false);
+    if (j.contains("flips"))
+      for (const auto& f : j["flips"]) s.flips.push_back(from_us(f.get<int64_t>()));
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("monitor state: ") + e.what());

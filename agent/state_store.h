@@ -96,6 +96,8 @@ class StateStore {
   [[nodiscard]] Result<std::vector<std::map<std::string, std::string>>> incidents(const std::string& key, int limit);
 
   const std::string& path() const { return db_.path(); }
+  /// True right after a statement or commit failed because the disk (or its quota) is full.
+  bool out_of_space() const;
 
   /// From now on the log is checkpointed on a thread of its own (the daemon: commits then never
   /// wait for a checkpoint's fsyncs). Without it, SQLite checkpoints inside commits.

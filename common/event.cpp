@@ -163,6 +163,11 @@ Result<RunEvent> decode(std::string_view line) {
   TRY_ASSIGN(e.pid, r.integer("pid", 1, kMaxPid));
   TRY_ASSIGN(e.uid, r.integer("uid", 0, kMaxUid));
   TRY_ASSIGN(e.env, r.opt_str("env", kMaxEnvBytes, false));
+  if (e.state == RunState::kRun) {
+    const json* wp = nullptr;
+    TRY_ASSIGN(wp, r.field("wrapper_pid", false));
+    if (wp) TRY_ASSIGN(e.wrapper_pid, r.integer("wrapper_pid", 1, kMaxPid));
+  }
   if (is_terminal(e.state)) {
     int64_t code = 0;
     TRY_ASSIGN(code, r.integer("exit_code", 0, 255));

@@ -12,6 +12,10 @@
 //                              "metric" events and jobs that could not start; 1..2^31-1
 //   uid                int     real uid of the wrapper, 0..2^32-2 (the agent checks it: see below)
 //   env                string? optional environment label ("--env"), <= 64 bytes
+//   wrapper_pid        int?    on "run": pid of the cronitor-exec that runs the job (1..2^31-1).
+//                              The agent follows it: a wrapper killed before its end event
+//                              leaves a run it closes once the job's process group is gone.
+//                              Over the socket the agent takes it from SO_PEERCRED instead.
 // on "complete" and "fail" (all required; decode rejects a terminal event without them):
 //   exit_code          int     0..255, what the wrapper exits with (128+N after a signal N)
 //   signal             string|null   "SIGKILL", "SIGTERM", ... when the job died of a signal
@@ -97,6 +101,7 @@ struct RunEvent {
   int64_t pid = 0;
   int64_t uid = 0;
   std::optional<std::string> env;
+  std::optional<int64_t> wrapper_pid;  ///< run events of cronitor-exec
   // complete / fail
   int exit_code = 0;
   std::optional<std::string> signal;  ///< "SIGKILL" etc.

@@ -218,6 +218,10 @@ std::string encode(const RunEvent& e) {
     put_field(out, "env");
     append_json_string(out, head_utf8(*e.env, kMaxEnvBytes));
   }
+  if (e.state == RunState::kRun && e.wrapper_pid && *e.wrapper_pid > 0) {
+    put_field(out, "wrapper_pid");
+    put_int(out, *e.wrapper_pid);
+  }
   if (is_terminal(e.state)) {
     put_field(out, "exit_code");
     put_int(out, e.exit_code);

@@ -1,5 +1,11 @@
 #include "discovery/crontab_source.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
 #include "discovery/cron_command.h"
 #include "discovery/fs_root.h"
 #include "discovery/job_identity.h"
@@ -7,6 +13,11 @@
 namespace cronitor::discovery {
 
 namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -36,6 +47,72 @@ std::optional<uid_t> lookup_uid(const FsRoot& root, std::string_view user) {
     return uid;
   }
   return std::nullopt;
+}
+
+/// A crontab larger than Limits::max_file_bytes is still read by cron: it is read here line by
+/// line, so that only its oversized lines are skipped (the parser reports each with its line
+/// number; they stay in place as placeholders one byte over the line limit). Lines past this many
+/// kept bytes are not read at all.
+constexpr std::size_t kMaxCrontabBytes = 64u << 20;
+
+Result<std::string> read_large_crontab(const std::string& real, const Limits& limits, bool& truncated) {
+  UniqueFile f(std::fopen(real.c_str(), "re"));
+  if (!f) return std::unexpected(Error::from_errno("fopen", real));
+  std::string out, line;
+  char buf[65536];
+  bool oversized = false;
+  auto end_line = [&] {
+    if (oversized) line.assign(limits.max_line_bytes + 1, '#');  // the parser's "line longer than" warning
+    out += line;
+    out += '\n';
+    line.clear();
+    oversized = false;
+  };
+  std::size_t n;
+  while (!truncated && (n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') {
+        end_line();
+        if (out.size() > kMaxCrontabBytes) {
+          truncated = true;
+          break;
+        }
+      } else if (!oversized) {
+        line += buf[i];
+        if (line.size() > limits.max_line_bytes) oversized = true;
+      }
+    }
+  }
+  if (std::ferror(f.get())) return std::unexpected(Error::from_errno("fread", real));
+  if (!truncated && (!line.empty() || oversized)) end_line();
+  return out;
+}
+
+/// The jobs of a cron.d symlink are the lines of its target, which may be read as a crontab of its
+/// own (/etc/crontab): their keys are derived with the link's path, so the two never share one.
+/// A wrapped line reports its runs under the key written in it, the target's: the copy seen
+/// through the link is listed (under its own key) but not monitored, and the file is warned about.
+void distinct_linked_keys(FileScan& out, std::string_view path, const std::string& target) {
+  const std::string via = "symlink " + std::string(path);
+  int wrapped = 0;
+  for (Job& j : out.jobs) {
+    if (!j.wrapped) {
+      j.key = derive_key(via, j.user, j.schedule, j.command);
+      continue;
+    }
+    const std::string reported = j.key;
+    j.key = derive_key(via, j.user, j.schedule, j.command);
+    ++wrapped;
+    if (j.disabled) continue;
+    j.disabled = true;
+    j.reason = "the same line as in \"" + target + "\" (this file is a symbolic link to it): cron runs it a " +
+               "second time, and those runs report under key " + reported;
+  }
+  if (wrapped > 0)
+    out.warnings.push_back(Warning{out.path, 0,
+                                   "a symbolic link to \"" + target + "\": cron runs its " + std::to_string(wrapped) +
+                                       " wrapped line(s) a second time under the same keys; remove the link "
+                                       "if that is not meant"});
 }
 
 FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOrigin origin) {
@@ -68,9 +145,28 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     }
   }
   auto text = ctx.root.read_file(path, ctx.limits.max_file_bytes);
+  bool truncated = false;
+  if (!text && static_cast<std::size_t>(info->size) > ctx.limits.max_file_bytes && info->regular())
+    text = read_large_crontab(ctx.root.real_path(path), ctx.limits, truncated);
   if (!text) {
     out.warnings.push_back(Warning{out.path, 0, text.error().message + ", ignoring"});
     return out;
+  }
+  if (truncated)
+    out.warnings.push_back(Warning{out.path, 0,
+                                   "larger than " + std::to_string(kMaxCrontabBytes) +
+                                       " bytes of lines: the rest of the file is not read, ignoring it"});
+  // Debian's cron reads a symbolic link in /etc/cron.d when both the link and its target are owned
+  // by root (cron(8)): its lines run a second time when the target is a crontab too.
+  const bool linked = origin == JobOrigin::kSystemCrontab && info->symlink && parent_of(path) == kCronDir;
+  std::string target;
+  if (linked) {
+    struct stat lst {};
+    if (refusal.empty() && ::lstat(ctx.root.real_path(path).c_str(), &lst) == 0 && lst.st_uid != 0)
+      refusal = "cron refuses this symbolic link: it is not owned by root (WRONG FILE OWNER)";
+    target = ctx.root.read_link(path).value_or("");
+    if (!target.empty() && target.front() != '/') target = std::string(parent_of(path)) + "/" + target;
+    target = std::filesystem::path(target).lexically_normal().string();
   }
   const auto format = origin == JobOrigin::kSystemCrontab ? CrontabFormat::kSystem : CrontabFormat::kUser;
   ParsedCrontab parsed = parse_crontab(*text, format, path, ctx.limits);
@@ -85,6 +181,7 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     }
   }
   out.jobs = crontab_jobs(std::move(parsed), path, origin, file_user, ctx.host_zone, refusal);
+  if (linked) distinct_linked_keys(out, path, target);
   return out;
 }
 

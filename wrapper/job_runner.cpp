@@ -154,6 +154,7 @@ int run_job(const Options& o, const ReportConfig& config) {
   // The run event travels while the job is already running.
   RunEvent run = base_event(o, run_id, RunState::kRun);
   run.pid = child->pid();
+  run.wrapper_pid = getpid();  // the agent follows us: if we are killed, it closes the run itself
   // start() waited for the exec, so a job that could not start sends no run event. The run
   // event's acknowledgement is awaited inside the job's wait loop, overlapping the job.
   // If the run event lands in the spool, a job still running kSyncRunEventAfterMs after its

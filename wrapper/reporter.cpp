@@ -4,14 +4,24 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/endpoint_file.h"
 #include "wrapper/agent_client.h"
 
 namespace cronitor::wrapper {
 
 ReportConfig ReportConfig::from_env() {
   ReportConfig c;
-  if (const char* s = std::getenv("CRONITOR_SOCKET"); s != nullptr && *s != '\0') c.socket_path = s;
-  if (const char* s = std::getenv("CRONITOR_SPOOL"); s != nullptr && *s != '\0') c.spool_dir = s;
+  const char* socket = std::getenv("CRONITOR_SOCKET");
+  const char* spool = std::getenv("CRONITOR_SPOOL");
+  const bool have_socket = socket != nullptr && *socket != '\0', have_spool = spool != nullptr && *spool != '\0';
+  // Wrapped lines carry no paths: the agent says where it listens (its config may name others).
+  if (!have_socket || !have_spool)
+    if (auto e = read_endpoint_file(endpoint_file_path())) {
+      if (!e->socket.empty()) c.socket_path = e->socket;
+      if (!e->spool.empty()) c.spool_dir = e->spool;
+    }
+  if (have_socket) c.socket_path = socket;
+  if (have_spool) c.spool_dir = spool;
   if (const char* s = std::getenv("CRONITOR_ACK_TIMEOUT_MS"); s != nullptr) {
     long ms = 0;
     auto [p, ec] = std::from_chars(s, s + std::strlen(s), ms);

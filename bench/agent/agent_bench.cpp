@@ -1,6 +1,7 @@
 // Benchmarks of the agent daemon, as whole processes (the real cronitor-agent binary):
 //   events   wrapper events per second stored durably (acknowledged "ok" = committed to state.db)
-//   rss      resident memory of the daemon with 100 and 10,000 monitors
+//   rss      resident, proportional (PSS) and private memory of the daemon with 100 and 10,000
+//            monitors (AGENT_BENCH_AGENT=PATH measures another cronitor-agent binary)
 //   deadline how long after a missed deadline its alert reaches an HTTP receiver
 //   ack      the real cronitor-exec, run after run: how many events miss the 5 ms ack (AGENT_BENCH_ACK_RUNS)
 // usage: agent_bench [events|rss|deadline|ack|all] (AGENT_BENCH_SECONDS, default 5)
@@ -15,10 +16,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const std::string kAgent = CRONITOR_AGENT_BIN;
+const std::string kAgent = std::getenv("AGENT_BENCH_AGENT") ? std::getenv("AGENT_BENCH_AGENT") : CRONITOR_AGENT_BIN;
 
 struct Daemon {
   pid_t pid = -1;
@@ -113,6 +116,15 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+/// One field of /proc/PID/smaps_rollup (Pss:, Private_Dirty: ...), in KiB.
+long rollup_kib(pid_t pid, std::string_view field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with(field)) return std::stol(line.substr(field.size()));
+  return -1;
+}
+
 std::string monitors_yaml(int n) {
   static const char* kSchedules[] = {"* * * * *", "*/5 * * * *", "0 * * * *",        "30 2 * * *",
                                      "0 4 * * 0", "0 5 1 * *",   "every 10 minutes", "*-*-* 04:00:00"};
@@ -179,7 +191,10 @@ void bench_rss(const fs::path& base) {
     Daemon d;
     start(d, base / ("rss-" + std::to_string(n)), monitors_yaml(n));
     std::this_thread::sleep_for(300ms);
-    std::printf("rss: %d monitors: %ld KiB resident\n", n, rss_kib(d.pid));
+    // PSS shares each library page among the processes mapping it; private pages are this
+    // daemon's alone (what stopping it frees).
+    std::printf("rss: %d monitors: %ld KiB resident, %ld KiB PSS, %ld KiB private\n", n, rss_kib(d.pid),
+                rollup_kib(d.pid, "Pss:"), rollup_kib(d.pid, "Private_Clean:") + rollup_kib(d.pid, "Private_Dirty:"));
   }
 }
 

@@ -1,4 +1,4 @@
-// A simulated year on a realistic host: 30 jobs (minutely to monthly, cron and OnCalendar, several
+// A simulated year on a realistic host: 31 jobs (minutely to monthly, cron and OnCalendar, several
 // zones, both DST nights) with injected faults. Every fault must be alerted exactly once, within
 // grace + 1 s of simulated time; healthy runs must never alert.
 #include <gtest/gtest.h>
@@ -60,8 +60,13 @@ constexpr JobSpec kJobs[] = {
     {"timer-twice", "*-*-* 00/12:00:00", "Asia/Tokyo", 300, false, nullptr},
     {"logrotate", "25 6 * * *", "UTC", 300, true, nullptr},
     {"cleanup", "17 */3 * * *", "Europe/Berlin", 300, true, nullptr},
+    {"flappy", "*/10 * * * *", "UTC", 60, true, nullptr},
 };
-static_assert(std::size(kJobs) == 30);
+static_assert(std::size(kJobs) == 31);
+/// The flapping job fails on every other run inside these episodes, and never otherwise.
+constexpr int kFlappy = 30;
+constexpr std::pair<const char*, const char*> kFlapEpisodes[] = {{"2026-03-03T08:00:00Z", "2026-03-03T12:00:00Z"},
+                                                                 {"2026-10-14T20:00:00Z", "2026-10-15T01:30:00Z"}};
 
 struct Item {
   Instant t;
@@ -115,6 +120,10 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
 
   std::vector<Expected> expected;
   expected.push_back({-1, K::kCronDown, cron_stop, 60});
+  std::vector<std::pair<Instant, Instant>> flap_episodes;
+  for (auto [from, to] : kFlapEpisodes) flap_episodes.emplace_back(testing::at(from), testing::at(to));
+  std::vector<int> flap_runs(flap_episodes.size(), 0);
+  int flap_failures = 0;
   std::map<K, int> faults_by_kind, alerts_by_kind;
   int healthy_runs = 0, false_alarms = 0, late_alarms = 0, recoveries = 0, realerts = 0, runs = 0;
   bool cron_up = true;
@@ -213,9 +222,24 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
         if (cfg[i].from_cron && !cron_up) break;  // cron is down: nothing runs
         // Pick a fault now and then, far from other faults of this job.
         Fault f = Fault::kNone;
-        if (slot >= busy_until[i] && !(cfg[i].from_cron && in_outage_zone) && slot > start + 24h &&
-            std::uniform_real_distribution<>(0, 1)(rng) <
-                std::min(0.3, 8.0 * static_cast<double>(period.count()) / 31536000)) {
+        int episode = -1;
+        for (size_t e = 0; e < flap_episodes.size(); ++e)
+          if (i == kFlappy && slot >= flap_episodes[e].first && slot < flap_episodes[e].second) episode = int(e);
+        if (episode >= 0 && flap_runs[episode]++ % 2 == 0) {
+          // Flapping: fail, ok, fail, ok, fail is five changes within flapping_window (1 h): the first
+          // two failures are alerted as such, the third opens the one flapping incident, and every
+          // later failure of the episode is recorded without an alert.
+          const int nth = flap_runs[episode] / 2;
+          if (nth < 3) {
+            expected.push_back({i, nth < 2 ? K::kFailed : K::kFlapping, slot, 60});
+            ++faults_by_kind[nth < 2 ? K::kFailed : K::kFlapping];
+          }
+          ++flap_failures;
+          f = Fault::kFailed;
+        } else if (i != kFlappy && slot >= busy_until[i] && !(cfg[i].from_cron && in_outage_zone) &&
+                   slot > start + 24h &&
+                   std::uniform_real_distribution<>(0, 1)(rng) <
+                       std::min(0.3, 8.0 * static_cast<double>(period.count()) / 31536000)) {
           std::vector<Fault> options = {Fault::kMissed, Fault::kFailed, Fault::kOom};
           if (cfg[i].max_runtime())
             options.push_back(Fault::kHung);
@@ -246,6 +270,7 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
           case Fault::kFailed:
             done.state = RunEvent::State::kFail;
             done.exit_code = 2;
+            if (i == kFlappy) break;  // expected above
             expected.push_back({i, K::kFailed, done.ts, 0});
             ++faults_by_kind[K::kFailed];
             break;
@@ -302,11 +327,16 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
     }
   int total_faults = 0;
   for (auto& [k, n] : faults_by_kind) total_faults += n;
-  std::printf("replay: 30 jobs, 1 simulated year, %d runs (%d healthy), %zu faults injected + 1 cron outage\n", runs,
+  std::printf("replay: 31 jobs, 1 simulated year, %d runs (%d healthy), %zu faults injected + 1 cron outage\n", runs,
               healthy_runs, expected.size());
   for (auto& [k, n] : faults_by_kind)
     std::printf("  %-17s injected %4d  alerted %4d\n", kind_name(k), n, alerts_by_kind[k] - (k == K::kFailed ? 0 : 0));
   std::printf("  %-17s injected %4d  alerted %4d\n", "cron-down", 1, cron_alerts);
+  std::printf("  flapping job: %zu episodes, %d failures, %d alerts sent for them (flapping %d)\n",
+              flap_episodes.size(), flap_failures, alerts_by_kind[K::kFlapping] + 2 * int(flap_episodes.size()),
+              alerts_by_kind[K::kFlapping]);
+  EXPECT_EQ(alerts_by_kind[K::kFlapping], static_cast<int>(flap_episodes.size()));
+  EXPECT_GT(flap_failures, 25);
   std::printf("  recoveries %d, re-alerts of long incidents %d, unmatched faults %d, false alarms %d, late %d\n",
               recoveries, realerts, unmatched, false_alarms, late_alarms);
   EXPECT_EQ(unmatched, 0);

@@ -1,0 +1,123 @@
+// The real Debian cron daemon and the real agent, with a config that names its own socket and
+// spool (item 10) and a wrapped /etc/cron.d line that carries no paths: the run reaches that agent.
+// Then cron is stopped while the job runs (item 9): its per-job child (`/usr/sbin/CRON -f`, comm
+// "cron") lives on, reparented, and must not pass for the daemon: the host incident opens.
+// Needs root and /usr/sbin/cron; run it under `flock /work/.host.lock` (it writes /etc/cron.d and
+// /run/crond.pid). About 1 minute: cron starts jobs at second :01 of a minute.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using cronitor::testing::AgentProcess;
+using cronitor::testing::run_command;
+using cronitor::testing::wait_until;
+using nlohmann::json;
+
+const std::string kAgent = CRONITOR_AGENT_BIN;
+const std::string kExec = CRONITOR_EXEC_BIN;
+constexpr const char* kCronFile = "/etc/cron.d/cronitor-lifecycle-test";
+
+bool pid_alive(const std::string& pidfile) {
+  std::ifstream in(pidfile);
+  long pid = 0;
+  return (in >> pid) && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
+}
+
+// Everything the test starts or writes, undone whatever happens.
+struct Host {
+  fs::path dir;
+  pid_t cron = -1;
+  ~Host() {
+    std::ifstream in(dir / "jobpid");
+    long job = 0;
+    if (in >> job && job > 1) ::kill(static_cast<pid_t>(-job), SIGKILL);  // the job's process group
+    if (cron > 0) {
+      ::kill(cron, SIGTERM);
+      ::waitpid(cron, nullptr, 0);
+    }
+    std::error_code ec;
+    fs::remove(kCronFile, ec);
+    fs::remove("/run/crond.pid", ec);
+    fs::remove("/run/crond.reboot", ec);
+    fs::remove_all(dir, ec);
+  }
+};
+
+TEST(RealCron, WrappedLineReachesAnAgentWithItsOwnPathsAndCronDeathIsSeenWhileTheJobRuns) {
+  ASSERT_EQ(::geteuid(), 0u) << "needs root (writes /etc/cron.d, starts cron)";
+  ASSERT_TRUE(fs::exists("/usr/sbin/cron")) << "install Debian's cron (REAL-COMPONENTS.md)";
+  ASSERT_FALSE(pid_alive("/run/crond.pid")) << "a cron daemon already runs here";
+  ASSERT_FALSE(fs::exists(kCronFile));
+  Host h;
+  h.dir = fs::temp_directory_path() / ("cronitor-realcron-" + std::to_string(::getpid()));
+  fs::remove_all(h.dir);
+  fs::create_directories(h.dir / "run");
+  ::chmod(h.dir.c_str(), 0755);
+  // The wrapper at a plain path outside the build tree.
+  const std::string exec = (h.dir / "cronitor-exec").string();
+  fs::copy_file(kExec, exec);
+  ::chmod(exec.c_str(), 0755);
+  const std::string socket = (h.dir / "run/agent.sock").string(), spool = (h.dir / "spool").string();
+  const std::string config = (h.dir / "agent.yaml").string();
+  std::ofstream(config) << "state_dir: " << (h.dir / "state").string() << "\nsocket: " << socket
+                        << "\nspool_dir: " << spool
+                        << "\ndiscovery: {root: /, crontabs: true, systemd: false, auto_wrap: false}\n";
+  // Where this agent publishes its paths; the host's real /run/cronitor-agent stays untouched.
+  // The cron line's environment names the same file: that is the only thing it carries.
+  const std::string endpoint = (h.dir / "endpoint").string();
+  ::setenv("CRONITOR_ENDPOINT_FILE", endpoint.c_str(), 1);
+  ::unsetenv("CRONITOR_SOCKET");
+  ::unsetenv("CRONITOR_SPOOL");
+  {
+    std::ofstream(kCronFile) << "SHELL=/bin/sh\nMAILTO=\"\"\nCRONITOR_ENDPOINT_FILE=" << endpoint << "\n"
+                             << "* * * * * root " << exec << " lc-real-cron -- 'echo $$ > "
+                             << (h.dir / "jobpid").string() << "; sleep 50'\n";
+    ::chmod(kCronFile, 0644);
+  }
+  h.cron = ::fork();
+  if (h.cron == 0) {
+    ::execl("/usr/sbin/cron", "cron", "-f", "-L", "15", nullptr);
+    ::_exit(127);
+  }
+  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 5s)) << "cron did not write /run/crond.pid";
+  AgentProcess agent(kAgent, (h.dir / "daemon.log").string());
+  ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(endpoint); }, 5s)) << agent.log();
+  auto latest = [&]() -> std::string {
+    auto r = run_command({kAgent, "history", "lc-real-cron", "--json", "--config", config});
+    auto j = json::parse(r.out, nullptr, false);
+    return j.is_array() && !j.empty() ? j[0].value("status", "") : "";
+  };
+  // Item 10: the run cron started reaches this agent, over its own socket.
+  ASSERT_TRUE(wait_until([&] { return latest() == "running"; }, 75s)) << agent.log();
+  EXPECT_TRUE(fs::exists(h.dir / "jobpid"));
+  // Item 9: the daemon stops (as `systemctl stop cron` with KillMode=process: the daemon only).
+  ::kill(h.cron, SIGTERM);
+  ::waitpid(h.cron, nullptr, 0);
+  h.cron = -1;
+  ASSERT_TRUE(agent.wait_for_log("is not running: every cron job will be missed", 15s)) << agent.log();
+  EXPECT_EQ(agent.log().find("runs again"), std::string::npos) << agent.log();
+  EXPECT_EQ(agent.log().find("is running again"), std::string::npos) << agent.log();
+  auto st = run_command({kAgent, "status", "--json", "--config", config});
+  auto status = json::parse(st.out, nullptr, false);
+  ASSERT_TRUE(status.is_object()) << st.out << st.err;
+  EXPECT_FALSE(status["cron_incident"].is_null()) << status["cron_incident"] << agent.log();
+  agent.stop(SIGTERM);
+}
+
+}  // namespace
