@@ -52,6 +52,12 @@ std::vector<std::pair<std::string, std::string>> facts(const Alert& a, const std
   return f;
 }
 
+/// The summary with the host named once: some summaries already say "on HOST".
+std::string on_host(const Alert& a, const std::string& host) {
+  if (host.empty() || a.summary.find(" on " + host) != std::string::npos) return a.summary;
+  return a.summary + " on " + host;
+}
+
 bool good(const Alert& a) { return is_recovery(a.kind) || a.kind == Alert::Kind::kTest; }
 
 std::string title(const Alert& a) {
@@ -87,7 +93,7 @@ std::string slack_body(const Alert& a, const std::string& host) {
        {"elements",
         json::array({{{"type", "mrkdwn"},
                       {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " + iso(a.at)}}})}});
-  json body = {{"text", a.summary + " on " + host}, {"blocks", blocks}};
+  json body = {{"text", on_host(a, host)}, {"blocks", blocks}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -192,10 +198,10 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
     case NotifyTarget::Kind::kEmail: {
       m.mail_to = t.address;
       m.content_type = "text/plain; charset=utf-8";
-      std::string subject = a.summary;
+      std::string subject = on_host(a, host);
       for (char& c : subject)
         if (c == '\n' || c == '\r') c = ' ';
-      std::string text = "To: " + t.address + "\nSubject: [cronitor-agent] " + subject + " on " + host +
+      std::string text = "To: " + t.address + "\nSubject: [cronitor-agent] " + subject +
                          "\nContent-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\n" + a.summary + "\n\n";
       if (!a.detail.empty()) text += a.detail + "\n\n";
       for (const auto& [name, value] : facts(a, host)) text += name + ": " + value + "\n";

@@ -70,7 +70,8 @@ void Checkpointer::loop() {
     // once everything in it was copied.
     int log = 0, copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    // A full disk is said once by the daemon (daemon_disk.cpp), not at every checkpoint.
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && (rc & 0xff) != SQLITE_FULL)
       spdlog::warn("\"{}\": checkpoint: {}", db_.path(), sqlite3_errmsg(db_.get()));
     else if (rc == SQLITE_OK && log >= 0)
       done_.fetch_add(1);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "agent/alert_sender.h"
 #include "agent/cmd_daemon.h"
@@ -35,7 +36,7 @@ std::string hostname() {
   return buf;
 }
 
-void test_alert(const std::string& config_path, const std::string& list, int& exit_code) {
+void test_alert(const std::string& config_path, const std::string& list, bool json_out, int& exit_code) {
   auto c = agent::load_config(config_path);
   if (!c) {
     std::cerr << agent::format_errors(c.error());
@@ -64,21 +65,44 @@ void test_alert(const std::string& config_path, const std::string& list, int& ex
   a.detail = "If you can read this, alerts from this host reach you.";
   agent::AlertSender sender(host);
   exit_code = kExitOk;
+  nlohmann::json results = nlohmann::json::array();
   for (const auto& t : *targets) {
     auto r = sender.send(a, t);
     const std::string shown = t.redacted();
-    if (r.ok) {
+    if (!r.ok) exit_code = kExitFailure;
+    if (json_out)
+      results.push_back(
+          {{"target", shown}, {"sent", r.ok}, {"error", r.ok ? nlohmann::json() : nlohmann::json(r.error)}});
+    else if (r.ok)
       std::cout << shown << ": sent\n";
-    } else {
+    else
       std::cout << shown << ": FAILED: " << r.error << "\n";
-      exit_code = kExitFailure;
-    }
+  }
+  if (json_out) std::cout << results.dump(2) << "\n";
+}
+
+/// The line (or JSON object) that says where a ping went.
+void report_ping(bool json_out, const std::string& key, const std::string& state, const std::string& run_id,
+                 const std::string& delivered, const std::string& why) {
+  if (json_out) {
+    nlohmann::json j = {{"key", key}, {"state", state}, {"run_id", run_id}, {"delivered", delivered}};
+    if (!why.empty()) j["agent_error"] = why;
+    std::cout << j.dump(2) << "\n";
+  } else if (delivered == "agent") {
+    std::cout << key << ": " << state << " recorded (run " << run_id << ")\n";
+  } else {
+    std::cout << key << ": " << state << " spooled (the agent is not running: " << why << ")\n";
   }
 }
 
 void ping(const std::string& config_path, const std::string& key, const std::string& state, int exit_status,
-          const std::string& message, std::string run_id, int& exit_code) {
+          const std::string& message, std::string run_id, bool json_out, int& exit_code) {
   auto c = agent::load_config(config_path);
+  if (!c && config_path != agent::kDefaultConfigPath) {  // a --config that does not load: not the defaults
+    std::cerr << agent::format_errors(c.error());
+    exit_code = kExitUsage;
+    return;
+  }
   agent::Config cfg = c ? *c : agent::Config{};
   cronitor::RunEvent e;
   e.key = key;
@@ -107,7 +131,7 @@ void ping(const std::string& config_path, const std::string& key, const std::str
     return;
   }
   if (auto r = wrapper::send_to_agent(cfg.socket, line, 2000000); r) {
-    std::cout << key << ": " << state << " recorded (run " << e.run_id << ")\n";
+    report_ping(json_out, key, state, e.run_id, "agent", "");
     exit_code = kExitOk;
     return;
   } else {
@@ -118,7 +142,7 @@ void ping(const std::string& config_path, const std::string& key, const std::str
       exit_code = kExitFailure;
       return;
     }
-    std::cout << key << ": " << state << " spooled (the agent is not running: " << r.error().message << ")\n";
+    report_ping(json_out, key, state, e.run_id, "spool", r.error().message);
     exit_code = kExitOk;
   }
 }
@@ -130,8 +154,10 @@ void register_alert_commands(CLI::App& app, int& exit_code) {
   auto list = std::make_shared<std::string>();
   auto* ta = app.add_subcommand("test-alert", "Send a test message to a notify list (default: defaults.notify)");
   ta->add_option("LIST", *list, "A notify list name or a target such as slack:URL");
+  auto ta_json = std::make_shared<bool>(false);
   ta->add_option("--config", *config, "Configuration file");
-  ta->callback([&exit_code, config, list] { test_alert(*config, *list, exit_code); });
+  ta->add_flag("--json", *ta_json, "Print a JSON array: target, sent, error");
+  ta->callback([&exit_code, config, list, ta_json] { test_alert(*config, *list, *ta_json, exit_code); });
 
   auto pconfig = std::make_shared<std::string>(agent::kDefaultConfigPath);
   auto key = std::make_shared<std::string>();
@@ -147,9 +173,11 @@ void register_alert_commands(CLI::App& app, int& exit_code) {
   p->add_option("--exit-code", *status, "Exit code to report with complete/fail")->check(CLI::Range(0, 255));
   p->add_option("--message", *msg, "Text kept as the output tail");
   p->add_option("--run-id", *rid, "Ties run and complete/fail together (default: $CRONITOR_RUN_ID, else new)");
+  auto pjson = std::make_shared<bool>(false);
   p->add_option("--config", *pconfig, "Configuration file");
-  p->callback([&exit_code, pconfig, key, state, status, msg, rid] {
-    ping(*pconfig, *key, *state, *status, *msg, *rid, exit_code);
+  p->add_flag("--json", *pjson, "Print one JSON object: key, state, run_id, delivered (agent or spool)");
+  p->callback([&exit_code, pconfig, key, state, status, msg, rid, pjson] {
+    ping(*pconfig, *key, *state, *status, *msg, *rid, *pjson, exit_code);
   });
 }
 

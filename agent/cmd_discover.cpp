@@ -15,6 +15,7 @@
 #include "agent/commands.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/crontab_rewriter.h"
+#include "discovery/crontab_source.h"
 #include "discovery/package_files.h"
 #include "discovery/scanner.h"
 #include "discovery/watcher.h"
@@ -32,6 +33,7 @@ struct DiscoverOptions {
   std::string root = "/";
   bool json = false;
   bool watch = false;
+  bool all = false;       // also files run-parts never runs, and timers on a host without systemd
   std::string state_dir;  // default: ROOT/var/lib/cronitor-agent
   std::string exec_path = "/usr/bin/cronitor-exec";
   bool dry_run = false;
@@ -141,13 +143,19 @@ int run_watch(Scanner& scanner, const DiskRoot& root, bool json) {
   }
 }
 
+/// A file in a run-parts folder whose name run-parts skips (Debian's ".placeholder", "x.dpkg-old").
+bool never_run_by_run_parts(const Job& j) {
+  return j.origin == discovery::JobOrigin::kRunParts &&
+         !discovery::run_parts_name_problem(discovery::base_of(j.file)).empty();
+}
+
 int run_discover(const DiscoverOptions& o) {
   const DiskRoot root(root_dir(o));
   Scanner scanner(root);
   scanner.scan();
   const auto jobs = scanner.jobs();
   const auto packages = discovery::PackageFiles::load(root);
-  if (o.json) {
+  if (o.json) {  // for scripts: every job, each with the reason it is not monitored
     nlohmann::json arr = nlohmann::json::array();
     for (const Job* j : jobs) {
       nlohmann::json obj = discovery::to_json(*j);
@@ -159,7 +167,26 @@ int run_discover(const DiscoverOptions& o) {
     }
     std::printf("%s\n", arr.dump(2).c_str());
   } else {
-    print_table(jobs, packages);
+    const auto run = root.stat("/run/systemd/system");
+    const bool systemd = run && run->directory();
+    std::vector<const Job*> shown;
+    std::size_t skipped_files = 0, idle_timers = 0;
+    for (const Job* j : jobs) {
+      if (!o.all && never_run_by_run_parts(*j)) {
+        ++skipped_files;
+      } else if (!o.all && !systemd && j->origin == discovery::JobOrigin::kTimer) {
+        ++idle_timers;
+      } else {
+        shown.push_back(j);
+      }
+    }
+    print_table(shown, packages);
+    if (idle_timers > 0)
+      std::printf("(%zu systemd timer(s) not listed: systemd is not running on this host; --all lists them)\n",
+                  idle_timers);
+    if (skipped_files > 0)
+      std::printf("(%zu file(s) in run-parts folders not listed: run-parts never runs them; --all lists them)\n",
+                  skipped_files);
   }
   print_warnings(scanner);
   const bool unwrapped = std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) {
@@ -220,7 +247,7 @@ int run_wrap_cmd(const DiscoverOptions& o, bool unwrap) {
 }
 
 void add_wrap_options(CLI::App* cmd, DiscoverOptions& o) {
-  cmd->add_option("--root", o.root, "Read and write host paths under DIR (default /)");
+  cmd->add_option("--root", o.root, "Read and write host paths under DIR (default /)")->check(CLI::ExistingDirectory);
   cmd->add_flag("--dry-run", o.dry_run, "Print a unified diff, change nothing");
   cmd->add_option("--state-dir", o.state_dir, "Backups go to DIR/backups (default /var/lib/cronitor-agent)");
   cmd->add_option("--exec", o.exec_path, "Path of cronitor-exec written in lines (default /usr/bin/cronitor-exec)");
@@ -233,8 +260,10 @@ void add_wrap_options(CLI::App* cmd, DiscoverOptions& o) {
 void register_discovery(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<DiscoverOptions>();
   auto* discover = app.add_subcommand("discover", "List every cron job and systemd timer of this host");
-  discover->add_option("--root", opts->root, "Read host paths under DIR (default /)");
-  discover->add_flag("--json", opts->json, "Print one JSON array");
+  discover->add_option("--root", opts->root, "Read host paths under DIR (default /)")->check(CLI::ExistingDirectory);
+  discover->add_flag("--json", opts->json, "Print one JSON array (every job, hidden ones too)");
+  discover->add_flag("--all", opts->all,
+                     "Also list files run-parts never runs (.placeholder) and timers on a host without systemd");
   discover->add_flag("--watch", opts->watch, "Then keep watching and print added/changed/removed jobs");
   discover->callback([opts, &exit_code] { exit_code = run_discover(*opts); });
 

@@ -429,9 +429,10 @@ std::expected<Config, ConfigErrors> load_config(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 && errno == ENOENT && path == kDefaultConfigPath)
     return parse_config(embedded_default_config(), "<built-in default>");
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return std::unexpected(
-        ConfigErrors{ConfigError{path, 0, "", Error::from_errno("open", "", errno).message.substr(2)}});
+  if (!in) {
+    const int err = errno;
+    return std::unexpected(ConfigErrors{ConfigError{path, 0, "", Error::from_errno("open", "", err).message}});
+  }
   std::ostringstream buf;
   buf << in.rdbuf();
   auto config = parse_config(buf.str(), path);

@@ -109,6 +109,10 @@ struct Config {
   [[nodiscard]] Result<std::vector<NotifyTarget>> targets(const std::vector<std::string>& names) const;
 };
 
+/// Set when alerts would go nowhere: the default notify list has no target (check-config, status
+/// and the daemon's start say so); says what to add. Empty when every alert has somewhere to go.
+std::string no_target_warning(const Config& config);
+
 /// A problem in a config file, pointing at the key.
 struct ConfigError {
   std::string file;

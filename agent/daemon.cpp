@@ -18,6 +18,7 @@
 
 #include "agent/cron_log_watch.h"
 #include "agent/discovery_adapter.h"
+#include "agent/systemd_watch.h"
 #include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
@@ -57,6 +58,7 @@ Daemon::Daemon(Options options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
   cron_log_.reset();
+  systemd_.reset();
   for (auto& [fd, c] : conns_) {
     sd_event_source_disable_unref(c->src);
     ::close(fd);
@@ -136,6 +138,7 @@ Result<void> Daemon::init() {
   host_ = hostname_of(config_);
   throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   if (config_.mode == "upstream")
     spdlog::warn("mode: upstream is not available yet (uplink); alerting directly as in standalone mode");
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
@@ -218,6 +221,7 @@ void Daemon::rebuild_monitors(Instant t) {
     add_monitor(std::move(m), std::move(s));
   }
   alert_removed_while_stopped(stored, t);
+  if (systemd_) apply_live_timers();
   observe_from_cron_log(discovered_);
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
 }
@@ -287,7 +291,9 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
           targets.push_back(tg.text());
     if (a.type == Action::Type::kSuppressed)
       spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
-    else if (resolved && targets.size() < resolved->size())
+    else if (!resolved || resolved->empty())
+      spdlog::warn("alert (not sent: no target): {}", a.alert.summary);
+    else if (targets.size() < resolved->size())
       spdlog::info("alert (rate limit reached for {} of {} targets: recorded, in the next digest): {}",
                    resolved->size() - targets.size(), resolved->size(), a.alert.summary);
     else
@@ -422,6 +428,7 @@ void Daemon::reload() {
   host_ = hostname_of(config_);
   throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   commit_pending();
   rebuild_monitors(now());
   save_dirty();
@@ -511,6 +518,7 @@ int Daemon::run() {
     (void)store_.outbox_release_all(t);
     (void)store_.commit();
   }
+  start_systemd_watch();
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();

@@ -33,6 +33,8 @@ struct Changes;
 namespace cronitor::agent {
 
 class CronLogWatch;
+class SystemdWatch;
+struct LiveTimer;
 
 class Daemon {
  public:
@@ -114,6 +116,10 @@ class Daemon {
   bool allow_rate(uid_t uid);
   std::string handle_control(const Conn& c, std::string_view line);
 
+  // systemd timers over D-Bus (daemon_timers.cpp).
+  void start_systemd_watch();
+  void apply_live_timers();  // timers a manager reports are live: deadlines from now on
+  void on_timer_state(const LiveTimer& t, const std::string& what);
   // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
   // followed with pidfds; the run is closed as lost once both are gone.
   struct Follow {
@@ -194,6 +200,7 @@ class Daemon {
   WrapPolicy wrap_policy_;
   std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
   std::unique_ptr<CronLogWatch> cron_log_;
+  std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
 
   sd_event* ev_ = nullptr;
   sd_event_source* listen_src_ = nullptr;

@@ -29,9 +29,6 @@ std::string Daemon::handle_control(const Conn& c, std::string_view line) {
                                  states_[i], m.paused, m.awaits_first_run));
       list.back()["reported_by"] = m.reported_by.empty() ? json() : json(m.reported_by);
     }
-    json cron = nullptr;
-    if (host_state_.cron_incident)
-      cron = {{"opened", to_us(host_state_.cron_incident->opened)}, {"reason", host_state_.cron_incident->reason}};
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
     if (disk_full_since_)
       disk = {{"since", to_us(*disk_full_since_)},
@@ -41,7 +38,7 @@ std::string Daemon::handle_control(const Conn& c, std::string_view line) {
                    {"host", host_},
                    {"daemon", "running"},
                    {"monitors", list},
-                   {"cron_incident", cron},
+                   {"cron_incident", cron_incident_json(host_state_)},
                    {"disk_full", disk},
                    {"alerts_held", throttle_.held_total()},
                    {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()}});

@@ -75,7 +75,12 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     store_.rollback();
   rearm_deadline_timer();
   pump_outbox();
-  spdlog::info("discovery: {} added, {} changed, {} removed", ch.added.size(), ch.changed.size(), ch.removed.size());
+  // Lines that only moved (an edit above them) or that the agent wrapped are no news to the admin.
+  const size_t changed = ch.changed.size() - std::min(ch.moved, ch.changed.size());
+  if (ch.added.empty() && changed == 0 && ch.removed.empty())
+    spdlog::debug("discovery: {} jobs moved to other lines or (un)wrapped", ch.moved);
+  else
+    spdlog::info("discovery: {} added, {} changed, {} removed", ch.added.size(), changed, ch.removed.size());
   if (!ch.added.empty() || !ch.removed.empty()) check_cron_daemon();  // the first or the last cron job
   // Jobs that appeared are wrapped; a job that lost its wrapper (unwrap) is "changed": left alone.
   std::set<std::string> files;

@@ -108,6 +108,11 @@ DiscoveredJob to_discovered(const discovery::Job& j, std::vector<std::string>* w
     if (!j.timer->on_calendar.empty()) {
       d.schedule = j.timer->on_calendar.front();
       d.systemd_calendar = true;
+      // systemd starts the service up to AccuracySec= + RandomizedDelaySec= after the slot.
+      const std::string where = d.file.empty() ? j.unit : d.file;
+      d.extra_grace =
+          span(where, "RandomizedDelaySec", j.timer->randomized_delay, warnings).value_or(std::chrono::seconds(0)) +
+          span(where, "AccuracySec", j.timer->accuracy, warnings).value_or(kDefaultAccuracy);
     } else {
       timer_heartbeat(*j.timer, d.file.empty() ? j.unit : d.file, d, warnings);
     }

@@ -172,7 +172,8 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
   a.update = true;
   a.incident_opened = inc.opened;
   a.summary = display(c) + " recovered after " + format_duration(down) + " down";
-  a.detail = "It was " + inc.kind + " since " + iso(inc.opened, c.zone) + "; last problem: " + inc.reason;
+  a.detail =
+      "Open since " + iso(inc.opened, c.zone) + " (first problem: " + inc.kind + "); last problem: " + inc.reason;
   out.push_back(Action{Action::Type::kResolve, std::move(a)});
 }
 
@@ -264,6 +265,13 @@ void resolve_cron(HostState& host, Instant at, const std::string& hostname, cons
   a.incident_opened = host.cron_incident->opened;
   a.summary = "The cron daemon" + (hostname.empty() ? std::string() : " on " + hostname) + " is running again after " +
               format_duration(down) + " down";
+  if (!host.cron_seen_running) {  // it never ran while the agent watched: no "return"
+    a.down_for.reset();
+    a.summary = "The cron daemon" + (hostname.empty() ? std::string() : " on " + hostname) +
+                " is running now (it was not running when the agent began watching, " +
+                iso(host.cron_incident->opened, schedule::Zone::utc()) + ")";
+  }
+  host.cron_seen_running = true;
   a.detail =
       why + "; " + std::to_string(host.suppressed_misses) + " missed cron job runs were folded into this incident";
   host.last_outage_start = host.cron_incident->opened;
@@ -321,10 +329,15 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
       s.expected = c.schedule->next(*s.expected, c.zone);
     }
     if (missed > 0) {
-      s.consecutive_misses += missed;
+      // Slots that fell while cron was down belong to that outage, not to the job: they do not
+      // count toward its own "N consecutive missed runs".
+      const bool folded =
+          c.from_cron && (host.cron_incident || (host.last_outage_end && last <= *host.last_outage_end &&
+                                                 last + c.grace >= *host.last_outage_start));
+      if (!folded) s.consecutive_misses += missed;
       s.consecutive_good = 0;
       s.last_status = "missed";
-      if (s.consecutive_misses > c.schedule_tolerance) {
+      if (s.consecutive_misses + (folded ? missed : 0) > c.schedule_tolerance) {
         const bool in_outage =
             host.last_outage_end && last <= *host.last_outage_end && last + c.grace >= *host.last_outage_start;
         if (c.from_cron && (host.cron_incident || in_outage)) {
@@ -369,6 +382,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
   if (c.from_cron && host.cron_incident && ev.state == RunEvent::State::kRun)
     resolve_cron(host, ev.ts, ev.host, "cron job " + c.key + " ran at " + iso(ev.ts, c.zone), out);
   settle(c, s, ev.ts, out);
+  if (c.from_cron && ev.state == RunEvent::State::kRun) host.cron_seen_running = true;
   auto it =
       std::find_if(s.open_runs.begin(), s.open_runs.end(), [&](const OpenRun& r) { return r.run_id == ev.run_id; });
   if (ev.state == RunEvent::State::kRun) {
@@ -389,8 +403,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     cover_slot(c, s, ev.ts);
     s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false, ev.pid, ev.wrapper_pid});
     if (s.open_runs.size() > kMaxOpenRuns) s.open_runs.erase(s.open_runs.begin());
-    s.last_start = ev.ts;
-    s.last_status = "running";
+    s.last_start = ev.ts;  // last_status stays the last finished run's: open_runs says it runs
     if (overlap) {
       s.consecutive_good = 0;
       fault(c, s, std::move(*overlap), out);
@@ -427,7 +440,8 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev, HostS
     fill_run(a, ev, duration);
     a.summary = display(c) + " failed: " + failure_reason(ev);
     a.detail = "Run " + ev.run_id + " started at " + iso(started, c.zone) + " ended after " +
-               format_duration(duration_cast<seconds>(duration));
+               (duration < seconds(1) ? std::to_string(duration.count()) + " ms"
+                                      : format_duration(duration_cast<seconds>(duration)));
     if (c.failure_window > 0)
       a.detail +=
           "; " + std::to_string(in_window) + " of the last " + std::to_string(c.failure_window) + " runs failed";
@@ -511,8 +525,9 @@ Actions evaluate(const MonitorConfig& c, MonitorState& s, const Input& input, Ho
     s.open_runs.clear();
     if (r->by_unwrap) return out;
     Alert a = make_alert(c, Alert::Kind::kRemoved, r->now);
-    a.summary = display(c) + " was removed from " + r->file +
-                (r->line > 0 ? " line " + std::to_string(r->line) : std::string());
+    a.summary = !r->why.empty() ? display(c) + " " + r->why
+                                : display(c) + " was removed from " + r->file +
+                                      (r->line > 0 ? " line " + std::to_string(r->line) : std::string());
     a.detail = "The job is no longer defined, so it will not run again; its monitor stops here";
     s.incident.reset();
     out.push_back(Action{Action::Type::kNotice, std::move(a)});
@@ -532,6 +547,7 @@ Actions evaluate_cron(HostState& host, const CronObservation& obs) {
   Actions out;
   if (obs.running) {
     resolve_cron(host, obs.now, obs.host, "a cron daemon process is alive", out);
+    host.cron_seen_running = true;
     return out;
   }
   if (host.cron_incident) return out;
@@ -542,8 +558,9 @@ Actions evaluate_cron(HostState& host, const CronObservation& obs) {
   a.name = "cron daemon";
   a.at = obs.now;
   a.incident_opened = obs.now;
-  a.summary = "The cron daemon" + (obs.host.empty() ? std::string() : " on " + obs.host) +
-              " is not running: every cron job will be missed";
+  a.summary = "The cron daemon" + (obs.host.empty() ? std::string() : " on " + obs.host) + " is not running" +
+              (host.cron_seen_running ? "" : " (not since the agent began watching)") +
+              ": every cron job will be missed";
   a.detail = obs.cause;
   out.push_back(Action{Action::Type::kOpen, std::move(a)});
   return out;

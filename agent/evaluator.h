@@ -37,6 +37,7 @@ struct RemovedInput {
   std::string file;
   int line = 0;
   bool by_unwrap = false;  // removed through the agent's own unwrap: no alert
+  std::string why;         // set: the summary says this instead of "was removed from FILE"
 };
 /// pause (until = time point, or Instant::max() for ever) or resume (nullopt).
 struct PauseInput {

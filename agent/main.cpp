@@ -1,5 +1,7 @@
 // cronitor-agent: the daemon and its command-line tools. Subcommands live in cmd_*.cpp.
 #include <CLI/CLI.hpp>
+#include <iostream>
+#include <string_view>
 
 #include "agent/commands.h"
 
@@ -12,6 +14,16 @@ int main(int argc, char** argv) {
   cronitor::cli::register_discovery(app, exit_code);
   cronitor::cli::register_daemon(app, exit_code);
   cronitor::cli::register_suggest(app, exit_code);
+  // CLI11 reports a mistyped command as "A subcommand is required": name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string_view word = argv[1];
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known |= sub->check_name(std::string(word));
+    if (!known) {
+      std::cerr << "cronitor-agent: unknown command \"" << word << "\" (see cronitor-agent --help)\n";
+      return cronitor::cli::kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

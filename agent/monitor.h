@@ -117,6 +117,9 @@ struct HostState {
   int suppressed_misses = 0;  // misses of cron jobs while cron was down
   // The last outage, once resolved: misses of slots inside it belong to it, not to the jobs.
   std::optional<Instant> last_outage_start, last_outage_end;
+  // The agent has seen cron alive (a process, or a cron job's run); until then a "down" cron
+  // never ran here, and its start is no "return after N down".
+  bool cron_seen_running = false;
 };
 
 inline constexpr size_t kMaxOpenRuns = 64;

@@ -96,6 +96,7 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
                                             : parse_monitor_schedule(schedule_text));
     if (!s) return fail("monitor \"" + m.key + "\": " + s.error().message);
     if (!s->at_reboot()) m.schedule = std::move(*s);
+    if (calendar && job && !o.schedule) m.grace += job->extra_grace;  // timers: AccuracySec= + RandomizedDelaySec=
   } else if (job && job->heartbeat && !o.schedule) {
     // No clock schedule: the deadline counts from the previous run (agent/README.md, "Heartbeats").
     auto s = interval_schedule(job->heartbeat->period);

@@ -65,4 +65,18 @@ std::string NotifyTarget::text() const {
   return address;
 }
 
+std::string no_target_warning(const Config& c) {
+  auto defaults = c.targets(c.defaults.notify);
+  if (!defaults || !defaults->empty()) return {};  // a broken list is an error of its own
+  bool some = false;
+  for (const auto& m : c.monitors)
+    if (m.settings.notify)
+      if (auto t = c.targets(*m.settings.notify); t && !t->empty()) some = true;
+  std::string where = c.source.starts_with("<") ? std::string(kDefaultConfigPath) : c.source;
+  return std::string(some ? "defaults.notify has no target: alerts of monitors without a notify list of their own"
+                          : "no notify target: alerts") +
+         " are recorded but sent nowhere; add one to notify.default in " + where +
+         " (e.g. slack:https://hooks.slack.com/services/...), then run cronitor-agent test-alert";
+}
+
 }  // namespace cronitor::agent

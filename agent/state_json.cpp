@@ -187,6 +187,7 @@ json to_json(const HostState& s) {
   j["suppressed_misses"] = s.suppressed_misses;
   put_opt(j, "last_outage_start", s.last_outage_start);
   put_opt(j, "last_outage_end", s.last_outage_end);
+  j["cron_seen_running"] = s.cron_seen_running;
   return j;
 }
 
@@ -197,6 +198,7 @@ Result<HostState> host_state_from_json(const json& j) {
     s.suppressed_misses = j.value("suppressed_misses", 0);
     s.last_outage_start = opt_instant(j, "last_outage_start");
     s.last_outage_end = opt_instant(j, "last_outage_end");
+    s.cron_seen_running = j.value("cron_seen_running", true);  // states from before the field: it was
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("host state: ") + e.what());

@@ -27,6 +27,14 @@ std::string pad(std::string s, size_t w) {
   return s;
 }
 
+/// "221 ms" below a second (a 0.2 s job is not "0s"), else "2m 5s".
+std::string duration_cell(const json& ms) {
+  if (!ms.is_number()) return "-";
+  const auto v = ms.get<int64_t>();
+  if (v < 1000) return std::to_string(v) + " ms";
+  return format_duration(std::chrono::seconds(v / 1000));
+}
+
 std::string render(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& r : rows)
@@ -57,13 +65,24 @@ std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits
 json status_json(const std::string& key, const std::string& name, const std::string& schedule,
                  const std::string& timezone, const std::string& source, const MonitorState& s, bool paused,
                  bool awaits_first_run) {
+  // last_start is the latest start, which belongs to the open run while one is open: the last
+  // finished run then started its duration before it ended.
+  std::optional<Instant> started = s.last_start;
+  if (s.last_end && (!s.open_runs.empty() || (started && *started > *s.last_end)))
+    started = s.last_duration_ms ? std::optional<Instant>(*s.last_end - std::chrono::milliseconds(*s.last_duration_ms))
+                                 : std::nullopt;
   json last = nullptr;
-  if (s.last_start || s.last_end) {
-    last = {{"started", iso_or_null(s.last_start)},
+  if (s.last_end || (s.last_start && s.open_runs.empty())) {
+    last = {{"started", iso_or_null(started)},
             {"ended", iso_or_null(s.last_end)},
             {"status", s.last_status},
             {"exit_code", s.last_exit_code ? json(*s.last_exit_code) : json()},
             {"duration_ms", s.last_duration_ms ? json(*s.last_duration_ms) : json()}};
+  }
+  json open = nullptr;
+  if (!s.open_runs.empty()) {
+    const OpenRun& r = s.open_runs.back();
+    open = {{"run_id", r.run_id}, {"started", iso_or_null(r.started)}, {"open_runs", s.open_runs.size()}};
   }
   json incident = nullptr;
   if (s.incident)
@@ -80,27 +99,40 @@ json status_json(const std::string& key, const std::string& name, const std::str
           {"timezone", timezone},
           {"source", source},
           {"last_run", last},
+          {"open_run", open},
           {"next_expected", s.removed ? json() : iso_or_null(s.expected)},
           {"paused_until", paused_until},
           {"incident", incident}};
 }
 
 std::string status_table(const json& monitors) {
-  std::vector<std::vector<std::string>> rows = {
-      {"KEY", "STATE", "SCHEDULE", "LAST RUN", "EXIT", "DURATION", "NEXT EXPECTED", "INCIDENT"}};
+  // The RUNNING SINCE column only when a run is open: the LAST RUN columns are the last finished run.
+  bool any_open = false;
+  for (const auto& m : monitors) any_open |= m.contains("open_run") && m["open_run"].is_object();
+  std::vector<std::string> head = {"KEY", "NAME", "STATE", "SCHEDULE", "LAST RUN", "EXIT", "DURATION"};
+  if (any_open) head.push_back("RUNNING SINCE");
+  head.insert(head.end(), {"NEXT EXPECTED", "INCIDENT"});
+  std::vector<std::vector<std::string>> rows = {head};
   for (const auto& m : monitors) {
     const json& last = m["last_run"];
     std::string started = last.is_null() ? "-" : cell(last["started"]);
     std::string exit = last.is_null() ? "-" : cell(last["exit_code"]);
-    std::string dur = "-";
-    if (!last.is_null() && last["duration_ms"].is_number())
-      dur = format_duration(std::chrono::seconds(last["duration_ms"].get<int64_t>() / 1000));
+    std::string dur = last.is_null() ? "-" : duration_cell(last["duration_ms"]);
     std::string inc =
         m["incident"].is_null() ? "-" : cell(m["incident"]["kind"]) + " since " + cell(m["incident"]["opened"]);
-    rows.push_back(
-        {cell(m["key"]), cell(m["state"]), cell(m["schedule"]), started, exit, dur, cell(m["next_expected"]), inc});
+    std::string name = cell(m["name"]);
+    if (name.size() > 28) name = name.substr(0, 25) + "...";
+    std::vector<std::string> row = {cell(m["key"]), name, cell(m["state"]), cell(m["schedule"]), started, exit, dur};
+    if (any_open) row.push_back(m["open_run"].is_object() ? cell(m["open_run"]["started"]) : "-");
+    row.insert(row.end(), {cell(m["next_expected"]), inc});
+    rows.push_back(std::move(row));
   }
   return render(rows);
+}
+
+json cron_incident_json(const HostState& host) {
+  if (!host.cron_incident) return nullptr;
+  return {{"opened", iso_or_null(host.cron_incident->opened)}, {"reason", host.cron_incident->reason}};
 }
 
 json run_json(const RunRow& r) {
@@ -123,9 +155,7 @@ json run_json(const RunRow& r) {
 std::string history_table(const json& runs) {
   std::vector<std::vector<std::string>> rows = {{"STARTED", "STATUS", "EXIT", "DURATION", "RUN ID"}};
   for (const auto& r : runs) {
-    std::string dur = r["duration_ms"].is_number()
-                          ? format_duration(std::chrono::seconds(r["duration_ms"].get<int64_t>() / 1000))
-                          : "-";
+    std::string dur = duration_cell(r["duration_ms"]);
     std::string exit = cell(r["exit_code"]);
     if (r["signal"].is_string()) exit += " (" + r["signal"].get<std::string>() + ")";
     if (r["oom"].is_boolean() && r["oom"].get<bool>()) exit += " OOM";

@@ -35,6 +35,26 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+// The name=VALUE of a "# cronitor: KEY=VALUE ..." comment (VALUE may be double-quoted); the agent
+// reads the other settings. Discovery shows this name, as the alerts do.
+std::optional<std::string> settings_name(std::string_view settings) {
+  std::size_t pos = 0;
+  while (pos < settings.size()) {
+    while (pos < settings.size() && blank(settings[pos])) ++pos;
+    const std::size_t begin = pos;
+    bool quoted = false;
+    for (; pos < settings.size() && (quoted || !blank(settings[pos])); ++pos) {
+      if (settings[pos] == '"') quoted = !quoted;
+    }
+    std::string_view w = settings.substr(begin, pos - begin);
+    if (!w.starts_with("name=")) continue;
+    w.remove_prefix(5);
+    if (w.size() >= 2 && w.front() == '"' && w.back() == '"') w = w.substr(1, w.size() - 2);
+    if (!w.empty()) return std::string(w);
+  }
+  return std::nullopt;
+}
+
 // The next blank-separated word of `s` from `pos`; `begin` receives its offset.
 std::string_view word(std::string_view s, std::size_t& pos, std::size_t& begin) {
   while (pos < s.size() && blank(s[pos])) ++pos;
@@ -173,6 +193,10 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
       }
       if (iequals_prefix(body, "cronitor:") && trim(body.substr(9)) == "ignore") {
         pending_ignore = true;
+        continue;
+      }
+      if (iequals_prefix(body, "cronitor:")) {
+        if (auto n = settings_name(body.substr(9))) pending_name = std::move(n);
         continue;
       }
       // A commented-out job line is listed as disabled; other comments are just comments.

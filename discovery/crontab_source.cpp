@@ -262,6 +262,7 @@ std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, Job
     } else {
       j.key = derive_key(to_string(origin), j.user, j.schedule, j.command);
     }
+    j.named = e.name.has_value();
     j.name = e.name ? std::move(*e.name) : derive_name(j.command);
     if (!refusal.empty()) {
       j.disabled = true;

@@ -74,6 +74,7 @@ struct Job {
   std::optional<TimerInfo> timer;
   std::string run_parts_dir;  // kRunParts: the folder; also set on the line that runs it
   bool no_log = false;        // Debian's '-' prefix on the minute field
+  bool named = false;         // the admin wrote the name ("# Name:", "# cronitor: name="): kept as is
 
   /// The content the key is derived from before the job is wrapped.
   std::string identity() const;

@@ -1,11 +1,14 @@
 #include "discovery/scanner.h"
 
 #include <algorithm>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "discovery/cron_command.h"
 #include "discovery/crontab_source.h"
 #include "discovery/fs_root.h"
+#include "discovery/job_identity.h"
 #include "discovery/periodic_source.h"
 #include "discovery/systemd_unit_source.h"
 
@@ -32,6 +35,67 @@ std::string_view first_word(std::string_view s) {
   const auto end = s.find_first_of(" \t");
   return s.substr(0, end);
 }
+
+/// Words separated by single spaces.
+std::string squeeze(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const bool space = c == ' ' || c == '\t';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+/// What a guarded line runs when systemd does not: "test -e /run/systemd/system || SERVICE_MODE=1
+/// /sbin/e2scrub_all -A -r" -> "/sbin/e2scrub_all -A -r" (assignments dropped); empty when the line
+/// is not of the "guard || command" form.
+std::string guarded_command(std::string_view cmd) {
+  const auto bar = cmd.find("||");
+  if (bar == std::string_view::npos || cmd.substr(0, bar).find(kSystemdGuard) == std::string_view::npos) return {};
+  std::string rest = squeeze(cmd.substr(bar + 2));
+  while (true) {
+    const std::string_view w = first_word(rest);
+    const auto eq = w.find('=');
+    if (eq == std::string_view::npos || eq == 0 || w.find('/') < eq) break;
+    rest.erase(0, std::min(rest.size(), w.size() + 1));
+  }
+  return rest;
+}
+
+constexpr std::string_view kNoOp = "a no-op while systemd runs";
+std::string unwrapped_command(const Job& j) {
+  auto w = parse_wrapped(j.command);
+  return w ? unwrap_command(*w) : j.command;
+}
+
+// The same job, only on another line, (un)wrapped by the agent, or renamed along with its line:
+// nothing a monitor keys on changed. (Every edit of a file re-reads all its lines.)
+bool only_moved(const Job& before, const Job& after) {
+  Job x = before;
+  x.line = after.line;
+  if (!after.named) x.name = after.name;
+  if (x.wrapped != after.wrapped) {
+    if (unwrapped_command(x) != unwrapped_command(after)) return false;
+    x.wrapped = after.wrapped;
+    x.command = after.command;
+  }
+  return x == after;
+}
+
+// What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
+// the folder of a script ("logrotate-cron-daily").
+std::string where_suffix(const Job& j, const std::string& name) {
+  if (j.line == 0) return slugify(base_of(parent_of(j.file)));
+  const std::string file = slugify(base_of(j.file));
+  if (name.starts_with(file)) return std::to_string(j.line);  // "certbot-17", not "certbot-certbot-17"
+  return file + "-" + std::to_string(j.line);
+}
+
+// Names are told apart within a source kind: a timer and the cron line it replaces (twins) may
+// share a name; two cron lines may not.
+std::string name_claim(const Job& j, const std::string& base) { return to_string(j.source) + ("\x1f" + base); }
 
 }  // namespace
 
@@ -60,10 +124,19 @@ void Scanner::claim(const std::string& key, int delta) {
   if (n <= 0) claims_.erase(key);
 }
 
+void Scanner::claim_name(const Job& j, const std::string& base, int delta) {
+  if (j.named) return;
+  int& n = name_claims_[name_claim(j, base)];
+  if (delta > 0 && ++n == 2) ++names_contested_;
+  if (delta < 0 && n-- == 2) --names_contested_;
+  if (n <= 0) name_claims_.erase(name_claim(j, base));
+}
+
 void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs) {
   if (auto it = entries_.find(k); it != entries_.end()) {
     Entry& old = it->second;
     for (std::size_t i = 0; i < old.scan.jobs.size(); ++i) {
+      claim_name(old.scan.jobs[i], old.base_names[i], -1);
       claim(old.scan.jobs[i].wrapped ? old.scan.jobs[i].key : old.base_keys[i], -1);
       old_jobs.push_back(std::move(old.scan.jobs[i]));
     }
@@ -73,10 +146,13 @@ void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vect
   Entry e;
   e.scan = std::move(*scan);
   e.base_keys.reserve(e.scan.jobs.size());
+  e.base_names.reserve(e.scan.jobs.size());
   for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
     const Job& j = e.scan.jobs[i];
     e.base_keys.push_back(j.key);
+    e.base_names.push_back(j.name);
     claim(j.key, +1);
+    claim_name(j, j.name, +1);
     const bool timer = j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked;
     const bool guarded = j.source == SourceKind::kCrontab && j.origin != JobOrigin::kRunParts &&
                          j.command.find(kSystemdGuard) != std::string::npos;
@@ -98,6 +174,8 @@ Changes Scanner::scan() {
   entries_.clear();
   claims_.clear();
   contested_ = 0;
+  name_claims_.clear();
+  names_contested_ = 0;
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     for (FileScan& f : sources_[i]->scan_all(ctx)) {
       EntryKey k{i, f.path};
@@ -160,9 +238,13 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
         e.scan.warnings.push_back(
             Warning{e.scan.path, 0,
                     "more than " + std::to_string(options_.limits.max_jobs) + " jobs on this host, ignoring the rest"});
-        for (std::size_t i = keep; i < e.scan.jobs.size(); ++i) claim(e.base_keys[i], -1);
+        for (std::size_t i = keep; i < e.scan.jobs.size(); ++i) {
+          claim(e.base_keys[i], -1);
+          claim_name(e.scan.jobs[i], e.base_names[i], -1);
+        }
         e.scan.jobs.resize(keep);
         e.base_keys.resize(keep);
+        e.base_names.resize(keep);
         std::erase_if(e.twin_candidates, [keep](std::size_t i) { return i >= keep; });
       }
     }
@@ -170,6 +252,7 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
   }
   assign_keys(changes);
   link_twins(changes);
+  assign_names(changes);
   std::unordered_map<std::string_view, const Job*> before;
   before.reserve(old_jobs.size());
   for (const Job& j : old_jobs) before.emplace(j.key, &j);
@@ -181,7 +264,10 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
       if (it == before.end()) {
         changes.added.push_back(&j);
       } else {
-        if (!(*it->second == j)) changes.changed.push_back(&j);
+        if (!(*it->second == j)) {
+          changes.changed.push_back(&j);
+          if (only_moved(*it->second, j)) ++changes.moved;
+        }
         before.erase(it);
       }
     }
@@ -189,10 +275,40 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
   for (Job& j : old_jobs) {
     if (auto it = before.find(j.key); it != before.end() && it->second == &j) changes.removed.push_back(std::move(j));
   }
-  // A job both re-keyed and re-linked is reported once, as added.
-  if (!changes.changed.empty() && !changes.added.empty()) {
-    std::unordered_set<const Job*> added(changes.added.begin(), changes.added.end());
-    std::erase_if(changes.changed, [&](const Job* j) { return added.contains(j); });
+  // A job both re-keyed and re-linked is reported once, as added; one re-linked and renamed, once.
+  if (!changes.changed.empty()) {
+    std::unordered_set<const Job*> seen(changes.added.begin(), changes.added.end());
+    std::erase_if(changes.changed, [&](const Job* j) { return !seen.insert(j).second; });
+  }
+}
+
+void Scanner::assign_names(Changes& changes) {
+  // Sources derive names from commands; with no name derived twice, those are final.
+  if (names_contested_ == 0 && !names_suffixed_) return;
+  names_suffixed_ = names_contested_ > 0;
+  std::unordered_map<std::string, int> final_count;
+  auto wanted = [&](const Job& j, const std::string& base) {
+    if (j.named) return j.name;
+    auto it = name_claims_.find(name_claim(j, base));
+    return it != name_claims_.end() && it->second > 1 ? base + "-" + where_suffix(j, base) : base;
+  };
+  for (const auto& [k, e] : entries_) {
+    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
+      const Job& j = e.scan.jobs[i];
+      ++final_count[name_claim(j, wanted(j, e.base_names[i]))];
+    }
+  }
+  for (auto& [k, e] : entries_) {
+    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
+      Job& j = e.scan.jobs[i];
+      if (j.named) continue;
+      std::string name = wanted(j, e.base_names[i]);
+      if (final_count[name_claim(j, name)] > 1 && name != e.base_names[i])
+        name += "-" + j.key;  // same file name and line
+      if (name == j.name) continue;
+      j.name = std::move(name);
+      if (!e.dirty) changes.changed.push_back(&j);
+    }
   }
 }
 
@@ -244,6 +360,7 @@ void Scanner::link_twins(Changes& changes) {
     std::string stem;
     std::string program;
     bool dirty;
+    std::string exec;  // the service's ExecStart=, spaces squeezed
   };
   std::vector<TimerRef> timers;
   std::vector<std::pair<Job*, bool>> guarded;
@@ -251,8 +368,8 @@ void Scanner::link_twins(Changes& changes) {
     for (std::size_t i : e.twin_candidates) {
       Job& j = e.scan.jobs[i];
       if (j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked) {
-        timers.push_back(
-            TimerRef{&j, j.unit.substr(0, j.unit.size() - 6), std::string(first_word(j.timer->exec_start)), e.dirty});
+        timers.push_back(TimerRef{&j, j.unit.substr(0, j.unit.size() - 6), std::string(first_word(j.timer->exec_start)),
+                                  e.dirty, squeeze(j.timer->exec_start)});
       } else if (j.source == SourceKind::kCrontab && j.origin != JobOrigin::kRunParts &&
                  j.command.find(kSystemdGuard) != std::string::npos) {
         guarded.emplace_back(&j, e.dirty);
@@ -282,32 +399,57 @@ void Scanner::link_twins(Changes& changes) {
   for (auto& [job, dirty] : guarded) {
     Job& j = *job;
     const std::string_view file_base = base_of(j.file);
+    // Matched on what they run: the same command line first. A timer whose service runs the same
+    // program with other arguments does other work (e2scrub_all.timer runs `e2scrub_all`, the
+    // daily line `e2scrub_all -A -r` is e2scrub_reap's): no name rule pairs them.
+    const std::string run = guarded_command(j.command);
+    const std::string run_prog(first_word(run));
+    const std::string_view run_base = base_of(run_prog);
     TimerRef* match = nullptr;
+    std::set<const TimerRef*> other_work;
     for (TimerRef& t : timers) {
-      if (!t.program.empty() && t.program.size() > 1 && j.command.find(t.program) != std::string::npos) {
+      if (!run.empty() && !t.exec.empty() && run == t.exec) {
         match = &t;
         break;
       }
+      if (!run.empty() && !t.program.empty() && first_word(run) == t.program) other_work.insert(&t);
     }
-    for (std::size_t pass = 0; match == nullptr && pass < 2; ++pass) {
-      for (TimerRef& t : timers) {
-        const bool hit = pass == 0 ? t.stem == file_base
-                                   : (t.stem.starts_with(file_base) && t.stem.size() > file_base.size() &&
-                                      (t.stem[file_base.size()] == '-' || t.stem[file_base.size()] == '_'));
-        if (hit) {
-          match = &t;
-          break;
+    for (TimerRef& t : timers) {
+      if (match != nullptr) break;
+      if (!other_work.contains(&t) && t.program.size() > 1 && j.command.find(t.program) != std::string::npos)
+        match = &t;
+    }
+    // Then by name: the program's own name (e2scrub_all_cron), then the file's.
+    for (std::string_view name : {run_base, file_base}) {
+      for (std::size_t pass = 0; match == nullptr && !name.empty() && pass < 2; ++pass) {
+        for (TimerRef& t : timers) {
+          if (other_work.contains(&t)) continue;
+          // pass 0: the same name; pass 1: one name is the other plus "-..." or "_...".
+          const bool hit = pass == 0 ? t.stem == name
+                                     : ((t.stem.starts_with(name) && t.stem.size() > name.size() &&
+                                         (t.stem[name.size()] == '-' || t.stem[name.size()] == '_')) ||
+                                        (name.starts_with(t.stem) && name.size() > t.stem.size() &&
+                                         (name[t.stem.size()] == '-' || name[t.stem.size()] == '_')));
+          if (hit) {
+            match = &t;
+            break;
+          }
         }
       }
     }
     update(j, dirty, [&] {
-      const bool twin_reason = j.twin_of.has_value();
+      const bool twin_reason = j.twin_of.has_value() || (j.reason && j.reason->starts_with(kNoOp));
       j.twin_of.reset();
       if (twin_reason) j.reason.reset();
-      if (match == nullptr || j.disabled) return;
-      if (systemd_running_ && match->job->timer->enabled) {
+      if (j.disabled || !systemd_running_) return;
+      // The guard makes the line a no-op whenever systemd runs, whatever the timer's state.
+      if (match != nullptr && match->job->timer->enabled) {
         j.twin_of = match->job->key;
-        j.reason = "a no-op while systemd runs: " + match->job->unit + " does this work";
+        j.reason = std::string(kNoOp) + ": " + match->job->unit + " does this work";
+      } else if (match != nullptr) {
+        j.reason = std::string(kNoOp) + ", and " + match->job->unit + " is not enabled: nothing does this work";
+      } else if (!run.empty()) {
+        j.reason = std::string(kNoOp) + " (guarded by " + std::string(kSystemdGuard) + "), and no timer does this work";
       }
     });
     if (match != nullptr && !j.disabled && !systemd_running_ && !match->job->disabled) {

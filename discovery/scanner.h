@@ -24,6 +24,9 @@ struct Changes {
   std::vector<const Job*> added;
   std::vector<const Job*> changed;  // the new definition
   std::vector<Job> removed;         // the last definition
+  /// Of `changed`: jobs whose definition stayed, only moved to another line or (un)wrapped by
+  /// the agent. Callers update them but need not report them as changes.
+  std::size_t moved = 0;
   bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
 };
 
@@ -65,6 +68,7 @@ class Scanner {
   struct Entry {
     FileScan scan;
     std::vector<std::string> base_keys;        // the keys the source derived, before disambiguation
+    std::vector<std::string> base_names;       // the names the source derived, likewise
     bool dirty = false;                        // re-read by the current scan
     std::vector<std::size_t> twin_candidates;  // timers, and cron lines with a systemd guard
   };
@@ -75,6 +79,7 @@ class Scanner {
   void finish(Changes& changes, std::vector<Job> old_jobs);
   void assign_keys(Changes& changes);
   void link_twins(Changes& changes);
+  void assign_names(Changes& changes);
 
   const FsRoot& root_;
   Options options_;
@@ -87,6 +92,11 @@ class Scanner {
   std::size_t contested_ = 0;    // keys claimed more than once
   bool suffixes_given_ = false;  // the last pass gave some job a "-N" key
   void claim(const std::string& key, int delta);
+  // The same for derived names: two jobs named "echo" get told apart by where they are.
+  std::unordered_map<std::string, int> name_claims_;
+  std::size_t names_contested_ = 0;
+  bool names_suffixed_ = false;
+  void claim_name(const Job& j, const std::string& base, int delta);
 };
 
 }  // namespace cronitor::discovery

@@ -2,6 +2,7 @@
 // Kept small and free of heavy static initialisation: it starts for every cron job.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -39,6 +40,10 @@ int main(int argc, char** argv) {
   auto options = parse_options(argc, argv);
   if (options && options->mode == Options::Mode::kHelp) {
     say(kUsage);
+    return 0;
+  }
+  if (options && options->mode == Options::Mode::kVersion) {
+    std::fputs("cronitor-exec " CRONITOR_VERSION "\n", stdout);
     return 0;
   }
   std::string problem;

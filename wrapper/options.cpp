@@ -10,7 +10,8 @@ namespace cronitor::wrapper {
 
 const char kUsage[] =
     "usage: cronitor-exec KEY [--no-output] [--env NAME] [--timeout DURATION] -- COMMAND\n"
-    "       cronitor-exec --metric NAME=VALUE [--metric NAME=VALUE ...]   (inside a job)\n";
+    "       cronitor-exec --metric NAME=VALUE [--metric NAME=VALUE ...]   (inside a job)\n"
+    "       cronitor-exec --version | --help\n";
 
 Result<int64_t> parse_duration_ms(std::string_view text) {
   double value = 0;
@@ -70,6 +71,9 @@ Result<Options> parse_options(int argc, char** argv) {
     }
     if (a == "-h" || a == "--help") {
       o.mode = Options::Mode::kHelp;
+      return o;
+    } else if (a == "--version" && i == 1) {  // only alone: "KEY --version" is no request
+      o.mode = Options::Mode::kVersion;
       return o;
     } else if (a == "--no-output") {
       o.no_output = true;

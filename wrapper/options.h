@@ -13,7 +13,7 @@ namespace cronitor::wrapper {
 
 /// What cronitor-exec was asked to do.
 struct Options {
-  enum class Mode { kRun, kMetric, kHelp };
+  enum class Mode { kRun, kMetric, kHelp, kVersion };
   Mode mode = Mode::kRun;
   std::string key;
   std::string command;  ///< the words after "--", joined with spaces

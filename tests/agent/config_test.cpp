@@ -68,7 +68,8 @@ color: blue
   ASSERT_FALSE(c.has_value());
   std::string all = format_errors(c.error());
   EXPECT_NE(all.find("/etc/cronitor/agent.yaml:3: defaults.grace_secs: unknown key"), std::string::npos) << all;
-  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:4: defaults.failure_tolerance: \"lots\": expected a number of consecutive failures, or \"K of N\""),
+  EXPECT_NE(all.find("/etc/cronitor/agent.yaml:4: defaults.failure_tolerance: \"lots\": expected a number of "
+                     "consecutive failures, or \"K of N\""),
             std::string::npos)
       << all;
   EXPECT_NE(all.find("/etc/cronitor/agent.yaml:7: monitors[0].schedule: bad schedule"), std::string::npos) << all;

@@ -154,6 +154,18 @@ TEST(Heartbeat, AnacronJobBecomesADailyHeartbeatWithAnacronsSlack) {
   EXPECT_EQ(monitor_for(anacron_job(7, 10), "defaults: {grace_seconds: 7200}\n").grace, seconds(7200));
 }
 
+TEST(Heartbeat, CalendarTimersGetAccuracyAndRandomizedDelayAsSlack) {
+  auto j = timer_job({}, "30min", "5min");
+  j.timer->on_calendar = {"*-*-* 03:00:00"};
+  auto m = monitor_for(j);
+  EXPECT_FALSE(m.heartbeat);
+  ASSERT_TRUE(m.schedule);
+  EXPECT_EQ(m.grace, seconds(60 + 1800 + 300));  // grace + RandomizedDelaySec + AccuracySec
+  j.timer->randomized_delay.clear();
+  j.timer->accuracy.clear();
+  EXPECT_EQ(monitor_for(j).grace, seconds(60 + 60));  // systemd's default AccuracySec=1min
+}
+
 TEST(Heartbeat, MonotonicTimersMapToTheirSmallestRecurringValue) {
   auto active = monitor_for(timer_job({"OnBootSec=15min", "OnUnitActiveSec=2h", "OnUnitActiveSec=1h"}, "5m"));
   ASSERT_TRUE(active.heartbeat);

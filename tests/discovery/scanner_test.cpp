@@ -67,7 +67,8 @@ TEST(Scanner, DebianCorpusCronLines) {
   EXPECT_EQ(certbot->env.shell, "/bin/sh");
   EXPECT_EQ(certbot->env.path, "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin");
   EXPECT_FALSE(certbot->wrapped);
-  EXPECT_EQ(at(s, "/etc/cron.d/sysstat", 6)->name, "debian-sa1");
+  // Two sysstat lines run debian-sa1: their names tell them apart (issue 13 item 15).
+  EXPECT_EQ(at(s, "/etc/cron.d/sysstat", 6)->name, "debian-sa1-sysstat-6");
   EXPECT_EQ(at(s, "/etc/cron.d/php", 14)->schedule, "09,39 * * * *");
   EXPECT_EQ(at(s, "/etc/cron.d/anacron", 6)->name, "anacron");
   EXPECT_EQ(at(s, "/etc/cron.d/munin", 7)->user, "munin");
@@ -129,7 +130,6 @@ TEST(Scanner, TimersAndTwinsOnASystemdHost) {
   for (auto [file, line, twin] :
        std::vector<std::tuple<std::string, int, std::string>>{{"/etc/cron.d/certbot", 17, "certbot.timer"},
                                                               {"/etc/cron.d/e2scrub_all", 1, "e2scrub_all.timer"},
-                                                              {"/etc/cron.d/e2scrub_all", 2, "e2scrub_all.timer"},
                                                               {"/etc/cron.d/php", 14, "phpsessionclean.timer"},
                                                               {"/etc/cron.d/anacron", 6, "anacron.timer"},
                                                               {"/etc/cron.d/ntpsec", 1, "ntpsec-rotate-stats.timer"}}) {
@@ -139,6 +139,14 @@ TEST(Scanner, TimersAndTwinsOnASystemdHost) {
     EXPECT_EQ(*j->twin_of, unit(s, twin)->key) << file;
     EXPECT_TRUE(j->reason) << file;
   }
+  // Matched on what they run: the weekly e2scrub_all.timer (ExecStart=/sbin/e2scrub_all) is the
+  // weekly e2scrub_all_cron line, not the daily `e2scrub_all -A -r` (e2scrub_reap's work), which
+  // is still a no-op under systemd and says so.
+  const Job* daily = at(s, "/etc/cron.d/e2scrub_all", 2);
+  ASSERT_NE(daily, nullptr);
+  EXPECT_FALSE(daily->twin_of);
+  ASSERT_TRUE(daily->reason);
+  EXPECT_EQ(*daily->reason, "a no-op while systemd runs (guarded by /run/systemd/system), and no timer does this work");
   // Not guarded: real jobs even with a timer of the same package.
   EXPECT_FALSE(at(s, "/etc/cron.d/sysstat", 6)->twin_of);
   EXPECT_FALSE(at(s, "/etc/cron.d/mdadm", 12)->twin_of);

@@ -19,8 +19,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 cleanup() {
   if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; fi
-  # Mounts live in this script's own mount namespace (unshare below): nothing to unmount on the host.
-  rm -rf "$WORK"
+  # Unmount before removing, and never cross into another file system: a recursive rm through a
+  # mounted /proc or /dev would reach the host's.
+  if [ -n "${R:-}" ] && mountpoint -q "$R/proc" 2>/dev/null; then umount "$R/proc" || umount -l "$R/proc" || true; fi
+  if [ -n "${R:-}" ] && mountpoint -q "$R/proc" 2>/dev/null; then echo "left $WORK: $R/proc still mounted" >&2; return; fi
+  rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
 [ "$(id -u)" -eq 0 ] || fail "needs root (chroot, mounts)"
@@ -51,7 +54,7 @@ if [ -z "${DEB_TEST_IN_NS:-}" ]; then
   LOCK=/work/.host.lock
   lock=()
   [ -d "$(dirname "$LOCK")" ] && lock=(flock "$LOCK")
-  rm -rf "$WORK"; trap - EXIT
+  rm -rf --one-file-system "$WORK"; trap - EXIT
   exec env DEB_TEST_IN_NS=1 DEB_TEST_DEBS="$DEBS" DEB_TEST_BUILD_SECONDS="$BUILD_SECONDS" \
     "${lock[@]}" unshare --mount --propagation private "$0" "$@"
 fi
@@ -69,8 +72,9 @@ if [ ! -f "$ROOT_TAR" ]; then
 fi
 mkdir -p "$R"
 tar -C "$R" -xf "$ROOT_TAR"
+# /proc only (start-stop-daemon, /proc/self/exe); /dev is the root's own (mmdebstrap made its nodes),
+# never a bind of the host's.
 mount -t proc proc "$R/proc"
-mount --bind /dev "$R/dev"
 in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
 # 3. An admin's cron.d file and a user crontab with % (cron feeds what follows it as stdin).
@@ -95,8 +99,8 @@ sha_of "$PKG_FILES" >"$WORK/pkg.sha"
 # 4. Install, as the README's script does.
 step "apt-get install ./cronitor-agent_*.deb ./cronitor-exec_*.deb"
 cp "$AGENT_DEB" "$EXEC_DEB" "$R/tmp/"
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-download \
-  "/tmp/$(basename "$AGENT_DEB")" "/tmp/$(basename "$EXEC_DEB")" >"$WORK/install.log" 2>&1 \
+in_root env DEBIAN_FRONTEND=noninteractive sh -c "cd /tmp && apt-get install -y -qq \
+  ./$(basename "$AGENT_DEB") ./$(basename "$EXEC_DEB")" >"$WORK/install.log" 2>&1 \
   || { cat "$WORK/install.log"; fail "apt-get install"; }
 [ -x "$R/usr/bin/cronitor-exec" ] || fail "no /usr/bin/cronitor-exec"
 [ "$(stat -c %a "$R/var/spool/cronitor-agent")" = 1733 ] || fail "spool mode $(stat -c %a "$R/var/spool/cronitor-agent")"
@@ -127,7 +131,9 @@ wrapped() { grep -q '/usr/bin/cronitor-exec' "$R/$1"; }
 wait_for 30 wrapped etc/cron.d/backup || { cat "$WORK/agent.log"; fail "admin's cron.d line not wrapped"; }
 wait_for 10 wrapped var/spool/cron/crontabs/alice || { cat "$WORK/agent.log"; fail "user crontab not wrapped"; }
 grep -q '%first line%second line' "$R/var/spool/cron/crontabs/alice" || fail "the user's % stdin was changed"
-[ "$(stat -c '%U:%G %a' "$R/var/spool/cron/crontabs/alice")" = "alice:crontab 600" ] || fail "user crontab owner/mode"
+# (names from the root's own passwd)
+m=$(in_root stat -c "%U:%G %a" /var/spool/cron/crontabs/alice)
+[ "$m" = "alice:crontab 600" ] || fail "user crontab owner/mode: $m"
 if grep -q wrap_package_files "$SRC/agent/config.cpp"; then
   (cd "$R" && sha256sum -c --quiet "$WORK/pkg.sha") || fail "a package-owned file was rewritten"
   echo "package-owned files untouched: $PKG_FILES"
@@ -150,7 +156,9 @@ wait_for 10 sh -c "chroot '$R' /usr/bin/cronitor-agent history '$key' --json 2>/
 step "apt-get remove cronitor-agent"
 in_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq cronitor-agent >"$WORK/remove.log" 2>&1 \
   || { cat "$WORK/remove.log"; fail "remove"; }
-wait_for 5 sh -c "! kill -0 $AGENT_PID 2>/dev/null" || fail "prerm did not stop the agent"
+# (exited: gone, or a zombie waiting for this script's wait)
+exited() { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"; }
+wait_for 5 exited "$AGENT_PID" || fail "prerm did not stop the agent"
 wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
 for f in $CRONTABS; do
   cmp "$R/$f" "$WORK/orig.$(basename "$f")" || fail "$f differs after remove"
@@ -169,7 +177,9 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq cronitor-agent c
 for p in /var/lib/cronitor-agent /var/spool/cronitor-agent /etc/cronitor /run/cronitor-agent /usr/bin/cronitor-exec; do
   [ ! -e "$R$p" ] || fail "$p left after purge"
 done
-! in_root dpkg -l 'cronitor-*' 2>/dev/null | grep -q '^[a-z][a-z] ' || fail "package still known to dpkg"
+for p in cronitor-agent cronitor-exec; do
+  [ ! -e "$R/var/lib/dpkg/info/$p.list" ] || fail "$p still known to dpkg"
+done
 echo "nothing left after purge"
 
 # 9. lintian and the figures.

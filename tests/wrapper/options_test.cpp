@@ -31,6 +31,18 @@ TEST(Options, CommandWithoutDashes) {
   EXPECT_EQ(o->timeout_ms, 300000);
 }
 
+TEST(Options, VersionAloneIsARequestNotAnError) {
+  auto o = parse({"--version"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->mode, Options::Mode::kVersion);
+  // After a KEY it is an unknown option; after "--" it belongs to the command.
+  EXPECT_FALSE(parse({"k", "--version"}));
+  auto cmd = parse({"k", "--", "tool", "--version"});
+  ASSERT_TRUE(cmd);
+  EXPECT_EQ(cmd->mode, Options::Mode::kRun);
+  EXPECT_EQ(cmd->command, "tool --version");
+}
+
 TEST(Options, Errors) {
   EXPECT_FALSE(parse({}));
   EXPECT_FALSE(parse({"k"}));

@@ -1,0 +1,147 @@
+// What `status` shows and what alerts say, as pure functions of state (issue 10 item 12, issue 13
+// items 14, 16 and 18): the open run apart from the last finished one, times in ISO 8601, a NAME
+// column, durations under a second in ms, the cron daemon that never ran, the host named once.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/alert_format.h"
+#include "agent/status_view.h"
+#include "eval_helpers.h"
+#include "schedule/iso8601.h"
+
+namespace cronitor::agent {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+using testing::at;
+using testing::event;
+using testing::monitor;
+using testing::Sim;
+
+Instant parse(const json& iso) {
+  auto t = schedule::parse_iso8601(iso.get<std::string>(), schedule::Zone::utc());
+  EXPECT_TRUE(t.has_value()) << iso;
+  return t ? *t : Instant{};
+}
+
+TEST(StatusView, AnOpenRunIsShownApartFromTheLastFinishedRun) {
+  Sim sim(monitor("billing", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
+  sim.job(at("2026-05-01T10:10:00Z"), 221, 3);  // finished: exit 3 after 221 s
+  sim.send(event("billing", "open-1", RunEvent::State::kRun, at("2026-05-01T10:20:00Z")));
+  const json st = status_json("billing", "Nightly billing", "*/10 * * * *", "UTC", "/etc/cron.d/b:2", sim.state);
+  EXPECT_EQ(st["state"], "failing");  // the open incident outranks "running"; open_run shows the run
+  ASSERT_TRUE(st["open_run"].is_object()) << st.dump();
+  EXPECT_EQ(st["open_run"]["run_id"], "open-1");
+  EXPECT_EQ(st["open_run"]["started"], "2026-05-01T10:20:00+00:00");
+  const json& last = st["last_run"];
+  ASSERT_TRUE(last.is_object());
+  EXPECT_EQ(last["started"], "2026-05-01T10:10:00+00:00");
+  EXPECT_EQ(last["ended"], "2026-05-01T10:13:41+00:00");
+  EXPECT_LE(parse(last["started"]), parse(last["ended"]));
+  EXPECT_EQ(last["exit_code"], 3);
+  EXPECT_EQ(last["status"], "failed");
+  // Once it ends, the open run is the last run.
+  sim.send(event("billing", "open-1", RunEvent::State::kComplete, at("2026-05-01T10:20:01Z"), 0, 1000));
+  const json done = status_json("billing", "Nightly billing", "*/10 * * * *", "UTC", "", sim.state);
+  EXPECT_TRUE(done["open_run"].is_null());
+  EXPECT_EQ(done["last_run"]["started"], "2026-05-01T10:20:00+00:00");
+  EXPECT_EQ(done["last_run"]["status"], "ok");
+}
+
+TEST(StatusView, FirstRunStillOpenHasNoLastRun) {
+  Sim sim(monitor("billing", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
+  sim.send(event("billing", "r1", RunEvent::State::kRun, at("2026-05-01T10:10:00Z")));
+  const json st = status_json("billing", "billing", "*/10 * * * *", "UTC", "", sim.state);
+  EXPECT_TRUE(st["last_run"].is_null()) << st.dump();
+  EXPECT_EQ(st["open_run"]["started"], "2026-05-01T10:10:00+00:00");
+}
+
+TEST(StatusView, TableHasNameColumnAndMillisecondDurations) {
+  Sim sim(monitor("k1", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
+  sim.send(event("k1", "r1", RunEvent::State::kRun, at("2026-05-01T10:10:00Z")));
+  sim.send(event("k1", "r1", RunEvent::State::kComplete, at("2026-05-01T10:10:00.221Z"), 0, 221));
+  json list = json::array({status_json("k1", "walk-e-hung", "*/10 * * * *", "UTC", "", sim.state)});
+  const std::string table = status_table(list);
+  EXPECT_EQ(table.rfind("KEY  NAME", 0), 0u) << table;
+  EXPECT_NE(table.find("walk-e-hung"), std::string::npos) << table;
+  EXPECT_NE(table.find("221 ms"), std::string::npos) << table;
+  EXPECT_EQ(table.find("RUNNING SINCE"), std::string::npos) << "only while a run is open";
+}
+
+TEST(StatusView, CronIncidentOpenedIsIso8601) {
+  HostState h;
+  EXPECT_TRUE(cron_incident_json(h).is_null());
+  h.cron_incident = Incident{at("2026-05-01T10:00:00Z"), "cron-down", 1, at("2026-05-01T10:00:00Z"), "no pid"};
+  const json j = cron_incident_json(h);
+  EXPECT_EQ(j["opened"], "2026-05-01T10:00:00+00:00");
+  EXPECT_EQ(j["reason"], "no pid");
+}
+
+TEST(AlertText, RecoveryAndShortRunsReadWell) {
+  Sim sim(monitor("billing", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
+  sim.send(event("billing", "r1", RunEvent::State::kRun, at("2026-05-01T10:10:00Z")));
+  auto failed = sim.send(event("billing", "r1", RunEvent::State::kFail, at("2026-05-01T10:10:00.221Z"), 2, 221));
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].alert.detail.find("ended after 221 ms"), std::string::npos) << failed[0].alert.detail;
+  EXPECT_EQ(failed[0].alert.detail.find("after 0s"), std::string::npos);
+  auto rec = sim.job(at("2026-05-01T10:20:00Z"));
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].alert.kind, Alert::Kind::kRecovered);
+  EXPECT_EQ(rec[0].alert.detail.find("It was failed"), std::string::npos) << rec[0].alert.detail;
+  EXPECT_NE(rec[0].alert.detail.find("Open since 2026-05-01T10:10:00+00:00 (first problem: failed)"), std::string::npos)
+      << rec[0].alert.detail;
+}
+
+TEST(AlertText, HostIsNamedOnce) {
+  Alert a;
+  a.kind = Alert::Kind::kCronDown;
+  a.summary = "The cron daemon on vm is not running: every cron job will be missed";
+  a.at = at("2026-05-01T10:00:00Z");
+  auto slack = json::parse(slack_body(a, "vm"));
+  EXPECT_EQ(slack["text"], a.summary);
+  a.summary = "billing failed: exit code 2";
+  slack = json::parse(slack_body(a, "vm"));
+  EXPECT_EQ(slack["text"], "billing failed: exit code 2 on vm");
+  NotifyTarget mail{NotifyTarget::Kind::kEmail, "ops@example.org"};
+  a.summary = "The cron daemon on vm is running again after 5m down";
+  const std::string body = format_alert(a, mail, "vm").body;
+  EXPECT_NE(body.find("Subject: [cronitor-agent] The cron daemon on vm is running again after 5m down\n"),
+            std::string::npos)
+      << body;
+}
+
+TEST(AlertText, CronThatNeverRanIsNoReturnAndItsSlotsAreNotTheJobs) {
+  MonitorConfig c = monitor("job", "*/10 * * * *", "UTC", 60);
+  c.from_cron = true;
+  Sim sim(c, at("2026-05-01T10:00:00Z"));
+  // The agent starts with cron not running: never seen, so not "down after N".
+  auto down = evaluate_cron(sim.host, CronObservation{at("2026-05-01T10:00:00Z"), false, "no pid file", "vm"});
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_NE(down[0].alert.summary.find("is not running (not since the agent began watching)"), std::string::npos)
+      << down[0].alert.summary;
+  EXPECT_TRUE(sim.tick(at("2026-05-01T10:11:30Z")).empty());  // the 10:10 slot: cron's outage
+  auto up = evaluate_cron(sim.host, CronObservation{at("2026-05-01T10:12:00Z"), true, "", "vm"});
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].alert.summary.find("again after"), std::string::npos) << up[0].alert.summary;
+  EXPECT_NE(up[0].alert.summary.find("is running now (it was not running when the agent began watching"),
+            std::string::npos)
+      << up[0].alert.summary;
+  EXPECT_FALSE(up[0].alert.down_for.has_value());
+  // The 10:20 slot is the job's own first miss: "1 consecutive", not 2.
+  auto missed = sim.tick(at("2026-05-01T10:21:30Z"));
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(missed[0].alert.kind, Alert::Kind::kMissed);
+  EXPECT_NE(missed[0].alert.detail.find("; 1 consecutive missed run(s)"), std::string::npos) << missed[0].alert.detail;
+  // A cron that ran and stops is "down", and its return is "again after".
+  auto down2 = evaluate_cron(sim.host, CronObservation{at("2026-05-01T11:00:00Z"), false, "no pid file", "vm"});
+  ASSERT_EQ(down2.size(), 1u);
+  EXPECT_EQ(down2[0].alert.summary, "The cron daemon on vm is not running: every cron job will be missed");
+  auto up2 = evaluate_cron(sim.host, CronObservation{at("2026-05-01T11:05:00Z"), true, "", "vm"});
+  ASSERT_EQ(up2.size(), 1u);
+  EXPECT_EQ(up2[0].alert.summary, "The cron daemon on vm is running again after 5m down");
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -1,0 +1,98 @@
+// Names discovery gives jobs: the admin's own (`# Name:`, `# cronitor: name=`) as written, and
+// derived names that tell two jobs apart (issue 13 item 15); a file edit that only moves lines
+// is no change of its jobs (issue 10 item 12).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "discovery/scanner.h"
+#include "memory_root.h"
+
+namespace cronitor::discovery {
+namespace {
+
+const Job* at(const Scanner& s, const std::string& file, int line) {
+  for (const Job* j : s.jobs())
+    if (j->file == file && j->line == line) return j;
+  return nullptr;
+}
+
+TEST(JobNames, CronitorCommentNameIsTheJobsName) {
+  testing::MemoryRoot mem;
+  mem.add("/etc/cron.d/walk",
+          "# cronitor: grace=10m name=walk-e-hung\n"
+          "*/5 * * * * root echo walking > /tmp/walk\n"
+          "# cronitor: name=\"Nightly report\" notify=ops\n"
+          "0 2 * * * root /opt/report.sh\n"
+          "# Name: legacy-name\n"
+          "0 3 * * * root /opt/other.sh\n");
+  Scanner s(mem);
+  s.scan();
+  ASSERT_NE(at(s, "/etc/cron.d/walk", 2), nullptr);
+  EXPECT_EQ(at(s, "/etc/cron.d/walk", 2)->name, "walk-e-hung");
+  EXPECT_TRUE(at(s, "/etc/cron.d/walk", 2)->named);
+  EXPECT_EQ(at(s, "/etc/cron.d/walk", 4)->name, "Nightly report");
+  EXPECT_EQ(at(s, "/etc/cron.d/walk", 6)->name, "legacy-name");
+  EXPECT_EQ(s.jobs().size(), 3u);  // the comments are not commented-out jobs
+}
+
+TEST(JobNames, TwoDerivedNamesAlikeAreToldApartByWhere) {
+  testing::MemoryRoot mem;
+  mem.add("/etc/cron.d/a", "* * * * * root echo hello > /tmp/a\n0 1 * * * root echo bye > /tmp/b\n");
+  mem.add("/var/spool/cron/crontabs/alice", "*/2 * * * * echo alice\n");
+  mem.add("/etc/cron.d/b", "0 4 * * * root /usr/local/bin/backup.sh\n");
+  Scanner s(mem);
+  s.scan();
+  std::set<std::string> names;
+  for (const Job* j : s.jobs()) names.insert(j->name);
+  EXPECT_EQ(names.size(), s.jobs().size()) << "every job has a name of its own";
+  EXPECT_EQ(at(s, "/etc/cron.d/a", 1)->name, "echo-a-1");
+  EXPECT_EQ(at(s, "/etc/cron.d/a", 2)->name, "echo-a-2");
+  EXPECT_EQ(at(s, "/var/spool/cron/crontabs/alice", 1)->name, "echo-alice-1");
+  EXPECT_EQ(at(s, "/etc/cron.d/b", 1)->name, "backup");  // unique names stay short
+
+  // One of the two goes: the other gets its short name back, reported as a change.
+  mem.add("/etc/cron.d/a", "* * * * * root echo hello > /tmp/a\n");
+  mem.add("/var/spool/cron/crontabs/alice", "");
+  const Changes c = s.rescan({"/etc/cron.d/a", "/var/spool/cron/crontabs/alice"});
+  EXPECT_EQ(at(s, "/etc/cron.d/a", 1)->name, "echo");
+  EXPECT_EQ(c.removed.size(), 2u);
+}
+
+TEST(JobNames, AnEditThatMovesLinesChangesNoJob) {
+  testing::MemoryRoot mem;
+  mem.add("/etc/cron.d/app", "0 1 * * * root /opt/app/report\n*/5 * * * * root /opt/app/poll\n");
+  Scanner s(mem);
+  s.scan();
+  mem.add("/etc/cron.d/app", "# a comment on top\n\n0 1 * * * root /opt/app/report\n*/5 * * * * root /opt/app/poll\n");
+  Changes c = s.rescan({"/etc/cron.d/app"});
+  EXPECT_EQ(c.changed.size(), 2u);  // callers still learn the new lines
+  EXPECT_EQ(c.moved, 2u);           // but nothing a monitor keys on changed
+  mem.add("/etc/cron.d/app",
+          "# a comment on top\n\n0 1 * * * root /opt/app/report --full\n*/5 * * * * root /opt/app/poll\n");
+  c = s.rescan({"/etc/cron.d/app"});
+  // A new command is a new key (added, removed), the other line is untouched.
+  EXPECT_EQ(c.added.size(), 1u);
+  EXPECT_EQ(c.removed.size(), 1u);
+  EXPECT_EQ(c.changed.size() - c.moved, 0u);
+  mem.add("/etc/cron.d/app",
+          "# a comment on top\n\n0 1 * * * root /opt/app/report --full\n*/5 * * * * app /opt/app/poll\n");
+  c = s.rescan({"/etc/cron.d/app"});
+  EXPECT_EQ(c.added.size() + c.removed.size() + c.changed.size() - c.moved, 2u);  // the user is in the key
+}
+
+TEST(JobNames, WrappingByTheAgentIsNoChange) {
+  testing::MemoryRoot mem;
+  mem.add("/etc/cron.d/app", "0 1 * * * root /opt/app/report\n");
+  Scanner s(mem);
+  s.scan();
+  const std::string key = at(s, "/etc/cron.d/app", 1)->key;
+  mem.add("/etc/cron.d/app", "0 1 * * * root /usr/bin/cronitor-exec " + key + " -- '/opt/app/report'\n");
+  const Changes c = s.rescan({"/etc/cron.d/app"});
+  ASSERT_EQ(c.changed.size(), 1u);
+  EXPECT_TRUE(c.changed[0]->wrapped);
+  EXPECT_EQ(c.moved, 1u);
+}
+
+}  // namespace
+}  // namespace cronitor::discovery
