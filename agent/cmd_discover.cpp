@@ -8,14 +8,18 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/commands.h"
 #include "discovery/auto_wrapper.h"
+#include "discovery/crontab_rewriter.h"
 #include "discovery/crontab_source.h"
+#include "discovery/package_files.h"
 #include "discovery/scanner.h"
 #include "discovery/watcher.h"
+#include "discovery/wrapper_path.h"
 
 namespace cronitor::cli {
 namespace {
@@ -33,14 +37,23 @@ struct DiscoverOptions {
   std::string state_dir;  // default: ROOT/var/lib/cronitor-agent
   std::string exec_path = "/usr/bin/cronitor-exec";
   bool dry_run = false;
+  bool package_files = false;
   std::vector<std::string> files;
 };
 
 std::string root_dir(const DiscoverOptions& o) { return o.root == "/" ? std::string() : o.root; }
 
-std::string status_of(const Job& j) {
+/// The package owning the job's crontab file, for unwrapped lines (their runs come from cron's log).
+std::optional<std::string> log_observed(const Job& j, const discovery::PackageFiles& packages) {
+  if (j.wrapped || j.line <= 0 || j.origin != discovery::JobOrigin::kSystemCrontab) return std::nullopt;
+  return packages.owner(j.file);
+}
+
+std::string status_of(const Job& j, const discovery::PackageFiles& packages) {
   std::string s;
   if (j.wrapped) s = "wrapped";
+  if (auto p = log_observed(j, packages); p && !j.reason && !j.disabled)
+    s = "observed from cron's log (package " + *p + ")";
   if (j.twin_of) s += std::string(s.empty() ? "" : ", ") + "twin of " + *j.twin_of;
   if (j.reason) {
     s += std::string(s.empty() ? "" : ": ") + *j.reason;
@@ -60,14 +73,15 @@ std::string clip(std::string s, std::size_t n) {
   return s;
 }
 
-void print_table(const std::vector<const Job*>& jobs) {
+void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages) {
   struct Row {
     std::string cells[6];
   };
   std::vector<Row> rows;
   rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
   for (const Job* j : jobs) {
-    rows.push_back(Row{{j->key, clip(j->name, 28), j->user, clip(j->schedule, 32), where_of(*j), status_of(*j)}});
+    rows.push_back(
+        Row{{j->key, clip(j->name, 28), j->user, clip(j->schedule, 32), where_of(*j), status_of(*j, packages)}});
   }
   std::size_t width[6] = {};
   for (const Row& r : rows) {
@@ -140,9 +154,17 @@ int run_discover(const DiscoverOptions& o) {
   Scanner scanner(root);
   scanner.scan();
   const auto jobs = scanner.jobs();
+  const auto packages = discovery::PackageFiles::load(root);
   if (o.json) {  // for scripts: every job, each with the reason it is not monitored
     nlohmann::json arr = nlohmann::json::array();
-    for (const Job* j : jobs) arr.push_back(discovery::to_json(*j));
+    for (const Job* j : jobs) {
+      nlohmann::json obj = discovery::to_json(*j);
+      // How its runs reach the agent: the wrapper, cron's own log (a package's file), or nothing yet.
+      auto package = log_observed(*j, packages);
+      obj["reported_by"] = j->wrapped ? nlohmann::json("wrapper") : package ? nlohmann::json("cron log") : nullptr;
+      obj["package"] = package ? nlohmann::json(*package) : nullptr;
+      arr.push_back(std::move(obj));
+    }
     std::printf("%s\n", arr.dump(2).c_str());
   } else {
     const auto run = root.stat("/run/systemd/system");
@@ -158,7 +180,7 @@ int run_discover(const DiscoverOptions& o) {
         shown.push_back(j);
       }
     }
-    print_table(shown);
+    print_table(shown, packages);
     if (idle_timers > 0)
       std::printf("(%zu systemd timer(s) not listed: systemd is not running on this host; --all lists them)\n",
                   idle_timers);
@@ -167,6 +189,12 @@ int run_discover(const DiscoverOptions& o) {
                   skipped_files);
   }
   print_warnings(scanner);
+  const bool unwrapped = std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) {
+    return !j->wrapped && !j->reason && !j->disabled && j->line > 0 && !log_observed(*j, packages) &&
+           (j->origin == discovery::JobOrigin::kSystemCrontab || j->origin == discovery::JobOrigin::kUserCrontab);
+  });
+  if (auto ok = discovery::check_wrapper_path(root, discovery::kDefaultExecPath); !ok && unwrapped)
+    std::fprintf(stderr, "note: %s: lines are not wrapped, their jobs stay unreported\n", ok.error().message.c_str());
   std::fflush(stdout);
   if (o.watch) return run_watch(scanner, root, o.json);
   return kExitOk;
@@ -182,8 +210,17 @@ int run_wrap_cmd(const DiscoverOptions& o, bool unwrap) {
       return kExitUsage;
     }
   }
+  // Only a wrapper that only root can change goes into crontabs (the same rule as auto_wrap).
+  if (!unwrap) {
+    if (auto safe = discovery::check_wrapper_path(root, o.exec_path); !safe) {
+      std::fprintf(stderr, "cronitor-agent: --exec: %s; not wrapping (install cronitor-exec, e.g. the package)\n",
+                   safe.error().message.c_str());
+      return kExitFailure;
+    }
+  }
   discovery::WrapOptions wo;
   wo.unwrap = unwrap;
+  wo.wrap_package_files = o.package_files;
   wo.dry_run = o.dry_run;
   wo.exec_path = o.exec_path;
   wo.files = o.files;
@@ -191,6 +228,9 @@ int run_wrap_cmd(const DiscoverOptions& o, bool unwrap) {
   const discovery::WrapReport report = discovery::run_wrap(root, wo);
   if (o.dry_run) std::fwrite(report.diff.data(), 1, report.diff.size(), stdout);
   for (const auto& w : report.warnings) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
+  for (const auto& [path, package] : report.package_files)
+    std::fprintf(stderr, "%s: belongs to package %s, left as it is (--package-files to wrap it anyway)\n", path.c_str(),
+                 package.c_str());
   const char* verb = unwrap ? "unwrapped" : "wrapped";
   if (o.dry_run) {
     std::fprintf(stderr, "%d line(s) would be %s (dry run, nothing written)\n", report.lines, verb);
@@ -211,6 +251,7 @@ void add_wrap_options(CLI::App* cmd, DiscoverOptions& o) {
   cmd->add_flag("--dry-run", o.dry_run, "Print a unified diff, change nothing");
   cmd->add_option("--state-dir", o.state_dir, "Backups go to DIR/backups (default /var/lib/cronitor-agent)");
   cmd->add_option("--exec", o.exec_path, "Path of cronitor-exec written in lines (default /usr/bin/cronitor-exec)");
+  cmd->add_flag("--package-files", o.package_files, "Also wrap files a package owns (/etc/crontab, ...)");
   cmd->add_option("files", o.files, "Only these crontab files (host paths)");
 }
 

@@ -75,6 +75,18 @@ std::optional<agent::StateStore> open_state(const agent::Config& c, bool writabl
   return std::move(*s);
 }
 
+/// How runs reach the agent where that is not the wrapper (agent/wrap_policy.h): said under the table.
+void print_reporting_notes(const json& out) {
+  if (out.contains("wrap_refused") && out["wrap_refused"].is_string())
+    std::cout << "not wrapping crontab lines: " << out["wrap_refused"].get<std::string>()
+              << " (unwrapped jobs stay unreported)\n";
+  std::string observed;
+  for (const auto& m : out["monitors"])
+    if (m.value("reported_by", json()) == "cron log")
+      observed += (observed.empty() ? "" : ", ") + m.value("key", std::string());
+  if (!observed.empty()) std::cout << "observed from cron's log (files a package owns): " << observed << "\n";
+}
+
 void status(const Common& o, int& exit_code) {
   auto c = paths(o, exit_code);
   if (!c) return;
@@ -125,6 +137,7 @@ void status(const Common& o, int& exit_code) {
                 << " alert message(s) held back by alert_rate_limit since the agent started (recorded; see "
                    "`history KEY`)\n";
     std::cout << agent::status_table(out["monitors"]);
+    print_reporting_notes(out);
   }
   exit_code = kExitOk;
 }

@@ -140,8 +140,25 @@ void parse_discovery(Walker& w, const YAML::Node& n, Config::Discovery& d) {
       if (auto v = w.boolean(kv.second, key)) d.systemd = *v;
     } else if (k == "auto_wrap") {
       if (auto v = w.boolean(kv.second, key)) d.auto_wrap = *v;
+    } else if (k == "wrapper_path") {
+      if (auto v = w.str(kv.second, key)) {
+        if (v->empty() || (*v)[0] != '/')
+          w.error(kv.second, key, "must be an absolute path");
+        else
+          d.wrapper_path = *v;
+      }
+    } else if (k == "wrap_package_files") {
+      if (auto v = w.boolean(kv.second, key)) d.wrap_package_files = *v;
+    } else if (k == "cron_log") {
+      if (auto v = w.str(kv.second, key)) {
+        if (*v != "auto" && *v != "journal" && *v != "off" && (v->empty() || (*v)[0] != '/'))
+          w.error(kv.second, key, "must be auto, journal, off or the absolute path of a syslog file");
+        else
+          d.cron_log = *v;
+      }
     } else {
-      w.error(kv.first, key, "unknown key (known: root, crontabs, systemd, auto_wrap)");
+      w.error(kv.first, key,
+              "unknown key (known: root, crontabs, systemd, auto_wrap, wrapper_path, wrap_package_files, cron_log)");
     }
   }
 }

@@ -87,6 +87,13 @@ struct Config {
     bool crontabs = true;
     bool systemd = true;
     bool auto_wrap = true;
+    /// The cronitor-exec written into crontabs; auto_wrap refuses one that is not root's alone.
+    std::string wrapper_path = "/usr/bin/cronitor-exec";
+    /// Also wrap lines in files a package owns (dpkg conffiles such as /etc/crontab).
+    bool wrap_package_files = false;
+    /// Where cron's own log lines are read for jobs that are not wrapped: "auto" (the journal
+    /// when there is one, else /var/log/syslog), "journal", "off", or a syslog file's path.
+    std::string cron_log = "auto";
   } discovery;
   Defaults defaults;
   std::map<std::string, std::vector<NotifyTarget>> notify;

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "agent/cron_log_watch.h"
 #include "agent/discovery_adapter.h"
 #include "agent/systemd_watch.h"
 #include "common/endpoint_file.h"
@@ -66,6 +67,7 @@ void raise_fd_limit() {
 Daemon::Daemon(Options options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
+  cron_log_.reset();
   systemd_.reset();
   for (auto& [fd, c] : conns_) {
     sd_event_source_disable_unref(c->src);
@@ -202,6 +204,8 @@ void Daemon::rebuild_monitors(Instant t) {
       if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
     }
     discovered_ = discovered_jobs(jobs, *root_, warnings);
+    wrap_policy_ = WrapPolicy::load(config_, *root_);
+    wrap_policy_.apply(discovered_);
   }
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
@@ -235,6 +239,7 @@ void Daemon::rebuild_monitors(Instant t) {
   }
   alert_removed_while_stopped(stored, t);
   if (systemd_) apply_live_timers();
+  observe_from_cron_log(discovered_);
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
 }
 
@@ -515,6 +520,7 @@ Result<void> Daemon::setup_loop() {
   watch_config();
   start_uplink();
   start_metrics();
+  open_cron_log();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };

@@ -22,6 +22,7 @@
 #include "agent/request_handler.h"
 #include "agent/sender_thread.h"
 #include "agent/state_store.h"
+#include "agent/wrap_policy.h"
 #include "common/event.h"
 #include "uplink/delivery.h"
 
@@ -34,6 +35,7 @@ struct Changes;
 
 namespace cronitor::agent {
 
+class CronLogWatch;
 class SystemdWatch;
 struct LiveTimer;
 
@@ -83,6 +85,9 @@ class Daemon {
   void mark_unwrapped(std::vector<MonitorConfig>& built);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
+  /// Jobs of package files: their runs come from cron's log (agent/cron_log_watch.h).
+  void open_cron_log();
+  void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
 
   // Monitors and deadlines.
   uint32_t add_monitor(MonitorConfig c, MonitorState s);
@@ -210,6 +215,9 @@ class Daemon {
   std::unique_ptr<discovery::Scanner> scanner_;
   std::unique_ptr<discovery::Watcher> watcher_;
   std::vector<DiscoveredJob> discovered_;
+  WrapPolicy wrap_policy_;
+  std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
+  std::unique_ptr<CronLogWatch> cron_log_;
   std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
 
   sd_event* ev_ = nullptr;

@@ -28,6 +28,7 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
       list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
                                  states_[i], m.paused, m.awaits_first_run));
+      list.back()["reported_by"] = m.reported_by.empty() ? json() : json(m.reported_by);
     }
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
     if (disk_full_since_)
@@ -40,7 +41,8 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"monitors", list},
                    {"cron_incident", cron_incident_json(host_state_)},
                    {"disk_full", disk},
-                   {"alerts_held", throttle_.held_total()}});
+                   {"alerts_held", throttle_.held_total()},
+                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()}});
   }
   if (req.kind == Request::Kind::kHistory) {
     auto runs = store_.history(key, req.limit);

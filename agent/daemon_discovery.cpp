@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "agent/cron_log_watch.h"
 #include "agent/daemon.h"
 #include "agent/discovery_adapter.h"
 #include "discovery/auto_wrapper.h"
@@ -37,6 +38,10 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   for (const auto& j : ch.added) upd.push_back(&job_ref(j));
   for (const auto& j : ch.changed) upd.push_back(&job_ref(j));
   auto jobs = discovered_jobs(upd, *root_, warnings);
+  // Fresh: a package may have brought the file (or installed the wrapper) since the last look.
+  wrap_policy_ = WrapPolicy::load(config_, *root_);
+  wrap_policy_.apply(jobs);
+  observe_from_cron_log(jobs);
   for (auto& dj : jobs) {
     const MonitorEntry* entry = nullptr;
     for (const auto& e : config_.monitors)
@@ -127,21 +132,64 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
 
 void Daemon::auto_wrap(const std::vector<std::string>& files) {
   if (!config_.discovery.auto_wrap || !config_.discovery.crontabs || !root_ || files.empty()) return;
+  // Only an installed wrapper that only root can change goes into crontabs (never the one beside
+  // a build tree's binary): otherwise the jobs stay unwrapped and unreported, said once.
+  if (wrap_policy_.refused) {
+    if (wrap_said_.insert(*wrap_policy_.refused).second)
+      spdlog::warn("auto_wrap: not wrapping any crontab line: {}; those jobs are monitored unwrapped (unreported)",
+                   *wrap_policy_.refused);
+    return;
+  }
   discovery::WrapOptions o;
-  // The wrapper installed next to this binary (/usr/bin in the package, build/bin in a tree).
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  auto beside = self.parent_path() / "cronitor-exec";
-  o.exec_path = !ec && std::filesystem::exists(beside) ? beside.string() : "/usr/bin/cronitor-exec";
-  o.backup_dir = config_.state_dir + "/crontab-backups";
+  o.exec_path = config_.discovery.wrapper_path;
+  o.wrap_package_files = config_.discovery.wrap_package_files;
+  o.backup_dir = config_.state_dir + "/backups";
   o.files = files;
+  std::error_code ec;
   std::filesystem::create_directories(o.backup_dir, ec);
   std::filesystem::permissions(o.backup_dir, std::filesystem::perms::owner_all, ec);
+  discovery::migrate_backups(config_.state_dir + "/crontab-backups", o.backup_dir);
   auto report = discovery::run_wrap(*root_, o);
   for (const auto& w : report.warnings) spdlog::warn("auto_wrap: {}", w.to_string());
+  for (const auto& [path, package] : report.package_files)
+    if (wrap_said_.insert(path).second)
+      spdlog::info(
+          "auto_wrap: {} belongs to package {}: not rewritten (wrap_package_files: false); its jobs are observed "
+          "from cron's log",
+          path, package);
   if (report.lines > 0)
     spdlog::info("auto_wrap: {} job lines now run through {} ({} files)", report.lines, o.exec_path,
                  report.written.size());
+}
+
+void Daemon::open_cron_log() {
+  if (!scanner_ || !config_.discovery.crontabs || config_.discovery.cron_log == "off") return;
+  const std::string root = config_.discovery.root == "/" ? std::string() : root_->root();
+  auto w = CronLogWatch::open(config_.discovery.cron_log, root, host_, [this](std::vector<cronitor::RunEvent> evs) {
+    for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
+    sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+  });
+  if (w) {
+    if (auto r = (*w)->attach(ev_); !r) w = std::unexpected(r.error());
+  }
+  if (!w) {
+    spdlog::warn("cron log: {}; jobs in package files stay unreported", w.error().message);
+    return;
+  }
+  cron_log_ = std::move(*w);
+  observe_from_cron_log(discovered_);
+  spdlog::info("cron log: following {} for {} jobs of package files", cron_log_->describe(), cron_log_->jobs());
+}
+
+void Daemon::observe_from_cron_log(const std::vector<DiscoveredJob>& jobs) {
+  if (!cron_log_) return;
+  if (&jobs == &discovered_) cron_log_->clear_jobs();
+  for (const auto& j : jobs)
+    if (j.reported_by == kReportedByCronLog) {
+      int64_t uid = j.uid;
+      if (auto it = index_.find(j.key); it != index_.end()) uid = monitors_[it->second].uid;
+      cron_log_->set_job(j.key, j.user, uid, j.command);
+    }
 }
 
 int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {

@@ -101,6 +101,7 @@ DiscoveredJob to_discovered(const discovery::Job& j, std::vector<std::string>* w
   d.from_cron = j.source == discovery::SourceKind::kCrontab;
   d.wrappable = j.line > 0 &&
                 (j.origin == discovery::JobOrigin::kSystemCrontab || j.origin == discovery::JobOrigin::kUserCrontab);
+  if (d.wrappable) d.command = j.command;
   if (j.timer) {
     d.from_cron = false;
     if (d.file.empty()) d.file = j.timer->fragment;

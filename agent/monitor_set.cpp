@@ -56,6 +56,7 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
     if (job->comment) o.merge(*job->comment);
     // Its runs reach the agent once its line goes through cronitor-exec.
     m.awaits_first_run = !job->wrapped && !(job->wrappable && config.discovery.auto_wrap);
+    m.reported_by = job->reported_by;
   }
   if (entry) {
     m.awaits_first_run = false;  // named in the config: the user says its runs are reported

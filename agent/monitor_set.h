@@ -27,7 +27,9 @@ struct DiscoveredJob {
   int64_t uid = -1;
   std::optional<MonitorOverrides> comment;  // from "# cronitor: ..." above the line
   bool wrapped = false;
-  bool wrappable = false;  // a line of /etc/crontab, cron.d or a user crontab: auto_wrap can wrap it
+  bool wrappable = false;   // a line of /etc/crontab, cron.d or a user crontab: auto_wrap can wrap it
+  std::string command;      // crontab lines: the command as written (matched against cron's log)
+  std::string reported_by;  // "wrapper", "cron log", or empty: nothing reports its runs (wrap_policy.h)
   // anacron jobs and monotonic timers: the deadline counts from the previous run (see agent/README.md).
   std::optional<Heartbeat> heartbeat;
   std::chrono::seconds min_grace{0};    // anacron's own slack: the grace is at least this unless set explicitly

@@ -1,12 +1,15 @@
 #include "discovery/auto_wrapper.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "discovery/crontab_rewriter.h"
 #include "discovery/crontab_source.h"
 #include "discovery/crontab_writer.h"
+#include "discovery/package_files.h"
 #include "discovery/scanner.h"
 
 namespace cronitor::discovery {
@@ -20,6 +23,31 @@ std::string to_host_path(const DiskRoot& root, const std::string& p) {
 }
 
 }  // namespace
+
+void migrate_backups(const std::string& old_dir, const std::string& new_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(old_dir, ec))) return;
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(old_dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) files.push_back(it->path());
+  }
+  for (const fs::path& f : files) {
+    const fs::path to = fs::path(new_dir) / fs::relative(f, old_dir, ec);
+    if (ec || fs::exists(fs::symlink_status(to, ec))) continue;
+    fs::create_directories(to.parent_path(), ec);
+    fs::rename(f, to, ec);
+  }
+  // Empty folders go; anything left (a name taken twice) stays for the admin to see.
+  std::vector<fs::path> dirs;
+  for (auto it = fs::recursive_directory_iterator(old_dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
+  }
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) fs::remove(*d, ec);  // only if empty
+  fs::remove(old_dir, ec);
+}
 
 WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
   WrapReport report;
@@ -52,9 +80,18 @@ WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
   if (!options.files.empty() && wanted.empty()) return report;
 
   const CrontabWriter writer(root, options.backup_dir);
+  std::optional<PackageFiles> packages;
   for (const auto& [path, f] : files) {
     if (!wanted.empty() && !wanted.contains(path)) continue;
     if (options.unwrap ? !f.any_wrapped : f.keys.empty()) continue;
+    // Unwrap always restores (a package file wrapped with wrap_package_files goes back too).
+    if (!options.unwrap && !options.wrap_package_files && f.origin == JobOrigin::kSystemCrontab) {
+      if (!packages) packages = PackageFiles::load(root);
+      if (auto owner = packages->owner(path)) {
+        report.package_files.emplace_back(path, *owner);
+        continue;
+      }
+    }
     auto text = root.read_file(path, Limits{}.max_file_bytes);
     if (!text) {
       report.warnings.push_back(Warning{path, 0, text.error().message + ", skipping"});

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -16,6 +17,8 @@ struct WrapOptions {
   std::string exec_path = "/usr/bin/cronitor-exec";
   std::string backup_dir;          // real path; where originals are saved before a rewrite
   std::vector<std::string> files;  // host paths to limit to; empty: every crontab
+  /// Also wrap files a package owns (dpkg); by default they are left alone (`package_files`).
+  bool wrap_package_files = false;
 };
 
 struct WrapReport {
@@ -24,7 +27,13 @@ struct WrapReport {
   std::vector<std::string> backups;  // real paths of the backups
   int lines = 0;                     // job lines wrapped or unwrapped
   std::vector<Warning> warnings;     // lines or files left alone, with why
+  /// Files with lines to wrap that were left alone because a package owns them: path, package.
+  std::vector<std::pair<std::string, std::string>> package_files;
 };
+
+/// Moves the backups of an older folder (the daemon's "crontab-backups") into `new_dir`, keeping
+/// their relative paths; a name already taken stays where it was. Backups live in one folder.
+void migrate_backups(const std::string& old_dir, const std::string& new_dir);
 
 /// Wraps (or unwraps) the crontab lines of the host under `root`. Keys are those `discover`
 /// shows. Files that fail to be written are reported in warnings; the others are still done.

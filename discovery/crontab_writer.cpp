@@ -1,13 +1,16 @@
 #include "discovery/crontab_writer.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
+#include <vector>
 
 #include "discovery/crontab_source.h"
 #include "discovery/fs_root.h"
@@ -83,16 +86,33 @@ Result<void> make_dirs(const std::string& path) {
 CrontabWriter::CrontabWriter(const DiskRoot& root, std::string backup_dir)
     : root_(root), backup_dir_(std::move(backup_dir)) {}
 
-Result<std::string> CrontabWriter::backup(std::string_view path, std::string_view bytes) const {
+Result<CrontabWriter::Backup> CrontabWriter::backup(std::string_view path, std::string_view bytes) const {
   const std::string dir = backup_dir_ + std::string(parent_of(path));
   if (auto ok = make_dirs(dir); !ok) return std::unexpected(ok.error());
+  // One backup per original: a retry (or a rewrite that failed after its backup) finds the
+  // backup of these very bytes and reuses it, so backups never pile up.
+  const std::string prefix = std::string(base_of(path)) + ".";
+  if (UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); d) {
+    if (DIR* listing = ::fdopendir(::dup(d.get()))) {
+      std::vector<std::string> names;
+      while (const dirent* e = ::readdir(listing)) {
+        if (std::string_view(e->d_name).starts_with(prefix) && names.size() < 10000) names.emplace_back(e->d_name);
+      }
+      ::closedir(listing);
+      std::sort(names.begin(), names.end());
+      for (const std::string& n : names) {
+        auto old = read_at(d.get(), n, dir + "/" + n);
+        if (old && *old == bytes) return Backup{dir + "/" + n, false};
+      }
+    }
+  }
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   ::gmtime_r(&now, &tm);
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string name = dir + "/" + std::string(base_of(path)) + "." + stamp;
+    std::string name = dir + "/" + prefix + stamp;
     if (attempt > 0) name += "." + std::to_string(attempt);
     UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) {
@@ -101,7 +121,7 @@ Result<std::string> CrontabWriter::backup(std::string_view path, std::string_vie
     }
     if (auto ok = write_all(fd.get(), bytes, name); !ok) return std::unexpected(ok.error());
     if (::fsync(fd.get()) != 0) return std::unexpected(Error::from_errno("fsync", name));
-    return name;
+    return Backup{name, true};
   }
   return fail(dir + ": too many backups of " + std::string(base_of(path)) + " this second");
 }
@@ -137,19 +157,35 @@ Result<std::string> CrontabWriter::replace(std::string_view path, std::string_vi
 
   auto saved = backup(path, expected);
   if (!saved) return std::unexpected(saved.error());
+  // A failed rewrite leaves no new backup behind (an older one of the same bytes stays).
+  auto drop_backup = [&](Error e) -> Result<std::string> {
+    if (saved->created) ::unlink(saved->path.c_str());
+    return std::unexpected(std::move(e));
+  };
 
   // crontab(1) writes "tmp.XXXX" in the spool (cron skips those); elsewhere a dotted name.
   std::string tmp;
   UniqueFd out;
+  int open_err = EEXIST;
   for (int attempt = 0; attempt < 10 && !out; ++attempt) {
     tmp = spool ? "tmp.cronitor." + random_suffix() : "." + name + ".cronitor-" + random_suffix();
     out.reset(::openat(dirfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!out && errno != EEXIST) return std::unexpected(Error::from_errno("open", dir_lexical + "/" + tmp));
+    if (!out) open_err = errno;
+    if (!out && open_err != EEXIST) break;
   }
-  if (!out) return fail(dir_lexical + ": could not create a temporary file");
+  if (!out) {
+    // A read-only folder around a writable file: /etc under ProtectSystem= with the file itself
+    // in ReadWritePaths= (a bind mount). Only an in-place rewrite can work there.
+    if (open_err == EROFS || open_err == EACCES || open_err == EPERM) {
+      if (auto ok = rewrite_in_place(dirfd.get(), name, st, content, real_file); !ok) return drop_backup(ok.error());
+      return saved->path;
+    }
+    return drop_backup(open_err == EEXIST ? Error{dir_lexical + ": could not create a temporary file", 0}
+                                          : Error::from_errno("open", dir_lexical + "/" + tmp, open_err));
+  }
   auto cleanup_fail = [&](Error e) -> Result<std::string> {
     ::unlinkat(dirfd.get(), tmp.c_str(), 0);
-    return std::unexpected(std::move(e));
+    return drop_backup(std::move(e));
   };
   if (auto ok = write_all(out.get(), content, tmp); !ok) return cleanup_fail(ok.error());
   if (::fchown(out.get(), st.st_uid, st.st_gid) != 0) return cleanup_fail(Error::from_errno("fchown", tmp));
@@ -157,12 +193,48 @@ Result<std::string> CrontabWriter::replace(std::string_view path, std::string_vi
   if (::fsync(out.get()) != 0) return cleanup_fail(Error::from_errno("fsync", tmp));
   out.reset();
   if (::renameat(dirfd.get(), tmp.c_str(), dirfd.get(), name.c_str()) != 0) {
-    return cleanup_fail(Error::from_errno("rename", real_file));
+    const int err = errno;
+    ::unlinkat(dirfd.get(), tmp.c_str(), 0);
+    // EBUSY: the file is a mount point (a bind mount of the file alone); EXDEV: another mount.
+    if (err == EBUSY || err == EXDEV || err == EROFS) {
+      if (auto ok = rewrite_in_place(dirfd.get(), name, st, content, real_file); !ok) return drop_backup(ok.error());
+      return saved->path;
+    }
+    return drop_backup(Error::from_errno("rename", real_file, err));
   }
   ::fsync(dirfd.get());
   // cron polls modification times: bump the folder's, as crontab(1) does for the spool.
   ::futimens(dirfd.get(), nullptr);
-  return *saved;
+  return saved->path;
+}
+
+Result<void> CrontabWriter::rewrite_in_place(int dirfd, const std::string& name, const struct stat& before,
+                                             std::string_view content, const std::string& what) {
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+  if (!fd) return std::unexpected(Error::from_errno("open", what));
+  struct stat now {};
+  if (::fstat(fd.get(), &now) != 0) return std::unexpected(Error::from_errno("fstat", what));
+  if (now.st_dev != before.st_dev || now.st_ino != before.st_ino || !S_ISREG(now.st_mode)) {
+    return fail(what + ": replaced while being rewritten, try again");
+  }
+  // Not atomic: the backup holds the original until the fsync below is done. cron reads the file
+  // when its mtime moved, at most once a minute, so it sees the finished bytes.
+  std::string_view rest = content;
+  off_t at = 0;
+  while (!rest.empty()) {
+    const ssize_t n = ::pwrite(fd.get(), rest.data(), rest.size(), at);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(Error::from_errno("write", what));
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+    at += n;
+  }
+  if (::ftruncate(fd.get(), static_cast<off_t>(content.size())) != 0) {
+    return std::unexpected(Error::from_errno("ftruncate", what));
+  }
+  if (::fsync(fd.get()) != 0) return std::unexpected(Error::from_errno("fsync", what));
+  return {};
 }
 
 }  // namespace cronitor::discovery

@@ -1,7 +1,12 @@
-// Replaces crontab files the safe way: a backup first, then a temp file in the same folder,
-// fsync and rename, owner, group and mode kept, and no symlink followed. User crontabs end up as
-// crontab(1) leaves them, with the spool folder's mtime bumped so cron reloads.
+// Replaces crontab files the safe way: a backup first (one per original content, reused on a
+// retry), then a temp file in the same folder, fsync and rename, owner, group and mode kept, and
+// no symlink followed. User crontabs end up as crontab(1) leaves them, with the spool folder's
+// mtime bumped so cron reloads. Where no rename can work (a read-only folder around a writable
+// file, as systemd's ProtectSystem= with ReadWritePaths=/etc/crontab makes it: EROFS on the temp
+// file, EBUSY on a rename onto the bind-mounted file), the file is rewritten in place and fsynced.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <string>
 #include <string_view>
@@ -22,7 +27,13 @@ class CrontabWriter {
                                             std::string_view content) const;
 
  private:
-  Result<std::string> backup(std::string_view path, std::string_view bytes) const;
+  struct Backup {
+    std::string path;
+    bool created = false;  // false: an existing backup of the same bytes
+  };
+  Result<Backup> backup(std::string_view path, std::string_view bytes) const;
+  static Result<void> rewrite_in_place(int dirfd, const std::string& name, const struct stat& before,
+                                       std::string_view content, const std::string& what);
 
   const DiskRoot& root_;
   std::string backup_dir_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -186,7 +187,16 @@ TEST(AutoWrapper, CommandLine) {
   EXPECT_EQ(table.rfind("KEY ", 0), 0u);
   EXPECT_NE(table.find("nightly-report"), std::string::npos);
 
-  const auto before = snapshot(host.tree.path());
+  // No wrapper installed in the copy: nothing is wrapped, not even in a dry run.
+  auto before = snapshot(host.tree.path());
+  run_cli("wrap --root " + host.tree.path() + " --state-dir " + host.state.path(), status);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(snapshot(host.tree.path()), before);
+  run_cli("wrap --exec /tmp --root " + host.tree.path() + " --state-dir " + host.state.path(), status);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  testing::write_file(host.tree / "usr/bin/cronitor-exec", "#!/bin/sh\n", 0755);
+
+  before = snapshot(host.tree.path());
   const std::string diff = run_cli("wrap --dry-run --root " + host.tree.path(), status);
   EXPECT_EQ(status, 0);
   EXPECT_EQ(diff.rfind("--- a/", 0), 0u);

@@ -43,6 +43,9 @@ class AgentDiscovery : public ::testing::Test {
                                                       "* * * root /usr/local/bin/backup-db --all\n";
     fs::permissions(dir_ / "root/etc/cron.d/backup",
                     fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+    // The wrapper as the package installs it (auto_wrap writes nothing else into crontabs).
+    fs::create_directories(dir_ / "root/usr/bin");
+    fs::copy_file(CRONITOR_EXEC_BIN, dir_ / "root/usr/bin/cronitor-exec");
     start_cron();
   }
   void TearDown() override {
@@ -161,7 +164,8 @@ TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
   std::ifstream in(dir_ / "root/etc/cron.d/backup");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(text.find("cronitor-exec " + job["key"].get<std::string>() + " -- "), std::string::npos) << text;
-  EXPECT_FALSE(fs::is_empty(dir_ / "state/crontab-backups"));
+  EXPECT_NE(text.find("/usr/bin/cronitor-exec " + job["key"].get<std::string>()), std::string::npos) << text;
+  EXPECT_FALSE(fs::is_empty(dir_ / "state/backups"));
   fs::remove(dir_ / "root/etc/cron.d/backup");
   auto removed = slack.wait_for(
       [](const json& r) {
