@@ -134,12 +134,8 @@ grep -q '%first line%second line' "$R/var/spool/cron/crontabs/alice" || fail "th
 # (names from the root's own passwd)
 m=$(in_root stat -c "%U:%G %a" /var/spool/cron/crontabs/alice)
 [ "$m" = "alice:crontab 600" ] || fail "user crontab owner/mode: $m"
-if grep -q wrap_package_files "$SRC/agent/config.cpp"; then
-  (cd "$R" && sha256sum -c --quiet "$WORK/pkg.sha") || fail "a package-owned file was rewritten"
-  echo "package-owned files untouched: $PKG_FILES"
-else
-  echo "TODO(wrap-safety, issue 10 item 4): this tree still wraps package-owned files; not asserted"
-fi
+(cd "$R" && sha256sum -c --quiet "$WORK/pkg.sha") || fail "a package-owned file was rewritten"
+echo "package-owned files untouched: $PKG_FILES"
 PSS_KB=$(awk '/^Pss:/{print $2}' /proc/$AGENT_PID/smaps_rollup)
 PRIV_KB=$(awk '/^Private_(Clean|Dirty):/{s+=$2} END{print s}' /proc/$AGENT_PID/smaps_rollup)
 
