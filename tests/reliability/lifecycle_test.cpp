@@ -263,6 +263,11 @@ TEST_F(Lifecycle, UnwrapWhileRunningMakesTheJobUnreportedNotMissed) {
   std::ofstream(file) << "* * * * * root echo hello\n";
   fs::permissions(file,
                   fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  // Only an installed, root-owned wrapper is written into crontabs: give the root one.
+  fs::create_directories(root / "usr/bin");
+  fs::copy_file(kExec, root / "usr/bin/cronitor-exec", fs::copy_options::overwrite_existing);
+  fs::permissions(root / "usr/bin/cronitor-exec", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                                      fs::perms::others_read | fs::perms::others_exec);
   std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
                           << "\nspool_dir: " << spool_ << "\ndiscovery: {root: " << root.string()
                           << ", crontabs: true, systemd: false, auto_wrap: true}\n";
