@@ -4,22 +4,14 @@
 #include <cmath>
 
 #include "agent/duration.h"
+#include "common/text.h"
 
 namespace cronitor::agent {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 Result<Assertion> Assertion::parse(std::string_view text) {
   Assertion a;
-  a.text = std::string(trim(text));
-  std::string_view s = trim(text);
+  a.text = std::string(trim_space(text));
+  std::string_view s = trim_space(text);
   constexpr std::string_view kPrefix = "metric.";
   if (!s.starts_with(kPrefix))
     return fail("assertion \"" + a.text + "\": must start with \"metric.\" (e.g. \"metric.duration < 5 minutes\")");
@@ -28,7 +20,7 @@ Result<Assertion> Assertion::parse(std::string_view text) {
   while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == '-')) ++i;
   if (i == 0 || i > 64) return fail("assertion \"" + a.text + "\": missing or too long metric name");
   a.metric = std::string(s.substr(0, i));
-  s = trim(s.substr(i));
+  s = trim_space(s.substr(i));
   struct OpName {
     std::string_view text;
     Op op;
@@ -39,7 +31,7 @@ Result<Assertion> Assertion::parse(std::string_view text) {
   for (const auto& o : kOps) {
     if (s.starts_with(o.text)) {
       a.op = o.op;
-      s = trim(s.substr(o.text.size()));
+      s = trim_space(s.substr(o.text.size()));
       found = true;
       break;
     }

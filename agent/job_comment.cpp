@@ -6,15 +6,10 @@
 #include "agent/duration.h"
 #include "agent/monitor_schedule.h"
 #include "agent/run_outcome.h"
+#include "common/text.h"
 
 namespace cronitor::agent {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 Result<int> small_int(std::string_view key, std::string_view v, int hi) {
   int out = 0;
@@ -32,7 +27,7 @@ std::vector<std::string> split_list(std::string_view v) {
   std::vector<std::string> out;
   while (!v.empty()) {
     auto comma = v.find(',');
-    auto item = trim(v.substr(0, comma));
+    auto item = trim_space(v.substr(0, comma));
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     v.remove_prefix(comma + 1);
@@ -70,11 +65,11 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
   constexpr size_t kMaxComment = 4096;
   MonitorOverrides out;
   if (comment.size() > kMaxComment) return fail("cronitor comment longer than 4096 bytes");
-  std::string_view s = trim(comment);
-  if (s.starts_with('#')) s = trim(s.substr(1));
+  std::string_view s = trim_space(comment);
+  if (s.starts_with('#')) s = trim_space(s.substr(1));
   constexpr std::string_view kTag = "cronitor:";
   if (!s.starts_with(kTag)) return out;
-  s = trim(s.substr(kTag.size()));
+  s = trim_space(s.substr(kTag.size()));
   while (!s.empty()) {
     size_t end = 0;
     // A value may be double-quoted to hold spaces: assertion="metric.duration < 5m".
@@ -96,7 +91,7 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       if (end == std::string_view::npos) end = s.size();
       value = std::string(s.substr(eq + 1, end - eq - 1));
     }
-    s = trim(s.substr(end));
+    s = trim_space(s.substr(end));
     if (key == "grace" || key == "grace_seconds") {
       auto d = parse_duration(value);
       if (!d) return fail(std::string(key) + ": " + d.error().message);

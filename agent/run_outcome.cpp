@@ -7,15 +7,10 @@
 
 #include "agent/monitor.h"
 #include "agent/run_event.h"
+#include "common/text.h"
 
 namespace cronitor::agent {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 bool number(std::string_view s, int max, int& out) {
   if (s.empty() || s.size() > 4) return false;
@@ -35,11 +30,11 @@ bool listed(const std::vector<int>& codes, int code) {
 
 Result<FailureWindow> parse_failure_window(std::string_view text) {
   const std::string shown = "\"" + std::string(text.substr(0, 40)) + "\"";
-  const std::string_view t = trim(text);
+  const std::string_view t = trim_space(text);
   const size_t of = t.find(" of ");
   FailureWindow w;
-  if (of == std::string_view::npos || !number(trim(t.substr(0, of)), kMaxFailureWindow, w.failures) ||
-      !number(trim(t.substr(of + 4)), kMaxFailureWindow, w.runs))
+  if (of == std::string_view::npos || !number(trim_space(t.substr(0, of)), kMaxFailureWindow, w.failures) ||
+      !number(trim_space(t.substr(of + 4)), kMaxFailureWindow, w.runs))
     return fail(shown + ": expected a number of consecutive failures, or \"K of N\" (e.g. \"3 of 10\")");
   if (w.failures < 1 || w.runs < w.failures)
     return fail(shown + ": K of N needs 1 <= K <= N <= " + std::to_string(kMaxFailureWindow));
@@ -51,8 +46,9 @@ Result<std::vector<int>> parse_exit_codes(std::string_view text) {
   while (true) {
     const size_t comma = text.find(',');
     int code = 0;
-    if (!number(trim(text.substr(0, comma)), 255, code))
-      return fail("\"" + std::string(trim(text.substr(0, comma)).substr(0, 20)) + "\": expected exit codes 0-255");
+    if (!number(trim_space(text.substr(0, comma)), 255, code))
+      return fail("\"" + std::string(trim_space(text.substr(0, comma)).substr(0, 20)) +
+                  "\": expected exit codes 0-255");
     out.push_back(code);
     if (comma == std::string_view::npos) return out;
     text.remove_prefix(comma + 1);
