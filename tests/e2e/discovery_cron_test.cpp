@@ -110,7 +110,13 @@ TEST(DiscoveryRealCron, WrappedLinesRunThroughTheWrapperWithTheSameOutput) {
     ::chmod("/dev/log", 0666);
   }
 
-  const std::string env = "SHELL=/bin/sh\nMAILTO=\"\"\n";
+  // The wrappers report into this test's own folders, never to the host's agent or spool (cron
+  // gives jobs only the crontab's environment, so the paths go in as environment lines).
+  const std::string spool = h.dir + "/spool";
+  ::mkdir(spool.c_str(), 01733);
+  ::chmod(spool.c_str(), 01733);
+  const std::string report_env = "CRONITOR_SOCKET=" + h.dir + "/agent.sock\nCRONITOR_SPOOL=" + spool + "\n";
+  const std::string env = "SHELL=/bin/sh\nMAILTO=\"\"\n" + report_env;
   {
     std::ofstream(kOrigFile) << env << "* * * * * root " << job(h.dir + "/sys-orig.out") << "\n"
                              << "* * * * * nobody " << job(h.dir + "/user-orig.out") << "\n";
@@ -119,7 +125,7 @@ TEST(DiscoveryRealCron, WrappedLinesRunThroughTheWrapperWithTheSameOutput) {
     ::chmod(kWrapFile, 0644);
     FILE* p = ::popen("crontab -u nobody -", "w");
     ASSERT_NE(p, nullptr);
-    const std::string user = "MAILTO=\"\"\n* * * * * " + job(h.dir + "/user-wrap.out") + "\n";
+    const std::string user = "MAILTO=\"\"\n" + report_env + "* * * * * " + job(h.dir + "/user-wrap.out") + "\n";
     std::fwrite(user.data(), 1, user.size(), p);
     ASSERT_EQ(::pclose(p), 0);
   }
@@ -190,6 +196,10 @@ TEST(DiscoveryRealCron, WrappedLinesRunThroughTheWrapperWithTheSameOutput) {
   const std::string user_orig = slurp(h.dir + "/user-orig.out");
   EXPECT_NE(user_orig.find("user=nobody"), std::string::npos);
   EXPECT_EQ(slurp(h.dir + "/user-wrap.out"), user_orig);
+  // Both wrapped runs reported, into this test's spool (no agent listens on its socket): one file per run.
+  size_t spooled = 0;
+  for (const auto& e : std::filesystem::directory_iterator(spool)) spooled += e.path().extension() == ".jsonl";
+  EXPECT_GE(spooled, 2u) << "each wrapped run spools its events into the test's own folder";
   if (h.log_fd >= 0) {
     EXPECT_NE(h.syslog.find("] " + exec + " "), std::string::npos) << h.syslog;  // "CMD ([pid] EXEC KEY -- ...)"
     std::size_t failed = 0;
