@@ -171,12 +171,13 @@ TEST_F(SocketAttack, IdleConnectionsOfOneUserDoNotStarveOthers) {
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
   ::close(ready[0]);
   // Bob's 500 runs of the real wrapper. Their spool is not the agent's: a run file there is a
-  // run whose events were not acknowledged in time (200 ms here, not 5: this machine is shared).
+  // run whose events were not acknowledged in time (500 ms here, not the wrapper's 5: this 2-core
+  // machine runs the other tests meanwhile; starvation shows as far fewer acks whatever the budget).
   const std::string bob_spool = dir_ + "/bob-spool";
   std::filesystem::create_directories(bob_spool);
   ASSERT_EQ(::chmod(bob_spool.c_str(), 01733), 0);
   const char* ack_env = std::getenv("CRONITOR_TEST_ACK_MS");
-  const int ack_ms = ack_env ? std::atoi(ack_env) : 200;
+  const int ack_ms = ack_env ? std::atoi(ack_env) : 500;
   const auto t0 = std::chrono::steady_clock::now();
   constexpr int kRuns = 500;
   for (int i = 0; i < kRuns; ++i)
