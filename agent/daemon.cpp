@@ -271,6 +271,10 @@ void Daemon::touch(uint32_t i) {
 // Saves every changed monitor in a transaction of its own; on failure it writes nothing.
 void Daemon::save_dirty() {
   if (!store_.begin()) return;
+  end_transaction();
+}
+
+void Daemon::end_transaction() {
   if (flush_dirty())
     (void)store_.commit();
   else

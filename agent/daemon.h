@@ -102,6 +102,7 @@ class Daemon {
   void record_actions(const Actions& actions, const MonitorConfig* m, Instant now);
   [[nodiscard]] Result<void> flush_dirty();
   void save_dirty();
+  void end_transaction();  // after begin(): the dirty monitors saved and committed, else rolled back
 
   // Ingest (daemon_ingest.cpp).
   void on_accept();

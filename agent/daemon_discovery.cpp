@@ -69,10 +69,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     }
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
-  if (flush_dirty())
-    (void)store_.commit();
-  else
-    store_.rollback();
+  end_transaction();
   rearm_deadline_timer();
   pump_outbox();
   // Lines that only moved (an edit above them) or that the agent wrapped are no news to the admin.

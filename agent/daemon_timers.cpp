@@ -63,10 +63,7 @@ void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
     touch(i);
     spdlog::info("systemd: {} {}", timer.unit, what);
   }
-  if (flush_dirty())
-    (void)store_.commit();
-  else
-    store_.rollback();
+  end_transaction();
   rearm_deadline_timer();
   pump_outbox();
 }
