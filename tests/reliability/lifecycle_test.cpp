@@ -130,11 +130,13 @@ TEST_F(Lifecycle, KilledWrapperRunClosedWhenItsGroupEndsWithoutOverlap) {
   EXPECT_EQ(agent_.log().find("overlapped"), std::string::npos) << agent_.log();
 }
 
-// A job that dies with its wrapper (SIGTERM from PR_SET_PDEATHSIG) is closed at once.
+// A job that dies with its wrapper (SIGTERM from PR_SET_PDEATHSIG) is closed at once. `exec`: the
+// job is the wrapper's child itself whatever the shell (dash forks `sleep` and only the shell would
+// get the signal; the agent would then rightly follow the sleep for 30 s).
 TEST_F(Lifecycle, KilledWrapperWhoseJobDiesWithItIsClosedAtOnce) {
   write_config();
   start();
-  const pid_t wrapper = spawn_wrapper("sleep 30");
+  const pid_t wrapper = spawn_wrapper("exec sleep 30");
   ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 5s)) << agent_.log();
   const double killed = now_s();
   kill9(wrapper);
