@@ -60,6 +60,7 @@ void Daemon::apply_live_timers() {
     const uint32_t i = it->second;
     MonitorConfig& m = monitors_[i];
     bool changed = widen_grace(m, timer.accuracy_usec, timer.randomized_delay_usec);
+    changed = skip_served_slots(m, states_[i], elapse_instant(timer.last_trigger_usec), timer.persistent, t) || changed;
     if (m.awaits_first_run) {
       m.awaits_first_run = false;  // the manager reports every run from now on
       if (m.schedule && (!states_[i].expected || *states_[i].expected < t))

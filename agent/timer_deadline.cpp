@@ -28,6 +28,21 @@ bool widen_grace(MonitorConfig& c, uint64_t accuracy_usec, uint64_t randomized_d
   return true;
 }
 
+bool skip_served_slots(const MonitorConfig& c, MonitorState& s, std::optional<Instant> last_trigger, bool persistent,
+                       Instant now) {
+  if (s.removed || !s.expected || *s.expected + c.grace > now) return false;
+  const auto early = std::min<std::chrono::seconds>(c.grace, std::chrono::seconds(60));
+  if (last_trigger && *last_trigger + early >= *s.expected) {
+    // Slots after that trigger are still the evaluator's to judge.
+    s.expected = c.schedule ? c.schedule->next(std::max(*s.expected, *last_trigger), c.zone) : std::nullopt;
+    if (persistent && s.expected && *s.expected + c.grace <= now) s.expected = c.schedule->next(now - c.grace, c.zone);
+    return true;
+  }
+  if (!persistent) return false;  // the host was off at the slot and nothing makes it up: missed
+  s.expected = c.schedule ? c.schedule->next(now - c.grace, c.zone) : std::nullopt;
+  return true;
+}
+
 bool absorb_catch_up(const MonitorConfig& c, MonitorState& s, Instant started) {
   const size_t open = s.open_runs.size();
   std::erase_if(s.open_runs, [&](const OpenRun& r) { return r.started < started; });

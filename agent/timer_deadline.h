@@ -27,6 +27,13 @@ bool adopt_next_elapse(const MonitorConfig& c, MonitorState& s, std::optional<In
 /// becomes at least that. True if it changed.
 bool widen_grace(MonitorConfig& c, uint64_t accuracy_usec, uint64_t randomized_delay_usec);
 
+/// When the manager is listed (the agent started, or the manager came back): the slot the
+/// monitor waits for is overdue. If the manager fired for it (LastTriggerUSec) while we did not
+/// watch, it was served; a Persistent= timer catches up on what it missed while it was off (at
+/// boot). Neither is a miss: the monitor moves on. True if it changed.
+bool skip_served_slots(const MonitorConfig& c, MonitorState& s, std::optional<Instant> last_trigger, bool persistent,
+                       Instant now);
+
 /// A Persistent= catch-up run that started at `started`: slots overdue by then are what it
 /// catches up on (no miss), and runs left open from before it ended unseen (systemd runs one
 /// instance of a unit; the host went down with them), so it is no overlap. True if it changed.
