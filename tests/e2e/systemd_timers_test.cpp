@@ -6,6 +6,7 @@
 // daemon-reload and daemon-reexec lose no run. Needs root (cgroups, mount namespace); about 40 s.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "discovery/job_identity.h"
+#include "schedule/iso8601.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
@@ -75,8 +77,10 @@ class SystemdTimers : public ::testing::Test {
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
     fs::remove_all(dir_);
   }
-  void timer(const std::string& name, const std::string& service_lines) {
-    std::ofstream(units_ / (name + ".timer")) << "[Timer]\nOnCalendar=*:*:0/5\nAccuracySec=1ms\n"
+  void timer(const std::string& name, const std::string& service_lines,
+             const std::string& timer_lines = "OnCalendar=*:*:0/5") {
+    std::ofstream(units_ / (name + ".timer")) << "[Timer]\n"
+                                              << timer_lines << "\nAccuracySec=1ms\n"
                                               << "[Install]\nWantedBy=timers.target\n";
     std::ofstream(units_ / (name + ".service")) << "[Service]\nType=oneshot\n" << service_lines << "\n";
     fs::create_symlink("../" + name + ".timer", units_ / "timers.target.wants" / (name + ".timer"));
@@ -116,6 +120,24 @@ class SystemdTimers : public ::testing::Test {
         limit);
     return found;
   }
+  void write_config(const HttpRecorder& slack) {
+    std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
+                            << "\nsocket: " << (dir_ / "agent.sock").string()
+                            << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: e2e-host\n"
+                            << "discovery: {root: " << (dir_ / "root").string()
+                            << ", crontabs: false, systemd: true, auto_wrap: false}\n"
+                            << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
+                            << "defaults:\n  notify: [ops]\n  grace_seconds: 3\n";
+  }
+  json status_of(const std::string& timer) {
+    auto r = run_command({kAgent, "status", "--json", "--config", config()});
+    auto j = json::parse(r.out, nullptr, false);
+    if (j.is_object() && j["monitors"].is_array())
+      for (const auto& m : j["monitors"])
+        if (m["key"] == key_of(timer + ".timer")) return m;
+    ADD_FAILURE() << "status: no " << timer << ": " << r.out << r.err;
+    return json::object();
+  }
   std::string config() const { return (dir_ / "agent.yaml").string(); }
   std::string log() const { return agent_.log(); }
 
@@ -136,13 +158,7 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
   ASSERT_NO_FATAL_FAILURE(start_manager());
   HttpRecorder slack(kRecorder, dir_.string());
   ASSERT_GT(slack.port(), 0);
-  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
-                          << "\nsocket: " << (dir_ / "agent.sock").string()
-                          << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: e2e-host\n"
-                          << "discovery: {root: " << (dir_ / "root").string()
-                          << ", crontabs: false, systemd: true, auto_wrap: false}\n"
-                          << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
-                          << "defaults:\n  notify: [ops]\n  grace_seconds: 3\n";
+  write_config(slack);
   ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
   ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
 
@@ -220,6 +236,53 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
   EXPECT_LE(missing, 1u) << "at most the run in flight when the agent stopped";
   for (const auto& id : stored) EXPECT_EQ(stored.count(id), 1u) << id << " counted twice";
   for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-ok")) << r.dump();
+}
+
+// Monotonic timers: the slot is the manager's next elapse (NextElapseUSecMonotonic in wall time),
+// a healthy OnUnitActiveSec=5s timer never alarms, and one whose service the manager skips
+// (ConditionPathExists= fails: no process, no InvocationID run) is missed.
+TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
+  const std::string mono = "OnActiveSec=1s\nOnUnitActiveSec=5s";
+  timer("t-mono", "ExecStart=/bin/true", mono);
+  timer("t-cond", "ExecStart=/bin/true", mono);
+  std::ofstream(units_ / "t-cond.service") << "[Unit]\nConditionPathExists=" << (dir_ / "never-there").string()
+                                           << "\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
+  timer("t-later", "ExecStart=/bin/true", "OnActiveSec=300s\nOnUnitActiveSec=1h");
+  ASSERT_NO_FATAL_FAILURE(start_manager());
+  HttpRecorder slack(kRecorder, dir_.string());
+  ASSERT_GT(slack.port(), 0);
+  write_config(slack);
+  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
+  ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
+
+  // t-later's slot is the manager's (about 300 s after it started), not ours (an hour from the
+  // listing): NextElapseUSecMonotonic moved to wall time.
+  auto prop = run_command({"/usr/bin/busctl", "--user", "get-property", "org.freedesktop.systemd1",
+                           "/org/freedesktop/systemd1/unit/t_2dlater_2etimer", "org.freedesktop.systemd1.Timer",
+                           "NextElapseUSecMonotonic"});
+  ASSERT_EQ(prop.exit_code, 0) << prop.err;
+  const uint64_t next_mono = std::stoull(prop.out.substr(2));  // "t 123"
+  timespec rt{}, mt{};
+  ::clock_gettime(CLOCK_REALTIME, &rt);
+  ::clock_gettime(CLOCK_MONOTONIC, &mt);
+  const int64_t want_s = rt.tv_sec + (static_cast<int64_t>(next_mono / 1000000) - mt.tv_sec);
+  const json later = status_of("t-later");
+  ASSERT_TRUE(later["next_expected"].is_string()) << later.dump();
+  auto got = cronitor::schedule::parse_iso8601(later["next_expected"].get<std::string>(),
+                                               cronitor::schedule::Zone::utc());
+  ASSERT_TRUE(got.has_value()) << later.dump();
+  const int64_t got_s = std::chrono::floor<std::chrono::seconds>(*got).time_since_epoch().count();
+  EXPECT_LE(std::llabs(got_s - want_s), 2) << later.dump() << " vs the manager's " << want_s;
+
+  // The skipped service: missed, with the manager's slot.
+  EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "t-cond missed its run"); }, 20s).is_null())
+      << log();
+  // The healthy one: runs in history, all ok, and not a word about it.
+  ASSERT_TRUE(wait_until([&] { return history("t-mono").size() >= 3; }, 20s)) << log();
+  agent_.stop(SIGTERM);
+  for (const auto& r : history("t-mono")) EXPECT_EQ(r["status"], "ok") << r.dump();
+  EXPECT_TRUE(history("t-cond").empty()) << "a skipped start is no run";
+  for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-mono")) << r.dump();
 }
 
 }  // namespace
