@@ -47,7 +47,7 @@ void Daemon::start_systemd_watch() {
   };
   SystemdWatch::Options options;
   systemd_ = std::make_unique<SystemdWatch>(std::make_unique<SdSystemdBus>(ev_, options.call_timeout_usec),
-                                            SystemdHost::real(), host_, std::move(h), options);
+                                            SystemdHost::real(ev_), host_, std::move(h), options);
   systemd_->start();
 }
 

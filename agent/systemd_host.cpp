@@ -1,6 +1,8 @@
 #include "agent/systemd_host.h"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,10 @@ Result<std::string> slurp(const std::string& path) {
   return data;
 }
 
+bool usable_cgroup(const std::string& cg) {
+  return !cg.empty() && cg.front() == '/' && cg.find("/../") == std::string::npos && !cg.ends_with("/..");
+}
+
 /// The number after "name " at the start of a line of `text`.
 std::optional<uint64_t> field(std::string_view text, std::string_view name) {
   size_t pos = 0;
@@ -63,8 +69,7 @@ std::optional<uint64_t> field(std::string_view text, std::string_view name) {
 }  // namespace
 
 Result<uint64_t> read_cgroup_oom_kills(const std::string& root, const std::string& cg) {
-  if (cg.empty() || cg.front() != '/' || cg.find("/../") != std::string::npos || cg.ends_with("/.."))
-    return fail("no usable ControlGroup \"" + cg + "\"");
+  if (!usable_cgroup(cg)) return fail("no usable ControlGroup \"" + cg + "\"");
   const std::string v1 = root + "/memory" + cg + "/memory.oom_control";
   auto text = slurp(v1);
   std::string where = v1;
@@ -77,6 +82,63 @@ Result<uint64_t> read_cgroup_oom_kills(const std::string& root, const std::strin
   auto n = field(*text, "oom_kill");
   if (!n) return fail(where + ": no oom_kill line");
   return *n;
+}
+
+namespace {
+
+// A v1 memory cgroup's OOM notifications: an eventfd on the loop, judged as they come (the
+// cgroup still there: an OOM; gone: its removal, or an OOM seen too late to tell).
+struct OomWatch {
+  int fd = -1;
+  sd_event_source* src = nullptr;
+  std::string oom_control;
+  uint64_t ooms = 0;
+  ~OomWatch() {
+    sd_event_source_disable_unref(src);
+    if (fd >= 0) ::close(fd);
+  }
+  void drain() {
+    uint64_t n = 0;
+    while (::read(fd, &n, sizeof n) == sizeof n)
+      if (::access(oom_control.c_str(), F_OK) == 0) ooms += n;
+  }
+  static int on_ready(sd_event_source*, int, uint32_t, void* ud) {
+    static_cast<OomWatch*>(ud)->drain();
+    return 0;
+  }
+};
+
+}  // namespace
+
+Result<std::function<uint64_t()>> watch_cgroup_oom(sd_event* ev, const std::string& root, const std::string& cg) {
+  if (!usable_cgroup(cg)) return fail("no usable ControlGroup \"" + cg + "\"");
+  const std::string dir = root + "/memory" + cg;
+  auto w = std::make_shared<OomWatch>();
+  w->oom_control = dir + "/memory.oom_control";
+  w->fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (w->fd < 0) return std::unexpected(Error::from_errno("eventfd", dir));
+  const int ofd = ::open(w->oom_control.c_str(), O_RDONLY | O_CLOEXEC);
+  if (ofd < 0) return std::unexpected(Error::from_errno("open", w->oom_control));
+  const int cfd = ::open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
+  if (cfd < 0) {
+    auto e = Error::from_errno("open", dir + "/cgroup.event_control");
+    ::close(ofd);
+    return std::unexpected(e);
+  }
+  const std::string line = std::to_string(w->fd) + " " + std::to_string(ofd);
+  const bool ok = ::write(cfd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  auto e = Error::from_errno("write", dir + "/cgroup.event_control");
+  ::close(cfd);
+  ::close(ofd);  // the kernel holds its own reference
+  if (!ok) return std::unexpected(e);
+  if (ev) {
+    const int r = sd_event_add_io(ev, &w->src, w->fd, EPOLLIN, OomWatch::on_ready, w.get());
+    if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", dir, -r));
+  }
+  return [w] {
+    w->drain();
+    return w->ooms;
+  };
 }
 
 std::string journal_tail_of(sd_journal* j, const std::string& invocation_id, size_t max_lines) {
@@ -103,11 +165,12 @@ std::string journal_tail_of(sd_journal* j, const std::string& invocation_id, siz
   return out;
 }
 
-SystemdHost SystemdHost::real() {
+SystemdHost SystemdHost::real(sd_event* ev) {
   SystemdHost h;
   h.realtime_usec = [] { return clock_usec(CLOCK_REALTIME); };
   h.monotonic_usec = [] { return clock_usec(CLOCK_MONOTONIC); };
   h.cgroup_oom_kills = [](const std::string& cg) { return read_cgroup_oom_kills("/sys/fs/cgroup", cg); };
+  h.watch_oom = [ev](const std::string& cg) { return watch_cgroup_oom(ev, "/sys/fs/cgroup", cg); };
   h.system_oom_kills = []() -> std::optional<uint64_t> {
     auto text = slurp("/proc/vmstat");
     return text ? field(*text, "oom_kill") : std::nullopt;

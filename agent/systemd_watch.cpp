@@ -261,6 +261,33 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
   return true;
 }
 
+// Whether the run that just ended was killed by the OOM killer, from the unit's own memory
+// cgroup: its oom_kill count if it still exists, else what was seen while it ran (the count, or
+// two notifications: the OOM's and the removal's). Where that cannot tell, a SIGKILL is judged
+// by the kernel's system-wide count, and the log says so.
+bool SystemdWatch::oom_killed(Service& svc) {
+  const ServiceSnapshot& s = svc.snap;
+  std::string why_not = "no ControlGroup known for the run";
+  if (!svc.control_group.empty()) {
+    auto k = host_.cgroup_oom_kills(svc.control_group);
+    if (k) return *k > 0;  // systemd makes the cgroup afresh for each run
+    why_not = k.error().message;
+  }
+  if (svc.cgroup_kills_last && *svc.cgroup_kills_last > 0) return true;
+  const uint64_t notes = svc.oom_events ? svc.oom_events() : 0;
+  if (notes > 0) return true;
+  const bool sigkill = s.exec_code == 2 && s.exec_status == 9 && s.result != "oom-kill";
+  if (!sigkill) return false;
+  auto k = host_.system_oom_kills();
+  const bool rose = svc.system_kills_start && k && *k > *svc.system_kills_start;
+  spdlog::info(
+      "systemd: {} was killed by SIGKILL and its memory cgroup cannot tell whether the OOM killer did it ({}; {} OOM "
+      "notification(s) seen); judging by the system-wide count in /proc/vmstat instead, which any OOM kill on the "
+      "host raises: {}",
+      svc.unit, why_not, notes, rose ? "it rose" : "it did not rise");
+  return rose;
+}
+
 void SystemdWatch::evaluate(Service& svc, std::vector<cronitor::RunEvent>& out) {
   auto t = timers_.find(svc.timer_path);
   if (t == timers_.end()) return;
@@ -270,54 +297,37 @@ void SystemdWatch::evaluate(Service& svc, std::vector<cronitor::RunEvent>& out) 
   ctx.now_usec = host_.realtime_usec();
   const bool fresh = tracker_.fresh(svc.unit, s);
   const bool ends = tracker_.end_pending(svc.unit, s);
-  auto read_cgroup = [&] {
+  // While the run goes: its memory cgroup's count, and (cgroup v1) an OOM notification watch,
+  // both while the cgroup exists; systemd removes it as the run ends, before it says so.
+  auto follow_cgroup = [&] {
     if (svc.control_group.empty()) return;
-    if (auto k = host_.cgroup_oom_kills(svc.control_group)) {
-      svc.cgroup_kills_last = *k;
+    if (auto k = host_.cgroup_oom_kills(svc.control_group)) svc.cgroup_kills_last = *k;
+    if (!svc.oom_events && !svc.oom_watch_tried && host_.watch_oom) {
+      svc.oom_watch_tried = true;
+      if (auto w = host_.watch_oom(svc.control_group)) svc.oom_events = std::move(*w);
     }
   };
   if (!fresh && !ends) {
-    if (run_going(s)) read_cgroup();  // the count while the cgroup still exists
+    if (run_going(s)) follow_cgroup();
     return;
   }
   if (fresh) {
-    // A new run: its baselines. A run first seen already ended has none (its OOM stays unknown
+    // A new run: new baselines. A run first seen already ended has none (its OOM stays unknown
     // unless the manager says oom-kill).
     svc.cgroup_kills_last.reset();
     svc.system_kills_start.reset();
+    svc.oom_events = nullptr;
+    svc.oom_watch_tried = false;
     if (run_going(s)) {
       svc.system_kills_start = host_.system_oom_kills();
-      read_cgroup();
+      follow_cgroup();
     }
     if (is_catch_up(t->second, s.start_usec) && handler_.on_catch_up) handler_.on_catch_up(t->second, s.start_usec);
   }
   if (ends) {
-    // The unit's own memory cgroup tells (systemd makes it afresh for each run); systemd removes
-    // it as the run ends, often before it says so: then the last count read while the run went,
-    // else the kernel's system-wide count.
-    std::string why_not = "no ControlGroup known for the run";
-    bool read_at_end = false;
-    if (!svc.control_group.empty()) {
-      auto k = host_.cgroup_oom_kills(svc.control_group);
-      if (k) {
-        svc.cgroup_kills_last = *k;
-        read_at_end = true;
-      } else {
-        why_not = k.error().message;
-      }
-    }
-    const bool sigkill = s.exec_code == 2 && s.exec_status == 9 && s.result != "oom-kill";
-    if (svc.cgroup_kills_last && *svc.cgroup_kills_last > 0) {
-      ctx.oom_counter_rose = true;  // a cgroup of this run only: any kill in it is this run's
-    } else if (sigkill && !read_at_end) {
-      auto k = host_.system_oom_kills();
-      ctx.oom_counter_rose = svc.system_kills_start && k && *k > *svc.system_kills_start;
-      spdlog::info(
-          "systemd: {} was killed by SIGKILL and its memory cgroup cannot be read ({}); telling an OOM kill from the "
-          "system-wide count in /proc/vmstat instead, which an OOM kill anywhere on the host raises",
-          svc.unit, why_not);
-    }
+    ctx.oom_counter_rose = oom_killed(svc);
     svc.cgroup_kills_last.reset();
+    svc.oom_events = nullptr;
     ctx.output_tail = host_.journal_tail(s.invocation_id, options_.journal_lines);
   }
   auto events = tracker_.observe(t->second.key, svc.unit, s, ctx);

@@ -93,6 +93,8 @@ class SystemdWatch final : private SystemdBus::Listener {
     std::string control_group;                   // of the run going (its memory cgroup holds the OOM counter)
     std::optional<uint64_t> cgroup_kills_last;   // that cgroup's oom_kill, last read in the run
     std::optional<uint64_t> system_kills_start;  // /proc/vmstat oom_kill before the run
+    std::function<uint64_t()> oom_events;        // OOM notifications while its cgroup existed (v1)
+    bool oom_watch_tried = false;
   };
 
   void wake();  // the one deferred step: connect, read everything again, or read some services
@@ -107,6 +109,7 @@ class SystemdWatch final : private SystemdBus::Listener {
   [[nodiscard]] Result<void> read(std::vector<UnitRead>& reads);
   void apply_timer(LiveTimer& t, const UnitProps& p);
   void evaluate(Service& svc, std::vector<cronitor::RunEvent>& out);
+  bool oom_killed(Service& svc);
   void deliver(std::vector<cronitor::RunEvent> events);
 
   // SystemdBus::Listener

@@ -25,6 +25,8 @@ struct Fixture {
   uint64_t rt = kRealtime, mono = kMonotonic;
   std::map<std::string, Result<uint64_t>> cgroups;  // ControlGroup -> oom_kill (or gone)
   std::optional<uint64_t> vmstat = 7;
+  std::map<std::string, uint64_t> notes;  // ControlGroup -> OOM notifications while it existed (v1)
+  int watches = 0;
   std::vector<cronitor::RunEvent> runs;
   std::vector<std::pair<std::string, std::string>> states;  // unit, what
   std::vector<std::string> manager;                         // "live" or the reason
@@ -45,6 +47,11 @@ struct Fixture {
       return it->second;
     };
     host.system_oom_kills = [this] { return vmstat; };
+    host.watch_oom = [this](const std::string& cg) -> Result<std::function<uint64_t()>> {
+      ++watches;
+      if (!cgroups.contains(cg)) return fail(cg + ": No such file or directory");
+      return [this, cg] { return notes[cg]; };
+    };
     host.journal_tail = [](const std::string& id, size_t lines) {
       return "last of " + id.substr(0, 4) + " (" + std::to_string(lines) + ")\n";
     };
@@ -310,6 +317,7 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
     std::optional<uint64_t> at_end;         // none: the cgroup is gone at the end
     uint64_t vmstat_at_end;
     bool oom;
+    uint64_t notes = 0;  // OOM notifications while the cgroup existed
   };
   const Case cases[] = {
       {"read at the end", 0, 1, 7, true},
@@ -317,6 +325,8 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
       {"gone at the end, counted while running", 1, std::nullopt, 7, true},
       {"gone at the end, vmstat rose", 0, std::nullopt, 8, true},
       {"gone at the end, vmstat still", 0, std::nullopt, 7, false},
+      {"gone, notified of an OOM while it existed", 0, std::nullopt, 7, true, 1},
+      {"gone, no OOM notification: vmstat decides", 0, std::nullopt, 8, true, 0},
   };
   for (const auto& c : cases) {
     std::string svc;
@@ -329,6 +339,8 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
     if (c.while_running) f.cgroups.insert_or_assign(cg, *c.while_running);
     announce(*f.bus, svc, started(kId1, kRealtime, cg));
     f.settle();
+    if (c.while_running) EXPECT_EQ(f.watches, 1) << c.name << ": watched while it ran";
+    f.notes[cg] = c.notes;
     f.cgroups.erase(cg);
     if (c.at_end) f.cgroups.insert_or_assign(cg, *c.at_end);
     f.vmstat = c.vmstat_at_end;
