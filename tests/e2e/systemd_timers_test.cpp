@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -279,6 +280,19 @@ TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
   ASSERT_TRUE(got.has_value()) << later.dump();
   const int64_t got_s = std::chrono::floor<std::chrono::seconds>(*got).time_since_epoch().count();
   EXPECT_LE(std::llabs(got_s - want_s), 2) << later.dump() << " vs the manager's " << want_s;
+
+  // `discover` says which timers the agent sees live: the loaded ones, not one only on disk.
+  timer("t-ghost", "ExecStart=/bin/true", mono);  // written after the manager read its units
+  auto disc = run_command({kAgent, "discover", "--root", (dir_ / "root").string()});
+  ASSERT_EQ(disc.exit_code, 0) << disc.err;
+  std::map<std::string, std::string> rows;
+  std::istringstream lines(disc.out);
+  for (std::string line; std::getline(lines, line);)
+    for (const char* t : {"t-mono.timer", "t-ghost.timer"})
+      if (line.find(t) != std::string::npos) rows[t] = line;
+  EXPECT_NE(rows["t-mono.timer"].find("observed live (systemd manager)"), std::string::npos) << disc.out;
+  EXPECT_NE(rows["t-ghost.timer"].find("unobserved: not loaded in the systemd manager"), std::string::npos)
+      << disc.out;
 
   // The skipped service: missed, with the manager's slot.
   EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "t-cond missed its run"); }, 20s).is_null())
