@@ -87,8 +87,7 @@ std::string clip(std::string s, std::size_t n) {
   return s;
 }
 
-void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages,
-                 const LiveTimers& live) {
+void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages, const LiveTimers& live) {
   struct Row {
     std::string cells[6];
   };
@@ -174,8 +173,8 @@ int run_discover(const DiscoverOptions& o) {
   const bool systemd = run && run->directory();
   // The manager is asked only when timers are shown: a host without systemd has none to ask.
   LiveTimers live;
-  const bool timers = std::any_of(jobs.begin(), jobs.end(),
-                                  [](const Job* j) { return j->origin == discovery::JobOrigin::kTimer; });
+  const bool timers =
+      std::any_of(jobs.begin(), jobs.end(), [](const Job* j) { return j->origin == discovery::JobOrigin::kTimer; });
   if (timers && (systemd || o.all || o.json)) live = agent::loaded_timers();
   if (o.json) {  // for scripts: every job, each with the reason it is not monitored
     nlohmann::json arr = nlohmann::json::array();
@@ -184,8 +183,8 @@ int run_discover(const DiscoverOptions& o) {
       // How its runs reach the agent: the wrapper, cron's own log (a package's file), or nothing yet.
       auto package = log_observed(*j, packages);
       const auto why = unobserved(*j, live);
-      obj["reported_by"] = j->wrapped    ? nlohmann::json("wrapper")
-                           : package     ? nlohmann::json("cron log")
+      obj["reported_by"] = j->wrapped            ? nlohmann::json("wrapper")
+                           : package             ? nlohmann::json("cron log")
                            : why && why->empty() ? nlohmann::json("systemd")
                                                  : nullptr;
       if (why && !why->empty()) obj["unobserved"] = *why;

@@ -85,6 +85,13 @@ void print_reporting_notes(const json& out) {
     if (m.value("reported_by", json()) == "cron log")
       observed += (observed.empty() ? "" : ", ") + m.value("key", std::string());
   if (!observed.empty()) std::cout << "observed from cron's log (files a package owns): " << observed << "\n";
+  if (out.contains("systemd") && out["systemd"].is_object()) {
+    const json& sd = out["systemd"];
+    if (sd.value("live", false))
+      std::cout << "systemd timers: observed live from the manager (" << sd.value("timers", 0) << " loaded)\n";
+    else
+      std::cout << "systemd timers: unobserved: " << sd.value("why_not", std::string()) << "\n";
+  }
 }
 
 void status(const Common& o, int& exit_code) {

@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "agent/daemon.h"
 #include "agent/state_json.h"
 #include "agent/status_view.h"
+#include "agent/systemd_watch.h"
 
 namespace cronitor::agent {
 
@@ -23,13 +25,22 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
   const std::string& key = req.key;
   if (req.kind == Request::Kind::kStatus) {
     json list = json::array();
+    std::set<std::string> live_timers;  // keys of the timers the systemd manager reports
+    if (systemd_ && systemd_->live())
+      for (const auto& t : systemd_->timer_list()) live_timers.insert(t.key);
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_[i];
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
       list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
                                  states_[i], m.paused, m.awaits_first_run));
-      list.back()["reported_by"] = m.reported_by.empty() ? json() : json(m.reported_by);
+      const std::string by = m.reported_by.empty() && live_timers.contains(m.key) ? "systemd" : m.reported_by;
+      list.back()["reported_by"] = by.empty() ? json() : json(by);
     }
+    json timers = nullptr;  // systemd timers: observed live, or why not
+    if (systemd_)
+      timers = {{"live", systemd_->live()},
+                {"why_not", systemd_->live() ? json() : json(systemd_->why_not())},
+                {"timers", systemd_->timer_count()}};
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
     if (disk_full_since_)
       disk = {{"since", to_us(*disk_full_since_)},
@@ -42,7 +53,8 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"cron_incident", cron_incident_json(host_state_)},
                    {"disk_full", disk},
                    {"alerts_held", throttle_.held_total()},
-                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()}});
+                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
+                   {"systemd", timers}});
   }
   if (req.kind == Request::Kind::kHistory) {
     auto runs = store_.history(key, req.limit);

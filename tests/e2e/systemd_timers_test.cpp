@@ -274,6 +274,9 @@ TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
   ::clock_gettime(CLOCK_MONOTONIC, &mt);
   const int64_t want_s = rt.tv_sec + (static_cast<int64_t>(next_mono / 1000000) - mt.tv_sec);
   const json later = status_of("t-later");
+  EXPECT_EQ(later["reported_by"], "systemd") << later.dump();
+  auto st = run_command({kAgent, "status", "--config", config()});
+  EXPECT_NE(st.out.find("systemd timers: observed live from the manager (3 loaded)"), std::string::npos) << st.out;
   ASSERT_TRUE(later["next_expected"].is_string()) << later.dump();
   auto got =
       cronitor::schedule::parse_iso8601(later["next_expected"].get<std::string>(), cronitor::schedule::Zone::utc());
@@ -291,8 +294,7 @@ TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
     for (const char* t : {"t-mono.timer", "t-ghost.timer"})
       if (line.find(t) != std::string::npos) rows[t] = line;
   EXPECT_NE(rows["t-mono.timer"].find("observed live (systemd manager)"), std::string::npos) << disc.out;
-  EXPECT_NE(rows["t-ghost.timer"].find("unobserved: not loaded in the systemd manager"), std::string::npos)
-      << disc.out;
+  EXPECT_NE(rows["t-ghost.timer"].find("unobserved: not loaded in the systemd manager"), std::string::npos) << disc.out;
 
   // The skipped service: missed, with the manager's slot.
   EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "t-cond missed its run"); }, 20s).is_null())
