@@ -227,13 +227,18 @@ Result<void> SdSystemdBus::read(std::vector<UnitRead>& reads) {
     switch (u.kind) {
       case UnitRead::Kind::kTimer:
         calls.push_back({u.path, kTimerIface, nullptr, &u.props});
-        for (const char* p : {"ActiveState", "ActiveEnterTimestamp"})
-          calls.push_back({u.path, kUnitIface, p, &u.props});
+        calls.push_back({u.path, kUnitIface, "ActiveState", &u.props});
+        break;
+      case UnitRead::Kind::kTimerActivation:
+        calls.push_back({u.path, kUnitIface, "ActiveEnterTimestamp", &u.props});
+        break;
+      case UnitRead::Kind::kServiceCgroup:
+        calls.push_back({u.path, kServiceIface, "ControlGroup", &u.props});
         break;
       case UnitRead::Kind::kService:
         // systemd's own order: the Service interface, then the Unit's (ActiveState, InvocationID).
         for (const char* p : {"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainCode", "ExecMainStatus",
-                              "ExecMainPID", "Result", "ControlGroup"})
+                              "ExecMainPID", "Result"})
           calls.push_back({u.path, kServiceIface, p, &u.props});
         for (const char* p : {"ActiveState", "InvocationID"}) calls.push_back({u.path, kUnitIface, p, &u.props});
         break;

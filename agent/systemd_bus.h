@@ -47,10 +47,14 @@ struct UnitRef {
   std::string path;
 };
 
-/// What SystemdWatch::read asks for: a timer's properties, or a service's run properties
-/// (ExecMain*, Result, ActiveState, InvocationID, ControlGroup).
+/// What SystemdWatch::read asks for.
 struct UnitRead {
-  enum class Kind { kTimer, kService };
+  enum class Kind {
+    kTimer,            ///< the Timer interface's properties, and ActiveState
+    kTimerActivation,  ///< ActiveEnterTimestamp (for Persistent= timers only: one more call each)
+    kService,          ///< ExecMain*, Result, ActiveState, InvocationID
+    kServiceCgroup,    ///< ControlGroup (for a run going only: it is empty otherwise)
+  };
   std::string path;
   Kind kind = Kind::kTimer;
   UnitProps props;  ///< filled by read()

@@ -217,6 +217,18 @@ bool SystemdWatch::add_timers(const std::vector<UnitRef>& units, std::vector<cro
     lost("reading the timers failed: " + r.error().message);
     return false;
   }
+  // When a Persistent= timer became active tells its catch-up runs (is_catch_up).
+  std::vector<UnitRead> activations;
+  for (const auto& r : reads)
+    if (r.props.persistent.value_or(false)) activations.push_back({r.path, UnitRead::Kind::kTimerActivation, {}});
+  if (!activations.empty()) {
+    if (auto r = read(activations); !r) {
+      lost("reading the timers failed: " + r.error().message);
+      return false;
+    }
+    for (size_t i = 0, a = 0; i < reads.size() && a < activations.size(); ++i)
+      if (reads[i].path == activations[a].path) merge_props(reads[i].props, activations[a++].props);
+  }
   std::vector<std::string> fill;  // service paths to read
   for (size_t i = 0; i < units.size(); ++i) {
     LiveTimer t;
@@ -253,10 +265,25 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
     lost("reading the services failed: " + r.error().message);
     return false;
   }
+  // A run going: its cgroup, where its OOM kills are counted.
+  std::vector<UnitRead> cgroups;
+  std::vector<Service*> going;
   for (size_t i = 0; i < svcs.size(); ++i) {
     apply_service_props(svcs[i]->snap, reads[i].props);
-    if (reads[i].props.control_group && !reads[i].props.control_group->empty())
-      svcs[i]->control_group = *reads[i].props.control_group;
+    if (run_going(svcs[i]->snap)) {
+      cgroups.push_back({reads[i].path, UnitRead::Kind::kServiceCgroup, {}});
+      going.push_back(svcs[i]);
+    }
+  }
+  if (cgroups.empty()) return true;
+  if (auto r = read(cgroups); !r) {
+    lost("reading the services failed: " + r.error().message);
+    return false;
+  }
+  for (size_t i = 0; i < going.size(); ++i) {
+    apply_service_props(going[i]->snap, cgroups[i].props);  // signals merged while it was read
+    if (cgroups[i].props.control_group && !cgroups[i].props.control_group->empty())
+      going[i]->control_group = *cgroups[i].props.control_group;
   }
   return true;
 }

@@ -76,9 +76,12 @@ class FakeSystemdBus final : public SystemdBus {
       if (it == units.end()) continue;  // the manager answers "no such unit": nothing read
       const UnitProps& p = it->second.props;
       UnitProps& o = r.props;
-      o.active_state = p.active_state;
-      if (r.kind == UnitRead::Kind::kTimer) {
+      if (r.kind == UnitRead::Kind::kTimerActivation) {
         o.active_enter_usec = p.active_enter_usec;
+      } else if (r.kind == UnitRead::Kind::kServiceCgroup) {
+        o.control_group = p.control_group;
+      } else if (r.kind == UnitRead::Kind::kTimer) {
+        o.active_state = p.active_state;
         o.unit = p.unit;
         o.next_elapse_realtime_usec = p.next_elapse_realtime_usec;
         o.next_elapse_monotonic_usec = p.next_elapse_monotonic_usec;
@@ -87,6 +90,7 @@ class FakeSystemdBus final : public SystemdBus {
         o.randomized_delay_usec = p.randomized_delay_usec;
         o.persistent = p.persistent;
       } else {
+        o.active_state = p.active_state;
         o.invocation_id = p.invocation_id;
         o.exec_start_usec = p.exec_start_usec;
         o.exec_exit_usec = p.exec_exit_usec;
@@ -94,7 +98,6 @@ class FakeSystemdBus final : public SystemdBus {
         o.exec_status = p.exec_status;
         o.main_pid = p.main_pid;
         o.result = p.result;
-        o.control_group = p.control_group;
       }
     }
     if (during_read) during_read(reads);
