@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "agent/systemd_host.h"
+#include "agent/daemon/systemd_host.h"
 #include "tests/support/subprocess.h"
 
 namespace cronitor::agent {

@@ -1,10 +1,10 @@
 // Timers whose slots come from the systemd manager (monotonic timers take its next elapse) and
 // Persistent= catch-up runs, through the evaluator with a simulated clock.
-#include "agent/timer_deadline.h"
+#include "agent/eval/timer_deadline.h"
 
 #include <gtest/gtest.h>
 
-#include "agent/monitor_schedule.h"
+#include "agent/eval/monitor_schedule.h"
 #include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/systemd_bus.h"
-#include "agent/systemd_watch.h"
+#include "agent/daemon/systemd_bus.h"
+#include "agent/daemon/systemd_watch.h"
 
 namespace cronitor::testing {
 
