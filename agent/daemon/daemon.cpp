@@ -545,6 +545,9 @@ int Daemon::run() {
   const Instant t = now();
   drain_spool();  // late events first, at their own times, then the clock
   follow_open_runs();
+  // The manager first: a timer's slot that passed while the host was off may have been served or
+  // be a Persistent= timer's to catch up on (agent/eval/timer_deadline.h), which the clock cannot tell.
+  start_systemd_watch();
   on_deadline(t);
   save_dirty();  // every monitor has its row from the start (status, and removals seen at the next start)
   if (store_.begin()) {
@@ -553,7 +556,6 @@ int Daemon::run() {
     (void)store_.outbox_release_all(t);
     (void)store_.commit();
   }
-  start_systemd_watch();
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();

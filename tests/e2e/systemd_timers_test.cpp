@@ -3,7 +3,9 @@
 // overrun TimeoutStartSec=, die by a signal and (where cgroups allow) hit MemoryMax=. The real
 // agent reports each run with the right result, Slack (a real HTTP server on 127.0.0.1) gets the
 // failures and the recovery and nothing about the healthy timer, a stopped timer alerts, and
-// daemon-reload and daemon-reexec lose no run. Needs root (cgroups, mount namespace); about 40 s.
+// daemon-reload and daemon-reexec lose no run; monotonic timers follow the manager's next elapse; a
+// Persistent= catch-up after a "boot" is neither miss nor overlap. Needs root (cgroups, mount
+// namespace); about 70 s.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <time.h>
@@ -305,6 +307,42 @@ TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
   for (const auto& r : history("t-mono")) EXPECT_EQ(r["status"], "ok") << r.dump();
   EXPECT_TRUE(history("t-cond").empty()) << "a skipped start is no run";
   for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-mono")) << r.dump();
+}
+
+// Persistent=true after a "boot": the host (agent and manager) goes down during a run, a slot
+// passes while it is off, and the manager catches up as it comes back. That run is neither a miss
+// nor an overlap with the run that went down with the host.
+TEST_F(SystemdTimers, PersistentCatchUpAfterBootIsNeitherMissNorOverlap) {
+  timer("t-persist", "ExecStart=/bin/sleep 4", "OnCalendar=*:*:0/10\nPersistent=true");
+  ASSERT_NO_FATAL_FAILURE(start_manager());
+  HttpRecorder slack(kRecorder, dir_.string());
+  ASSERT_GT(slack.port(), 0);
+  write_config(slack);
+  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
+  ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
+  // Down mid-run: the agent has the run open, its end never comes.
+  ASSERT_TRUE(wait_until([&] { return status_of("t-persist")["open_run"].is_object(); }, 20s)) << log();
+  agent_.stop(SIGTERM);
+  auto down = run_command({kHarness, "stop", dir_.string()});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  // Off until the next slot (a multiple of 10 s) has passed, and its grace (3 s) too.
+  const auto off = std::chrono::system_clock::now();
+  const auto slot = std::chrono::ceil<std::chrono::seconds>(off);
+  const auto next = slot + std::chrono::seconds((10 - slot.time_since_epoch().count() % 10) % 10);
+  ASSERT_TRUE(wait_until([&] { return std::chrono::system_clock::now() > next + 4s; }, 20s));
+  // The "boot": the manager first (it catches up as the timer starts), then the agent.
+  ASSERT_NO_FATAL_FAILURE(start_manager());
+  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
+  ASSERT_TRUE(wait_until([&] { return count(log(), "timers listed") >= 2; }, 10s)) << log();
+  EXPECT_TRUE(agent_.wait_for_log("t-persist.timer runs to catch up", 10s)) << log();
+  // The catch-up run ends, and the slots after it run as usual.
+  const size_t before = history("t-persist").size();
+  ASSERT_TRUE(wait_until([&] { return history("t-persist").size() >= before + 1; }, 25s)) << log();
+  agent_.stop(SIGTERM);
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "t-persist missed")) << r.dump() << log();
+    EXPECT_FALSE(slack_says(r, "t-persist overlapped")) << r.dump();
+  }
 }
 
 }  // namespace
