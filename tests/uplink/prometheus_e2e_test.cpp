@@ -158,12 +158,14 @@ class PrometheusE2E : public ::testing::Test {
     prometheus_.stop();
     alertmanager_.stop();
     if (!dir_.empty()) fs::remove_all(dir_);
+    fs::remove(agent_log_);
   }
 
   fs::path dir_;
   std::string socket_;
-  AgentProcess agent_{CRONITOR_AGENT_BIN,
-                      (fs::temp_directory_path() / ("prom-e2e-agent-" + std::to_string(::getpid()) + ".log")).string()};
+  const std::string agent_log_ =
+      (fs::temp_directory_path() / ("prom-e2e-agent-" + std::to_string(::getpid()) + ".log")).string();
+  AgentProcess agent_{CRONITOR_AGENT_BIN, agent_log_};
   Child prometheus_, alertmanager_;
 };
 
