@@ -132,6 +132,37 @@ TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
   EXPECT_NE(read().find("} 137\n"), std::string::npos) << read();
 }
 
+TEST_F(UplinkE2E, AMonitorsSlugNamesItAtHealthchecksAndSentry) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  write_config(rec, "  healthchecks: {ping_key: PKEY, ping_url: \"" + rec.url("/hc") +
+                        "\"}\n"
+                        "  sentry: {dsn: \"" +
+                        rec.url("").replace(0, 7, "http://PUB@") +
+                        "/42\"}\n"
+                        "monitors:\n"
+                        "  - key: nightly-db-backup\n    slug: db-backup\n    schedule: \"0 3 * * *\"\n"
+                        "  - key: weekly_report\n    schedule: \"0 4 * * 1\"\n");
+  start();
+  const int64_t t = now_ms();
+  for (const char* key : {"nightly-db-backup", "weekly_report"}) {
+    const std::string run = run_id(key[0]);
+    ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event(key, run, cronitor::RunState::kRun, t), 2000000));
+    ASSERT_TRUE(
+        cronitor::wrapper::send_to_agent(socket_, event(key, run, cronitor::RunState::kComplete, t + 1200), 2000000));
+  }
+  auto has = [&](const std::string& prefix) {
+    for (auto& r : rec.requests())
+      if (r["path"].get<std::string>().starts_with(prefix)) return true;
+    return false;
+  };
+  // The slug where one is set, else the one made from the key.
+  for (const char* p : {"/hc/PKEY/db-backup/start?rid=", "/hc/PKEY/db-backup/0?rid=", "/hc/PKEY/weekly_report/start?",
+                        "/api/42/cron/db-backup/PUB/", "/api/42/cron/weekly_report/PUB/"})
+    EXPECT_TRUE(wait_until([&] { return has(p); }, std::chrono::seconds(10))) << p << "\n" << agent_.log();
+  EXPECT_FALSE(has("/hc/PKEY/nightly-db-backup/"));
+  EXPECT_FALSE(has("/api/42/cron/nightly-db-backup/"));
+}
+
 TEST_F(UplinkE2E, KillNineDuringTheDrainLosesNothingAndKeepsEachRunInOrder) {
   HttpRecorder rec(kRecorder, dir_.string());
   write_config(rec);
