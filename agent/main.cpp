@@ -3,7 +3,7 @@
 #include <iostream>
 #include <string_view>
 
-#include "agent/commands.h"
+#include "agent/cli/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"cronitor-agent: watches the cron jobs and systemd timers of this host"};

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/state_store.h"
-#include "agent/uplink_outbox.h"
+#include "agent/state/state_store.h"
+#include "agent/state/uplink_outbox.h"
 #include "uplink/delivery.h"
 
 namespace fs = std::filesystem;

@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/alert_format.h"
-#include "agent/status_view.h"
+#include "agent/cli/status_view.h"
 #include "eval_helpers.h"
 #include "schedule/iso8601.h"
+#include "uplink/alert_format.h"
 
 namespace cronitor::agent {
 namespace {

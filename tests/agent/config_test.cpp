@@ -1,4 +1,4 @@
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

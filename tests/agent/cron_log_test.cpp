@@ -2,10 +2,10 @@
 // -L 15 and with its default -L 1) into run events for the jobs observed that way.
 #include <gtest/gtest.h>
 
-#include "agent/config.h"
-#include "agent/cron_log_line.h"
-#include "agent/cron_log_watch.h"
-#include "agent/cron_run_tracker.h"
+#include "agent/config/config.h"
+#include "agent/daemon/cron_log_line.h"
+#include "agent/daemon/cron_log_watch.h"
+#include "agent/daemon/cron_run_tracker.h"
 
 namespace cronitor::agent {
 namespace {

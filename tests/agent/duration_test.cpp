@@ -1,8 +1,8 @@
-#include "agent/duration.h"
+#include "common/duration.h"
 
 #include <gtest/gtest.h>
 
-#include "agent/assertion.h"
+#include "agent/eval/assertion.h"
 
 namespace cronitor::agent {
 namespace {

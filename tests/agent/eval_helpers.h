@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "agent/evaluator.h"
-#include "agent/monitor_schedule.h"
+#include "agent/eval/evaluator.h"
+#include "agent/eval/monitor_schedule.h"
 #include "schedule/iso8601.h"
 
 namespace cronitor::agent::testing {

@@ -1,5 +1,5 @@
 // Evaluator rules, one by one, with a simulated clock.
-#include "agent/evaluator.h"
+#include "agent/eval/evaluator.h"
 
 #include <gtest/gtest.h>
 

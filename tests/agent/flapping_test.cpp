@@ -2,8 +2,8 @@
 // failing and healthy makes one "flapping" incident instead of an open and a resolve per run.
 #include <gtest/gtest.h>
 
-#include "agent/evaluator.h"
-#include "agent/state_json.h"
+#include "agent/eval/evaluator.h"
+#include "agent/state/state_json.h"
 #include "eval_helpers.h"
 
 namespace cronitor::agent {

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <random>
 
-#include "agent/discovery_adapter.h"
-#include "agent/systemd_timespan.h"
+#include "agent/config/discovery_adapter.h"
+#include "agent/eval/systemd_timespan.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
 #include "eval_helpers.h"

@@ -1,6 +1,6 @@
 // The daemon's log lines under systemd carry their priority as a "<N>" prefix (sd-daemon(3)), and
 // only when stderr really is the journal stream JOURNAL_STREAM names.
-#include "agent/log_setup.h"
+#include "agent/daemon/log_setup.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

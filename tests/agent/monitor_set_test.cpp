@@ -1,4 +1,4 @@
-#include "agent/monitor_set.h"
+#include "agent/eval/monitor_set.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/discovery_adapter.h"
-#include "agent/evaluator.h"
+#include "agent/config/discovery_adapter.h"
+#include "agent/eval/evaluator.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
 

@@ -8,7 +8,7 @@
 #include <queue>
 #include <random>
 
-#include "agent/evaluator.h"
+#include "agent/eval/evaluator.h"
 #include "eval_helpers.h"
 
 namespace cronitor::agent {

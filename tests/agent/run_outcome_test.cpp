@@ -1,10 +1,10 @@
 // Exit-code maps and failure windows (issue: restic's exit 3, "3 of 10"), in simulated time.
-#include "agent/run_outcome.h"
+#include "agent/eval/run_outcome.h"
 
 #include <gtest/gtest.h>
 
-#include "agent/config.h"
-#include "agent/state_json.h"
+#include "agent/config/config.h"
+#include "agent/state/state_json.h"
 #include "eval_helpers.h"
 
 namespace cronitor::agent {

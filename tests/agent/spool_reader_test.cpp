@@ -1,4 +1,4 @@
-#include "agent/spool_reader.h"
+#include "agent/daemon/spool_reader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/event_adapter.h"
+#include "agent/daemon/event_adapter.h"
 
 namespace cronitor::agent {
 namespace {

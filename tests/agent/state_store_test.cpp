@@ -1,4 +1,4 @@
-#include "agent/state_store.h"
+#include "agent/state/state_store.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 #include <functional>
 #include <thread>
 
-#include "agent/state_json.h"
+#include "agent/state/state_json.h"
 #include "eval_helpers.h"
 
 namespace cronitor::agent {

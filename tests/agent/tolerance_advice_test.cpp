@@ -1,6 +1,6 @@
 // `suggest`: figures and settings from a job's own history, on the pure function and on a real
 // state.db read by the real `cronitor-agent suggest`.
-#include "agent/tolerance_advice.h"
+#include "agent/eval/tolerance_advice.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

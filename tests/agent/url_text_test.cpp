@@ -1,8 +1,8 @@
-#include "agent/url_text.h"
+#include "common/url_text.h"
 
 #include <gtest/gtest.h>
 
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 namespace cronitor::agent {
 namespace {

@@ -1,5 +1,5 @@
 // The `mode:`, `uplink:` and `prometheus:` keys of agent.yaml: parsed, checked, errors at file:line.
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 #include <gtest/gtest.h>
 

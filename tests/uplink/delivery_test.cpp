@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "agent/state_store.h"
-#include "agent/uplink_outbox.h"
+#include "agent/state/state_store.h"
+#include "agent/state/uplink_outbox.h"
 #include "tests/support/http_recorder.h"
 
 namespace cronitor::uplink {

@@ -1,0 +1,279 @@
+// `cronitor-agent discover | wrap | unwrap`: the jobs of this host, and their crontab lines
+// routed through cronitor-exec and back.
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/cli/commands.h"
+#include "discovery/auto_wrapper.h"
+#include "discovery/crontab_rewriter.h"
+#include "discovery/crontab_source.h"
+#include "discovery/package_files.h"
+#include "discovery/scanner.h"
+#include "discovery/watcher.h"
+#include "discovery/wrapper_path.h"
+
+namespace cronitor::cli {
+namespace {
+
+using discovery::Changes;
+using discovery::DiskRoot;
+using discovery::Job;
+using discovery::Scanner;
+
+struct DiscoverOptions {
+  std::string root = "/";
+  bool json = false;
+  bool watch = false;
+  bool all = false;       // also files run-parts never runs, and timers on a host without systemd
+  std::string state_dir;  // default: ROOT/var/lib/cronitor-agent
+  std::string exec_path = "/usr/bin/cronitor-exec";
+  bool dry_run = false;
+  bool package_files = false;
+  std::vector<std::string> files;
+};
+
+std::string root_dir(const DiscoverOptions& o) { return o.root == "/" ? std::string() : o.root; }
+
+/// The package owning the job's crontab file, for unwrapped lines (their runs come from cron's log).
+std::optional<std::string> log_observed(const Job& j, const discovery::PackageFiles& packages) {
+  if (j.wrapped || j.line <= 0 || j.origin != discovery::JobOrigin::kSystemCrontab) return std::nullopt;
+  return packages.owner(j.file);
+}
+
+std::string status_of(const Job& j, const discovery::PackageFiles& packages) {
+  std::string s;
+  if (j.wrapped) s = "wrapped";
+  if (auto p = log_observed(j, packages); p && !j.reason && !j.disabled)
+    s = "observed from cron's log (package " + *p + ")";
+  if (j.twin_of) s += std::string(s.empty() ? "" : ", ") + "twin of " + *j.twin_of;
+  if (j.reason) {
+    s += std::string(s.empty() ? "" : ": ") + *j.reason;
+  } else if (j.disabled) {
+    s += std::string(s.empty() ? "" : ", ") + "disabled";
+  }
+  return s.empty() ? "monitored" : s;
+}
+
+std::string where_of(const Job& j) {
+  if (!j.unit.empty()) return j.unit;
+  return j.line > 0 ? j.file + ":" + std::to_string(j.line) : j.file;
+}
+
+std::string clip(std::string s, std::size_t n) {
+  if (s.size() > n) s = s.substr(0, n - 3) + "...";
+  return s;
+}
+
+void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages) {
+  struct Row {
+    std::string cells[6];
+  };
+  std::vector<Row> rows;
+  rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
+  for (const Job* j : jobs) {
+    rows.push_back(
+        Row{{j->key, clip(j->name, 28), j->user, clip(j->schedule, 32), where_of(*j), status_of(*j, packages)}});
+  }
+  std::size_t width[6] = {};
+  for (const Row& r : rows) {
+    for (int c = 0; c < 5; ++c) width[c] = std::max(width[c], r.cells[c].size());
+  }
+  std::string out;
+  for (const Row& r : rows) {
+    for (int c = 0; c < 6; ++c) {
+      out += r.cells[c];
+      if (c < 5) out.append(width[c] - r.cells[c].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+void print_warnings(const Scanner& scanner) {
+  for (const auto& w : scanner.warnings()) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
+}
+
+void print_changes(const Changes& c, bool json) {
+  auto emit = [&](const char* what, const Job& j) {
+    if (json) {
+      nlohmann::json line = {{"event", what}, {"job", discovery::to_json(j)}};
+      std::printf("%s\n", line.dump().c_str());
+    } else {
+      std::printf("%-8s %s %s %s\n", what, j.key.c_str(), j.name.c_str(), where_of(j).c_str());
+    }
+  };
+  for (const Job* j : c.added) emit("added", *j);
+  for (const Job* j : c.changed) emit("changed", *j);
+  for (const Job& j : c.removed) emit("removed", j);
+  std::fflush(stdout);
+}
+
+int run_watch(Scanner& scanner, const DiskRoot& root, bool json) {
+  discovery::Watcher::Options wo;
+  wo.log = [](std::string_view msg) {
+    std::fprintf(stderr, "cronitor-agent: %.*s\n", static_cast<int>(msg.size()), msg.data());
+  };
+  auto watcher = discovery::Watcher::create(scanner, root, std::move(wo));
+  if (!watcher) {
+    std::fprintf(stderr, "cronitor-agent: %s\n", watcher.error().message.c_str());
+    return kExitFailure;
+  }
+  using Clock = discovery::Watcher::Clock;
+  for (;;) {
+    int timeout = -1;
+    if (auto d = (*watcher)->settle_deadline()) {
+      const auto left = *d - Clock::now().time_since_epoch();
+      timeout =
+          static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1));
+    }
+    pollfd p{(*watcher)->fd(), POLLIN, 0};
+    const int n = ::poll(&p, 1, timeout);
+    if (n < 0 && errno != EINTR) return kExitFailure;
+    if (n > 0) (*watcher)->on_readable();
+    print_changes((*watcher)->poll(Clock::now().time_since_epoch()), json);
+  }
+}
+
+/// A file in a run-parts folder whose name run-parts skips (Debian's ".placeholder", "x.dpkg-old").
+bool never_run_by_run_parts(const Job& j) {
+  return j.origin == discovery::JobOrigin::kRunParts &&
+         !discovery::run_parts_name_problem(discovery::base_of(j.file)).empty();
+}
+
+int run_discover(const DiscoverOptions& o) {
+  const DiskRoot root(root_dir(o));
+  Scanner scanner(root);
+  scanner.scan();
+  const auto jobs = scanner.jobs();
+  const auto packages = discovery::PackageFiles::load(root);
+  if (o.json) {  // for scripts: every job, each with the reason it is not monitored
+    nlohmann::json arr = nlohmann::json::array();
+    for (const Job* j : jobs) {
+      nlohmann::json obj = discovery::to_json(*j);
+      // How its runs reach the agent: the wrapper, cron's own log (a package's file), or nothing yet.
+      auto package = log_observed(*j, packages);
+      obj["reported_by"] = j->wrapped ? nlohmann::json("wrapper") : package ? nlohmann::json("cron log") : nullptr;
+      obj["package"] = package ? nlohmann::json(*package) : nullptr;
+      arr.push_back(std::move(obj));
+    }
+    std::printf("%s\n", arr.dump(2).c_str());
+  } else {
+    const auto run = root.stat("/run/systemd/system");
+    const bool systemd = run && run->directory();
+    std::vector<const Job*> shown;
+    std::size_t skipped_files = 0, idle_timers = 0;
+    for (const Job* j : jobs) {
+      if (!o.all && never_run_by_run_parts(*j)) {
+        ++skipped_files;
+      } else if (!o.all && !systemd && j->origin == discovery::JobOrigin::kTimer) {
+        ++idle_timers;
+      } else {
+        shown.push_back(j);
+      }
+    }
+    print_table(shown, packages);
+    if (idle_timers > 0)
+      std::printf("(%zu systemd timer(s) not listed: systemd is not running on this host; --all lists them)\n",
+                  idle_timers);
+    if (skipped_files > 0)
+      std::printf("(%zu file(s) in run-parts folders not listed: run-parts never runs them; --all lists them)\n",
+                  skipped_files);
+  }
+  print_warnings(scanner);
+  const bool unwrapped = std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) {
+    return !j->wrapped && !j->reason && !j->disabled && j->line > 0 && !log_observed(*j, packages) &&
+           (j->origin == discovery::JobOrigin::kSystemCrontab || j->origin == discovery::JobOrigin::kUserCrontab);
+  });
+  if (auto ok = discovery::check_wrapper_path(root, discovery::kDefaultExecPath); !ok && unwrapped)
+    std::fprintf(stderr, "note: %s: lines are not wrapped, their jobs stay unreported\n", ok.error().message.c_str());
+  std::fflush(stdout);
+  if (o.watch) return run_watch(scanner, root, o.json);
+  return kExitOk;
+}
+
+int run_wrap_cmd(const DiscoverOptions& o, bool unwrap) {
+  const DiskRoot root(root_dir(o));
+  for (char c : o.exec_path) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      std::fprintf(stderr, "cronitor-agent: --exec: \"%s\" must be a plain path (letters, digits, / - _ .)\n",
+                   o.exec_path.c_str());
+      return kExitUsage;
+    }
+  }
+  // Only a wrapper that only root can change goes into crontabs (the same rule as auto_wrap).
+  if (!unwrap) {
+    if (auto safe = discovery::check_wrapper_path(root, o.exec_path); !safe) {
+      std::fprintf(stderr, "cronitor-agent: --exec: %s; not wrapping (install cronitor-exec, e.g. the package)\n",
+                   safe.error().message.c_str());
+      return kExitFailure;
+    }
+  }
+  discovery::WrapOptions wo;
+  wo.unwrap = unwrap;
+  wo.wrap_package_files = o.package_files;
+  wo.dry_run = o.dry_run;
+  wo.exec_path = o.exec_path;
+  wo.files = o.files;
+  wo.backup_dir = (o.state_dir.empty() ? root.real_path("/var/lib/cronitor-agent") : o.state_dir) + "/backups";
+  const discovery::WrapReport report = discovery::run_wrap(root, wo);
+  if (o.dry_run) std::fwrite(report.diff.data(), 1, report.diff.size(), stdout);
+  for (const auto& w : report.warnings) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
+  for (const auto& [path, package] : report.package_files)
+    std::fprintf(stderr, "%s: belongs to package %s, left as it is (--package-files to wrap it anyway)\n", path.c_str(),
+                 package.c_str());
+  const char* verb = unwrap ? "unwrapped" : "wrapped";
+  if (o.dry_run) {
+    std::fprintf(stderr, "%d line(s) would be %s (dry run, nothing written)\n", report.lines, verb);
+  } else {
+    for (std::size_t i = 0; i < report.written.size(); ++i) {
+      std::fprintf(stderr, "%s: %s (backup: %s)\n", verb, report.written[i].c_str(), report.backups[i].c_str());
+    }
+    std::fprintf(stderr, "%d line(s) %s in %zu file(s)\n", report.lines, verb, report.written.size());
+  }
+  const bool write_failed = std::any_of(report.warnings.begin(), report.warnings.end(), [](const auto& w) {
+    return w.line == 0 && w.message.ends_with("file left as it was");
+  });
+  return write_failed ? kExitFailure : kExitOk;
+}
+
+void add_wrap_options(CLI::App* cmd, DiscoverOptions& o) {
+  cmd->add_option("--root", o.root, "Read and write host paths under DIR (default /)")->check(CLI::ExistingDirectory);
+  cmd->add_flag("--dry-run", o.dry_run, "Print a unified diff, change nothing");
+  cmd->add_option("--state-dir", o.state_dir, "Backups go to DIR/backups (default /var/lib/cronitor-agent)");
+  cmd->add_option("--exec", o.exec_path, "Path of cronitor-exec written in lines (default /usr/bin/cronitor-exec)");
+  cmd->add_flag("--package-files", o.package_files, "Also wrap files a package owns (/etc/crontab, ...)");
+  cmd->add_option("files", o.files, "Only these crontab files (host paths)");
+}
+
+}  // namespace
+
+void register_discovery(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<DiscoverOptions>();
+  auto* discover = app.add_subcommand("discover", "List every cron job and systemd timer of this host");
+  discover->add_option("--root", opts->root, "Read host paths under DIR (default /)")->check(CLI::ExistingDirectory);
+  discover->add_flag("--json", opts->json, "Print one JSON array (every job, hidden ones too)");
+  discover->add_flag("--all", opts->all,
+                     "Also list files run-parts never runs (.placeholder) and timers on a host without systemd");
+  discover->add_flag("--watch", opts->watch, "Then keep watching and print added/changed/removed jobs");
+  discover->callback([opts, &exit_code] { exit_code = run_discover(*opts); });
+
+  auto* wrap = app.add_subcommand("wrap", "Route crontab job lines through cronitor-exec (reversible)");
+  add_wrap_options(wrap, *opts);
+  wrap->callback([opts, &exit_code] { exit_code = run_wrap_cmd(*opts, false); });
+
+  auto* unwrap = app.add_subcommand("unwrap", "Restore wrapped crontab lines byte for byte");
+  add_wrap_options(unwrap, *opts);
+  unwrap->callback([opts, &exit_code] { exit_code = run_wrap_cmd(*opts, true); });
+}
+
+}  // namespace cronitor::cli

@@ -1,0 +1,94 @@
+// run, check-config; and the registration of the daemon's other subcommands.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "agent/cli/cmd_daemon.h"
+#include "agent/cli/commands.h"
+#include "agent/config/config.h"
+#include "agent/daemon/daemon.h"
+#include "agent/daemon/log_setup.h"
+
+namespace cronitor::cli {
+namespace {
+
+void setup_logging(bool verbose) {
+  auto logger = spdlog::stderr_logger_mt("cronitor-agent");
+  // journald adds time and program; a <N> prefix gives it the priority.
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  logger->set_formatter(agent::make_log_formatter(
+      agent::stderr_is_journal(stream ? std::optional<std::string_view>(stream) : std::nullopt)));
+  logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+int check_config(const std::string& file, bool json_out) {
+  using nlohmann::json;
+  auto c = agent::load_config(file);
+  if (!c) {
+    if (json_out) {
+      json errors = json::array();
+      for (const auto& e : c.error())
+        errors.push_back({{"file", e.file}, {"line", e.line}, {"key", e.key}, {"message", e.message}});
+      std::cout << json({{"file", file}, {"ok", false}, {"errors", errors}}).dump(2) << "\n";
+    } else {
+      std::cerr << agent::format_errors(c.error());
+    }
+    return kExitUsage;
+  }
+  std::vector<std::string> warnings = c->warnings;
+  if (auto w = agent::no_target_warning(*c); !w.empty()) warnings.push_back(std::move(w));
+  size_t targets = 0;
+  for (const auto& [name, list] : c->notify) targets += list.size();
+  if (json_out) {
+    std::cout << json({{"file", c->source},
+                       {"ok", true},
+                       {"monitors", c->monitors.size()},
+                       {"notify_lists", c->notify.size()},
+                       {"targets", targets},
+                       {"warnings", warnings},
+                       {"errors", json::array()}})
+                     .dump(2)
+              << "\n";
+  } else {
+    for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+    std::cout << c->source << ": OK (" << c->monitors.size() << " monitors, " << c->notify.size() << " notify lists, "
+              << targets << " targets)\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_daemon(CLI::App& app, int& exit_code) {
+  auto* run = app.add_subcommand("run", "Run the agent daemon in the foreground (systemd Type=notify)");
+  auto config = std::make_shared<std::string>(agent::kDefaultConfigPath);
+  auto verbose = std::make_shared<bool>(false);
+  run->add_option("--config", *config, "Configuration file")->capture_default_str();
+  run->add_flag("--verbose,-v", *verbose, "Log debug messages");
+  run->callback([&exit_code, config, verbose] {
+    setup_logging(*verbose);
+    auto d = agent::Daemon::create(agent::Daemon::Options{*config});
+    if (!d) {
+      spdlog::critical("{}", d.error().message);
+      exit_code = kExitFailure;
+      return;
+    }
+    exit_code = (*d)->run();
+  });
+
+  auto* check = app.add_subcommand("check-config", "Validate a configuration file; errors name file, line and key");
+  auto file = std::make_shared<std::string>(agent::kDefaultConfigPath);
+  auto check_json = std::make_shared<bool>(false);
+  check->add_option("FILE", *file, "Configuration file")->capture_default_str();
+  check->add_flag("--json", *check_json, "Print one JSON object: ok, counts, warnings, errors");
+  check->callback([&exit_code, file, check_json] { exit_code = check_config(*file, *check_json); });
+
+  register_state_commands(app, exit_code);
+  register_alert_commands(app, exit_code);
+}
+
+}  // namespace cronitor::cli

@@ -1,0 +1,167 @@
+#include "agent/cli/status_view.h"
+
+#include <algorithm>
+
+#include "agent/state/state_json.h"
+#include "common/duration.h"
+#include "schedule/iso8601.h"
+
+namespace cronitor::agent {
+namespace {
+
+using nlohmann::json;
+
+json iso_or_null(const std::optional<Instant>& t) {
+  if (!t) return nullptr;
+  return schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(*t), schedule::Zone::utc());
+}
+
+std::string cell(const json& j) {
+  if (j.is_null()) return "-";
+  if (j.is_string()) return j.get<std::string>();
+  return j.dump();
+}
+
+std::string pad(std::string s, size_t w) {
+  if (s.size() < w) s.append(w - s.size(), ' ');
+  return s;
+}
+
+/// "221 ms" below a second (a 0.2 s job is not "0s"), else "2m 5s".
+std::string duration_cell(const json& ms) {
+  if (!ms.is_number()) return "-";
+  const auto v = ms.get<int64_t>();
+  if (v < 1000) return std::to_string(v) + " ms";
+  return format_duration(std::chrono::seconds(v / 1000));
+}
+
+std::string render(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], std::min<size_t>(r[i].size(), 60));
+    }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) line += (i + 1 < r.size() ? pad(r[i], width[i] + 2) : r[i]);
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits_first_run) {
+  if (s.removed) return "removed";
+  if (paused_by_config || s.paused_until) return "paused";
+  if (s.incident) return s.incident->kind == "missed" ? "missed" : "failing";
+  if (!s.open_runs.empty()) return "running";
+  if (s.last_status.empty()) return awaits_first_run && !s.last_start && !s.last_end ? "unreported" : "waiting";
+  return s.last_status == "ok" ? "ok" : s.last_status;
+}
+
+json status_json(const std::string& key, const std::string& name, const std::string& schedule,
+                 const std::string& timezone, const std::string& source, const MonitorState& s, bool paused,
+                 bool awaits_first_run) {
+  // last_start is the latest start, which belongs to the open run while one is open: the last
+  // finished run then started its duration before it ended.
+  std::optional<Instant> started = s.last_start;
+  if (s.last_end && (!s.open_runs.empty() || (started && *started > *s.last_end)))
+    started = s.last_duration_ms ? std::optional<Instant>(*s.last_end - std::chrono::milliseconds(*s.last_duration_ms))
+                                 : std::nullopt;
+  json last = nullptr;
+  if (s.last_end || (s.last_start && s.open_runs.empty())) {
+    last = {{"started", iso_or_null(started)},
+            {"ended", iso_or_null(s.last_end)},
+            {"status", s.last_status},
+            {"exit_code", s.last_exit_code ? json(*s.last_exit_code) : json()},
+            {"duration_ms", s.last_duration_ms ? json(*s.last_duration_ms) : json()}};
+  }
+  json open = nullptr;
+  if (!s.open_runs.empty()) {
+    const OpenRun& r = s.open_runs.back();
+    open = {{"run_id", r.run_id}, {"started", iso_or_null(r.started)}, {"open_runs", s.open_runs.size()}};
+  }
+  json incident = nullptr;
+  if (s.incident)
+    incident = {{"kind", s.incident->kind},
+                {"opened", iso_or_null(s.incident->opened)},
+                {"alerts", s.incident->alerts_sent},
+                {"reason", s.incident->reason}};
+  json paused_until = nullptr;
+  if (s.paused_until) paused_until = *s.paused_until == Instant::max() ? json("resume") : iso_or_null(s.paused_until);
+  return {{"key", key},
+          {"name", name},
+          {"state", state_word(s, paused, awaits_first_run)},
+          {"schedule", schedule},
+          {"timezone", timezone},
+          {"source", source},
+          {"last_run", last},
+          {"open_run", open},
+          {"next_expected", s.removed ? json() : iso_or_null(s.expected)},
+          {"paused_until", paused_until},
+          {"incident", incident}};
+}
+
+std::string status_table(const json& monitors) {
+  // The RUNNING SINCE column only when a run is open: the LAST RUN columns are the last finished run.
+  bool any_open = false;
+  for (const auto& m : monitors) any_open |= m.contains("open_run") && m["open_run"].is_object();
+  std::vector<std::string> head = {"KEY", "NAME", "STATE", "SCHEDULE", "LAST RUN", "EXIT", "DURATION"};
+  if (any_open) head.push_back("RUNNING SINCE");
+  head.insert(head.end(), {"NEXT EXPECTED", "INCIDENT"});
+  std::vector<std::vector<std::string>> rows = {head};
+  for (const auto& m : monitors) {
+    const json& last = m["last_run"];
+    std::string started = last.is_null() ? "-" : cell(last["started"]);
+    std::string exit = last.is_null() ? "-" : cell(last["exit_code"]);
+    std::string dur = last.is_null() ? "-" : duration_cell(last["duration_ms"]);
+    std::string inc =
+        m["incident"].is_null() ? "-" : cell(m["incident"]["kind"]) + " since " + cell(m["incident"]["opened"]);
+    std::string name = cell(m["name"]);
+    if (name.size() > 28) name = name.substr(0, 25) + "...";
+    std::vector<std::string> row = {cell(m["key"]), name, cell(m["state"]), cell(m["schedule"]), started, exit, dur};
+    if (any_open) row.push_back(m["open_run"].is_object() ? cell(m["open_run"]["started"]) : "-");
+    row.insert(row.end(), {cell(m["next_expected"]), inc});
+    rows.push_back(std::move(row));
+  }
+  return render(rows);
+}
+
+json cron_incident_json(const HostState& host) {
+  if (!host.cron_incident) return nullptr;
+  return {{"opened", iso_or_null(host.cron_incident->opened)}, {"reason", host.cron_incident->reason}};
+}
+
+json run_json(const RunRow& r) {
+  auto ms = [](const std::optional<int64_t>& v) { return v ? iso_or_null(from_ms(*v)) : json(); };
+  json metrics = json::object();
+  if (!r.metrics_json.empty()) metrics = json::parse(r.metrics_json, nullptr, false);
+  return {{"run_id", r.run_id},
+          {"status", r.status},
+          {"started", ms(r.started_ms)},
+          {"ended", ms(r.ended_ms)},
+          {"duration_ms", r.duration_ms ? json(*r.duration_ms) : json()},
+          {"exit_code", r.exit_code ? json(*r.exit_code) : json()},
+          {"signal", r.signal.empty() ? json() : json(r.signal)},
+          {"oom", r.oom},
+          {"metrics", metrics.is_discarded() ? json::object() : metrics},
+          {"host", r.host},
+          {"output_tail", r.output_tail}};
+}
+
+std::string history_table(const json& runs) {
+  std::vector<std::vector<std::string>> rows = {{"STARTED", "STATUS", "EXIT", "DURATION", "RUN ID"}};
+  for (const auto& r : runs) {
+    std::string dur = duration_cell(r["duration_ms"]);
+    std::string exit = cell(r["exit_code"]);
+    if (r["signal"].is_string()) exit += " (" + r["signal"].get<std::string>() + ")";
+    if (r["oom"].is_boolean() && r["oom"].get<bool>()) exit += " OOM";
+    rows.push_back({cell(r["started"]), cell(r["status"]), exit, dur, cell(r["run_id"])});
+  }
+  return render(rows);
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,30 @@
+// What `status` and `history` show, from the daemon's memory or from state.db: JSON and tables.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "agent/eval/monitor.h"
+#include "agent/state/state_store.h"
+
+namespace cronitor::agent {
+
+/// One monitor's status object: key, name, state, schedule, timezone, source, last_run (the last
+/// finished run), open_run (the run in progress, or null), next_expected, paused_until, incident.
+nlohmann::json status_json(const std::string& key, const std::string& name, const std::string& schedule,
+                           const std::string& timezone, const std::string& source, const MonitorState& s,
+                           bool paused_by_config = false, bool awaits_first_run = false);
+/// The monitor's one-word state: ok, failing, missed, running, paused, removed, waiting, or
+/// unreported (nothing reports its runs yet: no deadline until one arrives).
+std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits_first_run = false);
+/// A table of status objects, one per line.
+std::string status_table(const nlohmann::json& monitors);
+/// The cron daemon's incident for `status --json`: opened (ISO 8601, as every time there), reason;
+/// null when cron is fine.
+nlohmann::json cron_incident_json(const HostState& host);
+
+nlohmann::json run_json(const RunRow& r);
+std::string history_table(const nlohmann::json& runs);
+
+}  // namespace cronitor::agent

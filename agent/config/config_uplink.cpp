@@ -1,0 +1,167 @@
+#include "agent/config/config_uplink.h"
+
+#include "agent/daemon/metrics_http.h"
+#include "common/duration.h"
+#include "uplink/upstream.h"
+
+namespace cronitor::agent {
+namespace {
+
+struct Ctx {
+  const std::string& file;
+  ConfigErrors& errors;
+  void error(const YAML::Node& at, const std::string& key, std::string message) {
+    int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+    errors.push_back(ConfigError{file, line, key, std::move(message)});
+  }
+  bool str(const YAML::Node& n, const std::string& key, std::string& out) {
+    if (!n.IsScalar() || n.Scalar().size() > 4096) {
+      error(n, key, "expected a string (at most 4096 bytes)");
+      return false;
+    }
+    out = n.Scalar();
+    return true;
+  }
+  void url(const YAML::Node& n, const std::string& key, std::string& out) {
+    std::string v;
+    if (!str(n, key, v)) return;
+    if (!v.starts_with("https://") && !v.starts_with("http://"))
+      return error(n, key, "needs an http:// or https:// URL");
+    out = v;
+  }
+  void boolean(const YAML::Node& n, const std::string& key, bool& out) {
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, out)) error(n, key, "expected true or false");
+  }
+  /// A secret: non-empty, printable, no spaces (it goes into URLs).
+  void secret(const YAML::Node& n, const std::string& key, std::string& out) {
+    std::string v;
+    if (!str(n, key, v)) return;
+    if (v.empty() || v.find_first_of(" \t\r\n/?#") != std::string::npos)
+      return error(n, key, "must be a non-empty key without spaces, '/', '?' or '#'");
+    out = v;
+  }
+  void seconds(const YAML::Node& n, const std::string& key, std::chrono::milliseconds& out) {
+    auto d = n.IsScalar() ? parse_duration(n.Scalar()) : fail("expected a duration");
+    if (!d || d->count() <= 0) return error(n, key, d ? "must be positive" : d.error().message);
+    out = *d;
+  }
+  bool map(const YAML::Node& n, const std::string& key) {
+    if (n.IsMap()) return true;
+    error(n, key, "expected a mapping");
+    return false;
+  }
+};
+
+}  // namespace
+
+void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSettings& out, ConfigErrors& errors) {
+  Ctx c{file, errors};
+  if (n.IsNull()) return;
+  if (!c.map(n, "uplink")) return;
+  for (const auto& kv : n) {
+    const std::string k = kv.first.Scalar();
+    const std::string key = "uplink." + k;
+    const YAML::Node& v = kv.second;
+    if (k == "cronitor") {
+      if (!c.map(v, key)) continue;
+      uplink::CronitorSettings s;
+      for (const auto& e : v) {
+        const std::string f = e.first.Scalar(), fk = key + "." + f;
+        if (f == "api_key")
+          c.secret(e.second, fk, s.api_key);
+        else if (f == "telemetry_url")
+          c.url(e.second, fk, s.telemetry_url);
+        else if (f == "api_url")
+          c.url(e.second, fk, s.api_url);
+        else if (f == "sync_monitors")
+          c.boolean(e.second, fk, s.sync_monitors);
+        else if (f == "environment")
+          c.str(e.second, fk, s.environment);
+        else
+          c.error(e.first, fk, "unknown key (known: api_key, telemetry_url, api_url, sync_monitors, environment)");
+      }
+      if (s.api_key.empty() && !v["api_key"]) c.error(v, key + ".api_key", "missing: Cronitor needs an API key");
+      out.cronitor = s;
+    } else if (k == "healthchecks") {
+      if (!c.map(v, key)) continue;
+      uplink::HealthchecksSettings s;
+      for (const auto& e : v) {
+        const std::string f = e.first.Scalar(), fk = key + "." + f;
+        if (f == "ping_key")
+          c.secret(e.second, fk, s.ping_key);
+        else if (f == "ping_url")
+          c.url(e.second, fk, s.ping_url);
+        else if (f == "create")
+          c.boolean(e.second, fk, s.create);
+        else
+          c.error(e.first, fk, "unknown key (known: ping_key, ping_url, create)");
+      }
+      if (s.ping_key.empty() && !v["ping_key"])
+        c.error(v, key + ".ping_key", "missing: slug URLs need the project's ping key");
+      out.healthchecks = s;
+    } else if (k == "sentry") {
+      if (!c.map(v, key)) continue;
+      uplink::SentrySettings s;
+      for (const auto& e : v) {
+        const std::string f = e.first.Scalar(), fk = key + "." + f;
+        if (f == "dsn") {
+          if (c.str(e.second, fk, s.dsn))
+            if (auto d = uplink::parse_sentry_dsn(s.dsn); !d) c.error(e.second, fk, d.error().message);
+        } else if (f == "environment") {
+          c.str(e.second, fk, s.environment);
+        } else {
+          c.error(e.first, fk, "unknown key (known: dsn, environment)");
+        }
+      }
+      if (!v["dsn"]) c.error(v, key + ".dsn", "missing: Sentry needs the project's DSN");
+      out.sentry = s;
+    } else if (k == "timeout") {
+      c.seconds(v, key, out.delivery.timeout);
+    } else if (k == "max_events") {
+      int64_t x = 0;
+      if (!v.IsScalar() || !YAML::convert<int64_t>::decode(v, x) || x < 1 || x > 100000000)
+        c.error(v, key, "expected a whole number from 1 to 100000000");
+      else
+        out.delivery.max_events = x;
+    } else if (k == "max_age") {
+      std::chrono::milliseconds ms{0};
+      c.seconds(v, key, ms);
+      if (ms.count() > 0) out.delivery.max_age = std::chrono::duration_cast<std::chrono::seconds>(ms);
+    } else if (k == "retry_min" || k == "retry_max") {
+      c.seconds(v, key, k == "retry_min" ? out.delivery.backoff_base : out.delivery.backoff_max);
+    } else {
+      c.error(kv.first, key,
+              "unknown key (known: cronitor, healthchecks, sentry, timeout, max_events, max_age, retry_min, "
+              "retry_max)");
+    }
+  }
+}
+
+void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::PrometheusSettings& out,
+                      ConfigErrors& errors) {
+  Ctx c{file, errors};
+  if (n.IsNull()) return;
+  if (!c.map(n, "prometheus")) return;
+  for (const auto& kv : n) {
+    const std::string k = kv.first.Scalar(), key = "prometheus." + k;
+    if (k == "listen") {
+      std::string v;
+      if (!c.str(kv.second, key, v)) continue;
+      if (auto a = parse_listen_address(v); !a)
+        c.error(kv.second, key, a.error().message + " (got \"" + v + "\")");
+      else
+        out.listen = v;
+    } else if (k == "textfile") {
+      std::string v;
+      if (!c.str(kv.second, key, v)) continue;
+      if (v.empty() || v[0] != '/' || !v.ends_with(".prom"))
+        c.error(kv.second, key, "must be an absolute path ending in .prom");
+      else
+        out.textfile = v;
+    } else {
+      c.error(kv.first, key, "unknown key (known: listen, textfile)");
+    }
+  }
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,82 @@
+// Follows cron's own log (the journal, or a syslog file) for the jobs the agent does not wrap:
+// lines of files a package owns. Each CMD/END/error line of such a job becomes a run event
+// (agent/cron_run_tracker.h), handed to the daemon as if a wrapper had sent it.
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/daemon/cron_run_tracker.h"
+#include "common/error.h"
+#include "common/event.h"
+
+namespace cronitor::agent {
+
+/// Where cron's lines come from: one readable descriptor for the loop and the lines behind it.
+class CronLogSource {
+ public:
+  struct Line {
+    int64_t pid = 0;
+    std::string message;
+    int64_t unix_ms = 0;
+  };
+  virtual ~CronLogSource() = default;
+  virtual int fd() const = 0;
+  virtual uint32_t events() const { return EPOLLIN; }
+  /// The new CRON lines since the last call (bounded per call; call again while `more`).
+  virtual std::vector<Line> read(bool& more) = 0;
+  virtual std::string describe() const = 0;
+
+  /// A syslog file (rsyslog's /var/log/syslog or any file cron's lines reach): followed from its
+  /// current end, through rotation (a new file under the name) and truncation.
+  [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> syslog_file(std::string path);
+  /// The systemd journal, entries with SYSLOG_IDENTIFIER=CRON, from now on.
+  [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> journal();
+};
+
+class CronLogWatch {
+ public:
+  using Sink = std::function<void(std::vector<cronitor::RunEvent>)>;
+  /// Opens the source `setting` names (discovery.cron_log: auto, journal, or a file path; "off"
+  /// is the caller's), with host paths under `root` ("" for the host).
+  [[nodiscard]] static Result<std::unique_ptr<CronLogWatch>> open(const std::string& setting, const std::string& root,
+                                                                  std::string host, Sink sink);
+  ~CronLogWatch();
+  CronLogWatch(const CronLogWatch&) = delete;
+  CronLogWatch& operator=(const CronLogWatch&) = delete;
+
+  [[nodiscard]] Result<void> attach(sd_event* ev);
+  /// The jobs observed this way, by key: the user they run as, their uid and their command.
+  void clear_jobs();
+  void set_job(const std::string& key, const std::string& user, int64_t uid, const std::string& crontab_command);
+  std::size_t jobs() const { return by_key_.size(); }
+  std::string describe() const { return source_->describe(); }
+  /// Reads what is there now (the loop calls this when the descriptor is readable).
+  void poll();
+
+ private:
+  CronLogWatch(std::unique_ptr<CronLogSource> source, std::string host, Sink sink, std::string root);
+  static int on_io(sd_event_source*, int, uint32_t, void*);
+  bool ends_logged();
+
+  std::unique_ptr<CronLogSource> source_;
+  Sink sink_;
+  std::string root_;
+  sd_event_source* src_ = nullptr;
+  std::map<std::pair<std::string, std::string>, CronRunTracker::Match> by_command_;  // (user, command)
+  std::map<std::string, std::pair<std::string, std::string>> by_key_;
+  CronRunTracker tracker_;
+  bool end_seen_ = false;
+};
+
+/// cron's -L level from its command line ("cron -f -L 15" -> 15); 1 (cron's default) without -L.
+int cron_log_level(const std::vector<std::string>& argv);
+
+}  // namespace cronitor::agent

@@ -1,0 +1,636 @@
+#include "agent/daemon/daemon.h"
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "agent/config/discovery_adapter.h"
+#include "agent/daemon/cron_log_watch.h"
+#include "agent/daemon/metrics_http.h"
+#include "agent/daemon/systemd_watch.h"
+#include "common/endpoint_file.h"
+#include "discovery/auto_wrapper.h"
+#include "discovery/fs_root.h"
+#include "discovery/scanner.h"
+#include "discovery/watcher.h"
+
+namespace cronitor::agent {
+namespace {
+
+constexpr uint64_t kPruneEveryUsec = 24ull * 3600 * 1000000;
+
+uint64_t to_realtime_usec(Instant t) {
+  auto us = t.time_since_epoch().count();
+  return us <= 0 ? 1 : static_cast<uint64_t>(us);
+}
+
+std::string hostname_of(const Config& c) {
+  if (!c.hostname.empty()) return c.hostname;
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+Result<void> make_dir(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return fail("\"" + path + "\": mkdir: " + ec.message());
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) != mode && st.st_uid == ::geteuid())
+    ::chmod(path.c_str(), mode);
+  return {};
+}
+
+// Every local user may hold a few connections: the default soft limit of 1,024 descriptors
+// would run out before the connection caps do. sd-event uses epoll, so more is harmless.
+void raise_fd_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= 65536 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+}  // namespace
+
+Daemon::Daemon(Options options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() {
+  cron_log_.reset();
+  systemd_.reset();
+  for (auto& [fd, c] : conns_) {
+    sd_event_source_disable_unref(c->src);
+    ::close(fd);
+  }
+  for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
+                             sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
+                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_, spool_retry_src_})
+    sd_event_source_disable_unref(s);
+  if (config_fd_ >= 0) ::close(config_fd_);
+  for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
+  for (auto& [id, f] : follows_) sd_event_source_disable_unref(f->src);
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    ::unlink(config_.socket.c_str());
+  }
+  if (spool_fd_ >= 0) ::close(spool_fd_);
+  if (clock_fd_ >= 0) ::close(clock_fd_);
+  deliverer_.reset();
+  sd_event_source_disable_unref(metrics_src_);
+  metrics_http_.reset();
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  sender_.reset();
+  sd_event_unref(ev_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // last: another agent may take the state from here
+}
+
+Instant Daemon::now() const {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+uint64_t Daemon::mono_usec() const {
+  uint64_t t = 0;
+  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
+  return t;
+}
+
+// One agent per state folder: two would share state.db, delete each other's socket and send
+// every alert twice. The lock is a flock on "agent.lock", dropped by the kernel when we die.
+Result<void> Daemon::lock_state_dir() {
+  const std::string path = config_.state_dir + "/agent.lock";
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd_ < 0) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return std::unexpected(Error::from_errno("flock", "\"" + path + "\""));
+    char buf[32] = {};
+    ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return fail("another cronitor-agent" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                " already runs on the state folder \"" + config_.state_dir + "\" (it holds \"" + path +
+                "\"); not starting a second one");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0)
+    spdlog::warn("\"{}\": writing our pid: {}", path, std::strerror(errno));
+  return {};
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options) {
+  std::unique_ptr<Daemon> d(new Daemon(options));
+  if (auto r = d->init(); !r) return std::unexpected(r.error());
+  return d;
+}
+
+Result<void> Daemon::init() {
+  // The loop takes these through signalfd; blocked from the start, so that every thread made
+  // from here on inherits the mask, and a SIGTERM during a long start waits for the loop.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  // Every batch of events allocates and frees a few hundred KiB: keep that much at the top of
+  // the heap instead of returning it to the kernel and asking again (brk was 7% of the CPU at
+  // 20,000 events/s). Idle memory is still given back by the malloc_trim calls below.
+  ::mallopt(M_TOP_PAD, 512 << 10);
+  ::mallopt(M_TRIM_THRESHOLD, 2 << 20);
+  auto cfg = load_config(options_.config_path);
+  if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
+  config_ = std::move(*cfg);
+  host_ = hostname_of(config_);
+  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
+  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
+  if (config_.mode != "standalone" && !config_.uplink.any())
+    spdlog::warn("mode: {} without an upstream under uplink:; alerting locally as in standalone mode", config_.mode);
+  if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
+  if (auto r = lock_state_dir(); !r) return r;  // before state.db, crontabs and the socket
+  std::vector<std::string> warnings;
+  auto store = StateStore::open(config_.state_dir + "/state.db", &warnings);
+  if (!store) return std::unexpected(store.error());
+  store_ = std::move(*store);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (auto r = store_.checkpoint_in_background(); !r)
+    spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
+  if (auto h = store_.host()) host_state_ = *h;
+  if (auto o = store_.owners()) owners_ = std::move(*o);
+  handler_ =
+      std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
+  raise_fd_limit();
+  if (config_.discovery.crontabs || config_.discovery.systemd) {
+    root_ = std::make_unique<discovery::DiskRoot>(config_.discovery.root);
+    scanner_ = std::make_unique<discovery::Scanner>(*root_);
+    scanner_->scan();
+    for (const auto& w : scanner_->warnings()) spdlog::info("discovery: {}", w.to_string());
+  }
+  std::set<std::string> known;
+  if (auto rows = store_.jobs())
+    for (const auto& r : *rows) known.insert(r.key);
+  rebuild_monitors(now());
+  if (scanner_) {
+    std::set<std::string> files;
+    for (const auto& j : discovered_)
+      if (j.from_cron && !j.wrapped && !known.count(j.key) && j.line > 0) files.insert(j.file);
+    auto_wrap({files.begin(), files.end()});
+    if (!files.empty()) {  // the inventory must hold the lines as they are now, wrapped (else an unwrap looks like no
+                           // change)
+      (void)scanner_->scan();
+      rebuild_monitors(now());
+    }
+  }
+  if (auto r = setup_loop(); !r) return r;
+  ::malloc_trim(0);  // parsing the config and the first scan left freed memory behind
+  return {};
+}
+
+void Daemon::rebuild_monitors(Instant t) {
+  std::vector<std::string> warnings;
+  discovered_.clear();
+  if (scanner_) {
+    std::vector<const discovery::Job*> jobs;
+    for (const discovery::Job* j : scanner_->jobs()) {
+      bool cron = j->source == discovery::SourceKind::kCrontab;
+      if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
+    }
+    discovered_ = discovered_jobs(jobs, *root_, warnings);
+    wrap_policy_ = WrapPolicy::load(config_, *root_);
+    wrap_policy_.apply(discovered_);
+  }
+  auto built = build_monitors(config_, discovered_, zones_, warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  mark_unwrapped(built);
+  // Keep the state of monitors we already had; load the rest from state.db.
+  std::unordered_map<std::string, MonitorState> old;
+  for (size_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_[i].key, std::move(states_[i]));
+  std::vector<JobRow> stored;  // at start: the jobs of the previous run, from state.db
+  if (monitors_.empty())
+    if (auto rows = store_.jobs()) stored = std::move(*rows);
+  for (auto& r : stored) old.emplace(r.key, r.state);
+  monitors_.clear();
+  states_.clear();
+  index_.clear();
+  deadline_of_.clear();
+  deadlines_.clear();
+  dirty_flag_.clear();
+  row_saved_.clear();
+  dirty_.clear();
+  adhoc_count_ = 0;
+  for (auto& m : built) {
+    MonitorState s;
+    if (auto it = old.find(m.key); it != old.end() && !it->second.removed) {
+      s = std::move(it->second);
+      if (m.schedule && !s.expected) s.expected = m.schedule->next(t, m.zone);
+      if (!m.schedule) s.expected.reset();
+    } else {
+      s = initial_state(m, t);
+    }
+    add_monitor(std::move(m), std::move(s));
+  }
+  alert_removed_while_stopped(stored, t);
+  if (systemd_) apply_live_timers();
+  observe_from_cron_log(discovered_);
+  spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
+}
+
+uint32_t Daemon::add_monitor(MonitorConfig c, MonitorState s) {
+  const auto i = static_cast<uint32_t>(monitors_.size());
+  index_[c.key] = i;
+  monitors_.push_back(std::move(c));
+  states_.push_back(std::move(s));
+  deadline_of_.emplace_back();
+  dirty_flag_.push_back(0);
+  row_saved_.push_back(0);
+  touch(i);
+  return i;
+}
+
+void Daemon::touch(uint32_t i) {
+  auto d = next_deadline(monitors_[i], states_[i]);
+  if (deadline_of_[i] != d) {
+    if (deadline_of_[i]) deadlines_.erase({*deadline_of_[i], i});
+    if (d) deadlines_.insert({*d, i});
+    deadline_of_[i] = d;
+  }
+  if (!dirty_flag_[i]) {
+    dirty_flag_[i] = 1;
+    dirty_.push_back(i);
+  }
+}
+
+// Saves every changed monitor in a transaction of its own; on failure it writes nothing.
+void Daemon::save_dirty() {
+  if (!store_.begin()) return;
+  end_transaction();
+}
+
+void Daemon::end_transaction() {
+  if (flush_dirty())
+    (void)store_.commit();
+  else
+    store_.rollback();
+}
+
+Result<void> Daemon::flush_dirty() {
+  for (uint32_t i : dirty_) {
+    dirty_flag_[i] = 0;
+    if (row_saved_[i]) {  // only the state changed: the cheap update
+      auto r = store_.save_job_state(monitors_[i].key, states_[i]);
+      if (!r) return std::unexpected(r.error());
+      if (*r) continue;
+    }
+    if (auto r = store_.save_job(monitors_[i], states_[i]); !r) return r;
+    row_saved_[i] = 1;
+  }
+  dirty_.clear();
+  if (host_dirty_) {
+    host_dirty_ = false;
+    if (auto r = store_.save_host(host_state_); !r) return r;
+  }
+  return {};
+}
+
+void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Instant t) {
+  for (const auto& a : actions) {
+    std::vector<std::string> targets;
+    auto resolved = config_.targets(m ? m->notify : config_.defaults.notify);
+    if (!resolved)
+      spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
+    else
+      for (const auto& tg : *resolved)
+        if (a.type == Action::Type::kSuppressed || throttle_.admit(tg.text(), a.alert.key, t))
+          targets.push_back(tg.text());
+    // upstream: the upstream evaluates and alerts; only the uplink's own failure is told here.
+    const bool upstream_only =
+        config_.mode == "upstream" && config_.uplink.any() && !a.alert.key.starts_with("uplink:");
+    if (upstream_only) targets.clear();
+    forward_fault(a, m);
+    if (upstream_only)
+      spdlog::info("alert (mode upstream: the upstream alerts): {}", a.alert.summary);
+    else if (a.type == Action::Type::kSuppressed)
+      spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
+    else if (!resolved || resolved->empty())
+      spdlog::warn("alert (not sent: no target): {}", a.alert.summary);
+    else if (targets.size() < resolved->size())
+      spdlog::info("alert (rate limit reached for {} of {} targets: recorded, in the next digest): {}",
+                   resolved->size() - targets.size(), resolved->size(), a.alert.summary);
+    else
+      spdlog::warn("alert: {}", a.alert.summary);
+    if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
+    outbox_dirty_ = true;
+  }
+}
+
+void Daemon::on_deadline(Instant t) {
+  std::vector<uint32_t> due;
+  bool cron_due = false;
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= t; ++it) {
+    due.push_back(it->second);
+    cron_due |= monitors_[it->second].from_cron;
+  }
+  if (due.empty() && !host_state_.cron_incident) return;
+  if (auto r = store_.begin(); !r) {
+    spdlog::error("{}", r.error().message);
+    return;
+  }
+  if (cron_due) {
+    auto actions = observe_cron_daemon(t);
+    if (!actions.empty()) host_dirty_ = true;
+    record_actions(actions, nullptr, t);
+  }
+  for (uint32_t i : due) {
+    auto actions = evaluate(monitors_[i], states_[i], TimeInput{t}, host_state_);
+    record_actions(actions, &monitors_[i], t);
+    touch(i);
+  }
+  host_dirty_ = true;
+  Result<void> r = flush_dirty();
+  if (r) r = store_.commit();
+  if (!r) {
+    const bool full = store_.out_of_space();
+    if (!full) spdlog::error("saving state: {}", r.error().message);
+    store_.rollback();
+    on_store_failure(full, 0);
+    return;
+  }
+  pump_outbox();
+  notify_status();
+}
+
+void Daemon::rearm_deadline_timer() {
+  if (!deadline_src_) return;
+  if (deadlines_.empty()) {
+    sd_event_source_set_enabled(deadline_src_, SD_EVENT_OFF);
+    return;
+  }
+  sd_event_source_set_time(deadline_src_, to_realtime_usec(deadlines_.begin()->first));
+  sd_event_source_set_enabled(deadline_src_, SD_EVENT_ONESHOT);
+}
+
+void Daemon::realign_after_clock_jump(Instant t) {
+  int moved = 0;
+  for (uint32_t i = 0; i < monitors_.size(); ++i) {
+    if (agent::realign_after_clock_jump(monitors_[i], states_[i], t)) {
+      ++moved;
+      touch(i);
+    }
+  }
+  spdlog::warn("the wall clock changed; {} deadlines recomputed", moved);
+  save_dirty();
+  rearm_deadline_timer();
+}
+
+void Daemon::pump_outbox() {
+  outbox_dirty_ = false;
+  if (!sender_) return;
+  const Instant t = now();
+  if (auto digests = throttle_.take_due(t); !digests.empty() && store_.begin()) {
+    for (const auto& d : digests) {
+      spdlog::warn("alert digest for {}: {}", d.target.substr(0, d.target.find(':')), d.alert.summary);
+      if (auto r = store_.record_action(Action{Action::Type::kNotice, d.alert}, {d.target}, t); !r)
+        spdlog::error("recording an alert digest: {}", r.error().message);
+    }
+    if (!store_.commit()) store_.rollback();
+  }
+  auto due = store_.due_outbox(t, 64);
+  if (due && !due->empty()) {
+    std::vector<OutboxItem> fresh;
+    for (auto& item : *due)
+      if (in_flight_.insert(item.id).second) {
+        (void)store_.outbox_lease(item.id, t + std::chrono::minutes(2));
+        fresh.push_back(std::move(item));
+      }
+    sender_->submit(std::move(fresh));
+  }
+  auto next = store_.next_outbox_time();
+  if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
+  if (next && *next && outbox_src_) {
+    sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
+    sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
+  }
+}
+
+void Daemon::on_sent() {
+  const Instant t = now();
+  auto outcomes = sender_->take();
+  if (outcomes.empty()) return;
+  if (!store_.begin()) return;
+  for (auto& o : outcomes) {
+    in_flight_.erase(o.item.id);
+    if (o.result.ok) {
+      (void)store_.outbox_sent(o.item.id);
+      continue;
+    }
+    const bool give_up = !o.result.retry || o.item.attempts + 1 >= uplink::kMaxSendAttempts;
+    spdlog::warn("sending alert to {}: {}{}", o.item.target.substr(0, o.item.target.find(':')), o.result.error,
+                 give_up ? ", giving up" : ", will retry");
+    (void)store_.outbox_retry(o.item.id, t + uplink::retry_delay(o.item.attempts), o.result.error, give_up);
+  }
+  (void)store_.commit();
+  pump_outbox();
+}
+
+void Daemon::reload() {
+  auto cfg = load_config(options_.config_path);
+  if (!cfg) {
+    spdlog::error("reload failed, keeping the old config:\n{}", format_errors(cfg.error()));
+    sd_notifyf(0, "STATUS=reload failed, running with the old config: %s", cfg.error()[0].text().c_str());
+    return;
+  }
+  if (cfg->socket != config_.socket || cfg->state_dir != config_.state_dir || cfg->spool_dir != config_.spool_dir)
+    spdlog::warn("socket, state_dir and spool_dir changes take effect at the next start");
+  cfg->socket = config_.socket;
+  cfg->state_dir = config_.state_dir;
+  cfg->spool_dir = config_.spool_dir;
+  config_ = std::move(*cfg);
+  host_ = hostname_of(config_);
+  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
+  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
+  commit_pending();
+  rebuild_monitors(now());
+  save_dirty();
+  rearm_deadline_timer();
+  start_uplink();  // new keys and URLs; a stopped upstream gets another chance
+  sync_upstream_monitors();
+  start_metrics();  // a new prometheus.listen address or textfile
+  ::malloc_trim(0);
+  spdlog::info("config reloaded from \"{}\"", config_.source);
+  check_cron_daemon();  // cron jobs may have come or gone
+  notify_status();
+}
+
+void Daemon::notify_status() {
+  size_t incidents = 0;
+  for (const auto& s : states_) incidents += s.incident.has_value();
+  sd_notifyf(0, "STATUS=%zu monitors, %zu open incidents%s, %llu events stored", monitors_.size(), incidents,
+             host_state_.cron_incident ? ", cron daemon down" : "", static_cast<unsigned long long>(events_stored_));
+}
+
+Result<void> Daemon::setup_loop() {
+  if (int r = sd_event_default(&ev_); r < 0) return std::unexpected(Error::from_errno("sd_event_default", "", -r));
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    sd_event_source* s = nullptr;
+    sd_event_add_signal(ev_, &s, sig, on_signal_cb, this);
+    signal_srcs_.push_back(s);
+  }
+  sd_event_set_watchdog(ev_, true);
+  if (auto r = bind_socket(); !r) return r;
+  sd_event_add_io(ev_, &listen_src_, listen_fd_, EPOLLIN, on_listen_cb, this);
+  sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
+  sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
+  // The spool folder: drained now, and whenever a wrapper writes into it.
+  if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
+  spool_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (spool_fd_ < 0 ||
+      ::inotify_add_watch(spool_fd_, config_.spool_dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY) < 0)
+    spdlog::warn("watching the spool \"{}\": {}; it is drained at start and on SIGHUP only", config_.spool_dir,
+                 std::strerror(errno));
+  else
+    sd_event_add_io(ev_, &spool_src_, spool_fd_, EPOLLIN, on_spool_cb, this);
+  sd_event_add_defer(ev_, &spool_drain_src_, on_spool_drain_cb, this);
+  sd_event_add_time(ev_, &spool_retry_src_, CLOCK_MONOTONIC, UINT64_MAX, 50000, on_spool_retry_cb, this);
+  sd_event_source_set_enabled(spool_retry_src_, SD_EVENT_OFF);
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  sd_event_source_set_priority(spool_drain_src_, SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_OFF);
+  sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
+  sd_event_add_time(ev_, &outbox_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_outbox_cb, this);
+  sd_event_add_time(ev_, &sweep_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_sweep_cb, this);
+  sd_event_source_set_enabled(sweep_src_, SD_EVENT_OFF);
+  sd_event_add_time(ev_, &cron_timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_cron_timer_cb, this);
+  sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
+  sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
+  sender_ = std::make_unique<SenderThread>(host_);
+  sd_event_add_io(ev_, &sent_src_, sender_->fd(), EPOLLIN, on_sent_cb, this);
+  // A wall-clock jump cancels this timer: deadlines are then recomputed.
+  clock_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (clock_fd_ >= 0) {
+    itimerspec far{};
+    far.it_value.tv_sec = INT32_MAX;
+    ::timerfd_settime(clock_fd_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
+    sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
+  }
+  watch_config();
+  start_uplink();
+  start_metrics();
+  open_cron_log();
+  if (scanner_) {
+    discovery::Watcher::Options wo;
+    wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };
+    auto w = discovery::Watcher::create(*scanner_, *root_, wo);
+    if (!w) {
+      spdlog::warn("discovery watcher: {}; jobs are read at start and on SIGHUP only", w.error().message);
+    } else {
+      watcher_ = std::move(*w);
+      sd_event_add_io(ev_, &watch_src_, watcher_->fd(), EPOLLIN, on_watch_cb, this);
+      sd_event_add_time(ev_, &settle_src_, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_settle_cb, this);
+      sd_event_source_set_enabled(settle_src_, SD_EVENT_OFF);
+    }
+  }
+  return {};
+}
+
+int Daemon::run() {
+  const Instant t = now();
+  drain_spool();  // late events first, at their own times, then the clock
+  follow_open_runs();
+  on_deadline(t);
+  save_dirty();  // every monitor has its row from the start (status, and removals seen at the next start)
+  if (store_.begin()) {
+    if (auto n = store_.prune(config_.retention.runs, config_.retention.days, t); n && *n > 0)
+      spdlog::info("retention: {} old runs deleted", *n);
+    (void)store_.outbox_release_all(t);
+    (void)store_.commit();
+  }
+  start_systemd_watch();
+  check_cron_daemon();
+  rearm_deadline_timer();
+  pump_outbox();
+  sync_upstream_monitors();
+  // Wrapped lines carry no paths: the host's agent (the default config, or where
+  // CRONITOR_ENDPOINT_FILE says) tells wrappers where it listens. See wrapper/README.md.
+  if (options_.config_path == kDefaultConfigPath || std::getenv("CRONITOR_ENDPOINT_FILE"))
+    if (auto r = write_endpoint_file(endpoint_file_path(), {config_.socket, config_.spool_dir}); !r)
+      spdlog::warn("{}; wrapped jobs report to the default socket and spool", r.error().message);
+  spdlog::info("listening on \"{}\", {} monitors", config_.socket, monitors_.size());
+  sd_notify(0, "READY=1");
+  notify_status();
+  int r = sd_event_loop(ev_);
+  sd_notify(0, "STOPPING=1");
+  commit_pending();
+  save_dirty();
+  if (r < 0) {
+    spdlog::error("event loop: {}", std::strerror(-r));
+    return 1;
+  }
+  return exit_code_;
+}
+
+int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  if (si->ssi_signo == SIGHUP) {
+    d->reload();
+    d->drain_spool();
+    return 0;
+  }
+  spdlog::info("signal {}: stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+  sd_event_exit(d->ev_, 0);
+  return 0;
+}
+
+int Daemon::on_deadline_cb(sd_event_source*, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  d->commit_pending();
+  d->on_deadline(d->now());
+  d->rearm_deadline_timer();
+  return 0;
+}
+
+int Daemon::on_outbox_cb(sd_event_source*, uint64_t, void* ud) {
+  static_cast<Daemon*>(ud)->pump_outbox();
+  return 0;
+}
+
+int Daemon::on_sent_cb(sd_event_source*, int, uint32_t, void* ud) {
+  static_cast<Daemon*>(ud)->on_sent();
+  return 0;
+}
+
+int Daemon::on_clock_cb(sd_event_source*, int fd, uint32_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  uint64_t v;
+  if (::read(fd, &v, sizeof v) < 0 && errno == ECANCELED) {
+    itimerspec far{};
+    far.it_value.tv_sec = INT32_MAX;
+    ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
+    d->realign_after_clock_jump(d->now());
+  }
+  return 0;
+}
+
+int Daemon::on_prune_cb(sd_event_source* s, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  if (d->store_.begin()) {
+    (void)d->store_.prune(d->config_.retention.runs, d->config_.retention.days, d->now());
+    (void)d->store_.commit();
+  }
+  sd_event_source_set_time(s, d->mono_usec() + kPruneEveryUsec);
+  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+  return 0;
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,286 @@
+// `cronitor-agent run`: one sd-event loop around the evaluator. Sources: the wrapper socket, the
+// spool folder (inotify), discovery's watcher, one timer at the nearest deadline, the outbox
+// timer and sender thread, SIGHUP/SIGTERM, the watchdog and a wall-clock-jump watch.
+#pragma once
+
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/daemon/rate_limiter.h"
+#include "agent/daemon/request_handler.h"
+#include "agent/daemon/sender_thread.h"
+#include "agent/eval/evaluator.h"
+#include "agent/eval/monitor_set.h"
+#include "agent/eval/wrap_policy.h"
+#include "agent/state/state_store.h"
+#include "common/event.h"
+#include "uplink/alert_throttle.h"
+#include "uplink/delivery.h"
+
+namespace cronitor::discovery {
+class DiskRoot;
+class Scanner;
+class Watcher;
+struct Changes;
+}  // namespace cronitor::discovery
+
+namespace cronitor::agent {
+
+using uplink::AlertThrottle;
+
+class CronLogWatch;
+class MetricsHttp;
+class SystemdWatch;
+struct LiveTimer;
+
+class Daemon {
+ public:
+  struct Options {
+    std::string config_path = std::string(kDefaultConfigPath);
+  };
+
+  /// Loads the config (refusing a broken one), opens state.db, discovers jobs, binds the socket.
+  [[nodiscard]] static Result<std::unique_ptr<Daemon>> create(const Options& options);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  /// Runs until SIGTERM/SIGINT; returns the process exit code.
+  int run();
+
+ private:
+  struct Conn {
+    int fd = -1;
+    uid_t uid = 0;
+    pid_t pid = 0;
+    std::string in;
+    std::string out;
+    uint64_t opened_usec = 0;  // CLOCK_MONOTONIC; its read deadline counts from here
+    sd_event_source* src = nullptr;
+    bool closing = false;
+    bool counted = false;  // in conns_of_uid_: waits for its line
+  };
+  struct Pending {
+    cronitor::RunEvent ev;
+    int conn_fd = -1;  // -1: from the spool
+    uid_t sender = 0;  // SO_PEERCRED uid, or the spool file's owner
+  };
+
+  explicit Daemon(Options options);
+  [[nodiscard]] Result<void> init();
+  [[nodiscard]] Result<void> lock_state_dir();  // flock on state_dir/agent.lock, or a clear error
+  [[nodiscard]] Result<void> setup_loop();
+  [[nodiscard]] Result<void> bind_socket();
+  void rebuild_monitors(Instant now);
+  void alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant now);
+  void apply_discovery(const discovery::Changes& changes, Instant now);
+  void reload();
+  /// Known crontab lines left unwrapped (auto_wrap only wraps new ones) await their first run.
+  void mark_unwrapped(std::vector<MonitorConfig>& built);
+  /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
+  void auto_wrap(const std::vector<std::string>& files);
+  /// Jobs of package files: their runs come from cron's log (agent/cron_log_watch.h).
+  void open_cron_log();
+  void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
+
+  // Monitors and deadlines.
+  uint32_t add_monitor(MonitorConfig c, MonitorState s);
+  void touch(uint32_t i);  // state changed: persist and recompute its deadline
+  void rearm_deadline_timer();
+  void on_deadline(Instant now);
+  /// Looks at the cron daemon (when cron jobs are monitored) and watches its pid, so that its
+  /// death is seen at once; returns what evaluate_cron decided, for the caller to record.
+  Actions observe_cron_daemon(Instant now);
+  void check_cron_daemon();  // observe_cron_daemon in a transaction of its own
+  void realign_after_clock_jump(Instant now);
+  void record_actions(const Actions& actions, const MonitorConfig* m, Instant now);
+  [[nodiscard]] Result<void> flush_dirty();
+  void save_dirty();
+  void end_transaction();  // after begin(): the dirty monitors saved and committed, else rolled back
+
+  // Ingest (daemon_ingest.cpp).
+  void on_accept();
+  void on_conn_io(Conn& c, uint32_t revents);
+  void handle_line(Conn& c, std::string_view line);
+  void reply(Conn& c, std::string text);
+  void close_conn(int fd);
+  void uncount(Conn& c);
+  void sweep_conns();
+  void commit_pending();
+  /// Stores and evaluates one event; an error when `sender` may not report it (checked again
+  /// here: a key first reported in this batch has an owner now).
+  [[nodiscard]] std::optional<std::string> ingest(const cronitor::RunEvent& ev, uid_t sender, Instant now);
+  /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
+  std::optional<int64_t> owner_of(std::string_view key) const;
+  void drain_spool();
+  bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
+  std::string run_control(const Conn& c, const Request& r);
+  void accept_one(int fd);
+
+  // systemd timers over D-Bus (daemon_timers.cpp).
+  void start_systemd_watch();
+  void apply_live_timers();  // timers a manager reports are live: deadlines from now on
+  void on_timer_state(const LiveTimer& t, const std::string& what);
+  // Uplink (agent/uplink_hooks.cpp): upstreams fed from state.db's uplink_outbox.
+  void start_uplink();
+  void forward(const RunEvent& ev, uint32_t i);
+  void forward_fault(const Action& a, const MonitorConfig* m);
+  void sync_upstream_monitors();
+  void on_uplink_stopped(const std::string& upstream, long status, const std::string& url);
+  // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
+  // /metrics over HTTP (agent/daemon/metrics_http.h) on the loop.
+  void start_metrics();
+  void write_metrics();
+  std::string metrics_text();
+  void seed_run_counts();  // cronitor_job_runs_total from state.db's runs, once at start
+  static int on_metrics_cb(sd_event_source*, uint64_t, void*);
+
+  // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
+  // followed with pidfds; the run is closed as lost once both are gone.
+  struct Follow {
+    enum class Phase { kWrapper, kSettle, kGroup };
+    std::string key, run_id;
+    int64_t pgid = 0;
+    Phase phase = Phase::kWrapper;
+    pid_t watched = 0;  // the process the pidfd belongs to
+    sd_event_source* src = nullptr;
+    Daemon* owner = nullptr;
+  };
+  void note_run_event(uint32_t i, const RunEvent& ev);  // from ingest: start or stop following
+  void follow_open_runs();                              // at start: the open runs of state.db
+  void follow_run(uint32_t i, OpenRun& run);
+  void follow_group(Follow& f);
+  void close_lost_run(const std::string& run_id);
+  void unfollow(const std::string& run_id);
+  OpenRun* open_run(const std::string& key, const std::string& run_id);
+  static int on_follow_exit_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_follow_settle_cb(sd_event_source*, uint64_t, void*);
+
+  // A full disk under state.db (daemon_disk.cpp): said once, retried, recovered from.
+  void on_store_failure(bool out_of_space, size_t events);
+  void on_store_ok();
+  void reload_states();  // after a rollback: the in-memory state as state.db has it
+  static int on_disk_retry_cb(sd_event_source*, uint64_t, void*);
+
+  // Outbox.
+  void pump_outbox();
+  void on_sent();
+
+  void notify_status();
+  Instant now() const;
+  uint64_t mono_usec() const;  // the loop's CLOCK_MONOTONIC time, for relative timers
+
+  static int on_listen_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_conn_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_commit_cb(sd_event_source*, void*);
+  static int on_spool_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_spool_drain_cb(sd_event_source*, void*);
+  static int on_spool_retry_cb(sd_event_source*, uint64_t, void*);
+  static int on_deadline_cb(sd_event_source*, uint64_t, void*);
+  static int on_outbox_cb(sd_event_source*, uint64_t, void*);
+  static int on_sent_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_sweep_cb(sd_event_source*, uint64_t, void*);
+  static int on_signal_cb(sd_event_source*, const struct signalfd_siginfo*, void*);
+  static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_settle_cb(sd_event_source*, uint64_t, void*);
+  static int on_prune_cb(sd_event_source*, uint64_t, void*);
+  static int on_cron_timer_cb(sd_event_source*, uint64_t, void*);
+  static int on_config_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_config_settle_cb(sd_event_source*, uint64_t, void*);
+  void watch_config();  // reload when the config file is written (after a short settle)
+  static int on_cron_exit_cb(sd_event_source*, int, uint32_t, void*);
+
+  Options options_;
+  Config config_;
+  std::string host_;
+  ZoneCache zones_;
+  StateStore store_;
+
+  std::vector<MonitorConfig> monitors_;
+  std::vector<MonitorState> states_;
+  std::unordered_map<std::string, uint32_t> index_;
+  std::vector<std::optional<Instant>> deadline_of_;
+  std::set<std::pair<Instant, uint32_t>> deadlines_;
+  std::vector<uint8_t> dirty_flag_;
+  std::vector<uint8_t> row_saved_;  // the jobs row holds this monitor's current config
+  std::vector<uint32_t> dirty_;
+  HostState host_state_;
+  bool host_dirty_ = false;
+  size_t adhoc_count_ = 0;
+
+  std::unique_ptr<discovery::DiskRoot> root_;
+  std::unique_ptr<discovery::Scanner> scanner_;
+  std::unique_ptr<discovery::Watcher> watcher_;
+  std::vector<DiscoveredJob> discovered_;
+  WrapPolicy wrap_policy_;
+  std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
+  std::unique_ptr<CronLogWatch> cron_log_;
+  std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
+
+  sd_event* ev_ = nullptr;
+  sd_event_source* listen_src_ = nullptr;
+  sd_event_source* commit_src_ = nullptr;
+  sd_event_source* spool_src_ = nullptr;
+  sd_event_source* spool_drain_src_ = nullptr;
+  sd_event_source* deadline_src_ = nullptr;
+  sd_event_source* outbox_src_ = nullptr;
+  sd_event_source* sent_src_ = nullptr;
+  sd_event_source* sweep_src_ = nullptr;
+  sd_event_source* clock_src_ = nullptr;
+  sd_event_source* watch_src_ = nullptr;
+  sd_event_source* settle_src_ = nullptr;
+  sd_event_source* prune_src_ = nullptr;
+  sd_event_source* cron_timer_src_ = nullptr;
+  sd_event_source* config_src_ = nullptr;         // inotify on the config file's folder
+  sd_event_source* config_settle_src_ = nullptr;  // the reload, once writes settled
+  int config_fd_ = -1;
+  sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
+  pid_t cron_pid_ = 0;
+  pid_t cron_gone_ = 0;  // the pid of a cron that exited, until we looked again
+  std::vector<sd_event_source*> signal_srcs_;
+  int listen_fd_ = -1;
+  int spool_fd_ = -1;
+  int clock_fd_ = -1;
+  bool spool_ready_ = false;  // the spool changed since the last drain
+
+  std::map<std::string, std::unique_ptr<Follow>> follows_;  // by run_id
+  std::map<int, std::unique_ptr<Conn>> conns_;
+  std::vector<Pending> pending_;
+  RateLimiter rate_;
+  std::unique_ptr<RequestHandler> handler_;
+  std::unordered_map<uid_t, size_t> conns_of_uid_;       // open connections per peer uid
+  std::unordered_map<std::string, int64_t> owners_;      // keys learnt from runs -> owner uid (state.db)
+  std::unordered_map<std::string, int64_t> spool_seen_;  // spool file -> size already stored
+  std::set<uid_t> spool_waiting_;                        // uids whose spool files wait for the rate limit
+  sd_event_source* spool_retry_src_ = nullptr;           // drains again once those uids have tokens
+  int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
+  std::unique_ptr<SenderThread> sender_;
+  std::set<int64_t> in_flight_;
+  uint64_t events_stored_ = 0;
+  bool outbox_dirty_ = false;                  // alerts were queued since the last pump
+  AlertThrottle throttle_;                     // per-target rate limit; its digests are queued by pump_outbox
+  std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
+  uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
+  sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
+  int exit_code_ = 0;
+  std::unique_ptr<uplink::Outbox> uplink_outbox_;
+  std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
+  size_t synced_hash_ = 0;                        // the monitors last queued for upsert
+  sd_event_source* metrics_src_ = nullptr;
+  std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
+  uint64_t rescans_ = 0;
+  int lock_fd_ = -1;  // holds the flock on state_dir/agent.lock for the daemon's life
+};
+
+}  // namespace cronitor::agent

@@ -1,0 +1,72 @@
+// Requests from the command-line tools on the agent socket: status, history, pause, resume,
+// already type-checked and authorised by RequestHandler. The reply is one JSON line.
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/cli/status_view.h"
+#include "agent/daemon/daemon.h"
+#include "agent/state/state_json.h"
+
+namespace cronitor::agent {
+
+std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
+  if (auto it = index_.find(std::string(key)); it != index_.end()) return monitors_[it->second].uid;
+  if (auto it = owners_.find(std::string(key)); it != owners_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::string Daemon::run_control(const Conn& c, const Request& req) {
+  using nlohmann::json;
+  auto answer = [](json j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
+  auto error = [](const std::string& why) { return RequestHandler::control_error(why); };
+  const std::string& key = req.key;
+  if (req.kind == Request::Kind::kStatus) {
+    json list = json::array();
+    for (uint32_t i = 0; i < monitors_.size(); ++i) {
+      const auto& m = monitors_[i];
+      if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
+      list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
+                                 states_[i], m.paused, m.awaits_first_run));
+      list.back()["reported_by"] = m.reported_by.empty() ? json() : json(m.reported_by);
+    }
+    json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
+    if (disk_full_since_)
+      disk = {{"since", to_us(*disk_full_since_)},
+              {"state_dir", config_.state_dir},
+              {"failed_transactions", disk_full_failures_}};
+    return answer({{"ok", true},
+                   {"host", host_},
+                   {"daemon", "running"},
+                   {"monitors", list},
+                   {"cron_incident", cron_incident_json(host_state_)},
+                   {"disk_full", disk},
+                   {"alerts_held", throttle_.held_total()},
+                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()}});
+  }
+  if (req.kind == Request::Kind::kHistory) {
+    auto runs = store_.history(key, req.limit);
+    if (!runs) return error(runs.error().message);
+    json list = json::array();
+    for (const auto& r : *runs) list.push_back(run_json(r));
+    return answer({{"ok", true}, {"key", key}, {"runs", list}});
+  }
+  auto it = index_.find(key);
+  if (it == index_.end()) return error("no monitor with key \"" + key + "\"");
+  const uint32_t i = it->second;
+  std::optional<Instant> until;
+  const bool pause = req.kind == Request::Kind::kPause;
+  if (pause) until = req.until_us ? from_us(*req.until_us) : Instant::max();
+  (void)evaluate(monitors_[i], states_[i], PauseInput{now(), until}, host_state_);
+  touch(i);
+  if (!store_.begin()) return error("state.db is busy");
+  if (auto r = flush_dirty(); !r || !store_.commit()) {
+    store_.rollback();
+    return error("saving the state failed");
+  }
+  rearm_deadline_timer();
+  spdlog::info("{} {} by uid {}", key, pause ? "paused" : "resumed", c.uid);
+  return answer({{"ok", true}, {"key", key}, {"state", state_word(states_[i], monitors_[i].paused)}});
+}
+
+}  // namespace cronitor::agent

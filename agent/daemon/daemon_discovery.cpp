@@ -1,0 +1,241 @@
+// The daemon and discovery: jobs added, changed and removed while it runs (or while it was
+// stopped), and auto_wrap.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "agent/config/discovery_adapter.h"
+#include "agent/daemon/cron_log_watch.h"
+#include "agent/daemon/daemon.h"
+#include "discovery/auto_wrapper.h"
+#include "discovery/fs_root.h"
+#include "discovery/scanner.h"
+#include "discovery/watcher.h"
+
+namespace cronitor::agent {
+
+void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
+  std::vector<std::string> warnings;
+  if (!store_.begin()) return;
+  for (const auto& jr : ch.removed) {
+    const discovery::Job& j = job_ref(jr);
+    auto it = index_.find(j.key);
+    if (it == index_.end()) continue;
+    bool by_unwrap = false;
+    if (j.wrapped)
+      for (const auto& ar : ch.added) {
+        const discovery::Job& a = job_ref(ar);
+        if (a.file == j.file && a.line == j.line && !a.wrapped) by_unwrap = true;
+      }
+    auto actions =
+        evaluate(monitors_[it->second], states_[it->second], RemovedInput{t, j.file, j.line, by_unwrap}, host_state_);
+    record_actions(actions, &monitors_[it->second], t);
+    touch(it->second);
+  }
+  std::vector<const discovery::Job*> upd;
+  for (const auto& j : ch.added) upd.push_back(&job_ref(j));
+  for (const auto& j : ch.changed) upd.push_back(&job_ref(j));
+  auto jobs = discovered_jobs(upd, *root_, warnings);
+  // Fresh: a package may have brought the file (or installed the wrapper) since the last look.
+  wrap_policy_ = WrapPolicy::load(config_, *root_);
+  wrap_policy_.apply(jobs);
+  observe_from_cron_log(jobs);
+  for (auto& dj : jobs) {
+    const MonitorEntry* entry = nullptr;
+    for (const auto& e : config_.monitors)
+      if (e.key == dj.key) entry = &e;
+    auto m = resolve_monitor(config_, &dj, entry, zones_);
+    if (!m) {
+      warnings.push_back(m.error().message);
+      continue;
+    }
+    if (auto it = index_.find(dj.key); it != index_.end()) {
+      uint32_t i = it->second;
+      // A known line that lost its wrapper (`unwrap`): auto_wrap leaves it so, and nothing reports
+      // its runs any more. It becomes unreported (no deadline) until a run arrives, never missed.
+      if (!entry && dj.wrappable && !dj.wrapped) {
+        m->awaits_first_run = true;
+        if (!monitors_[i].awaits_first_run) states_[i] = initial_state(*m, t);
+      }
+      monitors_[i] = std::move(*m);
+      row_saved_[i] = 0;
+      if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
+      touch(i);
+    } else {
+      MonitorState s = initial_state(*m, t);
+      add_monitor(std::move(*m), std::move(s));
+    }
+  }
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  end_transaction();
+  rearm_deadline_timer();
+  pump_outbox();
+  // Lines that only moved (an edit above them) or that the agent wrapped are no news to the admin.
+  const size_t changed = ch.changed.size() - std::min(ch.moved, ch.changed.size());
+  if (ch.added.empty() && changed == 0 && ch.removed.empty())
+    spdlog::debug("discovery: {} jobs moved to other lines or (un)wrapped", ch.moved);
+  else
+    spdlog::info("discovery: {} added, {} changed, {} removed", ch.added.size(), changed, ch.removed.size());
+  if (!ch.added.empty() || !ch.removed.empty()) check_cron_daemon();  // the first or the last cron job
+  // Jobs that appeared are wrapped; a job that lost its wrapper (unwrap) is "changed": left alone.
+  std::set<std::string> files;
+  for (const auto& a : ch.added) {
+    const discovery::Job& j = job_ref(a);
+    if (j.source == discovery::SourceKind::kCrontab && !j.wrapped && j.line > 0 && monitorable(j)) files.insert(j.file);
+  }
+  auto_wrap({files.begin(), files.end()});
+}
+
+// A discovered job that was in state.db but is gone from its crontab or unit now was removed
+// while the agent was not running: it alerts once, as a removal seen live does.
+void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant t) {
+  if (!scanner_ || stored.empty()) return;
+  std::set<std::string> found;  // discovered now, monitored or not (a schedule may have broken)
+  for (const auto& j : discovered_) found.insert(j.key);
+  bool began = false;
+  for (const auto& row : stored) {
+    if (index_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
+    auto colon = row.source.rfind(':');
+    std::string file = row.source;
+    int line = 0;
+    if (colon != std::string::npos && colon + 1 < row.source.size() &&
+        row.source.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+      file = row.source.substr(0, colon);
+      line = std::atoi(row.source.c_str() + colon + 1);
+    }
+    // Only jobs of the places discovery reads (a monitor taken out of the config is the user's doing).
+    const bool unit = file.ends_with(".timer") || file.find("/systemd/") != std::string::npos;
+    const bool cron = file.starts_with("/etc/cron") || file.starts_with("/var/spool/cron/") ||
+                      file == "/etc/anacrontab" || file == "/etc/crontab";
+    if (file == config_.source || !(unit ? config_.discovery.systemd : cron && config_.discovery.crontabs)) continue;
+    const std::string real = root_->real_path(file);
+    if (::access(real.c_str(), F_OK) == 0 && ::access(real.c_str(), R_OK) != 0) continue;  // unreadable, not gone
+    if (!began && !(began = static_cast<bool>(store_.begin()))) return;
+    MonitorConfig m = monitor_from_defaults(config_.defaults);
+    m.key = row.key;
+    m.name = row.name.empty() ? row.key : row.name;
+    m.source_file = file;
+    m.source_line = line;
+    MonitorState s = row.state;
+    auto actions = evaluate(m, s, RemovedInput{t, file, line, false}, host_state_);
+    for (auto& a : actions) a.alert.detail += " (it was removed while the agent was not running)";
+    record_actions(actions, &m, t);
+    if (auto r = store_.save_job_state(row.key, s); !r) spdlog::error("{}", r.error().message);
+  }
+  if (began && !store_.commit()) store_.rollback();
+}
+
+void Daemon::auto_wrap(const std::vector<std::string>& files) {
+  if (!config_.discovery.auto_wrap || !config_.discovery.crontabs || !root_ || files.empty()) return;
+  // Only an installed wrapper that only root can change goes into crontabs (never the one beside
+  // a build tree's binary): otherwise the jobs stay unwrapped and unreported, said once.
+  if (wrap_policy_.refused) {
+    if (wrap_said_.insert(*wrap_policy_.refused).second)
+      spdlog::warn("auto_wrap: not wrapping any crontab line: {}; those jobs are monitored unwrapped (unreported)",
+                   *wrap_policy_.refused);
+    return;
+  }
+  discovery::WrapOptions o;
+  o.exec_path = config_.discovery.wrapper_path;
+  o.wrap_package_files = config_.discovery.wrap_package_files;
+  o.backup_dir = config_.state_dir + "/backups";
+  o.files = files;
+  std::error_code ec;
+  std::filesystem::create_directories(o.backup_dir, ec);
+  std::filesystem::permissions(o.backup_dir, std::filesystem::perms::owner_all, ec);
+  discovery::migrate_backups(config_.state_dir + "/crontab-backups", o.backup_dir);
+  auto report = discovery::run_wrap(*root_, o);
+  for (const auto& w : report.warnings) spdlog::warn("auto_wrap: {}", w.to_string());
+  for (const auto& [path, package] : report.package_files)
+    if (wrap_said_.insert(path).second)
+      spdlog::info(
+          "auto_wrap: {} belongs to package {}: not rewritten (wrap_package_files: false); its jobs are observed "
+          "from cron's log",
+          path, package);
+  if (report.lines > 0)
+    spdlog::info("auto_wrap: {} job lines now run through {} ({} files)", report.lines, o.exec_path,
+                 report.written.size());
+}
+
+void Daemon::open_cron_log() {
+  if (!scanner_ || !config_.discovery.crontabs || config_.discovery.cron_log == "off") return;
+  const std::string root = config_.discovery.root == "/" ? std::string() : root_->root();
+  auto w = CronLogWatch::open(config_.discovery.cron_log, root, host_, [this](std::vector<cronitor::RunEvent> evs) {
+    for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
+    sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+  });
+  if (w) {
+    if (auto r = (*w)->attach(ev_); !r) w = std::unexpected(r.error());
+  }
+  if (!w) {
+    spdlog::warn("cron log: {}; jobs in package files stay unreported", w.error().message);
+    return;
+  }
+  cron_log_ = std::move(*w);
+  observe_from_cron_log(discovered_);
+  spdlog::info("cron log: following {} for {} jobs of package files", cron_log_->describe(), cron_log_->jobs());
+}
+
+void Daemon::observe_from_cron_log(const std::vector<DiscoveredJob>& jobs) {
+  if (!cron_log_) return;
+  if (&jobs == &discovered_) cron_log_->clear_jobs();
+  for (const auto& j : jobs)
+    if (j.reported_by == kReportedByCronLog) {
+      int64_t uid = j.uid;
+      if (auto it = index_.find(j.key); it != index_.end()) uid = monitors_[it->second].uid;
+      cron_log_->set_job(j.key, j.user, uid, j.command);
+    }
+}
+
+int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  d->watcher_->on_readable();
+  if (auto when = d->watcher_->settle_deadline()) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
+    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+  }
+  return 0;
+}
+
+int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  auto changes = d->watcher_->poll(discovery::Watcher::Clock::now().time_since_epoch());
+  if (!changes.empty()) {
+    d->apply_discovery(changes, d->now());
+    ++d->rescans_;
+    d->sync_upstream_monitors();  // a new or changed job appears upstream before it runs
+  }
+  if (auto when = d->watcher_->settle_deadline()) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
+    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+  }
+  return 0;
+}
+
+}  // namespace cronitor::agent
+
+namespace cronitor::agent {
+
+// auto_wrap wraps only lines new to the agent: a line it knew and that is unwrapped now was
+// unwrapped on purpose (`unwrap`), so nothing reports its runs; it waits for a first run, as
+// unreported jobs do, instead of being missed at every slot.
+void Daemon::mark_unwrapped(std::vector<MonitorConfig>& built) {
+  std::set<std::string> known;
+  for (const auto& m : monitors_) known.insert(m.key);
+  if (monitors_.empty())
+    if (auto rows = store_.jobs())
+      for (const auto& r : *rows) known.insert(r.key);
+  std::set<std::string> configured;
+  for (const auto& e : config_.monitors) configured.insert(e.key);
+  std::set<std::string> unwrapped;
+  for (const auto& j : discovered_)
+    if (j.wrappable && !j.wrapped && known.contains(j.key) && !configured.contains(j.key)) unwrapped.insert(j.key);
+  for (auto& m : built)
+    if (unwrapped.contains(m.key)) m.awaits_first_run = true;
+}
+
+}  // namespace cronitor::agent

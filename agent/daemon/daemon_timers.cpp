@@ -1,0 +1,71 @@
+// The daemon and the systemd manager: runs of timers' services enter the same ingest path as the
+// wrapper's events; a manager that answers makes the timers live; a timer stopped or unloaded
+// while monitored raises the removed alert, like a deleted crontab line.
+#include <spdlog/spdlog.h>
+
+#include "agent/daemon/daemon.h"
+#include "agent/daemon/systemd_watch.h"
+
+namespace cronitor::agent {
+
+void Daemon::start_systemd_watch() {
+  if (!config_.discovery.systemd || systemd_) return;
+  SystemdWatch::Handler h;
+  h.on_runs = [this](std::vector<cronitor::RunEvent> events) {
+    for (auto& e : events) pending_.push_back(Pending{std::move(e), -1});
+    sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+  };
+  h.on_manager = [this](bool live, const std::string&, const std::vector<LiveTimer>&) {
+    if (!live) return;  // monitors keep their deadlines: a manager away is a manager restarting
+    apply_live_timers();
+    save_dirty();
+    rearm_deadline_timer();
+  };
+  h.on_timer_state = [this](const LiveTimer& t, const std::string& what) { on_timer_state(t, what); };
+  systemd_ = std::make_unique<SystemdWatch>(ev_, host_, std::move(h), SystemdWatch::Options{});
+  systemd_->start();
+}
+
+void Daemon::apply_live_timers() {
+  if (!systemd_ || !systemd_->live()) return;
+  const Instant t = now();
+  for (const LiveTimer& timer : systemd_->timer_list()) {
+    auto it = index_.find(timer.key);
+    if (it == index_.end()) continue;
+    const uint32_t i = it->second;
+    MonitorConfig& m = monitors_[i];
+    if (!m.awaits_first_run) continue;
+    m.awaits_first_run = false;  // the manager reports every run from now on
+    if (m.schedule && (!states_[i].expected || *states_[i].expected < t))
+      states_[i].expected = m.schedule->next(t, m.zone);
+    row_saved_[i] = 0;
+    touch(i);
+  }
+}
+
+void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
+  auto it = index_.find(timer.key);
+  if (it == index_.end()) return;
+  const uint32_t i = it->second;
+  const Instant t = now();
+  MonitorState& s = states_[i];
+  if (!store_.begin()) return;
+  if (what.empty()) {  // started again
+    if (s.removed) {
+      s = initial_state(monitors_[i], t);
+      touch(i);
+    }
+  } else if (!monitors_[i].paused && !(s.paused_until && *s.paused_until > t)) {
+    const std::string why = what == "stopped" ? "stopped: " + timer.unit + " is no longer active in the systemd manager"
+                                              : "removed: the systemd manager unloaded " + timer.unit;
+    auto actions = evaluate(monitors_[i], s, RemovedInput{t, timer.unit, 0, false, why}, host_state_);
+    record_actions(actions, &monitors_[i], t);
+    touch(i);
+    spdlog::info("systemd: {} {}", timer.unit, what);
+  }
+  end_transaction();
+  rearm_deadline_timer();
+  pump_outbox();
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,615 @@
+#include "agent/eval/evaluator.h"
+
+#include <algorithm>
+
+#include "agent/eval/run_outcome.h"
+#include "common/duration.h"
+#include "schedule/iso8601.h"
+
+namespace cronitor::agent {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+/// Runs left open this long (wrapper killed before it could report) are forgotten silently.
+constexpr auto kStaleRun = std::chrono::hours(24);
+/// Misses counted one by one after a long downtime before skipping to the present.
+constexpr int kMaxMissLoop = 1000;
+
+/// No run of this monitor has reached the agent, and nothing is known to report them.
+bool unfed(const MonitorConfig& c, const MonitorState& s) { return c.awaits_first_run && !s.last_start && !s.last_end; }
+
+std::string display(const MonitorConfig& c) { return c.name.empty() ? c.key : c.name; }
+
+std::string iso(Instant t, const schedule::Zone& z) {
+  return schedule::format_iso8601(std::chrono::floor<seconds>(t), z);
+}
+
+Alert make_alert(const MonitorConfig& c, Alert::Kind kind, Instant at) {
+  Alert a;
+  a.kind = kind;
+  a.key = c.key;
+  a.name = display(c);
+  a.at = at;
+  if (c.heartbeat)
+    a.schedule = c.heartbeat->what;
+  else if (c.schedule)
+    a.schedule = c.schedule->text();
+  a.timezone = c.zone.name();
+  a.environment = c.environment;
+  a.source = c.source();
+  return a;
+}
+
+bool paused_at(const MonitorConfig& c, const MonitorState& s, Instant t) {
+  return c.paused || (s.paused_until && t < *s.paused_until);
+}
+
+/// Notes an alert-worthy outcome (a fault, or a healthy run) for flapping detection. True when
+/// the job flaps: the caller then records the outcome without sending anything.
+bool flap(const MonitorConfig& c, MonitorState& s, bool faulty, Instant at, const std::string& reason, Actions& out) {
+  const bool changed = faulty != s.faulty;
+  s.faulty = faulty;
+  if (c.flapping_threshold <= 0) return false;
+  if (changed) {
+    s.flips.push_back(at);
+    std::erase_if(s.flips, [&](Instant f) { return f + c.flapping_window < at; });
+    if (s.flips.size() > static_cast<size_t>(c.flapping_threshold)) s.flips.erase(s.flips.begin());
+  }
+  if (s.flapping) return true;
+  if (s.flips.size() < static_cast<size_t>(c.flapping_threshold)) return false;
+  s.flapping = true;
+  Alert a = make_alert(c, Alert::Kind::kFlapping, at);
+  a.summary = display(c) + " is flapping: " + std::to_string(s.flips.size()) +
+              " changes between failing and healthy within " + format_duration(c.flapping_window);
+  a.detail = "Latest: " + reason + ". No more alerts for this job until it keeps one state for " +
+             format_duration(c.flapping_window) + " (flapping_window)";
+  if (!s.incident) {
+    s.incident = Incident{at, "flapping", 1, at, a.summary};
+    a.incident_opened = at;
+    out.push_back(Action{Action::Type::kOpen, std::move(a)});
+    return true;
+  }
+  Incident& inc = *s.incident;
+  inc.kind = "flapping";
+  inc.reason = a.summary;
+  ++inc.alerts_sent;
+  inc.last_alert = at;
+  a.update = true;
+  a.incident_opened = inc.opened;
+  out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+  return true;
+}
+
+/// A flapping job that kept one state for a whole window is stable again: resolve its incident,
+/// or, when it keeps failing, say so once and let the incident go on as a plain one.
+void settle(const MonitorConfig& c, MonitorState& s, Instant now, Actions& out) {
+  if (!s.flapping || (!s.flips.empty() && now < s.flips.back() + c.flapping_window)) return;
+  const Instant since = s.flips.empty() ? now : s.flips.back();
+  s.flapping = false;
+  s.flips.clear();
+  if (!s.incident) return;
+  Incident& inc = *s.incident;
+  if (!s.faulty) {
+    Alert a = make_alert(c, Alert::Kind::kRecovered, since + c.flapping_window);
+    auto down = duration_cast<seconds>(a.at - inc.opened);
+    a.down_for = down;
+    a.update = true;
+    a.incident_opened = inc.opened;
+    a.summary = display(c) + " is stable again: healthy since " + iso(since, c.zone);
+    a.detail = "It was " + inc.kind + " since " + iso(inc.opened, c.zone) + "; last problem: " + inc.reason;
+    s.incident.reset();
+    out.push_back(Action{Action::Type::kResolve, std::move(a)});
+    return;
+  }
+  Alert a = make_alert(c, Alert::Kind::kRealert, since + c.flapping_window);
+  a.update = true;
+  a.incident_opened = inc.opened;
+  a.summary = display(c) + " stopped flapping and keeps failing (since " + iso(since, c.zone) + ")";
+  a.detail = "Last problem: " + inc.reason;
+  inc.kind = "failed";
+  ++inc.alerts_sent;
+  inc.last_alert = a.at;
+  out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+}
+
+/// Routes a fault into the incident: opens one, or updates the open one (surge protection).
+void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
+  if (paused_at(c, s, a.at)) return;
+  if (flap(c, s, true, a.at, a.summary, out)) {
+    if (!s.incident) return;
+    a.update = true;
+    a.incident_opened = s.incident->opened;
+    s.incident->reason = a.summary;
+    out.push_back(Action{Action::Type::kSuppressed, std::move(a)});
+    return;
+  }
+  if (!s.incident) {
+    s.incident = Incident{a.at, kind_name(a.kind), 1, a.at, a.summary};
+    a.incident_opened = a.at;
+    out.push_back(Action{Action::Type::kOpen, std::move(a)});
+    return;
+  }
+  Incident& inc = *s.incident;
+  a.update = true;
+  a.incident_opened = inc.opened;
+  inc.reason = a.summary;
+  if (inc.alerts_sent >= c.consecutive_alert_threshold) {
+    out.push_back(Action{Action::Type::kSuppressed, std::move(a)});
+    return;
+  }
+  ++inc.alerts_sent;
+  inc.last_alert = a.at;
+  out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+}
+
+/// Whether a failure alerts: past failure_tolerance consecutive failures, or with a window
+/// ("K of N") once K of the last N runs failed.
+bool failure_alerts(const MonitorConfig& c, const MonitorState& s, int failures_in_window) {
+  if (c.failure_window > 0) return failures_in_window >= c.failure_tolerance;
+  return s.consecutive_failures > c.failure_tolerance;
+}
+
+std::string join_codes(const std::vector<int>& codes) {
+  std::string out;
+  for (int code : codes) out += (out.empty() ? "" : ", ") + std::to_string(code);
+  return out;
+}
+
+void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out) {
+  s.consecutive_failures = 0;
+  s.consecutive_misses = 0;
+  ++s.consecutive_good;
+  if (flap(c, s, false, at, "a healthy run", out)) return;
+  if (!s.incident || s.consecutive_good < c.recovery_threshold) return;
+  const Incident inc = *s.incident;
+  s.incident.reset();
+  Alert a = make_alert(c, Alert::Kind::kRecovered, at);
+  auto down = duration_cast<seconds>(at - inc.opened);
+  a.down_for = down;
+  a.update = true;
+  a.incident_opened = inc.opened;
+  a.summary = display(c) + " recovered after " + format_duration(down) + " down";
+  a.detail =
+      "Open since " + iso(inc.opened, c.zone) + " (first problem: " + inc.kind + "); last problem: " + inc.reason;
+  out.push_back(Action{Action::Type::kResolve, std::move(a)});
+}
+
+/// A run that started at `t` covers the slot the monitor waits for (a little early counts too).
+void cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
+  if (!c.schedule || !s.expected) return;
+  if (auto period = c.schedule->interval()) {  // a heartbeat: the next run is due a period later
+    s.consecutive_misses = 0;
+    s.expected = std::max(*s.expected, t + *period);
+    return;
+  }
+  const auto early = std::min<seconds>(c.grace, seconds(60));
+  if (t + early < *s.expected) return;  // a run well before its slot (by hand): not this slot's
+  s.consecutive_misses = 0;
+  auto next = c.schedule->next(std::max(*s.expected, t), c.zone);
+  s.expected = next;
+}
+
+/// A heartbeat run ended at `end`: OnUnitInactiveSec= counts the period from here; a run that outlasted
+/// its period (systemd let the elapse pass while the unit was still active) is due at the first
+/// period boundary after it ended.
+void end_heartbeat_run(const MonitorConfig& c, MonitorState& s, Instant started, Instant end) {
+  if (!c.heartbeat || !s.expected || c.heartbeat->period.count() <= 0) return;
+  const auto period = duration_cast<Instant::duration>(c.heartbeat->period);
+  if (c.heartbeat->anchor == Heartbeat::Anchor::kEnd) {
+    s.expected = std::max(*s.expected, end + period);
+  } else if (*s.expected < end && started <= end) {
+    s.expected = started + period * ((end - started) / period + 1);
+  }
+}
+
+/// The missed-run text of a heartbeat: what was expected, measured from which run.
+void heartbeat_missed_text(const MonitorConfig& c, const MonitorState& s, Instant last, Alert& a) {
+  const Heartbeat& h = *c.heartbeat;
+  const bool by_end = h.anchor == Heartbeat::Anchor::kEnd;
+  const std::optional<Instant>& anchor = by_end ? s.last_end : s.last_start;
+  if (anchor && *anchor < last) {
+    a.summary = display(c) + " missed its run: no run within " +
+                format_duration(duration_cast<seconds>(last - *anchor)) + " of the " +
+                (by_end ? "end of the previous one" : "previous one") + " at " + iso(*anchor, c.zone) + " (" + h.what +
+                ")";
+  } else {
+    a.summary = display(c) + " missed its run: no run by " + iso(last, c.zone) + " (" + h.what +
+                (!s.last_start && !s.last_end ? "; no run seen since the agent began watching it" : "") + ")";
+  }
+}
+
+std::string failure_reason(const RunEvent& ev) {
+  std::string r;
+  if (ev.oom) {
+    r = "killed by the OOM killer";
+    if (ev.exit_code) r += " (exit code " + std::to_string(*ev.exit_code) + ")";
+  } else if (ev.timeout) {
+    r = "timed out";
+    if (!ev.signal.empty()) r += " (killed with " + ev.signal + ")";
+  } else if (!ev.signal.empty()) {
+    r = "killed by signal " + ev.signal;
+    if (ev.exit_code) r += " (exit code " + std::to_string(*ev.exit_code) + ")";
+  } else if (ev.exit_code) {
+    r = "exit code " + std::to_string(*ev.exit_code);
+  } else if (!ev.message.empty()) {
+    return ev.message;  // e.g. "wrapper lost (killed); job ended at T, exit unknown"
+  } else {
+    r = "reported a failure";
+  }
+  if (!ev.message.empty()) r += ": " + ev.message;
+  return r;
+}
+
+void fill_run(Alert& a, const RunEvent& ev, milliseconds duration) {
+  a.exit_code = ev.exit_code;
+  a.signal = ev.signal;
+  a.oom = ev.oom;
+  a.duration_ms = duration.count();
+  a.output_tail = ev.output_tail;
+  if (!ev.environment.empty()) a.environment = ev.environment;
+}
+
+void resolve_cron(HostState& host, Instant at, const std::string& hostname, const std::string& why, Actions& out) {
+  if (!host.cron_incident) return;
+  Alert a;
+  a.kind = Alert::Kind::kCronUp;
+  a.key = "host:cron";
+  a.name = "cron daemon";
+  a.at = at;
+  auto down = duration_cast<seconds>(at - host.cron_incident->opened);
+  a.down_for = down;
+  a.update = true;
+  a.incident_opened = host.cron_incident->opened;
+  a.summary = "The cron daemon" + (hostname.empty() ? std::string() : " on " + hostname) + " is running again after " +
+              format_duration(down) + " down";
+  if (!host.cron_seen_running) {  // it never ran while the agent watched: no "return"
+    a.down_for.reset();
+    a.summary = "The cron daemon" + (hostname.empty() ? std::string() : " on " + hostname) +
+                " is running now (it was not running when the agent began watching, " +
+                iso(host.cron_incident->opened, schedule::Zone::utc()) + ")";
+  }
+  host.cron_seen_running = true;
+  a.detail =
+      why + "; " + std::to_string(host.suppressed_misses) + " missed cron job runs were folded into this incident";
+  host.last_outage_start = host.cron_incident->opened;
+  host.last_outage_end = at;
+  host.cron_incident.reset();
+  host.suppressed_misses = 0;
+  out.push_back(Action{Action::Type::kResolve, std::move(a)});
+}
+
+void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& host, Actions& out) {
+  if (s.removed) return;
+  if (s.paused_until && now >= *s.paused_until) {  // a timed pause ran out
+    Instant until = *s.paused_until;
+    s.paused_until.reset();
+    if (c.schedule) s.expected = c.schedule->next(until, c.zone);
+  }
+  if (paused_at(c, s, now)) return;
+  settle(c, s, now, out);
+  // Hung runs: open past the max runtime of a `metric.duration <` assertion.
+  if (auto max = c.max_runtime()) {
+    for (auto& r : s.open_runs) {
+      if (r.hung_alerted || now < r.started + *max) continue;
+      r.hung_alerted = true;
+      s.consecutive_good = 0;
+      Alert a = make_alert(c, Alert::Kind::kHung, r.started + *max);
+      a.duration_ms = max->count();
+      a.summary = display(c) + " is hung: still running after " + format_duration(duration_cast<seconds>(*max));
+      a.detail = "Run " + r.run_id + " started at " + iso(r.started, c.zone) +
+                 " and has not finished (max runtime from the duration assertion)";
+      fault(c, s, std::move(a), out);
+    }
+  }
+  std::erase_if(s.open_runs, [&](const OpenRun& r) {
+    return now - r.started > kStaleRun + c.max_runtime().value_or(milliseconds(0));
+  });
+  // Missed slots.
+  if (unfed(c, s)) {  // nobody reports its runs yet: the slot moves on, silently
+    if (c.schedule && s.expected && now >= *s.expected + c.grace) s.expected = c.schedule->next(now - c.grace, c.zone);
+    return;
+  }
+  // A heartbeat run still open is not late: systemd does not start the unit again while it runs.
+  const bool held = c.heartbeat && !s.open_runs.empty();
+  if (c.schedule && s.expected && !held) {
+    int missed = 0;
+    Instant last{};
+    bool skipped = false;
+    while (s.expected && now >= *s.expected + c.grace) {
+      ++missed;
+      last = *s.expected;
+      if (missed >= kMaxMissLoop) {
+        s.expected = c.schedule->next(now - c.grace, c.zone);
+        skipped = true;
+        break;
+      }
+      s.expected = c.schedule->next(*s.expected, c.zone);
+    }
+    if (missed > 0) {
+      // Slots that fell while cron was down belong to that outage, not to the job: they do not
+      // count toward its own "N consecutive missed runs".
+      const bool folded =
+          c.from_cron && (host.cron_incident || (host.last_outage_end && last <= *host.last_outage_end &&
+                                                 last + c.grace >= *host.last_outage_start));
+      if (!folded) s.consecutive_misses += missed;
+      s.consecutive_good = 0;
+      s.last_status = "missed";
+      if (s.consecutive_misses + (folded ? missed : 0) > c.schedule_tolerance) {
+        const bool in_outage =
+            host.last_outage_end && last <= *host.last_outage_end && last + c.grace >= *host.last_outage_start;
+        if (c.from_cron && (host.cron_incident || in_outage)) {
+          host.suppressed_misses += missed;
+        } else {
+          Alert a = make_alert(c, Alert::Kind::kMissed, skipped ? now : last + c.grace);
+          a.expected = last;
+          if (c.heartbeat) {
+            heartbeat_missed_text(c, s, last, a);
+          } else {
+            a.summary = display(c) + " missed its run at " + iso(last, c.zone);
+            if (missed > 1)
+              a.summary +=
+                  " (and " + std::string(skipped ? "more than " : "") + std::to_string(missed - 1) + " before it)";
+          }
+          a.detail = "No run started by " + iso(last + c.grace, c.zone) + " (grace " + format_duration(c.grace) +
+                     "); " + std::to_string(s.consecutive_misses) + " consecutive missed run(s)";
+          a.exit_code = s.last_exit_code;
+          a.duration_ms = s.last_duration_ms;
+          fault(c, s, std::move(a), out);
+        }
+      }
+    }
+  }
+  // Re-alert an incident that stays open.
+  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold &&
+      now >= s.incident->last_alert + c.realert_interval) {
+    Incident& inc = *s.incident;
+    Alert a = make_alert(c, Alert::Kind::kRealert, inc.last_alert + c.realert_interval);
+    a.update = true;
+    a.incident_opened = inc.opened;
+    a.summary = display(c) + " is still " + inc.kind + " (since " + iso(inc.opened, c.zone) + ")";
+    a.detail = "Last problem: " + inc.reason;
+    ++inc.alerts_sent;
+    inc.last_alert = a.at;
+    out.push_back(Action{Action::Type::kUpdate, std::move(a)});
+  }
+}
+
+void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
+              HostState& /*host: only cron's own process resolves its incident*/, Actions& out) {
+  if (s.removed) return;
+  // A run event never resolves the host's cron incident: any local user can send one (with any
+  // host name). Cron's return is judged from cron's own process (evaluate_cron).
+  settle(c, s, ev.ts, out);
+  auto it =
+      std::find_if(s.open_runs.begin(), s.open_runs.end(), [&](const OpenRun& r) { return r.run_id == ev.run_id; });
+  if (ev.state == RunEvent::State::kRun) {
+    if (it != s.open_runs.end()) return;  // the same run reported twice
+    std::erase_if(s.open_runs, [&](const OpenRun& r) {
+      return ev.ts - r.started > kStaleRun + c.max_runtime().value_or(milliseconds(0));
+    });
+    const OpenRun* other = nullptr;
+    for (const auto& r : s.open_runs)
+      if (r.started <= ev.ts) other = &r;
+    std::optional<Alert> overlap;
+    if (other) {
+      overlap = make_alert(c, Alert::Kind::kOverlap, ev.ts);
+      overlap->summary = display(c) + " overlapped: a new run started while another was still running";
+      overlap->detail = "Run " + ev.run_id + " started at " + iso(ev.ts, c.zone) + " while run " + other->run_id +
+                        " (started " + iso(other->started, c.zone) + ") was open";
+    }
+    cover_slot(c, s, ev.ts);
+    s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false, ev.pid, ev.wrapper_pid});
+    if (s.open_runs.size() > kMaxOpenRuns) s.open_runs.erase(s.open_runs.begin());
+    s.last_start = ev.ts;  // last_status stays the last finished run's: open_runs says it runs
+    if (overlap) {
+      s.consecutive_good = 0;
+      fault(c, s, std::move(*overlap), out);
+    }
+    return;
+  }
+  // complete or fail
+  Instant started;
+  bool hung_alerted = false;
+  if (it != s.open_runs.end()) {
+    started = it->started;
+    hung_alerted = it->hung_alerted;
+    s.open_runs.erase(it);
+  } else {
+    // Its `run` was lost: the run still counts, at the time it started.
+    started = ev.ts - milliseconds(ev.duration_ms.value_or(0));
+    cover_slot(c, s, started);
+  }
+  auto duration = ev.duration_ms ? milliseconds(*ev.duration_ms) : duration_cast<milliseconds>(ev.ts - started);
+  end_heartbeat_run(c, s, started, ev.ts);
+  s.last_start = started;
+  s.last_end = ev.ts;
+  s.last_exit_code = ev.exit_code;
+  s.last_duration_ms = duration.count();
+  const Outcome outcome = classify(c, ev);
+  if (outcome == Outcome::kFailure) {
+    ++s.consecutive_failures;
+    s.consecutive_good = 0;
+    s.consecutive_warnings = 0;
+    s.last_status = "failed";
+    const int in_window = remember_outcome(c, s, true);
+    if (hung_alerted || !failure_alerts(c, s, in_window)) return;
+    Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
+    fill_run(a, ev, duration);
+    a.summary = display(c) + " failed: " + failure_reason(ev);
+    a.detail = "Run " + ev.run_id + " started at " + iso(started, c.zone) + " ended after " +
+               (duration < seconds(1) ? std::to_string(duration.count()) + " ms"
+                                      : format_duration(duration_cast<seconds>(duration)));
+    if (c.failure_window > 0)
+      a.detail +=
+          "; " + std::to_string(in_window) + " of the last " + std::to_string(c.failure_window) + " runs failed";
+    else if (c.failure_tolerance > 0)
+      a.detail += "; " + std::to_string(s.consecutive_failures) + " consecutive failures";
+    fault(c, s, std::move(a), out);
+    return;
+  }
+  if (outcome == Outcome::kWarning) {
+    // Recorded and shown, but not a failure: it alerts only past its own tolerance.
+    remember_outcome(c, s, false);
+    ++s.consecutive_warnings;
+    s.consecutive_failures = 0;
+    s.consecutive_good = 0;
+    s.last_status = "warning";
+    if (hung_alerted || s.consecutive_warnings <= c.warning_tolerance) return;
+    Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
+    fill_run(a, ev, duration);
+    a.summary = display(c) + " warned: exit code " + std::to_string(*ev.exit_code) + " (" +
+                std::to_string(s.consecutive_warnings) + " warnings in a row)";
+    a.detail = "Exit codes " + join_codes(c.warning_codes) + " are warnings for this job; " +
+               std::to_string(c.warning_tolerance) + " in a row are tolerated";
+    fault(c, s, std::move(a), out);
+    return;
+  }
+  for (const auto& as : c.assertions) {
+    auto value = metric_value(as, duration, ev.metrics);
+    if (!value || as.holds(*value)) continue;
+    ++s.consecutive_failures;
+    s.consecutive_good = 0;
+    s.consecutive_warnings = 0;
+    s.last_status = "failed";
+    const int in_window = remember_outcome(c, s, true);
+    if (hung_alerted || !failure_alerts(c, s, in_window)) return;
+    Alert a = make_alert(c, Alert::Kind::kAssertion, ev.ts);
+    fill_run(a, ev, duration);
+    std::string was =
+        as.metric == "duration" ? format_duration(duration_cast<seconds>(duration)) : std::to_string(*value);
+    if (as.metric != "duration" && *value == static_cast<double>(static_cast<int64_t>(*value)))
+      was = std::to_string(static_cast<int64_t>(*value));
+    a.summary = display(c) + " failed an assertion: " + as.text + " (was " + was + ")";
+    a.detail = "Run " + ev.run_id + " exited 0 but did not meet " + as.text;
+    fault(c, s, std::move(a), out);
+    return;
+  }
+  remember_outcome(c, s, false);
+  s.consecutive_warnings = 0;
+  s.last_status = "ok";
+  good_run(c, s, ev.ts, out);
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> MonitorConfig::max_runtime() const {
+  std::optional<milliseconds> best;
+  for (const auto& a : assertions)
+    if (auto m = a.max_runtime(); m && (!best || *m < *best)) best = m;
+  return best;
+}
+
+std::string MonitorConfig::source() const {
+  if (source_file.empty()) return {};
+  return source_line > 0 ? source_file + ":" + std::to_string(source_line) : source_file;
+}
+
+MonitorState initial_state(const MonitorConfig& config, Instant now) {
+  MonitorState s;
+  if (config.schedule) s.expected = config.schedule->next(now, config.zone);
+  return s;
+}
+
+Actions evaluate(const MonitorConfig& c, MonitorState& s, const Input& input, HostState& host) {
+  Actions out;
+  if (auto* t = std::get_if<TimeInput>(&input)) {
+    on_time(c, s, t->now, host, out);
+  } else if (auto* e = std::get_if<const RunEvent*>(&input)) {
+    on_event(c, s, **e, host, out);
+  } else if (auto* r = std::get_if<RemovedInput>(&input)) {
+    if (s.removed) return out;
+    s.removed = true;
+    s.open_runs.clear();
+    if (r->by_unwrap) return out;
+    Alert a = make_alert(c, Alert::Kind::kRemoved, r->now);
+    a.summary = !r->why.empty() ? display(c) + " " + r->why
+                                : display(c) + " was removed from " + r->file +
+                                      (r->line > 0 ? " line " + std::to_string(r->line) : std::string());
+    a.detail = "The job is no longer defined, so it will not run again; its monitor stops here";
+    s.incident.reset();
+    out.push_back(Action{Action::Type::kNotice, std::move(a)});
+  } else if (auto* p = std::get_if<PauseInput>(&input)) {
+    if (p->until) {
+      s.paused_until = *p->until;
+    } else {
+      s.paused_until.reset();
+      s.consecutive_misses = 0;
+      if (c.schedule) s.expected = c.schedule->next(p->now, c.zone);
+    }
+  }
+  return out;
+}
+
+Actions evaluate_cron(HostState& host, const CronObservation& obs) {
+  Actions out;
+  if (obs.running) {
+    resolve_cron(host, obs.now, obs.host, "a cron daemon process is alive", out);
+    host.cron_seen_running = true;
+    return out;
+  }
+  if (host.cron_incident) return out;
+  host.cron_incident = Incident{obs.now, "cron-down", 1, obs.now, obs.cause};
+  Alert a;
+  a.kind = Alert::Kind::kCronDown;
+  a.key = "host:cron";
+  a.name = "cron daemon";
+  a.at = obs.now;
+  a.incident_opened = obs.now;
+  a.summary = "The cron daemon" + (obs.host.empty() ? std::string() : " on " + obs.host) + " is not running" +
+              (host.cron_seen_running ? "" : " (not since the agent began watching)") +
+              ": every cron job will be missed";
+  a.detail = obs.cause;
+  out.push_back(Action{Action::Type::kOpen, std::move(a)});
+  return out;
+}
+
+bool realign_after_clock_jump(const MonitorConfig& c, MonitorState& s, Instant now) {
+  if (!c.schedule || !s.expected || s.removed || *s.expected + c.grace > now) return false;
+  s.expected = c.schedule->next(now - c.grace, c.zone);
+  return true;
+}
+
+std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState& s) {
+  if (s.removed || c.paused) return std::nullopt;
+  std::optional<Instant> best;
+  auto take = [&](Instant t) {
+    if (!best || t < *best) best = t;
+  };
+  if (s.paused_until) {
+    if (*s.paused_until != Instant::max()) take(*s.paused_until);
+    return best;
+  }
+  if (c.schedule && s.expected && !unfed(c, s)) {
+    if (c.heartbeat && !s.open_runs.empty()) {
+      // Held while a run is open (see on_time); wake when the oldest open run would be forgotten.
+      const auto stale = kStaleRun + c.max_runtime().value_or(milliseconds(0)) + std::chrono::microseconds(1);
+      for (const auto& r : s.open_runs) take(std::max(*s.expected + c.grace, r.started + stale));
+    } else {
+      take(*s.expected + c.grace);
+    }
+  }
+  if (auto max = c.max_runtime())
+    for (const auto& r : s.open_runs)
+      if (!r.hung_alerted) take(r.started + *max);
+  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold)
+    take(s.incident->last_alert + c.realert_interval);
+  if (s.flapping && !s.flips.empty()) take(s.flips.back() + c.flapping_window);
+  return best;
+}
+
+const char* state_name(RunEvent::State s) {
+  switch (s) {
+    case RunEvent::State::kRun:
+      return "run";
+    case RunEvent::State::kComplete:
+      return "complete";
+    case RunEvent::State::kFail:
+      return "fail";
+  }
+  return "?";
+}
+
+}  // namespace cronitor::agent

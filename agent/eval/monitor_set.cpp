@@ -1,0 +1,160 @@
+#include "agent/eval/monitor_set.h"
+
+#include <pwd.h>
+
+#include <charconv>
+
+#include "agent/eval/monitor_schedule.h"
+
+namespace cronitor::agent {
+
+Result<schedule::Zone> ZoneCache::get(const std::string& name) {
+  if (name.empty()) {
+    auto it = zones_.find("");
+    if (it == zones_.end()) it = zones_.emplace("", schedule::Zone::local()).first;
+    return it->second;
+  }
+  if (auto it = zones_.find(name); it != zones_.end()) return it->second;
+  auto z = schedule::Zone::load(name);
+  if (!z) return std::unexpected(z.error());
+  zones_.emplace(name, *z);
+  return *z;
+}
+
+MonitorConfig monitor_from_defaults(const Defaults& d) {
+  MonitorConfig m;
+  m.grace = d.grace;
+  m.failure_tolerance = d.failure_tolerance;
+  m.failure_window = d.failure_window;
+  m.schedule_tolerance = d.schedule_tolerance;
+  m.consecutive_alert_threshold = d.consecutive_alert_threshold;
+  m.realert_interval = d.realert_interval;
+  m.recovery_threshold = d.recovery_threshold;
+  m.flapping_threshold = d.flapping_threshold;
+  m.flapping_window = d.flapping_window;
+  m.notify = d.notify;
+  return m;
+}
+
+Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob* job, const MonitorEntry* entry,
+                                      ZoneCache& zones) {
+  MonitorConfig m = monitor_from_defaults(config.defaults);
+  MonitorOverrides o;
+  std::string schedule_text, zone_name;
+  bool calendar = false;
+  if (job) {
+    m.key = job->key;
+    m.name = job->name;
+    schedule_text = job->schedule;
+    calendar = job->systemd_calendar;
+    zone_name = job->timezone;
+    m.from_cron = job->from_cron;
+    m.source_file = job->file;
+    m.source_line = job->line;
+    m.user = job->user;
+    m.uid = job->uid;
+    if (job->comment) o.merge(*job->comment);
+    // Its runs reach the agent once its line goes through cronitor-exec.
+    m.awaits_first_run = !job->wrapped && !(job->wrappable && config.discovery.auto_wrap);
+    m.reported_by = job->reported_by;
+  }
+  if (entry) {
+    m.awaits_first_run = false;  // named in the config: the user says its runs are reported
+    m.key = entry->key;
+    o.merge(entry->settings);
+    if (!job) {
+      m.source_file = config.source;
+      m.source_line = entry->line;
+      m.from_cron = false;
+      m.user = "root";  // a monitor of the config alone: root's unless `user:` says otherwise
+      m.uid = 0;
+    }
+    if (entry->user) {
+      m.user = *entry->user;
+      m.uid = -1;
+      int64_t uid = -1;
+      const auto& u = *entry->user;
+      if (auto [p, ec] = std::from_chars(u.data(), u.data() + u.size(), uid);
+          ec == std::errc() && p == u.data() + u.size() && uid >= 0 && uid < 4294967295)
+        m.uid = uid;
+    }
+  }
+  if (o.name) m.name = *o.name;
+  if (o.schedule) {
+    schedule_text = *o.schedule;
+    calendar = false;
+  }
+  if (o.timezone) zone_name = *o.timezone;
+  if (o.grace) m.grace = *o.grace;
+  if (o.failure_tolerance) m.failure_tolerance = *o.failure_tolerance, m.failure_window = o.failure_window.value_or(0);
+  if (o.success_codes) m.success_codes = *o.success_codes;
+  if (o.warning_codes) m.warning_codes = *o.warning_codes;
+  if (o.warning_tolerance) m.warning_tolerance = *o.warning_tolerance;
+  if (o.schedule_tolerance) m.schedule_tolerance = *o.schedule_tolerance;
+  if (o.consecutive_alert_threshold) m.consecutive_alert_threshold = *o.consecutive_alert_threshold;
+  if (o.realert_interval) m.realert_interval = *o.realert_interval;
+  if (o.recovery_threshold) m.recovery_threshold = *o.recovery_threshold;
+  if (o.assertions) m.assertions = *o.assertions;
+  if (o.notify) m.notify = *o.notify;
+  if (o.environment) m.environment = *o.environment;
+  if (o.slug) m.slug = *o.slug;
+  if (o.paused) m.paused = *o.paused;
+  if (m.name.empty()) m.name = m.key;
+  auto zone = zones.get(zone_name);
+  if (!zone) return fail("monitor \"" + m.key + "\": time zone \"" + zone_name + "\": " + zone.error().message);
+  m.zone = *zone;
+  if (!schedule_text.empty()) {
+    auto s = calendar ? schedule::Schedule::parse(schedule_text, schedule::Kind::kSystemd)
+                      : (job && !o.schedule ? schedule::Schedule::parse(schedule_text, schedule::Kind::kCron,
+                                                                        schedule::CronDialect::kDebian)
+                                            : parse_monitor_schedule(schedule_text));
+    if (!s) return fail("monitor \"" + m.key + "\": " + s.error().message);
+    if (!s->at_reboot()) m.schedule = std::move(*s);
+    if (calendar && job && !o.schedule) m.grace += job->extra_grace;  // timers: AccuracySec= + RandomizedDelaySec=
+  } else if (job && job->heartbeat && !o.schedule) {
+    // No clock schedule: the deadline counts from the previous run (agent/README.md, "Heartbeats").
+    auto s = interval_schedule(job->heartbeat->period);
+    if (!s) return fail("monitor \"" + m.key + "\": " + s.error().message);
+    m.schedule = std::move(*s);
+    m.heartbeat = job->heartbeat;
+    if (job->min_grace > m.grace && !o.grace) m.grace = job->min_grace;
+    m.grace += job->extra_grace;
+  }
+  if (m.uid < 0 && !m.user.empty()) {
+    if (struct passwd* pw = ::getpwnam(m.user.c_str())) m.uid = pw->pw_uid;
+  }
+  if (m.uid < 0 && m.user.empty()) m.uid = 0;  // no user: the job runs as root (systemd's default)
+  // Still -1: a user that does not resolve; only root may report it (see may_report).
+  return m;
+}
+
+std::vector<MonitorConfig> build_monitors(const Config& config, const std::vector<DiscoveredJob>& jobs,
+                                          ZoneCache& zones, std::vector<std::string>& warnings) {
+  std::map<std::string, const MonitorEntry*> entries;
+  for (const auto& e : config.monitors) entries[e.key] = &e;
+  std::vector<MonitorConfig> out;
+  out.reserve(jobs.size() + config.monitors.size());
+  for (const auto& j : jobs) {
+    auto it = entries.find(j.key);
+    const MonitorEntry* entry = it == entries.end() ? nullptr : it->second;
+    if (entry) entries.erase(it);
+    auto m = resolve_monitor(config, &j, entry, zones);
+    if (!m) {
+      warnings.push_back(m.error().message + " (" + j.file + ":" + std::to_string(j.line) + "), not monitored");
+      continue;
+    }
+    out.push_back(std::move(*m));
+  }
+  for (const auto& e : config.monitors) {
+    if (!entries.count(e.key)) continue;
+    auto m = resolve_monitor(config, nullptr, &e, zones);
+    if (!m) {
+      warnings.push_back(m.error().message + ", not monitored");
+      continue;
+    }
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,34 @@
+// Which discovered crontab lines auto_wrap may rewrite, and how the runs of the others reach
+// the agent: the wrapper must be root's alone (discovery/wrapper_path.h), and files a package
+// owns are left to the package (their jobs are observed from cron's log instead).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/eval/monitor_set.h"
+#include "discovery/fs_root.h"
+#include "discovery/package_files.h"
+
+namespace cronitor::agent {
+
+inline constexpr std::string_view kReportedByWrapper = "wrapper";
+inline constexpr std::string_view kReportedByCronLog = "cron log";
+
+struct WrapPolicy {
+  /// Why no line is wrapped (the wrapper path fails its check, or auto_wrap is off); nullopt: wrapping is on.
+  std::optional<std::string> refused;
+  discovery::PackageFiles packages;
+  bool wrap_package_files = false;
+
+  /// Checks the config's wrapper path under `root` and reads dpkg's file lists.
+  static WrapPolicy load(const Config& config, const discovery::DiskRoot& root);
+  /// The package that keeps `file` from being wrapped, if any.
+  std::optional<std::string> package_of(const std::string& file) const;
+  /// Sets `wrappable` (auto_wrap will wrap it) and `reported_by` on each job.
+  void apply(std::vector<DiscoveredJob>& jobs) const;
+};
+
+}  // namespace cronitor::agent

@@ -1,0 +1,592 @@
+#include "agent/state/state_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "agent/state/state_json.h"
+
+namespace cronitor::agent {
+namespace {
+
+using nlohmann::json;
+
+// Each entry migrates from user_version i to i+1.
+constexpr const char* kMigrations[] = {
+    // 0 -> 1: jobs, runs, host state.
+    R"sql(
+CREATE TABLE jobs(key TEXT PRIMARY KEY, name TEXT, schedule TEXT, timezone TEXT, source TEXT,
+                  state TEXT NOT NULL, updated_us INTEGER);
+CREATE TABLE runs(id INTEGER PRIMARY KEY, key TEXT NOT NULL, run_id TEXT NOT NULL UNIQUE,
+                  status TEXT, started_ms INTEGER, ended_ms INTEGER, duration_ms INTEGER,
+                  exit_code INTEGER, signal TEXT, oom INTEGER, output_tail TEXT, metrics TEXT,
+                  host TEXT, uid INTEGER, received_ms INTEGER,
+                  has_run INTEGER NOT NULL DEFAULT 0, has_end INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX runs_key ON runs(key, id);
+CREATE TABLE host(id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+)sql",
+    // 1 -> 2: incidents, alerts and the alert outbox.
+    R"sql(
+CREATE TABLE incidents(id INTEGER PRIMARY KEY, key TEXT NOT NULL, kind TEXT, opened_us INTEGER NOT NULL,
+                       resolved_us INTEGER, alerts INTEGER NOT NULL DEFAULT 0, reason TEXT,
+                       UNIQUE(key, opened_us));
+CREATE TABLE alerts(id INTEGER PRIMARY KEY, incident_id INTEGER, key TEXT NOT NULL, kind TEXT,
+                    action TEXT, at_us INTEGER, summary TEXT, detail TEXT, suppressed INTEGER,
+                    body TEXT NOT NULL);
+CREATE INDEX alerts_key ON alerts(key, id);
+CREATE TABLE outbox(id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, target TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0, next_us INTEGER NOT NULL, last_error TEXT,
+                    state TEXT NOT NULL DEFAULT 'pending');
+CREATE INDEX outbox_due ON outbox(state, next_us);
+)sql",
+    // 2 -> 3: the uid that owns a job (may report its runs), so that a key first learnt from a
+    // run keeps its owner across restarts.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN uid INTEGER;
+)sql",
+    // 3 -> 4: the upstream outbox (agent/uplink_outbox.cpp): one row per event and upstream.
+    R"sql(
+CREATE TABLE uplink_outbox(id INTEGER PRIMARY KEY, upstream TEXT NOT NULL, job TEXT NOT NULL, kind TEXT NOT NULL,
+                           created_us INTEGER NOT NULL, payload TEXT NOT NULL);
+CREATE INDEX uplink_outbox_upstream ON uplink_outbox(upstream, id);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+/// The write-ahead log is checkpointed once it holds this much, and cut back to it when it starts
+/// over: a small state disk (3 MiB) then holds thousands of runs instead of filling up with the
+/// log after about 45 (with 4 MiB between checkpoints and a 64 MiB journal_size_limit).
+constexpr int kWalBytes = 256 * 1024;
+
+std::string stamp() {
+  char buf[32];
+  std::time_t t = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+/// Moves `path` and its WAL files aside as `path.WHY-STAMP`; returns the new name.
+Result<std::string> move_aside(const std::string& path, const std::string& why) {
+  std::string to = path + "." + why + "-" + stamp();
+  if (std::rename(path.c_str(), to.c_str()) != 0) return std::unexpected(Error::from_errno("rename", path));
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::string from = path + suffix;
+    std::rename(from.c_str(), (to + suffix).c_str());
+  }
+  return to;
+}
+
+const char* action_name(Action::Type t) {
+  switch (t) {
+    case Action::Type::kOpen:
+      return "open";
+    case Action::Type::kUpdate:
+      return "update";
+    case Action::Type::kSuppressed:
+      return "suppressed";
+    case Action::Type::kResolve:
+      return "resolve";
+    case Action::Type::kNotice:
+      return "notice";
+  }
+  return "?";
+}
+
+std::string metrics_json(const std::map<std::string, double>& m) {
+  if (m.empty()) return "{}";  // most runs: no JSON library round trip
+  json j = json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j.dump();
+}
+
+}  // namespace
+
+Result<StateStore> StateStore::open(const std::string& path, std::vector<std::string>* warnings) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    // It holds the notify URLs (their tokens) and every job's output: root's alone. SQLite gives
+    // its -wal and -shm files the mode of the database file.
+    if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600); fd >= 0) {
+      struct stat st;
+      if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, 0600);
+      ::close(fd);
+    }
+    for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
+    auto db = sql::Db::open(path, true);
+    if (!db) return std::unexpected(db.error());
+    StateStore s;
+    s.db_ = std::move(*db);
+    std::string problem;
+    {
+      auto check = s.db_.prepare("PRAGMA quick_check");
+      if (!check) {
+        problem = check.error().message;
+      } else if (auto row = check->step(); !row || !*row || check->text(0) != "ok") {
+        problem = row ? (*row ? check->text(0) : "quick_check returned nothing") : row.error().message;
+      }
+    }
+    std::string why = "corrupt";
+    if (problem.empty()) {
+      auto version = s.db_.scalar("PRAGMA user_version");
+      if (!version) {
+        problem = version.error().message;
+      } else if (*version > kSchemaVersion) {
+        problem = "schema version " + std::to_string(*version) + " is newer than this agent's " +
+                  std::to_string(kSchemaVersion);
+        why = "future";
+      }
+    }
+    if (problem.empty()) {
+      // WAL + NORMAL: a commit is in the WAL file (the page cache) before it returns, so an
+      // acknowledged event survives the agent being killed; CRONITOR_STATE_SYNC=full also
+      // fsyncs every commit, for power loss.
+      const char* sync = std::getenv("CRONITOR_STATE_SYNC");
+      const bool full = sync && std::string_view(sync) == "full";
+      const std::string pragmas =
+          std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (full ? "FULL" : "NORMAL") +
+          "; PRAGMA cache_size=-4096; PRAGMA journal_size_limit=" + std::to_string(kWalBytes) + ";";
+      if (auto r = s.db_.exec(pragmas); !r) return std::unexpected(r.error());
+      if (auto r = s.migrate(); !r) return std::unexpected(r.error());
+      if (auto r = s.prepare_all(); !r) return std::unexpected(r.error());
+      return s;
+    }
+    if (attempt == 1) return fail("\"" + path + "\": " + problem);
+    s.db_ = sql::Db();  // close before renaming
+    auto moved = move_aside(path, why);
+    if (!moved) return std::unexpected(moved.error());
+    if (warnings)
+      warnings->push_back("state file \"" + path + "\" unusable (" + problem + "), moved aside to \"" + *moved +
+                          "\"; starting with an empty state");
+  }
+  return fail("unreachable");
+}
+
+Result<StateStore> StateStore::open_readonly(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::unexpected(Error::from_errno("stat", path));
+  auto db = sql::Db::open(path, false, true);
+  if (!db) return std::unexpected(db.error());
+  StateStore s;
+  s.db_ = std::move(*db);
+  auto version = s.db_.scalar("PRAGMA user_version");
+  if (!version) return std::unexpected(version.error());
+  if (*version != kSchemaVersion)
+    return fail("\"" + path + "\": schema version " + std::to_string(*version) + ", expected " +
+                std::to_string(kSchemaVersion));
+  if (auto r = s.prepare_all(); !r) return std::unexpected(r.error());
+  return s;
+}
+
+Result<void> StateStore::migrate() {
+  auto version = db_.scalar("PRAGMA user_version");
+  if (!version) return std::unexpected(version.error());
+  for (int64_t v = *version; v < kSchemaVersion; ++v) {
+    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) return r;
+    auto r = db_.exec(kMigrations[v]);
+    if (r) r = db_.exec("PRAGMA user_version=" + std::to_string(v + 1));
+    if (!r) {
+      (void)db_.exec("ROLLBACK");
+      return fail("migrating \"" + db_.path() + "\" to version " + std::to_string(v + 1) + ": " + r.error().message);
+    }
+    if (auto c = db_.exec("COMMIT"); !c) return c;
+  }
+  return {};
+}
+
+Result<void> StateStore::prepare_all() {
+  struct Item {
+    sql::Stmt* stmt;
+    const char* sql;
+  };
+  const Item items[] = {
+      {&ins_run_,
+       "INSERT INTO runs(key, run_id, status, started_ms, host, uid, received_ms, has_run) "
+       "VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6, 1) ON CONFLICT(run_id) DO UPDATE SET has_run = 1, "
+       "started_ms = coalesce(runs.started_ms, excluded.started_ms) "
+       "WHERE runs.has_run = 0 AND runs.has_end = 0 AND runs.key = excluded.key"},
+      {&upd_end_,
+       "INSERT INTO runs(key, run_id, status, started_ms, ended_ms, duration_ms, exit_code, signal, "
+       "oom, output_tail, metrics, host, uid, received_ms, has_end) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1) "
+       "ON CONFLICT(run_id) DO UPDATE SET status = excluded.status, ended_ms = excluded.ended_ms, "
+       "duration_ms = excluded.duration_ms, exit_code = excluded.exit_code, signal = excluded.signal, "
+       "oom = excluded.oom, output_tail = excluded.output_tail, "
+       "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics), has_end = 1 "
+       "WHERE runs.has_end = 0 AND runs.key = excluded.key RETURNING metrics"},
+      {&upd_metric_,
+       "INSERT INTO runs(key, run_id, status, metrics, host, uid, received_ms) "
+       "VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6) ON CONFLICT(run_id) DO UPDATE SET "
+       "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics) WHERE runs.key = excluded.key"},
+      {&get_metrics_, "SELECT metrics FROM runs WHERE run_id = ?1"},
+      {&save_job_,
+       "INSERT INTO jobs(key, name, schedule, timezone, source, state, updated_us, uid) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(key) DO UPDATE SET name = excluded.name, "
+       "schedule = excluded.schedule, timezone = excluded.timezone, source = excluded.source, "
+       "state = excluded.state, updated_us = excluded.updated_us, uid = excluded.uid"},
+      {&save_state_, "UPDATE jobs SET state = ?2, updated_us = ?3 WHERE key = ?1"},
+      {&ins_alert_,
+       "INSERT INTO alerts(incident_id, key, kind, action, at_us, summary, detail, suppressed, body) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+      {&ins_outbox_, "INSERT INTO outbox(alert_id, target, next_us) VALUES(?1, ?2, ?3)"},
+      {&open_inc_,
+       "INSERT INTO incidents(key, kind, opened_us, alerts, reason) VALUES(?1, ?2, ?3, 1, ?4) "
+       "ON CONFLICT(key, opened_us) DO UPDATE SET reason = excluded.reason"},
+      {&upd_inc_, "UPDATE incidents SET alerts = alerts + ?2, reason = ?3 WHERE id = ?1"},
+      {&resolve_inc_, "UPDATE incidents SET resolved_us = ?2 WHERE id = ?1"},
+      {&find_inc_, "SELECT id FROM incidents WHERE key = ?1 AND opened_us = ?2"},
+  };
+  for (const auto& item : items) {
+    auto st = db_.prepare(item.sql);
+    if (!st) return std::unexpected(st.error());
+    *item.stmt = std::move(*st);
+  }
+  return {};
+}
+
+bool StateStore::out_of_space() const { return (sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_FULL; }
+
+Result<void> StateStore::checkpoint_in_background() {
+  if (checkpointer_) return {};
+  auto c = Checkpointer::start(db_.get(), db_.path(), kWalBytes / 4096);
+  if (!c) return std::unexpected(c.error());
+  checkpointer_ = std::move(*c);
+  return {};
+}
+
+Result<void> StateStore::begin() { return db_.exec("BEGIN IMMEDIATE"); }
+Result<void> StateStore::commit() { return db_.exec("COMMIT"); }
+void StateStore::rollback() { (void)db_.exec("ROLLBACK"); }
+
+Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
+                                      std::map<std::string, double>* merged_metrics) {
+  const int64_t ts = to_ms(ev.ts);
+  sql::Stmt* st;
+  if (ev.state == RunEvent::State::kRun) {
+    st = &ins_run_;
+    st->bind(1, ev.key).bind(2, ev.run_id).bind(3, ts).bind(4, ev.host).bind(5, ev.uid).bind(6, to_ms(received));
+  } else {
+    st = &upd_end_;
+    int64_t dur = ev.duration_ms.value_or(0);
+    st->bind(1, ev.key)
+        .bind(2, ev.run_id)
+        .bind(3, ev.state == RunEvent::State::kComplete ? "ok" : "failed")
+        .bind(4, ts - dur)
+        .bind(5, ts)
+        .bind(6, dur)
+        .bind(7, ev.exit_code)
+        .bind(8, ev.signal)
+        .bind(9, ev.oom ? 1 : 0)
+        .bind(10, ev.output_tail)
+        .bind(11, metrics_json(ev.metrics))
+        .bind(12, ev.host)
+        .bind(13, ev.uid)
+        .bind(14, to_ms(received));
+  }
+  auto r = st->step();
+  if (!r) {
+    st->reset();
+    return std::unexpected(r.error());
+  }
+  if (st == &upd_end_) {
+    // RETURNING gives the run's metrics merged with earlier metric events, in the same step.
+    const bool stored = *r;
+    if (stored && merged_metrics && sqlite3_column_bytes(st->get(), 0) > 2) {  // more than "{}"
+      auto j = json::parse(st->text(0), nullptr, false);
+      if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it)
+          if (it.value().is_number()) (*merged_metrics)[it.key()] = it.value().get<double>();
+    }
+    while (*r) r = st->step();  // finish the statement
+    st->reset();
+    return stored;
+  }
+  st->reset();
+  return db_.changes() > 0;
+}
+
+Result<void> StateStore::record_metrics(const std::string& key, const std::string& run_id,
+                                        const std::map<std::string, double>& metrics, const std::string& host,
+                                        int64_t uid, Instant received) {
+  upd_metric_.bind(1, key)
+      .bind(2, run_id)
+      .bind(3, metrics_json(metrics))
+      .bind(4, host)
+      .bind(5, uid)
+      .bind(6, to_ms(received));
+  auto r = upd_metric_.step();
+  upd_metric_.reset();
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::map<std::string, double>> StateStore::run_metrics(const std::string& run_id) {
+  std::map<std::string, double> out;
+  get_metrics_.bind(1, run_id);
+  auto row = get_metrics_.step();
+  std::string text = row && *row ? get_metrics_.text(0) : std::string();
+  get_metrics_.reset();
+  if (!row) return std::unexpected(row.error());
+  if (text.empty()) return out;
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.value().is_number()) out[it.key()] = it.value().get<double>();
+  return out;
+}
+
+Result<void> StateStore::save_job(const MonitorConfig& c, const MonitorState& s) {
+  save_job_.bind(1, c.key)
+      .bind(2, c.name)
+      .bind(3, c.schedule ? c.schedule->text() : std::string())
+      .bind(4, c.zone.name())
+      .bind(5, c.source())
+      .bind(6, state_text(s))
+      .bind(7, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())))
+      .bind(8, c.uid);
+  auto r = save_job_.step();
+  save_job_.reset();
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::vector<JobRow>> StateStore::jobs() {
+  auto st = db_.prepare("SELECT key, name, schedule, timezone, source, state FROM jobs ORDER BY key");
+  if (!st) return std::unexpected(st.error());
+  std::vector<JobRow> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    JobRow j{st->text(0), st->text(1), st->text(2), st->text(3), st->text(4), {}};
+    auto parsed = json::parse(st->text(5), nullptr, false);
+    if (auto s = monitor_state_from_json(parsed)) j.state = std::move(*s);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+Result<std::unordered_map<std::string, int64_t>> StateStore::owners() {
+  auto st = db_.prepare("SELECT key, uid FROM jobs WHERE uid IS NOT NULL");
+  if (!st) return std::unexpected(st.error());
+  std::unordered_map<std::string, int64_t> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.emplace(st->text(0), st->i64(1));
+  }
+  return out;
+}
+
+Result<void> StateStore::save_host(const HostState& h) {
+  auto st = db_.prepare("INSERT OR REPLACE INTO host(id, state) VALUES(1, ?1)");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, to_json(h).dump());
+  auto r = st->step();
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<HostState> StateStore::host() {
+  auto st = db_.prepare("SELECT state FROM host WHERE id = 1");
+  if (!st) return std::unexpected(st.error());
+  auto row = st->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return HostState{};
+  return host_state_from_json(json::parse(st->text(0), nullptr, false));
+}
+
+Result<int64_t> StateStore::record_action(const Action& a, const std::vector<std::string>& targets, Instant now) {
+  std::optional<int64_t> incident;
+  const Alert& al = a.alert;
+  if (a.type == Action::Type::kOpen) {
+    open_inc_.bind(1, al.key).bind(2, kind_name(al.kind)).bind(3, to_us(al.incident_opened)).bind(4, al.summary);
+    auto r = open_inc_.step();
+    open_inc_.reset();
+    if (!r) return std::unexpected(r.error());
+  }
+  if (a.type != Action::Type::kNotice) {
+    find_inc_.bind(1, al.key).bind(2, to_us(al.incident_opened));
+    auto row = find_inc_.step();
+    if (row && *row) incident = find_inc_.i64(0);
+    find_inc_.reset();
+    if (!row) return std::unexpected(row.error());
+  }
+  if (incident && (a.type == Action::Type::kUpdate || a.type == Action::Type::kSuppressed)) {
+    upd_inc_.bind(1, *incident).bind(2, a.type == Action::Type::kUpdate ? 1 : 0).bind(3, al.summary);
+    auto r = upd_inc_.step();
+    upd_inc_.reset();
+    if (!r) return std::unexpected(r.error());
+  }
+  if (incident && a.type == Action::Type::kResolve) {
+    resolve_inc_.bind(1, *incident).bind(2, to_us(al.at));
+    auto r = resolve_inc_.step();
+    resolve_inc_.reset();
+    if (!r) return std::unexpected(r.error());
+  }
+  const bool suppressed = a.type == Action::Type::kSuppressed;
+  ins_alert_.bind(1, incident)
+      .bind(2, al.key)
+      .bind(3, kind_name(al.kind))
+      .bind(4, action_name(a.type))
+      .bind(5, to_us(al.at))
+      .bind(6, al.summary)
+      .bind(7, al.detail)
+      .bind(8, suppressed ? 1 : 0)
+      .bind(9, to_json(al).dump());
+  auto r = ins_alert_.step();
+  ins_alert_.reset();
+  if (!r) return std::unexpected(r.error());
+  const int64_t alert_id = db_.last_insert_rowid();
+  if (suppressed) return alert_id;
+  for (const auto& t : targets) {
+    ins_outbox_.bind(1, alert_id).bind(2, t).bind(3, to_us(now));
+    auto o = ins_outbox_.step();
+    ins_outbox_.reset();
+    if (!o) return std::unexpected(o.error());
+  }
+  return alert_id;
+}
+
+Result<std::vector<OutboxItem>> StateStore::due_outbox(Instant now, int limit) {
+  auto st = db_.prepare(
+      "SELECT o.id, o.alert_id, o.target, o.attempts, a.body FROM outbox o JOIN alerts a ON a.id = o.alert_id "
+      "WHERE o.state = 'pending' AND o.next_us <= ?1 ORDER BY o.next_us, o.id LIMIT ?2");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, to_us(now)).bind(2, limit);
+  std::vector<OutboxItem> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(OutboxItem{st->i64(0), st->i64(1), st->text(2), static_cast<int>(st->i64(3)), st->text(4)});
+  }
+  return out;
+}
+
+Result<std::optional<Instant>> StateStore::next_outbox_time() {
+  auto st = db_.prepare("SELECT min(next_us) FROM outbox WHERE state = 'pending'");
+  if (!st) return std::unexpected(st.error());
+  auto row = st->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row || st->is_null(0)) return std::optional<Instant>();
+  return std::optional<Instant>(from_us(st->i64(0)));
+}
+
+Result<void> StateStore::outbox_sent(int64_t id) {
+  auto st = db_.prepare("UPDATE outbox SET state = 'sent', attempts = attempts + 1 WHERE id = ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, id);
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> StateStore::outbox_release_all(Instant now) {
+  auto st = db_.prepare("UPDATE outbox SET next_us = ?1 WHERE state = 'pending' AND next_us > ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, to_us(now));
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> StateStore::outbox_lease(int64_t id, Instant until) {
+  auto st = db_.prepare("UPDATE outbox SET next_us = ?2 WHERE id = ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, id).bind(2, to_us(until));
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<bool> StateStore::save_job_state(const std::string& key, const MonitorState& s) {
+  save_state_.bind(1, key)
+      .bind(2, state_text(s))
+      .bind(3, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
+  auto r = save_state_.step();
+  save_state_.reset();
+  if (!r) return std::unexpected(r.error());
+  return db_.changes() > 0;
+}
+
+Result<void> StateStore::outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up) {
+  auto st =
+      db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_us = ?2, last_error = ?3, state = ?4 WHERE id = ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, id).bind(2, to_us(next)).bind(3, error).bind(4, give_up ? "failed" : "pending");
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::vector<RunRow>> StateStore::history(const std::string& key, int limit) {
+  auto st = db_.prepare(
+      "SELECT key, run_id, status, started_ms, ended_ms, duration_ms, exit_code, signal, oom, "
+      "output_tail, metrics, host FROM runs WHERE key = ?1 ORDER BY coalesce(started_ms, ended_ms) DESC, id DESC "
+      "LIMIT ?2");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, key).bind(2, limit);
+  std::vector<RunRow> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    RunRow r;
+    r.key = st->text(0);
+    r.run_id = st->text(1);
+    r.status = st->text(2);
+    r.started_ms = st->opt_i64(3);
+    r.ended_ms = st->opt_i64(4);
+    r.duration_ms = st->opt_i64(5);
+    if (auto e = st->opt_i64(6)) r.exit_code = static_cast<int>(*e);
+    r.signal = st->text(7);
+    r.oom = st->i64(8) != 0;
+    r.output_tail = st->text(9);
+    r.metrics_json = st->text(10);
+    r.host = st->text(11);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<std::map<std::string, std::string>>> StateStore::incidents(const std::string& key, int limit) {
+  auto st = db_.prepare(
+      "SELECT key, kind, opened_us, resolved_us, alerts, reason FROM incidents WHERE (?1 = '' OR key = ?1) "
+      "ORDER BY opened_us DESC LIMIT ?2");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, key).bind(2, limit);
+  std::vector<std::map<std::string, std::string>> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back({{"key", st->text(0)},
+                   {"kind", st->text(1)},
+                   {"opened_us", st->text(2)},
+                   {"resolved_us", st->text(3)},
+                   {"alerts", st->text(4)},
+                   {"reason", st->text(5)}});
+  }
+  return out;
+}
+
+Result<int64_t> StateStore::prune(int keep_runs, int keep_days, Instant now) {
+  const int64_t cutoff_ms = to_ms(now) - int64_t{keep_days} * 86400 * 1000;
+  auto st = db_.prepare(
+      "DELETE FROM runs WHERE coalesce(ended_ms, started_ms, received_ms) < ?1 OR id IN "
+      "(SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY key ORDER BY id DESC) AS rn FROM runs) "
+      "WHERE rn > ?2)");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, cutoff_ms).bind(2, keep_runs);
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  int64_t n = db_.changes();
+  auto ob = db_.prepare("DELETE FROM outbox WHERE state != 'pending' AND next_us < ?1");
+  if (!ob) return std::unexpected(ob.error());
+  ob->bind(1, cutoff_ms * 1000);
+  if (auto r = ob->step(); !r) return std::unexpected(r.error());
+  return n;
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,148 @@
+// Alert formats and delivery against a real HTTP server on 127.0.0.1 and a stand-in sendmail.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/agent/eval_helpers.h"
+#include "tests/support/http_recorder.h"
+#include "uplink/alert_format.h"
+#include "uplink/alert_sender.h"
+
+namespace cronitor::uplink {
+namespace {
+
+using namespace cronitor::agent;  // the evaluator helpers that build alerts
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+Alert failed_alert() {
+  Alert a;
+  a.kind = Alert::Kind::kFailed;
+  a.key = "nightly-billing";
+  a.name = "nightly-billing";
+  a.at = agent::testing::at("2026-03-29T01:00:05Z");
+  a.incident_opened = a.at;
+  a.summary = "nightly-billing failed: killed by the OOM killer (exit code 137)";
+  a.detail = "Run r1 started at 2026-03-29T03:00:00+02:00 ended after 5s";
+  a.schedule = "0 2 * * *";
+  a.timezone = "Europe/Berlin";
+  a.source = "/etc/cron.d/billing:4";
+  a.exit_code = 137;
+  a.signal = "SIGKILL";
+  a.oom = true;
+  a.duration_ms = 5000;
+  a.output_tail = "MemoryError: cannot allocate\n";
+  return a;
+}
+
+class AlertTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("agent-alert-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(AlertTest, SlackMessageHasFallbackTextAndBlocks) {
+  auto body = json::parse(slack_body(failed_alert(), "db1"));
+  EXPECT_EQ(body["text"], "nightly-billing failed: killed by the OOM killer (exit code 137) on db1");
+  std::string blocks = body["blocks"].dump();
+  for (const char* want :
+       {"*Host*\\ndb1", "*Schedule*\\n0 2 * * * (Europe/Berlin)", "*Last exit code*\\n137 (SIGKILL), OOM-killed",
+        "*Duration*\\n5s", "*Source*\\n/etc/cron.d/billing:4", "MemoryError"})
+    EXPECT_NE(blocks.find(want), std::string::npos) << want << " in " << blocks;
+}
+
+TEST_F(AlertTest, WebhookBodyIsTheDocumentedOne) {
+  auto body = json::parse(webhook_body(failed_alert(), "db1"));
+  EXPECT_EQ(body["version"], 1);
+  EXPECT_EQ(body["event"], "failed");
+  EXPECT_EQ(body["incident"], "opened");
+  EXPECT_EQ(body["key"], "nightly-billing");
+  EXPECT_EQ(body["host"], "db1");
+  EXPECT_EQ(body["exit_code"], 137);
+  EXPECT_EQ(body["signal"], "SIGKILL");
+  EXPECT_EQ(body["oom"], true);
+  EXPECT_EQ(body["at"], "2026-03-29T01:00:05+00:00");
+  EXPECT_TRUE(body["down_for_seconds"].is_null());
+}
+
+TEST_F(AlertTest, EveryHttpKindArrivesAtARealServer) {
+  cronitor::testing::HttpRecorder rec(CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py", dir_.string());
+  ASSERT_GT(rec.port(), 0);
+  ::setenv("CRONITOR_PAGERDUTY_URL", rec.url("/v2/enqueue").c_str(), 1);
+  AlertSender sender("db1", 5s);
+  for (const char* t : {"slack:/slack", "webhook:/hook", "discord:/discord", "teams:/teams"}) {
+    std::string text = t;
+    auto target = NotifyTarget::parse(text.substr(0, text.find(':') + 1) + rec.url(text.substr(text.find(':') + 1)));
+    ASSERT_TRUE(target) << target.error().message;
+    auto r = sender.send(failed_alert(), *target);
+    EXPECT_TRUE(r.ok) << t << ": " << r.error;
+  }
+  Alert resolved = failed_alert();
+  resolved.kind = Alert::Kind::kRecovered;
+  ASSERT_TRUE(sender.send(failed_alert(), {NotifyTarget::Kind::kPagerDuty, "ROUTINGKEY"}).ok);
+  ASSERT_TRUE(sender.send(resolved, {NotifyTarget::Kind::kPagerDuty, "ROUTINGKEY"}).ok);
+  auto reqs = rec.requests();
+  ASSERT_EQ(reqs.size(), 6u);
+  auto discord = json::parse(reqs[2]["body"].get<std::string>());
+  EXPECT_EQ(discord["embeds"][0]["color"], 0xE01E5A);
+  auto teams = json::parse(reqs[3]["body"].get<std::string>());
+  EXPECT_EQ(teams["@type"], "MessageCard");
+  auto trigger = json::parse(reqs[4]["body"].get<std::string>());
+  auto resolve = json::parse(reqs[5]["body"].get<std::string>());
+  EXPECT_EQ(reqs[4]["path"], "/v2/enqueue");
+  EXPECT_EQ(trigger["event_action"], "trigger");
+  EXPECT_EQ(trigger["routing_key"], "ROUTINGKEY");
+  EXPECT_EQ(trigger["payload"]["severity"], "error");
+  EXPECT_EQ(resolve["event_action"], "resolve");
+  EXPECT_EQ(resolve["dedup_key"], trigger["dedup_key"]);
+  ::unsetenv("CRONITOR_PAGERDUTY_URL");
+}
+
+TEST_F(AlertTest, ServerErrorsAreRetryableClientErrorsAreNot) {
+  cronitor::testing::HttpRecorder rec(CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py", dir_.string(), 1);
+  AlertSender sender("db1", 5s);
+  auto r = sender.send(failed_alert(), {NotifyTarget::Kind::kSlack, rec.url("/x")});
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.retry);
+  EXPECT_NE(r.error.find("HTTP 500"), std::string::npos);
+  EXPECT_TRUE(sender.send(failed_alert(), {NotifyTarget::Kind::kSlack, rec.url("/x")}).ok);
+  // Nobody listens: a network error, retried later.
+  auto down = sender.send(failed_alert(), {NotifyTarget::Kind::kWebhook, "http://127.0.0.1:1/x"});
+  EXPECT_FALSE(down.ok);
+  EXPECT_TRUE(down.retry);
+  EXPECT_EQ(retry_delay(0), 5s);
+  EXPECT_EQ(retry_delay(3), 40s);
+  EXPECT_EQ(retry_delay(30), 3600s);
+}
+
+TEST_F(AlertTest, EmailGoesThroughSendmail) {
+  const auto script = dir_ / "sendmail";
+  const auto mail = dir_ / "mail.txt";
+  std::ofstream(script) << "#!/bin/sh\n[ \"$1\" = -t ] || exit 9\ncat > " << mail.string() << "\n";
+  fs::permissions(script, fs::perms::owner_all);
+  ::setenv("CRONITOR_SENDMAIL", script.c_str(), 1);
+  AlertSender sender("db1");
+  Alert a = failed_alert();
+  a.summary = "evil\nBcc: everyone@example.com";
+  auto r = sender.send(a, {NotifyTarget::Kind::kEmail, "ops@example.com"});
+  ::unsetenv("CRONITOR_SENDMAIL");
+  ASSERT_TRUE(r.ok) << r.error;
+  std::ifstream in(mail);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("To: ops@example.com\n"), std::string::npos);
+  EXPECT_NE(text.find("Subject: [cronitor-agent] evil Bcc: everyone@example.com on db1\n"), std::string::npos) << text;
+  const std::string headers = text.substr(0, text.find("\n\n"));
+  EXPECT_EQ(headers.find("\nBcc:"), std::string::npos) << headers;
+  EXPECT_NE(text.find("Last exit code: 137 (SIGKILL), OOM-killed"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cronitor::uplink

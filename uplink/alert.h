@@ -1,0 +1,57 @@
+// What the evaluator decided to tell people, before it is formatted for Slack, webhooks, email.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "schedule/zone.h"
+
+namespace cronitor::uplink {
+
+using schedule::Instant;
+
+struct Alert {
+  enum class Kind {
+    kMissed,
+    kFailed,
+    kHung,
+    kOverlap,
+    kAssertion,
+    kRemoved,
+    kRecovered,
+    kRealert,
+    kCronDown,
+    kCronUp,
+    kTest,
+    kFlapping,  // state changed too often: one incident instead of one per change
+    kDigest,    // alerts a target's rate limit held back (key "host:alerts")
+  };
+  Kind kind = Kind::kFailed;
+  std::string key;      // the monitor's key, or "host:cron" for the cron daemon
+  std::string name;     // the monitor's name for people
+  Instant at{};         // when the rule fired (evaluator time)
+  std::string summary;  // one line that names the job and says what happened
+  std::string detail;   // why: exit code, signal, OOM, the assertion, the missed slot
+  bool update = false;  // part of an incident that was already open
+  Instant incident_opened{};
+  // Context for the message blocks.
+  std::string schedule;
+  std::string timezone;
+  std::string environment;
+  std::string source;  // "file:line"
+  std::optional<int> exit_code;
+  std::string signal;
+  bool oom = false;
+  std::optional<int64_t> duration_ms;
+  std::string output_tail;
+  std::optional<Instant> expected;
+  std::optional<std::chrono::seconds> down_for;  // for recoveries
+};
+
+/// "missed", "failed", "hung", "overlapped", "removed", "recovered", ...
+const char* kind_name(Alert::Kind k);
+/// True for alerts that end an incident.
+inline bool is_recovery(Alert::Kind k) { return k == Alert::Kind::kRecovered || k == Alert::Kind::kCronUp; }
+
+}  // namespace cronitor::uplink

@@ -1,0 +1,245 @@
+#include "uplink/alert_format.h"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "common/duration.h"
+#include "schedule/iso8601.h"
+#include "uplink/alertmanager.h"
+
+namespace cronitor::uplink {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kTailInMessage = 1500;  // Slack sections hold 3000 characters
+
+std::string iso(Instant t) {
+  return schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(t), schedule::Zone::utc());
+}
+
+/// The last `n` bytes of `s`, not starting inside a UTF-8 sequence.
+std::string tail(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t from = s.size() - n;
+  while (from < s.size() && (static_cast<unsigned char>(s[from]) & 0xC0) == 0x80) ++from;
+  return "…" + s.substr(from);
+}
+
+std::string exit_text(const Alert& a) {
+  if (!a.exit_code) return "–";
+  std::string t = std::to_string(*a.exit_code);
+  if (!a.signal.empty()) t += " (" + a.signal + ")";
+  if (a.oom) t += ", OOM-killed";
+  return t;
+}
+
+std::string duration_text(const Alert& a) {
+  if (!a.duration_ms) return "–";
+  if (*a.duration_ms < 1000) return std::to_string(*a.duration_ms) + " ms";
+  return format_duration(std::chrono::seconds(*a.duration_ms / 1000));
+}
+
+/// Name/value facts shared by every rich format.
+std::vector<std::pair<std::string, std::string>> facts(const Alert& a, const std::string& host) {
+  std::vector<std::pair<std::string, std::string>> f = {
+      {"Host", host},
+      {"Schedule", a.schedule.empty() ? "–" : a.schedule + (a.timezone.empty() ? "" : " (" + a.timezone + ")")},
+      {"Last exit code", exit_text(a)},
+      {"Duration", duration_text(a)},
+      {"Source", a.source.empty() ? "–" : a.source},
+  };
+  if (!a.environment.empty()) f.emplace_back("Environment", a.environment);
+  return f;
+}
+
+/// The summary with the host named once: some summaries already say "on HOST".
+std::string on_host(const Alert& a, const std::string& host) {
+  if (host.empty() || a.summary.find(" on " + host) != std::string::npos) return a.summary;
+  return a.summary + " on " + host;
+}
+
+bool good(const Alert& a) { return is_recovery(a.kind) || a.kind == Alert::Kind::kTest; }
+
+std::string title(const Alert& a) {
+  std::string prefix = good(a) ? "✅ " : "🚨 ";
+  if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
+  if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
+  return prefix + a.summary;
+}
+
+}  // namespace
+
+std::string pagerduty_url() {
+  const char* env = std::getenv("CRONITOR_PAGERDUTY_URL");
+  return env && *env ? env : "https://events.pagerduty.com/v2/enqueue";
+}
+
+std::string slack_body(const Alert& a, const std::string& host) {
+  json fields = json::array();
+  for (const auto& [name, value] : facts(a, host))
+    fields.push_back({{"type", "mrkdwn"}, {"text", "*" + name + "*\n" + value}});
+  json blocks = json::array();
+  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*" + title(a) + "*"}}}});
+  if (!a.detail.empty())
+    blocks.push_back({{"type", "section"}, {"text", {{"type", "plain_text"}, {"text", a.detail}}}});
+  blocks.push_back({{"type", "section"}, {"fields", fields}});
+  if (!a.output_tail.empty())
+    blocks.push_back(
+        {{"type", "section"},
+         {"text",
+          {{"type", "mrkdwn"}, {"text", "*Output (tail)*\n```" + tail(a.output_tail, kTailInMessage) + "```"}}}});
+  blocks.push_back(
+      {{"type", "context"},
+       {"elements",
+        json::array({{{"type", "mrkdwn"},
+                      {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " + iso(a.at)}}})}});
+  json body = {{"text", on_host(a, host)}, {"blocks", blocks}};
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string webhook_body(const Alert& a, const std::string& host) {
+  const char* incident =
+      a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kDigest ? "none"
+      : is_recovery(a.kind)                                                                             ? "resolved"
+      : a.update                                                                                        ? "updated"
+                                                                                                        : "opened";
+  json j = {
+      {"version", 1},
+      {"event", kind_name(a.kind)},
+      {"incident", incident},
+      {"key", a.key},
+      {"name", a.name},
+      {"host", host},
+      {"summary", a.summary},
+      {"detail", a.detail},
+      {"at", iso(a.at)},
+      {"incident_opened_at", a.incident_opened.time_since_epoch().count() ? json(iso(a.incident_opened)) : json()},
+      {"schedule", a.schedule},
+      {"timezone", a.timezone},
+      {"environment", a.environment},
+      {"source", a.source},
+      {"exit_code", a.exit_code ? json(*a.exit_code) : json()},
+      {"signal", a.signal.empty() ? json() : json(a.signal)},
+      {"oom", a.oom},
+      {"duration_ms", a.duration_ms ? json(*a.duration_ms) : json()},
+      {"output_tail", a.output_tail},
+      {"expected_at", a.expected ? json(iso(*a.expected)) : json()},
+      {"down_for_seconds", a.down_for ? json(a.down_for->count()) : json()}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::string& host) {
+  OutgoingMessage m;
+  switch (t.kind) {
+    case NotifyTarget::Kind::kSlack:
+      m.url = t.address;
+      m.body = slack_body(a, host);
+      break;
+    case NotifyTarget::Kind::kWebhook:
+      m.url = t.address;
+      m.body = webhook_body(a, host);
+      break;
+    case NotifyTarget::Kind::kDiscord: {
+      m.url = t.address;
+      json fields = json::array();
+      for (const auto& [name, value] : facts(a, host))
+        fields.push_back({{"name", name}, {"value", value}, {"inline", true}});
+      if (!a.output_tail.empty())
+        fields.push_back(
+            {{"name", "Output (tail)"}, {"value", "```" + tail(a.output_tail, 900) + "```"}, {"inline", false}});
+      json embed = {{"title", title(a).substr(0, 250)},
+                    {"description", a.detail.substr(0, 2000)},
+                    {"color", good(a) ? 0x2EB67D : 0xE01E5A},
+                    {"fields", fields},
+                    {"timestamp", iso(a.at)}};
+      m.body = json({{"content", a.summary.substr(0, 1900)}, {"embeds", json::array({embed})}})
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
+      break;
+    }
+    case NotifyTarget::Kind::kTeams: {
+      m.url = t.address;
+      json f = json::array();
+      for (const auto& [name, value] : facts(a, host)) f.push_back({{"name", name}, {"value", value}});
+      json sections = json::array({{{"activityTitle", a.name}, {"activitySubtitle", a.detail}, {"facts", f}}});
+      if (!a.output_tail.empty())
+        sections.push_back(
+            {{"title", "Output (tail)"}, {"text", "<pre>" + tail(a.output_tail, kTailInMessage) + "</pre>"}});
+      m.body = json({{"@type", "MessageCard"},
+                     {"@context", "http://schema.org/extensions"},
+                     {"summary", a.summary},
+                     {"themeColor", good(a) ? "2EB67D" : "E01E5A"},
+                     {"title", title(a)},
+                     {"sections", sections}})
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
+      break;
+    }
+    case NotifyTarget::Kind::kPagerDuty: {
+      m.url = pagerduty_url();
+      json details = json::parse(webhook_body(a, host));
+      const bool resolve = is_recovery(a.kind);
+      json body = {{"routing_key", t.address},
+                   {"event_action", resolve ? "resolve" : "trigger"},
+                   {"dedup_key", "cronitor-agent/" + host + "/" + a.key + "/" +
+                                     std::to_string(a.incident_opened.time_since_epoch().count())},
+                   {"client", "cronitor-agent"}};
+      if (!resolve)
+        body["payload"] = {{"summary", a.summary.substr(0, 1000)},
+                           {"source", host},
+                           {"severity", a.kind == Alert::Kind::kTest     ? "info"
+                                        : a.kind == Alert::Kind::kDigest ? "warning"
+                                                                         : "error"},
+                           {"component", a.key},
+                           {"class", kind_name(a.kind)},
+                           {"timestamp", iso(a.at)},
+                           {"custom_details", details}};
+      m.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+      break;
+    }
+    case NotifyTarget::Kind::kAlertmanager: {
+      // One alertname per key for the whole incident (its kind is an annotation): labels identify
+      // an alert, so the resolution must carry the labels of the alert it ends.
+      auto ms = [](Instant t) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+      };
+      uplink::AlertmanagerAlert am;
+      am.alertname = a.kind == Alert::Kind::kTest                                 ? "CronitorTest"
+                     : a.key.starts_with("host:") || a.key.starts_with("uplink:") ? "CronitorHostProblem"
+                                                                                  : "CronitorJobProblem";
+      am.key = a.key;
+      am.job = a.name;
+      am.host = host;
+      am.severity = a.kind == Alert::Kind::kTest ? "info" : "critical";
+      am.summary = a.summary;
+      am.description = std::string(kind_name(a.kind)) + (a.detail.empty() ? "" : ": " + a.detail);
+      const Instant opened = a.incident_opened.time_since_epoch().count() > 0 ? a.incident_opened : a.at;
+      am.starts_ms = ms(is_recovery(a.kind) ? opened : std::min(opened, a.at));
+      if (is_recovery(a.kind))
+        am.ends_ms = ms(a.at);
+      else if (a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest)
+        am.ends_ms = ms(a.at) + 5 * 60 * 1000;  // nothing will resolve these: let them expire
+      m.url = uplink::alertmanager_url(t.address);
+      m.body = uplink::alertmanager_body(am);
+      break;
+    }
+    case NotifyTarget::Kind::kEmail: {
+      m.mail_to = t.address;
+      m.content_type = "text/plain; charset=utf-8";
+      std::string subject = on_host(a, host);
+      for (char& c : subject)
+        if (c == '\n' || c == '\r') c = ' ';
+      std::string text = "To: " + t.address + "\nSubject: [cronitor-agent] " + subject +
+                         "\nContent-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\n" + a.summary + "\n\n";
+      if (!a.detail.empty()) text += a.detail + "\n\n";
+      for (const auto& [name, value] : facts(a, host)) text += name + ": " + value + "\n";
+      if (!a.output_tail.empty()) text += "\nOutput (tail):\n" + tail(a.output_tail, 4000) + "\n";
+      text += "\n-- \ncronitor-agent, " + iso(a.at) + "\n";
+      m.body = std::move(text);
+      break;
+    }
+  }
+  if (m.url.size() && m.content_type == "application/json") m.headers.push_back("Content-Type: application/json");
+  return m;
+}
+
+}  // namespace cronitor::uplink

@@ -1,0 +1,179 @@
+#include "uplink/alert_sender.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "common/url_text.h"
+
+extern char** environ;
+
+namespace cronitor::uplink {
+
+namespace {
+
+/// curl_global_init once, before the first handle; a function-local static makes concurrent
+/// first sends (sender thread, test-alert) safe.
+void curl_init_once() {
+  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  (void)rc;
+}
+
+}  // namespace
+
+struct AlertSender::Curl {
+  struct Cleanup {
+    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  };
+  struct MultiCleanup {
+    void operator()(CURLM* m) const { curl_multi_cleanup(m); }
+  };
+  std::unique_ptr<CURL, Cleanup> handle;
+  std::unique_ptr<CURLM, MultiCleanup> multi;
+  std::mutex mu;  // guards `multi` against cancel() from another thread
+};
+
+namespace {
+
+size_t keep_some(char* data, size_t size, size_t n, void* userdata) {
+  auto* s = static_cast<std::string*>(userdata);
+  if (s->size() < 300) s->append(data, std::min(size * n, 300 - s->size()));
+  return size * n;
+}
+
+struct SlistFree {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+}  // namespace
+
+AlertSender::AlertSender(std::string host, std::chrono::milliseconds timeout)
+    : host_(std::move(host)), timeout_(timeout), curl_(std::make_unique<Curl>()) {}
+
+AlertSender::~AlertSender() = default;
+
+std::chrono::seconds retry_delay(int attempts) {
+  int64_t s = 5;
+  for (int i = 0; i < attempts && s < 3600; ++i) s *= 2;
+  return std::chrono::seconds(std::min<int64_t>(s, 3600));
+}
+
+SendResult AlertSender::send(const Alert& alert, const NotifyTarget& target) {
+  OutgoingMessage m = format_alert(alert, target, host_);
+  return target.kind == NotifyTarget::Kind::kEmail ? mail(m) : post(m);
+}
+
+SendResult AlertSender::post(const OutgoingMessage& m) {
+  curl_init_once();
+  if (!curl_->handle) curl_->handle.reset(curl_easy_init());
+  CURL* c = curl_->handle.get();
+  if (!c) return {false, true, "curl_easy_init failed"};
+  curl_easy_reset(c);
+  std::unique_ptr<curl_slist, SlistFree> headers;
+  curl_slist* raw = nullptr;
+  for (const auto& h : m.headers) raw = curl_slist_append(raw, h.c_str());
+  raw = curl_slist_append(raw, "Expect:");
+  headers.reset(raw);
+  std::string response;
+  curl_easy_setopt(c, CURLOPT_URL, m.url.c_str());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, m.body.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(m.body.size()));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "cronitor-agent");
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 5000)));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+  auto rc = static_cast<CURLcode>(perform(c));
+  if (cancelled_.load()) return {false, true, "cancelled: the agent is stopping"};
+  if (rc != CURLE_OK) return {false, true, "POST " + redact_url(m.url) + ": " + curl_easy_strerror(rc)};
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (status >= 200 && status < 300) return {true, false, {}};
+  bool retry = status == 429 || status >= 500 || status == 408;
+  return {false, retry, "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response)};
+}
+
+// curl_easy_perform would hold a stopping agent for up to the whole timeout (a receiver that
+// accepts and never answers: 10 s); a multi handle's poll is woken by cancel() at once.
+int AlertSender::perform(void* easy) {
+  CURL* c = easy;
+  {
+    std::lock_guard lock(curl_->mu);
+    if (!curl_->multi) curl_->multi.reset(curl_multi_init());
+  }
+  CURLM* m = curl_->multi.get();
+  if (!m) return CURLE_OUT_OF_MEMORY;
+  if (curl_multi_add_handle(m, c) != CURLM_OK) return CURLE_FAILED_INIT;
+  CURLcode rc = CURLE_OK;
+  bool done = false;
+  while (!done && !cancelled_.load()) {
+    int running = 0;
+    if (curl_multi_perform(m, &running) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m, &left))
+      if (msg->msg == CURLMSG_DONE) {
+        rc = msg->data.result;
+        done = true;
+      }
+    if (!done && running == 0) break;
+    if (!done) curl_multi_poll(m, nullptr, 0, 1000, nullptr);
+  }
+  curl_multi_remove_handle(m, c);
+  return rc;
+}
+
+void AlertSender::cancel() {
+  cancelled_.store(true);
+  std::lock_guard lock(curl_->mu);
+  if (curl_->multi) curl_multi_wakeup(curl_->multi.get());
+}
+
+SendResult AlertSender::mail(const OutgoingMessage& m) {
+  const char* env = std::getenv("CRONITOR_SENDMAIL");
+  std::string sendmail = env && *env ? env : "/usr/sbin/sendmail";
+  if (::access(sendmail.c_str(), X_OK) != 0) return {false, false, "\"" + sendmail + "\" not found: cannot send email"};
+  int in[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return {false, true, "pipe failed"};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  const char* argv[] = {sendmail.c_str(), "-t", "-oi", nullptr};
+  pid_t pid;
+  int rc = posix_spawn(&pid, sendmail.c_str(), &fa, nullptr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  if (rc != 0) {
+    ::close(in[1]);
+    return {false, true, "spawning \"" + sendmail + "\" failed"};
+  }
+  size_t off = 0;
+  while (off < m.body.size()) {
+    ssize_t n = ::write(in[1], m.body.data() + off, m.body.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(in[1]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, false, {}};
+  return {false, true,
+          "\"" + sendmail + "\" exited with status " +
+              std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status))};
+}
+
+}  // namespace cronitor::uplink

@@ -1,0 +1,48 @@
+// Delivers one formatted alert: HTTP POST through libcurl (timeouts, no redirects to other
+// schemes), or email through the local sendmail. Blocking; the daemon calls it from its sender thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "uplink/alert_format.h"
+
+namespace cronitor::uplink {
+
+struct SendResult {
+  bool ok = false;
+  bool retry = false;  // a temporary failure (network, 429, 5xx): try again later
+  std::string error;
+};
+
+class AlertSender {
+ public:
+  explicit AlertSender(std::string host, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~AlertSender();
+  AlertSender(const AlertSender&) = delete;
+  AlertSender& operator=(const AlertSender&) = delete;
+
+  SendResult send(const Alert& alert, const NotifyTarget& target);
+  SendResult post(const OutgoingMessage& m);
+  SendResult mail(const OutgoingMessage& m);
+  const std::string& host() const { return host_; }
+  /// From any thread: a send in progress returns at once (a retryable failure), and so do
+  /// later ones. For a prompt shutdown.
+  void cancel();
+
+ private:
+  int perform(void* easy);  // CURLcode of the transfer, woken early by cancel()
+  struct Curl;
+  std::string host_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<Curl> curl_;
+  std::atomic<bool> cancelled_{false};
+};
+
+/// The back-off before attempt `attempts + 1`: 5 s doubling, at most 1 hour.
+std::chrono::seconds retry_delay(int attempts);
+inline constexpr int kMaxSendAttempts = 20;
+
+}  // namespace cronitor::uplink
