@@ -17,12 +17,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/event.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/subprocess.h"
 #include "wrapper/agent_client.h"
 
@@ -31,6 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using cronitor::testing::AgentProcess;
+using cronitor::testing::AgentSandbox;
 using cronitor::testing::run_command;
 using cronitor::testing::wait_until;
 using nlohmann::json;
@@ -146,26 +150,23 @@ class PrometheusE2E : public ::testing::Test {
         GTEST_SKIP() << bin
                      << " is not installed (Debian packages prometheus and prometheus-alertmanager; "
                         "scripts/install-deps installs them)";
-    dir_ = fs::temp_directory_path() / ("prom-e2e-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    socket_ = (dir_ / "agent.sock").string();
-    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
+    box_.emplace(cronitor::testing::test_dir("prom-e2e"));
+    dir_ = box_->dir();
+    socket_ = box_->socket();
+    agent_ = std::make_unique<AgentProcess>(cronitor::testing::kAgent, (dir_ / "daemon.log").string());
   }
   void TearDown() override {
-    agent_.stop(SIGTERM);
+    if (agent_) agent_->stop(SIGTERM);
     prometheus_.stop();
     alertmanager_.stop();
-    if (!dir_.empty()) fs::remove_all(dir_);
-    fs::remove(agent_log_);
+    agent_->reset();
+    box_.reset();  // the folder with every server's data and log
   }
 
+  std::optional<AgentSandbox> box_;
   fs::path dir_;
   std::string socket_;
-  const std::string agent_log_ =
-      (fs::temp_directory_path() / ("prom-e2e-agent-" + std::to_string(::getpid()) + ".log")).string();
-  AgentProcess agent_{CRONITOR_AGENT_BIN, agent_log_};
+  std::unique_ptr<AgentProcess> agent_;
   Child prometheus_, alertmanager_;
 };
 
@@ -212,7 +213,7 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
                                         "  - key: heartbeat\n    schedule: every 5 seconds\n    grace_seconds: 1\n"
                                         "  - key: backup\n    name: Nightly backup\n    schedule: \"0 3 * * *\"\n";
   fs::permissions(dir_ / "agent.yaml", fs::perms::owner_read | fs::perms::owner_write);
-  ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << agent_.log();
+  ASSERT_TRUE(agent_->start((dir_ / "agent.yaml").string(), socket_)) << agent_->log();
   // Prometheus: scrapes the agent and evaluates the shipped rules every second, alerts to Alertmanager.
   std::ofstream(dir_ / "prometheus.yml") << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
                                             "rule_files: [\""
@@ -250,7 +251,7 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
         return j && !(*j)["data"]["result"].empty() && (*j)["data"]["result"][0]["value"][1] == "1";
       },
       30s))
-      << get("http://" + prom + "/api/v1/targets").value_or("") << prometheus_.log() << agent_.log();
+      << get("http://" + prom + "/api/v1/targets").value_or("") << prometheus_.log() << agent_->log();
 
   // Prometheus' own alerts fire from the shipped rules.
   json prom_alerts;
@@ -263,7 +264,7 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
                has_alert(prom_alerts, "CronitorJobMissedDeadline", "heartbeat", "firing");
       },
       40s);
-  ASSERT_TRUE(fired) << prom_alerts.dump(1) << get("http://" + metrics + "/metrics").value_or("") << agent_.log();
+  ASSERT_TRUE(fired) << prom_alerts.dump(1) << get("http://" + metrics + "/metrics").value_or("") << agent_->log();
   EXPECT_FALSE(has_alert(prom_alerts, "CronitorJobFailed", "heartbeat")) << "heartbeat succeeded";
   EXPECT_FALSE(has_alert(prom_alerts, "CronitorJobMissedDeadline", "backup")) << "backup's slot is at 03:00";
   EXPECT_FALSE(has_alert(prom_alerts, "CronitorAgentDown", "")) << prom_alerts.dump(1);
@@ -280,7 +281,7 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
                has_alert(am_alerts, "CronitorJobFailed", "backup");
       },
       30s);
-  ASSERT_TRUE(received) << am_alerts.dump(1) << agent_.log();
+  ASSERT_TRUE(received) << am_alerts.dump(1) << agent_->log();
   for (const auto& a : am_alerts)
     if (a["labels"].value("alertname", "") == "CronitorJobProblem" && a["labels"].value("key", "") == "backup") {
       EXPECT_EQ(a["labels"]["host"], "prom-host");
@@ -291,8 +292,8 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
     }
 
   // cronitor_job_runs_total comes from state.db's history: the same after a restart.
-  agent_.stop(SIGTERM);
-  ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << agent_.log();
+  agent_->stop(SIGTERM);
+  ASSERT_TRUE(agent_->start((dir_ / "agent.yaml").string(), socket_)) << agent_->log();
   std::string text;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -300,7 +301,7 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
         return !text.empty();
       },
       10s))
-      << agent_.log();
+      << agent_->log();
   auto series = [&](const std::string& start, const std::string& end) {
     for (size_t at = text.find(start); at != std::string::npos; at = text.find(start, at + 1)) {
       const std::string line = text.substr(at, text.find('\n', at) - at);

@@ -12,34 +12,17 @@
 
 #include "common/event.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "wrapper/agent_client.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-constexpr const char* kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+using namespace cronitor::testing;
 
 class UplinkE2E : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("uplink-e2e-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    socket_ = (dir_ / "agent.sock").string();
-    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
-  }
-  void TearDown() override {
-    agent_.stop(SIGTERM);
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { agent_.stop(SIGTERM); }
   void write_config(const HttpRecorder& rec, const std::string& extra = "") {
     std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
                                        << "\nspool_dir: " << (dir_ / "spool").string()
@@ -80,11 +63,10 @@ class UplinkE2E : public ::testing::Test {
     return buf;
   }
 
-  fs::path dir_;
-  std::string socket_;
-  AgentProcess agent_{
-      CRONITOR_AGENT_BIN,
-      (fs::temp_directory_path() / ("uplink-e2e-agent-" + std::to_string(::getpid()) + ".log")).string()};
+  AgentSandbox box_{test_dir("uplink-e2e")};
+  const fs::path dir_ = box_.dir();
+  const std::string socket_ = box_.socket();
+  AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};  // in the sandbox: removed with it
 };
 
 TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
