@@ -159,7 +159,7 @@ class PrometheusE2E : public ::testing::Test {
     if (agent_) agent_->stop(SIGTERM);
     prometheus_.stop();
     alertmanager_.stop();
-    agent_->reset();
+    agent_.reset();
     box_.reset();  // the folder with every server's data and log
   }
 
