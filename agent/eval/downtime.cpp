@@ -108,9 +108,17 @@ Actions evaluate_downtime(std::span<const MonitorConfig> configs, std::span<Moni
                           std::vector<uint32_t>* changed) {
   std::vector<DowntimeJob> jobs;
   for (size_t i = 0; i < configs.size() && i < states.size(); ++i) {
+    // An incident opened inside a host-down window was opened by the shutdown (jobs killed by
+    // it, while nothing was sent): closed without a word, so the boot brings no "recovered".
+    if (MonitorState& s = states[i];
+        w.cause == DowntimeWindow::Cause::kHostDown && s.incident && s.incident->opened >= w.from) {
+      s.incident.reset();
+      s.consecutive_failures = 0;
+      if (changed) changed->push_back(static_cast<uint32_t>(i));
+    }
     SkippedSlots r = skip_downtime(configs[i], states[i], w);
     if (r.count == 0) continue;
-    if (changed) changed->push_back(static_cast<uint32_t>(i));
+    if (changed && (changed->empty() || changed->back() != i)) changed->push_back(static_cast<uint32_t>(i));
     jobs.push_back({configs[i].name.empty() ? configs[i].key : configs[i].name, r, configs[i].zone});
   }
   Actions out;

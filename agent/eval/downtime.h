@@ -54,8 +54,9 @@ struct DowntimeJob {
 std::optional<Action> downtime_notice(const DowntimeWindow& w, const std::vector<DowntimeJob>& jobs,
                                       const std::string& host);
 
-/// skip_downtime for every monitor, then the notice when `alert` is set. `changed` receives the
-/// indexes of the monitors whose state moved.
+/// skip_downtime for every monitor, then the notice when `alert` is set. Incidents opened inside
+/// a host-down window (by the shutdown) are closed silently. `changed` receives the indexes of
+/// the monitors whose state moved.
 Actions evaluate_downtime(std::span<const MonitorConfig> configs, std::span<MonitorState> states,
                           const DowntimeWindow& w, const std::string& host, bool alert,
                           std::vector<uint32_t>* changed = nullptr);

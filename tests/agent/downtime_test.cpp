@@ -143,6 +143,33 @@ TEST(Downtime, ASlotWhoseDeadlinePassedWhileTheAgentRanIsARealMiss) {
   EXPECT_EQ(missed[0].alert.kind, Alert::Kind::kMissed);
 }
 
+TEST(Downtime, AJobKilledByTheShutdownBringsNoRecoveryAfterTheBoot) {
+  MonitorConfig c = monitor("sync", "0 * * * *", "UTC", 120);
+  Sim s(c, at("2026-05-01T00:30:00Z"));
+  s.job(at("2026-05-01T01:00:00Z"));
+  // The shutdown begins at 01:10; the job's run is killed at 01:10:05 (the daemon records this
+  // fault without sending it); the host boots at 01:20.
+  s.send(testing::event("sync", "r-k", RunEvent::State::kRun, at("2026-05-01T01:09:00Z")));
+  auto killed = s.send(testing::event("sync", "r-k", RunEvent::State::kFail, at("2026-05-01T01:10:05Z"), 143));
+  ASSERT_EQ(killed.size(), 1u);
+  ASSERT_TRUE(s.state.incident.has_value());
+  std::vector<MonitorConfig> cfg{c};
+  std::vector<MonitorState> st{s.state};
+  std::vector<uint32_t> changed;
+  const DowntimeWindow w{DowntimeWindow::Cause::kHostDown, at("2026-05-01T01:10:00Z"), at("2026-05-01T01:20:00Z")};
+  EXPECT_TRUE(evaluate_downtime(cfg, st, w, "vm", true, &changed).empty());  // no slot fell inside
+  EXPECT_EQ(changed, std::vector<uint32_t>{0});
+  EXPECT_FALSE(st[0].incident.has_value());
+  s.state = st[0];
+  EXPECT_TRUE(s.job(at("2026-05-01T02:00:00Z")).empty()) << "a recovery of an incident nobody was told about";
+  // An incident older than the window (told before the shutdown) stays open and recovers aloud.
+  s.job(at("2026-05-01T03:00:00Z"), 1, 2);
+  st = {s.state};
+  evaluate_downtime(cfg, st, {DowntimeWindow::Cause::kHostDown, at("2026-05-01T03:10:00Z"), at("2026-05-01T03:20:00Z")},
+                    "vm", true);
+  ASSERT_TRUE(st[0].incident.has_value());
+}
+
 TEST(Downtime, AYearOffIsCountedToABoundAndSaidSo) {
   MonitorConfig c = monitor("minutely", "* * * * *", "UTC", 30);
   Sim s(c, at("2026-01-01T00:00:00Z"));

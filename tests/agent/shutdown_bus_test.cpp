@@ -7,9 +7,11 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/support/agent_process.h"
 #include "tests/support/http_recorder.h"
@@ -152,6 +154,106 @@ TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
     for (const auto& r : hook.requests())
       EXPECT_EQ(r.value("body", "").find("exit code 143"), std::string::npos) << "sent while shutting down";
     agent.stop(SIGTERM);
+  }
+  ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+  fs::remove_all(dir);
+}
+
+/// The system manager's SystemState property, served from a thread of the test.
+class FakeManager {
+ public:
+  FakeManager(const std::string& address, std::string state) : state_(std::move(state)) {
+    if (sd_bus_new(&bus_) < 0 || sd_bus_set_address(bus_, address.c_str()) < 0 || sd_bus_set_bus_client(bus_, 1) < 0 ||
+        sd_bus_start(bus_) < 0)
+      return;
+    static const sd_bus_vtable vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("SystemState", "s", get_state, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_VTABLE_END,
+    };
+    ok_ = sd_bus_add_object_vtable(bus_, nullptr, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                   vtable, this) >= 0 &&
+          sd_bus_request_name(bus_, "org.freedesktop.systemd1", 0) >= 0;
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        int r = sd_bus_process(bus_, nullptr);
+        if (r < 0) break;
+        if (r == 0) sd_bus_wait(bus_, 50000);
+      }
+    });
+  }
+  ~FakeManager() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    sd_bus_flush_close_unref(bus_);
+  }
+  bool ok() const { return ok_; }
+  int asked() const { return asked_; }
+
+ private:
+  static int get_state(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* ud, sd_bus_error*) {
+    auto* self = static_cast<FakeManager*>(ud);
+    ++self->asked_;
+    return sd_bus_message_append(reply, "s", self->state_.c_str());
+  }
+  sd_bus* bus_ = nullptr;
+  std::string state_;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> asked_{0};
+  std::thread thread_;
+};
+
+std::string host_field(const fs::path& db, const std::string& field) {
+  auto r =
+      run_command({"/usr/bin/python3", "-c",
+                   "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                   "print(c.execute(\"SELECT json_extract(state, '$.'||?) FROM host\", (sys.argv[2],)).fetchone()[0])",
+                   db.string(), field});
+  return r.out;
+}
+
+TEST(ShutdownBus, SigtermWhileSystemdIsStoppingRecordsTheShutdownAPlainStopDoesNot) {
+  const fs::path dir = fs::temp_directory_path() / ("agent-stopping-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  PrivateBus bus(dir);
+  ASSERT_TRUE(bus.up()) << "dbus-daemon did not start";
+  ::setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address().c_str(), 1);
+  const std::string socket = (dir / "agent.sock").string(), config = (dir / "agent.yaml").string();
+  std::ofstream(config) << "state_dir: " << (dir / "state").string() << "\nsocket: " << socket
+                        << "\nspool_dir: " << (dir / "spool").string()
+                        << "\ndiscovery: {crontabs: false, systemd: false}\nnotify:\n  default: []\n";
+  const fs::path db = dir / "state/state.db";
+  {
+    // A plain `systemctl stop`: systemd runs on ("running"), so no shutdown is recorded.
+    FakeManager manager(bus.address(), "running");
+    ASSERT_TRUE(manager.ok());
+    AgentProcess agent(kAgent, (dir / "daemon.log").string());
+    ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+    agent.stop(SIGTERM);
+    EXPECT_EQ(manager.asked(), 1);
+    EXPECT_EQ(host_field(db, "shutdown_at"), "None\n");
+    EXPECT_NE(host_field(db, "last_seen"), "None\n");
+  }
+  {
+    FakeManager manager(bus.address(), "stopping");
+    ASSERT_TRUE(manager.ok());
+    AgentProcess agent(kAgent, (dir / "daemon.log").string());
+    ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+    agent.stop(SIGTERM);
+    EXPECT_TRUE(agent.wait_for_log("the system is stopping: recording the host's shutdown")) << agent.log();
+    EXPECT_NE(host_field(db, "shutdown_at"), "None\n");
+  }
+  {
+    // The next start: no reboot happened (the boot is older than that shutdown), so the shutdown
+    // is consumed without a host-down window.
+    AgentProcess agent(kAgent, (dir / "daemon.log").string());
+    ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+    ASSERT_TRUE(agent.wait_for_log("listening on", 10s));
+    agent.stop(SIGTERM);
+    EXPECT_EQ(host_field(db, "shutdown_at"), "None\n");
+    EXPECT_EQ(agent.log().find("the host was down"), std::string::npos) << agent.log();
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
   fs::remove_all(dir);
