@@ -65,6 +65,7 @@ std::string title(const Alert& a) {
   std::string prefix = good(a) ? "✅ " : "🚨 ";
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
   if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
+  if (is_host_notice(a.kind)) prefix = "ℹ️ ";
   return prefix + a.summary;
 }
 
@@ -126,6 +127,7 @@ std::string webhook_body(const Alert& a, const std::string& host) {
       {"output_tail", a.output_tail},
       {"expected_at", a.expected ? json(iso(*a.expected)) : json()},
       {"down_for_seconds", a.down_for ? json(a.down_for->count()) : json()}};
+  if (is_host_notice(a.kind)) j["incident"] = "none";
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -193,6 +195,7 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
                            {"class", kind_name(a.kind)},
                            {"timestamp", iso(a.at)},
                            {"custom_details", details}};
+      if (!resolve && is_host_notice(a.kind)) body["payload"]["severity"] = "warning";
       m.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
       break;
     }
@@ -218,6 +221,10 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
         am.ends_ms = ms(a.at);
       else if (a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest)
         am.ends_ms = ms(a.at) + 5 * 60 * 1000;  // nothing will resolve these: let them expire
+      if (is_host_notice(a.kind)) {             // a notice: nothing resolves it, let it expire
+        am.severity = "warning";
+        am.ends_ms = ms(a.at) + 5 * 60 * 1000;
+      }
       m.url = uplink::alertmanager_url(t.address);
       m.body = uplink::alertmanager_body(am);
       break;

@@ -23,6 +23,7 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
   auto answer = [](json j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
   auto error = [](const std::string& why) { return RequestHandler::control_error(why); };
   const std::string& key = req.key;
+  if (req.kind == Request::Kind::kSnooze) return run_snooze(c, req);
   if (req.kind == Request::Kind::kStatus) {
     json list = json::array();
     std::set<std::string> live_timers;  // keys of the timers the systemd manager reports
@@ -51,6 +52,8 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"daemon", "running"},
                    {"monitors", list},
                    {"cron_incident", cron_incident_json(host_state_)},
+                   {"snooze", snooze_json(host_state_, now())},
+                   {"shutting_down", shutting_down_},
                    {"disk_full", disk},
                    {"alerts_held", throttle_.held_total()},
                    {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
