@@ -339,7 +339,9 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
     if (c.while_running) f.cgroups.insert_or_assign(cg, *c.while_running);
     announce(*f.bus, svc, started(kId1, kRealtime, cg));
     f.settle();
-    if (c.while_running) EXPECT_EQ(f.watches, 1) << c.name << ": watched while it ran";
+    if (c.while_running) {
+      EXPECT_EQ(f.watches, 1) << c.name << ": watched while it ran";
+    }
     f.notes[cg] = c.notes;
     f.cgroups.erase(cg);
     if (c.at_end) f.cgroups.insert_or_assign(cg, *c.at_end);
