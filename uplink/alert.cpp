@@ -30,6 +30,10 @@ const char* kind_name(Alert::Kind k) {
       return "flapping";
     case Alert::Kind::kDigest:
       return "digest";
+    case Alert::Kind::kTooOften:
+      return "ran-too-often";
+    case Alert::Kind::kZoneChanged:
+      return "timezone-changed";
   }
   return "unknown";
 }

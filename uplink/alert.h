@@ -24,8 +24,10 @@ struct Alert {
     kCronDown,
     kCronUp,
     kTest,
-    kFlapping,  // state changed too often: one incident instead of one per change
-    kDigest,    // alerts a target's rate limit held back (key "host:alerts")
+    kFlapping,     // state changed too often: one incident instead of one per change
+    kDigest,       // alerts a target's rate limit held back (key "host:alerts")
+    kTooOften,     // more runs in one slot than the schedule allows
+    kZoneChanged,  // the host's time zone changed under a running cron daemon (key "host:timezone")
   };
   Kind kind = Kind::kFailed;
   std::string key;      // the monitor's key, or "host:cron" for the cron daemon

@@ -65,6 +65,7 @@ std::string title(const Alert& a) {
   std::string prefix = good(a) ? "✅ " : "🚨 ";
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
   if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
+  if (a.kind == Alert::Kind::kZoneChanged) prefix = "⚠️ ";  // a restart to do, not a job down
   return prefix + a.summary;
 }
 

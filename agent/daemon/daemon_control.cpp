@@ -26,8 +26,8 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_[i];
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
-      list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
-                                 states_[i], m.paused, m.awaits_first_run));
+      list.push_back(status_json(m.key, m.name, m.schedule_text(), m.zone.name(), m.source(), states_[i], m.paused,
+                                 m.awaits_first_run));
       list.back()["reported_by"] = m.reported_by.empty() ? json() : json(m.reported_by);
     }
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool

@@ -36,8 +36,7 @@ void Daemon::apply_live_timers() {
     MonitorConfig& m = monitors_[i];
     if (!m.awaits_first_run) continue;
     m.awaits_first_run = false;  // the manager reports every run from now on
-    if (m.schedule && (!states_[i].expected || *states_[i].expected < t))
-      states_[i].expected = m.schedule->next(t, m.zone);
+    if (m.schedule && (!states_[i].expected || *states_[i].expected < t)) states_[i].expected = m.next_slot(t);
     row_saved_[i] = 0;
     touch(i);
   }
