@@ -284,7 +284,8 @@ TEST_F(AgentDiscovery, ZoneChangedUnderRunningCronWarnsOnceUntilCronRestarts) {
   HttpRecorder slack(kRecorder, dir_.string());
   start(slack.url("/s"));
   auto nightly = [&] {
-    for (const auto& m : status()["monitors"])
+    const json st = status();
+    for (const auto& m : st["monitors"])
       if (m["name"] == "nightly-report") return m;
     return json();
   };
