@@ -67,6 +67,10 @@ WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
     f.origin = j->origin;
     if (j->wrapped) f.any_wrapped = true;
     if (!j->wrapped && !j->disabled && !j->reason) f.keys.emplace(j->line, j->key);
+    for (const SameJobLine& more : j->more_lines) {  // one job on several lines: each line gets its key
+      if (more.wrapped) f.any_wrapped = true;
+      if (!more.wrapped && !j->disabled && !j->reason) f.keys.emplace(more.line, j->key);
+    }
   }
   std::set<std::string> wanted;
   for (const std::string& f : options.files) {

@@ -9,6 +9,7 @@
 #include "discovery/cron_command.h"
 #include "discovery/fs_root.h"
 #include "discovery/job_identity.h"
+#include "discovery/job_lines.h"
 
 namespace cronitor::discovery {
 
@@ -276,6 +277,7 @@ std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, Job
     }
     jobs.push_back(std::move(j));
   }
+  merge_job_lines(jobs);
   return jobs;
 }
 

@@ -1,6 +1,8 @@
 #include "discovery/job.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace cronitor::discovery {
 
@@ -59,6 +61,18 @@ nlohmann::json to_json(const Job& job) {
   j["disabled"] = job.disabled;
   j["reason"] = opt(job.reason);
   j["twin_of"] = opt(job.twin_of);
+  if (!job.more_lines.empty()) {  // one job on several lines: every line and schedule, in file order
+    std::vector<std::pair<int, std::string>> all{{job.line, job.schedule}};
+    for (const SameJobLine& l : job.more_lines) all.emplace_back(l.line, l.schedule);
+    std::sort(all.begin(), all.end());
+    nlohmann::json lines = nlohmann::json::array(), schedules = nlohmann::json::array();
+    for (const auto& [line, schedule] : all) {
+      lines.push_back(line);
+      schedules.push_back(schedule);
+    }
+    j["lines"] = std::move(lines);
+    j["schedules"] = std::move(schedules);
+  }
   nlohmann::json env = nlohmann::json::object();
   if (!job.env.shell.empty()) env["SHELL"] = job.env.shell;
   if (!job.env.path.empty()) env["PATH"] = job.env.path;

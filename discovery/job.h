@@ -53,6 +53,15 @@ struct TimerInfo {
   bool operator==(const TimerInfo&) const = default;
 };
 
+/// Another line of the same job (same "# Name:" or the same command in one file, Healthchecks
+/// #448): it runs on its own schedule and reports under the job's key.
+struct SameJobLine {
+  int line = 0;
+  std::string schedule;  // as written
+  bool wrapped = false;
+  bool operator==(const SameJobLine&) const = default;
+};
+
 struct Job {
   std::string key;
   std::string name;
@@ -72,9 +81,10 @@ struct Job {
   std::optional<std::string> twin_of;  // key of the job that does the real work
   std::optional<AnacronInfo> anacron;
   std::optional<TimerInfo> timer;
-  std::string run_parts_dir;  // kRunParts: the folder; also set on the line that runs it
-  bool no_log = false;        // Debian's '-' prefix on the minute field
-  bool named = false;         // the admin wrote the name ("# Name:", "# cronitor: name="): kept as is
+  std::string run_parts_dir;            // kRunParts: the folder; also set on the line that runs it
+  bool no_log = false;                  // Debian's '-' prefix on the minute field
+  bool named = false;                   // the admin wrote the name ("# Name:", "# cronitor: name="): kept as is
+  std::vector<SameJobLine> more_lines;  // the job's other lines, in file order (job_lines.h)
 
   /// The content the key is derived from before the job is wrapped.
   std::string identity() const;

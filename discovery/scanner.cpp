@@ -15,8 +15,8 @@
 namespace cronitor::discovery {
 
 namespace {
-
 constexpr std::string_view kSystemdGuard = "/run/systemd/system";
+}  // namespace
 
 std::string read_host_zone(const FsRoot& root) {
   if (auto tz = root.read_file("/etc/timezone", 4096)) {
@@ -30,6 +30,8 @@ std::string read_host_zone(const FsRoot& root) {
   }
   return "UTC";
 }
+
+namespace {
 
 std::string_view first_word(std::string_view s) {
   const auto end = s.find_first_of(" \t");
@@ -105,6 +107,13 @@ Scanner::Scanner(const FsRoot& root, Options options) : root_(root), options_(st
   sources_.push_back(std::make_unique<CrontabSource>());
   sources_.push_back(std::make_unique<PeriodicSource>());
   sources_.push_back(std::make_unique<SystemdUnitSource>());
+}
+
+bool Scanner::set_host_zone(std::optional<std::string> zone) {
+  const auto effective = [&] { return options_.host_zone ? *options_.host_zone : read_host_zone(root_); };
+  const std::string before = effective();
+  options_.host_zone = std::move(zone);
+  return effective() != before;
 }
 
 void Scanner::add_source(std::unique_ptr<JobSource> source) { sources_.push_back(std::move(source)); }

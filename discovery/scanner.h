@@ -30,6 +30,9 @@ struct Changes {
   bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
 };
 
+/// The host's time zone as cron sees it: /etc/timezone, else the target of /etc/localtime, else UTC.
+std::string read_host_zone(const FsRoot& root);
+
 class Scanner {
  public:
   struct Options {
@@ -43,6 +46,11 @@ class Scanner {
   Scanner(const FsRoot& root, Options options);
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;
+
+  /// Jobs of crontabs run in `zone` (the zone the cron daemon read when it started, which may
+  /// differ from the files now); nullopt: the files' zone. True when that changes the jobs' zone:
+  /// the caller scans again.
+  bool set_host_zone(std::optional<std::string> zone);
 
   /// Adds a source (e.g. the live systemd manager) before the first scan.
   void add_source(std::unique_ptr<JobSource> source);

@@ -34,6 +34,10 @@ const char* kind_name(Alert::Kind k) {
       return "downtime";
     case Alert::Kind::kSnoozeEnded:
       return "snooze-ended";
+    case Alert::Kind::kTooOften:
+      return "ran-too-often";
+    case Alert::Kind::kZoneChanged:
+      return "timezone-changed";
   }
   return "unknown";
 }

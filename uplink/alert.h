@@ -28,6 +28,8 @@ struct Alert {
     kDigest,       // alerts a target's rate limit held back (key "host:alerts")
     kDowntime,     // slots due while the host was down or the agent stopped (key "host:downtime")
     kSnoozeEnded,  // the host's snooze ended: the incidents still open (key "host:snooze")
+    kTooOften,     // more runs in one slot than the schedule allows
+    kZoneChanged,  // the host's time zone changed under a running cron daemon (key "host:timezone")
   };
   Kind kind = Kind::kFailed;
   std::string key;      // the monitor's key, or "host:cron" for the cron daemon

@@ -66,6 +66,7 @@ std::string title(const Alert& a) {
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
   if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
   if (is_host_notice(a.kind)) prefix = "ℹ️ ";
+  if (a.kind == Alert::Kind::kZoneChanged) prefix = "⚠️ ";  // a restart to do, not a job down
   return prefix + a.summary;
 }
 

@@ -79,7 +79,24 @@ std::string status_of(const Job& j, const discovery::PackageFiles& packages, con
 
 std::string where_of(const Job& j) {
   if (!j.unit.empty()) return j.unit;
-  return j.line > 0 ? j.file + ":" + std::to_string(j.line) : j.file;
+  if (j.line <= 0) return j.file;
+  std::vector<int> lines{j.line};  // one job on several lines: "/etc/crontab:3,7"
+  for (const auto& more : j.more_lines) lines.push_back(more.line);
+  std::sort(lines.begin(), lines.end());
+  std::string out = j.file + ":";
+  for (std::size_t i = 0; i < lines.size(); ++i) out += (i ? "," : "") + std::to_string(lines[i]);
+  return out;
+}
+
+/// Every schedule of the job, in line order, " + "-joined.
+std::string schedules_of(const Job& j) {
+  if (j.more_lines.empty()) return j.schedule;
+  std::vector<std::pair<int, std::string>> all{{j.line, j.schedule}};
+  for (const auto& more : j.more_lines) all.emplace_back(more.line, more.schedule);
+  std::sort(all.begin(), all.end());
+  std::string out;
+  for (const auto& [line, schedule] : all) out += (out.empty() ? "" : " + ") + schedule;
+  return out;
 }
 
 std::string clip(std::string s, std::size_t n) {
@@ -94,8 +111,8 @@ void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFi
   std::vector<Row> rows;
   rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
   for (const Job* j : jobs) {
-    rows.push_back(
-        Row{{j->key, clip(j->name, 28), j->user, clip(j->schedule, 32), where_of(*j), status_of(*j, packages, live)}});
+    rows.push_back(Row{
+        {j->key, clip(j->name, 28), j->user, clip(schedules_of(*j), 48), where_of(*j), status_of(*j, packages, live)}});
   }
   std::size_t width[6] = {};
   for (const Row& r : rows) {

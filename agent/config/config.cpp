@@ -194,11 +194,13 @@ void parse_defaults(Walker& w, const YAML::Node& n, Defaults& d) {
       if (auto x = w.duration(v, key)) d.alert_rate_window = *x;
     } else if (k == "alert_on_downtime") {
       if (auto x = w.boolean(v, key)) d.alert_on_downtime = *x;
+    } else if (k == "max_runs_per_slot") {
+      if (auto x = w.integer(v, key, 0, 1000)) d.max_runs_per_slot = *x;
     } else {
       w.error(kv.first, key,
               "unknown key (known: grace_seconds, failure_tolerance, schedule_tolerance, "
               "consecutive_alert_threshold, realert_interval, notify, recovery_threshold, flapping_threshold, "
-              "flapping_window, alert_rate_limit, alert_rate_window, alert_on_downtime)");
+              "flapping_window, alert_rate_limit, alert_rate_window, alert_on_downtime, max_runs_per_slot)");
     }
   }
 }
@@ -253,6 +255,8 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
       s.warning_codes = w.exit_codes(v, key);
     } else if (k == "warning_tolerance") {
       s.warning_tolerance = w.integer(v, key, 0, 1000);
+    } else if (k == "max_runs_per_slot") {
+      s.max_runs_per_slot = w.integer(v, key, 0, 1000);
     } else if (k == "schedule_tolerance") {
       s.schedule_tolerance = w.integer(v, key, 0, 1000);
     } else if (k == "consecutive_alert_threshold") {
@@ -298,7 +302,7 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
               "unknown key (known: key, name, schedule, type, timezone, grace_seconds, "
               "failure_tolerance, schedule_tolerance, consecutive_alert_threshold, "
               "recovery_threshold, realert_interval, assertions, notify, environment, slug, paused, "
-              "success_codes, warning_codes, warning_tolerance, user)");
+              "success_codes, warning_codes, warning_tolerance, max_runs_per_slot, user)");
     }
   }
   if (m.key.empty() && !n["key"]) w.error(n, base + ".key", "missing: every monitor needs a key");

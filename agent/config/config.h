@@ -28,6 +28,7 @@ struct MonitorOverrides {
   std::optional<std::chrono::seconds> grace, realert_interval;
   std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold, recovery_threshold;
   std::optional<int> failure_window, warning_tolerance;  // failure_window: N of failure_tolerance "K of N"
+  std::optional<int> max_runs_per_slot;                  // runs cron may start per slot (0: no limit)
   std::optional<std::vector<int>> success_codes, warning_codes;
   std::optional<std::vector<Assertion>> assertions;
   std::optional<std::vector<std::string>> notify;
@@ -60,6 +61,8 @@ struct Defaults {
   /// "flapping" incident (0: off).
   int flapping_threshold = 5;
   std::chrono::seconds flapping_window{3600};
+  /// Runs too often: runs cron may start per slot, besides one run by hand (0: no limit).
+  int max_runs_per_slot = 1;
   /// Per notify target: at most this many messages per window; the rest are recorded and
   /// summed up in one digest message when the window ends (0: no limit).
   int alert_rate_limit = 20;

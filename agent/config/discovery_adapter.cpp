@@ -122,6 +122,7 @@ DiscoveredJob to_discovered(const discovery::Job& j, std::vector<std::string>* w
     anacron_heartbeat(*j.anacron, d);
   } else {
     d.schedule = j.schedule;
+    for (const auto& more : j.more_lines) d.more_schedules.push_back(more.schedule);
   }
   return d;
 }

@@ -55,6 +55,7 @@ void MonitorOverrides::merge(const MonitorOverrides& o) {
   take(success_codes, o.success_codes);
   take(warning_codes, o.warning_codes);
   take(warning_tolerance, o.warning_tolerance);
+  take(max_runs_per_slot, o.max_runs_per_slot);
   take(schedule_tolerance, o.schedule_tolerance);
   take(consecutive_alert_threshold, o.consecutive_alert_threshold);
   take(recovery_threshold, o.recovery_threshold);
@@ -112,11 +113,12 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       if (!codes) return fail(std::string(key) + ": " + codes.error().message);
       (key == "success_codes" ? out.success_codes : out.warning_codes) = *codes;
     } else if (key == "failure_tolerance" || key == "schedule_tolerance" || key == "consecutive_alert_threshold" ||
-               key == "recovery_threshold" || key == "warning_tolerance") {
+               key == "recovery_threshold" || key == "warning_tolerance" || key == "max_runs_per_slot") {
       auto n = small_int(key, value, 1000);
       if (!n) return std::unexpected(n.error());
       if (key == "failure_tolerance") out.failure_tolerance = *n, out.failure_window = 0;
       if (key == "warning_tolerance") out.warning_tolerance = *n;
+      if (key == "max_runs_per_slot") out.max_runs_per_slot = *n;
       if (key == "schedule_tolerance") out.schedule_tolerance = *n;
       if (key == "consecutive_alert_threshold") out.consecutive_alert_threshold = *n;
       if (key == "recovery_threshold") out.recovery_threshold = *n;
@@ -148,7 +150,7 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       return fail("unknown setting \"" + std::string(key) +
                   "\" (grace, failure_tolerance, schedule_tolerance, notify, name, environment, slug, "
                   "timezone, paused, assertion, realert_interval, recovery_threshold, "
-                  "consecutive_alert_threshold, success_codes, warning_codes, warning_tolerance)");
+                  "consecutive_alert_threshold, success_codes, warning_codes, warning_tolerance, max_runs_per_slot)");
     }
   }
   return out;

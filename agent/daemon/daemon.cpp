@@ -81,6 +81,8 @@ Daemon::~Daemon() {
                              cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_, spool_retry_src_})
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
+  for (sd_event_source* s : {zone_src_, zone_settle_src_}) sd_event_source_disable_unref(s);
+  if (zone_fd_ >= 0) ::close(zone_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
   for (auto& [id, f] : follows_) sd_event_source_disable_unref(f->src);
   if (listen_fd_ >= 0) {
@@ -235,7 +237,7 @@ void Daemon::rebuild_monitors(Instant t) {
     MonitorState s;
     if (auto it = old.find(m.key); it != old.end() && !it->second.removed) {
       s = std::move(it->second);
-      if (m.schedule && !s.expected) s.expected = m.schedule->next(t, m.zone);
+      if (m.schedule && !s.expected) s.expected = m.next_slot(t);
       if (!m.schedule) s.expected.reset();
     } else {
       s = initial_state(m, t);
@@ -533,6 +535,7 @@ Result<void> Daemon::setup_loop() {
     sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
   }
   watch_config();
+  watch_zone();
   start_uplink();
   start_metrics();
   open_cron_log();

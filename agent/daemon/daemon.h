@@ -213,6 +213,11 @@ class Daemon {
   static int on_config_settle_cb(sd_event_source*, uint64_t, void*);
   void watch_config();  // reload when the config file is written (after a short settle)
   static int on_cron_exit_cb(sd_event_source*, int, uint32_t, void*);
+  // The zone cron runs jobs in (cron_zone_watch.cpp): /etc/localtime and /etc/timezone watched.
+  void watch_zone();
+  void check_cron_zone(Instant t);
+  static int on_zone_cb(sd_event_source*, int, uint32_t, void*);
+  static int on_zone_settle_cb(sd_event_source*, uint64_t, void*);
 
   Options options_;
   Config config_;
@@ -258,6 +263,9 @@ class Daemon {
   sd_event_source* config_src_ = nullptr;         // inotify on the config file's folder
   sd_event_source* config_settle_src_ = nullptr;  // the reload, once writes settled
   int config_fd_ = -1;
+  sd_event_source* zone_src_ = nullptr;         // inotify on the root's /etc: the zone files
+  sd_event_source* zone_settle_src_ = nullptr;  // looks at the zone once writes settled
+  int zone_fd_ = -1;
   sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
   pid_t cron_pid_ = 0;
   pid_t cron_gone_ = 0;  // the pid of a cron that exited, until we looked again

@@ -32,8 +32,8 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_[i];
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
-      list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
-                                 states_[i], m.paused, m.awaits_first_run));
+      list.push_back(status_json(m.key, m.name, m.schedule_text(), m.zone.name(), m.source(), states_[i], m.paused,
+                                 m.awaits_first_run));
       const std::string by = m.reported_by.empty() && live_timers.contains(m.key) ? "systemd" : m.reported_by;
       list.back()["reported_by"] = by.empty() ? json() : json(by);
     }

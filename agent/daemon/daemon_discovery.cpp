@@ -59,6 +59,9 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
         m->awaits_first_run = true;
         if (!monitors_[i].awaits_first_run) states_[i] = initial_state(*m, t);
       }
+      // Another zone (cron restarted in the host's new one): the next slot is that zone's.
+      if (m->zone.name() != monitors_[i].zone.name() && states_[i].expected && *states_[i].expected > t)
+        states_[i].expected = m->next_slot(t);
       monitors_[i] = std::move(*m);
       row_saved_[i] = 0;
       if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);

@@ -63,8 +63,7 @@ void Daemon::apply_live_timers() {
     changed = skip_served_slots(m, states_[i], elapse_instant(timer.last_trigger_usec), timer.persistent, t) || changed;
     if (m.awaits_first_run) {
       m.awaits_first_run = false;  // the manager reports every run from now on
-      if (m.schedule && (!states_[i].expected || *states_[i].expected < t))
-        states_[i].expected = m.schedule->next(t, m.zone);
+      if (m.schedule && (!states_[i].expected || *states_[i].expected < t)) states_[i].expected = m.next_slot(t);
       changed = true;
     }
     changed = adopt_next_elapse(m, states_[i], elapse_instant(timer.next_elapse_usec), t) || changed;

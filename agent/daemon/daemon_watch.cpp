@@ -63,6 +63,7 @@ void Daemon::check_cron_daemon() {
   commit_pending();
   const Instant t = now();
   auto actions = observe_cron_daemon(t);
+  check_cron_zone(t);  // a cron that (re)started read the host's zone anew
   if (actions.empty()) return;
   if (!store_.begin()) return;
   host_dirty_ = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/eval/run_outcome.h"
+#include "agent/eval/slot_runs.h"
 #include "common/duration.h"
 #include "schedule/iso8601.h"
 
@@ -19,11 +20,6 @@ constexpr auto kStaleRun = std::chrono::hours(24);
 constexpr int kMaxMissLoop = 1000;
 
 /// No run of this monitor has reached the agent, and nothing is known to report them.
-/// The slot after `t`; none without a schedule (a one-shot timer slot the manager announced).
-std::optional<Instant> next_slot(const MonitorConfig& c, Instant t) {
-  return c.schedule ? c.schedule->next(t, c.zone) : std::nullopt;
-}
-
 bool unfed(const MonitorConfig& c, const MonitorState& s) { return c.awaits_first_run && !s.last_start && !s.last_end; }
 
 std::string display(const MonitorConfig& c) { return c.name.empty() ? c.key : c.name; }
@@ -41,7 +37,7 @@ Alert make_alert(const MonitorConfig& c, Alert::Kind kind, Instant at) {
   if (c.heartbeat)
     a.schedule = c.heartbeat->what;
   else if (c.schedule)
-    a.schedule = c.schedule->text();
+    a.schedule = c.schedule_text();
   a.timezone = c.zone.name();
   a.environment = c.environment;
   a.source = c.source();
@@ -169,6 +165,8 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
   ++s.consecutive_good;
   if (flap(c, s, false, at, "a healthy run", out)) return;
   if (!s.incident || s.consecutive_good < c.recovery_threshold) return;
+  // Healthy runs are what a doubled job makes: only a slot within the rule ends this incident.
+  if (s.incident->kind == kind_name(Alert::Kind::kTooOften)) return;
   const Incident inc = *s.incident;
   s.incident.reset();
   Alert a = make_alert(c, Alert::Kind::kRecovered, at);
@@ -183,17 +181,61 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
 }
 
 /// A run that started at `t` covers the slot the monitor waits for (a little early counts too).
-void cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
-  if (!s.expected) return;
+/// Returns that slot, or nullopt when the run took none. A slot may exist without a schedule (a
+/// monotonic timer's, announced by the manager).
+std::optional<Instant> cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
+  if (!s.expected) return std::nullopt;
   if (auto period = c.schedule ? c.schedule->interval() : std::nullopt) {  // a heartbeat: due a period later
     s.consecutive_misses = 0;
     s.expected = std::max(*s.expected, t + *period);
-    return;
+    return std::nullopt;
   }
   const auto early = std::min<seconds>(c.grace, seconds(60));
-  if (t + early < *s.expected) return;  // a run well before its slot (by hand): not this slot's
+  if (t + early < *s.expected) return std::nullopt;  // a run well before its slot (by hand): not this slot's
   s.consecutive_misses = 0;
-  s.expected = next_slot(c, std::max(*s.expected, t));
+  const Instant covered = *s.expected;
+  auto next = c.next_slot(std::max(*s.expected, t));
+  s.expected = next;
+  return covered;
+}
+
+/// Counts a run in its slot (slot_runs.h): more runs than the rule allows open one "ran too
+/// often" incident, which later slots over the rule only record, and which ends with the first
+/// slot that keeps within the rule. True when this run is one too many.
+bool runs_too_often(const MonitorConfig& c, MonitorState& s, Instant t, std::optional<Instant> covered, Actions& out) {
+  const SlotCount n = count_run_in_slot(c, s, t, covered);
+  const char* kind = kind_name(Alert::Kind::kTooOften);
+  if (n.clean_slot && s.incident && s.incident->kind == kind) {
+    Alert a = make_alert(c, Alert::Kind::kRecovered, t);
+    a.down_for = duration_cast<seconds>(t - s.incident->opened);
+    a.update = true;
+    a.incident_opened = s.incident->opened;
+    a.summary =
+        display(c) + " runs as scheduled again: the slot of " + iso(*n.clean_slot, c.zone) + " kept within the rule";
+    a.detail = "Open since " + iso(s.incident->opened, c.zone) + "; last problem: " + s.incident->reason;
+    s.incident.reset();
+    out.push_back(Action{Action::Type::kResolve, std::move(a)});
+  }
+  if (!n.over) return false;
+  if (!n.first_over && !(s.incident && s.incident->kind == kind)) return true;
+  Alert a = make_alert(c, Alert::Kind::kTooOften, t);
+  a.expected = s.slot;
+  a.summary = display(c) + " ran " + std::to_string(s.slot_runs) + " times in the slot of " +
+              iso(*s.slot, c.zone).substr(11, 5);
+  a.detail = "The slot began at " + iso(*s.slot, c.zone) + "; " + std::to_string(s.slot_prompt_runs) +
+             " of the runs started on time (as cron starts them); the rule allows " +
+             std::to_string(c.max_runs_per_slot) + " (max_runs_per_slot) plus one run by hand per slot. " +
+             "Is the job installed twice, or a second cron daemon running?";
+  if (s.incident && s.incident->kind == kind) {  // one alert per incident, not one per slot
+    a.update = true;
+    a.incident_opened = s.incident->opened;
+    s.incident->reason = a.summary;
+    out.push_back(Action{Action::Type::kSuppressed, std::move(a)});
+    return true;
+  }
+  s.consecutive_good = 0;
+  fault(c, s, std::move(a), out);
+  return true;
 }
 
 /// A heartbeat run ended at `end`: OnUnitInactiveSec= counts the period from here; a run that outlasted
@@ -290,7 +332,7 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   if (s.paused_until && now >= *s.paused_until) {  // a timed pause ran out
     Instant until = *s.paused_until;
     s.paused_until.reset();
-    if (c.schedule) s.expected = c.schedule->next(until, c.zone);
+    if (c.schedule) s.expected = c.next_slot(until);
   }
   if (paused_at(c, s, now)) return;
   settle(c, s, now, out);
@@ -313,7 +355,7 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   });
   // Missed slots.
   if (unfed(c, s)) {  // nobody reports its runs yet: the slot moves on, silently
-    if (s.expected && now >= *s.expected + c.grace) s.expected = next_slot(c, now - c.grace);
+    if (s.expected && now >= *s.expected + c.grace) s.expected = c.next_slot(now - c.grace);
     return;
   }
   // A heartbeat run still open is not late: systemd does not start the unit again while it runs.
@@ -326,11 +368,11 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
       ++missed;
       last = *s.expected;
       if (missed >= kMaxMissLoop) {
-        s.expected = next_slot(c, now - c.grace);
+        s.expected = c.next_slot(now - c.grace);
         skipped = true;
         break;
       }
-      s.expected = next_slot(c, *s.expected);
+      s.expected = c.next_slot(*s.expected);
     }
     if (missed > 0) {
       // Slots that fell while cron was down belong to that outage, not to the job: they do not
@@ -368,7 +410,7 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   }
   // Re-alert an incident that stays open.
   if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold &&
-      now >= s.incident->last_alert + c.realert_interval) {
+      s.incident->kind != kind_name(Alert::Kind::kTooOften) && now >= s.incident->last_alert + c.realert_interval) {
     Incident& inc = *s.incident;
     Alert a = make_alert(c, Alert::Kind::kRealert, inc.last_alert + c.realert_interval);
     a.update = true;
@@ -404,7 +446,10 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
       overlap->detail = "Run " + ev.run_id + " started at " + iso(ev.ts, c.zone) + " while run " + other->run_id +
                         " (started " + iso(other->started, c.zone) + ") was open";
     }
-    cover_slot(c, s, ev.ts);
+    const auto covered = cover_slot(c, s, ev.ts);
+    // Two runs of one slot at once: "ran too often" says it; "overlapped" is for a run that
+    // outlasted its slot.
+    if (runs_too_often(c, s, ev.ts, covered, out)) overlap.reset();
     s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false, ev.pid, ev.wrapper_pid});
     if (s.open_runs.size() > kMaxOpenRuns) s.open_runs.erase(s.open_runs.begin());
     s.last_start = ev.ts;  // last_status stays the last finished run's: open_runs says it runs
@@ -424,7 +469,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
   } else {
     // Its `run` was lost: the run still counts, at the time it started.
     started = ev.ts - milliseconds(ev.duration_ms.value_or(0));
-    cover_slot(c, s, started);
+    runs_too_often(c, s, started, cover_slot(c, s, started), out);
   }
   auto duration = ev.duration_ms ? milliseconds(*ev.duration_ms) : duration_cast<milliseconds>(ev.ts - started);
   end_heartbeat_run(c, s, started, ev.ts);
@@ -513,7 +558,7 @@ std::string MonitorConfig::source() const {
 
 MonitorState initial_state(const MonitorConfig& config, Instant now) {
   MonitorState s;
-  if (config.schedule) s.expected = config.schedule->next(now, config.zone);
+  if (config.schedule) s.expected = config.next_slot(now);
   return s;
 }
 
@@ -541,7 +586,7 @@ Actions evaluate(const MonitorConfig& c, MonitorState& s, const Input& input, Ho
     } else {
       s.paused_until.reset();
       s.consecutive_misses = 0;
-      if (c.schedule) s.expected = c.schedule->next(p->now, c.zone);
+      if (c.schedule) s.expected = c.next_slot(p->now);
     }
   }
   return out;
@@ -572,7 +617,7 @@ Actions evaluate_cron(HostState& host, const CronObservation& obs) {
 
 bool realign_after_clock_jump(const MonitorConfig& c, MonitorState& s, Instant now) {
   if (!c.schedule || !s.expected || s.removed || *s.expected + c.grace > now) return false;
-  s.expected = c.schedule->next(now - c.grace, c.zone);
+  s.expected = c.next_slot(now - c.grace);
   return true;
 }
 
@@ -598,7 +643,8 @@ std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState&
   if (auto max = c.max_runtime())
     for (const auto& r : s.open_runs)
       if (!r.hung_alerted) take(r.started + *max);
-  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold)
+  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold &&
+      s.incident->kind != kind_name(Alert::Kind::kTooOften))  // one alert per incident (slot_runs.h)
     take(s.incident->last_alert + c.realert_interval);
   if (s.flapping && !s.flips.empty()) take(s.flips.back() + c.flapping_window);
   return best;

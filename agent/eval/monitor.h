@@ -31,7 +31,10 @@ struct MonitorConfig {
   std::string key;
   std::string name;
   std::optional<schedule::Schedule> schedule;  // none: no deadlines (e.g. @reboot)
-  std::optional<Heartbeat> heartbeat;          // set: `schedule` is its period, counted from the last run
+  /// One job on several crontab lines (same `# Name:` or command in one file): the other lines'
+  /// schedules. Deadlines follow the union: the next slot is the earliest of all.
+  std::vector<schedule::Schedule> more_schedules;
+  std::optional<Heartbeat> heartbeat;  // set: `schedule` is its period, counted from the last run
   /// Nothing reports this job's runs yet (a timer, an anacron job or a run-parts script: not
   /// wrapped, no live systemd watch): no deadline until a first run arrives, so that a monitor
   /// nobody feeds does not cry wolf. Wrapped lines and monitors of the config are live at once.
@@ -44,6 +47,9 @@ struct MonitorConfig {
   std::vector<int> success_codes;  // exit codes that count as success (empty: 0 only)
   std::vector<int> warning_codes;  // exit codes recorded as warnings
   int warning_tolerance = 2;       // consecutive warnings allowed before alerting
+  /// Runs cron may start per slot of a calendar schedule (0: no limit). One more run by hand is
+  /// allowed; see agent/README.md "Runs too often".
+  int max_runs_per_slot = 1;
   int schedule_tolerance = 0;
   int consecutive_alert_threshold = 10;
   int recovery_threshold = 1;
@@ -66,6 +72,10 @@ struct MonitorConfig {
   /// The longest a run may stay open (from a `metric.duration <` assertion).
   std::optional<std::chrono::milliseconds> max_runtime() const;
   std::string source() const;  // "file:line" or ""
+  /// The first slot strictly after `after` of `schedule` and `more_schedules`, in `zone`.
+  std::optional<Instant> next_slot(Instant after) const;
+  /// Every schedule as written, " + "-joined ("0 2 * * * + 30 14 * * *").
+  std::string schedule_text() const;
 };
 
 /// One run that started and has not ended yet.
@@ -110,6 +120,22 @@ struct MonitorState {
   bool faulty = false;
   bool flapping = false;
   std::vector<Instant> flips;
+  // Runs too often: the slot the latest runs belong to, how many started in it, how many of them
+  // on time (as cron starts them), and whether that slot was already counted as a fault.
+  std::optional<Instant> slot;
+  int slot_runs = 0;
+  int slot_prompt_runs = 0;
+  bool slot_alerted = false;
+};
+
+/// What the agent knows about cron's zone. Persisted with the host state in state.db
+/// (agent/eval/cron_zone.h).
+struct CronZoneState {
+  int64_t cron_pid = 0;           // the cron daemon the zone belongs to ...
+  uint64_t cron_start = 0;        // ... and its start (/proc stat field 22): pids are reused
+  std::string zone;               // the zone that cron runs jobs in; empty: not known yet
+  std::string host_zone;          // the host's zone as last read
+  std::optional<Instant> warned;  // the "restart cron" incident is open since then
 };
 
 /// The host-wide part: the cron daemon's incident.
@@ -129,6 +155,7 @@ struct HostState {
   std::optional<Instant> snoozed_until;  // Instant::max(): until `snooze --off`
   std::optional<Instant> snooze_since;
   std::string snooze_reason;
+  CronZoneState cron_zone;  // the zone cron runs jobs in (cron_zone.h)
 };
 
 inline constexpr size_t kMaxOpenRuns = 64;

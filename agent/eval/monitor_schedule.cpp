@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "agent/eval/monitor.h"
+
 namespace cronitor::agent {
 
 Result<schedule::Schedule> parse_monitor_schedule(std::string_view text) {
@@ -30,6 +32,21 @@ Result<schedule::Schedule> interval_schedule(std::chrono::seconds period) {
   }
   return schedule::Schedule::parse("every " + std::to_string(n) + " " + unit + (n == 1 ? "" : "s"),
                                    schedule::Kind::kCron, schedule::CronDialect::kExtended);
+}
+
+std::optional<Instant> MonitorConfig::next_slot(Instant after) const {
+  if (!schedule) return std::nullopt;
+  std::optional<Instant> best = schedule->next(after, zone);
+  for (const auto& more : more_schedules)
+    if (auto t = more.next(after, zone); t && (!best || *t < *best)) best = t;
+  return best;
+}
+
+std::string MonitorConfig::schedule_text() const {
+  if (!schedule) return {};
+  std::string out = schedule->text();
+  for (const auto& more : more_schedules) out += " + " + more.text();
+  return out;
 }
 
 }  // namespace cronitor::agent

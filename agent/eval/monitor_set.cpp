@@ -32,6 +32,7 @@ MonitorConfig monitor_from_defaults(const Defaults& d) {
   m.recovery_threshold = d.recovery_threshold;
   m.flapping_threshold = d.flapping_threshold;
   m.flapping_window = d.flapping_window;
+  m.max_runs_per_slot = d.max_runs_per_slot;
   m.notify = d.notify;
   return m;
 }
@@ -90,6 +91,7 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   if (o.success_codes) m.success_codes = *o.success_codes;
   if (o.warning_codes) m.warning_codes = *o.warning_codes;
   if (o.warning_tolerance) m.warning_tolerance = *o.warning_tolerance;
+  if (o.max_runs_per_slot) m.max_runs_per_slot = *o.max_runs_per_slot;
   if (o.schedule_tolerance) m.schedule_tolerance = *o.schedule_tolerance;
   if (o.consecutive_alert_threshold) m.consecutive_alert_threshold = *o.consecutive_alert_threshold;
   if (o.realert_interval) m.realert_interval = *o.realert_interval;
@@ -110,6 +112,13 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
                                             : parse_monitor_schedule(schedule_text));
     if (!s) return fail("monitor \"" + m.key + "\": " + s.error().message);
     if (!s->at_reboot()) m.schedule = std::move(*s);
+    if (job && !o.schedule && !calendar && m.schedule) {  // one job on several lines: the union
+      for (const auto& text : job->more_schedules) {
+        auto more = schedule::Schedule::parse(text, schedule::Kind::kCron, schedule::CronDialect::kDebian);
+        if (!more) return fail("monitor \"" + m.key + "\": " + more.error().message);
+        if (!more->at_reboot()) m.more_schedules.push_back(std::move(*more));
+      }
+    }
     if (calendar && job && !o.schedule) m.grace += job->extra_grace;  // timers: AccuracySec= + RandomizedDelaySec=
   } else if (job && job->heartbeat && !o.schedule) {
     // No clock schedule: the deadline counts from the previous run (agent/README.md, "Heartbeats").

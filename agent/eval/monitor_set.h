@@ -17,8 +17,9 @@ namespace cronitor::agent {
 struct DiscoveredJob {
   std::string key;
   std::string name;
-  std::string schedule;           // as written; empty: no clock schedule (e.g. @reboot, monotonic timers)
-  bool systemd_calendar = false;  // OnCalendar= syntax, not cron
+  std::string schedule;                     // as written; empty: no clock schedule (e.g. @reboot, monotonic timers)
+  std::vector<std::string> more_schedules;  // one job on several crontab lines: the other lines' schedules
+  bool systemd_calendar = false;            // OnCalendar= syntax, not cron
   std::string timezone;
   bool from_cron = true;
   std::string file;

@@ -102,6 +102,12 @@ std::string state_text(const MonitorState& s) {
   }
   if (s.faulty) out += ",\"faulty\":true";
   if (s.flapping) out += ",\"flapping\":true";
+  if (s.slot) {
+    num("slot", to_us(*s.slot));
+    num("slot_runs", s.slot_runs);
+    num("slot_prompt", s.slot_prompt_runs);
+    if (s.slot_alerted) out += ",\"slot_alerted\":true";
+  }
   if (!s.flips.empty()) {
     out += ",\"flips\":[";
     for (size_t i = 0; i < s.flips.size(); ++i) out += (i ? "," : "") + std::to_string(to_us(s.flips[i]));
@@ -141,6 +147,12 @@ json to_json(const MonitorState& s) {
   if (!s.last_status.empty()) j["last_status"] = s.last_status;
   if (s.faulty) j["faulty"] = true;
   if (s.flapping) j["flapping"] = true;
+  if (s.slot) {
+    j["slot"] = to_us(*s.slot);
+    j["slot_runs"] = s.slot_runs;
+    j["slot_prompt"] = s.slot_prompt_runs;
+    if (s.slot_alerted) j["slot_alerted"] = true;
+  }
   if (!s.flips.empty()) {
     json flips = json::array();
     for (Instant f : s.flips) flips.push_back(to_us(f));
@@ -173,6 +185,10 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.last_status = j.value("last_status", "");
     s.faulty = j.value("faulty", false);
     s.flapping = j.value("flapping", false);
+    s.slot = opt_instant(j, "slot");
+    s.slot_runs = j.value("slot_runs", 0);
+    s.slot_prompt_runs = j.value("slot_prompt", 0);
+    s.slot_alerted = j.value("slot_alerted", false);
     if (j.contains("flips"))
       for (const auto& f : j["flips"]) s.flips.push_back(from_us(f.get<int64_t>()));
     return s;
@@ -193,6 +209,11 @@ json to_json(const HostState& s) {
   put_opt(j, "snoozed_until", s.snoozed_until);
   put_opt(j, "snooze_since", s.snooze_since);
   if (!s.snooze_reason.empty()) j["snooze_reason"] = s.snooze_reason;
+  if (!s.cron_zone.host_zone.empty()) {
+    const CronZoneState& z = s.cron_zone;
+    j["cron_zone"] = {{"pid", z.cron_pid}, {"start", z.cron_start}, {"zone", z.zone}, {"host_zone", z.host_zone}};
+    put_opt(j["cron_zone"], "warned", z.warned);
+  }
   return j;
 }
 
@@ -209,6 +230,14 @@ Result<HostState> host_state_from_json(const json& j) {
     s.snoozed_until = opt_instant(j, "snoozed_until");
     s.snooze_since = opt_instant(j, "snooze_since");
     s.snooze_reason = j.value("snooze_reason", std::string());
+    if (j.contains("cron_zone")) {
+      const json& z = j["cron_zone"];
+      s.cron_zone.cron_pid = z.value("pid", int64_t{0});
+      s.cron_zone.cron_start = z.value("start", uint64_t{0});
+      s.cron_zone.zone = z.value("zone", "");
+      s.cron_zone.host_zone = z.value("host_zone", "");
+      s.cron_zone.warned = opt_instant(z, "warned");
+    }
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("host state: ") + e.what());

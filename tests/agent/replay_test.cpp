@@ -8,6 +8,7 @@
 #include <queue>
 #include <random>
 
+#include "agent/eval/cron_zone.h"
 #include "agent/eval/downtime.h"
 #include "agent/eval/evaluator.h"
 #include "eval_helpers.h"
@@ -69,11 +70,20 @@ constexpr int kFlappy = 30;
 constexpr std::pair<const char*, const char*> kFlapEpisodes[] = {{"2026-03-03T08:00:00Z", "2026-03-03T12:00:00Z"},
                                                                  {"2026-10-14T20:00:00Z", "2026-10-15T01:30:00Z"}};
 
+/// A doubled job: a second cron daemon runs "hourly" again in each slot of this window; one
+/// "ran too often" alert for it all.
+constexpr int kDoubled = 7;
+constexpr std::pair<const char*, const char*> kDoubledWindow = {"2026-04-20T10:00:00Z", "2026-04-20T13:30:00Z"};
+/// A zone change under a running cron: the host moves from Berlin to Lisbon, cron keeps running
+/// "nightly-berlin-0230" at Berlin times until it is restarted; one warning, no false miss.
+constexpr int kZoned = 12;
+constexpr std::pair<const char*, const char*> kZoneChange = {"2026-08-05T10:00:00Z", "2026-08-07T09:00:00Z"};
+
 struct Item {
   Instant t;
   uint64_t seq;
   int job;
-  enum Type { kFire, kEnd, kRemove, kCronStop, kCronStart } type;
+  enum Type { kFire, kEnd, kRemove, kCronStop, kCronStart, kZoneFiles, kCronRestart } type;
   RunEvent ev;
   bool operator>(const Item& o) const { return t != o.t ? t > o.t : seq > o.seq; }
 };
@@ -138,6 +148,23 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
 
   std::vector<Expected> expected;
   expected.push_back({-1, K::kCronDown, cron_stop, 60});
+  const Instant doubled_from = testing::at(kDoubledWindow.first), doubled_to = testing::at(kDoubledWindow.second);
+  const Instant zone_files = testing::at(kZoneChange.first), cron_restart = testing::at(kZoneChange.second);
+  bool doubled_seen = false;
+  CronZoneState zone_state;  // -2 in `expected`: the host's "host:timezone" warning
+  schedule::Zone cron_runs_in = *schedule::Zone::load("Europe/Berlin");  // the simulated cron's zone
+  auto look_zone = [&](Instant now, int64_t pid, Instant started, const char* zone, Instant changed) {
+    return observe_cron_zone(zone_state,
+                             CronZoneObservation{now, pid, static_cast<uint64_t>(pid), started, zone, changed, "sim"});
+  };
+  look_zone(start, 100, start - 1h, "Europe/Berlin", start - 30 * 24h);
+  q.push(Item{zone_files, seq++, kZoned, Item::kZoneFiles, {}});
+  q.push(Item{cron_restart, seq++, kZoned, Item::kCronRestart, {}});
+  // No random fault of these jobs near their scenario.
+  auto quiet = [&](int i, Instant slot) {
+    return (i == kDoubled && slot > doubled_from - 12h && slot < doubled_to + 12h) ||
+           (i == kZoned && slot > zone_files - 48h && slot < cron_restart + 48h);
+  };
   std::vector<std::pair<Instant, Instant>> flap_episodes;
   for (auto [from, to] : kFlapEpisodes) flap_episodes.emplace_back(testing::at(from), testing::at(to));
   std::vector<int> flap_runs(flap_episodes.size(), 0);
@@ -162,7 +189,9 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
       }
       bool ok = false;
       for (auto& e : expected) {
-        const bool same = e.job == -1 ? a.alert.key == "host:cron" : a.alert.key == kJobs[e.job].key;
+        const bool same = e.job == -1   ? a.alert.key == "host:cron"
+                          : e.job == -2 ? a.alert.key == "host:timezone"
+                                        : a.alert.key == kJobs[e.job].key;
         if (!same || e.kind != k || e.matched) continue;
         if (a.alert.at < e.fault_at || a.alert.at > e.fault_at + seconds(e.grace_s) + 1s) {
           ++late_alarms;
@@ -259,10 +288,27 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
       case Item::kEnd:
         feed(i, it.ev);
         break;
+      case Item::kZoneFiles:  // `timedatectl set-timezone Europe/Lisbon`; cron keeps running
+        expected.push_back({-2, K::kZoneChanged, it.t, 0});
+        ++faults_by_kind[K::kZoneChanged];
+        on_actions(look_zone(it.t, 100, start - 1h, "Europe/Lisbon", it.t), it.t);
+        cfg[i].zone = *schedule::Zone::load(cron_jobs_zone(zone_state));  // as the daemon does
+        EXPECT_EQ(cfg[i].zone.name(), "Europe/Berlin");
+        break;
+      case Item::kCronRestart: {  // cron restarted: it runs jobs in Lisbon now, and so does the monitor
+        on_actions(look_zone(it.t, 200, it.t, "Europe/Lisbon", zone_files), it.t);
+        cron_runs_in = *schedule::Zone::load("Europe/Lisbon");
+        cfg[i].zone = *schedule::Zone::load(cron_jobs_zone(zone_state));
+        if (st[i].expected && *st[i].expected > it.t) st[i].expected = cfg[i].next_slot(it.t);  // as the daemon does
+        refresh(i);
+        next_fire[i] = *cfg[i].schedule->next(it.t, cron_runs_in);  // the queued Berlin slot goes stale
+        q.push(Item{next_fire[i], seq++, i, Item::kFire, {}});
+        break;
+      }
       case Item::kFire: {
-        if (removed[i]) break;
+        if (removed[i] || it.t != next_fire[i]) break;  // a slot of the zone cron no longer runs in
         const Instant slot = it.t;
-        next_fire[i] = *cfg[i].schedule->next(slot, cfg[i].zone);
+        next_fire[i] = *cfg[i].schedule->next(slot, i == kZoned ? cron_runs_in : cfg[i].zone);
         if (cfg[i].schedule->interval()) next_fire[i] = slot + *cfg[i].schedule->interval();
         q.push(Item{next_fire[i], seq++, i, Item::kFire, {}});
         const auto period = std::chrono::duration_cast<seconds>(next_fire[i] - slot);
@@ -285,7 +331,7 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
           }
           ++flap_failures;
           f = Fault::kFailed;
-        } else if (i != kFlappy && slot >= busy_until[i] && !(cfg[i].from_cron && in_outage_zone) &&
+        } else if (i != kFlappy && slot >= busy_until[i] && !(cfg[i].from_cron && in_outage_zone) && !quiet(i, slot) &&
                    slot > start + 24h && !near_downtime(slot) &&
                    std::uniform_real_distribution<>(0, 1)(rng) <
                        std::min(0.3, 8.0 * static_cast<double>(period.count()) / 31536000)) {
@@ -311,6 +357,14 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
           break;
         }
         feed(i, testing::event(kJobs[i].key, id, RunEvent::State::kRun, t0));
+        if (i == kDoubled && slot >= doubled_from && slot < doubled_to) {  // the second cron daemon's run
+          if (!doubled_seen) expected.push_back({i, K::kTooOften, t0, 2});
+          if (!doubled_seen) ++faults_by_kind[K::kTooOften];
+          doubled_seen = true;
+          feed(i, testing::event(kJobs[i].key, id + "-dup", RunEvent::State::kRun, t0 + 1s));
+          q.push(Item{t0 + 3s, seq++, i, Item::kEnd,
+                      testing::event(kJobs[i].key, id + "-dup", RunEvent::State::kComplete, t0 + 3s, 0, 2000)});
+        }
         int dur = std::uniform_int_distribution<int>(
             2, static_cast<int>(std::clamp<int64_t>(period.count() / 4, 2, 40)))(rng);
         RunEvent done = testing::event(kJobs[i].key, id, RunEvent::State::kComplete, t0 + seconds(dur), 0, dur * 1000);
@@ -393,6 +447,9 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
   EXPECT_EQ(late_alarms, 0);
   EXPECT_GT(total_faults, 100);
   EXPECT_EQ(downtime_notices, static_cast<int>(std::size(downs)));
+  EXPECT_TRUE(doubled_seen);
+  EXPECT_EQ(alerts_by_kind[K::kTooOften], 1);
+  EXPECT_EQ(alerts_by_kind[K::kZoneChanged], 1);
 }
 
 }  // namespace

@@ -257,4 +257,72 @@ TEST_F(AgentDiscovery, CronRestartIsNoOutageButCronGoneIsAlertedAndItsReturn) {
   EXPECT_EQ(count(slack, "is not running"), 1);
 }
 
+// Item 6 of issue 13: the host's zone changes under a running cron (a symlink
+// root/etc/localtime, as timedatectl writes it). Jobs stay evaluated in the zone cron started
+// with, one warning says so, and cron's restart switches them and ends the warning.
+TEST_F(AgentDiscovery, ZoneChangedUnderRunningCronWarnsOnceUntilCronRestarts) {
+  auto set_zone = [&](const std::string& zone) {
+    const fs::path tmp = dir_ / "root/etc/.localtime.new";
+    fs::remove(tmp);
+    fs::create_symlink("/usr/share/zoneinfo/" + zone, tmp);
+    fs::rename(tmp, dir_ / "root/etc/localtime");  // atomic, as timedatectl does
+    std::ofstream(dir_ / "root/etc/timezone") << zone << "\n";
+  };
+  set_zone("Europe/Berlin");
+  // Cron starts after the zone is set (a new daemon reads it anew).
+  stop_cron();
+  start_cron();
+  std::ofstream(dir_ / "root/etc/cron.d/nightly") << "30 2 * * * root /usr/local/bin/nightly-report\n"
+                                                  << "15 14 * * 1-5 root /usr/local/bin/nightly-report\n";
+  HttpRecorder slack(kRecorder, dir_.string());
+  start(slack.url("/s"));
+  auto nightly = [&] {
+    const json st = status();
+    for (const auto& m : st["monitors"])
+      if (m["name"] == "nightly-report") return m;
+    return json();
+  };
+  json before = nightly();
+  ASSERT_TRUE(before.is_object()) << status().dump(2);
+  EXPECT_EQ(before["timezone"], "Europe/Berlin");
+  // Item 7 on the side: the two lines are one job with both schedules.
+  EXPECT_EQ(before["schedule"], "30 2 * * * + 15 14 * * 1-5");
+  auto disc = run_command({kAgent, "discover", "--json", "--root", (dir_ / "root").string()});
+  ASSERT_EQ(disc.exit_code, 0) << disc.err;
+  int listed = 0;
+  for (const auto& j : json::parse(disc.out))
+    if (j["file"] == "/etc/cron.d/nightly") {
+      ++listed;
+      EXPECT_EQ(j["lines"], json::array({1, 2})) << j.dump();
+      EXPECT_EQ(j["schedules"], json::array({"30 2 * * *", "15 14 * * 1-5"})) << j.dump();
+    }
+  EXPECT_EQ(listed, 1) << disc.out;
+
+  set_zone("Europe/Lisbon");
+  const std::string warning = "cron still runs jobs in Europe/Berlin; restart cron to apply Europe/Lisbon";
+  auto warned = slack.wait_for(
+      [&](const json& r) { return r["body"].get<std::string>().find(warning) != std::string::npos; }, 15s);
+  ASSERT_FALSE(warned.is_null()) << log();
+  EXPECT_NE(log().find(warning), std::string::npos) << log();
+  EXPECT_EQ(nightly()["timezone"], "Europe/Berlin");  // what cron really uses
+  EXPECT_EQ(nightly()["next_expected"], before["next_expected"]);
+  // Written again (dpkg-reconfigure tzdata writes both files): no second warning (counted below,
+  // after the restart, which the agent handles after this change).
+  set_zone("Europe/Lisbon");
+
+  // Restart cron: the new daemon reads Lisbon; the monitor follows and the warning ends.
+  stop_cron();
+  start_cron();
+  auto cleared = slack.wait_for(
+      [](const json& r) {
+        return r["body"].get<std::string>().find("cron runs jobs in Europe/Lisbon now") != std::string::npos;
+      },
+      20s);
+  ASSERT_FALSE(cleared.is_null()) << log();
+  ASSERT_TRUE(cronitor::testing::wait_until([&] { return nightly()["timezone"] == "Europe/Lisbon"; }, 10s))
+      << status().dump(2);
+  EXPECT_NE(nightly()["next_expected"], before["next_expected"]);
+  EXPECT_EQ(count(slack, "cron still runs jobs in"), 1) << log();
+}
+
 }  // namespace

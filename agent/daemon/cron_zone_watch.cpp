@@ -1,0 +1,150 @@
+// The zone cron runs jobs in (agent/eval/cron_zone.h): the root's /etc/localtime and
+// /etc/timezone are watched on the loop; cron's process start is read from /proc. While cron
+// still runs in the zone it started with, crontab jobs are evaluated in that zone.
+#include <spdlog/spdlog.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "agent/daemon/daemon.h"
+#include "agent/eval/cron_zone.h"
+#include "discovery/scanner.h"
+
+namespace cronitor::agent {
+namespace {
+
+constexpr uint64_t kZoneSettleUsec = 200000;  // timedatectl and dpkg-reconfigure write two files
+
+/// A process's start in clock ticks after boot (/proc/PID/stat field 22), 0 if unknown.
+uint64_t start_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(in, text);
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  // Fields after the name start at 3 (state); starttime is field 22.
+  const char* p = text.c_str() + close + 1;
+  unsigned long long v = 0;
+  for (int field = 3; field <= 22 && *p; ++field) {
+    while (*p == ' ') ++p;
+    if (field == 22 && std::sscanf(p, "%llu", &v) != 1) return 0;
+    while (*p && *p != ' ') ++p;
+  }
+  return v;
+}
+
+/// The boot time (/proc/stat btime), as an instant.
+std::optional<Instant> boot_time() {
+  std::ifstream in("/proc/stat");
+  std::string word;
+  while (in >> word)
+    if (word == "btime") {
+      long long s = 0;
+      if (in >> s) return Instant{} + std::chrono::seconds(s);
+      break;
+    }
+  return std::nullopt;
+}
+
+std::optional<Instant> changed_at(const std::string& real_path) {
+  struct stat st {};
+  if (::lstat(real_path.c_str(), &st) != 0) return std::nullopt;  // a replaced symlink: its own time
+  return Instant{} + std::chrono::seconds(st.st_mtim.tv_sec) +
+         std::chrono::duration_cast<Instant::duration>(std::chrono::nanoseconds(st.st_mtim.tv_nsec));
+}
+
+}  // namespace
+
+void Daemon::watch_zone() {
+  if (!root_ || !config_.discovery.crontabs) return;
+  const std::string etc = root_->real_path("/etc");
+  zone_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (zone_fd_ < 0 || ::inotify_add_watch(zone_fd_, etc.c_str(),
+                                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR) < 0) {
+    spdlog::info("not watching \"{}\" for time zone changes ({})", etc, std::strerror(errno));
+    if (zone_fd_ >= 0) ::close(zone_fd_);
+    zone_fd_ = -1;
+    return;
+  }
+  sd_event_add_io(ev_, &zone_src_, zone_fd_, EPOLLIN, on_zone_cb, this);
+  sd_event_add_time(ev_, &zone_settle_src_, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_zone_settle_cb, this);
+  sd_event_source_set_enabled(zone_settle_src_, SD_EVENT_OFF);
+}
+
+int Daemon::on_zone_cb(sd_event_source*, int fd, uint32_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  alignas(inotify_event) char buf[8192];
+  bool ours = false;
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0)
+    for (char* p = buf; p < buf + n;) {
+      auto* e = reinterpret_cast<inotify_event*>(p);
+      if ((e->mask & IN_Q_OVERFLOW) ||
+          (e->len > 0 && (std::strcmp(e->name, "localtime") == 0 || std::strcmp(e->name, "timezone") == 0)))
+        ours = true;
+      p += sizeof(inotify_event) + e->len;
+    }
+  if (ours) {
+    sd_event_source_set_time(d->zone_settle_src_, d->mono_usec() + kZoneSettleUsec);
+    sd_event_source_set_enabled(d->zone_settle_src_, SD_EVENT_ONESHOT);
+  }
+  return 0;
+}
+
+int Daemon::on_zone_settle_cb(sd_event_source*, uint64_t, void* ud) {
+  auto* d = static_cast<Daemon*>(ud);
+  d->commit_pending();
+  d->check_cron_zone(d->now());
+  return 0;
+}
+
+void Daemon::check_cron_zone(Instant t) {
+  if (!root_ || !config_.discovery.crontabs) return;
+  CronZoneObservation obs;
+  obs.now = t;
+  obs.host = host_;
+  obs.host_zone = discovery::read_host_zone(*root_);
+  for (const char* f : {"/etc/localtime", "/etc/timezone"})
+    if (auto c = changed_at(root_->real_path(f)); c && (!obs.zone_changed_at || *c > *obs.zone_changed_at))
+      obs.zone_changed_at = c;
+  obs.cron_pid = cron_pid_;
+  if (cron_pid_ > 0) {
+    obs.cron_start = start_ticks(cron_pid_);
+    const long hz = ::sysconf(_SC_CLK_TCK);
+    if (auto boot = boot_time(); boot && obs.cron_start > 0 && hz > 0)
+      obs.cron_started_at = *boot + std::chrono::duration_cast<Instant::duration>(
+                                        std::chrono::duration<double>(static_cast<double>(obs.cron_start) / hz));
+  }
+  const CronZoneState before = host_state_.cron_zone;
+  Actions actions = observe_cron_zone(host_state_.cron_zone, obs);
+  for (const auto& a : actions) {
+    if (a.type == Action::Type::kOpen)
+      spdlog::warn("{}", a.alert.summary);
+    else
+      spdlog::info("{}", a.alert.summary);
+  }
+  const CronZoneState& now_state = host_state_.cron_zone;
+  const bool changed = !actions.empty() || before.zone != now_state.zone || before.host_zone != now_state.host_zone ||
+                       before.cron_pid != now_state.cron_pid || before.cron_start != now_state.cron_start;
+  if (changed && store_.begin()) {
+    host_dirty_ = true;
+    record_actions(actions, nullptr, t);
+    if (!flush_dirty() || !store_.commit()) store_.rollback();
+    pump_outbox();
+  }
+  // Crontab jobs follow cron's zone; jobs with a zone of their own (a comment, the config) keep it.
+  if (!scanner_) return;
+  const std::string& zone = cron_jobs_zone(now_state);
+  if (!scanner_->set_host_zone(zone.empty() ? std::nullopt : std::optional<std::string>(zone))) return;
+  spdlog::info("crontab jobs are evaluated in {} (the zone cron runs them in)", zone);
+  auto changes = scanner_->scan();
+  if (!changes.empty()) apply_discovery(changes, t);
+}
+
+}  // namespace cronitor::agent
