@@ -88,6 +88,7 @@ Daemon::~Daemon() {
   if (clock_fd_ >= 0) ::close(clock_fd_);
   deliverer_.reset();
   sd_event_source_disable_unref(metrics_src_);
+  sd_event_source_disable_unref(kmsg_src_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
   sender_.reset();
   sd_event_unref(ev_);
@@ -525,6 +526,7 @@ Result<void> Daemon::setup_loop() {
   start_uplink();
   start_metrics();
   open_cron_log();
+  start_oom_watch();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };

@@ -8,11 +8,16 @@ namespace {
 using nlohmann::json;
 
 json incident_json(const Incident& i) {
-  return {{"opened", to_us(i.opened)},
-          {"kind", i.kind},
-          {"alerts_sent", i.alerts_sent},
-          {"last_alert", to_us(i.last_alert)},
-          {"reason", i.reason}};
+  json j = {{"opened", to_us(i.opened)},
+            {"kind", i.kind},
+            {"alerts_sent", i.alerts_sent},
+            {"last_alert", to_us(i.last_alert)},
+            {"reason", i.reason}};
+  if (i.folded) {
+    j["folded"] = i.folded;
+    j["last_folded"] = to_us(i.last_folded);
+  }
+  return j;
 }
 Incident incident_from(const json& j) {
   Incident i;
@@ -21,6 +26,8 @@ Incident incident_from(const json& j) {
   i.alerts_sent = j.at("alerts_sent").get<int>();
   i.last_alert = from_us(j.at("last_alert").get<int64_t>());
   i.reason = j.value("reason", "");
+  i.folded = j.value("folded", 0);
+  i.last_folded = from_us(j.value("last_folded", int64_t{0}));
   return i;
 }
 template <typename T>
@@ -88,6 +95,9 @@ std::string state_text(const MonitorState& s) {
     out += ",\"alerts_sent\":" + std::to_string(s.incident->alerts_sent) +
            ",\"last_alert\":" + std::to_string(to_us(s.incident->last_alert)) + ",\"reason\":";
     append_json_string(out, s.incident->reason);
+    if (s.incident->folded)
+      out += ",\"folded\":" + std::to_string(s.incident->folded) +
+             ",\"last_folded\":" + std::to_string(to_us(s.incident->last_folded));
     out += '}';
   }
   if (s.paused_until) num("paused_until", to_us(*s.paused_until));
@@ -100,6 +110,8 @@ std::string state_text(const MonitorState& s) {
     out += ",\"last_status\":";
     append_json_string(out, s.last_status);
   }
+  if (s.last_success) num("last_success", to_us(*s.last_success));
+  if (s.failed_since_success) num("failed_since_success", s.failed_since_success);
   if (s.faulty) out += ",\"faulty\":true";
   if (s.flapping) out += ",\"flapping\":true";
   if (!s.flips.empty()) {
@@ -139,6 +151,8 @@ json to_json(const MonitorState& s) {
   put_opt(j, "last_exit_code", s.last_exit_code);
   put_opt(j, "last_duration_ms", s.last_duration_ms);
   if (!s.last_status.empty()) j["last_status"] = s.last_status;
+  put_opt(j, "last_success", s.last_success);
+  if (s.failed_since_success) j["failed_since_success"] = s.failed_since_success;
   if (s.faulty) j["faulty"] = true;
   if (s.flapping) j["flapping"] = true;
   if (!s.flips.empty()) {
@@ -171,6 +185,8 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.last_exit_code = opt<int>(j, "last_exit_code");
     s.last_duration_ms = opt<int64_t>(j, "last_duration_ms");
     s.last_status = j.value("last_status", "");
+    s.last_success = opt_instant(j, "last_success");
+    s.failed_since_success = j.value("failed_since_success", 0);
     s.faulty = j.value("faulty", false);
     s.flapping = j.value("flapping", false);
     if (j.contains("flips"))

@@ -113,6 +113,11 @@ TEST_F(StateStoreTest, JobStateRoundTrips) {
   st.incident = Incident{at("2026-01-01T00:01:00Z"), "failed", 2, at("2026-01-01T00:05:00Z"), "x"};
   st.last_exit_code = 2;
   ASSERT_TRUE(s->save_job(c, st));
+  EXPECT_EQ(nlohmann::json::parse(state_text(st)), to_json(st));
+  st.incident->folded = 7;
+  st.incident->last_folded = at("2026-01-01T00:07:00Z");
+  st.last_success = at("2026-01-01T00:00:30Z");
+  st.failed_since_success = 3;
   st.incident->reason = "quote \" backslash \\ newline \n tab \t";
   EXPECT_EQ(nlohmann::json::parse(state_text(st)), to_json(st));
   ASSERT_TRUE(s->save_job(c, st));
@@ -124,6 +129,10 @@ TEST_F(StateStoreTest, JobStateRoundTrips) {
   EXPECT_EQ(back.open_runs[0].run_id, "r");
   EXPECT_TRUE(back.open_runs[0].hung_alerted);
   EXPECT_EQ(back.incident->alerts_sent, 2);
+  EXPECT_EQ(back.incident->folded, 7);
+  EXPECT_EQ(back.incident->last_folded, at("2026-01-01T00:07:00Z"));
+  EXPECT_EQ(back.last_success, at("2026-01-01T00:00:30Z"));
+  EXPECT_EQ(back.failed_since_success, 3);
   EXPECT_EQ(back.last_exit_code, 2);
 }
 
