@@ -201,7 +201,7 @@ OomKillLog::Verdict OomKillLog::judge(int64_t pgid, Instant start, Instant end) 
     if (!v.other || (k.pgid == 0 && !unknown_group)) v.other = k;
     unknown_group |= k.pgid == 0;
   }
-  const bool watched_all = watching_since_ && *watching_since_ <= start - kSlack &&
+  const bool watched_all = watching_since_ && *watching_since_ <= start &&
                            !(last_loss_ && *last_loss_ + kSlack >= start && *last_loss_ <= end + kSlack);
   v.kind = unknown_group ? Verdict::Kind::kAmbiguous : watched_all ? Verdict::Kind::kNotOom : Verdict::Kind::kUnknown;
   return v;

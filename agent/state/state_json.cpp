@@ -242,6 +242,18 @@ json to_json(const Alert& a) {
   put_opt(j, "duration_ms", a.duration_ms);
   put_opt(j, "expected", a.expected);
   if (a.down_for) j["down_for_s"] = a.down_for->count();
+  // For the on-call reader (issue 13): written only when set, read with defaults.
+  if (!a.user.empty()) j["user"] = a.user;
+  if (!a.command.empty()) j["command"] = a.command;
+  put_opt(j, "last_success", a.last_success);
+  put_opt(j, "failed_since_success", a.failed_since_success);
+  put_opt(j, "peak_memory_bytes", a.peak_memory_bytes);
+  put_opt(j, "memory_limit_bytes", a.memory_limit_bytes);
+  if (!a.oom_victim.empty()) j["oom_victim"] = a.oom_victim;
+  put_opt(j, "affected_jobs", a.affected_jobs);
+  if (a.alert_number) j["alert_number"] = a.alert_number;
+  if (a.going_quiet) j["going_quiet"] = true;
+  if (a.folded_faults) j["folded_faults"] = a.folded_faults;
   return j;
 }
 
@@ -267,6 +279,17 @@ Result<Alert> alert_from_json(const json& j) {
     a.duration_ms = opt<int64_t>(j, "duration_ms");
     a.expected = opt_instant(j, "expected");
     if (auto d = opt<int64_t>(j, "down_for_s")) a.down_for = std::chrono::seconds(*d);
+    a.user = j.value("user", "");
+    a.command = j.value("command", "");
+    a.last_success = opt_instant(j, "last_success");
+    a.failed_since_success = opt<int>(j, "failed_since_success");
+    a.peak_memory_bytes = opt<int64_t>(j, "peak_memory_bytes");
+    a.memory_limit_bytes = opt<int64_t>(j, "memory_limit_bytes");
+    a.oom_victim = j.value("oom_victim", "");
+    a.affected_jobs = opt<int>(j, "affected_jobs");
+    a.alert_number = j.value("alert_number", 0);
+    a.going_quiet = j.value("going_quiet", false);
+    a.folded_faults = j.value("folded_faults", 0);
     return a;
   } catch (const json::exception& e) {
     return fail(std::string("alert: ") + e.what());

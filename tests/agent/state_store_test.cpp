@@ -145,6 +145,15 @@ TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {
   a.summary = "k failed: exit code 1";
   a.at = at("2026-01-01T00:00:00Z");
   a.incident_opened = a.at;
+  a.user = "billing";  // the on-call fields survive the outbox
+  a.command = "/usr/bin/billing";
+  a.last_success = at("2025-12-31T00:00:00Z");
+  a.failed_since_success = 2;
+  a.peak_memory_bytes = 1 << 26;
+  a.memory_limit_bytes = 1 << 26;
+  a.oom_victim = "python3 (pid 9)";
+  a.alert_number = 3;
+  a.going_quiet = true;
   auto id = s->record_action(Action{Action::Type::kOpen, a},
                              {"slack:http://127.0.0.1:1/x", "webhook:http://127.0.0.1:1/y"}, a.at);
   ASSERT_TRUE(id) << id.error().message;
@@ -158,6 +167,15 @@ TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {
   auto back = alert_from_json(nlohmann::json::parse((*due)[0].alert_json));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->summary, a.summary);
+  EXPECT_EQ(back->user, a.user);
+  EXPECT_EQ(back->command, a.command);
+  EXPECT_EQ(back->last_success, a.last_success);
+  EXPECT_EQ(back->failed_since_success, 2);
+  EXPECT_EQ(back->peak_memory_bytes, a.peak_memory_bytes);
+  EXPECT_EQ(back->memory_limit_bytes, a.memory_limit_bytes);
+  EXPECT_EQ(back->oom_victim, a.oom_victim);
+  EXPECT_EQ(back->alert_number, 3);
+  EXPECT_TRUE(back->going_quiet);
   ASSERT_TRUE(s->outbox_sent((*due)[0].id));
   ASSERT_TRUE(s->outbox_retry((*due)[1].id, at("2026-01-01T00:00:30Z"), "timeout", false));
   EXPECT_EQ(s->next_outbox_time()->value(), at("2026-01-01T00:00:30Z"));
