@@ -92,18 +92,6 @@ std::string act_line(const Alert& a, const std::string& sep) {
   return out;
 }
 
-/// Where the incident stands: "alert 3 of this incident; quiet now ..." (empty for a first alert).
-std::string incident_note(const Alert& a) {
-  std::string n;
-  if (a.folded_faults > 0)
-    n = std::to_string(a.folded_faults) + (a.folded_faults == 1 ? " fault" : " faults") +
-        " since the previous alert were recorded without a message";
-  if (a.going_quiet)
-    n += std::string(n.empty() ? "" : "; ") + "this is alert " + std::to_string(a.alert_number) +
-         " of the incident: no message for further faults until it recovers, except a reminder with their count";
-  return n;
-}
-
 /// The summary with the host named once: some summaries already say "on HOST".
 std::string on_host(const Alert& a, const std::string& host) {
   if (host.empty() || a.summary.find(" on " + host) != std::string::npos) return a.summary;
@@ -128,12 +116,8 @@ std::string title(const Alert& a) {
   return prefix + a.summary;
 }
 
-/// The detail, followed by where the incident stands.
-std::string full_detail(const Alert& a) {
-  const std::string note = incident_note(a);
-  if (note.empty()) return a.detail;
-  return a.detail.empty() ? note : a.detail + ". " + note;
-}
+/// The detail (the evaluator says there where the incident stands).
+const std::string& full_detail(const Alert& a) { return a.detail; }
 
 }  // namespace
 
@@ -213,7 +197,6 @@ std::string webhook_body(const Alert& a, const std::string& host) {
   j["alert_number"] = a.alert_number > 0 ? json(a.alert_number) : json();
   j["going_quiet"] = a.going_quiet;
   j["folded_faults"] = a.folded_faults;
-  j["note"] = incident_note(a);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
