@@ -309,7 +309,11 @@ struct Deliverer::Impl {
       // After a failure the circuit is half-open: one probe, and more only once it succeeded.
       const size_t limit = l.failures > 0 ? 1 : static_cast<size_t>(std::max(1, settings.concurrency));
       if (l.in_flight >= limit) continue;
-      auto rows = outbox->head(l.up->name(), kHeadRows);
+      // Rows of jobs already in flight are skipped, so look further than the free slots, but not
+      // at all 1024 every time: a pump follows each few completions, and reading (and copying)
+      // payloads that are skipped was the drain's largest cost (uplink/README.md, figures).
+      const auto free_slots = static_cast<int>(limit - l.in_flight);
+      auto rows = outbox->head(l.up->name(), std::min(kHeadRows, 8 * free_slots + 32));
       if (!rows) {
         say(2, "uplink " + l.up->name() + ": reading the outbox: " + rows.error().message);
         continue;

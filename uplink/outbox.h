@@ -1,5 +1,5 @@
 // The durable queue the upstreams are fed from. uplink/ defines it; the agent's state.db
-// implements it (agent/uplink_outbox.cpp), so a row is stored in the same transaction as the
+// implements it (agent/state/uplink_outbox.cpp), so a row is stored in the same transaction as the
 // event it reports, before the wrapper is answered.
 #pragma once
 

@@ -50,7 +50,8 @@ std::string render_metrics(const std::vector<JobMetrics>& jobs, const AgentMetri
   head("cronitor_job_last_duration_seconds", "gauge", "Duration of the job's latest finished run.");
   for (const auto& j : jobs)
     out += "cronitor_job_last_duration_seconds{" + job_labels(j) + "} " + opt(j.last_duration_s) + "\n";
-  head("cronitor_job_runs_total", "counter", "Finished runs seen since the agent started, by outcome.");
+  head("cronitor_job_runs_total", "counter",
+       "Finished runs by outcome: those state.db kept when the agent started, and every one since.");
   for (const auto& j : jobs) {
     out +=
         "cronitor_job_runs_total{" + job_labels(j) + ",outcome=\"success\"} " + std::to_string(j.runs_success) + "\n";
@@ -61,6 +62,10 @@ std::string render_metrics(const std::vector<JobMetrics>& jobs, const AgentMetri
        "When the job's next run must have started, grace included (Unix time).");
   for (const auto& j : jobs)
     out += "cronitor_job_next_deadline_timestamp_seconds{" + job_labels(j) + "} " + opt(j.next_deadline_s) + "\n";
+  head("cronitor_job_consecutive_misses", "gauge",
+       "Scheduled runs missed in a row (the slot and its grace passed without a start); 0 once it runs.");
+  for (const auto& j : jobs)
+    out += "cronitor_job_consecutive_misses{" + job_labels(j) + "} " + std::to_string(j.consecutive_misses) + "\n";
   head("cronitor_job_incident_open", "gauge", "1 while the job has an open incident.");
   for (const auto& j : jobs)
     out += "cronitor_job_incident_open{" + job_labels(j) + "} " + (j.incident_open ? "1" : "0") + "\n";

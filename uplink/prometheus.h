@@ -14,6 +14,7 @@ struct JobMetrics {
   std::optional<double> last_start_s, last_duration_s, next_deadline_s;
   std::optional<int> last_exit_code;
   uint64_t runs_success = 0, runs_failure = 0;
+  int consecutive_misses = 0;  // slots passed (grace included) without a run, since the latest run
   bool incident_open = false;
 };
 

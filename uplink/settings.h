@@ -33,7 +33,7 @@ struct SentrySettings {
 /// How every upstream is fed from the outbox.
 struct DeliverySettings {
   std::chrono::milliseconds timeout{10000};  // per request, connect included
-  int64_t max_events = 100000;               // queued per upstream; the oldest go first
+  int64_t max_events = 250000;               // queued per upstream; the oldest go first
   std::chrono::seconds max_age{7 * 24 * 3600};
   int concurrency = 32;  // requests in flight per upstream
   std::chrono::milliseconds backoff_base{1000}, backoff_max{300000};

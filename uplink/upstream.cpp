@@ -30,6 +30,13 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
+bool valid_slug(std::string_view slug) {
+  if (slug.empty() || slug.size() > 50) return false;
+  for (char c : slug)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  return true;
+}
+
 std::string slugify(std::string_view key) {
   std::string out;
   for (char c : key) {

@@ -62,6 +62,9 @@ struct SentryDsn {
 std::string url_encode(std::string_view s);
 /// A slug from a monitor key: a-z, 0-9, '-' and '_' (what Healthchecks and Sentry accept).
 std::string slugify(std::string_view key);
+/// A per-monitor slug override (`slug:` / `slug=`): 1 to 50 of a-z, 0-9, '-' and '_', what both
+/// Healthchecks.io and Sentry accept (Sentry's limit is 50).
+[[nodiscard]] bool valid_slug(std::string_view slug);
 /// The last `max` bytes of `s`, not splitting a UTF-8 character.
 std::string utf8_tail(std::string_view s, size_t max);
 

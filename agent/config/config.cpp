@@ -12,6 +12,7 @@
 #include "agent/eval/run_outcome.h"
 #include "common/duration.h"
 #include "schedule/zone.h"
+#include "uplink/upstream.h"
 
 namespace cronitor::agent {
 namespace {
@@ -274,6 +275,13 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
       s.notify = w.strings(v, key);
     } else if (k == "environment") {
       s.environment = w.str(v, key);
+    } else if (k == "slug") {
+      if (auto x = w.str(v, key)) {
+        if (!uplink::valid_slug(*x))
+          w.error(v, key, kSlugRule);
+        else
+          s.slug = *x;
+      }
     } else if (k == "paused") {
       s.paused = w.boolean(v, key);
     } else if (k == "user") {
@@ -287,7 +295,7 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
       w.error(kv.first, key,
               "unknown key (known: key, name, schedule, type, timezone, grace_seconds, "
               "failure_tolerance, schedule_tolerance, consecutive_alert_threshold, "
-              "recovery_threshold, realert_interval, assertions, notify, environment, paused, "
+              "recovery_threshold, realert_interval, assertions, notify, environment, slug, paused, "
               "success_codes, warning_codes, warning_tolerance, user)");
     }
   }

@@ -24,6 +24,7 @@ inline constexpr std::string_view kDefaultConfigPath = "/etc/cronitor/agent.yaml
 /// Settings a monitor entry or a crontab comment may set; unset ones fall back to the defaults.
 struct MonitorOverrides {
   std::optional<std::string> name, schedule, type, timezone, environment;
+  std::optional<std::string> slug;  // Healthchecks/Sentry slug instead of one made from the key
   std::optional<std::chrono::seconds> grace, realert_interval;
   std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold, recovery_threshold;
   std::optional<int> failure_window, warning_tolerance;  // failure_window: N of failure_tolerance "K of N"
@@ -131,5 +132,8 @@ std::string_view embedded_default_config();
 /// (with or without the leading "#" and "cronitor:"). Returns nullopt-equivalent empty
 /// overrides for comments that are not cronitor settings.
 [[nodiscard]] Result<MonitorOverrides> parse_job_comment(std::string_view comment);
+/// What a `slug` override must be (config entries and crontab comments).
+inline constexpr const char* kSlugRule =
+    "must be 1 to 50 characters of a-z, 0-9, '-' and '_' (what Healthchecks.io and Sentry accept)";
 
 }  // namespace cronitor::agent

@@ -1,5 +1,6 @@
 #include "agent/config/config_uplink.h"
 
+#include "agent/daemon/metrics_http.h"
 #include "common/duration.h"
 #include "uplink/upstream.h"
 
@@ -146,11 +147,8 @@ void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::Prom
     if (k == "listen") {
       std::string v;
       if (!c.str(kv.second, key, v)) continue;
-      const auto colon = v.rfind(':');
-      int port = 0;
-      if (colon == std::string::npos || std::sscanf(v.c_str() + colon + 1, "%d", &port) != 1 || port < 1 ||
-          port > 65535)
-        c.error(kv.second, key, "expected HOST:PORT, e.g. 127.0.0.1:9321");
+      if (auto a = parse_listen_address(v); !a)
+        c.error(kv.second, key, a.error().message + " (got \"" + v + "\")");
       else
         out.listen = v;
     } else if (k == "textfile") {

@@ -1,4 +1,4 @@
-// Parsing of the `uplink:` and `prometheus:` sections of agent.yaml (agent/config.cpp calls these).
+// Parsing of the `uplink:` and `prometheus:` sections of agent.yaml (agent/config/config.cpp calls these).
 #pragma once
 
 #include <yaml-cpp/yaml.h>

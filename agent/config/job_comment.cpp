@@ -7,6 +7,7 @@
 #include "agent/eval/run_outcome.h"
 #include "common/duration.h"
 #include "common/text.h"
+#include "uplink/upstream.h"
 
 namespace cronitor::agent {
 namespace {
@@ -46,6 +47,7 @@ void MonitorOverrides::merge(const MonitorOverrides& o) {
   take(type, o.type);
   take(timezone, o.timezone);
   take(environment, o.environment);
+  take(slug, o.slug);
   take(grace, o.grace);
   take(realert_interval, o.realert_interval);
   take(failure_tolerance, o.failure_tolerance);
@@ -124,6 +126,9 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       out.name = value;
     } else if (key == "environment" || key == "env") {
       out.environment = value;
+    } else if (key == "slug") {
+      if (!uplink::valid_slug(value)) return fail("slug: " + std::string(kSlugRule));
+      out.slug = value;
     } else if (key == "timezone" || key == "tz") {
       out.timezone = value;
     } else if (key == "paused") {
@@ -141,7 +146,7 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       out.schedule = value;
     } else {
       return fail("unknown setting \"" + std::string(key) +
-                  "\" (grace, failure_tolerance, schedule_tolerance, notify, name, environment, "
+                  "\" (grace, failure_tolerance, schedule_tolerance, notify, name, environment, slug, "
                   "timezone, paused, assertion, realert_interval, recovery_threshold, "
                   "consecutive_alert_threshold, success_codes, warning_codes, warning_tolerance)");
     }

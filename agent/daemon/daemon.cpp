@@ -19,6 +19,7 @@
 
 #include "agent/config/discovery_adapter.h"
 #include "agent/daemon/cron_log_watch.h"
+#include "agent/daemon/metrics_http.h"
 #include "agent/daemon/systemd_watch.h"
 #include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
@@ -88,6 +89,7 @@ Daemon::~Daemon() {
   if (clock_fd_ >= 0) ::close(clock_fd_);
   deliverer_.reset();
   sd_event_source_disable_unref(metrics_src_);
+  metrics_http_.reset();
   sd_event_source_disable_unref(kmsg_src_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
   sender_.reset();
@@ -464,6 +466,7 @@ void Daemon::reload() {
   rearm_deadline_timer();
   start_uplink();  // new keys and URLs; a stopped upstream gets another chance
   sync_upstream_monitors();
+  start_metrics();  // a new prometheus.listen address or textfile
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   check_cron_daemon();  // cron jobs may have come or gone

@@ -40,6 +40,7 @@ namespace cronitor::agent {
 using uplink::AlertThrottle;
 
 class CronLogWatch;
+class MetricsHttp;
 class SystemdWatch;
 struct LiveTimer;
 
@@ -143,9 +144,12 @@ class Daemon {
   void forward_fault(const Action& a, const MonitorConfig* m);
   void sync_upstream_monitors();
   void on_uplink_stopped(const std::string& upstream, long status, const std::string& url);
-  // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s.
+  // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
+  // /metrics over HTTP (agent/daemon/metrics_http.h) on the loop.
   void start_metrics();
   void write_metrics();
+  std::string metrics_text();
+  void seed_run_counts();  // cronitor_job_runs_total from state.db's runs, once at start
   static int on_metrics_cb(sd_event_source*, uint64_t, void*);
 
   // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
@@ -285,6 +289,7 @@ class Daemon {
   std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
   size_t synced_hash_ = 0;                        // the monitors last queued for upsert
   sd_event_source* metrics_src_ = nullptr;
+  std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
   uint64_t rescans_ = 0;
   int lock_fd_ = -1;  // holds the flock on state_dir/agent.lock for the daemon's life

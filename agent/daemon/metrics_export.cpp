@@ -1,5 +1,6 @@
 // prometheus.textfile: the per-job and per-agent series in a node_exporter textfile, written
 // atomically (temp file + rename) every 15 s from the loop, so node_exporter never reads half.
+// prometheus.listen: the same text on GET /metrics (agent/daemon/metrics_http.h), made per scrape.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <fstream>
 
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/metrics_http.h"
 #include "uplink/prometheus.h"
 
 namespace cronitor::agent {
@@ -20,10 +22,20 @@ double seconds(Instant t) { return static_cast<double>(t.time_since_epoch().coun
 }  // namespace
 
 void Daemon::start_metrics() {
-  if (!config_.prometheus.listen.empty())
-    spdlog::warn(
-        "prometheus.listen: the HTTP endpoint is not in this build yet; use prometheus.textfile "
-        "with node_exporter's textfile collector");
+  if (events_stored_ == 0) seed_run_counts();  // nothing counted yet: the history is the count
+  const std::string& listen = config_.prometheus.listen;
+  if (metrics_http_ && metrics_http_->address() != listen) metrics_http_.reset();
+  if (!listen.empty() && !metrics_http_) {
+    auto server = MetricsHttp::start(ev_, listen, [this] { return metrics_text(); });
+    if (!server) {
+      // The jobs are still watched: a busy port costs the scrape (Prometheus' "agent down"
+      // alert says so), not the monitoring.
+      spdlog::error("{} (in \"{}\"); /metrics is not served", server.error().message, config_.source);
+    } else {
+      metrics_http_ = std::move(*server);
+      spdlog::info("prometheus: serving http://{}/metrics", listen);
+    }
+  }
   if (config_.prometheus.textfile.empty() || metrics_src_) return;
   sd_event_add_time_relative(ev_, &metrics_src_, CLOCK_MONOTONIC, 0, 1'000'000, on_metrics_cb, this);
 }
@@ -36,9 +48,41 @@ int Daemon::on_metrics_cb(sd_event_source* s, uint64_t, void* ud) {
   return 0;
 }
 
+void Daemon::seed_run_counts() {
+  // Every finished run state.db keeps (retention: keep_runs, keep_days), so the counter carries
+  // over an agent restart; a prune between restarts lowers it, which Prometheus reads as a reset.
+  auto st = store_.db().prepare(
+      "SELECT key, sum(status = 'ok'), sum(status = 'failed') FROM runs WHERE has_end = 1 GROUP BY key");
+  if (!st) {
+    spdlog::warn("cronitor_job_runs_total: reading state.db: {}; counting from now", st.error().message);
+    return;
+  }
+  run_counts_.clear();
+  for (;;) {
+    auto row = st->step();
+    if (!row || !*row) break;
+    run_counts_[st->text(0)] = {static_cast<uint64_t>(st->i64(1)), static_cast<uint64_t>(st->i64(2))};
+  }
+}
+
 void Daemon::write_metrics() {
   const std::string& path = config_.prometheus.textfile;
   if (path.empty()) return;
+  const std::string text = metrics_text();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      spdlog::warn("prometheus.textfile \"{}\": cannot write", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    spdlog::warn("prometheus.textfile: rename to \"{}\": {}", path, std::strerror(errno));
+}
+
+std::string Daemon::metrics_text() {
   std::vector<uplink::JobMetrics> jobs;
   jobs.reserve(monitors_.size());
   for (uint32_t i = 0; i < monitors_.size(); ++i) {
@@ -54,6 +98,7 @@ void Daemon::write_metrics() {
     j.last_exit_code = s.last_exit_code;
     if (i < deadline_of_.size() && deadline_of_[i]) j.next_deadline_s = seconds(*deadline_of_[i]);
     j.incident_open = s.incident.has_value();
+    j.consecutive_misses = s.consecutive_misses;
     if (auto it = run_counts_.find(m.key); it != run_counts_.end())
       j.runs_success = it->second.first, j.runs_failure = it->second.second;
     jobs.push_back(std::move(j));
@@ -69,17 +114,7 @@ void Daemon::write_metrics() {
         if (auto n = uplink_outbox_->depth(st.name)) u.depth = *n;
       a.upstreams.push_back(u);
     }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << uplink::render_metrics(jobs, a);
-    if (!out.flush()) {
-      spdlog::warn("prometheus.textfile \"{}\": cannot write", tmp);
-      return;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    spdlog::warn("prometheus.textfile: rename to \"{}\": {}", path, std::strerror(errno));
+  return uplink::render_metrics(jobs, a);
 }
 
 }  // namespace cronitor::agent

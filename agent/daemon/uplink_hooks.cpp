@@ -37,6 +37,7 @@ uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host
   for (const auto& a : m.assertions) i.assertions.push_back(a.text);
   for (const auto& n : m.notify)
     if (n.find(':') == std::string::npos) i.notify.push_back(n);  // list names only: inline targets hold secrets
+  i.slug = m.slug;
   i.note = "cronitor-agent on " + host + (m.source().empty() ? "" : ", defined in " + m.source());
   return i;
 }

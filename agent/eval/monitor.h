@@ -55,6 +55,7 @@ struct MonitorConfig {
   std::vector<Assertion> assertions;
   std::vector<std::string> notify;  // list names or inline targets
   std::string environment;
+  std::string slug;  // Healthchecks/Sentry slug; empty: made from the key
   bool paused = false;
   bool from_cron = false;   // run by the cron daemon: its misses are the daemon's while it is down
   std::string source_file;  // where the job is defined

@@ -100,6 +100,7 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   if (o.assertions) m.assertions = *o.assertions;
   if (o.notify) m.notify = *o.notify;
   if (o.environment) m.environment = *o.environment;
+  if (o.slug) m.slug = *o.slug;
   if (o.paused) m.paused = *o.paused;
   if (m.name.empty()) m.name = m.key;
   auto zone = zones.get(zone_name);

@@ -48,7 +48,7 @@ CREATE INDEX outbox_due ON outbox(state, next_us);
     R"sql(
 ALTER TABLE jobs ADD COLUMN uid INTEGER;
 )sql",
-    // 3 -> 4: the upstream outbox (agent/uplink_outbox.cpp): one row per event and upstream.
+    // 3 -> 4: the upstream outbox (agent/state/uplink_outbox.cpp): one row per event and upstream.
     R"sql(
 CREATE TABLE uplink_outbox(id INTEGER PRIMARY KEY, upstream TEXT NOT NULL, job TEXT NOT NULL, kind TEXT NOT NULL,
                            created_us INTEGER NOT NULL, payload TEXT NOT NULL);

@@ -101,7 +101,7 @@ class StateStore {
   [[nodiscard]] Result<std::vector<std::map<std::string, std::string>>> incidents(const std::string& key, int limit);
 
   const std::string& path() const { return db_.path(); }
-  /// The connection, for tables with a logic of their own (agent/uplink_outbox.cpp).
+  /// The connection, for tables with a logic of their own (agent/state/uplink_outbox.cpp).
   sql::Db& db() { return db_; }
   /// True right after a statement or commit failed because the disk (or its quota) is full.
   bool out_of_space() const;

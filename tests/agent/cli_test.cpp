@@ -11,22 +11,13 @@
 #include <regex>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::Output;
-using cronitor::testing::run_command;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kExec = CRONITOR_EXEC_BIN;
-const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+using namespace cronitor::testing;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

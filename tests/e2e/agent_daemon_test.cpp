@@ -19,39 +19,18 @@
 
 #include "common/event.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 #include "wrapper/agent_client.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kExec = CRONITOR_EXEC_BIN;
-const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+using namespace cronitor::testing;
 
 class AgentDaemon : public ::testing::Test {
  protected:
-  void SetUp() override {
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    socket_ = (dir_ / "agent.sock").string();
-    spool_ = (dir_ / "spool").string();
-    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
-    ::setenv("CRONITOR_ACK_TIMEOUT_MS", "1000", 1);
-  }
-  void TearDown() override {
-    stop(SIGTERM);
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { stop(SIGTERM); }
   void write_config(const std::string& slack_url, const std::string& extra = "", const char* name = "agent.yaml") {
     std::ofstream(dir_ / name) << "state_dir: " << (dir_ / "state").string() << "\n"
                                << "socket: " << socket_ << "\n"
@@ -77,9 +56,9 @@ class AgentDaemon : public ::testing::Test {
            body["text"].get<std::string>().find(what) != std::string::npos;
   }
 
-  fs::path dir_ = fs::temp_directory_path() / ("agent-e2e-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::string socket_, spool_;
+  AgentSandbox box_{test_dir("agent-e2e")};
+  const fs::path dir_ = box_.dir();
+  const std::string socket_ = box_.socket(), spool_ = box_.spool();
   AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
 };
 

@@ -21,18 +21,13 @@
 #include <thread>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-using nlohmann::json;
+using namespace cronitor::testing;
 
-const std::string kAgent = CRONITOR_AGENT_BIN;
 constexpr const char* kHostFile = "/etc/cron.d/cronitor-cronlog-e2e";
 // Unique commands: only this test's lines match them.
 const std::string kOk = "/bin/true cronitor-cronlog-e2e-ok";

@@ -16,22 +16,15 @@
 
 #include "discovery/job_identity.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-using nlohmann::json;
+using namespace cronitor::testing;
 
-const std::string kAgent = CRONITOR_AGENT_BIN;
 const std::string kHarness = CRONITOR_SOURCE_DIR "/tests/support/user_systemd.sh";
-const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;

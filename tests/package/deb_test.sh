@@ -60,8 +60,8 @@ if [ -z "${DEB_TEST_IN_NS:-}" ]; then
 fi
 
 # 2. A fresh Debian 12 root, made once and cached as a tarball.
-ROOT_TAR=$CACHE/bookworm-v1.tar
-RUNTIME_PKGS=cron,libcurl4,libyaml-cpp0.7,libspdlog1.10,libfmt9,libsqlite3-0,libcctz2,libsystemd0
+ROOT_TAR=$CACHE/bookworm-v2.tar  # v2: libmicrohttpd12 (prometheus.listen)
+RUNTIME_PKGS=cron,libcurl4,libmicrohttpd12,libyaml-cpp0.7,libspdlog1.10,libfmt9,libsqlite3-0,libcctz2,libsystemd0
 if [ ! -f "$ROOT_TAR" ]; then
   step "creating the Debian 12 root (cached in $ROOT_TAR)"
   mkdir -p "$CACHE"

@@ -14,21 +14,14 @@
 
 #include "common/event.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 #include "wrapper/agent_client.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+using namespace cronitor::testing;
 
 class AlertFlood : public ::testing::Test {
  protected:

@@ -17,19 +17,12 @@
 #include <vector>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kExec = CRONITOR_EXEC_BIN;
+using namespace cronitor::testing;
 
 constexpr int kRuns = 3000;
 constexpr int kWorkers = 4;

@@ -18,19 +18,13 @@
 
 #include "common/event.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/subprocess.h"
 #include "wrapper/agent_client.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kExec = CRONITOR_EXEC_BIN;
+using namespace cronitor::testing;
 
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;

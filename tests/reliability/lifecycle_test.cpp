@@ -19,40 +19,23 @@
 
 #include "common/endpoint_file.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kExec = CRONITOR_EXEC_BIN;
+using namespace cronitor::testing;
 
 double now_s() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 class Lifecycle : public ::testing::Test {
  protected:
-  void SetUp() override {
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    socket_ = (dir_ / "agent.sock").string();
-    spool_ = (dir_ / "spool").string();
-    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
-    ::setenv("CRONITOR_ACK_TIMEOUT_MS", "1000", 1);
-  }
   void TearDown() override {
     agent_.stop(SIGTERM);
     for (pid_t p : children_) {
       ::kill(p, SIGKILL);
       ::waitpid(p, nullptr, 0);
     }
-    fs::remove_all(dir_);
   }
   void write_config(const std::string& extra = "") {
     std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\n"
@@ -97,9 +80,9 @@ class Lifecycle : public ::testing::Test {
     return t;
   }
 
-  fs::path dir_ = fs::temp_directory_path() / ("lifecycle-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::string socket_, spool_;
+  AgentSandbox box_{test_dir("lifecycle")};
+  const fs::path dir_ = box_.dir();
+  const std::string socket_ = box_.socket(), spool_ = box_.spool();
   AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
   std::vector<pid_t> children_;
 };

@@ -17,19 +17,13 @@
 #include <string>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-using nlohmann::json;
+using namespace cronitor::testing;
 
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kExec = CRONITOR_EXEC_BIN;
 constexpr const char* kCronFile = "/etc/cron.d/cronitor-lifecycle-test";
 
 bool pid_alive(const std::string& pidfile) {

@@ -57,5 +57,50 @@ prometheus: {listen: "127.0.0.1", textfile: relative.prom}
   EXPECT_EQ(text.find("o1.ingest"), std::string::npos) << "no DSN in errors? (it holds the key)";
 }
 
+TEST(UplinkConfig, ASlugOverridesTheOneMadeFromTheKey) {
+  auto c = parse_config("monitors:\n  - key: nightly-db-backup\n    slug: db-backup\n", "agent.yaml");
+  ASSERT_TRUE(c) << format_errors(c.error());
+  ASSERT_EQ(c->monitors.size(), 1u);
+  EXPECT_EQ(c->monitors[0].settings.slug, "db-backup");
+  auto bad = parse_config("monitors:\n  - key: a\n    slug: \"DB Backup\"\n  - key: b\n    slug: \"\"\n", "agent.yaml");
+  ASSERT_FALSE(bad);
+  const std::string e = format_errors(bad.error());
+  EXPECT_NE(e.find("agent.yaml:3: monitors"), std::string::npos) << e;
+  EXPECT_NE(e.find("agent.yaml:5: monitors"), std::string::npos) << e;
+  EXPECT_NE(e.find("slug: must be 1 to 50 characters of a-z, 0-9, '-' and '_'"), std::string::npos) << e;
+  // In a crontab comment.
+  auto o = parse_job_comment("# cronitor: slug=db_backup-2 name=\"DB backup\"");
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->slug, "db_backup-2");
+  EXPECT_EQ(o->name, "DB backup");
+  auto too_long = parse_job_comment("# cronitor: slug=" + std::string(51, 'a'));
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().message.find("slug: must be 1 to 50"), std::string::npos);
+  EXPECT_FALSE(parse_job_comment("# cronitor: slug=Caps"));
+}
+
+TEST(UplinkConfig, ListenAddressMustBeALiteralAddressAndPort) {
+  for (const char* ok : {"127.0.0.1:9321", "localhost:9321", "0.0.0.0:1", "[::1]:9321", "[::]:65535"}) {
+    auto c = parse_config(std::string("prometheus: {listen: \"") + ok + "\"}\n", "agent.yaml");
+    ASSERT_TRUE(c) << ok << ": " << format_errors(c.error());
+    EXPECT_EQ(c->prometheus.listen, ok);
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"prometheus.example.com:9321", "is not an IP address"},
+      {"127.0.0.1:0", "port must be a number from 1 to 65535"},
+      {"127.0.0.1:70000", "port must be a number from 1 to 65535"},
+      {"127.0.0.1:93x", "port must be a number"},
+      {"::1:9321", "an IPv6 address goes in brackets"},
+      {"[::1]9321", "expected [IPV6]:PORT"},
+  };
+  for (const auto& [text, why] : bad) {
+    auto c = parse_config(std::string("mode: standalone\nprometheus:\n  listen: \"") + text + "\"\n", "agent.yaml");
+    ASSERT_FALSE(c) << text;
+    const std::string e = format_errors(c.error());
+    EXPECT_NE(e.find("agent.yaml:3: prometheus.listen: "), std::string::npos) << e;
+    EXPECT_NE(e.find(why), std::string::npos) << text << ": " << e;
+  }
+}
+
 }  // namespace
 }  // namespace cronitor::agent

@@ -233,6 +233,7 @@ TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
   ran.last_duration_s = 2.5;
   ran.runs_failure = 3;
   ran.incident_open = true;
+  ran.consecutive_misses = 2;
   AgentMetrics a;
   a.events_received = 9;
   a.upstreams.push_back({"cronitor", 4, 10, 2, 0, 1, false});
@@ -241,12 +242,16 @@ TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
   for (const std::string& line :
        {"cronitor_job_last_start_timestamp_seconds{" + l + "} NaN", "cronitor_job_last_exit_code{" + l + "} NaN",
         "cronitor_job_runs_total{" + l + ",outcome=\"success\"} 0",
-        "cronitor_job_next_deadline_timestamp_seconds{" + l + "} 1764460800",
-        "cronitor_job_incident_open{" + l + "} 0"})
+        "cronitor_job_next_deadline_timestamp_seconds{" + l + "} 1764460800", "cronitor_job_incident_open{" + l + "} 0",
+        "cronitor_job_consecutive_misses{" + l + "} 0"})
     EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
   EXPECT_NE(text.find(R"(cronitor_job_last_exit_code{key="old")"), std::string::npos);
   EXPECT_NE(text.find("} 137\n"), std::string::npos);
   EXPECT_NE(text.find(R"(outcome="failure"} 3)"), std::string::npos);
+  EXPECT_NE(text.find(R"(cronitor_job_consecutive_misses{key="old",name="A \"quoted\" name",source="/etc/cron.d/x:2",)"
+                      R"(user="root"} 2)"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("cronitor_agent_events_received_total 9\n"), std::string::npos);
   EXPECT_NE(text.find(R"(cronitor_agent_outbox_depth{upstream="cronitor"} 4)"), std::string::npos);
   EXPECT_NE(text.find(R"(cronitor_agent_delivery_failures_total{upstream="cronitor"} 2)"), std::string::npos);

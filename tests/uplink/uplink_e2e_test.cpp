@@ -12,34 +12,17 @@
 
 #include "common/event.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "wrapper/agent_client.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-constexpr const char* kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+using namespace cronitor::testing;
 
 class UplinkE2E : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("uplink-e2e-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    socket_ = (dir_ / "agent.sock").string();
-    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
-  }
-  void TearDown() override {
-    agent_.stop(SIGTERM);
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { agent_.stop(SIGTERM); }
   void write_config(const HttpRecorder& rec, const std::string& extra = "") {
     std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
                                        << "\nspool_dir: " << (dir_ / "spool").string()
@@ -80,11 +63,10 @@ class UplinkE2E : public ::testing::Test {
     return buf;
   }
 
-  fs::path dir_;
-  std::string socket_;
-  AgentProcess agent_{
-      CRONITOR_AGENT_BIN,
-      (fs::temp_directory_path() / ("uplink-e2e-agent-" + std::to_string(::getpid()) + ".log")).string()};
+  AgentSandbox box_{test_dir("uplink-e2e")};
+  const fs::path dir_ = box_.dir();
+  const std::string socket_ = box_.socket();
+  AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};  // in the sandbox: removed with it
 };
 
 TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
@@ -133,6 +115,37 @@ TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
       wait_until([&] { return read().find(R"(,outcome="failure"} 1)") != std::string::npos; }, std::chrono::seconds(5)))
       << read();
   EXPECT_NE(read().find("} 137\n"), std::string::npos) << read();
+}
+
+TEST_F(UplinkE2E, AMonitorsSlugNamesItAtHealthchecksAndSentry) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  write_config(rec, "  healthchecks: {ping_key: PKEY, ping_url: \"" + rec.url("/hc") +
+                        "\"}\n"
+                        "  sentry: {dsn: \"" +
+                        rec.url("").replace(0, 7, "http://PUB@") +
+                        "/42\"}\n"
+                        "monitors:\n"
+                        "  - key: nightly-db-backup\n    slug: db-backup\n    schedule: \"0 3 * * *\"\n"
+                        "  - key: weekly_report\n    schedule: \"0 4 * * 1\"\n");
+  start();
+  const int64_t t = now_ms();
+  for (const char* key : {"nightly-db-backup", "weekly_report"}) {
+    const std::string run = run_id(key[0]);
+    ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event(key, run, cronitor::RunState::kRun, t), 2000000));
+    ASSERT_TRUE(
+        cronitor::wrapper::send_to_agent(socket_, event(key, run, cronitor::RunState::kComplete, t + 1200), 2000000));
+  }
+  auto has = [&](const std::string& prefix) {
+    for (auto& r : rec.requests())
+      if (r["path"].get<std::string>().starts_with(prefix)) return true;
+    return false;
+  };
+  // The slug where one is set, else the one made from the key.
+  for (const char* p : {"/hc/PKEY/db-backup/start?rid=", "/hc/PKEY/db-backup/0?rid=", "/hc/PKEY/weekly_report/start?",
+                        "/api/42/cron/db-backup/PUB/", "/api/42/cron/weekly_report/PUB/"})
+    EXPECT_TRUE(wait_until([&] { return has(p); }, std::chrono::seconds(10))) << p << "\n" << agent_.log();
+  EXPECT_FALSE(has("/hc/PKEY/nightly-db-backup/"));
+  EXPECT_FALSE(has("/api/42/cron/nightly-db-backup/"));
 }
 
 TEST_F(UplinkE2E, KillNineDuringTheDrainLosesNothingAndKeepsEachRunInOrder) {

@@ -1,0 +1,186 @@
+#include "agent/daemon/metrics_http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace cronitor::agent {
+namespace {
+
+constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// MHD reports why it could not start only through its logger: the latest line is kept for the
+// error, and lines while serving go to the log.
+thread_local std::string last_mhd_message;
+
+void mhd_log(void*, const char* fmt, va_list ap) {
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string m(buf);
+  while (!m.empty() && (m.back() == '\n' || m.back() == '\r')) m.pop_back();
+  last_mhd_message = m;
+  spdlog::debug("prometheus.listen: {}", m);
+}
+
+uint64_t mono_usec() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+bool parse_port(std::string_view s, uint16_t& port) {
+  if (s.empty() || s.size() > 5) return false;
+  unsigned v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v < 1 || v > 65535) return false;
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+MHD_Result answer(MHD_Connection* c, unsigned status, std::string_view body, const char* type,
+                  const char* allow = nullptr) {
+  MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+  if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+  const MHD_Result ok = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+}  // namespace
+
+struct MetricsHttpAccess {
+  static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
+                               const char*, size_t* upload_size, void**) {
+    auto* self = static_cast<MetricsHttp*>(cls);
+    *upload_size = 0;  // a body is never read: nothing here takes one
+    if (std::strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+      return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is served\n", "text/plain; charset=utf-8", "GET");
+    if (std::strcmp(url, "/metrics") != 0)
+      return answer(c, MHD_HTTP_NOT_FOUND, "not found: this agent serves /metrics only\n", "text/plain; charset=utf-8");
+    ++self->scrapes_;
+    return answer(c, MHD_HTTP_OK, self->render_(), kContentType);
+  }
+};
+
+Result<ListenAddress> parse_listen_address(const std::string& text) {
+  ListenAddress out;
+  std::string host;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    const auto close = text.find("]:");
+    if (close == std::string::npos) return fail("expected [IPV6]:PORT, e.g. [::1]:9321");
+    host = text.substr(1, close - 1);
+    port_text = std::string_view(text).substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) return fail("expected HOST:PORT, e.g. 127.0.0.1:9321");
+    host = text.substr(0, colon);
+    if (host.find(':') != std::string::npos) return fail("an IPv6 address goes in brackets, e.g. [::1]:9321");
+    port_text = std::string_view(text).substr(colon + 1);
+  }
+  uint16_t port = 0;
+  if (!parse_port(port_text, port)) return fail("the port must be a number from 1 to 65535");
+  if (host == "localhost") host = "127.0.0.1";
+  sockaddr_in v4{};
+  sockaddr_in6 v6{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    std::memcpy(&out.addr, &v4, sizeof v4);
+    out.len = sizeof v4;
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    std::memcpy(&out.addr, &v6, sizeof v6);
+    out.len = sizeof v6;
+  } else {
+    return fail("\"" + host + "\" is not an IP address (write 127.0.0.1, [::1], 0.0.0.0 or localhost; no DNS names)");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<MetricsHttp>> MetricsHttp::start(sd_event* ev, const std::string& address, Render render,
+                                                        Limits limits) {
+  auto addr = parse_listen_address(address);
+  if (!addr) return fail("prometheus.listen \"" + address + "\": " + addr.error().message);
+  std::unique_ptr<MetricsHttp> self(new MetricsHttp());
+  self->address_ = address;
+  self->render_ = std::move(render);
+  self->ev_ = ev;
+  // No MHD_OPTION_LISTENING_ADDRESS_REUSE: it would set SO_REUSEPORT, and a second agent would
+  // then share the port silently instead of failing.
+  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;  // no MHD_USE_INTERNAL_POLLING_THREAD: the loop polls
+  if (addr->addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  const uint16_t port = ntohs(addr->addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr->addr)->sin6_port
+                                                               : reinterpret_cast<sockaddr_in*>(&addr->addr)->sin_port);
+  last_mhd_message.clear();
+  self->mhd_ = MHD_start_daemon(
+      flags, port, nullptr, nullptr, &MetricsHttpAccess::on_request, self.get(), MHD_OPTION_SOCK_ADDR,
+      reinterpret_cast<const sockaddr*>(&addr->addr), MHD_OPTION_CONNECTION_LIMIT, limits.connections,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_ip, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE, 16u,
+      MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END);
+  if (!self->mhd_)
+    return fail("prometheus.listen \"" + address + "\": cannot serve there" +
+                (last_mhd_message.empty() ? std::string() : ": " + last_mhd_message));
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(self->mhd_, MHD_DAEMON_INFO_EPOLL_FD);
+  if (!info) return fail("prometheus.listen: libmicrohttpd has no epoll set");
+  if (int r = sd_event_add_io(ev, &self->io_src_, info->epoll_fd, EPOLLIN, on_io, self.get()); r < 0)
+    return std::unexpected(Error::from_errno("sd_event_add_io", "prometheus.listen", -r));
+  if (int r = sd_event_add_time(ev, &self->timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, self.get()); r < 0)
+    return std::unexpected(Error::from_errno("sd_event_add_time", "prometheus.listen", -r));
+  sd_event_source_set_enabled(self->timer_src_, SD_EVENT_OFF);
+  self->run();
+  return self;
+}
+
+MetricsHttp::~MetricsHttp() {
+  sd_event_source_disable_unref(io_src_);
+  sd_event_source_disable_unref(timer_src_);
+  if (mhd_) MHD_stop_daemon(mhd_);
+}
+
+unsigned MetricsHttp::connections() const {
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(mhd_, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  return info ? info->num_connections : 0;
+}
+
+void MetricsHttp::run() {
+  // At the connection limit MHD takes its listening socket out of its epoll set, and puts it back
+  // at the start of the next MHD_run: when this run closed connections, run once more, or the
+  // clients waiting in the backlog would wait for an event that never comes.
+  const unsigned before = connections();
+  MHD_run(mhd_);
+  if (connections() < before) MHD_run(mhd_);
+  // MHD's own deadlines (idle connections) as one loop timer.
+  MHD_UNSIGNED_LONG_LONG ms = 0;
+  if (MHD_get_timeout(mhd_, &ms) == MHD_YES) {
+    sd_event_source_set_time(timer_src_, mono_usec() + ms * 1000);
+    sd_event_source_set_enabled(timer_src_, SD_EVENT_ONESHOT);
+  } else {
+    sd_event_source_set_enabled(timer_src_, SD_EVENT_OFF);
+  }
+}
+
+int MetricsHttp::on_io(sd_event_source*, int, uint32_t, void* ud) {
+  static_cast<MetricsHttp*>(ud)->run();
+  return 0;
+}
+
+int MetricsHttp::on_timer(sd_event_source*, uint64_t, void* ud) {
+  static_cast<MetricsHttp*>(ud)->run();
+  return 0;
+}
+
+}  // namespace cronitor::agent

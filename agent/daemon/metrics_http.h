@@ -1,0 +1,71 @@
+// prometheus.listen: GET /metrics served by libmicrohttpd on the agent's own sd-event loop.
+// MHD runs without threads of its own (external polling, its epoll set is one io source of the
+// loop; MHD_get_timeout arms one loop timer), so a scrape never races the evaluator and the text
+// is made on the loop from the daemon's current state. Bounded: only GET /metrics (404 for other
+// paths, 405 for other methods), a few connections at a time, each closed when idle too long.
+#pragma once
+
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+
+struct MHD_Daemon;
+
+namespace cronitor::agent {
+
+/// An address to listen on: "127.0.0.1:9321", "[::1]:9321", "0.0.0.0:9321", "[::]:9321" or
+/// "localhost:9321" (127.0.0.1). Literal addresses only: a config check never waits on DNS.
+struct ListenAddress {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+[[nodiscard]] Result<ListenAddress> parse_listen_address(const std::string& text);
+
+class MetricsHttp {
+ public:
+  struct Limits {
+    unsigned connections = 16;         // at once, all peers together
+    unsigned per_ip = 8;               // at once from one address
+    unsigned idle_timeout_s = 10;      // a connection with nothing to do is closed
+    size_t connection_memory = 32768;  // request headers beyond this are refused by MHD
+  };
+  /// Called on the loop for every scrape: the exposition text.
+  using Render = std::function<std::string()>;
+
+  /// Binds `address` ("HOST:PORT") and serves on `ev` until destroyed.
+  [[nodiscard]] static Result<std::unique_ptr<MetricsHttp>> start(sd_event* ev, const std::string& address,
+                                                                  Render render, Limits limits);
+  [[nodiscard]] static Result<std::unique_ptr<MetricsHttp>> start(sd_event* ev, const std::string& address,
+                                                                  Render render) {
+    return start(ev, address, std::move(render), Limits{});
+  }
+  ~MetricsHttp();
+  MetricsHttp(const MetricsHttp&) = delete;
+  MetricsHttp& operator=(const MetricsHttp&) = delete;
+
+  const std::string& address() const { return address_; }
+  uint64_t scrapes() const { return scrapes_; }
+  unsigned connections() const;  // open now
+
+ private:
+  MetricsHttp() = default;
+  void run();  // MHD_run, then the timer from MHD_get_timeout
+  static int on_io(sd_event_source*, int, uint32_t, void*);
+  static int on_timer(sd_event_source*, uint64_t, void*);
+  friend struct MetricsHttpAccess;  // MHD's request callback (metrics_http.cpp)
+
+  std::string address_;
+  Render render_;
+  sd_event* ev_ = nullptr;
+  MHD_Daemon* mhd_ = nullptr;
+  sd_event_source* io_src_ = nullptr;
+  sd_event_source* timer_src_ = nullptr;
+  uint64_t scrapes_ = 0;
+};
+
+}  // namespace cronitor::agent

@@ -1,0 +1,70 @@
+// What the tests of the real daemon share: the binaries under test, the process helpers, and a
+// sandbox folder whose socket and spool every `cronitor-exec` of the test is pointed at
+// (CRONITOR_SOCKET, CRONITOR_SPOOL), so that no test reaches the host's own agent or spool.
+// A test file says `using namespace cronitor::testing;` and has all of it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/subprocess.h"
+
+namespace cronitor::testing {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+#ifdef CRONITOR_AGENT_BIN
+inline const std::string kAgent = CRONITOR_AGENT_BIN;
+#endif
+#ifdef CRONITOR_EXEC_BIN
+inline const std::string kExec = CRONITOR_EXEC_BIN;
+#endif
+#ifdef CRONITOR_SOURCE_DIR
+inline const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+#endif
+
+/// `<tmp>/<prefix>-<pid>-<test name>`: one folder per test and process, so parallel runs differ.
+inline fs::path test_dir(const std::string& prefix) {
+  return fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" +
+                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
+
+/// A fresh folder for one test's agent, with `agent.sock` and `spool` inside it exported to the
+/// wrappers the test runs; `ack_ms` is the wrapper's acknowledgement budget (CRONITOR_ACK_TIMEOUT_MS,
+/// generous: tests share two cores). Removed at the end.
+class AgentSandbox {
+ public:
+  explicit AgentSandbox(fs::path dir, const char* ack_ms = "1000")
+      : dir_(std::move(dir)), socket_((dir_ / "agent.sock").string()), spool_((dir_ / "spool").string()) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
+    ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
+    ::setenv("CRONITOR_ACK_TIMEOUT_MS", ack_ms, 1);
+  }
+  ~AgentSandbox() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  AgentSandbox(const AgentSandbox&) = delete;
+  AgentSandbox& operator=(const AgentSandbox&) = delete;
+
+  const fs::path& dir() const { return dir_; }
+  const std::string& socket() const { return socket_; }
+  const std::string& spool() const { return spool_; }
+
+ private:
+  fs::path dir_;
+  std::string socket_, spool_;
+};
+
+}  // namespace cronitor::testing
