@@ -14,21 +14,12 @@
 #include <fstream>
 #include <thread>
 
-#include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kExec = CRONITOR_EXEC_BIN;
-const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+using namespace cronitor::testing;
 
 /// A child of our own v1 memory cgroup, limited to 64 MiB (memory+swap too), removed at the end.
 class MemoryCgroup {
@@ -96,24 +87,18 @@ TEST(OomAttribution, OnlyTheJobWhoseProcessWasKilledIsReportedOom) {
   if (::access("/dev/kmsg", R_OK) != 0) GTEST_SKIP() << "/dev/kmsg is not readable here";
   MemoryCgroup cg;
   if (!cg.ok()) GTEST_SKIP() << "no v1 memory cgroup can be made here";
-  const fs::path dir = fs::temp_directory_path() / ("oom-attr-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  // Ends what this test started, by pid, and removes its folder, also when an assertion fails.
+  AgentSandbox box(test_dir("oom-attr"));
+  const fs::path& dir = box.dir();
+  const std::string &socket = box.socket(), &spool = box.spool();
+  // Ends what this test started, by pid, also when an assertion fails.
   pid_t a = -1, a_job = -1;
   struct Cleanup {
-    const fs::path& dir;
     pid_t &a, &a_job;
     ~Cleanup() {
       if (a_job > 1) ::kill(a_job, SIGKILL);
       if (a > 0) ::waitpid(a, nullptr, 0);
-      fs::remove_all(dir);
     }
-  } cleanup{dir, a, a_job};
-  const std::string socket = (dir / "agent.sock").string(), spool = (dir / "spool").string();
-  ::setenv("CRONITOR_SOCKET", socket.c_str(), 1);
-  ::setenv("CRONITOR_SPOOL", spool.c_str(), 1);
-  ::setenv("CRONITOR_ACK_TIMEOUT_MS", "1000", 1);
+  } cleanup{a, a_job};
   HttpRecorder hook(kRecorder, dir.string());
   ASSERT_GT(hook.port(), 0);
   std::ofstream(dir / "agent.yaml") << "state_dir: " << (dir / "state").string() << "\nsocket: " << socket
