@@ -55,6 +55,10 @@ const char* kind_name(Alert::Kind k) {
       return "flapping";
     case Alert::Kind::kDigest:
       return "digest";
+    case Alert::Kind::kDowntime:
+      return "downtime";
+    case Alert::Kind::kSnoozeEnded:
+      return "snooze-ended";
   }
   return "unknown";
 }

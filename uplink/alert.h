@@ -25,8 +25,10 @@ struct Alert {
     kCronDown,
     kCronUp,
     kTest,
-    kFlapping,  // state changed too often: one incident instead of one per change
-    kDigest,    // alerts a target's rate limit held back (key "host:alerts")
+    kFlapping,     // state changed too often: one incident instead of one per change
+    kDigest,       // alerts a target's rate limit held back (key "host:alerts")
+    kDowntime,     // slots due while the host was down or the agent stopped (key "host:downtime")
+    kSnoozeEnded,  // the host's snooze ended: the incidents still open (key "host:snooze")
   };
   Kind kind = Kind::kFailed;
   std::string key;      // the monitor's key, or "host:cron" for the cron daemon
@@ -68,5 +70,7 @@ const char* kind_name(Alert::Kind k);
 std::vector<std::string> act_commands(const Alert& a);
 /// True for alerts that end an incident.
 inline bool is_recovery(Alert::Kind k) { return k == Alert::Kind::kRecovered || k == Alert::Kind::kCronUp; }
+/// True for the host's notices that open no incident and need no action (downtime, snooze end).
+inline bool is_host_notice(Alert::Kind k) { return k == Alert::Kind::kDowntime || k == Alert::Kind::kSnoozeEnded; }
 
 }  // namespace cronitor::uplink

@@ -100,7 +100,9 @@ std::string on_host(const Alert& a, const std::string& host) {
 
 bool good(const Alert& a) { return is_recovery(a.kind) || a.kind == Alert::Kind::kTest; }
 /// A notice, not an emergency: nobody has to get up for it.
-bool notice(const Alert& a) { return a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest; }
+bool notice(const Alert& a) {
+  return a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest || is_host_notice(a.kind);
+}
 int color(const Alert& a) { return good(a) ? 0x2EB67D : notice(a) ? 0x9E9E9E : 0xE01E5A; }
 std::string color_hex(const Alert& a) {
   char buf[8];
@@ -112,7 +114,7 @@ std::string title(const Alert& a) {
   std::string prefix = good(a) ? "✅ " : "🚨 ";
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
   if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
-  if (a.kind == Alert::Kind::kRemoved) prefix = "ℹ️ ";
+  if (a.kind == Alert::Kind::kRemoved || is_host_notice(a.kind)) prefix = "ℹ️ ";
   return prefix + a.summary;
 }
 
@@ -197,6 +199,7 @@ std::string webhook_body(const Alert& a, const std::string& host) {
   j["alert_number"] = a.alert_number > 0 ? json(a.alert_number) : json();
   j["going_quiet"] = a.going_quiet;
   j["folded_faults"] = a.folded_faults;
+  if (is_host_notice(a.kind)) j["incident"] = "none";
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -268,6 +271,7 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
                            {"class", kind_name(a.kind)},
                            {"timestamp", iso(a.at)},
                            {"custom_details", details}};
+      if (!resolve && is_host_notice(a.kind)) body["payload"]["severity"] = "warning";
       m.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
       break;
     }
@@ -293,6 +297,10 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
         am.ends_ms = ms(a.at);
       else if (a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest)
         am.ends_ms = ms(a.at) + 5 * 60 * 1000;  // nothing will resolve these: let them expire
+      if (is_host_notice(a.kind)) {             // a notice: nothing resolves it, let it expire
+        am.severity = "warning";
+        am.ends_ms = ms(a.at) + 5 * 60 * 1000;
+      }
       m.url = uplink::alertmanager_url(t.address);
       m.body = uplink::alertmanager_body(am);
       break;

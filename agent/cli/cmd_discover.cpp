@@ -9,10 +9,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/manager_timers.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/crontab_rewriter.h"
 #include "discovery/crontab_source.h"
@@ -49,8 +51,20 @@ std::optional<std::string> log_observed(const Job& j, const discovery::PackageFi
   return packages.owner(j.file);
 }
 
-std::string status_of(const Job& j, const discovery::PackageFiles& packages) {
+/// What the systemd manager on the system bus says: its loaded timers, or why none answers.
+using LiveTimers = std::optional<Result<std::set<std::string>>>;
+
+/// Whether the agent sees a timer's runs: "" when the manager has it loaded (observed live),
+/// else why not. Nothing for jobs that are no timers or are not monitored anyway.
+std::optional<std::string> unobserved(const Job& j, const LiveTimers& live) {
+  if (j.origin != discovery::JobOrigin::kTimer || j.reason || j.disabled || j.twin_of || !live) return std::nullopt;
+  if (!*live) return live->error().message;
+  return live->value().contains(j.unit) ? std::string() : "not loaded in the systemd manager";
+}
+
+std::string status_of(const Job& j, const discovery::PackageFiles& packages, const LiveTimers& live) {
   std::string s;
+  if (auto why = unobserved(j, live)) s = why->empty() ? "observed live (systemd manager)" : "unobserved: " + *why;
   if (j.wrapped) s = "wrapped";
   if (auto p = log_observed(j, packages); p && !j.reason && !j.disabled)
     s = "observed from cron's log (package " + *p + ")";
@@ -73,7 +87,7 @@ std::string clip(std::string s, std::size_t n) {
   return s;
 }
 
-void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages) {
+void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages, const LiveTimers& live) {
   struct Row {
     std::string cells[6];
   };
@@ -81,7 +95,7 @@ void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFi
   rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
   for (const Job* j : jobs) {
     rows.push_back(
-        Row{{j->key, clip(j->name, 28), j->user, clip(j->schedule, 32), where_of(*j), status_of(*j, packages)}});
+        Row{{j->key, clip(j->name, 28), j->user, clip(j->schedule, 32), where_of(*j), status_of(*j, packages, live)}});
   }
   std::size_t width[6] = {};
   for (const Row& r : rows) {
@@ -155,20 +169,30 @@ int run_discover(const DiscoverOptions& o) {
   scanner.scan();
   const auto jobs = scanner.jobs();
   const auto packages = discovery::PackageFiles::load(root);
+  const auto run = root.stat("/run/systemd/system");
+  const bool systemd = run && run->directory();
+  // The manager is asked only when timers are shown: a host without systemd has none to ask.
+  LiveTimers live;
+  const bool timers =
+      std::any_of(jobs.begin(), jobs.end(), [](const Job* j) { return j->origin == discovery::JobOrigin::kTimer; });
+  if (timers && (systemd || o.all || o.json)) live = agent::loaded_timers();
   if (o.json) {  // for scripts: every job, each with the reason it is not monitored
     nlohmann::json arr = nlohmann::json::array();
     for (const Job* j : jobs) {
       nlohmann::json obj = discovery::to_json(*j);
       // How its runs reach the agent: the wrapper, cron's own log (a package's file), or nothing yet.
       auto package = log_observed(*j, packages);
-      obj["reported_by"] = j->wrapped ? nlohmann::json("wrapper") : package ? nlohmann::json("cron log") : nullptr;
+      const auto why = unobserved(*j, live);
+      obj["reported_by"] = j->wrapped            ? nlohmann::json("wrapper")
+                           : package             ? nlohmann::json("cron log")
+                           : why && why->empty() ? nlohmann::json("systemd")
+                                                 : nullptr;
+      if (why && !why->empty()) obj["unobserved"] = *why;
       obj["package"] = package ? nlohmann::json(*package) : nullptr;
       arr.push_back(std::move(obj));
     }
     std::printf("%s\n", arr.dump(2).c_str());
   } else {
-    const auto run = root.stat("/run/systemd/system");
-    const bool systemd = run && run->directory();
     std::vector<const Job*> shown;
     std::size_t skipped_files = 0, idle_timers = 0;
     for (const Job* j : jobs) {
@@ -180,7 +204,7 @@ int run_discover(const DiscoverOptions& o) {
         shown.push_back(j);
       }
     }
-    print_table(shown, packages);
+    print_table(shown, packages, live);
     if (idle_timers > 0)
       std::printf("(%zu systemd timer(s) not listed: systemd is not running on this host; --all lists them)\n",
                   idle_timers);

@@ -85,6 +85,13 @@ void print_reporting_notes(const json& out) {
     if (m.value("reported_by", json()) == "cron log")
       observed += (observed.empty() ? "" : ", ") + m.value("key", std::string());
   if (!observed.empty()) std::cout << "observed from cron's log (files a package owns): " << observed << "\n";
+  if (out.contains("systemd") && out["systemd"].is_object()) {
+    const json& sd = out["systemd"];
+    if (sd.value("live", false))
+      std::cout << "systemd timers: observed live from the manager (" << sd.value("timers", 0) << " loaded)\n";
+    else
+      std::cout << "systemd timers: unobserved: " << sd.value("why_not", std::string()) << "\n";
+  }
 }
 
 void status(const Common& o, int& exit_code) {
@@ -108,8 +115,13 @@ void status(const Common& o, int& exit_code) {
     for (const auto& j : *jobs)
       list.push_back(agent::status_json(j.key, j.name, j.schedule, j.timezone, j.source, j.state));
     json cron = nullptr;
-    if (auto h = store->host()) cron = agent::cron_incident_json(*h);
-    out = {{"ok", true}, {"daemon", "stopped"}, {"monitors", list}, {"cron_incident", cron}};
+    json snoozed = nullptr;
+    if (auto h = store->host()) {
+      cron = agent::cron_incident_json(*h);
+      snoozed = agent::snooze_json(
+          *h, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()));
+    }
+    out = {{"ok", true}, {"daemon", "stopped"}, {"monitors", list}, {"cron_incident", cron}, {"snooze", snoozed}};
     out["state"] = store->path();
   }
   // Which state this is: a sysadmin with two configs must not read the wrong one unawares.
@@ -129,6 +141,13 @@ void status(const Common& o, int& exit_code) {
     if (out["cron_incident"].is_object())
       std::cout << "CRON DAEMON DOWN since " << out["cron_incident"].value("opened", "") << ": "
                 << out["cron_incident"].value("reason", "") << "\n";
+    if (out.contains("snooze") && out["snooze"].is_object())
+      std::cout << "snoozed until " << out["snooze"].value("until", "")
+                << (out["snooze"].value("reason", json()).is_string()
+                        ? " (" + out["snooze"]["reason"].get<std::string>() + ")"
+                        : std::string())
+                << ": alerts are recorded, not sent\n";
+    if (out.value("shutting_down", false)) std::cout << "HOST SHUTTING DOWN: alerts are recorded, not sent\n";
     if (out.contains("disk_full") && out["disk_full"].is_object())
       std::cout << "DISK FULL under " << out["disk_full"].value("state_dir", "")
                 << ": runs wait in the spool until space returns\n";

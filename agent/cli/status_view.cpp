@@ -135,6 +135,13 @@ json cron_incident_json(const HostState& host) {
   return {{"opened", iso_or_null(host.cron_incident->opened)}, {"reason", host.cron_incident->reason}};
 }
 
+json snooze_json(const HostState& host, Instant now) {
+  if (!host.snoozed_until || now >= *host.snoozed_until) return nullptr;
+  return {{"until", *host.snoozed_until == Instant::max() ? json("off") : iso_or_null(host.snoozed_until)},
+          {"since", iso_or_null(host.snooze_since)},
+          {"reason", host.snooze_reason.empty() ? json() : json(host.snooze_reason)}};
+}
+
 json run_json(const RunRow& r) {
   auto ms = [](const std::optional<int64_t>& v) { return v ? iso_or_null(from_ms(*v)) : json(); };
   json metrics = json::object();

@@ -23,6 +23,8 @@ std::string status_table(const nlohmann::json& monitors);
 /// The cron daemon's incident for `status --json`: opened (ISO 8601, as every time there), reason;
 /// null when cron is fine.
 nlohmann::json cron_incident_json(const HostState& host);
+/// The host's snooze at `now`: {until, since, reason}, or null when it is not snoozed.
+nlohmann::json snooze_json(const HostState& host, Instant now);
 
 nlohmann::json run_json(const RunRow& r);
 std::string history_table(const nlohmann::json& runs);

@@ -192,11 +192,13 @@ void parse_defaults(Walker& w, const YAML::Node& n, Defaults& d) {
       if (auto x = w.integer(v, key, 0, 100000)) d.alert_rate_limit = *x;
     } else if (k == "alert_rate_window") {
       if (auto x = w.duration(v, key)) d.alert_rate_window = *x;
+    } else if (k == "alert_on_downtime") {
+      if (auto x = w.boolean(v, key)) d.alert_on_downtime = *x;
     } else {
       w.error(kv.first, key,
               "unknown key (known: grace_seconds, failure_tolerance, schedule_tolerance, "
               "consecutive_alert_threshold, realert_interval, notify, recovery_threshold, flapping_threshold, "
-              "flapping_window, alert_rate_limit, alert_rate_window)");
+              "flapping_window, alert_rate_limit, alert_rate_window, alert_on_downtime)");
     }
   }
 }

@@ -64,6 +64,8 @@ struct Defaults {
   /// summed up in one digest message when the window ends (0: no limit).
   int alert_rate_limit = 20;
   std::chrono::seconds alert_rate_window{600};
+  /// Runs due while the host was down or the agent stopped: one notice per downtime (false: logged only).
+  bool alert_on_downtime = true;
 };
 
 struct Config {

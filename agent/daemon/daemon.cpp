@@ -20,6 +20,7 @@
 #include "agent/config/discovery_adapter.h"
 #include "agent/daemon/cron_log_watch.h"
 #include "agent/daemon/metrics_http.h"
+#include "agent/daemon/shutdown_watch.h"
 #include "agent/daemon/systemd_watch.h"
 #include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
@@ -70,6 +71,7 @@ Daemon::Daemon(Options options) : options_(std::move(options)) {}
 Daemon::~Daemon() {
   cron_log_.reset();
   systemd_.reset();
+  stop_host_watches();
   for (auto& [fd, c] : conns_) {
     sd_event_source_disable_unref(c->src);
     ::close(fd);
@@ -167,6 +169,7 @@ Result<void> Daemon::init() {
   if (auto r = store_.checkpoint_in_background(); !r)
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
   if (auto h = store_.host()) host_state_ = *h;
+  previous_run_ = host_state_;
   if (auto o = store_.owners()) owners_ = std::move(*o);
   handler_ =
       std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
@@ -298,6 +301,7 @@ Result<void> Daemon::flush_dirty() {
   dirty_.clear();
   if (host_dirty_) {
     host_dirty_ = false;
+    host_state_.last_seen = now();  // every host save is a sign of life (report_downtime)
     if (auto r = store_.save_host(host_state_); !r) return r;
   }
   return {};
@@ -306,19 +310,23 @@ Result<void> Daemon::flush_dirty() {
 void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Instant t) {
   for (const auto& a : actions) {
     std::vector<std::string> targets;
+    const bool hushed = quiet(t);  // snoozed or shutting down: the record only
     auto resolved = config_.targets(m ? m->notify : config_.defaults.notify);
     if (!resolved)
       spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
     else
       for (const auto& tg : *resolved)
-        if (a.type == Action::Type::kSuppressed || throttle_.admit(tg.text(), a.alert.key, t))
+        if (a.type == Action::Type::kSuppressed || (!hushed && throttle_.admit(tg.text(), a.alert.key, t)))
           targets.push_back(tg.text());
     // upstream: the upstream evaluates and alerts; only the uplink's own failure is told here.
     const bool upstream_only =
         config_.mode == "upstream" && config_.uplink.any() && !a.alert.key.starts_with("uplink:");
-    if (upstream_only) targets.clear();
+    if (upstream_only || hushed) targets.clear();
     forward_fault(a, m);
-    if (upstream_only)
+    if (hushed)
+      spdlog::info("alert ({}: recorded, not sent): {}", shutting_down_ ? "host shutting down" : "host snoozed",
+                   a.alert.summary);
+    else if (upstream_only)
       spdlog::info("alert (mode upstream: the upstream alerts): {}", a.alert.summary);
     else if (a.type == Action::Type::kSuppressed)
       spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
@@ -550,6 +558,10 @@ int Daemon::run() {
   const Instant t = now();
   drain_spool();  // late events first, at their own times, then the clock
   follow_open_runs();
+  // The manager first: a timer's slot that passed while the host was off may have been served or
+  // be a Persistent= timer's to catch up on (agent/eval/timer_deadline.h), which the clock cannot tell.
+  start_systemd_watch();
+  report_downtime(t);  // before the clock: slots nobody could watch are downtime, not misses
   on_deadline(t);
   save_dirty();  // every monitor has its row from the start (status, and removals seen at the next start)
   if (store_.begin()) {
@@ -558,7 +570,7 @@ int Daemon::run() {
     (void)store_.outbox_release_all(t);
     (void)store_.commit();
   }
-  start_systemd_watch();
+  start_host_watches();
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
@@ -573,6 +585,7 @@ int Daemon::run() {
   notify_status();
   int r = sd_event_loop(ev_);
   sd_notify(0, "STOPPING=1");
+  host_dirty_ = true;  // last_seen: the agent stops now
   commit_pending();
   save_dirty();
   if (r < 0) {
@@ -590,6 +603,7 @@ int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, vo
     return 0;
   }
   spdlog::info("signal {}: stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (si->ssi_signo == SIGTERM) d->on_stop_signal();
   sd_event_exit(d->ev_, 0);
   return 0;
 }

@@ -41,6 +41,7 @@ using uplink::AlertThrottle;
 
 class CronLogWatch;
 class MetricsHttp;
+class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
 
@@ -179,6 +180,19 @@ class Daemon {
   void reload_states();  // after a rollback: the in-memory state as state.db has it
   static int on_disk_retry_cb(sd_event_source*, uint64_t, void*);
 
+  // Downtime, snooze and shutdown (daemon_snooze.cpp).
+  void report_downtime(Instant now);  // at start: the slots of the time nobody watched, told once
+  void start_host_watches();          // last_seen heartbeat, snooze end timer, logind's shutdown signal
+  void stop_host_watches();
+  bool quiet(Instant t) const;  // snoozed or shutting down: alerts are recorded, not sent
+  void on_stop_signal();        // SIGTERM: during a system shutdown, record it
+  void on_shutdown_signal(bool active);
+  void arm_snooze_timer();
+  void end_snooze(Instant t);
+  std::string run_snooze(const Conn& c, const Request& r);
+  static int on_heartbeat_cb(sd_event_source*, uint64_t, void*);
+  static int on_snooze_cb(sd_event_source*, uint64_t, void*);
+
   // Outbox.
   void pump_outbox();
   void on_sent();
@@ -292,7 +306,12 @@ class Daemon {
   std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
   uint64_t rescans_ = 0;
-  int lock_fd_ = -1;  // holds the flock on state_dir/agent.lock for the daemon's life
+  int lock_fd_ = -1;        // holds the flock on state_dir/agent.lock for the daemon's life
+  HostState previous_run_;  // the host state as the previous run left it (its last_seen, shutdown)
+  bool shutting_down_ = false;
+  sd_event_source* heartbeat_src_ = nullptr;
+  sd_event_source* snooze_src_ = nullptr;
+  std::unique_ptr<ShutdownWatch> shutdown_;
 };
 
 }  // namespace cronitor::agent

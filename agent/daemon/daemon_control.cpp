@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "agent/cli/status_view.h"
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/systemd_watch.h"
 #include "agent/state/state_json.h"
 
 namespace cronitor::agent {
@@ -21,15 +23,25 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
   auto answer = [](json j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
   auto error = [](const std::string& why) { return RequestHandler::control_error(why); };
   const std::string& key = req.key;
+  if (req.kind == Request::Kind::kSnooze) return run_snooze(c, req);
   if (req.kind == Request::Kind::kStatus) {
     json list = json::array();
+    std::set<std::string> live_timers;  // keys of the timers the systemd manager reports
+    if (systemd_ && systemd_->live())
+      for (const auto& t : systemd_->timer_list()) live_timers.insert(t.key);
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_[i];
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
       list.push_back(status_json(m.key, m.name, m.schedule ? m.schedule->text() : "", m.zone.name(), m.source(),
                                  states_[i], m.paused, m.awaits_first_run));
-      list.back()["reported_by"] = m.reported_by.empty() ? json() : json(m.reported_by);
+      const std::string by = m.reported_by.empty() && live_timers.contains(m.key) ? "systemd" : m.reported_by;
+      list.back()["reported_by"] = by.empty() ? json() : json(by);
     }
+    json timers = nullptr;  // systemd timers: observed live, or why not
+    if (systemd_)
+      timers = {{"live", systemd_->live()},
+                {"why_not", systemd_->live() ? json() : json(systemd_->why_not())},
+                {"timers", systemd_->timer_count()}};
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
     if (disk_full_since_)
       disk = {{"since", to_us(*disk_full_since_)},
@@ -40,9 +52,12 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"daemon", "running"},
                    {"monitors", list},
                    {"cron_incident", cron_incident_json(host_state_)},
+                   {"snooze", snooze_json(host_state_, now())},
+                   {"shutting_down", shutting_down_},
                    {"disk_full", disk},
                    {"alerts_held", throttle_.held_total()},
-                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()}});
+                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
+                   {"systemd", timers}});
   }
   if (req.kind == Request::Kind::kHistory) {
     auto runs = store_.history(key, req.limit);

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/sd_systemd_bus.h"
 #include "agent/daemon/systemd_watch.h"
+#include "agent/eval/timer_deadline.h"
 
 namespace cronitor::agent {
 
@@ -22,7 +24,30 @@ void Daemon::start_systemd_watch() {
     rearm_deadline_timer();
   };
   h.on_timer_state = [this](const LiveTimer& t, const std::string& what) { on_timer_state(t, what); };
-  systemd_ = std::make_unique<SystemdWatch>(ev_, host_, std::move(h), SystemdWatch::Options{});
+  // The manager moved a monotonic timer's next elapse: the slot its monitor waits for.
+  h.on_elapse = [this](const LiveTimer& timer) {
+    auto it = index_.find(timer.key);
+    if (it == index_.end() || monitors_[it->second].awaits_first_run) return;
+    const uint32_t i = it->second;
+    if (!adopt_next_elapse(monitors_[i], states_[i], elapse_instant(timer.next_elapse_usec), now())) return;
+    touch(i);
+    save_dirty();
+    rearm_deadline_timer();
+  };
+  // Before its run events arrive: the slots it catches up on are not missed, and no run from
+  // before the boot is still open beside it.
+  h.on_catch_up = [this](const LiveTimer& timer, uint64_t start_usec) {
+    auto it = index_.find(timer.key);
+    if (it == index_.end()) return;
+    const uint32_t i = it->second;
+    auto start = elapse_instant(start_usec);
+    if (!start || !absorb_catch_up(monitors_[i], states_[i], *start)) return;
+    spdlog::info("systemd: {} runs to catch up on what it missed while the manager was down (Persistent=)", timer.unit);
+    touch(i);
+  };
+  SystemdWatch::Options options;
+  systemd_ = std::make_unique<SystemdWatch>(std::make_unique<SdSystemdBus>(ev_, options.call_timeout_usec),
+                                            SystemdHost::real(ev_), host_, std::move(h), options);
   systemd_->start();
 }
 
@@ -34,10 +59,16 @@ void Daemon::apply_live_timers() {
     if (it == index_.end()) continue;
     const uint32_t i = it->second;
     MonitorConfig& m = monitors_[i];
-    if (!m.awaits_first_run) continue;
-    m.awaits_first_run = false;  // the manager reports every run from now on
-    if (m.schedule && (!states_[i].expected || *states_[i].expected < t))
-      states_[i].expected = m.schedule->next(t, m.zone);
+    bool changed = widen_grace(m, timer.accuracy_usec, timer.randomized_delay_usec);
+    changed = skip_served_slots(m, states_[i], elapse_instant(timer.last_trigger_usec), timer.persistent, t) || changed;
+    if (m.awaits_first_run) {
+      m.awaits_first_run = false;  // the manager reports every run from now on
+      if (m.schedule && (!states_[i].expected || *states_[i].expected < t))
+        states_[i].expected = m.schedule->next(t, m.zone);
+      changed = true;
+    }
+    changed = adopt_next_elapse(m, states_[i], elapse_instant(timer.next_elapse_usec), t) || changed;
+    if (!changed) continue;
     row_saved_[i] = 0;
     touch(i);
   }

@@ -23,6 +23,7 @@ constexpr uint64_t kConfigSettleUsec = 200000;              // writes of the con
 }  // namespace
 
 Actions Daemon::observe_cron_daemon(Instant t) {
+  if (shutting_down_) return {};  // the shutdown stops cron: no outage of its own
   bool cron_jobs = false;
   if (config_.discovery.crontabs)
     for (const auto& m : monitors_) cron_jobs |= m.from_cron;

@@ -75,6 +75,27 @@ Request RequestHandler::event(std::string_view line, const Peer& peer, uint64_t 
   return r;
 }
 
+// The host's snooze silences every job's alerts: root's (and the agent's own uid's) alone.
+Request RequestHandler::snooze(const nlohmann::json& req, bool admin) {
+  if (!admin) return reply(control_error("permission denied: only root may snooze the host"));
+  Request r;
+  r.kind = Request::Kind::kSnooze;
+  auto until = req.find("until_us");
+  if (until != req.end() && !until->is_null()) {
+    if (!until->is_number_integer() || whole(*until) <= 0 || whole(*until) > kMaxUntilUs)
+      return reply(control_error("bad request: \"until_us\" must be microseconds since 1970 before the year 10000"));
+    r.until_us = whole(*until);
+  }
+  if (auto reason = req.find("reason"); reason != req.end() && !reason->is_null()) {
+    if (!reason->is_string()) return reply(control_error("bad request: \"reason\" must be a string"));
+    for (char ch : reason->get<std::string>()) {
+      if (r.reason.size() >= kMaxReasonBytes) break;
+      r.reason += static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f ? ' ' : ch;  // one line in logs and alerts
+    }
+  }
+  return r;
+}
+
 Request RequestHandler::control(std::string_view line, const Peer& peer) {
   auto req = json::parse(line, nullptr, false);
   if (!req.is_object()) return reply(control_error("bad request: not a JSON object"));
@@ -89,6 +110,7 @@ Request RequestHandler::control(std::string_view line, const Peer& peer) {
     r.sees_all = admin;
     return r;
   }
+  if (what == "snooze") return snooze(req, admin);
   if (what != "history" && what != "pause" && what != "resume")
     return reply(control_error("unknown request \"" + what.substr(0, 64) + "\""));
   auto key = req.find("key");

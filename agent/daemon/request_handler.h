@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ struct Peer {
 /// their uid. `owner` -1 means root alone (a user that does not resolve).
 inline bool may_report(int64_t owner, uid_t sender) { return sender == 0 || owner == static_cast<int64_t>(sender); }
 
+/// A snooze's reason is cut to this many bytes.
+inline constexpr size_t kMaxReasonBytes = 200;
+
 /// What to do with a line.
 struct Request {
   enum class Kind {
@@ -36,6 +40,7 @@ struct Request {
     kHistory,  ///< runs of `key`, at most `limit`
     kPause,    ///< pause `key` until `until_us` (none: until resumed)
     kResume,
+    kSnooze,  ///< silence every alert of the host until `until_us` with `reason` (none: end the snooze)
   };
   Kind kind = Kind::kReply;
   std::string reply;
@@ -43,6 +48,7 @@ struct Request {
   std::string key;
   int limit = 20;
   std::optional<int64_t> until_us;
+  std::string reason;  // snooze: why, for status and the end notice (at most kMaxReasonBytes)
   bool sees_all = false;
 };
 
@@ -72,6 +78,7 @@ class RequestHandler {
 
  private:
   Request control(std::string_view line, const Peer& peer);
+  Request snooze(const nlohmann::json& req, bool admin);
   Request event(std::string_view line, const Peer& peer, uint64_t mono_usec);
 
   OwnerOf owner_of_;

@@ -1,28 +1,27 @@
-// The systemd manager over D-Bus (sd-bus on the agent's sd-event loop): lists the timers and
-// their services, follows their property changes, and hands each run of a timer's service to
-// the daemon as wrapper-style run events (agent/timer_run_tracker.h). Survives manager restarts
+// The systemd manager's timers, followed live: lists the timers and their services, follows
+// their property changes, and hands each run of a timer's service to the daemon as wrapper-style
+// run events (agent/timer_run_tracker.h). Talks to the manager only through SystemdBus
+// (agent/systemd_bus.h), so that unit tests drive it with a fake bus. Survives manager restarts
 // (daemon-reexec, daemon-reload) and bus disconnects: it reconnects with back-off and reads every
 // service again, so a run that ended meanwhile is reported once (the store drops repeats).
 #pragma once
-
-#include <systemd/sd-bus.h>
-#include <systemd/sd-event.h>
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "agent/daemon/systemd_bus.h"
+#include "agent/daemon/systemd_host.h"
 #include "agent/daemon/timer_run_tracker.h"
 #include "common/event.h"
 
 namespace cronitor::agent {
-
-struct BusCall;
 
 /// One timer unit the manager has loaded.
 struct LiveTimer {
@@ -32,9 +31,21 @@ struct LiveTimer {
   std::string active_state;
   uint64_t next_elapse_realtime_usec = 0;   ///< NextElapseUSecRealtime; 0: none
   uint64_t next_elapse_monotonic_usec = 0;  ///< NextElapseUSecMonotonic; 0: none
+  /// The next elapse as wall time (CLOCK_REALTIME µs): the sooner of the two above, the
+  /// monotonic one moved by the CLOCK_REALTIME - CLOCK_MONOTONIC offset when it was read. 0: none.
+  uint64_t next_elapse_usec = 0;
+  uint64_t last_trigger_usec = 0;  ///< LastTriggerUSec
+  uint64_t active_enter_usec = 0;  ///< when the timer unit last became active
+  uint64_t accuracy_usec = 0;      ///< AccuracyUSec
+  uint64_t randomized_delay_usec = 0;
+  bool persistent = false;
 };
 
-class SystemdWatch {
+/// A Persistent= timer's catch-up run: the manager triggered it the moment the timer became
+/// active (at boot, or when the timer was started again), for a slot that passed while it was off.
+bool is_catch_up(const LiveTimer& timer, uint64_t run_start_usec);
+
+class SystemdWatch final : private SystemdBus::Listener {
  public:
   struct Handler {
     /// Run events of timers' services, oldest first.
@@ -43,6 +54,10 @@ class SystemdWatch {
     std::function<void(bool live, const std::string& why, const std::vector<LiveTimer>& timers)> on_manager;
     /// A monitored timer was stopped or unloaded ("stopped", "removed") or started again ("").
     std::function<void(const LiveTimer& timer, const std::string& what)> on_timer_state;
+    /// The manager moved a timer's next elapse (LiveTimer::next_elapse_usec).
+    std::function<void(const LiveTimer& timer)> on_elapse;
+    /// A run is a Persistent= catch-up (is_catch_up); called before on_runs delivers it.
+    std::function<void(const LiveTimer& timer, uint64_t run_start_usec)> on_catch_up;
   };
   struct Options {
     uint64_t call_timeout_usec = 5'000'000;  ///< every D-Bus call
@@ -51,8 +66,9 @@ class SystemdWatch {
     uint64_t max_backoff_usec = 60'000'000;  ///< reconnect back-off: 1 s, doubling up to this
   };
 
-  SystemdWatch(sd_event* ev, std::string host, Handler handler, Options options);
-  ~SystemdWatch();
+  SystemdWatch(std::unique_ptr<SystemdBus> bus, SystemdHost host, std::string hostname, Handler handler,
+               Options options);
+  ~SystemdWatch() override;
   SystemdWatch(const SystemdWatch&) = delete;
   SystemdWatch& operator=(const SystemdWatch&) = delete;
 
@@ -66,65 +82,69 @@ class SystemdWatch {
   size_t timer_count() const { return timers_.size(); }
   /// Every timer the manager has loaded, as last read.
   std::vector<LiveTimer> timer_list() const;
+  /// The back-off before the next reconnect attempt (µs; 0 while none is due).
+  uint64_t backoff_usec() const { return backoff_usec_; }
 
  private:
   struct Service {
     std::string unit;
     std::string timer_path;  // the timer that starts it (the first one listed)
     ServiceSnapshot snap;
-    uint64_t oom_kills_at_start = 0;  // /proc/vmstat oom_kill when its run was first seen going
-    bool oom_known = false;
-    bool baseline_read = false;
-    bool filling = false;  // a batch is reading it: signals merge, the batch evaluates
+    std::string control_group;                   // of the run going (its memory cgroup holds the OOM counter)
+    std::optional<uint64_t> cgroup_kills_last;   // that cgroup's oom_kill, last read in the run
+    std::optional<uint64_t> system_kills_start;  // /proc/vmstat oom_kill before the run
+    std::function<uint64_t()> oom_events;        // OOM notifications while its cgroup existed (v1)
+    bool oom_watch_tried = false;
   };
 
+  void wake();  // the one deferred step: connect, read everything again, or read some services
   void connect();
-  void disconnect(const std::string& why);
-  void schedule_reconnect();
-  [[nodiscard]] bool resync();  // Subscribe, list every timer, read every service; false: lost
-  /// Reads timers (unit, object path) and their services; false: the manager stopped answering.
-  [[nodiscard]] bool add_timers(const std::vector<std::pair<std::string, std::string>>& units,
-                                std::vector<cronitor::RunEvent>& out);
+  void lost(const std::string& why);  // the connection is gone: close it, retry with back-off
+  void not_answering(const std::string& why);
+  void retry_later();
+  [[nodiscard]] bool resync();  // list every timer, read every service; false: failed (handled)
+  [[nodiscard]] bool add_timers(const std::vector<UnitRef>& units, std::vector<cronitor::RunEvent>& out);
   [[nodiscard]] bool read_services(const std::vector<Service*>& svcs);
-  [[nodiscard]] bool run_batch(std::vector<BusCall>& calls);
+  /// Runs the reads, with signals about units being read merged into them (stream order).
+  [[nodiscard]] Result<void> read(std::vector<UnitRead>& reads);
+  void apply_timer(LiveTimer& t, const UnitProps& p);
   void evaluate(Service& svc, std::vector<cronitor::RunEvent>& out);
+  bool oom_killed(Service& svc);
   void deliver(std::vector<cronitor::RunEvent> events);
-  std::string journal_tail(const std::string& invocation_id) const;
 
-  void on_properties_changed(sd_bus_message* m);
-  void on_unit_new(sd_bus_message* m);
-  void on_unit_removed(sd_bus_message* m);
-  void on_job_removed(sd_bus_message* m);
-  void on_reloading(sd_bus_message* m);
-  void on_owner_changed(sd_bus_message* m);
+  // SystemdBus::Listener
+  void properties_changed(const std::string& path, const UnitProps& props) override;
+  void unit_new(const std::string& name, const std::string& path) override;
+  void unit_removed(const std::string& name, const std::string& path) override;
+  void job_removed(const std::string& unit) override;
+  void reloading(bool active) override;
+  void manager_owner(bool present) override;
+  void disconnected() override;
 
-  static int properties_cb(sd_bus_message*, void*, sd_bus_error*);
-  static int unit_new_cb(sd_bus_message*, void*, sd_bus_error*);
-  static int unit_removed_cb(sd_bus_message*, void*, sd_bus_error*);
-  static int job_removed_cb(sd_bus_message*, void*, sd_bus_error*);
-  static int reloading_cb(sd_bus_message*, void*, sd_bus_error*);
-  static int owner_cb(sd_bus_message*, void*, sd_bus_error*);
-  static int disconnected_cb(sd_bus_message*, void*, sd_bus_error*);
-  static int retry_cb(sd_event_source*, uint64_t, void*);
-  static int resync_cb(sd_event_source*, void*);
-
-  sd_event* ev_;
-  std::string host_;
+  std::unique_ptr<SystemdBus> bus_;
+  SystemdHost host_;
+  std::string hostname_;
   Handler handler_;
   Options options_;
-  sd_bus* bus_ = nullptr;
-  sd_event_source* retry_src_ = nullptr;
-  sd_event_source* resync_src_ = nullptr;  // deferred full read (after Reloading false, a new owner)
   uint64_t backoff_usec_ = 0;
   bool live_ = false;
   bool reloading_ = false;
+  bool resync_due_ = false;
   std::string why_not_ = "not connected yet";
-  std::string batch_error_;
   uint64_t last_listing_usec_ = 0;
   std::map<std::string, LiveTimer> timers_;               // object path -> timer
   std::unordered_map<std::string, Service> services_;     // object path -> service
   std::unordered_map<std::string, std::string> by_unit_;  // service unit name -> object path
+  std::unordered_map<std::string, UnitProps*> reading_;   // object path -> its read in flight
+  std::set<std::string> reread_;                          // services to read again once the loop is free
+  std::map<std::string, std::string> new_timers_;         // path -> name: timers to add once the loop is free
   TimerRunTracker tracker_;
 };
+
+/// Applies the properties set in `p` to a service's snapshot; true if ActiveState or
+/// InvocationID was among them (systemd sends those last: the snapshot is then whole).
+bool apply_service_props(ServiceSnapshot& s, const UnitProps& p);
+/// Sets in `into` every property set in `from`.
+void merge_props(UnitProps& into, const UnitProps& from);
 
 }  // namespace cronitor::agent

@@ -19,6 +19,11 @@ constexpr auto kStaleRun = std::chrono::hours(24);
 constexpr int kMaxMissLoop = 1000;
 
 /// No run of this monitor has reached the agent, and nothing is known to report them.
+/// The slot after `t`; none without a schedule (a one-shot timer slot the manager announced).
+std::optional<Instant> next_slot(const MonitorConfig& c, Instant t) {
+  return c.schedule ? c.schedule->next(t, c.zone) : std::nullopt;
+}
+
 bool unfed(const MonitorConfig& c, const MonitorState& s) { return c.awaits_first_run && !s.last_start && !s.last_end; }
 
 std::string display(const MonitorConfig& c) { return c.name.empty() ? c.key : c.name; }
@@ -235,8 +240,8 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
 
 /// A run that started at `t` covers the slot the monitor waits for (a little early counts too).
 void cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
-  if (!c.schedule || !s.expected) return;
-  if (auto period = c.schedule->interval()) {  // a heartbeat: the next run is due a period later
+  if (!s.expected) return;
+  if (auto period = c.schedule ? c.schedule->interval() : std::nullopt) {  // a heartbeat: due a period later
     s.consecutive_misses = 0;
     s.expected = std::max(*s.expected, t + *period);
     return;
@@ -244,8 +249,7 @@ void cover_slot(const MonitorConfig& c, MonitorState& s, Instant t) {
   const auto early = std::min<seconds>(c.grace, seconds(60));
   if (t + early < *s.expected) return;  // a run well before its slot (by hand): not this slot's
   s.consecutive_misses = 0;
-  auto next = c.schedule->next(std::max(*s.expected, t), c.zone);
-  s.expected = next;
+  s.expected = next_slot(c, std::max(*s.expected, t));
 }
 
 /// A heartbeat run ended at `end`: OnUnitInactiveSec= counts the period from here; a run that outlasted
@@ -389,12 +393,12 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
   });
   // Missed slots.
   if (unfed(c, s)) {  // nobody reports its runs yet: the slot moves on, silently
-    if (c.schedule && s.expected && now >= *s.expected + c.grace) s.expected = c.schedule->next(now - c.grace, c.zone);
+    if (s.expected && now >= *s.expected + c.grace) s.expected = next_slot(c, now - c.grace);
     return;
   }
   // A heartbeat run still open is not late: systemd does not start the unit again while it runs.
   const bool held = c.heartbeat && !s.open_runs.empty();
-  if (c.schedule && s.expected && !held) {
+  if (s.expected && !held) {
     int missed = 0;
     Instant last{};
     bool skipped = false;
@@ -402,11 +406,11 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
       ++missed;
       last = *s.expected;
       if (missed >= kMaxMissLoop) {
-        s.expected = c.schedule->next(now - c.grace, c.zone);
+        s.expected = next_slot(c, now - c.grace);
         skipped = true;
         break;
       }
-      s.expected = c.schedule->next(*s.expected, c.zone);
+      s.expected = next_slot(c, *s.expected);
     }
     if (missed > 0) {
       // Slots that fell while cron was down belong to that outage, not to the job: they do not
@@ -681,7 +685,7 @@ std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState&
     if (*s.paused_until != Instant::max()) take(*s.paused_until);
     return best;
   }
-  if (c.schedule && s.expected && !unfed(c, s)) {
+  if (s.expected && !unfed(c, s)) {
     if (c.heartbeat && !s.open_runs.empty()) {
       // Held while a run is open (see on_time); wake when the oldest open run would be forgotten.
       const auto stale = kStaleRun + c.max_runtime().value_or(milliseconds(0)) + std::chrono::microseconds(1);

@@ -126,6 +126,14 @@ struct HostState {
   // The agent has seen cron alive (a process, or a cron job's run); until then a "down" cron
   // never ran here, and its start is no "return after N down".
   bool cron_seen_running = false;
+  // Downtime (agent/eval/downtime.h): the agent was alive at `last_seen` (saved about once a
+  // minute and at exit); `shutdown_at` is set when the host began shutting down while it ran.
+  std::optional<Instant> last_seen;
+  std::optional<Instant> shutdown_at;
+  // Snooze: every alert is recorded but not sent until then (agent/daemon/daemon_snooze.cpp).
+  std::optional<Instant> snoozed_until;  // Instant::max(): until `snooze --off`
+  std::optional<Instant> snooze_since;
+  std::string snooze_reason;
 };
 
 inline constexpr size_t kMaxOpenRuns = 64;

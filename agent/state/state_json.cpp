@@ -204,6 +204,11 @@ json to_json(const HostState& s) {
   put_opt(j, "last_outage_start", s.last_outage_start);
   put_opt(j, "last_outage_end", s.last_outage_end);
   j["cron_seen_running"] = s.cron_seen_running;
+  put_opt(j, "last_seen", s.last_seen);
+  put_opt(j, "shutdown_at", s.shutdown_at);
+  put_opt(j, "snoozed_until", s.snoozed_until);
+  put_opt(j, "snooze_since", s.snooze_since);
+  if (!s.snooze_reason.empty()) j["snooze_reason"] = s.snooze_reason;
   return j;
 }
 
@@ -215,6 +220,11 @@ Result<HostState> host_state_from_json(const json& j) {
     s.last_outage_start = opt_instant(j, "last_outage_start");
     s.last_outage_end = opt_instant(j, "last_outage_end");
     s.cron_seen_running = j.value("cron_seen_running", true);  // states from before the field: it was
+    s.last_seen = opt_instant(j, "last_seen");
+    s.shutdown_at = opt_instant(j, "shutdown_at");
+    s.snoozed_until = opt_instant(j, "snoozed_until");
+    s.snooze_since = opt_instant(j, "snooze_since");
+    s.snooze_reason = j.value("snooze_reason", std::string());
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("host state: ") + e.what());

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 
 #include "tests/support/agent_process.h"
 #include "tests/support/daemon_test.h"
@@ -255,6 +256,42 @@ TEST_F(Cli, DiscoverListsWhatRunsAndNamesThatTellJobsApart) {
   EXPECT_FALSE(has(all.out, "not listed")) << all.out;
   auto j = agent({"discover", "--root", root, "--json"});
   EXPECT_TRUE(has(j.out, ".placeholder")) << "JSON lists every job, each with its reason";
+}
+
+// Timers found in unit files say whether the agent sees their runs: here no manager answers on
+// the system bus (as in containers), and the reason is given. (tests/e2e/systemd_timers_test.cpp
+// has the live case against a real manager.)
+TEST_F(Cli, DiscoverSaysWhyTimersAreUnobserved) {
+  write("root/etc/systemd/system/fstrim.timer", "[Timer]\nOnCalendar=weekly\n");
+  write("root/etc/systemd/system/fstrim.service", "[Service]\nExecStart=/sbin/fstrim -a\n");
+  fs::create_directories(dir_ / "root/etc/systemd/system/timers.target.wants");
+  fs::create_symlink("../fstrim.timer", dir_ / "root/etc/systemd/system/timers.target.wants/fstrim.timer");
+  fs::create_directories(dir_ / "root/run/systemd/system");
+  write("root/etc/cron.d/walk", "*/5 * * * * root echo walk > /tmp/w\n");
+  const std::string root = (dir_ / "root").string();
+  ::setenv("DBUS_SYSTEM_BUS_ADDRESS", ("unix:path=" + (dir_ / "no-bus").string()).c_str(), 1);
+  auto r = agent({"discover", "--root", root});
+  auto j = agent({"discover", "--root", root, "--json"});
+  ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string timer_row, cron_row;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (has(line, "fstrim.timer")) timer_row = line;
+    if (has(line, "walk")) cron_row = line;
+  }
+  EXPECT_TRUE(has(timer_row, "unobserved: cannot reach the system bus: No such file or directory")) << r.out;
+  EXPECT_FALSE(has(cron_row, "unobserved")) << "crontab lines are not the manager's: " << r.out;
+  auto arr = nlohmann::json::parse(j.out, nullptr, false);
+  ASSERT_TRUE(arr.is_array()) << j.out;
+  bool seen = false;
+  for (const auto& job : arr)
+    if (job["unit"] == "fstrim.timer") {
+      seen = true;
+      EXPECT_TRUE(job["reported_by"].is_null()) << job.dump();
+      EXPECT_EQ(job.value("unobserved", ""), "cannot reach the system bus: No such file or directory") << job.dump();
+    }
+  EXPECT_TRUE(seen) << j.out;
 }
 
 }  // namespace

@@ -184,5 +184,19 @@ TEST(MonitorOverrides, MergeLaterWins) {
   EXPECT_EQ(a.failure_tolerance, 1);
 }
 
+TEST(Config, AlertOnDowntimeIsADefaultsSwitch) {
+  auto on = parse_config("defaults:\n  grace_seconds: 60\n", "a.yaml");
+  ASSERT_TRUE(on.has_value());
+  EXPECT_TRUE(on->defaults.alert_on_downtime);
+  auto off = parse_config("defaults:\n  alert_on_downtime: false\n", "a.yaml");
+  ASSERT_TRUE(off.has_value());
+  EXPECT_FALSE(off->defaults.alert_on_downtime);
+  auto bad = parse_config("defaults:\n  alert_on_downtime: sometimes\n", "a.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error()[0].file, "a.yaml");
+  EXPECT_EQ(bad.error()[0].line, 2);
+  EXPECT_EQ(bad.error()[0].key, "defaults.alert_on_downtime");
+}
+
 }  // namespace
 }  // namespace cronitor::agent

@@ -84,5 +84,22 @@ TEST_F(Handler, RateLimitIsPerUidAndABusyReply) {
   EXPECT_EQ(as(1000, line, 10 + 5000).kind, Request::Kind::kEvent);  // 5 ms at 200/s: one token back
 }
 
+TEST_F(Handler, OnlyRootAndTheAgentsUidSnoozeTheHost) {
+  auto denied = as(1000, R"({"control":"snooze","until_us":1900000000000000})");
+  EXPECT_EQ(denied.kind, Request::Kind::kReply);
+  EXPECT_NE(denied.reply.find("permission denied: only root may snooze the host"), std::string::npos);
+  auto on = as(0, R"({"control":"snooze","until_us":1900000000000000,"reason":"kernel\nupgrade"})");
+  ASSERT_EQ(on.kind, Request::Kind::kSnooze);
+  EXPECT_EQ(on.until_us, 1900000000000000);
+  EXPECT_EQ(on.reason, "kernel upgrade");                                       // one line in logs and alerts
+  EXPECT_EQ(as(4242, R"({"control":"snooze"})").kind, Request::Kind::kSnooze);  // no until: off
+  EXPECT_FALSE(as(0, R"({"control":"snooze"})").until_us.has_value());
+  auto long_reason = as(0, R"({"control":"snooze","until_us":1,"reason":")" + std::string(5000, 'x') + "\"}");
+  EXPECT_EQ(long_reason.reason.size(), kMaxReasonBytes);
+  for (const char* bad : {R"({"control":"snooze","until_us":"soon"})", R"({"control":"snooze","until_us":-5})",
+                          R"({"control":"snooze","until_us":1,"reason":7})"})
+    EXPECT_EQ(as(0, bad).kind, Request::Kind::kReply) << bad;
+}
+
 }  // namespace
 }  // namespace cronitor::agent

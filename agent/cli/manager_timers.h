@@ -1,0 +1,16 @@
+// The timers a systemd manager has loaded, asked once over the system bus: what `discover` says
+// about each timer it found in unit files (observed live, or unobserved and why).
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "common/error.h"
+
+namespace cronitor::agent {
+
+/// The names of every loaded `*.timer`, or why no manager answers (no bus, no manager on it).
+[[nodiscard]] Result<std::set<std::string>> loaded_timers(uint64_t timeout_usec = 2'000'000);
+
+}  // namespace cronitor::agent

@@ -1,0 +1,42 @@
+// Is the host shutting down? logind says so ahead of time with PrepareForShutdown(true) on the
+// system bus; when the agent's own SIGTERM comes, systemd's SystemState says "stopping". Either
+// way the agent records "host shutting down at T", so that after the boot the slots from the
+// shutdown to the boot are downtime (agent/eval/downtime.h), not missed runs.
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include <functional>
+#include <string>
+
+namespace cronitor::agent {
+
+class ShutdownWatch {
+ public:
+  /// Called with true when a shutdown begins, false when logind says it was cancelled.
+  using OnShutdown = std::function<void(bool active)>;
+
+  ShutdownWatch(sd_event* ev, OnShutdown on_shutdown);
+  ~ShutdownWatch();
+  ShutdownWatch(const ShutdownWatch&) = delete;
+  ShutdownWatch& operator=(const ShutdownWatch&) = delete;
+
+  /// Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS) and subscribes to logind's signal.
+  /// Without a bus or logind nothing happens: said once at debug level, no retries.
+  void start();
+
+  /// True when the system manager reports SystemState "stopping" (asked with a 1 s timeout).
+  bool system_stopping();
+
+ private:
+  static int on_prepare_cb(sd_bus_message* m, void* ud, sd_bus_error*);
+  static int on_installed_cb(sd_bus_message* m, void* ud, sd_bus_error*);
+
+  sd_event* ev_;
+  OnShutdown on_shutdown_;
+  sd_bus* bus_ = nullptr;
+  sd_bus_slot* slot_ = nullptr;
+};
+
+}  // namespace cronitor::agent

@@ -1,0 +1,51 @@
+// What SystemdWatch reads besides the bus: the clocks, OOM kill counters and the journal. Plain
+// functions, so that unit tests of the timer logic replace them (tests/agent/systemd_watch_test.cpp).
+#pragma once
+
+#include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/error.h"
+
+namespace cronitor::agent {
+
+struct SystemdHost {
+  std::function<uint64_t()> realtime_usec;   ///< CLOCK_REALTIME, µs
+  std::function<uint64_t()> monotonic_usec;  ///< CLOCK_MONOTONIC, µs
+  /// The `oom_kill` count of a unit's memory cgroup (its ControlGroup property): v1
+  /// memory.oom_control or v2 memory.events. An error when the cgroup is gone or has no counter.
+  std::function<Result<uint64_t>(const std::string& control_group)> cgroup_oom_kills;
+  /// Starts counting a v1 memory cgroup's OOM notifications (an eventfd registered through its
+  /// cgroup.event_control, followed on the event loop): the returned function says how many
+  /// came while the cgroup still existed. The cgroup's removal notifies too; one that comes
+  /// after it is gone cannot be told from that and is not counted. An error where there is no
+  /// v1 memory cgroup to watch.
+  std::function<Result<std::function<uint64_t()>>(const std::string& control_group)> watch_oom;
+  /// The kernel's count of OOM kills in any cgroup (/proc/vmstat oom_kill).
+  std::function<std::optional<uint64_t>()> system_oom_kills;
+  /// The last `lines` lines an invocation wrote to the journal, oldest first ("" if none).
+  std::function<std::string(const std::string& invocation_id, size_t lines)> journal_tail;
+
+  /// The real ones: the system's clocks, /sys/fs/cgroup, /proc/vmstat, the local journal; OOM
+  /// notifications are followed on `ev`.
+  static SystemdHost real(sd_event* ev);
+};
+
+/// The `oom_kill` count of `control_group` under `cgroup_root` (v1 memory hierarchy first, then v2).
+[[nodiscard]] Result<uint64_t> read_cgroup_oom_kills(const std::string& cgroup_root, const std::string& control_group);
+
+/// watch_oom under `cgroup_root`, on `ev`.
+[[nodiscard]] Result<std::function<uint64_t()>> watch_cgroup_oom(sd_event* ev, const std::string& cgroup_root,
+                                                                 const std::string& control_group);
+
+/// journal_tail over an open journal: the MESSAGE of the last entries of that invocation (by
+/// _SYSTEMD_INVOCATION_ID, or USER_INVOCATION_ID for a user manager's units), at most `lines`
+/// lines and 4 KiB, oldest first, each ending in "\n".
+std::string journal_tail_of(sd_journal* j, const std::string& invocation_id, size_t lines);
+
+}  // namespace cronitor::agent

@@ -1,0 +1,211 @@
+// Snooze and downtime (issue 13 items 5 and 11) with the real daemon, the real socket and a real
+// HTTP receiver: `snooze` silences alerts but keeps the record, survives a restart and ends with a
+// summary; a state.db that says the agent last ran hours ago gives one downtime notice, no misses.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/http_recorder.h"
+#include "tests/support/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using cronitor::testing::AgentProcess;
+using cronitor::testing::HttpRecorder;
+using cronitor::testing::Output;
+using cronitor::testing::run_command;
+using nlohmann::json;
+
+const std::string kAgent = CRONITOR_AGENT_BIN;
+const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+size_t count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class Snooze : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    ::setenv("CRONITOR_SOCKET", socket().c_str(), 1);
+    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
+  }
+  void TearDown() override {
+    daemon_.stop(SIGTERM);
+    fs::remove_all(dir_);
+  }
+  std::string socket() const { return (dir_ / "agent.sock").string(); }
+  std::string config() const { return (dir_ / "agent.yaml").string(); }
+  std::string db() const { return (dir_ / "state/state.db").string(); }
+  void write_config(const std::string& hook_url, const std::string& extra = "") {
+    std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\n"
+                            << "socket: " << socket() << "\n"
+                            << "spool_dir: " << (dir_ / "spool").string() << "\n"
+                            << "hostname: snooze-host\n"
+                            << "discovery: {crontabs: false, systemd: false}\n"
+                            << "defaults:\n  alert_rate_limit: 0\n"
+                            << extra << "notify:\n  default: [\"webhook:" << hook_url << "\"]\n"
+                            << "monitors:\n"
+                            << "  - key: nightly\n"
+                            << "    name: Nightly billing\n"
+                            << "    schedule: \"0 2 * * *\"\n"
+                            << "  - key: minutely\n"
+                            << "    schedule: \"* * * * *\"\n"
+                            << "    grace_seconds: 30\n";
+    fs::permissions(config(), fs::perms::owner_read | fs::perms::owner_write);
+  }
+  Output agent(std::vector<std::string> args) {
+    args.insert(args.begin(), kAgent);
+    args.insert(args.end(), {"--config", config()});
+    return run_command(args);
+  }
+  /// SQL on the stopped agent's state.db, through Python's sqlite3 (as a sysadmin's tool would).
+  void sql(const std::string& statement) {
+    auto r = run_command({"/usr/bin/python3", "-c",
+                          "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                          db(), statement});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  /// The recorded webhook events of one kind, in order.
+  static std::vector<json> events(HttpRecorder& hook, const std::string& kind) {
+    std::vector<json> out;
+    for (const auto& r : hook.requests()) {
+      auto body = json::parse(r.value("body", std::string()), nullptr, false);
+      if (body.is_object() && body.value("event", "") == kind) out.push_back(body);
+    }
+    return out;
+  }
+
+  fs::path dir_ = fs::temp_directory_path() / ("agent-snooze-" + std::to_string(::getpid()) + "-" +
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  AgentProcess daemon_{kAgent, (dir_ / "daemon.log").string()};
+};
+
+TEST_F(Snooze, SilencesAlertsKeepsTheRecordSurvivesARestartAndEndsWithASummary) {
+  HttpRecorder hook(kRecorder, dir_.string());
+  ASSERT_GT(hook.port(), 0);
+  write_config(hook.url("/hook"));
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+
+  auto bad = agent({"snooze"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(has(bad.err, "snooze takes a duration (e.g. 30m) or --off")) << bad.err;
+  auto sn = agent({"snooze", "30m", "--reason", "kernel upgrade"});
+  ASSERT_EQ(sn.exit_code, 0) << sn.err;
+  EXPECT_TRUE(std::regex_search(sn.out, std::regex("^snoozed until 20[0-9-]+T[0-9:]+\\+00:00 \\(for 30m\\): "
+                                                   "kernel upgrade\n")))
+      << sn.out;
+  auto st = agent({"status"});
+  EXPECT_TRUE(std::regex_search(st.out, std::regex("snoozed until 20[0-9-]+T[0-9:]+\\+00:00 \\(kernel upgrade\\)")))
+      << st.out;
+
+  // A failure while snoozed: recorded (history, incident), not sent.
+  ASSERT_EQ(agent({"ping", "nightly", "--state", "fail", "--exit-code", "3"}).exit_code, 0);
+  EXPECT_TRUE(daemon_.wait_for_log("alert (host snoozed: recorded, not sent): Nightly billing failed", 10s))
+      << daemon_.log();
+  auto hist = agent({"history", "nightly", "--json"});
+  ASSERT_EQ(hist.exit_code, 0) << hist.err;
+  EXPECT_EQ(json::parse(hist.out).size(), 1u) << hist.out;
+
+  // Persisted: a restart keeps the snooze.
+  daemon_.stop(SIGTERM);
+  auto offline = json::parse(agent({"status", "--json"}).out);
+  EXPECT_EQ(offline["snooze"]["reason"], "kernel upgrade") << offline.dump();
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  auto sj = json::parse(agent({"status", "--json"}).out);
+  ASSERT_TRUE(sj["snooze"].is_object()) << sj.dump();
+  EXPECT_EQ(sj["snooze"]["reason"], "kernel upgrade");
+  EXPECT_EQ(sj["monitors"][0]["state"], "failing") << sj.dump();
+
+  // The end: one summary of what is still open, then alerts flow again.
+  auto off = agent({"snooze", "--off", "--json"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_TRUE(json::parse(off.out)["snooze"].is_null()) << off.out;
+  auto ended = hook.wait_for([](const json& r) { return has(r.value("body", ""), "\"snooze-ended\""); }, 15s);
+  ASSERT_FALSE(ended.is_null()) << daemon_.log();
+  auto notice = json::parse(ended["body"].get<std::string>());
+  EXPECT_EQ(notice["summary"], "Snooze ended on snooze-host: 1 incident is still open");
+  EXPECT_TRUE(has(notice["detail"], "(kernel upgrade)")) << notice["detail"];
+  EXPECT_TRUE(has(notice["detail"], "Nightly billing (failed since ")) << notice["detail"];
+  EXPECT_TRUE(events(hook, "failed").empty()) << "the snoozed failure was sent";
+  ASSERT_EQ(agent({"ping", "nightly", "--state", "fail", "--exit-code", "4"}).exit_code, 0);
+  EXPECT_FALSE(hook.wait_for([](const json& r) { return has(r.value("body", ""), "exit code 4"); }, 15s).is_null())
+      << daemon_.log();
+  EXPECT_FALSE(has(agent({"status"}).out, "snoozed until"));
+}
+
+TEST_F(Snooze, AStateThatLastRanHoursAgoIsOneDowntimeNoticeAndNoMisses) {
+  HttpRecorder hook(kRecorder, dir_.string());
+  ASSERT_GT(hook.port(), 0);
+  write_config(hook.url("/hook"));
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  daemon_.stop(SIGTERM);
+  // The state.db of an agent that stopped 3 hours ago, waiting for the minutely slot of then.
+  const int64_t then = now_us() - 3LL * 3600 * 1000000;
+  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
+  sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(then / 60000000 * 60000000 + 60000000) +
+      ") WHERE key = 'minutely'");
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  auto got = hook.wait_for([](const json& r) { return has(r.value("body", ""), "\"downtime\""); }, 15s);
+  ASSERT_FALSE(got.is_null()) << daemon_.log();
+  auto notice = json::parse(got["body"].get<std::string>());
+  EXPECT_TRUE(std::regex_match(notice["summary"].get<std::string>(),
+                               std::regex("1(79|80) runs on snooze-host were due while the agent was stopped \\(from "
+                                          "[0-9T:+-]+ to [0-9T:+-]+\\)")))
+      << notice["summary"];
+  EXPECT_TRUE(has(notice["detail"], "minutely: 1")) << notice["detail"];
+  EXPECT_EQ(notice["incident"], "none");
+  EXPECT_FALSE(has(daemon_.log(), "missed its run")) << daemon_.log();
+  EXPECT_EQ(count(daemon_.log(), "runs were due") + count(daemon_.log(), "runs on snooze-host were due"), 1u)
+      << daemon_.log();
+
+  // Host down: the state says the agent last ran before the kernel booted. Off: logged only.
+  daemon_.stop(SIGTERM);
+  write_config(hook.url("/hook"), "");
+  std::ofstream(config(), std::ios::app) << "";
+  {
+    std::string text;
+    std::ifstream in(config());
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    text.replace(text.find("  alert_rate_limit: 0\n"), 22, "  alert_rate_limit: 0\n  alert_on_downtime: false\n");
+    std::ofstream(config()) << text;
+  }
+  std::ifstream stat("/proc/stat");
+  std::string line;
+  int64_t btime = 0;
+  while (std::getline(stat, line))
+    if (line.starts_with("btime ")) btime = std::stoll(line.substr(6));
+  ASSERT_GT(btime, 0);
+  const int64_t before_boot = (btime - 2 * 3600) * 1000000LL;
+  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(before_boot) + ")");
+  sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(before_boot + 60000000) +
+      ") WHERE key = 'minutely'");
+  const size_t sent_before = events(hook, "downtime").size();
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  EXPECT_TRUE(daemon_.wait_for_log("the host was down from ", 10s)) << daemon_.log();
+  EXPECT_TRUE(daemon_.wait_for_log("alert_on_downtime is false: no downtime notice sent", 10s)) << daemon_.log();
+  EXPECT_FALSE(has(daemon_.log(), "missed its run")) << daemon_.log();
+  // Alerts still flow (a test failure reaches the hook), and no downtime notice came before it.
+  ASSERT_EQ(agent({"ping", "nightly", "--state", "fail", "--exit-code", "5"}).exit_code, 0);
+  EXPECT_FALSE(hook.wait_for([](const json& r) { return has(r.value("body", ""), "exit code 5"); }, 15s).is_null());
+  EXPECT_EQ(events(hook, "downtime").size(), sent_before);
+}
+
+}  // namespace

@@ -1,0 +1,391 @@
+// SystemdWatch over a fake bus (tests/support/fake_systemd_bus.h): runs from ExecMain* with the
+// InvocationID as run id, results, reconnects and resyncs that neither lose nor double-count a
+// run, signals that arrive while a read waits, the manager's next elapse (monotonic clock turned
+// into wall time), Persistent= catch-up runs and the unit's own OOM counter. No bus, no sleeps.
+#include "agent/daemon/systemd_watch.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tests/support/fake_systemd_bus.h"
+
+namespace cronitor::agent {
+namespace {
+
+using cronitor::testing::FakeSystemdBus;
+
+constexpr char kId1[] = "0123456789abcdef0123456789abcdef";
+constexpr char kId2[] = "fedcba9876543210fedcba9876543210";
+constexpr uint64_t kRealtime = 1'764'000'000'000'000;  // 2025-11-24T16:00:00Z
+constexpr uint64_t kMonotonic = 50'000'000'000;        // 50000 s since boot
+
+struct Fixture {
+  FakeSystemdBus* bus = nullptr;  // owned by the watch
+  uint64_t rt = kRealtime, mono = kMonotonic;
+  std::map<std::string, Result<uint64_t>> cgroups;  // ControlGroup -> oom_kill (or gone)
+  std::optional<uint64_t> vmstat = 7;
+  std::map<std::string, uint64_t> notes;  // ControlGroup -> OOM notifications while it existed (v1)
+  int watches = 0;
+  std::vector<cronitor::RunEvent> runs;
+  std::vector<std::pair<std::string, std::string>> states;  // unit, what
+  std::vector<std::string> manager;                         // "live" or the reason
+  std::vector<LiveTimer> elapses;
+  std::vector<std::string> catch_ups;
+  std::unique_ptr<SystemdWatch> watch;
+
+  explicit Fixture(std::function<void(FakeSystemdBus&)> setup = {}) {
+    auto fake = std::make_unique<FakeSystemdBus>();
+    bus = fake.get();
+    if (setup) setup(*bus);
+    SystemdHost host;
+    host.realtime_usec = [this] { return rt; };
+    host.monotonic_usec = [this] { return mono; };
+    host.cgroup_oom_kills = [this](const std::string& cg) -> Result<uint64_t> {
+      auto it = cgroups.find(cg);
+      if (it == cgroups.end()) return fail(cg + ": No such file or directory");
+      return it->second;
+    };
+    host.system_oom_kills = [this] { return vmstat; };
+    host.watch_oom = [this](const std::string& cg) -> Result<std::function<uint64_t()>> {
+      ++watches;
+      if (!cgroups.contains(cg)) return fail(cg + ": No such file or directory");
+      return [this, cg] { return notes[cg]; };
+    };
+    host.journal_tail = [](const std::string& id, size_t lines) {
+      return "last of " + id.substr(0, 4) + " (" + std::to_string(lines) + ")\n";
+    };
+    SystemdWatch::Handler h;
+    h.on_runs = [this](std::vector<cronitor::RunEvent> ev) { runs.insert(runs.end(), ev.begin(), ev.end()); };
+    h.on_manager = [this](bool live, const std::string& why, const std::vector<LiveTimer>&) {
+      manager.push_back(live ? "live" : why);
+    };
+    h.on_timer_state = [this](const LiveTimer& t, const std::string& what) { states.emplace_back(t.unit, what); };
+    h.on_elapse = [this](const LiveTimer& t) { elapses.push_back(t); };
+    h.on_catch_up = [this](const LiveTimer& t, uint64_t) {
+      catch_ups.push_back(t.unit);
+      EXPECT_TRUE(runs.empty() || runs.back().key != t.key) << "told before its run events";
+    };
+    watch = std::make_unique<SystemdWatch>(std::move(fake), std::move(host), "host1", std::move(h),
+                                           SystemdWatch::Options{});
+  }
+  /// Runs deferred calls until none waits (bounded).
+  void settle() {
+    for (int i = 0; i < 10 && bus->run_later(); ++i) {
+    }
+  }
+  size_t count(const std::string& run_id_hex, RunState state) const {
+    size_t n = 0;
+    for (const auto& e : runs) {
+      std::string id = e.run_id;
+      std::erase(id, '-');
+      n += id == run_id_hex && e.state == state;
+    }
+    return n;
+  }
+};
+
+UnitProps started(const char* id, uint64_t at, const std::string& cg = "") {
+  UnitProps p;
+  p.invocation_id = id;
+  p.active_state = "activating";
+  p.exec_start_usec = at;
+  p.exec_exit_usec = 0;
+  p.main_pid = 4242;
+  p.result = "success";
+  if (!cg.empty()) p.control_group = cg;
+  return p;
+}
+
+UnitProps ended(uint64_t at, int code, int status, const std::string& result, const std::string& state = "inactive") {
+  UnitProps p;
+  p.exec_exit_usec = at;
+  p.exec_code = code;
+  p.exec_status = status;
+  p.result = result;
+  p.active_state = state;
+  p.control_group = "";  // systemd forgets it with the cgroup
+  return p;
+}
+
+/// The manager's two signals for a run's change: the Service interface's, then the Unit's.
+void announce(FakeSystemdBus& bus, const std::string& path, const UnitProps& p) {
+  UnitProps service = p, unit;
+  service.active_state.reset();
+  service.invocation_id.reset();
+  unit.active_state = p.active_state;
+  unit.invocation_id = p.invocation_id;
+  bus.change(path, service);
+  if (unit.active_state || unit.invocation_id) bus.change(path, unit);
+}
+
+TEST(SystemdWatch, ListingThenSignalsGiveOneRunAndOneEndPerInvocation) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("backup.timer", "backup.service");
+    svc = b.add_service("backup.service");
+  });
+  f.watch->start();
+  ASSERT_TRUE(f.watch->live());
+  EXPECT_EQ(f.manager, std::vector<std::string>{"live"});
+  EXPECT_TRUE(f.runs.empty()) << "a service that never ran has no run";
+
+  announce(*f.bus, svc, started(kId1, kRealtime + 1'000'000, "/system.slice/backup.service"));
+  f.settle();  // the deferred re-read of a run first seen going (its ControlGroup)
+  ASSERT_EQ(f.runs.size(), 1u);
+  EXPECT_EQ(f.runs[0].state, RunState::kRun);
+  EXPECT_EQ(f.runs[0].run_id, "01234567-89ab-cdef-0123-456789abcdef");
+  EXPECT_EQ(f.runs[0].ts, "2025-11-24T16:00:01.000Z");
+  EXPECT_EQ(f.runs[0].host, "host1");
+
+  announce(*f.bus, svc, ended(kRealtime + 4'000'000, 1, 3, "exit-code", "failed"));
+  f.settle();
+  ASSERT_EQ(f.runs.size(), 2u);
+  EXPECT_EQ(f.runs[1].state, RunState::kFail);
+  EXPECT_EQ(f.runs[1].exit_code, 3);
+  EXPECT_EQ(f.runs[1].duration_ms, 3000);
+  EXPECT_EQ(f.runs[1].output_tail, "last of 0123 (10)\n") << "the journal lines of that invocation";
+
+  // The manager repeats itself (JobRemoved, a late signal): nothing new.
+  f.bus->listener()->job_removed("backup.service");
+  announce(*f.bus, svc, ended(kRealtime + 4'000'000, 1, 3, "exit-code", "failed"));
+  EXPECT_EQ(f.runs.size(), 2u);
+}
+
+TEST(SystemdWatch, ResultWordsReachTheEvent) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("t.timer", "t.service");
+    UnitProps p = started(kId1, kRealtime);
+    merge_props(p, ended(kRealtime + 1'000'000, 2, 15, "timeout", "failed"));
+    svc = b.add_service("t.service", p);
+  });
+  f.watch->start();
+  ASSERT_EQ(f.runs.size(), 2u) << "first seen ended: its run and its end";
+  EXPECT_TRUE(f.runs[1].timeout);
+  EXPECT_EQ(f.runs[1].signal, "SIGTERM");
+  EXPECT_EQ(f.runs[1].exit_code, 143);
+}
+
+TEST(SystemdWatch, ReconnectNeitherLosesNorDoubleCountsARun) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("t.timer", "t.service");
+    svc = b.add_service("t.service", started(kId1, kRealtime));
+  });
+  f.watch->start();
+  ASSERT_EQ(f.runs.size(), 1u);  // going
+
+  // The bus goes away; the run ends while nobody listens, then the bus comes back.
+  f.bus->bus_up = false;
+  f.bus->drop();
+  EXPECT_FALSE(f.watch->live());
+  f.bus->change_quietly(svc, ended(kRealtime + 2'000'000, 1, 0, "success"));
+  ASSERT_TRUE(f.bus->run_later());  // the first retry: nobody answers
+  EXPECT_FALSE(f.watch->live());
+  EXPECT_EQ(f.watch->backoff_usec(), 2'000'000u) << "back-off doubles";
+  f.bus->bus_up = true;
+  ASSERT_TRUE(f.bus->run_later());
+  ASSERT_TRUE(f.watch->live());
+  EXPECT_EQ(f.count(kId1, RunState::kRun), 1u);
+  EXPECT_EQ(f.count(kId1, RunState::kComplete), 1u) << "the end that came meanwhile";
+
+  // A whole run while the manager is away (daemon-reexec), then a resync: reported once.
+  f.bus->listener()->manager_owner(false);  // daemon-reexec
+  f.bus->change_quietly(svc, started(kId2, kRealtime + 10'000'000));
+  f.bus->change_quietly(svc, ended(kRealtime + 11'000'000, 1, 0, "success"));
+  f.bus->listener()->manager_owner(true);
+  f.settle();
+  EXPECT_EQ(f.count(kId2, RunState::kRun), 1u);
+  EXPECT_EQ(f.count(kId2, RunState::kComplete), 1u);
+  // A reload resyncs again: nothing is counted twice.
+  f.bus->listener()->reloading(true);
+  f.bus->listener()->reloading(false);
+  f.settle();
+  EXPECT_EQ(f.count(kId1, RunState::kComplete), 1u);
+  EXPECT_EQ(f.count(kId2, RunState::kComplete), 1u);
+  EXPECT_EQ(f.runs.size(), 4u);
+  EXPECT_GE(f.bus->lists, 4);
+}
+
+TEST(SystemdWatch, AManagerThatDoesNotAnswerIsRetriedWithBackOff) {
+  Fixture f([](FakeSystemdBus& b) {
+    b.manager_answers = false;
+    b.add_timer("t.timer", "t.service");
+  });
+  f.watch->start();
+  EXPECT_FALSE(f.watch->live());
+  ASSERT_EQ(f.manager.size(), 1u);
+  EXPECT_NE(f.manager[0].find("no systemd manager answers"), std::string::npos) << f.manager[0];
+  EXPECT_EQ(f.bus->later_delay(), 1'000'000u);
+  ASSERT_TRUE(f.bus->run_later());
+  EXPECT_EQ(f.bus->later_delay(), 2'000'000u);
+  ASSERT_TRUE(f.bus->run_later());
+  EXPECT_EQ(f.bus->later_delay(), 4'000'000u);
+  EXPECT_EQ(f.bus->opens, 1) << "the connection stands; only the manager is asked again";
+  f.bus->manager_answers = true;
+  ASSERT_TRUE(f.bus->run_later());
+  EXPECT_TRUE(f.watch->live());
+  EXPECT_EQ(f.watch->timer_count(), 1u);
+  EXPECT_FALSE(f.bus->later_waiting()) << "idle: nothing scheduled";
+}
+
+TEST(SystemdWatch, ASignalDuringTheReadIsTakenInStreamOrder) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("t.timer", "t.service");
+    svc = b.add_service("t.service", started(kId1, kRealtime));
+  });
+  // The run ends while the listing reads it: the signal is newer than the replies.
+  f.bus->during_read = [&](std::vector<UnitRead>& reads) {
+    for (const auto& r : reads)
+      if (r.path == svc) announce(*f.bus, svc, ended(kRealtime + 3'000'000, 1, 0, "success"));
+  };
+  f.watch->start();
+  f.bus->during_read = nullptr;
+  ASSERT_EQ(f.runs.size(), 2u);
+  EXPECT_EQ(f.runs[1].state, RunState::kComplete);
+  EXPECT_EQ(f.runs[1].duration_ms, 3000);
+}
+
+TEST(SystemdWatch, NextElapseFromEitherClockAsWallTime) {
+  std::string timer;
+  Fixture f([&](FakeSystemdBus& b) {
+    UnitProps p;
+    p.next_elapse_monotonic_usec = kMonotonic + 5'000'000;  // OnUnitActiveSec=5s
+    p.next_elapse_realtime_usec = 0;
+    p.accuracy_usec = 1'000;
+    timer = b.add_timer("mono.timer", "mono.service", p);
+    b.add_service("mono.service");
+  });
+  f.watch->start();
+  auto list = f.watch->timer_list();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].next_elapse_usec, kRealtime + 5'000'000);
+  EXPECT_EQ(list[0].accuracy_usec, 1'000u);
+
+  // 7 s later, after the wall clock was set 1 h back, the manager moves it on.
+  f.mono += 7'000'000;
+  f.rt = f.rt + 7'000'000 - 3'600'000'000;
+  UnitProps p;
+  p.next_elapse_monotonic_usec = kMonotonic + 12'000'000;
+  f.bus->change(timer, p);
+  ASSERT_EQ(f.elapses.size(), 1u);
+  EXPECT_EQ(f.elapses[0].next_elapse_usec, f.rt + 5'000'000);
+  // Both clocks: the sooner.
+  p = {};
+  p.next_elapse_realtime_usec = f.rt + 2'000'000;
+  f.bus->change(timer, p);
+  ASSERT_EQ(f.elapses.size(), 2u);
+  EXPECT_EQ(f.elapses[1].next_elapse_usec, f.rt + 2'000'000);
+  // Unchanged: not told again.
+  f.bus->change(timer, p);
+  EXPECT_EQ(f.elapses.size(), 2u);
+}
+
+TEST(SystemdWatch, PersistentCatchUpIsToldBeforeItsRun) {
+  const uint64_t boot = kRealtime;
+  Fixture f([&](FakeSystemdBus& b) {
+    UnitProps p;
+    p.persistent = true;
+    p.active_enter_usec = boot;
+    p.last_trigger_usec = boot + 50'000;  // fired as it became active: a missed slot
+    b.add_timer("daily.timer", "daily.service", p);
+    b.add_service("daily.service", started(kId1, boot + 3'000'000));
+    p.persistent = false;  // the same, without Persistent=
+    b.add_timer("plain.timer", "plain.service", p);
+    b.add_service("plain.service", started(kId2, boot + 3'000'000));
+  });
+  f.watch->start();
+  EXPECT_EQ(f.catch_ups, std::vector<std::string>{"daily.timer"});
+  EXPECT_EQ(f.runs.size(), 2u);
+
+  LiveTimer t;
+  t.persistent = true;
+  t.active_enter_usec = boot;
+  t.last_trigger_usec = boot + 3'600'000'000;  // an hour after: an ordinary slot
+  EXPECT_FALSE(is_catch_up(t, t.last_trigger_usec + 100));
+  t.last_trigger_usec = boot + 100;
+  EXPECT_TRUE(is_catch_up(t, boot + 200));
+  EXPECT_FALSE(is_catch_up(t, boot - 5'000'000)) << "a run from before the trigger (started by hand)";
+}
+
+TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
+  struct Case {
+    const char* name;
+    std::optional<uint64_t> while_running;  // the cgroup's count read while it ran (none: not read)
+    std::optional<uint64_t> at_end;         // none: the cgroup is gone at the end
+    uint64_t vmstat_at_end;
+    bool oom;
+    uint64_t notes = 0;  // OOM notifications while the cgroup existed
+  };
+  const Case cases[] = {
+      {"read at the end", 0, 1, 7, true},
+      {"plain kill -9, cgroup read at the end", 0, 0, 9, false},
+      {"gone at the end, counted while running", 1, std::nullopt, 7, true},
+      {"gone at the end, vmstat rose", 0, std::nullopt, 8, true},
+      {"gone at the end, vmstat still", 0, std::nullopt, 7, false},
+      {"gone, notified of an OOM while it existed", 0, std::nullopt, 7, true, 1},
+      {"gone, no OOM notification: vmstat decides", 0, std::nullopt, 8, true, 0},
+  };
+  for (const auto& c : cases) {
+    std::string svc;
+    const std::string cg = "/system.slice/t.service";
+    Fixture f([&](FakeSystemdBus& b) {
+      b.add_timer("t.timer", "t.service");
+      svc = b.add_service("t.service");
+    });
+    f.watch->start();
+    if (c.while_running) f.cgroups.insert_or_assign(cg, *c.while_running);
+    announce(*f.bus, svc, started(kId1, kRealtime, cg));
+    f.settle();
+    if (c.while_running) {
+      EXPECT_EQ(f.watches, 1) << c.name << ": watched while it ran";
+    }
+    f.notes[cg] = c.notes;
+    f.cgroups.erase(cg);
+    if (c.at_end) f.cgroups.insert_or_assign(cg, *c.at_end);
+    f.vmstat = c.vmstat_at_end;
+    announce(*f.bus, svc, ended(kRealtime + 1'000'000, 2, 9, "signal", "failed"));
+    ASSERT_EQ(f.runs.size(), 2u) << c.name;
+    EXPECT_EQ(f.runs[1].signal, "SIGKILL") << c.name;
+    EXPECT_EQ(f.runs[1].oom, c.oom) << c.name;
+  }
+}
+
+TEST(SystemdWatch, TimersComeStopAndGo) {
+  std::string t1;
+  Fixture f([&](FakeSystemdBus& b) {
+    t1 = b.add_timer("a.timer", "a.service");
+    b.add_service("a.service");
+  });
+  f.watch->start();
+  UnitProps stop;
+  stop.active_state = "inactive";
+  f.bus->change(t1, stop);
+  ASSERT_EQ(f.states.size(), 1u);
+  EXPECT_EQ(f.states[0], std::make_pair(std::string("a.timer"), std::string("stopped")));
+
+  // A new timer: read once the loop is free, and said to be up.
+  const std::string t2 = f.bus->add_timer("b.timer", "b.service");
+  f.bus->add_service("b.service", started(kId1, kRealtime));
+  f.bus->listener()->unit_new("b.timer", t2);
+  EXPECT_EQ(f.watch->timer_count(), 1u) << "not from inside the bus's dispatch";
+  f.settle();
+  EXPECT_EQ(f.watch->timer_count(), 2u);
+  EXPECT_EQ(f.states.back(), std::make_pair(std::string("b.timer"), std::string("")));
+  EXPECT_EQ(f.count(kId1, RunState::kRun), 1u);
+
+  // Removed during a reload: the resync after it tells.
+  f.bus->listener()->reloading(true);
+  f.bus->units.erase(t1);
+  f.bus->listener()->unit_removed("a.timer", t1);
+  EXPECT_EQ(f.states.size(), 2u) << "nothing while reloading";
+  f.bus->listener()->reloading(false);
+  f.settle();
+  EXPECT_EQ(f.states.back(), std::make_pair(std::string("a.timer"), std::string("removed")));
+  EXPECT_EQ(f.watch->timer_count(), 1u);
+}
+
+}  // namespace
+}  // namespace cronitor::agent
