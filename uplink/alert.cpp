@@ -1,6 +1,31 @@
 #include "uplink/alert.h"
 
+#include <cctype>
+
 namespace cronitor::uplink {
+namespace {
+
+/// A key as one shell word: keys are mostly [A-Za-z0-9._-], others are single-quoted.
+std::string shell_word(const std::string& s) {
+  bool plain = !s.empty();
+  for (unsigned char c : s)
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == ':' || c == '/' || c == '@')) plain = false;
+  if (plain) return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+}  // namespace
+
+std::vector<std::string> act_commands(const Alert& a) {
+  if (a.key.empty() || a.key.starts_with("host:") || a.key.starts_with("uplink:") || a.kind == Alert::Kind::kTest ||
+      a.kind == Alert::Kind::kDigest)
+    return {};
+  const std::string k = shell_word(a.key);
+  if (a.kind == Alert::Kind::kRemoved) return {"cronitor-agent history " + k};
+  return {"cronitor-agent pause " + k + " --for 2h", "cronitor-agent history " + k};
+}
 
 const char* kind_name(Alert::Kind k) {
   switch (k) {

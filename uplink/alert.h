@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "schedule/zone.h"
 
@@ -51,10 +52,24 @@ struct Alert {
   std::string output_tail;
   std::optional<Instant> expected;
   std::optional<std::chrono::seconds> down_for;  // for recoveries
+  // What the on-call reader needs next (each empty/unset when unknown or not relevant).
+  std::string user;                           // the job runs as this user
+  std::string command;                        // the command line (a removal: the removed one)
+  std::optional<Instant> last_success;        // the job's last good run
+  std::optional<int> failed_since_success;    // finished runs that failed since then
+  std::optional<int64_t> peak_memory_bytes;   // OOM: the job's peak memory (the wrapper's figure)
+  std::optional<int64_t> memory_limit_bytes;  // OOM: the memory cgroup's limit (from the kernel log)
+  std::string oom_victim;                     // OOM: "python3 (pid 6217)" as the kernel named it
+  std::optional<int> affected_jobs;           // cron down: the cron jobs it affects
+  int alert_number = 0;                       // 1 for the first alert of an incident, 2 for its first update...
+  bool going_quiet = false;                   // the last alert sent before updates stop (consecutive_alert_threshold)
+  int folded_faults = 0;                      // a reminder: faults recorded but not sent since the last alert
 };
 
 /// "missed", "failed", "hung", "overlapped", "removed", "recovered", ...
 const char* kind_name(Alert::Kind k);
+/// Shell commands that act on the alert's job (pause it, read its history); empty for host alerts.
+std::vector<std::string> act_commands(const Alert& a);
 /// True for alerts that end an incident.
 inline bool is_recovery(Alert::Kind k) { return k == Alert::Kind::kRecovered || k == Alert::Kind::kCronUp; }
 /// True for the host's notices that open no incident and need no action (downtime, snooze end).

@@ -1,5 +1,6 @@
 #include "uplink/alert_format.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,25 @@ std::string duration_text(const Alert& a) {
   return format_duration(std::chrono::seconds(*a.duration_ms / 1000));
 }
 
+std::string bytes_text(int64_t b) {
+  char buf[32];
+  if (b >= int64_t{1} << 30)
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(b) / (1 << 30));
+  else if (b >= 1 << 20)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1 << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%lld KiB", static_cast<long long>(b / 1024));
+  return buf;
+}
+
+std::string last_success_text(const Alert& a) {
+  std::string t = a.last_success ? iso(*a.last_success) : "never seen";
+  if (a.failed_since_success && *a.failed_since_success > 0)
+    t += " (" + std::to_string(*a.failed_since_success) + (*a.failed_since_success == 1 ? " run" : " runs") +
+         " failed since)";
+  return t;
+}
+
 /// Name/value facts shared by every rich format.
 std::vector<std::pair<std::string, std::string>> facts(const Alert& a, const std::string& host) {
   std::vector<std::pair<std::string, std::string>> f = {
@@ -50,7 +70,26 @@ std::vector<std::pair<std::string, std::string>> facts(const Alert& a, const std
       {"Source", a.source.empty() ? "–" : a.source},
   };
   if (!a.environment.empty()) f.emplace_back("Environment", a.environment);
+  if (!a.key.empty() && a.kind != Alert::Kind::kDigest) f.emplace_back("Key", a.key);
+  if (!a.user.empty()) f.emplace_back("User", a.user);
+  if (!a.command.empty())
+    f.emplace_back(a.kind == Alert::Kind::kRemoved ? "Removed command" : "Command",
+                   a.command.size() > 500 ? a.command.substr(0, 500) + "…" : a.command);
+  if (a.last_success || a.failed_since_success) f.emplace_back("Last success", last_success_text(a));
+  if (a.peak_memory_bytes) f.emplace_back("Peak memory", bytes_text(*a.peak_memory_bytes));
+  if (a.memory_limit_bytes) f.emplace_back("Memory limit", bytes_text(*a.memory_limit_bytes));
+  if (!a.oom_victim.empty()) f.emplace_back("Killed by the kernel", a.oom_victim);
+  if (a.kind == Alert::Kind::kCronDown && a.incident_opened.time_since_epoch().count())
+    f.emplace_back("Down since", iso(a.incident_opened));
+  if (a.affected_jobs) f.emplace_back("Jobs affected", std::to_string(*a.affected_jobs));
   return f;
+}
+
+/// "Act: cronitor-agent pause KEY --for 2h · cronitor-agent history KEY", or "".
+std::string act_line(const Alert& a, const std::string& sep) {
+  std::string out;
+  for (const auto& c : act_commands(a)) out += (out.empty() ? "" : sep) + c;
+  return out;
 }
 
 /// The summary with the host named once: some summaries already say "on HOST".
@@ -60,15 +99,28 @@ std::string on_host(const Alert& a, const std::string& host) {
 }
 
 bool good(const Alert& a) { return is_recovery(a.kind) || a.kind == Alert::Kind::kTest; }
+/// A notice, not an emergency: nobody has to get up for it.
+bool notice(const Alert& a) {
+  return a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest || is_host_notice(a.kind);
+}
+int color(const Alert& a) { return good(a) ? 0x2EB67D : notice(a) ? 0x9E9E9E : 0xE01E5A; }
+std::string color_hex(const Alert& a) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%06X", static_cast<unsigned>(color(a)));
+  return buf;
+}
 
 std::string title(const Alert& a) {
   std::string prefix = good(a) ? "✅ " : "🚨 ";
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
   if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
-  if (is_host_notice(a.kind)) prefix = "ℹ️ ";
+  if (a.kind == Alert::Kind::kRemoved || is_host_notice(a.kind)) prefix = "ℹ️ ";
   if (a.kind == Alert::Kind::kZoneChanged) prefix = "⚠️ ";  // a restart to do, not a job down
   return prefix + a.summary;
 }
+
+/// The detail (the evaluator says there where the incident stands).
+const std::string& full_detail(const Alert& a) { return a.detail; }
 
 }  // namespace
 
@@ -83,9 +135,15 @@ std::string slack_body(const Alert& a, const std::string& host) {
     fields.push_back({{"type", "mrkdwn"}, {"text", "*" + name + "*\n" + value}});
   json blocks = json::array();
   blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*" + title(a) + "*"}}}});
-  if (!a.detail.empty())
-    blocks.push_back({{"type", "section"}, {"text", {{"type", "plain_text"}, {"text", a.detail}}}});
-  blocks.push_back({{"type", "section"}, {"fields", fields}});
+  if (const std::string d = full_detail(a); !d.empty())
+    blocks.push_back({{"type", "section"}, {"text", {{"type", "plain_text"}, {"text", d.substr(0, 2900)}}}});
+  // Slack shows at most 10 fields in a section: the rest go in a second one.
+  for (size_t from = 0; from < fields.size(); from += 10)
+    blocks.push_back({{"type", "section"},
+                      {"fields", json(std::vector<json>(fields.begin() + from,
+                                                        fields.begin() + std::min(fields.size(), from + 10)))}});
+  if (const std::string act = act_line(a, "`\n`"); !act.empty())
+    blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*To act*\n`" + act + "`"}}}});
   if (!a.output_tail.empty())
     blocks.push_back(
         {{"type", "section"},
@@ -128,6 +186,20 @@ std::string webhook_body(const Alert& a, const std::string& host) {
       {"output_tail", a.output_tail},
       {"expected_at", a.expected ? json(iso(*a.expected)) : json()},
       {"down_for_seconds", a.down_for ? json(a.down_for->count()) : json()}};
+  // Added for the on-call reader (version 1 stays: fields are only ever added).
+  auto opt = [](const auto& v) { return v ? json(*v) : json(); };
+  j["user"] = a.user.empty() ? json() : json(a.user);
+  j["command"] = a.command.empty() ? json() : json(a.command);
+  j["last_success_at"] = a.last_success ? json(iso(*a.last_success)) : json();
+  j["failed_since_success"] = opt(a.failed_since_success);
+  j["peak_memory_bytes"] = opt(a.peak_memory_bytes);
+  j["memory_limit_bytes"] = opt(a.memory_limit_bytes);
+  j["oom_victim"] = a.oom_victim.empty() ? json() : json(a.oom_victim);
+  j["affected_jobs"] = opt(a.affected_jobs);
+  j["commands"] = act_commands(a);
+  j["alert_number"] = a.alert_number > 0 ? json(a.alert_number) : json();
+  j["going_quiet"] = a.going_quiet;
+  j["folded_faults"] = a.folded_faults;
   if (is_host_notice(a.kind)) j["incident"] = "none";
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -151,9 +223,11 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       if (!a.output_tail.empty())
         fields.push_back(
             {{"name", "Output (tail)"}, {"value", "```" + tail(a.output_tail, 900) + "```"}, {"inline", false}});
+      if (const std::string act = act_line(a, "\n"); !act.empty())
+        fields.push_back({{"name", "To act"}, {"value", "```" + act + "```"}, {"inline", false}});
       json embed = {{"title", title(a).substr(0, 250)},
-                    {"description", a.detail.substr(0, 2000)},
-                    {"color", good(a) ? 0x2EB67D : 0xE01E5A},
+                    {"description", full_detail(a).substr(0, 2000)},
+                    {"color", color(a)},
                     {"fields", fields},
                     {"timestamp", iso(a.at)}};
       m.body = json({{"content", a.summary.substr(0, 1900)}, {"embeds", json::array({embed})}})
@@ -164,14 +238,16 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       m.url = t.address;
       json f = json::array();
       for (const auto& [name, value] : facts(a, host)) f.push_back({{"name", name}, {"value", value}});
-      json sections = json::array({{{"activityTitle", a.name}, {"activitySubtitle", a.detail}, {"facts", f}}});
+      json sections = json::array({{{"activityTitle", a.name}, {"activitySubtitle", full_detail(a)}, {"facts", f}}});
       if (!a.output_tail.empty())
         sections.push_back(
             {{"title", "Output (tail)"}, {"text", "<pre>" + tail(a.output_tail, kTailInMessage) + "</pre>"}});
+      if (const std::string act = act_line(a, "\n"); !act.empty())
+        sections.push_back({{"title", "To act"}, {"text", "<pre>" + act + "</pre>"}});
       m.body = json({{"@type", "MessageCard"},
                      {"@context", "http://schema.org/extensions"},
                      {"summary", a.summary},
-                     {"themeColor", good(a) ? "2EB67D" : "E01E5A"},
+                     {"themeColor", color_hex(a)},
                      {"title", title(a)},
                      {"sections", sections}})
                    .dump(-1, ' ', false, json::error_handler_t::replace);
@@ -189,9 +265,9 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       if (!resolve)
         body["payload"] = {{"summary", a.summary.substr(0, 1000)},
                            {"source", host},
-                           {"severity", a.kind == Alert::Kind::kTest     ? "info"
-                                        : a.kind == Alert::Kind::kDigest ? "warning"
-                                                                         : "error"},
+                           {"severity", a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved ? "info"
+                                        : a.kind == Alert::Kind::kDigest                                ? "warning"
+                                                                                                        : "error"},
                            {"component", a.key},
                            {"class", kind_name(a.kind)},
                            {"timestamp", iso(a.at)},
@@ -213,7 +289,7 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       am.key = a.key;
       am.job = a.name;
       am.host = host;
-      am.severity = a.kind == Alert::Kind::kTest ? "info" : "critical";
+      am.severity = a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved ? "info" : "critical";
       am.summary = a.summary;
       am.description = std::string(kind_name(a.kind)) + (a.detail.empty() ? "" : ": " + a.detail);
       const Instant opened = a.incident_opened.time_since_epoch().count() > 0 ? a.incident_opened : a.at;
@@ -238,8 +314,9 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
         if (c == '\n' || c == '\r') c = ' ';
       std::string text = "To: " + t.address + "\nSubject: [cronitor-agent] " + subject +
                          "\nContent-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\n" + a.summary + "\n\n";
-      if (!a.detail.empty()) text += a.detail + "\n\n";
+      if (const std::string d = full_detail(a); !d.empty()) text += d + "\n\n";
       for (const auto& [name, value] : facts(a, host)) text += name + ": " + value + "\n";
+      if (const std::string act = act_line(a, "\n  "); !act.empty()) text += "\nTo act:\n  " + act + "\n";
       if (!a.output_tail.empty()) text += "\nOutput (tail):\n" + tail(a.output_tail, 4000) + "\n";
       text += "\n-- \ncronitor-agent, " + iso(a.at) + "\n";
       m.body = std::move(text);

@@ -53,8 +53,8 @@ struct Defaults {
   int failure_tolerance = 0;
   int failure_window = 0;  // failure_tolerance: "K of N" sets N here and K above
   int schedule_tolerance = 0;
-  int consecutive_alert_threshold = 10;
-  std::chrono::seconds realert_interval{8 * 3600};
+  int consecutive_alert_threshold = 3;
+  std::chrono::seconds realert_interval{3600};
   std::vector<std::string> notify{"default"};
   int recovery_threshold = 1;
   /// Flapping: this many changes between failing and healthy within the window make one

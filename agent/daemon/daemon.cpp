@@ -94,6 +94,7 @@ Daemon::~Daemon() {
   deliverer_.reset();
   sd_event_source_disable_unref(metrics_src_);
   metrics_http_.reset();
+  sd_event_source_disable_unref(kmsg_src_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
   sender_.reset();
   sd_event_unref(ev_);
@@ -539,6 +540,7 @@ Result<void> Daemon::setup_loop() {
   start_uplink();
   start_metrics();
   open_cron_log();
+  start_oom_watch();
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };

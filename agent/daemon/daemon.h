@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/daemon/kmsg_reader.h"
+#include "agent/daemon/oom_kill_log.h"
 #include "agent/daemon/rate_limiter.h"
 #include "agent/daemon/request_handler.h"
 #include "agent/daemon/sender_thread.h"
@@ -91,6 +93,11 @@ class Daemon {
   void auto_wrap(const std::vector<std::string>& files);
   /// Jobs of package files: their runs come from cron's log (agent/cron_log_watch.h).
   void open_cron_log();
+  // OOM kills from the kernel's log (daemon_oom.cpp): which run's process the killer killed.
+  void start_oom_watch();
+  void read_kmsg();
+  void attribute_oom(RunEvent& ev);
+  static int on_kmsg_cb(sd_event_source*, int, uint32_t, void*);
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
 
   // Monitors and deadlines.
@@ -119,7 +126,8 @@ class Daemon {
   void commit_pending();
   /// Stores and evaluates one event; an error when `sender` may not report it (checked again
   /// here: a key first reported in this batch has an owner now).
-  [[nodiscard]] std::optional<std::string> ingest(const cronitor::RunEvent& ev, uid_t sender, Instant now);
+  [[nodiscard]] std::optional<std::string> ingest(const cronitor::RunEvent& ev, uid_t sender, Instant now,
+                                                  bool from_wrapper = true);
   /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
   std::optional<int64_t> owner_of(std::string_view key) const;
   void drain_spool();
@@ -244,6 +252,9 @@ class Daemon {
   WrapPolicy wrap_policy_;
   std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
   std::unique_ptr<CronLogWatch> cron_log_;
+  std::unique_ptr<KmsgReader> kmsg_;  // null: /dev/kmsg unreadable; the wrapper's hint stands
+  std::unique_ptr<OomKillLog> oom_log_;
+  sd_event_source* kmsg_src_ = nullptr;
   std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
 
   sd_event* ev_ = nullptr;
@@ -268,7 +279,8 @@ class Daemon {
   int zone_fd_ = -1;
   sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
   pid_t cron_pid_ = 0;
-  pid_t cron_gone_ = 0;  // the pid of a cron that exited, until we looked again
+  pid_t cron_gone_ = 0;     // the pid of a cron that exited, until we looked again
+  Instant cron_gone_at_{};  // when its exit was seen
   std::vector<sd_event_source*> signal_srcs_;
   int listen_fd_ = -1;
   int spool_fd_ = -1;

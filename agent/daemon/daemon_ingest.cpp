@@ -269,7 +269,7 @@ void Daemon::sweep_conns() {
   }
 }
 
-std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sender, Instant t) {
+std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sender, Instant t, bool from_wrapper) {
   if (auto why = handler_->refuse(w, sender)) return why;
   if (w.state == RunState::kMetric) {
     if (auto r = store_.record_metrics(w.key, w.run_id, w.metrics, w.host, w.uid, t); !r)
@@ -281,6 +281,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     spdlog::warn("event for {}: {}", w.key, ev.error().message);
     return std::nullopt;
   }
+  if (from_wrapper) attribute_oom(*ev);  // before it is stored: history keeps the verdict
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {
@@ -327,7 +328,8 @@ void Daemon::commit_pending() {
   bool ok = static_cast<bool>(store_.begin());
   bool full = false;
   if (ok) {
-    for (size_t k = 0; k < batch.size(); ++k) refused[k] = ingest(batch[k].ev, batch[k].sender, t);
+    for (size_t k = 0; k < batch.size(); ++k)  // socket events are the wrappers' (timers, cron log: the agent's)
+      refused[k] = ingest(batch[k].ev, batch[k].sender, t, batch[k].conn_fd >= 0);
     ok = flush_dirty() && store_.commit();
     full = !ok && store_.out_of_space();
     if (!ok) store_.rollback();

@@ -34,7 +34,10 @@ Actions Daemon::observe_cron_daemon(Instant t) {
     return {};
   }
   pid_t pid = 0;
-  const CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
+  CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
+  for (size_t i = 0; i < monitors_.size(); ++i)
+    obs.cron_jobs += monitors_[i].from_cron && !monitors_[i].paused && !states_[i].removed;
+  if (cron_gone_ != 0) obs.gone_since = cron_gone_at_;
   if (cron_gone_ != 0 && obs.running) spdlog::info("the cron daemon runs again, as pid {}", pid);
   cron_gone_ = 0;
   // Its exit wakes us at once (a pidfd); a timer looks again only while cron is down (for its
@@ -85,6 +88,7 @@ int Daemon::on_cron_exit_cb(sd_event_source*, int, uint32_t, void* ud) {
   d->cron_exit_src_ = sd_event_source_disable_unref(d->cron_exit_src_);  // closes the pidfd
   spdlog::info("the cron daemon (pid {}) exited; looking again in {} s", d->cron_pid_, kCronGoneConfirmUsec / 1000000);
   d->cron_gone_ = d->cron_pid_;
+  d->cron_gone_at_ = d->now();
   d->cron_pid_ = 0;
   sd_event_source_set_time(d->cron_timer_src_, d->mono_usec() + kCronGoneConfirmUsec);
   sd_event_source_set_enabled(d->cron_timer_src_, SD_EVENT_ONESHOT);

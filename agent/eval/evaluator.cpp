@@ -41,7 +41,35 @@ Alert make_alert(const MonitorConfig& c, Alert::Kind kind, Instant at) {
   a.timezone = c.zone.name();
   a.environment = c.environment;
   a.source = c.source();
+  a.user = c.user;
+  a.command = c.command;
   return a;
+}
+
+/// An incident's kind as a state: "failing since", "is still failing" (never "was failed").
+std::string kind_state(const std::string& kind) {
+  if (kind == "failed") return "failing";
+  if (kind == "missed") return "missing its runs";
+  if (kind == "overlapped") return "overlapping";
+  if (kind == "assertion-failed") return "failing an assertion";
+  return kind;  // hung, flapping, still-failing
+}
+
+std::string ordinal(int n) {
+  const char* suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th"
+                       : n % 10 == 1                    ? "st"
+                       : n % 10 == 2                    ? "nd"
+                       : n % 10 == 3                    ? "rd"
+                                                        : "th";
+  return std::to_string(n) + suffix;
+}
+
+/// What the incident does next once this alert is the last before it goes quiet.
+std::string quiet_text(const MonitorConfig& c) {
+  std::string t = "quiet now until it recovers";
+  if (c.realert_interval.count() > 0)
+    t += "; one reminder with the count of new faults every " + format_duration(c.realert_interval);
+  return t;
 }
 
 bool paused_at(const MonitorConfig& c, const MonitorState& s, Instant t) {
@@ -100,7 +128,10 @@ void settle(const MonitorConfig& c, MonitorState& s, Instant now, Actions& out) 
     a.update = true;
     a.incident_opened = inc.opened;
     a.summary = display(c) + " is stable again: healthy since " + iso(since, c.zone);
-    a.detail = "It was " + inc.kind + " since " + iso(inc.opened, c.zone) + "; last problem: " + inc.reason;
+    a.detail = "It was " + kind_state(inc.kind) + " since " + iso(inc.opened, c.zone) + "; last problem: " + inc.reason;
+    a.exit_code = s.last_exit_code;
+    a.duration_ms = s.last_duration_ms;
+    a.last_success = s.last_success;
     s.incident.reset();
     out.push_back(Action{Action::Type::kResolve, std::move(a)});
     return;
@@ -119,6 +150,8 @@ void settle(const MonitorConfig& c, MonitorState& s, Instant now, Actions& out) 
 /// Routes a fault into the incident: opens one, or updates the open one (surge protection).
 void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
   if (paused_at(c, s, a.at)) return;
+  a.last_success = s.last_success;
+  a.failed_since_success = s.failed_since_success;
   if (flap(c, s, true, a.at, a.summary, out)) {
     if (!s.incident) return;
     a.update = true;
@@ -130,6 +163,11 @@ void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
   if (!s.incident) {
     s.incident = Incident{a.at, kind_name(a.kind), 1, a.at, a.summary};
     a.incident_opened = a.at;
+    a.alert_number = 1;
+    if (c.consecutive_alert_threshold <= 1) {
+      a.going_quiet = true;
+      a.detail += (a.detail.empty() ? "" : ". ") + std::string("Further faults: ") + quiet_text(c);
+    }
     out.push_back(Action{Action::Type::kOpen, std::move(a)});
     return;
   }
@@ -138,11 +176,21 @@ void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
   a.incident_opened = inc.opened;
   inc.reason = a.summary;
   if (inc.alerts_sent >= c.consecutive_alert_threshold) {
+    ++inc.folded;
+    inc.last_folded = a.at;
     out.push_back(Action{Action::Type::kSuppressed, std::move(a)});
     return;
   }
   ++inc.alerts_sent;
   inc.last_alert = a.at;
+  inc.folded = 0;
+  a.alert_number = inc.alerts_sent;
+  // An update says where the incident stands, so it does not read like the first alert again.
+  a.summary += " (" + ordinal(inc.alerts_sent) + " alert since " + iso(inc.opened, c.zone) + ")";
+  if (inc.alerts_sent >= c.consecutive_alert_threshold) {
+    a.going_quiet = true;
+    a.detail += (a.detail.empty() ? "" : ". ") + ordinal(inc.alerts_sent) + " alert: " + quiet_text(c);
+  }
   out.push_back(Action{Action::Type::kUpdate, std::move(a)});
 }
 
@@ -163,6 +211,10 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
   s.consecutive_failures = 0;
   s.consecutive_misses = 0;
   ++s.consecutive_good;
+  const std::optional<Instant> previous_success = s.last_success;
+  const int failed_before = s.failed_since_success;
+  s.last_success = at;
+  s.failed_since_success = 0;
   if (flap(c, s, false, at, "a healthy run", out)) return;
   if (!s.incident || s.consecutive_good < c.recovery_threshold) return;
   // Healthy runs are what a doubled job makes: only a slot within the rule ends this incident.
@@ -177,6 +229,10 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
   a.summary = display(c) + " recovered after " + format_duration(down) + " down";
   a.detail =
       "Open since " + iso(inc.opened, c.zone) + " (first problem: " + inc.kind + "); last problem: " + inc.reason;
+  a.exit_code = s.last_exit_code;  // the good run's
+  a.duration_ms = s.last_duration_ms;
+  a.last_success = previous_success;  // before this run: how long it had been broken
+  a.failed_since_success = failed_before;
   out.push_back(Action{Action::Type::kResolve, std::move(a)});
 }
 
@@ -280,9 +336,18 @@ std::string failure_reason(const RunEvent& ev) {
     if (ev.exit_code) r += " (exit code " + std::to_string(*ev.exit_code) + ")";
   } else if (ev.exit_code) {
     r = "exit code " + std::to_string(*ev.exit_code);
-  } else if (!ev.message.empty()) {
-    return ev.message;  // e.g. "wrapper lost (killed); job ended at T, exit unknown"
-  } else {
+  }
+  if (!ev.oom && ev.oom_hint && !r.empty()) {
+    // The cgroup counter rose, but the kernel named no process of this job (agent/README.md).
+    r += ev.oom_maybe ? "; maybe by the OOM killer: it killed " + ev.oom_other +
+                            " during the run, which was gone before the agent could tell whether it was this job's"
+         : !ev.oom_other.empty()
+             ? ", not by the OOM killer (it killed " + ev.oom_other + ", not a process of this job, during the run)"
+             : "; its memory cgroup counted an OOM kill during the run, but the kernel log names no process of "
+               "this job";
+  }
+  if (r.empty()) {
+    if (!ev.message.empty()) return ev.message;  // e.g. "wrapper lost (killed); job ended at T, exit unknown"
     r = "reported a failure";
   }
   if (!ev.message.empty()) r += ": " + ev.message;
@@ -296,6 +361,11 @@ void fill_run(Alert& a, const RunEvent& ev, milliseconds duration) {
   a.duration_ms = duration.count();
   a.output_tail = ev.output_tail;
   if (!ev.environment.empty()) a.environment = ev.environment;
+  a.peak_memory_bytes = ev.peak_memory_bytes;
+  if (ev.oom) {
+    a.memory_limit_bytes = ev.memory_limit_bytes;
+    a.oom_victim = ev.oom_victim;
+  }
 }
 
 void resolve_cron(HostState& host, Instant at, const std::string& hostname, const std::string& why, Actions& out) {
@@ -325,6 +395,17 @@ void resolve_cron(HostState& host, Instant at, const std::string& hostname, cons
   host.cron_incident.reset();
   host.suppressed_misses = 0;
   out.push_back(Action{Action::Type::kResolve, std::move(a)});
+}
+
+/// A reminder with nothing new waits at least this long.
+constexpr auto kQuietReminder = std::chrono::hours(24);
+
+/// When the open incident's next reminder is due (none while flapping: that incident is quiet).
+std::optional<Instant> reminder_due(const MonitorConfig& c, const MonitorState& s) {
+  if (!s.incident || s.flapping || c.realert_interval.count() <= 0) return std::nullopt;
+  if (s.incident->kind == kind_name(Alert::Kind::kTooOften)) return std::nullopt;  // one alert per incident
+  const auto wait = s.incident->folded > 0 ? c.realert_interval : std::max<seconds>(c.realert_interval, kQuietReminder);
+  return s.incident->last_alert + wait;
 }
 
 void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& host, Actions& out) {
@@ -408,17 +489,27 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
       }
     }
   }
-  // Re-alert an incident that stays open.
-  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold &&
-      s.incident->kind != kind_name(Alert::Kind::kTooOften) && now >= s.incident->last_alert + c.realert_interval) {
+  // Remind of an incident that stays open: every realert_interval while faults keep coming
+  // (they were folded past consecutive_alert_threshold), at most once a day when none came.
+  if (auto due = reminder_due(c, s); due && now >= *due) {
     Incident& inc = *s.incident;
-    Alert a = make_alert(c, Alert::Kind::kRealert, inc.last_alert + c.realert_interval);
+    Alert a = make_alert(c, Alert::Kind::kRealert, inc.folded > 0 ? std::max(*due, inc.last_folded) : *due);
     a.update = true;
     a.incident_opened = inc.opened;
-    a.summary = display(c) + " is still " + inc.kind + " (since " + iso(inc.opened, c.zone) + ")";
+    a.last_success = s.last_success;
+    a.failed_since_success = s.failed_since_success;
+    a.exit_code = s.last_exit_code;
+    a.duration_ms = s.last_duration_ms;
+    a.folded_faults = inc.folded;
+    a.summary = display(c) + " is still " + kind_state(inc.kind) + " (since " + iso(inc.opened, c.zone) + ")";
+    if (inc.folded > 0)
+      a.summary += ": " + std::to_string(inc.folded) + (inc.folded == 1 ? " more fault" : " more faults") +
+                   " since the last alert";
     a.detail = "Last problem: " + inc.reason;
     ++inc.alerts_sent;
+    a.alert_number = inc.alerts_sent;
     inc.last_alert = a.at;
+    inc.folded = 0;
     out.push_back(Action{Action::Type::kUpdate, std::move(a)});
   }
 }
@@ -479,6 +570,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
   s.last_duration_ms = duration.count();
   const Outcome outcome = classify(c, ev);
   if (outcome == Outcome::kFailure) {
+    ++s.failed_since_success;
     ++s.consecutive_failures;
     s.consecutive_good = 0;
     s.consecutive_warnings = 0;
@@ -519,6 +611,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
   for (const auto& as : c.assertions) {
     auto value = metric_value(as, duration, ev.metrics);
     if (!value || as.holds(*value)) continue;
+    ++s.failed_since_success;
     ++s.consecutive_failures;
     s.consecutive_good = 0;
     s.consecutive_warnings = 0;
@@ -600,16 +693,23 @@ Actions evaluate_cron(HostState& host, const CronObservation& obs) {
     return out;
   }
   if (host.cron_incident) return out;
-  host.cron_incident = Incident{obs.now, "cron-down", 1, obs.now, obs.cause};
+  // Since its exit when that was seen (pidfd), else since this look.
+  const Instant since = std::min(obs.gone_since.value_or(obs.now), obs.now);
+  host.cron_incident = Incident{since, "cron-down", 1, obs.now, obs.cause};
   Alert a;
   a.kind = Alert::Kind::kCronDown;
   a.key = "host:cron";
   a.name = "cron daemon";
   a.at = obs.now;
-  a.incident_opened = obs.now;
+  a.incident_opened = since;
+  if (obs.cron_jobs > 0) a.affected_jobs = obs.cron_jobs;
+  const std::string jobs = obs.cron_jobs > 0 ? "the " + std::to_string(obs.cron_jobs) +
+                                                   (obs.cron_jobs == 1 ? " cron job it runs" : " cron jobs it runs")
+                                             : "every cron job";
   a.summary = "The cron daemon" + (obs.host.empty() ? std::string() : " on " + obs.host) + " is not running" +
-              (host.cron_seen_running ? "" : " (not since the agent began watching)") +
-              ": every cron job will be missed";
+              (host.cron_seen_running ? " (since " + iso(since, schedule::Zone::utc()) + ")"
+                                      : " (not since the agent began watching)") +
+              ": " + jobs + " will be missed";
   a.detail = obs.cause;
   out.push_back(Action{Action::Type::kOpen, std::move(a)});
   return out;
@@ -643,9 +743,7 @@ std::optional<Instant> next_deadline(const MonitorConfig& c, const MonitorState&
   if (auto max = c.max_runtime())
     for (const auto& r : s.open_runs)
       if (!r.hung_alerted) take(r.started + *max);
-  if (s.incident && c.realert_interval.count() > 0 && s.incident->alerts_sent < c.consecutive_alert_threshold &&
-      s.incident->kind != kind_name(Alert::Kind::kTooOften))  // one alert per incident (slot_runs.h)
-    take(s.incident->last_alert + c.realert_interval);
+  if (auto due = reminder_due(c, s)) take(*due);
   if (s.flapping && !s.flips.empty()) take(s.flips.back() + c.flapping_window);
   return best;
 }

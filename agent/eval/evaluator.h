@@ -54,6 +54,8 @@ struct CronObservation {
   bool running = true;
   std::string cause;  // "no live process behind /run/crond.pid"
   std::string host;
+  int cron_jobs = 0;                  // monitored cron jobs (a down cron affects them all)
+  std::optional<Instant> gone_since;  // when its process was seen to exit (its pidfd), if seen
 };
 
 /// A monitor's state as it is when first seen at `now`.

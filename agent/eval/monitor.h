@@ -51,9 +51,9 @@ struct MonitorConfig {
   /// allowed; see agent/README.md "Runs too often".
   int max_runs_per_slot = 1;
   int schedule_tolerance = 0;
-  int consecutive_alert_threshold = 10;
+  int consecutive_alert_threshold = 3;
   int recovery_threshold = 1;
-  std::chrono::seconds realert_interval{8 * 3600};
+  std::chrono::seconds realert_interval{3600};
   /// Flapping: this many changes between failing and healthy within `flapping_window` make one
   /// "flapping" incident, quiet until the job keeps one state for a whole window (0: off).
   int flapping_threshold = 5;
@@ -66,8 +66,9 @@ struct MonitorConfig {
   bool from_cron = false;   // run by the cron daemon: its misses are the daemon's while it is down
   std::string source_file;  // where the job is defined
   int source_line = 0;
-  std::string user;  // runs as this user (empty: root / unknown)
-  int64_t uid = -1;  // -1: any
+  std::string user;     // runs as this user (empty: root / unknown)
+  int64_t uid = -1;     // -1: any
+  std::string command;  // what it runs, for alerts: the crontab command (unwrapped), the unit
 
   /// The longest a run may stay open (from a `metric.duration <` assertion).
   std::optional<std::chrono::milliseconds> max_runtime() const;
@@ -95,6 +96,8 @@ struct Incident {
   int alerts_sent = 0;
   Instant last_alert{};
   std::string reason;  // the latest fault, for re-alerts
+  int folded = 0;      // faults recorded without a message since the last alert (for the reminder)
+  Instant last_folded{};
 };
 
 /// What the evaluator remembers about a monitor between inputs. Persisted in state.db.
@@ -114,7 +117,9 @@ struct MonitorState {
   std::optional<Instant> last_end;
   std::optional<int> last_exit_code;
   std::optional<int64_t> last_duration_ms;
-  std::string last_status;  // "ok", "failed", "running", "missed", or empty
+  std::string last_status;              // "ok", "failed", "running", "missed", or empty
+  std::optional<Instant> last_success;  // the last good run's end, for alerts
+  int failed_since_success = 0;         // finished runs that failed since then
   // Flapping detection: whether the last alert-worthy outcome was a fault, the recent changes
   // between fault and health (at most flapping_threshold), and whether the job flaps now.
   bool faulty = false;

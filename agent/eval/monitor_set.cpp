@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "agent/eval/monitor_schedule.h"
+#include "discovery/cron_command.h"
 
 namespace cronitor::agent {
 
@@ -54,6 +55,8 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
     m.source_line = job->line;
     m.user = job->user;
     m.uid = job->uid;
+    m.command = job->command;
+    if (auto w = discovery::parse_wrapped(m.command)) m.command = discovery::unwrap_command(*w);
     if (job->comment) o.merge(*job->comment);
     // Its runs reach the agent once its line goes through cronitor-exec.
     m.awaits_first_run = !job->wrapped && !(job->wrappable && config.discovery.auto_wrap);

@@ -24,8 +24,14 @@ struct RunEvent {
   int64_t uid = -1;
   int64_t wrapper_pid = 0;  // run events of cronitor-exec: its pid (SO_PEERCRED over the socket)
   std::optional<int> exit_code;
-  std::string signal;  // "SIGKILL", or empty
-  bool oom = false;
+  std::string signal;      // "SIGKILL", or empty
+  bool oom = false;        // the OOM killer killed a process of the run (agent/daemon/oom_kill_log.h)
+  bool oom_hint = false;   // the wrapper's memory cgroup counter rose: the cgroup, not the job
+  std::string oom_victim;  // with oom: the process the kernel killed, "python3 (pid 6217)"
+  std::string oom_other;   // with oom_hint only: an OOM kill of another process in the period
+  bool oom_maybe = false;  // oom_other's process group could not be read: it may have been the run's
+  std::optional<int64_t> memory_limit_bytes;  // with oom: the memory cgroup's limit, from the kernel
+  std::optional<int64_t> peak_memory_bytes;   // the wrapper's peak_memory_bytes
   bool timeout = false;
   std::optional<int64_t> duration_ms;
   std::string output_tail;

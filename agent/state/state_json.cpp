@@ -8,11 +8,16 @@ namespace {
 using nlohmann::json;
 
 json incident_json(const Incident& i) {
-  return {{"opened", to_us(i.opened)},
-          {"kind", i.kind},
-          {"alerts_sent", i.alerts_sent},
-          {"last_alert", to_us(i.last_alert)},
-          {"reason", i.reason}};
+  json j = {{"opened", to_us(i.opened)},
+            {"kind", i.kind},
+            {"alerts_sent", i.alerts_sent},
+            {"last_alert", to_us(i.last_alert)},
+            {"reason", i.reason}};
+  if (i.folded) {
+    j["folded"] = i.folded;
+    j["last_folded"] = to_us(i.last_folded);
+  }
+  return j;
 }
 Incident incident_from(const json& j) {
   Incident i;
@@ -21,6 +26,8 @@ Incident incident_from(const json& j) {
   i.alerts_sent = j.at("alerts_sent").get<int>();
   i.last_alert = from_us(j.at("last_alert").get<int64_t>());
   i.reason = j.value("reason", "");
+  i.folded = j.value("folded", 0);
+  i.last_folded = from_us(j.value("last_folded", int64_t{0}));
   return i;
 }
 template <typename T>
@@ -88,6 +95,9 @@ std::string state_text(const MonitorState& s) {
     out += ",\"alerts_sent\":" + std::to_string(s.incident->alerts_sent) +
            ",\"last_alert\":" + std::to_string(to_us(s.incident->last_alert)) + ",\"reason\":";
     append_json_string(out, s.incident->reason);
+    if (s.incident->folded)
+      out += ",\"folded\":" + std::to_string(s.incident->folded) +
+             ",\"last_folded\":" + std::to_string(to_us(s.incident->last_folded));
     out += '}';
   }
   if (s.paused_until) num("paused_until", to_us(*s.paused_until));
@@ -100,6 +110,8 @@ std::string state_text(const MonitorState& s) {
     out += ",\"last_status\":";
     append_json_string(out, s.last_status);
   }
+  if (s.last_success) num("last_success", to_us(*s.last_success));
+  if (s.failed_since_success) num("failed_since_success", s.failed_since_success);
   if (s.faulty) out += ",\"faulty\":true";
   if (s.flapping) out += ",\"flapping\":true";
   if (s.slot) {
@@ -145,6 +157,8 @@ json to_json(const MonitorState& s) {
   put_opt(j, "last_exit_code", s.last_exit_code);
   put_opt(j, "last_duration_ms", s.last_duration_ms);
   if (!s.last_status.empty()) j["last_status"] = s.last_status;
+  put_opt(j, "last_success", s.last_success);
+  if (s.failed_since_success) j["failed_since_success"] = s.failed_since_success;
   if (s.faulty) j["faulty"] = true;
   if (s.flapping) j["flapping"] = true;
   if (s.slot) {
@@ -183,6 +197,8 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.last_exit_code = opt<int>(j, "last_exit_code");
     s.last_duration_ms = opt<int64_t>(j, "last_duration_ms");
     s.last_status = j.value("last_status", "");
+    s.last_success = opt_instant(j, "last_success");
+    s.failed_since_success = j.value("failed_since_success", 0);
     s.faulty = j.value("faulty", false);
     s.flapping = j.value("flapping", false);
     s.slot = opt_instant(j, "slot");
@@ -265,6 +281,18 @@ json to_json(const Alert& a) {
   put_opt(j, "duration_ms", a.duration_ms);
   put_opt(j, "expected", a.expected);
   if (a.down_for) j["down_for_s"] = a.down_for->count();
+  // For the on-call reader (issue 13): written only when set, read with defaults.
+  if (!a.user.empty()) j["user"] = a.user;
+  if (!a.command.empty()) j["command"] = a.command;
+  put_opt(j, "last_success", a.last_success);
+  put_opt(j, "failed_since_success", a.failed_since_success);
+  put_opt(j, "peak_memory_bytes", a.peak_memory_bytes);
+  put_opt(j, "memory_limit_bytes", a.memory_limit_bytes);
+  if (!a.oom_victim.empty()) j["oom_victim"] = a.oom_victim;
+  put_opt(j, "affected_jobs", a.affected_jobs);
+  if (a.alert_number) j["alert_number"] = a.alert_number;
+  if (a.going_quiet) j["going_quiet"] = true;
+  if (a.folded_faults) j["folded_faults"] = a.folded_faults;
   return j;
 }
 
@@ -290,6 +318,17 @@ Result<Alert> alert_from_json(const json& j) {
     a.duration_ms = opt<int64_t>(j, "duration_ms");
     a.expected = opt_instant(j, "expected");
     if (auto d = opt<int64_t>(j, "down_for_s")) a.down_for = std::chrono::seconds(*d);
+    a.user = j.value("user", "");
+    a.command = j.value("command", "");
+    a.last_success = opt_instant(j, "last_success");
+    a.failed_since_success = opt<int>(j, "failed_since_success");
+    a.peak_memory_bytes = opt<int64_t>(j, "peak_memory_bytes");
+    a.memory_limit_bytes = opt<int64_t>(j, "memory_limit_bytes");
+    a.oom_victim = j.value("oom_victim", "");
+    a.affected_jobs = opt<int>(j, "affected_jobs");
+    a.alert_number = j.value("alert_number", 0);
+    a.going_quiet = j.value("going_quiet", false);
+    a.folded_faults = j.value("folded_faults", 0);
     return a;
   } catch (const json::exception& e) {
     return fail(std::string("alert: ") + e.what());

@@ -137,7 +137,8 @@ TEST(AlertText, CronThatNeverRanIsNoReturnAndItsSlotsAreNotTheJobs) {
   // A cron that ran and stops is "down", and its return is "again after".
   auto down2 = evaluate_cron(sim.host, CronObservation{at("2026-05-01T11:00:00Z"), false, "no pid file", "vm"});
   ASSERT_EQ(down2.size(), 1u);
-  EXPECT_EQ(down2[0].alert.summary, "The cron daemon on vm is not running: every cron job will be missed");
+  EXPECT_EQ(down2[0].alert.summary,
+            "The cron daemon on vm is not running (since 2026-05-01T11:00:00+00:00): every cron job will be missed");
   auto up2 = evaluate_cron(sim.host, CronObservation{at("2026-05-01T11:05:00Z"), true, "", "vm"});
   ASSERT_EQ(up2.size(), 1u);
   EXPECT_EQ(up2[0].alert.summary, "The cron daemon on vm is running again after 5m down");

@@ -113,6 +113,11 @@ TEST_F(StateStoreTest, JobStateRoundTrips) {
   st.incident = Incident{at("2026-01-01T00:01:00Z"), "failed", 2, at("2026-01-01T00:05:00Z"), "x"};
   st.last_exit_code = 2;
   ASSERT_TRUE(s->save_job(c, st));
+  EXPECT_EQ(nlohmann::json::parse(state_text(st)), to_json(st));
+  st.incident->folded = 7;
+  st.incident->last_folded = at("2026-01-01T00:07:00Z");
+  st.last_success = at("2026-01-01T00:00:30Z");
+  st.failed_since_success = 3;
   st.incident->reason = "quote \" backslash \\ newline \n tab \t";
   EXPECT_EQ(nlohmann::json::parse(state_text(st)), to_json(st));
   ASSERT_TRUE(s->save_job(c, st));
@@ -124,6 +129,10 @@ TEST_F(StateStoreTest, JobStateRoundTrips) {
   EXPECT_EQ(back.open_runs[0].run_id, "r");
   EXPECT_TRUE(back.open_runs[0].hung_alerted);
   EXPECT_EQ(back.incident->alerts_sent, 2);
+  EXPECT_EQ(back.incident->folded, 7);
+  EXPECT_EQ(back.incident->last_folded, at("2026-01-01T00:07:00Z"));
+  EXPECT_EQ(back.last_success, at("2026-01-01T00:00:30Z"));
+  EXPECT_EQ(back.failed_since_success, 3);
   EXPECT_EQ(back.last_exit_code, 2);
 }
 
@@ -136,6 +145,15 @@ TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {
   a.summary = "k failed: exit code 1";
   a.at = at("2026-01-01T00:00:00Z");
   a.incident_opened = a.at;
+  a.user = "billing";  // the on-call fields survive the outbox
+  a.command = "/usr/bin/billing";
+  a.last_success = at("2025-12-31T00:00:00Z");
+  a.failed_since_success = 2;
+  a.peak_memory_bytes = 1 << 26;
+  a.memory_limit_bytes = 1 << 26;
+  a.oom_victim = "python3 (pid 9)";
+  a.alert_number = 3;
+  a.going_quiet = true;
   auto id = s->record_action(Action{Action::Type::kOpen, a},
                              {"slack:http://127.0.0.1:1/x", "webhook:http://127.0.0.1:1/y"}, a.at);
   ASSERT_TRUE(id) << id.error().message;
@@ -149,6 +167,15 @@ TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {
   auto back = alert_from_json(nlohmann::json::parse((*due)[0].alert_json));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->summary, a.summary);
+  EXPECT_EQ(back->user, a.user);
+  EXPECT_EQ(back->command, a.command);
+  EXPECT_EQ(back->last_success, a.last_success);
+  EXPECT_EQ(back->failed_since_success, 2);
+  EXPECT_EQ(back->peak_memory_bytes, a.peak_memory_bytes);
+  EXPECT_EQ(back->memory_limit_bytes, a.memory_limit_bytes);
+  EXPECT_EQ(back->oom_victim, a.oom_victim);
+  EXPECT_EQ(back->alert_number, 3);
+  EXPECT_TRUE(back->going_quiet);
   ASSERT_TRUE(s->outbox_sent((*due)[0].id));
   ASSERT_TRUE(s->outbox_retry((*due)[1].id, at("2026-01-01T00:00:30Z"), "timeout", false));
   EXPECT_EQ(s->next_outbox_time()->value(), at("2026-01-01T00:00:30Z"));

@@ -104,7 +104,7 @@ TEST(RealCron, WrappedLineReachesAnAgentWithItsOwnPathsAndCronDeathIsSeenWhileTh
   ::kill(h.cron, SIGTERM);
   ::waitpid(h.cron, nullptr, 0);
   h.cron = -1;
-  ASSERT_TRUE(agent.wait_for_log("is not running: every cron job will be missed", 15s)) << agent.log();
+  ASSERT_TRUE(agent.wait_for_log("will be missed", 15s)) << agent.log();
   EXPECT_EQ(agent.log().find("runs again"), std::string::npos) << agent.log();
   EXPECT_EQ(agent.log().find("is running again"), std::string::npos) << agent.log();
   auto st = run_command({kAgent, "status", "--json", "--config", config});

@@ -144,5 +144,163 @@ TEST_F(AlertTest, EmailGoesThroughSendmail) {
   EXPECT_NE(text.find("Last exit code: 137 (SIGKILL), OOM-killed"), std::string::npos);
 }
 
+/// The failed alert with everything the on-call reader needs next (issue 13, item 17).
+Alert actionable_alert() {
+  Alert a = failed_alert();
+  a.user = "billing";
+  a.command = "/usr/local/bin/billing --month";
+  a.last_success = agent::testing::at("2026-03-27T01:00:04Z");
+  a.failed_since_success = 2;
+  a.peak_memory_bytes = 66 * 1024 * 1024;
+  a.memory_limit_bytes = 64 * 1024 * 1024;
+  a.oom_victim = "python3 (pid 6217)";
+  a.alert_number = 1;
+  return a;
+}
+
+TEST_F(AlertTest, EveryFormatSaysWhoRunsWhatAndHowToAct) {
+  const Alert a = actionable_alert();
+  const std::string slack = json::parse(slack_body(a, "db1"))["blocks"].dump();
+  for (const char* want :
+       {"*Key*\\nnightly-billing", "*User*\\nbilling", "*Command*\\n/usr/local/bin/billing --month",
+        "*Last success*\\n2026-03-27T01:00:04+00:00 (2 runs failed since)", "*Peak memory*\\n66.0 MiB",
+        "*Memory limit*\\n64.0 MiB", "*Killed by the kernel*\\npython3 (pid 6217)",
+        "cronitor-agent pause nightly-billing --for 2h", "cronitor-agent history nightly-billing"})
+    EXPECT_NE(slack.find(want), std::string::npos) << want << " in " << slack;
+
+  // The webhook: every documented field stays, new ones are added.
+  auto hook = json::parse(webhook_body(a, "db1"));
+  for (const char* old : {"version",
+                          "event",
+                          "incident",
+                          "key",
+                          "name",
+                          "host",
+                          "summary",
+                          "detail",
+                          "at",
+                          "incident_opened_at",
+                          "schedule",
+                          "timezone",
+                          "environment",
+                          "source",
+                          "exit_code",
+                          "signal",
+                          "oom",
+                          "duration_ms",
+                          "output_tail",
+                          "expected_at",
+                          "down_for_seconds"})
+    EXPECT_TRUE(hook.contains(old)) << old;
+  EXPECT_EQ(hook["user"], "billing");
+  EXPECT_EQ(hook["command"], "/usr/local/bin/billing --month");
+  EXPECT_EQ(hook["last_success_at"], "2026-03-27T01:00:04+00:00");
+  EXPECT_EQ(hook["failed_since_success"], 2);
+  EXPECT_EQ(hook["peak_memory_bytes"], 66 * 1024 * 1024);
+  EXPECT_EQ(hook["memory_limit_bytes"], 64 * 1024 * 1024);
+  EXPECT_EQ(hook["oom_victim"], "python3 (pid 6217)");
+  EXPECT_EQ(hook["commands"],
+            json::array({"cronitor-agent pause nightly-billing --for 2h", "cronitor-agent history nightly-billing"}));
+  EXPECT_EQ(hook["alert_number"], 1);
+  EXPECT_EQ(hook["going_quiet"], false);
+
+  const NotifyTarget discord{NotifyTarget::Kind::kDiscord, "http://127.0.0.1:1/d"};
+  const std::string d = format_alert(a, discord, "db1").body;
+  const NotifyTarget teams{NotifyTarget::Kind::kTeams, "http://127.0.0.1:1/t"};
+  const std::string t = format_alert(a, teams, "db1").body;
+  const NotifyTarget pd{NotifyTarget::Kind::kPagerDuty, "KEY"};
+  auto p = json::parse(format_alert(a, pd, "db1").body);
+  for (const std::string& body : {d, t})
+    for (const char* want : {"billing --month", "cronitor-agent pause nightly-billing --for 2h", "64.0 MiB"})
+      EXPECT_NE(body.find(want), std::string::npos) << want << " in " << body;
+  EXPECT_EQ(p["payload"]["custom_details"]["commands"][0], "cronitor-agent pause nightly-billing --for 2h");
+  EXPECT_EQ(p["payload"]["custom_details"]["memory_limit_bytes"], 64 * 1024 * 1024);
+
+  // A key that is not one shell word is quoted in the commands.
+  Alert odd = a;
+  odd.key = "my job's key";
+  EXPECT_EQ(act_commands(odd)[1], "cronitor-agent history 'my job'\\''s key'");
+}
+
+TEST_F(AlertTest, RemovalShowsTheCommandAndIsNoEmergency) {
+  Alert a = failed_alert();
+  a.kind = Alert::Kind::kRemoved;
+  a.summary = "nightly-billing was removed from /etc/cron.d/billing line 4";
+  a.command = "/usr/local/bin/billing --month";
+  a.exit_code.reset();
+  a.signal.clear();
+  a.oom = false;
+  const std::string slack = json::parse(slack_body(a, "db1")).dump();
+  EXPECT_NE(slack.find("*Removed command*\\n/usr/local/bin/billing --month"), std::string::npos) << slack;
+  EXPECT_EQ(slack.find("🚨"), std::string::npos) << slack;
+  EXPECT_EQ(slack.find("pause"), std::string::npos) << "nothing to pause: " << slack;
+  auto discord = json::parse(format_alert(a, {NotifyTarget::Kind::kDiscord, "http://127.0.0.1:1/d"}, "db1").body);
+  EXPECT_NE(discord["embeds"][0]["color"], 0xE01E5A);
+  auto teams = json::parse(format_alert(a, {NotifyTarget::Kind::kTeams, "http://127.0.0.1:1/t"}, "db1").body);
+  EXPECT_NE(teams["themeColor"], "E01E5A");
+  auto pd = json::parse(format_alert(a, {NotifyTarget::Kind::kPagerDuty, "KEY"}, "db1").body);
+  EXPECT_EQ(pd["payload"]["severity"], "info");
+  EXPECT_EQ(json::parse(webhook_body(a, "db1"))["incident"], "none");
+}
+
+TEST_F(AlertTest, RecoveryAndCronDownCarryTheirFacts) {
+  Alert r = failed_alert();
+  r.kind = Alert::Kind::kRecovered;
+  r.summary = "nightly-billing recovered after 1d down";
+  r.exit_code = 0;
+  r.signal.clear();
+  r.oom = false;
+  const std::string slack = json::parse(slack_body(r, "db1"))["blocks"].dump();
+  EXPECT_NE(slack.find("*Last exit code*\\n0"), std::string::npos) << slack;
+
+  Alert c;
+  c.kind = Alert::Kind::kCronDown;
+  c.key = "host:cron";
+  c.name = "cron daemon";
+  c.at = agent::testing::at("2026-03-29T01:00:05Z");
+  c.incident_opened = agent::testing::at("2026-03-29T00:59:55Z");
+  c.affected_jobs = 12;
+  c.summary =
+      "The cron daemon on db1 is not running (since 2026-03-29T00:59:55+00:00): the 12 cron jobs it runs will "
+      "be missed";
+  const std::string cs = json::parse(slack_body(c, "db1"))["blocks"].dump();
+  EXPECT_NE(cs.find("*Down since*\\n2026-03-29T00:59:55+00:00"), std::string::npos) << cs;
+  EXPECT_NE(cs.find("*Jobs affected*\\n12"), std::string::npos) << cs;
+  EXPECT_EQ(cs.find("cronitor-agent pause"), std::string::npos) << cs;
+  EXPECT_EQ(json::parse(slack_body(c, "db1"))["text"], c.summary);  // the host named once
+  auto hook = json::parse(webhook_body(c, "db1"));
+  EXPECT_EQ(hook["affected_jobs"], 12);
+  EXPECT_EQ(hook["commands"], json::array());
+
+  const std::string going = [] {
+    Alert q = failed_alert();
+    q.alert_number = 3;
+    q.going_quiet = true;
+    return webhook_body(q, "db1");
+  }();
+  EXPECT_EQ(json::parse(going)["going_quiet"], true);
+  EXPECT_EQ(json::parse(going)["alert_number"], 3);
+}
+
+TEST_F(AlertTest, EmailSaysHowToAct) {
+  const auto script = dir_ / "sendmail";
+  const auto mail = dir_ / "mail.txt";
+  std::ofstream(script) << "#!/bin/sh\ncat > " << mail.string() << "\n";
+  fs::permissions(script, fs::perms::owner_all);
+  ::setenv("CRONITOR_SENDMAIL", script.c_str(), 1);
+  AlertSender sender("db1");
+  auto r = sender.send(actionable_alert(), {NotifyTarget::Kind::kEmail, "ops@example.com"});
+  ::unsetenv("CRONITOR_SENDMAIL");
+  ASSERT_TRUE(r.ok) << r.error;
+  std::ifstream in(mail);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  for (const char* want : {"User: billing\n", "Command: /usr/local/bin/billing --month\n",
+                           "Last success: 2026-03-27T01:00:04+00:00 (2 runs failed since)\n", "Peak memory: 66.0 MiB\n",
+                           "Memory limit: 64.0 MiB\n",
+                           "To act:\n  cronitor-agent pause nightly-billing --for 2h\n  cronitor-agent history "
+                           "nightly-billing\n"})
+    EXPECT_NE(text.find(want), std::string::npos) << want << " in " << text;
+}
+
 }  // namespace
 }  // namespace cronitor::uplink

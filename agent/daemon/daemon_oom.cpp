@@ -1,0 +1,101 @@
+// The daemon and the kernel's log: OOM kills are attributed to the run whose process group held
+// the victim (agent/daemon/oom_kill_log.h); the wrapper's memory cgroup counter is only a hint.
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <cstdlib>
+
+#include "agent/daemon/daemon.h"
+
+namespace cronitor::agent {
+namespace {
+
+uint64_t monotonic_usec() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+}  // namespace
+
+void Daemon::start_oom_watch() {
+  // CRONITOR_KMSG names another file (tests), or "off".
+  const char* env = std::getenv("CRONITOR_KMSG");
+  const std::string path = env && *env ? env : "/dev/kmsg";
+  if (path == "off") return;
+  auto reader = KmsgReader::open(path);
+  if (!reader) {
+    spdlog::warn("OOM kills: {}; a job's OOM kill is told by its memory cgroup's counter alone",
+                 reader.error().message);
+    return;
+  }
+  kmsg_ = std::make_unique<KmsgReader>(std::move(*reader));
+  oom_log_ = std::make_unique<OomKillLog>(process_group_of);
+  oom_log_->start(now());
+  if (sd_event_add_io(ev_, &kmsg_src_, kmsg_->fd(), EPOLLIN, on_kmsg_cb, this) < 0) {
+    spdlog::warn("OOM kills: cannot watch {}; read when a run ends only", path);
+    return;
+  }
+  // Ahead of the socket and the spool: a victim's process group is read while it still exists.
+  sd_event_source_set_priority(kmsg_src_, SD_EVENT_PRIORITY_IMPORTANT);
+}
+
+void Daemon::read_kmsg() {
+  if (!kmsg_) return;
+  const Instant t = now();
+  const uint64_t mono = monotonic_usec();
+  auto d = kmsg_->drain([&](std::string_view record) { oom_log_->on_record(record, t, mono); });
+  if (!d) {
+    spdlog::warn("OOM kills: {}; no longer reading the kernel's log", d.error().message);
+    kmsg_src_ = sd_event_source_disable_unref(kmsg_src_);
+    kmsg_.reset();
+    oom_log_.reset();
+    return;
+  }
+  if (d->lost > 0) {
+    spdlog::info("OOM kills: {} kernel log records were overwritten before they were read", d->lost);
+    oom_log_->on_loss(t);
+  }
+}
+
+int Daemon::on_kmsg_cb(sd_event_source*, int, uint32_t, void* ud) {
+  static_cast<Daemon*>(ud)->read_kmsg();
+  return 0;
+}
+
+void Daemon::attribute_oom(RunEvent& ev) {
+  if (ev.state != RunEvent::State::kFail) return;
+  // Only a SIGKILL (or a shell's 137 for its killed child) can be the OOM killer's.
+  if (ev.signal != "SIGKILL" && ev.exit_code != 137) return;
+  if (!oom_log_) return;  // the kernel's log cannot be read here: the wrapper's hint stands
+  read_kmsg();            // the kernel printed the kill before the process died, so before this event
+  if (!oom_log_) return;
+  const Instant start = ev.ts - std::chrono::milliseconds(ev.duration_ms.value_or(0));
+  const auto v = oom_log_->judge(ev.pid, start, ev.ts);
+  using K = OomKillLog::Verdict::Kind;
+  switch (v.kind) {
+    case K::kOom:
+      ev.oom = true;
+      ev.oom_victim = v.kill->describe();
+      ev.memory_limit_bytes = v.kill->limit_bytes;
+      break;
+    case K::kNotOom:
+      ev.oom = false;
+      if (v.other) ev.oom_other = v.other->describe();
+      break;
+    case K::kAmbiguous:
+      ev.oom = false;
+      ev.oom_other = v.other->describe();
+      ev.oom_maybe = ev.oom_hint;
+      break;
+    case K::kUnknown:  // not watched for the whole run (the agent started during it)
+      break;
+  }
+  if (ev.oom != ev.oom_hint)
+    spdlog::info("run {} of {} (process group {}): {}", ev.run_id, ev.key, ev.pid,
+                 ev.oom ? "killed by the OOM killer (" + ev.oom_victim + "), though its cgroup counter did not say so"
+                        : "not killed by the OOM killer, though its memory cgroup counted one (" +
+                              (ev.oom_other.empty() ? std::string("no victim named") : ev.oom_other) + ")");
+}
+
+}  // namespace cronitor::agent
