@@ -45,6 +45,13 @@ class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
 
+/// `t` as the microseconds of CLOCK_REALTIME that sd-event timers take (1 at the least: 0 would be
+/// "now" for some callers).
+inline uint64_t to_realtime_usec(Instant t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  return us <= 0 ? 1 : static_cast<uint64_t>(us);
+}
+
 class Daemon {
  public:
   struct Options {

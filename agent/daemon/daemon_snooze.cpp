@@ -22,11 +22,6 @@ std::string iso(Instant t) {
   return schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(t), schedule::Zone::utc());
 }
 
-uint64_t realtime_usec(Instant t) {
-  auto us = t.time_since_epoch().count();
-  return us <= 0 ? 1 : static_cast<uint64_t>(us);
-}
-
 }  // namespace
 
 bool Daemon::quiet(Instant t) const {
@@ -113,7 +108,7 @@ void Daemon::arm_snooze_timer() {
     sd_event_source_set_enabled(snooze_src_, SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(snooze_src_, realtime_usec(*host_state_.snoozed_until));
+  sd_event_source_set_time(snooze_src_, to_realtime_usec(*host_state_.snoozed_until));
   sd_event_source_set_enabled(snooze_src_, SD_EVENT_ONESHOT);
 }
 

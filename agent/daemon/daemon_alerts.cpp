@@ -1,0 +1,104 @@
+// The evaluator's actions become alerts: recorded in state.db's alert outbox (or only recorded,
+// while the host is snoozed or shutting down), held back by the per-target throttle, handed to the
+// sender thread, and retried or given up when it answers.
+#include <spdlog/spdlog.h>
+
+#include "agent/daemon/daemon.h"
+
+namespace cronitor::agent {
+void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Instant t) {
+  for (const auto& a : actions) {
+    std::vector<std::string> targets;
+    const bool hushed = quiet(t);  // snoozed or shutting down: the record only
+    auto resolved = config_.targets(m ? m->notify : config_.defaults.notify);
+    if (!resolved)
+      spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
+    else
+      for (const auto& tg : *resolved)
+        if (a.type == Action::Type::kSuppressed || (!hushed && throttle_.admit(tg.text(), a.alert.key, t)))
+          targets.push_back(tg.text());
+    // upstream: the upstream evaluates and alerts; only the uplink's own failure is told here.
+    const bool upstream_only =
+        config_.mode == "upstream" && config_.uplink.any() && !a.alert.key.starts_with("uplink:");
+    if (upstream_only || hushed) targets.clear();
+    forward_fault(a, m);
+    if (hushed)
+      spdlog::info("alert ({}: recorded, not sent): {}", shutting_down_ ? "host shutting down" : "host snoozed",
+                   a.alert.summary);
+    else if (upstream_only)
+      spdlog::info("alert (mode upstream: the upstream alerts): {}", a.alert.summary);
+    else if (a.type == Action::Type::kSuppressed)
+      spdlog::info("alert (recorded, not sent: flapping or consecutive_alert_threshold): {}", a.alert.summary);
+    else if (!resolved || resolved->empty())
+      spdlog::warn("alert (not sent: no target): {}", a.alert.summary);
+    else if (targets.size() < resolved->size())
+      spdlog::info("alert (rate limit reached for {} of {} targets: recorded, in the next digest): {}",
+                   resolved->size() - targets.size(), resolved->size(), a.alert.summary);
+    else
+      spdlog::warn("alert: {}", a.alert.summary);
+    if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
+    outbox_dirty_ = true;
+  }
+}
+
+void Daemon::pump_outbox() {
+  outbox_dirty_ = false;
+  if (!sender_) return;
+  const Instant t = now();
+  if (auto digests = throttle_.take_due(t); !digests.empty() && store_.begin()) {
+    for (const auto& d : digests) {
+      spdlog::warn("alert digest for {}: {}", d.target.substr(0, d.target.find(':')), d.alert.summary);
+      if (auto r = store_.record_action(Action{Action::Type::kNotice, d.alert}, {d.target}, t); !r)
+        spdlog::error("recording an alert digest: {}", r.error().message);
+    }
+    if (!store_.commit()) store_.rollback();
+  }
+  auto due = store_.due_outbox(t, 64);
+  if (due && !due->empty()) {
+    std::vector<OutboxItem> fresh;
+    for (auto& item : *due)
+      if (in_flight_.insert(item.id).second) {
+        (void)store_.outbox_lease(item.id, t + std::chrono::minutes(2));
+        fresh.push_back(std::move(item));
+      }
+    sender_->submit(std::move(fresh));
+  }
+  auto next = store_.next_outbox_time();
+  if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
+  if (next && *next && outbox_src_) {
+    sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
+    sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
+  }
+}
+
+void Daemon::on_sent() {
+  const Instant t = now();
+  auto outcomes = sender_->take();
+  if (outcomes.empty()) return;
+  if (!store_.begin()) return;
+  for (auto& o : outcomes) {
+    in_flight_.erase(o.item.id);
+    if (o.result.ok) {
+      (void)store_.outbox_sent(o.item.id);
+      continue;
+    }
+    const bool give_up = !o.result.retry || o.item.attempts + 1 >= uplink::kMaxSendAttempts;
+    spdlog::warn("sending alert to {}: {}{}", o.item.target.substr(0, o.item.target.find(':')), o.result.error,
+                 give_up ? ", giving up" : ", will retry");
+    (void)store_.outbox_retry(o.item.id, t + uplink::retry_delay(o.item.attempts), o.result.error, give_up);
+  }
+  (void)store_.commit();
+  pump_outbox();
+}
+
+int Daemon::on_outbox_cb(sd_event_source*, uint64_t, void* ud) {
+  static_cast<Daemon*>(ud)->pump_outbox();
+  return 0;
+}
+
+int Daemon::on_sent_cb(sd_event_source*, int, uint32_t, void* ud) {
+  static_cast<Daemon*>(ud)->on_sent();
+  return 0;
+}
+
+}  // namespace cronitor::agent
