@@ -13,6 +13,7 @@
 #include <string>
 
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/inotify_names.h"
 #include "agent/eval/cron_zone.h"
 #include "discovery/scanner.h"
 
@@ -79,17 +80,7 @@ void Daemon::watch_zone() {
 
 int Daemon::on_zone_cb(sd_event_source*, int fd, uint32_t, void* ud) {
   auto* d = static_cast<Daemon*>(ud);
-  alignas(inotify_event) char buf[8192];
-  bool ours = false;
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0)
-    for (char* p = buf; p < buf + n;) {
-      auto* e = reinterpret_cast<inotify_event*>(p);
-      if ((e->mask & IN_Q_OVERFLOW) ||
-          (e->len > 0 && (std::strcmp(e->name, "localtime") == 0 || std::strcmp(e->name, "timezone") == 0)))
-        ours = true;
-      p += sizeof(inotify_event) + e->len;
-    }
+  const bool ours = drain_inotify(fd, [](std::string_view name) { return name == "localtime" || name == "timezone"; });
   if (ours) {
     sd_event_source_set_time(d->zone_settle_src_, d->mono_usec() + kZoneSettleUsec);
     sd_event_source_set_enabled(d->zone_settle_src_, SD_EVENT_ONESHOT);

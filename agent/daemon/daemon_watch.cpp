@@ -11,6 +11,7 @@
 
 #include "agent/daemon/cron_check.h"
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/inotify_names.h"
 
 namespace cronitor::agent {
 namespace {
@@ -116,15 +117,7 @@ void Daemon::watch_config() {
 int Daemon::on_config_cb(sd_event_source*, int fd, uint32_t, void* ud) {
   auto* d = static_cast<Daemon*>(ud);
   const std::string name = std::filesystem::path(d->options_.config_path).filename().string();
-  alignas(inotify_event) char buf[8192];
-  bool ours = false;
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0)
-    for (char* p = buf; p < buf + n;) {
-      auto* e = reinterpret_cast<inotify_event*>(p);
-      if (e->len > 0 && name == e->name) ours = true;
-      p += sizeof(inotify_event) + e->len;
-    }
+  const bool ours = drain_inotify(fd, [&](std::string_view file) { return file == name; });
   if (ours) {
     sd_event_source_set_time(d->config_settle_src_, d->mono_usec() + kConfigSettleUsec);
     sd_event_source_set_enabled(d->config_settle_src_, SD_EVENT_ONESHOT);
