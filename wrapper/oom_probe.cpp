@@ -6,6 +6,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "common/text.h"
+
 namespace cronitor::wrapper {
 namespace {
 
@@ -24,25 +26,6 @@ std::optional<std::string> slurp(const std::string& path) {
   ::close(fd);
   data.resize(got);
   return data;
-}
-
-// The number after "name " at the start of a line of `text`.
-std::optional<uint64_t> field(std::string_view text, std::string_view name) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    if (line.size() > name.size() && line.starts_with(name) && line[name.size()] == ' ') {
-      uint64_t v = 0;
-      auto num = line.substr(name.size() + 1);
-      auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
-      if (ec == std::errc()) return v;
-      return std::nullopt;
-    }
-    pos = end + 1;
-  }
-  return std::nullopt;
 }
 
 std::optional<uint64_t> first_number(const std::string& path) {
@@ -93,7 +76,7 @@ OomProbe OomProbe::locate(const std::string& root) {
   }
   auto count_in = [](const std::string& file) -> std::optional<uint64_t> {
     auto text = slurp(file);
-    return text ? field(*text, "oom_kill") : std::nullopt;
+    return text ? keyed_number(*text, "oom_kill") : std::nullopt;
   };
   if (!v1_path.empty()) {
     std::string dir = root + "/memory" + (v1_path == "/" ? "" : v1_path);
@@ -122,7 +105,7 @@ OomProbe OomProbe::locate(const std::string& root) {
 std::optional<uint64_t> OomProbe::kills() const {
   auto text = slurp(counter_file_);
   if (!text) return std::nullopt;
-  return field(*text, "oom_kill");
+  return keyed_number(*text, "oom_kill");
 }
 
 std::optional<int64_t> OomProbe::cgroup_peak_bytes() const {

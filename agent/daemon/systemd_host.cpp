@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -48,24 +50,6 @@ bool usable_cgroup(const std::string& cg) {
   return !cg.empty() && cg.front() == '/' && cg.find("/../") == std::string::npos && !cg.ends_with("/..");
 }
 
-/// The number after "name " at the start of a line of `text`.
-std::optional<uint64_t> field(std::string_view text, std::string_view name) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    if (line.size() > name.size() && line.starts_with(name) && line[name.size()] == ' ') {
-      uint64_t v = 0;
-      auto num = line.substr(name.size() + 1);
-      if (std::from_chars(num.data(), num.data() + num.size(), v).ec == std::errc()) return v;
-      return std::nullopt;
-    }
-    pos = end + 1;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 Result<uint64_t> read_cgroup_oom_kills(const std::string& root, const std::string& cg) {
@@ -79,7 +63,7 @@ Result<uint64_t> read_cgroup_oom_kills(const std::string& root, const std::strin
     if (!t2) return std::unexpected(text.error());  // the v1 reason: the usual hierarchy here
     text = std::move(t2);
   }
-  auto n = field(*text, "oom_kill");
+  auto n = keyed_number(*text, "oom_kill");
   if (!n) return fail(where + ": no oom_kill line");
   return *n;
 }
@@ -173,7 +157,7 @@ SystemdHost SystemdHost::real(sd_event* ev) {
   h.watch_oom = [ev](const std::string& cg) { return watch_cgroup_oom(ev, "/sys/fs/cgroup", cg); };
   h.system_oom_kills = []() -> std::optional<uint64_t> {
     auto text = slurp("/proc/vmstat");
-    return text ? field(*text, "oom_kill") : std::nullopt;
+    return text ? keyed_number(*text, "oom_kill") : std::nullopt;
   };
   // The invocation's output as `journalctl -u` shows it.
   h.journal_tail = [](const std::string& id, size_t lines) -> std::string {

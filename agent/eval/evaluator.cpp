@@ -175,12 +175,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
   s.last_duration_ms = duration.count();
   const Outcome outcome = classify(c, ev);
   if (outcome == Outcome::kFailure) {
-    ++s.failed_since_success;
-    ++s.consecutive_failures;
-    s.consecutive_good = 0;
-    s.consecutive_warnings = 0;
-    s.last_status = "failed";
-    const int in_window = remember_outcome(c, s, true);
+    const int in_window = count_failure(c, s);
     if (hung_alerted || !failure_alerts(c, s, in_window)) return;
     Alert a = make_alert(c, Alert::Kind::kFailed, ev.ts);
     fill_run(a, ev, duration);
@@ -216,12 +211,7 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
   for (const auto& as : c.assertions) {
     auto value = metric_value(as, duration, ev.metrics);
     if (!value || as.holds(*value)) continue;
-    ++s.failed_since_success;
-    ++s.consecutive_failures;
-    s.consecutive_good = 0;
-    s.consecutive_warnings = 0;
-    s.last_status = "failed";
-    const int in_window = remember_outcome(c, s, true);
+    const int in_window = count_failure(c, s);
     if (hung_alerted || !failure_alerts(c, s, in_window)) return;
     Alert a = make_alert(c, Alert::Kind::kAssertion, ev.ts);
     fill_run(a, ev, duration);

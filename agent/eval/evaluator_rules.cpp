@@ -186,6 +186,16 @@ void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out) {
 
 /// Whether a failure alerts: past failure_tolerance consecutive failures, or with a window
 /// ("K of N") once K of the last N runs failed.
+/// A failed run (exit code or assertion) in the counters; returns the failures in the window.
+int count_failure(const MonitorConfig& c, MonitorState& s) {
+  ++s.failed_since_success;
+  ++s.consecutive_failures;
+  s.consecutive_good = 0;
+  s.consecutive_warnings = 0;
+  s.last_status = "failed";
+  return remember_outcome(c, s, true);
+}
+
 bool failure_alerts(const MonitorConfig& c, const MonitorState& s, int failures_in_window) {
   if (c.failure_window > 0) return failures_in_window >= c.failure_tolerance;
   return s.consecutive_failures > c.failure_tolerance;

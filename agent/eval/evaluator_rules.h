@@ -34,6 +34,7 @@ bool paused_at(const MonitorConfig& c, const MonitorState& s, Instant t);
 bool flap(const MonitorConfig& c, MonitorState& s, bool faulty, Instant at, const std::string& reason, Actions& out);
 void settle(const MonitorConfig& c, MonitorState& s, Instant now, Actions& out);
 void fault(const MonitorConfig& c, MonitorState& s, Alert a, Actions& out);
+int count_failure(const MonitorConfig& c, MonitorState& s);
 bool failure_alerts(const MonitorConfig& c, const MonitorState& s, int failures_in_window);
 std::string join_codes(const std::vector<int>& codes);
 void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out);

@@ -20,8 +20,6 @@ namespace {
 
 using namespace cronitor::testing;
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -14,27 +14,13 @@
 #include <thread>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::run_command;
-using cronitor::testing::wait_until;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
-
-size_t count(const std::string& text, const std::string& part) {
-  size_t n = 0;
-  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-  return n;
-}
+using namespace cronitor::testing;
 
 /// A dbus-daemon of the test's own, as the "system" bus: anyone may own any name on it.
 class PrivateBus {
@@ -149,8 +135,8 @@ TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
             .is_null())
         << agent.log();
     const std::string log = agent.log();
-    EXPECT_EQ(count(log, "host shutting down at "), 1u) << log;
-    EXPECT_EQ(count(log, "the shutdown was cancelled"), 1u) << log;
+    EXPECT_EQ(occurrences(log, "host shutting down at "), 1u) << log;
+    EXPECT_EQ(occurrences(log, "the shutdown was cancelled"), 1u) << log;
     for (const auto& r : hook.requests())
       EXPECT_EQ(r.value("body", "").find("exit code 143"), std::string::npos) << "sent while shutting down";
     agent.stop(SIGTERM);

@@ -10,29 +10,13 @@
 #include <regex>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/subprocess.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using cronitor::testing::AgentProcess;
-using cronitor::testing::HttpRecorder;
-using cronitor::testing::Output;
-using cronitor::testing::run_command;
-using nlohmann::json;
-
-const std::string kAgent = CRONITOR_AGENT_BIN;
-const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-size_t count(const std::string& text, const std::string& part) {
-  size_t n = 0;
-  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-  return n;
-}
+using namespace cronitor::testing;
 
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -173,7 +157,8 @@ TEST_F(Snooze, AStateThatLastRanHoursAgoIsOneDowntimeNoticeAndNoMisses) {
   EXPECT_TRUE(has(notice["detail"], "minutely: 1")) << notice["detail"];
   EXPECT_EQ(notice["incident"], "none");
   EXPECT_FALSE(has(daemon_.log(), "missed its run")) << daemon_.log();
-  EXPECT_EQ(count(daemon_.log(), "runs were due") + count(daemon_.log(), "runs on snooze-host were due"), 1u)
+  EXPECT_EQ(occurrences(daemon_.log(), "runs were due") + occurrences(daemon_.log(), "runs on snooze-host were due"),
+            1u)
       << daemon_.log();
 
   // Host down: the state says the agent last ran before the kernel booted. Off: logged only.

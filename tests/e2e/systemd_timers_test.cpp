@@ -31,12 +31,6 @@ using namespace cronitor::testing;
 
 const std::string kHarness = CRONITOR_SOURCE_DIR "/tests/support/user_systemd.sh";
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
-  return n;
-}
-
 std::string key_of(const std::string& timer) { return cronitor::discovery::derive_key("timer", "", "", timer); }
 
 bool slack_says(const json& r, const std::string& what) {
@@ -172,13 +166,17 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
   EXPECT_EQ(sig["exit_code"], 138);
   auto oom = wait_run("t-oom", [](const json& r) { return r["signal"] == "SIGKILL"; });
   ASSERT_FALSE(oom.is_null()) << log();
-  if (fs::exists("/proc/vmstat")) EXPECT_TRUE(oom["oom"].get<bool>()) << oom.dump();
+  if (fs::exists("/proc/vmstat")) {
+    EXPECT_TRUE(oom["oom"].get<bool>()) << oom.dump();
+  }
   // Told from the unit's own memory cgroup (its OOM notification, cgroup v1), not only from the
   // host's count: the agent logs each run judged by /proc/vmstat instead.
   size_t oom_runs = 0;
   for (const auto& r : history("t-oom")) oom_runs += r["oom"] == true;
-  if (fs::exists("/sys/fs/cgroup/memory/cgroup.event_control"))
-    EXPECT_LT(count(log(), "t-oom.service was killed by SIGKILL and its memory cgroup cannot tell"), oom_runs) << log();
+  if (fs::exists("/sys/fs/cgroup/memory/cgroup.event_control")) {
+    EXPECT_LT(occurrences(log(), "t-oom.service was killed by SIGKILL and its memory cgroup cannot tell"), oom_runs)
+        << log();
+  }
 
   // The alerts, in Slack's words.
   for (const std::string what : {"t-exit3 failed: exit code 3", "t-timeout failed: timed out (killed with SIGTERM)",
@@ -194,7 +192,7 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
 
   // daemon-reexec: the manager leaves the bus and comes back; runs in between are not lost.
   const size_t before = history("t-ok").size();
-  auto resyncs = [&] { return count(log(), "(resync)"); };
+  auto resyncs = [&] { return occurrences(log(), "(resync)"); };
   const size_t resyncs_before = resyncs();
   auto reexec = manager("Reexecute");
   EXPECT_TRUE(reexec.exit_code == 0 || reexec.err.find("NoReply") != std::string::npos ||
@@ -209,10 +207,10 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
                               "org.freedesktop.DBus", "GetConnectionUnixProcessID", "s", "org.freedesktop.DBus"});
   ASSERT_EQ(bus_pid.exit_code, 0) << bus_pid.err;
   const pid_t dbus = std::stoi(bus_pid.out.substr(2));  // "u 1234"
-  const size_t listed_before = count(log(), "timers listed");
+  const size_t listed_before = occurrences(log(), "timers listed");
   const size_t runs_before = history("t-ok").size();
   ASSERT_EQ(::kill(dbus, SIGTERM), 0);
-  ASSERT_TRUE(wait_until([&] { return count(log(), "timers listed") > listed_before; }, 20s)) << log();
+  ASSERT_TRUE(wait_until([&] { return occurrences(log(), "timers listed") > listed_before; }, 20s)) << log();
   EXPECT_TRUE(wait_until([&] { return history("t-ok").size() > runs_before + 1; }, 15s)) << log();
 
   // Stopping a monitored timer alerts.
@@ -326,7 +324,7 @@ TEST_F(SystemdTimers, PersistentCatchUpAfterBootIsNeitherMissNorOverlap) {
   // The "boot": the manager first (it catches up as the timer starts), then the agent.
   ASSERT_NO_FATAL_FAILURE(start_manager());
   ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
-  ASSERT_TRUE(wait_until([&] { return count(log(), "timers listed") >= 2; }, 10s)) << log();
+  ASSERT_TRUE(wait_until([&] { return occurrences(log(), "timers listed") >= 2; }, 10s)) << log();
   EXPECT_TRUE(agent_.wait_for_log("t-persist.timer runs to catch up", 10s)) << log();
   // The catch-up run ends, and the slots after it run as usual.
   const size_t before = history("t-persist").size();

@@ -32,6 +32,16 @@ inline const std::string kExec = CRONITOR_EXEC_BIN;
 inline const std::string kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
 #endif
 
+/// Whether `text` holds `part`.
+inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// How many times `part` stands in `text`.
+inline size_t occurrences(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
 /// `<tmp>/<prefix>-<pid>-<test name>`: one folder per test and process, so parallel runs differ.
 inline fs::path test_dir(const std::string& prefix) {
   return fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" +
