@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace cronitor::wrapper {
@@ -35,6 +36,27 @@ bool wait_for(int fd, short events, int64_t deadline_ns) {
   }
 }
 
+// connect(); while the agent's listen backlog is full (EAGAIN: a Unix socket has no way to wait
+// for room in it), tries again after a short pause that doubles up to 8 ms, until the deadline.
+// A client flooding the backlog then delays an honest run instead of turning it away at once.
+bool connect_within(int fd, const sockaddr_un& addr, int64_t deadline_ns) {
+  int64_t pause_ns = 100000;
+  for (;;) {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return true;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return false;
+    int64_t left = deadline_ns - now_ns();
+    if (left <= 0) return false;
+    int64_t nap = std::min(pause_ns, left);
+    struct timespec ts {
+      0, static_cast<long>(nap)
+    };
+    ::nanosleep(&ts, nullptr);
+    pause_ns = std::min<int64_t>(pause_ns * 2, 8000000);
+    errno = EAGAIN;
+  }
+}
+
 }  // namespace
 
 AgentSend::~AgentSend() {
@@ -53,8 +75,8 @@ Result<AgentSend> AgentSend::start(const std::string& socket_path, std::string_v
   if (raw < 0) return std::unexpected(Error::from_errno("socket", peer));
   AgentSend s(raw, deadline, std::move(peer));
   const std::string& p = s.peer_;
-  if (::connect(raw, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    // EAGAIN: the agent's backlog is full; it is too busy for us now.
+  if (!connect_within(raw, addr, deadline)) {
+    if (errno == EAGAIN) return fail(p + ": backlog full until the timeout");
     if (errno != EINPROGRESS) return std::unexpected(Error::from_errno("connect", p));
     if (!wait_for(raw, POLLOUT, deadline)) return fail(p + ": connect timed out");
     int err = 0;
