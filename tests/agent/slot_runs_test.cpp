@@ -65,6 +65,36 @@ TEST(RunsTooOften, DoubledJobAlertsOncePerIncidentAndRecoversAfterACleanSlot) {
   EXPECT_EQ(count(again, K::kTooOften, T::kOpen), 1);
 }
 
+TEST(RunsTooOften, DoubledEveryMinuteJobIsCaughtAndItsSlotsAreNotMissed) {
+  // Installed twice: each minute's second run comes 0.4 s after the first, 59.6 s before the next
+  // slot. It belongs to the minute that has begun, not to the next one a little early.
+  Sim s(monitor("poll", "* * * * *"), at("2026-03-01T00:00:30Z"));
+  Actions first_minute;
+  for (int m = 1; m <= 30; ++m) {
+    const Instant slot = at("2026-03-01T00:00:00Z") + std::chrono::minutes(m);
+    s.job(slot + 100ms, 2);
+    auto b = s.job(slot + 500ms, 2);
+    if (m == 1) first_minute = b;
+    s.tick(slot + 50s);
+  }
+  ASSERT_EQ(count(first_minute, K::kTooOften, T::kOpen), 1);
+  EXPECT_EQ(first_minute[0].alert.summary, "poll ran 2 times in the slot of 00:01");
+  EXPECT_EQ(count(s.all, K::kTooOften, T::kOpen), 1);
+  EXPECT_EQ(count(s.all, K::kMissed), 0) << "a doubled minute took the next minute's slot";
+  EXPECT_EQ(count(s.all, K::kOverlap), 0);
+  // Once a single cron runs it, the next minute's first run ends the incident.
+  s.job(at("2026-03-01T00:31:00Z") + 100ms, 2);
+  auto r = s.job(at("2026-03-01T00:32:00Z") + 100ms, 2);
+  EXPECT_EQ(count(r, K::kRecovered, T::kResolve), 1);
+  // A single every-minute job that cron starts up to 2 s late, or 20 s early, stays quiet.
+  Sim one(monitor("poll", "* * * * *"), at("2026-03-01T00:00:30Z"));
+  for (int m = 1; m <= 30; ++m)
+    one.job(at("2026-03-01T00:00:00Z") + std::chrono::minutes(m) + (m % 2 ? 2s : -20s), 2);
+  one.tick(at("2026-03-01T00:30:50Z"));
+  EXPECT_EQ(count(one.all, K::kTooOften), 0);
+  EXPECT_EQ(count(one.all, K::kMissed), 0);
+}
+
 TEST(RunsTooOften, OneRunByHandPerSlotIsAllowedTheThirdAlerts) {
   Sim s(monitor("report", "0 * * * *"), at("2026-03-01T00:10:00Z"));
   EXPECT_TRUE(s.job(at("2026-03-01T01:00:01Z"), 5).empty());
