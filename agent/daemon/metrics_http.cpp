@@ -69,7 +69,14 @@ struct MetricsHttpAccess {
     if (std::strcmp(url, "/metrics") != 0)
       return answer(c, MHD_HTTP_NOT_FOUND, "not found: this agent serves /metrics only\n", "text/plain; charset=utf-8");
     ++self->scrapes_;
-    return answer(c, MHD_HTTP_OK, self->render_(), kContentType);
+    uint64_t now = 0;
+    sd_event_now(self->ev_, CLOCK_MONOTONIC, &now);
+    if (self->renders_ == 0 || now >= self->text_made_us_ + self->reuse_us_) {
+      self->text_ = self->render_();
+      self->text_made_us_ = now;
+      ++self->renders_;
+    }
+    return answer(c, MHD_HTTP_OK, self->text_, kContentType);
   }
 };
 
@@ -117,6 +124,7 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::start(sd_event* ev, const std:
   std::unique_ptr<MetricsHttp> self(new MetricsHttp());
   self->address_ = address;
   self->render_ = std::move(render);
+  self->reuse_us_ = uint64_t{limits.reuse_ms} * 1000;
   self->ev_ = ev;
   // No MHD_OPTION_LISTENING_ADDRESS_REUSE: it would set SO_REUSEPORT, and a second agent would
   // then share the port silently instead of failing.

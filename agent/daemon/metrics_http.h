@@ -33,6 +33,7 @@ class MetricsHttp {
     unsigned per_ip = 8;               // at once from one address
     unsigned idle_timeout_s = 10;      // a connection with nothing to do is closed
     size_t connection_memory = 32768;  // request headers beyond this are refused by MHD
+    unsigned reuse_ms = 1000;          // a text made this recently is served again, not remade
   };
   /// Called on the loop for every scrape: the exposition text.
   using Render = std::function<std::string()>;
@@ -50,6 +51,7 @@ class MetricsHttp {
 
   const std::string& address() const { return address_; }
   uint64_t scrapes() const { return scrapes_; }
+  uint64_t renders() const { return renders_; }
   unsigned connections() const;  // open now
 
  private:
@@ -66,6 +68,12 @@ class MetricsHttp {
   sd_event_source* io_src_ = nullptr;
   sd_event_source* timer_src_ = nullptr;
   uint64_t scrapes_ = 0;
+  // A flood of scrapes costs a copy each, not a walk over every monitor: the text is made at
+  // most once per reuse_ms (loop clock, CLOCK_MONOTONIC).
+  uint64_t reuse_us_ = 0;
+  std::string text_;
+  uint64_t text_made_us_ = 0;
+  uint64_t renders_ = 0;
 };
 
 }  // namespace cronitor::agent

@@ -135,7 +135,9 @@ class MetricsHttpTest : public ::testing::Test {
 };
 
 TEST_F(MetricsHttpTest, ServesTheExpositionMadeAtEachScrape) {
-  start();
+  MetricsHttp::Limits l;
+  l.reuse_ms = 0;
+  start(l);
   auto r = request("/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "cronitor_agent_events_received_total 1\n");
@@ -143,6 +145,16 @@ TEST_F(MetricsHttpTest, ServesTheExpositionMadeAtEachScrape) {
   r = request("/metrics");
   EXPECT_EQ(r.body, "cronitor_agent_events_received_total 2\n") << "made again per scrape, not cached";
   EXPECT_EQ(server_->scrapes(), 2u);
+}
+
+TEST_F(MetricsHttpTest, AFloodOfScrapesReusesTheTextMadeRecently) {
+  MetricsHttp::Limits l;
+  l.reuse_ms = 600000;  // longer than the test: every scrape after the first is a copy
+  start(l);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(request("/metrics").body, "cronitor_agent_events_received_total 1\n");
+  EXPECT_EQ(server_->scrapes(), 30u);
+  EXPECT_EQ(server_->renders(), 1u);
+  EXPECT_EQ(renders_, 1);
 }
 
 TEST_F(MetricsHttpTest, OtherPathsAre404AndOtherMethods405) {
