@@ -12,54 +12,11 @@
 namespace cronitor {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are invalid
-// (overlong forms, surrogates and code points above U+10FFFF count as invalid).
-size_t utf8_seq_len(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n = s.size() - i;
-  auto cont = [&](size_t k) { return (b(i + k) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return n >= 2 && cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (n < 3 || !cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (n < 4 || !cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
-    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // > U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-
-// Valid UTF-8 copy of s: each invalid byte (and NUL unless keep_nul) becomes U+FFFD.
-std::string sanitize_utf8(std::string_view s, bool keep_nul = false) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    size_t n = utf8_seq_len(s, i);
-    if (n == 0 || (s[i] == '\0' && !keep_nul)) {
-      out += kReplacement;
-      ++i;
-    } else {
-      out.append(s.data() + i, n);
-      i += n;
-    }
-  }
-  return out;
-}
-
 bool is_cont(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 // Valid UTF-8, at most `max` bytes, keeping the beginning.
 std::string head_utf8(std::string_view s, size_t max) {
-  std::string v = sanitize_utf8(s);
+  std::string v = valid_utf8(s);
   if (v.size() <= max) return v;
   size_t cut = max;
   while (cut > 0 && is_cont(v[cut])) --cut;
@@ -71,7 +28,7 @@ std::string head_utf8(std::string_view s, size_t max) {
 std::string tail_utf8(std::string_view s, size_t max) {
   // Sanitising can triple the size, so look at no more than 3*max raw bytes from the end first.
   if (s.size() > 3 * max + 3) s.remove_prefix(s.size() - (3 * max + 3));
-  std::string v = sanitize_utf8(s, /*keep_nul=*/true);  // output is binary: keep its NULs
+  std::string v = valid_utf8(s, /*keep_nul=*/true);  // output is binary: keep its NULs
   size_t start = 0;
   // A cut raw prefix may have left stray continuation bytes, now each a U+FFFD: harmless.
   if (v.size() > max) {

@@ -78,7 +78,7 @@ void test_alert(const std::string& config_path, const std::string& list, bool js
     else
       std::cout << shown << ": FAILED: " << r.error << "\n";
   }
-  if (json_out) std::cout << results.dump(2) << "\n";
+  if (json_out) std::cout << results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 /// The line (or JSON object) that says where a ping went.
@@ -87,7 +87,7 @@ void report_ping(bool json_out, const std::string& key, const std::string& state
   if (json_out) {
     nlohmann::json j = {{"key", key}, {"state", state}, {"run_id", run_id}, {"delivered", delivered}};
     if (!why.empty()) j["agent_error"] = why;
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (delivered == "agent") {
     std::cout << key << ": " << state << " recorded (run " << run_id << ")\n";
   } else {

@@ -33,7 +33,7 @@ int check_config(const std::string& file, bool json_out) {
       json errors = json::array();
       for (const auto& e : c.error())
         errors.push_back({{"file", e.file}, {"line", e.line}, {"key", e.key}, {"message", e.message}});
-      std::cout << json({{"file", file}, {"ok", false}, {"errors", errors}}).dump(2) << "\n";
+      std::cout << json({{"file", file}, {"ok", false}, {"errors", errors}}).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       std::cerr << agent::format_errors(c.error());
     }
@@ -51,7 +51,7 @@ int check_config(const std::string& file, bool json_out) {
                        {"targets", targets},
                        {"warnings", warnings},
                        {"errors", json::array()}})
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";

@@ -28,7 +28,7 @@ struct SnoozeOptions {
 
 void print(const SnoozeOptions& o, const json& snooze, bool daemon_runs) {
   if (o.json_out) {
-    std::cout << json({{"snooze", snooze}, {"daemon", daemon_runs ? "running" : "stopped"}}).dump(2) << "\n";
+    std::cout << json({{"snooze", snooze}, {"daemon", daemon_runs ? "running" : "stopped"}}).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (snooze.is_object()) {

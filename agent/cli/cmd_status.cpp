@@ -131,7 +131,7 @@ void status(const Common& o, int& exit_code) {
   out["warnings"] = warnings;
   for (const auto& w : warnings) std::cerr << "warning: " << w.get<std::string>() << "\n";
   if (o.json_out) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     if (out["daemon"] == "stopped")
       std::cout << "The daemon is not running: state as last saved in " << out["state"].get<std::string>()
@@ -207,7 +207,7 @@ void history(const Common& o, const std::string& key, int limit, int& exit_code)
     return;
   }
   if (o.json_out)
-    std::cout << runs.dump(2) << "\n";
+    std::cout << runs.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else
     std::cout << agent::history_table(runs);
   exit_code = kExitOk;
@@ -223,7 +223,7 @@ void report_pause(const Common& o, const std::string& key, const std::string& st
                        {"state", state},
                        {"paused_until", paused_until},
                        {"daemon", daemon_runs ? "running" : "stopped"}})
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
     return;
   }

@@ -91,7 +91,7 @@ int suggest(const SuggestOptions& o) {
                        {"yaml", a.yaml()}}},
                      {"note", a.why.empty() ? json(nullptr) : json(a.why)}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   std::printf("%-28s %5s %8s %8s %8s %9s %6s  %s\n", "KEY", "RUNS", "P50", "P95", "MAX", "DELAY95", "FAIL%",

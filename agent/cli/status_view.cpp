@@ -19,7 +19,7 @@ json iso_or_null(const std::optional<Instant>& t) {
 std::string cell(const json& j) {
   if (j.is_null()) return "-";
   if (j.is_string()) return j.get<std::string>();
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string pad(std::string s, size_t w) {

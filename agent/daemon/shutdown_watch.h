@@ -23,7 +23,8 @@ class ShutdownWatch {
   ShutdownWatch& operator=(const ShutdownWatch&) = delete;
 
   /// Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS) and subscribes to logind's signal.
-  /// Without a bus or logind nothing happens: said once at debug level, no retries.
+  /// Without a bus at start nothing happens (said once at debug level). A bus that goes away
+  /// later (dbus restarted) is reconnected: after 1 s, doubling to 60 s while it stays away.
   void start();
 
   /// True when the system manager reports SystemState "stopping" (asked with a 1 s timeout).
@@ -32,11 +33,19 @@ class ShutdownWatch {
  private:
   static int on_prepare_cb(sd_bus_message* m, void* ud, sd_bus_error*);
   static int on_installed_cb(sd_bus_message* m, void* ud, sd_bus_error*);
+  static int on_disconnected_cb(sd_bus_message* m, void* ud, sd_bus_error*);
+  static int on_retry_cb(sd_event_source*, uint64_t, void* ud);
+  bool connect();
+  void close_bus();
+  void retry_later();
 
   sd_event* ev_;
   OnShutdown on_shutdown_;
   sd_bus* bus_ = nullptr;
   sd_bus_slot* slot_ = nullptr;
+  sd_bus_slot* disconnect_slot_ = nullptr;
+  sd_event_source* retry_ = nullptr;
+  uint64_t retry_usec_ = 0;
 };
 
 }  // namespace cronitor::agent

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "agent/eval/monitor_schedule.h"
+#include "common/json_text.h"
 #include "discovery/cron_command.h"
 
 namespace cronitor::agent {
@@ -105,6 +106,11 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   if (o.slug) m.slug = *o.slug;
   if (o.paused) m.paused = *o.paused;
   if (m.name.empty()) m.name = m.key;
+  // What alerts, status and state.db show: valid UTF-8 whatever a crontab's bytes (a Latin-1
+  // "# Name: Sicherung f\xfcr ..."); the crontab line itself is never rewritten from these.
+  m.name = valid_utf8(m.name);
+  m.command = valid_utf8(m.command);
+  m.source_file = valid_utf8(m.source_file);
   auto zone = zones.get(zone_name);
   if (!zone) return fail("monitor \"" + m.key + "\": time zone \"" + zone_name + "\": " + zone.error().message);
   m.zone = *zone;

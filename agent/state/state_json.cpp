@@ -56,8 +56,8 @@ Instant from_ms(int64_t ms) { return Instant(std::chrono::microseconds(ms * 1000
 
 std::string state_text(const MonitorState& s) {
   // Written for every changed monitor at every commit: built by hand, without a json tree.
-  // Strings other than run ids and incident texts are fixed words; invalid UTF-8 is not expected
-  // here (run ids are validated UUIDs, reasons are our own text plus keys that passed valid_key).
+  // Strings other than run ids and incident texts are fixed words; a reason may hold a name from
+  // a crontab, whose bytes append_json_string makes valid UTF-8 (U+FFFD for an invalid byte).
   std::string out;
   out.reserve(160);
   out += '{';

@@ -102,7 +102,7 @@ std::string metrics_json(const std::map<std::string, double>& m) {
   if (m.empty()) return "{}";  // most runs: no JSON library round trip
   json j = json::object();
   for (const auto& [k, v] : m) j[k] = v;
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -386,7 +386,7 @@ Result<std::unordered_map<std::string, int64_t>> StateStore::owners() {
 Result<void> StateStore::save_host(const HostState& h) {
   auto st = db_.prepare("INSERT OR REPLACE INTO host(id, state) VALUES(1, ?1)");
   if (!st) return std::unexpected(st.error());
-  st->bind(1, to_json(h).dump());
+  st->bind(1, to_json(h).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   auto r = st->step();
   if (!r) return std::unexpected(r.error());
   return {};
@@ -438,7 +438,7 @@ Result<int64_t> StateStore::record_action(const Action& a, const std::vector<std
       .bind(6, al.summary)
       .bind(7, al.detail)
       .bind(8, suppressed ? 1 : 0)
-      .bind(9, to_json(al).dump());
+      .bind(9, to_json(al).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   auto r = ins_alert_.step();
   ins_alert_.reset();
   if (!r) return std::unexpected(r.error());

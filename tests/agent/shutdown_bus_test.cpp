@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "tests/support/agent_process.h"
@@ -139,6 +140,43 @@ TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
     EXPECT_EQ(occurrences(log, "the shutdown was cancelled"), 1u) << log;
     for (const auto& r : hook.requests())
       EXPECT_EQ(r.value("body", "").find("exit code 143"), std::string::npos) << "sent while shutting down";
+    agent.stop(SIGTERM);
+  }
+  ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+  fs::remove_all(dir);
+}
+
+TEST(ShutdownBus, ARestartedBusIsReconnectedAndLogindHeardAgain) {
+  const fs::path dir = fs::temp_directory_path() / ("agent-rebus-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::optional<PrivateBus> bus(std::in_place, dir);
+  ASSERT_TRUE(bus->up()) << "dbus-daemon did not start";
+  const std::string address = bus->address();
+  ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
+  const std::string socket = (dir / "agent.sock").string(), config = (dir / "agent.yaml").string();
+  std::ofstream(config) << "state_dir: " << (dir / "state").string() << "\nsocket: " << socket
+                        << "\nspool_dir: " << (dir / "spool").string()
+                        << "\ndiscovery: {crontabs: false, systemd: false}\nnotify:\n  default: []\n";
+  {
+    AgentProcess agent(kAgent, (dir / "daemon.log").string());
+    ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+    // dbus restarted (an upgrade of the dbus package): the agent's connection ends.
+    bus.reset();
+    fs::remove(dir / "system_bus");
+    EXPECT_TRUE(agent.wait_for_log("the system bus went away; reconnecting", 10s)) << agent.log();
+    bus.emplace(dir);
+    ASSERT_TRUE(bus->up());
+    EXPECT_TRUE(agent.wait_for_log("back on the system bus", 20s)) << agent.log();
+    Peer logind(address, "org.freedesktop.login1");
+    ASSERT_TRUE(logind.ok());
+    EXPECT_TRUE(wait_until(
+        [&] {
+          logind.prepare_for_shutdown(true);
+          return agent.wait_for_log("host shutting down at ", 200ms);
+        },
+        20s))
+        << agent.log();
     agent.stop(SIGTERM);
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");

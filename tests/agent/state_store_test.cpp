@@ -134,6 +134,16 @@ TEST_F(StateStoreTest, JobStateRoundTrips) {
   EXPECT_EQ(back.last_success, at("2026-01-01T00:00:30Z"));
   EXPECT_EQ(back.failed_since_success, 3);
   EXPECT_EQ(back.last_exit_code, 2);
+  // Bytes that are not UTF-8 (a Latin-1 name from a crontab, a process name from the kernel log)
+  // become U+FFFD in the row, which stays valid JSON and is read back at the next start.
+  st.incident->reason = "Sicherung f\xfcr Kunden failed; pid 7 (\xff\xfe) and \xe2\x82 cut";
+  ASSERT_TRUE(s->save_job(c, st));
+  ASSERT_FALSE(nlohmann::json::parse(state_text(st), nullptr, false).is_discarded()) << state_text(st);
+  jobs = s->jobs();
+  ASSERT_TRUE(jobs);
+  ASSERT_TRUE((*jobs)[0].state.incident);
+  EXPECT_EQ((*jobs)[0].state.incident->reason,
+            "Sicherung f\xef\xbf\xbdr Kunden failed; pid 7 (\xef\xbf\xbd\xef\xbf\xbd) and \xef\xbf\xbd\xef\xbf\xbd cut");
 }
 
 TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {

@@ -173,6 +173,47 @@ TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
   EXPECT_EQ(count, 1);
 }
 
+TEST_F(AgentDiscovery, ALatinOneCrontabIsShownAsValidUtf8AndItsLineKeepsItsBytes) {
+  // An old crontab in Latin-1: cron runs it as bytes, so the agent must too. Invalid UTF-8 in
+  // a name once reached nlohmann's dump() in the root daemon (an exception, the daemon ended)
+  // and the hand-written state rows (unreadable at the next start).
+  const std::string name = "Sicherung f\xfcr Kunden", command = "/usr/local/bin/sich\xe9rung --all";
+  std::ofstream(dir_ / "root/etc/cron.d/latin") << "# Name: " << name << "\n0 3 * * * root " << command << "\n";
+  HttpRecorder slack(kRecorder, dir_.string());
+  start(slack.url("/s"));
+  const std::string shown = "Sicherung f\xef\xbf\xbdr Kunden";  // U+FFFD for the byte 0xfc
+  std::string key;
+  json st = status();
+  for (const auto& m : st["monitors"])
+    if (m["name"] == shown) key = m["key"];
+  ASSERT_FALSE(key.empty()) << st.dump(2, ' ', false, json::error_handler_t::replace);
+  // auto_wrap rewrote the line around the command's own bytes.
+  std::ifstream in(dir_ / "root/etc/cron.d/latin");
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("root /usr/bin/cronitor-exec " + key + " -- '" + command + "'\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# Name: " + name + "\n"), std::string::npos) << text;
+  // A failure alerts with the name in valid UTF-8, and the daemon goes on.
+  auto r = run_command({kAgent, "ping", key, "--state", "fail", "--exit-code", "3", "--config",
+                        (dir_ / "agent.yaml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(slack
+                   .wait_for([&](const json& q) { return q["body"].get<std::string>().find(shown) != std::string::npos; },
+                             10s)
+                   .is_null())
+      << log();
+  ASSERT_EQ(::waitpid(agent_.pid(), nullptr, WNOHANG), 0) << "the daemon ended: " << log();
+  // Its incident is in state.db, readable at the next start.
+  stop();
+  start(slack.url("/s"));
+  st = status();
+  json incident;
+  for (const auto& m : st["monitors"])
+    if (m["key"] == key) incident = m["incident"];
+  ASSERT_TRUE(incident.is_object()) << st.dump(2, ' ', false, json::error_handler_t::replace) << log();
+  EXPECT_EQ(incident["kind"], "failed");
+  EXPECT_NE(incident["reason"].get<std::string>().find(shown), std::string::npos) << incident.dump();
+}
+
 TEST_F(AgentDiscovery, PeerCredentialsDecideWhoMayReport) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to send as another user";
   HttpRecorder slack(kRecorder, dir_.string());

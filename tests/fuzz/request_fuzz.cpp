@@ -68,6 +68,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (r.until_us) check(*r.until_us > 0);
       break;
     }
+    case Request::Kind::kSnooze:
+      check(admin);  // only root (and the admin uid) silences the host
+      if (r.until_us) check(*r.until_us > 0);
+      check(r.reason.size() <= cronitor::agent::kMaxReasonBytes);
+      for (char ch : r.reason) check(static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f);
+      break;
   }
   return 0;
 }
