@@ -127,14 +127,28 @@ class Journal final : public CronLogSource {
   ~Journal() override {
     if (j_) sd_journal_close(j_);
   }
-  Result<void> start() {
-    if (int r = sd_journal_open(&j_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM); r < 0)
+  /// The host's journal from its end, or `files` from their start.
+  Result<void> start(const std::vector<std::string>* files = nullptr) {
+    if (files) {
+      std::vector<const char*> paths;
+      for (const auto& f : *files) paths.push_back(f.c_str());
+      paths.push_back(nullptr);
+      if (int r = sd_journal_open_files(&j_, paths.data(), 0); r < 0)
+        return std::unexpected(Error::from_errno("sd_journal_open_files", "journal", -r));
+    } else if (int r = sd_journal_open(&j_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM); r < 0) {
       return std::unexpected(Error::from_errno("sd_journal_open", "journal", -r));
-    if (int r = sd_journal_add_match(j_, "SYSLOG_IDENTIFIER=CRON", 0); r < 0)
-      return std::unexpected(Error::from_errno("sd_journal_add_match", "journal", -r));
-    if (int r = sd_journal_seek_tail(j_); r < 0)
-      return std::unexpected(Error::from_errno("sd_journal_seek_tail", "journal", -r));
-    (void)sd_journal_previous(j_);  // on the last entry: next() gives only what comes after
+    }
+    // Two fields: both must hold. _UID is journald's own (trusted) field, never the sender's word.
+    for (const char* m : {"SYSLOG_IDENTIFIER=CRON", "_UID=0"})
+      if (int r = sd_journal_add_match(j_, m, 0); r < 0)
+        return std::unexpected(Error::from_errno("sd_journal_add_match", "journal", -r));
+    if (files) {
+      (void)sd_journal_seek_head(j_);
+    } else {
+      if (int r = sd_journal_seek_tail(j_); r < 0)
+        return std::unexpected(Error::from_errno("sd_journal_seek_tail", "journal", -r));
+      (void)sd_journal_previous(j_);  // on the last entry: next() gives only what comes after
+    }
     fd_ = sd_journal_get_fd(j_);
     if (fd_ < 0) return std::unexpected(Error::from_errno("sd_journal_get_fd", "journal", -fd_));
     return {};
@@ -144,7 +158,7 @@ class Journal final : public CronLogSource {
     const int e = sd_journal_get_events(j_);
     return e > 0 ? static_cast<uint32_t>(e) : EPOLLIN;
   }
-  std::string describe() const override { return "the journal (SYSLOG_IDENTIFIER=CRON)"; }
+  std::string describe() const override { return "the journal (SYSLOG_IDENTIFIER=CRON, _UID=0)"; }
   std::vector<Line> read(bool& more) override {
     (void)sd_journal_process(j_);
     std::vector<Line> out;
@@ -158,7 +172,7 @@ class Journal final : public CronLogSource {
       Line l;
       uint64_t usec = 0;
       l.unix_ms = sd_journal_get_realtime_usec(j_, &usec) >= 0 ? static_cast<int64_t>(usec / 1000) : now_ms();
-      l.pid = field_number("SYSLOG_PID").value_or(field_number("_PID").value_or(0));
+      l.pid = field_number("_PID").value_or(0);  // the sender's real pid; SYSLOG_PID is its claim
       auto msg = field("MESSAGE");
       if (!msg || l.pid <= 0) continue;
       l.message = std::string(msg->substr(0, kMaxLine));
@@ -203,6 +217,12 @@ Result<std::unique_ptr<CronLogSource>> CronLogSource::syslog_file(std::string pa
 Result<std::unique_ptr<CronLogSource>> CronLogSource::journal() {
   auto s = std::make_unique<Journal>();
   if (auto r = s->start(); !r) return std::unexpected(r.error());
+  return s;
+}
+
+Result<std::unique_ptr<CronLogSource>> CronLogSource::journal_files(std::vector<std::string> paths) {
+  auto s = std::make_unique<Journal>();
+  if (auto r = s->start(&paths); !r) return std::unexpected(r.error());
   return s;
 }
 

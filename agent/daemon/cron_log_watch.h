@@ -37,8 +37,13 @@ class CronLogSource {
   /// A syslog file (rsyslog's /var/log/syslog or any file cron's lines reach): followed from its
   /// current end, through rotation (a new file under the name) and truncation.
   [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> syslog_file(std::string path);
-  /// The systemd journal, entries with SYSLOG_IDENTIFIER=CRON, from now on.
+  /// The systemd journal, entries with SYSLOG_IDENTIFIER=CRON, from now on. Only entries a root
+  /// process sent count (_UID=0, which journald sets from the socket's credentials), and the pid
+  /// is journald's _PID: any local user can log as "CRON" with any SYSLOG_PID (`logger -t CRON`),
+  /// and would otherwise forge runs of root's jobs.
   [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> journal();
+  /// The same over journal files, from their first entry (tests; a journal copied off a host).
+  [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> journal_files(std::vector<std::string> paths);
 };
 
 class CronLogWatch {

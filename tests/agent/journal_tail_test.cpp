@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/daemon/cron_log_watch.h"
 #include "agent/daemon/systemd_host.h"
 #include "tests/support/subprocess.h"
 
@@ -33,15 +34,18 @@ class JournalTail : public ::testing::Test {
     if (j_) sd_journal_close(j_);
     fs::remove_all(dir_);
   }
-  /// One export-format entry.
-  void entry(const std::string& field, const std::string& id, const std::string& message) {
+  /// One export-format entry with `fields` ("NAME=value\n" each).
+  void entry(const std::string& fields, const std::string& message) {
     usec_ += 1000;
     export_ += "__REALTIME_TIMESTAMP=" + std::to_string(usec_) +
                "\n__MONOTONIC_TIMESTAMP=" + std::to_string(usec_ - 1'764'000'000'000'000 + 1) +
-               "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n" + field + "=" + id + "\nMESSAGE=" + message + "\n\n";
+               "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n" + fields + "MESSAGE=" + message + "\n\n";
   }
-  /// Writes the entries into a journal file and opens it.
-  sd_journal* open() {
+  void entry(const std::string& field, const std::string& id, const std::string& message) {
+    entry(field + "=" + id + "\n", message);
+  }
+  /// Writes the entries into a journal file; its path.
+  std::string write() {
     const std::string in = (dir_ / "entries.export").string(), out = (dir_ / "test.journal").string();
     FILE* f = std::fopen(in.c_str(), "w");
     EXPECT_NE(f, nullptr);
@@ -49,6 +53,11 @@ class JournalTail : public ::testing::Test {
     std::fclose(f);
     auto r = cronitor::testing::run_command({"/bin/sh", "-c", std::string(kRemote) + " -o " + out + " - < " + in});
     EXPECT_EQ(r.exit_code, 0) << r.err;
+    return out;
+  }
+  /// Writes the entries into a journal file and opens it.
+  sd_journal* open() {
+    const std::string out = write();
     const char* paths[] = {out.c_str(), nullptr};
     EXPECT_EQ(sd_journal_open_files(&j_, paths, 0), 0);
     return j_;
@@ -87,6 +96,30 @@ TEST_F(JournalTail, BoundedTo4KiB) {
   EXPECT_LE(tail.size(), 4096u);
   EXPECT_EQ(tail.size(), 4u * 1002) << "whole lines, the newest four";
   EXPECT_TRUE(tail.starts_with("6x")) << tail.substr(0, 10);
+}
+
+TEST_F(JournalTail, CronLinesCountOnlyFromRootWithJournaldsOwnPid) {
+  // cron's child (root) logs a run; a local user logs the same words with `logger -t CRON
+  // --id=4711`, claiming cron's pid: journald records the user's real uid and pid beside them.
+  const std::string cron = "SYSLOG_IDENTIFIER=CRON\n_UID=0\n_COMM=cron\n_PID=4711\nSYSLOG_PID=4711\n";
+  const std::string forged = "SYSLOG_IDENTIFIER=CRON\n_UID=1000\n_COMM=logger\n_PID=999\nSYSLOG_PID=4711\n";
+  entry(cron, "(root) CMD (/usr/sbin/backup)");
+  entry(forged, "(root) END (/usr/sbin/backup)");
+  entry(forged, "(CRON) error (grandchild #4712 failed with exit status 3)");
+  entry("SYSLOG_IDENTIFIER=CRON\n_UID=0\n_PID=4800\nSYSLOG_PID=1\n", "(root) CMD (/usr/sbin/other)");
+  entry(cron, "(root) END (/usr/sbin/backup)");
+  auto source = CronLogSource::journal_files({write()});
+  ASSERT_TRUE(source) << source.error().message;
+  bool more = false;
+  const auto lines = (*source)->read(more);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].message, "(root) CMD (/usr/sbin/backup)");
+  EXPECT_EQ(lines[0].pid, 4711);
+  EXPECT_EQ(lines[1].message, "(root) CMD (/usr/sbin/other)");
+  EXPECT_EQ(lines[1].pid, 4800) << "journald's _PID, not the SYSLOG_PID the sender wrote";
+  EXPECT_EQ(lines[2].message, "(root) END (/usr/sbin/backup)");
+  EXPECT_EQ(lines[2].pid, 4711);
+  EXPECT_FALSE(more);
 }
 
 }  // namespace
