@@ -52,8 +52,11 @@ Result<Zone> Zone::load(std::string_view name) {
   if (auto off = parse_fixed_offset(name)) {
     return Zone(std::string(name), cctz::fixed_time_zone(cctz::seconds(*off)), true, *off);
   }
-  // cctz also accepts POSIX TZ strings and paths; a monitor's zone must be an IANA name.
-  if (name.size() > 64 || name.find("..") != std::string_view::npos || name.front() == '/') {
+  // cctz also accepts POSIX TZ strings and paths; a monitor's zone must be an IANA name. No ':'
+  // either: cctz opens "file:/any/path" as given, and a zone comes from users' crontabs (a FIFO
+  // there would block the root daemon in open()).
+  if (name.size() > 64 || name.find("..") != std::string_view::npos || name.front() == '/' ||
+      name.find(':') != std::string_view::npos) {
     return fail("unknown time zone \"" + std::string(name) + "\"");
   }
   cctz::time_zone tz;

@@ -85,6 +85,31 @@ void timer_heartbeat(const discovery::TimerInfo& t, const std::string& where, Di
                   span(where, "AccuracySec", t.accuracy, warnings).value_or(kDefaultAccuracy);
 }
 
+/// A user's own crontab is written by that user, not by root: its comment tunes the user's job
+/// but may not make the root daemon send requests where the user likes (an inline notify target:
+/// any URL, any mail address) nor report under an upstream check of the user's choosing (a slug
+/// may be another job's). agent.yaml (root's) sets both for any job.
+void limit_user_comment(MonitorOverrides& o, const std::string& where, std::vector<std::string>& warnings) {
+  if (o.notify) {
+    std::vector<std::string> lists;
+    for (auto& n : *o.notify) {
+      if (n.find(':') == std::string::npos) {
+        lists.push_back(std::move(n));
+        continue;
+      }
+      warnings.push_back(where + ": notify target \"" + n.substr(0, n.find(':')) +
+                         ":...\" ignored: a user's crontab may name notify lists of agent.yaml only");
+    }
+    o.notify = std::move(lists);
+    if (o.notify->empty()) o.notify.reset();
+  }
+  if (o.slug) {
+    warnings.push_back(where + ": slug \"" + *o.slug +
+                       "\" ignored: in a user's crontab it could name another job's check; set it in agent.yaml");
+    o.slug.reset();
+  }
+}
+
 }  // namespace
 
 bool monitorable(const discovery::Job& j) { return !j.disabled && !j.reason && !j.twin_of; }
@@ -147,6 +172,8 @@ std::vector<DiscoveredJob> discovered_jobs(const std::vector<const discovery::Jo
                            ", ignoring the comment");
       else if (above.find("cronitor:") != std::string_view::npos)
         d.comment = *settings;
+      if (d.comment && j->origin == discovery::JobOrigin::kUserCrontab && j->user != "root")
+        limit_user_comment(*d.comment, j->file + ":" + std::to_string(j->line - 1), warnings);
     }
     out.push_back(std::move(d));
   }

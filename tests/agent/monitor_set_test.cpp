@@ -127,5 +127,47 @@ TEST(MonitorSet, DiscoveredJobsReadTheCommentAbove) {
   fs::remove_all(root);
 }
 
+TEST(MonitorSet, AUsersCrontabCommentCannotAimTheRootDaemonAnywhere) {
+  fs::path root = fs::temp_directory_path() / ("agent-ms-user-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  const fs::path spool = root / "var/spool/cron/crontabs";
+  fs::create_directories(spool);
+  fs::create_directories(root / "etc/cron.d");
+  // alice's own crontab (crontab -e) and root's cron.d file, with the same kind of comment.
+  const std::string comment =
+      "# cronitor: grace=10m notify=oncall,webhook:http://127.0.0.1:8080/admin/purge slug=root-backup\n";
+  std::ofstream(spool / "alice") << comment << "*/5 * * * * /home/alice/bin/sync\n";
+  std::ofstream(root / "etc/cron.d/jobs") << comment << "0 3 * * * root /usr/local/bin/backup\n";
+  ASSERT_EQ(::chown((spool / "alice").c_str(), 1000, 0), 0);
+  ASSERT_EQ(::chmod((spool / "alice").c_str(), 0600), 0);
+  ASSERT_EQ(::chmod(spool.c_str(), 01730), 0);
+  ASSERT_EQ(::chmod((root / "etc/cron.d/jobs").c_str(), 0644), 0);
+  discovery::DiskRoot disk(root.string());
+  discovery::Scanner scanner(disk);
+  scanner.scan();
+  std::vector<std::string> warnings;
+  auto jobs = discovered_jobs(scanner.jobs(), disk, warnings);
+  ASSERT_EQ(jobs.size(), 2u);
+  const DiscoveredJob* alice = nullptr;
+  const DiscoveredJob* system = nullptr;
+  for (const auto& j : jobs) (j.user == "root" ? system : alice) = &j;
+  ASSERT_TRUE(alice && system);
+  ASSERT_TRUE(alice->comment && system->comment);
+  // alice tunes her job (grace, a list root defined) but names no URL and no upstream check.
+  EXPECT_EQ(alice->comment->grace, seconds(600));
+  EXPECT_EQ(alice->comment->notify, std::vector<std::string>{"oncall"});
+  EXPECT_FALSE(alice->comment->slug);
+  // root's file may do both.
+  EXPECT_EQ(system->comment->notify,
+            (std::vector<std::string>{"oncall", "webhook:http://127.0.0.1:8080/admin/purge"}));
+  EXPECT_EQ(system->comment->slug, "root-backup");
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find(alice->file + ":1: notify target \"webhook:...\" ignored"), std::string::npos)
+      << warnings[0];
+  EXPECT_EQ(warnings[0].find("8080"), std::string::npos) << "the URL may be a secret: not logged";
+  EXPECT_NE(warnings[1].find(alice->file + ":1: slug \"root-backup\" ignored"), std::string::npos) << warnings[1];
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace cronitor::agent

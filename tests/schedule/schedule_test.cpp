@@ -2,6 +2,11 @@
 #include "schedule/schedule.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "schedule/iso8601.h"
 
@@ -139,6 +144,22 @@ TEST(Zone, LoadsNamesAndOffsetsAndRejectsTheRest) {
   }
   EXPECT_EQ(Zone::load("Mars/Olympus").error().message,
             "unknown time zone \"Mars/Olympus\" (expected an IANA name such as Europe/Berlin)");
+}
+
+TEST(Zone, NeverOpensAFileNamedByTheUser) {
+  // cctz reads "file:PATH" from PATH. A user's crontab names zones (CRON_TZ=, # cronitor:
+  // timezone=), and a FIFO of theirs would block the root daemon in open(): with the old check
+  // this load never returned.
+  const std::string fifo = "/tmp/zone-fifo-" + std::to_string(::getpid());
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& bad :
+       std::vector<std::string>{"file:" + fifo, "file:Europe/Berlin", "libc:localtime", "Europe/Berlin:x"}) {
+    auto z = Zone::load(bad);
+    ASSERT_FALSE(z) << bad;
+    EXPECT_EQ(z.error().message.rfind("unknown time zone", 0), 0u) << z.error().message;
+  }
+  ::unlink(fifo.c_str());
 }
 
 }  // namespace
