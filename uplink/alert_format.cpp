@@ -119,6 +119,25 @@ std::string title(const Alert& a) {
   return prefix + a.summary;
 }
 
+/// Text from the host (job names from crontabs, command lines, output) inside Slack mrkdwn or a
+/// Teams card's HTML: &, < and > escaped, as Slack asks, so a user's job named "<!channel>" or
+/// printing "</pre><a href=...>" pings no one and adds no link.
+std::string markup_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
+  }
+  return out;
+}
+
 /// The detail (the evaluator says there where the incident stands).
 const std::string& full_detail(const Alert& a) { return a.detail; }
 
@@ -132,9 +151,9 @@ std::string pagerduty_url() {
 std::string slack_body(const Alert& a, const std::string& host) {
   json fields = json::array();
   for (const auto& [name, value] : facts(a, host))
-    fields.push_back({{"type", "mrkdwn"}, {"text", "*" + name + "*\n" + value}});
+    fields.push_back({{"type", "mrkdwn"}, {"text", "*" + name + "*\n" + markup_text(value)}});
   json blocks = json::array();
-  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*" + title(a) + "*"}}}});
+  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*" + markup_text(title(a)) + "*"}}}});
   if (const std::string d = full_detail(a); !d.empty())
     blocks.push_back({{"type", "section"}, {"text", {{"type", "plain_text"}, {"text", d.substr(0, 2900)}}}});
   // Slack shows at most 10 fields in a section: the rest go in a second one.
@@ -143,18 +162,20 @@ std::string slack_body(const Alert& a, const std::string& host) {
                       {"fields", json(std::vector<json>(fields.begin() + from,
                                                         fields.begin() + std::min(fields.size(), from + 10)))}});
   if (const std::string act = act_line(a, "`\n`"); !act.empty())
-    blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*To act*\n`" + act + "`"}}}});
+    blocks.push_back(
+        {{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*To act*\n`" + markup_text(act) + "`"}}}});
   if (!a.output_tail.empty())
     blocks.push_back(
         {{"type", "section"},
          {"text",
-          {{"type", "mrkdwn"}, {"text", "*Output (tail)*\n```" + tail(a.output_tail, kTailInMessage) + "```"}}}});
+          {{"type", "mrkdwn"},
+           {"text", "*Output (tail)*\n```" + markup_text(tail(a.output_tail, kTailInMessage)) + "```"}}}});
   blocks.push_back(
       {{"type", "context"},
        {"elements",
         json::array({{{"type", "mrkdwn"},
                       {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " + iso(a.at)}}})}});
-  json body = {{"text", on_host(a, host)}, {"blocks", blocks}};
+  json body = {{"text", markup_text(on_host(a, host))}, {"blocks", blocks}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -230,25 +251,31 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
                     {"color", color(a)},
                     {"fields", fields},
                     {"timestamp", iso(a.at)}};
-      m.body = json({{"content", a.summary.substr(0, 1900)}, {"embeds", json::array({embed})}})
+      // No @everyone, @here, role or user ping, whatever a job's name or output says.
+      m.body = json({{"content", a.summary.substr(0, 1900)},
+                     {"embeds", json::array({embed})},
+                     {"allowed_mentions", {{"parse", json::array()}}}})
                    .dump(-1, ' ', false, json::error_handler_t::replace);
       break;
     }
     case NotifyTarget::Kind::kTeams: {
       m.url = t.address;
       json f = json::array();
-      for (const auto& [name, value] : facts(a, host)) f.push_back({{"name", name}, {"value", value}});
-      json sections = json::array({{{"activityTitle", a.name}, {"activitySubtitle", full_detail(a)}, {"facts", f}}});
+      for (const auto& [name, value] : facts(a, host)) f.push_back({{"name", name}, {"value", markup_text(value)}});
+      json sections = json::array({{{"activityTitle", markup_text(a.name)},
+                                    {"activitySubtitle", markup_text(full_detail(a))},
+                                    {"facts", f}}});
       if (!a.output_tail.empty())
         sections.push_back(
-            {{"title", "Output (tail)"}, {"text", "<pre>" + tail(a.output_tail, kTailInMessage) + "</pre>"}});
+            {{"title", "Output (tail)"},
+             {"text", "<pre>" + markup_text(tail(a.output_tail, kTailInMessage)) + "</pre>"}});
       if (const std::string act = act_line(a, "\n"); !act.empty())
-        sections.push_back({{"title", "To act"}, {"text", "<pre>" + act + "</pre>"}});
+        sections.push_back({{"title", "To act"}, {"text", "<pre>" + markup_text(act) + "</pre>"}});
       m.body = json({{"@type", "MessageCard"},
                      {"@context", "http://schema.org/extensions"},
                      {"summary", a.summary},
                      {"themeColor", color_hex(a)},
-                     {"title", title(a)},
+                     {"title", markup_text(title(a))},
                      {"sections", sections}})
                    .dump(-1, ' ', false, json::error_handler_t::replace);
       break;

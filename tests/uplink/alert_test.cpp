@@ -59,6 +59,33 @@ TEST_F(AlertTest, SlackMessageHasFallbackTextAndBlocks) {
     EXPECT_NE(blocks.find(want), std::string::npos) << want << " in " << blocks;
 }
 
+TEST_F(AlertTest, ALocalUsersJobNameAndOutputPingNoOneAndAddNoLink) {
+  // A user's crontab names the job; the job prints what it likes. In Slack "<!channel>" pings
+  // the whole channel, in Discord "@everyone" pings the server, in a Teams card "</pre><a ...>"
+  // ends the block and adds a link.
+  Alert a = failed_alert();
+  a.name = "<!channel> backup & co";
+  a.summary = a.name + " failed: exit code 3 @everyone";
+  a.command = "/home/mallory/x <@U024BE7LH>";
+  a.output_tail = "</pre><a href=\"https://evil.example\">log in again</a> <!here>\n";
+  auto slack = json::parse(slack_body(a, "db1"));
+  const std::string text = slack.dump();
+  for (const char* raw : {"<!channel>", "<!here>", "<@U024BE7LH>", "<a href"})
+    EXPECT_EQ(text.find(raw), std::string::npos) << raw << " in " << text;
+  EXPECT_NE(slack["text"].get<std::string>().find("&lt;!channel&gt; backup &amp; co failed"), std::string::npos)
+      << slack["text"];
+  EXPECT_NE(text.find("&lt;/pre&gt;&lt;a href="), std::string::npos) << text;
+  auto discord = json::parse(format_alert(a, *NotifyTarget::parse("discord:https://discord.test/api/webhooks/1/x"), "db1").body);
+  EXPECT_EQ(discord["allowed_mentions"], json({{"parse", json::array()}})) << discord.dump();
+  const std::string teams =
+      format_alert(a, *NotifyTarget::parse("teams:https://example.webhook.office.com/x"), "db1").body;
+  EXPECT_EQ(teams.find("</pre><a href"), std::string::npos) << teams;
+  EXPECT_NE(teams.find("<pre>&lt;/pre&gt;&lt;a href="), std::string::npos) << teams;
+  // The webhook is JSON for programs: its fields stay as they were.
+  auto hook = json::parse(webhook_body(a, "db1"));
+  EXPECT_EQ(hook["name"], "<!channel> backup & co");
+}
+
 TEST_F(AlertTest, WebhookBodyIsTheDocumentedOne) {
   auto body = json::parse(webhook_body(failed_alert(), "db1"));
   EXPECT_EQ(body["version"], 1);
