@@ -165,11 +165,10 @@ std::string slack_body(const Alert& a, const std::string& host) {
     blocks.push_back(
         {{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*To act*\n`" + markup_text(act) + "`"}}}});
   if (!a.output_tail.empty())
-    blocks.push_back(
-        {{"type", "section"},
-         {"text",
-          {{"type", "mrkdwn"},
-           {"text", "*Output (tail)*\n```" + markup_text(tail(a.output_tail, kTailInMessage)) + "```"}}}});
+    blocks.push_back({{"type", "section"},
+                      {"text",
+                       {{"type", "mrkdwn"},
+                        {"text", "*Output (tail)*\n```" + markup_text(tail(a.output_tail, kTailInMessage)) + "```"}}}});
   blocks.push_back(
       {{"type", "context"},
        {"elements",
@@ -262,13 +261,11 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       m.url = t.address;
       json f = json::array();
       for (const auto& [name, value] : facts(a, host)) f.push_back({{"name", name}, {"value", markup_text(value)}});
-      json sections = json::array({{{"activityTitle", markup_text(a.name)},
-                                    {"activitySubtitle", markup_text(full_detail(a))},
-                                    {"facts", f}}});
+      json sections = json::array(
+          {{{"activityTitle", markup_text(a.name)}, {"activitySubtitle", markup_text(full_detail(a))}, {"facts", f}}});
       if (!a.output_tail.empty())
-        sections.push_back(
-            {{"title", "Output (tail)"},
-             {"text", "<pre>" + markup_text(tail(a.output_tail, kTailInMessage)) + "</pre>"}});
+        sections.push_back({{"title", "Output (tail)"},
+                            {"text", "<pre>" + markup_text(tail(a.output_tail, kTailInMessage)) + "</pre>"}});
       if (const std::string act = act_line(a, "\n"); !act.empty())
         sections.push_back({{"title", "To act"}, {"text", "<pre>" + markup_text(act) + "</pre>"}});
       m.body = json({{"@type", "MessageCard"},

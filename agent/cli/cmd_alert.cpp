@@ -9,6 +9,7 @@
 
 #include "agent/cli/cmd_daemon.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/json_out.h"
 #include "agent/config/config.h"
 #include "common/event.h"
 #include "uplink/alert_sender.h"
@@ -78,7 +79,7 @@ void test_alert(const std::string& config_path, const std::string& list, bool js
     else
       std::cout << shown << ": FAILED: " << r.error << "\n";
   }
-  if (json_out) std::cout << results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  if (json_out) std::cout << json_text(results) << "\n";
 }
 
 /// The line (or JSON object) that says where a ping went.
@@ -87,7 +88,7 @@ void report_ping(bool json_out, const std::string& key, const std::string& state
   if (json_out) {
     nlohmann::json j = {{"key", key}, {"state", state}, {"run_id", run_id}, {"delivered", delivered}};
     if (!why.empty()) j["agent_error"] = why;
-    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << json_text(j) << "\n";
   } else if (delivered == "agent") {
     std::cout << key << ": " << state << " recorded (run " << run_id << ")\n";
   } else {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/crontab_rewriter.h"
@@ -137,7 +138,7 @@ void print_changes(const Changes& c, bool json) {
   auto emit = [&](const char* what, const Job& j) {
     if (json) {
       nlohmann::json line = {{"event", what}, {"job", discovery::to_json(j)}};
-      std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("%s\n", json_text(line, -1).c_str());
     } else {
       std::printf("%-8s %s %s %s\n", what, j.key.c_str(), j.name.c_str(), where_of(j).c_str());
     }
@@ -208,7 +209,7 @@ int run_discover(const DiscoverOptions& o) {
       obj["package"] = package ? nlohmann::json(*package) : nullptr;
       arr.push_back(std::move(obj));
     }
-    std::printf("%s\n", arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", json_text(arr).c_str());
   } else {
     std::vector<const Job*> shown;
     std::size_t skipped_files = 0, idle_timers = 0;

@@ -7,6 +7,7 @@
 
 #include "agent/cli/cmd_daemon.h"
 #include "agent/cli/commands.h"
+#include "agent/cli/json_out.h"
 #include "agent/config/config.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/log_setup.h"
@@ -33,7 +34,7 @@ int check_config(const std::string& file, bool json_out) {
       json errors = json::array();
       for (const auto& e : c.error())
         errors.push_back({{"file", e.file}, {"line", e.line}, {"key", e.key}, {"message", e.message}});
-      std::cout << json({{"file", file}, {"ok", false}, {"errors", errors}}).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      std::cout << json_text(json({{"file", file}, {"ok", false}, {"errors", errors}})) << "\n";
     } else {
       std::cerr << agent::format_errors(c.error());
     }
@@ -44,14 +45,13 @@ int check_config(const std::string& file, bool json_out) {
   size_t targets = 0;
   for (const auto& [name, list] : c->notify) targets += list.size();
   if (json_out) {
-    std::cout << json({{"file", c->source},
-                       {"ok", true},
-                       {"monitors", c->monitors.size()},
-                       {"notify_lists", c->notify.size()},
-                       {"targets", targets},
-                       {"warnings", warnings},
-                       {"errors", json::array()}})
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+    std::cout << json_text(json({{"file", c->source},
+                                 {"ok", true},
+                                 {"monitors", c->monitors.size()},
+                                 {"notify_lists", c->notify.size()},
+                                 {"targets", targets},
+                                 {"warnings", warnings},
+                                 {"errors", json::array()}}))
               << "\n";
   } else {
     for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";

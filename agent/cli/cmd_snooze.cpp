@@ -6,6 +6,7 @@
 #include "agent/cli/cmd_daemon.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/control_client.h"
+#include "agent/cli/json_out.h"
 #include "agent/cli/status_view.h"
 #include "agent/config/config.h"
 #include "agent/daemon/request_handler.h"
@@ -28,7 +29,7 @@ struct SnoozeOptions {
 
 void print(const SnoozeOptions& o, const json& snooze, bool daemon_runs) {
   if (o.json_out) {
-    std::cout << json({{"snooze", snooze}, {"daemon", daemon_runs ? "running" : "stopped"}}).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << json_text(json({{"snooze", snooze}, {"daemon", daemon_runs ? "running" : "stopped"}})) << "\n";
     return;
   }
   if (snooze.is_object()) {

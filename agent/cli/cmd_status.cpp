@@ -5,6 +5,7 @@
 #include "agent/cli/cmd_daemon.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/control_client.h"
+#include "agent/cli/json_out.h"
 #include "agent/cli/status_view.h"
 #include "agent/config/config.h"
 #include "agent/state/state_json.h"
@@ -131,7 +132,7 @@ void status(const Common& o, int& exit_code) {
   out["warnings"] = warnings;
   for (const auto& w : warnings) std::cerr << "warning: " << w.get<std::string>() << "\n";
   if (o.json_out) {
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << json_text(out) << "\n";
   } else {
     if (out["daemon"] == "stopped")
       std::cout << "The daemon is not running: state as last saved in " << out["state"].get<std::string>()
@@ -207,7 +208,7 @@ void history(const Common& o, const std::string& key, int limit, int& exit_code)
     return;
   }
   if (o.json_out)
-    std::cout << runs.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << json_text(runs) << "\n";
   else
     std::cout << agent::history_table(runs);
   exit_code = kExitOk;
@@ -219,11 +220,10 @@ void report_pause(const Common& o, const std::string& key, const std::string& st
   json paused_until = nullptr;
   if (until) paused_until = *until == agent::Instant::max() ? json("resume") : json(iso(*until));
   if (o.json_out) {
-    std::cout << json({{"key", key},
-                       {"state", state},
-                       {"paused_until", paused_until},
-                       {"daemon", daemon_runs ? "running" : "stopped"}})
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+    std::cout << json_text(json({{"key", key},
+                                 {"state", state},
+                                 {"paused_until", paused_until},
+                                 {"daemon", daemon_runs ? "running" : "stopped"}}))
               << "\n";
     return;
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/json_out.h"
 #include "agent/config/config.h"
 #include "agent/eval/tolerance_advice.h"
 #include "agent/state/state_store.h"
@@ -91,7 +92,7 @@ int suggest(const SuggestOptions& o) {
                        {"yaml", a.yaml()}}},
                      {"note", a.why.empty() ? json(nullptr) : json(a.why)}});
     }
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << json_text(out) << "\n";
     return kExitOk;
   }
   std::printf("%-28s %5s %8s %8s %8s %9s %6s  %s\n", "KEY", "RUNS", "P50", "P95", "MAX", "DELAY95", "FAIL%",

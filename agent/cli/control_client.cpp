@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "agent/cli/json_out.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -34,7 +36,7 @@ Result<nlohmann::json> ask_daemon(const std::string& socket_path, const nlohmann
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   ::setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::string line = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string line = json_text(request, -1) + "\n";
   if (::send(s.fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
     return std::unexpected(Error::from_errno("send", socket_path));
   std::string reply;

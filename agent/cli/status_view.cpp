@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/cli/json_out.h"
 #include "agent/state/state_json.h"
 #include "common/duration.h"
 #include "schedule/iso8601.h"
@@ -19,7 +20,7 @@ json iso_or_null(const std::optional<Instant>& t) {
 std::string cell(const json& j) {
   if (j.is_null()) return "-";
   if (j.is_string()) return j.get<std::string>();
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json_text(j, -1);
 }
 
 std::string pad(std::string s, size_t w) {

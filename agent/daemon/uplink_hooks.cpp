@@ -147,7 +147,8 @@ void Daemon::sync_upstream_monitors() {
   size_t h = 0;
   for (const auto& m : monitors_) {
     list.push_back(monitor_info(m, host_));
-    h = h * 1000003 ^ std::hash<std::string>{}(uplink::to_json(list.back()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    h = h * 1000003 ^ std::hash<std::string>{}(
+                          uplink::to_json(list.back()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   if (list.empty() || h == synced_hash_) return;
   if (auto r = store_.begin(); !r) return;

@@ -158,8 +158,7 @@ TEST(MonitorSet, AUsersCrontabCommentCannotAimTheRootDaemonAnywhere) {
   EXPECT_EQ(alice->comment->notify, std::vector<std::string>{"oncall"});
   EXPECT_FALSE(alice->comment->slug);
   // root's file may do both.
-  EXPECT_EQ(system->comment->notify,
-            (std::vector<std::string>{"oncall", "webhook:http://127.0.0.1:8080/admin/purge"}));
+  EXPECT_EQ(system->comment->notify, (std::vector<std::string>{"oncall", "webhook:http://127.0.0.1:8080/admin/purge"}));
   EXPECT_EQ(system->comment->slug, "root-backup");
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_NE(warnings[0].find(alice->file + ":1: notify target \"webhook:...\" ignored"), std::string::npos)

@@ -171,8 +171,7 @@ TEST(Replay, SimulatedYearEveryFaultAlertedOnceNoFalseAlarms) {
   q.push(Item{cron_restart, seq++, kZoned, Item::kCronRestart, {}});
   // No random fault of these jobs near their scenario.
   auto quiet = [&](int i, Instant slot) {
-    return doubled(i, slot, 12h) != nullptr ||
-           (i == kZoned && slot > zone_files - 48h && slot < cron_restart + 48h);
+    return doubled(i, slot, 12h) != nullptr || (i == kZoned && slot > zone_files - 48h && slot < cron_restart + 48h);
   };
   std::vector<std::pair<Instant, Instant>> flap_episodes;
   for (auto [from, to] : kFlapEpisodes) flap_episodes.emplace_back(testing::at(from), testing::at(to));

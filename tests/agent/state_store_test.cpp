@@ -142,8 +142,9 @@ TEST_F(StateStoreTest, JobStateRoundTrips) {
   jobs = s->jobs();
   ASSERT_TRUE(jobs);
   ASSERT_TRUE((*jobs)[0].state.incident);
-  EXPECT_EQ((*jobs)[0].state.incident->reason,
-            "Sicherung f\xef\xbf\xbdr Kunden failed; pid 7 (\xef\xbf\xbd\xef\xbf\xbd) and \xef\xbf\xbd\xef\xbf\xbd cut");
+  EXPECT_EQ(
+      (*jobs)[0].state.incident->reason,
+      "Sicherung f\xef\xbf\xbdr Kunden failed; pid 7 (\xef\xbf\xbd\xef\xbf\xbd) and \xef\xbf\xbd\xef\xbf\xbd cut");
 }
 
 TEST_F(StateStoreTest, IncidentsAlertsAndOutbox) {

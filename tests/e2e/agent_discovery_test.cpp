@@ -193,13 +193,12 @@ TEST_F(AgentDiscovery, ALatinOneCrontabIsShownAsValidUtf8AndItsLineKeepsItsBytes
   EXPECT_NE(text.find("root /usr/bin/cronitor-exec " + key + " -- '" + command + "'\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# Name: " + name + "\n"), std::string::npos) << text;
   // A failure alerts with the name in valid UTF-8, and the daemon goes on.
-  auto r = run_command({kAgent, "ping", key, "--state", "fail", "--exit-code", "3", "--config",
-                        (dir_ / "agent.yaml").string()});
+  auto r = run_command(
+      {kAgent, "ping", key, "--state", "fail", "--exit-code", "3", "--config", (dir_ / "agent.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_FALSE(slack
-                   .wait_for([&](const json& q) { return q["body"].get<std::string>().find(shown) != std::string::npos; },
-                             10s)
-                   .is_null())
+  EXPECT_FALSE(
+      slack.wait_for([&](const json& q) { return q["body"].get<std::string>().find(shown) != std::string::npos; }, 10s)
+          .is_null())
       << log();
   ASSERT_EQ(::waitpid(agent_.pid(), nullptr, WNOHANG), 0) << "the daemon ended: " << log();
   // Its incident is in state.db, readable at the next start.

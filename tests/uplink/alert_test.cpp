@@ -75,7 +75,8 @@ TEST_F(AlertTest, ALocalUsersJobNameAndOutputPingNoOneAndAddNoLink) {
   EXPECT_NE(slack["text"].get<std::string>().find("&lt;!channel&gt; backup &amp; co failed"), std::string::npos)
       << slack["text"];
   EXPECT_NE(text.find("&lt;/pre&gt;&lt;a href="), std::string::npos) << text;
-  auto discord = json::parse(format_alert(a, *NotifyTarget::parse("discord:https://discord.test/api/webhooks/1/x"), "db1").body);
+  auto discord =
+      json::parse(format_alert(a, *NotifyTarget::parse("discord:https://discord.test/api/webhooks/1/x"), "db1").body);
   EXPECT_EQ(discord["allowed_mentions"], json({{"parse", json::array()}})) << discord.dump();
   const std::string teams =
       format_alert(a, *NotifyTarget::parse("teams:https://example.webhook.office.com/x"), "db1").body;
