@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -34,6 +35,10 @@ long ppid_of(long pid) {
 // and, under Debian's cron.service (KillMode=process), outlive it, reparented to PID 1. A child
 // renames itself (argv[0] "/usr/sbin/CRON") or still has a cron process as its parent.
 bool is_cron_daemon(long pid) {
+  // cron runs as root. Anyone can start a process named "cron" (a copy of sleep will do), and a
+  // pid from a stale /run/crond.pid may be reused by one: only root's process is the daemon.
+  struct stat st {};
+  if (::stat(("/proc/" + std::to_string(pid)).c_str(), &st) != 0 || st.st_uid != 0) return false;
   if (!is_cron_name(comm_of(pid))) return false;
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
   std::string argv0;

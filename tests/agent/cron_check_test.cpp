@@ -1,0 +1,78 @@
+// Is cron up? (agent/daemon/cron_check.h) Only root's process named cron counts: a local user's
+// process called "cron" (here a copy of sleep run as nobody) must not hide a cron outage.
+#include "agent/daemon/cron_check.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace cronitor::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CronCheck : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "run");
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    fs::copy_file("/bin/sleep", dir_ / "cron");
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+  /// A process whose name is "cron", as `uid`, written into run/crond.pid.
+  void start_cron_named(uid_t uid) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (uid != 0 && (::setgid(uid) != 0 || ::setuid(uid) != 0)) ::_exit(126);
+      const std::string bin = (dir_ / "cron").string();
+      ::execl(bin.c_str(), "cron", "60", nullptr);
+      ::_exit(127);
+    }
+    std::ofstream(dir_ / "run/crond.pid") << pid_ << "\n";
+    // Until the exec has happened (the name is the program's then).
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
+      std::string comm;
+      if (std::getline(in, comm) && comm == "cron") break;
+      ::usleep(2000);
+    }
+  }
+  fs::path dir_ = fs::temp_directory_path() / ("cron-check-" + std::to_string(::getpid()));
+  pid_t pid_ = -1;
+};
+
+TEST_F(CronCheck, RootsCronProcessIsTheDaemon) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  start_cron_named(0);
+  pid_t found = 0;
+  auto obs = observe_cron(dir_.string(), Instant{}, "h", &found);
+  EXPECT_TRUE(obs.running) << obs.cause;
+  EXPECT_EQ(found, pid_);
+}
+
+TEST_F(CronCheck, AUsersProcessNamedCronIsNot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a process as nobody";
+  start_cron_named(65534);
+  pid_t found = 0;
+  auto obs = observe_cron(dir_.string(), Instant{}, "h", &found);
+  EXPECT_FALSE(obs.running) << "nobody's process named cron passed for the daemon";
+  EXPECT_EQ(found, 0);
+  EXPECT_NE(obs.cause.find("no live cron process behind"), std::string::npos) << obs.cause;
+}
+
+}  // namespace
+}  // namespace cronitor::agent
