@@ -44,6 +44,7 @@ size_t max_conns() {
 }
 constexpr uint64_t kSpoolRetryMinUsec = 200000;  // a uid out of budget: its files are looked at again after this
 constexpr size_t kMaxAdhocMonitors = 1000;       // keys reported that no config or discovery knows
+constexpr size_t kMaxAdhocPerUser = 100;         // ... of them owned by one uid other than root
 constexpr size_t kSpoolFilesPerDrain = 5000;
 
 }  // namespace
@@ -281,6 +282,17 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     spdlog::warn("event for {}: {}", w.key, ev.error().message);
     return std::nullopt;
   }
+  if (!index_.contains(ev->key)) {  // a key no crontab or agent.yaml defines: bounded, per user too
+    const int64_t owner = owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
+    if (adhoc_count_ >= kMaxAdhocMonitors)
+      return "too many keys on this host that no crontab or agent.yaml defines (" + std::to_string(kMaxAdhocMonitors) +
+             "); add this job to agent.yaml";
+    size_t of_owner = 0;
+    for (const auto& [key, uid] : owners_) of_owner += uid == owner;
+    if (owner != 0 && of_owner >= kMaxAdhocPerUser)
+      return "uid " + std::to_string(owner) + " already reports " + std::to_string(kMaxAdhocPerUser) +
+             " keys that no crontab or agent.yaml defines; add this job to a crontab or agent.yaml";
+  }
   if (from_wrapper) attribute_oom(*ev);  // before it is stored: history keeps the verdict
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
@@ -295,7 +307,6 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   if (it != index_.end()) {
     i = it->second;
   } else {
-    if (adhoc_count_ >= kMaxAdhocMonitors) return std::nullopt;
     MonitorConfig m = monitor_from_defaults(config_.defaults);
     m.key = ev->key;
     m.name = ev->key;

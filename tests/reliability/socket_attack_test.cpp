@@ -124,6 +124,38 @@ TEST_F(SocketAttack, AKeyFirstLearntFromARunKeepsItsOwnerAcrossRestarts) {
   EXPECT_EQ(st.st_mode & 0777, 0600u) << "state.db holds the notify URLs";
 }
 
+TEST_F(SocketAttack, NewKeysOfOneUserAreBoundedAndLeaveRoomForOthers) {
+  start();
+  // Every key no crontab or agent.yaml defines becomes a monitor. Mallory invents keys until the
+  // agent says no: 100 (her share), not the host's 1,000 (which would leave none for anyone else).
+  int runs = 0;  // each event its own run id: events are idempotent by run id and state
+  auto send = [&](const TempUser* who, const std::string& key, int64_t uid) {
+    const auto line = cronitor::encode(event(key, cronitor::RunState::kRun, uid, ++runs));
+    for (;;) {  // past the per-uid rate (200/s) the answer is "busy": come back a little later
+      std::string r = send_line_as(who, socket_, line);
+      if (!r.starts_with("busy")) return r;
+      std::this_thread::sleep_for(50ms);
+    }
+  };
+  int accepted = 0;
+  std::string refusal;
+  for (int i = 0; i < 150 && refusal.empty(); ++i) {
+    const std::string r = send(mallory_.get(), "junk-" + std::to_string(i), mallory_->uid());
+    if (r == "ok\n")
+      ++accepted;
+    else
+      refusal = r;
+  }
+  EXPECT_EQ(accepted, 100);
+  EXPECT_EQ(refusal.rfind("err uid " + std::to_string(mallory_->uid()) + " already reports 100 keys", 0), 0u)
+      << refusal;
+  // Her known keys still work; bob and root may still start new ones.
+  EXPECT_EQ(send(mallory_.get(), "junk-7", mallory_->uid()), "ok\n");
+  EXPECT_EQ(send(bob_.get(), "bob-new", bob_->uid()), "ok\n");
+  EXPECT_EQ(send(nullptr, "root-new", 0), "ok\n");
+  EXPECT_TRUE(agent_alive());
+}
+
 TEST_F(SocketAttack, IdleConnectionsOfOneUserDoNotStarveOthers) {
   // The agent starts with systemd's default soft limit of 1,024 descriptors.
   rlimit saved{};
