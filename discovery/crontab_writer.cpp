@@ -81,6 +81,14 @@ Result<void> make_dirs(const std::string& path) {
   return {};
 }
 
+/// `name` in `dirfd` is still the file `before` describes: same inode, size and modification time.
+bool same_file_as(int dirfd, const std::string& name, const struct stat& before) {
+  struct stat now {};
+  return ::fstatat(dirfd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == before.st_dev &&
+         now.st_ino == before.st_ino && now.st_size == before.st_size && now.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+         now.st_mtim.tv_nsec == before.st_mtim.tv_nsec;
+}
+
 }  // namespace
 
 CrontabWriter::CrontabWriter(const DiskRoot& root, std::string backup_dir)
@@ -192,6 +200,11 @@ Result<std::string> CrontabWriter::replace(std::string_view path, std::string_vi
   if (::fchmod(out.get(), st.st_mode & 07777) != 0) return cleanup_fail(Error::from_errno("fchmod", tmp));
   if (::fsync(out.get()) != 0) return cleanup_fail(Error::from_errno("fsync", tmp));
   out.reset();
+  if (before_rename) before_rename();
+  // The backup and the fsync took time: a `crontab` run meanwhile (a config tool adds lines one
+  // call at a time) replaced the file. Renaming now would drop that user's edit.
+  if (!same_file_as(dirfd.get(), name, st))
+    return cleanup_fail(Error{real_file + ": changed while being rewritten, try again", 0});
   if (::renameat(dirfd.get(), tmp.c_str(), dirfd.get(), name.c_str()) != 0) {
     const int err = errno;
     ::unlinkat(dirfd.get(), tmp.c_str(), 0);

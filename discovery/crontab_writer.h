@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,10 @@ class CrontabWriter {
   /// under us and nothing is written). Returns the real path of the backup of `expected`.
   [[nodiscard]] Result<std::string> replace(std::string_view path, std::string_view expected,
                                             std::string_view content) const;
+
+  /// Called once the new bytes are written and synced, just before they replace the file: the
+  /// moment a user's own `crontab` run would be lost (tests put one there).
+  std::function<void()> before_rename;
 
  private:
   struct Backup {

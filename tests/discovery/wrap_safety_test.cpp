@@ -15,6 +15,7 @@
 #include <string>
 
 #include "discovery/auto_wrapper.h"
+#include "discovery/crontab_writer.h"
 #include "discovery/package_files.h"
 #include "discovery/wrapper_path.h"
 #include "test_util.h"
@@ -251,6 +252,33 @@ int in_unit_mounts(const std::string& root, const std::function<int()>& body, bo
   int status = 0;
   ::waitpid(child, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(CrontabWriter, AUsersCrontabRunWhileTheWrapIsWrittenIsNotLost) {
+  // A config tool adds lines with one `crontab` call each. Its second call lands while the agent
+  // writes the wrapped text of the first: renaming that over it would drop the user's new line.
+  TempTree tree;
+  TempTree state;
+  const std::string v1 = "*/5 * * * * /usr/local/bin/sync\n";
+  const std::string v2 = v1 + "0 3 * * * /usr/local/bin/report\n";
+  write_file(tree / "etc/cron.d/jobs", v1, 0644);
+  const DiskRoot root(tree.path());
+  CrontabWriter w(root, state / "backups");
+  w.before_rename = [&] {
+    const std::string tmp = tree / "etc/cron.d/.jobs.crontab";
+    write_file(tmp, v2, 0644);
+    ASSERT_EQ(::rename(tmp.c_str(), (tree / "etc/cron.d/jobs").c_str()), 0);  // as crontab(1) does
+  };
+  auto r = w.replace("/etc/cron.d/jobs", v1, "*/5 * * * * /usr/bin/cronitor-exec k -- /usr/local/bin/sync\n");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("changed while being rewritten"), std::string::npos) << r.error().message;
+  EXPECT_EQ(read_file(tree / "etc/cron.d/jobs"), v2);
+  EXPECT_EQ(files_in(tree / "etc/cron.d"), 1u) << "the temp file was left";
+  EXPECT_EQ(files_in(state / "backups"), 0u) << "a backup of a rewrite that did not happen";
+  // Untouched, the same call goes through.
+  CrontabWriter quiet(root, state / "backups");
+  ASSERT_TRUE(quiet.replace("/etc/cron.d/jobs", v2, v2 + "# wrapped\n"));
+  EXPECT_EQ(read_file(tree / "etc/cron.d/jobs"), v2 + "# wrapped\n");
 }
 
 TEST(CrontabWriter, WrapsUnderTheUnitsReadOnlyEtc) {
