@@ -38,8 +38,13 @@ else
   git clone -q --no-hardlinks "$SRC" "$B/src"
   # Uncommitted work is not in a clone: the test proves what is committed.
   t0=$(date +%s)
+  # debhelper (compat 13) gives the build a HOME of its own, inside the tree: ccache's default
+  # folder there starts empty each run, so the cache lives beside the Debian root instead. Without
+  # parallel= in DEB_BUILD_OPTIONS, debian/rules builds with one job (Debian's default).
+  mkdir -p "$CACHE/ccache"
   (cd "$B/src" && CMAKE_CXX_COMPILER_LAUNCHER=$(command -v ccache || true) \
-    CMAKE_C_COMPILER_LAUNCHER=$(command -v ccache || true) \
+    CMAKE_C_COMPILER_LAUNCHER=$(command -v ccache || true) CCACHE_DIR="$CACHE/ccache" \
+    DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
     dpkg-buildpackage -b -us -uc >"$B/build.log" 2>&1) || { tail -40 "$B/build.log"; fail "dpkg-buildpackage"; }
   BUILD_SECONDS=$(( $(date +%s) - t0 ))
   DEBS=$B
@@ -186,7 +191,7 @@ echo "${LINTIAN:-(no tags)}"
 mkdir -p "$WORK/unit" && dpkg-deb -x "$AGENT_DEB" "$WORK/unit"
 SCORE=$(systemd-analyze security --offline=yes "$WORK/unit/lib/systemd/system/cronitor-agent.service" 2>&1 | awk '/Overall exposure/{print $(NF-2), $(NF-1)}')
 echo "---- figures"
-echo "build time: ${BUILD_SECONDS} s (dpkg-buildpackage -b, ccache)"
+echo "build time: ${BUILD_SECONDS} s (dpkg-buildpackage -b, parallel=$(nproc), ccache in $CACHE/ccache)"
 echo "lintian tags: $(echo "$LINTIAN" | grep -c '^[EWIPXO]:' || true)"
 echo "systemd-analyze security: $SCORE"
 echo "agent idle in the root: PSS ${PSS_KB} KiB, private ${PRIV_KB} KiB"
