@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -32,6 +33,16 @@ bool pid_alive(const std::string& pidfile) {
   return (in >> pid) && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
 }
 
+long parent_of(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(in, text);
+  const auto close = text.rfind(')');
+  long ppid = 0;
+  char state = 0;
+  return close != std::string::npos && std::sscanf(text.c_str() + close + 1, " %c %ld", &state, &ppid) == 2 ? ppid : 0;
+}
+
 // Everything the test starts or writes, undone whatever happens.
 struct Host {
   fs::path dir;
@@ -39,7 +50,13 @@ struct Host {
   ~Host() {
     std::ifstream in(dir / "jobpid");
     long job = 0;
-    if (in >> job && job > 1) ::kill(static_cast<pid_t>(-job), SIGKILL);  // the job's process group
+    if (in >> job && job > 1) {
+      // The wrapper above the job records its end in the spool under `dir` once the job is
+      // killed: wait for it (bounded) so that nothing is written here after the folder is gone.
+      const long wrapper = parent_of(job);
+      ::kill(static_cast<pid_t>(-job), SIGKILL);  // the job's process group
+      for (int i = 0; i < 250 && wrapper > 1 && ::kill(static_cast<pid_t>(wrapper), 0) == 0; ++i) ::usleep(20000);
+    }
     if (cron > 0) {
       ::kill(cron, SIGTERM);
       ::waitpid(cron, nullptr, 0);
