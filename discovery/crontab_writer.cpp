@@ -81,11 +81,11 @@ Result<void> make_dirs(const std::string& path) {
   return {};
 }
 
-/// `name` in `dirfd` is still the file `before` describes: same inode, size and modification time.
-bool same_file_as(int dirfd, const std::string& name, const struct stat& before) {
-  struct stat now {};
-  return ::fstatat(dirfd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == before.st_dev &&
-         now.st_ino == before.st_ino && now.st_size == before.st_size && now.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+/// `now` is still the file `before` describes: the same regular file (not replaced by a rename),
+/// with the same size and modification time (not written in place).
+bool unchanged(const struct stat& before, const struct stat& now) {
+  return S_ISREG(now.st_mode) && now.st_dev == before.st_dev && now.st_ino == before.st_ino &&
+         now.st_size == before.st_size && now.st_mtim.tv_sec == before.st_mtim.tv_sec &&
          now.st_mtim.tv_nsec == before.st_mtim.tv_nsec;
 }
 
@@ -203,7 +203,8 @@ Result<std::string> CrontabWriter::replace(std::string_view path, std::string_vi
   if (before_rename) before_rename();
   // The backup and the fsync took time: a `crontab` run meanwhile (a config tool adds lines one
   // call at a time) replaced the file. Renaming now would drop that user's edit.
-  if (!same_file_as(dirfd.get(), name, st))
+  struct stat again {};
+  if (::fstatat(dirfd.get(), name.c_str(), &again, AT_SYMLINK_NOFOLLOW) != 0 || !unchanged(st, again))
     return cleanup_fail(Error{real_file + ": changed while being rewritten, try again", 0});
   if (::renameat(dirfd.get(), tmp.c_str(), dirfd.get(), name.c_str()) != 0) {
     const int err = errno;
@@ -227,9 +228,7 @@ Result<void> CrontabWriter::rewrite_in_place(int dirfd, const std::string& name,
   if (!fd) return std::unexpected(Error::from_errno("open", what));
   struct stat now {};
   if (::fstat(fd.get(), &now) != 0) return std::unexpected(Error::from_errno("fstat", what));
-  if (now.st_dev != before.st_dev || now.st_ino != before.st_ino || !S_ISREG(now.st_mode)) {
-    return fail(what + ": replaced while being rewritten, try again");
-  }
+  if (!unchanged(before, now)) return fail(what + ": replaced while being rewritten, try again");
   // Not atomic: the backup holds the original until the fsync below is done. cron reads the file
   // when its mtime moved, at most once a minute, so it sees the finished bytes.
   std::string_view rest = content;

@@ -53,7 +53,6 @@ bool connect_within(int fd, const sockaddr_un& addr, int64_t deadline_ns) {
     };
     ::nanosleep(&ts, nullptr);
     pause_ns = std::min<int64_t>(pause_ns * 2, 8000000);
-    errno = EAGAIN;
   }
 }
 

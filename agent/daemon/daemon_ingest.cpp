@@ -282,8 +282,12 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     spdlog::warn("event for {}: {}", w.key, ev.error().message);
     return std::nullopt;
   }
-  if (!index_.contains(ev->key)) {  // a key no crontab or agent.yaml defines: bounded, per user too
-    const int64_t owner = owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
+  auto it = index_.find(ev->key);
+  // A key no crontab or agent.yaml defines: its first reporter owns it, for good (state.db keeps
+  // it across restarts); bounded, per user too.
+  int64_t owner = -1;
+  if (it == index_.end()) {
+    owner = owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
     if (adhoc_count_ >= kMaxAdhocMonitors)
       return "too many keys on this host that no crontab or agent.yaml defines (" + std::to_string(kMaxAdhocMonitors) +
              "); add this job to agent.yaml";
@@ -302,7 +306,6 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   }
   if (!*stored) return std::nullopt;  // seen before (a late ack, then spooled): already evaluated
   ++events_stored_;
-  auto it = index_.find(ev->key);
   uint32_t i;
   if (it != index_.end()) {
     i = it->second;
@@ -310,8 +313,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     MonitorConfig m = monitor_from_defaults(config_.defaults);
     m.key = ev->key;
     m.name = ev->key;
-    // The first reporter owns an unknown key, for good (state.db keeps it across restarts).
-    m.uid = owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
+    m.uid = owner;
     owners_[m.key] = m.uid;
     ++adhoc_count_;
     i = add_monitor(std::move(m), MonitorState{});

@@ -248,17 +248,17 @@ std::optional<Instant> cover_slot(const MonitorConfig& c, MonitorState& s, Insta
   }
   const auto early = std::min<seconds>(c.grace, seconds(60));
   if (t + early < *s.expected) return std::nullopt;  // a run well before its slot (by hand): not this slot's
+  // The slot after the one covered (for an early run: the slot after the coming one).
+  const auto next = c.next_slot(std::max(*s.expected, t));
   if (t < *s.expected) {
     // Early by more than half the gap to the slot after: the run belongs to the slot before (a
     // second run of an every-minute job installed twice), not to the coming one.
-    const auto after = c.next_slot(*s.expected);
-    if (after && *s.expected - t > (*after - *s.expected) / 2) return std::nullopt;
+    if (next && *s.expected - t > (*next - *s.expected) / 2) return std::nullopt;
     // Nearer the slot the last runs took than the coming one: the same, for uneven schedules.
     if (s.slot && t - *s.slot < *s.expected - t) return std::nullopt;
   }
   s.consecutive_misses = 0;
   const Instant covered = *s.expected;
-  auto next = c.next_slot(std::max(*s.expected, t));
   s.expected = next;
   return covered;
 }

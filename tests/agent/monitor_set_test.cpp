@@ -97,6 +97,14 @@ monitors:
   EXPECT_TRUE(warnings.empty());
 }
 
+/// The jobs discovery finds under `root`, as the agent takes them.
+std::vector<DiscoveredJob> scan(const fs::path& root, std::vector<std::string>& warnings) {
+  discovery::DiskRoot disk(root.string());
+  discovery::Scanner scanner(disk);
+  scanner.scan();
+  return discovered_jobs(scanner.jobs(), disk, warnings);
+}
+
 TEST(MonitorSet, DiscoveredJobsReadTheCommentAbove) {
   fs::path root = fs::temp_directory_path() / ("agent-ms-" + std::to_string(::getpid()));
   fs::remove_all(root);
@@ -108,11 +116,8 @@ TEST(MonitorSet, DiscoveredJobsReadTheCommentAbove) {
                                              "@reboot root /usr/local/bin/warm-cache\n";
   fs::permissions(root / "etc/cron.d/jobs",
                   fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
-  discovery::DiskRoot disk(root.string());
-  discovery::Scanner scanner(disk);
-  scanner.scan();
   std::vector<std::string> warnings;
-  auto jobs = discovered_jobs(scanner.jobs(), disk, warnings);
+  auto jobs = scan(root, warnings);
   ASSERT_EQ(jobs.size(), 3u);
   EXPECT_EQ(jobs[0].comment->grace, seconds(600));
   EXPECT_EQ(jobs[0].comment->failure_tolerance, 2);
@@ -142,11 +147,8 @@ TEST(MonitorSet, AUsersCrontabCommentCannotAimTheRootDaemonAnywhere) {
   ASSERT_EQ(::chmod((spool / "alice").c_str(), 0600), 0);
   ASSERT_EQ(::chmod(spool.c_str(), 01730), 0);
   ASSERT_EQ(::chmod((root / "etc/cron.d/jobs").c_str(), 0644), 0);
-  discovery::DiskRoot disk(root.string());
-  discovery::Scanner scanner(disk);
-  scanner.scan();
   std::vector<std::string> warnings;
-  auto jobs = discovered_jobs(scanner.jobs(), disk, warnings);
+  auto jobs = scan(root, warnings);
   ASSERT_EQ(jobs.size(), 2u);
   const DiscoveredJob* alice = nullptr;
   const DiscoveredJob* system = nullptr;

@@ -23,6 +23,23 @@ namespace {
 
 using namespace cronitor::testing;
 
+/// An empty folder of this test process's own under /tmp.
+fs::path fresh_dir(const std::string& prefix) {
+  const fs::path dir = fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+/// agent.yaml in `dir`: state and spool there, `socket`, no discovery, no notify target. Its path.
+std::string quiet_config(const fs::path& dir, const std::string& socket) {
+  const std::string config = (dir / "agent.yaml").string();
+  std::ofstream(config) << "state_dir: " << (dir / "state").string() << "\nsocket: " << socket
+                        << "\nspool_dir: " << (dir / "spool").string()
+                        << "\ndiscovery: {crontabs: false, systemd: false}\nnotify:\n  default: []\n";
+  return config;
+}
+
 /// A dbus-daemon of the test's own, as the "system" bus: anyone may own any name on it.
 class PrivateBus {
  public:
@@ -81,9 +98,7 @@ class Peer {
 };
 
 TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
-  const fs::path dir = fs::temp_directory_path() / ("agent-shutdown-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("agent-shutdown");
   PrivateBus bus(dir);
   ASSERT_TRUE(bus.up()) << "dbus-daemon did not start";
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address().c_str(), 1);
@@ -147,17 +162,12 @@ TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
 }
 
 TEST(ShutdownBus, ARestartedBusIsReconnectedAndLogindHeardAgain) {
-  const fs::path dir = fs::temp_directory_path() / ("agent-rebus-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("agent-rebus");
   std::optional<PrivateBus> bus(std::in_place, dir);
   ASSERT_TRUE(bus->up()) << "dbus-daemon did not start";
   const std::string address = bus->address();
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
-  const std::string socket = (dir / "agent.sock").string(), config = (dir / "agent.yaml").string();
-  std::ofstream(config) << "state_dir: " << (dir / "state").string() << "\nsocket: " << socket
-                        << "\nspool_dir: " << (dir / "spool").string()
-                        << "\ndiscovery: {crontabs: false, systemd: false}\nnotify:\n  default: []\n";
+  const std::string socket = (dir / "agent.sock").string(), config = quiet_config(dir, socket);
   {
     AgentProcess agent(kAgent, (dir / "daemon.log").string());
     ASSERT_TRUE(agent.start(config, socket)) << agent.log();
@@ -238,16 +248,11 @@ std::string host_field(const fs::path& db, const std::string& field) {
 }
 
 TEST(ShutdownBus, SigtermWhileSystemdIsStoppingRecordsTheShutdownAPlainStopDoesNot) {
-  const fs::path dir = fs::temp_directory_path() / ("agent-stopping-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("agent-stopping");
   PrivateBus bus(dir);
   ASSERT_TRUE(bus.up()) << "dbus-daemon did not start";
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address().c_str(), 1);
-  const std::string socket = (dir / "agent.sock").string(), config = (dir / "agent.yaml").string();
-  std::ofstream(config) << "state_dir: " << (dir / "state").string() << "\nsocket: " << socket
-                        << "\nspool_dir: " << (dir / "spool").string()
-                        << "\ndiscovery: {crontabs: false, systemd: false}\nnotify:\n  default: []\n";
+  const std::string socket = (dir / "agent.sock").string(), config = quiet_config(dir, socket);
   const fs::path db = dir / "state/state.db";
   {
     // A plain `systemctl stop`: systemd runs on ("running"), so no shutdown is recorded.
@@ -284,14 +289,9 @@ TEST(ShutdownBus, SigtermWhileSystemdIsStoppingRecordsTheShutdownAPlainStopDoesN
 }
 
 TEST(ShutdownBus, NoBusIsNoErrorSpam) {
-  const fs::path dir = fs::temp_directory_path() / ("agent-nobus-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("agent-nobus");
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", ("unix:path=" + (dir / "no-such-bus").string()).c_str(), 1);
-  const std::string socket = (dir / "agent.sock").string(), config = (dir / "agent.yaml").string();
-  std::ofstream(config) << "state_dir: " << (dir / "state").string() << "\nsocket: " << socket
-                        << "\nspool_dir: " << (dir / "spool").string()
-                        << "\ndiscovery: {crontabs: false, systemd: false}\nnotify:\n  default: []\n";
+  const std::string socket = (dir / "agent.sock").string(), config = quiet_config(dir, socket);
   {
     AgentProcess agent(kAgent, (dir / "daemon.log").string());
     ASSERT_TRUE(agent.start(config, socket)) << agent.log();

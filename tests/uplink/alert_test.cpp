@@ -46,6 +46,15 @@ class AlertTest : public ::testing::Test {
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
+  /// CRONITOR_SENDMAIL set to a script that runs `check` and keeps the mail in the returned file.
+  fs::path stand_in_sendmail(const std::string& check = "") {
+    const auto script = dir_ / "sendmail";
+    const auto mail = dir_ / "mail.txt";
+    std::ofstream(script) << "#!/bin/sh\n" << check << "cat > " << mail.string() << "\n";
+    fs::permissions(script, fs::perms::owner_all);
+    ::setenv("CRONITOR_SENDMAIL", script.c_str(), 1);
+    return mail;
+  }
   fs::path dir_;
 };
 
@@ -152,11 +161,7 @@ TEST_F(AlertTest, ServerErrorsAreRetryableClientErrorsAreNot) {
 }
 
 TEST_F(AlertTest, EmailGoesThroughSendmail) {
-  const auto script = dir_ / "sendmail";
-  const auto mail = dir_ / "mail.txt";
-  std::ofstream(script) << "#!/bin/sh\n[ \"$1\" = -t ] || exit 9\ncat > " << mail.string() << "\n";
-  fs::permissions(script, fs::perms::owner_all);
-  ::setenv("CRONITOR_SENDMAIL", script.c_str(), 1);
+  const auto mail = stand_in_sendmail("[ \"$1\" = -t ] || exit 9\n");
   AlertSender sender("db1");
   Alert a = failed_alert();
   a.summary = "evil\nBcc: everyone@example.com";
@@ -311,11 +316,7 @@ TEST_F(AlertTest, RecoveryAndCronDownCarryTheirFacts) {
 }
 
 TEST_F(AlertTest, EmailSaysHowToAct) {
-  const auto script = dir_ / "sendmail";
-  const auto mail = dir_ / "mail.txt";
-  std::ofstream(script) << "#!/bin/sh\ncat > " << mail.string() << "\n";
-  fs::permissions(script, fs::perms::owner_all);
-  ::setenv("CRONITOR_SENDMAIL", script.c_str(), 1);
+  const auto mail = stand_in_sendmail();
   AlertSender sender("db1");
   auto r = sender.send(actionable_alert(), {NotifyTarget::Kind::kEmail, "ops@example.com"});
   ::unsetenv("CRONITOR_SENDMAIL");
