@@ -32,7 +32,9 @@ void ShutdownWatch::close_bus() {
 
 void ShutdownWatch::start() {
   if (bus_ || retry_) return;
-  if (!connect()) spdlog::debug("shutdown watch: shutdowns are seen from SIGTERM alone");
+  if (connect()) return;
+  spdlog::debug("shutdown watch: shutdowns are seen from SIGTERM alone until a system bus answers");
+  retry_later();  // a bus that comes up later (dbus started after the agent) is joined then
 }
 
 bool ShutdownWatch::connect() {

@@ -23,8 +23,8 @@ class ShutdownWatch {
   ShutdownWatch& operator=(const ShutdownWatch&) = delete;
 
   /// Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS) and subscribes to logind's signal.
-  /// Without a bus at start nothing happens (said once at debug level). A bus that goes away
-  /// later (dbus restarted) is reconnected: after 1 s, doubling to 60 s while it stays away.
+  /// Without a bus, or when the bus goes away later (dbus restarted), it tries again after 1 s,
+  /// doubling to 60 s while no bus answers; until then shutdowns are seen from SIGTERM alone.
   void start();
 
   /// True when the system manager reports SystemState "stopping" (asked with a 1 s timeout).

@@ -142,6 +142,15 @@ void SystemdWatch::not_answering(const std::string& why) {
   retry_later();
 }
 
+// A call that failed while the bus stays up (the manager left it mid-call, a daemon-reexec):
+// the connection is kept, and the manager's return, or the retry, reads everything again.
+void SystemdWatch::read_failed(const std::string& why) {
+  if (bus_->connected())
+    not_answering(why);
+  else
+    lost(why);
+}
+
 void SystemdWatch::retry_later() {
   backoff_usec_ = backoff_usec_ == 0 ? 1'000'000 : std::min(options_.max_backoff_usec, backoff_usec_ * 2);
   bus_->call_later(backoff_usec_, [this] { wake(); });
@@ -165,14 +174,17 @@ bool SystemdWatch::resync() {
   std::map<std::string, LiveTimer> before;
   before.swap(timers_);
   std::vector<cronitor::RunEvent> out;
-  if (!add_timers(*units, out)) return false;  // add_timers handled it
+  if (!add_timers(*units, out)) {  // add_timers handled it; the next listing tells which ones vanished
+    timers_.merge(before);
+    return false;
+  }
   last_listing_usec_ = host_.monotonic_usec() - t0;
   backoff_usec_ = 0;
-  const bool was_live = live_;
   live_ = true;
   why_not_.clear();
   spdlog::info("systemd: {} timers listed in {} ms{}", timers_.size(), last_listing_usec_ / 1000,
-               was_live ? " (resync)" : "");
+               listed_ ? " (resync)" : "");
+  listed_ = true;
   if (handler_.on_manager) handler_.on_manager(true, "", timer_list());
   // Timers that vanished while we were away (a reload, a reexec, a disconnect).
   for (const auto& [path, t] : before)
@@ -214,7 +226,7 @@ bool SystemdWatch::add_timers(const std::vector<UnitRef>& units, std::vector<cro
   reads.reserve(units.size());
   for (const auto& u : units) reads.push_back({u.path, UnitRead::Kind::kTimer, {}});
   if (auto r = read(reads); !r) {
-    lost("reading the timers failed: " + r.error().message);
+    read_failed("reading the timers failed: " + r.error().message);
     return false;
   }
   // When a Persistent= timer became active tells its catch-up runs (is_catch_up).
@@ -223,7 +235,7 @@ bool SystemdWatch::add_timers(const std::vector<UnitRef>& units, std::vector<cro
     if (r.props.persistent.value_or(false)) activations.push_back({r.path, UnitRead::Kind::kTimerActivation, {}});
   if (!activations.empty()) {
     if (auto r = read(activations); !r) {
-      lost("reading the timers failed: " + r.error().message);
+      read_failed("reading the timers failed: " + r.error().message);
       return false;
     }
     for (size_t i = 0, a = 0; i < reads.size() && a < activations.size(); ++i)
@@ -262,7 +274,7 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
   reads.reserve(svcs.size());
   for (Service* svc : svcs) reads.push_back({by_unit_[svc->unit], UnitRead::Kind::kService, {}});
   if (auto r = read(reads); !r) {
-    lost("reading the services failed: " + r.error().message);
+    read_failed("reading the services failed: " + r.error().message);
     return false;
   }
   // A run going: its cgroup, where its OOM kills are counted.
@@ -277,7 +289,7 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
   }
   if (cgroups.empty()) return true;
   if (auto r = read(cgroups); !r) {
-    lost("reading the services failed: " + r.error().message);
+    read_failed("reading the services failed: " + r.error().message);
     return false;
   }
   for (size_t i = 0; i < going.size(); ++i) {

@@ -101,6 +101,7 @@ class SystemdWatch final : private SystemdBus::Listener {
   void connect();
   void lost(const std::string& why);  // the connection is gone: close it, retry with back-off
   void not_answering(const std::string& why);
+  void read_failed(const std::string& why);  // not_answering while the bus is up, else lost
   void retry_later();
   [[nodiscard]] bool resync();  // list every timer, read every service; false: failed (handled)
   [[nodiscard]] bool add_timers(const std::vector<UnitRef>& units, std::vector<cronitor::RunEvent>& out);
@@ -128,6 +129,7 @@ class SystemdWatch final : private SystemdBus::Listener {
   Options options_;
   uint64_t backoff_usec_ = 0;
   bool live_ = false;
+  bool listed_ = false;  // timers were listed once: later listings are resyncs
   bool reloading_ = false;
   bool resync_due_ = false;
   std::string why_not_ = "not connected yet";

@@ -193,6 +193,33 @@ TEST(ShutdownBus, ARestartedBusIsReconnectedAndLogindHeardAgain) {
   fs::remove_all(dir);
 }
 
+TEST(ShutdownBus, ABusThatComesAfterTheAgentIsJoined) {
+  const fs::path dir = fresh_dir("agent-latebus");
+  const std::string address = "unix:path=" + (dir / "system_bus").string();
+  ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
+  const std::string socket = (dir / "agent.sock").string(), config = quiet_config(dir, socket);
+  {
+    AgentProcess agent(kAgent, (dir / "daemon.log").string());
+    ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+    ASSERT_TRUE(agent.wait_for_log("listening on", 10s)) << agent.log();
+    PrivateBus bus(dir);  // dbus started after the agent (a unit ordering, a container's late start)
+    ASSERT_TRUE(bus.up());
+    EXPECT_TRUE(agent.wait_for_log("back on the system bus", 20s)) << agent.log();
+    Peer logind(address, "org.freedesktop.login1");
+    ASSERT_TRUE(logind.ok());
+    EXPECT_TRUE(wait_until(
+        [&] {
+          logind.prepare_for_shutdown(true);
+          return agent.wait_for_log("host shutting down at ", 200ms);
+        },
+        20s))
+        << agent.log();
+    agent.stop(SIGTERM);
+  }
+  ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+  fs::remove_all(dir);
+}
+
 /// The system manager's SystemState property, served from a thread of the test.
 class FakeManager {
  public:

@@ -230,6 +230,35 @@ TEST(SystemdWatch, AManagerThatDoesNotAnswerIsRetriedWithBackOff) {
   EXPECT_FALSE(f.bus->later_waiting()) << "idle: nothing scheduled";
 }
 
+TEST(SystemdWatch, AReadCutByAReexecKeepsTheConnectionAndResyncsOnTheManagersReturn) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("t.timer", "t.service");
+    svc = b.add_service("t.service", started(kId1, kRealtime));
+  });
+  f.watch->start();
+  ASSERT_TRUE(f.watch->live());
+  ASSERT_EQ(f.bus->opens, 1);
+
+  // The run ends; reading it fails because the manager leaves the bus mid-call (daemon-reexec).
+  f.bus->reads_fail = true;
+  f.bus->change_quietly(svc, ended(kRealtime + 2'000'000, 1, 0, "success"));
+  UnitProps invalidated;
+  invalidated.invalidated = true;  // named only: the watch must read it
+  f.bus->change(svc, invalidated);
+  ASSERT_TRUE(f.bus->run_later());
+  EXPECT_FALSE(f.watch->live());
+  ASSERT_TRUE(f.bus->connected()) << "the bus is up: the connection is kept";
+  f.bus->listener()->manager_owner(false);
+  f.bus->reads_fail = false;
+  f.bus->listener()->manager_owner(true);
+  f.settle();
+  EXPECT_TRUE(f.watch->live());
+  EXPECT_EQ(f.bus->opens, 1);
+  EXPECT_EQ(f.count(kId1, RunState::kRun), 1u);
+  EXPECT_EQ(f.count(kId1, RunState::kComplete), 1u) << "the end the failed read missed";
+}
+
 TEST(SystemdWatch, ASignalDuringTheReadIsTakenInStreamOrder) {
   std::string svc;
   Fixture f([&](FakeSystemdBus& b) {
