@@ -97,6 +97,17 @@ class Peer {
   bool ok_ = false;
 };
 
+/// logind announces a shutdown until the agent logs it (bounded): the agent subscribes without
+/// waiting for the bus, so the first signals may come before its match is in place.
+bool announce_until_heard(Peer& logind, AgentProcess& agent) {
+  return wait_until(
+      [&] {
+        logind.prepare_for_shutdown(true);
+        return agent.wait_for_log("host shutting down at ", 200ms);
+      },
+      20s);
+}
+
 TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
   const fs::path dir = fresh_dir("agent-shutdown");
   PrivateBus bus(dir);
@@ -118,14 +129,7 @@ TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
     Peer logind(bus.address(), "org.freedesktop.login1");
     Peer intruder(bus.address(), nullptr);
     ASSERT_TRUE(logind.ok() && intruder.ok());
-    // The agent subscribes without waiting for the bus: signal until it has heard one (bounded).
-    EXPECT_TRUE(wait_until(
-        [&] {
-          logind.prepare_for_shutdown(true);
-          return agent.wait_for_log("host shutting down at ", 200ms);
-        },
-        20s))
-        << agent.log();
+    EXPECT_TRUE(announce_until_heard(logind, agent)) << agent.log();
     auto st = run_command({kAgent, "status", "--json", "--config", config});
     ASSERT_EQ(st.exit_code, 0) << st.err;
     EXPECT_EQ(json::parse(st.out)["shutting_down"], true) << st.out;
@@ -161,6 +165,14 @@ TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
   fs::remove_all(dir);
 }
 
+/// The agent joined the bus again, and hears logind there: a shutdown it announces is recorded.
+void expect_rejoined(AgentProcess& agent, const std::string& address) {
+  EXPECT_TRUE(agent.wait_for_log("back on the system bus", 20s)) << agent.log();
+  Peer logind(address, "org.freedesktop.login1");
+  ASSERT_TRUE(logind.ok());
+  EXPECT_TRUE(announce_until_heard(logind, agent)) << agent.log();
+}
+
 TEST(ShutdownBus, ARestartedBusIsReconnectedAndLogindHeardAgain) {
   const fs::path dir = fresh_dir("agent-rebus");
   std::optional<PrivateBus> bus(std::in_place, dir);
@@ -177,16 +189,7 @@ TEST(ShutdownBus, ARestartedBusIsReconnectedAndLogindHeardAgain) {
     EXPECT_TRUE(agent.wait_for_log("the system bus went away; reconnecting", 10s)) << agent.log();
     bus.emplace(dir);
     ASSERT_TRUE(bus->up());
-    EXPECT_TRUE(agent.wait_for_log("back on the system bus", 20s)) << agent.log();
-    Peer logind(address, "org.freedesktop.login1");
-    ASSERT_TRUE(logind.ok());
-    EXPECT_TRUE(wait_until(
-        [&] {
-          logind.prepare_for_shutdown(true);
-          return agent.wait_for_log("host shutting down at ", 200ms);
-        },
-        20s))
-        << agent.log();
+    expect_rejoined(agent, address);
     agent.stop(SIGTERM);
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
@@ -204,16 +207,7 @@ TEST(ShutdownBus, ABusThatComesAfterTheAgentIsJoined) {
     ASSERT_TRUE(agent.wait_for_log("listening on", 10s)) << agent.log();
     PrivateBus bus(dir);  // dbus started after the agent (a unit ordering, a container's late start)
     ASSERT_TRUE(bus.up());
-    EXPECT_TRUE(agent.wait_for_log("back on the system bus", 20s)) << agent.log();
-    Peer logind(address, "org.freedesktop.login1");
-    ASSERT_TRUE(logind.ok());
-    EXPECT_TRUE(wait_until(
-        [&] {
-          logind.prepare_for_shutdown(true);
-          return agent.wait_for_log("host shutting down at ", 200ms);
-        },
-        20s))
-        << agent.log();
+    expect_rejoined(agent, address);
     agent.stop(SIGTERM);
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
