@@ -99,7 +99,7 @@ TEST_F(Lifecycle, KilledWrapperRunClosedWhenItsGroupEndsWithoutOverlap) {
   kill9(wrapper);
   ASSERT_TRUE(wait_until([&] { return fs::exists(ended) && fs::file_size(ended) > 0; }, 5s)) << "the job did not end";
   const double job_end = file_time("ended");
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 5s)) << agent_.log() << history().dump();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log() << history().dump();
   const double closed_seen = now_s();
   std::printf("run closed %.3f s after its job's group ended (bound 1 s)\n", closed_seen - job_end);
   EXPECT_LT(closed_seen - job_end, 1.0);
@@ -123,7 +123,7 @@ TEST_F(Lifecycle, KilledWrapperWhoseJobDiesWithItIsClosedAtOnce) {
   ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 5s)) << agent_.log();
   const double killed = now_s();
   kill9(wrapper);
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log();
   std::printf("run closed %.3f s after the wrapper's SIGKILL\n", now_s() - killed);
   EXPECT_LT(now_s() - killed, 1.5);
 }
@@ -137,7 +137,7 @@ TEST_F(Lifecycle, SpooledRunOfADeadWrapperIsClosedAtStart) {
   ASSERT_TRUE(wait_until([&] { return fs::exists(started) && !fs::is_empty(spool_); }, 5s));
   kill9(wrapper);
   start();
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 3s)) << agent_.log() << history().dump();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log() << history().dump();
   EXPECT_NE(agent_.log().find("wrapper lost (killed)"), std::string::npos) << agent_.log();
   // Its next run is no overlap either.
   ASSERT_EQ(run_command({kExec, "job", "--", "true"}).exit_code, 0);
@@ -155,7 +155,7 @@ TEST_F(Lifecycle, RunOpenAcrossAnAgentCrashIsClosedWhenItsWrapperIsGone) {
   agent_.stop(SIGKILL);
   kill9(wrapper);
   start();
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 3s)) << agent_.log() << history().dump();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log() << history().dump();
 }
 
 // A live wrapper keeps its run open: nothing is closed early.
@@ -173,7 +173,7 @@ TEST_F(Lifecycle, LiveWrapperKeepsItsRunOpenAndEndsNormally) {
   ASSERT_EQ(::waitpid(wrapper, &st, 0), wrapper);
   std::erase(children_, wrapper);
   EXPECT_EQ(WEXITSTATUS(st), 3);
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s));
   EXPECT_EQ(history()[0]["exit_code"], 3);
   EXPECT_EQ(agent_.log().find("wrapper lost"), std::string::npos) << agent_.log();
 }
@@ -306,7 +306,7 @@ TEST_F(Lifecycle, WrapperWithoutPathsFindsTheAgentThroughItsEndpointFile) {
   ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
   ::unsetenv("CRONITOR_ENDPOINT_FILE");
   EXPECT_EQ(rc, 4);
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log();
   EXPECT_EQ(history()[0]["exit_code"], 4);
 }
 

@@ -55,7 +55,7 @@ class AgentProcess {
     return std::string((std::istreambuf_iterator<char>(in)), {});
   }
   /// Waits until the log holds `text`.
-  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit = std::chrono::seconds(5)) const {
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit = std::chrono::seconds(15)) const {
     return wait_until([&] { return log().find(text) != std::string::npos; }, limit);
   }
 
