@@ -20,28 +20,12 @@ namespace {
 
 using namespace cronitor::testing;
 
-class Cli : public ::testing::Test {
+class Cli : public DaemonTest {
  protected:
-  void SetUp() override {
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    ::setenv("CRONITOR_SOCKET", socket().c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
-  }
-  void TearDown() override {
-    daemon_.stop(SIGTERM);
-    fs::remove_all(dir_);
-  }
-  std::string socket() const { return (dir_ / "agent.sock").string(); }
-  std::string config() const { return (dir_ / "agent.yaml").string(); }
+  Cli() : DaemonTest("agent-cli") {}
   /// A config of its own paths, with one monitor and the given notify section.
   void write_config(const std::string& notify = "notify:\n  default: []\n") {
-    std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\n"
-                            << "socket: " << socket() << "\n"
-                            << "spool_dir: " << (dir_ / "spool").string() << "\n"
-                            << "hostname: cli-host\n"
-                            << "discovery: {crontabs: false, systemd: false}\n"
-                            << notify << "monitors:\n"
+    std::ofstream(config()) << sandbox_config("cli-host") << notify << "monitors:\n"
                             << "  - key: nightly\n"
                             << "    name: Nightly billing\n"
                             << "    schedule: \"0 2 * * *\"\n";
@@ -57,10 +41,6 @@ class Cli : public ::testing::Test {
     std::ofstream(dir_ / rel) << text;
     fs::permissions(dir_ / rel, mode);
   }
-
-  fs::path dir_ = fs::temp_directory_path() / ("agent-cli-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  AgentProcess daemon_{kAgent, (dir_ / "daemon.log").string()};
 };
 
 TEST_F(Cli, BadInputSaysWhatAndExitsTwo) {

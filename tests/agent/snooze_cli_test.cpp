@@ -23,28 +23,12 @@ int64_t now_us() {
       .count();
 }
 
-class Snooze : public ::testing::Test {
+class Snooze : public DaemonTest {
  protected:
-  void SetUp() override {
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    ::setenv("CRONITOR_SOCKET", socket().c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
-  }
-  void TearDown() override {
-    daemon_.stop(SIGTERM);
-    fs::remove_all(dir_);
-  }
-  std::string socket() const { return (dir_ / "agent.sock").string(); }
-  std::string config() const { return (dir_ / "agent.yaml").string(); }
+  Snooze() : DaemonTest("agent-snooze") {}
   std::string db() const { return (dir_ / "state/state.db").string(); }
   void write_config(const std::string& hook_url, const std::string& extra = "") {
-    std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\n"
-                            << "socket: " << socket() << "\n"
-                            << "spool_dir: " << (dir_ / "spool").string() << "\n"
-                            << "hostname: snooze-host\n"
-                            << "discovery: {crontabs: false, systemd: false}\n"
-                            << "defaults:\n  alert_rate_limit: 0\n"
+    std::ofstream(config()) << sandbox_config("snooze-host") << "defaults:\n  alert_rate_limit: 0\n"
                             << extra << "notify:\n  default: [\"webhook:" << hook_url << "\"]\n"
                             << "monitors:\n"
                             << "  - key: nightly\n"
@@ -76,10 +60,6 @@ class Snooze : public ::testing::Test {
     }
     return out;
   }
-
-  fs::path dir_ = fs::temp_directory_path() / ("agent-snooze-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  AgentProcess daemon_{kAgent, (dir_ / "daemon.log").string()};
 };
 
 TEST_F(Snooze, SilencesAlertsKeepsTheRecordSurvivesARestartAndEndsWithASummary) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -80,6 +81,15 @@ class SystemdTimers : public ::testing::Test {
     auto r = run_command({kHarness, "start", dir_.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
+  /// The manager, a Slack stand-in (slack_) and the agent alerting to it, once it listed the timers.
+  void start_watching() {
+    ASSERT_NO_FATAL_FAILURE(start_manager());
+    slack_.emplace(kRecorder, dir_.string());
+    ASSERT_GT(slack_->port(), 0);
+    write_config(*slack_);
+    ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
+    ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
+  }
   cronitor::testing::Output manager(const std::string& method, const std::vector<std::string>& args = {}) {
     std::vector<std::string> argv = {"/usr/bin/busctl",
                                      "--user",
@@ -135,6 +145,7 @@ class SystemdTimers : public ::testing::Test {
   fs::path units_;
   bool manager_up_ = false;
   AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
+  std::optional<HttpRecorder> slack_;
 };
 
 TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
@@ -145,12 +156,8 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
   timer("t-signal", "ExecStart=/bin/sh -c 'kill -USR1 $$$$'");
   timer("t-oom", "MemoryMax=32M\nMemorySwapMax=0\nExecStart=/usr/bin/python3 -c 'b=bytearray(256*1024*1024)'");
   timer("t-stop", "ExecStart=/bin/true");
-  ASSERT_NO_FATAL_FAILURE(start_manager());
-  HttpRecorder slack(kRecorder, dir_.string());
-  ASSERT_GT(slack.port(), 0);
-  write_config(slack);
-  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
-  ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
 
   // Each outcome in history, with the right result.
   EXPECT_FALSE(wait_run("t-ok", [](const json& r) { return r["status"] == "ok" && r["exit_code"] == 0; }).is_null());
@@ -248,12 +255,8 @@ TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
   std::ofstream(units_ / "t-cond.service") << "[Unit]\nConditionPathExists=" << (dir_ / "never-there").string()
                                            << "\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
   timer("t-later", "ExecStart=/bin/true", "OnActiveSec=300s\nOnUnitActiveSec=1h");
-  ASSERT_NO_FATAL_FAILURE(start_manager());
-  HttpRecorder slack(kRecorder, dir_.string());
-  ASSERT_GT(slack.port(), 0);
-  write_config(slack);
-  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
-  ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
 
   // t-later's slot is the manager's (about 300 s after it started), not ours (an hour from the
   // listing): NextElapseUSecMonotonic moved to wall time.
@@ -305,12 +308,8 @@ TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
 // nor an overlap with the run that went down with the host.
 TEST_F(SystemdTimers, PersistentCatchUpAfterBootIsNeitherMissNorOverlap) {
   timer("t-persist", "ExecStart=/bin/sleep 4", "OnCalendar=*:*:0/10\nPersistent=true");
-  ASSERT_NO_FATAL_FAILURE(start_manager());
-  HttpRecorder slack(kRecorder, dir_.string());
-  ASSERT_GT(slack.port(), 0);
-  write_config(slack);
-  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
-  ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
   // Down mid-run: the agent has the run open, its end never comes.
   ASSERT_TRUE(wait_until([&] { return status_of("t-persist")["open_run"].is_object(); }, 20s)) << log();
   agent_.stop(SIGTERM);

@@ -75,7 +75,7 @@ TEST(Crash, RunsUnderRandomKill9sAreNeitherLostNorDuplicated) {
   // One last restart drains what was spooled while it was down.
   agent.stop(SIGKILL);
   ASSERT_TRUE(agent.start(config, socket)) << agent.log();
-  ASSERT_TRUE(wait_until([&] { return !fs::exists(spool) || fs::is_empty(spool); }, 20s)) << "spool not drained";
+  ASSERT_TRUE(wait_until([&] { return !has_entries(spool); }, 20s)) << "spool not drained";
   auto h = run_command({kAgent, "history", "crash", "--json", "--limit", "10000", "--config", config});
   ASSERT_EQ(h.exit_code, 0) << h.err;
   auto runs = json::parse(h.out);

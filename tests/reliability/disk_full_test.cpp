@@ -214,7 +214,7 @@ TEST_F(DiskFull, CorruptStateDbIsMovedAsideAndTheAgentWorks) {
   EXPECT_EQ(r.exit_code, 7);
   EXPECT_EQ(r.out, "still here\n");
   EXPECT_TRUE(wait_until([&] { return runs_stored() == 1; }, 5s)) << runs_stored();
-  EXPECT_TRUE(fs::is_empty(spool_) || !fs::exists(spool_));
+  EXPECT_FALSE(has_entries(spool_));
 }
 
 }  // namespace

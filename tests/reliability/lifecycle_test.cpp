@@ -134,7 +134,7 @@ TEST_F(Lifecycle, SpooledRunOfADeadWrapperIsClosedAtStart) {
   write_config();
   const std::string started = (dir_ / "started").string();
   const pid_t wrapper = spawn_wrapper("touch " + started + "; exec sleep 30");
-  ASSERT_TRUE(wait_until([&] { return fs::exists(started) && !fs::is_empty(spool_); }, 5s));
+  ASSERT_TRUE(wait_until([&] { return fs::exists(started) && has_entries(spool_); }, 5s));
   kill9(wrapper);
   start();
   ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log() << history().dump();
@@ -196,7 +196,7 @@ TEST_F(Lifecycle, SecondAgentOnTheSameStateExitsWithAClearMessage) {
   // The first one still serves.
   ASSERT_EQ(run_command({kExec, "job", "--", "true"}).exit_code, 0);
   EXPECT_TRUE(wait_until([&] { return status_of_latest() == "ok"; }, 5s));
-  EXPECT_TRUE(fs::is_empty(spool_) || !fs::exists(spool_));
+  EXPECT_FALSE(has_entries(spool_));
 }
 
 // Item 12: SIGTERM while an alert is being sent to a receiver that never answers.

@@ -42,6 +42,12 @@ inline size_t occurrences(const std::string& text, const std::string& part) {
   return n;
 }
 
+/// Whether the folder exists and holds something (a spool the wrapper may not have made yet).
+inline bool has_entries(const fs::path& dir) {
+  std::error_code ec;
+  return !fs::is_empty(dir, ec) && !ec;
+}
+
 /// `<tmp>/<prefix>-<pid>-<test name>`: one folder per test and process, so parallel runs differ.
 inline fs::path test_dir(const std::string& prefix) {
   return fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" +
@@ -76,5 +82,36 @@ class AgentSandbox {
   fs::path dir_;
   std::string socket_, spool_;
 };
+
+#ifdef CRONITOR_AGENT_BIN
+/// A test of one agent process in a fresh folder of its own (test_dir(prefix)), whose agent.sock
+/// and spool the test's wrappers are pointed at; the agent is stopped and the folder removed at
+/// the end.
+class DaemonTest : public ::testing::Test {
+ protected:
+  explicit DaemonTest(const std::string& prefix) : dir_(test_dir(prefix)) {}
+  void SetUp() override {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    ::setenv("CRONITOR_SOCKET", socket().c_str(), 1);
+    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
+  }
+  void TearDown() override {
+    daemon_.stop(SIGTERM);
+    fs::remove_all(dir_);
+  }
+  std::string socket() const { return (dir_ / "agent.sock").string(); }
+  std::string config() const { return (dir_ / "agent.yaml").string(); }
+  /// The start of a config on the folder's own paths, with discovery off.
+  std::string sandbox_config(const std::string& hostname) const {
+    return "state_dir: " + (dir_ / "state").string() + "\nsocket: " + socket() +
+           "\nspool_dir: " + (dir_ / "spool").string() + "\nhostname: " + hostname +
+           "\ndiscovery: {crontabs: false, systemd: false}\n";
+  }
+
+  fs::path dir_;
+  AgentProcess daemon_{kAgent, (dir_ / "daemon.log").string()};
+};
+#endif
 
 }  // namespace cronitor::testing
