@@ -12,6 +12,7 @@
 #include <ctime>
 #include <vector>
 
+#include "common/file_state.h"
 #include "discovery/crontab_source.h"
 #include "discovery/fs_root.h"
 #include "discovery/unique_fd.h"
@@ -79,14 +80,6 @@ Result<void> make_dirs(const std::string& path) {
     ++pos;
   }
   return {};
-}
-
-/// `now` is still the file `before` describes: the same regular file (not replaced by a rename),
-/// with the same size and modification time (not written in place).
-bool unchanged(const struct stat& before, const struct stat& now) {
-  return S_ISREG(now.st_mode) && now.st_dev == before.st_dev && now.st_ino == before.st_ino &&
-         now.st_size == before.st_size && now.st_mtim.tv_sec == before.st_mtim.tv_sec &&
-         now.st_mtim.tv_nsec == before.st_mtim.tv_nsec;
 }
 
 }  // namespace

@@ -147,6 +147,7 @@ Result<void> Daemon::init() {
   // 20,000 events/s). Idle memory is still given back by the malloc_trim calls below.
   ::mallopt(M_TOP_PAD, 512 << 10);
   ::mallopt(M_TRIM_THRESHOLD, 2 << 20);
+  if (struct stat st{}; ::stat(options_.config_path.c_str(), &st) == 0) config_stat_ = st;
   auto cfg = load_config(options_.config_path);
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
   config_ = std::move(*cfg);
@@ -408,6 +409,7 @@ Result<void> Daemon::setup_loop() {
     signal_srcs_.push_back(s);
   }
   sd_event_set_watchdog(ev_, true);
+  watch_config();  // before the socket: a change made once the socket is there is seen
   if (auto r = bind_socket(); !r) return r;
   sd_event_add_io(ev_, &listen_src_, listen_fd_, EPOLLIN, on_listen_cb, this);
   sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
@@ -445,7 +447,6 @@ Result<void> Daemon::setup_loop() {
     ::timerfd_settime(clock_fd_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
     sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
   }
-  watch_config();
   watch_zone();
   start_uplink();
   start_metrics();

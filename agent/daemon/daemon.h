@@ -3,6 +3,7 @@
 // timer and sender thread, SIGHUP/SIGTERM, the watchdog and a wall-clock-jump watch.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -281,6 +282,7 @@ class Daemon {
   sd_event_source* config_src_ = nullptr;         // inotify on the config file's folder
   sd_event_source* config_settle_src_ = nullptr;  // the reload, once writes settled
   int config_fd_ = -1;
+  std::optional<struct stat> config_stat_;      // the config file as it was just before it was read
   sd_event_source* zone_src_ = nullptr;         // inotify on the root's /etc: the zone files
   sd_event_source* zone_settle_src_ = nullptr;  // looks at the zone once writes settled
   int zone_fd_ = -1;

@@ -12,6 +12,7 @@
 #include "agent/daemon/cron_check.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/inotify_names.h"
+#include "common/file_state.h"
 
 namespace cronitor::agent {
 namespace {
@@ -112,6 +113,12 @@ void Daemon::watch_config() {
   sd_event_add_io(ev_, &config_src_, config_fd_, EPOLLIN, on_config_cb, this);
   sd_event_add_time(ev_, &config_settle_src_, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_config_settle_cb, this);
   sd_event_source_set_enabled(config_settle_src_, SD_EVENT_OFF);
+  // Written between the start's read and this watch: no event will tell, so reload as if one had.
+  struct stat now {};
+  if (config_stat_ && (::stat(path.c_str(), &now) != 0 || !unchanged(*config_stat_, now))) {
+    sd_event_source_set_time(config_settle_src_, mono_usec() + kConfigSettleUsec);
+    sd_event_source_set_enabled(config_settle_src_, SD_EVENT_ONESHOT);
+  }
 }
 
 int Daemon::on_config_cb(sd_event_source*, int fd, uint32_t, void* ud) {

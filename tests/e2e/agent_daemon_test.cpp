@@ -190,6 +190,44 @@ TEST_F(AgentDaemon, ConfigFileWrittenIsReloadedWithoutASignal) {
   EXPECT_EQ(st["daemon"], "running");
 }
 
+// The config changes after the agent read it and before its watch is set (here: while it waits
+// for state.db, which the test holds locked): no inotify event tells, and the agent reloads anyway.
+TEST_F(AgentDaemon, ConfigWrittenWhileTheAgentStartsIsReloaded) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));  // mode 0644 with a webhook: warned right after it is read
+  const std::string holder =
+      "import os,sqlite3,sys,time\n"
+      "state, log, cfg, ready = sys.argv[1:5]\n"
+      "os.makedirs(state, mode=0o700)\n"
+      "db = sqlite3.connect(os.path.join(state, 'state.db'), isolation_level=None)\n"
+      "db.execute('BEGIN EXCLUSIVE')\n"
+      "open(ready, 'w').close()\n"
+      "end = time.monotonic() + 10\n"
+      "while time.monotonic() < end and 'other users may read it' not in open(log).read():\n"
+      "    time.sleep(0.005)\n"
+      "with open(cfg, 'a') as f:\n"
+      "    f.write('  - key: added-while-starting\\n    schedule: every 5 minutes\\n')\n"
+      "db.execute('COMMIT')\n";
+  const fs::path ready = dir_ / "locked";
+  std::ofstream(dir_ / "daemon.log").flush();
+  Output held;
+  std::thread lock([&] {
+    held = run_command({"/usr/bin/python3", "-c", holder, (dir_ / "state").string(), (dir_ / "daemon.log").string(),
+                        config(), ready.string()});
+  });
+  const bool locked = wait_until([&] { return fs::exists(ready); }, 10s);
+  if (locked) start();  // returns once the socket is there: after the holder let go
+  lock.join();
+  ASSERT_TRUE(locked);
+  ASSERT_EQ(held.exit_code, 0) << held.err;
+  ASSERT_TRUE(agent_.wait_for_log("config reloaded")) << log();
+  auto st = json::parse(run_command({kAgent, "status", "--json", "--config", config()}).out, nullptr, false);
+  ASSERT_TRUE(st.is_object());
+  bool found = false;
+  for (const auto& m : st["monitors"]) found |= m["key"] == "added-while-starting";
+  EXPECT_TRUE(found) << st.dump(2) << log();
+}
+
 TEST_F(AgentDaemon, TestAlertReachesEachTargetAndShowsNoSecret) {
   HttpRecorder slack(kRecorder, dir_.string());
   // A Slack incoming-webhook URL is its own token: output shows scheme and host only.

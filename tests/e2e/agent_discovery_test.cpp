@@ -12,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "common/event.h"
 #include "tests/support/agent_process.h"
@@ -72,6 +71,17 @@ class AgentDiscovery : public ::testing::Test {
     int n = 0;
     for (const auto& q : r.requests()) n += q["body"].get<std::string>().find(text) != std::string::npos;
     return n;
+  }
+  /// Waits until every alert the agent made so far has been sent: a failure of a key of the test's
+  /// own, alerted after them to the same target, has arrived.
+  void alerts_settled(HttpRecorder& slack) {
+    const std::string key = "barrier-" + std::to_string(++barriers_);
+    auto r = run_command({kAgent, "ping", key, "--state", "fail", "--config", (dir_ / "agent.yaml").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(
+        slack.wait_for([&](const json& q) { return q["body"].get<std::string>().find(key) != std::string::npos; }, 15s)
+            .is_null())
+        << log();
   }
   std::string backup_key() {
     const json st = status();
@@ -139,6 +149,7 @@ class AgentDiscovery : public ::testing::Test {
   std::string socket_;
   AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
   pid_t cron_pid_ = -1;
+  int barriers_ = 0;
 };
 
 TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
@@ -167,7 +178,7 @@ TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
       },
       10s);
   ASSERT_FALSE(removed.is_null()) << log();
-  std::this_thread::sleep_for(500ms);  // a second removal alert would have arrived by now
+  alerts_settled(slack);  // a second removal alert would have come before it
   int count = 0;
   for (const auto& r : slack.requests()) count += r["body"].get<std::string>().find("was removed") != std::string::npos;
   EXPECT_EQ(count, 1);
@@ -250,7 +261,7 @@ TEST_F(AgentDiscovery, JobRemovedWhileTheAgentWasStoppedAlertsOnceAtStart) {
   stop();
   start(slack.url("/s"));
   EXPECT_TRUE(backup_key().empty()) << status().dump();
-  std::this_thread::sleep_for(500ms);  // a second removal alert would have arrived by now
+  alerts_settled(slack);  // a second removal alert would have come before it
   EXPECT_EQ(count(slack, "was removed"), 1) << log();
 }
 
@@ -261,7 +272,7 @@ TEST_F(AgentDiscovery, JobStillThereAfterRestartIsNotReportedRemoved) {
   stop();
   start(slack.url("/s"));
   ASSERT_FALSE(backup_key().empty());
-  std::this_thread::sleep_for(500ms);
+  alerts_settled(slack);
   EXPECT_EQ(count(slack, "was removed"), 0) << log();
 }
 
