@@ -499,6 +499,7 @@ int Daemon::run() {
   notify_status();
   int r = sd_event_loop(ev_);
   sd_notify(0, "STOPPING=1");
+  finish_sends();
   host_dirty_ = true;  // last_seen: the agent stops now
   commit_pending();
   save_dirty();

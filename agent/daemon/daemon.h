@@ -204,6 +204,8 @@ class Daemon {
   // Outbox.
   void pump_outbox();
   void on_sent();
+  bool record_sent();   // the sender's outcomes into the outbox; false: none
+  void finish_sends();  // at a stop: the alerts being sent finish first (1 s at most)
 
   void notify_status();
   Instant now() const;

@@ -1,11 +1,20 @@
 // The evaluator's actions become alerts: recorded in state.db's alert outbox (or only recorded,
 // while the host is snoozed or shutting down), held back by the per-target throttle, handed to the
 // sender thread, and retried or given up when it answers.
+#include <poll.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include "agent/daemon/daemon.h"
 
 namespace cronitor::agent {
+namespace {
+
+constexpr std::chrono::seconds kStopSendBudget{1};  // what a stop waits for alerts being sent
+
+}  // namespace
+
 void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Instant t) {
   for (const auto& a : actions) {
     std::vector<std::string> targets;
@@ -72,10 +81,14 @@ void Daemon::pump_outbox() {
 }
 
 void Daemon::on_sent() {
+  if (record_sent()) pump_outbox();
+}
+
+bool Daemon::record_sent() {
   const Instant t = now();
   auto outcomes = sender_->take();
-  if (outcomes.empty()) return;
-  if (!store_.begin()) return;
+  if (outcomes.empty()) return false;
+  if (!store_.begin()) return false;
   for (auto& o : outcomes) {
     in_flight_.erase(o.item.id);
     if (o.result.ok) {
@@ -88,7 +101,24 @@ void Daemon::on_sent() {
     (void)store_.outbox_retry(o.item.id, t + uplink::retry_delay(o.item.attempts), o.result.error, give_up);
   }
   (void)store_.commit();
-  pump_outbox();
+  return true;
+}
+
+// At a stop, the alerts already handed to the sender are let finish (bounded) and their outcome
+// recorded: an alert that reached Slack just before a SIGTERM is not sent again at the next start.
+// What is still unsent then stays in the outbox for the next start.
+void Daemon::finish_sends() {
+  if (!sender_ || in_flight_.empty()) return;
+  const auto until = std::chrono::steady_clock::now() + kStopSendBudget;
+  while (!in_flight_.empty()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    pollfd p{sender_->fd(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    (void)record_sent();
+  }
+  if (!in_flight_.empty())
+    spdlog::info("stopping with {} alert(s) still being sent; they are sent again at the next start",
+                 in_flight_.size());
 }
 
 int Daemon::on_outbox_cb(sd_event_source*, uint64_t, void* ud) {

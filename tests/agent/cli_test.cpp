@@ -185,7 +185,7 @@ TEST_F(Cli, PingAndTestAlertSpeakJson) {
   ASSERT_EQ(t.size(), 1u) << sent.out;
   EXPECT_EQ(t[0]["sent"], true);
   EXPECT_TRUE(t[0]["error"].is_null());
-  EXPECT_FALSE(hook.wait_for([](const json& r) { return r["path"] == "/hook"; }, 5s).is_null());
+  EXPECT_FALSE(hook.wait_for([](const json& r) { return r["path"] == "/hook"; }, 15s).is_null());
 }
 
 TEST_F(Cli, DaemonLogsOnlyRealChangesOfACrontab) {

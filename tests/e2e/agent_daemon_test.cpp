@@ -130,7 +130,7 @@ TEST_F(AgentDaemon, SpooledEventsAreStoredAndFilesRemoved) {
   ASSERT_FALSE(
       slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 4"); }, 10s).is_null())
       << log();
-  wait_until([&] { return fs::is_empty(spool_); }, 5s);
+  wait_until([&] { return fs::is_empty(spool_); }, 15s);
   EXPECT_TRUE(fs::is_empty(spool_));
   // While it runs, a file dropped in the spool is picked up through inotify.
   stop(SIGTERM);
@@ -228,6 +228,27 @@ TEST_F(AgentDaemon, ConfigWrittenWhileTheAgentStartsIsReloaded) {
   EXPECT_TRUE(found) << st.dump(2) << log();
 }
 
+// SIGTERM while Slack is still answering an alert: the agent waits for the answer (1 s at most)
+// and records it, so the next start does not send that alert again.
+TEST_F(AgentDaemon, AnAlertBeingSentAtAStopIsNotSentAgainAtTheNextStart) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  slack.set_mode("slow 400");
+  write_config(slack.url("/s"));
+  start();
+  ASSERT_EQ(exec("exit 3"), 3);
+  ASSERT_FALSE(slack.wait_for_body("heartbeat failed: exit code 3", 15s).is_null()) << log();
+  stop(SIGTERM);  // Slack answers 0.4 s after it received the alert
+  slack.set_mode("ok");
+  start();
+  // A later alert of the test's own: a second copy of the first would have come before it.
+  auto r = run_command({kAgent, "ping", "after-restart", "--state", "fail", "--config", config()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(slack.wait_for_body("after-restart", 15s).is_null()) << log();
+  size_t sent = 0;
+  for (const auto& q : slack.requests()) sent += slack_says(q, "heartbeat failed: exit code 3");
+  EXPECT_EQ(sent, 1u) << log();
+}
+
 TEST_F(AgentDaemon, TestAlertReachesEachTargetAndShowsNoSecret) {
   HttpRecorder slack(kRecorder, dir_.string());
   // A Slack incoming-webhook URL is its own token: output shows scheme and host only.
@@ -238,7 +259,7 @@ TEST_F(AgentDaemon, TestAlertReachesEachTargetAndShowsNoSecret) {
   EXPECT_NE(ok.out.find(": sent"), std::string::npos) << ok.out;
   EXPECT_EQ(ok.out.find("SECRETTOKEN"), std::string::npos) << ok.out;
   ASSERT_FALSE(
-      slack.wait_for([](const json& r) { return slack_says(r, "Test alert from cronitor-agent"); }, 5s).is_null());
+      slack.wait_for([](const json& r) { return slack_says(r, "Test alert from cronitor-agent"); }, 15s).is_null());
   // A target that does not answer: FAILED and a non-zero exit, still without the secret.
   auto bad =
       run_command({kAgent, "test-alert", "slack:http://127.0.0.1:9/services/T/B/SECRETTOKEN", "--config", config()});
@@ -285,9 +306,9 @@ TEST_F(AgentDaemon, SpoolFileWrittenWhileRunningIsPickedUpByInotify) {
   std::ofstream(fs::path(spool_) / ".partial") << cronitor::encode(e);
   fs::rename(fs::path(spool_) / ".partial", file);
   ASSERT_FALSE(
-      slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 9"); }, 5s).is_null())
+      slack.wait_for([](const json& r) { return slack_says(r, "heartbeat failed: exit code 9"); }, 15s).is_null())
       << log();
-  wait_until([&] { return !fs::exists(file); }, 5s);
+  wait_until([&] { return !fs::exists(file); }, 15s);
   EXPECT_FALSE(fs::exists(file));
 }
 

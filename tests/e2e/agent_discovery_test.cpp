@@ -78,10 +78,7 @@ class AgentDiscovery : public ::testing::Test {
     const std::string key = "barrier-" + std::to_string(++barriers_);
     auto r = run_command({kAgent, "ping", key, "--state", "fail", "--config", (dir_ / "agent.yaml").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_FALSE(
-        slack.wait_for([&](const json& q) { return q["body"].get<std::string>().find(key) != std::string::npos; }, 15s)
-            .is_null())
-        << log();
+    EXPECT_FALSE(slack.wait_for_body(key, 15s).is_null()) << log();
   }
   std::string backup_key() {
     const json st = status();
@@ -171,12 +168,7 @@ TEST_F(AgentDiscovery, DiscoveredJobIsMonitoredAndItsRemovalAlertsOnce) {
   EXPECT_NE(text.find("/usr/bin/cronitor-exec " + job["key"].get<std::string>()), std::string::npos) << text;
   EXPECT_FALSE(fs::is_empty(dir_ / "state/backups"));
   fs::remove(dir_ / "root/etc/cron.d/backup");
-  auto removed = slack.wait_for(
-      [](const json& r) {
-        return r["body"].get<std::string>().find("backup-db was removed from /etc/cron.d/backup line 3") !=
-               std::string::npos;
-      },
-      10s);
+  auto removed = slack.wait_for_body("backup-db was removed from /etc/cron.d/backup line 3", 10s);
   ASSERT_FALSE(removed.is_null()) << log();
   alerts_settled(slack);  // a second removal alert would have come before it
   int count = 0;
@@ -207,10 +199,7 @@ TEST_F(AgentDiscovery, ALatinOneCrontabIsShownAsValidUtf8AndItsLineKeepsItsBytes
   auto r = run_command(
       {kAgent, "ping", key, "--state", "fail", "--exit-code", "3", "--config", (dir_ / "agent.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_FALSE(
-      slack.wait_for([&](const json& q) { return q["body"].get<std::string>().find(shown) != std::string::npos; }, 10s)
-          .is_null())
-      << log();
+  EXPECT_FALSE(slack.wait_for_body(shown, 10s).is_null()) << log();
   ASSERT_EQ(::waitpid(agent_.pid(), nullptr, WNOHANG), 0) << "the daemon ended: " << log();
   // Its incident is in state.db, readable at the next start.
   stop();
@@ -289,21 +278,13 @@ TEST_F(AgentDiscovery, CronRestartIsNoOutageButCronGoneIsAlertedAndItsReturn) {
   // Gone for good: alerted once it stays gone 10 s, with no cron job due (they are every 5 min).
   stop_cron();
   const auto killed = std::chrono::steady_clock::now();
-  auto down = slack.wait_for(
-      [](const json& r) {
-        return r["body"].get<std::string>().find("The cron daemon on disc-host is not running") != std::string::npos;
-      },
-      15s);
+  auto down = slack.wait_for_body("The cron daemon on disc-host is not running", 15s);
   ASSERT_FALSE(down.is_null()) << log();
   std::printf("cron daemon killed -> alert received: %.0f ms\n",
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed).count());
   EXPECT_NE(down["body"].get<std::string>().find("no live cron process behind"), std::string::npos) << down.dump();
   start_cron();
-  auto up = slack.wait_for(
-      [](const json& r) {
-        return r["body"].get<std::string>().find("The cron daemon on disc-host is running again") != std::string::npos;
-      },
-      15s);
+  auto up = slack.wait_for_body("The cron daemon on disc-host is running again", 15s);
   ASSERT_FALSE(up.is_null()) << log();
   EXPECT_EQ(count(slack, "is not running"), 1);
 }
@@ -351,8 +332,7 @@ TEST_F(AgentDiscovery, ZoneChangedUnderRunningCronWarnsOnceUntilCronRestarts) {
 
   set_zone("Europe/Lisbon");
   const std::string warning = "cron still runs jobs in Europe/Berlin; restart cron to apply Europe/Lisbon";
-  auto warned = slack.wait_for(
-      [&](const json& r) { return r["body"].get<std::string>().find(warning) != std::string::npos; }, 15s);
+  auto warned = slack.wait_for_body(warning, 15s);
   ASSERT_FALSE(warned.is_null()) << log();
   EXPECT_NE(log().find(warning), std::string::npos) << log();
   EXPECT_EQ(nightly()["timezone"], "Europe/Berlin");  // what cron really uses
@@ -364,11 +344,7 @@ TEST_F(AgentDiscovery, ZoneChangedUnderRunningCronWarnsOnceUntilCronRestarts) {
   // Restart cron: the new daemon reads Lisbon; the monitor follows and the warning ends.
   stop_cron();
   start_cron();
-  auto cleared = slack.wait_for(
-      [](const json& r) {
-        return r["body"].get<std::string>().find("cron runs jobs in Europe/Lisbon now") != std::string::npos;
-      },
-      20s);
+  auto cleared = slack.wait_for_body("cron runs jobs in Europe/Lisbon now", 20s);
   ASSERT_FALSE(cleared.is_null()) << log();
   ASSERT_TRUE(cronitor::testing::wait_until([&] { return nightly()["timezone"] == "Europe/Lisbon"; }, 10s))
       << status().dump(2);

@@ -150,7 +150,7 @@ TEST_F(CronLogE2E, PackageFileJobsAreObservedFromCronsLogAndNeverWrapped) {
     ::execl("/usr/sbin/cron", "cron", "-f", "-L", "15", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 5s));
+  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s));
   fs::copy_file("/run/crond.pid", root / "run/crond.pid");  // the --root host's cron is this one
 
   std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string()

@@ -213,7 +213,7 @@ TEST_F(DiskFull, CorruptStateDbIsMovedAsideAndTheAgentWorks) {
   auto r = run_command({kExec, "disk-job", "--", "echo still here; exit 7"});
   EXPECT_EQ(r.exit_code, 7);
   EXPECT_EQ(r.out, "still here\n");
-  EXPECT_TRUE(wait_until([&] { return runs_stored() == 1; }, 5s)) << runs_stored();
+  EXPECT_TRUE(wait_until([&] { return runs_stored() == 1; }, 15s)) << runs_stored();
   EXPECT_FALSE(has_entries(spool_));
 }
 

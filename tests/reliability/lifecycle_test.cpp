@@ -95,9 +95,9 @@ TEST_F(Lifecycle, KilledWrapperRunClosedWhenItsGroupEndsWithoutOverlap) {
   start();
   const std::string ended = (dir_ / "ended").string();
   const pid_t wrapper = spawn_wrapper("trap '' TERM; sleep 1.5; date +%s.%N > " + ended);
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 15s)) << agent_.log();
   kill9(wrapper);
-  ASSERT_TRUE(wait_until([&] { return fs::exists(ended) && fs::file_size(ended) > 0; }, 5s)) << "the job did not end";
+  ASSERT_TRUE(wait_until([&] { return fs::exists(ended) && fs::file_size(ended) > 0; }, 15s)) << "the job did not end";
   const double job_end = file_time("ended");
   ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log() << history().dump();
   const double closed_seen = now_s();
@@ -109,7 +109,7 @@ TEST_F(Lifecycle, KilledWrapperRunClosedWhenItsGroupEndsWithoutOverlap) {
   EXPECT_NE(agent_.log().find("exit unknown"), std::string::npos);
   // The next run of the job is no overlap.
   ASSERT_EQ(run_command({kExec, "job", "--", "true"}).exit_code, 0);
-  ASSERT_TRUE(wait_until([&] { return history().size() == 2 && status_of_latest() == "ok"; }, 5s)) << history().dump();
+  ASSERT_TRUE(wait_until([&] { return history().size() == 2 && status_of_latest() == "ok"; }, 15s)) << history().dump();
   EXPECT_EQ(agent_.log().find("overlapped"), std::string::npos) << agent_.log();
 }
 
@@ -120,7 +120,7 @@ TEST_F(Lifecycle, KilledWrapperWhoseJobDiesWithItIsClosedAtOnce) {
   write_config();
   start();
   const pid_t wrapper = spawn_wrapper("exec sleep 30");
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 15s)) << agent_.log();
   const double killed = now_s();
   kill9(wrapper);
   ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log();
@@ -134,14 +134,14 @@ TEST_F(Lifecycle, SpooledRunOfADeadWrapperIsClosedAtStart) {
   write_config();
   const std::string started = (dir_ / "started").string();
   const pid_t wrapper = spawn_wrapper("touch " + started + "; exec sleep 30");
-  ASSERT_TRUE(wait_until([&] { return fs::exists(started) && has_entries(spool_); }, 5s));
+  ASSERT_TRUE(wait_until([&] { return fs::exists(started) && has_entries(spool_); }, 15s));
   kill9(wrapper);
   start();
   ASSERT_TRUE(wait_until([&] { return status_of_latest() == "failed"; }, 10s)) << agent_.log() << history().dump();
   EXPECT_NE(agent_.log().find("wrapper lost (killed)"), std::string::npos) << agent_.log();
   // Its next run is no overlap either.
   ASSERT_EQ(run_command({kExec, "job", "--", "true"}).exit_code, 0);
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "ok"; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "ok"; }, 15s));
   EXPECT_EQ(agent_.log().find("overlapped"), std::string::npos) << agent_.log();
 }
 
@@ -151,7 +151,7 @@ TEST_F(Lifecycle, RunOpenAcrossAnAgentCrashIsClosedWhenItsWrapperIsGone) {
   write_config();
   start();
   const pid_t wrapper = spawn_wrapper("exec sleep 30");
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 15s)) << agent_.log();
   agent_.stop(SIGKILL);
   kill9(wrapper);
   start();
@@ -164,7 +164,7 @@ TEST_F(Lifecycle, LiveWrapperKeepsItsRunOpenAndEndsNormally) {
   start();
   const std::string go = (dir_ / "go").string();
   const pid_t wrapper = spawn_wrapper("while [ ! -e " + go + " ]; do sleep 0.05; done; exit 3");
-  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return status_of_latest() == "running"; }, 15s)) << agent_.log();
   agent_.stop(SIGKILL);  // a restart in between: the wrapper is found alive
   start();
   EXPECT_FALSE(wait_until([&] { return status_of_latest() != "running"; }, 1500ms)) << history().dump();
@@ -195,11 +195,12 @@ TEST_F(Lifecycle, SecondAgentOnTheSameStateExitsWithAClearMessage) {
   EXPECT_EQ(before.st_ino, after.st_ino);
   // The first one still serves.
   ASSERT_EQ(run_command({kExec, "job", "--", "true"}).exit_code, 0);
-  EXPECT_TRUE(wait_until([&] { return status_of_latest() == "ok"; }, 5s));
+  EXPECT_TRUE(wait_until([&] { return status_of_latest() == "ok"; }, 15s));
   EXPECT_FALSE(has_entries(spool_));
 }
 
-// Item 12: SIGTERM while an alert is being sent to a receiver that never answers.
+// Item 12: SIGTERM while an alert is being sent to a receiver that never answers: the agent waits
+// 1 s at most for the answer, then exits and says the alert is sent again at the next start.
 TEST_F(Lifecycle, SigtermIsPromptWhileAnAlertSendHangs) {
   // A TCP server that accepts and never answers.
   int srv = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -225,12 +226,13 @@ TEST_F(Lifecycle, SigtermIsPromptWhileAnAlertSendHangs) {
       5s))
       << agent_.log();
   char buf[64];
-  ASSERT_TRUE(wait_until([&] { return ::recv(conn, buf, sizeof buf, MSG_DONTWAIT | MSG_PEEK) > 0; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return ::recv(conn, buf, sizeof buf, MSG_DONTWAIT | MSG_PEEK) > 0; }, 15s));
   const auto t0 = std::chrono::steady_clock::now();
   agent_.stop(SIGTERM);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("SIGTERM to exit during a hanging send: %.3f s\n", took);
-  EXPECT_LT(took, 0.5);
+  EXPECT_LT(took, 1.5) << "the stop waits 1 s at most for an answer";
+  EXPECT_TRUE(agent_.wait_for_log("stopping with 1 alert(s) still being sent")) << agent_.log();
   ::close(conn);
   ::close(srv);
 }
@@ -269,14 +271,14 @@ TEST_F(Lifecycle, UnwrapWhileRunningMakesTheJobUnreportedNotMissed) {
         if (m.value("source", "").find("/etc/cron.d/lifecycle") != std::string::npos) return m;
     return json();
   };
-  ASSERT_TRUE(wait_until([&] { return read().find("cronitor-exec") != std::string::npos; }, 5s)) << agent_.log();
-  ASSERT_TRUE(wait_until([&] { return job().is_object() && job()["state"] == "waiting"; }, 5s)) << job().dump();
+  ASSERT_TRUE(wait_until([&] { return read().find("cronitor-exec") != std::string::npos; }, 15s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return job().is_object() && job()["state"] == "waiting"; }, 15s)) << job().dump();
   EXPECT_FALSE(job()["next_expected"].is_null()) << job().dump();
   auto un = run_command(
       {kAgent, "unwrap", "--root", root.string(), "--state-dir", (dir_ / "state").string(), "/etc/cron.d/lifecycle"});
   ASSERT_EQ(un.exit_code, 0) << un.err;
   ASSERT_EQ(read(), "* * * * * root echo hello\n");
-  ASSERT_TRUE(wait_until([&] { return job()["state"] == "unreported"; }, 5s)) << job().dump() << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return job()["state"] == "unreported"; }, 15s)) << job().dump() << agent_.log();
   // A restart keeps it so (auto_wrap does not wrap a line the agent knew).
   agent_.stop(SIGTERM);
   start();
@@ -295,7 +297,7 @@ TEST_F(Lifecycle, WrapperWithoutPathsFindsTheAgentThroughItsEndpointFile) {
   const std::string endpoint = (dir_ / "endpoint").string();
   ::setenv("CRONITOR_ENDPOINT_FILE", endpoint.c_str(), 1);
   start();
-  ASSERT_TRUE(wait_until([&] { return fs::exists(endpoint); }, 5s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(endpoint); }, 15s)) << agent_.log();
   struct stat st {};
   ASSERT_EQ(::stat(endpoint.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u);

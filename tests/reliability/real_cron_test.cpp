@@ -105,10 +105,10 @@ TEST(RealCron, WrappedLineReachesAnAgentWithItsOwnPathsAndCronDeathIsSeenWhileTh
     ::execl("/usr/sbin/cron", "cron", "-f", "-L", "15", nullptr);
     ::_exit(127);
   }
-  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 5s)) << "cron did not write /run/crond.pid";
+  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not write /run/crond.pid";
   AgentProcess agent(kAgent, (h.dir / "daemon.log").string());
   ASSERT_TRUE(agent.start(config, socket)) << agent.log();
-  ASSERT_TRUE(wait_until([&] { return fs::exists(endpoint); }, 5s)) << agent.log();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(endpoint); }, 15s)) << agent.log();
   auto latest = [&]() -> std::string {
     auto r = run_command({kAgent, "history", "lc-real-cron", "--json", "--config", config});
     auto j = json::parse(r.out, nullptr, false);

@@ -95,14 +95,7 @@ TEST_F(SocketAttack, ForgedRunsOfRootsJobAreRefusedAndNotSpooled) {
   EXPECT_EQ(reply.rfind("err job \"root-backup\"", 0), 0u) << reply;
   // Mallory's own job is hers to report.
   EXPECT_EQ(run_as(mallory_.get(), {exec_bin_, "mallory-sync", "--", "exit 4"}, wrapper_env()), 4);
-  ASSERT_FALSE(slack_
-                   ->wait_for(
-                       [](const json& r) {
-                         return r["body"].get<std::string>().find("mallory-sync failed") != std::string::npos;
-                       },
-                       10s)
-                   .is_null())
-      << agent_.log();
+  ASSERT_FALSE(slack_->wait_for_body("mallory-sync failed", 10s).is_null()) << agent_.log();
   // Alerted after the forged attempts: a root-backup alert would have come before it.
   EXPECT_EQ(slack_count("root-backup"), 0u) << agent_.log();
   EXPECT_EQ(spool_files(spool_), 0u);

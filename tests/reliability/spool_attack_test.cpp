@@ -77,14 +77,7 @@ TEST_F(SpoolAttack, PlantedRunsOfRootsJobAreRefused) {
   // Mallory's own job, the same way: stored and alerted (so a root-backup alert would be in by now).
   auto own = event("mallory-sync", cronitor::RunState::kFail, mallory_->uid(), 2);
   plant(*mallory_, own.run_id + ".jsonl", cronitor::encode(own));
-  ASSERT_FALSE(slack_
-                   ->wait_for(
-                       [](const json& r) {
-                         return r["body"].get<std::string>().find("mallory-sync failed") != std::string::npos;
-                       },
-                       10s)
-                   .is_null())
-      << agent_.log();
+  ASSERT_FALSE(slack_->wait_for_body("mallory-sync failed", 10s).is_null()) << agent_.log();
   EXPECT_EQ(slack_count("root-backup"), 0u) << agent_.log();
   EXPECT_EQ(slack_count("evil"), 0u) << "the host name in alerts is the agent's own";
   EXPECT_EQ(runs_of("root-backup"), 0u);
@@ -113,14 +106,8 @@ TEST_F(SpoolAttack, FloodsObeyThePerUserRateLimit) {
   auto env = wrapper_env();
   env[0] = "CRONITOR_SOCKET=" + dir_ + "/nowhere.sock";
   ASSERT_EQ(run_as(bob_.get(), {exec_bin_, "bob-report", "--", "exit 5"}, env), 5);
-  ASSERT_FALSE(
-      slack_
-          ->wait_for(
-              [](const json& r) { return r["body"].get<std::string>().find("bob-report failed") != std::string::npos; },
-              5s)
-          .is_null())
-      << "bob waited behind mallory's flood\n"
-      << agent_.log();
+  ASSERT_FALSE(slack_->wait_for_body("bob-report failed", 5s).is_null()) << "bob waited behind mallory's flood\n"
+                                                                         << agent_.log();
   std::printf("4000 one-event spool files of one user: %zu stored after %.1f s (planted in %.1f s)\n", first, elapsed,
               planted);
   EXPECT_LE(first, static_cast<size_t>(2000 + 200 * (elapsed + 0.5)));

@@ -45,7 +45,8 @@ class HttpRecorder {
     }
   }
   int port() const { return port_; }
-  /// How later requests are answered: "ok", "500", "401", "429 N" (Retry-After: N), "hang".
+  /// How later requests are answered: "ok", "500", "401", "429 N" (Retry-After: N), "hang",
+  /// "slow MS" (200 after MS milliseconds).
   void set_mode(const std::string& mode) const {
     std::ofstream(mode_ + ".tmp") << mode;
     std::filesystem::rename(mode_ + ".tmp", mode_);
@@ -72,6 +73,15 @@ class HttpRecorder {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (std::chrono::steady_clock::now() < until);
     return nullptr;
+  }
+  /// Polls until some request's body holds `part`, or `timeout` passes; returns it (or null).
+  nlohmann::json wait_for_body(const std::string& part, std::chrono::milliseconds timeout) const {
+    return wait_for(
+        [&](const nlohmann::json& r) {
+          return r.contains("body") && r["body"].is_string() &&
+                 r["body"].get<std::string>().find(part) != std::string::npos;
+        },
+        timeout);
   }
 
  private:

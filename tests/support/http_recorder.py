@@ -6,7 +6,8 @@
 #   binds an ephemeral port and writes it to PORTFILE; answers 500 to the first FAIL_FIRST_N
 #   requests (to test retries), then what MODEFILE says, read at each request:
 #     "ok" or missing: 200 "ok" (what Slack answers); "500", "401", ...: that status;
-#     "429 N": 429 with Retry-After: N; "hang": never answers (the client must time out).
+#     "429 N": 429 with Retry-After: N; "hang": never answers (the client must time out);
+#     "slow MS": 200 "ok" after MS milliseconds (recorded at once).
 #   Requests that are not answered 2xx are recorded too, with their status.
 import http.server, json, os, sys, threading, time
 
@@ -34,11 +35,13 @@ class H(http.server.BaseHTTPRequestHandler):
         m = mode()
         with lock:
             count[0] += 1
-            status, retry_after = 200, None
+            status, retry_after, delay = 200, None, 0
             if count[0] <= fail_first:
                 status = 500
             elif m == "hang":
                 status = 0
+            elif m.startswith("slow "):
+                delay = int(m.split()[1]) / 1000
             elif m != "ok":
                 parts = m.split()
                 status = int(parts[0])
@@ -51,6 +54,7 @@ class H(http.server.BaseHTTPRequestHandler):
         if status == 0:
             time.sleep(120)
             return
+        time.sleep(delay)
         self.send_response(status)
         if retry_after:
             self.send_header("Retry-After", retry_after)

@@ -17,10 +17,13 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/free_port.h"
+
 namespace cronitor::agent {
 namespace {
 
 using namespace std::chrono_literals;
+using cronitor::testing::free_port;
 
 struct Reply {
   long status = 0;
@@ -60,18 +63,6 @@ Reply fetch(const std::string& url, const char* method) {
   if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   curl_easy_cleanup(c);
   return r;
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 int connect_to(uint16_t port) {

@@ -26,6 +26,7 @@
 #include "common/event.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/daemon_test.h"
+#include "tests/support/free_port.h"
 #include "tests/support/subprocess.h"
 #include "wrapper/agent_client.h"
 
@@ -35,6 +36,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using cronitor::testing::AgentProcess;
 using cronitor::testing::AgentSandbox;
+using cronitor::testing::free_port;
 using cronitor::testing::run_command;
 using cronitor::testing::wait_until;
 using nlohmann::json;
@@ -112,18 +114,6 @@ std::optional<json> get_json(const std::string& url) {
   auto j = json::parse(*body, nullptr, false);
   if (j.is_discarded()) return std::nullopt;
   return j;
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 std::string event(const std::string& key, const std::string& run, cronitor::RunState st, int exit_code = 0) {
