@@ -46,6 +46,9 @@ void Daemon::on_store_failure(bool out_of_space, size_t events) {
 
 void Daemon::on_store_ok() {
   if (!disk_full_since_) return;
+  // A small commit can fit in pages state.db already holds while the disk is still full: the space
+  // is back only when the disk has room again (else the log would say full, back, full, ...).
+  if (!has_room(config_.state_dir)) return;
   spdlog::warn("state.db: disk space is back after {} ({} transactions failed meanwhile); reading the spool",
                format_duration(std::chrono::duration_cast<std::chrono::seconds>(now() - *disk_full_since_)),
                disk_full_failures_);

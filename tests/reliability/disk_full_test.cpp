@@ -155,11 +155,14 @@ TEST_F(DiskFull, SmallDiskHoldsThousandsOfRunsThenFullIsSaidOnceAndRecovers) {
     }
     std::fclose(f);
   }
-  // Jobs run through the real wrapper keep their exit code and output. The log file still has room
-  // for a few commits (its pages are allocated); then runs wait in the spool.
+  // Jobs run through the real wrapper keep their exit code and output. The log file and state.db's
+  // free pages still have room for some commits; each run's 3 KB output tail uses them up fast,
+  // then runs wait in the spool.
   int full_runs = 0;
   while (full_runs < 300 && agent_.log().find("is full") == std::string::npos) {
-    auto r = run_command({kExec, "disk-job", "--", "echo out-" + std::to_string(full_runs) + "; echo err >&2; exit 3"});
+    auto r = run_command(
+        {kExec, "disk-job", "--",
+         "echo out-" + std::to_string(full_runs) + "; echo err >&2; head -c 3000 /dev/zero | tr '\\0' x >&2; exit 3"});
     EXPECT_EQ(r.exit_code, 3);
     EXPECT_EQ(r.out, "out-" + std::to_string(full_runs) + "\n");
     EXPECT_EQ(r.err.substr(0, 4), "err\n") << r.err;
