@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 
 #include "tests/support/fake_systemd_bus.h"
@@ -108,6 +109,14 @@ UnitProps ended(uint64_t at, int code, int status, const std::string& result, co
   return p;
 }
 
+/// The manager's units: t.timer, whose t.service runs (kId1); `svc` gets the service's path.
+std::function<void(FakeSystemdBus&)> one_timer_running(std::string& svc) {
+  return [&svc](FakeSystemdBus& b) {
+    b.add_timer("t.timer", "t.service");
+    svc = b.add_service("t.service", started(kId1, kRealtime));
+  };
+}
+
 /// The manager's two signals for a run's change: the Service interface's, then the Unit's.
 void announce(FakeSystemdBus& bus, const std::string& path, const UnitProps& p) {
   UnitProps service = p, unit;
@@ -169,10 +178,7 @@ TEST(SystemdWatch, ResultWordsReachTheEvent) {
 
 TEST(SystemdWatch, ReconnectNeitherLosesNorDoubleCountsARun) {
   std::string svc;
-  Fixture f([&](FakeSystemdBus& b) {
-    b.add_timer("t.timer", "t.service");
-    svc = b.add_service("t.service", started(kId1, kRealtime));
-  });
+  Fixture f(one_timer_running(svc));
   f.watch->start();
   ASSERT_EQ(f.runs.size(), 1u);  // going
 
@@ -232,10 +238,7 @@ TEST(SystemdWatch, AManagerThatDoesNotAnswerIsRetriedWithBackOff) {
 
 TEST(SystemdWatch, AReadCutByAReexecKeepsTheConnectionAndResyncsOnTheManagersReturn) {
   std::string svc;
-  Fixture f([&](FakeSystemdBus& b) {
-    b.add_timer("t.timer", "t.service");
-    svc = b.add_service("t.service", started(kId1, kRealtime));
-  });
+  Fixture f(one_timer_running(svc));
   f.watch->start();
   ASSERT_TRUE(f.watch->live());
   ASSERT_EQ(f.bus->opens, 1);
@@ -261,10 +264,7 @@ TEST(SystemdWatch, AReadCutByAReexecKeepsTheConnectionAndResyncsOnTheManagersRet
 
 TEST(SystemdWatch, ASignalDuringTheReadIsTakenInStreamOrder) {
   std::string svc;
-  Fixture f([&](FakeSystemdBus& b) {
-    b.add_timer("t.timer", "t.service");
-    svc = b.add_service("t.service", started(kId1, kRealtime));
-  });
+  Fixture f(one_timer_running(svc));
   // The run ends while the listing reads it: the signal is newer than the replies.
   f.bus->during_read = [&](std::vector<UnitRead>& reads) {
     for (const auto& r : reads)

@@ -56,7 +56,7 @@ inline fs::path test_dir(const std::string& prefix) {
 
 /// A fresh folder for one test's agent, with `agent.sock` and `spool` inside it exported to the
 /// wrappers the test runs; `ack_ms` is the wrapper's acknowledgement budget (CRONITOR_ACK_TIMEOUT_MS,
-/// generous: tests share two cores). Removed at the end.
+/// generous: tests share two cores; null: the wrapper's own default). Removed at the end.
 class AgentSandbox {
  public:
   explicit AgentSandbox(fs::path dir, const char* ack_ms = "1000")
@@ -65,7 +65,7 @@ class AgentSandbox {
     fs::create_directories(dir_);
     ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
     ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
-    ::setenv("CRONITOR_ACK_TIMEOUT_MS", ack_ms, 1);
+    if (ack_ms) ::setenv("CRONITOR_ACK_TIMEOUT_MS", ack_ms, 1);
   }
   ~AgentSandbox() {
     std::error_code ec;
@@ -89,27 +89,18 @@ class AgentSandbox {
 /// the end.
 class DaemonTest : public ::testing::Test {
  protected:
-  explicit DaemonTest(const std::string& prefix) : dir_(test_dir(prefix)) {}
-  void SetUp() override {
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    ::setenv("CRONITOR_SOCKET", socket().c_str(), 1);
-    ::setenv("CRONITOR_SPOOL", (dir_ / "spool").c_str(), 1);
-  }
-  void TearDown() override {
-    daemon_.stop(SIGTERM);
-    fs::remove_all(dir_);
-  }
-  std::string socket() const { return (dir_ / "agent.sock").string(); }
+  explicit DaemonTest(const std::string& prefix) : box_(test_dir(prefix), nullptr) {}
+  void TearDown() override { daemon_.stop(SIGTERM); }
+  const std::string& socket() const { return box_.socket(); }
   std::string config() const { return (dir_ / "agent.yaml").string(); }
   /// The start of a config on the folder's own paths, with discovery off.
   std::string sandbox_config(const std::string& hostname) const {
-    return "state_dir: " + (dir_ / "state").string() + "\nsocket: " + socket() +
-           "\nspool_dir: " + (dir_ / "spool").string() + "\nhostname: " + hostname +
-           "\ndiscovery: {crontabs: false, systemd: false}\n";
+    return "state_dir: " + (dir_ / "state").string() + "\nsocket: " + socket() + "\nspool_dir: " + box_.spool() +
+           "\nhostname: " + hostname + "\ndiscovery: {crontabs: false, systemd: false}\n";
   }
 
-  fs::path dir_;
+  AgentSandbox box_;
+  const fs::path dir_ = box_.dir();
   AgentProcess daemon_{kAgent, (dir_ / "daemon.log").string()};
 };
 #endif
