@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "agent/daemon/cron_log_line.h"
+#include "agent/daemon/host_facts.h"
 
 namespace cronitor::agent {
 
@@ -291,10 +292,8 @@ bool CronLogWatch::ends_logged() {
   if (end_seen_) return true;
   std::ifstream pidfile(root_ + "/run/crond.pid");
   long pid = 0;
-  if (!(pidfile >> pid) || pid <= 0) return false;
-  std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::vector<std::string> argv;
-  for (std::string arg; std::getline(cmdline, arg, '\0') && argv.size() < 64;) argv.push_back(arg);
+  if (!(pidfile >> pid) || pid <= 0 || pid > 4194304) return false;
+  const auto argv = proc_cmdline(static_cast<pid_t>(pid));
   return !argv.empty() && (cron_log_level(argv) & 2) != 0;
 }
 

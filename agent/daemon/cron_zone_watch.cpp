@@ -13,6 +13,7 @@
 #include <string>
 
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/host_facts.h"
 #include "agent/daemon/inotify_names.h"
 #include "agent/eval/cron_zone.h"
 #include "discovery/scanner.h"
@@ -21,37 +22,6 @@ namespace cronitor::agent {
 namespace {
 
 constexpr uint64_t kZoneSettleUsec = 200000;  // timedatectl and dpkg-reconfigure write two files
-
-/// A process's start in clock ticks after boot (/proc/PID/stat field 22), 0 if unknown.
-uint64_t start_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  std::getline(in, text);
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  // Fields after the name start at 3 (state); starttime is field 22.
-  const char* p = text.c_str() + close + 1;
-  unsigned long long v = 0;
-  for (int field = 3; field <= 22 && *p; ++field) {
-    while (*p == ' ') ++p;
-    if (field == 22 && std::sscanf(p, "%llu", &v) != 1) return 0;
-    while (*p && *p != ' ') ++p;
-  }
-  return v;
-}
-
-/// The boot time (/proc/stat btime), as an instant.
-std::optional<Instant> boot_time() {
-  std::ifstream in("/proc/stat");
-  std::string word;
-  while (in >> word)
-    if (word == "btime") {
-      long long s = 0;
-      if (in >> s) return Instant{} + std::chrono::seconds(s);
-      break;
-    }
-  return std::nullopt;
-}
 
 std::optional<Instant> changed_at(const std::string& real_path) {
   struct stat st {};
@@ -105,12 +75,9 @@ void Daemon::check_cron_zone(Instant t) {
     if (auto c = changed_at(root_->real_path(f)); c && (!obs.zone_changed_at || *c > *obs.zone_changed_at))
       obs.zone_changed_at = c;
   obs.cron_pid = cron_pid_;
-  if (cron_pid_ > 0) {
-    obs.cron_start = start_ticks(cron_pid_);
-    const long hz = ::sysconf(_SC_CLK_TCK);
-    if (auto boot = boot_time(); boot && obs.cron_start > 0 && hz > 0)
-      obs.cron_started_at = *boot + std::chrono::duration_cast<Instant::duration>(
-                                        std::chrono::duration<double>(static_cast<double>(obs.cron_start) / hz));
+  if (auto stat = read_proc_stat(cron_pid_)) {
+    obs.cron_start = stat->start_ticks;
+    obs.cron_started_at = process_started_at(*stat);
   }
   const CronZoneState before = host_state_.cron_zone;
   Actions actions = observe_cron_zone(host_state_.cron_zone, obs);

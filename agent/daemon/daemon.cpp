@@ -19,6 +19,7 @@
 
 #include "agent/config/discovery_adapter.h"
 #include "agent/daemon/cron_log_watch.h"
+#include "agent/daemon/host_facts.h"
 #include "agent/daemon/metrics_http.h"
 #include "agent/daemon/shutdown_watch.h"
 #include "agent/daemon/systemd_watch.h"
@@ -451,6 +452,7 @@ Result<void> Daemon::setup_loop() {
   start_uplink();
   start_metrics();
   open_cron_log();
+  spdlog::info("{}", describe(probe_host_access()));
   start_oom_watch();
   if (scanner_) {
     discovery::Watcher::Options wo;

@@ -38,6 +38,7 @@ void Daemon::start_oom_watch() {
   }
   // Ahead of the socket and the spool: a victim's process group is read while it still exists.
   sd_event_source_set_priority(kmsg_src_, SD_EVENT_PRIORITY_IMPORTANT);
+  spdlog::info("OOM kills: reading the kernel's log \"{}\"", path);
 }
 
 void Daemon::read_kmsg() {

@@ -9,11 +9,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/host_facts.h"
 #include "schedule/iso8601.h"
 
 namespace cronitor::agent {
@@ -24,43 +24,11 @@ namespace {
 constexpr uint64_t kSettleUsec = 250000;
 constexpr size_t kMaxFollows = 4096;  // one pidfd each
 
-struct ProcStat {
-  char state = 0;
-  pid_t ppid = 0, pgrp = 0;
-  uint64_t start = 0;  // clock ticks after boot
-};
-
-// /proc/PID/stat; the command name may hold spaces and parentheses: fields start after the last ')'.
-bool read_stat(pid_t pid, ProcStat& out) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  std::ifstream in(path);
-  std::string text;
-  if (!std::getline(in, text)) return false;
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return false;
-  unsigned long long start = 0;
-  int ppid = 0, pgrp = 0;
-  // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
-  // priority nice num_threads itrealvalue starttime
-  if (std::sscanf(text.c_str() + close + 1,
-                  " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &out.state, &ppid,
-                  &pgrp, &start) != 4)
-    return false;
-  out.ppid = ppid;
-  out.pgrp = pgrp;
-  out.start = start;
-  return true;
-}
-
-bool alive(const ProcStat& s) { return s.state != 'Z' && s.state != 'X'; }
-
 int pidfd_of(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // A live process of group `pgid` (its leader first), or 0 when the group is empty.
 pid_t live_member(pid_t pgid) {
-  ProcStat s;
-  if (read_stat(pgid, s) && alive(s) && s.pgrp == pgid) return pgid;
+  if (auto s = read_proc_stat(pgid); s && s->alive() && s->pgrp == pgid) return pgid;
   DIR* d = ::opendir("/proc");
   if (!d) return 0;
   pid_t found = 0;
@@ -68,7 +36,7 @@ pid_t live_member(pid_t pgid) {
     char* end = nullptr;
     long p = std::strtol(e->d_name, &end, 10);
     if (p <= 0 || *end) continue;
-    if (read_stat(static_cast<pid_t>(p), s) && s.pgrp == pgid && alive(s)) {
+    if (auto s = read_proc_stat(static_cast<pid_t>(p)); s && s->pgrp == pgid && s->alive()) {
       found = static_cast<pid_t>(p);
       break;
     }
@@ -126,13 +94,15 @@ void Daemon::follow_run(uint32_t i, OpenRun& run) {
   follows_.emplace(run.run_id, std::move(f));
   // Is the wrapper still the process that sent the run (pid reuse across an agent restart)?
   const auto wpid = static_cast<pid_t>(run.wrapper_pid);
-  ProcStat st;
-  bool same = read_stat(wpid, st) && alive(st) && (run.wrapper_start == 0 || run.wrapper_start == st.start);
-  int fd = same ? pidfd_of(wpid) : -1;
+  const auto same_wrapper = [&](const std::optional<ProcStat>& st) {
+    return st && st->alive() && (run.wrapper_start == 0 || run.wrapper_start == st->start_ticks);
+  };
+  std::optional<ProcStat> st = read_proc_stat(wpid);
+  int fd = same_wrapper(st) ? pidfd_of(wpid) : -1;
   // The start time is read again once the pidfd pins the process: the same process or none.
-  if (fd >= 0 && read_stat(wpid, st) && alive(st) && (run.wrapper_start == 0 || run.wrapper_start == st.start)) {
+  if (fd >= 0 && same_wrapper(st = read_proc_stat(wpid))) {
     if (run.wrapper_start == 0) {
-      run.wrapper_start = st.start;
+      run.wrapper_start = st->start_ticks;
       touch(i);
     }
     if (sd_event_add_io(ev_, &ref.src, fd, EPOLLIN, on_follow_exit_cb, &ref) >= 0) {
@@ -188,8 +158,8 @@ void Daemon::follow_group(Follow& f) {
     if (member <= 0) break;
     int fd = pidfd_of(member);
     if (fd < 0) continue;  // it exited just now: look for another
-    ProcStat st;
-    if (!read_stat(member, st) || !alive(st) || st.pgrp != f.pgid) {
+    const auto st = read_proc_stat(member);
+    if (!st || !st->alive() || st->pgrp != f.pgid) {
       ::close(fd);
       continue;
     }

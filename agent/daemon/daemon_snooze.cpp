@@ -6,6 +6,7 @@
 
 #include "agent/cli/status_view.h"
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/host_facts.h"
 #include "agent/daemon/shutdown_watch.h"
 #include "agent/eval/downtime.h"
 #include "agent/state/state_json.h"
@@ -29,7 +30,7 @@ bool Daemon::quiet(Instant t) const {
 }
 
 void Daemon::report_downtime(Instant t) {
-  auto boot = kernel_boot_time();
+  auto boot = host_boot_time();
   if (!boot) spdlog::warn("the kernel's boot time is unreadable (/proc/stat btime, CLOCK_BOOTTIME)");
   const auto windows = downtime_windows(previous_run_, boot.value_or(Instant{}), t);
   host_state_.shutdown_at.reset();  // consumed: that shutdown is behind us

@@ -4,9 +4,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstring>
 #include <utility>
+
+#include "agent/daemon/host_facts.h"
 
 namespace cronitor::agent {
 namespace {
@@ -62,33 +63,10 @@ Result<KmsgReader::Drained> KmsgReader::drain(const std::function<void(std::stri
 }
 
 std::optional<int64_t> process_group_of(int64_t pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  std::string_view s(buf, static_cast<size_t>(n));
-  // "PID (COMM) STATE PPID PGRP ...": COMM may hold spaces and ')', so count from the last ')'.
-  const size_t close = s.rfind(')');
-  if (close == std::string_view::npos) return std::nullopt;
-  s = s.substr(close + 1);
-  int field = 0;
-  size_t pos = 0;
-  while (pos < s.size() && field < 3) {
-    while (pos < s.size() && s[pos] == ' ') ++pos;
-    const size_t end = s.find(' ', pos);
-    if (++field == 3) {
-      int64_t v = 0;
-      auto [p, ec] = std::from_chars(s.data() + pos, s.data() + (end == std::string_view::npos ? s.size() : end), v);
-      if (ec != std::errc() || v <= 0) return std::nullopt;
-      return v;
-    }
-    if (end == std::string_view::npos) break;
-    pos = end;
-  }
-  return std::nullopt;
+  if (pid <= 0 || pid > 4194304) return std::nullopt;
+  auto stat = read_proc_stat(static_cast<pid_t>(pid));
+  if (!stat || stat->pgrp <= 0) return std::nullopt;
+  return stat->pgrp;
 }
 
 }  // namespace cronitor::agent

@@ -1,8 +1,5 @@
 #include "agent/eval/downtime.h"
 
-#include <time.h>
-
-#include <fstream>
 #include <string_view>
 
 #include "common/duration.h"
@@ -125,23 +122,6 @@ Actions evaluate_downtime(std::span<const MonitorConfig> configs, std::span<Moni
   if (!alert) return out;
   if (auto a = downtime_notice(w, jobs, host)) out.push_back(std::move(*a));
   return out;
-}
-
-std::optional<Instant> kernel_boot_time(const std::string& proc_stat) {
-  std::ifstream in(proc_stat);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.starts_with("btime ")) continue;
-    try {
-      return Instant(seconds(std::stoll(line.substr(6))));
-    } catch (const std::exception&) {
-      break;
-    }
-  }
-  timespec real{}, boot{};
-  if (::clock_gettime(CLOCK_REALTIME, &real) != 0 || ::clock_gettime(CLOCK_BOOTTIME, &boot) != 0) return std::nullopt;
-  const auto us = [](const timespec& t) { return int64_t{t.tv_sec} * 1000000 + t.tv_nsec / 1000; };
-  return Instant(std::chrono::microseconds(us(real) - us(boot)));
 }
 
 std::optional<Action> snooze_end_notice(Instant at, Instant since, const std::string& reason,

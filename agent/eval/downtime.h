@@ -61,10 +61,6 @@ Actions evaluate_downtime(std::span<const MonitorConfig> configs, std::span<Moni
                           const DowntimeWindow& w, const std::string& host, bool alert,
                           std::vector<uint32_t>* changed = nullptr);
 
-/// The host's boot time from the kernel (/proc/stat btime; CLOCK_REALTIME - CLOCK_BOOTTIME when
-/// that is unreadable). nullopt when neither answers.
-std::optional<Instant> kernel_boot_time(const std::string& proc_stat = "/proc/stat");
-
 /// The notice that ends a snooze (key "host:snooze"): the incidents still open, or none.
 struct OpenIncident {
   std::string name;

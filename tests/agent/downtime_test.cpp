@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "eval_helpers.h"
 
 namespace cronitor::agent {
@@ -181,19 +179,6 @@ TEST(Downtime, AYearOffIsCountedToABoundAndSaidSo) {
   EXPECT_TRUE(out[0].alert.summary.starts_with("More than 1000 runs were due while the host was down"))
       << out[0].alert.summary;
   EXPECT_EQ(st[0].expected, at("2027-01-01T00:00:00Z"));
-}
-
-TEST(Downtime, BootTimeFromTheKernel) {
-  const std::string path = ::testing::TempDir() + "/downtime_stat";
-  std::ofstream(path) << "cpu  1 2 3\nintr 5\nbtime 1780000000\nprocesses 9\n";
-  EXPECT_EQ(kernel_boot_time(path), Instant(std::chrono::seconds(1780000000)));
-  auto real = kernel_boot_time();
-  ASSERT_TRUE(real.has_value());
-  EXPECT_LT(*real, std::chrono::system_clock::now());
-  // Without /proc/stat: CLOCK_REALTIME - CLOCK_BOOTTIME, within a second of the kernel's btime.
-  auto fallback = kernel_boot_time(path + ".missing");
-  ASSERT_TRUE(fallback.has_value());
-  EXPECT_LT(std::chrono::abs(*fallback - *real), std::chrono::seconds(2));
 }
 
 TEST(Snooze, TheEndNoticeListsTheIncidentsStillOpen) {

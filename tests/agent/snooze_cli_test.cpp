@@ -25,7 +25,9 @@ int64_t now_us() {
 
 class Snooze : public DaemonTest {
  protected:
-  Snooze() : DaemonTest("agent-snooze") {}
+  Snooze() : DaemonTest("agent-snooze"), boot_before_(std::getenv("CRONITOR_BOOT_TIME")) {}
+  ~Snooze() override { ::setenv("CRONITOR_BOOT_TIME", boot_before_.c_str(), 1); }  // a boot stated here ends here
+  const std::string boot_before_;                                                  // set by the sandbox if not before
   std::string db() const { return (dir_ / "state/state.db").string(); }
   void write_config(const std::string& hook_url, const std::string& extra = "") {
     std::ofstream(config()) << sandbox_config("snooze-host") << "defaults:\n  alert_rate_limit: 0\n"
@@ -43,6 +45,16 @@ class Snooze : public DaemonTest {
     args.insert(args.begin(), kAgent);
     args.insert(args.end(), {"--config", config()});
     return run_command(args);
+  }
+  /// The host the agent starts on next booted `ago` seconds before now (CRONITOR_BOOT_TIME).
+  void state_boot(int64_t ago) { ::setenv("CRONITOR_BOOT_TIME", boot_seconds_ago(ago).c_str(), 1); }
+  /// The stopped agent's state.db says it was last seen `ago` seconds before now, with the
+  /// minutely monitor waiting for the slot after that.
+  void stopped_since(int64_t ago) {
+    const int64_t then = now_us() - ago * 1000000;
+    sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
+    sql("UPDATE jobs SET state = json_set(state, '$.expected', " +
+        std::to_string(then / 60000000 * 60000000 + 60000000) + ") WHERE key = 'minutely'");
   }
   /// SQL on the stopped agent's state.db, through Python's sqlite3 (as a sysadmin's tool would).
   void sql(const std::string& statement) {
@@ -119,13 +131,11 @@ TEST_F(Snooze, AStateThatLastRanHoursAgoIsOneDowntimeNoticeAndNoMisses) {
   HttpRecorder hook(kRecorder, dir_.string());
   ASSERT_GT(hook.port(), 0);
   write_config(hook.url("/hook"));
+  // The host booted a day ago: the agent alone was stopped for the 3 hours.
+  state_boot(24 * 3600);
   ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
   daemon_.stop(SIGTERM);
-  // The state.db of an agent that stopped 3 hours ago, waiting for the minutely slot of then.
-  const int64_t then = now_us() - 3LL * 3600 * 1000000;
-  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
-  sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(then / 60000000 * 60000000 + 60000000) +
-      ") WHERE key = 'minutely'");
+  stopped_since(3LL * 3600);
   ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
   auto got = hook.wait_for([](const json& r) { return has(r.value("body", ""), "\"downtime\""); }, 15s);
   ASSERT_FALSE(got.is_null()) << daemon_.log();
@@ -137,32 +147,55 @@ TEST_F(Snooze, AStateThatLastRanHoursAgoIsOneDowntimeNoticeAndNoMisses) {
   EXPECT_TRUE(has(notice["detail"], "minutely: 1")) << notice["detail"];
   EXPECT_EQ(notice["incident"], "none");
   EXPECT_FALSE(has(daemon_.log(), "missed its run")) << daemon_.log();
+  EXPECT_FALSE(has(daemon_.log(), "the host was down")) << daemon_.log();
   EXPECT_EQ(occurrences(daemon_.log(), "runs were due") + occurrences(daemon_.log(), "runs on snooze-host were due"),
             1u)
       << daemon_.log();
+}
 
-  // Host down: the state says the agent last ran before the kernel booted. Off: logged only.
+TEST_F(Snooze, ALastSignOfLifeBeforeTheBootIsHostDownThenAgentStopped) {
+  HttpRecorder hook(kRecorder, dir_.string());
+  ASSERT_GT(hook.port(), 0);
+  write_config(hook.url("/hook"));
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
   daemon_.stop(SIGTERM);
-  write_config(hook.url("/hook"), "");
-  std::ofstream(config(), std::ios::app) << "";
-  {
-    std::string text;
-    std::ifstream in(config());
-    text.assign(std::istreambuf_iterator<char>(in), {});
-    text.replace(text.find("  alert_rate_limit: 0\n"), 22, "  alert_rate_limit: 0\n  alert_on_downtime: false\n");
-    std::ofstream(config()) << text;
-  }
-  std::ifstream stat("/proc/stat");
-  std::string line;
-  int64_t btime = 0;
-  while (std::getline(stat, line))
-    if (line.starts_with("btime ")) btime = std::stoll(line.substr(6));
-  ASSERT_GT(btime, 0);
-  const int64_t before_boot = (btime - 2 * 3600) * 1000000LL;
-  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(before_boot) + ")");
-  sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(before_boot + 60000000) +
-      ") WHERE key = 'minutely'");
-  const size_t sent_before = events(hook, "downtime").size();
+  // Last seen 3 hours ago, on a host that booted 1 hour ago: down for 2 hours, then 1 hour
+  // without the agent. Two windows, two notices, no misses.
+  stopped_since(3LL * 3600);
+  state_boot(3600);
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  ASSERT_TRUE(wait_until([&] { return events(hook, "downtime").size() >= 2; }, 15s)) << daemon_.log();
+  const auto notices = events(hook, "downtime");
+  ASSERT_EQ(notices.size(), 2u) << daemon_.log();
+  EXPECT_TRUE(std::regex_match(notices[0]["summary"].get<std::string>(),
+                               std::regex("1(19|20|21) runs on snooze-host were due while the host was down \\(from "
+                                          "[0-9T:+-]+ to [0-9T:+-]+\\)")))
+      << notices[0]["summary"];
+  EXPECT_TRUE(std::regex_match(notices[1]["summary"].get<std::string>(),
+                               std::regex("(59|60|61) runs on snooze-host were due while the agent was stopped \\(from "
+                                          "[0-9T:+-]+ to [0-9T:+-]+\\)")))
+      << notices[1]["summary"];
+  std::smatch first, second;
+  const std::regex window("from ([0-9T:+-]+) to ([0-9T:+-]+)");
+  const std::string s0 = notices[0]["summary"], s1 = notices[1]["summary"];
+  ASSERT_TRUE(std::regex_search(s0, first, window));
+  ASSERT_TRUE(std::regex_search(s1, second, window));
+  // The first window ends where the second begins: at the boot.
+  EXPECT_EQ(first[2].str(), second[1].str()) << s0 << " / " << s1;
+  EXPECT_TRUE(daemon_.wait_for_log("the host was down from ", 10s)) << daemon_.log();
+  EXPECT_TRUE(daemon_.wait_for_log("the agent was stopped from ", 10s)) << daemon_.log();
+  EXPECT_FALSE(has(daemon_.log(), "missed its run")) << daemon_.log();
+}
+
+TEST_F(Snooze, DowntimeWithAlertOnDowntimeOffIsLoggedOnly) {
+  HttpRecorder hook(kRecorder, dir_.string());
+  ASSERT_GT(hook.port(), 0);
+  write_config(hook.url("/hook"), "  alert_on_downtime: false\n");
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  daemon_.stop(SIGTERM);
+  // Host down: the state says the agent last ran before the kernel booted. Off: logged only.
+  stopped_since(3LL * 3600);
+  state_boot(3600);
   ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
   EXPECT_TRUE(daemon_.wait_for_log("the host was down from ", 10s)) << daemon_.log();
   EXPECT_TRUE(daemon_.wait_for_log("alert_on_downtime is false: no downtime notice sent", 10s)) << daemon_.log();
@@ -170,7 +203,7 @@ TEST_F(Snooze, AStateThatLastRanHoursAgoIsOneDowntimeNoticeAndNoMisses) {
   // Alerts still flow (a test failure reaches the hook), and no downtime notice came before it.
   ASSERT_EQ(agent({"ping", "nightly", "--state", "fail", "--exit-code", "5"}).exit_code, 0);
   EXPECT_FALSE(hook.wait_for([](const json& r) { return has(r.value("body", ""), "exit code 5"); }, 15s).is_null());
-  EXPECT_EQ(events(hook, "downtime").size(), sent_before);
+  EXPECT_TRUE(events(hook, "downtime").empty());
 }
 
 }  // namespace

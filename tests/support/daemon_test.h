@@ -54,6 +54,13 @@ inline fs::path test_dir(const std::string& prefix) {
                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
 }
 
+/// A boot time `ago` seconds before now, as CRONITOR_BOOT_TIME takes it (seconds since the epoch).
+inline std::string boot_seconds_ago(int64_t ago) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  return std::to_string(now.count() - ago);
+}
+
 /// A fresh folder for one test's agent, with `agent.sock` and `spool` inside it exported to the
 /// wrappers the test runs; `ack_ms` is the wrapper's acknowledgement budget (CRONITOR_ACK_TIMEOUT_MS,
 /// generous: tests share two cores; null: the wrapper's own default). Removed at the end.
@@ -66,6 +73,10 @@ class AgentSandbox {
     ::setenv("CRONITOR_SOCKET", socket_.c_str(), 1);
     ::setenv("CRONITOR_SPOOL", spool_.c_str(), 1);
     if (ack_ms) ::setenv("CRONITOR_ACK_TIMEOUT_MS", ack_ms, 1);
+    // The agent's host booted a day ago, whatever this machine's uptime (a downtime window starts
+    // or ends at the boot): a test that needs another boot states it, and a run of the suite that
+    // exports its own CRONITOR_BOOT_TIME keeps it.
+    if (!std::getenv("CRONITOR_BOOT_TIME")) ::setenv("CRONITOR_BOOT_TIME", boot_seconds_ago(24 * 3600).c_str(), 1);
   }
   ~AgentSandbox() {
     std::error_code ec;
