@@ -411,12 +411,8 @@ Result<void> Daemon::setup_loop() {
   }
   sd_event_set_watchdog(ev_, true);
   watch_config();  // before the socket: a change made once the socket is there is seen
-  if (auto r = bind_socket(); !r) return r;
-  sd_event_add_io(ev_, &listen_src_, listen_fd_, EPOLLIN, on_listen_cb, this);
-  sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
-  sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
-  sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
-  // The spool folder: drained now, and whenever a wrapper writes into it.
+  // The spool folder, before the socket: once the socket is there, a wrapper (or a test) may
+  // spool at once into a folder that exists and is watched. Drained now and on every write.
   if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
   spool_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (spool_fd_ < 0 ||
@@ -425,6 +421,11 @@ Result<void> Daemon::setup_loop() {
                  std::strerror(errno));
   else
     sd_event_add_io(ev_, &spool_src_, spool_fd_, EPOLLIN, on_spool_cb, this);
+  if (auto r = bind_socket(); !r) return r;
+  sd_event_add_io(ev_, &listen_src_, listen_fd_, EPOLLIN, on_listen_cb, this);
+  sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
+  sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
   sd_event_add_defer(ev_, &spool_drain_src_, on_spool_drain_cb, this);
   sd_event_add_time(ev_, &spool_retry_src_, CLOCK_MONOTONIC, UINT64_MAX, 50000, on_spool_retry_cb, this);
   sd_event_source_set_enabled(spool_retry_src_, SD_EVENT_OFF);

@@ -60,6 +60,8 @@ struct Host {
     if (cron > 0) {
       ::kill(cron, SIGTERM);
       ::waitpid(cron, nullptr, 0);
+    } else if (std::ifstream pidfile("/run/crond.pid"); pidfile >> cron && cron > 1) {
+      ::kill(cron, SIGTERM);  // a cron the test started in the background (none ran before it)
     }
     std::error_code ec;
     fs::remove(kCronFile, ec);
@@ -128,6 +130,75 @@ TEST(RealCron, WrappedLineReachesAnAgentWithItsOwnPathsAndCronDeathIsSeenWhileTh
   auto status = json::parse(st.out, nullptr, false);
   ASSERT_TRUE(status.is_object()) << st.out << st.err;
   EXPECT_FALSE(status["cron_incident"].is_null()) << status["cron_incident"] << agent.log();
+  agent.stop(SIGTERM);
+}
+
+// Issue 17 item 8: cron started by hand (no unit: it forks into the background, and the killed
+// daemon is reaped by whatever adopted it, maybe late), one of its jobs running (an @reboot job,
+// started at once), then cron killed. The agent tells it within 15 s, every time: 10 rounds.
+TEST(RealCron, CronStartedByHandAndKilledWhileAJobRunsIsToldWithin15sEveryTime) {
+  ASSERT_EQ(::geteuid(), 0u) << "needs root (writes /etc/cron.d, starts cron)";
+  ASSERT_TRUE(fs::exists("/usr/sbin/cron")) << "install Debian's cron (REAL-COMPONENTS.md)";
+  ASSERT_FALSE(pid_alive("/run/crond.pid")) << "a cron daemon already runs here";
+  ASSERT_FALSE(fs::exists(kCronFile));
+  Host h;
+  h.dir = fs::temp_directory_path() / ("cronitor-realcron-bg-" + std::to_string(::getpid()));
+  fs::remove_all(h.dir);
+  fs::create_directories(h.dir / "run");
+  const std::string socket = (h.dir / "run/agent.sock").string(), config = (h.dir / "agent.yaml").string();
+  std::ofstream(config) << "state_dir: " << (h.dir / "state").string() << "\nsocket: " << socket
+                        << "\nspool_dir: " << (h.dir / "spool").string()
+                        << "\ndiscovery: {root: /, crontabs: true, systemd: false, auto_wrap: false, cron_log: off}\n";
+  // The job writes its pid: the test ends it (and its group) after each round.
+  const std::string jobpid = (h.dir / "jobpid").string();
+  std::ofstream(kCronFile) << "SHELL=/bin/sh\nMAILTO=\"\"\n@reboot root echo $$ > " << jobpid << "; exec sleep 120\n"
+                           << "17 3 * * * root true\n";
+  ::chmod(kCronFile, 0644);
+  AgentProcess agent(kAgent, (h.dir / "daemon.log").string());
+  const auto cron_pid = []() -> pid_t {
+    std::ifstream in("/run/crond.pid");
+    long pid = 0;
+    return (in >> pid) && pid > 0 ? static_cast<pid_t>(pid) : 0;
+  };
+  std::vector<double> told;
+  for (int round = 0; round < 10; ++round) {
+    std::error_code ec;
+    fs::remove("/run/crond.reboot", ec);  // @reboot runs again at this start
+    fs::remove(jobpid, ec);
+    // By hand: `cron` forks, the parent exits at once, the daemon lives on in the background.
+    ASSERT_EQ(run_command({"/usr/sbin/cron", "-L", "15"}).exit_code, 0);
+    ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not write /run/crond.pid";
+    ASSERT_TRUE(wait_until([&] { return fs::exists(jobpid) && fs::file_size(jobpid) > 0; }, 15s))
+        << "the @reboot job did not start";
+    const size_t up_lines = occurrences(agent.log(), "the cron daemon runs again");
+    if (round == 0) {
+      ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+    } else {
+      ASSERT_TRUE(wait_until([&] { return occurrences(agent.log(), "the cron daemon runs again") > up_lines; }, 15s))
+          << agent.log();
+    }
+    // The agent knows this cron runs before it is killed.
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto j = json::parse(run_command({kAgent, "status", "--json", "--config", config}).out, nullptr, false);
+          return j.is_object() && j.contains("cron_incident") && j["cron_incident"].is_null();
+        },
+        15s))
+        << agent.log();
+    const size_t down_lines = occurrences(agent.log(), "will be missed");
+    const pid_t cron = cron_pid();
+    ASSERT_GT(cron, 1);
+    const auto killed = std::chrono::steady_clock::now();
+    ::kill(cron, SIGTERM);
+    const bool seen = wait_until([&] { return occurrences(agent.log(), "will be missed") > down_lines; }, 30s);
+    told.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count());
+    std::printf("round %d: cron (pid %d) killed while its job ran; told after %.1f s\n", round + 1, cron, told.back());
+    std::ifstream in(jobpid);
+    long job = 0;
+    if (in >> job && job > 1) ::kill(static_cast<pid_t>(job), SIGKILL);
+    ASSERT_TRUE(seen) << agent.log();
+    EXPECT_LE(told.back(), 15.0) << agent.log();
+  }
   agent.stop(SIGTERM);
 }
 

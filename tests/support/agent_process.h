@@ -32,16 +32,21 @@ class AgentProcess {
   AgentProcess(const AgentProcess&) = delete;
   AgentProcess& operator=(const AgentProcess&) = delete;
 
-  /// Starts the daemon on `config` and waits (10 s at most) for `socket` to appear; false if not.
+  /// Starts the daemon on `config` and waits (10 s at most) until it is ready: `socket` exists and
+  /// the agent said "listening on" (its watches, the bus included, are set by then: the socket
+  /// file alone appears earlier). False if not.
   bool start(const std::string& config, const std::string& socket) {
     std::filesystem::remove(socket);
+    const size_t ready_before = count(log(), "listening on \"");
     pid_ = ::fork();
     if (pid_ == 0) {
       (void)!std::freopen(log_.c_str(), "a", stderr);
       ::execl(binary_.c_str(), binary_.c_str(), "run", "--config", config.c_str(), nullptr);
       ::_exit(127);
     }
-    return wait_until([&] { return std::filesystem::exists(socket); }, std::chrono::seconds(10));
+    return wait_until(
+        [&] { return std::filesystem::exists(socket) && count(log(), "listening on \"") > ready_before; },
+        std::chrono::seconds(10));
   }
   void stop(int sig) {
     if (pid_ <= 0) return;
@@ -60,6 +65,11 @@ class AgentProcess {
   }
 
  private:
+  static size_t count(const std::string& text, const std::string& part) {
+    size_t n = 0;
+    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+    return n;
+  }
   std::string binary_, log_;
   pid_t pid_ = -1;
 };
