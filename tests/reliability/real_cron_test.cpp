@@ -170,11 +170,11 @@ TEST(RealCron, CronStartedByHandAndKilledWhileAJobRunsIsToldWithin15sEveryTime) 
     ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not write /run/crond.pid";
     ASSERT_TRUE(wait_until([&] { return fs::exists(jobpid) && fs::file_size(jobpid) > 0; }, 15s))
         << "the @reboot job did not start";
-    const size_t up_lines = occurrences(agent.log(), "the cron daemon runs again");
+    const size_t up_lines = occurrences(agent.log(), "is running again after");
     if (round == 0) {
       ASSERT_TRUE(agent.start(config, socket)) << agent.log();
     } else {
-      ASSERT_TRUE(wait_until([&] { return occurrences(agent.log(), "the cron daemon runs again") > up_lines; }, 15s))
+      ASSERT_TRUE(wait_until([&] { return occurrences(agent.log(), "is running again after") > up_lines; }, 15s))
           << agent.log();
     }
     // The agent knows this cron runs before it is killed.
