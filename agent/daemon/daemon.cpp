@@ -367,7 +367,9 @@ void Daemon::realign_after_clock_jump(Instant t) {
 void Daemon::reload() {
   auto cfg = load_config(options_.config_path);
   if (!cfg) {
-    spdlog::error("reload failed, keeping the old config:\n{}", format_errors(cfg.error()));
+    // One log line per error: the log escapes newlines (a message is one line, agent/README.md).
+    spdlog::error("reload failed, keeping the old config:");
+    for (const auto& e : cfg.error()) spdlog::error("  {}", e.text());
     sd_notifyf(0, "STATUS=reload failed, running with the old config: %s", cfg.error()[0].text().c_str());
     return;
   }
