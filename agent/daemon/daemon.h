@@ -322,6 +322,8 @@ class Daemon {
   std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
   size_t synced_hash_ = 0;                        // the monitors last queued for upsert
   sd_event_source* metrics_src_ = nullptr;
+  // The last prometheus.textfile failure, warned about once.
+  std::string textfile_error_;
   std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
   uint64_t rescans_ = 0;
