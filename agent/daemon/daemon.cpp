@@ -516,6 +516,7 @@ int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, vo
   auto* d = static_cast<Daemon*>(ud);
   if (si->ssi_signo == SIGHUP) {
     d->reload();
+    d->spool_index_.relist();  // every name again: a way out of anything the watch missed
     d->drain_spool();
     return 0;
   }

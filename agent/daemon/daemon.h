@@ -21,6 +21,7 @@
 #include "agent/daemon/rate_limiter.h"
 #include "agent/daemon/request_handler.h"
 #include "agent/daemon/sender_thread.h"
+#include "agent/daemon/spool_reader.h"
 #include "agent/eval/evaluator.h"
 #include "agent/eval/monitor_set.h"
 #include "agent/eval/wrap_policy.h"
@@ -138,7 +139,8 @@ class Daemon {
                                                   bool from_wrapper = true);
   /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
   std::optional<int64_t> owner_of(std::string_view key) const;
-  void drain_spool();
+  /// One bounded pass over the spool; `before_batch`: a short one, ahead of a socket batch.
+  void drain_spool(bool before_batch = false);
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
   std::string run_control(const Conn& c, const Request& r);
   void accept_one(int fd);
@@ -303,11 +305,12 @@ class Daemon {
   std::vector<Pending> pending_;
   RateLimiter rate_;
   std::unique_ptr<RequestHandler> handler_;
-  std::unordered_map<uid_t, size_t> conns_of_uid_;       // open connections per peer uid
-  std::unordered_map<std::string, int64_t> owners_;      // keys learnt from runs -> owner uid (state.db)
-  std::unordered_map<std::string, int64_t> spool_seen_;  // spool file -> size already stored
-  std::set<uid_t> spool_waiting_;                        // uids whose spool files wait for the rate limit
-  sd_event_source* spool_retry_src_ = nullptr;           // drains again once those uids have tokens
+  // What the spool holds: names to look at, files read, odd entries warned about.
+  SpoolIndex spool_index_;
+  std::unordered_map<uid_t, size_t> conns_of_uid_;   // open connections per peer uid
+  std::unordered_map<std::string, int64_t> owners_;  // keys learnt from runs -> owner uid (state.db)
+  std::set<uid_t> spool_waiting_;                    // uids whose spool files wait for the rate limit
+  sd_event_source* spool_retry_src_ = nullptr;       // drains again once those uids have tokens
   int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;
