@@ -1,14 +1,31 @@
 // Small text helpers shared by the parsers of agent.yaml values, `# cronitor:` comments and the
-// kernel's "name value" files (memory.events, /proc/vmstat).
+// kernel's "name value" files (memory.events, /proc/vmstat), and the one escaping function for
+// text a user can name (job names, commands, output, file names) on a terminal or in the log.
 #pragma once
 
 #include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace cronitor {
+
+/// `s` safe to print to a terminal or a log line: valid UTF-8 is kept, except what a terminal
+/// acts on or what reorders text. ESC is `\e`; newline, CR and tab `\n`, `\r`, `\t`; other C0
+/// controls, DEL and bytes that are not UTF-8 `\xNN`; C1 controls, U+2028/2029 and the bidi
+/// overrides `\uNNNN`. Backslashes stay as they are (cron commands are full of them).
+[[nodiscard]] std::string escape_text(std::string_view s);
+
+/// Text of several lines (a diff, a message) escaped line by line: its newlines are kept.
+[[nodiscard]] std::string escape_lines(std::string_view s);
+
+/// The longest prefix of `s` of at most `max_bytes` that does not end inside a UTF-8 sequence.
+[[nodiscard]] std::string_view cut_utf8(std::string_view s, size_t max_bytes);
+
+/// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+[[nodiscard]] std::string valid_utf8(std::string_view s);
 
 /// `s` without leading and trailing whitespace (isspace: blanks, tabs, newlines, CR).
 inline std::string_view trim_space(std::string_view s) {

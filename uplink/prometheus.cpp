@@ -2,13 +2,18 @@
 
 #include <cstdio>
 
+#include "common/text.h"
+
 namespace cronitor::uplink {
 namespace {
 
-/// A label value per the exposition format: backslash, quote and newline escaped.
-std::string label(std::string_view v) {
+/// A label value per the exposition format: valid UTF-8 (other bytes as U+FFFD; one bad label
+/// makes promtool and Prometheus refuse the whole scrape), cut to 1024 bytes at a character
+/// boundary, backslash, quote and newline escaped.
+std::string label(std::string_view raw) {
+  const std::string valid = valid_utf8(raw.substr(0, 4096));
   std::string out;
-  for (char c : v.substr(0, 1024)) {
+  for (char c : cut_utf8(valid, 1024)) {
     if (c == '\\' || c == '"')
       out += '\\', out += c;
     else if (c == '\n')

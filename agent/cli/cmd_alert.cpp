@@ -12,6 +12,7 @@
 #include "agent/cli/json_out.h"
 #include "agent/config/config.h"
 #include "common/event.h"
+#include "common/text.h"
 #include "uplink/alert_sender.h"
 #include "wrapper/agent_client.h"
 #include "wrapper/spool.h"
@@ -75,9 +76,9 @@ void test_alert(const std::string& config_path, const std::string& list, bool js
       results.push_back(
           {{"target", shown}, {"sent", r.ok}, {"error", r.ok ? nlohmann::json() : nlohmann::json(r.error)}});
     else if (r.ok)
-      std::cout << shown << ": sent\n";
+      std::cout << escape_text(shown) << ": sent\n";
     else
-      std::cout << shown << ": FAILED: " << r.error << "\n";
+      std::cout << escape_text(shown) << ": FAILED: " << escape_text(r.error) << "\n";
   }
   if (json_out) std::cout << json_text(results) << "\n";
 }
@@ -90,9 +91,10 @@ void report_ping(bool json_out, const std::string& key, const std::string& state
     if (!why.empty()) j["agent_error"] = why;
     std::cout << json_text(j) << "\n";
   } else if (delivered == "agent") {
-    std::cout << key << ": " << state << " recorded (run " << run_id << ")\n";
+    std::cout << escape_text(key) << ": " << state << " recorded (run " << run_id << ")\n";
   } else {
-    std::cout << key << ": " << state << " spooled (the agent is not running: " << why << ")\n";
+    std::cout << escape_text(key) << ": " << state << " spooled (the agent is not running: " << escape_text(why)
+              << ")\n";
   }
 }
 
@@ -127,7 +129,7 @@ void ping(const std::string& config_path, const std::string& key, const std::str
   }
   const std::string line = encode(e);
   if (!valid_key(key)) {
-    std::cerr << "cronitor-agent: bad key \"" << key << "\"\n";
+    std::cerr << "cronitor-agent: bad key \"" << escape_text(key) << "\"\n";
     exit_code = kExitUsage;
     return;
   }

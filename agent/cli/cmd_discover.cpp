@@ -16,6 +16,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
+#include "common/text.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/crontab_rewriter.h"
 #include "discovery/crontab_source.h"
@@ -100,8 +101,10 @@ std::string schedules_of(const Job& j) {
   return out;
 }
 
-std::string clip(std::string s, std::size_t n) {
-  if (s.size() > n) s = s.substr(0, n - 3) + "...";
+/// `s` escaped for the terminal, cut to `n` bytes at a character boundary.
+std::string clip(std::string_view raw, std::size_t n) {
+  std::string s = escape_text(raw);
+  if (s.size() > n) s = std::string(cut_utf8(s, n - 3)) + "...";
   return s;
 }
 
@@ -112,8 +115,8 @@ void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFi
   std::vector<Row> rows;
   rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
   for (const Job* j : jobs) {
-    rows.push_back(Row{
-        {j->key, clip(j->name, 28), j->user, clip(schedules_of(*j), 48), where_of(*j), status_of(*j, packages, live)}});
+    rows.push_back(Row{{escape_text(j->key), clip(j->name, 28), escape_text(j->user), clip(schedules_of(*j), 48),
+                        escape_text(where_of(*j)), escape_text(status_of(*j, packages, live))}});
   }
   std::size_t width[6] = {};
   for (const Row& r : rows) {
@@ -131,7 +134,7 @@ void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFi
 }
 
 void print_warnings(const Scanner& scanner) {
-  for (const auto& w : scanner.warnings()) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
+  for (const auto& w : scanner.warnings()) std::fprintf(stderr, "warning: %s\n", escape_text(w.to_string()).c_str());
 }
 
 void print_changes(const Changes& c, bool json) {
@@ -140,7 +143,8 @@ void print_changes(const Changes& c, bool json) {
       nlohmann::json line = {{"event", what}, {"job", discovery::to_json(j)}};
       std::printf("%s\n", json_text(line, -1).c_str());
     } else {
-      std::printf("%-8s %s %s %s\n", what, j.key.c_str(), j.name.c_str(), where_of(j).c_str());
+      std::printf("%-8s %s %s %s\n", what, escape_text(j.key).c_str(), escape_text(j.name).c_str(),
+                  escape_text(where_of(j)).c_str());
     }
   };
   for (const Job* j : c.added) emit("added", *j);
@@ -151,9 +155,7 @@ void print_changes(const Changes& c, bool json) {
 
 int run_watch(Scanner& scanner, const DiskRoot& root, bool json) {
   discovery::Watcher::Options wo;
-  wo.log = [](std::string_view msg) {
-    std::fprintf(stderr, "cronitor-agent: %.*s\n", static_cast<int>(msg.size()), msg.data());
-  };
+  wo.log = [](std::string_view msg) { std::fprintf(stderr, "cronitor-agent: %s\n", escape_text(msg).c_str()); };
   auto watcher = discovery::Watcher::create(scanner, root, std::move(wo));
   if (!watcher) {
     std::fprintf(stderr, "cronitor-agent: %s\n", watcher.error().message.c_str());
@@ -268,17 +270,21 @@ int run_wrap_cmd(const DiscoverOptions& o, bool unwrap) {
   wo.files = o.files;
   wo.backup_dir = (o.state_dir.empty() ? root.real_path("/var/lib/cronitor-agent") : o.state_dir) + "/backups";
   const discovery::WrapReport report = discovery::run_wrap(root, wo);
-  if (o.dry_run) std::fwrite(report.diff.data(), 1, report.diff.size(), stdout);
-  for (const auto& w : report.warnings) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
+  if (o.dry_run) {
+    const std::string diff = escape_lines(report.diff);  // users' crontab lines
+    std::fwrite(diff.data(), 1, diff.size(), stdout);
+  }
+  for (const auto& w : report.warnings) std::fprintf(stderr, "warning: %s\n", escape_text(w.to_string()).c_str());
   for (const auto& [path, package] : report.package_files)
-    std::fprintf(stderr, "%s: belongs to package %s, left as it is (--package-files to wrap it anyway)\n", path.c_str(),
-                 package.c_str());
+    std::fprintf(stderr, "%s: belongs to package %s, left as it is (--package-files to wrap it anyway)\n",
+                 escape_text(path).c_str(), escape_text(package).c_str());
   const char* verb = unwrap ? "unwrapped" : "wrapped";
   if (o.dry_run) {
     std::fprintf(stderr, "%d line(s) would be %s (dry run, nothing written)\n", report.lines, verb);
   } else {
     for (std::size_t i = 0; i < report.written.size(); ++i) {
-      std::fprintf(stderr, "%s: %s (backup: %s)\n", verb, report.written[i].c_str(), report.backups[i].c_str());
+      std::fprintf(stderr, "%s: %s (backup: %s)\n", verb, escape_text(report.written[i]).c_str(),
+                   escape_text(report.backups[i]).c_str());
     }
     std::fprintf(stderr, "%d line(s) %s in %zu file(s)\n", report.lines, verb, report.written.size());
   }

@@ -73,7 +73,11 @@ void register_daemon(CLI::App& app, int& exit_code) {
     setup_logging(*verbose);
     auto d = agent::Daemon::create(agent::Daemon::Options{*config});
     if (!d) {
-      spdlog::critical("{}", d.error().message);
+      // One line each: the log escapes newlines inside a message.
+      std::string_view m = d.error().message;
+      for (size_t nl; (nl = m.find('\n')) != std::string_view::npos; m.remove_prefix(nl + 1))
+        if (nl > 0) spdlog::critical("{}", m.substr(0, nl));
+      if (!m.empty()) spdlog::critical("{}", m);
       exit_code = kExitFailure;
       return;
     }

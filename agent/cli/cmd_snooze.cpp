@@ -13,6 +13,7 @@
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
 #include "common/duration.h"
+#include "common/text.h"
 
 namespace cronitor::cli {
 namespace {
@@ -34,7 +35,8 @@ void print(const SnoozeOptions& o, const json& snooze, bool daemon_runs) {
   }
   if (snooze.is_object()) {
     std::cout << "snoozed until " << snooze.value("until", "") << " (for " << o.duration << ")";
-    if (snooze.value("reason", json()).is_string()) std::cout << ": " << snooze["reason"].get<std::string>();
+    if (snooze.value("reason", json()).is_string())
+      std::cout << ": " << escape_text(snooze["reason"].get<std::string>());
     std::cout << "\nevery alert is recorded but not sent until then; `cronitor-agent snooze --off` ends it\n";
   } else {
     std::cout << "not snoozed: alerts are sent\n";

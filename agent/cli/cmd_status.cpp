@@ -11,6 +11,7 @@
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
 #include "common/duration.h"
+#include "common/text.h"
 #include "schedule/iso8601.h"
 
 namespace cronitor::cli {
@@ -79,19 +80,19 @@ std::optional<agent::StateStore> open_state(const agent::Config& c, bool writabl
 /// How runs reach the agent where that is not the wrapper (agent/wrap_policy.h): said under the table.
 void print_reporting_notes(const json& out) {
   if (out.contains("wrap_refused") && out["wrap_refused"].is_string())
-    std::cout << "not wrapping crontab lines: " << out["wrap_refused"].get<std::string>()
+    std::cout << "not wrapping crontab lines: " << escape_text(out["wrap_refused"].get<std::string>())
               << " (unwrapped jobs stay unreported)\n";
   std::string observed;
   for (const auto& m : out["monitors"])
     if (m.value("reported_by", json()) == "cron log")
-      observed += (observed.empty() ? "" : ", ") + m.value("key", std::string());
+      observed += (observed.empty() ? "" : ", ") + escape_text(m.value("key", std::string()));
   if (!observed.empty()) std::cout << "observed from cron's log (files a package owns): " << observed << "\n";
   if (out.contains("systemd") && out["systemd"].is_object()) {
     const json& sd = out["systemd"];
     if (sd.value("live", false))
       std::cout << "systemd timers: observed live from the manager (" << sd.value("timers", 0) << " loaded)\n";
     else
-      std::cout << "systemd timers: unobserved: " << sd.value("why_not", std::string()) << "\n";
+      std::cout << "systemd timers: unobserved: " << escape_text(sd.value("why_not", std::string())) << "\n";
   }
 }
 
@@ -130,7 +131,7 @@ void status(const Common& o, int& exit_code) {
   json warnings = json::array();
   if (auto w = agent::no_target_warning(*c); !w.empty()) warnings.push_back(w);
   out["warnings"] = warnings;
-  for (const auto& w : warnings) std::cerr << "warning: " << w.get<std::string>() << "\n";
+  for (const auto& w : warnings) std::cerr << "warning: " << escape_text(w.get<std::string>()) << "\n";
   if (o.json_out) {
     std::cout << json_text(out) << "\n";
   } else {
@@ -141,11 +142,11 @@ void status(const Common& o, int& exit_code) {
       std::cout << "The daemon is running (socket " << c->socket << ", config " << c->source << ")\n";
     if (out["cron_incident"].is_object())
       std::cout << "CRON DAEMON DOWN since " << out["cron_incident"].value("opened", "") << ": "
-                << out["cron_incident"].value("reason", "") << "\n";
+                << escape_text(out["cron_incident"].value("reason", "")) << "\n";
     if (out.contains("snooze") && out["snooze"].is_object())
       std::cout << "snoozed until " << out["snooze"].value("until", "")
                 << (out["snooze"].value("reason", json()).is_string()
-                        ? " (" + out["snooze"]["reason"].get<std::string>() + ")"
+                        ? " (" + escape_text(out["snooze"]["reason"].get<std::string>()) + ")"
                         : std::string())
                 << ": alerts are recorded, not sent\n";
     if (out.value("shutting_down", false)) std::cout << "HOST SHUTTING DOWN: alerts are recorded, not sent\n";
@@ -203,7 +204,8 @@ void history(const Common& o, const std::string& key, int limit, int& exit_code)
   }
   if (runs.empty() && !known_monitor(*c, key, daemon_runs, exit_code)) {
     if (exit_code != kExitOk) return;
-    std::cerr << "cronitor-agent: no monitor with key \"" << key << "\" (cronitor-agent status lists them)\n";
+    std::cerr << "cronitor-agent: no monitor with key \"" << escape_text(key)
+              << "\" (cronitor-agent status lists them)\n";
     exit_code = kExitFailure;
     return;
   }
@@ -227,12 +229,12 @@ void report_pause(const Common& o, const std::string& key, const std::string& st
               << "\n";
     return;
   }
-  std::cout << key << ": " << state;
+  std::cout << escape_text(key) << ": " << state;
   if (until && *until != agent::Instant::max())
     std::cout << " until " << iso(*until) << " (for "
               << cronitor::format_duration(std::chrono::ceil<std::chrono::seconds>(*until - now)) << ")";
   else if (until)
-    std::cout << " until cronitor-agent resume " << key;
+    std::cout << " until cronitor-agent resume " << escape_text(key);
   if (!daemon_runs) std::cout << " (the daemon is not running; it applies this at start)";
   std::cout << "\n";
 }

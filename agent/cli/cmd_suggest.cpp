@@ -11,6 +11,7 @@
 #include "agent/eval/tolerance_advice.h"
 #include "agent/state/state_store.h"
 #include "common/duration.h"
+#include "common/text.h"
 
 namespace cronitor::cli {
 namespace {
@@ -74,7 +75,7 @@ int suggest(const SuggestOptions& o) {
         agent::advise(j.key, *runs, job_schedule(j), zone ? *zone : schedule::Zone::local(), c->defaults.grace));
   }
   if (!o.key.empty() && !found) {
-    std::cerr << "cronitor-agent: no job \"" << o.key << "\" in " << store->path() << "\n";
+    std::cerr << "cronitor-agent: no job \"" << escape_text(o.key) << "\" in " << store->path() << "\n";
     return kExitFailure;
   }
   if (o.json_out) {
@@ -98,15 +99,15 @@ int suggest(const SuggestOptions& o) {
   std::printf("%-28s %5s %8s %8s %8s %9s %6s  %s\n", "KEY", "RUNS", "P50", "P95", "MAX", "DELAY95", "FAIL%",
               "SUGGESTED");
   for (const auto& a : advice) {
-    std::printf("%-28s %5d %8s %8s %8s %9s %5.1f%%  %s\n", a.key.c_str(), a.runs, ms_text(a.p50).c_str(),
+    std::printf("%-28s %5d %8s %8s %8s %9s %5.1f%%  %s\n", escape_text(a.key).c_str(), a.runs, ms_text(a.p50).c_str(),
                 ms_text(a.p95).c_str(), ms_text(a.max).c_str(), ms_text(a.delay_p95).c_str(), 100.0 * a.failure_rate(),
-                a.comment().substr(12).c_str());
+                escape_text(a.comment().substr(12)).c_str());
   }
   if (advice.size() == 1) {
     const auto& a = advice[0];
-    std::printf("\nAbove the crontab line:\n%s\nOr in agent.yaml under monitors:\n%s", a.comment().c_str(),
-                a.yaml().c_str());
-    if (!a.why.empty()) std::printf("(%s)\n", a.why.c_str());
+    std::printf("\nAbove the crontab line:\n%s\nOr in agent.yaml under monitors:\n%s",
+                escape_lines(a.comment()).c_str(), escape_lines(a.yaml()).c_str());
+    if (!a.why.empty()) std::printf("(%s)\n", escape_text(a.why).c_str());
   }
   return kExitOk;
 }

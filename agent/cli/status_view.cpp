@@ -5,6 +5,7 @@
 #include "agent/cli/json_out.h"
 #include "agent/state/state_json.h"
 #include "common/duration.h"
+#include "common/text.h"
 #include "schedule/iso8601.h"
 
 namespace cronitor::agent {
@@ -17,9 +18,10 @@ json iso_or_null(const std::optional<Instant>& t) {
   return schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(*t), schedule::Zone::utc());
 }
 
+/// A table cell: what a user named (job names, signals, output) escaped for the terminal.
 std::string cell(const json& j) {
   if (j.is_null()) return "-";
-  if (j.is_string()) return j.get<std::string>();
+  if (j.is_string()) return escape_text(j.get<std::string>());
   return json_text(j, -1);
 }
 
@@ -122,7 +124,7 @@ std::string status_table(const json& monitors) {
     std::string inc =
         m["incident"].is_null() ? "-" : cell(m["incident"]["kind"]) + " since " + cell(m["incident"]["opened"]);
     std::string name = cell(m["name"]);
-    if (name.size() > 28) name = name.substr(0, 25) + "...";
+    if (name.size() > 28) name = std::string(cut_utf8(name, 25)) + "...";
     std::vector<std::string> row = {cell(m["key"]), name, cell(m["state"]), cell(m["schedule"]), started, exit, dur};
     if (any_open) row.push_back(m["open_run"].is_object() ? cell(m["open_run"]["started"]) : "-");
     row.insert(row.end(), {cell(m["next_expected"]), inc});
@@ -165,7 +167,7 @@ std::string history_table(const json& runs) {
   for (const auto& r : runs) {
     std::string dur = duration_cell(r["duration_ms"]);
     std::string exit = cell(r["exit_code"]);
-    if (r["signal"].is_string()) exit += " (" + r["signal"].get<std::string>() + ")";
+    if (r["signal"].is_string()) exit += " (" + cell(r["signal"]) + ")";
     if (r["oom"].is_boolean() && r["oom"].get<bool>()) exit += " OOM";
     rows.push_back({cell(r["started"]), cell(r["status"]), exit, dur, cell(r["run_id"])});
   }

@@ -368,7 +368,9 @@ void Daemon::realign_after_clock_jump(Instant t) {
 void Daemon::reload() {
   auto cfg = load_config(options_.config_path);
   if (!cfg) {
-    spdlog::error("reload failed, keeping the old config:\n{}", format_errors(cfg.error()));
+    // One log line per error: the log escapes newlines (a message is one line, agent/README.md).
+    spdlog::error("reload failed, keeping the old config:");
+    for (const auto& e : cfg.error()) spdlog::error("  {}", e.text());
     sd_notifyf(0, "STATUS=reload failed, running with the old config: %s", cfg.error()[0].text().c_str());
     return;
   }
@@ -517,6 +519,7 @@ int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, vo
   auto* d = static_cast<Daemon*>(ud);
   if (si->ssi_signo == SIGHUP) {
     d->reload();
+    d->spool_index_.relist();  // every name again: a way out of anything the watch missed
     d->drain_spool();
     return 0;
   }

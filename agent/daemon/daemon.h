@@ -21,6 +21,7 @@
 #include "agent/daemon/rate_limiter.h"
 #include "agent/daemon/request_handler.h"
 #include "agent/daemon/sender_thread.h"
+#include "agent/daemon/spool_reader.h"
 #include "agent/eval/evaluator.h"
 #include "agent/eval/monitor_set.h"
 #include "agent/eval/wrap_policy.h"
@@ -138,7 +139,8 @@ class Daemon {
                                                   bool from_wrapper = true);
   /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
   std::optional<int64_t> owner_of(std::string_view key) const;
-  void drain_spool();
+  /// One bounded pass over the spool; `before_batch`: a short one, ahead of a socket batch.
+  void drain_spool(bool before_batch = false);
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
   std::string run_control(const Conn& c, const Request& r);
   void accept_one(int fd);
@@ -303,11 +305,12 @@ class Daemon {
   std::vector<Pending> pending_;
   RateLimiter rate_;
   std::unique_ptr<RequestHandler> handler_;
-  std::unordered_map<uid_t, size_t> conns_of_uid_;       // open connections per peer uid
-  std::unordered_map<std::string, int64_t> owners_;      // keys learnt from runs -> owner uid (state.db)
-  std::unordered_map<std::string, int64_t> spool_seen_;  // spool file -> size already stored
-  std::set<uid_t> spool_waiting_;                        // uids whose spool files wait for the rate limit
-  sd_event_source* spool_retry_src_ = nullptr;           // drains again once those uids have tokens
+  // What the spool holds: names to look at, files read, odd entries warned about.
+  SpoolIndex spool_index_;
+  std::unordered_map<uid_t, size_t> conns_of_uid_;   // open connections per peer uid
+  std::unordered_map<std::string, int64_t> owners_;  // keys learnt from runs -> owner uid (state.db)
+  std::set<uid_t> spool_waiting_;                    // uids whose spool files wait for the rate limit
+  sd_event_source* spool_retry_src_ = nullptr;       // drains again once those uids have tokens
   int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;
@@ -322,6 +325,8 @@ class Daemon {
   std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
   size_t synced_hash_ = 0;                        // the monitors last queued for upsert
   sd_event_source* metrics_src_ = nullptr;
+  // The last prometheus.textfile failure, warned about once.
+  std::string textfile_error_;
   std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
   uint64_t rescans_ = 0;

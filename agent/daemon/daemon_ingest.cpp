@@ -2,6 +2,7 @@
 // folder, and the batch commit that makes events durable before they are acknowledged.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -96,8 +97,17 @@ int Daemon::on_spool_cb(sd_event_source*, int, uint32_t, void* ud) {
 }
 
 bool Daemon::take_spool_events() {
-  char buf[8192];
-  while (spool_fd_ >= 0 && ::read(spool_fd_, buf, sizeof buf) > 0) spool_ready_ = true;
+  // The events name the files: only those are looked at again (a lost event: all of them).
+  alignas(inotify_event) char buf[16384];
+  for (ssize_t n; spool_fd_ >= 0 && (n = ::read(spool_fd_, buf, sizeof buf)) > 0;) {
+    spool_ready_ = true;
+    for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buf + off);
+      if (e->mask & IN_Q_OVERFLOW) spool_index_.relist();
+      if (e->len > 0) spool_index_.note(std::string_view(e->name, ::strnlen(e->name, e->len)));
+      off += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+    }
+  }
   return spool_ready_;
 }
 
@@ -333,7 +343,7 @@ void Daemon::commit_pending() {
   if (pending_.empty()) return;
   // A wrapper that once missed its ack spools the rest of that run: a run's end may sit in the
   // spool while the next run arrives on the socket. Older events first, so that is no overlap.
-  if (take_spool_events()) drain_spool();
+  if (take_spool_events()) drain_spool(true);
   std::vector<Pending> batch;
   batch.swap(pending_);
   const Instant t = now();
@@ -366,21 +376,24 @@ void Daemon::commit_pending() {
 // Spooled events are older than those waiting on the socket: they go first (commit_pending
 // calls this before its batch). Each file is judged whole, once: refused files are deleted with
 // one log line; the files of a uid out of its rate budget wait, unread, for a later drain.
-void Daemon::drain_spool() {
+// One call is one bounded pass (spool_reader.h): what is left is read by the idle-priority
+// drain source, so the loop answers the socket in between.
+void Daemon::drain_spool(bool before_batch) {
   spool_ready_ = false;
   const uint64_t mono = mono_usec();
   std::set<uid_t> waiting;
   SpoolOptions o;
   o.stale_after = std::chrono::hours(48);
-  const time_t stale = ::time(nullptr) - std::chrono::duration_cast<std::chrono::seconds>(o.stale_after).count();
-  o.want = [&](const std::string& path, uid_t owner, off_t size, time_t mtime) {
-    if (auto it = spool_seen_.find(path); it != spool_seen_.end() && it->second == size && mtime >= stale)
-      return false;                            // stored already, unchanged since
+  if (before_batch) {  // the acks wait for this one: the names the watch just gave, no listing
+    o.max_names = o.max_files = 256;
+    o.may_list = false;
+  }
+  o.want = [&](const std::string&, uid_t owner, off_t, time_t) {
     if (rate_.take(owner, mono)) return true;  // one event's token now; the file's others below
     waiting.insert(owner);
     return false;
   };
-  auto scan = read_spool(config_.spool_dir, o);
+  auto scan = spool_index_.pass(config_.spool_dir, o, ::time(nullptr));
   for (const auto& w : scan.warnings) spdlog::warn("{}", w);
   std::vector<std::pair<const cronitor::RunEvent*, uid_t>> events;
   std::set<std::string> refused_files;
@@ -406,12 +419,18 @@ void Daemon::drain_spool() {
     sd_event_source_set_time(spool_retry_src_, mono + std::max(wait, kSpoolRetryMinUsec));
     sd_event_source_set_enabled(spool_retry_src_, SD_EVENT_ONESHOT);
   }
-  if (scan.files.empty()) return;
+  if (scan.files.empty()) {
+    if (scan.more) sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
+    return;
+  }
   // Late events take their place in time: oldest first (the timestamps sort as text).
   std::stable_sort(events.begin(), events.end(),
                    [](const auto& a, const auto& b) { return a.first->ts < b.first->ts; });
   const Instant t = now();
-  if (!store_.begin()) return;
+  if (!store_.begin()) {
+    for (const auto& f : scan.files) spool_index_.retry(f);
+    return;
+  }
   for (const auto& [e, owner] : events)
     if (auto why = ingest(*e, owner, t))  // a key first reported earlier in this batch
       spdlog::warn("spooled {} event of \"{}\" (uid {}): {}, ignoring", to_string(e->state), e->key, owner, *why);
@@ -419,20 +438,24 @@ void Daemon::drain_spool() {
     const bool full = store_.out_of_space();
     store_.rollback();
     if (!full) spdlog::error("storing spooled events failed; the spool files stay");
+    for (const auto& f : scan.files) spool_index_.retry(f);
     on_store_failure(full, 0);
     return;
   }
   on_store_ok();
-  size_t removed = 0;
+  size_t removed = 0, empty = 0;
   for (const auto& f : scan.files) {
     if (f.finished || f.drop || refused_files.contains(f.path)) {
-      removed += ::unlink(f.path.c_str()) == 0;
-      spool_seen_.erase(f.path);
-    } else if (spool_seen_.size() < 100000) {
-      spool_seen_[f.path] = f.size;  // unfinished: read again once it grows
+      const bool gone = ::unlink(f.path.c_str()) == 0 || errno == ENOENT;
+      removed += gone;
+      empty += gone && f.empty;
+      spool_index_.stored(f, gone);
+    } else {
+      spool_index_.stored(f, false);  // unfinished: read again once it grows
     }
   }
   if (!events.empty()) spdlog::info("spool: {} events stored, {} files removed", events.size(), removed);
+  if (empty > 0) spdlog::info("spool: {} empty files older than a minute removed", empty);
   if (scan.more) sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
   rearm_deadline_timer();
   pump_outbox();

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <string>
 
+#include "common/text.h"
+
 namespace cronitor::agent {
 
 namespace {
@@ -17,6 +19,17 @@ class PriorityFlag final : public spdlog::custom_flag_formatter {
     dest.append(text, text + sizeof text);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PriorityFlag>(); }
+};
+
+/// "%E" in the pattern: the message with what a user can name in it (job names, commands, spool
+/// file names) escaped, so no value can end the line, forge another one or drive a terminal.
+class EscapedMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string text = escape_text(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessageFlag>(); }
 };
 
 }  // namespace
@@ -53,10 +66,11 @@ bool stderr_is_journal(std::optional<std::string_view> journal_stream, int stder
 
 std::unique_ptr<spdlog::formatter> make_log_formatter(bool journal) {
   auto f = std::make_unique<spdlog::pattern_formatter>();
+  f->add_flag<EscapedMessageFlag>('E');
   if (journal)
-    f->add_flag<PriorityFlag>('*').set_pattern("%*%v");
+    f->add_flag<PriorityFlag>('*').set_pattern("%*%E");
   else
-    f->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l: %v");
+    f->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l: %E");
   return f;
 }
 

@@ -1,15 +1,16 @@
 // prometheus.textfile: the per-job and per-agent series in a node_exporter textfile, written
-// atomically (temp file + rename) every 15 s from the loop, so node_exporter never reads half.
+// atomically (a new temp file + rename, agent/daemon/textfile_writer.h) every 15 s from the loop,
+// so node_exporter never reads half and a name planted in the folder is never followed.
 // prometheus.listen: the same text on GET /metrics (agent/daemon/metrics_http.h), made per scrape.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/metrics_http.h"
+#include "agent/daemon/textfile_writer.h"
 #include "uplink/prometheus.h"
 
 namespace cronitor::agent {
@@ -68,18 +69,12 @@ void Daemon::seed_run_counts() {
 void Daemon::write_metrics() {
   const std::string& path = config_.prometheus.textfile;
   if (path.empty()) return;
-  const std::string text = metrics_text();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      spdlog::warn("prometheus.textfile \"{}\": cannot write", tmp);
-      return;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    spdlog::warn("prometheus.textfile: rename to \"{}\": {}", path, std::strerror(errno));
+  auto r = write_textfile(path, metrics_text());
+  // One warning per cause, not one every 15 s: the next differing error, or success, resets it.
+  if (!r && r.error().message != textfile_error_)
+    spdlog::warn("prometheus.textfile \"{}\": {}; not written", path, r.error().message);
+  if (r && !textfile_error_.empty()) spdlog::info("prometheus.textfile \"{}\": written again", path);
+  textfile_error_ = r ? std::string() : r.error().message;
 }
 
 std::string Daemon::metrics_text() {

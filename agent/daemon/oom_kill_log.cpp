@@ -9,6 +9,7 @@ namespace {
 constexpr size_t kMaxText = 4096;  // a kmsg line is at most ~1 KiB; anything longer is not ours
 constexpr size_t kMaxName = 64;    // TASK_COMM_LEN is 16; cgroup paths are cut for messages
 constexpr size_t kMaxMemcg = 512;
+constexpr size_t kMaxComm = 15;  // TASK_COMM_LEN - 1: the longest name the kernel prints
 // The limit record comes right before the kill of the same OOM event (dump_header): pair them
 // only when this close, so a limit of another cgroup's OOM is never taken.
 constexpr auto kLimitPairing = std::chrono::seconds(2);
@@ -37,20 +38,6 @@ std::optional<int64_t> kb_after(std::string_view text, std::string_view key) {
   auto n = number<int64_t>(digits(text.substr(at + key.size())));
   if (!n || *n > (int64_t{1} << 50)) return std::nullopt;
   return *n * 1024;
-}
-
-/// The value of `key=` in a comma-separated list ("task=python3,pid=6217").
-std::optional<std::string_view> field(std::string_view list, std::string_view key) {
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    size_t end = list.find(',', pos);
-    if (end == std::string_view::npos) end = list.size();
-    std::string_view item = list.substr(pos, end - pos);
-    if (item.size() > key.size() && item.starts_with(key) && item[key.size()] == '=')
-      return item.substr(key.size() + 1);
-    pos = end + 1;
-  }
-  return std::nullopt;
 }
 
 std::string clip(std::string_view s, size_t n) { return std::string(s.substr(0, n)); }
@@ -87,17 +74,28 @@ std::optional<KmsgRecord> parse_kmsg_record(std::string_view raw) {
 
 std::optional<OomLine> parse_oom_line(std::string_view text) {
   OomLine l;
-  // "Out of memory: Killed process 1234 (name) total-vm:...", also with "Memory cgroup " before it
-  // (4.19+); older kernels said "Killed process 1234 (name) total-vm:..." on a line of its own.
-  if (size_t at = text.find("Killed process "); at != std::string_view::npos) {
-    std::string_view rest = text.substr(at + 15);
+  // The task name (comm, 15 bytes) is the process's own choice (prctl PR_SET_NAME): it may hold
+  // "pid=", ") total-vm:" or commas. Every field is read from the kernel's fixed text around it:
+  // the line's start, the pid before the name, the sizes after the last ") total-vm:", and the
+  // summary's ",pid=N,uid=N" at the very end (agent/README.md, "Security model").
+  std::string_view killed;
+  for (std::string_view head :
+       {"Out of memory: Killed process ", "Memory cgroup out of memory: Killed process ", "Killed process "})
+    if (text.starts_with(head)) {
+      killed = text.substr(head.size());
+      break;
+    }
+  if (!killed.empty()) {
+    // "Out of memory: Killed process 1234 (name) total-vm:...", "Memory cgroup " before it since
+    // 4.19; older kernels said "Killed process 1234 (name) total-vm:..." on a line of its own.
+    std::string_view rest = killed;
     auto pid = number<int64_t>(digits(rest));
     rest = rest.substr(digits(rest).size());
     if (!pid || *pid <= 0 || !rest.starts_with(" (")) return std::nullopt;
     rest = rest.substr(2);
-    // The name may hold ')' or spaces: it ends at the last ") " before "total-vm:".
-    const size_t vm = rest.find(") total-vm:");
-    const size_t close = vm != std::string_view::npos ? vm : rest.find(')');
+    // Only numbers follow "total-vm:", so the last ") total-vm:" ends the name.
+    const size_t vm = rest.rfind(") total-vm:");
+    const size_t close = vm != std::string_view::npos ? vm : rest.rfind(')');
     if (close == std::string_view::npos) return std::nullopt;
     l.kind = OomLine::Kind::kKilled;
     l.pid = *pid;
@@ -110,20 +108,33 @@ std::optional<OomLine> parse_oom_line(std::string_view text) {
     return l;
   }
   if (text.starts_with("oom-kill:")) {
+    // "oom-kill:constraint=C,nodemask=N,cpuset=P,mems_allowed=M[,oom_memcg=P],task_memcg=P,task=NAME,
+    // pid=N,uid=N": pid and uid are the last two fields, numbers; the name comes before them.
     const std::string_view list = text.substr(9);
-    auto pid = field(list, "pid");
-    auto n = pid ? number<int64_t>(*pid) : std::nullopt;
+    const size_t u = list.rfind(",uid=");
+    if (u == std::string_view::npos || !number<int64_t>(list.substr(u + 5))) return std::nullopt;
+    const size_t p = list.rfind(",pid=", u);
+    if (p == std::string_view::npos) return std::nullopt;
+    auto n = number<int64_t>(list.substr(p + 5, u - p - 5));
     if (!n || *n <= 0) return std::nullopt;
     l.kind = OomLine::Kind::kSummary;
     l.pid = *n;
-    // task= comes after the cgroup paths, which may hold commas; take it from the end.
-    if (size_t t = list.rfind(",task="); t != std::string_view::npos) {
-      std::string_view task = list.substr(t + 6);
-      if (size_t p = task.rfind(",pid="); p != std::string_view::npos) task = task.substr(0, p);
-      l.task = clip(task, kMaxName);
+    // ",task=" is the first one within a comm's length of ",pid=" (a name holding ",task=" comes
+    // later); the cgroup paths before it may hold commas.
+    const std::string_view head = list.substr(0, p);
+    size_t t = head.rfind(",task=");
+    while (t != std::string_view::npos && t > 0) {
+      const size_t earlier = head.rfind(",task=", t - 1);
+      if (earlier == std::string_view::npos || p - earlier - 6 > kMaxComm) break;
+      t = earlier;
     }
-    if (auto c = field(list, "constraint")) l.constraint = clip(*c, kMaxName);
-    if (auto m = field(list, "task_memcg")) l.memcg = clip(*m, kMaxMemcg);
+    if (t != std::string_view::npos) {
+      l.task = clip(head.substr(t + 6), kMaxName);
+      if (size_t m = head.rfind(",task_memcg=", t); m != std::string_view::npos)
+        l.memcg = clip(head.substr(m + 12, t - m - 12), kMaxMemcg);
+    }
+    // The constraint is the first field, before any name or path.
+    if (list.starts_with("constraint=")) l.constraint = clip(list.substr(11, list.find(',') - 11), kMaxName);
     return l;
   }
   if (text.starts_with("memory: usage ")) {
@@ -173,14 +184,14 @@ void OomKillLog::on_record(std::string_view raw, Instant at, uint64_t mono_now_u
       return;
     case OomLine::Kind::kSummary: {
       OomKill& k = kill_of(line->pid, when);
-      if (!line->task.empty()) k.task = line->task;
+      if (k.task.empty()) k.task = line->task;  // the "Killed process" line's name is exact
       k.memcg = line->memcg;
       if (line->constraint != "CONSTRAINT_MEMCG") k.limit_bytes.reset();  // a global OOM: no cgroup limit
       return;
     }
     case OomLine::Kind::kKilled: {
       OomKill& k = kill_of(line->pid, when);
-      if (k.task.empty()) k.task = line->task;
+      k.task = line->task;
       k.rss_bytes = line->rss_bytes;
       return;
     }

@@ -236,6 +236,19 @@ TEST_F(Cli, DiscoverListsWhatRunsAndNamesThatTellJobsApart) {
   EXPECT_TRUE(has(j.out, ".placeholder")) << "JSON lists every job, each with its reason";
 }
 
+// Issue 18 item 8: a user's `# cronitor: name=` with terminal escapes reaches root's `discover`
+// escaped (it printed them raw: the screen cleared, the title set).
+TEST_F(Cli, DiscoverShowsNamesWithEscapesEscaped) {
+  write("root/etc/cron.d/evil", "# cronitor: name=\x1b[2J\x1b]0;OWNED\x07x\n* * * * * root echo \x1b[31mred\n");
+  const std::string root = (dir_ / "root").string();
+  auto r = agent({"discover", "--root", root});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find('\x07'), std::string::npos) << r.out;
+  EXPECT_TRUE(has(r.out, "\\e[2J\\e]0;OWNED")) << r.out;
+}
+
 // Timers found in unit files say whether the agent sees their runs: here no manager answers on
 // the system bus (as in containers), and the reason is given. (tests/e2e/systemd_timers_test.cpp
 // has the live case against a real manager.)

@@ -3,9 +3,11 @@
 // column, durations under a second in ms, the cron daemon that never ran, the host named once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "agent/cli/status_view.h"
+#include "common/text.h"
 #include "eval_helpers.h"
 #include "schedule/iso8601.h"
 #include "uplink/alert_format.h"
@@ -68,6 +70,56 @@ TEST(StatusView, TableHasNameColumnAndMillisecondDurations) {
   EXPECT_NE(table.find("walk-e-hung"), std::string::npos) << table;
   EXPECT_NE(table.find("221 ms"), std::string::npos) << table;
   EXPECT_EQ(table.find("RUNNING SINCE"), std::string::npos) << "only while a run is open";
+}
+
+// Issue 18 item 8: whatever a user names (job names, output, signals) reaches root's terminal
+// escaped: no ESC, BEL, C1 control or newline of theirs, valid UTF-8 kept.
+TEST(TerminalText, ControlsAreShownAndUtf8IsKept) {
+  EXPECT_EQ(escape_text("\x1b[2J\x1b]0;OWNED\x07ok"), "\\e[2J\\e]0;OWNED\\x07ok");
+  EXPECT_EQ(escape_text("a\nb\rc\td\x7f\x01"), "a\\nb\\rc\\td\\x7f\\x01");
+  EXPECT_EQ(escape_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 back\\slash"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 back\\slash");
+  EXPECT_EQ(escape_text("\xc2\x9b"
+                        "31m"),
+            "\\u009b31m");  // C1 CSI as UTF-8
+  EXPECT_EQ(escape_text("\x9b"
+                        "31m\xff\xc3"),
+            "\\x9b31m\\xff\\xc3");  // bytes that are not UTF-8
+  EXPECT_EQ(escape_text("\xe2\x80\xae"
+                        "gpj.exe"),
+            "\\u202egpj.exe");                                                   // right-to-left override
+  EXPECT_EQ(escape_text("\xed\xa0\x80"), "\\xed\\xa0\\x80");                     // a surrogate is not UTF-8
+  EXPECT_EQ(escape_text(escape_text("\x1b\n\xff")), escape_text("\x1b\n\xff"));  // escaping twice changes nothing
+  EXPECT_EQ(escape_lines("one\x1b\ntwo\n"), "one\\e\ntwo\n");
+  EXPECT_EQ(cut_utf8("a\xc3\xa9", 2), "a");
+  EXPECT_EQ(cut_utf8("a\xf0\x9f\x98\x80", 4), "a");
+  EXPECT_EQ(cut_utf8("abc", 2), "ab");
+  EXPECT_EQ(valid_utf8("a\xff"
+                       "b\xc3"),
+            "a\xef\xbf\xbd"
+            "b\xef\xbf\xbd");
+}
+
+TEST(StatusView, NamesAndOutputOfUsersAreEscaped) {
+  Sim sim(monitor("k1", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
+  sim.send(event("k1", "r1", RunEvent::State::kRun, at("2026-05-01T10:10:00Z")));
+  const std::string evil = "\x1b[2J\x1b]0;OWNED\x07\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+  json list = json::array({status_json("k1", evil, "*/10 * * * *", "UTC", "", sim.state)});
+  const std::string table = status_table(list);
+  EXPECT_EQ(table.find('\x1b'), std::string::npos) << table;
+  EXPECT_EQ(table.find('\x07'), std::string::npos) << table;
+  EXPECT_NE(table.find("\\e[2J\\e]0;OWNED\\x07"), std::string::npos) << table;
+  EXPECT_EQ(valid_utf8(table), table) << "the name is cut at a character boundary";
+  json runs = json::array({{{"started", "2026-05-01T10:10:00Z"},
+                            {"status", "failed\x1b[31m"},
+                            {"exit_code", 137},
+                            {"signal", "SIGKILL\x1b]0;x\x07"},
+                            {"oom", false},
+                            {"duration_ms", 5},
+                            {"run_id", "r1\n2026 forged"}}});
+  const std::string history = history_table(runs);
+  EXPECT_EQ(history.find('\x1b'), std::string::npos) << history;
+  EXPECT_EQ(std::count(history.begin(), history.end(), '\n'), 2) << history;
 }
 
 TEST(StatusView, CronIncidentOpenedIsIso8601) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -44,6 +45,24 @@ TEST(LogSetup, TerminalLinesHaveTimeAndLevelAndNoPrefix) {
   EXPECT_EQ(text[4], '-');
   EXPECT_EQ(text[10], 'T');
   EXPECT_EQ(text[19], '.');
+}
+
+// Issue 18 item 4/8: a name with a newline and ESC bytes (a spool file, a job) cannot end its
+// line, forge an "error:" line or drive the terminal of whoever reads the log.
+TEST(LogSetup, NamesInMessagesAreEscaped) {
+  for (bool journal : {false, true}) {
+    std::ostringstream out;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out);
+    spdlog::logger logger("t", sink);
+    logger.set_formatter(make_log_formatter(journal));
+    logger.warn("spool file \"{}\": refused", "x\n2026-01-01T00:00:00.000 error: forged\x1b[2J\x07\xff\u00e9");
+    const std::string text = out.str();
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_NE(text.find("x\\n2026-01-01T00:00:00.000 error: forged\\e[2J\\x07\\xff\u00e9\": refused\n"),
+              std::string::npos)
+        << text;
+  }
 }
 
 TEST(LogSetup, JournalStreamMustNameTheFileStderrIs) {

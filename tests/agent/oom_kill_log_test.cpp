@@ -85,6 +85,41 @@ TEST(OomLine, ReadsTheThreeLinesOfAnOomKill) {
     EXPECT_FALSE(parse_oom_line(other)) << other;
 }
 
+// Issue 18 item 10: the task name is the process's own (prctl PR_SET_NAME, 15 bytes). A name such
+// as "a,pid=4242" or "x) total-vm:0kB" must not change the pid (whose run is judged OOM-killed) or
+// the sizes; every field comes from the kernel's fixed text around the name.
+TEST(OomLine, ATaskNameCannotFakeThePidOrTheSizes) {
+  for (std::string name : {"a,pid=4242", "a,pid=4242,uid=0", ",task=b,pid=1", "x,task=y", "pid=4242", "a b)c"}) {
+    const std::string text =
+        "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/"
+        "system.slice/cron.service,task_memcg=/system.slice/cron.service,task=" +
+        name + ",pid=6217,uid=1000";
+    auto summary = parse_oom_line(text);
+    ASSERT_TRUE(summary) << name;
+    EXPECT_EQ(summary->pid, 6217) << name;
+    EXPECT_EQ(summary->task, name);
+    EXPECT_EQ(summary->memcg, "/system.slice/cron.service") << name;
+    EXPECT_EQ(summary->constraint, "CONSTRAINT_MEMCG") << name;
+  }
+  // A cgroup path with commas and fields of its own in it (a user's delegated subtree).
+  auto path = parse_oom_line(
+      "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/user.slice/a,pid=1,"
+      "task_memcg=/user.slice/a,pid=1,task=job,pid=77,uid=1000");
+  ASSERT_TRUE(path);
+  EXPECT_EQ(path->pid, 77);
+  EXPECT_EQ(path->task, "job");
+  auto killed = parse_oom_line(
+      "Memory cgroup out of memory: Killed process 6217 (x) total-vm:0kB) total-vm:276096kB, anon-rss:65024kB, "
+      "file-rss:5408kB, shmem-rss:0kB, UID:0 pgtables:188kB oom_score_adj:0");
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(killed->pid, 6217);
+  EXPECT_EQ(killed->task, "x) total-vm:0kB");
+  EXPECT_EQ(killed->rss_bytes, (65024 + 5408) * int64_t{1024});
+  // Only the kernel's own lines: its words elsewhere in a record (a name in another message) are not one.
+  EXPECT_FALSE(parse_oom_line("traps: Killed process 4242 (x) total-vm:1kB, anon-rss:1kB[1] general protection"));
+  EXPECT_FALSE(parse_oom_line("oom-kill:constraint=CONSTRAINT_NONE,task=a,pid=4242"));  // no uid: cut short
+}
+
 /// A stream of records fed at `at` (their monotonic times are taken as "now").
 struct Feed {
   std::map<int64_t, int64_t> groups;  // pid -> process group, as /proc would say
@@ -106,6 +141,23 @@ struct Feed {
                   at, 5000000);
   }
 };
+
+// The same through the log: a user's process named "a,pid=4242" is OOM-killed; root's run of
+// process group 4242 (which was not) is not told it was.
+TEST(OomKillLog, AVictimsNameDoesNotBlameAnotherRun) {
+  using testing::at;
+  using V = OomKillLog::Verdict::Kind;
+  Feed f;
+  f.log.start(at("2026-01-01T00:00:00Z"));
+  const Instant t0 = at("2026-01-01T00:01:00Z");
+  f.groups[6217] = 6200;
+  f.oom(6217, "a,pid=4242", t0 + seconds(5));
+  EXPECT_EQ(f.log.size(), 1u);
+  EXPECT_EQ(f.log.judge(4242, t0, t0 + seconds(10)).kind, V::kNotOom);
+  auto mine = f.log.judge(6200, t0, t0 + seconds(10));
+  ASSERT_EQ(mine.kind, V::kOom);
+  EXPECT_EQ(mine.kill->describe(), "a,pid=4242 (pid 6217)");
+}
 
 TEST(OomKillLog, AttributesByProcessGroupNotByCgroup) {
   using testing::at;

@@ -118,8 +118,11 @@ class AttackFixture : public ::testing::Test {
     ::chmod(dir_.c_str(), 0755);  // the users reach the socket inside it
     socket_ = dir_ + "/agent.sock";
     spool_ = dir_ + "/spool";
-    mallory_ = std::make_unique<TempUser>("cronitor-mallory");
-    bob_ = std::make_unique<TempUser>("cronitor-bob");
+    // CRONITOR_TEST_USER_PREFIX: names of one's own when several test runs share the host.
+    const char* prefix = std::getenv("CRONITOR_TEST_USER_PREFIX");
+    const std::string p = prefix != nullptr && *prefix != '\0' ? prefix : "cronitor-";
+    mallory_ = std::make_unique<TempUser>(p + "mallory");
+    bob_ = std::make_unique<TempUser>(p + "bob");
   }
   void TearDown() override {
     agent_.stop(SIGTERM);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include "tests/reliability/attack_fixture.h"
@@ -52,6 +55,39 @@ class SpoolAttack : public AttackFixture {
     int st = 0;
     ::waitpid(child, &st, 0);
     ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  /// Runs `fn` in a child that became `user`; its exit code (fn's return) is checked. With `wait`
+  /// false, returns the child's pid at once (the caller waits).
+  pid_t as_user(const TempUser& user, const std::function<int()>& fn, bool wait = true) {
+    pid_t child = ::fork();
+    if (child == 0) {
+      user.become();
+      ::_exit(fn());
+    }
+    if (!wait) return child;
+    int st = 0;
+    ::waitpid(child, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return 0;
+  }
+  /// A name a wrapper would write (RUN_ID.jsonl), the `i`th of `tag`.
+  static std::string run_file(unsigned tag, int i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "%08x-0000-4000-8000-%012x.jsonl", tag, i);
+    return name;
+  }
+  /// The agent's CPU time so far (user + system), in seconds.
+  double agent_cpu_seconds() const {
+    std::ifstream in("/proc/" + std::to_string(agent_.pid()) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; rest >> field && i <= 15; ++i)
+      if (i == 14 || i == 15) ticks += std::stod(field);
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
   }
   size_t runs_of(const std::string& key) {
     auto h = json::parse(
@@ -137,6 +173,113 @@ TEST_F(SpoolAttack, RefusedFilesAreLoggedOnceAndRemoved) {
               lines);
   EXPECT_EQ(refused, 100u);
   EXPECT_LT(lines, 300u);
+}
+
+// Issue 18 item 4: 50,000 empty files named as a wrapper names them, planted by one user while
+// root's job fails and spools its failure. Before: every drain opened every file (100% CPU for
+// minutes at 300,000); root's failure and honest acks waited behind them.
+TEST_F(SpoolAttack, EmptyFilesOfOneUserHoldBackNeitherRootsFailureNorAcks) {
+  start();
+  const int kFiles = 50000;
+  const double cpu0 = agent_cpu_seconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t planter = as_user(
+      *mallory_,
+      [&] {
+        for (int i = 0; i < kFiles; ++i) {
+          int fd =
+              ::open((spool_ + "/" + run_file(0xe0e0e0e0, i)).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+          if (fd < 0) return 1;
+          ::close(fd);
+        }
+        return 0;
+      },
+      false);
+  // While the files pour in: honest events on the socket, each answered within the ack budget.
+  std::this_thread::sleep_for(500ms);  // a bound on how far the planting got, not a timing
+  double worst_ack = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto s0 = std::chrono::steady_clock::now();
+    const std::string reply = send_line_as(
+        bob_.get(), socket_, cronitor::encode(event("bob-report", cronitor::RunState::kRun, bob_->uid(), 500 + i)));
+    worst_ack = std::max(worst_ack, std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
+    EXPECT_EQ(reply, "ok\n") << i;
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(planter, &st, 0), planter);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  const double planted_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // With every file there, root's job fails with the agent unreachable for its wrapper: the
+  // failure is in the spool, among the 50,000.
+  auto env = wrapper_env();
+  env[0] = "CRONITOR_SOCKET=" + dir_ + "/nowhere.sock";
+  ASSERT_EQ(run_as(nullptr, {exec_bin_, "root-backup", "--", "exit 5"}, env), 5);
+  const auto spooled = std::chrono::steady_clock::now();
+  ASSERT_FALSE(slack_->wait_for_body("root-backup failed", 60s).is_null()) << agent_.log().substr(0, 4000);
+  const double alert_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - spooled).count();
+  // The agent settles: nothing left to look at, so no CPU spent on the files from now on.
+  std::this_thread::sleep_for(2s);
+  const double cpu1 = agent_cpu_seconds();
+  std::this_thread::sleep_for(3s);
+  const double idle_cpu = agent_cpu_seconds() - cpu1;
+  std::printf(
+      "%d empty spool files of one user (planted in %.1f s): root's spooled failure alerted after %.2f s, worst "
+      "honest ack %.0f ms, agent CPU %.2f s meanwhile, %.2f s in the 3 s after; log %zu bytes\n",
+      kFiles, planted_s, alert_s, worst_ack * 1000, cpu1 - cpu0, idle_cpu, agent_.log().size());
+  EXPECT_LT(alert_s, 2.0);
+  EXPECT_LT(worst_ack, 1.0);  // the wrappers' ack budget (CRONITOR_ACK_TIMEOUT_MS default)
+  EXPECT_LT(idle_cpu, 0.5);
+  EXPECT_LT(agent_.log().size(), 64u * 1024);
+  EXPECT_TRUE(agent_alive());
+}
+
+// 200 directories named as run files: each named in the log once at most, not at every read.
+TEST_F(SpoolAttack, DirectoriesNamedLikeRunFilesAreWarnedAboutOnce) {
+  start();
+  const int kDirs = 200;
+  as_user(*mallory_, [&] {
+    for (int i = 0; i < kDirs; ++i)
+      if (::mkdir((spool_ + "/" + run_file(0xd1d1d1d1, i)).c_str(), 0700) != 0) return 1;
+    return 0;
+  });
+  // 30 honest runs through the spool, each a read of the folder, and SIGHUPs (each a listing of
+  // every name, as at start).
+  auto env = wrapper_env();
+  env[0] = "CRONITOR_SOCKET=" + dir_ + "/nowhere.sock";
+  for (int i = 0; i < 30; ++i) {
+    if (i % 10 == 0) ::kill(agent_.pid(), SIGHUP);
+    ASSERT_EQ(run_as(bob_.get(), {exec_bin_, "bob-report", "--", "true"}, env), 0);
+  }
+  ASSERT_TRUE(wait_until([&] { return runs_of("bob-report") == 30; }, 15s)) << agent_.log().substr(0, 4000);
+  ::kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return log_count("config reloaded") >= 4; }, 10s)) << agent_.log().substr(0, 4000);
+  size_t named = 0, most = 0;
+  for (int i = 0; i < kDirs; ++i) {
+    const size_t n = log_count(run_file(0xd1d1d1d1, i));
+    named += n;
+    most = std::max(most, n);
+  }
+  std::printf("%d directories named like run files, 30 spooled runs: %zu warnings naming them, log %zu bytes\n", kDirs,
+              named, agent_.log().size());
+  EXPECT_LE(most, 1u) << agent_.log().substr(0, 4000);
+  EXPECT_GE(named, 1u) << "the directories are named (some), not silently skipped";
+  EXPECT_LT(agent_.log().size(), 32u * 1024);
+  EXPECT_EQ(spool_files(spool_), static_cast<size_t>(kDirs));  // left alone (not the agent's to empty)
+}
+
+// A file name with a newline and ESC bytes: the log names it escaped, on one line; no forged line.
+TEST_F(SpoolAttack, AFileNameCannotForgeALogLineOrDriveATerminal) {
+  start();
+  const std::string forged = "2026-12-06T04:00:00.000 error: forged by mallory";
+  const std::string name = "x\n" + forged + "\x1b[2J\x1b]0;OWNED\x07\x9b" + ".jsonl";
+  plant(*mallory_, name, "not json\n");
+  ASSERT_TRUE(wait_until([&] { return agent_.log().find("OWNED") != std::string::npos; }, 10s)) << agent_.log();
+  ASSERT_TRUE(wait_until([&] { return spool_files(spool_) == 0; }, 10s));
+  const std::string log = agent_.log();
+  EXPECT_EQ(log.find("\n" + forged), std::string::npos) << log;
+  EXPECT_EQ(log.find('\x1b'), std::string::npos) << log;
+  EXPECT_EQ(log.find('\x07'), std::string::npos) << log;
+  EXPECT_NE(log.find("x\\n" + forged + "\\e[2J\\e]0;OWNED\\x07\\x9b.jsonl"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 // The upstream formats as each service documents them: Cronitor telemetry and monitor PUT,
 // Healthchecks slug pings, Sentry check-ins from the DSN, Alertmanager alerts.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "uplink/alertmanager.h"
 #include "uplink/prometheus.h"
@@ -256,6 +260,55 @@ TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
   EXPECT_NE(text.find(R"(cronitor_agent_outbox_depth{upstream="cronitor"} 4)"), std::string::npos);
   EXPECT_NE(text.find(R"(cronitor_agent_delivery_failures_total{upstream="cronitor"} 2)"), std::string::npos);
   EXPECT_NE(text.find("# TYPE cronitor_job_runs_total counter\n"), std::string::npos);
+}
+
+// Issue 19 item 9: one hostile job name must not break the whole scrape. The real promtool (Debian's
+// prometheus package) checks the exposition made from names of 10 KiB (cut inside a 2-byte
+// character at 1024 bytes before the fix), invalid UTF-8, quotes, backslashes and newlines.
+TEST(PrometheusFormat, PromtoolAcceptsAnExpositionWithHostileNames) {
+  const char* promtool = "/usr/bin/promtool";
+  if (::access(promtool, X_OK) != 0) GTEST_SKIP() << promtool << " is not installed (Debian: prometheus)";
+  std::vector<JobMetrics> jobs;
+  auto job = [&](std::string key, std::string name) {
+    JobMetrics j;
+    j.key = std::move(key);
+    j.name = std::move(name);
+    j.source = "/etc/cron.d/x:1";
+    j.user = "root";
+    jobs.push_back(j);
+  };
+  std::string long_name = "x";
+  while (long_name.size() < 10 * 1024) long_name += "\xc3\xa9";  // é: 1024 falls inside one
+  job("long", long_name);
+  job("long-ascii", std::string(10 * 1024, 'a') + "\xe2\x82\xac");
+  job("invalid", "bad \xff\xfe utf-8 \xc3 cut \xe2\x82 and \xed\xa0\x80 surrogate");
+  job("quotes", R"(say "hi" \ back\slash \n literal)");
+  job("newlines", "line1\nline2\r\n\tend\x1b[2J\x07");
+  job("mixed", std::string(1023, 'q') + "\"\\\n\xff");
+  jobs.back().source = std::string(2000, '\\');
+  jobs.back().user = "\xf0\x9f\x98\x80" + std::string(1022, 'u');  // a 4-byte character across the cut
+  AgentMetrics a;
+  a.upstreams.push_back({"up\"\n\xff", 0, 0, 0, 0, 0, false});
+  const std::string text = render_metrics(jobs, a);
+  char path[] = "/tmp/promtool_hostileXXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  const std::string cmd = std::string(promtool) + " check metrics < " + path + " 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int status = ::pclose(p);
+  ::unlink(path);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out.substr(0, 2000);
+  // Every label value is cut at 1024 bytes or less (escapes aside) and is valid UTF-8.
+  EXPECT_EQ(text.find('\xff'), std::string::npos);
+  EXPECT_NE(text.find("name=\"bad \xef\xbf\xbd\xef\xbf\xbd utf-8"), std::string::npos);
+  EXPECT_NE(text.find(R"(name="say \"hi\" \\ back\\slash \\n literal")"), std::string::npos) << text.substr(0, 300);
+  EXPECT_NE(text.find(R"(name="line1\nline2)"), std::string::npos);
 }
 
 }  // namespace
