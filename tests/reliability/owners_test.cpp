@@ -84,7 +84,7 @@ class Owners : public AttackFixture {
 /// its own, coming back after "busy" (the rate limit); then stays alive until killed when `hold`
 /// (its pid is the wrapper pid of its runs). Returns the child's pid once every line was
 /// answered, and the number of "ok" answers in `acked`.
-pid_t send_lines_as(const TempUser& user, const std::string& socket, const std::vector<std::string>& lines, bool hold,
+pid_t send_lines_as(const TempUser* user, const std::string& socket, const std::vector<std::string>& lines, bool hold,
                     size_t& acked) {
   int p[2];
   if (::pipe(p) != 0) return -1;
@@ -92,7 +92,7 @@ pid_t send_lines_as(const TempUser& user, const std::string& socket, const std::
   if (child == 0) {
     ::close(p[0]);
     ::setpgid(0, 0);
-    user.become();
+    if (user) user->become();
     uint64_t ok = 0;
     for (const auto& line : lines) {
       for (int attempt = 0; attempt < 2000; ++attempt) {
@@ -203,7 +203,7 @@ TEST_F(Owners, AUsersFloodOfFailuresNeverHoldsBackRootsAlert) {
     lines.push_back(cronitor::encode(
         user_event("own-junk-" + std::to_string(i), cronitor::RunState::kFail, mallory_->uid(), i + 1)));
   size_t acked = 0;
-  send_lines_as(*mallory_, socket_, lines, false, acked);
+  send_lines_as(mallory_.get(), socket_, lines, false, acked);
   ASSERT_EQ(acked, 30u) << agent_.log().substr(0, 4000);
   ASSERT_TRUE(wait_until([&] { return slack_count("own-junk-") >= 20; }, 15s)) << slack_count("own-junk-");
   // Root's failure goes out at once, not in a digest 10 minutes later.
@@ -228,7 +228,7 @@ TEST_F(Owners, OneUsersRunsLeavePidfdsForRootsKilledWrapper) {
   }
   size_t acked = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  pid_t attacker = send_lines_as(*mallory_, socket_, lines, true, acked);
+  pid_t attacker = send_lines_as(mallory_.get(), socket_, lines, true, acked);
   ASSERT_GT(attacker, 0);
   std::printf("%zu of %d runs of one user acknowledged in %.1f s\n", acked, kRuns,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -274,39 +274,53 @@ TEST_F(Owners, OneUsersRunsLeavePidfdsForRootsKilledWrapper) {
 }
 
 TEST_F(Owners, HistoryRepliesAreBoundedAndStoredRunsPrunedAsTheyCome) {
-  start_with("", "", "retention: {runs: 50}\n");
-  // 2,000 runs of her ad-hoc key with 8 KiB outputs, and 300 of root's job.
+  start_with("", "", "retention: {runs: 400}\n");
+  // 1,000 runs of root's job and 2,000 of her ad-hoc key, each with an 8 KiB output.
   const std::string output(cronitor::kMaxOutputTailBytes, 'x');
-  std::vector<std::string> lines;
-  for (int i = 0; i < 2000; ++i) {
-    auto e = user_event("own-hist", cronitor::RunState::kComplete, mallory_->uid(), i + 1);
-    e.output_tail = output;
-    lines.push_back(cronitor::encode(e));
-  }
+  auto completes = [&](const std::string& key, int64_t uid, int n, int first) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < n; ++i) {
+      auto e = user_event(key, cronitor::RunState::kComplete, uid, first + i);
+      e.output_tail = output;
+      lines.push_back(cronitor::encode(e));
+    }
+    return lines;
+  };
   size_t acked = 0;
-  send_lines_as(*mallory_, socket_, lines, false, acked);
+  send_lines_as(nullptr, socket_, completes("root-backup", 0, 1000, 1), false, acked);
+  ASSERT_EQ(acked, 1000u) << agent_.log().substr(0, 4000);
+  send_lines_as(mallory_.get(), socket_, completes("own-hist", mallory_->uid(), 2000, 5001), false, acked);
   ASSERT_EQ(acked, 2000u) << agent_.log().substr(0, 4000);
-  // Her history with the largest limit: one bounded reply, at once.
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::string reply = send_line_as(mallory_.get(), socket_,
-                                         R"({"control":"history","key":"own-hist","limit":10000})"
-                                         "\n");
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  const json h = json::parse(reply, nullptr, false);
-  ASSERT_TRUE(h.is_object()) << reply.substr(0, 200);
-  std::printf("history of 2,000 runs with 8 KiB outputs, limit 10,000: %zu bytes, %zu runs, %.0f ms\n", reply.size(),
-              h["runs"].size(), ms);
-  EXPECT_EQ(h["ok"], true);
-  EXPECT_LE(reply.size(), 2u << 20) << "the reply is not bounded";
-  // Her key keeps at most 100 runs (pruned every 64 stored): 2,000 do not grow state.db.
-  EXPECT_LE(h["runs"].size(), 100u + 64u);
-  // Root's job keeps retention.runs (50), pruned as runs come too.
-  lines.clear();
-  for (int i = 0; i < 300; ++i)
-    lines.push_back(cronitor::encode(user_event("root-backup", cronitor::RunState::kComplete, 0, 5000 + i)));
-  for (const auto& l : lines) ASSERT_EQ(send_line_as(nullptr, socket_, l), "ok\n");
-  const json r = control_as(nullptr, {{"control", "history"}, {"key", "root-backup"}, {"limit", 10000}});
-  EXPECT_LE(r["runs"].size(), 50u + 64u) << "root's runs are not pruned as they come";
+  std::error_code ec;
+  std::printf("state.db after 3,000 runs with 8 KiB outputs: %ju bytes (+ WAL %ju)\n",
+              static_cast<uintmax_t>(std::filesystem::file_size(dir_ + "/state/state.db", ec)),
+              static_cast<uintmax_t>(std::filesystem::file_size(dir_ + "/state/state.db-wal", ec)));
+  // The largest limit: one bounded reply, at once, and honest events acknowledged right after.
+  auto timed_history = [&](const TempUser* who, const std::string& key, json& out) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string reply =
+        send_line_as(who, socket_, json({{"control", "history"}, {"key", key}, {"limit", 10000}}).dump() + "\n");
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    out = json::parse(reply, nullptr, false);
+    std::printf("history of %s, limit 10,000: %zu bytes, %zu runs, %.0f ms\n", key.c_str(), reply.size(),
+                out.is_object() ? out["runs"].size() : 0, ms);
+    return reply.size();
+  };
+  json root_h, her_h;
+  EXPECT_LE(timed_history(nullptr, "root-backup", root_h), 2u << 20) << "the reply is not bounded";
+  ASSERT_TRUE(root_h.is_object());
+  EXPECT_EQ(root_h["ok"], true);
+  // Root's job keeps retention.runs (400), pruned as runs come (every 64), not only daily.
+  EXPECT_LE(root_h["runs"].size(), 400u + 64u) << "root's runs are not pruned as they come";
+  EXPECT_GE(root_h["runs"].size(), 400u);
+  EXPECT_EQ(root_h["runs"][0]["output_cut"], true);
+  EXPECT_EQ(send_line_as(nullptr, socket_,
+                         cronitor::encode(user_event("root-backup", cronitor::RunState::kComplete, 0, 9999))),
+            "ok\n");
+  // Her ad-hoc key keeps at most 100 runs: her 2,000 do not grow state.db.
+  EXPECT_LE(timed_history(mallory_.get(), "own-hist", her_h), 2u << 20);
+  ASSERT_TRUE(her_h.is_object());
+  EXPECT_LE(her_h["runs"].size(), 100u + 64u);
   EXPECT_TRUE(agent_alive());
 }
 
