@@ -78,8 +78,13 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
     // runs with 8 KiB tails made a 494 MB reply that stalled the loop.
     const size_t tail = std::clamp<size_t>(kHistoryReplyBytes / static_cast<size_t>(std::max(req.limit, 1)),
                                            kHistoryMinTail, cronitor::kMaxOutputTailBytes);
+    // A user's listings share their events' rate budget, one token per 10 runs listed: a flood of
+    // large histories would otherwise keep the loop from everyone's events. Root is not limited.
+    const uint64_t mono = mono_usec();
+    if (!rate_.take(c.uid, mono)) return error("busy: rate limit for uid " + std::to_string(c.uid) + ", try again");
     auto runs = store_.history(key, req.limit, tail);
     if (!runs) return error(runs.error().message);
+    rate_.charge(c.uid, mono, static_cast<double>(runs->size()) / 10.0);
     json list = json::array();
     size_t bytes = 0;
     bool more = false;

@@ -297,9 +297,11 @@ TEST_F(Owners, HistoryRepliesAreBoundedAndStoredRunsPrunedAsTheyCome) {
               static_cast<uintmax_t>(std::filesystem::file_size(dir_ + "/state/state.db-wal", ec)));
   // The largest limit: one bounded reply, at once, and honest events acknowledged right after.
   auto timed_history = [&](const TempUser* who, const std::string& key, json& out) {
+    const std::string line = json({{"control", "history"}, {"key", key}, {"limit", 10000}}).dump() + "\n";
+    // Her 2,000 runs used her rate budget, which her listings share: "busy" until it refills.
+    (void)wait_until([&] { return send_line_as(who, socket_, line).find("\"busy") == std::string::npos; }, 10s);
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string reply =
-        send_line_as(who, socket_, json({{"control", "history"}, {"key", key}, {"limit", 10000}}).dump() + "\n");
+    const std::string reply = send_line_as(who, socket_, line);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     out = json::parse(reply, nullptr, false);
     std::printf("history of %s, limit 10,000: %zu bytes, %zu runs, %.0f ms\n", key.c_str(), reply.size(),
