@@ -24,6 +24,10 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     const discovery::Job& j = job_ref(jr);
     auto it = index_.find(j.key);
     if (it == index_.end()) continue;
+    // A user's line that was refused (root's key, or another's) takes nothing with it when it goes.
+    if (j.origin == discovery::JobOrigin::kUserCrontab && j.user != "root" &&
+        monitors_[it->second].source_file != j.file)
+      continue;
     bool by_unwrap = false;
     if (j.wrapped)
       for (const auto& ar : ch.added) {

@@ -174,6 +174,13 @@ TEST_F(Owners, AUsersCrontabNeverTakesRootsJobsAndRootsNewKeyStartsFresh) {
   EXPECT_EQ(control_as(mallory_.get(), {{"control", "status"}})["refused_lines"].size(), 2u);
   EXPECT_EQ(control_as(bob_.get(), {{"control", "status"}})["refused_lines"].size(), 0u);
 
+  // Her refused lines go: root's jobs stay (not "removed", no alert about them).
+  std::ofstream(tab, std::ios::trunc) << "* * * * * /usr/bin/cronitor-exec own-mine -- 'true'\n";
+  ASSERT_TRUE(agent_.wait_for_log(" removed", 10s)) << agent_.log().substr(0, 6000);
+  for (const std::string key : {"own-nightly", "root-backup"}) {
+    EXPECT_NE(monitor(key)["state"], "removed") << monitor(key).dump();
+    EXPECT_EQ(slack_count("removed"), 0u);
+  }
   // A key nobody defines yet: mallory reports it first and pauses it; then root defines it in
   // agent.yaml. Root's job starts fresh: not paused, and her runs and pause no longer count.
   EXPECT_EQ(run_as(mallory_.get(), {exec_bin_, "own-later", "--", "exit 0"}, wrapper_env()), 0);
