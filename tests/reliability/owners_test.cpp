@@ -273,7 +273,10 @@ TEST_F(Owners, OneUsersRunsLeavePidfdsForRootsKilledWrapper) {
   ::kill(wrapper, SIGKILL);
   ::waitpid(wrapper, nullptr, 0);
   if (job > 0) ::kill(-job, SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
   const bool noticed = wait_until([&] { return slack_count("wrapper lost") > 0; }, 15s);
+  std::printf("root's killed wrapper %s after %.0f ms\n", noticed ? "noticed" : "not noticed",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed).count());
   ::kill(attacker, SIGKILL);
   ::waitpid(attacker, nullptr, 0);
   EXPECT_TRUE(noticed) << "root's killed wrapper was not noticed\n" << agent_.log().substr(0, 6000);
