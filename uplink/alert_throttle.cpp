@@ -31,12 +31,12 @@ void AlertThrottle::configure(int limit, std::chrono::seconds window) {
   window_ = window;
 }
 
-bool AlertThrottle::admit(const std::string& target, const std::string& key, Instant now) {
+bool AlertThrottle::admit(const std::string& target, const std::string& key, Instant now, int64_t owner) {
   if (limit_ <= 0 || window_.count() <= 0) return true;
-  auto [it, fresh] = windows_.try_emplace(target);
+  auto [it, fresh] = windows_.try_emplace({target, owner});
   Window& w = it->second;
   if (fresh || now >= w.start + window_ || now < w.start) {  // a new window (or the clock went back)
-    if (!fresh && w.held > 0) pending_.push_back({target, digest(target, w, now)});
+    if (!fresh && w.held > 0) pending_.push_back({target, owner, digest(owner, w, now)});
     w = Window{now, 0, 0, {}, false};
   }
   if (w.sent < limit_) {
@@ -61,7 +61,7 @@ std::vector<AlertThrottle::Digest> AlertThrottle::take_due(Instant now) {
       ++it;
       continue;
     }
-    if (w.held > 0) out.push_back({it->first, digest(it->first, w, now)});
+    if (w.held > 0) out.push_back({it->first.first, it->first.second, digest(it->first.second, w, now)});
     it = windows_.erase(it);
   }
   return out;
@@ -75,20 +75,22 @@ std::optional<Instant> AlertThrottle::next_due() const {
   return best;
 }
 
-Alert AlertThrottle::digest(const std::string& target, const Window& w, Instant now) const {
-  (void)target;
+Alert AlertThrottle::digest(int64_t owner, const Window& w, Instant now) const {
   Alert a;
   a.kind = Alert::Kind::kDigest;
   a.key = "host:alerts";
   a.name = "alert digest";
   a.at = now;
   a.incident_opened = w.start;  // tells one window's digest from the next (PagerDuty dedup_key)
-  a.summary = std::to_string(w.held) + " more alert" + (w.held == 1 ? "" : "s") + " suppressed in the last " +
+  // Root's digest reads as before; a user's says whose jobs (their keys are listed apart from root's).
+  const std::string whose = owner == 0 ? "" : " of jobs of uid " + std::to_string(owner);
+  a.summary = std::to_string(w.held) + " more alert" + (w.held == 1 ? "" : "s") + whose + " suppressed in the last " +
               spelled(window_) + ": see `cronitor-agent status`";
   std::string keys;
   for (const auto& k : w.keys) keys += (keys.empty() ? "" : ", ") + k;
   if (w.more_keys) keys += ", ...";
   a.detail = "This target's limit of " + std::to_string(limit_) + " messages per " + spelled(window_) +
+             (owner == 0 ? std::string(" for root's jobs") : " for the jobs of uid " + std::to_string(owner)) +
              " (alert_rate_limit, alert_rate_window) was reached at " + iso(w.start) + "; the alerts held back (" +
              keys + ") are recorded in state.db and shown by `cronitor-agent status` and `history`";
   return a;

@@ -1,6 +1,8 @@
 // A per-target rate limit for alert messages: at most `limit` messages to one notify target per
-// window; alerts past it are not sent to that target (they stay recorded in state.db), and when the
-// window ends one digest message says how many were held back. Pure: time is an argument.
+// window and per owner of the jobs (root's and each user's counted apart, so one user's flood of
+// failures never holds back another owner's alert); alerts past it are not sent to that target
+// (they stay recorded in state.db), and when the window ends one digest message per owner says
+// how many were held back. Pure: time is an argument.
 #pragma once
 
 #include <chrono>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "uplink/alert.h"
@@ -21,12 +24,14 @@ class AlertThrottle {
   /// New settings (a reload); counts of the current windows are kept.
   void configure(int limit, std::chrono::seconds window);
 
-  /// True when a message about `key` may go to `target` at `now` (it is counted); false when
-  /// the target's limit is reached (it is counted for the digest).
-  [[nodiscard]] bool admit(const std::string& target, const std::string& key, Instant now);
+  /// True when a message about `key` of `owner`'s job (a uid; root 0, the host's alerts too) may
+  /// go to `target` at `now` (it is counted); false when that owner's limit at the target is
+  /// reached (it is counted for the owner's digest).
+  [[nodiscard]] bool admit(const std::string& target, const std::string& key, Instant now, int64_t owner = 0);
 
   struct Digest {
     std::string target;
+    int64_t owner = 0;
     Alert alert;  // kind kDigest, key "host:alerts"
   };
   /// One digest per target whose window ended by `now` with alerts held back.
@@ -44,12 +49,13 @@ class AlertThrottle {
     std::set<std::string> keys;  // of the held alerts; at most kKeysNamed
     bool more_keys = false;
   };
-  Alert digest(const std::string& target, const Window& w, Instant now) const;
+  Alert digest(int64_t owner, const Window& w, Instant now) const;
 
   int limit_;
   std::chrono::seconds window_;
-  std::map<std::string, Window> windows_;  // by target: as many as the config names
-  std::vector<Digest> pending_;            // windows that ended while a new alert came
+  // By target and owner: the targets the config names, times the owners with alerts this window.
+  std::map<std::pair<std::string, int64_t>, Window> windows_;
+  std::vector<Digest> pending_;  // windows that ended while a new alert came
   uint64_t held_total_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
+#include "agent/eval/key_owners.h"
 #include "common/text.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/crontab_rewriter.h"
@@ -64,7 +66,9 @@ std::optional<std::string> unobserved(const Job& j, const LiveTimers& live) {
   return live->value().contains(j.unit) ? std::string() : "not loaded in the systemd manager";
 }
 
-std::string status_of(const Job& j, const discovery::PackageFiles& packages, const LiveTimers& live) {
+std::string status_of(const Job& j, const discovery::PackageFiles& packages, const LiveTimers& live,
+                      const std::map<const Job*, std::string>& refused) {
+  if (auto it = refused.find(&j); it != refused.end()) return "refused: " + it->second;
   std::string s;
   if (auto why = unobserved(j, live)) s = why->empty() ? "observed live (systemd manager)" : "unobserved: " + *why;
   if (j.wrapped) s = "wrapped";
@@ -77,6 +81,23 @@ std::string status_of(const Job& j, const discovery::PackageFiles& packages, con
     s += std::string(s.empty() ? "" : ", ") + "disabled";
   }
   return s.empty() ? "monitored" : s;
+}
+
+/// Lines of users' crontabs that may not define their key (agent/eval/key_owners.h): a key of
+/// root's files, or of another user's crontab found first. The agent also weighs agent.yaml and
+/// who reported a key first; `status` lists what it refused.
+std::map<const Job*, std::string> refused_lines(const std::vector<const Job*>& jobs) {
+  std::vector<agent::KeyClaim> claims;
+  std::vector<const Job*> of;
+  for (const Job* j : jobs) {
+    if (j->disabled || j->reason || j->twin_of) continue;
+    const bool users = j->origin == discovery::JobOrigin::kUserCrontab && j->user != "root";
+    claims.push_back(agent::KeyClaim{j->key, j->file + ":" + std::to_string(j->line), j->user, -1, users});
+    of.push_back(j);
+  }
+  std::map<const Job*, std::string> out;
+  for (auto& [i, why] : agent::refused_claims(claims, {}, {})) out[of[i]] = std::move(why);
+  return out;
 }
 
 std::string where_of(const Job& j) {
@@ -108,7 +129,8 @@ std::string clip(std::string_view raw, std::size_t n) {
   return s;
 }
 
-void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages, const LiveTimers& live) {
+void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages, const LiveTimers& live,
+                 const std::map<const Job*, std::string>& refused) {
   struct Row {
     std::string cells[6];
   };
@@ -116,7 +138,7 @@ void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFi
   rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
   for (const Job* j : jobs) {
     rows.push_back(Row{{escape_text(j->key), clip(j->name, 28), escape_text(j->user), clip(schedules_of(*j), 48),
-                        escape_text(where_of(*j)), escape_text(status_of(*j, packages, live))}});
+                        escape_text(where_of(*j)), escape_text(status_of(*j, packages, live, refused))}});
   }
   std::size_t width[6] = {};
   for (const Row& r : rows) {
@@ -196,6 +218,7 @@ int run_discover(const DiscoverOptions& o) {
   const bool timers =
       std::any_of(jobs.begin(), jobs.end(), [](const Job* j) { return j->origin == discovery::JobOrigin::kTimer; });
   if (timers && (systemd || o.all || o.json)) live = agent::loaded_timers();
+  const auto refused = refused_lines(jobs);
   if (o.json) {  // for scripts: every job, each with the reason it is not monitored
     nlohmann::json arr = nlohmann::json::array();
     for (const Job* j : jobs) {
@@ -209,6 +232,7 @@ int run_discover(const DiscoverOptions& o) {
                                                  : nullptr;
       if (why && !why->empty()) obj["unobserved"] = *why;
       obj["package"] = package ? nlohmann::json(*package) : nullptr;
+      if (auto it = refused.find(j); it != refused.end()) obj["refused"] = it->second;
       arr.push_back(std::move(obj));
     }
     std::printf("%s\n", json_text(arr).c_str());
@@ -224,7 +248,7 @@ int run_discover(const DiscoverOptions& o) {
         shown.push_back(j);
       }
     }
-    print_table(shown, packages, live);
+    print_table(shown, packages, live, refused);
     if (idle_timers > 0)
       std::printf("(%zu systemd timer(s) not listed: systemd is not running on this host; --all lists them)\n",
                   idle_timers);

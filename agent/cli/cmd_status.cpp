@@ -82,6 +82,9 @@ void print_reporting_notes(const json& out) {
   if (out.contains("wrap_refused") && out["wrap_refused"].is_string())
     std::cout << "not wrapping crontab lines: " << escape_text(out["wrap_refused"].get<std::string>())
               << " (unwrapped jobs stay unreported)\n";
+  if (out.contains("refused_lines") && out["refused_lines"].is_array())
+    for (const auto& r : out["refused_lines"])  // users' lines that may not define their key
+      std::cout << "refused: " << r.value("reason", std::string()) << "\n";
   std::string observed;
   for (const auto& m : out["monitors"])
     if (m.value("reported_by", json()) == "cron log")

@@ -159,7 +159,8 @@ json run_json(const RunRow& r) {
           {"oom", r.oom},
           {"metrics", metrics.is_discarded() ? json::object() : metrics},
           {"host", r.host},
-          {"output_tail", r.output_tail}};
+          {"output_tail", r.output_tail},
+          {"output_cut", r.tail_cut}};
 }
 
 std::string history_table(const json& runs) {

@@ -124,6 +124,7 @@ DiscoveredJob to_discovered(const discovery::Job& j, std::vector<std::string>* w
   d.user = j.user;
   d.wrapped = j.wrapped;
   d.from_cron = j.source == discovery::SourceKind::kCrontab;
+  d.users_file = j.origin == discovery::JobOrigin::kUserCrontab && j.user != "root";
   d.wrappable = j.line > 0 &&
                 (j.origin == discovery::JobOrigin::kSystemCrontab || j.origin == discovery::JobOrigin::kUserCrontab);
   if (d.wrappable) d.command = j.command;

@@ -23,6 +23,7 @@
 #include "agent/daemon/metrics_http.h"
 #include "agent/daemon/shutdown_watch.h"
 #include "agent/daemon/systemd_watch.h"
+#include "agent/eval/key_owners.h"
 #include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
@@ -183,6 +184,7 @@ Result<void> Daemon::init() {
   if (auto rows = store_.jobs())
     for (const auto& r : *rows) known.insert(r.key);
   rebuild_monitors(now());
+  for (const auto& k : new_owner_keys_) known.erase(k);  // another owner's line: new to the agent, wrapped
   if (scanner_) {
     std::set<std::string> files;
     for (const auto& j : discovered_)
@@ -209,11 +211,16 @@ void Daemon::rebuild_monitors(Instant t) {
       if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
     }
     discovered_ = discovered_jobs(jobs, *root_, warnings);
+    refused_jobs_ = refuse_claims(discovered_);  // users' lines that may not define their key
     wrap_policy_ = WrapPolicy::load(config_, *root_);
     wrap_policy_.apply(discovered_);
   }
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
+  // A key whose owner changes (root now defines a key a user reported first) starts fresh.
+  new_owner_keys_.clear();
+  for (const auto& m : built)
+    if (auto prev = previous_owner(m.key); owner_changed(prev, m.uid)) start_fresh(m.key, *prev, m.uid);
   mark_unwrapped(built);
   // Keep the state of monitors we already had; load the rest from state.db.
   std::unordered_map<std::string, MonitorState> old;
@@ -233,7 +240,7 @@ void Daemon::rebuild_monitors(Instant t) {
   adhoc_count_ = 0;
   for (auto& m : built) {
     MonitorState s;
-    if (auto it = old.find(m.key); it != old.end() && !it->second.removed) {
+    if (auto it = old.find(m.key); it != old.end() && !it->second.removed && !new_owner_keys_.contains(m.key)) {
       s = std::move(it->second);
       if (m.schedule && !s.expected) s.expected = m.next_slot(t);
       if (!m.schedule) s.expected.reset();

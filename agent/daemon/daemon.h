@@ -98,6 +98,17 @@ class Daemon {
   void reload();
   /// Known crontab lines left unwrapped (auto_wrap only wraps new ones) await their first run.
   void mark_unwrapped(std::vector<MonitorConfig>& built);
+  // Who owns a key (daemon_owners.cpp, agent/eval/key_owners.h).
+  /// Keys users hold today: their crontabs' monitors and the keys they reported first.
+  std::unordered_map<std::string, int64_t> key_holders() const;
+  /// Takes out of `jobs` the users' lines that may not define their key; each said once in the log.
+  std::vector<RefusedJob> refuse_claims(std::vector<DiscoveredJob>& jobs);
+  /// The owner of `key` before a rebuild: its monitor's uid, else state.db's.
+  std::optional<int64_t> previous_owner(const std::string& key) const;
+  /// `key` is `new_owner`'s now: what `old_owner` built (runs, pause, incidents) is dropped.
+  void start_fresh(const std::string& key, int64_t old_owner, int64_t new_owner);
+  /// Every N runs stored for a key: its runs beyond what it may keep are deleted.
+  void prune_runs_of(uint32_t i);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
   /// Jobs of package files: their runs come from cron's log (agent/cron_log_watch.h).
@@ -168,6 +179,7 @@ class Daemon {
   struct Follow {
     enum class Phase { kWrapper, kSettle, kGroup };
     std::string key, run_id;
+    int64_t uid = 0;  // the monitor's owner: its share of the pidfds
     int64_t pgid = 0;
     Phase phase = Phase::kWrapper;
     pid_t watched = 0;  // the process the pidfd belongs to
@@ -307,10 +319,17 @@ class Daemon {
   std::unique_ptr<RequestHandler> handler_;
   // What the spool holds: names to look at, files read, odd entries warned about.
   SpoolIndex spool_index_;
-  std::unordered_map<uid_t, size_t> conns_of_uid_;   // open connections per peer uid
-  std::unordered_map<std::string, int64_t> owners_;  // keys learnt from runs -> owner uid (state.db)
-  std::set<uid_t> spool_waiting_;                    // uids whose spool files wait for the rate limit
-  sd_event_source* spool_retry_src_ = nullptr;       // drains again once those uids have tokens
+  std::unordered_map<uid_t, size_t> conns_of_uid_;              // open connections per peer uid
+  std::unordered_map<std::string, int64_t> owners_;             // keys learnt from runs -> owner uid (state.db)
+  std::set<uid_t> spool_waiting_;                               // uids whose spool files wait for the rate limit
+  sd_event_source* spool_retry_src_ = nullptr;                  // drains again once those uids have tokens
+  std::vector<RefusedJob> refused_jobs_;                        // users' lines that may not define their key
+  std::set<std::string> refused_said_;                          // ... already logged (key and where)
+  std::set<std::string> new_owner_keys_;                        // keys whose owner the last rebuild changed
+  std::unordered_map<std::string, uint32_t> runs_since_prune_;  // key -> runs stored since its pruning
+  std::unordered_map<int64_t, size_t> follows_of_uid_;          // followed runs per monitor owner
+  std::unordered_map<std::string, size_t> follows_of_key_;      // followed runs per key
+  std::set<std::string> follow_said_;                           // keys whose runs hit a follow limit (logged)
   int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;

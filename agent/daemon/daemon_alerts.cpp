@@ -20,11 +20,13 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
     std::vector<std::string> targets;
     const bool hushed = quiet(t);  // snoozed or shutting down: the record only
     auto resolved = config_.targets(m ? m->notify : config_.defaults.notify);
+    const int64_t owner = m && m->uid > 0 ? m->uid : 0;  // host alerts and root's jobs: root's allowance
     if (!resolved)
       spdlog::warn("{}: {}", a.alert.key, resolved.error().message);
     else
       for (const auto& tg : *resolved)
-        if (a.type == Action::Type::kSuppressed || (!hushed && throttle_.admit(tg.text(), a.alert.key, t)))
+        // Counted per owner: a user's flood of failures never holds back root's alert (or another user's).
+        if (a.type == Action::Type::kSuppressed || (!hushed && throttle_.admit(tg.text(), a.alert.key, t, owner)))
           targets.push_back(tg.text());
     // upstream: the upstream evaluates and alerts; only the uplink's own failure is told here.
     const bool upstream_only =

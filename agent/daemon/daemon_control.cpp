@@ -2,6 +2,7 @@
 // already type-checked and authorised by RequestHandler. The reply is one JSON line.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -11,6 +12,13 @@
 #include "agent/state/state_json.h"
 
 namespace cronitor::agent {
+namespace {
+
+constexpr size_t kHistoryReplyBytes = 1 << 20;  // output tails in one history reply
+constexpr size_t kHistoryMinTail = 256;         // ... each keeps at least its last 256 bytes
+constexpr size_t kRunJsonBytes = 320;           // a run's fields besides its tail and metrics
+
+}  // namespace
 
 std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
   if (auto it = index_.find(std::string(key)); it != index_.end()) return monitors_[it->second].uid;
@@ -37,6 +45,10 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
       const std::string by = m.reported_by.empty() && live_timers.contains(m.key) ? "systemd" : m.reported_by;
       list.back()["reported_by"] = by.empty() ? json() : json(by);
     }
+    json refused = json::array();  // users' crontab lines that may not define their key (key_owners.h)
+    for (const auto& r : refused_jobs_)
+      if (req.sees_all || r.uid == static_cast<int64_t>(c.uid))
+        refused.push_back({{"key", r.key}, {"where", r.where}, {"user", r.user}, {"reason", r.reason}});
     json timers = nullptr;  // systemd timers: observed live, or why not
     if (systemd_)
       timers = {{"live", systemd_->live()},
@@ -51,6 +63,7 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"host", host_},
                    {"daemon", "running"},
                    {"monitors", list},
+                   {"refused_lines", refused},
                    {"cron_incident", cron_incident_json(host_state_)},
                    {"snooze", snooze_json(host_state_, now())},
                    {"shutting_down", shutting_down_},
@@ -60,11 +73,30 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"systemd", timers}});
   }
   if (req.kind == Request::Kind::kHistory) {
-    auto runs = store_.history(key, req.limit);
+    // One reply holds at most kHistoryReplyBytes of output tails (each cut to its last bytes when
+    // many runs are asked for) and stops at kHistoryReplyBytes x 2 in all ("more": true): 10,000
+    // runs with 8 KiB tails made a 494 MB reply that stalled the loop.
+    const size_t tail = std::clamp<size_t>(kHistoryReplyBytes / static_cast<size_t>(std::max(req.limit, 1)),
+                                           kHistoryMinTail, cronitor::kMaxOutputTailBytes);
+    // A user's listings share their events' rate budget, one token per 10 runs listed: a flood of
+    // large histories would otherwise keep the loop from everyone's events. Root is not limited.
+    const uint64_t mono = mono_usec();
+    if (!rate_.take(c.uid, mono)) return error("busy: rate limit for uid " + std::to_string(c.uid) + ", try again");
+    auto runs = store_.history(key, req.limit, tail);
     if (!runs) return error(runs.error().message);
+    rate_.charge(c.uid, mono, static_cast<double>(runs->size()) / 10.0);
     json list = json::array();
-    for (const auto& r : *runs) list.push_back(run_json(r));
-    return answer({{"ok", true}, {"key", key}, {"runs", list}});
+    size_t bytes = 0;
+    bool more = false;
+    for (const auto& r : *runs) {
+      bytes += kRunJsonBytes + r.output_tail.size() + r.metrics_json.size();
+      if (bytes > 2 * kHistoryReplyBytes) {
+        more = true;
+        break;
+      }
+      list.push_back(run_json(r));
+    }
+    return answer({{"ok", true}, {"key", key}, {"runs", list}, {"more", more}});
   }
   auto it = index_.find(key);
   if (it == index_.end()) return error("no monitor with key \"" + key + "\"");

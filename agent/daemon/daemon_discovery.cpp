@@ -9,6 +9,7 @@
 #include "agent/config/discovery_adapter.h"
 #include "agent/daemon/cron_log_watch.h"
 #include "agent/daemon/daemon.h"
+#include "agent/eval/key_owners.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
@@ -23,6 +24,10 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     const discovery::Job& j = job_ref(jr);
     auto it = index_.find(j.key);
     if (it == index_.end()) continue;
+    // A user's line that was refused (root's key, or another's) takes nothing with it when it goes.
+    if (j.origin == discovery::JobOrigin::kUserCrontab && j.user != "root" &&
+        monitors_[it->second].source_file != j.file)
+      continue;
     bool by_unwrap = false;
     if (j.wrapped)
       for (const auto& ar : ch.added) {
@@ -38,6 +43,21 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   for (const auto& j : ch.added) upd.push_back(&job_ref(j));
   for (const auto& j : ch.changed) upd.push_back(&job_ref(j));
   auto jobs = discovered_jobs(upd, *root_, warnings);
+  // Users' lines that may not define their key, judged against every job found (not only these).
+  {
+    std::vector<DiscoveredJob> all;
+    for (const discovery::Job* j : scanner_->jobs()) {
+      const bool cron = j->source == discovery::SourceKind::kCrontab;
+      if (monitorable(*j) && ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)))
+        all.push_back(to_discovered(*j));
+    }
+    refused_jobs_ = refuse_claims(all);
+    std::set<std::string> refused;
+    for (const auto& r : refused_jobs_) refused.insert(r.key + "\n" + r.where);
+    std::erase_if(jobs, [&](const DiscoveredJob& d) {
+      return refused.contains(d.key + "\n" + (d.line > 0 ? d.file + ":" + std::to_string(d.line) : d.file));
+    });
+  }
   // Fresh: a package may have brought the file (or installed the wrapper) since the last look.
   wrap_policy_ = WrapPolicy::load(config_, *root_);
   wrap_policy_.apply(jobs);
@@ -53,6 +73,14 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     }
     if (auto it = index_.find(dj.key); it != index_.end()) {
       uint32_t i = it->second;
+      if (owner_changed(monitors_[i].uid, m->uid)) {  // e.g. root defines a key a user reported first
+        start_fresh(dj.key, monitors_[i].uid, m->uid);
+        monitors_[i] = std::move(*m);
+        states_[i] = initial_state(monitors_[i], t);
+        row_saved_[i] = 0;
+        touch(i);
+        continue;
+      }
       // A known line that lost its wrapper (`unwrap`): auto_wrap leaves it so, and nothing reports
       // its runs any more. It becomes unreported (no deadline) until a run arrives, never missed.
       if (!entry && dj.wrappable && !dj.wrapped) {
@@ -67,6 +95,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
       touch(i);
     } else {
+      if (auto prev = previous_owner(dj.key); owner_changed(prev, m->uid)) start_fresh(dj.key, *prev, m->uid);
       MonitorState s = initial_state(*m, t);
       add_monitor(std::move(*m), std::move(s));
     }
@@ -236,7 +265,9 @@ void Daemon::mark_unwrapped(std::vector<MonitorConfig>& built) {
   for (const auto& e : config_.monitors) configured.insert(e.key);
   std::set<std::string> unwrapped;
   for (const auto& j : discovered_)
-    if (j.wrappable && !j.wrapped && known.contains(j.key) && !configured.contains(j.key)) unwrapped.insert(j.key);
+    if (j.wrappable && !j.wrapped && known.contains(j.key) && !configured.contains(j.key) &&
+        !new_owner_keys_.contains(j.key))  // another owner's line now: new to the agent
+      unwrapped.insert(j.key);
   for (auto& m : built)
     if (unwrapped.contains(m.key)) m.awaits_first_run = true;
 }

@@ -328,6 +328,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     ++adhoc_count_;
     i = add_monitor(std::move(m), MonitorState{});
   }
+  prune_runs_of(i);  // retention as runs come, not only at start and daily
   if (ev->state == RunEvent::State::kComplete)
     for (auto& [k, v] : merged) ev->metrics.emplace(k, v);
   auto actions = evaluate(monitors_[i], states_[i], &*ev, host_state_);

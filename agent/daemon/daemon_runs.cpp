@@ -11,6 +11,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <set>
+#include <string_view>
 
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/host_facts.h"
@@ -23,6 +25,11 @@ namespace {
 // it gets this long before the run counts as lost.
 constexpr uint64_t kSettleUsec = 250000;
 constexpr size_t kMaxFollows = 4096;  // one pidfd each
+// One user's share: the runs of all the jobs one uid other than root owns (4,200 `run` events of
+// one user once took every pidfd, and root's killed wrapper was never noticed). Users together
+// leave kRootFollows for root's jobs.
+constexpr size_t kMaxFollowsPerUser = 512;
+constexpr size_t kRootFollows = 1024;
 
 int pidfd_of(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -61,6 +68,17 @@ void Daemon::note_run_event(uint32_t i, const RunEvent& ev) {
     return;
   }
   if (ev.wrapper_pid <= 0) return;
+  // Runs the evaluator let go (a job keeps kMaxOpenRuns open runs) are followed no longer: a
+  // key's follows stay within its open runs.
+  const auto& open = states_[i].open_runs;
+  if (auto it = follows_of_key_.find(monitors_[i].key); it != follows_of_key_.end() && it->second >= open.size()) {
+    std::set<std::string_view> ids;
+    for (const auto& r : open) ids.insert(r.run_id);
+    std::vector<std::string> gone;
+    for (const auto& [run_id, f] : follows_)
+      if (f->key == monitors_[i].key && !ids.contains(run_id)) gone.push_back(run_id);
+    for (const auto& run_id : gone) unfollow(run_id);
+  }
   for (auto& r : states_[i].open_runs)
     if (r.run_id == ev.run_id) follow_run(i, r);
 }
@@ -74,19 +92,35 @@ void Daemon::follow_open_runs() {
 void Daemon::unfollow(const std::string& run_id) {
   auto it = follows_.find(run_id);
   if (it == follows_.end()) return;
+  if (auto k = follows_of_key_.find(it->second->key); k != follows_of_key_.end() && --k->second == 0)
+    follows_of_key_.erase(k);
+  if (auto u = follows_of_uid_.find(it->second->uid); u != follows_of_uid_.end() && --u->second == 0)
+    follows_of_uid_.erase(u);
   sd_event_source_disable_unref(it->second->src);
   follows_.erase(it);
 }
 
 void Daemon::follow_run(uint32_t i, OpenRun& run) {
   if (follows_.contains(run.run_id) || !ev_) return;
-  if (follows_.size() >= kMaxFollows) {
-    spdlog::warn("{}: more than {} runs followed; run {} stays open until its end event", monitors_[i].key, kMaxFollows,
-                 run.run_id);
+  const int64_t uid = monitors_[i].uid;
+  const bool root = uid <= 0;  // root's jobs (-1: a user that does not resolve, only root reports it)
+  size_t of_users = follows_.size() - (follows_of_uid_.contains(0) ? follows_of_uid_.at(0) : 0) -
+                    (follows_of_uid_.contains(-1) ? follows_of_uid_.at(-1) : 0);
+  const size_t of_uid = follows_of_uid_.contains(uid) ? follows_of_uid_.at(uid) : 0;
+  if (follows_.size() >= kMaxFollows ||
+      (!root && (of_uid >= kMaxFollowsPerUser || of_users >= kMaxFollows - kRootFollows))) {
+    // Said once per key and limit, not per run: a flood of runs would flood the log too.
+    if (follow_said_.insert(monitors_[i].key).second)
+      spdlog::warn("{}: {} runs followed{}; its runs beyond stay open until their end events", monitors_[i].key,
+                   root ? std::to_string(follows_.size()) : std::to_string(of_uid) + " of uid " + std::to_string(uid),
+                   root ? "" : " (each user's share of the pidfds is bounded)");
     return;
   }
   auto f = std::make_unique<Follow>();
   f->key = monitors_[i].key;
+  f->uid = uid;
+  ++follows_of_key_[f->key];
+  ++follows_of_uid_[uid];
   f->run_id = run.run_id;
   f->pgid = run.pgid;
   f->owner = this;

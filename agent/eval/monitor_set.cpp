@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "agent/eval/key_owners.h"
 #include "agent/eval/monitor_schedule.h"
 #include "common/json_text.h"
 #include "discovery/cron_command.h"
@@ -144,6 +145,56 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   if (m.uid < 0 && m.user.empty()) m.uid = 0;  // no user: the job runs as root (systemd's default)
   // Still -1: a user that does not resolve; only root may report it (see may_report).
   return m;
+}
+
+namespace {
+
+// A user name or a uid as written -> the uid, -1 when it does not resolve.
+int64_t uid_of(const std::string& user) {
+  if (user.empty()) return -1;
+  int64_t uid = -1;
+  if (auto [p, ec] = std::from_chars(user.data(), user.data() + user.size(), uid);
+      ec == std::errc() && p == user.data() + user.size() && uid >= 0 && uid < 4294967295)
+    return uid;
+  if (struct passwd* pw = ::getpwnam(user.c_str())) return pw->pw_uid;
+  return -1;
+}
+
+}  // namespace
+
+std::vector<RefusedJob> take_refused_claims(std::vector<DiscoveredJob>& jobs, const Config& config,
+                                            const std::unordered_map<std::string, int64_t>& holders) {
+  std::vector<KeyClaim> claims;
+  claims.reserve(jobs.size());
+  bool any_user = false;
+  std::unordered_map<std::string, int64_t> uids;  // one look-up per user, not per line
+  for (const auto& j : jobs) {
+    any_user = any_user || j.users_file;
+    int64_t uid = j.uid;
+    if (j.users_file && uid < 0) {
+      auto [it, fresh] = uids.try_emplace(j.user, -1);
+      if (fresh) it->second = uid_of(j.user);
+      uid = it->second;
+    }
+    claims.push_back(
+        KeyClaim{j.key, j.line > 0 ? j.file + ":" + std::to_string(j.line) : j.file, j.user, uid, j.users_file});
+  }
+  if (!any_user) return {};
+  std::vector<ConfigClaim> entries;
+  for (const auto& e : config.monitors) entries.push_back(ConfigClaim{e.key, e.user, e.user ? uid_of(*e.user) : -1});
+  auto refused = refused_claims(claims, entries, holders);
+  if (refused.empty()) return {};
+  std::vector<RefusedJob> out;
+  std::vector<DiscoveredJob> kept;
+  kept.reserve(jobs.size() - refused.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (auto it = refused.find(i); it != refused.end())
+      out.push_back(RefusedJob{claims[i].key, claims[i].where, claims[i].user, claims[i].uid, it->second});
+    else
+      kept.push_back(std::move(jobs[i]));
+  }
+  jobs = std::move(kept);
+  return out;
 }
 
 std::vector<MonitorConfig> build_monitors(const Config& config, const std::vector<DiscoveredJob>& jobs,

@@ -29,6 +29,7 @@ struct DiscoveredJob {
   std::optional<MonitorOverrides> comment;  // from "# cronitor: ..." above the line
   bool wrapped = false;
   bool wrappable = false;   // a line of /etc/crontab, cron.d or a user crontab: auto_wrap can wrap it
+  bool users_file = false;  // a line of a user's own crontab (not root's): it may not take others' keys
   std::string command;      // crontab lines: the command as written (matched against cron's log)
   std::string reported_by;  // "wrapper", "cron log", or empty: nothing reports its runs (wrap_policy.h)
   // anacron jobs and monotonic timers: the deadline counts from the previous run (see agent/README.md).
@@ -52,6 +53,20 @@ MonitorConfig monitor_from_defaults(const Defaults& defaults);
 
 [[nodiscard]] Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob* job,
                                                     const MonitorEntry* entry, ZoneCache& zones);
+
+/// A line of a user's crontab that may not define its key (key_owners.h): listed, not monitored.
+struct RefusedJob {
+  std::string key;
+  std::string where;  // file:line
+  std::string user;
+  int64_t uid = -1;
+  std::string reason;
+};
+
+/// Takes out of `jobs` the lines of users' crontabs that may not define their key (a key of
+/// root's files or agent.yaml, or one another user holds: `holders`, key -> uid), and returns them.
+std::vector<RefusedJob> take_refused_claims(std::vector<DiscoveredJob>& jobs, const Config& config,
+                                            const std::unordered_map<std::string, int64_t>& holders);
 
 /// Every monitor: each discovered job (overridden by its entry), then entries without a job.
 /// Monitors that cannot be built are left out with a warning naming them.

@@ -521,13 +521,15 @@ Result<void> StateStore::outbox_retry(int64_t id, Instant next, const std::strin
   return {};
 }
 
-Result<std::vector<RunRow>> StateStore::history(const std::string& key, int limit) {
+Result<std::vector<RunRow>> StateStore::history(const std::string& key, int limit, size_t max_tail) {
+  // The tail is cut in SQLite (its last bytes as a blob): a long listing never reads every output.
   auto st = db_.prepare(
       "SELECT key, run_id, status, started_ms, ended_ms, duration_ms, exit_code, signal, oom, "
-      "output_tail, metrics, host FROM runs WHERE key = ?1 ORDER BY coalesce(started_ms, ended_ms) DESC, id DESC "
-      "LIMIT ?2");
+      "CASE WHEN length(CAST(output_tail AS BLOB)) > ?3 THEN substr(CAST(output_tail AS BLOB), -?3) "
+      "ELSE output_tail END, metrics, host, length(CAST(output_tail AS BLOB)) > ?3 FROM runs WHERE key = ?1 "
+      "ORDER BY coalesce(started_ms, ended_ms) DESC, id DESC LIMIT ?2");
   if (!st) return std::unexpected(st.error());
-  st->bind(1, key).bind(2, limit);
+  st->bind(1, key).bind(2, limit).bind(3, static_cast<int64_t>(max_tail));
   std::vector<RunRow> out;
   while (true) {
     auto row = st->step();
@@ -546,6 +548,7 @@ Result<std::vector<RunRow>> StateStore::history(const std::string& key, int limi
     r.output_tail = st->text(9);
     r.metrics_json = st->text(10);
     r.host = st->text(11);
+    r.tail_cut = st->i64(12) != 0;
     out.push_back(std::move(r));
   }
   return out;
@@ -570,6 +573,25 @@ Result<std::vector<std::map<std::string, std::string>>> StateStore::incidents(co
                    {"reason", st->text(5)}});
   }
   return out;
+}
+
+Result<int64_t> StateStore::prune_key(const std::string& key, int keep) {
+  // runs_key(key, id) finds the cut and the rows before it.
+  auto st = db_.prepare(
+      "DELETE FROM runs WHERE key = ?1 AND id <= (SELECT id FROM runs WHERE key = ?1 ORDER BY id DESC LIMIT 1 "
+      "OFFSET ?2)");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, key).bind(2, keep);
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return db_.changes();
+}
+
+Result<void> StateStore::forget_runs(const std::string& key) {
+  auto st = db_.prepare("DELETE FROM runs WHERE key = ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, key);
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
 }
 
 Result<int64_t> StateStore::prune(int keep_runs, int keep_days, Instant now) {

@@ -16,6 +16,7 @@
 #include "agent/eval/run_event.h"
 #include "agent/state/checkpointer.h"
 #include "agent/state/sqlite.h"
+#include "common/event.h"
 #include "uplink/alert.h"
 
 namespace cronitor::agent {
@@ -34,6 +35,7 @@ struct RunRow {
   std::string signal;
   bool oom = false;
   std::string output_tail;
+  bool tail_cut = false;  // output_tail is the end of a longer tail (history's byte budget)
   std::string metrics_json;
   std::string host;
 };
@@ -94,7 +96,14 @@ class StateStore {
   /// Replaces the state of an existing job row (pause/resume while the daemon is down).
   [[nodiscard]] Result<bool> save_job_state(const std::string& key, const MonitorState& s);
   [[nodiscard]] Result<void> outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up);
-  [[nodiscard]] Result<std::vector<RunRow>> history(const std::string& key, int limit);
+  /// The last `limit` runs of `key`, newest first; an output tail longer than `max_tail` bytes
+  /// keeps its last `max_tail` bytes (`tail_cut` set), so a listing's size has a bound.
+  [[nodiscard]] Result<std::vector<RunRow>> history(const std::string& key, int limit,
+                                                    size_t max_tail = cronitor::kMaxOutputTailBytes);
+  /// Deletes the runs of `key` beyond its newest `keep`.
+  [[nodiscard]] Result<int64_t> prune_key(const std::string& key, int keep);
+  /// Deletes every run of `key` (its owner changed: the runs were another user's).
+  [[nodiscard]] Result<void> forget_runs(const std::string& key);
   /// Deletes runs beyond `keep_runs` per job or older than `keep_days`; sent outbox rows too.
   [[nodiscard]] Result<int64_t> prune(int keep_runs, int keep_days, Instant now);
   /// Incidents, newest first: key, kind, opened, resolved.

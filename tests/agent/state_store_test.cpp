@@ -263,6 +263,39 @@ TEST_F(StateStoreTest, RetentionKeepsLastNAndRecent) {
   EXPECT_EQ(s->history("b", 100)->size(), 0u);
 }
 
+// Issue 18, item 5: one key pruned as its runs come (the others untouched), and a listing whose
+// output tails are cut to their last bytes in SQLite.
+TEST_F(StateStoreTest, PruneKeyKeepsItsNewestAndHistoryCutsLongTails) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->begin());
+  Instant base = at("2026-01-01T00:00:00Z");
+  for (int i = 0; i < 30; ++i) {
+    for (const char* key : {"a", "b"}) {
+      auto e = event(key, key + std::to_string(i), RunEvent::State::kComplete, base + std::chrono::minutes(i));
+      e.output_tail = std::string(1000, 'x') + "end of run " + std::to_string(i);
+      ASSERT_TRUE(s->record_event(e, e.ts));
+    }
+  }
+  auto n = s->prune_key("a", 10);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 20);
+  EXPECT_EQ(s->prune_key("a", 10).value_or(-1), 0);  // nothing more to cut
+  ASSERT_TRUE(s->commit());
+  auto a = s->history("a", 100, 13);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 10u);
+  EXPECT_EQ(a->front().run_id, "a29");                 // the newest kept
+  EXPECT_EQ(a->front().output_tail, "end of run 29");  // its last 13 bytes
+  EXPECT_TRUE(a->front().tail_cut);
+  EXPECT_EQ(s->history("b", 100)->size(), 30u);
+  auto whole = s->history("b", 1);
+  EXPECT_FALSE(whole->front().tail_cut);
+  EXPECT_EQ(whole->front().output_tail.size(), 1000u + std::string("end of run 29").size());
+  ASSERT_TRUE(s->forget_runs("b"));
+  EXPECT_EQ(s->history("b", 100)->size(), 0u);
+}
+
 // An event committed before the process is killed with SIGKILL is there after reopening.
 TEST_F(StateStoreTest, CommittedEventSurvivesKill9) {
   int pipefd[2];
