@@ -86,6 +86,32 @@ bool only_moved(const Job& before, const Job& after) {
   return x == after;
 }
 
+// An unwrapped line edited in place gets a new content key: it is paired with its old self by
+// file and line first, then by file and command (its schedule edited and the line moved).
+// Wrapped lines keep their key (the wrapper carries it); jobs that are not lines have no edit.
+void pair_edited_lines(Changes& changes) {
+  auto line_job = [](const Job& j) { return j.source == SourceKind::kCrontab && j.line > 0 && !j.wrapped; };
+  for (const bool by_line : {true, false}) {
+    for (std::size_t r = 0; r < changes.removed.size();) {
+      const Job& old = changes.removed[r];
+      auto hit = changes.added.end();
+      if (line_job(old))
+        hit = std::find_if(changes.added.begin(), changes.added.end(), [&](const Job* a) {
+          if (!line_job(*a) || a->file != old.file || a->origin != old.origin) return false;
+          return by_line ? a->line == old.line : a->command == old.command && a->schedule != old.schedule;
+        });
+      if (hit == changes.added.end()) {
+        ++r;
+        continue;
+      }
+      changes.rekeyed.emplace_back(old.key, *hit);
+      changes.changed.push_back(*hit);
+      changes.added.erase(hit);
+      changes.removed.erase(changes.removed.begin() + static_cast<std::ptrdiff_t>(r));
+    }
+  }
+}
+
 // What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
 // the folder of a script ("logrotate-cron-daily").
 std::string where_suffix(const Job& j, const std::string& name) {
@@ -284,6 +310,7 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
   for (Job& j : old_jobs) {
     if (auto it = before.find(j.key); it != before.end() && it->second == &j) changes.removed.push_back(std::move(j));
   }
+  pair_edited_lines(changes);
   // A job both re-keyed and re-linked is reported once, as added; one re-linked and renamed, once.
   if (!changes.changed.empty()) {
     std::unordered_set<const Job*> seen(changes.added.begin(), changes.added.end());

@@ -27,6 +27,11 @@ struct Changes {
   /// Of `changed`: jobs whose definition stayed, only moved to another line or (un)wrapped by
   /// the agent. Callers update them but need not report them as changes.
   std::size_t moved = 0;
+  /// Of `changed`: lines whose key changed with an edit in place (an unwrapped line's key is
+  /// derived from its schedule and command): the key before, and the job now. The same file and
+  /// line, or the same file and command on another schedule, is the same job edited, not one
+  /// removed and one added. Callers carry the old key's state over to the new one.
+  std::vector<std::pair<std::string, const Job*>> rekeyed;
   bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
 };
 
