@@ -121,8 +121,8 @@ std::string where_suffix(const Job& j, const std::string& name) {
   return file + "-" + std::to_string(j.line);
 }
 
-// Names are told apart within a source kind: a timer and the cron line it replaces (twins) may
-// share a name; two cron lines may not.
+// A name claimed by a job of one source kind (names are told apart within a kind, and a cron
+// job also from a unit of its name: assign_names).
 std::string name_claim(const Job& j, const std::string& base) { return to_string(j.source) + ("\x1f" + base); }
 
 }  // namespace
@@ -162,9 +162,12 @@ void Scanner::claim(const std::string& key, int delta) {
 void Scanner::claim_name(const Job& j, const std::string& base, int delta) {
   if (j.named) return;
   int& n = name_claims_[name_claim(j, base)];
-  if (delta > 0 && ++n == 2) ++names_contested_;
-  if (delta < 0 && n-- == 2) --names_contested_;
+  n += delta;
   if (n <= 0) name_claims_.erase(name_claim(j, base));
+  int& total = base_claims_[base];
+  if (delta > 0 && ++total == 2) ++names_contested_;
+  if (delta < 0 && total-- == 2) --names_contested_;
+  if (total <= 0) base_claims_.erase(base);
 }
 
 void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs) {
@@ -210,6 +213,7 @@ Changes Scanner::scan() {
   claims_.clear();
   contested_ = 0;
   name_claims_.clear();
+  base_claims_.clear();
   names_contested_ = 0;
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     for (FileScan& f : sources_[i]->scan_all(ctx)) {
@@ -323,10 +327,20 @@ void Scanner::assign_names(Changes& changes) {
   if (names_contested_ == 0 && !names_suffixed_) return;
   names_suffixed_ = names_contested_ > 0;
   std::unordered_map<std::string, int> final_count;
+  // Unique per host among monitored jobs: a unit keeps its plain name unless another unit claims
+  // it; a cron job that runs is told apart from a unit that runs under its name too
+  // ("logrotate-cron-daily" beside logrotate.timer). A twin, or a disabled job, stays as it is.
+  auto runs = [](const Job& j) { return !j.disabled && !j.reason && !j.twin_of; };
+  std::unordered_set<std::string> unit_names;
+  for (const auto& [k, e] : entries_)
+    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i)
+      if (e.scan.jobs[i].source == SourceKind::kSystemd && runs(e.scan.jobs[i])) unit_names.insert(e.base_names[i]);
   auto wanted = [&](const Job& j, const std::string& base) {
     if (j.named) return j.name;
     auto it = name_claims_.find(name_claim(j, base));
-    return it != name_claims_.end() && it->second > 1 ? base + "-" + where_suffix(j, base) : base;
+    const bool apart = (it != name_claims_.end() && it->second > 1) ||
+                       (j.source != SourceKind::kSystemd && runs(j) && unit_names.contains(base));
+    return apart ? base + "-" + where_suffix(j, base) : base;
   };
   for (const auto& [k, e] : entries_) {
     for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {

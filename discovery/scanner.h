@@ -106,8 +106,9 @@ class Scanner {
   bool suffixes_given_ = false;  // the last pass gave some job a "-N" key
   void claim(const std::string& key, int delta);
   // The same for derived names: two jobs named "echo" get told apart by where they are.
-  std::unordered_map<std::string, int> name_claims_;
-  std::size_t names_contested_ = 0;
+  std::unordered_map<std::string, int> name_claims_;  // per source kind and name
+  std::unordered_map<std::string, int> base_claims_;  // per name, every kind: names are unique per host
+  std::size_t names_contested_ = 0;                   // names claimed more than once, any kind
   bool names_suffixed_ = false;
   void claim_name(const Job& j, const std::string& base, int delta);
 };

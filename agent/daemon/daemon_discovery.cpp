@@ -46,8 +46,9 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
         const discovery::Job& a = job_ref(ar);
         if (a.file == j.file && a.line == j.line && !a.wrapped) by_unwrap = true;
       }
-    auto actions =
-        evaluate(monitors_[it->second], states_[it->second], RemovedInput{t, j.file, j.line, by_unwrap}, host_state_);
+    // The line as people see it: a user crontab's as `crontab -l` lists it.
+    const RemovedInput removed{t, j.file, j.line - j.header_lines, by_unwrap};
+    auto actions = evaluate(monitors_[it->second], states_[it->second], removed, host_state_);
     record_actions(actions, &monitors_[it->second], t);
     touch(it->second);
   }

@@ -155,6 +155,28 @@ TEST(Scanner, TimersAndTwinsOnASystemdHost) {
   EXPECT_EQ(unit(s, "mdadm-last-resort@.timer"), nullptr);  // a template, never instantiated
 }
 
+// Issue 17: names are unique per host, across crontabs and units: a cron job that shares its
+// name with a unit is told apart by where it is, the unit keeps the plain name. (Debian's
+// cron.daily/logrotate runs under systemd too, and exits at once: both are monitors.)
+TEST(Scanner, NamesAreUniquePerHostAcrossCronAndUnits) {
+  TempTree t("debian");
+  enable(t, "logrotate.timer");
+  enable(t, "man-db.timer");
+  std::filesystem::create_directories(t / "run/systemd/system");
+  DiskRoot root(t.path());
+  Scanner s(root);
+  s.scan();
+  std::map<std::string, std::vector<std::string>> by_name;
+  for (const Job* j : s.jobs())  // the jobs that run: twins and disabled jobs are listed, not monitored
+    if (!j->disabled && !j->reason && !j->twin_of)
+      by_name[j->name].push_back(j->file + ":" + std::to_string(j->line) + " " + j->unit);
+  for (const auto& [name, where] : by_name)
+    EXPECT_EQ(where.size(), 1u) << name << ": " << ::testing::PrintToString(where);
+  ASSERT_NE(unit(s, "logrotate.timer"), nullptr);
+  EXPECT_EQ(unit(s, "logrotate.timer")->name, "logrotate");
+  EXPECT_EQ(in_file(s, "/etc/cron.daily/logrotate").at(0)->name, "logrotate-cron-daily");
+}
+
 TEST(Scanner, WithoutSystemdTheTimerIsTheTwin) {
   TempTree t("debian");
   enable(t, "certbot.timer");
