@@ -15,6 +15,18 @@ namespace cronitor::discovery {
 
 namespace {
 
+// crontab -l (Debian's crontab.c, NHEADER_LINES) leaves out up to 3 leading lines that start
+// with '#': the header crontab(1) writes on install.
+int listed_header_lines(std::string_view text) {
+  int n = 0;
+  for (std::size_t pos = 0; n < 3 && pos < text.size() && text[pos] == '#'; ++n) {
+    const std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) return n + 1;
+    pos = eol + 1;
+  }
+  return n;
+}
+
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -182,6 +194,10 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     }
   }
   out.jobs = crontab_jobs(std::move(parsed), path, origin, file_user, ctx.host_zone, refusal);
+  if (origin == JobOrigin::kUserCrontab) {
+    const int header = listed_header_lines(*text);
+    for (Job& j : out.jobs) j.header_lines = header;
+  }
   if (linked) distinct_linked_keys(out, path, target);
   return out;
 }

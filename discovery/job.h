@@ -69,6 +69,9 @@ struct Job {
   JobOrigin origin = JobOrigin::kSystemCrontab;
   std::string file;  // the path as on the host (without the --root prefix)
   int line = 0;      // 1-based; 0 for jobs that are not a line (scripts, units)
+  /// User crontabs: the header lines crontab(1) wrote before what `crontab -l` lists ("# DO NOT
+  /// EDIT THIS FILE ..."); `line - header_lines` is the line as `crontab -l` shows it.
+  int header_lines = 0;
   std::string user;
   std::string schedule;  // as written
   std::string timezone;

@@ -56,12 +56,18 @@ constexpr std::array<std::string_view, 19> kGuards = {"test",   "[",    "[[",   
 constexpr std::array<std::string_view, 11> kWrappers = {"nice",    "ionice",  "env",  "sudo",   "exec", "nohup",
                                                         "chronic", "run-one", "time", "setsid", "su"};
 constexpr std::array<std::string_view, 3> kWrappersWithArg = {"flock", "timeout", "cronic"};
+// Tools that name a job only when nothing else does, and then with what they act on
+// ("cat /proc/loadavg > /var/log/load.log" is "cat-load", not "cat").
+constexpr std::array<std::string_view, 16> kPlainTools = {"cat",    "tee",  "touch", "rm",   "cp",    "mv",
+                                                          "ls",     "find", "mkdir", "ln",   "chmod", "chown",
+                                                          "logger", "wc",   "mail",  "mailx"};
 constexpr std::array<std::string_view, 11> kInterpreters = {"sh",  "bash", "dash", "perl", "python", "python3",
                                                             "php", "ruby", "node", "zsh",  "ksh"};
 
 struct Token {
   std::string text;
   bool op = false;
+  bool redirect = false;  // the target of a redirection ("> /var/log/x.log")
 };
 
 // A rough shell tokenizer: enough to find the programs a command line runs.
@@ -112,7 +118,12 @@ std::vector<Token> tokenize(std::string_view s) {
       while (i + 1 < s.size() && (s[i + 1] == '>' || s[i + 1] == '<' || s[i + 1] == '&')) ++i;
       std::size_t j = i + 1;
       while (j < s.size() && blank(s[j])) ++j;
+      const std::size_t target = j;
       while (j < s.size() && !blank(s[j]) && s[j] != ';' && s[j] != '|' && s[j] != '&') ++j;
+      std::string t(s.substr(target, j - target));
+      std::erase_if(t, [](char q) { return q == '\'' || q == '"'; });
+      if (!t.empty() && t.find_first_not_of("0123456789-") != std::string::npos && !t.starts_with("/dev/"))
+        out.push_back(Token{std::move(t), false, true});
       i = j - 1;
     } else {
       cur += c;
@@ -152,6 +163,12 @@ std::string program_name(std::string_view word) {
   return slugify(b);
 }
 
+// The name of the shell command a "-c" option runs, or empty.
+std::string name_of_inner(std::string_view command) {
+  std::string n = derive_name(command);
+  return n == "job" ? std::string() : n;
+}
+
 // The name of one simple command, or empty when it is a guard or noise.
 std::string name_of_simple(const std::vector<std::string_view>& words) {
   std::size_t i = 0;
@@ -159,7 +176,12 @@ std::string name_of_simple(const std::vector<std::string_view>& words) {
     while (i < words.size() && (assignment(words[i]) || one_of(words[i], kKeywords))) ++i;
     if (i >= words.size()) return {};
     const std::string_view prog = base_name(words[i]);
-    if (one_of(prog, kGuards) || prog.starts_with("$(")) return {};
+    if (one_of(prog, kGuards) || one_of(prog, kPlainTools) || prog.starts_with("$(")) return {};
+    if (prog == "su") {  // "su - app -c 'cmd'": the command it runs, never the user's name
+      for (std::size_t j = i + 1; j + 1 < words.size(); ++j)
+        if (words[j] == "-c") return name_of_inner(words[j + 1]);
+      return {};
+    }
     if (one_of(prog, kWrappers) || one_of(prog, kWrappersWithArg)) {
       ++i;
       while (i < words.size() && words[i].starts_with("-")) {
@@ -168,10 +190,13 @@ std::string name_of_simple(const std::vector<std::string_view>& words) {
         if (opt.size() == 2 && std::string_view("ncskwEug").find(opt[1]) != std::string_view::npos) ++i;
       }
       if (one_of(prog, kWrappersWithArg) && i < words.size()) ++i;
+      if (prog == "flock" && i + 1 < words.size() && words[i] == "-c") return name_of_inner(words[i + 1]);
       continue;
     }
     if (one_of(prog, kInterpreters)) {
       for (std::size_t j = i + 1; j < words.size(); ++j) {
+        if (words[j] == "-c" && prog != "perl" && prog != "ruby" && prog != "php" && prog != "node")
+          return j + 1 < words.size() ? name_of_inner(words[j + 1]) : std::string();
         if (words[j] == "-c" || words[j] == "-e" || words[j] == "-r") return {};
         if (!words[j].starts_with("-")) return program_name(words[j]);
       }
@@ -260,24 +285,39 @@ std::string derive_name(std::string_view command) {
   }
   const std::vector<Token> tokens = tokenize(inner);
   std::vector<std::string_view> words;
+  std::string_view target;  // the simple command's first redirection target
   std::string fallback;
+  // With no program that names the job, the first command names it with what it acts on:
+  // "date >> /var/log/heartbeat.log" is "date-heartbeat", "cat /proc/loadavg" "cat-loadavg".
+  auto fallback_of = [&] {
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      if (assignment(words[i]) || one_of(words[i], kKeywords)) continue;
+      std::string prog = program_name(words[i]);
+      std::string_view object = target;
+      for (std::size_t j = i + 1; object.empty() && j < words.size(); ++j)
+        if (!words[j].starts_with("-") && words[j].find('/') != std::string_view::npos) object = words[j];
+      std::string_view base = base_name(object);
+      if (const auto dot = base.rfind('.'); dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
+      const std::string o = slugify(base);
+      return o.empty() || o == prog ? prog : prog + "-" + o;
+    }
+    return std::string();
+  };
   auto flush = [&]() -> std::string {
     if (words.empty()) return {};
-    if (fallback.empty()) {
-      for (std::string_view w : words) {
-        if (!assignment(w) && !one_of(w, kKeywords)) {
-          fallback = program_name(w);
-          break;
-        }
-      }
-    }
+    if (fallback.empty()) fallback = fallback_of();
     std::string n = name_of_simple(words);
     words.clear();
+    target = {};
     return n;
   };
   for (const Token& t : tokens) {
     if (t.op) {
       if (std::string n = flush(); !n.empty()) return n;
+      continue;
+    }
+    if (t.redirect) {
+      if (target.empty()) target = t.text;
       continue;
     }
     words.push_back(t.text);

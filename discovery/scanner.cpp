@@ -86,6 +86,32 @@ bool only_moved(const Job& before, const Job& after) {
   return x == after;
 }
 
+// An unwrapped line edited in place gets a new content key: it is paired with its old self by
+// file and line first, then by file and command (its schedule edited and the line moved).
+// Wrapped lines keep their key (the wrapper carries it); jobs that are not lines have no edit.
+void pair_edited_lines(Changes& changes) {
+  auto line_job = [](const Job& j) { return j.source == SourceKind::kCrontab && j.line > 0 && !j.wrapped; };
+  for (const bool by_line : {true, false}) {
+    for (std::size_t r = 0; r < changes.removed.size();) {
+      const Job& old = changes.removed[r];
+      auto hit = changes.added.end();
+      if (line_job(old))
+        hit = std::find_if(changes.added.begin(), changes.added.end(), [&](const Job* a) {
+          if (!line_job(*a) || a->file != old.file || a->origin != old.origin) return false;
+          return by_line ? a->line == old.line : a->command == old.command && a->schedule != old.schedule;
+        });
+      if (hit == changes.added.end()) {
+        ++r;
+        continue;
+      }
+      changes.rekeyed.emplace_back(old.key, *hit);
+      changes.changed.push_back(*hit);
+      changes.added.erase(hit);
+      changes.removed.erase(changes.removed.begin() + static_cast<std::ptrdiff_t>(r));
+    }
+  }
+}
+
 // What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
 // the folder of a script ("logrotate-cron-daily").
 std::string where_suffix(const Job& j, const std::string& name) {
@@ -95,8 +121,8 @@ std::string where_suffix(const Job& j, const std::string& name) {
   return file + "-" + std::to_string(j.line);
 }
 
-// Names are told apart within a source kind: a timer and the cron line it replaces (twins) may
-// share a name; two cron lines may not.
+// A name claimed by a job of one source kind (names are told apart within a kind, and a cron
+// job also from a unit of its name: assign_names).
 std::string name_claim(const Job& j, const std::string& base) { return to_string(j.source) + ("\x1f" + base); }
 
 }  // namespace
@@ -136,9 +162,12 @@ void Scanner::claim(const std::string& key, int delta) {
 void Scanner::claim_name(const Job& j, const std::string& base, int delta) {
   if (j.named) return;
   int& n = name_claims_[name_claim(j, base)];
-  if (delta > 0 && ++n == 2) ++names_contested_;
-  if (delta < 0 && n-- == 2) --names_contested_;
+  n += delta;
   if (n <= 0) name_claims_.erase(name_claim(j, base));
+  int& total = base_claims_[base];
+  if (delta > 0 && ++total == 2) ++names_contested_;
+  if (delta < 0 && total-- == 2) --names_contested_;
+  if (total <= 0) base_claims_.erase(base);
 }
 
 void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs) {
@@ -184,6 +213,7 @@ Changes Scanner::scan() {
   claims_.clear();
   contested_ = 0;
   name_claims_.clear();
+  base_claims_.clear();
   names_contested_ = 0;
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     for (FileScan& f : sources_[i]->scan_all(ctx)) {
@@ -284,6 +314,7 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
   for (Job& j : old_jobs) {
     if (auto it = before.find(j.key); it != before.end() && it->second == &j) changes.removed.push_back(std::move(j));
   }
+  pair_edited_lines(changes);
   // A job both re-keyed and re-linked is reported once, as added; one re-linked and renamed, once.
   if (!changes.changed.empty()) {
     std::unordered_set<const Job*> seen(changes.added.begin(), changes.added.end());
@@ -296,10 +327,20 @@ void Scanner::assign_names(Changes& changes) {
   if (names_contested_ == 0 && !names_suffixed_) return;
   names_suffixed_ = names_contested_ > 0;
   std::unordered_map<std::string, int> final_count;
+  // Unique per host among monitored jobs: a unit keeps its plain name unless another unit claims
+  // it; a cron job that runs is told apart from a unit that runs under its name too
+  // ("logrotate-cron-daily" beside logrotate.timer). A twin, or a disabled job, stays as it is.
+  auto runs = [](const Job& j) { return !j.disabled && !j.reason && !j.twin_of; };
+  std::unordered_set<std::string> unit_names;
+  for (const auto& [k, e] : entries_)
+    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i)
+      if (e.scan.jobs[i].source == SourceKind::kSystemd && runs(e.scan.jobs[i])) unit_names.insert(e.base_names[i]);
   auto wanted = [&](const Job& j, const std::string& base) {
     if (j.named) return j.name;
     auto it = name_claims_.find(name_claim(j, base));
-    return it != name_claims_.end() && it->second > 1 ? base + "-" + where_suffix(j, base) : base;
+    const bool apart = (it != name_claims_.end() && it->second > 1) ||
+                       (j.source != SourceKind::kSystemd && runs(j) && unit_names.contains(base));
+    return apart ? base + "-" + where_suffix(j, base) : base;
   };
   for (const auto& [k, e] : entries_) {
     for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {

@@ -27,6 +27,11 @@ struct Changes {
   /// Of `changed`: jobs whose definition stayed, only moved to another line or (un)wrapped by
   /// the agent. Callers update them but need not report them as changes.
   std::size_t moved = 0;
+  /// Of `changed`: lines whose key changed with an edit in place (an unwrapped line's key is
+  /// derived from its schedule and command): the key before, and the job now. The same file and
+  /// line, or the same file and command on another schedule, is the same job edited, not one
+  /// removed and one added. Callers carry the old key's state over to the new one.
+  std::vector<std::pair<std::string, const Job*>> rekeyed;
   bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
 };
 
@@ -101,8 +106,9 @@ class Scanner {
   bool suffixes_given_ = false;  // the last pass gave some job a "-N" key
   void claim(const std::string& key, int delta);
   // The same for derived names: two jobs named "echo" get told apart by where they are.
-  std::unordered_map<std::string, int> name_claims_;
-  std::size_t names_contested_ = 0;
+  std::unordered_map<std::string, int> name_claims_;  // per source kind and name
+  std::unordered_map<std::string, int> base_claims_;  // per name, every kind: names are unique per host
+  std::size_t names_contested_ = 0;                   // names claimed more than once, any kind
   bool names_suffixed_ = false;
   void claim_name(const Job& j, const std::string& base, int delta);
 };

@@ -291,9 +291,33 @@ Result<void> check_chain(const CalendarSpec::Component& c, std::string_view what
 }  // namespace
 
 Result<CalendarSpec> CalendarSpec::parse(std::string_view expr) {
-  if (expr.size() > 1024) return fail("OnCalendar expression is longer than 1024 characters");
   while (!expr.empty() && (expr.front() == ' ' || expr.front() == '\t')) expr.remove_prefix(1);
   while (!expr.empty() && (expr.back() == ' ' || expr.back() == '\t')) expr.remove_suffix(1);
+  return parse_as_is(expr);
+}
+
+// systemd's calendar_spec_from_string() strips nothing: its weekday and date parsers skip the
+// spaces after them, so "*-*~05,3 " and "Mon " parse, while a time, a zone, a shortcut or an
+// @timestamp must end the text ("00:00 ", "daily ", "*-*-* 00:00 UTC " are refused). The parser
+// below does the same when given the text as it is.
+Result<CalendarSpec> CalendarSpec::parse_exact(std::string_view expr) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  const std::string shown = quote(expr);
+  if (!expr.empty() && space(expr.front()))
+    return fail("OnCalendar " + shown + ": leading whitespace (systemd refuses whitespace there)");
+  for (char c : expr)
+    if (c != ' ' && space(c))
+      return fail("OnCalendar " + shown + ": a tab or newline (systemd refuses whitespace there)");
+  auto exact = parse_as_is(expr);
+  if (exact || !expr.ends_with(' ')) return exact;
+  if (auto trimmed = parse(expr); !trimmed) return trimmed;  // wrong without the spaces too: say what
+  return fail("OnCalendar " + shown +
+              ": trailing whitespace after a time, a zone, a shortcut or an @timestamp (systemd refuses whitespace "
+              "there; after the weekdays or the date it is fine)");
+}
+
+Result<CalendarSpec> CalendarSpec::parse_as_is(std::string_view expr) {
+  if (expr.size() > 1024) return fail("OnCalendar expression is longer than 1024 characters");
   CalendarSpec c;
   if (expr.size() > 4 && iequals(expr.substr(expr.size() - 4), " UTC")) {
     c.utc = true;

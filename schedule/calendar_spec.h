@@ -28,13 +28,21 @@ struct CalendarSpec {
   Component year, month, day, hour, minute;
   Component usec;  // seconds, in microseconds
 
-  /// Parses an OnCalendar= expression; errors say which part is wrong and why.
+  /// Parses an OnCalendar= expression; errors say which part is wrong and why. Spaces and tabs
+  /// around it are stripped first, as systemd does with a unit file's value.
   [[nodiscard]] static Result<CalendarSpec> parse(std::string_view expr);
+  /// As `systemd-analyze calendar EXPR` takes EXPR: nothing stripped. Leading whitespace, tabs and
+  /// newlines are refused; trailing spaces are taken only where systemd's parser skips them (after
+  /// the weekdays or the date: "*-*~05,3 "), not after a time, a zone, a shortcut or @timestamp.
+  [[nodiscard]] static Result<CalendarSpec> parse_exact(std::string_view expr);
   /// The normalised form, as `systemd-analyze calendar` prints it.
   std::string normalized() const;
   /// The first elapse strictly after `after` (microseconds since the epoch) in `zone`, unless the
   /// expression names its own zone; nullopt when it never elapses again (systemd stops at 2199).
   std::optional<int64_t> next_usec(int64_t after, const Zone& zone) const;
+
+ private:
+  [[nodiscard]] static Result<CalendarSpec> parse_as_is(std::string_view expr);
 };
 
 }  // namespace cronitor::schedule

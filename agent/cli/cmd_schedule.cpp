@@ -1,5 +1,4 @@
 // `cronitor-agent schedule next|explain`: the schedule engine for people and scripts.
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -8,6 +7,7 @@
 #include <vector>
 
 #include "agent/cli/commands.h"
+#include "schedule/calendar_spec.h"
 #include "schedule/iso8601.h"
 #include "schedule/schedule.h"
 
@@ -33,24 +33,13 @@ std::string joined(const std::vector<std::string>& words) {
   return out;
 }
 
-// systemd-analyze refuses an expression that starts or ends with whitespace or holds any
-// whitespace but spaces (a unit file's parser strips around the value before it gets there).
-Result<void> check_systemd_whitespace(std::string_view text) {
-  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  if (!text.empty() && (space(text.front()) || space(text.back())))
-    return fail("\"" + std::string(text) + "\": leading or trailing whitespace (systemd refuses whitespace there)");
-  for (char c : text) {
-    if (c != ' ' && space(c))
-      return fail("\"" + std::string(text) + "\": a tab or newline (systemd refuses whitespace there)");
-  }
-  return {};
-}
-
 Result<Schedule> parse_expr(const ScheduleOptions& o) {
   const Kind kind = o.kind == "systemd" ? Kind::kSystemd : Kind::kCron;
   const std::string text = joined(o.expr);
   if (kind == Kind::kSystemd) {
-    if (auto ok = check_systemd_whitespace(text); !ok) return std::unexpected(ok.error());
+    // As systemd-analyze takes it: Schedule::parse strips around the text, as a unit file's
+    // parser does before systemd sees the value; the command line's text is taken as it is.
+    if (auto exact = schedule::CalendarSpec::parse_exact(text); !exact) return std::unexpected(exact.error());
   }
   return Schedule::parse(text, kind, schedule::CronDialect::kExtended);
 }

@@ -121,10 +121,12 @@ DiscoveredJob to_discovered(const discovery::Job& j, std::vector<std::string>* w
   d.timezone = j.timezone;
   d.file = j.file;
   d.line = j.line;
+  d.listed_line = j.line - j.header_lines;
   d.user = j.user;
   d.wrapped = j.wrapped;
   d.from_cron = j.source == discovery::SourceKind::kCrontab;
   d.users_file = j.origin == discovery::JobOrigin::kUserCrontab && j.user != "root";
+  d.runs_folder = j.origin != discovery::JobOrigin::kRunParts && !j.run_parts_dir.empty();
   d.wrappable = j.line > 0 &&
                 (j.origin == discovery::JobOrigin::kSystemCrontab || j.origin == discovery::JobOrigin::kUserCrontab);
   if (d.wrappable) d.command = j.command;

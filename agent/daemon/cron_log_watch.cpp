@@ -288,6 +288,13 @@ void CronLogWatch::set_job(const std::string& key, const std::string& user, int6
   by_key_.insert_or_assign(key, std::move(id));
 }
 
+void CronLogWatch::forget_job(const std::string& key) {
+  auto old = by_key_.find(key);
+  if (old == by_key_.end()) return;
+  if (auto c = by_command_.find(old->second); c != by_command_.end() && c->second.key == key) by_command_.erase(c);
+  by_key_.erase(old);
+}
+
 bool CronLogWatch::ends_logged() {
   if (end_seen_) return true;
   std::ifstream pidfile(root_ + "/run/crond.pid");

@@ -61,6 +61,8 @@ class CronLogWatch {
   /// The jobs observed this way, by key: the user they run as, their uid and their command.
   void clear_jobs();
   void set_job(const std::string& key, const std::string& user, int64_t uid, const std::string& crontab_command);
+  /// The job's line is gone or now has another key.
+  void forget_job(const std::string& key);
   std::size_t jobs() const { return by_key_.size(); }
   std::string describe() const { return source_->describe(); }
   /// Reads what is there now (the loop calls this when the descriptor is readable).

@@ -20,6 +20,23 @@ namespace cronitor::agent {
 void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   std::vector<std::string> warnings;
   if (!store_.begin()) return;
+  // An unwrapped line edited in place (package files: their keys are derived from schedule and
+  // command): the same monitor under its new key, with its state, runs and incidents.
+  std::set<std::string> edited;  // new keys of lines edited in place: unwrapped before and after
+  for (const auto& [old_key, jp] : ch.rekeyed) {
+    edited.insert(jp->key);
+    auto it = index_.find(old_key);
+    if (it == index_.end() || index_.contains(jp->key)) continue;
+    const uint32_t i = it->second;
+    index_.erase(it);
+    index_[jp->key] = i;
+    if (auto r = store_.rekey_job(old_key, jp->key); !r) spdlog::error("state.db: {}", r.error().message);
+    if (cron_log_) cron_log_->forget_job(old_key);
+    monitors_[i].key = jp->key;
+    row_saved_[i] = 0;
+    spdlog::info("discovery: {} in {} line {} was edited: it is {} now (was {}), with its state and runs",
+                 monitors_[i].name, jp->file, jp->line, jp->key, old_key);
+  }
   for (const auto& jr : ch.removed) {
     const discovery::Job& j = job_ref(jr);
     auto it = index_.find(j.key);
@@ -34,8 +51,9 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
         const discovery::Job& a = job_ref(ar);
         if (a.file == j.file && a.line == j.line && !a.wrapped) by_unwrap = true;
       }
-    auto actions =
-        evaluate(monitors_[it->second], states_[it->second], RemovedInput{t, j.file, j.line, by_unwrap}, host_state_);
+    // The line as people see it: a user crontab's as `crontab -l` lists it.
+    const RemovedInput removed{t, j.file, j.line - j.header_lines, by_unwrap};
+    auto actions = evaluate(monitors_[it->second], states_[it->second], removed, host_state_);
     record_actions(actions, &monitors_[it->second], t);
     touch(it->second);
   }
@@ -83,13 +101,16 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       }
       // A known line that lost its wrapper (`unwrap`): auto_wrap leaves it so, and nothing reports
       // its runs any more. It becomes unreported (no deadline) until a run arrives, never missed.
-      if (!entry && dj.wrappable && !dj.wrapped) {
+      if (!entry && dj.wrappable && !dj.wrapped && !edited.contains(dj.key)) {
         m->awaits_first_run = true;
         if (!monitors_[i].awaits_first_run) states_[i] = initial_state(*m, t);
       }
       // Another zone (cron restarted in the host's new one): the next slot is that zone's.
       if (m->zone.name() != monitors_[i].zone.name() && states_[i].expected && *states_[i].expected > t)
         states_[i].expected = m->next_slot(t);
+      // Another schedule: the slot waited for is the new schedule's.
+      if (m->schedule_text() != monitors_[i].schedule_text() && states_[i].expected)
+        states_[i].expected = m->schedule ? m->next_slot(t) : std::nullopt;
       monitors_[i] = std::move(*m);
       row_saved_[i] = 0;
       if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);

@@ -331,7 +331,12 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   prune_runs_of(i);  // retention as runs come, not only at start and daily
   if (ev->state == RunEvent::State::kComplete)
     for (auto& [k, v] : merged) ev->metrics.emplace(k, v);
+  const int failed_before = states_[i].failed_since_success;
   auto actions = evaluate(monitors_[i], states_[i], &*ev, host_state_);
+  // An exit 0 the job's assertions count as a failure (a hung run's max runtime): history says
+  // so, and its count of failed runs is the alerts' "N runs failed since".
+  if (ev->state == RunEvent::State::kComplete && states_[i].failed_since_success > failed_before)
+    if (auto r = store_.mark_run_failed(ev->run_id); !r) spdlog::error("state.db: {}", r.error().message);
   if (!actions.empty()) host_dirty_ = true;
   record_actions(actions, &monitors_[i], t);
   touch(i);

@@ -84,6 +84,7 @@ void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
     if (s.removed) {
       s = initial_state(monitors_[i], t);
       touch(i);
+      spdlog::info("systemd: {} started again", timer.unit);
     }
   } else if (!monitors_[i].paused && !(s.paused_until && *s.paused_until > t)) {
     const std::string why = what == "stopped" ? "stopped: " + timer.unit + " is no longer active in the systemd manager"

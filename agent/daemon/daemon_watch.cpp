@@ -38,7 +38,7 @@ Actions Daemon::observe_cron_daemon(Instant t) {
   pid_t pid = 0;
   CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
   for (size_t i = 0; i < monitors_.size(); ++i)
-    obs.cron_jobs += monitors_[i].from_cron && !monitors_[i].paused && !states_[i].removed;
+    obs.cron_jobs += monitors_[i].counts_as_cron_work() && !monitors_[i].paused && !states_[i].removed;
   if (cron_gone_ != 0) obs.gone_since = cron_gone_at_;
   if (cron_gone_ != 0 && obs.running) spdlog::info("the cron daemon runs again, as pid {}", pid);
   cron_gone_ = 0;

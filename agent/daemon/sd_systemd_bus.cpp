@@ -217,6 +217,42 @@ Result<std::vector<UnitRef>> SdSystemdBus::list_timers(size_t max) {
   return units;
 }
 
+Result<std::map<std::string, std::string>> SdSystemdBus::unit_files(const std::vector<std::string>& names) {
+  if (!bus_) return fail("not connected");
+  std::map<std::string, std::string> out;
+  if (names.empty()) return out;
+  // The patterns are fnmatch() globs: a unit name's own '\' (its escapes, "\x2d"), '*', '?'
+  // and '[' are matched literally.
+  std::vector<std::string> patterns;
+  for (const auto& n : names) {
+    std::string p;
+    for (char c : n) {
+      if (c == '\\' || c == '*' || c == '?' || c == '[') p += '\\';
+      p += c;
+    }
+    patterns.push_back(std::move(p));
+  }
+  std::vector<char*> strv;
+  for (auto& p : patterns) strv.push_back(p.data());
+  strv.push_back(nullptr);
+  Reply call, rep;
+  int r = sd_bus_message_new_method_call(bus_, &call.m, kDest, kManagerPath, kManager, "ListUnitFilesByPatterns");
+  if (r >= 0) r = sd_bus_message_append_strv(call.m, nullptr);  // every state
+  if (r >= 0) r = sd_bus_message_append_strv(call.m, strv.data());
+  if (r >= 0) r = sd_bus_call(bus_, call.m, call_timeout_usec_, &rep.err, &rep.m);
+  if (r < 0) return fail("ListUnitFilesByPatterns: " + rep.why(r));
+  r = sd_bus_message_enter_container(rep.m, 'a', "(ss)");
+  while (r > 0) {
+    const char *path = nullptr, *state = nullptr;
+    r = sd_bus_message_read(rep.m, "(ss)", &path, &state);
+    if (r <= 0) break;
+    const char* slash = std::strrchr(path, '/');
+    out[slash ? slash + 1 : path] = state;
+  }
+  if (r < 0) return fail("ListUnitFilesByPatterns: malformed reply");
+  return out;
+}
+
 // Reads go out pipelined, a bounded number in flight; replies are applied in the order the
 // manager sent them, interleaved with its signals, so what the listener sees never goes back
 // in time.

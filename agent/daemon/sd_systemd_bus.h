@@ -23,6 +23,7 @@ class SdSystemdBus final : public SystemdBus {
   void close() override;
   bool connected() const override;
   [[nodiscard]] Result<std::vector<UnitRef>> list_timers(size_t max) override;
+  [[nodiscard]] Result<std::map<std::string, std::string>> unit_files(const std::vector<std::string>& names) override;
   [[nodiscard]] Result<void> read(std::vector<UnitRead>& reads) override;
   void call_later(uint64_t delay_usec, std::function<void()> fn) override;
 

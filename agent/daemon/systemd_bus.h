@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,6 +88,11 @@ class SystemdBus {
   virtual bool connected() const = 0;
   /// Subscribe, then every loaded `*.timer` (at most `max`).
   [[nodiscard]] virtual Result<std::vector<UnitRef>> list_timers(size_t max) = 0;
+  /// The unit files on disk of `names`, loaded or not, by name: each one's state ("enabled",
+  /// "disabled", "static", "masked", ...); a name without a file is absent. Unlike a read, it
+  /// loads no unit (a read of an unloaded unit loads it, and the manager unloads it again).
+  [[nodiscard]] virtual Result<std::map<std::string, std::string>> unit_files(
+      const std::vector<std::string>& names) = 0;
   /// Reads the properties of each unit in `reads` into its `props`.
   [[nodiscard]] virtual Result<void> read(std::vector<UnitRead>& reads) = 0;
   /// Calls `fn` once from the event loop after `delay_usec` (0: once the loop is free). One

@@ -91,6 +91,11 @@ void SystemdWatch::wake() {
     (void)resync();  // on failure it scheduled the retry
     return;
   }
+  if (!unloaded_.empty()) {
+    std::vector<std::string> paths(unloaded_.begin(), unloaded_.end());
+    unloaded_.clear();
+    if (!judge_unloaded(paths)) return;
+  }
   if (!new_timers_.empty()) {
     std::vector<UnitRef> units;
     for (const auto& [path, name] : new_timers_)
@@ -160,6 +165,7 @@ bool SystemdWatch::resync() {
   resync_due_ = false;
   reread_.clear();
   new_timers_.clear();
+  unloaded_.clear();  // the listing tells again which timers are not loaded
   const uint64_t t0 = host_.monotonic_usec();
   auto units = bus_->list_timers(options_.max_timers);
   if (!units) {
@@ -185,11 +191,55 @@ bool SystemdWatch::resync() {
   spdlog::info("systemd: {} timers listed in {} ms{}", timers_.size(), last_listing_usec_ / 1000,
                listed_ ? " (resync)" : "");
   listed_ = true;
+  // Timers not listed: unloaded while stopped (told before, or while we were away: a reload, a
+  // reexec, a disconnect), or gone with their unit file. They are judged by their unit files.
+  // Timers listed again that were started or stopped meanwhile are told so, once.
+  std::vector<std::string> vanished;
+  std::vector<std::pair<std::string, std::string>> moved;  // path, what
+  auto up = [](const std::string& state) { return state == "active" || state == "activating"; };
+  for (auto& [path, t] : before) {
+    if (auto now = timers_.find(path); now != timers_.end()) {
+      if (up(now->second.active_state) != up(t.active_state))
+        moved.emplace_back(path, up(now->second.active_state) ? "" : "stopped");
+      continue;
+    }
+    t.loaded = false;
+    vanished.push_back(path);
+    timers_.emplace(path, std::move(t));
+  }
   if (handler_.on_manager) handler_.on_manager(true, "", timer_list());
-  // Timers that vanished while we were away (a reload, a reexec, a disconnect).
-  for (const auto& [path, t] : before)
-    if (!timers_.contains(path) && handler_.on_timer_state) handler_.on_timer_state(t, "removed");
+  for (const auto& [path, what] : moved)
+    if (handler_.on_timer_state) handler_.on_timer_state(timers_.at(path), what);
   deliver(std::move(out));
+  return judge_unloaded(vanished);
+}
+
+bool SystemdWatch::judge_unloaded(const std::vector<std::string>& paths) {
+  std::vector<std::string> names;
+  for (const auto& path : paths)
+    if (auto t = timers_.find(path); t != timers_.end() && !t->second.loaded) names.push_back(t->second.unit);
+  if (names.empty()) return true;
+  auto files = bus_->unit_files(names);
+  if (!files) {
+    read_failed("listing the timers' unit files failed: " + files.error().message);
+    return false;
+  }
+  for (const auto& path : paths) {
+    auto it = timers_.find(path);
+    if (it == timers_.end() || it->second.loaded) continue;  // loaded again meanwhile: its signals tell
+    LiveTimer& t = it->second;
+    const bool was_up = t.active_state == "active" || t.active_state == "activating";
+    t.next_elapse_realtime_usec = t.next_elapse_monotonic_usec = t.next_elapse_usec = 0;
+    if (files->contains(t.unit)) {  // stopped, and no unit wants it: it stays a stopped timer
+      t.active_state = "inactive";
+      spdlog::debug("systemd: {} unloaded by the manager; its unit file remains ({})", t.unit, files->at(t.unit));
+      if (was_up && handler_.on_timer_state) handler_.on_timer_state(t, "stopped");
+      continue;
+    }
+    LiveTimer gone = std::move(t);
+    timers_.erase(it);
+    if (handler_.on_timer_state) handler_.on_timer_state(gone, "removed");
+  }
   return true;
 }
 
@@ -430,18 +480,28 @@ void SystemdWatch::properties_changed(const std::string& path, const UnitProps& 
 }
 
 void SystemdWatch::unit_new(const std::string& name, const std::string& path) {
-  if (!name.ends_with(".timer") || timers_.contains(path) || reloading_) return;
+  if (!name.ends_with(".timer") || reloading_) return;
+  if (auto t = timers_.find(path); t != timers_.end()) {
+    // A known timer loaded again (started, or only looked at): its PropertiesChanged tell what
+    // changes. It is not read: a read that comes after the manager unloaded it again would load
+    // it once more, and each load, unload and read again would follow without end.
+    t->second.loaded = true;
+    unloaded_.erase(path);
+    return;
+  }
   new_timers_[path] = name;  // read once the loop is free (not from inside the bus's dispatch)
   bus_->call_later(0, [this] { wake(); });
 }
 
+// A stopped timer that no unit wants is unloaded a moment after it stopped; a deleted or
+// transient one too. Which of them went is told by its unit file, asked once the loop is free.
 void SystemdWatch::unit_removed(const std::string&, const std::string& path) {
   if (reloading_) return;
   auto t = timers_.find(path);
   if (t == timers_.end()) return;
-  LiveTimer gone = t->second;
-  timers_.erase(t);
-  if (handler_.on_timer_state) handler_.on_timer_state(gone, "removed");
+  t->second.loaded = false;
+  unloaded_.insert(path);
+  bus_->call_later(0, [this] { wake(); });
 }
 
 void SystemdWatch::job_removed(const std::string& unit) {

@@ -39,6 +39,10 @@ struct LiveTimer {
   uint64_t accuracy_usec = 0;      ///< AccuracyUSec
   uint64_t randomized_delay_usec = 0;
   bool persistent = false;
+  /// The manager has the unit loaded. A timer that is stopped and that no other unit wants is
+  /// unloaded by the manager a moment later; it stays a known timer (stopped) while its unit
+  /// file remains, and is not read again until the manager loads it (a read would load it).
+  bool loaded = true;
 };
 
 /// A Persistent= timer's catch-up run: the manager triggered it the moment the timer became
@@ -52,7 +56,9 @@ class SystemdWatch final : private SystemdBus::Listener {
     std::function<void(std::vector<cronitor::RunEvent>)> on_runs;
     /// A manager answered (true, with every loaded timer) or stopped answering (false, why).
     std::function<void(bool live, const std::string& why, const std::vector<LiveTimer>& timers)> on_manager;
-    /// A monitored timer was stopped or unloaded ("stopped", "removed") or started again ("").
+    /// A timer was stopped ("stopped": inactive, or unloaded with its unit file still there),
+    /// removed ("removed": unloaded and its unit file gone) or started again (""). Each change
+    /// once.
     std::function<void(const LiveTimer& timer, const std::string& what)> on_timer_state;
     /// The manager moved a timer's next elapse (LiveTimer::next_elapse_usec).
     std::function<void(const LiveTimer& timer)> on_elapse;
@@ -106,6 +112,9 @@ class SystemdWatch final : private SystemdBus::Listener {
   [[nodiscard]] bool resync();  // list every timer, read every service; false: failed (handled)
   [[nodiscard]] bool add_timers(const std::vector<UnitRef>& units, std::vector<cronitor::RunEvent>& out);
   [[nodiscard]] bool read_services(const std::vector<Service*>& svcs);
+  /// Timers the manager unloaded (held in timers_): those whose unit file remains stay, stopped;
+  /// the others go. Asks the manager for unit files, never reads the units. false: failed (handled).
+  [[nodiscard]] bool judge_unloaded(const std::vector<std::string>& paths);
   /// Runs the reads, with signals about units being read merged into them (stream order).
   [[nodiscard]] Result<void> read(std::vector<UnitRead>& reads);
   void apply_timer(LiveTimer& t, const UnitProps& p);
@@ -140,6 +149,7 @@ class SystemdWatch final : private SystemdBus::Listener {
   std::unordered_map<std::string, UnitProps*> reading_;   // object path -> its read in flight
   std::set<std::string> reread_;                          // services to read again once the loop is free
   std::map<std::string, std::string> new_timers_;         // path -> name: timers to add once the loop is free
+  std::set<std::string> unloaded_;                        // timers unloaded, to judge once the loop is free
   TimerRunTracker tracker_;
 };
 

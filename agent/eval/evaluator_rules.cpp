@@ -231,8 +231,15 @@ void good_run(const MonitorConfig& c, MonitorState& s, Instant at, Actions& out)
       "Open since " + iso(inc.opened, c.zone) + " (first problem: " + inc.kind + "); last problem: " + inc.reason;
   a.exit_code = s.last_exit_code;  // the good run's
   a.duration_ms = s.last_duration_ms;
-  a.last_success = previous_success;  // before this run: how long it had been broken
-  a.failed_since_success = failed_before;
+  // The last success is this run (issue 17: not "never seen (3 runs failed since)" on the run
+  // that succeeded); what came before it is said in words.
+  a.last_success = at;
+  a.failed_since_success = 0;
+  if (failed_before > 0)
+    a.detail +=
+        "; " + std::to_string(failed_before) + (failed_before == 1 ? " run" : " runs") +
+        " failed before this one, after " +
+        (previous_success ? "the success of " + iso(*previous_success, c.zone) : std::string("no success seen"));
   out.push_back(Action{Action::Type::kResolve, std::move(a)});
 }
 

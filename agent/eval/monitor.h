@@ -63,8 +63,9 @@ struct MonitorConfig {
   std::string environment;
   std::string slug;  // Healthchecks/Sentry slug; empty: made from the key
   bool paused = false;
-  bool from_cron = false;   // run by the cron daemon: its misses are the daemon's while it is down
-  std::string source_file;  // where the job is defined
+  bool from_cron = false;    // run by the cron daemon: its misses are the daemon's while it is down
+  bool runs_folder = false;  // a run-parts line: the scripts of its folder are the jobs it runs
+  std::string source_file;   // where the job is defined
   int source_line = 0;
   std::string user;     // runs as this user (empty: root / unknown)
   int64_t uid = -1;     // -1: any
@@ -77,6 +78,10 @@ struct MonitorConfig {
   std::optional<Instant> next_slot(Instant after) const;
   /// Every schedule as written, " + "-joined ("0 2 * * * + 30 14 * * *").
   std::string schedule_text() const;
+  /// A job whose runs stop while cron is down, as the cron-down alert counts them: a cron job on
+  /// a schedule; not a run-parts line (its folder's scripts are counted, and an empty folder's
+  /// line runs nothing), not an @reboot line (it runs when cron starts, not on a clock).
+  bool counts_as_cron_work() const { return from_cron && !runs_folder && schedule.has_value(); }
 };
 
 /// One run that started and has not ended yet.

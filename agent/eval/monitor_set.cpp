@@ -53,8 +53,9 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
     calendar = job->systemd_calendar;
     zone_name = job->timezone;
     m.from_cron = job->from_cron;
+    m.runs_folder = job->runs_folder;
     m.source_file = job->file;
-    m.source_line = job->line;
+    m.source_line = job->listed_line > 0 ? job->listed_line : job->line;
     m.user = job->user;
     m.uid = job->uid;
     m.command = job->command;

@@ -22,8 +22,10 @@ struct DiscoveredJob {
   bool systemd_calendar = false;            // OnCalendar= syntax, not cron
   std::string timezone;
   bool from_cron = true;
+  bool runs_folder = false;  // a run-parts line (its folder's scripts are jobs of their own)
   std::string file;
   int line = 0;
+  int listed_line = 0;  // the line as shown to people: user crontabs as `crontab -l` lists them
   std::string user;
   int64_t uid = -1;
   std::optional<MonitorOverrides> comment;  // from "# cronitor: ..." above the line

@@ -512,6 +512,27 @@ Result<bool> StateStore::save_job_state(const std::string& key, const MonitorSta
   return db_.changes() > 0;
 }
 
+Result<void> StateStore::mark_run_failed(const std::string& run_id) {
+  auto st = db_.prepare("UPDATE runs SET status = 'failed' WHERE run_id = ?1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, run_id);
+  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> StateStore::rekey_job(const std::string& from, const std::string& to) {
+  for (const char* sql :
+       {"DELETE FROM jobs WHERE key = ?2 AND ?1 IS NOT NULL", "UPDATE jobs SET key = ?2 WHERE key = ?1",
+        "UPDATE runs SET key = ?2 WHERE key = ?1", "UPDATE OR IGNORE incidents SET key = ?2 WHERE key = ?1",
+        "UPDATE alerts SET key = ?2 WHERE key = ?1"}) {
+    auto st = db_.prepare(sql);
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, from).bind(2, to);
+    if (auto r = st->step(); !r) return std::unexpected(r.error());
+  }
+  return {};
+}
+
 Result<void> StateStore::outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up) {
   auto st =
       db_.prepare("UPDATE outbox SET attempts = attempts + 1, next_us = ?2, last_error = ?3, state = ?4 WHERE id = ?1");

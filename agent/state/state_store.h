@@ -93,6 +93,12 @@ class StateStore {
   [[nodiscard]] Result<void> outbox_release_all(Instant now);
   /// Holds a pending row back until `until` while it is being sent.
   [[nodiscard]] Result<void> outbox_lease(int64_t id, Instant until);
+  /// A run that ended well by its exit but that the job's rules count as failed (an assertion,
+  /// such as the max runtime of a hung run): history says failed, as the alerts count it.
+  [[nodiscard]] Result<void> mark_run_failed(const std::string& run_id);
+  /// A job's key changed (an unwrapped crontab line edited in place): its row, runs, incidents
+  /// and alerts go to `to`, replacing a row `to` may have left.
+  [[nodiscard]] Result<void> rekey_job(const std::string& from, const std::string& to);
   /// Replaces the state of an existing job row (pause/resume while the daemon is down).
   [[nodiscard]] Result<bool> save_job_state(const std::string& key, const MonitorState& s);
   [[nodiscard]] Result<void> outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up);

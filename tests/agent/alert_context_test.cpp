@@ -80,13 +80,17 @@ TEST(AlertContext, FailureNamesUserCommandLastSuccessAndFailuresSince) {
   EXPECT_EQ(f.command, "/usr/local/bin/sync --all");
   EXPECT_EQ(f.last_success, at("2026-01-01T00:01:01Z"));
   EXPECT_EQ(f.failed_since_success, 3);
-  // The recovery gives the good run's exit code and duration, and how long it was broken.
+  // The recovery gives the good run's exit code and duration, that run as the last success
+  // (issue 17: not "never seen (3 runs failed since)"), and in words what failed before it.
   auto r = s.job(at("2026-01-01T00:05:00Z"), 2, 0);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].alert.kind, K::kRecovered);
   EXPECT_EQ(r[0].alert.exit_code, 0);
   EXPECT_EQ(r[0].alert.duration_ms, 2000);
-  EXPECT_EQ(r[0].alert.failed_since_success, 4 - 1);
+  EXPECT_EQ(r[0].alert.last_success, at("2026-01-01T00:05:02Z"));
+  EXPECT_EQ(r[0].alert.failed_since_success.value_or(0), 0);
+  EXPECT_TRUE(has(r[0].alert.detail, "; 3 runs failed before this one, after the success of 2026-01-01T00:01:01+00:00"))
+      << r[0].alert.detail;
   EXPECT_EQ(s.state.failed_since_success, 0);
   EXPECT_EQ(s.state.last_success, at("2026-01-01T00:05:02Z"));
 }

@@ -408,12 +408,118 @@ TEST(SystemdWatch, TimersComeStopAndGo) {
   // Removed during a reload: the resync after it tells.
   f.bus->listener()->reloading(true);
   f.bus->units.erase(t1);
+  f.bus->unit_files_on_disk.erase("a.timer");
   f.bus->listener()->unit_removed("a.timer", t1);
   EXPECT_EQ(f.states.size(), 2u) << "nothing while reloading";
   f.bus->listener()->reloading(false);
   f.settle();
   EXPECT_EQ(f.states.back(), std::make_pair(std::string("a.timer"), std::string("removed")));
   EXPECT_EQ(f.watch->timer_count(), 1u);
+}
+
+// Issue 17: a timer that no unit wants (started with `systemctl start`, never enabled) is
+// unloaded by the manager as soon as it stops, and loaded again by anything that asks about it,
+// a read of ours included. The stop is told once, the timer stays known (stopped) while its
+// unit file remains, and nothing reads it until it runs again; nothing loops.
+TEST(SystemdWatch, AStoppedTimerIsToldOnceAndNotReadInALoop) {
+  using State = std::pair<std::string, std::string>;
+  std::string t;
+  Fixture f([&](FakeSystemdBus& b) {
+    t = b.add_timer("b.timer", "b.service");
+    b.unit_files_on_disk["b.timer"] = "disabled";
+    b.add_service("b.service");
+  });
+  f.watch->start();
+  int reads = f.bus->reads;
+  const int lists = f.bus->lists;
+  UnitProps stop;
+  stop.active_state = "inactive";
+  stop.next_elapse_realtime_usec = 0;
+  f.bus->change(t, stop);
+  // The manager unloads it; `systemctl` asks about it (loaded again), the manager unloads it
+  // again before our loop is free; and so on, as long as anybody loads it.
+  for (int i = 0; i < 50; ++i) {
+    if (i == 1) f.bus->load(t);
+    f.bus->collect();
+    f.bus->run_later();
+  }
+  EXPECT_EQ(f.states, std::vector<State>{State("b.timer", "stopped")});
+  EXPECT_EQ(f.bus->reads, reads) << "a stopped timer is not read";
+  EXPECT_EQ(f.bus->loads, 0) << "nor loaded by us";
+  EXPECT_EQ(f.bus->lists, lists);
+  EXPECT_FALSE(f.bus->later_waiting());
+  ASSERT_EQ(f.watch->timer_count(), 1u) << "still a known timer";
+  EXPECT_EQ(f.watch->timer_list()[0].active_state, "inactive");
+  EXPECT_FALSE(f.watch->timer_list()[0].loaded);
+
+  // A daemon-reload does not list it (it is not loaded): its unit file keeps it, untold.
+  f.bus->listener()->reloading(true);
+  f.bus->listener()->reloading(false);
+  f.settle();
+  EXPECT_EQ(f.states.size(), 1u);
+  EXPECT_EQ(f.watch->timer_count(), 1u);
+  EXPECT_EQ(f.bus->loads, 0);
+  reads = f.bus->reads;  // the resync's (of no timer)
+
+  // Started again: told once, by its signals.
+  f.bus->load(t);
+  UnitProps up;
+  up.active_state = "active";
+  up.next_elapse_realtime_usec = kRealtime + 5'000'000;
+  f.bus->change(t, up);
+  f.settle();
+  EXPECT_EQ(f.bus->collect(), 0) << "an active timer stays loaded";
+  EXPECT_EQ(f.states, (std::vector<State>{State("b.timer", "stopped"), State("b.timer", "")}));
+  ASSERT_EQ(f.watch->timer_count(), 1u);
+  EXPECT_TRUE(f.watch->timer_list()[0].loaded);
+  EXPECT_EQ(f.watch->timer_list()[0].next_elapse_usec, kRealtime + 5'000'000);
+  EXPECT_EQ(f.bus->reads, reads);
+
+  // Stopped with its unit file deleted: stopped, then removed, each once.
+  f.bus->unit_files_on_disk.erase("b.timer");
+  f.bus->change(t, stop);
+  for (int i = 0; i < 10; ++i) {
+    f.bus->collect();
+    f.bus->run_later();
+  }
+  EXPECT_EQ(f.states, (std::vector<State>{State("b.timer", "stopped"), State("b.timer", ""),
+                                          State("b.timer", "stopped"), State("b.timer", "removed")}));
+  EXPECT_EQ(f.watch->timer_count(), 0u);
+  EXPECT_EQ(f.bus->reads, reads);
+}
+
+// A stopped timer unloaded while we were away (a reconnect) is found by its unit file at the
+// resync: told stopped once, not removed; one whose file went is removed.
+TEST(SystemdWatch, TimersUnloadedWhileAwayAreJudgedByTheirUnitFiles) {
+  using State = std::pair<std::string, std::string>;
+  std::string a, b, c;
+  Fixture f([&](FakeSystemdBus& bus) {
+    a = bus.add_timer("a.timer", "a.service");
+    b = bus.add_timer("b.timer", "b.service");
+    c = bus.add_timer("c.timer", "c.service");  // enabled: stays loaded when stopped
+    bus.unit_files_on_disk["a.timer"] = bus.unit_files_on_disk["b.timer"] = "disabled";
+  });
+  f.watch->start();
+  f.bus->drop();
+  UnitProps stop;
+  stop.active_state = "inactive";
+  for (const auto& t : {a, b, c}) f.bus->change_quietly(t, stop);
+  f.bus->unit_files_on_disk.erase("b.timer");
+  f.bus->collect();
+  f.settle();
+  ASSERT_TRUE(f.watch->live());
+  EXPECT_EQ(f.states, (std::vector<State>{State("c.timer", "stopped"), State("a.timer", "stopped"),
+                                          State("b.timer", "removed")}));
+  EXPECT_EQ(f.watch->timer_count(), 2u);
+  EXPECT_EQ(f.bus->loads, 0);
+  // Started again while away: told at the next resync, once.
+  f.bus->drop();
+  UnitProps up;
+  up.active_state = "active";
+  f.bus->change_quietly(c, up);
+  f.settle();
+  EXPECT_EQ(f.states.back(), State("c.timer", ""));
+  EXPECT_EQ(f.states.size(), 4u);
 }
 
 }  // namespace

@@ -146,6 +146,21 @@ TEST(JobIdentity, ReadableNames) {
   EXPECT_EQ(derive_name("FOO=1 nice -n 10 flock -n /tmp/l python3 /opt/sync_photos.py"), "sync-photos");
   EXPECT_EQ(derive_name("/usr/bin/cronitor-exec abc -- '/usr/local/bin/backup-db'"), "backup-db");
   EXPECT_EQ(derive_name("echo hello"), "echo");
+  // Issue 17: not "date", "cat", "echo" for every such job: what they act on tells them apart,
+  // and the program a wrapper, su or "sh -c" runs is the name.
+  EXPECT_EQ(derive_name("date >> /var/log/heartbeat.log 2>&1"), "date-heartbeat");
+  EXPECT_EQ(derive_name("echo ping > /run/alive"), "echo-alive");
+  EXPECT_EQ(derive_name("cat /proc/loadavg >> /var/log/load.txt"), "cat-load");
+  EXPECT_EQ(derive_name("cat /etc/motd | mail -s motd root"), "cat-motd");
+  EXPECT_EQ(derive_name("touch /var/run/cron-alive"), "touch-cron-alive");
+  EXPECT_EQ(derive_name("cat /var/log/app.log | /usr/local/bin/ship-logs"), "ship-logs");
+  EXPECT_EQ(derive_name("flock -x /var/lock/sync.lock -c '/usr/local/bin/sync-photos --all'"), "sync-photos");
+  EXPECT_EQ(derive_name("su - app -c '/opt/app/bin/report.sh > /dev/null'"), "report");
+  EXPECT_EQ(derive_name("sh -c '/usr/local/bin/rotate-logs'"), "rotate-logs");
+  EXPECT_EQ(derive_name("timeout 30m /usr/local/bin/fetch-feeds"), "fetch-feeds");
+  EXPECT_EQ(derive_name("sudo -u www-data php /var/www/artisan schedule:run"), "artisan");
+  EXPECT_EQ(derive_name("ionice -c3 nice -n 19 /usr/local/bin/reindex"), "reindex");
+  EXPECT_EQ(derive_name("PATH=/opt/bin:$PATH LANG=C cd /srv && ./nightly.sh"), "nightly");
   EXPECT_EQ(slugify("Nightly Report!"), "nightly-report");
 }
 

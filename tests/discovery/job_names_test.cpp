@@ -38,7 +38,7 @@ TEST(JobNames, CronitorCommentNameIsTheJobsName) {
 
 TEST(JobNames, TwoDerivedNamesAlikeAreToldApartByWhere) {
   testing::MemoryRoot mem;
-  mem.add("/etc/cron.d/a", "* * * * * root echo hello > /tmp/a\n0 1 * * * root echo bye > /tmp/b\n");
+  mem.add("/etc/cron.d/a", "* * * * * root echo hello\n0 1 * * * root echo bye\n");
   mem.add("/var/spool/cron/crontabs/alice", "*/2 * * * * echo alice\n");
   mem.add("/etc/cron.d/b", "0 4 * * * root /usr/local/bin/backup.sh\n");
   Scanner s(mem);
@@ -52,7 +52,7 @@ TEST(JobNames, TwoDerivedNamesAlikeAreToldApartByWhere) {
   EXPECT_EQ(at(s, "/etc/cron.d/b", 1)->name, "backup");  // unique names stay short
 
   // One of the two goes: the other gets its short name back, reported as a change.
-  mem.add("/etc/cron.d/a", "* * * * * root echo hello > /tmp/a\n");
+  mem.add("/etc/cron.d/a", "* * * * * root echo hello\n");
   mem.add("/var/spool/cron/crontabs/alice", "");
   const Changes c = s.rescan({"/etc/cron.d/a", "/var/spool/cron/crontabs/alice"});
   EXPECT_EQ(at(s, "/etc/cron.d/a", 1)->name, "echo");
@@ -71,14 +71,18 @@ TEST(JobNames, AnEditThatMovesLinesChangesNoJob) {
   mem.add("/etc/cron.d/app",
           "# a comment on top\n\n0 1 * * * root /opt/app/report --full\n*/5 * * * * root /opt/app/poll\n");
   c = s.rescan({"/etc/cron.d/app"});
-  // A new command is a new key (added, removed), the other line is untouched.
-  EXPECT_EQ(c.added.size(), 1u);
-  EXPECT_EQ(c.removed.size(), 1u);
-  EXPECT_EQ(c.changed.size() - c.moved, 0u);
+  // A new command is a new key, on the same line: the same job changed (issue 17); the other
+  // line is untouched.
+  EXPECT_EQ(c.added.size(), 0u);
+  EXPECT_EQ(c.removed.size(), 0u);
+  EXPECT_EQ(c.rekeyed.size(), 1u);
+  EXPECT_EQ(c.changed.size() - c.moved, 1u);
   mem.add("/etc/cron.d/app",
           "# a comment on top\n\n0 1 * * * root /opt/app/report --full\n*/5 * * * * app /opt/app/poll\n");
   c = s.rescan({"/etc/cron.d/app"});
-  EXPECT_EQ(c.added.size() + c.removed.size() + c.changed.size() - c.moved, 2u);  // the user is in the key
+  // The user is in the key: a new key, carried over from the same line.
+  EXPECT_EQ(c.added.size() + c.removed.size() + c.changed.size() - c.moved, 1u);
+  EXPECT_EQ(c.rekeyed.size(), 1u);
 }
 
 TEST(JobNames, WrappingByTheAgentIsNoChange) {

@@ -155,6 +155,28 @@ TEST(Scanner, TimersAndTwinsOnASystemdHost) {
   EXPECT_EQ(unit(s, "mdadm-last-resort@.timer"), nullptr);  // a template, never instantiated
 }
 
+// Issue 17: names are unique per host, across crontabs and units: a cron job that shares its
+// name with a unit is told apart by where it is, the unit keeps the plain name. (Debian's
+// cron.daily/logrotate runs under systemd too, and exits at once: both are monitors.)
+TEST(Scanner, NamesAreUniquePerHostAcrossCronAndUnits) {
+  TempTree t("debian");
+  enable(t, "logrotate.timer");
+  enable(t, "man-db.timer");
+  std::filesystem::create_directories(t / "run/systemd/system");
+  DiskRoot root(t.path());
+  Scanner s(root);
+  s.scan();
+  std::map<std::string, std::vector<std::string>> by_name;
+  for (const Job* j : s.jobs())  // the jobs that run: twins and disabled jobs are listed, not monitored
+    if (!j->disabled && !j->reason && !j->twin_of)
+      by_name[j->name].push_back(j->file + ":" + std::to_string(j->line) + " " + j->unit);
+  for (const auto& [name, where] : by_name)
+    EXPECT_EQ(where.size(), 1u) << name << ": " << ::testing::PrintToString(where);
+  ASSERT_NE(unit(s, "logrotate.timer"), nullptr);
+  EXPECT_EQ(unit(s, "logrotate.timer")->name, "logrotate");
+  EXPECT_EQ(in_file(s, "/etc/cron.daily/logrotate").at(0)->name, "logrotate-cron-daily");
+}
+
 TEST(Scanner, WithoutSystemdTheTimerIsTheTwin) {
   TempTree t("debian");
   enable(t, "certbot.timer");
@@ -286,6 +308,66 @@ TEST(Scanner, KeysSurviveReorderingAndCommentEdits) {
   EXPECT_TRUE(c.added.empty());
   EXPECT_TRUE(c.removed.empty());
   EXPECT_EQ(c.changed.size(), 2u);  // same jobs, new line numbers
+}
+
+// Issue 17: a package file's lines are not wrapped, so their keys come from schedule and
+// command. An edit of either in place is a change of that job (its old key given, for the state
+// to follow), never one job removed and another added; a line really removed still is.
+TEST(Scanner, AnUnwrappedLineEditedInPlaceIsChangedNotRemovedAndAdded) {
+  TempTree t;
+  const std::string crontab = "/etc/crontab";
+  write_file(t / "etc/crontab",
+             "SHELL=/bin/sh\n17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly\n"
+             "25 6\t* * *\troot\ttest -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )\n"
+             "47 6\t* * 7\troot\t/usr/local/bin/weekly-report\n");
+  DiskRoot root(t.path());
+  Scanner s(root);
+  s.scan();
+  const std::string hourly = at(s, crontab, 2)->key, daily = at(s, crontab, 3)->key, weekly = at(s, crontab, 4)->key;
+
+  // The schedule of line 3 edited.
+  write_file(t / "etc/crontab",
+             "SHELL=/bin/sh\n17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly\n"
+             "30 7\t* * *\troot\ttest -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )\n"
+             "47 6\t* * 7\troot\t/usr/local/bin/weekly-report\n");
+  Changes c = s.rescan({crontab});
+  EXPECT_TRUE(c.added.empty());
+  EXPECT_TRUE(c.removed.empty()) << c.removed[0].name;
+  ASSERT_EQ(c.changed.size(), 1u);
+  EXPECT_EQ(c.changed[0]->line, 3);
+  EXPECT_TRUE(c.changed[0]->schedule.starts_with("30 7")) << c.changed[0]->schedule;
+  ASSERT_EQ(c.rekeyed.size(), 1u);
+  EXPECT_EQ(c.rekeyed[0].first, daily);
+  EXPECT_EQ(c.rekeyed[0].second, c.changed[0]);
+  EXPECT_NE(c.changed[0]->key, daily);
+  EXPECT_EQ(c.moved, 0u) << "an edit is news";
+
+  // The command of line 4 edited (same line); the schedule of line 2 edited and the line moved
+  // below (same command).
+  write_file(t / "etc/crontab",
+             "SHELL=/bin/sh\n"
+             "30 7\t* * *\troot\ttest -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )\n"
+             "# hourly, later\n47 6\t* * 7\troot\t/usr/local/bin/weekly-report --all\n"
+             "5 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly\n");
+  c = s.rescan({crontab});
+  EXPECT_TRUE(c.added.empty());
+  EXPECT_TRUE(c.removed.empty());
+  ASSERT_EQ(c.rekeyed.size(), 2u);
+  std::map<std::string, int> new_line;
+  for (const auto& [old, j] : c.rekeyed) new_line[old] = j->line;
+  EXPECT_EQ(new_line[weekly], 4);
+  EXPECT_EQ(new_line[hourly], 5);
+
+  // A line removed alone: removed.
+  write_file(t / "etc/crontab",
+             "SHELL=/bin/sh\n"
+             "30 7\t* * *\troot\ttest -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )\n"
+             "47 6\t* * 7\troot\t/usr/local/bin/weekly-report --all\n");
+  c = s.rescan({crontab});
+  EXPECT_TRUE(c.added.empty());
+  EXPECT_TRUE(c.rekeyed.empty());
+  ASSERT_EQ(c.removed.size(), 1u);
+  EXPECT_EQ(c.removed[0].line, 5);
 }
 
 TEST(Scanner, JsonHasTheFieldsOfDesign) {

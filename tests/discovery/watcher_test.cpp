@@ -57,12 +57,16 @@ TEST(Watcher, AddEditInPlaceRenameOverDelete) {
   EXPECT_EQ(c.added[0]->name, "report");
   const std::string key = c.added[0]->key;
 
-  // Edit in place (same inode): the schedule changes, so does the derived key.
+  // Edit in place (same inode): the schedule changes, so does the derived key; the same line is
+  // the same job, changed (issue 17), with its old key for the state to follow.
   write_file(h.tree / "etc/cron.d/app", "0 2 * * * root /opt/app/report\n");
   c = h.settle();
-  ASSERT_EQ(c.added.size(), 1u);
-  ASSERT_EQ(c.removed.size(), 1u);
-  EXPECT_EQ(c.removed[0].key, key);
+  EXPECT_TRUE(c.added.empty());
+  EXPECT_TRUE(c.removed.empty());
+  ASSERT_EQ(c.rekeyed.size(), 1u);
+  EXPECT_EQ(c.rekeyed[0].first, key);
+  ASSERT_EQ(c.changed.size(), 1u);
+  EXPECT_NE(c.changed[0]->key, key);
 
   // An editor's temp file renamed over the original: only a comment and a MAILTO line change.
   write_file(h.tree / "etc/cron.d/.app.swp", "MAILTO=ops\n# edited\n0 2 * * * root /opt/app/report\n");
@@ -238,8 +242,9 @@ TEST(Watcher, CrontabCommandOnTheRealSpool) {
   EXPECT_FALSE(c.added[0]->reason);  // owned by daemon, mode 0600: cron reads it
   ASSERT_EQ(std::system("echo '*/10 * * * * /bin/true cronitor-watch-test' | crontab -u daemon -"), 0);
   c = settle();
-  EXPECT_EQ(c.added.size(), 1u);
-  EXPECT_EQ(c.removed.size(), 1u);
+  EXPECT_EQ(c.added.size(), 0u);  // the same line, edited: changed, under a new key (issue 17)
+  EXPECT_EQ(c.removed.size(), 0u);
+  EXPECT_EQ(c.changed.size(), 1u);
   ASSERT_EQ(std::system("crontab -u daemon -r"), 0);
   c = settle();
   EXPECT_EQ(c.removed.size(), 1u);

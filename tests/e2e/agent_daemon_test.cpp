@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <map>
 #include <thread>
 
 #include "common/event.h"
@@ -118,6 +120,35 @@ TEST_F(AgentDaemon, MissedFailedRecoveredAndKill9KeepsHistory) {
   EXPECT_EQ(status["daemon"], "running");
   EXPECT_EQ(status["monitors"][0]["key"], "heartbeat");
   EXPECT_EQ(status["monitors"][0]["state"], "ok");
+}
+
+// Issue 17: a hung job's runs (past the max runtime of its duration assertion, then exit 0) are
+// failed runs in `history`, as the alerts count them ("2 runs failed since"), not "ok".
+TEST_F(AgentDaemon, HungRunsAreFailedInHistoryAsTheAlertsCountThem) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  ASSERT_GT(slack.port(), 0);
+  write_config(slack.url("/services/T/B/X"), "    assertions: [\"metric.duration < 1 second\"]\n");
+  start();
+  ASSERT_EQ(exec("true"), 0);
+  ASSERT_EQ(exec("sleep 1.3"), 0);
+  ASSERT_EQ(exec("sleep 1.3"), 0);
+  auto third = std::async(std::launch::async, [&] { return exec("sleep 1.5"); });
+  auto hung = slack.wait_for(
+      [](const json& r) {
+        return slack_says(r, "heartbeat is hung") &&
+               r["body"].get<std::string>().find("2 runs failed since") != std::string::npos;
+      },
+      10s);
+  EXPECT_EQ(third.get(), 0);
+  ASSERT_FALSE(hung.is_null()) << log();
+  auto h = run_command({kAgent, "history", "heartbeat", "--json", "--config", config()});
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  auto runs = json::parse(h.out);
+  ASSERT_EQ(runs.size(), 4u) << h.out;
+  std::map<std::string, int> by_status;
+  for (const auto& r : runs) ++by_status[r["status"].get<std::string>()];
+  EXPECT_EQ(by_status["ok"], 1) << h.out;
+  EXPECT_EQ(by_status["failed"], 3) << h.out;
 }
 
 TEST_F(AgentDaemon, SpooledEventsAreStoredAndFilesRemoved) {

@@ -254,6 +254,44 @@ TEST_F(AgentDiscovery, JobRemovedWhileTheAgentWasStoppedAlertsOnceAtStart) {
   EXPECT_EQ(count(slack, "was removed"), 1) << log();
 }
 
+// Issue 17, item 6: a line that is not wrapped (a package file's, or auto_wrap off) has a key
+// derived from its schedule and command. Editing its schedule is a change of that job: its state
+// and runs go to the new key, and nothing says it was removed, nor at the next start.
+TEST_F(AgentDiscovery, AnUnwrappedLineEditedInPlaceIsAChangeNotARemoval) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
+                                     << "\nspool_dir: " << (dir_ / "spool").string()
+                                     << "\nhostname: disc-host\ndiscovery: {root: " << (dir_ / "root").string()
+                                     << ", crontabs: true, systemd: false, auto_wrap: false}\n"
+                                     << "defaults:\n  notify: [\"slack:" << slack.url("/s") << "\"]\n";
+  ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << log();
+  const std::string before = backup_key();
+  ASSERT_FALSE(before.empty()) << status().dump();
+  auto ping = run_command({kAgent, "ping", before, "--state", "complete", "--config", (dir_ / "agent.yaml").string()});
+  ASSERT_EQ(ping.exit_code, 0) << ping.err;
+  auto edit = [&](const std::string& schedule) {
+    std::ofstream(dir_ / "root/etc/cron.d/backup") << "SHELL=/bin/sh\n# cronitor: grace=10m failure_tolerance=2\n"
+                                                   << schedule << " root /usr/local/bin/backup-db --all\n";
+  };
+  edit("*/7 * * * *");
+  ASSERT_TRUE(agent_.wait_for_log("was edited")) << log();
+  const std::string after = backup_key();
+  ASSERT_FALSE(after.empty());
+  EXPECT_NE(after, before);
+  auto h = run_command({kAgent, "history", after, "--json", "--config", (dir_ / "agent.yaml").string()});
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_EQ(json::parse(h.out).size(), 1u) << "the run before the edit goes with the job: " << h.out;
+  // Restored: a change again; and a restart finds nothing removed.
+  edit("*/5 * * * *");
+  ASSERT_TRUE(wait_until([&] { return backup_key() == before; }, 10s)) << log();
+  stop();
+  ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << log();
+  EXPECT_EQ(backup_key(), before);
+  alerts_settled(slack);  // a removal alert would have come before it
+  EXPECT_EQ(count(slack, "was removed"), 0) << log();
+  EXPECT_EQ(occurrences(log(), "was edited"), 2u) << log();
+}
+
 TEST_F(AgentDiscovery, JobStillThereAfterRestartIsNotReportedRemoved) {
   HttpRecorder slack(kRecorder, dir_.string());
   start(slack.url("/s"));

@@ -52,6 +52,56 @@ TEST(CalendarSpec, RejectsWhatSystemdRejects) {
   }
 }
 
+// Whitespace around the text as `systemd-analyze calendar` (systemd 252) takes it: trailing
+// spaces after the weekdays or the date are skipped by its parser (test-calendarspec.c expects
+// "*-*~05,3 " to parse), not after a time, a zone, a shortcut or @timestamp; leading whitespace,
+// tabs and newlines never. parse() strips around the text, as a unit file's parser does.
+TEST(CalendarSpec, ParseExactTakesWhitespaceAsSystemdAnalyzeDoes) {
+  struct Case {
+    const char* expr;
+    const char* normalized;  // nullptr: systemd-analyze refuses it
+  };
+  for (const Case& c : std::initializer_list<Case>{{"*-*~05,3 ", "*-*~03,05 00:00:00"},
+                                                   {"*-*~05,3  ", "*-*~03,05 00:00:00"},
+                                                   {"Mon ", "Mon *-*-* 00:00:00"},
+                                                   {"Mon,Tue  ", "Mon,Tue *-*-* 00:00:00"},
+                                                   {"Mon *-*-* ", "Mon *-*-* 00:00:00"},
+                                                   {"*-*-* ", "*-*-* 00:00:00"},
+                                                   {"2024-01-01 ", "2024-01-01 00:00:00"},
+                                                   {"*-*-*  00:00", "*-*-* 00:00:00"},
+                                                   {"*-*~05,3 UTC", "*-*~03,05 00:00:00 UTC"},
+                                                   {" *-*~05,3", nullptr},
+                                                   {"*-*~05,3\t", nullptr},
+                                                   {"*-*~05,3 \n", nullptr},
+                                                   {"\tdaily", nullptr},
+                                                   {"daily ", nullptr},
+                                                   {"minutely ", nullptr},
+                                                   {"00:00 ", nullptr},
+                                                   {"*:0/5 ", nullptr},
+                                                   {"*-*-* 00:00 ", nullptr},
+                                                   {"*-*-* 00:00:00.5 ", nullptr},
+                                                   {"@1700000000 ", nullptr},
+                                                   {"*-*~05,3 UTC ", nullptr},
+                                                   {"12:00 Europe/Riga ", nullptr}}) {
+    auto r = CalendarSpec::parse_exact(c.expr);
+    if (!c.normalized) {
+      EXPECT_FALSE(r) << "[" << c.expr << "] should be refused";
+      if (!r) {
+        EXPECT_NE(r.error().message.find("whitespace"), std::string::npos) << r.error().message;
+      }
+      continue;
+    }
+    ASSERT_TRUE(r) << "[" << c.expr << "]: " << r.error().message;
+    EXPECT_EQ(r->normalized(), c.normalized) << "[" << c.expr << "]";
+  }
+  // What is wrong besides the spaces is said as such.
+  auto bad = CalendarSpec::parse_exact("*-*-* 25:00 ");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("hour 25"), std::string::npos) << bad.error().message;
+  // A unit file's value: stripped around first.
+  EXPECT_TRUE(CalendarSpec::parse(" daily\t"));
+}
+
 TEST(CalendarSpec, ErrorsSayWhatIsWrong) {
   auto c = CalendarSpec::parse("*-*-* 25:00");
   ASSERT_FALSE(c);

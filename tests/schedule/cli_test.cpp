@@ -77,7 +77,8 @@ using cronitor::testing::run_command;
 
 // systemd-analyze calendar refuses these (its own test suite refuses the last one); we say why.
 TEST(ScheduleCli, SystemdKindRefusesWhitespaceAsSystemdAnalyzeDoes) {
-  for (std::string bad : {"daily ", " daily", "daily\t", "\ndaily", "*-*-* 00:00 ", "*:4,30:*\n", "Mon\t*-*-*"}) {
+  for (std::string bad :
+       {"daily ", " daily", "daily\t", "\ndaily", "*-*-* 00:00 ", "*:4,30:*\n", "Mon\t*-*-*", " *-*~05,3"}) {
     auto r = run_command(
         {CRONITOR_AGENT_BIN, "schedule", "next", bad, "--kind", "systemd", "--from", "2026-01-01T00:00:00Z"});
     EXPECT_EQ(r.exit_code, 2) << "[" << bad << "]";
@@ -88,6 +89,11 @@ TEST(ScheduleCli, SystemdKindRefusesWhitespaceAsSystemdAnalyzeDoes) {
                          "UTC", "--from", "2026-01-01T00:00:00Z"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(ok.out, "2026-01-05T00:00:00+00:00\n");
+  // Trailing spaces after the date: systemd's own test-calendarspec.c expects this to parse.
+  auto trailing = run_command({CRONITOR_AGENT_BIN, "schedule", "next", "*-*~05,3 ", "--kind", "systemd", "--tz", "UTC",
+                               "--from", "2026-01-01T00:00:00Z"});
+  EXPECT_EQ(trailing.exit_code, 0) << trailing.err;
+  EXPECT_EQ(trailing.out, "2026-01-27T00:00:00+00:00\n");
 }
 
 }  // namespace

@@ -39,14 +39,20 @@ class FakeSystemdBus final : public SystemdBus {
 
   // The manager's state, and how the bus behaves.
   std::map<std::string, Unit> units;  // object path -> unit
-  bool bus_up = true;                 // open() succeeds
-  bool manager_answers = true;        // list_timers() succeeds
-  bool reads_fail = false;            // read() times out
+  /// Unit files on disk: name -> state ("enabled": a unit wants it, so the manager keeps it
+  /// loaded; "disabled", "masked"). add_timer() writes "enabled".
+  std::map<std::string, std::string> unit_files_on_disk;
+  /// Units the manager unloaded (collect()) whose files remain: a read loads them again.
+  std::map<std::string, Unit> unloaded;
+  bool bus_up = true;           // open() succeeds
+  bool manager_answers = true;  // list_timers() succeeds
+  bool reads_fail = false;      // read() times out
   /// Called inside read() after the replies are filled: signals sent now are newer than them.
   std::function<void(std::vector<UnitRead>&)> during_read;
 
   // What the logic did.
-  int opens = 0, lists = 0, reads = 0;
+  int opens = 0, lists = 0, reads = 0, file_queries = 0;
+  int loads = 0;                 // units loaded again by a read
   std::vector<uint64_t> delays;  // every call_later delay asked for
 
   Result<void> open(Listener& l) override {
@@ -67,11 +73,24 @@ class FakeSystemdBus final : public SystemdBus {
       if (u.name.ends_with(".timer") && out.size() < max) out.push_back({u.name, path});
     return out;
   }
+  Result<std::map<std::string, std::string>> unit_files(const std::vector<std::string>& names) override {
+    ++file_queries;
+    if (!open_) return fail("not connected");
+    if (!manager_answers || reads_fail) return fail("timed out");
+    std::map<std::string, std::string> out;
+    for (const auto& n : names)
+      if (auto f = unit_files_on_disk.find(n); f != unit_files_on_disk.end()) out[n] = f->second;
+    return out;
+  }
   Result<void> read(std::vector<UnitRead>& reads) override {
     ++this->reads;
     if (!open_) return fail("not connected");
     if (reads_fail) return fail("timed out");
     for (UnitRead& r : reads) {
+      if (unloaded.contains(r.path)) {  // as the manager does: asked about, the unit is loaded again
+        ++loads;
+        load(r.path);
+      }
       auto it = units.find(r.path);
       if (it == units.end()) continue;  // the manager answers "no such unit": nothing read
       const UnitProps& p = it->second.props;
@@ -127,6 +146,7 @@ class FakeSystemdBus final : public SystemdBus {
     if (!p.active_state) p.active_state = "active";
     const std::string path = unit_object_path(name);
     units[path] = {name, p};
+    unit_files_on_disk[name] = "enabled";
     return path;
   }
   std::string add_service(const std::string& name, UnitProps p = {}) {
@@ -140,6 +160,35 @@ class FakeSystemdBus final : public SystemdBus {
     agent::merge_props(units[path].props, p);
     units[path].props.invalidated = false;
     if (open_ && listener_) listener_->properties_changed(path, p);
+  }
+  /// The manager loads an unloaded unit again (`systemctl start` or `status` asked about it).
+  void load(const std::string& path) {
+    auto it = unloaded.find(path);
+    if (it == unloaded.end()) return;
+    const std::string name = it->second.name;
+    units[path] = std::move(it->second);
+    unloaded.erase(it);
+    if (open_ && listener_) listener_->unit_new(name, path);
+  }
+  /// The manager's garbage collection: every timer that is not active and that no unit wants
+  /// (its file is not "enabled") is unloaded, and UnitRemoved sent. Returns how many.
+  int collect() {
+    std::vector<std::string> gone;
+    for (const auto& [path, u] : units) {
+      const std::string state = u.props.active_state.value_or("");
+      auto file = unit_files_on_disk.find(u.name);
+      if (u.name.ends_with(".timer") && (state == "inactive" || state == "failed") &&
+          (file == unit_files_on_disk.end() || file->second != "enabled"))
+        gone.push_back(path);
+    }
+    for (const auto& path : gone) {
+      Unit u = std::move(units[path]);
+      units.erase(path);
+      const std::string name = u.name;
+      if (unit_files_on_disk.contains(name)) unloaded[path] = std::move(u);
+      if (open_ && listener_) listener_->unit_removed(name, path);
+    }
+    return static_cast<int>(gone.size());
   }
   /// The manager changes a unit while nobody listens.
   void change_quietly(const std::string& path, const UnitProps& p) { agent::merge_props(units[path].props, p); }
