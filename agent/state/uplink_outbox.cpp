@@ -1,5 +1,7 @@
 #include "agent/state/uplink_outbox.h"
 
+#include <nlohmann/json.hpp>
+
 namespace cronitor::agent {
 namespace {
 
@@ -29,7 +31,8 @@ Result<std::unique_ptr<SqlOutbox>> SqlOutbox::open(sql::Db& db) {
   const Item items[] = {
       {&o->push_, "INSERT INTO uplink_outbox(upstream, job, kind, created_us, payload) VALUES(?1, ?2, ?3, ?4, ?5)"},
       {&o->head_,
-       "SELECT id, job, kind, created_us, payload FROM uplink_outbox WHERE upstream = ?1 ORDER BY id LIMIT ?2"},
+       "SELECT id, job, kind, created_us, payload FROM uplink_outbox WHERE upstream = ?1 AND job NOT IN (SELECT "
+       "value FROM json_each(?3)) ORDER BY id LIMIT ?2"},
       {&o->remove_, "DELETE FROM uplink_outbox WHERE id = ?1"},
       {&o->depth_, "SELECT count(*) FROM uplink_outbox WHERE upstream = ?1"},
       {&o->trim_,
@@ -53,10 +56,13 @@ Result<void> SqlOutbox::push(const uplink::QueuedRow& row) {
   return {};
 }
 
-Result<std::vector<uplink::QueuedRow>> SqlOutbox::head(const std::string& upstream, int limit) {
+Result<std::vector<uplink::QueuedRow>> SqlOutbox::head(const std::string& upstream, int limit,
+                                                       const std::vector<std::string>& skip_jobs) {
   std::vector<uplink::QueuedRow> out;
   head_.reset();
-  head_.bind(1, upstream).bind(2, limit);
+  head_.bind(1, upstream)
+      .bind(2, limit)
+      .bind(3, nlohmann::json(skip_jobs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   while (true) {
     auto row = head_.step();
     if (!row) {
