@@ -170,6 +170,9 @@ void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
     const uplink::MonitorInfo info = upstream_monitor(mc);
     if (auto r = deliverer_->enqueue(t, &info, unix_ms(now()) * 1000); !r)
       spdlog::error("uplink: queueing a fault of {}: {}", mc.key, r.error().message);
+    // Sent on the loop's next turn, after the caller's commit: a fault found by a timer has no
+    // run event behind it to wake the deliverer.
+    deliverer_->kick();
   };
   if (k == Alert::Kind::kCronDown) {
     for (const auto& mc : monitors_)

@@ -221,6 +221,51 @@ TEST_F(UplinkE2E, EveryScheduleAndZoneFormReachesSentryInAFormItTakes) {
   EXPECT_EQ(warnings, 1u) << "one warning per job";
 }
 
+// Contract (issue 19, item 6): a hung run's fault is part of that run at every upstream
+// (Cronitor's series, Healthchecks' rid, Sentry's check_in_id), so Sentry does not close another
+// check-in and Healthchecks ties the failure to the run's start.
+TEST_F(UplinkE2E, AHungRunsFaultIsSentAsPartOfThatRun) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  write_config(rec, "  healthchecks: {ping_key: PKEY, ping_url: \"" + rec.url("/hc") + "\"}\n  sentry: {dsn: \"" +
+                        rec.url("").replace(0, 7, "http://PUB@") +
+                        "/42\"}\n"
+                        "monitors:\n  - key: stuck\n    schedule: \"0 3 * * *\"\n"
+                        "    assertions: [\"metric.duration < 1 second\"]\n");
+  start();
+  const std::string run = run_id(7);
+  std::string hex;  // Sentry's check_in_id: the run id without dashes
+  for (char c : run)
+    if (c != '-') hex += c;
+  ASSERT_TRUE(
+      cronitor::wrapper::send_to_agent(socket_, event("stuck", run, cronitor::RunState::kRun, now_ms()), 2000000))
+      << agent_.log();
+  auto cronitor_fail = rec.wait_for(
+      [](const json& r) { return r["path"].get<std::string>().starts_with("/p/SECRETKEY42/stuck?state=fail"); },
+      std::chrono::seconds(15));
+  ASSERT_FALSE(cronitor_fail.is_null()) << agent_.log() << [&] {
+    std::string all;
+    for (auto& r : rec.requests()) all += r["method"].get<std::string>() + " " + r["path"].get<std::string>() + "\n";
+    return all;
+  }();
+  EXPECT_NE(cronitor_fail["path"].get<std::string>().find("&series=" + run), std::string::npos)
+      << cronitor_fail["path"];
+  auto hc_fail =
+      rec.wait_for([](const json& r) { return r["path"].get<std::string>().starts_with("/hc/PKEY/stuck/fail"); },
+                   std::chrono::seconds(10));
+  ASSERT_FALSE(hc_fail.is_null()) << agent_.log();
+  EXPECT_NE(hc_fail["path"].get<std::string>().find("rid=" + run), std::string::npos) << hc_fail["path"];
+  auto sentry_error = rec.wait_for(
+      [](const json& r) {
+        return r["path"] == "/api/42/cron/stuck/PUB/" &&
+               r["body"].get<std::string>().find("\"error\"") != std::string::npos;
+      },
+      std::chrono::seconds(10));
+  ASSERT_FALSE(sentry_error.is_null()) << agent_.log();
+  const json body = json::parse(sentry_error["body"].get<std::string>());
+  EXPECT_EQ(body["check_in_id"], hex) << body.dump();
+  for (const auto& why : sentry_refuses(body)) ADD_FAILURE() << "Sentry refuses " << body.dump() << ": " << why;
+}
+
 TEST_F(UplinkE2E, KillNineDuringTheDrainLosesNothingAndKeepsEachRunInOrder) {
   HttpRecorder rec(kRecorder, dir_.string());
   write_config(rec);
