@@ -115,6 +115,18 @@ void Daemon::start_uplink() {
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   spdlog::info("uplink: forwarding to {} (mode {})", list, config_.mode);
   for (const auto& m : monitors_) (void)upstream_monitor(m);  // says now which jobs go up without a schedule
+  if (config_.uplink.healthchecks && config_.uplink.healthchecks->create && !monitors_.empty()) {
+    std::string keys;
+    size_t n = 0;
+    for (const auto& m : monitors_)
+      if (++n <= 20) keys += (keys.empty() ? "" : ", ") + (m.slug.empty() ? uplink::slugify(m.key) : m.slug);
+    if (n > 20) keys += " and " + std::to_string(n - 20) + " more";
+    spdlog::warn(
+        "uplink: healthchecks: create: true: checks that do not exist yet ({}) are created by their first ping "
+        "with the server's default schedule (period 1 day, grace 1 hour), not the job's; create them in "
+        "Healthchecks with their schedule to be told of a missed run in time",
+        keys);
+  }
 }
 
 void Daemon::forward(const RunEvent& ev, uint32_t i) {

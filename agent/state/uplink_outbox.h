@@ -21,7 +21,7 @@ class SqlOutbox final : public uplink::Outbox {
  private:
   explicit SqlOutbox(sql::Db& db) : db_(db) {}
   sql::Db& db_;
-  sql::Stmt push_, head_, remove_, depth_, trim_;
+  sql::Stmt push_, head_, head_skip_, remove_, depth_, trim_;
 };
 
 }  // namespace cronitor::agent

@@ -111,6 +111,7 @@ TEST(HealthchecksFormat, SlugPingsWithRunIdExitCodeAndBody) {
   s.ping_key = "pk_abc";
   s.ping_url = "http://127.0.0.1:1";
   s.body_limit = 20;
+  s.create = true;
   auto up = make_healthchecks(s);
   Telemetry start = oom_failure();
   start.state = Telemetry::State::kRun;
@@ -134,6 +135,12 @@ TEST(HealthchecksFormat, SlugPingsWithRunIdExitCodeAndBody) {
   MonitorInfo m = backup_monitor();
   m.slug = "backup-db1";
   EXPECT_NE(up->telemetry(ok, &m).url.find("/pk_abc/backup-db1/0?"), std::string::npos);
+  // Contract (issue 19, item 3): a check created by a ping gets the server's default schedule
+  // (period 1 day, grace 1 hour), so the agent does not ask for one unless told to.
+  HealthchecksSettings plain;
+  plain.ping_key = "pk_abc";
+  EXPECT_EQ(make_healthchecks(plain)->telemetry(start, nullptr).url,
+            "https://hc-ping.com/pk_abc/nightly-backup/start?rid=0c5a1b8e-2f7d-4b1e-9a51-7d6c1f0e9a42");
 }
 
 TEST(SentryFormat, DsnGivesTheCronEndpoint) {
