@@ -38,6 +38,7 @@ struct Alert {
   Instant at{};         // when the rule fired (evaluator time)
   std::string summary;  // one line that names the job and says what happened
   std::string detail;   // why: exit code, signal, OOM, the assertion, the missed slot
+  std::string run_id;   // the run it concerns (a hung run), or empty: upstreams tie the fault to it
   bool update = false;  // part of an incident that was already open
   Instant incident_opened{};
   // Context for the message blocks.

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "uplink/upstream.h"
+#include "uplink/upstream_schedule.h"
 
 namespace cronitor::uplink {
 namespace {
@@ -44,12 +45,19 @@ class Cronitor final : public Upstream {
     if (t.exit_code) add("status_code", std::to_string(*t.exit_code));
     if (t.duration_ms) add("duration", seconds_text(*t.duration_ms));
     for (const auto& [name, value] : t.metrics) add("metric", name + ":" + number_text(value));
+    // What matters first (exit code or signal, OOM, a fault), then as much of the output's end as
+    // fits: a long output must not push "exit 3" out of the 1000 bytes.
     std::string message = outcome_line(t);
-    if (t.state != Telemetry::State::kRun && !t.output_tail.empty()) {
-      if (!message.empty()) message += "\n";
-      message += t.output_tail;
+    if (message.size() > kMessageBytes) {
+      size_t cut = kMessageBytes;
+      while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+      message.resize(cut);
     }
-    if (!message.empty()) add("message", utf8_tail(message, kMessageBytes));
+    if (t.state != Telemetry::State::kRun && !t.output_tail.empty() && message.size() + 1 < kMessageBytes) {
+      if (!message.empty()) message += "\n";
+      message += utf8_tail(t.output_tail, kMessageBytes - message.size());
+    }
+    if (!message.empty()) add("message", message);
     if (t.ts_ms > 0) add("stamp", seconds_text(t.ts_ms));
     return r;
   }
@@ -67,8 +75,9 @@ class Cronitor final : public Upstream {
                           {"assertions", m.assertions},
                           {"notify", m.notify},
                           {"note", m.note}};
-      if (!m.schedule.empty()) j["schedule"] = m.schedule;
-      if (!m.timezone.empty()) j["timezone"] = m.timezone;
+      // Only forms Cronitor reads as the agent does (rows queued by an older agent may hold others).
+      if (is_plain_crontab(m.schedule) || parse_interval(m.schedule)) j["schedule"] = m.schedule;
+      if (is_iana_zone(m.timezone)) j["timezone"] = m.timezone;
       list.push_back(std::move(j));
     }
     HttpRequest r;

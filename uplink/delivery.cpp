@@ -20,8 +20,22 @@ constexpr int kHeadRows = 1024;     // rows looked at per pump and upstream
 constexpr size_t kSyncChunk = 500;  // monitors per PUT
 constexpr uint64_t kTrimEveryUsec = 10'000'000;
 constexpr uint64_t kMaxRetryAfterUsec = 3600ull * 1'000'000;
+constexpr size_t kAnswerBytes = 512;  // of a server's answer, kept for the log and the alert
 
-size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+/// Keeps the start of the answer (a refusal's reason), drops the rest.
+size_t keep_answer(char* data, size_t size, size_t n, void* userp) {
+  auto* answer = static_cast<std::string*>(userp);
+  if (answer->size() < kAnswerBytes) answer->append(data, std::min(size * n, kAnswerBytes - answer->size()));
+  return size * n;
+}
+
+/// The answer on one line, for logs and alerts.
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s.empty() ? "(no answer body)" : "\"" + s + "\"";
+}
 
 }  // namespace
 
@@ -33,6 +47,16 @@ struct Deliverer::Impl {
     int failures = 0;         // consecutive; > 0: half-open after the back-off, one probe at a time
     uint64_t open_until = 0;  // CLOCK_MONOTONIC usec: the circuit is open (nothing sent) until then
     std::unordered_map<std::string, std::deque<uint64_t>> recent;  // per-job send times (rate limit)
+    // Jobs whose check the upstream refused (404, 409, 410): their rows wait, the others flow;
+    // one probe after `retry_max` (the check may have been created by hand meanwhile).
+    struct Held {
+      long status = 0;
+      uint64_t until = 0;
+    };
+    std::unordered_map<std::string, Held> held;
+    // A monitor sync chunk the upstream refused (400): the ranges of its monitors still to send,
+    // halved at each refusal until the refused monitors stand alone (bisection).
+    std::unordered_map<int64_t, std::deque<std::pair<size_t, size_t>>> splits;
     uint64_t next_trim = 0;
     UpstreamStats stats;
   };
@@ -40,7 +64,11 @@ struct Deliverer::Impl {
     Lane* lane = nullptr;
     int64_t id = 0;
     std::string job;
-    std::string shown_url;  // masked
+    std::string shown_url;                  // masked
+    std::string kind;                       // "run" or "sync"
+    std::pair<size_t, size_t> range{0, 0};  // sync: the monitors of the row sent, [first, second)
+    std::string single;                     // sync: the key when one monitor was sent
+    std::string answer;                     // the start of the server's answer
     HttpRequest req;
     curl_slist* headers = nullptr;
     char error[CURL_ERROR_SIZE] = {};
@@ -183,27 +211,58 @@ struct Deliverer::Impl {
   void outcome(Transfer& t, CURLcode result, long status, curl_off_t retry_after) {
     Lane& l = *t.lane;
     const std::string& name = l.up->name();
-    switch (classify(status)) {
+    Verdict v = classify(status);
+    if (v == Verdict::kHold && t.kind == "sync") v = Verdict::kPermanent;  // the monitors API itself is not there
+    switch (v) {
       case Verdict::kDone:
         if (l.failures > 0)
           say(0, "uplink " + name + ": delivering again after " + std::to_string(l.failures) + " failed attempts");
         l.failures = 0;
+        if (auto h = l.held.find(t.job); h != l.held.end()) {
+          l.held.erase(h);
+          l.stats.held = l.held.size();
+          say(0, "uplink " + name + ": " + t.job + " is accepted again; its held events follow");
+        }
         ++l.stats.delivered;
-        done_ids.push_back(t.id);
+        sync_part_done(l, t);
         return;
       case Verdict::kReject:
+        if (t.kind == "sync" && t.range.second - t.range.first > 1) {
+          split(l, t, status);
+          return;
+        }
         ++l.stats.rejected;
-        done_ids.push_back(t.id);
-        say(1, "uplink " + name + ": " + t.shown_url + " answered " + std::to_string(status) +
-                   "; this event is dropped (" + std::to_string(l.stats.rejected) + " rejected so far)");
+        if (t.kind == "sync")
+          say(1, "uplink " + name + ": monitor " + t.single + " refused: HTTP " + std::to_string(status) + " " +
+                     one_line(t.answer) + "; the other monitors are synced");
+        else
+          say(1, "uplink " + name + ": " + t.job + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
+                     one_line(t.answer) + "; this event is dropped (" + std::to_string(l.stats.rejected) +
+                     " rejected so far)");
+        sync_part_done(l, t);
         return;
+      case Verdict::kHold: {
+        auto [h, first] = l.held.try_emplace(t.job);
+        h->second.status = status;
+        h->second.until = mono() + static_cast<uint64_t>(settings.backoff_max.count()) * 1000;
+        l.stats.held = l.held.size();
+        if (first) {
+          say(2, "uplink " + name + ": " + t.job + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
+                     one_line(t.answer) +
+                     "; holding back this job's events (the others keep flowing), trying again every " +
+                     std::to_string(settings.backoff_max.count() / 1000) + " s");
+          if (on_stop) on_stop(Refusal{name, t.job, status, t.shown_url, one_line(t.answer)});
+        }
+        return;
+      }
       case Verdict::kPermanent:
         if (!l.stats.stopped) {
           l.stats.stopped = true;
           l.stats.stop_status = status;
-          say(2, "uplink " + name + ": " + t.shown_url + " answered " + std::to_string(status) +
+          say(2, "uplink " + name + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
+                     one_line(t.answer) +
                      "; stopping this upstream until the config is fixed and reloaded (events stay queued)");
-          if (on_stop) on_stop(name, status, t.shown_url);
+          if (on_stop) on_stop(Refusal{name, "", status, t.shown_url, one_line(t.answer)});
         }
         return;
       case Verdict::kRetry:
@@ -229,16 +288,51 @@ struct Deliverer::Impl {
                  " ms (" + std::to_string(l.failures) + " failures in a row)");
   }
 
+  /// A row's request is answered for good: the row goes, unless it is a sync chunk with parts left.
+  void sync_part_done(Lane& l, const Transfer& t) {
+    if (auto sp = l.splits.find(t.id); sp != l.splits.end()) {
+      sp->second.pop_front();
+      if (!sp->second.empty()) return;  // the next part goes at the next pump
+      l.splits.erase(sp);
+    }
+    done_ids.push_back(t.id);
+  }
+
+  /// A refused chunk of monitors: send each half again, so the refused ones are found with
+  /// 2·log2(N) requests per refused monitor while the rest are synced.
+  void split(Lane& l, const Transfer& t, long status) {
+    auto& parts = l.splits[t.id];
+    if (parts.empty()) {
+      say(1, "uplink " + l.up->name() + ": a sync of " + std::to_string(t.range.second - t.range.first) +
+                 " monitors answered " + std::to_string(status) + " " + one_line(t.answer) +
+                 "; sending it in parts to find the refused monitors");
+    } else {
+      parts.pop_front();
+    }
+    const size_t mid = t.range.first + (t.range.second - t.range.first) / 2;
+    parts.emplace_front(mid, t.range.second);
+    parts.emplace_front(t.range.first, mid);
+  }
+
   // ---- sending ----
   void start(Lane& l, QueuedRow& row) {
     auto j = nlohmann::json::parse(row.payload, nullptr, false);
     HttpRequest req;
     bool ok = false;
+    std::pair<size_t, size_t> range{0, 0};
+    std::string single;
     if (!j.is_discarded() && row.kind == "sync" && j.is_array()) {
       std::vector<MonitorInfo> ms;
       for (const auto& x : j)
         if (auto m = monitor_from_json(x)) ms.push_back(std::move(*m));
-      if (auto r = l.up->sync(ms)) req = std::move(*r), ok = true;
+      range = {0, ms.size()};
+      if (auto sp = l.splits.find(row.id); sp != l.splits.end() && !sp->second.empty()) range = sp->second.front();
+      range.second = std::min(range.second, ms.size());
+      range.first = std::min(range.first, range.second);
+      std::vector<MonitorInfo> part(ms.begin() + static_cast<ptrdiff_t>(range.first),
+                                    ms.begin() + static_cast<ptrdiff_t>(range.second));
+      if (part.size() == 1) single = part[0].key;
+      if (auto r = l.up->sync(part)) req = std::move(*r), ok = true;
     } else if (!j.is_discarded() && j.contains("t")) {
       if (auto t = telemetry_from_json(j["t"])) {
         std::optional<MonitorInfo> m;
@@ -259,6 +353,9 @@ struct Deliverer::Impl {
     t->lane = &l;
     t->id = row.id;
     t->job = row.job;
+    t->kind = row.kind;
+    t->range = range;
+    t->single = std::move(single);
     t->req = std::move(req);
     t->shown_url = mask(t->req.method + " " + t->req.url, l.up->secrets());
     for (const auto& h : t->req.headers) t->headers = curl_slist_append(t->headers, h.c_str());
@@ -270,7 +367,8 @@ struct Deliverer::Impl {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.timeout.count()));
     curl_easy_setopt(e, CURLOPT_USERAGENT, "cronitor-agent");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_answer);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->answer);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     if (!t->req.userpwd.empty()) {
@@ -313,7 +411,10 @@ struct Deliverer::Impl {
       // at all 1024 every time: a pump follows each few completions, and reading (and copying)
       // payloads that are skipped was the drain's largest cost (uplink/README.md, figures).
       const auto free_slots = static_cast<int>(limit - l.in_flight);
-      auto rows = outbox->head(l.up->name(), std::min(kHeadRows, 8 * free_slots + 32));
+      std::vector<std::string> held;  // jobs waiting out a refusal: their rows are not even read
+      for (const auto& [job, h] : l.held)
+        if (now < h.until) held.push_back(job), next_wake = std::min(next_wake, h.until);
+      auto rows = outbox->head(l.up->name(), std::min(kHeadRows, 8 * free_slots + 32), held);
       if (!rows) {
         say(2, "uplink " + l.up->name() + ": reading the outbox: " + rows.error().message);
         continue;

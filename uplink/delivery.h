@@ -25,6 +25,7 @@ struct UpstreamStats {
   uint64_t delivered = 0;  // rows accepted by the upstream
   uint64_t failures = 0;   // attempts that will be retried (network, 5xx, 429, timeout)
   uint64_t rejected = 0;   // rows the upstream will never take (400, 413, 422): dropped
+  uint64_t held = 0;       // jobs held back now: the upstream refused their check (404, 409, 410)
   uint64_t dropped = 0;    // rows dropped for the size and age bounds
   bool stopped = false;    // refused with a permanent status
   long stop_status = 0;
@@ -32,9 +33,16 @@ struct UpstreamStats {
 
 class Deliverer {
  public:
-  /// Called once when an upstream answers with a permanent refusal: its name, the status and
-  /// the request's URL with secrets masked.
-  using StopHandler = std::function<void(const std::string& upstream, long status, const std::string& url)>;
+  /// A refusal: `job` empty when the whole upstream stopped (a bad key), else the one job (check,
+  /// monitor, slug) held back while the others flow. `url` has its secrets masked; `answer` is
+  /// the start of the server's answer, as the server worded it.
+  struct Refusal {
+    std::string upstream, job;
+    long status = 0;
+    std::string url, answer;
+  };
+  /// Called once when an upstream stops, and once when it starts holding back a job.
+  using StopHandler = std::function<void(const Refusal&)>;
   using Log = std::function<void(int level, const std::string& message)>;  // 0 info, 1 warn, 2 error
 
   [[nodiscard]] static Result<std::unique_ptr<Deliverer>> create(sd_event* ev, Outbox& outbox,

@@ -25,8 +25,10 @@ class Outbox {
   virtual ~Outbox() = default;
   /// Queues a row; part of the caller's transaction when one is open.
   [[nodiscard]] virtual Result<void> push(const QueuedRow& row) = 0;
-  /// The oldest `limit` rows of `upstream`, in id order.
-  [[nodiscard]] virtual Result<std::vector<QueuedRow>> head(const std::string& upstream, int limit) = 0;
+  /// The oldest `limit` rows of `upstream`, in id order, leaving out the rows of `skip_jobs` (jobs
+  /// an upstream refused: their rows wait without hiding the others').
+  [[nodiscard]] virtual Result<std::vector<QueuedRow>> head(const std::string& upstream, int limit,
+                                                            const std::vector<std::string>& skip_jobs) = 0;
   /// Deletes delivered (or rejected) rows, in a transaction of its own unless one is open.
   [[nodiscard]] virtual Result<void> remove(const std::vector<int64_t>& ids) = 0;
   [[nodiscard]] virtual Result<int64_t> depth(const std::string& upstream) = 0;

@@ -1,9 +1,11 @@
 // Sentry Crons over HTTP: POST {scheme}://{host}/api/{project_id}/cron/{slug}/{public_key}/ with a
 // JSON check-in (status in_progress/ok/error, check_in_id, duration in seconds, environment).
 // The run's first check-in carries monitor_config, so the host upserts the monitor.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "uplink/upstream.h"
+#include "uplink/upstream_schedule.h"
 
 namespace cronitor::uplink {
 
@@ -30,21 +32,7 @@ Result<SentryDsn> parse_sentry_dsn(std::string_view dsn) {
 
 namespace {
 
-/// Sentry's interval units for a period in seconds; nullopt when it is not a whole unit.
-std::optional<nlohmann::json> interval_schedule(const std::string& text) {
-  // MonitorInfo carries "every N seconds|minutes|hours|days" for heartbeats.
-  long long n = 0;
-  char unit[16] = {};
-  if (std::sscanf(text.c_str(), "every %lld %15s", &n, unit) != 2 || n <= 0) return std::nullopt;
-  std::string u = unit;
-  if (u.ends_with("s")) u.pop_back();
-  if (u == "second") {
-    if (n % 60) return std::nullopt;
-    n /= 60, u = "minute";
-  }
-  if (u != "minute" && u != "hour" && u != "day" && u != "week" && u != "month" && u != "year") return std::nullopt;
-  return nlohmann::json{{"type", "interval"}, {"value", n}, {"unit", u}};
-}
+constexpr int64_t kMaxMinutes = 40320;  // Sentry's limit for checkin_margin and max_runtime (28 days)
 
 class Sentry final : public Upstream {
  public:
@@ -78,20 +66,24 @@ class Sentry final : public Upstream {
     return r;
   }
 
+  /// Sentry's monitor config, valid by its validator's rules (5-field crontab or interval in its
+  /// units, an IANA zone from the zoneinfo list, whole minutes within its limits), or nullopt: a
+  /// config Sentry refuses drops the check-in, one it reads differently alerts at the wrong times.
   static std::optional<nlohmann::json> monitor_config(const MonitorInfo& m) {
     nlohmann::json schedule;
-    if (auto iv = interval_schedule(m.schedule))
-      schedule = *iv;
-    else if (!m.schedule.empty() && m.schedule.find("every") == std::string::npos)
+    if (auto iv = parse_interval(m.schedule))
+      schedule = {{"type", "interval"}, {"value", iv->value}, {"unit", iv->unit}};
+    else if (is_plain_crontab(m.schedule))
       schedule = {{"type", "crontab"}, {"value", m.schedule}};
     else
-      return std::nullopt;  // no schedule Sentry can express: plain check-ins
-    auto minutes = [](int64_t s) { return std::max<int64_t>(1, (s + 59) / 60); };
+      return std::nullopt;  // none, or one Sentry cannot take (rows queued by an older agent)
+    if (!m.timezone.empty() && !is_iana_zone(m.timezone)) return std::nullopt;
+    auto minutes = [](int64_t s) { return std::clamp<int64_t>((s + 59) / 60, 1, kMaxMinutes); };
     nlohmann::json c = {{"schedule", schedule},
                         {"checkin_margin", minutes(m.grace_seconds)},
                         {"failure_issue_threshold", std::clamp(m.failure_tolerance + 1, 1, 720)},
                         {"recovery_threshold", std::clamp(m.recovery_threshold, 1, 720)}};
-    if (m.max_runtime_seconds) c["max_runtime"] = std::min<int64_t>(minutes(*m.max_runtime_seconds), 40320);
+    if (m.max_runtime_seconds) c["max_runtime"] = minutes(*m.max_runtime_seconds);
     if (!m.timezone.empty()) c["timezone"] = m.timezone;
     return c;
   }

@@ -21,7 +21,9 @@ struct CronitorSettings {
 struct HealthchecksSettings {
   std::string ping_key;
   std::string ping_url = "https://hc-ping.com";
-  bool create = true;         // ?create=1: unknown slugs are provisioned on their first ping
+  // ?create=1: unknown slugs are provisioned on their first ping, with the server's default
+  // schedule (period 1 day, grace 1 hour), not the job's: only when asked for.
+  bool create = false;
   size_t body_limit = 10000;  // the output tail sent as the body, last N bytes (runitor's default)
 };
 

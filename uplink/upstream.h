@@ -26,7 +26,8 @@ enum class Verdict {
   kDone,       // delivered
   kRetry,      // try again later (network, 5xx, 408, 429)
   kReject,     // this row will never be accepted (400, 413, 422...): drop it, count it
-  kPermanent,  // the upstream refuses us (401, 403, 404): stop it and raise a local alert
+  kHold,       // this check/monitor/slug is unknown or refused (404, 409, 410): hold back its job only
+  kPermanent,  // the upstream refuses us (401, 403: a bad key): stop it and raise a local alert
 };
 /// status 0: no HTTP answer (refused, timeout).
 Verdict classify(long status);

@@ -29,6 +29,7 @@
 #include "common/event.h"
 #include "uplink/alert_throttle.h"
 #include "uplink/delivery.h"
+#include "uplink/upstream_schedule.h"
 
 namespace cronitor::discovery {
 class DiskRoot;
@@ -165,7 +166,9 @@ class Daemon {
   void forward(const RunEvent& ev, uint32_t i);
   void forward_fault(const Action& a, const MonitorConfig* m);
   void sync_upstream_monitors();
-  void on_uplink_stopped(const std::string& upstream, long status, const std::string& url);
+  /// A monitor as upstreams see it; its schedule in a form they take (warns once per job when none).
+  uplink::MonitorInfo upstream_monitor(const MonitorConfig& m);
+  void on_uplink_stopped(const uplink::Deliverer::Refusal& r);
   // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
   // /metrics over HTTP (agent/daemon/metrics_http.h) on the loop.
   void start_metrics();
@@ -343,6 +346,9 @@ class Daemon {
   std::unique_ptr<uplink::Outbox> uplink_outbox_;
   std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
   size_t synced_hash_ = 0;                        // the monitors last queued for upsert
+  // Per job: the schedule and zone last translated for upstreams ("text|zone|anchor" -> result),
+  // so the host's zone files are read once per job and reload, and its warning said once.
+  std::unordered_map<std::string, std::pair<std::string, uplink::UpstreamSchedule>> upstream_schedules_;
   sd_event_source* metrics_src_ = nullptr;
   // The last prometheus.textfile failure, warned about once.
   std::string textfile_error_;

@@ -3,7 +3,9 @@
 // (Cronitor), host-side faults go up as failures, and an upstream that refuses us for good
 // raises a local alert.
 #include <spdlog/spdlog.h>
+#include <sys/random.h>
 
+#include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
 
@@ -17,17 +19,12 @@ int64_t unix_ms(Instant t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host) {
+uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host, const uplink::UpstreamSchedule& us) {
   uplink::MonitorInfo i;
   i.key = m.key;
   i.name = m.name;
-  if (m.schedule) {
-    if (auto iv = m.schedule->interval())
-      i.schedule = "every " + std::to_string(iv->count()) + " seconds";
-    else if (std::holds_alternative<schedule::CronSpec>(m.schedule->spec()))
-      i.schedule = m.schedule->text();
-  }
-  i.timezone = m.zone.name();
+  i.schedule = us.schedule;
+  i.timezone = us.timezone;
   i.grace_seconds = m.grace.count();
   i.failure_tolerance = m.failure_tolerance;
   i.schedule_tolerance = m.schedule_tolerance;
@@ -42,10 +39,45 @@ uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host
   return i;
 }
 
+/// A random UUID (version 4): the run id of a fault that concerns no open run.
+std::string fresh_run_id() {
+  unsigned char b[16] = {};
+  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) {
+    const auto t = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::memcpy(b, &t, sizeof t);
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
 }  // namespace
+
+uplink::MonitorInfo Daemon::upstream_monitor(const MonitorConfig& m) {
+  const bool from_end = m.heartbeat && m.heartbeat->anchor == Heartbeat::Anchor::kEnd;
+  std::string sig = m.schedule ? m.schedule->text() : "";
+  for (const auto& s : m.more_schedules) sig += "\n" + s.text();
+  sig += "|" + m.zone.name() + (from_end ? "|end" : "");
+  auto& [cached_sig, us] = upstream_schedules_[m.key];
+  if (cached_sig != sig) {
+    std::vector<const schedule::Schedule*> all;
+    if (m.schedule) all.push_back(&*m.schedule);
+    for (const auto& s : m.more_schedules) all.push_back(&s);
+    const std::string before = cached_sig.empty() ? "" : us.why_not;
+    us = uplink::upstream_schedule(all, m.zone, from_end);
+    cached_sig = sig;
+    if (!us.why_not.empty() && us.why_not != before && deliverer_)
+      spdlog::warn("uplink: {} goes up without a schedule (plain check-ins, no monitor config): {}", m.key, us.why_not);
+  }
+  return monitor_info(m, host_, us);
+}
 
 void Daemon::start_uplink() {
   deliverer_.reset();
+  upstream_schedules_.clear();  // the host's zone is read again
   if (!config_.uplink.any()) return;
   if (!uplink_outbox_) {
     auto o = SqlOutbox::open(store_.db());
@@ -64,7 +96,7 @@ void Daemon::start_uplink() {
   for (const auto& u : *ups) names.push_back(u->name());
   auto d = uplink::Deliverer::create(
       ev_, *uplink_outbox_, std::move(*ups), config_.uplink.delivery,
-      [this](const std::string& up, long status, const std::string& url) { on_uplink_stopped(up, status, url); },
+      [this](const uplink::Deliverer::Refusal& r) { on_uplink_stopped(r); },
       [](int level, const std::string& m) {
         if (level == 0)
           spdlog::info("{}", m);
@@ -82,6 +114,19 @@ void Daemon::start_uplink() {
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   spdlog::info("uplink: forwarding to {} (mode {})", list, config_.mode);
+  for (const auto& m : monitors_) (void)upstream_monitor(m);  // says now which jobs go up without a schedule
+  if (config_.uplink.healthchecks && config_.uplink.healthchecks->create && !monitors_.empty()) {
+    std::string keys;
+    size_t n = 0;
+    for (const auto& m : monitors_)
+      if (++n <= 20) keys += (keys.empty() ? "" : ", ") + (m.slug.empty() ? uplink::slugify(m.key) : m.slug);
+    if (n > 20) keys += " and " + std::to_string(n - 20) + " more";
+    spdlog::warn(
+        "uplink: healthchecks: create: true: checks that do not exist yet ({}) are created by their first ping "
+        "with the server's default schedule (period 1 day, grace 1 hour), not the job's; create them in "
+        "Healthchecks with their schedule to be told of a missed run in time",
+        keys);
+  }
 }
 
 void Daemon::forward(const RunEvent& ev, uint32_t i) {
@@ -100,7 +145,9 @@ void Daemon::forward(const RunEvent& ev, uint32_t i) {
             : ev.state == RunEvent::State::kComplete ? uplink::Telemetry::State::kComplete
                                                      : uplink::Telemetry::State::kFail;
   t.ts_ms = unix_ms(ev.ts);
-  t.host = ev.host.empty() ? host_ : ev.host;
+  // One host name for every event of the job: the agent's `hostname:`, whoever reported the run
+  // (the wrapper's own uname may differ from it).
+  t.host = host_;
   t.environment = !ev.environment.empty() ? ev.environment : monitors_[i].environment;
   t.exit_code = ev.exit_code;
   t.signal = ev.signal;
@@ -110,7 +157,7 @@ void Daemon::forward(const RunEvent& ev, uint32_t i) {
   t.output_tail = ev.output_tail;
   t.message = ev.message;
   t.metrics = ev.metrics;
-  const uplink::MonitorInfo info = monitor_info(monitors_[i], host_);
+  const uplink::MonitorInfo info = upstream_monitor(monitors_[i]);
   if (auto r = deliverer_->enqueue(t, &info, unix_ms(now()) * 1000); !r)
     spdlog::error("uplink: queueing an event of {}: {}", ev.key, r.error().message);
 }
@@ -124,14 +171,20 @@ void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
   auto send = [&](const MonitorConfig& mc) {
     uplink::Telemetry t;
     t.key = mc.key;
+    // Part of the run it concerns (Sentry's check_in_id, Healthchecks' rid, Cronitor's series),
+    // or a run of its own: without an id Sentry would close whichever check-in is open.
+    t.run_id = a.alert.run_id.empty() ? fresh_run_id() : a.alert.run_id;
     t.state = uplink::Telemetry::State::kFail;
     t.ts_ms = unix_ms(a.alert.at);
     t.host = host_;
     t.environment = mc.environment;
     t.message = a.alert.summary + (a.alert.detail.empty() ? "" : ": " + a.alert.detail);
-    const uplink::MonitorInfo info = monitor_info(mc, host_);
+    const uplink::MonitorInfo info = upstream_monitor(mc);
     if (auto r = deliverer_->enqueue(t, &info, unix_ms(now()) * 1000); !r)
       spdlog::error("uplink: queueing a fault of {}: {}", mc.key, r.error().message);
+    // Sent on the loop's next turn, after the caller's commit: a fault found by a timer has no
+    // run event behind it to wake the deliverer.
+    deliverer_->kick();
   };
   if (k == Alert::Kind::kCronDown) {
     for (const auto& mc : monitors_)
@@ -146,7 +199,7 @@ void Daemon::sync_upstream_monitors() {
   std::vector<uplink::MonitorInfo> list;
   size_t h = 0;
   for (const auto& m : monitors_) {
-    list.push_back(monitor_info(m, host_));
+    list.push_back(upstream_monitor(m));
     h = h * 1000003 ^ std::hash<std::string>{}(
                           uplink::to_json(list.back()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
@@ -163,18 +216,28 @@ void Daemon::sync_upstream_monitors() {
   spdlog::info("uplink: {} monitors queued for upsert", list.size());
 }
 
-void Daemon::on_uplink_stopped(const std::string& upstream, long status, const std::string& url) {
+void Daemon::on_uplink_stopped(const uplink::Deliverer::Refusal& r) {
+  const std::string& up = r.upstream;
+  const std::string code = std::to_string(r.status);
   Action a;
   a.type = Action::Type::kNotice;
   a.alert.kind = Alert::Kind::kFailed;
-  a.alert.key = "uplink:" + upstream;
-  a.alert.name = "uplink to " + upstream;
+  a.alert.key = "uplink:" + up + (r.job.empty() ? "" : ":" + r.job);
+  a.alert.name = "uplink to " + up;
   a.alert.at = now();
-  a.alert.summary = "Forwarding to " + upstream + " stopped: it answered HTTP " + std::to_string(status);
-  a.alert.detail = url + " answered " + std::to_string(status) +
-                   " (bad key, or the project is gone); events stay queued until the config is fixed and "
-                   "reloaded (systemctl reload cronitor-agent)";
-  if (auto r = store_.begin(); !r) return;
+  if (r.job.empty()) {
+    a.alert.summary = "Forwarding to " + up + " stopped: it answered HTTP " + code + " " + r.answer;
+    a.alert.detail = r.url + " answered " + code + " " + r.answer +
+                     " (bad key, or the project is gone); events stay queued until the config is fixed and "
+                     "reloaded (systemctl reload cronitor-agent)";
+  } else {
+    a.alert.summary = up + " refuses the check of " + r.job + ": HTTP " + code + " " + r.answer;
+    a.alert.detail = r.url + " answered " + code + " " + r.answer + "; " + r.job +
+                     "'s events stay queued (the other jobs keep flowing) and are tried again every " +
+                     std::to_string(config_.uplink.delivery.backoff_max.count() / 1000) +
+                     " s: create the check upstream, or fix its slug or key";
+  }
+  if (auto b = store_.begin(); !b) return;
   record_actions({a}, nullptr, a.alert.at);
   if (!store_.commit()) store_.rollback();
   pump_outbox();

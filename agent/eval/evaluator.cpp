@@ -30,6 +30,7 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
       s.consecutive_good = 0;
       Alert a = make_alert(c, Alert::Kind::kHung, r.started + *max);
       a.duration_ms = max->count();
+      a.run_id = r.run_id;  // upstreams get the fault as part of this run
       a.summary = display(c) + " is hung: still running after " + format_duration(duration_cast<seconds>(*max));
       a.detail = "Run " + r.run_id + " started at " + iso(r.started, c.zone) +
                  " and has not finished (max runtime from the duration assertion)";

@@ -1,5 +1,7 @@
 #include "agent/state/uplink_outbox.h"
 
+#include <nlohmann/json.hpp>
+
 namespace cronitor::agent {
 namespace {
 
@@ -30,6 +32,10 @@ Result<std::unique_ptr<SqlOutbox>> SqlOutbox::open(sql::Db& db) {
       {&o->push_, "INSERT INTO uplink_outbox(upstream, job, kind, created_us, payload) VALUES(?1, ?2, ?3, ?4, ?5)"},
       {&o->head_,
        "SELECT id, job, kind, created_us, payload FROM uplink_outbox WHERE upstream = ?1 ORDER BY id LIMIT ?2"},
+      // Only while some job is held back (rare): the plain read stays the drain's fast path.
+      {&o->head_skip_,
+       "SELECT id, job, kind, created_us, payload FROM uplink_outbox WHERE upstream = ?1 AND job NOT IN (SELECT "
+       "value FROM json_each(?3)) ORDER BY id LIMIT ?2"},
       {&o->remove_, "DELETE FROM uplink_outbox WHERE id = ?1"},
       {&o->depth_, "SELECT count(*) FROM uplink_outbox WHERE upstream = ?1"},
       {&o->trim_,
@@ -53,20 +59,24 @@ Result<void> SqlOutbox::push(const uplink::QueuedRow& row) {
   return {};
 }
 
-Result<std::vector<uplink::QueuedRow>> SqlOutbox::head(const std::string& upstream, int limit) {
+Result<std::vector<uplink::QueuedRow>> SqlOutbox::head(const std::string& upstream, int limit,
+                                                       const std::vector<std::string>& skip_jobs) {
+  sql::Stmt& st = skip_jobs.empty() ? head_ : head_skip_;
   std::vector<uplink::QueuedRow> out;
-  head_.reset();
-  head_.bind(1, upstream).bind(2, limit);
+  st.reset();
+  st.bind(1, upstream).bind(2, limit);
+  if (!skip_jobs.empty())
+    st.bind(3, nlohmann::json(skip_jobs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   while (true) {
-    auto row = head_.step();
+    auto row = st.step();
     if (!row) {
-      head_.reset();
+      st.reset();
       return std::unexpected(row.error());
     }
     if (!*row) break;
-    out.push_back(uplink::QueuedRow{head_.i64(0), upstream, head_.text(1), head_.text(2), head_.i64(3), head_.text(4)});
+    out.push_back(uplink::QueuedRow{st.i64(0), upstream, st.text(1), st.text(2), st.i64(3), st.text(4)});
   }
-  head_.reset();
+  st.reset();
   return out;
 }
 

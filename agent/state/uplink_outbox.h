@@ -12,7 +12,8 @@ class SqlOutbox final : public uplink::Outbox {
   [[nodiscard]] static Result<std::unique_ptr<SqlOutbox>> open(sql::Db& db);
 
   [[nodiscard]] Result<void> push(const uplink::QueuedRow& row) override;
-  [[nodiscard]] Result<std::vector<uplink::QueuedRow>> head(const std::string& upstream, int limit) override;
+  [[nodiscard]] Result<std::vector<uplink::QueuedRow>> head(const std::string& upstream, int limit,
+                                                            const std::vector<std::string>& skip_jobs) override;
   [[nodiscard]] Result<void> remove(const std::vector<int64_t>& ids) override;
   [[nodiscard]] Result<int64_t> depth(const std::string& upstream) override;
   [[nodiscard]] Result<int64_t> trim(const std::string& upstream, int64_t max_rows, int64_t min_created_us) override;
@@ -20,7 +21,7 @@ class SqlOutbox final : public uplink::Outbox {
  private:
   explicit SqlOutbox(sql::Db& db) : db_(db) {}
   sql::Db& db_;
-  sql::Stmt push_, head_, remove_, depth_, trim_;
+  sql::Stmt push_, head_, head_skip_, remove_, depth_, trim_;
 };
 
 }  // namespace cronitor::agent

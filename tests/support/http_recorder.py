@@ -7,7 +7,10 @@
 #   requests (to test retries), then what MODEFILE says, read at each request:
 #     "ok" or missing: 200 "ok" (what Slack answers); "500", "401", ...: that status;
 #     "429 N": 429 with Retry-After: N; "hang": never answers (the client must time out);
-#     "slow MS": 200 "ok" after MS milliseconds (recorded at once).
+#     "slow MS": 200 "ok" after MS milliseconds (recorded at once);
+#     "rules" then lines "PART<TAB>STATUS<TAB>ANSWER": the first rule whose PART is in the
+#     request's path or body answers STATUS with ANSWER as the body; 200 "ok" when none matches
+#     (a server refusing one check or monitor, and only that one).
 #   Requests that are not answered 2xx are recorded too, with their status.
 import http.server, json, os, sys, threading, time
 
@@ -35,11 +38,18 @@ class H(http.server.BaseHTTPRequestHandler):
         m = mode()
         with lock:
             count[0] += 1
-            status, retry_after, delay = 200, None, 0
+            status, retry_after, delay, answer = 200, None, 0, b"ok"
+            text = body.decode("utf-8", "replace")
             if count[0] <= fail_first:
                 status = 500
             elif m == "hang":
                 status = 0
+            elif m.startswith("rules"):
+                for line in m.split("\n")[1:]:
+                    part, code, said = (line.split("\t") + ["", ""])[:3]
+                    if part and (part in self.path or part in text):
+                        status, answer = int(code), said.encode()
+                        break
             elif m.startswith("slow "):
                 delay = int(m.split()[1]) / 1000
             elif m != "ok":
@@ -49,7 +59,7 @@ class H(http.server.BaseHTTPRequestHandler):
                     retry_after = parts[1]
             with open(out, "a") as f:
                 f.write(json.dumps({"t": time.time(), "method": self.command, "path": self.path,
-                                    "headers": dict(self.headers), "body": body.decode("utf-8", "replace"),
+                                    "headers": dict(self.headers), "body": text,
                                     "status": status}) + "\n")
         if status == 0:
             time.sleep(120)
@@ -58,9 +68,9 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         if retry_after:
             self.send_header("Retry-After", retry_after)
-        self.send_header("Content-Length", "2")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(answer)
 
     do_GET = do_POST = do_PUT = handle_any
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "agent/state/state_store.h"
 #include "agent/state/uplink_outbox.h"
@@ -52,8 +53,9 @@ class DeliveryTest : public ::testing::Test {
     deliverer_.reset();
     auto d = Deliverer::create(
         ev_, *outbox_, std::move(ups), settings_,
-        [this](const std::string& up, long status, const std::string& url) {
-          stopped_.push_back(up + " " + std::to_string(status) + " " + url);
+        [this](const Deliverer::Refusal& r) {
+          stopped_.push_back(r.upstream + (r.job.empty() ? "" : "/" + r.job) + " " + std::to_string(r.status) + " " +
+                             r.url);
         },
         [this](int, const std::string& m) { log_ += m + "\n"; });
     ASSERT_TRUE(d) << d.error().message;
@@ -298,7 +300,7 @@ TEST_F(DeliveryTest, TheQueueIsBoundedAndDropsAreCountedAndLogged) {
   EXPECT_EQ(depth("cronitor"), 5);
   EXPECT_NE(log_.find("dropped 7 queued events"), std::string::npos) << log_;
   // The newest are kept.
-  auto head = outbox_->head("cronitor", 10);
+  auto head = outbox_->head("cronitor", 10, {});
   ASSERT_TRUE(head);
   EXPECT_NE(head->back().payload.find("-000000000021"), std::string::npos);
 }
@@ -317,6 +319,91 @@ TEST_F(DeliveryTest, SentryGetsAtMostSixCheckInsPerMinutePerMonitor) {
   run_until([] { return false; }, std::chrono::milliseconds(500));
   EXPECT_EQ(rec.requests().size(), 7u);  // 6 of "busy", 1 of "other"
   EXPECT_EQ(depth("sentry"), 2);         // the rest waits for the next minute
+}
+
+// Contract (issue 19, item 4): Healthchecks answers 404 to a ping of a slug it does not know (or
+// when the account is at its check limit with ?create=1); that holds back that one check only.
+TEST_F(DeliveryTest, A404ForOneSlugHoldsBackThatJobOnlyAndNamesIt) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  rec.set_mode("rules\n/pk_abc/unknown-job/\t404\tnot found");
+  HealthchecksSettings hs;
+  hs.ping_key = "pk_abc";
+  hs.ping_url = rec.url("");
+  std::vector<std::unique_ptr<Upstream>> ups;
+  ups.push_back(make_healthchecks(hs));
+  settings_.backoff_max = std::chrono::milliseconds(60000);  // no probe of the held slug within the test
+  start(std::move(ups));
+  for (int i = 0; i < 4; ++i) {
+    const std::string run = "00000000-0000-4000-8000-00000000000" + std::to_string(i);
+    queue(event("unknown job", run, Telemetry::State::kRun));
+    queue(event("unknown job", run, Telemetry::State::kComplete));
+  }
+  for (int i = 0; i < 5; ++i) {
+    const std::string run = "00000000-0000-4000-8000-00000000010" + std::to_string(i);
+    queue(event("job" + std::to_string(i), run, Telemetry::State::kRun));
+    queue(event("job" + std::to_string(i), run, Telemetry::State::kComplete));
+  }
+  auto ok = [&] {
+    size_t n = 0;
+    for (auto& r : rec.requests()) n += r["status"] == 200;
+    return n;
+  };
+  ASSERT_TRUE(run_until([&] { return ok() == 10 && deliverer_->idle(); }, std::chrono::seconds(10))) << log_;
+  run_until([] { return false; }, std::chrono::milliseconds(300));  // nothing more of the held job goes out
+  size_t refused = 0;
+  for (auto& r : rec.requests()) refused += r["status"] == 404;
+  EXPECT_EQ(refused, 1u) << "one refused ping, then the job waits";
+  ASSERT_EQ(stopped_.size(), 1u);
+  EXPECT_TRUE(stopped_[0].starts_with("healthchecks/unknown job 404 GET")) << stopped_[0];
+  EXPECT_NE(log_.find("unknown job"), std::string::npos) << log_;
+  EXPECT_NE(log_.find("\"not found\""), std::string::npos) << "the server's answer is in the log: " << log_;
+  const auto st = deliverer_->stats()[0];
+  EXPECT_FALSE(st.stopped);
+  EXPECT_EQ(st.delivered, 10u) << "only what was accepted counts as delivered";
+  EXPECT_EQ(st.held, 1u);
+  EXPECT_EQ(depth("healthchecks"), 8) << "the held job's events stay queued";
+}
+
+// Contract (issue 19, item 2): Cronitor answers 400 to a monitor PUT with an invalid monitor in
+// it; the chunk is split until the refused monitors stand alone, every other monitor is synced.
+TEST_F(DeliveryTest, ARefusedSyncChunkIsSplitUntilTheRefusedMonitorsAreFound) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  rec.set_mode(
+      "rules\n\"key\":\"bad-17\"\t400\tschedule: invalid cron expression\n"
+      "\"key\":\"bad-42\"\t400\tgrace_seconds: must be positive");
+  std::vector<std::unique_ptr<Upstream>> ups;
+  ups.push_back(cronitor(rec));
+  start(std::move(ups));
+  std::vector<MonitorInfo> ms;
+  for (int i = 0; i < 60; ++i) {
+    MonitorInfo m;
+    m.key = (i == 17 || i == 42 ? "bad-" : "m-") + std::to_string(i);
+    m.name = m.key;
+    m.schedule = "0 3 * * *";
+    ms.push_back(m);
+  }
+  ASSERT_TRUE(store_->begin());
+  ASSERT_TRUE(deliverer_->enqueue_sync(ms, now_us()));
+  ASSERT_TRUE(store_->commit());
+  deliverer_->kick();
+  ASSERT_TRUE(run_until([&] { return depth("cronitor") == 0 && deliverer_->idle(); }, std::chrono::seconds(10)))
+      << log_;
+  std::set<std::string> synced;
+  size_t puts = 0;
+  for (auto& r : rec.requests()) {
+    ++puts;
+    if (r["status"] != 200) continue;
+    for (auto& m : json::parse(r["body"].get<std::string>())) synced.insert(m["key"]);
+  }
+  EXPECT_EQ(synced.size(), 58u) << "every monitor but the refused two";
+  EXPECT_FALSE(synced.contains("bad-17"));
+  EXPECT_LE(puts, 30u) << "bisection, not one request per monitor";
+  EXPECT_NE(log_.find("monitor bad-17 refused: HTTP 400 \"schedule: invalid cron expression\""), std::string::npos)
+      << log_;
+  EXPECT_NE(log_.find("monitor bad-42 refused: HTTP 400 \"grace_seconds: must be positive\""), std::string::npos)
+      << log_;
+  EXPECT_EQ(deliverer_->stats()[0].rejected, 2u);
+  std::printf("sync of 60 monitors with 2 refused: %zu PUTs\n", puts);
 }
 
 }  // namespace

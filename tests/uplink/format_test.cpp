@@ -115,6 +115,7 @@ TEST(HealthchecksFormat, SlugPingsWithRunIdExitCodeAndBody) {
   s.ping_key = "pk_abc";
   s.ping_url = "http://127.0.0.1:1";
   s.body_limit = 20;
+  s.create = true;
   auto up = make_healthchecks(s);
   Telemetry start = oom_failure();
   start.state = Telemetry::State::kRun;
@@ -138,6 +139,12 @@ TEST(HealthchecksFormat, SlugPingsWithRunIdExitCodeAndBody) {
   MonitorInfo m = backup_monitor();
   m.slug = "backup-db1";
   EXPECT_NE(up->telemetry(ok, &m).url.find("/pk_abc/backup-db1/0?"), std::string::npos);
+  // Contract (issue 19, item 3): a check created by a ping gets the server's default schedule
+  // (period 1 day, grace 1 hour), so the agent does not ask for one unless told to.
+  HealthchecksSettings plain;
+  plain.ping_key = "pk_abc";
+  EXPECT_EQ(make_healthchecks(plain)->telemetry(start, nullptr).url,
+            "https://hc-ping.com/pk_abc/nightly-backup/start?rid=0c5a1b8e-2f7d-4b1e-9a51-7d6c1f0e9a42");
 }
 
 TEST(SentryFormat, DsnGivesTheCronEndpoint) {
@@ -184,6 +191,64 @@ TEST(SentryFormat, CheckInsInProgressThenErrorWithOneIdAndMonitorConfigFirst) {
   EXPECT_EQ(jc["monitor_config"]["schedule"], json({{"type", "interval"}, {"value", 5}, {"unit", "minute"}}));
 }
 
+// Contract (issue 19, item 8): Cronitor keeps 1000 bytes of `message`; what matters comes first
+// (the exit code or signal, OOM), then as much of the output's end as fits.
+TEST(CronitorFormat, TheMessageKeepsTheOutcomeFirstWhateverTheOutputsLength) {
+  CronitorSettings s;
+  s.api_key = "KEY123456";
+  auto up = make_cronitor(s);
+  Telemetry t = oom_failure();
+  t.output_tail = "START" + std::string(5000, 'x') + "ÄEND";
+  const std::string url = up->telemetry(t, nullptr).url;
+  const auto at = url.find("&message=");
+  ASSERT_NE(at, std::string::npos);
+  std::string msg;  // percent-decoded
+  for (size_t i = at + 9; i < url.size() && url[i] != '&'; ++i) {
+    if (url[i] == '%') {
+      msg += static_cast<char>(std::stoi(url.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      msg += url[i];
+    }
+  }
+  EXPECT_TRUE(msg.starts_with("exit 137 (SIGKILL, killed by the OOM killer)\n")) << msg.substr(0, 80);
+  EXPECT_TRUE(msg.ends_with("ÄEND")) << "the output's end follows";
+  EXPECT_EQ(msg.find("START"), std::string::npos);
+  EXPECT_LE(msg.size(), 1000u);
+  EXPECT_GE(msg.size(), 998u) << "as much output as fits";
+}
+
+// Contract (issue 19, item 1): Sentry's validator takes only an IANA zone, a 5-field crontab or an
+// interval in its units, and margins up to 40320 minutes; a config it refuses drops the check-in,
+// so rows queued with such a config go without one.
+TEST(SentryFormat, AMonitorConfigSentryWouldRefuseIsLeftOut) {
+  SentrySettings s;
+  s.dsn = "http://pubkey@127.0.0.1:1/42";
+  auto up = make_sentry(s);
+  ASSERT_TRUE(up);
+  Telemetry start = oom_failure();
+  start.state = Telemetry::State::kRun;
+  for (const auto& [schedule, zone] : std::vector<std::pair<std::string, std::string>>{{"30 2 * * *", "/etc/localtime"},
+                                                                                       {"30 2 * * *", "localtime"},
+                                                                                       {"30 2 * * *", "+05:30"},
+                                                                                       {"at 13:37", "UTC"},
+                                                                                       {"30 */5 * * * *", "UTC"},
+                                                                                       {"every 30 seconds", "UTC"},
+                                                                                       {"0 12 L * *", "UTC"}}) {
+    MonitorInfo m = backup_monitor();
+    m.schedule = schedule;
+    m.timezone = zone;
+    auto j = json::parse((*up)->telemetry(start, &m).body);
+    EXPECT_FALSE(j.contains("monitor_config")) << schedule << " in " << zone << ": " << j.dump();
+  }
+  MonitorInfo m = backup_monitor();
+  m.grace_seconds = 60 * 86400;
+  m.max_runtime_seconds = 40 * 86400;
+  auto j = json::parse((*up)->telemetry(start, &m).body);
+  EXPECT_EQ(j["monitor_config"]["checkin_margin"], 40320);
+  EXPECT_EQ(j["monitor_config"]["max_runtime"], 40320);
+}
+
 TEST(AlertmanagerFormat, FiringAndResolvedAlerts) {
   EXPECT_EQ(alertmanager_url("http://127.0.0.1:9093/"), "http://127.0.0.1:9093/api/v2/alerts");
   AlertmanagerAlert a;
@@ -214,7 +279,8 @@ TEST(UplinkCommon, ClassifyMaskAndSlug) {
   EXPECT_EQ(classify(429), Verdict::kRetry);
   EXPECT_EQ(classify(401), Verdict::kPermanent);
   EXPECT_EQ(classify(403), Verdict::kPermanent);
-  EXPECT_EQ(classify(404), Verdict::kPermanent);
+  EXPECT_EQ(classify(404), Verdict::kHold);  // one unknown check: that job waits, the others flow
+  EXPECT_EQ(classify(409), Verdict::kHold);
   EXPECT_EQ(classify(400), Verdict::kReject);
   EXPECT_EQ(classify(413), Verdict::kReject);
   EXPECT_EQ(mask("GET https://cronitor.link/p/SECRETKEY/x", {"SECRETKEY"}), "GET https://cronitor.link/p/SECR…/x");

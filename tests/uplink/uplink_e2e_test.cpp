@@ -14,6 +14,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
+#include "tests/support/sentry_rules.h"
 #include "wrapper/agent_client.h"
 
 namespace {
@@ -35,13 +36,14 @@ class UplinkE2E : public ::testing::Test {
     fs::permissions(dir_ / "agent.yaml", fs::perms::owner_read | fs::perms::owner_write);
   }
   void start() { ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << agent_.log(); }
-  static std::string event(const std::string& key, const std::string& run, cronitor::RunState st, int64_t ms) {
+  static std::string event(const std::string& key, const std::string& run, cronitor::RunState st, int64_t ms,
+                           const std::string& host = "e2e-host") {
     cronitor::RunEvent e;
     e.key = key;
     e.run_id = run;
     e.state = st;
     e.ts = cronitor::format_timestamp_ms(ms);
-    e.host = "e2e-host";
+    e.host = host;
     e.pid = 11;
     e.uid = 0;
     e.duration_ms = 1200;
@@ -146,6 +148,122 @@ TEST_F(UplinkE2E, AMonitorsSlugNamesItAtHealthchecksAndSentry) {
     EXPECT_TRUE(wait_until([&] { return has(p); }, std::chrono::seconds(10))) << p << "\n" << agent_.log();
   EXPECT_FALSE(has("/hc/PKEY/nightly-db-backup/"));
   EXPECT_FALSE(has("/api/42/cron/nightly-db-backup/"));
+}
+
+// Contract (issue 19, items 1, 2 and 7): every schedule form and zone form reaches Sentry in a
+// monitor_config its validator takes (tests/support/sentry_rules.h), or without one and with one
+// warning naming the job; Cronitor's monitor PUT carries the same forms; every event carries the
+// agent's `hostname:` whatever the wrapper's uname said.
+TEST_F(UplinkE2E, EveryScheduleAndZoneFormReachesSentryInAFormItTakes) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  struct Job {
+    std::string key, yaml, schedule;  // schedule: what Sentry gets; empty: no monitor_config
+  };
+  const std::vector<Job> jobs = {
+      {"host-zone", "schedule: \"30 2 * * *\"", "30 2 * * *"},
+      {"berlin", "schedule: \"30 2 * * *\"\n    timezone: Europe/Berlin", "30 2 * * *"},
+      {"india", "schedule: \"0 2 * * *\"\n    timezone: \"+05:30\"", "30 20 * * *"},
+      {"plus-two", "schedule: \"0 2 * * *\"\n    timezone: \"+02:00\"", "0 2 * * *"},
+      {"at-time", "schedule: \"at 13:37\"", "37 13 * * *"},
+      {"six-zero", "schedule: \"0 */5 * * * *\"", "*/5 * * * *"},
+      {"six-thirty", "schedule: \"30 */5 * * * *\"", ""},
+      {"every-five", "schedule: \"every 5 minutes\"", "interval"},
+      {"every-half-minute", "schedule: \"every 30 seconds\"", ""},
+  };
+  std::string monitors = "monitors:\n";
+  for (const auto& j : jobs) monitors += "  - key: " + j.key + "\n    " + j.yaml + "\n";
+  write_config(rec, "  sentry: {dsn: \"" + rec.url("").replace(0, 7, "http://PUB@") + "/42\"}\n" + monitors);
+  start();
+  const int64_t t = now_ms();
+  for (size_t i = 0; i < jobs.size(); ++i)  // reported by a wrapper whose uname is "vm"
+    ASSERT_TRUE(cronitor::wrapper::send_to_agent(
+        socket_, event(jobs[i].key, run_id(static_cast<int>(100 + i)), cronitor::RunState::kRun, t, "vm"), 2000000));
+  for (const auto& j : jobs) {
+    SCOPED_TRACE(j.key);
+    auto r = rec.wait_for([&](const json& x) { return x["path"] == "/api/42/cron/" + j.key + "/PUB/"; },
+                          std::chrono::seconds(10));
+    ASSERT_FALSE(r.is_null()) << agent_.log();
+    const json body = json::parse(r["body"].get<std::string>());
+    for (const auto& why : sentry_refuses(body)) ADD_FAILURE() << "Sentry refuses " << body.dump() << ": " << why;
+    if (j.schedule.empty()) {
+      EXPECT_FALSE(body.contains("monitor_config")) << body.dump();
+      EXPECT_NE(agent_.log().find(j.key + " goes up without a schedule"), std::string::npos) << agent_.log();
+    } else if (j.schedule == "interval") {
+      EXPECT_EQ(body["monitor_config"]["schedule"], json({{"type", "interval"}, {"value", 5}, {"unit", "minute"}}));
+    } else {
+      EXPECT_EQ(body["monitor_config"]["schedule"]["value"], j.schedule) << body.dump();
+    }
+    auto c = rec.wait_for(
+        [&](const json& x) { return x["path"].get<std::string>().starts_with("/p/SECRETKEY42/" + j.key + "?"); },
+        std::chrono::seconds(10));
+    ASSERT_FALSE(c.is_null());
+    EXPECT_NE(c["path"].get<std::string>().find("&host=e2e-host"), std::string::npos) << c["path"];
+  }
+  // Cronitor's monitor PUT: IANA zones and schedules in the same forms.
+  auto put = rec.wait_for([](const json& r) { return r["method"] == "PUT"; }, std::chrono::seconds(10));
+  ASSERT_FALSE(put.is_null());
+  for (const auto& m : json::parse(put["body"].get<std::string>())) {
+    if (m.contains("timezone")) {
+      EXPECT_TRUE(zoneinfo_names().contains(m["timezone"].get<std::string>())) << m.dump();
+    }
+    if (m["key"] == "india") {
+      EXPECT_EQ(m["schedule"], "30 20 * * *") << m.dump();
+    }
+    if (m["key"] == "six-thirty") {
+      EXPECT_FALSE(m.contains("schedule")) << m.dump();
+    }
+  }
+  const std::string log = agent_.log();
+  size_t warnings = 0;
+  for (size_t at = log.find("six-thirty goes up without"); at != std::string::npos;
+       at = log.find("six-thirty goes up without", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << "one warning per job";
+}
+
+// Contract (issue 19, item 6): a hung run's fault is part of that run at every upstream
+// (Cronitor's series, Healthchecks' rid, Sentry's check_in_id), so Sentry does not close another
+// check-in and Healthchecks ties the failure to the run's start.
+TEST_F(UplinkE2E, AHungRunsFaultIsSentAsPartOfThatRun) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  write_config(rec, "  healthchecks: {ping_key: PKEY, ping_url: \"" + rec.url("/hc") + "\"}\n  sentry: {dsn: \"" +
+                        rec.url("").replace(0, 7, "http://PUB@") +
+                        "/42\"}\n"
+                        "monitors:\n  - key: stuck\n    schedule: \"0 3 * * *\"\n"
+                        "    assertions: [\"metric.duration < 1 second\"]\n");
+  start();
+  const std::string run = run_id(7);
+  std::string hex;  // Sentry's check_in_id: the run id without dashes
+  for (char c : run)
+    if (c != '-') hex += c;
+  ASSERT_TRUE(
+      cronitor::wrapper::send_to_agent(socket_, event("stuck", run, cronitor::RunState::kRun, now_ms()), 2000000))
+      << agent_.log();
+  auto cronitor_fail = rec.wait_for(
+      [](const json& r) { return r["path"].get<std::string>().starts_with("/p/SECRETKEY42/stuck?state=fail"); },
+      std::chrono::seconds(15));
+  ASSERT_FALSE(cronitor_fail.is_null()) << agent_.log() << [&] {
+    std::string all;
+    for (auto& r : rec.requests()) all += r["method"].get<std::string>() + " " + r["path"].get<std::string>() + "\n";
+    return all;
+  }();
+  EXPECT_NE(cronitor_fail["path"].get<std::string>().find("&series=" + run), std::string::npos)
+      << cronitor_fail["path"];
+  auto hc_fail =
+      rec.wait_for([](const json& r) { return r["path"].get<std::string>().starts_with("/hc/PKEY/stuck/fail"); },
+                   std::chrono::seconds(10));
+  ASSERT_FALSE(hc_fail.is_null()) << agent_.log();
+  EXPECT_NE(hc_fail["path"].get<std::string>().find("rid=" + run), std::string::npos) << hc_fail["path"];
+  auto sentry_error = rec.wait_for(
+      [](const json& r) {
+        return r["path"] == "/api/42/cron/stuck/PUB/" &&
+               r["body"].get<std::string>().find("\"error\"") != std::string::npos;
+      },
+      std::chrono::seconds(10));
+  ASSERT_FALSE(sentry_error.is_null()) << agent_.log();
+  const json body = json::parse(sentry_error["body"].get<std::string>());
+  EXPECT_EQ(body["check_in_id"], hex) << body.dump();
+  for (const auto& why : sentry_refuses(body)) ADD_FAILURE() << "Sentry refuses " << body.dump() << ": " << why;
 }
 
 TEST_F(UplinkE2E, KillNineDuringTheDrainLosesNothingAndKeepsEachRunInOrder) {
