@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -108,6 +110,44 @@ Result<void> send_op(int fd, proc_cn_mcast_op op) {
   return {};
 }
 
+// A socket filter run by the kernel on each message before it is queued: only forks and exits of
+// processes (not threads), execs and acks reach the socket. Threads of busy services and uid,
+// gid, sid, comm, ptrace and coredump events would cost a copy and a wake-up each, and no run
+// needs them. Classic BPF loads words in network order: constants are htonl'd, and two fields
+// are compared with each other as loaded.
+Result<void> attach_filter(int fd) {
+  constexpr uint32_t kEvent = NLMSG_HDRLEN + sizeof(cn_msg);  // the proc_event in the message
+  constexpr uint32_t kWhat = kEvent + offsetof(proc_event, what);
+  constexpr uint32_t kData = kEvent + offsetof(proc_event, event_data);
+  constexpr uint32_t kForkChildPid = kData + offsetof(decltype(proc_event{}.event_data.fork), child_pid);
+  constexpr uint32_t kForkChildTgid = kData + offsetof(decltype(proc_event{}.event_data.fork), child_tgid);
+  constexpr uint32_t kExitPid = kData + offsetof(decltype(proc_event{}.event_data.exit), process_pid);
+  constexpr uint32_t kExitTgid = kData + offsetof(decltype(proc_event{}.event_data.exit), process_tgid);
+  sock_filter prog[] = {
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhat),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(proc_event::PROC_EVENT_FORK), 5, 0),  // -> 7
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(proc_event::PROC_EVENT_EXIT), 8, 0),  // -> 11
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(proc_event::PROC_EVENT_EXEC), 2, 0),  // -> 6
+      /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(proc_event::PROC_EVENT_NONE), 1, 0),  // -> 6
+      /* 5 */ BPF_STMT(BPF_RET | BPF_K, 0),                                                   // drop
+      /* 6 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),                                          // keep
+      /* 7 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kForkChildPid),
+      /* 8 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      /* 9 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kForkChildTgid),
+      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 4, 5),  // a process -> 15, a thread -> 16
+      /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kExitPid),
+      /* 12 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      /* 13 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kExitTgid),
+      /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 1),  // the leader -> 15, a thread -> 16
+      /* 15 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+      /* 16 */ BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  sock_fprog fprog{static_cast<unsigned short>(std::size(prog)), prog};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0)
+    return std::unexpected(Error::from_errno("setsockopt", "SO_ATTACH_FILTER"));
+  return {};
+}
+
 }  // namespace
 
 ProcDecodeStats decode_proc_datagram(std::span<const std::byte> datagram, std::vector<ProcEvent>& out) {
@@ -207,6 +247,8 @@ Result<ProcConnector> ProcConnector::open(Options options) {
   sockaddr_nl self{};
   self.nl_family = AF_NETLINK;
   self.nl_groups = CN_IDX_PROC;
+  if (options.kernel_filter)
+    if (auto attached = attach_filter(fd); !attached) return std::unexpected(attached.error());
   if (::bind(fd, reinterpret_cast<sockaddr*>(&self), sizeof self) < 0)
     return std::unexpected(Error::from_errno("bind", "NETLINK_CONNECTOR group CN_IDX_PROC"));
   if (auto sent = send_op(fd, PROC_CN_MCAST_LISTEN); !sent) return std::unexpected(sent.error());

@@ -52,6 +52,7 @@ class ProcConnector {
   struct Options {
     int receive_buffer = 4 << 20;  // SO_RCVBUFFORCE bytes: room for a burst before ENOBUFS
     int ack_timeout_ms = 1000;     // the kernel answers a subscription at once, or never (namespaces)
+    bool kernel_filter = true;     // drop in the kernel what no run needs (see attach_filter)
   };
   /// Opens the socket (non-blocking, close-on-exec), joins the group and subscribes, then waits for
   /// the kernel's ack. Fails naming the call: EPERM without CAP_NET_ADMIN, no answer in another pid

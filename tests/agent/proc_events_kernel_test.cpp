@@ -18,6 +18,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "agent/daemon/proc_events.h"
@@ -219,6 +221,44 @@ TEST(ProcEventsKernel, AFullQueueIsToldAsALossAndARunWhoseEndWasLostEndsAsUnknow
   EXPECT_EQ(end.key, "seven");
   EXPECT_EQ(t.counters().ended_unknown, 1u);
   EXPECT_EQ(t.followed(), 0u);  // nothing of the storm is followed once it is settled
+}
+
+// What no run needs is dropped in the kernel: a thread's start and end, and uid changes. Without
+// the filter the same steps do reach the socket (so this test sees the difference).
+TEST(ProcEventsKernel, TheKernelFilterDropsThreadsAndUidChanges) {
+  if (!root()) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
+  for (bool filtered : {false, true}) {
+    SCOPED_TRACE(filtered ? "filtered" : "unfiltered");
+    auto connector = ProcConnector::open({.kernel_filter = filtered});
+    ASSERT_TRUE(connector.has_value()) << connector.error().message;
+    // A child that starts and joins a thread, drops to nobody, and exits 9.
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      std::thread([] {}).join();
+      if (::setuid(65534) != 0) ::_exit(1);
+      ::_exit(9);
+    }
+    size_t threads = 0, uid_changes = 0;
+    std::optional<uint32_t> status;
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (!status && Clock::now() < deadline) {
+      auto d = connector->drain([&](const ProcEvent& e) {
+        if (e.tgid != child) return;
+        threads += e.pid != e.tgid;
+        uid_changes += e.kind == ProcEvent::Kind::uid;
+        if (e.kind == ProcEvent::Kind::exit && e.pid == child) status = e.exit_code;
+      });
+      ASSERT_TRUE(d.has_value());
+      pollfd p{connector->fd(), POLLIN, 0};
+      if (!status) ::poll(&p, 1, 100);
+    }
+    ::waitpid(child, nullptr, 0);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(*status, 9u << 8);
+    EXPECT_EQ(threads == 0, filtered) << threads;  // the thread's fork and exit
+    EXPECT_EQ(uid_changes == 0, filtered) << uid_changes;
+  }
 }
 
 TEST(ProcEventsKernel, ForgedDatagramsFromALocalProcessAreNotEvents) {
