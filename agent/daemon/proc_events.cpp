@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -345,6 +346,15 @@ Result<ProcConnector::Drained> ProcConnector::drain(const std::function<void(con
   }
   d.more = true;
   return d;
+}
+
+schedule::Instant wall_time_of(uint64_t timestamp_ns) {
+  timespec mono{}, real{};
+  ::clock_gettime(CLOCK_MONOTONIC, &mono);
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  auto ns = [](const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+  const int64_t wall_ns = ns(real) - (ns(mono) - static_cast<int64_t>(timestamp_ns));
+  return schedule::Instant(std::chrono::microseconds(wall_ns / 1000));
 }
 
 std::optional<ExecFacts> read_exec_facts(pid_t pid) {

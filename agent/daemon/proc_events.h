@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "schedule/zone.h"
 
 namespace cronitor::agent {
 
@@ -86,6 +87,11 @@ class ProcConnector {
   explicit ProcConnector(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
+
+/// The wall-clock time of a kernel event timestamp (CLOCK_MONOTONIC ns), by the offset between the
+/// two clocks now: right to microseconds for events read promptly, and a wall clock set while a
+/// run goes on does not change its duration (durations come from the timestamps themselves).
+schedule::Instant wall_time_of(uint64_t timestamp_ns);
 
 /// What a process is right after its exec, read from /proc (agent/daemon/host_facts.h).
 struct ExecFacts {

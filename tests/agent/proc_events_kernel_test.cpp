@@ -241,13 +241,17 @@ TEST(ProcEventsKernel, TheKernelFilterDropsThreadsAndUidChanges) {
     }
     size_t threads = 0, uid_changes = 0;
     std::optional<uint32_t> status;
+    uint64_t exit_ns = 0;
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     while (!status && Clock::now() < deadline) {
       auto d = connector->drain([&](const ProcEvent& e) {
         if (e.tgid != child) return;
         threads += e.pid != e.tgid;
         uid_changes += e.kind == ProcEvent::Kind::uid;
-        if (e.kind == ProcEvent::Kind::exit && e.pid == child) status = e.exit_code;
+        if (e.kind == ProcEvent::Kind::exit && e.pid == child) {
+          status = e.exit_code;
+          exit_ns = e.timestamp_ns;
+        }
       });
       ASSERT_TRUE(d.has_value());
       pollfd p{connector->fd(), POLLIN, 0};
@@ -256,6 +260,8 @@ TEST(ProcEventsKernel, TheKernelFilterDropsThreadsAndUidChanges) {
     ::waitpid(child, nullptr, 0);
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 9u << 8);
+    // The kernel's timestamps are CLOCK_MONOTONIC: mapped to the wall clock, the exit was just now.
+    EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - wall_time_of(exit_ns)), std::chrono::seconds(5));
     EXPECT_EQ(threads == 0, filtered) << threads;  // the thread's fork and exit
     EXPECT_EQ(uid_changes == 0, filtered) << uid_changes;
   }
