@@ -285,6 +285,21 @@ TEST(ProcessTracker, LiveProcessesAreTrustedAgainUnlessEventsWereLostMeanwhile) 
   EXPECT_EQ(t.open_runs(), 1u);
 }
 
+TEST(ProcessTracker, AJobWhoseForkWasLostIsAdoptedByReplayingWhatProcShows) {
+  auto t = tracker();
+  t.lost();  // cron's child and its shell started meanwhile: neither fork was seen
+  EXPECT_FALSE(t.follows(201));
+  // The caller's /proc scan, parents first: cron's child (still cron's image), then the shell.
+  t.fork(kCron, 200, 200, 5);
+  t.fork(200, 201, 201, 5);
+  t.exec(201, 5, facts(0, shell("/usr/local/bin/backup"), 77));
+  t.exit(201, 201, exited(2), 9);
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].key, "backup");
+  EXPECT_EQ(runs[1].exit_code, 2);
+}
+
 TEST(ProcessTracker, RunPartsFolderIsItsLastArgumentThatIsNoOption) {
   using V = std::vector<std::string>;
   EXPECT_EQ(run_parts_folder(V{"run-parts", "--report", "/etc/cron.daily"}), "/etc/cron.daily");
