@@ -1,0 +1,313 @@
+// Runs of cron jobs from process events (agent/daemon/process_tracker.h): the tree under cron's
+// pid as Debian's cron builds it (cron -> per-job child -> `sh -c CMD`), run-parts scripts as
+// runs of their own, look-alikes outside cron's tree, threads, and lost events.
+#include "agent/daemon/process_tracker.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+
+namespace cronitor::agent {
+namespace {
+
+constexpr pid_t kCron = 100;
+constexpr int64_t kMs = 1'000'000;
+
+using Kind = ProcRun::Kind;
+using Outcome = ProcRun::Outcome;
+
+// The jobs of this host as discovery would give them: (uid, command) -> key, and root's
+// /etc/cron.daily scripts when run by root's daily line.
+ProcessTracker::Matcher host_jobs() {
+  return {
+      .job = [](uid_t uid, std::string_view cmd) -> std::optional<std::string> {
+        static const std::map<std::pair<uid_t, std::string>, std::string> jobs = {
+            {{0, "/usr/local/bin/backup"}, "backup"},
+            {{0, "cd / && run-parts --report /etc/cron.daily"}, "daily"},
+            {{1000, "run-parts /etc/cron.daily"}, "alice-daily"},
+        };
+        auto it = jobs.find({uid, std::string(cmd)});
+        if (it == jobs.end()) return std::nullopt;
+        return it->second;
+      },
+      .script = [](uid_t job_uid, std::string_view job_key, std::string_view script) -> std::optional<std::string> {
+        if (job_uid != 0 || job_key != "daily" || !script.starts_with("/etc/cron.daily/")) return std::nullopt;
+        return std::string(script);
+      },
+  };
+}
+
+ExecFacts facts(uid_t uid, std::vector<std::string> argv, uint64_t start = 0) { return {uid, std::move(argv), start}; }
+
+std::vector<std::string> shell(std::string cmd) { return {"/bin/sh", "-c", std::move(cmd)}; }
+
+uint32_t exited(int code) { return static_cast<uint32_t>(code) << 8; }
+
+// cron's per-job child `child` and its grandchild `shell_pid` exec'ing `sh -c cmd` as `uid`.
+void cron_runs(ProcessTracker& t, pid_t child, pid_t shell_pid, uid_t uid, const std::string& cmd, int64_t at) {
+  t.fork(kCron, child, child, at);
+  t.fork(child, shell_pid, shell_pid, at);
+  t.exec(shell_pid, at, facts(uid, shell(cmd)));
+}
+
+ProcessTracker tracker(ProcessTracker::Limits limits = {}) {
+  ProcessTracker t(host_jobs(), limits);
+  const pid_t roots[] = {kCron};
+  t.set_roots(roots);
+  return t;
+}
+
+TEST(ProcessTracker, TheJobShellsExitEndsTheRunWithItsCodeOrSignal) {
+  struct Case {
+    uint32_t status;
+    Outcome outcome;
+    int code, signal;
+    bool core;
+  } cases[] = {
+      {exited(0), Outcome::exited, 0, 0, false},
+      {exited(5), Outcome::exited, 5, 0, false},
+      {exited(127), Outcome::exited, 127, 0, false},
+      {SIGKILL, Outcome::signaled, 0, SIGKILL, false},
+      {SIGSEGV | 0x80, Outcome::signaled, 0, SIGSEGV, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.status);
+    auto t = tracker();
+    cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 10 * kMs);
+    auto started = t.take_runs();
+    ASSERT_EQ(started.size(), 1u);
+    EXPECT_EQ(started[0].phase, ProcRun::Phase::started);
+    EXPECT_EQ(started[0].key, "backup");
+    EXPECT_EQ(started[0].pid, 201);
+    EXPECT_EQ(started[0].start_ns, 10 * kMs);
+    EXPECT_EQ(t.open_runs(), 1u);
+    t.exit(201, 201, c.status, 250 * kMs);
+    t.exit(200, 200, 0, 251 * kMs);  // cron's child ends no run
+    auto ended = t.take_runs();
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0].phase, ProcRun::Phase::ended);
+    EXPECT_EQ(ended[0].kind, Kind::job);
+    EXPECT_EQ(ended[0].outcome, c.outcome);
+    EXPECT_EQ(ended[0].exit_code, c.code);
+    EXPECT_EQ(ended[0].signal, c.signal);
+    EXPECT_EQ(ended[0].core_dumped, c.core);
+    EXPECT_EQ(ended[0].duration_ns(), 240 * kMs);
+    EXPECT_EQ(t.followed(), 0u);
+  }
+}
+
+TEST(ProcessTracker, ALookAlikeOutsideCronsTreeIsNeverARunAndItsProcIsNeverRead) {
+  auto t = tracker();
+  int reads = 0;
+  auto reader = [&](pid_t pid) {
+    ++reads;
+    return std::optional(facts(0, shell("/usr/local/bin/backup"), pid));
+  };
+  // A user's shell (pid 500, not cron's) starts the very command line of root's job.
+  const auto at = [](pid_t parent, pid_t child) {
+    return ProcEvent{
+        .kind = ProcEvent::Kind::fork, .pid = child, .tgid = child, .parent_pid = parent, .parent_tgid = parent};
+  };
+  t.feed(at(500, 501), reader);
+  t.feed({.kind = ProcEvent::Kind::exec, .pid = 501, .tgid = 501}, reader);
+  t.feed({.kind = ProcEvent::Kind::exit, .pid = 501, .tgid = 501, .exit_code = exited(3)}, reader);
+  EXPECT_TRUE(t.take_runs().empty());
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(t.followed(), 0u);
+  // The same through cron: read once, at its exec.
+  t.feed(at(kCron, 600), reader);
+  t.feed({.kind = ProcEvent::Kind::exec, .pid = 600, .tgid = 600}, reader);
+  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(t.take_runs().size(), 1u);
+}
+
+TEST(ProcessTracker, CronsMailerAndUnknownLinesAreNotRuns) {
+  auto t = tracker();
+  cron_runs(t, 200, 201, 0, "echo not a discovered job", 0);
+  t.fork(200, 202, 202, 0);
+  t.exec(202, 0, facts(0, {"/usr/sbin/sendmail", "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"}));
+  EXPECT_FALSE(t.follows(202));  // neither the mailer nor what it starts
+  t.fork(202, 203, 203, 0);
+  EXPECT_FALSE(t.follows(203));
+  // The same line as another user is another job (or none).
+  cron_runs(t, 300, 301, 1000, "/usr/local/bin/backup", 0);
+  for (pid_t p : {201, 203, 301, 202, 200, 300}) t.exit(p, p, exited(1), 1);
+  EXPECT_TRUE(t.take_runs().empty());
+  EXPECT_EQ(t.followed(), 0u);
+}
+
+TEST(ProcessTracker, EachScriptOfRunPartsIsARunOfItsOwn) {
+  for (bool shell_execs_run_parts : {false, true}) {
+    SCOPED_TRACE(shell_execs_run_parts ? "dash execs run-parts in place" : "the shell forks run-parts");
+    auto t = tracker();
+    cron_runs(t, 200, 201, 0, "cd / && run-parts --report /etc/cron.daily", 1 * kMs);
+    pid_t run_parts = 201;
+    if (!shell_execs_run_parts) {
+      run_parts = 210;
+      t.fork(201, run_parts, run_parts, 2 * kMs);
+    }
+    t.exec(run_parts, 2 * kMs, facts(0, {"run-parts", "--report", "/etc/cron.daily"}));
+    // A #! script shows its interpreter first; a binary shows itself.
+    t.fork(run_parts, 211, 211, 3 * kMs);
+    t.exec(211, 3 * kMs, facts(0, {"/bin/bash", "-e", "/etc/cron.daily/logrotate"}));
+    t.fork(211, 220, 220, 4 * kMs);  // what a script starts is not a script
+    t.exec(220, 4 * kMs, facts(0, {"/usr/sbin/logrotate", "/etc/logrotate.conf"}));
+    t.exit(220, 220, exited(0), 5 * kMs);
+    t.exit(211, 211, exited(1), 6 * kMs);
+    t.fork(run_parts, 212, 212, 7 * kMs);
+    t.exec(212, 7 * kMs, facts(0, {"/etc/cron.daily/man-db"}));
+    t.exit(212, 212, exited(0), 9 * kMs);
+    if (!shell_execs_run_parts) t.exit(run_parts, run_parts, exited(1), 10 * kMs);
+    t.exit(201, 201, exited(1), 10 * kMs);
+    auto runs = t.take_runs();
+    std::vector<std::tuple<ProcRun::Phase, std::string, Outcome, int>> got;
+    for (const auto& r : runs) got.emplace_back(r.phase, r.key, r.outcome, r.exit_code);
+    using P = ProcRun::Phase;
+    const std::vector<std::tuple<ProcRun::Phase, std::string, Outcome, int>> want = {
+        {P::started, "daily", Outcome::running, 0},
+        {P::started, "/etc/cron.daily/logrotate", Outcome::running, 0},
+        {P::ended, "/etc/cron.daily/logrotate", Outcome::exited, 1},
+        {P::started, "/etc/cron.daily/man-db", Outcome::running, 0},
+        {P::ended, "/etc/cron.daily/man-db", Outcome::exited, 0},
+        {P::ended, "daily", Outcome::exited, 1},
+    };
+    EXPECT_EQ(got, want);
+    ASSERT_EQ(runs.size(), 6u);
+    EXPECT_EQ(runs[2].kind, Kind::script);
+    EXPECT_EQ(runs[2].duration_ns(), 3 * kMs);
+  }
+}
+
+TEST(ProcessTracker, AUsersRunPartsOfRootsFolderRunsNoneOfRootsScripts) {
+  auto t = tracker();
+  cron_runs(t, 200, 201, 1000, "run-parts /etc/cron.daily", 0);
+  t.exec(201, 0, facts(1000, {"run-parts", "/etc/cron.daily"}));
+  t.fork(201, 211, 211, 0);
+  t.exec(211, 0, facts(1000, {"/bin/sh", "/etc/cron.daily/logrotate"}));
+  t.exit(211, 211, exited(1), 1);
+  t.exit(201, 201, exited(0), 2);
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 2u);  // alice's own line, started and ended; no logrotate run
+  EXPECT_EQ(runs[0].key, "alice-daily");
+  EXPECT_EQ(runs[1].key, "alice-daily");
+}
+
+TEST(ProcessTracker, ThreadsAreNeitherFollowedNorEndRuns) {
+  auto t = tracker();
+  cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 0);
+  t.fork(201, 205, 201, 0);  // a thread of the shell
+  EXPECT_FALSE(t.follows(205));
+  t.exit(205, 201, exited(9), 1);  // a thread ends; the process goes on
+  EXPECT_EQ(t.open_runs(), 1u);
+  t.exit(201, 201, exited(0), 2);
+  EXPECT_EQ(t.open_runs(), 0u);
+}
+
+TEST(ProcessTracker, AGoneProcessIsNoJobAndItsTreeNoneEither) {
+  auto t = tracker();
+  t.fork(kCron, 200, 200, 0);
+  t.exec(200, 0, std::nullopt);  // gone before /proc was read
+  EXPECT_EQ(t.counters().unreadable, 1u);
+  t.fork(200, 201, 201, 0);
+  t.exec(201, 0, facts(0, shell("/usr/local/bin/backup")));  // inside an unnamed job: not a new line
+  t.exit(201, 201, 0, 1);
+  EXPECT_TRUE(t.take_runs().empty());
+}
+
+TEST(ProcessTracker, ARootThatExitsIsNoLongerTrusted) {
+  auto t = tracker();
+  t.exit(kCron, kCron, 0, 0);
+  t.fork(kCron, 200, 200, 0);  // its pid, reused by someone else
+  EXPECT_FALSE(t.follows(200));
+}
+
+TEST(ProcessTracker, AForkBombInAJobIsFollowedUpToTheLimit) {
+  auto t = tracker({.max_followed = 3});
+  cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 0);
+  for (pid_t p = 300; p < 310; ++p) t.fork(201, p, p, 0);
+  EXPECT_EQ(t.followed(), 3u);
+  EXPECT_EQ(t.counters().not_followed, 9u);
+  t.exit(201, 201, exited(0), 1);
+  ASSERT_EQ(t.take_runs().size(), 2u);
+}
+
+TEST(ProcessTracker, ALostExitEndsTheRunAsUnknownNeverAsAFailure) {
+  auto t = tracker();
+  cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 0);
+  t.exec(201, 0, facts(0, shell("/usr/local/bin/backup"), 4242));
+  t.take_runs();
+  t.lost();
+  auto s = t.suspects();
+  std::map<pid_t, uint64_t> got(s.processes.begin(), s.processes.end());
+  EXPECT_EQ(got, (std::map<pid_t, uint64_t>{{200, 0}, {201, 4242}}));
+  const pid_t gone[] = {200, 201};
+  t.settle_loss(s.generation, gone, 50 * kMs);
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].outcome, Outcome::unknown);
+  EXPECT_EQ(runs[0].exit_code, 0);
+  EXPECT_EQ(runs[0].end_ns, 50 * kMs);
+  EXPECT_EQ(t.counters().ended_unknown, 1u);
+  EXPECT_EQ(t.counters().losses, 1u);
+  EXPECT_EQ(t.followed(), 0u);
+}
+
+TEST(ProcessTracker, AnExitThatArrivesBeforeTheLossIsSettledKeepsItsCode) {
+  auto t = tracker();
+  cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 0);
+  t.lost();
+  auto s = t.suspects();
+  t.exit(201, 201, exited(4), 1);  // queued before /proc said it was gone
+  const pid_t gone[] = {201};
+  t.settle_loss(s.generation, gone, 2);
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].outcome, Outcome::exited);
+  EXPECT_EQ(runs[1].exit_code, 4);
+  EXPECT_EQ(t.counters().ended_unknown, 0u);
+}
+
+TEST(ProcessTracker, LiveProcessesAreTrustedAgainUnlessEventsWereLostMeanwhile) {
+  auto t = tracker();
+  cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 0);
+  t.lost();
+  auto s = t.suspects();
+  t.lost();  // again, while /proc was read
+  t.settle_loss(s.generation, {}, 1);
+  EXPECT_EQ(t.suspects().processes.size(), 2u);
+  auto s2 = t.suspects();
+  t.settle_loss(s2.generation, {}, 2);
+  EXPECT_TRUE(t.suspects().processes.empty());
+  // Trusted again: a later "gone" of a live process that was not suspect ends nothing.
+  const pid_t gone[] = {201};
+  t.settle_loss(t.suspects().generation, gone, 3);
+  EXPECT_EQ(t.open_runs(), 1u);
+}
+
+TEST(ProcessTracker, AJobWhoseForkWasLostIsAdoptedByReplayingWhatProcShows) {
+  auto t = tracker();
+  t.lost();  // cron's child and its shell started meanwhile: neither fork was seen
+  EXPECT_FALSE(t.follows(201));
+  // The caller's /proc scan, parents first: cron's child (still cron's image), then the shell.
+  t.fork(kCron, 200, 200, 5);
+  t.fork(200, 201, 201, 5);
+  t.exec(201, 5, facts(0, shell("/usr/local/bin/backup"), 77));
+  t.exit(201, 201, exited(2), 9);
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].key, "backup");
+  EXPECT_EQ(runs[1].exit_code, 2);
+}
+
+TEST(ProcessTracker, RunPartsFolderIsItsLastArgumentThatIsNoOption) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(run_parts_folder(V{"run-parts", "--report", "/etc/cron.daily"}), "/etc/cron.daily");
+  EXPECT_EQ(run_parts_folder(V{"/bin/run-parts", "/etc/cron.hourly"}), "/etc/cron.hourly");
+  EXPECT_EQ(run_parts_folder(V{"run-parts", "--regex=^a", "-u", "022", "/x/"}), "/x/");
+  EXPECT_EQ(run_parts_folder(V{"run-parts", "--list"}), "");
+  EXPECT_EQ(run_parts_folder(V{"run-parts"}), "");
+}
+
+}  // namespace
+}  // namespace cronitor::agent
