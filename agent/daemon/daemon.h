@@ -42,6 +42,9 @@ using uplink::AlertThrottle;
 
 class CronLogWatch;
 class MetricsHttp;
+namespace dashboard {
+class DashboardServer;
+}
 class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
@@ -160,6 +163,7 @@ class Daemon {
   std::string metrics_text();
   void seed_run_counts();  // cronitor_job_runs_total from state.db's runs, once at start
   static int on_metrics_cb(sd_event_source*, uint64_t, void*);
+  void start_dashboard();  // dashboard.listen (agent/daemon/dashboard_serve.cpp), from start_metrics
 
   // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
   // followed with pidfds; the run is closed as lost once both are gone.
@@ -323,6 +327,8 @@ class Daemon {
   size_t synced_hash_ = 0;                        // the monitors last queued for upsert
   sd_event_source* metrics_src_ = nullptr;
   std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
+  std::unique_ptr<MetricsHttp> dashboard_http_;                                // dashboard.listen
+  std::unique_ptr<dashboard::DashboardServer> dashboard_;                      // its routes and sessions
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
   uint64_t rescans_ = 0;
   int lock_fd_ = -1;        // holds the flock on state_dir/agent.lock for the daemon's life
