@@ -37,12 +37,11 @@ bool matches(const json& m, const OverviewFilter& f, const std::string& text_low
   return false;
 }
 
-/// "2026-12-06T04:00:00Z (5 min ago)" with the ISO text as a tooltip-free plain string.
+/// "2026-12-06T04:00:00Z (5 min ago)".
 std::string when(const json& iso, const PageContext& ctx) {
   if (!iso.is_string()) return "-";
   std::string rel = relative_text(iso, ctx.now);
-  return "<time datetime=\"" + escape(iso.get<std::string>()) + "\">" + escape(iso.get<std::string>()) + "</time>" +
-         (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
+  return escape(iso.get<std::string>()) + (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
 }
 
 std::string state_badge(const json& state) {

@@ -30,6 +30,15 @@ size_t count(const std::string& hay, std::string_view needle) {
   return n;
 }
 
+/// The runs the strips in `html` show: the sum of their paths' data-n.
+size_t marks_in_strips(const std::string& html) {
+  size_t n = 0;
+  static const std::regex kSeg("<path class=\"seg [a-z ]+\" data-n=\"([0-9]+)\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kSeg); it != std::sregex_iterator(); ++it)
+    n += std::stoul((*it)[1]);
+  return n;
+}
+
 MonitorState state_with(std::string status, std::optional<int> exit, bool incident = false) {
   MonitorState s;
   s.last_start = kNow - 10min;
@@ -135,9 +144,14 @@ TEST(DashboardPage, StripShowsTheLastSixtyRunsOldestLeft) {
   json runs = runs_of(100, 0);
   runs[0]["status"] = "failed";  // the newest
   const std::string strip = run_strip_svg(runs, kStripRuns);
-  EXPECT_EQ(count(strip, "<rect class=\"mark "), 60u);
-  // The newest (failed) is the rightmost rect.
-  EXPECT_NE(strip.find("<rect class=\"mark failed\" x=\"354\""), std::string::npos) << strip.substr(0, 400);
+  // 59 ok runs as one dashed path, then the newest (failed) as the rightmost dash.
+  EXPECT_EQ(marks_in_strips(strip), 60u);
+  EXPECT_NE(strip.find("<path class=\"seg ok\" data-n=\"59\" d=\"M0 8h353\""), std::string::npos) << strip;
+  EXPECT_NE(strip.find("<path class=\"seg failed\" data-n=\"1\" d=\"M354 8h5\""), std::string::npos) << strip;
+  // Alternating classes: one path each.
+  json mixed = runs_of(6, 2);
+  EXPECT_EQ(count(run_strip_svg(mixed, kStripRuns), "<path class=\"seg "), 6u);
+  EXPECT_EQ(marks_in_strips(run_strip_svg(mixed, 4)), 4u);
 }
 
 TEST(DashboardPage, OverviewListsFailingFirst) {

@@ -112,7 +112,9 @@ TEST_F(DashboardBrowser, LoginOverviewJobPageAndRefusals) {
   EXPECT_LT(dom.find("data-key=\"xss\""), dom.find("data-key=\"backup\"")) << "failing first";
   EXPECT_TRUE(has(dom, "&lt;img src=x onerror=alert(1)&gt;"));
   EXPECT_FALSE(has(dom, "<img"));
-  EXPECT_EQ(occurrences(dom, "<rect class=\"mark "), 6u) << "5 + 1 runs in the strips";
+  // The strips: xss's 5 runs as ok, failed, ok ok, failed (4 dashed paths), backup's one.
+  EXPECT_EQ(occurrences(dom, "<path class=\"seg "), 5u) << "5 + 1 runs in the strips";
+  EXPECT_EQ(occurrences(dom, "<path class=\"seg failed\" data-n=\"1\""), 2u);
 
   // The job page: one chart mark per run, the two failures marked, their output as text.
   auto job = chromium({"--dump-dom"}, url + "&next=/jobs/xss");
