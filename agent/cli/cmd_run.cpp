@@ -94,6 +94,7 @@ void register_daemon(CLI::App& app, int& exit_code) {
   register_state_commands(app, exit_code);
   register_alert_commands(app, exit_code);
   register_snooze_command(app, exit_code);
+  register_dashboard_command(app, exit_code);
 }
 
 }  // namespace cronitor::cli

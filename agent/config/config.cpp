@@ -439,10 +439,12 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
       parse_uplink(v, std::string(file), c.uplink, w.errors());
     } else if (k == "prometheus") {
       parse_prometheus(v, std::string(file), c.prometheus, w.errors());
+    } else if (k == "dashboard") {
+      parse_dashboard(v, std::string(file), c.dashboard.listen, w.errors());
     } else {
       w.error(kv.first, k,
               "unknown key (known: mode, state_dir, socket, spool_dir, hostname, discovery, "
-              "defaults, notify, monitors, retention, uplink, prometheus)");
+              "defaults, notify, monitors, retention, uplink, prometheus, dashboard)");
     }
   }
   check_notify_names(w, c, root);

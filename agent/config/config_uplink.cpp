@@ -164,4 +164,23 @@ void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::Prom
   }
 }
 
+void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& listen, ConfigErrors& errors) {
+  Ctx c{file, errors};
+  if (n.IsNull()) return;
+  if (!c.map(n, "dashboard")) return;
+  for (const auto& kv : n) {
+    const std::string k = kv.first.Scalar(), key = "dashboard." + k;
+    if (k == "listen") {
+      std::string v;
+      if (!c.str(kv.second, key, v)) continue;
+      if (auto a = parse_listen_address(v); !a)
+        c.error(kv.second, key, a.error().message + " (got \"" + v + "\")");
+      else
+        listen = v;
+    } else {
+      c.error(kv.first, key, "unknown key (known: listen)");
+    }
+  }
+}
+
 }  // namespace cronitor::agent

@@ -1,4 +1,5 @@
-// Parsing of the `uplink:` and `prometheus:` sections of agent.yaml (agent/config/config.cpp calls these).
+// Parsing of the `uplink:`, `prometheus:` and `dashboard:` sections of agent.yaml (agent/config/config.cpp calls
+// these).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -8,6 +9,8 @@
 namespace cronitor::agent {
 
 void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSettings& out, ConfigErrors& errors);
+/// The `dashboard:` section: listen (HOST:PORT; absent: no dashboard).
+void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& listen, ConfigErrors& errors);
 void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::PrometheusSettings& out,
                       ConfigErrors& errors);
 

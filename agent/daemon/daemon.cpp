@@ -23,6 +23,7 @@
 #include "agent/daemon/metrics_http.h"
 #include "agent/daemon/shutdown_watch.h"
 #include "agent/daemon/systemd_watch.h"
+#include "agent/dashboard/dashboard_server.h"
 #include "agent/eval/key_owners.h"
 #include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
@@ -91,6 +92,7 @@ Daemon::~Daemon() {
   deliverer_.reset();
   sd_event_source_disable_unref(metrics_src_);
   metrics_http_.reset();
+  dashboard_http_.reset();
   sd_event_source_disable_unref(kmsg_src_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
   sender_.reset();

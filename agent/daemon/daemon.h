@@ -44,6 +44,9 @@ using uplink::AlertThrottle;
 
 class CronLogWatch;
 class MetricsHttp;
+namespace dashboard {
+class DashboardServer;
+}
 class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
@@ -176,6 +179,7 @@ class Daemon {
   std::string metrics_text();
   void seed_run_counts();  // cronitor_job_runs_total from state.db's runs, once at start
   static int on_metrics_cb(sd_event_source*, uint64_t, void*);
+  void start_dashboard();  // dashboard.listen (agent/daemon/dashboard_serve.cpp), from start_metrics
 
   // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
   // followed with pidfds; the run is closed as lost once both are gone.
@@ -353,6 +357,8 @@ class Daemon {
   // The last prometheus.textfile failure, warned about once.
   std::string textfile_error_;
   std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
+  std::unique_ptr<MetricsHttp> dashboard_http_;                                // dashboard.listen
+  std::unique_ptr<dashboard::DashboardServer> dashboard_;                      // its routes and sessions
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
   uint64_t rescans_ = 0;
   int lock_fd_ = -1;        // holds the flock on state_dir/agent.lock for the daemon's life

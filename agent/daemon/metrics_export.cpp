@@ -37,6 +37,7 @@ void Daemon::start_metrics() {
       spdlog::info("prometheus: serving http://{}/metrics", listen);
     }
   }
+  start_dashboard();
   if (config_.prometheus.textfile.empty() || metrics_src_) return;
   sd_event_add_time_relative(ev_, &metrics_src_, CLOCK_MONOTONIC, 0, 1'000'000, on_metrics_cb, this);
 }

@@ -25,7 +25,7 @@ void mhd_log(void*, const char* fmt, va_list ap) {
   std::string m(buf);
   while (!m.empty() && (m.back() == '\n' || m.back() == '\r')) m.pop_back();
   last_mhd_message = m;
-  spdlog::debug("prometheus.listen: {}", m);
+  spdlog::debug("libmicrohttpd: {}", m);
 }
 
 uint64_t mono_usec() {
@@ -47,11 +47,12 @@ bool parse_port(std::string_view s, uint16_t& port) {
 }
 
 MHD_Result answer(MHD_Connection* c, unsigned status, std::string_view body, const char* type,
-                  const char* allow = nullptr) {
+                  const char* allow = nullptr, const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   if (!r) return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
   if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+  for (const auto& [name, value] : headers) MHD_add_response_header(r, name.c_str(), value.c_str());
   const MHD_Result ok = MHD_queue_response(c, status, r);
   MHD_destroy_response(r);
   return ok;
@@ -64,6 +65,20 @@ struct MetricsHttpAccess {
                                const char*, size_t* upload_size, void**) {
     auto* self = static_cast<MetricsHttp*>(cls);
     *upload_size = 0;  // a body is never read: nothing here takes one
+    if (self->handler_) {
+      MetricsHttp::Request req{method, url, "", {}};
+      if (const char* cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE))
+        req.cookie = cookie;
+      MHD_get_connection_values(
+          c, MHD_GET_ARGUMENT_KIND,
+          [](void* q, MHD_ValueKind, const char* k, const char* v) {
+            static_cast<std::map<std::string, std::string>*>(q)->emplace(k, v ? v : "");
+            return MHD_YES;
+          },
+          &req.query);
+      const MetricsHttp::Reply reply = self->handler_(req);
+      return answer(c, reply.status, reply.body, reply.content_type.c_str(), nullptr, reply.headers);
+    }
     if (std::strcmp(method, MHD_HTTP_METHOD_GET) != 0)
       return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is served\n", "text/plain; charset=utf-8", "GET");
     if (std::strcmp(url, "/metrics") != 0)
@@ -119,11 +134,24 @@ Result<ListenAddress> parse_listen_address(const std::string& text) {
 
 Result<std::unique_ptr<MetricsHttp>> MetricsHttp::start(sd_event* ev, const std::string& address, Render render,
                                                         Limits limits) {
-  auto addr = parse_listen_address(address);
-  if (!addr) return fail("prometheus.listen \"" + address + "\": " + addr.error().message);
   std::unique_ptr<MetricsHttp> self(new MetricsHttp());
-  self->address_ = address;
   self->render_ = std::move(render);
+  return bind(ev, address, std::move(self), "prometheus.listen", limits);
+}
+
+Result<std::unique_ptr<MetricsHttp>> MetricsHttp::serve(sd_event* ev, const std::string& address, Handler handler,
+                                                        std::string what, Limits limits) {
+  std::unique_ptr<MetricsHttp> self(new MetricsHttp());
+  self->handler_ = std::move(handler);
+  return bind(ev, address, std::move(self), what, limits);
+}
+
+Result<std::unique_ptr<MetricsHttp>> MetricsHttp::bind(sd_event* ev, const std::string& address,
+                                                       std::unique_ptr<MetricsHttp> self, const std::string& what,
+                                                       Limits limits) {
+  auto addr = parse_listen_address(address);
+  if (!addr) return fail(what + " \"" + address + "\": " + addr.error().message);
+  self->address_ = address;
   self->reuse_us_ = uint64_t{limits.reuse_ms} * 1000;
   self->ev_ = ev;
   // No MHD_OPTION_LISTENING_ADDRESS_REUSE: it would set SO_REUSEPORT, and a second agent would
@@ -140,14 +168,14 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::start(sd_event* ev, const std:
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE, 16u,
       MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END);
   if (!self->mhd_)
-    return fail("prometheus.listen \"" + address + "\": cannot serve there" +
+    return fail(what + " \"" + address + "\": cannot serve there" +
                 (last_mhd_message.empty() ? std::string() : ": " + last_mhd_message));
   const MHD_DaemonInfo* info = MHD_get_daemon_info(self->mhd_, MHD_DAEMON_INFO_EPOLL_FD);
-  if (!info) return fail("prometheus.listen: libmicrohttpd has no epoll set");
+  if (!info) return fail(what + ": libmicrohttpd has no epoll set");
   if (int r = sd_event_add_io(ev, &self->io_src_, info->epoll_fd, EPOLLIN, on_io, self.get()); r < 0)
-    return std::unexpected(Error::from_errno("sd_event_add_io", "prometheus.listen", -r));
+    return std::unexpected(Error::from_errno("sd_event_add_io", what, -r));
   if (int r = sd_event_add_time(ev, &self->timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, self.get()); r < 0)
-    return std::unexpected(Error::from_errno("sd_event_add_time", "prometheus.listen", -r));
+    return std::unexpected(Error::from_errno("sd_event_add_time", what, -r));
   sd_event_source_set_enabled(self->timer_src_, SD_EVENT_OFF);
   self->run();
   return self;

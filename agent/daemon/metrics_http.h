@@ -3,14 +3,18 @@
 // loop; MHD_get_timeout arms one loop timer), so a scrape never races the evaluator and the text
 // is made on the loop from the daemon's current state. Bounded: only GET /metrics (404 for other
 // paths, 405 for other methods), a few connections at a time, each closed when idle too long.
+// The same server answers the dashboard (dashboard.listen) with a Handler of every request.
 #pragma once
 
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/error.h"
 
@@ -37,6 +41,19 @@ class MetricsHttp {
   };
   /// Called on the loop for every scrape: the exposition text.
   using Render = std::function<std::string()>;
+  /// One request as a Handler sees it: its body is never read.
+  struct Request {
+    std::string method, url, cookie;
+    std::map<std::string, std::string> query;  // the query string's arguments, decoded
+  };
+  struct Reply {
+    unsigned status = 200;
+    std::string content_type = "text/html; charset=utf-8";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // Set-Cookie, Location, ...
+  };
+  /// Called on the loop for every request of a server started with serve().
+  using Handler = std::function<Reply(const Request&)>;
 
   /// Binds `address` ("HOST:PORT") and serves on `ev` until destroyed.
   [[nodiscard]] static Result<std::unique_ptr<MetricsHttp>> start(sd_event* ev, const std::string& address,
@@ -45,6 +62,10 @@ class MetricsHttp {
                                                                   Render render) {
     return start(ev, address, std::move(render), Limits{});
   }
+  /// Binds `address` and answers every request with `handler`; `what` names the config key in
+  /// errors ("dashboard.listen").
+  [[nodiscard]] static Result<std::unique_ptr<MetricsHttp>> serve(sd_event* ev, const std::string& address,
+                                                                  Handler handler, std::string what, Limits limits);
   ~MetricsHttp();
   MetricsHttp(const MetricsHttp&) = delete;
   MetricsHttp& operator=(const MetricsHttp&) = delete;
@@ -61,8 +82,13 @@ class MetricsHttp {
   static int on_timer(sd_event_source*, uint64_t, void*);
   friend struct MetricsHttpAccess;  // MHD's request callback (metrics_http.cpp)
 
+  [[nodiscard]] static Result<std::unique_ptr<MetricsHttp>> bind(sd_event* ev, const std::string& address,
+                                                                 std::unique_ptr<MetricsHttp> self,
+                                                                 const std::string& what, Limits limits);
+
   std::string address_;
   Render render_;
+  Handler handler_;  // set: every request goes to it, not /metrics
   sd_event* ev_ = nullptr;
   MHD_Daemon* mhd_ = nullptr;
   sd_event_source* io_src_ = nullptr;

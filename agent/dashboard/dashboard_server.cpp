@@ -1,0 +1,101 @@
+#include "agent/dashboard/dashboard_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+#include "agent/dashboard/pages.h"
+
+namespace cronitor::agent::dashboard {
+namespace {
+
+using Reply = MetricsHttp::Reply;
+
+/// Every answer: no caching of pages that show commands and output, no referrer (the login URL
+/// holds the token), and a policy that runs no script and loads nothing from anywhere, so even a
+/// missed escape could not run code.
+Reply with_headers(Reply r) {
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+  return r;
+}
+
+Reply text(unsigned status, std::string body) {
+  return with_headers(Reply{status, "text/plain; charset=utf-8", std::move(body), {}});
+}
+
+std::string query(const MetricsHttp::Request& r, const std::string& name) {
+  auto it = r.query.find(name);
+  return it == r.query.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+DashboardServer::DashboardServer(std::string token_path, Data data, std::string agent_version)
+    : token_path_(std::move(token_path)), data_(std::move(data)), version_(std::move(agent_version)) {}
+
+Reply DashboardServer::login(const MetricsHttp::Request& r, Instant now) {
+  auto token = load_or_create_token(token_path_);
+  if (!token) {
+    spdlog::error("dashboard: {}", token.error().message);
+    return text(500, "The login token cannot be read: see the agent's log.\n");
+  }
+  if (*token != token_) {  // rotated (or first read): the old token's sessions end
+    token_ = *token;
+    access_.set_token(token_);
+  }
+  auto s = access_.login(query(r, "token"), now);
+  if (!s) return text(401, std::string(kLoginHint));
+  // ?next= a page of this site only: "/jobs/x", never "//host" or "/\\host" (another site).
+  std::string next = query(r, "next");
+  if (!next.starts_with('/') || next.starts_with("//") || next.starts_with("/\\") ||
+      next.find_first_of("\r\n") != std::string::npos)
+    next = "/";
+  Reply ok = with_headers(Reply{303, "text/plain; charset=utf-8", "Logged in\n", {}});
+  ok.headers.emplace_back("Set-Cookie", Access::set_cookie(*s));
+  ok.headers.emplace_back("Location", next);
+  return ok;
+}
+
+Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
+  if (r.url == "/login" && r.method == "GET") return login(r, now);
+  // POST bodies are not read yet (no action exists): a POST's CSRF field is therefore missing.
+  switch (access_.check(r.method, r.cookie, "", now)) {
+    case Verdict::kUnauthorized:
+      return text(401, std::string(kLoginHint));
+    case Verdict::kForbidden:
+      return text(403, "Refused: the form's CSRF token is missing or wrong.\n");
+    case Verdict::kAllow:
+      break;
+  }
+  if (r.method != "GET" && r.method != "HEAD") return text(405, "Only GET is served.\n");
+  const PageContext ctx{now, version_};
+  if (r.url == "/") {
+    const nlohmann::json status = data_.status();
+    std::unordered_map<std::string, nlohmann::json> runs;
+    if (status.contains("monitors") && status["monitors"].is_array())
+      for (const auto& m : status["monitors"])
+        if (m.contains("key") && m["key"].is_string())
+          runs.emplace(m["key"].get<std::string>(), data_.history(m["key"].get<std::string>(), kOverviewRuns));
+    return with_headers(Reply{200,
+                              "text/html; charset=utf-8",
+                              overview_page(status, runs, OverviewFilter{query(r, "state"), query(r, "q")}, ctx),
+                              {}});
+  }
+  if (r.url.starts_with("/jobs/")) {
+    const std::string key = r.url.substr(6);  // MHD has decoded the path
+    const nlohmann::json status = data_.status();
+    if (status.contains("monitors") && status["monitors"].is_array())
+      for (const auto& m : status["monitors"])
+        if (m.value("key", std::string()) == key)
+          return with_headers(
+              Reply{200, "text/html; charset=utf-8", job_page(m, data_.history(key, kJobPageRuns), ctx), {}});
+    return text(404, "No job with that key.\n");
+  }
+  return text(404, "Not found.\n");
+}
+
+}  // namespace cronitor::agent::dashboard

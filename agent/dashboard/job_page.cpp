@@ -1,0 +1,90 @@
+// One job: its settings in force, a chart of its run durations and the runs table with each
+// failure's output.
+#include "agent/dashboard/html.h"
+#include "agent/dashboard/pages.h"
+#include "agent/dashboard/run_charts.h"
+
+namespace cronitor::agent::dashboard {
+namespace {
+
+using nlohmann::json;
+
+const json& field(const json& j, const char* name) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(name);
+  return it == j.end() ? kNull : *it;
+}
+
+std::string when(const json& iso, const PageContext& ctx) {
+  if (!iso.is_string()) return "-";
+  std::string rel = relative_text(iso, ctx.now);
+  return escape(iso.get<std::string>()) + (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
+}
+
+std::string run_row(const json& r, const PageContext& ctx) {
+  const std::string cls = run_class(r);
+  std::string out = "<tr class=\"run " + cls + "\" data-run=\"" + escape_json(field(r, "run_id")) + "\">";
+  out += "<td>" + when(field(r, "started"), ctx) + "</td>";
+  const std::string status = field(r, "status").is_string() ? field(r, "status").get<std::string>() : "";
+  out += "<td><span class=\"state s-" + escape(status) + "\">" + escape(status) + "</span></td>";
+  const json& exit = field(r, "exit_code");
+  out += "<td>" + (exit.is_number() ? std::to_string(exit.get<int64_t>()) : std::string("-")) + "</td>";
+  out += "<td>" + escape_json(field(r, "signal")) + "</td>";
+  out += std::string("<td>") + (field(r, "oom") == true ? "OOM kill" : "") + "</td>";
+  out += "<td>" + duration_text(field(r, "duration_ms")) + "</td>";
+  out += "<td><code>" + escape_json(field(r, "run_id")) + "</code></td><td>";
+  // The output of a failure is open at once; of any other run one click away (no JavaScript).
+  const json& tail = field(r, "output_tail");
+  if (tail.is_string() && !tail.get<std::string>().empty())
+    out += std::string("<details") + (status == "failed" ? " open" : "") + "><summary>output</summary><pre>" +
+           escape(tail.get<std::string>()) + "</pre></details>";
+  out += "</td></tr>";
+  return out;
+}
+
+}  // namespace
+
+std::string job_page(const json& monitor, const json& runs_in, const PageContext& ctx) {
+  const json& runs = runs_in.is_array() ? runs_in : json::array();
+  const std::string key = field(monitor, "key").is_string() ? field(monitor, "key").get<std::string>() : "";
+  const json& name = field(monitor, "name");
+  const std::string title = name.is_string() && !name.get<std::string>().empty() ? name.get<std::string>() : key;
+  std::string body;
+  body.reserve(8192 + runs.size() * 1024);
+  body += "<header><a href=\"/\">All jobs</a> / <h1 style=\"display:inline\">" + escape(title) + "</h1> ";
+  const std::string state = field(monitor, "state").is_string() ? field(monitor, "state").get<std::string>() : "";
+  body += "<span class=\"state s-" + escape(state) + "\">" + escape(state) + "</span></header><main>";
+  const json& incident = field(monitor, "incident");
+  if (incident.is_object())
+    body += "<p class=\"alert\">Incident: " + escape_json(field(incident, "kind")) + " since " +
+            escape_json(field(incident, "opened")) + ": " + escape_json(field(incident, "reason")) + "</p>";
+  body += "<div class=\"facts\">";
+  auto fact = [&](std::string_view label, const std::string& html) {
+    body += "<div><b>";
+    body += label;
+    body += ":</b> " + html + "</div>";
+  };
+  fact("Key", "<code>" + escape(key) + "</code>");
+  const json& sched = field(monitor, "schedule");
+  const std::string words = sched.is_string() ? schedule_words(sched.get<std::string>()) : "";
+  fact("Schedule", "<code>" + escape_json(sched) + "</code>" + (words.empty() ? "" : " (" + escape(words) + ")"));
+  fact("Zone", escape_json(field(monitor, "timezone")));
+  fact("Source", "<code>" + escape_json(field(monitor, "source")) + "</code>");
+  fact("Next expected", when(field(monitor, "next_expected"), ctx));
+  if (!field(monitor, "paused_until").is_null()) fact("Paused until", escape_json(field(monitor, "paused_until")));
+  body += "</div>";
+  body += "<h2>Durations of the last " + std::to_string(runs.size()) + " runs</h2>";
+  body += duration_chart_svg(runs);
+  body +=
+      "<h2>Runs</h2><table class=\"runs\"><thead><tr><th>Started</th><th>Status</th><th>Exit</th><th>Signal</th>"
+      "<th>OOM</th><th>Duration</th><th>Run ID</th><th>Output</th></tr></thead><tbody>";
+  for (const auto& r : runs) body += run_row(r, ctx);
+  body += "</tbody></table>";
+  body += "<h2>Commands</h2><pre>cronitor-agent history " + escape(key) + "\ncronitor-agent pause " + escape(key) +
+          " --for \"1 hour\"\ncronitor-agent resume " + escape(key) + "</pre>";
+  body += "</main>";
+  return page(title + " - cronitor-agent", body);
+}
+
+}  // namespace cronitor::agent::dashboard

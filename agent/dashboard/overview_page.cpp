@@ -1,0 +1,184 @@
+// The overview: every job with its state, schedule, last and next run and a strip of its runs,
+// failing first, under the host's facts.
+#include <algorithm>
+#include <array>
+
+#include "agent/dashboard/html.h"
+#include "agent/dashboard/pages.h"
+#include "agent/dashboard/run_charts.h"
+
+namespace cronitor::agent::dashboard {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 8> kStateOrder = {"failing",    "missed", "running", "waiting",
+                                                         "unreported", "ok",     "paused",  "removed"};
+
+const json& field(const json& j, const char* name) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(name);
+  return it == j.end() ? kNull : *it;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool matches(const json& m, const OverviewFilter& f, const std::string& text_lower) {
+  if (!f.state.empty() && field(m, "state") != f.state) return false;
+  if (text_lower.empty()) return true;
+  for (const char* k : {"key", "name", "schedule", "source"}) {
+    const json& v = field(m, k);
+    if (v.is_string() && lower(v.get<std::string>()).find(text_lower) != std::string::npos) return true;
+  }
+  return false;
+}
+
+/// "2026-12-06T04:00:00Z (5 min ago)".
+std::string when(const json& iso, const PageContext& ctx) {
+  if (!iso.is_string()) return "-";
+  std::string rel = relative_text(iso, ctx.now);
+  return escape(iso.get<std::string>()) + (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
+}
+
+std::string state_badge(const json& state) {
+  const std::string s = state.is_string() ? state.get<std::string>() : "unknown";
+  return "<span class=\"state s-" + escape(s) + "\">" + escape(s) + "</span>";
+}
+
+std::string host_facts(const json& st, const PageContext& ctx) {
+  std::string out;
+  const json& cron = field(st, "cron_incident");
+  if (cron.is_object())
+    out += "<p class=\"alert\">Cron daemon down since " + escape_json(field(cron, "opened")) + ": " +
+           escape_json(field(cron, "reason")) + "</p>";
+  if (field(st, "shutting_down") == true)
+    out += "<p class=\"alert\">Host shutting down: alerts are recorded, not sent</p>";
+  const json& disk = field(st, "disk_full");
+  if (disk.is_object())
+    out += "<p class=\"alert\">Disk full under " + escape_json(field(disk, "state_dir")) +
+           ": runs wait in the spool until space returns</p>";
+  out += "<div class=\"facts\">";
+  auto fact = [&](std::string_view label, const std::string& html) {
+    out += "<div><b>";
+    out += label;
+    out += ":</b> " + html + "</div>";
+  };
+  fact("Host", escape_json(field(st, "host")));
+  fact("Agent", escape(ctx.agent_version.empty() ? "-" : ctx.agent_version) + " (daemon " +
+                    escape_json(field(st, "daemon")) + ")");
+  const json& sd = field(st, "systemd");
+  if (sd.is_object())
+    fact("systemd timers",
+         field(sd, "live") == true
+             ? "observed live (" +
+                   std::to_string(field(sd, "timers").is_number() ? field(sd, "timers").get<int64_t>() : 0) + " loaded)"
+             : "unobserved: " + escape_json(field(sd, "why_not")));
+  const json& snooze = field(st, "snooze");
+  fact("Snooze",
+       snooze.is_object()
+           ? "until " + escape_json(field(snooze, "until")) +
+                 (field(snooze, "reason").is_string() ? " (" + escape_json(field(snooze, "reason")) + ")" : "")
+           : std::string("off"));
+  if (field(st, "alerts_held").is_number() && field(st, "alerts_held").get<int64_t>() > 0)
+    fact("Alerts held by the rate limit", std::to_string(field(st, "alerts_held").get<int64_t>()));
+  if (field(st, "wrap_refused").is_string()) fact("Not wrapping crontab lines", escape_json(field(st, "wrap_refused")));
+  out += "</div>";
+  return out;
+}
+
+std::string filter_form(const OverviewFilter& f) {
+  std::string out =
+      "<form class=\"filter\" method=\"get\" action=\"/\"><label>State <select name=\"state\"><option "
+      "value=\"\">all</option>";
+  for (auto s : kStateOrder) {
+    out += "<option";
+    if (f.state == s) out += " selected";
+    out += ">";
+    out += s;
+    out += "</option>";
+  }
+  out += "</select></label><label>Text <input name=\"q\" value=\"" + escape(f.text) +
+         "\"></label><button type=\"submit\">Filter</button></form>";
+  return out;
+}
+
+std::string job_row(const json& m, const json& runs, const PageContext& ctx) {
+  const std::string key = field(m, "key").is_string() ? field(m, "key").get<std::string>() : "";
+  std::string out = "<tr data-key=\"" + escape(key) + "\" data-state=\"" + escape_json(field(m, "state")) + "\">";
+  out += "<td>" + state_badge(field(m, "state")) + "</td>";
+  const json& name = field(m, "name");
+  out += "<td><a class=\"job\" href=\"/jobs/" + url_component(key) + "\">" +
+         (name.is_string() && !name.get<std::string>().empty() ? escape(name.get<std::string>()) : escape(key)) +
+         "</a><br><span class=\"muted\">" + escape(key) + "</span></td>";
+  const json& sched = field(m, "schedule");
+  const std::string words = sched.is_string() ? schedule_words(sched.get<std::string>()) : "";
+  out += "<td><code>" + escape_json(sched) + "</code>" + (words.empty() ? "" : "<br>" + escape(words)) + "</td>";
+  out += "<td>" + escape_json(field(m, "timezone")) + "</td>";
+  out += "<td><code>" + escape_json(field(m, "source")) + "</code></td>";
+  const json& last = field(m, "last_run");
+  if (last.is_object()) {
+    const json& exit = field(last, "exit_code");
+    out += "<td>" + when(field(last, "started").is_string() ? field(last, "started") : field(last, "ended"), ctx) +
+           "<br>exit " + (exit.is_number() ? std::to_string(exit.get<int64_t>()) : std::string("-")) + ", " +
+           duration_text(field(last, "duration_ms")) + "</td>";
+  } else {
+    out += "<td>-</td>";
+  }
+  const json& open = field(m, "open_run");
+  out += "<td>" + (open.is_object() ? "running since " + when(field(open, "started"), ctx) + "<br>" : std::string()) +
+         when(field(m, "next_expected"), ctx) + "</td>";
+  out += "<td>" + run_strip_svg(runs.is_array() ? runs : json::array(), kStripRuns) + "</td></tr>";
+  return out;
+}
+
+}  // namespace
+
+int state_rank(std::string_view state) {
+  auto it = std::find(kStateOrder.begin(), kStateOrder.end(), state);
+  return static_cast<int>(it - kStateOrder.begin());  // unknown words last
+}
+
+std::string overview_page(const json& status, const std::unordered_map<std::string, json>& runs,
+                          const OverviewFilter& filter, const PageContext& ctx) {
+  const json& monitors = field(status, "monitors");
+  std::vector<const json*> shown;
+  const std::string text_lower = lower(filter.text);
+  if (monitors.is_array())
+    for (const auto& m : monitors)
+      if (matches(m, filter, text_lower)) shown.push_back(&m);
+  auto rank = [](const json* m) {
+    const json& s = field(*m, "state");
+    return state_rank(s.is_string() ? s.get_ref<const std::string&>() : std::string_view());
+  };
+  auto name_of = [](const json* m) -> std::string_view {
+    const json& n = field(*m, "key");
+    return n.is_string() ? std::string_view(n.get_ref<const std::string&>()) : std::string_view();
+  };
+  std::stable_sort(shown.begin(), shown.end(), [&](const json* a, const json* b) {
+    const int ra = rank(a), rb = rank(b);
+    return ra != rb ? ra < rb : name_of(a) < name_of(b);
+  });
+  std::string body;
+  body.reserve(4096 + shown.size() * 2048);
+  body += "<header><h1>Jobs on " + escape_json(field(status, "host")) + "</h1></header><main>";
+  body += host_facts(status, ctx);
+  body += filter_form(filter);
+  body += "<p class=\"muted\">" + std::to_string(shown.size()) + " of " +
+          std::to_string(monitors.is_array() ? monitors.size() : 0) + " jobs</p>";
+  body +=
+      "<table class=\"jobs\"><thead><tr><th>State</th><th>Job</th><th>Schedule</th><th>Zone</th><th>Source</th>"
+      "<th>Last run</th><th>Next expected</th><th>Last runs</th></tr></thead><tbody>";
+  static const json kNoRuns = json::array();
+  for (const json* m : shown) {
+    auto it = runs.find(std::string(name_of(m)));
+    body += job_row(*m, it == runs.end() ? kNoRuns : it->second, ctx);
+  }
+  body += "</tbody></table></main>";
+  return page("cronitor-agent: jobs", body);
+}
+
+}  // namespace cronitor::agent::dashboard

@@ -1,0 +1,39 @@
+// The dashboard's pages as HTML text, from the data of `status --json` and `history --json`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+
+#include "schedule/zone.h"
+
+namespace cronitor::agent::dashboard {
+
+/// What every page needs besides its data.
+struct PageContext {
+  schedule::Instant now{};    // for "5 min ago"
+  std::string agent_version;  // shown in the host facts
+};
+
+/// The overview's filters, from the query string (?state=failing&q=backup): empty shows all.
+struct OverviewFilter {
+  std::string state;  // a state word (ok, failing, missed, ...)
+  std::string text;   // a case-insensitive part of the key, name, schedule or source
+};
+
+/// The runs shown per job in the overview's strip.
+inline constexpr size_t kStripRuns = 60;
+
+/// The overview page. `status` is the status reply (`status --json`: monitors, host, daemon,
+/// cron_incident, snooze, systemd, ...); `runs` each monitor's recent runs by key, newest first,
+/// as `history --json` prints them (a key missing: no runs). Failing and missed jobs come first.
+std::string overview_page(const nlohmann::json& status, const std::unordered_map<std::string, nlohmann::json>& runs,
+                          const OverviewFilter& filter, const PageContext& ctx);
+
+/// One job's page: `monitor` one status object of `status --json`, `runs` its history, newest first.
+std::string job_page(const nlohmann::json& monitor, const nlohmann::json& runs, const PageContext& ctx);
+
+/// The order of the overview: failing, missed, running, waiting, unreported, ok, paused, removed.
+int state_rank(std::string_view state);
+
+}  // namespace cronitor::agent::dashboard

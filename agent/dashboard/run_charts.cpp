@@ -1,0 +1,102 @@
+#include "agent/dashboard/run_charts.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "agent/dashboard/html.h"
+
+namespace cronitor::agent::dashboard {
+namespace {
+
+/// A coordinate with one decimal, as SVG takes it ("12.5").
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+/// The tooltip of a run's mark: "2026-12-06T04:00:00Z failed exit 1 (2m 5s)".
+std::string run_title(const nlohmann::json& r) {
+  std::string t =
+      escape_json(r.value("started", nlohmann::json())) + " " + escape_json(r.value("status", nlohmann::json()));
+  if (r.contains("exit_code") && r["exit_code"].is_number()) t += " exit " + std::to_string(r["exit_code"].get<int>());
+  if (r.contains("signal") && r["signal"].is_string()) t += " " + escape(r["signal"].get<std::string>());
+  if (r.value("oom", false)) t += " OOM";
+  if (r.contains("duration_ms") && r["duration_ms"].is_number()) t += " (" + duration_text(r["duration_ms"]) + ")";
+  return t;
+}
+
+}  // namespace
+
+std::string run_class(const nlohmann::json& run) {
+  const std::string status = run.value("status", std::string());
+  std::string c = status == "ok" || status == "failed" || status == "running" ? status : "other";
+  if (run.value("oom", false)) c += " oom";
+  return c;
+}
+
+std::string run_strip_svg(const nlohmann::json& runs, size_t limit) {
+  constexpr int kW = 5, kGap = 1, kH = 16;
+  const size_t n = std::min(runs.size(), limit);
+  const std::string w = std::to_string(limit * (kW + kGap)), h = std::to_string(kH);
+  std::string out = "<svg class=\"strip\" width=\"" + w + "\" height=\"" + h + "\" viewBox=\"0 0 " + w + " " + h +
+                    "\" role=\"img\" aria-label=\"last " + std::to_string(n) + " runs\">";
+  // runs[0] is the newest: it goes rightmost, the oldest of the `n` leftmost. Runs of one class in
+  // a row are one dashed path (a dash per run: stroke-dasharray 5 1), so 1,000 jobs' strips stay
+  // small: a rect with a tooltip per run weighed 8 KB a job.
+  for (size_t i = 0; i < n;) {
+    const std::string cls = run_class(runs[n - 1 - i]);
+    size_t k = 1;
+    while (i + k < n && run_class(runs[n - 1 - i - k]) == cls) ++k;
+    out += "<path class=\"seg " + cls + "\" data-n=\"" + std::to_string(k) + "\" d=\"M" +
+           std::to_string(i * (kW + kGap)) + " 8h" + std::to_string(k * (kW + kGap) - kGap) + "\"/>";
+    i += k;
+  }
+  out += "</svg>";
+  return out;
+}
+
+std::string duration_chart_svg(const nlohmann::json& runs) {
+  constexpr double kW = 720, kH = 220, kLeft = 56, kRight = 12, kTop = 10, kBottom = 24;
+  int64_t t_min = INT64_MAX, t_max = INT64_MIN, d_max = 0;
+  std::vector<std::optional<int64_t>> at(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    at[i] = iso_ms(r.value("started", nlohmann::json()));
+    if (!at[i]) at[i] = iso_ms(r.value("ended", nlohmann::json()));
+    if (at[i]) t_min = std::min(t_min, *at[i]), t_max = std::max(t_max, *at[i]);
+    if (r.contains("duration_ms") && r["duration_ms"].is_number())
+      d_max = std::max(d_max, r["duration_ms"].get<int64_t>());
+  }
+  if (d_max <= 0) d_max = 1000;
+  const double plot_w = kW - kLeft - kRight, plot_h = kH - kTop - kBottom;
+  std::string out = "<svg class=\"chart\" width=\"" + num(kW) + "\" height=\"" + num(kH) + "\" viewBox=\"0 0 " +
+                    num(kW) + " " + num(kH) + "\" role=\"img\" aria-label=\"durations of " +
+                    std::to_string(runs.size()) + " runs\">";
+  const double x0 = kLeft, x1 = kLeft + plot_w, y0 = kTop + plot_h, y1 = kTop;
+  out += "<line class=\"axis\" x1=\"" + num(x0) + "\" y1=\"" + num(y0) + "\" x2=\"" + num(x1) + "\" y2=\"" + num(y0) +
+         "\"/><line class=\"axis\" x1=\"" + num(x0) + "\" y1=\"" + num(y1) + "\" x2=\"" + num(x0) + "\" y2=\"" +
+         num(y0) + "\"/>";
+  out += "<text x=\"4\" y=\"" + num(kTop + 10) + "\">" + escape(duration_text(d_max)) + "</text><text x=\"4\" y=\"" +
+         num(y0) + "\">0</text>";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    // Oldest left. A run with no readable time keeps its place in the list (history order).
+    double fx = 0.5;
+    if (at[i] && t_max > t_min)
+      fx = double(*at[i] - t_min) / double(t_max - t_min);
+    else if (!at[i] && runs.size() > 1)
+      fx = 1.0 - double(i) / double(runs.size() - 1);
+    const bool has_d = r.contains("duration_ms") && r["duration_ms"].is_number();
+    const double fy = has_d ? double(std::max<int64_t>(0, r["duration_ms"].get<int64_t>())) / double(d_max) : 0.0;
+    const std::string cls = run_class(r);
+    const bool failed = cls.starts_with("failed");
+    out += "<circle class=\"mark " + cls + "\" data-run=\"" + escape_json(r.value("run_id", nlohmann::json())) +
+           "\" cx=\"" + num(kLeft + fx * plot_w) + "\" cy=\"" + num(kTop + plot_h - fy * plot_h) + "\" r=\"" +
+           (failed ? "5" : "3") + "\"><title>" + run_title(r) + "</title></circle>";
+  }
+  out += "</svg>";
+  return out;
+}
+
+}  // namespace cronitor::agent::dashboard

@@ -1,0 +1,22 @@
+// The inline SVG pictures of a job's runs: the overview's strip and the job page's duration chart.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace cronitor::agent::dashboard {
+
+/// The class of a run's mark: ok, failed, running or other (an unknown status), plus " oom" when
+/// the kernel killed it for memory.
+std::string run_class(const nlohmann::json& run);
+
+/// A strip of the last `limit` runs of `runs` (history order: newest first), oldest on the left:
+/// a 5-pixel dash per run, runs of one class in a row one <path class="seg CLASS" data-n="K">.
+std::string run_strip_svg(const nlohmann::json& runs, size_t limit);
+
+/// Durations over time of `runs` (newest first): one <circle class="mark ..." data-run="ID"> per
+/// run, x its start, y its duration; failures larger and red, OOM kills outlined, runs with no
+/// duration (still running) on the axis.
+std::string duration_chart_svg(const nlohmann::json& runs);
+
+}  // namespace cronitor::agent::dashboard

@@ -1,0 +1,200 @@
+// The dashboard's pages as HTML text (agent/dashboard/): escaping of every job-controlled text,
+// one SVG mark per run, failing jobs first. The data comes from status_json and run_json, the
+// functions `status --json` and `history --json` print.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+
+#include "agent/cli/status_view.h"
+#include "agent/dashboard/html.h"
+#include "agent/dashboard/pages.h"
+#include "agent/dashboard/run_charts.h"
+
+namespace cronitor::agent::dashboard {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const Instant kNow = std::chrono::sys_days(std::chrono::year_month_day(std::chrono::year(2026), std::chrono::month(12),
+                                                                       std::chrono::day(6))) +
+                     4h;
+
+constexpr std::string_view kXssName = "<img src=x onerror=alert(1)>";
+constexpr std::string_view kXssOutput = "done\n</pre><script>alert(2)</script>";
+
+size_t count(const std::string& hay, std::string_view needle) {
+  size_t n = 0;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + needle.size())) ++n;
+  return n;
+}
+
+/// The runs the strips in `html` show: the sum of their paths' data-n.
+size_t marks_in_strips(const std::string& html) {
+  size_t n = 0;
+  static const std::regex kSeg("<path class=\"seg [a-z ]+\" data-n=\"([0-9]+)\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kSeg); it != std::sregex_iterator(); ++it)
+    n += std::stoul((*it)[1]);
+  return n;
+}
+
+MonitorState state_with(std::string status, std::optional<int> exit, bool incident = false) {
+  MonitorState s;
+  s.last_start = kNow - 10min;
+  s.last_end = kNow - 9min;
+  s.last_status = std::move(status);
+  s.last_exit_code = exit;
+  s.last_duration_ms = 60000;
+  s.expected = kNow + 50min;
+  if (incident) s.incident = Incident{kNow - 9min, "failed", 1, kNow - 9min, "exit code 1", 0, {}};
+  return s;
+}
+
+/// `n` runs newest first, every `fail_every`-th failed with `output`.
+json runs_of(int n, int fail_every, std::string_view output = "") {
+  json runs = json::array();
+  for (int i = 0; i < n; ++i) {
+    RunRow r;
+    r.key = "job";
+    r.run_id = "run-" + std::to_string(i);
+    const bool failed = fail_every > 0 && i % fail_every == 0;
+    r.status = failed ? "failed" : "ok";
+    const int64_t start =
+        std::chrono::duration_cast<std::chrono::milliseconds>((kNow - std::chrono::hours(i + 1)).time_since_epoch())
+            .count();
+    r.started_ms = start;
+    r.duration_ms = 1000 + i * 10;
+    r.ended_ms = start + *r.duration_ms;
+    r.exit_code = failed ? 1 : 0;
+    if (failed) r.output_tail = output;
+    runs.push_back(run_json(r));
+  }
+  return runs;
+}
+
+TEST(DashboardHtml, EscapesEveryMarkupCharacter) {
+  EXPECT_EQ(escape("<a href=\"x\" title='y'>&</a>"), "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+  EXPECT_EQ(escape(std::string("a\0b\x1b", 4) + "\t\n"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD\t\n");
+  EXPECT_EQ(escape("caf\xC3\xA9"), "caf\xC3\xA9");  // UTF-8 passes
+}
+
+TEST(DashboardHtml, UrlComponentEncodesAllButUnreserved) {
+  EXPECT_EQ(url_component("a b/c?d&e\"<"), "a%20b%2Fc%3Fd%26e%22%3C");
+  EXPECT_EQ(url_component("nightly-backup_1.x~"), "nightly-backup_1.x~");
+}
+
+TEST(DashboardHtml, DurationAndRelativeTimes) {
+  EXPECT_EQ(duration_text(json(221)), "221 ms");
+  EXPECT_EQ(duration_text(json()), "-");
+  EXPECT_EQ(relative_text(json("2026-12-06T03:55:00Z"), kNow), "5 min ago");
+  EXPECT_EQ(relative_text(json("2026-12-06T06:00:00Z"), kNow), "in 2 h");
+  EXPECT_EQ(relative_text(json("yesterday"), kNow), "");
+}
+
+TEST(DashboardPage, XssShapedNameAndOutputStayText) {
+  MonitorState s = state_with("failed", 1, true);
+  json m = status_json("xss", std::string(kXssName), "0 2 * * *", "UTC", "/etc/cron.d/x:3 <u>", s);
+  json runs = runs_of(3, 1, kXssOutput);
+  std::unordered_map<std::string, json> by_key = {{"xss", runs}};
+  const std::string overview =
+      overview_page(json{{"host", "<h>"}, {"monitors", json::array({m})}}, by_key, {}, {kNow, "1.0"});
+  const std::string job = job_page(m, runs, {kNow, "1.0"});
+  for (const std::string& html : {overview, job}) {
+    EXPECT_EQ(html.find("<img"), std::string::npos);
+    EXPECT_EQ(html.find("<script"), std::string::npos);
+    EXPECT_EQ(html.find("<u>"), std::string::npos);
+    EXPECT_EQ(html.find("<h>"), std::string::npos);
+    EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
+  }
+  EXPECT_EQ(count(job, "&lt;/pre&gt;&lt;script&gt;alert(2)&lt;/script&gt;"), 3u);  // every failure's output
+  EXPECT_EQ(count(job, "</pre>"), 3u + 1u);                                        // the outputs and the commands
+}
+
+TEST(DashboardPage, ChartHasOneMarkPerRunAndFailuresMarked) {
+  json m = status_json("job", "Job", "every 1 hours", "UTC", "/etc/crontab:1", state_with("ok", 0));
+  json runs = runs_of(500, 7);
+  const std::string chart = duration_chart_svg(runs);
+  EXPECT_EQ(count(chart, "<circle class=\"mark "), 500u);
+  EXPECT_EQ(count(chart, "<circle class=\"mark failed\""), 72u);  // runs 0, 7, ..., 497
+  EXPECT_EQ(count(chart, "<circle class=\"mark ok\""), 428u);
+  EXPECT_EQ(count(chart, "data-run=\"run-499\""), 1u);
+  const std::string job = job_page(m, runs, {kNow, "1.0"});
+  EXPECT_EQ(count(job, "<circle class=\"mark "), 500u);
+  EXPECT_EQ(count(job, "<tr class=\"run "), 500u);
+  // The newest run is at the right edge, the oldest at the left (x from the start time).
+  std::smatch newest, oldest;
+  ASSERT_TRUE(std::regex_search(chart, newest, std::regex("data-run=\"run-0\" cx=\"([0-9.]+)\"")));
+  ASSERT_TRUE(std::regex_search(chart, oldest, std::regex("data-run=\"run-499\" cx=\"([0-9.]+)\"")));
+  EXPECT_GT(std::stod(newest[1]), std::stod(oldest[1]));
+}
+
+TEST(DashboardPage, OomAndRunningRunsHaveTheirOwnMarks) {
+  RunRow oom{"job", "r-oom", "failed", 1, 2, 1, 137, "SIGKILL", true, "", "", ""};
+  RunRow open{"job", "r-open", "running", 3, std::nullopt, std::nullopt, std::nullopt, "", false, "", "", ""};
+  json runs = json::array({run_json(open), run_json(oom)});
+  const std::string chart = duration_chart_svg(runs);
+  EXPECT_EQ(count(chart, "<circle class=\"mark failed oom\""), 1u);
+  EXPECT_EQ(count(chart, "<circle class=\"mark running\""), 1u);
+}
+
+TEST(DashboardPage, StripShowsTheLastSixtyRunsOldestLeft) {
+  json runs = runs_of(100, 0);
+  runs[0]["status"] = "failed";  // the newest
+  const std::string strip = run_strip_svg(runs, kStripRuns);
+  // 59 ok runs as one dashed path, then the newest (failed) as the rightmost dash.
+  EXPECT_EQ(marks_in_strips(strip), 60u);
+  EXPECT_NE(strip.find("<path class=\"seg ok\" data-n=\"59\" d=\"M0 8h353\""), std::string::npos) << strip;
+  EXPECT_NE(strip.find("<path class=\"seg failed\" data-n=\"1\" d=\"M354 8h5\""), std::string::npos) << strip;
+  // Alternating classes: one path each.
+  json mixed = runs_of(6, 2);
+  EXPECT_EQ(count(run_strip_svg(mixed, kStripRuns), "<path class=\"seg "), 6u);
+  EXPECT_EQ(marks_in_strips(run_strip_svg(mixed, 4)), 4u);
+}
+
+TEST(DashboardPage, OverviewListsFailingFirst) {
+  json monitors = json::array();
+  monitors.push_back(status_json("a-ok", "A", "* * * * *", "UTC", "f:1", state_with("ok", 0)));
+  monitors.push_back(status_json("b-paused", "B", "* * * * *", "UTC", "f:2", state_with("ok", 0), true));
+  monitors.push_back(status_json("c-failing", "C", "* * * * *", "UTC", "f:3", state_with("failed", 2, true)));
+  MonitorState missed = state_with("ok", 0);
+  missed.incident = Incident{kNow, "missed", 1, kNow, "no run", 0, {}};
+  monitors.push_back(status_json("d-missed", "D", "* * * * *", "UTC", "f:4", missed));
+  const std::string html = overview_page(json{{"monitors", monitors}}, {}, {}, {kNow, "1.0"});
+  const size_t c = html.find("data-key=\"c-failing\""), d = html.find("data-key=\"d-missed\""),
+               a = html.find("data-key=\"a-ok\""), b = html.find("data-key=\"b-paused\"");
+  ASSERT_NE(c, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  EXPECT_LT(c, d);
+  EXPECT_LT(d, a);
+  EXPECT_LT(a, b);
+  EXPECT_NE(html.find("<span class=\"state s-failing\">failing</span>"), std::string::npos);
+  EXPECT_NE(html.find("Every minute"), std::string::npos) << "schedule in words";
+  // Filters: by state, and by text (case-insensitive).
+  const std::string failing = overview_page(json{{"monitors", monitors}}, {}, {"failing", ""}, {kNow, "1.0"});
+  EXPECT_EQ(count(failing, "<tr data-key="), 1u);
+  const std::string text = overview_page(json{{"monitors", monitors}}, {}, {"", "B-PAU"}, {kNow, "1.0"});
+  EXPECT_EQ(count(text, "<tr data-key="), 1u);
+  EXPECT_NE(text.find("data-key=\"b-paused\""), std::string::npos);
+}
+
+TEST(DashboardPage, OverviewShowsHostFactsAndNoExternalAsset) {
+  json st = {{"host", "db1"},
+             {"daemon", "running"},
+             {"monitors", json::array()},
+             {"cron_incident", {{"opened", "2026-12-06T03:00:00Z"}, {"reason", "cron is not running"}}},
+             {"snooze", {{"until", "2026-12-06T05:00:00Z"}, {"reason", "upgrade"}}},
+             {"systemd", {{"live", true}, {"timers", 4}}}};
+  const std::string html = overview_page(st, {}, {}, {kNow, "9.9.9"});
+  EXPECT_NE(html.find("Cron daemon down since 2026-12-06T03:00:00Z"), std::string::npos);
+  EXPECT_NE(html.find("until 2026-12-06T05:00:00Z (upgrade)"), std::string::npos);
+  EXPECT_NE(html.find("observed live (4 loaded)"), std::string::npos);
+  EXPECT_NE(html.find("9.9.9"), std::string::npos);
+  for (std::string_view asset : {"<script", "<link", "src=", "http://", "https://", "@import"})
+    EXPECT_EQ(html.find(asset), std::string::npos) << asset;
+}
+
+}  // namespace
+}  // namespace cronitor::agent::dashboard

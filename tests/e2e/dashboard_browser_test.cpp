@@ -1,0 +1,138 @@
+// The dashboard in a real browser (issue 22): the real agent with dashboard.listen, runs from the
+// real wrapper, Debian's chromium headless logging in with the URL `cronitor-agent dashboard`
+// prints, its DOM checked (jobs listed, state, one chart mark per run, failures marked, an
+// XSS-shaped name and output kept as text) and screenshots saved under the build folder. Raw HTTP
+// checks the status codes a browser hides: 401 without a session, 403 for a POST without CSRF.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "tests/support/daemon_test.h"
+#include "tests/support/free_port.h"
+
+namespace cronitor::testing {
+namespace {
+
+const std::string kChromium = "/usr/bin/chromium";
+
+/// One HTTP/1.0 request to 127.0.0.1:`port`; the whole answer (status line, headers, body).
+std::string http(uint16_t port, const std::string& method, const std::string& path, const std::string& cookie = "") {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
+    if (!cookie.empty()) req += "Cookie: " + cookie + "\r\n";
+    req += "Content-Length: 0\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+class DashboardBrowser : public DaemonTest {
+ protected:
+  DashboardBrowser() : DaemonTest("dash-e2e") {}
+  void SetUp() override {
+    if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed (scripts/install-deps installs it)";
+    port_ = free_port();
+    std::ofstream(config()) << sandbox_config("dash-e2e") << "dashboard: {listen: \"127.0.0.1:" << port_ << "\"}\n"
+                            << "monitors:\n"
+                            << "  - key: xss\n"
+                            << "    name: \"<img src=x onerror=alert(1)>\"\n"
+                            << "    schedule: \"*/5 * * * *\"\n"
+                            << "  - key: backup\n"
+                            << "    name: Nightly backup\n"
+                            << "    schedule: \"0 2 * * *\"\n";
+    ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+    ASSERT_TRUE(daemon_.wait_for_log("dashboard: serving")) << daemon_.log();
+  }
+  /// chromium --headless with its own profile, bounded in time; `args` then the URL.
+  Output chromium(const std::vector<std::string>& args, const std::string& url) {
+    std::vector<std::string> argv = {"/usr/bin/timeout", "90",
+                                     kChromium,          "--headless",
+                                     "--no-sandbox",     "--disable-gpu",
+                                     "--no-first-run",   "--user-data-dir=" + (dir_ / "profile").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(url);
+    return run_command(argv);
+  }
+  std::string login_url() {
+    auto out = run_command({kAgent, "dashboard", "--config", config()});
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    std::string url = out.out;
+    while (!url.empty() && url.back() == '\n') url.pop_back();
+    return url;
+  }
+  int exec(const std::string& key, const std::string& command) {
+    return run_command({kExec, key, "--", command}).exit_code;  // the wrapper runs it with sh -c
+  }
+  uint16_t port_ = 0;
+};
+
+TEST_F(DashboardBrowser, LoginOverviewJobPageAndRefusals) {
+  // Runs: the XSS-named job fails twice (the 2nd and the last) with XSS-shaped output.
+  for (int i = 0; i < 5; ++i) {
+    const bool fail = i == 1 || i == 4;
+    ASSERT_EQ(exec("xss", fail ? "echo '</pre><script>alert(2)</script>'; exit 3" : "true"), fail ? 3 : 0);
+  }
+  ASSERT_EQ(exec("backup", "true"), 0);
+  const std::string url = login_url();
+  ASSERT_TRUE(url.starts_with("http://127.0.0.1:" + std::to_string(port_) + "/login?token=")) << url;
+
+  // Without a session: 401 and the hint, for a page and for a POST.
+  const std::string anon = http(port_, "GET", "/");
+  EXPECT_TRUE(anon.starts_with("HTTP/1.1 401") || anon.starts_with("HTTP/1.0 401")) << anon.substr(0, 200);
+  EXPECT_TRUE(has(anon, "cronitor-agent dashboard")) << anon;
+  auto in_browser = chromium({"--dump-dom"}, "http://127.0.0.1:" + std::to_string(port_) + "/jobs/xss");
+  EXPECT_TRUE(has(in_browser.out, "Not logged in")) << in_browser.out;
+  // With one: the cookie works, a POST without the CSRF token is refused.
+  const std::string login = http(port_, "GET", url.substr(url.find("/login")));
+  const auto at = login.find("cronitor_session=");
+  ASSERT_NE(at, std::string::npos) << login;
+  const std::string cookie = login.substr(at, login.find(';', at) - at);
+  EXPECT_TRUE(has(login, "HttpOnly") && has(login, "SameSite=Strict")) << login;
+  EXPECT_TRUE(has(http(port_, "GET", "/", cookie), " 200 "));
+  const std::string post = http(port_, "POST", "/", cookie);
+  EXPECT_TRUE(has(post.substr(0, 20), " 403")) << post.substr(0, 200);
+
+  // The overview in the browser, logged in by the printed URL.
+  auto overview = chromium({"--dump-dom"}, url);
+  ASSERT_EQ(overview.exit_code, 0) << overview.err;
+  const std::string& dom = overview.out;
+  EXPECT_TRUE(has(dom, "data-key=\"xss\"")) << dom.substr(0, 2000);
+  EXPECT_TRUE(has(dom, "data-key=\"backup\""));
+  EXPECT_LT(dom.find("data-key=\"xss\""), dom.find("data-key=\"backup\"")) << "failing first";
+  EXPECT_TRUE(has(dom, "&lt;img src=x onerror=alert(1)&gt;"));
+  EXPECT_FALSE(has(dom, "<img"));
+  // The strips: xss's 5 runs as ok, failed, ok ok, failed (4 dashed paths), backup's one.
+  EXPECT_EQ(occurrences(dom, "<path class=\"seg "), 5u) << "5 + 1 runs in the strips";
+  EXPECT_EQ(occurrences(dom, "<path class=\"seg failed\" data-n=\"1\""), 2u);
+
+  // The job page: one chart mark per run, the two failures marked, their output as text.
+  auto job = chromium({"--dump-dom"}, url + "&next=/jobs/xss");
+  ASSERT_EQ(job.exit_code, 0) << job.err;
+  EXPECT_EQ(occurrences(job.out, "<circle class=\"mark "), 5u) << job.out.substr(0, 3000);
+  EXPECT_EQ(occurrences(job.out, "<circle class=\"mark failed"), 2u);
+  EXPECT_EQ(occurrences(job.out, "&lt;/pre&gt;&lt;script&gt;alert(2)&lt;/script&gt;"), 2u)
+      << job.out.substr(job.out.find("<table class=\"runs\""), 3000);
+  EXPECT_FALSE(has(job.out, "<script"));
+
+  // Screenshots for people, under the build folder.
+  const std::string shots = CRONITOR_BUILD_DIR;
+  auto s1 = chromium({"--window-size=1400,700", "--screenshot=" + shots + "/dashboard-overview.png"}, url);
+  auto s2 =
+      chromium({"--window-size=1000,1100", "--screenshot=" + shots + "/dashboard-job.png"}, url + "&next=/jobs/xss");
+  EXPECT_TRUE(fs::exists(shots + "/dashboard-overview.png")) << s1.err;
+  EXPECT_TRUE(fs::exists(shots + "/dashboard-job.png")) << s2.err;
+}
+
+}  // namespace
+}  // namespace cronitor::testing
