@@ -137,6 +137,20 @@ void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSe
   }
 }
 
+namespace {
+
+/// An address to listen on (`prometheus.listen`, `dashboard.listen`): kept only when valid.
+void parse_listen(Ctx& c, const YAML::Node& value, const std::string& key, std::string& out) {
+  std::string v;
+  if (!c.str(value, key, v)) return;
+  if (auto a = parse_listen_address(v); !a)
+    c.error(value, key, a.error().message + " (got \"" + v + "\")");
+  else
+    out = v;
+}
+
+}  // namespace
+
 void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::PrometheusSettings& out,
                       ConfigErrors& errors) {
   Ctx c{file, errors};
@@ -145,12 +159,7 @@ void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::Prom
   for (const auto& kv : n) {
     const std::string k = kv.first.Scalar(), key = "prometheus." + k;
     if (k == "listen") {
-      std::string v;
-      if (!c.str(kv.second, key, v)) continue;
-      if (auto a = parse_listen_address(v); !a)
-        c.error(kv.second, key, a.error().message + " (got \"" + v + "\")");
-      else
-        out.listen = v;
+      parse_listen(c, kv.second, key, out.listen);
     } else if (k == "textfile") {
       std::string v;
       if (!c.str(kv.second, key, v)) continue;
@@ -171,12 +180,7 @@ void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& 
   for (const auto& kv : n) {
     const std::string k = kv.first.Scalar(), key = "dashboard." + k;
     if (k == "listen") {
-      std::string v;
-      if (!c.str(kv.second, key, v)) continue;
-      if (auto a = parse_listen_address(v); !a)
-        c.error(kv.second, key, a.error().message + " (got \"" + v + "\")");
-      else
-        listen = v;
+      parse_listen(c, kv.second, key, listen);
     } else {
       c.error(kv.first, key, "unknown key (known: listen)");
     }

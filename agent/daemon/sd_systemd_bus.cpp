@@ -57,6 +57,7 @@ int read_prop(sd_bus_message* m, const char* name, UnitProps& p) {
     return r;
   };
   if (!std::strcmp(name, "ActiveState")) return str(p.active_state);
+  if (!std::strcmp(name, "LoadState")) return str(p.load_state);
   if (!std::strcmp(name, "ActiveEnterTimestamp")) return u64(p.active_enter_usec);
   if (!std::strcmp(name, "Unit")) return str(p.unit);
   if (!std::strcmp(name, "NextElapseUSecRealtime")) return u64(p.next_elapse_realtime_usec);
@@ -264,6 +265,7 @@ Result<void> SdSystemdBus::read(std::vector<UnitRead>& reads) {
       case UnitRead::Kind::kTimer:
         calls.push_back({u.path, kTimerIface, nullptr, &u.props});
         calls.push_back({u.path, kUnitIface, "ActiveState", &u.props});
+        calls.push_back({u.path, kUnitIface, "LoadState", &u.props});
         break;
       case UnitRead::Kind::kTimerActivation:
         calls.push_back({u.path, kUnitIface, "ActiveEnterTimestamp", &u.props});

@@ -20,6 +20,7 @@ namespace cronitor::agent {
 struct UnitProps {
   // org.freedesktop.systemd1.Unit
   std::optional<std::string> active_state;
+  std::optional<std::string> load_state;      ///< LoadState ("not-found": no unit file; timers only)
   std::optional<std::string> invocation_id;   ///< InvocationID as 32 lowercase hex digits ("" if none)
   std::optional<uint64_t> active_enter_usec;  ///< ActiveEnterTimestamp (timers: a Persistent= catch-up)
   // org.freedesktop.systemd1.Timer

@@ -39,6 +39,7 @@ bool is_catch_up(const LiveTimer& t, uint64_t start) {
 
 void merge_props(UnitProps& into, const UnitProps& from) {
   take(into.active_state, from.active_state);
+  take(into.load_state, from.load_state);
   take(into.invocation_id, from.invocation_id);
   take(into.active_enter_usec, from.active_enter_usec);
   take(into.unit, from.unit);
@@ -293,6 +294,9 @@ bool SystemdWatch::add_timers(const std::vector<UnitRef>& units, std::vector<cro
   }
   std::vector<std::string> fill;  // service paths to read
   for (size_t i = 0; i < units.size(); ++i) {
+    // Read after its unit file went (a UnitNew for a deleted timer, loaded by someone's look at
+    // it): no such timer, and its removal was told already.
+    if (reads[i].props.load_state == "not-found") continue;
     LiveTimer t;
     t.unit = units[i].name;
     t.key = discovery::derive_key("timer", "", "", t.unit);

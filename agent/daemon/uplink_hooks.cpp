@@ -3,12 +3,11 @@
 // (Cronitor), host-side faults go up as failures, and an upstream that refuses us for good
 // raises a local alert.
 #include <spdlog/spdlog.h>
-#include <sys/random.h>
 
-#include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "agent/daemon/cron_run_tracker.h"
 #include "agent/daemon/daemon.h"
 #include "agent/state/uplink_outbox.h"
 
@@ -37,21 +36,6 @@ uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host
   i.slug = m.slug;
   i.note = "cronitor-agent on " + host + (m.source().empty() ? "" : ", defined in " + m.source());
   return i;
-}
-
-/// A random UUID (version 4): the run id of a fault that concerns no open run.
-std::string fresh_run_id() {
-  unsigned char b[16] = {};
-  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) {
-    const auto t = std::chrono::steady_clock::now().time_since_epoch().count();
-    std::memcpy(b, &t, sizeof t);
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
 }
 
 }  // namespace
@@ -173,7 +157,7 @@ void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
     t.key = mc.key;
     // Part of the run it concerns (Sentry's check_in_id, Healthchecks' rid, Cronitor's series),
     // or a run of its own: without an id Sentry would close whichever check-in is open.
-    t.run_id = a.alert.run_id.empty() ? fresh_run_id() : a.alert.run_id;
+    t.run_id = a.alert.run_id.empty() ? random_run_id() : a.alert.run_id;
     t.state = uplink::Telemetry::State::kFail;
     t.ts_ms = unix_ms(a.alert.at);
     t.host = host_;

@@ -522,5 +522,34 @@ TEST(SystemdWatch, TimersUnloadedWhileAwayAreJudgedByTheirUnitFiles) {
   EXPECT_EQ(f.states.size(), 4u);
 }
 
+TEST(SystemdWatch, ADeletedTimerLoadedAgainAsNotFoundIsNoTimerAndNotToldTwice) {
+  // The real manager did this after `systemctl stop`, `rm` of the unit files and a daemon-reload:
+  // a look at the gone timer loaded it as "not-found" (UnitNew), and the agent read it, took it
+  // for a timer and told its removal a second time.
+  using State = std::pair<std::string, std::string>;
+  std::string t;
+  Fixture f([&](FakeSystemdBus& b) {
+    t = b.add_timer("d.timer", "d.service");
+    b.unit_files_on_disk["d.timer"] = "disabled";
+    b.add_service("d.service");
+  });
+  f.watch->start();
+  UnitProps stop;
+  stop.active_state = "inactive";
+  f.bus->change(t, stop);
+  f.bus->unit_files_on_disk.erase("d.timer");
+  f.bus->collect();
+  f.settle();
+  EXPECT_EQ(f.states, (std::vector<State>{State("d.timer", "stopped"), State("d.timer", "removed")}));
+  EXPECT_EQ(f.watch->timer_count(), 0u);
+  f.bus->load_missing("d.timer");
+  f.settle();
+  EXPECT_EQ(f.watch->timer_count(), 0u) << "a not-found unit is no timer";
+  f.bus->collect();
+  f.settle();
+  EXPECT_EQ(f.states.size(), 2u) << "its removal is told once";
+  EXPECT_FALSE(f.bus->later_waiting());
+}
+
 }  // namespace
 }  // namespace cronitor::agent

@@ -66,7 +66,9 @@ class DiskFull : public ::testing::Test {
                         << "discovery: {crontabs: false, systemd: false}\n"
                         << "notify:\n  ops: [\"webhook:http://127.0.0.1:9/unused\"]\n"
                         << "defaults:\n  notify: [ops]\n"
-                        << "monitors:\n  - key: disk-job\n    schedule: every 1 hour\n";
+                        << "monitors:\n  - key: disk-job\n    schedule: every 1 hour\n"
+                        // Every run kept: retention.runs (1,000) is applied as runs come.
+                        << "retention: {runs: 10000}\n";
     return path;
   }
   /// One run over the agent socket, as the wrapper reports it; true when both events were acked.

@@ -120,7 +120,10 @@ TEST_F(SpoolAttack, PlantedRunsOfRootsJobAreRefused) {
 }
 
 TEST_F(SpoolAttack, FloodsObeyThePerUserRateLimit) {
-  start();
+  // mallory-flood is a job of mallory's that keeps every run: what is counted is what was stored
+  // (a key nothing defines keeps 100 runs of a user, and retention.runs applies as runs come).
+  start("  - key: mallory-flood\n    schedule: every 1 hour\n    user: " + mallory_->name() +
+        "\nretention: {runs: 10000}\n");
   // One file of 3,001 events: a run file holds a run's few events, so it is refused whole.
   std::string flood;
   for (int i = 0; i < 3001; ++i)

@@ -101,6 +101,7 @@ class FakeSystemdBus final : public SystemdBus {
         o.control_group = p.control_group;
       } else if (r.kind == UnitRead::Kind::kTimer) {
         o.active_state = p.active_state;
+        o.load_state = p.load_state;
         o.unit = p.unit;
         o.next_elapse_realtime_usec = p.next_elapse_realtime_usec;
         o.next_elapse_monotonic_usec = p.next_elapse_monotonic_usec;
@@ -168,6 +169,16 @@ class FakeSystemdBus final : public SystemdBus {
     const std::string name = it->second.name;
     units[path] = std::move(it->second);
     unloaded.erase(it);
+    if (open_ && listener_) listener_->unit_new(name, path);
+  }
+  /// Someone asks the manager about a timer whose unit file is gone: it loads a "not-found" unit
+  /// of that name (inactive) and says UnitNew; its garbage collection unloads it again.
+  void load_missing(const std::string& name) {
+    const std::string path = unit_object_path(name);
+    UnitProps p;
+    p.active_state = "inactive";
+    p.load_state = "not-found";
+    units[path] = {name, p};
     if (open_ && listener_) listener_->unit_new(name, path);
   }
   /// The manager's garbage collection: every timer that is not active and that no unit wants
