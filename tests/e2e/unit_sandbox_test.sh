@@ -43,7 +43,10 @@ chmod 600 "$B/agent.yaml"
 # The unit as shipped, but for the paths a test must change: its binary, its config, no host
 # spool folder made, the log in a file (no journald here). State and spool go in the unit's
 # RuntimeDirectory= (a user manager's is $XDG_RUNTIME_DIR/cronitor-agent), writable under the unit.
-sed -e "s|^ExecStart=.*|ExecStart=$AGENT run --config $B/agent.yaml|" \
+# The binary is copied beside the config: a build tree under /tmp (a CI clone) is hidden by the
+# unit's PrivateTmp=, and one under /home or /root by ProtectHome= (exit 203/EXEC).
+install -m 0755 "$AGENT" "$B/cronitor-agent"
+sed -e "s|^ExecStart=.*|ExecStart=$B/cronitor-agent run --config $B/agent.yaml|" \
     -e "/^ExecStartPre=/d" "$SRC/etc/cronitor-agent.service" > "$UNITS/cronitor-agent.service"
 mkdir -p "$UNITS/cronitor-agent.service.d"
 # Two lines a user manager on this kind of machine (no systemd as PID 1) cannot apply (the start
