@@ -44,9 +44,8 @@ class AgentProcess {
       ::execl(binary_.c_str(), binary_.c_str(), "run", "--config", config.c_str(), nullptr);
       ::_exit(127);
     }
-    return wait_until(
-        [&] { return std::filesystem::exists(socket) && count(log(), "listening on \"") > ready_before; },
-        std::chrono::seconds(10));
+    return wait_until([&] { return std::filesystem::exists(socket) && count(log(), "listening on \"") > ready_before; },
+                      std::chrono::seconds(10));
   }
   void stop(int sig) {
     if (pid_ <= 0) return;
