@@ -112,19 +112,6 @@ void pair_edited_lines(Changes& changes) {
   }
 }
 
-// What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
-// the folder of a script ("logrotate-cron-daily").
-std::string where_suffix(const Job& j, const std::string& name) {
-  if (j.line == 0) return slugify(base_of(parent_of(j.file)));
-  const std::string file = slugify(base_of(j.file));
-  if (name.starts_with(file)) return std::to_string(j.line);  // "certbot-17", not "certbot-certbot-17"
-  return file + "-" + std::to_string(j.line);
-}
-
-// A name claimed by a job of one source kind (names are told apart within a kind, and a cron
-// job also from a unit of its name: assign_names).
-std::string name_claim(const Job& j, const std::string& base) { return to_string(j.source) + ("\x1f" + base); }
-
 }  // namespace
 
 Scanner::Scanner(const FsRoot& root) : Scanner(root, Options{}) {}
@@ -159,22 +146,11 @@ void Scanner::claim(const std::string& key, int delta) {
   if (n <= 0) claims_.erase(key);
 }
 
-void Scanner::claim_name(const Job& j, const std::string& base, int delta) {
-  if (j.named) return;
-  int& n = name_claims_[name_claim(j, base)];
-  n += delta;
-  if (n <= 0) name_claims_.erase(name_claim(j, base));
-  int& total = base_claims_[base];
-  if (delta > 0 && ++total == 2) ++names_contested_;
-  if (delta < 0 && total-- == 2) --names_contested_;
-  if (total <= 0) base_claims_.erase(base);
-}
-
 void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs) {
   if (auto it = entries_.find(k); it != entries_.end()) {
     Entry& old = it->second;
     for (std::size_t i = 0; i < old.scan.jobs.size(); ++i) {
-      claim_name(old.scan.jobs[i], old.base_names[i], -1);
+      names_.remove(old.scan.jobs[i]);
       claim(old.scan.jobs[i].wrapped ? old.scan.jobs[i].key : old.base_keys[i], -1);
       old_jobs.push_back(std::move(old.scan.jobs[i]));
     }
@@ -184,20 +160,17 @@ void Scanner::replace(const EntryKey& k, std::optional<FileScan> scan, std::vect
   Entry e;
   e.scan = std::move(*scan);
   e.base_keys.reserve(e.scan.jobs.size());
-  e.base_names.reserve(e.scan.jobs.size());
   for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
     const Job& j = e.scan.jobs[i];
     e.base_keys.push_back(j.key);
-    e.base_names.push_back(j.name);
     claim(j.key, +1);
-    claim_name(j, j.name, +1);
     const bool timer = j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked;
     const bool guarded = j.source == SourceKind::kCrontab && j.origin != JobOrigin::kRunParts &&
                          j.command.find(kSystemdGuard) != std::string::npos;
     if (timer || guarded) e.twin_candidates.push_back(i);
   }
   e.dirty = true;
-  entries_.emplace(k, std::move(e));
+  for (Job& j : entries_.insert_or_assign(k, std::move(e)).first->second.scan.jobs) names_.add(j, j.name);
 }
 
 Changes Scanner::scan() {
@@ -212,9 +185,7 @@ Changes Scanner::scan() {
   entries_.clear();
   claims_.clear();
   contested_ = 0;
-  name_claims_.clear();
-  base_claims_.clear();
-  names_contested_ = 0;
+  names_.clear();
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     for (FileScan& f : sources_[i]->scan_all(ctx)) {
       EntryKey k{i, f.path};
@@ -279,11 +250,10 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
                     "more than " + std::to_string(options_.limits.max_jobs) + " jobs on this host, ignoring the rest"});
         for (std::size_t i = keep; i < e.scan.jobs.size(); ++i) {
           claim(e.base_keys[i], -1);
-          claim_name(e.scan.jobs[i], e.base_names[i], -1);
+          names_.remove(e.scan.jobs[i]);
         }
         e.scan.jobs.resize(keep);
         e.base_keys.resize(keep);
-        e.base_names.resize(keep);
         std::erase_if(e.twin_candidates, [keep](std::size_t i) { return i >= keep; });
       }
     }
@@ -323,43 +293,7 @@ void Scanner::finish(Changes& changes, std::vector<Job> old_jobs) {
 }
 
 void Scanner::assign_names(Changes& changes) {
-  // Sources derive names from commands; with no name derived twice, those are final.
-  if (names_contested_ == 0 && !names_suffixed_) return;
-  names_suffixed_ = names_contested_ > 0;
-  std::unordered_map<std::string, int> final_count;
-  // Unique per host among monitored jobs: a unit keeps its plain name unless another unit claims
-  // it; a cron job that runs is told apart from a unit that runs under its name too
-  // ("logrotate-cron-daily" beside logrotate.timer). A twin, or a disabled job, stays as it is.
-  auto runs = [](const Job& j) { return !j.disabled && !j.reason && !j.twin_of; };
-  std::unordered_set<std::string> unit_names;
-  for (const auto& [k, e] : entries_)
-    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i)
-      if (e.scan.jobs[i].source == SourceKind::kSystemd && runs(e.scan.jobs[i])) unit_names.insert(e.base_names[i]);
-  auto wanted = [&](const Job& j, const std::string& base) {
-    if (j.named) return j.name;
-    auto it = name_claims_.find(name_claim(j, base));
-    const bool apart = (it != name_claims_.end() && it->second > 1) ||
-                       (j.source != SourceKind::kSystemd && runs(j) && unit_names.contains(base));
-    return apart ? base + "-" + where_suffix(j, base) : base;
-  };
-  for (const auto& [k, e] : entries_) {
-    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
-      const Job& j = e.scan.jobs[i];
-      ++final_count[name_claim(j, wanted(j, e.base_names[i]))];
-    }
-  }
-  for (auto& [k, e] : entries_) {
-    for (std::size_t i = 0; i < e.scan.jobs.size(); ++i) {
-      Job& j = e.scan.jobs[i];
-      if (j.named) continue;
-      std::string name = wanted(j, e.base_names[i]);
-      if (final_count[name_claim(j, name)] > 1 && name != e.base_names[i])
-        name += "-" + j.key;  // same file name and line
-      if (name == j.name) continue;
-      j.name = std::move(name);
-      if (!e.dirty) changes.changed.push_back(&j);
-    }
-  }
+  for (Job* j : names_.settle()) changes.changed.push_back(j);
 }
 
 void Scanner::assign_keys(Changes& changes) {
@@ -387,6 +321,7 @@ void Scanner::assign_keys(Changes& changes) {
           if (!e.dirty) changes.removed.push_back(j);
           j.key = base;
           if (!e.dirty) changes.added.push_back(&j);
+          names_.touch(j);
         }
         continue;
       }
@@ -400,6 +335,7 @@ void Scanner::assign_keys(Changes& changes) {
       j.key = std::move(key);
       used.insert(j.key);
       if (!e.dirty) changes.added.push_back(&j);
+      names_.touch(j);  // a name told apart by its key
     }
   }
 }
@@ -417,6 +353,7 @@ void Scanner::link_twins(Changes& changes) {
   for (auto& [k, e] : entries_) {
     for (std::size_t i : e.twin_candidates) {
       Job& j = e.scan.jobs[i];
+      names_.touch(j);  // a twin keeps its name beside a unit's
       if (j.origin == JobOrigin::kTimer && j.timer && !j.timer->masked) {
         timers.push_back(TimerRef{&j, j.unit.substr(0, j.unit.size() - 6), std::string(first_word(j.timer->exec_start)),
                                   e.dirty, squeeze(j.timer->exec_start)});

@@ -14,6 +14,7 @@
 #include "discovery/fs_root.h"
 #include "discovery/job.h"
 #include "discovery/job_source.h"
+#include "discovery/name_book.h"
 #include "discovery/warning.h"
 
 namespace cronitor::discovery {
@@ -81,7 +82,6 @@ class Scanner {
   struct Entry {
     FileScan scan;
     std::vector<std::string> base_keys;        // the keys the source derived, before disambiguation
-    std::vector<std::string> base_names;       // the names the source derived, likewise
     bool dirty = false;                        // re-read by the current scan
     std::vector<std::size_t> twin_candidates;  // timers, and cron lines with a systemd guard
   };
@@ -105,12 +105,8 @@ class Scanner {
   std::size_t contested_ = 0;    // keys claimed more than once
   bool suffixes_given_ = false;  // the last pass gave some job a "-N" key
   void claim(const std::string& key, int delta);
-  // The same for derived names: two jobs named "echo" get told apart by where they are.
-  std::unordered_map<std::string, int> name_claims_;  // per source kind and name
-  std::unordered_map<std::string, int> base_claims_;  // per name, every kind: names are unique per host
-  std::size_t names_contested_ = 0;                   // names claimed more than once, any kind
-  bool names_suffixed_ = false;
-  void claim_name(const Job& j, const std::string& base, int delta);
+  // Derived names: two jobs named "echo" get told apart by where they are.
+  NameBook names_;
 };
 
 }  // namespace cronitor::discovery

@@ -3,6 +3,8 @@
 // is no change of its jobs (issue 10 item 12).
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
 #include <set>
 
 #include "discovery/scanner.h"
@@ -96,6 +98,85 @@ TEST(JobNames, WrappingByTheAgentIsNoChange) {
   ASSERT_EQ(c.changed.size(), 1u);
   EXPECT_TRUE(c.changed[0]->wrapped);
   EXPECT_EQ(c.moved, 1u);
+}
+
+// Names are kept as files change (NameBook renames only the jobs a change concerns): after every
+// edit, each job has the name a fresh scan of the same files gives it, and each job renamed by
+// an edit of another file is reported as changed.
+TEST(JobNames, NamesKeptAcrossEditsAreThoseOfAFreshScan) {
+  testing::MemoryRoot mem;
+  mem.add("/lib/systemd/system/logrotate.timer", "[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n");
+  mem.add("/lib/systemd/system/logrotate.service", "[Service]\nExecStart=/usr/sbin/logrotate /etc/logrotate.conf\n");
+  mem.add("/run/systemd/system/.present", "");
+  const std::string wants = "/etc/systemd/system/timers.target.wants/logrotate.timer";
+  const std::vector<std::string> commands = {"echo hello",
+                                             "echo bye",
+                                             "/usr/sbin/logrotate /etc/logrotate.conf",
+                                             "/usr/local/bin/backup.sh",
+                                             "/opt/backup.sh --full",
+                                             "date >> /tmp/d",
+                                             "/opt/other.sh # cronitor: name=backup",
+                                             "/opt/x.sh # cronitor: name=echo-a-1"};
+  const std::vector<std::string> schedules = {"* * * * *", "0 1 * * *", "*/5 * * * *"};
+  // Two files named "b": their jobs alike on the same line are told apart by their keys.
+  const std::vector<std::string> files = {"/etc/cron.d/a", "/etc/cron.d/b", "/etc/cron.d/c",
+                                          "/var/spool/cron/crontabs/alice", "/var/spool/cron/crontabs/b"};
+  std::mt19937 rng(20261206);
+  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  auto write = [&](const std::string& file) {
+    std::string text;
+    const bool user = file.starts_with("/var/spool");
+    for (std::size_t n = pick(5); n > 0; --n) {
+      std::string command = commands[pick(commands.size())];
+      if (const auto at = command.find(" # cronitor: "); at != std::string::npos) {
+        text += command.substr(at + 1) + "\n";
+        command.resize(at);
+      }
+      text += schedules[pick(schedules.size())] + (user ? " " : " root ") + command + "\n";
+    }
+    mem.add(file, text);
+  };
+  for (const auto& f : files) write(f);
+  mem.link(wants, "/lib/systemd/system/logrotate.timer");
+  Scanner s(mem);
+  s.scan();
+  using Names = std::map<std::string, std::string>;  // file:line unit -> name
+  auto names = [](const Scanner& sc) {
+    Names out;
+    for (const Job* j : sc.jobs())
+      out[j->file + ":" + std::to_string(j->line) + " " + j->unit + " " + j->key] = j->name;
+    return out;
+  };
+  int renamed_elsewhere = 0;
+  for (int step = 0; step < 300; ++step) {
+    const Names before = names(s);
+    std::string path;
+    if (pick(5) == 0) {
+      path = wants;
+      if (mem.read_link(wants)) {
+        mem.remove(wants);
+      } else {
+        mem.link(wants, "/lib/systemd/system/logrotate.timer");
+      }
+    } else {
+      path = files[pick(files.size())];
+      write(path);
+    }
+    const Changes c = s.rescan({path});
+    Scanner fresh(mem);
+    fresh.scan();
+    const Names after = names(s);
+    ASSERT_EQ(after, names(fresh)) << "step " << step << ", after an edit of " << path;
+    std::set<const Job*> told(c.added.begin(), c.added.end());
+    told.insert(c.changed.begin(), c.changed.end());
+    for (const Job* j : s.jobs()) {
+      const auto was = before.find(j->file + ":" + std::to_string(j->line) + " " + j->unit + " " + j->key);
+      if (was == before.end() || was->second == j->name || j->file == path) continue;
+      ++renamed_elsewhere;
+      EXPECT_TRUE(told.contains(j)) << "step " << step << ": " << was->second << " -> " << j->name << " not told";
+    }
+  }
+  EXPECT_GT(renamed_elsewhere, 10) << "the edits renamed jobs of other files";
 }
 
 }  // namespace

@@ -18,6 +18,10 @@ class MemoryRoot final : public FsRoot {
     files_[path] = File{std::move(bytes), mode, uid};
     for (std::string dir = parent(path); dirs_.insert(dir).second && dir != "/";) dir = parent(dir);
   }
+  void remove(const std::string& path) {
+    files_.erase(path);
+    links_.erase(path);
+  }
   void link(const std::string& path, std::string target) {
     links_[path] = std::move(target);
     add(path, "", 0777);

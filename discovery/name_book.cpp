@@ -1,0 +1,175 @@
+#include "discovery/name_book.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "discovery/fs_root.h"
+#include "discovery/job_identity.h"
+
+namespace cronitor::discovery {
+
+namespace {
+
+// What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
+// the folder of a script ("logrotate-cron-daily").
+std::string where_suffix(const Job& j, const std::string& name) {
+  if (j.line == 0) return slugify(base_of(parent_of(j.file)));
+  const std::string file = slugify(base_of(j.file));
+  if (name.starts_with(file)) return std::to_string(j.line);  // "certbot-17", not "certbot-certbot-17"
+  return file + "-" + std::to_string(j.line);
+}
+
+// A name claimed by a job of one source kind (names are told apart within a kind, and a cron
+// job also from a unit of its name).
+std::string name_claim(SourceKind kind, const std::string& name) { return to_string(kind) + ("\x1f" + name); }
+
+// A twin, or a disabled job, does not run: it keeps its name beside a unit's.
+bool runs(const Job& j) { return !j.disabled && !j.reason && !j.twin_of; }
+
+}  // namespace
+
+bool NameBook::contested(const Counts& counts, const std::string& claim) {
+  const auto it = counts.find(claim);
+  return it != counts.end() && it->second > 1;
+}
+
+void NameBook::count(Counts& counts, std::unordered_map<std::string, bool>& before, const std::string& claim,
+                     int delta) {
+  int& n = counts[claim];
+  if (!all_fresh_) before.try_emplace(claim, n > 1);
+  n += delta;
+  if (n <= 0) counts.erase(claim);
+}
+
+void NameBook::unlist(Index& index, const std::string& claim, Job* job) {
+  const auto it = index.find(claim);
+  if (it == index.end()) return;
+  auto& jobs = it->second;
+  if (const auto at = std::find(jobs.begin(), jobs.end(), job); at != jobs.end()) {
+    *at = jobs.back();
+    jobs.pop_back();
+  }
+  if (jobs.empty()) index.erase(it);
+}
+
+void NameBook::add(Job& job, std::string base) {
+  std::string claim = name_claim(job.source, base);
+  const auto [it, inserted] = slots_.insert_or_assign(&job, Slot{std::move(base), std::move(claim), std::nullopt, {}});
+  if (!job.named) {
+    count(claims_, claims_before_, it->second.claim, +1);
+    by_claim_[it->second.claim].push_back(&job);
+  }
+  if (job.source == SourceKind::kSystemd) units_.insert(&job);
+  redo_.push_back(&job);
+  if (!all_fresh_) fresh_.insert(&job);
+}
+
+void NameBook::remove(const Job& job) {
+  const auto it = slots_.find(&job);
+  if (it == slots_.end()) return;
+  Job* j = const_cast<Job*>(&job);  // the book's own pointer to it: nothing is written through it
+  const Slot& s = it->second;
+  if (!job.named) {
+    count(claims_, claims_before_, s.claim, -1);
+    unlist(by_claim_, s.claim, j);
+  }
+  if (s.wanted) {
+    count(finals_, finals_before_, s.final_claim, -1);
+    if (!job.named && *s.wanted != s.base) unlist(by_final_, s.final_claim, j);
+  }
+  units_.erase(j);
+  fresh_.erase(&job);
+  slots_.erase(it);
+}
+
+void NameBook::touch(Job& job) { redo_.push_back(&job); }
+
+void NameBook::clear() {
+  slots_.clear();
+  claims_.clear();
+  by_claim_.clear();
+  finals_.clear();
+  by_final_.clear();
+  units_.clear();
+  unit_names_.clear();
+  claims_before_.clear();
+  finals_before_.clear();
+  redo_.clear();
+  fresh_.clear();
+  all_fresh_ = true;
+}
+
+std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
+  if (j.named) return j.name;
+  const bool apart =
+      contested(claims_, s.claim) || (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
+  return apart ? s.base + "-" + where_suffix(j, s.base) : s.base;
+}
+
+std::vector<Job*> NameBook::settle() {
+  std::vector<Job*> redo = std::move(redo_);
+  redo_.clear();
+  auto redo_claim = [&](const Index& index, const std::string& claim, std::vector<Job*>& into) {
+    if (const auto it = index.find(claim); it != index.end())
+      into.insert(into.end(), it->second.begin(), it->second.end());
+  };
+  // A name claimed once more or once less renames its claimants only where that crossed "twice".
+  for (const auto& [claim, was] : claims_before_) {
+    if (contested(claims_, claim) != was) redo_claim(by_claim_, claim, redo);
+  }
+  // A cron job is told apart from a unit of its name while that unit runs.
+  std::unordered_set<std::string> unit_names;
+  for (const Job* u : units_) {
+    if (runs(*u)) unit_names.insert(slots_.at(u).base);
+  }
+  for (const auto* from : {&unit_names, &unit_names_}) {
+    if (all_fresh_) break;  // every job is in `redo`
+    const auto* other = from == &unit_names ? &unit_names_ : &unit_names;
+    for (const std::string& base : *from) {
+      if (!other->contains(base)) redo_claim(by_claim_, name_claim(SourceKind::kCrontab, base), redo);
+    }
+  }
+  unit_names_ = std::move(unit_names);
+
+  std::vector<Job*> refinal;
+  refinal.reserve(redo.size());
+  for (Job* j : redo) {
+    const auto it = slots_.find(j);
+    if (it == slots_.end()) continue;  // removed since it was touched
+    Slot& s = it->second;
+    std::string wanted = wanted_of(*j, s);
+    if (s.wanted != wanted) {
+      if (s.wanted) {
+        count(finals_, finals_before_, s.final_claim, -1);
+        if (!j->named && *s.wanted != s.base) unlist(by_final_, s.final_claim, j);
+      }
+      s.final_claim = wanted == s.base ? s.claim : name_claim(j->source, wanted);
+      count(finals_, finals_before_, s.final_claim, +1);
+      if (!j->named && wanted != s.base) by_final_[s.final_claim].push_back(j);
+      s.wanted = std::move(wanted);
+    }
+    refinal.push_back(j);
+  }
+  for (const auto& [claim, was] : finals_before_) {
+    if (contested(finals_, claim) != was) redo_claim(by_final_, claim, refinal);
+  }
+
+  std::vector<Job*> renamed;
+  for (Job* j : refinal) {
+    const auto it = slots_.find(j);
+    if (it == slots_.end() || j->named) continue;
+    const Slot& s = it->second;
+    std::string name = *s.wanted;
+    if (name != s.base && contested(finals_, s.final_claim)) name += "-" + j->key;  // same file and line
+    if (name == j->name) continue;
+    j->name = std::move(name);
+    if (!all_fresh_ && !fresh_.contains(j)) renamed.push_back(j);
+  }
+  claims_before_.clear();
+  finals_before_.clear();
+  fresh_.clear();
+  all_fresh_ = false;
+  return renamed;
+}
+
+}  // namespace cronitor::discovery
