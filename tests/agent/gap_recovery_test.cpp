@@ -46,7 +46,8 @@ class GapRecovery : public DaemonTest {
     const fs::path units = root_ / "etc/systemd/system";
     fs::create_directories(units / "timers.target.wants");
     fs::create_directories(root_ / "run/systemd/system");  // a host that runs systemd
-    std::ofstream(units / "backup.timer") << "[Timer]\nOnCalendar=*:*:00\n\n[Install]\nWantedBy=timers.target\n";
+    std::ofstream(units / "backup.timer") << "[Timer]\nOnCalendar=" << calendar_ << "\nAccuracySec=1s\n\n"
+                                          << "[Install]\nWantedBy=timers.target\n";
     std::ofstream(units / "backup.service") << "[Service]\nType=oneshot\nExecStart=/usr/local/bin/backup\n";
     fs::create_symlink("../backup.timer", units / "timers.target.wants/backup.timer");
     ::setenv("CRONITOR_JOURNAL", journal().c_str(), 1);
@@ -56,12 +57,12 @@ class GapRecovery : public DaemonTest {
     ::unsetenv("CRONITOR_JOURNAL");
   }
   std::string journal() const { return (dir_ / "gap.journal").string(); }
-  void write_config(const std::string& hook_url) {
+  void write_config(const std::string& hook_url, const std::string& defaults = "") {
     std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket()
                             << "\nspool_dir: " << box_.spool() << "\nhostname: gap-host\n"
                             << "discovery: {root: " << root_.string() << ", crontabs: false, systemd: true}\n"
                             << "defaults:\n  alert_rate_limit: 0\n"
-                            << "notify:\n  default: [\"webhook:" << hook_url << "\"]\n";
+                            << defaults << "notify:\n  default: [\"webhook:" << hook_url << "\"]\n";
     fs::permissions(config(), fs::perms::owner_read | fs::perms::owner_write);
   }
   Output agent(std::vector<std::string> args) {
@@ -132,6 +133,7 @@ class GapRecovery : public DaemonTest {
     return out;
   }
 
+  std::string calendar_ = "*:*:00";  // the timer's OnCalendar=
   const fs::path root_ = dir_ / "root";
   std::string export_;
 };
@@ -194,6 +196,53 @@ TEST_F(GapRecovery, TheJournalsTimerRunsAreRecordedTheFailureAlertedOnceNoneMiss
   // The backfill's alerts are in state.db once its log line is out: one failure alert in all.
   EXPECT_EQ(query("SELECT count(*) FROM alerts WHERE kind = 'failed'"), "1\n") << daemon_.log();
   EXPECT_EQ(events(hook, "failed").size(), 1u) << daemon_.log();
+}
+
+// A restart under a minute is no downtime: the slots of the gap are judged at once. With a grace
+// of 1 s, every slot there would be missed but for the runs the journal holds.
+class QuickRestart : public GapRecovery {
+ protected:
+  QuickRestart() { calendar_ = "*:*:0/10"; }
+};
+
+TEST_F(QuickRestart, ARestartUnderAMinuteMissesNoRunTheJournalHolds) {
+  HttpRecorder hook(kRecorder, dir_.string());
+  ASSERT_GT(hook.port(), 0);
+  write_config(hook.url("/hook"), "  grace_seconds: 0\n");
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  auto st = json::parse(agent({"status", "--json"}).out);
+  ASSERT_EQ(st["monitors"].size(), 1u) << st.dump();
+  const std::string key = st["monitors"][0]["key"];
+  ASSERT_EQ(agent({"ping", key, "--state", "complete"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return json::parse(agent({"history", key, "--json"}).out).size() == 1; }, 10s));
+  daemon_.stop(SIGTERM);
+
+  // Last seen 45 s ago: the timer ran at each 10 s slot since, the last one 2 s or more ago.
+  const int64_t then = now_us() - 45'000'000;
+  const int64_t first_slot = then / 10'000'000 * 10'000'000 + 10'000'000;
+  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
+  sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(first_slot) + ") WHERE key = '" + key +
+      "'");
+  int runs = 0;
+  int64_t last_slot = 0;
+  for (int64_t slot = first_slot; slot < now_us() - 2'000'000; last_slot = slot, slot += 10'000'000, ++runs) {
+    char id[33];
+    std::snprintf(id, sizeof id, "b%031d", runs);
+    run_entries(slot + 100'000, slot + 300'000, id, 0);
+  }
+  ASSERT_GE(runs, 3);
+  write_journal();
+
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  EXPECT_TRUE(daemon_.wait_for_log("journal: " + std::to_string(runs) + " run(s)", 10s)) << daemon_.log();
+  EXPECT_EQ(json::parse(agent({"history", key, "--json"}).out).size(), 1u + runs);
+  // No miss of a slot the journal's runs served (a miss is alerted at its slot + grace, 1 s). The
+  // slots after the start are nobody's here (no manager answers): later misses are left aside.
+  EXPECT_EQ(
+      query("SELECT count(*) FROM alerts WHERE kind = 'missed' AND at_us < " + std::to_string(last_slot + 10'000'000)),
+      "0\n")
+      << daemon_.log();
+  EXPECT_FALSE(has(daemon_.log(), "the agent was stopped from")) << "under a minute: no downtime window";
 }
 
 }  // namespace
