@@ -245,4 +245,66 @@ TEST_F(QuickRestart, ARestartUnderAMinuteMissesNoRunTheJournalHolds) {
   EXPECT_FALSE(has(daemon_.log(), "the agent was stopped from")) << "under a minute: no downtime window";
 }
 
+// A package file's cron job, observed from cron's lines in the journal: the lines of the gap are
+// read through the live cron-log tracker, from the agent's last sign of life.
+TEST_F(GapRecovery, CronLinesOfTheGapAreRunsAndTheFailureIsAlertedOnce) {
+  fs::create_directories(root_ / "etc/cron.d");
+  fs::create_directories(root_ / "var/lib/dpkg/info");
+  std::ofstream(root_ / "etc/cron.d/pkgjob") << "* * * * * root /usr/local/bin/pkgsync\n";
+  std::ofstream(root_ / "var/lib/dpkg/info/fakepkg.list") << "/etc/cron.d\n/etc/cron.d/pkgjob\n";
+  HttpRecorder hook(kRecorder, dir_.string());
+  ASSERT_GT(hook.port(), 0);
+  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket()
+                          << "\nspool_dir: " << box_.spool() << "\nhostname: gap-host\n"
+                          << "discovery: {root: " << root_.string()
+                          << ", crontabs: true, systemd: false, auto_wrap: false, cron_log: journal}\n"
+                          << "defaults:\n  alert_rate_limit: 0\n"
+                          << "notify:\n  default: [\"webhook:" << hook.url("/hook") << "\"]\n";
+  fs::permissions(config(), fs::perms::owner_read | fs::perms::owner_write);
+  write_journal();  // empty: the first start reads nothing
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  auto st = json::parse(agent({"status", "--json"}).out);
+  ASSERT_EQ(st["monitors"].size(), 1u) << st.dump();
+  const std::string key = st["monitors"][0]["key"];
+  daemon_.stop(SIGTERM);
+
+  const int64_t then = now_us() - 150'000'000;
+  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
+  // cron -L 15 as journald stores it: CMD, then (for the failure) the error line, then END, from
+  // the cron child (root) whose pid journald recorded. A line before the gap is not read.
+  auto cron = [&](int64_t at, int pid, const std::string& message) {
+    entry(at, "SYSLOG_IDENTIFIER=CRON\n_UID=0\n_COMM=cron\n_PID=" + std::to_string(pid) + "\n", message);
+  };
+  const int64_t m1 = then / 60'000'000 * 60'000'000 + 60'000'000 + 1'000'000, m2 = m1 + 60'000'000;
+  cron(then - 30'000'000, 500, "(root) CMD (/usr/local/bin/pkgsync)");
+  cron(then - 29'000'000, 500, "(root) END (/usr/local/bin/pkgsync)");
+  cron(m1, 501, "(root) CMD (/usr/local/bin/pkgsync)");
+  cron(m1 + 2'000'000, 501, "(root) END (/usr/local/bin/pkgsync)");
+  cron(m2, 502, "(root) CMD (/usr/local/bin/pkgsync)");
+  cron(m2 + 3'000'000, 502, "(CRON) error (grandchild #503 failed with exit status 3)");
+  cron(m2 + 3'000'001, 502, "(root) END (/usr/local/bin/pkgsync)");
+  write_journal();
+
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  EXPECT_TRUE(daemon_.wait_for_log("journal: 2 run(s)", 10s)) << daemon_.log();
+  auto failed = hook.wait_for([](const json& r) { return has(r.value("body", ""), "\"failed\""); }, 15s);
+  ASSERT_FALSE(failed.is_null()) << daemon_.log();
+  auto alert = json::parse(failed["body"].get<std::string>());
+  EXPECT_TRUE(has(alert["summary"], "failed: exit code 3: recovered from the journal")) << alert.dump();
+  EXPECT_TRUE(has(alert["detail"], wire_ts(m2).substr(0, 19))) << alert.dump();
+  auto hist = json::parse(agent({"history", key, "--json"}).out);
+  ASSERT_EQ(hist.size(), 2u) << hist.dump();
+  EXPECT_EQ(hist[0]["status"], "failed");
+  EXPECT_EQ(hist[0]["duration_ms"], 3000);
+
+  // Read again (last_seen put back): the same lines give new run ids, recorded already: dropped.
+  daemon_.stop(SIGTERM);
+  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  EXPECT_TRUE(daemon_.wait_for_log("journal: 0 run(s)", 10s)) << daemon_.log();
+  EXPECT_TRUE(has(daemon_.log(), "2 recorded before under another id")) << daemon_.log();
+  EXPECT_EQ(json::parse(agent({"history", key, "--json"}).out).size(), 2u);
+  EXPECT_EQ(query("SELECT count(*) FROM alerts WHERE kind = 'failed'"), "1\n") << daemon_.log();
+}
+
 }  // namespace
