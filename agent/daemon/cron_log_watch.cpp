@@ -14,6 +14,7 @@
 
 #include "agent/daemon/cron_log_line.h"
 #include "agent/daemon/host_facts.h"
+#include "agent/daemon/journal_backfill.h"
 
 namespace cronitor::agent {
 
@@ -128,8 +129,8 @@ class Journal final : public CronLogSource {
   ~Journal() override {
     if (j_) sd_journal_close(j_);
   }
-  /// The host's journal from its end, or `files` from their start.
-  Result<void> start(const std::vector<std::string>* files = nullptr) {
+  /// The host's journal from its end, or `files` from their start; either from `since_usec`.
+  Result<void> start(const std::vector<std::string>* files, std::optional<uint64_t> since_usec) {
     if (files) {
       std::vector<const char*> paths;
       for (const auto& f : *files) paths.push_back(f.c_str());
@@ -143,7 +144,10 @@ class Journal final : public CronLogSource {
     for (const char* m : {"SYSLOG_IDENTIFIER=CRON", "_UID=0"})
       if (int r = sd_journal_add_match(j_, m, 0); r < 0)
         return std::unexpected(Error::from_errno("sd_journal_add_match", "journal", -r));
-    if (files) {
+    if (since_usec) {
+      if (int r = sd_journal_seek_realtime_usec(j_, *since_usec); r < 0)
+        return std::unexpected(Error::from_errno("sd_journal_seek_realtime_usec", "journal", -r));
+    } else if (files) {
       (void)sd_journal_seek_head(j_);
     } else {
       if (int r = sd_journal_seek_tail(j_); r < 0)
@@ -215,15 +219,16 @@ Result<std::unique_ptr<CronLogSource>> CronLogSource::syslog_file(std::string pa
   return s;
 }
 
-Result<std::unique_ptr<CronLogSource>> CronLogSource::journal() {
+Result<std::unique_ptr<CronLogSource>> CronLogSource::journal(std::optional<uint64_t> since_usec) {
   auto s = std::make_unique<Journal>();
-  if (auto r = s->start(); !r) return std::unexpected(r.error());
+  if (auto r = s->start(nullptr, since_usec); !r) return std::unexpected(r.error());
   return s;
 }
 
-Result<std::unique_ptr<CronLogSource>> CronLogSource::journal_files(std::vector<std::string> paths) {
+Result<std::unique_ptr<CronLogSource>> CronLogSource::journal_files(std::vector<std::string> paths,
+                                                                    std::optional<uint64_t> since_usec) {
   auto s = std::make_unique<Journal>();
-  if (auto r = s->start(&paths); !r) return std::unexpected(r.error());
+  if (auto r = s->start(&paths, since_usec); !r) return std::unexpected(r.error());
   return s;
 }
 
@@ -247,12 +252,17 @@ int cron_log_level(const std::vector<std::string>& argv) {
 }
 
 Result<std::unique_ptr<CronLogWatch>> CronLogWatch::open(const std::string& setting, const std::string& root,
-                                                         std::string host, Sink sink) {
+                                                         std::string host, Sink sink,
+                                                         std::optional<uint64_t> since_usec) {
   Result<std::unique_ptr<CronLogSource>> source = fail("no source");
   const bool has_journal = root.empty() && ::access("/run/systemd/journal", F_OK) == 0;
-  if (setting == "journal" || (setting == "auto" && has_journal))
-    source = CronLogSource::journal();
-  else
+  const auto files = journal_files_setting();  // CRONITOR_JOURNAL: tests name their journal files
+  if (setting == "journal" || (setting == "auto" && has_journal)) {
+    if (files && !files->empty())
+      source = CronLogSource::journal_files(*files, since_usec);
+    else
+      source = CronLogSource::journal(files ? since_usec : std::nullopt);
+  } else
     source = CronLogSource::syslog_file(setting == "auto" ? root + "/var/log/syslog" : setting);
   if (!source) return std::unexpected(source.error());
   return std::unique_ptr<CronLogWatch>(new CronLogWatch(std::move(*source), std::move(host), std::move(sink), root));
@@ -304,7 +314,7 @@ bool CronLogWatch::ends_logged() {
   return !argv.empty() && (cron_log_level(argv) & 2) != 0;
 }
 
-void CronLogWatch::poll() {
+bool CronLogWatch::poll() {
   bool more = false;
   std::vector<cronitor::RunEvent> events;
   do {
@@ -318,6 +328,7 @@ void CronLogWatch::poll() {
   } while (more && events.size() < 10000);
   tracker_.forget_before(now_ms());
   if (!events.empty()) sink_(std::move(events));
+  return more;
 }
 
 int CronLogWatch::on_io(sd_event_source* s, int, uint32_t, void* ud) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,22 +38,28 @@ class CronLogSource {
   /// A syslog file (rsyslog's /var/log/syslog or any file cron's lines reach): followed from its
   /// current end, through rotation (a new file under the name) and truncation.
   [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> syslog_file(std::string path);
-  /// The systemd journal, entries with SYSLOG_IDENTIFIER=CRON, from now on. Only entries a root
+  /// The systemd journal, entries with SYSLOG_IDENTIFIER=CRON, from now on, or from
+  /// `since_usec` (CLOCK_REALTIME: the runs of a gap, read at start). Only entries a root
   /// process sent count (_UID=0, which journald sets from the socket's credentials), and the pid
   /// is journald's _PID: any local user can log as "CRON" with any SYSLOG_PID (`logger -t CRON`),
   /// and would otherwise forge runs of root's jobs.
-  [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> journal();
-  /// The same over journal files, from their first entry (tests; a journal copied off a host).
-  [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> journal_files(std::vector<std::string> paths);
+  [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> journal(std::optional<uint64_t> since_usec = {});
+  /// The same over journal files, from their first entry or `since_usec` (tests; a journal
+  /// copied off a host).
+  [[nodiscard]] static Result<std::unique_ptr<CronLogSource>> journal_files(std::vector<std::string> paths,
+                                                                            std::optional<uint64_t> since_usec = {});
 };
 
 class CronLogWatch {
  public:
   using Sink = std::function<void(std::vector<cronitor::RunEvent>)>;
   /// Opens the source `setting` names (discovery.cron_log: auto, journal, or a file path; "off"
-  /// is the caller's), with host paths under `root` ("" for the host).
+  /// is the caller's), with host paths under `root` ("" for the host). A journal is read from
+  /// `since_usec` when given (the agent's last sign of life: the runs of the gap), and from the
+  /// files CRONITOR_JOURNAL names if set (agent/daemon/journal_backfill.h).
   [[nodiscard]] static Result<std::unique_ptr<CronLogWatch>> open(const std::string& setting, const std::string& root,
-                                                                  std::string host, Sink sink);
+                                                                  std::string host, Sink sink,
+                                                                  std::optional<uint64_t> since_usec = {});
   ~CronLogWatch();
   CronLogWatch(const CronLogWatch&) = delete;
   CronLogWatch& operator=(const CronLogWatch&) = delete;
@@ -65,8 +72,9 @@ class CronLogWatch {
   void forget_job(const std::string& key);
   std::size_t jobs() const { return by_key_.size(); }
   std::string describe() const { return source_->describe(); }
-  /// Reads what is there now (the loop calls this when the descriptor is readable).
-  void poll();
+  /// Reads what is there now (the loop calls this when the descriptor is readable); true when
+  /// more is left for the next call.
+  bool poll();
 
  private:
   CronLogWatch(std::unique_ptr<CronLogSource> source, std::string host, Sink sink, std::string root);

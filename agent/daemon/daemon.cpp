@@ -490,6 +490,7 @@ int Daemon::run() {
   const Instant t = now();
   drain_spool();  // late events first, at their own times, then the clock
   follow_open_runs();
+  recover_gap(t);  // runs the journal holds of the time the agent was not running, at their times
   // The manager first: a timer's slot that passed while the host was off may have been served or
   // be a Persistent= timer's to catch up on (agent/eval/timer_deadline.h), which the clock cannot tell.
   start_systemd_watch();

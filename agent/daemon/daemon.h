@@ -211,6 +211,7 @@ class Daemon {
 
   // Downtime, snooze and shutdown (daemon_snooze.cpp).
   void report_downtime(Instant now);  // at start: the slots of the time nobody watched, told once
+  void recover_gap(Instant now);      // before it: the runs of that time the journal holds (daemon_backfill.cpp)
   void start_host_watches();          // last_seen heartbeat, snooze end timer, logind's shutdown signal
   void stop_host_watches();
   bool quiet(Instant t) const;  // snoozed or shutting down: alerts are recorded, not sent

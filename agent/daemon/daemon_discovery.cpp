@@ -9,6 +9,7 @@
 #include "agent/config/discovery_adapter.h"
 #include "agent/daemon/cron_log_watch.h"
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/journal_backfill.h"
 #include "agent/eval/key_owners.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
@@ -215,10 +216,14 @@ void Daemon::auto_wrap(const std::vector<std::string>& files) {
 void Daemon::open_cron_log() {
   if (!scanner_ || !config_.discovery.crontabs || config_.discovery.cron_log == "off") return;
   const std::string root = config_.discovery.root == "/" ? std::string() : root_->root();
-  auto w = CronLogWatch::open(config_.discovery.cron_log, root, host_, [this](std::vector<cronitor::RunEvent> evs) {
-    for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
-    sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
-  });
+  // A journal is read from the agent's last sign of life: recover_gap takes the gap's runs.
+  auto w = CronLogWatch::open(
+      config_.discovery.cron_log, root, host_,
+      [this](std::vector<cronitor::RunEvent> evs) {
+        for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
+        sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+      },
+      gap_since_usec(previous_run_.last_seen, now()));
   if (w) {
     if (auto r = (*w)->attach(ev_); !r) w = std::unexpected(r.error());
   }
