@@ -22,6 +22,9 @@ MonitorInfo heartbeat_monitor(const HeartbeatSettings& s, std::string_view host)
   const long long minutes = std::max<long long>(1, s.interval.count() / 60);
   m.schedule = "every " + std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
   m.grace_seconds = s.grace.count();
+  // Cronitor's list that every account has (it cannot be deleted): an empty `notify` could leave
+  // the one monitor that tells of a dead agent alerting nobody.
+  m.notify = {"default"};
   m.note = "cronitor-agent's own liveness on " + std::string(host) +
            " (uplink.heartbeat in agent.yaml): silent when the host or the agent is down";
   return m;

@@ -69,6 +69,7 @@ TEST(SelfHeartbeat, CronitorGetsACompletePingAndAHeartbeatMonitor) {
   EXPECT_EQ(list[0]["type"], "heartbeat");
   EXPECT_EQ(list[0]["schedule"], "every 1 minute");
   EXPECT_EQ(list[0]["grace_seconds"], 120);
+  EXPECT_EQ(list[0]["notify"], json::array({"default"})) << "Cronitor's default list, never none";
   EXPECT_FALSE(list[0].contains("timezone"));
 }
 
