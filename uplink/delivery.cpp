@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "uplink/self_heartbeat.h"
+
 namespace cronitor::uplink {
 namespace {
 
@@ -517,6 +519,20 @@ Result<void> Deliverer::enqueue(const Telemetry& t, const MonitorInfo* monitor, 
   for (auto& l : impl_->lanes) {
     row.upstream = l->up->name();
     if (auto r = impl_->outbox->push(row); !r) return r;
+  }
+  return {};
+}
+
+Result<void> Deliverer::enqueue_heartbeat(const Telemetry& t, const MonitorInfo& monitor, int64_t now_us) {
+  nlohmann::json j = {{"t", to_json(t)}, {"m", to_json(monitor)}};
+  QueuedRow row;
+  row.job = t.key;
+  row.kind = std::string(kHeartbeatKind);
+  row.created_us = now_us;
+  row.payload = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  for (auto& l : impl_->lanes) {
+    row.upstream = l->up->name();
+    if (auto r = impl_->outbox->replace(row); !r) return r;
   }
   return {};
 }

@@ -55,6 +55,9 @@ class Deliverer {
 
   /// Queues one run event for every upstream; inside the caller's transaction.
   [[nodiscard]] Result<void> enqueue(const Telemetry& t, const MonitorInfo* monitor, int64_t now_us);
+  /// Queues the agent's own heartbeat for every upstream, in place of its beats still queued
+  /// (an unreachable upstream gets the newest beat when it is back, not an hour of them).
+  [[nodiscard]] Result<void> enqueue_heartbeat(const Telemetry& t, const MonitorInfo& monitor, int64_t now_us);
   /// Queues a monitor upsert for the upstreams that have one (Cronitor), in chunks.
   [[nodiscard]] Result<void> enqueue_sync(const std::vector<MonitorInfo>& monitors, int64_t now_us);
   /// Rows were committed: look for work on the next loop iteration.

@@ -1,6 +1,8 @@
 // Healthchecks.io slug URLs: {ping_url}/{ping_key}/{slug}/start, /{slug}/{exit_code}, /{slug}/fail,
 // with ?rid= tying a run's start and end and ?create=1 provisioning unknown slugs. The end
 // ping carries the output tail as its body, cut to the last body_limit bytes as runitor does.
+// The agent's own heartbeat is a plain {ping_url}/{ping_key}/{slug} success ping.
+#include "uplink/self_heartbeat.h"
 #include "uplink/upstream.h"
 
 namespace cronitor::uplink {
@@ -18,6 +20,10 @@ class Healthchecks final : public Upstream {
     HttpRequest r;
     const std::string slug = m && !m->slug.empty() ? m->slug : slugify(t.key);
     r.url = s_.ping_url + "/" + url_encode(s_.ping_key) + "/" + url_encode(slug);
+    if (is_heartbeat(m)) {  // the agent's own liveness: a plain success ping, no run
+      if (s_.create) r.url += "?create=1";
+      return r;
+    }
     if (t.state == Telemetry::State::kRun)
       r.url += "/start";
     else if (t.exit_code && t.state == Telemetry::State::kComplete)

@@ -25,6 +25,9 @@ class Outbox {
   virtual ~Outbox() = default;
   /// Queues a row; part of the caller's transaction when one is open.
   [[nodiscard]] virtual Result<void> push(const QueuedRow& row) = 0;
+  /// Queues a row in place of the rows of the same upstream, job and kind still queued (the
+  /// agent's heartbeat: only the newest beat matters, an outage must not pile them up).
+  [[nodiscard]] virtual Result<void> replace(const QueuedRow& row) = 0;
   /// The oldest `limit` rows of `upstream`, in id order, leaving out the rows of `skip_jobs` (jobs
   /// an upstream refused: their rows wait without hiding the others').
   [[nodiscard]] virtual Result<std::vector<QueuedRow>> head(const std::string& upstream, int limit,

@@ -97,6 +97,17 @@ std::string render_metrics(const std::vector<JobMetrics>& jobs, const AgentMetri
     out += "cronitor_agent_upstream_stopped{upstream=\"" + label(u.name) + "\"} " + (u.stopped ? "1" : "0") + "\n";
   head("cronitor_agent_last_update_timestamp_seconds", "gauge", "When these metrics were made (Unix time).");
   out += "cronitor_agent_last_update_timestamp_seconds " + num(a.written_s) + "\n";
+  // Liveness: a start time that keeps changing is a restart loop; a last loop stamp that falls
+  // behind while /metrics answers is a loop whose timers no longer run (deadlines unjudged).
+  if (a.start_s) {
+    head("cronitor_agent_start_time_seconds", "gauge", "When the agent's process started (Unix time).");
+    out += "cronitor_agent_start_time_seconds " + num(*a.start_s) + "\n";
+  }
+  if (a.last_loop_s) {
+    head("cronitor_agent_last_loop_timestamp_seconds", "gauge",
+         "When the agent's event loop last stamped its own liveness, at least every 60 s (Unix time).");
+    out += "cronitor_agent_last_loop_timestamp_seconds " + num(*a.last_loop_s) + "\n";
+  }
   return out;
 }
 

@@ -28,7 +28,9 @@ struct UpstreamMetrics {
 struct AgentMetrics {
   uint64_t events_received = 0;
   uint64_t inotify_rescans = 0;
-  double written_s = 0;  // when this text was made (a stale textfile: the agent is down)
+  double written_s = 0;               // when this text was made (a stale textfile: the agent is down)
+  std::optional<double> start_s;      // when the agent's process started (a restart loop shows)
+  std::optional<double> last_loop_s;  // the loop's last stamp of its own liveness (every 60 s)
   std::vector<UpstreamMetrics> upstreams;
 };
 

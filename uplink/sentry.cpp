@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "uplink/self_heartbeat.h"
 #include "uplink/upstream.h"
 #include "uplink/upstream_schedule.h"
 
@@ -59,7 +60,8 @@ class Sentry final : public Upstream {
     if (t.duration_ms && t.state != Telemetry::State::kRun) j["duration"] = static_cast<double>(*t.duration_ms) / 1000;
     const std::string& env = t.environment.empty() ? s_.environment : t.environment;
     if (!env.empty()) j["environment"] = env;
-    if (t.state == Telemetry::State::kRun && m) {
+    // A heartbeat is one `ok` check-in (no in_progress before it): it carries the config itself.
+    if ((t.state == Telemetry::State::kRun || is_heartbeat(m)) && m) {
       if (auto config = monitor_config(*m)) j["monitor_config"] = *config;
     }
     r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

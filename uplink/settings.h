@@ -41,11 +41,21 @@ struct DeliverySettings {
   std::chrono::milliseconds backoff_base{1000}, backoff_max{300000};
 };
 
+/// The agent's own liveness upstream (`uplink.heartbeat`): a monitor of its own that the agent
+/// pings every `interval`, so the upstream alerts when the host or the agent goes silent.
+struct HeartbeatSettings {
+  bool enabled = true;                // `heartbeat: false` turns it off
+  std::string key;                    // empty: "cronitor-agent-" + the host name, as a slug
+  std::chrono::seconds interval{60};  // whole minutes: what Sentry's interval schedule takes
+  std::chrono::seconds grace{120};    // after a missed beat, before the upstream alerts
+};
+
 struct UplinkSettings {
   std::optional<CronitorSettings> cronitor;
   std::optional<HealthchecksSettings> healthchecks;
   std::optional<SentrySettings> sentry;
   DeliverySettings delivery;
+  HeartbeatSettings heartbeat;
   bool any() const { return cronitor || healthchecks || sentry; }
 };
 

@@ -52,6 +52,45 @@ struct Ctx {
   }
 };
 
+/// `uplink.heartbeat`: false, true, or {key:, interval:, grace:}. The interval is whole minutes
+/// (Sentry's interval schedule has no seconds; Cronitor's "every N minutes" follows it).
+void parse_heartbeat(Ctx& c, const YAML::Node& v, const std::string& key, uplink::HeartbeatSettings& out) {
+  if (v.IsScalar()) return c.boolean(v, key, out.enabled);
+  if (!c.map(v, key)) return;
+  out.enabled = true;
+  for (const auto& e : v) {
+    const std::string f = e.first.Scalar(), fk = key + "." + f;
+    if (f == "key") {
+      std::string s;
+      if (!c.str(e.second, fk, s)) continue;
+      if (!uplink::valid_slug(s))
+        c.error(e.second, fk, "must be 1 to 50 of a-z, 0-9, '-' and '_' (a key every upstream takes as it is)");
+      else
+        out.key = s;
+    } else if (f == "interval" || f == "grace") {
+      std::chrono::milliseconds ms{0};
+      c.seconds(e.second, fk, ms);
+      if (ms.count() <= 0) continue;
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(ms);
+      if (f == "grace") {
+        if (s < std::chrono::minutes(1) || s > std::chrono::days(28))
+          c.error(e.second, fk, "must be from 1 minute to 28 days");
+        else
+          out.grace = s;
+      } else if (s.count() % 60 != 0 || s < std::chrono::minutes(1) || s > std::chrono::days(1)) {
+        c.error(e.second, fk,
+                "must be whole minutes from 1 minute to 1 day (Sentry's interval schedules count minutes)");
+      } else {
+        out.interval = s;
+      }
+    } else if (f == "enabled") {
+      c.boolean(e.second, fk, out.enabled);
+    } else {
+      c.error(e.first, fk, "unknown key (known: key, interval, grace, enabled)");
+    }
+  }
+}
+
 }  // namespace
 
 void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSettings& out, ConfigErrors& errors) {
@@ -115,6 +154,8 @@ void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSe
       }
       if (!v["dsn"]) c.error(v, key + ".dsn", "missing: Sentry needs the project's DSN");
       out.sentry = s;
+    } else if (k == "heartbeat") {
+      parse_heartbeat(c, v, key, out.heartbeat);
     } else if (k == "timeout") {
       c.seconds(v, key, out.delivery.timeout);
     } else if (k == "max_events") {
@@ -131,8 +172,8 @@ void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSe
       c.seconds(v, key, k == "retry_min" ? out.delivery.backoff_base : out.delivery.backoff_max);
     } else {
       c.error(kv.first, key,
-              "unknown key (known: cronitor, healthchecks, sentry, timeout, max_events, max_age, retry_min, "
-              "retry_max)");
+              "unknown key (known: cronitor, healthchecks, sentry, heartbeat, timeout, max_events, max_age, "
+              "retry_min, retry_max)");
     }
   }
 }

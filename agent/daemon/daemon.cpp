@@ -89,6 +89,7 @@ Daemon::~Daemon() {
   }
   if (spool_fd_ >= 0) ::close(spool_fd_);
   if (clock_fd_ >= 0) ::close(clock_fd_);
+  self_beat_src_ = sd_event_source_disable_unref(self_beat_src_);
   deliverer_.reset();
   sd_event_source_disable_unref(metrics_src_);
   metrics_http_.reset();

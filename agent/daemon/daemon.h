@@ -172,6 +172,11 @@ class Daemon {
   /// A monitor as upstreams see it; its schedule in a form they take (warns once per job when none).
   uplink::MonitorInfo upstream_monitor(const MonitorConfig& m);
   void on_uplink_stopped(const uplink::Deliverer::Refusal& r);
+  // The agent's own liveness (daemon_liveness.cpp): the upstream heartbeat and its start time.
+  void start_self_heartbeat();
+  void send_self_heartbeat();
+  static int on_self_beat_cb(sd_event_source*, uint64_t, void*);
+  static std::optional<Instant> process_start_time();
   // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
   // /metrics over HTTP (agent/daemon/metrics_http.h) on the loop.
   void start_metrics();
@@ -351,6 +356,7 @@ class Daemon {
   std::unique_ptr<uplink::Outbox> uplink_outbox_;
   std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
   size_t synced_hash_ = 0;                        // the monitors last queued for upsert
+  sd_event_source* self_beat_src_ = nullptr;      // uplink.heartbeat: the agent's own beat
   // Per job: the schedule and zone last translated for upstreams ("text|zone|anchor" -> result),
   // so the host's zone files are read once per job and reload, and its warning said once.
   std::unordered_map<std::string, std::pair<std::string, uplink::UpstreamSchedule>> upstream_schedules_;

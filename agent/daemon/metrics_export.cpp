@@ -103,6 +103,8 @@ std::string Daemon::metrics_text() {
   a.events_received = events_stored_;
   a.inotify_rescans = rescans_;
   a.written_s = seconds(now());
+  if (auto t = process_start_time()) a.start_s = seconds(*t);
+  if (host_state_.last_seen) a.last_loop_s = seconds(*host_state_.last_seen);
   if (deliverer_)
     for (const auto& st : deliverer_->stats()) {
       uplink::UpstreamMetrics u{st.name, 0, st.delivered, st.failures, st.rejected, st.dropped, st.stopped};

@@ -10,6 +10,7 @@
 #include "agent/daemon/cron_run_tracker.h"
 #include "agent/daemon/daemon.h"
 #include "agent/state/uplink_outbox.h"
+#include "uplink/self_heartbeat.h"
 
 namespace cronitor::agent {
 namespace {
@@ -60,6 +61,7 @@ uplink::MonitorInfo Daemon::upstream_monitor(const MonitorConfig& m) {
 }
 
 void Daemon::start_uplink() {
+  self_beat_src_ = sd_event_source_disable_unref(self_beat_src_);
   deliverer_.reset();
   upstream_schedules_.clear();  // the host's zone is read again
   if (!config_.uplink.any()) return;
@@ -99,6 +101,7 @@ void Daemon::start_uplink() {
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   spdlog::info("uplink: forwarding to {} (mode {})", list, config_.mode);
   for (const auto& m : monitors_) (void)upstream_monitor(m);  // says now which jobs go up without a schedule
+  start_self_heartbeat();
   if (config_.uplink.healthchecks && config_.uplink.healthchecks->create && !monitors_.empty()) {
     std::string keys;
     size_t n = 0;
@@ -184,6 +187,11 @@ void Daemon::sync_upstream_monitors() {
   size_t h = 0;
   for (const auto& m : monitors_) {
     list.push_back(upstream_monitor(m));
+    h = h * 1000003 ^ std::hash<std::string>{}(
+                          uplink::to_json(list.back()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  if (config_.uplink.heartbeat.enabled) {  // the agent's own monitor, a heartbeat with its interval
+    list.push_back(uplink::heartbeat_monitor(config_.uplink.heartbeat, host_));
     h = h * 1000003 ^ std::hash<std::string>{}(
                           uplink::to_json(list.back()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }

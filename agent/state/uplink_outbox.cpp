@@ -30,6 +30,9 @@ Result<std::unique_ptr<SqlOutbox>> SqlOutbox::open(sql::Db& db) {
   };
   const Item items[] = {
       {&o->push_, "INSERT INTO uplink_outbox(upstream, job, kind, created_us, payload) VALUES(?1, ?2, ?3, ?4, ?5)"},
+      // The index (upstream, id) narrows it to one upstream's rows: a scan of its backlog, once a
+      // beat (a minute), only while the upstream is unreachable and rows wait.
+      {&o->drop_kind_, "DELETE FROM uplink_outbox WHERE upstream = ?1 AND job = ?2 AND kind = ?3"},
       {&o->head_,
        "SELECT id, job, kind, created_us, payload FROM uplink_outbox WHERE upstream = ?1 ORDER BY id LIMIT ?2"},
       // Only while some job is held back (rare): the plain read stays the drain's fast path.
@@ -57,6 +60,17 @@ Result<void> SqlOutbox::push(const uplink::QueuedRow& row) {
   push_.reset();
   if (!r) return std::unexpected(r.error());
   return {};
+}
+
+Result<void> SqlOutbox::replace(const uplink::QueuedRow& row) {
+  return in_transaction(db_, [&]() -> Result<void> {
+    drop_kind_.reset();
+    drop_kind_.bind(1, row.upstream).bind(2, row.job).bind(3, row.kind);
+    auto r = drop_kind_.step();
+    drop_kind_.reset();
+    if (!r) return std::unexpected(r.error());
+    return push(row);
+  });
 }
 
 Result<std::vector<uplink::QueuedRow>> SqlOutbox::head(const std::string& upstream, int limit,

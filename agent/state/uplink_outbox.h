@@ -12,6 +12,7 @@ class SqlOutbox final : public uplink::Outbox {
   [[nodiscard]] static Result<std::unique_ptr<SqlOutbox>> open(sql::Db& db);
 
   [[nodiscard]] Result<void> push(const uplink::QueuedRow& row) override;
+  [[nodiscard]] Result<void> replace(const uplink::QueuedRow& row) override;
   [[nodiscard]] Result<std::vector<uplink::QueuedRow>> head(const std::string& upstream, int limit,
                                                             const std::vector<std::string>& skip_jobs) override;
   [[nodiscard]] Result<void> remove(const std::vector<int64_t>& ids) override;
@@ -21,7 +22,7 @@ class SqlOutbox final : public uplink::Outbox {
  private:
   explicit SqlOutbox(sql::Db& db) : db_(db) {}
   sql::Db& db_;
-  sql::Stmt push_, head_, head_skip_, remove_, depth_, trim_;
+  sql::Stmt push_, drop_kind_, head_, head_skip_, remove_, depth_, trim_;
 };
 
 }  // namespace cronitor::agent

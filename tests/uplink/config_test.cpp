@@ -102,5 +102,39 @@ TEST(UplinkConfig, ListenAddressMustBeALiteralAddressAndPort) {
   }
 }
 
+// Issue 17 item 7: the agent's own heartbeat is on whenever an upstream is set; it can be named,
+// timed or turned off, and a value no upstream could judge is refused at agent.yaml:line.
+TEST(UplinkConfig, TheHeartbeatIsOnByDefaultAndCanBeNamedTimedOrTurnedOff) {
+  auto d = parse_config("uplink:\n  cronitor: {api_key: K}\n", "agent.yaml");
+  ASSERT_TRUE(d) << format_errors(d.error());
+  EXPECT_TRUE(d->uplink.heartbeat.enabled);
+  EXPECT_TRUE(d->uplink.heartbeat.key.empty()) << "from the host name";
+  EXPECT_EQ(d->uplink.heartbeat.interval, std::chrono::seconds(60));
+  EXPECT_EQ(d->uplink.heartbeat.grace, std::chrono::seconds(120));
+  auto off = parse_config("uplink:\n  cronitor: {api_key: K}\n  heartbeat: false\n", "agent.yaml");
+  ASSERT_TRUE(off) << format_errors(off.error());
+  EXPECT_FALSE(off->uplink.heartbeat.enabled);
+  auto set = parse_config("uplink:\n  heartbeat: {key: edge-7, interval: 5m, grace: 10 minutes}\n", "agent.yaml");
+  ASSERT_TRUE(set) << format_errors(set.error());
+  EXPECT_TRUE(set->uplink.heartbeat.enabled);
+  EXPECT_EQ(set->uplink.heartbeat.key, "edge-7");
+  EXPECT_EQ(set->uplink.heartbeat.interval, std::chrono::minutes(5));
+  EXPECT_EQ(set->uplink.heartbeat.grace, std::chrono::minutes(10));
+  auto bad = parse_config(R"(uplink:
+  heartbeat:
+    key: "Edge 7"
+    interval: 90s
+    grace: 10s
+    every: 1m
+)",
+                          "agent.yaml");
+  ASSERT_FALSE(bad);
+  const std::string e = format_errors(bad.error());
+  for (const char* why : {"agent.yaml:3: uplink.heartbeat.key: must be 1 to 50 of a-z, 0-9",
+                          "agent.yaml:4: uplink.heartbeat.interval: must be whole minutes",
+                          "agent.yaml:5: uplink.heartbeat.grace:", "agent.yaml:6: uplink.heartbeat.every: unknown key"})
+    EXPECT_NE(e.find(why), std::string::npos) << why << "\n" << e;
+}
+
 }  // namespace
 }  // namespace cronitor::agent

@@ -13,6 +13,7 @@
 #include "agent/state/state_store.h"
 #include "agent/state/uplink_outbox.h"
 #include "tests/support/http_recorder.h"
+#include "uplink/self_heartbeat.h"
 
 namespace cronitor::uplink {
 namespace {
@@ -404,6 +405,70 @@ TEST_F(DeliveryTest, ARefusedSyncChunkIsSplitUntilTheRefusedMonitorsAreFound) {
       << log_;
   EXPECT_EQ(deliverer_->stats()[0].rejected, 2u);
   std::printf("sync of 60 monitors with 2 refused: %zu PUTs\n", puts);
+}
+
+// Issue 17 item 7: while the upstreams are unreachable, only the newest of the agent's own
+// heartbeats waits (no hour of beats replayed when they are back), beside every queued run event;
+// once back, each upstream gets that one beat, in its format.
+TEST_F(DeliveryTest, AnOutageKeepsOnlyTheNewestHeartbeatAndEveryRun) {
+  auto all_three = [](const std::string& base, int port) {
+    std::vector<std::unique_ptr<Upstream>> ups;
+    CronitorSettings c;
+    c.api_key = "KEY123456";
+    c.telemetry_url = base;
+    ups.push_back(make_cronitor(c));
+    HealthchecksSettings hc;
+    hc.ping_key = "pingkey1";
+    hc.ping_url = base + "/hc";
+    ups.push_back(make_healthchecks(hc));
+    SentrySettings se;
+    se.dsn = "http://pubkey9@127.0.0.1:" + std::to_string(port) + "/77";
+    ups.push_back(std::move(*make_sentry(se)));
+    return ups;
+  };
+  start(all_three("http://127.0.0.1:1", 1));  // nothing listens on port 1
+  HeartbeatSettings hb;
+  const MonitorInfo m = heartbeat_monitor(hb, "h1");
+  const int64_t t0 = 1764460800000;
+  for (int i = 0; i < 30; ++i) {  // half an hour of beats, a minute apart, with a run among them
+    ASSERT_TRUE(store_->begin());
+    ASSERT_TRUE(deliverer_->enqueue_heartbeat(heartbeat_beat(hb, "h1", t0 + i * 60000), m, now_us()));
+    if (i % 10 == 0) {
+      const std::string run = "00000000-0000-4000-8000-0000000000" + std::to_string(10 + i);
+      ASSERT_TRUE(deliverer_->enqueue(event("backup", run, Telemetry::State::kRun), nullptr, now_us()));
+    }
+    ASSERT_TRUE(store_->commit());
+    deliverer_->kick();
+    sd_event_run(ev_, 1000);
+  }
+  ASSERT_TRUE(run_until([&] { return deliverer_->stats()[0].failures >= 1; }, std::chrono::seconds(5))) << log_;
+  for (const char* up : {"cronitor", "healthchecks", "sentry"}) EXPECT_EQ(depth(up), 1 + 3) << up;
+  HttpRecorder rec(kRecorder, dir_.string());
+  start(all_three(rec.url(""), rec.port()));
+  ASSERT_TRUE(run_until([&] { return rec.requests().size() >= 3u + 3 * 3; }, std::chrono::seconds(10))) << log_;
+  ASSERT_TRUE(run_until([&] { return depth("cronitor") + depth("healthchecks") + depth("sentry") == 0; },
+                        std::chrono::seconds(5)))
+      << log_;
+  std::vector<json> beats;
+  for (auto& r : rec.requests())
+    if (r["path"].get<std::string>().find("cronitor-agent-h1") != std::string::npos) beats.push_back(r);
+  ASSERT_EQ(beats.size(), 3u) << "one beat per upstream, the newest";
+  EXPECT_EQ(rec.requests().size(), 3u + 3 * 3) << "and every run event";
+  for (auto& r : beats) {
+    const std::string p = r["path"];
+    if (p.starts_with("/p/")) {
+      EXPECT_EQ(p, "/p/KEY123456/cronitor-agent-h1?state=complete&host=h1&stamp=1764462540.000");
+    } else if (p.starts_with("/hc/")) {
+      EXPECT_EQ(p, "/hc/pingkey1/cronitor-agent-h1");
+      EXPECT_EQ(r["method"], "GET");
+    } else {
+      EXPECT_EQ(p, "/api/77/cron/cronitor-agent-h1/pubkey9/");
+      const json body = json::parse(r["body"].get<std::string>());
+      EXPECT_EQ(body["status"], "ok");
+      ASSERT_TRUE(body.contains("monitor_config")) << body.dump();
+      EXPECT_EQ(body["monitor_config"]["schedule"]["type"], "interval");
+    }
+  }
 }
 
 }  // namespace

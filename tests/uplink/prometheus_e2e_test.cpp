@@ -175,7 +175,7 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
   // The rules as shipped are valid.
   auto check = run_command({kPromtool, "check", "rules", kRules});
   ASSERT_EQ(check.exit_code, 0) << check.out << check.err;
-  EXPECT_NE((check.out + check.err).find("SUCCESS: 4 rules found"), std::string::npos) << check.out << check.err;
+  EXPECT_NE((check.out + check.err).find("SUCCESS: 6 rules found"), std::string::npos) << check.out << check.err;
 
   const uint16_t metrics_port = free_port(), am_port = free_port(), prom_port = free_port();
   const std::string am = "127.0.0.1:" + std::to_string(am_port), prom = "127.0.0.1:" + std::to_string(prom_port),

@@ -96,9 +96,10 @@ TEST_F(UplinkE2E, AJobIsUpsertedThenItsOomFailureArrivesInCronitorsFormat) {
   ASSERT_FALSE(put.is_null()) << agent_.log();
   EXPECT_EQ(put["path"], "/api/monitors");
   auto monitors = json::parse(put["body"].get<std::string>());
-  ASSERT_EQ(monitors.size(), 1u);
+  ASSERT_EQ(monitors.size(), 2u) << "the job and the agent's own heartbeat";
   EXPECT_EQ(monitors[0]["key"], "nightly");
   EXPECT_EQ(monitors[0]["schedule"], "30 2 * * *");
+  EXPECT_EQ(monitors[1]["key"], "cronitor-agent-e2e-host");
   const std::string run = run_id(1);
   const int64_t t = now_ms();
   ASSERT_TRUE(cronitor::wrapper::send_to_agent(socket_, event("nightly", run, cronitor::RunState::kRun, t), 2000000));
@@ -266,10 +267,62 @@ TEST_F(UplinkE2E, AHungRunsFaultIsSentAsPartOfThatRun) {
   for (const auto& why : sentry_refuses(body)) ADD_FAILURE() << "Sentry refuses " << body.dump() << ": " << why;
 }
 
+// Issue 17 item 7: with an upstream set, the agent's own heartbeat reaches each upstream at start
+// (Cronitor: a heartbeat monitor every minute and a complete ping; Healthchecks: a success ping of
+// its slug; Sentry: an ok check-in with an interval config it takes), and the Prometheus textfile
+// carries the process's start time and the loop's last stamp (a dead agent leaves them stale).
+TEST_F(UplinkE2E, TheAgentsOwnHeartbeatReachesEachUpstreamAndTheTextfile) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  const std::string prom = (dir_ / "cronitor.prom").string();
+  write_config(rec, "  healthchecks: {ping_key: PKEY, ping_url: \"" + rec.url("/hc") + "\"}\n  sentry: {dsn: \"" +
+                        rec.url("").replace(0, 7, "http://PUB@") + "/42\"}\nprometheus: {textfile: " + prom + "}\n");
+  const double before = static_cast<double>(now_ms()) / 1000;
+  start();
+  auto path_is = [&](const std::string& prefix) {
+    return rec.wait_for([&](const json& r) { return r["path"].get<std::string>().starts_with(prefix); },
+                        std::chrono::seconds(10));
+  };
+  auto cronitor = path_is("/p/SECRETKEY42/cronitor-agent-e2e-host?state=complete&host=e2e-host&stamp=");
+  ASSERT_FALSE(cronitor.is_null()) << agent_.log();
+  auto hc = path_is("/hc/PKEY/cronitor-agent-e2e-host");
+  ASSERT_FALSE(hc.is_null()) << agent_.log();
+  EXPECT_EQ(hc["path"], "/hc/PKEY/cronitor-agent-e2e-host");
+  auto sentry = path_is("/api/42/cron/cronitor-agent-e2e-host/PUB/");
+  ASSERT_FALSE(sentry.is_null()) << agent_.log();
+  const json body = json::parse(sentry["body"].get<std::string>());
+  EXPECT_EQ(body["status"], "ok");
+  ASSERT_TRUE(body.contains("monitor_config")) << body.dump();
+  EXPECT_EQ(body["monitor_config"]["schedule"], json({{"type", "interval"}, {"value", 1}, {"unit", "minute"}}));
+  for (const auto& why : sentry_refuses(body)) ADD_FAILURE() << "Sentry refuses " << body.dump() << ": " << why;
+  auto put = rec.wait_for([](const json& r) { return r["method"] == "PUT"; }, std::chrono::seconds(10));
+  ASSERT_FALSE(put.is_null()) << agent_.log();
+  const json monitors = json::parse(put["body"].get<std::string>());
+  ASSERT_EQ(monitors.size(), 1u) << monitors.dump();
+  EXPECT_EQ(monitors[0]["key"], "cronitor-agent-e2e-host");
+  EXPECT_EQ(monitors[0]["type"], "heartbeat");
+  EXPECT_EQ(monitors[0]["schedule"], "every 1 minute");
+  EXPECT_EQ(monitors[0]["grace_seconds"], 120);
+  const double after = static_cast<double>(now_ms()) / 1000;
+  auto series = [&](const std::string& name) -> double {
+    std::ifstream in(prom);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with(name + " ")) return std::stod(line.substr(name.size() + 1));
+    return 0;
+  };
+  ASSERT_TRUE(
+      wait_until([&] { return series("cronitor_agent_last_loop_timestamp_seconds") > 0; }, std::chrono::seconds(5)))
+      << agent_.log();
+  const double started = series("cronitor_agent_start_time_seconds");
+  EXPECT_GE(started, before - 1) << "the process's start, to a clock tick";
+  EXPECT_LE(started, after + 1);
+  EXPECT_GE(series("cronitor_agent_last_loop_timestamp_seconds"), started - 1);
+}
+
 TEST_F(UplinkE2E, KillNineDuringTheDrainLosesNothingAndKeepsEachRunInOrder) {
   HttpRecorder rec(kRecorder, dir_.string());
-  write_config(rec);
-  rec.set_mode("500");  // the upstream is down while the runs happen: a backlog builds
+  write_config(rec, "  heartbeat: false\n");  // only the runs' requests are counted
+  rec.set_mode("500");                        // the upstream is down while the runs happen: a backlog builds
   start();
   constexpr int kRuns = 600;
   const int64_t t = now_ms();
