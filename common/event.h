@@ -92,8 +92,9 @@ inline constexpr size_t kMaxHostBytes = 255;
 inline constexpr size_t kMaxEnvBytes = 64;
 inline constexpr size_t kMaxErrorBytes = 512;
 
-/// The phase of a run an event reports.
-enum class RunState { kRun, kComplete, kFail, kMetric };
+/// The phase of a run an event reports. kUnknown is the agent's own and never on the wire (decode
+/// refuses it): a run that ended without anyone seeing how (cron's log at -L 1 logs only starts).
+enum class RunState { kRun, kComplete, kFail, kMetric, kUnknown };
 
 /// "run", "complete", "fail" or "metric".
 std::string_view to_string(RunState s);

@@ -77,6 +77,8 @@ std::string_view to_string(RunState s) {
       return "fail";
     case RunState::kMetric:
       return "metric";
+    case RunState::kUnknown:
+      return "unknown";
   }
   return "run";
 }

@@ -56,12 +56,15 @@ std::string render_metrics(const std::vector<JobMetrics>& jobs, const AgentMetri
   for (const auto& j : jobs)
     out += "cronitor_job_last_duration_seconds{" + job_labels(j) + "} " + opt(j.last_duration_s) + "\n";
   head("cronitor_job_runs_total", "counter",
-       "Finished runs by outcome: those state.db kept when the agent started, and every one since.");
+       "Finished runs by outcome (unknown: it ran, how it ended was not seen): those state.db kept when the "
+       "agent started, and every one since.");
   for (const auto& j : jobs) {
     out +=
-        "cronitor_job_runs_total{" + job_labels(j) + ",outcome=\"success\"} " + std::to_string(j.runs_success) + "\n";
+        "cronitor_job_runs_total{" + job_labels(j) + ",outcome=\"success\"} " + std::to_string(j.runs.success) + "\n";
     out +=
-        "cronitor_job_runs_total{" + job_labels(j) + ",outcome=\"failure\"} " + std::to_string(j.runs_failure) + "\n";
+        "cronitor_job_runs_total{" + job_labels(j) + ",outcome=\"failure\"} " + std::to_string(j.runs.failure) + "\n";
+    out +=
+        "cronitor_job_runs_total{" + job_labels(j) + ",outcome=\"unknown\"} " + std::to_string(j.runs.unknown) + "\n";
   }
   head("cronitor_job_next_deadline_timestamp_seconds", "gauge",
        "When the job's next run must have started, grace included (Unix time).");

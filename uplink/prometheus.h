@@ -9,11 +9,17 @@
 
 namespace cronitor::uplink {
 
+/// Finished runs of a job by outcome. `unknown`: ended without anyone seeing how (cron's log at
+/// -L 1 logs only starts), neither a success nor a failure.
+struct RunCounts {
+  uint64_t success = 0, failure = 0, unknown = 0;
+};
+
 struct JobMetrics {
   std::string key, name, source, user;
   std::optional<double> last_start_s, last_duration_s, next_deadline_s;
   std::optional<int> last_exit_code;
-  uint64_t runs_success = 0, runs_failure = 0;
+  RunCounts runs;
   int consecutive_misses = 0;  // slots passed (grace included) without a run, since the latest run
   bool incident_open = false;
 };

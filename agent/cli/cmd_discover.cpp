@@ -17,6 +17,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
+#include "agent/daemon/cron_logging.h"
 #include "agent/eval/key_owners.h"
 #include "common/text.h"
 #include "discovery/auto_wrapper.h"
@@ -66,14 +67,17 @@ std::optional<std::string> unobserved(const Job& j, const LiveTimers& live) {
   return live->value().contains(j.unit) ? std::string() : "not loaded in the systemd manager";
 }
 
+/// Why failures of jobs seen only in cron's log are not seen (cron's log level), or nullopt.
+using Unseen = std::optional<std::string>;
+
 std::string status_of(const Job& j, const discovery::PackageFiles& packages, const LiveTimers& live,
-                      const std::map<const Job*, std::string>& refused) {
+                      const std::map<const Job*, std::string>& refused, const Unseen& unseen) {
   if (auto it = refused.find(&j); it != refused.end()) return "refused: " + it->second;
   std::string s;
   if (auto why = unobserved(j, live)) s = why->empty() ? "observed live (systemd manager)" : "unobserved: " + *why;
   if (j.wrapped) s = "wrapped";
   if (auto p = log_observed(j, packages); p && !j.reason && !j.disabled)
-    s = "observed from cron's log (package " + *p + ")";
+    s = "observed from cron's log (package " + *p + ")" + (unseen ? ", failures not seen" : "");
   if (j.twin_of) s += std::string(s.empty() ? "" : ", ") + "twin of " + *j.twin_of;
   if (j.reason) {
     s += std::string(s.empty() ? "" : ": ") + *j.reason;
@@ -130,7 +134,7 @@ std::string clip(std::string_view raw, std::size_t n) {
 }
 
 void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages, const LiveTimers& live,
-                 const std::map<const Job*, std::string>& refused) {
+                 const std::map<const Job*, std::string>& refused, const Unseen& unseen) {
   struct Row {
     std::string cells[6];
   };
@@ -138,7 +142,7 @@ void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFi
   rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
   for (const Job* j : jobs) {
     rows.push_back(Row{{escape_text(j->key), clip(j->name, 28), escape_text(j->user), clip(schedules_of(*j), 48),
-                        escape_text(where_of(*j)), escape_text(status_of(*j, packages, live, refused))}});
+                        escape_text(where_of(*j)), escape_text(status_of(*j, packages, live, refused, unseen))}});
   }
   std::size_t width[6] = {};
   for (const Row& r : rows) {
@@ -219,6 +223,10 @@ int run_discover(const DiscoverOptions& o) {
       std::any_of(jobs.begin(), jobs.end(), [](const Job* j) { return j->origin == discovery::JobOrigin::kTimer; });
   if (timers && (systemd || o.all || o.json)) live = agent::loaded_timers();
   const auto refused = refused_lines(jobs);
+  // Jobs seen only in cron's log: at cron's default -L 1 only their starts are (issue 17).
+  const bool any_logged =
+      std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) { return log_observed(*j, packages).has_value(); });
+  const Unseen unseen = any_logged ? agent::unseen_failures(agent::detect_cron_logging(root_dir(o))) : std::nullopt;
   if (o.json) {  // for scripts: every job, each with the reason it is not monitored
     nlohmann::json arr = nlohmann::json::array();
     for (const Job* j : jobs) {
@@ -232,6 +240,7 @@ int run_discover(const DiscoverOptions& o) {
                                                  : nullptr;
       if (why && !why->empty()) obj["unobserved"] = *why;
       obj["package"] = package ? nlohmann::json(*package) : nullptr;
+      obj["failures_unseen"] = package && unseen && !j->reason && !j->disabled ? nlohmann::json(*unseen) : nullptr;
       if (auto it = refused.find(j); it != refused.end()) obj["refused"] = it->second;
       arr.push_back(std::move(obj));
     }
@@ -248,7 +257,10 @@ int run_discover(const DiscoverOptions& o) {
         shown.push_back(j);
       }
     }
-    print_table(shown, packages, live, refused);
+    print_table(shown, packages, live, refused, unseen);
+    if (unseen && std::any_of(shown.begin(), shown.end(),
+                              [&](const Job* j) { return log_observed(*j, packages) && !j->reason && !j->disabled; }))
+      std::printf("(failures not seen for jobs observed from cron's log: %s)\n", escape_text(*unseen).c_str());
     if (idle_timers > 0)
       std::printf("(%zu systemd timer(s) not listed: systemd is not running on this host; --all lists them)\n",
                   idle_timers);

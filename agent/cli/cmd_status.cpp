@@ -90,6 +90,14 @@ void print_reporting_notes(const json& out) {
     if (m.value("reported_by", json()) == "cron log")
       observed += (observed.empty() ? "" : ", ") + escape_text(m.value("key", std::string()));
   if (!observed.empty()) std::cout << "observed from cron's log (files a package owns): " << observed << "\n";
+  // Said once for all such jobs: the cause and the fix are the host's cron, not the job.
+  std::string unseen, why;
+  for (const auto& m : out["monitors"])
+    if (m.contains("failures_unseen") && m["failures_unseen"].is_string()) {
+      unseen += (unseen.empty() ? "" : ", ") + escape_text(m.value("key", std::string()));
+      why = m["failures_unseen"].get<std::string>();
+    }
+  if (!unseen.empty()) std::cout << "failures not seen for " << unseen << ": " << escape_text(why) << "\n";
   if (out.contains("systemd") && out["systemd"].is_object()) {
     const json& sd = out["systemd"];
     if (sd.value("live", false))

@@ -38,6 +38,11 @@ std::string duration_cell(const json& ms) {
   return format_duration(std::chrono::seconds(v / 1000));
 }
 
+/// A run whose outcome nobody saw (cron's log at -L 1): said in words, never as an exit code.
+constexpr const char* kUnknownCell = "outcome unknown";
+
+bool unknown_outcome(const json& status) { return status.is_string() && status.get<std::string>() == "unknown"; }
+
 std::string render(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& r : rows)
@@ -125,7 +130,8 @@ std::string status_table(const json& monitors) {
         m["incident"].is_null() ? "-" : cell(m["incident"]["kind"]) + " since " + cell(m["incident"]["opened"]);
     std::string name = cell(m["name"]);
     if (name.size() > 28) name = std::string(cut_utf8(name, 25)) + "...";
-    std::vector<std::string> row = {cell(m["key"]), name, cell(m["state"]), cell(m["schedule"]), started, exit, dur};
+    std::string state = unknown_outcome(m["state"]) ? kUnknownCell : cell(m["state"]);
+    std::vector<std::string> row = {cell(m["key"]), name, state, cell(m["schedule"]), started, exit, dur};
     if (any_open) row.push_back(m["open_run"].is_object() ? cell(m["open_run"]["started"]) : "-");
     row.insert(row.end(), {cell(m["next_expected"]), inc});
     rows.push_back(std::move(row));
@@ -170,7 +176,8 @@ std::string history_table(const json& runs) {
     std::string exit = cell(r["exit_code"]);
     if (r["signal"].is_string()) exit += " (" + cell(r["signal"]) + ")";
     if (r["oom"].is_boolean() && r["oom"].get<bool>()) exit += " OOM";
-    rows.push_back({cell(r["started"]), cell(r["status"]), exit, dur, cell(r["run_id"])});
+    rows.push_back({cell(r["started"]), unknown_outcome(r["status"]) ? kUnknownCell : cell(r["status"]), exit, dur,
+                    cell(r["run_id"])});
   }
   return render(rows);
 }

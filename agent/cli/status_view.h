@@ -15,8 +15,9 @@ namespace cronitor::agent {
 nlohmann::json status_json(const std::string& key, const std::string& name, const std::string& schedule,
                            const std::string& timezone, const std::string& source, const MonitorState& s,
                            bool paused_by_config = false, bool awaits_first_run = false);
-/// The monitor's one-word state: ok, failing, missed, running, paused, removed, waiting, or
-/// unreported (nothing reports its runs yet: no deadline until one arrives).
+/// The monitor's one-word state: ok, failing, missed, running, paused, removed, waiting,
+/// unreported (nothing reports its runs yet: no deadline until one arrives), or unknown (its
+/// last run ended with nobody seeing how: cron's log at -L 1; tables say "outcome unknown").
 std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits_first_run = false);
 /// A table of status objects, one per line.
 std::string status_table(const nlohmann::json& monitors);

@@ -54,8 +54,9 @@ std::vector<cronitor::RunEvent> CronRunTracker::feed(const CronLogLine& line, in
       const int64_t pid = line.job_pid > 0 ? line.job_pid : line.cron_pid;
       out.push_back(event(o, cronitor::RunState::kRun, unix_ms, pid));
       if (!ends_logged) {
-        // No END will come: the run counts as done, with no exit status known.
-        out.push_back(event(o, cronitor::RunState::kComplete, unix_ms, pid));
+        // No END will come: the run is closed at once, as ended with its outcome unknown (no exit
+        // status, end or duration), never as a success (issue 17).
+        out.push_back(event(o, cronitor::RunState::kUnknown, unix_ms, pid));
         return out;
       }
       if (open_.size() >= kMaxOpen) open_.erase(open_.begin());

@@ -28,8 +28,8 @@ class CronRunTracker {
   CronRunTracker(std::string host, Matcher matcher);
 
   /// One parsed line at `unix_ms`. `ends_logged`: cron runs with -L 2, so an END line will come;
-  /// without it a run is counted as started and done at once (cron never says how it ended).
-  /// Returns the wire events to ingest (run, complete or fail), oldest first.
+  /// without it a run is started and closed at once as `unknown` (cron never says how it ended).
+  /// Returns the events to ingest (run, complete, fail or unknown), oldest first.
   std::vector<cronitor::RunEvent> feed(const CronLogLine& line, int64_t unix_ms, bool ends_logged);
 
   /// Runs whose END never came (cron restarted, log lost) are forgotten after a day.

@@ -29,6 +29,7 @@
 #include "common/event.h"
 #include "uplink/alert_throttle.h"
 #include "uplink/delivery.h"
+#include "uplink/prometheus.h"
 #include "uplink/upstream_schedule.h"
 
 namespace cronitor::discovery {
@@ -363,10 +364,10 @@ class Daemon {
   sd_event_source* metrics_src_ = nullptr;
   // The last prometheus.textfile failure, warned about once.
   std::string textfile_error_;
-  std::unique_ptr<MetricsHttp> metrics_http_;                                  // prometheus.listen
-  std::unique_ptr<MetricsHttp> dashboard_http_;                                // dashboard.listen
-  std::unique_ptr<dashboard::DashboardServer> dashboard_;                      // its routes and sessions
-  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> run_counts_;  // key: successes, failures
+  std::unique_ptr<MetricsHttp> metrics_http_;                      // prometheus.listen
+  std::unique_ptr<MetricsHttp> dashboard_http_;                    // dashboard.listen
+  std::unique_ptr<dashboard::DashboardServer> dashboard_;          // its routes and sessions
+  std::unordered_map<std::string, uplink::RunCounts> run_counts_;  // by key
   uint64_t rescans_ = 0;
   int lock_fd_ = -1;        // holds the flock on state_dir/agent.lock for the daemon's life
   HostState previous_run_;  // the host state as the previous run left it (its last_seen, shutdown)

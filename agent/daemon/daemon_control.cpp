@@ -7,6 +7,7 @@
 #include <set>
 
 #include "agent/cli/status_view.h"
+#include "agent/daemon/cron_logging.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/systemd_watch.h"
 #include "agent/state/state_json.h"
@@ -37,6 +38,12 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
     std::set<std::string> live_timers;  // keys of the timers the systemd manager reports
     if (systemd_ && systemd_->live())
       for (const auto& t : systemd_->timer_list()) live_timers.insert(t.key);
+    // Jobs seen only in cron's log: at its default -L 1 their failures cannot be seen (issue 17).
+    std::optional<std::string> unseen;
+    if (std::any_of(monitors_.begin(), monitors_.end(),
+                    [](const MonitorConfig& m) { return m.reported_by == kReportedByCronLog; }))
+      unseen =
+          unseen_failures(detect_cron_logging(config_.discovery.root == "/" || !root_ ? std::string() : root_->root()));
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_[i];
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
@@ -44,6 +51,7 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                                  m.awaits_first_run));
       const std::string by = m.reported_by.empty() && live_timers.contains(m.key) ? "systemd" : m.reported_by;
       list.back()["reported_by"] = by.empty() ? json() : json(by);
+      list.back()["failures_unseen"] = unseen && m.reported_by == kReportedByCronLog ? json(*unseen) : json();
     }
     json refused = json::array();  // users' crontab lines that may not define their key (key_owners.h)
     for (const auto& r : refused_jobs_)

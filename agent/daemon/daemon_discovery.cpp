@@ -8,6 +8,7 @@
 
 #include "agent/config/discovery_adapter.h"
 #include "agent/daemon/cron_log_watch.h"
+#include "agent/daemon/cron_logging.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/journal_backfill.h"
 #include "agent/eval/key_owners.h"
@@ -234,6 +235,8 @@ void Daemon::open_cron_log() {
   cron_log_ = std::move(*w);
   observe_from_cron_log(discovered_);
   spdlog::info("cron log: following {} for {} jobs of package files", cron_log_->describe(), cron_log_->jobs());
+  if (cron_log_->jobs() > 0)
+    if (auto unseen = unseen_failures(detect_cron_logging(root))) spdlog::warn("cron log: {}", *unseen);
 }
 
 void Daemon::observe_from_cron_log(const std::vector<DiscoveredJob>& jobs) {

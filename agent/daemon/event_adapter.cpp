@@ -42,6 +42,9 @@ Result<RunEvent> from_wire(const cronitor::RunEvent& w) {
     case RunState::kFail:
       e.state = RunEvent::State::kFail;
       break;
+    case RunState::kUnknown:
+      e.state = RunEvent::State::kUnknown;
+      break;
     case RunState::kMetric:
       return fail("metric events are not runs");
   }

@@ -54,7 +54,8 @@ void Daemon::seed_run_counts() {
   // Every finished run state.db keeps (retention: keep_runs, keep_days), so the counter carries
   // over an agent restart; a prune between restarts lowers it, which Prometheus reads as a reset.
   auto st = store_.db().prepare(
-      "SELECT key, sum(status = 'ok'), sum(status = 'failed') FROM runs WHERE has_end = 1 GROUP BY key");
+      "SELECT key, sum(status = 'ok'), sum(status = 'failed'), sum(status = 'unknown') FROM runs WHERE has_end = 1 "
+      "GROUP BY key");
   if (!st) {
     spdlog::warn("cronitor_job_runs_total: reading state.db: {}; counting from now", st.error().message);
     return;
@@ -63,7 +64,8 @@ void Daemon::seed_run_counts() {
   for (;;) {
     auto row = st->step();
     if (!row || !*row) break;
-    run_counts_[st->text(0)] = {static_cast<uint64_t>(st->i64(1)), static_cast<uint64_t>(st->i64(2))};
+    run_counts_[st->text(0)] = {static_cast<uint64_t>(st->i64(1)), static_cast<uint64_t>(st->i64(2)),
+                                static_cast<uint64_t>(st->i64(3))};
   }
 }
 
@@ -95,8 +97,7 @@ std::string Daemon::metrics_text() {
     if (i < deadline_of_.size() && deadline_of_[i]) j.next_deadline_s = seconds(*deadline_of_[i]);
     j.incident_open = s.incident.has_value();
     j.consecutive_misses = s.consecutive_misses;
-    if (auto it = run_counts_.find(m.key); it != run_counts_.end())
-      j.runs_success = it->second.first, j.runs_failure = it->second.second;
+    if (auto it = run_counts_.find(m.key); it != run_counts_.end()) j.runs = it->second;
     jobs.push_back(std::move(j));
   }
   uplink::AgentMetrics a;

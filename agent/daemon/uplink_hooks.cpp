@@ -117,14 +117,17 @@ void Daemon::start_uplink() {
 }
 
 void Daemon::forward(const RunEvent& ev, uint32_t i) {
-  if (ev.state == RunEvent::State::kComplete) ++run_counts_[ev.key].first;
-  if (ev.state == RunEvent::State::kFail) ++run_counts_[ev.key].second;
+  if (ev.state == RunEvent::State::kComplete) ++run_counts_[ev.key].success;
+  if (ev.state == RunEvent::State::kFail) ++run_counts_[ev.key].failure;
+  if (ev.state == RunEvent::State::kUnknown) ++run_counts_[ev.key].unknown;
   if (metrics_src_) {  // a run changed the series: the textfile follows within a second
     uint64_t at = 0;
     sd_event_source_get_time(metrics_src_, &at);
     if (at > mono_usec() + 1'000'000) sd_event_source_set_time(metrics_src_, mono_usec() + 1'000'000);
   }
-  if (!deliverer_ || ev.key.empty()) return;
+  // An unknown outcome goes nowhere upstream: a complete would be a success ping, a fail a
+  // failure, and the upstream keeps the `run` it already had.
+  if (!deliverer_ || ev.key.empty() || ev.state == RunEvent::State::kUnknown) return;
   uplink::Telemetry t;
   t.key = ev.key;
   t.run_id = ev.run_id;

@@ -12,8 +12,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 8> kStateOrder = {"failing",    "missed", "running", "waiting",
-                                                         "unreported", "ok",     "paused",  "removed"};
+constexpr std::array<std::string_view, 9> kStateOrder = {"failing", "missed", "running", "waiting", "unreported",
+                                                         "unknown", "ok",     "paused",  "removed"};
 
 const json& field(const json& j, const char* name) {
   static const json kNull;

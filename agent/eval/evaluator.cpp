@@ -164,9 +164,22 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
     hung_alerted = it->hung_alerted;
     s.open_runs.erase(it);
   } else {
-    // Its `run` was lost: the run still counts, at the time it started.
+    // Its `run` was lost: the run still counts, at the time it started (an unknown outcome's
+    // ts is its start).
     started = ev.ts - milliseconds(ev.duration_ms.value_or(0));
     runs_too_often(c, s, started, cover_slot(c, s, started), out);
+  }
+  if (ev.state == RunEvent::State::kUnknown) {
+    // It ran (its start covered the slot and breaks a chain of misses), but how it ended is not
+    // known: no exit code, end or duration, and nothing that a success or a failure would change
+    // (no last success, no recovery, no failure count, no assertion).
+    s.last_start = started;
+    s.last_end.reset();
+    s.last_exit_code.reset();
+    s.last_duration_ms.reset();
+    s.last_status = "unknown";
+    s.consecutive_misses = 0;
+    return;
   }
   auto duration = ev.duration_ms ? milliseconds(*ev.duration_ms) : duration_cast<milliseconds>(ev.ts - started);
   end_heartbeat_run(c, s, started, ev.ts);
@@ -354,6 +367,8 @@ const char* state_name(RunEvent::State s) {
       return "complete";
     case RunEvent::State::kFail:
       return "fail";
+    case RunEvent::State::kUnknown:
+      return "unknown";
   }
   return "?";
 }

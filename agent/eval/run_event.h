@@ -14,7 +14,9 @@ namespace cronitor::agent {
 using schedule::Instant;
 
 struct RunEvent {
-  enum class State { kRun, kComplete, kFail };
+  /// kUnknown: the run ended and nobody saw how (cron's log at -L 1 says only that it started):
+  /// neither a success nor a failure, never the last success, never a recovery.
+  enum class State { kRun, kComplete, kFail, kUnknown };
   std::string key;
   std::string run_id;
   State state = State::kRun;

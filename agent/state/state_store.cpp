@@ -271,13 +271,17 @@ Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
     st->bind(1, ev.key).bind(2, ev.run_id).bind(3, ts).bind(4, ev.host).bind(5, ev.uid).bind(6, to_ms(received));
   } else {
     st = &upd_end_;
+    // An unknown outcome (cron's log at -L 1) has no end, duration or exit code: `ts` is its start.
+    const bool unknown = ev.state == RunEvent::State::kUnknown;
     int64_t dur = ev.duration_ms.value_or(0);
     st->bind(1, ev.key)
         .bind(2, ev.run_id)
-        .bind(3, ev.state == RunEvent::State::kComplete ? "ok" : "failed")
-        .bind(4, ts - dur)
-        .bind(5, ts)
-        .bind(6, dur)
+        .bind(3, unknown                                  ? "unknown"
+                 : ev.state == RunEvent::State::kComplete ? "ok"
+                                                          : "failed")
+        .bind(4, unknown ? ts : ts - dur)
+        .bind(5, unknown ? std::nullopt : std::optional<int64_t>(ts))
+        .bind(6, unknown ? std::nullopt : std::optional<int64_t>(dur))
         .bind(7, ev.exit_code)
         .bind(8, ev.signal)
         .bind(9, ev.oom ? 1 : 0)

@@ -29,7 +29,7 @@ inline constexpr int kSchemaVersion = 4;
 struct RunRow {
   std::string key;
   std::string run_id;
-  std::string status;  // running, ok, failed
+  std::string status;  // running, ok, failed, unknown (ended, outcome not seen: no end, exit or duration)
   std::optional<int64_t> started_ms, ended_ms, duration_ms;
   std::optional<int> exit_code;
   std::string signal;

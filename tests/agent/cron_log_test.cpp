@@ -1,11 +1,17 @@
 // cron's own log lines (Debian cron 3.0pl1-162, as it logged them on this kind of host with
 // -L 15 and with its default -L 1) into run events for the jobs observed that way.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "agent/config/config.h"
 #include "agent/daemon/cron_log_line.h"
 #include "agent/daemon/cron_log_watch.h"
+#include "agent/daemon/cron_logging.h"
 #include "agent/daemon/cron_run_tracker.h"
+#include "agent/daemon/event_adapter.h"
 
 namespace cronitor::agent {
 namespace {
@@ -123,14 +129,67 @@ TEST(CronRunTracker, StartAndEndBecomeOneRunWithItsOutcome) {
   EXPECT_EQ(ok[0].exit_code, 0);
 }
 
-TEST(CronRunTracker, WithoutEndLinesAStartCountsAsARun) {
+// Issue 17 item 5: at cron's default -L 1 the start is all there is. The run is closed at once
+// (nothing left open to look like an overlap later), as ended with its outcome unknown: never a
+// `complete` (which was stored and shown as "ok, exit 0, 0 ms" and became the last success).
+TEST(CronRunTracker, WithoutEndLinesAStartIsARunOfUnknownOutcome) {
   Tracked t;
   auto evs = t.feed(100, "(root) CMD (/usr/lib/e2scrub_all_cron)", 1795255380000, /*ends=*/false);
   ASSERT_EQ(evs.size(), 2u);
   EXPECT_EQ(evs[0].state, cronitor::RunState::kRun);
-  EXPECT_EQ(evs[1].state, cronitor::RunState::kComplete);
+  EXPECT_EQ(evs[1].state, cronitor::RunState::kUnknown);
   EXPECT_EQ(evs[1].run_id, evs[0].run_id);
-  EXPECT_EQ(t.tracker.open_runs(), 0u);  // nothing left open to look like an overlap later
+  EXPECT_EQ(evs[1].ts, evs[0].ts);  // its start: the end is not known
+  EXPECT_EQ(t.tracker.open_runs(), 0u);
+  // The agent's own state: no wrapper can send it (the wire format refuses it).
+  EXPECT_FALSE(cronitor::decode(cronitor::encode(evs[1])));
+  // In the evaluator's terms: no exit code, no duration.
+  auto ev = from_wire(evs[1]);
+  ASSERT_TRUE(ev) << ev.error().message;
+  EXPECT_EQ(ev->state, RunEvent::State::kUnknown);
+  EXPECT_FALSE(ev->exit_code.has_value());
+  EXPECT_FALSE(ev->duration_ms.has_value());
+}
+
+TEST(CronLogLevel, ExtraOptsOfEtcDefaultCronAsTheShellReadsThem) {
+  EXPECT_EQ(extra_opts_log_level(""), std::nullopt);
+  // Debian 12's file as shipped: every EXTRA_OPTS commented out.
+  EXPECT_EQ(extra_opts_log_level("READ_ENV=\"yes\"\n# EXTRA_OPTS='-L 5'\n#EXTRA_OPTS=\"\"\n"), std::nullopt);
+  EXPECT_EQ(extra_opts_log_level("EXTRA_OPTS='-L 15'\n"), 15);
+  EXPECT_EQ(extra_opts_log_level("EXTRA_OPTS=\"-l -L 5\"  # start and failures\n"), 5);
+  EXPECT_EQ(extra_opts_log_level("export EXTRA_OPTS=-L3\n"), 3);
+  EXPECT_EQ(extra_opts_log_level("EXTRA_OPTS='-L 15'\nEXTRA_OPTS='-l'\n"), std::nullopt);  // the last one counts
+  EXPECT_EQ(extra_opts_log_level("EXTRA_OPTS=\"\"\n"), std::nullopt);
+}
+
+TEST(CronLogLevel, FailuresAreUnseenUnlessCronLogsEnds) {
+  // Cron's default and -L 5 (starts and failed jobs, no END lines): failures not seen, fix given.
+  for (int level : {0, 1, 4, 5, 9}) {
+    auto why = unseen_failures(CronLogging{level, "cron's default"});
+    ASSERT_TRUE(why) << level;
+    EXPECT_NE(why->find("-L " + std::to_string(level) + ", cron's default"), std::string::npos) << *why;
+    EXPECT_NE(why->find("EXTRA_OPTS='-L 15' in /etc/default/cron"), std::string::npos) << *why;
+    EXPECT_NE(why->find("wrap --package-files"), std::string::npos) << *why;
+  }
+  for (int level : {2, 3, 15}) EXPECT_EQ(unseen_failures(CronLogging{level, "x"}), std::nullopt) << level;
+}
+
+TEST(CronLogLevel, DetectedFromEtcDefaultCronWhenNoCronRuns) {
+  const std::string root = ::testing::TempDir() + "cronlog-level-" + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root + "/etc/default");
+  EXPECT_EQ(detect_cron_logging(root).from, "cron's default");
+  EXPECT_EQ(detect_cron_logging(root).level, 1);
+  std::ofstream(root + "/etc/default/cron") << "EXTRA_OPTS='-L 15'\n";
+  EXPECT_EQ(detect_cron_logging(root).level, 15);
+  EXPECT_EQ(detect_cron_logging(root).from, "EXTRA_OPTS in /etc/default/cron");
+  // A live cron's own command line wins over the file (this test process stands in for it).
+  std::filesystem::create_directories(root + "/run");
+  std::ofstream(root + "/run/crond.pid") << ::getpid() << "\n";
+  const CronLogging live = detect_cron_logging(root);
+  EXPECT_EQ(live.level, 1);  // the test binary has no -L
+  EXPECT_EQ(live.from, "cron's command line (pid " + std::to_string(::getpid()) + ")");
+  std::filesystem::remove_all(root);
 }
 
 TEST(CronRunTracker, RunsWhoseEndNeverCameAreForgotten) {

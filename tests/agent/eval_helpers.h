@@ -40,7 +40,7 @@ inline RunEvent event(std::string key, std::string run_id, RunEvent::State state
   e.state = state;
   e.ts = ts;
   e.host = "testhost";
-  if (state != RunEvent::State::kRun) {
+  if (state == RunEvent::State::kComplete || state == RunEvent::State::kFail) {  // kUnknown: neither
     e.exit_code = exit_code;
     e.duration_ms = duration_ms;
   }

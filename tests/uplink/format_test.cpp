@@ -301,7 +301,7 @@ TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
   ran.last_start_s = 1764460000.5;
   ran.last_exit_code = 137;
   ran.last_duration_s = 2.5;
-  ran.runs_failure = 3;
+  ran.runs.failure = 3;
   ran.incident_open = true;
   ran.consecutive_misses = 2;
   AgentMetrics a;
@@ -326,6 +326,23 @@ TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
   EXPECT_NE(text.find(R"(cronitor_agent_outbox_depth{upstream="cronitor"} 4)"), std::string::npos);
   EXPECT_NE(text.find(R"(cronitor_agent_delivery_failures_total{upstream="cronitor"} 2)"), std::string::npos);
   EXPECT_NE(text.find("# TYPE cronitor_job_runs_total counter\n"), std::string::npos);
+}
+
+// Issue 17 item 5: a run whose outcome nobody saw (cron's log at -L 1) is counted under its own
+// label, never as a success, and its job's last exit code and duration stay unknown (NaN).
+TEST(PrometheusFormat, UnknownOutcomesAreCountedApartFromSuccesses) {
+  JobMetrics j;
+  j.key = "cron-daily";
+  j.last_start_s = 1764460000;
+  j.runs.success = 1;
+  j.runs.unknown = 5;
+  const std::string text = render_metrics({j}, AgentMetrics{});
+  const std::string l = R"(key="cron-daily",name="",source="",user="")";
+  EXPECT_NE(text.find("cronitor_job_runs_total{" + l + ",outcome=\"success\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_job_runs_total{" + l + ",outcome=\"failure\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_job_runs_total{" + l + ",outcome=\"unknown\"} 5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_job_last_exit_code{" + l + "} NaN\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_job_last_duration_seconds{" + l + "} NaN\n"), std::string::npos) << text;
 }
 
 // Issue 19 item 9: one hostile job name must not break the whole scrape. The real promtool (Debian's
