@@ -189,7 +189,7 @@ std::vector<RefusedJob> take_refused_claims(std::vector<DiscoveredJob>& jobs, co
   auto refused = refused_claims(claims, entries, holders);
   const UserLimits limits{static_cast<size_t>(config.discovery.max_monitors_per_user),
                           static_cast<size_t>(config.discovery.max_user_monitors)};
-  auto over = over_limit_claims(claims, refused, limits);
+  auto over = over_limit_claims(claims, refused, limits, holders);
   if (limit_files) *limit_files = std::move(over.files);
   for (auto& [i, why] : over.lines) refused.emplace(i, std::move(why));
   if (refused.empty()) return {};

@@ -15,7 +15,7 @@ std::string file_of(const std::string& where) {
 }  // namespace
 
 OverLimit over_limit_claims(const std::vector<KeyClaim>& claims, const std::map<size_t, std::string>& refused,
-                            const UserLimits& limits) {
+                            const UserLimits& limits, const std::unordered_map<std::string, int64_t>& holders) {
   OverLimit out;
   std::unordered_map<std::string, size_t> of_user;  // monitors kept per user
   size_t all = 0;
@@ -24,9 +24,18 @@ OverLimit over_limit_claims(const std::vector<KeyClaim>& claims, const std::map<
     std::string first, user, reason;
   };
   std::map<std::string, Past> past;  // file -> the lines past a limit
-  for (size_t i = 0; i < claims.size(); ++i) {
+  std::vector<size_t> order;         // lines of keys held already first, then the rest in file order
+  order.reserve(claims.size());
+  auto held = [&](const KeyClaim& c) {
+    auto it = holders.find(c.key);
+    return it != holders.end() && it->second == c.uid;
+  };
+  for (size_t i = 0; i < claims.size(); ++i)
+    if (claims[i].users_file && !refused.contains(i) && held(claims[i])) order.push_back(i);
+  for (size_t i = 0; i < claims.size(); ++i)
+    if (claims[i].users_file && !refused.contains(i) && !held(claims[i])) order.push_back(i);
+  for (const size_t i : order) {
     const KeyClaim& c = claims[i];
-    if (!c.users_file || refused.contains(i)) continue;
     size_t& mine = of_user[c.user];
     std::string why;
     if (limits.per_user > 0 && mine >= limits.per_user)

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/eval/key_owners.h"
@@ -21,15 +22,17 @@ struct UserLimits {
   size_t all_users = 5000;  // discovery.max_user_monitors (0: no limit)
 };
 
-/// The users' crontab lines past the limits (index into `claims` -> the reason), counted in
-/// `claims`' order over those not in `refused` (already refused for their key), and one line per
+/// The users' crontab lines past the limits (index into `claims` -> the reason), counted over
+/// those not in `refused` (already refused for their key): first the lines whose key the same uid
+/// holds already (`holders`: a monitor it has), then the others in `claims`' order, so lines added
+/// above the old ones never push them out (else each edit could add 500 more); and one line per
 /// file that went past a limit (for the log and `status`: not one per line).
 struct OverLimit {
   std::map<size_t, std::string> lines;
   std::map<std::string, std::string> files;  // file -> "FILE (USER's crontab): N jobs past ..."
 };
 OverLimit over_limit_claims(const std::vector<KeyClaim>& claims, const std::map<size_t, std::string>& refused,
-                            const UserLimits& limits);
+                            const UserLimits& limits, const std::unordered_map<std::string, int64_t>& holders = {});
 
 /// A job a user defined: their own crontab's line, or a key nothing defines that they reported
 /// first. A system crontab's line that runs as a user, or an agent.yaml monitor with `user:`, is

@@ -51,6 +51,19 @@ TEST(UserLimits, TheHostTotalBoundsAllUsersAndRefusedKeysDoNotCount) {
   EXPECT_TRUE(over_limit_claims(claims, {}, UserLimits{0, 0}).lines.empty()) << "0: no limit";
 }
 
+TEST(UserLimits, LinesAddedAboveTheMonitoredOnesNeverPushThemOut) {
+  // 3 lines monitored; she adds 3 more above them: the old ones keep their places.
+  std::vector<KeyClaim> claims;
+  for (int i = 1; i <= 6; ++i) claims.push_back(line_of("mallory", i));
+  const std::unordered_map<std::string, int64_t> holders = {
+      {"mallory-4", 1001}, {"mallory-5", 1001}, {"mallory-6", 1001}, {"mallory-1", 0}};  // mallory-1: root holds it
+  const auto over = over_limit_claims(claims, {}, UserLimits{3, 0}, holders);
+  EXPECT_EQ(over.lines.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(over.lines.contains(i)) << i;
+  EXPECT_NE(over.files.begin()->second.find("from /var/spool/cron/crontabs/mallory:1 on"), std::string::npos)
+      << over.files.begin()->second;
+}
+
 MonitorConfig job(const std::string& source, const std::string& user, int64_t uid) {
   MonitorConfig m;
   m.key = "backup";

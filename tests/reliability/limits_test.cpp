@@ -151,6 +151,20 @@ TEST_F(Limits, OneUsersCrontabOf20000LinesIsBoundedAndSaidOnce) {
     refused +=
         j.contains("refused") && j["refused"].get<std::string>().find("max_monitors_per_user") != std::string::npos;
   EXPECT_EQ(refused, 19500u);
+  // 600 lines added above hers while the agent runs: her monitored lines keep their places, and
+  // she gets no more monitors (else each edit could add 500).
+  std::string more;
+  for (int i = 0; i < 600; ++i) more += "* * * * * /usr/bin/cronitor-exec g" + std::to_string(i) + " -- true\n";
+  const size_t changes = count_in_log("discovery: ");
+  her_crontab(more + tab);
+  ASSERT_TRUE(wait_until([&] { return count_in_log("discovery: ") > changes; }, 30s)) << agent_.log().substr(0, 4000);
+  size_t after = 0;
+  const json now = status();
+  for (const auto& m : now["monitors"]) {
+    const std::string key = m["key"].get<std::string>();
+    after += key.starts_with("f") || key.starts_with("g");
+  }
+  EXPECT_EQ(after, 500u) << "lines added above hers made more monitors";
   // Root's job still alerts at once.
   EXPECT_EQ(run_as(nullptr, {exec_bin_, "limits-nightly", "--", "exit 5"}, wrapper_env()), 5);
   EXPECT_TRUE(wait_until([&] { return slack_count("limits-nightly") > 0; }, 10s)) << agent_.log().substr(0, 4000);
