@@ -56,12 +56,19 @@ struct UplinkSettings {
   std::optional<SentrySettings> sentry;
   DeliverySettings delivery;
   HeartbeatSettings heartbeat;
+  /// Keys that no crontab or agent.yaml defines, reported first by a user other than root (their
+  /// own `cronitor-exec KEY`), go upstream too: off by default, as they would create checks under
+  /// the host's API key that root never defined (agent/README.md, "Security model").
+  bool forward_user_keys = false;
   bool any() const { return cronitor || healthchecks || sentry; }
 };
 
 struct PrometheusSettings {
   std::string listen;    // "127.0.0.1:9321": /metrics over HTTP
   std::string textfile;  // or a node_exporter textfile, rewritten atomically
+  /// What the series show of jobs users defined (their crontab, their own keys), which any local
+  /// user can read here: "key" (key and user; no name or source), "all", or "none".
+  std::string user_jobs = "key";
   bool enabled() const { return !listen.empty() || !textfile.empty(); }
 };
 

@@ -18,7 +18,9 @@
 #include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
 #include "agent/daemon/cron_logging.h"
+#include "agent/config/config.h"
 #include "agent/eval/key_owners.h"
+#include "agent/eval/user_limits.h"
 #include "common/text.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/crontab_rewriter.h"
@@ -46,6 +48,7 @@ struct DiscoverOptions {
   bool dry_run = false;
   bool package_files = false;
   std::vector<std::string> files;
+  std::string config = std::string(agent::kDefaultConfigPath);  // discover: the limits of users' monitors
 };
 
 std::string root_dir(const DiscoverOptions& o) { return o.root == "/" ? std::string() : o.root; }
@@ -88,9 +91,10 @@ std::string status_of(const Job& j, const discovery::PackageFiles& packages, con
 }
 
 /// Lines of users' crontabs that may not define their key (agent/eval/key_owners.h): a key of
-/// root's files, or of another user's crontab found first. The agent also weighs agent.yaml and
-/// who reported a key first; `status` lists what it refused.
-std::map<const Job*, std::string> refused_lines(const std::vector<const Job*>& jobs) {
+/// root's files, or of another user's crontab found first; and those past the limits of monitors
+/// per user (agent/eval/user_limits.h). The agent also weighs agent.yaml and who reported a key
+/// first; `status` lists what it refused.
+std::map<const Job*, std::string> refused_lines(const std::vector<const Job*>& jobs, const agent::UserLimits& limits) {
   std::vector<agent::KeyClaim> claims;
   std::vector<const Job*> of;
   for (const Job* j : jobs) {
@@ -100,8 +104,19 @@ std::map<const Job*, std::string> refused_lines(const std::vector<const Job*>& j
     of.push_back(j);
   }
   std::map<const Job*, std::string> out;
-  for (auto& [i, why] : agent::refused_claims(claims, {}, {})) out[of[i]] = std::move(why);
+  auto refused = agent::refused_claims(claims, {}, {});
+  for (auto& [i, why] : agent::over_limit_claims(claims, refused, limits).lines) refused.emplace(i, std::move(why));
+  for (auto& [i, why] : refused) out[of[i]] = std::move(why);
   return out;
+}
+
+/// discovery.max_monitors_per_user and max_user_monitors of the config (the defaults when it
+/// cannot be read: a user's `discover` without access to a 0600 agent.yaml).
+agent::UserLimits user_limits(const std::string& path) {
+  agent::Config defaults;
+  auto c = agent::load_config(path);
+  const auto& d = c ? c->discovery : defaults.discovery;
+  return {static_cast<std::size_t>(d.max_monitors_per_user), static_cast<std::size_t>(d.max_user_monitors)};
 }
 
 std::string where_of(const Job& j) {
@@ -222,7 +237,7 @@ int run_discover(const DiscoverOptions& o) {
   const bool timers =
       std::any_of(jobs.begin(), jobs.end(), [](const Job* j) { return j->origin == discovery::JobOrigin::kTimer; });
   if (timers && (systemd || o.all || o.json)) live = agent::loaded_timers();
-  const auto refused = refused_lines(jobs);
+  const auto refused = refused_lines(jobs, user_limits(o.config));
   // Jobs seen only in cron's log: at cron's default -L 1 only their starts are (issue 17).
   const bool any_logged =
       std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) { return log_observed(*j, packages).has_value(); });
@@ -349,6 +364,8 @@ void register_discovery(CLI::App& app, int& exit_code) {
   discover->add_flag("--all", opts->all,
                      "Also list files run-parts never runs (.placeholder) and timers on a host without systemd");
   discover->add_flag("--watch", opts->watch, "Then keep watching and print added/changed/removed jobs");
+  discover->add_option("--config", opts->config,
+                       "The agent's config, for the limits of users' monitors (default /etc/cronitor/agent.yaml)");
   discover->callback([opts, &exit_code] { exit_code = run_discover(*opts); });
 
   auto* wrap = app.add_subcommand("wrap", "Route crontab job lines through cronitor-exec (reversible)");

@@ -157,9 +157,14 @@ void parse_discovery(Walker& w, const YAML::Node& n, Config::Discovery& d) {
         else
           d.cron_log = *v;
       }
+    } else if (k == "max_monitors_per_user") {
+      if (auto x = w.integer(kv.second, key, 0, 1000000)) d.max_monitors_per_user = *x;
+    } else if (k == "max_user_monitors") {
+      if (auto x = w.integer(kv.second, key, 0, 1000000)) d.max_user_monitors = *x;
     } else {
       w.error(kv.first, key,
-              "unknown key (known: root, crontabs, systemd, auto_wrap, wrapper_path, wrap_package_files, cron_log)");
+              "unknown key (known: root, crontabs, systemd, auto_wrap, wrapper_path, wrap_package_files, cron_log, "
+              "max_monitors_per_user, max_user_monitors)");
     }
   }
 }

@@ -90,6 +90,10 @@ struct Config {
     /// Where cron's own log lines are read for jobs that are not wrapped: "auto" (the journal
     /// when there is one, else /var/log/syslog), "journal", "off", or a syslog file's path.
     std::string cron_log = "auto";
+    /// Monitors one user's own crontab may define, and users' crontabs together on the host
+    /// (root's files and agent.yaml are not counted); the lines past it are listed as refused (0: no limit).
+    int max_monitors_per_user = 500;
+    int max_user_monitors = 5000;
   } discovery;
   Defaults defaults;
   std::map<std::string, std::vector<NotifyTarget>> notify;

@@ -170,10 +170,12 @@ void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSe
       if (ms.count() > 0) out.delivery.max_age = std::chrono::duration_cast<std::chrono::seconds>(ms);
     } else if (k == "retry_min" || k == "retry_max") {
       c.seconds(v, key, k == "retry_min" ? out.delivery.backoff_base : out.delivery.backoff_max);
+    } else if (k == "forward_user_keys") {
+      c.boolean(v, key, out.forward_user_keys);
     } else {
       c.error(kv.first, key,
               "unknown key (known: cronitor, healthchecks, sentry, heartbeat, timeout, max_events, max_age, "
-              "retry_min, retry_max)");
+              "retry_min, retry_max, forward_user_keys)");
     }
   }
 }
@@ -208,8 +210,15 @@ void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::Prom
         c.error(kv.second, key, "must be an absolute path ending in .prom");
       else
         out.textfile = v;
+    } else if (k == "user_jobs") {
+      std::string v;
+      if (!c.str(kv.second, key, v)) continue;
+      if (v != "key" && v != "all" && v != "none")
+        c.error(kv.second, key, "must be key, all or none");
+      else
+        out.user_jobs = v;
     } else {
-      c.error(kv.first, key, "unknown key (known: listen, textfile)");
+      c.error(kv.first, key, "unknown key (known: listen, textfile, user_jobs)");
     }
   }
 }

@@ -218,7 +218,7 @@ void Daemon::rebuild_monitors(Instant t) {
       if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
     }
     discovered_ = discovered_jobs(jobs, *root_, warnings);
-    refused_jobs_ = refuse_claims(discovered_);  // users' lines that may not define their key
+    (void)refuse_claims(discovered_);  // users' lines that may not define their key, or past the limits
     wrap_policy_ = WrapPolicy::load(config_, *root_);
     wrap_policy_.apply(discovered_);
   }

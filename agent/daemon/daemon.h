@@ -106,7 +106,9 @@ class Daemon {
   // Who owns a key (daemon_owners.cpp, agent/eval/key_owners.h).
   /// Keys users hold today: their crontabs' monitors and the keys they reported first.
   std::unordered_map<std::string, int64_t> key_holders() const;
-  /// Takes out of `jobs` the users' lines that may not define their key; each said once in the log.
+  /// Takes out of `jobs` the users' lines that may not define their key or are past the limits of
+  /// monitors per user, and returns them; keeps `refused_jobs_` (one entry per file past a limit),
+  /// each said once in the log.
   std::vector<RefusedJob> refuse_claims(std::vector<DiscoveredJob>& jobs);
   /// The owner of `key` before a rebuild: its monitor's uid, else state.db's.
   std::optional<int64_t> previous_owner(const std::string& key) const;

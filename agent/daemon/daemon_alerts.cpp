@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "agent/daemon/daemon.h"
+#include "agent/eval/user_limits.h"
 
 namespace cronitor::agent {
 namespace {
@@ -16,7 +18,14 @@ constexpr std::chrono::seconds kStopSendBudget{1};  // what a stop waits for ale
 }  // namespace
 
 void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Instant t) {
-  for (const auto& a : actions) {
+  for (const auto& action : actions) {
+    // A user's own job says whose it is in every headline: "user alice: backup failed: ...".
+    std::optional<Action> owned;
+    if (m && users_own_job(*m)) {
+      owned = action;
+      owned->alert.summary = owned_summary(*m, action.alert.summary);
+    }
+    const Action& a = owned ? *owned : action;
     std::vector<std::string> targets;
     const bool hushed = quiet(t);  // snoozed or shutting down: the record only
     auto resolved = config_.targets(m ? m->notify : config_.defaults.notify);

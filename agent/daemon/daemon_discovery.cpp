@@ -71,9 +71,8 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       if (monitorable(*j) && ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)))
         all.push_back(to_discovered(*j));
     }
-    refused_jobs_ = refuse_claims(all);
     std::set<std::string> refused;
-    for (const auto& r : refused_jobs_) refused.insert(r.key + "\n" + r.where);
+    for (const auto& r : refuse_claims(all)) refused.insert(r.key + "\n" + r.where);
     std::erase_if(jobs, [&](const DiscoveredJob& d) {
       return refused.contains(d.key + "\n" + (d.line > 0 ? d.file + ":" + std::to_string(d.line) : d.file));
     });

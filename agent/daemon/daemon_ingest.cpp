@@ -1,6 +1,7 @@
 // The daemon's inputs: the wrapper socket (SO_PEERCRED, bounded size and rate), the spool
 // folder, and the batch commit that makes events durable before they are acknowledged.
 #include <fcntl.h>
+#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
@@ -324,6 +325,9 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     m.key = ev->key;
     m.name = ev->key;
     m.uid = owner;
+    // Alerts name whose key it is ("user alice: ..."), as for a job of their crontab.
+    if (owner > 0)
+      if (const passwd* pw = ::getpwuid(static_cast<uid_t>(owner))) m.user = pw->pw_name;
     owners_[m.key] = m.uid;
     ++adhoc_count_;
     i = add_monitor(std::move(m), MonitorState{});

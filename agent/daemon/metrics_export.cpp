@@ -11,6 +11,7 @@
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/metrics_http.h"
 #include "agent/daemon/textfile_writer.h"
+#include "agent/eval/user_limits.h"
 #include "uplink/prometheus.h"
 
 namespace cronitor::agent {
@@ -90,6 +91,8 @@ std::string Daemon::metrics_text() {
     j.key = m.key;
     j.name = m.name;
     j.source = m.source();
+    // Any local user reads /metrics and the textfile: users' own jobs by key only (user_limits.h).
+    if (!metrics_view(m, config_.prometheus.user_jobs, j.name, j.source)) continue;
     j.user = m.user;
     if (s.last_start) j.last_start_s = seconds(*s.last_start);
     if (s.last_duration_ms) j.last_duration_s = static_cast<double>(*s.last_duration_ms) / 1000;

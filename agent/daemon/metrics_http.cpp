@@ -4,11 +4,14 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace cronitor::agent {
 namespace {
@@ -61,10 +64,37 @@ MHD_Result answer(MHD_Connection* c, unsigned status, std::string_view body, con
 }  // namespace
 
 struct MetricsHttpAccess {
+  // Before MHD takes a connection: admitted (maybe in place of a slow one), or closed at once.
+  static MHD_Result on_accept(void* cls, const sockaddr* addr, socklen_t len) {
+    auto* self = static_cast<MetricsHttp*>(cls);
+    const auto v = self->admission_->admit(HttpAdmission::source_of(addr, len), mono_usec());
+    if (v.evict) self->cut(*v.evict);
+    return v.admit ? MHD_YES : MHD_NO;
+  }
+  static void on_connection(void* cls, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
+    auto* self = static_cast<MetricsHttp*>(cls);
+    const auto id = reinterpret_cast<HttpAdmission::Id>(c);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+      self->admission_->closed(id);
+      self->fds_.erase(id);
+      return;
+    }
+    const MHD_ConnectionInfo* addr = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const MHD_ConnectionInfo* fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const sockaddr* sa = addr ? addr->client_addr : nullptr;
+    const socklen_t len = !sa ? 0 : sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    self->admission_->opened(id, HttpAdmission::source_of(sa, len), mono_usec());
+    if (fd) self->fds_[id] = fd->connect_fd;
+  }
+  static void on_completed(void* cls, MHD_Connection* c, void**, MHD_RequestTerminationCode) {
+    static_cast<MetricsHttp*>(cls)->admission_->completed(reinterpret_cast<HttpAdmission::Id>(c), mono_usec());
+  }
+
   static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
                                const char*, size_t* upload_size, void**) {
     auto* self = static_cast<MetricsHttp*>(cls);
     *upload_size = 0;  // a body is never read: nothing here takes one
+    self->admission_->request(reinterpret_cast<HttpAdmission::Id>(c), mono_usec());
     if (self->handler_) {
       MetricsHttp::Request req{method, url, "", {}};
       if (const char* cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE))
@@ -153,6 +183,11 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::bind(sd_event* ev, const std::
   if (!addr) return fail(what + " \"" + address + "\": " + addr.error().message);
   self->address_ = address;
   self->reuse_us_ = uint64_t{limits.reuse_ms} * 1000;
+  HttpAdmission::Limits admission;
+  admission.total = limits.connections;
+  admission.per_source = limits.per_ip;
+  admission.header_us = uint64_t{limits.header_timeout_ms} * 1000;
+  self->admission_ = std::make_unique<HttpAdmission>(admission);
   self->ev_ = ev;
   // No MHD_OPTION_LISTENING_ADDRESS_REUSE: it would set SO_REUSEPORT, and a second agent would
   // then share the port silently instead of failing.
@@ -161,12 +196,16 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::bind(sd_event* ev, const std::
   const uint16_t port = ntohs(addr->addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr->addr)->sin6_port
                                                                : reinterpret_cast<sockaddr_in*>(&addr->addr)->sin_port);
   last_mhd_message.clear();
+  // The limits per source and in total are the admission's (MHD's per-IP limit would count each
+  // of loopback's addresses apart); MHD's own limit leaves room for connections cut to make room,
+  // which it closes at its next read.
   self->mhd_ = MHD_start_daemon(
-      flags, port, nullptr, nullptr, &MetricsHttpAccess::on_request, self.get(), MHD_OPTION_SOCK_ADDR,
-      reinterpret_cast<const sockaddr*>(&addr->addr), MHD_OPTION_CONNECTION_LIMIT, limits.connections,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_ip, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE, 16u,
-      MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END);
+      flags, port, &MetricsHttpAccess::on_accept, self.get(), &MetricsHttpAccess::on_request, self.get(),
+      MHD_OPTION_SOCK_ADDR, reinterpret_cast<const sockaddr*>(&addr->addr), MHD_OPTION_CONNECTION_LIMIT,
+      limits.connections * 2, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      limits.connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE, 16u, MHD_OPTION_NOTIFY_CONNECTION,
+      &MetricsHttpAccess::on_connection, self.get(), MHD_OPTION_NOTIFY_COMPLETED, &MetricsHttpAccess::on_completed,
+      self.get(), MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END);
   if (!self->mhd_)
     return fail(what + " \"" + address + "\": cannot serve there" +
                 (last_mhd_message.empty() ? std::string() : ": " + last_mhd_message));
@@ -192,17 +231,24 @@ unsigned MetricsHttp::connections() const {
   return info ? info->num_connections : 0;
 }
 
+void MetricsHttp::cut(HttpAdmission::Id id) {
+  if (auto it = fds_.find(id); it != fds_.end()) ::shutdown(it->second, SHUT_RDWR);
+}
+
 void MetricsHttp::run() {
+  for (const auto id : admission_->expired(mono_usec())) cut(id);  // headers overdue
   // At the connection limit MHD takes its listening socket out of its epoll set, and puts it back
   // at the start of the next MHD_run: when this run closed connections, run once more, or the
   // clients waiting in the backlog would wait for an event that never comes.
   const unsigned before = connections();
   MHD_run(mhd_);
   if (connections() < before) MHD_run(mhd_);
-  // MHD's own deadlines (idle connections) as one loop timer.
+  // MHD's own deadlines (idle connections) and the admission's (late headers) as one loop timer.
   MHD_UNSIGNED_LONG_LONG ms = 0;
-  if (MHD_get_timeout(mhd_, &ms) == MHD_YES) {
-    sd_event_source_set_time(timer_src_, mono_usec() + ms * 1000);
+  std::optional<uint64_t> at = admission_->next_deadline();
+  if (MHD_get_timeout(mhd_, &ms) == MHD_YES) at = std::min<uint64_t>(at.value_or(UINT64_MAX), mono_usec() + ms * 1000);
+  if (at) {
+    sd_event_source_set_time(timer_src_, *at);
     sd_event_source_set_enabled(timer_src_, SD_EVENT_ONESHOT);
   } else {
     sd_event_source_set_enabled(timer_src_, SD_EVENT_OFF);

@@ -2,7 +2,9 @@
 // MHD runs without threads of its own (external polling, its epoll set is one io source of the
 // loop; MHD_get_timeout arms one loop timer), so a scrape never races the evaluator and the text
 // is made on the loop from the daemon's current state. Bounded: only GET /metrics (404 for other
-// paths, 405 for other methods), a few connections at a time, each closed when idle too long.
+// paths, 405 for other methods), a few connections at a time (all of loopback counts as one
+// source), each closed when its request's headers are late or it is idle too long, and slow
+// connections make room for new ones (http_admission.h).
 // The same server answers the dashboard (dashboard.listen) with a Handler of every request.
 #pragma once
 
@@ -13,9 +15,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "agent/daemon/http_admission.h"
 #include "common/error.h"
 
 struct MHD_Daemon;
@@ -33,11 +37,12 @@ struct ListenAddress {
 class MetricsHttp {
  public:
   struct Limits {
-    unsigned connections = 16;         // at once, all peers together
-    unsigned per_ip = 8;               // at once from one address
-    unsigned idle_timeout_s = 10;      // a connection with nothing to do is closed
-    size_t connection_memory = 32768;  // request headers beyond this are refused by MHD
-    unsigned reuse_ms = 1000;          // a text made this recently is served again, not remade
+    unsigned connections = 16;          // at once, all peers together
+    unsigned per_ip = 8;                // at once from one source (all of 127.0.0.0/8 and ::1 are one)
+    unsigned header_timeout_ms = 2000;  // a request's headers must have come by then
+    unsigned idle_timeout_s = 10;       // a connection with nothing to do is closed
+    size_t connection_memory = 32768;   // request headers beyond this are refused by MHD
+    unsigned reuse_ms = 1000;           // a text made this recently is served again, not remade
   };
   /// Called on the loop for every scrape: the exposition text.
   using Render = std::function<std::string()>;
@@ -93,6 +98,9 @@ class MetricsHttp {
   MHD_Daemon* mhd_ = nullptr;
   sd_event_source* io_src_ = nullptr;
   sd_event_source* timer_src_ = nullptr;
+  std::unique_ptr<HttpAdmission> admission_;
+  std::unordered_map<HttpAdmission::Id, int> fds_;  // each open connection's socket, to cut it
+  void cut(HttpAdmission::Id id);                   // shuts its socket: MHD closes it at its next read
   uint64_t scrapes_ = 0;
   // A flood of scrapes costs a copy each, not a walk over every monitor: the text is made at
   // most once per reuse_ms (loop clock, CLOCK_MONOTONIC).

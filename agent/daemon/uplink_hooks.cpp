@@ -9,6 +9,7 @@
 
 #include "agent/daemon/cron_run_tracker.h"
 #include "agent/daemon/daemon.h"
+#include "agent/eval/user_limits.h"
 #include "agent/state/uplink_outbox.h"
 #include "uplink/self_heartbeat.h"
 
@@ -128,6 +129,8 @@ void Daemon::forward(const RunEvent& ev, uint32_t i) {
   // An unknown outcome goes nowhere upstream: a complete would be a success ping, a fail a
   // failure, and the upstream keeps the `run` it already had.
   if (!deliverer_ || ev.key.empty() || ev.state == RunEvent::State::kUnknown) return;
+  // A user's own key would create a check under the host's API key that root never defined.
+  if (users_own_key(monitors_[i]) && !config_.uplink.forward_user_keys) return;
   uplink::Telemetry t;
   t.key = ev.key;
   t.run_id = ev.run_id;
@@ -159,6 +162,7 @@ void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
   const Alert::Kind k = a.alert.kind;
   if (k != Alert::Kind::kCronDown && k != Alert::Kind::kRemoved && k != Alert::Kind::kHung) return;
   auto send = [&](const MonitorConfig& mc) {
+    if (users_own_key(mc) && !config_.uplink.forward_user_keys) return;
     uplink::Telemetry t;
     t.key = mc.key;
     // Part of the run it concerns (Sentry's check_in_id, Healthchecks' rid, Cronitor's series),
@@ -189,6 +193,7 @@ void Daemon::sync_upstream_monitors() {
   std::vector<uplink::MonitorInfo> list;
   size_t h = 0;
   for (const auto& m : monitors_) {
+    if (users_own_key(m) && !config_.uplink.forward_user_keys) continue;
     list.push_back(upstream_monitor(m));
     h = h * 1000003 ^ std::hash<std::string>{}(
                           uplink::to_json(list.back()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

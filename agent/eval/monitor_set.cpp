@@ -6,6 +6,7 @@
 
 #include "agent/eval/key_owners.h"
 #include "agent/eval/monitor_schedule.h"
+#include "agent/eval/user_limits.h"
 #include "common/json_text.h"
 #include "discovery/cron_command.h"
 
@@ -164,7 +165,9 @@ int64_t uid_of(const std::string& user) {
 }  // namespace
 
 std::vector<RefusedJob> take_refused_claims(std::vector<DiscoveredJob>& jobs, const Config& config,
-                                            const std::unordered_map<std::string, int64_t>& holders) {
+                                            const std::unordered_map<std::string, int64_t>& holders,
+                                            std::map<std::string, std::string>* limit_files) {
+  if (limit_files) limit_files->clear();
   std::vector<KeyClaim> claims;
   claims.reserve(jobs.size());
   bool any_user = false;
@@ -184,13 +187,19 @@ std::vector<RefusedJob> take_refused_claims(std::vector<DiscoveredJob>& jobs, co
   std::vector<ConfigClaim> entries;
   for (const auto& e : config.monitors) entries.push_back(ConfigClaim{e.key, e.user, e.user ? uid_of(*e.user) : -1});
   auto refused = refused_claims(claims, entries, holders);
+  const UserLimits limits{static_cast<size_t>(config.discovery.max_monitors_per_user),
+                          static_cast<size_t>(config.discovery.max_user_monitors)};
+  auto over = over_limit_claims(claims, refused, limits, holders);
+  if (limit_files) *limit_files = std::move(over.files);
+  for (auto& [i, why] : over.lines) refused.emplace(i, std::move(why));
   if (refused.empty()) return {};
   std::vector<RefusedJob> out;
   std::vector<DiscoveredJob> kept;
   kept.reserve(jobs.size() - refused.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (auto it = refused.find(i); it != refused.end())
-      out.push_back(RefusedJob{claims[i].key, claims[i].where, claims[i].user, claims[i].uid, it->second});
+      out.push_back(RefusedJob{claims[i].key, claims[i].where, claims[i].user, claims[i].uid, it->second,
+                               over.lines.contains(i)});
     else
       kept.push_back(std::move(jobs[i]));
   }

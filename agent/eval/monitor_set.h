@@ -63,12 +63,16 @@ struct RefusedJob {
   std::string user;
   int64_t uid = -1;
   std::string reason;
+  bool over_limit = false;  // past discovery.max_monitors_per_user / max_user_monitors (user_limits.h)
 };
 
 /// Takes out of `jobs` the lines of users' crontabs that may not define their key (a key of
-/// root's files or agent.yaml, or one another user holds: `holders`, key -> uid), and returns them.
+/// root's files or agent.yaml, or one another user holds: `holders`, key -> uid), and those past
+/// the limits of monitors per user (config.discovery), and returns them. `limit_files`, when
+/// given, gets one line per file that went past a limit (user_limits.h).
 std::vector<RefusedJob> take_refused_claims(std::vector<DiscoveredJob>& jobs, const Config& config,
-                                            const std::unordered_map<std::string, int64_t>& holders);
+                                            const std::unordered_map<std::string, int64_t>& holders,
+                                            std::map<std::string, std::string>* limit_files = nullptr);
 
 /// Every monitor: each discovered job (overridden by its entry), then entries without a job.
 /// Monitors that cannot be built are left out with a warning naming them.
