@@ -254,7 +254,7 @@ TEST(AlertmanagerFormat, FiringAndResolvedAlerts) {
   AlertmanagerAlert a;
   a.alertname = "CronitorJobProblem";
   a.key = "backup";
-  a.job = "Nightly backup";
+  a.cron_job = "Nightly backup";
   a.host = "db1";
   a.summary = "Nightly backup failed";
   a.starts_ms = 1764460800123;
@@ -262,7 +262,7 @@ TEST(AlertmanagerFormat, FiringAndResolvedAlerts) {
   ASSERT_TRUE(j.is_array());
   EXPECT_EQ(j[0]["labels"], json({{"alertname", "CronitorJobProblem"},
                                   {"key", "backup"},
-                                  {"job", "Nightly backup"},
+                                  {"cron_job", "Nightly backup"},
                                   {"host", "db1"},
                                   {"severity", "critical"}}));
   EXPECT_EQ(j[0]["startsAt"], "2025-11-30T00:00:00.123Z");
