@@ -328,6 +328,20 @@ TEST(PrometheusFormat, EveryJobHasEverySeriesBeforeItsFirstRun) {
   EXPECT_NE(text.find("# TYPE cronitor_job_runs_total counter\n"), std::string::npos);
 }
 
+// Jobs held back from an upstream (its server refused their check) are a gauge per upstream: a
+// fleet sees a host whose Healthchecks slugs are unknown without reading its log.
+TEST(PrometheusFormat, HeldJobsArePerUpstream) {
+  AgentMetrics a;
+  UpstreamMetrics hc{"healthchecks", 8, 10, 0, 0, 0, false};
+  hc.held_jobs = 2;
+  a.upstreams.push_back(hc);
+  a.upstreams.push_back({"sentry", 0, 3, 0, 0, 0, false});
+  const std::string text = render_metrics({}, a);
+  EXPECT_NE(text.find("# TYPE cronitor_agent_upstream_held_jobs gauge\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_agent_upstream_held_jobs{upstream=\"healthchecks\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_agent_upstream_held_jobs{upstream=\"sentry\"} 0\n"), std::string::npos) << text;
+}
+
 // Issue 19 item 9: one hostile job name must not break the whole scrape. The real promtool (Debian's
 // prometheus package) checks the exposition made from names of 10 KiB (cut inside a 2-byte
 // character at 1024 bytes before the fix), invalid UTF-8, quotes, backslashes and newlines.
