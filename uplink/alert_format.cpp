@@ -224,7 +224,8 @@ std::string webhook_body(const Alert& a, const std::string& host) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::string& host) {
+OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::string& host,
+                             const AlertmanagerTiming& am) {
   OutgoingMessage m;
   switch (t.kind) {
     case NotifyTarget::Kind::kSlack:
@@ -300,36 +301,10 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
       m.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
       break;
     }
-    case NotifyTarget::Kind::kAlertmanager: {
-      // One alertname per key for the whole incident (its kind is an annotation): labels identify
-      // an alert, so the resolution must carry the labels of the alert it ends.
-      auto ms = [](Instant t) {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-      };
-      uplink::AlertmanagerAlert am;
-      am.alertname = a.kind == Alert::Kind::kTest                                 ? "CronitorTest"
-                     : a.key.starts_with("host:") || a.key.starts_with("uplink:") ? "CronitorHostProblem"
-                                                                                  : "CronitorJobProblem";
-      am.key = a.key;
-      am.job = a.name;
-      am.host = host;
-      am.severity = a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved ? "info" : "critical";
-      am.summary = a.summary;
-      am.description = std::string(kind_name(a.kind)) + (a.detail.empty() ? "" : ": " + a.detail);
-      const Instant opened = a.incident_opened.time_since_epoch().count() > 0 ? a.incident_opened : a.at;
-      am.starts_ms = ms(is_recovery(a.kind) ? opened : std::min(opened, a.at));
-      if (is_recovery(a.kind))
-        am.ends_ms = ms(a.at);
-      else if (a.kind == Alert::Kind::kTest || a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest)
-        am.ends_ms = ms(a.at) + 5 * 60 * 1000;  // nothing will resolve these: let them expire
-      if (is_host_notice(a.kind)) {             // a notice: nothing resolves it, let it expire
-        am.severity = "warning";
-        am.ends_ms = ms(a.at) + 5 * 60 * 1000;
-      }
+    case NotifyTarget::Kind::kAlertmanager:
       m.url = uplink::alertmanager_url(t.address);
-      m.body = uplink::alertmanager_body(am);
+      m.body = uplink::alertmanager_body(to_alertmanager(a, host, am));
       break;
-    }
     case NotifyTarget::Kind::kEmail: {
       m.mail_to = t.address;
       m.content_type = "text/plain; charset=utf-8";

@@ -1,10 +1,12 @@
-// Alert messages in each receiver's format: Slack, generic webhook, Discord, Teams, PagerDuty, email.
+// Alert messages in each receiver's format: Slack, generic webhook, Discord, Teams, PagerDuty, email,
+// Alertmanager.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "uplink/alert.h"
+#include "uplink/alertmanager.h"
 #include "uplink/notify_target.h"
 
 namespace cronitor::uplink {
@@ -21,8 +23,10 @@ struct OutgoingMessage {
 /// The PagerDuty Events v2 endpoint (CRONITOR_PAGERDUTY_URL overrides it, for tests).
 std::string pagerduty_url();
 
-/// Formats `alert` for `target`; `host` names this machine.
-OutgoingMessage format_alert(const Alert& alert, const NotifyTarget& target, const std::string& host);
+/// Formats `alert` for `target`; `host` names this machine. `am`: when an Alertmanager alert is
+/// posted and how often it is posted again (its endsAt).
+OutgoingMessage format_alert(const Alert& alert, const NotifyTarget& target, const std::string& host,
+                             const AlertmanagerTiming& am = {});
 
 /// Slack incoming-webhook JSON: `text` fallback plus blocks.
 std::string slack_body(const Alert& a, const std::string& host);

@@ -64,7 +64,10 @@ std::chrono::seconds retry_delay(int attempts) {
 }
 
 SendResult AlertSender::send(const Alert& alert, const NotifyTarget& target) {
-  OutgoingMessage m = format_alert(alert, target, host_);
+  // Alertmanager's endsAt counts from the moment of sending (an alert may have waited in the outbox).
+  const AlertmanagerTiming am{std::chrono::time_point_cast<Instant::duration>(std::chrono::system_clock::now()),
+                              std::chrono::seconds(am_resend_s_.load())};
+  OutgoingMessage m = format_alert(alert, target, host_, am);
   return target.kind == NotifyTarget::Kind::kEmail ? mail(m) : post(m);
 }
 

@@ -28,6 +28,8 @@ class AlertSender {
   SendResult post(const OutgoingMessage& m);
   SendResult mail(const OutgoingMessage& m);
   const std::string& host() const { return host_; }
+  /// From any thread: how often open incidents are posted again to Alertmanager (their endsAt).
+  void set_alertmanager_resend(std::chrono::seconds interval) { am_resend_s_.store(interval.count()); }
   /// From any thread: a send in progress returns at once (a retryable failure), and so do
   /// later ones. For a prompt shutdown.
   void cancel();
@@ -39,6 +41,7 @@ class AlertSender {
   std::chrono::milliseconds timeout_;
   std::unique_ptr<Curl> curl_;
   std::atomic<bool> cancelled_{false};
+  std::atomic<int64_t> am_resend_s_{kAlertmanagerResendDefault.count()};
 };
 
 /// The back-off before attempt `attempts + 1`: 5 s doubling, at most 1 hour.

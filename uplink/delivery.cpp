@@ -54,6 +54,8 @@ struct Deliverer::Impl {
     struct Held {
       long status = 0;
       uint64_t until = 0;
+      int64_t since_ms = 0;  // wall clock: what status shows
+      std::string url, answer;
     };
     std::unordered_map<std::string, Held> held;
     // A monitor sync chunk the upstream refused (400): the ranges of its monitors still to send,
@@ -245,7 +247,13 @@ struct Deliverer::Impl {
         return;
       case Verdict::kHold: {
         auto [h, first] = l.held.try_emplace(t.job);
+        if (first)
+          h->second.since_ms =
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
         h->second.status = status;
+        h->second.url = t.shown_url;
+        h->second.answer = one_line(t.answer);
         h->second.until = mono() + static_cast<uint64_t>(settings.backoff_max.count()) * 1000;
         l.stats.held = l.held.size();
         if (first) {
@@ -555,7 +563,12 @@ void Deliverer::kick() { impl_->schedule_pump(); }
 
 std::vector<UpstreamStats> Deliverer::stats() const {
   std::vector<UpstreamStats> out;
-  for (const auto& l : impl_->lanes) out.push_back(l->stats);
+  for (const auto& l : impl_->lanes) {
+    out.push_back(l->stats);
+    for (const auto& [job, h] : l->held) out.back().held_jobs.push_back({job, h.status, h.since_ms, h.url, h.answer});
+    std::sort(out.back().held_jobs.begin(), out.back().held_jobs.end(),
+              [](const HeldJob& a, const HeldJob& b) { return a.job < b.job; });
+  }
   return out;
 }
 

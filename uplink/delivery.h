@@ -20,6 +20,15 @@
 
 namespace cronitor::uplink {
 
+/// A job held back from an upstream: the server refused its check (404, 409, 410).
+struct HeldJob {
+  std::string job;
+  long status = 0;
+  int64_t since_ms = 0;  // the first refusal (Unix time)
+  std::string url;       // as refused, secrets masked
+  std::string answer;    // the start of the server's answer, as the server worded it
+};
+
 struct UpstreamStats {
   std::string name;
   uint64_t delivered = 0;  // rows accepted by the upstream
@@ -29,6 +38,7 @@ struct UpstreamStats {
   uint64_t dropped = 0;    // rows dropped for the size and age bounds
   bool stopped = false;    // refused with a permanent status
   long stop_status = 0;
+  std::vector<HeldJob> held_jobs;  // the jobs counted in `held`, by job
 };
 
 class Deliverer {

@@ -98,6 +98,11 @@ std::string render_metrics(const std::vector<JobMetrics>& jobs, const AgentMetri
   head("cronitor_agent_upstream_stopped", "gauge", "1 when an upstream refused the agent for good (bad key).");
   for (const auto& u : a.upstreams)
     out += "cronitor_agent_upstream_stopped{upstream=\"" + label(u.name) + "\"} " + (u.stopped ? "1" : "0") + "\n";
+  head("cronitor_agent_upstream_held_jobs", "gauge",
+       "Jobs whose events an upstream refused (404, 409, 410: no such check): held back, the others flow.");
+  for (const auto& u : a.upstreams)
+    out +=
+        "cronitor_agent_upstream_held_jobs{upstream=\"" + label(u.name) + "\"} " + std::to_string(u.held_jobs) + "\n";
   head("cronitor_agent_last_update_timestamp_seconds", "gauge", "When these metrics were made (Unix time).");
   out += "cronitor_agent_last_update_timestamp_seconds " + num(a.written_s) + "\n";
   // Liveness: a start time that keeps changing is a restart loop; a last loop stamp that falls

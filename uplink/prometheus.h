@@ -29,6 +29,7 @@ struct UpstreamMetrics {
   int64_t depth = 0;
   uint64_t delivered = 0, failures = 0, rejected = 0, dropped = 0;
   bool stopped = false;
+  uint64_t held_jobs = 0;  // jobs held back: the upstream refused their check (404, 409, 410)
 };
 
 struct AgentMetrics {

@@ -168,6 +168,7 @@ void status(const Common& o, int& exit_code) {
       std::cout << out["alerts_held"].get<uint64_t>()
                 << " alert message(s) held back by alert_rate_limit since the agent started (recorded; see "
                    "`history KEY`)\n";
+    if (out.contains("uplink")) std::cout << agent::uplink_notes(out["uplink"]);
     std::cout << agent::status_table(out["monitors"]);
     print_reporting_notes(out);
   }

@@ -151,6 +151,47 @@ json snooze_json(const HostState& host, Instant now) {
           {"reason", host.snooze_reason.empty() ? json() : json(host.snooze_reason)}};
 }
 
+json uplink_json(const std::vector<uplink::UpstreamStats>& stats,
+                 const std::function<bool(const std::string& job)>& visible) {
+  json out = json::array();
+  for (const auto& st : stats) {
+    json held = json::array();
+    for (const auto& h : st.held_jobs)
+      if (visible(h.job))
+        held.push_back({{"job", h.job},
+                        {"status", h.status},
+                        {"since", iso_or_null(Instant(std::chrono::milliseconds(h.since_ms)))},
+                        {"url", h.url},
+                        {"answer", h.answer}});
+    out.push_back({{"upstream", st.name},
+                   {"stopped", st.stopped},
+                   {"stop_status", st.stopped ? json(st.stop_status) : json()},
+                   {"delivered", st.delivered},
+                   {"held", held}});
+  }
+  return out;
+}
+
+std::string uplink_notes(const json& uplink) {
+  std::string out;
+  if (!uplink.is_array()) return out;
+  for (const auto& u : uplink) {
+    const std::string name = escape_text(u.value("upstream", std::string()));
+    if (u.value("stopped", false))
+      out += "UPLINK " + name + " STOPPED: it answered HTTP " + cell(u.value("stop_status", json())) +
+             " (bad key?); events stay queued until the config is fixed and reloaded\n";
+    const json& held = u.contains("held") ? u["held"] : json::array();
+    if (held.empty()) continue;
+    out += "uplink " + name + " holds back " + std::to_string(held.size()) + " job" + (held.size() == 1 ? "" : "s") +
+           " (the server refused the check; the other jobs flow, held events wait and are tried again):\n";
+    for (const auto& h : held)
+      out += "  " + cell(h.value("job", json())) + ": HTTP " + cell(h.value("status", json())) + " " +
+             cell(h.value("answer", json())) + " since " + cell(h.value("since", json())) + " (" +
+             cell(h.value("url", json())) + ")\n";
+  }
+  return out;
+}
+
 json run_json(const RunRow& r) {
   auto ms = [](const std::optional<int64_t>& v) { return v ? iso_or_null(from_ms(*v)) : json(); };
   json metrics = json::object();

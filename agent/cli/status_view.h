@@ -1,12 +1,14 @@
 // What `status` and `history` show, from the daemon's memory or from state.db: JSON and tables.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "agent/eval/monitor.h"
 #include "agent/state/state_store.h"
+#include "uplink/delivery.h"
 
 namespace cronitor::agent {
 
@@ -26,6 +28,14 @@ std::string status_table(const nlohmann::json& monitors);
 nlohmann::json cron_incident_json(const HostState& host);
 /// The host's snooze at `now`: {until, since, reason}, or null when it is not snoozed.
 nlohmann::json snooze_json(const HostState& host, Instant now);
+
+/// The upstreams for `status --json`: name, stopped (and its HTTP status), delivered, and `held`:
+/// the jobs held back because the server refused their check (job, status, since, url, answer),
+/// only those `visible` lets the asking user see.
+nlohmann::json uplink_json(const std::vector<uplink::UpstreamStats>& stats,
+                           const std::function<bool(const std::string& job)>& visible);
+/// What `status` says of upstreams that stopped or hold jobs back; empty when all flow.
+std::string uplink_notes(const nlohmann::json& uplink);
 
 nlohmann::json run_json(const RunRow& r);
 std::string history_table(const nlohmann::json& runs);

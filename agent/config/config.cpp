@@ -201,11 +201,19 @@ void parse_defaults(Walker& w, const YAML::Node& n, Defaults& d) {
       if (auto x = w.boolean(v, key)) d.alert_on_downtime = *x;
     } else if (k == "max_runs_per_slot") {
       if (auto x = w.integer(v, key, 0, 1000)) d.max_runs_per_slot = *x;
+    } else if (k == "alertmanager_resend") {
+      if (auto x = w.duration(v, key)) {
+        if (x->count() < 1 || *x > std::chrono::hours(1))
+          w.error(v, key, "must be 1 second to 1 hour (well under Alertmanager's resolve_timeout, 5 minutes)");
+        else
+          d.alertmanager_resend = *x;
+      }
     } else {
       w.error(kv.first, key,
               "unknown key (known: grace_seconds, failure_tolerance, schedule_tolerance, "
               "consecutive_alert_threshold, realert_interval, notify, recovery_threshold, flapping_threshold, "
-              "flapping_window, alert_rate_limit, alert_rate_window, alert_on_downtime, max_runs_per_slot)");
+              "flapping_window, alert_rate_limit, alert_rate_window, alert_on_downtime, max_runs_per_slot, "
+              "alertmanager_resend)");
     }
   }
 }

@@ -12,6 +12,7 @@
 
 #include "agent/eval/assertion.h"
 #include "common/error.h"
+#include "uplink/alertmanager.h"
 #include "uplink/notify_target.h"
 #include "uplink/settings.h"
 
@@ -69,6 +70,9 @@ struct Defaults {
   std::chrono::seconds alert_rate_window{600};
   /// Runs due while the host was down or the agent stopped: one notice per downtime (false: logged only).
   bool alert_on_downtime = true;
+  /// An open incident's alert is posted again to Alertmanager targets this often, with endsAt
+  /// 4 intervals ahead (Alertmanager would end it after resolve_timeout otherwise).
+  std::chrono::seconds alertmanager_resend = uplink::kAlertmanagerResendDefault;
 };
 
 struct Config {

@@ -396,6 +396,8 @@ void Daemon::reload() {
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
   throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
+  am_resend_.configure(config_.defaults.alertmanager_resend);
+  if (sender_) sender_->set_alertmanager_resend(config_.defaults.alertmanager_resend);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   commit_pending();
@@ -456,6 +458,7 @@ Result<void> Daemon::setup_loop() {
   sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
   sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
   sender_ = std::make_unique<SenderThread>(host_);
+  resume_alertmanager_posts(now());
   sd_event_add_io(ev_, &sent_src_, sender_->fd(), EPOLLIN, on_sent_cb, this);
   // A wall-clock jump cancels this timer: deadlines are then recomputed.
   clock_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -28,6 +28,7 @@
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "uplink/alert_throttle.h"
+#include "uplink/alertmanager_resend.h"
 #include "uplink/delivery.h"
 #include "uplink/prometheus.h"
 #include "uplink/upstream_schedule.h"
@@ -236,6 +237,14 @@ class Daemon {
   void on_sent();
   bool record_sent();   // the sender's outcomes into the outbox; false: none
   void finish_sends();  // at a stop: the alerts being sent finish first (1 s at most)
+  // Alertmanager targets (daemon_alertmanager.cpp): an open incident's alert is posted again
+  // every defaults.alertmanager_resend until the incident resolves.
+  // At start the incidents still open resume; pump_outbox queues the posts due; incident_opened
+  // says whether a key's incident is open in memory, and since when.
+  void note_alertmanager_rows(const Action& a, const std::vector<std::string>& targets, Instant t);
+  void resume_alertmanager_posts(Instant t);
+  void queue_alertmanager_posts(Instant t);
+  std::optional<Instant> incident_opened(const std::string& key) const;
 
   void notify_status();
   Instant now() const;
@@ -352,6 +361,7 @@ class Daemon {
   uint64_t events_stored_ = 0;
   bool outbox_dirty_ = false;                  // alerts were queued since the last pump
   AlertThrottle throttle_;                     // per-target rate limit; its digests are queued by pump_outbox
+  uplink::AlertmanagerResend am_resend_;       // open incidents posted again to Alertmanager targets
   std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
   uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
   sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds

@@ -5,10 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "agent/daemon/daemon.h"
 #include "agent/eval/user_limits.h"
+#include "agent/state/alertmanager_rows.h"
+#include "agent/state/state_json.h"
 
 namespace cronitor::agent {
 namespace {
@@ -56,7 +59,10 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
                    resolved->size() - targets.size(), resolved->size(), a.alert.summary);
     else
       spdlog::warn("alert: {}", a.alert.summary);
-    if (auto r = store_.record_action(a, targets, t); !r) spdlog::error("recording an alert: {}", r.error().message);
+    if (auto r = store_.record_action(a, targets, t); !r)
+      spdlog::error("recording an alert: {}", r.error().message);
+    else
+      note_alertmanager_rows(a, targets, t);
     outbox_dirty_ = true;
   }
 }
@@ -73,6 +79,7 @@ void Daemon::pump_outbox() {
     }
     if (!store_.commit()) store_.rollback();
   }
+  queue_alertmanager_posts(t);
   auto due = store_.due_outbox(t, 64);
   if (due && !due->empty()) {
     std::vector<OutboxItem> fresh;
@@ -85,6 +92,7 @@ void Daemon::pump_outbox() {
   }
   auto next = store_.next_outbox_time();
   if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
+  if (auto d = am_resend_.next_due(); d && next && (!*next || *d < **next)) *next = d;
   if (next && *next && outbox_src_) {
     sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
     sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
@@ -110,6 +118,10 @@ bool Daemon::record_sent() {
     spdlog::warn("sending alert to {}: {}{}", o.item.target.substr(0, o.item.target.find(':')), o.result.error,
                  give_up ? ", giving up" : ", will retry");
     (void)store_.outbox_retry(o.item.id, t + uplink::retry_delay(o.item.attempts), o.result.error, give_up);
+    // A newer post of the same Alertmanager alert waits: this one is not tried again after it.
+    if (o.item.target.starts_with("alertmanager:"))
+      if (auto alert = alert_from_json(nlohmann::json::parse(o.item.alert_json, nullptr, false)))
+        (void)alertmanager_supersede(store_.db(), o.item.target, alert->key, in_flight_);
   }
   (void)store_.commit();
   return true;

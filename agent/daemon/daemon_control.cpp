@@ -77,6 +77,10 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"shutting_down", shutting_down_},
                    {"disk_full", disk},
                    {"alerts_held", throttle_.held_total()},
+                   {"uplink", uplink_json(deliverer_ ? deliverer_->stats() : std::vector<uplink::UpstreamStats>{},
+                                          [&](const std::string& job) {
+                                            return req.sees_all || owner_of(job) == static_cast<int64_t>(c.uid);
+                                          })},
                    {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
                    {"systemd", timers}});
   }

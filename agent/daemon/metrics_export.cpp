@@ -112,6 +112,7 @@ std::string Daemon::metrics_text() {
   if (deliverer_)
     for (const auto& st : deliverer_->stats()) {
       uplink::UpstreamMetrics u{st.name, 0, st.delivered, st.failures, st.rejected, st.dropped, st.stopped};
+      u.held_jobs = st.held;
       if (uplink_outbox_)
         if (auto n = uplink_outbox_->depth(st.name)) u.depth = *n;
       a.upstreams.push_back(u);

@@ -33,6 +33,8 @@ class SenderThread {
   void submit(std::vector<OutboxItem> items);
   std::vector<SendOutcome> take();
   size_t in_flight() const;
+  /// How often open incidents are posted again to Alertmanager (the endsAt of their alerts).
+  void set_alertmanager_resend(std::chrono::seconds interval) { sender_.set_alertmanager_resend(interval); }
 
  private:
   void run();

@@ -131,6 +131,40 @@ TEST(StatusView, CronIncidentOpenedIsIso8601) {
   EXPECT_EQ(j["reason"], "no pid");
 }
 
+// Jobs held back from an upstream after a 404/409/410 show in `status`: which upstream, which
+// job, since when, the server's answer; a user sees only the jobs they own.
+TEST(StatusView, HeldJobsNameTheUpstreamSinceWhenAndTheServersAnswer) {
+  uplink::UpstreamStats hc;
+  hc.name = "healthchecks";
+  hc.delivered = 10;
+  hc.held = 2;
+  const int64_t since =
+      std::chrono::duration_cast<std::chrono::milliseconds>(at("2026-05-01T10:00:00Z").time_since_epoch()).count();
+  hc.held_jobs = {{"backup", 404, since, "GET https://hc-ping.com/***/backup", "\"not found\""},
+                  {"sync\x1b[2J", 410, since + 60000, "GET https://hc-ping.com/***/sync", "\"gone\""}};
+  uplink::UpstreamStats sentry;
+  sentry.name = "sentry";
+  const json all = uplink_json({hc, sentry}, [](const std::string&) { return true; });
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["upstream"], "healthchecks");
+  ASSERT_EQ(all[0]["held"].size(), 2u);
+  EXPECT_EQ(all[0]["held"][0]["job"], "backup");
+  EXPECT_EQ(all[0]["held"][0]["status"], 404);
+  EXPECT_EQ(all[0]["held"][0]["since"], "2026-05-01T10:00:00+00:00");
+  EXPECT_EQ(all[0]["held"][0]["answer"], "\"not found\"");
+  EXPECT_TRUE(all[1]["held"].empty());
+  const std::string text = uplink_notes(all);
+  EXPECT_NE(text.find("uplink healthchecks holds back 2 jobs"), std::string::npos) << text;
+  EXPECT_NE(text.find("backup: HTTP 404 \"not found\" since 2026-05-01T10:00:00+00:00"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << "a job name is escaped for the terminal";
+  EXPECT_EQ(text.find("sentry"), std::string::npos) << "an upstream that flows is not mentioned: " << text;
+  // A user's status: only their own jobs.
+  const json mine = uplink_json({hc}, [](const std::string& job) { return job == "backup"; });
+  EXPECT_EQ(mine[0]["held"].size(), 1u);
+  EXPECT_NE(uplink_notes(mine).find("holds back 1 job ("), std::string::npos) << uplink_notes(mine);
+  EXPECT_TRUE(uplink_notes(uplink_json({sentry}, [](const std::string&) { return true; })).empty());
+}
+
 TEST(AlertText, RecoveryAndShortRunsReadWell) {
   Sim sim(monitor("billing", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
   sim.send(event("billing", "r1", RunEvent::State::kRun, at("2026-05-01T10:10:00Z")));

@@ -362,6 +362,18 @@ TEST_F(DeliveryTest, A404ForOneSlugHoldsBackThatJobOnlyAndNamesIt) {
   EXPECT_FALSE(st.stopped);
   EXPECT_EQ(st.delivered, 10u) << "only what was accepted counts as delivered";
   EXPECT_EQ(st.held, 1u);
+  // What `status` shows of it: the job, since when, the server's answer.
+  ASSERT_EQ(st.held_jobs.size(), 1u);
+  EXPECT_EQ(st.held_jobs[0].job, "unknown job");
+  EXPECT_EQ(st.held_jobs[0].status, 404);
+  EXPECT_EQ(st.held_jobs[0].answer, "\"not found\"");  // quoted, as in the log
+  EXPECT_NE(st.held_jobs[0].url.find("/unknown-job"), std::string::npos) << st.held_jobs[0].url;
+  EXPECT_EQ(st.held_jobs[0].url.find("pk_abc"), std::string::npos) << "the ping key is masked";
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  EXPECT_LE(st.held_jobs[0].since_ms, now_ms);
+  EXPECT_GT(st.held_jobs[0].since_ms, now_ms - 60000);
   EXPECT_EQ(depth("healthchecks"), 8) << "the held job's events stay queued";
 }
 

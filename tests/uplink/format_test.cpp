@@ -254,7 +254,7 @@ TEST(AlertmanagerFormat, FiringAndResolvedAlerts) {
   AlertmanagerAlert a;
   a.alertname = "CronitorJobProblem";
   a.key = "backup";
-  a.job = "Nightly backup";
+  a.cron_job = "Nightly backup";
   a.host = "db1";
   a.summary = "Nightly backup failed";
   a.starts_ms = 1764460800123;
@@ -262,7 +262,7 @@ TEST(AlertmanagerFormat, FiringAndResolvedAlerts) {
   ASSERT_TRUE(j.is_array());
   EXPECT_EQ(j[0]["labels"], json({{"alertname", "CronitorJobProblem"},
                                   {"key", "backup"},
-                                  {"job", "Nightly backup"},
+                                  {"cron_job", "Nightly backup"},
                                   {"host", "db1"},
                                   {"severity", "critical"}}));
   EXPECT_EQ(j[0]["startsAt"], "2025-11-30T00:00:00.123Z");
@@ -343,6 +343,20 @@ TEST(PrometheusFormat, UnknownOutcomesAreCountedApartFromSuccesses) {
   EXPECT_NE(text.find("cronitor_job_runs_total{" + l + ",outcome=\"unknown\"} 5\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cronitor_job_last_exit_code{" + l + "} NaN\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cronitor_job_last_duration_seconds{" + l + "} NaN\n"), std::string::npos) << text;
+}
+
+// Jobs held back from an upstream (its server refused their check) are a gauge per upstream: a
+// fleet sees a host whose Healthchecks slugs are unknown without reading its log.
+TEST(PrometheusFormat, HeldJobsArePerUpstream) {
+  AgentMetrics a;
+  UpstreamMetrics hc{"healthchecks", 8, 10, 0, 0, 0, false};
+  hc.held_jobs = 2;
+  a.upstreams.push_back(hc);
+  a.upstreams.push_back({"sentry", 0, 3, 0, 0, 0, false});
+  const std::string text = render_metrics({}, a);
+  EXPECT_NE(text.find("# TYPE cronitor_agent_upstream_held_jobs gauge\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_agent_upstream_held_jobs{upstream=\"healthchecks\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cronitor_agent_upstream_held_jobs{upstream=\"sentry\"} 0\n"), std::string::npos) << text;
 }
 
 // Issue 19 item 9: one hostile job name must not break the whole scrape. The real promtool (Debian's

@@ -3,7 +3,9 @@
 // (etc/cronitor-agent.rules.yml, checked by promtool first); a heartbeat job misses its run and a
 // job fails. Prometheus' own alerts fire (its /api/v1/alerts) and reach Alertmanager, and the
 // agent's own alert for the failed job (notify target alertmanager:URL) is in Alertmanager's
-// /api/v2/alerts. Every process is a child of the test, ended by its pid; the temp dirs go.
+// /api/v2/alerts. An incident open for longer than Alertmanager's resolve_timeout stays active there
+// until the job recovers (the agent posts it again). Every process is a child of the test, ended by
+// its pid; the temp dirs go.
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/event.h"
@@ -275,7 +278,8 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
   for (const auto& a : am_alerts)
     if (a["labels"].value("alertname", "") == "CronitorJobProblem" && a["labels"].value("key", "") == "backup") {
       EXPECT_EQ(a["labels"]["host"], "prom-host");
-      EXPECT_EQ(a["labels"]["job"], "Nightly backup");
+      EXPECT_EQ(a["labels"]["cron_job"], "Nightly backup");
+      EXPECT_FALSE(a["labels"].contains("job")) << "`job` names the scrape job in Prometheus: " << a.dump(1);
       EXPECT_EQ(a["labels"]["severity"], "critical");
       EXPECT_TRUE(a["annotations"]["description"].get<std::string>().starts_with("failed")) << a.dump(1);
       EXPECT_EQ(a["status"]["state"], "active");
@@ -305,6 +309,86 @@ TEST_F(PrometheusE2E, ShippedRulesFireForAMissedAndAFailedJobAndTheAgentsAlertRe
   EXPECT_NE(text.find(R"(key="heartbeat",name="heartbeat")"), std::string::npos);
   std::printf("prometheus e2e: %.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+}
+
+// Issue 19 item 5: Alertmanager ends an alert posted without endsAt after its resolve_timeout
+// (here 5 s). The agent posts an open incident's alert again every alertmanager_resend (2 s) with
+// endsAt 4 intervals ahead, so the alert stays active for as long as the job fails (20 s here:
+// past resolve_timeout and past the first post's endsAt), and ends when the job recovers.
+TEST_F(PrometheusE2E, AnOpenIncidentStaysActiveInAlertmanagerPastResolveTimeoutUntilTheJobRecovers) {
+  const uint16_t am_port = free_port();
+  const std::string am = "127.0.0.1:" + std::to_string(am_port);
+  std::ofstream(dir_ / "alertmanager.yml") << "global: {resolve_timeout: 5s}\n"
+                                              "route: {receiver: nowhere, group_wait: 1s}\n"
+                                              "receivers: [{name: nowhere}]\n";
+  alertmanager_.start({kAlertmanager, "--config.file=" + (dir_ / "alertmanager.yml").string(),
+                       "--storage.path=" + (dir_ / "am-data").string(), "--web.listen-address=" + am,
+                       "--cluster.listen-address=", "--log.level=warn"},
+                      dir_ / "alertmanager.log");
+  std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
+                                     << "\nspool_dir: " << (dir_ / "spool").string()
+                                     << "\nhostname: am-host\n"
+                                        "discovery: {crontabs: false, systemd: false}\n"
+                                        "notify:\n  am: [\"alertmanager:http://"
+                                     << am
+                                     << "\"]\n"
+                                        "defaults:\n  notify: [am]\n  alertmanager_resend: 2s\n"
+                                        "monitors:\n"
+                                        "  - key: backup\n    name: Nightly backup\n    schedule: \"0 3 * * *\"\n";
+  fs::permissions(dir_ / "agent.yaml", fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(agent_->start((dir_ / "agent.yaml").string(), socket_)) << agent_->log();
+  ASSERT_TRUE(wait_until([&] { return get("http://" + am + "/-/ready").has_value(); }, 30s)) << alertmanager_.log();
+
+  // GET /api/v2/alerts lists the alerts whose endsAt has not passed: the active ones.
+  auto active = [&] {
+    auto j = get_json("http://" + am + "/api/v2/alerts");
+    return j && has_alert(*j, "CronitorJobProblem", "backup");
+  };
+  ASSERT_TRUE(cronitor::wrapper::send_to_agent(
+      socket_, event("backup", "00000003-0000-4000-8000-000000000003", cronitor::RunState::kRun), 2000000));
+  ASSERT_TRUE(cronitor::wrapper::send_to_agent(
+      socket_, event("backup", "00000003-0000-4000-8000-000000000003", cronitor::RunState::kFail, 3), 2000000));
+  ASSERT_TRUE(wait_until(active, 20s)) << agent_->log() << alertmanager_.log();
+  const auto fired = std::chrono::steady_clock::now();
+  auto alerts = get_json("http://" + am + "/api/v2/alerts").value_or(json::array());
+  for (const auto& a : alerts)
+    if (a["labels"].value("key", "") == "backup") {
+      EXPECT_EQ(a["labels"]["cron_job"], "Nightly backup");
+      EXPECT_EQ(a["labels"]["host"], "am-host");
+      EXPECT_FALSE(a["labels"].contains("job")) << a.dump(1);
+      EXPECT_EQ(a["status"]["state"], "active");
+    }
+
+  // The job keeps failing: the alert stays active past resolve_timeout (5 s) and past the first
+  // post's endsAt (8 s), looked at every 250 ms for 20 s.
+  int looks = 0;
+  while (std::chrono::steady_clock::now() - fired < 20s) {
+    ASSERT_TRUE(active()) << "Alertmanager ended the alert of an open incident after "
+                          << std::chrono::duration<double>(std::chrono::steady_clock::now() - fired).count() << " s\n"
+                          << get("http://" + am + "/api/v2/alerts").value_or("") << agent_->log();
+    ++looks;
+    std::this_thread::sleep_for(250ms);
+  }
+  EXPECT_GT(looks, 40);
+  // amtool, Alertmanager's own client, sees it too.
+  if (fs::exists("/usr/bin/amtool")) {
+    auto q = run_command({"/usr/bin/amtool", "alert", "query", "--alertmanager.url=http://" + am, "key=backup"});
+    EXPECT_EQ(q.exit_code, 0) << q.err;
+    EXPECT_NE(q.out.find("CronitorJobProblem"), std::string::npos) << q.out << q.err;
+  }
+
+  // The job recovers: the resolution ends the alert at once, and no late re-post brings it back.
+  ASSERT_TRUE(cronitor::wrapper::send_to_agent(
+      socket_, event("backup", "00000004-0000-4000-8000-000000000004", cronitor::RunState::kRun), 2000000));
+  ASSERT_TRUE(cronitor::wrapper::send_to_agent(
+      socket_, event("backup", "00000004-0000-4000-8000-000000000004", cronitor::RunState::kComplete), 2000000));
+  ASSERT_TRUE(wait_until([&] { return !active(); }, 10s))
+      << get("http://" + am + "/api/v2/alerts").value_or("") << agent_->log();
+  const auto resolved = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - resolved < 6s) {  // 3 re-post intervals
+    ASSERT_FALSE(active()) << "the alert came back after its resolution\n" << agent_->log();
+    std::this_thread::sleep_for(250ms);
+  }
 }
 
 }  // namespace
