@@ -33,6 +33,7 @@ struct MonitorOverrides {
   std::optional<std::vector<Assertion>> assertions;
   std::optional<std::vector<std::string>> notify;
   std::optional<bool> paused;
+  std::optional<bool> alert_on_skip;  ///< a start systemd skipped (Condition*=) alerts
 
   /// Fields set in `other` win over ours.
   void merge(const MonitorOverrides& other);
@@ -69,6 +70,8 @@ struct Defaults {
   std::chrono::seconds alert_rate_window{600};
   /// Runs due while the host was down or the agent stopped: one notice per downtime (false: logged only).
   bool alert_on_downtime = true;
+  /// A timer's start that systemd skipped (a Condition*= failed): recorded; a notice only when true.
+  bool alert_on_skip = false;
 };
 
 struct Config {
