@@ -446,6 +446,21 @@ TEST_F(SystemdTimers, StartedOnlyTransientAndSkippedTimersAreMonitorsByTheirUnit
   }
   auto st = run_command({kAgent, "status", "--config", config()});
   EXPECT_NE(st.out.find("t-transient"), std::string::npos) << st.out;
+  // `discover` lists both as observed live, with the manager's schedule ("not enabled" before).
+  auto disc = run_command({kAgent, "discover", "--root", (dir_ / "root").string()});
+  ASSERT_EQ(disc.exit_code, 0) << disc.err;
+  std::istringstream lines(disc.out);
+  size_t rows = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("t-started.timer") != std::string::npos || line.find("t-transient.timer") != std::string::npos) {
+      ++rows;
+      EXPECT_NE(line.find("observed live (systemd manager)"), std::string::npos) << line;
+      // As its unit file writes it, or (transient) as the manager gives it.
+      EXPECT_NE(line.find(line.find("t-started") != std::string::npos ? "*:*:0/5" : "*-*-* *:*:00/5"),
+                std::string::npos)
+          << line;
+    }
+  EXPECT_EQ(rows, 2u) << disc.out;
   // The skipped one: history and status say so, and alert_on_skip told it.
   const std::string skipped = "skipped (ConditionPathExists=" + (dir_ / "never-there").string() + " failed)";
   EXPECT_FALSE(wait_run(
