@@ -63,6 +63,8 @@ const char* kind_name(Alert::Kind k) {
       return "ran-too-often";
     case Alert::Kind::kZoneChanged:
       return "timezone-changed";
+    case Alert::Kind::kSkipped:
+      return "skipped";
   }
   return "unknown";
 }

@@ -31,6 +31,7 @@ struct Alert {
     kSnoozeEnded,  // the host's snooze ended: the incidents still open (key "host:snooze")
     kTooOften,     // more runs in one slot than the schedule allows
     kZoneChanged,  // the host's time zone changed under a running cron daemon (key "host:timezone")
+    kSkipped,      // systemd skipped a start (a Condition*= failed); only with alert_on_skip
   };
   Kind kind = Kind::kFailed;
   std::string key;      // the monitor's key, or "host:cron" for the cron daemon

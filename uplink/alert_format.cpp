@@ -101,7 +101,8 @@ std::string on_host(const Alert& a, const std::string& host) {
 bool good(const Alert& a) { return is_recovery(a.kind) || a.kind == Alert::Kind::kTest; }
 /// A notice, not an emergency: nobody has to get up for it.
 bool notice(const Alert& a) {
-  return a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest || is_host_notice(a.kind);
+  return a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kDigest || a.kind == Alert::Kind::kSkipped ||
+         is_host_notice(a.kind);
 }
 int color(const Alert& a) { return good(a) ? 0x2EB67D : notice(a) ? 0x9E9E9E : 0xE01E5A; }
 std::string color_hex(const Alert& a) {
@@ -114,7 +115,7 @@ std::string title(const Alert& a) {
   std::string prefix = good(a) ? "✅ " : "🚨 ";
   if (a.kind == Alert::Kind::kTest) prefix = "🔔 ";
   if (a.kind == Alert::Kind::kDigest) prefix = "🔕 ";
-  if (a.kind == Alert::Kind::kRemoved || is_host_notice(a.kind)) prefix = "ℹ️ ";
+  if (a.kind == Alert::Kind::kRemoved || a.kind == Alert::Kind::kSkipped || is_host_notice(a.kind)) prefix = "ℹ️ ";
   if (a.kind == Alert::Kind::kZoneChanged) prefix = "⚠️ ";  // a restart to do, not a job down
   return prefix + a.summary;
 }

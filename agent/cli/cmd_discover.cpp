@@ -17,8 +17,9 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
-#include "agent/daemon/cron_logging.h"
 #include "agent/config/config.h"
+#include "agent/daemon/cron_logging.h"
+#include "agent/daemon/live_timer_job.h"
 #include "agent/eval/key_owners.h"
 #include "agent/eval/user_limits.h"
 #include "common/text.h"
@@ -228,15 +229,42 @@ int run_discover(const DiscoverOptions& o) {
   const DiskRoot root(root_dir(o));
   Scanner scanner(root);
   scanner.scan();
-  const auto jobs = scanner.jobs();
+  auto jobs = scanner.jobs();
   const auto packages = discovery::PackageFiles::load(root);
   const auto run = root.stat("/run/systemd/system");
   const bool systemd = run && run->directory();
   // The manager is asked only when timers are shown: a host without systemd has none to ask.
   LiveTimers live;
-  const bool timers =
-      std::any_of(jobs.begin(), jobs.end(), [](const Job* j) { return j->origin == discovery::JobOrigin::kTimer; });
-  if (timers && (systemd || o.all || o.json)) live = agent::loaded_timers();
+  std::vector<Job> run_live;  // timers the manager runs that no *.wants link enables, or transient
+  if (systemd || o.all || o.json) {
+    auto managed = agent::manager_timers();
+    if (!managed) {
+      live = std::unexpected(managed.error());
+    } else {
+      std::set<std::string> names;
+      for (const auto& t : *managed) names.insert(t.unit);
+      live = names;
+      std::map<std::string, const agent::LiveTimer*> running;
+      for (const auto& t : *managed)
+        if (agent::timer_runs(t)) running[t.unit] = &t;
+      run_live.reserve(managed->size());  // no reallocation: `jobs` points into it
+      for (auto& j : jobs) {              // started with `systemctl start`: monitored while it runs
+        auto it = running.find(j->unit);
+        if (j->origin != discovery::JobOrigin::kTimer || it == running.end()) continue;
+        if (j->disabled && j->reason && j->reason->starts_with("not enabled")) {
+          run_live.push_back(*j);
+          run_live.back().disabled = false;
+          run_live.back().reason.reset();
+          j = &run_live.back();
+        }
+        running.erase(it);
+      }
+      const std::string zone = discovery::read_host_zone(root);
+      for (const auto& [unit, t] : running) run_live.push_back(agent::live_timer_job(*t, zone));  // transient
+      for (auto& j : run_live)
+        if (agent::is_live_timer_source(j.file)) jobs.push_back(&j);
+    }
+  }
   const auto refused = refused_lines(jobs, user_limits(o.config));
   // Jobs seen only in cron's log: at cron's default -L 1 only their starts are (issue 17).
   const bool any_logged =

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "agent/daemon/sd_systemd_bus.h"
+#include "discovery/job_identity.h"
 
 namespace cronitor::agent {
 namespace {
@@ -22,6 +23,38 @@ struct Deaf final : SystemdBus::Listener {
 };
 
 }  // namespace
+
+Result<std::vector<LiveTimer>> manager_timers(uint64_t timeout_usec) {
+  sd_event* ev = nullptr;
+  if (int r = sd_event_new(&ev); r < 0) return std::unexpected(Error::from_errno("sd_event_new", "", -r));
+  std::unique_ptr<sd_event, decltype(&sd_event_unref)> guard(ev, sd_event_unref);
+  Deaf deaf;
+  SdSystemdBus bus(ev, timeout_usec);
+  if (auto r = bus.open(deaf); !r) return std::unexpected(r.error());
+  auto units = bus.list_timers(100'000);
+  if (!units) return std::unexpected(units.error());
+  std::vector<UnitRead> reads;
+  for (const auto& u : *units) reads.push_back({u.path, UnitRead::Kind::kTimer, {}});
+  if (auto r = bus.read(reads); !r) return std::unexpected(r.error());
+  bus.close();
+  std::vector<LiveTimer> out;
+  for (size_t i = 0; i < units->size(); ++i) {
+    const UnitProps& p = reads[i].props;
+    if (p.load_state == "not-found") continue;
+    LiveTimer t;
+    t.unit = (*units)[i].name;
+    t.key = discovery::derive_key("timer", "", "", t.unit);
+    t.service = p.unit.value_or("");
+    t.active_state = p.active_state.value_or("");
+    t.calendar = p.calendar.value_or(std::vector<std::string>{});
+    t.monotonic = p.monotonic.value_or(std::vector<std::string>{});
+    t.accuracy_usec = p.accuracy_usec.value_or(0);
+    t.randomized_delay_usec = p.randomized_delay_usec.value_or(0);
+    t.persistent = p.persistent.value_or(false);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 Result<std::set<std::string>> loaded_timers(uint64_t timeout_usec) {
   sd_event* ev = nullptr;

@@ -5,12 +5,18 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "agent/daemon/systemd_watch.h"
 #include "common/error.h"
 
 namespace cronitor::agent {
 
 /// The names of every loaded `*.timer`, or why no manager answers (no bus, no manager on it).
 [[nodiscard]] Result<std::set<std::string>> loaded_timers(uint64_t timeout_usec = 2'000'000);
+
+/// Every loaded `*.timer` with its state and schedule as the manager has them (TimersCalendar,
+/// TimersMonotonic), or why no manager answers.
+[[nodiscard]] Result<std::vector<LiveTimer>> manager_timers(uint64_t timeout_usec = 2'000'000);
 
 }  // namespace cronitor::agent

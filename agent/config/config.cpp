@@ -208,12 +208,14 @@ void parse_defaults(Walker& w, const YAML::Node& n, Defaults& d) {
         else
           d.alertmanager_resend = *x;
       }
+    } else if (k == "alert_on_skip") {
+      if (auto x = w.boolean(v, key)) d.alert_on_skip = *x;
     } else {
       w.error(kv.first, key,
               "unknown key (known: grace_seconds, failure_tolerance, schedule_tolerance, "
               "consecutive_alert_threshold, realert_interval, notify, recovery_threshold, flapping_threshold, "
               "flapping_window, alert_rate_limit, alert_rate_window, alert_on_downtime, max_runs_per_slot, "
-              "alertmanager_resend)");
+              "alertmanager_resend, alert_on_skip)");
     }
   }
 }
@@ -303,6 +305,8 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
       }
     } else if (k == "paused") {
       s.paused = w.boolean(v, key);
+    } else if (k == "alert_on_skip") {
+      s.alert_on_skip = w.boolean(v, key);
     } else if (k == "user") {
       if (auto x = w.str(v, key)) {
         if (x->empty() || x->size() > 64 || x->find_first_of(" \t\n:/") != std::string::npos)
@@ -315,7 +319,7 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
               "unknown key (known: key, name, schedule, type, timezone, grace_seconds, "
               "failure_tolerance, schedule_tolerance, consecutive_alert_threshold, "
               "recovery_threshold, realert_interval, assertions, notify, environment, slug, paused, "
-              "success_codes, warning_codes, warning_tolerance, max_runs_per_slot, user)");
+              "success_codes, warning_codes, warning_tolerance, max_runs_per_slot, alert_on_skip, user)");
     }
   }
   if (m.key.empty() && !n["key"]) w.error(n, base + ".key", "missing: every monitor needs a key");

@@ -34,6 +34,7 @@ struct MonitorOverrides {
   std::optional<std::vector<Assertion>> assertions;
   std::optional<std::vector<std::string>> notify;
   std::optional<bool> paused;
+  std::optional<bool> alert_on_skip;  ///< a start systemd skipped (Condition*=) alerts
 
   /// Fields set in `other` win over ours.
   void merge(const MonitorOverrides& other);
@@ -73,6 +74,8 @@ struct Defaults {
   /// An open incident's alert is posted again to Alertmanager targets this often, with endsAt
   /// 4 intervals ahead (Alertmanager would end it after resolve_timeout otherwise).
   std::chrono::seconds alertmanager_resend = uplink::kAlertmanagerResendDefault;
+  /// A timer's start that systemd skipped (a Condition*= failed): recorded; a notice only when true.
+  bool alert_on_skip = false;
 };
 
 struct Config {

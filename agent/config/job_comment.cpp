@@ -62,6 +62,7 @@ void MonitorOverrides::merge(const MonitorOverrides& o) {
   take(assertions, o.assertions);
   take(notify, o.notify);
   take(paused, o.paused);
+  take(alert_on_skip, o.alert_on_skip);
 }
 
 Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
@@ -136,6 +137,9 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
     } else if (key == "paused") {
       if (value != "true" && value != "false") return fail("paused: expected true or false");
       out.paused = value == "true";
+    } else if (key == "alert_on_skip") {
+      if (value != "true" && value != "false") return fail("alert_on_skip: expected true or false");
+      out.alert_on_skip = value == "true";
     } else if (key == "assertion" || key == "assertions") {
       if (!out.assertions) out.assertions.emplace();
       for (const auto& text : split_list(value)) {
@@ -150,7 +154,8 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       return fail("unknown setting \"" + std::string(key) +
                   "\" (grace, failure_tolerance, schedule_tolerance, notify, name, environment, slug, "
                   "timezone, paused, assertion, realert_interval, recovery_threshold, "
-                  "consecutive_alert_threshold, success_codes, warning_codes, warning_tolerance, max_runs_per_slot)");
+                  "consecutive_alert_threshold, success_codes, warning_codes, warning_tolerance, max_runs_per_slot, "
+                  "alert_on_skip)");
     }
   }
   return out;

@@ -168,6 +168,9 @@ class Daemon {
   void start_systemd_watch();
   void apply_live_timers();  // timers a manager reports are live: deadlines from now on
   void on_timer_state(const LiveTimer& t, const std::string& what);
+  /// Timers the manager runs that discovery does not monitor become monitors (live_timer_job.h).
+  void adopt_live_timers(const std::vector<LiveTimer>& timers, Instant now);
+  void on_timer_skip(const LiveTimer& t, uint64_t at_usec, const std::string& condition);  // skipped_run.h
   // Uplink (agent/uplink_hooks.cpp): upstreams fed from state.db's uplink_outbox.
   void start_uplink();
   void forward(const RunEvent& ev, uint32_t i);

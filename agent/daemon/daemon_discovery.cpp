@@ -11,6 +11,7 @@
 #include "agent/daemon/cron_logging.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/journal_backfill.h"
+#include "agent/daemon/live_timer_job.h"
 #include "agent/eval/key_owners.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
@@ -161,6 +162,7 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
     }
     // Only jobs of the places discovery reads (a monitor taken out of the config is the user's doing).
     const bool unit = file.ends_with(".timer") || file.find("/systemd/") != std::string::npos;
+    if (is_live_timer_source(file)) continue;  // known from the manager only: the manager tells what became of it
     const bool cron = file.starts_with("/etc/cron") || file.starts_with("/var/spool/cron/") ||
                       file == "/etc/anacrontab" || file == "/etc/crontab";
     if (file == config_.source || !(unit ? config_.discovery.systemd : cron && config_.discovery.crontabs)) continue;

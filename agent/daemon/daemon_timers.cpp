@@ -1,12 +1,20 @@
 // The daemon and the systemd manager: runs of timers' services enter the same ingest path as the
-// wrapper's events; a manager that answers makes the timers live; a timer stopped or unloaded
-// while monitored raises the removed alert, like a deleted crontab line.
+// wrapper's events; a manager that answers makes the timers live (and a monitor of each timer it
+// runs that discovery does not: started only, or transient); a timer stopped or unloaded while
+// monitored raises the removed alert, like a deleted crontab line; a start the manager skipped
+// (a Condition*= failed) is recorded as skipped.
 #include <spdlog/spdlog.h>
 
+#include "agent/config/discovery_adapter.h"
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/live_timer_job.h"
 #include "agent/daemon/sd_systemd_bus.h"
 #include "agent/daemon/systemd_watch.h"
+#include "agent/eval/skipped_run.h"
 #include "agent/eval/timer_deadline.h"
+#include "agent/state/skipped_runs.h"
+#include "discovery/fs_root.h"
+#include "discovery/scanner.h"
 
 namespace cronitor::agent {
 
@@ -45,6 +53,9 @@ void Daemon::start_systemd_watch() {
     spdlog::info("systemd: {} runs to catch up on what it missed while the manager was down (Persistent=)", timer.unit);
     touch(i);
   };
+  h.on_skip = [this](const LiveTimer& timer, uint64_t at_usec, const std::string& condition) {
+    on_timer_skip(timer, at_usec, condition);
+  };
   SystemdWatch::Options options;
   systemd_ = std::make_unique<SystemdWatch>(std::make_unique<SdSystemdBus>(ev_, options.call_timeout_usec),
                                             SystemdHost::real(ev_), host_, std::move(h), options);
@@ -54,7 +65,9 @@ void Daemon::start_systemd_watch() {
 void Daemon::apply_live_timers() {
   if (!systemd_ || !systemd_->live()) return;
   const Instant t = now();
-  for (const LiveTimer& timer : systemd_->timer_list()) {
+  const auto timers = systemd_->timer_list();
+  adopt_live_timers(timers, t);
+  for (const LiveTimer& timer : timers) {
     auto it = index_.find(timer.key);
     if (it == index_.end()) continue;
     const uint32_t i = it->second;
@@ -73,7 +86,88 @@ void Daemon::apply_live_timers() {
   }
 }
 
+// A timer the manager runs whose monitor discovery did not make (no *.wants link: started with
+// `systemctl start`; no unit file it reads: `systemd-run --on-calendar`) is a monitor named after
+// its unit, with the manager's schedule. One learnt from its runs (named by its key) becomes it.
+void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) {
+  std::optional<std::unordered_map<std::string, MonitorState>> stored;  // state.db's, read once if needed
+  std::string zone;
+  for (const LiveTimer& timer : timers) {
+    if (!timer_runs(timer)) continue;
+    const MonitorEntry* entry = nullptr;
+    for (const auto& e : config_.monitors)
+      if (e.key == timer.key) entry = &e;
+    auto it = index_.find(timer.key);
+    bool live = false;
+    if (it != index_.end()) {
+      const MonitorConfig& have = monitors_[it->second];
+      live = is_live_timer_source(have.source_file);
+      const bool learnt = have.source_file.empty() && have.name == have.key && !entry;
+      if (!live && !learnt) continue;  // discovered (enabled) or from agent.yaml: watched already
+    }
+    if (zone.empty()) zone = root_ ? discovery::read_host_zone(*root_) : "UTC";
+    std::vector<std::string> warnings;
+    DiscoveredJob dj = to_discovered(live_timer_job(timer, zone), &warnings);
+    for (const auto& w : warnings) spdlog::warn("systemd: {}", w);
+    auto m = resolve_monitor(config_, &dj, entry, zones_);
+    if (!m) {
+      spdlog::warn("systemd: {}: {}, not monitored", timer.unit, m.error().message);
+      continue;
+    }
+    m->awaits_first_run = false;  // the manager reports its runs
+    if (it == index_.end()) {
+      if (!stored) {
+        stored.emplace();
+        if (auto rows = store_.jobs())
+          for (auto& r : *rows) stored->emplace(r.key, std::move(r.state));
+      }
+      MonitorState s = initial_state(*m, t);
+      if (auto st = stored->find(timer.key); st != stored->end() && !st->second.removed) {
+        s = std::move(st->second);  // a reload or a restart: its runs, incidents and slot go on
+        if (!m->schedule) s.expected.reset();
+        if (m->schedule && !s.expected) s.expected = m->next_slot(t);
+      }
+      spdlog::info("systemd: {} is monitored as {} (run by the manager, not enabled by a unit file), schedule {}",
+                   timer.unit, m->name, dj.schedule.empty() ? dj.heartbeat ? dj.heartbeat->what : "none" : dj.schedule);
+      add_monitor(std::move(*m), std::move(s));
+      continue;
+    }
+    const uint32_t i = it->second;
+    if (live && m->schedule_text() == monitors_[i].schedule_text()) continue;
+    if (m->schedule_text() != monitors_[i].schedule_text())  // a daemon-reload with a new OnCalendar=
+      states_[i].expected = m->schedule ? m->next_slot(t) : std::nullopt;
+    monitors_[i] = std::move(*m);
+    row_saved_[i] = 0;
+    touch(i);
+  }
+}
+
+void Daemon::on_timer_skip(const LiveTimer& timer, uint64_t at_usec, const std::string& condition) {
+  apply_live_timers();  // a timer run only by the manager is a monitor before its first skip is told
+  auto it = index_.find(timer.key);
+  const auto at = elapse_instant(at_usec);
+  if (it == index_.end() || !at) return;
+  const uint32_t i = it->second;
+  const Instant t = now();
+  const std::string status = skipped_status(condition);
+  if (!store_.begin()) return;
+  auto fresh = record_skipped_run(store_.db(), timer.key, skip_run_id(timer.service, at_usec), *at, status, host_);
+  if (!fresh) {
+    spdlog::error("state.db: {}", fresh.error().message);
+  } else if (*fresh) {  // not seen before (a resync or a restart tells a skip again)
+    auto actions = absorb_skip(monitors_[i], states_[i], *at, condition);
+    (void)adopt_next_elapse(monitors_[i], states_[i], elapse_instant(timer.next_elapse_usec), t);
+    record_actions(actions, &monitors_[i], t);
+    touch(i);
+    spdlog::info("systemd: {} did not start {}: {}", timer.unit, timer.service, status);
+  }
+  end_transaction();
+  rearm_deadline_timer();
+  pump_outbox();
+}
+
 void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
+  if (what.empty()) apply_live_timers();  // started: a timer that no unit file enables becomes a monitor
   auto it = index_.find(timer.key);
   if (it == index_.end()) return;
   const uint32_t i = it->second;

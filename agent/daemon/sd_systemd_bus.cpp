@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace cronitor::agent {
 namespace {
@@ -33,6 +35,61 @@ uint64_t monotonic_usec() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+/// A time span as a unit file writes it: "5s", "250ms", "7us".
+std::string span_text(uint64_t usec) {
+  if (usec % 1'000'000 == 0) return std::to_string(usec / 1'000'000) + "s";
+  if (usec % 1'000 == 0) return std::to_string(usec / 1'000) + "ms";
+  return std::to_string(usec) + "us";
+}
+
+/// TimersCalendar a(sst) or TimersMonotonic a(stt) as settings: the spec ("*-*-* 02:00:00"), or
+/// "OnUnitActiveSec=5s" (the bus says "OnUnitActiveUSec" and microseconds).
+int read_timer_list(sd_bus_message* m, bool calendar, std::optional<std::vector<std::string>>& into) {
+  int r = sd_bus_message_enter_container(m, 'v', calendar ? "a(sst)" : "a(stt)");
+  if (r < 0) return r;
+  if ((r = sd_bus_message_enter_container(m, 'a', calendar ? "(sst)" : "(stt)")) < 0) return r;
+  std::vector<std::string> out;
+  for (;;) {
+    const char *base = nullptr, *spec = nullptr;
+    uint64_t value = 0, next = 0;
+    r = calendar ? sd_bus_message_read(m, "(sst)", &base, &spec, &next)
+                 : sd_bus_message_read(m, "(stt)", &base, &value, &next);
+    if (r <= 0) break;
+    if (calendar) {
+      out.emplace_back(spec ? spec : "");
+    } else {
+      std::string name = base ? base : "";
+      if (name.ends_with("USec")) name = name.substr(0, name.size() - 4) + "Sec";
+      out.push_back(name + "=" + span_text(value));
+    }
+  }
+  if (r < 0) return r;
+  into = std::move(out);
+  if ((r = sd_bus_message_exit_container(m)) < 0) return r;
+  return sd_bus_message_exit_container(m);
+}
+
+/// Conditions a(sbbsi): the first condition whose last check failed (state < 0), as a unit
+/// file writes it ("ConditionPathExists=!/x"); "" when none did.
+int read_failed_condition(sd_bus_message* m, std::optional<std::string>& into) {
+  int r = sd_bus_message_enter_container(m, 'v', "a(sbbsi)");
+  if (r < 0) return r;
+  if ((r = sd_bus_message_enter_container(m, 'a', "(sbbsi)")) < 0) return r;
+  std::string failed;
+  for (;;) {
+    const char *type = nullptr, *param = nullptr;
+    int trigger = 0, negate = 0, state = 0;
+    r = sd_bus_message_read(m, "(sbbsi)", &type, &trigger, &negate, &param, &state);
+    if (r <= 0) break;
+    if (state < 0 && failed.empty())
+      failed = std::string(type ? type : "") + "=" + (trigger ? "|" : "") + (negate ? "!" : "") + (param ? param : "");
+  }
+  if (r < 0) return r;
+  into = std::move(failed);
+  if ((r = sd_bus_message_exit_container(m)) < 0) return r;
+  return sd_bus_message_exit_container(m);
 }
 
 /// Reads the "v" at the read position into the matching field of `p`, by the property's name;
@@ -71,6 +128,16 @@ int read_prop(sd_bus_message* m, const char* name, UnitProps& p) {
   if (!std::strcmp(name, "ExecMainStatus")) return i32(p.exec_status);
   if (!std::strcmp(name, "Result")) return str(p.result);
   if (!std::strcmp(name, "ControlGroup")) return str(p.control_group);
+  if (!std::strcmp(name, "ConditionTimestamp")) return u64(p.condition_usec);
+  if (!std::strcmp(name, "TimersCalendar")) return read_timer_list(m, true, p.calendar);
+  if (!std::strcmp(name, "TimersMonotonic")) return read_timer_list(m, false, p.monotonic);
+  if (!std::strcmp(name, "Conditions")) return read_failed_condition(m, p.failed_condition);
+  if (!std::strcmp(name, "ConditionResult")) {
+    int v = 0;
+    int r = sd_bus_message_read(m, "v", "b", &v);
+    if (r >= 0) p.condition_result = v != 0;
+    return r;
+  }
   if (!std::strcmp(name, "Persistent")) {
     int v = 0;
     int r = sd_bus_message_read(m, "v", "b", &v);
@@ -273,12 +340,16 @@ Result<void> SdSystemdBus::read(std::vector<UnitRead>& reads) {
       case UnitRead::Kind::kServiceCgroup:
         calls.push_back({u.path, kServiceIface, "ControlGroup", &u.props});
         break;
+      case UnitRead::Kind::kServiceConditions:
+        calls.push_back({u.path, kUnitIface, "Conditions", &u.props});
+        break;
       case UnitRead::Kind::kService:
         // systemd's own order: the Service interface, then the Unit's (ActiveState, InvocationID).
         for (const char* p : {"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainCode", "ExecMainStatus",
                               "ExecMainPID", "Result"})
           calls.push_back({u.path, kServiceIface, p, &u.props});
-        for (const char* p : {"ActiveState", "InvocationID"}) calls.push_back({u.path, kUnitIface, p, &u.props});
+        for (const char* p : {"ConditionResult", "ConditionTimestamp", "ActiveState", "InvocationID"})
+          calls.push_back({u.path, kUnitIface, p, &u.props});
         break;
     }
   }

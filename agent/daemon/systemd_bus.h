@@ -31,6 +31,14 @@ struct UnitProps {
   std::optional<uint64_t> accuracy_usec;
   std::optional<uint64_t> randomized_delay_usec;
   std::optional<bool> persistent;
+  /// TimersCalendar: each OnCalendar= as the manager normalised it ("*-*-* *:*:00/5")
+  std::optional<std::vector<std::string>> calendar;
+  /// TimersMonotonic: each monotonic setting as a unit file writes it ("OnUnitActiveSec=5s")
+  std::optional<std::vector<std::string>> monotonic;
+  // org.freedesktop.systemd1.Unit, of a service: its last start's Condition*= checks
+  std::optional<bool> condition_result;         ///< ConditionResult (false: a condition failed)
+  std::optional<uint64_t> condition_usec;       ///< ConditionTimestamp: when they were checked
+  std::optional<std::string> failed_condition;  ///< from Conditions: "ConditionPathExists=/x" ("" if none failed)
   // org.freedesktop.systemd1.Service
   std::optional<uint64_t> exec_start_usec;   ///< ExecMainStartTimestamp
   std::optional<uint64_t> exec_exit_usec;    ///< ExecMainExitTimestamp
@@ -52,10 +60,11 @@ struct UnitRef {
 /// What SystemdWatch::read asks for.
 struct UnitRead {
   enum class Kind {
-    kTimer,            ///< the Timer interface's properties, and ActiveState
-    kTimerActivation,  ///< ActiveEnterTimestamp (for Persistent= timers only: one more call each)
-    kService,          ///< ExecMain*, Result, ActiveState, InvocationID
-    kServiceCgroup,    ///< ControlGroup (for a run going only: it is empty otherwise)
+    kTimer,              ///< the Timer interface's properties, and ActiveState
+    kTimerActivation,    ///< ActiveEnterTimestamp (for Persistent= timers only: one more call each)
+    kService,            ///< ExecMain*, Result, ConditionResult, ConditionTimestamp, ActiveState, InvocationID
+    kServiceCgroup,      ///< ControlGroup (for a run going only: it is empty otherwise)
+    kServiceConditions,  ///< Conditions (for a start skipped by a failed condition only)
   };
   std::string path;
   Kind kind = Kind::kTimer;

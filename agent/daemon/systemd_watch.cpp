@@ -49,6 +49,11 @@ void merge_props(UnitProps& into, const UnitProps& from) {
   take(into.accuracy_usec, from.accuracy_usec);
   take(into.randomized_delay_usec, from.randomized_delay_usec);
   take(into.persistent, from.persistent);
+  take(into.calendar, from.calendar);
+  take(into.monotonic, from.monotonic);
+  take(into.condition_result, from.condition_result);
+  take(into.condition_usec, from.condition_usec);
+  take(into.failed_condition, from.failed_condition);
   take(into.exec_start_usec, from.exec_start_usec);
   take(into.exec_exit_usec, from.exec_exit_usec);
   take(into.exec_code, from.exec_code);
@@ -68,6 +73,8 @@ bool apply_service_props(ServiceSnapshot& s, const UnitProps& p) {
   if (p.result) s.result = *p.result;
   if (p.active_state) s.active_state = *p.active_state;
   if (p.invocation_id) s.invocation_id = *p.invocation_id;
+  if (p.condition_result) s.condition_ok = *p.condition_result;
+  if (p.condition_usec) s.condition_usec = *p.condition_usec;
   return p.active_state || p.invocation_id;
 }
 
@@ -261,10 +268,15 @@ void SystemdWatch::apply_timer(LiveTimer& t, const UnitProps& p) {
   if (p.accuracy_usec) t.accuracy_usec = *p.accuracy_usec;
   if (p.randomized_delay_usec) t.randomized_delay_usec = *p.randomized_delay_usec;
   if (p.persistent) t.persistent = *p.persistent;
+  if (p.calendar) t.calendar = *p.calendar;
+  if (p.monotonic) t.monotonic = *p.monotonic;
   // The manager elapses at the sooner of its two clocks; monotonic time becomes wall time by
-  // the offset between the clocks now (it moves when the wall clock is set).
-  uint64_t next = t.next_elapse_realtime_usec;
-  if (t.next_elapse_monotonic_usec > 0) {
+  // the offset between the clocks now (it moves when the wall clock is set). While its service
+  // runs the manager says "never" (USEC_INFINITY) on both: no elapse, not the boot time that
+  // infinity plus the offset wraps around to.
+  constexpr uint64_t kInfinity = UINT64_MAX;
+  uint64_t next = t.next_elapse_realtime_usec == kInfinity ? 0 : t.next_elapse_realtime_usec;
+  if (t.next_elapse_monotonic_usec > 0 && t.next_elapse_monotonic_usec != kInfinity) {
     const uint64_t rt = host_.realtime_usec(), mono = host_.monotonic_usec();
     const uint64_t wall = t.next_elapse_monotonic_usec + rt - std::min(mono, rt);
     if (next == 0 || wall < next) next = wall;
@@ -334,11 +346,27 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
   // A run going: its cgroup, where its OOM kills are counted.
   std::vector<UnitRead> cgroups;
   std::vector<Service*> going;
+  // A start skipped by a failed condition: which condition (one more call, for skips only).
+  std::vector<UnitRead> conditions;
+  std::vector<Service*> skipped;
   for (size_t i = 0; i < svcs.size(); ++i) {
     apply_service_props(svcs[i]->snap, reads[i].props);
     if (run_going(svcs[i]->snap)) {
       cgroups.push_back({reads[i].path, UnitRead::Kind::kServiceCgroup, {}});
       going.push_back(svcs[i]);
+    } else if (skip_pending(*svcs[i]) && svcs[i]->conditions_usec != svcs[i]->snap.condition_usec) {
+      conditions.push_back({reads[i].path, UnitRead::Kind::kServiceConditions, {}});
+      skipped.push_back(svcs[i]);
+    }
+  }
+  if (!conditions.empty()) {
+    if (auto r = read(conditions); !r) {
+      read_failed("reading the services failed: " + r.error().message);
+      return false;
+    }
+    for (size_t i = 0; i < skipped.size(); ++i) {
+      skipped[i]->conditions_usec = skipped[i]->snap.condition_usec;  // read, or unreadable: asked once
+      skipped[i]->failed_condition = conditions[i].props.failed_condition.value_or("");
     }
   }
   if (cgroups.empty()) return true;
@@ -381,10 +409,27 @@ bool SystemdWatch::oom_killed(Service& svc) {
   return rose;
 }
 
+bool SystemdWatch::skip_pending(const Service& svc) {
+  const ServiceSnapshot& s = svc.snap;
+  return !s.condition_ok && s.condition_usec > 0 && s.condition_usec != svc.skip_told_usec && !run_going(s) &&
+         s.active_state != "activating";
+}
+
 void SystemdWatch::evaluate(Service& svc, std::vector<cronitor::RunEvent>& out) {
   auto t = timers_.find(svc.timer_path);
   if (t == timers_.end()) return;
   const ServiceSnapshot& s = svc.snap;
+  if (skip_pending(svc)) {
+    if (svc.conditions_usec != s.condition_usec) {  // which condition failed: read once the loop is free
+      reread_.insert(by_unit_[svc.unit]);
+      bus_->call_later(0, [this] { wake(); });
+    } else {
+      svc.skip_told_usec = s.condition_usec;
+      spdlog::debug("systemd: {} skipped at {} ({} failed)", svc.unit, s.condition_usec,
+                    svc.failed_condition.empty() ? "a condition" : svc.failed_condition);
+      if (handler_.on_skip) handler_.on_skip(t->second, s.condition_usec, svc.failed_condition);
+    }
+  }
   TrackContext ctx;
   ctx.host = hostname_;
   ctx.now_usec = host_.realtime_usec();

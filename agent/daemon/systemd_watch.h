@@ -39,6 +39,8 @@ struct LiveTimer {
   uint64_t accuracy_usec = 0;      ///< AccuracyUSec
   uint64_t randomized_delay_usec = 0;
   bool persistent = false;
+  std::vector<std::string> calendar;   ///< TimersCalendar: its OnCalendar= specs, as the manager reads them
+  std::vector<std::string> monotonic;  ///< TimersMonotonic: "OnUnitActiveSec=5s", ...
   /// The manager has the unit loaded. A timer that is stopped and that no other unit wants is
   /// unloaded by the manager a moment later; it stays a known timer (stopped) while its unit
   /// file remains, and is not read again until the manager loads it (a read would load it).
@@ -64,6 +66,10 @@ class SystemdWatch final : private SystemdBus::Listener {
     std::function<void(const LiveTimer& timer)> on_elapse;
     /// A run is a Persistent= catch-up (is_catch_up); called before on_runs delivers it.
     std::function<void(const LiveTimer& timer, uint64_t run_start_usec)> on_catch_up;
+    /// The manager skipped a start of the timer's service at `at_usec` (ConditionTimestamp): a
+    /// Condition*= failed (`condition`: "ConditionPathExists=/x", or "" if it could not be read).
+    /// No run began. Each skip once per connection (the daemon's store drops repeats).
+    std::function<void(const LiveTimer& timer, uint64_t at_usec, const std::string& condition)> on_skip;
   };
   struct Options {
     uint64_t call_timeout_usec = 5'000'000;  ///< every D-Bus call
@@ -101,7 +107,13 @@ class SystemdWatch final : private SystemdBus::Listener {
     std::optional<uint64_t> system_kills_start;  // /proc/vmstat oom_kill before the run
     std::function<uint64_t()> oom_events;        // OOM notifications while its cgroup existed (v1)
     bool oom_watch_tried = false;
+    uint64_t skip_told_usec = 0;   // the ConditionTimestamp of the last skip told
+    uint64_t conditions_usec = 0;  // the ConditionTimestamp `failed_condition` was read for
+    std::string failed_condition;
   };
+  /// A start the manager skipped that has not been told: its conditions were checked anew, one
+  /// failed, and no run is going.
+  static bool skip_pending(const Service& svc);
 
   void wake();  // the one deferred step: connect, read everything again, or read some services
   void connect();

@@ -14,14 +14,16 @@ namespace cronitor::agent {
 
 /// The properties of one service unit that tell its latest run (names as on the bus).
 struct ServiceSnapshot {
-  std::string invocation_id;  ///< InvocationID as 32 lowercase hex digits; empty: never started
-  std::string active_state;   ///< ActiveState: "activating", "active", "inactive", "failed", ...
-  uint64_t start_usec = 0;    ///< ExecMainStartTimestamp, CLOCK_REALTIME µs; 0: not started
-  uint64_t exit_usec = 0;     ///< ExecMainExitTimestamp; 0: still running
-  int32_t exec_code = 0;      ///< ExecMainCode: CLD_EXITED, CLD_KILLED or CLD_DUMPED
-  int32_t exec_status = 0;    ///< ExecMainStatus: the exit status, or the signal number
-  uint32_t main_pid = 0;      ///< ExecMainPID
-  std::string result;         ///< Result: "success", "exit-code", "signal", "timeout", "oom-kill", ...
+  std::string invocation_id;    ///< InvocationID as 32 lowercase hex digits; empty: never started
+  std::string active_state;     ///< ActiveState: "activating", "active", "inactive", "failed", ...
+  uint64_t start_usec = 0;      ///< ExecMainStartTimestamp, CLOCK_REALTIME µs; 0: not started
+  uint64_t exit_usec = 0;       ///< ExecMainExitTimestamp; 0: still running
+  int32_t exec_code = 0;        ///< ExecMainCode: CLD_EXITED, CLD_KILLED or CLD_DUMPED
+  int32_t exec_status = 0;      ///< ExecMainStatus: the exit status, or the signal number
+  uint32_t main_pid = 0;        ///< ExecMainPID
+  std::string result;           ///< Result: "success", "exit-code", "signal", "timeout", "oom-kill", ...
+  bool condition_ok = true;     ///< ConditionResult of the last start: false when a Condition*= failed
+  uint64_t condition_usec = 0;  ///< ConditionTimestamp: when that start checked them; 0: never
 };
 
 /// What the caller knows beyond the snapshot.

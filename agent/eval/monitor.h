@@ -50,6 +50,8 @@ struct MonitorConfig {
   /// Runs cron may start per slot of a calendar schedule (0: no limit). One more run by hand is
   /// allowed; see agent/README.md "Runs too often".
   int max_runs_per_slot = 1;
+  /// A start systemd skipped because a Condition*= failed: a notice (default: recorded only).
+  bool alert_on_skip = false;
   int schedule_tolerance = 0;
   int consecutive_alert_threshold = 3;
   int recovery_threshold = 1;

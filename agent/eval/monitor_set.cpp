@@ -37,6 +37,7 @@ MonitorConfig monitor_from_defaults(const Defaults& d) {
   m.flapping_threshold = d.flapping_threshold;
   m.flapping_window = d.flapping_window;
   m.max_runs_per_slot = d.max_runs_per_slot;
+  m.alert_on_skip = d.alert_on_skip;
   m.notify = d.notify;
   return m;
 }
@@ -99,6 +100,7 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   if (o.warning_codes) m.warning_codes = *o.warning_codes;
   if (o.warning_tolerance) m.warning_tolerance = *o.warning_tolerance;
   if (o.max_runs_per_slot) m.max_runs_per_slot = *o.max_runs_per_slot;
+  if (o.alert_on_skip) m.alert_on_skip = *o.alert_on_skip;
   if (o.schedule_tolerance) m.schedule_tolerance = *o.schedule_tolerance;
   if (o.consecutive_alert_threshold) m.consecutive_alert_threshold = *o.consecutive_alert_threshold;
   if (o.realert_interval) m.realert_interval = *o.realert_interval;

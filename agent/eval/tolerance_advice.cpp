@@ -48,7 +48,8 @@ ToleranceAdvice advise(const std::string& key, const std::vector<RunRow>& runs,
   a.grace = default_grace;
   std::vector<int64_t> durations, delays;
   for (const auto& r : runs) {
-    if (r.status == "running" || !r.duration_ms) continue;
+    // A start systemd skipped (agent/eval/skipped_run.h) ran nothing: no duration, no delay.
+    if (r.status == "running" || !r.duration_ms || r.status.starts_with("skipped")) continue;
     ++a.runs;
     if (r.status == "failed") ++a.failures;
     durations.push_back(*r.duration_ms);

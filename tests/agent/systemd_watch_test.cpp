@@ -33,6 +33,7 @@ struct Fixture {
   std::vector<std::string> manager;                         // "live" or the reason
   std::vector<LiveTimer> elapses;
   std::vector<std::string> catch_ups;
+  std::vector<std::string> skips;  // "unit at condition"
   std::unique_ptr<SystemdWatch> watch;
 
   explicit Fixture(std::function<void(FakeSystemdBus&)> setup = {}) {
@@ -66,6 +67,9 @@ struct Fixture {
     h.on_catch_up = [this](const LiveTimer& t, uint64_t) {
       catch_ups.push_back(t.unit);
       EXPECT_TRUE(runs.empty() || runs.back().key != t.key) << "told before its run events";
+    };
+    h.on_skip = [this](const LiveTimer& t, uint64_t at, const std::string& condition) {
+      skips.push_back(t.unit + " " + std::to_string(at) + " " + condition);
     };
     watch = std::make_unique<SystemdWatch>(std::move(fake), std::move(host), "host1", std::move(h),
                                            SystemdWatch::Options{});
@@ -548,6 +552,136 @@ TEST(SystemdWatch, ADeletedTimerLoadedAgainAsNotFoundIsNoTimerAndNotToldTwice) {
   f.bus->collect();
   f.settle();
   EXPECT_EQ(f.states.size(), 2u) << "its removal is told once";
+  EXPECT_FALSE(f.bus->later_waiting());
+}
+
+}  // namespace
+}  // namespace cronitor::agent
+
+namespace cronitor::agent {
+namespace {
+
+// Issue 17, item 2: while a timer's service runs, the manager gives USEC_INFINITY for both next
+// elapses. That is no elapse, not infinity plus the clocks' offset (which wraps to the boot
+// time, and a started-only timer's monitor then "missed its run at <boot time>").
+TEST(SystemdWatch, TheManagersInfiniteElapseWhileItsServiceRunsIsNoElapse) {
+  std::string timer;
+  Fixture f([&](FakeSystemdBus& b) {
+    UnitProps p;
+    p.next_elapse_realtime_usec = kRealtime + 5'000'000;
+    p.next_elapse_monotonic_usec = 0;
+    timer = b.add_timer("t.timer", "t.service", p);
+    b.add_service("t.service");
+  });
+  f.watch->start();
+  UnitProps firing;
+  firing.next_elapse_realtime_usec = UINT64_MAX;
+  firing.next_elapse_monotonic_usec = UINT64_MAX;
+  firing.last_trigger_usec = kRealtime + 5'000'000;
+  f.bus->change(timer, firing);
+  ASSERT_EQ(f.elapses.size(), 1u);
+  EXPECT_EQ(f.elapses[0].next_elapse_usec, 0u) << "boot time would be " << kRealtime - kMonotonic;
+  EXPECT_EQ(f.watch->timer_list()[0].next_elapse_usec, 0u);
+  UnitProps waiting;  // the run ended: the next slot
+  waiting.next_elapse_realtime_usec = kRealtime + 10'000'000;
+  waiting.next_elapse_monotonic_usec = 0;
+  f.bus->change(timer, waiting);
+  ASSERT_EQ(f.elapses.size(), 2u);
+  EXPECT_EQ(f.elapses[1].next_elapse_usec, kRealtime + 10'000'000);
+}
+
+// The schedule comes from the manager (TimersCalendar, TimersMonotonic): started-only and
+// transient timers have no unit file that discovery reads.
+TEST(SystemdWatch, ATimersScheduleIsTheManagers) {
+  Fixture f([&](FakeSystemdBus& b) {
+    UnitProps p;
+    p.calendar = std::vector<std::string>{"*-*-* *:*:00/5"};
+    p.monotonic = std::vector<std::string>{};
+    b.add_timer("run-r1.timer", "run-r1.service", p);
+    b.add_service("run-r1.service");
+    UnitProps m;
+    m.calendar = std::vector<std::string>{};
+    m.monotonic = std::vector<std::string>{"OnActiveSec=1s", "OnUnitActiveSec=5s"};
+    b.add_timer("mono.timer", "mono.service", m);
+    b.add_service("mono.service");
+  });
+  f.watch->start();
+  std::map<std::string, LiveTimer> by_unit;
+  for (const auto& t : f.watch->timer_list()) by_unit[t.unit] = t;
+  EXPECT_EQ(by_unit["run-r1.timer"].calendar, std::vector<std::string>{"*-*-* *:*:00/5"});
+  EXPECT_TRUE(by_unit["run-r1.timer"].monotonic.empty());
+  EXPECT_EQ(by_unit["mono.timer"].monotonic, (std::vector<std::string>{"OnActiveSec=1s", "OnUnitActiveSec=5s"}));
+}
+
+UnitProps skipped_at(uint64_t at) {
+  UnitProps p;
+  p.condition_result = false;
+  p.condition_usec = at;
+  p.active_state = "inactive";
+  return p;
+}
+
+// Issue 17, item 3: a start the manager skips (a Condition*= failed: ConditionResult=no with a
+// new ConditionTimestamp, no InvocationID, the unit stays inactive) is told once, with the
+// condition read from Conditions, and is no run.
+TEST(SystemdWatch, AStartSkippedByAFailedConditionIsToldOnceWithItsCondition) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("cond.timer", "cond.service");
+    UnitProps p;
+    p.failed_condition = "ConditionPathExists=/srv/flag";
+    svc = b.add_service("cond.service", p);
+  });
+  f.watch->start();
+  EXPECT_TRUE(f.skips.empty()) << "never checked: no skip";
+  // The trigger: first the queued job (the old check), then the new check's result.
+  UnitProps queued;
+  queued.condition_result = false;
+  queued.condition_usec = 0;
+  queued.active_state = "inactive";
+  f.bus->change(svc, queued);
+  f.settle();
+  EXPECT_TRUE(f.skips.empty());
+  f.bus->change(svc, skipped_at(kRealtime + 5'000'000));
+  f.settle();
+  ASSERT_EQ(f.skips.size(), 1u);
+  EXPECT_EQ(f.skips[0], "cond.timer " + std::to_string(kRealtime + 5'000'000) + " ConditionPathExists=/srv/flag");
+  EXPECT_EQ(f.bus->condition_reads, 1);
+  EXPECT_TRUE(f.runs.empty()) << "a skipped start is no run";
+  // Repeated (a late signal, JobRemoved, a resync): not told again.
+  f.bus->change(svc, skipped_at(kRealtime + 5'000'000));
+  f.bus->listener()->job_removed("cond.service");
+  f.settle();
+  EXPECT_EQ(f.skips.size(), 1u);
+  // The next trigger skips again: told again.
+  f.bus->change(svc, skipped_at(kRealtime + 10'000'000));
+  f.settle();
+  ASSERT_EQ(f.skips.size(), 2u);
+  // The condition holds again: a run, no skip.
+  UnitProps ok = started(kId1, kRealtime + 15'000'000);
+  ok.condition_result = true;
+  ok.condition_usec = kRealtime + 15'000'000;
+  announce(*f.bus, svc, ok);
+  f.settle();
+  announce(*f.bus, svc, ended(kRealtime + 15'500'000, 1, 0, "success"));
+  f.settle();
+  EXPECT_EQ(f.skips.size(), 2u);
+  EXPECT_EQ(f.count("0123456789abcdef0123456789abcdef", RunState::kComplete), 1u);
+}
+
+// A skip that happened while nobody listened (before the agent started) is told at the listing,
+// once; a manager that cannot say which condition failed still has the skip told.
+TEST(SystemdWatch, ASkipSeenAtTheListingIsToldAndAnUnreadableConditionIsNoLoop) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("cond.timer", "cond.service");
+    svc = b.add_service("cond.service", skipped_at(kRealtime - 60'000'000));
+  });
+  f.watch->start();
+  f.settle();
+  ASSERT_EQ(f.skips.size(), 1u);
+  EXPECT_EQ(f.skips[0], "cond.timer " + std::to_string(kRealtime - 60'000'000) + " ");
+  EXPECT_EQ(f.bus->condition_reads, 1) << "asked once";
   EXPECT_FALSE(f.bus->later_waiting());
 }
 

@@ -83,11 +83,11 @@ class SystemdTimers : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   /// The manager, a Slack stand-in (slack_) and the agent alerting to it, once it listed the timers.
-  void start_watching() {
+  void start_watching(const std::string& more_config = "") {
     ASSERT_NO_FATAL_FAILURE(start_manager());
     slack_.emplace(kRecorder, dir_.string());
     ASSERT_GT(slack_->port(), 0);
-    write_config(*slack_);
+    write_config(*slack_, more_config);
     ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << log();
     ASSERT_TRUE(agent_.wait_for_log("timers listed")) << log();
   }
@@ -129,14 +129,15 @@ class SystemdTimers : public ::testing::Test {
         limit);
     return found;
   }
-  void write_config(const HttpRecorder& slack) {
+  void write_config(const HttpRecorder& slack, const std::string& more = "") {
     std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
                             << "\nsocket: " << (dir_ / "agent.sock").string()
                             << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: e2e-host\n"
                             << "discovery: {root: " << (dir_ / "root").string()
                             << ", crontabs: false, systemd: true, auto_wrap: false}\n"
                             << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
-                            << "defaults:\n  notify: [ops]\n  grace_seconds: 3\n";
+                            << "defaults:\n  notify: [ops]\n  grace_seconds: 3\n"
+                            << more;
   }
   json status_of(const std::string& timer) {
     auto r = run_command({kAgent, "status", "--json", "--config", config()});
@@ -344,7 +345,8 @@ TEST_F(SystemdTimers, AStoppedTimerIsToldOnceWithoutALoop) {
 
 // Monotonic timers: the slot is the manager's next elapse (NextElapseUSecMonotonic in wall time),
 // a healthy OnUnitActiveSec=5s timer never alarms, and one whose service the manager skips
-// (ConditionPathExists= fails: no process, no InvocationID run) is missed.
+// (ConditionPathExists= fails: no process, no InvocationID run) is skipped: neither missed nor
+// failed, and without alert_on_skip no alert (issue 17, item 3: it was "missed" before).
 TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
   const std::string mono = "OnActiveSec=1s\nOnUnitActiveSec=5s";
   timer("t-mono", "ExecStart=/bin/true", mono);
@@ -389,15 +391,104 @@ TEST_F(SystemdTimers, MonotonicTimersFollowTheManagersElapse) {
   EXPECT_NE(rows["t-mono.timer"].find("observed live (systemd manager)"), std::string::npos) << disc.out;
   EXPECT_NE(rows["t-ghost.timer"].find("unobserved: not loaded in the systemd manager"), std::string::npos) << disc.out;
 
-  // The skipped service: missed, with the manager's slot.
-  EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "t-cond missed its run"); }, 20s).is_null())
+  // The skipped service: recorded as skipped, with its condition.
+  const std::string skipped = "skipped (ConditionPathExists=" + (dir_ / "never-there").string() + " failed)";
+  EXPECT_FALSE(wait_run(
+                   "t-cond", [&](const json& r) { return r["status"] == skipped; }, 20s)
+                   .is_null())
       << log();
   // The healthy one: runs in history, all ok, and not a word about it.
   ASSERT_TRUE(wait_until([&] { return history("t-mono").size() >= 3; }, 20s)) << log();
   agent_.stop(SIGTERM);
   for (const auto& r : history("t-mono")) EXPECT_EQ(r["status"], "ok") << r.dump();
-  EXPECT_TRUE(history("t-cond").empty()) << "a skipped start is no run";
-  for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-mono")) << r.dump();
+  for (const auto& r : history("t-cond")) EXPECT_EQ(r["status"], skipped) << "a skipped start is no run: " << r.dump();
+  EXPECT_EQ(status_of("t-cond")["last_run"]["status"], skipped);
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "t-mono")) << r.dump();
+    EXPECT_FALSE(slack_says(r, "t-cond")) << "no alert_on_skip: " << r.dump();
+  }
+}
+
+// Issue 17, item 2: timers the manager runs that no *.wants link enables, started with
+// `systemctl start` or made by `systemd-run --on-calendar`, are monitors named after their unit
+// with the manager's schedule; their failures are alerted by that name (the bare key before,
+// Schedule "-"); a started-only timer every 5 s never draws "missed its run at <boot time>" (the
+// manager's USEC_INFINITY next elapse while its service runs), stopped and started again too.
+// Item 3: a calendar timer whose ConditionPathExists= fails, with alert_on_skip, alerts "skipped".
+TEST_F(SystemdTimers, StartedOnlyTransientAndSkippedTimersAreMonitorsByTheirUnitNames) {
+  timer("t-started", "ExecStart=/bin/sh -c 'exit 3'");
+  fs::remove(units_ / "timers.target.wants" / "t-started.timer");  // never enabled
+  timer("t-skip", "ExecStart=/bin/true");
+  std::ofstream(units_ / "t-skip.service") << "[Unit]\nConditionPathExists=" << (dir_ / "never-there").string()
+                                           << "\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
+  ASSERT_NO_FATAL_FAILURE(
+      start_watching("monitors:\n  - key: " + key_of("t-skip.timer") + "\n    alert_on_skip: true\n"));
+  const HttpRecorder& slack = *slack_;
+  auto started = run_command({"/bin/systemctl", "--user", "start", "t-started.timer"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  auto transient = run_command({"/usr/bin/systemd-run", "--user", "--unit=t-transient", "--on-calendar=*:*:0/5",
+                                "--timer-property=AccuracySec=1ms", "/bin/sh", "-c", "exit 4"});
+  ASSERT_EQ(transient.exit_code, 0) << transient.err;
+
+  // Alerted by their unit's name.
+  EXPECT_FALSE(
+      slack.wait_for([](const json& r) { return slack_says(r, "t-started failed: exit code 3"); }, 15s).is_null())
+      << log();
+  EXPECT_FALSE(
+      slack.wait_for([](const json& r) { return slack_says(r, "t-transient failed: exit code 4"); }, 15s).is_null())
+      << log();
+  // Monitors in status, with the manager's schedule.
+  for (const char* t : {"t-started", "t-transient"}) {
+    const json m = status_of(t);
+    EXPECT_EQ(m["name"], t) << m.dump();
+    EXPECT_EQ(m["schedule"], "*-*-* *:*:00/5") << m.dump();
+    EXPECT_EQ(m["source"], std::string(t) + ".timer") << m.dump();
+  }
+  auto st = run_command({kAgent, "status", "--config", config()});
+  EXPECT_NE(st.out.find("t-transient"), std::string::npos) << st.out;
+  // `discover` lists both as observed live, with the manager's schedule ("not enabled" before).
+  auto disc = run_command({kAgent, "discover", "--root", (dir_ / "root").string()});
+  ASSERT_EQ(disc.exit_code, 0) << disc.err;
+  std::istringstream lines(disc.out);
+  size_t rows = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("t-started.timer") != std::string::npos || line.find("t-transient.timer") != std::string::npos) {
+      ++rows;
+      EXPECT_NE(line.find("observed live (systemd manager)"), std::string::npos) << line;
+      // As its unit file writes it, or (transient) as the manager gives it.
+      EXPECT_NE(line.find(line.find("t-started") != std::string::npos ? "*:*:0/5" : "*-*-* *:*:00/5"),
+                std::string::npos)
+          << line;
+    }
+  EXPECT_EQ(rows, 2u) << disc.out;
+  // The skipped one: history and status say so, and alert_on_skip told it.
+  const std::string skipped = "skipped (ConditionPathExists=" + (dir_ / "never-there").string() + " failed)";
+  EXPECT_FALSE(wait_run(
+                   "t-skip", [&](const json& r) { return r["status"] == skipped; }, 15s)
+                   .is_null())
+      << log();
+  EXPECT_FALSE(
+      slack.wait_for([&](const json& r) { return slack_says(r, "t-skip was skipped: ConditionPathExists="); }, 10s)
+          .is_null())
+      << log();
+
+  // Stopped and started again: told once each, and no "missed" at any time.
+  ASSERT_EQ(run_command({"/bin/systemctl", "--user", "stop", "t-started.timer"}).exit_code, 0);
+  ASSERT_TRUE(agent_.wait_for_log("systemd: t-started.timer stopped")) << log();
+  ASSERT_EQ(run_command({"/bin/systemctl", "--user", "start", "t-started.timer"}).exit_code, 0);
+  ASSERT_TRUE(agent_.wait_for_log("systemd: t-started.timer started again")) << log();
+  const size_t runs = history("t-started").size();
+  ASSERT_TRUE(wait_until([&] { return history("t-started").size() >= runs + 2; }, 20s)) << log();
+  agent_.stop(SIGTERM);
+  EXPECT_EQ(occurrences(log(), "t-started.timer stopped"), 1u) << log();
+  EXPECT_EQ(occurrences(log(), "t-started.timer removed"), 0u) << log();
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "missed")) << r.dump() << log();
+    EXPECT_FALSE(slack_says(r, key_of("t-started.timer"))) << "a bare key: " << r.dump();
+    EXPECT_FALSE(slack_says(r, key_of("t-transient.timer"))) << "a bare key: " << r.dump();
+  }
+  for (const auto& r : history("t-skip")) EXPECT_EQ(r["status"], skipped) << r.dump();
+  (void)run_command({"/bin/systemctl", "--user", "stop", "t-transient.timer"});
 }
 
 // Persistent=true after a "boot": the host (agent and manager) goes down during a run, a slot

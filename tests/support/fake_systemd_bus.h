@@ -53,6 +53,7 @@ class FakeSystemdBus final : public SystemdBus {
   // What the logic did.
   int opens = 0, lists = 0, reads = 0, file_queries = 0;
   int loads = 0;                 // units loaded again by a read
+  int condition_reads = 0;       // reads of a service's Conditions
   std::vector<uint64_t> delays;  // every call_later delay asked for
 
   Result<void> open(Listener& l) override {
@@ -99,6 +100,9 @@ class FakeSystemdBus final : public SystemdBus {
         o.active_enter_usec = p.active_enter_usec;
       } else if (r.kind == UnitRead::Kind::kServiceCgroup) {
         o.control_group = p.control_group;
+      } else if (r.kind == UnitRead::Kind::kServiceConditions) {
+        ++condition_reads;
+        o.failed_condition = p.failed_condition;
       } else if (r.kind == UnitRead::Kind::kTimer) {
         o.active_state = p.active_state;
         o.load_state = p.load_state;
@@ -109,6 +113,8 @@ class FakeSystemdBus final : public SystemdBus {
         o.accuracy_usec = p.accuracy_usec;
         o.randomized_delay_usec = p.randomized_delay_usec;
         o.persistent = p.persistent;
+        o.calendar = p.calendar;
+        o.monotonic = p.monotonic;
       } else {
         o.active_state = p.active_state;
         o.invocation_id = p.invocation_id;
@@ -118,6 +124,8 @@ class FakeSystemdBus final : public SystemdBus {
         o.exec_status = p.exec_status;
         o.main_pid = p.main_pid;
         o.result = p.result;
+        o.condition_result = p.condition_result;
+        o.condition_usec = p.condition_usec;
       }
     }
     if (during_read) during_read(reads);

@@ -1,0 +1,26 @@
+// Timers the systemd manager runs that no unit file discovery reads makes a monitor: one started
+// with `systemctl start` and never enabled, or a transient one from `systemd-run --on-calendar`.
+// Each is a job as discovery would list it, from the manager's own word (TimersCalendar,
+// TimersMonotonic, AccuracyUSec, ...): named after its unit, its source the unit's name. Pure.
+#pragma once
+
+#include <string>
+
+#include "agent/daemon/systemd_watch.h"
+#include "discovery/job.h"
+
+namespace cronitor::agent {
+
+/// True while the manager runs the timer (a stopped one that no unit file enables is no job).
+bool timer_runs(const LiveTimer& t);
+
+/// The job the manager's timer `t` is; `zone` is the zone its OnCalendar= times are in (the
+/// host's, as for discovered timers).
+discovery::Job live_timer_job(const LiveTimer& t, const std::string& zone);
+
+/// True when `source` (a monitor's source file) names a timer known only from the manager.
+inline bool is_live_timer_source(const std::string& source) {
+  return source.ends_with(".timer") && source.find('/') == std::string::npos;
+}
+
+}  // namespace cronitor::agent
