@@ -66,6 +66,15 @@ WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
     FileJobs& f = files[j->file];
     f.origin = j->origin;
     if (j->wrapped) f.any_wrapped = true;
+    // A line an upstream's own tool reports (runitor, sentry-cli, cronitor exec, a curl ping) is
+    // never wrapped a second time; `--adopt` moves it onto cronitor-exec with the same identity.
+    const bool instrumented = !j->wrapped && j->instrumented && !j->instrumented->adopted;
+    if (instrumented && !j->disabled && !j->reason && !options.unwrap) {
+      if (!options.adopt) {
+        ++report.instrumented;
+        continue;
+      }
+    }
     if (!j->wrapped && !j->disabled && !j->reason) f.keys.emplace(j->line, j->key);
     for (const SameJobLine& more : j->more_lines) {  // one job on several lines: each line gets its key
       if (more.wrapped) f.any_wrapped = true;
@@ -103,7 +112,7 @@ WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
     }
     const auto format = f.origin == JobOrigin::kUserCrontab ? CrontabFormat::kUser : CrontabFormat::kSystem;
     Rewrite rw = options.unwrap ? unwrap_crontab(*text, format, path)
-                                : wrap_crontab(*text, format, path, f.keys, options.exec_path);
+                                : wrap_crontab(*text, format, path, f.keys, options.exec_path, options.adopt);
     report.warnings.insert(report.warnings.end(), rw.skipped.begin(), rw.skipped.end());
     if (!rw.changed()) continue;
     if (options.dry_run) {

@@ -19,6 +19,8 @@ struct WrapOptions {
   std::vector<std::string> files;  // host paths to limit to; empty: every crontab
   /// Also wrap files a package owns (dpkg); by default they are left alone (`package_files`).
   bool wrap_package_files = false;
+  /// Also rewrite lines an upstream's own tool runs (`wrap --adopt`), keeping their identity.
+  bool adopt = false;
 };
 
 struct WrapReport {
@@ -26,6 +28,7 @@ struct WrapReport {
   std::vector<std::string> written;  // host paths rewritten
   std::vector<std::string> backups;  // real paths of the backups
   int lines = 0;                     // job lines wrapped or unwrapped
+  int instrumented = 0;              // lines an upstream's tool runs, left alone (no --adopt)
   std::vector<Warning> warnings;     // lines or files left alone, with why
   /// Files with lines to wrap that were left alone because a package owns them: path, package.
   std::vector<std::pair<std::string, std::string>> package_files;

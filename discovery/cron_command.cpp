@@ -147,12 +147,10 @@ std::optional<WrappedCommand> parse_wrapped(std::string_view command) {
   std::size_t pos = 0;
   const std::string_view first = next_word(command, pos);
   const std::string_view base = basename_of(first);
-  bool cli_form = false;
-  if (base == "cronitor") {
-    cli_form = true;
-  } else if (base != "cronitor-exec") {
-    return std::nullopt;
-  }
+  // cronitor-cli's `cronitor exec KEY` reports to Cronitor itself, not to this agent: it is an
+  // upstream's instrumentation (instrumented.h), which `unwrap` must leave alone.
+  const bool cli_form = false;
+  if (base != "cronitor-exec") return std::nullopt;
   if (!plain_word(first)) return std::nullopt;
   WrappedCommand w;
   bool seen_exec = !cli_form;

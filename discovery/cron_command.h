@@ -31,8 +31,8 @@ struct WrappedCommand {
   bool canonical = false;  // our recommended form, which unwrap reverses byte for byte
 };
 
-/// Recognises `[PATH/]cronitor-exec [FLAGS] KEY [--] CMD` (CMD single-quoted or not) and
-/// cronitor-cli's `cronitor [FLAGS] exec KEY CMD`; nullopt for anything else.
+/// Recognises `[PATH/]cronitor-exec [FLAGS] KEY [--] CMD` (CMD single-quoted or not); nullopt for
+/// anything else, cronitor-cli's `cronitor exec KEY CMD` included (an upstream's own tool).
 std::optional<WrappedCommand> parse_wrapped(std::string_view command);
 
 /// Quotes `s` for a POSIX shell with single quotes ('\'' inside).

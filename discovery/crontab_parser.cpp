@@ -165,6 +165,8 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
   JobEnv env = default_env();
   std::optional<std::string> pending_name;
   bool pending_ignore = false;
+  std::string_view settings_line;  // the last "# cronitor:" comment line, and its number
+  int settings_no = 0;
   std::size_t pos = 0;
   int line_no = 0;
   auto warn = [&](int line, std::string msg) {
@@ -197,6 +199,8 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
       }
       if (iequals_prefix(body, "cronitor:")) {
         if (auto n = settings_name(body.substr(9))) pending_name = std::move(n);
+        settings_line = raw;
+        settings_no = line_no;
         continue;
       }
       // A commented-out job line is listed as disabled; other comments are just comments.
@@ -213,6 +217,7 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
         e.no_log = job->no_log;
         e.disabled = true;
         e.name = std::move(pending_name);
+        if (settings_no == line_no - 1) e.settings = std::string(settings_line);
         e.env = env;
         out.entries.push_back(std::move(e));
       }
@@ -242,6 +247,7 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
     e.no_log = job->no_log;
     e.ignored = pending_ignore;
     e.name = std::move(pending_name);
+    if (settings_no == line_no - 1) e.settings = std::string(settings_line);
     e.env = env;
     pending_name.reset();
     pending_ignore = false;

@@ -29,6 +29,7 @@ struct CrontabEntry {
   bool disabled = false;            // a commented-out job line
   bool ignored = false;             // "# cronitor: ignore" on the line before
   std::optional<std::string> name;  // "# Name: X" on the line before
+  std::string settings;             // the "# cronitor: ..." comment line right above, as written
   JobEnv env;                       // environment in force at this line
 };
 

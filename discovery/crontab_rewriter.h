@@ -29,15 +29,18 @@ struct Rewrite {
 
 /// Wraps the job lines listed in `keys` (line number -> key to write). Lines already wrapped,
 /// commented out or not listed are left alone; so are lines under a SHELL= that is not a POSIX
-/// shell and lines that would grow past cron's command limit (reported in `skipped`).
+/// shell and lines that would grow past cron's command limit (reported in `skipped`). Lines an
+/// upstream's own tool runs (instrumented.h) are left alone too, unless `adopt`: then they run
+/// through cronitor-exec and the `# cronitor:` comment above keeps their identity and command.
 Rewrite wrap_crontab(std::string_view text, CrontabFormat format, std::string_view file,
-                     const std::map<int, std::string>& keys, std::string_view exec_path);
+                     const std::map<int, std::string>& keys, std::string_view exec_path, bool adopt = false);
 
-/// Restores the original command of every wrapped line (commented-out ones too).
+/// Restores the original command of every wrapped line (commented-out ones too); an adopted
+/// line gets its original command back and its comment loses what `--adopt` added.
 Rewrite unwrap_crontab(std::string_view text, CrontabFormat format, std::string_view file);
 
-/// A unified diff (3 lines of context) of two texts with the same number of lines, as
-/// `diff -u` prints it with labels a/PATH and b/PATH; empty when they are equal.
+/// A unified diff (3 lines of context) of two texts that differ in a few lines, as `diff -u`
+/// prints it with labels a/PATH and b/PATH; empty when they are equal.
 std::string unified_diff(std::string_view before, std::string_view after, std::string_view path);
 
 }  // namespace cronitor::discovery

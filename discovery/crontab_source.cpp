@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "discovery/adoption_comment.h"
 #include "discovery/cron_command.h"
 #include "discovery/fs_root.h"
 #include "discovery/job_identity.h"
@@ -273,14 +274,22 @@ std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, Job
     j.env = std::move(e.env);
     j.no_log = e.no_log;
     j.run_parts_dir = run_parts_dir_of(j.command);
+    std::string job_text = j.command;  // what names the job: the command without an upstream's tool
     if (auto w = parse_wrapped(j.command)) {
       j.wrapped = true;
       j.key = w->key;
+      if (auto a = parse_adoption(e.settings)) j.instrumented = std::move(a->what);  // `wrap --adopt`
     } else {
       j.key = derive_key(to_string(origin), j.user, j.schedule, j.command);
+      if (auto ic = parse_instrumented(j.command)) {
+        j.instrumented = std::move(ic->what);
+        job_text = ic->inner;
+        if (origin == JobOrigin::kUserCrontab && j.user != "root" && j.instrumented->not_adoptable.empty())
+          j.instrumented->not_adoptable = user_crontab_refusal(*j.instrumented);
+      }
     }
     j.named = e.name.has_value();
-    j.name = e.name ? std::move(*e.name) : derive_name(j.command);
+    j.name = e.name ? std::move(*e.name) : derive_name(job_text);
     if (!refusal.empty()) {
       j.disabled = true;
       j.reason = refusal;

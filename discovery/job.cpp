@@ -61,6 +61,21 @@ nlohmann::json to_json(const Job& job) {
   j["disabled"] = job.disabled;
   j["reason"] = opt(job.reason);
   j["twin_of"] = opt(job.twin_of);
+  if (job.instrumented) {  // the upstream's own tool runs it, or ran it before `wrap --adopt`
+    const Instrumentation& i = *job.instrumented;
+    nlohmann::json in = {{"tool", i.tool},
+                         {"upstream", i.upstream()},
+                         {"setting", str_or_null(i.setting)},
+                         {"id", str_or_null(i.id)},
+                         {"adopted", i.adopted}};
+    if (!i.server.empty()) in["server"] = i.server;
+    if (!i.environment.empty()) in["environment"] = i.environment;
+    if (!i.adopted) in["adoptable"] = i.not_adoptable.empty();
+    if (!i.not_adoptable.empty()) in["not_adoptable"] = i.not_adoptable;
+    j["instrumented"] = std::move(in);
+  } else {
+    j["instrumented"] = nullptr;
+  }
   if (!job.more_lines.empty()) {  // one job on several lines: every line and schedule, in file order
     std::vector<std::pair<int, std::string>> all{{job.line, job.schedule}};
     for (const SameJobLine& l : job.more_lines) all.emplace_back(l.line, l.schedule);

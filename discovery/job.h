@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "discovery/instrumented.h"
+
 namespace cronitor::discovery {
 
 enum class SourceKind { kCrontab, kSystemd };
@@ -88,6 +90,9 @@ struct Job {
   bool no_log = false;                  // Debian's '-' prefix on the minute field
   bool named = false;                   // the admin wrote the name ("# Name:", "# cronitor: name="): kept as is
   std::vector<SameJobLine> more_lines;  // the job's other lines, in file order (job_lines.h)
+  /// Run through an upstream's own tool (runitor, sentry-cli, cronitor exec, a curl ping), or
+  /// adopted from one (`wrap --adopt`): the tool and the upstream identity (instrumented.h).
+  std::optional<Instrumentation> instrumented;
 
   /// The content the key is derived from before the job is wrapped.
   std::string identity() const;

@@ -16,6 +16,8 @@ std::string group_of(const Job& j) {
   std::string g =
       j.user + '\x1f' + j.timezone + '\x1f' + j.env.cron_tz.value_or("") + '\x1f' + j.env.tz.value_or("") + '\x1f';
   if (j.named) return g + "name\x1f" + j.name;
+  if (j.wrapped && j.instrumented && j.instrumented->adopted)
+    return g + "command\x1f" + normalize_blanks(j.instrumented->original);
   const auto w = parse_wrapped(j.command);
   return g + "command\x1f" + normalize_blanks(w ? unwrap_command(*w) : j.command);
 }

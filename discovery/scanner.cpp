@@ -68,6 +68,7 @@ std::string guarded_command(std::string_view cmd) {
 
 constexpr std::string_view kNoOp = "a no-op while systemd runs";
 std::string unwrapped_command(const Job& j) {
+  if (j.wrapped && j.instrumented && j.instrumented->adopted) return j.instrumented->original;
   auto w = parse_wrapped(j.command);
   return w ? unwrap_command(*w) : j.command;
 }
@@ -82,6 +83,7 @@ bool only_moved(const Job& before, const Job& after) {
     if (unwrapped_command(x) != unwrapped_command(after)) return false;
     x.wrapped = after.wrapped;
     x.command = after.command;
+    x.instrumented = after.instrumented;  // `wrap --adopt` and its `unwrap`
   }
   return x == after;
 }

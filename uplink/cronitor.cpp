@@ -33,9 +33,11 @@ class Cronitor final : public Upstream {
   const std::string& name() const override { return name_; }
   std::vector<std::string> secrets() const override { return {s_.api_key}; }
 
-  HttpRequest telemetry(const Telemetry& t, const MonitorInfo*) const override {
+  HttpRequest telemetry(const Telemetry& t, const MonitorInfo* m) const override {
     HttpRequest r;
-    r.url = trim_slash(s_.telemetry_url) + "/p/" + url_encode(s_.api_key) + "/" + url_encode(t.key) +
+    // A job adopted from `cronitor exec KEY` reports to that monitor, as it did before.
+    const std::string& key = m && !m->cronitor_key.empty() ? m->cronitor_key : t.key;
+    r.url = trim_slash(s_.telemetry_url) + "/p/" + url_encode(s_.api_key) + "/" + url_encode(key) +
             "?state=" + state_name(t.state);
     auto add = [&r](const char* k, const std::string& v) { r.url += std::string("&") + k + "=" + url_encode(v); };
     if (!t.run_id.empty()) add("series", t.run_id);
@@ -65,6 +67,8 @@ class Cronitor final : public Upstream {
   std::optional<HttpRequest> sync(const std::vector<MonitorInfo>& monitors) const override {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& m : monitors) {
+      // An adopted monitor exists in Cronitor already, set up by its owner: its settings stay theirs.
+      if (!m.cronitor_key.empty()) continue;
       nlohmann::json j = {{"key", m.key},
                           {"name", m.name},
                           {"type", m.type},

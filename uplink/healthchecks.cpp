@@ -18,8 +18,15 @@ class Healthchecks final : public Upstream {
 
   HttpRequest telemetry(const Telemetry& t, const MonitorInfo* m) const override {
     HttpRequest r;
-    const std::string slug = m && !m->slug.empty() ? m->slug : slugify(t.key);
-    r.url = s_.ping_url + "/" + url_encode(s_.ping_key) + "/" + url_encode(slug);
+    // A job adopted from runitor or a curl ping keeps its check: by UUID, or by its own slug.
+    if (m && !m->healthchecks_uuid.empty()) {
+      r.url = s_.ping_url + "/" + url_encode(m->healthchecks_uuid);
+    } else {
+      const std::string slug = m && !m->healthchecks_slug.empty() ? m->healthchecks_slug
+                               : m && !m->slug.empty()            ? m->slug
+                                                                  : slugify(t.key);
+      r.url = s_.ping_url + "/" + url_encode(s_.ping_key) + "/" + url_encode(slug);
+    }
     if (is_heartbeat(m)) {  // the agent's own liveness: a plain success ping, no run
       if (s_.create) r.url += "?create=1";
       return r;
@@ -34,7 +41,8 @@ class Healthchecks final : public Upstream {
       r.url += "/fail";  // a failure without an exit code: a host-side fault
     std::string query;
     if (!t.run_id.empty()) query += "rid=" + url_encode(t.run_id);
-    if (s_.create) query += std::string(query.empty() ? "" : "&") + "create=1";
+    if (s_.create && !(m && !m->healthchecks_uuid.empty()))  // a UUID names a check that exists
+      query += std::string(query.empty() ? "" : "&") + "create=1";
     if (!query.empty()) r.url += "?" + query;
     if (t.state != Telemetry::State::kRun) {
       std::string body = outcome_line(t);

@@ -43,7 +43,9 @@ class Sentry final : public Upstream {
   int per_job_per_minute() const override { return 6; }
 
   HttpRequest telemetry(const Telemetry& t, const MonitorInfo* m) const override {
-    const std::string slug = m && !m->slug.empty() ? m->slug : slugify(t.key);
+    const std::string slug = m && !m->sentry_slug.empty() ? m->sentry_slug  // adopted from sentry-cli
+                             : m && !m->slug.empty()      ? m->slug
+                                                          : slugify(t.key);
     HttpRequest r;
     r.method = "POST";
     r.url = d_.scheme + "://" + d_.host + "/api/" + d_.project_id + "/cron/" + url_encode(slug) + "/" +

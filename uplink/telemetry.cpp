@@ -61,6 +61,10 @@ json to_json(const MonitorInfo& m) {
             {"note", m.note}};
   if (m.max_runtime_seconds) j["max_runtime_seconds"] = *m.max_runtime_seconds;
   if (!m.slug.empty()) j["slug"] = m.slug;
+  if (!m.cronitor_key.empty()) j["cronitor_key"] = m.cronitor_key;
+  if (!m.healthchecks_uuid.empty()) j["healthchecks_uuid"] = m.healthchecks_uuid;
+  if (!m.healthchecks_slug.empty()) j["healthchecks_slug"] = m.healthchecks_slug;
+  if (!m.sentry_slug.empty()) j["sentry_slug"] = m.sentry_slug;
   return j;
 }
 
@@ -108,6 +112,10 @@ std::optional<MonitorInfo> monitor_from_json(const json& j) {
     m.notify = j.value("notify", std::vector<std::string>{});
     m.note = j.value("note", "");
     m.slug = j.value("slug", "");
+    m.cronitor_key = j.value("cronitor_key", "");
+    m.healthchecks_uuid = j.value("healthchecks_uuid", "");
+    m.healthchecks_slug = j.value("healthchecks_slug", "");
+    m.sentry_slug = j.value("sentry_slug", "");
     return m;
   } catch (const json::exception&) {
     return std::nullopt;

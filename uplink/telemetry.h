@@ -41,6 +41,10 @@ struct MonitorInfo {
   std::vector<std::string> assertions, notify;
   std::string note;  // "defined in FILE:LINE on HOST"
   std::string slug;  // Healthchecks/Sentry slug override; empty: from the key
+  /// A job adopted from an upstream's own tool (`wrap --adopt`) keeps that upstream's check:
+  /// Cronitor's monitor key, a Healthchecks check by UUID or slug, Sentry's monitor slug (each
+  /// wins over the key and `slug` for its upstream only). Empty: not set.
+  std::string cronitor_key, healthchecks_uuid, healthchecks_slug, sentry_slug;
 };
 
 const char* state_name(Telemetry::State s);

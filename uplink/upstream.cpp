@@ -40,6 +40,37 @@ bool valid_slug(std::string_view slug) {
   return true;
 }
 
+std::string identity_problem(std::string_view setting, std::string_view v) {
+  auto all = [&v](auto ok) {
+    for (char c : v)
+      if (!ok(c)) return false;
+    return true;
+  };
+  auto lower = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; };
+  if (setting == "cronitor_key") {
+    if (!v.empty() && v.size() <= 100 &&
+        all([&](char c) { return lower(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == ':'; }))
+      return {};
+    return "cronitor_key: 1 to 100 of A-Z, a-z, 0-9, '-', '_', '.' and ':'";
+  }
+  if (setting == "healthchecks_uuid") {
+    bool ok = v.size() == 36;
+    for (size_t i = 0; ok && i < v.size(); ++i) {
+      const char c = v[i];
+      ok = (i == 8 || i == 13 || i == 18 || i == 23)
+               ? c == '-'
+               : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+    return ok ? std::string() : "healthchecks_uuid: not a UUID (8-4-4-4-12 hex digits)";
+  }
+  if (setting == "healthchecks_slug") {
+    if (!v.empty() && v.size() <= 100 && all(lower)) return {};
+    return "healthchecks_slug: 1 to 100 of a-z, 0-9, '-' and '_'";
+  }
+  if (setting == "sentry_slug") return valid_slug(v) ? std::string() : "sentry_slug: 1 to 50 of a-z, 0-9, '-' and '_'";
+  return "unknown upstream identity setting";
+}
+
 std::string slugify(std::string_view key) {
   std::string out;
   for (char c : key) {

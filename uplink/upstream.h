@@ -66,6 +66,9 @@ std::string slugify(std::string_view key);
 /// A per-monitor slug override (`slug:` / `slug=`): 1 to 50 of a-z, 0-9, '-' and '_', what both
 /// Healthchecks.io and Sentry accept (Sentry's limit is 50).
 [[nodiscard]] bool valid_slug(std::string_view slug);
+/// What is wrong with an upstream identity setting (cronitor_key, healthchecks_uuid,
+/// healthchecks_slug, sentry_slug) and its value, or empty when it is fine.
+std::string identity_problem(std::string_view setting, std::string_view value);
 /// The last `max` bytes of `s`, not splitting a UTF-8 character.
 std::string utf8_tail(std::string_view s, size_t max);
 

@@ -48,6 +48,7 @@ struct DiscoverOptions {
   std::string exec_path = "/usr/bin/cronitor-exec";
   bool dry_run = false;
   bool package_files = false;
+  bool adopt = false;  // wrap --adopt: also lines an upstream's own tool runs, keeping their identity
   std::vector<std::string> files;
   std::string config = std::string(agent::kDefaultConfigPath);  // discover: the limits of users' monitors
 };
@@ -80,6 +81,13 @@ std::string status_of(const Job& j, const discovery::PackageFiles& packages, con
   std::string s;
   if (auto why = unobserved(j, live)) s = why->empty() ? "observed live (systemd manager)" : "unobserved: " + *why;
   if (j.wrapped) s = "wrapped";
+  if (j.instrumented) {  // the tool and the upstream identity: runitor: healthchecks uuid 5f0c...
+    if (j.instrumented->adopted)
+      s += " (adopted from " + j.instrumented->describe() + ")";
+    else
+      s = "instrumented: " + j.instrumented->describe() +
+          (j.instrumented->not_adoptable.empty() ? "" : "; not adoptable: " + j.instrumented->not_adoptable);
+  }
   if (auto p = log_observed(j, packages); p && !j.reason && !j.disabled)
     s = "observed from cron's log (package " + *p + ")" + (unseen ? ", failures not seen" : "");
   if (j.twin_of) s += std::string(s.empty() ? "" : ", ") + "twin of " + *j.twin_of;
@@ -344,6 +352,7 @@ int run_wrap_cmd(const DiscoverOptions& o, bool unwrap) {
   discovery::WrapOptions wo;
   wo.unwrap = unwrap;
   wo.wrap_package_files = o.package_files;
+  wo.adopt = o.adopt && !unwrap;
   wo.dry_run = o.dry_run;
   wo.exec_path = o.exec_path;
   wo.files = o.files;
@@ -357,6 +366,11 @@ int run_wrap_cmd(const DiscoverOptions& o, bool unwrap) {
   for (const auto& [path, package] : report.package_files)
     std::fprintf(stderr, "%s: belongs to package %s, left as it is (--package-files to wrap it anyway)\n",
                  escape_text(path).c_str(), escape_text(package).c_str());
+  if (report.instrumented > 0)
+    std::fprintf(stderr,
+                 "%d line(s) run through an upstream's own tool (cronitor exec, runitor, sentry-cli, a curl ping), "
+                 "left as they are (wrap --adopt moves them onto cronitor-exec with the same check)\n",
+                 report.instrumented);
   const char* verb = unwrap ? "unwrapped" : "wrapped";
   if (o.dry_run) {
     std::fprintf(stderr, "%d line(s) would be %s (dry run, nothing written)\n", report.lines, verb);
@@ -398,6 +412,9 @@ void register_discovery(CLI::App& app, int& exit_code) {
 
   auto* wrap = app.add_subcommand("wrap", "Route crontab job lines through cronitor-exec (reversible)");
   add_wrap_options(wrap, *opts);
+  wrap->add_flag("--adopt", opts->adopt,
+                 "Also move lines run by cronitor exec, runitor, sentry-cli or ending in a Healthchecks curl "
+                 "ping onto cronitor-exec, keeping their upstream check in the line's # cronitor: comment");
   wrap->callback([opts, &exit_code] { exit_code = run_wrap_cmd(*opts, false); });
 
   auto* unwrap = app.add_subcommand("unwrap", "Restore wrapped crontab lines byte for byte");

@@ -303,6 +303,16 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
         else
           s.slug = *x;
       }
+    } else if (k == "cronitor_key" || k == "healthchecks_uuid" || k == "healthchecks_slug" || k == "sentry_slug") {
+      if (auto x = w.str(v, key)) {
+        if (auto bad = uplink::identity_problem(k, *x); !bad.empty())
+          w.error(v, key, bad);
+        else
+          (k == "cronitor_key"        ? s.cronitor_key
+           : k == "healthchecks_uuid" ? s.healthchecks_uuid
+           : k == "healthchecks_slug" ? s.healthchecks_slug
+                                      : s.sentry_slug) = *x;
+      }
     } else if (k == "paused") {
       s.paused = w.boolean(v, key);
     } else if (k == "alert_on_skip") {
@@ -318,8 +328,9 @@ void parse_monitor(Walker& w, const YAML::Node& n, size_t index, Config& c) {
       w.error(kv.first, key,
               "unknown key (known: key, name, schedule, type, timezone, grace_seconds, "
               "failure_tolerance, schedule_tolerance, consecutive_alert_threshold, "
-              "recovery_threshold, realert_interval, assertions, notify, environment, slug, paused, "
-              "success_codes, warning_codes, warning_tolerance, max_runs_per_slot, alert_on_skip, user)");
+              "recovery_threshold, realert_interval, assertions, notify, environment, slug, cronitor_key, "
+              "healthchecks_uuid, healthchecks_slug, sentry_slug, paused, success_codes, warning_codes, "
+              "warning_tolerance, max_runs_per_slot, alert_on_skip, user)");
     }
   }
   if (m.key.empty() && !n["key"]) w.error(n, base + ".key", "missing: every monitor needs a key");

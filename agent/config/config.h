@@ -26,6 +26,9 @@ inline constexpr std::string_view kDefaultConfigPath = "/etc/cronitor/agent.yaml
 struct MonitorOverrides {
   std::optional<std::string> name, schedule, type, timezone, environment;
   std::optional<std::string> slug;  // Healthchecks/Sentry slug instead of one made from the key
+  /// An upstream check the job keeps (`wrap --adopt` writes them): Cronitor's monitor key, a
+  /// Healthchecks check's UUID or slug, Sentry's monitor slug; each for its upstream only.
+  std::optional<std::string> cronitor_key, healthchecks_uuid, healthchecks_slug, sentry_slug;
   std::optional<std::chrono::seconds> grace, realert_interval;
   std::optional<int> failure_tolerance, schedule_tolerance, consecutive_alert_threshold, recovery_threshold;
   std::optional<int> failure_window, warning_tolerance;  // failure_window: N of failure_tolerance "K of N"

@@ -108,6 +108,15 @@ void limit_user_comment(MonitorOverrides& o, const std::string& where, std::vect
                        "\" ignored: in a user's crontab it could name another job's check; set it in agent.yaml");
     o.slug.reset();
   }
+  // A Healthchecks UUID is itself the check's secret, so a user may keep theirs; a key or slug
+  // could name someone else's check.
+  for (auto* id : {&o.cronitor_key, &o.healthchecks_slug, &o.sentry_slug}) {
+    if (!*id) continue;
+    warnings.push_back(where + ": \"" + **id +
+                       "\" ignored: in a user's crontab an upstream key or slug could name another job's check; "
+                       "set it in agent.yaml");
+    id->reset();
+  }
 }
 
 }  // namespace
@@ -127,9 +136,12 @@ DiscoveredJob to_discovered(const discovery::Job& j, std::vector<std::string>* w
   d.from_cron = j.source == discovery::SourceKind::kCrontab;
   d.users_file = j.origin == discovery::JobOrigin::kUserCrontab && j.user != "root";
   d.runs_folder = j.origin != discovery::JobOrigin::kRunParts && !j.run_parts_dir.empty();
-  d.wrappable = j.line > 0 &&
-                (j.origin == discovery::JobOrigin::kSystemCrontab || j.origin == discovery::JobOrigin::kUserCrontab);
-  if (d.wrappable) d.command = j.command;
+  const bool crontab_line = j.line > 0 && (j.origin == discovery::JobOrigin::kSystemCrontab ||
+                                           j.origin == discovery::JobOrigin::kUserCrontab);
+  // A line an upstream's own tool runs is never wrapped a second time (`wrap --adopt` moves it):
+  // the agent watches it unreported, as the tool reports to its upstream and not here.
+  d.wrappable = crontab_line && (j.wrapped || !j.instrumented);
+  if (crontab_line) d.command = j.command;
   if (j.timer) {
     d.from_cron = false;
     if (d.file.empty()) d.file = j.timer->fragment;

@@ -48,6 +48,10 @@ void MonitorOverrides::merge(const MonitorOverrides& o) {
   take(timezone, o.timezone);
   take(environment, o.environment);
   take(slug, o.slug);
+  take(cronitor_key, o.cronitor_key);
+  take(healthchecks_uuid, o.healthchecks_uuid);
+  take(healthchecks_slug, o.healthchecks_slug);
+  take(sentry_slug, o.sentry_slug);
   take(grace, o.grace);
   take(realert_interval, o.realert_interval);
   take(failure_tolerance, o.failure_tolerance);
@@ -132,6 +136,15 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
     } else if (key == "slug") {
       if (!uplink::valid_slug(value)) return fail("slug: " + std::string(kSlugRule));
       out.slug = value;
+    } else if (key == "cronitor_key" || key == "healthchecks_uuid" || key == "healthchecks_slug" ||
+               key == "sentry_slug") {
+      if (auto bad = uplink::identity_problem(key, value); !bad.empty()) return fail(bad);
+      (key == "cronitor_key"        ? out.cronitor_key
+       : key == "healthchecks_uuid" ? out.healthchecks_uuid
+       : key == "healthchecks_slug" ? out.healthchecks_slug
+                                    : out.sentry_slug) = value;
+    } else if (key == "adopted" || key == "original") {
+      // `wrap --adopt`'s record of the tool and the command it replaced, which `unwrap` reads.
     } else if (key == "timezone" || key == "tz") {
       out.timezone = value;
     } else if (key == "paused") {
@@ -152,7 +165,8 @@ Result<MonitorOverrides> parse_job_comment(std::string_view comment) {
       out.schedule = value;
     } else {
       return fail("unknown setting \"" + std::string(key) +
-                  "\" (grace, failure_tolerance, schedule_tolerance, notify, name, environment, slug, "
+                  "\" (grace, failure_tolerance, schedule_tolerance, notify, name, environment, slug, cronitor_key, "
+                  "healthchecks_uuid, healthchecks_slug, sentry_slug, "
                   "timezone, paused, assertion, realert_interval, recovery_threshold, "
                   "consecutive_alert_threshold, success_codes, warning_codes, warning_tolerance, max_runs_per_slot, "
                   "alert_on_skip)");

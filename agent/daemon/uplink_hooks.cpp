@@ -36,6 +36,10 @@ uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host
   for (const auto& n : m.notify)
     if (n.find(':') == std::string::npos) i.notify.push_back(n);  // list names only: inline targets hold secrets
   i.slug = m.slug;
+  i.cronitor_key = m.cronitor_key;
+  i.healthchecks_uuid = m.healthchecks_uuid;
+  i.healthchecks_slug = m.healthchecks_slug;
+  i.sentry_slug = m.sentry_slug;
   i.note = "cronitor-agent on " + host + (m.source().empty() ? "" : ", defined in " + m.source());
   return i;
 }
@@ -194,6 +198,7 @@ void Daemon::sync_upstream_monitors() {
   size_t h = 0;
   for (const auto& m : monitors_) {
     if (users_own_key(m) && !config_.uplink.forward_user_keys) continue;
+    if (!m.cronitor_key.empty()) continue;  // adopted from `cronitor exec`: its owner set it up in Cronitor
     list.push_back(upstream_monitor(m));
     h = h * 1000003 ^ std::hash<std::string>{}(
                           uplink::to_json(list.back()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

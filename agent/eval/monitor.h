@@ -64,6 +64,8 @@ struct MonitorConfig {
   std::vector<std::string> notify;  // list names or inline targets
   std::string environment;
   std::string slug;  // Healthchecks/Sentry slug; empty: made from the key
+  /// The upstream check of a job adopted from its own tool (`wrap --adopt`); empty: not set.
+  std::string cronitor_key, healthchecks_uuid, healthchecks_slug, sentry_slug;
   bool paused = false;
   bool from_cron = false;    // run by the cron daemon: its misses are the daemon's while it is down
   bool runs_folder = false;  // a run-parts line: the scripts of its folder are the jobs it runs

@@ -109,6 +109,10 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
   if (o.notify) m.notify = *o.notify;
   if (o.environment) m.environment = *o.environment;
   if (o.slug) m.slug = *o.slug;
+  if (o.cronitor_key) m.cronitor_key = *o.cronitor_key;
+  if (o.healthchecks_uuid) m.healthchecks_uuid = *o.healthchecks_uuid;
+  if (o.healthchecks_slug) m.healthchecks_slug = *o.healthchecks_slug;
+  if (o.sentry_slug) m.sentry_slug = *o.sentry_slug;
   if (o.paused) m.paused = *o.paused;
   if (m.name.empty()) m.name = m.key;
   // What alerts, status and state.db show: valid UTF-8 whatever a crontab's bytes (a Latin-1
