@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/heap_optional.h"
 #include "discovery/instrumented.h"
 
 namespace cronitor::discovery {
@@ -84,15 +85,17 @@ struct Job {
   std::optional<std::string> reason;  // why listed but not monitored
   JobEnv env;
   std::optional<std::string> twin_of;  // key of the job that does the real work
-  std::optional<AnacronInfo> anacron;
-  std::optional<TimerInfo> timer;
+  // On the heap (one pointer when absent): most jobs have neither, and a job is held in several
+  // copies (common/heap_optional.h).
+  HeapOptional<AnacronInfo> anacron;
+  HeapOptional<TimerInfo> timer;
   std::string run_parts_dir;            // kRunParts: the folder; also set on the line that runs it
   bool no_log = false;                  // Debian's '-' prefix on the minute field
   bool named = false;                   // the admin wrote the name ("# Name:", "# cronitor: name="): kept as is
   std::vector<SameJobLine> more_lines;  // the job's other lines, in file order (job_lines.h)
   /// Run through an upstream's own tool (runitor, sentry-cli, cronitor exec, a curl ping), or
   /// adopted from one (`wrap --adopt`): the tool and the upstream identity (instrumented.h).
-  std::optional<Instrumentation> instrumented;
+  HeapOptional<Instrumentation> instrumented;
 
   /// The content the key is derived from before the job is wrapped.
   std::string identity() const;

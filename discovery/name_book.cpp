@@ -53,12 +53,12 @@ void NameBook::unlist(Index& index, const std::string& claim, Job* job) {
 }
 
 void NameBook::add(Job& job, std::string base) {
-  std::string claim = name_claim(job.source, base);
-  const auto [it, inserted] = slots_.insert_or_assign(&job, Slot{std::move(base), std::move(claim), std::nullopt, {}});
   if (!job.named) {
-    count(claims_, claims_before_, it->second.claim, +1);
-    by_claim_[it->second.claim].push_back(&job);
+    const std::string claim = name_claim(job.source, base);
+    count(claims_, claims_before_, claim, +1);
+    by_claim_[claim].push_back(&job);
   }
+  slots_.insert_or_assign(&job, Slot{std::move(base), std::nullopt});
   if (job.source == SourceKind::kSystemd) units_.insert(&job);
   redo_.push_back(&job);
   if (!all_fresh_) fresh_.insert(&job);
@@ -70,12 +70,14 @@ void NameBook::remove(const Job& job) {
   Job* j = const_cast<Job*>(&job);  // the book's own pointer to it: nothing is written through it
   const Slot& s = it->second;
   if (!job.named) {
-    count(claims_, claims_before_, s.claim, -1);
-    unlist(by_claim_, s.claim, j);
+    const std::string claim = name_claim(job.source, s.base);
+    count(claims_, claims_before_, claim, -1);
+    unlist(by_claim_, claim, j);
   }
   if (s.wanted) {
-    count(finals_, finals_before_, s.final_claim, -1);
-    if (!job.named && *s.wanted != s.base) unlist(by_final_, s.final_claim, j);
+    const std::string final_claim = name_claim(job.source, *s.wanted);
+    count(finals_, finals_before_, final_claim, -1);
+    if (!job.named && *s.wanted != s.base) unlist(by_final_, final_claim, j);
   }
   units_.erase(j);
   fresh_.erase(&job);
@@ -101,8 +103,8 @@ void NameBook::clear() {
 
 std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
   if (j.named) return j.name;
-  const bool apart =
-      contested(claims_, s.claim) || (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
+  const bool apart = contested(claims_, name_claim(j.source, s.base)) ||
+                     (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
   return apart ? s.base + "-" + where_suffix(j, s.base) : s.base;
 }
 
@@ -140,12 +142,13 @@ std::vector<Job*> NameBook::settle() {
     std::string wanted = wanted_of(*j, s);
     if (s.wanted != wanted) {
       if (s.wanted) {
-        count(finals_, finals_before_, s.final_claim, -1);
-        if (!j->named && *s.wanted != s.base) unlist(by_final_, s.final_claim, j);
+        const std::string old_claim = name_claim(j->source, *s.wanted);
+        count(finals_, finals_before_, old_claim, -1);
+        if (!j->named && *s.wanted != s.base) unlist(by_final_, old_claim, j);
       }
-      s.final_claim = wanted == s.base ? s.claim : name_claim(j->source, wanted);
-      count(finals_, finals_before_, s.final_claim, +1);
-      if (!j->named && wanted != s.base) by_final_[s.final_claim].push_back(j);
+      const std::string new_claim = name_claim(j->source, wanted);
+      count(finals_, finals_before_, new_claim, +1);
+      if (!j->named && wanted != s.base) by_final_[new_claim].push_back(j);
       s.wanted = std::move(wanted);
     }
     refinal.push_back(j);
@@ -160,7 +163,7 @@ std::vector<Job*> NameBook::settle() {
     if (it == slots_.end() || j->named) continue;
     const Slot& s = it->second;
     std::string name = *s.wanted;
-    if (name != s.base && contested(finals_, s.final_claim)) name += "-" + j->key;  // same file and line
+    if (name != s.base && contested(finals_, name_claim(j->source, name))) name += "-" + j->key;  // same file and line
     if (name == j->name) continue;
     j->name = std::move(name);
     if (!all_fresh_ && !fresh_.contains(j)) renamed.push_back(j);

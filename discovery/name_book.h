@@ -33,11 +33,9 @@ class NameBook {
   std::vector<Job*> settle();
 
  private:
-  struct Slot {
+  struct Slot {  // 20,000 jobs of one user's crontab hold 20,000 of these: claims are made when needed
     std::string base;
-    std::string claim;                  // of `base`, by the job's source kind
     std::optional<std::string> wanted;  // the name before a "-KEY" suffix, as counted in finals_
-    std::string final_claim;            // of `wanted`
   };
   using Index = std::unordered_map<std::string, std::vector<Job*>>;
   using Counts = std::unordered_map<std::string, int>;

@@ -54,6 +54,11 @@ CREATE TABLE uplink_outbox(id INTEGER PRIMARY KEY, upstream TEXT NOT NULL, job T
                            created_us INTEGER NOT NULL, payload TEXT NOT NULL);
 CREATE INDEX uplink_outbox_upstream ON uplink_outbox(upstream, id);
 )sql",
+    // 4 -> 5: a heartbeat replaces the one still queued (SqlOutbox::replace): found by its
+    // upstream, kind and job, not by reading every row of a backlog (250,000 rows: 0.1-0.2 s).
+    R"sql(
+CREATE INDEX uplink_outbox_kind ON uplink_outbox(upstream, kind, job);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -23,7 +23,7 @@ namespace cronitor::agent {
 
 using uplink::Alert;
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 /// One run as the history shows it.
 struct RunRow {

@@ -45,7 +45,11 @@ class CronLogUnknown : public DaemonTest {
   /// The --root host's cron: a process named "cron" (a copy of sh waiting in a loop, in a process
   /// group of its own) with `args` on its command line, its pid in crond.pid.
   void start_cron(const std::vector<std::string>& args) {
-    fs::copy_file("/bin/sh", dir_ / "cron", fs::copy_options::overwrite_existing);
+    // A folder of its own each time: the last stand-in's forked shell may still hold its copy
+    // while it dies (ETXTBSY on an overwrite), and the process must still be named "cron".
+    const fs::path where = dir_ / ("cron-" + std::to_string(++crons_));
+    fs::create_directories(where);
+    fs::copy_file("/bin/sh", where / "cron");
     cron_ = ::fork();
     if (cron_ == 0) {
       ::setpgid(0, 0);
@@ -54,7 +58,7 @@ class CronLogUnknown : public DaemonTest {
       std::vector<char*> p;
       for (auto& a : argv) p.push_back(a.data());
       p.push_back(nullptr);
-      const std::string bin = (dir_ / "cron").string();
+      const std::string bin = (where / "cron").string();
       ::execv(bin.c_str(), p.data());
       ::_exit(127);
     }
@@ -87,6 +91,7 @@ class CronLogUnknown : public DaemonTest {
   const fs::path root_ = dir_ / "root";
   const fs::path syslog_ = dir_ / "syslog";
   pid_t cron_ = -1;
+  int crons_ = 0;  // stand-ins started
 };
 
 TEST_F(CronLogUnknown, AStartWithoutEndIsOutcomeUnknownAndItsFailuresAreSaidUnseen) {

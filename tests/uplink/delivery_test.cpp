@@ -422,6 +422,23 @@ TEST_F(DeliveryTest, ARefusedSyncChunkIsSplitUntilTheRefusedMonitorsAreFound) {
 // Issue 17 item 7: while the upstreams are unreachable, only the newest of the agent's own
 // heartbeats waits (no hour of beats replayed when they are back), beside every queued run event;
 // once back, each upstream gets that one beat, in its format.
+// The beat that replaces the queued one finds it by index: a backlog of runs during an outage
+// (up to max_events rows) is not read on each beat (schema version 5).
+TEST_F(DeliveryTest, AHeartbeatFindsTheQueuedOneByIndexNotByReadingTheBacklog) {
+  auto plan = store_->db().prepare(
+      "EXPLAIN QUERY PLAN DELETE FROM uplink_outbox WHERE upstream = 'sentry' AND job = 'h' AND kind = 'heartbeat'");
+  ASSERT_TRUE(plan) << plan.error().message;
+  std::string detail;
+  while (true) {
+    auto row = plan->step();
+    ASSERT_TRUE(row) << row.error().message;
+    if (!*row) break;
+    detail += plan->text(3) + "\n";
+  }
+  EXPECT_NE(detail.find("USING INDEX uplink_outbox_kind (upstream=? AND kind=? AND job=?)"), std::string::npos)
+      << detail;
+}
+
 TEST_F(DeliveryTest, AnOutageKeepsOnlyTheNewestHeartbeatAndEveryRun) {
   auto all_three = [](const std::string& base, int port) {
     std::vector<std::unique_ptr<Upstream>> ups;
