@@ -170,7 +170,18 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
   std::size_t pos = 0;
   int line_no = 0;
   auto warn = [&](int line, std::string msg) {
-    out.warnings.push_back(Warning{std::string(file), line, std::move(msg)});
+    if (out.warnings.size() < limits.max_warnings_per_file)
+      out.warnings.push_back(Warning{std::string(file), line, std::move(msg)});
+    else if (out.warnings.size() == limits.max_warnings_per_file)
+      out.warnings.push_back(Warning{std::string(file), line, "more warnings from here on are not listed"});
+  };
+  // The file's last job line read: past it, one warning, and the rest is not read.
+  auto full = [&] {
+    if (out.entries.size() < limits.max_entries) return false;
+    out.warnings.push_back(Warning{std::string(file), line_no,
+                                   "more than " + std::to_string(limits.max_entries) +
+                                       " job lines in this crontab: the rest of the file is not read"});
+    return true;
   };
   while (pos < text.size()) {
     ++line_no;
@@ -206,6 +217,7 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
       // A commented-out job line is listed as disabled; other comments are just comments.
       auto job = body.empty() ? Result<JobLine>(fail("")) : parse_job_line(body, format);
       if (job && !documentation_line(*job)) {
+        if (full()) break;
         CrontabEntry e;
         e.line = line_no;
         const std::size_t body_offset = static_cast<std::size_t>(body.data() - text.data());
@@ -237,6 +249,7 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
       pending_ignore = false;
       continue;
     }
+    if (full()) break;
     CrontabEntry e;
     e.line = line_no;
     e.command_begin = line_begin + job->command_offset;

@@ -183,7 +183,9 @@ FileScan scan_crontab_file(const ScanContext& ctx, std::string_view path, JobOri
     target = std::filesystem::path(target).lexically_normal().string();
   }
   const auto format = origin == JobOrigin::kSystemCrontab ? CrontabFormat::kSystem : CrontabFormat::kUser;
-  ParsedCrontab parsed = parse_crontab(*text, format, path, ctx.limits);
+  Limits limits = ctx.limits;
+  if (origin == JobOrigin::kUserCrontab && file_user != "root") limits.max_entries = limits.max_jobs_per_user_crontab;
+  ParsedCrontab parsed = parse_crontab(*text, format, path, limits);
   out.warnings = std::move(parsed.warnings);
   for (const CrontabEntry& e : parsed.entries) {
     if (e.env.cron_tz && !e.disabled) {

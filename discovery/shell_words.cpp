@@ -80,6 +80,18 @@ Result<std::vector<ShellToken>> split_shell(std::string_view s) {
     ShellToken t;
     t.begin = i;
     bool first = true;
+    // `...`, $(...) and ${...}, quoted or not: kept as written, and the word expands.
+    auto substitution_at = [&](std::size_t at) {
+      return s[at] == '`' || (s[at] == '$' && at + 1 < s.size() && (s[at + 1] == '(' || s[at + 1] == '{'));
+    };
+    auto take_substitution = [&] {
+      const auto e = skip_substitution(s, i);
+      if (e == std::string_view::npos) return false;
+      t.value.append(s.substr(i, e - i));
+      t.expands = true;
+      i = e;
+      return true;
+    };
     while (i < s.size() && !blank(s[i]) && !operator_char(s[i])) {
       const char c = s[i];
       if (c == '\\') {
@@ -111,24 +123,16 @@ Result<std::vector<ShellToken>> split_shell(std::string_view s) {
               t.value += e;
             }
             i += 2;
-          } else if (d == '`' || (d == '$' && i + 1 < s.size() && (s[i + 1] == '(' || s[i + 1] == '{'))) {
-            const auto e = skip_substitution(s, i);
-            if (e == std::string_view::npos) return fail("an unclosed substitution");
-            t.value.append(s.substr(i, e - i));
-            t.expands = true;
-            i = e;
+          } else if (substitution_at(i)) {
+            if (!take_substitution()) return fail("an unclosed substitution");
           } else {
             if (d == '$') t.expands = true;
             t.value += d;
             ++i;
           }
         }
-      } else if (c == '`' || (c == '$' && i + 1 < s.size() && (s[i + 1] == '(' || s[i + 1] == '{'))) {
-        const auto e = skip_substitution(s, i);
-        if (e == std::string_view::npos) return fail("an unclosed substitution");
-        t.value.append(s.substr(i, e - i));
-        t.expands = true;
-        i = e;
+      } else if (substitution_at(i)) {
+        if (!take_substitution()) return fail("an unclosed substitution");
       } else {
         if (c == '$' || c == '*' || c == '?' || c == '[' || (c == '~' && first)) t.expands = true;
         t.value += c;

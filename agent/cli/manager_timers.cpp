@@ -56,19 +56,4 @@ Result<std::vector<LiveTimer>> manager_timers(uint64_t timeout_usec) {
   return out;
 }
 
-Result<std::set<std::string>> loaded_timers(uint64_t timeout_usec) {
-  sd_event* ev = nullptr;
-  if (int r = sd_event_new(&ev); r < 0) return std::unexpected(Error::from_errno("sd_event_new", "", -r));
-  std::unique_ptr<sd_event, decltype(&sd_event_unref)> guard(ev, sd_event_unref);
-  Deaf deaf;
-  SdSystemdBus bus(ev, timeout_usec);
-  if (auto r = bus.open(deaf); !r) return std::unexpected(r.error());
-  auto units = bus.list_timers(100'000);
-  bus.close();
-  if (!units) return std::unexpected(units.error());
-  std::set<std::string> names;
-  for (const auto& u : *units) names.insert(u.name);
-  return names;
-}
-
 }  // namespace cronitor::agent

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -11,9 +10,6 @@
 #include "common/error.h"
 
 namespace cronitor::agent {
-
-/// The names of every loaded `*.timer`, or why no manager answers (no bus, no manager on it).
-[[nodiscard]] Result<std::set<std::string>> loaded_timers(uint64_t timeout_usec = 2'000'000);
 
 /// Every loaded `*.timer` with its state and schedule as the manager has them (TimersCalendar,
 /// TimersMonotonic), or why no manager answers.

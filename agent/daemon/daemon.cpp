@@ -183,7 +183,13 @@ Result<void> Daemon::init() {
   raise_fd_limit();
   if (config_.discovery.crontabs || config_.discovery.systemd) {
     root_ = std::make_unique<discovery::DiskRoot>(config_.discovery.root);
-    scanner_ = std::make_unique<discovery::Scanner>(*root_);
+    // A user's crontab is read as far as 4 times the lines the agent may monitor of it: the
+    // lines past the limit are listed, a flood past that is not held (issue 18).
+    discovery::Scanner::Options scan;
+    scan.limits.max_jobs_per_user_crontab =
+        std::max<std::size_t>(scan.limits.max_jobs_per_user_crontab,
+                              4 * static_cast<std::size_t>(std::max(config_.discovery.max_monitors_per_user, 0)));
+    scanner_ = std::make_unique<discovery::Scanner>(*root_, scan);
     scanner_->scan();
     for (const auto& w : scanner_->warnings()) spdlog::info("discovery: {}", w.to_string());
   }

@@ -179,5 +179,33 @@ TEST(JobNames, NamesKeptAcrossEditsAreThoseOfAFreshScan) {
   EXPECT_GT(renamed_elsewhere, 10) << "the edits renamed jobs of other files";
 }
 
+// Issue 18: a user's crontab is read as far as Limits::max_jobs_per_user_crontab job lines (a
+// flood is not held: 80,000 short lines fit in the 1 MiB a crontab may have); root's files, and
+// root's own crontab, are read whole; the warnings of one file are bounded too.
+TEST(UserCrontabLimit, AUsersFloodIsReadAsFarAsTheLimitAndSaidOnce) {
+  testing::MemoryRoot mem;
+  std::string flood, broken;
+  for (int i = 0; i < 2500; ++i) flood += "* * * * * /opt/job" + std::to_string(i) + "\n";
+  for (int i = 0; i < 300; ++i) broken += "not a job line " + std::to_string(i) + "\n";
+  mem.add("/var/spool/cron/crontabs/mallory", flood + broken);
+  mem.add("/var/spool/cron/crontabs/root", flood);
+  mem.add("/var/spool/cron/crontabs/bob", broken);
+  Scanner s(mem);
+  s.scan();
+  std::map<std::string, std::size_t> per_file;
+  for (const Job* j : s.jobs()) ++per_file[j->file];
+  EXPECT_EQ(per_file["/var/spool/cron/crontabs/mallory"], 2000u);
+  EXPECT_EQ(per_file["/var/spool/cron/crontabs/root"], 2500u);
+  std::map<std::string, std::size_t> warned;
+  std::size_t said = 0;
+  for (const Warning& w : s.warnings()) {
+    ++warned[w.file];
+    said += w.message.find("more than 2000 job lines in this crontab") != std::string::npos;
+  }
+  EXPECT_EQ(said, 1u);
+  EXPECT_EQ(warned["/var/spool/cron/crontabs/mallory"], 1u) << "the broken lines past the limit are not read";
+  EXPECT_EQ(warned["/var/spool/cron/crontabs/bob"], 101u) << "100 warnings, then one that says the rest are not listed";
+}
+
 }  // namespace
 }  // namespace cronitor::discovery
