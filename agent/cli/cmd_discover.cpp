@@ -235,7 +235,10 @@ bool never_run_by_run_parts(const Job& j) {
 
 int run_discover(const DiscoverOptions& o) {
   const DiskRoot root(root_dir(o));
-  Scanner scanner(root);
+  const agent::UserLimits limits = user_limits(o.config);
+  Scanner::Options scan;
+  scan.limits.max_jobs_per_user_crontab = agent::crontab_read_limit(limits);  // as the agent reads them
+  Scanner scanner(root, scan);
   scanner.scan();
   auto jobs = scanner.jobs();
   const auto packages = discovery::PackageFiles::load(root);
@@ -273,7 +276,7 @@ int run_discover(const DiscoverOptions& o) {
         if (agent::is_live_timer_source(j.file)) jobs.push_back(&j);
     }
   }
-  const auto refused = refused_lines(jobs, user_limits(o.config));
+  const auto refused = refused_lines(jobs, limits);
   // Jobs seen only in cron's log: at cron's default -L 1 only their starts are (issue 17).
   const bool any_logged =
       std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) { return log_observed(*j, packages).has_value(); });

@@ -25,6 +25,7 @@
 #include "agent/daemon/systemd_watch.h"
 #include "agent/dashboard/dashboard_server.h"
 #include "agent/eval/key_owners.h"
+#include "agent/eval/user_limits.h"
 #include "common/endpoint_file.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
@@ -187,8 +188,8 @@ Result<void> Daemon::init() {
     // lines past the limit are listed, a flood past that is not held (issue 18).
     discovery::Scanner::Options scan;
     scan.limits.max_jobs_per_user_crontab =
-        std::max<std::size_t>(scan.limits.max_jobs_per_user_crontab,
-                              4 * static_cast<std::size_t>(std::max(config_.discovery.max_monitors_per_user, 0)));
+        crontab_read_limit({static_cast<size_t>(std::max(config_.discovery.max_monitors_per_user, 0)),
+                            static_cast<size_t>(std::max(config_.discovery.max_user_monitors, 0))});
     scanner_ = std::make_unique<discovery::Scanner>(*root_, scan);
     scanner_->scan();
     for (const auto& w : scanner_->warnings()) spdlog::info("discovery: {}", w.to_string());

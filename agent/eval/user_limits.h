@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,13 @@ struct UserLimits {
   size_t per_user = 500;    // discovery.max_monitors_per_user (0: no limit)
   size_t all_users = 5000;  // discovery.max_user_monitors (0: no limit)
 };
+
+/// How many job lines of one user's crontab discovery reads (the rest is not read or held): 4
+/// times what may be monitored of it, at least 2,000; with no monitor limit, no limit.
+inline size_t crontab_read_limit(const UserLimits& l) {
+  if (l.per_user == 0) return SIZE_MAX;
+  return l.per_user > 500 ? 4 * l.per_user : 2000;
+}
 
 /// The users' crontab lines past the limits (index into `claims` -> the reason), counted over
 /// those not in `refused` (already refused for their key): first the lines whose key the same uid

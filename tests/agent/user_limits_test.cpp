@@ -101,5 +101,14 @@ TEST(UserLimits, AUsersOwnJobIsToldApartInAlertsAndMetrics) {
   EXPECT_EQ(name, "nightly backup");
 }
 
+// Discovery reads a user's crontab as far as 4 times what may be monitored of it, at least 2,000
+// lines; a limit of 0 (none) reads it whole.
+TEST(UserLimits, DiscoveryReadsFourTimesTheMonitorLimitOfAUsersCrontab) {
+  EXPECT_EQ(crontab_read_limit({500, 5000}), 2000u);
+  EXPECT_EQ(crontab_read_limit({10, 5000}), 2000u);
+  EXPECT_EQ(crontab_read_limit({1000, 5000}), 4000u);
+  EXPECT_EQ(crontab_read_limit({0, 5000}), SIZE_MAX);
+}
+
 }  // namespace
 }  // namespace cronitor::agent
