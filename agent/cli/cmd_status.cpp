@@ -77,7 +77,7 @@ std::optional<agent::StateStore> open_state(const agent::Config& c, bool writabl
   return std::move(*s);
 }
 
-/// How runs reach the agent where that is not the wrapper (agent/wrap_policy.h): said under the table.
+/// How runs reach the agent where that is not the wrapper (agent/eval/wrap_policy.h): said under the table.
 void print_reporting_notes(const json& out) {
   if (out.contains("wrap_refused") && out["wrap_refused"].is_string())
     std::cout << "not wrapping crontab lines: " << escape_text(out["wrap_refused"].get<std::string>())

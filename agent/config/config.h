@@ -112,7 +112,7 @@ struct Config {
     int runs = 1000;  // per job
     int days = 90;
   } retention;
-  uplink::UplinkSettings uplink;          // upstreams fed from the outbox (agent/config_uplink.cpp)
+  uplink::UplinkSettings uplink;          // upstreams fed from the outbox (agent/config/config_uplink.cpp)
   uplink::PrometheusSettings prometheus;  // /metrics or a node_exporter textfile
   struct Dashboard {
     std::string listen;  // "127.0.0.1:9322": the local dashboard (agent/dashboard/); empty: off

@@ -1,6 +1,6 @@
 // Follows cron's own log (the journal, or a syslog file) for the jobs the agent does not wrap:
 // lines of files a package owns. Each CMD/END/error line of such a job becomes a run event
-// (agent/cron_run_tracker.h), handed to the daemon as if a wrapper had sent it.
+// (agent/daemon/cron_run_tracker.h), handed to the daemon as if a wrapper had sent it.
 #pragma once
 
 #include <systemd/sd-event.h>

@@ -119,7 +119,7 @@ class Daemon {
   void prune_runs_of(uint32_t i);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
-  /// Jobs of package files: their runs come from cron's log (agent/cron_log_watch.h).
+  /// Jobs of package files: their runs come from cron's log (agent/daemon/cron_log_watch.h).
   void open_cron_log();
   // OOM kills from the kernel's log (daemon_oom.cpp): which run's process the killer killed.
   void start_oom_watch();
@@ -171,7 +171,7 @@ class Daemon {
   /// Timers the manager runs that discovery does not monitor become monitors (live_timer_job.h).
   void adopt_live_timers(const std::vector<LiveTimer>& timers, Instant now);
   void on_timer_skip(const LiveTimer& t, uint64_t at_usec, const std::string& condition);  // skipped_run.h
-  // Uplink (agent/uplink_hooks.cpp): upstreams fed from state.db's uplink_outbox.
+  // Uplink (agent/daemon/uplink_hooks.cpp): upstreams fed from state.db's uplink_outbox.
   void start_uplink();
   void forward(const RunEvent& ev, uint32_t i);
   void forward_fault(const Action& a, const MonitorConfig* m);
@@ -184,7 +184,7 @@ class Daemon {
   void send_self_heartbeat();
   static int on_self_beat_cb(sd_event_source*, uint64_t, void*);
   static std::optional<Instant> process_start_time();
-  // Prometheus (agent/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
+  // Prometheus (agent/daemon/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
   // /metrics over HTTP (agent/daemon/metrics_http.h) on the loop.
   void start_metrics();
   void write_metrics();

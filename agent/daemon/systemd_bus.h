@@ -1,6 +1,6 @@
-// The systemd manager as the timer logic (agent/systemd_watch.h) sees it: the few calls it makes
+// The systemd manager as the timer logic (agent/daemon/systemd_watch.h) sees it: the few calls it makes
 // on the bus and the signals that come back, already decoded. One real implementation over sd-bus
-// on the agent's sd-event loop (agent/sd_systemd_bus.h), one fake for unit tests
+// on the agent's sd-event loop (agent/daemon/sd_systemd_bus.h), one fake for unit tests
 // (tests/support/fake_systemd_bus.h), so that run tracking and reconnects are tested without a bus.
 #pragma once
 

@@ -1,7 +1,7 @@
 // The systemd manager's timers, followed live: lists the timers and their services, follows
 // their property changes, and hands each run of a timer's service to the daemon as wrapper-style
-// run events (agent/timer_run_tracker.h). Talks to the manager only through SystemdBus
-// (agent/systemd_bus.h), so that unit tests drive it with a fake bus. Survives manager restarts
+// run events (agent/daemon/timer_run_tracker.h). Talks to the manager only through SystemdBus
+// (agent/daemon/systemd_bus.h), so that unit tests drive it with a fake bus. Survives manager restarts
 // (daemon-reexec, daemon-reload) and bus disconnects: it reconnects with back-off and reads every
 // service again, so a run that ended meanwhile is reported once (the store drops repeats).
 #pragma once

@@ -1,5 +1,5 @@
 // The agent's view of one wrapper event (run, complete, fail). The wire format lives in
-// common/event.h; agent/event_adapter.cpp converts between the two.
+// common/event.h; agent/daemon/event_adapter.cpp converts between the two.
 #pragma once
 
 #include <cstdint>

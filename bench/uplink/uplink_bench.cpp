@@ -1,5 +1,5 @@
 // Throughput of the uplink delivery: the real Deliverer (libcurl multi on an sd-event loop) fed
-// from a real state.db outbox (agent/uplink_outbox.cpp), sending Cronitor telemetry to a
+// from a real state.db outbox (agent/state/uplink_outbox.cpp), sending Cronitor telemetry to a
 // receiver on 127.0.0.1 (libmicrohttpd, one thread, answers 200: the receiver is not the limit).
 //   live     events queued in transactions of 200 while the loop delivers them (as the daemon
 //            does): delivered events per second over UPLINK_BENCH_SECONDS (default 5)
