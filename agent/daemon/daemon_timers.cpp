@@ -182,7 +182,10 @@ void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
     }
   } else if (!monitors_[i].paused && !(s.paused_until && *s.paused_until > t)) {
     const std::string why = what == "stopped" ? "stopped: " + timer.unit + " is no longer active in the systemd manager"
-                                              : "removed: the systemd manager unloaded " + timer.unit;
+                            : what == "masked"
+                                ? "masked: " + timer.unit + " is masked in the systemd manager (systemctl unmask " +
+                                      timer.unit + ", then daemon-reload and start it, to run it again)"
+                                : "removed: the systemd manager unloaded " + timer.unit;
     auto actions = evaluate(monitors_[i], s, RemovedInput{t, timer.unit, 0, false, why}, host_state_);
     record_actions(actions, &monitors_[i], t);
     touch(i);

@@ -523,4 +523,151 @@ TEST_F(SystemdTimers, PersistentCatchUpAfterBootIsNeitherMissNorOverlap) {
   }
 }
 
+/// Log lines and agent CPU over `span` of quiet: a loop shows as hundreds of lines and tenths
+/// of seconds of CPU (issue 17 item 1: 250-450 lines a second, 3.4-5.5 s of CPU in 15 s).
+struct Quiet {
+  size_t lines = 0;
+  double cpu = 0;
+};
+Quiet quiet_over(const AgentProcess& agent, std::chrono::seconds span) {
+  auto count_lines = [&] { return occurrences(agent.log(), "\n"); };
+  const size_t lines = count_lines();
+  const double cpu = cpu_seconds(agent.pid());
+  std::this_thread::sleep_for(span);
+  return {count_lines() - lines, cpu_seconds(agent.pid()) - cpu};
+}
+
+// Issue 17: a start the manager fails because an Assert*= does not hold (no process runs, the
+// service's Result stays "success", the start job's result is "assert") is a failed run naming
+// the assertion: in history (no exit code) and in the alert, never a miss nor "exit code 0".
+// Before, the agent saw no run at all and alerted "missed".
+TEST_F(SystemdTimers, AStartFailedByAnAssertionIsAFailureNamingIt) {
+  const std::string path = (dir_ / "never-there").string();
+  timer("t-assert", "ExecStart=/bin/true");
+  std::ofstream(units_ / "t-assert.service")
+      << "[Unit]\nAssertPathExists=" << path << "\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  const std::string words = "AssertPathExists=" + path + " failed";
+  auto failed = wait_run(
+      "t-assert", [](const json& r) { return r["status"] == "failed"; }, 20s);
+  ASSERT_FALSE(failed.is_null()) << log();
+  EXPECT_TRUE(failed["exit_code"].is_null()) << failed.dump();
+  EXPECT_NE(failed.value("output_tail", "").find(words), std::string::npos) << failed.dump();
+  EXPECT_FALSE(slack.wait_for([&](const json& r) { return slack_says(r, "t-assert failed: " + words); }, 10s).is_null())
+      << log();
+  // Two more triggers: each a failed run, once; the agent idle between them.
+  ASSERT_TRUE(wait_until([&] { return history("t-assert").size() >= 3; }, 15s)) << log();
+  const Quiet q = quiet_over(agent_, 5s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  agent_.stop(SIGTERM);
+  std::set<std::string> ids;
+  for (const auto& r : history("t-assert")) {
+    EXPECT_EQ(r["status"], "failed") << r.dump();
+    EXPECT_TRUE(ids.insert(r["run_id"].get<std::string>()).second) << "told twice: " << r.dump();
+  }
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "missed")) << r.dump();
+    EXPECT_FALSE(slack_says(r, "exit code 0")) << r.dump();
+  }
+  std::cerr << "after 3 failed starts, 5 s idle: " << q.lines << " log lines, " << q.cpu << " s CPU\n";
+}
+
+// Issue 17, "Must hold": `systemctl mask` of an enabled, active timer and the daemon-reload that
+// makes the manager read it (LoadState "masked", ActiveState "failed"), then unmask: each told
+// once, no miss while masked, no loop, and unmasked and started it is watched again.
+TEST_F(SystemdTimers, AMaskedTimerIsToldOnceAndUnmaskBringsItBack) {
+  // Its unit files where a package puts them (/lib/systemd/system; for the manager its data
+  // folder, read after its config folder): `mask` writes its /dev/null link into the config
+  // folder (units_, discovery's /etc/systemd/system), which wins. With the files in units_
+  // itself `mask` refuses ("file ... already exists"), and `mask --runtime` links in
+  // $XDG_RUNTIME_DIR/systemd/user, which a user manager reads after its config folder: the
+  // timer stays loaded and running (both tried here).
+  const fs::path lib = dir_ / "root/lib/systemd/system";
+  fs::create_directories(lib);
+  fs::create_directories(dir_ / "home/.local/share/systemd");
+  fs::create_directory_symlink(lib, dir_ / "home/.local/share/systemd/user");
+  std::ofstream(lib / "t-mask.timer") << "[Timer]\nOnCalendar=*:*:0/5\nAccuracySec=1ms\n"
+                                      << "[Install]\nWantedBy=timers.target\n";
+  std::ofstream(lib / "t-mask.service") << "[Service]\nType=oneshot\nExecStart=/bin/true\n";
+  fs::create_symlink("../../../../lib/systemd/system/t-mask.timer", units_ / "timers.target.wants/t-mask.timer");
+  timer("t-ok", "ExecStart=/bin/true");  // a neighbour: its runs go on throughout
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  // systemctl writes the mask link itself, in the caller's $XDG_CONFIG_HOME (else ~/.config):
+  // the manager's, not this host's root's.
+  auto systemctl = [&](const std::string& verb) {
+    return run_command({"/usr/bin/env", "XDG_CONFIG_HOME=" + (dir_ / "cfg").string(),
+                        "HOME=" + (dir_ / "home").string(), "/bin/systemctl", "--user", "--no-pager", verb,
+                        "t-mask.timer"});
+  };
+  ASSERT_FALSE(wait_run("t-mask", [](const json& r) { return r["status"] == "ok"; }).is_null()) << log();
+
+  auto masked = systemctl("mask");
+  ASSERT_EQ(masked.exit_code, 0) << masked.err;
+  ASSERT_EQ(manager("Reload").exit_code, 0);
+  ASSERT_TRUE(agent_.wait_for_log("systemd: t-mask.timer masked")) << log();
+  EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "t-mask masked: t-mask.timer is masked"); }, 10s)
+                   .is_null())
+      << log();
+  // Masked past two slots and their grace (5 s apart, grace 3 s): quiet, and no miss.
+  const Quiet q = quiet_over(agent_, 8s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 8 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  const json st = status_of("t-mask");
+  EXPECT_EQ(st["state"], "removed") << st.dump();
+  EXPECT_TRUE(st["next_expected"].is_null()) << st.dump();
+  const size_t runs = history("t-mask").size();
+
+  // Unmasked, read, started: watched again (discovery sees the mask go, or the manager the
+  // start: whichever comes first brings the monitor back, the other finds nothing to do).
+  auto unmasked = systemctl("unmask");
+  ASSERT_EQ(unmasked.exit_code, 0) << unmasked.err;
+  ASSERT_EQ(manager("Reload").exit_code, 0);
+  auto started = systemctl("start");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_TRUE(wait_until([&] { return history("t-mask").size() >= runs + 2; }, 20s)) << log();
+  const json back = status_of("t-mask");
+  EXPECT_NE(back["state"], "removed") << back.dump();
+  EXPECT_TRUE(back["next_expected"].is_string()) << back.dump();
+  agent_.stop(SIGTERM);
+  EXPECT_EQ(occurrences(log(), "t-mask.timer masked"), 1u) << log();
+  EXPECT_LE(occurrences(log(), "t-mask.timer started again"), 1u) << log();
+  EXPECT_EQ(occurrences(log(), "t-mask.timer stopped") + occurrences(log(), "t-mask.timer removed"), 0u) << log();
+  size_t masked_told = 0;
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "missed")) << r.dump();
+    masked_told += slack_says(r, "t-mask masked");
+  }
+  EXPECT_EQ(masked_told, 1u);
+  for (const auto& r : history("t-ok")) EXPECT_EQ(r["status"], "ok") << r.dump();
+  std::cerr << "masked, 8 s: " << q.lines << " log lines, " << q.cpu << " s CPU\n";
+}
+
+// Issue 17, "Must hold": RandomizedDelaySec= makes each run up to that late (here up to 8 s past
+// its slot, mostly beyond the 3 s grace): the manager's delay widens the grace, so no run is a miss;
+// the agent stays idle between them.
+TEST_F(SystemdTimers, RandomizedDelayIsNoMiss) {
+  timer("t-random", "ExecStart=/bin/true", "OnCalendar=*:*:0/10\nRandomizedDelaySec=8s");
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  ASSERT_TRUE(wait_until([&] { return history("t-random").size() >= 3; }, 40s)) << log();
+  const Quiet q = quiet_over(agent_, 5s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  agent_.stop(SIGTERM);
+  std::vector<int64_t> late;  // ms past the slot
+  for (const auto& r : history("t-random")) {
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    auto at = cronitor::schedule::parse_iso8601(r.value("started", std::string()), cronitor::schedule::Zone::utc());
+    if (at)
+      late.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(at->time_since_epoch()).count() % 10000);
+  }
+  for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-random")) << r.dump();
+  std::cerr << "runs late by (ms):";
+  for (auto ms : late) std::cerr << " " << ms;
+  std::cerr << "\n";
+}
+
 }  // namespace
