@@ -134,7 +134,8 @@ class SystemdTimers : public ::testing::Test {
                             << "\nsocket: " << (dir_ / "agent.sock").string()
                             << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: e2e-host\n"
                             << "discovery: {root: " << (dir_ / "root").string()
-                            << ", crontabs: false, systemd: true, auto_wrap: false}\n"
+                            << ", crontabs: " << (crontabs_ ? "true" : "false")
+                            << ", systemd: true, auto_wrap: false}\n"
                             << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
                             << "defaults:\n  notify: [ops]\n  grace_seconds: 3\n"
                             << more;
@@ -154,6 +155,7 @@ class SystemdTimers : public ::testing::Test {
   fs::path dir_ = fs::temp_directory_path() / ("timers-e2e-" + std::to_string(::getpid()));
   fs::path units_;
   bool manager_up_ = false;
+  bool crontabs_ = false;  // discovery reads the root's crontabs too
   AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
   std::optional<HttpRecorder> slack_;
 };
@@ -668,6 +670,65 @@ TEST_F(SystemdTimers, RandomizedDelayIsNoMiss) {
   std::cerr << "runs late by (ms):";
   for (auto ms : late) std::cerr << " " << ms;
   std::cerr << "\n";
+}
+
+// Issue 17, "Must hold": names unique per host. A timer known only from the manager whose name
+// another monitor has (an enabled timer whose stem slugs the same, beside a transient one that
+// discovery cannot see; a cron job discovered later that runs a program of its name) yields
+// ("NAME-timer"); the two never share runs or alerts. (Two unit files on disk are told apart by
+// discovery itself.)
+TEST_F(SystemdTimers, AManagerOnlyTimerNamedLikeAnotherMonitorIsToldApart) {
+  crontabs_ = true;
+  fs::create_directories(dir_ / "root/etc/cron.d");
+  timer("t_clash", "ExecStart=/bin/true");  // enabled: discovery names it t-clash
+  timer("t-late", "ExecStart=/bin/true");
+  fs::remove(units_ / "timers.target.wants" / "t-late.timer");
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  ASSERT_EQ(run_command({"/bin/systemctl", "--user", "start", "t-late.timer"}).exit_code, 0);
+  auto transient = run_command({"/usr/bin/systemd-run", "--user", "--unit=t-clash", "--on-calendar=*:*:0/5",
+                                "--timer-property=AccuracySec=1ms", "/bin/sh", "-c", "exit 3"});
+  ASSERT_EQ(transient.exit_code, 0) << transient.err;
+  ASSERT_TRUE(wait_known("t-clash")) << log();
+  ASSERT_TRUE(wait_known("t-late")) << log();
+  EXPECT_EQ(status_of("t_clash")["name"], "t-clash");
+  EXPECT_EQ(status_of("t-clash")["name"], "t-clash-timer") << log();
+  EXPECT_EQ(status_of("t-late")["name"], "t-late");
+  // A cron job that runs t-late, discovered now: the manager's timer yields its name, once.
+  std::ofstream(dir_ / "root/etc/cron.d/late") << "0 0 1 1 * root /usr/local/bin/t-late\n";
+  EXPECT_TRUE(wait_until([&] { return status_of("t-late")["name"] == "t-late-timer"; }, 15s)) << log();
+  EXPECT_TRUE(agent_.wait_for_log("t-late.timer is monitored as t-late-timer now")) << log();
+  // Runs of each in its own history; the failures alerted under the yielding name only.
+  EXPECT_FALSE(
+      slack.wait_for([](const json& r) { return slack_says(r, "t-clash-timer failed: exit code 3"); }, 15s).is_null())
+      << log();
+  ASSERT_TRUE(wait_until([&] { return history("t_clash").size() >= 2 && history("t-late").size() >= 2; }, 15s))
+      << log();
+  const Quiet q = quiet_over(agent_, 3s);
+  agent_.stop(SIGTERM);
+  std::set<std::string> ids;
+  for (const auto& r : history("t_clash")) {
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    ids.insert(r["run_id"].get<std::string>());
+  }
+  for (const auto& r : history("t-clash")) {
+    EXPECT_EQ(r["status"], "failed") << r.dump();
+    EXPECT_FALSE(ids.contains(r["run_id"].get<std::string>())) << "shared: " << r.dump();
+  }
+  auto st = run_command({kAgent, "status", "--json", "--config", config()});
+  auto all = json::parse(st.out, nullptr, false);
+  ASSERT_TRUE(all.is_object()) << st.out;
+  std::multiset<std::string> names;
+  for (const auto& m : all["monitors"]) names.insert(m["name"].get<std::string>());
+  for (const auto& n : names) EXPECT_EQ(names.count(n), 1u) << n << " twice: " << st.out;
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "t-clash failed")) << r.dump();
+    EXPECT_FALSE(slack_says(r, "t-late failed")) << r.dump();
+  }
+  EXPECT_EQ(occurrences(log(), "t-late.timer is monitored as t-late-timer now"), 1u) << log();
+  EXPECT_LT(q.lines, 20u) << log();
+  EXPECT_LT(q.cpu, 0.2);
+  (void)run_command({"/bin/systemctl", "--user", "stop", "t-clash.timer"});
 }
 
 }  // namespace
