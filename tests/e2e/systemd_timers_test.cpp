@@ -273,6 +273,20 @@ double cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+/// Log lines and agent CPU over `span` of quiet: a loop shows as hundreds of lines and tenths
+/// of seconds of CPU (issue 17 item 1: 250-450 lines a second, 3.4-5.5 s of CPU in 15 s).
+struct Quiet {
+  size_t lines = 0;
+  double cpu = 0;
+};
+Quiet quiet_over(const AgentProcess& agent, std::chrono::seconds span) {
+  auto count_lines = [&] { return occurrences(agent.log(), "\n"); };
+  const size_t lines = count_lines();
+  const double cpu = cpu_seconds(agent.pid());
+  std::this_thread::sleep_for(span);
+  return {count_lines() - lines, cpu_seconds(agent.pid()) - cpu};
+}
+
 // Issue 17, item 1: a timer that no unit wants (started with `systemctl start`, never enabled) is
 // unloaded by the manager as soon as it stops, and loaded again by whatever asks about it (the
 // agent's own reads included: they made a loop of "removed" lines and seconds of CPU). The stop
@@ -343,6 +357,11 @@ TEST_F(SystemdTimers, AStoppedTimerIsToldOnceWithoutALoop) {
   EXPECT_EQ(occurrences(log(), "t-life.timer stopped"), 1u) << log();
   EXPECT_EQ(occurrences(log(), "t-life.timer removed"), 1u) << log();
   EXPECT_EQ(occurrences(log(), "t-loop.timer removed"), 0u) << log();
+  // After all of it (new OnCalendar=, disabled while active, stopped, file deleted): idle.
+  const Quiet q = quiet_over(agent_, 5s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  std::cerr << "after the t-life changes, 5 s: " << q.lines << " log lines, " << q.cpu << " s CPU\n";
 }
 
 // Monotonic timers: the slot is the manager's next elapse (NextElapseUSecMonotonic in wall time),
@@ -518,25 +537,14 @@ TEST_F(SystemdTimers, PersistentCatchUpAfterBootIsNeitherMissNorOverlap) {
   // The catch-up run ends, and the slots after it run as usual.
   const size_t before = history("t-persist").size();
   ASSERT_TRUE(wait_until([&] { return history("t-persist").size() >= before + 1; }, 25s)) << log();
+  const Quiet q = quiet_over(agent_, 3s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 3 s";
+  EXPECT_LT(q.lines, 20u) << log();
   agent_.stop(SIGTERM);
   for (const auto& r : slack.requests()) {
     EXPECT_FALSE(slack_says(r, "t-persist missed")) << r.dump() << log();
     EXPECT_FALSE(slack_says(r, "t-persist overlapped")) << r.dump();
   }
-}
-
-/// Log lines and agent CPU over `span` of quiet: a loop shows as hundreds of lines and tenths
-/// of seconds of CPU (issue 17 item 1: 250-450 lines a second, 3.4-5.5 s of CPU in 15 s).
-struct Quiet {
-  size_t lines = 0;
-  double cpu = 0;
-};
-Quiet quiet_over(const AgentProcess& agent, std::chrono::seconds span) {
-  auto count_lines = [&] { return occurrences(agent.log(), "\n"); };
-  const size_t lines = count_lines();
-  const double cpu = cpu_seconds(agent.pid());
-  std::this_thread::sleep_for(span);
-  return {count_lines() - lines, cpu_seconds(agent.pid()) - cpu};
 }
 
 // Issue 17: a start the manager fails because an Assert*= does not hold (no process runs, the
