@@ -127,6 +127,11 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   end_transaction();
   rearm_deadline_timer();
   pump_outbox();
+  // A job discovered under the name of a timer known only from the manager: that one yields.
+  if (systemd_ && !ch.added.empty()) {
+    apply_live_timers();
+    save_dirty();
+  }
   // Lines that only moved (an edit above them) or that the agent wrapped are no news to the admin.
   const size_t changed = ch.changed.size() - std::min(ch.moved, ch.changed.size());
   if (ch.added.empty() && changed == 0 && ch.removed.empty())

@@ -91,6 +91,7 @@ void Daemon::apply_live_timers() {
 // its unit, with the manager's schedule. One learnt from its runs (named by its key) becomes it.
 void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) {
   std::optional<std::unordered_map<std::string, MonitorState>> stored;  // state.db's, read once if needed
+  std::optional<std::unordered_map<std::string, int>> names;            // monitors per name, counted if needed
   std::string zone;
   for (const LiveTimer& timer : timers) {
     if (!timer_runs(timer)) continue;
@@ -115,6 +116,21 @@ void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) 
       continue;
     }
     m->awaits_first_run = false;  // the manager reports its runs
+    if (m->name == dj.name) {     // not named by hand: unique per host (live_timer_name)
+      if (!names) {
+        names.emplace();
+        for (const auto& mc : monitors_) ++(*names)[mc.name];
+      }
+      const std::string* mine = it != index_.end() ? &monitors_[it->second].name : nullptr;
+      m->name = live_timer_name(timer.unit, [&](const std::string& n) {
+        auto c = names->find(n);
+        return c != names->end() && c->second - (mine && *mine == n ? 1 : 0) > 0;
+      });
+      if (!mine || *mine != m->name) {
+        if (mine) --(*names)[*mine];
+        ++(*names)[m->name];
+      }
+    }
     if (it == index_.end()) {
       if (!stored) {
         stored.emplace();
@@ -133,7 +149,10 @@ void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) 
       continue;
     }
     const uint32_t i = it->second;
-    if (live && m->schedule_text() == monitors_[i].schedule_text()) continue;
+    if (live && m->schedule_text() == monitors_[i].schedule_text() && m->name == monitors_[i].name) continue;
+    if (m->name != monitors_[i].name)
+      spdlog::info("systemd: {} is monitored as {} now, not {}: names are unique per host", timer.unit, m->name,
+                   monitors_[i].name);
     if (m->schedule_text() != monitors_[i].schedule_text())  // a daemon-reload with a new OnCalendar=
       states_[i].expected = m->schedule ? m->next_slot(t) : std::nullopt;
     monitors_[i] = std::move(*m);
@@ -182,7 +201,10 @@ void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
     }
   } else if (!monitors_[i].paused && !(s.paused_until && *s.paused_until > t)) {
     const std::string why = what == "stopped" ? "stopped: " + timer.unit + " is no longer active in the systemd manager"
-                                              : "removed: the systemd manager unloaded " + timer.unit;
+                            : what == "masked"
+                                ? "masked: " + timer.unit + " is masked in the systemd manager (systemctl unmask " +
+                                      timer.unit + ", then daemon-reload and start it, to run it again)"
+                                : "removed: the systemd manager unloaded " + timer.unit;
     auto actions = evaluate(monitors_[i], s, RemovedInput{t, timer.unit, 0, false, why}, host_state_);
     record_actions(actions, &monitors_[i], t);
     touch(i);

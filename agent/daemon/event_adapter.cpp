@@ -69,6 +69,10 @@ Result<RunEvent> from_wire(const cronitor::RunEvent& w) {
     e.output_tail = w.output_tail;
     e.metrics = w.metrics;
     e.message = w.error.value_or("");
+    // A failure that no process's exit tells (an Assert*= the manager failed, a unit whose
+    // resources could not be set up): its error says why, not "exit code 0".
+    if (w.state == RunState::kFail && w.exit_code == 0 && !w.signal && !w.timeout && !w.oom && !e.message.empty())
+      e.exit_code.reset();
   }
   return e;
 }

@@ -17,6 +17,17 @@ bool timer_runs(const LiveTimer& t) {
   return t.loaded && (t.active_state == "active" || t.active_state == "activating");
 }
 
+std::string live_timer_name(const std::string& unit, const std::function<bool(const std::string&)>& taken) {
+  const std::string stem = unit.ends_with(".timer") ? unit.substr(0, unit.size() - 6) : unit;
+  std::string name = discovery::slugify(stem);
+  if (name.empty()) name = "timer";
+  if (!taken(name)) return name;
+  const std::string whole = discovery::slugify(unit).empty() ? "timer" : discovery::slugify(unit);
+  if (whole != name && !taken(whole)) return whole;
+  for (int n = 2;; ++n)  // ends: each number is a name, and only so many monitors hold names
+    if (std::string numbered = whole + "-" + std::to_string(n); !taken(numbered)) return numbered;
+}
+
 discovery::Job live_timer_job(const LiveTimer& t, const std::string& zone) {
   discovery::Job j;
   j.source = discovery::SourceKind::kSystemd;

@@ -132,6 +132,14 @@ int read_prop(sd_bus_message* m, const char* name, UnitProps& p) {
   if (!std::strcmp(name, "TimersCalendar")) return read_timer_list(m, true, p.calendar);
   if (!std::strcmp(name, "TimersMonotonic")) return read_timer_list(m, false, p.monotonic);
   if (!std::strcmp(name, "Conditions")) return read_failed_condition(m, p.failed_condition);
+  if (!std::strcmp(name, "Asserts")) return read_failed_condition(m, p.failed_assert);  // the same a(sbbsi)
+  if (!std::strcmp(name, "AssertTimestamp")) return u64(p.assert_usec);
+  if (!std::strcmp(name, "AssertResult")) {
+    int v = 0;
+    int r = sd_bus_message_read(m, "v", "b", &v);
+    if (r >= 0) p.assert_result = v != 0;
+    return r;
+  }
   if (!std::strcmp(name, "ConditionResult")) {
     int v = 0;
     int r = sd_bus_message_read(m, "v", "b", &v);
@@ -342,13 +350,15 @@ Result<void> SdSystemdBus::read(std::vector<UnitRead>& reads) {
         break;
       case UnitRead::Kind::kServiceConditions:
         calls.push_back({u.path, kUnitIface, "Conditions", &u.props});
+        calls.push_back({u.path, kUnitIface, "Asserts", &u.props});
         break;
       case UnitRead::Kind::kService:
         // systemd's own order: the Service interface, then the Unit's (ActiveState, InvocationID).
         for (const char* p : {"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainCode", "ExecMainStatus",
                               "ExecMainPID", "Result"})
           calls.push_back({u.path, kServiceIface, p, &u.props});
-        for (const char* p : {"ConditionResult", "ConditionTimestamp", "ActiveState", "InvocationID"})
+        for (const char* p : {"ConditionResult", "ConditionTimestamp", "AssertResult", "AssertTimestamp", "ActiveState",
+                              "InvocationID"})
           calls.push_back({u.path, kUnitIface, p, &u.props});
         break;
     }

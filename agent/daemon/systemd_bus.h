@@ -39,6 +39,10 @@ struct UnitProps {
   std::optional<bool> condition_result;         ///< ConditionResult (false: a condition failed)
   std::optional<uint64_t> condition_usec;       ///< ConditionTimestamp: when they were checked
   std::optional<std::string> failed_condition;  ///< from Conditions: "ConditionPathExists=/x" ("" if none failed)
+  // ... and its Assert*= checks: a failed one fails the start (the job's result is "assert")
+  std::optional<bool> assert_result;         ///< AssertResult (false: an assertion failed)
+  std::optional<uint64_t> assert_usec;       ///< AssertTimestamp
+  std::optional<std::string> failed_assert;  ///< from Asserts: "AssertPathExists=/x" ("" if none failed)
   // org.freedesktop.systemd1.Service
   std::optional<uint64_t> exec_start_usec;   ///< ExecMainStartTimestamp
   std::optional<uint64_t> exec_exit_usec;    ///< ExecMainExitTimestamp
@@ -62,9 +66,9 @@ struct UnitRead {
   enum class Kind {
     kTimer,              ///< the Timer interface's properties, and ActiveState
     kTimerActivation,    ///< ActiveEnterTimestamp (for Persistent= timers only: one more call each)
-    kService,            ///< ExecMain*, Result, ConditionResult, ConditionTimestamp, ActiveState, InvocationID
+    kService,            ///< ExecMain*, Result, Condition/AssertResult and -Timestamp, ActiveState, InvocationID
     kServiceCgroup,      ///< ControlGroup (for a run going only: it is empty otherwise)
-    kServiceConditions,  ///< Conditions (for a start skipped by a failed condition only)
+    kServiceConditions,  ///< Conditions and Asserts (for a start skipped or failed by one only)
   };
   std::string path;
   Kind kind = Kind::kTimer;

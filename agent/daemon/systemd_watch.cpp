@@ -28,6 +28,10 @@ void take(std::optional<T>& into, const std::optional<T>& from) {
   if (from) into = from;
 }
 
+/// How a timer that went down is told: masked (the manager read the mask: a daemon-reload fails
+/// an active timer, "systemctl mask --now" stops it), else stopped.
+std::string down_word(const LiveTimer& t) { return t.load_state == "masked" ? "masked" : "stopped"; }
+
 }  // namespace
 
 bool is_catch_up(const LiveTimer& t, uint64_t start) {
@@ -54,6 +58,9 @@ void merge_props(UnitProps& into, const UnitProps& from) {
   take(into.condition_result, from.condition_result);
   take(into.condition_usec, from.condition_usec);
   take(into.failed_condition, from.failed_condition);
+  take(into.assert_result, from.assert_result);
+  take(into.assert_usec, from.assert_usec);
+  take(into.failed_assert, from.failed_assert);
   take(into.exec_start_usec, from.exec_start_usec);
   take(into.exec_exit_usec, from.exec_exit_usec);
   take(into.exec_code, from.exec_code);
@@ -75,6 +82,8 @@ bool apply_service_props(ServiceSnapshot& s, const UnitProps& p) {
   if (p.invocation_id) s.invocation_id = *p.invocation_id;
   if (p.condition_result) s.condition_ok = *p.condition_result;
   if (p.condition_usec) s.condition_usec = *p.condition_usec;
+  if (p.assert_result) s.assert_ok = *p.assert_result;
+  if (p.assert_usec) s.assert_usec = *p.assert_usec;
   return p.active_state || p.invocation_id;
 }
 
@@ -208,7 +217,7 @@ bool SystemdWatch::resync() {
   for (auto& [path, t] : before) {
     if (auto now = timers_.find(path); now != timers_.end()) {
       if (up(now->second.active_state) != up(t.active_state))
-        moved.emplace_back(path, up(now->second.active_state) ? "" : "stopped");
+        moved.emplace_back(path, up(now->second.active_state) ? "" : down_word(now->second));
       continue;
     }
     t.loaded = false;
@@ -241,7 +250,8 @@ bool SystemdWatch::judge_unloaded(const std::vector<std::string>& paths) {
     if (files->contains(t.unit)) {  // stopped, and no unit wants it: it stays a stopped timer
       t.active_state = "inactive";
       spdlog::debug("systemd: {} unloaded by the manager; its unit file remains ({})", t.unit, files->at(t.unit));
-      if (was_up && handler_.on_timer_state) handler_.on_timer_state(t, "stopped");
+      if (was_up && handler_.on_timer_state)
+        handler_.on_timer_state(t, files->at(t.unit) == "masked" ? "masked" : "stopped");
       continue;
     }
     LiveTimer gone = std::move(t);
@@ -261,6 +271,7 @@ Result<void> SystemdWatch::read(std::vector<UnitRead>& reads) {
 void SystemdWatch::apply_timer(LiveTimer& t, const UnitProps& p) {
   if (p.unit) t.service = *p.unit;
   if (p.active_state) t.active_state = *p.active_state;
+  if (p.load_state) t.load_state = *p.load_state;
   if (p.next_elapse_realtime_usec) t.next_elapse_realtime_usec = *p.next_elapse_realtime_usec;
   if (p.next_elapse_monotonic_usec) t.next_elapse_monotonic_usec = *p.next_elapse_monotonic_usec;
   if (p.last_trigger_usec) t.last_trigger_usec = *p.last_trigger_usec;
@@ -354,7 +365,8 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
     if (run_going(svcs[i]->snap)) {
       cgroups.push_back({reads[i].path, UnitRead::Kind::kServiceCgroup, {}});
       going.push_back(svcs[i]);
-    } else if (skip_pending(*svcs[i]) && svcs[i]->conditions_usec != svcs[i]->snap.condition_usec) {
+    } else if ((skip_pending(*svcs[i]) && svcs[i]->conditions_usec != svcs[i]->snap.condition_usec) ||
+               (assert_pending(*svcs[i]) && svcs[i]->asserts_usec != svcs[i]->snap.assert_usec)) {
       conditions.push_back({reads[i].path, UnitRead::Kind::kServiceConditions, {}});
       skipped.push_back(svcs[i]);
     }
@@ -365,8 +377,14 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
       return false;
     }
     for (size_t i = 0; i < skipped.size(); ++i) {
-      skipped[i]->conditions_usec = skipped[i]->snap.condition_usec;  // read, or unreadable: asked once
-      skipped[i]->failed_condition = conditions[i].props.failed_condition.value_or("");
+      if (skip_pending(*skipped[i])) {
+        skipped[i]->conditions_usec = skipped[i]->snap.condition_usec;  // read, or unreadable: asked once
+        skipped[i]->failed_condition = conditions[i].props.failed_condition.value_or("");
+      }
+      if (assert_pending(*skipped[i])) {
+        skipped[i]->asserts_usec = skipped[i]->snap.assert_usec;
+        skipped[i]->failed_assert = conditions[i].props.failed_assert.value_or("");
+      }
     }
   }
   if (cgroups.empty()) return true;
@@ -415,10 +433,28 @@ bool SystemdWatch::skip_pending(const Service& svc) {
          s.active_state != "activating";
 }
 
+bool SystemdWatch::assert_pending(const Service& svc) {
+  const ServiceSnapshot& s = svc.snap;
+  return !s.assert_ok && s.assert_usec > 0 && s.assert_usec != svc.assert_told_usec && !run_going(s) &&
+         s.active_state != "activating";
+}
+
 void SystemdWatch::evaluate(Service& svc, std::vector<cronitor::RunEvent>& out) {
   auto t = timers_.find(svc.timer_path);
   if (t == timers_.end()) return;
   const ServiceSnapshot& s = svc.snap;
+  if (assert_pending(svc)) {
+    if (svc.asserts_usec != s.assert_usec) {  // which assertion failed: read once the loop is free
+      reread_.insert(by_unit_[svc.unit]);
+      bus_->call_later(0, [this] { wake(); });
+    } else {
+      svc.assert_told_usec = s.assert_usec;
+      spdlog::debug("systemd: {} failed to start at {} ({} failed)", svc.unit, s.assert_usec,
+                    svc.failed_assert.empty() ? "an assertion" : svc.failed_assert);
+      for (auto& e : failed_assert_events(t->second.key, svc.unit, s.assert_usec, svc.failed_assert, hostname_))
+        out.push_back(std::move(e));
+    }
+  }
   if (skip_pending(svc)) {
     if (svc.conditions_usec != s.condition_usec) {  // which condition failed: read once the loop is free
       reread_.insert(by_unit_[svc.unit]);
@@ -502,7 +538,7 @@ void SystemdWatch::properties_changed(const std::string& path, const UnitProps& 
     if (state == old || reloading_ || !handler_.on_timer_state) return;
     const bool up = state == "active";
     if (!up && (old == "active" || old == "activating") && state != "activating")
-      handler_.on_timer_state(t->second, "stopped");
+      handler_.on_timer_state(t->second, down_word(t->second));
     else if (up && old != "active")
       handler_.on_timer_state(t->second, "");
     return;

@@ -29,6 +29,7 @@ struct LiveTimer {
   std::string key;      ///< its monitor key (discovery's derivation from the unit name)
   std::string service;  ///< the unit it starts (its Unit= property)
   std::string active_state;
+  std::string load_state;                   ///< LoadState: "loaded", "masked" (after a daemon-reload), ...
   uint64_t next_elapse_realtime_usec = 0;   ///< NextElapseUSecRealtime; 0: none
   uint64_t next_elapse_monotonic_usec = 0;  ///< NextElapseUSecMonotonic; 0: none
   /// The next elapse as wall time (CLOCK_REALTIME µs): the sooner of the two above, the
@@ -54,13 +55,15 @@ bool is_catch_up(const LiveTimer& timer, uint64_t run_start_usec);
 class SystemdWatch final : private SystemdBus::Listener {
  public:
   struct Handler {
-    /// Run events of timers' services, oldest first.
+    /// Run events of timers' services, oldest first (a start failed by an Assert*= is a failed
+    /// run with no exit code: failed_assert_events).
     std::function<void(std::vector<cronitor::RunEvent>)> on_runs;
     /// A manager answered (true, with every loaded timer) or stopped answering (false, why).
     std::function<void(bool live, const std::string& why, const std::vector<LiveTimer>& timers)> on_manager;
     /// A timer was stopped ("stopped": inactive, or unloaded with its unit file still there),
-    /// removed ("removed": unloaded and its unit file gone) or started again (""). Each change
-    /// once.
+    /// masked ("masked": stopped, or failed by the daemon-reload that read the mask, and its
+    /// unit is masked), removed ("removed": unloaded and its unit file gone) or started again
+    /// (""). Each change once.
     std::function<void(const LiveTimer& timer, const std::string& what)> on_timer_state;
     /// The manager moved a timer's next elapse (LiveTimer::next_elapse_usec).
     std::function<void(const LiveTimer& timer)> on_elapse;
@@ -110,10 +113,15 @@ class SystemdWatch final : private SystemdBus::Listener {
     uint64_t skip_told_usec = 0;   // the ConditionTimestamp of the last skip told
     uint64_t conditions_usec = 0;  // the ConditionTimestamp `failed_condition` was read for
     std::string failed_condition;
+    uint64_t assert_told_usec = 0;  // the AssertTimestamp of the last failed start told
+    uint64_t asserts_usec = 0;      // the AssertTimestamp `failed_assert` was read for
+    std::string failed_assert;
   };
   /// A start the manager skipped that has not been told: its conditions were checked anew, one
   /// failed, and no run is going.
   static bool skip_pending(const Service& svc);
+  /// A start the manager failed because an Assert*= did not hold, not told yet: a failed run.
+  static bool assert_pending(const Service& svc);
 
   void wake();  // the one deferred step: connect, read everything again, or read some services
   void connect();

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "agent/state/skipped_runs.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -50,6 +52,23 @@ std::string result_words(const std::string& r) {
   if (r == "exec-condition") return "ExecCondition= failed";
   if (r == "protocol") return "broke the service protocol (Type=)";
   return "systemd result \"" + r + "\"";
+}
+
+std::vector<cronitor::RunEvent> failed_assert_events(const std::string& key, const std::string& service,
+                                                     uint64_t at_usec, const std::string& assertion,
+                                                     const std::string& host) {
+  cronitor::RunEvent run;
+  run.key = key;
+  run.run_id = skip_run_id(service + " Assert", at_usec);  // apart from a skip's id at the same time
+  run.host = host;
+  run.pid = 1;  // the manager: no process of the job ran
+  run.state = cronitor::RunState::kRun;
+  run.ts = format_timestamp_ms(static_cast<int64_t>(at_usec / 1000));
+  cronitor::RunEvent end = run;
+  end.state = cronitor::RunState::kFail;
+  end.error = (assertion.empty() ? std::string("an Assert*=") : assertion) + " failed";
+  end.output_tail = "systemd did not start " + service + ": " + *end.error + "\n";
+  return {std::move(run), std::move(end)};
 }
 
 bool TimerRunTracker::fresh(const std::string& service, const ServiceSnapshot& s) const {

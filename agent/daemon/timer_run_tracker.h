@@ -24,6 +24,8 @@ struct ServiceSnapshot {
   std::string result;           ///< Result: "success", "exit-code", "signal", "timeout", "oom-kill", ...
   bool condition_ok = true;     ///< ConditionResult of the last start: false when a Condition*= failed
   uint64_t condition_usec = 0;  ///< ConditionTimestamp: when that start checked them; 0: never
+  bool assert_ok = true;        ///< AssertResult of the last start: false when an Assert*= failed
+  uint64_t assert_usec = 0;     ///< AssertTimestamp; 0: never checked
 };
 
 /// What the caller knows beyond the snapshot.
@@ -44,6 +46,15 @@ bool run_going(const ServiceSnapshot& s);
 std::string invocation_run_id(const std::string& invocation_id);
 /// The service Result in an alert's words, or empty when the exit code or flags already say it.
 std::string result_words(const std::string& result);
+
+/// A start the manager failed because an Assert*= did not hold (no process ran, no InvocationID,
+/// the unit stays inactive with Result "success"): a failed run at `at_usec` (AssertTimestamp),
+/// with no exit code, its error the assertion ("AssertPathExists=/x failed", or "an Assert*=
+/// failed" when the manager could not say which). Its run id comes from the unit and the time,
+/// so that telling it again (a resync, a restart) is dropped as a repeat.
+std::vector<cronitor::RunEvent> failed_assert_events(const std::string& key, const std::string& service,
+                                                     uint64_t at_usec, const std::string& assertion,
+                                                     const std::string& host);
 
 class TimerRunTracker {
  public:

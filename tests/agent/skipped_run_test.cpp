@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "agent/config/config.h"
 #include "agent/config/discovery_adapter.h"
 #include "agent/daemon/live_timer_job.h"
@@ -137,6 +139,23 @@ TEST(SkippedRun, AlertOnSkipIsASettingOfDefaultsMonitorsAndComments) {
   auto o = parse_job_comment("# cronitor: alert_on_skip=true");
   ASSERT_TRUE(o.has_value()) << o.error().message;
   EXPECT_EQ(o->alert_on_skip, true);
+}
+
+// Issue 17: names unique per host. A timer known only from the manager whose stem another
+// monitor holds (a cron job running `backup`, an enabled timer whose stem slugs the same) yields:
+// its unit's whole name, then numbered; its own name is never counted against it.
+TEST(LiveTimerJob, ItsNameYieldsToAnotherMonitorsName) {
+  std::set<std::string> held;
+  auto taken = [&](const std::string& n) { return held.contains(n); };
+  EXPECT_EQ(live_timer_name("backup.timer", taken), "backup");
+  held = {"backup"};
+  EXPECT_EQ(live_timer_name("backup.timer", taken), "backup-timer");
+  held = {"backup", "backup-timer", "backup-timer-2"};
+  EXPECT_EQ(live_timer_name("backup.timer", taken), "backup-timer-3");
+  held = {"db-backup"};  // db_backup.timer, enabled, slugs the same
+  EXPECT_EQ(live_timer_name("db-backup.timer", taken), "db-backup-timer");
+  held = {"timer"};
+  EXPECT_EQ(live_timer_name(".timer", taken), "timer-2");
 }
 
 }  // namespace

@@ -685,5 +685,105 @@ TEST(SystemdWatch, ASkipSeenAtTheListingIsToldAndAnUnreadableConditionIsNoLoop) 
   EXPECT_FALSE(f.bus->later_waiting());
 }
 
+UnitProps assert_failed_at(uint64_t at) {
+  UnitProps p;
+  p.condition_result = true;
+  p.condition_usec = at;
+  p.assert_result = false;
+  p.assert_usec = at;
+  p.active_state = "inactive";
+  p.result = "success";  // the manager failed the start job, not the service: its Result stays
+  return p;
+}
+
+// Issue 17: a start the manager fails because an Assert*= does not hold (AssertResult=no with a
+// new AssertTimestamp, no InvocationID, the unit stays inactive with Result "success") is a
+// failed run, once, with the assertion as its error and no exit code (it was nothing: a miss).
+TEST(SystemdWatch, AStartFailedByAnAssertionIsAFailedRunWithTheAssertion) {
+  std::string svc;
+  Fixture f([&](FakeSystemdBus& b) {
+    b.add_timer("as.timer", "as.service");
+    UnitProps p;
+    p.failed_assert = "AssertPathExists=/srv/flag";
+    svc = b.add_service("as.service", p);
+  });
+  f.watch->start();
+  EXPECT_TRUE(f.runs.empty());
+  f.bus->change(svc, assert_failed_at(kRealtime + 5'000'000));
+  f.settle();
+  ASSERT_EQ(f.runs.size(), 2u);
+  EXPECT_EQ(f.runs[0].state, RunState::kRun);
+  EXPECT_EQ(f.runs[1].state, RunState::kFail);
+  EXPECT_EQ(f.runs[0].run_id, f.runs[1].run_id);
+  EXPECT_EQ(f.runs[1].error, "AssertPathExists=/srv/flag failed");
+  EXPECT_EQ(f.runs[1].exit_code, 0);
+  EXPECT_FALSE(f.runs[1].signal);
+  EXPECT_EQ(f.runs[1].ts, format_timestamp_ms(static_cast<int64_t>((kRealtime + 5'000'000) / 1000)));
+  EXPECT_TRUE(f.skips.empty()) << "no Condition*= failed";
+  EXPECT_EQ(f.bus->condition_reads, 1);
+  // Repeated (a late signal, JobRemoved with result "assert", a resync): not told again.
+  const std::string first = f.runs[0].run_id;
+  f.bus->change(svc, assert_failed_at(kRealtime + 5'000'000));
+  f.bus->listener()->job_removed("as.service");
+  f.settle();
+  EXPECT_EQ(f.runs.size(), 2u);
+  // The next trigger fails again: another run, with its own id.
+  f.bus->change(svc, assert_failed_at(kRealtime + 10'000'000));
+  f.settle();
+  ASSERT_EQ(f.runs.size(), 4u);
+  EXPECT_NE(f.runs[2].run_id, first);
+  EXPECT_FALSE(f.bus->later_waiting()) << "no loop";
+  // The run id is the same whoever tells it (a restart's listing): the store drops the repeat.
+  auto again = failed_assert_events("k", "as.service", kRealtime + 5'000'000, "", "host1");
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].run_id, first);
+  EXPECT_EQ(again[1].error, "an Assert*= failed");
+}
+
+// Issue 17: `systemctl mask` and the daemon-reload that reads it (the manager then has the timer
+// LoadState "masked", ActiveState "failed"), and a masked timer unloaded after `mask --now`
+// (its unit file's state "masked"): told "masked", once, not "stopped"; unmasked and started,
+// told started again.
+TEST(SystemdWatch, AMaskedTimerIsToldMaskedOnce) {
+  std::string t1, t2;
+  Fixture f([&](FakeSystemdBus& b) {
+    t1 = b.add_timer("m.timer", "m.service");
+    b.add_service("m.service");
+    t2 = b.add_timer("n.timer", "n.service");
+    b.add_service("n.service");
+  });
+  f.watch->start();
+  f.bus->listener()->reloading(true);
+  f.bus->units[t1].props.load_state = "masked";
+  f.bus->units[t1].props.active_state = "failed";
+  f.bus->listener()->reloading(false);
+  f.settle();
+  using State = std::pair<std::string, std::string>;
+  EXPECT_EQ(f.states, std::vector<State>{State("m.timer", "masked")});
+  f.bus->listener()->reloading(true);  // another reload: nothing new
+  f.bus->listener()->reloading(false);
+  f.settle();
+  EXPECT_EQ(f.states.size(), 1u);
+  // n.timer: stopped and unloaded, its unit file masked.
+  f.bus->unit_files_on_disk["n.timer"] = "masked";
+  f.bus->units.erase(t2);
+  f.bus->listener()->unit_removed("n.timer", t2);
+  f.settle();
+  EXPECT_EQ(f.states.back(), State("n.timer", "masked"));
+  // m.timer unmasked, read, started.
+  f.bus->listener()->reloading(true);
+  f.bus->units[t1].props.load_state = "loaded";
+  f.bus->units[t1].props.active_state = "inactive";
+  f.bus->listener()->reloading(false);
+  f.settle();
+  UnitProps up;
+  up.active_state = "active";
+  f.bus->change(t1, up);
+  f.settle();
+  EXPECT_EQ(f.states,
+            (std::vector<State>{State("m.timer", "masked"), State("n.timer", "masked"), State("m.timer", "")}));
+  EXPECT_FALSE(f.bus->later_waiting());
+}
+
 }  // namespace
 }  // namespace cronitor::agent

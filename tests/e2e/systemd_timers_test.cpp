@@ -134,7 +134,8 @@ class SystemdTimers : public ::testing::Test {
                             << "\nsocket: " << (dir_ / "agent.sock").string()
                             << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: e2e-host\n"
                             << "discovery: {root: " << (dir_ / "root").string()
-                            << ", crontabs: false, systemd: true, auto_wrap: false}\n"
+                            << ", crontabs: " << (crontabs_ ? "true" : "false")
+                            << ", systemd: true, auto_wrap: false}\n"
                             << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
                             << "defaults:\n  notify: [ops]\n  grace_seconds: 3\n"
                             << more;
@@ -154,6 +155,7 @@ class SystemdTimers : public ::testing::Test {
   fs::path dir_ = fs::temp_directory_path() / ("timers-e2e-" + std::to_string(::getpid()));
   fs::path units_;
   bool manager_up_ = false;
+  bool crontabs_ = false;  // discovery reads the root's crontabs too
   AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
   std::optional<HttpRecorder> slack_;
 };
@@ -271,6 +273,20 @@ double cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+/// Log lines and agent CPU over `span` of quiet: a loop shows as hundreds of lines and tenths
+/// of seconds of CPU (issue 17 item 1: 250-450 lines a second, 3.4-5.5 s of CPU in 15 s).
+struct Quiet {
+  size_t lines = 0;
+  double cpu = 0;
+};
+Quiet quiet_over(const AgentProcess& agent, std::chrono::seconds span) {
+  auto count_lines = [&] { return occurrences(agent.log(), "\n"); };
+  const size_t lines = count_lines();
+  const double cpu = cpu_seconds(agent.pid());
+  std::this_thread::sleep_for(span);
+  return {count_lines() - lines, cpu_seconds(agent.pid()) - cpu};
+}
+
 // Issue 17, item 1: a timer that no unit wants (started with `systemctl start`, never enabled) is
 // unloaded by the manager as soon as it stops, and loaded again by whatever asks about it (the
 // agent's own reads included: they made a loop of "removed" lines and seconds of CPU). The stop
@@ -341,6 +357,11 @@ TEST_F(SystemdTimers, AStoppedTimerIsToldOnceWithoutALoop) {
   EXPECT_EQ(occurrences(log(), "t-life.timer stopped"), 1u) << log();
   EXPECT_EQ(occurrences(log(), "t-life.timer removed"), 1u) << log();
   EXPECT_EQ(occurrences(log(), "t-loop.timer removed"), 0u) << log();
+  // After all of it (new OnCalendar=, disabled while active, stopped, file deleted): idle.
+  const Quiet q = quiet_over(agent_, 5s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  std::cerr << "after the t-life changes, 5 s: " << q.lines << " log lines, " << q.cpu << " s CPU\n";
 }
 
 // Monotonic timers: the slot is the manager's next elapse (NextElapseUSecMonotonic in wall time),
@@ -516,11 +537,206 @@ TEST_F(SystemdTimers, PersistentCatchUpAfterBootIsNeitherMissNorOverlap) {
   // The catch-up run ends, and the slots after it run as usual.
   const size_t before = history("t-persist").size();
   ASSERT_TRUE(wait_until([&] { return history("t-persist").size() >= before + 1; }, 25s)) << log();
+  const Quiet q = quiet_over(agent_, 3s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 3 s";
+  EXPECT_LT(q.lines, 20u) << log();
   agent_.stop(SIGTERM);
   for (const auto& r : slack.requests()) {
     EXPECT_FALSE(slack_says(r, "t-persist missed")) << r.dump() << log();
     EXPECT_FALSE(slack_says(r, "t-persist overlapped")) << r.dump();
   }
+}
+
+// Issue 17: a start the manager fails because an Assert*= does not hold (no process runs, the
+// service's Result stays "success", the start job's result is "assert") is a failed run naming
+// the assertion: in history (no exit code) and in the alert, never a miss nor "exit code 0".
+// Before, the agent saw no run at all and alerted "missed".
+TEST_F(SystemdTimers, AStartFailedByAnAssertionIsAFailureNamingIt) {
+  const std::string path = (dir_ / "never-there").string();
+  timer("t-assert", "ExecStart=/bin/true");
+  std::ofstream(units_ / "t-assert.service")
+      << "[Unit]\nAssertPathExists=" << path << "\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  const std::string words = "AssertPathExists=" + path + " failed";
+  auto failed = wait_run(
+      "t-assert", [](const json& r) { return r["status"] == "failed"; }, 20s);
+  ASSERT_FALSE(failed.is_null()) << log();
+  EXPECT_TRUE(failed["exit_code"].is_null()) << failed.dump();
+  EXPECT_NE(failed.value("output_tail", "").find(words), std::string::npos) << failed.dump();
+  EXPECT_FALSE(slack.wait_for([&](const json& r) { return slack_says(r, "t-assert failed: " + words); }, 10s).is_null())
+      << log();
+  // Two more triggers: each a failed run, once; the agent idle between them.
+  ASSERT_TRUE(wait_until([&] { return history("t-assert").size() >= 3; }, 15s)) << log();
+  const Quiet q = quiet_over(agent_, 5s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  agent_.stop(SIGTERM);
+  std::set<std::string> ids;
+  for (const auto& r : history("t-assert")) {
+    EXPECT_EQ(r["status"], "failed") << r.dump();
+    EXPECT_TRUE(ids.insert(r["run_id"].get<std::string>()).second) << "told twice: " << r.dump();
+  }
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "missed")) << r.dump();
+    EXPECT_FALSE(slack_says(r, "exit code 0")) << r.dump();
+  }
+  std::cerr << "after 3 failed starts, 5 s idle: " << q.lines << " log lines, " << q.cpu << " s CPU\n";
+}
+
+// Issue 17, "Must hold": `systemctl mask` of an enabled, active timer and the daemon-reload that
+// makes the manager read it (LoadState "masked", ActiveState "failed"), then unmask: each told
+// once, no miss while masked, no loop, and unmasked and started it is watched again.
+TEST_F(SystemdTimers, AMaskedTimerIsToldOnceAndUnmaskBringsItBack) {
+  // Its unit files where a package puts them (/lib/systemd/system; for the manager its data
+  // folder, read after its config folder): `mask` writes its /dev/null link into the config
+  // folder (units_, discovery's /etc/systemd/system), which wins. With the files in units_
+  // itself `mask` refuses ("file ... already exists"), and `mask --runtime` links in
+  // $XDG_RUNTIME_DIR/systemd/user, which a user manager reads after its config folder: the
+  // timer stays loaded and running (both tried here).
+  const fs::path lib = dir_ / "root/lib/systemd/system";
+  fs::create_directories(lib);
+  fs::create_directories(dir_ / "home/.local/share/systemd");
+  fs::create_directory_symlink(lib, dir_ / "home/.local/share/systemd/user");
+  std::ofstream(lib / "t-mask.timer") << "[Timer]\nOnCalendar=*:*:0/5\nAccuracySec=1ms\n"
+                                      << "[Install]\nWantedBy=timers.target\n";
+  std::ofstream(lib / "t-mask.service") << "[Service]\nType=oneshot\nExecStart=/bin/true\n";
+  fs::create_symlink("../../../../lib/systemd/system/t-mask.timer", units_ / "timers.target.wants/t-mask.timer");
+  timer("t-ok", "ExecStart=/bin/true");  // a neighbour: its runs go on throughout
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  // systemctl writes the mask link itself, in the caller's $XDG_CONFIG_HOME (else ~/.config):
+  // the manager's, not this host's root's.
+  auto systemctl = [&](const std::string& verb) {
+    return run_command({"/usr/bin/env", "XDG_CONFIG_HOME=" + (dir_ / "cfg").string(),
+                        "HOME=" + (dir_ / "home").string(), "/bin/systemctl", "--user", "--no-pager", verb,
+                        "t-mask.timer"});
+  };
+  ASSERT_FALSE(wait_run("t-mask", [](const json& r) { return r["status"] == "ok"; }).is_null()) << log();
+
+  auto masked = systemctl("mask");
+  ASSERT_EQ(masked.exit_code, 0) << masked.err;
+  ASSERT_EQ(manager("Reload").exit_code, 0);
+  ASSERT_TRUE(agent_.wait_for_log("systemd: t-mask.timer masked")) << log();
+  EXPECT_FALSE(slack.wait_for([](const json& r) { return slack_says(r, "t-mask masked: t-mask.timer is masked"); }, 10s)
+                   .is_null())
+      << log();
+  // Masked past two slots and their grace (5 s apart, grace 3 s): quiet, and no miss.
+  const Quiet q = quiet_over(agent_, 8s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 8 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  const json st = status_of("t-mask");
+  EXPECT_EQ(st["state"], "removed") << st.dump();
+  EXPECT_TRUE(st["next_expected"].is_null()) << st.dump();
+  const size_t runs = history("t-mask").size();
+
+  // Unmasked, read, started: watched again (discovery sees the mask go, or the manager the
+  // start: whichever comes first brings the monitor back, the other finds nothing to do).
+  auto unmasked = systemctl("unmask");
+  ASSERT_EQ(unmasked.exit_code, 0) << unmasked.err;
+  ASSERT_EQ(manager("Reload").exit_code, 0);
+  auto started = systemctl("start");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_TRUE(wait_until([&] { return history("t-mask").size() >= runs + 2; }, 20s)) << log();
+  const json back = status_of("t-mask");
+  EXPECT_NE(back["state"], "removed") << back.dump();
+  EXPECT_TRUE(back["next_expected"].is_string()) << back.dump();
+  agent_.stop(SIGTERM);
+  EXPECT_EQ(occurrences(log(), "t-mask.timer masked"), 1u) << log();
+  EXPECT_LE(occurrences(log(), "t-mask.timer started again"), 1u) << log();
+  EXPECT_EQ(occurrences(log(), "t-mask.timer stopped") + occurrences(log(), "t-mask.timer removed"), 0u) << log();
+  size_t masked_told = 0;
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "missed")) << r.dump();
+    masked_told += slack_says(r, "t-mask masked");
+  }
+  EXPECT_EQ(masked_told, 1u);
+  for (const auto& r : history("t-ok")) EXPECT_EQ(r["status"], "ok") << r.dump();
+  std::cerr << "masked, 8 s: " << q.lines << " log lines, " << q.cpu << " s CPU\n";
+}
+
+// Issue 17, "Must hold": RandomizedDelaySec= makes each run up to that late (here up to 8 s past
+// its slot, mostly beyond the 3 s grace): the manager's delay widens the grace, so no run is a miss;
+// the agent stays idle between them.
+TEST_F(SystemdTimers, RandomizedDelayIsNoMiss) {
+  timer("t-random", "ExecStart=/bin/true", "OnCalendar=*:*:0/10\nRandomizedDelaySec=8s");
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  ASSERT_TRUE(wait_until([&] { return history("t-random").size() >= 3; }, 40s)) << log();
+  const Quiet q = quiet_over(agent_, 5s);
+  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.lines, 20u) << log();
+  agent_.stop(SIGTERM);
+  std::vector<int64_t> late;  // ms past the slot
+  for (const auto& r : history("t-random")) {
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    auto at = cronitor::schedule::parse_iso8601(r.value("started", std::string()), cronitor::schedule::Zone::utc());
+    if (at)
+      late.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(at->time_since_epoch()).count() % 10000);
+  }
+  for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-random")) << r.dump();
+  std::cerr << "runs late by (ms):";
+  for (auto ms : late) std::cerr << " " << ms;
+  std::cerr << "\n";
+}
+
+// Issue 17, "Must hold": names unique per host. A timer known only from the manager whose name
+// another monitor has (an enabled timer whose stem slugs the same, beside a transient one that
+// discovery cannot see; a cron job discovered later that runs a program of its name) yields
+// ("NAME-timer"); the two never share runs or alerts. (Two unit files on disk are told apart by
+// discovery itself.)
+TEST_F(SystemdTimers, AManagerOnlyTimerNamedLikeAnotherMonitorIsToldApart) {
+  crontabs_ = true;
+  fs::create_directories(dir_ / "root/etc/cron.d");
+  timer("t_clash", "ExecStart=/bin/true");  // enabled: discovery names it t-clash
+  timer("t-late", "ExecStart=/bin/true");
+  fs::remove(units_ / "timers.target.wants" / "t-late.timer");
+  ASSERT_NO_FATAL_FAILURE(start_watching());
+  const HttpRecorder& slack = *slack_;
+  ASSERT_EQ(run_command({"/bin/systemctl", "--user", "start", "t-late.timer"}).exit_code, 0);
+  auto transient = run_command({"/usr/bin/systemd-run", "--user", "--unit=t-clash", "--on-calendar=*:*:0/5",
+                                "--timer-property=AccuracySec=1ms", "/bin/sh", "-c", "exit 3"});
+  ASSERT_EQ(transient.exit_code, 0) << transient.err;
+  ASSERT_TRUE(wait_known("t-clash")) << log();
+  ASSERT_TRUE(wait_known("t-late")) << log();
+  EXPECT_EQ(status_of("t_clash")["name"], "t-clash");
+  EXPECT_EQ(status_of("t-clash")["name"], "t-clash-timer") << log();
+  EXPECT_EQ(status_of("t-late")["name"], "t-late");
+  // A cron job that runs t-late, discovered now: the manager's timer yields its name, once.
+  std::ofstream(dir_ / "root/etc/cron.d/late") << "0 0 1 1 * root /usr/local/bin/t-late\n";
+  EXPECT_TRUE(wait_until([&] { return status_of("t-late")["name"] == "t-late-timer"; }, 15s)) << log();
+  EXPECT_TRUE(agent_.wait_for_log("t-late.timer is monitored as t-late-timer now")) << log();
+  // Runs of each in its own history; the failures alerted under the yielding name only.
+  EXPECT_FALSE(
+      slack.wait_for([](const json& r) { return slack_says(r, "t-clash-timer failed: exit code 3"); }, 15s).is_null())
+      << log();
+  ASSERT_TRUE(wait_until([&] { return history("t_clash").size() >= 2 && history("t-late").size() >= 2; }, 15s))
+      << log();
+  const Quiet q = quiet_over(agent_, 3s);
+  agent_.stop(SIGTERM);
+  std::set<std::string> ids;
+  for (const auto& r : history("t_clash")) {
+    EXPECT_EQ(r["status"], "ok") << r.dump();
+    ids.insert(r["run_id"].get<std::string>());
+  }
+  for (const auto& r : history("t-clash")) {
+    EXPECT_EQ(r["status"], "failed") << r.dump();
+    EXPECT_FALSE(ids.contains(r["run_id"].get<std::string>())) << "shared: " << r.dump();
+  }
+  auto st = run_command({kAgent, "status", "--json", "--config", config()});
+  auto all = json::parse(st.out, nullptr, false);
+  ASSERT_TRUE(all.is_object()) << st.out;
+  std::multiset<std::string> names;
+  for (const auto& m : all["monitors"]) names.insert(m["name"].get<std::string>());
+  for (const auto& n : names) EXPECT_EQ(names.count(n), 1u) << n << " twice: " << st.out;
+  for (const auto& r : slack.requests()) {
+    EXPECT_FALSE(slack_says(r, "t-clash failed")) << r.dump();
+    EXPECT_FALSE(slack_says(r, "t-late failed")) << r.dump();
+  }
+  EXPECT_EQ(occurrences(log(), "t-late.timer is monitored as t-late-timer now"), 1u) << log();
+  EXPECT_LT(q.lines, 20u) << log();
+  EXPECT_LT(q.cpu, 0.2);
+  (void)run_command({"/bin/systemctl", "--user", "stop", "t-clash.timer"});
 }
 
 }  // namespace

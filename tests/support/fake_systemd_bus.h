@@ -103,6 +103,7 @@ class FakeSystemdBus final : public SystemdBus {
       } else if (r.kind == UnitRead::Kind::kServiceConditions) {
         ++condition_reads;
         o.failed_condition = p.failed_condition;
+        o.failed_assert = p.failed_assert;
       } else if (r.kind == UnitRead::Kind::kTimer) {
         o.active_state = p.active_state;
         o.load_state = p.load_state;
@@ -126,6 +127,8 @@ class FakeSystemdBus final : public SystemdBus {
         o.result = p.result;
         o.condition_result = p.condition_result;
         o.condition_usec = p.condition_usec;
+        o.assert_result = p.assert_result;
+        o.assert_usec = p.assert_usec;
       }
     }
     if (during_read) during_read(reads);
