@@ -90,6 +90,20 @@ void print_reporting_notes(const json& out) {
     if (m.value("reported_by", json()) == "cron log")
       observed += (observed.empty() ? "" : ", ") + escape_text(m.value("key", std::string()));
   if (!observed.empty()) std::cout << "observed from cron's log (files a package owns): " << observed << "\n";
+  std::string by_proc;
+  for (const auto& m : out["monitors"])
+    if (m.value("reported_by", json()) == "process events")
+      by_proc += (by_proc.empty() ? "" : ", ") + escape_text(m.value("key", std::string()));
+  if (!by_proc.empty()) std::cout << "observed (process events): " << by_proc << "\n";
+  if (out.contains("process_events") && out["process_events"].is_object()) {
+    const json& pe = out["process_events"];
+    if (!pe.value("live", false))
+      std::cout << "process events: unobserved: " << escape_text(pe.value("why_not", std::string()))
+                << " (runs come from wrappers and cron's log only)\n";
+    else if (pe.value("losses", 0) > 0)
+      std::cout << "process events: the kernel dropped events " << pe.value("losses", 0) << " times; "
+                << pe.value("ended_unknown", 0) << " runs ended with their outcome unknown\n";
+  }
   // Said once for all such jobs: the cause and the fix are the host's cron, not the job.
   std::string unseen, why;
   for (const auto& m : out["monitors"])

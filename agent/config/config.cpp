@@ -406,6 +406,13 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
       }
     } else if (k == "hostname") {
       if (auto x = w.str(v, k)) c.hostname = *x;
+    } else if (k == "observe") {
+      if (auto x = w.str(v, k)) {
+        if (*x == "auto" || *x == "off")
+          c.observe = *x;
+        else
+          w.error(v, k, "must be auto or off, not \"" + *x + "\"");
+      }
     } else if (k == "discovery") {
       parse_discovery(w, v, c.discovery);
     } else if (k == "defaults") {
@@ -471,7 +478,7 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
       parse_dashboard(v, std::string(file), c.dashboard.listen, w.errors());
     } else {
       w.error(kv.first, k,
-              "unknown key (known: mode, state_dir, socket, spool_dir, hostname, discovery, "
+              "unknown key (known: mode, state_dir, socket, spool_dir, hostname, observe, discovery, "
               "defaults, notify, monitors, retention, uplink, prometheus, dashboard)");
     }
   }

@@ -69,6 +69,7 @@ Daemon::Daemon(Options options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
   cron_log_.reset();
+  proc_watch_.reset();
   systemd_.reset();
   stop_host_watches();
   for (auto& [fd, c] : conns_) {
@@ -197,6 +198,7 @@ Result<void> Daemon::init() {
   std::set<std::string> known;
   if (auto rows = store_.jobs())
     for (const auto& r : *rows) known.insert(r.key);
+  start_proc_watch();  // before the monitors: the jobs it reports are not "unreported"
   rebuild_monitors(now());
   for (const auto& k : new_owner_keys_) known.erase(k);  // another owner's line: new to the agent, wrapped
   if (scanner_) {
@@ -228,6 +230,10 @@ void Daemon::rebuild_monitors(Instant t) {
     (void)refuse_claims(discovered_);  // users' lines that may not define their key, or past the limits
     wrap_policy_ = WrapPolicy::load(config_, *root_);
     wrap_policy_.apply(discovered_);
+    if (proc_watch_ && proc_watch_->live()) {
+      mark_process_observed(discovered_, discovered_);
+      proc_watch_->set_jobs(discovered_);
+    }
   }
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
@@ -408,6 +414,7 @@ void Daemon::reload() {
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   commit_pending();
+  start_proc_watch();  // observe: may have changed
   rebuild_monitors(now());
   save_dirty();
   rearm_deadline_timer();
@@ -479,6 +486,8 @@ Result<void> Daemon::setup_loop() {
   start_uplink();
   start_metrics();
   open_cron_log();
+  if (proc_watch_)
+    if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
   spdlog::info("{}", describe(probe_host_access()));
   start_oom_watch();
   if (scanner_) {

@@ -18,6 +18,7 @@
 #include "agent/config/config.h"
 #include "agent/daemon/kmsg_reader.h"
 #include "agent/daemon/oom_kill_log.h"
+#include "agent/daemon/proc_watch.h"
 #include "agent/daemon/rate_limiter.h"
 #include "agent/daemon/request_handler.h"
 #include "agent/daemon/sender_thread.h"
@@ -60,7 +61,7 @@ inline uint64_t to_realtime_usec(Instant t) {
   return us <= 0 ? 1 : static_cast<uint64_t>(us);
 }
 
-class Daemon {
+class Daemon : private ProcWatch::Handler {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
@@ -68,7 +69,7 @@ class Daemon {
 
   /// Loads the config (refusing a broken one), opens state.db, discovers jobs, binds the socket.
   [[nodiscard]] static Result<std::unique_ptr<Daemon>> create(const Options& options);
-  ~Daemon();
+  ~Daemon() override;
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
@@ -127,6 +128,10 @@ class Daemon {
   void attribute_oom(RunEvent& ev);
   static int on_kmsg_cb(sd_event_source*, int, uint32_t, void*);
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
+  // Runs from the kernel's process events (daemon_proc.cpp, agent/daemon/proc_watch.h).
+  void start_proc_watch();
+  void proc_runs(std::vector<cronitor::RunEvent> events) override;
+  bool wrapper_reported(const std::string& key, Instant since) const override;
 
   // Monitors and deadlines.
   uint32_t add_monitor(MonitorConfig c, MonitorState s);
@@ -308,6 +313,7 @@ class Daemon {
   std::unique_ptr<OomKillLog> oom_log_;
   sd_event_source* kmsg_src_ = nullptr;
   std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
+  std::unique_ptr<ProcWatch> proc_watch_;  // null: observe: off; else live() or why_not()
 
   sd_event* ev_ = nullptr;
   sd_event_source* listen_src_ = nullptr;

@@ -81,6 +81,13 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   // Fresh: a package may have brought the file (or installed the wrapper) since the last look.
   wrap_policy_ = WrapPolicy::load(config_, *root_);
   wrap_policy_.apply(jobs);
+  if (proc_watch_ && proc_watch_->live()) {
+    mark_process_observed(jobs, discovered_);
+    std::vector<std::string> gone;
+    for (const auto& [old_key, jp] : ch.rekeyed) gone.push_back(old_key);
+    for (const auto& jr : ch.removed) gone.push_back(job_ref(jr).key);
+    proc_watch_->update_jobs(jobs, gone);
+  }
   observe_from_cron_log(jobs);
   for (auto& dj : jobs) {
     const MonitorEntry* entry = nullptr;
@@ -103,7 +110,8 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       }
       // A known line that lost its wrapper (`unwrap`): auto_wrap leaves it so, and nothing reports
       // its runs any more. It becomes unreported (no deadline) until a run arrives, never missed.
-      if (!entry && dj.wrappable && !dj.wrapped && !edited.contains(dj.key)) {
+      if (!entry && dj.wrappable && !dj.wrapped && !edited.contains(dj.key) &&
+          dj.reported_by != kReportedByProcessEvents) {
         m->awaits_first_run = true;
         if (!monitors_[i].awaits_first_run) states_[i] = initial_state(*m, t);
       }
@@ -300,8 +308,8 @@ void Daemon::mark_unwrapped(std::vector<MonitorConfig>& built) {
   for (const auto& e : config_.monitors) configured.insert(e.key);
   std::set<std::string> unwrapped;
   for (const auto& j : discovered_)
-    if (j.wrappable && !j.wrapped && known.contains(j.key) && !configured.contains(j.key) &&
-        !new_owner_keys_.contains(j.key))  // another owner's line now: new to the agent
+    if (j.wrappable && !j.wrapped && j.reported_by != kReportedByProcessEvents && known.contains(j.key) &&
+        !configured.contains(j.key) && !new_owner_keys_.contains(j.key))  // another owner's line now: new to the agent
       unwrapped.insert(j.key);
   for (auto& m : built)
     if (unwrapped.contains(m.key)) m.awaits_first_run = true;

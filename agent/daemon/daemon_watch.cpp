@@ -33,10 +33,12 @@ Actions Daemon::observe_cron_daemon(Instant t) {
     sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
     cron_exit_src_ = sd_event_source_disable_unref(cron_exit_src_);
     cron_pid_ = 0;
+    if (proc_watch_) proc_watch_->set_cron(0);
     return {};
   }
   pid_t pid = 0;
   CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
+  if (proc_watch_) proc_watch_->set_cron(pid);  // the root of the trees whose runs it follows
   for (size_t i = 0; i < monitors_.size(); ++i)
     obs.cron_jobs += monitors_[i].counts_as_cron_work() && !monitors_[i].paused && !states_[i].removed;
   if (cron_gone_ != 0) obs.gone_since = cron_gone_at_;

@@ -63,6 +63,7 @@ void ProcessTracker::fork(pid_t parent_tgid, pid_t child_pid, pid_t child_tgid, 
   } else {
     auto parent = nodes_.find(parent_tgid);
     if (parent == nodes_.end()) return;  // the common case: a process outside cron's trees
+    parent->second.forked = true;
     child.role = parent->second.role;
     child.job_uid = parent->second.job_uid;
     child.job_key = parent->second.job_key;
@@ -154,6 +155,12 @@ void ProcessTracker::settle_loss(uint64_t generation, std::span<const pid_t> gon
   }
   if (generation != generation_) return;  // events were lost again since: all stay suspect
   for (auto& [pid, n] : nodes_) n.suspect = false;
+}
+
+bool ProcessTracker::awaits_exec() const {
+  for (const auto& [pid, n] : nodes_)
+    if ((n.role == Role::cron_child && !n.forked) || n.script_pending || n.run_parts) return true;
+  return false;
 }
 
 size_t ProcessTracker::open_runs() const {

@@ -100,6 +100,9 @@ class ProcessTracker {
   std::vector<ProcRun> take_runs() { return std::exchange(runs_, {}); }
 
   size_t followed() const { return nodes_.size(); }
+  /// Whether an exec to come would need /proc read at once: a cron child or a run-parts script not
+  /// exec'd yet, or a run-parts that forks scripts (its reader should not wait to batch wake-ups).
+  bool awaits_exec() const;
   size_t open_runs() const;
   const Counters& counters() const { return counters_; }
 
@@ -110,6 +113,7 @@ class ProcessTracker {
     bool run_parts = false;       // this process is run-parts: its forks are scripts
     bool suspect = false;         // followed when events were lost
     bool script_pending = false;  // forked by run-parts, not exec'd yet
+    bool forked = false;          // a cron child that forked: cron's per-job process, not the job's shell
     uid_t job_uid = 0;            // the owner of the job's shell (role job)
     uint64_t start_ticks = 0;
     std::string job_key;         // the key of the job's line, empty when none matched

@@ -16,6 +16,8 @@ namespace cronitor::agent {
 
 inline constexpr std::string_view kReportedByWrapper = "wrapper";
 inline constexpr std::string_view kReportedByCronLog = "cron log";
+/// The kernel's process events (agent/daemon/proc_job_matcher.h): set only while that source is live.
+inline constexpr std::string_view kReportedByProcessEvents = "process events";
 
 struct WrapPolicy {
   /// Why no line is wrapped (the wrapper path fails its check, or auto_wrap is off); nullopt: wrapping is on.

@@ -309,5 +309,23 @@ TEST(ProcessTracker, RunPartsFolderIsItsLastArgumentThatIsNoOption) {
   EXPECT_EQ(run_parts_folder(V{"run-parts"}), "");
 }
 
+// The reader wakes at once (no 5 ms batch) only while an exec to come needs its /proc read: cron's
+// child before it forks the job's shell, a run-parts and the scripts it forks; not while a job runs.
+TEST(ProcessTracker, AwaitsAnExecOnlyWhileOneIsDue) {
+  auto t = tracker();
+  EXPECT_FALSE(t.awaits_exec());
+  t.fork(kCron, 200, 200, 0);
+  EXPECT_TRUE(t.awaits_exec());  // cron's per-job child: the job's shell comes next
+  t.fork(200, 201, 201, 0);
+  EXPECT_TRUE(t.awaits_exec());  // the shell, forked, not exec'd yet
+  t.exec(201, 0, facts(0, shell("/usr/local/bin/backup")));
+  EXPECT_FALSE(t.awaits_exec());  // the job runs; cron's child waits for it
+  t.fork(201, 202, 202, 0);
+  t.exec(202, 0, facts(0, {"run-parts", "--report", "/etc/cron.daily"}));
+  EXPECT_TRUE(t.awaits_exec());  // a run-parts: its scripts' execs must be read at once
+  t.exit(202, 202, exited(0), 1);
+  EXPECT_FALSE(t.awaits_exec());
+}
+
 }  // namespace
 }  // namespace cronitor::agent

@@ -156,6 +156,7 @@ TEST_F(CronLogE2E, PackageFileJobsAreObservedFromCronsLogAndNeverWrapped) {
   std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string()
                                      << "\nsocket: " << (dir_ / "agent.sock").string()
                                      << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: cronlog-host\n"
+                                     << "observe: off\n"  // cron's log is the source under test
                                      << "discovery: {root: " << root.string()
                                      << ", systemd: false, cron_log: " << (dir_ / "syslog").string() << "}\n";
   ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), (dir_ / "agent.sock").string())) << agent_.log();

@@ -74,7 +74,7 @@ class CronLogUnknown : public DaemonTest {
   /// The folder's own paths, discovery on the --root copy and cron's log in `syslog_`.
   std::string agent_config() const {
     return "state_dir: " + (dir_ / "state").string() + "\nsocket: " + socket() + "\nspool_dir: " + box_.spool() +
-           "\nhostname: unknown-host\ndiscovery: {root: " + root_.string() +
+           "\nhostname: unknown-host\nobserve: off\ndiscovery: {root: " + root_.string() +
            ", systemd: false, cron_log: " + syslog_.string() + "}\n";
   }
   json status() {

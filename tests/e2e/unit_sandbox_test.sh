@@ -73,7 +73,7 @@ wait_log() {  # wait_log TEXT [seconds]
   return 1
 }
 wait_log "listening on" || fail "the agent did not come up under the unit"
-grep -q "CapBnd:.*000000040000000f$" "/proc/$PID1/status" || fail "the agent runs without the unit's capability bounds"
+grep -q "CapBnd:.*000000040000100f$" "/proc/$PID1/status" || fail "the agent runs without the unit's capability bounds"
 grep -q "NoNewPrivs:.*1" "/proc/$PID1/status" || fail "the agent runs without NoNewPrivileges"
 
 # Each source, as the agent says it at start.

@@ -256,7 +256,7 @@ TEST_F(Lifecycle, UnwrapWhileRunningMakesTheJobUnreportedNotMissed) {
   fs::permissions(root / "usr/bin/cronitor-exec", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                                       fs::perms::others_read | fs::perms::others_exec);
   std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
-                          << "\nspool_dir: " << spool_ << "\ndiscovery: {root: " << root.string()
+                          << "\nspool_dir: " << spool_ << "\nobserve: off\ndiscovery: {root: " << root.string()
                           << ", crontabs: true, systemd: false, auto_wrap: true}\n";
   start();
   auto read = [&] {

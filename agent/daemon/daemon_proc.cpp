@@ -1,0 +1,60 @@
+// The daemon and the process events source (agent/daemon/proc_watch.h): opened before the first
+// build of the monitors (the jobs it reports are fed like wrapped ones), its runs ingested as the
+// agent's own, like those of cron's log.
+#include <spdlog/spdlog.h>
+
+#include "agent/daemon/daemon.h"
+
+namespace cronitor::agent {
+
+void Daemon::start_proc_watch() {
+  if (config_.observe == "off" || !config_.discovery.crontabs) {
+    if (proc_watch_) spdlog::info("process events: off");
+    proc_watch_.reset();
+    return;
+  }
+  if (proc_watch_) return;
+  proc_watch_ = std::make_unique<ProcWatch>(host_, static_cast<ProcWatch::Handler&>(*this));
+  if (!proc_watch_->live()) {
+    spdlog::warn(
+        "process events: {}; runs of cron jobs come from their wrapper and cron's log only (observe: off silences "
+        "this)",
+        proc_watch_->why_not());
+    return;
+  }
+  // Two lines with one command and user: the one whose slot is in the minute cron started it.
+  proc_watch_->set_due([this](const std::string& key, Instant start) {
+    auto it = index_.find(key);
+    if (it == index_.end() || !monitors_[it->second].schedule) return false;
+    const auto minute = std::chrono::time_point_cast<std::chrono::minutes>(start);
+    const auto slot = monitors_[it->second].next_slot(minute - std::chrono::seconds(1));
+    return slot && *slot <= start;
+  });
+  if (ev_)
+    if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
+  spdlog::info("process events: following the jobs cron starts (the kernel's connector)");
+}
+
+void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
+  for (auto& e : events) {
+    if (e.state == RunState::kUnknown)
+      spdlog::warn("process events: the end of {}'s run (pid {}) was lost: outcome unknown", e.key, e.pid);
+    pending_.push_back(Pending{std::move(e), -1});
+  }
+  sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+}
+
+bool Daemon::wrapper_reported(const std::string& key, Instant since) const {
+  auto it = index_.find(key);
+  if (it == index_.end()) return false;
+  const auto& s = states_[it->second];
+  if (s.last_start && *s.last_start >= since) return true;
+  for (const auto& r : s.open_runs)
+    if (r.started >= since) return true;
+  // Still waiting in this turn's batch (the socket or the spool): not stored yet, but reported.
+  for (const auto& p : pending_)
+    if (p.ev.key == key && p.conn_fd >= 0) return true;
+  return false;
+}
+
+}  // namespace cronitor::agent

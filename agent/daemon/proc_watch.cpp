@@ -1,0 +1,238 @@
+#include "agent/daemon/proc_watch.h"
+
+#include <spdlog/spdlog.h>
+#include <string.h>
+#include <time.h>
+
+#include <chrono>
+
+#include "agent/daemon/cron_run_tracker.h"
+
+namespace cronitor::agent {
+namespace {
+
+constexpr size_t kMaxRoundsPerStep = 16;  // x 4,096 datagrams: then the loop serves the others first
+
+uint64_t mono_ns() {
+  timespec t{};
+  ::clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(t.tv_nsec);
+}
+
+int64_t unix_ms(Instant t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+Instant wall_now() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+ProcWatch::ProcWatch(std::string host, Handler& handler, Options options)
+    : host_(std::move(host)),
+      handler_(handler),
+      options_(options),
+      tracker_(ProcessTracker::Matcher{
+          .job = [this](uid_t uid, std::string_view cmd) { return matcher_.job(uid, cmd, wall_now()); },
+          .script = [this](uid_t uid, std::string_view key,
+                           std::string_view script) { return matcher_.script(uid, key, script); }}) {
+  auto c = ProcConnector::open(options_.connector);
+  if (c)
+    connector_.emplace(std::move(*c));
+  else
+    why_not_ = c.error().message;
+}
+
+ProcWatch::~ProcWatch() {
+  for (sd_event_source* s : {io_src_, batch_src_, held_src_}) sd_event_source_disable_unref(s);
+}
+
+Result<void> ProcWatch::attach(sd_event* ev) {
+  if (!connector_) return {};
+  ev_ = ev;
+  int r = sd_event_add_io(ev, &io_src_, connector_->fd(), EPOLLIN, on_io, this);
+  if (r >= 0) r = sd_event_add_time(ev, &batch_src_, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_batch, this);
+  if (r >= 0) r = sd_event_add_time(ev, &held_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_held, this);
+  if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", "process events", -r));
+  sd_event_source_set_enabled(batch_src_, SD_EVENT_OFF);
+  sd_event_source_set_enabled(held_src_, SD_EVENT_OFF);
+  return {};
+}
+
+void ProcWatch::set_cron(pid_t pid) {
+  if (pid == cron_) return;
+  cron_ = pid;
+  std::vector<pid_t> roots;
+  if (pid > 0) roots.push_back(pid);
+  tracker_.set_roots(roots);
+}
+
+void ProcWatch::arm(sd_event_source* s, uint64_t usec) {
+  uint64_t now = 0;
+  sd_event_now(ev_, CLOCK_MONOTONIC, &now);
+  sd_event_source_set_time(s, now + usec);
+  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+// Readable: at once when an exec in cron's trees is due (its argv must be read while the process
+// lives), else 5 ms later, so that a host starting thousands of processes a second costs one
+// wake-up per batch, not one per event. With no process starting, nothing wakes the agent.
+int ProcWatch::on_io(sd_event_source*, int, uint32_t, void* ud) {
+  auto* w = static_cast<ProcWatch*>(ud);
+  if (w->tracker_.awaits_exec() || w->options_.batch_usec == 0) {
+    w->step();
+    return 0;
+  }
+  sd_event_source_set_enabled(w->io_src_, SD_EVENT_OFF);
+  w->arm(w->batch_src_, w->options_.batch_usec);
+  return 0;
+}
+
+int ProcWatch::on_batch(sd_event_source*, uint64_t, void* ud) {
+  auto* w = static_cast<ProcWatch*>(ud);
+  w->step();
+  sd_event_source_set_enabled(w->io_src_, SD_EVENT_ON);
+  return 0;
+}
+
+int ProcWatch::on_held(sd_event_source*, uint64_t, void* ud) {
+  auto* w = static_cast<ProcWatch*>(ud);
+  uint64_t now = 0;
+  sd_event_now(w->ev_, CLOCK_MONOTONIC, &now);
+  w->check_held(now);
+  return 0;
+}
+
+void ProcWatch::step() {
+  if (!connector_) return;
+  ++stats_.wakeups;
+  auto feed = [this](const ProcEvent& e) { tracker_.feed(e, read_exec_facts); };
+  size_t losses = 0;
+  for (size_t round = 0; round < kMaxRoundsPerStep; ++round) {
+    auto d = connector_->drain(feed);
+    if (!d) {
+      spdlog::warn("process events: {}", d.error().message);
+      break;
+    }
+    stats_.events += d->events;
+    stats_.foreign += d->foreign;
+    stats_.malformed += d->malformed;
+    losses += d->losses;
+    if (!d->more) break;
+    if (round + 1 == kMaxRoundsPerStep && batch_src_) arm(batch_src_, 0);  // more: the next turn of the loop
+  }
+  if (losses > 0) {
+    stats_.losses += losses;
+    tracker_.lost(losses);
+    settle_loss();
+  }
+  handle(tracker_.take_runs());
+}
+
+// The kernel dropped events: every followed process may have ended unseen. Those gone from /proc
+// now end as "outcome unknown"; an exit queued before the check is read first (the drain between).
+void ProcWatch::settle_loss() {
+  const auto suspects = tracker_.suspects();
+  std::vector<pid_t> gone;
+  for (const auto& [pid, ticks] : suspects.processes)
+    if (!process_still_alive(pid, ticks)) gone.push_back(pid);
+  if (auto d = connector_->drain([this](const ProcEvent& e) { tracker_.feed(e, read_exec_facts); }); d)
+    stats_.events += d->events;
+  const uint64_t before = tracker_.counters().ended_unknown;
+  tracker_.settle_loss(suspects.generation, gone, static_cast<int64_t>(mono_ns()));
+  spdlog::warn(
+      "process events: the kernel dropped events (ENOBUFS); {} followed processes checked in /proc, {} runs end with "
+      "their outcome unknown",
+      suspects.processes.size(), tracker_.counters().ended_unknown - before);
+}
+
+cronitor::RunEvent ProcWatch::event(const ProcRun& r, const std::string& run_id, bool end) const {
+  cronitor::RunEvent e;
+  e.key = r.key;
+  e.run_id = run_id;
+  e.host = host_;
+  e.pid = r.pid > 0 ? r.pid : 1;
+  e.uid = r.uid;
+  const auto start = wall_time_of(static_cast<uint64_t>(r.start_ns));
+  if (!end) {
+    e.state = cronitor::RunState::kRun;
+    e.ts = cronitor::format_timestamp_ms(unix_ms(start));
+    return e;
+  }
+  // The end's wall time from the start's and the kernel's own durations: a clock set meanwhile
+  // does not stretch the run.
+  const int64_t duration_ms = std::max<int64_t>(0, (r.end_ns - r.start_ns) / 1'000'000);
+  e.ts = cronitor::format_timestamp_ms(unix_ms(start) + duration_ms);
+  e.duration_ms = duration_ms;
+  switch (r.outcome) {
+    case ProcRun::Outcome::exited:
+      e.state = r.exit_code == 0 ? cronitor::RunState::kComplete : cronitor::RunState::kFail;
+      e.exit_code = r.exit_code;
+      break;
+    case ProcRun::Outcome::signaled:
+      e.state = cronitor::RunState::kFail;
+      e.exit_code = 128 + r.signal;
+      if (const char* abbrev = ::sigabbrev_np(r.signal)) e.signal = std::string("SIG") + abbrev;
+      break;
+    case ProcRun::Outcome::unknown:
+    case ProcRun::Outcome::running:
+      e.state = cronitor::RunState::kUnknown;
+      break;
+  }
+  return e;
+}
+
+void ProcWatch::handle(std::vector<ProcRun> runs) {
+  std::vector<cronitor::RunEvent> out;
+  for (auto& r : runs) {
+    const std::pair id{r.pid, r.start_ns};
+    if (matcher_.wrapped(r.key)) {  // the wrapper reports it; held until it is clear it did
+      if (r.phase == ProcRun::Phase::started) {
+        held_starts_.insert_or_assign(id, r);
+        continue;
+      }
+      auto it = held_starts_.find(id);
+      ProcRun start = it != held_starts_.end() ? it->second : r;
+      if (it != held_starts_.end()) held_starts_.erase(it);
+      uint64_t now = 0;
+      if (ev_) sd_event_now(ev_, CLOCK_MONOTONIC, &now);
+      held_.push_back(Held{std::move(start), std::move(r), now + options_.wrapper_wait_usec});
+      if (held_src_ && held_.size() == 1) arm(held_src_, options_.wrapper_wait_usec);
+      continue;
+    }
+    ++stats_.runs;
+    if (r.phase == ProcRun::Phase::started) {
+      auto [it, fresh] = run_ids_.insert_or_assign(id, random_run_id());
+      out.push_back(event(r, it->second, false));
+      continue;
+    }
+    auto it = run_ids_.find(id);
+    if (it == run_ids_.end()) continue;  // its start was not handed on (cannot be: the tracker pairs them)
+    out.push_back(event(r, it->second, true));
+    run_ids_.erase(it);
+  }
+  if (!out.empty()) handler_.proc_runs(std::move(out));
+}
+
+// A wrapped line whose wrapper reported nothing (deleted, not executable, crashed before its first
+// report): the run is recorded from here, with the shell's real exit code (127: not found).
+void ProcWatch::check_held(uint64_t now_usec) {
+  std::vector<cronitor::RunEvent> out;
+  while (!held_.empty() && held_.front().due_usec <= now_usec) {
+    Held h = std::move(held_.front());
+    held_.pop_front();
+    const Instant started = wall_time_of(static_cast<uint64_t>(h.start.start_ns));
+    if (handler_.wrapper_reported(h.end.key, started - std::chrono::seconds(1))) continue;
+    const std::string run_id = random_run_id();
+    out.push_back(event(h.start, run_id, false));
+    out.push_back(event(h.end, run_id, true));
+    ++stats_.runs;
+    spdlog::warn(
+        "process events: the wrapper of {} did not report its run (pid {}, exit code {}): recorded from the "
+        "process events",
+        h.end.key, h.end.pid, out.back().exit_code);
+  }
+  if (!held_.empty()) arm(held_src_, held_.front().due_usec > now_usec ? held_.front().due_usec - now_usec : 0);
+  if (!out.empty()) handler_.proc_runs(std::move(out));
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,188 @@
+// The running daemon with `observe: auto` and the real Debian cron, nothing wrapped and cron's log
+// off (issue 21): a failing line (exit 5) of a cron.d file is alerted on Slack (a recorder on
+// 127.0.0.1) as failed with exit code 5, a healthy line is ok, and /etc/crontab's run-parts line
+// over a folder with a failing (3) and a healthy script records each script under its own key; the
+// failing command started by the test itself (not by cron) is not a run. cron runs in a mount
+// namespace of its own where the test's crontab, cron.d and cron.hourly are bound over the host's:
+// the host's files are never written. The agent reads the same files from a --root copy.
+// Needs root and /usr/sbin/cron; about one minute (cron starts jobs at second :01). Run it under
+// `flock /work/.locks/cron` by hand.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_test.h"
+#include "tests/support/http_recorder.h"
+
+namespace {
+
+using namespace cronitor::testing;
+
+const std::string kFail = "sleep 1; exit 5 # cronitor-procwire-e2e-fail";
+const std::string kOk = "sleep 1 # cronitor-procwire-e2e-ok";
+const std::string kParts = "cd / && run-parts --report /etc/cron.hourly";
+
+bool pid_alive(const std::string& pidfile) {
+  std::ifstream in(pidfile);
+  long pid = 0;
+  return (in >> pid) && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
+}
+
+class ProcEventsDaemon : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    agent_.stop(SIGTERM);
+    if (cron_ > 0) {
+      ::kill(cron_, SIGTERM);
+      ::waitpid(cron_, nullptr, 0);
+    }
+    if (lookalike_ > 0) ::waitpid(lookalike_, nullptr, 0);
+    std::error_code ec;
+    fs::remove("/run/crond.pid", ec);
+    fs::remove("/run/crond.reboot", ec);
+    fs::remove_all(dir_, ec);
+  }
+  std::string config() const { return (dir_ / "agent.yaml").string(); }
+  json status() {
+    auto r = run_command({kAgent, "status", "--json", "--config", config()});
+    return json::parse(r.out, nullptr, false);
+  }
+  static json monitor(const json& st, const std::string& where) {
+    if (!st.is_object()) return {};
+    for (const auto& m : st["monitors"])
+      if (m["source"] == where) return m;
+    return {};
+  }
+  // cron in a mount namespace of its own: the copy's crontab, cron.d and cron.hourly over the host's.
+  pid_t start_cron(const fs::path& root) {
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    const int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(126);
+    for (const char* p : {"/etc/crontab", "/etc/cron.d", "/etc/cron.hourly"})
+      if (::mount((root.string() + p).c_str(), p, nullptr, MS_BIND, nullptr) != 0) ::_exit(125);
+    ::execl("/usr/sbin/cron", "cron", "-f", static_cast<char*>(nullptr));  // Debian's default -L 1
+    ::_exit(127);
+  }
+
+  fs::path dir_ = test_dir("procwire-e2e");
+  AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
+  pid_t cron_ = -1, lookalike_ = -1;
+};
+
+TEST_F(ProcEventsDaemon, UnwrappedJobsAndRunPartsScriptsAreRunsWithTheirExitCodes) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (the connector, mount namespaces, cron)";
+  ASSERT_TRUE(fs::exists("/usr/sbin/cron")) << "install Debian's cron (REAL-COMPONENTS.md)";
+  ASSERT_TRUE(fs::is_directory("/etc/cron.hourly") && fs::is_directory("/etc/cron.d"));
+  ASSERT_FALSE(pid_alive("/run/crond.pid")) << "a cron daemon already runs here";
+  fs::remove_all(dir_);
+  const fs::path root = dir_ / "root";
+  for (const char* d : {"etc/cron.d", "etc/cron.hourly", "run"}) fs::create_directories(root / d);
+  std::ofstream(root / "etc/crontab") << "SHELL=/bin/sh\nMAILTO=\"\"\n* * * * * root " << kParts << "\n";
+  std::ofstream(root / "etc/cron.d/procwire")
+      << "SHELL=/bin/sh\nMAILTO=\"\"\n* * * * * root " << kFail << "\n* * * * * root " << kOk << "\n";
+  for (auto [name, code] : {std::pair{"a-fails", 3}, std::pair{"b-works", 0}}) {
+    std::ofstream(root / "etc/cron.hourly" / name) << "#!/bin/sh\nsleep 1\nexit " << code << "\n";
+    fs::permissions(root / "etc/cron.hourly" / name, fs::perms::owner_all | fs::perms::group_read |
+                                                         fs::perms::group_exec | fs::perms::others_read |
+                                                         fs::perms::others_exec);
+  }
+  for (const auto& p : {root / "etc/crontab", root / "etc/cron.d/procwire"})
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+
+  cron_ = start_cron(root);
+  ASSERT_GT(cron_, 0);
+  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not start";
+  fs::copy_file("/run/crond.pid", root / "run/crond.pid");  // the --root host's cron is this one
+
+  HttpRecorder slack(kRecorder, dir_.string());
+  ASSERT_GT(slack.port(), 0);
+  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
+                          << "\nsocket: " << (dir_ / "agent.sock").string()
+                          << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: procwire-host\n"
+                          << "observe: auto\n"
+                          << "discovery: {root: " << root.string()
+                          << ", systemd: false, auto_wrap: false, cron_log: off}\n"
+                          << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
+                          << "defaults:\n  notify: [ops]\n";
+  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << agent_.log();
+  ASSERT_TRUE(agent_.wait_for_log("process events: following", 5s)) << agent_.log();
+
+  json st = status();
+  ASSERT_TRUE(st.is_object()) << agent_.log();
+  EXPECT_EQ(monitor(st, "/etc/cron.d/procwire:3")["reported_by"], "process events") << st.dump(2);
+  EXPECT_EQ(monitor(st, "/etc/cron.hourly/a-fails")["reported_by"], "process events") << st.dump(2);
+  EXPECT_EQ(st["process_events"]["live"], true) << st.dump(2);
+  auto text = run_command({kAgent, "status", "--config", config()});
+  EXPECT_NE(text.out.find("observed (process events)"), std::string::npos) << text.out;
+
+  // A look-alike of the failing line, started by the test (not by cron) between cron's minutes:
+  // its second is 15..50, cron's runs start at :01.
+  ASSERT_TRUE(wait_until(
+      [] {
+        const std::time_t t = std::time(nullptr);
+        const int sec = std::gmtime(&t)->tm_sec;
+        return sec >= 15 && sec <= 48;
+      },
+      65s));
+  lookalike_ = ::fork();
+  if (lookalike_ == 0) {
+    ::execl("/bin/sh", "/bin/sh", "-c", kFail.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+
+  const bool ran = wait_until(
+      [&] {
+        st = status();
+        auto state = [&](const std::string& where) { return monitor(st, where).value("state", json()); };
+        return state("/etc/cron.d/procwire:3") == "failing" && state("/etc/cron.d/procwire:4") == "ok" &&
+               state("/etc/cron.hourly/a-fails") == "failing" && state("/etc/cron.hourly/b-works") == "ok";
+      },
+      130s);
+  ASSERT_TRUE(ran) << st.dump(2) << "\nagent:\n" << agent_.log();
+  const json bad = monitor(st, "/etc/cron.d/procwire:3");
+  EXPECT_EQ(bad["last_run"]["exit_code"], 5) << bad.dump(2);
+  EXPECT_EQ(bad["incident"]["kind"], "failed") << bad.dump(2);
+  EXPECT_GE(bad["last_run"].value("duration_ms", 0), 1000) << bad.dump(2);
+  EXPECT_EQ(monitor(st, "/etc/cron.d/procwire:4")["last_run"]["exit_code"], 0);
+  EXPECT_EQ(monitor(st, "/etc/cron.hourly/a-fails")["last_run"]["exit_code"], 3);
+  EXPECT_EQ(monitor(st, "/etc/cron.hourly/b-works")["last_run"]["exit_code"], 0);
+
+  // Slack heard of the failure, with its exit code.
+  const json alert = slack.wait_for(
+      [](const json& r) {
+        const std::string body = r.value("body", std::string());
+        return body.find("procwire-e2e-fail") != std::string::npos || body.find("exit code 5") != std::string::npos;
+      },
+      20s);
+  ASSERT_FALSE(alert.is_null()) << agent_.log();
+  EXPECT_NE(alert["body"].get<std::string>().find("5"), std::string::npos) << alert.dump();
+
+  // The look-alike is no run: every run of the failing line started in cron's seconds.
+  auto hist = run_command({kAgent, "history", bad["key"].get<std::string>(), "--json", "--config", config()});
+  const json runs = json::parse(hist.out, nullptr, false);
+  ASSERT_TRUE(runs.is_object() || runs.is_array()) << hist.out;
+  const json& list = runs.is_object() ? runs["runs"] : runs;
+  ASSERT_FALSE(list.empty()) << hist.out;
+  for (const auto& r : list) {
+    const std::string started = r.value("started", std::string());
+    ASSERT_GE(started.size(), 19u) << r.dump();
+    const int sec = std::stoi(started.substr(17, 2));
+    EXPECT_LT(sec, 15) << "a run that cron did not start: " << r.dump();
+  }
+}
+
+}  // namespace
