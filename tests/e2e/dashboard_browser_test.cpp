@@ -116,9 +116,11 @@ TEST_F(DashboardBrowser, LoginOverviewJobPageAndRefusals) {
   EXPECT_LT(dom.find("data-key=\"xss\""), dom.find("data-key=\"backup\"")) << "failing first";
   EXPECT_TRUE(has(dom, "&lt;img src=x onerror=alert(1)&gt;"));
   EXPECT_FALSE(has(dom, "<img"));
-  // The strips: xss's 5 runs as ok, failed, ok ok, failed (4 dashed paths), backup's one.
-  EXPECT_EQ(occurrences(dom, "<path class=\"seg "), 5u) << "5 + 1 runs in the strips";
-  EXPECT_EQ(occurrences(dom, "<path class=\"seg failed\" data-n=\"1\""), 2u);
+  // The strips: xss's 5 runs as ok, failed, ok ok, failed (one path per class: 3 ok in 2 rows,
+  // 2 failed), backup's one.
+  EXPECT_EQ(occurrences(dom, "<path class=\"seg "), 3u) << "xss's 2 classes + backup's 1";
+  EXPECT_TRUE(has(dom, "<path class=\"seg ok\" data-n=\"3\" d=\"M0 8h5M12 8h11\""));
+  EXPECT_TRUE(has(dom, "<path class=\"seg failed\" data-n=\"2\" d=\"M6 8h5M24 8h5\""));
 
   // The job page: one chart mark per run, the two failures marked, their output as text.
   auto job = chromium({"--dump-dom"}, url + "&next=/jobs/xss");
