@@ -48,6 +48,7 @@ class DashboardBrowser : public DaemonTest {
     if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed (scripts/install-deps installs it)";
     port_ = free_port();
     std::ofstream(config()) << sandbox_config("dash-e2e") << "dashboard: {listen: \"127.0.0.1:" << port_ << "\"}\n"
+                            << "notify: {default: [\"webhook:http://127.0.0.1:9/hook\"]}\n"
                             << "monitors:\n"
                             << "  - key: xss\n"
                             << "    name: \"<img src=x onerror=alert(1)>\"\n"
@@ -175,6 +176,15 @@ TEST_F(DashboardBrowser, LoginOverviewJobPageAndRefusals) {
   const std::string after = http(port_, "GET", "/jobs/xss", cookie);
   EXPECT_TRUE(has(after, "<p class=\"done\">Paused xss for 1h")) << after.substr(0, 3000);
   EXPECT_TRUE(has(daemon_.log(), "xss paused by uid 0")) << daemon_.log();
+
+  // A test alert: queued for the default list (nothing listens there), shown on the Incidents page.
+  EXPECT_TRUE(has(http(port_, "POST", "/test-alert", cookie).substr(0, 20), " 403"));
+  const std::string tested = http(port_, "POST", "/test-alert", cookie, "csrf=" + csrf);
+  EXPECT_TRUE(has(tested, "Location: /\r\n")) << tested;
+  EXPECT_TRUE(has(tested, "Test alert queued for webhook:")) << tested;
+  const std::string listed = http(port_, "GET", "/incidents", cookie);
+  EXPECT_TRUE(has(listed, "Test alert from cronitor-agent on dash-e2e")) << listed;
+  EXPECT_TRUE(has(listed, "<code>webhook:")) << "the incident's alert went to the webhook: " << listed;
 }
 
 }  // namespace
