@@ -69,4 +69,15 @@ const char* kind_name(Alert::Kind k) {
   return "unknown";
 }
 
+Alert test_alert(const std::string& host, Instant at) {
+  Alert a;
+  a.kind = Alert::Kind::kTest;
+  a.key = "test-alert";
+  a.name = "test-alert";
+  a.at = at;
+  a.summary = "Test alert from cronitor-agent on " + host;
+  a.detail = "If you can read this, alerts from this host reach you.";
+  return a;
+}
+
 }  // namespace cronitor::uplink

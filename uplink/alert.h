@@ -77,4 +77,7 @@ inline bool is_recovery(Alert::Kind k) { return k == Alert::Kind::kRecovered || 
 /// True for the host's notices that open no incident and need no action (downtime, snooze end).
 inline bool is_host_notice(Alert::Kind k) { return k == Alert::Kind::kDowntime || k == Alert::Kind::kSnoozeEnded; }
 
+/// The test alert of `cronitor-agent test-alert` and of the dashboard's button, from `host` at `at`.
+Alert test_alert(const std::string& host, Instant at);
+
 }  // namespace cronitor::uplink

@@ -58,13 +58,8 @@ void test_alert(const std::string& config_path, const std::string& list, bool js
     return;
   }
   const std::string host = c->hostname.empty() ? hostname() : c->hostname;
-  uplink::Alert a;
-  a.kind = uplink::Alert::Kind::kTest;
-  a.key = "test-alert";
-  a.name = "test-alert";
-  a.at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-  a.summary = "Test alert from cronitor-agent on " + host;
-  a.detail = "If you can read this, alerts from this host reach you.";
+  const uplink::Alert a = uplink::test_alert(
+      host, std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()));
   uplink::AlertSender sender(host);
   exit_code = kExitOk;
   nlohmann::json results = nlohmann::json::array();

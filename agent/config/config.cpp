@@ -475,7 +475,7 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
     } else if (k == "prometheus") {
       parse_prometheus(v, std::string(file), c.prometheus, w.errors());
     } else if (k == "dashboard") {
-      parse_dashboard(v, std::string(file), c.dashboard.listen, w.errors());
+      parse_dashboard(v, std::string(file), c.dashboard.listen, c.dashboard.allow_remote, w.errors());
     } else {
       w.error(kv.first, k,
               "unknown key (known: mode, state_dir, socket, spool_dir, hostname, observe, discovery, "

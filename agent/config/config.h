@@ -118,7 +118,8 @@ struct Config {
   uplink::UplinkSettings uplink;          // upstreams fed from the outbox (agent/config/config_uplink.cpp)
   uplink::PrometheusSettings prometheus;  // /metrics or a node_exporter textfile
   struct Dashboard {
-    std::string listen;  // "127.0.0.1:9322": the local dashboard (agent/dashboard/); empty: off
+    std::string listen;         // "127.0.0.1:9322": the local dashboard (agent/dashboard/); empty: off
+    bool allow_remote = false;  // a non-loopback listen is refused without it
   } dashboard;
   /// Not errors, but worth saying (check-config prints them, the daemon logs them): a file
   /// holding webhook URLs or keys that others may read.

@@ -223,17 +223,30 @@ void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::Prom
   }
 }
 
-void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& listen, ConfigErrors& errors) {
+void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& listen, bool& allow_remote,
+                     ConfigErrors& errors) {
   Ctx c{file, errors};
   if (n.IsNull()) return;
   if (!c.map(n, "dashboard")) return;
+  YAML::Node listen_node;
   for (const auto& kv : n) {
     const std::string k = kv.first.Scalar(), key = "dashboard." + k;
     if (k == "listen") {
       parse_listen(c, kv.second, key, listen);
+      listen_node = kv.second;
+    } else if (k == "allow_remote") {
+      c.boolean(kv.second, key, allow_remote);
     } else {
-      c.error(kv.first, key, "unknown key (known: listen)");
+      c.error(kv.first, key, "unknown key (known: listen, allow_remote)");
     }
+  }
+  // The pages show every user's commands and output: another host reaching them is a choice.
+  if (auto a = parse_listen_address(listen); !listen.empty() && a && !a->loopback() && !allow_remote) {
+    c.error(listen_node, "dashboard.listen",
+            "\"" + listen +
+                "\" is not a loopback address: the dashboard shows every user's commands and output; set "
+                "dashboard.allow_remote: true to serve it there, or listen on 127.0.0.1");
+    listen.clear();
   }
 }
 

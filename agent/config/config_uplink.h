@@ -9,8 +9,10 @@
 namespace cronitor::agent {
 
 void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSettings& out, ConfigErrors& errors);
-/// The `dashboard:` section: listen (HOST:PORT; absent: no dashboard).
-void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& listen, ConfigErrors& errors);
+/// The `dashboard:` section: listen (HOST:PORT; absent: no dashboard) and allow_remote (a
+/// non-loopback listen is an error without it).
+void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& listen, bool& allow_remote,
+                     ConfigErrors& errors);
 void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::PrometheusSettings& out,
                       ConfigErrors& errors);
 

@@ -1,10 +1,14 @@
 // dashboard.listen: the dashboard's routes (agent/dashboard/dashboard_server.h) on the loop's
-// HTTP server, fed from the same status and history replies the socket gives `status --json`.
+// HTTP server, fed from the same status and history replies the socket gives `status --json`; its
+// actions are the socket's control requests as root, through the same request handler.
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/metrics_http.h"
 #include "agent/dashboard/dashboard_server.h"
+#include "agent/dashboard/job_settings.h"
+#include "agent/eval/tolerance_advice.h"
+#include "agent/state/incident_log.h"
 
 namespace cronitor::agent {
 
@@ -33,6 +37,51 @@ void Daemon::start_dashboard() {
     auto reply = nlohmann::json::parse(run_control(Conn{}, req), nullptr, false);
     return reply.is_object() && reply.contains("runs") ? reply["runs"] : nlohmann::json::array();
   };
+  data.control = [this](const nlohmann::json& line) {
+    // As if root had sent the line on the socket: judged by the same handler, run by the same code.
+    const Request req = handler_->handle(line.dump(), Peer{0, ::getpid()}, mono_usec());
+    if (req.kind == Request::Kind::kEvent) return nlohmann::json{{"ok", false}, {"error", "not a control request"}};
+    if (req.kind == Request::Kind::kReply) return nlohmann::json::parse(req.reply, nullptr, false);
+    commit_pending();
+    return nlohmann::json::parse(run_control(Conn{}, req), nullptr, false);
+  };
+  data.test_alert = [this]() -> std::string {
+    // `cronitor-agent test-alert`'s alert to the default notify list, through the outbox: the
+    // sender thread delivers it (the loop never waits on a network), the Incidents page shows how.
+    auto targets = config_.targets(config_.defaults.notify);
+    if (!targets) return "No test alert: " + targets.error().message;
+    if (targets->empty()) return "No test alert: defaults.notify is empty";
+    const Instant t = now();
+    std::vector<std::string> texts;
+    std::string shown;
+    for (const auto& tg : *targets) {
+      texts.push_back(tg.text());
+      shown += (shown.empty() ? "" : ", ") + tg.redacted();
+    }
+    if (!store_.begin()) return "No test alert: state.db is busy";
+    if (auto r = store_.record_action(Action{Action::Type::kNotice, uplink::test_alert(host_, t)}, texts, t); !r) {
+      store_.rollback();
+      return "No test alert: " + r.error().message;
+    }
+    end_transaction();
+    pump_outbox();
+    spdlog::info("test alert queued from the dashboard for {}", shown);
+    return "Test alert queued for " + shown + " (the Incidents page shows its delivery)";
+  };
+  data.incidents = [this](const std::string& key, int limit, bool notices) {
+    auto log = incident_log(store_.db(), key, limit, notices);
+    if (!log) spdlog::warn("dashboard: incidents: {}", log.error().message);
+    return log ? *log : nlohmann::json::object();
+  };
+  data.extras = [this](const std::string& key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return nlohmann::json();
+    const MonitorConfig& m = monitors_[it->second];
+    // `cronitor-agent suggest KEY`: its last 200 runs, the same advise().
+    auto runs = store_.history(key, 200, 0);
+    return dashboard::job_extras(
+        m, advise(key, runs ? *runs : std::vector<RunRow>{}, m.schedule, m.zone, config_.defaults.grace));
+  };
   if (!dashboard_)
     dashboard_ = std::make_unique<dashboard::DashboardServer>(token_path, std::move(data), CRONITOR_VERSION);
   auto server = MetricsHttp::serve(
@@ -43,10 +92,12 @@ void Daemon::start_dashboard() {
     return;
   }
   dashboard_http_ = std::move(*server);
-  const bool loopback = listen.starts_with("127.") || listen.starts_with("[::1]") || listen.starts_with("localhost:");
-  if (!loopback)
-    spdlog::warn("dashboard: listening on {}, not a loopback address: anyone who can reach it may try the login",
-                 listen);
+  // A non-loopback address loads only with dashboard.allow_remote: true (agent/config/config_uplink.cpp).
+  if (auto a = parse_listen_address(listen); a && !a->loopback())
+    spdlog::warn(
+        "dashboard: listening on {}, not a loopback address (dashboard.allow_remote): anyone who can reach it may "
+        "try the login, and the pages travel unencrypted",
+        listen);
   spdlog::info("dashboard: serving http://{}/ (cronitor-agent dashboard prints the login URL)", listen);
 }
 

@@ -86,17 +86,40 @@ struct MetricsHttpAccess {
     self->admission_->opened(id, HttpAdmission::source_of(sa, len), mono_usec());
     if (fd) self->fds_[id] = fd->connect_fd;
   }
-  static void on_completed(void* cls, MHD_Connection* c, void**, MHD_RequestTerminationCode) {
+  static void on_completed(void* cls, MHD_Connection* c, void** state, MHD_RequestTerminationCode) {
+    delete static_cast<MetricsHttp::Request*>(*state);  // a POST's body being read (on_request)
+    *state = nullptr;
     static_cast<MetricsHttp*>(cls)->admission_->completed(reinterpret_cast<HttpAdmission::Id>(c), mono_usec());
   }
 
   static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
-                               const char*, size_t* upload_size, void**) {
+                               const char* upload, size_t* upload_size, void** state) {
     auto* self = static_cast<MetricsHttp*>(cls);
-    *upload_size = 0;  // a body is never read: nothing here takes one
-    self->admission_->request(reinterpret_cast<HttpAdmission::Id>(c), mono_usec());
+    // A handler's POST: MHD calls once for the headers, then per piece of the body, then once
+    // more with none; the body is kept (bounded) in *state until that last call.
+    if (self->handler_ && std::strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+      if (!*state) {
+        *state = new MetricsHttp::Request{method, url, "", {}, "", false};
+        self->admission_->request(reinterpret_cast<HttpAdmission::Id>(c), mono_usec());
+        return MHD_YES;
+      }
+      auto* pending = static_cast<MetricsHttp::Request*>(*state);
+      if (*upload_size > 0) {
+        const size_t room = MetricsHttp::kMaxBody - std::min(pending->body.size(), MetricsHttp::kMaxBody);
+        if (*upload_size > room) pending->body_too_long = true;
+        pending->body.append(upload, std::min(*upload_size, room));
+        *upload_size = 0;
+        return MHD_YES;
+      }
+    }
+    *upload_size = 0;  // any other body is not read: nothing else takes one
+    if (!*state) self->admission_->request(reinterpret_cast<HttpAdmission::Id>(c), mono_usec());
     if (self->handler_) {
-      MetricsHttp::Request req{method, url, "", {}};
+      MetricsHttp::Request req{method, url, "", {}, "", false};
+      if (auto* pending = static_cast<MetricsHttp::Request*>(*state)) {
+        req.body = std::move(pending->body);
+        req.body_too_long = pending->body_too_long;
+      }
       if (const char* cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE))
         req.cookie = cookie;
       MHD_get_connection_values(
@@ -124,6 +147,13 @@ struct MetricsHttpAccess {
     return answer(c, MHD_HTTP_OK, self->text_, kContentType);
   }
 };
+
+bool ListenAddress::loopback() const {
+  if (addr.ss_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr.s_addr) >> 24) == 127;
+  if (addr.ss_family == AF_INET6) return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr);
+  return false;
+}
 
 Result<ListenAddress> parse_listen_address(const std::string& text) {
   ListenAddress out;

@@ -31,6 +31,8 @@ namespace cronitor::agent {
 struct ListenAddress {
   sockaddr_storage addr{};
   socklen_t len = 0;
+  /// 127.0.0.0/8 or ::1: only this host can connect.
+  bool loopback() const;
 };
 [[nodiscard]] Result<ListenAddress> parse_listen_address(const std::string& text);
 
@@ -46,11 +48,15 @@ class MetricsHttp {
   };
   /// Called on the loop for every scrape: the exposition text.
   using Render = std::function<std::string()>;
-  /// One request as a Handler sees it: its body is never read.
+  /// One request as a Handler sees it. A POST's body (a form, at most kMaxBody bytes) is read for
+  /// a serve() server only; /metrics never reads one.
   struct Request {
     std::string method, url, cookie;
     std::map<std::string, std::string> query;  // the query string's arguments, decoded
+    std::string body;                          // a POST's body as sent (still URL-encoded)
+    bool body_too_long = false;                // it was cut at kMaxBody: the handler refuses it
   };
+  static constexpr size_t kMaxBody = 8192;
   struct Reply {
     unsigned status = 200;
     std::string content_type = "text/html; charset=utf-8";

@@ -4,11 +4,10 @@
 
 #include <unordered_map>
 
+#include "agent/dashboard/html.h"
 #include "agent/dashboard/pages.h"
 
 namespace cronitor::agent::dashboard {
-namespace {
-
 using Reply = MetricsHttp::Reply;
 
 /// Every answer: no caching of pages that show commands and output, no referrer (the login URL
@@ -26,6 +25,8 @@ Reply with_headers(Reply r) {
 Reply text(unsigned status, std::string body) {
   return with_headers(Reply{status, "text/plain; charset=utf-8", std::move(body), {}});
 }
+
+namespace {
 
 std::string query(const MetricsHttp::Request& r, const std::string& name) {
   auto it = r.query.find(name);
@@ -60,10 +61,21 @@ Reply DashboardServer::login(const MetricsHttp::Request& r, Instant now) {
   return ok;
 }
 
+std::string DashboardServer::take_done(const Session* s) {
+  if (!s) return "";
+  auto it = done_.find(s->id);
+  if (it == done_.end()) return "";
+  std::string out = std::move(it->second);
+  done_.erase(it);
+  return out;
+}
+
 Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
   if (r.url == "/login" && r.method == "GET") return login(r, now);
-  // POST bodies are not read yet (no action exists): a POST's CSRF field is therefore missing.
-  switch (access_.check(r.method, r.cookie, "", now)) {
+  if (r.body_too_long) return text(413, "Refused: a form of the dashboard is smaller than that.\n");
+  const auto form = r.method == "POST" ? parse_form(r.body) : std::map<std::string, std::string>();
+  const auto csrf = form.find(std::string(kCsrfField));
+  switch (access_.check(r.method, r.cookie, csrf == form.end() ? "" : csrf->second, now)) {
     case Verdict::kUnauthorized:
       return text(401, std::string(kLoginHint));
     case Verdict::kForbidden:
@@ -71,8 +83,14 @@ Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
     case Verdict::kAllow:
       break;
   }
-  if (r.method != "GET" && r.method != "HEAD") return text(405, "Only GET is served.\n");
-  const PageContext ctx{now, version_};
+  const Session* session = access_.session(r.cookie, now);
+  if (r.method == "POST" && session) return act(r, form, *session, now);
+  if (r.method != "GET" && r.method != "HEAD") return text(405, "Only GET and POST are served.\n");
+  const PageContext ctx{now, version_, session ? session->csrf : "", take_done(session)};
+  if (r.url == "/incidents") {
+    const nlohmann::json log = data_.incidents ? data_.incidents("", kIncidentsShown, true) : nlohmann::json::object();
+    return with_headers(Reply{200, "text/html; charset=utf-8", incidents_page(log, ctx), {}});
+  }
   if (r.url == "/") {
     const nlohmann::json status = data_.status();
     std::unordered_map<std::string, nlohmann::json> runs;
@@ -90,9 +108,18 @@ Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
     const nlohmann::json status = data_.status();
     if (status.contains("monitors") && status["monitors"].is_array())
       for (const auto& m : status["monitors"])
-        if (m.value("key", std::string()) == key)
-          return with_headers(
-              Reply{200, "text/html; charset=utf-8", job_page(m, data_.history(key, kJobPageRuns), ctx), {}});
+        if (m.value("key", std::string()) == key) {
+          nlohmann::json incidents;
+          if (data_.incidents) {
+            const nlohmann::json log = data_.incidents(key, kJobIncidentsShown, false);
+            incidents = log.is_object() && log.contains("incidents") ? log["incidents"] : nlohmann::json::array();
+          }
+          const nlohmann::json extras = data_.extras ? data_.extras(key) : nlohmann::json();
+          return with_headers(Reply{200,
+                                    "text/html; charset=utf-8",
+                                    job_page(m, data_.history(key, kJobPageRuns), ctx, incidents, extras),
+                                    {}});
+        }
     return text(404, "No job with that key.\n");
   }
   return text(404, "Not found.\n");

@@ -1,11 +1,13 @@
-// The dashboard's routes (dashboard.listen): login, the overview, a job's page, each behind a
-// session. A function of (request, now) over two data sources, so tests drive it without a socket;
-// the daemon serves it with MetricsHttp::serve on its loop.
+// The dashboard's routes (dashboard.listen): login, the overview, a job's page, the incidents,
+// and the actions (POST, with the session's CSRF token), each behind a session. A function of (request, now) over two
+// data sources, so tests drive it without a socket; the daemon serves it with MetricsHttp::serve on its loop.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 
 #include "agent/daemon/metrics_http.h"
 #include "agent/dashboard/access.h"
@@ -16,11 +18,25 @@ namespace cronitor::agent::dashboard {
 inline constexpr int kOverviewRuns = 60;
 inline constexpr int kJobPageRuns = 500;
 
+/// `r` with the headers of every answer (no caching, no referrer, a CSP that runs no script).
+MetricsHttp::Reply with_headers(MetricsHttp::Reply r);
+/// A plain-text answer with those headers.
+MetricsHttp::Reply text(unsigned status, std::string body);
+
 class DashboardServer {
  public:
   struct Data {
     std::function<nlohmann::json()> status;  // the status reply, as `status --json` prints it
     std::function<nlohmann::json(const std::string& key, int limit)> history;  // runs, newest first
+    /// One control request as root, the line the CLI sends on the socket ({"control": "pause", ...}):
+    /// the socket's JSON reply. Unset: actions are refused.
+    std::function<nlohmann::json(const nlohmann::json& request)> control;
+    /// Queues a test alert to the default notify list: one line saying where, or why not.
+    std::function<std::string()> test_alert;
+    /// incident_log(key, limit, notices) (agent/state/incident_log.h); unset: no incidents shown.
+    std::function<nlohmann::json(const std::string& key, int limit, bool notices)> incidents;
+    /// job_extras (job_settings.h) of a job: settings in force and suggested; unset or null: left out.
+    std::function<nlohmann::json(const std::string& key)> extras;
   };
 
   /// GET /login?token=T[&next=/jobs/KEY] logs in. `token_path`: the login token's file, read again at each login so
@@ -32,12 +48,22 @@ class DashboardServer {
 
  private:
   MetricsHttp::Reply login(const MetricsHttp::Request& r, Instant now);
+  /// A POST of a session: the action, then 303 back to the page it came from (dashboard_actions.cpp).
+  MetricsHttp::Reply act(const MetricsHttp::Request& r, const std::map<std::string, std::string>& form,
+                         const Session& s, Instant now);
+  /// The one-line result of the session's last action, taken (shown once).
+  std::string take_done(const Session* s);
 
   std::string token_path_;
   std::string token_;  // as last read from token_path_
   Data data_;
   std::string version_;
   Access access_{""};
+  std::unordered_map<std::string, std::string> done_;  // session id -> its last action's result
 };
+
+/// Incidents listed on the Incidents page and on a job's page.
+inline constexpr int kIncidentsShown = 100;
+inline constexpr int kJobIncidentsShown = 20;
 
 }  // namespace cronitor::agent::dashboard

@@ -55,6 +55,39 @@ std::string url_component(std::string_view text) {
   return out;
 }
 
+std::map<std::string, std::string> parse_form(std::string_view body) {
+  auto decode = [](std::string_view in) {
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '+') {
+        out += ' ';
+      } else if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+        out += static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2]));
+        i += 2;
+      } else {
+        out += in[i];
+      }
+    }
+    return out;
+  };
+  std::map<std::string, std::string> out;
+  while (!body.empty()) {
+    const size_t amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    out.emplace(decode(pair.substr(0, eq)), eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1)));
+  }
+  return out;
+}
+
 std::string escape_json(const nlohmann::json& j) { return j.is_string() ? escape(j.get<std::string>()) : "-"; }
 
 std::string duration_text(const nlohmann::json& ms) {
@@ -113,6 +146,9 @@ svg.strip path{fill:none;stroke-width:16px;stroke-dasharray:5 1}svg.strip .ok{st
 svg.strip .failed{stroke:#c62828}svg.strip .running{stroke:#1e66c8}svg.strip .other{stroke:#7a8290}
 svg.strip .oom{stroke:#6a1b9a;stroke-width:16px}svg .axis{stroke:#9aa1ad;stroke-width:1}svg text{font-size:10px;fill:#6b7280}
 form.filter{margin:0 0 12px}form.filter input,form.filter select{margin-right:8px}
+form.act{display:inline-block;margin:0 12px 8px 0}form.act input{width:7em}
+.done{background:#e6f4ea;border:1px solid #2e8540;padding:6px 10px;margin:0 0 12px}
+nav a{color:#fff;margin-left:16px}table.inc td{font-size:13px}ul.sent{margin:0;padding-left:16px}
 )";
 
 }  // namespace

@@ -1,6 +1,7 @@
 // HTML text for the dashboard's pages: the one escaping function and small formatting helpers.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ using schedule::Instant;
 std::string escape(std::string_view text);
 /// `text` as one URL path segment or query value: every byte but A-Z a-z 0-9 - . _ ~ as %XX.
 std::string url_component(std::string_view text);
+/// The fields of an application/x-www-form-urlencoded body ("a=1&b=x+y%21"): '+' as space, %XX
+/// decoded (a bad escape kept as written); a field given twice keeps its first value.
+std::map<std::string, std::string> parse_form(std::string_view body);
 /// `escape` of a JSON string; "-" for null or anything else that is not a string.
 std::string escape_json(const nlohmann::json& j);
 /// "221 ms" below a second, else "2m 5s"; "-" when `ms` is not a number.

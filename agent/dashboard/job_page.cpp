@@ -43,9 +43,46 @@ std::string run_row(const json& r, const PageContext& ctx) {
   return out;
 }
 
+/// Pause (for a while, or until resumed) and resume, as POST forms; the CLI's `pause --for`.
+std::string job_actions(const std::string& key, const std::string& state, const PageContext& ctx) {
+  if (ctx.csrf.empty()) return "";
+  const std::string base = "/jobs/" + url_component(key);
+  std::string out = "<div class=\"actions\">";
+  out += action_form(base + "/pause", ctx.csrf,
+                     "<label>for <input name=\"for\" placeholder=\"1 hour\" title=\"empty: until resumed\"></label> ",
+                     "Pause");
+  if (state == "paused") out += action_form(base + "/resume", ctx.csrf, "", "Resume");
+  return out + "</div>";
+}
+
+std::string settings_html(const json& extras, const std::string& key) {
+  std::string out;
+  const json& settings = field(extras, "settings");
+  if (settings.is_array()) {
+    out += "<h2>Settings in force</h2><table class=\"settings\"><tbody>";
+    for (const auto& kv : settings)
+      if (kv.is_array() && kv.size() == 2)
+        out += "<tr><td><code>" + escape_json(kv[0]) + "</code></td><td>" + escape_json(kv[1]) + "</td></tr>";
+    out += "</tbody></table>";
+  }
+  const json& sug = field(extras, "suggested");
+  if (sug.is_object()) {
+    out += "<h2>Suggested from its history</h2><p class=\"muted\">From " +
+           std::to_string(field(sug, "runs").is_number() ? field(sug, "runs").get<int64_t>() : 0) +
+           " finished runs (<code>cronitor-agent suggest " + escape(key) +
+           "</code>). Above the crontab line:</p><pre class=\"suggested\">" + escape_json(field(sug, "comment")) +
+           "</pre><p class=\"muted\">Or in agent.yaml under <code>monitors:</code></p><pre>" +
+           escape_json(field(sug, "yaml")) + "</pre>";
+    if (field(sug, "why").is_string() && !field(sug, "why").get<std::string>().empty())
+      out += "<p class=\"muted\">" + escape_json(field(sug, "why")) + "</p>";
+  }
+  return out;
+}
+
 }  // namespace
 
-std::string job_page(const json& monitor, const json& runs_in, const PageContext& ctx) {
+std::string job_page(const json& monitor, const json& runs_in, const PageContext& ctx, const json& incidents,
+                     const json& extras) {
   const json& runs = runs_in.is_array() ? runs_in : json::array();
   const std::string key = field(monitor, "key").is_string() ? field(monitor, "key").get<std::string>() : "";
   const json& name = field(monitor, "name");
@@ -54,7 +91,10 @@ std::string job_page(const json& monitor, const json& runs_in, const PageContext
   body.reserve(8192 + runs.size() * 1024);
   body += "<header><a href=\"/\">All jobs</a> / <h1 style=\"display:inline\">" + escape(title) + "</h1> ";
   const std::string state = field(monitor, "state").is_string() ? field(monitor, "state").get<std::string>() : "";
-  body += "<span class=\"state s-" + escape(state) + "\">" + escape(state) + "</span></header><main>";
+  body += "<span class=\"state s-" + escape(state) + "\">" + escape(state) +
+          "</span><nav style=\"display:inline\"><a href=\"/incidents\">Incidents</a></nav></header><main>";
+  if (!ctx.done.empty()) body += "<p class=\"done\">" + escape(ctx.done) + "</p>";
+  body += job_actions(key, state, ctx);
   const json& incident = field(monitor, "incident");
   if (incident.is_object())
     body += "<p class=\"alert\">Incident: " + escape_json(field(incident, "kind")) + " since " +
@@ -81,8 +121,11 @@ std::string job_page(const json& monitor, const json& runs_in, const PageContext
       "<th>OOM</th><th>Duration</th><th>Run ID</th><th>Output</th></tr></thead><tbody>";
   for (const auto& r : runs) body += run_row(r, ctx);
   body += "</tbody></table>";
+  if (!incidents.is_null()) body += "<h2>Incidents</h2>" + incidents_table(incidents, false);
+  if (!extras.is_null()) body += settings_html(extras, key);
   body += "<h2>Commands</h2><pre>cronitor-agent history " + escape(key) + "\ncronitor-agent pause " + escape(key) +
-          " --for \"1 hour\"\ncronitor-agent resume " + escape(key) + "</pre>";
+          " --for \"1 hour\"\ncronitor-agent resume " + escape(key) + "\ncronitor-agent suggest " + escape(key) +
+          "\ncronitor-agent snooze 1h --reason \"maintenance\"\ncronitor-agent test-alert</pre>";
   body += "</main>";
   return page(title + " - cronitor-agent", body);
 }

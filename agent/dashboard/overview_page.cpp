@@ -90,6 +90,19 @@ std::string host_facts(const json& st, const PageContext& ctx) {
   return out;
 }
 
+/// Snooze the host (or end its snooze) and send a test alert: POST forms, no script.
+std::string host_actions(const json& st, const PageContext& ctx) {
+  if (ctx.csrf.empty()) return "";
+  std::string out = "<div class=\"actions\">";
+  out += action_form("/snooze", ctx.csrf,
+                     "<label>Snooze for <input name=\"for\" value=\"1h\" required></label> <label>reason <input "
+                     "name=\"reason\" style=\"width:12em\"></label> ",
+                     "Snooze the host");
+  if (field(st, "snooze").is_object()) out += action_form("/snooze/off", ctx.csrf, "", "End the snooze");
+  out += action_form("/test-alert", ctx.csrf, "", "Send a test alert");
+  return out + "</div>";
+}
+
 std::string filter_form(const OverviewFilter& f) {
   std::string out =
       "<form class=\"filter\" method=\"get\" action=\"/\"><label>State <select name=\"state\"><option "
@@ -164,8 +177,11 @@ std::string overview_page(const json& status, const std::unordered_map<std::stri
   });
   std::string body;
   body.reserve(4096 + shown.size() * 2048);
-  body += "<header><h1>Jobs on " + escape_json(field(status, "host")) + "</h1></header><main>";
+  body += "<header><h1 style=\"display:inline\">Jobs on " + escape_json(field(status, "host")) +
+          "</h1><nav style=\"display:inline\"><a href=\"/incidents\">Incidents</a></nav></header><main>";
+  if (!ctx.done.empty()) body += "<p class=\"done\">" + escape(ctx.done) + "</p>";
   body += host_facts(status, ctx);
+  body += host_actions(status, ctx);
   body += filter_form(filter);
   body += "<p class=\"muted\">" + std::to_string(shown.size()) + " of " +
           std::to_string(monitors.is_array() ? monitors.size() : 0) + " jobs</p>";

@@ -13,6 +13,8 @@ namespace cronitor::agent::dashboard {
 struct PageContext {
   schedule::Instant now{};    // for "5 min ago"
   std::string agent_version;  // shown in the host facts
+  std::string csrf;           // the session's CSRF token: empty, no action forms are drawn
+  std::string done;           // the one-line result of the last action, shown once
 };
 
 /// The overview's filters, from the query string (?state=failing&q=backup): empty shows all.
@@ -30,8 +32,19 @@ inline constexpr size_t kStripRuns = 60;
 std::string overview_page(const nlohmann::json& status, const std::unordered_map<std::string, nlohmann::json>& runs,
                           const OverviewFilter& filter, const PageContext& ctx);
 
-/// One job's page: `monitor` one status object of `status --json`, `runs` its history, newest first.
-std::string job_page(const nlohmann::json& monitor, const nlohmann::json& runs, const PageContext& ctx);
+/// One job's page: `monitor` one status object of `status --json`, `runs` its history, newest first;
+/// `incidents` its incident_log() (agent/state/incident_log.h) list, `extras` job_extras()
+/// (job_settings.h): settings in force and suggested. Null ones are left out.
+std::string job_page(const nlohmann::json& monitor, const nlohmann::json& runs, const PageContext& ctx,
+                     const nlohmann::json& incidents = nullptr, const nlohmann::json& extras = nullptr);
+
+/// The Incidents page: `log` as incident_log() returns it with notices (open first, then recent).
+std::string incidents_page(const nlohmann::json& log, const PageContext& ctx);
+/// The table of incidents with what was sent where and when (the Incidents page, a job's page).
+std::string incidents_table(const nlohmann::json& incidents, bool with_job);
+/// A POST form to `action` carrying the CSRF token: `fields` (HTML) then a button saying `button`.
+std::string action_form(std::string_view action, std::string_view csrf, std::string_view fields,
+                        std::string_view button);
 
 /// The order of the overview: failing, missed, running, waiting, unreported, ok, paused, removed.
 int state_rank(std::string_view state);

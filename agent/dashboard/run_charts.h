@@ -11,7 +11,8 @@ namespace cronitor::agent::dashboard {
 std::string run_class(const nlohmann::json& run);
 
 /// A strip of the last `limit` runs of `runs` (history order: newest first), oldest on the left:
-/// a 5-pixel dash per run, runs of one class in a row one <path class="seg CLASS" data-n="K">.
+/// a 5-pixel dash per run, all runs of one class one <path class="seg CLASS" data-n="K"> (K runs;
+/// a subpath per row of them).
 std::string run_strip_svg(const nlohmann::json& runs, size_t limit);
 
 /// Durations over time of `runs` (newest first): one <circle class="mark ..." data-run="ID"> per

@@ -198,5 +198,25 @@ TEST(Config, AlertOnDowntimeIsADefaultsSwitch) {
   EXPECT_EQ(bad.error()[0].key, "defaults.alert_on_downtime");
 }
 
+// The dashboard shows every user's commands and output: another host reaching it is a choice.
+TEST(Config, DashboardOnANonLoopbackAddressNeedsAllowRemote) {
+  auto local = parse_config("dashboard: {listen: \"127.0.0.1:9322\"}\n", "d.yaml");
+  ASSERT_TRUE(local) << format_errors(local.error());
+  EXPECT_EQ(local->dashboard.listen, "127.0.0.1:9322");
+  EXPECT_TRUE(parse_config("dashboard: {listen: \"[::1]:9322\"}\n", "d.yaml"));
+  for (const char* addr : {"0.0.0.0:9322", "[::]:9322", "192.0.2.7:9322"}) {
+    auto refused = parse_config(std::string("dashboard:\n  listen: \"") + addr + "\"\n", "d.yaml");
+    ASSERT_FALSE(refused) << addr;
+    EXPECT_EQ(refused.error()[0].key, "dashboard.listen");
+    EXPECT_EQ(refused.error()[0].line, 2);
+    EXPECT_NE(refused.error()[0].message.find("dashboard.allow_remote: true"), std::string::npos);
+  }
+  auto remote = parse_config("dashboard: {listen: \"0.0.0.0:9322\", allow_remote: true}\n", "d.yaml");
+  ASSERT_TRUE(remote) << format_errors(remote.error());
+  EXPECT_EQ(remote->dashboard.listen, "0.0.0.0:9322");
+  EXPECT_TRUE(remote->dashboard.allow_remote);
+  EXPECT_FALSE(parse_config("dashboard: {listen: \"127.0.0.1:9322\", allow_remote: maybe}\n", "d.yaml"));
+}
+
 }  // namespace
 }  // namespace cronitor::agent

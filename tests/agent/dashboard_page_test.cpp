@@ -148,9 +148,14 @@ TEST(DashboardPage, StripShowsTheLastSixtyRunsOldestLeft) {
   EXPECT_EQ(marks_in_strips(strip), 60u);
   EXPECT_NE(strip.find("<path class=\"seg ok\" data-n=\"59\" d=\"M0 8h353\""), std::string::npos) << strip;
   EXPECT_NE(strip.find("<path class=\"seg failed\" data-n=\"1\" d=\"M354 8h5\""), std::string::npos) << strip;
-  // Alternating classes: one path each.
+  // Alternating classes: one path per class, a subpath per row (the oldest, run 5, is ok).
   json mixed = runs_of(6, 2);
-  EXPECT_EQ(count(run_strip_svg(mixed, kStripRuns), "<path class=\"seg "), 6u);
+  const std::string alternating = run_strip_svg(mixed, kStripRuns);
+  EXPECT_EQ(count(alternating, "<path class=\"seg "), 2u);
+  EXPECT_NE(alternating.find("<path class=\"seg ok\" data-n=\"3\" d=\"M0 8h5M12 8h5M24 8h5\"/>"), std::string::npos)
+      << alternating;
+  EXPECT_NE(alternating.find("<path class=\"seg failed\" data-n=\"3\" d=\"M6 8h5M18 8h5M30 8h5\"/>"),
+            std::string::npos);
   EXPECT_EQ(marks_in_strips(run_strip_svg(mixed, 4)), 4u);
 }
 

@@ -38,9 +38,43 @@ class DashboardServerTest : public ::testing::Test {
       asked_.push_back(key + ":" + std::to_string(limit));
       return json::array({{{"run_id", "r1"}, {"status", "failed"}, {"output_tail", "</pre><script>x</script>"}}});
     };
+    data.control = [this](const json& req) {
+      controls_.push_back(req);
+      return json{{"ok", true}};
+    };
+    data.test_alert = [] { return std::string("Test alert queued for slack:https://hooks.slack.com/..."); };
+    data.incidents = [](const std::string& key, int, bool notices) {
+      json inc = json::array({{{"key", "x"},
+                               {"kind", "failed"},
+                               {"opened", "2027-01-15T08:00:00Z"},
+                               {"resolved", nullptr},
+                               {"alerts", 1},
+                               {"reason", "<b>exit 1</b>"},
+                               {"sent", json::array({{{"at", "2027-01-15T08:00:00Z"},
+                                                      {"action", "open"},
+                                                      {"summary", "x failed: </pre><script>y</script>"},
+                                                      {"deliveries", json::array({{{"target", "slack:https://..."},
+                                                                                   {"state", "sent"},
+                                                                                   {"attempts", 1}}})}}})}}});
+      json out = {{"incidents", key.empty() || key == "x" ? inc : json::array()}};
+      if (notices) out["notices"] = json::array();
+      return out;
+    };
     server_ = std::make_unique<DashboardServer>(dir_ + "/dashboard.token", std::move(data), "1.2.3");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  /// The CSRF token the forms of `html` carry.
+  static std::string csrf_in(const std::string& html) {
+    const std::string mark = "name=\"csrf\" value=\"";
+    const size_t at = html.find(mark);
+    if (at == std::string::npos) return "";
+    return html.substr(at + mark.size(), html.find('"', at + mark.size()) - at - mark.size());
+  }
+  static Request post(const std::string& url, const std::string& cookie, const std::string& body) {
+    Request r{"POST", url, cookie, {}};
+    r.body = body;
+    return r;
+  }
   std::string cookie_of(const MetricsHttp::Reply& login) {
     const std::string set = header(login, "Set-Cookie");
     return set.substr(0, set.find(';'));
@@ -48,6 +82,7 @@ class DashboardServerTest : public ::testing::Test {
 
   std::string dir_, token_;
   std::vector<std::string> asked_;
+  std::vector<json> controls_;
   std::unique_ptr<DashboardServer> server_;
 };
 
@@ -98,6 +133,84 @@ TEST_F(DashboardServerTest, RotatedTokenEndsSessions) {
   EXPECT_EQ(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow).status, 401u);
   EXPECT_EQ(server_->handle(Request{"GET", "/", cookie, {}}, kNow).status, 401u);
   EXPECT_EQ(server_->handle(Request{"GET", "/login", "", {{"token", *fresh}}}, kNow).status, 303u);
+}
+
+TEST_F(DashboardServerTest, ActionsAreTheSocketsControlRequestsWithTheirCsrfToken) {
+  const std::string cookie = cookie_of(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow));
+  const std::string job = server_->handle(Request{"GET", "/jobs/x", cookie, {}}, kNow).body;
+  const std::string csrf = csrf_in(job);
+  ASSERT_EQ(csrf.size(), 64u) << job;
+  EXPECT_NE(job.find("action=\"/jobs/x/pause\""), std::string::npos);
+  // Without the token, with a wrong one, or without a session: refused, nothing done.
+  EXPECT_EQ(server_->handle(post("/jobs/x/pause", cookie, "for=2h"), kNow).status, 403u);
+  EXPECT_EQ(server_->handle(post("/jobs/x/pause", cookie, "csrf=" + std::string(64, '0')), kNow).status, 403u);
+  EXPECT_EQ(server_->handle(post("/jobs/x/pause", "", "csrf=" + csrf), kNow).status, 401u);
+  EXPECT_TRUE(controls_.empty());
+  // With it: the CLI's request (`pause x --for 2h`), then 303 back to the page, which says so once.
+  auto paused = server_->handle(post("/jobs/x/pause", cookie, "csrf=" + csrf + "&for=2+hours"), kNow);
+  ASSERT_EQ(paused.status, 303u) << paused.body;
+  EXPECT_EQ(header(paused, "Location"), "/jobs/x");
+  ASSERT_EQ(controls_.size(), 1u);
+  EXPECT_EQ(controls_[0], (json{{"control", "pause"}, {"key", "x"}, {"until_us", 1'800'007'200'000'000}}));
+  const std::string after = server_->handle(Request{"GET", "/jobs/x", cookie, {}}, kNow).body;
+  EXPECT_NE(after.find("<p class=\"done\">Paused x for 2h"), std::string::npos) << after;
+  EXPECT_EQ(server_->handle(Request{"GET", "/jobs/x", cookie, {}}, kNow).body.find("class=\"done\""),
+            std::string::npos);
+  // Until resumed; resume; a bad duration does nothing.
+  ASSERT_EQ(server_->handle(post("/jobs/x/pause", cookie, "csrf=" + csrf + "&for="), kNow).status, 303u);
+  EXPECT_EQ(controls_.back(), (json{{"control", "pause"}, {"key", "x"}}));
+  ASSERT_EQ(server_->handle(post("/jobs/x/resume", cookie, "csrf=" + csrf), kNow).status, 303u);
+  EXPECT_EQ(controls_.back(), (json{{"control", "resume"}, {"key", "x"}}));
+  ASSERT_EQ(server_->handle(post("/jobs/x/pause", cookie, "csrf=" + csrf + "&for=soon"), kNow).status, 303u);
+  EXPECT_EQ(controls_.size(), 3u);
+  EXPECT_NE(server_->handle(Request{"GET", "/jobs/x", cookie, {}}, kNow).body.find("Not paused: "), std::string::npos);
+  // The host: snooze for a while with a reason, end it; a test alert. Back to the overview.
+  auto snoozed = server_->handle(post("/snooze", cookie, "csrf=" + csrf + "&for=30m&reason=db+migration"), kNow);
+  ASSERT_EQ(snoozed.status, 303u);
+  EXPECT_EQ(header(snoozed, "Location"), "/");
+  EXPECT_EQ(controls_.back(),
+            (json{{"control", "snooze"}, {"until_us", 1'800'001'800'000'000}, {"reason", "db migration"}}));
+  ASSERT_EQ(server_->handle(post("/snooze/off", cookie, "csrf=" + csrf), kNow).status, 303u);
+  EXPECT_EQ(controls_.back(), (json{{"control", "snooze"}, {"until_us", nullptr}, {"reason", ""}}));
+  ASSERT_EQ(server_->handle(post("/test-alert", cookie, "csrf=" + csrf), kNow).status, 303u);
+  const std::string overview = server_->handle(Request{"GET", "/", cookie, {}}, kNow).body;
+  EXPECT_NE(overview.find("Test alert queued for slack:"), std::string::npos);
+  EXPECT_NE(overview.find("action=\"/test-alert\""), std::string::npos);
+  EXPECT_NE(overview.find("href=\"/incidents\""), std::string::npos);
+  EXPECT_EQ(server_->handle(post("/jobs/x/delete", cookie, "csrf=" + csrf), kNow).status, 404u);
+  Request big = post("/snooze", cookie, "csrf=" + csrf);
+  big.body_too_long = true;
+  EXPECT_EQ(server_->handle(big, kNow).status, 413u);
+  EXPECT_EQ(controls_.size(), 5u);
+}
+
+TEST_F(DashboardServerTest, RefusedControlSaysWhy) {
+  DashboardServer::Data data;
+  data.status = [] { return json{{"monitors", json::array({{{"key", "x"}, {"state", "ok"}}})}}; };
+  data.history = [](const std::string&, int) { return json::array(); };
+  data.control = [](const json&) { return json{{"ok", false}, {"error", "no monitor with key \"x\""}}; };
+  DashboardServer server(dir_ + "/dashboard.token", std::move(data), "1");
+  const std::string cookie = cookie_of(server.handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow));
+  const std::string csrf = csrf_in(server.handle(Request{"GET", "/jobs/x", cookie, {}}, kNow).body);
+  ASSERT_EQ(server.handle(post("/jobs/x/resume", cookie, "csrf=" + csrf), kNow).status, 303u);
+  EXPECT_NE(server.handle(Request{"GET", "/jobs/x", cookie, {}}, kNow)
+                .body.find("Refused: no monitor with key &quot;x&quot;"),
+            std::string::npos);
+}
+
+TEST_F(DashboardServerTest, IncidentsPageAndJobPageListThemAsText) {
+  const std::string cookie = cookie_of(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow));
+  auto page = server_->handle(Request{"GET", "/incidents", cookie, {}}, kNow);
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_NE(page.body.find("<tr class=\"incident open\" data-key=\"x\">"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("<code>slack:https://...</code> sent"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("&lt;b&gt;exit 1&lt;/b&gt;"), std::string::npos);
+  EXPECT_EQ(page.body.find("<script"), std::string::npos);
+  EXPECT_EQ(page.body.find("<b>exit"), std::string::npos);
+  const std::string job = server_->handle(Request{"GET", "/jobs/x", cookie, {}}, kNow).body;
+  EXPECT_NE(job.find("<h2>Incidents</h2>"), std::string::npos);
+  EXPECT_NE(job.find("x failed: &lt;/pre&gt;&lt;script&gt;"), std::string::npos);
+  EXPECT_EQ(server_->handle(Request{"GET", "/incidents", "", {}}, kNow).status, 401u);
 }
 
 }  // namespace

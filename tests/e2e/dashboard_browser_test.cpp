@@ -2,7 +2,9 @@
 // real wrapper, Debian's chromium headless logging in with the URL `cronitor-agent dashboard`
 // prints, its DOM checked (jobs listed, state, one chart mark per run, failures marked, an
 // XSS-shaped name and output kept as text) and screenshots saved under the build folder. Raw HTTP
-// checks the status codes a browser hides: 401 without a session, 403 for a POST without CSRF.
+// checks the status codes a browser hides: 401 without a session, 403 for a POST without CSRF,
+// and posts the pause form (a headless browser runs no script to click it) with the session's
+// CSRF token, whose effect `cronitor-agent status --json` then shows.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,7 +18,8 @@ namespace {
 const std::string kChromium = "/usr/bin/chromium";
 
 /// One HTTP/1.0 request to 127.0.0.1:`port`; the whole answer (status line, headers, body).
-std::string http(uint16_t port, const std::string& method, const std::string& path, const std::string& cookie = "") {
+std::string http(uint16_t port, const std::string& method, const std::string& path, const std::string& cookie = "",
+                 const std::string& form = "") {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -28,7 +31,8 @@ std::string http(uint16_t port, const std::string& method, const std::string& pa
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
     std::string req = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
     if (!cookie.empty()) req += "Cookie: " + cookie + "\r\n";
-    req += "Content-Length: 0\r\n\r\n";
+    if (!form.empty()) req += "Content-Type: application/x-www-form-urlencoded\r\n";
+    req += "Content-Length: " + std::to_string(form.size()) + "\r\n\r\n" + form;
     (void)!::write(fd, req.data(), req.size());
     char buf[65536];
     for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
@@ -44,6 +48,7 @@ class DashboardBrowser : public DaemonTest {
     if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed (scripts/install-deps installs it)";
     port_ = free_port();
     std::ofstream(config()) << sandbox_config("dash-e2e") << "dashboard: {listen: \"127.0.0.1:" << port_ << "\"}\n"
+                            << "notify: {default: [\"webhook:http://127.0.0.1:9/hook\"]}\n"
                             << "monitors:\n"
                             << "  - key: xss\n"
                             << "    name: \"<img src=x onerror=alert(1)>\"\n"
@@ -112,9 +117,11 @@ TEST_F(DashboardBrowser, LoginOverviewJobPageAndRefusals) {
   EXPECT_LT(dom.find("data-key=\"xss\""), dom.find("data-key=\"backup\"")) << "failing first";
   EXPECT_TRUE(has(dom, "&lt;img src=x onerror=alert(1)&gt;"));
   EXPECT_FALSE(has(dom, "<img"));
-  // The strips: xss's 5 runs as ok, failed, ok ok, failed (4 dashed paths), backup's one.
-  EXPECT_EQ(occurrences(dom, "<path class=\"seg "), 5u) << "5 + 1 runs in the strips";
-  EXPECT_EQ(occurrences(dom, "<path class=\"seg failed\" data-n=\"1\""), 2u);
+  // The strips: xss's 5 runs as ok, failed, ok ok, failed (one path per class: 3 ok in 2 rows,
+  // 2 failed), backup's one.
+  EXPECT_EQ(occurrences(dom, "<path class=\"seg "), 3u) << "xss's 2 classes + backup's 1";
+  EXPECT_TRUE(has(dom, "<path class=\"seg ok\" data-n=\"3\" d=\"M0 8h5M12 8h11\""));
+  EXPECT_TRUE(has(dom, "<path class=\"seg failed\" data-n=\"2\" d=\"M6 8h5M24 8h5\""));
 
   // The job page: one chart mark per run, the two failures marked, their output as text.
   auto job = chromium({"--dump-dom"}, url + "&next=/jobs/xss");
@@ -132,6 +139,52 @@ TEST_F(DashboardBrowser, LoginOverviewJobPageAndRefusals) {
       chromium({"--window-size=1000,1100", "--screenshot=" + shots + "/dashboard-job.png"}, url + "&next=/jobs/xss");
   EXPECT_TRUE(fs::exists(shots + "/dashboard-overview.png")) << s1.err;
   EXPECT_TRUE(fs::exists(shots + "/dashboard-job.png")) << s2.err;
+
+  // The incidents: xss's failure opened one; the page lists it, its name as text.
+  auto incidents = chromium({"--dump-dom"}, url + "&next=/incidents");
+  ASSERT_EQ(incidents.exit_code, 0) << incidents.err;
+  EXPECT_TRUE(has(incidents.out, "<tr class=\"incident open\" data-key=\"xss\">")) << incidents.out;
+  EXPECT_TRUE(has(incidents.out, "&lt;img src=x onerror=alert(1)&gt;")) << incidents.out;
+  EXPECT_FALSE(has(incidents.out, "<img"));
+  EXPECT_FALSE(has(incidents.out, "<script"));
+  EXPECT_TRUE(has(job.out, "<h2>Incidents</h2>"));
+  EXPECT_TRUE(has(job.out, "<h2>Settings in force</h2>"));
+  EXPECT_TRUE(has(job.out, "action=\"/jobs/xss/pause\""));
+
+  // Pause by the job page's form: refused without the CSRF token (nothing paused), done with it.
+  const std::string page = http(port_, "GET", "/jobs/xss", cookie);
+  const std::string mark = "name=\"csrf\" value=\"";
+  const size_t at_csrf = page.find(mark);
+  ASSERT_NE(at_csrf, std::string::npos) << page;
+  const std::string csrf = page.substr(at_csrf + mark.size(), 64);
+  EXPECT_TRUE(has(http(port_, "POST", "/jobs/xss/pause", cookie, "for=1+hour").substr(0, 20), " 403"));
+  EXPECT_TRUE(
+      has(http(port_, "POST", "/jobs/xss/pause", cookie, "csrf=" + std::string(64, 'a')).substr(0, 20), " 403"));
+  auto state = [&] {
+    auto st = run_command({kAgent, "status", "--json", "--config", config()});
+    auto j = nlohmann::json::parse(st.out, nullptr, false);
+    if (j.is_object() && j.contains("monitors"))
+      for (const auto& m : j["monitors"])
+        if (m.value("key", "") == "xss") return m.value("state", "");
+    return std::string("?");
+  };
+  EXPECT_NE(state(), "paused");
+  const std::string paused = http(port_, "POST", "/jobs/xss/pause", cookie, "csrf=" + csrf + "&for=1+hour");
+  EXPECT_TRUE(has(paused.substr(0, 20), " 303")) << paused;
+  EXPECT_TRUE(has(paused, "Location: /jobs/xss")) << paused;
+  EXPECT_EQ(state(), "paused");
+  const std::string after = http(port_, "GET", "/jobs/xss", cookie);
+  EXPECT_TRUE(has(after, "<p class=\"done\">Paused xss for 1h")) << after.substr(0, 3000);
+  EXPECT_TRUE(has(daemon_.log(), "xss paused by uid 0")) << daemon_.log();
+
+  // A test alert: queued for the default list (nothing listens there), shown on the Incidents page.
+  EXPECT_TRUE(has(http(port_, "POST", "/test-alert", cookie).substr(0, 20), " 403"));
+  const std::string tested = http(port_, "POST", "/test-alert", cookie, "csrf=" + csrf);
+  EXPECT_TRUE(has(tested, "Location: /\r\n")) << tested;
+  EXPECT_TRUE(has(tested, "Test alert queued for webhook:")) << tested;
+  const std::string listed = http(port_, "GET", "/incidents", cookie);
+  EXPECT_TRUE(has(listed, "Test alert from cronitor-agent on dash-e2e")) << listed;
+  EXPECT_TRUE(has(listed, "<code>webhook:")) << "the incident's alert went to the webhook: " << listed;
 }
 
 }  // namespace

@@ -1,0 +1,107 @@
+// The incidents with what was sent where (agent/state/incident_log.h), as the dashboard's
+// Incidents page and job page show them: open first, each alert's deliveries with the target's
+// secret part redacted, alerts outside incidents (test alerts) apart.
+#include "agent/state/incident_log.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "agent/state/state_store.h"
+#include "eval_helpers.h"
+#include "uplink/alert.h"
+
+namespace cronitor::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::at;
+
+class IncidentLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("incident-log-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto s = StateStore::open((dir_ / "state.db").string(), nullptr);
+    ASSERT_TRUE(s);
+    store_ = std::make_unique<StateStore>(std::move(*s));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Alert failed(const std::string& key, const char* when, const char* opened) {
+    Alert a;
+    a.kind = Alert::Kind::kFailed;
+    a.key = key;
+    a.summary = key + " failed: exit code 1";
+    a.at = at(when);
+    a.incident_opened = at(opened);
+    return a;
+  }
+  fs::path dir_;
+  std::unique_ptr<StateStore> store_;
+};
+
+const char* kSlack = "slack:https://hooks.slack.com/services/T000/B000/SECRETSECRET";
+
+TEST_F(IncidentLogTest, OpenFirstWithDeliveriesRedacted) {
+  // backup: opened, re-alerted, resolved. db: opened later, still open.
+  ASSERT_TRUE(store_->record_action(
+      Action{Action::Type::kOpen, failed("backup", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}, {kSlack},
+      at("2026-01-01T00:00:00Z")));
+  ASSERT_TRUE(store_->record_action(
+      Action{Action::Type::kUpdate, failed("backup", "2026-01-01T00:10:00Z", "2026-01-01T00:00:00Z")}, {kSlack},
+      at("2026-01-01T00:10:00Z")));
+  Alert ok = failed("backup", "2026-01-01T01:00:00Z", "2026-01-01T00:00:00Z");
+  ok.kind = Alert::Kind::kRecovered;
+  ASSERT_TRUE(store_->record_action(Action{Action::Type::kResolve, ok}, {kSlack}, ok.at));
+  ASSERT_TRUE(
+      store_->record_action(Action{Action::Type::kOpen, failed("db", "2026-01-02T00:00:00Z", "2026-01-02T00:00:00Z")},
+                            {}, at("2026-01-02T00:00:00Z")));
+  auto due = store_->due_outbox(at("2026-01-03T00:00:00Z"), 10);
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 3u);
+  ASSERT_TRUE(store_->outbox_sent((*due)[0].id));
+  ASSERT_TRUE(store_->outbox_retry((*due)[1].id, at("2026-01-01T00:11:00Z"), "HTTP 500", true));
+
+  auto log = incident_log(store_->db(), "", 10, true);
+  ASSERT_TRUE(log) << log.error().message;
+  const auto& inc = (*log)["incidents"];
+  ASSERT_EQ(inc.size(), 2u) << log->dump(2);
+  EXPECT_EQ(inc[0]["key"], "db");  // open first
+  EXPECT_TRUE(inc[0]["resolved"].is_null());
+  EXPECT_TRUE(inc[0]["sent"][0]["deliveries"].empty()) << "no target: recorded only";
+  EXPECT_EQ(inc[1]["key"], "backup");
+  EXPECT_EQ(inc[1]["opened"], "2026-01-01T00:00:00+00:00");
+  EXPECT_EQ(inc[1]["resolved"], "2026-01-01T01:00:00+00:00");
+  const auto& sent = inc[1]["sent"];
+  ASSERT_EQ(sent.size(), 3u);  // newest first: the recovery, the update, the opening
+  EXPECT_EQ(sent[2]["at"], "2026-01-01T00:00:00+00:00");
+  EXPECT_EQ(sent[2]["deliveries"][0]["state"], "sent");
+  EXPECT_EQ(sent[1]["deliveries"][0]["state"], "failed");
+  EXPECT_EQ(sent[1]["deliveries"][0]["last_error"], "HTTP 500");
+  EXPECT_EQ(sent[0]["deliveries"][0]["state"], "pending");
+  EXPECT_EQ(log->dump().find("SECRET"), std::string::npos) << "the webhook's secret path is not shown";
+  EXPECT_NE(sent[0]["deliveries"][0]["target"].get<std::string>().find("slack:"), std::string::npos);
+  EXPECT_TRUE((*log)["notices"].empty());
+
+  // One job's: only its own, no notices asked.
+  auto one = incident_log(store_->db(), "backup", 10, false);
+  ASSERT_TRUE(one);
+  EXPECT_EQ((*one)["incidents"].size(), 1u);
+  EXPECT_FALSE(one->contains("notices"));
+}
+
+TEST_F(IncidentLogTest, TestAlertIsANoticeNotAnIncident) {
+  const Alert t = uplink::test_alert("db1", at("2026-01-01T00:00:00Z"));
+  ASSERT_TRUE(store_->record_action(Action{Action::Type::kNotice, t}, {kSlack}, t.at));
+  auto log = incident_log(store_->db(), "", 10, true);
+  ASSERT_TRUE(log);
+  EXPECT_TRUE((*log)["incidents"].empty());
+  ASSERT_EQ((*log)["notices"].size(), 1u);
+  EXPECT_EQ((*log)["notices"][0]["summary"], "Test alert from cronitor-agent on db1");
+  EXPECT_EQ((*log)["notices"][0]["deliveries"][0]["state"], "pending");
+}
+
+}  // namespace
+}  // namespace cronitor::agent
