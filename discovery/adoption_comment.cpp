@@ -44,6 +44,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
 std::string adoption_settings(const Instrumentation& i, std::string_view original) {
   std::string out = "adopted=" + i.tool + " " + i.setting + "=" + i.id;
   if (!i.environment.empty()) out += " environment=" + i.environment;
+  for (const auto& c : i.carried) out += " " + c;  // settings the agent reads from this comment
   out += " original=\"" + percent_encode(original) + "\"";
   return out;
 }
@@ -81,6 +82,12 @@ std::optional<Adoption> parse_adoption(std::string_view line) {
       a.what.setting != "healthchecks_slug" && a.what.setting != "sentry_slug")
     return std::nullopt;
   if (rest.starts_with("environment=")) a.what.environment = std::string(next().substr(12));
+  // The tool's options carried as settings (grace=5m, timezone=...), then original="..." last.
+  while (!rest.empty() && !rest.starts_with("original=\"")) {
+    const std::string_view c = next();
+    if (c.find('=') == std::string_view::npos || c.find('"') != std::string_view::npos) return std::nullopt;
+    a.what.carried.emplace_back(c);
+  }
   if (!rest.starts_with("original=\"") || !rest.ends_with('"') || rest.size() < 11) return std::nullopt;
   const std::string_view enc = rest.substr(10, rest.size() - 11);
   if (enc.find('"') != std::string_view::npos) return std::nullopt;

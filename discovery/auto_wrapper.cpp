@@ -114,6 +114,7 @@ WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
     Rewrite rw = options.unwrap ? unwrap_crontab(*text, format, path)
                                 : wrap_crontab(*text, format, path, f.keys, options.exec_path, options.adopt);
     report.warnings.insert(report.warnings.end(), rw.skipped.begin(), rw.skipped.end());
+    report.warnings.insert(report.warnings.end(), rw.notes.begin(), rw.notes.end());
     if (!rw.changed()) continue;
     if (options.dry_run) {
       report.diff += unified_diff(*text, rw.text, path);

@@ -161,6 +161,14 @@ Rewrite wrap_crontab(std::string_view text, CrontabFormat format, std::string_vi
       }
       splices.push_back(std::move(adopted->comment));
       splices.push_back(std::move(adopted->command));
+      if (const auto& d = instrumented->what.dropped; !d.empty()) {
+        std::string list;
+        for (const auto& o : d) list += (list.empty() ? "" : ", ") + o;
+        out.notes.push_back(Warning{std::string(file), e.line,
+                                    "adopted from " + instrumented->what.tool + " without " + list +
+                                        ": no setting of this agent carries them (the agent's own uplink settings "
+                                        "decide where and what it reports)"});
+      }
       out.changes.push_back(LineChange{e.line, key->second});
       continue;
     }

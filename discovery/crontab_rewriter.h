@@ -24,6 +24,7 @@ struct Rewrite {
   std::string text;
   std::vector<LineChange> changes;
   std::vector<Warning> skipped;  // job lines left alone, with why
+  std::vector<Warning> notes;    // adopted lines, with the tool's options no setting carries
   bool changed() const { return !changes.empty(); }
 };
 

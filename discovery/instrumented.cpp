@@ -1,6 +1,7 @@
 #include "discovery/instrumented.h"
 
 #include <array>
+#include <cctype>
 #include <vector>
 
 #include "discovery/cron_command.h"
@@ -209,6 +210,9 @@ void parse_runitor(std::string_view s, const Tokens& t, const Split& sp, std::si
     if (o.name == "slug") slug = o.value;
     if (o.name == "api-url") ic.what.server = o.value;
     if (o.name == "every") ic.what.not_adoptable = "runitor -every runs the command again and again by itself";
+    // What the agent's own settings decide (where and how it pings, what a ping carries): named.
+    if (o.name != "uuid" && o.name != "slug" && o.name != "every")
+      ic.what.dropped.push_back("-" + std::string(o.name));  // no value: -ping-key's is a secret
     k += o.used;
   }
   if (!uuid.empty()) {
@@ -224,6 +228,37 @@ void parse_runitor(std::string_view s, const Tokens& t, const Split& sp, std::si
   }
   if (k >= sp.words.size() && ic.what.not_adoptable.empty()) ic.what.not_adoptable = "runitor has no command to run";
   ic.inner = source_of(s, t, sp.words, k);
+}
+
+// sentry-cli's monitor options as this agent's settings: --check-in-margin (minutes) is the
+// grace, --timezone the zone, --failure-issue-threshold N alerts at the Nth failure in a row
+// (failure_tolerance N-1), --recovery-threshold the same. --schedule is the line's own (what cron
+// runs is what the agent sends); the tool's output and where it reports are the agent's.
+void carry_sentry_option(const OptionHit& o, Instrumentation& w) {
+  auto whole = [&](long lo, long hi) -> long {
+    if (o.value.empty() || o.value.size() > 6 || o.value.find_first_not_of("0123456789") != std::string::npos)
+      return -1;
+    const long n = std::stol(o.value);
+    return n >= lo && n <= hi ? n : -1;
+  };
+  const std::string shown = "--" + std::string(o.name);  // no value: --auth-token's is a secret
+  auto zone_like = [](const std::string& v) {
+    if (v.empty() || v.size() > 64) return false;
+    for (char c : v)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' && c != '+') return false;
+    return true;
+  };
+  if (o.name == "check-in-margin" && whole(1, 40320) > 0) {
+    w.carried.push_back("grace=" + o.value + "m");
+  } else if (o.name == "timezone" && zone_like(o.value)) {
+    w.carried.push_back("timezone=" + o.value);
+  } else if (o.name == "failure-issue-threshold" && whole(1, 720) > 0) {
+    w.carried.push_back("failure_tolerance=" + std::to_string(whole(1, 720) - 1));
+  } else if (o.name == "recovery-threshold" && whole(1, 720) > 0) {
+    w.carried.push_back("recovery_threshold=" + o.value);
+  } else if (o.name != "environment" && o.name != "schedule" && o.name != "log-level" && o.name != "quiet") {
+    w.dropped.push_back(shown);
+  }
 }
 
 // sentry-cli [GLOBAL OPTIONS] monitors run [OPTIONS] SLUG [OPTIONS] -- CMD ARGS... (clap)
@@ -247,6 +282,7 @@ void parse_sentry(std::string_view s, const Tokens& t, const Split& sp, std::siz
       }
       if (o.name == "environment") ic.what.environment = o.value;
       if (o.name == "url") ic.what.server = o.value;
+      carry_sentry_option(o, ic.what);
       k += o.used;
       continue;
     }
@@ -295,6 +331,8 @@ void parse_cronitor(const Tokens& t, const Split& sp, std::size_t first, Instrum
         continue;
       }
       if (o.name == "env") ic.what.environment = o.value;
+      if (o.name != "env" && o.name != "verbose" && o.name != "help")
+        ic.what.dropped.push_back("--" + std::string(o.name));  // no value: --api-key's is a secret
       k += o.used;
       continue;
     }
@@ -464,9 +502,18 @@ std::string Instrumentation::describe() const {
                      : setting.empty()                ? ""
                                                       : "slug";
   std::string out = tool + ": " + upstream();
-  if (!what.empty()) out += " " + what + " " + id;
+  // A check's UUID is its secret (anyone with it can ping): shown as the agent masks secrets.
+  if (!what.empty()) out += " " + what + " " + (what == "uuid" && id.size() > 4 ? id.substr(0, 4) + "…" : id);
   if (!environment.empty()) out += " (environment " + environment + ")";
   return out;
+}
+
+// Variables that configure the tool itself (where it reports, its key), not the job: the agent's
+// own settings replace them, so a line that sets them is not adopted.
+bool configures_tool(std::string_view assignment) {
+  for (std::string_view p : {"CRONITOR_", "SENTRY_", "HC_", "CHECK_", "PING_KEY"})
+    if (assignment.starts_with(p)) return true;
+  return false;
 }
 
 std::optional<InstrumentedCommand> parse_instrumented(std::string_view command) {
@@ -475,27 +522,60 @@ std::optional<InstrumentedCommand> parse_instrumented(std::string_view command) 
   auto tokens = split_shell(shell);
   if (!tokens || tokens->empty()) return std::nullopt;
   const Tokens& t = *tokens;
-  std::size_t i = 0;
-  while (i < t.size() && shell_assignment(shell, t[i])) ++i;
-  if (i < t.size() && literal(t[i])) {
-    const std::string_view tool = base_of(t[i].value);
-    if (tool == "cronitor" || tool == "runitor" || tool == "sentry-cli") {
-      const std::size_t end = simple_end(t, i);
-      const Split sp = split_redirections(shell, t, i + 1, end);
-      InstrumentedCommand ic;
-      ic.what.tool = std::string(tool);
-      if (!sp.ok) return std::nullopt;
-      if (tool == "runitor") parse_runitor(shell, t, sp, 0, ic);
-      if (tool == "sentry-cli") parse_sentry(shell, t, sp, 0, ic);
-      if (tool == "cronitor") parse_cronitor(t, sp, 0, ic);
-      if (tool != "runitor" && ic.what.setting.empty()) return std::nullopt;
-      ic.outside = sp.redirections;
-      if (i > 0 && ic.what.not_adoptable.empty())
-        ic.what.not_adoptable = "variables are set for the tool on the line (" + t[0].value + ")";
-      if (end < t.size() && ic.what.not_adoptable.empty())
-        ic.what.not_adoptable = "the line runs more after " + ic.what.tool + " (\"" + t[end].value + "\")";
-      return ic;
+  // The tool may follow other commands (`cd /srv && runitor ...`, `cd X; sentry-cli ...`): the
+  // first simple command, at the top level, whose first word (after assignments) is a tool.
+  std::size_t from = 0;
+  std::string before_ops;  // an operator before it other than "&&" and ";" (why it cannot be adopted)
+  int depth = 0;
+  for (std::size_t k = 0; k <= t.size(); ++k) {
+    if (k < t.size() && t[k].op("(")) ++depth;
+    if (k < t.size() && t[k].op(")")) --depth;
+    if (k < t.size() && !(depth == 0 && t[k].kind == ShellToken::Kind::kOperator && !t[k].op("(") && !t[k].op(")")))
+      continue;
+    std::size_t i = from;
+    while (i < k && shell_assignment(shell, t[i])) ++i;
+    if (i < k && literal(t[i])) {
+      const std::string_view tool = base_of(t[i].value);
+      if (tool == "cronitor" || tool == "runitor" || tool == "sentry-cli") {
+        const std::size_t end = simple_end(t, i);
+        const Split sp = split_redirections(shell, t, i + 1, end);
+        InstrumentedCommand ic;
+        ic.what.tool = std::string(tool);
+        if (!sp.ok) return std::nullopt;
+        if (tool == "runitor") parse_runitor(shell, t, sp, 0, ic);
+        if (tool == "sentry-cli") parse_sentry(shell, t, sp, 0, ic);
+        if (tool == "cronitor") parse_cronitor(t, sp, 0, ic);
+        if (tool != "runitor" && ic.what.setting.empty()) return std::nullopt;
+        ic.outside = sp.redirections;
+        auto refuse = [&ic](std::string why) {
+          if (ic.what.not_adoptable.empty()) ic.what.not_adoptable = std::move(why);
+        };
+        for (std::size_t a = from; a < i; ++a)
+          if (configures_tool(t[a].value))
+            refuse("the line sets " + t[a].value.substr(0, t[a].value.find('=')) + " for " + ic.what.tool +
+                   ", which configures the tool (the agent's own settings replace it)");
+        if (!before_ops.empty())
+          refuse(ic.what.tool + " runs after \"" + before_ops + "\" (only \"&&\" and \";\" are kept)");
+        if (end < t.size()) refuse("the line runs more after " + ic.what.tool + " (\"" + t[end].value + "\")");
+        if (!ic.what.not_adoptable.empty()) return ic;
+        // What runs before the tool, and the variables set for it, stay with the job: cronitor-exec
+        // runs `cd /srv && ./job`, `FOO=1 ./job` (the tool ran the job with FOO in its
+        // environment). cronitor exec ran its words with `sh -c`: a subshell keeps them one command.
+        std::string job = ic.inner;
+        if (i > from) {
+          const std::string assigns = shell.substr(t[from].begin, t[i - 1].end - t[from].begin);
+          job = tool == "cronitor" ? "(export " + assigns + "; " + job + ")" : assigns + " " + job;
+        } else if (from > 0 && tool == "cronitor") {
+          job = "(" + job + ")";
+        }
+        if (from > 0) job = shell.substr(t[0].begin, t[from].begin - t[0].begin) + job;
+        ic.inner = std::move(job);
+        return ic;
+      }
     }
+    if (k >= t.size()) break;
+    if (!t[k].op("&&") && !t[k].op(";") && before_ops.empty()) before_ops = t[k].value;
+    from = k + 1;
   }
   return parse_curl(shell, t);
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 
@@ -28,6 +29,12 @@ struct Instrumentation {
   bool adopted = false;       // the line runs through cronitor-exec with this identity (`wrap --adopt`)
   std::string original;       // adopted: the command as it was, which `unwrap` restores
   std::string not_adoptable;  // why `wrap --adopt` leaves the line as it is; empty: it can adopt it
+  /// The tool's options that mean one of this agent's settings, as `# cronitor:` settings
+  /// (sentry-cli --check-in-margin 5: "grace=5m"), kept in the adoption comment.
+  std::vector<std::string> carried;
+  /// The tool's options no setting of this agent carries ("--max-runtime 30"): `wrap --adopt`
+  /// names them.
+  std::vector<std::string> dropped;
 
   /// "cronitor", "healthchecks" or "sentry".
   std::string upstream() const;

@@ -22,7 +22,9 @@ constexpr int kHeadRows = 1024;     // rows looked at per pump and upstream
 constexpr size_t kSyncChunk = 500;  // monitors per PUT
 constexpr uint64_t kTrimEveryUsec = 10'000'000;
 constexpr uint64_t kMaxRetryAfterUsec = 3600ull * 1'000'000;
-constexpr size_t kAnswerBytes = 512;  // of a server's answer, kept for the log and the alert
+constexpr size_t kAnswerBytes = 512;
+constexpr std::string_view kCheckJob = "#check:";  // + the job's key: the outbox job of its check upsert  // of a
+                                                   // server's answer, kept for the log and the alert
 
 /// Keeps the start of the answer (a refusal's reason), drops the rest.
 size_t keep_answer(char* data, size_t size, size_t n, void* userp) {
@@ -49,6 +51,11 @@ struct Deliverer::Impl {
     int failures = 0;         // consecutive; > 0: half-open after the back-off, one probe at a time
     uint64_t open_until = 0;  // CLOCK_MONOTONIC usec: the circuit is open (nothing sent) until then
     std::unordered_map<std::string, std::deque<uint64_t>> recent;  // per-job send times (rate limit)
+    std::deque<uint64_t> api_recent;  // check upserts sent in the last minute (the API's rate limit)
+    // Jobs whose check upsert is queued (rows of job "#check:KEY", apart so that no ping of the
+    // job queued earlier, a spooled run or the first beat, can block it): the job's own rows wait
+    // until the check is answered, so its first ping finds the check with its schedule.
+    std::unordered_set<std::string> pending_checks;
     // Jobs whose check the upstream refused (404, 409, 410): their rows wait, the others flow;
     // one probe after `retry_max` (the check may have been created by hand meanwhile).
     struct Held {
@@ -69,7 +76,7 @@ struct Deliverer::Impl {
     int64_t id = 0;
     std::string job;
     std::string shown_url;                  // masked
-    std::string kind;                       // "run" or "sync"
+    std::string kind;                       // "run", "sync" or "check"
     std::pair<size_t, size_t> range{0, 0};  // sync: the monitors of the row sent, [first, second)
     std::string single;                     // sync: the key when one monitor was sent
     std::string answer;                     // the start of the server's answer
@@ -215,8 +222,22 @@ struct Deliverer::Impl {
   void outcome(Transfer& t, CURLcode result, long status, curl_off_t retry_after) {
     Lane& l = *t.lane;
     const std::string& name = l.up->name();
+    // A check upsert is named by its job; once answered for good, the job's own rows go (at once,
+    // even if a ping of it was refused before the check existed).
+    const std::string who = t.kind == "check" ? t.job.substr(kCheckJob.size()) : t.job;
+    auto check_settled = [&] {
+      if (t.kind != "check") return;
+      l.pending_checks.erase(who);
+      if (l.held.erase(who)) l.stats.held = l.held.size();
+    };
     Verdict v = classify(status);
-    if (v == Verdict::kHold && t.kind == "sync") v = Verdict::kPermanent;  // the monitors API itself is not there
+    if (v == Verdict::kHold && t.kind != "run") v = Verdict::kPermanent;  // the monitors API itself is not there
+    // Healthchecks' API answers 403 when the account is at its check limit (401 is a bad key):
+    // that check alone waits, its pings behind it.
+    if (t.kind == "check" && status == 403) {
+      v = Verdict::kHold;
+      if (t.answer.empty()) t.answer = "the account is at its check limit";
+    }
     switch (v) {
       case Verdict::kDone:
         if (l.failures > 0)
@@ -228,6 +249,10 @@ struct Deliverer::Impl {
           say(0, "uplink " + name + ": " + t.job + " is accepted again; its held events follow");
         }
         ++l.stats.delivered;
+        check_settled();
+        if (t.kind == "check")
+          say(0, "uplink " + name + ": the check of " + who + (status == 201 ? " created" : " updated") +
+                     " with its schedule and grace (HTTP " + std::to_string(status) + ")");
         sync_part_done(l, t);
         return;
       case Verdict::kReject:
@@ -236,7 +261,11 @@ struct Deliverer::Impl {
           return;
         }
         ++l.stats.rejected;
-        if (t.kind == "sync")
+        check_settled();
+        if (t.kind == "check")
+          say(1, "uplink " + name + ": the check of " + who + " was refused: HTTP " + std::to_string(status) + " " +
+                     one_line(t.answer) + "; its pings go on by slug, the check keeps the settings it has");
+        else if (t.kind == "sync")
           say(1, "uplink " + name + ": monitor " + t.single + " refused: HTTP " + std::to_string(status) + " " +
                      one_line(t.answer) + "; the other monitors are synced");
         else
@@ -257,11 +286,11 @@ struct Deliverer::Impl {
         h->second.until = mono() + static_cast<uint64_t>(settings.backoff_max.count()) * 1000;
         l.stats.held = l.held.size();
         if (first) {
-          say(2, "uplink " + name + ": " + t.job + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
+          say(2, "uplink " + name + ": " + who + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
                      one_line(t.answer) +
                      "; holding back this job's events (the others keep flowing), trying again every " +
                      std::to_string(settings.backoff_max.count() / 1000) + " s");
-          if (on_stop) on_stop(Refusal{name, t.job, status, t.shown_url, one_line(t.answer)});
+          if (on_stop) on_stop(Refusal{name, who, status, t.shown_url, one_line(t.answer)});
         }
         return;
       }
@@ -331,6 +360,7 @@ struct Deliverer::Impl {
     bool ok = false;
     std::pair<size_t, size_t> range{0, 0};
     std::string single;
+    std::vector<std::string> secrets = l.up->secrets();  // and the job's own (a check's UUID)
     if (!j.is_discarded() && row.kind == "sync" && j.is_array()) {
       std::vector<MonitorInfo> ms;
       for (const auto& x : j)
@@ -343,11 +373,17 @@ struct Deliverer::Impl {
                                     ms.begin() + static_cast<ptrdiff_t>(range.second));
       if (part.size() == 1) single = part[0].key;
       if (auto r = l.up->sync(part)) req = std::move(*r), ok = true;
+    } else if (!j.is_discarded() && row.kind == "check") {
+      if (auto m = monitor_from_json(j)) {
+        if (auto r = l.up->check(*m)) req = std::move(*r), ok = true;
+      }
     } else if (!j.is_discarded() && j.contains("t")) {
       if (auto t = telemetry_from_json(j["t"])) {
         std::optional<MonitorInfo> m;
         if (j.contains("m")) m = monitor_from_json(j["m"]);
         req = l.up->telemetry(*t, m ? &*m : nullptr);
+        if (m)
+          for (auto& x : l.up->secrets_of(*m)) secrets.push_back(std::move(x));
         ok = true;
       }
     }
@@ -367,7 +403,7 @@ struct Deliverer::Impl {
     t->range = range;
     t->single = std::move(single);
     t->req = std::move(req);
-    t->shown_url = mask(t->req.method + " " + t->req.url, l.up->secrets());
+    t->shown_url = mask(t->req.method + " " + t->req.url, secrets);
     for (const auto& h : t->req.headers) t->headers = curl_slist_append(t->headers, h.c_str());
     t->headers = curl_slist_append(t->headers, "Expect:");
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
@@ -434,6 +470,16 @@ struct Deliverer::Impl {
       for (auto& row : *rows) {
         if (l.in_flight >= limit) break;
         if (!seen.insert(row.job).second || l.busy.contains(row.job)) continue;  // order per job
+        if (row.kind != "check" && !l.pending_checks.empty() && l.pending_checks.contains(row.job)) continue;
+        if (row.kind == "check" && l.up->checks_per_minute() > 0) {  // the API's own rate limit
+          auto& times = l.api_recent;
+          while (!times.empty() && times.front() + 60'000'000 <= now) times.pop_front();
+          if (times.size() >= static_cast<size_t>(l.up->checks_per_minute())) {
+            next_wake = std::min(next_wake, times.front() + 60'000'000);
+            continue;
+          }
+          times.push_back(now);
+        }
         if (per_minute > 0) {
           auto& times = l.recent[row.job];
           while (!times.empty() && times.front() + 60'000'000 <= now) times.pop_front();
@@ -559,13 +605,28 @@ Result<void> Deliverer::enqueue_sync(const std::vector<MonitorInfo>& monitors, i
   return {};
 }
 
+Result<void> Deliverer::enqueue_checks(const std::vector<MonitorInfo>& monitors, int64_t now_us) {
+  for (auto& l : impl_->lanes) {
+    for (const auto& m : monitors) {
+      if (!l->up->check(m)) continue;
+      QueuedRow row{0,       l->up->name(), std::string(kCheckJob) + m.key,
+                    "check", now_us,        to_json(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+      if (auto r = impl_->outbox->push(row); !r) return r;
+      l->pending_checks.insert(m.key);
+    }
+  }
+  return {};
+}
+
 void Deliverer::kick() { impl_->schedule_pump(); }
 
 std::vector<UpstreamStats> Deliverer::stats() const {
   std::vector<UpstreamStats> out;
   for (const auto& l : impl_->lanes) {
     out.push_back(l->stats);
-    for (const auto& [job, h] : l->held) out.back().held_jobs.push_back({job, h.status, h.since_ms, h.url, h.answer});
+    for (const auto& [job, h] : l->held)  // a held check upsert is shown by its job's key
+      out.back().held_jobs.push_back(
+          {job.starts_with(kCheckJob) ? job.substr(kCheckJob.size()) : job, h.status, h.since_ms, h.url, h.answer});
     std::sort(out.back().held_jobs.begin(), out.back().held_jobs.end(),
               [](const HeldJob& a, const HeldJob& b) { return a.job < b.job; });
   }

@@ -70,6 +70,9 @@ class Deliverer {
   [[nodiscard]] Result<void> enqueue_heartbeat(const Telemetry& t, const MonitorInfo& monitor, int64_t now_us);
   /// Queues a monitor upsert for the upstreams that have one (Cronitor), in chunks.
   [[nodiscard]] Result<void> enqueue_sync(const std::vector<MonitorInfo>& monitors, int64_t now_us);
+  /// Queues the upsert of each job's check for the upstreams that have one (Healthchecks'
+  /// Management API), in the job's own queue: it goes before the job's next events.
+  [[nodiscard]] Result<void> enqueue_checks(const std::vector<MonitorInfo>& monitors, int64_t now_us);
   /// Rows were committed: look for work on the next loop iteration.
   void kick();
   std::vector<UpstreamStats> stats() const;

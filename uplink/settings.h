@@ -24,6 +24,10 @@ struct HealthchecksSettings {
   // ?create=1: unknown slugs are provisioned on their first ping, with the server's default
   // schedule (period 1 day, grace 1 hour), not the job's: only when asked for.
   bool create = false;
+  // The project's API key (read-write, 32 characters): each job's check is created or updated
+  // through the Management API with its schedule, zone and grace (uplink/healthchecks_api.h).
+  std::string api_key;
+  std::string api_url = "https://healthchecks.io";
   size_t body_limit = 10000;  // the output tail sent as the body, last N bytes (runitor's default)
 };
 

@@ -41,10 +41,17 @@ class Upstream {
   virtual HttpRequest telemetry(const Telemetry& t, const MonitorInfo* monitor) const = 0;
   /// A batch upsert of monitors, for upstreams that have one (Cronitor's PUT /monitors).
   virtual std::optional<HttpRequest> sync(const std::vector<MonitorInfo>&) const { return std::nullopt; }
+  /// The upsert of one job's check before its first event, for upstreams that have one
+  /// (Healthchecks' Management API with an api_key); nullopt: none for this job.
+  virtual std::optional<HttpRequest> check(const MonitorInfo&) const { return std::nullopt; }
+  /// Check upserts this upstream takes per minute (its API's rate limit); 0: no limit.
+  virtual int checks_per_minute() const { return 0; }
   /// Events one job may send per minute; 0: no limit (Sentry: 6 per monitor environment).
   virtual int per_job_per_minute() const { return 0; }
   /// The secrets in this upstream's URLs, for log masking.
   virtual std::vector<std::string> secrets() const = 0;
+  /// One job's own secrets in its URLs (a Healthchecks check's UUID: anyone with it can ping).
+  virtual std::vector<std::string> secrets_of(const MonitorInfo&) const { return {}; }
 };
 
 [[nodiscard]] std::unique_ptr<Upstream> make_cronitor(const CronitorSettings& s);

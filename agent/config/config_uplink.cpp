@@ -132,9 +132,18 @@ void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSe
           c.url(e.second, fk, s.ping_url);
         else if (f == "create")
           c.boolean(e.second, fk, s.create);
+        else if (f == "api_key")
+          c.secret(e.second, fk, s.api_key);
+        else if (f == "api_url")
+          c.url(e.second, fk, s.api_url);
         else
-          c.error(e.first, fk, "unknown key (known: ping_key, ping_url, create)");
+          c.error(e.first, fk, "unknown key (known: ping_key, ping_url, create, api_key, api_url)");
       }
+      // The server refuses any other length with 401 (hc/api/decorators.py): said here, not at
+      // the first upsert. A read-only key (hcr_...) cannot create checks.
+      if (!s.api_key.empty() && (s.api_key.size() != 32 || s.api_key.starts_with("hcr_")))
+        c.error(v["api_key"], key + ".api_key",
+                "expected the project's read-write API key (32 characters, Settings > API Access)");
       if (s.ping_key.empty() && !v["ping_key"])
         c.error(v, key + ".ping_key", "missing: slug URLs need the project's ping key");
       out.healthchecks = s;

@@ -11,6 +11,7 @@
 #include "agent/daemon/daemon.h"
 #include "agent/eval/user_limits.h"
 #include "agent/state/uplink_outbox.h"
+#include "uplink/healthchecks_api.h"
 #include "uplink/self_heartbeat.h"
 
 namespace cronitor::agent {
@@ -42,6 +43,54 @@ uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host
   i.sentry_slug = m.sentry_slug;
   i.note = "cronitor-agent on " + host + (m.source().empty() ? "" : ", defined in " + m.source());
   return i;
+}
+
+// Healthchecks' Management API: a job's check is created or updated with its schedule, zone and
+// grace before its pings (the deliverer holds them back until the check is answered), and only
+// when what it would send changed since it was last queued (the ledger in the state folder, read
+// once per process: one daemon per state folder).
+void queue_healthchecks_checks(uplink::Deliverer& deliverer, StateStore& store, const std::string& state_dir,
+                               const uplink::HealthchecksSettings& hs, const std::vector<uplink::MonitorInfo>& all,
+                               int64_t now_us) {
+  static std::unique_ptr<uplink::CheckLedger> ledger;
+  const std::string path = state_dir + "/healthchecks-checks.json";
+  if (!ledger || ledger->path() != path) {
+    ledger = std::make_unique<uplink::CheckLedger>(path);
+    ledger->load();
+  }
+  // Another project or server gets every check again (a hash of the key: never the key itself).
+  const std::string where = hs.api_url + "|" + std::to_string(std::hash<std::string>{}(hs.api_key)) + "|";
+  std::vector<uplink::MonitorInfo> list;
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (const auto& info : all) {
+    // An adopted check (runitor's UUID or slug, a curl ping) is its owner's, as it was set up.
+    if (!info.healthchecks_uuid.empty() || !info.healthchecks_slug.empty()) continue;
+    std::string why;
+    auto body = uplink::healthchecks_check_body(info, &why);
+    const std::string what =
+        where + (body ? body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : "none: " + why);
+    if (!ledger->changed(info.key, what)) continue;
+    seen.emplace_back(info.key, what);
+    if (body)
+      list.push_back(info);
+    else
+      spdlog::warn("uplink: healthchecks: {} gets plain pings to its slug {}, no check through the API: {}", info.key,
+                   uplink::healthchecks_slug(info), why);
+  }
+  if (seen.empty()) return;
+  if (!list.empty()) {
+    if (auto r = store.begin(); !r) return;
+    auto r = deliverer.enqueue_checks(list, now_us);
+    if (!r || !store.commit()) {
+      store.rollback();
+      spdlog::error("uplink: queueing the Healthchecks check upserts failed");
+      return;
+    }
+    deliverer.kick();
+    spdlog::info("uplink: healthchecks: {} checks queued for create or update", list.size());
+  }
+  for (const auto& [key, what] : seen) ledger->record(key, what);
+  if (auto r = ledger->save(); !r) spdlog::warn("uplink: healthchecks: {}", r.error().message);
 }
 
 }  // namespace
@@ -193,6 +242,14 @@ void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
 }
 
 void Daemon::sync_upstream_monitors() {
+  if (deliverer_ && config_.uplink.healthchecks && !config_.uplink.healthchecks->api_key.empty()) {
+    std::vector<uplink::MonitorInfo> all;
+    for (const auto& m : monitors_)
+      if (!users_own_key(m) || config_.uplink.forward_user_keys) all.push_back(upstream_monitor(m));
+    if (config_.uplink.heartbeat.enabled) all.push_back(uplink::heartbeat_monitor(config_.uplink.heartbeat, host_));
+    queue_healthchecks_checks(*deliverer_, store_, config_.state_dir, *config_.uplink.healthchecks, all,
+                              unix_ms(now()) * 1000);
+  }
   if (!deliverer_ || !config_.uplink.cronitor || !config_.uplink.cronitor->sync_monitors) return;
   std::vector<uplink::MonitorInfo> list;
   size_t h = 0;

@@ -11,14 +11,21 @@
 #     "rules" then lines "PART<TAB>STATUS<TAB>ANSWER": the first rule whose PART is in the
 #     request's path or body answers STATUS with ANSWER as the body; 200 "ok" when none matches
 #     (a server refusing one check or monitor, and only that one).
+#     "healthchecks API_KEY PING_KEY LIMIT": Healthchecks.io by its server's own rules
+#     (healthchecks_rules.py): /api/v3/ is its Management API, /hc/ its slug pings; the project's
+#     checks are written to OUTFILE + ".checks" after each request.
 #   Requests that are not answered 2xx are recorded too, with their status.
 import http.server, json, os, sys, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import healthchecks_rules
 
 portfile, out = sys.argv[1], sys.argv[2]
 fail_first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 modefile = sys.argv[4] if len(sys.argv) > 4 else None
 lock = threading.Lock()
 count = [0]
+project = [None]  # healthchecks_rules.Project, made at the first request in that mode
 
 def mode():
     if not modefile:
@@ -50,6 +57,18 @@ class H(http.server.BaseHTTPRequestHandler):
                     if part and (part in self.path or part in text):
                         status, answer = int(code), said.encode()
                         break
+            elif m.startswith("healthchecks "):
+                if project[0] is None:
+                    project[0] = healthchecks_rules.Project(*m.split()[1:4])
+                if self.path.startswith("/api/"):
+                    status, answer = project[0].api(self.command, self.path, self.headers, body)
+                elif self.path.startswith("/hc/"):
+                    status, answer = project[0].ping(self.path[3:])
+                else:
+                    status, answer = 404, b"not found"
+                with open(out + ".checks.tmp", "w") as f:
+                    json.dump(project[0].checks, f)
+                os.rename(out + ".checks.tmp", out + ".checks")
             elif m.startswith("slow "):
                 delay = int(m.split()[1]) / 1000
             elif m != "ok":

@@ -138,3 +138,31 @@ TEST(UplinkConfig, TheHeartbeatIsOnByDefaultAndCanBeNamedTimedOrTurnedOff) {
 
 }  // namespace
 }  // namespace cronitor::agent
+
+namespace cronitor::agent {
+namespace {
+
+// Issue 19: the Healthchecks Management API key is the project's read-write key of 32
+// characters (the server answers 401 to any other length): said at load, without the key.
+TEST(UplinkConfig, AHealthchecksApiKeyIsTheProjects32CharacterReadWriteKey) {
+  auto ok = parse_config(R"(uplink:
+  healthchecks: {ping_key: pk1, api_key: hcw_0123456789abcdefghijklmnopqr, api_url: "https://hc.example.org"}
+)",
+                         "agent.yaml");
+  ASSERT_TRUE(ok) << format_errors(ok.error());
+  EXPECT_EQ(ok->uplink.healthchecks->api_key, "hcw_0123456789abcdefghijklmnopqr");
+  EXPECT_EQ(ok->uplink.healthchecks->api_url, "https://hc.example.org");
+  for (const char* bad : {"short-secret-key", "hcr_0123456789abcdefghijklmnopqr"}) {
+    auto c =
+        parse_config(std::string("uplink:\n  healthchecks: {ping_key: pk1, api_key: ") + bad + "}\n", "agent.yaml");
+    ASSERT_FALSE(c) << bad;
+    const std::string text = format_errors(c.error());
+    EXPECT_NE(text.find("agent.yaml:2: uplink.healthchecks.api_key: expected the project's read-write API key"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find(bad), std::string::npos) << "the key is not in the error: " << text;
+  }
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -500,5 +500,56 @@ TEST_F(DeliveryTest, AnOutageKeepsOnlyTheNewestHeartbeatAndEveryRun) {
   }
 }
 
+// Issue 19: a Healthchecks check's UUID is its secret (anyone with it can ping): masked in the
+// log, the alert and `status` as keys are. A check upsert the API refuses with 403 (the account
+// is at its check limit) holds back that job alone, named; the other job's check and pings go.
+TEST_F(DeliveryTest, AChecksUuidIsMaskedAndACheckLimitHoldsBackThatJobOnly) {
+  HttpRecorder rec(kRecorder, dir_.string());
+  const std::string key32 = "0123456789abcdef0123456789abcdef", uuid = "5f0c7e2a-8d3b-4c1e-9a4f-0b6d2e8c1a37";
+  rec.set_mode("healthchecks " + key32 + " pk_abc 1");  // room for one check
+  HealthchecksSettings hs;
+  hs.ping_key = "pk_abc";
+  hs.ping_url = rec.url("/hc");
+  hs.api_key = key32;
+  hs.api_url = rec.url("");
+  std::vector<std::unique_ptr<Upstream>> ups;
+  ups.push_back(make_healthchecks(hs));
+  settings_.backoff_max = std::chrono::milliseconds(60000);
+  start(std::move(ups));
+  MonitorInfo adopted, first, second;
+  adopted.key = "adopted";
+  adopted.healthchecks_uuid = uuid;  // the fake knows no such check: 404
+  first.key = "first";
+  first.schedule = "*/5 * * * *";
+  second.key = "second";
+  second.schedule = "0 3 * * *";
+  ASSERT_TRUE(store_->begin());
+  ASSERT_TRUE(deliverer_->enqueue_checks({adopted, first, second}, now_us()));
+  ASSERT_TRUE(store_->commit());
+  queue(event("adopted", "00000000-0000-4000-8000-000000000001", Telemetry::State::kRun), &adopted);
+  queue(event("first", "00000000-0000-4000-8000-000000000002", Telemetry::State::kRun), &first);
+  queue(event("second", "00000000-0000-4000-8000-000000000003", Telemetry::State::kRun), &second);
+  ASSERT_TRUE(
+      run_until([&] { return deliverer_->stats()[0].held == 2 && deliverer_->idle(); }, std::chrono::seconds(10)))
+      << log_;
+  std::string paths;
+  for (auto& r : rec.requests()) paths += r["method"].get<std::string>() + " " + r["path"].get<std::string>() + "\n";
+  EXPECT_EQ(rec.requests().size(), 4u) << "no upsert for the adopted check; one check created, one refused\n" << paths;
+  EXPECT_NE(paths.find("GET /hc/pk_abc/first/start"), std::string::npos) << paths;
+  EXPECT_EQ(paths.find("/hc/pk_abc/second/"), std::string::npos) << "its pings wait for its check\n" << paths;
+  const auto st = deliverer_->stats()[0];
+  ASSERT_EQ(st.held_jobs.size(), 2u);
+  EXPECT_EQ(st.held_jobs[0].job, "adopted");
+  EXPECT_EQ(st.held_jobs[0].url.find(uuid), std::string::npos) << st.held_jobs[0].url;
+  EXPECT_NE(st.held_jobs[0].url.find("5f0c…"), std::string::npos) << st.held_jobs[0].url;
+  EXPECT_EQ(st.held_jobs[1].job, "second");
+  EXPECT_EQ(st.held_jobs[1].status, 403);
+  EXPECT_EQ(st.held_jobs[1].answer, "\"the account is at its check limit\"");
+  EXPECT_EQ(log_.find(uuid), std::string::npos) << log_;
+  EXPECT_EQ(log_.find(key32), std::string::npos) << log_;
+  for (const auto& s : stopped_) EXPECT_EQ(s.find(uuid), std::string::npos) << s;
+  EXPECT_NE(log_.find("the check of first created"), std::string::npos) << log_;
+}
+
 }  // namespace
 }  // namespace cronitor::uplink
