@@ -51,7 +51,9 @@ void migrate_backups(const std::string& old_dir, const std::string& new_dir) {
 
 WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
   WrapReport report;
-  Scanner scanner(root);
+  Scanner::Options scan;
+  scan.limits.max_jobs_per_user_crontab = options.max_jobs_per_user_crontab;
+  Scanner scanner(root, scan);
   scanner.scan();
 
   // Per crontab file: the lines to wrap with their keys, and whether anything is wrapped.
@@ -66,6 +68,11 @@ WrapReport run_wrap(const DiskRoot& root, const WrapOptions& options) {
     FileJobs& f = files[j->file];
     f.origin = j->origin;
     if (j->wrapped) f.any_wrapped = true;
+    if (!options.unwrap && options.may_wrap && !j->disabled && !j->reason && !options.may_wrap(*j)) {
+      for (const SameJobLine& more : j->more_lines) f.any_wrapped = f.any_wrapped || more.wrapped;
+      ++report.refused;
+      continue;
+    }
     // A line an upstream's own tool reports (runitor, sentry-cli, cronitor exec, a curl ping) is
     // never wrapped a second time; `--adopt` moves it onto cronitor-exec with the same identity.
     const bool instrumented = !j->wrapped && j->instrumented && !j->instrumented->adopted;

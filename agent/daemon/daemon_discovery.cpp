@@ -13,6 +13,7 @@
 #include "agent/daemon/journal_backfill.h"
 #include "agent/daemon/live_timer_job.h"
 #include "agent/eval/key_owners.h"
+#include "agent/eval/user_limits.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
@@ -211,6 +212,14 @@ void Daemon::auto_wrap(const std::vector<std::string>& files) {
   o.wrap_package_files = config_.discovery.wrap_package_files;
   o.backup_dir = config_.state_dir + "/backups";
   o.files = files;
+  o.max_jobs_per_user_crontab =
+      crontab_read_limit({static_cast<size_t>(std::max(config_.discovery.max_monitors_per_user, 0)),
+                          static_cast<size_t>(std::max(config_.discovery.max_user_monitors, 0))});
+  o.may_wrap = [this](const discovery::Job& j) {
+    auto it = index_.find(j.key);
+    const bool held = it != index_.end() && !states_[it->second].removed;
+    return may_auto_wrap(j, held ? &monitors_[it->second].source_file : nullptr);
+  };
   std::error_code ec;
   std::filesystem::create_directories(o.backup_dir, ec);
   std::filesystem::permissions(o.backup_dir, std::filesystem::perms::owner_all, ec);

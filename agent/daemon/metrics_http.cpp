@@ -67,7 +67,7 @@ struct MetricsHttpAccess {
   // Before MHD takes a connection: admitted (maybe in place of a slow one), or closed at once.
   static MHD_Result on_accept(void* cls, const sockaddr* addr, socklen_t len) {
     auto* self = static_cast<MetricsHttp*>(cls);
-    const auto v = self->admission_->admit(HttpAdmission::source_of(addr, len), mono_usec());
+    const auto v = self->admission_->admit(self->local_.source(addr, len, mono_usec()), mono_usec());
     if (v.evict) self->cut(*v.evict);
     return v.admit ? MHD_YES : MHD_NO;
   }
@@ -83,7 +83,7 @@ struct MetricsHttpAccess {
     const MHD_ConnectionInfo* fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     const sockaddr* sa = addr ? addr->client_addr : nullptr;
     const socklen_t len = !sa ? 0 : sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    self->admission_->opened(id, HttpAdmission::source_of(sa, len), mono_usec());
+    self->admission_->opened(id, self->local_.source(sa, len, mono_usec()), mono_usec());
     if (fd) self->fds_[id] = fd->connect_fd;
   }
   static void on_completed(void* cls, MHD_Connection* c, void** state, MHD_RequestTerminationCode) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "agent/daemon/http_admission.h"
+#include "agent/daemon/local_sources.h"
 #include "common/error.h"
 
 struct MHD_Daemon;
@@ -105,6 +106,7 @@ class MetricsHttp {
   sd_event_source* io_src_ = nullptr;
   sd_event_source* timer_src_ = nullptr;
   std::unique_ptr<HttpAdmission> admission_;
+  LocalSources local_;                              // the host's own addresses count as loopback (local_sources.h)
   std::unordered_map<HttpAdmission::Id, int> fds_;  // each open connection's socket, to cut it
   void cut(HttpAdmission::Id id);                   // shuts its socket: MHD closes it at its next read
   uint64_t scrapes_ = 0;

@@ -131,11 +131,12 @@ void SpoolIndex::odd(const std::string& dir, const std::string& name, ino_t ino,
     return;
   }
   odd_.insert({name, ino});
-  // A few named per pass, the rest counted: thousands of planted entries are a few log lines.
-  if (++odd_named_ > kOddNamedPerPass) {
+  // A few named per window, the rest counted: thousands of planted entries are a few log lines.
+  if (odd_named_ >= kOddNamed) {
     ++odd_unnamed_;
     return;
   }
+  ++odd_named_;
   scan.warnings.push_back("spool entry \"" + shown(dir, name) + "\": " + why + (drop ? ", dropping" : ", ignoring it"));
 }
 
@@ -226,7 +227,7 @@ void SpoolIndex::read(int dirfd, const std::string& dir, uid_t owner, const Cand
 
 SpoolScan SpoolIndex::pass(const std::string& dir, const SpoolOptions& o, time_t now) {
   SpoolScan scan;
-  odd_named_ = odd_unnamed_ = 0;
+  if (now - odd_window_ >= kOddWindow) odd_named_ = 0, odd_window_ = now;
   for (auto& name : deferred_) note(name);  // out of their owner's budget last time
   deferred_.clear();
   Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
@@ -278,10 +279,13 @@ SpoolScan SpoolIndex::pass(const std::string& dir, const SpoolOptions& o, time_t
   }
   for (auto& [uid, files] : by_owner)
     for (auto& c : files) note(c.name);  // over this pass's bounds
-  if (odd_unnamed_ > 0)
+  scan.more = queued() > 0 || relist_;
+  if (odd_unnamed_ > 0 && (!scan.more || now - odd_said_ >= kOddSayEvery)) {
     scan.warnings.push_back("spool \"" + escape_text(dir) + "\": " + std::to_string(odd_unnamed_) +
                             " more odd entries (directories, names no wrapper writes, links), not named");
-  scan.more = queued() > 0 || relist_;
+    odd_unnamed_ = 0;
+    odd_said_ = now;
+  }
   return scan;
 }
 

@@ -39,4 +39,9 @@ void WrapPolicy::apply(std::vector<DiscoveredJob>& jobs) const {
   }
 }
 
+bool may_auto_wrap(const discovery::Job& job, const std::string* monitor_file) {
+  if (job.origin != discovery::JobOrigin::kUserCrontab || job.user == "root") return true;
+  return monitor_file != nullptr && *monitor_file == job.file;
+}
+
 }  // namespace cronitor::agent

@@ -10,6 +10,7 @@
 #include "agent/config/config.h"
 #include "agent/eval/monitor_set.h"
 #include "discovery/fs_root.h"
+#include "discovery/job.h"
 #include "discovery/package_files.h"
 
 namespace cronitor::agent {
@@ -32,5 +33,12 @@ struct WrapPolicy {
   /// Sets `wrappable` (auto_wrap will wrap it) and `reported_by` on each job.
   void apply(std::vector<DiscoveredJob>& jobs) const;
 };
+
+/// Whether auto_wrap may rewrite `job`: a line of a user's own crontab only when it is the
+/// monitor of its key (`monitor_file`: the file of the monitor that holds the key now, nullptr
+/// when none). A user's line refused for its key (root's, agent.yaml's, another user's) or past
+/// discovery.max_monitors_per_user reports nothing: wrapped, it would report runs the agent
+/// refuses, or more monitors than root allows. Root's files are wrapped as they are.
+bool may_auto_wrap(const discovery::Job& job, const std::string* monitor_file);
 
 }  // namespace cronitor::agent

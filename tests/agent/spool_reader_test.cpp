@@ -92,6 +92,47 @@ TEST_F(SpoolReaderTest, SymlinksAndHardLinksAreDropped) {
   EXPECT_EQ(metric, 1);
 }
 
+// Issue 18 item 4: 2,000 directories named like run files among a user's other planted names,
+// looked at over many bounded passes: each is warned about once at most, a few are named in a
+// window of 10 minutes, and the rest are counted in a line or two, not one list per pass.
+TEST_F(SpoolReaderTest, OddEntriesAreAFewLogLinesOverManyPassesAndEachWarnedOnce) {
+  const int kDirs = 300;
+  for (int i = 0; i < kDirs; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "d1d1d1d1-0000-4000-8000-%012x.jsonl", i);
+    fs::create_directory(dir_ / name);
+  }
+  SpoolIndex index;
+  SpoolOptions o;
+  o.max_names = 10;  // 30 passes for one listing
+  const time_t t0 = 1'900'000'000;
+  auto drain = [&](time_t now) {
+    std::vector<std::string> warnings;
+    for (int pass = 0; pass < 1000; ++pass) {
+      SpoolScan scan = index.pass(dir_.string(), o, now);
+      warnings.insert(warnings.end(), scan.warnings.begin(), scan.warnings.end());
+      if (!scan.more) break;
+    }
+    return warnings;
+  };
+  size_t named = 0, counted = 0, count_lines = 0;
+  for (const auto& w : drain(t0)) {
+    if (w.find("a directory") != std::string::npos) ++named;
+    if (auto at = w.find("\": "); w.find("more odd entries") != std::string::npos) {
+      ++count_lines;
+      counted += std::stoul(w.substr(at + 3));
+    }
+  }
+  EXPECT_EQ(named, 20u);
+  EXPECT_EQ(named + counted, static_cast<size_t>(kDirs)) << "each counted once";
+  EXPECT_LE(count_lines, 2u) << "one line per pass made 30";
+  // Listed again (SIGHUP, every 10 minutes): nothing more about them.
+  index.relist();
+  EXPECT_TRUE(drain(t0 + 5).empty());
+  index.relist();
+  EXPECT_TRUE(drain(t0 + 700).empty());
+}
+
 TEST(WireTimestamp, Parses) {
   auto t = parse_wire_timestamp("2026-03-29T01:02:03.456Z");
   ASSERT_TRUE(t);

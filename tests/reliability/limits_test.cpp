@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/reliability/attack_fixture.h"
 #include "tests/support/free_port.h"
@@ -74,16 +75,16 @@ class Limits : public AttackFixture {
     ASSERT_EQ(::chown(tab.c_str(), mallory_->uid(), mallory_->gid()), 0);
     ASSERT_EQ(::chmod(tab.c_str(), 0600), 0);
   }
-  /// The config: crontab discovery under root_ (not wrapped by the agent), /metrics on port_,
-  /// `extra` top-level lines.
-  void start_with(const std::string& extra = "") {
+  /// The config: crontab discovery under root_ (not wrapped by the agent unless `discovery` says
+  /// so), /metrics on port_, `extra` top-level lines.
+  void start_with(const std::string& extra = "", const std::string& discovery = "auto_wrap: false") {
     if (!slack_) slack_ = std::make_unique<HttpRecorder>(kRecorder, dir_);
     std::ofstream(dir_ + "/agent.yaml") << "state_dir: " << dir_ << "/state\n"
                                         << "socket: " << socket_ << "\n"
                                         << "spool_dir: " << spool_ << "\n"
                                         << "hostname: limits-host\n"
-                                        << "discovery: {root: " << root_
-                                        << ", crontabs: true, systemd: false, auto_wrap: false}\n"
+                                        << "discovery: {root: " << root_ << ", crontabs: true, systemd: false, "
+                                        << discovery << "}\n"
                                         << "prometheus: {listen: \"127.0.0.1:" << port_ << "\"}\n"
                                         << "notify:\n  ops: [\"slack:" << slack_->url("/hook") << "\"]\n"
                                         << "defaults:\n  notify: [ops]\n"
@@ -171,6 +172,82 @@ TEST_F(Limits, OneUsersCrontabOf20000LinesIsBoundedAndSaidOnce) {
   // Root's job still alerts at once.
   EXPECT_EQ(run_as(nullptr, {exec_bin_, "limits-nightly", "--", "exit 5"}, wrapper_env()), 5);
   EXPECT_TRUE(wait_until([&] { return slack_count("limits-nightly") > 0; }, 10s)) << agent_.log().substr(0, 4000);
+}
+
+/// Lines of `text` that run through cronitor-exec.
+size_t wrapped_lines(const std::string& text) {
+  size_t n = 0;
+  for (size_t at = text.find("cronitor-exec"); at != std::string::npos; at = text.find("cronitor-exec", at + 1)) ++n;
+  return n;
+}
+
+TEST_F(Limits, AUsersRefusedLinesAreNeverWrapped) {
+  namespace fs = std::filesystem;
+  // Only an installed, root-owned wrapper is written into crontabs: give the root one.
+  fs::create_directories(root_ + "/usr/bin");
+  fs::copy_file(exec_bin_, root_ + "/usr/bin/cronitor-exec", fs::copy_options::overwrite_existing);
+  ASSERT_EQ(::chmod((root_ + "/usr/bin/cronitor-exec").c_str(), 0755), 0);
+  std::ofstream(root_ + "/etc/cron.d/nightly") << "0 3 * * * root backup-nightly\n";
+  const std::string tab = root_ + "/var/spool/cron/crontabs/" + mallory_->name();
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  // Five lines of hers and a limit of three: the two past it report nothing, so auto_wrap leaves
+  // them as they are (wrapped, each would run cronitor-exec for a monitor root never allowed).
+  her_crontab("* * * * * job-1\n* * * * * job-2\n* * * * * job-3\n* * * * * job-4\n* * * * * job-5\n");
+  start_with("", "auto_wrap: true, max_monitors_per_user: 3");
+  ASSERT_EQ(wrapped_lines(read(root_ + "/etc/cron.d/nightly")), 1u) << "root's line is wrapped\n"
+                                                                    << agent_.log().substr(0, 4000);
+  const std::string first = read(tab);
+  EXPECT_EQ(wrapped_lines(first), 3u) << "lines past the limit were wrapped:\n" << first;
+  EXPECT_EQ(first.find("cronitor-exec", first.find("job-3")), std::string::npos) << first;
+
+  // A line whose key another user holds (bob reported it first, a key nothing defined): refused
+  // for its key, under the limit, and not wrapped either.
+  bob_ = std::make_unique<TempUser>("limits-bob");
+  const std::string scratch = dir_ + "/scratch";
+  fs::create_directories(scratch + "/var/spool/cron/crontabs");
+  const std::string scratch_tab = scratch + "/var/spool/cron/crontabs/" + mallory_->name();
+  std::ofstream(scratch_tab) << "* * * * * job-taken\n";
+  ASSERT_EQ(::chown(scratch_tab.c_str(), mallory_->uid(), mallory_->gid()), 0);
+  ASSERT_EQ(::chmod(scratch_tab.c_str(), 0600), 0);
+  const std::string out = dir_ + "/discover.json";
+  ASSERT_EQ(run_as(nullptr, {"/bin/sh", "-c", agent_bin_ + " discover --json --root " + scratch + " > " + out},
+                   {"PATH=/usr/bin:/bin"}),
+            0);
+  std::ifstream in(out);
+  const json found = json::parse(in, nullptr, false);
+  ASSERT_TRUE(found.is_array() && found.size() == 1) << found.dump();
+  const std::string taken = found[0]["key"];
+  std::string err;
+  ASSERT_EQ(run_as(bob_.get(), {exec_bin_, taken, "--", "true"}, wrapper_env(), &err, dir_ + "/bob.err"), 0);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json st = status();
+        for (const auto& m : st["monitors"])
+          if (m["key"] == taken) return true;
+        return false;
+      },
+      10s))
+      << err << agent_.log().substr(agent_.log().size() > 3000 ? agent_.log().size() - 3000 : 0);
+  // She keeps two of her wrapped lines and adds the taken one.
+  std::string kept;
+  std::istringstream lines(first);
+  size_t n = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("cronitor-exec") != std::string::npos && n++ < 2) kept += line + "\n";
+  her_crontab(kept + "* * * * * job-taken\n");
+  auto refused_taken = [&] {
+    const json st = status();
+    for (const auto& r : st["refused_lines"])
+      if (r.value("key", std::string()) == taken) return true;
+    return false;
+  };
+  ASSERT_TRUE(wait_until(refused_taken, 30s)) << status()["refused_lines"].dump() << agent_.log().substr(0, 4000);
+  const std::string second = read(tab);
+  EXPECT_EQ(wrapped_lines(second), 2u) << "her line on bob's key was wrapped:\n" << second;
+  EXPECT_EQ(agent_.log().find("auto_wrap: 1 job lines"), std::string::npos) << agent_.log().substr(0, 4000);
 }
 
 /// In a child that became `user`: holds `n` connections to 127.0.0.1:`port` from 127.0.0.2-4,
