@@ -155,10 +155,22 @@ SendResult AlertSender::post_in_child(const std::string& exe, const OutgoingMess
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
   posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+  // The calling thread blocks the signals the daemon's loop takes as events: the child starts with
+  // none blocked and SIGPIPE at its default, as a program run from a shell would.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, pipe;
+  sigemptyset(&none);
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &pipe);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   const std::string arg(kPostChildArg);
   const char* argv[] = {exe.c_str(), arg.c_str(), nullptr};
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, const_cast<char**>(argv), environ);
+  const int rc = posix_spawn(&pid, exe.c_str(), &fa, &attr, const_cast<char**>(argv), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   ::close(sv[1]);
   if (rc != 0) {
