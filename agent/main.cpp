@@ -4,8 +4,13 @@
 #include <string_view>
 
 #include "agent/cli/commands.h"
+#include "uplink/post_child.h"
 
 int main(int argc, char** argv) {
+  // An alert's POST runs in a child of this program, so that the daemon never loads libcurl
+  // (uplink/post_child.h); this is that child.
+  if (argc == 2 && argv[1] == cronitor::uplink::kPostChildArg) return cronitor::uplink::serve_post_child();
+  cronitor::uplink::set_post_child("/proc/self/exe");
   CLI::App app{"cronitor-agent: watches the cron jobs and systemd timers of this host"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("cronitor-agent ") + CRONITOR_VERSION);

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <mutex>
 
 #include "common/url_text.h"
+#include "uplink/post_child.h"
 
 extern char** environ;
 
@@ -72,6 +74,11 @@ SendResult AlertSender::send(const Alert& alert, const NotifyTarget& target) {
 }
 
 SendResult AlertSender::post(const OutgoingMessage& m) {
+  if (const std::string exe = post_child(); !exe.empty()) return post_in_child(exe, m);
+  return post_here(m);
+}
+
+SendResult AlertSender::post_here(const OutgoingMessage& m) {
   curl_init_once();
   if (!curl_->handle) curl_->handle.reset(curl_easy_init());
   CURL* c = curl_->handle.get();
@@ -140,6 +147,10 @@ int AlertSender::perform(void* easy) {
 
 void AlertSender::cancel() {
   cancelled_.store(true);
+  {
+    std::lock_guard lock(child_mu_);
+    if (child_ > 0) ::kill(child_, SIGKILL);
+  }
   std::lock_guard lock(curl_->mu);
   if (curl_->multi) curl_multi_wakeup(curl_->multi.get());
 }

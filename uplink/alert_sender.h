@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "uplink/alert_format.h"
@@ -25,7 +26,10 @@ class AlertSender {
   AlertSender& operator=(const AlertSender&) = delete;
 
   SendResult send(const Alert& alert, const NotifyTarget& target);
+  /// In a child process when set_post_child() named one (uplink/post_child.h), else post_here.
   SendResult post(const OutgoingMessage& m);
+  /// In this process, with libcurl.
+  SendResult post_here(const OutgoingMessage& m);
   SendResult mail(const OutgoingMessage& m);
   const std::string& host() const { return host_; }
   /// From any thread: how often open incidents are posted again to Alertmanager (their endsAt).
@@ -36,11 +40,14 @@ class AlertSender {
 
  private:
   int perform(void* easy);  // CURLcode of the transfer, woken early by cancel()
+  SendResult post_in_child(const std::string& exe, const OutgoingMessage& m);  // uplink/post_child.cpp
   struct Curl;
   std::string host_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<Curl> curl_;
   std::atomic<bool> cancelled_{false};
+  std::mutex child_mu_;  // guards child_ against cancel() from another thread
+  int child_ = -1;       // the pid of the sending child process, while one runs
   std::atomic<int64_t> am_resend_s_{kAlertmanagerResendDefault.count()};
 };
 

@@ -236,6 +236,7 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::bind(sd_event* ev, const std::
       limits.connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE, 16u, MHD_OPTION_NOTIFY_CONNECTION,
       &MetricsHttpAccess::on_connection, self.get(), MHD_OPTION_NOTIFY_COMPLETED, &MetricsHttpAccess::on_completed,
       self.get(), MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END);
+  if (!self->mhd_ && !mhd_open_error().empty()) return fail(what + " \"" + address + "\": " + mhd_open_error());
   if (!self->mhd_)
     return fail(what + " \"" + address + "\": cannot serve there" +
                 (last_mhd_message.empty() ? std::string() : ": " + last_mhd_message));

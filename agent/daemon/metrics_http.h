@@ -118,4 +118,8 @@ class MetricsHttp {
   uint64_t renders_ = 0;
 };
 
+/// Why libmicrohttpd could not be opened (agent/daemon/mhd_dl.cpp: it is opened on first use),
+/// or "" when it opened.
+std::string mhd_open_error();
+
 }  // namespace cronitor::agent

@@ -5,8 +5,10 @@
 # such a root few processes share the agent's libraries, so PSS is close to RSS: the host pays
 # for every page the agent maps. Prints smaps_rollup's totals and a breakdown of
 # /proc/PID/smaps per mapping (the binary, each library, the main heap, the malloc arenas of
-# threads, thread stacks, other anonymous memory, SQLite's files), idle and after one alert
-# (the first send initialises libcurl and its TLS library).
+# threads, thread stacks, other anonymous memory, SQLite's files), idle, while an alert is being
+# sent (the agent and the child process that POSTs it with libcurl: uplink/post_child.h; the
+# receiver holds its answer 3 s) and after that alert. The budget (issue 17) is 12 MiB PSS
+# (12,288 KiB) idle and after one alert; tests/package/deb_test.sh warns over it.
 #
 # usage: bench/agent/memory_pss.sh [--deb DIR] [--agent BIN] [--monitors N] [--settle SECONDS]
 #   --deb DIR     the cronitor-agent_*.deb and cronitor-exec_*.deb to install
@@ -84,7 +86,8 @@ for ((i = 1; i < ${#LIBS[@]}; i += 2)); do cp -L "${LIBS[i]}" "$R/usr/lib/x86_64
 [ ${#LIBS[@]} -eq 0 ] || in_root ldconfig
 
 # A webhook receiver on the host (the chroot shares its network), as a user's notify target.
-/usr/bin/python3 "$SRC/tests/support/http_recorder.py" "$WORK/port" "$WORK/requests.jsonl" 0 &
+echo "slow 3000" >"$WORK/mode"  # the alert's POST waits 3 s for its answer: the pair is measured then
+/usr/bin/python3 "$SRC/tests/support/http_recorder.py" "$WORK/port" "$WORK/requests.jsonl" 0 "$WORK/mode" &
 RECORDER_PID=$!
 wait_for 10 test -s "$WORK/port" || fail "http_recorder did not start"
 PORT=$(cat "$WORK/port")
@@ -190,7 +193,21 @@ IDLE_KIB=$(pss_kib)
 key=$(grep -m1 cronitor-exec "$R/etc/cron.d/bench-jobs" | sed -E 's|.*/usr/bin/cronitor-exec ([^ ]+) .*|\1|')
 in_root /usr/bin/cronitor-exec "$key" -- 'exit 3' || true
 wait_for 30 test -s "$WORK/requests.jsonl" || { tail -20 "$WORK/agent.log"; fail "no alert arrived"; }
+# While the receiver holds its answer: the agent and its children (the POST's child process).
+children() { cat /proc/"$AGENT_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep . || true; }
+SENDING_KIB=$(pss_kib)
+for c in $(children); do
+  k=$(awk '/^Pss:/{print $2}' "/proc/$c/smaps_rollup" 2>/dev/null || echo 0)
+  echo "child $c ($(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null)): PSS ${k:-0} KiB"
+  SENDING_KIB=$((SENDING_KIB + ${k:-0}))
+done
+no_children() { [ -z "$(children)" ]; }
+wait_for 30 no_children || fail "the sending child did not exit"
 sleep "$SETTLE"
 breakdown "after one alert ($(sent) requests sent)"
-# One line for scripts (tests/package/deb_test.sh reads it).
-echo "memory: $COUNT monitors: PSS ${IDLE_KIB} KiB idle, $(pss_kib) KiB after one alert"
+AFTER_KIB=$(pss_kib)
+for lib in libcurl libmicrohttpd; do
+  ! grep -q "$lib" "/proc/$AGENT_PID/maps" || echo "WARNING: the daemon maps $lib (its POSTs run in a child; nothing listens)"
+done
+# One line for scripts (tests/package/deb_test.sh reads it); the budget is 12,288 KiB.
+echo "memory: $COUNT monitors: PSS ${IDLE_KIB} KiB idle, ${AFTER_KIB} KiB after one alert, ${SENDING_KIB} KiB while sending (agent and child)"

@@ -180,6 +180,13 @@ TEST_F(AgentDaemon, AlertRetriedAfterServerErrorAndSurvivesRestart) {
   start();
   auto ok = slack.wait_for([](const json& r) { return r["status"] == 200 && slack_says(r, "exit code 5"); }, 15s);
   ASSERT_FALSE(ok.is_null()) << log();
+  // The POSTs ran in a child process (uplink/post_child.h) and nothing listens: the daemon maps
+  // neither libcurl nor libmicrohttpd (issue 17's memory budget: 5.5 and 2.3 MiB of PSS).
+  std::ifstream maps("/proc/" + std::to_string(agent_.pid()) + "/maps");
+  const std::string mapped((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(mapped.empty());
+  EXPECT_EQ(mapped.find("libcurl"), std::string::npos);
+  EXPECT_EQ(mapped.find("libmicrohttpd"), std::string::npos);
 }
 
 TEST_F(AgentDaemon, BrokenConfigRefusedAndReloadKeepsOldOne) {

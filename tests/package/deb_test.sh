@@ -194,18 +194,20 @@ SCORE=$(systemd-analyze security --offline=yes "$WORK/unit/lib/systemd/system/cr
 # The hardening budget (issue 17): at most 3.0, whatever the unit gains to read what the agent needs.
 awk -v s="${SCORE%% *}" 'BEGIN { exit !(s != "" && s + 0 <= 3.0) }' || fail "systemd-analyze security: $SCORE, over 3.0"
 # The memory figure (issue 17): the agent in a root of its own made from the same tarball, with
-# 100 cron.d jobs and cron running, idle and after one alert. The budget is 12 MiB PSS; the agent
-# is over it (libcurl's 20 libraries alone hold 5.4 MiB), so this warns and does not fail.
+# 100 cron.d jobs and cron running, idle and after one alert. The budget is 12 MiB PSS idle and
+# after one alert; it is a measurement on a busy machine, so this warns and does not fail.
 step "memory with 100 monitors (bench/agent/memory_pss.sh)"
 MEM=$("$SRC/bench/agent/memory_pss.sh" --deb "$DEBS" 2>&1) || { echo "$MEM"; fail "bench/agent/memory_pss.sh"; }
 echo "$MEM"
 MEM_LINE=$(echo "$MEM" | grep '^memory: ') || fail "no figure from bench/agent/memory_pss.sh"
-MEM_KIB=$(echo "$MEM_LINE" | sed -E 's/.*, ([0-9]+) KiB after one alert/\1/')
+MEM_IDLE_KIB=$(echo "$MEM_LINE" | sed -E 's/.* PSS ([0-9]+) KiB idle.*/\1/')
+MEM_KIB=$(echo "$MEM_LINE" | sed -E 's/.*, ([0-9]+) KiB after one alert.*/\1/')
 echo "---- figures"
 echo "build time: ${BUILD_SECONDS} s (dpkg-buildpackage -b, parallel=$(nproc), ccache in $CACHE/ccache)"
 echo "lintian tags: $(echo "$LINTIAN" | grep -c '^[EWIPXO]:' || true)"
 echo "systemd-analyze security: $SCORE"
 echo "agent in the install test's root (3 jobs, no cron daemon, after its alert): PSS ${PSS_KB} KiB, private ${PRIV_KB} KiB"
 echo "$MEM_LINE"
+[ "$MEM_IDLE_KIB" -le 12288 ] || echo "WARNING: PSS idle ${MEM_IDLE_KIB} KiB, over the 12 MiB budget (issue 17)"
 [ "$MEM_KIB" -le 12288 ] || echo "WARNING: PSS after one alert ${MEM_KIB} KiB, over the 12 MiB budget (issue 17)"
 echo "PASS"
