@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
+#include "common/text.h"
 #include "schedule/iso8601.h"
 #include "uplink/alertmanager.h"
 
@@ -225,7 +226,34 @@ std::string webhook_body(const Alert& a, const std::string& host) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+/// The alert with what a job's owner can name (its name, command, output, file, the messages
+/// that quote them) escaped as on a terminal: an ESC or bell byte in a user's job name is shown as
+/// `\e` or `\x07` in Slack, in a mail reader and in PagerDuty alike, never passed on to act there.
+Alert shown(const Alert& a) {
+  Alert s = a;
+  for (std::string* f : {&s.name, &s.summary, &s.source, &s.schedule, &s.timezone, &s.environment, &s.user, &s.command,
+                         &s.signal, &s.oom_victim})
+    *f = escape_text(*f);
+  s.detail = escape_lines(a.detail);
+  s.output_tail = escape_lines(a.output_tail);
+  return s;
+}
+
+OutgoingMessage format_shown(const Alert& a, const NotifyTarget& t, const std::string& host,
+                             const AlertmanagerTiming& am);
+
+}  // namespace
+
 OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::string& host,
+                             const AlertmanagerTiming& am) {
+  return format_shown(shown(a), t, host, am);
+}
+
+namespace {
+
+OutgoingMessage format_shown(const Alert& a, const NotifyTarget& t, const std::string& host,
                              const AlertmanagerTiming& am) {
   OutgoingMessage m;
   switch (t.kind) {
@@ -326,5 +354,7 @@ OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::s
   if (m.url.size() && m.content_type == "application/json") m.headers.push_back("Content-Type: application/json");
   return m;
 }
+
+}  // namespace
 
 }  // namespace cronitor::uplink

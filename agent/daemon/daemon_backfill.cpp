@@ -28,8 +28,19 @@ void Daemon::recover_gap(Instant t) {
   // are the gap's lines, through the live tracker (which keeps a run still going at its END).
   const auto files = journal_files_setting();
   if (cron_log_ && files) {
+    // Jobs the kernel's process events report had no observer while the agent was down: cron's
+    // lines are their record of the gap, read here and not after (the process events take over).
+    std::vector<std::string> lent;
+    for (const auto& j : discovered_)
+      if (j.reported_by == kReportedByProcessEvents) {
+        int64_t uid = j.uid;
+        if (auto it = index_.find(j.key); it != index_.end()) uid = monitors_[it->second].uid;
+        cron_log_->set_job(j.key, j.user, uid, j.command);
+        lent.push_back(j.key);
+      }
     for (int n = 0; n < kMaxCronPolls && cron_log_->poll(); ++n) {
     }
+    for (const auto& key : lent) cron_log_->forget_job(key);
     for (auto& p : pending_)
       if (p.conn_fd < 0) events.push_back(std::move(p.ev));
     std::erase_if(pending_, [](const Pending& p) { return p.conn_fd < 0; });

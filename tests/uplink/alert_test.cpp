@@ -96,6 +96,42 @@ TEST_F(AlertTest, ALocalUsersJobNameAndOutputPingNoOneAndAddNoLink) {
   EXPECT_EQ(hook["name"], "<!channel> backup & co");
 }
 
+/// Every string in `j` (a message body decoded), checked for a control byte other than newline.
+void expect_no_control_bytes(const json& j, const std::string& where) {
+  if (j.is_string()) {
+    for (unsigned char c : j.get<std::string>())
+      EXPECT_FALSE((c < 0x20 && c != '\n') || c == 0x7f) << where << ": byte " << int(c) << " in " << j;
+  } else if (j.is_structured()) {
+    for (const auto& v : j) expect_no_control_bytes(v, where);
+  }
+}
+
+TEST_F(AlertTest, ControlBytesAUserCanNameAreShownEscapedInEveryFormat) {
+  // Issue 18: a name like "\e[2J\e]0;OWNED\a" in a user's crontab, and output full of colour codes,
+  // are shown as text in every receiver (a mail read in a terminal would act on them), never passed on.
+  Alert a = failed_alert();
+  a.name = "\x1b[2J\x1b]0;OWNED\x07job";
+  a.summary = "user mallory: " + a.name + " failed: exit code 3";
+  a.detail = "Run r1 ended\x1b[8m hidden";
+  a.command = "/home/mallory/x \x1b[31m";
+  a.source = "/var/spool/cron/crontabs/mallory:1";
+  a.output_tail = "\x1b[31mred\x1b[0m\rover\n\x08done\n";
+  for (const char* target :
+       {"slack:https://hooks.slack.test/x", "webhook:https://hooks.test/x",
+        "discord:https://discord.test/api/webhooks/1/x", "teams:https://example.webhook.office.com/x", "pagerduty:KEY",
+        "alertmanager:http://127.0.0.1:9093", "email:ops@example.com"}) {
+    auto t = NotifyTarget::parse(target);
+    ASSERT_TRUE(t) << target;
+    const std::string body = format_alert(a, *t, "db1").body;
+    if (t->kind == NotifyTarget::Kind::kEmail) {
+      for (unsigned char c : body) EXPECT_FALSE(c < 0x20 && c != '\n') << target << ": byte " << int(c);
+    } else {
+      expect_no_control_bytes(json::parse(body), target);
+    }
+    EXPECT_NE(body.find("\\e[2J"), std::string::npos) << target << ": " << body;
+  }
+}
+
 TEST_F(AlertTest, WebhookBodyIsTheDocumentedOne) {
   auto body = json::parse(webhook_body(failed_alert(), "db1"));
   EXPECT_EQ(body["version"], 1);
@@ -171,7 +207,9 @@ TEST_F(AlertTest, EmailGoesThroughSendmail) {
   std::ifstream in(mail);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(text.find("To: ops@example.com\n"), std::string::npos);
-  EXPECT_NE(text.find("Subject: [cronitor-agent] evil Bcc: everyone@example.com on db1\n"), std::string::npos) << text;
+  // The newline a job's name or summary holds is shown as \n: one Subject line, no header of its own.
+  EXPECT_NE(text.find("Subject: [cronitor-agent] evil\\nBcc: everyone@example.com on db1\n"), std::string::npos)
+      << text;
   const std::string headers = text.substr(0, text.find("\n\n"));
   EXPECT_EQ(headers.find("\nBcc:"), std::string::npos) << headers;
   EXPECT_NE(text.find("Last exit code: 137 (SIGKILL), OOM-killed"), std::string::npos);
