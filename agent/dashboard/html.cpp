@@ -167,4 +167,11 @@ std::string page(std::string_view title, std::string_view body) {
   return out;
 }
 
+const nlohmann::json& field(const nlohmann::json& j, const char* name) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(name);
+  return it == j.end() ? kNull : *it;
+}
+
 }  // namespace cronitor::agent::dashboard

@@ -31,6 +31,8 @@ std::string relative_text(const nlohmann::json& iso, Instant now);
 std::optional<int64_t> iso_ms(const nlohmann::json& iso);
 /// The `schedule explain` words for a cron or OnCalendar expression; "" when neither parses.
 std::string schedule_words(std::string_view expr);
+/// The member `name` of a status/history JSON object; null when `j` is no object or lacks it.
+const nlohmann::json& field(const nlohmann::json& j, const char* name);
 /// The page around `body`: doctype, charset, title, the one inline style sheet.
 std::string page(std::string_view title, std::string_view body);
 

@@ -9,13 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-const json& field(const json& j, const char* name) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(name);
-  return it == j.end() ? kNull : *it;
-}
-
 /// "slack:https://hooks.slack.com/... sent", "webhook:... pending (2 attempts: timeout)".
 std::string deliveries(const json& alert) {
   const json& d = field(alert, "deliveries");

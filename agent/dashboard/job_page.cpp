@@ -9,13 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-const json& field(const json& j, const char* name) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(name);
-  return it == j.end() ? kNull : *it;
-}
-
 std::string when(const json& iso, const PageContext& ctx) {
   if (!iso.is_string()) return "-";
   std::string rel = relative_text(iso, ctx.now);

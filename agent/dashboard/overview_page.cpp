@@ -15,13 +15,6 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 9> kStateOrder = {"failing", "missed", "running", "waiting", "unreported",
                                                          "unknown", "ok",     "paused",  "removed"};
 
-const json& field(const json& j, const char* name) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(name);
-  return it == j.end() ? kNull : *it;
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;

@@ -377,5 +377,54 @@ TEST_F(Limits, AUsersJobsUpstreamInMetricsAndInAlertsFollowTheDecisions) {
   EXPECT_TRUE(agent_alive());
 }
 
+/// The control bytes (but newline) in every string of `j`, a decoded message body.
+size_t control_bytes(const json& j) {
+  size_t n = 0;
+  if (j.is_string()) {
+    for (unsigned char c : j.get<std::string>()) n += (c < 0x20 && c != '\n') || c == 0x7f;
+  } else if (j.is_structured()) {
+    for (const auto& v : j) n += control_bytes(v);
+  }
+  return n;
+}
+
+TEST_F(Limits, AUsersEscapeSequencesReachRootsTerminalAndSlackAsText) {
+  // Issue 18 item 8: her crontab names her job with sequences that clear root's terminal and set
+  // its title, and her job prints colour codes and a bell: root's status and discover, and the
+  // Slack alert, show them as text (\e, \x07), never as the bytes.
+  const std::string evil = "\x1b[2J\x1b]0;OWNED\x07esc-job";
+  her_crontab("# cronitor: name=" + evil + "\n0 3 * * * /usr/bin/cronitor-exec limits-esc -- 'x'\n");
+  start_with();
+  EXPECT_EQ(
+      run_as(mallory_.get(), {exec_bin_, "limits-esc", "--", "printf '\\033[31mred\\007\\n'; exit 4"}, wrapper_env()),
+      4);
+  ASSERT_TRUE(wait_until([&] { return slack_count("failed: exit code 4") > 0; }, 15s)) << agent_.log().substr(0, 4000);
+  size_t in_slack = 0, shown = 0;
+  for (const auto& r : slack_->requests()) {
+    const json body = json::parse(r["body"].get<std::string>(), nullptr, false);
+    in_slack += control_bytes(body);
+    shown += body.dump().find("\\\\e[2J") != std::string::npos;
+  }
+  EXPECT_EQ(in_slack, 0u) << "control bytes of her job's name or output in a Slack message";
+  EXPECT_GT(shown, 0u) << "her job's name is shown as text";
+  const auto has_control = [](const std::string& text) {
+    return std::any_of(text.begin(), text.end(), [](char c) { return c == '\x1b' || c == '\x07'; });
+  };
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{agent_bin_, "status", "--config", dir_ + "/agent.yaml"},
+        std::vector<std::string>{agent_bin_, "discover", "--root", root_, "--config", dir_ + "/agent.yaml"}}) {
+    const std::string out = dir_ + "/out.txt";
+    std::string line;
+    for (const auto& w : cmd) line += "'" + w + "' ";
+    ASSERT_EQ(run_as(nullptr, {"/bin/sh", "-c", line + "> " + out}, {"PATH=/usr/bin:/bin"}), 0) << line;
+    std::ifstream in(out);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_FALSE(has_control(text)) << cmd[1] << " printed an escape byte of hers:\n" << text;
+    // The table cuts a long name (marked ~): its start is enough.
+    EXPECT_NE(text.find("\\e[2J\\e]0;OWNED"), std::string::npos) << cmd[1] << ":\n" << text;
+  }
+  EXPECT_FALSE(has_control(agent_.log())) << "the agent's log";
+}
+
 }  // namespace
 }  // namespace cronitor::testing
