@@ -4,7 +4,9 @@
 # root applies the unit's namespaces, device ACL and capability bounds). Checks that each source of
 # host facts the agent reads is open to it there: the kernel's log (/dev/kmsg, OOM kills),
 # /proc/stat (boot time), /proc/vmstat (the OOM count), other users' processes (a job's wrapper and
-# process group); and that an exit systemd did not ask for (a stray SIGTERM) is restarted.
+# process group); that an alert leaves through the sending child (the agent's own program run
+# again, with libcurl loaded there: uplink/post_child.h) under the unit's system call filter and
+# namespaces; and that an exit systemd did not ask for (a stray SIGTERM) is restarted.
 #   unit_sandbox_test.sh AGENT_BIN SOURCE_DIR        (root; about 10 s)
 set -eu
 AGENT=$1 SRC=$2
@@ -13,9 +15,10 @@ HARNESS=$SRC/tests/support/user_systemd.sh
 # a user manager on this kind of machine).
 B=/var/lib/cronitor-sandbox-test-$$
 fail() { echo "FAIL: $*" >&2; [ -f "$B/agent.log" ] && sed 's/^/  agent: /' "$B/agent.log" >&2; exit 1; }
-USER_PID=
+USER_PID= REC_PID=
 cleanup() {
   [ -n "$USER_PID" ] && kill "$USER_PID" 2>/dev/null
+  [ -n "$REC_PID" ] && kill "$REC_PID" 2>/dev/null
   "$HARNESS" stop "$B" >/dev/null 2>&1 || true
   rm -rf "$B"
 }
@@ -28,6 +31,11 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 120 &
 USER_PID=$!
 
 "$HARNESS" start "$B"
+# A webhook receiver on loopback (tests/support/http_recorder.py: answers 200, records each request).
+python3 "$SRC/tests/support/http_recorder.py" "$B/rec.port" "$B/rec.jsonl" &
+REC_PID=$!
+for _ in $(seq 100); do [ -s "$B/rec.port" ] && break; sleep 0.1; done
+[ -s "$B/rec.port" ] || fail "the webhook receiver did not start"
 export XDG_RUNTIME_DIR=$B/xdg DBUS_SESSION_BUS_ADDRESS=unix:path=$B/xdg/bus
 UNITS=$B/cfg/systemd/user
 cat > "$B/agent.yaml" <<EOF
@@ -37,7 +45,7 @@ spool_dir: $B/xdg/cronitor-agent/spool
 hostname: sandbox-host
 discovery: {crontabs: false, systemd: false}
 notify:
-  default: []
+  default: ["webhook:http://127.0.0.1:$(cat "$B/rec.port")/hook"]
 EOF
 chmod 600 "$B/agent.yaml"
 # The unit as shipped, but for the paths a test must change: its binary, its config, no host
@@ -84,6 +92,15 @@ grep -q '/proc/vmstat readable' "$B/agent.log" || fail "/proc/vmstat is hidden u
 grep -Eq 'processes visible, of root and [1-9][0-9]* other user' "$B/agent.log" ||
   fail "other users' processes are hidden under the unit"
 echo "sources: $(grep -o 'host facts: .*' "$B/agent.log" | head -1)"
+
+# A failure reported by hand: its alert is posted by the sending child, under the unit.
+"$B/cronitor-agent" ping sandbox-job --state fail --exit-code 3 --config "$B/agent.yaml" >/dev/null ||
+  fail "ping did not reach the agent"
+end=$((SECONDS + 20))
+while [ $SECONDS -lt $end ] && ! grep -q 'sandbox-job' "$B/rec.jsonl" 2>/dev/null; do sleep 0.1; done
+grep -q 'sandbox-job' "$B/rec.jsonl" 2>/dev/null || fail "no alert reached the webhook from the agent under the unit"
+! grep -q 'libcurl' "/proc/$PID1/maps" || fail "the agent itself mapped libcurl"
+echo "alert: posted by the sending child under the unit's sandbox"
 
 # A SIGTERM that systemd did not send: the agent exits 0, and the unit starts it again.
 kill -TERM "$PID1"
