@@ -31,6 +31,7 @@
 #include "uplink/alert_throttle.h"
 #include "uplink/alertmanager_resend.h"
 #include "uplink/delivery.h"
+#include "uplink/healthchecks_api.h"
 #include "uplink/prometheus.h"
 #include "uplink/upstream_schedule.h"
 
@@ -376,9 +377,10 @@ class Daemon : private ProcWatch::Handler {
   sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
   int exit_code_ = 0;
   std::unique_ptr<uplink::Outbox> uplink_outbox_;
-  std::unique_ptr<uplink::Deliverer> deliverer_;  // declared after the outbox: ends first
-  size_t synced_hash_ = 0;                        // the monitors last queued for upsert
-  sd_event_source* self_beat_src_ = nullptr;      // uplink.heartbeat: the agent's own beat
+  std::unique_ptr<uplink::Deliverer> deliverer_;    // declared after the outbox: ends first
+  std::unique_ptr<uplink::CheckLedger> hc_ledger_;  // Healthchecks checks last queued (uplink_hooks.cpp)
+  size_t synced_hash_ = 0;                          // the monitors last queued for upsert
+  sd_event_source* self_beat_src_ = nullptr;        // uplink.heartbeat: the agent's own beat
   // Per job: the schedule and zone last translated for upstreams ("text|zone|anchor" -> result),
   // so the host's zone files are read once per job and reload, and its warning said once.
   std::unordered_map<std::string, std::pair<std::string, uplink::UpstreamSchedule>> upstream_schedules_;

@@ -47,17 +47,11 @@ uplink::MonitorInfo monitor_info(const MonitorConfig& m, const std::string& host
 
 // Healthchecks' Management API: a job's check is created or updated with its schedule, zone and
 // grace before its pings (the deliverer holds them back until the check is answered), and only
-// when what it would send changed since it was last queued (the ledger in the state folder, read
-// once per process: one daemon per state folder).
-void queue_healthchecks_checks(uplink::Deliverer& deliverer, StateStore& store, const std::string& state_dir,
+// when what it would send changed since it was last queued (`ledger`: the file in the state
+// folder, read once by the daemon that owns it).
+void queue_healthchecks_checks(uplink::Deliverer& deliverer, StateStore& store, uplink::CheckLedger& ledger,
                                const uplink::HealthchecksSettings& hs, const std::vector<uplink::MonitorInfo>& all,
                                int64_t now_us) {
-  static std::unique_ptr<uplink::CheckLedger> ledger;
-  const std::string path = state_dir + "/healthchecks-checks.json";
-  if (!ledger || ledger->path() != path) {
-    ledger = std::make_unique<uplink::CheckLedger>(path);
-    ledger->load();
-  }
   // Another project or server gets every check again (a hash of the key: never the key itself).
   const std::string where = hs.api_url + "|" + std::to_string(std::hash<std::string>{}(hs.api_key)) + "|";
   std::vector<uplink::MonitorInfo> list;
@@ -69,7 +63,7 @@ void queue_healthchecks_checks(uplink::Deliverer& deliverer, StateStore& store, 
     auto body = uplink::healthchecks_check_body(info, &why);
     const std::string what =
         where + (body ? body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : "none: " + why);
-    if (!ledger->changed(info.key, what)) continue;
+    if (!ledger.changed(info.key, what)) continue;
     seen.emplace_back(info.key, what);
     if (body)
       list.push_back(info);
@@ -89,8 +83,8 @@ void queue_healthchecks_checks(uplink::Deliverer& deliverer, StateStore& store, 
     deliverer.kick();
     spdlog::info("uplink: healthchecks: {} checks queued for create or update", list.size());
   }
-  for (const auto& [key, what] : seen) ledger->record(key, what);
-  if (auto r = ledger->save(); !r) spdlog::warn("uplink: healthchecks: {}", r.error().message);
+  for (const auto& [key, what] : seen) ledger.record(key, what);
+  if (auto r = ledger.save(); !r) spdlog::warn("uplink: healthchecks: {}", r.error().message);
 }
 
 }  // namespace
@@ -247,7 +241,12 @@ void Daemon::sync_upstream_monitors() {
     for (const auto& m : monitors_)
       if (!users_own_key(m) || config_.uplink.forward_user_keys) all.push_back(upstream_monitor(m));
     if (config_.uplink.heartbeat.enabled) all.push_back(uplink::heartbeat_monitor(config_.uplink.heartbeat, host_));
-    queue_healthchecks_checks(*deliverer_, store_, config_.state_dir, *config_.uplink.healthchecks, all,
+    const std::string path = config_.state_dir + "/healthchecks-checks.json";
+    if (!hc_ledger_ || hc_ledger_->path() != path) {
+      hc_ledger_ = std::make_unique<uplink::CheckLedger>(path);
+      hc_ledger_->load();
+    }
+    queue_healthchecks_checks(*deliverer_, store_, *hc_ledger_, *config_.uplink.healthchecks, all,
                               unix_ms(now()) * 1000);
   }
   if (!deliverer_ || !config_.uplink.cronitor || !config_.uplink.cronitor->sync_monitors) return;
