@@ -9,17 +9,13 @@
 #include "agent/cli/status_view.h"
 #include "agent/daemon/cron_logging.h"
 #include "agent/daemon/daemon.h"
+#include "agent/daemon/history_reply.h"
+#include "agent/daemon/host_facts.h"
 #include "agent/daemon/systemd_watch.h"
 #include "agent/state/state_json.h"
+#include "schedule/iso8601.h"
 
 namespace cronitor::agent {
-namespace {
-
-constexpr size_t kHistoryReplyBytes = 1 << 20;  // output tails in one history reply
-constexpr size_t kHistoryMinTail = 256;         // ... each keeps at least its last 256 bytes
-constexpr size_t kRunJsonBytes = 320;           // a run's fields besides its tail and metrics
-
-}  // namespace
 
 std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
   if (auto it = index_.find(std::string(key)); it != index_.end()) return monitors_[it->second].uid;
@@ -82,8 +78,27 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
       disk = {{"since", to_us(*disk_full_since_)},
               {"state_dir", config_.state_dir},
               {"failed_transactions", disk_full_failures_}};
+    // The cron daemon followed (its pid and start) and each upstream's backlog: the host facts
+    // the dashboard's overview shows.
+    json cron = nullptr;
+    if (cron_pid_ > 0)
+      if (auto st = read_proc_stat(cron_pid_); st && st->alive()) {
+        auto since = process_started_at(*st);
+        cron = {{"pid", cron_pid_},
+                {"since", since ? json(schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(*since),
+                                                                schedule::Zone::utc()))
+                                : json()}};
+      }
+    json uplink = uplink_json(
+        deliverer_ ? deliverer_->stats() : std::vector<uplink::UpstreamStats>{},
+        [&](const std::string& job) { return req.sees_all || owner_of(job) == static_cast<int64_t>(c.uid); });
+    for (auto& u : uplink) {
+      auto depth = uplink_outbox_ ? uplink_outbox_->depth(u.value("upstream", std::string())) : Result<int64_t>(0);
+      u["backlog"] = depth ? json(*depth) : json();
+    }
     return answer({{"ok", true},
                    {"host", host_},
+                   {"cron", cron},
                    {"daemon", "running"},
                    {"monitors", list},
                    {"refused_lines", refused},
@@ -92,39 +107,20 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"shutting_down", shutting_down_},
                    {"disk_full", disk},
                    {"alerts_held", throttle_.held_total()},
-                   {"uplink", uplink_json(deliverer_ ? deliverer_->stats() : std::vector<uplink::UpstreamStats>{},
-                                          [&](const std::string& job) {
-                                            return req.sees_all || owner_of(job) == static_cast<int64_t>(c.uid);
-                                          })},
+                   {"uplink", uplink},
                    {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
                    {"systemd", timers},
                    {"process_events", proc}});
   }
   if (req.kind == Request::Kind::kHistory) {
-    // One reply holds at most kHistoryReplyBytes of output tails (each cut to its last bytes when
-    // many runs are asked for) and stops at kHistoryReplyBytes x 2 in all ("more": true): 10,000
-    // runs with 8 KiB tails made a 494 MB reply that stalled the loop.
-    const size_t tail = std::clamp<size_t>(kHistoryReplyBytes / static_cast<size_t>(std::max(req.limit, 1)),
-                                           kHistoryMinTail, cronitor::kMaxOutputTailBytes);
     // A user's listings share their events' rate budget, one token per 10 runs listed: a flood of
     // large histories would otherwise keep the loop from everyone's events. Root is not limited.
     const uint64_t mono = mono_usec();
     if (!rate_.take(c.uid, mono)) return error("busy: rate limit for uid " + std::to_string(c.uid) + ", try again");
-    auto runs = store_.history(key, req.limit, tail);
-    if (!runs) return error(runs.error().message);
-    rate_.charge(c.uid, mono, static_cast<double>(runs->size()) / 10.0);
-    json list = json::array();
-    size_t bytes = 0;
-    bool more = false;
-    for (const auto& r : *runs) {
-      bytes += kRunJsonBytes + r.output_tail.size() + r.metrics_json.size();
-      if (bytes > 2 * kHistoryReplyBytes) {
-        more = true;
-        break;
-      }
-      list.push_back(run_json(r));
-    }
-    return answer({{"ok", true}, {"key", key}, {"runs", list}, {"more", more}});
+    auto h = history_reply(store_, key, req.limit);
+    if (!h) return error(h.error().message);
+    rate_.charge(c.uid, mono, static_cast<double>(h->runs.size()) / 10.0);
+    return answer({{"ok", true}, {"key", key}, {"runs", std::move(h->runs)}, {"more", h->more}});
   }
   auto it = index_.find(key);
   if (it == index_.end()) return error("no monitor with key \"" + key + "\"");

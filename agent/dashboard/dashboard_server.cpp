@@ -1,6 +1,7 @@
 #include "agent/dashboard/dashboard_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <unordered_map>
 
@@ -38,16 +39,27 @@ std::string query(const MetricsHttp::Request& r, const std::string& name) {
 DashboardServer::DashboardServer(std::string token_path, Data data, std::string agent_version)
     : token_path_(std::move(token_path)), data_(std::move(data)), version_(std::move(agent_version)) {}
 
-Reply DashboardServer::login(const MetricsHttp::Request& r, Instant now) {
-  auto token = load_or_create_token(token_path_);
-  if (!token) {
-    spdlog::error("dashboard: {}", token.error().message);
-    return text(500, "The login token cannot be read: see the agent's log.\n");
-  }
+Result<void> DashboardServer::refresh_token() {
+  // The file's identity and change time: rotate_token() writes a new file, so a new token is seen
+  // at the next request, whoever makes it, not only at the next login.
+  auto stamp_of = [this]() -> std::string {
+    struct stat st {};
+    if (::stat(token_path_.c_str(), &st) != 0) return "";
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+  };
+  if (const std::string stamp = stamp_of(); !stamp.empty() && stamp == token_stamp_) return {};
+  auto token = load_or_create_token(token_path_);  // missing: a new one is written
+  if (!token) return std::unexpected(token.error());
+  token_stamp_ = stamp_of();
   if (*token != token_) {  // rotated (or first read): the old token's sessions end
     token_ = *token;
     access_.set_token(token_);
   }
+  return {};
+}
+
+Reply DashboardServer::login(const MetricsHttp::Request& r, Instant now) {
   auto s = access_.login(query(r, "token"), now);
   if (!s) return text(401, std::string(kLoginHint));
   // ?next= a page of this site only: "/jobs/x", never "//host" or "/\\host" (another site).
@@ -71,6 +83,10 @@ std::string DashboardServer::take_done(const Session* s) {
 }
 
 Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
+  if (auto t = refresh_token(); !t) {
+    spdlog::error("dashboard: {}", t.error().message);
+    return text(500, "The login token cannot be read: see the agent's log.\n");
+  }
   if (r.url == "/login" && r.method == "GET") return login(r, now);
   if (r.body_too_long) return text(413, "Refused: a form of the dashboard is smaller than that.\n");
   const auto form = r.method == "POST" ? parse_form(r.body) : std::map<std::string, std::string>();
@@ -97,7 +113,7 @@ Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
     if (status.contains("monitors") && status["monitors"].is_array())
       for (const auto& m : status["monitors"])
         if (m.contains("key") && m["key"].is_string())
-          runs.emplace(m["key"].get<std::string>(), data_.history(m["key"].get<std::string>(), kOverviewRuns));
+          runs.emplace(m["key"].get<std::string>(), data_.history(m["key"].get<std::string>(), kOverviewRuns, false));
     return with_headers(Reply{200,
                               "text/html; charset=utf-8",
                               overview_page(status, runs, OverviewFilter{query(r, "state"), query(r, "q")}, ctx),
@@ -117,7 +133,7 @@ Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
           const nlohmann::json extras = data_.extras ? data_.extras(key) : nlohmann::json();
           return with_headers(Reply{200,
                                     "text/html; charset=utf-8",
-                                    job_page(m, data_.history(key, kJobPageRuns), ctx, incidents, extras),
+                                    job_page(m, data_.history(key, kJobPageRuns, true), ctx, incidents, extras),
                                     {}});
         }
     return text(404, "No job with that key.\n");

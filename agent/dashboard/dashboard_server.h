@@ -27,7 +27,8 @@ class DashboardServer {
  public:
   struct Data {
     std::function<nlohmann::json()> status;  // the status reply, as `status --json` prints it
-    std::function<nlohmann::json(const std::string& key, int limit)> history;  // runs, newest first
+    /// Runs, newest first, as `history --json` lists them; `tails` false: without output tails.
+    std::function<nlohmann::json(const std::string& key, int limit, bool tails)> history;
     /// One control request as root, the line the CLI sends on the socket ({"control": "pause", ...}):
     /// the socket's JSON reply. Unset: actions are refused.
     std::function<nlohmann::json(const nlohmann::json& request)> control;
@@ -39,8 +40,8 @@ class DashboardServer {
     std::function<nlohmann::json(const std::string& key)> extras;
   };
 
-  /// GET /login?token=T[&next=/jobs/KEY] logs in. `token_path`: the login token's file, read again at each login so
-  /// that `cronitor-agent dashboard --new-token` takes effect at once.
+  /// GET /login?token=T[&next=/jobs/KEY] logs in. `token_path`: the login token's file, read again whenever it
+  /// changed (a stat per request), so that `cronitor-agent dashboard --new-token` ends every session at once.
   DashboardServer(std::string token_path, Data data, std::string agent_version);
 
   /// The answer to one request at `now`.
@@ -53,9 +54,12 @@ class DashboardServer {
                          const Session& s, Instant now);
   /// The one-line result of the session's last action, taken (shown once).
   std::string take_done(const Session* s);
+  /// Reads the token file again if it is not the one last read (rotated): the sessions end.
+  Result<void> refresh_token();
 
   std::string token_path_;
-  std::string token_;  // as last read from token_path_
+  std::string token_;        // as last read from token_path_
+  std::string token_stamp_;  // that file's device, inode, size and change time when read
   Data data_;
   std::string version_;
   Access access_{""};

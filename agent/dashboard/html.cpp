@@ -145,6 +145,7 @@ svg .oom{stroke:#000;stroke-width:1.5}
 svg.strip path{fill:none;stroke-width:16px;stroke-dasharray:5 1}svg.strip .ok{stroke:#2e8540}
 svg.strip .failed{stroke:#c62828}svg.strip .running{stroke:#1e66c8}svg.strip .other{stroke:#7a8290}
 svg.strip .oom{stroke:#6a1b9a;stroke-width:16px}svg .axis{stroke:#9aa1ad;stroke-width:1}svg text{font-size:10px;fill:#6b7280}
+svg .max-runtime{stroke:#c62828;stroke-width:1;stroke-dasharray:4 3}svg .miss{fill:#e08a00}
 form.filter{margin:0 0 12px}form.filter input,form.filter select{margin-right:8px}
 form.act{display:inline-block;margin:0 12px 8px 0}form.act input{width:7em}
 .done{background:#e6f4ea;border:1px solid #2e8540;padding:6px 10px;margin:0 0 12px}

@@ -108,7 +108,16 @@ std::string job_page(const json& monitor, const json& runs_in, const PageContext
   if (!field(monitor, "paused_until").is_null()) fact("Paused until", escape_json(field(monitor, "paused_until")));
   body += "</div>";
   body += "<h2>Durations of the last " + std::to_string(runs.size()) + " runs</h2>";
-  body += duration_chart_svg(runs);
+  // The misses as alerted (a missed slot is no run), and the max runtime in force.
+  std::vector<std::string> misses;
+  if (incidents.is_array())
+    for (const auto& inc : incidents)
+      for (const auto& a : field(inc, "sent").is_array() ? field(inc, "sent") : json::array())
+        if (field(a, "kind") == "missed" && field(a, "at").is_string())
+          misses.push_back(field(a, "at").get<std::string>());
+  const json& max_rt = field(extras, "max_runtime_ms");
+  body += duration_chart_svg(runs, max_rt.is_number() ? std::optional<int64_t>(max_rt.get<int64_t>()) : std::nullopt,
+                             misses);
   body +=
       "<h2>Runs</h2><table class=\"runs\"><thead><tr><th>Started</th><th>Status</th><th>Exit</th><th>Signal</th>"
       "<th>OOM</th><th>Duration</th><th>Run ID</th><th>Output</th></tr></thead><tbody>";

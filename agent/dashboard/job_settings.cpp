@@ -45,7 +45,9 @@ nlohmann::json job_extras(const MonitorConfig& m, const ToleranceAdvice& advice)
   if (!m.environment.empty()) add("environment", m.environment);
   add("alert_on_skip", m.alert_on_skip ? "true" : "false");
   add("paused", m.paused ? "true" : "false");
+  const auto max_rt = m.max_runtime();
   return {{"settings", std::move(s)},
+          {"max_runtime_ms", max_rt ? nlohmann::json(max_rt->count()) : nlohmann::json()},
           {"suggested",
            {{"comment", advice.comment()}, {"yaml", advice.yaml()}, {"why", advice.why}, {"runs", advice.runs}}}};
 }

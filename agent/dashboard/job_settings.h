@@ -9,8 +9,9 @@
 
 namespace cronitor::agent::dashboard {
 
-/// {"settings": [[NAME, VALUE], ...] in force for `m`, by their `# cronitor:` names, "suggested":
-/// {"comment", "yaml", "why", "runs"}} from `advice`.
+/// {"settings": [[NAME, VALUE], ...] in force for `m`, by their `# cronitor:` names,
+/// "max_runtime_ms": its max runtime (null: none), "suggested": {"comment", "yaml", "why", "runs"}}
+/// from `advice`.
 nlohmann::json job_extras(const MonitorConfig& m, const ToleranceAdvice& advice);
 
 }  // namespace cronitor::agent::dashboard

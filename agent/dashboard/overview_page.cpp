@@ -30,6 +30,9 @@ bool matches(const json& m, const OverviewFilter& f, const std::string& text_low
   return false;
 }
 
+/// A count or pid of the status reply, "-" when absent.
+std::string number_text(const json& n) { return n.is_number() ? std::to_string(n.get<int64_t>()) : "-"; }
+
 /// "2026-12-06T04:00:00Z (5 min ago)".
 std::string when(const json& iso, const PageContext& ctx) {
   if (!iso.is_string()) return "-";
@@ -61,6 +64,12 @@ std::string host_facts(const json& st, const PageContext& ctx) {
     out += ":</b> " + html + "</div>";
   };
   fact("Host", escape_json(field(st, "host")));
+  const json& crond = field(st, "cron");
+  if (crond.is_object())
+    fact("Cron daemon",
+         "up since " + escape_json(field(crond, "since")) + " (pid " + number_text(field(crond, "pid")) + ")");
+  else if (st.contains("cron") && !cron.is_object())  // followed by the daemon, not found (down is said above)
+    fact("Cron daemon", "not seen running");
   fact("Agent", escape(ctx.agent_version.empty() ? "-" : ctx.agent_version) + " (daemon " +
                     escape_json(field(st, "daemon")) + ")");
   const json& sd = field(st, "systemd");
@@ -78,6 +87,16 @@ std::string host_facts(const json& st, const PageContext& ctx) {
            : std::string("off"));
   if (field(st, "alerts_held").is_number() && field(st, "alerts_held").get<int64_t>() > 0)
     fact("Alerts held by the rate limit", std::to_string(field(st, "alerts_held").get<int64_t>()));
+  const json& uplink = field(st, "uplink");
+  if (uplink.is_array() && !uplink.empty()) {
+    std::string ups;
+    for (const auto& u : uplink) {
+      ups += (ups.empty() ? "" : "; ") + escape_json(field(u, "upstream")) + ": " + number_text(field(u, "delivered")) +
+             " delivered, " + number_text(field(u, "backlog")) + " queued";
+      if (field(u, "stopped") == true) ups += ", <b>stopped</b> (HTTP " + number_text(field(u, "stop_status")) + ")";
+    }
+    fact("Upstreams", ups);
+  }
   if (field(st, "wrap_refused").is_string()) fact("Not wrapping crontab lines", escape_json(field(st, "wrap_refused")));
   out += "</div>";
   return out;

@@ -65,9 +65,16 @@ std::string run_strip_svg(const nlohmann::json& runs, size_t limit) {
   return out;
 }
 
-std::string duration_chart_svg(const nlohmann::json& runs) {
+std::string duration_chart_svg(const nlohmann::json& runs, std::optional<int64_t> max_runtime_ms,
+                               const std::vector<std::string>& misses) {
   constexpr double kW = 720, kH = 220, kLeft = 56, kRight = 12, kTop = 10, kBottom = 24;
-  int64_t t_min = INT64_MAX, t_max = INT64_MIN, d_max = 0;
+  int64_t t_min = INT64_MAX, t_max = INT64_MIN, d_max = max_runtime_ms.value_or(0);
+  std::vector<std::pair<int64_t, const std::string*>> missed;
+  for (const auto& m : misses)
+    if (auto t = iso_ms(nlohmann::json(m))) {
+      missed.emplace_back(*t, &m);
+      t_min = std::min(t_min, *t), t_max = std::max(t_max, *t);
+    }
   std::vector<std::optional<int64_t>> at(runs.size());
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
@@ -103,6 +110,20 @@ std::string duration_chart_svg(const nlohmann::json& runs) {
     out += "<circle class=\"mark " + cls + "\" data-run=\"" + escape_json(r.value("run_id", nlohmann::json())) +
            "\" cx=\"" + num(kLeft + fx * plot_w) + "\" cy=\"" + num(kTop + plot_h - fy * plot_h) + "\" r=\"" +
            (failed ? "5" : "3") + "\"><title>" + run_title(r) + "</title></circle>";
+  }
+  auto x_of = [&](int64_t t) {
+    return kLeft + (t_max > t_min ? double(t - t_min) / double(t_max - t_min) : 0.5) * plot_w;
+  };
+  for (const auto& [t, text] : missed) {
+    const double x = x_of(t);
+    out += "<path class=\"miss\" d=\"M" + num(x) + " " + num(y0 + 2) + "l-5 9h10z\"><title>missed, alerted " +
+           escape(*text) + "</title></path>";
+  }
+  if (max_runtime_ms && *max_runtime_ms > 0) {
+    const double y = kTop + plot_h - double(*max_runtime_ms) / double(d_max) * plot_h;
+    out += "<line class=\"max-runtime\" x1=\"" + num(x0) + "\" y1=\"" + num(y) + "\" x2=\"" + num(x1) + "\" y2=\"" +
+           num(y) + "\"><title>max runtime " + escape(duration_text(nlohmann::json(*max_runtime_ms))) +
+           "</title></line>";
   }
   out += "</svg>";
   return out;

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace cronitor::agent::dashboard {
 
@@ -17,7 +19,10 @@ std::string run_strip_svg(const nlohmann::json& runs, size_t limit);
 
 /// Durations over time of `runs` (newest first): one <circle class="mark ..." data-run="ID"> per
 /// run, x its start, y its duration; failures larger and red, OOM kills outlined, runs with no
-/// duration (still running) on the axis.
-std::string duration_chart_svg(const nlohmann::json& runs);
+/// duration (still running) on the axis. `max_runtime_ms` (a `metric.duration <` assertion): a
+/// dashed <line class="max-runtime">, within the scale. `misses`: the times (ISO 8601) its missed
+/// slots were alerted, each a <path class="miss"> triangle under the time axis (not a run mark).
+std::string duration_chart_svg(const nlohmann::json& runs, std::optional<int64_t> max_runtime_ms = std::nullopt,
+                               const std::vector<std::string>& misses = {});
 
 }  // namespace cronitor::agent::dashboard

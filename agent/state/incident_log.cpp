@@ -24,14 +24,15 @@ std::string shown_target(const std::string& text) {
 
 /// The alerts of one incident (or, with incident 0, those outside any), each with its deliveries.
 Result<json> alerts_of(sql::Db& db, const std::string& key, int64_t incident, int limit) {
-  // Newest `limit` alerts first, then their outbox rows; alerts_key(key, id) finds them.
+  // Newest `limit` alerts first, then their outbox rows: alerts_incident(incident_id, id) finds
+  // the alerts (`incident_id IS ?2`, NULL for those outside any; a CASE there scanned every alert)
+  // and outbox_alert(alert_id) their deliveries.
   auto st = db.prepare(
       "SELECT a.id, a.key, a.kind, a.action, a.at_us, a.summary, a.suppressed, o.target, o.state, o.attempts, "
-      "o.last_error FROM (SELECT * FROM alerts WHERE (?1 = '' OR key = ?1) AND "
-      "(CASE WHEN ?2 = 0 THEN incident_id IS NULL ELSE incident_id = ?2 END) ORDER BY id DESC LIMIT ?3) a "
-      "LEFT JOIN outbox o ON o.alert_id = a.id ORDER BY a.id DESC, o.id");
+      "o.last_error FROM (SELECT * FROM alerts WHERE (?1 = '' OR key = ?1) AND incident_id IS ?2 "
+      "ORDER BY id DESC LIMIT ?3) a LEFT JOIN outbox o ON o.alert_id = a.id ORDER BY a.id DESC, o.id");
   if (!st) return std::unexpected(st.error());
-  st->bind(1, key).bind(2, incident).bind(3, limit);
+  st->bind(1, key).bind(2, incident == 0 ? std::nullopt : std::optional<int64_t>(incident)).bind(3, limit);
   json out = json::array();
   int64_t last = -1;
   while (true) {

@@ -59,6 +59,15 @@ CREATE INDEX uplink_outbox_upstream ON uplink_outbox(upstream, id);
     R"sql(
 CREATE INDEX uplink_outbox_kind ON uplink_outbox(upstream, kind, job);
 )sql",
+    // 5 -> 6: the reads of the dashboard and `history` find their rows instead of scanning. An
+    // incident's alerts by incident, their deliveries by alert (incident_log: the Incidents page
+    // scanned alerts, then outbox, per incident), and a job's newest runs in history()'s order
+    // (it read and sorted every stored run of the job, up to retention.runs, to list 60).
+    R"sql(
+CREATE INDEX alerts_incident ON alerts(incident_id, id);
+CREATE INDEX outbox_alert ON outbox(alert_id);
+CREATE INDEX runs_key_start ON runs(key, coalesce(started_ms, ended_ms), id);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -553,9 +562,11 @@ Result<void> StateStore::outbox_retry(int64_t id, Instant next, const std::strin
 
 Result<std::vector<RunRow>> StateStore::history(const std::string& key, int limit, size_t max_tail) {
   // The tail is cut in SQLite (its last bytes as a blob): a long listing never reads every output.
+  // max_tail 0 reads none (substr(x, -0) would be all of it).
   auto st = db_.prepare(
       "SELECT key, run_id, status, started_ms, ended_ms, duration_ms, exit_code, signal, oom, "
-      "CASE WHEN length(CAST(output_tail AS BLOB)) > ?3 THEN substr(CAST(output_tail AS BLOB), -?3) "
+      "CASE WHEN ?3 = 0 THEN '' WHEN length(CAST(output_tail AS BLOB)) > ?3 THEN substr(CAST(output_tail AS BLOB), "
+      "-?3) "
       "ELSE output_tail END, metrics, host, length(CAST(output_tail AS BLOB)) > ?3 FROM runs WHERE key = ?1 "
       "ORDER BY coalesce(started_ms, ended_ms) DESC, id DESC LIMIT ?2");
   if (!st) return std::unexpected(st.error());

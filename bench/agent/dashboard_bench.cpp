@@ -2,6 +2,8 @@
 // 200 ms and 1 MB) and a job page with 500 runs (under 100 ms), from status_json/run_json data,
 // with the action forms a logged-in session sees; the job page with 20 incidents and its settings,
 // and the Incidents page with 100. Reports the page size as a counter. `dashboard_bench`.
+// The BM_Request* cases time whole requests instead: DashboardServer::handle reading a real
+// state.db (dashboard_request_bench.cpp), as the daemon serves them.
 #include <benchmark/benchmark.h>
 
 #include "agent/cli/status_view.h"
@@ -119,5 +121,3 @@ void BM_IncidentsPage100(benchmark::State& state) {
 BENCHMARK(BM_IncidentsPage100)->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-BENCHMARK_MAIN();

@@ -131,6 +131,61 @@ TEST(DashboardPage, ChartHasOneMarkPerRunAndFailuresMarked) {
   EXPECT_GT(std::stod(newest[1]), std::stod(oldest[1]));
 }
 
+// Issue 22: the chart marks the misses (a missed slot is no run: it comes from the missed alerts of
+// the job's incidents) and draws the max-runtime line (job_extras' max_runtime_ms), in scale.
+TEST(DashboardPage, ChartDrawsTheMaxRuntimeLineAndTheMisses) {
+  json m = status_json("job", "Job", "0 * * * *", "UTC", "/etc/crontab:1", state_with("ok", 0));
+  const json runs = runs_of(10, 0);  // 1 s to 1.09 s
+  const json incidents = json::array(
+      {{{"key", "job"},
+        {"kind", "missed"},
+        {"sent", json::array({{{"kind", "recovered"}, {"action", "resolve"}, {"at", "2026-12-06T03:30:00+00:00"}},
+                              {{"kind", "missed"}, {"action", "open"}, {"at", "2026-12-05T20:01:00+00:00"}}})}}});
+  const json extras = {{"settings", json::array()}, {"max_runtime_ms", 5000}};
+  const std::string job = job_page(m, runs, {kNow, "1.0"}, incidents, extras);
+  EXPECT_EQ(count(job, "<circle class=\"mark "), 10u) << "a miss is not a run";
+  EXPECT_EQ(count(job, "<path class=\"miss\""), 1u);
+  EXPECT_NE(job.find("<title>missed, alerted 2026-12-05T20:01:00+00:00</title>"), std::string::npos);
+  // The line at 5 s, the top of the scale (the runs are all shorter): y = the plot's top, 10.
+  EXPECT_NE(job.find("<line class=\"max-runtime\" x1=\"56.0\" y1=\"10.0\" x2=\"708.0\" y2=\"10.0\"><title>max "
+                     "runtime 5s</title>"),
+            std::string::npos)
+      << job.substr(job.find("<svg class=\"chart\""), 600);
+  const std::string plain = job_page(m, runs, {kNow, "1.0"});
+  EXPECT_EQ(count(plain, "max-runtime\""), 0u);
+  EXPECT_EQ(count(plain, "<path class=\"miss\""), 0u);
+}
+
+// Issue 22's overview columns: state (colour class and word), name, schedule in words, zone,
+// source file:line, last run (when, exit, duration), next expected.
+TEST(DashboardPage, OverviewRowHasEveryColumn) {
+  json m = status_json("backup", "Nightly backup", "0 2 * * *", "Europe/Berlin", "/etc/cron.d/backup:3",
+                       state_with("failed", 1, true));
+  const std::string html = overview_page(json{{"monitors", json::array({m})}}, {}, {}, {kNow, "1.0"});
+  const std::string row = html.substr(html.find("<tr data-key=\"backup\""));
+  EXPECT_NE(row.find("<span class=\"state s-failing\">failing</span>"), std::string::npos) << row;
+  EXPECT_NE(row.find(">Nightly backup</a>"), std::string::npos) << row;
+  EXPECT_NE(row.find("<code>0 2 * * *</code><br>At 02:00"), std::string::npos) << row;
+  EXPECT_NE(row.find("<td>Europe/Berlin</td>"), std::string::npos) << row;
+  EXPECT_NE(row.find("<code>/etc/cron.d/backup:3</code>"), std::string::npos) << row;
+  EXPECT_NE(row.find("(10 min ago)</span><br>exit 1, 1m"), std::string::npos) << row;
+  EXPECT_NE(row.find("(in 50 min)"), std::string::npos) << row;
+}
+
+// A job's page: the settings in force, the suggested ones (`suggest`) and the commands to act.
+TEST(DashboardPage, JobPageShowsSettingsSuggestionAndCommands) {
+  json m = status_json("backup", "Nightly backup", "0 2 * * *", "UTC", "/etc/cron.d/backup:3", state_with("ok", 0));
+  const json extras = {{"settings", json::array({json::array({"grace", "1m"})})},
+                       {"suggested", {{"comment", "# cronitor: grace=5m"}, {"yaml", "- key: backup\n"}, {"runs", 42}}}};
+  const std::string job = job_page(m, runs_of(3, 0), {kNow, "1.0"}, json::array(), extras);
+  EXPECT_NE(job.find("<h2>Settings in force</h2>"), std::string::npos);
+  EXPECT_NE(job.find("<tr><td><code>grace</code></td><td>1m</td></tr>"), std::string::npos);
+  EXPECT_NE(job.find("From 42 finished runs"), std::string::npos);
+  EXPECT_NE(job.find("<pre class=\"suggested\"># cronitor: grace=5m</pre>"), std::string::npos);
+  EXPECT_NE(job.find("cronitor-agent pause backup --for"), std::string::npos);
+  EXPECT_NE(job.find("cronitor-agent resume backup"), std::string::npos);
+}
+
 TEST(DashboardPage, OomAndRunningRunsHaveTheirOwnMarks) {
   RunRow oom{"job", "r-oom", "failed", 1, 2, 1, 137, "SIGKILL", true, "", "", ""};
   RunRow open{"job", "r-open", "running", 3, std::nullopt, std::nullopt, std::nullopt, "", false, "", "", ""};
@@ -199,6 +254,27 @@ TEST(DashboardPage, OverviewShowsHostFactsAndNoExternalAsset) {
   EXPECT_NE(html.find("9.9.9"), std::string::npos);
   for (std::string_view asset : {"<script", "<link", "src=", "http://", "https://", "@import"})
     EXPECT_EQ(html.find(asset), std::string::npos) << asset;
+}
+
+// Issue 22's host facts: since when the cron daemon is up, and each upstream with its backlog.
+TEST(DashboardPage, OverviewShowsCronUpSinceAndUpstreamBacklogs) {
+  json st = {
+      {"host", "db1"},
+      {"daemon", "running"},
+      {"monitors", json::array()},
+      {"cron", {{"pid", 812}, {"since", "2026-12-01T06:00:00+00:00"}}},
+      {"uplink",
+       json::array(
+           {{{"upstream", "cronitor"}, {"delivered", 120}, {"backlog", 7}, {"stopped", false}},
+            {{"upstream", "<hc>"}, {"delivered", 0}, {"backlog", 3}, {"stopped", true}, {"stop_status", 401}}})}};
+  const std::string html = overview_page(st, {}, {}, {kNow, "9.9.9"});
+  EXPECT_NE(html.find("<b>Cron daemon:</b> up since 2026-12-01T06:00:00+00:00 (pid 812)"), std::string::npos) << html;
+  EXPECT_NE(
+      html.find("cronitor: 120 delivered, 7 queued; &lt;hc&gt;: 0 delivered, 3 queued, <b>stopped</b> (HTTP 401)"),
+      std::string::npos)
+      << html;
+  st["cron"] = nullptr;
+  EXPECT_NE(overview_page(st, {}, {}, {kNow, "9.9.9"}).find("<b>Cron daemon:</b> not seen running"), std::string::npos);
 }
 
 }  // namespace

@@ -34,8 +34,8 @@ class DashboardServerTest : public ::testing::Test {
           {"host", "db1"},
           {"monitors", json::array({{{"key", "x"}, {"name", "<img src=x onerror=alert(1)>"}, {"state", "ok"}}})}};
     };
-    data.history = [this](const std::string& key, int limit) {
-      asked_.push_back(key + ":" + std::to_string(limit));
+    data.history = [this](const std::string& key, int limit, bool tails) {
+      asked_.push_back(key + ":" + std::to_string(limit) + (tails ? "" : " no tails"));
       return json::array({{{"run_id", "r1"}, {"status", "failed"}, {"output_tail", "</pre><script>x</script>"}}});
     };
     data.control = [this](const json& req) {
@@ -108,7 +108,7 @@ TEST_F(DashboardServerTest, LoginThenPagesAndNoScriptRuns) {
   auto job = server_->handle(Request{"GET", "/jobs/x", cookie, {}}, kNow);
   ASSERT_EQ(job.status, 200u);
   EXPECT_EQ(job.body.find("<script"), std::string::npos);
-  EXPECT_EQ(asked_, (std::vector<std::string>{"x:60", "x:500"}));
+  EXPECT_EQ(asked_, (std::vector<std::string>{"x:60 no tails", "x:500"}));
   EXPECT_EQ(server_->handle(Request{"GET", "/jobs/nope", cookie, {}}, kNow).status, 404u);
 }
 
@@ -133,6 +133,32 @@ TEST_F(DashboardServerTest, RotatedTokenEndsSessions) {
   EXPECT_EQ(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow).status, 401u);
   EXPECT_EQ(server_->handle(Request{"GET", "/", cookie, {}}, kNow).status, 401u);
   EXPECT_EQ(server_->handle(Request{"GET", "/login", "", {{"token", *fresh}}}, kNow).status, 303u);
+}
+
+// `cronitor-agent dashboard --new-token` says every session has ended: so it has at the next
+// request, before anyone logs in again (the token was read again only at a login).
+TEST_F(DashboardServerTest, RotatedTokenEndsSessionsAtTheNextRequest) {
+  const std::string cookie = cookie_of(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow));
+  ASSERT_EQ(server_->handle(Request{"GET", "/", cookie, {}}, kNow).status, 200u);
+  ASSERT_TRUE(rotate_token(dir_ + "/dashboard.token"));
+  EXPECT_EQ(server_->handle(Request{"GET", "/", cookie, {}}, kNow).status, 401u);
+  EXPECT_EQ(server_->handle(Request{"GET", "/jobs/x", cookie, {}}, kNow).status, 401u);
+}
+
+// The overview's filters are a GET form: they work without JavaScript, from the query string.
+TEST_F(DashboardServerTest, OverviewFiltersByStateAndTextFromTheQuery) {
+  const std::string cookie = cookie_of(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow));
+  const std::string all = server_->handle(Request{"GET", "/", cookie, {}}, kNow).body;
+  EXPECT_NE(all.find("<form class=\"filter\" method=\"get\" action=\"/\">"), std::string::npos) << all;
+  EXPECT_NE(all.find("data-key=\"x\""), std::string::npos);
+  const std::string failing = server_->handle(Request{"GET", "/", cookie, {{"state", "failing"}}}, kNow).body;
+  EXPECT_EQ(failing.find("data-key=\"x\""), std::string::npos);
+  EXPECT_NE(failing.find("0 of 1 jobs"), std::string::npos);
+  EXPECT_NE(failing.find("<option selected>failing</option>"), std::string::npos) << "the form keeps the filter";
+  const std::string text = server_->handle(Request{"GET", "/", cookie, {{"state", "ok"}, {"q", "ONERROR"}}}, kNow).body;
+  EXPECT_NE(text.find("data-key=\"x\""), std::string::npos);
+  EXPECT_EQ(server_->handle(Request{"GET", "/", cookie, {{"q", "nothing like it"}}}, kNow).body.find("data-key=\"x\""),
+            std::string::npos);
 }
 
 TEST_F(DashboardServerTest, ActionsAreTheSocketsControlRequestsWithTheirCsrfToken) {
@@ -187,7 +213,7 @@ TEST_F(DashboardServerTest, ActionsAreTheSocketsControlRequestsWithTheirCsrfToke
 TEST_F(DashboardServerTest, RefusedControlSaysWhy) {
   DashboardServer::Data data;
   data.status = [] { return json{{"monitors", json::array({{{"key", "x"}, {"state", "ok"}}})}}; };
-  data.history = [](const std::string&, int) { return json::array(); };
+  data.history = [](const std::string&, int, bool) { return json::array(); };
   data.control = [](const json&) { return json{{"ok", false}, {"error", "no monitor with key \"x\""}}; };
   DashboardServer server(dir_ + "/dashboard.token", std::move(data), "1");
   const std::string cookie = cookie_of(server.handle(Request{"GET", "/login", "", {{"token", token_}}}, kNow));

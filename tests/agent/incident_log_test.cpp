@@ -103,5 +103,63 @@ TEST_F(IncidentLogTest, TestAlertIsANoticeNotAnIncident) {
   EXPECT_EQ((*log)["notices"][0]["deliveries"][0]["state"], "pending");
 }
 
+/// The plan SQLite makes for `sql`, one step per line.
+std::string plan(sql::Db& db, const std::string& sql) {
+  auto st = db.prepare("EXPLAIN QUERY PLAN " + sql);
+  if (!st) return st.error().message;
+  std::string out;
+  while (st->step().value_or(false)) out += st->text(3) + "\n";
+  return out;
+}
+
+// Schema 6 (issue 22): a version-5 state.db (the same tables without the dashboard's indexes) is
+// migrated; then the Incidents page's join finds an incident's alerts and their deliveries by
+// index (it scanned alerts, then the outbox, for each incident), a job's newest runs come from an
+// index in history()'s order (no sort of every stored run), and what was stored reads back.
+TEST_F(IncidentLogTest, VersionFiveFileGetsTheIndexesOfTheIncidentJoinAndHistory) {
+  ASSERT_TRUE(store_->record_action(
+      Action{Action::Type::kOpen, failed("backup", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}, {kSlack},
+      at("2026-01-01T00:00:00Z")));
+  Alert ok = failed("backup", "2026-01-01T01:00:00Z", "2026-01-01T00:00:00Z");
+  ok.kind = Alert::Kind::kRecovered;
+  ASSERT_TRUE(store_->record_action(Action{Action::Type::kResolve, ok}, {kSlack}, ok.at));
+  store_.reset();
+  const std::string path = (dir_ / "state.db").string();
+  {
+    auto db = sql::Db::open(path, false);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(
+        db->exec("DROP INDEX IF EXISTS alerts_incident; DROP INDEX IF EXISTS outbox_alert; "
+                 "DROP INDEX IF EXISTS runs_key_start; PRAGMA user_version=5;"));
+  }
+  std::vector<std::string> warnings;
+  auto s = StateStore::open(path, &warnings);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(s->db().scalar("PRAGMA user_version").value_or(0), kSchemaVersion);
+  EXPECT_EQ(s->db()
+                .scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('alerts_incident', "
+                        "'outbox_alert', 'runs_key_start')")
+                .value_or(0),
+            3);
+  // The shapes of incident_log()'s join and of history()'s order (incident 1, job "backup").
+  const std::string join = plan(s->db(),
+                                "SELECT a.id, o.target FROM (SELECT * FROM alerts WHERE ('backup' = '' OR key = "
+                                "'backup') AND incident_id IS 1 ORDER BY id DESC LIMIT 20) a LEFT JOIN outbox o ON "
+                                "o.alert_id = a.id ORDER BY a.id DESC, o.id");
+  EXPECT_NE(join.find("USING INDEX alerts_incident"), std::string::npos) << join;
+  EXPECT_NE(join.find("USING INDEX outbox_alert"), std::string::npos) << join;
+  const std::string runs = plan(s->db(),
+                                "SELECT run_id FROM runs WHERE key = 'backup' ORDER BY coalesce(started_ms, "
+                                "ended_ms) DESC, id DESC LIMIT 60");
+  EXPECT_NE(runs.find("USING INDEX runs_key_start"), std::string::npos) << runs;
+  EXPECT_EQ(runs.find("TEMP B-TREE"), std::string::npos) << runs;
+  auto log = incident_log(s->db(), "backup", 10, false);
+  ASSERT_TRUE(log) << log.error().message;
+  ASSERT_EQ((*log)["incidents"].size(), 1u);
+  ASSERT_EQ((*log)["incidents"][0]["sent"].size(), 2u);
+  EXPECT_EQ((*log)["incidents"][0]["sent"][1]["deliveries"].size(), 1u);
+}
+
 }  // namespace
 }  // namespace cronitor::agent

@@ -244,6 +244,21 @@ TEST_F(StateStoreTest, MigratesVersionOneFile) {
   EXPECT_TRUE(s->due_outbox(at("2026-01-01T00:00:00Z"), 5));
 }
 
+// A listing that shows no output (the dashboard's overview strip, `suggest`) reads none: max_tail 0
+// gave every tail whole (SQLite's substr(x, -0) is all of x).
+TEST_F(StateStoreTest, HistoryWithoutTailsReadsNoOutput) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s);
+  auto e = event("k", "r1", RunEvent::State::kFail, at("2026-01-01T00:00:00Z"), 1);
+  e.output_tail = std::string(5000, 'x');
+  ASSERT_TRUE(s->record_event(e, e.ts));
+  auto h = s->history("k", 10, 0);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].output_tail, "");
+  EXPECT_EQ(s->history("k", 10, 100)->at(0).output_tail.size(), 100u);
+}
+
 TEST_F(StateStoreTest, RetentionKeepsLastNAndRecent) {
   auto s = StateStore::open(path_, nullptr);
   ASSERT_TRUE(s);

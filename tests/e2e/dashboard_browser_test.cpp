@@ -187,5 +187,64 @@ TEST_F(DashboardBrowser, LoginOverviewJobPageAndRefusals) {
   EXPECT_TRUE(has(listed, "<code>webhook:")) << "the incident's alert went to the webhook: " << listed;
 }
 
+// dashboard.listen on every address (issue 22: "needs it explicitly and warns at start"): with
+// allow_remote the agent serves it and says so at start, naming the key and the address; the
+// pages still need a session. Without allow_remote the same file is a config error naming the key.
+// And `cronitor-agent dashboard [--new-token]` against it.
+class DashboardRemote : public DaemonTest {
+ protected:
+  DashboardRemote() : DaemonTest("dash-remote") {}
+};
+
+TEST_F(DashboardRemote, AllAddressesNeedAllowRemoteAndWarnAtStart) {
+  const uint16_t port = free_port();
+  const std::string listen = "0.0.0.0:" + std::to_string(port);
+  std::ofstream(config()) << sandbox_config("dash-remote") << "dashboard: {listen: \"" << listen << "\"}\n";
+  auto refused = run_command({kAgent, "check-config", config()});
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_TRUE(has(refused.out + refused.err, "dashboard.listen")) << refused.out << refused.err;
+  EXPECT_TRUE(has(refused.out + refused.err, "dashboard.allow_remote: true")) << refused.out << refused.err;
+
+  std::ofstream(config()) << sandbox_config("dash-remote") << "dashboard: {listen: \"" << listen
+                          << "\", allow_remote: true}\n";
+  ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
+  ASSERT_TRUE(daemon_.wait_for_log("dashboard: serving http://" + listen)) << daemon_.log();
+  const std::string log = daemon_.log();
+  const size_t warned = log.find("dashboard: listening on " + listen + ", not a loopback address");
+  ASSERT_NE(warned, std::string::npos) << log;
+  EXPECT_TRUE(has(log.substr(warned, log.find('\n', warned) - warned), "(dashboard.allow_remote)")) << log;
+  EXPECT_TRUE(has(log.substr(log.rfind('\n', warned) + 1, 40), "warn")) << "logged as a warning: " << log;
+  // Reached over loopback (0.0.0.0 takes it too): no page without a session, the one-line hint.
+  const std::string anon = http(port, "GET", "/");
+  EXPECT_TRUE(has(anon.substr(0, 20), " 401")) << anon.substr(0, 200);
+  const std::string body = anon.substr(anon.find("\r\n\r\n") + 4);
+  EXPECT_TRUE(has(body, "cronitor-agent dashboard")) << body;
+  EXPECT_EQ(occurrences(body, "\n"), 1u) << "one line: " << body;
+
+  // `cronitor-agent dashboard` prints the URL a browser here opens (loopback for 0.0.0.0);
+  // --new-token rotates the token: the open session ends at once, the old URL logs in no more.
+  auto printed = run_command({kAgent, "dashboard", "--config", config()});
+  ASSERT_EQ(printed.exit_code, 0) << printed.err;
+  const std::string prefix = "http://127.0.0.1:" + std::to_string(port) + "/login?token=";
+  ASSERT_TRUE(printed.out.starts_with(prefix)) << printed.out;
+  const std::string old_login =
+      printed.out.substr(printed.out.find("/login"), printed.out.find('\n') - printed.out.find("/login"));
+  const std::string login = http(port, "GET", old_login);
+  const auto at = login.find("cronitor_session=");
+  ASSERT_NE(at, std::string::npos) << login;
+  const std::string cookie = login.substr(at, login.find(';', at) - at);
+  EXPECT_TRUE(has(http(port, "GET", "/", cookie).substr(0, 20), " 200"));
+  auto rotated = run_command({kAgent, "dashboard", "--new-token", "--config", config()});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  EXPECT_TRUE(has(rotated.err, "every open dashboard session has ended")) << rotated.err;
+  ASSERT_TRUE(rotated.out.starts_with(prefix)) << rotated.out;
+  EXPECT_NE(rotated.out, printed.out);
+  EXPECT_TRUE(has(http(port, "GET", "/", cookie).substr(0, 20), " 401")) << "the session ended at once";
+  EXPECT_TRUE(has(http(port, "GET", old_login).substr(0, 20), " 401"));
+  const std::string fresh =
+      rotated.out.substr(rotated.out.find("/login"), rotated.out.find('\n') - rotated.out.find("/login"));
+  EXPECT_TRUE(has(http(port, "GET", fresh).substr(0, 20), " 303"));
+}
+
 }  // namespace
 }  // namespace cronitor::testing

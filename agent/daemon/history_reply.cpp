@@ -1,0 +1,35 @@
+#include "agent/daemon/history_reply.h"
+
+#include <algorithm>
+
+#include "agent/cli/status_view.h"
+
+namespace cronitor::agent {
+namespace {
+
+constexpr size_t kHistoryReplyBytes = 1 << 20;  // output tails in one history reply
+constexpr size_t kHistoryMinTail = 256;         // ... each keeps at least its last 256 bytes
+constexpr size_t kRunJsonBytes = 320;           // a run's fields besides its tail and metrics
+
+}  // namespace
+
+Result<HistoryReply> history_reply(StateStore& store, const std::string& key, int limit, bool tails) {
+  // 10,000 runs with 8 KiB tails made a 494 MB reply that stalled the loop: the tails share a budget.
+  const size_t tail = std::clamp<size_t>(kHistoryReplyBytes / static_cast<size_t>(std::max(limit, 1)), kHistoryMinTail,
+                                         cronitor::kMaxOutputTailBytes);
+  auto runs = store.history(key, limit, tails ? tail : 0);
+  if (!runs) return std::unexpected(runs.error());
+  HistoryReply out;
+  size_t bytes = 0;
+  for (const auto& r : *runs) {
+    bytes += kRunJsonBytes + r.output_tail.size() + r.metrics_json.size();
+    if (bytes > 2 * kHistoryReplyBytes) {
+      out.more = true;
+      break;
+    }
+    out.runs.push_back(run_json(r));
+  }
+  return out;
+}
+
+}  // namespace cronitor::agent
