@@ -27,7 +27,17 @@ Result<HistoryReply> history_reply(StateStore& store, const std::string& key, in
       out.more = true;
       break;
     }
-    out.runs.push_back(run_json(r));
+    if (tails) {
+      out.runs.push_back(run_json(r));
+      continue;
+    }
+    // run_json's fields the strip reads (run_strip_svg: its class), under the same names.
+    nlohmann::json brief = nlohmann::json::object();
+    auto& o = brief.get_ref<nlohmann::json::object_t&>();
+    o.emplace("run_id", r.run_id);
+    o.emplace("status", r.status);
+    o.emplace("oom", r.oom);
+    out.runs.push_back(std::move(brief));
   }
   return out;
 }

@@ -3,7 +3,9 @@
 # dashboard_bench builds (1,000 jobs x 60 runs, "big" with 500), its monitors in agent.yaml, and
 # curl timing whole HTTP requests with a session: the overview and the job page, N times each.
 #   bench/agent/dashboard_http.sh BUILD_DIR [N]
-# Prints one line per request (seconds, bytes) and the median of each page. Leaves nothing behind.
+# Prints one line per request (status, seconds, bytes), the median of each page, and the agent's
+# CPU time per request (utime + stime from /proc: on a shared machine the wall time is mostly
+# waiting for a core). Leaves nothing behind.
 set -euo pipefail
 build=${1:?usage: dashboard_http.sh BUILD_DIR [N]}
 n=${2:-10}
@@ -37,8 +39,10 @@ for _ in $(seq 300); do grep -q "dashboard: serving" "$dir/agent.log" && break; 
 grep -q "dashboard: serving" "$dir/agent.log" || { cat "$dir/agent.log"; exit 1; }
 url=$("$agent" dashboard --config "$dir/agent.yaml")
 curl -s -o /dev/null -c "$dir/cookies" "$url"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 time_page() {
-  local path=$1 times=()
+  local path=$1 times=() before
+  before=$(cpu_ticks)
   for _ in $(seq "$n"); do
     line=$(curl -s -o /dev/null -b "$dir/cookies" -w '%{http_code} %{time_total} %{size_download}' \
       "http://127.0.0.1:$port$path")
@@ -47,6 +51,7 @@ time_page() {
     times+=("$(echo "$line" | cut -d' ' -f2)")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk -v p="$path" '{a[NR]=$1} END {print p, "median", a[int((NR+1)/2)], "s"}'
+  echo "$path agent CPU $(( ($(cpu_ticks) - before) * 1000 / $(getconf CLK_TCK) / n )) ms per request"
 }
 time_page /
 time_page /jobs/big
