@@ -100,17 +100,24 @@ json status_json(const std::string& key, const std::string& name, const std::str
                 {"reason", s.incident->reason}};
   json paused_until = nullptr;
   if (s.paused_until) paused_until = *s.paused_until == Instant::max() ? json("resume") : iso_or_null(s.paused_until);
-  return {{"key", key},
-          {"name", name},
-          {"state", state_word(s, paused, awaits_first_run)},
-          {"schedule", schedule},
-          {"timezone", timezone},
-          {"source", source},
-          {"last_run", last},
-          {"open_run", open},
-          {"next_expected", s.removed ? json() : iso_or_null(s.expected)},
-          {"paused_until", paused_until},
-          {"incident", incident}};
+  json j = {{"key", key},
+            {"name", name},
+            {"state", state_word(s, paused, awaits_first_run)},
+            {"schedule", schedule},
+            {"timezone", timezone},
+            {"source", source},
+            {"last_run", last},
+            {"open_run", open},
+            {"next_expected", s.removed ? json() : iso_or_null(s.expected)},
+            {"paused_until", paused_until},
+            {"incident", incident}};
+  // The slots that passed without a run, oldest first (the last 60): only when there are some.
+  if (!s.missed_slots.empty()) {
+    json missed = json::array();
+    for (Instant m : s.missed_slots) missed.push_back(iso_or_null(m));
+    j["missed_slots"] = std::move(missed);
+  }
+  return j;
 }
 
 std::string status_table(const json& monitors) {

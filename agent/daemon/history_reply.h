@@ -17,8 +17,8 @@ struct HistoryReply {
 /// The last `limit` runs of `key`. One reply holds at most 1 MiB of output tails (each cut to its
 /// last bytes when many runs are asked for, never under 256) and stops at 2 MiB in all (`more`).
 /// `tails` false: the brief form the dashboard's overview strip draws, each run only its run_id,
-/// status and oom, and no output read (1,000 jobs x 60 runs of 8 KiB tails would be
-/// 480 MB read for nothing; the 12 fields of each of the 60,000 runs took 40% of the request).
+/// status, oom and t_ms (its start, else its end, in epoch ms), and no output read (1,000 jobs x 60 runs of 8 KiB tails
+/// would be 480 MB read for nothing; the 12 fields of each of the 60,000 runs took 40% of the request).
 [[nodiscard]] Result<HistoryReply> history_reply(StateStore& store, const std::string& key, int limit,
                                                  bool tails = true);
 

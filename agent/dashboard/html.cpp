@@ -140,10 +140,10 @@ th{font-weight:600;background:#eef0f3}
 .alert{background:#fde8e8;border:1px solid #c62828;padding:6px 10px;margin:0 0 12px}
 .muted{color:#6b7280}code,pre{font:12px/1.3 ui-monospace,monospace}
 pre{white-space:pre-wrap;max-height:20em;overflow:auto;background:#f3f4f6;padding:6px;margin:4px 0}
-svg .ok{fill:#2e8540}svg .failed{fill:#c62828}svg .running{fill:#1e66c8}svg .other{fill:#7a8290}
+svg .ok{fill:#2e8540}svg .failed{fill:#c62828}svg .running{fill:#1e66c8}svg .missed{fill:#e67700}svg .other{fill:#7a8290}
 svg .oom{stroke:#000;stroke-width:1.5}
 svg.strip path{fill:none;stroke-width:16px;stroke-dasharray:5 1}svg.strip .ok{stroke:#2e8540}
-svg.strip .failed{stroke:#c62828}svg.strip .running{stroke:#1e66c8}svg.strip .other{stroke:#7a8290}
+svg.strip .failed{stroke:#c62828}svg.strip .missed{stroke:#e67700}svg.strip .running{stroke:#1e66c8}svg.strip .other{stroke:#7a8290}
 svg.strip .oom{stroke:#6a1b9a;stroke-width:16px}svg .axis{stroke:#9aa1ad;stroke-width:1}svg text{font-size:10px;fill:#6b7280}
 svg .max-runtime{stroke:#c62828;stroke-width:1;stroke-dasharray:4 3}svg .miss{fill:#e08a00}
 form.filter{margin:0 0 12px}form.filter input,form.filter select{margin-right:8px}

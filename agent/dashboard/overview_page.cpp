@@ -156,7 +156,11 @@ std::string job_row(const json& m, const json& runs, const PageContext& ctx) {
   const json& open = field(m, "open_run");
   out += "<td>" + (open.is_object() ? "running since " + when(field(open, "started"), ctx) + "<br>" : std::string()) +
          when(field(m, "next_expected"), ctx) + "</td>";
-  out += "<td>" + run_strip_svg(runs.is_array() ? runs : json::array(), kStripRuns) + "</td></tr>";
+  // The runs and the slots that passed without one (a missed slot is no run: state keeps them).
+  out += "<td>" +
+         run_strip_svg(strip_entries(runs.is_array() ? runs : json::array(), field(m, "missed_slots"), kStripRuns),
+                       kStripRuns) +
+         "</td></tr>";
   return out;
 }
 

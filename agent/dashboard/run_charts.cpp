@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -32,9 +33,34 @@ std::string run_title(const nlohmann::json& r) {
 
 std::string run_class(const nlohmann::json& run) {
   const std::string status = run.value("status", std::string());
-  std::string c = status == "ok" || status == "failed" || status == "running" ? status : "other";
+  std::string c = status == "ok" || status == "failed" || status == "running" || status == "missed" ? status : "other";
   if (run.value("oom", false)) c += " oom";
   return c;
+}
+
+nlohmann::json strip_entries(const nlohmann::json& runs, const nlohmann::json& missed_slots, size_t limit) {
+  if (!missed_slots.is_array() || missed_slots.empty()) return runs;
+  auto run_ms = [](const nlohmann::json& r) -> std::optional<int64_t> {
+    if (r.contains("t_ms") && r["t_ms"].is_number_integer()) return r["t_ms"].get<int64_t>();
+    if (auto t = iso_ms(r.value("started", nlohmann::json()))) return t;
+    return iso_ms(r.value("ended", nlohmann::json()));
+  };
+  // Both lists newest first, merged by time; a run without a time keeps its place before older ones.
+  std::vector<int64_t> misses;
+  for (const auto& m : missed_slots)
+    if (auto t = iso_ms(m)) misses.push_back(*t);
+  std::sort(misses.rbegin(), misses.rend());
+  nlohmann::json out = nlohmann::json::array();
+  size_t i = 0, k = 0;
+  while (out.size() < limit && (i < runs.size() || k < misses.size())) {
+    const auto t = i < runs.size() ? run_ms(runs[i]) : std::nullopt;
+    if (k < misses.size() && (i >= runs.size() || (t && misses[k] > *t))) {
+      out.push_back({{"status", "missed"}, {"t_ms", misses[k++]}});
+    } else {
+      out.push_back(runs[i++]);
+    }
+  }
+  return out;
 }
 
 std::string run_strip_svg(const nlohmann::json& runs, size_t limit) {

@@ -8,7 +8,8 @@
 
 namespace cronitor::agent::dashboard {
 
-/// The class of a run's mark: ok, failed, running or other (an unknown status), plus " oom" when
+/// The class of a run's mark: ok, failed, running, missed (a slot without a run) or other (an
+/// unknown status), plus " oom" when
 /// the kernel killed it for memory.
 std::string run_class(const nlohmann::json& run);
 
@@ -16,6 +17,11 @@ std::string run_class(const nlohmann::json& run);
 /// a 5-pixel dash per run, all runs of one class one <path class="seg CLASS" data-n="K"> (K runs;
 /// a subpath per row of them).
 std::string run_strip_svg(const nlohmann::json& runs, size_t limit);
+
+/// The strip's entries: `runs` (newest first, each with `t_ms` or `started`/`ended`) and the
+/// job's `missed_slots` (ISO 8601, oldest first, as `status --json` lists them) as
+/// {"status": "missed"} entries placed among the runs by time, newest first, at most `limit`.
+nlohmann::json strip_entries(const nlohmann::json& runs, const nlohmann::json& missed_slots, size_t limit);
 
 /// Durations over time of `runs` (newest first): one <circle class="mark ..." data-run="ID"> per
 /// run, x its start, y its duration; failures larger and red, OOM kills outlined, runs with no

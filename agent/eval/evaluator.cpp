@@ -54,6 +54,8 @@ void on_time(const MonitorConfig& c, MonitorState& s, Instant now, HostState& ho
     while (s.expected && now >= *s.expected + c.grace) {
       ++missed;
       last = *s.expected;
+      s.missed_slots.push_back(last);
+      if (s.missed_slots.size() > kRecentMissedSlots) s.missed_slots.erase(s.missed_slots.begin());
       if (missed >= kMaxMissLoop) {
         s.expected = c.next_slot(now - c.grace);
         skipped = true;

@@ -110,6 +110,9 @@ struct Incident {
 };
 
 /// What the evaluator remembers about a monitor between inputs. Persisted in state.db.
+/// How many missed slots a monitor's state keeps (the dashboard's strip shows 60 runs or slots).
+inline constexpr size_t kRecentMissedSlots = 60;
+
 struct MonitorState {
   std::optional<Instant> expected;  // the slot the monitor waits for
   int consecutive_misses = 0;
@@ -134,6 +137,9 @@ struct MonitorState {
   bool faulty = false;
   bool flapping = false;
   std::vector<Instant> flips;
+  // The last kRecentMissedSlots slots that passed without a run, oldest first: a missed slot is no
+  // run, so history does not hold it; the dashboard's strip draws it among the runs.
+  std::vector<Instant> missed_slots;
   // Runs too often: the slot the latest runs belong to, how many started in it, how many of them
   // on time (as cron starts them), and whether that slot was already counted as a fault.
   std::optional<Instant> slot;

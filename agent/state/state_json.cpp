@@ -125,6 +125,11 @@ std::string state_text(const MonitorState& s) {
     for (size_t i = 0; i < s.flips.size(); ++i) out += (i ? "," : "") + std::to_string(to_us(s.flips[i]));
     out += ']';
   }
+  if (!s.missed_slots.empty()) {
+    out += ",\"missed_slots\":[";
+    for (size_t i = 0; i < s.missed_slots.size(); ++i) out += (i ? "," : "") + std::to_string(to_us(s.missed_slots[i]));
+    out += ']';
+  }
   out += '}';
   return out;
 }
@@ -172,6 +177,11 @@ json to_json(const MonitorState& s) {
     for (Instant f : s.flips) flips.push_back(to_us(f));
     j["flips"] = std::move(flips);
   }
+  if (!s.missed_slots.empty()) {
+    json missed = json::array();
+    for (Instant m : s.missed_slots) missed.push_back(to_us(m));
+    j["missed_slots"] = std::move(missed);
+  }
   return j;
 }
 
@@ -207,6 +217,8 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.slot_alerted = j.value("slot_alerted", false);
     if (j.contains("flips"))
       for (const auto& f : j["flips"]) s.flips.push_back(from_us(f.get<int64_t>()));
+    if (j.contains("missed_slots"))
+      for (const auto& m : j["missed_slots"]) s.missed_slots.push_back(from_us(m.get<int64_t>()));
     return s;
   } catch (const json::exception& e) {
     return fail(std::string("monitor state: ") + e.what());

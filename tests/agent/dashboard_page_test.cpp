@@ -10,6 +10,7 @@
 #include "agent/dashboard/html.h"
 #include "agent/dashboard/pages.h"
 #include "agent/dashboard/run_charts.h"
+#include "schedule/iso8601.h"
 
 namespace cronitor::agent::dashboard {
 namespace {
@@ -212,6 +213,39 @@ TEST(DashboardPage, StripShowsTheLastSixtyRunsOldestLeft) {
   EXPECT_NE(alternating.find("<path class=\"seg failed\" data-n=\"3\" d=\"M6 8h5M18 8h5M30 8h5\"/>"),
             std::string::npos);
   EXPECT_EQ(marks_in_strips(run_strip_svg(mixed, 4)), 4u);
+}
+
+// Issue 22: the strip shows the last 60 runs or slots; a slot that passed without a run is kept
+// by the monitor's state (status --json "missed_slots") and drawn among the runs by its time.
+TEST(DashboardPage, StripPlacesMissedSlotsAmongTheRuns) {
+  const int64_t base = 1'780'000'000'000;  // ms
+  json runs = json::array();
+  for (int i = 0; i < 4; ++i)  // newest first: t = base + 3, 2, 1, 0 minutes
+    runs.push_back(
+        {{"run_id", "r" + std::to_string(i)}, {"status", "ok"}, {"oom", false}, {"t_ms", base + (3 - i) * 60'000}});
+  auto iso = [&](int64_t ms) {
+    return schedule::format_iso8601(Instant(std::chrono::milliseconds(ms)), schedule::Zone::utc());
+  };
+  // Missed between the oldest two runs and after the newest.
+  const json missed = json::array({iso(base + 30'000), iso(base + 4 * 60'000)});
+  const json entries = strip_entries(runs, missed, kStripRuns);
+  ASSERT_EQ(entries.size(), 6u);
+  std::vector<std::string> order;
+  for (const auto& e : entries) order.push_back(e["status"].get<std::string>());
+  EXPECT_EQ(order, (std::vector<std::string>{"missed", "ok", "ok", "ok", "missed", "ok"}));
+  const std::string strip = run_strip_svg(entries, kStripRuns);
+  EXPECT_NE(strip.find("<path class=\"seg missed\" data-n=\"2\""), std::string::npos) << strip;
+  EXPECT_EQ(strip_entries(runs, missed, 3).size(), 3u);
+  EXPECT_EQ(strip_entries(runs, json(), kStripRuns), runs);
+  // Through status --json: the monitor's state keeps the slot, the overview's strip draws it.
+  MonitorState s = state_with("ok", 0);
+  s.missed_slots = {Instant(std::chrono::milliseconds(base + 30'000))};
+  const json m = status_json("j", "J", "* * * * *", "UTC", "f:1", s);
+  ASSERT_TRUE(m.contains("missed_slots"));
+  EXPECT_EQ(m["missed_slots"], json::array({iso(base + 30'000)}));
+  const std::string html = overview_page(json{{"monitors", json::array({m})}}, {{"j", runs}}, {}, {kNow, "1.0"});
+  EXPECT_NE(html.find("<path class=\"seg missed\" data-n=\"1\""), std::string::npos);
+  EXPECT_FALSE(status_json("k", "K", "* * * * *", "UTC", "f:1", state_with("ok", 0)).contains("missed_slots"));
 }
 
 TEST(DashboardPage, OverviewListsFailingFirst) {

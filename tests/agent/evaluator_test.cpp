@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/state/state_json.h"
 #include "eval_helpers.h"
 
 namespace cronitor::agent {
@@ -282,6 +283,26 @@ TEST(Evaluator, LongDowntimeGivesOneMissAlert) {
   auto a = s.tick(at("2026-01-10T00:00:00Z"));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_GT(next_deadline(s.config, s.state), at("2026-01-10T00:00:00Z"));
+}
+
+// A missed slot is no run, so history does not hold it: the state keeps the last 60 (oldest
+// first) for the dashboard's strip, across a restart, and a run clears none of them.
+TEST(Evaluator, MissedSlotsAreKeptTheLastSixtyOldestFirst) {
+  Sim s(monitor("m", "* * * * *", "UTC", 30), at("2026-01-01T00:00:10Z"));
+  s.tick(at("2026-01-01T00:01:31Z"));  // the 00:01 slot passed without a run
+  ASSERT_EQ(s.state.missed_slots.size(), 1u);
+  EXPECT_EQ(s.state.missed_slots[0], at("2026-01-01T00:01:00Z"));
+  s.job(at("2026-01-01T00:02:01Z"));
+  s.tick(at("2026-01-01T00:02:40Z"));
+  EXPECT_EQ(s.state.missed_slots.size(), 1u) << "a run is no miss, and clears none";
+  s.tick(at("2026-01-01T02:00:00Z"));  // 00:03 .. 01:59 passed: 117 slots, the last 60 kept
+  ASSERT_EQ(s.state.missed_slots.size(), kRecentMissedSlots);
+  EXPECT_EQ(s.state.missed_slots.front(), at("2026-01-01T01:00:00Z"));
+  EXPECT_EQ(s.state.missed_slots.back(), at("2026-01-01T01:59:00Z"));
+  auto back = monitor_state_from_json(nlohmann::json::parse(state_text(s.state)));
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->missed_slots, s.state.missed_slots);
+  EXPECT_EQ(to_json(*back), to_json(s.state));
 }
 
 TEST(Evaluator, ClockJumpForwardSkipsSwallowedSlots) {
