@@ -166,7 +166,12 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
   timer("t-exit3", "ExecStart=/bin/sh -c 'echo disk full >&2; exit 3'");
   timer("t-timeout", "TimeoutStartSec=1\nExecStart=/bin/sleep 30");
   timer("t-signal", "ExecStart=/bin/sh -c 'kill -USR1 $$$$'");
-  timer("t-oom", "MemoryMax=32M\nMemorySwapMax=0\nExecStart=/usr/bin/python3 -c 'b=bytearray(256*1024*1024)'");
+  // The OOM comes 2 s into the run: the agent takes its baselines (the unit's memory cgroup, the
+  // host's OOM count) when it sees the run start, and on a loaded machine it saw a run that was
+  // OOM-killed within 0.2 s only after the kill (oom false: "it did not rise").
+  timer("t-oom",
+        "MemoryMax=32M\nMemorySwapMax=0\nExecStart=/usr/bin/python3 -c 'import time; time.sleep(2); "
+        "b=bytearray(256*1024*1024)'");
   timer("t-stop", "ExecStart=/bin/true");
   ASSERT_NO_FATAL_FAILURE(start_watching());
   const HttpRecorder& slack = *slack_;
