@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "agent/daemon/cron_run_tracker.h"
 
@@ -64,6 +65,21 @@ void ProcWatch::set_cron(pid_t pid) {
   std::vector<pid_t> roots;
   if (pid > 0) roots.push_back(pid);
   tracker_.set_roots(roots);
+}
+
+nlohmann::json ProcWatch::status_json() const {
+  using nlohmann::json;
+  const auto& n = tracker_.counters();
+  return {{"live", live()},
+          {"why_not", live() ? json() : json(why_not_)},
+          {"cron_pid", cron_},
+          {"runs", stats_.runs},
+          {"events", stats_.events},
+          {"wakeups", stats_.wakeups},
+          {"losses", stats_.losses},
+          {"unreadable", n.unreadable},
+          {"ended_unknown", n.ended_unknown},
+          {"not_followed", n.not_followed}};
 }
 
 void ProcWatch::arm(sd_event_source* s, uint64_t usec) {

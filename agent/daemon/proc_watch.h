@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -73,6 +74,8 @@ class ProcWatch {
   const ProcessTracker::Counters& counters() const { return tracker_.counters(); }
   size_t followed() const { return tracker_.followed(); }
   pid_t cron() const { return cron_; }
+  /// `process_events` of `status --json`: live or why not, the cron followed, the counters.
+  nlohmann::json status_json() const;
 
  private:
   struct Held {  // a wrapped line's run, waiting for its wrapper's report
