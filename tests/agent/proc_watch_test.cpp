@@ -3,7 +3,8 @@
 // tests/support/fake_cron_job.h its jobs. The loss path (issue 21 "Loss is told, never guessed"):
 // the kernel drops events (ENOBUFS) while one job ends and another goes on; the gap is counted,
 // /proc is read again for the followed processes, the run whose end was lost ends as "outcome
-// unknown" (no exit code, no failure) with one warning, and the live one is still seen to its exit.
+// unknown" (no exit code, no failure) with one warning, and the live one is still seen to its exit;
+// a job started while events were dropped is adopted from /proc, not missed.
 #include "agent/daemon/proc_watch.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -161,6 +163,57 @@ TEST(ProcWatch, ALostEndIsToldOnceAsOutcomeUnknownAndALiveRunIsStillSeenToItsExi
   size_t unknown = 0;
   for (const auto& e : handler.got) unknown += e.state == cronitor::RunState::kUnknown;
   EXPECT_EQ(unknown, 1u);
+}
+
+// Whether a process whose command line holds `marker` runs now.
+bool running(const std::string& marker) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A job cron starts while the queue is full: its fork and exec are dropped. After the loss, it is
+// adopted from /proc (a false miss otherwise), and its exit, read as usual, gives its exit code.
+TEST(ProcWatch, AJobStartedWhileEventsWereDroppedIsAdoptedFromProcNotMissed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
+  const std::string gap = "read x; exit 5 # proc-watch-test-gap";
+  Recorder handler;
+  ProcWatch w("watch-host", handler);
+  ASSERT_TRUE(w.live()) << w.why_not();
+  w.set_cron(::getpid());
+  const DiscoveredJob jobs[] = {line("gap", gap, 1)};
+  w.set_jobs(jobs);
+  const int fd = connector_fd();
+  ASSERT_GE(fd, 0);
+  int tiny = 1, big = 4 << 20;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &tiny, sizeof tiny), 0);
+  for (int i = 0; i < 2000; ++i) {
+    const pid_t p = ::fork();
+    if (p == 0) ::_exit(0);
+    ASSERT_GT(p, 0);
+    ::waitpid(p, nullptr, 0);
+  }
+  FakeCronJob job(gap);
+  const auto until = Clock::now() + std::chrono::seconds(10);
+  while (!running("proc-watch-test-gap") && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(running("proc-watch-test-gap"));
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big), 0);
+
+  ASSERT_TRUE(step_until(w, [&] { return handler.find("gap", false) != nullptr; }))
+      << "a run that started in the gap was missed; losses " << w.stats().losses;
+  EXPECT_GE(w.stats().losses, 1u);
+  job.release();
+  job.wait();
+  ASSERT_TRUE(step_until(w, [&] { return handler.find("gap", true) != nullptr; }));
+  const auto* end = handler.find("gap", true);
+  EXPECT_EQ(end->state, cronitor::RunState::kFail);
+  EXPECT_EQ(end->exit_code, 5);
+  EXPECT_EQ(end->run_id, handler.find("gap", false)->run_id);
+  EXPECT_EQ(w.followed(), 0u);
 }
 
 // `status --json`'s process_events: the part's own counters, as the daemon showed them before.
