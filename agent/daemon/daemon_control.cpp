@@ -58,21 +58,6 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
       timers = {{"live", systemd_->live()},
                 {"why_not", systemd_->live() ? json() : json(systemd_->why_not())},
                 {"timers", systemd_->timer_count()}};
-    json proc = nullptr;  // the kernel's process events: followed, or why not (observe: off: null)
-    if (proc_watch_) {
-      const auto& st = proc_watch_->stats();
-      const auto& n = proc_watch_->counters();
-      proc = {{"live", proc_watch_->live()},
-              {"why_not", proc_watch_->live() ? json() : json(proc_watch_->why_not())},
-              {"cron_pid", proc_watch_->cron()},
-              {"runs", st.runs},
-              {"events", st.events},
-              {"wakeups", st.wakeups},
-              {"losses", st.losses},
-              {"unreadable", n.unreadable},
-              {"ended_unknown", n.ended_unknown},
-              {"not_followed", n.not_followed}};
-    }
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
     if (disk_full_since_)
       disk = {{"since", to_us(*disk_full_since_)},
@@ -110,7 +95,8 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"uplink", uplink},
                    {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
                    {"systemd", timers},
-                   {"process_events", proc}});
+                   // the kernel's process events: followed, or why not (observe: off: null)
+                   {"process_events", proc_watch_ ? proc_watch_->status_json() : json()}});
   }
   if (req.kind == Request::Kind::kHistory) {
     // A user's listings share their events' rate budget, one token per 10 runs listed: a flood of

@@ -5,8 +5,10 @@
 #include <time.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "agent/daemon/cron_run_tracker.h"
+#include "agent/daemon/proc_adopt.h"
 
 namespace cronitor::agent {
 namespace {
@@ -66,6 +68,21 @@ void ProcWatch::set_cron(pid_t pid) {
   tracker_.set_roots(roots);
 }
 
+nlohmann::json ProcWatch::status_json() const {
+  using nlohmann::json;
+  const auto& n = tracker_.counters();
+  return {{"live", live()},
+          {"why_not", live() ? json() : json(why_not_)},
+          {"cron_pid", cron_},
+          {"runs", stats_.runs},
+          {"events", stats_.events},
+          {"wakeups", stats_.wakeups},
+          {"losses", stats_.losses},
+          {"unreadable", n.unreadable},
+          {"ended_unknown", n.ended_unknown},
+          {"not_followed", n.not_followed}};
+}
+
 void ProcWatch::arm(sd_event_source* s, uint64_t usec) {
   uint64_t now = 0;
   sd_event_now(ev_, CLOCK_MONOTONIC, &now);
@@ -105,6 +122,7 @@ int ProcWatch::on_held(sd_event_source*, uint64_t, void* ud) {
 void ProcWatch::step() {
   if (!connector_) return;
   ++stats_.wakeups;
+  const auto began = static_cast<int64_t>(mono_ns());
   auto feed = [this](const ProcEvent& e) { tracker_.feed(e, read_exec_facts); };
   size_t losses = 0;
   for (size_t round = 0; round < kMaxRoundsPerStep; ++round) {
@@ -124,8 +142,31 @@ void ProcWatch::step() {
     stats_.losses += losses;
     tracker_.lost(losses);
     settle_loss();
+    adopt_due_ = true;
   }
+  if (adopt_due_) adopt_lost_forks(began);
   handle(tracker_.take_runs());
+}
+
+// Jobs cron started while events were dropped (their forks lost) are adopted from /proc, so that
+// their runs are not missed: the processes of cron's trees not followed that started before this
+// step's first read (a younger one's events are still to come). One scan of /proc per 100 ms at
+// most: a host that overruns the queue again and again does not make the agent scan it each time.
+void ProcWatch::adopt_lost_forks(int64_t began_ns) {
+  constexpr int64_t kEvery = 100'000'000;
+  if (adopted_at_ns_ != 0 && began_ns - adopted_at_ns_ < kEvery) {
+    if (batch_src_) arm(batch_src_, static_cast<uint64_t>(adopted_at_ns_ + kEvery - began_ns) / 1000);
+    return;
+  }
+  adopt_due_ = false;
+  adopted_at_ns_ = began_ns;
+  if (cron_ <= 0) return;
+  const pid_t roots[] = {cron_};
+  const auto follows = [this](pid_t p) { return tracker_.follows(p); };
+  for (const auto& f : lost_forks(roots, follows, began_ns)) {
+    tracker_.fork(f.parent, f.pid, f.pid, f.start_ns);
+    if (f.exec) tracker_.exec(f.pid, f.start_ns, f.exec);
+  }
 }
 
 // The kernel dropped events: every followed process may have ended unseen. Those gone from /proc

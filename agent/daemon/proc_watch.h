@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -73,6 +74,8 @@ class ProcWatch {
   const ProcessTracker::Counters& counters() const { return tracker_.counters(); }
   size_t followed() const { return tracker_.followed(); }
   pid_t cron() const { return cron_; }
+  /// `process_events` of `status --json`: live or why not, the cron followed, the counters.
+  nlohmann::json status_json() const;
 
  private:
   struct Held {  // a wrapped line's run, waiting for its wrapper's report
@@ -81,6 +84,7 @@ class ProcWatch {
   };
   void handle(std::vector<ProcRun> runs);
   void settle_loss();
+  void adopt_lost_forks(int64_t began_ns);
   void check_held(uint64_t now_usec);
   cronitor::RunEvent event(const ProcRun& r, const std::string& run_id, bool end) const;
   void arm(sd_event_source* s, uint64_t usec);
@@ -104,6 +108,8 @@ class ProcWatch {
   std::map<std::pair<pid_t, int64_t>, ProcRun> held_starts_;  // wrapped lines' runs going on
   std::deque<Held> held_;                                     // wrapped lines' runs ended
   Stats stats_;
+  bool adopt_due_ = false;     // events were lost: cron's trees are to be read again in /proc
+  int64_t adopted_at_ns_ = 0;  // the last such read (CLOCK_MONOTONIC)
 };
 
 }  // namespace cronitor::agent

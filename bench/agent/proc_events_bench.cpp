@@ -4,13 +4,19 @@
 //   kernel  as root: the real connector while a child forks short processes as fast as it can;
 //           events/s read and tracked, CPU of the reading thread per event, ENOBUFS losses; woken
 //           at once, and waiting 5 ms after each drain so that bursts are read in batches
-// usage: proc_events_bench [decode|kernel|all] (PROC_BENCH_SECONDS, default 3)
+//   storm   no connector: only the load, for bench/agent/proc_storm.sh to measure the real daemon
+//           under: PROC_STORM_LOOPS processes (default 2) each starting short processes as fast
+//           as they can (vfork and _exit, or vfork and exec of PROC_STORM_EXEC, e.g. /bin/true)
+//           for the set seconds; prints the processes per second achieved. Each loop ends at its
+//           deadline by itself and is killed by its pid a second later at the latest.
+// usage: proc_events_bench [decode|kernel|all|storm] (PROC_BENCH_SECONDS, default 3)
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -141,6 +147,66 @@ void bench_kernel(double seconds, int batch_ms) {
       events ? cpu * 1e9 / static_cast<double>(events) : 0.0, losses);
 }
 
+// One short process: vfork (no page tables copied: the fastest start a loop can have) and _exit,
+// or exec of `exec_path`. The child never returns from here.
+pid_t spawn_short(const char* exec_path) {
+  const pid_t p = ::vfork();
+  if (p == 0) {
+    if (exec_path) ::execl(exec_path, exec_path, static_cast<char*>(nullptr));
+    ::_exit(0);
+  }
+  return p;
+}
+
+// One loop of the storm: short processes until `until`; returns how many it started.
+long storm_loop(Clock::time_point until, const char* exec_path) {
+  long started = 0;
+  while (Clock::now() < until)
+    for (int i = 0; i < 64; ++i) {  // the clock read once per 64: the loop is the load, not it
+      const pid_t p = spawn_short(exec_path);
+      if (p < 0) break;
+      ::waitpid(p, nullptr, 0);
+      ++started;
+    }
+  return started;
+}
+
+void bench_storm(double seconds) {
+  const char* loops_env = std::getenv("PROC_STORM_LOOPS");
+  const int loops = loops_env ? std::max(1, std::atoi(loops_env)) : 2;
+  const char* exec_path = std::getenv("PROC_STORM_EXEC");
+  if (exec_path && *exec_path == '\0') exec_path = nullptr;
+  const auto start = Clock::now();
+  const auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::pair<pid_t, int>> children;  // pid, the read end of its count
+  for (int i = 0; i < loops; ++i) {
+    int fds[2];
+    if (::pipe(fds) != 0) break;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      const long n = storm_loop(until, exec_path);
+      (void)!::write(fds[1], &n, sizeof n);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    if (pid > 0) children.emplace_back(pid, fds[0]);
+  }
+  long total = 0;
+  for (auto [pid, fd] : children) {
+    pollfd p{fd, POLLIN, 0};  // its count comes at its deadline; a second later it is killed
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (::poll(&p, 1, static_cast<int>(std::max<long>(0, left) + 1000)) <= 0) ::kill(pid, SIGKILL);
+    long n = 0;
+    if (::read(fd, &n, sizeof n) == sizeof n) total += n;
+    ::close(fd);
+    ::waitpid(pid, nullptr, 0);
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("storm: %ld processes in %.1f s: %.0f processes/s (%d loops, %s)\n", total, wall,
+              static_cast<double>(total) / wall, loops, exec_path ? exec_path : "fork and exit");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,5 +215,6 @@ int main(int argc, char** argv) {
   if (what == "decode" || what == "all") bench_decode(seconds);
   if (what == "kernel" || what == "all")
     for (int batch_ms : {0, 5}) bench_kernel(seconds, batch_ms);
+  if (what == "storm") bench_storm(seconds);
   return 0;
 }

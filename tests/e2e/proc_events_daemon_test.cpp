@@ -3,15 +3,10 @@
 // 127.0.0.1) as failed with exit code 5, a healthy line is ok, and /etc/crontab's run-parts line
 // over a folder with a failing (3) and a healthy script records each script under its own key; the
 // failing command started by the test itself (not by cron) is not a run. cron runs in a mount
-// namespace of its own where the test's crontab, cron.d and cron.hourly are bound over the host's:
-// the host's files are never written. The agent reads the same files from a --root copy.
+// namespace of its own (tests/support/proc_cron_test.h): the host's files are never written.
 // Needs root and /usr/sbin/cron; about one minute (cron starts jobs at second :01). Run it under
 // `flock /work/.locks/cron` by hand.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +16,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
+#include "tests/support/proc_cron_test.h"
 
 namespace {
 
@@ -32,55 +27,14 @@ const std::string kFail = "sleep 1; exit 5 # cronitor-procwire-e2e-fail";
 const std::string kOk = "sleep 1 # cronitor-procwire-e2e-ok";
 const std::string kParts = "cd / && run-parts --report /etc/cron.hourly";
 
-bool pid_alive(const std::string& pidfile) {
-  std::ifstream in(pidfile);
-  long pid = 0;
-  return (in >> pid) && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
-}
-
-class ProcEventsDaemon : public ::testing::Test {
+class ProcEventsDaemon : public ProcCronTest {
  protected:
+  ProcEventsDaemon() : ProcCronTest("procwire-e2e") {}
   void TearDown() override {
-    agent_.stop(SIGTERM);
-    if (cron_ > 0) {
-      ::kill(cron_, SIGTERM);
-      ::waitpid(cron_, nullptr, 0);
-    }
     if (lookalike_ > 0) ::waitpid(lookalike_, nullptr, 0);
-    std::error_code ec;
-    fs::remove("/run/crond.pid", ec);
-    fs::remove("/run/crond.reboot", ec);
-    fs::remove_all(dir_, ec);
+    ProcCronTest::TearDown();
   }
-  std::string config() const { return (dir_ / "agent.yaml").string(); }
-  json status() {
-    auto r = run_command({kAgent, "status", "--json", "--config", config()});
-    return json::parse(r.out, nullptr, false);
-  }
-  static json monitor(const json& st, const std::string& where) {
-    if (!st.is_object()) return {};
-    for (const auto& m : st["monitors"])
-      if (m["source"] == where) return m;
-    return {};
-  }
-  // cron in a mount namespace of its own: the copy's crontab, cron.d and cron.hourly over the host's.
-  pid_t start_cron(const fs::path& root) {
-    const pid_t pid = ::fork();
-    if (pid != 0) return pid;
-    const int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, 0);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(126);
-    for (const char* p : {"/etc/crontab", "/etc/cron.d", "/etc/cron.hourly"})
-      if (::mount((root.string() + p).c_str(), p, nullptr, MS_BIND, nullptr) != 0) ::_exit(125);
-    ::execl("/usr/sbin/cron", "cron", "-f", static_cast<char*>(nullptr));  // Debian's default -L 1
-    ::_exit(127);
-  }
-
-  fs::path dir_ = test_dir("procwire-e2e");
-  AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
-  pid_t cron_ = -1, lookalike_ = -1;
+  pid_t lookalike_ = -1;
 };
 
 TEST_F(ProcEventsDaemon, UnwrappedJobsAndRunPartsScriptsAreRunsWithTheirExitCodes) {

@@ -1,0 +1,239 @@
+// The process events source as the daemon runs it (agent/daemon/proc_watch.h), with the real
+// kernel (root: CAP_NET_ADMIN), read by step() as the loop would: this test process plays cron,
+// tests/support/fake_cron_job.h its jobs. The loss path (issue 21 "Loss is told, never guessed"):
+// the kernel drops events (ENOBUFS) while one job ends and another goes on; the gap is counted,
+// /proc is read again for the followed processes, the run whose end was lost ends as "outcome
+// unknown" (no exit code, no failure) with one warning, and the live one is still seen to its exit;
+// a job started while events were dropped is adopted from /proc, not missed.
+#include "agent/daemon/proc_watch.h"
+
+#include <gtest/gtest.h>
+#include <linux/netlink.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/fake_cron_job.h"
+
+namespace cronitor::agent {
+namespace {
+
+using cronitor::testing::FakeCronJob;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+const std::string kLost = "read x; exit 7 # proc-watch-test-lost";
+const std::string kKept = "read x; read y; exit 3 # proc-watch-test-kept";
+
+struct Recorder : ProcWatch::Handler {
+  void proc_runs(std::vector<cronitor::RunEvent> events) override {
+    for (auto& e : events) got.push_back(std::move(e));
+  }
+  bool wrapper_reported(const std::string&, Instant) const override { return false; }
+  std::vector<cronitor::RunEvent> got;
+  const cronitor::RunEvent* find(const std::string& key, bool end) const {
+    for (const auto& e : got)
+      if (e.key == key && (e.state != cronitor::RunState::kRun) == end) return &e;
+    return nullptr;
+  }
+};
+
+DiscoveredJob line(std::string key, const std::string& command, int at) {
+  DiscoveredJob j;
+  j.key = std::move(key);
+  j.user = "root";
+  j.command = command;
+  j.file = "/etc/cron.d/proc-watch-test";
+  j.line = at;
+  j.schedule = "* * * * *";
+  j.from_cron = true;
+  return j;
+}
+
+// Steps `w` (as its loop would on each readable) until `done` or 20 s.
+bool step_until(ProcWatch& w, const std::function<bool()>& done) {
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!done() && Clock::now() < deadline) {
+    w.step();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
+
+// This process's process events socket: the one ProcWatch opened (the test opens no other).
+int connector_fd() {
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(e.path().filename().string());
+    int domain = 0, protocol = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_NETLINK) continue;
+    len = sizeof protocol;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 && protocol == NETLINK_CONNECTOR) return fd;
+  }
+  return -1;
+}
+
+// The default logger writes to `out` while this lives.
+class LogCapture {
+ public:
+  explicit LogCapture(std::ostringstream& out)
+      : saved_(spdlog::default_logger()),
+        logger_(std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out))) {
+    spdlog::set_default_logger(logger_);
+  }
+  ~LogCapture() { spdlog::set_default_logger(saved_); }
+
+ private:
+  std::shared_ptr<spdlog::logger> saved_, logger_;
+};
+
+TEST(ProcWatch, ALostEndIsToldOnceAsOutcomeUnknownAndALiveRunIsStillSeenToItsExit) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
+  Recorder handler;
+  ProcWatch w("watch-host", handler);
+  ASSERT_TRUE(w.live()) << w.why_not();
+  w.set_cron(::getpid());
+  const DiscoveredJob jobs[] = {line("lost", kLost, 1), line("kept", kKept, 2)};
+  w.set_jobs(jobs);
+  FakeCronJob lost(kLost), kept(kKept);
+  ASSERT_TRUE(step_until(w, [&] { return handler.find("lost", false) && handler.find("kept", false); }))
+      << "runs seen: " << handler.got.size();
+  EXPECT_EQ(w.stats().losses, 0u);
+
+  // A queue of a few events filled by forks nobody reads; the lost job ends then (its exit is
+  // dropped for sure), the kept one lives on.
+  const int fd = connector_fd();
+  ASSERT_GE(fd, 0);
+  int tiny = 1, big = 4 << 20;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &tiny, sizeof tiny), 0);
+  for (int i = 0; i < 2000; ++i) {
+    const pid_t p = ::fork();
+    if (p == 0) ::_exit(0);
+    ASSERT_GT(p, 0);
+    ::waitpid(p, nullptr, 0);
+  }
+  lost.release();
+  lost.wait();
+  kept.release();  // its first `read` only: it goes on
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big), 0);
+
+  std::ostringstream log;
+  {
+    LogCapture capture(log);
+    ASSERT_TRUE(step_until(w, [&] { return handler.find("lost", true) != nullptr; })) << log.str();
+  }
+  // The gap is counted, and told once.
+  EXPECT_GE(w.stats().losses, 1u);
+  EXPECT_GE(w.counters().losses, 1u);
+  size_t told = 0;
+  for (size_t at = log.str().find("dropped events (ENOBUFS)"); at != std::string::npos;
+       at = log.str().find("dropped events (ENOBUFS)", at + 1))
+    ++told;
+  EXPECT_EQ(told, 1u) << log.str();
+  EXPECT_NE(log.str().find("1 runs end with their outcome unknown"), std::string::npos) << log.str();
+  // The lost end: outcome unknown, no exit code, the run its start opened.
+  const auto* start = handler.find("lost", false);
+  const auto* end = handler.find("lost", true);
+  ASSERT_TRUE(start && end);
+  EXPECT_EQ(end->state, cronitor::RunState::kUnknown);
+  EXPECT_EQ(end->exit_code, 0);
+  EXPECT_EQ(end->run_id, start->run_id);
+  EXPECT_EQ(w.counters().ended_unknown, 1u);
+  EXPECT_EQ(handler.find("kept", true), nullptr) << "a live process's run ended with the loss";
+
+  // The live one, checked in /proc and trusted again, is seen to its real exit.
+  kept.release();
+  kept.wait();
+  ASSERT_TRUE(step_until(w, [&] { return handler.find("kept", true) != nullptr; }));
+  const auto* kept_end = handler.find("kept", true);
+  EXPECT_EQ(kept_end->state, cronitor::RunState::kFail);
+  EXPECT_EQ(kept_end->exit_code, 3);
+  EXPECT_EQ(w.counters().ended_unknown, 1u);
+  EXPECT_EQ(w.followed(), 0u);
+  size_t unknown = 0;
+  for (const auto& e : handler.got) unknown += e.state == cronitor::RunState::kUnknown;
+  EXPECT_EQ(unknown, 1u);
+}
+
+// Whether a process whose command line holds `marker` runs now.
+bool running(const std::string& marker) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A job cron starts while the queue is full: its fork and exec are dropped. After the loss, it is
+// adopted from /proc (a false miss otherwise), and its exit, read as usual, gives its exit code.
+TEST(ProcWatch, AJobStartedWhileEventsWereDroppedIsAdoptedFromProcNotMissed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
+  const std::string gap = "read x; exit 5 # proc-watch-test-gap";
+  Recorder handler;
+  ProcWatch w("watch-host", handler);
+  ASSERT_TRUE(w.live()) << w.why_not();
+  w.set_cron(::getpid());
+  const DiscoveredJob jobs[] = {line("gap", gap, 1)};
+  w.set_jobs(jobs);
+  const int fd = connector_fd();
+  ASSERT_GE(fd, 0);
+  int tiny = 1, big = 4 << 20;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &tiny, sizeof tiny), 0);
+  for (int i = 0; i < 2000; ++i) {
+    const pid_t p = ::fork();
+    if (p == 0) ::_exit(0);
+    ASSERT_GT(p, 0);
+    ::waitpid(p, nullptr, 0);
+  }
+  FakeCronJob job(gap);
+  const auto until = Clock::now() + std::chrono::seconds(10);
+  while (!running("proc-watch-test-gap") && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(running("proc-watch-test-gap"));
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big), 0);
+
+  ASSERT_TRUE(step_until(w, [&] { return handler.find("gap", false) != nullptr; }))
+      << "a run that started in the gap was missed; losses " << w.stats().losses;
+  EXPECT_GE(w.stats().losses, 1u);
+  job.release();
+  job.wait();
+  ASSERT_TRUE(step_until(w, [&] { return handler.find("gap", true) != nullptr; }));
+  const auto* end = handler.find("gap", true);
+  EXPECT_EQ(end->state, cronitor::RunState::kFail);
+  EXPECT_EQ(end->exit_code, 5);
+  EXPECT_EQ(end->run_id, handler.find("gap", false)->run_id);
+  EXPECT_EQ(w.followed(), 0u);
+}
+
+// `status --json`'s process_events: the part's own counters, as the daemon showed them before.
+TEST(ProcWatch, StatusJsonSaysLiveTheCronFollowedAndTheCounters) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
+  Recorder handler;
+  ProcWatch w("watch-host", handler);
+  ASSERT_TRUE(w.live()) << w.why_not();
+  w.set_cron(4242);
+  w.step();
+  const nlohmann::json j = w.status_json();
+  EXPECT_EQ(j["live"], true);
+  EXPECT_TRUE(j["why_not"].is_null());
+  EXPECT_EQ(j["cron_pid"], 4242);
+  EXPECT_EQ(j["wakeups"], w.stats().wakeups);
+  EXPECT_EQ(j["events"], w.stats().events);
+  for (const char* k : {"runs", "losses", "unreadable", "ended_unknown", "not_followed"})
+    EXPECT_EQ(j[k], 0) << k << " in " << j.dump();
+  EXPECT_EQ(j.size(), 10u) << j.dump();
+}
+
+}  // namespace
+}  // namespace cronitor::agent

@@ -1,0 +1,77 @@
+// The running daemon with `observe: auto` beside the real Debian cron (issue 21): cron runs in a
+// mount namespace of its own where the test's crontab, cron.d and cron.hourly (under a --root copy
+// the agent reads) are bound over the host's, so the host's files are never written. Tests using
+// it need root and /usr/sbin/cron, and own cron while they run (`flock /work/.locks/cron` by hand,
+// RESOURCE_LOCK cron_daemon in ctest).
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/daemon_test.h"
+
+namespace cronitor::testing {
+
+/// Whether the pid written in `pidfile` is a live process.
+inline bool pid_alive(const std::string& pidfile) {
+  std::ifstream in(pidfile);
+  long pid = 0;
+  return (in >> pid) && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
+}
+
+class ProcCronTest : public ::testing::Test {
+ protected:
+  explicit ProcCronTest(const std::string& prefix) : dir_(test_dir(prefix)) {}
+  void TearDown() override {
+    agent_.stop(SIGTERM);
+    if (cron_ > 0) {
+      ::kill(cron_, SIGTERM);
+      ::waitpid(cron_, nullptr, 0);
+    }
+    std::error_code ec;
+    fs::remove("/run/crond.pid", ec);
+    fs::remove("/run/crond.reboot", ec);
+    fs::remove_all(dir_, ec);
+  }
+  std::string config() const { return (dir_ / "agent.yaml").string(); }
+  json status() {
+    auto r = run_command({kAgent, "status", "--json", "--config", config()});
+    return json::parse(r.out, nullptr, false);
+  }
+  static json monitor(const json& st, const std::string& where) {
+    if (!st.is_object()) return {};
+    for (const auto& m : st["monitors"])
+      if (m["source"] == where) return m;
+    return {};
+  }
+  // cron in a mount namespace of its own: the copy's crontab, cron.d and cron.hourly over the host's.
+  pid_t start_cron(const fs::path& root) {
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    const int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(126);
+    for (const char* p : {"/etc/crontab", "/etc/cron.d", "/etc/cron.hourly"})
+      if (::mount((root.string() + p).c_str(), p, nullptr, MS_BIND, nullptr) != 0) ::_exit(125);
+    ::execl("/usr/sbin/cron", "cron", "-f", static_cast<char*>(nullptr));  // Debian's default -L 1
+    ::_exit(127);
+  }
+
+  fs::path dir_;
+  AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
+  pid_t cron_ = -1;
+};
+
+}  // namespace cronitor::testing
