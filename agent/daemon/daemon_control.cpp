@@ -74,6 +74,9 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
               {"wakeups", st.wakeups},
               {"losses", st.losses},
               {"unreadable", n.unreadable},
+              {"named_from_cron_log", st.named_from_log},
+              {"from_cron_log", st.from_log},
+              {"unnamed", st.unnamed},
               {"ended_unknown", n.ended_unknown},
               {"not_followed", n.not_followed}};
     }

@@ -136,3 +136,25 @@ TEST(ProcJobMatcher, MarksWhatNothingElseReports) {
 
 }  // namespace
 }  // namespace cronitor::agent
+
+namespace cronitor::agent {
+namespace {
+
+// anacron as a root (issue 21): an anacrontab line is matched as anacron runs it (`sh -c COMMAND`
+// as root), and the scripts of its run-parts folder are runs of their own keys under it only.
+TEST(ProcJobMatcher, AnAnacrontabLineAndTheScriptsItsRunPartsRunsAreMatched) {
+  ProcJobMatcher m;
+  DiscoveredJob daily = runner("anacron-daily", "root", "run-parts --report /etc/cron.daily", "/etc/anacrontab");
+  daily.line = 11;
+  daily.heartbeat = Heartbeat{};
+  const std::vector<DiscoveredJob> jobs = {daily, script("logrotate", "/etc/cron.daily/logrotate")};
+  m.set_jobs(jobs);
+  EXPECT_EQ(m.job(0, "run-parts --report /etc/cron.daily", kAt), "anacron-daily");
+  EXPECT_EQ(m.script(0, "anacron-daily", "/etc/cron.daily/logrotate"), "logrotate");
+  EXPECT_EQ(m.script(1000, "anacron-daily", "/etc/cron.daily/logrotate"), std::nullopt);
+  EXPECT_EQ(m.uid_of_user("root"), 0u);
+  EXPECT_EQ(m.uid_of_user("nobody-here"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace cronitor::agent
