@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/control_client.h"
 #include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
 #include "agent/config/config.h"
@@ -75,8 +77,25 @@ std::optional<std::string> unobserved(const Job& j, const LiveTimers& live) {
 /// Why failures of jobs seen only in cron's log are not seen (cron's log level), or nullopt.
 using Unseen = std::optional<std::string>;
 
+/// The keys whose runs the running daemon takes from the kernel's process events (issue 21): only
+/// it knows whether its connector is live. No daemon answering: none (what discover says of the
+/// other jobs stays as it was), nor a daemon that reads another root than `root`.
+std::set<std::string> observed_by_process_events(const std::string& config_path, const std::string& root) {
+  auto c = agent::load_config(config_path);
+  std::error_code ec;
+  if (!c || !std::filesystem::equivalent(c->discovery.root, root, ec)) return {};
+  auto r = agent::ask_daemon(c->socket, {{"control", "status"}}, 2000);
+  std::set<std::string> keys;
+  if (!r || !r->is_object() || !r->contains("monitors") || !(*r)["monitors"].is_array()) return keys;
+  for (const auto& m : (*r)["monitors"])
+    if (m.is_object() && m.value("reported_by", nlohmann::json()) == "process events" && m["key"].is_string())
+      keys.insert(m["key"].get<std::string>());
+  return keys;
+}
+
 std::string status_of(const Job& j, const discovery::PackageFiles& packages, const LiveTimers& live,
-                      const std::map<const Job*, std::string>& refused, const Unseen& unseen) {
+                      const std::map<const Job*, std::string>& refused, const Unseen& unseen,
+                      const std::set<std::string>& by_proc) {
   if (auto it = refused.find(&j); it != refused.end()) return "refused: " + it->second;
   std::string s;
   if (auto why = unobserved(j, live)) s = why->empty() ? "observed live (systemd manager)" : "unobserved: " + *why;
@@ -90,6 +109,7 @@ std::string status_of(const Job& j, const discovery::PackageFiles& packages, con
   }
   if (auto p = log_observed(j, packages); p && !j.reason && !j.disabled)
     s = "observed from cron's log (package " + *p + ")" + (unseen ? ", failures not seen" : "");
+  if (by_proc.contains(j.key) && !j.reason && !j.disabled) s = "observed (process events)";
   if (j.twin_of) s += std::string(s.empty() ? "" : ", ") + "twin of " + *j.twin_of;
   if (j.reason) {
     s += std::string(s.empty() ? "" : ": ") + *j.reason;
@@ -158,15 +178,17 @@ std::string clip(std::string_view raw, std::size_t n) {
 }
 
 void print_table(const std::vector<const Job*>& jobs, const discovery::PackageFiles& packages, const LiveTimers& live,
-                 const std::map<const Job*, std::string>& refused, const Unseen& unseen) {
+                 const std::map<const Job*, std::string>& refused, const Unseen& unseen,
+                 const std::set<std::string>& by_proc) {
   struct Row {
     std::string cells[6];
   };
   std::vector<Row> rows;
   rows.push_back(Row{{"KEY", "NAME", "USER", "SCHEDULE", "WHERE", "STATUS"}});
   for (const Job* j : jobs) {
-    rows.push_back(Row{{escape_text(j->key), clip(j->name, 28), escape_text(j->user), clip(schedules_of(*j), 48),
-                        escape_text(where_of(*j)), escape_text(status_of(*j, packages, live, refused, unseen))}});
+    rows.push_back(
+        Row{{escape_text(j->key), clip(j->name, 28), escape_text(j->user), clip(schedules_of(*j), 48),
+             escape_text(where_of(*j)), escape_text(status_of(*j, packages, live, refused, unseen, by_proc))}});
   }
   std::size_t width[6] = {};
   for (const Row& r : rows) {
@@ -278,8 +300,11 @@ int run_discover(const DiscoverOptions& o) {
   }
   const auto refused = refused_lines(jobs, limits);
   // Jobs seen only in cron's log: at cron's default -L 1 only their starts are (issue 17).
-  const bool any_logged =
-      std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) { return log_observed(*j, packages).has_value(); });
+  // Jobs the daemon observes through the process events: their failures are seen, whatever cron logs.
+  const auto by_proc = observed_by_process_events(o.config, o.root);
+  const bool any_logged = std::any_of(jobs.begin(), jobs.end(), [&](const Job* j) {
+    return log_observed(*j, packages).has_value() && !by_proc.contains(j->key);
+  });
   const Unseen unseen = any_logged ? agent::unseen_failures(agent::detect_cron_logging(root_dir(o))) : std::nullopt;
   if (o.json) {  // for scripts: every job, each with the reason it is not monitored
     nlohmann::json arr = nlohmann::json::array();
@@ -288,13 +313,16 @@ int run_discover(const DiscoverOptions& o) {
       // How its runs reach the agent: the wrapper, cron's own log (a package's file), or nothing yet.
       auto package = log_observed(*j, packages);
       const auto why = unobserved(*j, live);
-      obj["reported_by"] = j->wrapped            ? nlohmann::json("wrapper")
+      const bool proc = by_proc.contains(j->key);
+      obj["reported_by"] = proc                  ? nlohmann::json("process events")
+                           : j->wrapped          ? nlohmann::json("wrapper")
                            : package             ? nlohmann::json("cron log")
                            : why && why->empty() ? nlohmann::json("systemd")
                                                  : nullptr;
       if (why && !why->empty()) obj["unobserved"] = *why;
       obj["package"] = package ? nlohmann::json(*package) : nullptr;
-      obj["failures_unseen"] = package && unseen && !j->reason && !j->disabled ? nlohmann::json(*unseen) : nullptr;
+      obj["failures_unseen"] =
+          package && !proc && unseen && !j->reason && !j->disabled ? nlohmann::json(*unseen) : nullptr;
       if (auto it = refused.find(j); it != refused.end()) obj["refused"] = it->second;
       arr.push_back(std::move(obj));
     }
@@ -311,9 +339,10 @@ int run_discover(const DiscoverOptions& o) {
         shown.push_back(j);
       }
     }
-    print_table(shown, packages, live, refused, unseen);
-    if (unseen && std::any_of(shown.begin(), shown.end(),
-                              [&](const Job* j) { return log_observed(*j, packages) && !j->reason && !j->disabled; }))
+    print_table(shown, packages, live, refused, unseen, by_proc);
+    if (unseen && std::any_of(shown.begin(), shown.end(), [&](const Job* j) {
+          return log_observed(*j, packages) && !by_proc.contains(j->key) && !j->reason && !j->disabled;
+        }))
       std::printf("(failures not seen for jobs observed from cron's log: %s)\n", escape_text(*unseen).c_str());
     if (idle_timers > 0)
       std::printf("(%zu systemd timer(s) not listed: systemd is not running on this host; --all lists them)\n",

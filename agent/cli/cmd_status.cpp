@@ -103,6 +103,12 @@ void print_reporting_notes(const json& out) {
     else if (pe.value("losses", 0) > 0)
       std::cout << "process events: the kernel dropped events " << pe.value("losses", 0) << " times; "
                 << pe.value("ended_unknown", 0) << " runs ended with their outcome unknown\n";
+    // cron's log as the fallback: said when it was used (the fast-exit gap, issue 21).
+    if (pe.value("named_from_cron_log", 0) + pe.value("from_cron_log", 0) + pe.value("unnamed", 0) > 0)
+      std::cout << "process events: cron's log used: " << pe.value("named_from_cron_log", 0)
+                << " runs gone before their command was read named by its CMD lines, " << pe.value("from_cron_log", 0)
+                << " CMD lines with no run seen recorded with their outcome unknown, " << pe.value("unnamed", 0)
+                << " short runs left unnamed\n";
   }
   // Said once for all such jobs: the cause and the fix are the host's cron, not the job.
   std::string unseen, why;

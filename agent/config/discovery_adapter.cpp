@@ -141,7 +141,8 @@ DiscoveredJob to_discovered(const discovery::Job& j, std::vector<std::string>* w
   // A line an upstream's own tool runs is never wrapped a second time (`wrap --adopt` moves it):
   // the agent watches it unreported, as the tool reports to its upstream and not here.
   d.wrappable = crontab_line && (j.wrapped || !j.instrumented);
-  if (crontab_line) d.command = j.command;
+  // anacrontab lines too: anacron runs them as `sh -c COMMAND`, which the process events match.
+  if (crontab_line || (j.origin == discovery::JobOrigin::kAnacron && j.line > 0)) d.command = j.command;
   if (j.timer) {
     d.from_cron = false;
     if (d.file.empty()) d.file = j.timer->fragment;

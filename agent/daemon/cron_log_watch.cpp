@@ -322,6 +322,9 @@ bool CronLogWatch::poll() {
       auto parsed = parse_cron_message(l.pid, l.message);
       if (!parsed) continue;
       if (parsed->kind == CronLogLine::Kind::kEnd) end_seen_ = true;
+      if (parsed->kind == CronLogLine::Kind::kCmd && cmd_observer_)
+        cmd_observer_(parsed->job_pid > 0 ? parsed->job_pid : parsed->cron_pid, parsed->user, parsed->command,
+                      l.unix_ms);
       const bool ends = parsed->kind == CronLogLine::Kind::kCmd ? ends_logged() : true;
       for (auto& e : tracker_.feed(*parsed, l.unix_ms, ends)) events.push_back(std::move(e));
     }

@@ -72,6 +72,12 @@ class CronLogWatch {
   void forget_job(const std::string& key);
   std::size_t jobs() const { return by_key_.size(); }
   std::string describe() const { return source_->describe(); }
+  /// Called with every CMD line read (any job's): the job shell's pid (CRON[pid], or the `[pid] `
+  /// cron logs with -L 8), the user, the command and the line's time. The process events name
+  /// with it the runs they saw without a command (agent/daemon/proc_log_join.h).
+  using CmdObserver =
+      std::function<void(int64_t pid, const std::string& user, const std::string& command, int64_t unix_ms)>;
+  void set_cmd_observer(CmdObserver observer) { cmd_observer_ = std::move(observer); }
   /// Reads what is there now (the loop calls this when the descriptor is readable); true when
   /// more is left for the next call.
   bool poll();
@@ -88,6 +94,7 @@ class CronLogWatch {
   std::map<std::pair<std::string, std::string>, CronRunTracker::Match> by_command_;  // (user, command)
   std::map<std::string, std::pair<std::string, std::string>> by_key_;
   CronRunTracker tracker_;
+  CmdObserver cmd_observer_;
   bool end_seen_ = false;
 };
 

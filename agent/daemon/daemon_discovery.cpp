@@ -256,6 +256,11 @@ void Daemon::open_cron_log() {
     return;
   }
   cron_log_ = std::move(*w);
+  // Its CMD lines name the runs the process events saw gone before their command was read.
+  cron_log_->set_cmd_observer([this](int64_t pid, const std::string& user, const std::string& cmd, int64_t ms) {
+    if (proc_watch_ && pid > 0 && pid < (int64_t{1} << 22))
+      proc_watch_->cron_cmd(static_cast<pid_t>(pid), user, cmd, ms);
+  });
   observe_from_cron_log(discovered_);
   spdlog::info("cron log: following {} for {} jobs of package files", cron_log_->describe(), cron_log_->jobs());
   if (cron_log_->jobs() > 0)

@@ -38,7 +38,8 @@ void Daemon::start_proc_watch() {
 void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
   for (auto& e : events) {
     if (e.state == RunState::kUnknown)
-      spdlog::warn("process events: the end of {}'s run (pid {}) was lost: outcome unknown", e.key, e.pid);
+      spdlog::warn("process events: {}'s run (pid {}) ends with its outcome unknown (its end was not seen)", e.key,
+                   e.pid);
     pending_.push_back(Pending{std::move(e), -1});
   }
   sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);

@@ -59,6 +59,7 @@ void ProcJobMatcher::rebuild() {
   runner_dirs_.clear();
   scripts_.clear();
   wrapped_.clear();
+  users_.clear();
   std::map<std::string, std::optional<uid_t>> uids;  // the password database read once per user
   for (const auto& [key, j] : jobs_) {
     if (!crontab_line(j)) continue;
@@ -66,6 +67,7 @@ void ProcJobMatcher::rebuild() {
     if (known == uids.end() || j.uid >= 0) known = uids.insert_or_assign(j.user, uid_of(j)).first;
     const auto uid = known->second;
     if (!uid) continue;
+    users_.insert_or_assign(j.user.empty() ? std::string("root") : j.user, *uid);
     const std::string cmd(trim_end(discovery::shell_command(j.command)));
     lines_[{*uid, cmd}].push_back(Line{j.file, j.line, j.key, j.wrapped});
     if (j.wrapped) wrapped_.insert(j.key);
@@ -87,6 +89,12 @@ std::optional<std::string> ProcJobMatcher::job(uid_t uid, std::string_view comma
     for (const auto& l : lines)
       if (due_(l.key, start)) return l.key;
   return lines.front().key;
+}
+
+std::optional<uid_t> ProcJobMatcher::uid_of_user(std::string_view user) const {
+  auto it = users_.find(user);
+  if (it == users_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<std::string> ProcJobMatcher::script(uid_t job_uid, std::string_view job_key,

@@ -40,6 +40,8 @@ class ProcJobMatcher {
   std::optional<std::string> job(uid_t uid, std::string_view command, Instant start) const;
   /// The key of `script`, run by a run-parts in the run of `job_key` (owned by `job_uid`).
   std::optional<std::string> script(uid_t job_uid, std::string_view job_key, std::string_view script) const;
+  /// The uid of `user` as the lines name it (cron's CMD lines say the user), if a line has it.
+  std::optional<uid_t> uid_of_user(std::string_view user) const;
   /// Whether `key` is a wrapped line (its wrapper reports its runs).
   bool wrapped(const std::string& key) const { return wrapped_.contains(key); }
   size_t lines() const { return lines_.size(); }
@@ -59,6 +61,7 @@ class ProcJobMatcher {
   std::set<std::string, std::less<>> runner_dirs_;
   std::map<std::string, std::string, std::less<>> scripts_;  // script path -> key
   std::set<std::string> wrapped_;
+  std::map<std::string, uid_t, std::less<>> users_;  // the lines' users and their uids
   Due due_;
 };
 

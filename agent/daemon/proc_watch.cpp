@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "agent/daemon/anacron_roots.h"
 #include "agent/daemon/cron_run_tracker.h"
 #include "agent/daemon/proc_adopt.h"
 
@@ -27,6 +28,8 @@ int64_t unix_ms(Instant t) {
 
 Instant wall_now() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
 
+int64_t mono_ms() { return static_cast<int64_t>(mono_ns() / 1'000'000); }
+
 }  // namespace
 
 ProcWatch::ProcWatch(std::string host, Handler& handler, Options options)
@@ -37,6 +40,9 @@ ProcWatch::ProcWatch(std::string host, Handler& handler, Options options)
           .job = [this](uid_t uid, std::string_view cmd) { return matcher_.job(uid, cmd, wall_now()); },
           .script = [this](uid_t uid, std::string_view key,
                            std::string_view script) { return matcher_.script(uid, key, script); }}) {
+  since_ms_ = unix_ms(wall_now());
+  const pid_t init[] = {1};  // anacron.service's anacron, started later, is followed from its exec
+  tracker_.set_spawners(init);
   auto c = ProcConnector::open(options_.connector);
   if (c)
     connector_.emplace(std::move(*c));
@@ -61,9 +67,11 @@ Result<void> ProcWatch::attach(sd_event* ev) {
 }
 
 void ProcWatch::set_cron(pid_t pid) {
-  if (pid == cron_) return;
+  auto anacron = connector_ ? running_anacrons() : std::vector<pid_t>{};
+  if (pid == cron_ && anacron == anacron_) return;
   cron_ = pid;
-  std::vector<pid_t> roots;
+  anacron_ = std::move(anacron);
+  std::vector<pid_t> roots = anacron_;
   if (pid > 0) roots.push_back(pid);
   tracker_.set_roots(roots);
 }
@@ -79,6 +87,9 @@ nlohmann::json ProcWatch::status_json() const {
           {"wakeups", stats_.wakeups},
           {"losses", stats_.losses},
           {"unreadable", n.unreadable},
+          {"named_from_cron_log", stats_.named_from_log},
+          {"from_cron_log", stats_.from_log},
+          {"unnamed", stats_.unnamed},
           {"ended_unknown", n.ended_unknown},
           {"not_followed", n.not_followed}};
 }
@@ -222,7 +233,83 @@ cronitor::RunEvent ProcWatch::event(const ProcRun& r, const std::string& run_id,
   return e;
 }
 
-void ProcWatch::handle(std::vector<ProcRun> runs) {
+void ProcWatch::cron_cmd(pid_t pid, std::string_view user, std::string_view command, int64_t unix_ms) {
+  if (!connector_ || pid <= 0 || unix_ms < since_ms_) return;  // older lines: the gap's, read by the backfill
+  const auto uid = matcher_.uid_of_user(user);
+  if (!uid) return;
+  auto key = matcher_.job(*uid, command, Instant(std::chrono::milliseconds(unix_ms)));
+  if (!key) return;
+  join_.cmd(ProcLogJoin::CmdLine{pid, std::move(*key), *uid, unix_ms}, mono_ms());
+  handle({});
+}
+
+// What the join of nameless runs and cron's CMD lines settled by `now_ms`, as runs to hand on;
+// each use of cron's log is said.
+std::vector<ProcRun> ProcWatch::settle_join(int64_t now_ms) {
+  auto out = join_.take(now_ms);
+  std::vector<ProcRun> runs;
+  for (auto& r : out.named) {
+    if (r.phase == ProcRun::Phase::ended) {
+      ++stats_.named_from_log;
+      if (named_said_.insert(r.key).second)
+        spdlog::info(
+            "process events: {}'s run (pid {}) was gone before its command was read; named from cron's CMD line "
+            "(said once per job; status counts them)",
+            r.key, r.pid);
+    }
+    runs.push_back(std::move(r));
+  }
+  const int64_t mono_now = static_cast<int64_t>(mono_ns());
+  const int64_t wall_ms = unix_ms(wall_now());
+  for (auto& l : out.log_only) {
+    ++stats_.from_log;
+    spdlog::warn(
+        "process events: no run seen for cron's CMD line of {} (pid {}): recorded from cron's log, outcome unknown",
+        l.key, l.pid);
+    ProcRun r;
+    r.key = std::move(l.key);
+    r.pid = l.pid;
+    r.uid = l.uid;
+    r.start_ns = r.end_ns = mono_now - std::max<int64_t>(0, wall_ms - l.unix_ms) * 1'000'000;
+    runs.push_back(r);
+    r.phase = ProcRun::Phase::ended;
+    r.outcome = ProcRun::Outcome::unknown;
+    runs.push_back(std::move(r));
+  }
+  for (const auto& r : out.unnamed) {
+    ++stats_.unnamed;
+    spdlog::warn(
+        "process events: a process cron started (pid {}) was gone before its command was read and no CMD line of "
+        "cron's log named it; if it was a job, its run is not recorded (cron's log: discovery.cron_log)",
+        r.pid);
+  }
+  return runs;
+}
+
+void ProcWatch::arm_held(uint64_t now_usec) {
+  if (!held_src_) return;
+  std::optional<uint64_t> due;
+  if (!held_.empty()) due = held_.front().due_usec;
+  if (auto j = join_.next_due_ms()) {
+    const uint64_t usec = static_cast<uint64_t>(std::max<int64_t>(0, *j)) * 1000;
+    due = due ? std::min(*due, usec) : usec;
+  }
+  if (due) arm(held_src_, *due > now_usec ? *due - now_usec : 0);
+}
+
+void ProcWatch::handle(std::vector<ProcRun> nameable) {
+  // Runs without a name wait for cron's CMD line of their pid; named ones cover theirs.
+  const int64_t now_ms = mono_ms();
+  std::vector<ProcRun> runs;
+  for (auto& r : nameable) {
+    if (r.key.empty()) {
+      join_.nameless(std::move(r), now_ms);
+      continue;
+    }
+    if (r.phase == ProcRun::Phase::started) join_.named(r.pid, r.key, now_ms);
+    runs.push_back(std::move(r));
+  }
+  for (auto& r : settle_join(now_ms)) runs.push_back(std::move(r));
   std::vector<cronitor::RunEvent> out;
   for (auto& r : runs) {
     const std::pair id{r.pid, r.start_ns};
@@ -237,7 +324,6 @@ void ProcWatch::handle(std::vector<ProcRun> runs) {
       uint64_t now = 0;
       if (ev_) sd_event_now(ev_, CLOCK_MONOTONIC, &now);
       held_.push_back(Held{std::move(start), std::move(r), now + options_.wrapper_wait_usec});
-      if (held_src_ && held_.size() == 1) arm(held_src_, options_.wrapper_wait_usec);
       continue;
     }
     ++stats_.runs;
@@ -251,12 +337,16 @@ void ProcWatch::handle(std::vector<ProcRun> runs) {
     out.push_back(event(r, it->second, true));
     run_ids_.erase(it);
   }
+  uint64_t now_usec = 0;
+  if (ev_) sd_event_now(ev_, CLOCK_MONOTONIC, &now_usec);
+  arm_held(now_usec);
   if (!out.empty()) handler_.proc_runs(std::move(out));
 }
 
 // A wrapped line whose wrapper reported nothing (deleted, not executable, crashed before its first
 // report): the run is recorded from here, with the shell's real exit code (127: not found).
 void ProcWatch::check_held(uint64_t now_usec) {
+  handle({});  // the join's waits that ran out
   std::vector<cronitor::RunEvent> out;
   while (!held_.empty() && held_.front().due_usec <= now_usec) {
     Held h = std::move(held_.front());
@@ -272,7 +362,7 @@ void ProcWatch::check_held(uint64_t now_usec) {
         "process events",
         h.end.key, h.end.pid, out.back().exit_code);
   }
-  if (!held_.empty()) arm(held_src_, held_.front().due_usec > now_usec ? held_.front().due_usec - now_usec : 0);
+  arm_held(now_usec);
   if (!out.empty()) handler_.proc_runs(std::move(out));
 }
 

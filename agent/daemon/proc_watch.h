@@ -14,12 +14,15 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/daemon/proc_events.h"
 #include "agent/daemon/proc_job_matcher.h"
+#include "agent/daemon/proc_log_join.h"
 #include "agent/daemon/process_tracker.h"
 #include "common/event.h"
 
@@ -55,7 +58,8 @@ class ProcWatch {
   /// Puts the connector on `ev` (no-op when not live).
   [[nodiscard]] Result<void> attach(sd_event* ev);
 
-  /// The trusted roots: the cron daemon discovery trusts (0: none now).
+  /// The trusted roots: the cron daemon discovery trusts (0: none now), and the anacron processes
+  /// running now (agent/daemon/anacron_roots.h; one started later by PID 1 is found at its exec).
   void set_cron(pid_t pid);
   /// The discovered jobs: what each exec in cron's trees is matched against.
   void set_jobs(std::span<const DiscoveredJob> jobs) { matcher_.set_jobs(jobs); }
@@ -64,11 +68,19 @@ class ProcWatch {
   }
   void set_due(ProcJobMatcher::Due due) { matcher_.set_due(std::move(due)); }
 
+  /// cron's log line `CRON[...]: (user) CMD (command)` of the job shell `pid`, logged at `unix_ms`:
+  /// names a run the process events saw without its command (gone before /proc was read), or,
+  /// when they saw no run of that pid, records one with its outcome unknown (agent/daemon/proc_log_join.h).
+  void cron_cmd(pid_t pid, std::string_view user, std::string_view command, int64_t unix_ms);
+
   /// Reads and handles what the connector holds now (the loop calls it; tests may too).
   void step();
 
   struct Stats {
     uint64_t wakeups = 0, events = 0, runs = 0, losses = 0, foreign = 0, malformed = 0;
+    uint64_t named_from_log = 0;  // runs gone before their command was read, named by cron's CMD line
+    uint64_t from_log = 0;        // cron's CMD lines with no process events run: outcome unknown
+    uint64_t unnamed = 0;         // runs gone before their command was read that no CMD line named
   };
   const Stats& stats() const { return stats_; }
   const ProcessTracker::Counters& counters() const { return tracker_.counters(); }
@@ -86,6 +98,8 @@ class ProcWatch {
   void settle_loss();
   void adopt_lost_forks(int64_t began_ns);
   void check_held(uint64_t now_usec);
+  std::vector<ProcRun> settle_join(int64_t now_ms);
+  void arm_held(uint64_t now_usec);
   cronitor::RunEvent event(const ProcRun& r, const std::string& run_id, bool end) const;
   void arm(sd_event_source* s, uint64_t usec);
   static int on_io(sd_event_source*, int, uint32_t, void*);
@@ -100,6 +114,7 @@ class ProcWatch {
   ProcJobMatcher matcher_;
   ProcessTracker tracker_;
   pid_t cron_ = 0;
+  std::vector<pid_t> anacron_;
   sd_event* ev_ = nullptr;
   sd_event_source* io_src_ = nullptr;
   sd_event_source* batch_src_ = nullptr;
@@ -107,6 +122,9 @@ class ProcWatch {
   std::map<std::pair<pid_t, int64_t>, std::string> run_ids_;  // open runs: (pid, start) -> run id
   std::map<std::pair<pid_t, int64_t>, ProcRun> held_starts_;  // wrapped lines' runs going on
   std::deque<Held> held_;                                     // wrapped lines' runs ended
+  ProcLogJoin join_;                                          // nameless runs and cron's CMD lines
+  int64_t since_ms_ = 0;                                      // cron's lines from before are not joined
+  std::set<std::string> named_said_;                          // keys whose naming from the log was said
   Stats stats_;
   bool adopt_due_ = false;     // events were lost: cron's trees are to be read again in /proc
   int64_t adopted_at_ns_ = 0;  // the last such read (CLOCK_MONOTONIC)

@@ -27,6 +27,10 @@ std::string script_of(const std::vector<std::string>& argv, const std::string& f
 
 }  // namespace
 
+bool is_anacron(std::span<const std::string> argv, uid_t uid) {
+  return uid == 0 && !argv.empty() && basename_of(argv[0]) == "anacron";
+}
+
 std::string run_parts_folder(std::span<const std::string> argv) {
   for (size_t i = argv.size(); i > 1; --i)
     if (!argv[i - 1].starts_with('-')) return argv[i - 1];
@@ -60,10 +64,22 @@ void ProcessTracker::fork(pid_t parent_tgid, pid_t child_pid, pid_t child_tgid, 
   Node child;
   if (roots_.contains(parent_tgid)) {
     child.role = Role::cron_child;
+  } else if (spawners_.contains(parent_tgid)) {
+    child.role = Role::spawned;  // looked at once, at its exec: anacron.service's anacron, or dropped
   } else {
     auto parent = nodes_.find(parent_tgid);
     if (parent == nodes_.end()) return;  // the common case: a process outside cron's trees
     parent->second.forked = true;
+    if (parent->second.anacron) {  // a job of anacron's (or anacron going to the background)
+      child.role = Role::cron_child;
+      child.anacron = true;
+      if (nodes_.size() >= limits_.max_followed) {
+        ++counters_.not_followed;
+        return;
+      }
+      nodes_.insert_or_assign(child_tgid, std::move(child));
+      return;
+    }
     child.role = parent->second.role;
     child.job_uid = parent->second.job_uid;
     child.job_key = parent->second.job_key;
@@ -84,6 +100,17 @@ void ProcessTracker::exec(pid_t tgid, int64_t t, const std::optional<ExecFacts>&
   auto it = nodes_.find(tgid);
   if (it == nodes_.end()) return;
   Node& n = it->second;
+  if (n.role == Role::spawned) {  // a spawner's child: only anacron is followed
+    if (!facts || !is_anacron(facts->argv, facts->uid)) {
+      nodes_.erase(it);
+      return;
+    }
+    n.role = Role::job;  // no run of its own: its forks are its jobs
+    n.anacron = true;
+    n.start_ticks = facts->start_ticks;
+    return;
+  }
+  const bool was_anacron = std::exchange(n.anacron, false);  // what it execs now is what it is
   if (!facts) {
     // Gone before /proc was read: its run (if it was one) cannot be named. Its tree is still
     // followed as a job's, so that what it started is not taken for cron's own work.
@@ -91,6 +118,12 @@ void ProcessTracker::exec(pid_t tgid, int64_t t, const std::optional<ExecFacts>&
     if (n.role == Role::cron_child) {
       n.job_uid = static_cast<uid_t>(-1);  // nobody's: its run-parts scripts are no one's jobs
       n.job_key.clear();
+      // cron's job shell (or its mailer): a run all the same, nameless until cron's log names it,
+      // so that a job faster than the reader is never taken for a missed one.
+      if (!n.forked && !was_anacron) {  // anacron logs no CMD lines that could name it
+        ++counters_.nameless;
+        start_run(n, ProcRun::Kind::job, std::string(), tgid, static_cast<uid_t>(-1), t);
+      }
     }
     n.role = Role::job;
     n.script_pending = false;
@@ -99,6 +132,12 @@ void ProcessTracker::exec(pid_t tgid, int64_t t, const std::optional<ExecFacts>&
   }
   n.start_ticks = facts->start_ticks;
   const auto& argv = facts->argv;
+  if (is_anacron(argv, facts->uid)) {  // started by a job of cron's (/etc/cron.d/anacron): a root
+    n.role = Role::job;
+    n.anacron = true;
+    n.script_pending = n.run_parts = false;
+    return;
+  }
   if (n.role == Role::cron_child) {
     // cron runs a line as execle(shell, shell, "-c", cmd): anything else cron's child runs (the
     // mailer) is not a job, and neither it nor what it starts is followed.
@@ -158,8 +197,9 @@ void ProcessTracker::settle_loss(uint64_t generation, std::span<const pid_t> gon
 }
 
 bool ProcessTracker::awaits_exec() const {
+  // anacron's own forks wait minutes before they exec (its delays): read with the batch.
   for (const auto& [pid, n] : nodes_)
-    if ((n.role == Role::cron_child && !n.forked) || n.script_pending || n.run_parts) return true;
+    if ((n.role == Role::cron_child && !n.forked && !n.anacron) || n.script_pending || n.run_parts) return true;
   return false;
 }
 

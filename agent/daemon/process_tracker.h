@@ -7,6 +7,10 @@
 //   - a script of run-parts: a process forked by a `run-parts` inside a job, at its exec: one run of
 //     the key the matcher names from (uid, script path), ended by its exit.
 // Anything that does not descend from a root is never a run, whatever its command line says.
+// anacron is a root too: a root given by the caller (found by a process scan), the anacron a job
+// of cron's starts (Debian's /etc/cron.d/anacron), and the anacron a spawner starts (PID 1 on the
+// host: anacron.service). Its forks are jobs' processes as cron's are: `sh -c COMMAND` of an
+// anacrontab line, whose run-parts scripts are runs of their own keys.
 #pragma once
 
 #include <sys/types.h>
@@ -34,7 +38,7 @@ struct ProcRun {
   Phase phase = Phase::started;
   Kind kind = Kind::job;
   Outcome outcome = Outcome::running;
-  std::string key;
+  std::string key;  // empty: a nameless run (cron's job shell gone before its command was read)
   pid_t pid = 0;
   uid_t uid = 0;
   int64_t start_ns = 0, end_ns = 0;
@@ -62,6 +66,7 @@ class ProcessTracker {
   struct Counters {
     uint64_t not_followed = 0;   // forks in cron's trees left out at max_followed
     uint64_t unreadable = 0;     // execs in cron's trees whose /proc facts were gone (too short-lived)
+    uint64_t nameless = 0;       // of those, cron's job shells: runs started without a key
     uint64_t losses = 0;         // ENOBUFS reports given to lost()
     uint64_t ended_unknown = 0;  // runs ended as "outcome unknown" after a loss
   };
@@ -69,8 +74,11 @@ class ProcessTracker {
   ProcessTracker(Matcher matcher, Limits limits);
   explicit ProcessTracker(Matcher matcher) : ProcessTracker(std::move(matcher), Limits{}) {}
 
-  /// The trusted roots (cron daemons). A root that exits is dropped; its tree is still followed.
+  /// The trusted roots (cron daemons, anacron). A root that exits is dropped; its tree is still followed.
   void set_roots(std::span<const pid_t> roots);
+  /// Processes whose children are looked at once, at their exec: an anacron (uid 0) among them is
+  /// followed as a root, anything else dropped (the host's PID 1, which starts anacron.service).
+  void set_spawners(std::span<const pid_t> spawners) { spawners_ = {spawners.begin(), spawners.end()}; }
 
   /// One event. For an exec of a followed process, `read_exec(tgid)` is called once (the caller
   /// reads /proc: read_exec_facts); it is never called for other processes.
@@ -96,7 +104,10 @@ class ProcessTracker {
   /// loss came since `s`, the others are trusted again.
   void settle_loss(uint64_t generation, std::span<const pid_t> gone, int64_t t);
 
-  /// Starts and ends seen since the last call, in order.
+  /// Starts and ends seen since the last call, in order. A job shell of cron's that was gone before
+  /// its command was read (`sh -c 'exit 4'` lives about a millisecond) is still a run, with an
+  /// empty key and uid -1: its pid, start, end and exit code are known, and the caller names it
+  /// from cron's own CMD line for that pid (agent/daemon/proc_log_join.h).
   std::vector<ProcRun> take_runs() { return std::exchange(runs_, {}); }
 
   size_t followed() const { return nodes_.size(); }
@@ -107,13 +118,14 @@ class ProcessTracker {
   const Counters& counters() const { return counters_; }
 
  private:
-  enum class Role : uint8_t { cron_child, job };
+  enum class Role : uint8_t { cron_child, job, spawned };  // spawned: a spawner's child, not exec'd yet
   struct Node {
     Role role = Role::cron_child;
     bool run_parts = false;       // this process is run-parts: its forks are scripts
     bool suspect = false;         // followed when events were lost
     bool script_pending = false;  // forked by run-parts, not exec'd yet
     bool forked = false;          // a cron child that forked: cron's per-job process, not the job's shell
+    bool anacron = false;         // anacron (or its fork, not exec'd yet): its forks are its jobs
     uid_t job_uid = 0;            // the owner of the job's shell (role job)
     uint64_t start_ticks = 0;
     std::string job_key;         // the key of the job's line, empty when none matched
@@ -126,11 +138,15 @@ class ProcessTracker {
   Matcher matcher_;
   Limits limits_;
   std::unordered_set<pid_t> roots_;
+  std::unordered_set<pid_t> spawners_;
   std::unordered_map<pid_t, Node> nodes_;  // by tgid
   std::vector<ProcRun> runs_;
   uint64_t generation_ = 0;
   Counters counters_;
 };
+
+/// Whether an exec of `argv` as `uid` is anacron (root's /usr/sbin/anacron), a root of jobs.
+bool is_anacron(std::span<const std::string> argv, uid_t uid);
 
 /// The folder run-parts runs, from its argv (its last argument that is not an option); empty if none.
 std::string run_parts_folder(std::span<const std::string> argv);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/config/discovery_adapter.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -132,6 +134,56 @@ TEST(ProcJobMatcher, MarksWhatNothingElseReports) {
   EXPECT_EQ(by["elsewhere"], "");  // no run-parts line of root's runs its folder
   EXPECT_EQ(by["weekly"], "");     // anacron runs it: not followed yet
   EXPECT_EQ(by["timer"], "");      // systemd's
+}
+
+}  // namespace
+}  // namespace cronitor::agent
+
+namespace cronitor::agent {
+namespace {
+
+// anacron as a root (issue 21): an anacrontab line is matched as anacron runs it (`sh -c COMMAND`
+// as root), and the scripts of its run-parts folder are runs of their own keys under it only.
+TEST(ProcJobMatcher, AnAnacrontabLineAndTheScriptsItsRunPartsRunsAreMatched) {
+  ProcJobMatcher m;
+  DiscoveredJob daily = runner("anacron-daily", "root", "run-parts --report /etc/cron.daily", "/etc/anacrontab");
+  daily.line = 11;
+  daily.heartbeat = Heartbeat{};
+  const std::vector<DiscoveredJob> jobs = {daily, script("logrotate", "/etc/cron.daily/logrotate")};
+  m.set_jobs(jobs);
+  EXPECT_EQ(m.job(0, "run-parts --report /etc/cron.daily", kAt), "anacron-daily");
+  EXPECT_EQ(m.script(0, "anacron-daily", "/etc/cron.daily/logrotate"), "logrotate");
+  EXPECT_EQ(m.script(1000, "anacron-daily", "/etc/cron.daily/logrotate"), std::nullopt);
+  EXPECT_EQ(m.uid_of_user("root"), 0u);
+  EXPECT_EQ(m.uid_of_user("nobody-here"), std::nullopt);
+}
+
+// From discovery as the daemon gets them: the anacrontab line keeps its command (before, the
+// adapter kept only crontab lines' commands, and no anacron job could be matched).
+TEST(ProcJobMatcher, AnacrontabLinesFromDiscoveryAreMatchedAsAnacronRunsThem) {
+  discovery::Job line;
+  line.key = "anacron-daily";
+  line.origin = discovery::JobOrigin::kAnacron;
+  line.file = "/etc/anacrontab";
+  line.line = 11;
+  line.user = "root";
+  line.command = "run-parts --report /etc/cron.daily";
+  line.run_parts_dir = "/etc/cron.daily";
+  line.anacron = discovery::AnacronInfo{"1", 1, 5, "cron.daily"};
+  line.schedule = "1";
+  discovery::Job logrotate;
+  logrotate.key = "logrotate";
+  logrotate.origin = discovery::JobOrigin::kRunParts;
+  logrotate.file = logrotate.command = "/etc/cron.daily/logrotate";
+  logrotate.run_parts_dir = "/etc/cron.daily";
+  logrotate.user = "root";
+  logrotate.anacron = line.anacron;
+  logrotate.schedule = "1";
+  const std::vector<DiscoveredJob> jobs = {to_discovered(line), to_discovered(logrotate)};
+  ProcJobMatcher m;
+  m.set_jobs(jobs);
+  EXPECT_EQ(m.job(0, "run-parts --report /etc/cron.daily", kAt), "anacron-daily");
+  EXPECT_EQ(m.script(0, "anacron-daily", "/etc/cron.daily/logrotate"), "logrotate");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <map>
+#include <tuple>
 
 namespace cronitor::agent {
 namespace {
@@ -212,7 +213,128 @@ TEST(ProcessTracker, AGoneProcessIsNoJobAndItsTreeNoneEither) {
   t.fork(200, 201, 201, 0);
   t.exec(201, 0, facts(0, shell("/usr/local/bin/backup")));  // inside an unnamed job: not a new line
   t.exit(201, 201, 0, 1);
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 1u);  // only the gone shell's own nameless start (cron's log names it)
+  EXPECT_TRUE(runs[0].key.empty());
+  EXPECT_EQ(runs[0].pid, 200);
+}
+
+// The fast-exit gap: `* * * * * root exit 4` ends about a millisecond after its exec, before a
+// batched read of /proc. Its run is still one, nameless, with its pid, times and exit code.
+TEST(ProcessTracker, AJobShellGoneBeforeItsCommandWasReadIsANamelessRunWithItsExitCode) {
+  auto t = tracker();
+  t.fork(kCron, 200, 200, 0);          // cron's per-job child
+  t.fork(200, 201, 201, 1 * kMs);      // the job shell
+  t.exec(201, 2 * kMs, std::nullopt);  // gone before its argv was read
+  t.exit(201, 201, exited(4), 3 * kMs);
+  t.exit(200, 200, exited(0), 4 * kMs);  // the per-job child: no run of its own
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].phase, ProcRun::Phase::started);
+  EXPECT_TRUE(runs[0].key.empty());
+  EXPECT_EQ(runs[0].pid, 201);
+  EXPECT_EQ(runs[1].phase, ProcRun::Phase::ended);
+  EXPECT_EQ(runs[1].pid, 201);
+  EXPECT_EQ(runs[1].outcome, Outcome::exited);
+  EXPECT_EQ(runs[1].exit_code, 4);
+  EXPECT_EQ(runs[1].duration_ns(), 1 * kMs);
+  EXPECT_EQ(t.counters().unreadable, 1u);
+  EXPECT_EQ(t.counters().nameless, 1u);
+}
+
+// anacron as a root: the anacrontab line `run-parts --report /etc/cron.daily` (as anacron runs
+// it: `sh -c COMMAND` as root) and the scripts of its folder under it.
+ProcessTracker::Matcher anacron_jobs() {
+  return {
+      .job = [](uid_t uid, std::string_view cmd) -> std::optional<std::string> {
+        if (uid == 0 && cmd == "run-parts --report /etc/cron.daily") return "anacron-daily";
+        if (uid == 0 && cmd == "start-anacron") return "cron.d-anacron";
+        return std::nullopt;
+      },
+      .script = [](uid_t job_uid, std::string_view job_key, std::string_view script) -> std::optional<std::string> {
+        if (job_uid != 0 || job_key != "anacron-daily") return std::nullopt;
+        return std::string(script);
+      },
+  };
+}
+
+const std::vector<std::string> kAnacron = {"/usr/sbin/anacron", "-d", "-q"};
+
+// anacron's job: fork, `sh -c 'run-parts --report /etc/cron.daily'` (dash execs run-parts), and
+// one script forked by run-parts exiting with `code`.
+void anacron_runs(ProcessTracker& t, pid_t anacron, pid_t job, int code) {
+  t.fork(anacron, job, job, 10 * kMs);
+  EXPECT_TRUE(t.awaits_exec() == false) << "anacron's forks wait minutes before they exec: read with the batch";
+  t.exec(job, 11 * kMs, facts(0, shell("run-parts --report /etc/cron.daily")));
+  t.exec(job, 12 * kMs, facts(0, {"run-parts", "--report", "/etc/cron.daily"}));
+  t.fork(job, job + 1, job + 1, 13 * kMs);
+  t.exec(job + 1, 14 * kMs, facts(0, {"/bin/sh", "/etc/cron.daily/logrotate"}));
+  t.exit(job + 1, job + 1, exited(code), 20 * kMs);
+  t.exit(job, job, exited(0), 21 * kMs);
+}
+
+std::vector<std::tuple<ProcRun::Phase, std::string, int>> summary(std::vector<ProcRun> runs) {
+  std::vector<std::tuple<ProcRun::Phase, std::string, int>> out;
+  for (const auto& r : runs) out.emplace_back(r.phase, r.key, r.exit_code);
+  return out;
+}
+
+TEST(ProcessTracker, AnAnacronThePid1StartsIsARootOfItsJobsAndTheirScripts) {
+  using P = ProcRun::Phase;
+  ProcessTracker t(anacron_jobs());
+  const pid_t init[] = {1};
+  t.set_spawners(init);
+  t.fork(1, 300, 300, 0);  // anacron.service
+  EXPECT_TRUE(t.follows(300));
+  t.exec(300, 1 * kMs, facts(0, kAnacron));
+  anacron_runs(t, 300, 310, 3);
+  const std::vector<std::tuple<P, std::string, int>> want = {{P::started, "anacron-daily", 0},
+                                                             {P::started, "/etc/cron.daily/logrotate", 0},
+                                                             {P::ended, "/etc/cron.daily/logrotate", 3},
+                                                             {P::ended, "anacron-daily", 0}};
+  EXPECT_EQ(summary(t.take_runs()), want);
+}
+
+TEST(ProcessTracker, APid1ChildThatIsNoRootsAnacronIsDropped) {
+  ProcessTracker t(anacron_jobs());
+  const pid_t init[] = {1};
+  t.set_spawners(init);
+  t.fork(1, 300, 300, 0);
+  t.exec(300, 0, facts(0, {"/usr/sbin/sshd", "-D"}));  // another service
+  EXPECT_FALSE(t.follows(300));
+  t.fork(1, 301, 301, 0);
+  t.exec(301, 0, facts(1000, kAnacron));  // a user's anacron (its own anacrontab): not root's jobs
+  EXPECT_FALSE(t.follows(301));
+  t.fork(1, 302, 302, 0);
+  t.exec(302, 0, std::nullopt);  // gone: no run, nothing left followed
+  EXPECT_FALSE(t.follows(302));
+  // A user's process that runs anacron outside any root's tree is never followed.
+  t.fork(5000, 5001, 5001, 0);
+  t.exec(5001, 0, facts(0, kAnacron));
+  EXPECT_FALSE(t.follows(5001));
   EXPECT_TRUE(t.take_runs().empty());
+  EXPECT_EQ(t.followed(), 0u);
+}
+
+// Debian's /etc/cron.d/anacron line starts anacron (invoke-rc.d; anacron goes to the background):
+// the anacron in cron's tree is a root of its own jobs, which are not runs of cron's line.
+TEST(ProcessTracker, AnAnacronACronJobStartsIsARootOfItsJobs) {
+  using P = ProcRun::Phase;
+  ProcessTracker t(anacron_jobs());
+  const pid_t roots[] = {kCron};
+  t.set_roots(roots);
+  cron_runs(t, 200, 201, 0, "start-anacron", 0);
+  t.fork(201, 202, 202, 1 * kMs);
+  t.exec(202, 2 * kMs, facts(0, {"/usr/sbin/anacron", "-s"}));
+  t.fork(202, 203, 203, 3 * kMs);  // to the background
+  t.exit(202, 202, exited(0), 4 * kMs);
+  t.exit(201, 201, exited(0), 5 * kMs);
+  anacron_runs(t, 203, 310, 0);
+  const std::vector<std::tuple<P, std::string, int>> want = {
+      {P::started, "cron.d-anacron", 0},          {P::ended, "cron.d-anacron", 0},
+      {P::started, "anacron-daily", 0},           {P::started, "/etc/cron.daily/logrotate", 0},
+      {P::ended, "/etc/cron.daily/logrotate", 0}, {P::ended, "anacron-daily", 0}};
+  EXPECT_EQ(summary(t.take_runs()), want);
 }
 
 TEST(ProcessTracker, ARootThatExitsIsNoLongerTrusted) {
