@@ -62,7 +62,7 @@ std::string render(const std::vector<std::vector<std::string>>& rows) {
 }  // namespace
 
 std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits_first_run) {
-  if (s.removed) return "removed";
+  if (s.removed) return s.removed_as.empty() ? "removed" : s.removed_as;
   if (paused_by_config || s.paused_until) return "paused";
   if (s.incident) return s.incident->kind == "missed" ? "missed" : "failing";
   if (!s.open_runs.empty()) return "running";
@@ -100,17 +100,19 @@ json status_json(const std::string& key, const std::string& name, const std::str
                 {"reason", s.incident->reason}};
   json paused_until = nullptr;
   if (s.paused_until) paused_until = *s.paused_until == Instant::max() ? json("resume") : iso_or_null(s.paused_until);
-  return {{"key", key},
-          {"name", name},
-          {"state", state_word(s, paused, awaits_first_run)},
-          {"schedule", schedule},
-          {"timezone", timezone},
-          {"source", source},
-          {"last_run", last},
-          {"open_run", open},
-          {"next_expected", s.removed ? json() : iso_or_null(s.expected)},
-          {"paused_until", paused_until},
-          {"incident", incident}};
+  json out = {{"key", key},
+              {"name", name},
+              {"state", state_word(s, paused, awaits_first_run)},
+              {"schedule", schedule},
+              {"timezone", timezone},
+              {"source", source},
+              {"last_run", last},
+              {"open_run", open},
+              {"next_expected", s.removed ? json() : iso_or_null(s.expected)},
+              {"paused_until", paused_until},
+              {"incident", incident}};
+  if (s.removed && !s.removed_hint.empty()) out["hint"] = s.removed_hint;  // how to bring it back
+  return out;
 }
 
 std::string status_table(const json& monitors) {
