@@ -118,6 +118,10 @@ void print_reporting_notes(const json& out) {
       why = m["failures_unseen"].get<std::string>();
     }
   if (!unseen.empty()) std::cout << "failures not seen for " << unseen << ": " << escape_text(why) << "\n";
+  for (const auto& m : out["monitors"])  // a timer the manager masked or stopped: how to bring it back
+    if (m.contains("hint") && m["hint"].is_string())
+      std::cout << escape_text(m.value("key", std::string())) << " is " << escape_text(m.value("state", std::string()))
+                << ": " << escape_text(m["hint"].get<std::string>()) << "\n";
   if (out.contains("systemd") && out["systemd"].is_object()) {
     const json& sd = out["systemd"];
     if (sd.value("live", false))

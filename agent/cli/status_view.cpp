@@ -62,7 +62,7 @@ std::string render(const std::vector<std::vector<std::string>>& rows) {
 }  // namespace
 
 std::string state_word(const MonitorState& s, bool paused_by_config, bool awaits_first_run) {
-  if (s.removed) return "removed";
+  if (s.removed) return s.removed_as.empty() ? "removed" : s.removed_as;
   if (paused_by_config || s.paused_until) return "paused";
   if (s.incident) return s.incident->kind == "missed" ? "missed" : "failing";
   if (!s.open_runs.empty()) return "running";
@@ -117,6 +117,7 @@ json status_json(const std::string& key, const std::string& name, const std::str
     for (Instant m : s.missed_slots) missed.push_back(iso_or_null(m));
     j["missed_slots"] = std::move(missed);
   }
+  if (s.removed && !s.removed_hint.empty()) j["hint"] = s.removed_hint;  // how to bring it back
   return j;
 }
 

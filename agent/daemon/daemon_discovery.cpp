@@ -137,7 +137,8 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   rearm_deadline_timer();
   pump_outbox();
   // A job discovered under the name of a timer known only from the manager: that one yields.
-  if (systemd_ && !ch.added.empty()) {
+  // A timer discovered anew (unmasked, say) that the manager does not run: stopped, not awaited.
+  if (systemd_ && (!ch.added.empty() || !ch.changed.empty())) {
     apply_live_timers();
     save_dirty();
   }

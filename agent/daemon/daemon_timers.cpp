@@ -18,6 +18,28 @@
 
 namespace cronitor::agent {
 
+namespace {
+
+/// A timer that went down (`what`: "stopped", "masked", "removed") as the evaluator's input.
+RemovedInput timer_down(const LiveTimer& timer, const std::string& what, Instant t) {
+  const std::string why = what == "stopped" ? "stopped: " + timer.unit + " is no longer active in the systemd manager"
+                          : what == "masked"
+                              ? "masked: " + timer.unit + " is masked in the systemd manager (systemctl unmask " +
+                                    timer.unit + ", then daemon-reload and start it, to run it again)"
+                              : "removed: the systemd manager unloaded " + timer.unit;
+  RemovedInput removed{t, timer.unit, 0, false, why};
+  if (what == "masked") {
+    removed.as = "masked";
+    removed.hint = "systemctl unmask " + timer.unit + ", systemctl daemon-reload, then systemctl start " + timer.unit;
+  } else if (what == "stopped") {
+    removed.as = "stopped";
+    removed.hint = "systemctl start " + timer.unit;
+  }
+  return removed;
+}
+
+}  // namespace
+
 void Daemon::start_systemd_watch() {
   if (!config_.discovery.systemd || systemd_) return;
   SystemdWatch::Handler h;
@@ -49,9 +71,17 @@ void Daemon::start_systemd_watch() {
     if (it == index_.end()) return;
     const uint32_t i = it->second;
     auto start = elapse_instant(start_usec);
-    if (!start || !absorb_catch_up(monitors_[i], states_[i], *start)) return;
-    spdlog::info("systemd: {} runs to catch up on what it missed while the manager was down (Persistent=)", timer.unit);
-    touch(i);
+    if (!start) return;
+    const bool changed = absorb_catch_up(monitors_[i], states_[i], *start);
+    if (timer.persistent)
+      spdlog::info("systemd: {} runs to catch up on what it missed while the manager was down (Persistent=)",
+                   timer.unit);
+    else
+      spdlog::info(
+          "systemd: {} ran {} at once as it started, for a slot that passed while it was stopped: "
+          "no run of the coming slot",
+          timer.unit, timer.service);
+    if (changed) touch(i);
   };
   h.on_skip = [this](const LiveTimer& timer, uint64_t at_usec, const std::string& condition) {
     on_timer_skip(timer, at_usec, condition);
@@ -72,6 +102,16 @@ void Daemon::apply_live_timers() {
     if (it == index_.end()) continue;
     const uint32_t i = it->second;
     MonitorConfig& m = monitors_[i];
+    // Not running in the manager (a monitor discovery made anew, e.g. for a timer unmasked but
+    // not started): stopped or masked, silently (its change was told, or predates the agent).
+    if (!states_[i].removed && timer.active_state != "active" && timer.active_state != "activating") {
+      RemovedInput down = timer_down(timer, timer.load_state == "masked" ? "masked" : "stopped", t);
+      down.by_unwrap = true;  // no alert
+      (void)evaluate(m, states_[i], down, host_state_);
+      row_saved_[i] = 0;
+      touch(i);
+      continue;
+    }
     bool changed = widen_grace(m, timer.accuracy_usec, timer.randomized_delay_usec);
     changed = skip_served_slots(m, states_[i], elapse_instant(timer.last_trigger_usec), timer.persistent, t) || changed;
     if (m.awaits_first_run) {
@@ -195,17 +235,14 @@ void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
   if (!store_.begin()) return;
   if (what.empty()) {  // started again
     if (s.removed) {
+      const auto catch_up = s.catch_up_start;  // the run it makes as it starts may be told first
       s = initial_state(monitors_[i], t);
+      s.catch_up_start = catch_up;
       touch(i);
       spdlog::info("systemd: {} started again", timer.unit);
     }
   } else if (!monitors_[i].paused && !(s.paused_until && *s.paused_until > t)) {
-    const std::string why = what == "stopped" ? "stopped: " + timer.unit + " is no longer active in the systemd manager"
-                            : what == "masked"
-                                ? "masked: " + timer.unit + " is masked in the systemd manager (systemctl unmask " +
-                                      timer.unit + ", then daemon-reload and start it, to run it again)"
-                                : "removed: the systemd manager unloaded " + timer.unit;
-    auto actions = evaluate(monitors_[i], s, RemovedInput{t, timer.unit, 0, false, why}, host_state_);
+    auto actions = evaluate(monitors_[i], s, timer_down(timer, what, t), host_state_);
     record_actions(actions, &monitors_[i], t);
     touch(i);
     spdlog::info("systemd: {} {}", timer.unit, what);

@@ -14,6 +14,7 @@ namespace {
 /// after the trigger its service may start (at boot it waits for its dependencies).
 constexpr uint64_t kCatchUpTriggerUsec = 2'000'000;
 constexpr uint64_t kCatchUpStartUsec = 600'000'000;
+constexpr uint64_t kStartCatchUpTriggerUsec = 250'000;  // not Persistent=: systemd 252 (#31231)
 
 std::string unit_path(const std::string& unit) {
   char* p = nullptr;
@@ -32,13 +33,31 @@ void take(std::optional<T>& into, const std::optional<T>& from) {
 /// an active timer, "systemctl mask --now" stops it), else stopped.
 std::string down_word(const LiveTimer& t) { return t.load_state == "masked" ? "masked" : "stopped"; }
 
+bool is_up(const std::string& active_state) { return active_state == "active" || active_state == "activating"; }
+
 }  // namespace
 
+std::optional<std::string> timer_change(const LiveTimer& before, const LiveTimer& now) {
+  const bool was = is_up(before.active_state), up = is_up(now.active_state);
+  if (up && !was) return "";
+  if (!up && was && now.active_state != "activating") return down_word(now);
+  // Masked while stopped, or unmasked and read but not started: as inactive as it was.
+  if (!up && !was && before.load_state != now.load_state) {
+    if (now.load_state == "masked") return "masked";
+    if (before.load_state == "masked" && now.load_state == "loaded") return "stopped";
+  }
+  return std::nullopt;
+}
+
 bool is_catch_up(const LiveTimer& t, uint64_t start) {
-  return t.persistent && t.last_trigger_usec > 0 && t.active_enter_usec > 0 &&
-         t.last_trigger_usec >= t.active_enter_usec &&
-         t.last_trigger_usec - t.active_enter_usec <= kCatchUpTriggerUsec && start + 1'000'000 >= t.last_trigger_usec &&
-         start <= t.last_trigger_usec + kCatchUpStartUsec;
+  // Not a monotonic timer: OnActiveSec=1s fires a second after activation by design.
+  // Started again, it fires in the same turn of the manager's loop: well within 250 ms, where a
+  // slot that merely follows the start closely is rare (at boot, Persistent= waits on more).
+  const bool calendar_only = !t.calendar.empty() && t.monotonic.empty();
+  const uint64_t within = t.persistent ? kCatchUpTriggerUsec : kStartCatchUpTriggerUsec;
+  return (t.persistent || calendar_only) && t.last_trigger_usec > 0 && t.active_enter_usec > 0 &&
+         t.last_trigger_usec >= t.active_enter_usec && t.last_trigger_usec - t.active_enter_usec <= within &&
+         start + 1'000'000 >= t.last_trigger_usec && start <= t.last_trigger_usec + kCatchUpStartUsec;
 }
 
 void merge_props(UnitProps& into, const UnitProps& from) {
@@ -213,20 +232,20 @@ bool SystemdWatch::resync() {
   // Timers listed again that were started or stopped meanwhile are told so, once.
   std::vector<std::string> vanished;
   std::vector<std::pair<std::string, std::string>> moved;  // path, what
-  auto up = [](const std::string& state) { return state == "active" || state == "activating"; };
   for (auto& [path, t] : before) {
     if (auto now = timers_.find(path); now != timers_.end()) {
-      if (up(now->second.active_state) != up(t.active_state))
-        moved.emplace_back(path, up(now->second.active_state) ? "" : down_word(now->second));
+      if (auto what = timer_change(t, now->second)) moved.emplace_back(path, *what);
       continue;
     }
     t.loaded = false;
     vanished.push_back(path);
     timers_.emplace(path, std::move(t));
   }
-  if (handler_.on_manager) handler_.on_manager(true, "", timer_list());
+  // The changes first: the listing makes a timer not running "stopped" silently (the daemon's
+  // apply_live_timers), which must not pass for the mask or stop told here.
   for (const auto& [path, what] : moved)
     if (handler_.on_timer_state) handler_.on_timer_state(timers_.at(path), what);
+  if (handler_.on_manager) handler_.on_manager(true, "", timer_list());
   deliver(std::move(out));
   return judge_unloaded(vanished);
 }
@@ -530,17 +549,12 @@ void SystemdWatch::properties_changed(const std::string& path, const UnitProps& 
     return;
   }
   if (auto t = timers_.find(path); t != timers_.end()) {
-    const std::string old = t->second.active_state;
-    const uint64_t old_next = t->second.next_elapse_usec;
+    const LiveTimer old = t->second;
     apply_timer(t->second, p);
-    if (t->second.next_elapse_usec != old_next && handler_.on_elapse && !reloading_) handler_.on_elapse(t->second);
-    const std::string& state = t->second.active_state;
-    if (state == old || reloading_ || !handler_.on_timer_state) return;
-    const bool up = state == "active";
-    if (!up && (old == "active" || old == "activating") && state != "activating")
-      handler_.on_timer_state(t->second, down_word(t->second));
-    else if (up && old != "active")
-      handler_.on_timer_state(t->second, "");
+    if (t->second.next_elapse_usec != old.next_elapse_usec && handler_.on_elapse && !reloading_)
+      handler_.on_elapse(t->second);
+    if (reloading_ || !handler_.on_timer_state) return;
+    if (auto what = timer_change(old, t->second)) handler_.on_timer_state(t->second, *what);
     return;
   }
   auto s = services_.find(path);

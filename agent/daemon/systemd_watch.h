@@ -48,9 +48,16 @@ struct LiveTimer {
   bool loaded = true;
 };
 
-/// A Persistent= timer's catch-up run: the manager triggered it the moment the timer became
-/// active (at boot, or when the timer was started again), for a slot that passed while it was off.
+/// A catch-up run: the manager triggered it the moment the timer became active, for a slot that
+/// passed while it was off. A Persistent= timer does so at boot or when started again; on
+/// systemd 252 (Debian 12) any OnCalendar= timer started again does, when a slot passed since it
+/// first became active (its next elapse counts from then: systemd #31231, fixed in 3fc44a0f).
 bool is_catch_up(const LiveTimer& timer, uint64_t run_start_usec);
+
+/// What a timer's change from `before` to `now` tells (SystemdWatch::Handler::on_timer_state):
+/// "" started, "stopped" or "masked" down, or nothing. A stopped timer masked is "masked"; one
+/// unmasked and read but not started (loaded now, still inactive or failed) is "stopped".
+std::optional<std::string> timer_change(const LiveTimer& before, const LiveTimer& now);
 
 class SystemdWatch final : private SystemdBus::Listener {
  public:
@@ -67,7 +74,7 @@ class SystemdWatch final : private SystemdBus::Listener {
     std::function<void(const LiveTimer& timer, const std::string& what)> on_timer_state;
     /// The manager moved a timer's next elapse (LiveTimer::next_elapse_usec).
     std::function<void(const LiveTimer& timer)> on_elapse;
-    /// A run is a Persistent= catch-up (is_catch_up); called before on_runs delivers it.
+    /// A run is a catch-up (is_catch_up); called before on_runs delivers it.
     std::function<void(const LiveTimer& timer, uint64_t run_start_usec)> on_catch_up;
     /// The manager skipped a start of the timer's service at `at_usec` (ConditionTimestamp): a
     /// Condition*= failed (`condition`: "ConditionPathExists=/x", or "" if it could not be read).

@@ -12,8 +12,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 9> kStateOrder = {"failing", "missed", "running", "waiting", "unreported",
-                                                         "unknown", "ok",     "paused",  "removed"};
+constexpr std::array<std::string_view, 11> kStateOrder = {
+    "failing", "missed", "running", "waiting", "unreported", "unknown", "ok", "paused", "stopped", "masked", "removed"};
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

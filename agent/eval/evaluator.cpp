@@ -5,6 +5,7 @@
 #include "agent/eval/evaluator_rules.h"
 #include "agent/eval/run_outcome.h"
 #include "agent/eval/slot_runs.h"
+#include "agent/eval/timer_deadline.h"
 #include "common/duration.h"
 #include "schedule/iso8601.h"
 
@@ -145,10 +146,14 @@ void on_event(const MonitorConfig& c, MonitorState& s, const RunEvent& ev,
       overlap->detail = "Run " + ev.run_id + " started at " + iso(ev.ts, c.zone) + " while run " + other->run_id +
                         " (started " + iso(other->started, c.zone) + ") was open";
     }
-    const auto covered = cover_slot(c, s, ev.ts);
+    // A run the manager started to catch up, as its timer started: it takes a slot that has
+    // come, not the coming one, which the manager still fires; and it is no extra run of a slot.
+    const bool catch_up = catch_up_run(s, ev.ts);
+    std::optional<Instant> covered;
+    if (!catch_up || (s.expected && *s.expected <= ev.ts)) covered = cover_slot(c, s, ev.ts);
     // Two runs of one slot at once: "ran too often" says it; "overlapped" is for a run that
     // outlasted its slot.
-    if (runs_too_often(c, s, ev.ts, covered, out)) overlap.reset();
+    if ((!catch_up || covered) && runs_too_often(c, s, ev.ts, covered, out)) overlap.reset();
     s.open_runs.push_back(OpenRun{ev.run_id, ev.ts, false, ev.pid, ev.wrapper_pid});
     if (s.open_runs.size() > kMaxOpenRuns) s.open_runs.erase(s.open_runs.begin());
     s.last_start = ev.ts;  // last_status stays the last finished run's: open_runs says it runs
@@ -275,8 +280,13 @@ Actions evaluate(const MonitorConfig& c, MonitorState& s, const Input& input, Ho
   } else if (auto* e = std::get_if<const RunEvent*>(&input)) {
     on_event(c, s, **e, host, out);
   } else if (auto* r = std::get_if<RemovedInput>(&input)) {
-    if (s.removed) return out;
+    if (s.removed) {  // told once; a masked timer unmasked but not started is stopped now
+      if (!r->as.empty()) s.removed_as = r->as, s.removed_hint = r->hint;
+      return out;
+    }
     s.removed = true;
+    s.removed_as = r->as;
+    s.removed_hint = r->hint;
     s.open_runs.clear();
     if (r->by_unwrap) return out;
     Alert a = make_alert(c, Alert::Kind::kRemoved, r->now);

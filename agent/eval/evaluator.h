@@ -40,6 +40,8 @@ struct RemovedInput {
   int line = 0;
   bool by_unwrap = false;  // removed through the agent's own unwrap: no alert
   std::string why;         // set: the summary says this instead of "was removed from FILE"
+  std::string as;          // set: the state shown instead of "removed" ("masked", "stopped")
+  std::string hint;        // the command that brings it back, shown with that state
 };
 /// pause (until = time point, or Instant::max() for ever) or resume (nullopt).
 struct PauseInput {

@@ -124,6 +124,10 @@ struct MonitorState {
   std::optional<Incident> incident;
   std::optional<Instant> paused_until;  // Instant::max(): until resumed
   bool removed = false;
+  // Why, when the systemd manager says so: the state `status` shows instead of "removed"
+  // ("masked", "stopped") and the command that brings it back.
+  std::string removed_as;
+  std::string removed_hint;
   // The latest run, for status and alerts.
   std::optional<Instant> last_start;
   std::optional<Instant> last_end;
@@ -146,6 +150,10 @@ struct MonitorState {
   int slot_runs = 0;
   int slot_prompt_runs = 0;
   bool slot_alerted = false;
+  // A run the manager started as its timer started, to catch up (timer_deadline.h
+  // absorb_catch_up): its start, to the ms, until that run arrives. Not saved: it is told a few
+  // ms before the run.
+  std::optional<Instant> catch_up_start;
 };
 
 /// What the agent knows about cron's zone. Persisted with the host state in state.db

@@ -44,6 +44,7 @@ bool skip_served_slots(const MonitorConfig& c, MonitorState& s, std::optional<In
 }
 
 bool absorb_catch_up(const MonitorConfig& c, MonitorState& s, Instant started) {
+  s.catch_up_start = std::chrono::floor<std::chrono::milliseconds>(started);  // as run events carry it
   const size_t open = s.open_runs.size();
   std::erase_if(s.open_runs, [&](const OpenRun& r) { return r.started < started; });
   bool changed = s.open_runs.size() != open;
@@ -53,6 +54,14 @@ bool absorb_catch_up(const MonitorConfig& c, MonitorState& s, Instant started) {
     changed = true;
   }
   return changed;
+}
+
+bool catch_up_run(MonitorState& s, Instant started) {
+  if (!s.catch_up_start) return false;
+  const bool mine = *s.catch_up_start == std::chrono::floor<std::chrono::milliseconds>(started);
+  // Any later run ends the wait too: a catch-up told is followed by its run at once.
+  if (mine || started > *s.catch_up_start) s.catch_up_start.reset();
+  return mine;
 }
 
 }  // namespace cronitor::agent

@@ -34,9 +34,18 @@ bool widen_grace(MonitorConfig& c, uint64_t accuracy_usec, uint64_t randomized_d
 bool skip_served_slots(const MonitorConfig& c, MonitorState& s, std::optional<Instant> last_trigger, bool persistent,
                        Instant now);
 
-/// A Persistent= catch-up run that started at `started`: slots overdue by then are what it
-/// catches up on (no miss), and runs left open from before it ended unseen (systemd runs one
-/// instance of a unit; the host went down with them), so it is no overlap. True if it changed.
+/// A catch-up run that started at `started`: the manager triggered it as the timer became active,
+/// for slots that passed while it was off (Persistent= at boot; and on systemd 252 any calendar
+/// timer started again, systemd #31231). Slots overdue by then are what it catches up on (no
+/// miss); runs left open from before it ended unseen (systemd runs one instance of a unit; the
+/// host went down with them), so it is no overlap; and it is no run of the slot to come
+/// (catch_up_run). True if what state.db holds changed.
 bool absorb_catch_up(const MonitorConfig& c, MonitorState& s, Instant started);
+
+/// True when the run that started at `started` is the catch-up run absorb_catch_up was told of
+/// (once: it forgets it). Such a run takes a slot that has come, never one ahead of it, and is
+/// not counted among a slot's runs ("ran too often"): the manager, not a person or a second
+/// scheduler, started it, and it still fires the coming slot.
+bool catch_up_run(MonitorState& s, Instant started);
 
 }  // namespace cronitor::agent

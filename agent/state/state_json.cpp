@@ -102,6 +102,12 @@ std::string state_text(const MonitorState& s) {
   }
   if (s.paused_until) num("paused_until", to_us(*s.paused_until));
   if (s.removed) out += ",\"removed\":true";
+  if (!s.removed_as.empty()) {
+    out += ",\"removed_as\":";
+    append_json_string(out, s.removed_as);
+    out += ",\"removed_hint\":";
+    append_json_string(out, s.removed_hint);
+  }
   if (s.last_start) num("last_start", to_us(*s.last_start));
   if (s.last_end) num("last_end", to_us(*s.last_end));
   if (s.last_exit_code) num("last_exit_code", *s.last_exit_code);
@@ -157,6 +163,10 @@ json to_json(const MonitorState& s) {
   if (s.incident) j["incident"] = incident_json(*s.incident);
   put_opt(j, "paused_until", s.paused_until);
   if (s.removed) j["removed"] = true;
+  if (!s.removed_as.empty()) {
+    j["removed_as"] = s.removed_as;
+    j["removed_hint"] = s.removed_hint;
+  }
   put_opt(j, "last_start", s.last_start);
   put_opt(j, "last_end", s.last_end);
   put_opt(j, "last_exit_code", s.last_exit_code);
@@ -202,6 +212,8 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     if (j.contains("incident")) s.incident = incident_from(j["incident"]);
     s.paused_until = opt_instant(j, "paused_until");
     s.removed = j.value("removed", false);
+    s.removed_as = j.value("removed_as", "");
+    s.removed_hint = j.value("removed_hint", "");
     s.last_start = opt_instant(j, "last_start");
     s.last_end = opt_instant(j, "last_end");
     s.last_exit_code = opt<int>(j, "last_exit_code");

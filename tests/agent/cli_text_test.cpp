@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/cli/status_view.h"
+#include "agent/state/state_json.h"
 #include "common/text.h"
 #include "eval_helpers.h"
 #include "schedule/iso8601.h"
@@ -50,6 +51,44 @@ TEST(StatusView, AnOpenRunIsShownApartFromTheLastFinishedRun) {
   EXPECT_TRUE(done["open_run"].is_null());
   EXPECT_EQ(done["last_run"]["started"], "2026-05-01T10:20:00+00:00");
   EXPECT_EQ(done["last_run"]["status"], "ok");
+}
+
+// Issue 17: a timer the manager masked is "masked" in status (not "removed"), with how to bring
+// it back; unmasked but not started it is "stopped"; the state keeps it across a restart.
+TEST(StatusView, AMaskedTimerIsMaskedWithItsHint) {
+  Sim sim(monitor("t", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
+  sim.job(at("2026-05-01T10:10:00Z"));
+  const std::string unmask = "systemctl unmask t.timer, systemctl daemon-reload, then systemctl start t.timer";
+  RemovedInput masked{at("2026-05-01T10:12:00Z"), "t.timer", 0, false, "masked: t.timer is masked"};
+  masked.as = "masked";
+  masked.hint = unmask;
+  auto a = evaluate(sim.config, sim.state, masked, sim.host);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].alert.kind, Alert::Kind::kRemoved);
+  json st = status_json("t", "t", "*/10 * * * *", "UTC", "", sim.state);
+  EXPECT_EQ(st["state"], "masked");
+  EXPECT_EQ(st["hint"], unmask);
+  EXPECT_TRUE(st["next_expected"].is_null());
+  EXPECT_NE(status_table(json::array({st})).find("masked"), std::string::npos);
+  auto back = monitor_state_from_json(nlohmann::json::parse(state_text(sim.state)));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->removed_as, "masked");
+  EXPECT_EQ(back->removed_hint, unmask);
+  EXPECT_EQ(nlohmann::json::parse(state_text(sim.state)), to_json(sim.state));
+  // Unmasked, not started: stopped, told without a second alert.
+  RemovedInput stopped{at("2026-05-01T10:13:00Z"), "t.timer", 0, false, "stopped: t.timer is no longer active"};
+  stopped.as = "stopped";
+  stopped.hint = "systemctl start t.timer";
+  EXPECT_TRUE(evaluate(sim.config, sim.state, stopped, sim.host).empty());
+  st = status_json("t", "t", "*/10 * * * *", "UTC", "", sim.state);
+  EXPECT_EQ(st["state"], "stopped");
+  EXPECT_EQ(st["hint"], "systemctl start t.timer");
+  // A crontab line removed: "removed", no hint.
+  Sim gone(monitor("c", "*/10 * * * *"), at("2026-05-01T10:00:00Z"));
+  (void)evaluate(gone.config, gone.state, RemovedInput{at("2026-05-01T10:12:00Z"), "/etc/cron.d/c", 2}, gone.host);
+  st = status_json("c", "c", "*/10 * * * *", "UTC", "", gone.state);
+  EXPECT_EQ(st["state"], "removed");
+  EXPECT_FALSE(st.contains("hint"));
 }
 
 TEST(StatusView, FirstRunStillOpenHasNoLastRun) {

@@ -341,6 +341,40 @@ TEST(SystemdWatch, PersistentCatchUpIsToldBeforeItsRun) {
   t.last_trigger_usec = boot + 100;
   EXPECT_TRUE(is_catch_up(t, boot + 200));
   EXPECT_FALSE(is_catch_up(t, boot - 5'000'000)) << "a run from before the trigger (started by hand)";
+  // Not Persistent=: an OnCalendar= timer started again fires at once on systemd 252 (#31231).
+  t.persistent = false;
+  EXPECT_FALSE(is_catch_up(t, boot + 200)) << "no calendar: nothing to catch up on";
+  t.calendar = {"*-*-* *:*:00/5"};
+  EXPECT_TRUE(is_catch_up(t, boot + 200));
+  t.last_trigger_usec = boot + 1'900'000;
+  EXPECT_FALSE(is_catch_up(t, boot + 1'900'100)) << "a slot 1.9 s after the start: its own run";
+  t.last_trigger_usec = boot + 100;
+  t.monotonic = {"OnActiveSec=1s"};
+  EXPECT_FALSE(is_catch_up(t, boot + 200)) << "OnActiveSec= fires after the activation by design";
+}
+
+// Issue 17: each state change of a timer tells once what it is; a masked timer unmasked and
+// read but not started is stopped (no longer masked), not started and not missed.
+TEST(SystemdWatch, TimerChangeTellsEachStateOnce) {
+  auto timer = [](const std::string& active, const std::string& load = "loaded") {
+    LiveTimer t;
+    t.unit = "t.timer";
+    t.active_state = active;
+    t.load_state = load;
+    return t;
+  };
+  EXPECT_EQ(timer_change(timer("inactive"), timer("active")), "");
+  EXPECT_EQ(timer_change(timer("failed", "masked"), timer("active")), "");
+  EXPECT_EQ(timer_change(timer("active"), timer("inactive")), "stopped");
+  EXPECT_EQ(timer_change(timer("active"), timer("failed", "masked")), "masked");
+  EXPECT_EQ(timer_change(timer("active"), timer("inactive", "masked")), "masked") << "mask --now";
+  EXPECT_EQ(timer_change(timer("failed", "masked"), timer("failed")), "stopped") << "unmasked, read, not started";
+  EXPECT_EQ(timer_change(timer("inactive", "masked"), timer("inactive")), "stopped");
+  EXPECT_EQ(timer_change(timer("active"), timer("active")), std::nullopt);
+  EXPECT_EQ(timer_change(timer("inactive"), timer("inactive")), std::nullopt);
+  EXPECT_EQ(timer_change(timer("failed", "masked"), timer("failed", "masked")), std::nullopt);
+  EXPECT_EQ(timer_change(timer("inactive"), timer("inactive", "masked")), "masked") << "masked while stopped";
+  EXPECT_EQ(timer_change(timer("active"), timer("activating")), std::nullopt);
 }
 
 TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
@@ -770,18 +804,19 @@ TEST(SystemdWatch, AMaskedTimerIsToldMaskedOnce) {
   f.bus->listener()->unit_removed("n.timer", t2);
   f.settle();
   EXPECT_EQ(f.states.back(), State("n.timer", "masked"));
-  // m.timer unmasked, read, started.
+  // m.timer unmasked and read (no longer masked: stopped), then started.
   f.bus->listener()->reloading(true);
   f.bus->units[t1].props.load_state = "loaded";
   f.bus->units[t1].props.active_state = "inactive";
   f.bus->listener()->reloading(false);
   f.settle();
+  EXPECT_EQ(f.states.back(), State("m.timer", "stopped"));
   UnitProps up;
   up.active_state = "active";
   f.bus->change(t1, up);
   f.settle();
-  EXPECT_EQ(f.states,
-            (std::vector<State>{State("m.timer", "masked"), State("n.timer", "masked"), State("m.timer", "")}));
+  EXPECT_EQ(f.states, (std::vector<State>{State("m.timer", "masked"), State("n.timer", "masked"),
+                                          State("m.timer", "stopped"), State("m.timer", "")}));
   EXPECT_FALSE(f.bus->later_waiting());
 }
 

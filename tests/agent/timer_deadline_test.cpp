@@ -167,5 +167,59 @@ TEST(TimerDeadline, PersistentCatchUpIsNeitherMissNorOverlap) {
   }
 }
 
+// A calendar timer (every 5 min, grace 2 min: runs up to 60 s before a slot count as on time)
+// stopped, then started again at 10:04:20, 40 s before the 10:05 slot. systemd 252 runs the
+// service at once (systemd #31231) and again at 10:05. The run at once is no run of the 10:05
+// slot: not "ran 2 times in the slot", and 10:05 is still the slot's own run. Two real runs
+// of one slot still are too many.
+TEST(TimerDeadline, ACatchUpRunAsTheTimerStartsIsNoSecondRunOfTheComingSlot) {
+  const Instant started = at("2026-03-01T10:04:20Z");
+  const Instant catch_up_start = started + 50ms + 123us;  // µs from the manager; run events carry ms
+  auto fresh = [&] { return Sim(testing::monitor("cal", "*/5 * * * *", "UTC", 120), started); };
+  auto runs = [&](Sim& sim) {
+    Actions a = sim.job(catch_up_start);
+    auto b = sim.job(at("2026-03-01T10:05:00.010Z"));
+    a.insert(a.end(), b.begin(), b.end());
+    auto c = sim.tick(at("2026-03-01T10:08:00Z"));
+    a.insert(a.end(), c.begin(), c.end());
+    return a;
+  };
+  {  // The control: without being told, the run at once takes 10:05, and 10:05's run is a second.
+    Sim sim = fresh();
+    EXPECT_EQ(alerts(runs(sim), Alert::Kind::kTooOften), 1u);
+  }
+  {
+    Sim sim = fresh();
+    EXPECT_FALSE(absorb_catch_up(sim.config, sim.state, catch_up_start)) << "nothing overdue, nothing open";
+    auto a = runs(sim);
+    EXPECT_TRUE(a.empty()) << a.front().alert.summary;
+    EXPECT_EQ(sim.state.slot, at("2026-03-01T10:05:00Z")) << "10:05 taken by its own run";
+    EXPECT_EQ(sim.state.slot_runs, 1);
+    EXPECT_EQ(sim.state.expected, at("2026-03-01T10:10:00Z"));
+    EXPECT_EQ(sim.state.catch_up_start, std::nullopt) << "told once, taken once";
+    // Two real runs in the 10:10 slot: too many, as ever.
+    sim.job(at("2026-03-01T10:10:00.010Z"));
+    EXPECT_EQ(alerts(sim.job(at("2026-03-01T10:10:00.500Z")), Alert::Kind::kTooOften), 1u);
+  }
+  {  // Started at 10:04:20 but the run comes at 10:05:00.2 (the manager fired the slot itself
+     // 40 s after the activation, as fixed systemd does): the slot's run, not a miss.
+    Sim sim = fresh();
+    const Instant slot_run = at("2026-03-01T10:05:00.200Z");
+    absorb_catch_up(sim.config, sim.state, slot_run);
+    auto a = sim.job(slot_run);
+    auto b = sim.tick(at("2026-03-01T10:08:00Z"));
+    EXPECT_TRUE(a.empty() && b.empty());
+    EXPECT_EQ(sim.state.slot, at("2026-03-01T10:05:00Z"));
+    EXPECT_EQ(sim.state.expected, at("2026-03-01T10:10:00Z"));
+  }
+  {  // Told of a catch-up whose run never came: a later run is counted as usual.
+    Sim sim = fresh();
+    absorb_catch_up(sim.config, sim.state, catch_up_start);
+    sim.job(at("2026-03-01T10:05:00.010Z"));
+    EXPECT_EQ(sim.state.catch_up_start, std::nullopt);
+    EXPECT_EQ(alerts(sim.job(at("2026-03-01T10:05:00.500Z")), Alert::Kind::kTooOften), 1u);
+  }
+}
+
 }  // namespace
 }  // namespace cronitor::agent
