@@ -536,6 +536,7 @@ int Daemon::run() {
   spdlog::info("listening on \"{}\", {} monitors", config_.socket, monitors_.size());
   sd_notify(0, "READY=1");
   notify_status();
+  heap_trim_.attach(ev_);  // what the start and later work freed goes back 1 s after the work
   int r = sd_event_loop(ev_);
   sd_notify(0, "STOPPING=1");
   finish_sends();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/daemon/heap_trim.h"
 #include "agent/daemon/kmsg_reader.h"
 #include "agent/daemon/oom_kill_log.h"
 #include "agent/daemon/proc_watch.h"
@@ -398,6 +399,7 @@ class Daemon : private ProcWatch::Handler {
   sd_event_source* heartbeat_src_ = nullptr;
   sd_event_source* snooze_src_ = nullptr;
   std::unique_ptr<ShutdownWatch> shutdown_;
+  IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
 };
 
 }  // namespace cronitor::agent

@@ -19,6 +19,8 @@
 #                 for an --agent linked against another flavour of it; repeatable)
 #   --monitors N  cron.d lines to monitor (default 100)
 #   --settle S    seconds idle before reading (default 3)
+#   --uplink      also a Healthchecks upstream (uplink.healthchecks, pinged at the same receiver):
+#                 its Deliverer sends from the daemon, which then loads libcurl itself
 # Needs root (chroot, a private mount namespace) and the cached root tarball (run deb_test.sh
 # once, or DEB_TEST_CACHE=DIR). Works in a folder of its own under /tmp and removes it; the
 # chroot's /proc is mounted in a private namespace, so it vanishes with the script.
@@ -31,6 +33,7 @@ AGENT_BIN=""
 LIBS=()
 MONITORS=100
 SETTLE=3
+UPLINK=""
 while [ $# -gt 0 ]; do
   case $1 in
     --deb) DEBS=$2; shift 2 ;;
@@ -38,7 +41,8 @@ while [ $# -gt 0 ]; do
     --lib) LIBS+=(--lib "$(readlink -f "$2")"); shift 2 ;;
     --monitors) MONITORS=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
-    *) echo "usage: $0 [--deb DIR] [--agent BIN] [--lib FILE] [--monitors N] [--settle SECONDS]" >&2; exit 2 ;;
+    --uplink) UPLINK=1; shift ;;
+    *) echo "usage: $0 [--deb DIR] [--agent BIN] [--lib FILE] [--monitors N] [--settle SECONDS] [--uplink]" >&2; exit 2 ;;
   esac
 done
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -54,7 +58,7 @@ if [ -z "${MEMORY_PSS_IN_NS:-}" ]; then
   lock=()
   [ -d /work/.locks ] && lock=(flock /work/.locks/cron)
   exec env MEMORY_PSS_IN_NS=1 "${lock[@]}" unshare --mount --propagation private "$0" --deb "$DEBS" \
-    ${AGENT_BIN:+--agent "$AGENT_BIN"} "${LIBS[@]}" --monitors "$MONITORS" --settle "$SETTLE"
+    ${AGENT_BIN:+--agent "$AGENT_BIN"} "${LIBS[@]}" --monitors "$MONITORS" --settle "$SETTLE" ${UPLINK:+--uplink}
 fi
 
 WORK=$(mktemp -d /tmp/cronitor-memory-pss.XXXXXX)
@@ -95,6 +99,11 @@ PORT=$(cat "$WORK/port")
 # The shipped agent.yaml with a notify target, and an admin's cron.d file of N jobs.
 sed -i "s|^  default: \[\]|  default: [\"webhook:http://127.0.0.1:$PORT/hook\"]|" "$R/etc/cronitor/agent.yaml"
 grep -q "webhook:http://127.0.0.1:$PORT/hook" "$R/etc/cronitor/agent.yaml" || fail "could not set the notify target"
+if [ -n "$UPLINK" ]; then
+  ! grep -q '^uplink:' "$R/etc/cronitor/agent.yaml" || fail "the shipped agent.yaml has an uplink: already"
+  printf 'uplink:\n  healthchecks:\n    ping_key: "memorypsspingkey0000000"\n    ping_url: "http://127.0.0.1:%s/hc"\n' \
+    "$PORT" >>"$R/etc/cronitor/agent.yaml"
+fi
 {
   echo "# $MONITORS jobs, added by the admin"
   echo "SHELL=/bin/sh"
