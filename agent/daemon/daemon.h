@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/config/monitor_set.h"
+#include "agent/config/wrap_policy.h"
 #include "agent/daemon/kmsg_reader.h"
 #include "agent/daemon/oom_kill_log.h"
 #include "agent/daemon/proc_watch.h"
@@ -24,8 +26,6 @@
 #include "agent/daemon/sender_thread.h"
 #include "agent/daemon/spool_reader.h"
 #include "agent/eval/evaluator.h"
-#include "agent/eval/monitor_set.h"
-#include "agent/eval/wrap_policy.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "uplink/alert_throttle.h"

@@ -4,7 +4,7 @@
 // and the Incidents page with 100. Reports the page size as a counter. `dashboard_bench`.
 #include <benchmark/benchmark.h>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 #include "agent/dashboard/pages.h"
 
 namespace {
