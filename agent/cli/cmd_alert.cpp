@@ -9,8 +9,8 @@
 
 #include "agent/cli/cmd_daemon.h"
 #include "agent/cli/commands.h"
-#include "agent/cli/json_out.h"
 #include "agent/config/config.h"
+#include "agent/control/json_out.h"
 #include "common/event.h"
 #include "common/text.h"
 #include "uplink/alert_sender.h"

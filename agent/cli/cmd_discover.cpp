@@ -17,9 +17,9 @@
 
 #include "agent/cli/commands.h"
 #include "agent/cli/control_client.h"
-#include "agent/cli/json_out.h"
 #include "agent/cli/manager_timers.h"
 #include "agent/config/config.h"
+#include "agent/control/json_out.h"
 #include "agent/daemon/cron_logging.h"
 #include "agent/daemon/live_timer_job.h"
 #include "agent/eval/key_owners.h"

@@ -7,8 +7,8 @@
 
 #include "agent/cli/cmd_daemon.h"
 #include "agent/cli/commands.h"
-#include "agent/cli/json_out.h"
 #include "agent/config/config.h"
+#include "agent/control/json_out.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/log_setup.h"
 

@@ -5,9 +5,9 @@
 #include "agent/cli/cmd_daemon.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/control_client.h"
-#include "agent/cli/json_out.h"
-#include "agent/cli/status_view.h"
 #include "agent/config/config.h"
+#include "agent/control/json_out.h"
+#include "agent/control/status_view.h"
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
 #include "common/duration.h"
@@ -77,7 +77,7 @@ std::optional<agent::StateStore> open_state(const agent::Config& c, bool writabl
   return std::move(*s);
 }
 
-/// How runs reach the agent where that is not the wrapper (agent/eval/wrap_policy.h): said under the table.
+/// How runs reach the agent where that is not the wrapper (agent/config/wrap_policy.h): said under the table.
 void print_reporting_notes(const json& out) {
   if (out.contains("wrap_refused") && out["wrap_refused"].is_string())
     std::cout << "not wrapping crontab lines: " << escape_text(out["wrap_refused"].get<std::string>())

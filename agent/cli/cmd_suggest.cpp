@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/cli/commands.h"
-#include "agent/cli/json_out.h"
 #include "agent/config/config.h"
+#include "agent/control/json_out.h"
 #include "agent/eval/tolerance_advice.h"
 #include "agent/state/state_store.h"
 #include "common/duration.h"

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "agent/cli/json_out.h"
+#include "agent/control/json_out.h"
 
 namespace cronitor::agent {
 namespace {

@@ -1,7 +1,7 @@
 #include "agent/config/config_uplink.h"
 
-#include "agent/daemon/metrics_http.h"
 #include "common/duration.h"
+#include "common/listen_address.h"
 #include "uplink/upstream.h"
 
 namespace cronitor::agent {

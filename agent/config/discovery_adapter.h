@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/eval/monitor_set.h"
+#include "agent/config/monitor_set.h"
 #include "discovery/fs_root.h"
 #include "discovery/job.h"
 

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/config/monitor_set.h"
+#include "agent/config/wrap_policy.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/kmsg_reader.h"
 #include "agent/daemon/oom_kill_log.h"
@@ -25,8 +27,6 @@
 #include "agent/daemon/sender_thread.h"
 #include "agent/daemon/spool_reader.h"
 #include "agent/eval/evaluator.h"
-#include "agent/eval/monitor_set.h"
-#include "agent/eval/wrap_policy.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "uplink/alert_throttle.h"

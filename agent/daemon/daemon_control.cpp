@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 #include "agent/daemon/cron_logging.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/history_reply.h"

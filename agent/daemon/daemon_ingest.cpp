@@ -17,10 +17,10 @@
 #include <filesystem>
 #include <unordered_set>
 
+#include "agent/config/monitor_set.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/event_adapter.h"
 #include "agent/daemon/spool_reader.h"
-#include "agent/eval/monitor_set.h"
 
 namespace cronitor::agent {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/host_facts.h"
 #include "agent/daemon/shutdown_watch.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 
 namespace cronitor::agent {
 namespace {

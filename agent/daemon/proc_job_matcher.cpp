@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "agent/eval/wrap_policy.h"
+#include "agent/config/wrap_policy.h"
 #include "discovery/cron_command.h"
 #include "discovery/crontab_source.h"
 

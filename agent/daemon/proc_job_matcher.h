@@ -19,8 +19,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/eval/monitor_set.h"
-#include "agent/eval/wrap_policy.h"
+#include "agent/config/monitor_set.h"
+#include "agent/config/wrap_policy.h"
 
 namespace cronitor::agent {
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/state/state_json.h"
+#include "uplink/notify_target.h"
 
 namespace cronitor::agent {
 
@@ -55,7 +56,7 @@ void SenderThread::run() {
       ++busy_;
     }
     SendResult r;
-    auto target = NotifyTarget::parse(item.target);
+    auto target = uplink::NotifyTarget::parse(item.target);
     auto alert = alert_from_json(nlohmann::json::parse(item.alert_json, nullptr, false));
     if (!target)
       r = {false, false, target.error().message};

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "agent/config/config.h"
 #include "agent/eval/assertion.h"
 #include "schedule/schedule.h"
 #include "schedule/zone.h"
@@ -39,7 +38,7 @@ struct MonitorConfig {
   /// wrapped, no live systemd watch): no deadline until a first run arrives, so that a monitor
   /// nobody feeds does not cry wolf. Wrapped lines and monitors of the config are live at once.
   bool awaits_first_run = false;
-  std::string reported_by;  // what reports its runs: "wrapper", "cron log", or empty (agent/eval/wrap_policy.h)
+  std::string reported_by;  // what reports its runs: "wrapper", "cron log", or empty (agent/config/wrap_policy.h)
   schedule::Zone zone = schedule::Zone::utc();
   std::chrono::seconds grace{60};
   int failure_tolerance = 0;       // consecutive failures allowed; with failure_window: K of "K of N"

@@ -8,6 +8,7 @@
 namespace cronitor::agent {
 namespace {
 
+using schedule::Instant;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/state/state_store.h"
+#include "agent/eval/run_row.h"
 #include "schedule/schedule.h"
 
 namespace cronitor::agent {

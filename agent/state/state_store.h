@@ -14,6 +14,7 @@
 #include "agent/eval/evaluator.h"
 #include "agent/eval/monitor.h"
 #include "agent/eval/run_event.h"
+#include "agent/eval/run_row.h"
 #include "agent/state/checkpointer.h"
 #include "agent/state/sqlite.h"
 #include "common/event.h"
@@ -24,21 +25,6 @@ namespace cronitor::agent {
 using uplink::Alert;
 
 inline constexpr int kSchemaVersion = 6;
-
-/// One run as the history shows it.
-struct RunRow {
-  std::string key;
-  std::string run_id;
-  std::string status;  // running, ok, failed, unknown (ended, outcome not seen: no end, exit or duration)
-  std::optional<int64_t> started_ms, ended_ms, duration_ms;
-  std::optional<int> exit_code;
-  std::string signal;
-  bool oom = false;
-  std::string output_tail;
-  bool tail_cut = false;  // output_tail is the end of a longer tail (history's byte budget)
-  std::string metrics_json;
-  std::string host;
-};
 
 /// A job row: what status shows when the daemon is down.
 struct JobRow {

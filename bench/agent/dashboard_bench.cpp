@@ -6,7 +6,7 @@
 // state.db (dashboard_request_bench.cpp), as the daemon serves them.
 #include <benchmark/benchmark.h>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 #include "agent/dashboard/pages.h"
 
 namespace {

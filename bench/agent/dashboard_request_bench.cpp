@@ -19,7 +19,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 #include "agent/daemon/history_reply.h"
 #include "agent/dashboard/dashboard_server.h"
 #include "agent/dashboard/job_settings.h"

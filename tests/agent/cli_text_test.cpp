@@ -6,7 +6,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "agent/cli/status_view.h"
+#include "agent/config/config.h"
+#include "agent/control/status_view.h"
 #include "agent/state/state_json.h"
 #include "common/text.h"
 #include "eval_helpers.h"

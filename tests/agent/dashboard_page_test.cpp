@@ -6,7 +6,7 @@
 #include <chrono>
 #include <regex>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 #include "agent/dashboard/html.h"
 #include "agent/dashboard/pages.h"
 #include "agent/dashboard/run_charts.h"

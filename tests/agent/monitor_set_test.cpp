@@ -1,4 +1,4 @@
-#include "agent/eval/monitor_set.h"
+#include "agent/config/monitor_set.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

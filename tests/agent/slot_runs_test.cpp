@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "agent/config/config.h"
+#include "agent/config/monitor_set.h"
 #include "agent/eval/evaluator.h"
-#include "agent/eval/monitor_set.h"
 #include "eval_helpers.h"
 
 namespace cronitor::agent {

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "agent/config/config.h"
+#include "agent/state/state_store.h"
 #include "eval_helpers.h"
 #include "tests/support/subprocess.h"
 

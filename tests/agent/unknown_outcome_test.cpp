@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
 #include "eval_helpers.h"

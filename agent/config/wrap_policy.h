@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
-#include "agent/eval/monitor_set.h"
+#include "agent/config/monitor_set.h"
 #include "discovery/fs_root.h"
 #include "discovery/job.h"
 #include "discovery/package_files.h"

@@ -1,13 +1,13 @@
-#include "agent/eval/monitor_set.h"
+#include "agent/config/monitor_set.h"
 
 #include <pwd.h>
 
 #include <charconv>
 
+#include "agent/config/wrap_policy.h"
 #include "agent/eval/key_owners.h"
 #include "agent/eval/monitor_schedule.h"
 #include "agent/eval/user_limits.h"
-#include "agent/eval/wrap_policy.h"
 #include "common/json_text.h"
 #include "discovery/cron_command.h"
 

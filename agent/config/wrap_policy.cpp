@@ -1,4 +1,4 @@
-#include "agent/eval/wrap_policy.h"
+#include "agent/config/wrap_policy.h"
 
 #include "discovery/wrapper_path.h"
 

@@ -1,8 +1,8 @@
-#include "agent/cli/status_view.h"
+#include "agent/control/status_view.h"
 
 #include <algorithm>
 
-#include "agent/cli/json_out.h"
+#include "agent/control/json_out.h"
 #include "agent/state/state_json.h"
 #include "common/duration.h"
 #include "common/text.h"
