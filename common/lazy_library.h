@@ -3,7 +3,7 @@
 // OpenSSL among them) only once something is sent, libmicrohttpd and GnuTLS only when /metrics or
 // the dashboard listens. A library the dynamic linker maps at start costs its relocated and
 // read-around pages whether it is used or not: 5.9 MiB of PSS in a minimal Debian 12 system.
-// uplink/curl_dl.cpp and agent/daemon/mhd_dl.cpp define the library's functions that the product
+// uplink/curl_dl.cpp and agent/control/mhd_dl.cpp define the library's functions that the product
 // calls, each forwarding to the symbol found here, so the code that calls them is unchanged.
 #pragma once
 

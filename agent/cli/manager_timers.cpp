@@ -5,7 +5,7 @@
 #include <cstring>
 #include <memory>
 
-#include "agent/daemon/sd_systemd_bus.h"
+#include "agent/sources/sd_systemd_bus.h"
 #include "discovery/job_identity.h"
 
 namespace cronitor::agent {

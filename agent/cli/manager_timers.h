@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/daemon/systemd_watch.h"
+#include "agent/sources/systemd_watch.h"
 #include "common/error.h"
 
 namespace cronitor::agent {

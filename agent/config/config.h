@@ -88,7 +88,7 @@ struct Config {
   std::string socket = "/run/cronitor-agent/agent.sock";
   std::string spool_dir = "/var/spool/cronitor-agent";
   std::string hostname;  // empty: gethostname()
-  /// Runs of cron jobs from the kernel's process events (agent/daemon/proc_watch.h): "auto" (when
+  /// Runs of cron jobs from the kernel's process events (agent/sources/proc_watch.h): "auto" (when
   /// the connector opens: root with CAP_NET_ADMIN, the host's namespaces) or "off".
   std::string observe = "auto";
   struct Discovery {

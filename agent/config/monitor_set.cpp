@@ -65,7 +65,7 @@ Result<MonitorConfig> resolve_monitor(const Config& config, const DiscoveredJob*
     if (auto w = discovery::parse_wrapped(m.command)) m.command = discovery::unwrap_command(*w);
     if (job->comment) o.merge(*job->comment);
     // Its runs reach the agent once its line goes through cronitor-exec.
-    // Or now, when the kernel's process events report it (agent/daemon/proc_job_matcher.h).
+    // Or now, when the kernel's process events report it (agent/sources/proc_job_matcher.h).
     m.awaits_first_run = !job->wrapped && !(job->wrappable && config.discovery.auto_wrap) &&
                          job->reported_by != kReportedByProcessEvents;
     m.reported_by = job->reported_by;

@@ -17,7 +17,7 @@ namespace cronitor::agent {
 
 inline constexpr std::string_view kReportedByWrapper = "wrapper";
 inline constexpr std::string_view kReportedByCronLog = "cron log";
-/// The kernel's process events (agent/daemon/proc_job_matcher.h): set only while that source is live.
+/// The kernel's process events (agent/sources/proc_job_matcher.h): set only while that source is live.
 inline constexpr std::string_view kReportedByProcessEvents = "process events";
 
 struct WrapPolicy {

@@ -11,9 +11,9 @@
 #include <string>
 
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/host_facts.h"
 #include "agent/daemon/inotify_names.h"
 #include "agent/eval/cron_zone.h"
+#include "agent/sources/host_facts.h"
 #include "discovery/scanner.h"
 
 namespace cronitor::agent {

@@ -18,15 +18,15 @@
 #include "agent/config/config.h"
 #include "agent/config/monitor_set.h"
 #include "agent/config/wrap_policy.h"
+#include "agent/control/rate_limiter.h"
+#include "agent/control/request_handler.h"
 #include "agent/daemon/heap_trim.h"
-#include "agent/daemon/kmsg_reader.h"
-#include "agent/daemon/oom_kill_log.h"
-#include "agent/daemon/proc_watch.h"
-#include "agent/daemon/rate_limiter.h"
-#include "agent/daemon/request_handler.h"
 #include "agent/daemon/sender_thread.h"
-#include "agent/daemon/spool_reader.h"
 #include "agent/eval/evaluator.h"
+#include "agent/sources/kmsg_reader.h"
+#include "agent/sources/oom_kill_log.h"
+#include "agent/sources/proc_watch.h"
+#include "agent/sources/spool_reader.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "uplink/alert_throttle.h"
@@ -122,7 +122,7 @@ class Daemon : private ProcWatch::Handler {
   void prune_runs_of(uint32_t i);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
-  /// Jobs of package files: their runs come from cron's log (agent/daemon/cron_log_watch.h).
+  /// Jobs of package files: their runs come from cron's log (agent/sources/cron_log_watch.h).
   void open_cron_log();
   // OOM kills from the kernel's log (daemon_oom.cpp): which run's process the killer killed.
   void start_oom_watch();
@@ -130,7 +130,7 @@ class Daemon : private ProcWatch::Handler {
   void attribute_oom(RunEvent& ev);
   static int on_kmsg_cb(sd_event_source*, int, uint32_t, void*);
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
-  // Runs from the kernel's process events (daemon_proc.cpp, agent/daemon/proc_watch.h).
+  // Runs from the kernel's process events (daemon_proc.cpp, agent/sources/proc_watch.h).
   void start_proc_watch();
   void proc_runs(std::vector<cronitor::RunEvent> events) override;
   bool wrapper_reported(const std::string& key, Instant since) const override;
@@ -192,7 +192,7 @@ class Daemon : private ProcWatch::Handler {
   static int on_self_beat_cb(sd_event_source*, uint64_t, void*);
   static std::optional<Instant> process_start_time();
   // Prometheus (agent/daemon/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
-  // /metrics over HTTP (agent/daemon/metrics_http.h) on the loop.
+  // /metrics over HTTP (agent/control/metrics_http.h) on the loop.
   void start_metrics();
   void write_metrics();
   std::string metrics_text();

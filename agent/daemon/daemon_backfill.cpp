@@ -1,14 +1,14 @@
 // The runs of the gap: at start, what the journal holds of the time the agent was not running
 // (cron's lines, the manager's messages about timers' services) is recorded at its own times
-// before the downtime and miss judgement (agent/daemon/journal_backfill.h).
+// before the downtime and miss judgement (agent/sources/journal_backfill.h).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <set>
 
-#include "agent/daemon/cron_log_watch.h"
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/journal_backfill.h"
+#include "agent/sources/cron_log_watch.h"
+#include "agent/sources/journal_backfill.h"
 #include "discovery/scanner.h"
 
 namespace cronitor::agent {

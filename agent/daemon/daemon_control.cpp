@@ -7,11 +7,11 @@
 #include <set>
 
 #include "agent/control/status_view.h"
-#include "agent/daemon/cron_logging.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/history_reply.h"
-#include "agent/daemon/host_facts.h"
-#include "agent/daemon/systemd_watch.h"
+#include "agent/sources/cron_logging.h"
+#include "agent/sources/host_facts.h"
+#include "agent/sources/systemd_watch.h"
 #include "agent/state/state_json.h"
 #include "schedule/iso8601.h"
 

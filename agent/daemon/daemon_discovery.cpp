@@ -7,13 +7,13 @@
 #include <set>
 
 #include "agent/config/discovery_adapter.h"
-#include "agent/daemon/cron_log_watch.h"
-#include "agent/daemon/cron_logging.h"
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/journal_backfill.h"
-#include "agent/daemon/live_timer_job.h"
 #include "agent/eval/key_owners.h"
 #include "agent/eval/user_limits.h"
+#include "agent/sources/cron_log_watch.h"
+#include "agent/sources/cron_logging.h"
+#include "agent/sources/journal_backfill.h"
+#include "agent/sources/live_timer_job.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"

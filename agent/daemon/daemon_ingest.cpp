@@ -19,8 +19,8 @@
 
 #include "agent/config/monitor_set.h"
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/event_adapter.h"
-#include "agent/daemon/spool_reader.h"
+#include "agent/sources/event_adapter.h"
+#include "agent/sources/spool_reader.h"
 
 namespace cronitor::agent {
 namespace {

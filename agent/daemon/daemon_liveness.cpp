@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/host_facts.h"
+#include "agent/sources/host_facts.h"
 #include "uplink/self_heartbeat.h"
 
 namespace cronitor::agent {

@@ -1,5 +1,5 @@
 // The daemon and the kernel's log: OOM kills are attributed to the run whose process group held
-// the victim (agent/daemon/oom_kill_log.h); the wrapper's memory cgroup counter is only a hint.
+// the victim (agent/sources/oom_kill_log.h); the wrapper's memory cgroup counter is only a hint.
 #include <spdlog/spdlog.h>
 #include <time.h>
 

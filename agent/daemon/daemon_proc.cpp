@@ -1,4 +1,4 @@
-// The daemon and the process events source (agent/daemon/proc_watch.h): opened before the first
+// The daemon and the process events source (agent/sources/proc_watch.h): opened before the first
 // build of the monitors (the jobs it reports are fed like wrapped ones), its runs ingested as the
 // agent's own, like those of cron's log.
 #include <spdlog/spdlog.h>

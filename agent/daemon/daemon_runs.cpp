@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/host_facts.h"
+#include "agent/sources/host_facts.h"
 #include "schedule/iso8601.h"
 
 namespace cronitor::agent {

@@ -6,9 +6,9 @@
 
 #include "agent/control/status_view.h"
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/host_facts.h"
-#include "agent/daemon/shutdown_watch.h"
 #include "agent/eval/downtime.h"
+#include "agent/sources/host_facts.h"
+#include "agent/sources/shutdown_watch.h"
 #include "agent/state/state_json.h"
 #include "schedule/iso8601.h"
 

@@ -9,9 +9,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "agent/daemon/cron_check.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/inotify_names.h"
+#include "agent/sources/cron_check.h"
 #include "common/file_state.h"
 
 namespace cronitor::agent {

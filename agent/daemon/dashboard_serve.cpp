@@ -3,9 +3,9 @@
 // actions are the socket's control requests as root, through the same request handler.
 #include <spdlog/spdlog.h>
 
+#include "agent/control/metrics_http.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/history_reply.h"
-#include "agent/daemon/metrics_http.h"
 #include "agent/dashboard/dashboard_server.h"
 #include "agent/dashboard/job_settings.h"
 #include "agent/eval/tolerance_advice.h"

@@ -14,7 +14,7 @@ namespace cronitor::agent {
 class IdleHeapTrim {
  public:
   // 1 s after work, at most once a second: a trim with nothing to give back costs tens of
-  // microseconds. Not "after 1 s of quiet": the host's process events (agent/daemon/proc_watch.h)
+  // microseconds. Not "after 1 s of quiet": the host's process events (agent/sources/proc_watch.h)
   // come many times a second on a busy host, and the heap was then never trimmed.
   static constexpr uint64_t kDelayUsec = 1'000'000;
 

@@ -1,16 +1,16 @@
 // prometheus.textfile: the per-job and per-agent series in a node_exporter textfile, written
-// atomically (a new temp file + rename, agent/daemon/textfile_writer.h) every 15 s from the loop,
+// atomically (a new temp file + rename, agent/control/textfile_writer.h) every 15 s from the loop,
 // so node_exporter never reads half and a name planted in the folder is never followed.
-// prometheus.listen: the same text on GET /metrics (agent/daemon/metrics_http.h), made per scrape.
+// prometheus.listen: the same text on GET /metrics (agent/control/metrics_http.h), made per scrape.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 
+#include "agent/control/metrics_http.h"
+#include "agent/control/textfile_writer.h"
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/metrics_http.h"
-#include "agent/daemon/textfile_writer.h"
 #include "agent/eval/user_limits.h"
 #include "uplink/prometheus.h"
 

@@ -7,9 +7,9 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "agent/daemon/cron_run_tracker.h"
 #include "agent/daemon/daemon.h"
 #include "agent/eval/user_limits.h"
+#include "agent/sources/cron_run_tracker.h"
 #include "agent/state/uplink_outbox.h"
 #include "uplink/healthchecks_api.h"
 #include "uplink/self_heartbeat.h"

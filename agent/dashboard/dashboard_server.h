@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "agent/daemon/metrics_http.h"
+#include "agent/control/metrics_http.h"
 #include "agent/dashboard/access.h"
 
 namespace cronitor::agent::dashboard {

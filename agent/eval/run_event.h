@@ -1,5 +1,5 @@
 // The agent's view of one wrapper event (run, complete, fail). The wire format lives in
-// common/event.h; agent/daemon/event_adapter.cpp converts between the two.
+// common/event.h; agent/sources/event_adapter.cpp converts between the two.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,7 @@ struct RunEvent {
   int64_t wrapper_pid = 0;  // run events of cronitor-exec: its pid (SO_PEERCRED over the socket)
   std::optional<int> exit_code;
   std::string signal;      // "SIGKILL", or empty
-  bool oom = false;        // the OOM killer killed a process of the run (agent/daemon/oom_kill_log.h)
+  bool oom = false;        // the OOM killer killed a process of the run (agent/sources/oom_kill_log.h)
   bool oom_hint = false;   // the wrapper's memory cgroup counter rose: the cgroup, not the job
   std::string oom_victim;  // with oom: the process the kernel killed, "python3 (pid 6217)"
   std::string oom_other;   // with oom_hint only: an OOM kill of another process in the period

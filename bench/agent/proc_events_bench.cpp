@@ -1,4 +1,4 @@
-// Benchmarks of the process events source (agent/daemon/proc_events.h, process_tracker.h):
+// Benchmarks of the process events source (agent/sources/proc_events.h, process_tracker.h):
 //   decode  synthetic datagrams decoded and tracked (a host's forks, execs and exits outside
 //           cron's trees, and one cron job in 100 processes): events/s and ns per event
 //   kernel  as root: the real connector while a child forks short processes as fast as it can;
@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/daemon/proc_events.h"
-#include "agent/daemon/process_tracker.h"
+#include "agent/sources/proc_events.h"
+#include "agent/sources/process_tracker.h"
 
 using namespace cronitor::agent;
 using Clock = std::chrono::steady_clock;

@@ -1,6 +1,6 @@
-// Is cron up? (agent/daemon/cron_check.h) Only root's process named cron counts: a local user's
+// Is cron up? (agent/sources/cron_check.h) Only root's process named cron counts: a local user's
 // process called "cron" (here a copy of sleep run as nobody) must not hide a cron outage.
-#include "agent/daemon/cron_check.h"
+#include "agent/sources/cron_check.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -7,11 +7,11 @@
 #include <fstream>
 
 #include "agent/config/config.h"
-#include "agent/daemon/cron_log_line.h"
-#include "agent/daemon/cron_log_watch.h"
-#include "agent/daemon/cron_logging.h"
-#include "agent/daemon/cron_run_tracker.h"
-#include "agent/daemon/event_adapter.h"
+#include "agent/sources/cron_log_line.h"
+#include "agent/sources/cron_log_watch.h"
+#include "agent/sources/cron_logging.h"
+#include "agent/sources/cron_run_tracker.h"
+#include "agent/sources/event_adapter.h"
 
 namespace cronitor::agent {
 namespace {

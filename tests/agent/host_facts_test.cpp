@@ -1,6 +1,6 @@
-// Host facts (agent/daemon/host_facts.h): /proc/PID/stat parsed the one way the daemon parses it,
+// Host facts (agent/sources/host_facts.h): /proc/PID/stat parsed the one way the daemon parses it,
 // and the boot time a test states through CRONITOR_BOOT_TIME instead of this machine's uptime.
-#include "agent/daemon/host_facts.h"
+#include "agent/sources/host_facts.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-// Who holds the connections of /metrics and the dashboard (agent/daemon/http_admission.h): all of
+// Who holds the connections of /metrics and the dashboard (agent/control/http_admission.h): all of
 // loopback is one source, late headers are cut, and a newcomer takes a slow connection's place.
-#include "agent/daemon/http_admission.h"
+#include "agent/control/http_admission.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
-// The runs of a gap from the journal (agent/daemon/journal_backfill.h): the systemd manager's
+// The runs of a gap from the journal (agent/sources/journal_backfill.h): the systemd manager's
 // messages about a timer's service turned into run events, made-up entries first, then a real
 // journal file written by systemd-journal-remote (as tests/agent/journal_tail_test.cpp does).
-#include "agent/daemon/journal_backfill.h"
+#include "agent/sources/journal_backfill.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "agent/daemon/cron_log_watch.h"
+#include "agent/sources/cron_log_watch.h"
 #include "tests/support/subprocess.h"
 
 namespace cronitor::agent {

@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "agent/daemon/cron_log_watch.h"
-#include "agent/daemon/systemd_host.h"
+#include "agent/sources/cron_log_watch.h"
+#include "agent/sources/systemd_host.h"
 #include "tests/support/subprocess.h"
 
 namespace cronitor::agent {

@@ -1,12 +1,12 @@
-// The host's own addresses count as one source with loopback (agent/daemon/local_sources.h): any
+// The host's own addresses count as one source with loopback (agent/control/local_sources.h): any
 // local user reaches /metrics through eth0's address too, and must not get a share per address.
-#include "agent/daemon/local_sources.h"
+#include "agent/control/local_sources.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
-#include "agent/daemon/http_admission.h"
+#include "agent/control/http_admission.h"
 
 namespace cronitor::agent {
 namespace {

@@ -1,6 +1,6 @@
 // The kernel's OOM lines as Debian bookworm's kernel (6.1) prints them on /dev/kmsg, and the
 // attribution of an OOM kill to the run whose process group held the victim.
-#include "agent/daemon/oom_kill_log.h"
+#include "agent/sources/oom_kill_log.h"
 
 #include <gtest/gtest.h>
 

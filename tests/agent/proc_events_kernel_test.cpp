@@ -22,8 +22,8 @@
 #include <thread>
 #include <utility>
 
-#include "agent/daemon/proc_events.h"
-#include "agent/daemon/process_tracker.h"
+#include "agent/sources/proc_events.h"
+#include "agent/sources/process_tracker.h"
 #include "tests/support/fake_cron_job.h"
 
 namespace cronitor::agent {

@@ -1,6 +1,6 @@
-// The process events decoder (agent/daemon/proc_events.h): datagrams built by hand, cut at every
+// The process events decoder (agent/sources/proc_events.h): datagrams built by hand, cut at every
 // length, with lengths that lie. The real kernel: proc_events_kernel_test.cpp.
-#include "agent/daemon/proc_events.h"
+#include "agent/sources/proc_events.h"
 
 #include <gtest/gtest.h>
 #include <linux/cn_proc.h>

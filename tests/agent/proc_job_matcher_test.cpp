@@ -1,7 +1,7 @@
-// Which discovered job a process cron started is (agent/daemon/proc_job_matcher.h): the owner's
+// Which discovered job a process cron started is (agent/sources/proc_job_matcher.h): the owner's
 // uid and the command as cron hands it to the shell ('%' handling), ties between lines broken by
 // the schedule, run-parts scripts only under root's run-parts lines; and which jobs these runs report.
-#include "agent/daemon/proc_job_matcher.h"
+#include "agent/sources/proc_job_matcher.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-// The fast-exit gap of the process events (agent/daemon/proc_log_join.h): a job shell gone before
+// The fast-exit gap of the process events (agent/sources/proc_log_join.h): a job shell gone before
 // its /proc was read (`exit 4`, a missing wrapper's 127) is a nameless run, named by cron's CMD
 // line of its pid; a CMD line with no run at all is a run with its outcome unknown, never a miss.
 // Times are injected (ms of the monotonic clock for the waits).
-#include "agent/daemon/proc_log_join.h"
+#include "agent/sources/proc_log_join.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-// The process events source as the daemon runs it (agent/daemon/proc_watch.h), with the real
+// The process events source as the daemon runs it (agent/sources/proc_watch.h), with the real
 // kernel (root: CAP_NET_ADMIN), read by step() as the loop would: this test process plays cron,
 // tests/support/fake_cron_job.h its jobs. The loss path (issue 21 "Loss is told, never guessed"):
 // the kernel drops events (ENOBUFS) while one job ends and another goes on; the gap is counted,
 // /proc is read again for the followed processes, the run whose end was lost ends as "outcome
 // unknown" (no exit code, no failure) with one warning, and the live one is still seen to its exit;
 // a job started while events were dropped is adopted from /proc, not missed.
-#include "agent/daemon/proc_watch.h"
+#include "agent/sources/proc_watch.h"
 
 #include <gtest/gtest.h>
 #include <linux/netlink.h>

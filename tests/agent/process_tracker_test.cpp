@@ -1,7 +1,7 @@
-// Runs of cron jobs from process events (agent/daemon/process_tracker.h): the tree under cron's
+// Runs of cron jobs from process events (agent/sources/process_tracker.h): the tree under cron's
 // pid as Debian's cron builds it (cron -> per-job child -> `sh -c CMD`), run-parts scripts as
 // runs of their own, look-alikes outside cron's tree, threads, and lost events.
-#include "agent/daemon/process_tracker.h"
+#include "agent/sources/process_tracker.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

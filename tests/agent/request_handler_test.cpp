@@ -1,6 +1,6 @@
 // RequestHandler without a daemon: every control and event line gets a decision; bad types get
 // a JSON error; the owner and rate rules hold.
-#include "agent/daemon/request_handler.h"
+#include "agent/control/request_handler.h"
 
 #include <gtest/gtest.h>
 

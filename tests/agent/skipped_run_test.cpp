@@ -10,7 +10,7 @@
 
 #include "agent/config/config.h"
 #include "agent/config/discovery_adapter.h"
-#include "agent/daemon/live_timer_job.h"
+#include "agent/sources/live_timer_job.h"
 #include "agent/state/skipped_runs.h"
 #include "tests/agent/eval_helpers.h"
 

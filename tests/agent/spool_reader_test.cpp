@@ -1,4 +1,4 @@
-#include "agent/daemon/spool_reader.h"
+#include "agent/sources/spool_reader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/daemon/event_adapter.h"
+#include "agent/sources/event_adapter.h"
 
 namespace cronitor::agent {
 namespace {

@@ -2,7 +2,7 @@
 // InvocationID as run id, results, reconnects and resyncs that neither lose nor double-count a
 // run, signals that arrive while a read waits, the manager's next elapse (monotonic clock turned
 // into wall time), Persistent= catch-up runs and the unit's own OOM counter. No bus, no sleeps.
-#include "agent/daemon/systemd_watch.h"
+#include "agent/sources/systemd_watch.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Issue 18 item 9: prometheus.textfile's file in a folder others may write. A symlink planted at
 // the old temporary name ("agent.prom.tmp -> victim") or at the target's name is never written
 // through; a folder a user could swap or fill is refused with the reason.
-#include "agent/daemon/textfile_writer.h"
+#include "agent/control/textfile_writer.h"
 
 #include <dirent.h>
 #include <gtest/gtest.h>

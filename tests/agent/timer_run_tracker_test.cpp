@@ -1,6 +1,6 @@
 // TimerRunTracker: property snapshots of a timer's service in, wrapper-style run events out,
 // one run and one end per invocation whatever order and how often snapshots arrive.
-#include "agent/daemon/timer_run_tracker.h"
+#include "agent/sources/timer_run_tracker.h"
 
 #include <gtest/gtest.h>
 

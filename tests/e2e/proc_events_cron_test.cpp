@@ -15,8 +15,8 @@
 #include <fstream>
 #include <map>
 
-#include "agent/daemon/proc_events.h"
-#include "agent/daemon/process_tracker.h"
+#include "agent/sources/proc_events.h"
+#include "agent/sources/process_tracker.h"
 
 namespace cronitor::agent {
 namespace {

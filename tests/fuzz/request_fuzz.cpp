@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "agent/daemon/request_handler.h"
+#include "agent/control/request_handler.h"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/daemon/systemd_bus.h"
-#include "agent/daemon/systemd_watch.h"
+#include "agent/sources/systemd_bus.h"
+#include "agent/sources/systemd_watch.h"
 
 namespace cronitor::testing {
 

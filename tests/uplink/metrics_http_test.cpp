@@ -1,7 +1,7 @@
 // prometheus.listen's server over real HTTP on 127.0.0.1, on a real sd-event loop driven by the
 // test thread (as the agent drives it): the exposition on GET /metrics, 404/405 for anything else,
 // idle connections closed, the connection limit held, a busy port reported.
-#include "agent/daemon/metrics_http.h"
+#include "agent/control/metrics_http.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

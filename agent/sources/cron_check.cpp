@@ -1,0 +1,79 @@
+#include "agent/sources/cron_check.h"
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+
+#include "agent/sources/host_facts.h"
+
+namespace cronitor::agent {
+namespace {
+
+bool is_cron_name(const std::string& n) { return n == "cron" || n == "crond"; }
+
+// The cron daemon itself, not one of its per-job children: those share its name (comm "cron")
+// and, under Debian's cron.service (KillMode=process), outlive it, reparented to PID 1. A child
+// renames itself (argv[0] "/usr/sbin/CRON") or still has a cron process as its parent.
+bool is_cron_daemon(pid_t pid) {
+  // cron runs as root. Anyone can start a process named "cron" (a copy of sleep will do), and a
+  // pid from a stale /run/crond.pid may be reused by one: only root's process is the daemon.
+  if (proc_uid(pid) != uid_t{0}) return false;
+  const auto stat = read_proc_stat(pid);
+  if (!stat || !stat->alive() || !is_cron_name(stat->comm)) return false;
+  const auto argv = proc_cmdline(pid, 1);
+  const std::string argv0 = argv.empty() ? std::string() : argv[0];
+  const std::string base = argv0.substr(argv0.rfind('/') == std::string::npos ? 0 : argv0.rfind('/') + 1);
+  if (base == "CRON") return false;
+  if (stat->ppid <= 1) return true;
+  const auto parent = read_proc_stat(stat->ppid);
+  return !parent || !is_cron_name(parent->comm);
+}
+
+}  // namespace
+
+CronObservation observe_cron(const std::string& root, Instant now, const std::string& host, pid_t* found) {
+  CronObservation obs{now, true, "", host};
+  if (found) *found = 0;
+  std::string base = root == "/" ? "" : root;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string pidfile = base + "/run/crond.pid";
+  std::ifstream in(pidfile);
+  long pid = 0;
+  if (in >> pid && pid > 0 && pid <= 4194304) {
+    if ((::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) && is_cron_daemon(static_cast<pid_t>(pid))) {
+      if (found) *found = static_cast<pid_t>(pid);
+      return obs;
+    }
+    // The pid file names the daemon: a cron process left is a job's child, not the daemon.
+    obs.cause = "no live cron process behind " + pidfile + " (pid " + std::to_string(pid) + ")";
+    obs.running = false;
+    return obs;
+  } else {
+    obs.cause = pidfile + " does not exist";
+  }
+  // No pid file (or a stale one): any cron process at all? Only on the host itself: under
+  // another root (a copy of a host), this machine's processes say nothing about it.
+  if (base.empty()) {
+    if (DIR* d = ::opendir("/proc")) {
+      while (dirent* e = ::readdir(d)) {
+        char* end = nullptr;
+        long p = std::strtol(e->d_name, &end, 10);
+        if (p <= 0 || *end) continue;
+        if (is_cron_daemon(static_cast<pid_t>(p))) {
+          ::closedir(d);
+          if (found) *found = static_cast<pid_t>(p);
+          return obs;
+        }
+      }
+      ::closedir(d);
+    }
+    obs.cause += ", and no cron daemon process is running (only per-job children, if any)";
+  }
+  obs.running = false;
+  return obs;
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,95 @@
+#include "agent/sources/cron_run_tracker.h"
+
+#include <sys/random.h>
+
+#include <cstdio>
+#include <random>
+
+namespace cronitor::agent {
+
+namespace {
+
+constexpr std::size_t kMaxOpen = 4096;  // cron children at once; beyond, the oldest is dropped
+constexpr int64_t kForgetMs = 24 * 3600 * 1000;
+
+}  // namespace
+
+std::string random_run_id() {
+  unsigned char b[16];
+  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) {
+    std::random_device rd;
+    for (unsigned char& c : b) c = static_cast<unsigned char>(rd());
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
+CronRunTracker::CronRunTracker(std::string host, Matcher matcher)
+    : host_(std::move(host)), matcher_(std::move(matcher)) {}
+
+cronitor::RunEvent CronRunTracker::event(const Open& o, cronitor::RunState state, int64_t unix_ms, int64_t pid) const {
+  cronitor::RunEvent e;
+  e.key = o.match.key;
+  e.run_id = o.run_id;
+  e.state = state;
+  e.ts = cronitor::format_timestamp_ms(unix_ms);
+  e.host = host_;
+  e.pid = pid > 0 ? pid : 1;
+  e.uid = o.match.uid;
+  if (cronitor::is_terminal(state)) e.duration_ms = std::max<int64_t>(0, unix_ms - o.started_ms);
+  return e;
+}
+
+std::vector<cronitor::RunEvent> CronRunTracker::feed(const CronLogLine& line, int64_t unix_ms, bool ends_logged) {
+  std::vector<cronitor::RunEvent> out;
+  switch (line.kind) {
+    case CronLogLine::Kind::kCmd: {
+      auto match = matcher_(line.user, std::string(trim_blanks(line.command)));
+      if (!match) return out;
+      Open o{std::move(*match), random_run_id(), unix_ms, std::nullopt};
+      const int64_t pid = line.job_pid > 0 ? line.job_pid : line.cron_pid;
+      out.push_back(event(o, cronitor::RunState::kRun, unix_ms, pid));
+      if (!ends_logged) {
+        // No END will come: the run is closed at once, as ended with its outcome unknown (no exit
+        // status, end or duration), never as a success (issue 17).
+        out.push_back(event(o, cronitor::RunState::kUnknown, unix_ms, pid));
+        return out;
+      }
+      if (open_.size() >= kMaxOpen) open_.erase(open_.begin());
+      open_.insert_or_assign(line.cron_pid, std::move(o));
+      return out;
+    }
+    case CronLogLine::Kind::kError: {
+      auto it = open_.find(line.cron_pid);
+      if (it != open_.end()) it->second.error = line;
+      return out;
+    }
+    case CronLogLine::Kind::kEnd: {
+      auto it = open_.find(line.cron_pid);
+      if (it == open_.end()) return out;
+      const Open& o = it->second;
+      const int64_t pid = line.job_pid > 0 ? line.job_pid : line.cron_pid;
+      if (o.error) {
+        cronitor::RunEvent e = event(o, cronitor::RunState::kFail, unix_ms, pid);
+        e.exit_code = o.error->exit_status;
+        if (!o.error->signal.empty()) e.signal = o.error->signal;
+        out.push_back(std::move(e));
+      } else {
+        out.push_back(event(o, cronitor::RunState::kComplete, unix_ms, pid));
+      }
+      open_.erase(it);
+      return out;
+    }
+  }
+  return out;
+}
+
+void CronRunTracker::forget_before(int64_t unix_ms) {
+  std::erase_if(open_, [&](const auto& kv) { return kv.second.started_ms < unix_ms - kForgetMs; });
+}
+
+}  // namespace cronitor::agent

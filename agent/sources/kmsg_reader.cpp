@@ -1,0 +1,72 @@
+#include "agent/sources/kmsg_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "agent/sources/host_facts.h"
+
+namespace cronitor::agent {
+namespace {
+
+// A record is at most 1 KiB of text plus its dictionary (printk's CONSOLE_EXT_LOG_MAX, 8 KiB);
+// a smaller buffer makes read() fail with EINVAL.
+constexpr size_t kRecordBuffer = 8192;
+
+}  // namespace
+
+Result<KmsgReader> KmsgReader::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return fail("open(\"" + path + "\"): " + std::strerror(errno));
+  KmsgReader r(fd);
+  // Only what the kernel prints from now on: older records belong to runs already judged.
+  if (::lseek(fd, 0, SEEK_END) < 0) return fail("lseek(\"" + path + "\", SEEK_END): " + std::strerror(errno));
+  return r;
+}
+
+KmsgReader::KmsgReader(KmsgReader&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+KmsgReader& KmsgReader::operator=(KmsgReader&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+KmsgReader::~KmsgReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<KmsgReader::Drained> KmsgReader::drain(const std::function<void(std::string_view)>& on_record,
+                                              size_t max_records) {
+  Drained d;
+  char buf[kRecordBuffer];
+  while (d.records < max_records) {
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n > 0) {
+      ++d.records;
+      on_record(std::string_view(buf, static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EPIPE) {  // overwritten before we read it; the next read goes on
+      ++d.lost;
+      continue;
+    }
+    if (n == 0 || errno == EAGAIN) return d;
+    return fail(std::string("read(/dev/kmsg): ") + std::strerror(errno));
+  }
+  d.more = true;
+  return d;
+}
+
+std::optional<int64_t> process_group_of(int64_t pid) {
+  if (pid <= 0 || pid > 4194304) return std::nullopt;
+  auto stat = read_proc_stat(static_cast<pid_t>(pid));
+  if (!stat || stat->pgrp <= 0) return std::nullopt;
+  return stat->pgrp;
+}
+
+}  // namespace cronitor::agent

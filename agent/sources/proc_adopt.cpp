@@ -1,0 +1,66 @@
+#include "agent/sources/proc_adopt.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "agent/sources/host_facts.h"
+
+namespace cronitor::agent {
+namespace {
+
+int64_t clock_ns(clockid_t id) {
+  timespec t{};
+  ::clock_gettime(id, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+std::string exe_of(pid_t pid) {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
+}
+
+}  // namespace
+
+std::vector<LostFork> lost_forks(std::span<const pid_t> roots, const std::function<bool(pid_t)>& follows,
+                                 int64_t before_ns) {
+  // One pass over /proc: the live children of every process, with their starts.
+  std::map<pid_t, std::vector<std::pair<pid_t, uint64_t>>> children;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    pid_t pid = 0;
+    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc() || pid <= 0) continue;
+    if (auto st = read_proc_stat(pid); st && st->alive()) children[st->ppid].emplace_back(pid, st->start_ticks);
+  }
+  // /proc's starts count from boot (CLOCK_BOOTTIME); the kernel's events are on CLOCK_MONOTONIC.
+  const int64_t boot_to_mono = clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC);
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  const int64_t tick_ns = hz > 0 ? 1'000'000'000 / hz : 10'000'000;
+  std::vector<LostFork> out;
+  std::deque<pid_t> todo(roots.begin(), roots.end());
+  while (!todo.empty()) {
+    const pid_t parent = todo.front();
+    todo.pop_front();
+    auto it = children.find(parent);
+    if (it == children.end()) continue;
+    for (const auto& [pid, ticks] : it->second) {
+      todo.push_back(pid);
+      if (follows(pid)) continue;
+      const int64_t start_ns = static_cast<int64_t>(ticks) * tick_ns - boot_to_mono;
+      if (start_ns + tick_ns >= before_ns) continue;  // its fork may still be queued: read it then
+      LostFork f{parent, pid, start_ns, std::nullopt};
+      const auto argv = proc_cmdline(pid), parent_argv = proc_cmdline(parent);
+      if (argv != parent_argv || exe_of(pid) != exe_of(parent)) f.exec = read_exec_facts(pid);
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+}  // namespace cronitor::agent

@@ -1,0 +1,172 @@
+#include "agent/sources/systemd_host.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "common/text.h"
+
+namespace cronitor::agent {
+namespace {
+
+constexpr size_t kMaxTailBytes = 4096;
+
+uint64_t clock_usec(clockid_t id) {
+  timespec ts{};
+  ::clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+/// A small /proc or /sys file, whole (these are a few KiB at most).
+Result<std::string> slurp(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(Error::from_errno("open", path));
+  std::string data(16384, '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      auto e = Error::from_errno("read", path);
+      ::close(fd);
+      return std::unexpected(e);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  data.resize(got);
+  return data;
+}
+
+bool usable_cgroup(const std::string& cg) {
+  return !cg.empty() && cg.front() == '/' && cg.find("/../") == std::string::npos && !cg.ends_with("/..");
+}
+
+}  // namespace
+
+Result<uint64_t> read_cgroup_oom_kills(const std::string& root, const std::string& cg) {
+  if (!usable_cgroup(cg)) return fail("no usable ControlGroup \"" + cg + "\"");
+  const std::string v1 = root + "/memory" + cg + "/memory.oom_control";
+  auto text = slurp(v1);
+  std::string where = v1;
+  if (!text) {
+    where = root + cg + "/memory.events";
+    auto t2 = slurp(where);
+    if (!t2) return std::unexpected(text.error());  // the v1 reason: the usual hierarchy here
+    text = std::move(t2);
+  }
+  auto n = keyed_number(*text, "oom_kill");
+  if (!n) return fail(where + ": no oom_kill line");
+  return *n;
+}
+
+namespace {
+
+// A v1 memory cgroup's OOM notifications: an eventfd on the loop, judged as they come (the
+// cgroup still there: an OOM; gone: its removal, or an OOM seen too late to tell).
+struct OomWatch {
+  int fd = -1;
+  sd_event_source* src = nullptr;
+  std::string oom_control;
+  uint64_t ooms = 0;
+  ~OomWatch() {
+    sd_event_source_disable_unref(src);
+    if (fd >= 0) ::close(fd);
+  }
+  void drain() {
+    uint64_t n = 0;
+    while (::read(fd, &n, sizeof n) == sizeof n)
+      if (::access(oom_control.c_str(), F_OK) == 0) ooms += n;
+  }
+  static int on_ready(sd_event_source*, int, uint32_t, void* ud) {
+    static_cast<OomWatch*>(ud)->drain();
+    return 0;
+  }
+};
+
+}  // namespace
+
+Result<std::function<uint64_t()>> watch_cgroup_oom(sd_event* ev, const std::string& root, const std::string& cg) {
+  if (!usable_cgroup(cg)) return fail("no usable ControlGroup \"" + cg + "\"");
+  const std::string dir = root + "/memory" + cg;
+  auto w = std::make_shared<OomWatch>();
+  w->oom_control = dir + "/memory.oom_control";
+  w->fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (w->fd < 0) return std::unexpected(Error::from_errno("eventfd", dir));
+  const int ofd = ::open(w->oom_control.c_str(), O_RDONLY | O_CLOEXEC);
+  if (ofd < 0) return std::unexpected(Error::from_errno("open", w->oom_control));
+  const int cfd = ::open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
+  if (cfd < 0) {
+    auto e = Error::from_errno("open", dir + "/cgroup.event_control");
+    ::close(ofd);
+    return std::unexpected(e);
+  }
+  const std::string line = std::to_string(w->fd) + " " + std::to_string(ofd);
+  const bool ok = ::write(cfd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  auto e = Error::from_errno("write", dir + "/cgroup.event_control");
+  ::close(cfd);
+  ::close(ofd);  // the kernel holds its own reference
+  if (!ok) return std::unexpected(e);
+  if (ev) {
+    const int r = sd_event_add_io(ev, &w->src, w->fd, EPOLLIN, OomWatch::on_ready, w.get());
+    if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", dir, -r));
+  }
+  return [w] {
+    w->drain();
+    return w->ooms;
+  };
+}
+
+std::string journal_tail_of(sd_journal* j, const std::string& invocation_id, size_t max_lines) {
+  if (!j || invocation_id.empty() || max_lines == 0) return {};
+  const std::string sys = "_SYSTEMD_INVOCATION_ID=" + invocation_id;
+  const std::string user = "USER_INVOCATION_ID=" + invocation_id;
+  sd_journal_flush_matches(j);
+  if (sd_journal_add_match(j, sys.data(), sys.size()) < 0 || sd_journal_add_disjunction(j) < 0 ||
+      sd_journal_add_match(j, user.data(), user.size()) < 0 || sd_journal_seek_tail(j) < 0)
+    return {};
+  std::vector<std::string> lines;
+  size_t bytes = 0;
+  while (lines.size() < max_lines && bytes < kMaxTailBytes && sd_journal_previous(j) > 0) {
+    const void* data = nullptr;
+    size_t n = 0;
+    if (sd_journal_get_data(j, "MESSAGE", &data, &n) < 0 || n < 8) continue;
+    std::string line(static_cast<const char*>(data) + 8, n - 8);  // after "MESSAGE="
+    if (bytes + line.size() + 1 > kMaxTailBytes) break;
+    bytes += line.size() + 1;
+    lines.push_back(std::move(line));
+  }
+  std::string out;
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) out += *it + "\n";
+  return out;
+}
+
+SystemdHost SystemdHost::real(sd_event* ev) {
+  SystemdHost h;
+  h.realtime_usec = [] { return clock_usec(CLOCK_REALTIME); };
+  h.monotonic_usec = [] { return clock_usec(CLOCK_MONOTONIC); };
+  h.cgroup_oom_kills = [](const std::string& cg) { return read_cgroup_oom_kills("/sys/fs/cgroup", cg); };
+  h.watch_oom = [ev](const std::string& cg) { return watch_cgroup_oom(ev, "/sys/fs/cgroup", cg); };
+  h.system_oom_kills = []() -> std::optional<uint64_t> {
+    auto text = slurp("/proc/vmstat");
+    return text ? keyed_number(*text, "oom_kill") : std::nullopt;
+  };
+  // The invocation's output as `journalctl -u` shows it.
+  h.journal_tail = [](const std::string& id, size_t lines) -> std::string {
+    sd_journal* j = nullptr;
+    if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0) return {};
+    std::unique_ptr<sd_journal, decltype(&sd_journal_close)> guard(j, sd_journal_close);
+    return journal_tail_of(j, id, lines);
+  };
+  return h;
+}
+
+}  // namespace cronitor::agent
