@@ -3,6 +3,7 @@
 #include "agent/dashboard/html.h"
 #include "agent/dashboard/pages.h"
 #include "agent/dashboard/run_charts.h"
+#include "schedule/schedule.h"
 
 namespace cronitor::agent::dashboard {
 namespace {
@@ -15,7 +16,32 @@ std::string when(const json& iso, const PageContext& ctx) {
   return escape(iso.get<std::string>()) + (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
 }
 
-std::string run_row(const json& r, const PageContext& ctx) {
+}  // namespace
+
+std::optional<int64_t> start_delay_ms(const schedule::Schedule& sched, const schedule::Zone& zone,
+                                      schedule::Instant started) {
+  if (sched.interval() || sched.at_reboot()) return std::nullopt;  // no slot to be late for
+  // The latest fire time at or before the start: look back 1 minute, then twice as far each time
+  // (a minutely job takes one look, a monthly one about 16), then walk forward to the last fire.
+  std::chrono::seconds back(60);
+  for (int i = 0; i < 24; ++i, back *= 2) {
+    auto t = sched.next(started - back, zone);
+    if (!t) return std::nullopt;
+    if (*t > started) continue;
+    schedule::Instant last = *t;
+    while (auto n = sched.next(last, zone)) {
+      if (*n > started) break;
+      last = *n;
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(started - last).count();
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::string run_row(const json& r, const PageContext& ctx, const std::optional<schedule::Schedule>& sched,
+                    const schedule::Zone& zone) {
   const std::string cls = run_class(r);
   std::string out = "<tr class=\"run " + cls + "\" data-run=\"" + escape_json(field(r, "run_id")) + "\">";
   out += "<td>" + when(field(r, "started"), ctx) + "</td>";
@@ -26,6 +52,12 @@ std::string run_row(const json& r, const PageContext& ctx) {
   out += "<td>" + escape_json(field(r, "signal")) + "</td>";
   out += std::string("<td>") + (field(r, "oom") == true ? "OOM kill" : "") + "</td>";
   out += "<td>" + duration_text(field(r, "duration_ms")) + "</td>";
+  // Start delay: how long after its slot the run began (cron starts within a second; a late
+  // start means a busy host or a run by hand). "-" for interval schedules and unknown starts.
+  std::optional<int64_t> delay;
+  if (auto t = iso_ms(field(r, "started")); t && sched)
+    delay = start_delay_ms(*sched, zone, schedule::Instant(std::chrono::milliseconds(*t)));
+  out += "<td>" + (delay ? duration_text(json(*delay)) : std::string("-")) + "</td>";
   out += "<td><code>" + escape_json(field(r, "run_id")) + "</code></td><td>";
   // The output of a failure is open at once; of any other run one click away (no JavaScript).
   const json& tail = field(r, "output_tail");
@@ -107,7 +139,18 @@ std::string job_page(const json& monitor, const json& runs_in, const PageContext
   fact("Next expected", when(field(monitor, "next_expected"), ctx));
   if (!field(monitor, "paused_until").is_null()) fact("Paused until", escape_json(field(monitor, "paused_until")));
   body += "</div>";
-  body += "<h2>Durations of the last " + std::to_string(runs.size()) + " runs</h2>";
+  // The last 30 days of runs, at most the 500 the page asks for (runs is newest first).
+  json recent = json::array();
+  const int64_t since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now.time_since_epoch()).count() -
+                           int64_t{kJobPageDays} * 86'400'000;
+  for (const auto& r : runs) {
+    auto t = iso_ms(field(r, "started"));
+    if (!t) t = iso_ms(field(r, "ended"));
+    if (t && *t < since_ms) break;
+    recent.push_back(r);
+  }
+  body += "<h2>Durations of the last " + std::to_string(recent.size()) + " runs (" + std::to_string(kJobPageDays) +
+          " days at most)</h2>";
   // The misses as alerted (a missed slot is no run), and the max runtime in force.
   std::vector<std::string> misses;
   if (incidents.is_array())
@@ -116,12 +159,24 @@ std::string job_page(const json& monitor, const json& runs_in, const PageContext
         if (field(a, "kind") == "missed" && field(a, "at").is_string())
           misses.push_back(field(a, "at").get<std::string>());
   const json& max_rt = field(extras, "max_runtime_ms");
-  body += duration_chart_svg(runs, max_rt.is_number() ? std::optional<int64_t>(max_rt.get<int64_t>()) : std::nullopt,
+  body += duration_chart_svg(recent, max_rt.is_number() ? std::optional<int64_t>(max_rt.get<int64_t>()) : std::nullopt,
                              misses);
   body +=
       "<h2>Runs</h2><table class=\"runs\"><thead><tr><th>Started</th><th>Status</th><th>Exit</th><th>Signal</th>"
-      "<th>OOM</th><th>Duration</th><th>Run ID</th><th>Output</th></tr></thead><tbody>";
-  for (const auto& r : runs) body += run_row(r, ctx);
+      "<th>OOM</th><th>Duration</th><th>Start delay</th><th>Run ID</th><th>Output</th></tr></thead><tbody>";
+  // The schedule the start delays are measured from (parsed once for the page).
+  std::optional<schedule::Schedule> run_sched;
+  schedule::Zone zone = schedule::Zone::utc();
+  if (const json& expr = field(monitor, "schedule"); expr.is_string()) {
+    const std::string text = expr.get<std::string>();
+    if (auto c = schedule::Schedule::parse(text, schedule::Kind::kCron))
+      run_sched = std::move(*c);
+    else if (auto d = schedule::Schedule::parse(text, schedule::Kind::kSystemd))
+      run_sched = std::move(*d);
+  }
+  if (const json& tz = field(monitor, "timezone"); tz.is_string())
+    if (auto z = schedule::Zone::load(tz.get<std::string>())) zone = *z;
+  for (const auto& r : recent) body += run_row(r, ctx, run_sched, zone);
   body += "</tbody></table>";
   if (!incidents.is_null()) body += "<h2>Incidents</h2>" + incidents_table(incidents, false);
   if (!extras.is_null()) body += settings_html(extras, key);

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "schedule/schedule.h"
 #include "schedule/zone.h"
 
 namespace cronitor::agent::dashboard {
@@ -31,6 +33,14 @@ inline constexpr size_t kStripRuns = 60;
 /// as `history --json` prints them (a key missing: no runs). Failing and missed jobs come first.
 std::string overview_page(const nlohmann::json& status, const std::unordered_map<std::string, nlohmann::json>& runs,
                           const OverviewFilter& filter, const PageContext& ctx);
+
+/// A job page's chart and runs cover this many days at most (and kJobPageRuns runs).
+inline constexpr int kJobPageDays = 30;
+
+/// How long after its latest slot (the schedule's last fire time at or before `started`) a run
+/// started; nullopt for interval and @reboot schedules. The runs table's "Start delay".
+std::optional<int64_t> start_delay_ms(const schedule::Schedule& sched, const schedule::Zone& zone,
+                                      schedule::Instant started);
 
 /// One job's page: `monitor` one status object of `status --json`, `runs` its history, newest first;
 /// `incidents` its incident_log() (agent/state/incident_log.h) list, `extras` job_extras()

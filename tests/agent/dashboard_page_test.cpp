@@ -11,6 +11,7 @@
 #include "agent/dashboard/pages.h"
 #include "agent/dashboard/run_charts.h"
 #include "schedule/iso8601.h"
+#include "schedule/schedule.h"
 
 namespace cronitor::agent::dashboard {
 namespace {
@@ -185,6 +186,41 @@ TEST(DashboardPage, JobPageShowsSettingsSuggestionAndCommands) {
   EXPECT_NE(job.find("<pre class=\"suggested\"># cronitor: grace=5m</pre>"), std::string::npos);
   EXPECT_NE(job.find("cronitor-agent pause backup --for"), std::string::npos);
   EXPECT_NE(job.find("cronitor-agent resume backup"), std::string::npos);
+}
+
+// Issue 22: the runs table gives each run's start delay (after its slot), and the chart and table
+// cover the last 30 days (at most the 500 runs the page reads).
+TEST(DashboardPage, JobPageShowsStartDelaysAndTheLastThirtyDays) {
+  auto utc = [](std::string_view iso) { return *schedule::parse_iso8601(iso, schedule::Zone::utc()); };
+  auto hourly = schedule::Schedule::parse("0 * * * *");
+  ASSERT_TRUE(hourly.has_value());
+  EXPECT_EQ(start_delay_ms(*hourly, schedule::Zone::utc(), utc("2026-12-06T03:00:00Z")), 0);
+  EXPECT_EQ(start_delay_ms(*hourly, schedule::Zone::utc(), utc("2026-12-06T03:01:35Z")), 95'000);
+  // A daily job in Berlin (UTC+1 in December): its 02:30 slot is 01:30Z.
+  auto daily = schedule::Schedule::parse("30 2 * * *");
+  auto berlin = schedule::Zone::load("Europe/Berlin");
+  ASSERT_TRUE(daily.has_value() && berlin.has_value());
+  EXPECT_EQ(start_delay_ms(*daily, *berlin, utc("2026-12-06T01:30:07Z")), 7'000);
+  EXPECT_EQ(start_delay_ms(*daily, *berlin, utc("2026-12-06T00:00:00Z")), int64_t{22} * 3'600'000 + 1'800'000)
+      << "a run by hand before today's slot: after yesterday's";
+  auto every = schedule::Schedule::parse("every 5 minutes");
+  ASSERT_TRUE(every.has_value());
+  EXPECT_FALSE(start_delay_ms(*every, schedule::Zone::utc(), utc("2026-12-06T03:01:35Z")).has_value());
+
+  json runs = runs_of(3, 0);  // hourly, on the hour: delay 0 s
+  runs[1]["started"] = "2026-12-06T02:01:35Z";
+  json old = runs[2];
+  old["run_id"] = "run-old";
+  old["started"] = "2026-10-01T03:00:00Z";  // 66 days before kNow
+  old["ended"] = "2026-10-01T03:00:01Z";
+  runs.push_back(old);
+  json m = status_json("hourly", "Hourly", "0 * * * *", "UTC", "f:1", state_with("ok", 0));
+  const std::string job = job_page(m, runs, {kNow, "1.0"});
+  EXPECT_NE(job.find("<th>Start delay</th>"), std::string::npos);
+  EXPECT_EQ(count(job, "<tr class=\"run "), 3u) << "the run of 66 days ago is outside the 30 days";
+  EXPECT_EQ(job.find("run-old"), std::string::npos);
+  EXPECT_NE(job.find("Durations of the last 3 runs (30 days at most)"), std::string::npos);
+  EXPECT_NE(job.find("<td>1m 35s</td>"), std::string::npos) << "the late run's delay";
 }
 
 TEST(DashboardPage, OomAndRunningRunsHaveTheirOwnMarks) {
