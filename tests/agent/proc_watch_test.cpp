@@ -230,9 +230,10 @@ TEST(ProcWatch, StatusJsonSaysLiveTheCronFollowedAndTheCounters) {
   EXPECT_EQ(j["cron_pid"], 4242);
   EXPECT_EQ(j["wakeups"], w.stats().wakeups);
   EXPECT_EQ(j["events"], w.stats().events);
-  for (const char* k : {"runs", "losses", "unreadable", "ended_unknown", "not_followed"})
+  for (const char* k : {"runs", "losses", "unreadable", "ended_unknown", "not_followed", "named_from_cron_log",
+                        "from_cron_log", "unnamed"})
     EXPECT_EQ(j[k], 0) << k << " in " << j.dump();
-  EXPECT_EQ(j.size(), 10u) << j.dump();
+  EXPECT_EQ(j.size(), 13u) << j.dump();
 }
 
 }  // namespace
