@@ -174,8 +174,15 @@ std::string job_page(const json& monitor, const json& runs_in, const PageContext
     else if (auto d = schedule::Schedule::parse(text, schedule::Kind::kSystemd))
       run_sched = std::move(*d);
   }
-  if (const json& tz = field(monitor, "timezone"); tz.is_string())
-    if (auto z = schedule::Zone::load(tz.get<std::string>())) zone = *z;
+  // The monitor's zone by its IANA name, or the host's own (status names it as cctz does,
+  // "/etc/localtime", which load() refuses as a path).
+  if (const json& tz = field(monitor, "timezone"); tz.is_string()) {
+    const std::string name = tz.get<std::string>();
+    if (auto z = schedule::Zone::load(name))
+      zone = *z;
+    else if (schedule::Zone local = schedule::Zone::local(); local.name() == name)
+      zone = std::move(local);
+  }
   for (const auto& r : recent) body += run_row(r, ctx, run_sched, zone);
   body += "</tbody></table>";
   if (!incidents.is_null()) body += "<h2>Incidents</h2>" + incidents_table(incidents, false);
