@@ -4,7 +4,6 @@
 // the run event's pid is the job's process group. The agent follows the wrapper with a pidfd;
 // once it is gone without an end event, each live member of the job's group in turn (a pidfd
 // again, no polling); when the group is empty, the run is closed as lost.
-#include <dirent.h>
 #include <spdlog/spdlog.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -36,20 +35,9 @@ int pidfd_of(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid,
 // A live process of group `pgid` (its leader first), or 0 when the group is empty.
 pid_t live_member(pid_t pgid) {
   if (auto s = read_proc_stat(pgid); s && s->alive() && s->pgrp == pgid) return pgid;
-  DIR* d = ::opendir("/proc");
-  if (!d) return 0;
-  pid_t found = 0;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long p = std::strtol(e->d_name, &end, 10);
-    if (p <= 0 || *end) continue;
-    if (auto s = read_proc_stat(static_cast<pid_t>(p)); s && s->pgrp == pgid && s->alive()) {
-      found = static_cast<pid_t>(p);
-      break;
-    }
-  }
-  ::closedir(d);
-  return found;
+  for (pid_t p : proc_pids())
+    if (auto s = read_proc_stat(p); s && s->pgrp == pgid && s->alive()) return p;
+  return 0;
 }
 
 }  // namespace

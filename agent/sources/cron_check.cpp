@@ -1,6 +1,5 @@
 #include "agent/sources/cron_check.h"
 
-#include <dirent.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -57,19 +56,11 @@ CronObservation observe_cron(const std::string& root, Instant now, const std::st
   // No pid file (or a stale one): any cron process at all? Only on the host itself: under
   // another root (a copy of a host), this machine's processes say nothing about it.
   if (base.empty()) {
-    if (DIR* d = ::opendir("/proc")) {
-      while (dirent* e = ::readdir(d)) {
-        char* end = nullptr;
-        long p = std::strtol(e->d_name, &end, 10);
-        if (p <= 0 || *end) continue;
-        if (is_cron_daemon(static_cast<pid_t>(p))) {
-          ::closedir(d);
-          if (found) *found = static_cast<pid_t>(p);
-          return obs;
-        }
+    for (pid_t p : proc_pids())
+      if (is_cron_daemon(p)) {
+        if (found) *found = p;
+        return obs;
       }
-      ::closedir(d);
-    }
     obs.cause += ", and no cron daemon process is running (only per-job children, if any)";
   }
   obs.running = false;

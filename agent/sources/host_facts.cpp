@@ -147,19 +147,26 @@ std::optional<Instant> host_boot_time() {
   return kernel_boot_time();
 }
 
+std::vector<pid_t> proc_pids(const std::string& proc) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir(proc.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    pid_t pid = 0;
+    if (number(std::string_view(e->d_name), pid) && pid > 0) out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
 HostAccess probe_host_access() {
   HostAccess a;
   a.proc_stat = ::access("/proc/stat", R_OK) == 0;
   a.proc_vmstat = ::access("/proc/vmstat", R_OK) == 0;
   std::set<uid_t> owners;
-  if (DIR* d = ::opendir("/proc")) {
-    while (dirent* e = ::readdir(d)) {
-      pid_t pid = 0;
-      if (!number(std::string_view(e->d_name), pid) || pid <= 0) continue;
-      ++a.processes;
-      if (auto uid = proc_uid(pid); uid && *uid != 0 && owners.size() < 64) owners.insert(*uid);
-    }
-    ::closedir(d);
+  for (pid_t pid : proc_pids()) {
+    ++a.processes;
+    if (auto uid = proc_uid(pid); uid && *uid != 0 && owners.size() < 64) owners.insert(*uid);
   }
   a.other_owners = owners.size();
   return a;

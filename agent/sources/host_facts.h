@@ -37,6 +37,10 @@ std::optional<ProcStat> read_proc_stat(pid_t pid);
 /// The owner of /proc/PID (the process's real uid as the kernel shows it).
 std::optional<uid_t> proc_uid(pid_t pid);
 
+/// The pids /proc lists now (its numeric entries), in the order the kernel lists them: the one
+/// walk of the process table that the scans of cron, anacron, lost forks and groups share.
+std::vector<pid_t> proc_pids(const std::string& proc = "/proc");
+
 /// argv of a process from /proc/PID/cmdline, at most `max_args` arguments.
 std::vector<std::string> proc_cmdline(pid_t pid, size_t max_args = 64);
 

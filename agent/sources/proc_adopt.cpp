@@ -3,11 +3,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "agent/sources/host_facts.h"
 
@@ -31,13 +32,8 @@ std::vector<LostFork> lost_forks(std::span<const pid_t> roots, const std::functi
                                  int64_t before_ns) {
   // One pass over /proc: the live children of every process, with their starts.
   std::map<pid_t, std::vector<std::pair<pid_t, uint64_t>>> children;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    pid_t pid = 0;
-    if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc() || pid <= 0) continue;
+  for (pid_t pid : proc_pids())
     if (auto st = read_proc_stat(pid); st && st->alive()) children[st->ppid].emplace_back(pid, st->start_ticks);
-  }
   // /proc's starts count from boot (CLOCK_BOOTTIME); the kernel's events are on CLOCK_MONOTONIC.
   const int64_t boot_to_mono = clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC);
   const long hz = ::sysconf(_SC_CLK_TCK);
@@ -49,14 +45,16 @@ std::vector<LostFork> lost_forks(std::span<const pid_t> roots, const std::functi
     todo.pop_front();
     auto it = children.find(parent);
     if (it == children.end()) continue;
+    std::optional<std::pair<std::vector<std::string>, std::string>> parent_program;  // read once, if needed
     for (const auto& [pid, ticks] : it->second) {
       todo.push_back(pid);
       if (follows(pid)) continue;
       const int64_t start_ns = static_cast<int64_t>(ticks) * tick_ns - boot_to_mono;
       if (start_ns + tick_ns >= before_ns) continue;  // its fork may still be queued: read it then
       LostFork f{parent, pid, start_ns, std::nullopt};
-      const auto argv = proc_cmdline(pid), parent_argv = proc_cmdline(parent);
-      if (argv != parent_argv || exe_of(pid) != exe_of(parent)) f.exec = read_exec_facts(pid);
+      if (!parent_program) parent_program.emplace(proc_cmdline(parent), exe_of(parent));
+      if (proc_cmdline(pid) != parent_program->first || exe_of(pid) != parent_program->second)
+        f.exec = read_exec_facts(pid);
       out.push_back(std::move(f));
     }
   }

@@ -32,6 +32,11 @@ void ProcLogJoin::nameless(ProcRun r, int64_t now_ms) {
   if (line == lines_.end()) return;
   n.line = std::move(line->second.first);
   lines_.erase(line);
+  name_parts(it);
+}
+
+void ProcLogJoin::name_parts(std::map<pid_t, Nameless>::iterator it) {
+  Nameless& n = it->second;
   for (auto* part : {&n.start, &n.end})
     if (*part) {
       name(**part, *n.line);
@@ -43,14 +48,8 @@ void ProcLogJoin::nameless(ProcRun r, int64_t now_ms) {
 void ProcLogJoin::cmd(CmdLine line, int64_t now_ms) {
   auto it = nameless_.find(line.pid);
   if (it != nameless_.end() && !it->second.line) {  // the run it names
-    Nameless& n = it->second;
-    n.line = std::move(line);
-    for (auto* part : {&n.start, &n.end})
-      if (*part) {
-        name(**part, *n.line);
-        out_.named.push_back(std::move(**part));
-      }
-    if (n.end) nameless_.erase(it);
+    it->second.line = std::move(line);
+    name_parts(it);
     return;
   }
   if (auto seen = named_.find(line.pid); seen != named_.end() && now_ms - seen->second <= options_.remember_ms) return;

@@ -66,6 +66,8 @@ class ProcLogJoin {
     int64_t due_ms = 0;
   };
   void name(ProcRun& r, const CmdLine& line) const;
+  /// `it` has its line now: its start and end so far are named and handed on; ended, it is done.
+  void name_parts(std::map<pid_t, Nameless>::iterator it);
 
   Options options_;
   std::map<pid_t, Nameless> nameless_;
