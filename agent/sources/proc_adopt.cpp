@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -28,8 +29,7 @@ std::string exe_of(pid_t pid) {
 
 }  // namespace
 
-std::vector<LostFork> lost_forks(std::span<const pid_t> roots, const std::function<bool(pid_t)>& follows,
-                                 int64_t before_ns) {
+LostForks lost_forks(std::span<const pid_t> roots, const std::function<bool(pid_t)>& follows, int64_t before_ns) {
   // One pass over /proc: the live children of every process, with their starts.
   std::map<pid_t, std::vector<std::pair<pid_t, uint64_t>>> children;
   for (pid_t pid : proc_pids())
@@ -38,7 +38,7 @@ std::vector<LostFork> lost_forks(std::span<const pid_t> roots, const std::functi
   const int64_t boot_to_mono = clock_ns(CLOCK_BOOTTIME) - clock_ns(CLOCK_MONOTONIC);
   const long hz = ::sysconf(_SC_CLK_TCK);
   const int64_t tick_ns = hz > 0 ? 1'000'000'000 / hz : 10'000'000;
-  std::vector<LostFork> out;
+  LostForks out;
   std::deque<pid_t> todo(roots.begin(), roots.end());
   while (!todo.empty()) {
     const pid_t parent = todo.front();
@@ -50,12 +50,15 @@ std::vector<LostFork> lost_forks(std::span<const pid_t> roots, const std::functi
       todo.push_back(pid);
       if (follows(pid)) continue;
       const int64_t start_ns = static_cast<int64_t>(ticks) * tick_ns - boot_to_mono;
-      if (start_ns + tick_ns >= before_ns) continue;  // its fork may still be queued: read it then
+      if (start_ns + tick_ns >= before_ns) {  // its fork may still be queued: judge it when it cannot be
+        out.judge_again_ns = std::max(out.judge_again_ns, start_ns + 2 * tick_ns);  // a tick past the doubt
+        continue;
+      }
       LostFork f{parent, pid, start_ns, std::nullopt};
       if (!parent_program) parent_program.emplace(proc_cmdline(parent), exe_of(parent));
       if (proc_cmdline(pid) != parent_program->first || exe_of(pid) != parent_program->second)
         f.exec = read_exec_facts(pid);
-      out.push_back(std::move(f));
+      out.forks.push_back(std::move(f));
     }
   }
   return out;

@@ -22,10 +22,18 @@ struct LostFork {
   std::optional<ExecFacts> exec;  // set when it runs another program than its parent did
 };
 
+/// What one read of cron's trees in /proc found.
+struct LostForks {
+  std::vector<LostFork> forks;  // parents first
+  /// When the youngest process left out (started too near `before_ns` to tell whether its fork
+  /// event is still queued) can be judged (CLOCK_MONOTONIC); 0 when none was left out. The caller
+  /// reads again then: a job started just before the read would otherwise never be adopted.
+  int64_t judge_again_ns = 0;
+};
+
 /// The processes under `roots` (in /proc now) that `follows` says are not followed and that started
 /// before `before_ns` (CLOCK_MONOTONIC: the drain that read what the kernel had queued; a younger
-/// process's events are still to come), parents first. Those followed are descended into.
-std::vector<LostFork> lost_forks(std::span<const pid_t> roots, const std::function<bool(pid_t)>& follows,
-                                 int64_t before_ns);
+/// process's events are still to come). Those followed are descended into.
+LostForks lost_forks(std::span<const pid_t> roots, const std::function<bool(pid_t)>& follows, int64_t before_ns);
 
 }  // namespace cronitor::agent

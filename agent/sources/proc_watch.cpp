@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -161,8 +162,8 @@ void ProcWatch::step() {
 
 // Jobs cron started while events were dropped (their forks lost) are adopted from /proc, so that
 // their runs are not missed: the processes of cron's trees not followed that started before this
-// step's first read (a younger one's events are still to come). One scan of /proc per 100 ms at
-// most: a host that overruns the queue again and again does not make the agent scan it each time.
+// step's first read (a younger one's events are still to come; it is judged at a later read). One scan of /proc per 100
+// ms at most: a host that overruns the queue again and again does not make the agent scan it each time.
 void ProcWatch::adopt_lost_forks(int64_t began_ns) {
   constexpr int64_t kEvery = 100'000'000;
   if (adopted_at_ns_ != 0 && began_ns - adopted_at_ns_ < kEvery) {
@@ -174,9 +175,15 @@ void ProcWatch::adopt_lost_forks(int64_t began_ns) {
   if (cron_ <= 0) return;
   const pid_t roots[] = {cron_};
   const auto follows = [this](pid_t p) { return tracker_.follows(p); };
-  for (const auto& f : lost_forks(roots, follows, began_ns)) {
+  const auto found = lost_forks(roots, follows, began_ns);
+  for (const auto& f : found.forks) {
     tracker_.fork(f.parent, f.pid, f.pid, f.start_ns);
     if (f.exec) tracker_.exec(f.pid, f.start_ns, f.exec);
+  }
+  if (found.judge_again_ns != 0) {  // one started as the kernel dropped: read again once it can be judged
+    adopt_due_ = true;
+    const int64_t wait_ns = std::max(found.judge_again_ns, adopted_at_ns_ + kEvery) - began_ns;
+    if (batch_src_) arm(batch_src_, static_cast<uint64_t>(std::max<int64_t>(wait_ns, 0)) / 1000);
   }
 }
 
