@@ -15,7 +15,7 @@
 #include "common/file_state.h"
 #include "discovery/crontab_source.h"
 #include "discovery/fs_root.h"
-#include "discovery/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::discovery {
 

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "discovery/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::discovery {
 

@@ -17,7 +17,7 @@
 #include "common/error.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
-#include "discovery/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::discovery {
 

@@ -7,15 +7,10 @@
 
 #include <cstdio>
 
+#include "common/unique_fd.h"
+
 namespace cronitor::agent {
 namespace {
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 /// ".NAME.XXXXXXXXXXXX.tmp": hidden and not ending in ".prom", so node_exporter never reads it.
 std::string temp_name(const std::string& base) {
@@ -35,10 +30,10 @@ Result<void> write_textfile(const std::string& path, const std::string& text) {
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.empty() || base == "." || base == "..") return fail("\"" + path + "\" names no file");
-  Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (d.fd < 0) return std::unexpected(Error::from_errno("open", "\"" + dir + "\""));
+  UniqueFd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.get() < 0) return std::unexpected(Error::from_errno("open", "\"" + dir + "\""));
   struct stat st {};
-  if (::fstat(d.fd, &st) != 0) return std::unexpected(Error::from_errno("fstat", "\"" + dir + "\""));
+  if (::fstat(d.get(), &st) != 0) return std::unexpected(Error::from_errno("fstat", "\"" + dir + "\""));
   // Checked on the folder opened, not its name: what is written below goes into this one.
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
     return fail("the folder \"" + dir + "\" is owned by uid " + std::to_string(st.st_uid) +
@@ -46,34 +41,33 @@ Result<void> write_textfile(const std::string& path, const std::string& text) {
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH || st.st_gid != 0))
     return fail("the folder \"" + dir + "\" is writable by other users and not sticky (chmod +t or o-w it)");
   std::string tmp;
-  Fd out;
-  for (int attempt = 0; attempt < 16 && out.fd < 0; ++attempt) {
+  UniqueFd out;
+  for (int attempt = 0; attempt < 16 && out.get() < 0; ++attempt) {
     tmp = temp_name(base);
     // O_EXCL: a name someone planted (a symlink, a file of theirs) is never opened, only skipped.
-    out.fd = ::openat(d.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (out.fd < 0 && errno != EEXIST) return std::unexpected(Error::from_errno("open", "\"" + dir + "/" + tmp + "\""));
+    out.reset(::openat(d.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (out.get() < 0 && errno != EEXIST)
+      return std::unexpected(Error::from_errno("open", "\"" + dir + "/" + tmp + "\""));
   }
-  if (out.fd < 0) return fail("\"" + dir + "\": no free temporary name");
+  if (out.get() < 0) return fail("\"" + dir + "\": no free temporary name");
   auto drop = [&](const char* call) {
     Error e = Error::from_errno(call, "\"" + dir + "/" + tmp + "\"");
-    ::unlinkat(d.fd, tmp.c_str(), 0);
+    ::unlinkat(d.get(), tmp.c_str(), 0);
     return std::unexpected(std::move(e));
   };
   // The umask must not make the file unreadable to node_exporter.
-  if (::fchmod(out.fd, 0644) != 0) return drop("fchmod");
+  if (::fchmod(out.get(), 0644) != 0) return drop("fchmod");
   for (size_t off = 0; off < text.size();) {
-    const ssize_t n = ::write(out.fd, text.data() + off, text.size() - off);
+    const ssize_t n = ::write(out.get(), text.data() + off, text.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return drop("write");
     off += static_cast<size_t>(n);
   }
-  if (::close(out.fd) != 0) {
-    out.fd = -1;
+  if (::close(out.release()) != 0) {
     return drop("close");
   }
-  out.fd = -1;
   // rename replaces a symlink at the target's name; it never writes through it.
-  if (::renameat(d.fd, tmp.c_str(), d.fd, base.c_str()) != 0) return drop("rename");
+  if (::renameat(d.get(), tmp.c_str(), d.get(), base.c_str()) != 0) return drop("rename");
   return {};
 }
 

@@ -9,7 +9,7 @@
 #include <system_error>
 
 #include "common/text.h"
-#include "discovery/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::agent::dashboard {
 namespace {
@@ -26,7 +26,7 @@ bool token_shaped(std::string_view t) {
 Result<void> write_token(const std::string& path, const std::string& token) {
   const std::string tmp = path + ".new";
   ::unlink(tmp.c_str());
-  discovery::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) return std::unexpected(Error::from_errno("open", tmp));
   const std::string line = token + "\n";
   if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd.get()) != 0) {
@@ -65,7 +65,7 @@ std::string random_hex(size_t bytes) {
 }
 
 Result<std::string> load_or_create_token(const std::string& path) {
-  discovery::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     if (errno != ENOENT) return std::unexpected(Error::from_errno("open", path));
     return rotate_token(path);

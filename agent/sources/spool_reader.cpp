@@ -11,16 +11,10 @@
 #include <map>
 
 #include "common/text.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::agent {
 namespace {
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 bool hex16(std::string_view s) {
   return s.size() == 16 &&
@@ -188,9 +182,9 @@ void SpoolIndex::read(int dirfd, const std::string& dir, uid_t owner, const Cand
   f.owner = owner;
   bool metric = false;
   wrapper_name(c.name, &metric);
-  Fd fd{::openat(dirfd, c.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+  UniqueFd fd{::openat(dirfd, c.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
   struct stat st;
-  if (fd.fd < 0 || ::fstat(fd.fd, &st) != 0) {
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
     if (errno != ENOENT) note(c.name);  // looked at again next pass
     return;
   }
@@ -202,7 +196,7 @@ void SpoolIndex::read(int dirfd, const std::string& dir, uid_t owner, const Cand
   std::string text(static_cast<size_t>(st.st_size), '\0');
   size_t off = 0;
   while (off < text.size()) {
-    ssize_t n = ::pread(fd.fd, text.data() + off, text.size() - off, static_cast<off_t>(off));
+    ssize_t n = ::pread(fd.get(), text.data() + off, text.size() - off, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     off += static_cast<size_t>(n);
@@ -230,15 +224,15 @@ SpoolScan SpoolIndex::pass(const std::string& dir, const SpoolOptions& o, time_t
   if (now - odd_window_ >= kOddWindow) odd_named_ = 0, odd_window_ = now;
   for (auto& name : deferred_) note(name);  // out of their owner's budget last time
   deferred_.clear();
-  Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (d.fd < 0) {
+  UniqueFd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.get() < 0) {
     if (errno != ENOENT) scan.warnings.push_back("spool \"" + escape_text(dir) + "\": open: " + std::strerror(errno));
     return scan;
   }
   // A listing once the last one's names are all looked at (at start, after lost events, on
   // SIGHUP, and every relist_every for what no event announced: stale files, old empty ones).
   if (o.may_list && backlog_.empty() && (relist_ || (queued() == 0 && now - listed_at_ >= o.relist_every.count())))
-    list(d.fd, o, now);
+    list(d.get(), o, now);
   // Look at a bounded number of names: the watch's first (a new file is most likely a run
   // ending now), then the listing's.
   std::vector<std::pair<uid_t, Candidate>> found;
@@ -247,7 +241,7 @@ SpoolScan SpoolIndex::pass(const std::string& dir, const SpoolOptions& o, time_t
     std::string name = std::move(q.front());
     q.pop_front();
     queued_.erase(name);
-    look(d.fd, dir, name, o, now, scan, found);
+    look(d.get(), dir, name, o, now, scan, found);
   }
   // Read root's files first, then one file of each owner in turn, each owner up to its share:
   // one user's thousands of files never keep another's (or root's) failure waiting.
@@ -271,7 +265,7 @@ SpoolScan SpoolIndex::pass(const std::string& dir, const SpoolOptions& o, time_t
         }
         ++taken[uid];
         ++read_files;
-        read(d.fd, dir, uid, c, o, now, scan);
+        read(d.get(), dir, uid, c, o, now, scan);
         any = true;
         if (uid != 0) break;  // round-robin over the others
       }

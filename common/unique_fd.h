@@ -1,11 +1,11 @@
-// An owned file descriptor, closed once.
+// An owned file descriptor, closed once: the one fd owner of the whole product (discovery, agent).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace cronitor::discovery {
+namespace cronitor {
 
 class UniqueFd {
  public:
@@ -32,4 +32,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace cronitor::discovery
+}  // namespace cronitor
