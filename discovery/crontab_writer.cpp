@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "common/file_state.h"
+#include "common/unique_fd.h"
 #include "discovery/crontab_source.h"
 #include "discovery/fs_root.h"
-#include "common/unique_fd.h"
 
 namespace cronitor::discovery {
 

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
-#include "common/unique_fd.h"
 
 namespace cronitor::discovery {
 
