@@ -92,8 +92,9 @@ class Daemon : private ProcWatch::Handler {
   };
   struct Pending {
     cronitor::RunEvent ev;
-    int conn_fd = -1;  // -1: from the spool
-    uid_t sender = 0;  // SO_PEERCRED uid, or the spool file's owner
+    int conn_fd = -1;         // -1: from the spool
+    uid_t sender = 0;         // SO_PEERCRED uid, or the spool file's owner
+    bool by_process = false;  // a run of the process events (its OOM kill judged by its process tree)
   };
 
   explicit Daemon(Options options);
@@ -127,13 +128,14 @@ class Daemon : private ProcWatch::Handler {
   // OOM kills from the kernel's log (daemon_oom.cpp): which run's process the killer killed.
   void start_oom_watch();
   void read_kmsg();
-  void attribute_oom(RunEvent& ev);
+  void attribute_oom(RunEvent& ev, bool by_process = false);  // by_process: a run of the process events
   static int on_kmsg_cb(sd_event_source*, int, uint32_t, void*);
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
   // Runs from the kernel's process events (daemon_proc.cpp, agent/sources/proc_watch.h).
   void start_proc_watch();
   void proc_runs(std::vector<cronitor::RunEvent> events) override;
   bool wrapper_reported(const std::string& key, Instant since) const override;
+  void events_lost(Instant from, Instant to) override;
 
   // Monitors and deadlines.
   uint32_t add_monitor(MonitorConfig c, MonitorState s);
@@ -162,7 +164,7 @@ class Daemon : private ProcWatch::Handler {
   /// Stores and evaluates one event; an error when `sender` may not report it (checked again
   /// here: a key first reported in this batch has an owner now).
   [[nodiscard]] std::optional<std::string> ingest(const cronitor::RunEvent& ev, uid_t sender, Instant now,
-                                                  bool from_wrapper = true);
+                                                  bool from_wrapper = true, bool by_process = false);
   /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
   std::optional<int64_t> owner_of(std::string_view key) const;
   /// One bounded pass over the spool; `before_batch`: a short one, ahead of a socket batch.

@@ -281,7 +281,8 @@ void Daemon::sweep_conns() {
   }
 }
 
-std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sender, Instant t, bool from_wrapper) {
+std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sender, Instant t, bool from_wrapper,
+                                          bool by_process) {
   if (auto why = handler_->refuse(w, sender)) return why;
   if (w.state == RunState::kMetric) {
     if (auto r = store_.record_metrics(w.key, w.run_id, w.metrics, w.host, w.uid, t); !r)
@@ -308,7 +309,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
       return "uid " + std::to_string(owner) + " already reports " + std::to_string(kMaxAdhocPerUser) +
              " keys that no crontab or agent.yaml defines; add this job to a crontab or agent.yaml";
   }
-  if (from_wrapper) attribute_oom(*ev);  // before it is stored: history keeps the verdict
+  if (from_wrapper || by_process) attribute_oom(*ev, by_process);  // before it is stored: history keeps the verdict
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {
@@ -362,7 +363,7 @@ void Daemon::commit_pending() {
   bool full = false;
   if (ok) {
     for (size_t k = 0; k < batch.size(); ++k)  // socket events are the wrappers' (timers, cron log: the agent's)
-      refused[k] = ingest(batch[k].ev, batch[k].sender, t, batch[k].conn_fd >= 0);
+      refused[k] = ingest(batch[k].ev, batch[k].sender, t, batch[k].conn_fd >= 0, batch[k].by_process);
     ok = flush_dirty() && store_.commit();
     full = !ok && store_.out_of_space();
     if (!ok) store_.rollback();

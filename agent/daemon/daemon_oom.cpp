@@ -30,7 +30,7 @@ void Daemon::start_oom_watch() {
     return;
   }
   kmsg_ = std::make_unique<KmsgReader>(std::move(*reader));
-  oom_log_ = std::make_unique<OomKillLog>(process_group_of);
+  oom_log_ = std::make_unique<OomKillLog>(process_group_of, ancestors_of);
   oom_log_->start(now());
   if (sd_event_add_io(ev_, &kmsg_src_, kmsg_->fd(), EPOLLIN, on_kmsg_cb, this) < 0) {
     spdlog::warn("OOM kills: cannot watch {}; read when a run ends only", path);
@@ -64,7 +64,7 @@ int Daemon::on_kmsg_cb(sd_event_source*, int, uint32_t, void* ud) {
   return 0;
 }
 
-void Daemon::attribute_oom(RunEvent& ev) {
+void Daemon::attribute_oom(RunEvent& ev, bool by_process) {
   if (ev.state != RunEvent::State::kFail) return;
   // Only a SIGKILL (or a shell's 137 for its killed child) can be the OOM killer's.
   if (ev.signal != "SIGKILL" && ev.exit_code != 137) return;
@@ -72,7 +72,8 @@ void Daemon::attribute_oom(RunEvent& ev) {
   read_kmsg();            // the kernel printed the kill before the process died, so before this event
   if (!oom_log_) return;
   const Instant start = ev.ts - std::chrono::milliseconds(ev.duration_ms.value_or(0));
-  const auto v = oom_log_->judge(ev.pid, start, ev.ts);
+  // A wrapped run is its own process group; a run the process events saw is its shell's tree.
+  const auto v = by_process ? oom_log_->judge_process(ev.pid, start, ev.ts) : oom_log_->judge(ev.pid, start, ev.ts);
   using K = OomKillLog::Verdict::Kind;
   switch (v.kind) {
     case K::kOom:
@@ -91,6 +92,11 @@ void Daemon::attribute_oom(RunEvent& ev) {
       break;
     case K::kUnknown:  // not watched for the whole run (the agent started during it)
       break;
+  }
+  if (by_process) {
+    if (ev.oom)
+      spdlog::info("run {} of {} (pid {}): killed by the OOM killer ({})", ev.run_id, ev.key, ev.pid, ev.oom_victim);
+    return;
   }
   if (ev.oom != ev.oom_hint)
     spdlog::info("run {} of {} (process group {}): {}", ev.run_id, ev.key, ev.pid,

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/daemon.h"
+#include "agent/eval/unobserved_slot.h"
 
 namespace cronitor::agent {
 
@@ -40,9 +41,30 @@ void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
     if (e.state == RunState::kUnknown)
       spdlog::warn("process events: {}'s run (pid {}) ends with its outcome unknown (its end was not seen)", e.key,
                    e.pid);
-    pending_.push_back(Pending{std::move(e), -1});
+    pending_.push_back(Pending{std::move(e), -1, 0, true});
   }
   sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+}
+
+// A slot that came while the kernel dropped events is unobserved, not missed, when nothing else
+// names the gap's runs (cron's CMD lines do: agent/sources/proc_log_join.h records each as a run of
+// unknown outcome).
+void Daemon::events_lost(Instant from, Instant to) {
+  if (cron_log_) return;
+  std::vector<uint32_t> changed;
+  for (uint32_t i = 0; i < monitors_.size(); ++i)
+    if (monitors_[i].reported_by == kReportedByProcessEvents &&
+        absorb_unobserved_slot(monitors_[i], states_[i], from, to))
+      changed.push_back(i);
+  if (changed.empty()) return;
+  for (uint32_t i : changed) {
+    spdlog::warn(
+        "process events: {}'s slot came while the kernel dropped events and cron's log is not followed: whether it "
+        "ran is unknown (not told as missed)",
+        monitors_[i].key);
+    touch(i);
+  }
+  save_dirty();
 }
 
 bool Daemon::wrapper_reported(const std::string& key, Instant since) const {

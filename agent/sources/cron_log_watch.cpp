@@ -305,13 +305,16 @@ void CronLogWatch::forget_job(const std::string& key) {
   by_key_.erase(old);
 }
 
-bool CronLogWatch::ends_logged() {
-  if (end_seen_) return true;
+CronRunTracker::Logs CronLogWatch::logs() {
+  CronRunTracker::Logs l{end_seen_, failure_seen_};
+  if (l.ends && l.failures) return l;
   std::ifstream pidfile(root_ + "/run/crond.pid");
   long pid = 0;
-  if (!(pidfile >> pid) || pid <= 0 || pid > 4194304) return false;
+  if (!(pidfile >> pid) || pid <= 0 || pid > 4194304) return l;
   const auto argv = proc_cmdline(static_cast<pid_t>(pid));
-  return !argv.empty() && (cron_log_level(argv) & 2) != 0;
+  if (argv.empty()) return l;
+  const int level = cron_log_level(argv);
+  return {l.ends || (level & 2) != 0, l.failures || (level & 4) != 0};
 }
 
 bool CronLogWatch::poll() {
@@ -322,11 +325,13 @@ bool CronLogWatch::poll() {
       auto parsed = parse_cron_message(l.pid, l.message);
       if (!parsed) continue;
       if (parsed->kind == CronLogLine::Kind::kEnd) end_seen_ = true;
+      if (parsed->kind == CronLogLine::Kind::kError) failure_seen_ = true;
       if (parsed->kind == CronLogLine::Kind::kCmd && cmd_observer_)
         cmd_observer_(parsed->job_pid > 0 ? parsed->job_pid : parsed->cron_pid, parsed->user, parsed->command,
                       l.unix_ms);
-      const bool ends = parsed->kind == CronLogLine::Kind::kCmd ? ends_logged() : true;
-      for (auto& e : tracker_.feed(*parsed, l.unix_ms, ends)) events.push_back(std::move(e));
+      // cron's level is read at a CMD or END line (an error line needs none); what lines showed sticks.
+      const auto logs = parsed->kind == CronLogLine::Kind::kError ? CronRunTracker::Logs{true, true} : this->logs();
+      for (auto& e : tracker_.feed(*parsed, l.unix_ms, logs)) events.push_back(std::move(e));
     }
   } while (more && events.size() < 10000);
   tracker_.forget_before(now_ms());

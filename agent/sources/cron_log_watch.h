@@ -85,7 +85,7 @@ class CronLogWatch {
  private:
   CronLogWatch(std::unique_ptr<CronLogSource> source, std::string host, Sink sink, std::string root);
   static int on_io(sd_event_source*, int, uint32_t, void*);
-  bool ends_logged();
+  CronRunTracker::Logs logs();  // what cron logs: its -L, else what its lines showed
 
   std::unique_ptr<CronLogSource> source_;
   Sink sink_;
@@ -95,7 +95,8 @@ class CronLogWatch {
   std::map<std::string, std::pair<std::string, std::string>> by_key_;
   CronRunTracker tracker_;
   CmdObserver cmd_observer_;
-  bool end_seen_ = false;
+  bool end_seen_ = false;      // an END line came: cron logs ends (-L 2)
+  bool failure_seen_ = false;  // a "grandchild ... failed" line came: cron logs failures (-L 4)
 };
 
 /// cron's -L level from its command line ("cron -f -L 15" -> 15); 1 (cron's default) without -L.

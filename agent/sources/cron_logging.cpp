@@ -89,8 +89,10 @@ CronLogging detect_cron_logging(const std::string& root) {
 }
 
 std::optional<std::string> unseen_failures(const CronLogging& l) {
-  if (l.ends_logged()) return std::nullopt;
-  return "cron logs only the start of jobs (-L " + std::to_string(l.level) + ", " + l.from +
+  if (l.ends_logged() && l.failures_logged()) return std::nullopt;
+  const std::string what =
+      l.ends_logged() ? "the start and end of jobs but not their failures" : "only the start of jobs";
+  return "cron logs " + what + " (-L " + std::to_string(l.level) + ", " + l.from +
          "), so their outcome is unknown and failures are not seen; to see them, wrap the line "
          "(`cronitor-agent wrap --package-files FILE`, or discovery.wrap_package_files: true), or have cron log "
          "job ends: EXTRA_OPTS='-L 15' in /etc/default/cron, then `systemctl restart cron`";

@@ -17,6 +17,7 @@ struct CronLogging {
   int level = 1;
   std::string from;  // "cron's command line (pid 812)", "EXTRA_OPTS in /etc/default/cron", "cron's default"
   bool ends_logged() const { return (level & 2) != 0; }
+  bool failures_logged() const { return (level & 4) != 0; }
 };
 
 /// The -L of EXTRA_OPTS in the text of /etc/default/cron (the last assignment; quotes, `export`

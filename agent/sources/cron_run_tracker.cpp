@@ -44,16 +44,50 @@ cronitor::RunEvent CronRunTracker::event(const Open& o, cronitor::RunState state
   return e;
 }
 
-std::vector<cronitor::RunEvent> CronRunTracker::feed(const CronLogLine& line, int64_t unix_ms, bool ends_logged) {
+std::map<int64_t, CronRunTracker::Open>::iterator CronRunTracker::run_of_child(int64_t child, int64_t job_pid,
+                                                                               const CronLogLine* end) {
+  if (auto it = open_.find(child); it != open_.end()) return it;  // -L 8: the child logged the CMD
+  if (job_pid > 0)
+    if (auto it = open_.find(job_pid); it != open_.end()) return it;  // "grandchild #job", "[job]"
+  for (auto it = open_.begin(); it != open_.end(); ++it)
+    if (it->second.child_pid == child) return it;  // linked by an earlier failure line
+  if (!end) return open_.end();
+  // Only an END names its user and command: among the runs of that line whose child is not
+  // known, the one whose shell came first after the child (a child forks its shell at once), else
+  // the oldest.
+  auto best = open_.end();
+  for (auto it = open_.begin(); it != open_.end(); ++it) {
+    const Open& o = it->second;
+    if (o.child_pid != 0 || o.user != end->user || o.command != end->command) continue;
+    if (best == open_.end()) {
+      best = it;
+      continue;
+    }
+    const bool after = o.job_pid > child, best_after = best->second.job_pid > child;
+    if (after != best_after ? after
+                            : (after ? o.job_pid < best->second.job_pid : o.started_ms < best->second.started_ms))
+      best = it;
+  }
+  return best;
+}
+
+std::vector<cronitor::RunEvent> CronRunTracker::feed(const CronLogLine& line, int64_t unix_ms, Logs logs) {
   std::vector<cronitor::RunEvent> out;
   switch (line.kind) {
     case CronLogLine::Kind::kCmd: {
       auto match = matcher_(line.user, std::string(trim_blanks(line.command)));
       if (!match) return out;
-      Open o{std::move(*match), random_run_id(), unix_ms, std::nullopt};
       const int64_t pid = line.job_pid > 0 ? line.job_pid : line.cron_pid;
+      Open o{std::move(*match),
+             random_run_id(),
+             unix_ms,
+             line.user,
+             line.command,
+             pid,
+             line.job_pid > 0 ? line.cron_pid : 0,
+             std::nullopt};
       out.push_back(event(o, cronitor::RunState::kRun, unix_ms, pid));
-      if (!ends_logged) {
+      if (!logs.ends) {
         // No END will come: the run is closed at once, as ended with its outcome unknown (no exit
         // status, end or duration), never as a success (issue 17).
         out.push_back(event(o, cronitor::RunState::kUnknown, unix_ms, pid));
@@ -64,22 +98,27 @@ std::vector<cronitor::RunEvent> CronRunTracker::feed(const CronLogLine& line, in
       return out;
     }
     case CronLogLine::Kind::kError: {
-      auto it = open_.find(line.cron_pid);
-      if (it != open_.end()) it->second.error = line;
+      auto it = run_of_child(line.cron_pid, line.job_pid, nullptr);
+      if (it != open_.end()) {
+        it->second.error = line;
+        it->second.child_pid = line.cron_pid;
+      }
       return out;
     }
     case CronLogLine::Kind::kEnd: {
-      auto it = open_.find(line.cron_pid);
+      auto it = run_of_child(line.cron_pid, line.job_pid, &line);
       if (it == open_.end()) return out;
       const Open& o = it->second;
-      const int64_t pid = line.job_pid > 0 ? line.job_pid : line.cron_pid;
+      const int64_t pid = o.job_pid;
       if (o.error) {
         cronitor::RunEvent e = event(o, cronitor::RunState::kFail, unix_ms, pid);
         e.exit_code = o.error->exit_status;
         if (!o.error->signal.empty()) e.signal = o.error->signal;
         out.push_back(std::move(e));
       } else {
-        out.push_back(event(o, cronitor::RunState::kComplete, unix_ms, pid));
+        // A success only when cron would have said a failure; else ended, outcome unknown.
+        out.push_back(
+            event(o, logs.failures ? cronitor::RunState::kComplete : cronitor::RunState::kUnknown, unix_ms, pid));
       }
       open_.erase(it);
       return out;

@@ -69,4 +69,14 @@ std::optional<int64_t> process_group_of(int64_t pid) {
   return stat->pgrp;
 }
 
+std::vector<int64_t> ancestors_of(int64_t pid) {
+  std::vector<int64_t> out;
+  if (pid <= 0 || pid > 4194304) return out;
+  // Up to 64 generations (a job's tree is never that deep; a loop in a forged /proc cannot hang it).
+  for (auto stat = read_proc_stat(static_cast<pid_t>(pid)); stat && stat->ppid > 0 && out.size() < 64;
+       stat = read_proc_stat(stat->ppid))
+    out.push_back(stat->ppid);
+  return out;
+}
+
 }  // namespace cronitor::agent

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 
@@ -42,5 +43,7 @@ class KmsgReader {
 
 /// The process group of `pid` from /proc/PID/stat (a zombie's too), or nothing if it is gone.
 std::optional<int64_t> process_group_of(int64_t pid);
+/// The ancestors of `pid` from /proc, its parent first; empty when it is gone.
+std::vector<int64_t> ancestors_of(int64_t pid);
 
 }  // namespace cronitor::agent

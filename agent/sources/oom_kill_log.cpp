@@ -151,7 +151,8 @@ std::string OomKill::describe() const {
   return (task.empty() ? std::string("a process") : task) + " (pid " + std::to_string(pid) + ")";
 }
 
-OomKillLog::OomKillLog(PgidOf pgid_of) : pgid_of_(std::move(pgid_of)) {}
+OomKillLog::OomKillLog(PgidOf pgid_of, AncestorsOf ancestors_of)
+    : pgid_of_(std::move(pgid_of)), ancestors_of_(std::move(ancestors_of)) {}
 
 OomKill& OomKillLog::kill_of(int64_t pid, Instant at) {
   // The two lines of one kill are printed together: the same pid within a few seconds.
@@ -164,6 +165,7 @@ OomKill& OomKillLog::kill_of(int64_t pid, Instant at) {
   // Read at once: the victim is dying and its parent reaps it soon after (the pid alone still
   // names a run whose group leader it was).
   if (pgid_of_) k.pgid = pgid_of_(pid).value_or(0);
+  if (ancestors_of_) k.ancestors = ancestors_of_(pid);
   if (pending_limit_ && at - pending_limit_at_ < kLimitPairing) k.limit_bytes = pending_limit_;
   kills_.push_back(std::move(k));
   return kills_.back();
@@ -198,24 +200,39 @@ void OomKillLog::on_record(std::string_view raw, Instant at, uint64_t mono_now_u
   }
 }
 
-OomKillLog::Verdict OomKillLog::judge(int64_t pgid, Instant start, Instant end) const {
+OomKillLog::Verdict OomKillLog::judge_by(const std::function<bool(const OomKill&)>& mine,
+                                         const std::function<bool(const OomKill&)>& known, Instant start,
+                                         Instant end) const {
   Verdict v;
-  bool unknown_group = false;
+  bool unknown_owner = false;
   for (const auto& k : kills_) {
     if (k.at + kSlack < start || k.at > end + kSlack) continue;
-    if (pgid > 0 && (k.pid == pgid || k.pgid == pgid)) {
+    if (mine(k)) {
       v.kind = Verdict::Kind::kOom;
       v.kill = k;
       return v;
     }
-    // Prefer naming a kill whose group is unknown: that one may have been the run's.
-    if (!v.other || (k.pgid == 0 && !unknown_group)) v.other = k;
-    unknown_group |= k.pgid == 0;
+    // Prefer naming a kill whose owner is unknown: that one may have been the run's.
+    if (!v.other || (!known(k) && !unknown_owner)) v.other = k;
+    unknown_owner |= !known(k);
   }
   const bool watched_all = watching_since_ && *watching_since_ <= start &&
                            !(last_loss_ && *last_loss_ + kSlack >= start && *last_loss_ <= end + kSlack);
-  v.kind = unknown_group ? Verdict::Kind::kAmbiguous : watched_all ? Verdict::Kind::kNotOom : Verdict::Kind::kUnknown;
+  v.kind = unknown_owner ? Verdict::Kind::kAmbiguous : watched_all ? Verdict::Kind::kNotOom : Verdict::Kind::kUnknown;
   return v;
+}
+
+OomKillLog::Verdict OomKillLog::judge(int64_t pgid, Instant start, Instant end) const {
+  return judge_by([pgid](const OomKill& k) { return pgid > 0 && (k.pid == pgid || k.pgid == pgid); },
+                  [](const OomKill& k) { return k.pgid != 0; }, start, end);
+}
+
+OomKillLog::Verdict OomKillLog::judge_process(int64_t pid, Instant start, Instant end) const {
+  return judge_by(
+      [pid](const OomKill& k) {
+        return pid > 0 && (k.pid == pid || std::find(k.ancestors.begin(), k.ancestors.end(), pid) != k.ancestors.end());
+      },
+      [](const OomKill& k) { return !k.ancestors.empty(); }, start, end);
 }
 
 }  // namespace cronitor::agent

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "schedule/zone.h"
 
@@ -55,8 +56,9 @@ std::optional<OomLine> parse_oom_line(std::string_view text);
 struct OomKill {
   int64_t pid = 0;
   std::string task;
-  int64_t pgid = 0;  // read from /proc when the record was read; 0: unknown (already reaped)
-  Instant at{};      // when the kernel printed it (wall clock)
+  int64_t pgid = 0;                // read from /proc when the record was read; 0: unknown (already reaped)
+  std::vector<int64_t> ancestors;  // its parent, the parent's parent, ... read then too (empty: unknown)
+  Instant at{};                    // when the kernel printed it (wall clock)
   std::string memcg;
   std::optional<int64_t> rss_bytes;
   std::optional<int64_t> limit_bytes;  // the memory cgroup's limit, for a CONSTRAINT_MEMCG kill
@@ -68,8 +70,10 @@ class OomKillLog {
  public:
   /// Reads the process group of a pid (/proc/PID/stat in the daemon; a fake in tests).
   using PgidOf = std::function<std::optional<int64_t>(int64_t pid)>;
+  /// Reads the ancestors of a pid, its parent first (/proc/PID/stat's ppid chain in the daemon).
+  using AncestorsOf = std::function<std::vector<int64_t>(int64_t pid)>;
 
-  explicit OomKillLog(PgidOf pgid_of);
+  explicit OomKillLog(PgidOf pgid_of, AncestorsOf ancestors_of = {});
 
   /// From `at` on, every record reaches on_record (the reader opened /dev/kmsg at its end).
   void start(Instant at) { watching_since_ = at; }
@@ -92,6 +96,9 @@ class OomKillLog {
     std::optional<OomKill> other;
   };
   Verdict judge(int64_t pgid, Instant start, Instant end) const;
+  /// The verdict for a run the process events saw (its own process `pid`, no process group of
+  /// its own): the victim is that process or one of its descendants.
+  Verdict judge_process(int64_t pid, Instant start, Instant end) const;
 
   size_t size() const { return kills_.size(); }
   bool watching() const { return watching_since_.has_value(); }
@@ -101,8 +108,13 @@ class OomKillLog {
 
  private:
   OomKill& kill_of(int64_t pid, Instant at);
+  /// A kill during [start, end] that `mine` says is the run's, or the verdict of none; `known`
+  /// says whether a kill's owner could be read (else the run may have been its).
+  Verdict judge_by(const std::function<bool(const OomKill&)>& mine, const std::function<bool(const OomKill&)>& known,
+                   Instant start, Instant end) const;
 
   PgidOf pgid_of_;
+  AncestorsOf ancestors_of_;
   std::deque<OomKill> kills_;
   std::optional<Instant> watching_since_;
   std::optional<Instant> last_loss_;

@@ -116,7 +116,7 @@ void mark_process_observed(std::vector<DiscoveredJob>& jobs, std::span<const Dis
   for (const auto& j : jobs)
     if (auto dir = runner_folder(j); !dir.empty()) runner_dirs.insert(dir);
   for (auto& j : jobs) {
-    if (j.wrapped || j.reported_by == kReportedByWrapper || !j.from_cron || j.heartbeat) continue;
+    if (j.wrapped || j.reported_by == kReportedByWrapper || !j.from_cron) continue;  // anacron's too (followed)
     const bool line = crontab_line(j) && !j.user.empty();
     const auto dir = script_folder(j);
     if (line || (!dir.empty() && runner_dirs.contains(dir))) j.reported_by = kReportedByProcessEvents;

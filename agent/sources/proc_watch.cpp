@@ -42,6 +42,7 @@ ProcWatch::ProcWatch(std::string host, Handler& handler, Options options)
           .script = [this](uid_t uid, std::string_view key,
                            std::string_view script) { return matcher_.script(uid, key, script); }}) {
   since_ms_ = unix_ms(wall_now());
+  read_at_ = wall_now();
   const pid_t init[] = {1};  // anacron.service's anacron, started later, is followed from its exec
   tracker_.set_spawners(init);
   auto c = ProcConnector::open(options_.connector);
@@ -150,12 +151,15 @@ void ProcWatch::step() {
     if (!d->more) break;
     if (round + 1 == kMaxRoundsPerStep && batch_src_) arm(batch_src_, 0);  // more: the next turn of the loop
   }
+  const Instant read_at = wall_now();
   if (losses > 0) {
     stats_.losses += losses;
     tracker_.lost(losses);
     settle_loss();
     adopt_due_ = true;
+    handler_.events_lost(read_at_, read_at);
   }
+  read_at_ = read_at;
   if (adopt_due_) adopt_lost_forks(began);
   handle(tracker_.take_runs());
 }
@@ -198,10 +202,9 @@ void ProcWatch::settle_loss() {
     stats_.events += d->events;
   const uint64_t before = tracker_.counters().ended_unknown;
   tracker_.settle_loss(suspects.generation, gone, static_cast<int64_t>(mono_ns()));
-  spdlog::warn(
-      "process events: the kernel dropped events (ENOBUFS); {} followed processes checked in /proc, {} runs end with "
-      "their outcome unknown",
-      suspects.processes.size(), tracker_.counters().ended_unknown - before);
+  if (auto line = loss_report_.loss(static_cast<int64_t>(mono_ns()), suspects.processes.size(),
+                                    tracker_.counters().ended_unknown - before))
+    spdlog::warn("process events: {}", *line);
 }
 
 cronitor::RunEvent ProcWatch::event(const ProcRun& r, const std::string& run_id, bool end) const {

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/sources/loss_report.h"
 #include "agent/sources/proc_events.h"
 #include "agent/sources/proc_job_matcher.h"
 #include "agent/sources/proc_log_join.h"
@@ -38,6 +39,9 @@ class ProcWatch {
     virtual void proc_runs(std::vector<cronitor::RunEvent> events) = 0;
     /// Whether the wrapper of `key` reported a run that started at or after `since`.
     virtual bool wrapper_reported(const std::string& key, Instant since) const = 0;
+    /// The kernel dropped events between `from` (the read before) and `to` (now): a run may have
+    /// started and ended unseen in between (agent/eval/unobserved_slot.h).
+    virtual void events_lost(Instant /*from*/, Instant /*to*/) {}
   };
   struct Options {
     uint64_t batch_usec = 5000;            // a wake-up reads what came in this long after it (ENOBUFS aside)
@@ -126,6 +130,8 @@ class ProcWatch {
   int64_t since_ms_ = 0;                                      // cron's lines from before are not joined
   std::set<std::string> named_said_;                          // keys whose naming from the log was said
   Stats stats_;
+  LossReport loss_report_;     // the log's lines about losses: the first, then one a minute at most
+  Instant read_at_{};          // the wall time of the last read that lost nothing
   bool adopt_due_ = false;     // events were lost: cron's trees are to be read again in /proc
   int64_t adopted_at_ns_ = 0;  // the last such read (CLOCK_MONOTONIC)
 };

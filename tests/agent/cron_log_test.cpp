@@ -91,10 +91,11 @@ struct Tracked {
                              return std::optional(CronRunTracker::Match{"e2scrub", 0});
                            return std::optional<CronRunTracker::Match>();
                          }};
-  std::vector<cronitor::RunEvent> feed(int64_t pid, const std::string& msg, int64_t ms, bool ends = true) {
+  std::vector<cronitor::RunEvent> feed(int64_t pid, const std::string& msg, int64_t ms, bool ends = true,
+                                       bool failures = true) {
     auto l = parse_cron_message(pid, msg);
     EXPECT_TRUE(l) << msg;
-    return l ? tracker.feed(*l, ms, ends) : std::vector<cronitor::RunEvent>{};
+    return l ? tracker.feed(*l, ms, {ends, failures}) : std::vector<cronitor::RunEvent>{};
   }
 };
 
@@ -127,6 +128,60 @@ TEST(CronRunTracker, StartAndEndBecomeOneRunWithItsOutcome) {
   ASSERT_EQ(ok.size(), 1u);
   EXPECT_EQ(ok[0].state, cronitor::RunState::kComplete);
   EXPECT_EQ(ok[0].exit_code, 0);
+}
+
+// Without -L 8 the job's shell logs the CMD line and the cron child the END and failure lines
+// (Debian's cron 3.0pl1-162, seen with the real daemon at -L 3: "CRON[1149]: (root) CMD (...)",
+// then "CRON[1148]: (root) END (...)"). The pids differ; each END still ends its own run.
+TEST(CronRunTracker, WithoutPidsTheChildsEndEndsTheRunItsShellStarted) {
+  Tracked t;
+  constexpr int64_t t0 = 1795255380000;
+  const std::string cmd = "(root) CMD (/usr/lib/e2scrub_all_cron)", end = "(root) END (/usr/lib/e2scrub_all_cron)";
+  // Two runs of one line at once (a slow run overlaps the next): shells 1149 and 2201.
+  auto a = t.feed(1149, cmd, t0);
+  auto b = t.feed(2201, cmd, t0 + 60000);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].pid, 1149);
+  // The second run's child says its shell failed, then ends; the first run's child ends later.
+  EXPECT_TRUE(t.feed(2200, "(CRON) error (grandchild #2201 failed with exit status 4)", t0 + 61000).empty());
+  auto b_end = t.feed(2200, end, t0 + 61000);
+  ASSERT_EQ(b_end.size(), 1u);
+  EXPECT_EQ(b_end[0].run_id, b[0].run_id);
+  EXPECT_EQ(b_end[0].state, cronitor::RunState::kFail);
+  EXPECT_EQ(b_end[0].exit_code, 4);
+  EXPECT_EQ(b_end[0].pid, 2201);
+  auto a_end = t.feed(1148, end, t0 + 90000);
+  ASSERT_EQ(a_end.size(), 1u);
+  EXPECT_EQ(a_end[0].run_id, a[0].run_id);
+  EXPECT_EQ(a_end[0].state, cronitor::RunState::kComplete);
+  EXPECT_EQ(a_end[0].duration_ms, 90000);
+  EXPECT_EQ(t.tracker.open_runs(), 0u);
+
+  // Two open runs and an END with no failure line: the run whose shell came first after the child.
+  auto c = t.feed(3001, cmd, t0 + 120000);
+  auto d = t.feed(3101, cmd, t0 + 180000);
+  auto d_end = t.feed(3100, end, t0 + 181000);
+  ASSERT_EQ(d_end.size(), 1u);
+  EXPECT_EQ(d_end[0].run_id, d[0].run_id);
+  auto c_end = t.feed(3000, end, t0 + 200000);
+  ASSERT_EQ(c_end.size(), 1u);
+  EXPECT_EQ(c_end[0].run_id, c[0].run_id);
+  // Another line's END (same child pid as nothing open) ends nothing.
+  EXPECT_TRUE(t.feed(3300, "(root) END (/usr/local/bin/other)", t0 + 200001).empty());
+}
+
+// -L 3 (starts and ends, not failures): an END is no proof of success. Never record what was not
+// seen: the run ended with its outcome unknown; a failure line, when one comes, is still a failure.
+TEST(CronRunTracker, AnEndWhileCronLogsNoFailuresIsOfUnknownOutcome) {
+  Tracked t;
+  constexpr int64_t t0 = 1795255380000;
+  auto run = t.feed(501, "(root) CMD (/usr/lib/e2scrub_all_cron)", t0, true, false);
+  auto end = t.feed(500, "(root) END (/usr/lib/e2scrub_all_cron)", t0 + 3000, true, false);
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].run_id, run[0].run_id);
+  EXPECT_EQ(end[0].state, cronitor::RunState::kUnknown);
+  EXPECT_EQ(t.tracker.open_runs(), 0u);
 }
 
 // Issue 17 item 5: at cron's default -L 1 the start is all there is. The run is closed at once
@@ -171,7 +226,13 @@ TEST(CronLogLevel, FailuresAreUnseenUnlessCronLogsEnds) {
     EXPECT_NE(why->find("EXTRA_OPTS='-L 15' in /etc/default/cron"), std::string::npos) << *why;
     EXPECT_NE(why->find("wrap --package-files"), std::string::npos) << *why;
   }
-  for (int level : {2, 3, 15}) EXPECT_EQ(unseen_failures(CronLogging{level, "x"}), std::nullopt) << level;
+  // -L 3: ends, but a failed job's end looks like a success's: failures unseen still.
+  for (int level : {2, 3, 10, 11}) {
+    auto why = unseen_failures(CronLogging{level, "x"});
+    ASSERT_TRUE(why) << level;
+    EXPECT_NE(why->find("the start and end of jobs but not their failures"), std::string::npos) << *why;
+  }
+  for (int level : {6, 7, 15}) EXPECT_EQ(unseen_failures(CronLogging{level, "x"}), std::nullopt) << level;
 }
 
 TEST(CronLogLevel, DetectedFromEtcDefaultCronWhenNoCronRuns) {

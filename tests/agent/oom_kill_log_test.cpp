@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <vector>
 
 #include "tests/agent/eval_helpers.h"
 
@@ -122,12 +123,17 @@ TEST(OomLine, ATaskNameCannotFakeThePidOrTheSizes) {
 
 /// A stream of records fed at `at` (their monotonic times are taken as "now").
 struct Feed {
-  std::map<int64_t, int64_t> groups;  // pid -> process group, as /proc would say
+  std::map<int64_t, int64_t> groups;                  // pid -> process group, as /proc would say
+  std::map<int64_t, std::vector<int64_t>> ancestors;  // pid -> its parent, grandparent, ...
   OomKillLog log{[this](int64_t pid) -> std::optional<int64_t> {
-    auto it = groups.find(pid);
-    if (it == groups.end()) return std::nullopt;
-    return it->second;
-  }};
+                   auto it = groups.find(pid);
+                   if (it == groups.end()) return std::nullopt;
+                   return it->second;
+                 },
+                 [this](int64_t pid) {
+                   auto it = ancestors.find(pid);
+                   return it == ancestors.end() ? std::vector<int64_t>{} : it->second;
+                 }};
   void oom(int64_t pid, const std::string& name, Instant at, bool memcg = true) {
     const std::string usec = "5000000";
     if (memcg) log.on_record("6,1," + usec + ",-;memory: usage 65536kB, limit 65536kB, failcnt 0\n", at, 5000000);
@@ -201,6 +207,35 @@ TEST(OomKillLog, AttributesByProcessGroupNotByCgroup) {
   auto g = f.log.judge(900, t0 + seconds(190), t0 + seconds(201));
   ASSERT_EQ(g.kind, V::kOom);
   EXPECT_FALSE(g.kill->limit_bytes);
+}
+
+// Issue 21: a run the process events saw has no process group of its own (cron's jobs share
+// cron's), so it is judged by its shell's tree: the victim is the shell or one of its descendants.
+TEST(OomKillLog, ARunOfTheProcessEventsIsJudgedByItsProcessTree) {
+  using testing::at;
+  using V = OomKillLog::Verdict::Kind;
+  Feed f;
+  f.log.start(at("2026-01-01T00:00:00Z"));
+  const Instant t0 = at("2026-01-01T00:01:00Z");
+  // Two jobs of one cron, both in cron's process group 300: shells 410 and 510; python3 (611),
+  // a child of 510's child 520, is OOM-killed.
+  f.groups[611] = 300;
+  f.ancestors[611] = {520, 510, 400, 300, 1};
+  f.oom(611, "python3", t0 + seconds(5));
+  auto mine = f.log.judge_process(510, t0, t0 + seconds(6));
+  ASSERT_EQ(mine.kind, V::kOom);
+  EXPECT_EQ(mine.kill->describe(), "python3 (pid 611)");
+  auto other = f.log.judge_process(410, t0, t0 + seconds(6));
+  EXPECT_EQ(other.kind, V::kNotOom);
+  ASSERT_TRUE(other.other);
+  EXPECT_EQ(other.other->pid, 611);
+  // The shell itself killed (dash ran the last command in its own process): its pid names it.
+  f.oom(710, "sort", t0 + seconds(20));
+  EXPECT_EQ(f.log.judge_process(710, t0 + seconds(15), t0 + seconds(21)).kind, V::kOom);
+  // A victim whose tree could not be read (gone): the run may have been its, so it cannot tell.
+  EXPECT_EQ(f.log.judge_process(410, t0 + seconds(15), t0 + seconds(21)).kind, V::kAmbiguous);
+  // By process group, as a wrapped run is judged, cron's group would blame every job of cron.
+  EXPECT_EQ(f.log.judge(300, t0, t0 + seconds(6)).kind, V::kOom);
 }
 
 TEST(OomKillLog, UnknownWhileNotWatchingOrAfterLostRecords) {

@@ -132,7 +132,7 @@ TEST(ProcJobMatcher, MarksWhatNothingElseReports) {
   EXPECT_EQ(by["daily"], kReportedByProcessEvents);
   EXPECT_EQ(by["logrotate"], kReportedByProcessEvents);
   EXPECT_EQ(by["elsewhere"], "");  // no run-parts line of root's runs its folder
-  EXPECT_EQ(by["weekly"], "");     // anacron runs it: not followed yet
+  EXPECT_EQ(by["weekly"], "");     // no line (of cron's or anacron's) runs its folder
   EXPECT_EQ(by["timer"], "");      // systemd's
 }
 
@@ -184,6 +184,11 @@ TEST(ProcJobMatcher, AnacrontabLinesFromDiscoveryAreMatchedAsAnacronRunsThem) {
   m.set_jobs(jobs);
   EXPECT_EQ(m.job(0, "run-parts --report /etc/cron.daily", kAt), "anacron-daily");
   EXPECT_EQ(m.script(0, "anacron-daily", "/etc/cron.daily/logrotate"), "logrotate");
+  // Both are reported by the process events ("observed (process events)" in discover and status).
+  auto marked = jobs;
+  mark_process_observed(marked, jobs);
+  EXPECT_EQ(marked[0].reported_by, kReportedByProcessEvents) << "the anacrontab line";
+  EXPECT_EQ(marked[1].reported_by, kReportedByProcessEvents) << "a script anacron's run-parts runs";
 }
 
 }  // namespace

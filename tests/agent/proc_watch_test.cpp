@@ -40,7 +40,9 @@ struct Recorder : ProcWatch::Handler {
     for (auto& e : events) got.push_back(std::move(e));
   }
   bool wrapper_reported(const std::string&, Instant) const override { return false; }
+  void events_lost(Instant from, Instant to) override { gaps.emplace_back(from, to); }
   std::vector<cronitor::RunEvent> got;
+  std::vector<std::pair<Instant, Instant>> gaps;
   const cronitor::RunEvent* find(const std::string& key, bool end) const {
     for (const auto& e : got)
       if (e.key == key && (e.state != cronitor::RunState::kRun) == end) return &e;
@@ -206,6 +208,10 @@ TEST(ProcWatch, AJobStartedWhileEventsWereDroppedIsAdoptedFromProcNotMissed) {
   ASSERT_TRUE(step_until(w, [&] { return handler.find("gap", false) != nullptr; }))
       << "a run that started in the gap was missed; losses " << w.stats().losses;
   EXPECT_GE(w.stats().losses, 1u);
+  // The gap is told (a slot in it is unobserved when nothing else names its runs): it began at
+  // the read before and ends now, around the job's start.
+  ASSERT_FALSE(handler.gaps.empty());
+  EXPECT_LT(handler.gaps.front().first, handler.gaps.front().second);
   job.release();
   job.wait();
   ASSERT_TRUE(step_until(w, [&] { return handler.find("gap", true) != nullptr; }));
