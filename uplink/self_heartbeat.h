@@ -1,7 +1,7 @@
 // The agent's own liveness upstream (`uplink.heartbeat`): a monitor of its own, named after the
 // host, that the agent pings every interval, so the upstream alerts when the host or the agent
 // goes silent (issue 17: "the agent is never down without someone knowing"). Pure: the daemon
-// arms the timer and queues the beats (agent/daemon/daemon_liveness.cpp).
+// arms the timer and queues the beats (agent/daemon/upstreams.cpp).
 #pragma once
 
 #include <cstdint>

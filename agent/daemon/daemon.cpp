@@ -18,8 +18,6 @@
 #include <filesystem>
 
 #include "agent/config/discovery_adapter.h"
-#include "agent/control/metrics_http.h"
-#include "agent/dashboard/dashboard_server.h"
 #include "agent/eval/key_owners.h"
 #include "agent/eval/user_limits.h"
 #include "agent/sources/cron_log_watch.h"
@@ -76,9 +74,9 @@ Daemon::~Daemon() {
     sd_event_source_disable_unref(c->src);
     ::close(fd);
   }
-  for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
-                             sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
-                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_, spool_retry_src_})
+  for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, sweep_src_,
+                             clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_, cron_exit_src_,
+                             config_src_, config_settle_src_, disk_retry_src_, spool_retry_src_})
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
   for (sd_event_source* s : {zone_src_, zone_settle_src_}) sd_event_source_disable_unref(s);
@@ -91,16 +89,9 @@ Daemon::~Daemon() {
   }
   if (spool_fd_ >= 0) ::close(spool_fd_);
   if (clock_fd_ >= 0) ::close(clock_fd_);
-  self_beat_src_ = sd_event_source_disable_unref(self_beat_src_);
-  deliverer_.reset();
-  sd_event_source_disable_unref(metrics_src_);
-  metrics_http_.reset();
-  dashboard_http_.reset();
   sd_event_source_disable_unref(kmsg_src_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
-  sender_.reset();
-  sd_event_unref(ev_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // last: another agent may take the state from here
+  sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
 Instant Daemon::now() const {
@@ -117,12 +108,12 @@ uint64_t Daemon::mono_usec() const {
 // every alert twice. The lock is a flock on "agent.lock", dropped by the kernel when we die.
 Result<void> Daemon::lock_state_dir() {
   const std::string path = config_.state_dir + "/agent.lock";
-  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (lock_fd_ < 0) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  lock_fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!lock_fd_) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
+  if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) return std::unexpected(Error::from_errno("flock", "\"" + path + "\""));
     char buf[32] = {};
-    ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
+    ssize_t n = ::pread(lock_fd_.get(), buf, sizeof buf - 1, 0);
     std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     return fail("another cronitor-agent" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
@@ -130,7 +121,7 @@ Result<void> Daemon::lock_state_dir() {
                 "\"); not starting a second one");
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0)
+  if (::ftruncate(lock_fd_.get(), 0) != 0 || ::pwrite(lock_fd_.get(), pid.data(), pid.size(), 0) < 0)
     spdlog::warn("\"{}\": writing our pid: {}", path, std::strerror(errno));
   return {};
 }
@@ -163,7 +154,8 @@ Result<void> Daemon::init() {
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
-  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
+  alerts_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window,
+                    config_.defaults.alertmanager_resend);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   if (config_.mode != "standalone" && !config_.uplink.any())
@@ -408,9 +400,8 @@ void Daemon::reload() {
   cfg->spool_dir = config_.spool_dir;
   config_ = std::move(*cfg);
   host_ = hostname_of(config_);
-  throttle_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window);
-  am_resend_.configure(config_.defaults.alertmanager_resend);
-  if (sender_) sender_->set_alertmanager_resend(config_.defaults.alertmanager_resend);
+  alerts_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window,
+                    config_.defaults.alertmanager_resend);
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   commit_pending();
@@ -418,9 +409,9 @@ void Daemon::reload() {
   rebuild_monitors(now());
   save_dirty();
   rearm_deadline_timer();
-  start_uplink();  // new keys and URLs; a stopped upstream gets another chance
-  sync_upstream_monitors();
-  start_metrics();  // a new prometheus.listen address or textfile
+  upstreams_.start(ev_);  // new keys and URLs; a stopped upstream gets another chance
+  upstreams_.sync_monitors();
+  exports_.start(ev_, events_stored_ == 0);  // a new prometheus.listen address or textfile
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   check_cron_daemon();  // cron jobs may have come or gone
@@ -465,15 +456,12 @@ Result<void> Daemon::setup_loop() {
   sd_event_source_set_priority(spool_drain_src_, SD_EVENT_PRIORITY_IDLE);
   sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_OFF);
   sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
-  sd_event_add_time(ev_, &outbox_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_outbox_cb, this);
   sd_event_add_time(ev_, &sweep_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_sweep_cb, this);
   sd_event_source_set_enabled(sweep_src_, SD_EVENT_OFF);
   sd_event_add_time(ev_, &cron_timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_cron_timer_cb, this);
   sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
   sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
-  sender_ = std::make_unique<SenderThread>(host_);
-  resume_alertmanager_posts(now());
-  sd_event_add_io(ev_, &sent_src_, sender_->fd(), EPOLLIN, on_sent_cb, this);
+  alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
   // A wall-clock jump cancels this timer: deadlines are then recomputed.
   clock_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
   if (clock_fd_ >= 0) {
@@ -483,8 +471,8 @@ Result<void> Daemon::setup_loop() {
     sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
   }
   watch_zone();
-  start_uplink();
-  start_metrics();
+  upstreams_.start(ev_);
+  exports_.start(ev_, events_stored_ == 0);
   open_cron_log();
   if (proc_watch_)
     if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
@@ -527,7 +515,7 @@ int Daemon::run() {
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
-  sync_upstream_monitors();
+  upstreams_.sync_monitors();
   // Wrapped lines carry no paths: the host's agent (the default config, or where
   // CRONITOR_ENDPOINT_FILE says) tells wrappers where it listens. See wrapper/README.md.
   if (options_.config_path == kDefaultConfigPath || std::getenv("CRONITOR_ENDPOINT_FILE"))
@@ -539,7 +527,7 @@ int Daemon::run() {
   heap_trim_.attach(ev_);  // what the start and later work freed goes back 1 s after the work
   int r = sd_event_loop(ev_);
   sd_notify(0, "STOPPING=1");
-  finish_sends();
+  alerts_.finish_sends();
   host_dirty_ = true;  // last_seen: the agent stops now
   commit_pending();
   save_dirty();

@@ -20,8 +20,11 @@
 #include "agent/config/wrap_policy.h"
 #include "agent/control/rate_limiter.h"
 #include "agent/control/request_handler.h"
+#include "agent/daemon/alert_outbox.h"
+#include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
-#include "agent/daemon/sender_thread.h"
+#include "agent/daemon/loop_time.h"
+#include "agent/daemon/upstreams.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/kmsg_reader.h"
 #include "agent/sources/oom_kill_log.h"
@@ -29,12 +32,7 @@
 #include "agent/sources/spool_reader.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
-#include "uplink/alert_throttle.h"
-#include "uplink/alertmanager_resend.h"
-#include "uplink/delivery.h"
-#include "uplink/healthchecks_api.h"
-#include "uplink/prometheus.h"
-#include "uplink/upstream_schedule.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::discovery {
 class DiskRoot;
@@ -45,23 +43,10 @@ struct Changes;
 
 namespace cronitor::agent {
 
-using uplink::AlertThrottle;
-
 class CronLogWatch;
-class MetricsHttp;
-namespace dashboard {
-class DashboardServer;
-}
 class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
-
-/// `t` as the microseconds of CLOCK_REALTIME that sd-event timers take (1 at the least: 0 would be
-/// "now" for some callers).
-inline uint64_t to_realtime_usec(Instant t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  return us <= 0 ? 1 : static_cast<uint64_t>(us);
-}
 
 class Daemon : private ProcWatch::Handler {
  public:
@@ -180,27 +165,17 @@ class Daemon : private ProcWatch::Handler {
   /// Timers the manager runs that discovery does not monitor become monitors (live_timer_job.h).
   void adopt_live_timers(const std::vector<LiveTimer>& timers, Instant now);
   void on_timer_skip(const LiveTimer& t, uint64_t at_usec, const std::string& condition);  // skipped_run.h
-  // Uplink (agent/daemon/uplink_hooks.cpp): upstreams fed from state.db's uplink_outbox.
-  void start_uplink();
+  // The parts that carry the daemon's outputs (alert_outbox.h, upstreams.h, exports.h), made
+  // in the constructor: what each reads of the daemon.
+  AlertOutbox::Reads alert_reads();
+  Upstreams::Reads upstream_reads();
+  Exports::Reads export_reads();
+  /// A stored run event: counted for Prometheus, queued for the upstreams.
   void forward(const RunEvent& ev, uint32_t i);
-  void forward_fault(const Action& a, const MonitorConfig* m);
-  void sync_upstream_monitors();
-  /// A monitor as upstreams see it; its schedule in a form they take (warns once per job when none).
-  uplink::MonitorInfo upstream_monitor(const MonitorConfig& m);
+  /// An upstream refuses us for good (daemon_alerts.cpp): a local alert.
   void on_uplink_stopped(const uplink::Deliverer::Refusal& r);
-  // The agent's own liveness (daemon_liveness.cpp): the upstream heartbeat and its start time.
-  void start_self_heartbeat();
-  void send_self_heartbeat();
-  static int on_self_beat_cb(sd_event_source*, uint64_t, void*);
-  static std::optional<Instant> process_start_time();
-  // Prometheus (agent/daemon/metrics_export.cpp): a node_exporter textfile, rewritten every 15 s, and/or
-  // /metrics over HTTP (agent/control/metrics_http.h) on the loop.
-  void start_metrics();
-  void write_metrics();
-  std::string metrics_text();
-  void seed_run_counts();  // cronitor_job_runs_total from state.db's runs, once at start
-  static int on_metrics_cb(sd_event_source*, uint64_t, void*);
-  void start_dashboard();  // dashboard.listen (agent/daemon/dashboard_serve.cpp), from start_metrics
+  /// The dashboard's sources and actions (dashboard_serve.cpp).
+  dashboard::DashboardServer::Data dashboard_data();
 
   // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
   // followed with pidfds; the run is closed as lost once both are gone.
@@ -244,18 +219,9 @@ class Daemon : private ProcWatch::Handler {
   static int on_heartbeat_cb(sd_event_source*, uint64_t, void*);
   static int on_snooze_cb(sd_event_source*, uint64_t, void*);
 
-  // Outbox.
-  void pump_outbox();
-  void on_sent();
-  bool record_sent();   // the sender's outcomes into the outbox; false: none
-  void finish_sends();  // at a stop: the alerts being sent finish first (1 s at most)
-  // Alertmanager targets (daemon_alertmanager.cpp): an open incident's alert is posted again
-  // every defaults.alertmanager_resend until the incident resolves.
-  // At start the incidents still open resume; pump_outbox queues the posts due; incident_opened
-  // says whether a key's incident is open in memory, and since when.
-  void note_alertmanager_rows(const Action& a, const std::vector<std::string>& targets, Instant t);
-  void resume_alertmanager_posts(Instant t);
-  void queue_alertmanager_posts(Instant t);
+  // Alerts out (alert_outbox.h): what is due goes to the sender thread.
+  void pump_outbox() { alerts_.pump(); }
+  /// Whether a key's incident is open in memory, and since when (Alertmanager's re-posts).
   std::optional<Instant> incident_opened(const std::string& key) const;
 
   void notify_status();
@@ -269,8 +235,6 @@ class Daemon : private ProcWatch::Handler {
   static int on_spool_drain_cb(sd_event_source*, void*);
   static int on_spool_retry_cb(sd_event_source*, uint64_t, void*);
   static int on_deadline_cb(sd_event_source*, uint64_t, void*);
-  static int on_outbox_cb(sd_event_source*, uint64_t, void*);
-  static int on_sent_cb(sd_event_source*, int, uint32_t, void*);
   static int on_sweep_cb(sd_event_source*, uint64_t, void*);
   static int on_signal_cb(sd_event_source*, const struct signalfd_siginfo*, void*);
   static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
@@ -325,8 +289,6 @@ class Daemon : private ProcWatch::Handler {
   sd_event_source* spool_src_ = nullptr;
   sd_event_source* spool_drain_src_ = nullptr;
   sd_event_source* deadline_src_ = nullptr;
-  sd_event_source* outbox_src_ = nullptr;
-  sd_event_source* sent_src_ = nullptr;
   sd_event_source* sweep_src_ = nullptr;
   sd_event_source* clock_src_ = nullptr;
   sd_event_source* watch_src_ = nullptr;
@@ -369,39 +331,25 @@ class Daemon : private ProcWatch::Handler {
   std::unordered_map<std::string, size_t> follows_of_key_;      // followed runs per key
   std::set<std::string> follow_said_;                           // keys whose runs hit a follow limit (logged)
   int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
-  std::unique_ptr<SenderThread> sender_;
-  std::set<int64_t> in_flight_;
   uint64_t events_stored_ = 0;
-  bool outbox_dirty_ = false;                  // alerts were queued since the last pump
-  AlertThrottle throttle_;                     // per-target rate limit; its digests are queued by pump_outbox
-  uplink::AlertmanagerResend am_resend_;       // open incidents posted again to Alertmanager targets
   std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
   uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
   sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
   int exit_code_ = 0;
-  std::unique_ptr<uplink::Outbox> uplink_outbox_;
-  std::unique_ptr<uplink::Deliverer> deliverer_;    // declared after the outbox: ends first
-  std::unique_ptr<uplink::CheckLedger> hc_ledger_;  // Healthchecks checks last queued (uplink_hooks.cpp)
-  size_t synced_hash_ = 0;                          // the monitors last queued for upsert
-  sd_event_source* self_beat_src_ = nullptr;        // uplink.heartbeat: the agent's own beat
-  // Per job: the schedule and zone last translated for upstreams ("text|zone|anchor" -> result),
-  // so the host's zone files are read once per job and reload, and its warning said once.
-  std::unordered_map<std::string, std::pair<std::string, uplink::UpstreamSchedule>> upstream_schedules_;
-  sd_event_source* metrics_src_ = nullptr;
-  // The last prometheus.textfile failure, warned about once.
-  std::string textfile_error_;
-  std::unique_ptr<MetricsHttp> metrics_http_;                      // prometheus.listen
-  std::unique_ptr<MetricsHttp> dashboard_http_;                    // dashboard.listen
-  std::unique_ptr<dashboard::DashboardServer> dashboard_;          // its routes and sessions
-  std::unordered_map<std::string, uplink::RunCounts> run_counts_;  // by key
   uint64_t rescans_ = 0;
-  int lock_fd_ = -1;        // holds the flock on state_dir/agent.lock for the daemon's life
+  UniqueFd lock_fd_;        // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
   HostState previous_run_;  // the host state as the previous run left it (its last_seen, shutdown)
   bool shutting_down_ = false;
   sd_event_source* heartbeat_src_ = nullptr;
   sd_event_source* snooze_src_ = nullptr;
   std::unique_ptr<ShutdownWatch> shutdown_;
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
+
+  // The daemon's outputs, each a part that owns its sources and state; declared last, they end
+  // first (before state.db closes and the state folder's lock is let go).
+  AlertOutbox alerts_{store_, alert_reads()};
+  Upstreams upstreams_{config_, host_, monitors_, store_, upstream_reads()};
+  Exports exports_{config_, monitors_, states_, deadline_of_, store_, export_reads()};
 };
 
 }  // namespace cronitor::agent

@@ -1,24 +1,15 @@
 // The evaluator's actions become alerts: recorded in state.db's alert outbox (or only recorded,
-// while the host is snoozed or shutting down), held back by the per-target throttle, handed to the
-// sender thread, and retried or given up when it answers.
-#include <poll.h>
+// while the host is snoozed or shutting down), held back by the per-target throttle, and pumped
+// to the sender thread by the alert outbox (alert_outbox.h). An upstream that refuses us for good
+// raises a local alert. The parts of the daemon's outputs are given what they read of it here.
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "agent/daemon/daemon.h"
 #include "agent/eval/user_limits.h"
-#include "agent/state/alertmanager_rows.h"
-#include "agent/state/state_json.h"
 
 namespace cronitor::agent {
-namespace {
-
-constexpr std::chrono::seconds kStopSendBudget{1};  // what a stop waits for alerts being sent
-
-}  // namespace
 
 void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Instant t) {
   for (const auto& action : actions) {
@@ -38,13 +29,13 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
     else
       for (const auto& tg : *resolved)
         // Counted per owner: a user's flood of failures never holds back root's alert (or another user's).
-        if (a.type == Action::Type::kSuppressed || (!hushed && throttle_.admit(tg.text(), a.alert.key, t, owner)))
+        if (a.type == Action::Type::kSuppressed || (!hushed && alerts_.admit(tg.text(), a.alert.key, t, owner)))
           targets.push_back(tg.text());
     // upstream: the upstream evaluates and alerts; only the uplink's own failure is told here.
     const bool upstream_only =
         config_.mode == "upstream" && config_.uplink.any() && !a.alert.key.starts_with("uplink:");
     if (upstream_only || hushed) targets.clear();
-    forward_fault(a, m);
+    upstreams_.forward_fault(a, m);
     if (hushed)
       spdlog::info("alert ({}: recorded, not sent): {}", shutting_down_ ? "host shutting down" : "host snoozed",
                    a.alert.summary);
@@ -62,96 +53,78 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
     if (auto r = store_.record_action(a, targets, t); !r)
       spdlog::error("recording an alert: {}", r.error().message);
     else
-      note_alertmanager_rows(a, targets, t);
-    outbox_dirty_ = true;
+      alerts_.note_alertmanager_rows(a, targets, t);
+    alerts_.mark_dirty();
   }
 }
 
-void Daemon::pump_outbox() {
-  outbox_dirty_ = false;
-  if (!sender_) return;
-  const Instant t = now();
-  if (auto digests = throttle_.take_due(t); !digests.empty() && store_.begin()) {
-    for (const auto& d : digests) {
-      spdlog::warn("alert digest for {}: {}", d.target.substr(0, d.target.find(':')), d.alert.summary);
-      if (auto r = store_.record_action(Action{Action::Type::kNotice, d.alert}, {d.target}, t); !r)
-        spdlog::error("recording an alert digest: {}", r.error().message);
-    }
-    if (!store_.commit()) store_.rollback();
+std::optional<Instant> Daemon::incident_opened(const std::string& key) const {
+  if (auto it = index_.find(key); it != index_.end()) {
+    const auto& inc = states_[it->second].incident;
+    return inc ? std::optional<Instant>(inc->opened) : std::nullopt;
   }
-  queue_alertmanager_posts(t);
-  auto due = store_.due_outbox(t, 64);
-  if (due && !due->empty()) {
-    std::vector<OutboxItem> fresh;
-    for (auto& item : *due)
-      if (in_flight_.insert(item.id).second) {
-        (void)store_.outbox_lease(item.id, t + std::chrono::minutes(2));
-        fresh.push_back(std::move(item));
-      }
-    sender_->submit(std::move(fresh));
-  }
-  auto next = store_.next_outbox_time();
-  if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
-  if (auto d = am_resend_.next_due(); d && next && (!*next || *d < **next)) *next = d;
-  if (next && *next && outbox_src_) {
-    sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
-    sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
-  }
+  if (key == "host:cron" && host_state_.cron_incident) return host_state_.cron_incident->opened;
+  if (key == "host:timezone") return host_state_.cron_zone.warned;
+  return std::nullopt;  // a job no longer monitored: its incident stays as state.db has it
 }
 
-void Daemon::on_sent() {
-  if (record_sent()) pump_outbox();
-}
-
-bool Daemon::record_sent() {
-  const Instant t = now();
-  auto outcomes = sender_->take();
-  if (outcomes.empty()) return false;
-  if (!store_.begin()) return false;
-  for (auto& o : outcomes) {
-    in_flight_.erase(o.item.id);
-    if (o.result.ok) {
-      (void)store_.outbox_sent(o.item.id);
-      continue;
-    }
-    const bool give_up = !o.result.retry || o.item.attempts + 1 >= uplink::kMaxSendAttempts;
-    spdlog::warn("sending alert to {}: {}{}", o.item.target.substr(0, o.item.target.find(':')), o.result.error,
-                 give_up ? ", giving up" : ", will retry");
-    (void)store_.outbox_retry(o.item.id, t + uplink::retry_delay(o.item.attempts), o.result.error, give_up);
-    // A newer post of the same Alertmanager alert waits: this one is not tried again after it.
-    if (o.item.target.starts_with("alertmanager:"))
-      if (auto alert = alert_from_json(nlohmann::json::parse(o.item.alert_json, nullptr, false)))
-        (void)alertmanager_supersede(store_.db(), o.item.target, alert->key, in_flight_);
+void Daemon::on_uplink_stopped(const uplink::Deliverer::Refusal& r) {
+  const std::string& up = r.upstream;
+  const std::string code = std::to_string(r.status);
+  Action a;
+  a.type = Action::Type::kNotice;
+  a.alert.kind = Alert::Kind::kFailed;
+  a.alert.key = "uplink:" + up + (r.job.empty() ? "" : ":" + r.job);
+  a.alert.name = "uplink to " + up;
+  a.alert.at = now();
+  if (r.job.empty()) {
+    a.alert.summary = "Forwarding to " + up + " stopped: it answered HTTP " + code + " " + r.answer;
+    a.alert.detail = r.url + " answered " + code + " " + r.answer +
+                     " (bad key, or the project is gone); events stay queued until the config is fixed and "
+                     "reloaded (systemctl reload cronitor-agent)";
+  } else {
+    a.alert.summary = up + " refuses the check of " + r.job + ": HTTP " + code + " " + r.answer;
+    a.alert.detail = r.url + " answered " + code + " " + r.answer + "; " + r.job +
+                     "'s events stay queued (the other jobs keep flowing) and are tried again every " +
+                     std::to_string(config_.uplink.delivery.backoff_max.count() / 1000) +
+                     " s: create the check upstream, or fix its slug or key";
   }
-  (void)store_.commit();
-  return true;
+  if (auto b = store_.begin(); !b) return;
+  record_actions({a}, nullptr, a.alert.at);
+  if (!store_.commit()) store_.rollback();
+  pump_outbox();
 }
 
-// At a stop, the alerts already handed to the sender are let finish (bounded) and their outcome
-// recorded: an alert that reached Slack just before a SIGTERM is not sent again at the next start.
-// What is still unsent then stays in the outbox for the next start.
-void Daemon::finish_sends() {
-  if (!sender_ || in_flight_.empty()) return;
-  const auto until = std::chrono::steady_clock::now() + kStopSendBudget;
-  while (!in_flight_.empty()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    pollfd p{sender_->fd(), POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    (void)record_sent();
-  }
-  if (!in_flight_.empty())
-    spdlog::info("stopping with {} alert(s) still being sent; they are sent again at the next start",
-                 in_flight_.size());
+// What the parts of the daemon's outputs read of it (daemon.h builds them with these).
+AlertOutbox::Reads Daemon::alert_reads() {
+  return {[this] { return now(); }, [this](const std::string& key) { return incident_opened(key); }};
 }
 
-int Daemon::on_outbox_cb(sd_event_source*, uint64_t, void* ud) {
-  static_cast<Daemon*>(ud)->pump_outbox();
-  return 0;
+Upstreams::Reads Daemon::upstream_reads() {
+  return {[this] { return now(); }, [this] { return mono_usec(); },
+          [this](const uplink::Deliverer::Refusal& r) { on_uplink_stopped(r); }};
 }
 
-int Daemon::on_sent_cb(sd_event_source*, int, uint32_t, void* ud) {
-  static_cast<Daemon*>(ud)->on_sent();
-  return 0;
+Exports::Reads Daemon::export_reads() {
+  Exports::Reads r;
+  r.now = [this] { return now(); };
+  r.mono_usec = [this] { return mono_usec(); };
+  r.agent = [this] {
+    uplink::AgentMetrics a;
+    a.events_received = events_stored_;
+    a.inotify_rescans = rescans_;
+    if (host_state_.last_seen)
+      a.last_loop_s = static_cast<double>(host_state_.last_seen->time_since_epoch().count()) / 1e6;
+    a.upstreams = upstreams_.metrics();
+    return a;
+  };
+  r.dashboard_data = [this] { return dashboard_data(); };
+  return r;
+}
+
+void Daemon::forward(const RunEvent& ev, uint32_t i) {
+  exports_.count_run(ev);
+  upstreams_.forward(ev, monitors_[i]);
 }
 
 }  // namespace cronitor::agent

@@ -74,11 +74,11 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                                                                 schedule::Zone::utc()))
                                 : json()}};
       }
-    json uplink = uplink_json(
-        deliverer_ ? deliverer_->stats() : std::vector<uplink::UpstreamStats>{},
-        [&](const std::string& job) { return req.sees_all || owner_of(job) == static_cast<int64_t>(c.uid); });
+    json uplink = uplink_json(upstreams_.stats(), [&](const std::string& job) {
+      return req.sees_all || owner_of(job) == static_cast<int64_t>(c.uid);
+    });
     for (auto& u : uplink) {
-      auto depth = uplink_outbox_ ? uplink_outbox_->depth(u.value("upstream", std::string())) : Result<int64_t>(0);
+      auto depth = upstreams_.depth(u.value("upstream", std::string()));
       u["backlog"] = depth ? json(*depth) : json();
     }
     return answer({{"ok", true},
@@ -91,7 +91,7 @@ std::string Daemon::run_control(const Conn& c, const Request& req) {
                    {"snooze", snooze_json(host_state_, now())},
                    {"shutting_down", shutting_down_},
                    {"disk_full", disk},
-                   {"alerts_held", throttle_.held_total()},
+                   {"alerts_held", alerts_.held_total()},
                    {"uplink", uplink},
                    {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
                    {"systemd", timers},

@@ -296,7 +296,7 @@ int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
   if (!changes.empty()) {
     d->apply_discovery(changes, d->now());
     ++d->rescans_;
-    d->sync_upstream_monitors();  // a new or changed job appears upstream before it runs
+    d->upstreams_.sync_monitors();  // a new or changed job appears upstream before it runs
   }
   if (auto when = d->watcher_->settle_deadline()) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();

@@ -380,8 +380,8 @@ void Daemon::commit_pending() {
     reply(*it->second, !ok ? "busy storage unavailable\n" : refused[k] ? "err " + *refused[k] + "\n" : "ok\n");
   }
   rearm_deadline_timer();
-  if (outbox_dirty_) pump_outbox();
-  if (ok && deliverer_) deliverer_->kick();
+  alerts_.pump_if_dirty();
+  if (ok) upstreams_.kick();
 }
 
 // Spooled events are older than those waiting on the socket: they go first (commit_pending
@@ -470,7 +470,7 @@ void Daemon::drain_spool(bool before_batch) {
   if (scan.more) sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
   rearm_deadline_timer();
   pump_outbox();
-  if (deliverer_) deliverer_->kick();
+  upstreams_.kick();
 }
 
 int Daemon::on_spool_retry_cb(sd_event_source*, uint64_t, void* ud) {

@@ -1,9 +1,8 @@
-// dashboard.listen: the dashboard's routes (agent/dashboard/dashboard_server.h) on the loop's
-// HTTP server, fed from the same status and history replies the socket gives `status --json`; its
-// actions are the socket's control requests as root, through the same request handler.
+// dashboard.listen's sources (the server itself is agent/daemon/exports.h's): the same status and
+// history replies the socket gives `status --json`; its actions are the socket's control requests
+// as root, through the same request handler.
 #include <spdlog/spdlog.h>
 
-#include "agent/control/metrics_http.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/history_reply.h"
 #include "agent/dashboard/dashboard_server.h"
@@ -13,15 +12,7 @@
 
 namespace cronitor::agent {
 
-void Daemon::start_dashboard() {
-  const std::string& listen = config_.dashboard.listen;
-  if (dashboard_http_ && dashboard_http_->address() != listen) dashboard_http_.reset();
-  if (listen.empty() || dashboard_http_) return;
-  const std::string token_path = config_.state_dir + "/" + std::string(dashboard::kTokenFile);
-  if (auto t = dashboard::load_or_create_token(token_path); !t) {
-    spdlog::error("dashboard: {}; the dashboard is not served", t.error().message);
-    return;
-  }
+dashboard::DashboardServer::Data Daemon::dashboard_data() {
   dashboard::DashboardServer::Data data;
   // The socket's own replies, as root sees them: one source for `status --json` and the pages.
   data.status = [this] {
@@ -82,23 +73,7 @@ void Daemon::start_dashboard() {
     return dashboard::job_extras(
         m, advise(key, runs ? *runs : std::vector<RunRow>{}, m.schedule, m.zone, config_.defaults.grace));
   };
-  if (!dashboard_)
-    dashboard_ = std::make_unique<dashboard::DashboardServer>(token_path, std::move(data), CRONITOR_VERSION);
-  auto server = MetricsHttp::serve(
-      ev_, listen, [this](const MetricsHttp::Request& r) { return dashboard_->handle(r, now()); }, "dashboard.listen",
-      MetricsHttp::Limits{});
-  if (!server) {
-    spdlog::error("{} (in \"{}\"); the dashboard is not served", server.error().message, config_.source);
-    return;
-  }
-  dashboard_http_ = std::move(*server);
-  // A non-loopback address loads only with dashboard.allow_remote: true (agent/config/config_uplink.cpp).
-  if (auto a = parse_listen_address(listen); a && !a->loopback())
-    spdlog::warn(
-        "dashboard: listening on {}, not a loopback address (dashboard.allow_remote): anyone who can reach it may "
-        "try the login, and the pages travel unencrypted",
-        listen);
-  spdlog::info("dashboard: serving http://{}/ (cronitor-agent dashboard prints the login URL)", listen);
+  return data;
 }
 
 }  // namespace cronitor::agent

@@ -21,7 +21,6 @@ SenderThread::~SenderThread() {
   sender_.cancel();  // a send in progress must not hold the agent's exit (it is retried at the next start)
   cv_.notify_all();
   thread_.join();
-  if (efd_ >= 0) ::close(efd_);
 }
 
 void SenderThread::submit(std::vector<OutboxItem> items) {
@@ -34,7 +33,7 @@ void SenderThread::submit(std::vector<OutboxItem> items) {
 
 std::vector<SendOutcome> SenderThread::take() {
   uint64_t v;
-  (void)!::read(efd_, &v, sizeof v);
+  (void)!::read(efd_.get(), &v, sizeof v);
   std::lock_guard lock(mu_);
   return std::exchange(done_, {});
 }
@@ -70,7 +69,7 @@ void SenderThread::run() {
       done_.push_back(SendOutcome{std::move(item), std::move(r)});
     }
     uint64_t one = 1;
-    (void)!::write(efd_, &one, sizeof one);
+    (void)!::write(efd_.get(), &one, sizeof one);
   }
 }
 

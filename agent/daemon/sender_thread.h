@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/state/state_store.h"
+#include "common/unique_fd.h"
 #include "uplink/alert_sender.h"
 
 namespace cronitor::agent {
@@ -21,26 +22,36 @@ struct SendOutcome {
   SendResult result;
 };
 
-class SenderThread {
+/// What the alert outbox (alert_outbox.h) hands its items to: the sender thread, or a fake in tests.
+class OutboxSender {
+ public:
+  virtual ~OutboxSender() = default;
+  /// Readable when outcomes wait; the loop then calls take().
+  virtual int fd() const = 0;
+  virtual void submit(std::vector<OutboxItem> items) = 0;
+  virtual std::vector<SendOutcome> take() = 0;
+  /// How often open incidents are posted again to Alertmanager (the endsAt of their alerts).
+  virtual void set_alertmanager_resend(std::chrono::seconds interval) = 0;
+};
+
+class SenderThread final : public OutboxSender {
  public:
   explicit SenderThread(std::string host);
-  ~SenderThread();
+  ~SenderThread() override;
   SenderThread(const SenderThread&) = delete;
   SenderThread& operator=(const SenderThread&) = delete;
 
-  /// Readable when outcomes wait; the loop then calls take().
-  int fd() const { return efd_; }
-  void submit(std::vector<OutboxItem> items);
-  std::vector<SendOutcome> take();
+  int fd() const override { return efd_.get(); }
+  void submit(std::vector<OutboxItem> items) override;
+  std::vector<SendOutcome> take() override;
   size_t in_flight() const;
-  /// How often open incidents are posted again to Alertmanager (the endsAt of their alerts).
-  void set_alertmanager_resend(std::chrono::seconds interval) { sender_.set_alertmanager_resend(interval); }
+  void set_alertmanager_resend(std::chrono::seconds interval) override { sender_.set_alertmanager_resend(interval); }
 
  private:
   void run();
 
   AlertSender sender_;
-  int efd_ = -1;
+  UniqueFd efd_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<OutboxItem> queue_;

@@ -2,6 +2,9 @@
 // atomically (a new temp file + rename, agent/control/textfile_writer.h) every 15 s from the loop,
 // so node_exporter never reads half and a name planted in the folder is never followed.
 // prometheus.listen: the same text on GET /metrics (agent/control/metrics_http.h), made per scrape.
+// dashboard.listen: the dashboard's routes on the loop's HTTP server (exports.h).
+#include "agent/daemon/exports.h"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -10,8 +13,9 @@
 
 #include "agent/control/metrics_http.h"
 #include "agent/control/textfile_writer.h"
-#include "agent/daemon/daemon.h"
+#include "agent/dashboard/access.h"
 #include "agent/eval/user_limits.h"
+#include "agent/sources/host_facts.h"
 #include "uplink/prometheus.h"
 
 namespace cronitor::agent {
@@ -23,8 +27,31 @@ double seconds(Instant t) { return static_cast<double>(t.time_since_epoch().coun
 
 }  // namespace
 
-void Daemon::start_metrics() {
-  if (events_stored_ == 0) seed_run_counts();  // nothing counted yet: the history is the count
+Exports::Exports(const Config& config, const std::vector<MonitorConfig>& monitors,
+                 const std::vector<MonitorState>& states, const std::vector<std::optional<Instant>>& deadlines,
+                 StateStore& store, Reads reads)
+    : config_(config),
+      monitors_(monitors),
+      states_(states),
+      deadlines_(deadlines),
+      store_(store),
+      reads_(std::move(reads)) {}
+
+Exports::~Exports() = default;
+
+std::optional<Instant> Exports::process_start_time() {
+  // The kernel's own record (not the time init() ran): a restart loop shows in Prometheus as a
+  // series of start times however fast it is.
+  static const std::optional<Instant> started = [] {
+    auto st = read_proc_stat(::getpid());
+    return st ? process_started_at(*st) : std::nullopt;
+  }();
+  return started;
+}
+
+void Exports::start(sd_event* ev, bool seed) {
+  ev_ = ev;
+  if (seed) seed_run_counts();  // nothing counted yet: the history is the count
   const std::string& listen = config_.prometheus.listen;
   if (metrics_http_ && metrics_http_->address() != listen) metrics_http_.reset();
   if (!listen.empty() && !metrics_http_) {
@@ -39,19 +66,33 @@ void Daemon::start_metrics() {
     }
   }
   start_dashboard();
-  if (config_.prometheus.textfile.empty() || metrics_src_) return;
-  sd_event_add_time_relative(ev_, &metrics_src_, CLOCK_MONOTONIC, 0, 1'000'000, on_metrics_cb, this);
+  if (config_.prometheus.textfile.empty() || metrics_timer_) return;
+  sd_event_source* s = nullptr;
+  if (sd_event_add_time_relative(ev_, &s, CLOCK_MONOTONIC, 0, 1'000'000, on_metrics_cb, this) >= 0)
+    metrics_timer_.reset(s);
 }
 
-int Daemon::on_metrics_cb(sd_event_source* s, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  d->write_metrics();
-  sd_event_source_set_time(s, d->mono_usec() + kEveryUsec);
+void Exports::count_run(const RunEvent& ev) {
+  if (ev.state == RunEvent::State::kComplete) ++run_counts_[ev.key].success;
+  if (ev.state == RunEvent::State::kFail) ++run_counts_[ev.key].failure;
+  if (ev.state == RunEvent::State::kUnknown) ++run_counts_[ev.key].unknown;
+  if (metrics_timer_) {  // a run changed the series: the textfile follows within a second
+    uint64_t at = 0;
+    const uint64_t soon = reads_.mono_usec() + 1'000'000;
+    sd_event_source_get_time(metrics_timer_.get(), &at);
+    if (at > soon) sd_event_source_set_time(metrics_timer_.get(), soon);
+  }
+}
+
+int Exports::on_metrics_cb(sd_event_source* s, uint64_t, void* ud) {
+  auto* e = static_cast<Exports*>(ud);
+  e->write_metrics();
+  sd_event_source_set_time(s, e->reads_.mono_usec() + kEveryUsec);
   sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
   return 0;
 }
 
-void Daemon::seed_run_counts() {
+void Exports::seed_run_counts() {
   // Every finished run state.db keeps (retention: keep_runs, keep_days), so the counter carries
   // over an agent restart; a prune between restarts lowers it, which Prometheus reads as a reset.
   auto st = store_.db().prepare(
@@ -70,7 +111,7 @@ void Daemon::seed_run_counts() {
   }
 }
 
-void Daemon::write_metrics() {
+void Exports::write_metrics() {
   const std::string& path = config_.prometheus.textfile;
   if (path.empty()) return;
   auto r = write_textfile(path, metrics_text());
@@ -81,7 +122,7 @@ void Daemon::write_metrics() {
   textfile_error_ = r ? std::string() : r.error().message;
 }
 
-std::string Daemon::metrics_text() {
+std::string Exports::metrics_text() const {
   std::vector<uplink::JobMetrics> jobs;
   jobs.reserve(monitors_.size());
   for (uint32_t i = 0; i < monitors_.size(); ++i) {
@@ -97,27 +138,44 @@ std::string Daemon::metrics_text() {
     if (s.last_start) j.last_start_s = seconds(*s.last_start);
     if (s.last_duration_ms) j.last_duration_s = static_cast<double>(*s.last_duration_ms) / 1000;
     j.last_exit_code = s.last_exit_code;
-    if (i < deadline_of_.size() && deadline_of_[i]) j.next_deadline_s = seconds(*deadline_of_[i]);
+    if (i < deadlines_.size() && deadlines_[i]) j.next_deadline_s = seconds(*deadlines_[i]);
     j.incident_open = s.incident.has_value();
     j.consecutive_misses = s.consecutive_misses;
     if (auto it = run_counts_.find(m.key); it != run_counts_.end()) j.runs = it->second;
     jobs.push_back(std::move(j));
   }
-  uplink::AgentMetrics a;
-  a.events_received = events_stored_;
-  a.inotify_rescans = rescans_;
-  a.written_s = seconds(now());
+  uplink::AgentMetrics a = reads_.agent();
+  a.written_s = seconds(reads_.now());
   if (auto t = process_start_time()) a.start_s = seconds(*t);
-  if (host_state_.last_seen) a.last_loop_s = seconds(*host_state_.last_seen);
-  if (deliverer_)
-    for (const auto& st : deliverer_->stats()) {
-      uplink::UpstreamMetrics u{st.name, 0, st.delivered, st.failures, st.rejected, st.dropped, st.stopped};
-      u.held_jobs = st.held;
-      if (uplink_outbox_)
-        if (auto n = uplink_outbox_->depth(st.name)) u.depth = *n;
-      a.upstreams.push_back(u);
-    }
   return uplink::render_metrics(jobs, a);
+}
+
+void Exports::start_dashboard() {
+  const std::string& listen = config_.dashboard.listen;
+  if (dashboard_http_ && dashboard_http_->address() != listen) dashboard_http_.reset();
+  if (listen.empty() || dashboard_http_) return;
+  const std::string token_path = config_.state_dir + "/" + std::string(dashboard::kTokenFile);
+  if (auto t = dashboard::load_or_create_token(token_path); !t) {
+    spdlog::error("dashboard: {}; the dashboard is not served", t.error().message);
+    return;
+  }
+  if (!dashboard_)
+    dashboard_ = std::make_unique<dashboard::DashboardServer>(token_path, reads_.dashboard_data(), CRONITOR_VERSION);
+  auto server = MetricsHttp::serve(
+      ev_, listen, [this](const MetricsHttp::Request& r) { return dashboard_->handle(r, reads_.now()); },
+      "dashboard.listen", MetricsHttp::Limits{});
+  if (!server) {
+    spdlog::error("{} (in \"{}\"); the dashboard is not served", server.error().message, config_.source);
+    return;
+  }
+  dashboard_http_ = std::move(*server);
+  // A non-loopback address loads only with dashboard.allow_remote: true (agent/config/config_uplink.cpp).
+  if (auto a = parse_listen_address(listen); a && !a->loopback())
+    spdlog::warn(
+        "dashboard: listening on {}, not a loopback address (dashboard.allow_remote): anyone who can reach it may "
+        "try the login, and the pages travel unencrypted",
+        listen);
+  spdlog::info("dashboard: serving http://{}/ (cronitor-agent dashboard prints the login URL)", listen);
 }
 
 }  // namespace cronitor::agent

@@ -1,15 +1,19 @@
-// The daemon's side of the uplink: every stored run event is queued for each upstream in the
-// same transaction (so it is durable before the wrapper's ack), discovered jobs are upserted
-// (Cronitor), host-side faults go up as failures, and an upstream that refuses us for good
-// raises a local alert.
+// The daemon's side of the uplink (upstreams.h): every stored run event is queued for each
+// upstream in the same transaction (so it is durable before the wrapper's ack), discovered jobs
+// are upserted (Cronitor), host-side faults go up as failures, and an upstream that refuses us
+// for good raises a local alert. With an upstream set, the agent's own liveness (issue 17: "the
+// agent is never down without someone knowing"): a heartbeat of its own monitor every
+// `uplink.heartbeat.interval`, queued in state.db's outbox in place of any beat still waiting
+// (uplink/self_heartbeat.h).
+#include "agent/daemon/upstreams.h"
+
 #include <spdlog/spdlog.h>
 
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "agent/daemon/daemon.h"
 #include "agent/eval/user_limits.h"
-#include "agent/sources/cron_run_tracker.h"
+#include "agent/sources/cron_run_tracker.h"  // random_run_id
 #include "agent/state/uplink_outbox.h"
 #include "uplink/healthchecks_api.h"
 #include "uplink/self_heartbeat.h"
@@ -89,7 +93,7 @@ void queue_healthchecks_checks(uplink::Deliverer& deliverer, StateStore& store, 
 
 }  // namespace
 
-uplink::MonitorInfo Daemon::upstream_monitor(const MonitorConfig& m) {
+uplink::MonitorInfo Upstreams::upstream_monitor(const MonitorConfig& m) {
   const bool from_end = m.heartbeat && m.heartbeat->anchor == Heartbeat::Anchor::kEnd;
   std::string sig = m.schedule ? m.schedule->text() : "";
   for (const auto& s : m.more_schedules) sig += "\n" + s.text();
@@ -108,8 +112,9 @@ uplink::MonitorInfo Daemon::upstream_monitor(const MonitorConfig& m) {
   return monitor_info(m, host_, us);
 }
 
-void Daemon::start_uplink() {
-  self_beat_src_ = sd_event_source_disable_unref(self_beat_src_);
+void Upstreams::start(sd_event* ev) {
+  ev_ = ev;
+  self_beat_.reset();
   deliverer_.reset();
   upstream_schedules_.clear();  // the host's zone is read again
   if (!config_.uplink.any()) return;
@@ -130,7 +135,7 @@ void Daemon::start_uplink() {
   for (const auto& u : *ups) names.push_back(u->name());
   auto d = uplink::Deliverer::create(
       ev_, *uplink_outbox_, std::move(*ups), config_.uplink.delivery,
-      [this](const uplink::Deliverer::Refusal& r) { on_uplink_stopped(r); },
+      [this](const uplink::Deliverer::Refusal& r) { reads_.stopped(r); },
       [](int level, const std::string& m) {
         if (level == 0)
           spdlog::info("{}", m);
@@ -164,20 +169,12 @@ void Daemon::start_uplink() {
   }
 }
 
-void Daemon::forward(const RunEvent& ev, uint32_t i) {
-  if (ev.state == RunEvent::State::kComplete) ++run_counts_[ev.key].success;
-  if (ev.state == RunEvent::State::kFail) ++run_counts_[ev.key].failure;
-  if (ev.state == RunEvent::State::kUnknown) ++run_counts_[ev.key].unknown;
-  if (metrics_src_) {  // a run changed the series: the textfile follows within a second
-    uint64_t at = 0;
-    sd_event_source_get_time(metrics_src_, &at);
-    if (at > mono_usec() + 1'000'000) sd_event_source_set_time(metrics_src_, mono_usec() + 1'000'000);
-  }
+void Upstreams::forward(const RunEvent& ev, const MonitorConfig& m) {
   // An unknown outcome goes nowhere upstream: a complete would be a success ping, a fail a
   // failure, and the upstream keeps the `run` it already had.
   if (!deliverer_ || ev.key.empty() || ev.state == RunEvent::State::kUnknown) return;
   // A user's own key would create a check under the host's API key that root never defined.
-  if (users_own_key(monitors_[i]) && !config_.uplink.forward_user_keys) return;
+  if (users_own_key(m) && !config_.uplink.forward_user_keys) return;
   uplink::Telemetry t;
   t.key = ev.key;
   t.run_id = ev.run_id;
@@ -188,7 +185,7 @@ void Daemon::forward(const RunEvent& ev, uint32_t i) {
   // One host name for every event of the job: the agent's `hostname:`, whoever reported the run
   // (the wrapper's own uname may differ from it).
   t.host = host_;
-  t.environment = !ev.environment.empty() ? ev.environment : monitors_[i].environment;
+  t.environment = !ev.environment.empty() ? ev.environment : m.environment;
   t.exit_code = ev.exit_code;
   t.signal = ev.signal;
   t.oom = ev.oom;
@@ -197,14 +194,14 @@ void Daemon::forward(const RunEvent& ev, uint32_t i) {
   t.output_tail = ev.output_tail;
   t.message = ev.message;
   t.metrics = ev.metrics;
-  const uplink::MonitorInfo info = upstream_monitor(monitors_[i]);
-  if (auto r = deliverer_->enqueue(t, &info, unix_ms(now()) * 1000); !r)
+  const uplink::MonitorInfo info = upstream_monitor(m);
+  if (auto r = deliverer_->enqueue(t, &info, unix_ms(reads_.now()) * 1000); !r)
     spdlog::error("uplink: queueing an event of {}: {}", ev.key, r.error().message);
 }
 
 // Faults only the host sees reach the upstream as a failure of the affected monitor (Cronitor
 // state=fail with a message, a Healthchecks /fail ping, a Sentry error check-in).
-void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
+void Upstreams::forward_fault(const Action& a, const MonitorConfig* m) {
   if (!deliverer_ || config_.mode == "standalone" || a.type == Action::Type::kSuppressed) return;
   const Alert::Kind k = a.alert.kind;
   if (k != Alert::Kind::kCronDown && k != Alert::Kind::kRemoved && k != Alert::Kind::kHung) return;
@@ -221,7 +218,7 @@ void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
     t.environment = mc.environment;
     t.message = a.alert.summary + (a.alert.detail.empty() ? "" : ": " + a.alert.detail);
     const uplink::MonitorInfo info = upstream_monitor(mc);
-    if (auto r = deliverer_->enqueue(t, &info, unix_ms(now()) * 1000); !r)
+    if (auto r = deliverer_->enqueue(t, &info, unix_ms(reads_.now()) * 1000); !r)
       spdlog::error("uplink: queueing a fault of {}: {}", mc.key, r.error().message);
     // Sent on the loop's next turn, after the caller's commit: a fault found by a timer has no
     // run event behind it to wake the deliverer.
@@ -235,7 +232,7 @@ void Daemon::forward_fault(const Action& a, const MonitorConfig* m) {
   }
 }
 
-void Daemon::sync_upstream_monitors() {
+void Upstreams::sync_monitors() {
   if (deliverer_ && config_.uplink.healthchecks && !config_.uplink.healthchecks->api_key.empty()) {
     std::vector<uplink::MonitorInfo> all;
     for (const auto& m : monitors_)
@@ -247,7 +244,7 @@ void Daemon::sync_upstream_monitors() {
       hc_ledger_->load();
     }
     queue_healthchecks_checks(*deliverer_, store_, *hc_ledger_, *config_.uplink.healthchecks, all,
-                              unix_ms(now()) * 1000);
+                              unix_ms(reads_.now()) * 1000);
   }
   if (!deliverer_ || !config_.uplink.cronitor || !config_.uplink.cronitor->sync_monitors) return;
   std::vector<uplink::MonitorInfo> list;
@@ -266,7 +263,7 @@ void Daemon::sync_upstream_monitors() {
   }
   if (list.empty() || h == synced_hash_) return;
   if (auto r = store_.begin(); !r) return;
-  auto r = deliverer_->enqueue_sync(list, unix_ms(now()) * 1000);
+  auto r = deliverer_->enqueue_sync(list, unix_ms(reads_.now()) * 1000);
   if (!r || !store_.commit()) {
     store_.rollback();
     spdlog::error("uplink: queueing the monitor upsert failed");
@@ -277,31 +274,64 @@ void Daemon::sync_upstream_monitors() {
   spdlog::info("uplink: {} monitors queued for upsert", list.size());
 }
 
-void Daemon::on_uplink_stopped(const uplink::Deliverer::Refusal& r) {
-  const std::string& up = r.upstream;
-  const std::string code = std::to_string(r.status);
-  Action a;
-  a.type = Action::Type::kNotice;
-  a.alert.kind = Alert::Kind::kFailed;
-  a.alert.key = "uplink:" + up + (r.job.empty() ? "" : ":" + r.job);
-  a.alert.name = "uplink to " + up;
-  a.alert.at = now();
-  if (r.job.empty()) {
-    a.alert.summary = "Forwarding to " + up + " stopped: it answered HTTP " + code + " " + r.answer;
-    a.alert.detail = r.url + " answered " + code + " " + r.answer +
-                     " (bad key, or the project is gone); events stay queued until the config is fixed and "
-                     "reloaded (systemctl reload cronitor-agent)";
-  } else {
-    a.alert.summary = up + " refuses the check of " + r.job + ": HTTP " + code + " " + r.answer;
-    a.alert.detail = r.url + " answered " + code + " " + r.answer + "; " + r.job +
-                     "'s events stay queued (the other jobs keep flowing) and are tried again every " +
-                     std::to_string(config_.uplink.delivery.backoff_max.count() / 1000) +
-                     " s: create the check upstream, or fix its slug or key";
+std::vector<uplink::UpstreamMetrics> Upstreams::metrics() {
+  std::vector<uplink::UpstreamMetrics> out;
+  if (deliverer_)
+    for (const auto& st : deliverer_->stats()) {
+      uplink::UpstreamMetrics u{st.name, 0, st.delivered, st.failures, st.rejected, st.dropped, st.stopped};
+      u.held_jobs = st.held;
+      if (uplink_outbox_)
+        if (auto n = uplink_outbox_->depth(st.name)) u.depth = *n;
+      out.push_back(u);
+    }
+  return out;
+}
+
+void Upstreams::start_self_heartbeat() {
+  self_beat_.reset();
+  const auto& hb = config_.uplink.heartbeat;
+  if (!deliverer_ || !hb.enabled) return;
+  // The first beat now: a restarted agent is seen up at once, and Sentry and Cronitor create the
+  // monitor with its schedule before it can be missed.
+  sd_event_source* s = nullptr;
+  if (sd_event_add_time_relative(ev_, &s, CLOCK_MONOTONIC, 0, 1'000'000, on_self_beat_cb, this) < 0) {
+    spdlog::error("uplink: heartbeat timer: cannot be armed; the agent's own liveness is not sent");
+    return;
   }
-  if (auto b = store_.begin(); !b) return;
-  record_actions({a}, nullptr, a.alert.at);
-  if (!store_.commit()) store_.rollback();
-  pump_outbox();
+  self_beat_.reset(s);
+  const std::string key = uplink::heartbeat_key(hb, host_);
+  spdlog::info("uplink: heartbeat {} every {} s (upstreams alert after {} s of silence; uplink.heartbeat)", key,
+               hb.interval.count(), (hb.interval + hb.grace).count());
+  if (config_.uplink.healthchecks)
+    spdlog::info(
+        "uplink: healthchecks: give the check {} a period of {} s and a grace of {} s in Healthchecks (a ping "
+        "cannot set them{})",
+        key, hb.interval.count(), hb.grace.count(),
+        config_.uplink.healthchecks->create ? "; create: true makes it with period 1 day and grace 1 hour" : "");
+}
+
+int Upstreams::on_self_beat_cb(sd_event_source* s, uint64_t, void* ud) {
+  auto* u = static_cast<Upstreams*>(ud);
+  u->send_self_heartbeat();
+  sd_event_source_set_time(
+      s, u->reads_.mono_usec() + static_cast<uint64_t>(u->config_.uplink.heartbeat.interval.count()) * 1'000'000);
+  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+  return 0;
+}
+
+void Upstreams::send_self_heartbeat() {
+  if (!deliverer_) return;
+  const auto& hb = config_.uplink.heartbeat;
+  const int64_t now_ms = unix_ms(reads_.now());
+  if (auto r = store_.begin(); !r) return;
+  auto r = deliverer_->enqueue_heartbeat(uplink::heartbeat_beat(hb, host_, now_ms),
+                                         uplink::heartbeat_monitor(hb, host_), now_ms * 1000);
+  if (!r || !store_.commit()) {
+    store_.rollback();
+    spdlog::error("uplink: queueing the heartbeat failed{}", r ? "" : ": " + r.error().message);
+    return;
+  }
+  deliverer_->kick();
 }
 
 }  // namespace cronitor::agent
