@@ -82,7 +82,9 @@ class SpoolIntakeTest : public ::testing::Test {
   fs::path write(const std::string& id, const std::string& text, uid_t owner = 0) {
     const fs::path p = dir_ / (id + ".jsonl");
     std::ofstream(p) << text;
-    if (owner) EXPECT_EQ(::chown(p.c_str(), owner, owner), 0);
+    if (owner) {
+      EXPECT_EQ(::chown(p.c_str(), owner, owner), 0);
+    }
     return p;
   }
   bool run_until(const std::function<bool()>& done) {
