@@ -70,27 +70,19 @@ Daemon::~Daemon() {
   proc_watch_.reset();
   systemd_.reset();
   stop_host_watches();
-  for (auto& [fd, c] : conns_) {
-    sd_event_source_disable_unref(c->src);
-    ::close(fd);
-  }
-  for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, sweep_src_,
-                             clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_, cron_exit_src_,
-                             config_src_, config_settle_src_, disk_retry_src_, spool_retry_src_})
+  // Before the lock goes (below): the socket file removed then could be the next agent's.
+  endpoint_.reset();
+  spool_.reset();
+  for (sd_event_source* s : {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_, prune_src_,
+                             cron_timer_src_, cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_})
     sd_event_source_disable_unref(s);
   if (config_fd_ >= 0) ::close(config_fd_);
   for (sd_event_source* s : {zone_src_, zone_settle_src_}) sd_event_source_disable_unref(s);
   if (zone_fd_ >= 0) ::close(zone_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
   for (auto& [id, f] : follows_) sd_event_source_disable_unref(f->src);
-  if (listen_fd_ >= 0) {
-    ::close(listen_fd_);
-    ::unlink(config_.socket.c_str());
-  }
-  if (spool_fd_ >= 0) ::close(spool_fd_);
   if (clock_fd_ >= 0) ::close(clock_fd_);
   sd_event_source_disable_unref(kmsg_src_);
-  if (reserve_fd_ >= 0) ::close(reserve_fd_);
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
@@ -437,27 +429,15 @@ Result<void> Daemon::setup_loop() {
   // The spool folder, before the socket: once the socket is there, a wrapper (or a test) may
   // spool at once into a folder that exists and is watched. Drained now and on every write.
   if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
-  spool_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (spool_fd_ < 0 ||
-      ::inotify_add_watch(spool_fd_, config_.spool_dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY) < 0)
-    spdlog::warn("watching the spool \"{}\": {}; it is drained at start and on SIGHUP only", config_.spool_dir,
-                 std::strerror(errno));
-  else
-    sd_event_add_io(ev_, &spool_src_, spool_fd_, EPOLLIN, on_spool_cb, this);
-  if (auto r = bind_socket(); !r) return r;
-  sd_event_add_io(ev_, &listen_src_, listen_fd_, EPOLLIN, on_listen_cb, this);
+  spool_ = std::make_unique<SpoolIntake>(config_.spool_dir, static_cast<SpoolIntake::Handler&>(*this));
+  spool_->attach(ev_);
+  auto endpoint = ControlEndpoint::listen(ev_, config_.socket, *this);
+  if (!endpoint) return std::unexpected(endpoint.error());
+  endpoint_ = std::move(*endpoint);
   sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
   sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
   sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
-  sd_event_add_defer(ev_, &spool_drain_src_, on_spool_drain_cb, this);
-  sd_event_add_time(ev_, &spool_retry_src_, CLOCK_MONOTONIC, UINT64_MAX, 50000, on_spool_retry_cb, this);
-  sd_event_source_set_enabled(spool_retry_src_, SD_EVENT_OFF);
-  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  sd_event_source_set_priority(spool_drain_src_, SD_EVENT_PRIORITY_IDLE);
-  sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_OFF);
   sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
-  sd_event_add_time(ev_, &sweep_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_sweep_cb, this);
-  sd_event_source_set_enabled(sweep_src_, SD_EVENT_OFF);
   sd_event_add_time(ev_, &cron_timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_cron_timer_cb, this);
   sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
   sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
@@ -542,7 +522,7 @@ int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, vo
   auto* d = static_cast<Daemon*>(ud);
   if (si->ssi_signo == SIGHUP) {
     d->reload();
-    d->spool_index_.relist();  // every name again: a way out of anything the watch missed
+    if (d->spool_) d->spool_->relist();  // every name again: a way out of anything the watch missed
     d->drain_spool();
     return 0;
   }

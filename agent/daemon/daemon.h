@@ -18,6 +18,7 @@
 #include "agent/config/config.h"
 #include "agent/config/monitor_set.h"
 #include "agent/config/wrap_policy.h"
+#include "agent/control/control_endpoint.h"
 #include "agent/control/rate_limiter.h"
 #include "agent/control/request_handler.h"
 #include "agent/daemon/alert_outbox.h"
@@ -29,7 +30,7 @@
 #include "agent/sources/kmsg_reader.h"
 #include "agent/sources/oom_kill_log.h"
 #include "agent/sources/proc_watch.h"
-#include "agent/sources/spool_reader.h"
+#include "agent/sources/spool_intake.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "common/unique_fd.h"
@@ -48,7 +49,7 @@ class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
 
-class Daemon : private ProcWatch::Handler {
+class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, private SpoolIntake::Handler {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
@@ -64,29 +65,17 @@ class Daemon : private ProcWatch::Handler {
   int run();
 
  private:
-  struct Conn {
-    int fd = -1;
-    uid_t uid = 0;
-    pid_t pid = 0;
-    std::string in;
-    std::string out;
-    uint64_t opened_usec = 0;  // CLOCK_MONOTONIC; its read deadline counts from here
-    sd_event_source* src = nullptr;
-    bool closing = false;
-    bool counted = false;  // in conns_of_uid_: waits for its line
-  };
   struct Pending {
     cronitor::RunEvent ev;
-    int conn_fd = -1;         // -1: from the spool
-    uid_t sender = 0;         // SO_PEERCRED uid, or the spool file's owner
-    bool by_process = false;  // a run of the process events (its OOM kill judged by its process tree)
+    ControlEndpoint::ConnId conn_fd = -1;  // -1: not from the socket (no reply)
+    uid_t sender = 0;                      // SO_PEERCRED uid, or the spool file's owner
+    bool by_process = false;               // a run of the process events (its OOM kill judged by its process tree)
   };
 
   explicit Daemon(Options options);
   [[nodiscard]] Result<void> init();
   [[nodiscard]] Result<void> lock_state_dir();  // flock on state_dir/agent.lock, or a clear error
   [[nodiscard]] Result<void> setup_loop();
-  [[nodiscard]] Result<void> bind_socket();
   void rebuild_monitors(Instant now);
   void alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant now);
   void apply_discovery(const discovery::Changes& changes, Instant now);
@@ -137,14 +126,14 @@ class Daemon : private ProcWatch::Handler {
   void save_dirty();
   void end_transaction();  // after begin(): the dirty monitors saved and committed, else rolled back
 
-  // Ingest (daemon_ingest.cpp).
-  void on_accept();
-  void on_conn_io(Conn& c, uint32_t revents);
-  void handle_line(Conn& c, std::string_view line);
-  void reply(Conn& c, std::string text);
-  void close_conn(int fd);
-  void uncount(Conn& c);
-  void sweep_conns();
+  // Ingest (daemon_ingest.cpp): the socket's lines and the spool's passes.
+  std::optional<std::string> on_line(ControlEndpoint::ConnId conn, const Peer& peer, std::string_view line) override;
+  bool spool_take(uid_t owner, uint64_t mono) override;
+  void spool_charge(uid_t owner, uint64_t mono, double n) override;
+  uint64_t spool_wait_usec(uid_t owner, uint64_t mono) override;
+  std::optional<std::string> spool_refuse(const cronitor::RunEvent& ev, uid_t owner) override;
+  bool spool_store(std::span<const SpoolIntake::Spooled> events) override;
+  void spool_stored() override;
   void commit_pending();
   /// Stores and evaluates one event; an error when `sender` may not report it (checked again
   /// here: a key first reported in this batch has an owner now).
@@ -155,8 +144,7 @@ class Daemon : private ProcWatch::Handler {
   /// One bounded pass over the spool; `before_batch`: a short one, ahead of a socket batch.
   void drain_spool(bool before_batch = false);
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
-  std::string run_control(const Conn& c, const Request& r);
-  void accept_one(int fd);
+  std::string run_control(const Peer& peer, const Request& r);
 
   // systemd timers over D-Bus (daemon_timers.cpp).
   void start_systemd_watch();
@@ -215,7 +203,7 @@ class Daemon : private ProcWatch::Handler {
   void on_shutdown_signal(bool active);
   void arm_snooze_timer();
   void end_snooze(Instant t);
-  std::string run_snooze(const Conn& c, const Request& r);
+  std::string run_snooze(const Peer& peer, const Request& r);
   static int on_heartbeat_cb(sd_event_source*, uint64_t, void*);
   static int on_snooze_cb(sd_event_source*, uint64_t, void*);
 
@@ -228,14 +216,8 @@ class Daemon : private ProcWatch::Handler {
   Instant now() const;
   uint64_t mono_usec() const;  // the loop's CLOCK_MONOTONIC time, for relative timers
 
-  static int on_listen_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_conn_cb(sd_event_source*, int, uint32_t, void*);
   static int on_commit_cb(sd_event_source*, void*);
-  static int on_spool_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_spool_drain_cb(sd_event_source*, void*);
-  static int on_spool_retry_cb(sd_event_source*, uint64_t, void*);
   static int on_deadline_cb(sd_event_source*, uint64_t, void*);
-  static int on_sweep_cb(sd_event_source*, uint64_t, void*);
   static int on_signal_cb(sd_event_source*, const struct signalfd_siginfo*, void*);
   static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
@@ -284,12 +266,8 @@ class Daemon : private ProcWatch::Handler {
   std::unique_ptr<ProcWatch> proc_watch_;  // null: observe: off; else live() or why_not()
 
   sd_event* ev_ = nullptr;
-  sd_event_source* listen_src_ = nullptr;
   sd_event_source* commit_src_ = nullptr;
-  sd_event_source* spool_src_ = nullptr;
-  sd_event_source* spool_drain_src_ = nullptr;
   sd_event_source* deadline_src_ = nullptr;
-  sd_event_source* sweep_src_ = nullptr;
   sd_event_source* clock_src_ = nullptr;
   sd_event_source* watch_src_ = nullptr;
   sd_event_source* settle_src_ = nullptr;
@@ -307,22 +285,17 @@ class Daemon : private ProcWatch::Handler {
   pid_t cron_gone_ = 0;     // the pid of a cron that exited, until we looked again
   Instant cron_gone_at_{};  // when its exit was seen
   std::vector<sd_event_source*> signal_srcs_;
-  int listen_fd_ = -1;
-  int spool_fd_ = -1;
   int clock_fd_ = -1;
-  bool spool_ready_ = false;  // the spool changed since the last drain
 
   std::map<std::string, std::unique_ptr<Follow>> follows_;  // by run_id
-  std::map<int, std::unique_ptr<Conn>> conns_;
-  std::vector<Pending> pending_;
+  std::vector<Pending> pending_;  // the next transaction's events (socket, cron log, timers, process events)
+  // The wrapper intake: one rate budget per uid and one owner rule (RequestHandler) for the
+  // socket and the spool; the socket's and the spool's own state live in their parts.
   RateLimiter rate_;
   std::unique_ptr<RequestHandler> handler_;
-  // What the spool holds: names to look at, files read, odd entries warned about.
-  SpoolIndex spool_index_;
-  std::unordered_map<uid_t, size_t> conns_of_uid_;              // open connections per peer uid
+  std::unique_ptr<ControlEndpoint> endpoint_;                   // the agent socket
+  std::unique_ptr<SpoolIntake> spool_;                          // the spool folder
   std::unordered_map<std::string, int64_t> owners_;             // keys learnt from runs -> owner uid (state.db)
-  std::set<uid_t> spool_waiting_;                               // uids whose spool files wait for the rate limit
-  sd_event_source* spool_retry_src_ = nullptr;                  // drains again once those uids have tokens
   std::vector<RefusedJob> refused_jobs_;                        // users' lines that may not define their key
   std::set<std::string> refused_said_;                          // ... already logged (key and where)
   std::set<std::string> new_owner_keys_;                        // keys whose owner the last rebuild changed
@@ -330,7 +303,6 @@ class Daemon : private ProcWatch::Handler {
   std::unordered_map<int64_t, size_t> follows_of_uid_;          // followed runs per monitor owner
   std::unordered_map<std::string, size_t> follows_of_key_;      // followed runs per key
   std::set<std::string> follow_said_;                           // keys whose runs hit a follow limit (logged)
-  int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
   uint64_t events_stored_ = 0;
   std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
   uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile

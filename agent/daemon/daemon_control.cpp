@@ -23,7 +23,7 @@ std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
   return std::nullopt;
 }
 
-std::string Daemon::run_control(const Conn& c, const Request& req) {
+std::string Daemon::run_control(const Peer& c, const Request& req) {
   using nlohmann::json;
   auto answer = [](json j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
   auto error = [](const std::string& why) { return RequestHandler::control_error(why); };

@@ -55,8 +55,7 @@ void Daemon::on_store_ok() {
   disk_full_since_.reset();
   disk_full_failures_ = 0;
   if (disk_retry_src_) sd_event_source_set_enabled(disk_retry_src_, SD_EVENT_OFF);
-  spool_ready_ = true;
-  sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
+  if (spool_) spool_->wake();
   rearm_deadline_timer();  // deadlines that fell due meanwhile are evaluated now
   notify_status();
 }

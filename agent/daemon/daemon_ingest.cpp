@@ -1,84 +1,41 @@
-// The daemon's inputs: the wrapper socket (SO_PEERCRED, bounded size and rate), the spool
-// folder, and the batch commit that makes events durable before they are acknowledged.
-#include <fcntl.h>
+// The daemon's side of its inputs: the lines of the agent socket (agent/control/control_endpoint.h)
+// and the passes over the spool (agent/sources/spool_intake.h), judged by RequestHandler against
+// one rate budget per uid, and the batch commit that makes events durable before they are
+// acknowledged. The pending batch is the core's: the cron log, timers and process events join it.
 #include <pwd.h>
 #include <spdlog/spdlog.h>
-#include <sys/inotify.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <ctime>
-#include <filesystem>
-#include <unordered_set>
 
 #include "agent/config/monitor_set.h"
 #include "agent/daemon/daemon.h"
 #include "agent/sources/event_adapter.h"
-#include "agent/sources/spool_reader.h"
 
 namespace cronitor::agent {
 namespace {
 
-// Connections that have not sent their line yet, per uid: one user can hold a quarter of the
-// table at most, so it takes four to crowd out the rest. Closing more of them sooner would
-// only make an attacker reconnect in a loop, which costs everyone CPU.
-constexpr size_t kMaxWaitingConnsPerUid = 1024;
-constexpr size_t kBatch = 512;  // events per commit at most
-// A client has 1 to 2 s to send its line (wrappers wait 1 s at most). The spread keeps idle
-// connections from expiring, and their owner reconnecting, all in one burst.
-constexpr uint64_t kConnTimeoutUsec = 2000000;
-constexpr uint64_t kConnTimeoutSpreadUsec = 1000000;
-
-// The connection table's size: 4 x kMaxWaitingConnsPerUid, within the descriptor limit.
-size_t max_conns() {
-  static const size_t n = [] {
-    struct rlimit rl {};
-    size_t limit = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? static_cast<size_t>(rl.rlim_cur) : 1024;
-    return std::clamp<size_t>(limit > 256 ? limit - 256 : 64, 64, 4 * kMaxWaitingConnsPerUid);
-  }();
-  return n;
-}
-constexpr uint64_t kSpoolRetryMinUsec = 200000;  // a uid out of budget: its files are looked at again after this
-constexpr size_t kMaxAdhocMonitors = 1000;       // keys reported that no config or discovery knows
-constexpr size_t kMaxAdhocPerUser = 100;         // ... of them owned by one uid other than root
-constexpr size_t kSpoolFilesPerDrain = 5000;
+constexpr size_t kBatch = 512;              // events per commit at most
+constexpr size_t kMaxAdhocMonitors = 1000;  // keys reported that no config or discovery knows
+constexpr size_t kMaxAdhocPerUser = 100;    // ... of them owned by one uid other than root
 
 }  // namespace
 
-Result<void> Daemon::bind_socket() {
-  const std::string& path = config_.socket;
-  if (path.size() >= sizeof(sockaddr_un::sun_path)) return fail("socket path \"" + path + "\" is too long");
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) return std::unexpected(Error::from_errno("socket", path));
-  ::unlink(path.c_str());  // a stale socket of a previous run
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return std::unexpected(Error::from_errno("bind", path));
-  ::chmod(path.c_str(), 0666);  // every user's jobs report here; SO_PEERCRED tells them apart
-  if (::listen(listen_fd_, 1024) != 0) return std::unexpected(Error::from_errno("listen", path));
-  return {};
-}
-
-int Daemon::on_listen_cb(sd_event_source*, int, uint32_t, void* ud) {
-  static_cast<Daemon*>(ud)->on_accept();
-  return 0;
-}
-
-int Daemon::on_conn_cb(sd_event_source*, int fd, uint32_t revents, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  auto it = d->conns_.find(fd);
-  if (it != d->conns_.end()) d->on_conn_io(*it->second, revents);
-  return 0;
+std::optional<std::string> Daemon::on_line(ControlEndpoint::ConnId conn, const Peer& peer, std::string_view line) {
+  Request r = handler_->handle(line, peer, mono_usec());
+  switch (r.kind) {
+    case Request::Kind::kReply:
+      return std::move(r.reply);
+    case Request::Kind::kEvent:
+      // The wrapper is the peer (SO_PEERCRED), whatever it says.
+      if (r.event.wrapper_pid) r.event.wrapper_pid = peer.pid;
+      pending_.push_back(Pending{std::move(r.event), conn, peer.uid});
+      if (pending_.size() >= kBatch)
+        commit_pending();
+      else
+        sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+      return std::nullopt;  // "ok" once it is durable (commit_pending)
+    default:
+      commit_pending();
+      return run_control(peer, r);
+  }
 }
 
 int Daemon::on_commit_cb(sd_event_source*, void* ud) {
@@ -86,199 +43,10 @@ int Daemon::on_commit_cb(sd_event_source*, void* ud) {
   return 0;
 }
 
-int Daemon::on_sweep_cb(sd_event_source*, uint64_t, void* ud) {
-  static_cast<Daemon*>(ud)->sweep_conns();
-  return 0;
-}
+bool Daemon::take_spool_events() { return spool_ && spool_->take_events(); }
 
-int Daemon::on_spool_cb(sd_event_source*, int, uint32_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  if (d->take_spool_events()) sd_event_source_set_enabled(d->spool_drain_src_, SD_EVENT_ONESHOT);
-  return 0;
-}
-
-bool Daemon::take_spool_events() {
-  // The events name the files: only those are looked at again (a lost event: all of them).
-  alignas(inotify_event) char buf[16384];
-  for (ssize_t n; spool_fd_ >= 0 && (n = ::read(spool_fd_, buf, sizeof buf)) > 0;) {
-    spool_ready_ = true;
-    for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
-      const auto* e = reinterpret_cast<const inotify_event*>(buf + off);
-      if (e->mask & IN_Q_OVERFLOW) spool_index_.relist();
-      if (e->len > 0) spool_index_.note(std::string_view(e->name, ::strnlen(e->name, e->len)));
-      off += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
-    }
-  }
-  return spool_ready_;
-}
-
-int Daemon::on_spool_drain_cb(sd_event_source*, void* ud) {
-  static_cast<Daemon*>(ud)->drain_spool();
-  return 0;
-}
-
-void Daemon::on_accept() {
-  for (int n = 0; n < 256; ++n) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && reserve_fd_ >= 0) {
-      // Out of descriptors: the backlog would stay full and starve everyone. Free the reserve to
-      // take one connection off the backlog and close it (its wrapper spools).
-      ::close(reserve_fd_);
-      if (int dropped = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC); dropped >= 0) ::close(dropped);
-      reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      continue;
-    }
-    if (fd < 0) return;
-    accept_one(fd);
-  }
-}
-
-void Daemon::accept_one(int fd) {
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  if (conns_.size() >= max_conns() || ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    ::close(fd);  // the wrapper spools instead
-    return;
-  }
-  auto c = std::make_unique<Conn>();
-  c->fd = fd;
-  c->uid = cred.uid;
-  c->pid = cred.pid;
-  static uint32_t seq = 0;
-  c->opened_usec = mono_usec() - (++seq * 2654435761u) % kConnTimeoutSpreadUsec;
-  Conn& ref = *c;
-  conns_.emplace(fd, std::move(c));
-  on_conn_io(ref, EPOLLIN);  // the line is usually there already
-  if (!conns_.count(fd) || ref.src || ref.closing) return;
-  // Still waiting for its line: it holds a descriptor. Each uid may hold only a few of those,
-  // so that one user's idle connections cannot take everyone's.
-  size_t& waiting = conns_of_uid_[ref.uid];
-  if (ref.uid != 0 && waiting >= kMaxWaitingConnsPerUid) {
-    ::send(fd, "busy too many connections\n", 26, MSG_NOSIGNAL | MSG_DONTWAIT);
-    close_conn(fd);
-    return;
-  }
-  ++waiting;
-  ref.counted = true;
-  sd_event_add_io(ev_, &ref.src, fd, EPOLLIN, on_conn_cb, this);
-  if (sd_event_source_get_enabled(sweep_src_, nullptr) == 0) {
-    sd_event_source_set_time(sweep_src_, ref.opened_usec + kConnTimeoutUsec);
-    sd_event_source_set_enabled(sweep_src_, SD_EVENT_ONESHOT);
-  }
-}
-
-void Daemon::on_conn_io(Conn& c, uint32_t revents) {
-  if (revents & EPOLLOUT) {
-    reply(c, "");
-    return;
-  }
-  if (c.closing) return;
-  char buf[16384];
-  while (true) {
-    ssize_t n = ::read(c.fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) {
-      close_conn(c.fd);  // closed before a whole line
-      return;
-    }
-    size_t before = c.in.size();
-    c.in.append(buf, static_cast<size_t>(n));
-    auto nl = c.in.find('\n', before);
-    if (nl != std::string::npos) {
-      std::string line = c.in.substr(0, nl + 1);
-      if (c.src) sd_event_source_set_enabled(c.src, SD_EVENT_OFF);
-      c.closing = true;
-      uncount(c);
-      handle_line(c, line);
-      return;
-    }
-    if (c.in.size() > cronitor::kMaxLineBytes) {
-      c.closing = true;
-      uncount(c);
-      reply(c, "err line longer than 64 KiB\n");
-      return;
-    }
-  }
-}
-
-void Daemon::handle_line(Conn& c, std::string_view line) {
-  Request r = handler_->handle(line, Peer{c.uid, c.pid}, mono_usec());
-  switch (r.kind) {
-    case Request::Kind::kReply:
-      reply(c, std::move(r.reply));
-      return;
-    case Request::Kind::kEvent:
-      // The wrapper is the peer (SO_PEERCRED), whatever it says.
-      if (r.event.wrapper_pid) r.event.wrapper_pid = c.pid;
-      pending_.push_back(Pending{std::move(r.event), c.fd, c.uid});
-      if (pending_.size() >= kBatch)
-        commit_pending();
-      else
-        sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
-      return;
-    default:
-      commit_pending();
-      reply(c, run_control(c, r));
-      return;
-  }
-}
-
-void Daemon::reply(Conn& c, std::string text) {
-  c.closing = true;
-  c.out += text;
-  while (!c.out.empty()) {
-    ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!c.src)
-        sd_event_add_io(ev_, &c.src, c.fd, EPOLLOUT, on_conn_cb, this);
-      else {
-        sd_event_source_set_io_events(c.src, EPOLLOUT);
-        sd_event_source_set_enabled(c.src, SD_EVENT_ON);
-      }
-      return;
-    }
-    if (n <= 0) break;
-    c.out.erase(0, static_cast<size_t>(n));
-  }
-  close_conn(c.fd);
-}
-
-void Daemon::uncount(Conn& c) {
-  if (!c.counted) return;
-  c.counted = false;
-  auto it = conns_of_uid_.find(c.uid);
-  if (it != conns_of_uid_.end() && --it->second == 0) conns_of_uid_.erase(it);
-}
-
-void Daemon::close_conn(int fd) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
-  uncount(*it->second);
-  sd_event_source_disable_unref(it->second->src);
-  ::close(fd);
-  conns_.erase(it);
-}
-
-void Daemon::sweep_conns() {
-  const uint64_t t = mono_usec();
-  std::unordered_set<int> waiting;  // connections whose event awaits its commit
-  for (const auto& p : pending_) waiting.insert(p.conn_fd);
-  std::vector<int> old;
-  uint64_t oldest = UINT64_MAX;
-  for (auto& [fd, c] : conns_) {
-    if (waiting.contains(fd)) continue;
-    if (t - c->opened_usec >= kConnTimeoutUsec)
-      old.push_back(fd);
-    else
-      oldest = std::min(oldest, c->opened_usec);
-  }
-  for (int fd : old) close_conn(fd);
-  if (oldest != UINT64_MAX) {
-    sd_event_source_set_time(sweep_src_, oldest + kConnTimeoutUsec);
-    sd_event_source_set_enabled(sweep_src_, SD_EVENT_ONESHOT);
-  }
+void Daemon::drain_spool(bool before_batch) {
+  if (spool_) spool_->drain(before_batch);
 }
 
 std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sender, Instant t, bool from_wrapper,
@@ -374,74 +142,29 @@ void Daemon::commit_pending() {
     on_store_ok();
   for (size_t k = 0; k < batch.size(); ++k) {
     const auto& p = batch[k];
-    if (p.conn_fd < 0) continue;
-    auto it = conns_.find(p.conn_fd);
-    if (it == conns_.end()) continue;
-    reply(*it->second, !ok ? "busy storage unavailable\n" : refused[k] ? "err " + *refused[k] + "\n" : "ok\n");
+    if (p.conn_fd < 0 || !endpoint_) continue;
+    endpoint_->reply(p.conn_fd, !ok ? "busy storage unavailable\n" : refused[k] ? "err " + *refused[k] + "\n" : "ok\n");
   }
   rearm_deadline_timer();
   alerts_.pump_if_dirty();
   if (ok) upstreams_.kick();
 }
 
-// Spooled events are older than those waiting on the socket: they go first (commit_pending
-// calls this before its batch). Each file is judged whole, once: refused files are deleted with
-// one log line; the files of a uid out of its rate budget wait, unread, for a later drain.
-// One call is one bounded pass (spool_reader.h): what is left is read by the idle-priority
-// drain source, so the loop answers the socket in between.
-void Daemon::drain_spool(bool before_batch) {
-  spool_ready_ = false;
-  const uint64_t mono = mono_usec();
-  std::set<uid_t> waiting;
-  SpoolOptions o;
-  o.stale_after = std::chrono::hours(48);
-  if (before_batch) {  // the acks wait for this one: the names the watch just gave, no listing
-    o.max_names = o.max_files = 256;
-    o.may_list = false;
-  }
-  o.want = [&](const std::string&, uid_t owner, off_t, time_t) {
-    if (rate_.take(owner, mono)) return true;  // one event's token now; the file's others below
-    waiting.insert(owner);
-    return false;
-  };
-  auto scan = spool_index_.pass(config_.spool_dir, o, ::time(nullptr));
-  for (const auto& w : scan.warnings) spdlog::warn("{}", w);
-  std::vector<std::pair<const cronitor::RunEvent*, uid_t>> events;
-  std::set<std::string> refused_files;
-  for (const auto& f : scan.files) {
-    if (f.events.size() > 1) rate_.charge(f.owner, mono, static_cast<double>(f.events.size() - 1));
-    // The socket's rule: the owner of the file (the sender) must own the job.
-    std::optional<std::string> why;
-    for (const auto& e : f.events)
-      if (!why) why = handler_->refuse(e, f.owner);
-    if (why) {
-      spdlog::warn("spool file \"{}\" (uid {}): {}, refusing the file", f.path, f.owner, *why);
-      refused_files.insert(f.path);
-      continue;
-    }
-    for (const auto& e : f.events) events.emplace_back(&e, f.owner);
-  }
-  for (uid_t u : waiting)
-    if (spool_waiting_.insert(u).second) spdlog::info("spool: files of uid {} wait for its rate limit", u);
-  std::erase_if(spool_waiting_, [&](uid_t u) { return !waiting.contains(u); });
-  if (!waiting.empty()) {
-    uint64_t wait = UINT64_MAX;
-    for (uid_t u : waiting) wait = std::min(wait, rate_.wait_usec(u, mono));
-    sd_event_source_set_time(spool_retry_src_, mono + std::max(wait, kSpoolRetryMinUsec));
-    sd_event_source_set_enabled(spool_retry_src_, SD_EVENT_ONESHOT);
-  }
-  if (scan.files.empty()) {
-    if (scan.more) sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
-    return;
-  }
-  // Late events take their place in time: oldest first (the timestamps sort as text).
-  std::stable_sort(events.begin(), events.end(),
-                   [](const auto& a, const auto& b) { return a.first->ts < b.first->ts; });
+// The spool's budget is the socket's: one per uid for both paths (rate_limiter.h).
+bool Daemon::spool_take(uid_t owner, uint64_t mono) { return rate_.take(owner, mono); }
+
+void Daemon::spool_charge(uid_t owner, uint64_t mono, double n) { rate_.charge(owner, mono, n); }
+
+uint64_t Daemon::spool_wait_usec(uid_t owner, uint64_t mono) { return rate_.wait_usec(owner, mono); }
+
+std::optional<std::string> Daemon::spool_refuse(const cronitor::RunEvent& ev, uid_t owner) {
+  return handler_->refuse(ev, owner);
+}
+
+// One pass's events (agent/sources/spool_intake.h), oldest first, in one transaction.
+bool Daemon::spool_store(std::span<const SpoolIntake::Spooled> events) {
   const Instant t = now();
-  if (!store_.begin()) {
-    for (const auto& f : scan.files) spool_index_.retry(f);
-    return;
-  }
+  if (!store_.begin()) return false;
   for (const auto& [e, owner] : events)
     if (auto why = ingest(*e, owner, t))  // a key first reported earlier in this batch
       spdlog::warn("spooled {} event of \"{}\" (uid {}): {}, ignoring", to_string(e->state), e->key, owner, *why);
@@ -449,33 +172,17 @@ void Daemon::drain_spool(bool before_batch) {
     const bool full = store_.out_of_space();
     store_.rollback();
     if (!full) spdlog::error("storing spooled events failed; the spool files stay");
-    for (const auto& f : scan.files) spool_index_.retry(f);
     on_store_failure(full, 0);
-    return;
+    return false;
   }
   on_store_ok();
-  size_t removed = 0, empty = 0;
-  for (const auto& f : scan.files) {
-    if (f.finished || f.drop || refused_files.contains(f.path)) {
-      const bool gone = ::unlink(f.path.c_str()) == 0 || errno == ENOENT;
-      removed += gone;
-      empty += gone && f.empty;
-      spool_index_.stored(f, gone);
-    } else {
-      spool_index_.stored(f, false);  // unfinished: read again once it grows
-    }
-  }
-  if (!events.empty()) spdlog::info("spool: {} events stored, {} files removed", events.size(), removed);
-  if (empty > 0) spdlog::info("spool: {} empty files older than a minute removed", empty);
-  if (scan.more) sd_event_source_set_enabled(spool_drain_src_, SD_EVENT_ONESHOT);
+  return true;
+}
+
+void Daemon::spool_stored() {
   rearm_deadline_timer();
   pump_outbox();
   upstreams_.kick();
-}
-
-int Daemon::on_spool_retry_cb(sd_event_source*, uint64_t, void* ud) {
-  static_cast<Daemon*>(ud)->drain_spool();
-  return 0;
 }
 
 }  // namespace cronitor::agent

@@ -141,7 +141,7 @@ void Daemon::end_snooze(Instant t) {
   pump_outbox();
 }
 
-std::string Daemon::run_snooze(const Conn& c, const Request& req) {
+std::string Daemon::run_snooze(const Peer& c, const Request& req) {
   using nlohmann::json;
   const Instant t = now();
   if (!req.until_us) {

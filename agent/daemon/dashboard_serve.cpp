@@ -19,7 +19,7 @@ dashboard::DashboardServer::Data Daemon::dashboard_data() {
     Request req;
     req.kind = Request::Kind::kStatus;
     req.sees_all = true;
-    return nlohmann::json::parse(run_control(Conn{}, req), nullptr, false);
+    return nlohmann::json::parse(run_control(Peer{}, req), nullptr, false);
   };
   data.history = [this](const std::string& key, int limit, bool tails) {
     // The runs of the socket's history reply, without writing and parsing its JSON line (1,000
@@ -34,7 +34,7 @@ dashboard::DashboardServer::Data Daemon::dashboard_data() {
     if (req.kind == Request::Kind::kEvent) return nlohmann::json{{"ok", false}, {"error", "not a control request"}};
     if (req.kind == Request::Kind::kReply) return nlohmann::json::parse(req.reply, nullptr, false);
     commit_pending();
-    return nlohmann::json::parse(run_control(Conn{}, req), nullptr, false);
+    return nlohmann::json::parse(run_control(Peer{}, req), nullptr, false);
   };
   data.test_alert = [this]() -> std::string {
     // `cronitor-agent test-alert`'s alert to the default notify list, through the outbox: the
