@@ -1,7 +1,9 @@
 #include "discovery/job_identity.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "discovery/cron_command.h"
@@ -73,6 +75,7 @@ struct Token {
 // A rough shell tokenizer: enough to find the programs a command line runs.
 std::vector<Token> tokenize(std::string_view s) {
   std::vector<Token> out;
+  out.reserve(static_cast<std::size_t>(std::count(s.begin(), s.end(), ' ')) + 1);  // about a token a blank
   std::string cur;
   bool in_word = false;
   auto flush = [&] {
@@ -170,7 +173,7 @@ std::string name_of_inner(std::string_view command) {
 }
 
 // The name of one simple command, or empty when it is a guard or noise.
-std::string name_of_simple(const std::vector<std::string_view>& words) {
+std::string name_of_simple(std::span<const std::string_view> words) {
   std::size_t i = 0;
   for (;;) {
     while (i < words.size() && (assignment(words[i]) || one_of(words[i], kKeywords))) ++i;
@@ -277,25 +280,36 @@ std::string slugify(std::string_view s) {
 }
 
 std::string derive_name(std::string_view command) {
-  std::string inner;
-  if (auto w = parse_wrapped(command)) {
-    inner = shell_command(w->inner);
-  } else {
-    inner = shell_command(command);
+  const auto w = parse_wrapped(command);
+  std::string_view inner = w ? std::string_view(w->inner) : command;
+  // Cron's '%' rule changes only a command that has a '%': the others are read as they are.
+  std::string shell;
+  if (inner.find('%') != std::string_view::npos) {
+    shell = shell_command(inner);
+    inner = shell;
   }
   const std::vector<Token> tokens = tokenize(inner);
+  // The words of every simple command so far; each simple command's own are the last ones.
   std::vector<std::string_view> words;
-  std::string_view target;  // the simple command's first redirection target
-  std::string fallback;
+  words.reserve(tokens.size());
+  struct Simple {
+    std::size_t from, to;     // its words
+    std::string_view target;  // its first redirection target
+  };
+  std::vector<Simple> simples;
+  std::size_t from = 0;
+  std::string_view target;
   // With no program that names the job, the first command names it with what it acts on:
   // "date >> /var/log/heartbeat.log" is "date-heartbeat", "cat /proc/loadavg" "cat-loadavg".
-  auto fallback_of = [&] {
-    for (std::size_t i = 0; i < words.size(); ++i) {
-      if (assignment(words[i]) || one_of(words[i], kKeywords)) continue;
-      std::string prog = program_name(words[i]);
-      std::string_view object = target;
-      for (std::size_t j = i + 1; object.empty() && j < words.size(); ++j)
-        if (!words[j].starts_with("-") && words[j].find('/') != std::string_view::npos) object = words[j];
+  // Only asked when nothing else names the job (asked first for every line, it took 10% of the name).
+  auto fallback_of = [&](const Simple& c) {
+    const std::span<const std::string_view> cw(words.data() + c.from, c.to - c.from);
+    for (std::size_t i = 0; i < cw.size(); ++i) {
+      if (assignment(cw[i]) || one_of(cw[i], kKeywords)) continue;
+      std::string prog = program_name(cw[i]);
+      std::string_view object = c.target;
+      for (std::size_t j = i + 1; object.empty() && j < cw.size(); ++j)
+        if (!cw[j].starts_with("-") && cw[j].find('/') != std::string_view::npos) object = cw[j];
       std::string_view base = base_name(object);
       if (const auto dot = base.rfind('.'); dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
       const std::string o = slugify(base);
@@ -304,10 +318,10 @@ std::string derive_name(std::string_view command) {
     return std::string();
   };
   auto flush = [&]() -> std::string {
-    if (words.empty()) return {};
-    if (fallback.empty()) fallback = fallback_of();
-    std::string n = name_of_simple(words);
-    words.clear();
+    if (words.size() == from) return {};
+    simples.push_back(Simple{from, words.size(), target});
+    std::string n = name_of_simple(std::span<const std::string_view>(words).subspan(from));
+    from = words.size();
     target = {};
     return n;
   };
@@ -323,7 +337,9 @@ std::string derive_name(std::string_view command) {
     words.push_back(t.text);
   }
   if (std::string n = flush(); !n.empty()) return n;
-  return fallback.empty() ? "job" : fallback;
+  for (const Simple& c : simples)
+    if (std::string fallback = fallback_of(c); !fallback.empty()) return fallback;
+  return "job";
 }
 
 }  // namespace cronitor::discovery

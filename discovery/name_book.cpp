@@ -19,30 +19,26 @@ std::string where_suffix(const Job& j, const std::string& name) {
   return file + "-" + std::to_string(j.line);
 }
 
-// A name claimed by a job of one source kind (names are told apart within a kind, and a cron
-// job also from a unit of its name).
-std::string name_claim(SourceKind kind, const std::string& name) { return to_string(kind) + ("\x1f" + name); }
-
 // A twin, or a disabled job, does not run: it keeps its name beside a unit's.
 bool runs(const Job& j) { return !j.disabled && !j.reason && !j.twin_of; }
 
 }  // namespace
 
-bool NameBook::contested(const Counts& counts, const std::string& claim) {
-  const auto it = counts.find(claim);
+bool NameBook::contested(const Counts& counts, const std::string& name) {
+  const auto it = counts.find(name);
   return it != counts.end() && it->second > 1;
 }
 
-void NameBook::count(Counts& counts, std::unordered_map<std::string, bool>& before, const std::string& claim,
+void NameBook::count(Counts& counts, std::unordered_map<std::string, bool>& before, const std::string& name,
                      int delta) {
-  int& n = counts[claim];
-  if (!all_fresh_) before.try_emplace(claim, n > 1);
+  int& n = counts[name];
+  if (!all_fresh_) before.try_emplace(name, n > 1);
   n += delta;
-  if (n <= 0) counts.erase(claim);
+  if (n <= 0) counts.erase(name);
 }
 
-void NameBook::unlist(Index& index, const std::string& claim, Job* job) {
-  const auto it = index.find(claim);
+void NameBook::unlist(Index& index, const std::string& name, Job* job) {
+  const auto it = index.find(name);
   if (it == index.end()) return;
   auto& jobs = it->second;
   if (const auto at = std::find(jobs.begin(), jobs.end(), job); at != jobs.end()) {
@@ -54,9 +50,9 @@ void NameBook::unlist(Index& index, const std::string& claim, Job* job) {
 
 void NameBook::add(Job& job, std::string base) {
   if (!job.named) {
-    const std::string claim = name_claim(job.source, base);
-    count(claims_, claims_before_, claim, +1);
-    by_claim_[claim].push_back(&job);
+    Claims& k = of(job.source);
+    count(k.claims, k.claims_before, base, +1);
+    k.by_claim[base].push_back(&job);
   }
   slots_.insert_or_assign(&job, Slot{std::move(base), std::nullopt});
   if (job.source == SourceKind::kSystemd) units_.insert(&job);
@@ -69,15 +65,14 @@ void NameBook::remove(const Job& job) {
   if (it == slots_.end()) return;
   Job* j = const_cast<Job*>(&job);  // the book's own pointer to it: nothing is written through it
   const Slot& s = it->second;
+  Claims& k = of(job.source);
   if (!job.named) {
-    const std::string claim = name_claim(job.source, s.base);
-    count(claims_, claims_before_, claim, -1);
-    unlist(by_claim_, claim, j);
+    count(k.claims, k.claims_before, s.base, -1);
+    unlist(k.by_claim, s.base, j);
   }
   if (s.wanted) {
-    const std::string final_claim = name_claim(job.source, *s.wanted);
-    count(finals_, finals_before_, final_claim, -1);
-    if (!job.named && *s.wanted != s.base) unlist(by_final_, final_claim, j);
+    count(k.finals, k.finals_before, *s.wanted, -1);
+    if (!job.named && *s.wanted != s.base) unlist(k.by_final, *s.wanted, j);
   }
   units_.erase(j);
   fresh_.erase(&job);
@@ -88,14 +83,16 @@ void NameBook::touch(Job& job) { redo_.push_back(&job); }
 
 void NameBook::clear() {
   slots_.clear();
-  claims_.clear();
-  by_claim_.clear();
-  finals_.clear();
-  by_final_.clear();
+  for (Claims& k : kinds_) {
+    k.claims.clear();
+    k.by_claim.clear();
+    k.finals.clear();
+    k.by_final.clear();
+    k.claims_before.clear();
+    k.finals_before.clear();
+  }
   units_.clear();
   unit_names_.clear();
-  claims_before_.clear();
-  finals_before_.clear();
   redo_.clear();
   fresh_.clear();
   all_fresh_ = true;
@@ -103,7 +100,7 @@ void NameBook::clear() {
 
 std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
   if (j.named) return j.name;
-  const bool apart = contested(claims_, name_claim(j.source, s.base)) ||
+  const bool apart = contested(of(j.source).claims, s.base) ||
                      (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
   return apart ? s.base + "-" + where_suffix(j, s.base) : s.base;
 }
@@ -111,13 +108,15 @@ std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
 std::vector<Job*> NameBook::settle() {
   std::vector<Job*> redo = std::move(redo_);
   redo_.clear();
-  auto redo_claim = [&](const Index& index, const std::string& claim, std::vector<Job*>& into) {
-    if (const auto it = index.find(claim); it != index.end())
+  auto redo_claim = [&](const Index& index, const std::string& name, std::vector<Job*>& into) {
+    if (const auto it = index.find(name); it != index.end())
       into.insert(into.end(), it->second.begin(), it->second.end());
   };
   // A name claimed once more or once less renames its claimants only where that crossed "twice".
-  for (const auto& [claim, was] : claims_before_) {
-    if (contested(claims_, claim) != was) redo_claim(by_claim_, claim, redo);
+  for (const Claims& k : kinds_) {
+    for (const auto& [name, was] : k.claims_before) {
+      if (contested(k.claims, name) != was) redo_claim(k.by_claim, name, redo);
+    }
   }
   // A cron job is told apart from a unit of its name while that unit runs.
   std::unordered_set<std::string> unit_names;
@@ -128,7 +127,7 @@ std::vector<Job*> NameBook::settle() {
     if (all_fresh_) break;  // every job is in `redo`
     const auto* other = from == &unit_names ? &unit_names_ : &unit_names;
     for (const std::string& base : *from) {
-      if (!other->contains(base)) redo_claim(by_claim_, name_claim(SourceKind::kCrontab, base), redo);
+      if (!other->contains(base)) redo_claim(of(SourceKind::kCrontab).by_claim, base, redo);
     }
   }
   unit_names_ = std::move(unit_names);
@@ -141,20 +140,21 @@ std::vector<Job*> NameBook::settle() {
     Slot& s = it->second;
     std::string wanted = wanted_of(*j, s);
     if (s.wanted != wanted) {
+      Claims& k = of(j->source);
       if (s.wanted) {
-        const std::string old_claim = name_claim(j->source, *s.wanted);
-        count(finals_, finals_before_, old_claim, -1);
-        if (!j->named && *s.wanted != s.base) unlist(by_final_, old_claim, j);
+        count(k.finals, k.finals_before, *s.wanted, -1);
+        if (!j->named && *s.wanted != s.base) unlist(k.by_final, *s.wanted, j);
       }
-      const std::string new_claim = name_claim(j->source, wanted);
-      count(finals_, finals_before_, new_claim, +1);
-      if (!j->named && wanted != s.base) by_final_[new_claim].push_back(j);
+      count(k.finals, k.finals_before, wanted, +1);
+      if (!j->named && wanted != s.base) k.by_final[wanted].push_back(j);
       s.wanted = std::move(wanted);
     }
     refinal.push_back(j);
   }
-  for (const auto& [claim, was] : finals_before_) {
-    if (contested(finals_, claim) != was) redo_claim(by_final_, claim, refinal);
+  for (const Claims& k : kinds_) {
+    for (const auto& [name, was] : k.finals_before) {
+      if (contested(k.finals, name) != was) redo_claim(k.by_final, name, refinal);
+    }
   }
 
   std::vector<Job*> renamed;
@@ -163,13 +163,15 @@ std::vector<Job*> NameBook::settle() {
     if (it == slots_.end() || j->named) continue;
     const Slot& s = it->second;
     std::string name = *s.wanted;
-    if (name != s.base && contested(finals_, name_claim(j->source, name))) name += "-" + j->key;  // same file and line
+    if (name != s.base && contested(of(j->source).finals, name)) name += "-" + j->key;  // same file and line
     if (name == j->name) continue;
     j->name = std::move(name);
     if (!all_fresh_ && !fresh_.contains(j)) renamed.push_back(j);
   }
-  claims_before_.clear();
-  finals_before_.clear();
+  for (Claims& k : kinds_) {
+    k.claims_before.clear();
+    k.finals_before.clear();
+  }
   fresh_.clear();
   all_fresh_ = false;
   return renamed;

@@ -153,6 +153,12 @@ TEST(JobIdentity, ReadableNames) {
   EXPECT_EQ(derive_name("cat /proc/loadavg >> /var/log/load.txt"), "cat-load");
   EXPECT_EQ(derive_name("cat /etc/motd | mail -s motd root"), "cat-motd");
   EXPECT_EQ(derive_name("touch /var/run/cron-alive"), "touch-cron-alive");
+  // The first command that gives such a name gives it, whichever came before (it is asked for
+  // only when nothing names the job); cron's '%' ends what the shell runs, "\%" is a '%'.
+  EXPECT_EQ(derive_name("FOO=1; date >> /var/log/heartbeat.log"), "date-heartbeat");
+  EXPECT_EQ(derive_name("X=1 ; : ; cat /proc/loadavg"), "cat-loadavg");
+  EXPECT_EQ(derive_name("date +\\%F >> /var/log/day.log%x"), "date-day");
+  EXPECT_EQ(derive_name("echo%/usr/local/bin/backup"), "echo");
   EXPECT_EQ(derive_name("cat /var/log/app.log | /usr/local/bin/ship-logs"), "ship-logs");
   EXPECT_EQ(derive_name("flock -x /var/lock/sync.lock -c '/usr/local/bin/sync-photos --all'"), "sync-photos");
   EXPECT_EQ(derive_name("su - app -c '/opt/app/bin/report.sh > /dev/null'"), "report");

@@ -122,6 +122,18 @@ TEST(Instrumented, OddQuotingKeepsWhatTheShellRan) {
   r = parse_instrumented("\"sentry-cli\" monitors run 'my-slug' -- true");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->what.id, "my-slug");
+  // Quotes and backslashes inside a tool's name are removed by the shell: each line names its tool
+  // (lines without the name in their text are passed over before they are split into words).
+  for (const auto& [line, tool] : std::vector<std::pair<std::string, std::string>>{
+           {"ru'n'itor -uuid 5f0c7e2a-8d3b-4c1e-9a4f-0b6d2e8c1a37 -- job.sh", "runitor"},
+           {"/usr/bin/cro\"ni\"tor exec k1 job.sh", "cronitor"},
+           {"sentry\\-cli monitors run my-slug -- true", "sentry-cli"},
+           {"job.sh && c\\u'r'\"l\" -fsS https://hc-ping.com/5f0c7e2a-8d3b-4c1e-9a4f-0b6d2e8c1a37", "curl"},
+           {"job.sh && \\curl -fsS https://hc-ping.com/5f0c7e2a-8d3b-4c1e-9a4f-0b6d2e8c1a37", "curl"}}) {
+    r = parse_instrumented(line);
+    ASSERT_TRUE(r) << line;
+    EXPECT_EQ(r->what.tool, tool) << line;
+  }
   // A comment inside the line ends it, as in sh.
   r = parse_instrumented("cronitor exec k1 job.sh # nightly");
   ASSERT_TRUE(r);
