@@ -65,6 +65,51 @@ TEST_F(StateStoreTest, EventsAreIdempotentByRunIdAndState) {
   EXPECT_EQ((*h)[1].output_tail, "boom");
 }
 
+// history() merges the runs with a start (runs_key_started) and those without one (a metric
+// event, then the end): the order is still coalesce(started_ms, ended_ms), newest first, then id.
+TEST_F(StateStoreTest, HistoryOrdersRunsWithoutAStartByTheirEnd) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->begin());
+  const Instant t0 = at("2026-01-01T00:00:00Z");
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    const Instant start = t0 + std::chrono::seconds((i * 37) % 50);  // out of order, some equal
+    if (i % 3 == 0) {  // no run event: a metric, then the end; the row has no start
+      ASSERT_TRUE(s->record_metrics("k", id, {{"n", 1}}, "h", 0, start));
+      auto end = event("k", id, RunEvent::State::kComplete, start + std::chrono::seconds(3), 0, 3000);
+      ASSERT_TRUE(s->record_event(end, end.ts));
+    } else if (i % 7 == 0) {  // a metric alone: neither start nor end, listed last
+      ASSERT_TRUE(s->record_metrics("k", id, {{"n", 1}}, "h", 0, start));
+    } else {
+      ASSERT_TRUE(s->record_event(event("k", id, RunEvent::State::kRun, start), start));
+      if (i % 2 == 0) {
+        auto end = event("k", id, RunEvent::State::kFail, start + std::chrono::seconds(2), 1, 2000);
+        ASSERT_TRUE(s->record_event(end, end.ts));
+      }
+    }
+  }
+  ASSERT_TRUE(s->commit());
+  EXPECT_EQ(s->db().scalar("SELECT count(*) FROM runs WHERE key = 'k' AND started_ms IS NULL").value_or(0), 18);
+  for (int limit : {1, 5, 14, 40, 100}) {
+    auto want = s->db().prepare(
+        "SELECT run_id FROM runs WHERE key = 'k' ORDER BY coalesce(started_ms, ended_ms) "
+        "DESC, id DESC LIMIT ?1");
+    ASSERT_TRUE(want);
+    want->bind(1, limit);
+    std::vector<std::string> ids;
+    while (auto row = want->step()) {
+      if (!*row) break;
+      ids.push_back(want->text(0));
+    }
+    auto h = s->history("k", limit);
+    ASSERT_TRUE(h);
+    std::vector<std::string> got;
+    for (const auto& r : *h) got.push_back(r.run_id);
+    EXPECT_EQ(got, ids) << "limit " << limit;
+  }
+}
+
 TEST_F(StateStoreTest, CheckpointsRunOnTheirOwnThreadAndTheLogStartsOver) {
   auto s = StateStore::open(path_, nullptr);
   ASSERT_TRUE(s) << s.error().message;
