@@ -20,6 +20,7 @@
 #include "agent/config/wrap_policy.h"
 #include "agent/control/rate_limiter.h"
 #include "agent/control/request_handler.h"
+#include "agent/daemon/clock.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/sender_thread.h"
 #include "agent/eval/evaluator.h"
@@ -67,6 +68,7 @@ class Daemon : private ProcWatch::Handler {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
+    std::optional<Instant> simulated_clock;  // tests only (clock.h): the simulated clock's start
   };
 
   /// Loads the config (refusing a broken one), opens state.db, discovers jobs, binds the socket.
@@ -257,7 +259,9 @@ class Daemon : private ProcWatch::Handler {
   std::optional<Instant> incident_opened(const std::string& key) const;
 
   void notify_status();
-  Instant now() const;
+  /// Tests only (daemon_clock.cpp): moves the simulated clock forward, firing what falls due.
+  std::string run_advance(const Conn& c, const Request& r);
+  Instant now() const { return clock_.now(); }
   uint64_t mono_usec() const;  // the loop's CLOCK_MONOTONIC time, for relative timers
 
   static int on_listen_cb(sd_event_source*, int, uint32_t, void*);
@@ -287,6 +291,7 @@ class Daemon : private ProcWatch::Handler {
   static int on_zone_settle_cb(sd_event_source*, uint64_t, void*);
 
   Options options_;
+  Clock clock_;  // the wall clock everything is judged by: real, or simulated (tests, clock.h)
   Config config_;
   std::string host_;
   ZoneCache zones_;

@@ -94,7 +94,7 @@ void Daemon::pump_outbox() {
   if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
   if (auto d = am_resend_.next_due(); d && next && (!*next || *d < **next)) *next = d;
   if (next && *next && outbox_src_) {
-    sd_event_source_set_time(outbox_src_, to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
+    sd_event_source_set_time(outbox_src_, clock_.timer_usec(std::max(**next, t + std::chrono::milliseconds(10))));
     sd_event_source_set_enabled(outbox_src_, SD_EVENT_ONESHOT);
   }
 }
