@@ -1,7 +1,9 @@
 // run, check-config; and the registration of the daemon's other subcommands.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -69,9 +71,25 @@ void register_daemon(CLI::App& app, int& exit_code) {
   auto verbose = std::make_shared<bool>(false);
   run->add_option("--config", *config, "Configuration file")->capture_default_str();
   run->add_flag("--verbose,-v", *verbose, "Log debug messages");
-  run->callback([&exit_code, config, verbose] {
+  // Tests only (agent/README.md): a simulated clock from START (µs since 1970; 0: now) that root
+  // moves forward with the socket's "advance" request. Hidden, and refused unless root started us.
+  auto simulated = std::make_shared<int64_t>(-1);  // -1: the real clock
+  run->add_option("--simulated-clock", *simulated, "")->group("");
+  run->callback([&exit_code, config, verbose, simulated] {
     setup_logging(*verbose);
-    auto d = agent::Daemon::create(agent::Daemon::Options{*config});
+    agent::Daemon::Options options{*config};
+    if (*simulated >= 0) {
+      if (::getuid() != 0 || ::geteuid() != 0) {
+        spdlog::critical("--simulated-clock is for tests run by root");
+        exit_code = kExitFailure;
+        return;
+      }
+      const auto start = std::chrono::microseconds(*simulated);
+      options.simulated_clock =
+          start.count() > 0 ? schedule::Instant{start}
+                            : std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    }
+    auto d = agent::Daemon::create(options);
     if (!d) {
       // One line each: the log escapes newlines inside a message.
       std::string_view m = d.error().message;

@@ -111,6 +111,15 @@ Request RequestHandler::control(std::string_view line, const Peer& peer) {
     return r;
   }
   if (what == "snooze") return snooze(req, admin);
+  if (what == "advance" && clock_advance_) {  // tests only: a simulated clock, moved by root alone
+    if (peer.uid != 0) return reply(control_error("permission denied: only root may advance the simulated clock"));
+    auto by = req.find("by_us");
+    if (by == req.end() || !by->is_number_integer() || whole(*by) < 0 || whole(*by) > kMaxUntilUs)
+      return reply(control_error("bad request: \"by_us\" must be microseconds, 0 or more"));
+    r.kind = Request::Kind::kAdvance;
+    r.by_us = whole(*by);
+    return r;
+  }
   if (what != "history" && what != "pause" && what != "resume")
     return reply(control_error("unknown request \"" + what.substr(0, 64) + "\""));
   auto key = req.find("key");

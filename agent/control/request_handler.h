@@ -40,7 +40,8 @@ struct Request {
     kHistory,  ///< runs of `key`, at most `limit`
     kPause,    ///< pause `key` until `until_us` (none: until resumed)
     kResume,
-    kSnooze,  ///< silence every alert of the host until `until_us` with `reason` (none: end the snooze)
+    kSnooze,   ///< silence every alert of the host until `until_us` with `reason` (none: end the snooze)
+    kAdvance,  ///< tests only: move the simulated clock forward by `by_us` (agent/daemon/clock.h)
   };
   Kind kind = Kind::kReply;
   std::string reply;
@@ -50,6 +51,7 @@ struct Request {
   std::optional<int64_t> until_us;
   std::string reason;  // snooze: why, for status and the end notice (at most kMaxReasonBytes)
   bool sees_all = false;
+  int64_t by_us = 0;  // advance: how far
 };
 
 class RequestHandler {
@@ -76,6 +78,10 @@ class RequestHandler {
   /// The one-line JSON error reply of a control request.
   static std::string control_error(std::string_view why);
 
+  /// Tests only: the daemon runs on a simulated clock, and root (uid 0, not the admin uid) may
+  /// send {"control":"advance","by_us":N}. Without this call the request does not exist.
+  void accept_clock_advance() { clock_advance_ = true; }
+
  private:
   Request control(std::string_view line, const Peer& peer);
   Request snooze(const nlohmann::json& req, bool admin);
@@ -84,6 +90,7 @@ class RequestHandler {
   OwnerOf owner_of_;
   RateLimiter& rate_;
   uid_t admin_uid_;
+  bool clock_advance_ = false;
 };
 
 }  // namespace cronitor::agent

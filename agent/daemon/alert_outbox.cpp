@@ -67,7 +67,8 @@ void AlertOutbox::pump() {
   if (auto d = throttle_.next_due(); d && next && (!*next || *d < **next)) *next = d;
   if (auto d = am_resend_.next_due(); d && next && (!*next || *d < **next)) *next = d;
   if (next && *next && timer_) {
-    sd_event_source_set_time(timer_.get(), to_realtime_usec(std::max(**next, t + std::chrono::milliseconds(10))));
+    const Instant at = std::max(**next, t + std::chrono::milliseconds(10));
+    sd_event_source_set_time(timer_.get(), reads_.timer_usec ? reads_.timer_usec(at) : to_realtime_usec(at));
     sd_event_source_set_enabled(timer_.get(), SD_EVENT_ONESHOT);
   }
 }
@@ -111,6 +112,14 @@ void AlertOutbox::finish_sends() {
   if (!in_flight_.empty())
     spdlog::info("stopping with {} alert(s) still being sent; they are sent again at the next start",
                  in_flight_.size());
+}
+
+bool AlertOutbox::await_sent(int timeout_ms) {
+  if (!sender_ || in_flight_.empty()) return false;
+  pollfd p{sender_->fd(), POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0 || !record_sent()) return false;
+  pump();
+  return true;
 }
 
 // Alertmanager targets: Alertmanager ends an alert at its endsAt, so the alert of an open incident

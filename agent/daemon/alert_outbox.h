@@ -32,6 +32,9 @@ class AlertOutbox {
   struct Reads {
     std::function<Instant()> now;
     std::function<std::optional<Instant>(const std::string& key)> incident_opened;
+    /// The CLOCK_REALTIME usec its timer is armed at for an instant of `now`'s clock (clock.h;
+    /// unset: the instant's own, as on the real clock).
+    std::function<uint64_t(Instant)> timer_usec;
   };
 
   AlertOutbox(StateStore& store, Reads reads) : store_(store), reads_(std::move(reads)) {}
@@ -64,6 +67,12 @@ class AlertOutbox {
   /// At a stop: the alerts being sent finish first (1 s at most), their outcome recorded.
   void finish_sends();
   size_t in_flight() const { return in_flight_.size(); }
+
+  /// Tests on a simulated clock (daemon_clock.cpp): the pump's timer as advance_timers() fires it,
+  /// and one wait of at most `timeout_ms` for the sender's answers (true: some were recorded).
+  sd_event_source* timer_source() const { return timer_.get(); }
+  static int fire_timer(sd_event_source* s, uint64_t usec, void* ud) { return on_timer_cb(s, usec, ud); }
+  bool await_sent(int timeout_ms);
 
  private:
   void resume_alertmanager_posts(Instant t);

@@ -63,7 +63,9 @@ void raise_fd_limit() {
 
 }  // namespace
 
-Daemon::Daemon(Options options) : options_(std::move(options)) {}
+Daemon::Daemon(Options options)
+    : options_(std::move(options)),
+      clock_(options_.simulated_clock ? Clock::simulated(*options_.simulated_clock) : Clock()) {}
 
 Daemon::~Daemon() {
   cron_log_.reset();
@@ -84,10 +86,6 @@ Daemon::~Daemon() {
   if (clock_fd_ >= 0) ::close(clock_fd_);
   sd_event_source_disable_unref(kmsg_src_);
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
-}
-
-Instant Daemon::now() const {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
 uint64_t Daemon::mono_usec() const {
@@ -166,6 +164,11 @@ Result<void> Daemon::init() {
   if (auto o = store_.owners()) owners_ = std::move(*o);
   handler_ =
       std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
+  if (clock_.is_simulated()) {
+    handler_->accept_clock_advance();
+    spdlog::warn("simulated clock (tests only): now is {} µs, root moves it with the \"advance\" request",
+                 clock_.now().time_since_epoch().count());
+  }
   raise_fd_limit();
   if (config_.discovery.crontabs || config_.discovery.systemd) {
     root_ = std::make_unique<discovery::DiskRoot>(config_.discovery.root);
@@ -359,7 +362,7 @@ void Daemon::rearm_deadline_timer() {
     sd_event_source_set_enabled(deadline_src_, SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(deadline_src_, to_realtime_usec(deadlines_.begin()->first));
+  sd_event_source_set_time(deadline_src_, clock_.timer_usec(deadlines_.begin()->first));
   sd_event_source_set_enabled(deadline_src_, SD_EVENT_ONESHOT);
 }
 

@@ -23,6 +23,7 @@
 #include "agent/control/request_handler.h"
 #include "agent/daemon/alert_outbox.h"
 #include "agent/daemon/exports.h"
+#include "agent/daemon/clock.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/upstreams.h"
@@ -53,6 +54,7 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
+    std::optional<Instant> simulated_clock;  // tests only (clock.h): the simulated clock's start
   };
 
   /// Loads the config (refusing a broken one), opens state.db, discovers jobs, binds the socket.
@@ -213,7 +215,9 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
   std::optional<Instant> incident_opened(const std::string& key) const;
 
   void notify_status();
-  Instant now() const;
+  /// Tests only (daemon_clock.cpp): moves the simulated clock forward, firing what falls due.
+  std::string run_advance(const Peer& peer, const Request& r);
+  Instant now() const { return clock_.now(); }
   uint64_t mono_usec() const;  // the loop's CLOCK_MONOTONIC time, for relative timers
 
   static int on_commit_cb(sd_event_source*, void*);
@@ -235,6 +239,7 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
   static int on_zone_settle_cb(sd_event_source*, uint64_t, void*);
 
   Options options_;
+  Clock clock_;  // the wall clock everything is judged by: real, or simulated (tests, clock.h)
   Config config_;
   std::string host_;
   ZoneCache zones_;

@@ -97,7 +97,8 @@ void Daemon::on_uplink_stopped(const uplink::Deliverer::Refusal& r) {
 
 // What the parts of the daemon's outputs read of it (daemon.h builds them with these).
 AlertOutbox::Reads Daemon::alert_reads() {
-  return {[this] { return now(); }, [this](const std::string& key) { return incident_opened(key); }};
+  return {[this] { return now(); }, [this](const std::string& key) { return incident_opened(key); },
+          [this](Instant t) { return clock_.timer_usec(t); }};
 }
 
 Upstreams::Reads Daemon::upstream_reads() {

@@ -29,6 +29,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
   auto error = [](const std::string& why) { return RequestHandler::control_error(why); };
   const std::string& key = req.key;
   if (req.kind == Request::Kind::kSnooze) return run_snooze(c, req);
+  if (req.kind == Request::Kind::kAdvance) return run_advance(c, req);
   if (req.kind == Request::Kind::kStatus) {
     json list = json::array();
     std::set<std::string> live_timers;  // keys of the timers the systemd manager reports

@@ -62,6 +62,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     spdlog::warn("event for {}: {}", w.key, ev.error().message);
     return std::nullopt;
   }
+  ev->ts = clock_.from_real(ev->ts);  // the wrapper's real clock; a simulated one is offset (clock.h)
   auto it = index_.find(ev->key);
   // A key no crontab or agent.yaml defines: its first reporter owns it, for good (state.db keeps
   // it across restarts); bounded, per user too.

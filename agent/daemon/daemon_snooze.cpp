@@ -109,7 +109,7 @@ void Daemon::arm_snooze_timer() {
     sd_event_source_set_enabled(snooze_src_, SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(snooze_src_, to_realtime_usec(*host_state_.snoozed_until));
+  sd_event_source_set_time(snooze_src_, clock_.timer_usec(*host_state_.snoozed_until));
   sd_event_source_set_enabled(snooze_src_, SD_EVENT_ONESHOT);
 }
 

@@ -101,5 +101,28 @@ TEST_F(Handler, OnlyRootAndTheAgentsUidSnoozeTheHost) {
     EXPECT_EQ(as(0, bad).kind, Request::Kind::kReply) << bad;
 }
 
+// The simulated clock's "advance" (tests only): unknown unless the daemon runs on a simulated
+// clock, and then root's alone: not a user's, nor the agent's own admin uid's.
+TEST_F(Handler, AdvanceExistsOnlyOnASimulatedClockAndOnlyForRoot) {
+  const std::string line = R"({"control":"advance","by_us":3600000000})";
+  for (uid_t uid : {0u, 4242u, 1000u}) {
+    Request r = as(uid, line);
+    EXPECT_EQ(r.kind, Request::Kind::kReply);
+    EXPECT_NE(r.reply.find("unknown request"), std::string::npos) << r.reply;
+  }
+  h_.accept_clock_advance();
+  Request r = as(0, line);
+  EXPECT_EQ(r.kind, Request::Kind::kAdvance);
+  EXPECT_EQ(r.by_us, 3600000000);
+  for (uid_t uid : {4242u, 1000u}) {
+    Request denied = as(uid, line);
+    EXPECT_EQ(denied.kind, Request::Kind::kReply);
+    EXPECT_NE(denied.reply.find("permission denied"), std::string::npos) << denied.reply;
+  }
+  for (const char* bad :
+       {R"({"control":"advance"})", R"({"control":"advance","by_us":-1})", R"({"control":"advance","by_us":"1h"})"})
+    EXPECT_EQ(as(0, bad).kind, Request::Kind::kReply) << bad;
+}
+
 }  // namespace
 }  // namespace cronitor::agent

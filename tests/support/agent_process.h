@@ -14,6 +14,7 @@
 #include <iterator>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace cronitor::testing {
 
@@ -34,14 +35,18 @@ class AgentProcess {
 
   /// Starts the daemon on `config` and waits (10 s at most) until it is ready: `socket` exists and
   /// the agent said "listening on" (its watches, the bus included, are set by then: the socket
-  /// file alone appears earlier). False if not.
-  bool start(const std::string& config, const std::string& socket) {
+  /// file alone appears earlier). False if not. `extra`: more arguments of `run`
+  /// (e.g. "--simulated-clock=0", tests/support/simulated_clock.h).
+  bool start(const std::string& config, const std::string& socket, const std::vector<std::string>& extra = {}) {
     std::filesystem::remove(socket);
     const size_t ready_before = count(log(), "listening on \"");
     pid_ = ::fork();
     if (pid_ == 0) {
       (void)!std::freopen(log_.c_str(), "a", stderr);
-      ::execl(binary_.c_str(), binary_.c_str(), "run", "--config", config.c_str(), nullptr);
+      std::vector<const char*> argv{binary_.c_str(), "run", "--config", config.c_str()};
+      for (const auto& a : extra) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      ::execv(binary_.c_str(), const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
     return wait_until([&] { return std::filesystem::exists(socket) && count(log(), "listening on \"") > ready_before; },

@@ -1,0 +1,51 @@
+// A test's hand on the daemon's simulated clock (agent/daemon/clock.h): the agent started with
+// `run --simulated-clock=START` (AgentProcess::start's extra arguments) moves forward when root
+// sends {"control":"advance","by_us":N} on its socket, firing on the way what falls due.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace cronitor::testing {
+
+/// The argument of `run` that starts the agent's clock at `start` (default: the real now).
+inline std::string simulated_clock_arg(std::chrono::sys_time<std::chrono::microseconds> start = {}) {
+  return "--simulated-clock=" + std::to_string(start.time_since_epoch().count());
+}
+
+/// One control line to the agent at `socket` and its one-line JSON reply (null: no answer).
+inline nlohmann::json control(const std::string& socket, const nlohmann::json& request) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket.c_str(), sizeof a.sun_path - 1);
+  timeval tv{30, 0};  // an advance over days of minutely deadlines takes a while
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string line = request.dump() + "\n";
+    if (::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
+      char buf[4096];
+      ssize_t n;
+      while (reply.find('\n') == std::string::npos && (n = ::read(fd, buf, sizeof buf)) > 0)
+        reply.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return nlohmann::json::parse(reply, nullptr, false, true);
+}
+
+/// Moves the agent's simulated clock forward by `by` (the "advance" request); its new now (µs
+/// since 1970), or -1.
+inline int64_t move_clock(const std::string& socket, std::chrono::microseconds by) {
+  auto r = control(socket, {{"control", "advance"}, {"by_us", by.count()}});
+  return r.is_object() && r.value("ok", false) ? r.value("now_us", int64_t{-1}) : -1;
+}
+
+}  // namespace cronitor::testing
