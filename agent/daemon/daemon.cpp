@@ -24,6 +24,7 @@
 #include "agent/eval/user_limits.h"
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
+#include "agent/sources/settled_folder_watch.h"
 #include "agent/sources/shutdown_watch.h"
 #include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"
@@ -65,7 +66,8 @@ void raise_fd_limit() {
 
 }  // namespace
 
-Daemon::Daemon(Options options) : options_(std::move(options)) {}
+Daemon::Daemon(Options options)
+    : options_(std::move(options)), cron_watch_([this] { check_cron_daemon(); }, [this] { return now(); }) {}
 
 Daemon::~Daemon() {
   cron_log_.reset();
@@ -76,15 +78,11 @@ Daemon::~Daemon() {
     sd_event_source_disable_unref(c->src);
     ::close(fd);
   }
-  for (sd_event_source* s : {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_,
-                             sent_src_, sweep_src_, clock_src_, watch_src_, settle_src_, prune_src_, cron_timer_src_,
-                             cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_, spool_retry_src_})
+  for (sd_event_source* s :
+       {listen_src_, commit_src_, spool_src_, spool_drain_src_, deadline_src_, outbox_src_, sent_src_, sweep_src_,
+        clock_src_, watch_src_, settle_src_, prune_src_, disk_retry_src_, spool_retry_src_})
     sd_event_source_disable_unref(s);
-  if (config_fd_ >= 0) ::close(config_fd_);
-  for (sd_event_source* s : {zone_src_, zone_settle_src_}) sd_event_source_disable_unref(s);
-  if (zone_fd_ >= 0) ::close(zone_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
-  for (auto& [id, f] : follows_) sd_event_source_disable_unref(f->src);
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(config_.socket.c_str());
@@ -468,8 +466,8 @@ Result<void> Daemon::setup_loop() {
   sd_event_add_time(ev_, &outbox_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_outbox_cb, this);
   sd_event_add_time(ev_, &sweep_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_sweep_cb, this);
   sd_event_source_set_enabled(sweep_src_, SD_EVENT_OFF);
-  sd_event_add_time(ev_, &cron_timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_cron_timer_cb, this);
-  sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
+  follower_.attach(ev_);
+  cron_watch_.attach(ev_);
   sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
   sender_ = std::make_unique<SenderThread>(host_);
   resume_alertmanager_posts(now());

@@ -23,9 +23,11 @@
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/sender_thread.h"
 #include "agent/eval/evaluator.h"
+#include "agent/sources/cron_daemon_watch.h"
 #include "agent/sources/kmsg_reader.h"
 #include "agent/sources/oom_kill_log.h"
 #include "agent/sources/proc_watch.h"
+#include "agent/sources/run_follower.h"
 #include "agent/sources/spool_reader.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
@@ -52,6 +54,7 @@ class MetricsHttp;
 namespace dashboard {
 class DashboardServer;
 }
+class SettledFolderWatch;
 class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
@@ -63,7 +66,7 @@ inline uint64_t to_realtime_usec(Instant t) {
   return us <= 0 ? 1 : static_cast<uint64_t>(us);
 }
 
-class Daemon : private ProcWatch::Handler {
+class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
@@ -200,27 +203,15 @@ class Daemon : private ProcWatch::Handler {
   static int on_metrics_cb(sd_event_source*, uint64_t, void*);
   void start_dashboard();  // dashboard.listen (agent/daemon/dashboard_serve.cpp), from start_metrics
 
-  // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
-  // followed with pidfds; the run is closed as lost once both are gone.
-  struct Follow {
-    enum class Phase { kWrapper, kSettle, kGroup };
-    std::string key, run_id;
-    int64_t uid = 0;  // the monitor's owner: its share of the pidfds
-    int64_t pgid = 0;
-    Phase phase = Phase::kWrapper;
-    pid_t watched = 0;  // the process the pidfd belongs to
-    sd_event_source* src = nullptr;
-    Daemon* owner = nullptr;
-  };
+  // Runs whose wrapper was killed (daemon_runs.cpp): followed by follower_
+  // (agent/sources/run_follower.h); the run is closed as lost once its wrapper and group are gone.
   void note_run_event(uint32_t i, const RunEvent& ev);  // from ingest: start or stop following
   void follow_open_runs();                              // at start: the open runs of state.db
   void follow_run(uint32_t i, OpenRun& run);
-  void follow_group(Follow& f);
-  void close_lost_run(const std::string& run_id);
-  void unfollow(const std::string& run_id);
   OpenRun* open_run(const std::string& key, const std::string& run_id);
-  static int on_follow_exit_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_follow_settle_cb(sd_event_source*, uint64_t, void*);
+  void take_waiting_events() override;
+  bool run_open(const std::string& key, const std::string& run_id) override;
+  void run_lost(const std::string& key, const std::string& run_id, int64_t pgid) override;
 
   // A full disk under state.db (daemon_disk.cpp): said once, retried, recovered from.
   void on_store_failure(bool out_of_space, size_t events);
@@ -275,16 +266,10 @@ class Daemon : private ProcWatch::Handler {
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
   static int on_prune_cb(sd_event_source*, uint64_t, void*);
-  static int on_cron_timer_cb(sd_event_source*, uint64_t, void*);
-  static int on_config_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_config_settle_cb(sd_event_source*, uint64_t, void*);
   void watch_config();  // reload when the config file is written (after a short settle)
-  static int on_cron_exit_cb(sd_event_source*, int, uint32_t, void*);
   // The zone cron runs jobs in (cron_zone_watch.cpp): /etc/localtime and /etc/timezone watched.
   void watch_zone();
   void check_cron_zone(Instant t);
-  static int on_zone_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_zone_settle_cb(sd_event_source*, uint64_t, void*);
 
   Options options_;
   Config config_;
@@ -330,25 +315,13 @@ class Daemon : private ProcWatch::Handler {
   sd_event_source* watch_src_ = nullptr;
   sd_event_source* settle_src_ = nullptr;
   sd_event_source* prune_src_ = nullptr;
-  sd_event_source* cron_timer_src_ = nullptr;
-  sd_event_source* config_src_ = nullptr;         // inotify on the config file's folder
-  sd_event_source* config_settle_src_ = nullptr;  // the reload, once writes settled
-  int config_fd_ = -1;
-  std::optional<struct stat> config_stat_;      // the config file as it was just before it was read
-  sd_event_source* zone_src_ = nullptr;         // inotify on the root's /etc: the zone files
-  sd_event_source* zone_settle_src_ = nullptr;  // looks at the zone once writes settled
-  int zone_fd_ = -1;
-  sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
-  pid_t cron_pid_ = 0;
-  pid_t cron_gone_ = 0;     // the pid of a cron that exited, until we looked again
-  Instant cron_gone_at_{};  // when its exit was seen
+  std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
   std::vector<sd_event_source*> signal_srcs_;
   int listen_fd_ = -1;
   int spool_fd_ = -1;
   int clock_fd_ = -1;
   bool spool_ready_ = false;  // the spool changed since the last drain
 
-  std::map<std::string, std::unique_ptr<Follow>> follows_;  // by run_id
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::vector<Pending> pending_;
   RateLimiter rate_;
@@ -363,9 +336,6 @@ class Daemon : private ProcWatch::Handler {
   std::set<std::string> refused_said_;                          // ... already logged (key and where)
   std::set<std::string> new_owner_keys_;                        // keys whose owner the last rebuild changed
   std::unordered_map<std::string, uint32_t> runs_since_prune_;  // key -> runs stored since its pruning
-  std::unordered_map<int64_t, size_t> follows_of_uid_;          // followed runs per monitor owner
-  std::unordered_map<std::string, size_t> follows_of_key_;      // followed runs per key
-  std::set<std::string> follow_said_;                           // keys whose runs hit a follow limit (logged)
   int reserve_fd_ = -1;  // given up to accept and close a connection when out of descriptors
   std::unique_ptr<SenderThread> sender_;
   std::set<int64_t> in_flight_;
@@ -400,6 +370,11 @@ class Daemon : private ProcWatch::Handler {
   sd_event_source* snooze_src_ = nullptr;
   std::unique_ptr<ShutdownWatch> shutdown_;
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
+  // Parts that own their event sources (attached to the loop in setup_loop).
+  RunFollower follower_{*this};                       // runs whose wrapper was killed
+  CronDaemonWatch cron_watch_;                        // the cron daemon's pid; made in the constructor
+  std::unique_ptr<SettledFolderWatch> config_watch_;  // the config file's folder: a write reloads
+  std::unique_ptr<SettledFolderWatch> zone_watch_;    // the root's /etc: the zone files
 };
 
 }  // namespace cronitor::agent
