@@ -1,19 +1,17 @@
 // The zone cron runs jobs in (agent/eval/cron_zone.h): the root's /etc/localtime and
-// /etc/timezone are watched on the loop; cron's process start is read from /proc. While cron
-// still runs in the zone it started with, crontab jobs are evaluated in that zone.
+// /etc/timezone are watched on the loop (zone_watch_, agent/sources/settled_folder_watch.h);
+// cron's process start is read from /proc. While cron still runs in the zone it started with,
+// crontab jobs are evaluated in that zone.
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <string>
 
 #include "agent/daemon/daemon.h"
-#include "agent/daemon/inotify_names.h"
 #include "agent/eval/cron_zone.h"
 #include "agent/sources/host_facts.h"
+#include "agent/sources/settled_folder_watch.h"
 #include "discovery/scanner.h"
 
 namespace cronitor::agent {
@@ -32,35 +30,21 @@ std::optional<Instant> changed_at(const std::string& real_path) {
 
 void Daemon::watch_zone() {
   if (!root_ || !config_.discovery.crontabs) return;
-  const std::string etc = root_->real_path("/etc");
-  zone_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (zone_fd_ < 0 || ::inotify_add_watch(zone_fd_, etc.c_str(),
-                                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR) < 0) {
-    spdlog::info("not watching \"{}\" for time zone changes ({})", etc, std::strerror(errno));
-    if (zone_fd_ >= 0) ::close(zone_fd_);
-    zone_fd_ = -1;
+  SettledFolderWatch::Options o;
+  o.folder = root_->real_path("/etc");
+  o.names = {"localtime", "timezone"};
+  o.events = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE;
+  o.settle_usec = kZoneSettleUsec;
+  o.act = [this] {
+    commit_pending();
+    check_cron_zone(now());
+  };
+  auto w = SettledFolderWatch::create(ev_, std::move(o));
+  if (!w) {
+    spdlog::info("not watching \"{}\" for time zone changes ({})", root_->real_path("/etc"), w.error().message);
     return;
   }
-  sd_event_add_io(ev_, &zone_src_, zone_fd_, EPOLLIN, on_zone_cb, this);
-  sd_event_add_time(ev_, &zone_settle_src_, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_zone_settle_cb, this);
-  sd_event_source_set_enabled(zone_settle_src_, SD_EVENT_OFF);
-}
-
-int Daemon::on_zone_cb(sd_event_source*, int fd, uint32_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  const bool ours = drain_inotify(fd, [](std::string_view name) { return name == "localtime" || name == "timezone"; });
-  if (ours) {
-    sd_event_source_set_time(d->zone_settle_src_, d->mono_usec() + kZoneSettleUsec);
-    sd_event_source_set_enabled(d->zone_settle_src_, SD_EVENT_ONESHOT);
-  }
-  return 0;
-}
-
-int Daemon::on_zone_settle_cb(sd_event_source*, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  d->commit_pending();
-  d->check_cron_zone(d->now());
-  return 0;
+  zone_watch_ = std::move(*w);
 }
 
 void Daemon::check_cron_zone(Instant t) {
@@ -72,8 +56,8 @@ void Daemon::check_cron_zone(Instant t) {
   for (const char* f : {"/etc/localtime", "/etc/timezone"})
     if (auto c = changed_at(root_->real_path(f)); c && (!obs.zone_changed_at || *c > *obs.zone_changed_at))
       obs.zone_changed_at = c;
-  obs.cron_pid = cron_pid_;
-  if (auto stat = read_proc_stat(cron_pid_)) {
+  obs.cron_pid = cron_watch_.pid();
+  if (auto stat = read_proc_stat(cron_watch_.pid())) {
     obs.cron_start = stat->start_ticks;
     obs.cron_started_at = process_started_at(*stat);
   }

@@ -22,6 +22,7 @@
 #include "agent/eval/user_limits.h"
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
+#include "agent/sources/settled_folder_watch.h"
 #include "agent/sources/shutdown_watch.h"
 #include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"
@@ -65,7 +66,8 @@ void raise_fd_limit() {
 
 Daemon::Daemon(Options options)
     : options_(std::move(options)),
-      clock_(options_.simulated_clock ? Clock::simulated(*options_.simulated_clock) : Clock()) {}
+      clock_(options_.simulated_clock ? Clock::simulated(*options_.simulated_clock) : Clock()),
+      cron_watch_([this] { check_cron_daemon(); }, [this] { return now(); }) {}
 
 Daemon::~Daemon() {
   cron_log_.reset();
@@ -75,14 +77,10 @@ Daemon::~Daemon() {
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   endpoint_.reset();
   spool_.reset();
-  for (sd_event_source* s : {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_, prune_src_,
-                             cron_timer_src_, cron_exit_src_, config_src_, config_settle_src_, disk_retry_src_})
+  for (sd_event_source* s :
+       {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_, prune_src_, disk_retry_src_})
     sd_event_source_disable_unref(s);
-  if (config_fd_ >= 0) ::close(config_fd_);
-  for (sd_event_source* s : {zone_src_, zone_settle_src_}) sd_event_source_disable_unref(s);
-  if (zone_fd_ >= 0) ::close(zone_fd_);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
-  for (auto& [id, f] : follows_) sd_event_source_disable_unref(f->src);
   if (clock_fd_ >= 0) ::close(clock_fd_);
   sd_event_source_disable_unref(kmsg_src_);
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
@@ -441,8 +439,8 @@ Result<void> Daemon::setup_loop() {
   sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
   sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
   sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
-  sd_event_add_time(ev_, &cron_timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_cron_timer_cb, this);
-  sd_event_source_set_enabled(cron_timer_src_, SD_EVENT_OFF);
+  follower_.attach(ev_);
+  cron_watch_.attach(ev_);
   sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
   alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
   // A wall-clock jump cancels this timer: deadlines are then recomputed.

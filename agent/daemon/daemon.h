@@ -22,15 +22,17 @@
 #include "agent/control/rate_limiter.h"
 #include "agent/control/request_handler.h"
 #include "agent/daemon/alert_outbox.h"
-#include "agent/daemon/exports.h"
 #include "agent/daemon/clock.h"
+#include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/upstreams.h"
 #include "agent/eval/evaluator.h"
+#include "agent/sources/cron_daemon_watch.h"
 #include "agent/sources/kmsg_reader.h"
 #include "agent/sources/oom_kill_log.h"
 #include "agent/sources/proc_watch.h"
+#include "agent/sources/run_follower.h"
 #include "agent/sources/spool_intake.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
@@ -46,11 +48,15 @@ struct Changes;
 namespace cronitor::agent {
 
 class CronLogWatch;
+class SettledFolderWatch;
 class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
 
-class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, private SpoolIntake::Handler {
+class Daemon : private ProcWatch::Handler,
+               private ControlEndpoint::Handler,
+               private SpoolIntake::Handler,
+               private RunFollower::Handler {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
@@ -167,27 +173,15 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
   /// The dashboard's sources and actions (dashboard_serve.cpp).
   dashboard::DashboardServer::Data dashboard_data();
 
-  // Runs whose wrapper was killed (daemon_runs.cpp): the wrapper, then the job's process group,
-  // followed with pidfds; the run is closed as lost once both are gone.
-  struct Follow {
-    enum class Phase { kWrapper, kSettle, kGroup };
-    std::string key, run_id;
-    int64_t uid = 0;  // the monitor's owner: its share of the pidfds
-    int64_t pgid = 0;
-    Phase phase = Phase::kWrapper;
-    pid_t watched = 0;  // the process the pidfd belongs to
-    sd_event_source* src = nullptr;
-    Daemon* owner = nullptr;
-  };
+  // Runs whose wrapper was killed (daemon_runs.cpp): followed by follower_
+  // (agent/sources/run_follower.h); the run is closed as lost once its wrapper and group are gone.
   void note_run_event(uint32_t i, const RunEvent& ev);  // from ingest: start or stop following
   void follow_open_runs();                              // at start: the open runs of state.db
   void follow_run(uint32_t i, OpenRun& run);
-  void follow_group(Follow& f);
-  void close_lost_run(const std::string& run_id);
-  void unfollow(const std::string& run_id);
   OpenRun* open_run(const std::string& key, const std::string& run_id);
-  static int on_follow_exit_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_follow_settle_cb(sd_event_source*, uint64_t, void*);
+  void take_waiting_events() override;
+  bool run_open(const std::string& key, const std::string& run_id) override;
+  void run_lost(const std::string& key, const std::string& run_id, int64_t pgid) override;
 
   // A full disk under state.db (daemon_disk.cpp): said once, retried, recovered from.
   void on_store_failure(bool out_of_space, size_t events);
@@ -227,16 +221,10 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
   static int on_prune_cb(sd_event_source*, uint64_t, void*);
-  static int on_cron_timer_cb(sd_event_source*, uint64_t, void*);
-  static int on_config_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_config_settle_cb(sd_event_source*, uint64_t, void*);
   void watch_config();  // reload when the config file is written (after a short settle)
-  static int on_cron_exit_cb(sd_event_source*, int, uint32_t, void*);
   // The zone cron runs jobs in (cron_zone_watch.cpp): /etc/localtime and /etc/timezone watched.
   void watch_zone();
   void check_cron_zone(Instant t);
-  static int on_zone_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_zone_settle_cb(sd_event_source*, uint64_t, void*);
 
   Options options_;
   Clock clock_;  // the wall clock everything is judged by: real, or simulated (tests, clock.h)
@@ -277,22 +265,10 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
   sd_event_source* watch_src_ = nullptr;
   sd_event_source* settle_src_ = nullptr;
   sd_event_source* prune_src_ = nullptr;
-  sd_event_source* cron_timer_src_ = nullptr;
-  sd_event_source* config_src_ = nullptr;         // inotify on the config file's folder
-  sd_event_source* config_settle_src_ = nullptr;  // the reload, once writes settled
-  int config_fd_ = -1;
-  std::optional<struct stat> config_stat_;      // the config file as it was just before it was read
-  sd_event_source* zone_src_ = nullptr;         // inotify on the root's /etc: the zone files
-  sd_event_source* zone_settle_src_ = nullptr;  // looks at the zone once writes settled
-  int zone_fd_ = -1;
-  sd_event_source* cron_exit_src_ = nullptr;  // the pidfd of the cron daemon
-  pid_t cron_pid_ = 0;
-  pid_t cron_gone_ = 0;     // the pid of a cron that exited, until we looked again
-  Instant cron_gone_at_{};  // when its exit was seen
+  std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
   std::vector<sd_event_source*> signal_srcs_;
   int clock_fd_ = -1;
 
-  std::map<std::string, std::unique_ptr<Follow>> follows_;  // by run_id
   std::vector<Pending> pending_;  // the next transaction's events (socket, cron log, timers, process events)
   // The wrapper intake: one rate budget per uid and one owner rule (RequestHandler) for the
   // socket and the spool; the socket's and the spool's own state live in their parts.
@@ -305,9 +281,6 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
   std::set<std::string> refused_said_;                          // ... already logged (key and where)
   std::set<std::string> new_owner_keys_;                        // keys whose owner the last rebuild changed
   std::unordered_map<std::string, uint32_t> runs_since_prune_;  // key -> runs stored since its pruning
-  std::unordered_map<int64_t, size_t> follows_of_uid_;          // followed runs per monitor owner
-  std::unordered_map<std::string, size_t> follows_of_key_;      // followed runs per key
-  std::set<std::string> follow_said_;                           // keys whose runs hit a follow limit (logged)
   uint64_t events_stored_ = 0;
   std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
   uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
@@ -321,6 +294,11 @@ class Daemon : private ProcWatch::Handler, private ControlEndpoint::Handler, pri
   sd_event_source* snooze_src_ = nullptr;
   std::unique_ptr<ShutdownWatch> shutdown_;
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
+  // Parts that own their event sources (attached to the loop in setup_loop).
+  RunFollower follower_{*this};                       // runs whose wrapper was killed
+  CronDaemonWatch cron_watch_;                        // the cron daemon's pid; made in the constructor
+  std::unique_ptr<SettledFolderWatch> config_watch_;  // the config file's folder: a write reloads
+  std::unique_ptr<SettledFolderWatch> zone_watch_;    // the root's /etc: the zone files
 
   // The daemon's outputs, each a part that owns its sources and state; declared last, they end
   // first (before state.db closes and the state folder's lock is let go).

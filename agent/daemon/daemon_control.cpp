@@ -67,10 +67,10 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     // The cron daemon followed (its pid and start) and each upstream's backlog: the host facts
     // the dashboard's overview shows.
     json cron = nullptr;
-    if (cron_pid_ > 0)
-      if (auto st = read_proc_stat(cron_pid_); st && st->alive()) {
+    if (const pid_t cron_pid = cron_watch_.pid(); cron_pid > 0)
+      if (auto st = read_proc_stat(cron_pid); st && st->alive()) {
         auto since = process_started_at(*st);
-        cron = {{"pid", cron_pid_},
+        cron = {{"pid", cron_pid},
                 {"since", since ? json(schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(*since),
                                                                 schedule::Zone::utc()))
                                 : json()}};

@@ -70,11 +70,7 @@ void Daemon::start_fresh(const std::string& key, int64_t old_owner, int64_t new_
       "incidents) is not carried over",
       key, new_owner, old_owner);
   if (auto r = store_.forget_runs(key); !r) spdlog::error("{}: {}", key, r.error().message);
-  for (auto it = follows_.begin(); it != follows_.end();) {  // the old owner's open runs
-    auto next = std::next(it);
-    if (it->second->key == key) unfollow(it->first);
-    it = next;
-  }
+  follower_.unfollow_key(key);  // the old owner's open runs
   owners_[key] = new_owner;
   new_owner_keys_.insert(key);
 }
