@@ -3,10 +3,12 @@
 // the raw out-parameter sd-event wants, then hand it over:
 //   sd_event_source* s = nullptr;
 //   if (sd_event_add_time(ev, &s, ...) >= 0) src_.reset(s);
+// and the loop's monotonic time and one-shot timers in one place (the parts had a copy each).
 #pragma once
 
 #include <systemd/sd-event.h>
 
+#include <cstdint>
 #include <memory>
 
 namespace cronitor {
@@ -16,5 +18,18 @@ struct EventSourceRelease {
 };
 
 using EventSource = std::unique_ptr<sd_event_source, EventSourceRelease>;
+
+/// The loop's CLOCK_MONOTONIC time in microseconds (this iteration's, as sd-event caches it).
+inline uint64_t loop_mono_usec(sd_event* ev) {
+  uint64_t t = 0;
+  sd_event_now(ev, CLOCK_MONOTONIC, &t);
+  return t;
+}
+
+/// Arms the CLOCK_MONOTONIC timer `s` of loop `ev` to fire once, `usec` from the loop's now.
+inline void arm_once_in(sd_event* ev, sd_event_source* s, uint64_t usec) {
+  sd_event_source_set_time(s, loop_mono_usec(ev) + usec);
+  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
 
 }  // namespace cronitor

@@ -73,12 +73,6 @@ ControlEndpoint::~ControlEndpoint() {
   }
 }
 
-uint64_t ControlEndpoint::mono_usec() const {
-  uint64_t t = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
-  return t;
-}
-
 int ControlEndpoint::on_listen_cb(sd_event_source*, int, uint32_t, void* ud) {
   static_cast<ControlEndpoint*>(ud)->on_accept();
   return 0;
@@ -124,7 +118,7 @@ void ControlEndpoint::accept_one(int fd) {
   c->uid = cred.uid;
   c->pid = cred.pid;
   const uint64_t spread = options_.read_timeout_spread_usec;
-  c->opened_usec = mono_usec() - (spread ? (++seq_ * 2654435761u) % spread : 0);
+  c->opened_usec = loop_mono_usec(ev_) - (spread ? (++seq_ * 2654435761u) % spread : 0);
   Conn& ref = *c;
   conns_.emplace(fd, std::move(c));
   on_io(ref, EPOLLIN);  // the line is usually there already
@@ -235,7 +229,7 @@ void ControlEndpoint::close_conn(ConnId fd) {
 }
 
 void ControlEndpoint::sweep() {
-  const uint64_t t = mono_usec();
+  const uint64_t t = loop_mono_usec(ev_);
   std::vector<ConnId> old;
   uint64_t oldest = UINT64_MAX;
   for (auto& [fd, c] : conns_) {

@@ -87,7 +87,6 @@ class ControlEndpoint {
 
   ControlEndpoint(sd_event* ev, std::string path, Handler& handler, Options options);
   [[nodiscard]] Result<void> bind_and_listen();
-  uint64_t mono_usec() const;
   void on_accept();
   void accept_one(int fd);
   void on_io(Conn& c, uint32_t revents);

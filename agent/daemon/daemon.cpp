@@ -26,6 +26,7 @@
 #include "agent/sources/shutdown_watch.h"
 #include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"
+#include "common/event_source.h"
 #include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
@@ -86,11 +87,7 @@ Daemon::~Daemon() {
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
-uint64_t Daemon::mono_usec() const {
-  uint64_t t = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
-  return t;
-}
+uint64_t Daemon::mono_usec() const { return loop_mono_usec(ev_); }
 
 // One agent per state folder: two would share state.db, delete each other's socket and send
 // every alert twice. The lock is a flock on "agent.lock", dropped by the kernel when we die.

@@ -14,12 +14,6 @@ CronDaemonWatch::CronDaemonWatch(std::function<void()> look, std::function<Insta
 CronDaemonWatch::CronDaemonWatch(std::function<void()> look, std::function<Instant()> clock)
     : CronDaemonWatch(std::move(look), std::move(clock), Options{}) {}
 
-uint64_t CronDaemonWatch::mono_usec() const {
-  uint64_t t = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
-  return t;
-}
-
 void CronDaemonWatch::attach(sd_event* ev) {
   ev_ = ev;
   sd_event_source* s = nullptr;
@@ -69,10 +63,7 @@ std::optional<uint64_t> CronDaemonWatch::next_look_usec() const {
   return at;
 }
 
-void CronDaemonWatch::arm(uint64_t after_usec) {
-  sd_event_source_set_time(timer_src_.get(), mono_usec() + after_usec);
-  sd_event_source_set_enabled(timer_src_.get(), SD_EVENT_ONESHOT);
-}
+void CronDaemonWatch::arm(uint64_t after_usec) { arm_once_in(ev_, timer_src_.get(), after_usec); }
 
 int CronDaemonWatch::on_timer_cb(sd_event_source*, uint64_t, void* ud) {
   static_cast<CronDaemonWatch*>(ud)->look_();

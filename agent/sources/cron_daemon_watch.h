@@ -51,7 +51,6 @@ class CronDaemonWatch {
 
  private:
   void arm(uint64_t after_usec);
-  uint64_t mono_usec() const;
   static int on_timer_cb(sd_event_source*, uint64_t, void*);
   static int on_exit_cb(sd_event_source*, int, uint32_t, void*);
 

@@ -11,6 +11,7 @@
 #include "agent/sources/anacron_roots.h"
 #include "agent/sources/cron_run_tracker.h"
 #include "agent/sources/proc_adopt.h"
+#include "common/event_source.h"
 
 namespace cronitor::agent {
 namespace {
@@ -96,12 +97,7 @@ nlohmann::json ProcWatch::status_json() const {
           {"not_followed", n.not_followed}};
 }
 
-void ProcWatch::arm(sd_event_source* s, uint64_t usec) {
-  uint64_t now = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &now);
-  sd_event_source_set_time(s, now + usec);
-  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
+void ProcWatch::arm(sd_event_source* s, uint64_t usec) { arm_once_in(ev_, s, usec); }
 
 // Readable: at once when an exec in cron's trees is due (its argv must be read while the process
 // lives), else 5 ms later, so that a host starting thousands of processes a second costs one

@@ -35,12 +35,6 @@ bool watch_pidfd(sd_event* ev, UniqueFd& fd, EventSource& src, sd_event_io_handl
 
 }  // namespace
 
-uint64_t RunFollower::mono_usec() const {
-  uint64_t t = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
-  return t;
-}
-
 size_t RunFollower::followed_of_key(const std::string& key) const {
   auto it = of_key_.find(key);
   return it == of_key_.end() ? 0 : it->second;
@@ -119,7 +113,7 @@ uint64_t RunFollower::follow(const Run& run) {
 void RunFollower::settle(Follow& f) {
   f.phase = Follow::Phase::kSettle;
   sd_event_source* s = nullptr;
-  if (sd_event_add_time(ev_, &s, CLOCK_MONOTONIC, mono_usec() + kSettleUsec, 10000, on_settle_cb, &f) >= 0)
+  if (sd_event_add_time(ev_, &s, CLOCK_MONOTONIC, loop_mono_usec(ev_) + kSettleUsec, 10000, on_settle_cb, &f) >= 0)
     f.src.reset(s);
 }
 

@@ -98,7 +98,6 @@ class RunFollower {
   void settle(Follow& f);
   void follow_group(Follow& f);
   void lost(const std::string& run_id);
-  uint64_t mono_usec() const;
   static int on_exit_cb(sd_event_source*, int, uint32_t, void*);
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
 

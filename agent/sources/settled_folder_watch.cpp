@@ -31,12 +31,7 @@ bool SettledFolderWatch::wanted(std::string_view name) const {
   return std::ranges::find(options_.names, name) != options_.names.end();
 }
 
-void SettledFolderWatch::act_soon() {
-  uint64_t now = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &now);
-  sd_event_source_set_time(settle_src_.get(), now + options_.settle_usec);
-  sd_event_source_set_enabled(settle_src_.get(), SD_EVENT_ONESHOT);
-}
+void SettledFolderWatch::act_soon() { arm_once_in(ev_, settle_src_.get(), options_.settle_usec); }
 
 bool SettledFolderWatch::settling() const {
   int on = SD_EVENT_OFF;

@@ -40,12 +40,6 @@ void SpoolIntake::attach(sd_event* ev) {
   sd_event_source_set_enabled(s, SD_EVENT_OFF);
 }
 
-uint64_t SpoolIntake::mono_usec() const {
-  uint64_t t = 0;
-  sd_event_now(ev_, CLOCK_MONOTONIC, &t);
-  return t;
-}
-
 int SpoolIntake::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
   auto* s = static_cast<SpoolIntake*>(ud);
   if (s->take_events()) sd_event_source_set_enabled(s->drain_src_.get(), SD_EVENT_ONESHOT);
@@ -87,7 +81,7 @@ void SpoolIntake::wake() {
 // line; the files of a uid out of its rate budget wait, unread, for a later drain.
 void SpoolIntake::drain(bool before_batch) {
   ready_ = false;
-  const uint64_t mono = mono_usec();
+  const uint64_t mono = loop_mono_usec(ev_);
   std::set<uid_t> waiting;
   SpoolOptions o;
   o.stale_after = std::chrono::hours(48);

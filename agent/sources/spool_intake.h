@@ -66,7 +66,6 @@ class SpoolIntake {
   void wake();
 
  private:
-  uint64_t mono_usec() const;
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
   static int on_drain_cb(sd_event_source*, void*);
   static int on_retry_cb(sd_event_source*, uint64_t, void*);

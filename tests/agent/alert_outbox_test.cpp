@@ -12,6 +12,7 @@
 
 #include "common/unique_fd.h"
 #include "eval_helpers.h"
+#include "tests/support/test_dir.h"
 #include "uplink/alert_sender.h"
 
 namespace cronitor::agent {
@@ -45,8 +46,7 @@ class FakeSender final : public OutboxSender {
 class AlertOutboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("agent-alert-outbox-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = cronitor::testing::test_dir("agent-alert-outbox");
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     auto s = StateStore::open((dir_ / "state.db").string(), nullptr);

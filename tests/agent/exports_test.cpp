@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "eval_helpers.h"
+#include "tests/support/test_dir.h"
 
 namespace cronitor::agent {
 namespace {
@@ -19,8 +20,7 @@ using testing::at;
 class ExportsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("agent-exports-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = cronitor::testing::test_dir("agent-exports");
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     auto s = StateStore::open((dir_ / "state.db").string(), nullptr);

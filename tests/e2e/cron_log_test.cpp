@@ -23,6 +23,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/daemon_test.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/syslog_sink.h"
 
 namespace {
 
@@ -43,48 +44,6 @@ bool pid_alive(const std::string& pidfile) {
   long pid = 0;
   return (in >> pid) && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
 }
-
-/// /dev/log bound here, every datagram appended to a file as one line (no syslog daemon runs on
-/// these hosts; cron logs only through syslog(3)).
-class SyslogSink {
- public:
-  bool start(const std::string& file) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strcpy(a.sun_path, "/dev/log");
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return false;
-    ::chmod("/dev/log", 0666);
-    timeval tv{0, 100000};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    out_.open(file, std::ios::app);
-    thread_ = std::thread([this] {
-      char buf[8192];
-      while (!stop_) {
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-        if (n <= 0) continue;
-        std::string line(buf, static_cast<size_t>(n));
-        while (!line.empty() && line.back() == '\n') line.pop_back();
-        out_ << line << "\n" << std::flush;
-      }
-    });
-    return true;
-  }
-  ~SyslogSink() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    if (fd_ >= 0) {
-      ::close(fd_);
-      ::unlink("/dev/log");
-    }
-  }
-
- private:
-  int fd_ = -1;
-  std::ofstream out_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 class CronLogE2E : public ::testing::Test {
  protected:

@@ -59,23 +59,11 @@ TEST_F(ProcEventsDaemon, UnwrappedJobsAndRunPartsScriptsAreRunsWithTheirExitCode
   for (const auto& p : {root / "etc/crontab", root / "etc/cron.d/procwire"})
     fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
 
-  cron_ = start_cron(root);
-  ASSERT_GT(cron_, 0);
-  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not start";
-  fs::copy_file("/run/crond.pid", root / "run/crond.pid");  // the --root host's cron is this one
-
   HttpRecorder slack(kRecorder, dir_.string());
   ASSERT_GT(slack.port(), 0);
-  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
-                          << "\nsocket: " << (dir_ / "agent.sock").string()
-                          << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: procwire-host\n"
-                          << "observe: auto\n"
-                          << "discovery: {root: " << root.string()
-                          << ", systemd: false, auto_wrap: false, cron_log: off}\n"
-                          << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
-                          << "defaults:\n  notify: [ops]\n";
-  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << agent_.log();
-  ASSERT_TRUE(agent_.wait_for_log("process events: following", 5s)) << agent_.log();
+  ASSERT_NO_FATAL_FAILURE(start_cron_and_agent(
+      root, "procwire-host", "off",
+      "notify:\n  ops: [\"slack:" + slack.url("/services/T/B/X") + "\"]\ndefaults:\n  notify: [ops]\n"));
 
   json st = status();
   ASSERT_TRUE(st.is_object()) << agent_.log();
@@ -167,19 +155,7 @@ TEST_F(ProcEventsDaemon, JobsGoneBeforeTheirCommandWasReadAreRunsWithTheirExitCo
   const fs::path log = dir_ / "syslog";
   std::ofstream(log).flush();
   ASSERT_TRUE(syslog.start(log.string()));
-  cron_ = start_cron(root);
-  ASSERT_GT(cron_, 0);
-  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not start";
-  fs::copy_file("/run/crond.pid", root / "run/crond.pid");
-
-  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
-                          << "\nsocket: " << (dir_ / "agent.sock").string()
-                          << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: procfast-host\n"
-                          << "observe: auto\n"
-                          << "discovery: {root: " << root.string()
-                          << ", systemd: false, auto_wrap: false, cron_log: " << log.string() << "}\n";
-  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << agent_.log();
-  ASSERT_TRUE(agent_.wait_for_log("process events: following", 5s)) << agent_.log();
+  ASSERT_NO_FATAL_FAILURE(start_cron_and_agent(root, "procfast-host", log.string()));
 
   // discover asks the running daemon: the unwrapped line is observed through the process events.
   auto disc = run_command({kAgent, "discover", "--json", "--root", root.string(), "--config", config()});

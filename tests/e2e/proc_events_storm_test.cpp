@@ -182,23 +182,11 @@ TEST_F(ProcEventsStorm, EveryRunInAForkStormIsSeenWithItsExitCodeOrItsLossIsTold
   const std::string kFailAt = "/etc/cron.d/procstorm:3", kOkAt = "/etc/cron.d/procstorm:4",
                     kHeldAt = "/etc/cron.d/procstorm:5";
 
-  cron_ = start_cron(root);
-  ASSERT_GT(cron_, 0);
-  ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not start";
-  fs::copy_file("/run/crond.pid", root / "run/crond.pid");  // the --root host's cron is this one
-
   HttpRecorder slack(kRecorder, dir_.string());
   ASSERT_GT(slack.port(), 0);
-  std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
-                          << "\nsocket: " << (dir_ / "agent.sock").string()
-                          << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: procstorm-host\n"
-                          << "observe: auto\n"
-                          << "discovery: {root: " << root.string()
-                          << ", systemd: false, auto_wrap: false, cron_log: off}\n"
-                          << "notify:\n  ops: [\"slack:" << slack.url("/services/T/B/X") << "\"]\n"
-                          << "defaults:\n  notify: [ops]\n";
-  ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << agent_.log();
-  ASSERT_TRUE(agent_.wait_for_log("process events: following", 5s)) << agent_.log();
+  ASSERT_NO_FATAL_FAILURE(start_cron_and_agent(
+      root, "procstorm-host", "off",
+      "notify:\n  ops: [\"slack:" + slack.url("/services/T/B/X") + "\"]\ndefaults:\n  notify: [ops]\n"));
   json st = status();
   ASSERT_EQ(monitor(st, kHeldAt)["reported_by"], "process events") << st.dump(2);
   const std::string held_key = monitor(st, kHeldAt)["key"];

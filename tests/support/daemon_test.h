@@ -15,6 +15,7 @@
 
 #include "tests/support/agent_process.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/test_dir.h"
 
 namespace cronitor::testing {
 
@@ -46,12 +47,6 @@ inline size_t occurrences(const std::string& text, const std::string& part) {
 inline bool has_entries(const fs::path& dir) {
   std::error_code ec;
   return !fs::is_empty(dir, ec) && !ec;
-}
-
-/// `<tmp>/<prefix>-<pid>-<test name>`: one folder per test and process, so parallel runs differ.
-inline fs::path test_dir(const std::string& prefix) {
-  return fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" +
-                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
 }
 
 /// A boot time `ago` seconds before now, as CRONITOR_BOOT_TIME takes it (seconds since the epoch).

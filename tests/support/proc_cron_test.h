@@ -54,6 +54,27 @@ class ProcCronTest : public ::testing::Test {
       if (m["source"] == where) return m;
     return {};
   }
+  /// cron started over `root` (its pid file copied there: the --root host's cron is this one), then
+  /// the agent as `host` with `observe: auto`, cron's log `cron_log` ("off" or a file) and `more`
+  /// lines of config; back once it follows cron's jobs. Call it in ASSERT_NO_FATAL_FAILURE.
+  void start_cron_and_agent(const fs::path& root, const std::string& host, const std::string& cron_log,
+                            const std::string& more = "") {
+    cron_ = start_cron(root);
+    ASSERT_GT(cron_, 0);
+    ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, std::chrono::seconds(15)))
+        << "cron did not start";
+    fs::copy_file("/run/crond.pid", root / "run/crond.pid");
+    std::ofstream(config()) << "state_dir: " << (dir_ / "state").string()
+                            << "\nsocket: " << (dir_ / "agent.sock").string()
+                            << "\nspool_dir: " << (dir_ / "spool").string() << "\nhostname: " << host << "\n"
+                            << "observe: auto\n"
+                            << "discovery: {root: " << root.string()
+                            << ", systemd: false, auto_wrap: false, cron_log: " << cron_log << "}\n"
+                            << more;
+    ASSERT_TRUE(agent_.start(config(), (dir_ / "agent.sock").string())) << agent_.log();
+    ASSERT_TRUE(agent_.wait_for_log("process events: following", std::chrono::seconds(5))) << agent_.log();
+  }
+
   // cron in a mount namespace of its own: the copy's crontab, cron.d and cron.hourly over the host's.
   pid_t start_cron(const fs::path& root) {
     const pid_t pid = ::fork();
