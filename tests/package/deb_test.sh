@@ -29,22 +29,25 @@ cleanup() {
 trap cleanup EXIT
 [ "$(id -u)" -eq 0 ] || fail "needs root (chroot, mounts)"
 
-# 1. The .debs, from a clean clone (fixed path: ccache hits across runs).
+# 1. The .debs, from a clean clone in DEB_TEST_BUILD (default: a fixed path, so that ccache hits
+# across runs).
 if [ -n "${DEB_TEST_DEBS:-}" ]; then
   DEBS=$(cd "$DEB_TEST_DEBS" && pwd); BUILD_SECONDS=${DEB_TEST_BUILD_SECONDS:-"(not built: DEB_TEST_DEBS)"}
 else
   step "building the .debs from a clean clone of $(git -C "$SRC" rev-parse --short HEAD)"
-  B=$CACHE/build
+  B=${DEB_TEST_BUILD:-$CACHE/build}
   rm -rf "$B"; mkdir -p "$B"
   git clone -q --no-hardlinks "$SRC" "$B/src"
   # Uncommitted work is not in a clone: the test proves what is committed.
   t0=$(date +%s)
   # debhelper (compat 13) gives the build a HOME of its own, inside the tree: ccache's default
-  # folder there starts empty each run, so the cache lives beside the Debian root instead. Without
-  # parallel= in DEB_BUILD_OPTIONS, debian/rules builds with one job (Debian's default).
-  mkdir -p "$CACHE/ccache"
+  # folder there starts empty each run, so the cache lives beside the Debian root instead, or in
+  # CCACHE_DIR when set (.ci/run: the cache its test build filled). Without parallel= in
+  # DEB_BUILD_OPTIONS, debian/rules builds with one job (Debian's default).
+  CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+  mkdir -p "$CCACHE_DIR"
   (cd "$B/src" && CMAKE_CXX_COMPILER_LAUNCHER=$(command -v ccache || true) \
-    CMAKE_C_COMPILER_LAUNCHER=$(command -v ccache || true) CCACHE_DIR="$CACHE/ccache" \
+    CMAKE_C_COMPILER_LAUNCHER=$(command -v ccache || true) CCACHE_DIR="$CCACHE_DIR" \
     DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
     dpkg-buildpackage -b -us -uc >"$B/build.log" 2>&1) || { tail -40 "$B/build.log"; fail "dpkg-buildpackage"; }
   BUILD_SECONDS=$(( $(date +%s) - t0 ))
@@ -203,7 +206,7 @@ MEM_LINE=$(echo "$MEM" | grep '^memory: ') || fail "no figure from bench/agent/m
 MEM_IDLE_KIB=$(echo "$MEM_LINE" | sed -E 's/.* PSS ([0-9]+) KiB idle.*/\1/')
 MEM_KIB=$(echo "$MEM_LINE" | sed -E 's/.*, ([0-9]+) KiB after one alert.*/\1/')
 echo "---- figures"
-echo "build time: ${BUILD_SECONDS} s (dpkg-buildpackage -b, parallel=$(nproc), ccache in $CACHE/ccache)"
+echo "build time: ${BUILD_SECONDS} s (dpkg-buildpackage -b, parallel=$(nproc), ccache in ${CCACHE_DIR:-$CACHE/ccache})"
 echo "lintian tags: $(echo "$LINTIAN" | grep -c '^[EWIPXO]:' || true)"
 echo "systemd-analyze security: $SCORE"
 echo "agent in the install test's root (3 jobs, no cron daemon, after its alert): PSS ${PSS_KB} KiB, private ${PRIV_KB} KiB"
