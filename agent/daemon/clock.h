@@ -3,7 +3,9 @@
 // pace from an offset and is moved forward on request, so that a test sees hours of deadlines,
 // reminders and snooze ends in a moment. Everything the daemon judges by the wall clock (now(),
 // the CLOCK_REALTIME timers of its deadlines, snooze end and outbox, the times wrappers stamp on
-// their events) goes through it; log timestamps and relative (CLOCK_MONOTONIC) timers do not.
+// their events) goes through it; log timestamps do not. Its relative (CLOCK_MONOTONIC) timers,
+// delays that tests would otherwise wait for in real time (the cron daemon's 10-s confirmation,
+// the heartbeats), run at the real pace too, and an advance moves them with the clock.
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -58,17 +60,19 @@ class Clock {
 size_t advance_clock(Clock& clock, Instant target, const std::function<std::optional<Instant>()>& next_due,
                      const std::function<void()>& fire, size_t max_steps = 1000000);
 
-/// One of the daemon's CLOCK_REALTIME sd-event timers: what advance_timers dispatches.
+/// One of the daemon's sd-event timers, CLOCK_REALTIME (armed with Clock::timer_usec) or
+/// CLOCK_MONOTONIC (a delay from the loop's now): what advance_timers dispatches.
 struct ClockTimer {
   sd_event_source* src = nullptr;
   sd_event_time_handler_t handler = nullptr;
   void* userdata = nullptr;
 };
 
-/// advance_clock over sd-event timers armed with clock.timer_usec(): each enabled timer is due
-/// at the instant its time stands for; the earliest is disabled (a oneshot timer's dispatch)
-/// and its handler called, as the loop would when its time came; then `settle` (if any) lets
-/// finish what the handler started that real time would have finished before the next instant.
+/// advance_clock over sd-event timers: each enabled timer is due at the instant its time stands
+/// for (a monotonic one: its delay from the loop's now, counted from the clock's now); the
+/// earliest is disabled (a oneshot timer's dispatch) and its handler called, as the loop would
+/// when its time came; then `settle` (if any) lets finish what the handler started that real time
+/// would have finished before the next instant. The timers beyond `target` keep their instants.
 size_t advance_timers(Clock& clock, Instant target, std::span<const ClockTimer> timers,
                       const std::function<void()>& settle = {});
 

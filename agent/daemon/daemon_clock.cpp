@@ -1,7 +1,7 @@
 // Tests only: root moves the simulated clock (agent/daemon/clock.h) forward. What falls due on
 // the way (deadlines, hence misses and reminders; the snooze's end; the outbox's retries and
-// digests) fires in time order through the same handlers as when its time comes, and last_seen
-// moves with the clock.
+// digests; the cron daemon's confirmation that it is gone or back; the heartbeats) fires in time
+// order through the same handlers as when its time comes, and last_seen moves with the clock.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -18,9 +18,14 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
   if (!clock_.is_simulated() || peer.pid <= 0) return RequestHandler::control_error("unknown request \"advance\"");
   commit_pending();  // what wrappers already told happened before the jump
   const Instant target = now() + std::chrono::microseconds(req.by_us);
+  // The delays on CLOCK_MONOTONIC move with it (clock.h): the cron daemon's confirmation and its
+  // looks while it is down, last_seen's heartbeat, the uplink's.
   const ClockTimer timers[] = {{deadline_src_, on_deadline_cb, this},
                                {snooze_src_, on_snooze_cb, this},
-                               {alerts_.timer_source(), AlertOutbox::fire_timer, &alerts_}};
+                               {alerts_.timer_source(), AlertOutbox::fire_timer, &alerts_},
+                               {cron_watch_.timer_source(), CronDaemonWatch::fire_timer, &cron_watch_},
+                               {heartbeat_src_, on_heartbeat_cb, this},
+                               {upstreams_.heartbeat_timer(), Upstreams::fire_heartbeat, &upstreams_}};
   // The alerts a step handed to the sender are answered before the next instant, as they would be
   // in the real time between them (else their leases run out in simulated minutes, and the
   // outbox looks again every 10 ms of simulated time).

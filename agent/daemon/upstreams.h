@@ -65,6 +65,10 @@ class Upstreams {
   }
   /// Each upstream's counters and backlog, for Prometheus.
   std::vector<uplink::UpstreamMetrics> metrics();
+  /// Tests on a simulated clock (agent/daemon/daemon_clock.cpp): the heartbeat's timer as
+  /// advance_timers() fires it (null when none beats).
+  sd_event_source* heartbeat_timer() const { return self_beat_.get(); }
+  static int fire_heartbeat(sd_event_source* s, uint64_t usec, void* ud) { return on_self_beat_cb(s, usec, ud); }
 
  private:
   /// A monitor as upstreams see it; its schedule in a form they take (warns once per job when none).

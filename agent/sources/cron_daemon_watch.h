@@ -48,6 +48,10 @@ class CronDaemonWatch {
   bool pidfd_watched() const { return exit_src_ != nullptr; }
   /// When the timer looks next (CLOCK_MONOTONIC, µs); nullopt when it is off.
   std::optional<uint64_t> next_look_usec() const;
+  /// Tests on a simulated clock (agent/daemon/daemon_clock.cpp): the timer as advance_timers()
+  /// fires it, so that its delays (the 10-s confirmation) pass in simulated time.
+  sd_event_source* timer_source() const { return timer_src_.get(); }
+  static int fire_timer(sd_event_source* s, uint64_t usec, void* ud) { return on_timer_cb(s, usec, ud); }
 
  private:
   void arm(uint64_t after_usec);

@@ -8,6 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "common/event_source.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -129,6 +131,65 @@ TEST(Clock, AdvanceTimersDispatchesTheDaemonsRealtimeTimersInOrder) {
   sd_event_source_get_time(late, &usec);
   EXPECT_EQ(c.from_timer_usec(usec), at(2'009'000));
   for (auto* s : {a, b, off, late}) sd_event_source_unref(s);
+  sd_event_unref(ev);
+}
+
+// The delays (CLOCK_MONOTONIC: the cron daemon's confirmation, the heartbeats) move with a
+// simulated clock: due as far from its now as they are from the loop's, in time order among the
+// wall-clock timers, re-armed by their handlers from the loop's now; one beyond the target keeps
+// its delay from the clock's new now (not late by the jump).
+TEST(Clock, AdvanceTimersMovesTheMonotonicDelaysWithTheClock) {
+  sd_event* ev = nullptr;
+  ASSERT_GE(sd_event_new(&ev), 0);
+  ASSERT_GE(sd_event_run(ev, 0), 0);  // one turn: the loop's monotonic now is cached, as in the daemon
+  uint64_t mono = 0;
+  ASSERT_EQ(sd_event_now(ev, CLOCK_MONOTONIC, &mono), 0);
+  const Instant real = at(1'000'000);
+  Clock c = Clock::simulated(at(2'000'000), [&] { return real; });
+  struct Seen {
+    Clock* clock;
+    sd_event* ev;
+    int rearms;
+    std::vector<std::pair<sd_event_source*, Instant>> calls;
+  } seen{&c, ev, 2, {}};
+  auto handler = [](sd_event_source* s, uint64_t, void* ud) -> int {
+    auto* seen = static_cast<Seen*>(ud);
+    seen->calls.emplace_back(s, seen->clock->now());
+    return 0;
+  };
+  // Looks again 4 s later, twice: as the cron watch does while cron is down.
+  auto again = [](sd_event_source* s, uint64_t, void* ud) -> int {
+    auto* seen = static_cast<Seen*>(ud);
+    seen->calls.emplace_back(s, seen->clock->now());
+    if (seen->rearms-- > 0) arm_once_in(seen->ev, s, 4'000'000);
+    return 0;
+  };
+  auto add = [&](clockid_t id, uint64_t usec, sd_event_time_handler_t h) {
+    sd_event_source* s = nullptr;
+    EXPECT_GE(sd_event_add_time(ev, &s, id, usec, 0, h, &seen), 0);
+    return s;
+  };
+  sd_event_source* wall5 = add(CLOCK_REALTIME, c.timer_usec(at(2'000'005)), handler);
+  sd_event_source* wall20 = add(CLOCK_REALTIME, c.timer_usec(at(2'000'020)), handler);
+  sd_event_source* confirm = add(CLOCK_MONOTONIC, mono + 10'000'000, again);
+  sd_event_source* hour = add(CLOCK_MONOTONIC, mono + 3'600'000'000, handler);
+  const ClockTimer timers[] = {
+      {wall5, handler, &seen}, {wall20, handler, &seen}, {confirm, again, &seen}, {hour, handler, &seen}};
+  EXPECT_EQ(advance_timers(c, at(2'000'030), timers), 5u);
+  ASSERT_EQ(seen.calls.size(), 5u);
+  EXPECT_EQ(seen.calls[0], std::make_pair(wall5, at(2'000'005)));
+  EXPECT_EQ(seen.calls[1], std::make_pair(confirm, at(2'000'010)));
+  EXPECT_EQ(seen.calls[2], std::make_pair(confirm, at(2'000'014)));
+  EXPECT_EQ(seen.calls[3], std::make_pair(confirm, at(2'000'018)));
+  EXPECT_EQ(seen.calls[4], std::make_pair(wall20, at(2'000'020)));
+  EXPECT_EQ(c.now(), at(2'000'030));
+  int enabled = -1;
+  sd_event_source_get_enabled(confirm, &enabled);
+  EXPECT_EQ(enabled, SD_EVENT_OFF);  // no third re-arm
+  uint64_t usec = 0;
+  sd_event_source_get_time(hour, &usec);
+  EXPECT_EQ(usec, mono + 3'570'000'000);  // 30 s of the hour passed in the advance
+  for (auto* s : {wall5, wall20, confirm, hour}) sd_event_source_unref(s);
   sd_event_unref(ev);
 }
 
