@@ -17,6 +17,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
+#include "tests/support/simulated_clock.h"
 #include "tests/support/subprocess.h"
 
 namespace {
@@ -86,13 +87,13 @@ class AgentDiscovery : public ::testing::Test {
       if (m["name"] == "backup-db") return m["key"];
     return {};
   }
-  void start(const std::string& slack_url) {
+  void start(const std::string& slack_url, const std::vector<std::string>& extra = {}) {
     std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
                                        << "\nspool_dir: " << (dir_ / "spool").string()
                                        << "\nhostname: disc-host\ndiscovery: {root: " << (dir_ / "root").string()
                                        << ", crontabs: true, systemd: false}\n"
                                        << "defaults:\n  notify: [\"slack:" << slack_url << "\"]\n";
-    ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_)) << log();
+    ASSERT_TRUE(agent_.start((dir_ / "agent.yaml").string(), socket_, extra)) << log();
   }
   json status() {
     auto r = run_command({kAgent, "status", "--json", "--config", (dir_ / "agent.yaml").string()});
@@ -303,25 +304,43 @@ TEST_F(AgentDiscovery, JobStillThereAfterRestartIsNotReportedRemoved) {
   EXPECT_EQ(count(slack, "was removed"), 0) << log();
 }
 
+// The agent's delays (its look 10 s after cron's exit, every 5 s while cron is down) pass on its
+// simulated clock as the test moves it (tests/support/simulated_clock.h); the exits are real.
 TEST_F(AgentDiscovery, CronRestartIsNoOutageButCronGoneIsAlertedAndItsReturn) {
   HttpRecorder slack(kRecorder, dir_.string());
-  start(slack.url("/s"));
+  start(slack.url("/s"), {simulated_clock_arg()});
   ASSERT_FALSE(backup_key().empty());
+  auto logged = [&](const std::string& text) {
+    const size_t before = occurrences(log(), text);
+    return [this, text, before] { return occurrences(log(), text) > before; };
+  };
   // A restart (stop, then a new daemon at once): the agent sees the exit through its pidfd,
   // looks again 10 s later, finds the new cron: no incident.
+  auto exited = logged("exited; looking again in 10 s");
   stop_cron();
   start_cron();
-  ASSERT_TRUE(agent_.wait_for_log("the cron daemon runs again, as pid " + std::to_string(cron_pid_), 15s)) << log();
+  ASSERT_TRUE(wait_until(exited, 15s)) << log();
+  auto back = logged("the cron daemon runs again, as pid " + std::to_string(cron_pid_));
+  const auto confirmed = advance_until(socket_, back, 15s);
+  ASSERT_TRUE(confirmed) << log();
+  EXPECT_GE(*confirmed, 9s) << "looked again before the confirmation delay: " << log();
   EXPECT_EQ(count(slack, "cron daemon"), 0) << log();
   // Gone for good: alerted once it stays gone 10 s, with no cron job due (they are every 5 min).
+  auto exited_again = logged("exited; looking again in 10 s");
   stop_cron();
-  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until(exited_again, 15s)) << log();
+  auto down_told = logged("The cron daemon on disc-host is not running");
+  const auto gone = advance_until(socket_, down_told, 15s);
+  ASSERT_TRUE(gone) << log();
+  EXPECT_GE(*gone, 9s) << "alerted before the confirmation delay: " << log();
+  std::printf("cron daemon killed -> alerted after %lld s of simulated time\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(*gone).count()));
   auto down = slack.wait_for_body("The cron daemon on disc-host is not running", 15s);
   ASSERT_FALSE(down.is_null()) << log();
-  std::printf("cron daemon killed -> alert received: %.0f ms\n",
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed).count());
   EXPECT_NE(down["body"].get<std::string>().find("no live cron process behind"), std::string::npos) << down.dump();
   start_cron();
+  // Looked for every 5 s while it is down.
+  ASSERT_TRUE(advance_until(socket_, logged("The cron daemon on disc-host is running again"), 6s)) << log();
   auto up = slack.wait_for_body("The cron daemon on disc-host is running again", 15s);
   ASSERT_FALSE(up.is_null()) << log();
   EXPECT_EQ(count(slack, "is not running"), 1);
@@ -345,7 +364,7 @@ TEST_F(AgentDiscovery, ZoneChangedUnderRunningCronWarnsOnceUntilCronRestarts) {
   std::ofstream(dir_ / "root/etc/cron.d/nightly") << "30 2 * * * root /usr/local/bin/nightly-report\n"
                                                   << "15 14 * * 1-5 root /usr/local/bin/nightly-report\n";
   HttpRecorder slack(kRecorder, dir_.string());
-  start(slack.url("/s"));
+  start(slack.url("/s"), {simulated_clock_arg()});  // cron's restart is confirmed as the test moves it
   auto nightly = [&] {
     const json st = status();
     for (const auto& m : st["monitors"])
@@ -380,9 +399,14 @@ TEST_F(AgentDiscovery, ZoneChangedUnderRunningCronWarnsOnceUntilCronRestarts) {
   set_zone("Europe/Lisbon");
 
   // Restart cron: the new daemon reads Lisbon; the monitor follows and the warning ends.
+  const size_t exits = occurrences(log(), "exited; looking again in 10 s");
   stop_cron();
   start_cron();
-  auto cleared = slack.wait_for_body("cron runs jobs in Europe/Lisbon now", 20s);
+  ASSERT_TRUE(wait_until([&] { return occurrences(log(), "exited; looking again in 10 s") > exits; }, 15s)) << log();
+  ASSERT_TRUE(advance_until(
+      socket_, [&] { return log().find("cron runs jobs in Europe/Lisbon now") != std::string::npos; }, 15s))
+      << log();
+  auto cleared = slack.wait_for_body("cron runs jobs in Europe/Lisbon now", 15s);
   ASSERT_FALSE(cleared.is_null()) << log();
   ASSERT_TRUE(cronitor::testing::wait_until([&] { return nightly()["timezone"] == "Europe/Lisbon"; }, 10s))
       << status().dump(2);

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace cronitor::testing {
@@ -46,6 +48,21 @@ inline nlohmann::json control(const std::string& socket, const nlohmann::json& r
 inline int64_t move_clock(const std::string& socket, std::chrono::microseconds by) {
   auto r = control(socket, {{"control", "advance"}, {"by_us", by.count()}});
   return r.is_object() && r.value("ok", false) ? r.value("now_us", int64_t{-1}) : -1;
+}
+
+/// Moves the agent's simulated clock forward `step` at a time until `done` holds, for `limit` of
+/// simulated time at most: how far it moved by then (zero: held at once), or nullopt if it never
+/// held. For the agent's own delays (the cron daemon's 10-s confirmation, its looks while cron is
+/// down): each step fires what falls due in it before its reply, so `done` is checked at once.
+inline std::optional<std::chrono::microseconds> advance_until(
+    const std::string& socket, const std::function<bool()>& done, std::chrono::microseconds limit,
+    std::chrono::microseconds step = std::chrono::seconds(1)) {
+  std::chrono::microseconds moved{0};
+  for (;;) {
+    if (done()) return moved;
+    if (moved >= limit || move_clock(socket, step) < 0) return std::nullopt;
+    moved += step;
+  }
 }
 
 }  // namespace cronitor::testing
