@@ -2,8 +2,10 @@
 // spool (item 10) and a wrapped /etc/cron.d line that carries no paths: the run reaches that agent.
 // Then cron is stopped while the job runs (item 9): its per-job child (`/usr/sbin/CRON -f`, comm
 // "cron") lives on, reparented, and must not pass for the daemon: the host incident opens.
-// Needs root and /usr/sbin/cron; run it under `flock /work/.host.lock` (it writes /etc/cron.d and
-// /run/crond.pid). About 1 minute: cron starts jobs at second :01 of a minute.
+// Needs root and /usr/sbin/cron; run it under `flock /work/.locks/cron` (it writes /etc/cron.d and
+// /run/crond.pid). A few seconds: the jobs are @reboot lines, which cron starts as it starts (a
+// minutely line waits up to a minute for cron's tick), and the agent's delays pass on its
+// simulated clock.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -19,6 +21,7 @@
 
 #include "tests/support/agent_process.h"
 #include "tests/support/daemon_test.h"
+#include "tests/support/simulated_clock.h"
 #include "tests/support/subprocess.h"
 
 namespace {
@@ -97,19 +100,26 @@ TEST(RealCron, WrappedLineReachesAnAgentWithItsOwnPathsAndCronDeathIsSeenWhileTh
   ::unsetenv("CRONITOR_SOCKET");
   ::unsetenv("CRONITOR_SPOOL");
   {
+    // Started as cron starts (@reboot, once per /run/crond.reboot), before the agent that writes
+    // the endpoint file: the line waits for that file (10 s at most) from its own environment.
     std::ofstream(kCronFile) << "SHELL=/bin/sh\nMAILTO=\"\"\nCRONITOR_ENDPOINT_FILE=" << endpoint << "\n"
-                             << "* * * * * root " << exec << " lc-real-cron -- 'echo $$ > "
-                             << (h.dir / "jobpid").string() << "; sleep 50'\n";
+                             << "@reboot root for i in $(seq 100); do [ -e \"$CRONITOR_ENDPOINT_FILE\" ] && break; "
+                             << "sleep 0.1; done; [ -e \"$CRONITOR_ENDPOINT_FILE\" ] && " << exec
+                             << " lc-real-cron -- 'echo $$ > " << (h.dir / "jobpid").string() << "; sleep 50'\n"
+                             << "17 3 * * * root true\n";
     ::chmod(kCronFile, 0644);
   }
+  std::error_code ec;
+  fs::remove("/run/crond.reboot", ec);  // @reboot runs at this start
   h.cron = ::fork();
   if (h.cron == 0) {
     ::execl("/usr/sbin/cron", "cron", "-f", "-L", "15", nullptr);
     ::_exit(127);
   }
   ASSERT_TRUE(wait_until([] { return pid_alive("/run/crond.pid"); }, 15s)) << "cron did not write /run/crond.pid";
+  // On a simulated clock: its 10-s confirmation that cron is gone passes as the test moves it.
   AgentProcess agent(kAgent, (h.dir / "daemon.log").string());
-  ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+  ASSERT_TRUE(agent.start(config, socket, {simulated_clock_arg()})) << agent.log();
   ASSERT_TRUE(wait_until([&] { return fs::exists(endpoint); }, 15s)) << agent.log();
   auto latest = [&]() -> std::string {
     auto r = run_command({kAgent, "history", "lc-real-cron", "--json", "--config", config});
@@ -117,13 +127,16 @@ TEST(RealCron, WrappedLineReachesAnAgentWithItsOwnPathsAndCronDeathIsSeenWhileTh
     return j.is_array() && !j.empty() ? j[0].value("status", "") : "";
   };
   // Item 10: the run cron started reaches this agent, over its own socket.
-  ASSERT_TRUE(wait_until([&] { return latest() == "running"; }, 75s)) << agent.log();
+  ASSERT_TRUE(wait_until([&] { return latest() == "running"; }, 20s)) << agent.log();
   EXPECT_TRUE(fs::exists(h.dir / "jobpid"));
   // Item 9: the daemon stops (as `systemctl stop cron` with KillMode=process: the daemon only).
   ::kill(h.cron, SIGTERM);
   ::waitpid(h.cron, nullptr, 0);
   h.cron = -1;
-  ASSERT_TRUE(agent.wait_for_log("will be missed", 15s)) << agent.log();
+  ASSERT_TRUE(agent.wait_for_log("exited; looking again", 15s)) << agent.log();
+  ASSERT_TRUE(advance_until(
+      socket, [&] { return agent.log().find("will be missed") != std::string::npos; }, 15s))
+      << agent.log();
   EXPECT_EQ(agent.log().find("runs again"), std::string::npos) << agent.log();
   EXPECT_EQ(agent.log().find("is running again"), std::string::npos) << agent.log();
   auto st = run_command({kAgent, "status", "--json", "--config", config});
@@ -135,7 +148,10 @@ TEST(RealCron, WrappedLineReachesAnAgentWithItsOwnPathsAndCronDeathIsSeenWhileTh
 
 // Issue 17 item 8: cron started by hand (no unit: it forks into the background, and the killed
 // daemon is reaped by whatever adopted it, maybe late), one of its jobs running (an @reboot job,
-// started at once), then cron killed. The agent tells it within 15 s, every time: 10 rounds.
+// started at once), then cron killed. The agent tells it within 15 s, every time: 10 rounds. The
+// agent runs on a simulated clock (tests/support/simulated_clock.h): its 10-s confirmation that
+// cron is gone and its looks for cron's return pass as the test moves the clock, 1 s at a time, in
+// milliseconds; the kill, the pidfd, /proc and the reaping are real.
 TEST(RealCron, CronStartedByHandAndKilledWhileAJobRunsIsToldWithin15sEveryTime) {
   ASSERT_EQ(::geteuid(), 0u) << "needs root (writes /etc/cron.d, starts cron)";
   ASSERT_TRUE(fs::exists("/usr/sbin/cron")) << "install Debian's cron (REAL-COMPONENTS.md)";
@@ -160,6 +176,9 @@ TEST(RealCron, CronStartedByHandAndKilledWhileAJobRunsIsToldWithin15sEveryTime) 
     long pid = 0;
     return (in >> pid) && pid > 0 ? static_cast<pid_t>(pid) : 0;
   };
+  auto logged = [&](const char* text, size_t before) {
+    return [&, text, before] { return occurrences(agent.log(), text) > before; };
+  };
   std::vector<double> told;
   for (int round = 0; round < 10; ++round) {
     std::error_code ec;
@@ -172,10 +191,10 @@ TEST(RealCron, CronStartedByHandAndKilledWhileAJobRunsIsToldWithin15sEveryTime) 
         << "the @reboot job did not start";
     const size_t up_lines = occurrences(agent.log(), "is running again after");
     if (round == 0) {
-      ASSERT_TRUE(agent.start(config, socket)) << agent.log();
+      ASSERT_TRUE(agent.start(config, socket, {simulated_clock_arg()})) << agent.log();
     } else {
-      ASSERT_TRUE(wait_until([&] { return occurrences(agent.log(), "is running again after") > up_lines; }, 15s))
-          << agent.log();
+      // Cron is looked for every 5 s while it is down: back within 15 s.
+      ASSERT_TRUE(advance_until(socket, logged("is running again after", up_lines), 15s)) << agent.log();
     }
     // The agent knows this cron runs before it is killed.
     ASSERT_TRUE(wait_until(
@@ -186,17 +205,24 @@ TEST(RealCron, CronStartedByHandAndKilledWhileAJobRunsIsToldWithin15sEveryTime) 
         15s))
         << agent.log();
     const size_t down_lines = occurrences(agent.log(), "will be missed");
+    const size_t exit_lines = occurrences(agent.log(), "exited; looking again");
     const pid_t cron = cron_pid();
     ASSERT_GT(cron, 1);
     const auto killed = std::chrono::steady_clock::now();
     ::kill(cron, SIGTERM);
-    const bool seen = wait_until([&] { return occurrences(agent.log(), "will be missed") > down_lines; }, 30s);
-    told.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count());
-    std::printf("round %d: cron (pid %d) killed while its job ran; told after %.1f s\n", round + 1, cron, told.back());
+    // Its exit is seen at once (the pidfd, real time); told after the agent's confirmation, which
+    // passes in simulated time: told = the real time until the exit was seen + the time moved.
+    const bool exit_seen = wait_until(logged("exited; looking again", exit_lines), 15s);
+    const double seen_after = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+    const auto moved = exit_seen ? advance_until(socket, logged("will be missed", down_lines), 30s) : std::nullopt;
+    told.push_back(seen_after + (moved ? std::chrono::duration<double>(*moved).count() : 99.0));
+    std::printf("round %d: cron (pid %d) killed while its job ran; exit seen after %.3f s, told after %.1f s\n",
+                round + 1, cron, seen_after, told.back());
     std::ifstream in(jobpid);
     long job = 0;
     if (in >> job && job > 1) ::kill(static_cast<pid_t>(job), SIGKILL);
-    ASSERT_TRUE(seen) << agent.log();
+    ASSERT_TRUE(exit_seen) << agent.log();
+    ASSERT_TRUE(moved) << agent.log();
     EXPECT_LE(told.back(), 15.0) << agent.log();
   }
   agent.stop(SIGTERM);
