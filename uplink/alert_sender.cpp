@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "common/url_text.h"
+#include "uplink/curl_request.h"
 #include "uplink/post_child.h"
 
 extern char** environ;
@@ -40,29 +41,13 @@ struct AlertSender::Curl {
   std::mutex mu;  // guards `multi` against cancel() from another thread
 };
 
-namespace {
-
-size_t keep_some(char* data, size_t size, size_t n, void* userdata) {
-  auto* s = static_cast<std::string*>(userdata);
-  if (s->size() < 300) s->append(data, std::min(size * n, 300 - s->size()));
-  return size * n;
-}
-
-struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-}  // namespace
-
 AlertSender::AlertSender(std::string host, std::chrono::milliseconds timeout)
     : host_(std::move(host)), timeout_(timeout), curl_(std::make_unique<Curl>()) {}
 
 AlertSender::~AlertSender() = default;
 
-std::chrono::seconds retry_delay(int attempts) {
-  int64_t s = 5;
-  for (int i = 0; i < attempts && s < 3600; ++i) s *= 2;
-  return std::chrono::seconds(std::min<int64_t>(s, 3600));
+std::chrono::milliseconds retry_delay(int attempts, const SendResult& r) {
+  return retry_wait(kAlertBackoff, attempts + 1, r.retry_after, 0);  // no jitter: one host's alerts
 }
 
 SendResult AlertSender::send(const Alert& alert, const NotifyTarget& target) {
@@ -84,33 +69,21 @@ SendResult AlertSender::post_here(const OutgoingMessage& m) {
   CURL* c = curl_->handle.get();
   if (!c) return {false, true, "curl_easy_init failed"};
   curl_easy_reset(c);
-  std::unique_ptr<curl_slist, SlistFree> headers;
-  curl_slist* raw = nullptr;
-  for (const auto& h : m.headers) raw = curl_slist_append(raw, h.c_str());
-  raw = curl_slist_append(raw, "Expect:");
-  headers.reset(raw);
-  std::string response;
-  curl_easy_setopt(c, CURLOPT_URL, m.url.c_str());
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, m.body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(m.body.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "cronitor-agent");
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 5000)));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+  CurlRequest request(HttpRequest{"POST", m.url, m.body, m.headers, {}},
+                      {timeout_, std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(5)), 300});
+  request.apply(c);
   auto rc = static_cast<CURLcode>(perform(c));
   if (cancelled_.load()) return {false, true, "cancelled: the agent is stopping"};
   if (rc != CURLE_OK) return {false, true, "POST " + redact_url(m.url) + ": " + curl_easy_strerror(rc)};
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (status >= 200 && status < 300) return {true, false, {}};
-  bool retry = status == 429 || status >= 500 || status == 408;
-  return {false, retry, "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response)};
+  const Verdict v = classify(status);
+  if (v == Verdict::kDone) return {true, false, {}};
+  curl_off_t retry_after = 0;  // Slack, Discord and Teams send it with their 429s
+  curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after);
+  const std::string& response = request.answer();
+  return {false, v == Verdict::kRetry, "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response),
+          std::chrono::seconds(v == Verdict::kRetry ? std::max<curl_off_t>(retry_after, 0) : 0)};
 }
 
 // curl_easy_perform would hold a stopping agent for up to the whole timeout (a receiver that

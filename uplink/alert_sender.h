@@ -9,13 +9,15 @@
 #include <string>
 
 #include "uplink/alert_format.h"
+#include "uplink/retry_rule.h"
 
 namespace cronitor::uplink {
 
 struct SendResult {
   bool ok = false;
-  bool retry = false;  // a temporary failure (network, 429, 5xx): try again later
+  bool retry = false;  // a temporary failure (network, 408, 425, 429, 5xx: retry_rule.h): try again later
   std::string error;
+  std::chrono::seconds retry_after{0};  // the server's Retry-After (0: none), which the next try honours
 };
 
 class AlertSender {
@@ -51,8 +53,10 @@ class AlertSender {
   std::atomic<int64_t> am_resend_s_{kAlertmanagerResendDefault.count()};
 };
 
-/// The back-off before attempt `attempts + 1`: 5 s doubling, at most 1 hour.
-std::chrono::seconds retry_delay(int attempts);
+/// The alert outbox's back-off in the one retry rule (retry_rule.h): 5 s doubling, at most 1 hour.
+inline constexpr RetryBackoff kAlertBackoff{std::chrono::seconds(5), std::chrono::hours(1)};
+/// The wait before attempt `attempts + 1` after `r` failed: its Retry-After, else the back-off.
+std::chrono::milliseconds retry_delay(int attempts, const SendResult& r = {});
 inline constexpr int kMaxSendAttempts = 20;
 
 }  // namespace cronitor::uplink

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "uplink/curl_request.h"
 #include "uplink/self_heartbeat.h"
 
 namespace cronitor::uplink {
@@ -21,17 +22,8 @@ namespace {
 constexpr int kHeadRows = 1024;     // rows looked at per pump and upstream
 constexpr size_t kSyncChunk = 500;  // monitors per PUT
 constexpr uint64_t kTrimEveryUsec = 10'000'000;
-constexpr uint64_t kMaxRetryAfterUsec = 3600ull * 1'000'000;
-constexpr size_t kAnswerBytes = 512;
-constexpr std::string_view kCheckJob = "#check:";  // + the job's key: the outbox job of its check upsert  // of a
-                                                   // server's answer, kept for the log and the alert
-
-/// Keeps the start of the answer (a refusal's reason), drops the rest.
-size_t keep_answer(char* data, size_t size, size_t n, void* userp) {
-  auto* answer = static_cast<std::string*>(userp);
-  if (answer->size() < kAnswerBytes) answer->append(data, std::min(size * n, kAnswerBytes - answer->size()));
-  return size * n;
-}
+constexpr size_t kAnswerBytes = 512;               // of a server's answer, kept for the log and the alert
+constexpr std::string_view kCheckJob = "#check:";  // + the job's key: the outbox job of its check upsert
 
 /// The answer on one line, for logs and alerts.
 std::string one_line(std::string s) {
@@ -79,10 +71,10 @@ struct Deliverer::Impl {
     std::string kind;                       // "run", "sync" or "check"
     std::pair<size_t, size_t> range{0, 0};  // sync: the monitors of the row sent, [first, second)
     std::string single;                     // sync: the key when one monitor was sent
-    std::string answer;                     // the start of the server's answer
-    HttpRequest req;
-    curl_slist* headers = nullptr;
+    std::optional<CurlRequest> http;        // the request, its headers, the start of the answer
     char error[CURL_ERROR_SIZE] = {};
+    std::string& answer() { return http->answer(); }
+    const std::string& answer() const { return http->answer(); }
   };
 
   sd_event* ev = nullptr;
@@ -208,7 +200,6 @@ struct Deliverer::Impl {
     if (t) {
       t->lane->busy.erase(t->job);
       --t->lane->in_flight;
-      curl_slist_free_all(t->headers);
       delete t;
     }
     if (reuse && spare.size() < 256) {
@@ -236,7 +227,7 @@ struct Deliverer::Impl {
     // that check alone waits, its pings behind it.
     if (t.kind == "check" && status == 403) {
       v = Verdict::kHold;
-      if (t.answer.empty()) t.answer = "the account is at its check limit";
+      if (t.answer().empty()) t.answer() = "the account is at its check limit";
     }
     switch (v) {
       case Verdict::kDone:
@@ -264,13 +255,13 @@ struct Deliverer::Impl {
         check_settled();
         if (t.kind == "check")
           say(1, "uplink " + name + ": the check of " + who + " was refused: HTTP " + std::to_string(status) + " " +
-                     one_line(t.answer) + "; its pings go on by slug, the check keeps the settings it has");
+                     one_line(t.answer()) + "; its pings go on by slug, the check keeps the settings it has");
         else if (t.kind == "sync")
           say(1, "uplink " + name + ": monitor " + t.single + " refused: HTTP " + std::to_string(status) + " " +
-                     one_line(t.answer) + "; the other monitors are synced");
+                     one_line(t.answer()) + "; the other monitors are synced");
         else
           say(1, "uplink " + name + ": " + t.job + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
-                     one_line(t.answer) + "; this event is dropped (" + std::to_string(l.stats.rejected) +
+                     one_line(t.answer()) + "; this event is dropped (" + std::to_string(l.stats.rejected) +
                      " rejected so far)");
         sync_part_done(l, t);
         return;
@@ -282,15 +273,15 @@ struct Deliverer::Impl {
                   .count();
         h->second.status = status;
         h->second.url = t.shown_url;
-        h->second.answer = one_line(t.answer);
+        h->second.answer = one_line(t.answer());
         h->second.until = mono() + static_cast<uint64_t>(settings.backoff_max.count()) * 1000;
         l.stats.held = l.held.size();
         if (first) {
           say(2, "uplink " + name + ": " + who + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
-                     one_line(t.answer) +
+                     one_line(t.answer()) +
                      "; holding back this job's events (the others keep flowing), trying again every " +
                      std::to_string(settings.backoff_max.count() / 1000) + " s");
-          if (on_stop) on_stop(Refusal{name, who, status, t.shown_url, one_line(t.answer)});
+          if (on_stop) on_stop(Refusal{name, who, status, t.shown_url, one_line(t.answer())});
         }
         return;
       }
@@ -299,9 +290,9 @@ struct Deliverer::Impl {
           l.stats.stopped = true;
           l.stats.stop_status = status;
           say(2, "uplink " + name + ": " + t.shown_url + " answered " + std::to_string(status) + " " +
-                     one_line(t.answer) +
+                     one_line(t.answer()) +
                      "; stopping this upstream until the config is fixed and reloaded (events stay queued)");
-          if (on_stop) on_stop(Refusal{name, "", status, t.shown_url, one_line(t.answer)});
+          if (on_stop) on_stop(Refusal{name, "", status, t.shown_url, one_line(t.answer())});
         }
         return;
       case Verdict::kRetry:
@@ -309,17 +300,10 @@ struct Deliverer::Impl {
     }
     ++l.stats.failures;
     ++l.failures;
-    uint64_t delay;
-    if (retry_after > 0) {
-      delay = std::min<uint64_t>(static_cast<uint64_t>(retry_after) * 1'000'000, kMaxRetryAfterUsec);
-    } else {
-      const uint64_t base = static_cast<uint64_t>(settings.backoff_base.count()) * 1000;
-      const uint64_t cap = static_cast<uint64_t>(settings.backoff_max.count()) * 1000;
-      uint64_t d = base << std::min(l.failures - 1, 20);
-      d = std::min(d, cap);
-      // Full jitter over the upper half: hosts that failed together do not retry together.
-      delay = d / 2 + std::uniform_int_distribution<uint64_t>(0, d / 2)(rng);
-    }
+    // The one retry rule (retry_rule.h), with jitter: hosts that failed together do not retry together.
+    const auto wait = retry_wait({settings.backoff_base, settings.backoff_max}, l.failures,
+                                 std::chrono::seconds(retry_after), std::uniform_real_distribution<>(0, 1)(rng));
+    const uint64_t delay = static_cast<uint64_t>(wait.count()) * 1000;
     l.open_until = std::max(l.open_until, mono() + delay);
     const std::string why = status ? "HTTP " + std::to_string(status) : std::string(curl_easy_strerror(result));
     if (l.failures == 1 || l.failures % 20 == 0)
@@ -343,7 +327,7 @@ struct Deliverer::Impl {
     auto& parts = l.splits[t.id];
     if (parts.empty()) {
       say(1, "uplink " + l.up->name() + ": a sync of " + std::to_string(t.range.second - t.range.first) +
-                 " monitors answered " + std::to_string(status) + " " + one_line(t.answer) +
+                 " monitors answered " + std::to_string(status) + " " + one_line(t.answer()) +
                  "; sending it in parts to find the refused monitors");
     } else {
       parts.pop_front();
@@ -402,32 +386,11 @@ struct Deliverer::Impl {
     t->kind = row.kind;
     t->range = range;
     t->single = std::move(single);
-    t->req = std::move(req);
-    t->shown_url = mask(t->req.method + " " + t->req.url, secrets);
-    for (const auto& h : t->req.headers) t->headers = curl_slist_append(t->headers, h.c_str());
-    t->headers = curl_slist_append(t->headers, "Expect:");
+    t->shown_url = mask(req.method + " " + req.url, secrets);
+    t->http.emplace(std::move(req), CurlRequest::Limits{settings.timeout, settings.timeout, kAnswerBytes});
+    t->http->apply(e);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(e, CURLOPT_URL, t->req.url.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.timeout.count()));
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "cronitor-agent");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_answer);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->answer);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    if (!t->req.userpwd.empty()) {
-      curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-      curl_easy_setopt(e, CURLOPT_USERPWD, t->req.userpwd.c_str());
-    }
-    if (t->req.method == "GET") {
-      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body.data());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->req.body.size()));
-      if (t->req.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->req.method.c_str());
-    }
     l.busy.insert(row.job);
     ++l.in_flight;
     active.insert(e);

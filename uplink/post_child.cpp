@@ -125,6 +125,7 @@ std::string encode_send_result(const SendResult& r) {
   put(out, r.ok ? "1" : "0");
   put(out, r.retry ? "1" : "0");
   put(out, r.error);
+  put(out, std::to_string(r.retry_after.count()));
   return out;
 }
 
@@ -133,8 +134,9 @@ std::optional<SendResult> decode_send_result(std::string_view text) {
   const auto ok = take(text, pos);
   const auto retry = take(text, pos);
   const auto error = take(text, pos);
-  if (!ok || !retry || !error || pos != text.size()) return std::nullopt;
-  return SendResult{*ok == "1", *retry == "1", std::string(*error)};
+  const auto retry_after = take_number(text, pos);
+  if (!ok || !retry || !error || !retry_after || *retry_after < 0 || pos != text.size()) return std::nullopt;
+  return SendResult{*ok == "1", *retry == "1", std::string(*error), std::chrono::seconds(*retry_after)};
 }
 
 int serve_post_child() {

@@ -1,20 +1,7 @@
-// What the upstreams share: answer classification, URL encoding, slugs, masking, the factory.
+// What the upstreams share: URL encoding, slugs, masking, the factory.
 #include "uplink/upstream.h"
 
 namespace cronitor::uplink {
-
-Verdict classify(long status) {
-  if (status >= 200 && status < 300) return Verdict::kDone;
-  if (status == 0 || status >= 500 || status == 408 || status == 425 || status == 429) return Verdict::kRetry;
-  // A bad key will not heal by itself: stop instead of losing telemetry silently for weeks (a
-  // local alert names the upstream).
-  if (status == 401 || status == 403) return Verdict::kPermanent;
-  // One check the upstream does not know or take (Healthchecks answers 404 for an unknown slug or
-  // an account at its check limit, 409 for an ambiguous one): that job waits, the others flow.
-  if (status == 404 || status == 409 || status == 410) return Verdict::kHold;
-  if (status >= 400) return Verdict::kReject;
-  return Verdict::kRetry;  // 1xx/3xx: not expected from these APIs; keep the row
-}
 
 std::string url_encode(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";

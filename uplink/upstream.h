@@ -1,5 +1,5 @@
 // One upstream (Cronitor, Healthchecks.io, Sentry Crons): turns queued telemetry into HTTP
-// requests in that service's documented format and says what an answer means. Pure: no I/O.
+// requests in that service's documented format (what an answer means: retry_rule.h). Pure: no I/O.
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "uplink/retry_rule.h"
 #include "uplink/settings.h"
 #include "uplink/telemetry.h"
 
@@ -20,17 +21,6 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::string userpwd;               // HTTP basic auth "user:password", or empty
 };
-
-/// What an HTTP answer means for the queued row.
-enum class Verdict {
-  kDone,       // delivered
-  kRetry,      // try again later (network, 5xx, 408, 429)
-  kReject,     // this row will never be accepted (400, 413, 422...): drop it, count it
-  kHold,       // this check/monitor/slug is unknown or refused (404, 409, 410): hold back its job only
-  kPermanent,  // the upstream refuses us (401, 403: a bad key): stop it and raise a local alert
-};
-/// status 0: no HTTP answer (refused, timeout).
-Verdict classify(long status);
 
 class Upstream {
  public:

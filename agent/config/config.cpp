@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agent/config/config_uplink.h"
+#include "agent/config/yaml_errors.h"
 #include "agent/eval/monitor_schedule.h"
 #include "agent/eval/run_outcome.h"
 #include "common/duration.h"
@@ -20,16 +21,14 @@ namespace {
 constexpr size_t kMaxConfigBytes = 4 << 20;
 constexpr size_t kMaxMonitors = 100000;
 
-/// Collects errors while walking the document, each tied to a node's line.
+/// Reads the top level's values, reporting to the document's one collector.
 class Walker {
  public:
-  explicit Walker(std::string file) : file_(std::move(file)) {}
+  explicit Walker(YamlErrors& errors) : errors_(errors) {}
 
   void error(const YAML::Node& at, const std::string& key, std::string message) {
-    int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
-    errors_.push_back(ConfigError{file_, line, key, std::move(message)});
+    errors_.add(at, key, std::move(message));
   }
-  ConfigErrors& errors() { return errors_; }
 
   std::optional<std::string> str(const YAML::Node& n, const std::string& key) {
     if (!n.IsScalar()) {
@@ -124,8 +123,7 @@ class Walker {
   }
 
  private:
-  std::string file_;
-  ConfigErrors errors_;
+  YamlErrors& errors_;
 };
 
 void parse_discovery(Walker& w, const YAML::Node& n, Config::Discovery& d) {
@@ -368,24 +366,25 @@ std::string format_errors(const ConfigErrors& errors) {
 }
 
 std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::string_view file) {
-  Walker w{std::string(file)};
+  YamlErrors errors{std::string(file)};
+  Walker w{errors};
   Config c;
   c.source = std::string(file);
   if (yaml.size() > kMaxConfigBytes) {
-    w.error(YAML::Node(), "", "file larger than 4 MiB");
-    return std::unexpected(w.errors());
+    errors.add(YAML::Mark::null_mark(), "", "file larger than 4 MiB");
+    return std::unexpected(errors.take());
   }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    w.errors().push_back(ConfigError{std::string(file), e.mark.line + 1, "", e.msg});
-    return std::unexpected(w.errors());
+    errors.add(e.mark, "", e.msg);
+    return std::unexpected(errors.take());
   }
   if (root.IsNull()) return c;  // an empty file: all defaults
   if (!root.IsMap()) {
     w.error(root, "", "expected a mapping of settings at the top level");
-    return std::unexpected(w.errors());
+    return std::unexpected(errors.take());
   }
   for (const auto& kv : root) {
     const std::string k = kv.first.Scalar();
@@ -471,11 +470,11 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
                   "duplicate key \"" + c.monitors.back().key + "\"");
       }
     } else if (k == "uplink") {
-      parse_uplink(v, std::string(file), c.uplink, w.errors());
+      parse_uplink(v, c.uplink, errors);
     } else if (k == "prometheus") {
-      parse_prometheus(v, std::string(file), c.prometheus, w.errors());
+      parse_prometheus(v, c.prometheus, errors);
     } else if (k == "dashboard") {
-      parse_dashboard(v, std::string(file), c.dashboard.listen, c.dashboard.allow_remote, w.errors());
+      parse_dashboard(v, c.dashboard.listen, c.dashboard.allow_remote, errors);
     } else {
       w.error(kv.first, k,
               "unknown key (known: mode, state_dir, socket, spool_dir, hostname, observe, discovery, "
@@ -483,7 +482,7 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
     }
   }
   check_notify_names(w, c, root);
-  if (!w.errors().empty()) return std::unexpected(w.errors());
+  if (!errors.empty()) return std::unexpected(errors.take());
   return c;
 }
 

@@ -142,6 +142,7 @@ struct ConfigError {
   int line = 0;  // 1-based; 0 when unknown
   std::string key;
   std::string message;
+  int column = 0;            // 1-based; 0 when unknown (the text names the line only)
   std::string text() const;  // "FILE:LINE: KEY: MESSAGE"
 };
 using ConfigErrors = std::vector<ConfigError>;

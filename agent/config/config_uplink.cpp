@@ -7,12 +7,11 @@
 namespace cronitor::agent {
 namespace {
 
+/// Reads these sections' values, reporting to the document's one collector.
 struct Ctx {
-  const std::string& file;
-  ConfigErrors& errors;
+  YamlErrors& errors;
   void error(const YAML::Node& at, const std::string& key, std::string message) {
-    int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
-    errors.push_back(ConfigError{file, line, key, std::move(message)});
+    errors.add(at, key, std::move(message));
   }
   bool str(const YAML::Node& n, const std::string& key, std::string& out) {
     if (!n.IsScalar() || n.Scalar().size() > 4096) {
@@ -93,8 +92,8 @@ void parse_heartbeat(Ctx& c, const YAML::Node& v, const std::string& key, uplink
 
 }  // namespace
 
-void parse_uplink(const YAML::Node& n, const std::string& file, uplink::UplinkSettings& out, ConfigErrors& errors) {
-  Ctx c{file, errors};
+void parse_uplink(const YAML::Node& n, uplink::UplinkSettings& out, YamlErrors& errors) {
+  Ctx c{errors};
   if (n.IsNull()) return;
   if (!c.map(n, "uplink")) return;
   for (const auto& kv : n) {
@@ -203,9 +202,8 @@ void parse_listen(Ctx& c, const YAML::Node& value, const std::string& key, std::
 
 }  // namespace
 
-void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::PrometheusSettings& out,
-                      ConfigErrors& errors) {
-  Ctx c{file, errors};
+void parse_prometheus(const YAML::Node& n, uplink::PrometheusSettings& out, YamlErrors& errors) {
+  Ctx c{errors};
   if (n.IsNull()) return;
   if (!c.map(n, "prometheus")) return;
   for (const auto& kv : n) {
@@ -232,9 +230,8 @@ void parse_prometheus(const YAML::Node& n, const std::string& file, uplink::Prom
   }
 }
 
-void parse_dashboard(const YAML::Node& n, const std::string& file, std::string& listen, bool& allow_remote,
-                     ConfigErrors& errors) {
-  Ctx c{file, errors};
+void parse_dashboard(const YAML::Node& n, std::string& listen, bool& allow_remote, YamlErrors& errors) {
+  Ctx c{errors};
   if (n.IsNull()) return;
   if (!c.map(n, "dashboard")) return;
   YAML::Node listen_node;

@@ -87,7 +87,7 @@ bool AlertOutbox::record_sent() {
     const bool give_up = !o.result.retry || o.item.attempts + 1 >= uplink::kMaxSendAttempts;
     spdlog::warn("sending alert to {}: {}{}", o.item.target.substr(0, o.item.target.find(':')), o.result.error,
                  give_up ? ", giving up" : ", will retry");
-    (void)store_.outbox_retry(o.item.id, t + uplink::retry_delay(o.item.attempts), o.result.error, give_up);
+    (void)store_.outbox_retry(o.item.id, t + uplink::retry_delay(o.item.attempts, o.result), o.result.error, give_up);
     // A newer post of the same Alertmanager alert waits: this one is not tried again after it.
     if (is_alertmanager(o.item.target))
       if (auto alert = alert_from_json(nlohmann::json::parse(o.item.alert_json, nullptr, false)))

@@ -9,8 +9,11 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
+
+#include "common/text.h"
 
 namespace cronitor::agent {
 namespace {
@@ -108,6 +111,16 @@ std::vector<std::string> proc_cmdline(pid_t pid, size_t max_args) {
     rest.remove_prefix(std::min(end + 1, rest.size()));
   }
   return argv;
+}
+
+std::string proc_exe(pid_t pid) {
+  std::error_code ec;
+  return pid > 0 ? std::filesystem::read_symlink(proc_path(pid, "exe"), ec).string() : std::string();
+}
+
+std::optional<uint64_t> host_oom_kills() {
+  auto text = read_small("/proc/vmstat", 16384);  // about 5 KiB
+  return text ? keyed_number(*text, "oom_kill") : std::nullopt;
 }
 
 std::optional<Instant> process_started_at(const ProcStat& stat) {

@@ -1,7 +1,7 @@
 // Facts of the machine the agent runs on that the kernel tells through /proc and its clocks: the
-// boot time, and a process's name, parent, group, owner, command line and start. This is the one
-// place the daemon reads them, and the one seam through which a test states the boot time of the
-// host it pretends to run on (CRONITOR_BOOT_TIME), so that no test depends on the uptime of the
+// boot time, a process's name, parent, group, owner, command line, program and start, and the
+// host's count of OOM kills. This is the one place the daemon reads /proc, and the one seam through which a test states
+// the boot time of the host it pretends to run on (CRONITOR_BOOT_TIME), so that no test depends on the uptime of the
 // machine it runs on.
 #pragma once
 
@@ -43,6 +43,12 @@ std::vector<pid_t> proc_pids(const std::string& proc = "/proc");
 
 /// argv of a process from /proc/PID/cmdline, at most `max_args` arguments.
 std::vector<std::string> proc_cmdline(pid_t pid, size_t max_args = 64);
+
+/// The program a process runs (the target of /proc/PID/exe); empty when it is gone or hidden.
+std::string proc_exe(pid_t pid);
+
+/// The host's count of OOM kills (/proc/vmstat's oom_kill); nullopt when hidden or absent.
+std::optional<uint64_t> host_oom_kills();
 
 /// When a process started, from its start in ticks and the time since boot (CLOCK_BOOTTIME): exact
 /// to a tick, and right whatever boot time a test states.

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,11 +19,6 @@ int64_t clock_ns(clockid_t id) {
   timespec t{};
   ::clock_gettime(id, &t);
   return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
-
-std::string exe_of(pid_t pid) {
-  std::error_code ec;
-  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
 }
 
 }  // namespace
@@ -55,8 +49,8 @@ LostForks lost_forks(std::span<const pid_t> roots, const std::function<bool(pid_
         continue;
       }
       LostFork f{parent, pid, start_ns, std::nullopt};
-      if (!parent_program) parent_program.emplace(proc_cmdline(parent), exe_of(parent));
-      if (proc_cmdline(pid) != parent_program->first || exe_of(pid) != parent_program->second)
+      if (!parent_program) parent_program.emplace(proc_cmdline(parent), proc_exe(parent));
+      if (proc_cmdline(pid) != parent_program->first || proc_exe(pid) != parent_program->second)
         f.exec = read_exec_facts(pid);
       out.forks.push_back(std::move(f));
     }

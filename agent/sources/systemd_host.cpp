@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/sources/host_facts.h"
 #include "common/text.h"
 
 namespace cronitor::agent {
@@ -155,10 +156,7 @@ SystemdHost SystemdHost::real(sd_event* ev) {
   h.monotonic_usec = [] { return clock_usec(CLOCK_MONOTONIC); };
   h.cgroup_oom_kills = [](const std::string& cg) { return read_cgroup_oom_kills("/sys/fs/cgroup", cg); };
   h.watch_oom = [ev](const std::string& cg) { return watch_cgroup_oom(ev, "/sys/fs/cgroup", cg); };
-  h.system_oom_kills = []() -> std::optional<uint64_t> {
-    auto text = slurp("/proc/vmstat");
-    return text ? keyed_number(*text, "oom_kill") : std::nullopt;
-  };
+  h.system_oom_kills = [] { return host_oom_kills(); };
   // The invocation's output as `journalctl -u` shows it.
   h.journal_tail = [](const std::string& id, size_t lines) -> std::string {
     sd_journal* j = nullptr;

@@ -81,8 +81,9 @@ class AlertOutboxTest : public ::testing::Test {
     outbox_->note_alertmanager_rows(a, targets, now_);
     outbox_->mark_dirty();
   }
-  void answer(size_t submitted, bool ok, bool retry) {
-    sender_->answers.push_back({sender_->submitted.at(submitted), uplink::SendResult{ok, retry, ok ? "" : "HTTP 503"}});
+  void answer(size_t submitted, bool ok, bool retry, std::chrono::seconds retry_after = 0s) {
+    sender_->answers.push_back(
+        {sender_->submitted.at(submitted), uplink::SendResult{ok, retry, ok ? "" : "HTTP 503", retry_after}});
     ASSERT_TRUE(outbox_->record_sent());
   }
 
@@ -125,6 +126,20 @@ TEST_F(AlertOutboxTest, AFailedSendIsRetriedAfterItsDelayAndGivenUpWhenTheSender
   EXPECT_EQ(sender_->submitted[1].attempts, 1);
   answer(1, false, false);  // a permanent failure (a 4xx): given up
   now_ += 24h;
+  outbox_->pump();
+  EXPECT_EQ(sender_->submitted.size(), 2u);
+}
+
+// A webhook rate-limited (Slack's 429 with Retry-After: 30): the next try waits what the server
+// said, not the 5 s of the back-off (uplink/retry_rule.h, the upstreams' rule too).
+TEST_F(AlertOutboxTest, AServersRetryAfterSetsTheNextTry) {
+  record(Action::Type::kOpen, {kSlack});
+  outbox_->pump();
+  answer(0, false, true, 30s);
+  now_ += uplink::retry_delay(0);
+  outbox_->pump();
+  EXPECT_EQ(sender_->submitted.size(), 1u) << "tried again before the server's Retry-After";
+  now_ += 25s;
   outbox_->pump();
   EXPECT_EQ(sender_->submitted.size(), 2u);
 }

@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
+
+#include "agent/config/yaml_errors.h"
 
 namespace cronitor::agent {
 namespace {
@@ -216,6 +219,65 @@ TEST(Config, DashboardOnANonLoopbackAddressNeedsAllowRemote) {
   EXPECT_EQ(remote->dashboard.listen, "0.0.0.0:9322");
   EXPECT_TRUE(remote->dashboard.allow_remote);
   EXPECT_FALSE(parse_config("dashboard: {listen: \"127.0.0.1:9322\", allow_remote: maybe}\n", "d.yaml"));
+}
+
+// One collector for the whole document (agent/config/yaml_errors.h): the top level's sections
+// (config.cpp), uplink, prometheus and dashboard (config_uplink.cpp, which had a collector of its
+// own) and yaml-cpp's syntax errors all report the file, line and column of the value at fault.
+TEST(Config, EverySectionReportsFileLineAndColumnThroughTheOneCollector) {
+  const char* text = R"(mode: standalone
+discovery:
+  crontabs: maybe
+defaults:
+  recovery_threshold: 0
+retention: {runs: 0}
+notify:
+  default: ["sms:1"]
+monitors:
+  - key: a
+    paused: perhaps
+uplink:
+  timeout: never
+prometheus:
+  user_jobs: some
+dashboard:
+  allow_remote: often
+)";
+  auto c = parse_config(text, "/etc/cronitor/agent.yaml");
+  ASSERT_FALSE(c.has_value());
+  std::map<std::string, std::pair<int, int>> where;  // key -> (line, column)
+  for (const auto& e : c.error()) {
+    EXPECT_EQ(e.file, "/etc/cronitor/agent.yaml") << e.text();
+    where[e.key] = {e.line, e.column};
+  }
+  const std::map<std::string, std::pair<int, int>> want = {
+      {"discovery.crontabs", {3, 13}},    {"defaults.recovery_threshold", {5, 23}}, {"retention.runs", {6, 19}},
+      {"notify.default", {8, 13}},        {"monitors[0].paused", {11, 13}},         {"uplink.timeout", {13, 12}},
+      {"prometheus.user_jobs", {15, 14}}, {"dashboard.allow_remote", {17, 17}},
+  };
+  EXPECT_EQ(where, want) << format_errors(c.error());
+  // The text names the file and line, as before.
+  EXPECT_NE(format_errors(c.error()).find("/etc/cronitor/agent.yaml:13: uplink.timeout: "), std::string::npos);
+
+  auto syntax = parse_config("mode: standalone\nnotify: [unclosed\n", "x.yaml");
+  ASSERT_FALSE(syntax.has_value());
+  ASSERT_EQ(syntax.error().size(), 1u);
+  EXPECT_EQ(syntax.error()[0].file, "x.yaml");
+  EXPECT_EQ(syntax.error()[0].line, 3);
+  EXPECT_GT(syntax.error()[0].column, 0);
+}
+
+TEST(YamlErrors, AnUndefinedNodeGivesTheFileAlone) {
+  YamlErrors errors("a.yaml");
+  const YAML::Node doc = YAML::Load("a:\n  b: 1\n");
+  errors.add(doc["a"]["b"], "a.b", "too small");
+  errors.add(doc["a"]["missing"], "a.missing", "missing");
+  ASSERT_EQ(errors.list().size(), 2u);
+  EXPECT_EQ(errors.list()[0].text(), "a.yaml:2: a.b: too small");
+  EXPECT_EQ(errors.list()[0].column, 6);
+  EXPECT_EQ(errors.list()[1].text(), "a.yaml: a.missing: missing");
+  EXPECT_EQ(errors.take().size(), 2u);
+  EXPECT_TRUE(errors.empty());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace cronitor::agent {
@@ -70,6 +71,11 @@ TEST(ProcStat, ThisProcessAsTheKernelShowsIt) {
   EXPECT_LE(*started, now);
   EXPECT_GT(*started, now - std::chrono::hours(1));
   EXPECT_FALSE(read_proc_stat(0).has_value());
+  // Its program, as the adoption of lost forks compares it with its parent's.
+  EXPECT_EQ(proc_exe(::getpid()), std::filesystem::read_symlink("/proc/self/exe").string());
+  EXPECT_EQ(proc_exe(0), "");
+  // The host's OOM kills: a number wherever /proc/vmstat is readable (Linux 4.13 and later).
+  EXPECT_EQ(host_oom_kills().has_value(), ::access("/proc/vmstat", R_OK) == 0);
 }
 
 TEST(BootTime, FromTheKernelsStatFileElseItsClocks) {

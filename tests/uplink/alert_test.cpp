@@ -196,6 +196,23 @@ TEST_F(AlertTest, ServerErrorsAreRetryableClientErrorsAreNot) {
   EXPECT_EQ(retry_delay(30), 3600s);
 }
 
+// Slack, Discord and Teams answer 429 with Retry-After when a webhook posts too often: the
+// alert's next try waits what they said, as the upstreams' do (uplink/retry_rule.h).
+TEST_F(AlertTest, A429sRetryAfterSetsTheNextTry) {
+  cronitor::testing::HttpRecorder rec(CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py", dir_.string());
+  rec.set_mode("429 30");
+  AlertSender sender("db1", 5s);
+  auto r = sender.send(failed_alert(), {NotifyTarget::Kind::kSlack, rec.url("/x")});
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.retry);
+  EXPECT_EQ(r.retry_after, 30s);
+  EXPECT_EQ(retry_delay(0, r), 30s);
+  rec.set_mode("404");  // a removed webhook: given up, whatever it said
+  auto gone = sender.send(failed_alert(), {NotifyTarget::Kind::kSlack, rec.url("/x")});
+  EXPECT_FALSE(gone.retry);
+  EXPECT_EQ(gone.retry_after, 0s);
+}
+
 TEST_F(AlertTest, EmailGoesThroughSendmail) {
   const auto mail = stand_in_sendmail("[ \"$1\" = -t ] || exit 9\n");
   AlertSender sender("db1");
