@@ -183,6 +183,12 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
                                        " job lines in this crontab: the rest of the file is not read"});
     return true;
   };
+  // At most a job a line: room for a small file's jobs at once (growing the list moved every
+  // entry read so far); a large one grows from 64. Lines counted with find (memchr), not byte by byte.
+  std::size_t lines = 1;
+  for (std::size_t at = text.find('\n'); at != std::string_view::npos && lines < 64; at = text.find('\n', at + 1))
+    ++lines;
+  out.entries.reserve(std::min(lines, limits.max_entries));
   while (pos < text.size()) {
     ++line_no;
     std::size_t eol = text.find('\n', pos);

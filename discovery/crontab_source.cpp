@@ -264,7 +264,7 @@ std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, Job
   std::vector<Job> jobs;
   jobs.reserve(parsed.entries.size());
   for (CrontabEntry& e : parsed.entries) {
-    Job j;
+    Job& j = jobs.emplace_back();  // built in place: moving a Job moves its dozen strings
     j.source = SourceKind::kCrontab;
     j.origin = origin;
     j.file = std::string(file);
@@ -302,7 +302,6 @@ std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, Job
       j.disabled = true;
       j.reason = "skipped by a \"# cronitor: ignore\" comment";
     }
-    jobs.push_back(std::move(j));
   }
   merge_job_lines(jobs);
   return jobs;

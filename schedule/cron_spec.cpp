@@ -192,14 +192,27 @@ Result<FieldBits> parse_field(FieldId f, std::string_view text, CronDialect dial
   return out;
 }
 
-std::vector<std::string_view> split_ws(std::string_view s) {
-  std::vector<std::string_view> out;
+// The blank-separated words of a schedule: the first six kept, all counted (a schedule has five
+// or six; a vector for them was four allocations per crontab line read).
+struct Words {
+  std::array<std::string_view, 6> w;
+  std::size_t n = 0;
+  bool empty() const { return n == 0; }
+  std::size_t size() const { return n; }
+  std::string_view operator[](std::size_t i) const { return w[i]; }
+};
+
+Words split_ws(std::string_view s) {
+  Words out;
   size_t i = 0;
   while (i < s.size()) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
     size_t j = i;
     while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
+    if (j > i) {
+      if (out.n < out.w.size()) out.w[out.n] = s.substr(i, j - i);
+      ++out.n;
+    }
     i = j;
   }
   return out;
