@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "agent/sources/anacron_roots.h"
 #include "agent/sources/cron_run_tracker.h"
@@ -88,6 +89,8 @@ nlohmann::json ProcWatch::status_json() const {
           {"runs", stats_.runs},
           {"events", stats_.events},
           {"wakeups", stats_.wakeups},
+          {"timer_wakeups", stats_.timer_wakeups},
+          {"idle_wakeups", stats_.idle_wakeups},
           {"losses", stats_.losses},
           {"unreadable", n.unreadable},
           {"named_from_cron_log", stats_.named_from_log},
@@ -109,12 +112,14 @@ int ProcWatch::on_io(sd_event_source*, int, uint32_t, void* ud) {
     return 0;
   }
   sd_event_source_set_enabled(w->io_src_, SD_EVENT_OFF);
+  w->batching_ = true;
   w->arm(w->batch_src_, w->options_.batch_usec);
   return 0;
 }
 
 int ProcWatch::on_batch(sd_event_source*, uint64_t, void* ud) {
   auto* w = static_cast<ProcWatch*>(ud);
+  if (!std::exchange(w->batching_, false)) ++w->stats_.timer_wakeups;  // a re-read of /proc after a loss
   w->step();
   sd_event_source_set_enabled(w->io_src_, SD_EVENT_ON);
   return 0;
@@ -124,6 +129,10 @@ int ProcWatch::on_held(sd_event_source*, uint64_t, void* ud) {
   auto* w = static_cast<ProcWatch*>(ud);
   uint64_t now = 0;
   sd_event_now(w->ev_, CLOCK_MONOTONIC, &now);
+  ++w->stats_.timer_wakeups;
+  const auto join_due = w->join_.next_due_ms();
+  if ((w->held_.empty() || w->held_.front().due_usec > now) && (!join_due || *join_due > mono_ms()))
+    ++w->stats_.idle_wakeups;
   w->check_held(now);
   return 0;
 }
@@ -133,7 +142,7 @@ void ProcWatch::step() {
   ++stats_.wakeups;
   const auto began = static_cast<int64_t>(mono_ns());
   auto feed = [this](const ProcEvent& e) { tracker_.feed(e, read_exec_facts); };
-  size_t losses = 0;
+  size_t losses = 0, events = 0;
   for (size_t round = 0; round < kMaxRoundsPerStep; ++round) {
     auto d = connector_->drain(feed);
     if (!d) {
@@ -141,11 +150,15 @@ void ProcWatch::step() {
       break;
     }
     stats_.events += d->events;
+    events += d->events;
     stats_.foreign += d->foreign;
     stats_.malformed += d->malformed;
     losses += d->losses;
     if (!d->more) break;
-    if (round + 1 == kMaxRoundsPerStep && batch_src_) arm(batch_src_, 0);  // more: the next turn of the loop
+    if (round + 1 == kMaxRoundsPerStep && batch_src_) {  // more: the next turn of the loop
+      batching_ = true;
+      arm(batch_src_, 0);
+    }
   }
   const Instant read_at = wall_now();
   if (losses > 0) {
@@ -156,7 +169,8 @@ void ProcWatch::step() {
     handler_.events_lost(read_at_, read_at);
   }
   read_at_ = read_at;
-  if (adopt_due_) adopt_lost_forks(began);
+  const bool reread = adopt_due_ && adopt_lost_forks(began);
+  if (events == 0 && losses == 0 && !reread) ++stats_.idle_wakeups;
   handle(tracker_.take_runs());
 }
 
@@ -164,15 +178,15 @@ void ProcWatch::step() {
 // their runs are not missed: the processes of cron's trees not followed that started before this
 // step's first read (a younger one's events are still to come; it is judged at a later read). One scan of /proc per 100
 // ms at most: a host that overruns the queue again and again does not make the agent scan it each time.
-void ProcWatch::adopt_lost_forks(int64_t began_ns) {
+bool ProcWatch::adopt_lost_forks(int64_t began_ns) {
   constexpr int64_t kEvery = 100'000'000;
   if (adopted_at_ns_ != 0 && began_ns - adopted_at_ns_ < kEvery) {
     if (batch_src_) arm(batch_src_, static_cast<uint64_t>(adopted_at_ns_ + kEvery - began_ns) / 1000);
-    return;
+    return false;
   }
   adopt_due_ = false;
   adopted_at_ns_ = began_ns;
-  if (cron_ <= 0) return;
+  if (cron_ <= 0) return true;
   const pid_t roots[] = {cron_};
   const auto follows = [this](pid_t p) { return tracker_.follows(p); };
   const auto found = lost_forks(roots, follows, began_ns);
@@ -185,6 +199,7 @@ void ProcWatch::adopt_lost_forks(int64_t began_ns) {
     const int64_t wait_ns = std::max(found.judge_again_ns, adopted_at_ns_ + kEvery) - began_ns;
     if (batch_src_) arm(batch_src_, static_cast<uint64_t>(std::max<int64_t>(wait_ns, 0)) / 1000);
   }
+  return true;
 }
 
 // The kernel dropped events: every followed process may have ended unseen. Those gone from /proc
@@ -300,7 +315,16 @@ void ProcWatch::arm_held(uint64_t now_usec) {
     const uint64_t usec = static_cast<uint64_t>(std::max<int64_t>(0, *j)) * 1000;
     due = due ? std::min(*due, usec) : usec;
   }
-  if (due) arm(held_src_, *due > now_usec ? *due - now_usec : 0);
+  if (due)
+    arm(held_src_, *due > now_usec ? *due - now_usec : 0);
+  else  // what it was armed for was settled early (a CMD line's run came): no wake-up for nothing
+    sd_event_source_set_enabled(held_src_, SD_EVENT_OFF);
+}
+
+bool ProcWatch::timers_armed() const {
+  int held = SD_EVENT_OFF;
+  if (held_src_) sd_event_source_get_enabled(held_src_, &held);
+  return held != SD_EVENT_OFF || adopt_due_;
 }
 
 void ProcWatch::handle(std::vector<ProcRun> nameable) {

@@ -85,11 +85,19 @@ class ProcWatch {
     uint64_t named_from_log = 0;  // runs gone before their command was read, named by cron's CMD line
     uint64_t from_log = 0;        // cron's CMD lines with no process events run: outcome unknown
     uint64_t unnamed = 0;         // runs gone before their command was read that no CMD line named
+    // Idle it does not wake (issue 21): a wake-up is a read of what the kernel queued (a batch 5 ms
+    // after the socket became readable), or one of the timers below, each for something pending.
+    uint64_t timer_wakeups = 0;  // the held timer (a wrapped line's end, a join's wait) or a re-read after a loss
+    uint64_t idle_wakeups = 0;   // wake-ups that found no event to read and nothing due (should stay 0)
   };
   const Stats& stats() const { return stats_; }
   const ProcessTracker::Counters& counters() const { return tracker_.counters(); }
   size_t followed() const { return tracker_.followed(); }
   pid_t cron() const { return cron_; }
+  /// Whether a timer would wake this source with no event to read: a wrapped line's end held for
+  /// its wrapper's report, a nameless run or a CMD line waiting for the other, a read of /proc
+  /// again after a loss. False when nothing is pending: then only the kernel's events wake it.
+  bool timers_armed() const;
   /// `process_events` of `status --json`: live or why not, the cron followed, the counters.
   nlohmann::json status_json() const;
 
@@ -100,7 +108,7 @@ class ProcWatch {
   };
   void handle(std::vector<ProcRun> runs);
   void settle_loss();
-  void adopt_lost_forks(int64_t began_ns);
+  bool adopt_lost_forks(int64_t began_ns);  // false: not yet (one read of /proc per 100 ms)
   void check_held(uint64_t now_usec);
   std::vector<ProcRun> settle_join(int64_t now_ms);
   void arm_held(uint64_t now_usec);
@@ -134,6 +142,7 @@ class ProcWatch {
   Instant read_at_{};          // the wall time of the last read that lost nothing
   bool adopt_due_ = false;     // events were lost: cron's trees are to be read again in /proc
   int64_t adopted_at_ns_ = 0;  // the last such read (CLOCK_MONOTONIC)
+  bool batching_ = false;      // batch_src_ is armed to read what the socket holds (not a re-read)
 };
 
 }  // namespace cronitor::agent

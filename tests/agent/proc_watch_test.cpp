@@ -19,11 +19,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "tests/support/fake_cron_job.h"
+#include "tests/support/sd_loop.h"
 
 namespace cronitor::agent {
 namespace {
@@ -222,6 +224,74 @@ TEST(ProcWatch, AJobStartedWhileEventsWereDroppedIsAdoptedFromProcNotMissed) {
   EXPECT_EQ(w.followed(), 0u);
 }
 
+// The pid of a process whose command line holds `marker` (0: none).
+pid_t pid_running(const std::string& marker) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(marker) != std::string::npos) return static_cast<pid_t>(std::atoi(e.path().filename().c_str()));
+  }
+  return 0;
+}
+
+// Issue 21: "idle (no processes starting) it does not wake". The source's timers are each for
+// something pending (a CMD line of cron's log waiting for its run, a wrapped line's end waiting for
+// its wrapper's report, a re-read of /proc after a loss); once it is settled none is left armed,
+// and every wake-up after that read events the kernel queued (this host's own processes: it is
+// never idle here, so the test counts wake-ups that found nothing, not wake-ups).
+TEST(ProcWatch, WithNothingPendingNoTimerIsArmedAndEveryWakeUpReadsEvents) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
+  const std::string plain = "read x; exit 3 # proc-watch-test-idle-plain";
+  const std::string wrapped = "read x; exit 0 # proc-watch-test-idle-wrapped";
+  cronitor::testing::SdLoop loop;
+  Recorder handler;
+  ProcWatch::Options o;
+  o.wrapper_wait_usec = 50'000;
+  ProcWatch w("idle-host", handler, o);
+  ASSERT_TRUE(w.live()) << w.why_not();
+  ASSERT_TRUE(w.attach(loop.ev).has_value());
+  w.set_cron(::getpid());
+  DiscoveredJob jobs[] = {line("plain", plain, 1), line("wrapped", wrapped, 2)};
+  jobs[1].wrapped = true;
+  w.set_jobs(jobs);
+  EXPECT_FALSE(w.timers_armed());
+
+  // cron's CMD line of the plain job, read before its exec was: it waits (10 s) for its run.
+  FakeCronJob plain_job(plain), wrapped_job(wrapped);
+  pid_t shell = 0;  // found with the loop not running: the run's start stays queued in the socket
+  const auto until = Clock::now() + std::chrono::seconds(10);
+  while ((shell = pid_running("proc-watch-test-idle-plain")) == 0 && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GT(shell, 0);
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  w.cron_cmd(shell, "root", plain, now_ms.count());
+  EXPECT_TRUE(w.timers_armed()) << "a CMD line waits for its run";
+  // Its run came: nothing waits any more, and no timer is left to wake the source for nothing.
+  ASSERT_TRUE(loop.run_until([&] { return handler.find("plain", false) != nullptr; }));
+  EXPECT_FALSE(w.timers_armed()) << "armed with nothing pending";
+
+  // Both end; the wrapped line's end is held for its wrapper (50 ms), then recorded from here.
+  plain_job.release();
+  wrapped_job.release();
+  ASSERT_TRUE(loop.run_until([&] { return handler.find("plain", true) && handler.find("wrapped", true); }));
+  EXPECT_EQ(handler.find("plain", true)->exit_code, 3);
+  EXPECT_FALSE(w.timers_armed()) << "armed with nothing pending";
+  plain_job.wait();
+  wrapped_job.wait();
+
+  // A second with nothing of cron's going on: each wake-up read events, no timer fired.
+  const auto before = w.stats();
+  loop.run_until([] { return false; }, std::chrono::seconds(1));
+  const auto after = w.stats();
+  EXPECT_EQ(after.idle_wakeups, 0u);
+  EXPECT_EQ(after.timer_wakeups, before.timer_wakeups);
+  EXPECT_EQ(after.losses, 0u);
+  EXPECT_FALSE(w.timers_armed());
+  std::cout << "in 1 s: " << after.wakeups - before.wakeups << " wake-ups, " << after.events - before.events
+            << " events of the host's processes, " << after.idle_wakeups << " idle wake-ups\n";
+}
+
 // `status --json`'s process_events: the part's own counters, as the daemon showed them before.
 TEST(ProcWatch, StatusJsonSaysLiveTheCronFollowedAndTheCounters) {
   if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
@@ -239,7 +309,9 @@ TEST(ProcWatch, StatusJsonSaysLiveTheCronFollowedAndTheCounters) {
   for (const char* k : {"runs", "losses", "unreadable", "ended_unknown", "not_followed", "named_from_cron_log",
                         "from_cron_log", "unnamed"})
     EXPECT_EQ(j[k], 0) << k << " in " << j.dump();
-  EXPECT_EQ(j.size(), 13u) << j.dump();
+  EXPECT_EQ(j["timer_wakeups"], 0);
+  EXPECT_EQ(j["idle_wakeups"], w.stats().idle_wakeups);  // its step() read nothing
+  EXPECT_EQ(j.size(), 15u) << j.dump();
 }
 
 }  // namespace

@@ -16,59 +16,17 @@
 
 #include "tests/support/daemon_test.h"
 #include "tests/support/http_recorder.h"
+#include "tests/support/memory_cgroup.h"
 
 namespace {
 
 using namespace cronitor::testing;
 
-/// A child of our own v1 memory cgroup, limited to 64 MiB (memory+swap too), removed at the end.
-class MemoryCgroup {
- public:
-  MemoryCgroup() {
-    std::ifstream f("/proc/self/cgroup");
-    std::string line, base;
-    bool found = false;
-    while (std::getline(f, line)) {
-      auto c1 = line.find(':'), c2 = line.find(':', c1 + 1);
-      if (line.substr(c1 + 1, c2 - c1 - 1) == "memory") base = line.substr(c2 + 1), found = true;
-    }
-    if (!found) return;
-    if (base == "/") base.clear();
-    path_ = "/sys/fs/cgroup/memory" + base + "/cronitor-oom-attr-" + std::to_string(::getpid());
-    if (::mkdir(path_.c_str(), 0755) != 0) {
-      path_.clear();
-      return;
-    }
-    ok_ = write("memory.limit_in_bytes", "64M");
-    struct stat st {};
-    if (ok_ && ::stat((path_ + "/memory.memsw.limit_in_bytes").c_str(), &st) == 0)
-      ok_ = write("memory.memsw.limit_in_bytes", "64M");
-  }
-  ~MemoryCgroup() {
-    if (path_.empty()) return;
-    wait_until([&] { return ::rmdir(path_.c_str()) == 0 || errno != EBUSY; }, 10s);
-  }
-  bool ok() const { return ok_; }
-  const std::string& path() const { return path_; }
-
- private:
-  bool write(const std::string& file, const std::string& value) {
-    std::ofstream f(path_ + "/" + file);
-    f << value << std::flush;
-    return static_cast<bool>(f);
-  }
-  std::string path_;
-  bool ok_ = false;
-};
-
 /// Starts `cronitor-exec KEY -- COMMAND` inside the cgroup (it joins before exec).
 pid_t start_in(const MemoryCgroup& cg, const std::string& key, const std::string& command) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    const std::string me = std::to_string(::getpid());
-    int fd = ::open((cg.path() + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || ::write(fd, me.data(), me.size()) != static_cast<ssize_t>(me.size())) ::_exit(120);
-    ::close(fd);
+    if (!cg.join()) ::_exit(120);
     ::execl(kExec.c_str(), kExec.c_str(), key.c_str(), "--", command.c_str(), nullptr);
     ::_exit(127);
   }
@@ -85,7 +43,7 @@ int wait_exit(pid_t pid) {
 TEST(OomAttribution, OnlyTheJobWhoseProcessWasKilledIsReportedOom) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (memory cgroups, /dev/kmsg)";
   if (::access("/dev/kmsg", R_OK) != 0) GTEST_SKIP() << "/dev/kmsg is not readable here";
-  MemoryCgroup cg;
+  MemoryCgroup cg("cronitor-oom-attr");
   if (!cg.ok()) GTEST_SKIP() << "no v1 memory cgroup can be made here";
   AgentSandbox box(test_dir("oom-attr"));
   const fs::path& dir = box.dir();

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "tests/support/daemon_test.h"
+#include "tests/support/memory_cgroup.h"
 
 namespace cronitor::testing {
 
@@ -83,6 +84,7 @@ class ProcCronTest : public ::testing::Test {
     ::dup2(devnull, 0);
     ::dup2(devnull, 1);
     ::dup2(devnull, 2);
+    if (cron_cgroup_ && !cron_cgroup_->join()) ::_exit(124);
     if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(126);
     for (const char* p : {"/etc/crontab", "/etc/cron.d", "/etc/cron.hourly"})
       if (::mount((root.string() + p).c_str(), p, nullptr, MS_BIND, nullptr) != 0) ::_exit(125);
@@ -91,6 +93,7 @@ class ProcCronTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  const MemoryCgroup* cron_cgroup_ = nullptr;  // cron (and so its jobs) runs in it, as in cron.service's
   AgentProcess agent_{kAgent, (dir_ / "daemon.log").string()};
   pid_t cron_ = -1;
 };
