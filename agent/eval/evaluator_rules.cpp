@@ -270,13 +270,40 @@ std::optional<Instant> cover_slot(const MonitorConfig& c, MonitorState& s, Insta
   return covered;
 }
 
+namespace {
+
+/// "backup ran 3 times in the slot of 02:30", and why that is too many.
+Alert too_often_alert(const MonitorConfig& c, Instant t, Instant slot, int runs, int prompt_runs) {
+  Alert a = make_alert(c, Alert::Kind::kTooOften, t);
+  a.expected = slot;
+  a.summary = display(c) + " ran " + std::to_string(runs) + " times in the slot of " + iso(slot, c.zone).substr(11, 5);
+  a.detail = "The slot began at " + iso(slot, c.zone) + "; " + std::to_string(prompt_runs) +
+             " of the runs started on time (as cron starts them); the rule allows " +
+             std::to_string(c.max_runs_per_slot) + " (max_runs_per_slot) plus one run by hand per slot. " +
+             "Is the job installed twice, or a second cron daemon running?";
+  return a;
+}
+
+}  // namespace
+
 /// Counts a run in its slot (slot_runs.h): more runs than the rule allows open one "ran too
 /// often" incident, which later slots over the rule only record, and which ends with the first
-/// slot that keeps within the rule. True when this run is one too many.
+/// slot that keeps within the rule. A slot is recorded once, at its first run over the rule;
+/// its further runs (a stuck loop) only count, and the slot's final count is recorded when it is
+/// over: a job run thousands of times a minute writes and logs nothing per run. True when this
+/// run is one too many.
 bool runs_too_often(const MonitorConfig& c, MonitorState& s, Instant t, std::optional<Instant> covered, Actions& out) {
   const SlotCount n = count_run_in_slot(c, s, t, covered);
   const char* kind = kind_name(Alert::Kind::kTooOften);
-  if (n.clean_slot && s.incident && s.incident->kind == kind) {
+  const bool open = s.incident && s.incident->kind == kind;
+  if (n.closed_over && open) {
+    Alert a = too_often_alert(c, t, n.closed_over->slot, n.closed_over->runs, n.closed_over->prompt_runs);
+    a.update = true;
+    a.incident_opened = s.incident->opened;
+    s.incident->reason = a.summary;
+    out.push_back(Action{Action::Type::kSuppressed, std::move(a)});
+  }
+  if (n.clean_slot && open) {
     Alert a = make_alert(c, Alert::Kind::kRecovered, t);
     a.down_for = duration_cast<seconds>(t - s.incident->opened);
     a.update = true;
@@ -288,15 +315,15 @@ bool runs_too_often(const MonitorConfig& c, MonitorState& s, Instant t, std::opt
     out.push_back(Action{Action::Type::kResolve, std::move(a)});
   }
   if (!n.over) return false;
-  if (!n.first_over && !(s.incident && s.incident->kind == kind)) return true;
-  Alert a = make_alert(c, Alert::Kind::kTooOften, t);
-  a.expected = s.slot;
-  a.summary = display(c) + " ran " + std::to_string(s.slot_runs) + " times in the slot of " +
-              iso(*s.slot, c.zone).substr(11, 5);
-  a.detail = "The slot began at " + iso(*s.slot, c.zone) + "; " + std::to_string(s.slot_prompt_runs) +
-             " of the runs started on time (as cron starts them); the rule allows " +
-             std::to_string(c.max_runs_per_slot) + " (max_runs_per_slot) plus one run by hand per slot. " +
-             "Is the job installed twice, or a second cron daemon running?";
+  if (!n.first_over) {
+    // Counted; the open incident's reason (saved with the job's state) keeps the count.
+    if (s.incident && s.incident->kind == kind)
+      s.incident->reason = display(c) + " ran " + std::to_string(s.slot_runs) + " times in the slot of " +
+                           iso(*s.slot, c.zone).substr(11, 5);
+    return true;
+  }
+  s.slot_recorded_runs = s.slot_runs;
+  Alert a = too_often_alert(c, t, *s.slot, s.slot_runs, s.slot_prompt_runs);
   if (s.incident && s.incident->kind == kind) {  // one alert per incident, not one per slot
     a.update = true;
     a.incident_opened = s.incident->opened;

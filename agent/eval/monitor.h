@@ -144,11 +144,13 @@ struct MonitorState {
   // run, so history does not hold it; the dashboard's strip draws it among the runs.
   std::vector<Instant> missed_slots;
   // Runs too often: the slot the latest runs belong to, how many started in it, how many of them
-  // on time (as cron starts them), and whether that slot was already counted as a fault.
+  // on time (as cron starts them), whether that slot was already counted as a fault, and how
+  // many runs it held when it was (its further runs are recorded once, when the slot is over).
   std::optional<Instant> slot;
   int slot_runs = 0;
   int slot_prompt_runs = 0;
   bool slot_alerted = false;
+  int slot_recorded_runs = 0;
   // A run the manager started as its timer started, to catch up (timer_deadline.h
   // absorb_catch_up): its start, to the ms, until that run arrives. Not saved: it is told a few
   // ms before the run.

@@ -14,10 +14,13 @@ SlotCount count_run_in_slot(const MonitorConfig& c, MonitorState& s, Instant sta
   const auto early = std::min<seconds>(c.grace, seconds(60));
   if (covered) {
     if (s.slot && !s.slot_alerted) out.clean_slot = *s.slot;
+    if (s.slot && s.slot_alerted && s.slot_runs > s.slot_recorded_runs)
+      out.closed_over = SlotCount::Closed{*s.slot, s.slot_runs, s.slot_prompt_runs};
     s.slot = *covered;
     s.slot_runs = 0;
     s.slot_prompt_runs = 0;
     s.slot_alerted = false;
+    s.slot_recorded_runs = 0;
   } else if (!s.slot || started + early < *s.slot) {
     return out;  // before any slot the agent counted (a run by hand before the first slot)
   }

@@ -14,6 +14,14 @@ struct SlotCount {
   bool first_over = false;  // ... and this run made it so (the slot was within the rule before)
   /// A new slot began after one that kept within the rule: a "ran too often" incident may end.
   std::optional<Instant> clean_slot;
+  /// A new slot began after one over the rule that gained runs after it was recorded (a stuck
+  /// loop): that slot and its final counts, recorded once instead of once per extra run.
+  struct Closed {
+    Instant slot;
+    int runs = 0;
+    int prompt_runs = 0;
+  };
+  std::optional<Closed> closed_over;
 };
 
 /// Counts a run that started at `started`. `covered` is the slot the run took (the one the

@@ -125,6 +125,7 @@ std::string state_text(const MonitorState& s) {
     num("slot_runs", s.slot_runs);
     num("slot_prompt", s.slot_prompt_runs);
     if (s.slot_alerted) out += ",\"slot_alerted\":true";
+    if (s.slot_recorded_runs) num("slot_recorded", s.slot_recorded_runs);
   }
   if (!s.flips.empty()) {
     out += ",\"flips\":[";
@@ -181,6 +182,7 @@ json to_json(const MonitorState& s) {
     j["slot_runs"] = s.slot_runs;
     j["slot_prompt"] = s.slot_prompt_runs;
     if (s.slot_alerted) j["slot_alerted"] = true;
+    if (s.slot_recorded_runs) j["slot_recorded"] = s.slot_recorded_runs;
   }
   if (!s.flips.empty()) {
     json flips = json::array();
@@ -227,6 +229,8 @@ Result<MonitorState> monitor_state_from_json(const json& j) {
     s.slot_runs = j.value("slot_runs", 0);
     s.slot_prompt_runs = j.value("slot_prompt", 0);
     s.slot_alerted = j.value("slot_alerted", false);
+    // A state saved before this field: its slot's runs were each recorded as they came.
+    s.slot_recorded_runs = j.value("slot_recorded", s.slot_alerted ? s.slot_runs : 0);
     if (j.contains("flips"))
       for (const auto& f : j["flips"]) s.flips.push_back(from_us(f.get<int64_t>()));
     if (j.contains("missed_slots"))

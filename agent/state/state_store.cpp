@@ -77,8 +77,12 @@ static_assert(std::size(kMigrations) == kSchemaVersion);
 /// events (40 before schema 6). started_ms is written when the run is inserted; history() orders
 /// the few runs without one by their end. Not a schema version: an agent of schema 6 still opens
 /// the file (its history() then sorts without an index).
+/// runs_key(key, id) goes too: every run inserted wrote one of its leaves (16 of the WAL frames
+/// of a 32-event commit, one per key), and nothing needs it once runs are pruned in history's
+/// order, by runs_key_started (prune_key, prune; EXPLAIN QUERY PLAN of every query on runs).
 constexpr const char* kRunIndexes = R"sql(
 DROP INDEX IF EXISTS runs_key_start;
+DROP INDEX IF EXISTS runs_key;
 CREATE INDEX IF NOT EXISTS runs_key_started ON runs(key, started_ms, id);
 )sql";
 
@@ -636,12 +640,22 @@ Result<std::vector<std::map<std::string, std::string>>> StateStore::incidents(co
 }
 
 Result<int64_t> StateStore::prune_key(const std::string& key, int keep) {
-  // runs_key(key, id) finds the cut and the rows before it.
+  // The oldest in history()'s order go (its two newest-first lists, walked oldest first from
+  // runs_key_started): as many as the key holds beyond `keep`, counted from the same index.
+  auto count = db_.prepare("SELECT count(*) FROM runs WHERE key = ?1");
+  if (!count) return std::unexpected(count.error());
+  count->bind(1, key);
+  auto row = count->step();
+  if (!row) return std::unexpected(row.error());
+  const int64_t over = (*row ? count->i64(0) : 0) - keep;
+  if (over <= 0) return 0;
   auto st = db_.prepare(
-      "DELETE FROM runs WHERE key = ?1 AND id <= (SELECT id FROM runs WHERE key = ?1 ORDER BY id DESC LIMIT 1 "
-      "OFFSET ?2)");
+      "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, t FROM (SELECT id, started_ms AS t FROM runs "
+      "WHERE key = ?1 AND started_ms IS NOT NULL ORDER BY started_ms, id LIMIT ?2) UNION ALL SELECT id, t FROM "
+      "(SELECT id, ended_ms AS t FROM runs WHERE key = ?1 AND started_ms IS NULL ORDER BY ended_ms, id LIMIT ?2)) "
+      "ORDER BY t, id LIMIT ?2)");
   if (!st) return std::unexpected(st.error());
-  st->bind(1, key).bind(2, keep);
+  st->bind(1, key).bind(2, over);
   if (auto r = st->step(); !r) return std::unexpected(r.error());
   return db_.changes();
 }
@@ -658,7 +672,8 @@ Result<int64_t> StateStore::prune(int keep_runs, int keep_days, Instant now) {
   const int64_t cutoff_ms = to_ms(now) - int64_t{keep_days} * 86400 * 1000;
   auto st = db_.prepare(
       "DELETE FROM runs WHERE coalesce(ended_ms, started_ms, received_ms) < ?1 OR id IN "
-      "(SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY key ORDER BY id DESC) AS rn FROM runs) "
+      "(SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY key ORDER BY coalesce(started_ms, ended_ms) DESC, "
+      "id DESC) AS rn FROM runs) "
       "WHERE rn > ?2)");
   if (!st) return std::unexpected(st.error());
   st->bind(1, cutoff_ms).bind(2, keep_runs);

@@ -92,11 +92,13 @@ class StateStore {
   /// keeps its last `max_tail` bytes (`tail_cut` set), so a listing's size has a bound; 0: no tails.
   [[nodiscard]] Result<std::vector<RunRow>> history(const std::string& key, int limit,
                                                     size_t max_tail = cronitor::kMaxOutputTailBytes);
-  /// Deletes the runs of `key` beyond its newest `keep`.
+  /// Deletes the runs of `key` beyond its newest `keep` by start, in history()'s order (runs
+  /// without a start, a metric before its end, go first).
   [[nodiscard]] Result<int64_t> prune_key(const std::string& key, int keep);
   /// Deletes every run of `key` (its owner changed: the runs were another user's).
   [[nodiscard]] Result<void> forget_runs(const std::string& key);
-  /// Deletes runs beyond `keep_runs` per job or older than `keep_days`; sent outbox rows too.
+  /// Deletes runs beyond `keep_runs` per job (newest by start kept, as prune_key) or older than
+  /// `keep_days`; sent outbox rows too.
   [[nodiscard]] Result<int64_t> prune(int keep_runs, int keep_days, Instant now);
   /// Incidents, newest first: key, kind, opened, resolved.
   [[nodiscard]] Result<std::vector<std::map<std::string, std::string>>> incidents(const std::string& key, int limit);

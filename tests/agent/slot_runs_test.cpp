@@ -101,16 +101,53 @@ TEST(RunsTooOften, OneRunByHandPerSlotIsAllowedTheThirdAlerts) {
   auto third = s.job(at("2026-03-01T01:40:00Z"), 5);          // a stuck loop, or someone else again
   ASSERT_EQ(count(third, K::kTooOften, T::kOpen), 1);
   EXPECT_EQ(third[0].alert.summary, "report ran 3 times in the slot of 01:00");
-  // A fourth run of that slot adds nothing: one alert per incident, not per extra run.
+  // A fourth run of that slot adds nothing: one alert per incident, not per extra run. It is
+  // counted (the incident's reason), and the slot's final count recorded once, when it is over.
   auto fourth = s.job(at("2026-03-01T01:50:00Z"), 5);
-  EXPECT_EQ(count(fourth, K::kTooOften, T::kOpen) + count(fourth, K::kTooOften, T::kUpdate), 0);
-  EXPECT_EQ(count(fourth, K::kTooOften, T::kSuppressed), 1);
+  EXPECT_TRUE(fourth.empty());
+  ASSERT_TRUE(s.state.incident);
+  EXPECT_EQ(s.state.incident->reason, "report ran 4 times in the slot of 01:00");
+  auto next = s.job(at("2026-03-01T02:00:01Z"), 5);
+  ASSERT_EQ(count(next, K::kTooOften, T::kSuppressed), 1);
+  EXPECT_EQ(next[0].alert.summary, "report ran 4 times in the slot of 01:00");
+  EXPECT_EQ(next.size(), 1u);
   // A manual run before the first slot the agent saw is nobody's slot.
   Sim early(monitor("report", "0 * * * *"), at("2026-03-01T00:10:00Z"));
   EXPECT_TRUE(early.job(at("2026-03-01T00:20:00Z"), 5).empty());
   EXPECT_TRUE(early.job(at("2026-03-01T00:30:00Z"), 5).empty());
   EXPECT_TRUE(early.job(at("2026-03-01T01:00:00Z"), 5).empty());
   EXPECT_TRUE(early.all.empty());
+}
+
+TEST(RunsTooOften, AStuckLoopIsRecordedOncePerSlotNotOncePerRun) {
+  // An every-minute job whose loop starts it 200 times a minute (agent_bench events does the
+  // same): each slot is written and logged once, not once per run (8 WAL pages and a log line
+  // a run before), and the counts stay right.
+  Sim s(monitor("poll", "* * * * *"), at("2026-03-01T00:00:30Z"));
+  std::vector<Actions> per_run;
+  for (int m = 1; m <= 3; ++m)
+    for (int i = 0; i < 200; ++i)
+      per_run.push_back(
+          s.job(at("2026-03-01T00:00:00Z") + std::chrono::minutes(m) + std::chrono::milliseconds(100 * i), 0));
+  EXPECT_EQ(count(s.all, K::kTooOften, T::kOpen), 1);
+  // Minute 1: opened at its 2nd run; minute 2: its final count (when minute 2 began) and its
+  // own first run over the rule; minute 3: the same for minute 2.
+  EXPECT_EQ(count(s.all, K::kTooOften, T::kSuppressed), 4);
+  int quiet = 0;
+  for (const auto& a : per_run) quiet += a.empty();
+  EXPECT_EQ(quiet, 600 - 5);
+  ASSERT_TRUE(s.state.incident);
+  EXPECT_EQ(s.state.incident->reason, "poll ran 200 times in the slot of 00:03");
+  EXPECT_EQ(s.state.slot_runs, 200);
+  // Minute 4 runs once: the closing count of minute 3, then minute 5's run ends the incident.
+  auto four = s.job(at("2026-03-01T00:04:00.100Z"), 0);
+  ASSERT_EQ(four.size(), 1u);
+  EXPECT_EQ(four[0].type, T::kSuppressed);
+  EXPECT_EQ(four[0].alert.summary, "poll ran 200 times in the slot of 00:03");
+  EXPECT_EQ(four[0].alert.expected, at("2026-03-01T00:03:00Z"));
+  auto five = s.job(at("2026-03-01T00:05:00.100Z"), 0);
+  EXPECT_EQ(count(five, K::kRecovered, T::kResolve), 1);
+  EXPECT_NE(five[0].alert.detail.find("ran 200 times in the slot of 00:03"), std::string::npos) << five[0].alert.detail;
 }
 
 TEST(RunsTooOften, ConfigurableAndOffForHeartbeatsAndZero) {

@@ -356,6 +356,50 @@ TEST_F(StateStoreTest, PruneKeyKeepsItsNewestAndHistoryCutsLongTails) {
   EXPECT_EQ(s->history("b", 100)->size(), 0u);
 }
 
+// runs_key(key, id) is gone (it cost a WAL frame per run stored); a key's runs are pruned in
+// history's order, so what is kept is what history lists first, whatever order runs came in.
+TEST_F(StateStoreTest, PruneKeyKeepsWhatHistoryListsFirstWithoutAnIndexByKeyAndId) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->db().scalar("SELECT count(*) FROM sqlite_master WHERE name = 'runs_key'").value_or(-1), 0);
+  ASSERT_TRUE(s->begin());
+  const Instant t0 = at("2026-01-01T00:00:00Z");
+  for (int i = 0; i < 60; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    const Instant start = t0 + std::chrono::seconds((i * 37) % 50);  // out of order (a backfill), some equal
+    if (i % 5 == 0) {                                                // a metric before its end: no start
+      ASSERT_TRUE(s->record_metrics("a", id, {{"n", 1}}, "h", 0, start));
+      auto end = event("a", id, RunEvent::State::kComplete, start + std::chrono::seconds(3), 0, 3000);
+      ASSERT_TRUE(s->record_event(end, end.ts));
+    } else {
+      ASSERT_TRUE(s->record_event(event("a", id, RunEvent::State::kRun, start), start));
+    }
+    ASSERT_TRUE(s->record_event(event("b", "b" + id, RunEvent::State::kRun, start), start));
+  }
+  // The run ids history lists (held in a variable: a range-for over *temporary would dangle).
+  auto ids = [&](const std::string& key, int limit) {
+    std::vector<std::string> out;
+    auto h = s->history(key, limit);
+    EXPECT_TRUE(h);
+    if (h)
+      for (const auto& r : *h) out.push_back(r.run_id);
+    return out;
+  };
+  const std::vector<std::string> first = ids("a", 25);
+  auto n = s->prune_key("a", 25);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 35);
+  EXPECT_EQ(s->prune_key("a", 25).value_or(-1), 0);
+  EXPECT_EQ(ids("a", 100), first);
+  EXPECT_EQ(s->history("b", 100)->size(), 60u);
+  // The daily prune keeps the same ones.
+  ASSERT_TRUE(s->commit());
+  const std::vector<std::string> b_first = ids("b", 25);
+  ASSERT_TRUE(s->prune(25, 90, t0 + std::chrono::days(1)));
+  EXPECT_EQ(ids("b", 100), b_first);
+  EXPECT_EQ(s->history("a", 100)->size(), 25u);
+}
+
 // An event committed before the process is killed with SIGKILL is there after reopening.
 TEST_F(StateStoreTest, CommittedEventSurvivesKill9) {
   int pipefd[2];
