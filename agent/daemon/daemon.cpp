@@ -226,20 +226,12 @@ void Daemon::rebuild_monitors(Instant t) {
   mark_unwrapped(built);
   // Keep the state of monitors we already had; load the rest from state.db.
   std::unordered_map<std::string, MonitorState> old;
-  for (size_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_[i].key, std::move(states_[i]));
+  for (uint32_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_.config(i).key, std::move(monitors_.state(i)));
   std::vector<JobRow> stored;  // at start: the jobs of the previous run, from state.db
   if (monitors_.empty())
     if (auto rows = store_.jobs()) stored = std::move(*rows);
   for (auto& r : stored) old.emplace(r.key, r.state);
   monitors_.clear();
-  states_.clear();
-  index_.clear();
-  deadline_of_.clear();
-  deadlines_.clear();
-  dirty_flag_.clear();
-  row_saved_.clear();
-  dirty_.clear();
-  adhoc_count_ = 0;
   for (auto& m : built) {
     MonitorState s;
     if (auto it = old.find(m.key); it != old.end() && !it->second.removed && !new_owner_keys_.contains(m.key)) {
@@ -249,37 +241,12 @@ void Daemon::rebuild_monitors(Instant t) {
     } else {
       s = initial_state(m, t);
     }
-    add_monitor(std::move(m), std::move(s));
+    monitors_.add(std::move(m), std::move(s));
   }
   alert_removed_while_stopped(stored, t);
   if (systemd_) apply_live_timers();
   observe_from_cron_log(discovered_);
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
-}
-
-uint32_t Daemon::add_monitor(MonitorConfig c, MonitorState s) {
-  const auto i = static_cast<uint32_t>(monitors_.size());
-  index_[c.key] = i;
-  monitors_.push_back(std::move(c));
-  states_.push_back(std::move(s));
-  deadline_of_.emplace_back();
-  dirty_flag_.push_back(0);
-  row_saved_.push_back(0);
-  touch(i);
-  return i;
-}
-
-void Daemon::touch(uint32_t i) {
-  auto d = next_deadline(monitors_[i], states_[i]);
-  if (deadline_of_[i] != d) {
-    if (deadline_of_[i]) deadlines_.erase({*deadline_of_[i], i});
-    if (d) deadlines_.insert({*d, i});
-    deadline_of_[i] = d;
-  }
-  if (!dirty_flag_[i]) {
-    dirty_flag_[i] = 1;
-    dirty_.push_back(i);
-  }
 }
 
 // Saves every changed monitor in a transaction of its own; on failure it writes nothing.
@@ -296,17 +263,7 @@ void Daemon::end_transaction() {
 }
 
 Result<void> Daemon::flush_dirty() {
-  for (uint32_t i : dirty_) {
-    dirty_flag_[i] = 0;
-    if (row_saved_[i]) {  // only the state changed: the cheap update
-      auto r = store_.save_job_state(monitors_[i].key, states_[i]);
-      if (!r) return std::unexpected(r.error());
-      if (*r) continue;
-    }
-    if (auto r = store_.save_job(monitors_[i], states_[i]); !r) return r;
-    row_saved_[i] = 1;
-  }
-  dirty_.clear();
+  if (auto r = monitors_.flush(store_); !r) return r;
   if (host_dirty_) {
     host_dirty_ = false;
     host_state_.last_seen = now();  // every host save is a sign of life (report_downtime)
@@ -316,12 +273,9 @@ Result<void> Daemon::flush_dirty() {
 }
 
 void Daemon::on_deadline(Instant t) {
-  std::vector<uint32_t> due;
+  const std::vector<uint32_t> due = monitors_.due(t);
   bool cron_due = false;
-  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= t; ++it) {
-    due.push_back(it->second);
-    cron_due |= monitors_[it->second].from_cron;
-  }
+  for (uint32_t i : due) cron_due |= monitors_.config(i).from_cron;
   if (due.empty() && !host_state_.cron_incident) return;
   if (auto r = store_.begin(); !r) {
     spdlog::error("{}", r.error().message);
@@ -333,9 +287,9 @@ void Daemon::on_deadline(Instant t) {
     record_actions(actions, nullptr, t);
   }
   for (uint32_t i : due) {
-    auto actions = evaluate(monitors_[i], states_[i], TimeInput{t}, host_state_);
-    record_actions(actions, &monitors_[i], t);
-    touch(i);
+    auto actions = evaluate(monitors_.config(i), monitors_.state(i), TimeInput{t}, host_state_);
+    record_actions(actions, &monitors_.config(i), t);
+    monitors_.touch(i);
   }
   host_dirty_ = true;
   Result<void> r = flush_dirty();
@@ -353,20 +307,21 @@ void Daemon::on_deadline(Instant t) {
 
 void Daemon::rearm_deadline_timer() {
   if (!deadline_src_) return;
-  if (deadlines_.empty()) {
+  const auto next = monitors_.next_due();
+  if (!next) {
     sd_event_source_set_enabled(deadline_src_, SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(deadline_src_, clock_.timer_usec(deadlines_.begin()->first));
+  sd_event_source_set_time(deadline_src_, clock_.timer_usec(*next));
   sd_event_source_set_enabled(deadline_src_, SD_EVENT_ONESHOT);
 }
 
 void Daemon::realign_after_clock_jump(Instant t) {
   int moved = 0;
   for (uint32_t i = 0; i < monitors_.size(); ++i) {
-    if (agent::realign_after_clock_jump(monitors_[i], states_[i], t)) {
+    if (agent::realign_after_clock_jump(monitors_.config(i), monitors_.state(i), t)) {
       ++moved;
-      touch(i);
+      monitors_.touch(i);
     }
   }
   spdlog::warn("the wall clock changed; {} deadlines recomputed", moved);
@@ -410,7 +365,7 @@ void Daemon::reload() {
 
 void Daemon::notify_status() {
   size_t incidents = 0;
-  for (const auto& s : states_) incidents += s.incident.has_value();
+  for (const auto& s : monitors_.states()) incidents += s.incident.has_value();
   sd_notifyf(0, "STATUS=%zu monitors, %zu open incidents%s, %llu events stored", monitors_.size(), incidents,
              host_state_.cron_incident ? ", cron daemon down" : "", static_cast<unsigned long long>(events_stored_));
 }

@@ -26,6 +26,7 @@
 #include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/loop_time.h"
+#include "agent/daemon/monitor_table.h"
 #include "agent/daemon/upstreams.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/cron_daemon_watch.h"
@@ -119,9 +120,7 @@ class Daemon : private ProcWatch::Handler,
   bool wrapper_reported(const std::string& key, Instant since) const override;
   void events_lost(Instant from, Instant to) override;
 
-  // Monitors and deadlines.
-  uint32_t add_monitor(MonitorConfig c, MonitorState s);
-  void touch(uint32_t i);  // state changed: persist and recompute its deadline
+  // Monitors and deadlines (monitor_table.h holds them).
   void rearm_deadline_timer();
   void on_deadline(Instant now);
   /// Looks at the cron daemon (when cron jobs are monitored) and watches its pid, so that its
@@ -233,17 +232,9 @@ class Daemon : private ProcWatch::Handler,
   ZoneCache zones_;
   StateStore store_;
 
-  std::vector<MonitorConfig> monitors_;
-  std::vector<MonitorState> states_;
-  std::unordered_map<std::string, uint32_t> index_;
-  std::vector<std::optional<Instant>> deadline_of_;
-  std::set<std::pair<Instant, uint32_t>> deadlines_;
-  std::vector<uint8_t> dirty_flag_;
-  std::vector<uint8_t> row_saved_;  // the jobs row holds this monitor's current config
-  std::vector<uint32_t> dirty_;
+  MonitorTable monitors_;  // each monitor's config, state, deadline and whether its row is saved
   HostState host_state_;
   bool host_dirty_ = false;
-  size_t adhoc_count_ = 0;
 
   std::unique_ptr<discovery::DiskRoot> root_;
   std::unique_ptr<discovery::Scanner> scanner_;
@@ -304,7 +295,7 @@ class Daemon : private ProcWatch::Handler,
   // first (before state.db closes and the state folder's lock is let go).
   AlertOutbox alerts_{store_, alert_reads()};
   Upstreams upstreams_{config_, host_, monitors_, store_, upstream_reads()};
-  Exports exports_{config_, monitors_, states_, deadline_of_, store_, export_reads()};
+  Exports exports_{config_, monitors_, store_, export_reads()};
 };
 
 }  // namespace cronitor::agent

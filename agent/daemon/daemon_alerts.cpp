@@ -59,8 +59,8 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
 }
 
 std::optional<Instant> Daemon::incident_opened(const std::string& key) const {
-  if (auto it = index_.find(key); it != index_.end()) {
-    const auto& inc = states_[it->second].incident;
+  if (auto it = monitors_.find(key)) {
+    const auto& inc = monitors_.state(*it).incident;
     return inc ? std::optional<Instant>(inc->opened) : std::nullopt;
   }
   if (key == "host:cron" && host_state_.cron_incident) return host_state_.cron_incident->opened;
@@ -125,7 +125,7 @@ Exports::Reads Daemon::export_reads() {
 
 void Daemon::forward(const RunEvent& ev, uint32_t i) {
   exports_.count_run(ev);
-  upstreams_.forward(ev, monitors_[i]);
+  upstreams_.forward(ev, monitors_.config(i));
 }
 
 }  // namespace cronitor::agent

@@ -34,7 +34,7 @@ void Daemon::recover_gap(Instant t) {
     for (const auto& j : discovered_)
       if (j.reported_by == kReportedByProcessEvents) {
         int64_t uid = j.uid;
-        if (auto it = index_.find(j.key); it != index_.end()) uid = monitors_[it->second].uid;
+        if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
         cron_log_->set_job(j.key, j.user, uid, j.command);
         lent.push_back(j.key);
       }
@@ -50,7 +50,7 @@ void Daemon::recover_gap(Instant t) {
   std::map<std::string, std::string> services;
   if (scanner_ && config_.discovery.systemd)
     for (const discovery::Job* j : scanner_->jobs())
-      if (j->timer && !j->timer->service.empty() && index_.contains(j->key)) services[j->timer->service] = j->key;
+      if (j->timer && !j->timer->service.empty() && monitors_.contains(j->key)) services[j->timer->service] = j->key;
   size_t timer_runs = 0;
   if (files && !services.empty()) {
     auto read = read_manager_entries(*files, *since, to_realtime_usec(t));
@@ -63,7 +63,8 @@ void Daemon::recover_gap(Instant t) {
                      read->entries.size());
       std::map<std::string, uint64_t> open;  // runs the agent saw start, by run id
       for (const auto& [service, key] : services)
-        for (const auto& r : states_[index_.at(key)].open_runs) open[r.run_id] = to_realtime_usec(r.started);
+        for (const auto& r : monitors_.state(*monitors_.find(key)).open_runs)
+          open[r.run_id] = to_realtime_usec(r.started);
       auto runs = manager_runs(read->entries, services, host_, open, [&](const std::string& id) {
         auto it = read->tails.find(id);
         return it == read->tails.end() ? std::string() : it->second;

@@ -18,7 +18,7 @@
 namespace cronitor::agent {
 
 std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
-  if (auto it = index_.find(std::string(key)); it != index_.end()) return monitors_[it->second].uid;
+  if (auto it = monitors_.find(std::string(key))) return monitors_.config(*it).uid;
   if (auto it = owners_.find(std::string(key)); it != owners_.end()) return it->second;
   return std::nullopt;
 }
@@ -42,10 +42,10 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
       unseen =
           unseen_failures(detect_cron_logging(config_.discovery.root == "/" || !root_ ? std::string() : root_->root()));
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
-      const auto& m = monitors_[i];
+      const auto& m = monitors_.config(i);
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
-      list.push_back(status_json(m.key, m.name, m.schedule_text(), m.zone.name(), m.source(), states_[i], m.paused,
-                                 m.awaits_first_run));
+      list.push_back(status_json(m.key, m.name, m.schedule_text(), m.zone.name(), m.source(), monitors_.state(i),
+                                 m.paused, m.awaits_first_run));
       const std::string by = m.reported_by.empty() && live_timers.contains(m.key) ? "systemd" : m.reported_by;
       list.back()["reported_by"] = by.empty() ? json() : json(by);
       list.back()["failures_unseen"] = unseen && m.reported_by == kReportedByCronLog ? json(*unseen) : json();
@@ -109,14 +109,14 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     rate_.charge(c.uid, mono, static_cast<double>(h->runs.size()) / 10.0);
     return answer({{"ok", true}, {"key", key}, {"runs", std::move(h->runs)}, {"more", h->more}});
   }
-  auto it = index_.find(key);
-  if (it == index_.end()) return error("no monitor with key \"" + key + "\"");
-  const uint32_t i = it->second;
+  auto it = monitors_.find(key);
+  if (!it) return error("no monitor with key \"" + key + "\"");
+  const uint32_t i = *it;
   std::optional<Instant> until;
   const bool pause = req.kind == Request::Kind::kPause;
   if (pause) until = req.until_us ? from_us(*req.until_us) : Instant::max();
-  (void)evaluate(monitors_[i], states_[i], PauseInput{now(), until}, host_state_);
-  touch(i);
+  (void)evaluate(monitors_.config(i), monitors_.state(i), PauseInput{now(), until}, host_state_);
+  monitors_.touch(i);
   if (!store_.begin()) return error("state.db is busy");
   if (auto r = flush_dirty(); !r || !store_.commit()) {
     store_.rollback();
@@ -124,7 +124,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
   }
   rearm_deadline_timer();
   spdlog::info("{} {} by uid {}", key, pause ? "paused" : "resumed", c.uid);
-  return answer({{"ok", true}, {"key", key}, {"state", state_word(states_[i], monitors_[i].paused)}});
+  return answer({{"ok", true}, {"key", key}, {"state", state_word(monitors_.state(i), monitors_.config(i).paused)}});
 }
 
 }  // namespace cronitor::agent

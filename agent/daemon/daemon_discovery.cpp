@@ -29,25 +29,21 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   std::set<std::string> edited;  // new keys of lines edited in place: unwrapped before and after
   for (const auto& [old_key, jp] : ch.rekeyed) {
     edited.insert(jp->key);
-    auto it = index_.find(old_key);
-    if (it == index_.end() || index_.contains(jp->key)) continue;
-    const uint32_t i = it->second;
-    index_.erase(it);
-    index_[jp->key] = i;
+    auto it = monitors_.find(old_key);
+    if (!it || !monitors_.rekey(*it, jp->key)) continue;
+    const uint32_t i = *it;
     if (auto r = store_.rekey_job(old_key, jp->key); !r) spdlog::error("state.db: {}", r.error().message);
     if (cron_log_) cron_log_->forget_job(old_key);
-    monitors_[i].key = jp->key;
-    row_saved_[i] = 0;
     spdlog::info("discovery: {} in {} line {} was edited: it is {} now (was {}), with its state and runs",
-                 monitors_[i].name, jp->file, jp->line, jp->key, old_key);
+                 monitors_.config(i).name, jp->file, jp->line, jp->key, old_key);
   }
   for (const auto& jr : ch.removed) {
     const discovery::Job& j = job_ref(jr);
-    auto it = index_.find(j.key);
-    if (it == index_.end()) continue;
+    auto it = monitors_.find(j.key);
+    if (!it) continue;
     // A user's line that was refused (root's key, or another's) takes nothing with it when it goes.
     if (j.origin == discovery::JobOrigin::kUserCrontab && j.user != "root" &&
-        monitors_[it->second].source_file != j.file)
+        monitors_.config(*it).source_file != j.file)
       continue;
     bool by_unwrap = false;
     if (j.wrapped)
@@ -57,9 +53,9 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       }
     // The line as people see it: a user crontab's as `crontab -l` lists it.
     const RemovedInput removed{t, j.file, j.line - j.header_lines, by_unwrap};
-    auto actions = evaluate(monitors_[it->second], states_[it->second], removed, host_state_);
-    record_actions(actions, &monitors_[it->second], t);
-    touch(it->second);
+    auto actions = evaluate(monitors_.config(*it), monitors_.state(*it), removed, host_state_);
+    record_actions(actions, &monitors_.config(*it), t);
+    monitors_.touch(*it);
   }
   std::vector<const discovery::Job*> upd;
   for (const auto& j : ch.added) upd.push_back(&job_ref(j));
@@ -99,14 +95,14 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       warnings.push_back(m.error().message);
       continue;
     }
-    if (auto it = index_.find(dj.key); it != index_.end()) {
-      uint32_t i = it->second;
-      if (owner_changed(monitors_[i].uid, m->uid)) {  // e.g. root defines a key a user reported first
-        start_fresh(dj.key, monitors_[i].uid, m->uid);
-        monitors_[i] = std::move(*m);
-        states_[i] = initial_state(monitors_[i], t);
-        row_saved_[i] = 0;
-        touch(i);
+    if (auto it = monitors_.find(dj.key)) {
+      uint32_t i = *it;
+      if (owner_changed(monitors_.config(i).uid, m->uid)) {  // e.g. root defines a key a user reported first
+        start_fresh(dj.key, monitors_.config(i).uid, m->uid);
+        monitors_.config(i) = std::move(*m);
+        monitors_.state(i) = initial_state(monitors_.config(i), t);
+        monitors_.config_changed(i);
+        monitors_.touch(i);
         continue;
       }
       // A known line that lost its wrapper (`unwrap`): auto_wrap leaves it so, and nothing reports
@@ -114,22 +110,23 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       if (!entry && dj.wrappable && !dj.wrapped && !edited.contains(dj.key) &&
           dj.reported_by != kReportedByProcessEvents) {
         m->awaits_first_run = true;
-        if (!monitors_[i].awaits_first_run) states_[i] = initial_state(*m, t);
+        if (!monitors_.config(i).awaits_first_run) monitors_.state(i) = initial_state(*m, t);
       }
       // Another zone (cron restarted in the host's new one): the next slot is that zone's.
-      if (m->zone.name() != monitors_[i].zone.name() && states_[i].expected && *states_[i].expected > t)
-        states_[i].expected = m->next_slot(t);
+      if (m->zone.name() != monitors_.config(i).zone.name() && monitors_.state(i).expected &&
+          *monitors_.state(i).expected > t)
+        monitors_.state(i).expected = m->next_slot(t);
       // Another schedule: the slot waited for is the new schedule's.
-      if (m->schedule_text() != monitors_[i].schedule_text() && states_[i].expected)
-        states_[i].expected = m->schedule ? m->next_slot(t) : std::nullopt;
-      monitors_[i] = std::move(*m);
-      row_saved_[i] = 0;
-      if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
-      touch(i);
+      if (m->schedule_text() != monitors_.config(i).schedule_text() && monitors_.state(i).expected)
+        monitors_.state(i).expected = m->schedule ? m->next_slot(t) : std::nullopt;
+      monitors_.config(i) = std::move(*m);
+      monitors_.config_changed(i);
+      if (monitors_.state(i).removed) monitors_.state(i) = initial_state(monitors_.config(i), t);
+      monitors_.touch(i);
     } else {
       if (auto prev = previous_owner(dj.key); owner_changed(prev, m->uid)) start_fresh(dj.key, *prev, m->uid);
       MonitorState s = initial_state(*m, t);
-      add_monitor(std::move(*m), std::move(s));
+      monitors_.add(std::move(*m), std::move(s));
     }
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
@@ -166,7 +163,7 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
   for (const auto& j : discovered_) found.insert(j.key);
   bool began = false;
   for (const auto& row : stored) {
-    if (index_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
+    if (monitors_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
     auto colon = row.source.rfind(':');
     std::string file = row.source;
     int line = 0;
@@ -217,9 +214,9 @@ void Daemon::auto_wrap(const std::vector<std::string>& files) {
       crontab_read_limit({static_cast<size_t>(std::max(config_.discovery.max_monitors_per_user, 0)),
                           static_cast<size_t>(std::max(config_.discovery.max_user_monitors, 0))});
   o.may_wrap = [this](const discovery::Job& j) {
-    auto it = index_.find(j.key);
-    const bool held = it != index_.end() && !states_[it->second].removed;
-    return may_auto_wrap(j, held ? &monitors_[it->second].source_file : nullptr);
+    auto it = monitors_.find(j.key);
+    const bool held = it && !monitors_.state(*it).removed;
+    return may_auto_wrap(j, held ? &monitors_.config(*it).source_file : nullptr);
   };
   std::error_code ec;
   std::filesystem::create_directories(o.backup_dir, ec);
@@ -274,7 +271,7 @@ void Daemon::observe_from_cron_log(const std::vector<DiscoveredJob>& jobs) {
   for (const auto& j : jobs)
     if (j.reported_by == kReportedByCronLog) {
       int64_t uid = j.uid;
-      if (auto it = index_.find(j.key); it != index_.end()) uid = monitors_[it->second].uid;
+      if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
       cron_log_->set_job(j.key, j.user, uid, j.command);
     }
 }

@@ -92,24 +92,8 @@ void Daemon::reload_states() {
     spdlog::error("reading state.db back after a failed write: {}", rows.error().message);
     return;
   }
-  std::vector<uint8_t> stored(monitors_.size(), 0);
-  for (auto& r : *rows)
-    if (auto it = index_.find(r.key); it != index_.end()) {
-      states_[it->second] = std::move(r.state);
-      stored[it->second] = 1;
-    }
+  monitors_.reread(std::move(*rows));  // deadlines from the states read back
   if (auto h = store_.host()) host_state_ = *h;
-  for (uint32_t i : dirty_) dirty_flag_[i] = 0;
-  dirty_.clear();
-  for (uint32_t i = 0; i < monitors_.size(); ++i) {
-    row_saved_[i] &= stored[i];
-    const bool was = row_saved_[i];
-    touch(i);   // its deadline from the state read back
-    if (was) {  // nothing to write for it: leave it clean
-      dirty_flag_[i] = 0;
-      std::erase(dirty_, i);
-    }
-  }
 }
 
 }  // namespace cronitor::agent

@@ -63,13 +63,13 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     return std::nullopt;
   }
   ev->ts = clock_.from_real(ev->ts);  // the wrapper's real clock; a simulated one is offset (clock.h)
-  auto it = index_.find(ev->key);
+  auto it = monitors_.find(ev->key);
   // A key no crontab or agent.yaml defines: its first reporter owns it, for good (state.db keeps
   // it across restarts); bounded, per user too.
   int64_t owner = -1;
-  if (it == index_.end()) {
+  if (!it) {
     owner = owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
-    if (adhoc_count_ >= kMaxAdhocMonitors)
+    if (monitors_.adhoc_count() >= kMaxAdhocMonitors)
       return "too many keys on this host that no crontab or agent.yaml defines (" + std::to_string(kMaxAdhocMonitors) +
              "); add this job to agent.yaml";
     size_t of_owner = 0;
@@ -88,8 +88,8 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   if (!*stored) return std::nullopt;  // seen before (a late ack, then spooled): already evaluated
   ++events_stored_;
   uint32_t i;
-  if (it != index_.end()) {
-    i = it->second;
+  if (it) {
+    i = *it;
   } else {
     MonitorConfig m = monitor_from_defaults(config_.defaults);
     m.key = ev->key;
@@ -99,21 +99,20 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     if (owner > 0)
       if (const passwd* pw = ::getpwuid(static_cast<uid_t>(owner))) m.user = pw->pw_name;
     owners_[m.key] = m.uid;
-    ++adhoc_count_;
-    i = add_monitor(std::move(m), MonitorState{});
+    i = monitors_.add(std::move(m), MonitorState{}, /*adhoc=*/true);
   }
   prune_runs_of(i);  // retention as runs come, not only at start and daily
   if (ev->state == RunEvent::State::kComplete)
     for (auto& [k, v] : merged) ev->metrics.emplace(k, v);
-  const int failed_before = states_[i].failed_since_success;
-  auto actions = evaluate(monitors_[i], states_[i], &*ev, host_state_);
+  const int failed_before = monitors_.state(i).failed_since_success;
+  auto actions = evaluate(monitors_.config(i), monitors_.state(i), &*ev, host_state_);
   // An exit 0 the job's assertions count as a failure (a hung run's max runtime): history says
   // so, and its count of failed runs is the alerts' "N runs failed since".
-  if (ev->state == RunEvent::State::kComplete && states_[i].failed_since_success > failed_before)
+  if (ev->state == RunEvent::State::kComplete && monitors_.state(i).failed_since_success > failed_before)
     if (auto r = store_.mark_run_failed(ev->run_id); !r) spdlog::error("state.db: {}", r.error().message);
   if (!actions.empty()) host_dirty_ = true;
-  record_actions(actions, &monitors_[i], t);
-  touch(i);
+  record_actions(actions, &monitors_.config(i), t);
+  monitors_.touch(i);
   note_run_event(i, *ev);
   forward(*ev, i);  // queued for the upstreams in this transaction: durable before the ack
   return std::nullopt;

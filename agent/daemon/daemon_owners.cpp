@@ -23,7 +23,7 @@ constexpr int kAdhocRunsPerKey = 100;
 std::unordered_map<std::string, int64_t> Daemon::key_holders() const {
   std::unordered_map<std::string, int64_t> out(owners_.begin(), owners_.end());
   for (uint32_t i = 0; i < monitors_.size(); ++i)
-    if (!states_[i].removed) out[monitors_[i].key] = monitors_[i].uid;
+    if (!monitors_.state(i).removed) out[monitors_.config(i).key] = monitors_.config(i).uid;
   return out;
 }
 
@@ -59,7 +59,7 @@ std::vector<RefusedJob> Daemon::refuse_claims(std::vector<DiscoveredJob>& jobs) 
 }
 
 std::optional<int64_t> Daemon::previous_owner(const std::string& key) const {
-  if (auto it = index_.find(key); it != index_.end()) return monitors_[it->second].uid;
+  if (auto it = monitors_.find(key)) return monitors_.config(*it).uid;
   if (auto it = owners_.find(key); it != owners_.end()) return it->second;
   return std::nullopt;
 }
@@ -76,7 +76,7 @@ void Daemon::start_fresh(const std::string& key, int64_t old_owner, int64_t new_
 }
 
 void Daemon::prune_runs_of(uint32_t i) {
-  const MonitorConfig& m = monitors_[i];
+  const MonitorConfig& m = monitors_.config(i);
   uint32_t& n = runs_since_prune_[m.key];
   if (++n < kPruneEveryRuns) return;
   n = 0;

@@ -40,8 +40,9 @@ void Daemon::report_downtime(Instant t) {
   if (!store_.begin()) return;
   for (const auto& w : windows) {
     std::vector<uint32_t> changed;
-    auto actions = evaluate_downtime(monitors_, states_, w, host_, config_.defaults.alert_on_downtime, &changed);
-    for (uint32_t i : changed) touch(i);
+    auto actions = evaluate_downtime(monitors_.configs(), monitors_.states(), w, host_,
+                                     config_.defaults.alert_on_downtime, &changed);
+    for (uint32_t i : changed) monitors_.touch(i);
     const char* what = w.cause == DowntimeWindow::Cause::kHostDown ? "the host was down" : "the agent was stopped";
     spdlog::info("{} from {} to {}: {} job(s) had runs due then (not counted as missed)", what, iso(w.from), iso(w.to),
                  changed.size());
@@ -132,8 +133,9 @@ void Daemon::end_snooze(Instant t) {
   std::vector<OpenIncident> open;
   if (host_state_.cron_incident) open.push_back({"cron daemon", *host_state_.cron_incident});
   for (uint32_t i = 0; i < monitors_.size(); ++i)
-    if (states_[i].incident && !states_[i].removed)
-      open.push_back({monitors_[i].name.empty() ? monitors_[i].key : monitors_[i].name, *states_[i].incident});
+    if (monitors_.state(i).incident && !monitors_.state(i).removed)
+      open.push_back({monitors_.config(i).name.empty() ? monitors_.config(i).key : monitors_.config(i).name,
+                      *monitors_.state(i).incident});
   spdlog::info("snooze ended: {} incident(s) still open", open.size());
   if (!store_.begin()) return;
   if (auto a = snooze_end_notice(t, since, reason, open, host_)) record_actions({*a}, nullptr, t);
