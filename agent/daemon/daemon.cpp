@@ -154,8 +154,7 @@ Result<void> Daemon::init() {
   for (const auto& w : warnings) spdlog::warn("{}", w);
   if (auto r = store_.checkpoint_in_background(); !r)
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
-  if (auto h = store_.host()) host_state_ = *h;
-  previous_run_ = host_state_;
+  host_record_.load(store_);
   if (auto o = store_.owners()) owners_ = std::move(*o);
   handler_ =
       std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
@@ -264,34 +263,29 @@ void Daemon::end_transaction() {
 
 Result<void> Daemon::flush_dirty() {
   if (auto r = monitors_.flush(store_); !r) return r;
-  if (host_dirty_) {
-    host_dirty_ = false;
-    host_state_.last_seen = now();  // every host save is a sign of life (report_downtime)
-    if (auto r = store_.save_host(host_state_); !r) return r;
-  }
-  return {};
+  return host_record_.flush(store_, now());  // stamps last_seen: a sign of life (report_downtime)
 }
 
 void Daemon::on_deadline(Instant t) {
   const std::vector<uint32_t> due = monitors_.due(t);
   bool cron_due = false;
   for (uint32_t i : due) cron_due |= monitors_.config(i).from_cron;
-  if (due.empty() && !host_state_.cron_incident) return;
+  if (due.empty() && !host_record_.state().cron_incident) return;
   if (auto r = store_.begin(); !r) {
     spdlog::error("{}", r.error().message);
     return;
   }
   if (cron_due) {
     auto actions = observe_cron_daemon(t);
-    if (!actions.empty()) host_dirty_ = true;
+    if (!actions.empty()) host_record_.changed();
     record_actions(actions, nullptr, t);
   }
   for (uint32_t i : due) {
-    auto actions = evaluate(monitors_.config(i), monitors_.state(i), TimeInput{t}, host_state_);
+    auto actions = evaluate(monitors_.config(i), monitors_.state(i), TimeInput{t}, host_record_.state());
     record_actions(actions, &monitors_.config(i), t);
     monitors_.touch(i);
   }
-  host_dirty_ = true;
+  host_record_.changed();
   Result<void> r = flush_dirty();
   if (r) r = store_.commit();
   if (!r) {
@@ -367,7 +361,8 @@ void Daemon::notify_status() {
   size_t incidents = 0;
   for (const auto& s : monitors_.states()) incidents += s.incident.has_value();
   sd_notifyf(0, "STATUS=%zu monitors, %zu open incidents%s, %llu events stored", monitors_.size(), incidents,
-             host_state_.cron_incident ? ", cron daemon down" : "", static_cast<unsigned long long>(events_stored_));
+             host_record_.state().cron_incident ? ", cron daemon down" : "",
+             static_cast<unsigned long long>(events_stored_));
 }
 
 Result<void> Daemon::setup_loop() {
@@ -461,7 +456,7 @@ int Daemon::run() {
   int r = sd_event_loop(ev_);
   sd_notify(0, "STOPPING=1");
   alerts_.finish_sends();
-  host_dirty_ = true;  // last_seen: the agent stops now
+  host_record_.changed();  // last_seen: the agent stops now
   commit_pending();
   save_dirty();
   if (r < 0) {

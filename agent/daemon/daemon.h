@@ -25,6 +25,7 @@
 #include "agent/daemon/clock.h"
 #include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
+#include "agent/daemon/host_record.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/monitor_table.h"
 #include "agent/daemon/upstreams.h"
@@ -232,9 +233,8 @@ class Daemon : private ProcWatch::Handler,
   ZoneCache zones_;
   StateStore store_;
 
-  MonitorTable monitors_;  // each monitor's config, state, deadline and whether its row is saved
-  HostState host_state_;
-  bool host_dirty_ = false;
+  MonitorTable monitors_;   // each monitor's config, state, deadline and whether its row is saved
+  HostRecord host_record_;  // the host's row: cron's incident, snooze, shutdown, last sign of life
 
   std::unique_ptr<discovery::DiskRoot> root_;
   std::unique_ptr<discovery::Scanner> scanner_;
@@ -278,8 +278,7 @@ class Daemon : private ProcWatch::Handler,
   sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
   int exit_code_ = 0;
   uint64_t rescans_ = 0;
-  UniqueFd lock_fd_;        // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
-  HostState previous_run_;  // the host state as the previous run left it (its last_seen, shutdown)
+  UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
   bool shutting_down_ = false;
   sd_event_source* heartbeat_src_ = nullptr;
   sd_event_source* snooze_src_ = nullptr;

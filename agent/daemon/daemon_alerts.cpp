@@ -63,8 +63,8 @@ std::optional<Instant> Daemon::incident_opened(const std::string& key) const {
     const auto& inc = monitors_.state(*it).incident;
     return inc ? std::optional<Instant>(inc->opened) : std::nullopt;
   }
-  if (key == "host:cron" && host_state_.cron_incident) return host_state_.cron_incident->opened;
-  if (key == "host:timezone") return host_state_.cron_zone.warned;
+  if (key == "host:cron" && host_record_.state().cron_incident) return host_record_.state().cron_incident->opened;
+  if (key == "host:timezone") return host_record_.state().cron_zone.warned;
   return std::nullopt;  // a job no longer monitored: its incident stays as state.db has it
 }
 
@@ -114,8 +114,8 @@ Exports::Reads Daemon::export_reads() {
     uplink::AgentMetrics a;
     a.events_received = events_stored_;
     a.inotify_rescans = rescans_;
-    if (host_state_.last_seen)
-      a.last_loop_s = static_cast<double>(host_state_.last_seen->time_since_epoch().count()) / 1e6;
+    if (host_record_.state().last_seen)
+      a.last_loop_s = static_cast<double>(host_record_.state().last_seen->time_since_epoch().count()) / 1e6;
     a.upstreams = upstreams_.metrics();
     return a;
   };

@@ -21,7 +21,7 @@ constexpr char kRecoveredNote[] = "recovered from the journal: the agent was not
 }  // namespace
 
 void Daemon::recover_gap(Instant t) {
-  const auto since = gap_since_usec(previous_run_.last_seen, t);
+  const auto since = gap_since_usec(host_record_.previous_run().last_seen, t);
   if (!since) return;
   std::vector<cronitor::RunEvent> events;
   // cron: its journal source was opened at the gap's start (open_cron_log), so its first reads

@@ -29,7 +29,7 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
     while (alerts_.in_flight() > 0 && std::chrono::steady_clock::now() < until) (void)alerts_.await_sent(100);
   };
   const size_t fired = advance_timers(clock_, target, timers, settle);
-  host_dirty_ = true;  // the heartbeat's sign of life, at the new time
+  host_record_.changed();  // the heartbeat's sign of life, at the new time
   save_dirty();
   spdlog::info("simulated clock advanced by {} s to {} µs by uid {}: {} timer(s) fired", req.by_us / 1000000,
                to_us(now()), peer.uid, fired);

@@ -88,8 +88,8 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                    {"daemon", "running"},
                    {"monitors", list},
                    {"refused_lines", refused},
-                   {"cron_incident", cron_incident_json(host_state_)},
-                   {"snooze", snooze_json(host_state_, now())},
+                   {"cron_incident", cron_incident_json(host_record_.state())},
+                   {"snooze", snooze_json(host_record_.state(), now())},
                    {"shutting_down", shutting_down_},
                    {"disk_full", disk},
                    {"alerts_held", alerts_.held_total()},
@@ -115,7 +115,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
   std::optional<Instant> until;
   const bool pause = req.kind == Request::Kind::kPause;
   if (pause) until = req.until_us ? from_us(*req.until_us) : Instant::max();
-  (void)evaluate(monitors_.config(i), monitors_.state(i), PauseInput{now(), until}, host_state_);
+  (void)evaluate(monitors_.config(i), monitors_.state(i), PauseInput{now(), until}, host_record_.state());
   monitors_.touch(i);
   if (!store_.begin()) return error("state.db is busy");
   if (auto r = flush_dirty(); !r || !store_.commit()) {

@@ -53,7 +53,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       }
     // The line as people see it: a user crontab's as `crontab -l` lists it.
     const RemovedInput removed{t, j.file, j.line - j.header_lines, by_unwrap};
-    auto actions = evaluate(monitors_.config(*it), monitors_.state(*it), removed, host_state_);
+    auto actions = evaluate(monitors_.config(*it), monitors_.state(*it), removed, host_record_.state());
     record_actions(actions, &monitors_.config(*it), t);
     monitors_.touch(*it);
   }
@@ -187,7 +187,7 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
     m.source_file = file;
     m.source_line = line;
     MonitorState s = row.state;
-    auto actions = evaluate(m, s, RemovedInput{t, file, line, false}, host_state_);
+    auto actions = evaluate(m, s, RemovedInput{t, file, line, false}, host_record_.state());
     for (auto& a : actions) a.alert.detail += " (it was removed while the agent was not running)";
     record_actions(actions, &m, t);
     if (auto r = store_.save_job_state(row.key, s); !r) spdlog::error("{}", r.error().message);
@@ -245,7 +245,7 @@ void Daemon::open_cron_log() {
         for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
         sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
       },
-      gap_since_usec(previous_run_.last_seen, now()));
+      gap_since_usec(host_record_.previous_run().last_seen, now()));
   if (w) {
     if (auto r = (*w)->attach(ev_); !r) w = std::unexpected(r.error());
   }

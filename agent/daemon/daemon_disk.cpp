@@ -67,7 +67,7 @@ int Daemon::on_disk_retry_cb(sd_event_source* s, uint64_t, void* ud) {
     // A real write (the host row) proves the space: a commit without changes writes nothing.
     bool ok = static_cast<bool>(d->store_.begin());
     if (ok) {
-      ok = d->flush_dirty() && d->store_.save_host(d->host_state_) && d->store_.commit();
+      ok = d->flush_dirty() && d->host_record_.save(d->store_) && d->store_.commit();
       if (!ok) {
         const bool full = d->store_.out_of_space();
         d->store_.rollback();
@@ -93,7 +93,7 @@ void Daemon::reload_states() {
     return;
   }
   monitors_.reread(std::move(*rows));  // deadlines from the states read back
-  if (auto h = store_.host()) host_state_ = *h;
+  host_record_.reread(store_);
 }
 
 }  // namespace cronitor::agent

@@ -105,12 +105,12 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   if (ev->state == RunEvent::State::kComplete)
     for (auto& [k, v] : merged) ev->metrics.emplace(k, v);
   const int failed_before = monitors_.state(i).failed_since_success;
-  auto actions = evaluate(monitors_.config(i), monitors_.state(i), &*ev, host_state_);
+  auto actions = evaluate(monitors_.config(i), monitors_.state(i), &*ev, host_record_.state());
   // An exit 0 the job's assertions count as a failure (a hung run's max runtime): history says
   // so, and its count of failed runs is the alerts' "N runs failed since".
   if (ev->state == RunEvent::State::kComplete && monitors_.state(i).failed_since_success > failed_before)
     if (auto r = store_.mark_run_failed(ev->run_id); !r) spdlog::error("state.db: {}", r.error().message);
-  if (!actions.empty()) host_dirty_ = true;
+  if (!actions.empty()) host_record_.changed();
   record_actions(actions, &monitors_.config(i), t);
   monitors_.touch(i);
   note_run_event(i, *ev);

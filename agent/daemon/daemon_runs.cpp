@@ -82,8 +82,8 @@ void Daemon::run_lost(const std::string& key, const std::string& run_id, int64_t
   spdlog::warn("{}: run {}: {}", key, run_id, ev.message);
   if (!store_.begin()) return;
   if (auto r = store_.record_event(ev, t); !r) spdlog::error("storing the lost run of {}: {}", key, r.error().message);
-  auto actions = evaluate(monitors_.config(i), monitors_.state(i), &ev, host_state_);
-  if (!actions.empty()) host_dirty_ = true;
+  auto actions = evaluate(monitors_.config(i), monitors_.state(i), &ev, host_record_.state());
+  if (!actions.empty()) host_record_.changed();
   record_actions(actions, &monitors_.config(i), t);
   monitors_.touch(i);
   if (!flush_dirty() || !store_.commit()) {

@@ -26,16 +26,16 @@ std::string iso(Instant t) {
 }  // namespace
 
 bool Daemon::quiet(Instant t) const {
-  return shutting_down_ || (host_state_.snoozed_until && t < *host_state_.snoozed_until);
+  return shutting_down_ || (host_record_.state().snoozed_until && t < *host_record_.state().snoozed_until);
 }
 
 void Daemon::report_downtime(Instant t) {
   auto boot = host_boot_time();
   if (!boot) spdlog::warn("the kernel's boot time is unreadable (/proc/stat btime, CLOCK_BOOTTIME)");
-  const auto windows = downtime_windows(previous_run_, boot.value_or(Instant{}), t);
-  host_state_.shutdown_at.reset();  // consumed: that shutdown is behind us
-  host_state_.last_seen = t;
-  host_dirty_ = true;
+  const auto windows = downtime_windows(host_record_.previous_run(), boot.value_or(Instant{}), t);
+  host_record_.state().shutdown_at.reset();  // consumed: that shutdown is behind us
+  host_record_.state().last_seen = t;
+  host_record_.changed();
   if (windows.empty()) return;
   if (!store_.begin()) return;
   for (const auto& w : windows) {
@@ -71,7 +71,7 @@ void Daemon::stop_host_watches() {
 
 int Daemon::on_heartbeat_cb(sd_event_source* s, uint64_t, void* ud) {
   auto* d = static_cast<Daemon*>(ud);
-  d->host_dirty_ = true;  // flush_dirty stamps last_seen
+  d->host_record_.changed();  // flush_dirty stamps last_seen
   d->save_dirty();
   sd_event_source_set_time(s, d->mono_usec() + kHeartbeatUsec);
   sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -83,9 +83,9 @@ void Daemon::on_stop_signal() {
   if (!shutting_down_ && shutdown_ && shutdown_->system_stopping()) {
     spdlog::info("the system is stopping: recording the host's shutdown");
     shutting_down_ = true;
-    host_state_.shutdown_at = now();
+    host_record_.state().shutdown_at = now();
   }
-  host_dirty_ = true;  // last_seen, stamped at the final save
+  host_record_.changed();  // last_seen, stamped at the final save
 }
 
 void Daemon::on_shutdown_signal(bool active) {
@@ -93,24 +93,24 @@ void Daemon::on_shutdown_signal(bool active) {
   if (active == shutting_down_) return;
   shutting_down_ = active;
   if (active) {
-    host_state_.shutdown_at = t;
+    host_record_.state().shutdown_at = t;
     spdlog::info("host shutting down at {}: alerts are recorded, not sent; the time until the next boot is downtime",
                  iso(t));
   } else {
-    host_state_.shutdown_at.reset();
+    host_record_.state().shutdown_at.reset();
     spdlog::info("the shutdown was cancelled: alerting again");
   }
-  host_dirty_ = true;
+  host_record_.changed();
   save_dirty();
 }
 
 void Daemon::arm_snooze_timer() {
   if (!snooze_src_) return;
-  if (!host_state_.snoozed_until || *host_state_.snoozed_until == Instant::max()) {
+  if (!host_record_.state().snoozed_until || *host_record_.state().snoozed_until == Instant::max()) {
     sd_event_source_set_enabled(snooze_src_, SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(snooze_src_, clock_.timer_usec(*host_state_.snoozed_until));
+  sd_event_source_set_time(snooze_src_, clock_.timer_usec(*host_record_.state().snoozed_until));
   sd_event_source_set_enabled(snooze_src_, SD_EVENT_ONESHOT);
 }
 
@@ -122,16 +122,16 @@ int Daemon::on_snooze_cb(sd_event_source*, uint64_t, void* ud) {
 }
 
 void Daemon::end_snooze(Instant t) {
-  if (!host_state_.snoozed_until) return;
-  const Instant since = host_state_.snooze_since.value_or(t);
-  const std::string reason = host_state_.snooze_reason;
-  host_state_.snoozed_until.reset();
-  host_state_.snooze_since.reset();
-  host_state_.snooze_reason.clear();
-  host_dirty_ = true;
+  if (!host_record_.state().snoozed_until) return;
+  const Instant since = host_record_.state().snooze_since.value_or(t);
+  const std::string reason = host_record_.state().snooze_reason;
+  host_record_.state().snoozed_until.reset();
+  host_record_.state().snooze_since.reset();
+  host_record_.state().snooze_reason.clear();
+  host_record_.changed();
   arm_snooze_timer();
   std::vector<OpenIncident> open;
-  if (host_state_.cron_incident) open.push_back({"cron daemon", *host_state_.cron_incident});
+  if (host_record_.state().cron_incident) open.push_back({"cron daemon", *host_record_.state().cron_incident});
   for (uint32_t i = 0; i < monitors_.size(); ++i)
     if (monitors_.state(i).incident && !monitors_.state(i).removed)
       open.push_back({monitors_.config(i).name.empty() ? monitors_.config(i).key : monitors_.config(i).name,
@@ -147,21 +147,21 @@ std::string Daemon::run_snooze(const Peer& c, const Request& req) {
   using nlohmann::json;
   const Instant t = now();
   if (!req.until_us) {
-    const bool was = host_state_.snoozed_until.has_value();
+    const bool was = host_record_.state().snoozed_until.has_value();
     end_snooze(t);
     if (was) spdlog::info("snooze ended by uid {}", c.uid);
   } else {
-    host_state_.snoozed_until = from_us(*req.until_us);
-    if (!host_state_.snooze_since) host_state_.snooze_since = t;
-    host_state_.snooze_reason = req.reason;
-    host_dirty_ = true;
+    host_record_.state().snoozed_until = from_us(*req.until_us);
+    if (!host_record_.state().snooze_since) host_record_.state().snooze_since = t;
+    host_record_.state().snooze_reason = req.reason;
+    host_record_.changed();
     if (!store_.begin()) return RequestHandler::control_error("state.db is busy");
     end_transaction();
     arm_snooze_timer();
-    spdlog::info("host snoozed until {} by uid {}{}", iso(*host_state_.snoozed_until), c.uid,
+    spdlog::info("host snoozed until {} by uid {}{}", iso(*host_record_.state().snoozed_until), c.uid,
                  req.reason.empty() ? "" : " (" + req.reason + ")");
   }
-  return json({{"ok", true}, {"snooze", snooze_json(host_state_, t)}})
+  return json({{"ok", true}, {"snooze", snooze_json(host_record_.state(), t)}})
              .dump(-1, ' ', false, json::error_handler_t::replace) +
          "\n";
 }

@@ -108,7 +108,7 @@ void Daemon::apply_live_timers() {
     if (!monitors_.state(i).removed && timer.active_state != "active" && timer.active_state != "activating") {
       RemovedInput down = timer_down(timer, timer.load_state == "masked" ? "masked" : "stopped", t);
       down.by_unwrap = true;  // no alert
-      (void)evaluate(m, monitors_.state(i), down, host_state_);
+      (void)evaluate(m, monitors_.state(i), down, host_record_.state());
       monitors_.config_changed(i);
       monitors_.touch(i);
       continue;
@@ -246,7 +246,7 @@ void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
       spdlog::info("systemd: {} started again", timer.unit);
     }
   } else if (!monitors_.config(i).paused && !(s.paused_until && *s.paused_until > t)) {
-    auto actions = evaluate(monitors_.config(i), s, timer_down(timer, what, t), host_state_);
+    auto actions = evaluate(monitors_.config(i), s, timer_down(timer, what, t), host_record_.state());
     record_actions(actions, &monitors_.config(i), t);
     monitors_.touch(i);
     spdlog::info("systemd: {} {}", timer.unit, what);

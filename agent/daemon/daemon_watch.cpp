@@ -35,7 +35,7 @@ Actions Daemon::observe_cron_daemon(Instant t) {
     obs.cron_jobs +=
         monitors_.config(i).counts_as_cron_work() && !monitors_.config(i).paused && !monitors_.state(i).removed;
   if (auto since = cron_watch_.observed(pid, obs.running)) obs.gone_since = *since;
-  return evaluate_cron(host_state_, obs);
+  return evaluate_cron(host_record_.state(), obs);
 }
 
 void Daemon::check_cron_daemon() {
@@ -45,7 +45,7 @@ void Daemon::check_cron_daemon() {
   check_cron_zone(t);  // a cron that (re)started read the host's zone anew
   if (actions.empty()) return;
   if (!store_.begin()) return;
-  host_dirty_ = true;
+  host_record_.changed();
   record_actions(actions, nullptr, t);
   if (!flush_dirty() || !store_.commit()) store_.rollback();
   pump_outbox();
