@@ -78,8 +78,7 @@ Daemon::~Daemon() {
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   endpoint_.reset();
   spool_.reset();
-  for (sd_event_source* s :
-       {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_, prune_src_, disk_retry_src_})
+  for (sd_event_source* s : {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_, prune_src_})
     sd_event_source_disable_unref(s);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
   if (clock_fd_ >= 0) ::close(clock_fd_);
@@ -387,6 +386,7 @@ Result<void> Daemon::setup_loop() {
   sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
   sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
   follower_.attach(ev_);
+  disk_full_.attach(ev_);
   cron_watch_.attach(ev_);
   sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
   alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume

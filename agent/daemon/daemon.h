@@ -23,6 +23,7 @@
 #include "agent/control/request_handler.h"
 #include "agent/daemon/alert_outbox.h"
 #include "agent/daemon/clock.h"
+#include "agent/daemon/disk_full_watch.h"
 #include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/host_record.h"
@@ -183,11 +184,10 @@ class Daemon : private ProcWatch::Handler,
   bool run_open(const std::string& key, const std::string& run_id) override;
   void run_lost(const std::string& key, const std::string& run_id, int64_t pgid) override;
 
-  // A full disk under state.db (daemon_disk.cpp): said once, retried, recovered from.
+  // A failed transaction (daemon_disk.cpp): the state read back; a full disk is disk_full_'s.
   void on_store_failure(bool out_of_space, size_t events);
-  void on_store_ok();
   void reload_states();  // after a rollback: the in-memory state as state.db has it
-  static int on_disk_retry_cb(sd_event_source*, uint64_t, void*);
+  DiskFullWatch::Hooks disk_full_hooks();
 
   // Downtime, snooze and shutdown (daemon_snooze.cpp).
   void report_downtime(Instant now);  // at start: the slots of the time nobody watched, told once
@@ -273,9 +273,7 @@ class Daemon : private ProcWatch::Handler,
   std::set<std::string> new_owner_keys_;                        // keys whose owner the last rebuild changed
   std::unordered_map<std::string, uint32_t> runs_since_prune_;  // key -> runs stored since its pruning
   uint64_t events_stored_ = 0;
-  std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
-  uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
-  sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
+  DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};  // state.db's disk full: said, retried
   int exit_code_ = 0;
   uint64_t rescans_ = 0;
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them

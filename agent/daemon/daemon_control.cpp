@@ -60,10 +60,10 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                 {"why_not", systemd_->live() ? json() : json(systemd_->why_not())},
                 {"timers", systemd_->timer_count()}};
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
-    if (disk_full_since_)
-      disk = {{"since", to_us(*disk_full_since_)},
+    if (disk_full_.since())
+      disk = {{"since", to_us(*disk_full_.since())},
               {"state_dir", config_.state_dir},
-              {"failed_transactions", disk_full_failures_}};
+              {"failed_transactions", disk_full_.failures()}};
     // The cron daemon followed (its pid and start) and each upstream's backlog: the host facts
     // the dashboard's overview shows.
     json cron = nullptr;

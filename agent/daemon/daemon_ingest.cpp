@@ -139,7 +139,7 @@ void Daemon::commit_pending() {
   if (!ok)
     on_store_failure(full, batch.size());
   else
-    on_store_ok();
+    disk_full_.ok();
   for (size_t k = 0; k < batch.size(); ++k) {
     const auto& p = batch[k];
     if (p.conn_fd < 0 || !endpoint_) continue;
@@ -175,7 +175,7 @@ bool Daemon::spool_store(std::span<const SpoolIntake::Spooled> events) {
     on_store_failure(full, 0);
     return false;
   }
-  on_store_ok();
+  disk_full_.ok();
   return true;
 }
 
