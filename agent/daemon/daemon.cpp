@@ -35,8 +35,6 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr uint64_t kPruneEveryUsec = 24ull * 3600 * 1000000;
-
 std::string hostname_of(const Config& c) {
   if (!c.hostname.empty()) return c.hostname;
   char buf[256] = {};
@@ -78,7 +76,7 @@ Daemon::~Daemon() {
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   endpoint_.reset();
   spool_.reset();
-  for (sd_event_source* s : {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_, prune_src_})
+  for (sd_event_source* s : {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_})
     sd_event_source_disable_unref(s);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
   if (clock_fd_ >= 0) ::close(clock_fd_);
@@ -349,7 +347,7 @@ void Daemon::reload() {
   rearm_deadline_timer();
   upstreams_.start(ev_);  // new keys and URLs; a stopped upstream gets another chance
   upstreams_.sync_monitors();
-  exports_.start(ev_, events_stored_ == 0);  // a new prometheus.listen address or textfile
+  exports_.start(ev_, retention_.events_stored() == 0);  // a new prometheus.listen address or textfile
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   check_cron_daemon();  // cron jobs may have come or gone
@@ -361,7 +359,7 @@ void Daemon::notify_status() {
   for (const auto& s : monitors_.states()) incidents += s.incident.has_value();
   sd_notifyf(0, "STATUS=%zu monitors, %zu open incidents%s, %llu events stored", monitors_.size(), incidents,
              host_record_.state().cron_incident ? ", cron daemon down" : "",
-             static_cast<unsigned long long>(events_stored_));
+             static_cast<unsigned long long>(retention_.events_stored()));
 }
 
 Result<void> Daemon::setup_loop() {
@@ -388,7 +386,7 @@ Result<void> Daemon::setup_loop() {
   follower_.attach(ev_);
   disk_full_.attach(ev_);
   cron_watch_.attach(ev_);
-  sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
+  retention_.attach(ev_);
   alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
   // A wall-clock jump cancels this timer: deadlines are then recomputed.
   clock_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -400,7 +398,7 @@ Result<void> Daemon::setup_loop() {
   }
   watch_zone();
   upstreams_.start(ev_);
-  exports_.start(ev_, events_stored_ == 0);
+  exports_.start(ev_, retention_.events_stored() == 0);
   open_cron_log();
   if (proc_watch_)
     if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
@@ -497,17 +495,6 @@ int Daemon::on_clock_cb(sd_event_source*, int fd, uint32_t, void* ud) {
     ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
     d->realign_after_clock_jump(d->now());
   }
-  return 0;
-}
-
-int Daemon::on_prune_cb(sd_event_source* s, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  if (d->store_.begin()) {
-    (void)d->store_.prune(d->config_.retention.runs, d->config_.retention.days, d->now());
-    (void)d->store_.commit();
-  }
-  sd_event_source_set_time(s, d->mono_usec() + kPruneEveryUsec);
-  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
   return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "agent/daemon/host_record.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/monitor_table.h"
+#include "agent/daemon/run_retention.h"
 #include "agent/daemon/upstreams.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/cron_daemon_watch.h"
@@ -104,8 +105,6 @@ class Daemon : private ProcWatch::Handler,
   std::optional<int64_t> previous_owner(const std::string& key) const;
   /// `key` is `new_owner`'s now: what `old_owner` built (runs, pause, incidents) is dropped.
   void start_fresh(const std::string& key, int64_t old_owner, int64_t new_owner);
-  /// Every N runs stored for a key: its runs beyond what it may keep are deleted.
-  void prune_runs_of(uint32_t i);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
   /// Jobs of package files: their runs come from cron's log (agent/sources/cron_log_watch.h).
@@ -220,7 +219,6 @@ class Daemon : private ProcWatch::Handler,
   static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
-  static int on_prune_cb(sd_event_source*, uint64_t, void*);
   void watch_config();  // reload when the config file is written (after a short settle)
   // The zone cron runs jobs in (cron_zone_watch.cpp): /etc/localtime and /etc/timezone watched.
   void watch_zone();
@@ -255,7 +253,6 @@ class Daemon : private ProcWatch::Handler,
   sd_event_source* clock_src_ = nullptr;
   sd_event_source* watch_src_ = nullptr;
   sd_event_source* settle_src_ = nullptr;
-  sd_event_source* prune_src_ = nullptr;
   std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
   std::vector<sd_event_source*> signal_srcs_;
   int clock_fd_ = -1;
@@ -265,15 +262,14 @@ class Daemon : private ProcWatch::Handler,
   // socket and the spool; the socket's and the spool's own state live in their parts.
   RateLimiter rate_;
   std::unique_ptr<RequestHandler> handler_;
-  std::unique_ptr<ControlEndpoint> endpoint_;                   // the agent socket
-  std::unique_ptr<SpoolIntake> spool_;                          // the spool folder
-  std::unordered_map<std::string, int64_t> owners_;             // keys learnt from runs -> owner uid (state.db)
-  std::vector<RefusedJob> refused_jobs_;                        // users' lines that may not define their key
-  std::set<std::string> refused_said_;                          // ... already logged (key and where)
-  std::set<std::string> new_owner_keys_;                        // keys whose owner the last rebuild changed
-  std::unordered_map<std::string, uint32_t> runs_since_prune_;  // key -> runs stored since its pruning
-  uint64_t events_stored_ = 0;
-  DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};  // state.db's disk full: said, retried
+  std::unique_ptr<ControlEndpoint> endpoint_;                          // the agent socket
+  std::unique_ptr<SpoolIntake> spool_;                                 // the spool folder
+  std::unordered_map<std::string, int64_t> owners_;                    // keys learnt from runs -> owner uid (state.db)
+  std::vector<RefusedJob> refused_jobs_;                               // users' lines that may not define their key
+  std::set<std::string> refused_said_;                                 // ... already logged (key and where)
+  std::set<std::string> new_owner_keys_;                               // keys whose owner the last rebuild changed
+  RunRetention retention_{config_, store_, [this] { return now(); }};  // runs kept: as they come, daily
+  DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};      // state.db's disk full: said, retried
   int exit_code_ = 0;
   uint64_t rescans_ = 0;
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them

@@ -112,7 +112,7 @@ Exports::Reads Daemon::export_reads() {
   r.mono_usec = [this] { return mono_usec(); };
   r.agent = [this] {
     uplink::AgentMetrics a;
-    a.events_received = events_stored_;
+    a.events_received = retention_.events_stored();
     a.inotify_rescans = rescans_;
     if (host_record_.state().last_seen)
       a.last_loop_s = static_cast<double>(host_record_.state().last_seen->time_since_epoch().count()) / 1e6;

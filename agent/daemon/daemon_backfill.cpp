@@ -88,9 +88,9 @@ void Daemon::recover_gap(Instant t) {
   std::set<std::string> fresh, failed;  // run ids with an event new to state.db
   if (!events.empty() && store_.begin()) {
     for (const auto& e : events) {
-      const uint64_t before = events_stored_;
+      const uint64_t before = retention_.events_stored();
       if (auto why = ingest(e, 0, t, false)) spdlog::warn("journal: a run of \"{}\": {}, ignoring", e.key, *why);
-      if (events_stored_ == before) continue;  // stored before (the same run id)
+      if (retention_.events_stored() == before) continue;  // stored before (the same run id)
       fresh.insert(e.run_id);
       if (e.state == cronitor::RunState::kFail) failed.insert(e.run_id);
     }

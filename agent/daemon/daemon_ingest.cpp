@@ -86,7 +86,6 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     return std::nullopt;
   }
   if (!*stored) return std::nullopt;  // seen before (a late ack, then spooled): already evaluated
-  ++events_stored_;
   uint32_t i;
   if (it) {
     i = *it;
@@ -101,7 +100,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     owners_[m.key] = m.uid;
     i = monitors_.add(std::move(m), MonitorState{}, /*adhoc=*/true);
   }
-  prune_runs_of(i);  // retention as runs come, not only at start and daily
+  retention_.stored(monitors_.config(i));  // counted; retention as runs come, not only at start and daily
   if (ev->state == RunEvent::State::kComplete)
     for (auto& [k, v] : merged) ev->metrics.emplace(k, v);
   const int failed_before = monitors_.state(i).failed_since_success;

@@ -1,6 +1,6 @@
 // Who owns a key (agent/eval/key_owners.h, agent/README.md "Security model"): users' crontab
 // lines that may not define their key are listed and monitor nothing; a key whose owner changes
-// (root defines a key a user reported first) starts fresh; runs are pruned as they are stored.
+// (root defines a key a user reported first) starts fresh.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,15 +10,6 @@
 #include "agent/eval/key_owners.h"
 
 namespace cronitor::agent {
-namespace {
-
-// A key's runs are pruned to what it may keep every this many runs stored (and at start, daily).
-constexpr uint32_t kPruneEveryRuns = 64;
-// A key that no crontab or agent.yaml defines, reported by a user other than root, keeps at most
-// this many runs: with the 100 such keys a user may have, 10,000 runs per user at most.
-constexpr int kAdhocRunsPerKey = 100;
-
-}  // namespace
 
 std::unordered_map<std::string, int64_t> Daemon::key_holders() const {
   std::unordered_map<std::string, int64_t> out(owners_.begin(), owners_.end());
@@ -73,18 +64,6 @@ void Daemon::start_fresh(const std::string& key, int64_t old_owner, int64_t new_
   follower_.unfollow_key(key);  // the old owner's open runs
   owners_[key] = new_owner;
   new_owner_keys_.insert(key);
-}
-
-void Daemon::prune_runs_of(uint32_t i) {
-  const MonitorConfig& m = monitors_.config(i);
-  uint32_t& n = runs_since_prune_[m.key];
-  if (++n < kPruneEveryRuns) return;
-  n = 0;
-  int keep = config_.retention.runs;
-  // A key nothing defines (not in the index before its first run: source_file empty) of a user.
-  if (m.uid != 0 && m.source_file.empty()) keep = std::min(keep, kAdhocRunsPerKey);
-  if (auto r = store_.prune_key(m.key, keep); !r)
-    spdlog::warn("retention: pruning the runs of {}: {}", m.key, r.error().message);
 }
 
 }  // namespace cronitor::agent
