@@ -80,7 +80,6 @@ Daemon::~Daemon() {
     sd_event_source_disable_unref(s);
   for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
   if (clock_fd_ >= 0) ::close(clock_fd_);
-  sd_event_source_disable_unref(kmsg_src_);
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
@@ -403,7 +402,7 @@ Result<void> Daemon::setup_loop() {
   if (proc_watch_)
     if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
   spdlog::info("{}", describe(probe_host_access()));
-  start_oom_watch();
+  oom_.start(ev_, OomWatch::default_path());
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };

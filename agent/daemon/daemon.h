@@ -33,8 +33,7 @@
 #include "agent/daemon/upstreams.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/cron_daemon_watch.h"
-#include "agent/sources/kmsg_reader.h"
-#include "agent/sources/oom_kill_log.h"
+#include "agent/sources/oom_watch.h"
 #include "agent/sources/proc_watch.h"
 #include "agent/sources/run_follower.h"
 #include "agent/sources/spool_intake.h"
@@ -109,11 +108,6 @@ class Daemon : private ProcWatch::Handler,
   void auto_wrap(const std::vector<std::string>& files);
   /// Jobs of package files: their runs come from cron's log (agent/sources/cron_log_watch.h).
   void open_cron_log();
-  // OOM kills from the kernel's log (daemon_oom.cpp): which run's process the killer killed.
-  void start_oom_watch();
-  void read_kmsg();
-  void attribute_oom(RunEvent& ev, bool by_process = false);  // by_process: a run of the process events
-  static int on_kmsg_cb(sd_event_source*, int, uint32_t, void*);
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
   // Runs from the kernel's process events (daemon_proc.cpp, agent/sources/proc_watch.h).
   void start_proc_watch();
@@ -241,11 +235,9 @@ class Daemon : private ProcWatch::Handler,
   WrapPolicy wrap_policy_;
   std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
   std::unique_ptr<CronLogWatch> cron_log_;
-  std::unique_ptr<KmsgReader> kmsg_;  // null: /dev/kmsg unreadable; the wrapper's hint stands
-  std::unique_ptr<OomKillLog> oom_log_;
-  sd_event_source* kmsg_src_ = nullptr;
-  std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
-  std::unique_ptr<ProcWatch> proc_watch_;  // null: observe: off; else live() or why_not()
+  OomWatch oom_{[this] { return now(); }};  // OOM kills from the kernel's log: which run's process died
+  std::unique_ptr<SystemdWatch> systemd_;   // null: systemd discovery is off
+  std::unique_ptr<ProcWatch> proc_watch_;   // null: observe: off; else live() or why_not()
 
   sd_event* ev_ = nullptr;
   sd_event_source* commit_src_ = nullptr;

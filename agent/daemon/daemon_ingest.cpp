@@ -78,7 +78,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
       return "uid " + std::to_string(owner) + " already reports " + std::to_string(kMaxAdhocPerUser) +
              " keys that no crontab or agent.yaml defines; add this job to a crontab or agent.yaml";
   }
-  if (from_wrapper || by_process) attribute_oom(*ev, by_process);  // before it is stored: history keeps the verdict
+  if (from_wrapper || by_process) oom_.attribute(*ev, by_process);  // before it is stored: history keeps the verdict
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {
