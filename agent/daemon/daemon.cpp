@@ -151,9 +151,9 @@ Result<void> Daemon::init() {
   if (auto r = store_.checkpoint_in_background(); !r)
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
   host_record_.load(store_);
-  if (auto o = store_.owners()) owners_ = std::move(*o);
-  handler_ =
-      std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
+  owners_.load(store_);
+  handler_ = std::make_unique<RequestHandler>([this](std::string_view key) { return owners_.owner_of(key); }, rate_,
+                                              ::geteuid());
   if (clock_.is_simulated()) {
     handler_->accept_clock_advance();
     spdlog::warn("simulated clock (tests only): now is {} µs, root moves it with the \"advance\" request",
@@ -177,7 +177,7 @@ Result<void> Daemon::init() {
     for (const auto& r : *rows) known.insert(r.key);
   start_proc_watch();  // before the monitors: the jobs it reports are not "unreported"
   rebuild_monitors(now());
-  for (const auto& k : new_owner_keys_) known.erase(k);  // another owner's line: new to the agent, wrapped
+  for (const auto& k : owners_.new_owner_keys()) known.erase(k);  // another owner's line: new to the agent, wrapped
   if (scanner_) {
     std::set<std::string> files;
     for (const auto& j : discovered_)
@@ -204,7 +204,8 @@ void Daemon::rebuild_monitors(Instant t) {
       if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
     }
     discovered_ = discovered_jobs(jobs, *root_, warnings);
-    (void)refuse_claims(discovered_);  // users' lines that may not define their key, or past the limits
+    (void)owners_.refuse_claims(discovered_,
+                                config_);  // users' lines that may not define their key, or past the limits
     wrap_policy_ = WrapPolicy::load(config_, *root_);
     wrap_policy_.apply(discovered_);
     if (proc_watch_ && proc_watch_->live()) {
@@ -215,9 +216,9 @@ void Daemon::rebuild_monitors(Instant t) {
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   // A key whose owner changes (root now defines a key a user reported first) starts fresh.
-  new_owner_keys_.clear();
+  owners_.begin_rebuild();
   for (const auto& m : built)
-    if (auto prev = previous_owner(m.key); owner_changed(prev, m.uid)) start_fresh(m.key, *prev, m.uid);
+    if (auto prev = owners_.owner_of(m.key); owner_changed(prev, m.uid)) start_fresh(m.key, *prev, m.uid);
   mark_unwrapped(built);
   // Keep the state of monitors we already had; load the rest from state.db.
   std::unordered_map<std::string, MonitorState> old;
@@ -229,7 +230,7 @@ void Daemon::rebuild_monitors(Instant t) {
   monitors_.clear();
   for (auto& m : built) {
     MonitorState s;
-    if (auto it = old.find(m.key); it != old.end() && !it->second.removed && !new_owner_keys_.contains(m.key)) {
+    if (auto it = old.find(m.key); it != old.end() && !it->second.removed && !owners_.owner_changed(m.key)) {
       s = std::move(it->second);
       if (m.schedule && !s.expected) s.expected = m.next_slot(t);
       if (!m.schedule) s.expected.reset();

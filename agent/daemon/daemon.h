@@ -27,6 +27,7 @@
 #include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/host_record.h"
+#include "agent/daemon/key_ownership.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/monitor_table.h"
 #include "agent/daemon/run_retention.h"
@@ -93,16 +94,9 @@ class Daemon : private ProcWatch::Handler,
   void reload();
   /// Known crontab lines left unwrapped (auto_wrap only wraps new ones) await their first run.
   void mark_unwrapped(std::vector<MonitorConfig>& built);
-  // Who owns a key (daemon_owners.cpp, agent/eval/key_owners.h).
-  /// Keys users hold today: their crontabs' monitors and the keys they reported first.
-  std::unordered_map<std::string, int64_t> key_holders() const;
-  /// Takes out of `jobs` the users' lines that may not define their key or are past the limits of
-  /// monitors per user, and returns them; keeps `refused_jobs_` (one entry per file past a limit),
-  /// each said once in the log.
-  std::vector<RefusedJob> refuse_claims(std::vector<DiscoveredJob>& jobs);
-  /// The owner of `key` before a rebuild: its monitor's uid, else state.db's.
-  std::optional<int64_t> previous_owner(const std::string& key) const;
-  /// `key` is `new_owner`'s now: what `old_owner` built (runs, pause, incidents) is dropped.
+  // Who owns a key: owners_ (key_ownership.h).
+  /// `key` is `new_owner`'s now: what `old_owner` built (runs, pause, incidents, open runs
+  /// followed) is dropped (daemon_owners.cpp).
   void start_fresh(const std::string& key, int64_t old_owner, int64_t new_owner);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
@@ -141,8 +135,6 @@ class Daemon : private ProcWatch::Handler,
   /// here: a key first reported in this batch has an owner now).
   [[nodiscard]] std::optional<std::string> ingest(const cronitor::RunEvent& ev, uid_t sender, Instant now,
                                                   bool from_wrapper = true, bool by_process = false);
-  /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
-  std::optional<int64_t> owner_of(std::string_view key) const;
   /// One bounded pass over the spool; `before_batch`: a short one, ahead of a socket batch.
   void drain_spool(bool before_batch = false);
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
@@ -254,12 +246,9 @@ class Daemon : private ProcWatch::Handler,
   // socket and the spool; the socket's and the spool's own state live in their parts.
   RateLimiter rate_;
   std::unique_ptr<RequestHandler> handler_;
-  std::unique_ptr<ControlEndpoint> endpoint_;                          // the agent socket
-  std::unique_ptr<SpoolIntake> spool_;                                 // the spool folder
-  std::unordered_map<std::string, int64_t> owners_;                    // keys learnt from runs -> owner uid (state.db)
-  std::vector<RefusedJob> refused_jobs_;                               // users' lines that may not define their key
-  std::set<std::string> refused_said_;                                 // ... already logged (key and where)
-  std::set<std::string> new_owner_keys_;                               // keys whose owner the last rebuild changed
+  std::unique_ptr<ControlEndpoint> endpoint_;  // the agent socket
+  std::unique_ptr<SpoolIntake> spool_;         // the spool folder
+  KeyOwnership owners_{monitors_};             // keys learnt from runs, users' lines refused, owners changed
   RunRetention retention_{config_, store_, [this] { return now(); }};  // runs kept: as they come, daily
   DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};      // state.db's disk full: said, retried
   int exit_code_ = 0;

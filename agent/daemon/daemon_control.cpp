@@ -17,12 +17,6 @@
 
 namespace cronitor::agent {
 
-std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
-  if (auto it = monitors_.find(std::string(key))) return monitors_.config(*it).uid;
-  if (auto it = owners_.find(std::string(key)); it != owners_.end()) return it->second;
-  return std::nullopt;
-}
-
 std::string Daemon::run_control(const Peer& c, const Request& req) {
   using nlohmann::json;
   auto answer = [](json j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
@@ -51,7 +45,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
       list.back()["failures_unseen"] = unseen && m.reported_by == kReportedByCronLog ? json(*unseen) : json();
     }
     json refused = json::array();  // users' crontab lines that may not define their key (key_owners.h)
-    for (const auto& r : refused_jobs_)
+    for (const auto& r : owners_.refused())
       if (req.sees_all || r.uid == static_cast<int64_t>(c.uid))
         refused.push_back({{"key", r.key}, {"where", r.where}, {"user", r.user}, {"reason", r.reason}});
     json timers = nullptr;  // systemd timers: observed live, or why not
@@ -76,7 +70,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                                 : json()}};
       }
     json uplink = uplink_json(upstreams_.stats(), [&](const std::string& job) {
-      return req.sees_all || owner_of(job) == static_cast<int64_t>(c.uid);
+      return req.sees_all || owners_.owner_of(job) == static_cast<int64_t>(c.uid);
     });
     for (auto& u : uplink) {
       auto depth = upstreams_.depth(u.value("upstream", std::string()));

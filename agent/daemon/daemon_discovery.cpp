@@ -70,7 +70,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
         all.push_back(to_discovered(*j));
     }
     std::set<std::string> refused;
-    for (const auto& r : refuse_claims(all)) refused.insert(r.key + "\n" + r.where);
+    for (const auto& r : owners_.refuse_claims(all, config_)) refused.insert(r.key + "\n" + r.where);
     std::erase_if(jobs, [&](const DiscoveredJob& d) {
       return refused.contains(d.key + "\n" + (d.line > 0 ? d.file + ":" + std::to_string(d.line) : d.file));
     });
@@ -124,7 +124,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       if (monitors_.state(i).removed) monitors_.state(i) = initial_state(monitors_.config(i), t);
       monitors_.touch(i);
     } else {
-      if (auto prev = previous_owner(dj.key); owner_changed(prev, m->uid)) start_fresh(dj.key, *prev, m->uid);
+      if (auto prev = owners_.owner_of(dj.key); owner_changed(prev, m->uid)) start_fresh(dj.key, *prev, m->uid);
       MonitorState s = initial_state(*m, t);
       monitors_.add(std::move(*m), std::move(s));
     }
@@ -321,7 +321,7 @@ void Daemon::mark_unwrapped(std::vector<MonitorConfig>& built) {
   std::set<std::string> unwrapped;
   for (const auto& j : discovered_)
     if (j.wrappable && !j.wrapped && j.reported_by != kReportedByProcessEvents && known.contains(j.key) &&
-        !configured.contains(j.key) && !new_owner_keys_.contains(j.key))  // another owner's line now: new to the agent
+        !configured.contains(j.key) && !owners_.owner_changed(j.key))  // another owner's line now: new to the agent
       unwrapped.insert(j.key);
   for (auto& m : built)
     if (unwrapped.contains(m.key)) m.awaits_first_run = true;

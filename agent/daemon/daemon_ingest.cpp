@@ -68,13 +68,11 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
   // it across restarts); bounded, per user too.
   int64_t owner = -1;
   if (!it) {
-    owner = owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
+    owner = owners_.owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
     if (monitors_.adhoc_count() >= kMaxAdhocMonitors)
       return "too many keys on this host that no crontab or agent.yaml defines (" + std::to_string(kMaxAdhocMonitors) +
              "); add this job to agent.yaml";
-    size_t of_owner = 0;
-    for (const auto& [key, uid] : owners_) of_owner += uid == owner;
-    if (owner != 0 && of_owner >= kMaxAdhocPerUser)
+    if (owner != 0 && owners_.learnt_by(owner) >= kMaxAdhocPerUser)
       return "uid " + std::to_string(owner) + " already reports " + std::to_string(kMaxAdhocPerUser) +
              " keys that no crontab or agent.yaml defines; add this job to a crontab or agent.yaml";
   }
@@ -97,7 +95,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     // Alerts name whose key it is ("user alice: ..."), as for a job of their crontab.
     if (owner > 0)
       if (const passwd* pw = ::getpwuid(static_cast<uid_t>(owner))) m.user = pw->pw_name;
-    owners_[m.key] = m.uid;
+    owners_.learn(m.key, m.uid);
     i = monitors_.add(std::move(m), MonitorState{}, /*adhoc=*/true);
   }
   retention_.stored(monitors_.config(i));  // counted; retention as runs come, not only at start and daily
