@@ -76,10 +76,6 @@ Daemon::~Daemon() {
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   endpoint_.reset();
   spool_.reset();
-  for (sd_event_source* s : {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_})
-    sd_event_source_disable_unref(s);
-  for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
-  if (clock_fd_ >= 0) ::close(clock_fd_);
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
@@ -300,11 +296,11 @@ void Daemon::rearm_deadline_timer() {
   if (!deadline_src_) return;
   const auto next = monitors_.next_due();
   if (!next) {
-    sd_event_source_set_enabled(deadline_src_, SD_EVENT_OFF);
+    sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(deadline_src_, clock_.timer_usec(*next));
-  sd_event_source_set_enabled(deadline_src_, SD_EVENT_ONESHOT);
+  sd_event_source_set_time(deadline_src_.get(), clock_.timer_usec(*next));
+  sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_ONESHOT);
 }
 
 void Daemon::realign_after_clock_jump(Instant t) {
@@ -367,7 +363,7 @@ Result<void> Daemon::setup_loop() {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     sd_event_source* s = nullptr;
     sd_event_add_signal(ev_, &s, sig, on_signal_cb, this);
-    signal_srcs_.push_back(s);
+    signal_srcs_.emplace_back(s);
   }
   sd_event_set_watchdog(ev_, true);
   watch_config();  // before the socket: a change made once the socket is there is seen
@@ -379,22 +375,28 @@ Result<void> Daemon::setup_loop() {
   auto endpoint = ControlEndpoint::listen(ev_, config_.socket, *this);
   if (!endpoint) return std::unexpected(endpoint.error());
   endpoint_ = std::move(*endpoint);
-  sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
-  sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
-  sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
-  sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
+  sd_event_source* s = nullptr;
+  sd_event_add_defer(ev_, &s, on_commit_cb, this);
+  commit_src_.reset(s);
+  sd_event_source_set_priority(commit_src_.get(), SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_OFF);
+  s = nullptr;
+  sd_event_add_time(ev_, &s, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
+  deadline_src_.reset(s);
   follower_.attach(ev_);
   disk_full_.attach(ev_);
   cron_watch_.attach(ev_);
   retention_.attach(ev_);
   alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
   // A wall-clock jump cancels this timer: deadlines are then recomputed.
-  clock_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (clock_fd_ >= 0) {
+  clock_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (clock_fd_) {
     itimerspec far{};
     far.it_value.tv_sec = INT32_MAX;
-    ::timerfd_settime(clock_fd_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
-    sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
+    ::timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
+    s = nullptr;
+    sd_event_add_io(ev_, &s, clock_fd_.get(), EPOLLIN, on_clock_cb, this);
+    clock_src_.reset(s);
   }
   watch_zone();
   upstreams_.start(ev_);
@@ -412,9 +414,13 @@ Result<void> Daemon::setup_loop() {
       spdlog::warn("discovery watcher: {}; jobs are read at start and on SIGHUP only", w.error().message);
     } else {
       watcher_ = std::move(*w);
-      sd_event_add_io(ev_, &watch_src_, watcher_->fd(), EPOLLIN, on_watch_cb, this);
-      sd_event_add_time(ev_, &settle_src_, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_settle_cb, this);
-      sd_event_source_set_enabled(settle_src_, SD_EVENT_OFF);
+      s = nullptr;
+      sd_event_add_io(ev_, &s, watcher_->fd(), EPOLLIN, on_watch_cb, this);
+      watch_src_.reset(s);
+      s = nullptr;
+      sd_event_add_time(ev_, &s, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_settle_cb, this);
+      settle_src_.reset(s);
+      sd_event_source_set_enabled(settle_src_.get(), SD_EVENT_OFF);
     }
   }
   return {};

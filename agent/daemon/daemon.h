@@ -40,6 +40,7 @@
 #include "agent/sources/spool_intake.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
+#include "common/event_source.h"
 #include "common/unique_fd.h"
 
 namespace cronitor::discovery {
@@ -232,14 +233,15 @@ class Daemon : private ProcWatch::Handler,
   std::unique_ptr<ProcWatch> proc_watch_;   // null: observe: off; else live() or why_not()
 
   sd_event* ev_ = nullptr;
-  sd_event_source* commit_src_ = nullptr;
-  sd_event_source* deadline_src_ = nullptr;
-  sd_event_source* clock_src_ = nullptr;
-  sd_event_source* watch_src_ = nullptr;
-  sd_event_source* settle_src_ = nullptr;
+  // Declared after ev_ and the objects whose fds they watch (watcher_, clock_fd_): released first.
+  EventSource commit_src_;
+  EventSource deadline_src_;
+  UniqueFd clock_fd_;  // a timerfd that a wall-clock jump cancels
+  EventSource clock_src_;
+  EventSource watch_src_;
+  EventSource settle_src_;
   std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
-  std::vector<sd_event_source*> signal_srcs_;
-  int clock_fd_ = -1;
+  std::vector<EventSource> signal_srcs_;
 
   std::vector<Pending> pending_;  // the next transaction's events (socket, cron log, timers, process events)
   // The wrapper intake: one rate budget per uid and one owner rule (RequestHandler) for the
@@ -255,8 +257,8 @@ class Daemon : private ProcWatch::Handler,
   uint64_t rescans_ = 0;
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
   bool shutting_down_ = false;
-  sd_event_source* heartbeat_src_ = nullptr;
-  sd_event_source* snooze_src_ = nullptr;
+  EventSource heartbeat_src_;
+  EventSource snooze_src_;
   std::unique_ptr<ShutdownWatch> shutdown_;
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
   // Parts that own their event sources (attached to the loop in setup_loop).

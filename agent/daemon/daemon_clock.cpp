@@ -18,8 +18,8 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
   if (!clock_.is_simulated() || peer.pid <= 0) return RequestHandler::control_error("unknown request \"advance\"");
   commit_pending();  // what wrappers already told happened before the jump
   const Instant target = now() + std::chrono::microseconds(req.by_us);
-  const ClockTimer timers[] = {{deadline_src_, on_deadline_cb, this},
-                               {snooze_src_, on_snooze_cb, this},
+  const ClockTimer timers[] = {{deadline_src_.get(), on_deadline_cb, this},
+                               {snooze_src_.get(), on_snooze_cb, this},
                                {alerts_.timer_source(), AlertOutbox::fire_timer, &alerts_}};
   // The alerts a step handed to the sender are answered before the next instant, as they would be
   // in the real time between them (else their leases run out in simulated minutes, and the

@@ -243,7 +243,7 @@ void Daemon::open_cron_log() {
       config_.discovery.cron_log, root, host_,
       [this](std::vector<cronitor::RunEvent> evs) {
         for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
-        sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+        sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
       },
       gap_since_usec(host_record_.previous_run().last_seen, now()));
   if (w) {
@@ -281,8 +281,8 @@ int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
   d->watcher_->on_readable();
   if (auto when = d->watcher_->settle_deadline()) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+    sd_event_source_set_time(d->settle_src_.get(), static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_.get(), SD_EVENT_ONESHOT);
   }
   return 0;
 }
@@ -297,8 +297,8 @@ int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
   }
   if (auto when = d->watcher_->settle_deadline()) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+    sd_event_source_set_time(d->settle_src_.get(), static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_.get(), SD_EVENT_ONESHOT);
   }
   return 0;
 }

@@ -30,7 +30,7 @@ std::optional<std::string> Daemon::on_line(ControlEndpoint::ConnId conn, const P
       if (pending_.size() >= kBatch)
         commit_pending();
       else
-        sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+        sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
       return std::nullopt;  // "ok" once it is durable (commit_pending)
     default:
       commit_pending();

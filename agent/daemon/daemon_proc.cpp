@@ -43,7 +43,7 @@ void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
                    e.pid);
     pending_.push_back(Pending{std::move(e), -1, 0, true});
   }
-  sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+  sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
 }
 
 // A slot that came while the kernel dropped events is unobserved, not missed, when nothing else

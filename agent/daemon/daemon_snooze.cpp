@@ -54,18 +54,21 @@ void Daemon::report_downtime(Instant t) {
 }
 
 void Daemon::start_host_watches() {
-  sd_event_add_time_relative(ev_, &heartbeat_src_, CLOCK_MONOTONIC, kHeartbeatUsec, kHeartbeatUsec / 6, on_heartbeat_cb,
-                             this);
-  sd_event_add_time(ev_, &snooze_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_snooze_cb, this);
-  sd_event_source_set_enabled(snooze_src_, SD_EVENT_OFF);
+  sd_event_source* s = nullptr;
+  sd_event_add_time_relative(ev_, &s, CLOCK_MONOTONIC, kHeartbeatUsec, kHeartbeatUsec / 6, on_heartbeat_cb, this);
+  heartbeat_src_.reset(s);
+  s = nullptr;
+  sd_event_add_time(ev_, &s, CLOCK_REALTIME, UINT64_MAX, 1000, on_snooze_cb, this);
+  snooze_src_.reset(s);
+  sd_event_source_set_enabled(snooze_src_.get(), SD_EVENT_OFF);
   arm_snooze_timer();
   shutdown_ = std::make_unique<ShutdownWatch>(ev_, [this](bool active) { on_shutdown_signal(active); });
   shutdown_->start();
 }
 
 void Daemon::stop_host_watches() {
-  heartbeat_src_ = sd_event_source_disable_unref(heartbeat_src_);
-  snooze_src_ = sd_event_source_disable_unref(snooze_src_);
+  heartbeat_src_.reset();
+  snooze_src_.reset();
   shutdown_.reset();
 }
 
@@ -107,11 +110,11 @@ void Daemon::on_shutdown_signal(bool active) {
 void Daemon::arm_snooze_timer() {
   if (!snooze_src_) return;
   if (!host_record_.state().snoozed_until || *host_record_.state().snoozed_until == Instant::max()) {
-    sd_event_source_set_enabled(snooze_src_, SD_EVENT_OFF);
+    sd_event_source_set_enabled(snooze_src_.get(), SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(snooze_src_, clock_.timer_usec(*host_record_.state().snoozed_until));
-  sd_event_source_set_enabled(snooze_src_, SD_EVENT_ONESHOT);
+  sd_event_source_set_time(snooze_src_.get(), clock_.timer_usec(*host_record_.state().snoozed_until));
+  sd_event_source_set_enabled(snooze_src_.get(), SD_EVENT_ONESHOT);
 }
 
 int Daemon::on_snooze_cb(sd_event_source*, uint64_t, void* ud) {
