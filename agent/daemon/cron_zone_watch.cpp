@@ -61,19 +61,19 @@ void Daemon::check_cron_zone(Instant t) {
     obs.cron_start = stat->start_ticks;
     obs.cron_started_at = process_started_at(*stat);
   }
-  const CronZoneState before = host_state_.cron_zone;
-  Actions actions = observe_cron_zone(host_state_.cron_zone, obs);
+  const CronZoneState before = host_record_.state().cron_zone;
+  Actions actions = observe_cron_zone(host_record_.state().cron_zone, obs);
   for (const auto& a : actions) {
     if (a.type == Action::Type::kOpen)
       spdlog::warn("{}", a.alert.summary);
     else
       spdlog::info("{}", a.alert.summary);
   }
-  const CronZoneState& now_state = host_state_.cron_zone;
+  const CronZoneState& now_state = host_record_.state().cron_zone;
   const bool changed = !actions.empty() || before.zone != now_state.zone || before.host_zone != now_state.host_zone ||
                        before.cron_pid != now_state.cron_pid || before.cron_start != now_state.cron_start;
   if (changed && store_.begin()) {
-    host_dirty_ = true;
+    host_record_.changed();
     record_actions(actions, nullptr, t);
     if (!flush_dirty() || !store_.commit()) store_.rollback();
     pump_outbox();

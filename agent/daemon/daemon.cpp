@@ -35,8 +35,6 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr uint64_t kPruneEveryUsec = 24ull * 3600 * 1000000;
-
 std::string hostname_of(const Config& c) {
   if (!c.hostname.empty()) return c.hostname;
   char buf[256] = {};
@@ -78,12 +76,6 @@ Daemon::~Daemon() {
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   endpoint_.reset();
   spool_.reset();
-  for (sd_event_source* s :
-       {commit_src_, deadline_src_, clock_src_, watch_src_, settle_src_, prune_src_, disk_retry_src_})
-    sd_event_source_disable_unref(s);
-  for (auto* s : signal_srcs_) sd_event_source_disable_unref(s);
-  if (clock_fd_ >= 0) ::close(clock_fd_);
-  sd_event_source_disable_unref(kmsg_src_);
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
@@ -154,11 +146,10 @@ Result<void> Daemon::init() {
   for (const auto& w : warnings) spdlog::warn("{}", w);
   if (auto r = store_.checkpoint_in_background(); !r)
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
-  if (auto h = store_.host()) host_state_ = *h;
-  previous_run_ = host_state_;
-  if (auto o = store_.owners()) owners_ = std::move(*o);
-  handler_ =
-      std::make_unique<RequestHandler>([this](std::string_view key) { return owner_of(key); }, rate_, ::geteuid());
+  host_record_.load(store_);
+  owners_.load(store_);
+  handler_ = std::make_unique<RequestHandler>([this](std::string_view key) { return owners_.owner_of(key); }, rate_,
+                                              ::geteuid());
   if (clock_.is_simulated()) {
     handler_->accept_clock_advance();
     spdlog::warn("simulated clock (tests only): now is {} µs, root moves it with the \"advance\" request",
@@ -182,7 +173,7 @@ Result<void> Daemon::init() {
     for (const auto& r : *rows) known.insert(r.key);
   start_proc_watch();  // before the monitors: the jobs it reports are not "unreported"
   rebuild_monitors(now());
-  for (const auto& k : new_owner_keys_) known.erase(k);  // another owner's line: new to the agent, wrapped
+  for (const auto& k : owners_.new_owner_keys()) known.erase(k);  // another owner's line: new to the agent, wrapped
   if (scanner_) {
     std::set<std::string> files;
     for (const auto& j : discovered_)
@@ -209,7 +200,8 @@ void Daemon::rebuild_monitors(Instant t) {
       if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
     }
     discovered_ = discovered_jobs(jobs, *root_, warnings);
-    (void)refuse_claims(discovered_);  // users' lines that may not define their key, or past the limits
+    (void)owners_.refuse_claims(discovered_,
+                                config_);  // users' lines that may not define their key, or past the limits
     wrap_policy_ = WrapPolicy::load(config_, *root_);
     wrap_policy_.apply(discovered_);
     if (proc_watch_ && proc_watch_->live()) {
@@ -220,66 +212,33 @@ void Daemon::rebuild_monitors(Instant t) {
   auto built = build_monitors(config_, discovered_, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   // A key whose owner changes (root now defines a key a user reported first) starts fresh.
-  new_owner_keys_.clear();
+  owners_.begin_rebuild();
   for (const auto& m : built)
-    if (auto prev = previous_owner(m.key); owner_changed(prev, m.uid)) start_fresh(m.key, *prev, m.uid);
+    if (auto prev = owners_.owner_of(m.key); owner_changed(prev, m.uid)) start_fresh(m.key, *prev, m.uid);
   mark_unwrapped(built);
   // Keep the state of monitors we already had; load the rest from state.db.
   std::unordered_map<std::string, MonitorState> old;
-  for (size_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_[i].key, std::move(states_[i]));
+  for (uint32_t i = 0; i < monitors_.size(); ++i) old.emplace(monitors_.config(i).key, std::move(monitors_.state(i)));
   std::vector<JobRow> stored;  // at start: the jobs of the previous run, from state.db
   if (monitors_.empty())
     if (auto rows = store_.jobs()) stored = std::move(*rows);
   for (auto& r : stored) old.emplace(r.key, r.state);
   monitors_.clear();
-  states_.clear();
-  index_.clear();
-  deadline_of_.clear();
-  deadlines_.clear();
-  dirty_flag_.clear();
-  row_saved_.clear();
-  dirty_.clear();
-  adhoc_count_ = 0;
   for (auto& m : built) {
     MonitorState s;
-    if (auto it = old.find(m.key); it != old.end() && !it->second.removed && !new_owner_keys_.contains(m.key)) {
+    if (auto it = old.find(m.key); it != old.end() && !it->second.removed && !owners_.owner_changed(m.key)) {
       s = std::move(it->second);
       if (m.schedule && !s.expected) s.expected = m.next_slot(t);
       if (!m.schedule) s.expected.reset();
     } else {
       s = initial_state(m, t);
     }
-    add_monitor(std::move(m), std::move(s));
+    monitors_.add(std::move(m), std::move(s));
   }
   alert_removed_while_stopped(stored, t);
   if (systemd_) apply_live_timers();
   observe_from_cron_log(discovered_);
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
-}
-
-uint32_t Daemon::add_monitor(MonitorConfig c, MonitorState s) {
-  const auto i = static_cast<uint32_t>(monitors_.size());
-  index_[c.key] = i;
-  monitors_.push_back(std::move(c));
-  states_.push_back(std::move(s));
-  deadline_of_.emplace_back();
-  dirty_flag_.push_back(0);
-  row_saved_.push_back(0);
-  touch(i);
-  return i;
-}
-
-void Daemon::touch(uint32_t i) {
-  auto d = next_deadline(monitors_[i], states_[i]);
-  if (deadline_of_[i] != d) {
-    if (deadline_of_[i]) deadlines_.erase({*deadline_of_[i], i});
-    if (d) deadlines_.insert({*d, i});
-    deadline_of_[i] = d;
-  }
-  if (!dirty_flag_[i]) {
-    dirty_flag_[i] = 1;
-    dirty_.push_back(i);
-  }
 }
 
 // Saves every changed monitor in a transaction of its own; on failure it writes nothing.
@@ -296,48 +255,30 @@ void Daemon::end_transaction() {
 }
 
 Result<void> Daemon::flush_dirty() {
-  for (uint32_t i : dirty_) {
-    dirty_flag_[i] = 0;
-    if (row_saved_[i]) {  // only the state changed: the cheap update
-      auto r = store_.save_job_state(monitors_[i].key, states_[i]);
-      if (!r) return std::unexpected(r.error());
-      if (*r) continue;
-    }
-    if (auto r = store_.save_job(monitors_[i], states_[i]); !r) return r;
-    row_saved_[i] = 1;
-  }
-  dirty_.clear();
-  if (host_dirty_) {
-    host_dirty_ = false;
-    host_state_.last_seen = now();  // every host save is a sign of life (report_downtime)
-    if (auto r = store_.save_host(host_state_); !r) return r;
-  }
-  return {};
+  if (auto r = monitors_.flush(store_); !r) return r;
+  return host_record_.flush(store_, now());  // stamps last_seen: a sign of life (report_downtime)
 }
 
 void Daemon::on_deadline(Instant t) {
-  std::vector<uint32_t> due;
+  const std::vector<uint32_t> due = monitors_.due(t);
   bool cron_due = false;
-  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= t; ++it) {
-    due.push_back(it->second);
-    cron_due |= monitors_[it->second].from_cron;
-  }
-  if (due.empty() && !host_state_.cron_incident) return;
+  for (uint32_t i : due) cron_due |= monitors_.config(i).from_cron;
+  if (due.empty() && !host_record_.state().cron_incident) return;
   if (auto r = store_.begin(); !r) {
     spdlog::error("{}", r.error().message);
     return;
   }
   if (cron_due) {
     auto actions = observe_cron_daemon(t);
-    if (!actions.empty()) host_dirty_ = true;
+    if (!actions.empty()) host_record_.changed();
     record_actions(actions, nullptr, t);
   }
   for (uint32_t i : due) {
-    auto actions = evaluate(monitors_[i], states_[i], TimeInput{t}, host_state_);
-    record_actions(actions, &monitors_[i], t);
-    touch(i);
+    auto actions = evaluate(monitors_.config(i), monitors_.state(i), TimeInput{t}, host_record_.state());
+    record_actions(actions, &monitors_.config(i), t);
+    monitors_.touch(i);
   }
-  host_dirty_ = true;
+  host_record_.changed();
   Result<void> r = flush_dirty();
   if (r) r = store_.commit();
   if (!r) {
@@ -353,20 +294,21 @@ void Daemon::on_deadline(Instant t) {
 
 void Daemon::rearm_deadline_timer() {
   if (!deadline_src_) return;
-  if (deadlines_.empty()) {
-    sd_event_source_set_enabled(deadline_src_, SD_EVENT_OFF);
+  const auto next = monitors_.next_due();
+  if (!next) {
+    sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_OFF);
     return;
   }
-  sd_event_source_set_time(deadline_src_, clock_.timer_usec(deadlines_.begin()->first));
-  sd_event_source_set_enabled(deadline_src_, SD_EVENT_ONESHOT);
+  sd_event_source_set_time(deadline_src_.get(), clock_.timer_usec(*next));
+  sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_ONESHOT);
 }
 
 void Daemon::realign_after_clock_jump(Instant t) {
   int moved = 0;
   for (uint32_t i = 0; i < monitors_.size(); ++i) {
-    if (agent::realign_after_clock_jump(monitors_[i], states_[i], t)) {
+    if (agent::realign_after_clock_jump(monitors_.config(i), monitors_.state(i), t)) {
       ++moved;
-      touch(i);
+      monitors_.touch(i);
     }
   }
   spdlog::warn("the wall clock changed; {} deadlines recomputed", moved);
@@ -401,7 +343,7 @@ void Daemon::reload() {
   rearm_deadline_timer();
   upstreams_.start(ev_);  // new keys and URLs; a stopped upstream gets another chance
   upstreams_.sync_monitors();
-  exports_.start(ev_, events_stored_ == 0);  // a new prometheus.listen address or textfile
+  exports_.start(ev_, retention_.events_stored() == 0);  // a new prometheus.listen address or textfile
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   check_cron_daemon();  // cron jobs may have come or gone
@@ -410,9 +352,10 @@ void Daemon::reload() {
 
 void Daemon::notify_status() {
   size_t incidents = 0;
-  for (const auto& s : states_) incidents += s.incident.has_value();
+  for (const auto& s : monitors_.states()) incidents += s.incident.has_value();
   sd_notifyf(0, "STATUS=%zu monitors, %zu open incidents%s, %llu events stored", monitors_.size(), incidents,
-             host_state_.cron_incident ? ", cron daemon down" : "", static_cast<unsigned long long>(events_stored_));
+             host_record_.state().cron_incident ? ", cron daemon down" : "",
+             static_cast<unsigned long long>(retention_.events_stored()));
 }
 
 Result<void> Daemon::setup_loop() {
@@ -420,7 +363,7 @@ Result<void> Daemon::setup_loop() {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     sd_event_source* s = nullptr;
     sd_event_add_signal(ev_, &s, sig, on_signal_cb, this);
-    signal_srcs_.push_back(s);
+    signal_srcs_.emplace_back(s);
   }
   sd_event_set_watchdog(ev_, true);
   watch_config();  // before the socket: a change made once the socket is there is seen
@@ -432,30 +375,37 @@ Result<void> Daemon::setup_loop() {
   auto endpoint = ControlEndpoint::listen(ev_, config_.socket, *this);
   if (!endpoint) return std::unexpected(endpoint.error());
   endpoint_ = std::move(*endpoint);
-  sd_event_add_defer(ev_, &commit_src_, on_commit_cb, this);
-  sd_event_source_set_priority(commit_src_, SD_EVENT_PRIORITY_IDLE);
-  sd_event_source_set_enabled(commit_src_, SD_EVENT_OFF);
-  sd_event_add_time(ev_, &deadline_src_, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
+  sd_event_source* s = nullptr;
+  sd_event_add_defer(ev_, &s, on_commit_cb, this);
+  commit_src_.reset(s);
+  sd_event_source_set_priority(commit_src_.get(), SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_OFF);
+  s = nullptr;
+  sd_event_add_time(ev_, &s, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
+  deadline_src_.reset(s);
   follower_.attach(ev_);
+  disk_full_.attach(ev_);
   cron_watch_.attach(ev_);
-  sd_event_add_time_relative(ev_, &prune_src_, CLOCK_MONOTONIC, kPruneEveryUsec, 60000000, on_prune_cb, this);
+  retention_.attach(ev_);
   alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
   // A wall-clock jump cancels this timer: deadlines are then recomputed.
-  clock_fd_ = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (clock_fd_ >= 0) {
+  clock_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (clock_fd_) {
     itimerspec far{};
     far.it_value.tv_sec = INT32_MAX;
-    ::timerfd_settime(clock_fd_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
-    sd_event_add_io(ev_, &clock_src_, clock_fd_, EPOLLIN, on_clock_cb, this);
+    ::timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
+    s = nullptr;
+    sd_event_add_io(ev_, &s, clock_fd_.get(), EPOLLIN, on_clock_cb, this);
+    clock_src_.reset(s);
   }
   watch_zone();
   upstreams_.start(ev_);
-  exports_.start(ev_, events_stored_ == 0);
+  exports_.start(ev_, retention_.events_stored() == 0);
   open_cron_log();
   if (proc_watch_)
     if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
   spdlog::info("{}", describe(probe_host_access()));
-  start_oom_watch();
+  oom_.start(ev_, OomWatch::default_path());
   if (scanner_) {
     discovery::Watcher::Options wo;
     wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };
@@ -464,9 +414,13 @@ Result<void> Daemon::setup_loop() {
       spdlog::warn("discovery watcher: {}; jobs are read at start and on SIGHUP only", w.error().message);
     } else {
       watcher_ = std::move(*w);
-      sd_event_add_io(ev_, &watch_src_, watcher_->fd(), EPOLLIN, on_watch_cb, this);
-      sd_event_add_time(ev_, &settle_src_, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_settle_cb, this);
-      sd_event_source_set_enabled(settle_src_, SD_EVENT_OFF);
+      s = nullptr;
+      sd_event_add_io(ev_, &s, watcher_->fd(), EPOLLIN, on_watch_cb, this);
+      watch_src_.reset(s);
+      s = nullptr;
+      sd_event_add_time(ev_, &s, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_settle_cb, this);
+      settle_src_.reset(s);
+      sd_event_source_set_enabled(settle_src_.get(), SD_EVENT_OFF);
     }
   }
   return {};
@@ -506,7 +460,7 @@ int Daemon::run() {
   int r = sd_event_loop(ev_);
   sd_notify(0, "STOPPING=1");
   alerts_.finish_sends();
-  host_dirty_ = true;  // last_seen: the agent stops now
+  host_record_.changed();  // last_seen: the agent stops now
   commit_pending();
   save_dirty();
   if (r < 0) {
@@ -547,17 +501,6 @@ int Daemon::on_clock_cb(sd_event_source*, int fd, uint32_t, void* ud) {
     ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
     d->realign_after_clock_jump(d->now());
   }
-  return 0;
-}
-
-int Daemon::on_prune_cb(sd_event_source* s, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  if (d->store_.begin()) {
-    (void)d->store_.prune(d->config_.retention.runs, d->config_.retention.days, d->now());
-    (void)d->store_.commit();
-  }
-  sd_event_source_set_time(s, d->mono_usec() + kPruneEveryUsec);
-  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
   return 0;
 }
 

@@ -23,19 +23,24 @@
 #include "agent/control/request_handler.h"
 #include "agent/daemon/alert_outbox.h"
 #include "agent/daemon/clock.h"
+#include "agent/daemon/disk_full_watch.h"
 #include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
+#include "agent/daemon/host_record.h"
+#include "agent/daemon/key_ownership.h"
 #include "agent/daemon/loop_time.h"
+#include "agent/daemon/monitor_table.h"
+#include "agent/daemon/run_retention.h"
 #include "agent/daemon/upstreams.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/cron_daemon_watch.h"
-#include "agent/sources/kmsg_reader.h"
-#include "agent/sources/oom_kill_log.h"
+#include "agent/sources/oom_watch.h"
 #include "agent/sources/proc_watch.h"
 #include "agent/sources/run_follower.h"
 #include "agent/sources/spool_intake.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
+#include "common/event_source.h"
 #include "common/unique_fd.h"
 
 namespace cronitor::discovery {
@@ -90,28 +95,14 @@ class Daemon : private ProcWatch::Handler,
   void reload();
   /// Known crontab lines left unwrapped (auto_wrap only wraps new ones) await their first run.
   void mark_unwrapped(std::vector<MonitorConfig>& built);
-  // Who owns a key (daemon_owners.cpp, agent/eval/key_owners.h).
-  /// Keys users hold today: their crontabs' monitors and the keys they reported first.
-  std::unordered_map<std::string, int64_t> key_holders() const;
-  /// Takes out of `jobs` the users' lines that may not define their key or are past the limits of
-  /// monitors per user, and returns them; keeps `refused_jobs_` (one entry per file past a limit),
-  /// each said once in the log.
-  std::vector<RefusedJob> refuse_claims(std::vector<DiscoveredJob>& jobs);
-  /// The owner of `key` before a rebuild: its monitor's uid, else state.db's.
-  std::optional<int64_t> previous_owner(const std::string& key) const;
-  /// `key` is `new_owner`'s now: what `old_owner` built (runs, pause, incidents) is dropped.
+  // Who owns a key: owners_ (key_ownership.h).
+  /// `key` is `new_owner`'s now: what `old_owner` built (runs, pause, incidents, open runs
+  /// followed) is dropped (daemon_owners.cpp).
   void start_fresh(const std::string& key, int64_t old_owner, int64_t new_owner);
-  /// Every N runs stored for a key: its runs beyond what it may keep are deleted.
-  void prune_runs_of(uint32_t i);
   /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
   void auto_wrap(const std::vector<std::string>& files);
   /// Jobs of package files: their runs come from cron's log (agent/sources/cron_log_watch.h).
   void open_cron_log();
-  // OOM kills from the kernel's log (daemon_oom.cpp): which run's process the killer killed.
-  void start_oom_watch();
-  void read_kmsg();
-  void attribute_oom(RunEvent& ev, bool by_process = false);  // by_process: a run of the process events
-  static int on_kmsg_cb(sd_event_source*, int, uint32_t, void*);
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
   // Runs from the kernel's process events (daemon_proc.cpp, agent/sources/proc_watch.h).
   void start_proc_watch();
@@ -119,9 +110,7 @@ class Daemon : private ProcWatch::Handler,
   bool wrapper_reported(const std::string& key, Instant since) const override;
   void events_lost(Instant from, Instant to) override;
 
-  // Monitors and deadlines.
-  uint32_t add_monitor(MonitorConfig c, MonitorState s);
-  void touch(uint32_t i);  // state changed: persist and recompute its deadline
+  // Monitors and deadlines (monitor_table.h holds them).
   void rearm_deadline_timer();
   void on_deadline(Instant now);
   /// Looks at the cron daemon (when cron jobs are monitored) and watches its pid, so that its
@@ -147,8 +136,6 @@ class Daemon : private ProcWatch::Handler,
   /// here: a key first reported in this batch has an owner now).
   [[nodiscard]] std::optional<std::string> ingest(const cronitor::RunEvent& ev, uid_t sender, Instant now,
                                                   bool from_wrapper = true, bool by_process = false);
-  /// The owner of a key (RequestHandler::OwnerOf): a monitor's uid, or a key learnt from runs.
-  std::optional<int64_t> owner_of(std::string_view key) const;
   /// One bounded pass over the spool; `before_batch`: a short one, ahead of a socket batch.
   void drain_spool(bool before_batch = false);
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
@@ -183,11 +170,10 @@ class Daemon : private ProcWatch::Handler,
   bool run_open(const std::string& key, const std::string& run_id) override;
   void run_lost(const std::string& key, const std::string& run_id, int64_t pgid) override;
 
-  // A full disk under state.db (daemon_disk.cpp): said once, retried, recovered from.
+  // A failed transaction (daemon_disk.cpp): the state read back; a full disk is disk_full_'s.
   void on_store_failure(bool out_of_space, size_t events);
-  void on_store_ok();
   void reload_states();  // after a rollback: the in-memory state as state.db has it
-  static int on_disk_retry_cb(sd_event_source*, uint64_t, void*);
+  DiskFullWatch::Hooks disk_full_hooks();
 
   // Downtime, snooze and shutdown (daemon_snooze.cpp).
   void report_downtime(Instant now);  // at start: the slots of the time nobody watched, told once
@@ -220,7 +206,6 @@ class Daemon : private ProcWatch::Handler,
   static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
-  static int on_prune_cb(sd_event_source*, uint64_t, void*);
   void watch_config();  // reload when the config file is written (after a short settle)
   // The zone cron runs jobs in (cron_zone_watch.cpp): /etc/localtime and /etc/timezone watched.
   void watch_zone();
@@ -233,17 +218,8 @@ class Daemon : private ProcWatch::Handler,
   ZoneCache zones_;
   StateStore store_;
 
-  std::vector<MonitorConfig> monitors_;
-  std::vector<MonitorState> states_;
-  std::unordered_map<std::string, uint32_t> index_;
-  std::vector<std::optional<Instant>> deadline_of_;
-  std::set<std::pair<Instant, uint32_t>> deadlines_;
-  std::vector<uint8_t> dirty_flag_;
-  std::vector<uint8_t> row_saved_;  // the jobs row holds this monitor's current config
-  std::vector<uint32_t> dirty_;
-  HostState host_state_;
-  bool host_dirty_ = false;
-  size_t adhoc_count_ = 0;
+  MonitorTable monitors_;   // each monitor's config, state, deadline and whether its row is saved
+  HostRecord host_record_;  // the host's row: cron's incident, snooze, shutdown, last sign of life
 
   std::unique_ptr<discovery::DiskRoot> root_;
   std::unique_ptr<discovery::Scanner> scanner_;
@@ -252,46 +228,37 @@ class Daemon : private ProcWatch::Handler,
   WrapPolicy wrap_policy_;
   std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
   std::unique_ptr<CronLogWatch> cron_log_;
-  std::unique_ptr<KmsgReader> kmsg_;  // null: /dev/kmsg unreadable; the wrapper's hint stands
-  std::unique_ptr<OomKillLog> oom_log_;
-  sd_event_source* kmsg_src_ = nullptr;
-  std::unique_ptr<SystemdWatch> systemd_;  // null: systemd discovery is off
-  std::unique_ptr<ProcWatch> proc_watch_;  // null: observe: off; else live() or why_not()
+  OomWatch oom_{[this] { return now(); }};  // OOM kills from the kernel's log: which run's process died
+  std::unique_ptr<SystemdWatch> systemd_;   // null: systemd discovery is off
+  std::unique_ptr<ProcWatch> proc_watch_;   // null: observe: off; else live() or why_not()
 
   sd_event* ev_ = nullptr;
-  sd_event_source* commit_src_ = nullptr;
-  sd_event_source* deadline_src_ = nullptr;
-  sd_event_source* clock_src_ = nullptr;
-  sd_event_source* watch_src_ = nullptr;
-  sd_event_source* settle_src_ = nullptr;
-  sd_event_source* prune_src_ = nullptr;
+  // Declared after ev_ and the objects whose fds they watch (watcher_, clock_fd_): released first.
+  EventSource commit_src_;
+  EventSource deadline_src_;
+  UniqueFd clock_fd_;  // a timerfd that a wall-clock jump cancels
+  EventSource clock_src_;
+  EventSource watch_src_;
+  EventSource settle_src_;
   std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
-  std::vector<sd_event_source*> signal_srcs_;
-  int clock_fd_ = -1;
+  std::vector<EventSource> signal_srcs_;
 
   std::vector<Pending> pending_;  // the next transaction's events (socket, cron log, timers, process events)
   // The wrapper intake: one rate budget per uid and one owner rule (RequestHandler) for the
   // socket and the spool; the socket's and the spool's own state live in their parts.
   RateLimiter rate_;
   std::unique_ptr<RequestHandler> handler_;
-  std::unique_ptr<ControlEndpoint> endpoint_;                   // the agent socket
-  std::unique_ptr<SpoolIntake> spool_;                          // the spool folder
-  std::unordered_map<std::string, int64_t> owners_;             // keys learnt from runs -> owner uid (state.db)
-  std::vector<RefusedJob> refused_jobs_;                        // users' lines that may not define their key
-  std::set<std::string> refused_said_;                          // ... already logged (key and where)
-  std::set<std::string> new_owner_keys_;                        // keys whose owner the last rebuild changed
-  std::unordered_map<std::string, uint32_t> runs_since_prune_;  // key -> runs stored since its pruning
-  uint64_t events_stored_ = 0;
-  std::optional<Instant> disk_full_since_;     // state.db's disk is full since then
-  uint64_t disk_full_failures_ = 0;            // transactions that failed meanwhile
-  sd_event_source* disk_retry_src_ = nullptr;  // while full: looks for space every few seconds
+  std::unique_ptr<ControlEndpoint> endpoint_;  // the agent socket
+  std::unique_ptr<SpoolIntake> spool_;         // the spool folder
+  KeyOwnership owners_{monitors_};             // keys learnt from runs, users' lines refused, owners changed
+  RunRetention retention_{config_, store_, [this] { return now(); }};  // runs kept: as they come, daily
+  DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};      // state.db's disk full: said, retried
   int exit_code_ = 0;
   uint64_t rescans_ = 0;
-  UniqueFd lock_fd_;        // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
-  HostState previous_run_;  // the host state as the previous run left it (its last_seen, shutdown)
+  UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
   bool shutting_down_ = false;
-  sd_event_source* heartbeat_src_ = nullptr;
-  sd_event_source* snooze_src_ = nullptr;
+  EventSource heartbeat_src_;
+  EventSource snooze_src_;
   std::unique_ptr<ShutdownWatch> shutdown_;
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
   // Parts that own their event sources (attached to the loop in setup_loop).
@@ -304,7 +271,7 @@ class Daemon : private ProcWatch::Handler,
   // first (before state.db closes and the state folder's lock is let go).
   AlertOutbox alerts_{store_, alert_reads()};
   Upstreams upstreams_{config_, host_, monitors_, store_, upstream_reads()};
-  Exports exports_{config_, monitors_, states_, deadline_of_, store_, export_reads()};
+  Exports exports_{config_, monitors_, store_, export_reads()};
 };
 
 }  // namespace cronitor::agent

@@ -59,12 +59,12 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
 }
 
 std::optional<Instant> Daemon::incident_opened(const std::string& key) const {
-  if (auto it = index_.find(key); it != index_.end()) {
-    const auto& inc = states_[it->second].incident;
+  if (auto it = monitors_.find(key)) {
+    const auto& inc = monitors_.state(*it).incident;
     return inc ? std::optional<Instant>(inc->opened) : std::nullopt;
   }
-  if (key == "host:cron" && host_state_.cron_incident) return host_state_.cron_incident->opened;
-  if (key == "host:timezone") return host_state_.cron_zone.warned;
+  if (key == "host:cron" && host_record_.state().cron_incident) return host_record_.state().cron_incident->opened;
+  if (key == "host:timezone") return host_record_.state().cron_zone.warned;
   return std::nullopt;  // a job no longer monitored: its incident stays as state.db has it
 }
 
@@ -112,10 +112,10 @@ Exports::Reads Daemon::export_reads() {
   r.mono_usec = [this] { return mono_usec(); };
   r.agent = [this] {
     uplink::AgentMetrics a;
-    a.events_received = events_stored_;
+    a.events_received = retention_.events_stored();
     a.inotify_rescans = rescans_;
-    if (host_state_.last_seen)
-      a.last_loop_s = static_cast<double>(host_state_.last_seen->time_since_epoch().count()) / 1e6;
+    if (host_record_.state().last_seen)
+      a.last_loop_s = static_cast<double>(host_record_.state().last_seen->time_since_epoch().count()) / 1e6;
     a.upstreams = upstreams_.metrics();
     return a;
   };
@@ -125,7 +125,7 @@ Exports::Reads Daemon::export_reads() {
 
 void Daemon::forward(const RunEvent& ev, uint32_t i) {
   exports_.count_run(ev);
-  upstreams_.forward(ev, monitors_[i]);
+  upstreams_.forward(ev, monitors_.config(i));
 }
 
 }  // namespace cronitor::agent

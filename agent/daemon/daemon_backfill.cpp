@@ -21,7 +21,7 @@ constexpr char kRecoveredNote[] = "recovered from the journal: the agent was not
 }  // namespace
 
 void Daemon::recover_gap(Instant t) {
-  const auto since = gap_since_usec(previous_run_.last_seen, t);
+  const auto since = gap_since_usec(host_record_.previous_run().last_seen, t);
   if (!since) return;
   std::vector<cronitor::RunEvent> events;
   // cron: its journal source was opened at the gap's start (open_cron_log), so its first reads
@@ -34,7 +34,7 @@ void Daemon::recover_gap(Instant t) {
     for (const auto& j : discovered_)
       if (j.reported_by == kReportedByProcessEvents) {
         int64_t uid = j.uid;
-        if (auto it = index_.find(j.key); it != index_.end()) uid = monitors_[it->second].uid;
+        if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
         cron_log_->set_job(j.key, j.user, uid, j.command);
         lent.push_back(j.key);
       }
@@ -50,7 +50,7 @@ void Daemon::recover_gap(Instant t) {
   std::map<std::string, std::string> services;
   if (scanner_ && config_.discovery.systemd)
     for (const discovery::Job* j : scanner_->jobs())
-      if (j->timer && !j->timer->service.empty() && index_.contains(j->key)) services[j->timer->service] = j->key;
+      if (j->timer && !j->timer->service.empty() && monitors_.contains(j->key)) services[j->timer->service] = j->key;
   size_t timer_runs = 0;
   if (files && !services.empty()) {
     auto read = read_manager_entries(*files, *since, to_realtime_usec(t));
@@ -63,7 +63,8 @@ void Daemon::recover_gap(Instant t) {
                      read->entries.size());
       std::map<std::string, uint64_t> open;  // runs the agent saw start, by run id
       for (const auto& [service, key] : services)
-        for (const auto& r : states_[index_.at(key)].open_runs) open[r.run_id] = to_realtime_usec(r.started);
+        for (const auto& r : monitors_.state(*monitors_.find(key)).open_runs)
+          open[r.run_id] = to_realtime_usec(r.started);
       auto runs = manager_runs(read->entries, services, host_, open, [&](const std::string& id) {
         auto it = read->tails.find(id);
         return it == read->tails.end() ? std::string() : it->second;
@@ -87,9 +88,9 @@ void Daemon::recover_gap(Instant t) {
   std::set<std::string> fresh, failed;  // run ids with an event new to state.db
   if (!events.empty() && store_.begin()) {
     for (const auto& e : events) {
-      const uint64_t before = events_stored_;
+      const uint64_t before = retention_.events_stored();
       if (auto why = ingest(e, 0, t, false)) spdlog::warn("journal: a run of \"{}\": {}, ignoring", e.key, *why);
-      if (events_stored_ == before) continue;  // stored before (the same run id)
+      if (retention_.events_stored() == before) continue;  // stored before (the same run id)
       fresh.insert(e.run_id);
       if (e.state == cronitor::RunState::kFail) failed.insert(e.run_id);
     }

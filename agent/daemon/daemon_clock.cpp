@@ -20,11 +20,11 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
   const Instant target = now() + std::chrono::microseconds(req.by_us);
   // The delays on CLOCK_MONOTONIC move with it (clock.h): the cron daemon's confirmation and its
   // looks while it is down, last_seen's heartbeat, the uplink's.
-  const ClockTimer timers[] = {{deadline_src_, on_deadline_cb, this},
-                               {snooze_src_, on_snooze_cb, this},
+  const ClockTimer timers[] = {{deadline_src_.get(), on_deadline_cb, this},
+                               {snooze_src_.get(), on_snooze_cb, this},
                                {alerts_.timer_source(), AlertOutbox::fire_timer, &alerts_},
                                {cron_watch_.timer_source(), CronDaemonWatch::fire_timer, &cron_watch_},
-                               {heartbeat_src_, on_heartbeat_cb, this},
+                               {heartbeat_src_.get(), on_heartbeat_cb, this},
                                {upstreams_.heartbeat_timer(), Upstreams::fire_heartbeat, &upstreams_}};
   // The alerts a step handed to the sender are answered before the next instant, as they would be
   // in the real time between them (else their leases run out in simulated minutes, and the
@@ -34,7 +34,7 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
     while (alerts_.in_flight() > 0 && std::chrono::steady_clock::now() < until) (void)alerts_.await_sent(100);
   };
   const size_t fired = advance_timers(clock_, target, timers, settle);
-  host_dirty_ = true;  // the heartbeat's sign of life, at the new time
+  host_record_.changed();  // the heartbeat's sign of life, at the new time
   save_dirty();
   spdlog::info("simulated clock advanced by {} s to {} µs by uid {}: {} timer(s) fired", req.by_us / 1000000,
                to_us(now()), peer.uid, fired);

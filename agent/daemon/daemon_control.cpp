@@ -17,12 +17,6 @@
 
 namespace cronitor::agent {
 
-std::optional<int64_t> Daemon::owner_of(std::string_view key) const {
-  if (auto it = index_.find(std::string(key)); it != index_.end()) return monitors_[it->second].uid;
-  if (auto it = owners_.find(std::string(key)); it != owners_.end()) return it->second;
-  return std::nullopt;
-}
-
 std::string Daemon::run_control(const Peer& c, const Request& req) {
   using nlohmann::json;
   auto answer = [](json j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; };
@@ -42,16 +36,16 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
       unseen =
           unseen_failures(detect_cron_logging(config_.discovery.root == "/" || !root_ ? std::string() : root_->root()));
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
-      const auto& m = monitors_[i];
+      const auto& m = monitors_.config(i);
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
-      list.push_back(status_json(m.key, m.name, m.schedule_text(), m.zone.name(), m.source(), states_[i], m.paused,
-                                 m.awaits_first_run));
+      list.push_back(status_json(m.key, m.name, m.schedule_text(), m.zone.name(), m.source(), monitors_.state(i),
+                                 m.paused, m.awaits_first_run));
       const std::string by = m.reported_by.empty() && live_timers.contains(m.key) ? "systemd" : m.reported_by;
       list.back()["reported_by"] = by.empty() ? json() : json(by);
       list.back()["failures_unseen"] = unseen && m.reported_by == kReportedByCronLog ? json(*unseen) : json();
     }
     json refused = json::array();  // users' crontab lines that may not define their key (key_owners.h)
-    for (const auto& r : refused_jobs_)
+    for (const auto& r : owners_.refused())
       if (req.sees_all || r.uid == static_cast<int64_t>(c.uid))
         refused.push_back({{"key", r.key}, {"where", r.where}, {"user", r.user}, {"reason", r.reason}});
     json timers = nullptr;  // systemd timers: observed live, or why not
@@ -60,10 +54,10 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                 {"why_not", systemd_->live() ? json() : json(systemd_->why_not())},
                 {"timers", systemd_->timer_count()}};
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
-    if (disk_full_since_)
-      disk = {{"since", to_us(*disk_full_since_)},
+    if (disk_full_.since())
+      disk = {{"since", to_us(*disk_full_.since())},
               {"state_dir", config_.state_dir},
-              {"failed_transactions", disk_full_failures_}};
+              {"failed_transactions", disk_full_.failures()}};
     // The cron daemon followed (its pid and start) and each upstream's backlog: the host facts
     // the dashboard's overview shows.
     json cron = nullptr;
@@ -76,7 +70,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                                 : json()}};
       }
     json uplink = uplink_json(upstreams_.stats(), [&](const std::string& job) {
-      return req.sees_all || owner_of(job) == static_cast<int64_t>(c.uid);
+      return req.sees_all || owners_.owner_of(job) == static_cast<int64_t>(c.uid);
     });
     for (auto& u : uplink) {
       auto depth = upstreams_.depth(u.value("upstream", std::string()));
@@ -88,8 +82,8 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                    {"daemon", "running"},
                    {"monitors", list},
                    {"refused_lines", refused},
-                   {"cron_incident", cron_incident_json(host_state_)},
-                   {"snooze", snooze_json(host_state_, now())},
+                   {"cron_incident", cron_incident_json(host_record_.state())},
+                   {"snooze", snooze_json(host_record_.state(), now())},
                    {"shutting_down", shutting_down_},
                    {"disk_full", disk},
                    {"alerts_held", alerts_.held_total()},
@@ -109,14 +103,14 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     rate_.charge(c.uid, mono, static_cast<double>(h->runs.size()) / 10.0);
     return answer({{"ok", true}, {"key", key}, {"runs", std::move(h->runs)}, {"more", h->more}});
   }
-  auto it = index_.find(key);
-  if (it == index_.end()) return error("no monitor with key \"" + key + "\"");
-  const uint32_t i = it->second;
+  auto it = monitors_.find(key);
+  if (!it) return error("no monitor with key \"" + key + "\"");
+  const uint32_t i = *it;
   std::optional<Instant> until;
   const bool pause = req.kind == Request::Kind::kPause;
   if (pause) until = req.until_us ? from_us(*req.until_us) : Instant::max();
-  (void)evaluate(monitors_[i], states_[i], PauseInput{now(), until}, host_state_);
-  touch(i);
+  (void)evaluate(monitors_.config(i), monitors_.state(i), PauseInput{now(), until}, host_record_.state());
+  monitors_.touch(i);
   if (!store_.begin()) return error("state.db is busy");
   if (auto r = flush_dirty(); !r || !store_.commit()) {
     store_.rollback();
@@ -124,7 +118,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
   }
   rearm_deadline_timer();
   spdlog::info("{} {} by uid {}", key, pause ? "paused" : "resumed", c.uid);
-  return answer({{"ok", true}, {"key", key}, {"state", state_word(states_[i], monitors_[i].paused)}});
+  return answer({{"ok", true}, {"key", key}, {"state", state_word(monitors_.state(i), monitors_.config(i).paused)}});
 }
 
 }  // namespace cronitor::agent

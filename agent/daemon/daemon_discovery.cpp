@@ -29,25 +29,21 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   std::set<std::string> edited;  // new keys of lines edited in place: unwrapped before and after
   for (const auto& [old_key, jp] : ch.rekeyed) {
     edited.insert(jp->key);
-    auto it = index_.find(old_key);
-    if (it == index_.end() || index_.contains(jp->key)) continue;
-    const uint32_t i = it->second;
-    index_.erase(it);
-    index_[jp->key] = i;
+    auto it = monitors_.find(old_key);
+    if (!it || !monitors_.rekey(*it, jp->key)) continue;
+    const uint32_t i = *it;
     if (auto r = store_.rekey_job(old_key, jp->key); !r) spdlog::error("state.db: {}", r.error().message);
     if (cron_log_) cron_log_->forget_job(old_key);
-    monitors_[i].key = jp->key;
-    row_saved_[i] = 0;
     spdlog::info("discovery: {} in {} line {} was edited: it is {} now (was {}), with its state and runs",
-                 monitors_[i].name, jp->file, jp->line, jp->key, old_key);
+                 monitors_.config(i).name, jp->file, jp->line, jp->key, old_key);
   }
   for (const auto& jr : ch.removed) {
     const discovery::Job& j = job_ref(jr);
-    auto it = index_.find(j.key);
-    if (it == index_.end()) continue;
+    auto it = monitors_.find(j.key);
+    if (!it) continue;
     // A user's line that was refused (root's key, or another's) takes nothing with it when it goes.
     if (j.origin == discovery::JobOrigin::kUserCrontab && j.user != "root" &&
-        monitors_[it->second].source_file != j.file)
+        monitors_.config(*it).source_file != j.file)
       continue;
     bool by_unwrap = false;
     if (j.wrapped)
@@ -57,9 +53,9 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       }
     // The line as people see it: a user crontab's as `crontab -l` lists it.
     const RemovedInput removed{t, j.file, j.line - j.header_lines, by_unwrap};
-    auto actions = evaluate(monitors_[it->second], states_[it->second], removed, host_state_);
-    record_actions(actions, &monitors_[it->second], t);
-    touch(it->second);
+    auto actions = evaluate(monitors_.config(*it), monitors_.state(*it), removed, host_record_.state());
+    record_actions(actions, &monitors_.config(*it), t);
+    monitors_.touch(*it);
   }
   std::vector<const discovery::Job*> upd;
   for (const auto& j : ch.added) upd.push_back(&job_ref(j));
@@ -74,7 +70,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
         all.push_back(to_discovered(*j));
     }
     std::set<std::string> refused;
-    for (const auto& r : refuse_claims(all)) refused.insert(r.key + "\n" + r.where);
+    for (const auto& r : owners_.refuse_claims(all, config_)) refused.insert(r.key + "\n" + r.where);
     std::erase_if(jobs, [&](const DiscoveredJob& d) {
       return refused.contains(d.key + "\n" + (d.line > 0 ? d.file + ":" + std::to_string(d.line) : d.file));
     });
@@ -99,14 +95,14 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       warnings.push_back(m.error().message);
       continue;
     }
-    if (auto it = index_.find(dj.key); it != index_.end()) {
-      uint32_t i = it->second;
-      if (owner_changed(monitors_[i].uid, m->uid)) {  // e.g. root defines a key a user reported first
-        start_fresh(dj.key, monitors_[i].uid, m->uid);
-        monitors_[i] = std::move(*m);
-        states_[i] = initial_state(monitors_[i], t);
-        row_saved_[i] = 0;
-        touch(i);
+    if (auto it = monitors_.find(dj.key)) {
+      uint32_t i = *it;
+      if (owner_changed(monitors_.config(i).uid, m->uid)) {  // e.g. root defines a key a user reported first
+        start_fresh(dj.key, monitors_.config(i).uid, m->uid);
+        monitors_.config(i) = std::move(*m);
+        monitors_.state(i) = initial_state(monitors_.config(i), t);
+        monitors_.config_changed(i);
+        monitors_.touch(i);
         continue;
       }
       // A known line that lost its wrapper (`unwrap`): auto_wrap leaves it so, and nothing reports
@@ -114,22 +110,23 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
       if (!entry && dj.wrappable && !dj.wrapped && !edited.contains(dj.key) &&
           dj.reported_by != kReportedByProcessEvents) {
         m->awaits_first_run = true;
-        if (!monitors_[i].awaits_first_run) states_[i] = initial_state(*m, t);
+        if (!monitors_.config(i).awaits_first_run) monitors_.state(i) = initial_state(*m, t);
       }
       // Another zone (cron restarted in the host's new one): the next slot is that zone's.
-      if (m->zone.name() != monitors_[i].zone.name() && states_[i].expected && *states_[i].expected > t)
-        states_[i].expected = m->next_slot(t);
+      if (m->zone.name() != monitors_.config(i).zone.name() && monitors_.state(i).expected &&
+          *monitors_.state(i).expected > t)
+        monitors_.state(i).expected = m->next_slot(t);
       // Another schedule: the slot waited for is the new schedule's.
-      if (m->schedule_text() != monitors_[i].schedule_text() && states_[i].expected)
-        states_[i].expected = m->schedule ? m->next_slot(t) : std::nullopt;
-      monitors_[i] = std::move(*m);
-      row_saved_[i] = 0;
-      if (states_[i].removed) states_[i] = initial_state(monitors_[i], t);
-      touch(i);
+      if (m->schedule_text() != monitors_.config(i).schedule_text() && monitors_.state(i).expected)
+        monitors_.state(i).expected = m->schedule ? m->next_slot(t) : std::nullopt;
+      monitors_.config(i) = std::move(*m);
+      monitors_.config_changed(i);
+      if (monitors_.state(i).removed) monitors_.state(i) = initial_state(monitors_.config(i), t);
+      monitors_.touch(i);
     } else {
-      if (auto prev = previous_owner(dj.key); owner_changed(prev, m->uid)) start_fresh(dj.key, *prev, m->uid);
+      if (auto prev = owners_.owner_of(dj.key); owner_changed(prev, m->uid)) start_fresh(dj.key, *prev, m->uid);
       MonitorState s = initial_state(*m, t);
-      add_monitor(std::move(*m), std::move(s));
+      monitors_.add(std::move(*m), std::move(s));
     }
   }
   for (const auto& w : warnings) spdlog::warn("{}", w);
@@ -166,7 +163,7 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
   for (const auto& j : discovered_) found.insert(j.key);
   bool began = false;
   for (const auto& row : stored) {
-    if (index_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
+    if (monitors_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
     auto colon = row.source.rfind(':');
     std::string file = row.source;
     int line = 0;
@@ -190,7 +187,7 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
     m.source_file = file;
     m.source_line = line;
     MonitorState s = row.state;
-    auto actions = evaluate(m, s, RemovedInput{t, file, line, false}, host_state_);
+    auto actions = evaluate(m, s, RemovedInput{t, file, line, false}, host_record_.state());
     for (auto& a : actions) a.alert.detail += " (it was removed while the agent was not running)";
     record_actions(actions, &m, t);
     if (auto r = store_.save_job_state(row.key, s); !r) spdlog::error("{}", r.error().message);
@@ -217,9 +214,9 @@ void Daemon::auto_wrap(const std::vector<std::string>& files) {
       crontab_read_limit({static_cast<size_t>(std::max(config_.discovery.max_monitors_per_user, 0)),
                           static_cast<size_t>(std::max(config_.discovery.max_user_monitors, 0))});
   o.may_wrap = [this](const discovery::Job& j) {
-    auto it = index_.find(j.key);
-    const bool held = it != index_.end() && !states_[it->second].removed;
-    return may_auto_wrap(j, held ? &monitors_[it->second].source_file : nullptr);
+    auto it = monitors_.find(j.key);
+    const bool held = it && !monitors_.state(*it).removed;
+    return may_auto_wrap(j, held ? &monitors_.config(*it).source_file : nullptr);
   };
   std::error_code ec;
   std::filesystem::create_directories(o.backup_dir, ec);
@@ -246,9 +243,9 @@ void Daemon::open_cron_log() {
       config_.discovery.cron_log, root, host_,
       [this](std::vector<cronitor::RunEvent> evs) {
         for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
-        sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+        sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
       },
-      gap_since_usec(previous_run_.last_seen, now()));
+      gap_since_usec(host_record_.previous_run().last_seen, now()));
   if (w) {
     if (auto r = (*w)->attach(ev_); !r) w = std::unexpected(r.error());
   }
@@ -274,7 +271,7 @@ void Daemon::observe_from_cron_log(const std::vector<DiscoveredJob>& jobs) {
   for (const auto& j : jobs)
     if (j.reported_by == kReportedByCronLog) {
       int64_t uid = j.uid;
-      if (auto it = index_.find(j.key); it != index_.end()) uid = monitors_[it->second].uid;
+      if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
       cron_log_->set_job(j.key, j.user, uid, j.command);
     }
 }
@@ -284,8 +281,8 @@ int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
   d->watcher_->on_readable();
   if (auto when = d->watcher_->settle_deadline()) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+    sd_event_source_set_time(d->settle_src_.get(), static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_.get(), SD_EVENT_ONESHOT);
   }
   return 0;
 }
@@ -300,8 +297,8 @@ int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
   }
   if (auto when = d->watcher_->settle_deadline()) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_, static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_, SD_EVENT_ONESHOT);
+    sd_event_source_set_time(d->settle_src_.get(), static_cast<uint64_t>(std::max<int64_t>(us, 1)));
+    sd_event_source_set_enabled(d->settle_src_.get(), SD_EVENT_ONESHOT);
   }
   return 0;
 }
@@ -324,7 +321,7 @@ void Daemon::mark_unwrapped(std::vector<MonitorConfig>& built) {
   std::set<std::string> unwrapped;
   for (const auto& j : discovered_)
     if (j.wrappable && !j.wrapped && j.reported_by != kReportedByProcessEvents && known.contains(j.key) &&
-        !configured.contains(j.key) && !new_owner_keys_.contains(j.key))  // another owner's line now: new to the agent
+        !configured.contains(j.key) && !owners_.owner_changed(j.key))  // another owner's line now: new to the agent
       unwrapped.insert(j.key);
   for (auto& m : built)
     if (unwrapped.contains(m.key)) m.awaits_first_run = true;

@@ -1,27 +1,11 @@
-// state.db on a full disk: the agent says so once (log and status), keeps what it can (an event it
-// could not store is not acknowledged, so its wrapper spools it; nothing acknowledged is lost),
-// looks for space every few seconds and reads the spool by itself once space returns.
+// A transaction that failed: the daemon's state is read back from state.db, so nothing is
+// evaluated twice. On a full disk (disk_full_watch.h) an event that could not be stored is not
+// acknowledged, so its wrapper spools it (nothing acknowledged is lost); these are the part's hooks.
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
-#include <systemd/sd-daemon.h>
 
 #include "agent/daemon/daemon.h"
-#include "common/duration.h"
 
 namespace cronitor::agent {
-namespace {
-
-constexpr uint64_t kRetryUsec = 5'000'000;
-/// Free bytes under state_dir before a retry is worth a write.
-constexpr uint64_t kEnoughRoom = 256 * 1024;
-
-bool has_room(const std::string& dir) {
-  struct statvfs v {};
-  if (::statvfs(dir.c_str(), &v) != 0) return true;  // cannot tell: try the write
-  return static_cast<uint64_t>(v.f_bavail) * v.f_frsize >= kEnoughRoom;
-}
-
-}  // namespace
 
 void Daemon::on_store_failure(bool out_of_space, size_t events) {
   reload_states();
@@ -29,61 +13,32 @@ void Daemon::on_store_failure(bool out_of_space, size_t events) {
     if (events > 0) spdlog::error("storing {} events failed; their senders will spool them", events);
     return;
   }
-  ++disk_full_failures_;
-  if (disk_full_since_) return;
-  disk_full_since_ = now();
-  spdlog::error(
-      "state.db: the disk under \"{}\" is full: events that cannot be stored are not acknowledged (their wrappers "
-      "spool them); looking for space every {} s",
-      config_.state_dir, kRetryUsec / 1000000);
-  sd_notifyf(0, "STATUS=disk full under %s: waiting for space", config_.state_dir.c_str());
-  if (!disk_retry_src_)
-    sd_event_add_time_relative(ev_, &disk_retry_src_, CLOCK_MONOTONIC, kRetryUsec, 100000, on_disk_retry_cb, this);
-  else
-    sd_event_source_set_time_relative(disk_retry_src_, kRetryUsec);
-  if (disk_retry_src_) sd_event_source_set_enabled(disk_retry_src_, SD_EVENT_ONESHOT);
+  disk_full_.failed();
 }
 
-void Daemon::on_store_ok() {
-  if (!disk_full_since_) return;
-  // A small commit can fit in pages state.db already holds while the disk is still full: the space
-  // is back only when the disk has room again (else the log would say full, back, full, ...).
-  if (!has_room(config_.state_dir)) return;
-  spdlog::warn("state.db: disk space is back after {} ({} transactions failed meanwhile); reading the spool",
-               format_duration(std::chrono::duration_cast<std::chrono::seconds>(now() - *disk_full_since_)),
-               disk_full_failures_);
-  disk_full_since_.reset();
-  disk_full_failures_ = 0;
-  if (disk_retry_src_) sd_event_source_set_enabled(disk_retry_src_, SD_EVENT_OFF);
-  if (spool_) spool_->wake();
-  rearm_deadline_timer();  // deadlines that fell due meanwhile are evaluated now
-  notify_status();
-}
-
-int Daemon::on_disk_retry_cb(sd_event_source* s, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  if (!d->disk_full_since_) return 0;
-  if (has_room(d->config_.state_dir)) {
-    // A real write (the host row) proves the space: a commit without changes writes nothing.
-    bool ok = static_cast<bool>(d->store_.begin());
-    if (ok) {
-      ok = d->flush_dirty() && d->store_.save_host(d->host_state_) && d->store_.commit();
-      if (!ok) {
-        const bool full = d->store_.out_of_space();
-        d->store_.rollback();
-        if (full) ++d->disk_full_failures_;
-        d->reload_states();
-      }
-    }
-    if (ok) {
-      d->on_store_ok();
-      d->pump_outbox();
-      return 0;
-    }
-  }
-  sd_event_source_set_time_relative(s, kRetryUsec);
-  sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-  return 0;
+DiskFullWatch::Hooks Daemon::disk_full_hooks() {
+  using Write = DiskFullWatch::Write;
+  return {
+      .now = [this] { return now(); },
+      .has_room = {},  // the state folder's free space (statvfs)
+      .prove_write =
+          [this] {
+            if (!store_.begin()) return Write::kFailed;
+            // A real write (the host row) proves the space: a commit without changes writes nothing.
+            if (flush_dirty() && host_record_.save(store_) && store_.commit()) return Write::kOk;
+            const bool full = store_.out_of_space();
+            store_.rollback();
+            reload_states();
+            return full ? Write::kFull : Write::kFailed;
+          },
+      .space_back =
+          [this] {
+            if (spool_) spool_->wake();
+            rearm_deadline_timer();  // deadlines that fell due meanwhile are evaluated now
+            notify_status();
+          },
+      .retried = [this] { pump_outbox(); },
+  };
 }
 
 void Daemon::reload_states() {
@@ -92,24 +47,8 @@ void Daemon::reload_states() {
     spdlog::error("reading state.db back after a failed write: {}", rows.error().message);
     return;
   }
-  std::vector<uint8_t> stored(monitors_.size(), 0);
-  for (auto& r : *rows)
-    if (auto it = index_.find(r.key); it != index_.end()) {
-      states_[it->second] = std::move(r.state);
-      stored[it->second] = 1;
-    }
-  if (auto h = store_.host()) host_state_ = *h;
-  for (uint32_t i : dirty_) dirty_flag_[i] = 0;
-  dirty_.clear();
-  for (uint32_t i = 0; i < monitors_.size(); ++i) {
-    row_saved_[i] &= stored[i];
-    const bool was = row_saved_[i];
-    touch(i);   // its deadline from the state read back
-    if (was) {  // nothing to write for it: leave it clean
-      dirty_flag_[i] = 0;
-      std::erase(dirty_, i);
-    }
-  }
+  monitors_.reread(std::move(*rows));  // deadlines from the states read back
+  host_record_.reread(store_);
 }
 
 }  // namespace cronitor::agent

@@ -30,7 +30,7 @@ std::optional<std::string> Daemon::on_line(ControlEndpoint::ConnId conn, const P
       if (pending_.size() >= kBatch)
         commit_pending();
       else
-        sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+        sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
       return std::nullopt;  // "ok" once it is durable (commit_pending)
     default:
       commit_pending();
@@ -63,22 +63,20 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     return std::nullopt;
   }
   ev->ts = clock_.from_real(ev->ts);  // the wrapper's real clock; a simulated one is offset (clock.h)
-  auto it = index_.find(ev->key);
+  auto it = monitors_.find(ev->key);
   // A key no crontab or agent.yaml defines: its first reporter owns it, for good (state.db keeps
   // it across restarts); bounded, per user too.
   int64_t owner = -1;
-  if (it == index_.end()) {
-    owner = owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
-    if (adhoc_count_ >= kMaxAdhocMonitors)
+  if (!it) {
+    owner = owners_.owner_of(ev->key).value_or(static_cast<int64_t>(sender == 0 ? w.uid : sender));
+    if (monitors_.adhoc_count() >= kMaxAdhocMonitors)
       return "too many keys on this host that no crontab or agent.yaml defines (" + std::to_string(kMaxAdhocMonitors) +
              "); add this job to agent.yaml";
-    size_t of_owner = 0;
-    for (const auto& [key, uid] : owners_) of_owner += uid == owner;
-    if (owner != 0 && of_owner >= kMaxAdhocPerUser)
+    if (owner != 0 && owners_.learnt_by(owner) >= kMaxAdhocPerUser)
       return "uid " + std::to_string(owner) + " already reports " + std::to_string(kMaxAdhocPerUser) +
              " keys that no crontab or agent.yaml defines; add this job to a crontab or agent.yaml";
   }
-  if (from_wrapper || by_process) attribute_oom(*ev, by_process);  // before it is stored: history keeps the verdict
+  if (from_wrapper || by_process) oom_.attribute(*ev, by_process);  // before it is stored: history keeps the verdict
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {
@@ -86,10 +84,9 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     return std::nullopt;
   }
   if (!*stored) return std::nullopt;  // seen before (a late ack, then spooled): already evaluated
-  ++events_stored_;
   uint32_t i;
-  if (it != index_.end()) {
-    i = it->second;
+  if (it) {
+    i = *it;
   } else {
     MonitorConfig m = monitor_from_defaults(config_.defaults);
     m.key = ev->key;
@@ -98,22 +95,21 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
     // Alerts name whose key it is ("user alice: ..."), as for a job of their crontab.
     if (owner > 0)
       if (const passwd* pw = ::getpwuid(static_cast<uid_t>(owner))) m.user = pw->pw_name;
-    owners_[m.key] = m.uid;
-    ++adhoc_count_;
-    i = add_monitor(std::move(m), MonitorState{});
+    owners_.learn(m.key, m.uid);
+    i = monitors_.add(std::move(m), MonitorState{}, /*adhoc=*/true);
   }
-  prune_runs_of(i);  // retention as runs come, not only at start and daily
+  retention_.stored(monitors_.config(i));  // counted; retention as runs come, not only at start and daily
   if (ev->state == RunEvent::State::kComplete)
     for (auto& [k, v] : merged) ev->metrics.emplace(k, v);
-  const int failed_before = states_[i].failed_since_success;
-  auto actions = evaluate(monitors_[i], states_[i], &*ev, host_state_);
+  const int failed_before = monitors_.state(i).failed_since_success;
+  auto actions = evaluate(monitors_.config(i), monitors_.state(i), &*ev, host_record_.state());
   // An exit 0 the job's assertions count as a failure (a hung run's max runtime): history says
   // so, and its count of failed runs is the alerts' "N runs failed since".
-  if (ev->state == RunEvent::State::kComplete && states_[i].failed_since_success > failed_before)
+  if (ev->state == RunEvent::State::kComplete && monitors_.state(i).failed_since_success > failed_before)
     if (auto r = store_.mark_run_failed(ev->run_id); !r) spdlog::error("state.db: {}", r.error().message);
-  if (!actions.empty()) host_dirty_ = true;
-  record_actions(actions, &monitors_[i], t);
-  touch(i);
+  if (!actions.empty()) host_record_.changed();
+  record_actions(actions, &monitors_.config(i), t);
+  monitors_.touch(i);
   note_run_event(i, *ev);
   forward(*ev, i);  // queued for the upstreams in this transaction: durable before the ack
   return std::nullopt;
@@ -140,7 +136,7 @@ void Daemon::commit_pending() {
   if (!ok)
     on_store_failure(full, batch.size());
   else
-    on_store_ok();
+    disk_full_.ok();
   for (size_t k = 0; k < batch.size(); ++k) {
     const auto& p = batch[k];
     if (p.conn_fd < 0 || !endpoint_) continue;
@@ -176,7 +172,7 @@ bool Daemon::spool_store(std::span<const SpoolIntake::Spooled> events) {
     on_store_failure(full, 0);
     return false;
   }
-  on_store_ok();
+  disk_full_.ok();
   return true;
 }
 

@@ -25,10 +25,10 @@ void Daemon::start_proc_watch() {
   }
   // Two lines with one command and user: the one whose slot is in the minute cron started it.
   proc_watch_->set_due([this](const std::string& key, Instant start) {
-    auto it = index_.find(key);
-    if (it == index_.end() || !monitors_[it->second].schedule) return false;
+    auto it = monitors_.find(key);
+    if (!it || !monitors_.config(*it).schedule) return false;
     const auto minute = std::chrono::time_point_cast<std::chrono::minutes>(start);
-    const auto slot = monitors_[it->second].next_slot(minute - std::chrono::seconds(1));
+    const auto slot = monitors_.config(*it).next_slot(minute - std::chrono::seconds(1));
     return slot && *slot <= start;
   });
   if (ev_)
@@ -43,7 +43,7 @@ void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
                    e.pid);
     pending_.push_back(Pending{std::move(e), -1, 0, true});
   }
-  sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+  sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
 }
 
 // A slot that came while the kernel dropped events is unobserved, not missed, when nothing else
@@ -53,24 +53,24 @@ void Daemon::events_lost(Instant from, Instant to) {
   if (cron_log_) return;
   std::vector<uint32_t> changed;
   for (uint32_t i = 0; i < monitors_.size(); ++i)
-    if (monitors_[i].reported_by == kReportedByProcessEvents &&
-        absorb_unobserved_slot(monitors_[i], states_[i], from, to))
+    if (monitors_.config(i).reported_by == kReportedByProcessEvents &&
+        absorb_unobserved_slot(monitors_.config(i), monitors_.state(i), from, to))
       changed.push_back(i);
   if (changed.empty()) return;
   for (uint32_t i : changed) {
     spdlog::warn(
         "process events: {}'s slot came while the kernel dropped events and cron's log is not followed: whether it "
         "ran is unknown (not told as missed)",
-        monitors_[i].key);
-    touch(i);
+        monitors_.config(i).key);
+    monitors_.touch(i);
   }
   save_dirty();
 }
 
 bool Daemon::wrapper_reported(const std::string& key, Instant since) const {
-  auto it = index_.find(key);
-  if (it == index_.end()) return false;
-  const auto& s = states_[it->second];
+  auto it = monitors_.find(key);
+  if (!it) return false;
+  const auto& s = monitors_.state(*it);
   if (s.last_start && *s.last_start >= since) return true;
   for (const auto& r : s.open_runs)
     if (r.started >= since) return true;

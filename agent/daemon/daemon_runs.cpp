@@ -11,9 +11,9 @@
 namespace cronitor::agent {
 
 OpenRun* Daemon::open_run(const std::string& key, const std::string& run_id) {
-  auto it = index_.find(key);
-  if (it == index_.end()) return nullptr;
-  for (auto& r : states_[it->second].open_runs)
+  auto it = monitors_.find(key);
+  if (!it) return nullptr;
+  for (auto& r : monitors_.state(*it).open_runs)
     if (r.run_id == run_id) return &r;
   return nullptr;
 }
@@ -26,28 +26,28 @@ void Daemon::note_run_event(uint32_t i, const RunEvent& ev) {
   if (ev.wrapper_pid <= 0) return;
   // Runs the evaluator let go (a job keeps kMaxOpenRuns open runs) are followed no longer: a
   // key's follows stay within its open runs.
-  const auto& open = states_[i].open_runs;
-  follower_.retain(monitors_[i].key, open.size(), [&](std::string_view run_id) {
+  const auto& open = monitors_.state(i).open_runs;
+  follower_.retain(monitors_.config(i).key, open.size(), [&](std::string_view run_id) {
     for (const auto& r : open)
       if (r.run_id == run_id) return true;
     return false;
   });
-  for (auto& r : states_[i].open_runs)
+  for (auto& r : monitors_.state(i).open_runs)
     if (r.run_id == ev.run_id) follow_run(i, r);
 }
 
 void Daemon::follow_open_runs() {
-  for (uint32_t i = 0; i < states_.size(); ++i)
-    for (auto& r : states_[i].open_runs)
+  for (uint32_t i = 0; i < monitors_.size(); ++i)
+    for (auto& r : monitors_.state(i).open_runs)
       if (r.wrapper_pid > 0) follow_run(i, r);
 }
 
 void Daemon::follow_run(uint32_t i, OpenRun& run) {
-  const uint64_t start =
-      follower_.follow({monitors_[i].key, run.run_id, monitors_[i].uid, run.pgid, run.wrapper_pid, run.wrapper_start});
+  const uint64_t start = follower_.follow(
+      {monitors_.config(i).key, run.run_id, monitors_.config(i).uid, run.pgid, run.wrapper_pid, run.wrapper_start});
   if (start != 0 && run.wrapper_start == 0) {  // the wrapper's start, to know it again after a restart
     run.wrapper_start = start;
-    touch(i);
+    monitors_.touch(i);
   }
 }
 
@@ -65,7 +65,7 @@ void Daemon::run_lost(const std::string& key, const std::string& run_id, int64_t
   commit_pending();  // an end event waiting in the batch wins
   OpenRun* run = open_run(key, run_id);
   if (!run) return;
-  const uint32_t i = index_.at(key);
+  const uint32_t i = *monitors_.find(key);  // open_run found it
   const Instant t = now();
   RunEvent ev;
   ev.key = key;
@@ -74,18 +74,18 @@ void Daemon::run_lost(const std::string& key, const std::string& run_id, int64_t
   ev.ts = t;
   ev.host = host_;
   ev.pid = pgid;
-  ev.uid = monitors_[i].uid;
+  ev.uid = monitors_.config(i).uid;
   ev.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - run->started).count();
   ev.message = "wrapper lost (killed); job ended at " +
-               schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(t), monitors_[i].zone) +
+               schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(t), monitors_.config(i).zone) +
                ", exit unknown";
   spdlog::warn("{}: run {}: {}", key, run_id, ev.message);
   if (!store_.begin()) return;
   if (auto r = store_.record_event(ev, t); !r) spdlog::error("storing the lost run of {}: {}", key, r.error().message);
-  auto actions = evaluate(monitors_[i], states_[i], &ev, host_state_);
-  if (!actions.empty()) host_dirty_ = true;
-  record_actions(actions, &monitors_[i], t);
-  touch(i);
+  auto actions = evaluate(monitors_.config(i), monitors_.state(i), &ev, host_record_.state());
+  if (!actions.empty()) host_record_.changed();
+  record_actions(actions, &monitors_.config(i), t);
+  monitors_.touch(i);
   if (!flush_dirty() || !store_.commit()) {
     store_.rollback();
     spdlog::error("storing the lost run of {} failed", key);

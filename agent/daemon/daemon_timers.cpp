@@ -45,7 +45,7 @@ void Daemon::start_systemd_watch() {
   SystemdWatch::Handler h;
   h.on_runs = [this](std::vector<cronitor::RunEvent> events) {
     for (auto& e : events) pending_.push_back(Pending{std::move(e), -1});
-    sd_event_source_set_enabled(commit_src_, SD_EVENT_ONESHOT);
+    sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
   };
   h.on_manager = [this](bool live, const std::string&, const std::vector<LiveTimer>&) {
     if (!live) return;  // monitors keep their deadlines: a manager away is a manager restarting
@@ -56,23 +56,24 @@ void Daemon::start_systemd_watch() {
   h.on_timer_state = [this](const LiveTimer& t, const std::string& what) { on_timer_state(t, what); };
   // The manager moved a monotonic timer's next elapse: the slot its monitor waits for.
   h.on_elapse = [this](const LiveTimer& timer) {
-    auto it = index_.find(timer.key);
-    if (it == index_.end() || monitors_[it->second].awaits_first_run) return;
-    const uint32_t i = it->second;
-    if (!adopt_next_elapse(monitors_[i], states_[i], elapse_instant(timer.next_elapse_usec), now())) return;
-    touch(i);
+    auto it = monitors_.find(timer.key);
+    if (!it || monitors_.config(*it).awaits_first_run) return;
+    const uint32_t i = *it;
+    if (!adopt_next_elapse(monitors_.config(i), monitors_.state(i), elapse_instant(timer.next_elapse_usec), now()))
+      return;
+    monitors_.touch(i);
     save_dirty();
     rearm_deadline_timer();
   };
   // Before its run events arrive: the slots it catches up on are not missed, and no run from
   // before the boot is still open beside it.
   h.on_catch_up = [this](const LiveTimer& timer, uint64_t start_usec) {
-    auto it = index_.find(timer.key);
-    if (it == index_.end()) return;
-    const uint32_t i = it->second;
+    auto it = monitors_.find(timer.key);
+    if (!it) return;
+    const uint32_t i = *it;
     auto start = elapse_instant(start_usec);
     if (!start) return;
-    const bool changed = absorb_catch_up(monitors_[i], states_[i], *start);
+    const bool changed = absorb_catch_up(monitors_.config(i), monitors_.state(i), *start);
     if (timer.persistent)
       spdlog::info("systemd: {} runs to catch up on what it missed while the manager was down (Persistent=)",
                    timer.unit);
@@ -81,7 +82,7 @@ void Daemon::start_systemd_watch() {
           "systemd: {} ran {} at once as it started, for a slot that passed while it was stopped: "
           "no run of the coming slot",
           timer.unit, timer.service);
-    if (changed) touch(i);
+    if (changed) monitors_.touch(i);
   };
   h.on_skip = [this](const LiveTimer& timer, uint64_t at_usec, const std::string& condition) {
     on_timer_skip(timer, at_usec, condition);
@@ -98,31 +99,33 @@ void Daemon::apply_live_timers() {
   const auto timers = systemd_->timer_list();
   adopt_live_timers(timers, t);
   for (const LiveTimer& timer : timers) {
-    auto it = index_.find(timer.key);
-    if (it == index_.end()) continue;
-    const uint32_t i = it->second;
-    MonitorConfig& m = monitors_[i];
+    auto it = monitors_.find(timer.key);
+    if (!it) continue;
+    const uint32_t i = *it;
+    MonitorConfig& m = monitors_.config(i);
     // Not running in the manager (a monitor discovery made anew, e.g. for a timer unmasked but
     // not started): stopped or masked, silently (its change was told, or predates the agent).
-    if (!states_[i].removed && timer.active_state != "active" && timer.active_state != "activating") {
+    if (!monitors_.state(i).removed && timer.active_state != "active" && timer.active_state != "activating") {
       RemovedInput down = timer_down(timer, timer.load_state == "masked" ? "masked" : "stopped", t);
       down.by_unwrap = true;  // no alert
-      (void)evaluate(m, states_[i], down, host_state_);
-      row_saved_[i] = 0;
-      touch(i);
+      (void)evaluate(m, monitors_.state(i), down, host_record_.state());
+      monitors_.config_changed(i);
+      monitors_.touch(i);
       continue;
     }
     bool changed = widen_grace(m, timer.accuracy_usec, timer.randomized_delay_usec);
-    changed = skip_served_slots(m, states_[i], elapse_instant(timer.last_trigger_usec), timer.persistent, t) || changed;
+    changed = skip_served_slots(m, monitors_.state(i), elapse_instant(timer.last_trigger_usec), timer.persistent, t) ||
+              changed;
     if (m.awaits_first_run) {
       m.awaits_first_run = false;  // the manager reports every run from now on
-      if (m.schedule && (!states_[i].expected || *states_[i].expected < t)) states_[i].expected = m.next_slot(t);
+      if (m.schedule && (!monitors_.state(i).expected || *monitors_.state(i).expected < t))
+        monitors_.state(i).expected = m.next_slot(t);
       changed = true;
     }
-    changed = adopt_next_elapse(m, states_[i], elapse_instant(timer.next_elapse_usec), t) || changed;
+    changed = adopt_next_elapse(m, monitors_.state(i), elapse_instant(timer.next_elapse_usec), t) || changed;
     if (!changed) continue;
-    row_saved_[i] = 0;
-    touch(i);
+    monitors_.config_changed(i);
+    monitors_.touch(i);
   }
 }
 
@@ -138,10 +141,10 @@ void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) 
     const MonitorEntry* entry = nullptr;
     for (const auto& e : config_.monitors)
       if (e.key == timer.key) entry = &e;
-    auto it = index_.find(timer.key);
+    auto it = monitors_.find(timer.key);
     bool live = false;
-    if (it != index_.end()) {
-      const MonitorConfig& have = monitors_[it->second];
+    if (it) {
+      const MonitorConfig& have = monitors_.config(*it);
       live = is_live_timer_source(have.source_file);
       const bool learnt = have.source_file.empty() && have.name == have.key && !entry;
       if (!live && !learnt) continue;  // discovered (enabled) or from agent.yaml: watched already
@@ -161,7 +164,7 @@ void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) 
         names.emplace();
         for (const auto& mc : monitors_) ++(*names)[mc.name];
       }
-      const std::string* mine = it != index_.end() ? &monitors_[it->second].name : nullptr;
+      const std::string* mine = it ? &monitors_.config(*it).name : nullptr;
       m->name = live_timer_name(timer.unit, [&](const std::string& n) {
         auto c = names->find(n);
         return c != names->end() && c->second - (mine && *mine == n ? 1 : 0) > 0;
@@ -171,7 +174,7 @@ void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) 
         ++(*names)[m->name];
       }
     }
-    if (it == index_.end()) {
+    if (!it) {
       if (!stored) {
         stored.emplace();
         if (auto rows = store_.jobs())
@@ -185,28 +188,29 @@ void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) 
       }
       spdlog::info("systemd: {} is monitored as {} (run by the manager, not enabled by a unit file), schedule {}",
                    timer.unit, m->name, dj.schedule.empty() ? dj.heartbeat ? dj.heartbeat->what : "none" : dj.schedule);
-      add_monitor(std::move(*m), std::move(s));
+      monitors_.add(std::move(*m), std::move(s));
       continue;
     }
-    const uint32_t i = it->second;
-    if (live && m->schedule_text() == monitors_[i].schedule_text() && m->name == monitors_[i].name) continue;
-    if (m->name != monitors_[i].name)
+    const uint32_t i = *it;
+    if (live && m->schedule_text() == monitors_.config(i).schedule_text() && m->name == monitors_.config(i).name)
+      continue;
+    if (m->name != monitors_.config(i).name)
       spdlog::info("systemd: {} is monitored as {} now, not {}: names are unique per host", timer.unit, m->name,
-                   monitors_[i].name);
-    if (m->schedule_text() != monitors_[i].schedule_text())  // a daemon-reload with a new OnCalendar=
-      states_[i].expected = m->schedule ? m->next_slot(t) : std::nullopt;
-    monitors_[i] = std::move(*m);
-    row_saved_[i] = 0;
-    touch(i);
+                   monitors_.config(i).name);
+    if (m->schedule_text() != monitors_.config(i).schedule_text())  // a daemon-reload with a new OnCalendar=
+      monitors_.state(i).expected = m->schedule ? m->next_slot(t) : std::nullopt;
+    monitors_.config(i) = std::move(*m);
+    monitors_.config_changed(i);
+    monitors_.touch(i);
   }
 }
 
 void Daemon::on_timer_skip(const LiveTimer& timer, uint64_t at_usec, const std::string& condition) {
   apply_live_timers();  // a timer run only by the manager is a monitor before its first skip is told
-  auto it = index_.find(timer.key);
+  auto it = monitors_.find(timer.key);
   const auto at = elapse_instant(at_usec);
-  if (it == index_.end() || !at) return;
-  const uint32_t i = it->second;
+  if (!it || !at) return;
+  const uint32_t i = *it;
   const Instant t = now();
   const std::string status = skipped_status(condition);
   if (!store_.begin()) return;
@@ -214,10 +218,10 @@ void Daemon::on_timer_skip(const LiveTimer& timer, uint64_t at_usec, const std::
   if (!fresh) {
     spdlog::error("state.db: {}", fresh.error().message);
   } else if (*fresh) {  // not seen before (a resync or a restart tells a skip again)
-    auto actions = absorb_skip(monitors_[i], states_[i], *at, condition);
-    (void)adopt_next_elapse(monitors_[i], states_[i], elapse_instant(timer.next_elapse_usec), t);
-    record_actions(actions, &monitors_[i], t);
-    touch(i);
+    auto actions = absorb_skip(monitors_.config(i), monitors_.state(i), *at, condition);
+    (void)adopt_next_elapse(monitors_.config(i), monitors_.state(i), elapse_instant(timer.next_elapse_usec), t);
+    record_actions(actions, &monitors_.config(i), t);
+    monitors_.touch(i);
     spdlog::info("systemd: {} did not start {}: {}", timer.unit, timer.service, status);
   }
   end_transaction();
@@ -227,24 +231,24 @@ void Daemon::on_timer_skip(const LiveTimer& timer, uint64_t at_usec, const std::
 
 void Daemon::on_timer_state(const LiveTimer& timer, const std::string& what) {
   if (what.empty()) apply_live_timers();  // started: a timer that no unit file enables becomes a monitor
-  auto it = index_.find(timer.key);
-  if (it == index_.end()) return;
-  const uint32_t i = it->second;
+  auto it = monitors_.find(timer.key);
+  if (!it) return;
+  const uint32_t i = *it;
   const Instant t = now();
-  MonitorState& s = states_[i];
+  MonitorState& s = monitors_.state(i);
   if (!store_.begin()) return;
   if (what.empty()) {  // started again
     if (s.removed) {
       const auto catch_up = s.catch_up_start;  // the run it makes as it starts may be told first
-      s = initial_state(monitors_[i], t);
+      s = initial_state(monitors_.config(i), t);
       s.catch_up_start = catch_up;
-      touch(i);
+      monitors_.touch(i);
       spdlog::info("systemd: {} started again", timer.unit);
     }
-  } else if (!monitors_[i].paused && !(s.paused_until && *s.paused_until > t)) {
-    auto actions = evaluate(monitors_[i], s, timer_down(timer, what, t), host_state_);
-    record_actions(actions, &monitors_[i], t);
-    touch(i);
+  } else if (!monitors_.config(i).paused && !(s.paused_until && *s.paused_until > t)) {
+    auto actions = evaluate(monitors_.config(i), s, timer_down(timer, what, t), host_record_.state());
+    record_actions(actions, &monitors_.config(i), t);
+    monitors_.touch(i);
     spdlog::info("systemd: {} {}", timer.unit, what);
   }
   end_transaction();

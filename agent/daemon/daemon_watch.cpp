@@ -32,9 +32,10 @@ Actions Daemon::observe_cron_daemon(Instant t) {
   CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
   if (proc_watch_) proc_watch_->set_cron(pid);  // the root of the trees whose runs it follows
   for (size_t i = 0; i < monitors_.size(); ++i)
-    obs.cron_jobs += monitors_[i].counts_as_cron_work() && !monitors_[i].paused && !states_[i].removed;
+    obs.cron_jobs +=
+        monitors_.config(i).counts_as_cron_work() && !monitors_.config(i).paused && !monitors_.state(i).removed;
   if (auto since = cron_watch_.observed(pid, obs.running)) obs.gone_since = *since;
-  return evaluate_cron(host_state_, obs);
+  return evaluate_cron(host_record_.state(), obs);
 }
 
 void Daemon::check_cron_daemon() {
@@ -44,7 +45,7 @@ void Daemon::check_cron_daemon() {
   check_cron_zone(t);  // a cron that (re)started read the host's zone anew
   if (actions.empty()) return;
   if (!store_.begin()) return;
-  host_dirty_ = true;
+  host_record_.changed();
   record_actions(actions, nullptr, t);
   if (!flush_dirty() || !store_.commit()) store_.rollback();
   pump_outbox();

@@ -65,9 +65,9 @@ dashboard::DashboardServer::Data Daemon::dashboard_data() {
     return log ? *log : nlohmann::json::object();
   };
   data.extras = [this](const std::string& key) {
-    auto it = index_.find(key);
-    if (it == index_.end()) return nlohmann::json();
-    const MonitorConfig& m = monitors_[it->second];
+    auto it = monitors_.find(key);
+    if (!it) return nlohmann::json();
+    const MonitorConfig& m = monitors_.config(*it);
     // `cronitor-agent suggest KEY`: its last 200 runs, the same advise().
     auto runs = store_.history(key, 200, 0);
     return dashboard::job_extras(

@@ -27,15 +27,8 @@ double seconds(Instant t) { return static_cast<double>(t.time_since_epoch().coun
 
 }  // namespace
 
-Exports::Exports(const Config& config, const std::vector<MonitorConfig>& monitors,
-                 const std::vector<MonitorState>& states, const std::vector<std::optional<Instant>>& deadlines,
-                 StateStore& store, Reads reads)
-    : config_(config),
-      monitors_(monitors),
-      states_(states),
-      deadlines_(deadlines),
-      store_(store),
-      reads_(std::move(reads)) {}
+Exports::Exports(const Config& config, const MonitorTable& monitors, StateStore& store, Reads reads)
+    : config_(config), monitors_(monitors), store_(store), reads_(std::move(reads)) {}
 
 Exports::~Exports() = default;
 
@@ -126,8 +119,8 @@ std::string Exports::metrics_text() const {
   std::vector<uplink::JobMetrics> jobs;
   jobs.reserve(monitors_.size());
   for (uint32_t i = 0; i < monitors_.size(); ++i) {
-    const MonitorConfig& m = monitors_[i];
-    const MonitorState& s = states_[i];
+    const MonitorConfig& m = monitors_.config(i);
+    const MonitorState& s = monitors_.state(i);
     uplink::JobMetrics j;
     j.key = m.key;
     j.name = m.name;
@@ -138,7 +131,7 @@ std::string Exports::metrics_text() const {
     if (s.last_start) j.last_start_s = seconds(*s.last_start);
     if (s.last_duration_ms) j.last_duration_s = static_cast<double>(*s.last_duration_ms) / 1000;
     j.last_exit_code = s.last_exit_code;
-    if (i < deadlines_.size() && deadlines_[i]) j.next_deadline_s = seconds(*deadlines_[i]);
+    if (auto d = monitors_.deadline_of(i)) j.next_deadline_s = seconds(*d);
     j.incident_open = s.incident.has_value();
     j.consecutive_misses = s.consecutive_misses;
     if (auto it = run_counts_.find(m.key); it != run_counts_.end()) j.runs = it->second;

@@ -2,7 +2,7 @@
 // textfile rewritten every 15 s), prometheus.listen (/metrics made per scrape) and
 // dashboard.listen (the dashboard's routes, agent/dashboard/). The part owns the textfile timer,
 // both HTTP servers, the dashboard's routes and sessions, and the per-job run counters
-// (cronitor_job_runs_total). It reads the daemon's config, monitors, their states and deadlines
+// (cronitor_job_runs_total). It reads the daemon's config, its monitor table (configs, states, deadlines)
 // and state.db; the agent's own series and the dashboard's data sources come from the daemon.
 #pragma once
 
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/daemon/monitor_table.h"
 #include "agent/dashboard/dashboard_server.h"
 #include "agent/eval/evaluator.h"
 #include "agent/state/state_store.h"
@@ -37,9 +38,8 @@ class Exports {
     /// The dashboard's sources and actions (agent/daemon/dashboard_serve.cpp), once, when it starts.
     std::function<dashboard::DashboardServer::Data()> dashboard_data;
   };
-  /// The per-job series read `monitors[i]`, `states[i]` and `deadlines[i]`.
-  Exports(const Config& config, const std::vector<MonitorConfig>& monitors, const std::vector<MonitorState>& states,
-          const std::vector<std::optional<Instant>>& deadlines, StateStore& store, Reads reads);
+  /// The per-job series read each monitor's config, state and deadline in `monitors`.
+  Exports(const Config& config, const MonitorTable& monitors, StateStore& store, Reads reads);
   ~Exports();
   Exports(const Exports&) = delete;
   Exports& operator=(const Exports&) = delete;
@@ -61,9 +61,7 @@ class Exports {
   static int on_metrics_cb(sd_event_source*, uint64_t, void*);
 
   const Config& config_;
-  const std::vector<MonitorConfig>& monitors_;
-  const std::vector<MonitorState>& states_;
-  const std::vector<std::optional<Instant>>& deadlines_;
+  const MonitorTable& monitors_;
   StateStore& store_;
   Reads reads_;
   sd_event* ev_ = nullptr;

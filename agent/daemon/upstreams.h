@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/daemon/monitor_table.h"
 #include "agent/eval/evaluator.h"
 #include "agent/state/state_store.h"
 #include "common/event_source.h"
@@ -36,8 +37,7 @@ class Upstreams {
     std::function<void(const uplink::Deliverer::Refusal&)> stopped;
   };
 
-  Upstreams(const Config& config, const std::string& host, const std::vector<MonitorConfig>& monitors,
-            StateStore& store, Reads reads)
+  Upstreams(const Config& config, const std::string& host, const MonitorTable& monitors, StateStore& store, Reads reads)
       : config_(config), host_(host), monitors_(monitors), store_(store), reads_(std::move(reads)) {}
   Upstreams(const Upstreams&) = delete;
   Upstreams& operator=(const Upstreams&) = delete;
@@ -79,7 +79,7 @@ class Upstreams {
 
   const Config& config_;
   const std::string& host_;
-  const std::vector<MonitorConfig>& monitors_;
+  const MonitorTable& monitors_;
   StateStore& store_;
   Reads reads_;
   sd_event* ev_ = nullptr;

@@ -62,7 +62,7 @@ Result<RunEvent> from_wire(const cronitor::RunEvent& w) {
     e.exit_code = w.exit_code;
     e.signal = w.signal.value_or("");
     e.oom = w.oom;
-    e.oom_hint = w.oom;  // until the kernel's log says whose process it was (Daemon::attribute_oom)
+    e.oom_hint = w.oom;  // until the kernel's log says whose process it was (OomWatch::attribute)
     e.peak_memory_bytes = w.peak_memory_bytes;
     e.timeout = w.timeout;
     e.duration_ms = w.duration_ms;

@@ -1,5 +1,5 @@
-// The Prometheus text of the exports part (agent/daemon/exports.h) from given monitors, states and
-// deadlines, without the daemon: each job's series come from its own state and counters, the
+// The Prometheus text of the exports part (agent/daemon/exports.h) from a given monitor table
+// (configs, states, deadlines), without the daemon: each job's series come from its own state and counters, the
 // agent's from what the daemon reports, and a user's job shows as prometheus.user_jobs says.
 #include "agent/daemon/exports.h"
 
@@ -35,24 +35,18 @@ class ExportsTest : public ::testing::Test {
       a.inotify_rescans = 3;
       return a;
     };
-    exports_.emplace(config_, monitors_, states_, deadlines_, *store_, std::move(reads));
+    exports_.emplace(config_, monitors_, *store_, std::move(reads));
   }
   void TearDown() override {
     exports_.reset();
     store_.reset();
     fs::remove_all(dir_);
   }
-  void add(MonitorConfig m, MonitorState s, std::optional<Instant> deadline) {
-    monitors_.push_back(std::move(m));
-    states_.push_back(std::move(s));
-    deadlines_.push_back(deadline);
-  }
+  void add(MonitorConfig m, MonitorState s) { monitors_.add(std::move(m), std::move(s)); }
 
   fs::path dir_;
   Config config_;
-  std::vector<MonitorConfig> monitors_;
-  std::vector<MonitorState> states_;
-  std::vector<std::optional<Instant>> deadlines_;
+  MonitorTable monitors_;
   std::optional<StateStore> store_;
   std::optional<Exports> exports_;
   Instant now_ = at("2025-12-01T00:00:00Z");
@@ -71,8 +65,10 @@ TEST_F(ExportsTest, EachJobsSeriesComeFromItsStateAndItsCountedRuns) {
   s.last_exit_code = 1;
   s.consecutive_misses = 2;
   s.incident = Incident{};
-  add(m, s, at("2025-12-01T03:01:00Z"));
-  add(testing::monitor("quiet", "@daily"), MonitorState{}, std::nullopt);  // uid -1: shown by key (user_jobs)
+  s.incident->last_alert = at("2025-12-01T00:00:00Z");  // its reminder is due after the deadline below
+  s.expected = at("2025-12-01T03:00:00Z");              // its deadline: the slot and 60 s of grace
+  add(m, s);
+  add(testing::monitor("quiet", "@daily"), MonitorState{});  // uid -1: shown by key (user_jobs)
   for (auto st : {RunEvent::State::kComplete, RunEvent::State::kComplete, RunEvent::State::kFail,
                   RunEvent::State::kUnknown, RunEvent::State::kRun})
     exports_->count_run(testing::event("backup", "r", st, now_));
@@ -102,7 +98,7 @@ TEST_F(ExportsTest, UsersJobsShowAsPrometheusUserJobsSays) {
   mine.source_line = 1;
   mine.user = "alice";
   mine.uid = 1000;
-  add(mine, MonitorState{}, std::nullopt);
+  add(mine, MonitorState{});
   std::string text = exports_->metrics_text();  // "key": the key and the user, no name or source
   EXPECT_NE(text.find(R"(cronitor_job_incident_open{key="alice-sync",name="alice-sync",source="",user="alice"} 0)"),
             std::string::npos)

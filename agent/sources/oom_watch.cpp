@@ -1,11 +1,10 @@
-// The daemon and the kernel's log: OOM kills are attributed to the run whose process group held
-// the victim (agent/sources/oom_kill_log.h); the wrapper's memory cgroup counter is only a hint.
+#include "agent/sources/oom_watch.h"
+
 #include <spdlog/spdlog.h>
 #include <time.h>
 
 #include <cstdlib>
-
-#include "agent/daemon/daemon.h"
+#include <utility>
 
 namespace cronitor::agent {
 namespace {
@@ -18,10 +17,15 @@ uint64_t monotonic_usec() {
 
 }  // namespace
 
-void Daemon::start_oom_watch() {
-  // CRONITOR_KMSG names another file (tests), or "off".
+OomWatch::OomWatch(std::function<Instant()> now, OomKillLog::PgidOf pgid_of, OomKillLog::AncestorsOf ancestors)
+    : now_(std::move(now)), pgid_of_(std::move(pgid_of)), ancestors_of_(std::move(ancestors)) {}
+
+std::string OomWatch::default_path() {
   const char* env = std::getenv("CRONITOR_KMSG");
-  const std::string path = env && *env ? env : "/dev/kmsg";
+  return env && *env ? env : "/dev/kmsg";
+}
+
+void OomWatch::start(sd_event* ev, const std::string& path) {
   if (path == "off") return;
   auto reader = KmsgReader::open(path);
   if (!reader) {
@@ -30,50 +34,52 @@ void Daemon::start_oom_watch() {
     return;
   }
   kmsg_ = std::make_unique<KmsgReader>(std::move(*reader));
-  oom_log_ = std::make_unique<OomKillLog>(process_group_of, ancestors_of);
-  oom_log_->start(now());
-  if (sd_event_add_io(ev_, &kmsg_src_, kmsg_->fd(), EPOLLIN, on_kmsg_cb, this) < 0) {
+  log_ = std::make_unique<OomKillLog>(pgid_of_, ancestors_of_);
+  log_->start(now_());
+  sd_event_source* s = nullptr;
+  if (!ev || sd_event_add_io(ev, &s, kmsg_->fd(), EPOLLIN, on_kmsg_cb, this) < 0) {
     spdlog::warn("OOM kills: cannot watch {}; read when a run ends only", path);
     return;
   }
+  src_.reset(s);
   // Ahead of the socket and the spool: a victim's process group is read while it still exists.
-  sd_event_source_set_priority(kmsg_src_, SD_EVENT_PRIORITY_IMPORTANT);
+  sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IMPORTANT);
   spdlog::info("OOM kills: reading the kernel's log \"{}\"", path);
 }
 
-void Daemon::read_kmsg() {
+void OomWatch::read() {
   if (!kmsg_) return;
-  const Instant t = now();
+  const Instant t = now_();
   const uint64_t mono = monotonic_usec();
-  auto d = kmsg_->drain([&](std::string_view record) { oom_log_->on_record(record, t, mono); });
+  auto d = kmsg_->drain([&](std::string_view record) { log_->on_record(record, t, mono); });
   if (!d) {
     spdlog::warn("OOM kills: {}; no longer reading the kernel's log", d.error().message);
-    kmsg_src_ = sd_event_source_disable_unref(kmsg_src_);
+    src_.reset();
     kmsg_.reset();
-    oom_log_.reset();
+    log_.reset();
     return;
   }
   if (d->lost > 0) {
     spdlog::info("OOM kills: {} kernel log records were overwritten before they were read", d->lost);
-    oom_log_->on_loss(t);
+    log_->on_loss(t);
   }
 }
 
-int Daemon::on_kmsg_cb(sd_event_source*, int, uint32_t, void* ud) {
-  static_cast<Daemon*>(ud)->read_kmsg();
+int OomWatch::on_kmsg_cb(sd_event_source*, int, uint32_t, void* ud) {
+  static_cast<OomWatch*>(ud)->read();
   return 0;
 }
 
-void Daemon::attribute_oom(RunEvent& ev, bool by_process) {
+void OomWatch::attribute(RunEvent& ev, bool by_process) {
   if (ev.state != RunEvent::State::kFail) return;
   // Only a SIGKILL (or a shell's 137 for its killed child) can be the OOM killer's.
   if (ev.signal != "SIGKILL" && ev.exit_code != 137) return;
-  if (!oom_log_) return;  // the kernel's log cannot be read here: the wrapper's hint stands
-  read_kmsg();            // the kernel printed the kill before the process died, so before this event
-  if (!oom_log_) return;
+  if (!log_) return;  // the kernel's log cannot be read here: the wrapper's hint stands
+  read();             // the kernel printed the kill before the process died, so before this event
+  if (!log_) return;
   const Instant start = ev.ts - std::chrono::milliseconds(ev.duration_ms.value_or(0));
   // A wrapped run is its own process group; a run the process events saw is its shell's tree.
-  const auto v = by_process ? oom_log_->judge_process(ev.pid, start, ev.ts) : oom_log_->judge(ev.pid, start, ev.ts);
+  const auto v = by_process ? log_->judge_process(ev.pid, start, ev.ts) : log_->judge(ev.pid, start, ev.ts);
   using K = OomKillLog::Verdict::Kind;
   switch (v.kind) {
     case K::kOom:
