@@ -1,5 +1,5 @@
 // What SystemdWatch reads besides the bus: the clocks, OOM kill counters and the journal. Plain
-// functions, so that unit tests of the timer logic replace them (tests/agent/systemd_watch_test.cpp).
+// functions, so that unit tests of the timer logic replace them (tests/agent/sources/systemd_watch_test.cpp).
 #pragma once
 
 #include <systemd/sd-event.h>

@@ -162,7 +162,7 @@ TEST_F(CronLogUnknown, AStartWithoutEndIsOutcomeUnknownAndItsFailuresAreSaidUnse
 }
 
 // With cron logging ends (-L 15 in its command line) nothing is said unseen: the job's runs keep
-// their real outcome (END and "grandchild failed" lines, tests/e2e/cron_log_test.cpp).
+// their real outcome (END and "grandchild failed" lines, tests/e2e/cron_log_cron_test.cpp).
 TEST_F(CronLogUnknown, NothingIsSaidUnseenWhenCronLogsEnds) {
   stop_cron();  // the stand-in without -L goes; one with -L 15 takes its place
   start_cron({"-L", "15"});

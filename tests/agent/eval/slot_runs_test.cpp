@@ -5,7 +5,7 @@
 #include "agent/config/config.h"
 #include "agent/config/monitor_set.h"
 #include "agent/eval/evaluator.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "agent/config/config.h"
 #include "agent/state/state_store.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 #include "tests/support/subprocess.h"
 
 namespace cronitor::agent {

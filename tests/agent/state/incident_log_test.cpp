@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "agent/state/state_store.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 #include "uplink/alert.h"
 
 namespace cronitor::agent {

@@ -5,7 +5,7 @@
 
 #include "agent/config/config.h"
 #include "agent/state/state_json.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

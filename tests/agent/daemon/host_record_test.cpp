@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 #include "tests/support/test_dir.h"
 
 namespace cronitor::agent {

@@ -1,10 +1,9 @@
+// Human durations ("2h30m", "90s") as users write them in agent.yaml: parsed, refused, formatted.
 #include "common/duration.h"
 
 #include <gtest/gtest.h>
 
-#include "agent/eval/assertion.h"
-
-namespace cronitor::agent {
+namespace cronitor {
 namespace {
 
 using std::chrono::seconds;
@@ -48,24 +47,5 @@ TEST(Duration, Formats) {
   EXPECT_EQ(format_duration(seconds(0)), "0s");
 }
 
-TEST(Assertion, ParsesAndEvaluates) {
-  auto a = Assertion::parse("metric.duration < 30 minutes");
-  ASSERT_TRUE(a);
-  EXPECT_EQ(a->metric, "duration");
-  EXPECT_EQ(a->value, 1800);
-  EXPECT_EQ(a->max_runtime(), std::chrono::milliseconds(1800000));
-  EXPECT_TRUE(a->holds(10));
-  EXPECT_FALSE(a->holds(1800));
-  auto b = Assertion::parse("metric.error_count == 0");
-  ASSERT_TRUE(b);
-  EXPECT_FALSE(b->max_runtime());
-  EXPECT_TRUE(b->holds(0));
-  for (const char* op : {"<", "<=", ">", ">=", "==", "!="})
-    EXPECT_TRUE(Assertion::parse(std::string("metric.count ") + op + " 3"));
-  EXPECT_FALSE(Assertion::parse("duration < 5m"));
-  EXPECT_FALSE(Assertion::parse("metric.count ~ 5"));
-  EXPECT_FALSE(Assertion::parse("metric.count > lots"));
-}
-
 }  // namespace
-}  // namespace cronitor::agent
+}  // namespace cronitor

@@ -1,7 +1,7 @@
 // The `mode:`, `uplink:` and `prometheus:` keys of agent.yaml: parsed, checked, errors at file:line.
-#include "agent/config/config.h"
-
 #include <gtest/gtest.h>
+
+#include "agent/config/config.h"
 
 namespace cronitor::agent {
 namespace {

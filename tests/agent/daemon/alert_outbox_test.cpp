@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "common/unique_fd.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 #include "tests/support/test_dir.h"
 #include "uplink/alert_sender.h"
 

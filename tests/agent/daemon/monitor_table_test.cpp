@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <map>
 
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 #include "tests/support/test_dir.h"
 
 namespace cronitor::agent {

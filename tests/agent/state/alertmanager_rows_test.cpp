@@ -10,7 +10,7 @@
 
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

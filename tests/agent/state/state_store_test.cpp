@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "agent/state/state_json.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

@@ -11,7 +11,7 @@
 #include "agent/eval/systemd_timespan.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

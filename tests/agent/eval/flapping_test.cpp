@@ -4,7 +4,7 @@
 
 #include "agent/eval/evaluator.h"
 #include "agent/state/state_json.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

@@ -11,7 +11,7 @@
 #include "agent/eval/cron_zone.h"
 #include "agent/eval/downtime.h"
 #include "agent/eval/evaluator.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

@@ -11,7 +11,7 @@
 #include "agent/control/status_view.h"
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

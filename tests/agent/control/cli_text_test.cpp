@@ -10,8 +10,8 @@
 #include "agent/control/status_view.h"
 #include "agent/state/state_json.h"
 #include "common/text.h"
-#include "eval_helpers.h"
 #include "schedule/iso8601.h"
+#include "tests/agent/eval_helpers.h"
 #include "uplink/alert_format.h"
 
 namespace cronitor::agent {

@@ -1,6 +1,6 @@
 // The runs of a gap from the journal (agent/sources/journal_backfill.h): the systemd manager's
 // messages about a timer's service turned into run events, made-up entries first, then a real
-// journal file written by systemd-journal-remote (as tests/agent/journal_tail_test.cpp does).
+// journal file written by systemd-journal-remote (as tests/agent/sources/journal_tail_test.cpp does).
 #include "agent/sources/journal_backfill.h"
 
 #include <gtest/gtest.h>

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 
 namespace cronitor::agent {
 namespace {

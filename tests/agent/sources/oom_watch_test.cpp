@@ -11,7 +11,7 @@
 #include <fstream>
 #include <map>
 
-#include "eval_helpers.h"
+#include "tests/agent/eval_helpers.h"
 #include "tests/support/test_dir.h"
 
 namespace cronitor::agent {
