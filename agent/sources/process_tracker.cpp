@@ -69,6 +69,8 @@ void ProcessTracker::fork(pid_t parent_tgid, pid_t child_pid, pid_t child_tgid, 
   } else {
     auto parent = nodes_.find(parent_tgid);
     if (parent == nodes_.end()) return;  // the common case: a process outside cron's trees
+    // cron's per-job process forks the job's shell first; its mailer, if any, only after output.
+    child.job_shell = parent->second.role == Role::cron_child && !parent->second.anacron && !parent->second.forked;
     parent->second.forked = true;
     if (parent->second.anacron) {  // a job of anacron's (or anacron going to the background)
       child.role = Role::cron_child;
@@ -141,17 +143,30 @@ void ProcessTracker::exec(pid_t tgid, int64_t t, const std::optional<ExecFacts>&
   if (n.role == Role::cron_child) {
     // cron runs a line as execle(shell, shell, "-c", cmd): anything else cron's child runs (the
     // mailer) is not a job, and neither it nor what it starts is followed.
-    if (argv.size() < 3 || argv[1] != "-c") {
+    const bool shell_line = argv.size() >= 3 && argv[1] == "-c";
+    if (!shell_line && !n.job_shell) {
       nodes_.erase(it);
       return;
     }
     n.role = Role::job;
     n.job_uid = facts->uid;
-    if (auto key = matcher_.job ? matcher_.job(facts->uid, argv[2]) : std::nullopt) {
+    // The job's shell read only after it exec'd what its line runs (dash execs a line that is one
+    // simple command; `cd /srv && exec ./backup` does so itself): its argv is that line when the
+    // line was that simple, else the run is nameless until cron's log names it, never dropped.
+    std::string line;
+    if (shell_line) {
+      line = argv[2];
+    } else {
+      for (const auto& word : argv) line += (line.empty() ? "" : " ") + word;
+    }
+    if (auto key = matcher_.job ? matcher_.job(facts->uid, line) : std::nullopt) {
       n.job_key = *key;
       start_run(n, ProcRun::Kind::job, std::move(*key), tgid, facts->uid, t);
+    } else if (!shell_line) {
+      ++counters_.nameless;
+      start_run(n, ProcRun::Kind::job, std::string(), tgid, facts->uid, t);
     }
-    return;  // a shell is not run-parts; `sh -c 'run-parts ...'` forks or execs it next
+    if (shell_line) return;  // a shell is not run-parts; `sh -c 'run-parts ...'` forks or execs it next
   }
   if (n.script_pending) {
     n.script_pending = false;

@@ -125,6 +125,7 @@ class ProcessTracker {
     bool suspect = false;         // followed when events were lost
     bool script_pending = false;  // forked by run-parts, not exec'd yet
     bool forked = false;          // a cron child that forked: cron's per-job process, not the job's shell
+    bool job_shell = false;       // the per-job process's first child: the job's shell (its mailer comes later)
     bool anacron = false;         // anacron (or its fork, not exec'd yet): its forks are its jobs
     uid_t job_uid = 0;            // the owner of the job's shell (role job)
     uint64_t start_ticks = 0;

@@ -242,6 +242,38 @@ TEST(ProcessTracker, AJobShellGoneBeforeItsCommandWasReadIsANamelessRunWithItsEx
   EXPECT_EQ(t.counters().nameless, 1u);
 }
 
+// The job's shell read only after it exec'd its line's program (dash execs a line that is one
+// simple command; `cd /srv && exec ./backup` does so itself): still the job's run, named by its
+// argv when that is the line, else nameless for cron's log to name; the mailer forked later is not.
+TEST(ProcessTracker, AJobShellReadAfterItExecdItsCommandIsStillTheJobsRun) {
+  auto t = tracker();
+  t.fork(kCron, 200, 200, 0);
+  t.fork(200, 201, 201, 1 * kMs);
+  t.exec(201, 2 * kMs, facts(0, {"/usr/local/bin/backup"}));  // read after dash's exec
+  t.exec(201, 2 * kMs, facts(0, {"/usr/local/bin/backup"}));  // that exec's own event
+  t.fork(200, 202, 202, 3 * kMs);                             // the mailer, after output
+  t.exec(202, 3 * kMs, facts(0, {"/usr/sbin/sendmail", "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"}));
+  EXPECT_FALSE(t.follows(202));
+  t.exit(201, 201, exited(5), 4 * kMs);
+  auto runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].key, "backup");
+  EXPECT_EQ(runs[1].key, "backup");
+  EXPECT_EQ(runs[1].exit_code, 5);
+
+  t.fork(kCron, 400, 400, 5 * kMs);
+  t.fork(400, 401, 401, 5 * kMs);
+  t.exec(401, 6 * kMs, facts(0, {"./backup", "--full"}));  // `cd /srv && exec ./backup --full`
+  t.exit(401, 401, exited(3), 7 * kMs);
+  runs = t.take_runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_TRUE(runs[0].key.empty());  // nameless: cron's CMD line of pid 401 names it
+  EXPECT_EQ(runs[0].pid, 401);
+  EXPECT_EQ(runs[1].pid, 401);
+  EXPECT_EQ(runs[1].exit_code, 3);
+  EXPECT_EQ(t.counters().nameless, 1u);
+}
+
 // anacron as a root: the anacrontab line `run-parts --report /etc/cron.daily` (as anacron runs
 // it: `sh -c COMMAND` as root) and the scripts of its folder under it.
 ProcessTracker::Matcher anacron_jobs() {
