@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/event_source.h"
+
 namespace cronitor::agent {
 
 Clock Clock::simulated(Instant start, std::function<Instant()> real_now) {
@@ -93,9 +95,8 @@ void set_due(const Clock& clock, sd_event_source* s, Instant at, uint64_t mono_n
 
 /// The loop's monotonic now, this iteration's as its handlers see it (0 with no timers).
 uint64_t loop_mono_now(std::span<const ClockTimer> timers) {
-  uint64_t t = 0;
   for (const ClockTimer& ct : timers)
-    if (ct.src && sd_event_now(sd_event_source_get_event(ct.src), CLOCK_MONOTONIC, &t) >= 0) return t;
+    if (ct.src) return loop_mono_usec(sd_event_source_get_event(ct.src));
   return 0;
 }
 

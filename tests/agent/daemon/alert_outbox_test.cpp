@@ -12,6 +12,7 @@
 
 #include "common/unique_fd.h"
 #include "tests/agent/eval_helpers.h"
+#include "tests/support/state_db.h"
 #include "tests/support/test_dir.h"
 #include "uplink/alert_sender.h"
 
@@ -47,11 +48,7 @@ class AlertOutboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = cronitor::testing::test_dir("agent-alert-outbox");
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto s = StateStore::open((dir_ / "state.db").string(), nullptr);
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
+    ASSERT_NO_FATAL_FAILURE(cronitor::testing::open_fresh_state_db(dir_, store_));
     ASSERT_GE(sd_event_new(&ev_), 0);
     outbox_.emplace(*store_, AlertOutbox::Reads{
                                  [this] { return now_; },

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "tests/agent/eval_helpers.h"
+#include "tests/support/state_db.h"
 #include "tests/support/test_dir.h"
 
 namespace cronitor::agent {
@@ -21,11 +22,7 @@ class ExportsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = cronitor::testing::test_dir("agent-exports");
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto s = StateStore::open((dir_ / "state.db").string(), nullptr);
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
+    ASSERT_NO_FATAL_FAILURE(cronitor::testing::open_fresh_state_db(dir_, store_));
     Exports::Reads reads;
     reads.now = [this] { return now_; };
     reads.mono_usec = [] { return uint64_t{0}; };

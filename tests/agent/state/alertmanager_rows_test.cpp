@@ -11,6 +11,7 @@
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
 #include "tests/agent/eval_helpers.h"
+#include "tests/support/state_db.h"
 
 namespace cronitor::agent {
 namespace {
@@ -27,11 +28,7 @@ class AlertmanagerRows : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("agent-amrows-" + std::to_string(::getpid()) + "-" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto s = StateStore::open((dir_ / "state.db").string(), nullptr);
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
+    ASSERT_NO_FATAL_FAILURE(cronitor::testing::open_fresh_state_db(dir_, store_));
   }
   void TearDown() override {
     store_.reset();
