@@ -71,13 +71,13 @@ Result<uint64_t> read_cgroup_oom_kills(const std::string& root, const std::strin
 
 namespace {
 
-// A v1 memory cgroup's OOM notifications: an eventfd on the loop, judged as they come (the
-// cgroup still there: an OOM; gone: its removal, or an OOM seen too late to tell).
+// A v1 memory cgroup's OOM notifications: an eventfd on the loop, sorted as they are read (the
+// cgroup still there: an OOM; gone: its removal, plus any OOM read late).
 struct OomWatch {
   int fd = -1;
   sd_event_source* src = nullptr;
   std::string oom_control;
-  uint64_t ooms = 0;
+  OomNotifications notes;
   ~OomWatch() {
     sd_event_source_disable_unref(src);
     if (fd >= 0) ::close(fd);
@@ -85,7 +85,7 @@ struct OomWatch {
   void drain() {
     uint64_t n = 0;
     while (::read(fd, &n, sizeof n) == sizeof n)
-      if (::access(oom_control.c_str(), F_OK) == 0) ooms += n;
+      (::access(oom_control.c_str(), F_OK) == 0 ? notes.while_there : notes.once_gone) += n;
   }
   static int on_ready(sd_event_source*, int, uint32_t, void* ud) {
     static_cast<OomWatch*>(ud)->drain();
@@ -95,7 +95,8 @@ struct OomWatch {
 
 }  // namespace
 
-Result<std::function<uint64_t()>> watch_cgroup_oom(sd_event* ev, const std::string& root, const std::string& cg) {
+Result<std::function<OomNotifications()>> watch_cgroup_oom(sd_event* ev, const std::string& root,
+                                                           const std::string& cg) {
   if (!usable_cgroup(cg)) return fail("no usable ControlGroup \"" + cg + "\"");
   const std::string dir = root + "/memory" + cg;
   auto w = std::make_shared<OomWatch>();
@@ -119,10 +120,13 @@ Result<std::function<uint64_t()>> watch_cgroup_oom(sd_event* ev, const std::stri
   if (ev) {
     const int r = sd_event_add_io(ev, &w->src, w->fd, EPOLLIN, OomWatch::on_ready, w.get());
     if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", dir, -r));
+    // Before the bus: the OOM's note is read while the cgroup is there, not after the manager
+    // has removed it and said the run ended (read late, only the removal's second note tells).
+    sd_event_source_set_priority(w->src, SD_EVENT_PRIORITY_IMPORTANT);
   }
   return [w] {
     w->drain();
-    return w->ooms;
+    return w->notes;
   };
 }
 

@@ -421,8 +421,9 @@ bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
 
 // Whether the run that just ended was killed by the OOM killer, from the unit's own memory
 // cgroup: its oom_kill count if it still exists, else what was seen while it ran (the count, or
-// two notifications: the OOM's and the removal's). Where that cannot tell, a SIGKILL is judged
-// by the kernel's system-wide count, and the log says so.
+// its OOM notifications: one read while the cgroup existed, or two read after it was gone, the
+// OOM's and the removal's). Where that cannot tell, a SIGKILL is judged by the kernel's
+// system-wide count, and the log says so.
 bool SystemdWatch::oom_killed(Service& svc) {
   const ServiceSnapshot& s = svc.snap;
   std::string why_not = "no ControlGroup known for the run";
@@ -432,17 +433,17 @@ bool SystemdWatch::oom_killed(Service& svc) {
     why_not = k.error().message;
   }
   if (svc.cgroup_kills_last && *svc.cgroup_kills_last > 0) return true;
-  const uint64_t notes = svc.oom_events ? svc.oom_events() : 0;
-  if (notes > 0) return true;
+  const OomNotifications notes = svc.oom_events ? svc.oom_events() : OomNotifications{};
+  if (notes.ooms() > 0) return true;
   const bool sigkill = s.exec_code == 2 && s.exec_status == 9 && s.result != "oom-kill";
   if (!sigkill) return false;
   auto k = host_.system_oom_kills();
   const bool rose = svc.system_kills_start && k && *k > *svc.system_kills_start;
   spdlog::info(
-      "systemd: {} was killed by SIGKILL and its memory cgroup cannot tell whether the OOM killer did it ({}; {} OOM "
-      "notification(s) seen); judging by the system-wide count in /proc/vmstat instead, which any OOM kill on the "
-      "host raises: {}",
-      svc.unit, why_not, notes, rose ? "it rose" : "it did not rise");
+      "systemd: {} was killed by SIGKILL and its memory cgroup cannot tell whether the OOM killer did it ({}; {} "
+      "OOM notification(s) read while it existed, {} after); judging by the system-wide count in /proc/vmstat "
+      "instead, which any OOM kill on the host raises: {}",
+      svc.unit, why_not, notes.while_there, notes.once_gone, rose ? "it rose" : "it did not rise");
   return rose;
 }
 

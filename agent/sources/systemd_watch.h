@@ -112,10 +112,10 @@ class SystemdWatch final : private SystemdBus::Listener {
     std::string unit;
     std::string timer_path;  // the timer that starts it (the first one listed)
     ServiceSnapshot snap;
-    std::string control_group;                   // of the run going (its memory cgroup holds the OOM counter)
-    std::optional<uint64_t> cgroup_kills_last;   // that cgroup's oom_kill, last read in the run
-    std::optional<uint64_t> system_kills_start;  // /proc/vmstat oom_kill before the run
-    std::function<uint64_t()> oom_events;        // OOM notifications while its cgroup existed (v1)
+    std::string control_group;                     // of the run going (its memory cgroup holds the OOM counter)
+    std::optional<uint64_t> cgroup_kills_last;     // that cgroup's oom_kill, last read in the run
+    std::optional<uint64_t> system_kills_start;    // /proc/vmstat oom_kill before the run
+    std::function<OomNotifications()> oom_events;  // its cgroup's OOM notifications (v1)
     bool oom_watch_tried = false;
     uint64_t skip_told_usec = 0;   // the ConditionTimestamp of the last skip told
     uint64_t conditions_usec = 0;  // the ConditionTimestamp `failed_condition` was read for

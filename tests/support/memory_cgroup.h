@@ -41,10 +41,12 @@ class MemoryCgroup {
     if (ok_ && ::stat((path_ + "/memory.memsw.limit_in_bytes").c_str(), &st) == 0)
       ok_ = write("memory.memsw.limit_in_bytes", limit);
   }
-  ~MemoryCgroup() {
-    if (path_.empty()) return;
-    // What is left in it is the test's (a job of a failed test): ended, so that the folder can go.
-    wait_until(
+  ~MemoryCgroup() { remove(); }
+  /// Ends what is left in it (a job of a failed test) and removes the folder, as a manager
+  /// removes a unit's cgroup at the end of its run: whether it is gone.
+  bool remove() {
+    if (path_.empty()) return true;
+    const bool gone = wait_until(
         [&] {
           std::ifstream procs(path_ + "/cgroup.procs");
           for (long pid = 0; procs >> pid;)
@@ -52,6 +54,8 @@ class MemoryCgroup {
           return ::rmdir(path_.c_str()) == 0 || errno != EBUSY;
         },
         std::chrono::seconds(10));
+    if (gone) path_.clear();
+    return gone;
   }
   MemoryCgroup(const MemoryCgroup&) = delete;
   MemoryCgroup& operator=(const MemoryCgroup&) = delete;

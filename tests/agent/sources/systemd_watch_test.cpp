@@ -26,7 +26,7 @@ struct Fixture {
   uint64_t rt = kRealtime, mono = kMonotonic;
   std::map<std::string, Result<uint64_t>> cgroups;  // ControlGroup -> oom_kill (or gone)
   std::optional<uint64_t> vmstat = 7;
-  std::map<std::string, uint64_t> notes;  // ControlGroup -> OOM notifications while it existed (v1)
+  std::map<std::string, OomNotifications> notes;  // ControlGroup -> its OOM notifications (v1)
   int watches = 0;
   std::vector<cronitor::RunEvent> runs;
   std::vector<std::pair<std::string, std::string>> states;  // unit, what
@@ -49,7 +49,7 @@ struct Fixture {
       return it->second;
     };
     host.system_oom_kills = [this] { return vmstat; };
-    host.watch_oom = [this](const std::string& cg) -> Result<std::function<uint64_t()>> {
+    host.watch_oom = [this](const std::string& cg) -> Result<std::function<OomNotifications()>> {
       ++watches;
       if (!cgroups.contains(cg)) return fail(cg + ": No such file or directory");
       return [this, cg] { return notes[cg]; };
@@ -384,7 +384,7 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
     std::optional<uint64_t> at_end;         // none: the cgroup is gone at the end
     uint64_t vmstat_at_end;
     bool oom;
-    uint64_t notes = 0;  // OOM notifications while the cgroup existed
+    OomNotifications notes{};  // read while the cgroup existed, and after it was gone
   };
   const Case cases[] = {
       {"read at the end", 0, 1, 7, true},
@@ -392,8 +392,10 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
       {"gone at the end, counted while running", 1, std::nullopt, 7, true},
       {"gone at the end, vmstat rose", 0, std::nullopt, 8, true},
       {"gone at the end, vmstat still", 0, std::nullopt, 7, false},
-      {"gone, notified of an OOM while it existed", 0, std::nullopt, 7, true, 1},
-      {"gone, no OOM notification: vmstat decides", 0, std::nullopt, 8, true, 0},
+      {"gone, notified of an OOM while it existed", 0, std::nullopt, 7, true, {1, 0}},
+      {"gone, no OOM notification: vmstat decides", 0, std::nullopt, 8, true, {0, 0}},
+      {"gone, the OOM's note read late with the removal's", 0, std::nullopt, 7, true, {0, 2}},
+      {"gone, only the removal's note: vmstat decides", 0, std::nullopt, 7, false, {0, 1}},
   };
   for (const auto& c : cases) {
     std::string svc;
