@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 
 #include "agent/state/state_json.h"
 
@@ -85,11 +86,6 @@ DROP INDEX IF EXISTS runs_key_start;
 DROP INDEX IF EXISTS runs_key;
 CREATE INDEX IF NOT EXISTS runs_key_started ON runs(key, started_ms, id);
 )sql";
-
-/// The write-ahead log is checkpointed once it holds this much, and cut back to it when it starts
-/// over: a small state disk (3 MiB) then holds thousands of runs instead of filling up with the
-/// log after about 45 (with 4 MiB between checkpoints and a 64 MiB journal_size_limit).
-constexpr int kWalBytes = 256 * 1024;
 
 std::string stamp() {
   char buf[32];
@@ -176,9 +172,11 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
       // fsyncs every commit, for power loss.
       const char* sync = std::getenv("CRONITOR_STATE_SYNC");
       const bool full = sync && std::string_view(sync) == "full";
+      // The log between checkpoints: a share of the state disk (wal_budget.h).
+      s.wal_ = wal_budget_at(std::filesystem::path(path).parent_path().string());
       const std::string pragmas =
           std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (full ? "FULL" : "NORMAL") +
-          "; PRAGMA cache_size=-4096; PRAGMA journal_size_limit=" + std::to_string(kWalBytes) + ";";
+          "; PRAGMA cache_size=-4096; PRAGMA journal_size_limit=" + std::to_string(s.wal_.limit_bytes()) + ";";
       if (auto r = s.db_.exec(pragmas); !r) return std::unexpected(r.error());
       if (auto r = s.migrate(); !r) return std::unexpected(r.error());
       if (auto r = s.db_.exec(kRunIndexes); !r && warnings)  // history() is right without it, only slower
@@ -283,7 +281,7 @@ bool StateStore::out_of_space() const { return (sqlite3_extended_errcode(db_.get
 
 Result<void> StateStore::checkpoint_in_background() {
   if (checkpointer_) return {};
-  auto c = Checkpointer::start(db_.get(), db_.path(), kWalBytes / 4096);
+  auto c = Checkpointer::start(db_.get(), db_.path(), wal_.checkpoint_pages());
   if (!c) return std::unexpected(c.error());
   checkpointer_ = std::move(*c);
   return {};

@@ -17,6 +17,7 @@
 #include "agent/eval/run_row.h"
 #include "agent/state/checkpointer.h"
 #include "agent/state/sqlite.h"
+#include "agent/state/wal_budget.h"
 #include "common/event.h"
 #include "uplink/alert.h"
 
@@ -114,6 +115,8 @@ class StateStore {
   [[nodiscard]] Result<void> checkpoint_in_background();
   /// Checkpoints the background thread has run (0 without one).
   uint64_t background_checkpoints() const { return checkpointer_ ? checkpointer_->done() : 0; }
+  /// How much log gathers between checkpoints on this disk.
+  const WalBudget& wal_budget() const { return wal_; }
 
  private:
   [[nodiscard]] Result<void> migrate();
@@ -122,6 +125,7 @@ class StateStore {
   sql::Db db_;
   sql::Stmt ins_run_, upd_end_, upd_metric_, get_metrics_, save_job_, save_state_, ins_alert_, ins_outbox_, open_inc_,
       upd_inc_, resolve_inc_, find_inc_;
+  WalBudget wal_;
   std::unique_ptr<Checkpointer> checkpointer_;  // declared last: stops before the statements and db_ close
 };
 
