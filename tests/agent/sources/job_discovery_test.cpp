@@ -20,13 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Root {
+struct DiscoveryRootDir {
   fs::path path = cronitor::testing::test_dir("job-discovery");
-  Root() {
+  DiscoveryRootDir() {
     fs::remove_all(path);
     fs::create_directories(path / "etc/cron.d");
   }
-  ~Root() { fs::remove_all(path); }
+  ~DiscoveryRootDir() { fs::remove_all(path); }
   void write(const std::string& rel, const std::string& text) const { std::ofstream(path / rel) << text; }
   std::string read(const std::string& rel) const {
     std::ifstream in(path / rel);
@@ -57,13 +57,13 @@ class JobDiscoveryLog {
   std::shared_ptr<spdlog::logger> saved_, logger_;
 };
 
-size_t count_of(const std::string& text, const std::string& what) {
+size_t times_in_log(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
 }
 
-struct Recorded {
+struct DiscoveryHookCalls {
   int changed = 0;
   size_t added = 0;
   int zone_writes = 0;
@@ -85,10 +85,10 @@ struct Recorded {
 };
 
 TEST(JobDiscovery, OffWhenNeitherCrontabsNorSystemdAreDiscovered) {
-  Root root;
+  DiscoveryRootDir root;
   Config c = root.config();
   c.discovery.crontabs = false;
-  Recorded rec;
+  DiscoveryHookCalls rec;
   JobDiscovery d(rec.hooks());
   d.start(c);
   EXPECT_FALSE(d.on());
@@ -100,9 +100,9 @@ TEST(JobDiscovery, OffWhenNeitherCrontabsNorSystemdAreDiscovered) {
 }
 
 TEST(JobDiscovery, StartReadsTheRootAndRediscoverRefusesClaimsAndAppliesThePolicy) {
-  Root root;
+  DiscoveryRootDir root;
   root.write("etc/cron.d/backup", "0 2 * * * root /usr/local/bin/backup\n");
-  Recorded rec;
+  DiscoveryHookCalls rec;
   JobDiscovery d(rec.hooks());
   const Config c = root.config();
   d.start(c);
@@ -117,8 +117,8 @@ TEST(JobDiscovery, StartReadsTheRootAndRediscoverRefusesClaimsAndAppliesThePolic
 }
 
 TEST(JobDiscovery, ABurstOfWritesSettlesIntoOneRescanCounted) {
-  Root root;
-  Recorded rec;
+  DiscoveryRootDir root;
+  DiscoveryHookCalls rec;
   JobDiscovery d(rec.hooks());
   const Config c = root.config();
   cronitor::testing::SdLoop loop;
@@ -139,13 +139,13 @@ TEST(JobDiscovery, ABurstOfWritesSettlesIntoOneRescanCounted) {
 }
 
 TEST(JobDiscovery, ARefusedAutoWrapIsSaidOnceAndWritesNothing) {
-  Root root;
+  DiscoveryRootDir root;
   const std::string line = "0 3 * * * root /usr/local/bin/report\n";
   root.write("etc/cron.d/report", line);
   Config c = root.config();
   c.discovery.auto_wrap = true;
   c.discovery.wrapper_path = "/usr/bin/cronitor-exec";  // not under this root: refused
-  Recorded rec;
+  DiscoveryHookCalls rec;
   JobDiscovery d(rec.hooks());
   d.start(c);
   std::vector<std::string> warnings;
@@ -159,15 +159,16 @@ TEST(JobDiscovery, ARefusedAutoWrapIsSaidOnceAndWritesNothing) {
     (void)d.rediscover(c, warnings);  // the policy loaded afresh: still the same refusal
     d.auto_wrap(c, {"/etc/cron.d/report"});
   }
-  EXPECT_EQ(count_of(log.str(), "auto_wrap: not wrapping any crontab line: wrapper_path /usr/bin/cronitor-exec"), 1u)
+  EXPECT_EQ(times_in_log(log.str(), "auto_wrap: not wrapping any crontab line: wrapper_path /usr/bin/cronitor-exec"),
+            1u)
       << log.str();
   EXPECT_EQ(root.read("etc/cron.d/report"), line);
 }
 
 TEST(JobDiscovery, TheZoneFilesReachTheHookAndCronsZoneRereadsTheJobsOnce) {
-  Root root;
+  DiscoveryRootDir root;
   root.write("etc/cron.d/noon", "0 12 * * * root /bin/true\n");
-  Recorded rec;
+  DiscoveryHookCalls rec;
   JobDiscovery d(rec.hooks());
   const Config c = root.config();
   cronitor::testing::SdLoop loop;
@@ -186,7 +187,7 @@ TEST(JobDiscovery, TheZoneFilesReachTheHookAndCronsZoneRereadsTheJobsOnce) {
   }
   EXPECT_EQ(first.changed.size(), 1u);  // the same line, in another zone
   EXPECT_TRUE(again.empty());
-  EXPECT_EQ(count_of(log.str(), "crontab jobs are evaluated in Asia/Tokyo"), 1u) << log.str();
+  EXPECT_EQ(times_in_log(log.str(), "crontab jobs are evaluated in Asia/Tokyo"), 1u) << log.str();
 }
 
 }  // namespace
