@@ -17,6 +17,7 @@
 
 #include "agent/config/config.h"
 #include "agent/config/monitor_set.h"
+#include "agent/config/wrap_policy.h"
 #include "agent/control/control_endpoint.h"
 #include "agent/control/rate_limiter.h"
 #include "agent/control/request_handler.h"
