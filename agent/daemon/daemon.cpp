@@ -20,6 +20,7 @@
 #include "agent/eval/key_owners.h"
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
+#include "agent/sources/settled_folder_watch.h"
 #include "agent/sources/shutdown_watch.h"
 #include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"

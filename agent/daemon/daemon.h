@@ -48,6 +48,7 @@
 namespace cronitor::agent {
 
 class CronLogWatch;
+class SettledFolderWatch;
 class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
