@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -19,7 +18,6 @@
 
 #include "agent/config/discovery_adapter.h"
 #include "agent/eval/key_owners.h"
-#include "agent/eval/user_limits.h"
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
 #include "agent/sources/settled_folder_watch.h"
@@ -27,10 +25,8 @@
 #include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"
 #include "common/event_source.h"
-#include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
-#include "discovery/watcher.h"
 
 namespace cronitor::agent {
 namespace {
@@ -126,7 +122,7 @@ Result<void> Daemon::init() {
   // and keep ~120 KiB resident (measured after the first alert, bench/agent/memory_pss.sh) for
   // a few allocations a minute; their small blocks come from the per-thread tcache anyway.
   ::mallopt(M_ARENA_MAX, 1);
-  if (struct stat st{}; ::stat(options_.config_path.c_str(), &st) == 0) config_stat_ = st;
+  config_file_.note_read();
   auto cfg = load_config(options_.config_path);
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
   config_ = std::move(*cfg);
@@ -156,32 +152,21 @@ Result<void> Daemon::init() {
                  clock_.now().time_since_epoch().count());
   }
   raise_fd_limit();
-  if (config_.discovery.crontabs || config_.discovery.systemd) {
-    root_ = std::make_unique<discovery::DiskRoot>(config_.discovery.root);
-    // A user's crontab is read as far as 4 times the lines the agent may monitor of it: the
-    // lines past the limit are listed, a flood past that is not held (issue 18).
-    discovery::Scanner::Options scan;
-    scan.limits.max_jobs_per_user_crontab =
-        crontab_read_limit({static_cast<size_t>(std::max(config_.discovery.max_monitors_per_user, 0)),
-                            static_cast<size_t>(std::max(config_.discovery.max_user_monitors, 0))});
-    scanner_ = std::make_unique<discovery::Scanner>(*root_, scan);
-    scanner_->scan();
-    for (const auto& w : scanner_->warnings()) spdlog::info("discovery: {}", w.to_string());
-  }
+  discovery_.start(config_);
   std::set<std::string> known;
   if (auto rows = store_.jobs())
     for (const auto& r : *rows) known.insert(r.key);
   start_proc_watch();  // before the monitors: the jobs it reports are not "unreported"
   rebuild_monitors(now());
   for (const auto& k : owners_.new_owner_keys()) known.erase(k);  // another owner's line: new to the agent, wrapped
-  if (scanner_) {
+  if (discovery_.on()) {
     std::set<std::string> files;
-    for (const auto& j : discovered_)
+    for (const auto& j : discovery_.jobs())
       if (j.from_cron && !j.wrapped && !known.count(j.key) && j.line > 0) files.insert(j.file);
-    auto_wrap({files.begin(), files.end()});
+    discovery_.auto_wrap(config_, {files.begin(), files.end()});
     if (!files.empty()) {  // the inventory must hold the lines as they are now, wrapped (else an unwrap looks like no
                            // change)
-      (void)scanner_->scan();
+      (void)discovery_.scan();
       rebuild_monitors(now());
     }
   }
@@ -192,24 +177,13 @@ Result<void> Daemon::init() {
 
 void Daemon::rebuild_monitors(Instant t) {
   std::vector<std::string> warnings;
-  discovered_.clear();
-  if (scanner_) {
-    std::vector<const discovery::Job*> jobs;
-    for (const discovery::Job* j : scanner_->jobs()) {
-      bool cron = j->source == discovery::SourceKind::kCrontab;
-      if ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)) jobs.push_back(j);
-    }
-    discovered_ = discovered_jobs(jobs, *root_, warnings);
-    (void)owners_.refuse_claims(discovered_,
-                                config_);  // users' lines that may not define their key, or past the limits
-    wrap_policy_ = WrapPolicy::load(config_, *root_);
-    wrap_policy_.apply(discovered_);
-    if (proc_watch_ && proc_watch_->live()) {
-      mark_process_observed(discovered_, discovered_);
-      proc_watch_->set_jobs(discovered_);
-    }
+  // The jobs the config discovers, claims refused, the wrap policy applied (job_discovery.h).
+  std::vector<DiscoveredJob>& discovered = discovery_.rediscover(config_, warnings);
+  if (discovery_.on() && proc_watch_ && proc_watch_->live()) {
+    mark_process_observed(discovered, discovered);
+    proc_watch_->set_jobs(discovered);
   }
-  auto built = build_monitors(config_, discovered_, zones_, warnings);
+  auto built = build_monitors(config_, discovered, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   // A key whose owner changes (root now defines a key a user reported first) starts fresh.
   owners_.begin_rebuild();
@@ -237,8 +211,8 @@ void Daemon::rebuild_monitors(Instant t) {
   }
   alert_removed_while_stopped(stored, t);
   if (systemd_) apply_live_timers();
-  observe_from_cron_log(discovered_);
-  spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovered_.size());
+  observe_from_cron_log(discovery_.jobs());
+  spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovery_.jobs().size());
 }
 
 // Saves every changed monitor in a transaction of its own; on failure it writes nothing.
@@ -366,7 +340,7 @@ Result<void> Daemon::setup_loop() {
     signal_srcs_.emplace_back(s);
   }
   sd_event_set_watchdog(ev_, true);
-  watch_config();  // before the socket: a change made once the socket is there is seen
+  config_file_.attach(ev_);  // before the socket: a change made once the socket is there is seen
   // The spool folder, before the socket: once the socket is there, a wrapper (or a test) may
   // spool at once into a folder that exists and is watched. Drained now and on every write.
   if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
@@ -398,7 +372,7 @@ Result<void> Daemon::setup_loop() {
     sd_event_add_io(ev_, &s, clock_fd_.get(), EPOLLIN, on_clock_cb, this);
     clock_src_.reset(s);
   }
-  watch_zone();
+  discovery_.watch_zone(ev_, config_);
   upstreams_.start(ev_);
   exports_.start(ev_, retention_.events_stored() == 0);
   open_cron_log();
@@ -406,23 +380,7 @@ Result<void> Daemon::setup_loop() {
     if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
   spdlog::info("{}", describe(probe_host_access()));
   oom_.start(ev_, OomWatch::default_path());
-  if (scanner_) {
-    discovery::Watcher::Options wo;
-    wo.log = [](std::string_view m) { spdlog::warn("discovery: {}", m); };
-    auto w = discovery::Watcher::create(*scanner_, *root_, wo);
-    if (!w) {
-      spdlog::warn("discovery watcher: {}; jobs are read at start and on SIGHUP only", w.error().message);
-    } else {
-      watcher_ = std::move(*w);
-      s = nullptr;
-      sd_event_add_io(ev_, &s, watcher_->fd(), EPOLLIN, on_watch_cb, this);
-      watch_src_.reset(s);
-      s = nullptr;
-      sd_event_add_time(ev_, &s, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_settle_cb, this);
-      settle_src_.reset(s);
-      sd_event_source_set_enabled(settle_src_.get(), SD_EVENT_OFF);
-    }
-  }
+  discovery_.watch(ev_);
   return {};
 }
 

@@ -33,7 +33,9 @@
 #include "agent/daemon/run_retention.h"
 #include "agent/daemon/upstreams.h"
 #include "agent/eval/evaluator.h"
+#include "agent/sources/config_file_watch.h"
 #include "agent/sources/cron_daemon_watch.h"
+#include "agent/sources/job_discovery.h"
 #include "agent/sources/oom_watch.h"
 #include "agent/sources/proc_watch.h"
 #include "agent/sources/run_follower.h"
@@ -42,13 +44,6 @@
 #include "common/event.h"
 #include "common/event_source.h"
 #include "common/unique_fd.h"
-
-namespace cronitor::discovery {
-class DiskRoot;
-class Scanner;
-class Watcher;
-struct Changes;
-}  // namespace cronitor::discovery
 
 namespace cronitor::agent {
 
@@ -99,8 +94,8 @@ class Daemon : private ProcWatch::Handler,
   /// `key` is `new_owner`'s now: what `old_owner` built (runs, pause, incidents, open runs
   /// followed) is dropped (daemon_owners.cpp).
   void start_fresh(const std::string& key, int64_t old_owner, int64_t new_owner);
-  /// auto_wrap: rewrites the crontab lines of jobs new to the agent so they report their runs.
-  void auto_wrap(const std::vector<std::string>& files);
+  /// What discovery_ (agent/sources/job_discovery.h) asks of the daemon (daemon_discovery.cpp).
+  JobDiscovery::Hooks discovery_hooks();
   /// Jobs of package files: their runs come from cron's log (agent/sources/cron_log_watch.h).
   void open_cron_log();
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
@@ -204,11 +199,7 @@ class Daemon : private ProcWatch::Handler,
   static int on_deadline_cb(sd_event_source*, uint64_t, void*);
   static int on_signal_cb(sd_event_source*, const struct signalfd_siginfo*, void*);
   static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
-  static int on_settle_cb(sd_event_source*, uint64_t, void*);
-  void watch_config();  // reload when the config file is written (after a short settle)
-  // The zone cron runs jobs in (cron_zone_watch.cpp): /etc/localtime and /etc/timezone watched.
-  void watch_zone();
+  // The zone cron runs jobs in (cron_zone_watch.cpp): discovery_ watches /etc/localtime and /etc/timezone.
   void check_cron_zone(Instant t);
 
   Options options_;
@@ -221,12 +212,7 @@ class Daemon : private ProcWatch::Handler,
   MonitorTable monitors_;   // each monitor's config, state, deadline and whether its row is saved
   HostRecord host_record_;  // the host's row: cron's incident, snooze, shutdown, last sign of life
 
-  std::unique_ptr<discovery::DiskRoot> root_;
-  std::unique_ptr<discovery::Scanner> scanner_;
-  std::unique_ptr<discovery::Watcher> watcher_;
-  std::vector<DiscoveredJob> discovered_;
-  WrapPolicy wrap_policy_;
-  std::set<std::string> wrap_said_;  // auto_wrap refusals already logged (said once)
+  JobDiscovery discovery_{discovery_hooks()};  // the jobs under discovery.root, watched; auto_wrap
   std::unique_ptr<CronLogWatch> cron_log_;
   OomWatch oom_{[this] { return now(); }};  // OOM kills from the kernel's log: which run's process died
   std::unique_ptr<SystemdWatch> systemd_;   // null: systemd discovery is off
@@ -238,9 +224,6 @@ class Daemon : private ProcWatch::Handler,
   EventSource deadline_src_;
   UniqueFd clock_fd_;  // a timerfd that a wall-clock jump cancels
   EventSource clock_src_;
-  EventSource watch_src_;
-  EventSource settle_src_;
-  std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
   std::vector<EventSource> signal_srcs_;
 
   std::vector<Pending> pending_;  // the next transaction's events (socket, cron log, timers, process events)
@@ -254,7 +237,6 @@ class Daemon : private ProcWatch::Handler,
   RunRetention retention_{config_, store_, [this] { return now(); }};  // runs kept: as they come, daily
   DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};      // state.db's disk full: said, retried
   int exit_code_ = 0;
-  uint64_t rescans_ = 0;
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
   bool shutting_down_ = false;
   EventSource heartbeat_src_;
@@ -262,10 +244,13 @@ class Daemon : private ProcWatch::Handler,
   std::unique_ptr<ShutdownWatch> shutdown_;
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
   // Parts that own their event sources (attached to the loop in setup_loop).
-  RunFollower follower_{*this};                       // runs whose wrapper was killed
-  CronDaemonWatch cron_watch_;                        // the cron daemon's pid; made in the constructor
-  std::unique_ptr<SettledFolderWatch> config_watch_;  // the config file's folder: a write reloads
-  std::unique_ptr<SettledFolderWatch> zone_watch_;    // the root's /etc: the zone files
+  RunFollower follower_{*this};  // runs whose wrapper was killed
+  CronDaemonWatch cron_watch_;   // the cron daemon's pid; made in the constructor
+  // The config file's folder: a write reloads it, as SIGHUP does, and the spool is read.
+  ConfigFileWatch config_file_{options_.config_path, [this] {
+                                 reload();
+                                 drain_spool();
+                               }};
 
   // The daemon's outputs, each a part that owns its sources and state; declared last, they end
   // first (before state.db closes and the state folder's lock is let go).

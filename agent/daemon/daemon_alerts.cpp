@@ -113,7 +113,7 @@ Exports::Reads Daemon::export_reads() {
   r.agent = [this] {
     uplink::AgentMetrics a;
     a.events_received = retention_.events_stored();
-    a.inotify_rescans = rescans_;
+    a.inotify_rescans = discovery_.rescans();
     if (host_record_.state().last_seen)
       a.last_loop_s = static_cast<double>(host_record_.state().last_seen->time_since_epoch().count()) / 1e6;
     a.upstreams = upstreams_.metrics();

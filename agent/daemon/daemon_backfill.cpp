@@ -31,7 +31,7 @@ void Daemon::recover_gap(Instant t) {
     // Jobs the kernel's process events report had no observer while the agent was down: cron's
     // lines are their record of the gap, read here and not after (the process events take over).
     std::vector<std::string> lent;
-    for (const auto& j : discovered_)
+    for (const auto& j : discovery_.jobs())
       if (j.reported_by == kReportedByProcessEvents) {
         int64_t uid = j.uid;
         if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
@@ -48,8 +48,8 @@ void Daemon::recover_gap(Instant t) {
   const size_t cron_events = events.size();
   // Timers: their services, by the unit files discovery read (the manager answers later).
   std::map<std::string, std::string> services;
-  if (scanner_ && config_.discovery.systemd)
-    for (const discovery::Job* j : scanner_->jobs())
+  if (discovery_.on() && config_.discovery.systemd)
+    for (const discovery::Job* j : discovery_.scanner()->jobs())
       if (j->timer && !j->timer->service.empty() && monitors_.contains(j->key)) services[j->timer->service] = j->key;
   size_t timer_runs = 0;
   if (files && !services.empty()) {

@@ -33,8 +33,8 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     std::optional<std::string> unseen;
     if (std::any_of(monitors_.begin(), monitors_.end(),
                     [](const MonitorConfig& m) { return m.reported_by == kReportedByCronLog; }))
-      unseen =
-          unseen_failures(detect_cron_logging(config_.discovery.root == "/" || !root_ ? std::string() : root_->root()));
+      unseen = unseen_failures(detect_cron_logging(
+          config_.discovery.root == "/" || !discovery_.on() ? std::string() : discovery_.root()->root()));
     for (uint32_t i = 0; i < monitors_.size(); ++i) {
       const auto& m = monitors_.config(i);
       if (!req.sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
@@ -76,6 +76,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
       auto depth = upstreams_.depth(u.value("upstream", std::string()));
       u["backlog"] = depth ? json(*depth) : json();
     }
+    const std::optional<std::string>& wrap_refused = discovery_.wrap_policy().refused;
     return answer({{"ok", true},
                    {"host", host_},
                    {"cron", cron},
@@ -88,7 +89,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                    {"disk_full", disk},
                    {"alerts_held", alerts_.held_total()},
                    {"uplink", uplink},
-                   {"wrap_refused", wrap_policy_.refused ? json(*wrap_policy_.refused) : json()},
+                   {"wrap_refused", wrap_refused ? json(*wrap_refused) : json()},
                    {"systemd", timers},
                    // the kernel's process events: followed, or why not (observe: off: null)
                    {"process_events", proc_watch_ ? proc_watch_->status_json() : json()}});

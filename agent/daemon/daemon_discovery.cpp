@@ -14,10 +14,8 @@
 #include "agent/sources/cron_logging.h"
 #include "agent/sources/journal_backfill.h"
 #include "agent/sources/live_timer_job.h"
-#include "discovery/auto_wrapper.h"
 #include "discovery/fs_root.h"
 #include "discovery/scanner.h"
-#include "discovery/watcher.h"
 
 namespace cronitor::agent {
 
@@ -57,29 +55,10 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     record_actions(actions, &monitors_.config(*it), t);
     monitors_.touch(*it);
   }
-  std::vector<const discovery::Job*> upd;
-  for (const auto& j : ch.added) upd.push_back(&job_ref(j));
-  for (const auto& j : ch.changed) upd.push_back(&job_ref(j));
-  auto jobs = discovered_jobs(upd, *root_, warnings);
-  // Users' lines that may not define their key, judged against every job found (not only these).
-  {
-    std::vector<DiscoveredJob> all;
-    for (const discovery::Job* j : scanner_->jobs()) {
-      const bool cron = j->source == discovery::SourceKind::kCrontab;
-      if (monitorable(*j) && ((cron && config_.discovery.crontabs) || (!cron && config_.discovery.systemd)))
-        all.push_back(to_discovered(*j));
-    }
-    std::set<std::string> refused;
-    for (const auto& r : owners_.refuse_claims(all, config_)) refused.insert(r.key + "\n" + r.where);
-    std::erase_if(jobs, [&](const DiscoveredJob& d) {
-      return refused.contains(d.key + "\n" + (d.line > 0 ? d.file + ":" + std::to_string(d.line) : d.file));
-    });
-  }
-  // Fresh: a package may have brought the file (or installed the wrapper) since the last look.
-  wrap_policy_ = WrapPolicy::load(config_, *root_);
-  wrap_policy_.apply(jobs);
+  // The added and changed jobs, less the claims refused, the wrap policy applied (job_discovery.h).
+  auto jobs = discovery_.jobs_of(ch, config_, warnings);
   if (proc_watch_ && proc_watch_->live()) {
-    mark_process_observed(jobs, discovered_);
+    mark_process_observed(jobs, discovery_.jobs());
     std::vector<std::string> gone;
     for (const auto& [old_key, jp] : ch.rekeyed) gone.push_back(old_key);
     for (const auto& jr : ch.removed) gone.push_back(job_ref(jr).key);
@@ -152,15 +131,15 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     const discovery::Job& j = job_ref(a);
     if (j.source == discovery::SourceKind::kCrontab && !j.wrapped && j.line > 0 && monitorable(j)) files.insert(j.file);
   }
-  auto_wrap({files.begin(), files.end()});
+  discovery_.auto_wrap(config_, {files.begin(), files.end()});
 }
 
 // A discovered job that was in state.db but is gone from its crontab or unit now was removed
 // while the agent was not running: it alerts once, as a removal seen live does.
 void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant t) {
-  if (!scanner_ || stored.empty()) return;
+  if (!discovery_.on() || stored.empty()) return;
   std::set<std::string> found;  // discovered now, monitored or not (a schedule may have broken)
-  for (const auto& j : discovered_) found.insert(j.key);
+  for (const auto& j : discovery_.jobs()) found.insert(j.key);
   bool began = false;
   for (const auto& row : stored) {
     if (monitors_.contains(row.key) || found.contains(row.key) || row.state.removed || row.source.empty()) continue;
@@ -178,7 +157,7 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
     const bool cron = file.starts_with("/etc/cron") || file.starts_with("/var/spool/cron/") ||
                       file == "/etc/anacrontab" || file == "/etc/crontab";
     if (file == config_.source || !(unit ? config_.discovery.systemd : cron && config_.discovery.crontabs)) continue;
-    const std::string real = root_->real_path(file);
+    const std::string real = discovery_.root()->real_path(file);
     if (::access(real.c_str(), F_OK) == 0 && ::access(real.c_str(), R_OK) != 0) continue;  // unreadable, not gone
     if (!began && !(began = static_cast<bool>(store_.begin()))) return;
     MonitorConfig m = monitor_from_defaults(config_.defaults);
@@ -195,49 +174,28 @@ void Daemon::alert_removed_while_stopped(const std::vector<JobRow>& stored, Inst
   if (began && !store_.commit()) store_.rollback();
 }
 
-void Daemon::auto_wrap(const std::vector<std::string>& files) {
-  if (!config_.discovery.auto_wrap || !config_.discovery.crontabs || !root_ || files.empty()) return;
-  // Only an installed wrapper that only root can change goes into crontabs (never the one beside
-  // a build tree's binary): otherwise the jobs stay unwrapped and unreported, said once.
-  if (wrap_policy_.refused) {
-    if (wrap_said_.insert(*wrap_policy_.refused).second)
-      spdlog::warn("auto_wrap: not wrapping any crontab line: {}; those jobs are monitored unwrapped (unreported)",
-                   *wrap_policy_.refused);
-    return;
-  }
-  discovery::WrapOptions o;
-  o.exec_path = config_.discovery.wrapper_path;
-  o.wrap_package_files = config_.discovery.wrap_package_files;
-  o.backup_dir = config_.state_dir + "/backups";
-  o.files = files;
-  o.max_jobs_per_user_crontab =
-      crontab_read_limit({static_cast<size_t>(std::max(config_.discovery.max_monitors_per_user, 0)),
-                          static_cast<size_t>(std::max(config_.discovery.max_user_monitors, 0))});
-  o.may_wrap = [this](const discovery::Job& j) {
+JobDiscovery::Hooks Daemon::discovery_hooks() {
+  JobDiscovery::Hooks h;
+  h.refuse_claims = [this](std::vector<DiscoveredJob>& jobs) { return owners_.refuse_claims(jobs, config_); };
+  h.may_wrap = [this](const discovery::Job& j) {
     auto it = monitors_.find(j.key);
     const bool held = it && !monitors_.state(*it).removed;
     return may_auto_wrap(j, held ? &monitors_.config(*it).source_file : nullptr);
   };
-  std::error_code ec;
-  std::filesystem::create_directories(o.backup_dir, ec);
-  std::filesystem::permissions(o.backup_dir, std::filesystem::perms::owner_all, ec);
-  discovery::migrate_backups(config_.state_dir + "/crontab-backups", o.backup_dir);
-  auto report = discovery::run_wrap(*root_, o);
-  for (const auto& w : report.warnings) spdlog::warn("auto_wrap: {}", w.to_string());
-  for (const auto& [path, package] : report.package_files)
-    if (wrap_said_.insert(path).second)
-      spdlog::info(
-          "auto_wrap: {} belongs to package {}: not rewritten (wrap_package_files: false); its jobs are observed "
-          "from cron's log",
-          path, package);
-  if (report.lines > 0)
-    spdlog::info("auto_wrap: {} job lines now run through {} ({} files)", report.lines, o.exec_path,
-                 report.written.size());
+  h.changed = [this](const discovery::Changes& changes) {
+    apply_discovery(changes, now());
+    upstreams_.sync_monitors();  // a new or changed job appears upstream before it runs
+  };
+  h.zone_files_changed = [this] {
+    commit_pending();
+    check_cron_zone(now());
+  };
+  return h;
 }
 
 void Daemon::open_cron_log() {
-  if (!scanner_ || !config_.discovery.crontabs || config_.discovery.cron_log == "off") return;
-  const std::string root = config_.discovery.root == "/" ? std::string() : root_->root();
+  if (!discovery_.on() || !config_.discovery.crontabs || config_.discovery.cron_log == "off") return;
+  const std::string root = config_.discovery.root == "/" ? std::string() : discovery_.root()->root();
   // A journal is read from the agent's last sign of life: recover_gap takes the gap's runs.
   auto w = CronLogWatch::open(
       config_.discovery.cron_log, root, host_,
@@ -259,7 +217,7 @@ void Daemon::open_cron_log() {
     if (proc_watch_ && pid > 0 && pid < (int64_t{1} << 22))
       proc_watch_->cron_cmd(static_cast<pid_t>(pid), user, cmd, ms);
   });
-  observe_from_cron_log(discovered_);
+  observe_from_cron_log(discovery_.jobs());
   spdlog::info("cron log: following {} for {} jobs of package files", cron_log_->describe(), cron_log_->jobs());
   if (cron_log_->jobs() > 0)
     if (auto unseen = unseen_failures(detect_cron_logging(root))) spdlog::warn("cron log: {}", *unseen);
@@ -267,40 +225,13 @@ void Daemon::open_cron_log() {
 
 void Daemon::observe_from_cron_log(const std::vector<DiscoveredJob>& jobs) {
   if (!cron_log_) return;
-  if (&jobs == &discovered_) cron_log_->clear_jobs();
+  if (&jobs == &discovery_.jobs()) cron_log_->clear_jobs();
   for (const auto& j : jobs)
     if (j.reported_by == kReportedByCronLog) {
       int64_t uid = j.uid;
       if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
       cron_log_->set_job(j.key, j.user, uid, j.command);
     }
-}
-
-int Daemon::on_watch_cb(sd_event_source*, int, uint32_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  d->watcher_->on_readable();
-  if (auto when = d->watcher_->settle_deadline()) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_.get(), static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_.get(), SD_EVENT_ONESHOT);
-  }
-  return 0;
-}
-
-int Daemon::on_settle_cb(sd_event_source*, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  auto changes = d->watcher_->poll(discovery::Watcher::Clock::now().time_since_epoch());
-  if (!changes.empty()) {
-    d->apply_discovery(changes, d->now());
-    ++d->rescans_;
-    d->upstreams_.sync_monitors();  // a new or changed job appears upstream before it runs
-  }
-  if (auto when = d->watcher_->settle_deadline()) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(*when).count();
-    sd_event_source_set_time(d->settle_src_.get(), static_cast<uint64_t>(std::max<int64_t>(us, 1)));
-    sd_event_source_set_enabled(d->settle_src_.get(), SD_EVENT_ONESHOT);
-  }
-  return 0;
 }
 
 }  // namespace cronitor::agent
@@ -319,7 +250,7 @@ void Daemon::mark_unwrapped(std::vector<MonitorConfig>& built) {
   std::set<std::string> configured;
   for (const auto& e : config_.monitors) configured.insert(e.key);
   std::set<std::string> unwrapped;
-  for (const auto& j : discovered_)
+  for (const auto& j : discovery_.jobs())
     if (j.wrappable && !j.wrapped && j.reported_by != kReportedByProcessEvents && known.contains(j.key) &&
         !configured.contains(j.key) && !owners_.owner_changed(j.key))  // another owner's line now: new to the agent
       unwrapped.insert(j.key);

@@ -149,7 +149,7 @@ void Daemon::adopt_live_timers(const std::vector<LiveTimer>& timers, Instant t) 
       const bool learnt = have.source_file.empty() && have.name == have.key && !entry;
       if (!live && !learnt) continue;  // discovered (enabled) or from agent.yaml: watched already
     }
-    if (zone.empty()) zone = root_ ? discovery::read_host_zone(*root_) : "UTC";
+    if (zone.empty()) zone = discovery_.on() ? discovery::read_host_zone(*discovery_.root()) : "UTC";
     std::vector<std::string> warnings;
     DiscoveredJob dj = to_discovered(live_timer_job(timer, zone), &warnings);
     for (const auto& w : warnings) spdlog::warn("systemd: {}", w);

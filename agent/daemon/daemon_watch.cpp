@@ -1,22 +1,12 @@
-// The daemon's watches on what lives outside it: the cron daemon (cron_watch_, a pidfd: its exit
-// is seen at once, with no polling while it runs; agent/sources/cron_daemon_watch.h) and the config
-// file (a write reloads it, as SIGHUP does; agent/sources/settled_folder_watch.h).
+// The daemon's watch on the cron daemon (cron_watch_, a pidfd: its exit is seen at once, with no
+// polling while it runs; agent/sources/cron_daemon_watch.h). The config file's own watch is
+// config_file_ (agent/sources/config_file_watch.h).
 #include <spdlog/spdlog.h>
-#include <sys/inotify.h>
-
-#include <filesystem>
 
 #include "agent/daemon/daemon.h"
 #include "agent/sources/cron_check.h"
-#include "agent/sources/settled_folder_watch.h"
-#include "common/file_state.h"
 
 namespace cronitor::agent {
-namespace {
-
-constexpr uint64_t kConfigSettleUsec = 200000;  // writes of the config settle this long
-
-}  // namespace
 
 Actions Daemon::observe_cron_daemon(Instant t) {
   if (shutting_down_) return {};  // the shutdown stops cron: no outage of its own
@@ -50,31 +40,6 @@ void Daemon::check_cron_daemon() {
   if (!flush_dirty() || !store_.commit()) store_.rollback();
   pump_outbox();
   notify_status();
-}
-
-// The config's folder is watched (editors replace the file by renaming a new one over it): a
-// finished write of the file or a rename onto it reloads it 200 ms later, once, as SIGHUP would.
-void Daemon::watch_config() {
-  const std::filesystem::path path(options_.config_path);
-  SettledFolderWatch::Options o;
-  o.folder = path.has_parent_path() ? path.parent_path().string() : ".";
-  o.names = {path.filename().string()};
-  o.events = IN_CLOSE_WRITE | IN_MOVED_TO;
-  o.settle_usec = kConfigSettleUsec;
-  o.act = [this] {
-    spdlog::info("\"{}\" changed: reloading", options_.config_path);
-    reload();
-    drain_spool();
-  };
-  auto w = SettledFolderWatch::create(ev_, std::move(o));
-  if (!w) {
-    spdlog::info("not watching \"{}\" for changes ({}); reload with SIGHUP", path.string(), w.error().message);
-    return;
-  }
-  config_watch_ = std::move(*w);
-  // Written between the start's read and this watch: no event will tell, so reload as if one had.
-  struct stat now {};
-  if (config_stat_ && (::stat(path.c_str(), &now) != 0 || !unchanged(*config_stat_, now))) config_watch_->act_soon();
 }
 
 }  // namespace cronitor::agent
