@@ -1,6 +1,7 @@
 #include "discovery/name_book.h"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 
 #include "discovery/fs_root.h"
@@ -12,11 +13,20 @@ namespace {
 
 // What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
 // the folder of a script ("logrotate-cron-daily").
-std::string where_suffix(const Job& j, const std::string& name) {
-  if (j.line == 0) return slugify(base_of(parent_of(j.file)));
+// Appended to `out` (the name and its dash): temporary strings for each part were a third of
+// naming a job in a full scan.
+void where_suffix(std::string& out, const Job& j, const std::string& name) {
+  if (j.line == 0) {
+    out += slugify(base_of(parent_of(j.file)));
+    return;
+  }
   const std::string file = slugify(base_of(j.file));
-  if (name.starts_with(file)) return std::to_string(j.line);  // "certbot-17", not "certbot-certbot-17"
-  return file + "-" + std::to_string(j.line);
+  if (!name.starts_with(file)) {  // "certbot-17", not "certbot-certbot-17"
+    out += file;
+    out += '-';
+  }
+  char digits[16];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, j.line).ptr);
 }
 
 // A twin, or a disabled job, does not run: it keeps its name beside a unit's.
@@ -29,8 +39,8 @@ bool NameBook::contested(const Tallies& tallies, const std::string& name) {
   return it != tallies.end() && it->second.n > 1;
 }
 
-void NameBook::count(Tallies& tallies, std::unordered_map<std::string, bool>& before, const std::string& name,
-                     int delta, Job* job) {
+const NameBook::Tally* NameBook::count(Tallies& tallies, std::unordered_map<std::string, bool>& before,
+                                       const std::string& name, int delta, Job* job) {
   const auto it = tallies.try_emplace(name).first;
   Tally& t = it->second;
   if (!all_fresh_) before.try_emplace(name, t.n > 1);
@@ -43,7 +53,9 @@ void NameBook::count(Tallies& tallies, std::unordered_map<std::string, bool>& be
       t.jobs.pop_back();
     }
   }
-  if (t.n <= 0 && t.jobs.empty()) tallies.erase(it);
+  if (t.n > 0 || !t.jobs.empty()) return &t;
+  tallies.erase(it);
+  return nullptr;
 }
 
 void NameBook::add(Job& job, std::string base) {
@@ -95,7 +107,11 @@ std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
   if (j.named) return j.name;
   const bool apart = contested(of(j.source).claims, s.base) ||
                      (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
-  return apart ? s.base + "-" + where_suffix(j, s.base) : s.base;
+  if (!apart) return s.base;
+  std::string out = s.base;
+  out += '-';
+  where_suffix(out, j, s.base);
+  return out;
 }
 
 std::vector<Job*> NameBook::settle() {
@@ -137,7 +153,7 @@ std::vector<Job*> NameBook::settle() {
       if (s.wanted) {
         count(k.finals, k.finals_before, *s.wanted, -1, !j->named && *s.wanted != s.base ? j : nullptr);
       }
-      count(k.finals, k.finals_before, wanted, +1, !j->named && wanted != s.base ? j : nullptr);
+      s.final = count(k.finals, k.finals_before, wanted, +1, !j->named && wanted != s.base ? j : nullptr);
       s.wanted = std::move(wanted);
     }
     refinal.push_back(j);
@@ -154,7 +170,7 @@ std::vector<Job*> NameBook::settle() {
     if (it == slots_.end() || j->named) continue;
     const Slot& s = it->second;
     std::string name = *s.wanted;
-    if (name != s.base && contested(of(j->source).finals, name)) name += "-" + j->key;  // same file and line
+    if (name != s.base && s.final->n > 1) name += "-" + j->key;  // same file and line
     if (name == j->name) continue;
     j->name = std::move(name);
     if (!all_fresh_ && !fresh_.contains(j)) renamed.push_back(j);

@@ -35,9 +35,13 @@ class NameBook {
   std::vector<Job*> settle();
 
  private:
+  struct Tally;
   struct Slot {  // 20,000 jobs of one user's crontab hold 20,000 of these: claims are made when needed
     std::string base;
     std::optional<std::string> wanted;  // the name before a "-KEY" suffix, as counted in finals
+    // The finals entry of `wanted` while it is set: this job's count keeps it there, and map nodes
+    // stay put (looking it up again for every job was a twentieth of a full scan).
+    const Tally* final = nullptr;
   };
   // A name's count and the jobs listed under it, in one map entry: a count map beside a list map
   // hashed each name twice and made two nodes of it (a fifth of a full scan's allocations).
@@ -61,8 +65,9 @@ class NameBook {
   Claims& of(SourceKind kind) { return kinds_.at(static_cast<std::size_t>(kind)); }
   const Claims& of(SourceKind kind) const { return kinds_.at(static_cast<std::size_t>(kind)); }
   // Counts `delta` for `name`, and lists (delta > 0) or unlists `job` under it when not null.
-  void count(Tallies& tallies, std::unordered_map<std::string, bool>& before, const std::string& name, int delta,
-             Job* job);
+  // Returns the name's entry, or null when that took it out.
+  const Tally* count(Tallies& tallies, std::unordered_map<std::string, bool>& before, const std::string& name,
+                     int delta, Job* job);
   static bool contested(const Tallies& tallies, const std::string& name);
 
   std::unordered_map<const Job*, Slot> slots_;
