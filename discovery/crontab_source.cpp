@@ -276,7 +276,10 @@ std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, Job
     j.env = std::move(e.env);
     j.no_log = e.no_log;
     j.run_parts_dir = run_parts_dir_of(j.command);
-    std::string job_text = j.command;  // what names the job: the command without an upstream's tool
+    // What names the job: the command without an upstream's tool (a view: a copy of every
+    // command was one allocation a line).
+    std::string_view job_text = j.command;
+    std::string instrumented_inner;
     if (auto w = parse_wrapped(j.command)) {
       j.wrapped = true;
       j.key = w->key;
@@ -285,7 +288,8 @@ std::vector<Job> crontab_jobs(ParsedCrontab&& parsed, std::string_view file, Job
       j.key = derive_key(to_string(origin), j.user, j.schedule, j.command);
       if (auto ic = parse_instrumented(j.command)) {
         j.instrumented = std::move(ic->what);
-        job_text = ic->inner;
+        instrumented_inner = std::move(ic->inner);
+        job_text = instrumented_inner;
         if (origin == JobOrigin::kUserCrontab && j.user != "root" && j.instrumented->not_adoptable.empty())
           j.instrumented->not_adoptable = user_crontab_refusal(*j.instrumented);
       }

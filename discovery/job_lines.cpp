@@ -43,7 +43,7 @@ bool group_of(const Job& j, std::string& g) {
   g += "command\x1f";
   if (j.wrapped && j.instrumented && j.instrumented->adopted) {
     append_collapsed(g, j.instrumented->original);
-  } else if (const auto w = parse_wrapped(j.command)) {
+  } else if (const auto w = j.wrapped ? parse_wrapped(j.command) : std::nullopt) {  // wrapped: it parses
     append_collapsed(g, unwrap_command(*w));
   } else {
     append_collapsed(g, j.command);

@@ -1,6 +1,7 @@
 #include "discovery/name_book.h"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 
 #include "discovery/fs_root.h"
@@ -12,11 +13,20 @@ namespace {
 
 // What tells apart two jobs with the same derived name: the file and line ("echo-backup-3"), or
 // the folder of a script ("logrotate-cron-daily").
-std::string where_suffix(const Job& j, const std::string& name) {
-  if (j.line == 0) return slugify(base_of(parent_of(j.file)));
+// Appended to `out` (the name and its dash): temporary strings for each part were a third of
+// naming a job in a full scan.
+void where_suffix(std::string& out, const Job& j, const std::string& name) {
+  if (j.line == 0) {
+    out += slugify(base_of(parent_of(j.file)));
+    return;
+  }
   const std::string file = slugify(base_of(j.file));
-  if (name.starts_with(file)) return std::to_string(j.line);  // "certbot-17", not "certbot-certbot-17"
-  return file + "-" + std::to_string(j.line);
+  if (!name.starts_with(file)) {  // "certbot-17", not "certbot-certbot-17"
+    out += file;
+    out += '-';
+  }
+  char digits[16];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, j.line).ptr);
 }
 
 // A twin, or a disabled job, does not run: it keeps its name beside a unit's.
@@ -24,35 +34,34 @@ bool runs(const Job& j) { return !j.disabled && !j.reason && !j.twin_of; }
 
 }  // namespace
 
-bool NameBook::contested(const Counts& counts, const std::string& name) {
-  const auto it = counts.find(name);
-  return it != counts.end() && it->second > 1;
+bool NameBook::contested(const Tallies& tallies, const std::string& name) {
+  const auto it = tallies.find(name);
+  return it != tallies.end() && it->second.n > 1;
 }
 
-void NameBook::count(Counts& counts, std::unordered_map<std::string, bool>& before, const std::string& name,
-                     int delta) {
-  int& n = counts[name];
-  if (!all_fresh_) before.try_emplace(name, n > 1);
-  n += delta;
-  if (n <= 0) counts.erase(name);
-}
-
-void NameBook::unlist(Index& index, const std::string& name, Job* job) {
-  const auto it = index.find(name);
-  if (it == index.end()) return;
-  auto& jobs = it->second;
-  if (const auto at = std::find(jobs.begin(), jobs.end(), job); at != jobs.end()) {
-    *at = jobs.back();
-    jobs.pop_back();
+const NameBook::Tally* NameBook::count(Tallies& tallies, std::unordered_map<std::string, bool>& before,
+                                       const std::string& name, int delta, Job* job) {
+  const auto it = tallies.try_emplace(name).first;
+  Tally& t = it->second;
+  if (!all_fresh_) before.try_emplace(name, t.n > 1);
+  t.n += delta;
+  if (job != nullptr && delta > 0) {
+    t.jobs.push_back(job);
+  } else if (job != nullptr) {
+    if (const auto at = std::find(t.jobs.begin(), t.jobs.end(), job); at != t.jobs.end()) {
+      *at = t.jobs.back();
+      t.jobs.pop_back();
+    }
   }
-  if (jobs.empty()) index.erase(it);
+  if (t.n > 0 || !t.jobs.empty()) return &t;
+  tallies.erase(it);
+  return nullptr;
 }
 
 void NameBook::add(Job& job, std::string base) {
   if (!job.named) {
     Claims& k = of(job.source);
-    count(k.claims, k.claims_before, base, +1);
-    k.by_claim[base].push_back(&job);
+    count(k.claims, k.claims_before, base, +1, &job);
   }
   slots_.insert_or_assign(&job, Slot{std::move(base), std::nullopt});
   if (job.source == SourceKind::kSystemd) units_.insert(&job);
@@ -67,12 +76,10 @@ void NameBook::remove(const Job& job) {
   const Slot& s = it->second;
   Claims& k = of(job.source);
   if (!job.named) {
-    count(k.claims, k.claims_before, s.base, -1);
-    unlist(k.by_claim, s.base, j);
+    count(k.claims, k.claims_before, s.base, -1, j);
   }
   if (s.wanted) {
-    count(k.finals, k.finals_before, *s.wanted, -1);
-    if (!job.named && *s.wanted != s.base) unlist(k.by_final, *s.wanted, j);
+    count(k.finals, k.finals_before, *s.wanted, -1, !job.named && *s.wanted != s.base ? j : nullptr);
   }
   units_.erase(j);
   fresh_.erase(&job);
@@ -85,9 +92,7 @@ void NameBook::clear() {
   slots_.clear();
   for (Claims& k : kinds_) {
     k.claims.clear();
-    k.by_claim.clear();
     k.finals.clear();
-    k.by_final.clear();
     k.claims_before.clear();
     k.finals_before.clear();
   }
@@ -102,20 +107,24 @@ std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
   if (j.named) return j.name;
   const bool apart = contested(of(j.source).claims, s.base) ||
                      (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
-  return apart ? s.base + "-" + where_suffix(j, s.base) : s.base;
+  if (!apart) return s.base;
+  std::string out = s.base;
+  out += '-';
+  where_suffix(out, j, s.base);
+  return out;
 }
 
 std::vector<Job*> NameBook::settle() {
   std::vector<Job*> redo = std::move(redo_);
   redo_.clear();
-  auto redo_claim = [&](const Index& index, const std::string& name, std::vector<Job*>& into) {
-    if (const auto it = index.find(name); it != index.end())
-      into.insert(into.end(), it->second.begin(), it->second.end());
+  auto redo_claim = [&](const Tallies& tallies, const std::string& name, std::vector<Job*>& into) {
+    if (const auto it = tallies.find(name); it != tallies.end())
+      into.insert(into.end(), it->second.jobs.begin(), it->second.jobs.end());
   };
   // A name claimed once more or once less renames its claimants only where that crossed "twice".
   for (const Claims& k : kinds_) {
     for (const auto& [name, was] : k.claims_before) {
-      if (contested(k.claims, name) != was) redo_claim(k.by_claim, name, redo);
+      if (contested(k.claims, name) != was) redo_claim(k.claims, name, redo);
     }
   }
   // A cron job is told apart from a unit of its name while that unit runs.
@@ -127,7 +136,7 @@ std::vector<Job*> NameBook::settle() {
     if (all_fresh_) break;  // every job is in `redo`
     const auto* other = from == &unit_names ? &unit_names_ : &unit_names;
     for (const std::string& base : *from) {
-      if (!other->contains(base)) redo_claim(of(SourceKind::kCrontab).by_claim, base, redo);
+      if (!other->contains(base)) redo_claim(of(SourceKind::kCrontab).claims, base, redo);
     }
   }
   unit_names_ = std::move(unit_names);
@@ -142,18 +151,16 @@ std::vector<Job*> NameBook::settle() {
     if (s.wanted != wanted) {
       Claims& k = of(j->source);
       if (s.wanted) {
-        count(k.finals, k.finals_before, *s.wanted, -1);
-        if (!j->named && *s.wanted != s.base) unlist(k.by_final, *s.wanted, j);
+        count(k.finals, k.finals_before, *s.wanted, -1, !j->named && *s.wanted != s.base ? j : nullptr);
       }
-      count(k.finals, k.finals_before, wanted, +1);
-      if (!j->named && wanted != s.base) k.by_final[wanted].push_back(j);
+      s.final = count(k.finals, k.finals_before, wanted, +1, !j->named && wanted != s.base ? j : nullptr);
       s.wanted = std::move(wanted);
     }
     refinal.push_back(j);
   }
   for (const Claims& k : kinds_) {
     for (const auto& [name, was] : k.finals_before) {
-      if (contested(k.finals, name) != was) redo_claim(k.by_final, name, refinal);
+      if (contested(k.finals, name) != was) redo_claim(k.finals, name, refinal);
     }
   }
 
@@ -163,7 +170,7 @@ std::vector<Job*> NameBook::settle() {
     if (it == slots_.end() || j->named) continue;
     const Slot& s = it->second;
     std::string name = *s.wanted;
-    if (name != s.base && contested(of(j->source).finals, name)) name += "-" + j->key;  // same file and line
+    if (name != s.base && s.final->n > 1) name += "-" + j->key;  // same file and line
     if (name == j->name) continue;
     j->name = std::move(name);
     if (!all_fresh_ && !fresh_.contains(j)) renamed.push_back(j);

@@ -88,8 +88,11 @@ class Scanner {
   using EntryKey = std::pair<std::size_t, std::string>;  // source index, host path
 
   ScanContext context() const;
-  void replace(const EntryKey& k, std::optional<FileScan> scan, std::vector<Job>& old_jobs);
-  void finish(Changes& changes, std::vector<Job> old_jobs);
+  // The jobs a pass replaced, file by file: a file's list moves whole (moving each job, a dozen
+  // strings, was a twentieth of a full scan).
+  using OldJobs = std::vector<std::vector<Job>>;
+  void replace(const EntryKey& k, std::optional<FileScan> scan, OldJobs& old_jobs);
+  void finish(Changes& changes, OldJobs old_jobs);
   void assign_keys(Changes& changes);
   void link_twins(Changes& changes);
   void assign_names(Changes& changes);
