@@ -74,8 +74,7 @@ Daemon::~Daemon() {
   systemd_.reset();
   stop_host_watches();
   // Before the lock goes (below): the socket file removed then could be the next agent's.
-  endpoint_.reset();
-  spool_.reset();
+  intake_.close();
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
@@ -148,10 +147,8 @@ Result<void> Daemon::init() {
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
   host_record_.load(store_);
   owners_.load(store_);
-  handler_ = std::make_unique<RequestHandler>([this](std::string_view key) { return owners_.owner_of(key); }, rate_,
-                                              ::geteuid());
   if (clock_.is_simulated()) {
-    handler_->accept_clock_advance();
+    intake_.requests().accept_clock_advance();
     spdlog::warn("simulated clock (tests only): now is {} µs, root moves it with the \"advance\" request",
                  clock_.now().time_since_epoch().count());
   }
@@ -370,11 +367,7 @@ Result<void> Daemon::setup_loop() {
   // The spool folder, before the socket: once the socket is there, a wrapper (or a test) may
   // spool at once into a folder that exists and is watched. Drained now and on every write.
   if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
-  spool_ = std::make_unique<SpoolIntake>(config_.spool_dir, static_cast<SpoolIntake::Handler&>(*this));
-  spool_->attach(ev_);
-  auto endpoint = ControlEndpoint::listen(ev_, config_.socket, *this);
-  if (!endpoint) return std::unexpected(endpoint.error());
-  endpoint_ = std::move(*endpoint);
+  if (auto r = intake_.open(ev_, config_.spool_dir, config_.socket); !r) return r;
   sd_event_source* s = nullptr;
   sd_event_add_defer(ev_, &s, on_commit_cb, this);
   commit_src_.reset(s);
@@ -474,7 +467,7 @@ int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, vo
   auto* d = static_cast<Daemon*>(ud);
   if (si->ssi_signo == SIGHUP) {
     d->reload();
-    if (d->spool_) d->spool_->relist();  // every name again: a way out of anything the watch missed
+    d->intake_.relist_spool();  // every name again: a way out of anything the watch missed
     d->drain_spool();
     return 0;
   }

@@ -18,9 +18,6 @@
 #include "agent/config/config.h"
 #include "agent/config/monitor_set.h"
 #include "agent/config/wrap_policy.h"
-#include "agent/control/control_endpoint.h"
-#include "agent/control/rate_limiter.h"
-#include "agent/control/request_handler.h"
 #include "agent/daemon/alert_outbox.h"
 #include "agent/daemon/clock.h"
 #include "agent/daemon/disk_full_watch.h"
@@ -32,12 +29,12 @@
 #include "agent/daemon/monitor_table.h"
 #include "agent/daemon/run_retention.h"
 #include "agent/daemon/upstreams.h"
+#include "agent/daemon/wrapper_intake.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/cron_daemon_watch.h"
 #include "agent/sources/oom_watch.h"
 #include "agent/sources/proc_watch.h"
 #include "agent/sources/run_follower.h"
-#include "agent/sources/spool_intake.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "common/event_source.h"
@@ -58,10 +55,7 @@ class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
 
-class Daemon : private ProcWatch::Handler,
-               private ControlEndpoint::Handler,
-               private SpoolIntake::Handler,
-               private RunFollower::Handler {
+class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
@@ -123,14 +117,12 @@ class Daemon : private ProcWatch::Handler,
   void save_dirty();
   void end_transaction();  // after begin(): the dirty monitors saved and committed, else rolled back
 
-  // Ingest (daemon_ingest.cpp): the socket's lines and the spool's passes.
-  std::optional<std::string> on_line(ControlEndpoint::ConnId conn, const Peer& peer, std::string_view line) override;
-  bool spool_take(uid_t owner, uint64_t mono) override;
-  void spool_charge(uid_t owner, uint64_t mono, double n) override;
-  uint64_t spool_wait_usec(uid_t owner, uint64_t mono) override;
-  std::optional<std::string> spool_refuse(const cronitor::RunEvent& ev, uid_t owner) override;
-  bool spool_store(std::span<const SpoolIntake::Spooled> events) override;
-  void spool_stored() override;
+  // Ingest (daemon_ingest.cpp): the socket's events and requests and the spool's passes, as
+  // the wrapper intake (wrapper_intake.h) hands them over after its budget and owner rule.
+  WrapperIntake::Hooks intake_hooks();
+  std::optional<std::string> on_request(ControlEndpoint::ConnId conn, const Peer& peer, Request r);
+  bool spool_store(std::span<const SpoolIntake::Spooled> events);
+  void spool_stored();
   void commit_pending();
   /// Stores and evaluates one event; an error when `sender` may not report it (checked again
   /// here: a key first reported in this batch has an owner now).
@@ -243,14 +235,9 @@ class Daemon : private ProcWatch::Handler,
   std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
   std::vector<EventSource> signal_srcs_;
 
-  std::vector<Pending> pending_;  // the next transaction's events (socket, cron log, timers, process events)
-  // The wrapper intake: one rate budget per uid and one owner rule (RequestHandler) for the
-  // socket and the spool; the socket's and the spool's own state live in their parts.
-  RateLimiter rate_;
-  std::unique_ptr<RequestHandler> handler_;
-  std::unique_ptr<ControlEndpoint> endpoint_;  // the agent socket
-  std::unique_ptr<SpoolIntake> spool_;         // the spool folder
-  KeyOwnership owners_{monitors_};             // keys learnt from runs, users' lines refused, owners changed
+  std::vector<Pending> pending_;          // the next transaction's events (socket, cron log, timers, process events)
+  WrapperIntake intake_{intake_hooks()};  // the agent socket and the spool: one rate budget and owner rule
+  KeyOwnership owners_{monitors_};        // keys learnt from runs, users' lines refused, owners changed
   RunRetention retention_{config_, store_, [this] { return now(); }};  // runs kept: as they come, daily
   DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};      // state.db's disk full: said, retried
   int exit_code_ = 0;

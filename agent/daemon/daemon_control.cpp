@@ -97,10 +97,11 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     // A user's listings share their events' rate budget, one token per 10 runs listed: a flood of
     // large histories would otherwise keep the loop from everyone's events. Root is not limited.
     const uint64_t mono = mono_usec();
-    if (!rate_.take(c.uid, mono)) return error("busy: rate limit for uid " + std::to_string(c.uid) + ", try again");
+    if (!intake_.rate().take(c.uid, mono))
+      return error("busy: rate limit for uid " + std::to_string(c.uid) + ", try again");
     auto h = history_reply(store_, key, req.limit);
     if (!h) return error(h.error().message);
-    rate_.charge(c.uid, mono, static_cast<double>(h->runs.size()) / 10.0);
+    intake_.rate().charge(c.uid, mono, static_cast<double>(h->runs.size()) / 10.0);
     return answer({{"ok", true}, {"key", key}, {"runs", std::move(h->runs)}, {"more", h->more}});
   }
   auto it = monitors_.find(key);
