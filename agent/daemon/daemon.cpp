@@ -23,7 +23,6 @@
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
 #include "agent/sources/settled_folder_watch.h"
-#include "agent/sources/shutdown_watch.h"
 #include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"
 #include "common/event_source.h"
@@ -72,7 +71,7 @@ Daemon::~Daemon() {
   cron_log_.reset();
   proc_watch_.reset();
   systemd_.reset();
-  stop_host_watches();
+  quiet_.stop();
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   intake_.close();
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
@@ -436,7 +435,7 @@ int Daemon::run() {
     (void)store_.outbox_release_all(t);
     (void)store_.commit();
   }
-  start_host_watches();
+  quiet_.start(ev_);  // last_seen heartbeat, snooze end timer, logind's shutdown signal
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
@@ -472,7 +471,7 @@ int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, vo
     return 0;
   }
   spdlog::info("signal {}: stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-  if (si->ssi_signo == SIGTERM) d->on_stop_signal();
+  if (si->ssi_signo == SIGTERM) d->quiet_.on_stop_signal();
   sd_event_exit(d->ev_, 0);
   return 0;
 }

@@ -27,6 +27,7 @@
 #include "agent/daemon/key_ownership.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/monitor_table.h"
+#include "agent/daemon/quiet_times.h"
 #include "agent/daemon/run_retention.h"
 #include "agent/daemon/upstreams.h"
 #include "agent/daemon/wrapper_intake.h"
@@ -51,7 +52,6 @@ namespace cronitor::agent {
 
 class CronLogWatch;
 class SettledFolderWatch;
-class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
 
@@ -170,16 +170,10 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   // Downtime, snooze and shutdown (daemon_snooze.cpp).
   void report_downtime(Instant now);  // at start: the slots of the time nobody watched, told once
   void recover_gap(Instant now);      // before it: the runs of that time the journal holds (daemon_backfill.cpp)
-  void start_host_watches();          // last_seen heartbeat, snooze end timer, logind's shutdown signal
-  void stop_host_watches();
-  bool quiet(Instant t) const;  // snoozed or shutting down: alerts are recorded, not sent
-  void on_stop_signal();        // SIGTERM: during a system shutdown, record it
-  void on_shutdown_signal(bool active);
-  void arm_snooze_timer();
+  QuietTimes::Hooks quiet_hooks();    // the heartbeat's save, the snooze's end (quiet_times.h)
+  bool quiet(Instant t) const { return quiet_.quiet(t); }  // snoozed or shutting down: alerts recorded, not sent
   void end_snooze(Instant t);
   std::string run_snooze(const Peer& peer, const Request& r);
-  static int on_heartbeat_cb(sd_event_source*, uint64_t, void*);
-  static int on_snooze_cb(sd_event_source*, uint64_t, void*);
 
   // Alerts out (alert_outbox.h): what is due goes to the sender thread.
   void pump_outbox() { alerts_.pump(); }
@@ -243,10 +237,7 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   int exit_code_ = 0;
   uint64_t rescans_ = 0;
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
-  bool shutting_down_ = false;
-  EventSource heartbeat_src_;
-  EventSource snooze_src_;
-  std::unique_ptr<ShutdownWatch> shutdown_;
+  QuietTimes quiet_{clock_, host_record_, quiet_hooks()};  // snooze, shutdown, last_seen's heartbeat
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
   // Parts that own their event sources (attached to the loop in setup_loop).
   RunFollower follower_{*this};                       // runs whose wrapper was killed

@@ -84,7 +84,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                    {"refused_lines", refused},
                    {"cron_incident", cron_incident_json(host_record_.state())},
                    {"snooze", snooze_json(host_record_.state(), now())},
-                   {"shutting_down", shutting_down_},
+                   {"shutting_down", quiet_.shutting_down()},
                    {"disk_full", disk},
                    {"alerts_held", alerts_.held_total()},
                    {"uplink", uplink},

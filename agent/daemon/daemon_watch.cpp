@@ -19,7 +19,7 @@ constexpr uint64_t kConfigSettleUsec = 200000;  // writes of the config settle t
 }  // namespace
 
 Actions Daemon::observe_cron_daemon(Instant t) {
-  if (shutting_down_) return {};  // the shutdown stops cron: no outage of its own
+  if (quiet_.shutting_down()) return {};  // the shutdown stops cron: no outage of its own
   bool cron_jobs = false;
   if (config_.discovery.crontabs)
     for (const auto& m : monitors_) cron_jobs |= m.from_cron;
