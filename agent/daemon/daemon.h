@@ -20,11 +20,14 @@
 #include "agent/config/wrap_policy.h"
 #include "agent/daemon/alert_outbox.h"
 #include "agent/daemon/clock.h"
+#include "agent/daemon/deadline_timer.h"
 #include "agent/daemon/disk_full_watch.h"
+#include "agent/daemon/event_batch.h"
 #include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/host_record.h"
 #include "agent/daemon/key_ownership.h"
+#include "agent/daemon/loop_signals.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/monitor_table.h"
 #include "agent/daemon/quiet_times.h"
@@ -72,12 +75,7 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   int run();
 
  private:
-  struct Pending {
-    cronitor::RunEvent ev;
-    ControlEndpoint::ConnId conn_fd = -1;  // -1: not from the socket (no reply)
-    uid_t sender = 0;                      // SO_PEERCRED uid, or the spool file's owner
-    bool by_process = false;               // a run of the process events (its OOM kill judged by its process tree)
-  };
+  using Pending = EventBatch::Event;  // an event of the next transaction (event_batch.h)
 
   explicit Daemon(Options options);
   [[nodiscard]] Result<void> init();
@@ -104,7 +102,8 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   bool wrapper_reported(const std::string& key, Instant since) const override;
   void events_lost(Instant from, Instant to) override;
 
-  // Monitors and deadlines (monitor_table.h holds them).
+  // Monitors and deadlines (monitor_table.h holds them; deadline_timer.h fires at the next).
+  DeadlineTimer::Hooks deadline_hooks();
   void rearm_deadline_timer();
   void on_deadline(Instant now);
   /// Looks at the cron daemon (when cron jobs are monitored) and watches its pid, so that its
@@ -186,10 +185,7 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   Instant now() const { return clock_.now(); }
   uint64_t mono_usec() const;  // the loop's CLOCK_MONOTONIC time, for relative timers
 
-  static int on_commit_cb(sd_event_source*, void*);
-  static int on_deadline_cb(sd_event_source*, uint64_t, void*);
-  static int on_signal_cb(sd_event_source*, const struct signalfd_siginfo*, void*);
-  static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
+  LoopSignals::Hooks signal_hooks();  // SIGHUP reloads; SIGTERM may record a shutdown (loop_signals.h)
   static int on_watch_cb(sd_event_source*, int, uint32_t, void*);
   static int on_settle_cb(sd_event_source*, uint64_t, void*);
   void watch_config();  // reload when the config file is written (after a short settle)
@@ -220,21 +216,17 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
 
   sd_event* ev_ = nullptr;
   // Declared after ev_ and the objects whose fds they watch (watcher_, clock_fd_): released first.
-  EventSource commit_src_;
-  EventSource deadline_src_;
-  UniqueFd clock_fd_;  // a timerfd that a wall-clock jump cancels
-  EventSource clock_src_;
   EventSource watch_src_;
   EventSource settle_src_;
   std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
-  std::vector<EventSource> signal_srcs_;
 
-  std::vector<Pending> pending_;          // the next transaction's events (socket, cron log, timers, process events)
-  WrapperIntake intake_{intake_hooks()};  // the agent socket and the spool: one rate budget and owner rule
-  KeyOwnership owners_{monitors_};        // keys learnt from runs, users' lines refused, owners changed
+  EventBatch batch_{[this] { commit_pending(); }};    // the next transaction's events, committed when the loop idles
+  DeadlineTimer deadline_{clock_, deadline_hooks()};  // the nearest deadline's timer, the wall-clock jump watch
+  LoopSignals signals_{signal_hooks()};               // SIGTERM, SIGINT, SIGHUP
+  WrapperIntake intake_{intake_hooks()};              // the agent socket and the spool: one rate budget and owner rule
+  KeyOwnership owners_{monitors_};                    // keys learnt from runs, users' lines refused, owners changed
   RunRetention retention_{config_, store_, [this] { return now(); }};  // runs kept: as they come, daily
   DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};      // state.db's disk full: said, retried
-  int exit_code_ = 0;
   uint64_t rescans_ = 0;
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
   QuietTimes quiet_{clock_, host_record_, quiet_hooks()};  // snooze, shutdown, last_seen's heartbeat

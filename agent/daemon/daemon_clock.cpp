@@ -20,7 +20,7 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
   const Instant target = now() + std::chrono::microseconds(req.by_us);
   // The delays on CLOCK_MONOTONIC move with it (clock.h): the cron daemon's confirmation and its
   // looks while it is down, last_seen's heartbeat, the uplink's.
-  const ClockTimer timers[] = {{deadline_src_.get(), on_deadline_cb, this},
+  const ClockTimer timers[] = {deadline_.timer(),
                                quiet_.snooze_timer(),
                                {alerts_.timer_source(), AlertOutbox::fire_timer, &alerts_},
                                {cron_watch_.timer_source(), CronDaemonWatch::fire_timer, &cron_watch_},

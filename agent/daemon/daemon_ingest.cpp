@@ -12,7 +12,6 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr size_t kBatch = 512;              // events per commit at most
 constexpr size_t kMaxAdhocMonitors = 1000;  // keys reported that no config or discovery knows
 constexpr size_t kMaxAdhocPerUser = 100;    // ... of them owned by one uid other than root
 
@@ -30,20 +29,15 @@ WrapperIntake::Hooks Daemon::intake_hooks() {
 
 std::optional<std::string> Daemon::on_request(ControlEndpoint::ConnId conn, const Peer& peer, Request r) {
   if (r.kind == Request::Kind::kEvent) {
-    pending_.push_back(Pending{std::move(r.event), conn, peer.uid});
-    if (pending_.size() >= kBatch)
+    batch_.push(Pending{std::move(r.event), conn, peer.uid});
+    if (batch_.full())
       commit_pending();
     else
-      sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
+      batch_.schedule();
     return std::nullopt;  // "ok" once it is durable (commit_pending)
   }
   commit_pending();
   return run_control(peer, r);
-}
-
-int Daemon::on_commit_cb(sd_event_source*, void* ud) {
-  static_cast<Daemon*>(ud)->commit_pending();
-  return 0;
 }
 
 bool Daemon::take_spool_events() { return intake_.take_spool_events(); }
@@ -117,12 +111,11 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
 }
 
 void Daemon::commit_pending() {
-  if (pending_.empty()) return;
+  if (batch_.empty()) return;
   // A wrapper that once missed its ack spools the rest of that run: a run's end may sit in the
   // spool while the next run arrives on the socket. Older events first, so that is no overlap.
   if (take_spool_events()) drain_spool(true);
-  std::vector<Pending> batch;
-  batch.swap(pending_);
+  std::vector<Pending> batch = batch_.take();
   const Instant t = now();
   std::vector<std::optional<std::string>> refused(batch.size());
   bool ok = static_cast<bool>(store_.begin());
