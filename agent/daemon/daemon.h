@@ -215,7 +215,7 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   std::unique_ptr<ProcWatch> proc_watch_;   // null: observe: off; else live() or why_not()
 
   sd_event* ev_ = nullptr;
-  // Declared after ev_ and the objects whose fds they watch (watcher_, clock_fd_): released first.
+  // Declared after ev_ and the objects whose fds they watch (watcher_): released first.
   EventSource watch_src_;
   EventSource settle_src_;
   std::optional<struct stat> config_stat_;  // the config file as it was just before it was read
