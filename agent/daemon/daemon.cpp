@@ -7,7 +7,6 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -20,8 +19,6 @@
 #include "agent/eval/key_owners.h"
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
-#include "agent/sources/settled_folder_watch.h"
-#include "agent/sources/shutdown_watch.h"
 #include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"
 #include "common/event_source.h"
@@ -68,10 +65,9 @@ Daemon::~Daemon() {
   cron_log_.reset();
   proc_watch_.reset();
   systemd_.reset();
-  stop_host_watches();
+  quiet_.stop();
   // Before the lock goes (below): the socket file removed then could be the next agent's.
-  endpoint_.reset();
-  spool_.reset();
+  intake_.close();
   sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
 }
 
@@ -108,10 +104,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const Options& options) {
 Result<void> Daemon::init() {
   // The loop takes these through signalfd; blocked from the start, so that every thread made
   // from here on inherits the mask, and a SIGTERM during a long start waits for the loop.
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  LoopSignals::block();
   ::signal(SIGPIPE, SIG_IGN);
   // Every batch of events allocates and frees a few hundred KiB: keep that much at the top of
   // the heap instead of returning it to the kernel and asking again (brk was 7% of the CPU at
@@ -144,10 +137,8 @@ Result<void> Daemon::init() {
     spdlog::warn("{}; checkpoints run inside commits instead", r.error().message);
   host_record_.load(store_);
   owners_.load(store_);
-  handler_ = std::make_unique<RequestHandler>([this](std::string_view key) { return owners_.owner_of(key); }, rate_,
-                                              ::geteuid());
   if (clock_.is_simulated()) {
-    handler_->accept_clock_advance();
+    intake_.requests().accept_clock_advance();
     spdlog::warn("simulated clock (tests only): now is {} µs, root moves it with the \"advance\" request",
                  clock_.now().time_since_epoch().count());
   }
@@ -266,16 +257,19 @@ void Daemon::on_deadline(Instant t) {
   notify_status();
 }
 
-void Daemon::rearm_deadline_timer() {
-  if (!deadline_src_) return;
-  const auto next = monitors_.next_due();
-  if (!next) {
-    sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_OFF);
-    return;
-  }
-  sd_event_source_set_time(deadline_src_.get(), clock_.timer_usec(*next));
-  sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_ONESHOT);
+DeadlineTimer::Hooks Daemon::deadline_hooks() {
+  return {
+      .due =
+          [this] {
+            commit_pending();
+            on_deadline(now());
+            rearm_deadline_timer();
+          },
+      .clock_jumped = [this] { realign_after_clock_jump(now()); },
+  };
 }
+
+void Daemon::rearm_deadline_timer() { deadline_.arm(monitors_.next_due()); }
 
 void Daemon::realign_after_clock_jump(Instant t) {
   int moved = 0;
@@ -334,44 +328,21 @@ void Daemon::notify_status() {
 
 Result<void> Daemon::setup_loop() {
   if (int r = sd_event_default(&ev_); r < 0) return std::unexpected(Error::from_errno("sd_event_default", "", -r));
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
-    sd_event_source* s = nullptr;
-    sd_event_add_signal(ev_, &s, sig, on_signal_cb, this);
-    signal_srcs_.emplace_back(s);
-  }
+  signals_.attach(ev_);
   sd_event_set_watchdog(ev_, true);
   config_file_.attach(ev_);  // before the socket: a change made once the socket is there is seen
   // The spool folder, before the socket: once the socket is there, a wrapper (or a test) may
   // spool at once into a folder that exists and is watched. Drained now and on every write.
   if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
-  spool_ = std::make_unique<SpoolIntake>(config_.spool_dir, static_cast<SpoolIntake::Handler&>(*this));
-  spool_->attach(ev_);
-  auto endpoint = ControlEndpoint::listen(ev_, config_.socket, *this);
-  if (!endpoint) return std::unexpected(endpoint.error());
-  endpoint_ = std::move(*endpoint);
-  sd_event_source* s = nullptr;
-  sd_event_add_defer(ev_, &s, on_commit_cb, this);
-  commit_src_.reset(s);
-  sd_event_source_set_priority(commit_src_.get(), SD_EVENT_PRIORITY_IDLE);
-  sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_OFF);
-  s = nullptr;
-  sd_event_add_time(ev_, &s, CLOCK_REALTIME, UINT64_MAX, 1000, on_deadline_cb, this);
-  deadline_src_.reset(s);
+  if (auto r = intake_.open(ev_, config_.spool_dir, config_.socket); !r) return r;
+  batch_.attach(ev_);
+  deadline_.attach(ev_);
   follower_.attach(ev_);
   disk_full_.attach(ev_);
   cron_watch_.attach(ev_);
   retention_.attach(ev_);
   alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
-  // A wall-clock jump cancels this timer: deadlines are then recomputed.
-  clock_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (clock_fd_) {
-    itimerspec far{};
-    far.it_value.tv_sec = INT32_MAX;
-    ::timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
-    s = nullptr;
-    sd_event_add_io(ev_, &s, clock_fd_.get(), EPOLLIN, on_clock_cb, this);
-    clock_src_.reset(s);
-  }
+  deadline_.watch_clock_jumps(ev_);                            // a wall-clock jump: deadlines are then recomputed
   discovery_.watch_zone(ev_, config_);
   upstreams_.start(ev_);
   exports_.start(ev_, retention_.events_stored() == 0);
@@ -401,7 +372,7 @@ int Daemon::run() {
     (void)store_.outbox_release_all(t);
     (void)store_.commit();
   }
-  start_host_watches();
+  quiet_.start(ev_);  // last_seen heartbeat, snooze end timer, logind's shutdown signal
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
@@ -425,41 +396,22 @@ int Daemon::run() {
     spdlog::error("event loop: {}", std::strerror(-r));
     return 1;
   }
-  return exit_code_;
+  return 0;  // SIGTERM and SIGINT end the loop with 0 (loop_signals.h)
 }
 
-int Daemon::on_signal_cb(sd_event_source*, const struct signalfd_siginfo* si, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  if (si->ssi_signo == SIGHUP) {
-    d->reload();
-    if (d->spool_) d->spool_->relist();  // every name again: a way out of anything the watch missed
-    d->drain_spool();
-    return 0;
-  }
-  spdlog::info("signal {}: stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-  if (si->ssi_signo == SIGTERM) d->on_stop_signal();
-  sd_event_exit(d->ev_, 0);
-  return 0;
-}
-
-int Daemon::on_deadline_cb(sd_event_source*, uint64_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  d->commit_pending();
-  d->on_deadline(d->now());
-  d->rearm_deadline_timer();
-  return 0;
-}
-
-int Daemon::on_clock_cb(sd_event_source*, int fd, uint32_t, void* ud) {
-  auto* d = static_cast<Daemon*>(ud);
-  uint64_t v;
-  if (::read(fd, &v, sizeof v) < 0 && errno == ECANCELED) {
-    itimerspec far{};
-    far.it_value.tv_sec = INT32_MAX;
-    ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr);
-    d->realign_after_clock_jump(d->now());
-  }
-  return 0;
+LoopSignals::Hooks Daemon::signal_hooks() {
+  return {
+      .reload =
+          [this] {
+            reload();
+            intake_.relist_spool();  // every name again: a way out of anything the watch missed
+            drain_spool();
+          },
+      .stopping =
+          [this](bool sigterm) {
+            if (sigterm) quiet_.on_stop_signal();
+          },
+  };
 }
 
 }  // namespace cronitor::agent

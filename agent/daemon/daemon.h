@@ -18,20 +18,22 @@
 #include "agent/config/config.h"
 #include "agent/config/monitor_set.h"
 #include "agent/config/wrap_policy.h"
-#include "agent/control/control_endpoint.h"
-#include "agent/control/rate_limiter.h"
-#include "agent/control/request_handler.h"
 #include "agent/daemon/alert_outbox.h"
 #include "agent/daemon/clock.h"
+#include "agent/daemon/deadline_timer.h"
 #include "agent/daemon/disk_full_watch.h"
+#include "agent/daemon/event_batch.h"
 #include "agent/daemon/exports.h"
 #include "agent/daemon/heap_trim.h"
 #include "agent/daemon/host_record.h"
 #include "agent/daemon/key_ownership.h"
+#include "agent/daemon/loop_signals.h"
 #include "agent/daemon/loop_time.h"
 #include "agent/daemon/monitor_table.h"
+#include "agent/daemon/quiet_times.h"
 #include "agent/daemon/run_retention.h"
 #include "agent/daemon/upstreams.h"
+#include "agent/daemon/wrapper_intake.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/config_file_watch.h"
 #include "agent/sources/cron_daemon_watch.h"
@@ -39,7 +41,6 @@
 #include "agent/sources/oom_watch.h"
 #include "agent/sources/proc_watch.h"
 #include "agent/sources/run_follower.h"
-#include "agent/sources/spool_intake.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "common/event_source.h"
@@ -48,15 +49,10 @@
 namespace cronitor::agent {
 
 class CronLogWatch;
-class SettledFolderWatch;
-class ShutdownWatch;
 class SystemdWatch;
 struct LiveTimer;
 
-class Daemon : private ProcWatch::Handler,
-               private ControlEndpoint::Handler,
-               private SpoolIntake::Handler,
-               private RunFollower::Handler {
+class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
@@ -73,12 +69,7 @@ class Daemon : private ProcWatch::Handler,
   int run();
 
  private:
-  struct Pending {
-    cronitor::RunEvent ev;
-    ControlEndpoint::ConnId conn_fd = -1;  // -1: not from the socket (no reply)
-    uid_t sender = 0;                      // SO_PEERCRED uid, or the spool file's owner
-    bool by_process = false;               // a run of the process events (its OOM kill judged by its process tree)
-  };
+  using Pending = EventBatch::Event;  // an event of the next transaction (event_batch.h)
 
   explicit Daemon(Options options);
   [[nodiscard]] Result<void> init();
@@ -105,7 +96,8 @@ class Daemon : private ProcWatch::Handler,
   bool wrapper_reported(const std::string& key, Instant since) const override;
   void events_lost(Instant from, Instant to) override;
 
-  // Monitors and deadlines (monitor_table.h holds them).
+  // Monitors and deadlines (monitor_table.h holds them; deadline_timer.h fires at the next).
+  DeadlineTimer::Hooks deadline_hooks();
   void rearm_deadline_timer();
   void on_deadline(Instant now);
   /// Looks at the cron daemon (when cron jobs are monitored) and watches its pid, so that its
@@ -118,14 +110,12 @@ class Daemon : private ProcWatch::Handler,
   void save_dirty();
   void end_transaction();  // after begin(): the dirty monitors saved and committed, else rolled back
 
-  // Ingest (daemon_ingest.cpp): the socket's lines and the spool's passes.
-  std::optional<std::string> on_line(ControlEndpoint::ConnId conn, const Peer& peer, std::string_view line) override;
-  bool spool_take(uid_t owner, uint64_t mono) override;
-  void spool_charge(uid_t owner, uint64_t mono, double n) override;
-  uint64_t spool_wait_usec(uid_t owner, uint64_t mono) override;
-  std::optional<std::string> spool_refuse(const cronitor::RunEvent& ev, uid_t owner) override;
-  bool spool_store(std::span<const SpoolIntake::Spooled> events) override;
-  void spool_stored() override;
+  // Ingest (daemon_ingest.cpp): the socket's events and requests and the spool's passes, as
+  // the wrapper intake (wrapper_intake.h) hands them over after its budget and owner rule.
+  WrapperIntake::Hooks intake_hooks();
+  std::optional<std::string> on_request(ControlEndpoint::ConnId conn, const Peer& peer, Request r);
+  bool spool_store(std::span<const SpoolIntake::Spooled> events);
+  void spool_stored();
   void commit_pending();
   /// Stores and evaluates one event; an error when `sender` may not report it (checked again
   /// here: a key first reported in this batch has an owner now).
@@ -173,16 +163,10 @@ class Daemon : private ProcWatch::Handler,
   // Downtime, snooze and shutdown (daemon_snooze.cpp).
   void report_downtime(Instant now);  // at start: the slots of the time nobody watched, told once
   void recover_gap(Instant now);      // before it: the runs of that time the journal holds (daemon_backfill.cpp)
-  void start_host_watches();          // last_seen heartbeat, snooze end timer, logind's shutdown signal
-  void stop_host_watches();
-  bool quiet(Instant t) const;  // snoozed or shutting down: alerts are recorded, not sent
-  void on_stop_signal();        // SIGTERM: during a system shutdown, record it
-  void on_shutdown_signal(bool active);
-  void arm_snooze_timer();
+  QuietTimes::Hooks quiet_hooks();    // the heartbeat's save, the snooze's end (quiet_times.h)
+  bool quiet(Instant t) const { return quiet_.quiet(t); }  // snoozed or shutting down: alerts recorded, not sent
   void end_snooze(Instant t);
   std::string run_snooze(const Peer& peer, const Request& r);
-  static int on_heartbeat_cb(sd_event_source*, uint64_t, void*);
-  static int on_snooze_cb(sd_event_source*, uint64_t, void*);
 
   // Alerts out (alert_outbox.h): what is due goes to the sender thread.
   void pump_outbox() { alerts_.pump(); }
@@ -195,10 +179,7 @@ class Daemon : private ProcWatch::Handler,
   Instant now() const { return clock_.now(); }
   uint64_t mono_usec() const;  // the loop's CLOCK_MONOTONIC time, for relative timers
 
-  static int on_commit_cb(sd_event_source*, void*);
-  static int on_deadline_cb(sd_event_source*, uint64_t, void*);
-  static int on_signal_cb(sd_event_source*, const struct signalfd_siginfo*, void*);
-  static int on_clock_cb(sd_event_source*, int, uint32_t, void*);
+  LoopSignals::Hooks signal_hooks();  // SIGHUP reloads; SIGTERM may record a shutdown (loop_signals.h)
   // The zone cron runs jobs in (cron_zone_watch.cpp): discovery_ watches /etc/localtime and /etc/timezone.
   void check_cron_zone(Instant t);
 
@@ -219,29 +200,16 @@ class Daemon : private ProcWatch::Handler,
   std::unique_ptr<ProcWatch> proc_watch_;   // null: observe: off; else live() or why_not()
 
   sd_event* ev_ = nullptr;
-  // Declared after ev_ and the objects whose fds they watch (watcher_, clock_fd_): released first.
-  EventSource commit_src_;
-  EventSource deadline_src_;
-  UniqueFd clock_fd_;  // a timerfd that a wall-clock jump cancels
-  EventSource clock_src_;
-  std::vector<EventSource> signal_srcs_;
 
-  std::vector<Pending> pending_;  // the next transaction's events (socket, cron log, timers, process events)
-  // The wrapper intake: one rate budget per uid and one owner rule (RequestHandler) for the
-  // socket and the spool; the socket's and the spool's own state live in their parts.
-  RateLimiter rate_;
-  std::unique_ptr<RequestHandler> handler_;
-  std::unique_ptr<ControlEndpoint> endpoint_;  // the agent socket
-  std::unique_ptr<SpoolIntake> spool_;         // the spool folder
-  KeyOwnership owners_{monitors_};             // keys learnt from runs, users' lines refused, owners changed
+  EventBatch batch_{[this] { commit_pending(); }};    // the next transaction's events, committed when the loop idles
+  DeadlineTimer deadline_{clock_, deadline_hooks()};  // the nearest deadline's timer, the wall-clock jump watch
+  LoopSignals signals_{signal_hooks()};               // SIGTERM, SIGINT, SIGHUP
+  WrapperIntake intake_{intake_hooks()};              // the agent socket and the spool: one rate budget and owner rule
+  KeyOwnership owners_{monitors_};                    // keys learnt from runs, users' lines refused, owners changed
   RunRetention retention_{config_, store_, [this] { return now(); }};  // runs kept: as they come, daily
   DiskFullWatch disk_full_{config_.state_dir, disk_full_hooks()};      // state.db's disk full: said, retried
-  int exit_code_ = 0;
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
-  bool shutting_down_ = false;
-  EventSource heartbeat_src_;
-  EventSource snooze_src_;
-  std::unique_ptr<ShutdownWatch> shutdown_;
+  QuietTimes quiet_{clock_, host_record_, quiet_hooks()};  // snooze, shutdown, last_seen's heartbeat
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
   // Parts that own their event sources (attached to the loop in setup_loop).
   RunFollower follower_{*this};  // runs whose wrapper was killed

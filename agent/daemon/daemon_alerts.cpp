@@ -37,7 +37,7 @@ void Daemon::record_actions(const Actions& actions, const MonitorConfig* m, Inst
     if (upstream_only || hushed) targets.clear();
     upstreams_.forward_fault(a, m);
     if (hushed)
-      spdlog::info("alert ({}: recorded, not sent): {}", shutting_down_ ? "host shutting down" : "host snoozed",
+      spdlog::info("alert ({}: recorded, not sent): {}", quiet_.shutting_down() ? "host shutting down" : "host snoozed",
                    a.alert.summary);
     else if (upstream_only)
       spdlog::info("alert (mode upstream: the upstream alerts): {}", a.alert.summary);

@@ -41,9 +41,9 @@ void Daemon::recover_gap(Instant t) {
     for (int n = 0; n < kMaxCronPolls && cron_log_->poll(); ++n) {
     }
     for (const auto& key : lent) cron_log_->forget_job(key);
-    for (auto& p : pending_)
+    for (auto& p : batch_.events())
       if (p.conn_fd < 0) events.push_back(std::move(p.ev));
-    std::erase_if(pending_, [](const Pending& p) { return p.conn_fd < 0; });
+    std::erase_if(batch_.events(), [](const Pending& p) { return p.conn_fd < 0; });
   }
   const size_t cron_events = events.size();
   // Timers: their services, by the unit files discovery read (the manager answers later).

@@ -20,11 +20,11 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
   const Instant target = now() + std::chrono::microseconds(req.by_us);
   // The delays on CLOCK_MONOTONIC move with it (clock.h): the cron daemon's confirmation and its
   // looks while it is down, last_seen's heartbeat, the uplink's.
-  const ClockTimer timers[] = {{deadline_src_.get(), on_deadline_cb, this},
-                               {snooze_src_.get(), on_snooze_cb, this},
+  const ClockTimer timers[] = {deadline_.timer(),
+                               quiet_.snooze_timer(),
                                {alerts_.timer_source(), AlertOutbox::fire_timer, &alerts_},
                                {cron_watch_.timer_source(), CronDaemonWatch::fire_timer, &cron_watch_},
-                               {heartbeat_src_.get(), on_heartbeat_cb, this},
+                               quiet_.heartbeat_timer(),
                                {upstreams_.heartbeat_timer(), Upstreams::fire_heartbeat, &upstreams_}};
   // The alerts a step handed to the sender are answered before the next instant, as they would be
   // in the real time between them (else their leases run out in simulated minutes, and the

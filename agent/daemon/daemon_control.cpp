@@ -85,7 +85,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
                    {"refused_lines", refused},
                    {"cron_incident", cron_incident_json(host_record_.state())},
                    {"snooze", snooze_json(host_record_.state(), now())},
-                   {"shutting_down", shutting_down_},
+                   {"shutting_down", quiet_.shutting_down()},
                    {"disk_full", disk},
                    {"alerts_held", alerts_.held_total()},
                    {"uplink", uplink},
@@ -98,10 +98,11 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     // A user's listings share their events' rate budget, one token per 10 runs listed: a flood of
     // large histories would otherwise keep the loop from everyone's events. Root is not limited.
     const uint64_t mono = mono_usec();
-    if (!rate_.take(c.uid, mono)) return error("busy: rate limit for uid " + std::to_string(c.uid) + ", try again");
+    if (!intake_.rate().take(c.uid, mono))
+      return error("busy: rate limit for uid " + std::to_string(c.uid) + ", try again");
     auto h = history_reply(store_, key, req.limit);
     if (!h) return error(h.error().message);
-    rate_.charge(c.uid, mono, static_cast<double>(h->runs.size()) / 10.0);
+    intake_.rate().charge(c.uid, mono, static_cast<double>(h->runs.size()) / 10.0);
     return answer({{"ok", true}, {"key", key}, {"runs", std::move(h->runs)}, {"more", h->more}});
   }
   auto it = monitors_.find(key);

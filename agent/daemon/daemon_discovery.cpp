@@ -200,8 +200,8 @@ void Daemon::open_cron_log() {
   auto w = CronLogWatch::open(
       config_.discovery.cron_log, root, host_,
       [this](std::vector<cronitor::RunEvent> evs) {
-        for (auto& e : evs) pending_.push_back(Pending{std::move(e), -1});
-        sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
+        for (auto& e : evs) batch_.push(Pending{std::move(e), -1});
+        batch_.schedule();
       },
       gap_since_usec(host_record_.previous_run().last_seen, now()));
   if (w) {

@@ -33,7 +33,7 @@ DiskFullWatch::Hooks Daemon::disk_full_hooks() {
           },
       .space_back =
           [this] {
-            if (spool_) spool_->wake();
+            intake_.wake_spool();
             rearm_deadline_timer();  // deadlines that fell due meanwhile are evaluated now
             notify_status();
           },

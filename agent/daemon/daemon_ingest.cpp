@@ -1,7 +1,7 @@
-// The daemon's side of its inputs: the lines of the agent socket (agent/control/control_endpoint.h)
-// and the passes over the spool (agent/sources/spool_intake.h), judged by RequestHandler against
-// one rate budget per uid, and the batch commit that makes events durable before they are
-// acknowledged. The pending batch is the core's: the cron log, timers and process events join it.
+// The daemon's side of its inputs: the events and requests of the agent socket and the passes over
+// the spool, as the wrapper intake (wrapper_intake.h) hands them over once judged against one
+// rate budget per uid and the owner rule, and the batch commit that makes events durable before
+// they are acknowledged. The pending batch is the core's: the cron log, timers and process events join it.
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 
@@ -12,46 +12,41 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr size_t kBatch = 512;              // events per commit at most
 constexpr size_t kMaxAdhocMonitors = 1000;  // keys reported that no config or discovery knows
 constexpr size_t kMaxAdhocPerUser = 100;    // ... of them owned by one uid other than root
 
 }  // namespace
 
-std::optional<std::string> Daemon::on_line(ControlEndpoint::ConnId conn, const Peer& peer, std::string_view line) {
-  Request r = handler_->handle(line, peer, mono_usec());
-  switch (r.kind) {
-    case Request::Kind::kReply:
-      return std::move(r.reply);
-    case Request::Kind::kEvent:
-      // The wrapper is the peer (SO_PEERCRED), whatever it says.
-      if (r.event.wrapper_pid) r.event.wrapper_pid = peer.pid;
-      pending_.push_back(Pending{std::move(r.event), conn, peer.uid});
-      if (pending_.size() >= kBatch)
-        commit_pending();
-      else
-        sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
-      return std::nullopt;  // "ok" once it is durable (commit_pending)
-    default:
+WrapperIntake::Hooks Daemon::intake_hooks() {
+  return {
+      .owner_of = [this](std::string_view key) { return owners_.owner_of(key); },
+      .request = [this](ControlEndpoint::ConnId conn, const Peer& peer,
+                        Request r) { return on_request(conn, peer, std::move(r)); },
+      .store = [this](std::span<const SpoolIntake::Spooled> events) { return spool_store(events); },
+      .stored = [this] { spool_stored(); },
+  };
+}
+
+std::optional<std::string> Daemon::on_request(ControlEndpoint::ConnId conn, const Peer& peer, Request r) {
+  if (r.kind == Request::Kind::kEvent) {
+    batch_.push(Pending{std::move(r.event), conn, peer.uid});
+    if (batch_.full())
       commit_pending();
-      return run_control(peer, r);
+    else
+      batch_.schedule();
+    return std::nullopt;  // "ok" once it is durable (commit_pending)
   }
+  commit_pending();
+  return run_control(peer, r);
 }
 
-int Daemon::on_commit_cb(sd_event_source*, void* ud) {
-  static_cast<Daemon*>(ud)->commit_pending();
-  return 0;
-}
+bool Daemon::take_spool_events() { return intake_.take_spool_events(); }
 
-bool Daemon::take_spool_events() { return spool_ && spool_->take_events(); }
-
-void Daemon::drain_spool(bool before_batch) {
-  if (spool_) spool_->drain(before_batch);
-}
+void Daemon::drain_spool(bool before_batch) { intake_.drain_spool(before_batch); }
 
 std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sender, Instant t, bool from_wrapper,
                                           bool by_process) {
-  if (auto why = handler_->refuse(w, sender)) return why;
+  if (auto why = intake_.requests().refuse(w, sender)) return why;
   if (w.state == RunState::kMetric) {
     if (auto r = store_.record_metrics(w.key, w.run_id, w.metrics, w.host, w.uid, t); !r)
       spdlog::warn("storing metrics of {}: {}", w.key, r.error().message);
@@ -116,12 +111,11 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
 }
 
 void Daemon::commit_pending() {
-  if (pending_.empty()) return;
+  if (batch_.empty()) return;
   // A wrapper that once missed its ack spools the rest of that run: a run's end may sit in the
   // spool while the next run arrives on the socket. Older events first, so that is no overlap.
   if (take_spool_events()) drain_spool(true);
-  std::vector<Pending> batch;
-  batch.swap(pending_);
+  std::vector<Pending> batch = batch_.take();
   const Instant t = now();
   std::vector<std::optional<std::string>> refused(batch.size());
   bool ok = static_cast<bool>(store_.begin());
@@ -139,23 +133,12 @@ void Daemon::commit_pending() {
     disk_full_.ok();
   for (size_t k = 0; k < batch.size(); ++k) {
     const auto& p = batch[k];
-    if (p.conn_fd < 0 || !endpoint_) continue;
-    endpoint_->reply(p.conn_fd, !ok ? "busy storage unavailable\n" : refused[k] ? "err " + *refused[k] + "\n" : "ok\n");
+    if (p.conn_fd < 0) continue;
+    intake_.reply(p.conn_fd, !ok ? "busy storage unavailable\n" : refused[k] ? "err " + *refused[k] + "\n" : "ok\n");
   }
   rearm_deadline_timer();
   alerts_.pump_if_dirty();
   if (ok) upstreams_.kick();
-}
-
-// The spool's budget is the socket's: one per uid for both paths (rate_limiter.h).
-bool Daemon::spool_take(uid_t owner, uint64_t mono) { return rate_.take(owner, mono); }
-
-void Daemon::spool_charge(uid_t owner, uint64_t mono, double n) { rate_.charge(owner, mono, n); }
-
-uint64_t Daemon::spool_wait_usec(uid_t owner, uint64_t mono) { return rate_.wait_usec(owner, mono); }
-
-std::optional<std::string> Daemon::spool_refuse(const cronitor::RunEvent& ev, uid_t owner) {
-  return handler_->refuse(ev, owner);
 }
 
 // One pass's events (agent/sources/spool_intake.h), oldest first, in one transaction.

@@ -41,9 +41,9 @@ void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
     if (e.state == RunState::kUnknown)
       spdlog::warn("process events: {}'s run (pid {}) ends with its outcome unknown (its end was not seen)", e.key,
                    e.pid);
-    pending_.push_back(Pending{std::move(e), -1, 0, true});
+    batch_.push(Pending{std::move(e), -1, 0, true});
   }
-  sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
+  batch_.schedule();
 }
 
 // A slot that came while the kernel dropped events is unobserved, not missed, when nothing else
@@ -75,7 +75,7 @@ bool Daemon::wrapper_reported(const std::string& key, Instant since) const {
   for (const auto& r : s.open_runs)
     if (r.started >= since) return true;
   // Still waiting in this turn's batch (the socket or the spool): not stored yet, but reported.
-  for (const auto& p : pending_)
+  for (const auto& p : batch_.events())
     if (p.ev.key == key && p.conn_fd >= 0) return true;
   return false;
 }

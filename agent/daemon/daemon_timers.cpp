@@ -44,8 +44,8 @@ void Daemon::start_systemd_watch() {
   if (!config_.discovery.systemd || systemd_) return;
   SystemdWatch::Handler h;
   h.on_runs = [this](std::vector<cronitor::RunEvent> events) {
-    for (auto& e : events) pending_.push_back(Pending{std::move(e), -1});
-    sd_event_source_set_enabled(commit_src_.get(), SD_EVENT_ONESHOT);
+    for (auto& e : events) batch_.push(Pending{std::move(e), -1});
+    batch_.schedule();
   };
   h.on_manager = [this](bool live, const std::string&, const std::vector<LiveTimer>&) {
     if (!live) return;  // monitors keep their deadlines: a manager away is a manager restarting

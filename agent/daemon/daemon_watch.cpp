@@ -9,7 +9,7 @@
 namespace cronitor::agent {
 
 Actions Daemon::observe_cron_daemon(Instant t) {
-  if (shutting_down_) return {};  // the shutdown stops cron: no outage of its own
+  if (quiet_.shutting_down()) return {};  // the shutdown stops cron: no outage of its own
   bool cron_jobs = false;
   if (config_.discovery.crontabs)
     for (const auto& m : monitors_) cron_jobs |= m.from_cron;

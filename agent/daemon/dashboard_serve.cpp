@@ -30,7 +30,7 @@ dashboard::DashboardServer::Data Daemon::dashboard_data() {
   };
   data.control = [this](const nlohmann::json& line) {
     // As if root had sent the line on the socket: judged by the same handler, run by the same code.
-    const Request req = handler_->handle(line.dump(), Peer{0, ::getpid()}, mono_usec());
+    const Request req = intake_.requests().handle(line.dump(), Peer{0, ::getpid()}, mono_usec());
     if (req.kind == Request::Kind::kEvent) return nlohmann::json{{"ok", false}, {"error", "not a control request"}};
     if (req.kind == Request::Kind::kReply) return nlohmann::json::parse(req.reply, nullptr, false);
     commit_pending();
