@@ -26,7 +26,7 @@ namespace cronitor {
 [[nodiscard]] std::string_view cut_utf8(std::string_view s, size_t max_bytes);
 
 /// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
-[[nodiscard]] std::string valid_utf8(std::string_view s);
+[[nodiscard]] std::string replace_invalid_utf8(std::string_view s);
 
 /// `s` without leading and trailing whitespace (isspace: blanks, tabs, newlines, CR).
 inline std::string_view trim_space(std::string_view s) {
