@@ -7,6 +7,7 @@
 #pragma once
 
 #include <systemd/sd-event.h>
+#include <time.h>
 
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,13 @@ struct EventSourceRelease {
 };
 
 using EventSource = std::unique_ptr<sd_event_source, EventSourceRelease>;
+
+/// CLOCK_MONOTONIC now in microseconds, the clock of sd-event's timers (not the loop's cached now).
+inline uint64_t monotonic_usec() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
 
 /// The loop's CLOCK_MONOTONIC time in microseconds (this iteration's, as sd-event caches it).
 inline uint64_t loop_mono_usec(sd_event* ev) {

@@ -99,7 +99,7 @@ std::string_view cut_utf8(std::string_view s, size_t max_bytes) {
   return s.substr(0, end);
 }
 
-std::string valid_utf8(std::string_view s) {
+std::string replace_invalid_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   while (!s.empty()) {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,13 +26,57 @@ namespace cronitor {
 [[nodiscard]] std::string_view cut_utf8(std::string_view s, size_t max_bytes);
 
 /// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
-[[nodiscard]] std::string valid_utf8(std::string_view s);
+[[nodiscard]] std::string replace_invalid_utf8(std::string_view s);
 
 /// `s` without leading and trailing whitespace (isspace: blanks, tabs, newlines, CR).
 inline std::string_view trim_space(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
+}
+
+/// A blank as cron and unit files have them: a space or a tab.
+inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/// A line's text without leading blanks and without trailing blanks and CRs (DOS line ends).
+inline std::string_view trim_blank(std::string_view s) {
+  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && (is_blank(s.back()) || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+/// `s` with ASCII letters in lower case (keywords, month and day names: no locale).
+inline std::string ascii_lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// Whether `a` and `b` are equal but for the case of ASCII letters.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+/// `s` between double quotes, as error messages show what was read: nothing escaped.
+inline std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+/// "SIGTERM" for a signal number, "signal 70" for one without a name.
+inline std::string signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+/// The whole of `s` as a number of type T (std::from_chars: digits, and a leading '-' for signed
+/// types); nullopt when it is empty, has anything else or does not fit.
+template <typename T>
+std::optional<T> whole_number(std::string_view s) {
+  T v{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 /// The number after "name " at the start of a line of `text` ("oom_kill 2" in memory.events).

@@ -2,11 +2,11 @@
 
 #include <array>
 
+#include "common/text.h"
+
 namespace cronitor::discovery {
 
 namespace {
-
-bool blank(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view basename_of(std::string_view word) {
   const auto slash = word.rfind('/');
@@ -29,9 +29,9 @@ bool plain_word(std::string_view w) {
 // Splits off the next blank-separated word starting at `pos` (no quote handling: only used for
 // the plain words of the wrapper prefix).
 std::string_view next_word(std::string_view s, std::size_t& pos) {
-  while (pos < s.size() && blank(s[pos])) ++pos;
+  while (pos < s.size() && is_blank(s[pos])) ++pos;
   const std::size_t start = pos;
-  while (pos < s.size() && !blank(s[pos])) ++pos;
+  while (pos < s.size() && !is_blank(s[pos])) ++pos;
   return s.substr(start, pos - start);
 }
 
@@ -181,7 +181,7 @@ std::optional<WrappedCommand> parse_wrapped(std::string_view command) {
     }
     break;
   }
-  while (pos < command.size() && blank(command[pos])) ++pos;
+  while (pos < command.size() && is_blank(command[pos])) ++pos;
   const std::size_t body = pos;
   if (body >= command.size()) return std::nullopt;
   if (command[body] == '\'') {
@@ -189,12 +189,12 @@ std::optional<WrappedCommand> parse_wrapped(std::string_view command) {
     if (auto inner = read_single_quoted(command, p)) {
       const std::string_view tail = command.substr(p);
       std::size_t t = 0;
-      while (t < tail.size() && blank(tail[t])) ++t;
+      while (t < tail.size() && is_blank(tail[t])) ++t;
       if (t == tail.size() || tail[t] == '%') {
         w.inner = std::move(*inner);
         w.rest = std::string(tail);
         w.canonical = canonical_prefix && command.substr(body, p - body) == shell_single_quote(w.inner) &&
-                      (tail.empty() || tail[0] == '%' || blank(tail[0]));
+                      (tail.empty() || tail[0] == '%' || is_blank(tail[0]));
         return w;
       }
     }
@@ -217,7 +217,7 @@ Result<std::string> wrap_command(std::string_view command, std::string_view key,
   std::string_view tail = split == std::string_view::npos ? std::string_view() : command.substr(split);
   // Trailing blanks of the command stay outside the quotes (the outer shell drops them).
   std::size_t end = head.size();
-  while (end > 0 && blank(head[end - 1])) --end;
+  while (end > 0 && is_blank(head[end - 1])) --end;
   const std::string_view blanks = head.substr(end);
   head = head.substr(0, end);
   if (head.empty()) return fail("empty command");

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "common/text.h"
 #include "schedule/cron_spec.h"
 
 namespace cronitor::discovery {
@@ -11,18 +12,10 @@ namespace {
 using schedule::CronDialect;
 using schedule::CronSpec;
 
-bool blank(char c) { return c == ' ' || c == '\t'; }
-
 std::string_view trim_left(std::string_view s) {
   std::size_t i = 0;
-  while (i < s.size() && blank(s[i])) ++i;
+  while (i < s.size() && is_blank(s[i])) ++i;
   return s.substr(i);
-}
-
-std::string_view trim(std::string_view s) {
-  s = trim_left(s);
-  while (!s.empty() && (blank(s.back()) || s.back() == '\r')) s.remove_suffix(1);
-  return s;
 }
 
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
@@ -40,10 +33,10 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
 std::optional<std::string> settings_name(std::string_view settings) {
   std::size_t pos = 0;
   while (pos < settings.size()) {
-    while (pos < settings.size() && blank(settings[pos])) ++pos;
+    while (pos < settings.size() && is_blank(settings[pos])) ++pos;
     const std::size_t begin = pos;
     bool quoted = false;
-    for (; pos < settings.size() && (quoted || !blank(settings[pos])); ++pos) {
+    for (; pos < settings.size() && (quoted || !is_blank(settings[pos])); ++pos) {
       if (settings[pos] == '"') quoted = !quoted;
     }
     std::string_view w = settings.substr(begin, pos - begin);
@@ -57,9 +50,9 @@ std::optional<std::string> settings_name(std::string_view settings) {
 
 // The next blank-separated word of `s` from `pos`; `begin` receives its offset.
 std::string_view word(std::string_view s, std::size_t& pos, std::size_t& begin) {
-  while (pos < s.size() && blank(s[pos])) ++pos;
+  while (pos < s.size() && is_blank(s[pos])) ++pos;
   begin = pos;
-  while (pos < s.size() && !blank(s[pos])) ++pos;
+  while (pos < s.size() && !is_blank(s[pos])) ++pos;
   return s.substr(begin, pos - begin);
 }
 
@@ -97,7 +90,7 @@ struct JobLine {
 Result<JobLine> parse_job_line(std::string_view text, CrontabFormat format) {
   JobLine out;
   std::size_t pos = 0;
-  while (pos < text.size() && blank(text[pos])) ++pos;
+  while (pos < text.size() && is_blank(text[pos])) ++pos;
   if (pos < text.size() && text[pos] == '-') {
     out.no_log = true;
     ++pos;
@@ -122,10 +115,10 @@ Result<JobLine> parse_job_line(std::string_view text, CrontabFormat format) {
     if (user.empty()) return fail("missing the user column");
     out.user = std::string(user);
   }
-  while (pos < text.size() && blank(text[pos])) ++pos;
+  while (pos < text.size() && is_blank(text[pos])) ++pos;
   std::string_view command = text.substr(pos);
   while (!command.empty() && command.back() == '\r') command.remove_suffix(1);
-  if (trim(command).empty()) return fail("missing the command");
+  if (trim_blank(command).empty()) return fail("missing the command");
   out.command_offset = pos;
   out.command = command;
   return out;
@@ -133,7 +126,8 @@ Result<JobLine> parse_job_line(std::string_view text, CrontabFormat format) {
 
 // Lines that look like jobs in comments but document the format (Debian's /etc/crontab).
 bool documentation_line(const JobLine& j) {
-  return j.user == "user-name" || trim(j.command) == "command" || trim(j.command) == "command to be executed";
+  return j.user == "user-name" || trim_blank(j.command) == "command" ||
+         trim_blank(j.command) == "command to be executed";
 }
 
 }  // namespace
@@ -141,17 +135,17 @@ bool documentation_line(const JobLine& j) {
 bool parse_env_line(std::string_view line, std::string& name, std::string& value) {
   std::string_view s = trim_left(line);
   std::size_t i = 0;
-  while (i < s.size() && s[i] != '=' && !blank(s[i])) ++i;
+  while (i < s.size() && s[i] != '=' && !is_blank(s[i])) ++i;
   if (i == 0) return false;
   const std::string_view n = s.substr(0, i);
   std::size_t j = i;
-  while (j < s.size() && blank(s[j])) ++j;
+  while (j < s.size() && is_blank(s[j])) ++j;
   if (j >= s.size() || s[j] != '=') return false;
   // A job line never has '=' as its second word, but "*/5=..." would be odd: names are words.
   for (char c : n) {
     if (c == '*' || c == '@' || c == '#') return false;
   }
-  std::string_view v = trim(s.substr(j + 1));
+  std::string_view v = trim_blank(s.substr(j + 1));
   if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) {
     v = v.substr(1, v.size() - 2);
   }
@@ -202,15 +196,15 @@ ParsedCrontab parse_crontab(std::string_view text, CrontabFormat format, std::st
       pending_ignore = false;
       continue;
     }
-    const std::string_view content = trim(raw);
+    const std::string_view content = trim_blank(raw);
     if (content.empty()) continue;
     if (content.front() == '#') {
-      const std::string_view body = trim(content.substr(1));
+      const std::string_view body = trim_blank(content.substr(1));
       if (iequals_prefix(body, "name:")) {
-        pending_name = std::string(trim(body.substr(5)));
+        pending_name = std::string(trim_blank(body.substr(5)));
         continue;
       }
-      if (iequals_prefix(body, "cronitor:") && trim(body.substr(9)) == "ignore") {
+      if (iequals_prefix(body, "cronitor:") && trim_blank(body.substr(9)) == "ignore") {
         pending_ignore = true;
         continue;
       }
@@ -290,7 +284,7 @@ ParsedAnacrontab parse_anacrontab(std::string_view text, std::string_view file, 
       out.warnings.push_back({std::string(file), line_no, "line too long, ignoring"});
       continue;
     }
-    const std::string_view content = trim(raw);
+    const std::string_view content = trim_blank(raw);
     if (content.empty() || content.front() == '#') continue;
     std::string name, value;
     if (parse_env_line(content, name, value)) {
@@ -301,7 +295,7 @@ ParsedAnacrontab parse_anacrontab(std::string_view text, std::string_view file, 
     const std::string_view period = word(content, p, b);
     const std::string_view delay = word(content, p, b);
     const std::string_view id = word(content, p, b);
-    while (p < content.size() && blank(content[p])) ++p;
+    while (p < content.size() && is_blank(content[p])) ++p;
     const std::string_view command = content.substr(p);
     AnacronEntry e;
     e.line = line_no;

@@ -4,6 +4,7 @@
 
 #include "discovery/adoption_comment.h"
 #include "discovery/cron_command.h"
+#include "discovery/fs_root.h"
 #include "discovery/instrumented.h"
 
 namespace cronitor::discovery {
@@ -42,11 +43,6 @@ std::vector<std::string_view> split_lines(std::string_view s) {
     pos = eol + 1;
   }
   return out;
-}
-
-std::string_view base_name(std::string_view p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string_view::npos ? p : p.substr(slash + 1);
 }
 
 // The line before the one holding offset `at`: [begin, end) without its '\n', `next` past it.
@@ -136,7 +132,7 @@ Rewrite wrap_crontab(std::string_view text, CrontabFormat format, std::string_vi
   Rewrite out;
   const ParsedCrontab parsed = parse_crontab(text, format, file);
   std::vector<Splice> splices;
-  const bool users_own = format == CrontabFormat::kUser && base_name(file) != "root";
+  const bool users_own = format == CrontabFormat::kUser && base_of(file) != "root";
   for (const CrontabEntry& e : parsed.entries) {
     if (e.disabled) continue;
     const auto key = keys.find(e.line);

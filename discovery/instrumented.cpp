@@ -5,17 +5,13 @@
 #include <vector>
 
 #include "discovery/cron_command.h"
+#include "discovery/fs_root.h"
 #include "discovery/shell_words.h"
 
 namespace cronitor::discovery {
 namespace {
 
 using Tokens = std::vector<ShellToken>;
-
-std::string_view base_of(std::string_view w) {
-  const auto slash = w.rfind('/');
-  return slash == std::string_view::npos ? w : w.substr(slash + 1);
-}
 
 bool id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||

@@ -15,7 +15,7 @@ namespace cronitor::discovery {
 
 namespace {
 
-bool blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool blank_or_eol(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 uint64_t fnv1a(uint64_t h, std::string_view s) {
   for (unsigned char c : s) {
@@ -117,7 +117,7 @@ std::pmr::vector<Token> tokenize(std::string_view s, std::pmr::string& scratch) 
   };
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (blank(c)) {
+    if (blank_or_eol(c)) {
       flush();
     } else if (c == '\'' || c == '"') {
       const auto close = s.find(c, i + 1);
@@ -160,9 +160,9 @@ std::pmr::vector<Token> tokenize(std::string_view s, std::pmr::string& scratch) 
       flush();
       while (i + 1 < s.size() && (s[i + 1] == '>' || s[i + 1] == '<' || s[i + 1] == '&')) ++i;
       std::size_t j = i + 1;
-      while (j < s.size() && blank(s[j])) ++j;
+      while (j < s.size() && blank_or_eol(s[j])) ++j;
       const std::size_t target = j;
-      while (j < s.size() && !blank(s[j]) && s[j] != ';' && s[j] != '|' && s[j] != '&') ++j;
+      while (j < s.size() && !blank_or_eol(s[j]) && s[j] != ';' && s[j] != '|' && s[j] != '&') ++j;
       std::string_view t = s.substr(target, j - target);
       if (t.find_first_of("'\"") != std::string_view::npos) {  // its quotes left out
         const std::size_t at = scratch.size();

@@ -3,7 +3,7 @@
 namespace cronitor::discovery {
 namespace {
 
-bool blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+bool shell_blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 bool operator_char(char c) { return c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '<' || c == '>'; }
 
 // The end (one past) of a substitution that starts at s[i] ("$(", "${", "`"), nested quotes and
@@ -53,7 +53,7 @@ Result<std::vector<ShellToken>> split_shell(std::string_view s) {
   std::vector<ShellToken> out;
   std::size_t i = 0;
   while (i < s.size()) {
-    if (blank(s[i])) {
+    if (shell_blank(s[i])) {
       ++i;
       continue;
     }
@@ -92,7 +92,7 @@ Result<std::vector<ShellToken>> split_shell(std::string_view s) {
       i = e;
       return true;
     };
-    while (i < s.size() && !blank(s[i]) && !operator_char(s[i])) {
+    while (i < s.size() && !shell_blank(s[i]) && !operator_char(s[i])) {
       const char c = s[i];
       if (c == '\\') {
         t.quoted = true;

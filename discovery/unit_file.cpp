@@ -1,16 +1,8 @@
 #include "discovery/unit_file.h"
 
+#include "common/text.h"
+
 namespace cronitor::discovery {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 void UnitFile::add(std::string_view text, std::string_view file) {
   std::string section;
@@ -20,7 +12,7 @@ void UnitFile::add(std::string_view text, std::string_view file) {
     ++line_no;
     std::size_t eol = text.find('\n', pos);
     if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = trim(text.substr(pos, eol - pos));
+    std::string_view line = trim_blank(text.substr(pos, eol - pos));
     pos = eol + 1;
     const int first_line = line_no;
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
@@ -37,13 +29,13 @@ void UnitFile::add(std::string_view text, std::string_view file) {
       ++line_no;
       eol = text.find('\n', pos);
       if (eol == std::string_view::npos) eol = text.size();
-      line = trim(text.substr(pos, eol - pos));
+      line = trim_blank(text.substr(pos, eol - pos));
       pos = eol + 1;
       while ((line.starts_with("#") || line.starts_with(";")) && pos < text.size()) {
         ++line_no;
         eol = text.find('\n', pos);
         if (eol == std::string_view::npos) eol = text.size();
-        line = trim(text.substr(pos, eol - pos));
+        line = trim_blank(text.substr(pos, eol - pos));
         pos = eol + 1;
       }
     }
@@ -52,8 +44,8 @@ void UnitFile::add(std::string_view text, std::string_view file) {
     if (eq == std::string::npos) continue;
     UnitSetting s;
     s.section = section;
-    s.key = std::string(trim(std::string_view(joined).substr(0, eq)));
-    s.value = std::string(trim(std::string_view(joined).substr(eq + 1)));
+    s.key = std::string(trim_blank(std::string_view(joined).substr(0, eq)));
+    s.value = std::string(trim_blank(std::string_view(joined).substr(eq + 1)));
     s.file = std::string(file);
     s.line = first_line;
     settings_.push_back(std::move(s));

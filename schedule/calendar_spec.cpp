@@ -6,15 +6,13 @@
 #include <cstdio>
 #include <tuple>
 
+#include "common/text.h"
+
 namespace cronitor::schedule {
 namespace {
 
-constexpr int64_t kUsecPerSec = 1'000'000;
 constexpr int64_t kMinYear = 1970;
-constexpr int64_t kMaxYear = 2199;  // systemd's bound: nothing elapses after it
-constexpr size_t kMaxItems = 240;   // systemd's CALENDARSPEC_COMPONENTS_MAX
-
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+constexpr size_t kMaxItems = 240;  // systemd's CALENDARSPEC_COMPONENTS_MAX
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -24,7 +22,6 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
   }
   return true;
 }
-bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && istarts_with(a, b); }
 
 class Parser {
  public:
@@ -56,16 +53,16 @@ class Parser {
           std::find_if(kDays.begin(), kDays.end(), [&](const auto& d) { return istarts_with(p_, d.first); });
       if (hit == kDays.end()) {
         if (first) return {};
-        return fail("expected a weekday name at " + quote(p_));
+        return fail("expected a weekday name at " + quoted(p_));
       }
       const std::string_view rest = p_.substr(hit->first.size());
       if (!rest.empty() && rest[0] != '-' && rest[0] != '.' && rest[0] != ',' && rest[0] != ' ') {
-        return fail("unknown weekday " + quote(p_.substr(0, p_.find_first_of(" ,.-"))));
+        return fail("unknown weekday " + quoted(p_.substr(0, p_.find_first_of(" ,.-"))));
       }
       c.weekdays |= 1u << hit->second;
       if (range_from >= 0) {
         if (order(range_from) > order(hit->second))
-          return fail("weekday range ends before it starts in " + quote(text_));
+          return fail("weekday range ends before it starts in " + quoted(text_));
         for (int k = order(range_from) + 1; k < order(hit->second); ++k) c.weekdays |= 1u << ((k + 1) % 7);
       }
       p_ = rest;
@@ -75,11 +72,11 @@ class Parser {
         return {};
       }
       if (p_[0] == '.') {
-        if (range_from >= 0 || p_.size() < 2 || p_[1] != '.') return fail("bad weekday range in " + quote(text_));
+        if (range_from >= 0 || p_.size() < 2 || p_[1] != '.') return fail("bad weekday range in " + quoted(text_));
         range_from = hit->second;
         p_.remove_prefix(2);
       } else if (p_[0] == '-') {
-        if (range_from >= 0) return fail("bad weekday range in " + quote(text_));
+        if (range_from >= 0) return fail("bad weekday range in " + quoted(text_));
         range_from = hit->second;
         p_.remove_prefix(1);
       } else if (p_[0] == ',') {
@@ -88,7 +85,7 @@ class Parser {
       }
       if (p_.empty() || p_[0] == ' ') {
         skip_spaces();
-        if (range_from >= 0) return fail("open weekday range in " + quote(text_));
+        if (range_from >= 0) return fail("open weekday range in " + quoted(text_));
         return {};
       }
       first = false;
@@ -122,7 +119,7 @@ class Parser {
     if (p_[0] == '~')
       c.end_of_month = true;
     else if (p_[0] != '-')
-      return fail("unexpected " + quote(p_.substr(0, 1)) + " in the date of " + quote(text_));
+      return fail("unexpected " + quoted(p_.substr(0, 1)) + " in the date of " + quoted(text_));
     p_.remove_prefix(1);
     if (auto r = chain(false, "date", second); !r) return std::unexpected(r.error());
     if (p_.empty() || p_[0] == ' ') {
@@ -131,14 +128,14 @@ class Parser {
       c.day = std::move(second);
       return false;
     }
-    if (c.end_of_month) return fail("'~' must come between month and day in " + quote(text_));
+    if (c.end_of_month) return fail("'~' must come between month and day in " + quoted(text_));
     if (p_[0] == '~')
       c.end_of_month = true;
     else if (p_[0] != '-')
-      return fail("unexpected " + quote(p_.substr(0, 1)) + " in the date of " + quote(text_));
+      return fail("unexpected " + quoted(p_.substr(0, 1)) + " in the date of " + quoted(text_));
     p_.remove_prefix(1);
     if (auto r = chain(false, "day", third); !r) return std::unexpected(r.error());
-    if (!p_.empty() && p_[0] != ' ') return fail("unexpected " + quote(p_) + " after the date in " + quote(text_));
+    if (!p_.empty() && p_[0] != ' ') return fail("unexpected " + quoted(p_) + " after the date in " + quoted(text_));
     skip_spaces();
     c.year = std::move(first);
     c.month = std::move(second);
@@ -154,17 +151,17 @@ class Parser {
       return {};
     }
     if (auto r = chain(false, "hour", c.hour); !r) return std::unexpected(r.error());
-    if (p_.empty() || p_[0] != ':') return fail("expected HH:MM[:SS] in " + quote(text_));
+    if (p_.empty() || p_[0] != ':') return fail("expected HH:MM[:SS] in " + quoted(text_));
     p_.remove_prefix(1);
     if (auto r = chain(false, "minute", c.minute); !r) return std::unexpected(r.error());
     if (p_.empty()) {
       c.usec = {{0}};
       return {};
     }
-    if (p_[0] != ':') return fail("unexpected " + quote(p_) + " in the time of " + quote(text_));
+    if (p_[0] != ':') return fail("unexpected " + quoted(p_) + " in the time of " + quoted(text_));
     p_.remove_prefix(1);
     if (auto r = chain(true, "second", c.usec); !r) return std::unexpected(r.error());
-    if (!p_.empty()) return fail("unexpected " + quote(p_) + " at the end of " + quote(text_));
+    if (!p_.empty()) return fail("unexpected " + quoted(p_) + " at the end of " + quoted(text_));
     return {};
   }
 
@@ -180,10 +177,11 @@ class Parser {
     size_t n = 0;
     int64_t v = 0;
     while (n < p_.size() && std::isdigit(static_cast<unsigned char>(p_[n]))) {
-      if (v > max) return fail(std::string(what) + " value too large in " + quote(text_));
+      if (v > max) return fail(std::string(what) + " value too large in " + quoted(text_));
       v = v * 10 + (p_[n++] - '0');
     }
-    if (n == 0) return fail("expected a number for the " + std::string(what) + " at " + quote(p_.empty() ? "end" : p_));
+    if (n == 0)
+      return fail("expected a number for the " + std::string(what) + " at " + quoted(p_.empty() ? "end" : p_));
     p_.remove_prefix(n);
     if (!usec) return v;
     v *= kUsecPerSec;
@@ -199,7 +197,7 @@ class Parser {
         scale /= 10;
         ++k;
       }
-      if (k == 0) return fail("expected digits after the decimal point in " + quote(text_));
+      if (k == 0) return fail("expected digits after the decimal point in " + quoted(text_));
       p_.remove_prefix(k);
     }
     return v;
@@ -213,7 +211,7 @@ class Parser {
       return {};
     }
     while (true) {
-      if (out.size() >= kMaxItems) return fail("too many list items in " + quote(text_));
+      if (out.size() >= kMaxItems) return fail("too many list items in " + quoted(text_));
       CalendarSpec::Item item;
       auto start = number(usec, what);
       if (!start) return std::unexpected(start.error());
@@ -229,13 +227,13 @@ class Parser {
         p_.remove_prefix(1);
         auto rep = number(usec, what);
         if (!rep) return std::unexpected(rep.error());
-        if (*rep == 0) return fail("a repetition of 0 in the " + std::string(what) + " of " + quote(text_));
+        if (*rep == 0) return fail("a repetition of 0 in the " + std::string(what) + " of " + quoted(text_));
         item.repeat = *rep;
       } else if (usec && item.stop >= 0 && item.start + item.repeat > item.stop) {
-        return fail("a seconds range shorter than one second in " + quote(text_));
+        return fail("a seconds range shorter than one second in " + quoted(text_));
       }
       if (!p_.empty() && std::string_view(" ,-~:").find(p_[0]) == std::string_view::npos) {
-        return fail("unexpected " + quote(p_.substr(0, 1)) + " in the " + std::string(what) + " of " + quote(text_));
+        return fail("unexpected " + quoted(p_.substr(0, 1)) + " in the " + std::string(what) + " of " + quoted(text_));
       }
       out.push_back(item);
       if (p_.empty() || p_[0] != ',') return {};
@@ -269,20 +267,20 @@ Result<void> check_chain(const CalendarSpec::Component& c, std::string_view what
   for (const auto& i : c) {
     const std::string range = show(from) + "-" + show(to);
     if (i.start < from || i.start > to) {
-      return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " " + show(i.start) + " is out of range " +
+      return fail("OnCalendar " + quoted(text) + ": " + std::string(what) + " " + show(i.start) + " is out of range " +
                   range);
     }
     if (i.repeat > to - from)
-      return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " repetition is too large");
+      return fail("OnCalendar " + quoted(text) + ": " + std::string(what) + " repetition is too large");
     if (i.stop >= 0) {
       if (i.stop < from || i.stop > to) {
-        return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " " + show(i.stop) + " is out of range " +
+        return fail("OnCalendar " + quoted(text) + ": " + std::string(what) + " " + show(i.stop) + " is out of range " +
                     range);
       }
       if (i.start + i.repeat > i.stop)
-        return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " range is empty");
+        return fail("OnCalendar " + quoted(text) + ": " + std::string(what) + " range is empty");
     } else if (end_of_month ? i.start - i.repeat < from : i.start + i.repeat > to) {
-      return fail("OnCalendar " + quote(text) + ": " + std::string(what) + " repetition never fires");
+      return fail("OnCalendar " + quoted(text) + ": " + std::string(what) + " repetition never fires");
     }
   }
   return {};
@@ -302,7 +300,7 @@ Result<CalendarSpec> CalendarSpec::parse(std::string_view expr) {
 // below does the same when given the text as it is.
 Result<CalendarSpec> CalendarSpec::parse_exact(std::string_view expr) {
   auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  const std::string shown = quote(expr);
+  const std::string shown = quoted(expr);
   if (!expr.empty() && space(expr.front()))
     return fail("OnCalendar " + shown + ": leading whitespace (systemd refuses whitespace there)");
   for (char c : expr)
@@ -363,13 +361,13 @@ Result<CalendarSpec> CalendarSpec::parse_as_is(std::string_view expr) {
   } else {
     Parser p(expr);
     if (auto r = p.weekdays(c); !r)
-      return std::unexpected(Error{"OnCalendar " + quote(expr) + ": " + r.error().message});
+      return std::unexpected(Error{"OnCalendar " + quoted(expr) + ": " + r.error().message});
     auto at = p.date(c);
     if (!at) return std::unexpected(at.error());
     if (!*at) {
       if (auto r = p.time(c); !r) return std::unexpected(r.error());
     }
-    if (!p.done()) return fail("OnCalendar " + quote(expr) + ": unexpected " + quote(p.rest()));
+    if (!p.done()) return fail("OnCalendar " + quoted(expr) + ": unexpected " + quoted(p.rest()));
   }
 
   if (c.timezone == "UTC") c.utc = true, c.timezone.clear();
@@ -385,9 +383,9 @@ Result<CalendarSpec> CalendarSpec::parse_as_is(std::string_view expr) {
   }
   for (auto* comp : {&c.year, &c.month, &c.day, &c.hour, &c.minute, &c.usec}) normalize_chain(*comp);
   for (auto r :
-       {check_chain(c.year, "year", kMinYear, kMaxYear, false, expr), check_chain(c.month, "month", 1, 12, false, expr),
-        check_chain(c.day, "day", 1, 31, c.end_of_month, expr), check_chain(c.hour, "hour", 0, 23, false, expr),
-        check_chain(c.minute, "minute", 0, 59, false, expr),
+       {check_chain(c.year, "year", kMinYear, kCalendarMaxYear, false, expr),
+        check_chain(c.month, "month", 1, 12, false, expr), check_chain(c.day, "day", 1, 31, c.end_of_month, expr),
+        check_chain(c.hour, "hour", 0, 23, false, expr), check_chain(c.minute, "minute", 0, 59, false, expr),
         check_chain(c.usec, "second", 0, 60 * kUsecPerSec - 1, false, expr, kUsecPerSec)}) {
     if (!r) return std::unexpected(r.error());
   }

@@ -12,6 +12,11 @@
 
 namespace cronitor::schedule {
 
+/// Microseconds in a second (the seconds component is kept in microseconds), and systemd's last
+/// year: nothing elapses after it.
+inline constexpr int64_t kUsecPerSec = 1'000'000;
+inline constexpr int64_t kCalendarMaxYear = 2199;
+
 struct CalendarSpec {
   /// One item of a component list: `start`, `start..stop`, `start/repeat`, `start..stop/repeat`.
   struct Item {

@@ -9,8 +9,6 @@
 namespace cronitor::schedule {
 namespace {
 
-constexpr int64_t kUsecPerSec = 1'000'000;
-constexpr int64_t kMaxYear = 2199;
 constexpr int kMaxIterations = 1000;
 
 // struct tm, with 1-based months and no tm_isdst: the zone decides.
@@ -43,7 +41,7 @@ class Search {
   // systemd's tm_within_bounds(): -1 past the last year, 0 when normalisation moved `tm` (now
   // updated), 1 when it was already a valid wall time.
   int within_bounds(Tm& tm) const {
-    if (tm.year > kMaxYear) return -1;
+    if (tm.year > kCalendarMaxYear) return -1;
     Tm t = normalize(tm);
     int cmp;
     if ((cmp = compare(t.year, tm.year)) != 0)

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
+
 namespace cronitor::schedule {
 namespace {
 
@@ -34,16 +36,8 @@ constexpr FieldInfo kFields[] = {
     {"day-of-week", 0, 7, kDayNames.data(), 7, " or a day name (sun-sat)"},
 };
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
 std::string field_error(FieldId f, std::string_view token, std::string_view what) {
-  return std::string(kFields[f].name) + " field: " + quote(token) + " " + std::string(what);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  return std::string(kFields[f].name) + " field: " + quoted(token) + " " + std::string(what);
 }
 
 bool all_digits(std::string_view s) {
@@ -265,7 +259,7 @@ Result<CronSpec> parse_alias(std::string_view word, CronDialect dialect) {
   if (w == "@hourly") {
     return from_fields(1, kAllHours, kAllDays, kAllMonths, kAllWeekdays, F::kDomStar | F::kDowStar | F::kHourStar);
   }
-  return fail("unknown schedule " + quote(word) +
+  return fail("unknown schedule " + quoted(word) +
               " (expected @reboot, @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly)");
 }
 
@@ -276,14 +270,14 @@ Result<CronSpec> CronSpec::parse(std::string_view expr, CronDialect dialect) {
   const auto words = split_ws(expr);
   if (words.empty()) return fail("empty cron expression");
   if (words[0].starts_with('@')) {
-    if (words.size() != 1) return fail("unexpected text after " + quote(words[0]));
+    if (words.size() != 1) return fail("unexpected text after " + quoted(words[0]));
     return parse_alias(words[0], dialect);
   }
   const bool extended = dialect == CronDialect::kExtended;
   if (words.size() != 5 && !(extended && words.size() == 6)) {
     return fail(std::string("expected 5 fields (minute hour day-of-month month day-of-week)") +
                 (extended ? " or 6 with seconds first" : "") + ", found " + std::to_string(words.size()) + " in " +
-                quote(expr));
+                quoted(expr));
   }
   const size_t base = words.size() == 6 ? 1 : 0;
   CronSpec s;

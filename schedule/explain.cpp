@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
 #include "schedule/schedule.h"
 
 namespace cronitor::schedule {
@@ -30,11 +31,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
     if (q == std::string::npos) return out;
     p = q + 1;
   }
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 bool is_number(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
@@ -60,7 +56,7 @@ std::string join(const std::vector<std::string>& parts) {
 
 // One value of a field: a number, or a month or day name.
 std::string value_name(const std::string& v, int field) {
-  const std::string l = lower(v);
+  const std::string l = ascii_lower(v);
   if (field == 3) {
     for (int i = 0; i < 12; ++i) {
       if (l == kMonthAbbr[i] || (is_number(l) && std::stoi(l) == i + 1)) return kMonths[i];
@@ -78,7 +74,7 @@ std::string value_name(const std::string& v, int field) {
 // A list item of field (0 minute, 1 hour, 2 day-of-month, 3 month, 4 day-of-week, 5 second).
 std::string item_text(const std::string& item, int field) {
   static const char* kUnits[] = {"minute", "hour", "day", "month", "day of the week", "second"};
-  const std::string l = lower(item);
+  const std::string l = ascii_lower(item);
   if (field == 2) {
     if (l == "l") return "the last day of the month";
     if (l == "lw") return "the last weekday of the month";
@@ -128,7 +124,7 @@ std::string explain_cron(const std::string& text) {
     i = j;
   }
   if (w.size() == 1) {
-    const std::string a = lower(w[0]);
+    const std::string a = ascii_lower(w[0]);
     if (a == "@reboot") return "At boot";
     if (a == "@hourly") return "Every hour, at minute 0";
     if (a == "@daily" || a == "@midnight") return "At 00:00 every day";
@@ -381,7 +377,7 @@ std::string Schedule::explain() const {
   if (const auto* i = std::get_if<IntervalSpec>(&spec_)) return explain_interval(*i);
   if (const auto* c = std::get_if<CalendarSpec>(&spec_)) return explain_calendar(*c);
   std::string t = text_;
-  const std::string l = lower(t);
+  const std::string l = ascii_lower(t);
   if (l.starts_with("at ")) return "At " + t.substr(3) + " every day";
   if (l.starts_with("every day at ")) return "At " + t.substr(13) + " every day";
   return explain_cron(t);

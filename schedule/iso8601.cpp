@@ -50,6 +50,10 @@ char* format_iso8601(char* p, const CivilTime& c, int64_t frac, int off) {
   return p;
 }
 
+std::string format_iso8601_utc(Instant t) {
+  return format_iso8601(std::chrono::floor<std::chrono::seconds>(t), Zone::utc());
+}
+
 std::string format_iso8601(Instant t, const Zone& zone) {
   const int64_t us = t.time_since_epoch().count();
   int64_t secs = us / 1'000'000, frac = us % 1'000'000;

@@ -12,6 +12,8 @@ namespace cronitor::schedule {
 
 /// "2026-03-29T03:00:00+02:00" (with ".ffffff" only when the instant has a fraction).
 std::string format_iso8601(Instant t, const Zone& zone);
+/// "2026-03-29T01:00:00Z": `t` in UTC, to the second (the fraction dropped), as alerts and replies show it.
+std::string format_iso8601_utc(Instant t);
 /// The same text for a wall time already known with its UTC offset (seconds east), written at
 /// `out` (room for kIso8601Max bytes); returns the end. For loops that print many times.
 inline constexpr size_t kIso8601Max = 48;

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
+
 namespace cronitor::schedule {
 namespace {
 
@@ -11,11 +13,6 @@ std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return std::string(s);
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::vector<std::string> words(const std::string& s) {
@@ -75,7 +72,7 @@ Result<Schedule> Schedule::parse(std::string_view expr, Kind kind, CronDialect d
     return Schedule(std::move(text), std::move(*c));
   }
   if (dialect == CronDialect::kExtended) {
-    const auto w = words(lower(text));
+    const auto w = words(ascii_lower(text));
     if (!w.empty() && w[0] == "every") {
       // "every day at 13:37" is a daily time, not an interval.
       if (w.size() == 4 && w[1] == "day" && w[2] == "at") {

@@ -16,10 +16,6 @@ using nlohmann::json;
 
 constexpr size_t kTailInMessage = 1500;  // Slack sections hold 3000 characters
 
-std::string iso(Instant t) {
-  return schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(t), schedule::Zone::utc());
-}
-
 /// The last `n` bytes of `s`, not starting inside a UTF-8 sequence.
 std::string tail(const std::string& s, size_t n) {
   if (s.size() <= n) return s;
@@ -54,7 +50,7 @@ std::string bytes_text(int64_t b) {
 }
 
 std::string last_success_text(const Alert& a) {
-  std::string t = a.last_success ? iso(*a.last_success) : "never seen";
+  std::string t = a.last_success ? schedule::format_iso8601_utc(*a.last_success) : "never seen";
   if (a.failed_since_success && *a.failed_since_success > 0)
     t += " (" + std::to_string(*a.failed_since_success) + (*a.failed_since_success == 1 ? " run" : " runs") +
          " failed since)";
@@ -81,7 +77,7 @@ std::vector<std::pair<std::string, std::string>> facts(const Alert& a, const std
   if (a.memory_limit_bytes) f.emplace_back("Memory limit", bytes_text(*a.memory_limit_bytes));
   if (!a.oom_victim.empty()) f.emplace_back("Killed by the kernel", a.oom_victim);
   if (a.kind == Alert::Kind::kCronDown && a.incident_opened.time_since_epoch().count())
-    f.emplace_back("Down since", iso(a.incident_opened));
+    f.emplace_back("Down since", schedule::format_iso8601_utc(a.incident_opened));
   if (a.affected_jobs) f.emplace_back("Jobs affected", std::to_string(*a.affected_jobs));
   return f;
 }
@@ -171,11 +167,10 @@ std::string slack_body(const Alert& a, const std::string& host) {
                       {"text",
                        {{"type", "mrkdwn"},
                         {"text", "*Output (tail)*\n```" + markup_text(tail(a.output_tail, kTailInMessage)) + "```"}}}});
-  blocks.push_back(
-      {{"type", "context"},
-       {"elements",
-        json::array({{{"type", "mrkdwn"},
-                      {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " + iso(a.at)}}})}});
+  blocks.push_back({{"type", "context"},
+                    {"elements", json::array({{{"type", "mrkdwn"},
+                                               {"text", "cronitor-agent · " + std::string(kind_name(a.kind)) + " · " +
+                                                            schedule::format_iso8601_utc(a.at)}}})}});
   json body = {{"text", markup_text(on_host(a, host))}, {"blocks", blocks}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -195,8 +190,9 @@ std::string webhook_body(const Alert& a, const std::string& host) {
       {"host", host},
       {"summary", a.summary},
       {"detail", a.detail},
-      {"at", iso(a.at)},
-      {"incident_opened_at", a.incident_opened.time_since_epoch().count() ? json(iso(a.incident_opened)) : json()},
+      {"at", schedule::format_iso8601_utc(a.at)},
+      {"incident_opened_at",
+       a.incident_opened.time_since_epoch().count() ? json(schedule::format_iso8601_utc(a.incident_opened)) : json()},
       {"schedule", a.schedule},
       {"timezone", a.timezone},
       {"environment", a.environment},
@@ -206,13 +202,13 @@ std::string webhook_body(const Alert& a, const std::string& host) {
       {"oom", a.oom},
       {"duration_ms", a.duration_ms ? json(*a.duration_ms) : json()},
       {"output_tail", a.output_tail},
-      {"expected_at", a.expected ? json(iso(*a.expected)) : json()},
+      {"expected_at", a.expected ? json(schedule::format_iso8601_utc(*a.expected)) : json()},
       {"down_for_seconds", a.down_for ? json(a.down_for->count()) : json()}};
   // Added for the on-call reader (version 1 stays: fields are only ever added).
   auto opt = [](const auto& v) { return v ? json(*v) : json(); };
   j["user"] = a.user.empty() ? json() : json(a.user);
   j["command"] = a.command.empty() ? json() : json(a.command);
-  j["last_success_at"] = a.last_success ? json(iso(*a.last_success)) : json();
+  j["last_success_at"] = a.last_success ? json(schedule::format_iso8601_utc(*a.last_success)) : json();
   j["failed_since_success"] = opt(a.failed_since_success);
   j["peak_memory_bytes"] = opt(a.peak_memory_bytes);
   j["memory_limit_bytes"] = opt(a.memory_limit_bytes);
@@ -231,7 +227,7 @@ namespace {
 /// The alert with what a job's owner can name (its name, command, output, file, the messages
 /// that quote them) escaped as on a terminal: an ESC or bell byte in a user's job name is shown as
 /// `\e` or `\x07` in Slack, in a mail reader and in PagerDuty alike, never passed on to act there.
-Alert shown(const Alert& a) {
+Alert escaped_alert(const Alert& a) {
   Alert s = a;
   for (std::string* f : {&s.name, &s.summary, &s.source, &s.schedule, &s.timezone, &s.environment, &s.user, &s.command,
                          &s.signal, &s.oom_victim})
@@ -248,7 +244,7 @@ OutgoingMessage format_shown(const Alert& a, const NotifyTarget& t, const std::s
 
 OutgoingMessage format_alert(const Alert& a, const NotifyTarget& t, const std::string& host,
                              const AlertmanagerTiming& am) {
-  return format_shown(shown(a), t, host, am);
+  return format_shown(escaped_alert(a), t, host, am);
 }
 
 namespace {
@@ -279,7 +275,7 @@ OutgoingMessage format_shown(const Alert& a, const NotifyTarget& t, const std::s
                     {"description", full_detail(a).substr(0, 2000)},
                     {"color", color(a)},
                     {"fields", fields},
-                    {"timestamp", iso(a.at)}};
+                    {"timestamp", schedule::format_iso8601_utc(a.at)}};
       // No @everyone, @here, role or user ping, whatever a job's name or output says.
       m.body = json({{"content", a.summary.substr(0, 1900)},
                      {"embeds", json::array({embed})},
@@ -324,7 +320,7 @@ OutgoingMessage format_shown(const Alert& a, const NotifyTarget& t, const std::s
                                                                                                         : "error"},
                            {"component", a.key},
                            {"class", kind_name(a.kind)},
-                           {"timestamp", iso(a.at)},
+                           {"timestamp", schedule::format_iso8601_utc(a.at)},
                            {"custom_details", details}};
       if (!resolve && is_host_notice(a.kind)) body["payload"]["severity"] = "warning";
       m.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -346,7 +342,7 @@ OutgoingMessage format_shown(const Alert& a, const NotifyTarget& t, const std::s
       for (const auto& [name, value] : facts(a, host)) text += name + ": " + value + "\n";
       if (const std::string act = act_line(a, "\n  "); !act.empty()) text += "\nTo act:\n  " + act + "\n";
       if (!a.output_tail.empty()) text += "\nOutput (tail):\n" + tail(a.output_tail, 4000) + "\n";
-      text += "\n-- \ncronitor-agent, " + iso(a.at) + "\n";
+      text += "\n-- \ncronitor-agent, " + schedule::format_iso8601_utc(a.at) + "\n";
       m.body = std::move(text);
       break;
     }

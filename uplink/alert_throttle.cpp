@@ -9,10 +9,6 @@ namespace {
 /// Keys named in a digest; beyond them it says "and N more".
 constexpr size_t kKeysNamed = 5;
 
-std::string iso(Instant t) {
-  return schedule::format_iso8601(std::chrono::floor<std::chrono::seconds>(t), schedule::Zone::utc());
-}
-
 /// "10 minutes", "1 hour": the window as the digest's sentence reads best.
 std::string spelled(std::chrono::seconds d) {
   const int64_t s = d.count();
@@ -91,8 +87,9 @@ Alert AlertThrottle::digest(int64_t owner, const Window& w, Instant now) const {
   if (w.more_keys) keys += ", ...";
   a.detail = "This target's limit of " + std::to_string(limit_) + " messages per " + spelled(window_) +
              (owner == 0 ? std::string(" for root's jobs") : " for the jobs of uid " + std::to_string(owner)) +
-             " (alert_rate_limit, alert_rate_window) was reached at " + iso(w.start) + "; the alerts held back (" +
-             keys + ") are recorded in state.db and shown by `cronitor-agent status` and `history`";
+             " (alert_rate_limit, alert_rate_window) was reached at " + schedule::format_iso8601_utc(w.start) +
+             "; the alerts held back (" + keys +
+             ") are recorded in state.db and shown by `cronitor-agent status` and `history`";
   return a;
 }
 

@@ -23,7 +23,7 @@ constexpr KindName kKinds[] = {
 
 /// What an error may show of a target: its kind and, for a URL, scheme and host; never the path
 /// or a key, which are the secret (a Slack webhook URL is its own token).
-std::string shown(std::string_view text) {
+std::string redacted_target(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) return "...";  // no kind: the whole text may be the secret
   const std::string kind(text.substr(0, std::min<size_t>(colon, 16)));
@@ -41,31 +41,32 @@ std::string shown(std::string_view text) {
 Result<NotifyTarget> NotifyTarget::parse(std::string_view text) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos)
-    return fail("notify target \"" + shown(text) +
+    return fail("notify target \"" + redacted_target(text) +
                 "\": expected KIND:ADDRESS (slack, webhook, discord, teams, pagerduty, email, alertmanager)");
   std::string_view kind = text.substr(0, colon);
   std::string_view address = text.substr(colon + 1);
   if (address.empty() || address.size() > 2048)
-    return fail("notify target \"" + shown(text) + "\": empty or too long address");
+    return fail("notify target \"" + redacted_target(text) + "\": empty or too long address");
   for (auto [name, k] : kKinds) {
     if (name != kind) continue;
     bool url = k == Kind::kSlack || k == Kind::kWebhook || k == Kind::kDiscord || k == Kind::kTeams ||
                k == Kind::kAlertmanager;
     if (url && !address.starts_with("https://") && !address.starts_with("http://"))
-      return fail("notify target \"" + shown(text) + "\": " + std::string(name) + " needs an http:// or https:// URL");
+      return fail("notify target \"" + redacted_target(text) + "\": " + std::string(name) +
+                  " needs an http:// or https:// URL");
     if (url)
       if (auto ok = check_url(address); !ok)
-        return fail("notify target \"" + shown(text) + "\": " + ok.error().message);
+        return fail("notify target \"" + redacted_target(text) + "\": " + ok.error().message);
     if (k == Kind::kEmail &&
         (address.find('@') == std::string_view::npos || address.find_first_of(" \n\r\t<>") != std::string_view::npos))
-      return fail("notify target \"" + shown(text) + "\": not an email address");
+      return fail("notify target \"" + redacted_target(text) + "\": not an email address");
     return NotifyTarget{k, std::string(address)};
   }
-  return fail("notify target \"" + shown(text) + "\": unknown kind \"" + std::string(kind.substr(0, 16)) +
+  return fail("notify target \"" + redacted_target(text) + "\": unknown kind \"" + std::string(kind.substr(0, 16)) +
               "\" (slack, webhook, discord, teams, pagerduty, email, alertmanager)");
 }
 
-std::string NotifyTarget::redacted() const { return shown(text()); }
+std::string NotifyTarget::redacted() const { return redacted_target(text()); }
 
 std::string NotifyTarget::text() const {
   for (auto [name, k] : kKinds)

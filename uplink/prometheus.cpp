@@ -11,7 +11,7 @@ namespace {
 /// makes promtool and Prometheus refuse the whole scrape), cut to 1024 bytes at a character
 /// boundary, backslash, quote and newline escaped.
 std::string label(std::string_view raw) {
-  const std::string valid = valid_utf8(raw.substr(0, 4096));
+  const std::string valid = replace_invalid_utf8(raw.substr(0, 4096));
   std::string out;
   for (char c : cut_utf8(valid, 1024)) {
     if (c == '\\' || c == '"')

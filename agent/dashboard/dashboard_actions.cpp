@@ -25,7 +25,7 @@ std::string outcome(const json& reply, const std::string& ok_text) {
   return "Refused: " + why;
 }
 
-std::string field(const std::map<std::string, std::string>& form, const char* name) {
+std::string form_field(const std::map<std::string, std::string>& form, const char* name) {
   auto it = form.find(name);
   return it == form.end() ? std::string() : it->second;
 }
@@ -43,7 +43,7 @@ Reply DashboardServer::act(const MetricsHttp::Request& r, const std::map<std::st
     const std::string key = url.substr(6, slash - 6);
     back = "/jobs/" + url_component(key);
     json req = {{"control", verb}, {"key", key}};
-    const std::string for_text = field(form, "for");
+    const std::string for_text = form_field(form, "for");
     std::string until_text = "until resumed";
     if (verb == "pause" && !for_text.empty()) {
       // `cronitor-agent pause KEY --for TEXT`: the same words, the same parser.
@@ -58,9 +58,9 @@ Reply DashboardServer::act(const MetricsHttp::Request& r, const std::map<std::st
     if (done.empty())
       done = outcome(data_.control(req), verb == "pause" ? "Paused " + key + " " + until_text : "Resumed " + key);
   } else if (url == "/snooze" || url == "/snooze/off") {
-    json req = {{"control", "snooze"}, {"until_us", nullptr}, {"reason", field(form, "reason")}};
+    json req = {{"control", "snooze"}, {"until_us", nullptr}, {"reason", form_field(form, "reason")}};
     if (url == "/snooze") {
-      auto d = parse_duration(field(form, "for"));  // `cronitor-agent snooze DURATION`
+      auto d = parse_duration(form_field(form, "for"));  // `cronitor-agent snooze DURATION`
       if (!d)
         done = "Not snoozed: " + d.error().message;
       else

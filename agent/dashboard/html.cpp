@@ -117,6 +117,12 @@ std::string relative_text(const nlohmann::json& iso, Instant now) {
   return d >= 0 ? amount + " ago" : "in " + amount;
 }
 
+std::string when_text(const nlohmann::json& iso, Instant now) {
+  if (!iso.is_string()) return "-";
+  std::string rel = relative_text(iso, now);
+  return escape(iso.get<std::string>()) + (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
+}
+
 std::string schedule_words(std::string_view expr) {
   if (auto s = schedule::Schedule::parse(expr, schedule::Kind::kCron)) return s->explain();
   if (auto s = schedule::Schedule::parse(expr, schedule::Kind::kSystemd)) return s->explain();

@@ -27,6 +27,8 @@ std::string escape_json(const nlohmann::json& j);
 std::string duration_text(const nlohmann::json& ms);
 /// "5 min ago", "in 2 h", from an ISO 8601 UTC text of status/history JSON; "" when unreadable.
 std::string relative_text(const nlohmann::json& iso, Instant now);
+/// "2026-12-06T04:00:00Z (5 min ago)" as HTML, the relative part muted; "-" when `iso` is no text.
+std::string when_text(const nlohmann::json& iso, Instant now);
 /// Milliseconds since the epoch of an ISO 8601 text; nullopt when it is not one.
 std::optional<int64_t> iso_ms(const nlohmann::json& iso);
 /// The `schedule explain` words for a cron or OnCalendar expression; "" when neither parses.

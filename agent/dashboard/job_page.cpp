@@ -10,12 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string when(const json& iso, const PageContext& ctx) {
-  if (!iso.is_string()) return "-";
-  std::string rel = relative_text(iso, ctx.now);
-  return escape(iso.get<std::string>()) + (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
-}
-
 }  // namespace
 
 std::optional<int64_t> start_delay_ms(const schedule::Schedule& sched, const schedule::Zone& zone,
@@ -44,7 +38,7 @@ std::string run_row(const json& r, const PageContext& ctx, const std::optional<s
                     const schedule::Zone& zone) {
   const std::string cls = run_class(r);
   std::string out = "<tr class=\"run " + cls + "\" data-run=\"" + escape_json(field(r, "run_id")) + "\">";
-  out += "<td>" + when(field(r, "started"), ctx) + "</td>";
+  out += "<td>" + when_text(field(r, "started"), ctx.now) + "</td>";
   const std::string status = field(r, "status").is_string() ? field(r, "status").get<std::string>() : "";
   out += "<td><span class=\"state s-" + escape(status) + "\">" + escape(status) + "</span></td>";
   const json& exit = field(r, "exit_code");
@@ -136,7 +130,7 @@ std::string job_page(const json& monitor, const json& runs_in, const PageContext
   fact("Schedule", "<code>" + escape_json(sched) + "</code>" + (words.empty() ? "" : " (" + escape(words) + ")"));
   fact("Zone", escape_json(field(monitor, "timezone")));
   fact("Source", "<code>" + escape_json(field(monitor, "source")) + "</code>");
-  fact("Next expected", when(field(monitor, "next_expected"), ctx));
+  fact("Next expected", when_text(field(monitor, "next_expected"), ctx.now));
   if (!field(monitor, "paused_until").is_null()) fact("Paused until", escape_json(field(monitor, "paused_until")));
   body += "</div>";
   // The last 30 days of runs, at most the 500 the page asks for (runs is newest first).

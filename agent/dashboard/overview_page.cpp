@@ -6,6 +6,7 @@
 #include "agent/dashboard/html.h"
 #include "agent/dashboard/pages.h"
 #include "agent/dashboard/run_charts.h"
+#include "common/text.h"
 
 namespace cronitor::agent::dashboard {
 namespace {
@@ -15,30 +16,18 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 11> kStateOrder = {
     "failing", "missed", "running", "waiting", "unreported", "unknown", "ok", "paused", "stopped", "masked", "removed"};
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool matches(const json& m, const OverviewFilter& f, const std::string& text_lower) {
   if (!f.state.empty() && field(m, "state") != f.state) return false;
   if (text_lower.empty()) return true;
   for (const char* k : {"key", "name", "schedule", "source"}) {
     const json& v = field(m, k);
-    if (v.is_string() && lower(v.get<std::string>()).find(text_lower) != std::string::npos) return true;
+    if (v.is_string() && ascii_lower(v.get<std::string>()).find(text_lower) != std::string::npos) return true;
   }
   return false;
 }
 
 /// A count or pid of the status reply, "-" when absent.
 std::string number_text(const json& n) { return n.is_number() ? std::to_string(n.get<int64_t>()) : "-"; }
-
-/// "2026-12-06T04:00:00Z (5 min ago)".
-std::string when(const json& iso, const PageContext& ctx) {
-  if (!iso.is_string()) return "-";
-  std::string rel = relative_text(iso, ctx.now);
-  return escape(iso.get<std::string>()) + (rel.empty() ? "" : " <span class=\"muted\">(" + rel + ")</span>");
-}
 
 std::string state_badge(const json& state) {
   const std::string s = state.is_string() ? state.get<std::string>() : "unknown";
@@ -147,15 +136,17 @@ std::string job_row(const json& m, const json& runs, const PageContext& ctx) {
   const json& last = field(m, "last_run");
   if (last.is_object()) {
     const json& exit = field(last, "exit_code");
-    out += "<td>" + when(field(last, "started").is_string() ? field(last, "started") : field(last, "ended"), ctx) +
+    out += "<td>" +
+           when_text(field(last, "started").is_string() ? field(last, "started") : field(last, "ended"), ctx.now) +
            "<br>exit " + (exit.is_number() ? std::to_string(exit.get<int64_t>()) : std::string("-")) + ", " +
            duration_text(field(last, "duration_ms")) + "</td>";
   } else {
     out += "<td>-</td>";
   }
   const json& open = field(m, "open_run");
-  out += "<td>" + (open.is_object() ? "running since " + when(field(open, "started"), ctx) + "<br>" : std::string()) +
-         when(field(m, "next_expected"), ctx) + "</td>";
+  out += "<td>" +
+         (open.is_object() ? "running since " + when_text(field(open, "started"), ctx.now) + "<br>" : std::string()) +
+         when_text(field(m, "next_expected"), ctx.now) + "</td>";
   // The runs and the slots that passed without one (a missed slot is no run: state keeps them).
   out += "<td>" +
          run_strip_svg(strip_entries(runs.is_array() ? runs : json::array(), field(m, "missed_slots"), kStripRuns),
@@ -175,7 +166,7 @@ std::string overview_page(const json& status, const std::unordered_map<std::stri
                           const OverviewFilter& filter, const PageContext& ctx) {
   const json& monitors = field(status, "monitors");
   std::vector<const json*> shown;
-  const std::string text_lower = lower(filter.text);
+  const std::string text_lower = ascii_lower(filter.text);
   if (monitors.is_array())
     for (const auto& m : monitors)
       if (matches(m, filter, text_lower)) shown.push_back(&m);

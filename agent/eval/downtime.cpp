@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "agent/eval/evaluator_rules.h"
 #include "common/duration.h"
 #include "schedule/iso8601.h"
 
@@ -15,9 +16,7 @@ constexpr int kMaxCount = 1000;
 /// Jobs named in one notice; the rest are summed up.
 constexpr size_t kMaxJobsNamed = 20;
 
-std::string iso(Instant t, const schedule::Zone& z = schedule::Zone::utc()) {
-  return schedule::format_iso8601(std::chrono::floor<seconds>(t), z);
-}
+using rules::iso;
 
 std::string runs(int n, bool more) {
   return (more ? "more than " : "") + std::to_string(n) + (n == 1 && !more ? " run" : " runs");

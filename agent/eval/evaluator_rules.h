@@ -25,7 +25,7 @@ inline constexpr auto kQuietReminder = std::chrono::hours(24);
 
 bool unfed(const MonitorConfig& c, const MonitorState& s);
 std::string display(const MonitorConfig& c);
-std::string iso(Instant t, const schedule::Zone& z);
+std::string iso(Instant t, const schedule::Zone& z = schedule::Zone::utc());
 Alert make_alert(const MonitorConfig& c, Alert::Kind kind, Instant at);
 std::string kind_state(const std::string& kind);
 std::string ordinal(int n);

@@ -68,4 +68,10 @@ Result<std::chrono::seconds> parse_systemd_timespan(std::string_view text) {
   return std::chrono::seconds(static_cast<int64_t>(std::ceil(total_us / 1e6 - 1e-9)));
 }
 
+std::string systemd_timespan_text(uint64_t usec) {
+  if (usec % 1'000'000 == 0) return std::to_string(usec / 1'000'000) + "s";
+  if (usec % 1'000 == 0) return std::to_string(usec / 1'000) + "ms";
+  return std::to_string(usec) + "us";
+}
+
 }  // namespace cronitor::agent

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "common/error.h"
@@ -13,5 +15,8 @@ namespace cronitor::agent {
 /// number is seconds. Sub-second remainders round up to a whole second. At most 256 characters and
 /// ten years; anything else is an error naming the part not understood.
 [[nodiscard]] Result<std::chrono::seconds> parse_systemd_timespan(std::string_view text);
+
+/// A time span in microseconds as a unit file writes it: "5s", "250ms", "7us" (the largest whole unit).
+std::string systemd_timespan_text(uint64_t usec);
 
 }  // namespace cronitor::agent

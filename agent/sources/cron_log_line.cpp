@@ -3,6 +3,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "common/text.h"
+
 namespace cronitor::agent {
 
 namespace {
@@ -23,11 +25,6 @@ bool take(std::string_view& s, std::string_view prefix) {
   if (!s.starts_with(prefix)) return false;
   s.remove_prefix(prefix.size());
   return true;
-}
-
-std::string signal_name(int sig) {
-  const char* abbrev = ::sigabbrev_np(sig);
-  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 namespace cronitor::agent {
 namespace {
 
-bool digits(std::string_view s, size_t at, size_t n, int& out) {
+bool fixed_digits(std::string_view s, size_t at, size_t n, int& out) {
   out = 0;
   if (at + n > s.size()) return false;
   for (size_t i = at; i < at + n; ++i) {
@@ -21,9 +21,10 @@ Result<Instant> parse_wire_timestamp(std::string_view ts) {
   // YYYY-MM-DDTHH:MM:SS.mmmZ
   int y, mo, d, h, mi, s, ms;
   if (ts.size() != 24 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' || ts[13] != ':' || ts[16] != ':' ||
-      ts[19] != '.' || ts[23] != 'Z' || !digits(ts, 0, 4, y) || !digits(ts, 5, 2, mo) || !digits(ts, 8, 2, d) ||
-      !digits(ts, 11, 2, h) || !digits(ts, 14, 2, mi) || !digits(ts, 17, 2, s) || !digits(ts, 20, 3, ms) || mo < 1 ||
-      mo > 12 || d < 1 || d > static_cast<int>(schedule::days_in_month(y, mo)) || h > 23 || mi > 59 || s > 60)
+      ts[19] != '.' || ts[23] != 'Z' || !fixed_digits(ts, 0, 4, y) || !fixed_digits(ts, 5, 2, mo) ||
+      !fixed_digits(ts, 8, 2, d) || !fixed_digits(ts, 11, 2, h) || !fixed_digits(ts, 14, 2, mi) ||
+      !fixed_digits(ts, 17, 2, s) || !fixed_digits(ts, 20, 3, ms) || mo < 1 || mo > 12 || d < 1 ||
+      d > static_cast<int>(schedule::days_in_month(y, mo)) || h > 23 || mi > 59 || s > 60)
     return fail("bad timestamp \"" + std::string(ts.substr(0, 40)) + "\"");
   int64_t secs = schedule::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
                  mi * 60 + s;

@@ -39,7 +39,7 @@ std::optional<std::string> read_small(const std::string& path, size_t cap) {
 std::string proc_path(pid_t pid, const char* file) { return "/proc/" + std::to_string(pid) + "/" + file; }
 
 template <typename T>
-bool number(std::string_view word, T& out) {
+bool read_number(std::string_view word, T& out) {
   auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), out);
   return ec == std::errc() && p == word.data() + word.size();
 }
@@ -71,13 +71,13 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
         s.state = word[0];
         break;
       case 4:
-        if (!number(word, s.ppid)) return std::nullopt;
+        if (!read_number(word, s.ppid)) return std::nullopt;
         break;
       case 5:
-        if (!number(word, s.pgrp)) return std::nullopt;
+        if (!read_number(word, s.pgrp)) return std::nullopt;
         break;
       case 22:
-        have_start = number(word, s.start_ticks);
+        have_start = read_number(word, s.start_ticks);
         break;
       default:
         break;
@@ -139,7 +139,7 @@ std::optional<Instant> kernel_boot_time(const std::string& proc_stat) {
   while (std::getline(in, line)) {
     if (!line.starts_with("btime ")) continue;
     int64_t s = 0;
-    if (number(std::string_view(line).substr(6), s)) return Instant(std::chrono::seconds(s));
+    if (read_number(std::string_view(line).substr(6), s)) return Instant(std::chrono::seconds(s));
     break;
   }
   timespec real{}, boot{};
@@ -151,7 +151,7 @@ std::optional<Instant> host_boot_time() {
   if (const char* stated = std::getenv("CRONITOR_BOOT_TIME"); stated != nullptr && *stated != '\0') {
     int64_t s = 0;
     const auto now = std::chrono::system_clock::now();
-    if (number(std::string_view(stated), s) && s > 0 && Instant(std::chrono::seconds(s)) <= now)
+    if (read_number(std::string_view(stated), s) && s > 0 && Instant(std::chrono::seconds(s)) <= now)
       return Instant(std::chrono::seconds(s));
     static bool warned = false;
     if (!warned) spdlog::warn("CRONITOR_BOOT_TIME=\"{}\" is not seconds since the epoch in the past, ignoring", stated);
@@ -166,7 +166,7 @@ std::vector<pid_t> proc_pids(const std::string& proc) {
   if (!d) return out;
   while (dirent* e = ::readdir(d)) {
     pid_t pid = 0;
-    if (number(std::string_view(e->d_name), pid) && pid > 0) out.push_back(pid);
+    if (read_number(std::string_view(e->d_name), pid) && pid > 0) out.push_back(pid);
   }
   ::closedir(d);
   return out;

@@ -193,7 +193,7 @@ std::optional<std::string_view> field(sd_journal* j, const char* name) {
   return v.substr(eq + 1);
 }
 
-std::optional<int64_t> number(std::optional<std::string_view> v) {
+std::optional<int64_t> field_number(std::optional<std::string_view> v) {
   if (!v || v->empty() || v->size() > 10) return std::nullopt;
   bool negative = v->front() == '-';
   if (negative) v->remove_prefix(1);
@@ -245,14 +245,14 @@ Result<ManagerEntries> read_manager_entries(const std::vector<std::string>& file
     }
     JournalEntry e;
     e.realtime_usec = usec;
-    e.pid = number(field(j.get(), "_PID")).value_or(0);
-    e.uid = number(field(j.get(), "_UID")).value_or(-1);
+    e.pid = field_number(field(j.get(), "_PID")).value_or(0);
+    e.uid = field_number(field(j.get(), "_UID")).value_or(-1);
     e.message_id = std::string(field(j.get(), "MESSAGE_ID").value_or(""));
     e.unit = std::string(field(j.get(), "UNIT").value_or(""));
     e.invocation_id = std::string(field(j.get(), "INVOCATION_ID").value_or(""));
     e.message = std::string(field(j.get(), "MESSAGE").value_or("").substr(0, 4096));
     e.exit_code = std::string(field(j.get(), "EXIT_CODE").value_or("").substr(0, 16));
-    if (auto s = number(field(j.get(), "EXIT_STATUS"))) e.exit_status = static_cast<int>(*s);
+    if (auto s = field_number(field(j.get(), "EXIT_STATUS"))) e.exit_status = static_cast<int>(*s);
     e.unit_result = std::string(field(j.get(), "UNIT_RESULT").value_or("").substr(0, 64));
     if (e.message_id == kUnitFailureResult && failed.size() < kMaxTails) failed.insert(e.invocation_id);
     out.entries.push_back(std::move(e));

@@ -1,17 +1,10 @@
 #include "agent/sources/live_timer_job.h"
 
+#include "agent/eval/systemd_timespan.h"
 #include "discovery/job_identity.h"
 
 namespace cronitor::agent {
-namespace {
-
-std::string span_text(uint64_t usec) {
-  if (usec % 1'000'000 == 0) return std::to_string(usec / 1'000'000) + "s";
-  if (usec % 1'000 == 0) return std::to_string(usec / 1'000) + "ms";
-  return std::to_string(usec) + "us";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 bool timer_runs(const LiveTimer& t) {
   return t.loaded && (t.active_state == "active" || t.active_state == "activating");
@@ -46,8 +39,8 @@ discovery::Job live_timer_job(const LiveTimer& t, const std::string& zone) {
   info.service = t.service;
   info.enabled = true;  // the manager runs it: as good as enabled for monitoring
   info.persistent = t.persistent;
-  info.accuracy = span_text(t.accuracy_usec);
-  info.randomized_delay = span_text(t.randomized_delay_usec);
+  info.accuracy = systemd_timespan_text(t.accuracy_usec);
+  info.randomized_delay = systemd_timespan_text(t.randomized_delay_usec);
   for (const auto& c : t.calendar) j.schedule += (j.schedule.empty() ? "" : "; ") + c;
   if (j.schedule.empty())
     for (const auto& m : t.monotonic) j.schedule += (j.schedule.empty() ? "" : "; ") + m;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/text.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -16,16 +18,8 @@ constexpr auto kLimitPairing = std::chrono::seconds(2);
 // The run's clock (the wrapper's) and the kernel's print time may differ by scheduling.
 constexpr auto kSlack = std::chrono::seconds(2);
 
-template <typename T>
-std::optional<T> number(std::string_view s) {
-  T v{};
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 /// The digits at the start of `s`.
-std::string_view digits(std::string_view s) {
+std::string_view leading_digits(std::string_view s) {
   size_t n = 0;
   while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
   return s.substr(0, n);
@@ -35,7 +29,7 @@ std::string_view digits(std::string_view s) {
 std::optional<int64_t> kb_after(std::string_view text, std::string_view key) {
   const size_t at = text.find(key);
   if (at == std::string_view::npos) return std::nullopt;
-  auto n = number<int64_t>(digits(text.substr(at + key.size())));
+  auto n = whole_number<int64_t>(leading_digits(text.substr(at + key.size())));
   if (!n || *n > (int64_t{1} << 50)) return std::nullopt;
   return *n * 1024;
 }
@@ -58,9 +52,9 @@ std::optional<KmsgRecord> parse_kmsg_record(std::string_view raw) {
     pos = end + 1;
   }
   if (n < 3) return std::nullopt;
-  auto level = number<int>(parts[0]);
-  auto seq = number<uint64_t>(parts[1]);
-  auto usec = number<uint64_t>(parts[2]);
+  auto level = whole_number<int>(parts[0]);
+  auto seq = whole_number<uint64_t>(parts[1]);
+  auto usec = whole_number<uint64_t>(parts[2]);
   if (!level || !seq || !usec) return std::nullopt;
   r.level = *level;
   r.seq = *seq;
@@ -89,8 +83,8 @@ std::optional<OomLine> parse_oom_line(std::string_view text) {
     // "Out of memory: Killed process 1234 (name) total-vm:...", "Memory cgroup " before it since
     // 4.19; older kernels said "Killed process 1234 (name) total-vm:..." on a line of its own.
     std::string_view rest = killed;
-    auto pid = number<int64_t>(digits(rest));
-    rest = rest.substr(digits(rest).size());
+    auto pid = whole_number<int64_t>(leading_digits(rest));
+    rest = rest.substr(leading_digits(rest).size());
     if (!pid || *pid <= 0 || !rest.starts_with(" (")) return std::nullopt;
     rest = rest.substr(2);
     // Only numbers follow "total-vm:", so the last ") total-vm:" ends the name.
@@ -112,10 +106,10 @@ std::optional<OomLine> parse_oom_line(std::string_view text) {
     // pid=N,uid=N": pid and uid are the last two fields, numbers; the name comes before them.
     const std::string_view list = text.substr(9);
     const size_t u = list.rfind(",uid=");
-    if (u == std::string_view::npos || !number<int64_t>(list.substr(u + 5))) return std::nullopt;
+    if (u == std::string_view::npos || !whole_number<int64_t>(list.substr(u + 5))) return std::nullopt;
     const size_t p = list.rfind(",pid=", u);
     if (p == std::string_view::npos) return std::nullopt;
-    auto n = number<int64_t>(list.substr(p + 5, u - p - 5));
+    auto n = whole_number<int64_t>(list.substr(p + 5, u - p - 5));
     if (!n || *n <= 0) return std::nullopt;
     l.kind = OomLine::Kind::kSummary;
     l.pid = *n;

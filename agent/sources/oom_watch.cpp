@@ -6,16 +6,10 @@
 #include <cstdlib>
 #include <utility>
 
+#include "common/event_source.h"
+
 namespace cronitor::agent {
-namespace {
-
-uint64_t monotonic_usec() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 OomWatch::OomWatch(std::function<Instant()> now, OomKillLog::PgidOf pgid_of, OomKillLog::AncestorsOf ancestors)
     : now_(std::move(now)), pgid_of_(std::move(pgid_of)), ancestors_of_(std::move(ancestors)) {}

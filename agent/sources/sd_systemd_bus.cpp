@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/eval/systemd_timespan.h"
+#include "common/event_source.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -31,19 +34,6 @@ struct Reply {
   std::string why(int r) const { return err.message ? std::string(err.message) : std::string(std::strerror(-r)); }
 };
 
-uint64_t monotonic_usec() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
-}
-
-/// A time span as a unit file writes it: "5s", "250ms", "7us".
-std::string span_text(uint64_t usec) {
-  if (usec % 1'000'000 == 0) return std::to_string(usec / 1'000'000) + "s";
-  if (usec % 1'000 == 0) return std::to_string(usec / 1'000) + "ms";
-  return std::to_string(usec) + "us";
-}
-
 /// TimersCalendar a(sst) or TimersMonotonic a(stt) as settings: the spec ("*-*-* 02:00:00"), or
 /// "OnUnitActiveSec=5s" (the bus says "OnUnitActiveUSec" and microseconds).
 int read_timer_list(sd_bus_message* m, bool calendar, std::optional<std::vector<std::string>>& into) {
@@ -62,7 +52,7 @@ int read_timer_list(sd_bus_message* m, bool calendar, std::optional<std::vector<
     } else {
       std::string name = base ? base : "";
       if (name.ends_with("USec")) name = name.substr(0, name.size() - 4) + "Sec";
-      out.push_back(name + "=" + span_text(value));
+      out.push_back(name + "=" + systemd_timespan_text(value));
     }
   }
   if (r < 0) return r;

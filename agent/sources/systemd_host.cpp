@@ -73,12 +73,12 @@ namespace {
 
 // A v1 memory cgroup's OOM notifications: an eventfd on the loop, sorted as they are read (the
 // cgroup still there: an OOM; gone: its removal, plus any OOM read late).
-struct OomWatch {
+struct CgroupV1OomWatch {
   int fd = -1;
   sd_event_source* src = nullptr;
   std::string oom_control;
   OomNotifications notes;
-  ~OomWatch() {
+  ~CgroupV1OomWatch() {
     sd_event_source_disable_unref(src);
     if (fd >= 0) ::close(fd);
   }
@@ -88,7 +88,7 @@ struct OomWatch {
       (::access(oom_control.c_str(), F_OK) == 0 ? notes.while_there : notes.once_gone) += n;
   }
   static int on_ready(sd_event_source*, int, uint32_t, void* ud) {
-    static_cast<OomWatch*>(ud)->drain();
+    static_cast<CgroupV1OomWatch*>(ud)->drain();
     return 0;
   }
 };
@@ -99,7 +99,7 @@ Result<std::function<OomNotifications()>> watch_cgroup_oom(sd_event* ev, const s
                                                            const std::string& cg) {
   if (!usable_cgroup(cg)) return fail("no usable ControlGroup \"" + cg + "\"");
   const std::string dir = root + "/memory" + cg;
-  auto w = std::make_shared<OomWatch>();
+  auto w = std::make_shared<CgroupV1OomWatch>();
   w->oom_control = dir + "/memory.oom_control";
   w->fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (w->fd < 0) return std::unexpected(Error::from_errno("eventfd", dir));
@@ -118,7 +118,7 @@ Result<std::function<OomNotifications()>> watch_cgroup_oom(sd_event* ev, const s
   ::close(ofd);  // the kernel holds its own reference
   if (!ok) return std::unexpected(e);
   if (ev) {
-    const int r = sd_event_add_io(ev, &w->src, w->fd, EPOLLIN, OomWatch::on_ready, w.get());
+    const int r = sd_event_add_io(ev, &w->src, w->fd, EPOLLIN, CgroupV1OomWatch::on_ready, w.get());
     if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", dir, -r));
     // Before the bus: the OOM's note is read while the cgroup is there, not after the manager
     // has removed it and said the run ended (read late, only the removal's second note tells).

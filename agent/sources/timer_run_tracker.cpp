@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "agent/state/skipped_runs.h"
+#include "common/text.h"
 
 namespace cronitor::agent {
 namespace {
@@ -18,11 +19,6 @@ constexpr int kDumped = 3;  // CLD_DUMPED
 bool is_hex32(const std::string& s) {
   return s.size() == 32 &&
          std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::string signal_name(int sig) {
-  const char* abbrev = ::sigabbrev_np(sig);
-  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
 }  // namespace

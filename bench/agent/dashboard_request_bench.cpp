@@ -37,7 +37,7 @@ namespace fs = std::filesystem;
 constexpr int kJobs = 1000;
 constexpr int kRuns = 60;
 constexpr int kBigRuns = 500;
-const Instant kNow = Instant(std::chrono::seconds(1'800'000'000));
+const Instant kRequestNow = Instant(std::chrono::seconds(1'800'000'000));
 
 MonitorConfig job_config(const std::string& key) {
   MonitorConfig c;
@@ -64,11 +64,11 @@ RunEvent run_event(const std::string& key, const std::string& id, RunEvent::Stat
   return e;
 }
 
-/// `n` hourly runs of `key`, the newest an hour before kNow; `running`: the newest has not ended.
+/// `n` hourly runs of `key`, the newest an hour before kRequestNow; `running`: the newest has not ended.
 void add_runs(StateStore& s, const std::string& key, int n, bool running) {
   for (int i = n - 1; i >= 0; --i) {
     const std::string id = key + "-" + std::to_string(i);
-    const Instant start = kNow - std::chrono::hours(i + 1);
+    const Instant start = kRequestNow - std::chrono::hours(i + 1);
     (void)s.record_event(run_event(key, id, RunEvent::State::kRun, start, 0, 0), start);
     if (running && i == 0) continue;
     const bool failed = i % 9 == 0;
@@ -86,7 +86,7 @@ void add_incidents(StateStore& s, const std::string& key) {
     a.key = key;
     a.name = "Job " + key;
     a.kind = Alert::Kind::kFailed;
-    a.incident_opened = kNow - std::chrono::hours(24 * (i + 1));
+    a.incident_opened = kRequestNow - std::chrono::hours(24 * (i + 1));
     a.at = a.incident_opened;
     a.summary = "Job " + key + " failed: exit code 1";
     for (auto type : {Action::Type::kOpen, Action::Type::kUpdate, Action::Type::kResolve}) {
@@ -99,7 +99,7 @@ void add_incidents(StateStore& s, const std::string& key) {
 
 /// `per_job` runs of each of jobs 0..999 in one statement: hourly, every 9th failed with a tail.
 void add_runs_in_sql(StateStore& s, int per_job) {
-  const std::string now_ms = std::to_string(kNow.time_since_epoch() / std::chrono::milliseconds(1));
+  const std::string now_ms = std::to_string(kRequestNow.time_since_epoch() / std::chrono::milliseconds(1));
   auto r = s.db().exec(
       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(per_job - 1) +
       "), j(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM j WHERE k < " + std::to_string(kJobs - 1) +
@@ -139,14 +139,14 @@ struct BenchDb {
       configs.push_back(job_config(key));
       if (per_job == 0) add_runs(*store, key, j == kJobs ? kBigRuns : kRuns, j % 50 == 0);
       MonitorState st;
-      st.last_start = kNow - std::chrono::hours(1);
+      st.last_start = kRequestNow - std::chrono::hours(1);
       st.last_end = st.last_start;
       st.last_status = j % 9 == 0 ? "failed" : "ok";
-      st.expected = kNow + std::chrono::minutes(50);
+      st.expected = kRequestNow + std::chrono::minutes(50);
       if (j % 13 == 0 && per_job == 0) {
         st.last_status = "missed";
-        st.incident =
-            Incident{kNow - std::chrono::hours(3), "missed", 1, kNow - std::chrono::hours(3), "missed", 0, {}};
+        st.incident = Incident{
+            kRequestNow - std::chrono::hours(3), "missed", 1, kRequestNow - std::chrono::hours(3), "missed", 0, {}};
         add_incidents(*store, key);
       }
       (void)store->save_job(configs.back(), st);
@@ -208,7 +208,7 @@ struct Server {
   explicit Server(BenchDb& b) : server((b.dir / "dashboard.token").string(), b.data(), "bench") {
     const std::string token_path = (b.dir / "dashboard.token").string();
     auto token = dashboard::load_or_create_token(token_path);
-    auto login = server.handle({"GET", "/login", "", {{"token", token.value_or("")}}}, kNow);
+    auto login = server.handle({"GET", "/login", "", {{"token", token.value_or("")}}}, kRequestNow);
     for (const auto& [k, v] : login.headers)
       if (k == "Set-Cookie") cookie = v.substr(0, v.find(';'));
   }
@@ -218,7 +218,7 @@ void run_request(benchmark::State& state, const std::string& url, BenchDb& b = d
   Server s(b);
   size_t bytes = 0;
   for (auto _ : state) {
-    auto reply = s.server.handle({"GET", url, s.cookie, {}}, kNow);
+    auto reply = s.server.handle({"GET", url, s.cookie, {}}, kRequestNow);
     if (reply.status != 200) state.SkipWithError(("status " + std::to_string(reply.status)).c_str());
     bytes = reply.body.size();
     benchmark::DoNotOptimize(reply);

@@ -14,6 +14,7 @@
 namespace cronitor::discovery {
 namespace {
 
+using testing::jobs_of;
 using testing::TempTree;
 using testing::write_file;
 
@@ -42,13 +43,6 @@ TEST(LargeCrontab, OverOneMebibyteIsReadLineByLineAndOnlyLongLinesAreSkipped) {
   EXPECT_EQ(warnings[0], "/etc/cron.d/big:3: line longer than 8192 bytes, ignoring");
   EXPECT_EQ(warnings[1],
             "/etc/cron.d/big:" + std::to_string(last_line + 1) + ": line longer than 8192 bytes, ignoring");
-}
-
-std::vector<const Job*> jobs_of(const Scanner& s, const std::string& file) {
-  std::vector<const Job*> out;
-  for (const Job* j : s.jobs())
-    if (j->file == file) out.push_back(j);
-  return out;
 }
 
 TEST(CronDSymlink, ToTheSystemCrontabGetsDistinctKeysBeforeAndAfterWrapping) {

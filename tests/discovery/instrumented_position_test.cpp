@@ -11,14 +11,15 @@
 #include "discovery/crontab_parser.h"
 #include "discovery/crontab_rewriter.h"
 #include "discovery/instrumented.h"
+#include "test_util.h"
 
 namespace cronitor::discovery {
 namespace {
 
-constexpr const char* kUuid = "5f0c7e2a-8d3b-4c1e-9a4f-0b6d2e8c1a37";
+using testing::kHealthchecksUuid;
 
 TEST(InstrumentedPosition, AToolAfterOtherCommandsIsRecognisedWithTheJobAsTheShellRanIt) {
-  const std::string u = kUuid;
+  const std::string u = kHealthchecksUuid;
   struct Case {
     std::string command;
     const char* tool;
@@ -27,16 +28,18 @@ TEST(InstrumentedPosition, AToolAfterOtherCommandsIsRecognisedWithTheJobAsTheShe
     const char* refusal;  // part of why it is not adoptable; "" when it is
   };
   const std::vector<Case> cases = {
-      {"cd /srv && runitor -uuid " + u + " -- ./job", "runitor", kUuid, "cd /srv && ./job", ""},
+      {"cd /srv && runitor -uuid " + u + " -- ./job", "runitor", kHealthchecksUuid, "cd /srv && ./job", ""},
       {"cd X; sentry-cli monitors run nightly -- cmd --all", "sentry-cli", "nightly", "cd X; cmd --all", ""},
       {"FOO=1 cronitor exec k3y cmd arg", "cronitor", "k3y", "(export FOO=1; cmd arg)", ""},
       {"FOO=1 BAR='a b' runitor -slug s1 -- ./job x", "runitor", "s1", "FOO=1 BAR='a b' ./job x", ""},
       // cronitor exec ran its words with sh -c: one command after what ran before it.
       {"cd /srv && cronitor exec k3y 'a.sh; b.sh'", "cronitor", "k3y", "cd /srv && (a.sh; b.sh)", ""},
-      {"test -d /srv || runitor -uuid " + u + " -- ./job", "runitor", kUuid, "", "runitor runs after \"||\""},
+      {"test -d /srv || runitor -uuid " + u + " -- ./job", "runitor", kHealthchecksUuid, "",
+       "runitor runs after \"||\""},
       {"true | sentry-cli monitors run s -- cmd", "sentry-cli", "s", "", "sentry-cli runs after \"|\""},
       {"sleep 1 & cronitor exec k3y cmd", "cronitor", "k3y", "", "cronitor runs after \"&\""},
-      {"cd /srv && runitor -uuid " + u + " -- ./job && touch ok", "runitor", kUuid, "", "runs more after runitor"},
+      {"cd /srv && runitor -uuid " + u + " -- ./job && touch ok", "runitor", kHealthchecksUuid, "",
+       "runs more after runitor"},
       {"CRONITOR_API_KEY=x cronitor exec k3y cmd", "cronitor", "k3y", "", "sets CRONITOR_API_KEY for cronitor"},
       {"cd /x && SENTRY_DSN=https://k@s/1 sentry-cli monitors run s -- cmd", "sentry-cli", "s", "", "SENTRY_DSN"},
   };
@@ -58,11 +61,11 @@ TEST(InstrumentedPosition, AToolAfterOtherCommandsIsRecognisedWithTheJobAsTheShe
 }
 
 TEST(InstrumentedPosition, AdoptKeepsThePrefixInTheJobAndUnwrapRestoresEveryByte) {
-  const std::string text = std::string("SHELL=/bin/sh\n") + "30 2 * * * root cd /srv && runitor -uuid " + kUuid +
-                           " -- ./backup.sh > /dev/null\n" +
+  const std::string text = std::string("SHELL=/bin/sh\n") + "30 2 * * * root cd /srv && runitor -uuid " +
+                           kHealthchecksUuid + " -- ./backup.sh > /dev/null\n" +
                            "0 4 * * 1 root cd /opt/r; sentry-cli monitors run weekly -- python3 r.py%in\n" +
                            "*/5 * * * * root FOO=1 cronitor exec d3x0c1 \"./sync.sh && ./post.sh\"\n" +
-                           "1 1 * * * root test -d /x || runitor -uuid " + kUuid + " -- ./y\n";
+                           "1 1 * * * root test -d /x || runitor -uuid " + kHealthchecksUuid + " -- ./y\n";
   std::map<int, std::string> keys;
   for (const auto& e : parse_crontab(text, CrontabFormat::kSystem, "/etc/cron.d/t").entries)
     keys[e.line] = "key" + std::to_string(e.line);
@@ -77,7 +80,7 @@ TEST(InstrumentedPosition, AdoptKeepsThePrefixInTheJobAndUnwrapRestoresEveryByte
   EXPECT_NE(t.find("root /usr/bin/cronitor-exec key3 -- 'cd /opt/r; python3 r.py'%in\n"), std::string::npos) << t;
   EXPECT_NE(t.find("root /usr/bin/cronitor-exec key4 -- '(export FOO=1; ./sync.sh && ./post.sh)'\n"), std::string::npos)
       << t;
-  EXPECT_NE(t.find("adopted=runitor healthchecks_uuid=" + std::string(kUuid)), std::string::npos) << t;
+  EXPECT_NE(t.find("adopted=runitor healthchecks_uuid=" + std::string(kHealthchecksUuid)), std::string::npos) << t;
   EXPECT_EQ(wrap_crontab(t, CrontabFormat::kSystem, "/etc/cron.d/t", keys, kDefaultExecPath, true).text, t);
   EXPECT_EQ(unwrap_crontab(t, CrontabFormat::kSystem, "/etc/cron.d/t").text, text);
 }

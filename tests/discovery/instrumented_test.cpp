@@ -12,11 +12,12 @@
 #include "discovery/crontab_rewriter.h"
 #include "discovery/crontab_source.h"
 #include "discovery/shell_words.h"
+#include "test_util.h"
 
 namespace cronitor::discovery {
 namespace {
 
-constexpr const char* kUuid = "5f0c7e2a-8d3b-4c1e-9a4f-0b6d2e8c1a37";
+using testing::kHealthchecksUuid;
 
 struct Case {
   std::string command;
@@ -29,7 +30,7 @@ struct Case {
 };
 
 TEST(Instrumented, EachToolsForms) {
-  const std::string u = kUuid;
+  const std::string u = kHealthchecksUuid;
   const std::vector<Case> cases = {
       // cronitor-cli: the words after KEY, joined, are what it runs with sh -c.
       {"cronitor exec d3x0c1 /usr/local/bin/backup.sh --full", "cronitor", "cronitor_key", "d3x0c1",
@@ -40,14 +41,15 @@ TEST(Instrumented, EachToolsForms) {
        "k3y42", "report.sh", "> /dev/null 2>&1", true},
       {"cronitor -k SECRET exec abc123 'it'\\''s.sh'", "cronitor", "cronitor_key", "abc123", "it's.sh", "", true},
       // runitor: Go flags, one or two dashes, =value or the next word; the command after them.
-      {("runitor -uuid " + u + " -- /usr/local/bin/backup.sh --full"), "runitor", "healthchecks_uuid", kUuid,
-       "/usr/local/bin/backup.sh --full", "", true},
+      {("runitor -uuid " + u + " -- /usr/local/bin/backup.sh --full"), "runitor", "healthchecks_uuid",
+       kHealthchecksUuid, "/usr/local/bin/backup.sh --full", "", true},
       {"/usr/local/bin/runitor --slug=db-backup -ping-key pk_ABC -api-retries 3 pg_dump -Fc app > /srv/app.dump",
        "runitor", "healthchecks_slug", "db-backup", "pg_dump -Fc app", "> /srv/app.dump", true},
       {("runitor -api-url https://hc.example.com/ping -uuid=" + u + " -quiet -- sh -c 'echo \"a  b\"'"), "runitor",
-       "healthchecks_uuid", kUuid, "sh -c 'echo \"a  b\"'", "", true},
+       "healthchecks_uuid", kHealthchecksUuid, "sh -c 'echo \"a  b\"'", "", true},
       {"CHECK_UUID=x runitor -- job.sh", "runitor", "", "", "job.sh", "", false},
-      {("runitor -uuid " + u + " -- a.sh && touch /tmp/ok"), "runitor", "healthchecks_uuid", kUuid, "a.sh", "", false},
+      {("runitor -uuid " + u + " -- a.sh && touch /tmp/ok"), "runitor", "healthchecks_uuid", kHealthchecksUuid, "a.sh",
+       "", false},
       // sentry-cli monitors run SLUG -- CMD (clap options before or after the slug).
       {"sentry-cli monitors run nightly-report -- python3 /srv/report.py", "sentry-cli", "sentry_slug",
        "nightly-report", "python3 /srv/report.py", "", true},
@@ -57,16 +59,16 @@ TEST(Instrumented, EachToolsForms) {
       {"sentry-cli monitors run my-slug /bin/true", "sentry-cli", "sentry_slug", "my-slug", "", "", false},
       // A command that ends in a curl ping to a Healthchecks URL.
       {("/usr/local/bin/backup.sh && curl -fsS -m 10 --retry 5 -o /dev/null https://hc-ping.com/" + u), "curl",
-       "healthchecks_uuid", kUuid, "/usr/local/bin/backup.sh", "", true},
+       "healthchecks_uuid", kHealthchecksUuid, "/usr/local/bin/backup.sh", "", true},
       {("cd /srv && ./run.sh ; curl -fsS -m 10 --retry 5 -o /dev/null \"https://hc-ping.com/" + u + "/$?\""), "curl",
-       "healthchecks_uuid", kUuid, "cd /srv && ./run.sh", "", true},
+       "healthchecks_uuid", kHealthchecksUuid, "cd /srv && ./run.sh", "", true},
       {("curl -fsS https://hc-ping.com/" + u + "/start && job.sh && curl -fsS https://hc-ping.com/" + u), "curl",
-       "healthchecks_uuid", kUuid, "job.sh", "", true},
+       "healthchecks_uuid", kHealthchecksUuid, "job.sh", "", true},
       {"job.sh 2>&1 | curl -fsS -m 10 --retry 5 --data-binary @- https://hc-ping.com/pk_ABCdef123/nightly-job", "curl",
        "healthchecks_slug", "nightly-job", "job.sh 2>&1", "", true},
       {("job.sh && curl -s https://hc.example.org/ping/" + u + " || curl -s https://hc.example.org/ping/" + u +
         "/fail"),
-       "curl", "healthchecks_uuid", kUuid, "job.sh", "", true},
+       "curl", "healthchecks_uuid", kHealthchecksUuid, "job.sh", "", true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.command);

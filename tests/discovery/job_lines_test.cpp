@@ -17,15 +17,9 @@
 namespace cronitor::discovery {
 namespace {
 
+using testing::jobs_of;
 using testing::TempTree;
 using testing::write_file;
-
-std::vector<const Job*> jobs_of(const Scanner& s, const std::string& file) {
-  std::vector<const Job*> out;
-  for (const Job* j : s.jobs())
-    if (j->file == file) out.push_back(j);
-  return out;
-}
 
 std::string read(const std::string& path) {
   std::ifstream in(path);

@@ -9,16 +9,12 @@
 
 #include "discovery/scanner.h"
 #include "memory_root.h"
+#include "test_util.h"
 
 namespace cronitor::discovery {
 namespace {
 
-const Job* at(const Scanner& s, const std::string& file, int line) {
-  for (const Job* j : s.jobs())
-    if (j->file == file && j->line == line) return j;
-  return nullptr;
-}
-
+using testing::job_at;
 TEST(JobNames, CronitorCommentNameIsTheJobsName) {
   testing::MemoryRoot mem;
   mem.add("/etc/cron.d/walk",
@@ -30,11 +26,11 @@ TEST(JobNames, CronitorCommentNameIsTheJobsName) {
           "0 3 * * * root /opt/other.sh\n");
   Scanner s(mem);
   s.scan();
-  ASSERT_NE(at(s, "/etc/cron.d/walk", 2), nullptr);
-  EXPECT_EQ(at(s, "/etc/cron.d/walk", 2)->name, "walk-e-hung");
-  EXPECT_TRUE(at(s, "/etc/cron.d/walk", 2)->named);
-  EXPECT_EQ(at(s, "/etc/cron.d/walk", 4)->name, "Nightly report");
-  EXPECT_EQ(at(s, "/etc/cron.d/walk", 6)->name, "legacy-name");
+  ASSERT_NE(job_at(s, "/etc/cron.d/walk", 2), nullptr);
+  EXPECT_EQ(job_at(s, "/etc/cron.d/walk", 2)->name, "walk-e-hung");
+  EXPECT_TRUE(job_at(s, "/etc/cron.d/walk", 2)->named);
+  EXPECT_EQ(job_at(s, "/etc/cron.d/walk", 4)->name, "Nightly report");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/walk", 6)->name, "legacy-name");
   EXPECT_EQ(s.jobs().size(), 3u);  // the comments are not commented-out jobs
 }
 
@@ -48,16 +44,16 @@ TEST(JobNames, TwoDerivedNamesAlikeAreToldApartByWhere) {
   std::set<std::string> names;
   for (const Job* j : s.jobs()) names.insert(j->name);
   EXPECT_EQ(names.size(), s.jobs().size()) << "every job has a name of its own";
-  EXPECT_EQ(at(s, "/etc/cron.d/a", 1)->name, "echo-a-1");
-  EXPECT_EQ(at(s, "/etc/cron.d/a", 2)->name, "echo-a-2");
-  EXPECT_EQ(at(s, "/var/spool/cron/crontabs/alice", 1)->name, "echo-alice-1");
-  EXPECT_EQ(at(s, "/etc/cron.d/b", 1)->name, "backup");  // unique names stay short
+  EXPECT_EQ(job_at(s, "/etc/cron.d/a", 1)->name, "echo-a-1");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/a", 2)->name, "echo-a-2");
+  EXPECT_EQ(job_at(s, "/var/spool/cron/crontabs/alice", 1)->name, "echo-alice-1");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/b", 1)->name, "backup");  // unique names stay short
 
   // One of the two goes: the other gets its short name back, reported as a change.
   mem.add("/etc/cron.d/a", "* * * * * root echo hello\n");
   mem.add("/var/spool/cron/crontabs/alice", "");
   const Changes c = s.rescan({"/etc/cron.d/a", "/var/spool/cron/crontabs/alice"});
-  EXPECT_EQ(at(s, "/etc/cron.d/a", 1)->name, "echo");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/a", 1)->name, "echo");
   EXPECT_EQ(c.removed.size(), 2u);
 }
 
@@ -92,7 +88,7 @@ TEST(JobNames, WrappingByTheAgentIsNoChange) {
   mem.add("/etc/cron.d/app", "0 1 * * * root /opt/app/report\n");
   Scanner s(mem);
   s.scan();
-  const std::string key = at(s, "/etc/cron.d/app", 1)->key;
+  const std::string key = job_at(s, "/etc/cron.d/app", 1)->key;
   mem.add("/etc/cron.d/app", "0 1 * * * root /usr/bin/cronitor-exec " + key + " -- '/opt/app/report'\n");
   const Changes c = s.rescan({"/etc/cron.d/app"});
   ASSERT_EQ(c.changed.size(), 1u);

@@ -16,16 +16,10 @@
 namespace cronitor::discovery {
 namespace {
 
+using testing::job_at;
 using testing::read_file;
 using testing::TempTree;
 using testing::write_file;
-
-const Job* at(const Scanner& s, const std::string& file, int line) {
-  for (const Job* j : s.jobs()) {
-    if (j->file == file && j->line == line) return j;
-  }
-  return nullptr;
-}
 
 const Job* unit(const Scanner& s, const std::string& name) {
   for (const Job* j : s.jobs()) {
@@ -59,7 +53,7 @@ TEST(Scanner, DebianCorpusCronLines) {
     if (j->origin == JobOrigin::kSystemCrontab) ++lines;
   }
   EXPECT_EQ(lines, 18);
-  const Job* certbot = at(s, "/etc/cron.d/certbot", 17);
+  const Job* certbot = job_at(s, "/etc/cron.d/certbot", 17);
   ASSERT_NE(certbot, nullptr);
   EXPECT_EQ(certbot->name, "certbot");
   EXPECT_EQ(certbot->schedule, "0 */12 * * *");
@@ -68,14 +62,14 @@ TEST(Scanner, DebianCorpusCronLines) {
   EXPECT_EQ(certbot->env.path, "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin");
   EXPECT_FALSE(certbot->wrapped);
   // Two sysstat lines run debian-sa1: their names tell them apart (issue 13 item 15).
-  EXPECT_EQ(at(s, "/etc/cron.d/sysstat", 6)->name, "debian-sa1-sysstat-6");
-  EXPECT_EQ(at(s, "/etc/cron.d/php", 14)->schedule, "09,39 * * * *");
-  EXPECT_EQ(at(s, "/etc/cron.d/anacron", 6)->name, "anacron");
-  EXPECT_EQ(at(s, "/etc/cron.d/munin", 7)->user, "munin");
-  EXPECT_EQ(at(s, "/etc/cron.d/munin", 7)->env.mailto, "root");
-  EXPECT_EQ(at(s, "/etc/crontab", 19)->run_parts_dir, "/etc/cron.daily");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/sysstat", 6)->name, "debian-sa1-sysstat-6");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/php", 14)->schedule, "09,39 * * * *");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/anacron", 6)->name, "anacron");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/munin", 7)->user, "munin");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/munin", 7)->env.mailto, "root");
+  EXPECT_EQ(job_at(s, "/etc/crontab", 19)->run_parts_dir, "/etc/cron.daily");
   // The mdadm line keeps cron's "\%" as written.
-  EXPECT_NE(at(s, "/etc/cron.d/mdadm", 12)->command.find("date +\\%d"), std::string::npos);
+  EXPECT_NE(job_at(s, "/etc/cron.d/mdadm", 12)->command.find("date +\\%d"), std::string::npos);
 }
 
 TEST(Scanner, RunPartsScriptsTakeTheScheduleOfTheirRunner) {
@@ -103,7 +97,7 @@ TEST(Scanner, RunPartsScriptsTakeTheScheduleOfTheirRunner) {
   EXPECT_EQ(logrotate->anacron->period_days, 1);
   EXPECT_EQ(logrotate->anacron->delay_minutes, 5);
   EXPECT_EQ(in_file(s, "/etc/cron.monthly/debsums").at(0)->schedule, "@monthly");
-  const Job* anacron_line = at(s, "/etc/anacrontab", 12);
+  const Job* anacron_line = job_at(s, "/etc/anacrontab", 12);
   ASSERT_NE(anacron_line, nullptr);
   EXPECT_EQ(anacron_line->anacron->period_days, 7);
   EXPECT_FALSE(anacron_line->reason);
@@ -133,7 +127,7 @@ TEST(Scanner, TimersAndTwinsOnASystemdHost) {
                                                               {"/etc/cron.d/php", 14, "phpsessionclean.timer"},
                                                               {"/etc/cron.d/anacron", 6, "anacron.timer"},
                                                               {"/etc/cron.d/ntpsec", 1, "ntpsec-rotate-stats.timer"}}) {
-    const Job* j = at(s, file, line);
+    const Job* j = job_at(s, file, line);
     ASSERT_NE(j, nullptr) << file;
     ASSERT_TRUE(j->twin_of) << file << ":" << line;
     EXPECT_EQ(*j->twin_of, unit(s, twin)->key) << file;
@@ -142,14 +136,14 @@ TEST(Scanner, TimersAndTwinsOnASystemdHost) {
   // Matched on what they run: the weekly e2scrub_all.timer (ExecStart=/sbin/e2scrub_all) is the
   // weekly e2scrub_all_cron line, not the daily `e2scrub_all -A -r` (e2scrub_reap's work), which
   // is still a no-op under systemd and says so.
-  const Job* daily = at(s, "/etc/cron.d/e2scrub_all", 2);
+  const Job* daily = job_at(s, "/etc/cron.d/e2scrub_all", 2);
   ASSERT_NE(daily, nullptr);
   EXPECT_FALSE(daily->twin_of);
   ASSERT_TRUE(daily->reason);
   EXPECT_EQ(*daily->reason, "a no-op while systemd runs (guarded by /run/systemd/system), and no timer does this work");
   // Not guarded: real jobs even with a timer of the same package.
-  EXPECT_FALSE(at(s, "/etc/cron.d/sysstat", 6)->twin_of);
-  EXPECT_FALSE(at(s, "/etc/cron.d/mdadm", 12)->twin_of);
+  EXPECT_FALSE(job_at(s, "/etc/cron.d/sysstat", 6)->twin_of);
+  EXPECT_FALSE(job_at(s, "/etc/cron.d/mdadm", 12)->twin_of);
   // A disabled timer is listed with its reason.
   EXPECT_TRUE(unit(s, "fstrim.timer")->disabled);
   EXPECT_EQ(unit(s, "mdadm-last-resort@.timer"), nullptr);  // a template, never instantiated
@@ -183,7 +177,7 @@ TEST(Scanner, WithoutSystemdTheTimerIsTheTwin) {
   DiskRoot root(t.path());
   Scanner s(root);
   s.scan();
-  const Job* cron = at(s, "/etc/cron.d/certbot", 17);
+  const Job* cron = job_at(s, "/etc/cron.d/certbot", 17);
   EXPECT_FALSE(cron->twin_of);
   EXPECT_FALSE(cron->reason);
   const Job* timer = unit(s, "certbot.timer");
@@ -201,20 +195,20 @@ TEST(Scanner, HandCorpus) {
   Scanner s(root);
   s.scan();
   EXPECT_EQ(in_file(s, "/etc/cron.d/edges").size(), 30u);
-  EXPECT_EQ(at(s, "/etc/cron.d/edges", 8)->schedule, "*/15 9-17 * * mon-fri");
-  EXPECT_EQ(at(s, "/etc/cron.d/edges", 8)->env.mailto, "ops@example.com");
-  ASSERT_TRUE(at(s, "/etc/cron.d/edges", 8)->env.tz);
-  EXPECT_EQ(*at(s, "/etc/cron.d/edges", 8)->env.tz, "Europe/Berlin");
-  EXPECT_EQ(at(s, "/etc/cron.d/edges", 8)->timezone, "Europe/Berlin");  // from etc/timezone
-  EXPECT_TRUE(at(s, "/etc/cron.d/edges", 13)->no_log);
-  EXPECT_EQ(at(s, "/etc/cron.d/edges", 36)->name, "nightly-report");
-  EXPECT_TRUE(at(s, "/etc/cron.d/edges", 33)->disabled);
-  EXPECT_EQ(*at(s, "/etc/cron.d/edges", 33)->reason, "commented out");
-  EXPECT_TRUE(at(s, "/etc/cron.d/edges", 38)->disabled);
-  EXPECT_EQ(at(s, "/etc/cron.d/edges", 29)->command, "echo leading blanks before the command");
-  EXPECT_EQ(at(s, "/etc/cron.d/no-newline", 2)->command, "echo no newline at end");
-  EXPECT_EQ(at(s, "/etc/crontab", 8)->name, "disk-report");
-  EXPECT_EQ(at(s, "/etc/crontab", 8)->env.shell, "/bin/bash");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/edges", 8)->schedule, "*/15 9-17 * * mon-fri");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/edges", 8)->env.mailto, "ops@example.com");
+  ASSERT_TRUE(job_at(s, "/etc/cron.d/edges", 8)->env.tz);
+  EXPECT_EQ(*job_at(s, "/etc/cron.d/edges", 8)->env.tz, "Europe/Berlin");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/edges", 8)->timezone, "Europe/Berlin");  // from etc/timezone
+  EXPECT_TRUE(job_at(s, "/etc/cron.d/edges", 13)->no_log);
+  EXPECT_EQ(job_at(s, "/etc/cron.d/edges", 36)->name, "nightly-report");
+  EXPECT_TRUE(job_at(s, "/etc/cron.d/edges", 33)->disabled);
+  EXPECT_EQ(*job_at(s, "/etc/cron.d/edges", 33)->reason, "commented out");
+  EXPECT_TRUE(job_at(s, "/etc/cron.d/edges", 38)->disabled);
+  EXPECT_EQ(job_at(s, "/etc/cron.d/edges", 29)->command, "echo leading blanks before the command");
+  EXPECT_EQ(job_at(s, "/etc/cron.d/no-newline", 2)->command, "echo no newline at end");
+  EXPECT_EQ(job_at(s, "/etc/crontab", 8)->name, "disk-report");
+  EXPECT_EQ(job_at(s, "/etc/crontab", 8)->env.shell, "/bin/bash");
 
   // Broken lines: warnings naming file and line; the good lines around them still read.
   EXPECT_EQ(in_file(s, "/etc/cron.d/broken").size(), 2u);
@@ -292,11 +286,11 @@ TEST(Scanner, KeysSurviveReorderingAndCommentEdits) {
   std::set<std::string> before;
   for (const Job* j : s.jobs()) before.insert(j->key);
   ASSERT_EQ(before.size(), 2u);
-  const std::string poll_key = at(s, "/etc/cron.d/app", 3)->key;
+  const std::string poll_key = job_at(s, "/etc/cron.d/app", 3)->key;
   // The same line twice in one file is one job on two lines (job_lines.h): both runs of a slot
   // then report to one monitor, which sees the job "ran too often".
-  ASSERT_EQ(at(s, "/etc/cron.d/app", 2)->more_lines.size(), 1u);
-  EXPECT_EQ(at(s, "/etc/cron.d/app", 2)->more_lines[0].line, 4);
+  ASSERT_EQ(job_at(s, "/etc/cron.d/app", 2)->more_lines.size(), 1u);
+  EXPECT_EQ(job_at(s, "/etc/cron.d/app", 2)->more_lines[0].line, 4);
   write_file(t / "etc/cron.d/app",
              "# second version, with more comments\n#\n*/5 * * * * root /opt/app/bin/poll --fast\n\n"
              "0 1 * * * root /opt/app/bin/report\n0 1 * * * root /opt/app/bin/report\n");
@@ -304,7 +298,7 @@ TEST(Scanner, KeysSurviveReorderingAndCommentEdits) {
   std::set<std::string> after;
   for (const Job* j : s.jobs()) after.insert(j->key);
   EXPECT_EQ(before, after);
-  EXPECT_EQ(at(s, "/etc/cron.d/app", 3)->key, poll_key);
+  EXPECT_EQ(job_at(s, "/etc/cron.d/app", 3)->key, poll_key);
   EXPECT_TRUE(c.added.empty());
   EXPECT_TRUE(c.removed.empty());
   EXPECT_EQ(c.changed.size(), 2u);  // same jobs, new line numbers
@@ -323,7 +317,8 @@ TEST(Scanner, AnUnwrappedLineEditedInPlaceIsChangedNotRemovedAndAdded) {
   DiskRoot root(t.path());
   Scanner s(root);
   s.scan();
-  const std::string hourly = at(s, crontab, 2)->key, daily = at(s, crontab, 3)->key, weekly = at(s, crontab, 4)->key;
+  const std::string hourly = job_at(s, crontab, 2)->key, daily = job_at(s, crontab, 3)->key,
+                    weekly = job_at(s, crontab, 4)->key;
 
   // The schedule of line 3 edited.
   write_file(t / "etc/crontab",

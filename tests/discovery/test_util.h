@@ -9,8 +9,29 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "discovery/scanner.h"
 
 namespace cronitor::discovery::testing {
+
+/// A healthchecks.io check UUID as runitor and curl lines carry it.
+inline constexpr const char* kHealthchecksUuid = "5f0c7e2a-8d3b-4c1e-9a4f-0b6d2e8c1a37";
+
+/// The job the scan found at line `line` of `file`; null when none.
+inline const Job* job_at(const Scanner& s, const std::string& file, int line) {
+  for (const Job* j : s.jobs())
+    if (j->file == file && j->line == line) return j;
+  return nullptr;
+}
+
+/// The jobs the scan found in `file`, in their order.
+inline std::vector<const Job*> jobs_of(const Scanner& s, const std::string& file) {
+  std::vector<const Job*> out;
+  for (const Job* j : s.jobs())
+    if (j->file == file) out.push_back(j);
+  return out;
+}
 
 inline std::string corpus_dir() { return CRONITOR_DISCOVERY_CORPUS; }
 

@@ -23,11 +23,6 @@ using namespace cronitor::testing;
 constexpr char kRemote[] = "/lib/systemd/systemd-journal-remote";
 constexpr char kBoot[] = "0123456789abcdef0123456789abcdef";
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string wire_ts(int64_t us) {
   const time_t s = static_cast<time_t>(us / 1000000);
   struct tm tm {};
@@ -152,7 +147,7 @@ TEST_F(GapRecovery, TheJournalsTimerRunsAreRecordedTheFailureAlertedOnceNoneMiss
   daemon_.stop(SIGTERM);
 
   // The agent was last seen 150 s ago, waiting for the first slot after that.
-  const int64_t then = now_us() - 150'000'000;
+  const int64_t then = wall_now_us() - 150'000'000;
   const int64_t first_slot = then / 60'000'000 * 60'000'000 + 60'000'000;
   sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
   sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(first_slot) + ") WHERE key = '" + key +
@@ -162,7 +157,7 @@ TEST_F(GapRecovery, TheJournalsTimerRunsAreRecordedTheFailureAlertedOnceNoneMiss
   std::vector<int64_t> starts;
   const char* ids[] = {"a0000000000000000000000000000001", "a0000000000000000000000000000002",
                        "a0000000000000000000000000000003"};
-  for (int64_t slot = first_slot; slot < now_us() - 2'000'000 && starts.size() < 3; slot += 60'000'000) {
+  for (int64_t slot = first_slot; slot < wall_now_us() - 2'000'000 && starts.size() < 3; slot += 60'000'000) {
     run_entries(slot + 200'000, slot + 1'200'000, ids[starts.size()], starts.size() == 1 ? 3 : 0);
     starts.push_back(slot + 200'000);
   }
@@ -218,14 +213,14 @@ TEST_F(QuickRestart, ARestartUnderAMinuteMissesNoRunTheJournalHolds) {
   daemon_.stop(SIGTERM);
 
   // Last seen 45 s ago: the timer ran at each 10 s slot since, the last one 2 s or more ago.
-  const int64_t then = now_us() - 45'000'000;
+  const int64_t then = wall_now_us() - 45'000'000;
   const int64_t first_slot = then / 10'000'000 * 10'000'000 + 10'000'000;
   sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
   sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(first_slot) + ") WHERE key = '" + key +
       "'");
   int runs = 0;
   int64_t last_slot = 0;
-  for (int64_t slot = first_slot; slot < now_us() - 2'000'000; last_slot = slot, slot += 10'000'000, ++runs) {
+  for (int64_t slot = first_slot; slot < wall_now_us() - 2'000'000; last_slot = slot, slot += 10'000'000, ++runs) {
     char id[33];
     std::snprintf(id, sizeof id, "b%031d", runs);
     run_entries(slot + 100'000, slot + 300'000, id, 0);
@@ -268,7 +263,7 @@ TEST_F(GapRecovery, CronLinesOfTheGapAreRunsAndTheFailureIsAlertedOnce) {
   const std::string key = st["monitors"][0]["key"];
   daemon_.stop(SIGTERM);
 
-  const int64_t then = now_us() - 150'000'000;
+  const int64_t then = wall_now_us() - 150'000'000;
   sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
   // cron -L 15 as journald stores it: CMD, then (for the failure) the error line, then END, from
   // the cron child (root) whose pid journald recorded. A line before the gap is not read.

@@ -18,11 +18,6 @@ namespace {
 
 using namespace cronitor::testing;
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class Snooze : public DaemonTest {
  protected:
   Snooze() : DaemonTest("agent-snooze"), boot_before_(std::getenv("CRONITOR_BOOT_TIME")) {}
@@ -51,7 +46,7 @@ class Snooze : public DaemonTest {
   /// The stopped agent's state.db says it was last seen `ago` seconds before now, with the
   /// minutely monitor waiting for the slot after that.
   void stopped_since(int64_t ago) {
-    const int64_t then = now_us() - ago * 1000000;
+    const int64_t then = wall_now_us() - ago * 1000000;
     sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
     sql("UPDATE jobs SET state = json_set(state, '$.expected', " +
         std::to_string(then / 60000000 * 60000000 + 60000000) + ") WHERE key = 'minutely'");

@@ -49,6 +49,12 @@ inline bool has_entries(const fs::path& dir) {
   return !fs::is_empty(dir, ec) && !ec;
 }
 
+/// The wall clock's now in microseconds since the epoch, as the wire format's times are.
+inline int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 /// A boot time `ago` seconds before now, as CRONITOR_BOOT_TIME takes it (seconds since the epoch).
 inline std::string boot_seconds_ago(int64_t ago) {
   const auto now =

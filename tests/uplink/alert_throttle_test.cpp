@@ -11,7 +11,7 @@ namespace {
 using namespace cronitor::agent;  // the evaluator helpers that build alerts
 
 using namespace std::chrono_literals;
-using testing::at;
+using cronitor::agent::testing::at;
 
 TEST(AlertThrottle, LimitPerTargetThenOneDigestWhenTheWindowEnds) {
   AlertThrottle t(20, 10min);

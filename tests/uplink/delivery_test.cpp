@@ -19,8 +19,8 @@ namespace cronitor::uplink {
 namespace {
 
 namespace fs = std::filesystem;
+using cronitor::testing::HttpRecorder;
 using nlohmann::json;
-using testing::HttpRecorder;
 
 constexpr const char* kRecorder = CRONITOR_SOURCE_DIR "/tests/support/http_recorder.py";
 

@@ -124,7 +124,7 @@ TEST(UpstreamSchedule, EveryFormGoesUpInAFormSentryTakesThatFiresAtTheSameTimes)
     ASSERT_TRUE(j.contains("monitor_config")) << j.dump();
     EXPECT_EQ(j["monitor_config"]["schedule"]["value"], c.schedule);
     EXPECT_EQ(j["monitor_config"].value("timezone", ""), c.timezone);
-    for (const auto& why : testing::sentry_refuses(j)) ADD_FAILURE() << "Sentry refuses: " << why;
+    for (const auto& why : cronitor::testing::sentry_refuses(j)) ADD_FAILURE() << "Sentry refuses: " << why;
     same_fires(c.text, c.kind, c.zone, us.schedule, us.timezone);
   }
 }
@@ -143,7 +143,7 @@ TEST(UpstreamSchedule, IntervalsGoUpInSentrysUnits) {
     EXPECT_EQ(us.why_not, "");
     const json j = sentry_start(us);
     EXPECT_EQ(j["monitor_config"]["schedule"], want) << j.dump();
-    for (const auto& why : testing::sentry_refuses(j)) ADD_FAILURE() << "Sentry refuses: " << why;
+    for (const auto& why : cronitor::testing::sentry_refuses(j)) ADD_FAILURE() << "Sentry refuses: " << why;
   }
 }
 

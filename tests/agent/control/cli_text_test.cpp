@@ -134,8 +134,8 @@ TEST(TerminalText, ControlsAreShownAndUtf8IsKept) {
   EXPECT_EQ(cut_utf8("a\xc3\xa9", 2), "a");
   EXPECT_EQ(cut_utf8("a\xf0\x9f\x98\x80", 4), "a");
   EXPECT_EQ(cut_utf8("abc", 2), "ab");
-  EXPECT_EQ(valid_utf8("a\xff"
-                       "b\xc3"),
+  EXPECT_EQ(replace_invalid_utf8("a\xff"
+                                 "b\xc3"),
             "a\xef\xbf\xbd"
             "b\xef\xbf\xbd");
 }
@@ -149,7 +149,7 @@ TEST(StatusView, NamesAndOutputOfUsersAreEscaped) {
   EXPECT_EQ(table.find('\x1b'), std::string::npos) << table;
   EXPECT_EQ(table.find('\x07'), std::string::npos) << table;
   EXPECT_NE(table.find("\\e[2J\\e]0;OWNED\\x07"), std::string::npos) << table;
-  EXPECT_EQ(valid_utf8(table), table) << "the name is cut at a character boundary";
+  EXPECT_EQ(replace_invalid_utf8(table), table) << "the name is cut at a character boundary";
   json runs = json::array({{{"started", "2026-05-01T10:10:00Z"},
                             {"status", "failed\x1b[31m"},
                             {"exit_code", 137},

@@ -15,15 +15,17 @@
 #include <functional>
 #include <vector>
 
+#include "tests/agent/test_values.h"
+
 namespace cronitor::agent {
 namespace {
 
+using test_values::kNobody;
+
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
-constexpr uid_t kNobody = 65534;
-
-struct FakeHandler : ControlEndpoint::Handler {
+struct FakeControlHandler : ControlEndpoint::Handler {
   std::optional<std::string> on_line(ControlEndpoint::ConnId conn, const Peer& peer, std::string_view line) override {
     lines.emplace_back(line);
     peers.push_back(peer);
@@ -83,14 +85,14 @@ class ControlEndpointTest : public ::testing::Test {
 
   // Runs the loop until `done` or 5 s.
   bool run_until(const std::function<bool()>& done) {
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
-    while (!done() && Clock::now() < deadline) sd_event_run(ev_, 20'000);
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(5);
+    while (!done() && SteadyClock::now() < deadline) sd_event_run(ev_, 20'000);
     return done();
   }
   // Runs the loop for `ms` (what must not happen within it).
   void run_for(int ms) {
-    const auto end = Clock::now() + std::chrono::milliseconds(ms);
-    while (Clock::now() < end) sd_event_run(ev_, 10'000);
+    const auto end = SteadyClock::now() + std::chrono::milliseconds(ms);
+    while (SteadyClock::now() < end) sd_event_run(ev_, 10'000);
   }
 
   // What `fd` holds now, without waiting.
@@ -122,7 +124,7 @@ class ControlEndpointTest : public ::testing::Test {
   sd_event* ev_ = nullptr;
   fs::path dir_;
   std::string path_;
-  FakeHandler handler_;
+  FakeControlHandler handler_;
   std::unique_ptr<ControlEndpoint> endpoint_;
   std::vector<int> clients_;
 };
@@ -150,11 +152,11 @@ TEST_F(ControlEndpointTest, SilentConnectionsCloseAtTheReadDeadline) {
   o.read_timeout_spread_usec = 0;
   listen(o);
   int c = connect_as();
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   Got g = until_closed(c);
   EXPECT_TRUE(g.closed);
   EXPECT_EQ(g.text, "");
-  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(90));
+  EXPECT_GE(SteadyClock::now() - t0, std::chrono::milliseconds(90));
   EXPECT_TRUE(handler_.lines.empty());
   EXPECT_EQ(endpoint_->connections(), 0u);
 }

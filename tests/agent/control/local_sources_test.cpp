@@ -11,7 +11,7 @@
 namespace cronitor::agent {
 namespace {
 
-constexpr uint64_t kSec = 1'000'000;
+constexpr uint64_t kSecUs = 1'000'000;
 
 /// The source of a peer at `ip` (IPv4 or IPv6 text).
 std::string source(LocalSources& local, const char* ip, uint64_t now_us) {
@@ -45,11 +45,11 @@ TEST(LocalSources, AnUnknownAddressListsTheHostsAgainAtMostOncePerFewSeconds) {
         ++listed;
         return own;
       },
-      5 * kSec);
+      5 * kSecUs);
   EXPECT_EQ(source(local, "10.0.0.5", 0), "loopback");
   EXPECT_EQ(listed, 1u);
   // Known addresses and loopback cost no listing; a flood of remote peers one per 5 s.
-  for (uint64_t t = 0; t < 4 * kSec; t += 1000) {
+  for (uint64_t t = 0; t < 4 * kSecUs; t += 1000) {
     EXPECT_EQ(source(local, "10.0.0.5", t), "loopback");
     EXPECT_EQ(source(local, "127.0.0.2", t), "loopback");
     EXPECT_EQ(source(local, "192.0.2.7", t), "192.0.2.7");
@@ -57,14 +57,14 @@ TEST(LocalSources, AnUnknownAddressListsTheHostsAgainAtMostOncePerFewSeconds) {
   EXPECT_EQ(listed, 1u);
   // An address the host gets later (a new interface) counts as local once listed again.
   own.push_back("192.168.7.1");
-  EXPECT_EQ(source(local, "192.168.7.1", 4 * kSec), "192.168.7.1") << "too soon after the last listing";
-  EXPECT_EQ(source(local, "192.168.7.1", 5 * kSec), "loopback");
+  EXPECT_EQ(source(local, "192.168.7.1", 4 * kSecUs), "192.168.7.1") << "too soon after the last listing";
+  EXPECT_EQ(source(local, "192.168.7.1", 5 * kSecUs), "loopback");
   EXPECT_EQ(listed, 2u);
 }
 
 TEST(LocalSources, SlowConnectionsThroughTheHostsOwnAddressesShareLoopbacksLimit) {
   LocalSources local([] { return std::vector<std::string>{"10.0.0.5", "172.17.0.1"}; });
-  HttpAdmission adm({16, 8, 2 * kSec, kSec / 4});
+  HttpAdmission adm({16, 8, 2 * kSecUs, kSecUs / 4});
   // 24 connections, through loopback and both of the host's addresses: 8 are taken, as from one source.
   size_t taken = 0;
   for (int i = 0; i < 24; ++i) {

@@ -35,7 +35,7 @@ size_t collect(char* p, size_t n, size_t m, void* ud) {
   return n * m;
 }
 
-size_t header(char* p, size_t n, size_t m, void* ud) {
+size_t on_curl_header(char* p, size_t n, size_t m, void* ud) {
   std::string line(p, n * m);
   auto* r = static_cast<Reply*>(ud);
   auto take = [&](const char* name, std::string& out) {
@@ -57,7 +57,7 @@ Reply fetch(const std::string& url, const char* method) {
   if (std::string(method) == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, "a=b");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_curl_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
   if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);

@@ -12,6 +12,7 @@
 
 #include "common/unique_fd.h"
 #include "tests/agent/eval_helpers.h"
+#include "tests/agent/test_values.h"
 #include "tests/support/state_db.h"
 #include "tests/support/test_dir.h"
 #include "uplink/alert_sender.h"
@@ -19,12 +20,12 @@
 namespace cronitor::agent {
 namespace {
 
+using test_values::kAm;
+using test_values::kSlack;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::at;
-
-const std::string kAm = "alertmanager:http://127.0.0.1:9093";
-const std::string kSlack = "slack:http://127.0.0.1:1/x";
 
 // Takes what the pump hands over; the test answers in its place.
 class FakeSender final : public OutboxSender {

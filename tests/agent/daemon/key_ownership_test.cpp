@@ -23,7 +23,7 @@ MonitorConfig owned(const std::string& key, int64_t uid) {
   return m;
 }
 
-DiscoveredJob line(const std::string& key, const std::string& user, int64_t uid, int n) {
+DiscoveredJob owned_job(const std::string& key, const std::string& user, int64_t uid, int n) {
   DiscoveredJob j;
   j.key = key;
   j.name = key;
@@ -63,9 +63,9 @@ TEST(KeyOwnership, AUsersLineThatTakesRootsKeyOrIsPastTheLimitIsRefused) {
   KeyOwnership owners(monitors);
   Config config;
   config.discovery.max_monitors_per_user = 2;
-  std::vector<DiscoveredJob> jobs = {line("backup", "root", 0, 1), line("backup", "alice", 1000, 1),
-                                     line("a1", "alice", 1000, 2), line("a2", "alice", 1000, 3),
-                                     line("a3", "alice", 1000, 4), line("a4", "alice", 1000, 5)};
+  std::vector<DiscoveredJob> jobs = {owned_job("backup", "root", 0, 1), owned_job("backup", "alice", 1000, 1),
+                                     owned_job("a1", "alice", 1000, 2), owned_job("a2", "alice", 1000, 3),
+                                     owned_job("a3", "alice", 1000, 4), owned_job("a4", "alice", 1000, 5)};
   const auto refused = owners.refuse_claims(jobs, config);
   EXPECT_EQ(refused.size(), 3u);  // backup of alice's, and a3, a4 past her 2
   EXPECT_EQ(jobs.size(), 3u);
@@ -77,7 +77,7 @@ TEST(KeyOwnership, AUsersLineThatTakesRootsKeyOrIsPastTheLimitIsRefused) {
   EXPECT_NE(owners.refused()[1].reason.find("/var/spool/cron/crontabs/alice"), std::string::npos);
 
   // The file back under its limit, the key given up: nothing refused any more.
-  std::vector<DiscoveredJob> fewer = {line("a1", "alice", 1000, 2)};
+  std::vector<DiscoveredJob> fewer = {owned_job("a1", "alice", 1000, 2)};
   EXPECT_TRUE(owners.refuse_claims(fewer, config).empty());
   EXPECT_TRUE(owners.refused().empty());
 }

@@ -7,13 +7,14 @@
 #include <fstream>
 
 #include "agent/dashboard/access.h"
+#include "tests/agent/test_values.h"
 
 namespace cronitor::agent::dashboard {
 namespace {
 
-using namespace std::chrono_literals;
+using test_values::kDashboardNow;
 
-const Instant kNow = Instant(std::chrono::seconds(1'800'000'000));
+using namespace std::chrono_literals;
 
 class TokenFile : public ::testing::Test {
  protected:
@@ -64,18 +65,18 @@ TEST_F(TokenFile, ReadableByOthersOrEmptyOrSymlinkIsRefused) {
 
 TEST(DashboardAccess, WrongTokenGetsNoSession) {
   Access a(std::string(64, 'a'));
-  EXPECT_FALSE(a.login(std::string(64, 'b'), kNow));
-  EXPECT_FALSE(a.login(std::string(63, 'a'), kNow));
-  EXPECT_FALSE(a.login("", kNow));
+  EXPECT_FALSE(a.login(std::string(64, 'b'), kDashboardNow));
+  EXPECT_FALSE(a.login(std::string(63, 'a'), kDashboardNow));
+  EXPECT_FALSE(a.login("", kDashboardNow));
   EXPECT_EQ(a.session_count(), 0u);
   Access empty("");
-  EXPECT_FALSE(empty.login("", kNow));
+  EXPECT_FALSE(empty.login("", kDashboardNow));
 }
 
 TEST(DashboardAccess, SessionCookieIsRandomHttpOnlyStrict) {
   Access a(std::string(64, 'a'));
-  auto s1 = a.login(std::string(64, 'a'), kNow);
-  auto s2 = a.login(std::string(64, 'a'), kNow);
+  auto s1 = a.login(std::string(64, 'a'), kDashboardNow);
+  auto s2 = a.login(std::string(64, 'a'), kDashboardNow);
   ASSERT_TRUE(s1 && s2);
   EXPECT_EQ(s1->id.size(), 64u);
   EXPECT_NE(s1->id, s2->id);
@@ -89,44 +90,44 @@ TEST(DashboardAccess, SessionCookieIsRandomHttpOnlyStrict) {
 
 TEST(DashboardAccess, RequestsNeedALiveSession) {
   Access a(std::string(64, 'a'));
-  auto s = a.login(std::string(64, 'a'), kNow);
+  auto s = a.login(std::string(64, 'a'), kDashboardNow);
   ASSERT_TRUE(s);
   const std::string cookie = "theme=dark; cronitor_session=" + s->id;
-  EXPECT_EQ(a.check("GET", cookie, "", kNow), Verdict::kAllow);
-  EXPECT_EQ(a.check("GET", "", "", kNow), Verdict::kUnauthorized);
-  EXPECT_EQ(a.check("GET", "cronitor_session=" + std::string(64, '0'), "", kNow), Verdict::kUnauthorized);
-  EXPECT_EQ(a.check("GET", "cronitor_session=" + s->id.substr(1), "", kNow), Verdict::kUnauthorized);
-  EXPECT_EQ(a.check("GET", "xcronitor_session=" + s->id, "", kNow), Verdict::kUnauthorized);
+  EXPECT_EQ(a.check("GET", cookie, "", kDashboardNow), Verdict::kAllow);
+  EXPECT_EQ(a.check("GET", "", "", kDashboardNow), Verdict::kUnauthorized);
+  EXPECT_EQ(a.check("GET", "cronitor_session=" + std::string(64, '0'), "", kDashboardNow), Verdict::kUnauthorized);
+  EXPECT_EQ(a.check("GET", "cronitor_session=" + s->id.substr(1), "", kDashboardNow), Verdict::kUnauthorized);
+  EXPECT_EQ(a.check("GET", "xcronitor_session=" + s->id, "", kDashboardNow), Verdict::kUnauthorized);
   // Sessions end after their lifetime, and when the token is rotated.
-  EXPECT_EQ(a.check("GET", cookie, "", kNow + kSessionLifetime), Verdict::kUnauthorized);
+  EXPECT_EQ(a.check("GET", cookie, "", kDashboardNow + kSessionLifetime), Verdict::kUnauthorized);
   a.set_token(std::string(64, 'c'));
-  EXPECT_EQ(a.check("GET", cookie, "", kNow), Verdict::kUnauthorized);
-  EXPECT_FALSE(a.login(std::string(64, 'a'), kNow));
-  EXPECT_TRUE(a.login(std::string(64, 'c'), kNow));
+  EXPECT_EQ(a.check("GET", cookie, "", kDashboardNow), Verdict::kUnauthorized);
+  EXPECT_FALSE(a.login(std::string(64, 'a'), kDashboardNow));
+  EXPECT_TRUE(a.login(std::string(64, 'c'), kDashboardNow));
   EXPECT_FALSE(kLoginHint.empty());
   EXPECT_EQ(kLoginHint.find('\n'), kLoginHint.size() - 1);  // one line
 }
 
 TEST(DashboardAccess, PostNeedsTheSessionsCsrfToken) {
   Access a(std::string(64, 'a'));
-  auto s = a.login(std::string(64, 'a'), kNow);
-  auto other = a.login(std::string(64, 'a'), kNow);
+  auto s = a.login(std::string(64, 'a'), kDashboardNow);
+  auto other = a.login(std::string(64, 'a'), kDashboardNow);
   ASSERT_TRUE(s && other);
   const std::string cookie = "cronitor_session=" + s->id;
-  EXPECT_EQ(a.check("POST", cookie, s->csrf, kNow), Verdict::kAllow);
-  EXPECT_EQ(a.check("POST", cookie, "", kNow), Verdict::kForbidden);
-  EXPECT_EQ(a.check("POST", cookie, other->csrf, kNow), Verdict::kForbidden);
-  EXPECT_EQ(a.check("DELETE", cookie, "", kNow), Verdict::kForbidden);
-  EXPECT_EQ(a.check("POST", "", s->csrf, kNow), Verdict::kUnauthorized);
+  EXPECT_EQ(a.check("POST", cookie, s->csrf, kDashboardNow), Verdict::kAllow);
+  EXPECT_EQ(a.check("POST", cookie, "", kDashboardNow), Verdict::kForbidden);
+  EXPECT_EQ(a.check("POST", cookie, other->csrf, kDashboardNow), Verdict::kForbidden);
+  EXPECT_EQ(a.check("DELETE", cookie, "", kDashboardNow), Verdict::kForbidden);
+  EXPECT_EQ(a.check("POST", "", s->csrf, kDashboardNow), Verdict::kUnauthorized);
 }
 
 TEST(DashboardAccess, SessionsAreBounded) {
   Access a(std::string(64, 'a'));
-  auto first = a.login(std::string(64, 'a'), kNow);
-  for (size_t i = 0; i < kMaxSessions; ++i) ASSERT_TRUE(a.login(std::string(64, 'a'), kNow));
+  auto first = a.login(std::string(64, 'a'), kDashboardNow);
+  for (size_t i = 0; i < kMaxSessions; ++i) ASSERT_TRUE(a.login(std::string(64, 'a'), kDashboardNow));
   EXPECT_EQ(a.session_count(), kMaxSessions);
-  EXPECT_EQ(a.session("cronitor_session=" + first->id, kNow), nullptr);  // the oldest ended
-  a.expire(kNow + kSessionLifetime);
+  EXPECT_EQ(a.session("cronitor_session=" + first->id, kDashboardNow), nullptr);  // the oldest ended
+  a.expire(kDashboardNow + kSessionLifetime);
   EXPECT_EQ(a.session_count(), 0u);
 }
 

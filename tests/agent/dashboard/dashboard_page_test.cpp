@@ -19,14 +19,14 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const Instant kNow = std::chrono::sys_days(std::chrono::year_month_day(std::chrono::year(2026), std::chrono::month(12),
-                                                                       std::chrono::day(6))) +
-                     4h;
+const Instant kPageNow = std::chrono::sys_days(std::chrono::year_month_day(
+                             std::chrono::year(2026), std::chrono::month(12), std::chrono::day(6))) +
+                         4h;
 
 constexpr std::string_view kXssName = "<img src=x onerror=alert(1)>";
 constexpr std::string_view kXssOutput = "done\n</pre><script>alert(2)</script>";
 
-size_t count(const std::string& hay, std::string_view needle) {
+size_t needle_count(const std::string& hay, std::string_view needle) {
   size_t n = 0;
   for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + needle.size())) ++n;
   return n;
@@ -43,13 +43,13 @@ size_t marks_in_strips(const std::string& html) {
 
 MonitorState state_with(std::string status, std::optional<int> exit, bool incident = false) {
   MonitorState s;
-  s.last_start = kNow - 10min;
-  s.last_end = kNow - 9min;
+  s.last_start = kPageNow - 10min;
+  s.last_end = kPageNow - 9min;
   s.last_status = std::move(status);
   s.last_exit_code = exit;
   s.last_duration_ms = 60000;
-  s.expected = kNow + 50min;
-  if (incident) s.incident = Incident{kNow - 9min, "failed", 1, kNow - 9min, "exit code 1", 0, {}};
+  s.expected = kPageNow + 50min;
+  if (incident) s.incident = Incident{kPageNow - 9min, "failed", 1, kPageNow - 9min, "exit code 1", 0, {}};
   return s;
 }
 
@@ -63,7 +63,7 @@ json runs_of(int n, int fail_every, std::string_view output = "") {
     const bool failed = fail_every > 0 && i % fail_every == 0;
     r.status = failed ? "failed" : "ok";
     const int64_t start =
-        std::chrono::duration_cast<std::chrono::milliseconds>((kNow - std::chrono::hours(i + 1)).time_since_epoch())
+        std::chrono::duration_cast<std::chrono::milliseconds>((kPageNow - std::chrono::hours(i + 1)).time_since_epoch())
             .count();
     r.started_ms = start;
     r.duration_ms = 1000 + i * 10;
@@ -91,9 +91,9 @@ TEST(DashboardHtml, UrlComponentEncodesAllButUnreserved) {
 TEST(DashboardHtml, DurationAndRelativeTimes) {
   EXPECT_EQ(duration_text(json(221)), "221 ms");
   EXPECT_EQ(duration_text(json()), "-");
-  EXPECT_EQ(relative_text(json("2026-12-06T03:55:00Z"), kNow), "5 min ago");
-  EXPECT_EQ(relative_text(json("2026-12-06T06:00:00Z"), kNow), "in 2 h");
-  EXPECT_EQ(relative_text(json("yesterday"), kNow), "");
+  EXPECT_EQ(relative_text(json("2026-12-06T03:55:00Z"), kPageNow), "5 min ago");
+  EXPECT_EQ(relative_text(json("2026-12-06T06:00:00Z"), kPageNow), "in 2 h");
+  EXPECT_EQ(relative_text(json("yesterday"), kPageNow), "");
 }
 
 TEST(DashboardPage, XssShapedNameAndOutputStayText) {
@@ -102,8 +102,8 @@ TEST(DashboardPage, XssShapedNameAndOutputStayText) {
   json runs = runs_of(3, 1, kXssOutput);
   std::unordered_map<std::string, json> by_key = {{"xss", runs}};
   const std::string overview =
-      overview_page(json{{"host", "<h>"}, {"monitors", json::array({m})}}, by_key, {}, {kNow, "1.0"});
-  const std::string job = job_page(m, runs, {kNow, "1.0"});
+      overview_page(json{{"host", "<h>"}, {"monitors", json::array({m})}}, by_key, {}, {kPageNow, "1.0"});
+  const std::string job = job_page(m, runs, {kPageNow, "1.0"});
   for (const std::string& html : {overview, job}) {
     EXPECT_EQ(html.find("<img"), std::string::npos);
     EXPECT_EQ(html.find("<script"), std::string::npos);
@@ -111,21 +111,21 @@ TEST(DashboardPage, XssShapedNameAndOutputStayText) {
     EXPECT_EQ(html.find("<h>"), std::string::npos);
     EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
   }
-  EXPECT_EQ(count(job, "&lt;/pre&gt;&lt;script&gt;alert(2)&lt;/script&gt;"), 3u);  // every failure's output
-  EXPECT_EQ(count(job, "</pre>"), 3u + 1u);                                        // the outputs and the commands
+  EXPECT_EQ(needle_count(job, "&lt;/pre&gt;&lt;script&gt;alert(2)&lt;/script&gt;"), 3u);  // every failure's output
+  EXPECT_EQ(needle_count(job, "</pre>"), 3u + 1u);  // the outputs and the commands
 }
 
 TEST(DashboardPage, ChartHasOneMarkPerRunAndFailuresMarked) {
   json m = status_json("job", "Job", "every 1 hours", "UTC", "/etc/crontab:1", state_with("ok", 0));
   json runs = runs_of(500, 7);
   const std::string chart = duration_chart_svg(runs);
-  EXPECT_EQ(count(chart, "<circle class=\"mark "), 500u);
-  EXPECT_EQ(count(chart, "<circle class=\"mark failed\""), 72u);  // runs 0, 7, ..., 497
-  EXPECT_EQ(count(chart, "<circle class=\"mark ok\""), 428u);
-  EXPECT_EQ(count(chart, "data-run=\"run-499\""), 1u);
-  const std::string job = job_page(m, runs, {kNow, "1.0"});
-  EXPECT_EQ(count(job, "<circle class=\"mark "), 500u);
-  EXPECT_EQ(count(job, "<tr class=\"run "), 500u);
+  EXPECT_EQ(needle_count(chart, "<circle class=\"mark "), 500u);
+  EXPECT_EQ(needle_count(chart, "<circle class=\"mark failed\""), 72u);  // runs 0, 7, ..., 497
+  EXPECT_EQ(needle_count(chart, "<circle class=\"mark ok\""), 428u);
+  EXPECT_EQ(needle_count(chart, "data-run=\"run-499\""), 1u);
+  const std::string job = job_page(m, runs, {kPageNow, "1.0"});
+  EXPECT_EQ(needle_count(job, "<circle class=\"mark "), 500u);
+  EXPECT_EQ(needle_count(job, "<tr class=\"run "), 500u);
   // The newest run is at the right edge, the oldest at the left (x from the start time).
   std::smatch newest, oldest;
   ASSERT_TRUE(std::regex_search(chart, newest, std::regex("data-run=\"run-0\" cx=\"([0-9.]+)\"")));
@@ -144,18 +144,18 @@ TEST(DashboardPage, ChartDrawsTheMaxRuntimeLineAndTheMisses) {
         {"sent", json::array({{{"kind", "recovered"}, {"action", "resolve"}, {"at", "2026-12-06T03:30:00+00:00"}},
                               {{"kind", "missed"}, {"action", "open"}, {"at", "2026-12-05T20:01:00+00:00"}}})}}});
   const json extras = {{"settings", json::array()}, {"max_runtime_ms", 5000}};
-  const std::string job = job_page(m, runs, {kNow, "1.0"}, incidents, extras);
-  EXPECT_EQ(count(job, "<circle class=\"mark "), 10u) << "a miss is not a run";
-  EXPECT_EQ(count(job, "<path class=\"miss\""), 1u);
+  const std::string job = job_page(m, runs, {kPageNow, "1.0"}, incidents, extras);
+  EXPECT_EQ(needle_count(job, "<circle class=\"mark "), 10u) << "a miss is not a run";
+  EXPECT_EQ(needle_count(job, "<path class=\"miss\""), 1u);
   EXPECT_NE(job.find("<title>missed, alerted 2026-12-05T20:01:00+00:00</title>"), std::string::npos);
   // The line at 5 s, the top of the scale (the runs are all shorter): y = the plot's top, 10.
   EXPECT_NE(job.find("<line class=\"max-runtime\" x1=\"56.0\" y1=\"10.0\" x2=\"708.0\" y2=\"10.0\"><title>max "
                      "runtime 5s</title>"),
             std::string::npos)
       << job.substr(job.find("<svg class=\"chart\""), 600);
-  const std::string plain = job_page(m, runs, {kNow, "1.0"});
-  EXPECT_EQ(count(plain, "max-runtime\""), 0u);
-  EXPECT_EQ(count(plain, "<path class=\"miss\""), 0u);
+  const std::string plain = job_page(m, runs, {kPageNow, "1.0"});
+  EXPECT_EQ(needle_count(plain, "max-runtime\""), 0u);
+  EXPECT_EQ(needle_count(plain, "<path class=\"miss\""), 0u);
 }
 
 // Issue 22's overview columns: state (colour class and word), name, schedule in words, zone,
@@ -163,7 +163,7 @@ TEST(DashboardPage, ChartDrawsTheMaxRuntimeLineAndTheMisses) {
 TEST(DashboardPage, OverviewRowHasEveryColumn) {
   json m = status_json("backup", "Nightly backup", "0 2 * * *", "Europe/Berlin", "/etc/cron.d/backup:3",
                        state_with("failed", 1, true));
-  const std::string html = overview_page(json{{"monitors", json::array({m})}}, {}, {}, {kNow, "1.0"});
+  const std::string html = overview_page(json{{"monitors", json::array({m})}}, {}, {}, {kPageNow, "1.0"});
   const std::string row = html.substr(html.find("<tr data-key=\"backup\""));
   EXPECT_NE(row.find("<span class=\"state s-failing\">failing</span>"), std::string::npos) << row;
   EXPECT_NE(row.find(">Nightly backup</a>"), std::string::npos) << row;
@@ -179,7 +179,7 @@ TEST(DashboardPage, JobPageShowsSettingsSuggestionAndCommands) {
   json m = status_json("backup", "Nightly backup", "0 2 * * *", "UTC", "/etc/cron.d/backup:3", state_with("ok", 0));
   const json extras = {{"settings", json::array({json::array({"grace", "1m"})})},
                        {"suggested", {{"comment", "# cronitor: grace=5m"}, {"yaml", "- key: backup\n"}, {"runs", 42}}}};
-  const std::string job = job_page(m, runs_of(3, 0), {kNow, "1.0"}, json::array(), extras);
+  const std::string job = job_page(m, runs_of(3, 0), {kPageNow, "1.0"}, json::array(), extras);
   EXPECT_NE(job.find("<h2>Settings in force</h2>"), std::string::npos);
   EXPECT_NE(job.find("<tr><td><code>grace</code></td><td>1m</td></tr>"), std::string::npos);
   EXPECT_NE(job.find("From 42 finished runs"), std::string::npos);
@@ -211,13 +211,13 @@ TEST(DashboardPage, JobPageShowsStartDelaysAndTheLastThirtyDays) {
   runs[1]["started"] = "2026-12-06T02:01:35Z";
   json old = runs[2];
   old["run_id"] = "run-old";
-  old["started"] = "2026-10-01T03:00:00Z";  // 66 days before kNow
+  old["started"] = "2026-10-01T03:00:00Z";  // 66 days before kPageNow
   old["ended"] = "2026-10-01T03:00:01Z";
   runs.push_back(old);
   json m = status_json("hourly", "Hourly", "0 * * * *", "UTC", "f:1", state_with("ok", 0));
-  const std::string job = job_page(m, runs, {kNow, "1.0"});
+  const std::string job = job_page(m, runs, {kPageNow, "1.0"});
   EXPECT_NE(job.find("<th>Start delay</th>"), std::string::npos);
-  EXPECT_EQ(count(job, "<tr class=\"run "), 3u) << "the run of 66 days ago is outside the 30 days";
+  EXPECT_EQ(needle_count(job, "<tr class=\"run "), 3u) << "the run of 66 days ago is outside the 30 days";
   EXPECT_EQ(job.find("run-old"), std::string::npos);
   EXPECT_NE(job.find("Durations of the last 3 runs (30 days at most)"), std::string::npos);
   EXPECT_NE(job.find("<td>1m 35s</td>"), std::string::npos) << "the late run's delay";
@@ -228,8 +228,8 @@ TEST(DashboardPage, OomAndRunningRunsHaveTheirOwnMarks) {
   RunRow open{"job", "r-open", "running", 3, std::nullopt, std::nullopt, std::nullopt, "", false, "", "", ""};
   json runs = json::array({run_json(open), run_json(oom)});
   const std::string chart = duration_chart_svg(runs);
-  EXPECT_EQ(count(chart, "<circle class=\"mark failed oom\""), 1u);
-  EXPECT_EQ(count(chart, "<circle class=\"mark running\""), 1u);
+  EXPECT_EQ(needle_count(chart, "<circle class=\"mark failed oom\""), 1u);
+  EXPECT_EQ(needle_count(chart, "<circle class=\"mark running\""), 1u);
 }
 
 TEST(DashboardPage, StripShowsTheLastSixtyRunsOldestLeft) {
@@ -243,7 +243,7 @@ TEST(DashboardPage, StripShowsTheLastSixtyRunsOldestLeft) {
   // Alternating classes: one path per class, a subpath per row (the oldest, run 5, is ok).
   json mixed = runs_of(6, 2);
   const std::string alternating = run_strip_svg(mixed, kStripRuns);
-  EXPECT_EQ(count(alternating, "<path class=\"seg "), 2u);
+  EXPECT_EQ(needle_count(alternating, "<path class=\"seg "), 2u);
   EXPECT_NE(alternating.find("<path class=\"seg ok\" data-n=\"3\" d=\"M0 8h5M12 8h5M24 8h5\"/>"), std::string::npos)
       << alternating;
   EXPECT_NE(alternating.find("<path class=\"seg failed\" data-n=\"3\" d=\"M6 8h5M18 8h5M30 8h5\"/>"),
@@ -279,7 +279,7 @@ TEST(DashboardPage, StripPlacesMissedSlotsAmongTheRuns) {
   const json m = status_json("j", "J", "* * * * *", "UTC", "f:1", s);
   ASSERT_TRUE(m.contains("missed_slots"));
   EXPECT_EQ(m["missed_slots"], json::array({iso(base + 30'000)}));
-  const std::string html = overview_page(json{{"monitors", json::array({m})}}, {{"j", runs}}, {}, {kNow, "1.0"});
+  const std::string html = overview_page(json{{"monitors", json::array({m})}}, {{"j", runs}}, {}, {kPageNow, "1.0"});
   EXPECT_NE(html.find("<path class=\"seg missed\" data-n=\"1\""), std::string::npos);
   EXPECT_FALSE(status_json("k", "K", "* * * * *", "UTC", "f:1", state_with("ok", 0)).contains("missed_slots"));
 }
@@ -290,9 +290,9 @@ TEST(DashboardPage, OverviewListsFailingFirst) {
   monitors.push_back(status_json("b-paused", "B", "* * * * *", "UTC", "f:2", state_with("ok", 0), true));
   monitors.push_back(status_json("c-failing", "C", "* * * * *", "UTC", "f:3", state_with("failed", 2, true)));
   MonitorState missed = state_with("ok", 0);
-  missed.incident = Incident{kNow, "missed", 1, kNow, "no run", 0, {}};
+  missed.incident = Incident{kPageNow, "missed", 1, kPageNow, "no run", 0, {}};
   monitors.push_back(status_json("d-missed", "D", "* * * * *", "UTC", "f:4", missed));
-  const std::string html = overview_page(json{{"monitors", monitors}}, {}, {}, {kNow, "1.0"});
+  const std::string html = overview_page(json{{"monitors", monitors}}, {}, {}, {kPageNow, "1.0"});
   const size_t c = html.find("data-key=\"c-failing\""), d = html.find("data-key=\"d-missed\""),
                a = html.find("data-key=\"a-ok\""), b = html.find("data-key=\"b-paused\"");
   ASSERT_NE(c, std::string::npos);
@@ -303,10 +303,10 @@ TEST(DashboardPage, OverviewListsFailingFirst) {
   EXPECT_NE(html.find("<span class=\"state s-failing\">failing</span>"), std::string::npos);
   EXPECT_NE(html.find("Every minute"), std::string::npos) << "schedule in words";
   // Filters: by state, and by text (case-insensitive).
-  const std::string failing = overview_page(json{{"monitors", monitors}}, {}, {"failing", ""}, {kNow, "1.0"});
-  EXPECT_EQ(count(failing, "<tr data-key="), 1u);
-  const std::string text = overview_page(json{{"monitors", monitors}}, {}, {"", "B-PAU"}, {kNow, "1.0"});
-  EXPECT_EQ(count(text, "<tr data-key="), 1u);
+  const std::string failing = overview_page(json{{"monitors", monitors}}, {}, {"failing", ""}, {kPageNow, "1.0"});
+  EXPECT_EQ(needle_count(failing, "<tr data-key="), 1u);
+  const std::string text = overview_page(json{{"monitors", monitors}}, {}, {"", "B-PAU"}, {kPageNow, "1.0"});
+  EXPECT_EQ(needle_count(text, "<tr data-key="), 1u);
   EXPECT_NE(text.find("data-key=\"b-paused\""), std::string::npos);
 }
 
@@ -317,7 +317,7 @@ TEST(DashboardPage, OverviewShowsHostFactsAndNoExternalAsset) {
              {"cron_incident", {{"opened", "2026-12-06T03:00:00Z"}, {"reason", "cron is not running"}}},
              {"snooze", {{"until", "2026-12-06T05:00:00Z"}, {"reason", "upgrade"}}},
              {"systemd", {{"live", true}, {"timers", 4}}}};
-  const std::string html = overview_page(st, {}, {}, {kNow, "9.9.9"});
+  const std::string html = overview_page(st, {}, {}, {kPageNow, "9.9.9"});
   EXPECT_NE(html.find("Cron daemon down since 2026-12-06T03:00:00Z"), std::string::npos);
   EXPECT_NE(html.find("until 2026-12-06T05:00:00Z (upgrade)"), std::string::npos);
   EXPECT_NE(html.find("observed live (4 loaded)"), std::string::npos);
@@ -337,14 +337,15 @@ TEST(DashboardPage, OverviewShowsCronUpSinceAndUpstreamBacklogs) {
        json::array(
            {{{"upstream", "cronitor"}, {"delivered", 120}, {"backlog", 7}, {"stopped", false}},
             {{"upstream", "<hc>"}, {"delivered", 0}, {"backlog", 3}, {"stopped", true}, {"stop_status", 401}}})}};
-  const std::string html = overview_page(st, {}, {}, {kNow, "9.9.9"});
+  const std::string html = overview_page(st, {}, {}, {kPageNow, "9.9.9"});
   EXPECT_NE(html.find("<b>Cron daemon:</b> up since 2026-12-01T06:00:00+00:00 (pid 812)"), std::string::npos) << html;
   EXPECT_NE(
       html.find("cronitor: 120 delivered, 7 queued; &lt;hc&gt;: 0 delivered, 3 queued, <b>stopped</b> (HTTP 401)"),
       std::string::npos)
       << html;
   st["cron"] = nullptr;
-  EXPECT_NE(overview_page(st, {}, {}, {kNow, "9.9.9"}).find("<b>Cron daemon:</b> not seen running"), std::string::npos);
+  EXPECT_NE(overview_page(st, {}, {}, {kPageNow, "9.9.9"}).find("<b>Cron daemon:</b> not seen running"),
+            std::string::npos);
 }
 
 }  // namespace

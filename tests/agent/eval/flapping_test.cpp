@@ -16,7 +16,7 @@ using testing::Sim;
 using K = Alert::Kind;
 using T = Action::Type;
 
-int count(const Actions& a, T type, std::optional<K> kind = std::nullopt) {
+int count_actions(const Actions& a, T type, std::optional<K> kind = std::nullopt) {
   int n = 0;
   for (const auto& x : a)
     if (x.type == type && (!kind || x.alert.kind == *kind)) ++n;
@@ -41,13 +41,13 @@ TEST(Flapping, AlternatingJobGetsOneFlappingIncidentNotOnePerRun) {
   Sim s(c, at("2026-03-01T10:00:00Z"));
   alternate(s, at("2026-03-01T10:00:00Z"), 200);
   // fail (open), ok (resolve), fail (open), ok (resolve), fail: the fifth change is flapping.
-  EXPECT_EQ(count(s.all, T::kOpen, K::kFailed), 2);
-  EXPECT_EQ(count(s.all, T::kResolve), 2);
-  EXPECT_EQ(count(s.all, T::kOpen, K::kFlapping), 1);
-  EXPECT_EQ(count(s.all, T::kUpdate), 0);
-  EXPECT_EQ(count(s.all, T::kNotice), 0);
+  EXPECT_EQ(count_actions(s.all, T::kOpen, K::kFailed), 2);
+  EXPECT_EQ(count_actions(s.all, T::kResolve), 2);
+  EXPECT_EQ(count_actions(s.all, T::kOpen, K::kFlapping), 1);
+  EXPECT_EQ(count_actions(s.all, T::kUpdate), 0);
+  EXPECT_EQ(count_actions(s.all, T::kNotice), 0);
   // Every later failure is recorded, none is sent: 100 failures, 3 of them before flapping.
-  EXPECT_EQ(count(s.all, T::kSuppressed), 98);
+  EXPECT_EQ(count_actions(s.all, T::kSuppressed), 98);
   ASSERT_TRUE(s.state.incident);
   EXPECT_EQ(s.state.incident->kind, "flapping");
   EXPECT_TRUE(s.state.flapping);
@@ -99,8 +99,8 @@ TEST(Flapping, StableAsFailingSaysSoOnceAndKeepsTheIncident) {
     s.tick(t);
     s.job(t + 1s, 1, 4);
   }
-  EXPECT_EQ(count(s.all, T::kOpen) + count(s.all, T::kUpdate) + count(s.all, T::kResolve), 0);
-  EXPECT_GT(count(s.all, T::kSuppressed), 50);
+  EXPECT_EQ(count_actions(s.all, T::kOpen) + count_actions(s.all, T::kUpdate) + count_actions(s.all, T::kResolve), 0);
+  EXPECT_GT(count_actions(s.all, T::kSuppressed), 50);
   EXPECT_EQ(next_deadline(s.config, s.state), last_flip + 1h);  // before the next slot's deadline
   Actions a = s.tick(last_flip + 1h);
   ASSERT_EQ(a.size(), 1u);
@@ -122,9 +122,9 @@ TEST(Flapping, ChangesSpreadWiderThanTheWindowAreNotFlapping) {
     s.tick(slot);
     s.job(slot + 1s, 1, h % 2 ? 1 : 0);
   }
-  EXPECT_EQ(count(s.all, T::kOpen, K::kFlapping), 0);
-  EXPECT_EQ(count(s.all, T::kOpen, K::kFailed), 15);
-  EXPECT_EQ(count(s.all, T::kResolve), 14);
+  EXPECT_EQ(count_actions(s.all, T::kOpen, K::kFlapping), 0);
+  EXPECT_EQ(count_actions(s.all, T::kOpen, K::kFailed), 15);
+  EXPECT_EQ(count_actions(s.all, T::kResolve), 14);
 }
 
 TEST(Flapping, ThresholdZeroTurnsItOff) {
@@ -132,9 +132,9 @@ TEST(Flapping, ThresholdZeroTurnsItOff) {
   c.flapping_threshold = 0;
   Sim s(c, at("2026-03-01T10:00:00Z"));
   alternate(s, at("2026-03-01T10:00:00Z"), 40);
-  EXPECT_EQ(count(s.all, T::kOpen, K::kFailed), 20);
-  EXPECT_EQ(count(s.all, T::kResolve), 20);
-  EXPECT_EQ(count(s.all, T::kOpen, K::kFlapping), 0);
+  EXPECT_EQ(count_actions(s.all, T::kOpen, K::kFailed), 20);
+  EXPECT_EQ(count_actions(s.all, T::kResolve), 20);
+  EXPECT_EQ(count_actions(s.all, T::kOpen, K::kFlapping), 0);
 }
 
 TEST(Flapping, MissesCountAsFaults) {
@@ -146,8 +146,8 @@ TEST(Flapping, MissesCountAsFaults) {
     if (i % 2 == 0) s.job(slot + 5s);
     s.tick(slot + 31s);
   }
-  EXPECT_EQ(count(s.all, T::kOpen, K::kFlapping), 1);
-  EXPECT_EQ(count(s.all, T::kOpen) + count(s.all, T::kUpdate) + count(s.all, T::kResolve), 5);
+  EXPECT_EQ(count_actions(s.all, T::kOpen, K::kFlapping), 1);
+  EXPECT_EQ(count_actions(s.all, T::kOpen) + count_actions(s.all, T::kUpdate) + count_actions(s.all, T::kResolve), 5);
 }
 
 TEST(Flapping, StateSurvivesARestart) {

@@ -89,12 +89,12 @@ discovery::Job timer_job(std::vector<std::string> monotonic, std::string randomi
 }
 
 /// A simulated daemon: wakes at every deadline the evaluator asks for, records when each action came.
-struct Clock {
+struct SimulatedDaemon {
   testing::Sim sim;
   std::vector<std::pair<Instant, Action>> log;
   int seq = 0;
 
-  Clock(MonitorConfig c, Instant start) : sim(std::move(c), start) {}
+  SimulatedDaemon(MonitorConfig c, Instant start) : sim(std::move(c), start) {}
 
   void advance_to(Instant t) {
     while (auto d = next_deadline(sim.config, sim.state)) {
@@ -207,7 +207,7 @@ TEST(Heartbeat, MonotonicTimersMapToTheirSmallestRecurringValue) {
 TEST(Heartbeat, AnacronDailySixtyDaysThenStopsThenRecovers) {
   const auto m = monitor_for(anacron_job(1, 5));
   const auto berlin = *schedule::Zone::load("Europe/Berlin");
-  Clock c(m, at("2026-01-01T06:00:00", "Europe/Berlin"));
+  SimulatedDaemon c(m, at("2026-01-01T06:00:00", "Europe/Berlin"));
   std::mt19937 rng(42);
   std::uniform_int_distribution<int> jitter(0, 600), length(1, 1800);
   const Instant day0 = at("2026-01-01T07:30:00", "Europe/Berlin");
@@ -243,7 +243,7 @@ TEST(Heartbeat, UnreportedJobHasNoDeadlineUntilItsFirstRun) {
   const auto m = monitor_for(anacron_job(1, 5));
   ASSERT_TRUE(m.awaits_first_run);
   const Instant seen = at("2026-03-02T12:00:00");
-  Clock c(m, seen);
+  SimulatedDaemon c(m, seen);
   EXPECT_FALSE(next_deadline(m, c.sim.state));
   c.advance_to(seen + hours(24 * 30));
   EXPECT_EQ(c.count(Alert::Kind::kMissed), 0) << c.dump();
@@ -259,7 +259,7 @@ TEST(Heartbeat, AnacronFirstDeadlineCountsFromWhenTheAgentSawTheJob) {
   const auto m = monitor_for(anacron_job(7, 10), "monitors:\n  - key: anacron-daily\n    grace_seconds: 4200\n");
   ASSERT_FALSE(m.awaits_first_run);
   const Instant seen = at("2026-03-02T12:00:00");
-  Clock c(m, seen);
+  SimulatedDaemon c(m, seen);
   EXPECT_EQ(c.sim.state.expected, seen + hours(24 * 7));
   c.advance_to(seen + hours(24 * 8));
   ASSERT_EQ(c.count(Alert::Kind::kMissed), 1);
@@ -271,7 +271,7 @@ TEST(Heartbeat, AnacronFirstDeadlineCountsFromWhenTheAgentSawTheJob) {
 TEST(Heartbeat, OnUnitActiveSecEveryHour) {
   const auto m = monitor_for(timer_job({"OnBootSec=5min", "OnUnitActiveSec=1h"}));
   const Instant t0 = at("2026-05-01T00:00:00");
-  Clock c(m, t0);
+  SimulatedDaemon c(m, t0);
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> accuracy(0, 59), length(1, 1200);
   Instant start = t0 + minutes(5);
@@ -301,7 +301,7 @@ TEST(Heartbeat, OnUnitActiveSecEveryHour) {
 TEST(Heartbeat, OnUnitInactiveSecCountsFromTheEndOfTheRun) {
   const auto m = monitor_for(timer_job({"OnUnitInactiveSec=30min"}));
   const Instant t0 = at("2026-05-01T00:00:00");
-  Clock c(m, t0);
+  SimulatedDaemon c(m, t0);
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> accuracy(0, 59), length(1, 1500);
   Instant start = t0 + minutes(1);
@@ -334,7 +334,7 @@ TEST(Heartbeat, OnUnitInactiveSecCountsFromTheEndOfTheRun) {
 TEST(Heartbeat, AnOpenRunHoldsTheDeadlineUntilItIsForgotten) {
   const auto m = monitor_for(timer_job({"OnUnitInactiveSec=30min"}));
   const Instant t0 = at("2026-05-01T00:00:00");
-  Clock c(m, t0);
+  SimulatedDaemon c(m, t0);
   c.send(event(m.key, "stuck", RunEvent::State::kRun, t0 + minutes(1)));
   // The deadline waits for the run; a run whose end never comes is forgotten after a day.
   ASSERT_TRUE(next_deadline(c.sim.config, c.sim.state));

@@ -18,7 +18,7 @@ using testing::Sim;
 using K = Alert::Kind;
 using T = Action::Type;
 
-int count(const Actions& all, K kind, std::optional<T> type = std::nullopt) {
+int count_alerts(const Actions& all, K kind, std::optional<T> type = std::nullopt) {
   int n = 0;
   for (const auto& a : all)
     if (a.alert.kind == kind && (!type || a.type == *type)) ++n;
@@ -45,11 +45,11 @@ TEST(RunsTooOften, DoubledJobAlertsOncePerIncidentAndRecoversAfterACleanSlot) {
     s.tick(slot + 2h);
   }
   // One alert for the incident; later doubled slots are recorded only; no "overlapped" on top.
-  EXPECT_EQ(count(s.all, K::kTooOften, T::kOpen), 1);
-  EXPECT_EQ(count(s.all, K::kTooOften, T::kUpdate), 0);
-  EXPECT_EQ(count(s.all, K::kTooOften, T::kSuppressed), 2);
-  EXPECT_EQ(count(s.all, K::kOverlap), 0);
-  EXPECT_EQ(count(s.all, K::kRecovered), 0);  // healthy runs of a doubled job end nothing
+  EXPECT_EQ(count_alerts(s.all, K::kTooOften, T::kOpen), 1);
+  EXPECT_EQ(count_alerts(s.all, K::kTooOften, T::kUpdate), 0);
+  EXPECT_EQ(count_alerts(s.all, K::kTooOften, T::kSuppressed), 2);
+  EXPECT_EQ(count_alerts(s.all, K::kOverlap), 0);
+  EXPECT_EQ(count_alerts(s.all, K::kRecovered), 0);  // healthy runs of a doubled job end nothing
   ASSERT_TRUE(s.state.incident);
   EXPECT_EQ(s.state.incident->kind, "ran-too-often");
   // Fixed: day 4 runs once; when day 5's slot begins, day 4 is known clean and the incident ends.
@@ -62,7 +62,7 @@ TEST(RunsTooOften, DoubledJobAlertsOncePerIncidentAndRecoversAfterACleanSlot) {
   // A second incident later alerts again.
   s.job(at("2026-03-06T02:30:00Z"), 20);
   auto again = s.job(at("2026-03-06T02:30:01Z"), 20);
-  EXPECT_EQ(count(again, K::kTooOften, T::kOpen), 1);
+  EXPECT_EQ(count_alerts(again, K::kTooOften, T::kOpen), 1);
 }
 
 TEST(RunsTooOften, DoubledEveryMinuteJobIsCaughtAndItsSlotsAreNotMissed) {
@@ -77,21 +77,21 @@ TEST(RunsTooOften, DoubledEveryMinuteJobIsCaughtAndItsSlotsAreNotMissed) {
     if (m == 1) first_minute = b;
     s.tick(slot + 50s);
   }
-  ASSERT_EQ(count(first_minute, K::kTooOften, T::kOpen), 1);
+  ASSERT_EQ(count_alerts(first_minute, K::kTooOften, T::kOpen), 1);
   EXPECT_EQ(first_minute[0].alert.summary, "poll ran 2 times in the slot of 00:01");
-  EXPECT_EQ(count(s.all, K::kTooOften, T::kOpen), 1);
-  EXPECT_EQ(count(s.all, K::kMissed), 0) << "a doubled minute took the next minute's slot";
-  EXPECT_EQ(count(s.all, K::kOverlap), 0);
+  EXPECT_EQ(count_alerts(s.all, K::kTooOften, T::kOpen), 1);
+  EXPECT_EQ(count_alerts(s.all, K::kMissed), 0) << "a doubled minute took the next minute's slot";
+  EXPECT_EQ(count_alerts(s.all, K::kOverlap), 0);
   // Once a single cron runs it, the next minute's first run ends the incident.
   s.job(at("2026-03-01T00:31:00Z") + 100ms, 2);
   auto r = s.job(at("2026-03-01T00:32:00Z") + 100ms, 2);
-  EXPECT_EQ(count(r, K::kRecovered, T::kResolve), 1);
+  EXPECT_EQ(count_alerts(r, K::kRecovered, T::kResolve), 1);
   // A single every-minute job that cron starts up to 2 s late, or 20 s early, stays quiet.
   Sim one(monitor("poll", "* * * * *"), at("2026-03-01T00:00:30Z"));
   for (int m = 1; m <= 30; ++m) one.job(at("2026-03-01T00:00:00Z") + std::chrono::minutes(m) + (m % 2 ? 2s : -20s), 2);
   one.tick(at("2026-03-01T00:30:50Z"));
-  EXPECT_EQ(count(one.all, K::kTooOften), 0);
-  EXPECT_EQ(count(one.all, K::kMissed), 0);
+  EXPECT_EQ(count_alerts(one.all, K::kTooOften), 0);
+  EXPECT_EQ(count_alerts(one.all, K::kMissed), 0);
 }
 
 TEST(RunsTooOften, OneRunByHandPerSlotIsAllowedTheThirdAlerts) {
@@ -99,7 +99,7 @@ TEST(RunsTooOften, OneRunByHandPerSlotIsAllowedTheThirdAlerts) {
   EXPECT_TRUE(s.job(at("2026-03-01T01:00:01Z"), 5).empty());
   EXPECT_TRUE(s.job(at("2026-03-01T01:20:00Z"), 5).empty());  // a person ran it by hand
   auto third = s.job(at("2026-03-01T01:40:00Z"), 5);          // a stuck loop, or someone else again
-  ASSERT_EQ(count(third, K::kTooOften, T::kOpen), 1);
+  ASSERT_EQ(count_alerts(third, K::kTooOften, T::kOpen), 1);
   EXPECT_EQ(third[0].alert.summary, "report ran 3 times in the slot of 01:00");
   // A fourth run of that slot adds nothing: one alert per incident, not per extra run. It is
   // counted (the incident's reason), and the slot's final count recorded once, when it is over.
@@ -108,7 +108,7 @@ TEST(RunsTooOften, OneRunByHandPerSlotIsAllowedTheThirdAlerts) {
   ASSERT_TRUE(s.state.incident);
   EXPECT_EQ(s.state.incident->reason, "report ran 4 times in the slot of 01:00");
   auto next = s.job(at("2026-03-01T02:00:01Z"), 5);
-  ASSERT_EQ(count(next, K::kTooOften, T::kSuppressed), 1);
+  ASSERT_EQ(count_alerts(next, K::kTooOften, T::kSuppressed), 1);
   EXPECT_EQ(next[0].alert.summary, "report ran 4 times in the slot of 01:00");
   EXPECT_EQ(next.size(), 1u);
   // A manual run before the first slot the agent saw is nobody's slot.
@@ -129,10 +129,10 @@ TEST(RunsTooOften, AStuckLoopIsRecordedOncePerSlotNotOncePerRun) {
     for (int i = 0; i < 200; ++i)
       per_run.push_back(
           s.job(at("2026-03-01T00:00:00Z") + std::chrono::minutes(m) + std::chrono::milliseconds(100 * i), 0));
-  EXPECT_EQ(count(s.all, K::kTooOften, T::kOpen), 1);
+  EXPECT_EQ(count_alerts(s.all, K::kTooOften, T::kOpen), 1);
   // Minute 1: opened at its 2nd run; minute 2: its final count (when minute 2 began) and its
   // own first run over the rule; minute 3: the same for minute 2.
-  EXPECT_EQ(count(s.all, K::kTooOften, T::kSuppressed), 4);
+  EXPECT_EQ(count_alerts(s.all, K::kTooOften, T::kSuppressed), 4);
   int quiet = 0;
   for (const auto& a : per_run) quiet += a.empty();
   EXPECT_EQ(quiet, 600 - 5);
@@ -146,7 +146,7 @@ TEST(RunsTooOften, AStuckLoopIsRecordedOncePerSlotNotOncePerRun) {
   EXPECT_EQ(four[0].alert.summary, "poll ran 200 times in the slot of 00:03");
   EXPECT_EQ(four[0].alert.expected, at("2026-03-01T00:03:00Z"));
   auto five = s.job(at("2026-03-01T00:05:00.100Z"), 0);
-  EXPECT_EQ(count(five, K::kRecovered, T::kResolve), 1);
+  EXPECT_EQ(count_alerts(five, K::kRecovered, T::kResolve), 1);
   EXPECT_NE(five[0].alert.detail.find("ran 200 times in the slot of 00:03"), std::string::npos) << five[0].alert.detail;
 }
 
@@ -157,17 +157,17 @@ TEST(RunsTooOften, ConfigurableAndOffForHeartbeatsAndZero) {
   s.job(at("2026-03-01T00:15:00Z"), 5);
   EXPECT_TRUE(s.job(at("2026-03-01T00:15:01Z"), 5).empty());
   EXPECT_TRUE(s.job(at("2026-03-01T00:20:00Z"), 5).empty());  // by hand: the one extra run
-  EXPECT_EQ(count(s.job(at("2026-03-01T00:25:00Z"), 5), K::kTooOften), 1);
+  EXPECT_EQ(count_alerts(s.job(at("2026-03-01T00:25:00Z"), 5), K::kTooOften), 1);
 
   auto off = monitor("sync", "*/15 * * * *");
   off.max_runs_per_slot = 0;
   Sim o(off, at("2026-03-01T00:01:00Z"));
   for (int i = 0; i < 5; ++i) o.job(at("2026-03-01T00:15:00Z") + std::chrono::seconds(i * 10), 5);
-  EXPECT_EQ(count(o.all, K::kTooOften), 0);
+  EXPECT_EQ(count_alerts(o.all, K::kTooOften), 0);
 
   Sim hb(monitor("ping", "every 10 minutes"), at("2026-03-01T00:00:00Z"));
   for (int i = 0; i < 5; ++i) hb.job(at("2026-03-01T00:01:00Z") + std::chrono::seconds(i * 10), 5);
-  EXPECT_EQ(count(hb.all, K::kTooOften), 0);
+  EXPECT_EQ(count_alerts(hb.all, K::kTooOften), 0);
 }
 
 TEST(RunsTooOften, LostRunEventsStillCount) {
@@ -175,7 +175,7 @@ TEST(RunsTooOften, LostRunEventsStillCount) {
   Sim s(monitor("backup", "30 2 * * *"), at("2026-03-01T00:00:00Z"));
   s.send(event("backup", "a", RunEvent::State::kComplete, at("2026-03-01T02:30:20Z"), 0, 20000));
   auto dup = s.send(event("backup", "b", RunEvent::State::kComplete, at("2026-03-01T02:30:21Z"), 0, 20000));
-  EXPECT_EQ(count(dup, K::kTooOften, T::kOpen), 1);
+  EXPECT_EQ(count_alerts(dup, K::kTooOften, T::kOpen), 1);
 }
 
 TEST(SeveralSchedules, UnionOfTwoLinesNoFalseMissAndARealMissCaught) {
@@ -204,8 +204,8 @@ TEST(SeveralSchedules, UnionOfTwoLinesNoFalseMissAndARealMissCaught) {
   EXPECT_EQ(miss[0].alert.kind, K::kMissed);
   EXPECT_EQ(miss[0].alert.expected, at("2026-03-09T14:30:00Z"));
   EXPECT_EQ(miss[0].alert.schedule, "0 2 * * * + 30 14 * * 1-5");
-  EXPECT_EQ(count(s.all, K::kMissed), 1);
-  EXPECT_EQ(count(s.all, K::kTooOften), 0);  // each line's run took its own slot
+  EXPECT_EQ(count_alerts(s.all, K::kMissed), 1);
+  EXPECT_EQ(count_alerts(s.all, K::kTooOften), 0);  // each line's run took its own slot
 }
 
 TEST(RunsTooOften, SetInDefaultsAMonitorOrACommentCheckedAtFileLine) {

@@ -8,12 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/agent/test_values.h"
 #include "tests/support/sd_loop.h"
 
 namespace cronitor::agent {
 namespace {
 
-constexpr pid_t kNoProcess = 0x7ffffff0;  // above any pid_max: never a process
+using test_values::kNoProcess;
+
 const Instant kExitSeen = Instant{} + std::chrono::seconds(1'700'000'000);
 
 struct Cron {
@@ -30,13 +32,13 @@ struct Cron {
 };
 
 // The delay the timer was armed for, from the loop's now (µs); -1: off.
-int64_t armed_for(const CronDaemonWatch& w, const testing::SdLoop& loop) {
+int64_t armed_for(const CronDaemonWatch& w, const cronitor::testing::SdLoop& loop) {
   auto at = w.next_look_usec();
   return at ? static_cast<int64_t>(*at) - static_cast<int64_t>(loop.mono_usec()) : -1;
 }
 
 TEST(CronDaemonWatch, ARunningCronIsWatchedByItsPidfdWithNoTimer) {
-  testing::SdLoop loop;
+  cronitor::testing::SdLoop loop;
   int looks = 0;
   CronDaemonWatch w([&] { ++looks; }, [] { return kExitSeen; });
   w.attach(loop.ev);
@@ -50,7 +52,7 @@ TEST(CronDaemonWatch, ARunningCronIsWatchedByItsPidfdWithNoTimer) {
 }
 
 TEST(CronDaemonWatch, ItsExitIsSeenAtOnceAndConfirmedTenSecondsLater) {
-  testing::SdLoop loop;
+  cronitor::testing::SdLoop loop;
   int looks = 0;
   CronDaemonWatch w([&] { ++looks; }, [] { return kExitSeen; });
   w.attach(loop.ev);
@@ -74,7 +76,7 @@ TEST(CronDaemonWatch, ItsExitIsSeenAtOnceAndConfirmedTenSecondsLater) {
 }
 
 TEST(CronDaemonWatch, TheConfirmDelayEndsInALook) {
-  testing::SdLoop loop;
+  cronitor::testing::SdLoop loop;
   int looks = 0;
   CronDaemonWatch::Options o;
   o.gone_confirm_usec = 20'000;
@@ -92,7 +94,7 @@ TEST(CronDaemonWatch, TheConfirmDelayEndsInALook) {
 }
 
 TEST(CronDaemonWatch, ACronWithNoPidfdIsLookedAtEveryMinute) {
-  testing::SdLoop loop;
+  cronitor::testing::SdLoop loop;
   CronDaemonWatch w([] {}, [] { return kExitSeen; });
   w.attach(loop.ev);
   w.observed(kNoProcess, true);  // "running", but no pidfd of it can be had
@@ -103,7 +105,7 @@ TEST(CronDaemonWatch, ACronWithNoPidfdIsLookedAtEveryMinute) {
 }
 
 TEST(CronDaemonWatch, StopLeavesNothingWatched) {
-  testing::SdLoop loop;
+  cronitor::testing::SdLoop loop;
   CronDaemonWatch w([] {}, [] { return kExitSeen; });
   w.attach(loop.ev);
   Cron cron;

@@ -16,12 +16,12 @@
 namespace cronitor::agent {
 namespace {
 
-using Kind = CronLogLine::Kind;
+using LineKind = CronLogLine::Kind;
 
 TEST(CronLogLine, ParsesStartEndAndFailuresAsCronWritesThem) {
   auto cmd = parse_cron_message(16250, "(root) CMD ([16256]   /bin/true  ok-job   )");
   ASSERT_TRUE(cmd);
-  EXPECT_EQ(cmd->kind, Kind::kCmd);
+  EXPECT_EQ(cmd->kind, LineKind::kCmd);
   EXPECT_EQ(cmd->cron_pid, 16250);
   EXPECT_EQ(cmd->user, "root");
   EXPECT_EQ(cmd->job_pid, 16256);
@@ -35,12 +35,12 @@ TEST(CronLogLine, ParsesStartEndAndFailuresAsCronWritesThem) {
 
   auto end = parse_cron_message(16249, "(root) END ([16253] /bin/sh -c 'exit 3' # fail)");
   ASSERT_TRUE(end);
-  EXPECT_EQ(end->kind, Kind::kEnd);
+  EXPECT_EQ(end->kind, LineKind::kEnd);
   EXPECT_EQ(end->command, "/bin/sh -c 'exit 3' # fail");
 
   auto failed = parse_cron_message(16249, "(CRON) error (grandchild #16253 failed with exit status 3)");
   ASSERT_TRUE(failed);
-  EXPECT_EQ(failed->kind, Kind::kError);
+  EXPECT_EQ(failed->kind, LineKind::kError);
   EXPECT_EQ(failed->job_pid, 16253);
   EXPECT_EQ(failed->exit_status, 3);
 

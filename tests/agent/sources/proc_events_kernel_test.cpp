@@ -30,7 +30,7 @@ namespace cronitor::agent {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 bool root() { return ::geteuid() == 0; }
 
@@ -41,8 +41,8 @@ using cronitor::testing::FakeCronJob;
 std::vector<ProcRun> follow(ProcConnector& c, ProcessTracker& t, FakeCronJob& job, ProcRun::Kind release_kind,
                             const std::function<bool(const std::vector<ProcRun>&)>& done) {
   std::vector<ProcRun> runs;
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (Clock::now() < deadline && !done(runs)) {
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
+  while (SteadyClock::now() < deadline && !done(runs)) {
     auto d = c.drain([&](const ProcEvent& e) { t.feed(e, read_exec_facts); });
     EXPECT_TRUE(d.has_value());
     if (!d) break;
@@ -57,11 +57,11 @@ std::vector<ProcRun> follow(ProcConnector& c, ProcessTracker& t, FakeCronJob& jo
   return runs;
 }
 
-size_t ended(const std::vector<ProcRun>& runs) {
+size_t count_ended(const std::vector<ProcRun>& runs) {
   return std::count_if(runs.begin(), runs.end(), [](const ProcRun& r) { return r.phase == ProcRun::Phase::ended; });
 }
 
-ProcessTracker tracker(ProcessTracker::Matcher m) {
+ProcessTracker matching_tracker(ProcessTracker::Matcher m) {
   ProcessTracker t(std::move(m));
   const pid_t self[] = {::getpid()};
   t.set_roots(self);
@@ -73,12 +73,12 @@ TEST(ProcEventsKernel, TheKernelTellsAJobsExitStatusThroughTheTracker) {
   auto connector = ProcConnector::open();
   ASSERT_TRUE(connector.has_value()) << connector.error().message;
   const std::string cmd = "read x; exit 7";
-  auto t = tracker({.job = [&](uid_t uid, std::string_view c) -> std::optional<std::string> {
+  auto t = matching_tracker({.job = [&](uid_t uid, std::string_view c) -> std::optional<std::string> {
     if (uid == 0 && c == cmd) return "seven";
     return std::nullopt;
   }});
   FakeCronJob job(cmd);
-  auto runs = follow(*connector, t, job, ProcRun::Kind::job, [](const auto& r) { return ended(r) >= 1; });
+  auto runs = follow(*connector, t, job, ProcRun::Kind::job, [](const auto& r) { return count_ended(r) >= 1; });
   ASSERT_EQ(runs.size(), 2u) << "lost: " << t.counters().losses << ", unreadable: " << t.counters().unreadable;
   EXPECT_EQ(runs[0].key, "seven");
   EXPECT_EQ(runs[1].phase, ProcRun::Phase::ended);
@@ -100,18 +100,18 @@ TEST(ProcEventsKernel, EachScriptOfARealRunPartsIsARunWithItsOwnExitCode) {
     fs::permissions(dir / name, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
   }
   const std::string cmd = "run-parts " + dir.string();
-  auto t = tracker({.job = [&](uid_t, std::string_view c) -> std::optional<std::string> {
-                      if (c == cmd) return "line";
-                      return std::nullopt;
-                    },
-                    .script =
-                        [&](uid_t uid, std::string_view key, std::string_view script) {
-                          std::optional<std::string> k;
-                          if (uid == 0 && key == "line") k = fs::path(script).filename().string();
-                          return k;
-                        }});
+  auto t = matching_tracker({.job = [&](uid_t, std::string_view c) -> std::optional<std::string> {
+                               if (c == cmd) return "line";
+                               return std::nullopt;
+                             },
+                             .script =
+                                 [&](uid_t uid, std::string_view key, std::string_view script) {
+                                   std::optional<std::string> k;
+                                   if (uid == 0 && key == "line") k = fs::path(script).filename().string();
+                                   return k;
+                                 }});
   FakeCronJob job(cmd);
-  auto runs = follow(*connector, t, job, ProcRun::Kind::script, [](const auto& r) { return ended(r) >= 3; });
+  auto runs = follow(*connector, t, job, ProcRun::Kind::script, [](const auto& r) { return count_ended(r) >= 3; });
   fs::remove_all(dir);
   std::map<std::string, int> codes;
   for (const auto& r : runs)
@@ -127,7 +127,7 @@ TEST(ProcEventsKernel, AFullQueueIsToldAsALossAndARunWhoseEndWasLostEndsAsUnknow
   auto connector = ProcConnector::open();
   ASSERT_TRUE(connector.has_value()) << connector.error().message;
   const std::string cmd = "read x; exit 7";
-  auto t = tracker({.job = [&](uid_t, std::string_view c) -> std::optional<std::string> {
+  auto t = matching_tracker({.job = [&](uid_t, std::string_view c) -> std::optional<std::string> {
     if (c == cmd) return "seven";
     return std::nullopt;
   }});
@@ -192,8 +192,8 @@ TEST(ProcEventsKernel, TheKernelFilterDropsThreadsAndUidChanges) {
     size_t threads = 0, uid_changes = 0;
     std::optional<uint32_t> status;
     uint64_t exit_ns = 0;
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (!status && Clock::now() < deadline) {
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
+    while (!status && SteadyClock::now() < deadline) {
       auto d = connector->drain([&](const ProcEvent& e) {
         if (e.tgid != child) return;
         threads += e.pid != e.tgid;
@@ -236,8 +236,8 @@ TEST(ProcEventsKernel, ForgedDatagramsFromALocalProcessAreNotEvents) {
   ::close(forger);
   size_t foreign = 0;
   bool forged_seen = false;
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (foreign == 0 && Clock::now() < deadline) {
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+  while (foreign == 0 && SteadyClock::now() < deadline) {
     auto d = connector->drain([&](const ProcEvent& e) { forged_seen |= e.pid == 424242; });
     ASSERT_TRUE(d.has_value());
     foreign += d->foreign;

@@ -31,13 +31,13 @@ namespace cronitor::agent {
 namespace {
 
 using cronitor::testing::FakeCronJob;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 const std::string kLost = "read x; exit 7 # proc-watch-test-lost";
 const std::string kKept = "read x; read y; exit 3 # proc-watch-test-kept";
 
-struct Recorder : ProcWatch::Handler {
+struct ProcRecorder : ProcWatch::Handler {
   void proc_runs(std::vector<cronitor::RunEvent> events) override {
     for (auto& e : events) got.push_back(std::move(e));
   }
@@ -52,7 +52,7 @@ struct Recorder : ProcWatch::Handler {
   }
 };
 
-DiscoveredJob line(std::string key, const std::string& command, int at) {
+DiscoveredJob watched_job(std::string key, const std::string& command, int at) {
   DiscoveredJob j;
   j.key = std::move(key);
   j.user = "root";
@@ -66,8 +66,8 @@ DiscoveredJob line(std::string key, const std::string& command, int at) {
 
 // Steps `w` (as its loop would on each readable) until `done` or 20 s.
 bool step_until(ProcWatch& w, const std::function<bool()>& done) {
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (!done() && Clock::now() < deadline) {
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
+  while (!done() && SteadyClock::now() < deadline) {
     w.step();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -103,11 +103,11 @@ class LogCapture {
 
 TEST(ProcWatch, ALostEndIsToldOnceAsOutcomeUnknownAndALiveRunIsStillSeenToItsExit) {
   if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
-  Recorder handler;
+  ProcRecorder handler;
   ProcWatch w("watch-host", handler);
   ASSERT_TRUE(w.live()) << w.why_not();
   w.set_cron(::getpid());
-  const DiscoveredJob jobs[] = {line("lost", kLost, 1), line("kept", kKept, 2)};
+  const DiscoveredJob jobs[] = {watched_job("lost", kLost, 1), watched_job("kept", kKept, 2)};
   w.set_jobs(jobs);
   FakeCronJob lost(kLost), kept(kKept);
   ASSERT_TRUE(step_until(w, [&] { return handler.find("lost", false) && handler.find("kept", false); }))
@@ -184,11 +184,11 @@ bool running(const std::string& marker) {
 TEST(ProcWatch, AJobStartedWhileEventsWereDroppedIsAdoptedFromProcNotMissed) {
   if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
   const std::string gap = "read x; exit 5 # proc-watch-test-gap";
-  Recorder handler;
+  ProcRecorder handler;
   ProcWatch w("watch-host", handler);
   ASSERT_TRUE(w.live()) << w.why_not();
   w.set_cron(::getpid());
-  const DiscoveredJob jobs[] = {line("gap", gap, 1)};
+  const DiscoveredJob jobs[] = {watched_job("gap", gap, 1)};
   w.set_jobs(jobs);
   const int fd = connector_fd();
   ASSERT_GE(fd, 0);
@@ -201,8 +201,8 @@ TEST(ProcWatch, AJobStartedWhileEventsWereDroppedIsAdoptedFromProcNotMissed) {
     ::waitpid(p, nullptr, 0);
   }
   FakeCronJob job(gap);
-  const auto until = Clock::now() + std::chrono::seconds(10);
-  while (!running("proc-watch-test-gap") && Clock::now() < until)
+  const auto until = SteadyClock::now() + std::chrono::seconds(10);
+  while (!running("proc-watch-test-gap") && SteadyClock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_TRUE(running("proc-watch-test-gap"));
   ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big), 0);
@@ -244,14 +244,14 @@ TEST(ProcWatch, WithNothingPendingNoTimerIsArmedAndEveryWakeUpReadsEvents) {
   const std::string plain = "read x; exit 3 # proc-watch-test-idle-plain";
   const std::string wrapped = "read x; exit 0 # proc-watch-test-idle-wrapped";
   cronitor::testing::SdLoop loop;
-  Recorder handler;
+  ProcRecorder handler;
   ProcWatch::Options o;
   o.wrapper_wait_usec = 50'000;
   ProcWatch w("idle-host", handler, o);
   ASSERT_TRUE(w.live()) << w.why_not();
   ASSERT_TRUE(w.attach(loop.ev).has_value());
   w.set_cron(::getpid());
-  DiscoveredJob jobs[] = {line("plain", plain, 1), line("wrapped", wrapped, 2)};
+  DiscoveredJob jobs[] = {watched_job("plain", plain, 1), watched_job("wrapped", wrapped, 2)};
   jobs[1].wrapped = true;
   w.set_jobs(jobs);
   EXPECT_FALSE(w.timers_armed());
@@ -259,8 +259,8 @@ TEST(ProcWatch, WithNothingPendingNoTimerIsArmedAndEveryWakeUpReadsEvents) {
   // cron's CMD line of the plain job, read before its exec was: it waits (10 s) for its run.
   FakeCronJob plain_job(plain), wrapped_job(wrapped);
   pid_t shell = 0;  // found with the loop not running: the run's start stays queued in the socket
-  const auto until = Clock::now() + std::chrono::seconds(10);
-  while ((shell = pid_running("proc-watch-test-idle-plain")) == 0 && Clock::now() < until)
+  const auto until = SteadyClock::now() + std::chrono::seconds(10);
+  while ((shell = pid_running("proc-watch-test-idle-plain")) == 0 && SteadyClock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_GT(shell, 0);
   const auto now_ms =
@@ -295,7 +295,7 @@ TEST(ProcWatch, WithNothingPendingNoTimerIsArmedAndEveryWakeUpReadsEvents) {
 // `status --json`'s process_events: the part's own counters, as the daemon showed them before.
 TEST(ProcWatch, StatusJsonSaysLiveTheCronFollowedAndTheCounters) {
   if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
-  Recorder handler;
+  ProcRecorder handler;
   ProcWatch w("watch-host", handler);
   ASSERT_TRUE(w.live()) << w.why_not();
   w.set_cron(4242);

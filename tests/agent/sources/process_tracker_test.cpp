@@ -13,9 +13,9 @@ namespace cronitor::agent {
 namespace {
 
 constexpr pid_t kCron = 100;
-constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kMsNs = 1'000'000;
 
-using Kind = ProcRun::Kind;
+using RunKind = ProcRun::Kind;
 using Outcome = ProcRun::Outcome;
 
 // The jobs of this host as discovery would give them: (uid, command) -> key, and root's
@@ -75,25 +75,25 @@ TEST(ProcessTracker, TheJobShellsExitEndsTheRunWithItsCodeOrSignal) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.status);
     auto t = tracker();
-    cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 10 * kMs);
+    cron_runs(t, 200, 201, 0, "/usr/local/bin/backup", 10 * kMsNs);
     auto started = t.take_runs();
     ASSERT_EQ(started.size(), 1u);
     EXPECT_EQ(started[0].phase, ProcRun::Phase::started);
     EXPECT_EQ(started[0].key, "backup");
     EXPECT_EQ(started[0].pid, 201);
-    EXPECT_EQ(started[0].start_ns, 10 * kMs);
+    EXPECT_EQ(started[0].start_ns, 10 * kMsNs);
     EXPECT_EQ(t.open_runs(), 1u);
-    t.exit(201, 201, c.status, 250 * kMs);
-    t.exit(200, 200, 0, 251 * kMs);  // cron's child ends no run
+    t.exit(201, 201, c.status, 250 * kMsNs);
+    t.exit(200, 200, 0, 251 * kMsNs);  // cron's child ends no run
     auto ended = t.take_runs();
     ASSERT_EQ(ended.size(), 1u);
     EXPECT_EQ(ended[0].phase, ProcRun::Phase::ended);
-    EXPECT_EQ(ended[0].kind, Kind::job);
+    EXPECT_EQ(ended[0].kind, RunKind::job);
     EXPECT_EQ(ended[0].outcome, c.outcome);
     EXPECT_EQ(ended[0].exit_code, c.code);
     EXPECT_EQ(ended[0].signal, c.signal);
     EXPECT_EQ(ended[0].core_dumped, c.core);
-    EXPECT_EQ(ended[0].duration_ns(), 240 * kMs);
+    EXPECT_EQ(ended[0].duration_ns(), 240 * kMsNs);
     EXPECT_EQ(t.followed(), 0u);
   }
 }
@@ -142,25 +142,25 @@ TEST(ProcessTracker, EachScriptOfRunPartsIsARunOfItsOwn) {
   for (bool shell_execs_run_parts : {false, true}) {
     SCOPED_TRACE(shell_execs_run_parts ? "dash execs run-parts in place" : "the shell forks run-parts");
     auto t = tracker();
-    cron_runs(t, 200, 201, 0, "cd / && run-parts --report /etc/cron.daily", 1 * kMs);
+    cron_runs(t, 200, 201, 0, "cd / && run-parts --report /etc/cron.daily", 1 * kMsNs);
     pid_t run_parts = 201;
     if (!shell_execs_run_parts) {
       run_parts = 210;
-      t.fork(201, run_parts, run_parts, 2 * kMs);
+      t.fork(201, run_parts, run_parts, 2 * kMsNs);
     }
-    t.exec(run_parts, 2 * kMs, facts(0, {"run-parts", "--report", "/etc/cron.daily"}));
+    t.exec(run_parts, 2 * kMsNs, facts(0, {"run-parts", "--report", "/etc/cron.daily"}));
     // A #! script shows its interpreter first; a binary shows itself.
-    t.fork(run_parts, 211, 211, 3 * kMs);
-    t.exec(211, 3 * kMs, facts(0, {"/bin/bash", "-e", "/etc/cron.daily/logrotate"}));
-    t.fork(211, 220, 220, 4 * kMs);  // what a script starts is not a script
-    t.exec(220, 4 * kMs, facts(0, {"/usr/sbin/logrotate", "/etc/logrotate.conf"}));
-    t.exit(220, 220, exited(0), 5 * kMs);
-    t.exit(211, 211, exited(1), 6 * kMs);
-    t.fork(run_parts, 212, 212, 7 * kMs);
-    t.exec(212, 7 * kMs, facts(0, {"/etc/cron.daily/man-db"}));
-    t.exit(212, 212, exited(0), 9 * kMs);
-    if (!shell_execs_run_parts) t.exit(run_parts, run_parts, exited(1), 10 * kMs);
-    t.exit(201, 201, exited(1), 10 * kMs);
+    t.fork(run_parts, 211, 211, 3 * kMsNs);
+    t.exec(211, 3 * kMsNs, facts(0, {"/bin/bash", "-e", "/etc/cron.daily/logrotate"}));
+    t.fork(211, 220, 220, 4 * kMsNs);  // what a script starts is not a script
+    t.exec(220, 4 * kMsNs, facts(0, {"/usr/sbin/logrotate", "/etc/logrotate.conf"}));
+    t.exit(220, 220, exited(0), 5 * kMsNs);
+    t.exit(211, 211, exited(1), 6 * kMsNs);
+    t.fork(run_parts, 212, 212, 7 * kMsNs);
+    t.exec(212, 7 * kMsNs, facts(0, {"/etc/cron.daily/man-db"}));
+    t.exit(212, 212, exited(0), 9 * kMsNs);
+    if (!shell_execs_run_parts) t.exit(run_parts, run_parts, exited(1), 10 * kMsNs);
+    t.exit(201, 201, exited(1), 10 * kMsNs);
     auto runs = t.take_runs();
     std::vector<std::tuple<ProcRun::Phase, std::string, Outcome, int>> got;
     for (const auto& r : runs) got.emplace_back(r.phase, r.key, r.outcome, r.exit_code);
@@ -175,8 +175,8 @@ TEST(ProcessTracker, EachScriptOfRunPartsIsARunOfItsOwn) {
     };
     EXPECT_EQ(got, want);
     ASSERT_EQ(runs.size(), 6u);
-    EXPECT_EQ(runs[2].kind, Kind::script);
-    EXPECT_EQ(runs[2].duration_ns(), 3 * kMs);
+    EXPECT_EQ(runs[2].kind, RunKind::script);
+    EXPECT_EQ(runs[2].duration_ns(), 3 * kMsNs);
   }
 }
 
@@ -223,11 +223,11 @@ TEST(ProcessTracker, AGoneProcessIsNoJobAndItsTreeNoneEither) {
 // batched read of /proc. Its run is still one, nameless, with its pid, times and exit code.
 TEST(ProcessTracker, AJobShellGoneBeforeItsCommandWasReadIsANamelessRunWithItsExitCode) {
   auto t = tracker();
-  t.fork(kCron, 200, 200, 0);          // cron's per-job child
-  t.fork(200, 201, 201, 1 * kMs);      // the job shell
-  t.exec(201, 2 * kMs, std::nullopt);  // gone before its argv was read
-  t.exit(201, 201, exited(4), 3 * kMs);
-  t.exit(200, 200, exited(0), 4 * kMs);  // the per-job child: no run of its own
+  t.fork(kCron, 200, 200, 0);            // cron's per-job child
+  t.fork(200, 201, 201, 1 * kMsNs);      // the job shell
+  t.exec(201, 2 * kMsNs, std::nullopt);  // gone before its argv was read
+  t.exit(201, 201, exited(4), 3 * kMsNs);
+  t.exit(200, 200, exited(0), 4 * kMsNs);  // the per-job child: no run of its own
   auto runs = t.take_runs();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0].phase, ProcRun::Phase::started);
@@ -237,7 +237,7 @@ TEST(ProcessTracker, AJobShellGoneBeforeItsCommandWasReadIsANamelessRunWithItsEx
   EXPECT_EQ(runs[1].pid, 201);
   EXPECT_EQ(runs[1].outcome, Outcome::exited);
   EXPECT_EQ(runs[1].exit_code, 4);
-  EXPECT_EQ(runs[1].duration_ns(), 1 * kMs);
+  EXPECT_EQ(runs[1].duration_ns(), 1 * kMsNs);
   EXPECT_EQ(t.counters().unreadable, 1u);
   EXPECT_EQ(t.counters().nameless, 1u);
 }
@@ -248,23 +248,23 @@ TEST(ProcessTracker, AJobShellGoneBeforeItsCommandWasReadIsANamelessRunWithItsEx
 TEST(ProcessTracker, AJobShellReadAfterItExecdItsCommandIsStillTheJobsRun) {
   auto t = tracker();
   t.fork(kCron, 200, 200, 0);
-  t.fork(200, 201, 201, 1 * kMs);
-  t.exec(201, 2 * kMs, facts(0, {"/usr/local/bin/backup"}));  // read after dash's exec
-  t.exec(201, 2 * kMs, facts(0, {"/usr/local/bin/backup"}));  // that exec's own event
-  t.fork(200, 202, 202, 3 * kMs);                             // the mailer, after output
-  t.exec(202, 3 * kMs, facts(0, {"/usr/sbin/sendmail", "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"}));
+  t.fork(200, 201, 201, 1 * kMsNs);
+  t.exec(201, 2 * kMsNs, facts(0, {"/usr/local/bin/backup"}));  // read after dash's exec
+  t.exec(201, 2 * kMsNs, facts(0, {"/usr/local/bin/backup"}));  // that exec's own event
+  t.fork(200, 202, 202, 3 * kMsNs);                             // the mailer, after output
+  t.exec(202, 3 * kMsNs, facts(0, {"/usr/sbin/sendmail", "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"}));
   EXPECT_FALSE(t.follows(202));
-  t.exit(201, 201, exited(5), 4 * kMs);
+  t.exit(201, 201, exited(5), 4 * kMsNs);
   auto runs = t.take_runs();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0].key, "backup");
   EXPECT_EQ(runs[1].key, "backup");
   EXPECT_EQ(runs[1].exit_code, 5);
 
-  t.fork(kCron, 400, 400, 5 * kMs);
-  t.fork(400, 401, 401, 5 * kMs);
-  t.exec(401, 6 * kMs, facts(0, {"./backup", "--full"}));  // `cd /srv && exec ./backup --full`
-  t.exit(401, 401, exited(3), 7 * kMs);
+  t.fork(kCron, 400, 400, 5 * kMsNs);
+  t.fork(400, 401, 401, 5 * kMsNs);
+  t.exec(401, 6 * kMsNs, facts(0, {"./backup", "--full"}));  // `cd /srv && exec ./backup --full`
+  t.exit(401, 401, exited(3), 7 * kMsNs);
   runs = t.take_runs();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_TRUE(runs[0].key.empty());  // nameless: cron's CMD line of pid 401 names it
@@ -295,14 +295,14 @@ const std::vector<std::string> kAnacron = {"/usr/sbin/anacron", "-d", "-q"};
 // anacron's job: fork, `sh -c 'run-parts --report /etc/cron.daily'` (dash execs run-parts), and
 // one script forked by run-parts exiting with `code`.
 void anacron_runs(ProcessTracker& t, pid_t anacron, pid_t job, int code) {
-  t.fork(anacron, job, job, 10 * kMs);
+  t.fork(anacron, job, job, 10 * kMsNs);
   EXPECT_TRUE(t.awaits_exec() == false) << "anacron's forks wait minutes before they exec: read with the batch";
-  t.exec(job, 11 * kMs, facts(0, shell("run-parts --report /etc/cron.daily")));
-  t.exec(job, 12 * kMs, facts(0, {"run-parts", "--report", "/etc/cron.daily"}));
-  t.fork(job, job + 1, job + 1, 13 * kMs);
-  t.exec(job + 1, 14 * kMs, facts(0, {"/bin/sh", "/etc/cron.daily/logrotate"}));
-  t.exit(job + 1, job + 1, exited(code), 20 * kMs);
-  t.exit(job, job, exited(0), 21 * kMs);
+  t.exec(job, 11 * kMsNs, facts(0, shell("run-parts --report /etc/cron.daily")));
+  t.exec(job, 12 * kMsNs, facts(0, {"run-parts", "--report", "/etc/cron.daily"}));
+  t.fork(job, job + 1, job + 1, 13 * kMsNs);
+  t.exec(job + 1, 14 * kMsNs, facts(0, {"/bin/sh", "/etc/cron.daily/logrotate"}));
+  t.exit(job + 1, job + 1, exited(code), 20 * kMsNs);
+  t.exit(job, job, exited(0), 21 * kMsNs);
 }
 
 std::vector<std::tuple<ProcRun::Phase, std::string, int>> summary(std::vector<ProcRun> runs) {
@@ -318,7 +318,7 @@ TEST(ProcessTracker, AnAnacronThePid1StartsIsARootOfItsJobsAndTheirScripts) {
   t.set_spawners(init);
   t.fork(1, 300, 300, 0);  // anacron.service
   EXPECT_TRUE(t.follows(300));
-  t.exec(300, 1 * kMs, facts(0, kAnacron));
+  t.exec(300, 1 * kMsNs, facts(0, kAnacron));
   anacron_runs(t, 300, 310, 3);
   const std::vector<std::tuple<P, std::string, int>> want = {{P::started, "anacron-daily", 0},
                                                              {P::started, "/etc/cron.daily/logrotate", 0},
@@ -356,11 +356,11 @@ TEST(ProcessTracker, AnAnacronACronJobStartsIsARootOfItsJobs) {
   const pid_t roots[] = {kCron};
   t.set_roots(roots);
   cron_runs(t, 200, 201, 0, "start-anacron", 0);
-  t.fork(201, 202, 202, 1 * kMs);
-  t.exec(202, 2 * kMs, facts(0, {"/usr/sbin/anacron", "-s"}));
-  t.fork(202, 203, 203, 3 * kMs);  // to the background
-  t.exit(202, 202, exited(0), 4 * kMs);
-  t.exit(201, 201, exited(0), 5 * kMs);
+  t.fork(201, 202, 202, 1 * kMsNs);
+  t.exec(202, 2 * kMsNs, facts(0, {"/usr/sbin/anacron", "-s"}));
+  t.fork(202, 203, 203, 3 * kMsNs);  // to the background
+  t.exit(202, 202, exited(0), 4 * kMsNs);
+  t.exit(201, 201, exited(0), 5 * kMsNs);
   anacron_runs(t, 203, 310, 0);
   const std::vector<std::tuple<P, std::string, int>> want = {
       {P::started, "cron.d-anacron", 0},          {P::ended, "cron.d-anacron", 0},
@@ -396,12 +396,12 @@ TEST(ProcessTracker, ALostExitEndsTheRunAsUnknownNeverAsAFailure) {
   std::map<pid_t, uint64_t> got(s.processes.begin(), s.processes.end());
   EXPECT_EQ(got, (std::map<pid_t, uint64_t>{{200, 0}, {201, 4242}}));
   const pid_t gone[] = {200, 201};
-  t.settle_loss(s.generation, gone, 50 * kMs);
+  t.settle_loss(s.generation, gone, 50 * kMsNs);
   auto runs = t.take_runs();
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].outcome, Outcome::unknown);
   EXPECT_EQ(runs[0].exit_code, 0);
-  EXPECT_EQ(runs[0].end_ns, 50 * kMs);
+  EXPECT_EQ(runs[0].end_ns, 50 * kMsNs);
   EXPECT_EQ(t.counters().ended_unknown, 1u);
   EXPECT_EQ(t.counters().losses, 1u);
   EXPECT_EQ(t.followed(), 0u);

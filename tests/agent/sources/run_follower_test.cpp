@@ -14,12 +14,15 @@
 #include <vector>
 
 #include "agent/sources/host_facts.h"
+#include "tests/agent/test_values.h"
 #include "tests/support/sd_loop.h"
 
 namespace cronitor::agent {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using test_values::kNoProcess;
+
+using SteadyClock = std::chrono::steady_clock;
 
 // A child that waits to be killed, in the process group `pgid` (0: a group of its own).
 pid_t spawn_in_group(pid_t pgid) {
@@ -46,14 +49,14 @@ struct Children {
   }
 };
 
-struct Recorder : RunFollower::Handler {
+struct FollowRecorder : RunFollower::Handler {
   int waiting_taken = 0;
   std::function<void()> on_take;  // what arrives when the waiting events are taken
   bool open = true;
   struct Lost {
     std::string key, run_id;
     int64_t pgid;
-    Clock::time_point at;
+    SteadyClock::time_point at;
   };
   std::vector<Lost> lost;
   void take_waiting_events() override {
@@ -62,7 +65,7 @@ struct Recorder : RunFollower::Handler {
   }
   bool run_open(const std::string&, const std::string&) override { return open; }
   void run_lost(const std::string& key, const std::string& run_id, int64_t pgid) override {
-    lost.push_back({key, run_id, pgid, Clock::now()});
+    lost.push_back({key, run_id, pgid, SteadyClock::now()});
   }
 };
 
@@ -70,11 +73,9 @@ RunFollower::Run run_of(pid_t wrapper, pid_t pgid, std::string run_id = "r1", in
   return {"job", std::move(run_id), uid, pgid, wrapper, 0};
 }
 
-constexpr pid_t kNoProcess = 0x7ffffff0;  // above any pid_max: never a process
-
 TEST(RunFollower, AKilledWrapperWithAnEmptyGroupIsLostAfterTheSettle) {
-  testing::SdLoop loop;
-  Recorder h;
+  cronitor::testing::SdLoop loop;
+  FollowRecorder h;
   RunFollower f(h);
   f.attach(loop.ev);
   Children kids;
@@ -86,7 +87,7 @@ TEST(RunFollower, AKilledWrapperWithAnEmptyGroupIsLostAfterTheSettle) {
   EXPECT_EQ(f.followed_of_key("job"), 1u);
   loop.dispatch_ready();
   EXPECT_TRUE(h.lost.empty());  // alive: nothing
-  const auto killed = Clock::now();
+  const auto killed = SteadyClock::now();
   kill_and_reap(w);
   ASSERT_TRUE(loop.run_until([&] { return !h.lost.empty(); }));
   ASSERT_EQ(h.lost.size(), 1u);
@@ -101,8 +102,8 @@ TEST(RunFollower, AKilledWrapperWithAnEmptyGroupIsLostAfterTheSettle) {
 }
 
 TEST(RunFollower, ALiveMemberOfTheGroupIsFollowedUntilItExits) {
-  testing::SdLoop loop;
-  Recorder h;
+  cronitor::testing::SdLoop loop;
+  FollowRecorder h;
   RunFollower f(h);
   f.attach(loop.ev);
   Children kids;
@@ -122,8 +123,8 @@ TEST(RunFollower, ALiveMemberOfTheGroupIsFollowedUntilItExits) {
 }
 
 TEST(RunFollower, AnEndEventArrivingDuringTheSettleWins) {
-  testing::SdLoop loop;
-  Recorder h;
+  cronitor::testing::SdLoop loop;
+  FollowRecorder h;
   RunFollower f(h);
   f.attach(loop.ev);
   Children kids;
@@ -139,8 +140,8 @@ TEST(RunFollower, AnEndEventArrivingDuringTheSettleWins) {
 }
 
 TEST(RunFollower, ARunNoLongerOpenEndsItsFollowAndIsNotLost) {
-  testing::SdLoop loop;
-  Recorder h;
+  cronitor::testing::SdLoop loop;
+  FollowRecorder h;
   h.open = false;  // closed meanwhile (the evaluator let it go)
   RunFollower f(h);
   f.attach(loop.ev);
@@ -150,8 +151,8 @@ TEST(RunFollower, ARunNoLongerOpenEndsItsFollowAndIsNotLost) {
 }
 
 TEST(RunFollower, AnotherProcessUnderTheWrappersPidIsNotTakenForIt) {
-  testing::SdLoop loop;
-  Recorder h;
+  cronitor::testing::SdLoop loop;
+  FollowRecorder h;
   RunFollower f(h);
   f.attach(loop.ev);
   Children kids;
@@ -165,8 +166,8 @@ TEST(RunFollower, AnotherProcessUnderTheWrappersPidIsNotTakenForIt) {
 }
 
 TEST(RunFollower, EachUserHasAShareOfThePidfdsAndRootKeepsItsOwn) {
-  testing::SdLoop loop;
-  Recorder h;
+  cronitor::testing::SdLoop loop;
+  FollowRecorder h;
   RunFollower f(h);
   f.attach(loop.ev);
   auto follow = [&](int64_t uid, size_t n) {
@@ -185,8 +186,8 @@ TEST(RunFollower, EachUserHasAShareOfThePidfdsAndRootKeepsItsOwn) {
 }
 
 TEST(RunFollower, RunsTheEvaluatorLetGoAreFollowedNoLonger) {
-  testing::SdLoop loop;
-  Recorder h;
+  cronitor::testing::SdLoop loop;
+  FollowRecorder h;
   RunFollower f(h);
   f.attach(loop.ev);
   for (const char* id : {"a", "b", "c"}) f.follow(run_of(kNoProcess, kNoProcess, id));
@@ -201,7 +202,7 @@ TEST(RunFollower, RunsTheEvaluatorLetGoAreFollowedNoLonger) {
 }
 
 TEST(RunFollower, NothingIsFollowedBeforeTheLoop) {
-  Recorder h;
+  FollowRecorder h;
   RunFollower f(h);
   EXPECT_EQ(f.follow(run_of(::getpid(), ::getpgrp())), 0u);
   EXPECT_EQ(f.followed(), 0u);

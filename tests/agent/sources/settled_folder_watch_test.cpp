@@ -18,7 +18,7 @@ namespace cronitor::agent {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr uint64_t kSettle = 50'000;
 
@@ -30,9 +30,9 @@ struct Folder {
 };
 
 struct Watch {
-  testing::SdLoop loop;
+  cronitor::testing::SdLoop loop;
   int acts = 0;
-  Clock::time_point acted_at;
+  SteadyClock::time_point acted_at;
   std::unique_ptr<SettledFolderWatch> w;
   explicit Watch(const Folder& f) {
     SettledFolderWatch::Options o;
@@ -42,7 +42,7 @@ struct Watch {
     o.settle_usec = kSettle;
     o.act = [this] {
       ++acts;
-      acted_at = Clock::now();
+      acted_at = SteadyClock::now();
     };
     auto r = SettledFolderWatch::create(loop.ev, std::move(o));
     EXPECT_TRUE(r) << r.error().message;
@@ -57,7 +57,7 @@ TEST(SettledFolderWatch, OnlyTheNamesOfInterestArmIt) {
   f.write("other.yaml");
   w.loop.dispatch_ready();
   EXPECT_FALSE(w.w->settling());
-  const auto written = Clock::now();
+  const auto written = SteadyClock::now();
   f.write("agent.yaml");
   w.loop.dispatch_ready();
   EXPECT_TRUE(w.w->settling());
@@ -89,7 +89,7 @@ TEST(SettledFolderWatch, ActSoonActsWithoutAWrite) {
 }
 
 TEST(SettledFolderWatch, AFolderThatIsNotThereSaysWhy) {
-  testing::SdLoop loop;
+  cronitor::testing::SdLoop loop;
   SettledFolderWatch::Options o;
   o.folder = "/nonexistent-settled-folder";
   o.names = {"x"};

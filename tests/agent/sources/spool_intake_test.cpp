@@ -13,17 +13,19 @@
 #include <map>
 #include <vector>
 
+#include "tests/agent/test_values.h"
+
 namespace cronitor::agent {
 namespace {
 
+using test_values::kNobody;
+using test_values::kRunUuid1;
+using test_values::kRunUuid2;
+
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
-constexpr uid_t kNobody = 65534;
-constexpr const char* kId1 = "11111111-1111-4111-8111-111111111111";
-constexpr const char* kId2 = "22222222-2222-4222-8222-222222222222";
-
-struct FakeHandler : SpoolIntake::Handler {
+struct FakeSpoolHandler : SpoolIntake::Handler {
   bool spool_take(uid_t owner, uint64_t) override {
     ++takes[owner];
     return !broke.contains(owner);
@@ -51,8 +53,8 @@ struct FakeHandler : SpoolIntake::Handler {
   int store_calls = 0, stored_calls = 0;
 };
 
-cronitor::RunEvent wire(const std::string& key, const std::string& run_id, RunState state, int64_t uid,
-                        const std::string& ts) {
+cronitor::RunEvent intake_event(const std::string& key, const std::string& run_id, RunState state, int64_t uid,
+                                const std::string& ts) {
   cronitor::RunEvent e;
   e.key = key;
   e.run_id = run_id;
@@ -88,21 +90,23 @@ class SpoolIntakeTest : public ::testing::Test {
     return p;
   }
   bool run_until(const std::function<bool()>& done) {
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
-    while (!done() && Clock::now() < deadline) sd_event_run(ev_, 20'000);
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(5);
+    while (!done() && SteadyClock::now() < deadline) sd_event_run(ev_, 20'000);
     return done();
   }
 
   sd_event* ev_ = nullptr;
   fs::path dir_;
-  FakeHandler handler_;
+  FakeSpoolHandler handler_;
   std::unique_ptr<SpoolIntake> intake_;
 };
 
 TEST_F(SpoolIntakeTest, APassStoresOldestFirstAndRemovesFinishedFiles) {
-  const auto done = write(kId1, encode(wire("a", kId1, RunState::kRun, 0, "2026-01-01T00:00:10.000Z")) +
-                                    encode(wire("a", kId1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
-  const auto open = write(kId2, encode(wire("b", kId2, RunState::kRun, 0, "2026-01-01T00:00:05.000Z")));
+  const auto done =
+      write(kRunUuid1, encode(intake_event("a", kRunUuid1, RunState::kRun, 0, "2026-01-01T00:00:10.000Z")) +
+                           encode(intake_event("a", kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
+  const auto open =
+      write(kRunUuid2, encode(intake_event("b", kRunUuid2, RunState::kRun, 0, "2026-01-01T00:00:05.000Z")));
   intake_->drain();
   EXPECT_EQ(handler_.stored, (std::vector<std::string>{"b/2026-01-01T00:00:05.000Z/0", "a/2026-01-01T00:00:10.000Z/0",
                                                        "a/2026-01-01T00:00:20.000Z/0"}));
@@ -114,7 +118,8 @@ TEST_F(SpoolIntakeTest, APassStoresOldestFirstAndRemovesFinishedFiles) {
 }
 
 TEST_F(SpoolIntakeTest, AFailedStoreKeepsTheFilesForTheNextPass) {
-  const auto p = write(kId1, encode(wire("a", kId1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
+  const auto p =
+      write(kRunUuid1, encode(intake_event("a", kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
   handler_.fail = true;
   intake_->drain();
   EXPECT_EQ(handler_.store_calls, 1);
@@ -127,9 +132,11 @@ TEST_F(SpoolIntakeTest, AFailedStoreKeepsTheFilesForTheNextPass) {
 }
 
 TEST_F(SpoolIntakeTest, AFileBreakingTheOwnerRuleIsRemovedUnstored) {
-  const auto theirs = write(kId1, encode(wire("theirs", kId1, RunState::kRun, 0, "2026-01-01T00:00:10.000Z")) +
-                                      encode(wire("ok", kId1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
-  const auto mine = write(kId2, encode(wire("ok", kId2, RunState::kComplete, 0, "2026-01-01T00:00:30.000Z")));
+  const auto theirs =
+      write(kRunUuid1, encode(intake_event("theirs", kRunUuid1, RunState::kRun, 0, "2026-01-01T00:00:10.000Z")) +
+                           encode(intake_event("ok", kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
+  const auto mine =
+      write(kRunUuid2, encode(intake_event("ok", kRunUuid2, RunState::kComplete, 0, "2026-01-01T00:00:30.000Z")));
   handler_.refused_key = "theirs";
   intake_->drain();
   EXPECT_EQ(handler_.stored, std::vector<std::string>{"ok/2026-01-01T00:00:30.000Z/0"});  // judged whole
@@ -139,10 +146,11 @@ TEST_F(SpoolIntakeTest, AFileBreakingTheOwnerRuleIsRemovedUnstored) {
 
 TEST_F(SpoolIntakeTest, AUidOutOfBudgetWaitsUnreadAndIsRetried) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root: a file of another uid";
-  const auto p = write(kId1,
-                       encode(wire("n", kId1, RunState::kRun, kNobody, "2026-01-01T00:00:10.000Z")) +
-                           encode(wire("n", kId1, RunState::kComplete, kNobody, "2026-01-01T00:00:20.000Z")),
-                       kNobody);
+  const auto p =
+      write(kRunUuid1,
+            encode(intake_event("n", kRunUuid1, RunState::kRun, kNobody, "2026-01-01T00:00:10.000Z")) +
+                encode(intake_event("n", kRunUuid1, RunState::kComplete, kNobody, "2026-01-01T00:00:20.000Z")),
+            kNobody);
   handler_.broke.insert(kNobody);
   EXPECT_TRUE(intake_->take_events());  // the write's events: the retry below is the timer's
   intake_->drain();
@@ -151,17 +159,18 @@ TEST_F(SpoolIntakeTest, AUidOutOfBudgetWaitsUnreadAndIsRetried) {
   EXPECT_TRUE(fs::exists(p));
   // Its budget comes back: the retry timer (not a new write, not a call) drains it.
   handler_.broke.clear();
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   ASSERT_TRUE(run_until([&] { return handler_.stored.size() == 2; }));
-  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(150));  // 200 ms at the least
-  EXPECT_EQ(handler_.charged[kNobody], 1.0);                     // one token taken to read it, one charged after
+  EXPECT_GE(SteadyClock::now() - t0, std::chrono::milliseconds(150));  // 200 ms at the least
+  EXPECT_EQ(handler_.charged[kNobody], 1.0);                           // one token taken to read it, one charged after
   EXPECT_FALSE(fs::exists(p));
 }
 
 TEST_F(SpoolIntakeTest, TheWatchDrainsWhatIsWrittenLater) {
   intake_->drain();  // the start's pass: nothing yet
   EXPECT_EQ(handler_.store_calls, 0);
-  const auto p = write(kId1, encode(wire("a", kId1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
+  const auto p =
+      write(kRunUuid1, encode(intake_event("a", kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
   ASSERT_TRUE(run_until([&] { return handler_.stored.size() == 1; }));
   EXPECT_FALSE(fs::exists(p));
   EXPECT_EQ(handler_.stored_calls, 1);
@@ -169,7 +178,7 @@ TEST_F(SpoolIntakeTest, TheWatchDrainsWhatIsWrittenLater) {
 
 TEST_F(SpoolIntakeTest, TakeEventsSaysWhetherADrainIsDue) {
   EXPECT_FALSE(intake_->take_events());
-  write(kId1, encode(wire("a", kId1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
+  write(kRunUuid1, encode(intake_event("a", kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:20.000Z")));
   EXPECT_TRUE(intake_->take_events());
   intake_->drain(true);  // the short pass ahead of a socket batch: the names the watch gave
   EXPECT_EQ(handler_.stored.size(), 1u);

@@ -7,9 +7,13 @@
 #include <fstream>
 
 #include "agent/sources/event_adapter.h"
+#include "tests/agent/test_values.h"
 
 namespace cronitor::agent {
 namespace {
+
+using test_values::kRunUuid1;
+using test_values::kRunUuid2;
 
 namespace fs = std::filesystem;
 
@@ -26,8 +30,6 @@ cronitor::RunEvent wire(const std::string& run_id, RunState state, int64_t uid, 
   return e;
 }
 
-constexpr const char* kId1 = "11111111-1111-4111-8111-111111111111";
-constexpr const char* kId2 = "22222222-2222-4222-8222-222222222222";
 constexpr const char* kId3 = "33333333-3333-4333-8333-333333333333";
 
 class SpoolReaderTest : public ::testing::Test {
@@ -46,15 +48,16 @@ class SpoolReaderTest : public ::testing::Test {
 };
 
 TEST_F(SpoolReaderTest, FinishedUnfinishedAndPartialLines) {
-  write(std::string(kId1) + ".jsonl", encode(wire(kId1, RunState::kRun, 0, "2026-01-01T00:00:00.000Z")) +
-                                          encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
-  write(std::string(kId2) + ".jsonl",
-        encode(wire(kId2, RunState::kRun, 0, "2026-01-01T00:01:00.000Z")) + "{\"v\":1,\"key\"");
+  write(std::string(kRunUuid1) + ".jsonl",
+        encode(wire(kRunUuid1, RunState::kRun, 0, "2026-01-01T00:00:00.000Z")) +
+            encode(wire(kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
+  write(std::string(kRunUuid2) + ".jsonl",
+        encode(wire(kRunUuid2, RunState::kRun, 0, "2026-01-01T00:01:00.000Z")) + "{\"v\":1,\"key\"");
   write(".tmp-being-written", "x");
   auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
   ASSERT_EQ(scan.files.size(), 2u);
   for (const auto& f : scan.files) {
-    if (f.path.find(kId1) != std::string::npos) {
+    if (f.path.find(kRunUuid1) != std::string::npos) {
       EXPECT_TRUE(f.finished);
       EXPECT_EQ(f.events.size(), 2u);
     } else {
@@ -65,9 +68,10 @@ TEST_F(SpoolReaderTest, FinishedUnfinishedAndPartialLines) {
 }
 
 TEST_F(SpoolReaderTest, OwnerMustMatchTheEventUid) {
-  write(std::string(kId1) + ".jsonl", encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")), 65534);
-  write(std::string(kId2) + ".jsonl", encode(wire(kId2, RunState::kComplete, 65534, "2026-01-01T00:00:05.000Z")),
+  write(std::string(kRunUuid1) + ".jsonl", encode(wire(kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")),
         65534);
+  write(std::string(kRunUuid2) + ".jsonl",
+        encode(wire(kRunUuid2, RunState::kComplete, 65534, "2026-01-01T00:00:05.000Z")), 65534);
   auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));
   size_t events = 0;
   for (const auto& f : scan.files) events += f.events.size();
@@ -77,9 +81,9 @@ TEST_F(SpoolReaderTest, OwnerMustMatchTheEventUid) {
 }
 
 TEST_F(SpoolReaderTest, SymlinksAndHardLinksAreDropped) {
-  write("target", encode(wire(kId1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
-  fs::create_symlink(dir_ / "target", dir_ / (std::string(kId1) + ".jsonl"));
-  fs::create_hard_link(dir_ / "target", dir_ / (std::string(kId2) + ".jsonl"));
+  write("target", encode(wire(kRunUuid1, RunState::kComplete, 0, "2026-01-01T00:00:05.000Z")));
+  fs::create_symlink(dir_ / "target", dir_ / (std::string(kRunUuid1) + ".jsonl"));
+  fs::create_hard_link(dir_ / "target", dir_ / (std::string(kRunUuid2) + ".jsonl"));
   write(std::string(kId3) + ".m0123456789abcdef.jsonl",
         encode(wire(kId3, RunState::kMetric, 0, "2026-01-01T00:00:01.000Z")));
   auto scan = read_spool(dir_.string(), 100, std::chrono::hours(48));

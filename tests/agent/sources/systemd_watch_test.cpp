@@ -9,15 +9,17 @@
 #include <functional>
 #include <map>
 
+#include "tests/agent/test_values.h"
 #include "tests/support/fake_systemd_bus.h"
 
 namespace cronitor::agent {
 namespace {
 
+using test_values::kInvocationId1;
+using test_values::kInvocationId2;
+
 using cronitor::testing::FakeSystemdBus;
 
-constexpr char kId1[] = "0123456789abcdef0123456789abcdef";
-constexpr char kId2[] = "fedcba9876543210fedcba9876543210";
 constexpr uint64_t kRealtime = 1'764'000'000'000'000;  // 2025-11-24T16:00:00Z
 constexpr uint64_t kMonotonic = 50'000'000'000;        // 50000 s since boot
 
@@ -102,7 +104,8 @@ UnitProps started(const char* id, uint64_t at, const std::string& cg = "") {
   return p;
 }
 
-UnitProps ended(uint64_t at, int code, int status, const std::string& result, const std::string& state = "inactive") {
+UnitProps ended_props(uint64_t at, int code, int status, const std::string& result,
+                      const std::string& state = "inactive") {
   UnitProps p;
   p.exec_exit_usec = at;
   p.exec_code = code;
@@ -113,11 +116,11 @@ UnitProps ended(uint64_t at, int code, int status, const std::string& result, co
   return p;
 }
 
-/// The manager's units: t.timer, whose t.service runs (kId1); `svc` gets the service's path.
+/// The manager's units: t.timer, whose t.service runs (kInvocationId1); `svc` gets the service's path.
 std::function<void(FakeSystemdBus&)> one_timer_running(std::string& svc) {
   return [&svc](FakeSystemdBus& b) {
     b.add_timer("t.timer", "t.service");
-    svc = b.add_service("t.service", started(kId1, kRealtime));
+    svc = b.add_service("t.service", started(kInvocationId1, kRealtime));
   };
 }
 
@@ -143,7 +146,7 @@ TEST(SystemdWatch, ListingThenSignalsGiveOneRunAndOneEndPerInvocation) {
   EXPECT_EQ(f.manager, std::vector<std::string>{"live"});
   EXPECT_TRUE(f.runs.empty()) << "a service that never ran has no run";
 
-  announce(*f.bus, svc, started(kId1, kRealtime + 1'000'000, "/system.slice/backup.service"));
+  announce(*f.bus, svc, started(kInvocationId1, kRealtime + 1'000'000, "/system.slice/backup.service"));
   f.settle();  // the deferred re-read of a run first seen going (its ControlGroup)
   ASSERT_EQ(f.runs.size(), 1u);
   EXPECT_EQ(f.runs[0].state, RunState::kRun);
@@ -151,7 +154,7 @@ TEST(SystemdWatch, ListingThenSignalsGiveOneRunAndOneEndPerInvocation) {
   EXPECT_EQ(f.runs[0].ts, "2025-11-24T16:00:01.000Z");
   EXPECT_EQ(f.runs[0].host, "host1");
 
-  announce(*f.bus, svc, ended(kRealtime + 4'000'000, 1, 3, "exit-code", "failed"));
+  announce(*f.bus, svc, ended_props(kRealtime + 4'000'000, 1, 3, "exit-code", "failed"));
   f.settle();
   ASSERT_EQ(f.runs.size(), 2u);
   EXPECT_EQ(f.runs[1].state, RunState::kFail);
@@ -161,7 +164,7 @@ TEST(SystemdWatch, ListingThenSignalsGiveOneRunAndOneEndPerInvocation) {
 
   // The manager repeats itself (JobRemoved, a late signal): nothing new.
   f.bus->listener()->job_removed("backup.service");
-  announce(*f.bus, svc, ended(kRealtime + 4'000'000, 1, 3, "exit-code", "failed"));
+  announce(*f.bus, svc, ended_props(kRealtime + 4'000'000, 1, 3, "exit-code", "failed"));
   EXPECT_EQ(f.runs.size(), 2u);
 }
 
@@ -169,8 +172,8 @@ TEST(SystemdWatch, ResultWordsReachTheEvent) {
   std::string svc;
   Fixture f([&](FakeSystemdBus& b) {
     b.add_timer("t.timer", "t.service");
-    UnitProps p = started(kId1, kRealtime);
-    merge_props(p, ended(kRealtime + 1'000'000, 2, 15, "timeout", "failed"));
+    UnitProps p = started(kInvocationId1, kRealtime);
+    merge_props(p, ended_props(kRealtime + 1'000'000, 2, 15, "timeout", "failed"));
     svc = b.add_service("t.service", p);
   });
   f.watch->start();
@@ -190,30 +193,30 @@ TEST(SystemdWatch, ReconnectNeitherLosesNorDoubleCountsARun) {
   f.bus->bus_up = false;
   f.bus->drop();
   EXPECT_FALSE(f.watch->live());
-  f.bus->change_quietly(svc, ended(kRealtime + 2'000'000, 1, 0, "success"));
+  f.bus->change_quietly(svc, ended_props(kRealtime + 2'000'000, 1, 0, "success"));
   ASSERT_TRUE(f.bus->run_later());  // the first retry: nobody answers
   EXPECT_FALSE(f.watch->live());
   EXPECT_EQ(f.watch->backoff_usec(), 2'000'000u) << "back-off doubles";
   f.bus->bus_up = true;
   ASSERT_TRUE(f.bus->run_later());
   ASSERT_TRUE(f.watch->live());
-  EXPECT_EQ(f.count(kId1, RunState::kRun), 1u);
-  EXPECT_EQ(f.count(kId1, RunState::kComplete), 1u) << "the end that came meanwhile";
+  EXPECT_EQ(f.count(kInvocationId1, RunState::kRun), 1u);
+  EXPECT_EQ(f.count(kInvocationId1, RunState::kComplete), 1u) << "the end that came meanwhile";
 
   // A whole run while the manager is away (daemon-reexec), then a resync: reported once.
   f.bus->listener()->manager_owner(false);  // daemon-reexec
-  f.bus->change_quietly(svc, started(kId2, kRealtime + 10'000'000));
-  f.bus->change_quietly(svc, ended(kRealtime + 11'000'000, 1, 0, "success"));
+  f.bus->change_quietly(svc, started(kInvocationId2, kRealtime + 10'000'000));
+  f.bus->change_quietly(svc, ended_props(kRealtime + 11'000'000, 1, 0, "success"));
   f.bus->listener()->manager_owner(true);
   f.settle();
-  EXPECT_EQ(f.count(kId2, RunState::kRun), 1u);
-  EXPECT_EQ(f.count(kId2, RunState::kComplete), 1u);
+  EXPECT_EQ(f.count(kInvocationId2, RunState::kRun), 1u);
+  EXPECT_EQ(f.count(kInvocationId2, RunState::kComplete), 1u);
   // A reload resyncs again: nothing is counted twice.
   f.bus->listener()->reloading(true);
   f.bus->listener()->reloading(false);
   f.settle();
-  EXPECT_EQ(f.count(kId1, RunState::kComplete), 1u);
-  EXPECT_EQ(f.count(kId2, RunState::kComplete), 1u);
+  EXPECT_EQ(f.count(kInvocationId1, RunState::kComplete), 1u);
+  EXPECT_EQ(f.count(kInvocationId2, RunState::kComplete), 1u);
   EXPECT_EQ(f.runs.size(), 4u);
   EXPECT_GE(f.bus->lists, 4);
 }
@@ -249,7 +252,7 @@ TEST(SystemdWatch, AReadCutByAReexecKeepsTheConnectionAndResyncsOnTheManagersRet
 
   // The run ends; reading it fails because the manager leaves the bus mid-call (daemon-reexec).
   f.bus->reads_fail = true;
-  f.bus->change_quietly(svc, ended(kRealtime + 2'000'000, 1, 0, "success"));
+  f.bus->change_quietly(svc, ended_props(kRealtime + 2'000'000, 1, 0, "success"));
   UnitProps invalidated;
   invalidated.invalidated = true;  // named only: the watch must read it
   f.bus->change(svc, invalidated);
@@ -262,8 +265,8 @@ TEST(SystemdWatch, AReadCutByAReexecKeepsTheConnectionAndResyncsOnTheManagersRet
   f.settle();
   EXPECT_TRUE(f.watch->live());
   EXPECT_EQ(f.bus->opens, 1);
-  EXPECT_EQ(f.count(kId1, RunState::kRun), 1u);
-  EXPECT_EQ(f.count(kId1, RunState::kComplete), 1u) << "the end the failed read missed";
+  EXPECT_EQ(f.count(kInvocationId1, RunState::kRun), 1u);
+  EXPECT_EQ(f.count(kInvocationId1, RunState::kComplete), 1u) << "the end the failed read missed";
 }
 
 TEST(SystemdWatch, ASignalDuringTheReadIsTakenInStreamOrder) {
@@ -272,7 +275,7 @@ TEST(SystemdWatch, ASignalDuringTheReadIsTakenInStreamOrder) {
   // The run ends while the listing reads it: the signal is newer than the replies.
   f.bus->during_read = [&](std::vector<UnitRead>& reads) {
     for (const auto& r : reads)
-      if (r.path == svc) announce(*f.bus, svc, ended(kRealtime + 3'000'000, 1, 0, "success"));
+      if (r.path == svc) announce(*f.bus, svc, ended_props(kRealtime + 3'000'000, 1, 0, "success"));
   };
   f.watch->start();
   f.bus->during_read = nullptr;
@@ -324,10 +327,10 @@ TEST(SystemdWatch, PersistentCatchUpIsToldBeforeItsRun) {
     p.active_enter_usec = boot;
     p.last_trigger_usec = boot + 50'000;  // fired as it became active: a missed slot
     b.add_timer("daily.timer", "daily.service", p);
-    b.add_service("daily.service", started(kId1, boot + 3'000'000));
+    b.add_service("daily.service", started(kInvocationId1, boot + 3'000'000));
     p.persistent = false;  // the same, without Persistent=
     b.add_timer("plain.timer", "plain.service", p);
-    b.add_service("plain.service", started(kId2, boot + 3'000'000));
+    b.add_service("plain.service", started(kInvocationId2, boot + 3'000'000));
   });
   f.watch->start();
   EXPECT_EQ(f.catch_ups, std::vector<std::string>{"daily.timer"});
@@ -406,7 +409,7 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
     });
     f.watch->start();
     if (c.while_running) f.cgroups.insert_or_assign(cg, *c.while_running);
-    announce(*f.bus, svc, started(kId1, kRealtime, cg));
+    announce(*f.bus, svc, started(kInvocationId1, kRealtime, cg));
     f.settle();
     if (c.while_running) {
       EXPECT_EQ(f.watches, 1) << c.name << ": watched while it ran";
@@ -415,7 +418,7 @@ TEST(SystemdWatch, OomFromTheUnitsOwnCgroupElseTheSystemCount) {
     f.cgroups.erase(cg);
     if (c.at_end) f.cgroups.insert_or_assign(cg, *c.at_end);
     f.vmstat = c.vmstat_at_end;
-    announce(*f.bus, svc, ended(kRealtime + 1'000'000, 2, 9, "signal", "failed"));
+    announce(*f.bus, svc, ended_props(kRealtime + 1'000'000, 2, 9, "signal", "failed"));
     ASSERT_EQ(f.runs.size(), 2u) << c.name;
     EXPECT_EQ(f.runs[1].signal, "SIGKILL") << c.name;
     EXPECT_EQ(f.runs[1].oom, c.oom) << c.name;
@@ -437,13 +440,13 @@ TEST(SystemdWatch, TimersComeStopAndGo) {
 
   // A new timer: read once the loop is free, and said to be up.
   const std::string t2 = f.bus->add_timer("b.timer", "b.service");
-  f.bus->add_service("b.service", started(kId1, kRealtime));
+  f.bus->add_service("b.service", started(kInvocationId1, kRealtime));
   f.bus->listener()->unit_new("b.timer", t2);
   EXPECT_EQ(f.watch->timer_count(), 1u) << "not from inside the bus's dispatch";
   f.settle();
   EXPECT_EQ(f.watch->timer_count(), 2u);
   EXPECT_EQ(f.states.back(), std::make_pair(std::string("b.timer"), std::string("")));
-  EXPECT_EQ(f.count(kId1, RunState::kRun), 1u);
+  EXPECT_EQ(f.count(kInvocationId1, RunState::kRun), 1u);
 
   // Removed during a reload: the resync after it tells.
   f.bus->listener()->reloading(true);
@@ -694,12 +697,12 @@ TEST(SystemdWatch, AStartSkippedByAFailedConditionIsToldOnceWithItsCondition) {
   f.settle();
   ASSERT_EQ(f.skips.size(), 2u);
   // The condition holds again: a run, no skip.
-  UnitProps ok = started(kId1, kRealtime + 15'000'000);
+  UnitProps ok = started(kInvocationId1, kRealtime + 15'000'000);
   ok.condition_result = true;
   ok.condition_usec = kRealtime + 15'000'000;
   announce(*f.bus, svc, ok);
   f.settle();
-  announce(*f.bus, svc, ended(kRealtime + 15'500'000, 1, 0, "success"));
+  announce(*f.bus, svc, ended_props(kRealtime + 15'500'000, 1, 0, "success"));
   f.settle();
   EXPECT_EQ(f.skips.size(), 2u);
   EXPECT_EQ(f.count("0123456789abcdef0123456789abcdef", RunState::kComplete), 1u);

@@ -4,14 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/agent/test_values.h"
+
 namespace cronitor::agent {
 namespace {
 
-constexpr char kId[] = "0123456789abcdef0123456789abcdef";
-constexpr char kId2[] = "fedcba9876543210fedcba9876543210";
+using test_values::kInvocationId1;
+using test_values::kInvocationId2;
+
 constexpr uint64_t kStart = 1'764'000'000'000'000;  // 2025-11-24T16:00:00Z, µs
 
-ServiceSnapshot going(const char* id = kId) {
+ServiceSnapshot going(const char* id = kInvocationId1) {
   ServiceSnapshot s;
   s.invocation_id = id;
   s.active_state = "activating";
@@ -21,7 +24,8 @@ ServiceSnapshot going(const char* id = kId) {
   return s;
 }
 
-ServiceSnapshot ended(const std::string& state, const std::string& result, int code, int status, const char* id = kId) {
+ServiceSnapshot ended(const std::string& state, const std::string& result, int code, int status,
+                      const char* id = kInvocationId1) {
   ServiceSnapshot s = going(id);
   s.active_state = state;
   s.exit_usec = kStart + 2'500'000;
@@ -103,11 +107,11 @@ TEST(TimerRunTracker, ResultsInTheAlertsWords) {
 TEST(TimerRunTracker, NewInvocationStartsANewRun) {
   TimerRunTracker t;
   (void)t.observe("k", "a.service", ended("inactive", "success", 1, 0), ctx());
-  auto e = t.observe("k", "a.service", going(kId2), ctx());
+  auto e = t.observe("k", "a.service", going(kInvocationId2), ctx());
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].run_id, "fedcba98-7654-3210-fedc-ba9876543210");
   // A run that ended while nobody listened (a reexec, a disconnect): read once, reported once.
-  auto f = t.observe("k", "a.service", ended("inactive", "success", 1, 0, kId2), ctx());
+  auto f = t.observe("k", "a.service", ended("inactive", "success", 1, 0, kInvocationId2), ctx());
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].state, RunState::kComplete);
 }
@@ -134,7 +138,7 @@ TEST(TimerRunTracker, FreshAndEndPendingTellWhatObserveWouldAdd) {
   EXPECT_TRUE(t.end_pending("a.service", done));  // the caller reads the journal only then
   (void)t.observe("k", "a.service", done, ctx());
   EXPECT_FALSE(t.end_pending("a.service", done));
-  EXPECT_TRUE(t.fresh("a.service", going(kId2)));
+  EXPECT_TRUE(t.fresh("a.service", going(kInvocationId2)));
   t.forget("a.service");
   EXPECT_TRUE(t.end_pending("a.service", done));
 }

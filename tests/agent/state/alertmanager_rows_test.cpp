@@ -11,17 +11,18 @@
 #include "agent/state/state_json.h"
 #include "agent/state/state_store.h"
 #include "tests/agent/eval_helpers.h"
+#include "tests/agent/test_values.h"
 #include "tests/support/state_db.h"
 
 namespace cronitor::agent {
 namespace {
 
+using test_values::kAm;
+using test_values::kSlack;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::at;
-
-const std::string kAm = "alertmanager:http://127.0.0.1:9093";
-const std::string kSlack = "slack:http://127.0.0.1:1/x";
 
 class AlertmanagerRows : public ::testing::Test {
  protected:

@@ -42,19 +42,19 @@ class IncidentLogTest : public ::testing::Test {
   std::unique_ptr<StateStore> store_;
 };
 
-const char* kSlack = "slack:https://hooks.slack.com/services/T000/B000/SECRETSECRET";
+const char* kSecretSlack = "slack:https://hooks.slack.com/services/T000/B000/SECRETSECRET";
 
 TEST_F(IncidentLogTest, OpenFirstWithDeliveriesRedacted) {
   // backup: opened, re-alerted, resolved. db: opened later, still open.
   ASSERT_TRUE(store_->record_action(
-      Action{Action::Type::kOpen, failed("backup", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}, {kSlack},
+      Action{Action::Type::kOpen, failed("backup", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}, {kSecretSlack},
       at("2026-01-01T00:00:00Z")));
   ASSERT_TRUE(store_->record_action(
-      Action{Action::Type::kUpdate, failed("backup", "2026-01-01T00:10:00Z", "2026-01-01T00:00:00Z")}, {kSlack},
+      Action{Action::Type::kUpdate, failed("backup", "2026-01-01T00:10:00Z", "2026-01-01T00:00:00Z")}, {kSecretSlack},
       at("2026-01-01T00:10:00Z")));
   Alert ok = failed("backup", "2026-01-01T01:00:00Z", "2026-01-01T00:00:00Z");
   ok.kind = Alert::Kind::kRecovered;
-  ASSERT_TRUE(store_->record_action(Action{Action::Type::kResolve, ok}, {kSlack}, ok.at));
+  ASSERT_TRUE(store_->record_action(Action{Action::Type::kResolve, ok}, {kSecretSlack}, ok.at));
   ASSERT_TRUE(
       store_->record_action(Action{Action::Type::kOpen, failed("db", "2026-01-02T00:00:00Z", "2026-01-02T00:00:00Z")},
                             {}, at("2026-01-02T00:00:00Z")));
@@ -94,7 +94,7 @@ TEST_F(IncidentLogTest, OpenFirstWithDeliveriesRedacted) {
 
 TEST_F(IncidentLogTest, TestAlertIsANoticeNotAnIncident) {
   const Alert t = uplink::test_alert("db1", at("2026-01-01T00:00:00Z"));
-  ASSERT_TRUE(store_->record_action(Action{Action::Type::kNotice, t}, {kSlack}, t.at));
+  ASSERT_TRUE(store_->record_action(Action{Action::Type::kNotice, t}, {kSecretSlack}, t.at));
   auto log = incident_log(store_->db(), "", 10, true);
   ASSERT_TRUE(log);
   EXPECT_TRUE((*log)["incidents"].empty());
@@ -118,11 +118,11 @@ std::string plan(sql::Db& db, const std::string& sql) {
 // index in history()'s order (no sort of every stored run), and what was stored reads back.
 TEST_F(IncidentLogTest, VersionFiveFileGetsTheIndexesOfTheIncidentJoinAndHistory) {
   ASSERT_TRUE(store_->record_action(
-      Action{Action::Type::kOpen, failed("backup", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}, {kSlack},
+      Action{Action::Type::kOpen, failed("backup", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}, {kSecretSlack},
       at("2026-01-01T00:00:00Z")));
   Alert ok = failed("backup", "2026-01-01T01:00:00Z", "2026-01-01T00:00:00Z");
   ok.kind = Alert::Kind::kRecovered;
-  ASSERT_TRUE(store_->record_action(Action{Action::Type::kResolve, ok}, {kSlack}, ok.at));
+  ASSERT_TRUE(store_->record_action(Action{Action::Type::kResolve, ok}, {kSecretSlack}, ok.at));
   store_.reset();
   const std::string path = (dir_ / "state.db").string();
   {
