@@ -216,8 +216,6 @@ std::string seconds_text(int64_t usec) {
   return buf;
 }
 
-std::string number_text(int64_t v, int64_t unit) { return unit == kUsec ? seconds_text(v) : std::to_string(v); }
-
 // A seconds value for prose: "5", "0.5".
 std::string seconds_name(int64_t usec) {
   std::string out = std::to_string(usec / kUsec);

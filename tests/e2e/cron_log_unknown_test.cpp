@@ -36,7 +36,7 @@ class CronLogUnknown : public DaemonTest {
                     fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
     std::ofstream(root_ / "var/lib/dpkg/info/fakepkg.list") << "/etc/cron.d\n/etc/cron.d/pkgjob\n";
     start_cron({});
-    std::ofstream(syslog_);  // followed from its end: it exists before the agent starts
+    std::ofstream{syslog_};  // followed from its end: it exists before the agent starts
   }
   void TearDown() override {
     DaemonTest::TearDown();

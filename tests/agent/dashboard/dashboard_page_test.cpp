@@ -224,8 +224,8 @@ TEST(DashboardPage, JobPageShowsStartDelaysAndTheLastThirtyDays) {
 }
 
 TEST(DashboardPage, OomAndRunningRunsHaveTheirOwnMarks) {
-  RunRow oom{"job", "r-oom", "failed", 1, 2, 1, 137, "SIGKILL", true, "", "", ""};
-  RunRow open{"job", "r-open", "running", 3, std::nullopt, std::nullopt, std::nullopt, "", false, "", "", ""};
+  RunRow oom{"job", "r-oom", "failed", 1, 2, 1, 137, "SIGKILL", true, "", false, "", ""};
+  RunRow open{"job", "r-open", "running", 3, std::nullopt, std::nullopt, std::nullopt, "", false, "", false, "", ""};
   json runs = json::array({run_json(open), run_json(oom)});
   const std::string chart = duration_chart_svg(runs);
   EXPECT_EQ(needle_count(chart, "<circle class=\"mark failed oom\""), 1u);

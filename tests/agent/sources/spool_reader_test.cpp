@@ -42,7 +42,9 @@ class SpoolReaderTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   void write(const std::string& name, const std::string& text, uid_t owner = 0) {
     std::ofstream(dir_ / name) << text;
-    if (owner) ASSERT_EQ(::chown((dir_ / name).c_str(), owner, owner), 0);
+    if (owner) {
+      ASSERT_EQ(::chown((dir_ / name).c_str(), owner, owner), 0);
+    }
   }
   fs::path dir_;
 };
