@@ -33,6 +33,16 @@ Instant Clock::from_timer_usec(uint64_t usec) const {
   return Instant{std::chrono::microseconds(static_cast<int64_t>(usec))} + offset_;
 }
 
+void Clock::arm_timer(sd_event_source* src, std::optional<Instant> t) const {
+  if (!src) return;
+  if (!t) {
+    sd_event_source_set_enabled(src, SD_EVENT_OFF);
+    return;
+  }
+  sd_event_source_set_time(src, timer_usec(*t));
+  sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
 bool Clock::jump_to(Instant t) {
   if (!simulated_) return false;
   const Instant n = now();

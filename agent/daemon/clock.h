@@ -42,6 +42,9 @@ class Clock {
   uint64_t timer_usec(Instant t) const;
   /// The inverse of timer_usec: the instant on this clock an armed timer stands for.
   Instant from_timer_usec(uint64_t usec) const;
+  /// Arms the CLOCK_REALTIME sd-event timer `src` to fire once at `t` on this clock, or turns it
+  /// off when there is no `t` (a null `src`: nothing to arm).
+  void arm_timer(sd_event_source* src, std::optional<Instant> t) const;
   /// A simulated clock moves forward to `t` (never back: a `t` in its past changes nothing);
   /// false for the real clock, which nobody moves.
   bool jump_to(Instant t);

@@ -33,15 +33,7 @@ void DeadlineTimer::watch_clock_jumps(sd_event* ev) {
   clock_src_.reset(s);
 }
 
-void DeadlineTimer::arm(std::optional<Instant> next) {
-  if (!deadline_src_) return;
-  if (!next) {
-    sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_OFF);
-    return;
-  }
-  sd_event_source_set_time(deadline_src_.get(), clock_.timer_usec(*next));
-  sd_event_source_set_enabled(deadline_src_.get(), SD_EVENT_ONESHOT);
-}
+void DeadlineTimer::arm(std::optional<Instant> next) { clock_.arm_timer(deadline_src_.get(), next); }
 
 int DeadlineTimer::on_deadline_cb(sd_event_source*, uint64_t, void* ud) {
   static_cast<DeadlineTimer*>(ud)->hooks_.due();

@@ -81,14 +81,8 @@ void QuietTimes::on_shutdown_signal(bool active) {
 }
 
 void QuietTimes::arm_snooze() {
-  if (!snooze_) return;
   const auto& until = host_.state().snoozed_until;
-  if (!until || *until == Instant::max()) {
-    sd_event_source_set_enabled(snooze_.get(), SD_EVENT_OFF);
-    return;
-  }
-  sd_event_source_set_time(snooze_.get(), clock_.timer_usec(*until));
-  sd_event_source_set_enabled(snooze_.get(), SD_EVENT_ONESHOT);
+  clock_.arm_timer(snooze_.get(), until && *until != Instant::max() ? until : std::nullopt);  // max: no end
 }
 
 int QuietTimes::on_snooze_cb(sd_event_source*, uint64_t, void* ud) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "common/event.h"
 #include "schedule/zone.h"
 
 namespace cronitor::agent::test_values {
@@ -25,5 +26,17 @@ inline constexpr char kInvocationId1[] = "0123456789abcdef0123456789abcdef";
 inline constexpr char kInvocationId2[] = "fedcba9876543210fedcba9876543210";
 /// The dashboard's "now" in its tests (2027-01-15T08:00:00Z).
 inline const schedule::Instant kDashboardNow = schedule::Instant(std::chrono::seconds(1'800'000'000));
+
+/// A run event as a wrapper of `uid` sends it on the socket (run id, timestamp, host, pid set).
+inline cronitor::RunEvent wrapper_event(const std::string& key, int64_t uid) {
+  cronitor::RunEvent e;
+  e.key = key;
+  e.run_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  e.ts = "2026-11-21T09:35:39.123Z";
+  e.host = "h";
+  e.pid = 7;
+  e.uid = uid;
+  return e;
+}
 
 }  // namespace cronitor::agent::test_values

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/agent/test_values.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -18,16 +20,7 @@ std::optional<int64_t> owners(std::string_view key) {
   return std::nullopt;
 }
 
-cronitor::RunEvent ev(const std::string& key, int64_t uid) {
-  cronitor::RunEvent e;
-  e.key = key;
-  e.run_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-  e.ts = "2026-11-21T09:35:39.123Z";
-  e.host = "h";
-  e.pid = 7;
-  e.uid = uid;
-  return e;
-}
+cronitor::RunEvent ev(const std::string& key, int64_t uid) { return test_values::wrapper_event(key, uid); }
 
 class Handler : public ::testing::Test {
  protected:

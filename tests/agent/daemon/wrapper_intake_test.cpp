@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "tests/agent/test_values.h"
 #include "tests/support/sd_loop.h"
 #include "tests/support/test_dir.h"
 
@@ -25,13 +26,7 @@ namespace fs = std::filesystem;
 constexpr uid_t kAlice = 1000;
 
 cronitor::RunEvent wire(const std::string& key, int64_t uid) {
-  cronitor::RunEvent e;
-  e.key = key;
-  e.run_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-  e.ts = "2026-11-21T09:35:39.123Z";
-  e.host = "h";
-  e.pid = 7;
-  e.uid = uid;
+  cronitor::RunEvent e = test_values::wrapper_event(key, uid);
   e.wrapper_pid = 99;  // what the wrapper says; the peer's pid wins
   return e;
 }
