@@ -51,12 +51,10 @@ class AgentDiscovery : public ::testing::Test {
   void start_cron() {
     fs::create_directories(dir_ / "root/run");
     fs::copy_file("/bin/sleep", dir_ / "cron", fs::copy_options::overwrite_existing);
-    cron_pid_ = ::fork();
-    if (cron_pid_ == 0) {
-      std::string bin = (dir_ / "cron").string();
-      ::execl(bin.c_str(), "cron", "600", nullptr);
-      ::_exit(127);
-    }
+    // The pid file once the process is named "cron", as cron writes its own (else the agent may
+    // look while the child still has the test's name and find no cron).
+    cron_pid_ = spawn_exec((dir_ / "cron").string(), {"cron", "600"});
+    ASSERT_GT(cron_pid_, 0);
     std::ofstream(dir_ / "root/run/crond.pid") << cron_pid_ << "\n";
   }
   void stop_cron() {

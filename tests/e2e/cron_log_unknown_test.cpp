@@ -50,19 +50,11 @@ class CronLogUnknown : public DaemonTest {
     const fs::path where = dir_ / ("cron-" + std::to_string(++crons_));
     fs::create_directories(where);
     fs::copy_file("/bin/sh", where / "cron");
-    cron_ = ::fork();
-    if (cron_ == 0) {
-      ::setpgid(0, 0);
-      std::vector<std::string> argv = {"cron", "-c", "while :; do sleep 1; done"};
-      argv.insert(argv.end(), args.begin(), args.end());  // $0, $1...: the shell never reads them
-      std::vector<char*> p;
-      for (auto& a : argv) p.push_back(a.data());
-      p.push_back(nullptr);
-      const std::string bin = (where / "cron").string();
-      ::execv(bin.c_str(), p.data());
-      ::_exit(127);
-    }
-    ::setpgid(cron_, cron_);
+    std::vector<std::string> argv = {"cron", "-c", "while :; do sleep 1; done"};
+    argv.insert(argv.end(), args.begin(), args.end());  // $0, $1...: the shell never reads them
+    // The pid file once the process is named "cron", as cron writes its own.
+    cron_ = spawn_exec((where / "cron").string(), argv, [] { ::setpgid(0, 0); });
+    ASSERT_GT(cron_, 0);
     std::ofstream(root_ / "run/crond.pid") << cron_ << "\n";
   }
   void stop_cron() {

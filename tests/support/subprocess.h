@@ -1,6 +1,7 @@
 // Runs a program and captures what it prints: for tests of the command-line tools.
 #pragma once
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -57,6 +58,46 @@ inline Output run_command(const std::vector<std::string>& argv) {
   }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+/// Starts `bin` under the name argv[0] with the rest of `argv`, and returns its pid only once the
+/// exec has happened (a close-on-exec pipe closes then): from the return on, /proc/PID/comm is the
+/// program's own name, as a real daemon's is by the time it writes its pid file. `in_child` runs
+/// between the fork and the exec (a process group, a uid). -1 when the fork or the exec failed.
+template <typename InChild>
+pid_t spawn_exec(const std::string& bin, const std::vector<std::string>& argv, InChild in_child) {
+  int done[2];
+  if (pipe2(done, O_CLOEXEC) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(done[0]);
+    in_child();
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(bin.c_str(), args.data());
+    const int err = errno;
+    (void)!write(done[1], &err, sizeof err);
+    _exit(127);
+  }
+  close(done[1]);
+  if (pid < 0) {
+    close(done[0]);
+    return -1;
+  }
+  int err = 0;
+  ssize_t n;
+  while ((n = read(done[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  close(done[0]);
+  if (n == 0) return pid;  // closed by the exec
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return -1;
+}
+
+inline pid_t spawn_exec(const std::string& bin, const std::vector<std::string>& argv) {
+  return spawn_exec(bin, argv, [] {});
 }
 
 }  // namespace cronitor::testing

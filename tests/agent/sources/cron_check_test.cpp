@@ -12,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/subprocess.h"
+
 namespace cronitor::agent {
 namespace {
 
@@ -35,21 +37,12 @@ class CronCheck : public ::testing::Test {
   }
   /// A process whose name is "cron", as `uid`, written into run/crond.pid.
   void start_cron_named(uid_t uid) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
+    // The pid file once the process is named "cron" (the exec has happened), as cron writes its own.
+    pid_ = cronitor::testing::spawn_exec((dir_ / "cron").string(), {"cron", "60"}, [uid] {
       if (uid != 0 && (::setgid(uid) != 0 || ::setuid(uid) != 0)) ::_exit(126);
-      const std::string bin = (dir_ / "cron").string();
-      ::execl(bin.c_str(), "cron", "60", nullptr);
-      ::_exit(127);
-    }
+    });
+    ASSERT_GT(pid_, 0);
     std::ofstream(dir_ / "run/crond.pid") << pid_ << "\n";
-    // Until the exec has happened (the name is the program's then).
-    for (int i = 0; i < 500; ++i) {
-      std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
-      std::string comm;
-      if (std::getline(in, comm) && comm == "cron") break;
-      ::usleep(2000);
-    }
   }
   fs::path dir_ = fs::temp_directory_path() / ("cron-check-" + std::to_string(::getpid()));
   pid_t pid_ = -1;
