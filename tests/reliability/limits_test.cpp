@@ -90,9 +90,10 @@ class Limits : public AttackFixture {
                                         << "defaults:\n  notify: [ops]\n"
                                         << extra;
     // A start that reads 20,000 lines on a loaded machine may take longer than start()'s 10 s.
-    if (!agent_.start(dir_ + "/agent.yaml", socket_))
+    if (!agent_.start(dir_ + "/agent.yaml", socket_)) {
       ASSERT_TRUE(wait_until([&] { return agent_.log().find("listening on \"") != std::string::npos; }, 60s))
           << agent_.log().substr(0, 4000);
+    }
   }
   json status() { return json::parse(send_line_as(nullptr, socket_, "{\"control\":\"status\"}\n"), nullptr, false); }
   size_t count_in_log(const std::string& text) const {

@@ -315,7 +315,9 @@ TEST_F(SpoolAttack, AFloodOfEmptyFilesDirectoriesAndOddNamesHoldsBackNothing) {
   const auto wait = std::chrono::seconds(wait_env != nullptr ? std::atoi(wait_env) : 60);
   const bool all_read = wait_until(look, wait);
   const bool alerted = !slack_->wait_for_body("root-backup failed", 5s).is_null();
-  if (planting) ASSERT_EQ(::waitpid(planter, &planted, 0), planter);
+  if (planting) {
+    ASSERT_EQ(::waitpid(planter, &planted, 0), planter);
+  }
   ASSERT_TRUE(WIFEXITED(planted) && WEXITSTATUS(planted) == 0);
   const double planted_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = agent_cpu_seconds() - cpu0;

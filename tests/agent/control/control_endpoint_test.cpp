@@ -70,14 +70,18 @@ class ControlEndpointTest : public ::testing::Test {
   // A client connected as `euid` (the test's own by default); its descriptor stays the test's.
   int connect_as(uid_t euid = ::geteuid()) {
     const uid_t me = ::geteuid();
-    if (euid != me) EXPECT_EQ(::seteuid(euid), 0);
+    if (euid != me) {
+      EXPECT_EQ(::seteuid(euid), 0);
+    }
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
     const int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     const int err = errno;
-    if (euid != me) EXPECT_EQ(::seteuid(me), 0);
+    if (euid != me) {
+      EXPECT_EQ(::seteuid(me), 0);
+    }
     EXPECT_EQ(r, 0) << std::strerror(err);
     clients_.push_back(fd);
     return fd;

@@ -53,10 +53,11 @@ TEST(Flapping, AlternatingJobGetsOneFlappingIncidentNotOnePerRun) {
   EXPECT_TRUE(s.state.flapping);
   EXPECT_LE(s.state.flips.size(), 5u);
   for (const auto& a : s.all)
-    if (a.alert.kind == K::kFlapping)
+    if (a.alert.kind == K::kFlapping) {
       EXPECT_NE(a.alert.summary.find("flappy is flapping: 5 changes between failing and healthy within 1h"),
                 std::string::npos)
           << a.alert.summary;
+    }
 }
 
 TEST(Flapping, StableAgainAfterAWholeWindowResolvesOnce) {
