@@ -34,8 +34,8 @@ void Daemon::check_cron_zone(Instant t) {
   for (const char* f : {"/etc/localtime", "/etc/timezone"})
     if (auto c = changed_at(root->real_path(f)); c && (!obs.zone_changed_at || *c > *obs.zone_changed_at))
       obs.zone_changed_at = c;
-  obs.cron_pid = cron_watch_.pid();
-  if (auto stat = read_proc_stat(cron_watch_.pid())) {
+  obs.cron_pid = cron_watch().pid();
+  if (auto stat = read_proc_stat(cron_watch().pid())) {
     obs.cron_start = stat->start_ticks;
     obs.cron_started_at = process_started_at(*stat);
   }

@@ -17,9 +17,7 @@
 
 #include "agent/config/discovery_adapter.h"
 #include "agent/eval/key_owners.h"
-#include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
-#include "agent/sources/systemd_watch.h"
 #include "common/endpoint_file.h"
 #include "common/event_source.h"
 #include "discovery/fs_root.h"
@@ -58,13 +56,12 @@ void raise_fd_limit() {
 
 Daemon::Daemon(Options options)
     : options_(std::move(options)),
-      clock_(options_.simulated_clock ? Clock::simulated(*options_.simulated_clock) : Clock()),
-      cron_watch_([this] { check_cron_daemon(); }, [this] { return now(); }) {}
+      clock_(options_.simulated_clock ? Clock::simulated(*options_.simulated_clock) : Clock()) {
+  register_sources();
+}
 
 Daemon::~Daemon() {
-  cron_log_.reset();
-  proc_watch_.reset();
-  systemd_.reset();
+  sources_.stop();
   quiet_.stop();
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   intake_.close();
@@ -147,7 +144,7 @@ Result<void> Daemon::init() {
   std::set<std::string> known;
   if (auto rows = store_.jobs())
     for (const auto& r : *rows) known.insert(r.key);
-  start_proc_watch();  // before the monitors: the jobs it reports are not "unreported"
+  sources_.configure();  // before the monitors: the jobs the process events report are not "unreported"
   rebuild_monitors(now());
   for (const auto& k : owners_.new_owner_keys()) known.erase(k);  // another owner's line: new to the agent, wrapped
   if (discovery_.on()) {
@@ -170,9 +167,9 @@ void Daemon::rebuild_monitors(Instant t) {
   std::vector<std::string> warnings;
   // The jobs the config discovers, claims refused, the wrap policy applied (job_discovery.h).
   std::vector<DiscoveredJob>& discovered = discovery_.rediscover(config_, warnings);
-  if (discovery_.on() && proc_watch_ && proc_watch_->live()) {
+  if (ProcWatch* proc = live_proc_watch(); discovery_.on() && proc) {
     mark_process_observed(discovered, discovered);
-    proc_watch_->set_jobs(discovered);
+    proc->set_jobs(discovered);
   }
   auto built = build_monitors(config_, discovered, zones_, warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
@@ -201,7 +198,7 @@ void Daemon::rebuild_monitors(Instant t) {
     monitors_.add(std::move(m), std::move(s));
   }
   alert_removed_while_stopped(stored, t);
-  if (systemd_) apply_live_timers();
+  if (systemd()) apply_live_timers();
   observe_from_cron_log(discovery_.jobs());
   spdlog::info("{} monitors ({} discovered jobs)", monitors_.size(), discovery_.jobs().size());
 }
@@ -305,7 +302,7 @@ void Daemon::reload() {
   for (const auto& w : config_.warnings) spdlog::warn("{}", w);
   if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
   commit_pending();
-  start_proc_watch();  // observe: may have changed
+  sources_.configure();  // observe: may have changed
   rebuild_monitors(now());
   save_dirty();
   rearm_deadline_timer();
@@ -337,20 +334,15 @@ Result<void> Daemon::setup_loop() {
   if (auto r = intake_.open(ev_, config_.spool_dir, config_.socket); !r) return r;
   batch_.attach(ev_);
   deadline_.attach(ev_);
-  follower_.attach(ev_);
   disk_full_.attach(ev_);
-  cron_watch_.attach(ev_);
   retention_.attach(ev_);
   alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
   deadline_.watch_clock_jumps(ev_);                            // a wall-clock jump: deadlines are then recomputed
   discovery_.watch_zone(ev_, config_);
   upstreams_.start(ev_);
   exports_.start(ev_, retention_.events_stored() == 0);
-  open_cron_log();
-  if (proc_watch_)
-    if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
   spdlog::info("{}", describe(probe_host_access()));
-  oom_.start(ev_, OomWatch::default_path());
+  sources_.attach(ev_);
   discovery_.watch(ev_);
   return {};
 }
@@ -362,7 +354,7 @@ int Daemon::run() {
   recover_gap(t);  // runs the journal holds of the time the agent was not running, at their times
   // The manager first: a timer's slot that passed while the host was off may have been served or
   // be a Persistent= timer's to catch up on (agent/eval/timer_deadline.h), which the clock cannot tell.
-  start_systemd_watch();
+  sources_.start();    // systemd's watch
   report_downtime(t);  // before the clock: slots nobody could watch are downtime, not misses
   on_deadline(t);
   save_dirty();  // every monitor has its row from the start (status, and removals seen at the next start)

@@ -36,11 +36,10 @@
 #include "agent/daemon/wrapper_intake.h"
 #include "agent/eval/evaluator.h"
 #include "agent/sources/config_file_watch.h"
-#include "agent/sources/cron_daemon_watch.h"
 #include "agent/sources/job_discovery.h"
-#include "agent/sources/oom_watch.h"
 #include "agent/sources/proc_watch.h"
 #include "agent/sources/run_follower.h"
+#include "agent/sources/run_sources.h"
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "common/event_source.h"
@@ -48,11 +47,16 @@
 
 namespace cronitor::agent {
 
+class CronDaemonWatch;
+class CronLogRunSource;
 class CronLogWatch;
+class OomWatch;
+class ProcRunSource;
+class SystemdRunSource;
 class SystemdWatch;
 struct LiveTimer;
 
-class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
+class Daemon : private ProcWatch::Handler, private RunFollower::Handler, private RunSink {
  public:
   struct Options {
     std::string config_path = std::string(kDefaultConfigPath);
@@ -87,11 +91,23 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   void start_fresh(const std::string& key, int64_t old_owner, int64_t new_owner);
   /// What discovery_ (agent/sources/job_discovery.h) asks of the daemon (daemon_discovery.cpp).
   JobDiscovery::Hooks discovery_hooks();
-  /// Jobs of package files: their runs come from cron's log (agent/sources/cron_log_watch.h).
-  void open_cron_log();
+  // The sources of runs and host facts (agent/sources/run_sources.h): their list, and what the
+  // core calls on one of them alone (daemon_sources.cpp).
+  void register_sources();
+  void take_runs(std::vector<cronitor::RunEvent> events) override;  // RunSink: runs of cron's log, systemd
+  CronLogWatch* cron_log() const;                                   // null: not followed
+  ProcWatch* proc_watch() const;                                    // null: observe: off; else live() or why_not()
+  ProcWatch* live_proc_watch() const;
+  SystemdWatch* systemd() const;  // null: systemd discovery is off
+  SystemdWatch* live_systemd() const;
+  OomWatch& oom() const;
+  RunFollower& follower() const;
+  CronDaemonWatch& cron_watch() const;
+  /// Jobs of package files: their runs come from cron's log (agent/sources/cron_log_run_source.h).
+  std::unique_ptr<CronLogRunSource> cron_log_source();
   void observe_from_cron_log(const std::vector<DiscoveredJob>& jobs);
-  // Runs from the kernel's process events (daemon_proc.cpp, agent/sources/proc_watch.h).
-  void start_proc_watch();
+  // Runs from the kernel's process events (daemon_proc.cpp, agent/sources/proc_run_source.h).
+  std::unique_ptr<ProcRunSource> proc_source();
   void proc_runs(std::vector<cronitor::RunEvent> events) override;
   bool wrapper_reported(const std::string& key, Instant since) const override;
   void events_lost(Instant from, Instant to) override;
@@ -127,8 +143,8 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   std::string run_control(const Peer& peer, const Request& r);
 
   // systemd timers over D-Bus (daemon_timers.cpp).
-  void start_systemd_watch();
-  void apply_live_timers();  // timers a manager reports are live: deadlines from now on
+  std::unique_ptr<SystemdRunSource> systemd_source();  // agent/sources/systemd_run_source.h
+  void apply_live_timers();                            // timers a manager reports are live: deadlines from now on
   void on_timer_state(const LiveTimer& t, const std::string& what);
   /// Timers the manager runs that discovery does not monitor become monitors (live_timer_job.h).
   void adopt_live_timers(const std::vector<LiveTimer>& timers, Instant now);
@@ -194,10 +210,9 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   HostRecord host_record_;  // the host's row: cron's incident, snooze, shutdown, last sign of life
 
   JobDiscovery discovery_{discovery_hooks()};  // the jobs under discovery.root, watched; auto_wrap
-  std::unique_ptr<CronLogWatch> cron_log_;
-  OomWatch oom_{[this] { return now(); }};  // OOM kills from the kernel's log: which run's process died
-  std::unique_ptr<SystemdWatch> systemd_;   // null: systemd discovery is off
-  std::unique_ptr<ProcWatch> proc_watch_;   // null: observe: off; else live() or why_not()
+  // Each source of runs and host facts, registered in register_sources(): cron's log, the process
+  // events, OOM kills, systemd, killed wrappers' runs, the cron daemon's pid.
+  RunSources sources_{{.config = config_, .host = host_, .now = [this] { return now(); }, .sink = *this}};
 
   sd_event* ev_ = nullptr;
 
@@ -211,9 +226,6 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler {
   UniqueFd lock_fd_;  // holds the flock on state_dir/agent.lock; declared before the parts: ends after them
   QuietTimes quiet_{clock_, host_record_, quiet_hooks()};  // snooze, shutdown, last_seen's heartbeat
   IdleHeapTrim heap_trim_;  // malloc_trim(0) 1 s after work, at most once a second (issue 17)
-  // Parts that own their event sources (attached to the loop in setup_loop).
-  RunFollower follower_{*this};  // runs whose wrapper was killed
-  CronDaemonWatch cron_watch_;   // the cron daemon's pid; made in the constructor
   // The config file's folder: a write reloads it, as SIGHUP does, and the spool is read.
   ConfigFileWatch config_file_{options_.config_path, [this] {
                                  reload();

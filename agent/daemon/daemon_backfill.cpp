@@ -24,10 +24,10 @@ void Daemon::recover_gap(Instant t) {
   const auto since = gap_since_usec(host_record_.previous_run().last_seen, t);
   if (!since) return;
   std::vector<cronitor::RunEvent> events;
-  // cron: its journal source was opened at the gap's start (open_cron_log), so its first reads
+  // cron: its journal source was opened at the gap's start (cron_log_run_source.h), so its first reads
   // are the gap's lines, through the live tracker (which keeps a run still going at its END).
   const auto files = journal_files_setting();
-  if (cron_log_ && files) {
+  if (CronLogWatch* log = cron_log(); log && files) {
     // Jobs the kernel's process events report had no observer while the agent was down: cron's
     // lines are their record of the gap, read here and not after (the process events take over).
     std::vector<std::string> lent;
@@ -35,12 +35,12 @@ void Daemon::recover_gap(Instant t) {
       if (j.reported_by == kReportedByProcessEvents) {
         int64_t uid = j.uid;
         if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
-        cron_log_->set_job(j.key, j.user, uid, j.command);
+        log->set_job(j.key, j.user, uid, j.command);
         lent.push_back(j.key);
       }
-    for (int n = 0; n < kMaxCronPolls && cron_log_->poll(); ++n) {
+    for (int n = 0; n < kMaxCronPolls && log->poll(); ++n) {
     }
-    for (const auto& key : lent) cron_log_->forget_job(key);
+    for (const auto& key : lent) log->forget_job(key);
     for (auto& p : batch_.events())
       if (p.conn_fd < 0) events.push_back(std::move(p.ev));
     std::erase_if(batch_.events(), [](const Pending& p) { return p.conn_fd < 0; });

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/daemon/daemon.h"
+#include "agent/sources/cron_daemon_watch.h"
 #include "agent/state/state_json.h"
 
 namespace cronitor::agent {
@@ -23,7 +24,7 @@ std::string Daemon::run_advance(const Peer& peer, const Request& req) {
   const ClockTimer timers[] = {deadline_.timer(),
                                quiet_.snooze_timer(),
                                {alerts_.timer_source(), AlertOutbox::fire_timer, &alerts_},
-                               {cron_watch_.timer_source(), CronDaemonWatch::fire_timer, &cron_watch_},
+                               {cron_watch().timer_source(), CronDaemonWatch::fire_timer, &cron_watch()},
                                quiet_.heartbeat_timer(),
                                {upstreams_.heartbeat_timer(), Upstreams::fire_heartbeat, &upstreams_}};
   // The alerts a step handed to the sender are answered before the next instant, as they would be

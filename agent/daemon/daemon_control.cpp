@@ -9,6 +9,7 @@
 #include "agent/control/status_view.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/history_reply.h"
+#include "agent/sources/cron_daemon_watch.h"
 #include "agent/sources/cron_logging.h"
 #include "agent/sources/host_facts.h"
 #include "agent/sources/systemd_watch.h"
@@ -27,8 +28,8 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
   if (req.kind == Request::Kind::kStatus) {
     json list = json::array();
     std::set<std::string> live_timers;  // keys of the timers the systemd manager reports
-    if (systemd_ && systemd_->live())
-      for (const auto& t : systemd_->timer_list()) live_timers.insert(t.key);
+    if (const SystemdWatch* sd = live_systemd())
+      for (const auto& t : sd->timer_list()) live_timers.insert(t.key);
     // Jobs seen only in cron's log: at its default -L 1 their failures cannot be seen (issue 17).
     std::optional<std::string> unseen;
     if (std::any_of(monitors_.begin(), monitors_.end(),
@@ -48,11 +49,6 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     for (const auto& r : owners_.refused())
       if (req.sees_all || r.uid == static_cast<int64_t>(c.uid))
         refused.push_back({{"key", r.key}, {"where", r.where}, {"user", r.user}, {"reason", r.reason}});
-    json timers = nullptr;  // systemd timers: observed live, or why not
-    if (systemd_)
-      timers = {{"live", systemd_->live()},
-                {"why_not", systemd_->live() ? json() : json(systemd_->why_not())},
-                {"timers", systemd_->timer_count()}};
     json disk = nullptr;  // state.db's disk is full: what is not stored waits in the spool
     if (disk_full_.since())
       disk = {{"since", to_us(*disk_full_.since())},
@@ -61,7 +57,7 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
     // The cron daemon followed (its pid and start) and each upstream's backlog: the host facts
     // the dashboard's overview shows.
     json cron = nullptr;
-    if (const pid_t cron_pid = cron_watch_.pid(); cron_pid > 0)
+    if (const pid_t cron_pid = cron_watch().pid(); cron_pid > 0)
       if (auto st = read_proc_stat(cron_pid); st && st->alive()) {
         auto since = process_started_at(*st);
         cron = {{"pid", cron_pid},
@@ -77,22 +73,21 @@ std::string Daemon::run_control(const Peer& c, const Request& req) {
       u["backlog"] = depth ? json(*depth) : json();
     }
     const std::optional<std::string>& wrap_refused = discovery_.wrap_policy().refused;
-    return answer({{"ok", true},
-                   {"host", host_},
-                   {"cron", cron},
-                   {"daemon", "running"},
-                   {"monitors", list},
-                   {"refused_lines", refused},
-                   {"cron_incident", cron_incident_json(host_record_.state())},
-                   {"snooze", snooze_json(host_record_.state(), now())},
-                   {"shutting_down", quiet_.shutting_down()},
-                   {"disk_full", disk},
-                   {"alerts_held", alerts_.held_total()},
-                   {"uplink", uplink},
-                   {"wrap_refused", wrap_refused ? json(*wrap_refused) : json()},
-                   {"systemd", timers},
-                   // the kernel's process events: followed, or why not (observe: off: null)
-                   {"process_events", proc_watch_ ? proc_watch_->status_json() : json()}});
+    json reply = {{"ok", true},
+                  {"host", host_},
+                  {"cron", cron},
+                  {"daemon", "running"},
+                  {"monitors", list},
+                  {"refused_lines", refused},
+                  {"cron_incident", cron_incident_json(host_record_.state())},
+                  {"snooze", snooze_json(host_record_.state(), now())},
+                  {"shutting_down", quiet_.shutting_down()},
+                  {"disk_full", disk},
+                  {"alerts_held", alerts_.held_total()},
+                  {"uplink", uplink},
+                  {"wrap_refused", wrap_refused ? json(*wrap_refused) : json()}};
+    sources_.status(reply);  // "systemd" (timers observed live, or why not), "process_events"
+    return answer(std::move(reply));
   }
   if (req.kind == Request::Kind::kHistory) {
     // A user's listings share their events' rate budget, one token per 10 runs listed: a flood of

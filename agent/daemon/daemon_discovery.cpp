@@ -10,6 +10,7 @@
 #include "agent/daemon/daemon.h"
 #include "agent/eval/key_owners.h"
 #include "agent/eval/user_limits.h"
+#include "agent/sources/cron_log_run_source.h"
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/cron_logging.h"
 #include "agent/sources/journal_backfill.h"
@@ -31,7 +32,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
     if (!it || !monitors_.rekey(*it, jp->key)) continue;
     const uint32_t i = *it;
     if (auto r = store_.rekey_job(old_key, jp->key); !r) spdlog::error("state.db: {}", r.error().message);
-    if (cron_log_) cron_log_->forget_job(old_key);
+    if (CronLogWatch* log = cron_log()) log->forget_job(old_key);
     spdlog::info("discovery: {} in {} line {} was edited: it is {} now (was {}), with its state and runs",
                  monitors_.config(i).name, jp->file, jp->line, jp->key, old_key);
   }
@@ -57,12 +58,12 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   }
   // The added and changed jobs, less the claims refused, the wrap policy applied (job_discovery.h).
   auto jobs = discovery_.jobs_of(ch, config_, warnings);
-  if (proc_watch_ && proc_watch_->live()) {
+  if (ProcWatch* proc = live_proc_watch()) {
     mark_process_observed(jobs, discovery_.jobs());
     std::vector<std::string> gone;
     for (const auto& [old_key, jp] : ch.rekeyed) gone.push_back(old_key);
     for (const auto& jr : ch.removed) gone.push_back(job_ref(jr).key);
-    proc_watch_->update_jobs(jobs, gone);
+    proc->update_jobs(jobs, gone);
   }
   observe_from_cron_log(jobs);
   for (auto& dj : jobs) {
@@ -114,7 +115,7 @@ void Daemon::apply_discovery(const discovery::Changes& ch, Instant t) {
   pump_outbox();
   // A job discovered under the name of a timer known only from the manager: that one yields.
   // A timer discovered anew (unmasked, say) that the manager does not run: stopped, not awaited.
-  if (systemd_ && (!ch.added.empty() || !ch.changed.empty())) {
+  if (systemd() && (!ch.added.empty() || !ch.changed.empty())) {
     apply_live_timers();
     save_dirty();
   }
@@ -193,44 +194,31 @@ JobDiscovery::Hooks Daemon::discovery_hooks() {
   return h;
 }
 
-void Daemon::open_cron_log() {
-  if (!discovery_.on() || !config_.discovery.crontabs || config_.discovery.cron_log == "off") return;
-  const std::string root = config_.discovery.root == "/" ? std::string() : discovery_.root()->root();
-  // A journal is read from the agent's last sign of life: recover_gap takes the gap's runs.
-  auto w = CronLogWatch::open(
-      config_.discovery.cron_log, root, host_,
-      [this](std::vector<cronitor::RunEvent> evs) {
-        for (auto& e : evs) batch_.push(Pending{std::move(e), -1});
-        batch_.schedule();
+std::unique_ptr<CronLogRunSource> Daemon::cron_log_source() {
+  return std::make_unique<CronLogRunSource>(CronLogRunSource::Hooks{
+      .host_root = [this]() -> std::optional<std::string> {
+        if (!discovery_.on()) return std::nullopt;
+        return config_.discovery.root == "/" ? std::string() : discovery_.root()->root();
       },
-      gap_since_usec(host_record_.previous_run().last_seen, now()));
-  if (w) {
-    if (auto r = (*w)->attach(ev_); !r) w = std::unexpected(r.error());
-  }
-  if (!w) {
-    spdlog::warn("cron log: {}; jobs in package files stay unreported", w.error().message);
-    return;
-  }
-  cron_log_ = std::move(*w);
-  // Its CMD lines name the runs the process events saw gone before their command was read.
-  cron_log_->set_cmd_observer([this](int64_t pid, const std::string& user, const std::string& cmd, int64_t ms) {
-    if (proc_watch_ && pid > 0 && pid < (int64_t{1} << 22))
-      proc_watch_->cron_cmd(static_cast<pid_t>(pid), user, cmd, ms);
+      .last_seen = [this] { return host_record_.previous_run().last_seen; },
+      .on_cmd =
+          [this](int64_t pid, const std::string& user, const std::string& cmd, int64_t ms) {
+            if (ProcWatch* proc = proc_watch(); proc && pid > 0 && pid < (int64_t{1} << 22))
+              proc->cron_cmd(static_cast<pid_t>(pid), user, cmd, ms);
+          },
+      .opened = [this](CronLogWatch&) { observe_from_cron_log(discovery_.jobs()); },
   });
-  observe_from_cron_log(discovery_.jobs());
-  spdlog::info("cron log: following {} for {} jobs of package files", cron_log_->describe(), cron_log_->jobs());
-  if (cron_log_->jobs() > 0)
-    if (auto unseen = unseen_failures(detect_cron_logging(root))) spdlog::warn("cron log: {}", *unseen);
 }
 
 void Daemon::observe_from_cron_log(const std::vector<DiscoveredJob>& jobs) {
-  if (!cron_log_) return;
-  if (&jobs == &discovery_.jobs()) cron_log_->clear_jobs();
+  CronLogWatch* log = cron_log();
+  if (!log) return;
+  if (&jobs == &discovery_.jobs()) log->clear_jobs();
   for (const auto& j : jobs)
     if (j.reported_by == kReportedByCronLog) {
       int64_t uid = j.uid;
       if (auto it = monitors_.find(j.key)) uid = monitors_.config(*it).uid;
-      cron_log_->set_job(j.key, j.user, uid, j.command);
+      log->set_job(j.key, j.user, uid, j.command);
     }
 }
 

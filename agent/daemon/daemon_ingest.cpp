@@ -8,6 +8,7 @@
 #include "agent/config/monitor_set.h"
 #include "agent/daemon/daemon.h"
 #include "agent/sources/event_adapter.h"
+#include "agent/sources/oom_watch.h"
 
 namespace cronitor::agent {
 namespace {
@@ -71,7 +72,7 @@ std::optional<std::string> Daemon::ingest(const cronitor::RunEvent& w, uid_t sen
       return "uid " + std::to_string(owner) + " already reports " + std::to_string(kMaxAdhocPerUser) +
              " keys that no crontab or agent.yaml defines; add this job to a crontab or agent.yaml";
   }
-  if (from_wrapper || by_process) oom_.attribute(*ev, by_process);  // before it is stored: history keeps the verdict
+  if (from_wrapper || by_process) oom().attribute(*ev, by_process);  // before it is stored: history keeps the verdict
   std::map<std::string, double> merged;
   auto stored = store_.record_event(*ev, t, &merged);
   if (!stored) {

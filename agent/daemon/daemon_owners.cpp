@@ -7,7 +7,7 @@ namespace cronitor::agent {
 
 void Daemon::start_fresh(const std::string& key, int64_t old_owner, int64_t new_owner) {
   owners_.hand_over(key, old_owner, new_owner, store_);
-  follower_.unfollow_key(key);  // the old owner's open runs
+  follower().unfollow_key(key);  // the old owner's open runs
 }
 
 }  // namespace cronitor::agent

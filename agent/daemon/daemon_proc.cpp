@@ -5,35 +5,20 @@
 
 #include "agent/daemon/daemon.h"
 #include "agent/eval/unobserved_slot.h"
+#include "agent/sources/proc_run_source.h"
 
 namespace cronitor::agent {
 
-void Daemon::start_proc_watch() {
-  if (config_.observe == "off" || !config_.discovery.crontabs) {
-    if (proc_watch_) spdlog::info("process events: off");
-    proc_watch_.reset();
-    return;
-  }
-  if (proc_watch_) return;
-  proc_watch_ = std::make_unique<ProcWatch>(host_, static_cast<ProcWatch::Handler&>(*this));
-  if (!proc_watch_->live()) {
-    spdlog::warn(
-        "process events: {}; runs of cron jobs come from their wrapper and cron's log only (observe: off silences "
-        "this)",
-        proc_watch_->why_not());
-    return;
-  }
+std::unique_ptr<ProcRunSource> Daemon::proc_source() {
   // Two lines with one command and user: the one whose slot is in the minute cron started it.
-  proc_watch_->set_due([this](const std::string& key, Instant start) {
-    auto it = monitors_.find(key);
-    if (!it || !monitors_.config(*it).schedule) return false;
-    const auto minute = std::chrono::time_point_cast<std::chrono::minutes>(start);
-    const auto slot = monitors_.config(*it).next_slot(minute - std::chrono::seconds(1));
-    return slot && *slot <= start;
-  });
-  if (ev_)
-    if (auto r = proc_watch_->attach(ev_); !r) spdlog::warn("process events: {}", r.error().message);
-  spdlog::info("process events: following the jobs cron starts (the kernel's connector)");
+  return std::make_unique<ProcRunSource>(
+      static_cast<ProcWatch::Handler&>(*this), [this](const std::string& key, Instant start) {
+        auto it = monitors_.find(key);
+        if (!it || !monitors_.config(*it).schedule) return false;
+        const auto minute = std::chrono::time_point_cast<std::chrono::minutes>(start);
+        const auto slot = monitors_.config(*it).next_slot(minute - std::chrono::seconds(1));
+        return slot && *slot <= start;
+      });
 }
 
 void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
@@ -50,7 +35,7 @@ void Daemon::proc_runs(std::vector<cronitor::RunEvent> events) {
 // names the gap's runs (cron's CMD lines do: agent/sources/proc_log_join.h records each as a run of
 // unknown outcome).
 void Daemon::events_lost(Instant from, Instant to) {
-  if (cron_log_) return;
+  if (cron_log()) return;
   std::vector<uint32_t> changed;
   for (uint32_t i = 0; i < monitors_.size(); ++i)
     if (monitors_.config(i).reported_by == kReportedByProcessEvents &&

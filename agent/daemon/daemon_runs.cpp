@@ -20,14 +20,14 @@ OpenRun* Daemon::open_run(const std::string& key, const std::string& run_id) {
 
 void Daemon::note_run_event(uint32_t i, const RunEvent& ev) {
   if (ev.state != RunEvent::State::kRun) {
-    follower_.unfollow(ev.run_id);
+    follower().unfollow(ev.run_id);
     return;
   }
   if (ev.wrapper_pid <= 0) return;
   // Runs the evaluator let go (a job keeps kMaxOpenRuns open runs) are followed no longer: a
   // key's follows stay within its open runs.
   const auto& open = monitors_.state(i).open_runs;
-  follower_.retain(monitors_.config(i).key, open.size(), [&](std::string_view run_id) {
+  follower().retain(monitors_.config(i).key, open.size(), [&](std::string_view run_id) {
     for (const auto& r : open)
       if (r.run_id == run_id) return true;
     return false;
@@ -43,7 +43,7 @@ void Daemon::follow_open_runs() {
 }
 
 void Daemon::follow_run(uint32_t i, OpenRun& run) {
-  const uint64_t start = follower_.follow(
+  const uint64_t start = follower().follow(
       {monitors_.config(i).key, run.run_id, monitors_.config(i).uid, run.pgid, run.wrapper_pid, run.wrapper_start});
   if (start != 0 && run.wrapper_start == 0) {  // the wrapper's start, to know it again after a restart
     run.wrapper_start = start;

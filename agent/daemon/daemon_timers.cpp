@@ -10,7 +10,7 @@
 #include "agent/eval/skipped_run.h"
 #include "agent/eval/timer_deadline.h"
 #include "agent/sources/live_timer_job.h"
-#include "agent/sources/sd_systemd_bus.h"
+#include "agent/sources/systemd_run_source.h"
 #include "agent/sources/systemd_watch.h"
 #include "agent/state/skipped_runs.h"
 #include "discovery/fs_root.h"
@@ -40,13 +40,8 @@ RemovedInput timer_down(const LiveTimer& timer, const std::string& what, Instant
 
 }  // namespace
 
-void Daemon::start_systemd_watch() {
-  if (!config_.discovery.systemd || systemd_) return;
-  SystemdWatch::Handler h;
-  h.on_runs = [this](std::vector<cronitor::RunEvent> events) {
-    for (auto& e : events) batch_.push(Pending{std::move(e), -1});
-    batch_.schedule();
-  };
+std::unique_ptr<SystemdRunSource> Daemon::systemd_source() {
+  SystemdWatch::Handler h;  // its runs go to the sink (take_runs)
   h.on_manager = [this](bool live, const std::string&, const std::vector<LiveTimer>&) {
     if (!live) return;  // monitors keep their deadlines: a manager away is a manager restarting
     apply_live_timers();
@@ -87,16 +82,14 @@ void Daemon::start_systemd_watch() {
   h.on_skip = [this](const LiveTimer& timer, uint64_t at_usec, const std::string& condition) {
     on_timer_skip(timer, at_usec, condition);
   };
-  SystemdWatch::Options options;
-  systemd_ = std::make_unique<SystemdWatch>(std::make_unique<SdSystemdBus>(ev_, options.call_timeout_usec),
-                                            SystemdHost::real(ev_), host_, std::move(h), options);
-  systemd_->start();
+  return std::make_unique<SystemdRunSource>(std::move(h));
 }
 
 void Daemon::apply_live_timers() {
-  if (!systemd_ || !systemd_->live()) return;
+  const SystemdWatch* sd = live_systemd();
+  if (!sd) return;
   const Instant t = now();
-  const auto timers = systemd_->timer_list();
+  const auto timers = sd->timer_list();
   adopt_live_timers(timers, t);
   for (const LiveTimer& timer : timers) {
     auto it = monitors_.find(timer.key);

@@ -1,10 +1,11 @@
-// The daemon's watch on the cron daemon (cron_watch_, a pidfd: its exit is seen at once, with no
+// The daemon's watch on the cron daemon (cron_watch(), a pidfd: its exit is seen at once, with no
 // polling while it runs; agent/sources/cron_daemon_watch.h). The config file's own watch is
 // config_file_ (agent/sources/config_file_watch.h).
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/daemon.h"
 #include "agent/sources/cron_check.h"
+#include "agent/sources/cron_daemon_watch.h"
 
 namespace cronitor::agent {
 
@@ -14,17 +15,17 @@ Actions Daemon::observe_cron_daemon(Instant t) {
   if (config_.discovery.crontabs)
     for (const auto& m : monitors_) cron_jobs |= m.from_cron;
   if (!cron_jobs) {
-    cron_watch_.stop();
-    if (proc_watch_) proc_watch_->set_cron(0);
+    cron_watch().stop();
+    if (ProcWatch* proc = proc_watch()) proc->set_cron(0);
     return {};
   }
   pid_t pid = 0;
   CronObservation obs = observe_cron(config_.discovery.root, t, host_, &pid);
-  if (proc_watch_) proc_watch_->set_cron(pid);  // the root of the trees whose runs it follows
+  if (ProcWatch* proc = proc_watch()) proc->set_cron(pid);  // the root of the trees whose runs it follows
   for (size_t i = 0; i < monitors_.size(); ++i)
     obs.cron_jobs +=
         monitors_.config(i).counts_as_cron_work() && !monitors_.config(i).paused && !monitors_.state(i).removed;
-  if (auto since = cron_watch_.observed(pid, obs.running)) obs.gone_since = *since;
+  if (auto since = cron_watch().observed(pid, obs.running)) obs.gone_since = *since;
   return evaluate_cron(host_record_.state(), obs);
 }
 

@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 
+#include "agent/sources/run_source.h"
 #include "common/event_source.h"
 #include "schedule/zone.h"
 
@@ -20,7 +21,7 @@ namespace cronitor::agent {
 
 using schedule::Instant;
 
-class CronDaemonWatch {
+class CronDaemonWatch final : public RunSource {
  public:
   struct Options {
     uint64_t up_usec = 60ull * 1000000;            // cron up but no pidfd of it
@@ -37,8 +38,9 @@ class CronDaemonWatch {
 
   /// Makes its timer on `ev` (off until a look arms it); before it, nothing is watched.
   void attach(sd_event* ev);
-  /// No cron jobs are monitored: no pidfd, no timer, no pid.
-  void stop();
+  void attach(const SourceEnv& env) override { attach(env.ev); }  // as a run source (run_source.h)
+  /// No cron jobs are monitored: no pidfd, no timer, no pid. As a run source: the daemon ends.
+  void stop() override;
   /// The core looked: cron runs as `pid` (`running`), or not (pid 0). Watches that pid's exit
   /// and arms the timer only when it must. Returns when a cron that exited was seen gone, once
   /// (its outage counts from then), and logs its return.

@@ -14,11 +14,12 @@
 #include "agent/eval/run_event.h"
 #include "agent/sources/kmsg_reader.h"
 #include "agent/sources/oom_kill_log.h"
+#include "agent/sources/run_source.h"
 #include "common/event_source.h"
 
 namespace cronitor::agent {
 
-class OomWatch {
+class OomWatch final : public RunSource {
  public:
   /// `now`: the daemon's wall clock; the /proc readers are faked in tests.
   explicit OomWatch(std::function<Instant()> now, OomKillLog::PgidOf pgid_of = process_group_of,
@@ -31,6 +32,8 @@ class OomWatch {
   /// Reads `path` from its end on, watched on `ev` (null: read when a run ends only). Says in
   /// the log what it does; "off" does nothing.
   void start(sd_event* ev, const std::string& path);
+  /// As a run source (run_source.h): the kernel's log at default_path(), on the core's loop.
+  void attach(const SourceEnv& env) override { start(env.ev, default_path()); }
   /// Whether the kernel's log is read.
   bool live() const { return log_ != nullptr; }
   /// Reads the records printed since the last read.

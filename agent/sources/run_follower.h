@@ -19,11 +19,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/sources/run_source.h"
 #include "common/event_source.h"
 
 namespace cronitor::agent {
 
-class RunFollower {
+class RunFollower final : public RunSource {
  public:
   /// What the follower asks and tells the daemon's core.
   class Handler {
@@ -63,6 +64,7 @@ class RunFollower {
 
   /// Runs are followed on `ev` from now on (none before: the loop is made after the first reads).
   void attach(sd_event* ev) { ev_ = ev; }
+  void attach(const SourceEnv& env) override { attach(env.ev); }  // as a run source (run_source.h)
 
   /// Follows `run` (nothing when it is followed already, or past its owner's share). Returns the
   /// start ticks of the wrapper the pidfd pinned when `run.wrapper_start` was 0 (for the caller

@@ -1,0 +1,39 @@
+// The process events (agent/sources/proc_watch.h) as a run source: made when the config observes
+// cron's jobs (observe: not off, with crontabs discovered), before the monitors are built (the
+// jobs it reports are not "unreported"), and closed when a reload turns it off. A connector that
+// cannot be opened leaves it there but not live: status says why, and the agent keeps its other
+// sources.
+#pragma once
+
+#include <memory>
+
+#include "agent/sources/proc_job_matcher.h"
+#include "agent/sources/proc_watch.h"
+#include "agent/sources/run_source.h"
+
+namespace cronitor::agent {
+
+class ProcRunSource final : public RunSource {
+ public:
+  /// `handler`: the core's (the runs, the wrapper's reports, a loss); `due`: whether a job's slot
+  /// is in the minute cron started a run (two lines with one command and user).
+  ProcRunSource(ProcWatch::Handler& handler, ProcJobMatcher::Due due) : handler_(handler), due_(std::move(due)) {}
+
+  void configure(const SourceEnv& env) override;
+  void attach(const SourceEnv& env) override;
+  void stop() override { watch_.reset(); }
+  /// "process_events": followed, or why not (observe: off: null).
+  void status(nlohmann::json& reply) const override;
+
+  /// The source while the config observes cron's jobs (live or not); null: off.
+  ProcWatch* watch() const { return watch_.get(); }
+  /// The source when its connector is open; else null.
+  ProcWatch* live() const { return watch_ && watch_->live() ? watch_.get() : nullptr; }
+
+ private:
+  ProcWatch::Handler& handler_;
+  ProcJobMatcher::Due due_;
+  std::unique_ptr<ProcWatch> watch_;
+};
+
+}  // namespace cronitor::agent
