@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "agent/state/sqlite.h"
+#include "agent/state/wal_budget.h"
 #include "common/error.h"
 
 namespace cronitor::agent {
@@ -32,7 +33,7 @@ class Checkpointer {
   uint64_t done() const { return done_.load(); }
 
  private:
-  static constexpr int kWriterTakesOver = 4;  // x frames: the writer checkpoints itself
+  static constexpr int kWriterTakesOver = WalBudget::kWriterTakesOver;  // x frames: the writer checkpoints itself
 
   Checkpointer(sqlite3* writer, sql::Db reader, int frames);
   static int on_commit(void* self, sqlite3*, const char*, int frames);
