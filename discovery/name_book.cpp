@@ -39,8 +39,7 @@ bool NameBook::contested(const Tallies& tallies, const std::string& name) {
   return it != tallies.end() && it->second.n > 1;
 }
 
-const NameBook::Tally* NameBook::count(Tallies& tallies, std::unordered_map<std::string, bool>& before,
-                                       const std::string& name, int delta, Job* job) {
+const NameBook::Tally* NameBook::count(Tallies& tallies, Before& before, const std::string& name, int delta, Job* job) {
   const auto it = tallies.try_emplace(name).first;
   Tally& t = it->second;
   if (!all_fresh_) before.try_emplace(name, t.n > 1);
