@@ -25,22 +25,24 @@ uint64_t fnv1a(uint64_t h, std::string_view s) {
   return h;
 }
 
-// fnv1a over normalize_blanks(s), without building the string.
+// fnv1a over normalize_blanks(s), without building the string. Taken a word at a time: a
+// blank is hashed as one ' ' between two words (per character, the tests of whether a blank was
+// pending and whether a word came before it were most of a key's work).
 uint64_t fnv1a_normalized(uint64_t h, std::string_view s) {
-  bool pending = false, any = false;
-  for (unsigned char c : s) {
-    if (c == ' ' || c == '\t') {
-      pending = any;
-      continue;
-    }
-    if (pending) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p != end && blank(*p)) ++p;
+  while (p != end) {
+    do {
+      h ^= static_cast<unsigned char>(*p++);
+      h *= 1099511628211ULL;
+    } while (p != end && !blank(*p));
+    while (p != end && blank(*p)) ++p;
+    if (p != end) {
       h ^= ' ';
       h *= 1099511628211ULL;
     }
-    pending = false;
-    any = true;
-    h ^= c;
-    h *= 1099511628211ULL;
   }
   return h;
 }
