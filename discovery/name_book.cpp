@@ -88,12 +88,22 @@ void NameBook::remove(const Job& job) {
 void NameBook::touch(Job& job) { redo_.push_back(&job); }
 
 void NameBook::clear() {
-  slots_.clear();
+  // The maps are made anew, not cleared, then sized as they were: with all its blocks back, the
+  // pool hands out its memory from the start again (node_pool.h).
+  const std::size_t jobs = slots_.size();
+  std::array<std::pair<std::size_t, std::size_t>, 2> sizes;
+  for (std::size_t i = 0; i < kinds_.size(); ++i) sizes[i] = {kinds_[i].claims.size(), kinds_[i].finals.size()};
+  decltype(slots_)(&pool_).swap(slots_);  // the old nodes go with the temporary
   for (Claims& k : kinds_) {
-    k.claims.clear();
-    k.finals.clear();
+    Tallies(&pool_).swap(k.claims);
+    Tallies(&pool_).swap(k.finals);
     k.claims_before.clear();
     k.finals_before.clear();
+  }
+  slots_.reserve(jobs);
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    kinds_[i].claims.reserve(sizes[i].first);
+    kinds_[i].finals.reserve(sizes[i].second);
   }
   units_.clear();
   unit_names_.clear();

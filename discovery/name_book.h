@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "discovery/job.h"
+#include "discovery/node_pool.h"
 
 namespace cronitor::discovery {
 
@@ -54,12 +55,11 @@ class NameBook {
     std::pmr::vector<Job*> jobs;  // those listed (a subset)
   };
   using Tallies = std::pmr::unordered_map<std::string, Tally>;
-  using Before = std::pmr::unordered_map<std::string, bool>;
+  using Before = std::unordered_map<std::string, bool>;
   // Names are told apart within a source kind: each kind keeps its own claims, keyed by the name
   // itself (a key of kind and name, built for each look-up, took a fifth of the book's time).
   struct Claims {
-    explicit Claims(std::pmr::memory_resource* pool)
-        : claims(pool), finals(pool), claims_before(pool), finals_before(pool) {}
+    explicit Claims(std::pmr::memory_resource* pool) : claims(pool), finals(pool) {}
     Tallies claims;  // jobs per base name, not counting those named by hand; all listed
     Tallies finals;  // jobs per wanted name, every job; listed: those whose wanted name is not
                      // their base (only those get a "-KEY")
@@ -77,14 +77,13 @@ class NameBook {
   static bool contested(const Tallies& tallies, const std::string& name);
 
   // The map nodes of the book (a few per job) come from this pool and go back to it: a full scan
-  // clears the book and adds every job again, and the nodes freed and taken anew through malloc
-  // (40,000 a scan of 10,000 jobs) were most of the heap's consolidation work.
-  std::pmr::unsynchronized_pool_resource pool_;
+  // clears the book and adds every job again (node_pool.h).
+  NodePool pool_;
   std::pmr::unordered_map<const Job*, Slot> slots_{&pool_};
-  std::array<Claims, 2> kinds_{Claims(&pool_),
-                               Claims(&pool_)};  // by SourceKind (at() throws for a kind added without a slot)
-  std::unordered_set<Job*> units_;               // systemd's jobs
-  std::unordered_set<std::string> unit_names_;   // base names of the units that run, at the last settle
+  // By SourceKind (at() throws for a kind added without a slot).
+  std::array<Claims, 2> kinds_{Claims(&pool_), Claims(&pool_)};
+  std::unordered_set<Job*> units_;              // systemd's jobs
+  std::unordered_set<std::string> unit_names_;  // base names of the units that run, at the last settle
   // Since the last settle: the jobs to redo, and those added.
   std::vector<Job*> redo_;
   std::unordered_set<const Job*> fresh_;

@@ -16,6 +16,7 @@
 #include "discovery/job.h"
 #include "discovery/job_source.h"
 #include "discovery/name_book.h"
+#include "discovery/node_pool.h"
 #include "discovery/warning.h"
 
 namespace cronitor::discovery {
@@ -106,7 +107,7 @@ class Scanner {
   // How many jobs claim each key (a wrapped job's key, another job's derived key): while no key
   // is claimed twice, no key needs a suffix and the disambiguation pass is skipped. Its nodes
   // come from a pool of its own and go back to it (a full scan drops and makes one a job).
-  std::pmr::unsynchronized_pool_resource claims_pool_;
+  NodePool claims_pool_;
   std::pmr::unordered_map<std::string, int> claims_{&claims_pool_};
   std::size_t contested_ = 0;    // keys claimed more than once
   bool suffixes_given_ = false;  // the last pass gave some job a "-N" key
