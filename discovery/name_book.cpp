@@ -114,8 +114,8 @@ void NameBook::clear() {
 
 std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
   if (j.named) return j.name;
-  const bool apart = contested(of(j.source).claims, s.base) ||
-                     (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
+  const bool apart = contested(of(j.source).claims, s.base) || (j.source != SourceKind::kSystemd && runs(j) &&
+                                                                !unit_names_.empty() && unit_names_.contains(s.base));
   if (!apart) return s.base;
   std::string out = s.base;
   out += '-';
@@ -150,7 +150,9 @@ std::vector<Job*> NameBook::settle() {
   }
   unit_names_ = std::move(unit_names);
 
-  std::vector<Job*> refinal;
+  // The jobs to name, each with its slot where already found (map nodes stay put; a second look-up
+  // of every job's slot was a cache miss a job in a full scan).
+  std::vector<std::pair<Job*, const Slot*>> refinal;
   refinal.reserve(redo.size());
   for (Job* j : redo) {
     const auto it = slots_.find(j);
@@ -165,19 +167,22 @@ std::vector<Job*> NameBook::settle() {
       s.final = count(k.finals, k.finals_before, wanted, +1, !j->named && wanted != s.base ? j : nullptr);
       s.wanted = std::move(wanted);
     }
-    refinal.push_back(j);
+    refinal.emplace_back(j, &s);
   }
+  std::vector<Job*> others;
   for (const Claims& k : kinds_) {
     for (const auto& [name, was] : k.finals_before) {
-      if (contested(k.finals, name) != was) redo_claim(k.finals, name, refinal);
+      if (contested(k.finals, name) != was) redo_claim(k.finals, name, others);
     }
+  }
+  for (Job* j : others) {
+    if (const auto it = slots_.find(j); it != slots_.end()) refinal.emplace_back(j, &it->second);
   }
 
   std::vector<Job*> renamed;
-  for (Job* j : refinal) {
-    const auto it = slots_.find(j);
-    if (it == slots_.end() || j->named) continue;
-    const Slot& s = it->second;
+  for (const auto& [j, slot] : refinal) {
+    if (j->named) continue;
+    const Slot& s = *slot;
     std::string name = *s.wanted;
     if (name != s.base && s.final->n > 1) name += "-" + j->key;  // same file and line
     if (name == j->name) continue;

@@ -301,7 +301,9 @@ void Scanner::finish(Changes& changes, OldJobs old_jobs) {
       }
     }
   }
+  // When every old job was matched (a scan that changed nothing), none is looked up again.
   for (std::vector<Job>& file : old_jobs) {
+    if (before.empty()) break;
     for (Job& j : file) {
       if (auto it = before.find(j.key); it != before.end() && it->second == &j) changes.removed.push_back(std::move(j));
     }
