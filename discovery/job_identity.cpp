@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory_resource>
 #include <span>
 #include <string>
@@ -91,9 +92,25 @@ constexpr std::array<bool, 256> kSpecial = [] {
   return t;
 }();
 
+// The spaces of `s`, counted eight bytes at a time (a byte-wise count was a tenth of naming a job).
+std::size_t count_spaces(std::string_view s) {
+  constexpr uint64_t kSpaces = 0x2020202020202020ULL, kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+  std::size_t n = 0, i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t x = w ^ kSpaces;                      // a space is a zero byte
+    const uint64_t nonzero = ((x & kLow7) + kLow7) | x;  // each byte's top bit: the byte is not zero
+    // One per zero byte, summed by a multiply (std::popcount is a libgcc call without -mpopcnt).
+    n += static_cast<std::size_t>((((~nonzero & ~kLow7) >> 7) * 0x0101010101010101ULL) >> 56);
+  }
+  for (; i < s.size(); ++i) n += s[i] == ' ';
+  return n;
+}
+
 std::pmr::vector<Token> tokenize(std::string_view s, std::pmr::string& scratch) {
   std::pmr::vector<Token> out(scratch.get_allocator());
-  out.reserve(static_cast<std::size_t>(std::count(s.begin(), s.end(), ' ')) + 1);  // about a token a blank
+  out.reserve(count_spaces(s) + 1);  // about a token a blank
   scratch.clear();
   scratch.reserve(s.size());
   bool in_word = false;
