@@ -15,7 +15,9 @@ DiskRoot::DiskRoot(std::string root) : root_(std::move(root)) {
 }
 
 std::string DiskRoot::real_path(std::string_view p) const {
-  std::string out = root_;
+  std::string out;
+  out.reserve(root_.size() + 1 + p.size());  // one allocation, not a copy of the root grown again
+  out += root_;
   if (p.empty() || p.front() != '/') out += '/';
   out += p;
   return out;

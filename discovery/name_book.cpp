@@ -39,8 +39,7 @@ bool NameBook::contested(const Tallies& tallies, const std::string& name) {
   return it != tallies.end() && it->second.n > 1;
 }
 
-const NameBook::Tally* NameBook::count(Tallies& tallies, std::unordered_map<std::string, bool>& before,
-                                       const std::string& name, int delta, Job* job) {
+const NameBook::Tally* NameBook::count(Tallies& tallies, Before& before, const std::string& name, int delta, Job* job) {
   const auto it = tallies.try_emplace(name).first;
   Tally& t = it->second;
   if (!all_fresh_) before.try_emplace(name, t.n > 1);
@@ -89,12 +88,22 @@ void NameBook::remove(const Job& job) {
 void NameBook::touch(Job& job) { redo_.push_back(&job); }
 
 void NameBook::clear() {
-  slots_.clear();
+  // The maps are made anew, not cleared, then sized as they were: with all its blocks back, the
+  // pool hands out its memory from the start again (node_pool.h).
+  const std::size_t jobs = slots_.size();
+  std::array<std::pair<std::size_t, std::size_t>, 2> sizes;
+  for (std::size_t i = 0; i < kinds_.size(); ++i) sizes[i] = {kinds_[i].claims.size(), kinds_[i].finals.size()};
+  decltype(slots_)(&pool_).swap(slots_);  // the old nodes go with the temporary
   for (Claims& k : kinds_) {
-    k.claims.clear();
-    k.finals.clear();
+    Tallies(&pool_).swap(k.claims);
+    Tallies(&pool_).swap(k.finals);
     k.claims_before.clear();
     k.finals_before.clear();
+  }
+  slots_.reserve(jobs);
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    kinds_[i].claims.reserve(sizes[i].first);
+    kinds_[i].finals.reserve(sizes[i].second);
   }
   units_.clear();
   unit_names_.clear();
@@ -105,8 +114,8 @@ void NameBook::clear() {
 
 std::string NameBook::wanted_of(const Job& j, const Slot& s) const {
   if (j.named) return j.name;
-  const bool apart = contested(of(j.source).claims, s.base) ||
-                     (j.source != SourceKind::kSystemd && runs(j) && unit_names_.contains(s.base));
+  const bool apart = contested(of(j.source).claims, s.base) || (j.source != SourceKind::kSystemd && runs(j) &&
+                                                                !unit_names_.empty() && unit_names_.contains(s.base));
   if (!apart) return s.base;
   std::string out = s.base;
   out += '-';
@@ -141,7 +150,9 @@ std::vector<Job*> NameBook::settle() {
   }
   unit_names_ = std::move(unit_names);
 
-  std::vector<Job*> refinal;
+  // The jobs to name, each with its slot where already found (map nodes stay put; a second look-up
+  // of every job's slot was a cache miss a job in a full scan).
+  std::vector<std::pair<Job*, const Slot*>> refinal;
   refinal.reserve(redo.size());
   for (Job* j : redo) {
     const auto it = slots_.find(j);
@@ -156,19 +167,22 @@ std::vector<Job*> NameBook::settle() {
       s.final = count(k.finals, k.finals_before, wanted, +1, !j->named && wanted != s.base ? j : nullptr);
       s.wanted = std::move(wanted);
     }
-    refinal.push_back(j);
+    refinal.emplace_back(j, &s);
   }
+  std::vector<Job*> others;
   for (const Claims& k : kinds_) {
     for (const auto& [name, was] : k.finals_before) {
-      if (contested(k.finals, name) != was) redo_claim(k.finals, name, refinal);
+      if (contested(k.finals, name) != was) redo_claim(k.finals, name, others);
     }
+  }
+  for (Job* j : others) {
+    if (const auto it = slots_.find(j); it != slots_.end()) refinal.emplace_back(j, &it->second);
   }
 
   std::vector<Job*> renamed;
-  for (Job* j : refinal) {
-    const auto it = slots_.find(j);
-    if (it == slots_.end() || j->named) continue;
-    const Slot& s = it->second;
+  for (const auto& [j, slot] : refinal) {
+    if (j->named) continue;
+    const Slot& s = *slot;
     std::string name = *s.wanted;
     if (name != s.base && s.final->n > 1) name += "-" + j->key;  // same file and line
     if (name == j->name) continue;

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "discovery/job.h"
+#include "discovery/node_pool.h"
 
 namespace cronitor::discovery {
 
@@ -45,20 +47,25 @@ class NameBook {
   };
   // A name's count and the jobs listed under it, in one map entry: a count map beside a list map
   // hashed each name twice and made two nodes of it (a fifth of a full scan's allocations).
+  // The list comes from the book's pool, as the entry does (the map passes its allocator on).
   struct Tally {
-    int n = 0;               // jobs that count
-    std::vector<Job*> jobs;  // those listed (a subset)
+    using allocator_type = std::pmr::polymorphic_allocator<>;
+    explicit Tally(const allocator_type& a) : jobs(a) {}
+    int n = 0;                    // jobs that count
+    std::pmr::vector<Job*> jobs;  // those listed (a subset)
   };
-  using Tallies = std::unordered_map<std::string, Tally>;
+  using Tallies = std::pmr::unordered_map<std::string, Tally>;
+  using Before = std::unordered_map<std::string, bool>;
   // Names are told apart within a source kind: each kind keeps its own claims, keyed by the name
   // itself (a key of kind and name, built for each look-up, took a fifth of the book's time).
   struct Claims {
+    explicit Claims(std::pmr::memory_resource* pool) : claims(pool), finals(pool) {}
     Tallies claims;  // jobs per base name, not counting those named by hand; all listed
     Tallies finals;  // jobs per wanted name, every job; listed: those whose wanted name is not
                      // their base (only those get a "-KEY")
     // Since the last settle: whether each name whose count changed was contested before.
-    std::unordered_map<std::string, bool> claims_before;
-    std::unordered_map<std::string, bool> finals_before;
+    Before claims_before;
+    Before finals_before;
   };
 
   std::string wanted_of(const Job& job, const Slot& slot) const;
@@ -66,12 +73,15 @@ class NameBook {
   const Claims& of(SourceKind kind) const { return kinds_.at(static_cast<std::size_t>(kind)); }
   // Counts `delta` for `name`, and lists (delta > 0) or unlists `job` under it when not null.
   // Returns the name's entry, or null when that took it out.
-  const Tally* count(Tallies& tallies, std::unordered_map<std::string, bool>& before, const std::string& name,
-                     int delta, Job* job);
+  const Tally* count(Tallies& tallies, Before& before, const std::string& name, int delta, Job* job);
   static bool contested(const Tallies& tallies, const std::string& name);
 
-  std::unordered_map<const Job*, Slot> slots_;
-  std::array<Claims, 2> kinds_;                 // by SourceKind (at() throws for a kind added without a slot)
+  // The map nodes of the book (a few per job) come from this pool and go back to it: a full scan
+  // clears the book and adds every job again (node_pool.h).
+  NodePool pool_;
+  std::pmr::unordered_map<const Job*, Slot> slots_{&pool_};
+  // By SourceKind (at() throws for a kind added without a slot).
+  std::array<Claims, 2> kinds_{Claims(&pool_), Claims(&pool_)};
   std::unordered_set<Job*> units_;              // systemd's jobs
   std::unordered_set<std::string> unit_names_;  // base names of the units that run, at the last settle
   // Since the last settle: the jobs to redo, and those added.

@@ -193,7 +193,11 @@ Changes Scanner::scan() {
   old_jobs.reserve(entries_.size());
   for (auto& [k, e] : entries_) old_jobs.push_back(std::move(e.scan.jobs));
   entries_.clear();
-  claims_.clear();
+  // Made anew, as large as it was: with all its blocks back, the pool hands out its memory from
+  // the start again, so the nodes lie in the order this scan makes them (node_pool.h).
+  const std::size_t keys = claims_.size();
+  decltype(claims_)(&claims_pool_).swap(claims_);  // the old nodes go with the temporary
+  claims_.reserve(keys);
   contested_ = 0;
   names_.clear();
   for (std::size_t i = 0; i < sources_.size(); ++i) {
@@ -297,7 +301,9 @@ void Scanner::finish(Changes& changes, OldJobs old_jobs) {
       }
     }
   }
+  // When every old job was matched (a scan that changed nothing), none is looked up again.
   for (std::vector<Job>& file : old_jobs) {
+    if (before.empty()) break;
     for (Job& j : file) {
       if (auto it = before.find(j.key); it != before.end() && it->second == &j) changes.removed.push_back(std::move(j));
     }

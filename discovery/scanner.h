@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "discovery/job.h"
 #include "discovery/job_source.h"
 #include "discovery/name_book.h"
+#include "discovery/node_pool.h"
 #include "discovery/warning.h"
 
 namespace cronitor::discovery {
@@ -103,8 +105,10 @@ class Scanner {
   std::map<EntryKey, Entry> entries_;
   bool systemd_running_ = false;
   // How many jobs claim each key (a wrapped job's key, another job's derived key): while no key
-  // is claimed twice, no key needs a suffix and the disambiguation pass is skipped.
-  std::unordered_map<std::string, int> claims_;
+  // is claimed twice, no key needs a suffix and the disambiguation pass is skipped. Its nodes
+  // come from a pool of its own and go back to it (a full scan drops and makes one a job).
+  NodePool claims_pool_;
+  std::pmr::unordered_map<std::string, int> claims_{&claims_pool_};
   std::size_t contested_ = 0;    // keys claimed more than once
   bool suffixes_given_ = false;  // the last pass gave some job a "-N" key
   void claim(const std::string& key, int delta);

@@ -173,7 +173,11 @@ Result<FieldBits> parse_field(FieldId f, std::string_view text, CronDialect dial
           hi = fi.high;  // "5/15" in monitor definitions: from 5 to the end, every 15
         }
       }
-      for (unsigned v = lo; v <= hi; v += step) out.bits |= uint64_t{1} << v;
+      if (step == 1) {  // lo..hi at once (a "*" of minutes was 60 passes, for every crontab line read)
+        out.bits |= (uint64_t{2} << hi) - (uint64_t{1} << lo);
+      } else {
+        for (unsigned v = lo; v <= hi; v += step) out.bits |= uint64_t{1} << v;
+      }
     }
   next:
     if (comma == std::string_view::npos) break;
