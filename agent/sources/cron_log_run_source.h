@@ -15,7 +15,7 @@
 
 namespace cronitor::agent {
 
-class CronLogRunSource final : public RunSource {
+class CronLogRunSource final : public OwnedWatchSource<CronLogWatch> {
  public:
   struct Hooks {
     /// Where the host's paths are: "" for the host itself; nullopt: discovery is off.
@@ -31,14 +31,9 @@ class CronLogRunSource final : public RunSource {
   explicit CronLogRunSource(Hooks hooks) : hooks_(std::move(hooks)) {}
 
   void attach(const SourceEnv& env) override;
-  void stop() override { watch_.reset(); }
-
-  /// The open log; null: not followed (off, or it could not be opened).
-  CronLogWatch* watch() const { return watch_.get(); }
 
  private:
   Hooks hooks_;
-  std::unique_ptr<CronLogWatch> watch_;
 };
 
 }  // namespace cronitor::agent

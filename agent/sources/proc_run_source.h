@@ -13,7 +13,7 @@
 
 namespace cronitor::agent {
 
-class ProcRunSource final : public RunSource {
+class ProcRunSource final : public OwnedWatchSource<ProcWatch> {
  public:
   /// `handler`: the core's (the runs, the wrapper's reports, a loss); `due`: whether a job's slot
   /// is in the minute cron started a run (two lines with one command and user).
@@ -21,19 +21,12 @@ class ProcRunSource final : public RunSource {
 
   void configure(const SourceEnv& env) override;
   void attach(const SourceEnv& env) override;
-  void stop() override { watch_.reset(); }
   /// "process_events": followed, or why not (observe: off: null).
   void status(nlohmann::json& reply) const override;
-
-  /// The source while the config observes cron's jobs (live or not); null: off.
-  ProcWatch* watch() const { return watch_.get(); }
-  /// The source when its connector is open; else null.
-  ProcWatch* live() const { return watch_ && watch_->live() ? watch_.get() : nullptr; }
 
  private:
   ProcWatch::Handler& handler_;
   ProcJobMatcher::Due due_;
-  std::unique_ptr<ProcWatch> watch_;
 };
 
 }  // namespace cronitor::agent

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -54,6 +55,22 @@ class RunSource {
   virtual void stop() {}
   /// Its keys of `status --json`'s reply (e.g. "process_events"); none by default.
   virtual void status(nlohmann::json& /*reply*/) const {}
+};
+
+/// A source that is one watch, made and closed as the config or the daemon says (the process
+/// events, systemd's timers, cron's log): it owns the watch, closes it at stop, and lends it to
+/// the core.
+template <class Watch>
+class OwnedWatchSource : public RunSource {
+ public:
+  void stop() override { watch_.reset(); }
+  /// The watch; null while there is none (off, not made yet, or it could not be opened).
+  Watch* watch() const { return watch_.get(); }
+  /// The watch while it is live (its connector open, a manager answering); else null.
+  Watch* live() const { return watch_ && watch_->live() ? watch_.get() : nullptr; }
+
+ protected:
+  std::unique_ptr<Watch> watch_;
 };
 
 }  // namespace cronitor::agent

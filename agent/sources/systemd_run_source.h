@@ -12,24 +12,17 @@
 
 namespace cronitor::agent {
 
-class SystemdRunSource final : public RunSource {
+class SystemdRunSource final : public OwnedWatchSource<SystemdWatch> {
  public:
   /// `handler`: the core's, but for on_runs (the sink's).
   explicit SystemdRunSource(SystemdWatch::Handler handler) : handler_(std::move(handler)) {}
 
   void start(const SourceEnv& env) override;
-  void stop() override { watch_.reset(); }
   /// "systemd": the timers observed live, or why not (null: systemd discovery is off).
   void status(nlohmann::json& reply) const override;
 
-  /// The watch (null: systemd discovery is off, or the daemon not started yet).
-  SystemdWatch* watch() const { return watch_.get(); }
-  /// The watch while a manager answers; else null.
-  SystemdWatch* live() const { return watch_ && watch_->live() ? watch_.get() : nullptr; }
-
  private:
   SystemdWatch::Handler handler_;
-  std::unique_ptr<SystemdWatch> watch_;
 };
 
 }  // namespace cronitor::agent

@@ -29,12 +29,17 @@ struct ConfigFolder {
   void write(const std::string& text) const { std::ofstream(file) << text; }
 };
 
-TEST(ConfigFileWatch, ABurstOfWritesAndARenameReloadOnceAfterTheSettle) {
+/// The folder, a private loop and a watch that counts its reloads, its start's read noted.
+class ConfigFileWatchTest : public ::testing::Test {
+ protected:
+  ConfigFileWatchTest() { w.note_read(); }
   ConfigFolder f;
   cronitor::testing::SdLoop loop;
   int reloads = 0;
-  ConfigFileWatch w(f.file, [&] { ++reloads; });
-  w.note_read();
+  ConfigFileWatch w{f.file, [this] { ++reloads; }};
+};
+
+TEST_F(ConfigFileWatchTest, ABurstOfWritesAndARenameReloadOnceAfterTheSettle) {
   w.attach(loop.ev);
   ASSERT_TRUE(w.watching());
   EXPECT_FALSE(w.settling());
@@ -49,24 +54,14 @@ TEST(ConfigFileWatch, ABurstOfWritesAndARenameReloadOnceAfterTheSettle) {
   EXPECT_FALSE(w.settling());
 }
 
-TEST(ConfigFileWatch, AFileWrittenBetweenTheReadAndTheWatchReloads) {
-  ConfigFolder f;
-  cronitor::testing::SdLoop loop;
-  int reloads = 0;
-  ConfigFileWatch w(f.file, [&] { ++reloads; });
-  w.note_read();
+TEST_F(ConfigFileWatchTest, AFileWrittenBetweenTheReadAndTheWatchReloads) {
   f.write("mode: standalone\nhostname: changed-before-the-watch\n");
   w.attach(loop.ev);
   EXPECT_TRUE(w.settling());  // no event will tell: it acts as if one had
   ASSERT_TRUE(loop.run_until([&] { return reloads == 1; }));
 }
 
-TEST(ConfigFileWatch, AnUnchangedFileOrAnotherFileDoesNotReload) {
-  ConfigFolder f;
-  cronitor::testing::SdLoop loop;
-  int reloads = 0;
-  ConfigFileWatch w(f.file, [&] { ++reloads; });
-  w.note_read();
+TEST_F(ConfigFileWatchTest, AnUnchangedFileOrAnotherFileDoesNotReload) {
   w.attach(loop.ev);
   EXPECT_FALSE(w.settling());
   std::ofstream(f.dir / "other.yaml") << "x\n";

@@ -5,13 +5,13 @@
 #include "agent/sources/job_discovery.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/log_capture.h"
 #include "tests/support/sd_loop.h"
 #include "tests/support/test_dir.h"
 
@@ -41,20 +41,6 @@ struct DiscoveryRootDir {
     c.state_dir = (path / "state").string();
     return c;
   }
-};
-
-// The default logger writes to `out` while this lives.
-class JobDiscoveryLog {
- public:
-  explicit JobDiscoveryLog(std::ostringstream& out)
-      : saved_(spdlog::default_logger()),
-        logger_(std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out))) {
-    spdlog::set_default_logger(logger_);
-  }
-  ~JobDiscoveryLog() { spdlog::set_default_logger(saved_); }
-
- private:
-  std::shared_ptr<spdlog::logger> saved_, logger_;
 };
 
 size_t times_in_log(const std::string& text, const std::string& what) {
@@ -153,7 +139,7 @@ TEST(JobDiscovery, ARefusedAutoWrapIsSaidOnceAndWritesNothing) {
   ASSERT_TRUE(d.wrap_policy().refused);
   std::ostringstream log;
   {
-    JobDiscoveryLog capture(log);
+    cronitor::testing::LogCapture capture(log);
     d.auto_wrap(c, {"/etc/cron.d/report"});
     d.auto_wrap(c, {"/etc/cron.d/report"});
     (void)d.rediscover(c, warnings);  // the policy loaded afresh: still the same refusal
@@ -181,7 +167,7 @@ TEST(JobDiscovery, TheZoneFilesReachTheHookAndCronsZoneRereadsTheJobsOnce) {
   std::ostringstream log;
   discovery::Changes first, again;
   {
-    JobDiscoveryLog capture(log);
+    cronitor::testing::LogCapture capture(log);
     first = d.follow_zone("Asia/Tokyo");
     again = d.follow_zone("Asia/Tokyo");
   }

@@ -9,7 +9,6 @@
 
 #include <gtest/gtest.h>
 #include <linux/netlink.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -25,6 +24,7 @@
 #include <thread>
 
 #include "tests/support/fake_cron_job.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/sd_loop.h"
 
 namespace cronitor::agent {
@@ -87,20 +87,6 @@ int connector_fd() {
   return -1;
 }
 
-// The default logger writes to `out` while this lives.
-class LogCapture {
- public:
-  explicit LogCapture(std::ostringstream& out)
-      : saved_(spdlog::default_logger()),
-        logger_(std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::ostream_sink_mt>(out))) {
-    spdlog::set_default_logger(logger_);
-  }
-  ~LogCapture() { spdlog::set_default_logger(saved_); }
-
- private:
-  std::shared_ptr<spdlog::logger> saved_, logger_;
-};
-
 TEST(ProcWatch, ALostEndIsToldOnceAsOutcomeUnknownAndALiveRunIsStillSeenToItsExit) {
   if (::geteuid() != 0) GTEST_SKIP() << "the process events connector needs root (CAP_NET_ADMIN)";
   ProcRecorder handler;
@@ -133,7 +119,7 @@ TEST(ProcWatch, ALostEndIsToldOnceAsOutcomeUnknownAndALiveRunIsStillSeenToItsExi
 
   std::ostringstream log;
   {
-    LogCapture capture(log);
+    cronitor::testing::LogCapture capture(log);
     ASSERT_TRUE(step_until(w, [&] { return handler.find("lost", true) != nullptr; })) << log.str();
   }
   // The gap is counted, and told once.

@@ -30,6 +30,19 @@ class StateStoreTest : public ::testing::Test {
     path_ = (dir_ / "state.db").string();
   }
   void TearDown() override { fs::remove_all(dir_); }
+  /// Runs first..first+count-1 of key "k" completed, one commit each (as when events come one by
+  /// one), each with 3,000 bytes of output: about 2 WAL pages a commit.
+  static void commit_runs_one_by_one(StateStore& s, int first, int count) {
+    for (int n = first; n < first + count; ++n) {
+      ASSERT_TRUE(s.begin());
+      const std::string id = std::to_string(n);
+      auto end = event("k", "00000000-0000-4000-8000-" + std::string(12 - id.size(), '0') + id,
+                       RunEvent::State::kComplete, at("2026-01-01T00:00:00Z") + std::chrono::seconds(n), 0, 10);
+      end.output_tail = std::string(3000, 'x');
+      ASSERT_EQ(s.record_event(end, end.ts), true);
+      ASSERT_TRUE(s.commit());
+    }
+  }
   fs::path dir_;
   std::string path_;
 };
@@ -116,17 +129,9 @@ TEST_F(StateStoreTest, CheckpointsRunOnTheirOwnThreadAndTheLogStartsOver) {
   ASSERT_TRUE(s->checkpoint_in_background());
   const std::string wal = path_ + "-wal";
   int n = 0;
-  // One commit per event, as when events come one by one; each about 2 WAL pages.
   auto burst = [&](int count) {
-    for (int i = 0; i < count; ++i, ++n) {
-      ASSERT_TRUE(s->begin());
-      const std::string id = std::to_string(n);
-      auto end = event("k", "00000000-0000-4000-8000-" + std::string(12 - id.size(), '0') + id,
-                       RunEvent::State::kComplete, at("2026-01-01T00:00:00Z") + std::chrono::seconds(n), 0, 10);
-      end.output_tail = std::string(3000, 'x');
-      ASSERT_EQ(s->record_event(end, end.ts), true);
-      ASSERT_TRUE(s->commit());
-    }
+    commit_runs_one_by_one(*s, n, count);
+    n += count;
   };
   auto wait_for = [](const std::function<bool()>& done) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -158,15 +163,7 @@ TEST_F(StateStoreTest, OnALargeDiskTheLogGathersAThousandPagesBeforeItsCheckpoin
   ASSERT_TRUE(s->checkpoint_in_background());
   // 150 commits of about 2 pages each: some 1.2 MiB of log, past the former writer's own
   // checkpoint (4 x 64 pages), which started the log over and cut it back to 256 KiB.
-  for (int n = 0; n < 150; ++n) {
-    ASSERT_TRUE(s->begin());
-    const std::string id = std::to_string(n);
-    auto end = event("k", "00000000-0000-4000-8000-" + std::string(12 - id.size(), '0') + id,
-                     RunEvent::State::kComplete, at("2026-01-01T00:00:00Z") + std::chrono::seconds(n), 0, 10);
-    end.output_tail = std::string(3000, 'x');
-    ASSERT_EQ(s->record_event(end, end.ts), true);
-    ASSERT_TRUE(s->commit());
-  }
+  ASSERT_NO_FATAL_FAILURE(commit_runs_one_by_one(*s, 0, 150));
   EXPECT_GE(fs::file_size(path_ + "-wal"), 1u << 20) << "the log started over";
   EXPECT_EQ(s->background_checkpoints(), 0u);
 }
