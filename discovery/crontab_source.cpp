@@ -11,6 +11,7 @@
 #include "discovery/fs_root.h"
 #include "discovery/job_identity.h"
 #include "discovery/job_lines.h"
+#include "discovery/parallel_files.h"
 
 namespace cronitor::discovery {
 
@@ -328,9 +329,14 @@ std::vector<FileScan> CrontabSource::scan_all(const ScanContext& ctx) {
       out.push_back(std::move(w));
       return;
     }
+    std::vector<std::string> files;
+    files.reserve(entries->size());
     for (const DirEntry& d : *entries) {
-      if (d.directory) continue;
-      out.push_back(scan_crontab_file(ctx, std::string(dir) + "/" + d.name, origin));
+      if (!d.directory) files.push_back(std::string(dir) + "/" + d.name);
+    }
+    for (FileScan& f :
+         scan_files<FileScan>(files.size(), [&](std::size_t i) { return scan_crontab_file(ctx, files[i], origin); })) {
+      out.push_back(std::move(f));
     }
   };
   scan_dir(kCronDir, JobOrigin::kSystemCrontab);
