@@ -4,16 +4,20 @@
 //            monitors (AGENT_BENCH_AGENT=PATH measures another cronitor-agent binary)
 //   deadline how long after a missed deadline its alert reaches an HTTP receiver
 //   ack      the real cronitor-exec, run after run: how many events miss the 5 ms ack (AGENT_BENCH_ACK_RUNS)
-// usage: agent_bench [events|rss|deadline|ack|all] (AGENT_BENCH_SECONDS, default 5)
+//   ceiling  the same clients against a server doing only the socket's part: this machine's ceiling
+// usage: agent_bench [events|ceiling|rss|deadline|ack|all] (AGENT_BENCH_SECONDS, default 5)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -138,10 +142,19 @@ std::string monitors_yaml(int n) {
   return out;
 }
 
-void bench_events(const fs::path& base, int seconds, const char* sync) {
-  Daemon d;
-  start(d, base / (std::string("events-") + (sync ? sync : "normal")), monitors_yaml(100), sync);
-  const int threads = std::getenv("AGENT_BENCH_CLIENTS") ? std::atoi(std::getenv("AGENT_BENCH_CLIENTS")) : 32;
+struct Drive {
+  uint64_t acked = 0, failed = 0;
+  double seconds = 0, server_cpu = 0;
+  int threads = 0;
+};
+
+/// 32 client threads (AGENT_BENCH_CLIENTS), each a job's wrapper: a run's start, then its end, each
+/// one connection through cronitor-exec's own client, for `seconds`; `server` is the process that
+/// answers (its CPU time is measured over the same seconds).
+Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
+  Drive out;
+  out.threads = std::getenv("AGENT_BENCH_CLIENTS") ? std::atoi(std::getenv("AGENT_BENCH_CLIENTS")) : 32;
+  const int threads = out.threads;
   std::atomic<uint64_t> acked{0}, failed{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> pool;
@@ -162,28 +175,110 @@ void bench_events(const fs::path& base, int seconds, const char* sync) {
         e.uid = static_cast<int64_t>(::getuid());
         e.duration_ms = 12;
         e.output_tail = "done\n";
-        (send_event(d.socket, cronitor::encode(e)) ? acked : failed)++;
+        (send_event(socket, cronitor::encode(e)) ? acked : failed)++;
         ++i;
       }
     });
   auto t0 = Clock::now();
-  const double cpu0 = cpu_seconds(d.pid);
+  const double cpu0 = cpu_seconds(server);
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
-  const double cpu = cpu_seconds(d.pid) - cpu0;
+  out.server_cpu = cpu_seconds(server) - cpu0;
   stop = true;
   for (auto& th : pool) th.join();
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  out.acked = acked.load();
+  out.failed = failed.load();
+  return out;
+}
+
+const char* load_average() {
+  static std::string l;
+  std::ifstream("/proc/loadavg") >> l;
+  return l.c_str();
+}
+
+void bench_events(const fs::path& base, int seconds, const char* sync) {
+  Daemon d;
+  start(d, base / (std::string("events-") + (sync ? sync : "normal")), monitors_yaml(100), sync);
+  const Drive r = drive_clients(d.socket, d.pid, seconds);
   std::printf(
       "events: %.0f events/s acknowledged after commit (synchronous=%s), %d client threads, %llu failed; "
-      "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s",
-      static_cast<double>(acked.load()) / secs, sync ? sync : "normal", threads,
-      static_cast<unsigned long long>(failed.load()), cpu, static_cast<double>(acked.load()) / std::max(cpu, 1e-3),
-      rss_kib(d.pid), [] {
-        static std::string l;
-        std::ifstream("/proc/loadavg") >> l;
-        l += "\n";
-        return l.c_str();
-      }());
+      "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s\n",
+      static_cast<double>(r.acked) / r.seconds, sync ? sync : "normal", r.threads,
+      static_cast<unsigned long long>(r.failed), r.server_cpu,
+      static_cast<double>(r.acked) / std::max(r.server_cpu, 1e-3), rss_kib(d.pid), load_average());
+}
+
+/// The machine's ceiling for the events benchmark: the same clients against a server that does
+/// only the socket's part of the daemon's work (accept4, SO_PEERCRED, read the line, then "ok\n"
+/// and close for every connection of one epoll round), with no decoding and no database. What the
+/// daemon reaches is read against this: the rest of its time per event is its own.
+[[noreturn]] void ceiling_server(int listen_fd) {
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event in{};
+  in.events = EPOLLIN;
+  in.data.fd = listen_fd;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &in);
+  std::vector<int> answered;
+  char buf[16384];
+  // A connection's line: usually there at accept; else the connection waits in epoll for it.
+  auto read_line = [&](int fd) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0 && std::memchr(buf, '\n', static_cast<size_t>(n)) != nullptr) {
+      answered.push_back(fd);
+    } else if (n < 0 && errno == EAGAIN) {
+      epoll_event wait{};
+      wait.events = EPOLLIN | EPOLLONESHOT;
+      wait.data.fd = fd;
+      if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &wait) != 0) ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &wait);
+    } else {
+      ::close(fd);
+    }
+  };
+  for (;;) {
+    epoll_event out[64];
+    const int ready = ::epoll_wait(ep, out, 64, -1);
+    for (int i = 0; i < ready; ++i) {
+      if (out[i].data.fd != listen_fd) {
+        read_line(out[i].data.fd);
+        continue;
+      }
+      for (int fd; (fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        read_line(fd);
+      }
+    }
+    for (int fd : answered) {
+      ::send(fd, "ok\n", 3, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+    }
+    answered.clear();
+  }
+}
+
+void bench_ceiling(const fs::path& base, int seconds) {
+  fs::create_directories(base);
+  Daemon d;
+  d.socket = (base / "ceiling.sock").string();
+  const int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, d.socket.c_str(), d.socket.size() + 1);
+  if (l < 0 || ::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(l, 1024) != 0) {
+    std::printf("ceiling: ERROR: cannot listen on %s: %s\n", d.socket.c_str(), std::strerror(errno));
+    return;
+  }
+  d.pid = ::fork();
+  if (d.pid == 0) ceiling_server(l);
+  ::close(l);
+  const Drive r = drive_clients(d.socket, d.pid, seconds);
+  std::printf(
+      "ceiling: %.0f events/s answered by a server doing only the socket's part (no decoding, no database), "
+      "%d client threads, %llu failed; server CPU %.2f s; load average %s\n",
+      static_cast<double>(r.acked) / r.seconds, r.threads, static_cast<unsigned long long>(r.failed), r.server_cpu,
+      load_average());
 }
 
 void bench_rss(const fs::path& base) {
@@ -335,6 +430,7 @@ int main(int argc, char** argv) {
     bench_events(base, seconds, nullptr);
     bench_events(base, seconds, "full");
   }
+  if (what == "ceiling" || what == "all") bench_ceiling(base, seconds);
   if (what == "rss" || what == "all") bench_rss(base);
   if (what == "deadline" || what == "all") bench_deadline(base);
   if (what == "ack" || what == "all") {
