@@ -268,6 +268,12 @@ Result<void> StateStore::prepare_all() {
       {&upd_inc_, "UPDATE incidents SET alerts = alerts + ?2, reason = ?3 WHERE id = ?1"},
       {&resolve_inc_, "UPDATE incidents SET resolved_us = ?2 WHERE id = ?1"},
       {&find_inc_, "SELECT id FROM incidents WHERE key = ?1 AND opened_us = ?2"},
+      {&count_key_runs_, "SELECT count(*) FROM runs WHERE key = ?1"},
+      {&prune_key_,
+       "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, t FROM (SELECT id, started_ms AS t FROM runs "
+       "WHERE key = ?1 AND started_ms IS NOT NULL ORDER BY started_ms, id LIMIT ?2) UNION ALL SELECT id, t FROM "
+       "(SELECT id, ended_ms AS t FROM runs WHERE key = ?1 AND started_ms IS NULL ORDER BY ended_ms, id LIMIT ?2)) "
+       "ORDER BY t, id LIMIT ?2)"},
   };
   for (const auto& item : items) {
     auto st = db_.prepare(item.sql);
@@ -640,21 +646,18 @@ Result<std::vector<std::map<std::string, std::string>>> StateStore::incidents(co
 Result<int64_t> StateStore::prune_key(const std::string& key, int keep) {
   // The oldest in history()'s order go (its two newest-first lists, walked oldest first from
   // runs_key_started): as many as the key holds beyond `keep`, counted from the same index.
-  auto count = db_.prepare("SELECT count(*) FROM runs WHERE key = ?1");
-  if (!count) return std::unexpected(count.error());
-  count->bind(1, key);
-  auto row = count->step();
+  // Prepared once (prepare_all): a busy key comes here every RunRetention::kPruneEveryRuns runs.
+  count_key_runs_.bind(1, key);
+  auto row = count_key_runs_.step();
+  const int64_t count = row && *row ? count_key_runs_.i64(0) : 0;
+  count_key_runs_.reset();
   if (!row) return std::unexpected(row.error());
-  const int64_t over = (*row ? count->i64(0) : 0) - keep;
+  const int64_t over = count - keep;
   if (over <= 0) return 0;
-  auto st = db_.prepare(
-      "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, t FROM (SELECT id, started_ms AS t FROM runs "
-      "WHERE key = ?1 AND started_ms IS NOT NULL ORDER BY started_ms, id LIMIT ?2) UNION ALL SELECT id, t FROM "
-      "(SELECT id, ended_ms AS t FROM runs WHERE key = ?1 AND started_ms IS NULL ORDER BY ended_ms, id LIMIT ?2)) "
-      "ORDER BY t, id LIMIT ?2)");
-  if (!st) return std::unexpected(st.error());
-  st->bind(1, key).bind(2, over);
-  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  prune_key_.bind(1, key).bind(2, over);
+  auto r = prune_key_.step();
+  prune_key_.reset();
+  if (!r) return std::unexpected(r.error());
   return db_.changes();
 }
 
