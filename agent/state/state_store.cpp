@@ -246,7 +246,7 @@ Result<void> StateStore::prepare_all() {
        "duration_ms = excluded.duration_ms, exit_code = excluded.exit_code, signal = excluded.signal, "
        "oom = excluded.oom, output_tail = excluded.output_tail, "
        "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics), has_end = 1 "
-       "WHERE runs.has_end = 0 AND runs.key = excluded.key RETURNING metrics"},
+       "WHERE runs.has_end = 0 AND runs.key = excluded.key"},
       {&upd_metric_,
        "INSERT INTO runs(key, run_id, status, metrics, host, uid, received_ms) "
        "VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6) ON CONFLICT(run_id) DO UPDATE SET "
@@ -327,25 +327,25 @@ Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
         .bind(14, to_ms(received));
   }
   auto r = st->step();
-  if (!r) {
-    st->reset();
-    return std::unexpected(r.error());
-  }
-  if (st == &upd_end_) {
-    // RETURNING gives the run's metrics merged with earlier metric events, in the same step.
-    const bool stored = *r;
-    if (stored && merged_metrics && sqlite3_column_bytes(st->get(), 0) > 2) {  // more than "{}"
-      auto j = json::parse(st->text(0), nullptr, false);
+  st->reset();
+  if (!r) return std::unexpected(r.error());
+  const bool stored = db_.changes() > 0;  // 0: the upsert's WHERE kept the row as it was
+  if (st == &upd_end_ && stored && merged_metrics) {
+    // The run's metrics merged with earlier metric events (json_patch above), read back by
+    // run_id. Not with RETURNING: SQLite buffers RETURNING rows in an ephemeral table, a b-tree
+    // opened and freed for each end event, which cost more than this lookup.
+    get_metrics_.bind(1, ev.run_id);
+    auto row = get_metrics_.step();
+    if (row && *row && sqlite3_column_bytes(get_metrics_.get(), 0) > 2) {  // more than "{}"
+      auto j = json::parse(get_metrics_.text(0), nullptr, false);
       if (j.is_object())
         for (auto it = j.begin(); it != j.end(); ++it)
           if (it.value().is_number()) (*merged_metrics)[it.key()] = it.value().get<double>();
     }
-    while (*r) r = st->step();  // finish the statement
-    st->reset();
-    return stored;
+    get_metrics_.reset();
+    if (!row) return std::unexpected(row.error());
   }
-  st->reset();
-  return db_.changes() > 0;
+  return stored;
 }
 
 Result<void> StateStore::record_metrics(const std::string& key, const std::string& run_id,
