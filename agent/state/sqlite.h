@@ -83,7 +83,9 @@ class Db {
  public:
   Db() = default;
   /// Opens (creating with `create`) the file at `path`.
-  [[nodiscard]] static Result<Db> open(const std::string& path, bool create, bool readonly = false);
+  /// `vfs`: a registered VFS's name (wal_write_buffer.h), or null for SQLite's default.
+  [[nodiscard]] static Result<Db> open(const std::string& path, bool create, bool readonly = false,
+                                       const char* vfs = nullptr);
 
   [[nodiscard]] Result<void> exec(std::string_view sql);
   [[nodiscard]] Result<Stmt> prepare(std::string_view sql);

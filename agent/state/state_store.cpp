@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "agent/state/state_json.h"
+#include "agent/state/wal_write_buffer.h"
 
 namespace cronitor::agent {
 namespace {
@@ -142,7 +143,9 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
       ::close(fd);
     }
     for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
-    auto db = sql::Db::open(path, true);
+    // The writer's log writes go out once per commit (wal_write_buffer.h); the checkpoint
+    // thread's connection and readers use SQLite's default VFS.
+    auto db = sql::Db::open(path, true, false, wal_write_buffer_vfs());
     if (!db) return std::unexpected(db.error());
     StateStore s;
     s.db_ = std::move(*db);
