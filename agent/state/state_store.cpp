@@ -303,17 +303,25 @@ void StateStore::rollback() { (void)db_.exec("ROLLBACK"); }
 Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
                                       std::map<std::string, double>* merged_metrics) {
   const int64_t ts = to_ms(ev.ts);
+  // Text bound without copies: `ev` and `metrics` outlive the step and the reset after it.
+  std::string metrics;
   sql::Stmt* st;
   if (ev.state == RunEvent::State::kRun) {
     st = &ins_run_;
-    st->bind(1, ev.key).bind(2, ev.run_id).bind(3, ts).bind(4, ev.host).bind(5, ev.uid).bind(6, to_ms(received));
+    st->bind_static(1, ev.key)
+        .bind_static(2, ev.run_id)
+        .bind(3, ts)
+        .bind_static(4, ev.host)
+        .bind(5, ev.uid)
+        .bind(6, to_ms(received));
   } else {
     st = &upd_end_;
     // An unknown outcome (cron's log at -L 1) has no end, duration or exit code: `ts` is its start.
     const bool unknown = ev.state == RunEvent::State::kUnknown;
     int64_t dur = ev.duration_ms.value_or(0);
-    st->bind(1, ev.key)
-        .bind(2, ev.run_id)
+    metrics = metrics_json(ev.metrics);
+    st->bind_static(1, ev.key)
+        .bind_static(2, ev.run_id)
         .bind(3, unknown                                  ? "unknown"
                  : ev.state == RunEvent::State::kComplete ? "ok"
                                                           : "failed")
@@ -321,11 +329,11 @@ Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
         .bind(5, unknown ? std::nullopt : std::optional<int64_t>(ts))
         .bind(6, unknown ? std::nullopt : std::optional<int64_t>(dur))
         .bind(7, ev.exit_code)
-        .bind(8, ev.signal)
+        .bind_static(8, ev.signal)
         .bind(9, ev.oom ? 1 : 0)
-        .bind(10, ev.output_tail)
-        .bind(11, metrics_json(ev.metrics))
-        .bind(12, ev.host)
+        .bind_static(10, ev.output_tail)
+        .bind_static(11, metrics)
+        .bind_static(12, ev.host)
         .bind(13, ev.uid)
         .bind(14, to_ms(received));
   }
@@ -337,7 +345,7 @@ Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
     // The run's metrics merged with earlier metric events (json_patch above), read back by
     // run_id. Not with RETURNING: SQLite buffers RETURNING rows in an ephemeral table, a b-tree
     // opened and freed for each end event, which cost more than this lookup.
-    get_metrics_.bind(1, ev.run_id);
+    get_metrics_.bind_static(1, ev.run_id);
     auto row = get_metrics_.step();
     if (row && *row && sqlite3_column_bytes(get_metrics_.get(), 0) > 2) {  // more than "{}"
       auto j = json::parse(get_metrics_.text(0), nullptr, false);
@@ -545,9 +553,9 @@ Result<void> StateStore::outbox_lease(int64_t id, Instant until) {
 }
 
 Result<bool> StateStore::save_job_state(const std::string& key, const MonitorState& s) {
-  save_state_.bind(1, key)
-      .bind(2, state_text(s))
-      .bind(3, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
+  const std::string text = state_text(s);  // bound without a copy, as `key`: both outlive the reset
+  save_state_.bind_static(1, key).bind_static(2, text).bind(
+      3, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
   auto r = save_state_.step();
   save_state_.reset();
   if (!r) return std::unexpected(r.error());
