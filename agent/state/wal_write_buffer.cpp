@@ -34,7 +34,9 @@ sqlite3_vfs* g_real = nullptr;
 sqlite3_vfs g_vfs;
 std::atomic<uint64_t> g_writes{0};
 std::mutex g_mu;
-std::map<std::string, BufferedFile*> g_dbs;  // open database files, by name, for their logs
+// Open database files by name, for their logs. Two connections of one process to one file are
+// told apart by which has no log yet; a log both could own is left unbuffered.
+std::multimap<std::string, BufferedFile*> g_dbs;
 
 constexpr size_t kHeadBytes = (sizeof(BufferedFile) + 15) & ~size_t{15};
 
@@ -69,7 +71,12 @@ int x_close(sqlite3_file* pf) {
     if (f->db) f->db->wal = nullptr;
   } else if (f->kind == BufferedFile::Kind::kDb) {
     std::lock_guard lock(g_mu);
-    if (auto it = g_dbs.find(f->name); it != g_dbs.end() && it->second == f) g_dbs.erase(it);
+    auto [from, to] = g_dbs.equal_range(f->name);
+    for (auto it = from; it != to; ++it)
+      if (it->second == f) {
+        g_dbs.erase(it);
+        break;
+      }
     if (f->wal) f->wal->db = nullptr;
   }
   const int closed = real(f)->xClose(f->real);
@@ -169,14 +176,22 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* pf, int flags, int
     if (flags & SQLITE_OPEN_MAIN_DB) {
       f->kind = BufferedFile::Kind::kDb;
       f->name = name;
-      g_dbs[f->name] = f;
+      g_dbs.emplace(f->name, f);
     } else if (flags & SQLITE_OPEN_WAL) {
       std::string db = name;
       if (db.ends_with("-wal")) db.resize(db.size() - 4);
-      if (auto it = g_dbs.find(db); it != g_dbs.end() && it->second->wal == nullptr) {
-        f->kind = BufferedFile::Kind::kWal;  // buffered only with its database known, for the barrier
-        f->db = it->second;
-        it->second->wal = f;
+      BufferedFile* owner = nullptr;
+      int candidates = 0;
+      auto [from, to] = g_dbs.equal_range(db);
+      for (auto it = from; it != to; ++it)
+        if (it->second->wal == nullptr) {
+          owner = it->second;
+          ++candidates;
+        }
+      if (candidates == 1) {  // buffered only with its database known, for the barrier
+        f->kind = BufferedFile::Kind::kWal;
+        f->db = owner;
+        owner->wal = f;
       }
     }
   }

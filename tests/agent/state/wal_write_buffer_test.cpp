@@ -133,6 +133,25 @@ TEST(WalWriteBuffer, SynchronousFull) {
   EXPECT_EQ(integrity(*r), "ok");
 }
 
+// Two writer connections of one process to one file (a test's reopen): each commit is seen.
+TEST(WalWriteBuffer, TwoConnectionsToOneFile) {
+  TestDir dir;
+  const std::string path = dir.path() + "/state.db";
+  sql::Db a = writer(path);
+  sql::Db b = writer(path);
+  auto r = sql::Db::open(path, false);
+  ASSERT_TRUE(r);
+  for (int c = 0; c < 10; ++c) {
+    sql::Db& w = c % 2 ? a : b;
+    ASSERT_TRUE(w.exec("BEGIN IMMEDIATE"));
+    ASSERT_TRUE(insert(w, c * 10, 10));
+    ASSERT_TRUE(w.exec("COMMIT"));
+    EXPECT_EQ(count_rows(*r), (c + 1) * 10);
+    EXPECT_EQ(count_rows(c % 2 ? b : a), (c + 1) * 10);
+  }
+  EXPECT_EQ(integrity(*r), "ok");
+}
+
 // Killed between commits or in the middle of one: every commit that returned is there, and the
 // file is sound.
 TEST(WalWriteBuffer, KilledWriterKeepsEveryCommitThatReturned) {
