@@ -13,7 +13,7 @@ Result<bool> Stmt::step() {
   return fail(msg);
 }
 
-Result<Db> Db::open(const std::string& path, bool create, bool readonly) {
+Result<Db> Db::open(const std::string& path, bool create, bool readonly, const char* vfs) {
   // Before SQLite's first use: no global memory statistics (a mutex around every allocation;
   // nobody reads them here).
   static const bool configured = [] {
@@ -25,7 +25,7 @@ Result<Db> Db::open(const std::string& path, bool create, bool readonly) {
   int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (create && !readonly) flags |= SQLITE_OPEN_CREATE;
   flags |= SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   Db db;
   db.db_.reset(raw);
   db.path_ = path;

@@ -42,6 +42,17 @@ class Stmt {
     sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  /// Binds `v` without a copy: it must outlive the step and the reset() after it (which clears
+  /// the bindings). For the per-event statements.
+  Stmt& bind_static(int i, std::string_view v) {
+    sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& bind_static(int i, const std::string& v) { return bind_static(i, std::string_view(v)); }
+  Stmt& bind_static(int i, const std::optional<std::string>& v) {
+    if (v) return bind_static(i, std::string_view(*v));
+    return bind_null(i);
+  }
   Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   Stmt& bind_null(int i) {
@@ -83,7 +94,9 @@ class Db {
  public:
   Db() = default;
   /// Opens (creating with `create`) the file at `path`.
-  [[nodiscard]] static Result<Db> open(const std::string& path, bool create, bool readonly = false);
+  /// `vfs`: a registered VFS's name (wal_write_buffer.h), or null for SQLite's default.
+  [[nodiscard]] static Result<Db> open(const std::string& path, bool create, bool readonly = false,
+                                       const char* vfs = nullptr);
 
   [[nodiscard]] Result<void> exec(std::string_view sql);
   [[nodiscard]] Result<Stmt> prepare(std::string_view sql);

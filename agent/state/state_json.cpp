@@ -1,5 +1,7 @@
 #include "agent/state/state_json.h"
 
+#include <charconv>
+
 #include "common/json_text.h"
 
 namespace cronitor::agent {
@@ -47,6 +49,13 @@ std::optional<T> opt(const json& j, const char* name) {
   return j[name].get<T>();
 }
 
+// std::to_string's digits, without its temporary string.
+template <typename Int>
+void append_decimal(std::string& out, Int v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
 }  // namespace
 
 int64_t to_us(Instant t) { return t.time_since_epoch().count(); }
@@ -59,14 +68,15 @@ std::string state_text(const MonitorState& s) {
   // Strings other than run ids and incident texts are fixed words; a reason may hold a name from
   // a crontab, whose bytes append_json_string makes valid UTF-8 (U+FFFD for an invalid byte).
   std::string out;
-  out.reserve(160);
+  out.reserve(320);
   out += '{';
-  auto num = [&](const char* name, int64_t v) {
+  auto dec = [&](auto v) { append_decimal(out, v); };
+  auto num = [&](std::string_view name, int64_t v) {
     if (out.size() > 1) out += ',';
     out += '"';
     out += name;
     out += "\":";
-    out += std::to_string(v);
+    dec(v);
   };
   if (s.expected) num("expected", to_us(*s.expected));
   num("misses", s.consecutive_misses);
@@ -81,23 +91,38 @@ std::string state_text(const MonitorState& s) {
       if (i) out += ',';
       out += "{\"id\":";
       append_json_string(out, r.run_id);
-      out += ",\"started\":" + std::to_string(to_us(r.started)) + ",\"hung\":" + (r.hung_alerted ? "true" : "false");
-      if (r.wrapper_pid > 0)
-        out += ",\"pgid\":" + std::to_string(r.pgid) + ",\"wpid\":" + std::to_string(r.wrapper_pid) +
-               ",\"wstart\":" + std::to_string(r.wrapper_start);
+      out += ",\"started\":";
+      dec(to_us(r.started));
+      out += r.hung_alerted ? ",\"hung\":true" : ",\"hung\":false";
+      if (r.wrapper_pid > 0) {
+        out += ",\"pgid\":";
+        dec(r.pgid);
+        out += ",\"wpid\":";
+        dec(r.wrapper_pid);
+        out += ",\"wstart\":";
+        dec(r.wrapper_start);
+      }
       out += '}';
     }
     out += ']';
   }
   if (s.incident) {
-    out += ",\"incident\":{\"opened\":" + std::to_string(to_us(s.incident->opened)) + ",\"kind\":";
+    out += ",\"incident\":{\"opened\":";
+    dec(to_us(s.incident->opened));
+    out += ",\"kind\":";
     append_json_string(out, s.incident->kind);
-    out += ",\"alerts_sent\":" + std::to_string(s.incident->alerts_sent) +
-           ",\"last_alert\":" + std::to_string(to_us(s.incident->last_alert)) + ",\"reason\":";
+    out += ",\"alerts_sent\":";
+    dec(s.incident->alerts_sent);
+    out += ",\"last_alert\":";
+    dec(to_us(s.incident->last_alert));
+    out += ",\"reason\":";
     append_json_string(out, s.incident->reason);
-    if (s.incident->folded)
-      out += ",\"folded\":" + std::to_string(s.incident->folded) +
-             ",\"last_folded\":" + std::to_string(to_us(s.incident->last_folded));
+    if (s.incident->folded) {
+      out += ",\"folded\":";
+      dec(s.incident->folded);
+      out += ",\"last_folded\":";
+      dec(to_us(s.incident->last_folded));
+    }
     out += '}';
   }
   if (s.paused_until) num("paused_until", to_us(*s.paused_until));
@@ -129,12 +154,18 @@ std::string state_text(const MonitorState& s) {
   }
   if (!s.flips.empty()) {
     out += ",\"flips\":[";
-    for (size_t i = 0; i < s.flips.size(); ++i) out += (i ? "," : "") + std::to_string(to_us(s.flips[i]));
+    for (size_t i = 0; i < s.flips.size(); ++i) {
+      if (i) out += ',';
+      dec(to_us(s.flips[i]));
+    }
     out += ']';
   }
   if (!s.missed_slots.empty()) {
     out += ",\"missed_slots\":[";
-    for (size_t i = 0; i < s.missed_slots.size(); ++i) out += (i ? "," : "") + std::to_string(to_us(s.missed_slots[i]));
+    for (size_t i = 0; i < s.missed_slots.size(); ++i) {
+      if (i) out += ',';
+      dec(to_us(s.missed_slots[i]));
+    }
     out += ']';
   }
   out += '}';

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "agent/state/state_json.h"
+#include "agent/state/wal_write_buffer.h"
 
 namespace cronitor::agent {
 namespace {
@@ -142,7 +143,9 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
       ::close(fd);
     }
     for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
-    auto db = sql::Db::open(path, true);
+    // The writer's log writes go out once per commit (wal_write_buffer.h); the checkpoint
+    // thread's connection and readers use SQLite's default VFS.
+    auto db = sql::Db::open(path, true, false, wal_write_buffer_vfs());
     if (!db) return std::unexpected(db.error());
     StateStore s;
     s.db_ = std::move(*db);
@@ -246,7 +249,7 @@ Result<void> StateStore::prepare_all() {
        "duration_ms = excluded.duration_ms, exit_code = excluded.exit_code, signal = excluded.signal, "
        "oom = excluded.oom, output_tail = excluded.output_tail, "
        "metrics = json_patch(coalesce(runs.metrics, '{}'), excluded.metrics), has_end = 1 "
-       "WHERE runs.has_end = 0 AND runs.key = excluded.key RETURNING metrics"},
+       "WHERE runs.has_end = 0 AND runs.key = excluded.key"},
       {&upd_metric_,
        "INSERT INTO runs(key, run_id, status, metrics, host, uid, received_ms) "
        "VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6) ON CONFLICT(run_id) DO UPDATE SET "
@@ -268,6 +271,12 @@ Result<void> StateStore::prepare_all() {
       {&upd_inc_, "UPDATE incidents SET alerts = alerts + ?2, reason = ?3 WHERE id = ?1"},
       {&resolve_inc_, "UPDATE incidents SET resolved_us = ?2 WHERE id = ?1"},
       {&find_inc_, "SELECT id FROM incidents WHERE key = ?1 AND opened_us = ?2"},
+      {&count_key_runs_, "SELECT count(*) FROM runs WHERE key = ?1"},
+      {&prune_key_,
+       "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, t FROM (SELECT id, started_ms AS t FROM runs "
+       "WHERE key = ?1 AND started_ms IS NOT NULL ORDER BY started_ms, id LIMIT ?2) UNION ALL SELECT id, t FROM "
+       "(SELECT id, ended_ms AS t FROM runs WHERE key = ?1 AND started_ms IS NULL ORDER BY ended_ms, id LIMIT ?2)) "
+       "ORDER BY t, id LIMIT ?2)"},
   };
   for (const auto& item : items) {
     auto st = db_.prepare(item.sql);
@@ -294,17 +303,25 @@ void StateStore::rollback() { (void)db_.exec("ROLLBACK"); }
 Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
                                       std::map<std::string, double>* merged_metrics) {
   const int64_t ts = to_ms(ev.ts);
+  // Text bound without copies: `ev` and `metrics` outlive the step and the reset after it.
+  std::string metrics;
   sql::Stmt* st;
   if (ev.state == RunEvent::State::kRun) {
     st = &ins_run_;
-    st->bind(1, ev.key).bind(2, ev.run_id).bind(3, ts).bind(4, ev.host).bind(5, ev.uid).bind(6, to_ms(received));
+    st->bind_static(1, ev.key)
+        .bind_static(2, ev.run_id)
+        .bind(3, ts)
+        .bind_static(4, ev.host)
+        .bind(5, ev.uid)
+        .bind(6, to_ms(received));
   } else {
     st = &upd_end_;
     // An unknown outcome (cron's log at -L 1) has no end, duration or exit code: `ts` is its start.
     const bool unknown = ev.state == RunEvent::State::kUnknown;
     int64_t dur = ev.duration_ms.value_or(0);
-    st->bind(1, ev.key)
-        .bind(2, ev.run_id)
+    metrics = metrics_json(ev.metrics);
+    st->bind_static(1, ev.key)
+        .bind_static(2, ev.run_id)
         .bind(3, unknown                                  ? "unknown"
                  : ev.state == RunEvent::State::kComplete ? "ok"
                                                           : "failed")
@@ -312,34 +329,34 @@ Result<bool> StateStore::record_event(const RunEvent& ev, Instant received,
         .bind(5, unknown ? std::nullopt : std::optional<int64_t>(ts))
         .bind(6, unknown ? std::nullopt : std::optional<int64_t>(dur))
         .bind(7, ev.exit_code)
-        .bind(8, ev.signal)
+        .bind_static(8, ev.signal)
         .bind(9, ev.oom ? 1 : 0)
-        .bind(10, ev.output_tail)
-        .bind(11, metrics_json(ev.metrics))
-        .bind(12, ev.host)
+        .bind_static(10, ev.output_tail)
+        .bind_static(11, metrics)
+        .bind_static(12, ev.host)
         .bind(13, ev.uid)
         .bind(14, to_ms(received));
   }
   auto r = st->step();
-  if (!r) {
-    st->reset();
-    return std::unexpected(r.error());
-  }
-  if (st == &upd_end_) {
-    // RETURNING gives the run's metrics merged with earlier metric events, in the same step.
-    const bool stored = *r;
-    if (stored && merged_metrics && sqlite3_column_bytes(st->get(), 0) > 2) {  // more than "{}"
-      auto j = json::parse(st->text(0), nullptr, false);
+  st->reset();
+  if (!r) return std::unexpected(r.error());
+  const bool stored = db_.changes() > 0;  // 0: the upsert's WHERE kept the row as it was
+  if (st == &upd_end_ && stored && merged_metrics) {
+    // The run's metrics merged with earlier metric events (json_patch above), read back by
+    // run_id. Not with RETURNING: SQLite buffers RETURNING rows in an ephemeral table, a b-tree
+    // opened and freed for each end event, which cost more than this lookup.
+    get_metrics_.bind_static(1, ev.run_id);
+    auto row = get_metrics_.step();
+    if (row && *row && sqlite3_column_bytes(get_metrics_.get(), 0) > 2) {  // more than "{}"
+      auto j = json::parse(get_metrics_.text(0), nullptr, false);
       if (j.is_object())
         for (auto it = j.begin(); it != j.end(); ++it)
           if (it.value().is_number()) (*merged_metrics)[it.key()] = it.value().get<double>();
     }
-    while (*r) r = st->step();  // finish the statement
-    st->reset();
-    return stored;
+    get_metrics_.reset();
+    if (!row) return std::unexpected(row.error());
   }
-  st->reset();
-  return db_.changes() > 0;
+  return stored;
 }
 
 Result<void> StateStore::record_metrics(const std::string& key, const std::string& run_id,
@@ -536,9 +553,9 @@ Result<void> StateStore::outbox_lease(int64_t id, Instant until) {
 }
 
 Result<bool> StateStore::save_job_state(const std::string& key, const MonitorState& s) {
-  save_state_.bind(1, key)
-      .bind(2, state_text(s))
-      .bind(3, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
+  const std::string text = state_text(s);  // bound without a copy, as `key`: both outlive the reset
+  save_state_.bind_static(1, key).bind_static(2, text).bind(
+      3, to_us(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())));
   auto r = save_state_.step();
   save_state_.reset();
   if (!r) return std::unexpected(r.error());
@@ -640,21 +657,18 @@ Result<std::vector<std::map<std::string, std::string>>> StateStore::incidents(co
 Result<int64_t> StateStore::prune_key(const std::string& key, int keep) {
   // The oldest in history()'s order go (its two newest-first lists, walked oldest first from
   // runs_key_started): as many as the key holds beyond `keep`, counted from the same index.
-  auto count = db_.prepare("SELECT count(*) FROM runs WHERE key = ?1");
-  if (!count) return std::unexpected(count.error());
-  count->bind(1, key);
-  auto row = count->step();
+  // Prepared once (prepare_all): a busy key comes here every RunRetention::kPruneEveryRuns runs.
+  count_key_runs_.bind(1, key);
+  auto row = count_key_runs_.step();
+  const int64_t count = row && *row ? count_key_runs_.i64(0) : 0;
+  count_key_runs_.reset();
   if (!row) return std::unexpected(row.error());
-  const int64_t over = (*row ? count->i64(0) : 0) - keep;
+  const int64_t over = count - keep;
   if (over <= 0) return 0;
-  auto st = db_.prepare(
-      "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, t FROM (SELECT id, started_ms AS t FROM runs "
-      "WHERE key = ?1 AND started_ms IS NOT NULL ORDER BY started_ms, id LIMIT ?2) UNION ALL SELECT id, t FROM "
-      "(SELECT id, ended_ms AS t FROM runs WHERE key = ?1 AND started_ms IS NULL ORDER BY ended_ms, id LIMIT ?2)) "
-      "ORDER BY t, id LIMIT ?2)");
-  if (!st) return std::unexpected(st.error());
-  st->bind(1, key).bind(2, over);
-  if (auto r = st->step(); !r) return std::unexpected(r.error());
+  prune_key_.bind(1, key).bind(2, over);
+  auto r = prune_key_.step();
+  prune_key_.reset();
+  if (!r) return std::unexpected(r.error());
   return db_.changes();
 }
 
