@@ -1,4 +1,4 @@
-// The writer connection's VFS (issue 21): SQLite writes each WAL frame as two pwrite calls (its
+// The writer connection's VFS (issue 20): SQLite writes each WAL frame as two pwrite calls (its
 // 24-byte header, then the page), about 3 per stored event on the socket path. This VFS wraps the
 // default one and gathers a transaction's contiguous WAL writes in memory, then writes them with
 // one call when the commit frame's page comes (its header's "database size" field is non-zero),

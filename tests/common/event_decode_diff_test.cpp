@@ -1,4 +1,4 @@
-// Differential tests of decode (issue 21): the SAX decoder of common/event.cpp against the DOM
+// Differential tests of decode (issue 20): the SAX decoder of common/event.cpp against the DOM
 // decoder it replaced (event_decode_reference.h). For every line both accept it with the same
 // event, or both reject it with the same message. Lines: the fuzzer's corpus, every field of a
 // valid event of each state removed, retyped, out of range, repeated or nested, hostile metrics,

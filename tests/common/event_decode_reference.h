@@ -1,4 +1,4 @@
-// The run event decoder as it was before issue 21: nlohmann's DOM parse, then a Reader over the
+// The run event decoder as it was before issue 20: nlohmann's DOM parse, then a Reader over the
 // object. Test-only: the product decodes with nlohmann's SAX interface (common/event.cpp), and the
 // differential tests (event_decode_diff_test.cpp, tests/fuzz/event_diff_fuzz.cpp) hold it to
 // accept and reject exactly the lines this one does, with the same error messages.
@@ -133,7 +133,7 @@ inline int nesting_depth(std::string_view text) {
 
 }  // namespace reference_detail
 
-/// common/event.cpp's decode before issue 21 (nlohmann DOM, then Reader): the oracle of the
+/// common/event.cpp's decode before issue 20 (nlohmann DOM, then Reader): the oracle of the
 /// differential tests. Same lines accepted, same error messages.
 inline Result<RunEvent> reference_decode(std::string_view line) {
   using namespace reference_detail;
