@@ -17,10 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int64_t kMaxDurationMs = int64_t{1} << 53;
-constexpr int64_t kMaxPid = 2147483647;
-constexpr int64_t kMaxUid = 4294967294;  // (uid_t)-1 means "no uid"
-
 /// The fields decode reads; any other key is ignored (its value is still parsed).
 enum class Field : uint8_t {
   kV,
@@ -266,9 +262,8 @@ class Reader {
     lhs = std::move(*tmp_);                          \
   } while (0)
 
-constexpr int kMaxDepth = 3;  // the event object, its metrics object, and one spare
+}  // namespace
 
-/// How deep objects and arrays nest in `text`, brackets inside strings not counted.
 int nesting_depth(std::string_view text) {
   int depth = 0, deepest = 0;
   bool in_string = false;
@@ -290,15 +285,14 @@ int nesting_depth(std::string_view text) {
   return deepest;
 }
 
-}  // namespace
-
 Result<RunEvent> decode(std::string_view line) {
   if (line.size() > kMaxLineBytes) return fail("event line is longer than " + std::to_string(kMaxLineBytes) + " bytes");
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   if (line.find('\n') != std::string_view::npos) return fail("event holds more than one line");
   // A hostile line cannot nest deep: checked before parsing, so the parse below is bounded too,
   // and a line that is both too deep and not JSON gets this message, as it always did.
-  if (nesting_depth(line) > kMaxDepth) return fail("event nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (nesting_depth(line) > kMaxNesting)
+    return fail("event nests deeper than " + std::to_string(kMaxNesting) + " levels");
   EventFields fields;
   if (!json::sax_parse(line.begin(), line.end(), &fields)) return fail("event is not valid JSON");
   if (!fields.top_is_object()) return fail("event is not a JSON object");

@@ -91,6 +91,10 @@ inline constexpr size_t kMaxMetricNameBytes = 64;
 inline constexpr size_t kMaxHostBytes = 255;
 inline constexpr size_t kMaxEnvBytes = 64;
 inline constexpr size_t kMaxErrorBytes = 512;
+inline constexpr int64_t kMaxDurationMs = int64_t{1} << 53;  // also the largest peak_memory_bytes
+inline constexpr int64_t kMaxPid = 2147483647;
+inline constexpr int64_t kMaxUid = 4294967294;  // (uid_t)-1 means "no uid"
+inline constexpr int kMaxNesting = 3;           // the event object, its metrics object, and one spare
 
 /// The phase of a run an event reports. kUnknown is the agent's own and never on the wire (decode
 /// refuses it): a run that ended without anyone seeing how (cron's log at -L 1 logs only starts).
@@ -137,6 +141,10 @@ std::string encode(const RunEvent& e);
 /// Parses and validates one event line (a trailing "\n" is allowed). Errors say which field
 /// is wrong and why; every limit above is enforced.
 Result<RunEvent> decode(std::string_view line);
+
+/// How deep objects and arrays nest in `text`, brackets inside strings not counted: decode
+/// refuses a line past kMaxNesting before any parser sees it.
+int nesting_depth(std::string_view text);
 
 /// Metric names: 1..64 bytes of [A-Za-z0-9_.-], starting with a letter or '_'.
 bool valid_metric_name(std::string_view name);

@@ -1,7 +1,9 @@
 // The run event decoder as it was before issue 20: nlohmann's DOM parse, then a Reader over the
 // object. Test-only: the product decodes with nlohmann's SAX interface (common/event.cpp), and the
 // differential tests (event_decode_diff_test.cpp, tests/fuzz/event_diff_fuzz.cpp) hold it to
-// accept and reject exactly the lines this one does, with the same error messages.
+// accept and reject exactly the lines this one does, with the same error messages. The wire's
+// limits and the nesting check before parsing are common/event.h's, shared by both: what the two
+// differ in, and what the tests compare, is the parse and the reading of the fields.
 #pragma once
 
 #include <algorithm>
@@ -17,10 +19,6 @@ namespace cronitor {
 namespace reference_detail {
 
 using json = nlohmann::json;
-
-inline constexpr int64_t kMaxDurationMs = int64_t{1} << 53;
-inline constexpr int64_t kMaxPid = 2147483647;
-inline constexpr int64_t kMaxUid = 4294967294;  // (uid_t)-1 means "no uid"
 
 inline bool valid_utf8_no_nul(const std::string& s) {
   // nlohmann validates UTF-8 while parsing; only NUL from "\u0000" can still sneak in.
@@ -107,30 +105,6 @@ inline Result<std::map<std::string, double>> read_metrics(const json& j) {
     lhs = std::move(*tmp_);                          \
   } while (0)
 
-inline constexpr int kMaxDepth = 3;  // the event object, its metrics object, and one spare
-
-/// How deep objects and arrays nest in `text`, brackets inside strings not counted.
-inline int nesting_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 }  // namespace reference_detail
 
 /// common/event.cpp's decode before issue 20 (nlohmann DOM, then Reader): the oracle of the
@@ -142,7 +116,8 @@ inline Result<RunEvent> reference_decode(std::string_view line) {
   if (line.find('\n') != std::string_view::npos) return fail("event holds more than one line");
   // A hostile line cannot build deep trees: nesting is checked before parsing (a parser
   // callback would do it too, at a third of the whole decode's cost).
-  if (nesting_depth(line) > kMaxDepth) return fail("event nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (nesting_depth(line) > kMaxNesting)
+    return fail("event nests deeper than " + std::to_string(kMaxNesting) + " levels");
   json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return fail("event is not valid JSON");
   if (!j.is_object()) return fail("event is not a JSON object");
