@@ -92,9 +92,9 @@ bool send_event(const std::string& socket, const std::string& line) {
   return cronitor::wrapper::send_to_agent(socket, line, 1000000).has_value();
 }
 
-/// CPU seconds (user + system) the process has used.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+/// CPU seconds (user + system) used by the process or thread whose stat file is `stat`.
+double cpu_seconds_at(const std::string& stat) {
+  std::ifstream in(stat);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   auto close = text.rfind(')');
   if (close == std::string::npos) return 0;
@@ -110,6 +110,22 @@ double cpu_seconds(pid_t pid) {
   }
   if (f.size() < 13) return 0;
   return static_cast<double>(std::stoll(f[11]) + std::stoll(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// CPU seconds (user + system) the process has used.
+double cpu_seconds(pid_t pid) { return cpu_seconds_at("/proc/" + std::to_string(pid) + "/stat"); }
+
+/// The machine's idle and total CPU time so far (/proc/stat's first line), in clock ticks.
+std::pair<double, double> machine_idle_total() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  double v = 0, total = 0, idle = 0;
+  for (int i = 0; i < 8 && in >> v; ++i) {  // user nice system idle iowait irq softirq steal
+    total += v;
+    if (i == 3 || i == 4) idle += v;
+  }
+  return {idle, total};
 }
 
 long rss_kib(pid_t pid) {
@@ -145,6 +161,10 @@ std::string monitors_yaml(int n) {
 struct Drive {
   uint64_t acked = 0, failed = 0;
   double seconds = 0, server_cpu = 0;
+  double server_loop_cpu = 0;  // the server's main thread (the daemon's event loop)
+  double client_cpu = 0;       // this process: the client threads
+  double idle_share = 0;       // of the machine's CPU time
+  double window = 0;           // the seconds the CPU times cover (`seconds` is until the clients stopped)
   int threads = 0;
 };
 
@@ -180,9 +200,16 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
       }
     });
   auto t0 = Clock::now();
-  const double cpu0 = cpu_seconds(server);
+  const std::string loop_stat = "/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/stat";
+  const double cpu0 = cpu_seconds(server), loop0 = cpu_seconds_at(loop_stat), self0 = cpu_seconds_at("/proc/self/stat");
+  const auto [idle0, total0] = machine_idle_total();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   out.server_cpu = cpu_seconds(server) - cpu0;
+  out.server_loop_cpu = cpu_seconds_at(loop_stat) - loop0;
+  out.client_cpu = cpu_seconds_at("/proc/self/stat") - self0;
+  const auto [idle1, total1] = machine_idle_total();
+  out.idle_share = total1 > total0 ? (idle1 - idle0) / (total1 - total0) : 0;
+  out.window = std::chrono::duration<double>(Clock::now() - t0).count();
   stop = true;
   for (auto& th : pool) th.join();
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -197,16 +224,26 @@ const char* load_average() {
   return l.c_str();
 }
 
+/// CPU microseconds per acknowledged event: CPU time over the events of the same window (at the
+/// rate of the whole run; its count also holds the few events while the clients stopped).
+double per_event_us(double cpu_seconds, const Drive& r) {
+  const double events = static_cast<double>(r.acked) / std::max(r.seconds, 1e-3) * r.window;
+  return events > 0 ? cpu_seconds * 1e6 / events : 0;
+}
+
 void bench_events(const fs::path& base, int seconds, const char* sync) {
   Daemon d;
   start(d, base / (std::string("events-") + (sync ? sync : "normal")), monitors_yaml(100), sync);
   const Drive r = drive_clients(d.socket, d.pid, seconds);
   std::printf(
       "events: %.0f events/s acknowledged after commit (synchronous=%s), %d client threads, %llu failed; "
-      "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s\n",
+      "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s; "
+      "CPU per event: daemon loop %.1f us, other daemon threads %.1f us, clients %.1f us; machine idle %.0f%%\n",
       static_cast<double>(r.acked) / r.seconds, sync ? sync : "normal", r.threads,
       static_cast<unsigned long long>(r.failed), r.server_cpu,
-      static_cast<double>(r.acked) / std::max(r.server_cpu, 1e-3), rss_kib(d.pid), load_average());
+      static_cast<double>(r.acked) / std::max(r.server_cpu, 1e-3), rss_kib(d.pid), load_average(),
+      per_event_us(r.server_loop_cpu, r), per_event_us(r.server_cpu - r.server_loop_cpu, r),
+      per_event_us(r.client_cpu, r), 100 * r.idle_share);
 }
 
 /// The machine's ceiling for the events benchmark: the same clients against a server that does
@@ -276,9 +313,10 @@ void bench_ceiling(const fs::path& base, int seconds) {
   const Drive r = drive_clients(d.socket, d.pid, seconds);
   std::printf(
       "ceiling: %.0f events/s answered by a server doing only the socket's part (no decoding, no database), "
-      "%d client threads, %llu failed; server CPU %.2f s; load average %s\n",
+      "%d client threads, %llu failed; server CPU %.2f s; load average %s; CPU per event: server %.1f us, clients "
+      "%.1f us; machine idle %.0f%%\n",
       static_cast<double>(r.acked) / r.seconds, r.threads, static_cast<unsigned long long>(r.failed), r.server_cpu,
-      load_average());
+      load_average(), per_event_us(r.server_cpu, r), per_event_us(r.client_cpu, r), 100 * r.idle_share);
 }
 
 void bench_rss(const fs::path& base) {
