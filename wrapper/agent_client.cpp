@@ -146,8 +146,8 @@ Result<void> send_to_agent(const std::string& socket_path, std::string_view line
   auto s = AgentSend::start(socket_path, line, timeout_us);
   if (!s) return std::unexpected(s.error());
   // The line was just written: an "ok" comes after the agent's commit, so it is seldom there yet.
-  // Waiting first spares finish() a read that finds nothing (one of the eight system calls an
-  // event cost the wrapper). A timeout here is finish()'s too: its read then finds no reply.
+  // Waiting first spares finish() a read that finds nothing (one of the seven system calls of a
+  // synchronous send). A timeout here is finish()'s too: its read then finds no reply.
   (void)wait_for(s->fd(), POLLIN, s->deadline_ns());
   auto r = s->finish();
   if (refused) *refused = s->refused();
