@@ -103,6 +103,10 @@ enum class RunState { kRun, kComplete, kFail, kMetric, kUnknown };
 /// "run", "complete", "fail" or "metric".
 std::string_view to_string(RunState s);
 
+/// The state a wire event names: one of the four above; nothing for any other text (kUnknown's
+/// "unknown" included: it is never on the wire).
+std::optional<RunState> wire_state(std::string_view name);
+
 /// One run event; see the wire format above. Fields not used by a state keep their defaults.
 struct RunEvent {
   int v = kEventVersion;

@@ -83,6 +83,12 @@ std::string_view to_string(RunState s) {
   return "run";
 }
 
+std::optional<RunState> wire_state(std::string_view name) {
+  for (RunState s : {RunState::kRun, RunState::kComplete, RunState::kFail, RunState::kMetric})
+    if (name == to_string(s)) return s;
+  return std::nullopt;
+}
+
 bool valid_metric_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxMetricNameBytes) return false;
   auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };

@@ -132,16 +132,9 @@ inline Result<RunEvent> reference_decode(std::string_view line) {
   if (!valid_run_id(e.run_id)) return fail("field \"run_id\" is not a lowercase UUID");
   std::string state;
   REFERENCE_TRY_ASSIGN(state, r.str("state", 16));
-  if (state == "run")
-    e.state = RunState::kRun;
-  else if (state == "complete")
-    e.state = RunState::kComplete;
-  else if (state == "fail")
-    e.state = RunState::kFail;
-  else if (state == "metric")
-    e.state = RunState::kMetric;
-  else
-    return fail("field \"state\" is not run, complete, fail or metric");
+  const std::optional<RunState> named = wire_state(state);
+  if (!named) return fail("field \"state\" is not run, complete, fail or metric");
+  e.state = *named;
   REFERENCE_TRY_ASSIGN(e.ts, r.str("ts", 24));
   if (!valid_timestamp(e.ts)) return fail("field \"ts\" is not YYYY-MM-DDTHH:MM:SS.mmmZ");
   REFERENCE_TRY_ASSIGN(e.host, r.str("host", kMaxHostBytes));

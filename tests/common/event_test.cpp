@@ -46,6 +46,18 @@ TEST(Event, RoundTripsEveryState) {
   }
 }
 
+TEST(Event, TheWireNamesFourStatesAndNotTheAgentsUnknown) {
+  for (RunState s : {RunState::kRun, RunState::kComplete, RunState::kFail, RunState::kMetric})
+    EXPECT_EQ(wire_state(to_string(s)), s);
+  for (std::string_view other : {"unknown", "", "Run", "run ", "complete\n", "failed"})
+    EXPECT_FALSE(wire_state(other).has_value()) << other;
+  std::string line = encode(sample(RunState::kComplete));
+  line.replace(line.find("\"complete\""), 10, "\"unknown\"");
+  auto d = decode(line);
+  ASSERT_FALSE(d.has_value());
+  EXPECT_EQ(d.error().message, "field \"state\" is not run, complete, fail or metric");
+}
+
 TEST(Event, OptionalFieldsRoundTrip) {
   RunEvent e = sample(RunState::kFail);
   e.env = "production";
