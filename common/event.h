@@ -4,7 +4,8 @@
 // at most kMaxLineBytes including the newline. Fields (unknown fields are ignored by decode):
 //   v                  int     1
 //   key                string  monitor key, 1..200 bytes, valid UTF-8, no control characters
-//   run_id             string  UUID v4, lowercase, 36 chars; ties run/complete/fail/metric together
+//   run_id             string  UUID, lowercase, 36 chars (version 7 from common/run_id.h; any version
+//                              is taken); ties run/complete/fail/metric together
 //   state              string  "run" | "complete" | "fail" | "metric"
 //   ts                 string  RFC 3339 UTC with milliseconds: "2026-11-21T09:35:39.123Z"
 //   host               string  1..255 bytes, hostname of the wrapper

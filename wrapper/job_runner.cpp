@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/run_id.h"
 #include "wrapper/child.h"
 #include "wrapper/oom_probe.h"
 
@@ -85,32 +85,6 @@ int64_t unix_ms_now() {
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
-std::string new_run_id() {
-  unsigned char b[16] = {};
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t n = getrandom(b + got, sizeof b - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // cannot happen on Linux >= 3.17; the pid/time below still vary
-    got += static_cast<size_t>(n);
-  }
-  if (got < sizeof b) {
-    uint64_t mix = static_cast<uint64_t>(getpid()) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(unix_ms_now());
-    std::memcpy(b, &mix, sizeof mix);
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += kHex[b[i] >> 4];
-    s += kHex[b[i] & 15];
-  }
-  return s;
-}
-
 int exec_unmonitored(const std::string& command) {
   std::string shell = shell_path();
   execl(shell.c_str(), shell.c_str(), "-c", command.c_str(), static_cast<char*>(nullptr));
@@ -120,7 +94,7 @@ int exec_unmonitored(const std::string& command) {
 }
 
 int run_job(const Options& o, const ReportConfig& config) {
-  const std::string run_id = new_run_id();
+  const std::string run_id = cronitor::new_run_id();
   const int64_t started = monotonic_ms();
   ::setenv("CRONITOR_KEY", o.key.c_str(), 1);
   ::setenv("CRONITOR_RUN_ID", run_id.c_str(), 1);

@@ -21,9 +21,6 @@ int send_metrics(const Options& options, const ReportConfig& config);
 /// Used when the wrapper's own arguments are unusable: the job must run anyway.
 int exec_unmonitored(const std::string& command);
 
-/// A random UUID v4, lowercase.
-std::string new_run_id();
-
 /// Realtime clock in milliseconds since the epoch.
 int64_t unix_ms_now();
 

@@ -1,8 +1,6 @@
 // test-alert [LIST]: send a test message to a notify list; ping KEY --state: report a run by hand.
-#include <sys/random.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,6 +10,7 @@
 #include "agent/config/config.h"
 #include "agent/control/json_out.h"
 #include "common/event.h"
+#include "common/run_id.h"
 #include "common/text.h"
 #include "uplink/alert_sender.h"
 #include "wrapper/agent_client.h"
@@ -19,18 +18,6 @@
 
 namespace cronitor::cli {
 namespace {
-
-std::string uuid4() {
-  unsigned char b[16];
-  if (::getrandom(b, sizeof b, 0) != sizeof b)
-    for (auto& x : b) x = static_cast<unsigned char>(std::rand());
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
-}
 
 std::string hostname() {
   char buf[256] = {};
@@ -111,7 +98,7 @@ void ping(const std::string& config_path, const std::string& key, const std::str
     exit_code = kExitUsage;
     return;
   }
-  e.run_id = run_id.empty() ? uuid4() : run_id;
+  e.run_id = run_id.empty() ? cronitor::new_run_id() : run_id;
   e.state = state == "run" ? RunState::kRun : state == "complete" ? RunState::kComplete : RunState::kFail;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
   e.ts = format_timestamp_ms(ms.count());

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/eval/user_limits.h"
-#include "agent/sources/cron_run_tracker.h"  // random_run_id
 #include "agent/state/uplink_outbox.h"
+#include "common/run_id.h"
 #include "uplink/healthchecks_api.h"
 #include "uplink/self_heartbeat.h"
 
@@ -211,7 +211,7 @@ void Upstreams::forward_fault(const Action& a, const MonitorConfig* m) {
     t.key = mc.key;
     // Part of the run it concerns (Sentry's check_in_id, Healthchecks' rid, Cronitor's series),
     // or a run of its own: without an id Sentry would close whichever check-in is open.
-    t.run_id = a.alert.run_id.empty() ? random_run_id() : a.alert.run_id;
+    t.run_id = a.alert.run_id.empty() ? cronitor::new_run_id() : a.alert.run_id;
     t.state = uplink::Telemetry::State::kFail;
     t.ts_ms = unix_ms(a.alert.at);
     t.host = host_;

@@ -1,9 +1,6 @@
 #include "agent/sources/cron_run_tracker.h"
 
-#include <sys/random.h>
-
-#include <cstdio>
-#include <random>
+#include "common/run_id.h"
 
 namespace cronitor::agent {
 
@@ -13,20 +10,6 @@ constexpr std::size_t kMaxOpen = 4096;  // cron children at once; beyond, the ol
 constexpr int64_t kForgetMs = 24 * 3600 * 1000;
 
 }  // namespace
-
-std::string random_run_id() {
-  unsigned char b[16];
-  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) {
-    std::random_device rd;
-    for (unsigned char& c : b) c = static_cast<unsigned char>(rd());
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
-}
 
 CronRunTracker::CronRunTracker(std::string host, Matcher matcher)
     : host_(std::move(host)), matcher_(std::move(matcher)) {}
@@ -79,7 +62,7 @@ std::vector<cronitor::RunEvent> CronRunTracker::feed(const CronLogLine& line, in
       if (!match) return out;
       const int64_t pid = line.job_pid > 0 ? line.job_pid : line.cron_pid;
       Open o{std::move(*match),
-             random_run_id(),
+             cronitor::new_run_id(),
              unix_ms,
              line.user,
              line.command,

@@ -70,7 +70,4 @@ class CronRunTracker {
   std::map<int64_t, Open> open_;  // by the CMD line's pid (the child with -L 8, else the job's shell)
 };
 
-/// A random lowercase UUID v4.
-std::string random_run_id();
-
 }  // namespace cronitor::agent

@@ -13,6 +13,7 @@
 #include "agent/sources/cron_run_tracker.h"
 #include "agent/sources/proc_adopt.h"
 #include "common/event_source.h"
+#include "common/run_id.h"
 
 namespace cronitor::agent {
 namespace {
@@ -358,7 +359,7 @@ void ProcWatch::handle(std::vector<ProcRun> nameable) {
     }
     ++stats_.runs;
     if (r.phase == ProcRun::Phase::started) {
-      auto [it, fresh] = run_ids_.insert_or_assign(id, random_run_id());
+      auto [it, fresh] = run_ids_.insert_or_assign(id, cronitor::new_run_id());
       out.push_back(event(r, it->second, false));
       continue;
     }
@@ -383,7 +384,7 @@ void ProcWatch::check_held(uint64_t now_usec) {
     held_.pop_front();
     const Instant started = wall_time_of(static_cast<uint64_t>(h.start.start_ns));
     if (handler_.wrapper_reported(h.end.key, started - std::chrono::seconds(1))) continue;
-    const std::string run_id = random_run_id();
+    const std::string run_id = cronitor::new_run_id();
     out.push_back(event(h.start, run_id, false));
     out.push_back(event(h.end, run_id, true));
     ++stats_.runs;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/event.h"
+#include "common/run_id.h"
 #include "wrapper/agent_client.h"
 
 namespace fs = std::filesystem;
@@ -72,14 +73,6 @@ void start(Daemon& d, const fs::path& dir, const std::string& config_text, const
   }
   auto until = Clock::now() + 60s;
   while (!fs::exists(d.socket) && Clock::now() < until) std::this_thread::sleep_for(5ms);
-}
-
-std::string uuid(uint64_t a, uint64_t b) {
-  char out[40];
-  std::snprintf(out, sizeof out, "%08llx-%04llx-4%03llx-8%03llx-%012llx", (unsigned long long)(a & 0xffffffff),
-                (unsigned long long)((a >> 32) & 0xffff), (unsigned long long)(b & 0xfff),
-                (unsigned long long)((b >> 12) & 0xfff), (unsigned long long)((b >> 24) & 0xffffffffffffull));
-  return out;
 }
 
 std::string now_ts() {
@@ -181,14 +174,16 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       uint64_t i = 0;
+      std::string run_id;
       while (!stop.load(std::memory_order_relaxed)) {
         cronitor::RunEvent e;
         // Each client has keys of its own, as each job has its own wrapper: a run, then its end.
         const int own = std::max(1, (100 - t + threads - 1) / threads);
         e.key = "job-" + std::to_string(t + threads * static_cast<int>((i / 2) % static_cast<uint64_t>(own)));
-        e.run_id = uuid(static_cast<uint64_t>(t) << 40 | i, i * 7919 + t);
         e.state = i % 2 == 0 ? cronitor::RunState::kRun : cronitor::RunState::kComplete;
-        if (i % 2 == 1) e.run_id = uuid(static_cast<uint64_t>(t) << 40 | (i - 1), (i - 1) * 7919 + t);
+        // The run's id as every wrapper makes it (common/run_id.h); its end reuses it.
+        if (i % 2 == 0) run_id = cronitor::new_run_id();
+        e.run_id = run_id;
         e.ts = now_ts();
         e.host = "bench";
         e.pid = 1000 + t;
@@ -388,7 +383,7 @@ void bench_deadline(const fs::path& base) {
   for (int i = 0; i < n; ++i) {
     cronitor::RunEvent e;
     e.key = "hb-" + std::to_string(i);
-    e.run_id = uuid(0xdead0000 + i, i);
+    e.run_id = cronitor::new_run_id();
     e.state = cronitor::RunState::kComplete;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                   .count();
