@@ -10,7 +10,6 @@
 #include <utility>
 
 #include "agent/sources/anacron_roots.h"
-#include "agent/sources/cron_run_tracker.h"
 #include "agent/sources/proc_adopt.h"
 #include "common/event_source.h"
 #include "common/run_id.h"
