@@ -459,9 +459,9 @@ int main(int argc, char** argv) {
   if (const char* s = std::getenv("AGENT_BENCH_SECONDS")) seconds = std::max(1, std::atoi(s));
   fs::path base = fs::temp_directory_path() / ("agent-bench-" + std::to_string(::getpid()));
   fs::remove_all(base);
-  if (what == "events" || what == "all") {
+  if (what == "events" || what == "events-normal" || what == "all") {
     bench_events(base, seconds, nullptr);
-    bench_events(base, seconds, "full");
+    if (what != "events-normal") bench_events(base, seconds, "full");  // events-normal: bench/report's repeats
   }
   if (what == "ceiling" || what == "all") bench_ceiling(base, seconds);
   if (what == "rss" || what == "all") bench_rss(base);
