@@ -155,11 +155,23 @@ TEST(Exec, NoOutputSendsNoTailButPassesOutput) {
 
 TEST(Exec, JobSeesKeyAndRunIdAndSameFolder) {
   TempDir dir;
+  const auto before = std::chrono::system_clock::now();
   auto r = run_wrapper(dir, {"env-key", "--", "echo \"$CRONITOR_KEY $CRONITOR_RUN_ID $PWD\""});
+  const auto after = std::chrono::system_clock::now();
   RunEvent e = terminal_event(dir);
   char cwd[4096];
   ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
   EXPECT_EQ(r.out, "env-key " + e.run_id + " " + cwd + "\n");
+  // The id is common/run_id.h's: a UUID of version 7 whose first 48 bits are the millisecond the
+  // wrapper made it, so state.db's run_id index grows at its end.
+  ASSERT_EQ(e.run_id.size(), 36u) << e.run_id;
+  EXPECT_EQ(e.run_id[14], '7') << e.run_id;
+  const int64_t made = std::stoll(e.run_id.substr(0, 8) + e.run_id.substr(9, 4), nullptr, 16);
+  const auto ms = [](auto t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  };
+  EXPECT_GE(made, ms(before)) << e.run_id;
+  EXPECT_LE(made, ms(after)) << e.run_id;
 }
 
 TEST(Exec, ForwardsSignalsToTheJob) {

@@ -109,6 +109,7 @@ TEST(CronRunTracker, StartAndEndBecomeOneRunWithItsOutcome) {
   EXPECT_EQ(run[0].pid, 101);
   EXPECT_EQ(run[0].host, "h1");
   EXPECT_TRUE(cronitor::valid_run_id(run[0].run_id));
+  EXPECT_EQ(run[0].run_id[14], '7') << run[0].run_id;  // common/run_id.h's ids, as the wrapper's
   // Another job's lines (not observed) and a stranger's END in between change nothing.
   EXPECT_TRUE(t.feed(200, "(root) CMD ([201] /usr/local/bin/other)", t0).empty());
   EXPECT_TRUE(t.feed(200, "(root) END ([201] /usr/local/bin/other)", t0 + 5).empty());
