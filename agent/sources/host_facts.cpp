@@ -54,7 +54,7 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   if (open == std::string_view::npos || close == std::string_view::npos || close < open + 2) return std::nullopt;
   ProcStat s;
   s.comm = std::string(text.substr(open + 2, close - open - 2));
-  // Fields after the name, counted from 3 (state): ppid 4, pgrp 5, starttime 22.
+  // Fields after the name, counted from 3 (state): ppid 4, pgrp 5, utime 14, stime 15, starttime 22.
   std::string_view rest = text.substr(close + 1);
   int field = 2;
   bool have_start = false;
@@ -75,6 +75,12 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
         break;
       case 5:
         if (!read_number(word, s.pgrp)) return std::nullopt;
+        break;
+      case 14:  // best effort: only agent_bench reads them (its CPU figures)
+        (void)read_number(word, s.utime_ticks);
+        break;
+      case 15:
+        (void)read_number(word, s.stime_ticks);
         break;
       case 22:
         have_start = read_number(word, s.start_ticks);

@@ -24,7 +24,8 @@ struct ProcStat {
   std::string comm;  // the kernel's process name (up to 15 bytes, any bytes but NUL)
   char state = 0;    // R, S, D, Z, X, ...
   pid_t ppid = 0, pgrp = 0;
-  uint64_t start_ticks = 0;  // clock ticks after boot
+  uint64_t start_ticks = 0;                   // clock ticks after boot
+  uint64_t utime_ticks = 0, stime_ticks = 0;  // CPU time in user and kernel mode, in clock ticks
   bool alive() const { return state != 'Z' && state != 'X'; }
 };
 

@@ -5,7 +5,8 @@
 //   deadline how long after a missed deadline its alert reaches an HTTP receiver
 //   ack      the real cronitor-exec, run after run: how many events miss the 5 ms ack (AGENT_BENCH_ACK_RUNS)
 //   ceiling  the same clients against a server doing only the socket's part: this machine's ceiling
-// usage: agent_bench [events|ceiling|rss|deadline|ack|all] (AGENT_BENCH_SECONDS, default 5)
+//   events-normal  events with synchronous=normal only (bench/report's repeats)
+// usage: agent_bench [events|events-normal|ceiling|rss|deadline|ack|all] (AGENT_BENCH_SECONDS, default 5)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -29,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/sources/host_facts.h"
 #include "common/event.h"
 #include "common/run_id.h"
 #include "wrapper/agent_client.h"
@@ -88,21 +90,10 @@ bool send_event(const std::string& socket, const std::string& line) {
 /// CPU seconds (user + system) used by the process or thread whose stat file is `stat`.
 double cpu_seconds_at(const std::string& stat) {
   std::ifstream in(stat);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> f;
-  std::string cur;
-  for (char c : text.substr(close + 2)) {
-    if (c == ' ') {
-      f.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (f.size() < 13) return 0;
-  return static_cast<double>(std::stoll(f[11]) + std::stoll(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  const auto s = cronitor::agent::parse_proc_stat(text);  // the agent's own reader of the format
+  if (!s) return 0;
+  return static_cast<double>(s->utime_ticks + s->stime_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 /// CPU seconds (user + system) the process has used.
@@ -461,7 +452,7 @@ int main(int argc, char** argv) {
   fs::remove_all(base);
   if (what == "events" || what == "events-normal" || what == "all") {
     bench_events(base, seconds, nullptr);
-    if (what != "events-normal") bench_events(base, seconds, "full");  // events-normal: bench/report's repeats
+    if (what != "events-normal") bench_events(base, seconds, "full");
   }
   if (what == "ceiling" || what == "all") bench_ceiling(base, seconds);
   if (what == "rss" || what == "all") bench_rss(base);

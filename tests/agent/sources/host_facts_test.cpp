@@ -55,6 +55,15 @@ TEST(ProcStat, NamesWithSpacesAndParenthesesEndAtTheLastParenthesis) {
   EXPECT_FALSE(parse_proc_stat("7 (cron) S x 7 7 0 -1 4194560" + tail).has_value());
 }
 
+TEST(ProcStat, ReadsTheCpuTimeInUserAndKernelMode) {
+  // Fields 14 and 15 (utime, stime), after minflt, cminflt, majflt and cmajflt.
+  auto s = parse_proc_stat("4242 (agent) S 1 4242 4242 0 -1 4194560 236 0 0 0 115 148 0 0 20 0 3 0 98765");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->utime_ticks, 115u);
+  EXPECT_EQ(s->stime_ticks, 148u);
+  EXPECT_EQ(s->start_ticks, 98765u);
+}
+
 TEST(ProcStat, ThisProcessAsTheKernelShowsIt) {
   auto self = read_proc_stat(::getpid());
   ASSERT_TRUE(self.has_value());
