@@ -1,5 +1,6 @@
 #include "agent/daemon/sender_thread.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ size_t SenderThread::in_flight() const {
 }
 
 void SenderThread::run() {
+  pthread_setname_np(pthread_self(), "alert-sender");  // top -H, /proc/PID/task/TID/comm
   while (true) {
     OutboxItem item;
     {

@@ -61,6 +61,7 @@ int Checkpointer::on_commit(void* self, sqlite3* writer, const char*, int frames
 }
 
 void Checkpointer::loop() {
+  pthread_setname_np(pthread_self(), "checkpointer");  // top -H, /proc/PID/task/TID/comm
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stop_ || requested_.load(); });

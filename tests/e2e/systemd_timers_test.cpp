@@ -80,6 +80,13 @@ class SystemdTimers : public ::testing::Test {
   void start_manager() {
     manager_up_ = true;  // a manager that came up late is still stopped by TearDown
     auto r = run_command({kHarness, "start", dir_.string()});
+    if (r.exit_code != 0) {
+      // The manager is the harness's, not the product: a start that did not come up (seen once,
+      // with an empty manager.log, on a machine building beside it) is told and tried once more.
+      std::cerr << "the manager's first start failed; trying again: " << r.err << "\n";
+      (void)run_command({kHarness, "stop", dir_.string()});
+      r = run_command({kHarness, "start", dir_.string()});
+    }
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   /// The manager, a Slack stand-in (slack_) and the agent alerting to it, once it listed the timers.
@@ -270,12 +277,10 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
   for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-ok")) << r.dump();
 }
 
-/// CPU time (user + system) `pid` used so far, seconds; -1 if unknown.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+/// CPU time (user + system) in a /proc stat file's text, seconds; -1 if it cannot be read.
+double stat_cpu_seconds(const std::string& stat) {
   const auto close = stat.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return -1;
+  if (close == std::string::npos || close + 2 > stat.size()) return -1;
   std::istringstream rest(stat.substr(close + 2));
   std::string field;
   unsigned long long utime = 0, stime = 0;
@@ -285,19 +290,62 @@ double cpu_seconds(pid_t pid) {
   }
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+/// CPU time (user + system) `pid` used so far, seconds; -1 if unknown.
+double cpu_seconds(pid_t pid) { return stat_cpu_seconds(read_text("/proc/" + std::to_string(pid) + "/stat")); }
+/// Each thread of `pid` by its tid: its name and CPU seconds so far.
+std::map<std::string, std::pair<std::string, double>> thread_cpu(pid_t pid) {
+  std::map<std::string, std::pair<std::string, double>> out;
+  std::error_code ec;
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::string comm = read_text(t.path() / "comm");
+    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    out[t.path().filename()] = {comm, stat_cpu_seconds(read_text(t.path() / "stat"))};
+  }
+  return out;
+}
 
 /// Log lines and agent CPU over `span` of quiet: a loop shows as hundreds of lines and tenths
 /// of seconds of CPU (issue 17 item 1: 250-450 lines a second, 3.4-5.5 s of CPU in 15 s).
+/// `threads` says which of the agent's threads took the CPU, and the machine's load beside it.
 struct Quiet {
   size_t lines = 0;
-  double cpu = 0;
+  double cpu = 0;        // over the span (the second span's when the first was measured again)
+  double first_cpu = 0;  // over the first span
+  std::string threads;
 };
-Quiet quiet_over(const AgentProcess& agent, std::chrono::seconds span) {
+constexpr double kLoopCpu = 0.2;  // seconds of CPU in a span of 3 to 8 s: an idle agent takes ~0
+Quiet quiet_span(const AgentProcess& agent, std::chrono::seconds span) {
   auto count_lines = [&] { return occurrences(agent.log(), "\n"); };
   const size_t lines = count_lines();
   const double cpu = cpu_seconds(agent.pid());
+  const auto before = thread_cpu(agent.pid());
   std::this_thread::sleep_for(span);
-  return {count_lines() - lines, cpu_seconds(agent.pid()) - cpu};
+  Quiet q{count_lines() - lines, cpu_seconds(agent.pid()) - cpu, 0, ""};
+  q.first_cpu = q.cpu;
+  for (const auto& [tid, now] : thread_cpu(agent.pid())) {
+    auto was = before.find(tid);
+    const double used = now.second - (was == before.end() ? 0 : was->second.second);
+    q.threads += tid + " " + now.first + ": " + std::to_string(used) + " s; ";
+  }
+  std::string load = read_text("/proc/loadavg");
+  q.threads += "load average " + load.substr(0, load.find('\n'));
+  return q;
+}
+/// A loop is sustained: it takes CPU in every span. A span over kLoopCpu is measured once more,
+/// and `cpu` is the second span's: a one-off passes (a CI run once charged 0.52 s in one 5-s span
+/// to an agent that logged 2 lines, while the product compiled beside it), a loop fails both.
+/// The lines are counted over both spans.
+Quiet quiet_over(const AgentProcess& agent, std::chrono::seconds span) {
+  Quiet q = quiet_span(agent, span);
+  if (q.cpu < kLoopCpu) return q;
+  std::cerr << "the agent took " << q.cpu << " s of CPU in " << span.count() << " s (" << q.threads
+            << "); measured again\n";
+  const Quiet again = quiet_span(agent, span);
+  return {q.lines + again.lines, again.cpu, q.first_cpu, q.threads + " | again: " + again.threads};
 }
 
 // Issue 17, item 1: a timer that no unit wants (started with `systemctl start`, never enabled) is
@@ -323,11 +371,10 @@ TEST_F(SystemdTimers, AStoppedTimerIsToldOnceWithoutALoop) {
   ASSERT_TRUE(agent_.wait_for_log("systemd: t-loop.timer stopped")) << log();
   // A loop detector, not a benchmark: the loop took 3.4-5.5 s of CPU in 15 s on an idle host, and
   // 0.25 s in 5 s here on a loaded one (with 207 "removed" lines); an idle agent takes ~0.
-  const double cpu_before = cpu_seconds(agent_.pid());
-  ASSERT_GE(cpu_before, 0);
-  std::this_thread::sleep_for(5s);
-  const double cpu = cpu_seconds(agent_.pid()) - cpu_before;
-  EXPECT_LT(cpu, 0.2) << "the agent used " << cpu << " s of CPU in 5 s after the stop";
+  ASSERT_GE(cpu_seconds(agent_.pid()), 0);
+  const Quiet stop_q = quiet_over(agent_, 5s);
+  const double cpu = stop_q.cpu;
+  EXPECT_LT(cpu, kLoopCpu) << "the agent used " << cpu << " s of CPU in 5 s after the stop; " << stop_q.threads;
   EXPECT_EQ(occurrences(log(), "t-loop.timer stopped"), 1u) << log();
   EXPECT_EQ(occurrences(log(), "t-loop.timer removed"), 0u) << log().substr(0, 4000);
   const size_t runs = history("t-loop").size();
@@ -372,9 +419,10 @@ TEST_F(SystemdTimers, AStoppedTimerIsToldOnceWithoutALoop) {
   EXPECT_EQ(occurrences(log(), "t-loop.timer removed"), 0u) << log();
   // After all of it (new OnCalendar=, disabled while active, stopped, file deleted): idle.
   const Quiet q = quiet_over(agent_, 5s);
-  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.cpu, kLoopCpu) << q.cpu << " s of CPU in 5 s; " << q.threads;
   EXPECT_LT(q.lines, 20u) << log();
-  std::cerr << "after the t-life changes, 5 s: " << q.lines << " log lines, " << q.cpu << " s CPU\n";
+  std::cerr << "after the t-life changes, 5 s: " << q.lines << " log lines, " << q.cpu << " s CPU (" << q.threads
+            << ")\n";
 }
 
 // Monotonic timers: the slot is the manager's next elapse (NextElapseUSecMonotonic in wall time),
@@ -551,7 +599,7 @@ TEST_F(SystemdTimers, PersistentCatchUpAfterBootIsNeitherMissNorOverlap) {
   const size_t before = history("t-persist").size();
   ASSERT_TRUE(wait_until([&] { return history("t-persist").size() >= before + 1; }, 25s)) << log();
   const Quiet q = quiet_over(agent_, 3s);
-  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 3 s";
+  EXPECT_LT(q.cpu, kLoopCpu) << q.cpu << " s of CPU in 3 s; " << q.threads;
   EXPECT_LT(q.lines, 20u) << log();
   agent_.stop(SIGTERM);
   for (const auto& r : slack.requests()) {
@@ -582,7 +630,7 @@ TEST_F(SystemdTimers, AStartFailedByAnAssertionIsAFailureNamingIt) {
   // Two more triggers: each a failed run, once; the agent idle between them.
   ASSERT_TRUE(wait_until([&] { return history("t-assert").size() >= 3; }, 15s)) << log();
   const Quiet q = quiet_over(agent_, 5s);
-  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.cpu, kLoopCpu) << q.cpu << " s of CPU in 5 s; " << q.threads;
   EXPECT_LT(q.lines, 20u) << log();
   agent_.stop(SIGTERM);
   std::set<std::string> ids;
@@ -638,7 +686,7 @@ TEST_F(SystemdTimers, AMaskedTimerIsToldOnceAndUnmaskBringsItBack) {
       << log();
   // Masked past two slots and their grace (5 s apart, grace 3 s): quiet, and no miss.
   const Quiet q = quiet_over(agent_, 8s);
-  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 8 s";
+  EXPECT_LT(q.cpu, kLoopCpu) << q.cpu << " s of CPU in 8 s; " << q.threads;
   EXPECT_LT(q.lines, 20u) << log();
   // `status` says masked (not "removed"), with how to bring it back; `discover` says masked too.
   const json st = status_of("t-mask");
@@ -665,7 +713,7 @@ TEST_F(SystemdTimers, AMaskedTimerIsToldOnceAndUnmaskBringsItBack) {
   ASSERT_EQ(manager("Reload").exit_code, 0);
   EXPECT_TRUE(wait_until([&] { return status_of("t-mask")["state"] == "stopped"; }, 10s)) << status_of("t-mask");
   const Quiet idle = quiet_over(agent_, 8s);
-  EXPECT_LT(idle.cpu, 0.2) << idle.cpu << " s of CPU in 8 s";
+  EXPECT_LT(idle.cpu, kLoopCpu) << idle.cpu << " s of CPU in 8 s; " << idle.threads;
   EXPECT_LT(idle.lines, 20u) << log();
   const json inactive = status_of("t-mask");
   EXPECT_EQ(inactive["state"], "stopped") << inactive.dump();
@@ -726,7 +774,7 @@ TEST_F(SystemdTimers, RandomizedDelayIsNoMiss) {
   const HttpRecorder& slack = *slack_;
   ASSERT_TRUE(wait_until([&] { return history("t-random").size() >= 3; }, 40s)) << log();
   const Quiet q = quiet_over(agent_, 5s);
-  EXPECT_LT(q.cpu, 0.2) << q.cpu << " s of CPU in 5 s";
+  EXPECT_LT(q.cpu, kLoopCpu) << q.cpu << " s of CPU in 5 s; " << q.threads;
   EXPECT_LT(q.lines, 20u) << log();
   agent_.stop(SIGTERM);
   std::vector<int64_t> late;  // ms past the slot
@@ -797,7 +845,7 @@ TEST_F(SystemdTimers, AManagerOnlyTimerNamedLikeAnotherMonitorIsToldApart) {
   }
   EXPECT_EQ(occurrences(log(), "t-late.timer is monitored as t-late-timer now"), 1u) << log();
   EXPECT_LT(q.lines, 20u) << log();
-  EXPECT_LT(q.cpu, 0.2);
+  EXPECT_LT(q.cpu, kLoopCpu) << q.threads;
   (void)run_command({"/bin/systemctl", "--user", "stop", "t-clash.timer"});
 }
 

@@ -29,7 +29,11 @@ start)
          org.freedesktop.systemd1.Manager SystemState 2>/dev/null)" = 's "running"' ] && exit 0
     sleep 0.05
   done
-  echo "the systemd manager did not come up; see $B/manager.log" >&2; exit 1;;
+  # What it said and whether it runs: the test removes DIR at its end, so the reasons go to stderr.
+  alive=no; kill -0 "$(cat "$B/pid")" 2>/dev/null && alive=yes
+  echo "the systemd manager did not come up in 30 s (its process alive: $alive); its stdout and manager.log:" >&2
+  cat "$B/stdout.log" "$B/manager.log" >&2 2>/dev/null || true
+  exit 1;;
 stop)
   [ -f "$B/pid" ] || exit 0
   pid=$(cat "$B/pid")
