@@ -203,6 +203,27 @@ TEST_F(AgentDaemon, AlertRetriedAfterServerErrorAndSurvivesRestart) {
   EXPECT_EQ(mapped.find("libmicrohttpd"), std::string::npos);
 }
 
+// Its threads carry names (top -H, ps -L, /proc/PID/task/TID/comm), and only the loop takes
+// signals: the others block SIGTERM, SIGHUP and SIGINT, which the loop's signalfd reads.
+TEST_F(AgentDaemon, ItsThreadsAreNamedAndOnlyTheLoopTakesSignals) {
+  HttpRecorder slack(kRecorder, dir_.string());
+  write_config(slack.url("/s"));
+  start();
+  std::map<std::string, unsigned long long> blocked;  // thread name -> its SigBlk mask
+  const fs::path tasks = "/proc/" + std::to_string(agent_.pid()) + "/task";
+  for (const auto& t : fs::directory_iterator(tasks)) {
+    std::string name, line;
+    std::getline(std::ifstream(t.path() / "comm"), name);
+    std::ifstream status(t.path() / "status");
+    while (std::getline(status, line))
+      if (line.rfind("SigBlk:", 0) == 0) blocked[name] = std::stoull(line.substr(7), nullptr, 16);
+  }
+  ASSERT_EQ(blocked.size(), 3u) << log();  // the loop, the checkpoints, the alerts
+  for (const char* name : {"cronitor-agent", "checkpointer", "alert-sender"}) ASSERT_TRUE(blocked.count(name)) << name;
+  for (const char* name : {"checkpointer", "alert-sender"})
+    for (int sig : {SIGTERM, SIGHUP, SIGINT}) EXPECT_TRUE(blocked[name] & (1ull << (sig - 1))) << name << " " << sig;
+}
+
 TEST_F(AgentDaemon, BrokenConfigRefusedAndReloadKeepsOldOne) {
   HttpRecorder slack(kRecorder, dir_.string());
   std::ofstream(dir_ / "agent.yaml") << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket_
