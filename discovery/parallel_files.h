@@ -7,6 +7,8 @@
 // thread's start and join cost about what 20 files' scans do.
 #pragma once
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -49,7 +51,10 @@ std::vector<Result> scan_files(std::size_t n, Scan&& scan) {
   std::exception_ptr theirs;
   std::thread helper;
   try {
-    helper = std::thread([&] { theirs = work(); });
+    helper = std::thread([&] {
+      pthread_setname_np(pthread_self(), "scan-helper");  // top -H, /proc/PID/task/TID/comm
+      theirs = work();
+    });
   } catch (const std::system_error&) {
     // No thread to be had (a process at its task limit): this one reads them all.
   }

@@ -5,6 +5,7 @@
 #include "discovery/parallel_files.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -41,10 +42,14 @@ TEST(ParallelFiles, ALargeFolderIsSharedByTwoThreadsAndKeepsItsOrder) {
   std::mutex m;
   std::condition_variable cv;
   std::set<std::thread::id> threads;
+  std::set<std::string> names;  // the helper's is scan-helper (top -H, /proc/PID/task/TID/comm)
   constexpr std::size_t n = 1000;
   auto out = scan_files<std::string>(n, [&](std::size_t i) {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
     std::unique_lock lock(m);
     threads.insert(std::this_thread::get_id());
+    names.insert(name);
     cv.notify_all();
     if (i == 0) cv.wait_for(lock, std::chrono::seconds(10), [&] { return threads.size() >= 2; });
     return "file" + std::to_string(i);
@@ -52,6 +57,8 @@ TEST(ParallelFiles, ALargeFolderIsSharedByTwoThreadsAndKeepsItsOrder) {
   ASSERT_EQ(out.size(), n);
   for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], "file" + std::to_string(i));
   EXPECT_EQ(threads.size(), 2u);
+  EXPECT_EQ(names.count("scan-helper"), 1u);
+  EXPECT_EQ(names.size(), 2u);  // and the caller's own name
 }
 
 TEST(ParallelFiles, AnExceptionOfEitherThreadReachesTheCaller) {
