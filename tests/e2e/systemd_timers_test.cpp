@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/sources/host_facts.h"
 #include "discovery/job_identity.h"
 #include "schedule/iso8601.h"
 #include "tests/support/agent_process.h"
@@ -289,33 +290,25 @@ TEST_F(SystemdTimers, RunsResultsAlertsStopAndReexec) {
   for (const auto& r : slack.requests()) EXPECT_FALSE(slack_says(r, "t-ok")) << r.dump();
 }
 
-/// CPU time (user + system) in a /proc stat file's text, seconds; -1 if it cannot be read.
-double stat_cpu_seconds(const std::string& stat) {
-  const auto close = stat.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos || close + 2 > stat.size()) return -1;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
+/// CPU time (user + system) of a /proc stat file the agent's own reader parsed, seconds; -1 if
+/// it could not be read.
+double cpu_of(const std::optional<cronitor::agent::ProcStat>& s) {
+  if (!s) return -1;
+  return static_cast<double>(s->utime_ticks + s->stime_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 /// CPU time (user + system) `pid` used so far, seconds; -1 if unknown.
-double cpu_seconds(pid_t pid) { return stat_cpu_seconds(read_text("/proc/" + std::to_string(pid) + "/stat")); }
+double cpu_seconds(pid_t pid) { return cpu_of(cronitor::agent::read_proc_stat(pid)); }
 /// Each thread of `pid` by its tid: its name and CPU seconds so far.
 std::map<std::string, std::pair<std::string, double>> thread_cpu(pid_t pid) {
   std::map<std::string, std::pair<std::string, double>> out;
   std::error_code ec;
   for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::string comm = read_text(t.path() / "comm");
-    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-    out[t.path().filename()] = {comm, stat_cpu_seconds(read_text(t.path() / "stat"))};
+    const auto s = cronitor::agent::parse_proc_stat(read_text(t.path() / "stat"));
+    out[t.path().filename()] = {s ? s->comm : std::string(), cpu_of(s)};
   }
   return out;
 }
