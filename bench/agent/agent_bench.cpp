@@ -25,6 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -96,6 +97,15 @@ double cpu_seconds_at(const std::string& stat) {
   return static_cast<double>(s->utime_ticks + s->stime_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+/// A thread's /proc/.../schedstat: nanoseconds on a CPU and waiting on a run queue (nullopt when
+/// the kernel keeps no such figures).
+std::optional<std::pair<double, double>> sched_ns(const std::string& schedstat) {
+  std::ifstream in(schedstat);
+  double running = 0, waiting = 0;
+  if (!(in >> running >> waiting)) return std::nullopt;
+  return std::make_pair(running, waiting);
+}
+
 /// CPU seconds (user + system) the process has used.
 double cpu_seconds(pid_t pid) { return cpu_seconds_at("/proc/" + std::to_string(pid) + "/stat"); }
 
@@ -148,7 +158,10 @@ struct Drive {
   double server_loop_cpu = 0;  // the server's main thread (the daemon's event loop)
   double client_cpu = 0;       // this process: the client threads
   double idle_share = 0;       // of the machine's CPU time
-  double window = 0;           // the seconds the CPU times cover (`seconds` is until the clients stopped)
+  // The server's main thread (schedstat), shares of the window: running, and runnable but waiting
+  // for a CPU. Together near 1, the loop is the serial limit: it always had work.
+  double loop_running = -1, loop_waiting = -1;
+  double window = 0;  // the seconds the CPU times cover (`seconds` is until the clients stopped)
   int threads = 0;
 };
 
@@ -187,15 +200,22 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
     });
   auto t0 = Clock::now();
   const std::string loop_stat = "/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/stat";
+  const std::string loop_sched = "/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/schedstat";
+  const auto sched0 = sched_ns(loop_sched);
   const double cpu0 = cpu_seconds(server), loop0 = cpu_seconds_at(loop_stat), self0 = cpu_seconds_at("/proc/self/stat");
   const auto [idle0, total0] = machine_idle_total();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   out.server_cpu = cpu_seconds(server) - cpu0;
   out.server_loop_cpu = cpu_seconds_at(loop_stat) - loop0;
   out.client_cpu = cpu_seconds_at("/proc/self/stat") - self0;
+  const auto sched1 = sched_ns(loop_sched);
   const auto [idle1, total1] = machine_idle_total();
   out.idle_share = total1 > total0 ? (idle1 - idle0) / (total1 - total0) : 0;
   out.window = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (sched0 && sched1) {
+    out.loop_running = (sched1->first - sched0->first) / 1e9 / out.window;
+    out.loop_waiting = (sched1->second - sched0->second) / 1e9 / out.window;
+  }
   stop = true;
   for (auto& th : pool) th.join();
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -221,15 +241,19 @@ void bench_events(const fs::path& base, int seconds, const char* sync) {
   Daemon d;
   start(d, base / (std::string("events-") + (sync ? sync : "normal")), monitors_yaml(100), sync);
   const Drive r = drive_clients(d.socket, d.pid, seconds);
+  char sched[96] = "";
+  if (r.loop_running >= 0)
+    std::snprintf(sched, sizeof sched, "; daemon loop on a CPU %.0f%% of the time, waiting for one %.0f%%",
+                  100 * r.loop_running, 100 * r.loop_waiting);
   std::printf(
       "events: %.0f events/s acknowledged after commit (synchronous=%s), %d client threads, %llu failed; "
       "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s; "
-      "CPU per event: daemon loop %.1f us, other daemon threads %.1f us, clients %.1f us; machine idle %.0f%%\n",
+      "CPU per event: daemon loop %.1f us, other daemon threads %.1f us, clients %.1f us; machine idle %.0f%%%s\n",
       static_cast<double>(r.acked) / r.seconds, sync ? sync : "normal", r.threads,
       static_cast<unsigned long long>(r.failed), r.server_cpu,
       static_cast<double>(r.acked) / std::max(r.server_cpu, 1e-3), rss_kib(d.pid), load_average(),
       per_event_us(r.server_loop_cpu, r), per_event_us(r.server_cpu - r.server_loop_cpu, r),
-      per_event_us(r.client_cpu, r), 100 * r.idle_share);
+      per_event_us(r.client_cpu, r), 100 * r.idle_share, sched);
 }
 
 /// The machine's ceiling for the events benchmark: the same clients against a server that does
