@@ -23,9 +23,9 @@ start)
   ) > "$B/stdout.log" 2>&1 &
   echo $! > "$B/pid"
   # Up in about 0.1 s on an idle machine; allow for a loaded one. Up is "running", or "degraded":
-  # a unit failed before its start-up finished. The tests' own units fail on purpose every 5 s,
-  # and a start-up that crossed one of those seconds never said "running" (the manager ran the
-  # timers for 30 s, unwatched, and the harness stopped it as not up).
+  # its start-up finished with a unit failed. The tests' own units fail on purpose every 5 s, and
+  # when one failed during the start-up the manager never said "running": the harness waited 30 s
+  # and stopped it as not up, while it ran the timers unwatched.
   end=$((SECONDS + 30)) state=
   while [ $SECONDS -lt $end ]; do
     state=$(busctl --user get-property org.freedesktop.systemd1 /org/freedesktop/systemd1 \
