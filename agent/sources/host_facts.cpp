@@ -76,7 +76,7 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
       case 5:
         if (!read_number(word, s.pgrp)) return std::nullopt;
         break;
-      case 14:  // best effort: only agent_bench reads them (its CPU figures)
+      case 14:  // best effort: only CPU figures read them (agent_bench, the real-manager tests)
         (void)read_number(word, s.utime_ticks);
         break;
       case 15:

@@ -199,8 +199,8 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
       }
     });
   auto t0 = Clock::now();
-  const std::string loop_stat = "/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/stat";
-  const std::string loop_sched = "/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/schedstat";
+  const std::string loop_task = "/proc/" + std::to_string(server) + "/task/" + std::to_string(server);
+  const std::string loop_stat = loop_task + "/stat", loop_sched = loop_task + "/schedstat";
   const auto sched0 = sched_ns(loop_sched);
   const double cpu0 = cpu_seconds(server), loop0 = cpu_seconds_at(loop_stat), self0 = cpu_seconds_at("/proc/self/stat");
   const auto [idle0, total0] = machine_idle_total();

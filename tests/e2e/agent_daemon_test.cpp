@@ -212,11 +212,12 @@ TEST_F(AgentDaemon, ItsThreadsAreNamedAndOnlyTheLoopTakesSignals) {
   std::map<std::string, unsigned long long> blocked;  // thread name -> its SigBlk mask
   const fs::path tasks = "/proc/" + std::to_string(agent_.pid()) + "/task";
   for (const auto& t : fs::directory_iterator(tasks)) {
-    std::string name, line;
-    std::getline(std::ifstream(t.path() / "comm"), name);
+    std::string name, line;  // both from one read of status: its Name: is comm
     std::ifstream status(t.path() / "status");
-    while (std::getline(status, line))
+    while (std::getline(status, line)) {
+      if (line.rfind("Name:\t", 0) == 0) name = line.substr(6);
       if (line.rfind("SigBlk:", 0) == 0) blocked[name] = std::stoull(line.substr(7), nullptr, 16);
+    }
   }
   ASSERT_EQ(blocked.size(), 3u) << log();  // the loop, the checkpoints, the alerts
   for (const char* name : {"cronitor-agent", "checkpointer", "alert-sender"}) ASSERT_TRUE(blocked.count(name)) << name;
