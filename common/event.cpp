@@ -1,9 +1,14 @@
-// Decoding half of the run event format (common/event.h): nlohmann_json's parser hands its SAX
-// events to a handler that keeps the last value of each field the format knows (no DOM: no tree of
-// json values, no std::map of the object), then every field is checked against the limits of the
-// wire format, in the order and with the messages the DOM decoder had (tests/common/
-// event_decode_reference.h keeps that one, and the differential tests hold the two together).
+// Decoding half of the run event format (common/event.h). simdjson parses the line into its DOM,
+// whose values are handed, in document order, to a handler that keeps the last value of each field
+// the format knows, as the SAX events nlohmann_json's parser would send for the same text. A line
+// simdjson refuses (or one longer than it is asked about) goes to nlohmann's SAX parser, whose
+// verdict stands: only those lines pay for its slower parse, and what decode accepts or refuses
+// is what it was before (tests/common/event_decode_diff_test.cpp holds both parsers and the DOM
+// decoder of tests/common/event_decode_reference.h together). Then every field is checked against
+// the limits of the wire format, in the order and with the messages the DOM decoder had.
 #include "common/event.h"
+
+#include <simdjson.h>
 
 #include <algorithm>
 #include <array>
@@ -11,6 +16,8 @@
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
+
+#include "common/event_json.h"
 
 namespace cronitor {
 namespace {
@@ -179,6 +186,80 @@ class EventFields {
   bool in_metrics_ = false;  // inside the "metrics" object (depth_ >= 2)
 };
 
+/// simdjson's document handed to `fields` as the SAX calls nlohmann's parser makes for the same
+/// text, in document order. nlohmann reports an integer written without '-' as unsigned and one
+/// with it as signed; simdjson reads "-0" as the integer 0, which decode treats as "0" everywhere.
+void walk(simdjson::dom::element e, EventFields& fields, std::string& scratch) {
+  using T = simdjson::dom::element_type;
+  switch (e.type()) {
+    case T::OBJECT: {
+      const simdjson::dom::object o = e.get_object().value_unsafe();
+      fields.start_object(o.size());
+      for (const auto [k, v] : o) {
+        scratch.assign(k);
+        fields.key(scratch);
+        walk(v, fields, scratch);
+      }
+      fields.end_object();
+      return;
+    }
+    case T::ARRAY: {
+      const simdjson::dom::array a = e.get_array().value_unsafe();
+      fields.start_array(a.size());
+      for (const simdjson::dom::element v : a) walk(v, fields, scratch);
+      fields.end_array();
+      return;
+    }
+    case T::INT64: {
+      const int64_t i = e.get_int64().value_unsafe();
+      if (i >= 0)
+        fields.number_unsigned(static_cast<uint64_t>(i));
+      else
+        fields.number_integer(i);
+      return;
+    }
+    case T::UINT64:
+      fields.number_unsigned(e.get_uint64().value_unsafe());
+      return;
+    case T::DOUBLE:
+      scratch.clear();
+      fields.number_float(e.get_double().value_unsafe(), scratch);
+      return;
+    case T::STRING:
+      scratch.assign(e.get_string().value_unsafe());
+      fields.string(scratch);
+      return;
+    case T::BOOL:
+      fields.boolean(e.get_bool().value_unsafe());
+      return;
+    case T::NULL_VALUE:
+      fields.null();
+      return;
+  }
+}
+
+/// simdjson's parse of `line` by this thread's parser, or an error (refused, or longer than
+/// kFastJsonBytes). The document lives until the thread's next parse.
+simdjson::simdjson_result<simdjson::dom::element> fast_parse(std::string_view line) {
+  if (line.size() > kFastJsonBytes) return simdjson::CAPACITY;
+  // The parser keeps its buffers for the next line (at most about 100 KiB for 8 KiB of text);
+  // simdjson reads up to SIMDJSON_PADDING bytes past the text, so it parses a padded copy.
+  thread_local simdjson::dom::parser parser(kFastJsonBytes);
+  thread_local std::string padded;
+  padded.assign(line);
+  padded.resize(line.size() + simdjson::SIMDJSON_PADDING);
+  return parser.parse(padded.data(), line.size(), /*realloc_if_needed=*/false);
+}
+
+/// Fills `fields` from simdjson's parse; false when simdjson did not accept the line.
+bool fast_fields(std::string_view line, EventFields& fields) {
+  simdjson::dom::element root;
+  if (fast_parse(line).get(root) != simdjson::SUCCESS) return false;
+  std::string scratch;
+  walk(root, fields, scratch);
+  return true;
+}
+
 std::string quoted(Field f) { return std::string("\"") + std::string(kFieldNames[static_cast<size_t>(f)]) + "\""; }
 
 class Reader {
@@ -264,6 +345,8 @@ class Reader {
 
 }  // namespace
 
+bool fast_json_accepts(std::string_view text) { return fast_parse(text).error() == simdjson::SUCCESS; }
+
 int nesting_depth(std::string_view text) {
   int depth = 0, deepest = 0;
   bool in_string = false;
@@ -294,7 +377,8 @@ Result<RunEvent> decode(std::string_view line) {
   if (nesting_depth(line) > kMaxNesting)
     return fail("event nests deeper than " + std::to_string(kMaxNesting) + " levels");
   EventFields fields;
-  if (!json::sax_parse(line.begin(), line.end(), &fields)) return fail("event is not valid JSON");
+  if (!fast_fields(line, fields) && !json::sax_parse(line.begin(), line.end(), &fields))
+    return fail("event is not valid JSON");
   if (!fields.top_is_object()) return fail("event is not a JSON object");
   Reader r(fields);
   RunEvent e;

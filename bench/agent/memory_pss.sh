@@ -27,7 +27,7 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${DEB_TEST_CACHE:-/var/cache/cronitor-agent-test}
-ROOT_TAR=$CACHE/bookworm-v2.tar
+ROOT_TAR=$CACHE/bookworm-v3.tar
 DEBS=$CACHE/build
 AGENT_BIN=""
 LIBS=()

@@ -1,7 +1,8 @@
 // Differential tests of decode (issue 20): the SAX decoder of common/event.cpp against the DOM
 // decoder it replaced (event_decode_reference.h). For every line both accept it with the same
-// event, or both reject it with the same message. Lines: the fuzzer's corpus, every field of a
-// valid event of each state removed, retyped, out of range, repeated or nested, hostile metrics,
+// event, or both reject it with the same message; and the two JSON parsers under decode (simdjson,
+// then nlohmann_json for what simdjson refuses: common/event_json.h) accept the same lines. Lines: the fuzzer's corpus,
+// every field of a valid event of each state removed, retyped, out of range, repeated or nested, hostile metrics,
 // broken JSON, and seeded random mutations. EVENT_DIFF_CORPUS=DIR adds every file of DIR (a
 // fuzzer's working corpus, build-fuzz/corpus/event_fuzz).
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "common/event.h"
+#include "common/event_json.h"
 #include "tests/common/event_decode_reference.h"
 
 namespace cronitor {
@@ -26,11 +29,24 @@ namespace fs = std::filesystem;
 
 struct Tally {
   size_t lines = 0, accepted = 0;
+  size_t by_simdjson = 0;          // lines decode's first parser accepted
   std::set<std::string> messages;  // the distinct refusals seen
 };
 
-// Both decoders on one line; a mismatch fails the test with the line.
+// Both decoders on one line; a mismatch fails the test with the line. The JSON text decode parses
+// (a line without its "\n", nesting no deeper than decode lets through) is also given to both JSON
+// parsers: simdjson must accept it only when nlohmann_json does. It refuses some text nlohmann
+// accepts (integers beyond 64 bits, a UTF-8 byte order mark, a NUL after the value): decode then
+// asks nlohmann, as before, and those lines are only slower.
 void same(std::string_view line, Tally& t) {
+  std::string_view text = line;
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  if (text.size() <= kFastJsonBytes && nesting_depth(text) <= kMaxNesting) {
+    const bool fast = fast_json_accepts(text);
+    const bool slow = nlohmann::json::accept(text.begin(), text.end());
+    t.by_simdjson += fast;
+    ASSERT_TRUE(!fast || slow) << "simdjson accepts what nlohmann_json refuses: " << line;
+  }
   auto want = reference_decode(line);
   auto got = decode(line);
   ++t.lines;
@@ -153,6 +169,39 @@ std::vector<std::string> hostile_values() {
       "\"\\u0076\"",
       "\"\\ud83d\\ude00\"",
       "\"\\ud83d\"",
+      "\"\\ude00\"",
+      "\"\\ude00\\ud83d\"",
+      "\"\\ud83d\\u0041\"",
+      "\"\\ud83d\\ud83d\"",
+      "\"\\udbff\\udfff\"",
+      "\"\\u12\"",
+      "\"\\uZZZZ\"",
+      "\"\\x41\"",
+      "\"\\/\\b\\f\\r\"",
+      "\"\xc0\xaf\"",
+      "\"\xed\xa0\x80\"",
+      "\"\xf4\x8f\xbf\xbf\"",
+      "\"\xf4\x90\x80\x80\"",
+      "\"\xf8\x88\x80\x80\x80\"",
+      "\"\xe2\x82\"",
+      "\"raw\ttab\"",
+      "\"raw\x1f\"",
+      "1e-400",
+      "-1e-400",
+      "1.7976931348623157e308",
+      "1.7976931348623159e308",
+      "4.9e-324",
+      "123456789012345678901234567890",
+      "-123456789012345678901234567890",
+      "0." + std::string(800, '0') + "1",
+      "1" + std::string(400, '0'),
+      "1E",
+      "1e+",
+      "-",
+      "--1",
+      "-01",
+      "1.e5",
+      "00",
       "\"\\u00e9\"",
       "\"\xc3\xa9\"",
       "\"\xff\"",
@@ -229,7 +278,9 @@ TEST(EventDecodeDiff, FuzzCorpus) {
       if (HasFatalFailure()) return;
     }
   }
-  std::printf("fuzz corpus: %zu lines, %zu accepted, %zu distinct refusals\n", t.lines, t.accepted, t.messages.size());
+  std::printf("fuzz corpus: %zu lines, %zu accepted, %zu distinct refusals, %zu parsed by simdjson\n", t.lines,
+              t.accepted, t.messages.size(), t.by_simdjson);
+  EXPECT_GT(t.by_simdjson, 0u);
   EXPECT_GE(t.accepted, 3u);
 }
 
@@ -260,7 +311,9 @@ TEST(EventDecodeDiff, EveryFieldRemovedRetypedRepeatedAndNested) {
       }
     }
   }
-  std::printf("fields: %zu lines, %zu accepted, %zu distinct refusals\n", t.lines, t.accepted, t.messages.size());
+  std::printf("fields: %zu lines, %zu accepted, %zu distinct refusals, %zu parsed by simdjson\n", t.lines, t.accepted,
+              t.messages.size(), t.by_simdjson);
+  EXPECT_GT(t.by_simdjson, 0u);
   EXPECT_GT(t.accepted, 100u);
 }
 
@@ -317,7 +370,9 @@ TEST(EventDecodeDiff, Metrics) {
     same(object(twice), t);
     if (HasFatalFailure()) return;
   }
-  std::printf("metrics: %zu lines, %zu accepted, %zu distinct refusals\n", t.lines, t.accepted, t.messages.size());
+  std::printf("metrics: %zu lines, %zu accepted, %zu distinct refusals, %zu parsed by simdjson\n", t.lines, t.accepted,
+              t.messages.size(), t.by_simdjson);
+  EXPECT_GT(t.by_simdjson, 0u);
   EXPECT_GT(t.accepted, 50u);
 }
 
@@ -379,7 +434,9 @@ TEST(EventDecodeDiff, BrokenAndOddLines) {
     same(l, t);
     same(l + "\n", t);
   }
-  std::printf("broken lines: %zu lines, %zu accepted, %zu distinct refusals\n", t.lines, t.accepted, t.messages.size());
+  std::printf("broken lines: %zu lines, %zu accepted, %zu distinct refusals, %zu parsed by simdjson\n", t.lines,
+              t.accepted, t.messages.size(), t.by_simdjson);
+  EXPECT_GT(t.by_simdjson, 0u);
 }
 
 // Seeded random edits of valid lines (bytes flipped, cut, repeated, or a value from the hostile
@@ -423,7 +480,9 @@ TEST(EventDecodeDiff, RandomMutations) {
     same(s, t);
     if (HasFatalFailure()) return;
   }
-  std::printf("mutations: %zu lines, %zu accepted, %zu distinct refusals\n", t.lines, t.accepted, t.messages.size());
+  std::printf("mutations: %zu lines, %zu accepted, %zu distinct refusals, %zu parsed by simdjson\n", t.lines,
+              t.accepted, t.messages.size(), t.by_simdjson);
+  EXPECT_GT(t.by_simdjson, 0u);
   EXPECT_GT(t.accepted, 1000u);
 }
 

@@ -69,8 +69,8 @@ if [ -z "${DEB_TEST_IN_NS:-}" ]; then
 fi
 
 # 2. A fresh Debian 12 root, made once and cached as a tarball.
-ROOT_TAR=$CACHE/bookworm-v2.tar  # v2: libmicrohttpd12 (prometheus.listen)
-RUNTIME_PKGS=cron,libcurl4,libmicrohttpd12,libyaml-cpp0.7,libspdlog1.10,libfmt9,libsqlite3-0,libcctz2,libsystemd0
+ROOT_TAR=$CACHE/bookworm-v3.tar  # v2: libmicrohttpd12 (prometheus.listen); v3: libsimdjson14 (run events)
+RUNTIME_PKGS=cron,libcurl4,libmicrohttpd12,libyaml-cpp0.7,libspdlog1.10,libfmt9,libsqlite3-0,libcctz2,libsystemd0,libsimdjson14
 if [ ! -f "$ROOT_TAR" ]; then
   step "creating the Debian 12 root (cached in $ROOT_TAR)"
   mkdir -p "$CACHE"
@@ -78,6 +78,8 @@ if [ ! -f "$ROOT_TAR" ]; then
   mmdebstrap --quiet --variant=minbase --include="$RUNTIME_PKGS" bookworm "$CACHE/new-root.tar" \
     "deb http://deb.debian.org/debian bookworm main" || fail "mmdebstrap"
   mv "$CACHE/new-root.tar" "$ROOT_TAR"
+  # The roots of earlier package lists are not read again.
+  find "$CACHE" -maxdepth 1 -name 'bookworm-v*.tar' ! -name "$(basename "$ROOT_TAR")" -delete
 fi
 mkdir -p "$R"
 tar -C "$R" -xf "$ROOT_TAR"
