@@ -115,12 +115,7 @@ Result<void> Daemon::init() {
   config_file_.note_read();
   auto cfg = load_config(options_.config_path);
   if (!cfg) return fail("refusing to start with a broken config:\n" + format_errors(cfg.error()));
-  config_ = std::move(*cfg);
-  host_ = hostname_of(config_);
-  alerts_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window,
-                    config_.defaults.alertmanager_resend);
-  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
-  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
+  adopt_config(std::move(*cfg));
   if (config_.mode != "standalone" && !config_.uplink.any())
     spdlog::warn("mode: {} without an upstream under uplink:; alerting locally as in standalone mode", config_.mode);
   if (auto r = make_dir(config_.state_dir, 0700); !r) return r;
@@ -281,6 +276,15 @@ void Daemon::realign_after_clock_jump(Instant t) {
   rearm_deadline_timer();
 }
 
+void Daemon::adopt_config(Config cfg) {
+  config_ = std::move(cfg);
+  host_ = hostname_of(config_);
+  alerts_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window,
+                    config_.defaults.alertmanager_resend);
+  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
+}
+
 void Daemon::reload() {
   auto cfg = load_config(options_.config_path);
   if (!cfg) {
@@ -295,12 +299,7 @@ void Daemon::reload() {
   cfg->socket = config_.socket;
   cfg->state_dir = config_.state_dir;
   cfg->spool_dir = config_.spool_dir;
-  config_ = std::move(*cfg);
-  host_ = hostname_of(config_);
-  alerts_.configure(config_.defaults.alert_rate_limit, config_.defaults.alert_rate_window,
-                    config_.defaults.alertmanager_resend);
-  for (const auto& w : config_.warnings) spdlog::warn("{}", w);
-  if (auto w = no_target_warning(config_); !w.empty()) spdlog::warn("{}", w);
+  adopt_config(std::move(*cfg));
   commit_pending();
   sources_.configure();  // observe: may have changed
   rebuild_monitors(now());

@@ -83,6 +83,9 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler, private
   void alert_removed_while_stopped(const std::vector<JobRow>& stored, Instant now);
   void apply_discovery(const discovery::Changes& changes, Instant now);
   void reload();
+  /// The config loaded at start or reload becomes the daemon's: host name, alert limits, and its
+  /// warnings logged.
+  void adopt_config(Config cfg);
   /// Known crontab lines left unwrapped (auto_wrap only wraps new ones) await their first run.
   void mark_unwrapped(std::vector<MonitorConfig>& built);
   // Who owns a key: owners_ (key_ownership.h).
