@@ -6,7 +6,8 @@ if(CRONITOR_FUZZ)
   target_link_libraries(event_fuzz PRIVATE cronitor_event_decode)
   target_compile_options(event_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(event_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
-  # Differential (issue 20): the SAX decoder against the DOM one it replaced, kept in tests/common.
+  # Differential (issue 20): decode (simdjson, nlohmann's SAX parser for what simdjson refuses)
+  # against the DOM decoder it replaced, kept in tests/common.
   # Seeds: corpus/event_diff_fuzz, a link to event_corpus.
   add_executable(event_diff_fuzz ${CMAKE_CURRENT_LIST_DIR}/event_diff_fuzz.cpp)
   target_include_directories(event_diff_fuzz PRIVATE ${PROJECT_SOURCE_DIR})
