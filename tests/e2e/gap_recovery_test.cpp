@@ -52,6 +52,26 @@ class GapRecovery : public DaemonTest {
     ::unsetenv("CRONITOR_JOURNAL");
   }
   std::string journal() const { return (dir_ / "gap.journal").string(); }
+  /// The gap the tests make: `key` runs once (a ping) and the agent stops; then its last sign of
+  /// life is put `ago_us` back, and the job waits for its first slot (of `period_us`) after that.
+  /// `slots_end`: the journal holds runs of slots before it, 2 s before now and over 2 s before
+  /// the ping's run, since a run of the key within 2 s of one recorded under another id is that
+  /// run (agent/README.md; CI failed once with a slot's run 1.8 s before the ping).
+  struct Gap {
+    int64_t then = 0, first_slot = 0, slots_end = 0;
+  };
+  void ping_and_stop(const std::string& key, int64_t ago_us, int64_t period_us, Gap* gap) {
+    const int64_t ping_us = wall_now_us();  // the ping's run starts here or later
+    ASSERT_EQ(agent({"ping", key, "--state", "complete"}).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] { return json::parse(agent({"history", key, "--json"}).out).size() == 1; }, 10s));
+    daemon_.stop(SIGTERM);
+    gap->then = wall_now_us() - ago_us;
+    gap->first_slot = gap->then / period_us * period_us + period_us;
+    sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(gap->then) + ")");
+    sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(gap->first_slot) + ") WHERE key = '" +
+        key + "'");
+    gap->slots_end = std::min(wall_now_us() - 2'000'000, ping_us - 2'500'000);
+  }
   void write_config(const std::string& hook_url, const std::string& defaults = "") {
     std::ofstream(config()) << "state_dir: " << (dir_ / "state").string() << "\nsocket: " << socket()
                             << "\nspool_dir: " << box_.spool() << "\nhostname: gap-host\n"
@@ -141,26 +161,16 @@ TEST_F(GapRecovery, TheJournalsTimerRunsAreRecordedTheFailureAlertedOnceNoneMiss
   auto st = json::parse(agent({"status", "--json"}).out);
   ASSERT_EQ(st["monitors"].size(), 1u) << st.dump();
   const std::string key = st["monitors"][0]["key"];
-  // One run before the stop: the monitor is fed (its slots count).
-  const int64_t ping_us = wall_now_us();  // the ping's run starts here or later
-  ASSERT_EQ(agent({"ping", key, "--state", "complete"}).exit_code, 0);
-  ASSERT_TRUE(wait_until([&] { return json::parse(agent({"history", key, "--json"}).out).size() == 1; }, 10s));
-  daemon_.stop(SIGTERM);
-
-  // The agent was last seen 150 s ago, waiting for the first slot after that.
-  const int64_t then = wall_now_us() - 150'000'000;
-  const int64_t first_slot = then / 60'000'000 * 60'000'000 + 60'000'000;
-  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
-  sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(first_slot) + ") WHERE key = '" + key +
-      "'");
+  // One run before the stop: the monitor is fed (its slots count). The agent was last seen 150 s
+  // ago, waiting for the first minute after that.
+  Gap gap;
+  ASSERT_NO_FATAL_FAILURE(ping_and_stop(key, 150'000'000, 60'000'000, &gap));
   // The manager ran the timer at every slot since; the second run failed with exit 3. The
-  // wrapper of a spooled run reported the first one too (0.3 s after the manager's start). No run
-  // starts within 2 s of the ping's: it would be the ping's run (QuickRestart below).
+  // wrapper of a spooled run reported the first one too (0.3 s after the manager's start).
   std::vector<int64_t> starts;
   const char* ids[] = {"a0000000000000000000000000000001", "a0000000000000000000000000000002",
                        "a0000000000000000000000000000003"};
-  const int64_t slots_end = std::min(wall_now_us() - 2'000'000, ping_us - 2'500'000);
-  for (int64_t slot = first_slot; slot < slots_end && starts.size() < 3; slot += 60'000'000) {
+  for (int64_t slot = gap.first_slot; slot < gap.slots_end && starts.size() < 3; slot += 60'000'000) {
     run_entries(slot + 200'000, slot + 1'200'000, ids[starts.size()], starts.size() == 1 ? 3 : 0);
     starts.push_back(slot + 200'000);
   }
@@ -187,7 +197,7 @@ TEST_F(GapRecovery, TheJournalsTimerRunsAreRecordedTheFailureAlertedOnceNoneMiss
 
   // A restart that reads the same journal again (last_seen put back): nothing twice.
   daemon_.stop(SIGTERM);
-  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
+  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(gap.then) + ")");
   ASSERT_TRUE(daemon_.start(config(), socket())) << daemon_.log();
   ASSERT_TRUE(daemon_.wait_for_log("journal: 0 run(s)", 10s)) << daemon_.log();
   EXPECT_EQ(json::parse(agent({"history", key, "--json"}).out).size(), hist.size());
@@ -211,23 +221,12 @@ TEST_F(QuickRestart, ARestartUnderAMinuteMissesNoRunTheJournalHolds) {
   auto st = json::parse(agent({"status", "--json"}).out);
   ASSERT_EQ(st["monitors"].size(), 1u) << st.dump();
   const std::string key = st["monitors"][0]["key"];
-  const int64_t ping_us = wall_now_us();  // the ping's run starts here or later
-  ASSERT_EQ(agent({"ping", key, "--state", "complete"}).exit_code, 0);
-  ASSERT_TRUE(wait_until([&] { return json::parse(agent({"history", key, "--json"}).out).size() == 1; }, 10s));
-  daemon_.stop(SIGTERM);
-
-  // Last seen 45 s ago: the timer ran at each 10 s slot since, the last one 2 s or more ago and
-  // starting over 2 s before the ping's run (a run of the key within 2 s of one recorded under
-  // another id is that run: agent/README.md; it failed CI once with a slot's run 1.8 s before it).
-  const int64_t then = wall_now_us() - 45'000'000;
-  const int64_t first_slot = then / 10'000'000 * 10'000'000 + 10'000'000;
-  sql("UPDATE host SET state = json_set(state, '$.last_seen', " + std::to_string(then) + ")");
-  sql("UPDATE jobs SET state = json_set(state, '$.expected', " + std::to_string(first_slot) + ") WHERE key = '" + key +
-      "'");
+  // Last seen 45 s ago: the timer ran at each 10 s slot since, up to the gap's end.
+  Gap gap;
+  ASSERT_NO_FATAL_FAILURE(ping_and_stop(key, 45'000'000, 10'000'000, &gap));
   int runs = 0;
   int64_t last_slot = 0;
-  const int64_t slots_end = std::min(wall_now_us() - 2'000'000, ping_us - 2'500'000);
-  for (int64_t slot = first_slot; slot < slots_end; last_slot = slot, slot += 10'000'000, ++runs) {
+  for (int64_t slot = gap.first_slot; slot < gap.slots_end; last_slot = slot, slot += 10'000'000, ++runs) {
     char id[33];
     std::snprintf(id, sizeof id, "b%031d", runs);
     run_entries(slot + 100'000, slot + 300'000, id, 0);
