@@ -1,5 +1,6 @@
 // Benchmarks of the agent daemon, as whole processes (the real cronitor-agent binary):
-//   events   wrapper events per second stored durably (acknowledged "ok" = committed to state.db)
+//   events   wrapper events per second stored durably (acknowledged "ok" = committed to state.db),
+//            with the CPU and disk writes an event and the clients' waits for their acks
 //   rss      resident, proportional (PSS) and private memory of the daemon with 100 and 10,000
 //            monitors (AGENT_BENCH_AGENT=PATH measures another cronitor-agent binary)
 //   deadline how long after a missed deadline its alert reaches an HTTP receiver
@@ -122,6 +123,16 @@ std::pair<double, double> machine_idle_total() {
   return {idle, total};
 }
 
+/// Bytes the process has caused to be written to disk so far (/proc/PID/io's write_bytes: the
+/// page cache's writeback it caused, its fsyncs included); -1 when unreadable.
+long long disk_write_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/io");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("write_bytes:")) return std::stoll(line.substr(12));
+  return -1;
+}
+
 long rss_kib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -161,7 +172,11 @@ struct Drive {
   // The server's main thread (schedstat), shares of the window: running, and runnable but waiting
   // for a CPU. Together near 1, the loop is the serial limit: it always had work.
   double loop_running = -1, loop_waiting = -1;
-  double window = 0;  // the seconds the CPU times cover (`seconds` is until the clients stopped)
+  double window = 0;          // the seconds the CPU times cover (`seconds` is until the clients stopped)
+  long long disk_bytes = -1;  // the server's writes to disk over the window (write_bytes)
+  // How long a client waited from connecting to its "ok" (every acknowledged event): the wait a
+  // wrapper has under this load (its ack timeout: wrapper/README.md).
+  double ack_p50_ms = 0, ack_p99_ms = 0, ack_max_ms = 0;
   int threads = 0;
 };
 
@@ -175,8 +190,11 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
   std::atomic<uint64_t> acked{0}, failed{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> pool;
+  std::vector<std::vector<float>> waits(static_cast<size_t>(threads));  // ms, one list per client
+  for (auto& w : waits) w.reserve(size_t{1} << 16);
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
+      auto& wait_ms = waits[static_cast<size_t>(t)];
       uint64_t i = 0;
       std::string run_id;
       while (!stop.load(std::memory_order_relaxed)) {
@@ -194,7 +212,14 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
         e.uid = static_cast<int64_t>(::getuid());
         e.duration_ms = 12;
         e.output_tail = "done\n";
-        (send_event(socket, cronitor::encode(e)) ? acked : failed)++;
+        const std::string line = cronitor::encode(e);
+        const auto sent = Clock::now();
+        if (send_event(socket, line)) {
+          wait_ms.push_back(std::chrono::duration<float, std::milli>(Clock::now() - sent).count());
+          acked++;
+        } else {
+          failed++;
+        }
         ++i;
       }
     });
@@ -204,7 +229,10 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
   const auto sched0 = sched_ns(loop_sched);
   const double cpu0 = cpu_seconds(server), loop0 = cpu_seconds_at(loop_stat), self0 = cpu_seconds_at("/proc/self/stat");
   const auto [idle0, total0] = machine_idle_total();
+  const long long disk0 = disk_write_bytes(server);
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const long long disk1 = disk_write_bytes(server);
+  if (disk0 >= 0 && disk1 >= 0) out.disk_bytes = disk1 - disk0;
   out.server_cpu = cpu_seconds(server) - cpu0;
   out.server_loop_cpu = cpu_seconds_at(loop_stat) - loop0;
   out.client_cpu = cpu_seconds_at("/proc/self/stat") - self0;
@@ -221,6 +249,14 @@ Drive drive_clients(const std::string& socket, pid_t server, int seconds) {
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   out.acked = acked.load();
   out.failed = failed.load();
+  std::vector<float> all;
+  for (const auto& w : waits) all.insert(all.end(), w.begin(), w.end());
+  if (!all.empty()) {
+    std::sort(all.begin(), all.end());
+    out.ack_p50_ms = all[all.size() / 2];
+    out.ack_p99_ms = all[all.size() * 99 / 100];
+    out.ack_max_ms = all.back();
+  }
   return out;
 }
 
@@ -230,12 +266,16 @@ const char* load_average() {
   return l.c_str();
 }
 
-/// CPU microseconds per acknowledged event: CPU time over the events of the same window (at the
-/// rate of the whole run; its count also holds the few events while the clients stopped).
-double per_event_us(double cpu_seconds, const Drive& r) {
+/// An amount measured over the window (CPU time, bytes written) per acknowledged event: over the
+/// events of the same window (at the rate of the whole run; its count also holds the few events
+/// while the clients stopped).
+double per_event(double amount, const Drive& r) {
   const double events = static_cast<double>(r.acked) / std::max(r.seconds, 1e-3) * r.window;
-  return events > 0 ? cpu_seconds * 1e6 / events : 0;
+  return events > 0 ? amount / events : 0;
 }
+
+/// CPU microseconds per acknowledged event.
+double per_event_us(double cpu_seconds, const Drive& r) { return per_event(cpu_seconds * 1e6, r); }
 
 void bench_events(const fs::path& base, int seconds, const char* sync) {
   Daemon d;
@@ -248,12 +288,15 @@ void bench_events(const fs::path& base, int seconds, const char* sync) {
   std::printf(
       "events: %.0f events/s acknowledged after commit (synchronous=%s), %d client threads, %llu failed; "
       "daemon CPU %.2f s = %.0f events per daemon CPU-second; RSS %ld KiB; load average %s; "
-      "CPU per event: daemon loop %.1f us, other daemon threads %.1f us, clients %.1f us; machine idle %.0f%%%s\n",
+      "CPU per event: daemon loop %.1f us, other daemon threads %.1f us, clients %.1f us; machine idle %.0f%%%s; "
+      "daemon disk writes %.1f KiB an event; a client's wait for its ack: median %.2f ms, p99 %.2f ms, max %.1f ms\n",
       static_cast<double>(r.acked) / r.seconds, sync ? sync : "normal", r.threads,
       static_cast<unsigned long long>(r.failed), r.server_cpu,
       static_cast<double>(r.acked) / std::max(r.server_cpu, 1e-3), rss_kib(d.pid), load_average(),
       per_event_us(r.server_loop_cpu, r), per_event_us(r.server_cpu - r.server_loop_cpu, r),
-      per_event_us(r.client_cpu, r), 100 * r.idle_share, sched);
+      per_event_us(r.client_cpu, r), 100 * r.idle_share, sched,
+      r.disk_bytes < 0 ? -1.0 : per_event(static_cast<double>(r.disk_bytes) / 1024, r), r.ack_p50_ms, r.ack_p99_ms,
+      r.ack_max_ms);
 }
 
 /// The machine's ceiling for the events benchmark: the same clients against a server that does

@@ -139,7 +139,7 @@ struct Bench {
       // Events 2k and 2k+1 are run k's start and end; runs go round the jobs.
       const uint64_t run = i / 2;
       uplink::Telemetry t;
-      char key[32], id[40];
+      char key[32], id[64];  // room for any 64-bit run number in both fields
       std::snprintf(key, sizeof key, "job-%04d", static_cast<int>(run % static_cast<uint64_t>(jobs)));
       std::snprintf(id, sizeof id, "%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>(run),
                     static_cast<unsigned long long>(run));
