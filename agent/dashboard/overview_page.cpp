@@ -148,10 +148,7 @@ std::string job_row(const json& m, const json& runs, const PageContext& ctx) {
          (open.is_object() ? "running since " + when_text(field(open, "started"), ctx.now) + "<br>" : std::string()) +
          when_text(field(m, "next_expected"), ctx.now) + "</td>";
   // The runs and the slots that passed without one (a missed slot is no run: state keeps them).
-  out += "<td>" +
-         run_strip_svg(strip_entries(runs.is_array() ? runs : json::array(), field(m, "missed_slots"), kStripRuns),
-                       kStripRuns) +
-         "</td></tr>";
+  out += "<td>" + run_strip_svg(strip_classes(runs, field(m, "missed_slots"), kStripRuns), kStripRuns) + "</td></tr>";
   return out;
 }
 

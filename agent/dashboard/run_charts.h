@@ -17,11 +17,15 @@ std::string run_class(const nlohmann::json& run);
 /// a 5-pixel dash per run, all runs of one class one <path class="seg CLASS" data-n="K"> (K runs;
 /// a subpath per row of them).
 std::string run_strip_svg(const nlohmann::json& runs, size_t limit);
+/// The same strip from its entries' classes (strip_classes), newest first.
+std::string run_strip_svg(const std::vector<std::string>& classes, size_t limit);
 
 /// The strip's entries: `runs` (newest first, each with `t_ms` or `started`/`ended`) and the
 /// job's `missed_slots` (ISO 8601, oldest first, as `status --json` lists them) as
 /// {"status": "missed"} entries placed among the runs by time, newest first, at most `limit`.
 nlohmann::json strip_entries(const nlohmann::json& runs, const nlohmann::json& missed_slots, size_t limit);
+/// The run_class of each of strip_entries' entries ("missed" for a slot), without copying a run.
+std::vector<std::string> strip_classes(const nlohmann::json& runs, const nlohmann::json& missed_slots, size_t limit);
 
 /// Durations over time of `runs` (newest first): one <circle class="mark ..." data-run="ID"> per
 /// run, x its start, y its duration; failures larger and red, OOM kills outlined, runs with no

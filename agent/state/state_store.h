@@ -124,7 +124,7 @@ class StateStore {
 
   sql::Db db_;
   sql::Stmt ins_run_, upd_end_, upd_metric_, get_metrics_, save_job_, save_state_, ins_alert_, ins_outbox_, open_inc_,
-      upd_inc_, resolve_inc_, find_inc_, count_key_runs_, prune_key_;
+      upd_inc_, resolve_inc_, find_inc_, count_key_runs_, prune_key_, history_, history_started_, has_unstarted_;
   WalBudget wal_;
   std::unique_ptr<Checkpointer> checkpointer_;  // declared last: stops before the statements and db_ close
 };

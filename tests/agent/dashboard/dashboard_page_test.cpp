@@ -251,6 +251,45 @@ TEST(DashboardPage, StripShowsTheLastSixtyRunsOldestLeft) {
   EXPECT_EQ(marks_in_strips(run_strip_svg(mixed, 4)), 4u);
 }
 
+// The overview draws each strip from its entries' classes (strip_classes: no run copied); the
+// picture is the one strip_entries' runs give, with and without missed slots, runs timed by
+// t_ms, by start or by end only, or not at all, at every limit.
+TEST(DashboardPage, StripFromClassesIsTheStripOfTheEntries) {
+  const int64_t base = 1'780'000'000'000;  // ms
+  auto iso = [&](int64_t ms) {
+    return schedule::format_iso8601(Instant(std::chrono::milliseconds(ms)), schedule::Zone::utc());
+  };
+  json runs = json::array();
+  for (int i = 0; i < 90; ++i) {  // newest first, a minute apart
+    const int64_t t = base + (89 - i) * 60'000;
+    json r = {{"run_id", "r" + std::to_string(i)},
+              {"status", i % 7 == 0    ? "failed"
+                         : i % 11 == 0 ? "running"
+                                       : "ok"},
+              {"oom", i % 13 == 0}};
+    if (i % 4 == 0)
+      r["t_ms"] = t;
+    else if (i % 4 == 1)
+      r["started"] = iso(t);
+    else if (i % 4 == 2)
+      r["ended"] = iso(t + 1000);
+    runs.push_back(r);  // i % 4 == 3: no time, keeps its place
+  }
+  json missed = json::array();
+  for (int k = 0; k < 12; ++k) missed.push_back(iso(base + k * 8 * 60'000 + 30'000));
+  for (const json& slots : {json(), json::array(), missed})
+    for (size_t limit : {size_t{1}, size_t{5}, kStripRuns, size_t{200}}) {
+      const json entries = strip_entries(runs, slots, limit);
+      std::vector<std::string> classes;
+      for (const auto& e : entries) classes.push_back(run_class(e));
+      EXPECT_EQ(strip_classes(runs, slots, limit), classes) << slots.dump() << " limit " << limit;
+      EXPECT_EQ(run_strip_svg(strip_classes(runs, slots, limit), limit), run_strip_svg(entries, limit)) << limit;
+      EXPECT_EQ(entries.size(), std::min(limit, runs.size() + (slots.is_array() ? slots.size() : 0)));
+    }
+  EXPECT_EQ(strip_classes(json(), missed, 3), (std::vector<std::string>{"missed", "missed", "missed"}));
+  EXPECT_TRUE(strip_classes(json::object(), json(), kStripRuns).empty());
+}
+
 // Issue 22: the strip shows the last 60 runs or slots; a slot that passed without a run is kept
 // by the monitor's state (status --json "missed_slots") and drawn among the runs by its time.
 TEST(DashboardPage, StripPlacesMissedSlotsAmongTheRuns) {

@@ -376,6 +376,69 @@ TEST_F(StateStoreTest, PruneKeyKeepsItsNewestAndHistoryCutsLongTails) {
   EXPECT_EQ(s->history("b", 100)->size(), 0u);
 }
 
+// A key whose runs all have a start is read straight from runs_key_started; one with a run
+// without a start through the merge. Both give the reference order (coalesce of start and end,
+// newest first, then id), with ties in the start, for every limit, with the statements prepared
+// once and reused across keys, limits and tail sizes; a key that gains a run without a start
+// switches to the merge at its next read.
+TEST_F(StateStoreTest, HistoryReadsKeysWithAndWithoutStartlessRunsInTheSameOrder) {
+  auto s = StateStore::open(path_, nullptr);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->begin());
+  const Instant t0 = at("2026-01-01T00:00:00Z");
+  for (int i = 0; i < 50; ++i) {
+    const Instant start = t0 + std::chrono::seconds((i * 37) % 20);  // out of order, many equal
+    auto run = event("started", "s" + std::to_string(i), RunEvent::State::kRun, start);
+    ASSERT_TRUE(s->record_event(run, start));
+    if (i % 3 == 0) {
+      auto end =
+          event("started", "s" + std::to_string(i), RunEvent::State::kFail, start + std::chrono::seconds(1), 2, 1000);
+      end.output_tail = "tail of run " + std::to_string(i);
+      ASSERT_TRUE(s->record_event(end, end.ts));
+    }
+  }
+  ASSERT_TRUE(s->commit());
+  auto reference = [&](const std::string& key, int limit) {
+    auto want = s->db().prepare(
+        "SELECT run_id FROM runs WHERE key = ?1 ORDER BY coalesce(started_ms, ended_ms) DESC, id DESC LIMIT ?2");
+    EXPECT_TRUE(want);
+    want->bind(1, key).bind(2, limit);
+    std::vector<std::string> ids;
+    while (auto row = want->step()) {
+      if (!*row) break;
+      ids.push_back(want->text(0));
+    }
+    return ids;
+  };
+  auto read = [&](const std::string& key, int limit, size_t tail) {
+    auto h = s->history(key, limit, tail);
+    EXPECT_TRUE(h) << h.error().message;
+    std::vector<std::string> ids;
+    for (const auto& r : h.value_or(std::vector<RunRow>{})) ids.push_back(r.run_id);
+    return ids;
+  };
+  for (int limit : {1, 7, 20, 50, 80}) {
+    EXPECT_EQ(read("started", limit, 0), reference("started", limit)) << "limit " << limit;
+    EXPECT_EQ(read("nothing", limit, 4), std::vector<std::string>{}) << "limit " << limit;
+  }
+  auto tails = s->history("started", 50, 4);
+  ASSERT_TRUE(tails);
+  for (const auto& r : *tails)
+    if (!r.output_tail.empty()) {
+      EXPECT_EQ(r.output_tail.size(), 4u);
+      EXPECT_TRUE(r.tail_cut);
+    }
+  // A run without a start (a metric, then its end) older than all: listed last, by the merge.
+  ASSERT_TRUE(s->begin());
+  ASSERT_TRUE(s->record_metrics("started", "m1", {{"n", 1}}, "h", 0, t0));
+  auto end = event("started", "m1", RunEvent::State::kComplete, t0 - std::chrono::seconds(5), 0, 0);
+  ASSERT_TRUE(s->record_event(end, end.ts));
+  ASSERT_TRUE(s->commit());
+  EXPECT_EQ(s->db().scalar("SELECT count(*) FROM runs WHERE key = 'started' AND started_ms IS NULL").value_or(0), 1);
+  for (int limit : {1, 50, 51, 80}) EXPECT_EQ(read("started", limit, 0), reference("started", limit)) << limit;
+  EXPECT_EQ(read("started", 80, 0).back(), "m1");
+}
+
 // runs_key(key, id) is gone (it cost a WAL frame per run stored); a key's runs are pruned in
 // history's order, so what is kept is what history lists first, whatever order runs came in.
 TEST_F(StateStoreTest, PruneKeyKeepsWhatHistoryListsFirstWithoutAnIndexByKeyAndId) {
