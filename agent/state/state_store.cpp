@@ -91,11 +91,13 @@ CREATE INDEX IF NOT EXISTS runs_key_started ON runs(key, started_ms, id);
 )sql";
 
 // history()'s columns; the tail is cut in SQLite (its last bytes as a blob), so a long listing
-// never reads every output, and ?3 = 0 reads none (substr(x, -0) would be all of it).
+// never reads every output, and ?3 = 0 reads none (substr(x, -0) would be all of it) and cuts
+// none: measuring the tail read it too (1,000 keys' 60 runs with 8,000-byte tails: 293-301 ms
+// with the length read, 197-210 ms without; sqlite3 3.40.1).
 constexpr std::string_view kHistoryColumns =
     "key, run_id, status, started_ms, ended_ms, duration_ms, exit_code, signal, oom, CASE WHEN ?3 = 0 THEN '' WHEN "
     "length(CAST(output_tail AS BLOB)) > ?3 THEN substr(CAST(output_tail AS BLOB), -?3) ELSE output_tail END, "
-    "metrics, host, length(CAST(output_tail AS BLOB)) > ?3";
+    "metrics, host, CASE WHEN ?3 = 0 THEN 0 ELSE length(CAST(output_tail AS BLOB)) > ?3 END";
 
 std::string stamp() {
   char buf[32];

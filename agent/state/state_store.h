@@ -90,7 +90,8 @@ class StateStore {
   [[nodiscard]] Result<bool> save_job_state(const std::string& key, const MonitorState& s);
   [[nodiscard]] Result<void> outbox_retry(int64_t id, Instant next, const std::string& error, bool give_up);
   /// The last `limit` runs of `key`, newest first; an output tail longer than `max_tail` bytes
-  /// keeps its last `max_tail` bytes (`tail_cut` set), so a listing's size has a bound; 0: no tails.
+  /// keeps its last `max_tail` bytes (`tail_cut` set), so a listing's size has a bound; 0: no tails
+  /// (none read, none marked cut).
   [[nodiscard]] Result<std::vector<RunRow>> history(const std::string& key, int limit,
                                                     size_t max_tail = cronitor::kMaxOutputTailBytes);
   /// Deletes the runs of `key` beyond its newest `keep` by start, in history()'s order (runs

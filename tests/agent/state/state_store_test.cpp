@@ -372,6 +372,10 @@ TEST_F(StateStoreTest, PruneKeyKeepsItsNewestAndHistoryCutsLongTails) {
   auto whole = s->history("b", 1);
   EXPECT_FALSE(whole->front().tail_cut);
   EXPECT_EQ(whole->front().output_tail.size(), 1000u + std::string("end of run 29").size());
+  auto none = s->history("b", 1, 0);  // no tails: none read, none cut
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->front().output_tail, "");
+  EXPECT_FALSE(none->front().tail_cut);
   ASSERT_TRUE(s->forget_runs("b"));
   EXPECT_EQ(s->history("b", 100)->size(), 0u);
 }
