@@ -621,8 +621,8 @@ Result<std::vector<RunRow>> StateStore::history(const std::string& key, int limi
   // order from runs_key_started, the few without one (a metric before an end) are sorted by their
   // end, and the two newest-first lists are merged. A key without such runs (nearly every one)
   // is read straight from the index, with no merge and no sort. Both prepared once (prepare_all).
-  // 1,000 jobs' 60 runs, as the dashboard's overview reads them: 121-123 ms with the merge
-  // prepared at each call, 54-62 ms this way (dashboard_bench BM_ReadRunRows1000x60). Outside a
+  // 1,000 jobs' 60 runs, as the dashboard's overview reads them: 118-129 ms with the merge
+  // prepared at each call, 54-67 ms this way (dashboard_bench BM_ReadRunRows1000x60). Outside a
   // transaction the probe and the read are two snapshots: a reader beside the daemon (`suggest`)
   // may miss a run stored between them, as it would one stored just after its read.
   has_unstarted_.bind_static(1, key);
