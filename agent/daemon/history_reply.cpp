@@ -31,7 +31,7 @@ Result<HistoryReply> history_reply(StateStore& store, const std::string& key, in
       out.runs.push_back(run_json(r));
       continue;
     }
-    // run_json's fields the strip reads (run_strip_svg: its class), under the same names.
+    // run_json's fields the strip reads (strip_classes: run_class), under the same names.
     nlohmann::json brief = nlohmann::json::object();
     auto& o = brief.get_ref<nlohmann::json::object_t&>();
     o.emplace("run_id", r.run_id);
