@@ -462,6 +462,7 @@ std::expected<Config, ConfigErrors> parse_config(std::string_view yaml, std::str
         continue;
       }
       std::set<std::string> seen;
+      c.monitors.reserve(c.monitors.size() + v.size());
       for (size_t i = 0; i < v.size(); ++i) {
         parse_monitor(w, v[i], i, c);
         if (!c.monitors.empty() && c.monitors.back().line == v[i].Mark().line + 1 &&

@@ -181,6 +181,7 @@ void Daemon::rebuild_monitors(Instant t) {
     if (auto rows = store_.jobs()) stored = std::move(*rows);
   for (auto& r : stored) old.emplace(r.key, r.state);
   monitors_.clear();
+  monitors_.reserve(built.size());
   for (auto& m : built) {
     MonitorState s;
     if (auto it = old.find(m.key); it != old.end() && !it->second.removed && !owners_.owner_changed(m.key)) {

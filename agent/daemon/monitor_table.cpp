@@ -22,6 +22,15 @@ uint32_t MonitorTable::add(MonitorConfig c, MonitorState s, bool adhoc) {
   return i;
 }
 
+void MonitorTable::reserve(size_t n) {
+  configs_.reserve(n);
+  states_.reserve(n);
+  deadline_of_.reserve(n);
+  dirty_flag_.reserve(n);
+  row_saved_.reserve(n);
+  index_.reserve(n);
+}
+
 void MonitorTable::clear() {
   configs_.clear();
   states_.clear();

@@ -46,6 +46,8 @@ class MonitorTable {
   uint32_t add(MonitorConfig c, MonitorState s, bool adhoc = false);
   /// Drops every monitor (a rebuild adds them again).
   void clear();
+  /// Room for `n` monitors (a rebuild knows how many it adds).
+  void reserve(size_t n);
   /// Monitor `i` is `key` from now on; false if another monitor holds `key`.
   bool rekey(uint32_t i, const std::string& key);
   /// Monitor `i`'s config was replaced or edited: its jobs row is written in full next time.
