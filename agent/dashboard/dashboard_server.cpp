@@ -109,15 +109,13 @@ Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
   }
   if (r.url == "/") {
     const nlohmann::json status = data_.status();
+    const OverviewFilter filter{query(r, "state"), query(r, "q"), overview_page_number(query(r, "page"))};
+    // The runs of the jobs this page lists, not of every job (a filter or a page of 10,000).
     std::unordered_map<std::string, nlohmann::json> runs;
-    if (status.contains("monitors") && status["monitors"].is_array())
-      for (const auto& m : status["monitors"])
-        if (m.contains("key") && m["key"].is_string())
-          runs.emplace(m["key"].get<std::string>(), data_.history(m["key"].get<std::string>(), kOverviewRuns, false));
-    return with_headers(Reply{200,
-                              "text/html; charset=utf-8",
-                              overview_page(status, runs, OverviewFilter{query(r, "state"), query(r, "q")}, ctx),
-                              {}});
+    for (const nlohmann::json* m : overview_rows(status, filter).rows)
+      if (const auto& key = field(*m, "key"); key.is_string())
+        runs.emplace(key.get<std::string>(), data_.history(key.get<std::string>(), kOverviewRuns, false));
+    return with_headers(Reply{200, "text/html; charset=utf-8", overview_page(status, runs, filter, ctx), {}});
   }
   if (r.url.starts_with("/jobs/")) {
     const std::string key = r.url.substr(6);  // MHD has decoded the path

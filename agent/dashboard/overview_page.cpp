@@ -104,6 +104,30 @@ std::string host_actions(const json& st, const PageContext& ctx) {
   return out + "</div>";
 }
 
+/// A monitor's key, "" when it has none.
+std::string_view key_of(const json& m) {
+  const json& k = field(m, "key");
+  return k.is_string() ? std::string_view(k.get_ref<const std::string&>()) : std::string_view();
+}
+
+/// "Jobs 1,001-2,000 of 2,500: previous, next": links to the neighbouring pages with the same
+/// filter, when the jobs the filter matches take more than one page; "" otherwise.
+std::string pager(const OverviewFilter& f, const OverviewRows& listed) {
+  if (listed.pages <= 1) return "";
+  auto link = [&](size_t page, std::string_view label) {
+    std::string href =
+        "/?state=" + url_component(f.state) + "&amp;q=" + url_component(f.text) + "&amp;page=" + std::to_string(page);
+    return "<a href=\"" + href + "\" data-page=\"" + std::to_string(page) + "\">" + std::string(label) + "</a>";
+  };
+  const size_t first = (listed.page - 1) * kOverviewPageJobs + 1;
+  std::string out = "<p class=\"pager\">Page " + std::to_string(listed.page) + " of " + std::to_string(listed.pages) +
+                    ": jobs " + std::to_string(first) + "-" + std::to_string(first + listed.rows.size() - 1) + " of " +
+                    std::to_string(listed.matched);
+  if (listed.page > 1) out += " " + link(1, "first") + " " + link(listed.page - 1, "previous");
+  if (listed.page < listed.pages) out += " " + link(listed.page + 1, "next") + " " + link(listed.pages, "last");
+  return out + "</p>";
+}
+
 std::string filter_form(const OverviewFilter& f) {
   std::string out =
       "<form class=\"filter\" method=\"get\" action=\"/\"><label>State <select name=\"state\"><option "
@@ -159,45 +183,63 @@ int state_rank(std::string_view state) {
   return static_cast<int>(it - kStateOrder.begin());  // unknown words last
 }
 
-std::string overview_page(const json& status, const std::unordered_map<std::string, json>& runs,
-                          const OverviewFilter& filter, const PageContext& ctx) {
+size_t overview_page_number(std::string_view text) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string_view::npos) return 1;
+  size_t n = 0;
+  for (char c : text) n = n * 10 + static_cast<size_t>(c - '0');
+  return std::max<size_t>(n, 1);
+}
+
+OverviewRows overview_rows(const json& status, const OverviewFilter& filter) {
+  OverviewRows out;
   const json& monitors = field(status, "monitors");
-  std::vector<const json*> shown;
+  std::vector<const json*>& shown = out.rows;
   const std::string text_lower = ascii_lower(filter.text);
-  if (monitors.is_array())
+  if (monitors.is_array()) {
+    out.total = monitors.size();
     for (const auto& m : monitors)
       if (matches(m, filter, text_lower)) shown.push_back(&m);
+  }
   auto rank = [](const json* m) {
     const json& s = field(*m, "state");
     return state_rank(s.is_string() ? s.get_ref<const std::string&>() : std::string_view());
   };
-  auto name_of = [](const json* m) -> std::string_view {
-    const json& n = field(*m, "key");
-    return n.is_string() ? std::string_view(n.get_ref<const std::string&>()) : std::string_view();
-  };
   std::stable_sort(shown.begin(), shown.end(), [&](const json* a, const json* b) {
     const int ra = rank(a), rb = rank(b);
-    return ra != rb ? ra < rb : name_of(a) < name_of(b);
+    return ra != rb ? ra < rb : key_of(*a) < key_of(*b);
   });
+  out.matched = shown.size();
+  out.pages = std::max<size_t>(1, (shown.size() + kOverviewPageJobs - 1) / kOverviewPageJobs);
+  out.page = std::clamp<size_t>(filter.page, 1, out.pages);
+  const size_t first = (out.page - 1) * kOverviewPageJobs;
+  shown.erase(shown.begin(), shown.begin() + static_cast<std::ptrdiff_t>(std::min(first, shown.size())));
+  if (shown.size() > kOverviewPageJobs) shown.resize(kOverviewPageJobs);
+  return out;
+}
+
+std::string overview_page(const json& status, const std::unordered_map<std::string, json>& runs,
+                          const OverviewFilter& filter, const PageContext& ctx) {
+  const OverviewRows listed = overview_rows(status, filter);
+  const std::string pages = pager(filter, listed);
   std::string body;
-  body.reserve(4096 + shown.size() * 2048);
+  body.reserve(4096 + listed.rows.size() * 2048);
   body += "<header><h1 style=\"display:inline\">Jobs on " + escape_json(field(status, "host")) +
           "</h1><nav style=\"display:inline\"><a href=\"/incidents\">Incidents</a></nav></header><main>";
   if (!ctx.done.empty()) body += "<p class=\"done\">" + escape(ctx.done) + "</p>";
   body += host_facts(status, ctx);
   body += host_actions(status, ctx);
   body += filter_form(filter);
-  body += "<p class=\"muted\">" + std::to_string(shown.size()) + " of " +
-          std::to_string(monitors.is_array() ? monitors.size() : 0) + " jobs</p>";
+  body += "<p class=\"muted\">" + std::to_string(listed.matched) + " of " + std::to_string(listed.total) + " jobs</p>";
+  body += pages;
   body +=
       "<table class=\"jobs\"><thead><tr><th>State</th><th>Job</th><th>Schedule</th><th>Zone</th><th>Source</th>"
       "<th>Last run</th><th>Next expected</th><th>Last runs</th></tr></thead><tbody>";
   static const json kNoRuns = json::array();
-  for (const json* m : shown) {
-    auto it = runs.find(std::string(name_of(m)));
+  for (const json* m : listed.rows) {
+    auto it = runs.find(std::string(key_of(*m)));
     body += job_row(*m, it == runs.end() ? kNoRuns : it->second, ctx);
   }
-  body += "</tbody></table></main>";
+  body += "</tbody></table>" + pages + "</main>";
   return page("cronitor-agent: jobs", body);
 }
 

@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "schedule/schedule.h"
 #include "schedule/zone.h"
@@ -19,18 +21,39 @@ struct PageContext {
   std::string done;           // the one-line result of the last action, shown once
 };
 
-/// The overview's filters, from the query string (?state=failing&q=backup): empty shows all.
+/// The overview's filters, from the query string (?state=failing&q=backup&page=2): empty shows all.
 struct OverviewFilter {
   std::string state;  // a state word (ok, failing, missed, ...)
   std::string text;   // a case-insensitive part of the key, name, schedule or source
+  size_t page = 1;    // which kOverviewPageJobs of the jobs they match, from 1 (past the last: the last)
 };
+
+/// The jobs one overview page lists at most. The daemon draws a page on its loop and reads each
+/// listed job's runs for it (about 0.1 ms a job of 60 runs: dashboard_bench), so a host of 10,000
+/// jobs is shown a thousand at a time, failing first, and the loop is held as for 1,000.
+inline constexpr size_t kOverviewPageJobs = 1000;
+
+/// The page "?page=" names: digits only (at most 9), 0 and anything else are page 1.
+size_t overview_page_number(std::string_view text);
+
+/// The monitors an overview page lists: the status reply's monitors `filter` matches, failing
+/// first, then by key; of those, the filter's page.
+struct OverviewRows {
+  std::vector<const nlohmann::json*> rows;  // into the status reply, in the page's order
+  size_t matched = 0;                       // monitors the filter matches, on every page
+  size_t total = 0;                         // monitors of the status reply
+  size_t page = 1;                          // the page listed: the filter's, within 1..pages
+  size_t pages = 1;
+};
+OverviewRows overview_rows(const nlohmann::json& status, const OverviewFilter& filter);
 
 /// The runs shown per job in the overview's strip.
 inline constexpr size_t kStripRuns = 60;
 
 /// The overview page. `status` is the status reply (`status --json`: monitors, host, daemon,
 /// cron_incident, snooze, systemd, ...); `runs` each monitor's recent runs by key, newest first,
-/// as `history --json` prints them (a key missing: no runs). Failing and missed jobs come first.
+/// as `history --json` prints them (a key missing: no runs), needed for overview_rows' rows only.
+/// Failing and missed jobs come first; past kOverviewPageJobs, links lead to the other pages.
 std::string overview_page(const nlohmann::json& status, const std::unordered_map<std::string, nlohmann::json>& runs,
                           const OverviewFilter& filter, const PageContext& ctx);
 

@@ -3,7 +3,9 @@
 // functions `status --json` and `history --json` print.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <regex>
 
 #include "agent/control/status_view.h"
@@ -347,6 +349,88 @@ TEST(DashboardPage, OverviewListsFailingFirst) {
   const std::string text = overview_page(json{{"monitors", monitors}}, {}, {"", "B-PAU"}, {kPageNow, "1.0"});
   EXPECT_EQ(needle_count(text, "<tr data-key="), 1u);
   EXPECT_NE(text.find("data-key=\"b-paused\""), std::string::npos);
+}
+
+/// `n` monitors of the status reply, keys "job-0000".. in reverse order, every `failing_every`th failing.
+json many_monitors(size_t n, size_t failing_every) {
+  json monitors = json::array();
+  for (size_t i = n; i-- > 0;) {
+    char key[32];
+    std::snprintf(key, sizeof key, "job-%04zu", i);
+    monitors.push_back(
+        {{"key", key}, {"name", std::string(key) + " a&b c"}, {"state", i % failing_every == 0 ? "failing" : "ok"}});
+  }
+  return json{{"host", "h"}, {"monitors", monitors}};
+}
+
+/// The data-key of every job row of `html`, in page order.
+std::vector<std::string> row_keys(const std::string& html) {
+  std::vector<std::string> out;
+  static const std::regex kRow("<tr data-key=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kRow); it != std::sregex_iterator(); ++it)
+    out.push_back((*it)[1]);
+  return out;
+}
+
+// A host of thousands of jobs is listed kOverviewPageJobs at a time, failing first across pages;
+// every job is on exactly one page, and the links keep the filter.
+TEST(DashboardPage, OverviewListsAThousandJobsAPageAndEveryJobOnOnePage) {
+  const json status = many_monitors(2500, 100);  // 25 failing
+  std::vector<std::string> seen;
+  for (size_t page = 1; page <= 3; ++page) {
+    OverviewFilter f;
+    f.page = page;
+    const std::string html = overview_page(status, {}, f, {kPageNow, "1.0"});
+    const auto keys = row_keys(html);
+    ASSERT_EQ(keys.size(), page < 3 ? kOverviewPageJobs : 500u) << page;
+    seen.insert(seen.end(), keys.begin(), keys.end());
+    EXPECT_NE(html.find("2500 of 2500 jobs"), std::string::npos);
+    const std::string range = "Page " + std::to_string(page) + " of 3: jobs " + std::to_string((page - 1) * 1000 + 1) +
+                              "-" + std::to_string((page - 1) * 1000 + keys.size()) + " of 2500";
+    EXPECT_EQ(needle_count(html, range), 2u) << "above and below the table: " << range;
+    EXPECT_EQ(html.find("data-page=\"" + std::to_string(page + 1) + "\">next<") != std::string::npos, page < 3);
+    EXPECT_EQ(html.find(">previous<") != std::string::npos, page > 1);
+  }
+  ASSERT_EQ(seen.size(), 2500u);
+  for (size_t i = 0; i < 25; ++i) {
+    char key[32];
+    std::snprintf(key, sizeof key, "job-%04zu", i * 100);
+    EXPECT_EQ(seen[i], key) << "failing first, by key";
+  }
+  std::vector<std::string> sorted = seen;
+  std::sort(sorted.begin() + 25, sorted.end());
+  EXPECT_TRUE(std::equal(sorted.begin() + 25, sorted.end(), seen.begin() + 25)) << "then by key";
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end()) << "no job on two pages";
+  // A page past the last lists the last; a filter's links keep it, escaped for a URL in HTML.
+  OverviewFilter past{"", "", 99};
+  EXPECT_EQ(row_keys(overview_page(status, {}, past, {kPageNow, "1.0"})),
+            row_keys(overview_page(status, {}, {"", "", 3}, {kPageNow, "1.0"})));
+  const std::string amp = overview_page(status, {}, {"", "A&B C", 2}, {kPageNow, "1.0"});
+  EXPECT_EQ(row_keys(amp).size(), 1000u) << "every name holds \"a&b c\"";
+  EXPECT_NE(amp.find("href=\"/?state=&amp;q=A%26B%20C&amp;page=3\" data-page=\"3\">next</a>"), std::string::npos);
+  const std::string ok = overview_page(status, {}, {"ok", "job-", 2}, {kPageNow, "1.0"});
+  EXPECT_EQ(row_keys(ok).size(), 1000u) << "2,475 ok jobs: page 2 of 3";
+  EXPECT_NE(ok.find("href=\"/?state=ok&amp;q=job-&amp;page=3\" data-page=\"3\">next</a>"), std::string::npos);
+  EXPECT_NE(ok.find("href=\"/?state=ok&amp;q=job-&amp;page=1\" data-page=\"1\">first</a>"), std::string::npos);
+  const std::string odd = overview_page(status, {}, {"", "a b&c", 1}, {kPageNow, "1.0"});
+  EXPECT_EQ(odd.find("class=\"pager\""), std::string::npos) << "one page (none matches): no links";
+  // Under a page's worth: no pager at all.
+  EXPECT_EQ(overview_page(many_monitors(1000, 7), {}, {}, {kPageNow, "1.0"}).find("class=\"pager\""),
+            std::string::npos);
+  EXPECT_NE(overview_page(many_monitors(1001, 7), {}, {}, {kPageNow, "1.0"}).find("Page 1 of 2: jobs 1-1000 of 1001"),
+            std::string::npos);
+}
+
+TEST(DashboardPage, OverviewPageNumberIsDigitsOrPageOne) {
+  EXPECT_EQ(overview_page_number(""), 1u);
+  EXPECT_EQ(overview_page_number("0"), 1u);
+  EXPECT_EQ(overview_page_number("2"), 2u);
+  EXPECT_EQ(overview_page_number("0003"), 3u);
+  EXPECT_EQ(overview_page_number("999999999"), 999999999u);
+  EXPECT_EQ(overview_page_number("9999999999"), 1u) << "more than 9 digits";
+  for (const char* bad : {"-1", "+2", "1e3", "2 ", " 2", "abc", "2x", "%32"})
+    EXPECT_EQ(overview_page_number(bad), 1u) << bad;
 }
 
 TEST(DashboardPage, OverviewShowsHostFactsAndNoExternalAsset) {

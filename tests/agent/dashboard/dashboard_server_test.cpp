@@ -235,6 +235,40 @@ TEST_F(DashboardServerTest, RefusedControlSaysWhy) {
             std::string::npos);
 }
 
+// The overview reads the runs of the jobs it lists only: a filter's matches, a page of a big host.
+TEST_F(DashboardServerTest, OverviewReadsTheRunsOfTheJobsItListsOnly) {
+  DashboardServer::Data data;
+  data.status = [] {
+    json monitors = json::array();
+    for (int i = 0; i < 2500; ++i)
+      monitors.push_back({{"key", "job-" + std::to_string(i)}, {"state", i == 2222 ? "failing" : "ok"}});
+    return json{{"monitors", monitors}};
+  };
+  std::vector<std::string> asked;
+  data.history = [&asked](const std::string& key, int, bool tails) {
+    EXPECT_FALSE(tails);
+    asked.push_back(key);
+    return json::array();
+  };
+  DashboardServer server(dir_ + "/dashboard.token", std::move(data), "1");
+  const std::string cookie = cookie_of(server.handle(Request{"GET", "/login", "", {{"token", token_}}}, kDashboardNow));
+  const std::string first = server.handle(Request{"GET", "/", cookie, {}}, kDashboardNow).body;
+  ASSERT_EQ(asked.size(), kOverviewPageJobs);
+  EXPECT_EQ(asked.front(), "job-2222") << "failing first";
+  for (const auto& key : asked) EXPECT_NE(first.find("data-key=\"" + key + "\""), std::string::npos) << key;
+  asked.clear();
+  const std::string last = server.handle(Request{"GET", "/", cookie, {{"page", "3"}}}, kDashboardNow).body;
+  EXPECT_EQ(asked.size(), 500u);
+  EXPECT_NE(last.find("Page 3 of 3: jobs 2001-2500 of 2500"), std::string::npos);
+  asked.clear();
+  server.handle(Request{"GET", "/", cookie, {{"q", "job-123"}}}, kDashboardNow);
+  EXPECT_EQ(asked, (std::vector<std::string>{"job-123", "job-1230", "job-1231", "job-1232", "job-1233", "job-1234",
+                                             "job-1235", "job-1236", "job-1237", "job-1238", "job-1239"}));
+  asked.clear();
+  server.handle(Request{"GET", "/", cookie, {{"state", "failing"}, {"page", "x"}}}, kDashboardNow);
+  EXPECT_EQ(asked, std::vector<std::string>{"job-2222"});
+}
+
 TEST_F(DashboardServerTest, IncidentsPageAndJobPageListThemAsText) {
   const std::string cookie =
       cookie_of(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kDashboardNow));
