@@ -1,15 +1,19 @@
 #include "agent/dashboard/html.h"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 
 #include "common/duration.h"
+#include "common/text.h"
 #include "schedule/iso8601.h"
 #include "schedule/schedule.h"
 
 namespace cronitor::agent::dashboard {
 
-std::string escape(std::string_view text) {
+namespace {
+
+std::string escape_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
   for (char c : text) {
@@ -38,6 +42,17 @@ std::string escape(std::string_view text) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string escape(std::string_view text) {
+  // Bytes that are not UTF-8 (a Latin-1 name, a file name, a job's binary output) as U+FFFD: the
+  // pages are served as UTF-8, and their data is handed over as the daemon holds it, not as a
+  // JSON line that replaced them already.
+  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+    return escape_utf8(replace_invalid_utf8(text));
+  return escape_utf8(text);
 }
 
 std::string url_component(std::string_view text) {

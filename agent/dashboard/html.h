@@ -14,7 +14,8 @@ namespace cronitor::agent::dashboard {
 using schedule::Instant;
 
 /// `text` safe inside an element or a quoted attribute: & < > " ' as entities, NUL and other C0
-/// controls (but tab, LF, CR) as U+FFFD. Every job-controlled text goes through here.
+/// controls (but tab, LF, CR) and bytes that are not UTF-8 as U+FFFD. Every job-controlled text
+/// goes through here.
 std::string escape(std::string_view text);
 /// `text` as one URL path segment or query value: every byte but A-Z a-z 0-9 - . _ ~ as %XX.
 std::string url_component(std::string_view text);

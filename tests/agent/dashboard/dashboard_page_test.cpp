@@ -83,6 +83,11 @@ TEST(DashboardHtml, EscapesEveryMarkupCharacter) {
             "a\xEF\xBF\xBD"
             "b\xEF\xBF\xBD\t\n");
   EXPECT_EQ(escape("caf\xC3\xA9"), "caf\xC3\xA9");  // UTF-8 passes
+  // Not UTF-8 (Latin-1, a cut sequence, an overlong "<"): U+FFFD each byte, never a raw byte or a tag.
+  EXPECT_EQ(escape("caf\xE9 <b>"), "caf\xEF\xBF\xBD &lt;b&gt;");
+  EXPECT_EQ(escape("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(escape("\xC0\xBC"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(escape("\xE2\x82\xAC&"), "\xE2\x82\xAC&amp;");  // the euro sign, then an entity
 }
 
 TEST(DashboardHtml, UrlComponentEncodesAllButUnreserved) {
