@@ -144,6 +144,9 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler, private
   void drain_spool(bool before_batch = false);
   bool take_spool_events();  // reads the spool's inotify events; true if a drain is due
   std::string run_control(const Peer& peer, const Request& r);
+  /// The status request's reply (`status --json`): `peer`'s jobs, or every job when `sees_all`.
+  /// The dashboard takes it as it is, not written as a line and parsed back.
+  nlohmann::json status_reply(const Peer& peer, bool sees_all);
 
   // systemd timers over D-Bus (daemon_timers.cpp).
   std::unique_ptr<SystemdRunSource> systemd_source();  // agent/sources/systemd_run_source.h

@@ -15,12 +15,7 @@ namespace cronitor::agent {
 dashboard::DashboardServer::Data Daemon::dashboard_data() {
   dashboard::DashboardServer::Data data;
   // The socket's own replies, as root sees them: one source for `status --json` and the pages.
-  data.status = [this] {
-    Request req;
-    req.kind = Request::Kind::kStatus;
-    req.sees_all = true;
-    return nlohmann::json::parse(run_control(Peer{}, req), nullptr, false);
-  };
+  data.status = [this] { return status_reply(Peer{}, true); };
   data.history = [this](const std::string& key, int limit, bool tails) {
     // The runs of the socket's history reply, without writing and parsing its JSON line (1,000
     // of them per overview).

@@ -193,27 +193,32 @@ size_t overview_page_number(std::string_view text) {
 OverviewRows overview_rows(const json& status, const OverviewFilter& filter) {
   OverviewRows out;
   const json& monitors = field(status, "monitors");
-  std::vector<const json*>& shown = out.rows;
+  // Each matching monitor with its sort key, looked up once (not at every comparison).
+  struct Row {
+    int rank;
+    std::string_view key;
+    const json* monitor;
+  };
+  std::vector<Row> rows;
   const std::string text_lower = ascii_lower(filter.text);
   if (monitors.is_array()) {
     out.total = monitors.size();
     for (const auto& m : monitors)
-      if (matches(m, filter, text_lower)) shown.push_back(&m);
+      if (matches(m, filter, text_lower)) {
+        const json& s = field(m, "state");
+        rows.push_back(
+            {state_rank(s.is_string() ? s.get_ref<const std::string&>() : std::string_view()), key_of(m), &m});
+      }
   }
-  auto rank = [](const json* m) {
-    const json& s = field(*m, "state");
-    return state_rank(s.is_string() ? s.get_ref<const std::string&>() : std::string_view());
-  };
-  std::stable_sort(shown.begin(), shown.end(), [&](const json* a, const json* b) {
-    const int ra = rank(a), rb = rank(b);
-    return ra != rb ? ra < rb : key_of(*a) < key_of(*b);
-  });
-  out.matched = shown.size();
-  out.pages = std::max<size_t>(1, (shown.size() + kOverviewPageJobs - 1) / kOverviewPageJobs);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.rank != b.rank ? a.rank < b.rank : a.key < b.key; });
+  out.matched = rows.size();
+  out.pages = std::max<size_t>(1, (rows.size() + kOverviewPageJobs - 1) / kOverviewPageJobs);
   out.page = std::clamp<size_t>(filter.page, 1, out.pages);
-  const size_t first = (out.page - 1) * kOverviewPageJobs;
-  shown.erase(shown.begin(), shown.begin() + static_cast<std::ptrdiff_t>(std::min(first, shown.size())));
-  if (shown.size() > kOverviewPageJobs) shown.resize(kOverviewPageJobs);
+  const size_t first = std::min((out.page - 1) * kOverviewPageJobs, rows.size());
+  const size_t last = std::min(first + kOverviewPageJobs, rows.size());
+  out.rows.reserve(last - first);
+  for (size_t i = first; i < last; ++i) out.rows.push_back(rows[i].monitor);
   return out;
 }
 
