@@ -147,6 +147,9 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler, private
   /// The status request's reply (`status --json`): `peer`'s jobs, or every job when `sees_all`.
   /// The dashboard takes it as it is, not written as a line and parsed back.
   nlohmann::json status_reply(const Peer& peer, bool sees_all);
+  /// The reply's `monitors`: the status objects of the jobs `peer` sees (all when `sees_all`),
+  /// or only that of the job `only` names (none when there is no such job).
+  nlohmann::json monitors_status(const Peer& peer, bool sees_all, const std::string* only = nullptr);
 
   // systemd timers over D-Bus (daemon_timers.cpp).
   std::unique_ptr<SystemdRunSource> systemd_source();  // agent/sources/systemd_run_source.h

@@ -18,19 +18,25 @@
 
 namespace cronitor::agent {
 
-nlohmann::json Daemon::status_reply(const Peer& c, bool sees_all) {
+nlohmann::json Daemon::monitors_status(const Peer& c, bool sees_all, const std::string* only) {
   using nlohmann::json;
   json list = json::array();
+  std::optional<uint32_t> one;
+  if (only && !(one = monitors_.find(*only))) return list;
+  const uint32_t from = one ? *one : 0, to = one ? *one + 1 : static_cast<uint32_t>(monitors_.size());
   std::set<std::string> live_timers;  // keys of the timers the systemd manager reports
   if (const SystemdWatch* sd = live_systemd())
-    for (const auto& t : sd->timer_list()) live_timers.insert(t.key);
+    for (const auto& t : sd->timer_list())
+      if (!only || t.key == *only) live_timers.insert(t.key);
   // Jobs seen only in cron's log: at its default -L 1 their failures cannot be seen (issue 17).
   std::optional<std::string> unseen;
-  if (std::any_of(monitors_.begin(), monitors_.end(),
-                  [](const MonitorConfig& m) { return m.reported_by == kReportedByCronLog; }))
+  bool cron_log_jobs = false;
+  for (uint32_t i = from; i < to && !cron_log_jobs; ++i)
+    cron_log_jobs = monitors_.config(i).reported_by == kReportedByCronLog;
+  if (cron_log_jobs)
     unseen = unseen_failures(detect_cron_logging(
         config_.discovery.root == "/" || !discovery_.on() ? std::string() : discovery_.root()->root()));
-  for (uint32_t i = 0; i < monitors_.size(); ++i) {
+  for (uint32_t i = from; i < to; ++i) {
     const auto& m = monitors_.config(i);
     if (!sees_all && m.uid != static_cast<int64_t>(c.uid)) continue;  // others' jobs are theirs
     list.push_back(status_json(m.key, m.name, m.schedule_text(), m.zone.name(), m.source(), monitors_.state(i),
@@ -39,6 +45,12 @@ nlohmann::json Daemon::status_reply(const Peer& c, bool sees_all) {
     list.back()["reported_by"] = by.empty() ? json() : json(by);
     list.back()["failures_unseen"] = unseen && m.reported_by == kReportedByCronLog ? json(*unseen) : json();
   }
+  return list;
+}
+
+nlohmann::json Daemon::status_reply(const Peer& c, bool sees_all) {
+  using nlohmann::json;
+  json list = monitors_status(c, sees_all);
   json refused = json::array();  // users' crontab lines that may not define their key (key_owners.h)
   for (const auto& r : owners_.refused())
     if (sees_all || r.uid == static_cast<int64_t>(c.uid))

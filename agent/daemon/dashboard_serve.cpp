@@ -16,6 +16,10 @@ dashboard::DashboardServer::Data Daemon::dashboard_data() {
   dashboard::DashboardServer::Data data;
   // The socket's own replies, as root sees them: one source for `status --json` and the pages.
   data.status = [this] { return status_reply(Peer{}, true); };
+  data.monitor = [this](const std::string& key) {  // a job page's: not every job's status
+    nlohmann::json one = monitors_status(Peer{}, true, &key);
+    return one.empty() ? nlohmann::json() : std::move(one[0]);
+  };
   data.history = [this](const std::string& key, int limit, bool tails) {
     // The runs of the socket's history reply, without writing and parsing its JSON line (1,000
     // of them per overview).

@@ -119,22 +119,29 @@ Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
   }
   if (r.url.starts_with("/jobs/")) {
     const std::string key = r.url.substr(6);  // MHD has decoded the path
-    const nlohmann::json status = data_.status();
-    if (status.contains("monitors") && status["monitors"].is_array())
-      for (const auto& m : status["monitors"])
-        if (m.value("key", std::string()) == key) {
-          nlohmann::json incidents;
-          if (data_.incidents) {
-            const nlohmann::json log = data_.incidents(key, kJobIncidentsShown, false);
-            incidents = log.is_object() && log.contains("incidents") ? log["incidents"] : nlohmann::json::array();
+    nlohmann::json monitor;
+    if (data_.monitor) {
+      monitor = data_.monitor(key);
+    } else {
+      const nlohmann::json status = data_.status();
+      if (const auto& list = field(status, "monitors"); list.is_array())
+        for (const auto& m : list)
+          if (m.value("key", std::string()) == key) {
+            monitor = m;
+            break;
           }
-          const nlohmann::json extras = data_.extras ? data_.extras(key) : nlohmann::json();
-          return with_headers(Reply{200,
-                                    "text/html; charset=utf-8",
-                                    job_page(m, data_.history(key, kJobPageRuns, true), ctx, incidents, extras),
-                                    {}});
-        }
-    return text(404, "No job with that key.\n");
+    }
+    if (!monitor.is_object()) return text(404, "No job with that key.\n");
+    nlohmann::json incidents;
+    if (data_.incidents) {
+      const nlohmann::json log = data_.incidents(key, kJobIncidentsShown, false);
+      incidents = log.is_object() && log.contains("incidents") ? log["incidents"] : nlohmann::json::array();
+    }
+    const nlohmann::json extras = data_.extras ? data_.extras(key) : nlohmann::json();
+    return with_headers(Reply{200,
+                              "text/html; charset=utf-8",
+                              job_page(monitor, data_.history(key, kJobPageRuns, true), ctx, incidents, extras),
+                              {}});
   }
   return text(404, "Not found.\n");
 }

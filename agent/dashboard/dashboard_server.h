@@ -27,6 +27,9 @@ class DashboardServer {
  public:
   struct Data {
     std::function<nlohmann::json()> status;  // the status reply, as `status --json` prints it
+    /// One job's object of the reply's `monitors` (null: no such job), for its page; unset: the
+    /// job is looked up in status().
+    std::function<nlohmann::json(const std::string& key)> monitor;
     /// Runs, newest first, as `history --json` lists them; `tails` false: without output tails.
     std::function<nlohmann::json(const std::string& key, int limit, bool tails)> history;
     /// One control request as root, the line the CLI sends on the socket ({"control": "pause", ...}):

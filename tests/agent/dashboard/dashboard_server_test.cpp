@@ -269,6 +269,33 @@ TEST_F(DashboardServerTest, OverviewReadsTheRunsOfTheJobsItListsOnly) {
   EXPECT_EQ(asked, std::vector<std::string>{"job-2222"});
 }
 
+// A job page asks for its own job's status object when the daemon offers it, not every job's.
+TEST_F(DashboardServerTest, JobPageTakesItsJobAloneWhenOffered) {
+  DashboardServer::Data data;
+  int statuses = 0;
+  std::vector<std::string> monitors;
+  data.status = [&statuses] {
+    ++statuses;
+    return json{{"monitors", json::array({{{"key", "x"}, {"name", "from status"}, {"state", "ok"}}})}};
+  };
+  data.monitor = [&monitors](const std::string& key) {
+    monitors.push_back(key);
+    return key == "x" ? json{{"key", "x"}, {"name", "from monitor"}, {"state", "failing"}} : json();
+  };
+  data.history = [](const std::string&, int, bool) { return json::array(); };
+  DashboardServer server(dir_ + "/dashboard.token", std::move(data), "1");
+  const std::string cookie = cookie_of(server.handle(Request{"GET", "/login", "", {{"token", token_}}}, kDashboardNow));
+  const auto page = server.handle(Request{"GET", "/jobs/x", cookie, {}}, kDashboardNow);
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_NE(page.body.find("from monitor"), std::string::npos);
+  EXPECT_EQ(page.body.find("from status"), std::string::npos);
+  EXPECT_EQ(server.handle(Request{"GET", "/jobs/y", cookie, {}}, kDashboardNow).status, 404u);
+  EXPECT_EQ(monitors, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(statuses, 0);
+  server.handle(Request{"GET", "/", cookie, {}}, kDashboardNow);
+  EXPECT_EQ(statuses, 1) << "the overview lists every job";
+}
+
 TEST_F(DashboardServerTest, IncidentsPageAndJobPageListThemAsText) {
   const std::string cookie =
       cookie_of(server_->handle(Request{"GET", "/login", "", {{"token", token_}}}, kDashboardNow));
