@@ -110,8 +110,8 @@ std::string_view key_of(const json& m) {
   return k.is_string() ? std::string_view(k.get_ref<const std::string&>()) : std::string_view();
 }
 
-/// "Jobs 1,001-2,000 of 2,500: previous, next": links to the neighbouring pages with the same
-/// filter, when the jobs the filter matches take more than one page; "" otherwise.
+/// "Page 2 of 3: jobs 1001-2000 of 2500" and links to the first, previous, next and last pages
+/// with the same filter, when the jobs the filter matches take more than one page; "" otherwise.
 std::string pager(const OverviewFilter& f, const OverviewRows& listed) {
   if (listed.pages <= 1) return "";
   auto link = [&](size_t page, std::string_view label) {
