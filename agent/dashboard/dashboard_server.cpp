@@ -111,11 +111,12 @@ Reply DashboardServer::handle(const MetricsHttp::Request& r, Instant now) {
     const nlohmann::json status = data_.status();
     const OverviewFilter filter{query(r, "state"), query(r, "q"), overview_page_number(query(r, "page"))};
     // The runs of the jobs this page lists, not of every job (a filter or a page of 10,000).
+    const OverviewRows listed = overview_rows(status, filter);
     std::unordered_map<std::string, nlohmann::json> runs;
-    for (const nlohmann::json* m : overview_rows(status, filter).rows)
+    for (const nlohmann::json* m : listed.rows)
       if (const auto& key = field(*m, "key"); key.is_string())
         runs.emplace(key.get<std::string>(), data_.history(key.get<std::string>(), kOverviewRuns, false));
-    return with_headers(Reply{200, "text/html; charset=utf-8", overview_page(status, runs, filter, ctx), {}});
+    return with_headers(Reply{200, "text/html; charset=utf-8", overview_page(status, listed, runs, filter, ctx), {}});
   }
   if (r.url.starts_with("/jobs/")) {
     const std::string key = r.url.substr(6);  // MHD has decoded the path

@@ -224,7 +224,12 @@ OverviewRows overview_rows(const json& status, const OverviewFilter& filter) {
 
 std::string overview_page(const json& status, const std::unordered_map<std::string, json>& runs,
                           const OverviewFilter& filter, const PageContext& ctx) {
-  const OverviewRows listed = overview_rows(status, filter);
+  return overview_page(status, overview_rows(status, filter), runs, filter, ctx);
+}
+
+std::string overview_page(const json& status, const OverviewRows& listed,
+                          const std::unordered_map<std::string, json>& runs, const OverviewFilter& filter,
+                          const PageContext& ctx) {
   const std::string pages = pager(filter, listed);
   std::string body;
   body.reserve(4096 + listed.rows.size() * 2048);

@@ -56,6 +56,10 @@ inline constexpr size_t kStripRuns = 60;
 /// Failing and missed jobs come first; past kOverviewPageJobs, links lead to the other pages.
 std::string overview_page(const nlohmann::json& status, const std::unordered_map<std::string, nlohmann::json>& runs,
                           const OverviewFilter& filter, const PageContext& ctx);
+/// The same page from the rows overview_rows(status, filter) gave (the server reads their runs first).
+std::string overview_page(const nlohmann::json& status, const OverviewRows& listed,
+                          const std::unordered_map<std::string, nlohmann::json>& runs, const OverviewFilter& filter,
+                          const PageContext& ctx);
 
 /// A job page's chart and runs cover this many days at most (and kJobPageRuns runs).
 inline constexpr int kJobPageDays = 30;
