@@ -599,7 +599,9 @@ std::vector<UpstreamStats> Deliverer::stats() const {
 bool Deliverer::idle() const {
   for (const auto& l : impl_->lanes)
     if (l->in_flight) return false;
-  return true;
+  int pump = SD_EVENT_OFF;
+  sd_event_source_get_enabled(impl_->pump_src, &pump);
+  return pump == SD_EVENT_OFF;
 }
 
 }  // namespace cronitor::uplink

@@ -76,7 +76,9 @@ class Deliverer {
   /// Rows were committed: look for work on the next loop iteration.
   void kick();
   std::vector<UpstreamStats> stats() const;
-  bool idle() const;  // nothing in flight
+  /// Nothing in flight and no look for work pending: a completion that made more work (a check
+  /// created, then its job's pings) has started it.
+  bool idle() const;
 
   struct Impl;
 
