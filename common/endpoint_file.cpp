@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "common/unique_fd.h"
+
 namespace cronitor {
 namespace {
 
@@ -24,8 +26,9 @@ std::string endpoint_file_path() {
 }
 
 Result<Endpoint> read_endpoint_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
+  const UniqueFd file(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  const int fd = file.get();
+  if (!file) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
   struct stat st {};
   std::string text;
   Result<Endpoint> out = fail("\"" + path + "\": no socket= line");
@@ -53,7 +56,6 @@ Result<Endpoint> read_endpoint_file(const std::string& path) {
     }
     if (!e.socket.empty() || !e.spool.empty()) out = e;
   }
-  ::close(fd);
   return out;
 }
 
@@ -67,12 +69,13 @@ Result<void> write_endpoint_file(const std::string& path, const Endpoint& e) {
     return std::unexpected(Error::from_errno("mkdir", "\"" + folder + "\""));
   const std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return std::unexpected(Error::from_errno("open", "\"" + tmp + "\""));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) return std::unexpected(Error::from_errno("open", "\"" + tmp + "\""));
   const std::string text = "socket=" + e.socket + "\nspool=" + e.spool + "\n";
-  const bool ok = ::fchmod(fd, 0644) == 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const bool ok =
+      ::fchmod(fd.get(), 0644) == 0 && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const int err = errno;
-  ::close(fd);
+  fd.reset();
   if (!ok) {
     ::unlink(tmp.c_str());
     return std::unexpected(Error::from_errno("write", "\"" + tmp + "\"", err));

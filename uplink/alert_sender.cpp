@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "common/unique_fd.h"
 #include "common/url_text.h"
 #include "uplink/curl_request.h"
 #include "uplink/post_child.h"
@@ -134,26 +135,24 @@ SendResult AlertSender::mail(const OutgoingMessage& m) {
   if (::access(sendmail.c_str(), X_OK) != 0) return {false, false, "\"" + sendmail + "\" not found: cannot send email"};
   int in[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return {false, true, "pipe failed"};
+  UniqueFd read_end(in[0]), write_end(in[1]);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, read_end.get(), 0);
   const char* argv[] = {sendmail.c_str(), "-t", "-oi", nullptr};
   pid_t pid;
   int rc = posix_spawn(&pid, sendmail.c_str(), &fa, nullptr, const_cast<char**>(argv), environ);
   posix_spawn_file_actions_destroy(&fa);
-  ::close(in[0]);
-  if (rc != 0) {
-    ::close(in[1]);
-    return {false, true, "spawning \"" + sendmail + "\" failed"};
-  }
+  read_end.reset();
+  if (rc != 0) return {false, true, "spawning \"" + sendmail + "\" failed"};
   size_t off = 0;
   while (off < m.body.size()) {
-    ssize_t n = ::write(in[1], m.body.data() + off, m.body.size() - off);
+    ssize_t n = ::write(write_end.get(), m.body.data() + off, m.body.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     off += static_cast<size_t>(n);
   }
-  ::close(in[1]);
+  write_end.reset();  // sendmail reads to the end before it sends and exits
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/event_source.h"
+#include "common/unique_fd.h"
 #include "uplink/curl_request.h"
 #include "uplink/self_heartbeat.h"
 
@@ -84,11 +86,11 @@ struct Deliverer::Impl {
   Log log;
   std::vector<std::unique_ptr<Lane>> lanes;
   CURLM* multi = nullptr;
-  int epfd = -1;                          // curl's sockets
-  sd_event_source* epoll_src = nullptr;   // epfd in the loop
-  sd_event_source* curl_timer = nullptr;  // curl's own timeouts
-  sd_event_source* wake = nullptr;        // the end of a back-off or rate-limit wait
-  sd_event_source* pump_src = nullptr;    // a defer: remove delivered rows, start more
+  UniqueFd epfd;           // curl's sockets
+  EventSource epoll_src;   // epfd in the loop (after epfd: released before it closes)
+  EventSource curl_timer;  // curl's own timeouts
+  EventSource wake;        // the end of a back-off or rate-limit wait
+  EventSource pump_src;    // a defer: remove delivered rows, start more
   std::vector<int64_t> done_ids;
   std::vector<CURL*> spare;
   std::unordered_set<CURL*> active;
@@ -102,8 +104,6 @@ struct Deliverer::Impl {
       curl_multi_cleanup(multi);
     }
     for (CURL* e : spare) curl_easy_cleanup(e);
-    for (sd_event_source* s : {epoll_src, curl_timer, wake, pump_src}) sd_event_source_disable_unref(s);
-    if (epfd >= 0) ::close(epfd);
     if (!done_ids.empty()) (void)outbox->remove(done_ids);
   }
 
@@ -124,20 +124,20 @@ struct Deliverer::Impl {
   static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
     auto* self = static_cast<Impl*>(userp);
     if (what == CURL_POLL_REMOVE) {
-      ::epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, nullptr);
+      ::epoll_ctl(self->epfd.get(), EPOLL_CTL_DEL, fd, nullptr);
       return 0;
     }
     epoll_event e{};
     e.events = (what & CURL_POLL_IN ? uint32_t{EPOLLIN} : 0u) | (what & CURL_POLL_OUT ? uint32_t{EPOLLOUT} : 0u);
     e.data.fd = fd;
-    if (::epoll_ctl(self->epfd, EPOLL_CTL_MOD, fd, &e) != 0 && errno == ENOENT)
-      ::epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &e);
+    if (::epoll_ctl(self->epfd.get(), EPOLL_CTL_MOD, fd, &e) != 0 && errno == ENOENT)
+      ::epoll_ctl(self->epfd.get(), EPOLL_CTL_ADD, fd, &e);
     return 0;
   }
   static int on_io(sd_event_source*, int, uint32_t, void* ud) {
     auto* self = static_cast<Impl*>(ud);
     epoll_event events[64];
-    int n = ::epoll_wait(self->epfd, events, 64, 0);
+    int n = ::epoll_wait(self->epfd.get(), events, 64, 0);
     for (int i = 0; i < n; ++i) {
       const uint32_t r = events[i].events;
       int flags = (r & EPOLLIN ? CURL_CSELECT_IN : 0) | (r & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
@@ -150,9 +150,9 @@ struct Deliverer::Impl {
   }
   static int on_curl_timer_cfg(CURLM*, long timeout_ms, void* userp) {
     auto* self = static_cast<Impl*>(userp);
-    if (timeout_ms < 0) return sd_event_source_set_enabled(self->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-    sd_event_source_set_time(self->curl_timer, self->mono() + static_cast<uint64_t>(timeout_ms) * 1000);
-    sd_event_source_set_enabled(self->curl_timer, SD_EVENT_ONESHOT);
+    if (timeout_ms < 0) return sd_event_source_set_enabled(self->curl_timer.get(), SD_EVENT_OFF) < 0 ? -1 : 0;
+    sd_event_source_set_time(self->curl_timer.get(), self->mono() + static_cast<uint64_t>(timeout_ms) * 1000);
+    sd_event_source_set_enabled(self->curl_timer.get(), SD_EVENT_ONESHOT);
     return 0;
   }
   static int on_curl_timer(sd_event_source*, uint64_t, void* ud) {
@@ -170,7 +170,7 @@ struct Deliverer::Impl {
     static_cast<Impl*>(ud)->pump();
     return 0;
   }
-  void schedule_pump() { sd_event_source_set_enabled(pump_src, SD_EVENT_ONESHOT); }
+  void schedule_pump() { sd_event_source_set_enabled(pump_src.get(), SD_EVENT_ONESHOT); }
 
   // ---- completions ----
   void reap() {
@@ -460,8 +460,8 @@ struct Deliverer::Impl {
     }
     if (!done_ids.empty()) schedule_pump();  // unreadable rows were dropped: remove them
     if (next_wake != UINT64_MAX) {
-      sd_event_source_set_time(wake, next_wake);
-      sd_event_source_set_enabled(wake, SD_EVENT_ONESHOT);
+      sd_event_source_set_time(wake.get(), next_wake);
+      sd_event_source_set_enabled(wake.get(), SD_EVENT_ONESHOT);
     }
     int running = 0;
     curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);  // start what was added
@@ -512,16 +512,21 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(sd_event* ev, Outbox& outbo
   curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
   curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, Impl::on_curl_timer_cfg);
   curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
-  p->epfd = ::epoll_create1(EPOLL_CLOEXEC);
-  if (p->epfd < 0) return std::unexpected(Error::from_errno("epoll_create1", "uplink"));
-  int r = sd_event_add_io(ev, &p->epoll_src, p->epfd, EPOLLIN, Impl::on_io, p);
-  if (r >= 0) r = sd_event_add_time(ev, &p->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, Impl::on_curl_timer, p);
-  if (r >= 0) r = sd_event_add_time(ev, &p->wake, CLOCK_MONOTONIC, UINT64_MAX, 10000, Impl::on_wake, p);
-  if (r >= 0) r = sd_event_add_defer(ev, &p->pump_src, Impl::on_pump, p);
+  p->epfd.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!p->epfd) return std::unexpected(Error::from_errno("epoll_create1", "uplink"));
+  sd_event_source *io = nullptr, *timer = nullptr, *wake = nullptr, *pump = nullptr;
+  int r = sd_event_add_io(ev, &io, p->epfd.get(), EPOLLIN, Impl::on_io, p);
+  p->epoll_src.reset(io);
+  if (r >= 0) r = sd_event_add_time(ev, &timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, Impl::on_curl_timer, p);
+  p->curl_timer.reset(timer);
+  if (r >= 0) r = sd_event_add_time(ev, &wake, CLOCK_MONOTONIC, UINT64_MAX, 10000, Impl::on_wake, p);
+  p->wake.reset(wake);
+  if (r >= 0) r = sd_event_add_defer(ev, &pump, Impl::on_pump, p);
+  p->pump_src.reset(pump);
   if (r < 0) return std::unexpected(Error::from_errno("sd_event_add", "uplink", -r));
-  sd_event_source_set_enabled(p->curl_timer, SD_EVENT_OFF);
-  sd_event_source_set_enabled(p->wake, SD_EVENT_OFF);
-  sd_event_source_set_enabled(p->pump_src, SD_EVENT_ONESHOT);  // what a previous run left queued
+  sd_event_source_set_enabled(p->curl_timer.get(), SD_EVENT_OFF);
+  sd_event_source_set_enabled(p->wake.get(), SD_EVENT_OFF);
+  sd_event_source_set_enabled(p->pump_src.get(), SD_EVENT_ONESHOT);  // what a previous run left queued
   return std::unique_ptr<Deliverer>(new Deliverer(std::move(impl)));
 }
 
@@ -600,7 +605,7 @@ bool Deliverer::idle() const {
   for (const auto& l : impl_->lanes)
     if (l->in_flight) return false;
   int pump = SD_EVENT_OFF;
-  sd_event_source_get_enabled(impl_->pump_src, &pump);
+  sd_event_source_get_enabled(impl_->pump_src.get(), &pump);
   return pump == SD_EVENT_OFF;
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/unique_fd.h"
 #include "uplink/upstream.h"
 #include "uplink/upstream_schedule.h"
 
@@ -86,11 +87,11 @@ void CheckLedger::load() {
 Result<void> CheckLedger::save() const {
   const std::string text = nlohmann::json(last_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::string tmp = path_ + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return std::unexpected(Error::from_errno("open", tmp));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return std::unexpected(Error::from_errno("open", tmp));
+  const bool ok = ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const int err = errno;
-  ::close(fd);
+  fd.reset();
   if (!ok) return std::unexpected(Error::from_errno("write", tmp, err));
   if (::rename(tmp.c_str(), path_.c_str()) != 0) return std::unexpected(Error::from_errno("rename", path_));
   return {};

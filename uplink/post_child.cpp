@@ -13,6 +13,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "common/url_text.h"
 
 extern char** environ;
@@ -153,10 +154,11 @@ SendResult AlertSender::post_in_child(const std::string& exe, const OutgoingMess
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return {false, true, "socketpair failed: " + std::string(std::strerror(errno))};
+  UniqueFd ours(sv[0]), theirs(sv[1]);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-  posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, theirs.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, theirs.get(), 1);
   // The calling thread blocks the signals the daemon's loop takes as events: the child starts with
   // none blocked and SIGPIPE at its default, as a program run from a shell would.
   posix_spawnattr_t attr;
@@ -174,9 +176,8 @@ SendResult AlertSender::post_in_child(const std::string& exe, const OutgoingMess
   const int rc = posix_spawn(&pid, exe.c_str(), &fa, &attr, const_cast<char**>(argv), environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
-  ::close(sv[1]);
+  theirs.reset();
   if (rc != 0) {
-    ::close(sv[0]);
     return {false, true, "spawning the sending process \"" + exe + "\" failed: " + std::strerror(rc)};
   }
   {
@@ -186,9 +187,9 @@ SendResult AlertSender::post_in_child(const std::string& exe, const OutgoingMess
   }
   std::string out;
   // The child's own timeout ends the transfer; the margin covers its start.
-  const bool sent = write_all(sv[0], encode_post_request(m, timeout_)) && ::shutdown(sv[0], SHUT_WR) == 0;
-  const bool read = sent && read_all(sv[0], out, static_cast<int>(timeout_.count()) + 5000);
-  ::close(sv[0]);
+  const bool sent = write_all(ours.get(), encode_post_request(m, timeout_)) && ::shutdown(ours.get(), SHUT_WR) == 0;
+  const bool read = sent && read_all(ours.get(), out, static_cast<int>(timeout_.count()) + 5000);
+  ours.reset();
   {
     std::lock_guard lock(child_mu_);
     if (!read) ::kill(pid, SIGKILL);

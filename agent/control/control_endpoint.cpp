@@ -97,24 +97,24 @@ void ControlEndpoint::on_accept() {
       // Out of descriptors: the backlog would stay full and starve everyone. Free the reserve to
       // take one connection off the backlog and close it (its wrapper spools).
       reserve_fd_.reset();
-      if (int dropped = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC); dropped >= 0) ::close(dropped);
+      // Closed at once (its wrapper spools), so that the reserve can be opened again.
+      (void)UniqueFd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
       continue;
     }
     if (fd < 0) return;
-    accept_one(fd);
+    accept_one(UniqueFd(fd));
   }
 }
 
-void ControlEndpoint::accept_one(int fd) {
+void ControlEndpoint::accept_one(UniqueFd conn) {
+  const int fd = conn.get();
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (conns_.size() >= options_.max_conns || ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    ::close(fd);  // the wrapper spools instead
-    return;
-  }
+  if (conns_.size() >= options_.max_conns || ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return;  // closed: the wrapper spools instead
   auto c = std::make_unique<Conn>();
-  c->fd.reset(fd);
+  c->fd = std::move(conn);
   c->uid = cred.uid;
   c->pid = cred.pid;
   const uint64_t spread = options_.read_timeout_spread_usec;

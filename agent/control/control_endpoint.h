@@ -88,7 +88,7 @@ class ControlEndpoint {
   ControlEndpoint(sd_event* ev, std::string path, Handler& handler, Options options);
   [[nodiscard]] Result<void> bind_and_listen();
   void on_accept();
-  void accept_one(int fd);
+  void accept_one(UniqueFd conn);
   void on_io(Conn& c, uint32_t revents);
   void send_reply(Conn& c, std::string text);
   void uncount(Conn& c);

@@ -173,36 +173,44 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::bind(sd_event* ev, const std::
   // The limits per source and in total are the admission's (MHD's per-IP limit would count each
   // of loopback's addresses apart); MHD's own limit leaves room for connections cut to make room,
   // which it closes at its next read.
-  self->mhd_ = MHD_start_daemon(
+  self->mhd_.reset(MHD_start_daemon(
       flags, port, &MetricsHttpAccess::on_accept, self.get(), &MetricsHttpAccess::on_request, self.get(),
       MHD_OPTION_SOCK_ADDR, reinterpret_cast<const sockaddr*>(&addr->addr), MHD_OPTION_CONNECTION_LIMIT,
       limits.connections * 2, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       limits.connection_memory, MHD_OPTION_LISTEN_BACKLOG_SIZE, 16u, MHD_OPTION_NOTIFY_CONNECTION,
       &MetricsHttpAccess::on_connection, self.get(), MHD_OPTION_NOTIFY_COMPLETED, &MetricsHttpAccess::on_completed,
-      self.get(), MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END);
+      self.get(), MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END));
   if (!self->mhd_ && !mhd_open_error().empty()) return fail(what + " \"" + address + "\": " + mhd_open_error());
   if (!self->mhd_)
     return fail(what + " \"" + address + "\": cannot serve there" +
                 (last_mhd_message.empty() ? std::string() : ": " + last_mhd_message));
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(self->mhd_, MHD_DAEMON_INFO_EPOLL_FD);
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(self->mhd_.get(), MHD_DAEMON_INFO_EPOLL_FD);
   if (!info) return fail(what + ": libmicrohttpd has no epoll set");
-  if (int r = sd_event_add_io(ev, &self->io_src_, info->epoll_fd, EPOLLIN, on_io, self.get()); r < 0)
+  sd_event_source* s = nullptr;
+  if (int r = sd_event_add_io(ev, &s, info->epoll_fd, EPOLLIN, on_io, self.get()); r < 0)
     return std::unexpected(Error::from_errno("sd_event_add_io", what, -r));
-  if (int r = sd_event_add_time(ev, &self->timer_src_, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, self.get()); r < 0)
+  self->io_src_.reset(s);
+  s = nullptr;
+  if (int r = sd_event_add_time(ev, &s, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, self.get()); r < 0)
     return std::unexpected(Error::from_errno("sd_event_add_time", what, -r));
-  sd_event_source_set_enabled(self->timer_src_, SD_EVENT_OFF);
+  self->timer_src_.reset(s);
+  sd_event_source_set_enabled(self->timer_src_.get(), SD_EVENT_OFF);
   self->run();
   return self;
 }
 
+void MetricsHttp::MhdStop::operator()(MHD_Daemon* d) const { MHD_stop_daemon(d); }
+
+// In this order: the loop stops watching MHD's epoll set, then MHD stops, while the members its
+// completion callbacks reach (admission_, fds_) still live.
 MetricsHttp::~MetricsHttp() {
-  sd_event_source_disable_unref(io_src_);
-  sd_event_source_disable_unref(timer_src_);
-  if (mhd_) MHD_stop_daemon(mhd_);
+  io_src_.reset();
+  timer_src_.reset();
+  mhd_.reset();
 }
 
 unsigned MetricsHttp::connections() const {
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(mhd_, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(mhd_.get(), MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
   return info ? info->num_connections : 0;
 }
 
@@ -216,17 +224,18 @@ void MetricsHttp::run() {
   // at the start of the next MHD_run: when this run closed connections, run once more, or the
   // clients waiting in the backlog would wait for an event that never comes.
   const unsigned before = connections();
-  MHD_run(mhd_);
-  if (connections() < before) MHD_run(mhd_);
+  MHD_run(mhd_.get());
+  if (connections() < before) MHD_run(mhd_.get());
   // MHD's own deadlines (idle connections) and the admission's (late headers) as one loop timer.
   MHD_UNSIGNED_LONG_LONG ms = 0;
   std::optional<uint64_t> at = admission_->next_deadline();
-  if (MHD_get_timeout(mhd_, &ms) == MHD_YES) at = std::min<uint64_t>(at.value_or(UINT64_MAX), mono_usec() + ms * 1000);
+  if (MHD_get_timeout(mhd_.get(), &ms) == MHD_YES)
+    at = std::min<uint64_t>(at.value_or(UINT64_MAX), mono_usec() + ms * 1000);
   if (at) {
-    sd_event_source_set_time(timer_src_, *at);
-    sd_event_source_set_enabled(timer_src_, SD_EVENT_ONESHOT);
+    sd_event_source_set_time(timer_src_.get(), *at);
+    sd_event_source_set_enabled(timer_src_.get(), SD_EVENT_ONESHOT);
   } else {
-    sd_event_source_set_enabled(timer_src_, SD_EVENT_OFF);
+    sd_event_source_set_enabled(timer_src_.get(), SD_EVENT_OFF);
   }
 }
 

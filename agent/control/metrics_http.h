@@ -22,6 +22,7 @@
 #include "agent/control/http_admission.h"
 #include "agent/control/local_sources.h"
 #include "common/error.h"
+#include "common/event_source.h"
 #include "common/listen_address.h"
 
 struct MHD_Daemon;
@@ -93,9 +94,12 @@ class MetricsHttp {
   Render render_;
   Handler handler_;  // set: every request goes to it, not /metrics
   sd_event* ev_ = nullptr;
-  MHD_Daemon* mhd_ = nullptr;
-  sd_event_source* io_src_ = nullptr;
-  sd_event_source* timer_src_ = nullptr;
+  struct MhdStop {
+    void operator()(MHD_Daemon* d) const;  // MHD_stop_daemon
+  };
+  std::unique_ptr<MHD_Daemon, MhdStop> mhd_;  // stopped by ~MetricsHttp, after its sources
+  EventSource io_src_;                        // MHD's epoll set
+  EventSource timer_src_;
   std::unique_ptr<HttpAdmission> admission_;
   LocalSources local_;                              // the host's own addresses count as loopback (local_sources.h)
   std::unordered_map<HttpAdmission::Id, int> fds_;  // each open connection's socket, to cut it

@@ -4,11 +4,6 @@
 
 namespace cronitor::agent {
 
-IdleHeapTrim::~IdleHeapTrim() {
-  sd_event_source_disable_unref(post_src_);
-  sd_event_source_disable_unref(timer_src_);
-}
-
 void IdleHeapTrim::trim() {
   ::malloc_trim(0);
   ++trims_;
@@ -16,22 +11,27 @@ void IdleHeapTrim::trim() {
 
 void IdleHeapTrim::attach(sd_event* ev) {
   if (post_src_ || timer_src_) return;
-  if (!ev || sd_event_add_post(ev, &post_src_, on_post, this) < 0 ||
-      sd_event_add_time_relative(ev, &timer_src_, CLOCK_MONOTONIC, delay_usec_, delay_usec_ / 10, on_time, this) < 0) {
-    post_src_ = sd_event_source_disable_unref(post_src_);
+  sd_event_source* s = nullptr;
+  if (ev && sd_event_add_post(ev, &s, on_post, this) >= 0) post_src_.reset(s);
+  s = nullptr;
+  if (post_src_ &&
+      sd_event_add_time_relative(ev, &s, CLOCK_MONOTONIC, delay_usec_, delay_usec_ / 10, on_time, this) >= 0)
+    timer_src_.reset(s);
+  if (!timer_src_) {
+    post_src_.reset();
     trim();
     return;
   }
-  sd_event_source_set_priority(timer_src_, SD_EVENT_PRIORITY_IDLE);
+  sd_event_source_set_priority(timer_src_.get(), SD_EVENT_PRIORITY_IDLE);
 }
 
 void IdleHeapTrim::arm(sd_event* ev) {
   int armed = SD_EVENT_OFF;
-  if (sd_event_source_get_enabled(timer_src_, &armed) >= 0 && armed != SD_EVENT_OFF) return;
+  if (sd_event_source_get_enabled(timer_src_.get(), &armed) >= 0 && armed != SD_EVENT_OFF) return;
   uint64_t now = 0;
   if (sd_event_now(ev, CLOCK_MONOTONIC, &now) < 0) return;
-  sd_event_source_set_time(timer_src_, now + delay_usec_);
-  sd_event_source_set_enabled(timer_src_, SD_EVENT_ONESHOT);
+  sd_event_source_set_time(timer_src_.get(), now + delay_usec_);
+  sd_event_source_set_enabled(timer_src_.get(), SD_EVENT_ONESHOT);
 }
 
 int IdleHeapTrim::on_post(sd_event_source* s, void* ud) {

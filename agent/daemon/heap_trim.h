@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "common/event_source.h"
+
 namespace cronitor::agent {
 
 class IdleHeapTrim {
@@ -19,7 +21,6 @@ class IdleHeapTrim {
   static constexpr uint64_t kDelayUsec = 1'000'000;
 
   explicit IdleHeapTrim(uint64_t delay_usec = kDelayUsec) : delay_usec_(delay_usec) {}
-  ~IdleHeapTrim();
   IdleHeapTrim(const IdleHeapTrim&) = delete;
   IdleHeapTrim& operator=(const IdleHeapTrim&) = delete;
 
@@ -37,9 +38,9 @@ class IdleHeapTrim {
   void trim();
 
   uint64_t delay_usec_;
-  sd_event_source* post_src_ = nullptr;   // after every dispatch: arms the trim unless armed
-  sd_event_source* timer_src_ = nullptr;  // the trim, delay_usec_ after the first dispatch since the last
-  bool just_trimmed_ = false;             // the dispatch that the post source sees was the trim's own
+  EventSource post_src_;       // after every dispatch: arms the trim unless armed
+  EventSource timer_src_;      // the trim, delay_usec_ after the first dispatch since the last
+  bool just_trimmed_ = false;  // the dispatch that the post source sees was the trim's own
   unsigned trims_ = 0;
 };
 

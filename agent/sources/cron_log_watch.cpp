@@ -15,6 +15,7 @@
 #include "agent/sources/cron_log_line.h"
 #include "agent/sources/host_facts.h"
 #include "agent/sources/journal_backfill.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::agent {
 
@@ -32,40 +33,36 @@ int64_t now_ms() {
 class SyslogFile final : public CronLogSource {
  public:
   explicit SyslogFile(std::string path) : path_(std::move(path)) {}
-  ~SyslogFile() override {
-    if (file_ >= 0) ::close(file_);
-    if (inotify_ >= 0) ::close(inotify_);
-  }
 
   Result<void> start() {
-    inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (inotify_ < 0) return std::unexpected(Error::from_errno("inotify_init1", path_));
+    inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!inotify_) return std::unexpected(Error::from_errno("inotify_init1", path_));
     // The folder, not the file: logrotate renames the file and a new one appears.
     const std::string dir = path_.substr(0, path_.rfind('/') + 1);
-    if (::inotify_add_watch(inotify_, dir.empty() ? "/" : dir.c_str(),
+    if (::inotify_add_watch(inotify_.get(), dir.empty() ? "/" : dir.c_str(),
                             IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
       return std::unexpected(Error::from_errno("inotify_add_watch", dir));
     reopen(/*from_end=*/true);
     return {};
   }
-  int fd() const override { return inotify_; }
+  int fd() const override { return inotify_.get(); }
   std::string describe() const override { return "syslog file \"" + path_ + "\""; }
 
   std::vector<Line> read(bool& more) override {
     char ev[4096];
-    while (::read(inotify_, ev, sizeof ev) > 0) {
+    while (::read(inotify_.get(), ev, sizeof ev) > 0) {
     }
     std::vector<Line> out;
     more = false;
     struct stat st {};
-    if (::stat(path_.c_str(), &st) == 0 && (file_ < 0 || st.st_ino != ino_ || st.st_dev != dev_)) {
+    if (::stat(path_.c_str(), &st) == 0 && (!file_ || st.st_ino != ino_ || st.st_dev != dev_)) {
       // Rotated: finish the old file first, then start the new one from its beginning.
       drain(out, more);
       reopen(/*from_end=*/false);
     }
-    if (file_ >= 0) {
+    if (file_) {
       struct stat now {};
-      if (::fstat(file_, &now) == 0 && now.st_size < offset_) {  // truncated (copytruncate)
+      if (::fstat(file_.get(), &now) == 0 && now.st_size < offset_) {  // truncated (copytruncate)
         offset_ = 0;
         partial_.clear();
       }
@@ -76,13 +73,12 @@ class SyslogFile final : public CronLogSource {
 
  private:
   void reopen(bool from_end) {
-    if (file_ >= 0) ::close(file_);
-    file_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    file_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     partial_.clear();
     offset_ = 0;
-    if (file_ < 0) return;
+    if (!file_) return;
     struct stat st {};
-    if (::fstat(file_, &st) == 0) {
+    if (::fstat(file_.get(), &st) == 0) {
       ino_ = st.st_ino;
       dev_ = st.st_dev;
       if (from_end) offset_ = st.st_size;
@@ -90,11 +86,11 @@ class SyslogFile final : public CronLogSource {
   }
 
   void drain(std::vector<Line>& out, bool& more) {
-    if (file_ < 0) return;
+    if (!file_) return;
     std::size_t budget = kMaxReadPerCall;
     char buf[65536];
     while (budget > 0) {
-      const ssize_t n = ::pread(file_, buf, std::min(sizeof buf, budget), offset_);
+      const ssize_t n = ::pread(file_.get(), buf, std::min(sizeof buf, budget), offset_);
       if (n <= 0) return;
       offset_ += n;
       budget -= static_cast<std::size_t>(n);
@@ -116,8 +112,8 @@ class SyslogFile final : public CronLogSource {
   }
 
   std::string path_;
-  int inotify_ = -1;
-  int file_ = -1;
+  UniqueFd inotify_;
+  UniqueFd file_;
   ino_t ino_ = 0;
   dev_t dev_ = 0;
   off_t offset_ = 0;
@@ -208,7 +204,7 @@ class Journal final : public CronLogSource {
   }
 
   sd_journal* j_ = nullptr;
-  int fd_ = -1;
+  int fd_ = -1;  // sd_journal_get_fd's: the journal's own, closed by sd_journal_close
 };
 
 }  // namespace
@@ -277,11 +273,13 @@ CronLogWatch::CronLogWatch(std::unique_ptr<CronLogSource> source, std::string ho
         return it == by_command_.end() ? std::nullopt : std::optional(it->second);
       }) {}
 
-CronLogWatch::~CronLogWatch() { sd_event_source_disable_unref(src_); }
+CronLogWatch::~CronLogWatch() = default;
 
 Result<void> CronLogWatch::attach(sd_event* ev) {
-  if (int r = sd_event_add_io(ev, &src_, source_->fd(), source_->events(), on_io, this); r < 0)
+  sd_event_source* s = nullptr;
+  if (int r = sd_event_add_io(ev, &s, source_->fd(), source_->events(), on_io, this); r < 0)
     return std::unexpected(Error::from_errno("sd_event_add_io", describe(), -r));
+  src_.reset(s);
   return {};
 }
 

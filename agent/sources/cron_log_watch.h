@@ -17,6 +17,7 @@
 #include "agent/sources/cron_run_tracker.h"
 #include "common/error.h"
 #include "common/event.h"
+#include "common/event_source.h"
 
 namespace cronitor::agent {
 
@@ -90,7 +91,7 @@ class CronLogWatch {
   std::unique_ptr<CronLogSource> source_;
   Sink sink_;
   std::string root_;
-  sd_event_source* src_ = nullptr;
+  EventSource src_;  // after source_: released before the descriptor it watches closes
   std::map<std::pair<std::string, std::string>, CronRunTracker::Match> by_command_;  // (user, command)
   std::map<std::string, std::pair<std::string, std::string>> by_key_;
   CronRunTracker tracker_;

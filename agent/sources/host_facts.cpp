@@ -14,6 +14,7 @@
 #include <set>
 
 #include "common/text.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::agent {
 namespace {
@@ -21,17 +22,16 @@ namespace {
 /// Reads at most `cap` bytes of a small /proc file in one read: these files are made whole by
 /// the kernel at open, and a bounded buffer keeps a hostile command line from costing memory.
 std::optional<std::string> read_small(const std::string& path, size_t cap) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
   std::string buf(cap, '\0');
   size_t got = 0;
   while (got < cap) {
-    const ssize_t n = ::read(fd, buf.data() + got, cap - got);
+    const ssize_t n = ::read(fd.get(), buf.data() + got, cap - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<size_t>(n);
   }
-  ::close(fd);
   buf.resize(got);
   return buf;
 }

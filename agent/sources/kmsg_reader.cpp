@@ -19,24 +19,11 @@ constexpr size_t kRecordBuffer = 8192;
 }  // namespace
 
 Result<KmsgReader> KmsgReader::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return fail("open(\"" + path + "\"): " + std::strerror(errno));
-  KmsgReader r(fd);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return fail("open(\"" + path + "\"): " + std::strerror(errno));
   // Only what the kernel prints from now on: older records belong to runs already judged.
-  if (::lseek(fd, 0, SEEK_END) < 0) return fail("lseek(\"" + path + "\", SEEK_END): " + std::strerror(errno));
-  return r;
-}
-
-KmsgReader::KmsgReader(KmsgReader&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-KmsgReader& KmsgReader::operator=(KmsgReader&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-KmsgReader::~KmsgReader() {
-  if (fd_ >= 0) ::close(fd_);
+  if (::lseek(fd.get(), 0, SEEK_END) < 0) return fail("lseek(\"" + path + "\", SEEK_END): " + std::strerror(errno));
+  return KmsgReader(std::move(fd));
 }
 
 Result<KmsgReader::Drained> KmsgReader::drain(const std::function<void(std::string_view)>& on_record,
@@ -44,7 +31,7 @@ Result<KmsgReader::Drained> KmsgReader::drain(const std::function<void(std::stri
   Drained d;
   char buf[kRecordBuffer];
   while (d.records < max_records) {
-    ssize_t n = ::read(fd_, buf, sizeof buf);
+    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
     if (n > 0) {
       ++d.records;
       on_record(std::string_view(buf, static_cast<size_t>(n)));

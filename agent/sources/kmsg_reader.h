@@ -6,9 +6,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::agent {
 
@@ -17,13 +19,7 @@ class KmsgReader {
  public:
   /// Opens `path` (O_RDONLY | O_NONBLOCK | O_CLOEXEC) and seeks to its end (SEEK_END).
   [[nodiscard]] static Result<KmsgReader> open(const std::string& path = "/dev/kmsg");
-  KmsgReader(KmsgReader&& o) noexcept;
-  KmsgReader& operator=(KmsgReader&& o) noexcept;
-  KmsgReader(const KmsgReader&) = delete;
-  KmsgReader& operator=(const KmsgReader&) = delete;
-  ~KmsgReader();
-
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
 
   /// What one drain saw.
   struct Drained {
@@ -37,8 +33,8 @@ class KmsgReader {
                                       size_t max_records = 4096);
 
  private:
-  explicit KmsgReader(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit KmsgReader(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
 };
 
 /// The process group of `pid` from /proc/PID/stat (a zombie's too), or nothing if it is gone.

@@ -239,9 +239,9 @@ std::vector<std::byte> encode_proc_datagram(const ProcEvent& e) {
 }
 
 Result<ProcConnector> ProcConnector::open(Options options) {
-  int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
   if (fd < 0) return std::unexpected(Error::from_errno("socket", "NETLINK_CONNECTOR"));
-  ProcConnector c(fd);
+  ProcConnector c{UniqueFd(fd)};
   // Root may exceed net.core.rmem_max; without the capability the default buffer is kept.
   if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer, sizeof options.receive_buffer) < 0)
     (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer, sizeof options.receive_buffer);
@@ -275,22 +275,18 @@ Result<ProcConnector> ProcConnector::open(Options options) {
   }
 }
 
-ProcConnector::ProcConnector(ProcConnector&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+ProcConnector::ProcConnector(ProcConnector&& o) noexcept = default;
 ProcConnector& ProcConnector::operator=(ProcConnector&& o) noexcept {
   if (this != &o) {
-    if (fd_ >= 0) {
-      (void)send_op(fd_, PROC_CN_MCAST_IGNORE);
-      ::close(fd_);
-    }
-    fd_ = std::exchange(o.fd_, -1);
+    stop_listening();
+    fd_ = std::move(o.fd_);
   }
   return *this;
 }
-ProcConnector::~ProcConnector() {
-  if (fd_ >= 0) {
-    (void)send_op(fd_, PROC_CN_MCAST_IGNORE);
-    ::close(fd_);
-  }
+ProcConnector::~ProcConnector() { stop_listening(); }
+
+void ProcConnector::stop_listening() {
+  if (fd_) (void)send_op(fd_.get(), PROC_CN_MCAST_IGNORE);
 }
 
 Result<ProcConnector::Drained> ProcConnector::drain(const std::function<void(const ProcEvent&)>& on_event,
@@ -312,7 +308,7 @@ Result<ProcConnector::Drained> ProcConnector::drain(const std::function<void(con
       msgs[i].msg_hdr.msg_name = &from[i];
       msgs[i].msg_hdr.msg_namelen = sizeof from[i];
     }
-    int n = ::recvmmsg(fd_, msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    int n = ::recvmmsg(fd_.get(), msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == ENOBUFS) {  // the queue overran; reading goes on with what came after

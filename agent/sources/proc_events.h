@@ -12,9 +12,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "schedule/zone.h"
 
 namespace cronitor::agent {
@@ -66,7 +68,7 @@ class ProcConnector {
   ProcConnector& operator=(const ProcConnector&) = delete;
   ~ProcConnector();
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
 
   /// What one drain saw.
   struct Drained {
@@ -84,8 +86,9 @@ class ProcConnector {
                                       size_t max_datagrams = 4096);
 
  private:
-  explicit ProcConnector(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit ProcConnector(UniqueFd fd) : fd_(std::move(fd)) {}
+  void stop_listening();  // PROC_CN_MCAST_IGNORE, before the socket closes
+  UniqueFd fd_;
 };
 
 /// The wall-clock time of a kernel event timestamp (CLOCK_MONOTONIC ns), by the offset between the

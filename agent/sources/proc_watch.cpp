@@ -54,19 +54,21 @@ ProcWatch::ProcWatch(std::string host, Handler& handler, Options options)
     why_not_ = c.error().message;
 }
 
-ProcWatch::~ProcWatch() {
-  for (sd_event_source* s : {io_src_, batch_src_, held_src_}) sd_event_source_disable_unref(s);
-}
+ProcWatch::~ProcWatch() = default;
 
 Result<void> ProcWatch::attach(sd_event* ev) {
   if (!connector_) return {};
   ev_ = ev;
-  int r = sd_event_add_io(ev, &io_src_, connector_->fd(), EPOLLIN, on_io, this);
-  if (r >= 0) r = sd_event_add_time(ev, &batch_src_, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_batch, this);
-  if (r >= 0) r = sd_event_add_time(ev, &held_src_, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_held, this);
+  sd_event_source *io = nullptr, *batch = nullptr, *held = nullptr;
+  int r = sd_event_add_io(ev, &io, connector_->fd(), EPOLLIN, on_io, this);
+  io_src_.reset(io);
+  if (r >= 0) r = sd_event_add_time(ev, &batch, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_batch, this);
+  batch_src_.reset(batch);
+  if (r >= 0) r = sd_event_add_time(ev, &held, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_held, this);
+  held_src_.reset(held);
   if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", "process events", -r));
-  sd_event_source_set_enabled(batch_src_, SD_EVENT_OFF);
-  sd_event_source_set_enabled(held_src_, SD_EVENT_OFF);
+  sd_event_source_set_enabled(batch_src_.get(), SD_EVENT_OFF);
+  sd_event_source_set_enabled(held_src_.get(), SD_EVENT_OFF);
   return {};
 }
 
@@ -111,9 +113,9 @@ int ProcWatch::on_io(sd_event_source*, int, uint32_t, void* ud) {
     w->step();
     return 0;
   }
-  sd_event_source_set_enabled(w->io_src_, SD_EVENT_OFF);
+  sd_event_source_set_enabled(w->io_src_.get(), SD_EVENT_OFF);
   w->batching_ = true;
-  w->arm(w->batch_src_, w->options_.batch_usec);
+  w->arm(w->batch_src_.get(), w->options_.batch_usec);
   return 0;
 }
 
@@ -121,7 +123,7 @@ int ProcWatch::on_batch(sd_event_source*, uint64_t, void* ud) {
   auto* w = static_cast<ProcWatch*>(ud);
   if (!std::exchange(w->batching_, false)) ++w->stats_.timer_wakeups;  // a re-read of /proc after a loss
   w->step();
-  sd_event_source_set_enabled(w->io_src_, SD_EVENT_ON);
+  sd_event_source_set_enabled(w->io_src_.get(), SD_EVENT_ON);
   return 0;
 }
 
@@ -157,7 +159,7 @@ void ProcWatch::step() {
     if (!d->more) break;
     if (round + 1 == kMaxRoundsPerStep && batch_src_) {  // more: the next turn of the loop
       batching_ = true;
-      arm(batch_src_, 0);
+      arm(batch_src_.get(), 0);
     }
   }
   const Instant read_at = wall_now();
@@ -181,7 +183,7 @@ void ProcWatch::step() {
 bool ProcWatch::adopt_lost_forks(int64_t began_ns) {
   constexpr int64_t kEvery = 100'000'000;
   if (adopted_at_ns_ != 0 && began_ns - adopted_at_ns_ < kEvery) {
-    if (batch_src_) arm(batch_src_, static_cast<uint64_t>(adopted_at_ns_ + kEvery - began_ns) / 1000);
+    if (batch_src_) arm(batch_src_.get(), static_cast<uint64_t>(adopted_at_ns_ + kEvery - began_ns) / 1000);
     return false;
   }
   adopt_due_ = false;
@@ -197,7 +199,7 @@ bool ProcWatch::adopt_lost_forks(int64_t began_ns) {
   if (found.judge_again_ns != 0) {  // one started as the kernel dropped: read again once it can be judged
     adopt_due_ = true;
     const int64_t wait_ns = std::max(found.judge_again_ns, adopted_at_ns_ + kEvery) - began_ns;
-    if (batch_src_) arm(batch_src_, static_cast<uint64_t>(std::max<int64_t>(wait_ns, 0)) / 1000);
+    if (batch_src_) arm(batch_src_.get(), static_cast<uint64_t>(std::max<int64_t>(wait_ns, 0)) / 1000);
   }
   return true;
 }
@@ -316,14 +318,14 @@ void ProcWatch::arm_held(uint64_t now_usec) {
     due = due ? std::min(*due, usec) : usec;
   }
   if (due)
-    arm(held_src_, *due > now_usec ? *due - now_usec : 0);
+    arm(held_src_.get(), *due > now_usec ? *due - now_usec : 0);
   else  // what it was armed for was settled early (a CMD line's run came): no wake-up for nothing
-    sd_event_source_set_enabled(held_src_, SD_EVENT_OFF);
+    sd_event_source_set_enabled(held_src_.get(), SD_EVENT_OFF);
 }
 
 bool ProcWatch::timers_armed() const {
   int held = SD_EVENT_OFF;
-  if (held_src_) sd_event_source_get_enabled(held_src_, &held);
+  if (held_src_) sd_event_source_get_enabled(held_src_.get(), &held);
   return held != SD_EVENT_OFF || adopt_due_;
 }
 

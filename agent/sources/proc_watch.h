@@ -26,6 +26,7 @@
 #include "agent/sources/proc_log_join.h"
 #include "agent/sources/process_tracker.h"
 #include "common/event.h"
+#include "common/event_source.h"
 
 namespace cronitor::agent {
 
@@ -128,9 +129,9 @@ class ProcWatch {
   pid_t cron_ = 0;
   std::vector<pid_t> anacron_;
   sd_event* ev_ = nullptr;
-  sd_event_source* io_src_ = nullptr;
-  sd_event_source* batch_src_ = nullptr;
-  sd_event_source* held_src_ = nullptr;
+  EventSource io_src_;  // after connector_: released before the socket it watches closes
+  EventSource batch_src_;
+  EventSource held_src_;
   std::map<std::pair<pid_t, int64_t>, std::string> run_ids_;  // open runs: (pid, start) -> run id
   std::map<std::pair<pid_t, int64_t>, ProcRun> held_starts_;  // wrapped lines' runs going on
   std::deque<Held> held_;                                     // wrapped lines' runs ended

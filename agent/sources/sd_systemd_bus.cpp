@@ -213,10 +213,7 @@ int get_cb(sd_bus_message* m, void* ud, sd_bus_error*) {
 
 SdSystemdBus::SdSystemdBus(sd_event* ev, uint64_t call_timeout_usec) : ev_(ev), call_timeout_usec_(call_timeout_usec) {}
 
-SdSystemdBus::~SdSystemdBus() {
-  sd_event_source_disable_unref(later_src_);
-  close();
-}
+SdSystemdBus::~SdSystemdBus() { close(); }
 
 Result<void> SdSystemdBus::open(Listener& listener) {
   close();
@@ -396,11 +393,13 @@ void SdSystemdBus::call_later(uint64_t delay_usec, std::function<void()> fn) {
   later_at_ = at;
   later_fn_ = std::move(fn);
   if (!later_src_) {
-    if (sd_event_add_time(ev_, &later_src_, CLOCK_MONOTONIC, at, 100'000, later_cb, this) < 0) return;
+    sd_event_source* s = nullptr;
+    if (sd_event_add_time(ev_, &s, CLOCK_MONOTONIC, at, 100'000, later_cb, this) < 0) return;
+    later_src_.reset(s);
   } else {
-    sd_event_source_set_time(later_src_, at);
+    sd_event_source_set_time(later_src_.get(), at);
   }
-  sd_event_source_set_enabled(later_src_, SD_EVENT_ONESHOT);
+  sd_event_source_set_enabled(later_src_.get(), SD_EVENT_ONESHOT);
 }
 
 int SdSystemdBus::later_cb(sd_event_source*, uint64_t, void* ud) {

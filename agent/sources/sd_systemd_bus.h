@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "agent/sources/systemd_bus.h"
+#include "common/event_source.h"
 
 namespace cronitor::agent {
 
@@ -41,7 +42,7 @@ class SdSystemdBus final : public SystemdBus {
   uint64_t call_timeout_usec_;
   sd_bus* bus_ = nullptr;
   Listener* listener_ = nullptr;
-  sd_event_source* later_src_ = nullptr;
+  EventSource later_src_;
   uint64_t later_at_ = 0;  // CLOCK_MONOTONIC µs of the waiting call_later; 0: none
   std::function<void()> later_fn_;
 };

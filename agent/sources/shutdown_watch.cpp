@@ -15,10 +15,7 @@ constexpr uint64_t kCallTimeoutUsec = 1000000;
 
 ShutdownWatch::ShutdownWatch(sd_event* ev, OnShutdown on_shutdown) : ev_(ev), on_shutdown_(std::move(on_shutdown)) {}
 
-ShutdownWatch::~ShutdownWatch() {
-  sd_event_source_disable_unref(retry_);
-  close_bus();
-}
+ShutdownWatch::~ShutdownWatch() { close_bus(); }
 
 void ShutdownWatch::close_bus() {
   slot_ = sd_bus_slot_unref(slot_);
@@ -60,8 +57,9 @@ bool ShutdownWatch::connect() {
 
 void ShutdownWatch::retry_later() {
   retry_usec_ = retry_usec_ == 0 ? 1000000 : std::min<uint64_t>(retry_usec_ * 2, 60000000);
-  if (sd_event_add_time_relative(ev_, &retry_, CLOCK_MONOTONIC, retry_usec_, 100000, on_retry_cb, this) < 0)
-    retry_ = nullptr;
+  sd_event_source* s = nullptr;
+  if (sd_event_add_time_relative(ev_, &s, CLOCK_MONOTONIC, retry_usec_, 100000, on_retry_cb, this) >= 0)
+    retry_.reset(s);
 }
 
 int ShutdownWatch::on_disconnected_cb(sd_bus_message*, void* ud, sd_bus_error*) {
@@ -74,7 +72,7 @@ int ShutdownWatch::on_disconnected_cb(sd_bus_message*, void* ud, sd_bus_error*) 
 
 int ShutdownWatch::on_retry_cb(sd_event_source*, uint64_t, void* ud) {
   auto* self = static_cast<ShutdownWatch*>(ud);
-  self->retry_ = sd_event_source_unref(self->retry_);
+  self->retry_.reset();
   self->close_bus();
   if (self->connect()) {
     spdlog::info("shutdown watch: back on the system bus");

@@ -10,6 +10,8 @@
 #include <functional>
 #include <string>
 
+#include "common/event_source.h"
+
 namespace cronitor::agent {
 
 class ShutdownWatch {
@@ -44,7 +46,7 @@ class ShutdownWatch {
   sd_bus* bus_ = nullptr;
   sd_bus_slot* slot_ = nullptr;
   sd_bus_slot* disconnect_slot_ = nullptr;
-  sd_event_source* retry_ = nullptr;
+  EventSource retry_;
   uint64_t retry_usec_ = 0;
 };
 

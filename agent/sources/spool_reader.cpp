@@ -81,13 +81,13 @@ void SpoolIndex::note(std::string_view name) {
 void SpoolIndex::list(int dirfd, const SpoolOptions& o, time_t now) {
   relist_ = false;
   listed_at_ = now;
-  const int fd = ::dup(dirfd);
-  DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  UniqueFd fd(::dup(dirfd));
+  DIR* d = fd ? ::fdopendir(fd.get()) : nullptr;
   if (!d) {
-    if (fd >= 0) ::close(fd);
     relist_ = true;
     return;
   }
+  fd.release();  // closedir closes it
   const time_t stale = now - o.stale_after.count();
   while (dirent* e = ::readdir(d)) {
     const std::string_view n = e->d_name;

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "agent/sources/host_facts.h"
+#include "common/event_source.h"
 #include "common/text.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::agent {
 namespace {
@@ -27,22 +29,17 @@ uint64_t clock_usec(clockid_t id) {
 
 /// A small /proc or /sys file, whole (these are a few KiB at most).
 Result<std::string> slurp(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(Error::from_errno("open", path));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::unexpected(Error::from_errno("open", path));
   std::string data(16384, '\0');
   size_t got = 0;
   while (got < data.size()) {
-    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      auto e = Error::from_errno("read", path);
-      ::close(fd);
-      return std::unexpected(e);
-    }
+    if (n < 0) return std::unexpected(Error::from_errno("read", path));
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
-  ::close(fd);
   data.resize(got);
   return data;
 }
@@ -74,17 +71,13 @@ namespace {
 // A v1 memory cgroup's OOM notifications: an eventfd on the loop, sorted as they are read (the
 // cgroup still there: an OOM; gone: its removal, plus any OOM read late).
 struct CgroupV1OomWatch {
-  int fd = -1;
-  sd_event_source* src = nullptr;
+  UniqueFd fd;
+  EventSource src;  // after fd: released before the eventfd it watches closes
   std::string oom_control;
   OomNotifications notes;
-  ~CgroupV1OomWatch() {
-    sd_event_source_disable_unref(src);
-    if (fd >= 0) ::close(fd);
-  }
   void drain() {
     uint64_t n = 0;
-    while (::read(fd, &n, sizeof n) == sizeof n)
+    while (::read(fd.get(), &n, sizeof n) == sizeof n)
       (::access(oom_control.c_str(), F_OK) == 0 ? notes.while_there : notes.once_gone) += n;
   }
   static int on_ready(sd_event_source*, int, uint32_t, void* ud) {
@@ -101,28 +94,24 @@ Result<std::function<OomNotifications()>> watch_cgroup_oom(sd_event* ev, const s
   const std::string dir = root + "/memory" + cg;
   auto w = std::make_shared<CgroupV1OomWatch>();
   w->oom_control = dir + "/memory.oom_control";
-  w->fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (w->fd < 0) return std::unexpected(Error::from_errno("eventfd", dir));
-  const int ofd = ::open(w->oom_control.c_str(), O_RDONLY | O_CLOEXEC);
-  if (ofd < 0) return std::unexpected(Error::from_errno("open", w->oom_control));
-  const int cfd = ::open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
-  if (cfd < 0) {
-    auto e = Error::from_errno("open", dir + "/cgroup.event_control");
-    ::close(ofd);
-    return std::unexpected(e);
-  }
-  const std::string line = std::to_string(w->fd) + " " + std::to_string(ofd);
-  const bool ok = ::write(cfd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  auto e = Error::from_errno("write", dir + "/cgroup.event_control");
-  ::close(cfd);
-  ::close(ofd);  // the kernel holds its own reference
-  if (!ok) return std::unexpected(e);
+  w->fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!w->fd) return std::unexpected(Error::from_errno("eventfd", dir));
+  // Both closed on return: the kernel holds its own reference to oom_control.
+  const UniqueFd ofd(::open(w->oom_control.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ofd) return std::unexpected(Error::from_errno("open", w->oom_control));
+  const UniqueFd cfd(::open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!cfd) return std::unexpected(Error::from_errno("open", dir + "/cgroup.event_control"));
+  const std::string line = std::to_string(w->fd.get()) + " " + std::to_string(ofd.get());
+  if (::write(cfd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+    return std::unexpected(Error::from_errno("write", dir + "/cgroup.event_control"));
   if (ev) {
-    const int r = sd_event_add_io(ev, &w->src, w->fd, EPOLLIN, CgroupV1OomWatch::on_ready, w.get());
+    sd_event_source* s = nullptr;
+    const int r = sd_event_add_io(ev, &s, w->fd.get(), EPOLLIN, CgroupV1OomWatch::on_ready, w.get());
     if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", dir, -r));
+    w->src.reset(s);
     // Before the bus: the OOM's note is read while the cgroup is there, not after the manager
     // has removed it and said the run ended (read late, only the removal's second note tells).
-    sd_event_source_set_priority(w->src, SD_EVENT_PRIORITY_IMPORTANT);
+    sd_event_source_set_priority(w->src.get(), SD_EVENT_PRIORITY_IMPORTANT);
   }
   return [w] {
     w->drain();

@@ -13,6 +13,7 @@
 
 #include "agent/state/state_json.h"
 #include "agent/state/wal_write_buffer.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::agent {
 namespace {
@@ -148,10 +149,9 @@ Result<StateStore> StateStore::open(const std::string& path, std::vector<std::st
   for (int attempt = 0; attempt < 2; ++attempt) {
     // It holds the notify URLs (their tokens) and every job's output: root's alone. SQLite gives
     // its -wal and -shm files the mode of the database file.
-    if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600); fd >= 0) {
+    if (const UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)); fd) {
       struct stat st;
-      if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, 0600);
-      ::close(fd);
+      if (::fstat(fd.get(), &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd.get(), 0600);
     }
     for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
     // The writer's log writes go out once per commit (wal_write_buffer.h); the checkpoint
