@@ -33,21 +33,31 @@ bool is_cron_daemon(pid_t pid) {
 
 }  // namespace
 
+std::string cron_pid_file(const std::string& root) {
+  std::string base = root;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/run/crond.pid";
+}
+
+std::optional<pid_t> read_cron_pid(const std::string& root) {
+  std::ifstream in(cron_pid_file(root));
+  long pid = 0;
+  if (in >> pid && pid > 0 && pid <= 4194304) return static_cast<pid_t>(pid);
+  return std::nullopt;
+}
+
 CronObservation observe_cron(const std::string& root, Instant now, const std::string& host, pid_t* found) {
   CronObservation obs{now, true, "", host};
   if (found) *found = 0;
-  std::string base = root == "/" ? "" : root;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  const std::string pidfile = base + "/run/crond.pid";
-  std::ifstream in(pidfile);
-  long pid = 0;
-  if (in >> pid && pid > 0 && pid <= 4194304) {
-    if ((::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) && is_cron_daemon(static_cast<pid_t>(pid))) {
-      if (found) *found = static_cast<pid_t>(pid);
+  const std::string pidfile = cron_pid_file(root);
+  const bool on_host = pidfile == "/run/crond.pid";
+  if (const auto pid = read_cron_pid(root)) {
+    if ((::kill(*pid, 0) == 0 || errno == EPERM) && is_cron_daemon(*pid)) {
+      if (found) *found = *pid;
       return obs;
     }
     // The pid file names the daemon: a cron process left is a job's child, not the daemon.
-    obs.cause = "no live cron process behind " + pidfile + " (pid " + std::to_string(pid) + ")";
+    obs.cause = "no live cron process behind " + pidfile + " (pid " + std::to_string(*pid) + ")";
     obs.running = false;
     return obs;
   } else {
@@ -55,7 +65,7 @@ CronObservation observe_cron(const std::string& root, Instant now, const std::st
   }
   // No pid file (or a stale one): any cron process at all? Only on the host itself: under
   // another root (a copy of a host), this machine's processes say nothing about it.
-  if (base.empty()) {
+  if (on_host) {
     for (pid_t p : proc_pids())
       if (is_cron_daemon(p)) {
         if (found) *found = p;

@@ -5,11 +5,18 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "agent/eval/evaluator.h"
 
 namespace cronitor::agent {
+
+/// `root`/run/crond.pid: "/run/crond.pid" for root "/".
+std::string cron_pid_file(const std::string& root);
+/// The pid cron_pid_file(root) names, when it holds one (1 to 4194304, the kernel's largest
+/// pid_max): the one reader of cron's pid file.
+std::optional<pid_t> read_cron_pid(const std::string& root);
 
 /// Looks at `root`/run/crond.pid and, for root "/", at /proc; `host` names this machine in the
 /// observation. When cron runs, `*pid` (if given) is its pid, else 0.

@@ -9,9 +9,9 @@
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "agent/sources/cron_check.h"
 #include "agent/sources/cron_log_line.h"
 #include "agent/sources/host_facts.h"
 #include "agent/sources/journal_backfill.h"
@@ -306,10 +306,9 @@ void CronLogWatch::forget_job(const std::string& key) {
 CronRunTracker::Logs CronLogWatch::logs() {
   CronRunTracker::Logs l{end_seen_, failure_seen_};
   if (l.ends && l.failures) return l;
-  std::ifstream pidfile(root_ + "/run/crond.pid");
-  long pid = 0;
-  if (!(pidfile >> pid) || pid <= 0 || pid > 4194304) return l;
-  const auto argv = proc_cmdline(static_cast<pid_t>(pid));
+  const auto pid = read_cron_pid(root_);
+  if (!pid) return l;
+  const auto argv = proc_cmdline(*pid);
   if (argv.empty()) return l;
   const int level = cron_log_level(argv);
   return {l.ends || (level & 2) != 0, l.failures || (level & 4) != 0};

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <vector>
 
+#include "agent/sources/cron_check.h"
 #include "agent/sources/cron_log_watch.h"
 #include "agent/sources/host_facts.h"
 #include "common/text.h"
@@ -69,12 +70,10 @@ std::optional<int> extra_opts_log_level(std::string_view text) {
 }
 
 CronLogging detect_cron_logging(const std::string& root) {
-  std::ifstream pidfile(root + "/run/crond.pid");
-  long pid = 0;
-  if ((pidfile >> pid) && pid > 0 && pid <= 4194304) {
-    if (auto st = read_proc_stat(static_cast<pid_t>(pid)); st && st->alive()) {
-      const auto argv = proc_cmdline(static_cast<pid_t>(pid));
-      if (!argv.empty()) return {cron_log_level(argv), "cron's command line (pid " + std::to_string(pid) + ")"};
+  if (const auto pid = read_cron_pid(root)) {
+    if (auto st = read_proc_stat(*pid); st && st->alive()) {
+      const auto argv = proc_cmdline(*pid);
+      if (!argv.empty()) return {cron_log_level(argv), "cron's command line (pid " + std::to_string(*pid) + ")"};
     }
   }
   std::ifstream in(root + "/etc/default/cron", std::ios::binary);

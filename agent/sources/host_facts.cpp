@@ -17,23 +17,28 @@
 #include "common/unique_fd.h"
 
 namespace cronitor::agent {
-namespace {
 
-/// Reads at most `cap` bytes of a small /proc file in one read: these files are made whole by
-/// the kernel at open, and a bounded buffer keeps a hostile command line from costing memory.
-std::optional<std::string> read_small(const std::string& path, size_t cap) {
+Result<std::string> read_kernel_file(const std::string& path, size_t cap) {
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
+  if (!fd) return std::unexpected(Error::from_errno("open", path));
   std::string buf(cap, '\0');
   size_t got = 0;
   while (got < cap) {
     const ssize_t n = ::read(fd.get(), buf.data() + got, cap - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n < 0) return std::unexpected(Error::from_errno("read", path));
+    if (n == 0) break;
     got += static_cast<size_t>(n);
   }
   buf.resize(got);
   return buf;
+}
+
+namespace {
+
+std::optional<std::string> read_small(const std::string& path, size_t cap) {
+  auto text = read_kernel_file(path, cap);
+  return text ? std::optional(std::move(*text)) : std::nullopt;
 }
 
 std::string proc_path(pid_t pid, const char* file) { return "/proc/" + std::to_string(pid) + "/" + file; }

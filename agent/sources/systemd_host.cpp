@@ -27,22 +27,8 @@ uint64_t clock_usec(clockid_t id) {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
 }
 
-/// A small /proc or /sys file, whole (these are a few KiB at most).
-Result<std::string> slurp(const std::string& path) {
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::unexpected(Error::from_errno("open", path));
-  std::string data(16384, '\0');
-  size_t got = 0;
-  while (got < data.size()) {
-    ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(Error::from_errno("read", path));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  data.resize(got);
-  return data;
-}
+/// A cgroup's small file, whole (a few KiB at most).
+Result<std::string> slurp(const std::string& path) { return read_kernel_file(path, 16384); }
 
 bool usable_cgroup(const std::string& cg) {
   return !cg.empty() && cg.front() == '/' && cg.find("/../") == std::string::npos && !cg.ends_with("/..");

@@ -10,7 +10,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "tests/support/subprocess.h"
 
@@ -47,6 +49,25 @@ class CronCheck : public ::testing::Test {
   fs::path dir_ = fs::temp_directory_path() / ("cron-check-" + std::to_string(::getpid()));
   pid_t pid_ = -1;
 };
+
+// The one reader of cron's pid file: under the root as given ("/" is the host's own), a pid only
+// when the file holds one the kernel could have given.
+TEST_F(CronCheck, ThePidFileNamesAPidOrNothing) {
+  EXPECT_EQ(cron_pid_file("/"), "/run/crond.pid");
+  EXPECT_EQ(cron_pid_file(""), "/run/crond.pid");
+  EXPECT_EQ(cron_pid_file("/srv/copy//"), "/srv/copy/run/crond.pid");
+  EXPECT_EQ(cron_pid_file(dir_.string()), (dir_ / "run/crond.pid").string());
+  EXPECT_EQ(read_cron_pid(dir_.string()), std::nullopt) << "no file";
+  const std::pair<const char*, std::optional<pid_t>> cases[] = {{"1234\n", 1234},         {"  77", 77},
+                                                                {"4194304\n", 4194304},   {"0\n", std::nullopt},
+                                                                {"-5\n", std::nullopt},   {"4194305\n", std::nullopt},
+                                                                {"cron\n", std::nullopt}, {"", std::nullopt}};
+  for (const auto& [text, pid] : cases) {
+    std::ofstream(dir_ / "run/crond.pid", std::ios::trunc) << text;
+    EXPECT_EQ(read_cron_pid(dir_.string()), pid) << "\"" << text << "\"";
+    EXPECT_EQ(read_cron_pid(dir_.string() + "/"), pid) << "\"" << text << "\"";
+  }
+}
 
 TEST_F(CronCheck, RootsCronProcessIsTheDaemon) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
