@@ -58,10 +58,6 @@ bool connect_within(int fd, const sockaddr_un& addr, int64_t deadline_ns) {
 
 }  // namespace
 
-AgentSend::~AgentSend() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 Result<AgentSend> AgentSend::start(const std::string& socket_path, std::string_view line, long timeout_us) {
   std::string peer = "agent socket \"" + socket_path + "\"";
   int64_t deadline = now_ns() + int64_t{timeout_us} * 1000;
@@ -100,12 +96,12 @@ Result<AgentSend> AgentSend::start(const std::string& socket_path, std::string_v
 }
 
 Result<void> AgentSend::finish() {
-  if (fd_ < 0) return fail(peer_ + ": already finished");
+  if (!fd_) return fail(peer_ + ": already finished");
   char reply[256];
   size_t got = 0;
   Result<void> result = fail(peer_ + ": reply too long");
   while (got < sizeof reply) {
-    ssize_t n = ::recv(fd_, reply + got, sizeof reply - got, 0);
+    ssize_t n = ::recv(fd_.get(), reply + got, sizeof reply - got, 0);
     if (n > 0) {
       got += static_cast<size_t>(n);
       if (std::memchr(reply, '\n', got) == nullptr) continue;
@@ -127,7 +123,7 @@ Result<void> AgentSend::finish() {
     } else if (errno == EINTR) {
       continue;
     } else if (errno == EAGAIN) {
-      if (!wait_for(fd_, POLLIN, deadline_ns_)) {
+      if (!wait_for(fd_.get(), POLLIN, deadline_ns_)) {
         result = fail(peer_ + ": no reply within the timeout");
         break;
       }
@@ -136,8 +132,7 @@ Result<void> AgentSend::finish() {
       break;
     }
   }
-  ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::wrapper {
 
@@ -16,11 +17,7 @@ class AgentSend {
  public:
   AgentSend(const AgentSend&) = delete;
   AgentSend& operator=(const AgentSend&) = delete;
-  AgentSend(AgentSend&& o) noexcept
-      : fd_(o.fd_), deadline_ns_(o.deadline_ns_), peer_(std::move(o.peer_)), refused_(o.refused_) {
-    o.fd_ = -1;
-  }
-  ~AgentSend();
+  AgentSend(AgentSend&& o) noexcept = default;
 
   /// Connects to `socket_path` and writes `line`, within `timeout_us` from now.
   static Result<AgentSend> start(const std::string& socket_path, std::string_view line, long timeout_us);
@@ -34,14 +31,14 @@ class AgentSend {
   bool refused() const { return refused_; }
 
   /// The socket, readable when the reply is there (for an outside poll loop).
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
 
   /// The deadline, CLOCK_MONOTONIC nanoseconds.
   int64_t deadline_ns() const { return deadline_ns_; }
 
  private:
   AgentSend(int fd, int64_t deadline, std::string peer) : fd_(fd), deadline_ns_(deadline), peer_(std::move(peer)) {}
-  int fd_;
+  UniqueFd fd_;
   int64_t deadline_ns_;
   std::string peer_;
   bool refused_ = false;

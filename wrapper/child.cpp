@@ -23,11 +23,6 @@ namespace {
 constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 constexpr int64_t kDrainAfterExitMs = 1000;
 
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
 // Whether fds a and b share one open file description (so one pipe keeps their order).
 bool same_description(int a, int b) {
 #ifdef SYS_kcmp
@@ -85,22 +80,15 @@ Child::Child(Child&& o) noexcept
     : spec_(std::move(o.spec_)),
       pid_(o.pid_),
       own_group_(o.own_group_),
-      sig_fd_(o.sig_fd_),
-      out_fd_{o.out_fd_[0], o.out_fd_[1]},
+      sig_fd_(std::move(o.sig_fd_)),
+      out_fd_{std::move(o.out_fd_[0]), std::move(o.out_fd_[1])},
       dest_fd_{o.dest_fd_[0], o.dest_fd_[1]},
       start_error_(std::move(o.start_error_)),
       start_errno_(o.start_errno_),
       started_ms_(o.started_ms_),
       old_mask_(o.old_mask_),
       tail_(std::move(o.tail_)) {
-  o.sig_fd_ = o.out_fd_[0] = o.out_fd_[1] = -1;
   o.pid_ = -1;
-}
-
-Child::~Child() {
-  close_fd(sig_fd_);
-  close_fd(out_fd_[0]);
-  close_fd(out_fd_[1]);
 }
 
 Result<Child> Child::start(const ChildSpec& spec) {
@@ -130,8 +118,8 @@ Result<Child> Child::start(const ChildSpec& spec) {
   if (sigprocmask(SIG_BLOCK, &block, &c.old_mask_) != 0) return std::unexpected(Error::from_errno("sigprocmask", ""));
   sigset_t watch = block;
   sigdelset(&watch, SIGPIPE);
-  c.sig_fd_ = signalfd(-1, &watch, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (c.sig_fd_ < 0) return std::unexpected(Error::from_errno("signalfd", ""));
+  c.sig_fd_.reset(signalfd(-1, &watch, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!c.sig_fd_) return std::unexpected(Error::from_errno("signalfd", ""));
   // An inherited SIGCHLD=SIG_IGN would make the kernel reap the job before we can; the job
   // gets the inherited disposition back.
   struct sigaction old_chld {
@@ -149,7 +137,7 @@ Result<Child> Child::start(const ChildSpec& spec) {
       if (!capture[k] || (k == 1 && shared)) continue;
       int p[2];
       if (pipe2(p, O_CLOEXEC) != 0) return std::unexpected(Error::from_errno("pipe2", ""));
-      c.out_fd_[k] = p[0];
+      c.out_fd_[k].reset(p[0]);
       child_out[k] = p[1];
     }
     if (shared) child_out[1] = child_out[0];
@@ -210,16 +198,16 @@ void Child::forward(int sig) {
 
 bool Child::pump(int k) {
   static char buf[64 * 1024];
-  ssize_t n = ::read(out_fd_[k], buf, sizeof buf);
+  ssize_t n = ::read(out_fd_[k].get(), buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
   if (n <= 0) {
-    close_fd(out_fd_[k]);
+    out_fd_[k].reset();
     return false;
   }
   tail_.append(std::string_view(buf, static_cast<size_t>(n)));
   if (!write_all(dest_fd_[k], buf, static_cast<size_t>(n))) {
     // Our stdout is gone (EPIPE...): close the pipe so the job meets the same end.
-    close_fd(out_fd_[k]);
+    out_fd_[k].reset();
     return false;
   }
   return true;
@@ -233,12 +221,12 @@ ChildOutcome Child::wait(Watch* watch) {
   bool reaped = false;
   int status = 0;
   struct rusage ru {};
-  while (!reaped || ((out_fd_[0] >= 0 || out_fd_[1] >= 0) && monotonic_ms() < drain_until)) {
+  while (!reaped || ((out_fd_[0] || out_fd_[1]) && monotonic_ms() < drain_until)) {
     struct pollfd fds[4];
     int idx[4];  // 0/1: output stream, -1: signals, -2: the watch
     nfds_t nf = 0;
     if (!reaped) {
-      fds[nf] = {sig_fd_, POLLIN, 0};
+      fds[nf] = {sig_fd_.get(), POLLIN, 0};
       idx[nf++] = -1;
     }
     bool watching = watch != nullptr && watch->fire;
@@ -247,8 +235,8 @@ ChildOutcome Child::wait(Watch* watch) {
       idx[nf++] = -2;
     }
     for (int k = 0; k < 2; ++k)
-      if (out_fd_[k] >= 0) {
-        fds[nf] = {out_fd_[k], POLLIN, 0};
+      if (out_fd_[k]) {
+        fds[nf] = {out_fd_[k].get(), POLLIN, 0};
         idx[nf++] = k;
       }
     int64_t now = monotonic_ms();
@@ -289,7 +277,7 @@ ChildOutcome Child::wait(Watch* watch) {
         continue;
       }
       struct signalfd_siginfo si;
-      while (::read(sig_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      while (::read(sig_fd_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) continue;
         // A terminal's own INT/QUIT already reached a job that shares our group.
@@ -305,8 +293,8 @@ ChildOutcome Child::wait(Watch* watch) {
       }
     }
   }
-  close_fd(out_fd_[0]);
-  close_fd(out_fd_[1]);
+  out_fd_[0].reset();
+  out_fd_[1].reset();
   if (!reaped) {  // poll failed: should not happen, but never leave the job unreaped
     pid_t w;
     do w = ::wait4(pid_, &status, 0, &ru);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "wrapper/output_tail.h"
 
 namespace cronitor::wrapper {
@@ -38,7 +39,7 @@ struct ChildOutcome {
 /// `fd` (if >= 0) turns readable or at `deadline_ms` (CLOCK_MONOTONIC), whichever comes first;
 /// it may set fd, deadline_ms and fire again to be called again.
 struct Watch {
-  int fd = -1;
+  int fd = -1;  // not owned (e.g. the socket of the reporter's pending send)
   int64_t deadline_ms = -1;
   std::function<void()> fire;
 };
@@ -50,7 +51,6 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   Child(Child&& other) noexcept;
-  ~Child();
 
   /// Forks and execs `shell -c command`. Fails only when the wrapper itself cannot set up
   /// (pipe, fork); an exec failure is reported by wait() as exit 126/127 with start_error.
@@ -75,9 +75,9 @@ class Child {
   ChildSpec spec_;
   pid_t pid_ = -1;
   bool own_group_ = true;
-  int sig_fd_ = -1;
-  int out_fd_[2] = {-1, -1};  // read ends: [0] child's stdout (or both), [1] child's stderr
-  int dest_fd_[2] = {1, 2};   // where each read end's bytes go
+  UniqueFd sig_fd_;
+  UniqueFd out_fd_[2];       // read ends: [0] child's stdout (or both), [1] child's stderr
+  int dest_fd_[2] = {1, 2};  // where each read end's bytes go (not owned: our stdout, stderr)
   std::optional<std::string> start_error_;
   int start_errno_ = 0;
   int64_t started_ms_ = 0;

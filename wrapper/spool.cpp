@@ -59,7 +59,7 @@ Result<void> Spool::write_line(int fd, std::string_view line, const std::string&
 namespace {
 
 struct SyncJob {
-  int fd;
+  int fd;  // not owned: the number of the Spool's fd_ (the syncer has its own fd table)
   bool sync_dir;
   char dir[4096];  // a copy: the wrapper frees its strings while the syncer may still run
 };
@@ -89,7 +89,7 @@ int sync_job(void* arg) {
 }  // namespace
 
 void Spool::sync_in_background() {
-  if (fd_ < 0 || !dirty_ || mode_ == SyncMode::kInline) return;
+  if (!fd_ || !dirty_ || mode_ == SyncMode::kInline) return;
   dirty_ = false;
   bool with_dir = new_entry_;
   new_entry_ = false;
@@ -99,19 +99,15 @@ void Spool::sync_in_background() {
     // descriptor table. It may outlive us; the memory it reads stays mapped while it runs.
     int slot = g_syncers_started++;
     SyncJob& job = g_sync_job[slot];
-    job.fd = fd_;
+    job.fd = fd_.get();
     job.sync_dir = with_dir && dir_.size() < sizeof job.dir;
     if (job.sync_dir) std::memcpy(job.dir, dir_.c_str(), dir_.size() + 1);
     pid = ::clone(sync_job, g_sync_stack[slot] + sizeof g_sync_stack[slot], CLONE_VM | SIGCHLD, &job);
   }
   if (pid < 0) {  // no process to spare: do it here
-    ::fdatasync(fd_);
+    ::fdatasync(fd_.get());
     if (with_dir) sync_dir(dir_);
   }
-}
-
-Spool::~Spool() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 Result<int> Spool::create(const std::string& name) {
@@ -132,19 +128,18 @@ Result<int> Spool::create(const std::string& name) {
 Result<void> Spool::append(std::string_view run_id, std::string_view line) {
   std::string path = dir_ + "/" + std::string(run_id) + ".jsonl";
   bool created = false;
-  if (fd_ < 0) {
+  if (!fd_) {
     auto fd = create(std::string(run_id) + ".jsonl");
     if (!fd) return std::unexpected(fd.error());
-    fd_ = *fd;
+    fd_.reset(*fd);
     created = true;
   }
-  auto r = write_line(fd_, line, path);
+  auto r = write_line(fd_.get(), line, path);
   if (!r) {
     if (created) {  // leave nothing behind; a later event may try again
       ::unlink(path.c_str());
-      ::close(fd_);
-      fd_ = -1;
-    } else if (::ftruncate(fd_, size_) != 0) {
+      fd_.reset();
+    } else if (::ftruncate(fd_.get(), size_) != 0) {
       // The agent skips a last line without its "\n"; nothing more to do.
     }
     return r;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::wrapper {
 
@@ -26,7 +27,6 @@ class Spool {
   explicit Spool(std::string dir, SyncMode mode = SyncMode::kBackground) : dir_(std::move(dir)), mode_(mode) {}
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
-  ~Spool();
 
   /// Appends `line` to "<dir>/<run_id>.jsonl" (created O_EXCL|O_NOFOLLOW, 0600 on first use),
   /// synced per the mode. On failure nothing of the line stays in the file.
@@ -43,7 +43,7 @@ class Spool {
   bool dirty() const { return dirty_; }
 
   /// True once this run has an event in the spool (its later events must follow it there).
-  bool used() const { return fd_ >= 0; }
+  bool used() const { return bool(fd_); }
 
   const std::string& dir() const { return dir_; }
 
@@ -53,7 +53,7 @@ class Spool {
 
   std::string dir_;
   SyncMode mode_;
-  int fd_ = -1;
+  UniqueFd fd_;
   long long size_ = 0;
   bool dirty_ = false;      // written since the last fdatasync
   bool new_entry_ = false;  // a file was created: the folder needs a sync too
