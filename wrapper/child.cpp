@@ -95,15 +95,18 @@ Result<Child> Child::start(const ChildSpec& spec) {
   Child c;
   c.spec_ = spec;
   // Descriptors 0-2 that are closed stay closed for the job; hold them meanwhile so that our
-  // own pipes cannot land on them.
+  // own pipes cannot land on them (closed again whichever way start returns).
   bool was_closed[3] = {!fd_open(0), !fd_open(1), !fd_open(2)};
+  UniqueFd held[3];
   for (int fd = 0; fd < 3; ++fd)
     if (was_closed[fd]) {
-      int n = ::open("/dev/null", O_RDWR);
-      if (n >= 0 && n != fd) {
-        ::dup2(n, fd);
-        ::close(n);
-      }
+      UniqueFd n(::open("/dev/null", O_RDWR));
+      if (!n) continue;
+      if (n.get() == fd)
+        n.release();
+      else
+        ::dup2(n.get(), fd);
+      held[fd].reset(fd);
     }
 
   // The job runs in its own process group so that signals reach all of it, except when the
@@ -128,6 +131,7 @@ Result<Child> Child::start(const ChildSpec& spec) {
   sigaction(SIGCHLD, &dfl, &old_chld);
 
   // Pipes for stdout and stderr; one shared pipe when both go to the same place (keeps order).
+  UniqueFd write_end[2];        // ours until the child has its copies
   int child_out[2] = {-1, -1};  // write ends for the child's fd 1 and 2
   bool capture[2] = {false, false};
   if (spec.capture) {
@@ -138,12 +142,14 @@ Result<Child> Child::start(const ChildSpec& spec) {
       int p[2];
       if (pipe2(p, O_CLOEXEC) != 0) return std::unexpected(Error::from_errno("pipe2", ""));
       c.out_fd_[k].reset(p[0]);
+      write_end[k].reset(p[1]);
       child_out[k] = p[1];
     }
     if (shared) child_out[1] = child_out[0];
   }
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) return std::unexpected(Error::from_errno("pipe2", ""));
+  UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
 
   const char* argv[] = {spec.shell.c_str(), "-c", spec.command.c_str(), nullptr};
   pid_t parent = getpid();
@@ -171,16 +177,14 @@ Result<Child> Child::start(const ChildSpec& spec) {
   }
   c.pid_ = pid;
   if (c.own_group_) setpgid(pid, pid);  // both sides set it: no race with an early signal
-  for (int k = 0; k < 2; ++k)
-    if (child_out[k] >= 0 && (k == 0 || child_out[1] != child_out[0])) ::close(child_out[k]);
-  for (int fd = 0; fd < 3; ++fd)
-    if (was_closed[fd]) ::close(fd);
-  ::close(err_pipe[1]);
+  for (auto& w : write_end) w.reset();
+  for (auto& h : held) h.reset();
+  err_write.reset();
   int e = 0;
   ssize_t n;
-  do n = ::read(err_pipe[0], &e, sizeof e);
+  do n = ::read(err_read.get(), &e, sizeof e);
   while (n < 0 && errno == EINTR);
-  ::close(err_pipe[0]);
+  err_read.reset();
   if (n == static_cast<ssize_t>(sizeof e)) {
     c.start_errno_ = e;
     c.start_error_ = "cannot execute " + spec.shell + ": " + std::strerror(e);

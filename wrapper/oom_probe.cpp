@@ -7,23 +7,23 @@
 #include <string_view>
 
 #include "common/text.h"
+#include "common/unique_fd.h"
 
 namespace cronitor::wrapper {
 namespace {
 
 // Reads a small /proc or /sys file whole (at most 16 KiB: these files are tiny, vmstat ~5 KiB).
 std::optional<std::string> slurp(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
   std::string data(16384, '\0');
   size_t got = 0;
   while (got < data.size()) {
-    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<size_t>(n);
   }
-  ::close(fd);
   data.resize(got);
   return data;
 }

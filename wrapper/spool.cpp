@@ -18,10 +18,8 @@ namespace {
 // reading; others rely on the file system committing the entry with the file's fdatasync
 // (ext4 and xfs journal the creation together with it).
 void sync_dir(const std::string& dir) {
-  int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d < 0) return;
-  ::fsync(d);
-  ::close(d);
+  const UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d) ::fsync(d.get());
 }
 
 }  // namespace
@@ -110,11 +108,11 @@ void Spool::sync_in_background() {
   }
 }
 
-Result<int> Spool::create(const std::string& name) {
+Result<UniqueFd> Spool::create(const std::string& name) {
   std::string path = dir_ + "/" + name;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
-    if (fd >= 0) return fd;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600));
+    if (fd) return fd;
     if (errno != ENOENT || attempt > 0) return std::unexpected(Error::from_errno("open", "\"" + path + "\""));
     // No spool folder yet (agent never ran): create it with the shared mode.
     if (::mkdir(dir_.c_str(), 01733) == 0)
@@ -131,7 +129,7 @@ Result<void> Spool::append(std::string_view run_id, std::string_view line) {
   if (!fd_) {
     auto fd = create(std::string(run_id) + ".jsonl");
     if (!fd) return std::unexpected(fd.error());
-    fd_.reset(*fd);
+    fd_ = std::move(*fd);
     created = true;
   }
   auto r = write_line(fd_.get(), line, path);
@@ -164,9 +162,9 @@ Result<void> Spool::write_metric(std::string_view run_id, std::string_view line)
   // and a renamed file must never be seen empty after a crash.
   SyncMode saved = mode_;
   mode_ = SyncMode::kInline;
-  auto r = write_line(*fd, line, tmp);
+  auto r = write_line(fd->get(), line, tmp);
   mode_ = saved;
-  ::close(*fd);
+  fd->reset();
   if (r && ::rename(tmp.c_str(), final_path.c_str()) != 0)
     r = std::unexpected(Error::from_errno("rename", "\"" + tmp + "\""));
   if (!r) {

@@ -48,7 +48,7 @@ class Spool {
   const std::string& dir() const { return dir_; }
 
  private:
-  Result<int> create(const std::string& name);
+  Result<UniqueFd> create(const std::string& name);
   Result<void> write_line(int fd, std::string_view line, const std::string& path);
 
   std::string dir_;

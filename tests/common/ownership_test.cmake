@@ -1,0 +1,74 @@
+# common.ownership: the product's file descriptors and sd-event sources are released by their
+# owners, common/unique_fd.h (UniqueFd) and common/event_source.h (EventSource), and nowhere else:
+# a close() or an sd_event_source_unref() in any other file is a hand-kept teardown that an early
+# return or a reordered destructor can skip or run twice. Fails naming each file and line.
+# Run: cmake -DROOT=<source tree> -P tests/common/ownership_test.cmake (ctest does). CMake alone,
+# so it runs wherever the build does.
+cmake_minimum_required(VERSION 3.25)
+if(NOT ROOT)
+  message(FATAL_ERROR "usage: cmake -DROOT=<source tree> -P ownership_test.cmake")
+endif()
+
+# The owners themselves, and the calls that are not a teardown (each with its reason): "FILE:LINE'S
+# CODE" without its semicolons.
+set(owners "common/unique_fd.h" "common/event_source.h")
+set(allowed
+  # close()'s own result is the write's last error (NFS, a full disk): checked, so called by hand
+  # on the descriptor the UniqueFd gives up.
+  "agent/control/textfile_writer.cpp:if (::close(out.release()) != 0) {"
+  # The vfork child, before its exec: it shares the wrapper's memory and runs no destructor, so it
+  # closes the placeholders of the descriptors 0-2 the job must find closed with plain calls.
+  "wrapper/child.cpp:if (was_closed[fd]) close(fd)"
+)
+
+set(folders agent common discovery schedule uplink wrapper)
+# A call of close() on a descriptor (plain or ::close, with an argument: not a member's close(),
+# nor fclose or closedir), or the release of an event source.
+set(call_regex "(^|[^A-Za-z0-9_.>:])(::)?close[ \t]*\\([ \t]*[^) \t]|sd_event_source_(disable_)?unref[ \t]*\\(")
+
+set(problems "")
+set(checked 0)
+foreach(folder IN LISTS folders)
+  file(GLOB_RECURSE sources RELATIVE "${ROOT}" "${ROOT}/${folder}/*.h" "${ROOT}/${folder}/*.cpp")
+  list(SORT sources)
+  foreach(file IN LISTS sources)
+    math(EXPR checked "${checked} + 1")
+    if(file IN_LIST owners)
+      continue()
+    endif()
+    # Line by line, with the characters a CMake list would split on or group by stood in for.
+    file(READ "${ROOT}/${file}" text)
+    string(REPLACE ";" "<semicolon>" text "${text}")
+    string(REPLACE "[" "<open>" text "${text}")
+    string(REPLACE "]" "<close>" text "${text}")
+    string(REPLACE "\\" "<backslash>" text "${text}")
+    string(REPLACE "\n" ";" lines "${text}")
+    set(number 0)
+    foreach(line IN LISTS lines)
+      math(EXPR number "${number} + 1")
+      string(REPLACE "<semicolon>" ";" line "${line}")
+      string(REPLACE "<open>" "[" line "${line}")
+      string(REPLACE "<close>" "]" line "${line}")
+      string(REPLACE "<backslash>" "\\" line "${line}")
+      string(REGEX REPLACE "//.*" "" code "${line}")
+      if(NOT code MATCHES "${call_regex}")
+        continue()
+      endif()
+      string(STRIP "${code}" stripped)
+      string(REPLACE ";" "" bare "${stripped}")  # the allowed list is a CMake list: no ";" in it
+      if("${file}:${bare}" IN_LIST allowed)
+        continue()
+      endif()
+      string(APPEND problems "${file}:${number}: releases by hand: ${stripped}\n")
+    endforeach()
+  endforeach()
+endforeach()
+
+if(checked LESS 100)
+  message(FATAL_ERROR "ownership: only ${checked} files found under ${ROOT}: wrong ROOT?")
+endif()
+if(problems)
+  message(FATAL_ERROR "ownership: hold it in a UniqueFd or an EventSource (or add the call, with its "
+                      "reason, to tests/common/ownership_test.cmake's allowed list):\n${problems}")
+endif()
+message(STATUS "ownership: ${checked} files, every descriptor and event source released by its owner")
