@@ -6,26 +6,16 @@
 #include <charconv>
 #include <string_view>
 
+#include "common/kernel_file.h"
 #include "common/text.h"
-#include "common/unique_fd.h"
 
 namespace cronitor::wrapper {
 namespace {
 
-// Reads a small /proc or /sys file whole (at most 16 KiB: these files are tiny, vmstat ~5 KiB).
+// A small /proc or /sys file whole (at most 16 KiB: these files are tiny, vmstat ~5 KiB).
 std::optional<std::string> slurp(const std::string& path) {
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::string data(16384, '\0');
-  size_t got = 0;
-  while (got < data.size()) {
-    ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  data.resize(got);
-  return data;
+  auto text = read_kernel_file(path, 16384);
+  return text ? std::optional(std::move(*text)) : std::nullopt;
 }
 
 std::optional<uint64_t> first_number(const std::string& path) {

@@ -13,7 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "common/error.h"
 #include "schedule/zone.h"
 
 namespace cronitor::agent {
@@ -29,11 +28,6 @@ struct ProcStat {
   uint64_t utime_ticks = 0, stime_ticks = 0;  // CPU time in user and kernel mode, in clock ticks
   bool alive() const { return state != 'Z' && state != 'X'; }
 };
-
-/// A small file the kernel makes whole at open (/proc, /sys, cgroupfs), at most `cap` bytes: the
-/// one reader of them, bounded so that a hostile command line costs no memory. The error names
-/// the path and open() or read().
-Result<std::string> read_kernel_file(const std::string& path, size_t cap);
 
 /// Parses the text of /proc/PID/stat. The name may hold spaces and ')': it ends at the last ')'.
 std::optional<ProcStat> parse_proc_stat(std::string_view text);

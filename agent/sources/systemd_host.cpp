@@ -13,6 +13,7 @@
 
 #include "agent/sources/host_facts.h"
 #include "common/event_source.h"
+#include "common/kernel_file.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
 
