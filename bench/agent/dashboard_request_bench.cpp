@@ -118,6 +118,7 @@ struct BenchDb {
   bool keep = false;
   std::optional<StateStore> store;
   std::vector<MonitorConfig> configs;
+  std::vector<JobRow> rows;  // the job page's lookup (data().monitor), read on first use
 
   /// `per_job` 0: the runs, incidents and "big" job above; else only `per_job` runs of each job.
   explicit BenchDb(int per_job = 0) {
@@ -174,6 +175,14 @@ struct BenchDb {
       for (const auto& j : store->jobs().value_or(std::vector<JobRow>{}))
         list.push_back(status_json(j.key, j.name, j.schedule, j.timezone, j.source, j.state));
       return json{{"ok", true}, {"host", "db1"}, {"daemon", "running"}, {"monitors", list}};
+    };
+    // A job page's own job, as the daemon builds it from the monitors it holds in memory
+    // (Daemon::monitors_status): here the job rows, read once.
+    d.monitor = [this](const std::string& key) {
+      if (rows.empty()) rows = store->jobs().value_or(std::vector<JobRow>{});
+      for (const auto& j : rows)
+        if (j.key == key) return status_json(j.key, j.name, j.schedule, j.timezone, j.source, j.state);
+      return json();
     };
     d.history = [this](const std::string& key, int limit, bool tails) {
       auto h = history_reply(*store, key, limit, tails);
