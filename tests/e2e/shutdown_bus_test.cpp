@@ -23,13 +23,19 @@ namespace {
 
 using namespace cronitor::testing;
 
-/// An empty folder of this test process's own under /tmp.
-fs::path fresh_dir(const std::string& prefix) {
-  const fs::path dir = fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+/// An empty folder of this test process's own under /tmp, removed at the test's end (a failed
+/// assertion's too).
+struct FreshDir {
+  explicit FreshDir(const std::string& prefix)
+      : path(fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~FreshDir() { fs::remove_all(path); }
+  FreshDir(const FreshDir&) = delete;
+  FreshDir& operator=(const FreshDir&) = delete;
+  const fs::path path;
+};
 
 /// agent.yaml in `dir`: state and spool there, `socket`, no discovery, no notify target. Its path.
 std::string quiet_config(const fs::path& dir, const std::string& socket) {
@@ -58,7 +64,9 @@ class PrivateBus {
                nullptr);
       ::_exit(127);
     }
-    wait_until([&] { return fs::exists(socket_); }, 10s);
+    // The socket's file is there from its bind(), before dbus-daemon listens: up once a client
+    // has said Hello and been given its name.
+    up_ = wait_until([&] { return fs::exists(socket_) && answers(); }, 10s);
   }
   ~PrivateBus() {
     if (pid_ > 0) {
@@ -67,12 +75,28 @@ class PrivateBus {
     }
   }
   std::string address() const { return "unix:path=" + socket_.string(); }
-  bool up() const { return fs::exists(socket_); }
+  bool up() const { return up_; }
 
  private:
+  bool answers() const {
+    sd_bus* b = nullptr;
+    const char* name = nullptr;
+    const bool ok = sd_bus_new(&b) >= 0 && sd_bus_set_address(b, address().c_str()) >= 0 &&
+                    sd_bus_set_bus_client(b, 1) >= 0 && sd_bus_start(b) >= 0 && sd_bus_get_unique_name(b, &name) >= 0;
+    sd_bus_flush_close_unref(b);
+    return ok;
+  }
   fs::path socket_;
   pid_t pid_ = -1;
+  bool up_ = false;
 };
+
+/// Owns `name` on `bus`: a previous owner's connection, closed by the test a moment ago, may still
+/// hold it until the bus has read its hang-up (EEXIST meanwhile).
+bool own_name(sd_bus* bus, const char* name) {
+  bool owned = false;  // asked once more after it is owned, it would answer EALREADY
+  return wait_until([&] { return owned = owned || sd_bus_request_name(bus, name, 0) >= 0; }, 5s);
+}
 
 /// One connection to the private bus; `name` set: it owns that name first.
 class Peer {
@@ -81,7 +105,7 @@ class Peer {
     if (sd_bus_new(&bus_) < 0 || sd_bus_set_address(bus_, address.c_str()) < 0 || sd_bus_set_bus_client(bus_, 1) < 0 ||
         sd_bus_start(bus_) < 0)
       return;
-    ok_ = !name || sd_bus_request_name(bus_, name, 0) >= 0;
+    ok_ = !name || own_name(bus_, name);
   }
   ~Peer() { sd_bus_flush_close_unref(bus_); }
   bool ok() const { return ok_; }
@@ -109,7 +133,8 @@ bool announce_until_heard(Peer& logind, AgentProcess& agent) {
 }
 
 TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
-  const fs::path dir = fresh_dir("agent-shutdown");
+  const FreshDir tmp("agent-shutdown");
+  const fs::path& dir = tmp.path;
   PrivateBus bus(dir);
   ASSERT_TRUE(bus.up()) << "dbus-daemon did not start";
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address().c_str(), 1);
@@ -162,7 +187,6 @@ TEST(ShutdownBus, PrepareForShutdownFromLogindSilencesAlertsAndIsRecorded) {
     agent.stop(SIGTERM);
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-  fs::remove_all(dir);
 }
 
 /// The agent joined the bus again, and hears logind there: a shutdown it announces is recorded.
@@ -174,7 +198,8 @@ void expect_rejoined(AgentProcess& agent, const std::string& address) {
 }
 
 TEST(ShutdownBus, ARestartedBusIsReconnectedAndLogindHeardAgain) {
-  const fs::path dir = fresh_dir("agent-rebus");
+  const FreshDir tmp("agent-rebus");
+  const fs::path& dir = tmp.path;
   std::optional<PrivateBus> bus(std::in_place, dir);
   ASSERT_TRUE(bus->up()) << "dbus-daemon did not start";
   const std::string address = bus->address();
@@ -193,11 +218,11 @@ TEST(ShutdownBus, ARestartedBusIsReconnectedAndLogindHeardAgain) {
     agent.stop(SIGTERM);
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-  fs::remove_all(dir);
 }
 
 TEST(ShutdownBus, ABusThatComesAfterTheAgentIsJoined) {
-  const fs::path dir = fresh_dir("agent-latebus");
+  const FreshDir tmp("agent-latebus");
+  const fs::path& dir = tmp.path;
   const std::string address = "unix:path=" + (dir / "system_bus").string();
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
   const std::string socket = (dir / "agent.sock").string(), config = quiet_config(dir, socket);
@@ -211,7 +236,6 @@ TEST(ShutdownBus, ABusThatComesAfterTheAgentIsJoined) {
     agent.stop(SIGTERM);
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-  fs::remove_all(dir);
 }
 
 /// The system manager's SystemState property, served from a thread of the test.
@@ -228,7 +252,7 @@ class FakeManager {
     };
     ok_ = sd_bus_add_object_vtable(bus_, nullptr, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                    vtable, this) >= 0 &&
-          sd_bus_request_name(bus_, "org.freedesktop.systemd1", 0) >= 0;
+          own_name(bus_, "org.freedesktop.systemd1");
     thread_ = std::thread([this] {
       while (!stop_) {
         int r = sd_bus_process(bus_, nullptr);
@@ -269,7 +293,8 @@ std::string host_field(const fs::path& db, const std::string& field) {
 }
 
 TEST(ShutdownBus, SigtermWhileSystemdIsStoppingRecordsTheShutdownAPlainStopDoesNot) {
-  const fs::path dir = fresh_dir("agent-stopping");
+  const FreshDir tmp("agent-stopping");
+  const fs::path& dir = tmp.path;
   PrivateBus bus(dir);
   ASSERT_TRUE(bus.up()) << "dbus-daemon did not start";
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address().c_str(), 1);
@@ -306,11 +331,11 @@ TEST(ShutdownBus, SigtermWhileSystemdIsStoppingRecordsTheShutdownAPlainStopDoesN
     EXPECT_EQ(agent.log().find("the host was down"), std::string::npos) << agent.log();
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-  fs::remove_all(dir);
 }
 
 TEST(ShutdownBus, NoBusIsNoErrorSpam) {
-  const fs::path dir = fresh_dir("agent-nobus");
+  const FreshDir tmp("agent-nobus");
+  const fs::path& dir = tmp.path;
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", ("unix:path=" + (dir / "no-such-bus").string()).c_str(), 1);
   const std::string socket = (dir / "agent.sock").string(), config = quiet_config(dir, socket);
   {
@@ -324,7 +349,6 @@ TEST(ShutdownBus, NoBusIsNoErrorSpam) {
     EXPECT_NE(log.find("signal SIGTERM: stopping"), std::string::npos) << log;
   }
   ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-  fs::remove_all(dir);
 }
 
 }  // namespace
