@@ -12,14 +12,11 @@
 namespace cronitor::wrapper {
 namespace {
 
-// A small /proc or /sys file whole (at most 16 KiB: these files are tiny, vmstat ~5 KiB).
-std::optional<std::string> slurp(const std::string& path) {
-  auto text = read_kernel_file(path, 16384);
-  return text ? std::optional(std::move(*text)) : std::nullopt;
-}
+// The most read of a /proc or /sys file: these files are tiny, vmstat ~5 KiB.
+constexpr size_t kFileCap = 16384;
 
 std::optional<uint64_t> first_number(const std::string& path) {
-  auto text = slurp(path);
+  auto text = read_kernel_file(path, kFileCap);
   if (!text) return std::nullopt;
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
@@ -31,7 +28,7 @@ std::optional<uint64_t> first_number(const std::string& path) {
 
 OomProbe OomProbe::locate(const std::string& root) {
   OomProbe p;
-  auto text = slurp("/proc/self/cgroup");
+  auto text = read_kernel_file("/proc/self/cgroup", kFileCap);
   if (!text) {
     p.kills_at_locate_ = p.kills();
     return p;
@@ -65,7 +62,7 @@ OomProbe OomProbe::locate(const std::string& root) {
     }
   }
   auto count_in = [](const std::string& file) -> std::optional<uint64_t> {
-    auto text = slurp(file);
+    auto text = read_kernel_file(file, kFileCap);
     return text ? keyed_number(*text, "oom_kill") : std::nullopt;
   };
   if (!v1_path.empty()) {
@@ -93,7 +90,7 @@ OomProbe OomProbe::locate(const std::string& root) {
 }
 
 std::optional<uint64_t> OomProbe::kills() const {
-  auto text = slurp(counter_file_);
+  auto text = read_kernel_file(counter_file_, kFileCap);
   if (!text) return std::nullopt;
   return keyed_number(*text, "oom_kill");
 }

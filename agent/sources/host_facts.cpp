@@ -17,13 +17,7 @@
 #include "common/text.h"
 
 namespace cronitor::agent {
-
 namespace {
-
-std::optional<std::string> read_small(const std::string& path, size_t cap) {
-  auto text = read_kernel_file(path, cap);
-  return text ? std::optional(std::move(*text)) : std::nullopt;
-}
 
 std::string proc_path(pid_t pid, const char* file) { return "/proc/" + std::to_string(pid) + "/" + file; }
 
@@ -84,7 +78,7 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
 
 std::optional<ProcStat> read_proc_stat(pid_t pid) {
   if (pid <= 0) return std::nullopt;
-  auto text = read_small(proc_path(pid, "stat"), 1024);
+  auto text = read_kernel_file(proc_path(pid, "stat"), 1024);
   if (!text) return std::nullopt;
   return parse_proc_stat(*text);
 }
@@ -97,7 +91,8 @@ std::optional<uid_t> proc_uid(pid_t pid) {
 
 std::vector<std::string> proc_cmdline(pid_t pid, size_t max_args) {
   std::vector<std::string> argv;
-  auto text = pid > 0 ? read_small(proc_path(pid, "cmdline"), 64 * 1024) : std::nullopt;
+  if (pid <= 0) return argv;
+  auto text = read_kernel_file(proc_path(pid, "cmdline"), 64 * 1024);
   if (!text) return argv;
   std::string_view rest = *text;
   while (!rest.empty() && argv.size() < max_args) {
@@ -114,7 +109,7 @@ std::string proc_exe(pid_t pid) {
 }
 
 std::optional<uint64_t> host_oom_kills() {
-  auto text = read_small("/proc/vmstat", 16384);  // about 5 KiB
+  auto text = read_kernel_file("/proc/vmstat", 16384);  // about 5 KiB
   return text ? keyed_number(*text, "oom_kill") : std::nullopt;
 }
 

@@ -28,8 +28,7 @@ uint64_t clock_usec(clockid_t id) {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
 }
 
-/// A cgroup's small file, whole (a few KiB at most).
-Result<std::string> slurp(const std::string& path) { return read_kernel_file(path, 16384); }
+constexpr size_t kCgroupFileCap = 16384;  // a cgroup's small files are a few KiB at most
 
 bool usable_cgroup(const std::string& cg) {
   return !cg.empty() && cg.front() == '/' && cg.find("/../") == std::string::npos && !cg.ends_with("/..");
@@ -40,11 +39,11 @@ bool usable_cgroup(const std::string& cg) {
 Result<uint64_t> read_cgroup_oom_kills(const std::string& root, const std::string& cg) {
   if (!usable_cgroup(cg)) return fail("no usable ControlGroup \"" + cg + "\"");
   const std::string v1 = root + "/memory" + cg + "/memory.oom_control";
-  auto text = slurp(v1);
+  auto text = read_kernel_file(v1, kCgroupFileCap);
   std::string where = v1;
   if (!text) {
     where = root + cg + "/memory.events";
-    auto t2 = slurp(where);
+    auto t2 = read_kernel_file(where, kCgroupFileCap);
     if (!t2) return std::unexpected(text.error());  // the v1 reason: the usual hierarchy here
     text = std::move(t2);
   }
