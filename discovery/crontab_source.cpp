@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "common/owned.h"
 #include "discovery/adoption_comment.h"
 #include "discovery/cron_command.h"
 #include "discovery/fs_root.h"
@@ -29,10 +30,7 @@ int listed_header_lines(std::string_view text) {
   return n;
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
+using UniqueFile = Owned<std::FILE, std::fclose>;
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';

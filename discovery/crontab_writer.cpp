@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/file_state.h"
+#include "common/owned.h"
 #include "common/unique_fd.h"
 #include "discovery/crontab_source.h"
 #include "discovery/fs_root.h"
@@ -94,17 +95,20 @@ Result<CrontabWriter::Backup> CrontabWriter::backup(std::string_view path, std::
   // backup of these very bytes and reuses it, so backups never pile up.
   const std::string prefix = std::string(base_of(path)) + ".";
   if (UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); d) {
-    if (DIR* listing = ::fdopendir(::dup(d.get()))) {
-      std::vector<std::string> names;
-      while (const dirent* e = ::readdir(listing)) {
+    std::vector<std::string> names;
+    // The listing's own descriptor: its closedir closes it once fdopendir has taken it, this owner
+    // before that (fdopendir failed).
+    UniqueFd own(::dup(d.get()));
+    if (const Owned<DIR, ::closedir> listing(own ? ::fdopendir(own.get()) : nullptr); listing) {
+      own.release();
+      while (const dirent* e = ::readdir(listing.get())) {
         if (std::string_view(e->d_name).starts_with(prefix) && names.size() < 10000) names.emplace_back(e->d_name);
       }
-      ::closedir(listing);
-      std::sort(names.begin(), names.end());
-      for (const std::string& n : names) {
-        auto old = read_at(d.get(), n, dir + "/" + n);
-        if (old && *old == bytes) return Backup{dir + "/" + n, false};
-      }
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names) {
+      auto old = read_at(d.get(), n, dir + "/" + n);
+      if (old && *old == bytes) return Backup{dir + "/" + n, false};
     }
   }
   char stamp[32];

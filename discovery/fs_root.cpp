@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/owned.h"
 #include "common/unique_fd.h"
 
 namespace cronitor::discovery {
@@ -60,15 +61,14 @@ Result<std::string> DiskRoot::read_file(std::string_view p, std::size_t max_byte
 
 Result<std::vector<DirEntry>> DiskRoot::list_dir(std::string_view p, std::size_t max_entries) const {
   const std::string path = real_path(p);
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return std::unexpected(Error::from_errno("opendir", path));
+  const Owned<DIR, ::closedir> dir(::opendir(path.c_str()));
+  if (!dir) return std::unexpected(Error::from_errno("opendir", path));
   std::vector<DirEntry> out;
   errno = 0;
-  while (const dirent* d = ::readdir(dir)) {
+  while (const dirent* d = ::readdir(dir.get())) {
     const std::string_view name = d->d_name;
     if (name == "." || name == "..") continue;
     if (out.size() >= max_entries) {
-      ::closedir(dir);
       return fail(path + ": more than " + std::to_string(max_entries) + " entries");
     }
     DirEntry e;
@@ -77,14 +77,13 @@ Result<std::vector<DirEntry>> DiskRoot::list_dir(std::string_view p, std::size_t
     e.symlink = d->d_type == DT_LNK;
     if (d->d_type == DT_UNKNOWN) {
       struct stat st {};
-      if (::fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (::fstatat(dirfd(dir.get()), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         e.directory = S_ISDIR(st.st_mode);
         e.symlink = S_ISLNK(st.st_mode);
       }
     }
     out.push_back(std::move(e));
   }
-  ::closedir(dir);
   std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return out;
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "common/owned.h"
 #include "common/unique_fd.h"
 #include "common/url_text.h"
 #include "uplink/curl_request.h"
@@ -31,14 +32,8 @@ void curl_init_once() {
 }  // namespace
 
 struct AlertSender::Curl {
-  struct Cleanup {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  };
-  struct MultiCleanup {
-    void operator()(CURLM* m) const { curl_multi_cleanup(m); }
-  };
-  std::unique_ptr<CURL, Cleanup> handle;
-  std::unique_ptr<CURLM, MultiCleanup> multi;
+  Owned<CURL, curl_easy_cleanup> handle;
+  Owned<CURLM, curl_multi_cleanup> multi;
   std::mutex mu;  // guards `multi` against cancel() from another thread
 };
 

@@ -6,12 +6,19 @@
 
 namespace cronitor::uplink {
 
-CurlRequest::CurlRequest(HttpRequest request, Limits limits) : request_(std::move(request)), limits_(limits) {
-  for (const auto& h : request_.headers) headers_ = curl_slist_append(headers_, h.c_str());
-  headers_ = curl_slist_append(headers_, "Expect:");
-}
+void CurlRequest::HeadersFree::operator()(curl_slist* list) const { curl_slist_free_all(list); }
 
-CurlRequest::~CurlRequest() { curl_slist_free_all(headers_); }
+CurlRequest::CurlRequest(HttpRequest request, Limits limits) : request_(std::move(request)), limits_(limits) {
+  auto append = [this](const char* header) {
+    // The list's head stays the same once it has one; null: out of memory, the list as it was.
+    if (curl_slist* head = curl_slist_append(headers_.get(), header)) {
+      (void)headers_.release();
+      headers_.reset(head);
+    }
+  };
+  for (const auto& h : request_.headers) append(h.c_str());
+  append("Expect:");
+}
 
 void CurlRequest::apply(void* easy) {
   CURL* e = easy;
@@ -32,7 +39,7 @@ void CurlRequest::apply(void* easy) {
         return size * n;
       });
   curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_.get());
   if (!request_.userpwd.empty()) {
     curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     curl_easy_setopt(e, CURLOPT_USERPWD, request_.userpwd.c_str());

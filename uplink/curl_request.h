@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "uplink/upstream.h"
@@ -26,7 +27,6 @@ class CurlRequest {
     size_t answer_bytes;                        // of the answer kept; the rest is read and dropped
   };
   CurlRequest(HttpRequest request, Limits limits);
-  ~CurlRequest();
   CurlRequest(const CurlRequest&) = delete;
   CurlRequest& operator=(const CurlRequest&) = delete;
 
@@ -42,7 +42,10 @@ class CurlRequest {
   HttpRequest request_;
   Limits limits_;
   std::string answer_;
-  curl_slist* headers_ = nullptr;
+  struct HeadersFree {
+    void operator()(curl_slist* list) const;  // curl_slist_free_all
+  };
+  std::unique_ptr<curl_slist, HeadersFree> headers_;
 };
 
 }  // namespace cronitor::uplink

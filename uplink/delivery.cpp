@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "common/event_source.h"
+#include "common/owned.h"
 #include "common/unique_fd.h"
 #include "uplink/curl_request.h"
 #include "uplink/self_heartbeat.h"
@@ -85,25 +86,27 @@ struct Deliverer::Impl {
   StopHandler on_stop;
   Log log;
   std::vector<std::unique_ptr<Lane>> lanes;
-  CURLM* multi = nullptr;
-  UniqueFd epfd;           // curl's sockets
-  EventSource epoll_src;   // epfd in the loop (after epfd: released before it closes)
-  EventSource curl_timer;  // curl's own timeouts
-  EventSource wake;        // the end of a back-off or rate-limit wait
-  EventSource pump_src;    // a defer: remove delivered rows, start more
+  Owned<CURLM, curl_multi_cleanup> multi;  // reset by ~Impl, while the members its callbacks reach live
+  UniqueFd epfd;                           // curl's sockets
+  EventSource epoll_src;                   // epfd in the loop (after epfd: released before it closes)
+  EventSource curl_timer;                  // curl's own timeouts
+  EventSource wake;                        // the end of a back-off or rate-limit wait
+  EventSource pump_src;                    // a defer: remove delivered rows, start more
   std::vector<int64_t> done_ids;
-  std::vector<CURL*> spare;
-  std::unordered_set<CURL*> active;
+  using Easy = Owned<CURL, curl_easy_cleanup>;
+  std::vector<Easy> spare;                 // reset, for the next transfer
+  std::unordered_map<CURL*, Easy> active;  // in the multi handle
   std::mt19937_64 rng{std::random_device{}()};
 
   ~Impl() {
     if (multi) {
       // Still-running transfers: their rows stay queued and go out after the next start.
-      std::vector<CURL*> handles(active.begin(), active.end());
+      std::vector<CURL*> handles;
+      for (const auto& a : active) handles.push_back(a.first);
       for (CURL* e : handles) finish(e, false);
-      curl_multi_cleanup(multi);
+      multi.reset();
     }
-    for (CURL* e : spare) curl_easy_cleanup(e);
+    spare.clear();
     if (!done_ids.empty()) (void)outbox->remove(done_ids);
   }
 
@@ -143,7 +146,7 @@ struct Deliverer::Impl {
       int flags = (r & EPOLLIN ? CURL_CSELECT_IN : 0) | (r & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                   (r & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
       int running = 0;
-      curl_multi_socket_action(self->multi, events[i].data.fd, flags, &running);
+      curl_multi_socket_action(self->multi.get(), events[i].data.fd, flags, &running);
     }
     self->reap();
     return 0;
@@ -158,7 +161,7 @@ struct Deliverer::Impl {
   static int on_curl_timer(sd_event_source*, uint64_t, void* ud) {
     auto* self = static_cast<Impl*>(ud);
     int running = 0;
-    curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    curl_multi_socket_action(self->multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
     self->reap();
     return 0;
   }
@@ -176,7 +179,7 @@ struct Deliverer::Impl {
   void reap() {
     int left = 0;
     bool any = false;
-    while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* m = curl_multi_info_read(multi.get(), &left)) {
       if (m->msg != CURLMSG_DONE) continue;
       CURL* e = m->easy_handle;
       Transfer* t = nullptr;
@@ -195,18 +198,20 @@ struct Deliverer::Impl {
   void finish(CURL* e, bool reuse) {
     Transfer* t = nullptr;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-    curl_multi_remove_handle(multi, e);
-    active.erase(e);
+    curl_multi_remove_handle(multi.get(), e);
+    Easy easy;  // released at the end, unless kept for reuse
+    if (auto it = active.find(e); it != active.end()) {
+      easy = std::move(it->second);
+      active.erase(it);
+    }
     if (t) {
       t->lane->busy.erase(t->job);
       --t->lane->in_flight;
       delete t;
     }
-    if (reuse && spare.size() < 256) {
+    if (easy && reuse && spare.size() < 256) {
       curl_easy_reset(e);
-      spare.push_back(e);
-    } else {
-      curl_easy_cleanup(e);
+      spare.push_back(std::move(easy));
     }
   }
 
@@ -376,9 +381,15 @@ struct Deliverer::Impl {
       done_ids.push_back(row.id);
       return;
     }
-    CURL* e = spare.empty() ? curl_easy_init() : spare.back();
-    if (!spare.empty()) spare.pop_back();
-    if (!e) return;
+    Easy easy;
+    if (spare.empty()) {
+      easy.reset(curl_easy_init());
+    } else {
+      easy = std::move(spare.back());
+      spare.pop_back();
+    }
+    if (!easy) return;
+    CURL* e = easy.get();
     auto* t = new Transfer;
     t->lane = &l;
     t->id = row.id;
@@ -393,8 +404,8 @@ struct Deliverer::Impl {
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     l.busy.insert(row.job);
     ++l.in_flight;
-    active.insert(e);
-    curl_multi_add_handle(multi, e);
+    active.emplace(e, std::move(easy));
+    curl_multi_add_handle(multi.get(), e);
   }
 
   void pump() {
@@ -464,7 +475,7 @@ struct Deliverer::Impl {
       sd_event_source_set_enabled(wake.get(), SD_EVENT_ONESHOT);
     }
     int running = 0;
-    curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);  // start what was added
+    curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);  // start what was added
     reap();
   }
 
@@ -505,13 +516,13 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(sd_event* ev, Outbox& outbo
     lane->up = std::move(u);
     impl->lanes.push_back(std::move(lane));
   }
-  impl->multi = curl_multi_init();
+  impl->multi.reset(curl_multi_init());
   if (!impl->multi) return fail("curl_multi_init failed");
   Impl* p = impl.get();
-  curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, Impl::on_socket);
-  curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-  curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, Impl::on_curl_timer_cfg);
-  curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+  curl_multi_setopt(p->multi.get(), CURLMOPT_SOCKETFUNCTION, Impl::on_socket);
+  curl_multi_setopt(p->multi.get(), CURLMOPT_SOCKETDATA, p);
+  curl_multi_setopt(p->multi.get(), CURLMOPT_TIMERFUNCTION, Impl::on_curl_timer_cfg);
+  curl_multi_setopt(p->multi.get(), CURLMOPT_TIMERDATA, p);
   p->epfd.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!p->epfd) return std::unexpected(Error::from_errno("epoll_create1", "uplink"));
   sd_event_source *io = nullptr, *timer = nullptr, *wake = nullptr, *pump = nullptr;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "agent/sources/sd_systemd_bus.h"
+#include "common/owned.h"
 #include "discovery/job_identity.h"
 
 namespace cronitor::agent {
@@ -25,11 +26,10 @@ struct Deaf final : SystemdBus::Listener {
 }  // namespace
 
 Result<std::vector<LiveTimer>> manager_timers(uint64_t timeout_usec) {
-  sd_event* ev = nullptr;
-  if (int r = sd_event_new(&ev); r < 0) return std::unexpected(Error::from_errno("sd_event_new", "", -r));
-  std::unique_ptr<sd_event, decltype(&sd_event_unref)> guard(ev, sd_event_unref);
+  Owned<sd_event, sd_event_unref> ev;  // declared first: the bus below leaves it before it goes
+  if (int r = sd_event_new(out_ptr(ev)); r < 0) return std::unexpected(Error::from_errno("sd_event_new", "", -r));
   Deaf deaf;
-  SdSystemdBus bus(ev, timeout_usec);
+  SdSystemdBus bus(ev.get(), timeout_usec);
   if (auto r = bus.open(deaf); !r) return std::unexpected(r.error());
   auto units = bus.list_timers(100'000);
   if (!units) return std::unexpected(units.error());

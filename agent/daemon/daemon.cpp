@@ -65,10 +65,10 @@ Daemon::~Daemon() {
   quiet_.stop();
   // Before the lock goes (below): the socket file removed then could be the next agent's.
   intake_.close();
-  sd_event_unref(ev_);  // the parts' sources hold their own references to the loop
+  // The loop goes with ev_, after the parts declared after it (their sources hold references to it).
 }
 
-uint64_t Daemon::mono_usec() const { return loop_mono_usec(ev_); }
+uint64_t Daemon::mono_usec() const { return loop_mono_usec(ev_.get()); }
 
 // One agent per state folder: two would share state.db, delete each other's socket and send
 // every alert twice. The lock is a flock on "agent.lock", dropped by the kernel when we die.
@@ -306,9 +306,9 @@ void Daemon::reload() {
   rebuild_monitors(now());
   save_dirty();
   rearm_deadline_timer();
-  upstreams_.start(ev_);  // new keys and URLs; a stopped upstream gets another chance
+  upstreams_.start(ev_.get());  // new keys and URLs; a stopped upstream gets another chance
   upstreams_.sync_monitors();
-  exports_.start(ev_, retention_.events_stored() == 0);  // a new prometheus.listen address or textfile
+  exports_.start(ev_.get(), retention_.events_stored() == 0);  // a new prometheus.listen address or textfile
   ::malloc_trim(0);
   spdlog::info("config reloaded from \"{}\"", config_.source);
   check_cron_daemon();  // cron jobs may have come or gone
@@ -324,26 +324,27 @@ void Daemon::notify_status() {
 }
 
 Result<void> Daemon::setup_loop() {
-  if (int r = sd_event_default(&ev_); r < 0) return std::unexpected(Error::from_errno("sd_event_default", "", -r));
-  signals_.attach(ev_);
-  sd_event_set_watchdog(ev_, true);
-  config_file_.attach(ev_);  // before the socket: a change made once the socket is there is seen
+  if (int r = sd_event_default(out_ptr(ev_)); r < 0)
+    return std::unexpected(Error::from_errno("sd_event_default", "", -r));
+  signals_.attach(ev_.get());
+  sd_event_set_watchdog(ev_.get(), true);
+  config_file_.attach(ev_.get());  // before the socket: a change made once the socket is there is seen
   // The spool folder, before the socket: once the socket is there, a wrapper (or a test) may
   // spool at once into a folder that exists and is watched. Drained now and on every write.
   if (auto r = make_dir(config_.spool_dir, 01733); !r) return r;
-  if (auto r = intake_.open(ev_, config_.spool_dir, config_.socket); !r) return r;
-  batch_.attach(ev_);
-  deadline_.attach(ev_);
-  disk_full_.attach(ev_);
-  retention_.attach(ev_);
-  alerts_.attach(ev_, std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
-  deadline_.watch_clock_jumps(ev_);                            // a wall-clock jump: deadlines are then recomputed
-  discovery_.watch_zone(ev_, config_);
-  upstreams_.start(ev_);
-  exports_.start(ev_, retention_.events_stored() == 0);
+  if (auto r = intake_.open(ev_.get(), config_.spool_dir, config_.socket); !r) return r;
+  batch_.attach(ev_.get());
+  deadline_.attach(ev_.get());
+  disk_full_.attach(ev_.get());
+  retention_.attach(ev_.get());
+  alerts_.attach(ev_.get(), std::make_unique<SenderThread>(host_));  // the open incidents' Alertmanager posts resume
+  deadline_.watch_clock_jumps(ev_.get());                            // a wall-clock jump: deadlines are then recomputed
+  discovery_.watch_zone(ev_.get(), config_);
+  upstreams_.start(ev_.get());
+  exports_.start(ev_.get(), retention_.events_stored() == 0);
   spdlog::info("{}", describe(probe_host_access()));
-  sources_.attach(ev_);
-  discovery_.watch(ev_);
+  sources_.attach(ev_.get());
+  discovery_.watch(ev_.get());
   return {};
 }
 
@@ -364,7 +365,7 @@ int Daemon::run() {
     (void)store_.outbox_release_all(t);
     (void)store_.commit();
   }
-  quiet_.start(ev_);  // last_seen heartbeat, snooze end timer, logind's shutdown signal
+  quiet_.start(ev_.get());  // last_seen heartbeat, snooze end timer, logind's shutdown signal
   check_cron_daemon();
   rearm_deadline_timer();
   pump_outbox();
@@ -377,8 +378,8 @@ int Daemon::run() {
   spdlog::info("listening on \"{}\", {} monitors", config_.socket, monitors_.size());
   sd_notify(0, "READY=1");
   notify_status();
-  heap_trim_.attach(ev_);  // what the start and later work freed goes back 1 s after the work
-  int r = sd_event_loop(ev_);
+  heap_trim_.attach(ev_.get());  // what the start and later work freed goes back 1 s after the work
+  int r = sd_event_loop(ev_.get());
   sd_notify(0, "STOPPING=1");
   alerts_.finish_sends();
   host_record_.changed();  // last_seen: the agent stops now

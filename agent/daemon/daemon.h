@@ -43,6 +43,7 @@
 #include "agent/state/state_store.h"
 #include "common/event.h"
 #include "common/event_source.h"
+#include "common/owned.h"
 #include "common/unique_fd.h"
 
 namespace cronitor::agent {
@@ -223,7 +224,7 @@ class Daemon : private ProcWatch::Handler, private RunFollower::Handler, private
   // events, OOM kills, systemd, killed wrappers' runs, the cron daemon's pid.
   RunSources sources_{{.config = config_, .host = host_, .now = [this] { return now(); }, .sink = *this}};
 
-  sd_event* ev_ = nullptr;
+  Owned<sd_event, sd_event_unref> ev_;  // the loop (sd_event_default), unref'd after the parts below
 
   EventBatch batch_{[this] { commit_pending(); }};    // the next transaction's events, committed when the loop idles
   DeadlineTimer deadline_{clock_, deadline_hooks()};  // the nearest deadline's timer, the wall-clock jump watch

@@ -15,6 +15,7 @@
 #include "agent/sources/cron_log_line.h"
 #include "agent/sources/host_facts.h"
 #include "agent/sources/journal_backfill.h"
+#include "common/owned.h"
 #include "common/unique_fd.h"
 
 namespace cronitor::agent {
@@ -122,46 +123,43 @@ class SyslogFile final : public CronLogSource {
 
 class Journal final : public CronLogSource {
  public:
-  ~Journal() override {
-    if (j_) sd_journal_close(j_);
-  }
   /// The host's journal from its end, or `files` from their start; either from `since_usec`.
   Result<void> start(const std::vector<std::string>* files, std::optional<uint64_t> since_usec) {
     if (files) {
       std::vector<const char*> paths;
       for (const auto& f : *files) paths.push_back(f.c_str());
       paths.push_back(nullptr);
-      if (int r = sd_journal_open_files(&j_, paths.data(), 0); r < 0)
+      if (int r = sd_journal_open_files(out_ptr(j_), paths.data(), 0); r < 0)
         return std::unexpected(Error::from_errno("sd_journal_open_files", "journal", -r));
-    } else if (int r = sd_journal_open(&j_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM); r < 0) {
+    } else if (int r = sd_journal_open(out_ptr(j_), SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM); r < 0) {
       return std::unexpected(Error::from_errno("sd_journal_open", "journal", -r));
     }
     // Two fields: both must hold. _UID is journald's own (trusted) field, never the sender's word.
     for (const char* m : {"SYSLOG_IDENTIFIER=CRON", "_UID=0"})
-      if (int r = sd_journal_add_match(j_, m, 0); r < 0)
+      if (int r = sd_journal_add_match(j_.get(), m, 0); r < 0)
         return std::unexpected(Error::from_errno("sd_journal_add_match", "journal", -r));
     if (since_usec) {
-      if (int r = sd_journal_seek_realtime_usec(j_, *since_usec); r < 0)
+      if (int r = sd_journal_seek_realtime_usec(j_.get(), *since_usec); r < 0)
         return std::unexpected(Error::from_errno("sd_journal_seek_realtime_usec", "journal", -r));
     } else if (files) {
-      (void)sd_journal_seek_head(j_);
+      (void)sd_journal_seek_head(j_.get());
     } else {
-      if (int r = sd_journal_seek_tail(j_); r < 0)
+      if (int r = sd_journal_seek_tail(j_.get()); r < 0)
         return std::unexpected(Error::from_errno("sd_journal_seek_tail", "journal", -r));
-      (void)sd_journal_previous(j_);  // on the last entry: next() gives only what comes after
+      (void)sd_journal_previous(j_.get());  // on the last entry: next() gives only what comes after
     }
-    fd_ = sd_journal_get_fd(j_);
+    fd_ = sd_journal_get_fd(j_.get());
     if (fd_ < 0) return std::unexpected(Error::from_errno("sd_journal_get_fd", "journal", -fd_));
     return {};
   }
   int fd() const override { return fd_; }
   uint32_t events() const override {
-    const int e = sd_journal_get_events(j_);
+    const int e = sd_journal_get_events(j_.get());
     return e > 0 ? static_cast<uint32_t>(e) : EPOLLIN;
   }
   std::string describe() const override { return "the journal (SYSLOG_IDENTIFIER=CRON, _UID=0)"; }
   std::vector<Line> read(bool& more) override {
-    (void)sd_journal_process(j_);
+    (void)sd_journal_process(j_.get());
     std::vector<Line> out;
     more = false;
     for (int n = 0;; ++n) {
@@ -169,10 +167,10 @@ class Journal final : public CronLogSource {
         more = true;
         break;
       }
-      if (sd_journal_next(j_) <= 0) break;
+      if (sd_journal_next(j_.get()) <= 0) break;
       Line l;
       uint64_t usec = 0;
-      l.unix_ms = sd_journal_get_realtime_usec(j_, &usec) >= 0 ? static_cast<int64_t>(usec / 1000) : now_ms();
+      l.unix_ms = sd_journal_get_realtime_usec(j_.get(), &usec) >= 0 ? static_cast<int64_t>(usec / 1000) : now_ms();
       l.pid = field_number("_PID").value_or(0);  // the sender's real pid; SYSLOG_PID is its claim
       auto msg = field("MESSAGE");
       if (!msg || l.pid <= 0) continue;
@@ -186,7 +184,7 @@ class Journal final : public CronLogSource {
   std::optional<std::string_view> field(const char* name) {
     const void* data = nullptr;
     size_t len = 0;
-    if (sd_journal_get_data(j_, name, &data, &len) < 0) return std::nullopt;
+    if (sd_journal_get_data(j_.get(), name, &data, &len) < 0) return std::nullopt;
     std::string_view v(static_cast<const char*>(data), len);
     const std::size_t eq = v.find('=');
     if (eq == std::string_view::npos) return std::nullopt;
@@ -203,7 +201,7 @@ class Journal final : public CronLogSource {
     return n;
   }
 
-  sd_journal* j_ = nullptr;
+  Owned<sd_journal, sd_journal_close> j_;
   int fd_ = -1;  // sd_journal_get_fd's: the journal's own, closed by sd_journal_close
 };
 

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "common/kernel_file.h"
+#include "common/owned.h"
 #include "common/text.h"
 
 namespace cronitor::agent {
@@ -152,13 +153,12 @@ std::optional<Instant> host_boot_time() {
 
 std::vector<pid_t> proc_pids(const std::string& proc) {
   std::vector<pid_t> out;
-  DIR* d = ::opendir(proc.c_str());
+  const Owned<DIR, ::closedir> d(::opendir(proc.c_str()));
   if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
+  while (dirent* e = ::readdir(d.get())) {
     pid_t pid = 0;
     if (read_number(std::string_view(e->d_name), pid) && pid > 0) out.push_back(pid);
   }
-  ::closedir(d);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "agent/sources/event_adapter.h"
 #include "agent/sources/systemd_host.h"
 #include "agent/sources/timer_run_tracker.h"
+#include "common/owned.h"
 
 namespace cronitor::agent {
 namespace {
@@ -210,17 +211,16 @@ std::optional<int64_t> field_number(std::optional<std::string_view> v) {
 
 Result<ManagerEntries> read_manager_entries(const std::vector<std::string>& files, uint64_t since_usec,
                                             uint64_t until_usec, size_t max_entries) {
-  sd_journal* raw = nullptr;
+  Owned<sd_journal, sd_journal_close> j;
   if (!files.empty()) {
     std::vector<const char*> paths;
     for (const auto& f : files) paths.push_back(f.c_str());
     paths.push_back(nullptr);
-    if (int r = sd_journal_open_files(&raw, paths.data(), 0); r < 0)
+    if (int r = sd_journal_open_files(out_ptr(j), paths.data(), 0); r < 0)
       return std::unexpected(Error::from_errno("sd_journal_open_files", "journal", -r));
-  } else if (int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM); r < 0) {
+  } else if (int r = sd_journal_open(out_ptr(j), SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM); r < 0) {
     return std::unexpected(Error::from_errno("sd_journal_open", "journal", -r));
   }
-  std::unique_ptr<sd_journal, decltype(&sd_journal_close)> j(raw, sd_journal_close);
   // Fields of one name are OR-ed, of different names AND-ed: PID 1, as root, one of the ids.
   for (const char* m : {"_PID=1", "_UID=0"})
     if (int r = sd_journal_add_match(j.get(), m, 0); r < 0)

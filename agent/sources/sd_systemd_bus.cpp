@@ -23,14 +23,11 @@ constexpr const char* kServiceIface = "org.freedesktop.systemd1.Service";
 /// Replies awaited at once: dbus-daemon caps the replies one connection may await.
 constexpr size_t kWindow = 64;
 
-// RAII for the messages and errors of one call.
+// The message and the error of one call, each freed with it.
 struct Reply {
-  sd_bus_message* m = nullptr;
+  BusMessage m;
   sd_bus_error err = SD_BUS_ERROR_NULL;
-  ~Reply() {
-    sd_bus_message_unref(m);
-    sd_bus_error_free(&err);
-  }
+  ~Reply() { sd_bus_error_free(&err); }
   std::string why(int r) const { return err.message ? std::string(err.message) : std::string(std::strerror(-r)); }
 };
 
@@ -188,7 +185,7 @@ struct Call {
   const char* iface;
   const char* prop;  // nullptr: GetAll (small interfaces only)
   UnitProps* into;
-  sd_bus_slot* slot = nullptr;
+  BusSlot slot;
   size_t* inflight = nullptr;
   std::string* error = nullptr;
 };
@@ -218,25 +215,25 @@ SdSystemdBus::~SdSystemdBus() { close(); }
 Result<void> SdSystemdBus::open(Listener& listener) {
   close();
   listener_ = &listener;
-  sd_bus* bus = nullptr;
-  int r = sd_bus_open_system(&bus);  // honours DBUS_SYSTEM_BUS_ADDRESS
+  int r = sd_bus_open_system(out_ptr(bus_));  // honours DBUS_SYSTEM_BUS_ADDRESS
   if (r < 0) return fail(std::string("cannot reach the system bus: ") + std::strerror(-r));
-  bus_ = bus;
-  (void)sd_bus_set_method_call_timeout(bus_, call_timeout_usec_);
-  (void)sd_bus_attach_event(bus_, ev_, SD_EVENT_PRIORITY_NORMAL);
+  (void)sd_bus_set_method_call_timeout(bus_.get(), call_timeout_usec_);
+  (void)sd_bus_attach_event(bus_.get(), ev_, SD_EVENT_PRIORITY_NORMAL);
   // The matches are synchronous AddMatch calls: they also complete the connection.
   const bool ok =
-      sd_bus_match_signal(bus_, nullptr, nullptr, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+      sd_bus_match_signal(bus_.get(), nullptr, nullptr, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
                           "Disconnected", disconnected_cb, this) >= 0 &&
-      sd_bus_add_match(bus_, nullptr,
+      sd_bus_add_match(bus_.get(), nullptr,
                        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.freedesktop.systemd1'",
                        owner_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_, nullptr, kDest, nullptr, kProps, "PropertiesChanged", properties_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_, nullptr, kDest, kManagerPath, kManager, "UnitNew", unit_new_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_, nullptr, kDest, kManagerPath, kManager, "UnitRemoved", unit_removed_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_, nullptr, kDest, kManagerPath, kManager, "JobRemoved", job_removed_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_, nullptr, kDest, kManagerPath, kManager, "Reloading", reloading_cb, this) >= 0;
+      sd_bus_match_signal(bus_.get(), nullptr, kDest, nullptr, kProps, "PropertiesChanged", properties_cb, this) >= 0 &&
+      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "UnitNew", unit_new_cb, this) >= 0 &&
+      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "UnitRemoved", unit_removed_cb, this) >=
+          0 &&
+      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "JobRemoved", job_removed_cb, this) >=
+          0 &&
+      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "Reloading", reloading_cb, this) >= 0;
   if (!ok) {
     close();
     return fail("the system bus did not accept our signal matches");
@@ -244,35 +241,30 @@ Result<void> SdSystemdBus::open(Listener& listener) {
   return {};
 }
 
-void SdSystemdBus::close() {
-  if (!bus_) return;
-  sd_bus_detach_event(bus_);
-  sd_bus_flush_close_unref(bus_);
-  bus_ = nullptr;
-}
+void SdSystemdBus::close() { bus_.reset(); }
 
-bool SdSystemdBus::connected() const { return bus_ && sd_bus_is_open(bus_) > 0; }
+bool SdSystemdBus::connected() const { return bus_ && sd_bus_is_open(bus_.get()) > 0; }
 
 Result<std::vector<UnitRef>> SdSystemdBus::list_timers(size_t max) {
   if (!bus_) return fail("not connected");
   {
     Reply rep;
-    int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "Subscribe", &rep.err, &rep.m, "");
+    int r = sd_bus_call_method(bus_.get(), kDest, kManagerPath, kManager, "Subscribe", &rep.err, out_ptr(rep.m), "");
     // After a reload the manager still has us (a reexec keeps its subscribers too).
     if (r < 0 && !sd_bus_error_has_name(&rep.err, "org.freedesktop.systemd1.AlreadySubscribed"))
       return fail("no systemd manager answers on the system bus (Subscribe: " + rep.why(r) + ")");
   }
   Reply list;
-  int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "ListUnitsByPatterns", &list.err, &list.m, "asas", 0,
-                             1, "*.timer");
+  int r = sd_bus_call_method(bus_.get(), kDest, kManagerPath, kManager, "ListUnitsByPatterns", &list.err,
+                             out_ptr(list.m), "asas", 0, 1, "*.timer");
   if (r < 0) return fail("ListUnitsByPatterns: " + list.why(r));
   std::vector<UnitRef> units;
-  r = sd_bus_message_enter_container(list.m, 'a', "(ssssssouso)");
+  r = sd_bus_message_enter_container(list.m.get(), 'a', "(ssssssouso)");
   while (r >= 0 && units.size() < max) {
     const char *name, *desc, *load, *active, *sub, *followed, *path, *jtype, *jpath;
     uint32_t job = 0;
-    r = sd_bus_message_read(list.m, "(ssssssouso)", &name, &desc, &load, &active, &sub, &followed, &path, &job, &jtype,
-                            &jpath);
+    r = sd_bus_message_read(list.m.get(), "(ssssssouso)", &name, &desc, &load, &active, &sub, &followed, &path, &job,
+                            &jtype, &jpath);
     if (r <= 0) break;
     units.push_back({name, path});
   }
@@ -299,15 +291,16 @@ Result<std::map<std::string, std::string>> SdSystemdBus::unit_files(const std::v
   for (auto& p : patterns) strv.push_back(p.data());
   strv.push_back(nullptr);
   Reply call, rep;
-  int r = sd_bus_message_new_method_call(bus_, &call.m, kDest, kManagerPath, kManager, "ListUnitFilesByPatterns");
-  if (r >= 0) r = sd_bus_message_append_strv(call.m, nullptr);  // every state
-  if (r >= 0) r = sd_bus_message_append_strv(call.m, strv.data());
-  if (r >= 0) r = sd_bus_call(bus_, call.m, call_timeout_usec_, &rep.err, &rep.m);
+  int r = sd_bus_message_new_method_call(bus_.get(), out_ptr(call.m), kDest, kManagerPath, kManager,
+                                         "ListUnitFilesByPatterns");
+  if (r >= 0) r = sd_bus_message_append_strv(call.m.get(), nullptr);  // every state
+  if (r >= 0) r = sd_bus_message_append_strv(call.m.get(), strv.data());
+  if (r >= 0) r = sd_bus_call(bus_.get(), call.m.get(), call_timeout_usec_, &rep.err, out_ptr(rep.m));
   if (r < 0) return fail("ListUnitFilesByPatterns: " + rep.why(r));
-  r = sd_bus_message_enter_container(rep.m, 'a', "(ss)");
+  r = sd_bus_message_enter_container(rep.m.get(), 'a', "(ss)");
   while (r > 0) {
     const char *path = nullptr, *state = nullptr;
-    r = sd_bus_message_read(rep.m, "(ss)", &path, &state);
+    r = sd_bus_message_read(rep.m.get(), "(ss)", &path, &state);
     if (r <= 0) break;
     const char* slash = std::strrchr(path, '/');
     out[slash ? slash + 1 : path] = state;
@@ -358,10 +351,10 @@ Result<void> SdSystemdBus::read(std::vector<UnitRead>& reads) {
       Call& c = calls[next++];
       c.inflight = &inflight;
       c.error = &error;
-      const int q = c.prop ? sd_bus_call_method_async(bus_, &c.slot, kDest, c.path.c_str(), kProps, "Get", get_cb, &c,
-                                                      "ss", c.iface, c.prop)
-                           : sd_bus_call_method_async(bus_, &c.slot, kDest, c.path.c_str(), kProps, "GetAll", get_cb,
-                                                      &c, "s", c.iface);
+      const int q = c.prop ? sd_bus_call_method_async(bus_.get(), out_ptr(c.slot), kDest, c.path.c_str(), kProps, "Get",
+                                                      get_cb, &c, "ss", c.iface, c.prop)
+                           : sd_bus_call_method_async(bus_.get(), out_ptr(c.slot), kDest, c.path.c_str(), kProps,
+                                                      "GetAll", get_cb, &c, "s", c.iface);
       if (q < 0) {
         error = std::string("sd_bus_call_method_async: ") + std::strerror(-q);
         break;
@@ -369,7 +362,7 @@ Result<void> SdSystemdBus::read(std::vector<UnitRead>& reads) {
       ++inflight;
     }
     if (!error.empty()) break;
-    int r = sd_bus_process(bus_, nullptr);
+    int r = sd_bus_process(bus_.get(), nullptr);
     if (r < 0) {
       error = std::string("sd_bus_process: ") + std::strerror(-r);
       break;
@@ -380,9 +373,9 @@ Result<void> SdSystemdBus::read(std::vector<UnitRead>& reads) {
       error = "timed out";
       break;
     }
-    (void)sd_bus_wait(bus_, deadline - t);
+    (void)sd_bus_wait(bus_.get(), deadline - t);
   }
-  for (Call& c : calls) c.slot = sd_bus_slot_unref(c.slot);  // cancels what is still pending
+  for (Call& c : calls) c.slot.reset();  // cancels what is still pending
   if (!error.empty()) return fail(error);
   return {};
 }

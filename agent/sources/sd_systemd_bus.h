@@ -8,6 +8,7 @@
 
 #include <functional>
 
+#include "agent/sources/bus_handles.h"
 #include "agent/sources/systemd_bus.h"
 #include "common/event_source.h"
 
@@ -40,7 +41,7 @@ class SdSystemdBus final : public SystemdBus {
 
   sd_event* ev_;
   uint64_t call_timeout_usec_;
-  sd_bus* bus_ = nullptr;
+  Bus bus_;
   Listener* listener_ = nullptr;
   EventSource later_src_;
   uint64_t later_at_ = 0;  // CLOCK_MONOTONIC µs of the waiting call_later; 0: none

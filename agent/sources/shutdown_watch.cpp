@@ -18,13 +18,9 @@ ShutdownWatch::ShutdownWatch(sd_event* ev, OnShutdown on_shutdown) : ev_(ev), on
 ShutdownWatch::~ShutdownWatch() { close_bus(); }
 
 void ShutdownWatch::close_bus() {
-  slot_ = sd_bus_slot_unref(slot_);
-  disconnect_slot_ = sd_bus_slot_unref(disconnect_slot_);
-  if (bus_) {
-    sd_bus_detach_event(bus_);
-    sd_bus_flush_close_unref(bus_);
-    bus_ = nullptr;
-  }
+  slot_.reset();
+  disconnect_slot_.reset();
+  bus_.reset();
 }
 
 void ShutdownWatch::start() {
@@ -35,23 +31,22 @@ void ShutdownWatch::start() {
 }
 
 bool ShutdownWatch::connect() {
-  sd_bus* bus = nullptr;
-  if (int r = sd_bus_open_system(&bus); r < 0) {
+  if (int r = sd_bus_open_system(out_ptr(bus_)); r < 0) {
     spdlog::debug("shutdown watch: no system bus ({})", std::strerror(-r));
     return false;
   }
-  bus_ = bus;
-  (void)sd_bus_set_method_call_timeout(bus_, kCallTimeoutUsec);
-  (void)sd_bus_attach_event(bus_, ev_, SD_EVENT_PRIORITY_NORMAL);
+  (void)sd_bus_set_method_call_timeout(bus_.get(), kCallTimeoutUsec);
+  (void)sd_bus_attach_event(bus_.get(), ev_, SD_EVENT_PRIORITY_NORMAL);
   // The sender is logind's well-known name: the bus lets no one else own it, so no local user
   // can silence the host's alerts by sending this signal.
-  int r = sd_bus_match_signal_async(bus_, &slot_, "org.freedesktop.login1", "/org/freedesktop/login1",
+  int r = sd_bus_match_signal_async(bus_.get(), out_ptr(slot_), "org.freedesktop.login1", "/org/freedesktop/login1",
                                     "org.freedesktop.login1.Manager", "PrepareForShutdown", on_prepare_cb,
                                     on_installed_cb, this);
   if (r < 0) spdlog::debug("shutdown watch: subscribing to PrepareForShutdown: {}", std::strerror(-r));
   // The bus itself going away (dbus restarted): sd-bus tells it as a local signal.
-  (void)sd_bus_match_signal(bus_, &disconnect_slot_, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
-                            "org.freedesktop.DBus.Local", "Disconnected", on_disconnected_cb, this);
+  (void)sd_bus_match_signal(bus_.get(), out_ptr(disconnect_slot_), "org.freedesktop.DBus.Local",
+                            "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local", "Disconnected",
+                            on_disconnected_cb, this);
   return true;
 }
 
@@ -102,7 +97,7 @@ bool ShutdownWatch::system_stopping() {
   if (!bus_) return false;
   char* state = nullptr;
   sd_bus_error err = SD_BUS_ERROR_NULL;
-  int r = sd_bus_get_property_string(bus_, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+  int r = sd_bus_get_property_string(bus_.get(), "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                      "org.freedesktop.systemd1.Manager", "SystemState", &err, &state);
   sd_bus_error_free(&err);
   const bool stopping = r >= 0 && state && std::strcmp(state, "stopping") == 0;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "agent/sources/bus_handles.h"
 #include "common/event_source.h"
 
 namespace cronitor::agent {
@@ -43,9 +44,9 @@ class ShutdownWatch {
 
   sd_event* ev_;
   OnShutdown on_shutdown_;
-  sd_bus* bus_ = nullptr;
-  sd_bus_slot* slot_ = nullptr;
-  sd_bus_slot* disconnect_slot_ = nullptr;
+  Bus bus_;
+  BusSlot slot_;
+  BusSlot disconnect_slot_;
   EventSource retry_;
   uint64_t retry_usec_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <map>
 
+#include "common/owned.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
 
@@ -82,14 +83,14 @@ void SpoolIndex::list(int dirfd, const SpoolOptions& o, time_t now) {
   relist_ = false;
   listed_at_ = now;
   UniqueFd fd(::dup(dirfd));
-  DIR* d = fd ? ::fdopendir(fd.get()) : nullptr;
+  const Owned<DIR, ::closedir> d(fd ? ::fdopendir(fd.get()) : nullptr);
   if (!d) {
     relist_ = true;
     return;
   }
   fd.release();  // closedir closes it
   const time_t stale = now - o.stale_after.count();
-  while (dirent* e = ::readdir(d)) {
+  while (dirent* e = ::readdir(d.get())) {
     const std::string_view n = e->d_name;
     if (n.empty() || n[0] == '.' || !n.ends_with(".jsonl")) continue;
     if (auto it = seen_.find(std::string(n)); it != seen_.end() && it->second.ino == e->d_ino) {
@@ -104,7 +105,6 @@ void SpoolIndex::list(int dirfd, const SpoolOptions& o, time_t now) {
     }
     if (queued_.insert(std::string(n)).second) backlog_.emplace_back(n);
   }
-  ::closedir(d);
 }
 
 void SpoolIndex::odd(const std::string& dir, const std::string& name, ino_t ino, const std::string& why, bool drop,

@@ -14,6 +14,7 @@
 #include "agent/sources/host_facts.h"
 #include "common/event_source.h"
 #include "common/kernel_file.h"
+#include "common/owned.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
 
@@ -138,10 +139,9 @@ SystemdHost SystemdHost::real(sd_event* ev) {
   h.system_oom_kills = [] { return host_oom_kills(); };
   // The invocation's output as `journalctl -u` shows it.
   h.journal_tail = [](const std::string& id, size_t lines) -> std::string {
-    sd_journal* j = nullptr;
-    if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0) return {};
-    std::unique_ptr<sd_journal, decltype(&sd_journal_close)> guard(j, sd_journal_close);
-    return journal_tail_of(j, id, lines);
+    Owned<sd_journal, sd_journal_close> j;
+    if (sd_journal_open(out_ptr(j), SD_JOURNAL_LOCAL_ONLY) < 0) return {};
+    return journal_tail_of(j.get(), id, lines);
   };
   return h;
 }

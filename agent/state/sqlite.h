@@ -10,15 +10,9 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/owned.h"
 
 namespace cronitor::agent::sql {
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
 
 /// A prepared statement; bind by 1-based index, step, read columns, reset for reuse.
 class Stmt {
@@ -86,7 +80,7 @@ class Stmt {
   sqlite3_stmt* get() const { return s_.get(); }
 
  private:
-  std::unique_ptr<sqlite3_stmt, StmtFinalizer> s_;
+  Owned<sqlite3_stmt, sqlite3_finalize> s_;
 };
 
 /// An open connection.
@@ -110,7 +104,7 @@ class Db {
   explicit operator bool() const { return db_ != nullptr; }
 
  private:
-  std::unique_ptr<sqlite3, DbCloser> db_;
+  Owned<sqlite3, sqlite3_close_v2> db_;
   std::string path_;
 };
 
