@@ -201,7 +201,8 @@ bool SystemdWatch::resync() {
   resync_due_ = false;
   reread_.clear();
   new_timers_.clear();
-  unloaded_.clear();  // the listing tells again which timers are not loaded
+  unloaded_.clear();   // the listing tells again which timers are not loaded
+  not_found_.clear();  // and which exist: one read as not-found before is read once more at most
   const uint64_t t0 = host_.monotonic_usec();
   auto units = bus_->list_timers(options_.max_timers);
   if (!units) {
@@ -337,8 +338,16 @@ bool SystemdWatch::add_timers(const std::vector<UnitRef>& units, std::vector<cro
   std::vector<std::string> fill;  // service paths to read
   for (size_t i = 0; i < units.size(); ++i) {
     // Read after its unit file went (a UnitNew for a deleted timer, loaded by someone's look at
-    // it): no such timer, and its removal was told already.
-    if (reads[i].props.load_state == "not-found") continue;
+    // it): no such timer, and its removal was told already. The read itself loaded it once more
+    // (the manager loads any unit asked about by its path) and its garbage collection unloads it
+    // again: the UnitNew of that load, come during the read or after it, is not read again.
+    if (reads[i].props.load_state == "not-found") {
+      if (not_found_.size() >= options_.max_timers) not_found_.clear();  // bounded: a read more each at most
+      not_found_[units[i].path] = units[i].name;
+      new_timers_.erase(units[i].path);
+      continue;
+    }
+    not_found_.erase(units[i].path);
     LiveTimer t;
     t.unit = units[i].name;
     t.key = discovery::derive_key("timer", "", "", t.unit);
@@ -366,6 +375,7 @@ bool SystemdWatch::add_timers(const std::vector<UnitRef>& units, std::vector<cro
 }
 
 bool SystemdWatch::read_services(const std::vector<Service*>& svcs) {
+  if (svcs.empty()) return true;
   std::vector<UnitRead> reads;
   reads.reserve(svcs.size());
   for (Service* svc : svcs) reads.push_back({by_unit_[svc->unit], UnitRead::Kind::kService, {}});
@@ -559,7 +569,17 @@ void SystemdWatch::properties_changed(const std::string& path, const UnitProps& 
     return;
   }
   auto s = services_.find(path);
-  if (s == services_.end()) return;
+  if (s == services_.end()) {
+    // A timer read as not-found that now changes state: its unit file is back and it was
+    // started (a mere look loads it inactive and says no more). Read it once the loop is free.
+    if (auto nf = not_found_.find(path);
+        nf != not_found_.end() && p.active_state && *p.active_state != "inactive" && !reloading_) {
+      new_timers_[path] = nf->second;
+      not_found_.erase(nf);
+      bus_->call_later(0, [this] { wake(); });
+    }
+    return;
+  }
   Service& svc = s->second;
   const bool whole = apply_service_props(svc.snap, p);
   if (p.control_group && !p.control_group->empty()) svc.control_group = *p.control_group;
@@ -589,6 +609,10 @@ void SystemdWatch::unit_new(const std::string& name, const std::string& path) {
     unloaded_.erase(path);
     return;
   }
+  // A timer read as not-found, loaded again: by that very read (the manager loads what it is
+  // asked about, and unloads it again at once), or by someone else's look. Reading it would load it
+  // once more, without end; its start, once its file is back, says more (properties_changed).
+  if (not_found_.contains(path)) return;
   new_timers_[path] = name;  // read once the loop is free (not from inside the bus's dispatch)
   bus_->call_later(0, [this] { wake(); });
 }

@@ -177,6 +177,9 @@ class SystemdWatch final : private SystemdBus::Listener {
   std::set<std::string> reread_;                          // services to read again once the loop is free
   std::map<std::string, std::string> new_timers_;         // path -> name: timers to add once the loop is free
   std::set<std::string> unloaded_;                        // timers unloaded, to judge once the loop is free
+  // Timers read as "not-found" (their unit file gone): path -> name. Reading one loaded it, and
+  // its UnitNew is the echo of that read, not a new timer (see unit_new).
+  std::map<std::string, std::string> not_found_;
   TimerRunTracker tracker_;
 };
 

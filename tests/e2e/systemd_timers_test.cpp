@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -340,6 +342,47 @@ Quiet quiet_span(const AgentProcess& agent, std::chrono::seconds span) {
   q.threads += "load average " + load.substr(0, load.find('\n'));
   return q;
 }
+/// Where the agent's threads are while they take CPU (for a failure's message): each thread's
+/// system call (/proc/PID/task/TID/syscall, with the descriptor it names) or "running", sampled
+/// every 10 ms over `span`, most seen first; then, where gdb is installed, the threads' stacks.
+std::string where_busy(pid_t pid, std::chrono::milliseconds span) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::map<std::string, int> seen;
+  for (auto until = std::chrono::steady_clock::now() + span; std::chrono::steady_clock::now() < until;) {
+    std::error_code ec;
+    for (const auto& t : fs::directory_iterator(proc + "/task", ec)) {
+      std::istringstream sc(read_text(t.path() / "syscall"));
+      std::string nr, arg0;
+      sc >> nr >> arg0;
+      std::string what = read_text(t.path() / "comm");
+      if (!what.empty() && what.back() == '\n') what.pop_back();
+      what += ": " + (nr.empty() ? std::string("?") : nr == "running" ? nr : "syscall " + nr);
+      if (nr != "running" && arg0.starts_with("0x")) {
+        const long fd = std::strtol(arg0.c_str(), nullptr, 16);
+        std::error_code lec;
+        if (fd >= 0 && fd < 65536)
+          if (auto target = fs::read_symlink(proc + "/fd/" + std::to_string(fd), lec); !lec)
+            what += " fd " + std::to_string(fd) + " " + target.string();
+      }
+      ++seen[what];
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::vector<std::pair<int, std::string>> by_count;
+  for (const auto& [what, n] : seen) by_count.emplace_back(n, what);
+  std::sort(by_count.rbegin(), by_count.rend());
+  std::string out = "samples every 10 ms:";
+  for (size_t i = 0; i < by_count.size() && i < 12; ++i)
+    out += "\n  " + std::to_string(by_count[i].first) + " x " + by_count[i].second;
+  if (fs::exists("/usr/bin/gdb"))
+    for (int i = 0; i < 3; ++i) {
+      auto bt =
+          run_command({"/usr/bin/gdb", "-p", std::to_string(pid), "-batch", "-nx", "-ex", "thread apply all bt 25"});
+      out += "\ngdb, stacks " + std::to_string(i + 1) + ":\n" + bt.out.substr(bt.out.find("\nThread ") + 1);
+    }
+  return out;
+}
+
 /// A loop is sustained: it takes CPU in every span. A span over kLoopCpu is measured once more,
 /// and `cpu` is the second span's: a one-off passes (a CI run once charged 0.52 s in one 5-s span
 /// to an agent that logged 2 lines, while the product compiled beside it), a loop fails both.
@@ -350,7 +393,13 @@ Quiet quiet_over(const AgentProcess& agent, std::chrono::seconds span) {
   std::cerr << "the agent took " << q.cpu << " s of CPU in " << span.count() << " s (" << q.threads
             << "); measured again\n";
   const Quiet again = quiet_span(agent, span);
-  return {q.lines + again.lines, again.cpu, q.threads + " | again: " + again.threads};
+  Quiet out{q.lines + again.lines, again.cpu, q.threads + " | again: " + again.threads};
+  if (again.cpu >= kLoopCpu) {  // a failure: say where the time goes, and what the agent said last
+    out.threads += "\n" + where_busy(agent.pid(), std::chrono::seconds(2));
+    const std::string log = agent.log();
+    out.threads += "\nthe agent's log, its end:\n" + log.substr(log.size() > 6000 ? log.size() - 6000 : 0);
+  }
+  return out;
 }
 
 // Issue 17, item 1: a timer that no unit wants (started with `systemctl start`, never enabled) is

@@ -44,6 +44,9 @@ class FakeSystemdBus final : public SystemdBus {
   std::map<std::string, std::string> unit_files_on_disk;
   /// Units the manager unloaded (collect()) whose files remain: a read loads them again.
   std::map<std::string, Unit> unloaded;
+  /// Timers unloaded (collect()) whose files are gone: path -> name. A read of one loads a
+  /// "not-found" unit of that name, as the manager loads any unit asked about by its path.
+  std::map<std::string, std::string> deleted;
   bool bus_up = true;           // open() succeeds
   bool manager_answers = true;  // list_timers() succeeds
   bool reads_fail = false;      // read() times out
@@ -91,6 +94,10 @@ class FakeSystemdBus final : public SystemdBus {
       if (unloaded.contains(r.path)) {  // as the manager does: asked about, the unit is loaded again
         ++loads;
         load(r.path);
+      } else if (auto d = deleted.find(r.path); d != deleted.end() && !units.contains(r.path)) {
+        ++loads;
+        const std::string name = d->second;
+        load_missing(name);
       }
       auto it = units.find(r.path);
       if (it == units.end()) continue;  // the manager answers "no such unit": nothing read
@@ -190,6 +197,7 @@ class FakeSystemdBus final : public SystemdBus {
     p.active_state = "inactive";
     p.load_state = "not-found";
     units[path] = {name, p};
+    deleted.erase(path);
     if (open_ && listener_) listener_->unit_new(name, path);
   }
   /// The manager's garbage collection: every timer that is not active and that no unit wants
@@ -207,7 +215,10 @@ class FakeSystemdBus final : public SystemdBus {
       Unit u = std::move(units[path]);
       units.erase(path);
       const std::string name = u.name;
-      if (unit_files_on_disk.contains(name)) unloaded[path] = std::move(u);
+      if (unit_files_on_disk.contains(name))
+        unloaded[path] = std::move(u);
+      else
+        deleted[path] = name;
       if (open_ && listener_) listener_->unit_removed(name, path);
     }
     return static_cast<int>(gone.size());
