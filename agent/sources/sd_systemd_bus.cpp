@@ -217,23 +217,22 @@ Result<void> SdSystemdBus::open(Listener& listener) {
   listener_ = &listener;
   int r = sd_bus_open_system(out_ptr(bus_));  // honours DBUS_SYSTEM_BUS_ADDRESS
   if (r < 0) return fail(std::string("cannot reach the system bus: ") + std::strerror(-r));
-  (void)sd_bus_set_method_call_timeout(bus_.get(), call_timeout_usec_);
-  (void)sd_bus_attach_event(bus_.get(), ev_, SD_EVENT_PRIORITY_NORMAL);
+  sd_bus* const b = bus_.get();
+  (void)sd_bus_set_method_call_timeout(b, call_timeout_usec_);
+  (void)sd_bus_attach_event(b, ev_, SD_EVENT_PRIORITY_NORMAL);
   // The matches are synchronous AddMatch calls: they also complete the connection.
   const bool ok =
-      sd_bus_match_signal(bus_.get(), nullptr, nullptr, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+      sd_bus_match_signal(b, nullptr, nullptr, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
                           "Disconnected", disconnected_cb, this) >= 0 &&
-      sd_bus_add_match(bus_.get(), nullptr,
+      sd_bus_add_match(b, nullptr,
                        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.freedesktop.systemd1'",
                        owner_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_.get(), nullptr, kDest, nullptr, kProps, "PropertiesChanged", properties_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "UnitNew", unit_new_cb, this) >= 0 &&
-      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "UnitRemoved", unit_removed_cb, this) >=
-          0 &&
-      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "JobRemoved", job_removed_cb, this) >=
-          0 &&
-      sd_bus_match_signal(bus_.get(), nullptr, kDest, kManagerPath, kManager, "Reloading", reloading_cb, this) >= 0;
+      sd_bus_match_signal(b, nullptr, kDest, nullptr, kProps, "PropertiesChanged", properties_cb, this) >= 0 &&
+      sd_bus_match_signal(b, nullptr, kDest, kManagerPath, kManager, "UnitNew", unit_new_cb, this) >= 0 &&
+      sd_bus_match_signal(b, nullptr, kDest, kManagerPath, kManager, "UnitRemoved", unit_removed_cb, this) >= 0 &&
+      sd_bus_match_signal(b, nullptr, kDest, kManagerPath, kManager, "JobRemoved", job_removed_cb, this) >= 0 &&
+      sd_bus_match_signal(b, nullptr, kDest, kManagerPath, kManager, "Reloading", reloading_cb, this) >= 0;
   if (!ok) {
     close();
     return fail("the system bus did not accept our signal matches");
