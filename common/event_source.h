@@ -1,8 +1,9 @@
 // An owned sd-event source: disabled and released once, when its owner ends or resets it, so that
 // a part of the daemon that owns its sources needs no hand-kept teardown list. Add a source with
-// the raw out-parameter sd-event wants, then hand it over:
+// the raw out-parameter sd-event wants, then hand it over, or through out_ptr (common/owned.h):
 //   sd_event_source* s = nullptr;
 //   if (sd_event_add_time(ev, &s, ...) >= 0) src_.reset(s);
+//   int r = sd_event_add_time(ev, out_ptr(src_), ...);  // the same: src_ set only when added
 // and the loop's monotonic time and one-shot timers in one place (the parts had a copy each).
 #pragma once
 
@@ -11,6 +12,8 @@
 
 #include <cstdint>
 #include <memory>
+
+#include "common/owned.h"
 
 namespace cronitor {
 

@@ -2,8 +2,8 @@
 // ends or resets it: a DIR*, a FILE*, a SQLite connection or statement, an sd-bus connection,
 // slot or message, an sd-journal, an sd-event loop, a curl handle. With UniqueFd (descriptors) and
 // EventSource (sd-event sources), the product's only way to hold one (test common.ownership):
-//   using Dir = Owned<DIR, ::closedir>;
-//   Dir d(::opendir(path));  // null when it failed: nothing to release
+//   Owned<sqlite3_stmt, sqlite3_finalize> s_;  // a DIR's: DirListing (common/dir_listing.h)
+//   s_.reset(prepared);  // null (the call failed): nothing to release
 // A handle a C function hands over through an out-parameter goes to its owner through out_ptr:
 //   sd_bus_open_system(out_ptr(bus_));
 #pragma once

@@ -12,8 +12,8 @@
 #include <ctime>
 #include <vector>
 
+#include "common/dir_listing.h"
 #include "common/file_state.h"
-#include "common/owned.h"
 #include "common/unique_fd.h"
 #include "discovery/crontab_source.h"
 #include "discovery/fs_root.h"
@@ -96,11 +96,7 @@ Result<CrontabWriter::Backup> CrontabWriter::backup(std::string_view path, std::
   const std::string prefix = std::string(base_of(path)) + ".";
   if (UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); d) {
     std::vector<std::string> names;
-    // The listing's own descriptor: its closedir closes it once fdopendir has taken it, this owner
-    // before that (fdopendir failed).
-    UniqueFd own(::dup(d.get()));
-    if (const Owned<DIR, ::closedir> listing(own ? ::fdopendir(own.get()) : nullptr); listing) {
-      own.release();
+    if (const DirListing listing = open_listing(d.get()); listing) {
       while (const dirent* e = ::readdir(listing.get())) {
         if (std::string_view(e->d_name).starts_with(prefix) && names.size() < 10000) names.emplace_back(e->d_name);
       }

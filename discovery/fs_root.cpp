@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "common/owned.h"
+#include "common/dir_listing.h"
 #include "common/unique_fd.h"
 
 namespace cronitor::discovery {
@@ -61,7 +61,7 @@ Result<std::string> DiskRoot::read_file(std::string_view p, std::size_t max_byte
 
 Result<std::vector<DirEntry>> DiskRoot::list_dir(std::string_view p, std::size_t max_entries) const {
   const std::string path = real_path(p);
-  const Owned<DIR, ::closedir> dir(::opendir(path.c_str()));
+  const DirListing dir(::opendir(path.c_str()));
   if (!dir) return std::unexpected(Error::from_errno("opendir", path));
   std::vector<DirEntry> out;
   errno = 0;

@@ -525,15 +525,11 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(sd_event* ev, Outbox& outbo
   curl_multi_setopt(p->multi.get(), CURLMOPT_TIMERDATA, p);
   p->epfd.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!p->epfd) return std::unexpected(Error::from_errno("epoll_create1", "uplink"));
-  sd_event_source *io = nullptr, *timer = nullptr, *wake = nullptr, *pump = nullptr;
-  int r = sd_event_add_io(ev, &io, p->epfd.get(), EPOLLIN, Impl::on_io, p);
-  p->epoll_src.reset(io);
-  if (r >= 0) r = sd_event_add_time(ev, &timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, Impl::on_curl_timer, p);
-  p->curl_timer.reset(timer);
-  if (r >= 0) r = sd_event_add_time(ev, &wake, CLOCK_MONOTONIC, UINT64_MAX, 10000, Impl::on_wake, p);
-  p->wake.reset(wake);
-  if (r >= 0) r = sd_event_add_defer(ev, &pump, Impl::on_pump, p);
-  p->pump_src.reset(pump);
+  int r = sd_event_add_io(ev, out_ptr(p->epoll_src), p->epfd.get(), EPOLLIN, Impl::on_io, p);
+  if (r >= 0)
+    r = sd_event_add_time(ev, out_ptr(p->curl_timer), CLOCK_MONOTONIC, UINT64_MAX, 1000, Impl::on_curl_timer, p);
+  if (r >= 0) r = sd_event_add_time(ev, out_ptr(p->wake), CLOCK_MONOTONIC, UINT64_MAX, 10000, Impl::on_wake, p);
+  if (r >= 0) r = sd_event_add_defer(ev, out_ptr(p->pump_src), Impl::on_pump, p);
   if (r < 0) return std::unexpected(Error::from_errno("sd_event_add", "uplink", -r));
   sd_event_source_set_enabled(p->curl_timer.get(), SD_EVENT_OFF);
   sd_event_source_set_enabled(p->wake.get(), SD_EVENT_OFF);

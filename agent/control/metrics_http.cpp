@@ -186,14 +186,11 @@ Result<std::unique_ptr<MetricsHttp>> MetricsHttp::bind(sd_event* ev, const std::
                 (last_mhd_message.empty() ? std::string() : ": " + last_mhd_message));
   const MHD_DaemonInfo* info = MHD_get_daemon_info(self->mhd_.get(), MHD_DAEMON_INFO_EPOLL_FD);
   if (!info) return fail(what + ": libmicrohttpd has no epoll set");
-  sd_event_source* s = nullptr;
-  if (int r = sd_event_add_io(ev, &s, info->epoll_fd, EPOLLIN, on_io, self.get()); r < 0)
+  if (int r = sd_event_add_io(ev, out_ptr(self->io_src_), info->epoll_fd, EPOLLIN, on_io, self.get()); r < 0)
     return std::unexpected(Error::from_errno("sd_event_add_io", what, -r));
-  self->io_src_.reset(s);
-  s = nullptr;
-  if (int r = sd_event_add_time(ev, &s, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, self.get()); r < 0)
+  if (int r = sd_event_add_time(ev, out_ptr(self->timer_src_), CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, self.get());
+      r < 0)
     return std::unexpected(Error::from_errno("sd_event_add_time", what, -r));
-  self->timer_src_.reset(s);
   sd_event_source_set_enabled(self->timer_src_.get(), SD_EVENT_OFF);
   self->run();
   return self;

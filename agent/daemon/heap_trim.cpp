@@ -11,12 +11,10 @@ void IdleHeapTrim::trim() {
 
 void IdleHeapTrim::attach(sd_event* ev) {
   if (post_src_ || timer_src_) return;
-  sd_event_source* s = nullptr;
-  if (ev && sd_event_add_post(ev, &s, on_post, this) >= 0) post_src_.reset(s);
-  s = nullptr;
-  if (post_src_ &&
-      sd_event_add_time_relative(ev, &s, CLOCK_MONOTONIC, delay_usec_, delay_usec_ / 10, on_time, this) >= 0)
-    timer_src_.reset(s);
+  if (ev) (void)sd_event_add_post(ev, out_ptr(post_src_), on_post, this);
+  if (post_src_)
+    (void)sd_event_add_time_relative(ev, out_ptr(timer_src_), CLOCK_MONOTONIC, delay_usec_, delay_usec_ / 10, on_time,
+                                     this);
   if (!timer_src_) {
     post_src_.reset();
     trim();

@@ -13,8 +13,8 @@
 #include <fstream>
 #include <set>
 
+#include "common/dir_listing.h"
 #include "common/kernel_file.h"
-#include "common/owned.h"
 #include "common/text.h"
 
 namespace cronitor::agent {
@@ -153,7 +153,7 @@ std::optional<Instant> host_boot_time() {
 
 std::vector<pid_t> proc_pids(const std::string& proc) {
   std::vector<pid_t> out;
-  const Owned<DIR, ::closedir> d(::opendir(proc.c_str()));
+  const DirListing d(::opendir(proc.c_str()));
   if (!d) return out;
   while (dirent* e = ::readdir(d.get())) {
     pid_t pid = 0;

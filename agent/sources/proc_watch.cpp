@@ -59,13 +59,9 @@ ProcWatch::~ProcWatch() = default;
 Result<void> ProcWatch::attach(sd_event* ev) {
   if (!connector_) return {};
   ev_ = ev;
-  sd_event_source *io = nullptr, *batch = nullptr, *held = nullptr;
-  int r = sd_event_add_io(ev, &io, connector_->fd(), EPOLLIN, on_io, this);
-  io_src_.reset(io);
-  if (r >= 0) r = sd_event_add_time(ev, &batch, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_batch, this);
-  batch_src_.reset(batch);
-  if (r >= 0) r = sd_event_add_time(ev, &held, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_held, this);
-  held_src_.reset(held);
+  int r = sd_event_add_io(ev, out_ptr(io_src_), connector_->fd(), EPOLLIN, on_io, this);
+  if (r >= 0) r = sd_event_add_time(ev, out_ptr(batch_src_), CLOCK_MONOTONIC, UINT64_MAX, 1000, on_batch, this);
+  if (r >= 0) r = sd_event_add_time(ev, out_ptr(held_src_), CLOCK_MONOTONIC, UINT64_MAX, 100000, on_held, this);
   if (r < 0) return std::unexpected(Error::from_errno("sd_event_add_io", "process events", -r));
   sd_event_source_set_enabled(batch_src_.get(), SD_EVENT_OFF);
   sd_event_source_set_enabled(held_src_.get(), SD_EVENT_OFF);

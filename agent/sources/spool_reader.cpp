@@ -10,7 +10,7 @@
 #include <ctime>
 #include <map>
 
-#include "common/owned.h"
+#include "common/dir_listing.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
 
@@ -82,13 +82,11 @@ void SpoolIndex::note(std::string_view name) {
 void SpoolIndex::list(int dirfd, const SpoolOptions& o, time_t now) {
   relist_ = false;
   listed_at_ = now;
-  UniqueFd fd(::dup(dirfd));
-  const Owned<DIR, ::closedir> d(fd ? ::fdopendir(fd.get()) : nullptr);
+  const DirListing d = open_listing(dirfd);
   if (!d) {
     relist_ = true;
     return;
   }
-  fd.release();  // closedir closes it
   const time_t stale = now - o.stale_after.count();
   while (dirent* e = ::readdir(d.get())) {
     const std::string_view n = e->d_name;
